@@ -1,0 +1,199 @@
+"""The training platform for inspection staff: create_app() builds the Flask application.
+
+The factory only binds extensions and registers blueprints: it does not migrate, seed or
+write anything (the `mooc` command does that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, abort, g, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from mooc import clock, formatting
+from mooc.config import ROOT_DIR, build_config
+from mooc.extensions import babel, csrf, db, login_manager, migrate
+from mooc.i18n import LOCALES, select_locale
+
+STATIC_DIR = ROOT_DIR / "static"
+MIGRATIONS_DIR = ROOT_DIR / "migrations"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    settings = build_config(config)
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",
+                instance_path=str(settings["MOOC_INSTANCE_DIR"]), instance_relative_config=False)
+    app.config.from_mapping(settings)
+    clock.set_local_timezone(app.config["MOOC_TIMEZONE"])
+    if app.config["MOOC_PROXY_COUNT"]:
+        count = app.config["MOOC_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    from mooc import models  # noqa: F401  (every table known to the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
+                     compare_type=True)
+    _init_login(app)
+    _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_locale=app.config["BABEL_DEFAULT_LOCALE"])
+    _register_blueprints(app)
+    _init_templates(app)
+    _init_errors(app)
+    _register_commands(app)
+    return app
+
+
+def _register_commands(app: Flask) -> None:
+    from mooc.auth.commands import users
+
+    app.cli.add_command(users)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates the database file but not its folder (instance/ on a fresh checkout)."""
+    database = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _init_login(app: Flask) -> None:
+    from mooc.auth import sessions
+
+    login_manager.init_app(app)
+    login_manager.user_loader(sessions.load_user)
+    login_manager.session_protection = None  # server-side sessions do this job (auth/sessions.py)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from mooc.auth.views import bp as auth_bp
+    from mooc.site.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+
+
+def _init_guards(app: Flask) -> None:
+    @app.before_request
+    def require_login():  # noqa: ANN202
+        """Every endpoint needs a session unless its view is marked @public."""
+        if request.endpoint is None:
+            return None  # 404 / 405: let the error handlers answer
+        if request.endpoint == "static":
+            return None
+        view = app.view_functions.get(request.endpoint)
+        if getattr(view, "is_public", False) or current_user.is_authenticated:
+            return None
+        if request.method in ("GET", "HEAD"):
+            return login_manager.unauthorized()
+        abort(401)
+
+    @app.after_request
+    def finish_request(response):  # noqa: ANN001, ANN202
+        """One transaction per request: commit what a successful request did, else roll back."""
+        if response.status_code < 400 and not g.get("rollback_only"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and current_user.is_authenticated:
+            # Pages about people are not kept by shared caches or the back button after logout.
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _init_templates(app: Flask) -> None:
+    app.jinja_env.filters["date"] = formatting.format_date
+    app.jinja_env.filters["datetime"] = formatting.format_datetime
+    app.jinja_env.filters["number"] = formatting.format_number
+    app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+@lru_cache(maxsize=256)
+def _static_version(filename: str) -> str:
+    path = STATIC_DIR / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def static_url(filename: str) -> str:
+    """URL of a static file with a content hash, so browsers may cache it for a year."""
+    return url_for("static", filename=filename, v=_static_version(filename))
+
+
+ERROR_TEXT = {
+    400: lambda: (_("Bad request"), _("The request could not be understood. Go back and try again.")),
+    401: lambda: (_("Please sign in"), _("You need to sign in to do this.")),
+    403: lambda: (_("Not allowed"), _("Your account does not have access to this page.")),
+    404: lambda: (_("Page not found"), _("The page you asked for does not exist or has moved.")),
+    405: lambda: (_("Not allowed"), _("This page cannot be used that way.")),
+    413: lambda: (_("File too large"), _("The file is larger than the site accepts.")),
+    429: lambda: (_("Too many requests"), _("Please wait a moment and try again.")),
+    500: lambda: (_("Something went wrong"),
+                  _("The error has been logged. Please try again in a few minutes.")),
+}
+
+
+def _init_errors(app: Flask) -> None:
+    def render_error(code: int, title: str, message: str):  # noqa: ANN202
+        db.session.rollback()
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        return render_error(400, _("The form has expired"),
+                            _("Reload the page and submit the form again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        code = error.code or 500
+        if code not in ERROR_TEXT:
+            return error
+        title, message = ERROR_TEXT[code]()
+        return render_error(code, title, message)
+
+    @app.errorhandler(500)
+    def server_error(error: Exception):  # noqa: ANN202
+        log.error("unhandled error on %s %s", request.method, request.path,
+                  exc_info=getattr(error, "original_exception", error))
+        title, message = ERROR_TEXT[500]()
+        return render_error(500, title, message)

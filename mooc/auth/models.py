@@ -1,0 +1,119 @@
+"""Accounts, server-side sessions, sign-in throttling and the audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mooc import clock
+from mooc.database import CreatedAt, UTCDateTime
+from mooc.extensions import db
+
+
+class Role(enum.StrEnum):
+    """What an account may do. Ordered: nobody grants a role above their own."""
+
+    TRAINEE = "trainee"      # takes training
+    MANAGER = "manager"      # reads (and enrols) the people of one unit and everything under it
+    REPORTER = "reporter"    # ministry staff: reads every report, changes nothing
+    ADMIN = "admin"          # runs the platform
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class User(UserMixin, CreatedAt, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.TRAINEE)
+    # A manager sees this unit and everything under it.
+    scope_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    scope_unit = relationship("OrgUnit")
+    staff = relationship("Staff")
+
+    # Set by the session loader: the server-side session this request authenticated with.
+    current_session = None  # type: AuthSession | None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login stores this in the cookie: the session token, never the user id."""
+        if self.current_session is None or self.current_session.raw_token is None:
+            raise RuntimeError("log in through mooc.auth.sessions.start_session")
+        return self.current_session.raw_token
+
+    def has_role(self, role: Role) -> bool:
+        return self.role.rank >= role.rank
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class AuthSession(CreatedAt, db.Model):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored here.
+
+    Logging out, changing the password or deactivating the account revokes the row, so a
+    copied cookie stops working everywhere at once.
+    """
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+    raw_token = None  # type: str | None  # only in memory, for the request that knows it
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per e-mail address, known account or not (so locking reveals nothing)."""
+
+    __tablename__ = "login_throttle"
+
+    email: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when (UTC) and from where. Never holds passwords or tokens."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
+    target: Mapped[str] = mapped_column(sa.String(200), default="")
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

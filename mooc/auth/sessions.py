@@ -1,0 +1,90 @@
+"""Server-side sessions: start one at sign-in, check it on every request, revoke it.
+
+Flask's signed cookie alone stays valid after logout for as long as it has not expired,
+so the cookie carries only a random token, and this table says whether it still counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from sqlalchemy.orm.attributes import set_committed_value
+
+from mooc import clock
+from mooc.auth.models import AuthSession, User
+from mooc.database import SAFE_METHODS, write_transaction
+from mooc.extensions import db
+
+TOUCH_EVERY = timedelta(seconds=60)  # how stale last_seen_at may get before it is rewritten
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, ip: str = "", user_agent: str = "") -> AuthSession:
+    """Open a new session for ``user``; its raw token is only in ``session.raw_token``."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    auth_session = AuthSession(
+        token_hash=_hash(token), user=user, created_at=now, last_seen_at=now,
+        expires_at=now + timedelta(hours=current_app.config["MOOC_SESSION_MAX_HOURS"]),
+        ip=ip[:64], user_agent=user_agent[:300])
+    auth_session.raw_token = token
+    db.session.add(auth_session)
+    db.session.flush()
+    user.current_session = auth_session
+    return auth_session
+
+
+def load_user(token: str) -> User | None:
+    """The user behind a session token, or None if the session ended for any reason."""
+    if not token or len(token) > 100:
+        return None
+    auth_session = db.session.execute(
+        sa.select(AuthSession).where(AuthSession.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if auth_session is None or auth_session.revoked_at is not None:
+        return None
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config["MOOC_SESSION_IDLE_MINUTES"])
+    if now >= auth_session.expires_at or now - auth_session.last_seen_at > idle:
+        return None
+    user = auth_session.user
+    if not user.active:
+        return None
+    if now - auth_session.last_seen_at > TOUCH_EVERY:
+        _touch(auth_session, now)
+    auth_session.raw_token = token
+    user.current_session = auth_session
+    return user
+
+
+def _touch(auth_session: AuthSession, now: datetime) -> None:
+    if has_request_context() and request.method in SAFE_METHODS:
+        # A reading request must not write in its own transaction (see mooc.database).
+        with write_transaction(db.engine) as connection:
+            connection.execute(sa.update(AuthSession).where(AuthSession.id == auth_session.id)
+                               .values(last_seen_at=now))
+        set_committed_value(auth_session, "last_seen_at", now)
+    else:
+        auth_session.last_seen_at = now
+
+
+def end_session(auth_session: AuthSession | None) -> None:
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at = clock.now()
+
+
+def revoke_all(user: User, *, keep: AuthSession | None = None) -> int:
+    """End every session of ``user`` (but ``keep``): after a password change or deactivation."""
+    stmt = (sa.update(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now()))
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep.id)
+    return db.session.execute(stmt, execution_options={"synchronize_session": False}).rowcount

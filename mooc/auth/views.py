@@ -1,0 +1,88 @@
+"""Sign in, sign out, change password: thin handlers over passwords.py and sessions.py."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from mooc.auth import audit, passwords, sessions
+from mooc.auth.access import public, safe_next
+from mooc.auth.forms import ChangePasswordForm, LoginForm
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+PASSWORD_PROBLEMS = {
+    "too_short": lambda: _("Use at least %(n)d characters.", n=passwords.MIN_PASSWORD_LENGTH),
+    "too_long": lambda: _("That password is too long."),
+    "too_simple": lambda: _("That password is too simple."),
+}
+
+
+def _policy() -> passwords.ThrottlePolicy:
+    config = current_app.config
+    return passwords.ThrottlePolicy(config["MOOC_LOGIN_MAX_FAILURES"], config["MOOC_LOGIN_LOCK_MINUTES"])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("site.home"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = passwords.authenticate(form.email.data, form.password.data, _policy(),
+                                          current_app.config["MOOC_PASSWORD_METHOD"])
+        except passwords.SignInLocked as locked:
+            error = _("Too many failed attempts. Try again in %(minutes)d minutes, "
+                      "or ask an administrator to reset your password.", minutes=locked.minutes)
+            audit.record("login.failed", target=passwords.normalise_email(form.email.data),
+                         reason="locked")
+        except passwords.SignInError:
+            error = _("Wrong e-mail or password.")
+            audit.record("login.failed", target=passwords.normalise_email(form.email.data))
+        else:
+            session.clear()  # a new session at every sign-in (no fixation)
+            sessions.start_session(
+                user, ip=request.remote_addr or "", user_agent=request.user_agent.string)
+            login_user(user)
+            session.permanent = True
+            audit.record("login.succeeded", actor=user, target=user.email)
+            return redirect(safe_next(form.next.data) or url_for("site.home"))
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+def logout():
+    sessions.end_session(current_user.current_session)
+    audit.record("logout", target=current_user.email)
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        if not user.password_hash or not check_password_hash(user.password_hash, form.current_password.data):
+            errors.append(_("Your current password is not right."))
+        elif form.new_password.data != form.confirm.data:
+            errors.append(_("The two new passwords are not the same."))
+        elif problem := passwords.password_problem(form.new_password.data):
+            errors.append(PASSWORD_PROBLEMS[problem]())
+        else:
+            passwords.set_password(user, form.new_password.data, current_app.config["MOOC_PASSWORD_METHOD"])
+            sessions.revoke_all(user, keep=user.current_session)
+            audit.record("password.changed", target=user.email)
+            flash(_("Your password is changed. Other devices have been signed out."), "success")
+            return redirect(url_for("site.home"))
+    return render_template("auth/change_password.html", form=form, errors=errors)

@@ -1,0 +1,111 @@
+"""The `mooc` command: run the demo and serve. Migrations (`mooc db`) come from
+Flask-Migrate; each domain's own groups (`mooc users`, later courses, roster...) live in
+that domain's commands.py and are registered on the app in create_app().
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import FlaskGroup
+from flask_migrate import upgrade as migrate_upgrade
+
+from mooc import create_app
+from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, load_settings
+from mooc.extensions import db
+
+
+def _factory():  # noqa: ANN202
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False,
+             add_version_option=False, load_dotenv=False,
+             help="Training platform for inspection staff. Run `mooc COMMAND --help` for each command.")
+def main() -> None:
+    pass
+
+
+# Flask's own options (--app, --env-file, --debug) would only confuse: the app is always ours.
+main.params = [param for param in main.params if param.name not in {"app", "env_file", "debug"}]
+
+
+def ensure_secret_file(instance_dir: Path) -> None:
+    """Give development servers a stable secret key, so sessions survive restarts and workers."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    secret_file = instance_dir / SECRET_FILE
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+        secret_file.chmod(0o600)
+
+
+def _serve_options(function):  # noqa: ANN001, ANN202
+    from mooc.serving import default_workers
+
+    function = click.option("--access-log/--no-access-log", default=False,
+                            help="Print one line per request.")(function)
+    function = click.option("--threads", default=4, show_default=True,
+                            help="Threads per worker process.")(function)
+    function = click.option("--workers", default=default_workers(), show_default=True,
+                            help="Worker processes.")(function)
+    function = click.option("--port", default=5000, show_default=True,
+                            help="Port to listen on.")(function)
+    function = click.option("--host", default="127.0.0.1", show_default=True,
+                            help="Address to listen on (0.0.0.0 for every interface).")(function)
+    return function
+
+
+@main.command()
+@_serve_options
+def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+    """Set up the demo and serve it: migrate the database (SQLite in instance/ unless
+    MOOC_DATABASE_URL says otherwise), load the demo roster, accounts and the courses,
+    print the demo logins, and serve on http://HOST:PORT until Ctrl+C."""
+    from mooc import demo as demo_data
+    from mooc.serving import serve
+
+    settings = load_settings()
+    instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance")
+    if settings["ENV"] != "production":
+        ensure_secret_file(instance_dir)
+    app = _factory()
+    with app.app_context():
+        migrate_upgrade()
+        report = demo_data.load_demo()
+        db.session.commit()
+    click.echo(demo_data.describe(report, f"http://{host}:{port}"))
+    serve(app, host, port, workers, threads, access_log)
+
+
+@main.command("serve")
+@_serve_options
+def serve_command(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+    """Serve the app with gunicorn on the configured database (run `mooc db upgrade` first).
+    In production put a reverse proxy (nginx, Caddy) in front and set MOOC_PROXY_COUNT=1."""
+    from mooc.serving import serve
+
+    settings = load_settings()
+    if settings["ENV"] != "production":
+        ensure_secret_file(Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance"))
+    app = _factory()
+    with app.app_context():
+        _check_schema_current()
+    click.echo(f"Serving on http://{host}:{port} with {workers} workers x {threads} threads.")
+    serve(app, host, port, workers, threads, access_log)
+
+
+def _check_schema_current() -> None:
+    inspector = sa.inspect(db.engine)
+    if not inspector.has_table("alembic_version"):
+        raise click.ClickException("The database has no tables yet: run `mooc db upgrade` first.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The platform's clock: every "now" and "today" goes through here, so tests can set the time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+_frozen: datetime | None = None
+LOCAL_TZ: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def today() -> date:
+    """Today's date where the people are (Vietnam by default), not in UTC."""
+    return now().astimezone(LOCAL_TZ).date()
+
+
+def set_now(moment: datetime | None) -> None:
+    """Freeze the clock at ``moment`` (aware), or unfreeze it with None. For tests and demos."""
+    global _frozen
+    if moment is not None and moment.tzinfo is None:
+        raise ValueError("set_now needs a timezone-aware datetime")
+    _frozen = moment.astimezone(UTC) if moment is not None else None
+
+
+def set_local_timezone(name: str) -> None:
+    global LOCAL_TZ
+    LOCAL_TZ = ZoneInfo(name)

@@ -1,0 +1,179 @@
+"""Settings: read once from MOOC_* environment variables, checked before the app starts.
+
+Every setting has a default that works on a laptop (SQLite in ``instance/``), except
+that production refuses to start without a real secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+"""The checkout: holds ``courses/``, ``migrations/``, ``static/`` and ``instance/``."""
+
+SECRET_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"MOOC_{name} must be a whole number, not {raw!r}") from None
+
+
+def _str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+# name -> (default, converter, description). The README's configuration table is this list.
+SETTINGS: dict[str, tuple[Any, Any, str]] = {
+    "ENV": ("development", _str,
+            "development or production; production requires a secret key and sends Secure cookies"),
+    "SECRET_KEY": (None, _str, "signs sessions and tokens; required in production (32+ random characters)"),
+    "DATABASE_URL": (None, _str, "SQLAlchemy URL; default SQLite in instance/mooc.sqlite3; "
+                                 "PostgreSQL: postgresql+psycopg://user@host/db"),
+    "INSTANCE_DIR": (None, _str, "folder for the SQLite database, the development secret key and "
+                                 "the mail outbox; default ./instance"),
+    "COURSES_DIR": (None, _str, "where the Markdown courses live; default ./courses"),
+    "BASE_URL": ("http://127.0.0.1:5000", _str, "public address of the site, for links in e-mails"),
+    "DEFAULT_LOCALE": ("vi", _str, "interface language for people who have not chosen one (vi or en)"),
+    "TIMEZONE": ("Asia/Ho_Chi_Minh", _str, "time zone for dates shown to people and for due dates"),
+    "SESSION_IDLE_MINUTES": (120, _int, "a session unused this long ends"),
+    "SESSION_MAX_HOURS": (12, _int, "a session ends this long after sign-in, however active"),
+    "LOGIN_MAX_FAILURES": (5, _int, "wrong passwords for one account before it is locked for a while"),
+    "LOGIN_LOCK_MINUTES": (15, _int, "how long an account stays locked after too many wrong passwords"),
+    "MAX_UPLOAD_MB": (20, _int, "largest accepted upload (roster files), in megabytes"),
+    "DB_POOL_SIZE": (5, _int, "PostgreSQL connections kept per app process"),
+    "DB_STATEMENT_TIMEOUT_MS": (30000, _int, "PostgreSQL statement timeout for requests, in milliseconds"),
+    "SQLITE_BUSY_TIMEOUT_MS": (15000, _int, "how long an SQLite writer waits for another to finish"),
+    "PROXY_COUNT": (0, _int, "reverse proxies in front of the app whose X-Forwarded-* headers are trusted"),
+}
+
+LOCALES = ("vi", "en")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the MOOC_* variables into a plain dict of typed settings (no defaults filled from disk)."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+    for name, (default, convert, _doc) in SETTINGS.items():
+        raw = environ.get(f"MOOC_{name}")
+        settings[name] = default if raw is None or raw.strip() == "" else convert(name, raw)
+    return settings
+
+
+def build_config(overrides: Mapping[str, Any] | None = None,
+                 environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the Flask config for this process, or raise ConfigError saying what is wrong.
+
+    ``overrides`` (used by tests and scripts) take precedence over the environment and use
+    the same names as the MOOC_* variables without the prefix, or any Flask config key.
+    """
+    settings = load_settings(environ)
+    overrides = dict(overrides or {})
+    for key in list(overrides):
+        if key in SETTINGS:
+            settings[key] = overrides.pop(key)
+
+    env = str(settings["ENV"]).lower()
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError(f"MOOC_ENV must be development or production, not {settings['ENV']!r}")
+    production = env == "production"
+
+    instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance").resolve()
+    courses_dir = Path(settings["COURSES_DIR"] or ROOT_DIR / "courses").resolve()
+
+    secret = settings["SECRET_KEY"]
+    if not secret:
+        secret_file = instance_dir / SECRET_FILE
+        if production:
+            raise ConfigError(
+                "MOOC_SECRET_KEY is not set. In production the app refuses to start without it: "
+                "set it to a long random value, e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`, the same on every app server."
+            )
+        if secret_file.is_file():
+            secret = secret_file.read_text(encoding="utf-8").strip()
+        else:
+            # Development without `mooc demo`: sessions last as long as this process.
+            secret = secrets.token_urlsafe(48)
+    elif production and len(secret) < 32:
+        raise ConfigError("MOOC_SECRET_KEY is too short for production: use 32 or more random characters.")
+
+    database_url = settings["DATABASE_URL"] or f"sqlite:///{instance_dir / 'mooc.sqlite3'}"
+    if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
+        # Be forgiving about the scheme people copy from their hosting panel.
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+    locale = settings["DEFAULT_LOCALE"]
+    if locale not in LOCALES:
+        raise ConfigError(f"MOOC_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {locale!r}")
+
+    idle = settings["SESSION_IDLE_MINUTES"]
+    max_hours = settings["SESSION_MAX_HOURS"]
+    if idle <= 0 or max_hours <= 0:
+        raise ConfigError("MOOC_SESSION_IDLE_MINUTES and MOOC_SESSION_MAX_HOURS must be positive")
+
+    config: dict[str, Any] = {
+        "MOOC_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, settings),
+        "MOOC_INSTANCE_DIR": instance_dir,
+        "MOOC_COURSES_DIR": courses_dir,
+        "MOOC_BASE_URL": settings["BASE_URL"].rstrip("/"),
+        "MOOC_TIMEZONE": settings["TIMEZONE"],
+        "MOOC_SESSION_IDLE_MINUTES": idle,
+        "MOOC_SESSION_MAX_HOURS": max_hours,
+        "MOOC_LOGIN_MAX_FAILURES": settings["LOGIN_MAX_FAILURES"],
+        "MOOC_LOGIN_LOCK_MINUTES": settings["LOGIN_LOCK_MINUTES"],
+        "MOOC_PROXY_COUNT": settings["PROXY_COUNT"],
+        "MOOC_PASSWORD_METHOD": "scrypt",
+        "BABEL_DEFAULT_LOCALE": locale,
+        "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],
+        "MAX_CONTENT_LENGTH": settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        # The signed cookie only carries an opaque session token; the server decides if it
+        # is still valid (see auth/sessions.py).
+        "SESSION_COOKIE_NAME": "mooc_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": max_hours * 3600,
+        "REMEMBER_COOKIE_DURATION": 0,
+        # CSRF tokens live as long as the session: a long quiz must not fail on submit.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": production,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "SEND_FILE_MAX_AGE_DEFAULT": 0,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }
+    config.update(overrides)
+    return config
+
+
+def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Engine options per database: SQLite waits for writers; PostgreSQL checks pooled connections."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
+                                 "check_same_thread": False}}
+    if url.startswith("postgresql"):
+        return {
+            "pool_pre_ping": True,
+            "pool_size": settings["DB_POOL_SIZE"],
+            "max_overflow": settings["DB_POOL_SIZE"],
+            "pool_recycle": 1800,
+            "connect_args": {
+                "options": f"-c statement_timeout={settings['DB_STATEMENT_TIMEOUT_MS']}",
+                "application_name": "mooc",
+            },
+        }
+    return {}

@@ -1,0 +1,125 @@
+"""Demo data: a small synthetic roster and one account per role. Loading twice changes nothing.
+
+Every name here is invented. Units are data like any other: this is one possible tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from mooc.auth.models import Role, User
+from mooc.auth.passwords import set_password
+from mooc.extensions import db
+from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
+from mooc.text import split_full_name
+
+DEMO_PASSWORD = "matkhau-demo"  # noqa: S105 (published on purpose: it is the demo)
+
+UNITS = [  # code, name, parent code, kind
+    ("TTCP", "Thanh tra Chính phủ", None, "central"),
+    ("TTCP-TCB", "Trường Cán bộ Thanh tra", "TTCP", "section"),
+    ("HN", "Thanh tra Thành phố Hà Nội", None, "province"),
+    ("HN-P1", "Phòng Nghiệp vụ 1", "HN", "section"),
+    ("HN-P2", "Phòng Nghiệp vụ 2", "HN", "section"),
+    ("HCM", "Thanh tra Thành phố Hồ Chí Minh", None, "province"),
+    ("HCM-P1", "Phòng Nghiệp vụ 1", "HCM", "section"),
+    ("NB", "Thanh tra tỉnh Ninh Bình", None, "province"),
+]
+
+POSITIONS = [  # code, title, rank
+    ("CTT", "Chánh Thanh tra", 10),
+    ("PCTT", "Phó Chánh Thanh tra", 20),
+    ("TP", "Trưởng phòng", 30),
+    ("PTP", "Phó Trưởng phòng", 40),
+    ("TTVCC", "Thanh tra viên cao cấp", 50),
+    ("TTVC", "Thanh tra viên chính", 60),
+    ("TTV", "Thanh tra viên", 70),
+    ("CV", "Chuyên viên", 80),
+]
+
+STAFF = [  # staff code, full name, e-mail, unit, position
+    ("000101", "Trần Thị Bích Ngọc", "quantri@example.vn", "TTCP-TCB", "CV"),
+    ("000102", "Lê Hoàng Đức", "baocao@example.vn", "TTCP", "TTVC"),
+    ("000201", "Phạm Thu Hà", "quanly.hanoi@example.vn", "HN", "PCTT"),
+    ("000202", "Nguyễn Văn An", "hocvien@example.vn", "HN-P1", "TTV"),
+    ("000203", "Vũ Thị Hòa", "hoa.vt@example.vn", "HN-P1", "TTVC"),
+    ("000204", "Đặng Quốc Bảo", "bao.dq@example.vn", "HN-P2", "TTV"),
+    ("000205", "Bùi Thanh Hương", "huong.bt@example.vn", "HN-P2", "TP"),
+    ("000301", "Hoàng Minh Tuấn", "quanly.hcm@example.vn", "HCM", "CTT"),
+    ("000302", "Đỗ Văn Hùng", "hung.dv@example.vn", "HCM-P1", "TTV"),
+    ("000303", "Ngô Thị Lan", "lan.nt@example.vn", "HCM-P1", "CV"),
+    ("000401", "Dương Minh Khoa", "khoa.dm@example.vn", "NB", "TTVC"),
+    ("000402", "Lý Thị Mai", "mai.lt@example.vn", "NB", "TTV"),
+]
+
+ACCOUNTS = [  # e-mail, role, scope unit, what the README says about it
+    ("quantri@example.vn", Role.ADMIN, None, "administrator"),
+    ("baocao@example.vn", Role.REPORTER, None, "ministry reporter (reads every report)"),
+    ("quanly.hanoi@example.vn", Role.MANAGER, "HN", "manager of Thanh tra Thành phố Hà Nội"),
+    ("quanly.hcm@example.vn", Role.MANAGER, "HCM", "manager of Thanh tra Thành phố Hồ Chí Minh"),
+    ("hocvien@example.vn", Role.TRAINEE, None, "trainee (Nguyễn Văn An, Hà Nội)"),
+]
+
+
+@dataclass
+class DemoReport:
+    created: dict[str, int] = field(default_factory=dict)
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _get_or_create(model: type, key: str, value: str, report: DemoReport, **values: object) -> object:
+    found = db.session.execute(sa.select(model).where(getattr(model, key) == value)).scalar_one_or_none()
+    if found is None:
+        found = model(**{key: value}, **values)
+        db.session.add(found)
+        report.created[model.__tablename__] = report.created.get(model.__tablename__, 0) + 1
+    return found
+
+
+def load_demo() -> DemoReport:
+    """Create what is missing of the demo data (never overwrites what people changed)."""
+    report = DemoReport()
+    units: dict[str, OrgUnit] = {}
+    for code, name, parent, kind in UNITS:
+        units[code] = _get_or_create(OrgUnit, "code", code, report, name=name, kind=kind,
+                                     parent=units[parent] if parent else None)
+    positions = {code: _get_or_create(Position, "code", code, report, title=title, rank=rank)
+                 for code, title, rank in POSITIONS}
+    db.session.flush()
+    staff_by_email: dict[str, Staff] = {}
+    for staff_code, full_name, email, unit, position in STAFF:
+        family, middle, given = split_full_name(full_name)
+        staff_by_email[email] = _get_or_create(
+            Staff, "staff_code", staff_code, report, full_name=full_name, family_name=family,
+            middle_name=middle, given_name=given, email=email, unit=units[unit],
+            position=positions[position], status=StaffStatus.ACTIVE)
+    db.session.flush()
+    method = current_app.config["MOOC_PASSWORD_METHOD"]
+    for email, role, scope, description in ACCOUNTS:
+        staff = staff_by_email[email]
+        user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+        if user is None:
+            user = User(email=email, display_name=staff.full_name, role=role, staff_id=staff.id,
+                        scope_unit=units[scope] if scope else None)
+            set_password(user, DEMO_PASSWORD, method)
+            db.session.add(user)
+            report.created["users"] = report.created.get("users", 0) + 1
+        report.accounts.append((email, description))
+    db.session.flush()
+    return report
+
+
+def describe(report: DemoReport, url: str) -> str:
+    lines = [
+        "",
+        "Demo ready: " + (", ".join(f"{n} {t}" for t, n in report.created.items()) + " created"
+                          if report.created else "nothing new to load"),
+        f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):",
+    ]
+    width = max(len(email) for email, _ in report.accounts)
+    lines += [f"  {email.ljust(width)}  {description}" for email, description in report.accounts]
+    lines.append("Stop with Ctrl+C.")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The staff registry: org units, positions and people, as HR keeps them."""

@@ -1,0 +1,54 @@
+"""Serve the app with gunicorn from inside the `mooc` command (Linux and macOS)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from mooc.extensions import db
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def default_workers() -> int:
+    return max(2, min(4, (os.cpu_count() or 1) + 1))
+
+
+def serve(app: Flask, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+    """Run gunicorn in the foreground until interrupted (Ctrl+C)."""
+    with app.app_context():
+        db.engine.dispose()  # no pooled connection may cross the fork into the workers
+
+    def post_fork(server: Any, worker: Any) -> None:
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": 60,
+        "graceful_timeout": 10,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "post_fork": post_fork,
+        "forwarded_allow_ips": "127.0.0.1",
+    }
+    _Gunicorn(app, options).run()

@@ -1,0 +1,104 @@
+"""The frame of the site: health, headers, errors, language, uploads, formatting."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from mooc.formatting import format_date, format_datetime, format_number
+from tests.conftest import csrf_token
+
+
+def test_healthz_answers_with_json(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_says_when_the_database_is_down(make_app):
+    app = make_app(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    page = response.get_data(as_text=True)
+    assert "<script" not in page and "style=" not in page  # nothing inline for the CSP to block
+
+
+def test_session_cookie_flags(client, make_user):
+    from tests.conftest import login
+
+    user = make_user()
+    response = login(client, user.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http in development and tests
+
+
+def test_production_cookies_are_secure(make_app):
+    app = make_app(ENV="production", SECRET_KEY="p" * 48)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["WTF_CSRF_SSL_STRICT"] is True
+
+
+def test_404_page_uses_the_layout(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Không tìm thấy trang" in page and 'class="site-header"' in page
+
+
+def test_500_page_shows_no_stack_trace(make_app):
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/boom")
+    def boom():  # noqa: ANN202
+        raise RuntimeError("secret internals")
+
+    boom.is_public = True
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "secret internals" not in page and "Traceback" not in page
+    assert "Đã có lỗi xảy ra" in page
+
+
+def test_language_switch_to_english_and_back(client):
+    token = csrf_token(client)
+    response = client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/login"})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page and "Sign in" in page
+    client.post("/language", data={"csrf_token": token, "lang": "vi", "next": "https://evil.example"})
+    assert "Đăng nhập" in client.get("/login").get_data(as_text=True)
+
+
+def test_uploads_over_the_limit_are_refused(make_app):
+    app = make_app(MAX_UPLOAD_MB=1)
+    client = app.test_client()
+    response = client.post("/language", data={"lang": "en", "blob": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413
+
+
+def test_static_files_are_served_with_versioned_urls(client):
+    page = client.get("/login").get_data(as_text=True)
+    assert "/static/css/site.css?v=" in page
+    with client.get("/static/css/site.css") as css:
+        assert css.status_code == 200 and b"--red" in css.data
+
+
+def test_dates_read_day_month_year():
+    assert format_date(date(2026, 3, 7)) == "07/03/2026"
+    # 20:30 UTC on 31/12 is already 1 January in Vietnam.
+    assert format_date(datetime(2025, 12, 31, 20, 30, tzinfo=UTC)) == "01/01/2026"
+    assert format_datetime(datetime(2025, 12, 31, 20, 30, tzinfo=UTC)) == "01/01/2026 03:30"
+    assert format_number(1234567) == "1.234.567"
+    assert format_number(85.26, 1) == "85,3"

@@ -1,0 +1,89 @@
+"""The database layer: concurrent writers, UTC timestamps, and migrations that match the models."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+
+from mooc.auth.access import public
+from mooc.auth.models import AuditEvent
+from mooc.extensions import db
+
+THREADS = 8
+REQUESTS_PER_THREAD = 15
+
+
+def test_concurrent_read_then_write_requests_all_succeed(make_app):
+    """Each request reads, pauses, then writes: the pattern that makes SQLite say
+    "database is locked" when transactions begin deferred. None may fail."""
+    app = make_app()
+
+    @app.post("/test/write")
+    @public
+    def write():  # noqa: ANN202
+        seen = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+        time.sleep(0.002)
+        db.session.add(AuditEvent(action="test.write", target=str(seen)))
+        return "ok"
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    failures: list[str] = []
+
+    def worker() -> None:
+        client = app.test_client()
+        for _ in range(REQUESTS_PER_THREAD):
+            response = client.post("/test/write")
+            if response.status_code != 200:
+                failures.append(response.get_data(as_text=True)[:200])
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                  .where(AuditEvent.action == "test.write"))
+    assert count == THREADS * REQUESTS_PER_THREAD
+
+
+def test_timestamps_are_stored_in_utc_and_come_back_aware(app):
+    hanoi = timezone(timedelta(hours=7))
+    with app.app_context():
+        event = AuditEvent(action="t", at=datetime(2026, 1, 1, 7, 0, tzinfo=hanoi))
+        db.session.add(event)
+        db.session.commit()
+        db.session.expire_all()
+        loaded = db.session.get(AuditEvent, event.id)
+        assert loaded.at == datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+        assert loaded.at.tzinfo is not None
+        with pytest.raises(sa.exc.StatementError):
+            db.session.add(AuditEvent(action="t", at=datetime(2026, 1, 1)))  # naive: refused
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_migration_head_matches_the_models(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_migrations_downgrade_to_nothing_and_upgrade_again(app):
+    with app.app_context():
+        downgrade(revision="base")
+        inspector = sa.inspect(db.engine)
+        assert set(inspector.get_table_names()) <= {"alembic_version"}
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
