@@ -69,8 +69,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_commands(app: Flask) -> None:
     from mooc.auth.commands import users
+    from mooc.courses.commands import courses
+    from mooc.roster.commands import roster
 
     app.cli.add_command(users)
+    app.cli.add_command(roster)
+    app.cli.add_command(courses)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -91,11 +95,19 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from mooc.auth.recovery_views import bp as account_bp
     from mooc.auth.views import bp as auth_bp
+    from mooc.courses.views import bp as courses_bp
+    from mooc.quizzes.views import bp as quizzes_bp
+    from mooc.roster.views import bp as roster_bp
     from mooc.site.views import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(roster_bp)
+    app.register_blueprint(courses_bp)
+    app.register_blueprint(quizzes_bp)
 
 
 def _init_guards(app: Flask) -> None:
@@ -129,7 +141,7 @@ def _init_guards(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static" and current_user.is_authenticated:
+        if request.endpoint != "static" and current_user.is_authenticated and not g.get("cacheable"):
             # Pages about people are not kept by shared caches or the back button after logout.
             headers["Cache-Control"] = "no-store"
         return response

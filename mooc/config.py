@@ -33,6 +33,15 @@ def _str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"MOOC_{name} must be true or false, not {raw!r}")
+
+
 # name -> (default, converter, description). The README's configuration table is this list.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ENV": ("development", _str,
@@ -43,6 +52,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "INSTANCE_DIR": (None, _str, "folder for the SQLite database, the development secret key and "
                                  "the mail outbox; default ./instance"),
     "COURSES_DIR": (None, _str, "where the Markdown courses live; default ./courses"),
+    "COURSES_AUTOSYNC": (None, _bool, "re-sync courses/ when its files change, on the next page view; "
+                                      "default on in development, off in production"),
     "BASE_URL": ("http://127.0.0.1:5000", _str, "public address of the site, for links in e-mails"),
     "DEFAULT_LOCALE": ("vi", _str, "interface language for people who have not chosen one (vi or en)"),
     "TIMEZONE": ("Asia/Ho_Chi_Minh", _str, "time zone for dates shown to people and for due dates"),
@@ -55,6 +66,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DB_STATEMENT_TIMEOUT_MS": (30000, _int, "PostgreSQL statement timeout for requests, in milliseconds"),
     "SQLITE_BUSY_TIMEOUT_MS": (15000, _int, "how long an SQLite writer waits for another to finish"),
     "PROXY_COUNT": (0, _int, "reverse proxies in front of the app whose X-Forwarded-* headers are trusted"),
+    "MAIL_BACKEND": (None, _str, "file (writes .eml files into instance/outbox/) or smtp; "
+                                 "default file, smtp in production"),
+    "MAIL_HOST": ("localhost", _str, "SMTP server"),
+    "MAIL_PORT": (25, _int, "SMTP port (usually 25, 587 with starttls, 465 with ssl)"),
+    "MAIL_TLS": ("none", _str, "none, starttls or ssl"),
+    "MAIL_USER": ("", _str, "SMTP user name, if the server asks for one"),
+    "MAIL_PASSWORD": ("", _str, "SMTP password"),
+    "MAIL_SENDER": ("noreply@localhost", _str, "the From address of e-mails, e.g. "
+                                               "Đào tạo Thanh tra <daotao@thanhtra.gov.vn>"),
+    "ROSTER_CONFIRM_PERCENT": (10, _int, "a full roster import that would mark more than this share of "
+                                         "active staff as left needs explicit confirmation"),
 }
 
 LOCALES = ("vi", "en")
@@ -122,6 +144,13 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     if idle <= 0 or max_hours <= 0:
         raise ConfigError("MOOC_SESSION_IDLE_MINUTES and MOOC_SESSION_MAX_HOURS must be positive")
 
+    mail_backend = (settings["MAIL_BACKEND"] or ("smtp" if production else "file")).lower()
+    if mail_backend not in {"file", "smtp"}:
+        raise ConfigError(f"MOOC_MAIL_BACKEND must be file or smtp, not {settings['MAIL_BACKEND']!r}")
+    mail_tls = settings["MAIL_TLS"].lower()
+    if mail_tls not in {"none", "starttls", "ssl"}:
+        raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {settings['MAIL_TLS']!r}")
+
     config: dict[str, Any] = {
         "MOOC_ENV": env,
         "TESTING": env == "testing",
@@ -130,6 +159,8 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, settings),
         "MOOC_INSTANCE_DIR": instance_dir,
         "MOOC_COURSES_DIR": courses_dir,
+        "MOOC_COURSES_AUTOSYNC": (env == "development" if settings["COURSES_AUTOSYNC"] is None
+                                  else settings["COURSES_AUTOSYNC"]),
         "MOOC_BASE_URL": settings["BASE_URL"].rstrip("/"),
         "MOOC_TIMEZONE": settings["TIMEZONE"],
         "MOOC_SESSION_IDLE_MINUTES": idle,
@@ -137,6 +168,14 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "MOOC_LOGIN_MAX_FAILURES": settings["LOGIN_MAX_FAILURES"],
         "MOOC_LOGIN_LOCK_MINUTES": settings["LOGIN_LOCK_MINUTES"],
         "MOOC_PROXY_COUNT": settings["PROXY_COUNT"],
+        "MOOC_MAIL_BACKEND": mail_backend,
+        "MOOC_MAIL_HOST": settings["MAIL_HOST"],
+        "MOOC_MAIL_PORT": settings["MAIL_PORT"],
+        "MOOC_MAIL_TLS": mail_tls,
+        "MOOC_MAIL_USER": settings["MAIL_USER"],
+        "MOOC_MAIL_PASSWORD": settings["MAIL_PASSWORD"],
+        "MOOC_MAIL_SENDER": settings["MAIL_SENDER"],
+        "MOOC_ROSTER_CONFIRM_PERCENT": settings["ROSTER_CONFIRM_PERCENT"],
         "MOOC_PASSWORD_METHOD": "scrypt",
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],

@@ -5,20 +5,22 @@ SQLite in WAL mode lets readers run beside one writer, but a transaction that st
 reader and later writes fails at once (no waiting) if another writer got in first. So on
 SQLite every transaction that may write begins with ``BEGIN IMMEDIATE``: it takes the
 write lock up front and waits (busy timeout) instead of failing. Requests with a safe
-method (GET, HEAD, OPTIONS) begin deferred transactions and must not write; the few
-reads that need a small write (touching a session) use ``write_transaction()``.
+method (GET, HEAD, OPTIONS) begin deferred transactions and must not write, unless their
+view is marked ``@writes``; the small write a reading request still needs (touching a
+session) uses ``write_transaction()`` on its own connection.
 """
 
 from __future__ import annotations
 
 import contextvars
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -34,6 +36,7 @@ NAMING_CONVENTION = {
 }
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+F = TypeVar("F", bound=Callable[..., Any])
 
 _write_intent: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
     "mooc_write_intent", default=None)
@@ -70,13 +73,35 @@ class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-def _wants_write() -> bool:
+def writes(view: F) -> F:
+    """Mark a view that writes even on GET (e.g. closing a quiz attempt whose time ran out):
+    its transaction then begins as a writer, before the first read."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def wants_write() -> bool:
+    """Whether this context's transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
     explicit = _write_intent.get()
     if explicit is not None:
         return explicit
     if has_request_context():
-        return request.method not in SAFE_METHODS
+        if request.method not in SAFE_METHODS:
+            return True
+        view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        return bool(getattr(view, "writes_on_get", False))
     return True  # CLI commands, scripts and tests write
+
+
+@contextmanager
+def intend_to_write() -> Iterator[None]:
+    """Transactions begun inside the block are writers (BEGIN IMMEDIATE on SQLite), even in
+    a GET request: for the authors' auto-sync, which must write in a page view."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
 
 
 @contextmanager
@@ -111,4 +136,4 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # noqa: AN
 def _sqlite_on_begin(connection: sa.Connection) -> None:
     if connection.dialect.name != "sqlite":
         return
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")

@@ -68,6 +68,7 @@ ACCOUNTS = [  # e-mail, role, scope unit, what the README says about it
 class DemoReport:
     created: dict[str, int] = field(default_factory=dict)
     accounts: list[tuple[str, str]] = field(default_factory=list)
+    courses: list[str] = field(default_factory=list)  # what the course sync said
 
 
 def _get_or_create(model: type, key: str, value: str, report: DemoReport, **values: object) -> object:
@@ -109,12 +110,29 @@ def load_demo() -> DemoReport:
             report.created["users"] = report.created.get("users", 0) + 1
         report.accounts.append((email, description))
     db.session.flush()
+    load_courses(report)
     return report
+
+
+def load_courses(report: DemoReport) -> None:
+    """Sync the real courses from the courses folder (refused with file:line if they have errors)."""
+    from pathlib import Path
+
+    from mooc.courses.sync import SyncRefused, sync_tree
+
+    try:
+        sync = sync_tree(Path(current_app.config["MOOC_COURSES_DIR"]))
+    except SyncRefused as refused:
+        report.courses = ["Courses not loaded, the files have errors:"]
+        report.courses += [f"  {problem.format()}" for problem in refused.problems[:20]]
+        return
+    report.courses = sync.lines()[:1]
 
 
 def describe(report: DemoReport, url: str) -> str:
     lines = [
         "",
+        *report.courses,
         "Demo ready: " + (", ".join(f"{n} {t}" for t, n in report.created.items()) + " created"
                           if report.created else "nothing new to load"),
         f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):",

@@ -14,6 +14,9 @@ PUBLIC_ENDPOINTS = {
     "auth.login",
     "site.healthz",
     "site.set_language",
+    "account.forgot",
+    "account.invite",
+    "account.reset",
 }
 
 SAMPLE_ARGS = {"int": "1", "string": "x", "path": "x/y", "default": "x"}

@@ -19,3 +19,15 @@ class ChangePasswordForm(FlaskForm):
                                  render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("New password again"), validators=[DataRequired()],
                             render_kw={"autocomplete": "new-password"})
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username", "autofocus": True})
+
+
+class SetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)],
+                                 render_kw={"autocomplete": "new-password", "autofocus": True})
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "new-password"})

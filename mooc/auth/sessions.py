@@ -11,12 +11,12 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock
 from mooc.auth.models import AuthSession, User
-from mooc.database import SAFE_METHODS, write_transaction
+from mooc.database import wants_write, write_transaction
 from mooc.extensions import db
 
 TOUCH_EVERY = timedelta(seconds=60)  # how stale last_seen_at may get before it is rewritten
@@ -65,7 +65,7 @@ def load_user(token: str) -> User | None:
 
 
 def _touch(auth_session: AuthSession, now: datetime) -> None:
-    if has_request_context() and request.method in SAFE_METHODS:
+    if has_request_context() and not wants_write():
         # A reading request must not write in its own transaction (see mooc.database).
         with write_transaction(db.engine) as connection:
             connection.execute(sa.update(AuthSession).where(AuthSession.id == auth_session.id)

@@ -1,15 +1,20 @@
-"""Org units (a tree that reorganisations reshape), positions, and staff."""
+"""Org units (a tree that reorganisations reshape), positions, staff, their history, and
+the record of every roster import."""
 
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mooc.database import CreatedAt
+from mooc import clock
+from mooc.database import CreatedAt, UTCDateTime
 from mooc.extensions import db
+from mooc.roster import keys
 
 
 class StaffStatus(enum.StrEnum):
@@ -19,7 +24,11 @@ class StaffStatus(enum.StrEnum):
 
 
 class OrgUnit(CreatedAt, db.Model):
-    """A unit of the organisation. Units are data: renamed and merged, never hard-coded."""
+    """A unit of the organisation. Units are data: renamed and merged, never hard-coded.
+
+    A merged unit stays (inactive, ``merged_into`` set) so that history pointing at it
+    still reads; its people and sub-units move to the unit it merged into.
+    """
 
     __tablename__ = "org_units"
 
@@ -50,8 +59,17 @@ class Position(CreatedAt, db.Model):
     rank: Mapped[int] = mapped_column(default=100)  # lower = more senior; orders lists
 
 
+def _status_enum() -> sa.Enum:
+    return sa.Enum(StaffStatus, native_enum=False, length=20, create_constraint=True, name="status",
+                   values_callable=lambda e: [m.value for m in e])
+
+
 class Staff(CreatedAt, db.Model):
-    """A person on the roster. ``staff_code`` is text: leading zeros matter."""
+    """A person on the roster. ``staff_code`` is text: leading zeros matter.
+
+    ``search_text`` and ``sort_key`` are derived from the name, code and e-mail (see
+    roster/keys.py); ORM writes keep them current, the importer's bulk writes set them.
+    """
 
     __tablename__ = "staff"
 
@@ -64,15 +82,59 @@ class Staff(CreatedAt, db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
     position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"), index=True)
-    status: Mapped[StaffStatus] = mapped_column(
-        sa.Enum(StaffStatus, native_enum=False, length=20, create_constraint=True, name="status",
-                values_callable=lambda e: [m.value for m in e]),
-        default=StaffStatus.ACTIVE)
+    status: Mapped[StaffStatus] = mapped_column(_status_enum(), default=StaffStatus.ACTIVE)
     joined_on: Mapped[date | None]
     left_on: Mapped[date | None]
+    search_text: Mapped[str] = mapped_column(sa.String(keys.SEARCH_TEXT_LENGTH), default="")
+    sort_key: Mapped[str] = mapped_column(sa.String(keys.SORT_KEY_LENGTH), default="", index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[OrgUnit] = relationship()
     position: Mapped[Position | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<Staff {self.staff_code}>"
+
+
+@event.listens_for(Staff, "before_insert")
+@event.listens_for(Staff, "before_update")
+def _staff_keys(mapper: Any, connection: Any, staff: Staff) -> None:
+    staff.search_text = keys.search_text(staff.full_name, staff.staff_code, staff.email)
+    staff.sort_key = keys.sort_key(staff.full_name)
+
+
+class StaffHistory(db.Model):
+    """Where a person was, in which position and status, from ``valid_from`` until the day
+    before ``valid_to`` (open-ended while ``valid_to`` is empty). Reports "as of a date"
+    read this table."""
+
+    __tablename__ = "staff_history"
+    __table_args__ = (sa.Index("ix_staff_history_staff_id_valid_from", "staff_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"))
+    valid_from: Mapped[date]
+    valid_to: Mapped[date | None]
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
+    position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"))
+    status: Mapped[StaffStatus] = mapped_column(_status_enum())
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("roster_imports.id", ondelete="SET NULL"))
+
+
+class RosterImport(db.Model):
+    """One applied import of a roster or units file: who, when, which file, what it did."""
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="staff")  # staff | units
+    source: Mapped[str] = mapped_column(sa.String(20), default="web")  # web | cli
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    full: Mapped[bool] = mapped_column(default=False)
+    rows: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    actor = relationship("User")

@@ -1,0 +1,89 @@
+"""Setting a password through a one-time link (an invitation or a reset), and asking for a
+reset link by e-mail without revealing whether an address has an account."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from mooc import mail
+from mooc.auth import audit, passwords, sessions, tokens
+from mooc.auth.models import User
+from mooc.auth.tokens import AccountToken, TokenPurpose
+from mooc.extensions import db
+
+log = logging.getLogger(__name__)
+
+RESET_RATE_LIMIT = timedelta(minutes=5)  # one reset e-mail per account per 5 minutes
+
+
+class TokenInvalid(Exception):
+    """The link is unknown, used, expired, or its account is disabled."""
+
+
+def link(purpose: TokenPurpose, raw: str) -> str:
+    path = "invite" if purpose == TokenPurpose.INVITE else "reset"
+    return f"{current_app.config['MOOC_BASE_URL']}/{path}/{raw}"
+
+
+def request_reset(email: str) -> bool:
+    """Send a reset link if ``email`` is an active account. Returns whether one was sent;
+    callers must answer the same either way."""
+    email = passwords.normalise_email(email)
+    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    if user is None or not user.active:
+        audit.record("password.reset_requested", target=email[:200], sent=False)
+        return False
+    if tokens.recently_issued(user, TokenPurpose.RESET, RESET_RATE_LIMIT):
+        audit.record("password.reset_requested", target=email, sent=False, reason="rate_limited")
+        return False
+    raw = tokens.issue(user, TokenPurpose.RESET)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = _("Reset your password")
+        text = _("Hello %(name)s,\n\n"
+                 "Someone (hopefully you) asked to reset the password of your account on the "
+                 "training platform of the inspection sector. To choose a new password, open this "
+                 "link within one hour:\n\n%(link)s\n\n"
+                 "If you did not ask for this, ignore this e-mail: your password stays as it is.",
+                 name=user.display_name, link=link(TokenPurpose.RESET, raw))
+    try:
+        mail.send(mail.address(user.display_name, user.email), subject, text)
+    except mail.MailError:
+        log.exception("reset e-mail to account %s not sent", user.id)
+        return False
+    audit.record("password.reset_requested", target=email, sent=True)
+    return True
+
+
+def check(raw: str, purpose: TokenPurpose) -> AccountToken:
+    token = tokens.find(raw, purpose)
+    if token is None:
+        raise TokenInvalid()
+    return token
+
+
+def set_password_with_token(raw: str, purpose: TokenPurpose, password: str) -> User:
+    """Spend the link, set the password, end every session of the account.
+
+    Raises TokenInvalid, or ValueError(problem) when the password is not acceptable
+    (the link is then still good for another try).
+    """
+    token = check(raw, purpose)
+    if problem := passwords.password_problem(password):
+        raise ValueError(problem)
+    try:
+        tokens.use(token)
+    except LookupError:
+        raise TokenInvalid() from None
+    user = token.user
+    passwords.set_password(user, password, current_app.config["MOOC_PASSWORD_METHOD"])
+    sessions.revoke_all(user)
+    action = "invitation.accepted" if purpose == TokenPurpose.INVITE else "password.reset"
+    audit.record(action, actor=user, target=user.email)
+    db.session.flush()
+    return user

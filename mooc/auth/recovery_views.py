@@ -1,0 +1,65 @@
+"""Public pages for one-time links: accept an invitation, reset a password, ask for a reset."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from mooc.auth import recovery
+from mooc.auth.access import public
+from mooc.auth.forms import ForgotPasswordForm, SetPasswordForm
+from mooc.auth.tokens import TokenPurpose
+from mooc.auth.views import PASSWORD_PROBLEMS
+
+bp = Blueprint("account", __name__, template_folder="templates")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+def forgot():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        recovery.request_reset(form.email.data)
+        # The same answer whether or not the address has an account.
+        flash(_("If an account uses that address, a link to reset its password is on its way. "
+                "It works for one hour."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("account/forgot.html", form=form)
+
+
+def _set_password(raw: str, purpose: TokenPurpose, template: str):  # noqa: ANN202
+    try:
+        token = recovery.check(raw, purpose)
+    except recovery.TokenInvalid:
+        return render_template("account/link_invalid.html", purpose=purpose.value), 404
+    form = SetPasswordForm()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        if form.new_password.data != form.confirm.data:
+            errors.append(_("The two new passwords are not the same."))
+        else:
+            try:
+                recovery.set_password_with_token(raw, purpose, form.new_password.data)
+            except ValueError as problem:
+                errors.append(PASSWORD_PROBLEMS[str(problem)]())
+            except recovery.TokenInvalid:
+                return render_template("account/link_invalid.html", purpose=purpose.value), 404
+            else:
+                if current_user.is_authenticated:
+                    logout_user()
+                flash(_("Your password is set. Sign in with your e-mail and the new password."), "success")
+                return redirect(url_for("auth.login"))
+    return render_template(template, form=form, errors=errors, email=token.user.email)
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def invite(token: str):
+    return _set_password(token, TokenPurpose.INVITE, "account/invite.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset(token: str):
+    return _set_password(token, TokenPurpose.RESET, "account/reset.html")

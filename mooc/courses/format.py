@@ -1,0 +1,514 @@
+"""The course format: read a tree of Markdown files into plain data, with every problem
+reported as ``path:line``.
+
+    courses/<course>/course.md                 front matter + introduction
+    courses/<course>/NN-<module>/module.md     front matter + optional introduction
+    courses/<course>/NN-<module>/NN-<lesson>.md
+    courses/<course>/NN-<module>/NN-<quiz>.quiz.md
+    courses/<course>/.../images/...            pictures and attachments, linked relatively
+
+Nothing here touches the database or renders Markdown: ``check.py`` and ``sync.py`` do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mooc.text import nfc
+
+SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+COURSE_DIR_RE = re.compile(rf"^{SLUG}$")
+NUMBERED_RE = re.compile(rf"^(\d{{1,3}})-({SLUG})$")
+ID_RE = re.compile(rf"^{SLUG}$")
+ASSET_DIRS = {"images", "files", "assets"}
+ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"}
+IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep"}
+MAX_TEXT_BYTES = 512 * 1024
+MAX_ASSET_BYTES = 5 * 1024 * 1024
+
+COURSE_KEYS = {
+    "title": str,
+    "code": str,
+    "edition": int,
+    "summary": str,
+    "hours": (int, float),
+    "language": str,
+    "id": str,
+}
+COURSE_REQUIRED = ("title", "code", "edition", "summary", "hours")
+MODULE_KEYS = {"title": str, "id": str}
+LESSON_KEYS = {"title": str, "minutes": int, "id": str}
+LANGUAGES = {"vi", "en"}
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
+TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    severity: str  # "error" | "warning"
+    code: str
+    message: str
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class Document:
+    """A Markdown file split into its front matter and body."""
+
+    path: Path
+    rel: str  # path shown to authors (relative to the courses folder)
+    meta: dict[str, Any]
+    meta_lines: dict[str, int]  # key -> line number in the file
+    body: str
+    body_line: int  # line number of the body's first line
+    raw: bytes
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
+
+
+@dataclass
+class LessonSource:
+    key: str
+    slug: str
+    position: int
+    title: str
+    minutes: int
+    doc: Document
+
+
+@dataclass
+class QuizFile:
+    key: str
+    slug: str
+    position: int
+    doc: Document  # the quiz syntax itself is parsed by mooc.quizzes.format
+    text: str
+
+
+@dataclass
+class ModuleSource:
+    key: str
+    slug: str
+    position: int
+    title: str
+    doc: Document
+    path: Path
+    items: list[LessonSource | QuizFile] = field(default_factory=list)
+
+
+@dataclass
+class CourseSource:
+    key: str
+    dir_name: str
+    path: Path
+    title: str
+    code: str
+    edition: int
+    summary: str
+    hours: float
+    language: str
+    doc: Document
+    modules: list[ModuleSource] = field(default_factory=list)
+    assets: list[Path] = field(default_factory=list)
+
+    def items(self) -> list[LessonSource | QuizFile]:
+        return [item for module in self.modules for item in module.items]
+
+    def lessons(self) -> list[LessonSource]:
+        return [item for item in self.items() if isinstance(item, LessonSource)]
+
+
+class Reporter:
+    """Collects problems; paths are shown relative to the courses folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+    def error(self, path: Path | str, line: int, code: str, message: str) -> None:
+        self.problems.append(
+            Problem(path if isinstance(path, str) else self.rel(path), line, "error", code, message)
+        )
+
+    def warning(self, path: Path | str, line: int, code: str, message: str) -> None:
+        self.problems.append(
+            Problem(path if isinstance(path, str) else self.rel(path), line, "warning", code, message)
+        )
+
+
+def read_document(path: Path, report: Reporter, *, required: bool = True) -> Document | None:
+    """Read a Markdown file with YAML front matter between ``---`` lines."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+        return None
+    if len(raw) > MAX_TEXT_BYTES:
+        report.error(
+            path, 1, "too-large", f"file is {len(raw) // 1024} KB; the limit is {MAX_TEXT_BYTES // 1024} KB"
+        )
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        report.error(path, line, "encoding", "the file is not UTF-8: save it as UTF-8")
+        return None
+    text = nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    rel = report.rel(path)
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        if required:
+            report.error(
+                path, 1, "front-matter-missing", "the file must start with front matter between '---' lines"
+            )
+            return None
+        return Document(path, rel, {}, {}, text, 1, raw)
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        report.error(path, 1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
+        return None
+    yaml_text = "\n".join(lines[1:end])
+    try:
+        meta = yaml.load(yaml_text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 2
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        report.error(path, line, "front-matter-yaml", f"front matter is not valid YAML: {problem}")
+        return None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
+        return None
+    # Front matter is flat: a key's line is the line that starts with it.
+    meta_lines: dict[str, int] = {}
+    for number, line in enumerate(lines[1:end], start=2):
+        if match := TOP_LEVEL_KEY_RE.match(line):
+            meta_lines.setdefault(match.group(1), number)
+    body_lines = lines[end + 1 :]
+    return Document(
+        path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw
+    )
+
+
+def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...], report: Reporter) -> bool:
+    """Unknown keys, missing keys and wrong types. True if the document can be used."""
+    ok = True
+    for key, value in doc.meta.items():
+        line = doc.meta_lines.get(key, 2)
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            report.error(doc.path, line, "unknown-key", f"unknown front matter key '{key}' (known: {known})")
+            ok = False
+            continue
+        expected = allowed[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            kind = {str: "text", int: "a whole number"}.get(expected, "a number")
+            report.error(doc.path, line, "wrong-type", f"'{key}' must be {kind}, not {value!r}")
+            ok = False
+        elif isinstance(value, str) and not value.strip():
+            report.error(doc.path, line, "empty-value", f"'{key}' is empty")
+            ok = False
+    for key in required:
+        if key not in doc.meta:
+            report.error(doc.path, 1, "missing-key", f"front matter lacks '{key}'")
+            ok = False
+    if "id" in doc.meta and isinstance(doc.meta["id"], str) and not ID_RE.match(doc.meta["id"]):
+        report.error(
+            doc.path,
+            doc.meta_lines.get("id", 2),
+            "bad-id",
+            f"id '{doc.meta['id']}' must use lowercase letters a-z, digits and hyphens",
+        )
+        ok = False
+    return ok
+
+
+def _entries(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def _refuse_symlink(path: Path, report: Reporter) -> bool:
+    if path.is_symlink():
+        report.error(path, 1, "symlink", "symbolic links are not allowed in a course tree")
+        return True
+    return False
+
+
+def _collect_assets(folder: Path, course_dir: Path, report: Reporter, into: list[Path]) -> None:
+    for entry in _entries(folder):
+        if _refuse_symlink(entry, report):
+            continue
+        if entry.is_dir():
+            _collect_assets(entry, course_dir, report, into)
+        elif entry.suffix.lower() not in ASSET_SUFFIXES:
+            report.warning(
+                entry,
+                1,
+                "asset-type",
+                f"'{entry.suffix}' files are not served; use one of {', '.join(sorted(ASSET_SUFFIXES))}",
+            )
+        elif entry.stat().st_size > MAX_ASSET_BYTES:
+            report.error(entry, 1, "too-large", f"file is larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB")
+        else:
+            into.append(entry)
+
+
+def load_tree(root: Path) -> tuple[list[CourseSource], list[Problem]]:
+    """Every course under ``root`` (a folder of course folders, or one course folder)."""
+    root = root.resolve()
+    if (root / "course.md").is_file():
+        report = Reporter(root.parent)
+        course_dirs = [root]
+    else:
+        report = Reporter(root)
+        if not root.is_dir():
+            report.error(str(root), 1, "no-courses", "the courses folder does not exist")
+            return [], report.problems
+        course_dirs = []
+        for entry in _entries(root):
+            if _refuse_symlink(entry, report):
+                continue
+            if entry.is_dir():
+                course_dirs.append(entry)
+            elif entry.name not in IGNORED_NAMES:
+                report.warning(entry, 1, "stray-file", "not part of any course (courses are folders)")
+    courses = [course for d in course_dirs if (course := load_course(d, report)) is not None]
+    _check_unique_courses(courses, report)
+    return courses, report.problems
+
+
+def _check_unique_courses(courses: list[CourseSource], report: Reporter) -> None:
+    for attribute, code in (("key", "duplicate-id"), ("code", "duplicate-code")):
+        seen: dict[str, CourseSource] = {}
+        for course in courses:
+            value = getattr(course, attribute)
+            if value in seen:
+                first = seen[value].doc
+                report.error(
+                    course.doc.path,
+                    course.doc.meta_lines.get("id" if attribute == "key" else "code", 1),
+                    code,
+                    f"course {attribute} '{value}' is also used by {first.rel}",
+                )
+            else:
+                seen[value] = course
+
+
+def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
+    if not COURSE_DIR_RE.match(course_dir.name):
+        report.error(
+            course_dir,
+            1,
+            "bad-name",
+            f"course folder '{course_dir.name}' must use lowercase letters a-z, digits and hyphens",
+        )
+        return None
+    course_file = course_dir / "course.md"
+    if not course_file.is_file():
+        report.error(course_dir, 1, "no-course-md", "a course folder needs a course.md")
+        return None
+    doc = read_document(course_file, report)
+    if doc is None or not check_meta(doc, COURSE_KEYS, COURSE_REQUIRED, report):
+        return None
+    language = doc.meta.get("language", "vi")
+    if language not in LANGUAGES:
+        report.error(
+            course_file,
+            doc.meta_lines.get("language", 1),
+            "bad-language",
+            f"language must be one of {', '.join(sorted(LANGUAGES))}",
+        )
+    course = CourseSource(
+        key=doc.meta.get("id") or course_dir.name,
+        dir_name=course_dir.name,
+        path=course_dir,
+        title=doc.meta["title"].strip(),
+        code=doc.meta["code"].strip(),
+        edition=doc.meta["edition"],
+        summary=doc.meta["summary"].strip(),
+        hours=float(doc.meta["hours"]),
+        language=language,
+        doc=doc,
+    )
+    positions: dict[int, Path] = {}
+    for entry in _entries(course_dir):
+        if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == course_file:
+            continue
+        if entry.is_dir() and entry.name in ASSET_DIRS:
+            _collect_assets(entry, course_dir, report, course.assets)
+        elif entry.is_dir() and (match := NUMBERED_RE.match(entry.name)):
+            _check_position(int(match.group(1)), entry, positions, report)
+            module = load_module(entry, int(match.group(1)), match.group(2), course, report)
+            if module is not None:
+                course.modules.append(module)
+        else:
+            report.warning(
+                entry, 1, "stray-file", "not part of the course: modules are folders named like '01-name'"
+            )
+    if not course.modules:
+        report.error(course_file, 1, "empty-course", "the course has no modules")
+    _check_unique_items(course, report)
+    return course
+
+
+def _check_position(number: int, entry: Path, seen: dict[int, Path], report: Reporter) -> None:
+    if number in seen:
+        report.warning(
+            entry,
+            1,
+            "same-number",
+            f"'{entry.name}' has the same number as '{seen[number].name}': order them apart",
+        )
+    seen[number] = entry
+
+
+def load_module(
+    folder: Path, position: int, slug: str, course: CourseSource, report: Reporter
+) -> ModuleSource | None:
+    module_file = folder / "module.md"
+    if not module_file.is_file():
+        report.error(folder, 1, "no-module-md", "a module folder needs a module.md with its title")
+        return None
+    doc = read_document(module_file, report)
+    if doc is None or not check_meta(doc, MODULE_KEYS, ("title",), report):
+        return None
+    module = ModuleSource(
+        key=doc.meta.get("id") or slug,
+        slug=slug,
+        position=position,
+        title=doc.meta["title"].strip(),
+        doc=doc,
+        path=folder,
+    )
+    positions: dict[int, Path] = {}
+    for entry in _entries(folder):
+        if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == module_file:
+            continue
+        if entry.is_dir() and entry.name in ASSET_DIRS:
+            _collect_assets(entry, course.path, report, course.assets)
+            continue
+        name = entry.name
+        if entry.is_file() and name.endswith(".quiz.md") and (match := NUMBERED_RE.match(name[:-8])):
+            _check_position(int(match.group(1)), entry, positions, report)
+            quiz = _load_quiz_file(entry, int(match.group(1)), match.group(2), module, report)
+            if quiz is not None:
+                module.items.append(quiz)
+        elif entry.is_file() and name.endswith(".md") and (match := NUMBERED_RE.match(name[:-3])):
+            _check_position(int(match.group(1)), entry, positions, report)
+            lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
+            if lesson is not None:
+                module.items.append(lesson)
+        else:
+            report.warning(
+                entry,
+                1,
+                "stray-file",
+                "not part of the course: lessons are named like '01-name.md', "
+                "quizzes like '09-name.quiz.md', pictures go in 'images/'",
+            )
+    module.items.sort(key=lambda item: (item.position, item.slug))
+    if not module.items:
+        report.warning(module_file, 1, "empty-module", "the module has no lessons or quizzes")
+    return module
+
+
+def _item_key(doc: Document, module: ModuleSource, slug: str) -> str:
+    """Identity: an explicit ``id`` (unique in the course), else module key + file name."""
+    return doc.meta.get("id") or f"{module.key}/{slug}"
+
+
+def _load_lesson(
+    path: Path, position: int, slug: str, module: ModuleSource, report: Reporter
+) -> LessonSource | None:
+    doc = read_document(path, report)
+    if doc is None or not check_meta(doc, LESSON_KEYS, ("title", "minutes"), report):
+        return None
+    minutes = doc.meta["minutes"]
+    if minutes <= 0 or minutes > 600:
+        report.error(
+            path, doc.meta_lines.get("minutes", 2), "bad-minutes", "minutes must be between 1 and 600"
+        )
+    if not doc.body.strip():
+        report.error(path, doc.body_line, "empty-lesson", "the lesson has no text")
+    elif re.match(r"^\s*#\s", doc.body):
+        first = next(i for i, line in enumerate(doc.body.split("\n")) if line.strip())
+        report.warning(
+            path,
+            doc.body_line + first,
+            "title-heading",
+            "the title comes from the front matter: start sections at '##'",
+        )
+    return LessonSource(
+        key=_item_key(doc, module, slug),
+        slug=slug,
+        position=position,
+        title=doc.meta["title"].strip(),
+        minutes=minutes,
+        doc=doc,
+    )
+
+
+def _load_quiz_file(
+    path: Path, position: int, slug: str, module: ModuleSource, report: Reporter
+) -> QuizFile | None:
+    doc = read_document(path, report)
+    if doc is None:
+        return None
+    key = doc.meta.get("id") if isinstance(doc.meta.get("id"), str) else None
+    text = doc.raw.decode("utf-8-sig").replace("\r\n", "\n")
+    return QuizFile(key=key or f"{module.key}/{slug}", slug=slug, position=position, doc=doc, text=nfc(text))
+
+
+def _check_unique_items(course: CourseSource, report: Reporter) -> None:
+    seen_modules: dict[str, ModuleSource] = {}
+    for module in course.modules:
+        if module.key in seen_modules:
+            report.error(
+                module.doc.path,
+                module.doc.meta_lines.get("id", 1),
+                "duplicate-id",
+                f"module id '{module.key}' is also used by {seen_modules[module.key].doc.rel}",
+            )
+        seen_modules[module.key] = module
+    seen: dict[str, Document] = {}
+    for item in course.items():
+        if item.key in seen:
+            report.error(
+                item.doc.path,
+                item.doc.meta_lines.get("id", 1),
+                "duplicate-id",
+                f"id '{item.key}' is also used by {seen[item.key].rel}",
+            )
+        else:
+            seen[item.key] = item.doc

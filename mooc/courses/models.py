@@ -1,0 +1,126 @@
+"""Courses in the database, keyed by the stable ids of their files, and lesson progress.
+
+A re-sync updates rows in place (matched by key); what disappears from the files is
+archived, never deleted, so progress and attempts keep pointing at it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mooc import clock
+from mooc.database import CreatedAt, UTCDateTime
+from mooc.extensions import db
+
+
+class Course(CreatedAt, db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    edition: Mapped[int]
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    hours: Mapped[float] = mapped_column(sa.Float, default=0)
+    language: Mapped[str] = mapped_column(sa.String(8), default="vi")
+    intro_html: Mapped[str] = mapped_column(sa.Text, default="")
+    source_dir: Mapped[str] = mapped_column(sa.String(200))  # folder under the courses directory
+    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")  # course.md + link map
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")  # the whole course
+    source_commit: Mapped[str | None] = mapped_column(sa.String(64))
+    archived: Mapped[bool] = mapped_column(default=False)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    modules: Mapped[list[Module]] = relationship(back_populates="course", order_by="Module.position")
+
+
+class Module(db.Model):
+    __tablename__ = "course_modules"
+    __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(120))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(300))
+    intro_html: Mapped[str] = mapped_column(sa.Text, default="")
+    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    course: Mapped[Course] = relationship(back_populates="modules")
+
+
+class Lesson(db.Model):
+    __tablename__ = "lessons"
+    __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("course_modules.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(250))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(300))
+    minutes: Mapped[int] = mapped_column(default=0)
+    html: Mapped[str] = mapped_column(sa.Text, default="")
+    text: Mapped[str] = mapped_column(sa.Text, default="")  # plain text, for search
+    headings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    source_path: Mapped[str] = mapped_column(sa.String(400), default="")
+    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    course: Mapped[Course] = relationship()
+    module: Mapped[Module] = relationship()
+
+
+class Quiz(db.Model):
+    """A quiz file: its settings and questions as parsed at sync (attempts keep their own copy)."""
+
+    __tablename__ = "quizzes"
+    __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    module_id: Mapped[int] = mapped_column(sa.ForeignKey("course_modules.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(250))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(300))
+    intro_html: Mapped[str] = mapped_column(sa.Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    source_path: Mapped[str] = mapped_column(sa.String(400), default="")
+    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    course: Mapped[Course] = relationship()
+    module: Mapped[Module] = relationship()
+
+
+class LessonProgress(db.Model):
+    """A lesson marked as done. One row per person and lesson (a constraint, not a check)."""
+
+    __tablename__ = "lesson_progress"
+    __table_args__ = (sa.UniqueConstraint("user_id", "lesson_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id"), index=True)
+    completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class CourseSync(db.Model):
+    """One run of `mooc courses sync` (or the development auto-sync): the audit of content."""
+
+    __tablename__ = "course_syncs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    source_commit: Mapped[str | None] = mapped_column(sa.String(64))
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -1,0 +1,34 @@
+"""Marking lessons as done: idempotent, and safe when two requests race."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mooc import clock
+from mooc.courses.models import LessonProgress
+from mooc.extensions import db
+
+
+def mark_done(user_id: int, lesson_id: int) -> bool:
+    """Record that the user finished the lesson. True if this is the first time.
+
+    An insert that ignores the unique (user, lesson) conflict: a double click or two tabs
+    give one row, without a check-then-insert race.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(LessonProgress)
+        .values(user_id=user_id, lesson_id=lesson_id, completed_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+    )
+    return db.session.execute(stmt).rowcount == 1
+
+
+def unmark_done(user_id: int, lesson_id: int) -> None:
+    db.session.execute(
+        sa.delete(LessonProgress).where(
+            LessonProgress.user_id == user_id, LessonProgress.lesson_id == lesson_id
+        )
+    )

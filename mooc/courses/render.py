@@ -1,0 +1,273 @@
+"""Markdown -> safe HTML, once, at sync time.
+
+Python-Markdown with the extensions authors need (tables, footnotes, callouts, details,
+abbreviations, code highlighting, headings with anchors); relative links to other course
+files rewritten to the app's URLs; then an allow-list sanitiser (nh3), because
+Python-Markdown passes raw HTML, ``javascript:`` links and event handlers straight through.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from mooc.text import fold
+
+RENDER_VERSION = "1"  # bump when the rendering changes, so the next sync re-renders everything
+render_calls = 0  # counted so benchmarks and tests can prove an unchanged sync renders nothing
+
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id"},
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "details": {"open"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+Resolver = Callable[[str, bool], str | None]  # (target as written, is_image) -> URL or None
+
+
+def slugify(value: str, separator: str = "-") -> str:
+    """Heading anchors without diacritics: 'Quyết định thanh tra' -> 'quyet-dinh-thanh-tra'."""
+    text = re.sub(r"[^a-z0-9]+", separator, fold(value))
+    return text.strip(separator) or "muc"
+
+
+class _LinkRewriter(Treeprocessor):
+    def __init__(self, md: markdown.Markdown, resolver: Resolver) -> None:
+        super().__init__(md)
+        self.resolver = resolver
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            if element.tag == "a" and element.get("href"):
+                url = self.resolver(element.get("href", ""), False)
+                if url is not None:
+                    element.set("href", url)
+            elif element.tag == "img" and element.get("src"):
+                url = self.resolver(element.get("src", ""), True)
+                if url is not None:
+                    element.set("src", url)
+                element.set("loading", "lazy")
+
+
+class _LinkExtension(Extension):
+    def __init__(self, resolver: Resolver) -> None:
+        super().__init__()
+        self.resolver = resolver
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        md.treeprocessors.register(_LinkRewriter(md, self.resolver), "mooc_links", 1)
+
+
+def _markdown(resolver: Resolver | None) -> markdown.Markdown:
+    extensions: list[Any] = [
+        "tables",
+        "footnotes",
+        "abbr",
+        "attr_list",
+        "def_list",
+        "admonition",
+        "sane_lists",
+        "md_in_html",
+        "pymdownx.details",
+        "pymdownx.superfences",
+        "pymdownx.highlight",
+        "pymdownx.inlinehilite",
+        "pymdownx.tilde",
+        "pymdownx.mark",
+        "toc",
+    ]
+    if resolver is not None:
+        extensions.append(_LinkExtension(resolver))
+    return markdown.Markdown(
+        extensions=extensions,
+        extension_configs={
+            "toc": {"slugify": slugify, "toc_depth": "2-4", "permalink": False},
+            "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
+            "footnotes": {"BACKLINK_TITLE": "Quay lại %d"},
+        },
+        output_format="html",
+    )
+
+
+@dataclass
+class Rendered:
+    html: str
+    text: str
+    headings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def render(source: str, resolver: Resolver | None = None) -> Rendered:
+    """Render Markdown to sanitised HTML, its plain text and its headings (for the outline)."""
+    global render_calls
+    render_calls += 1
+    md = _markdown(resolver)
+    html = sanitize(md.convert(source))
+    headings: list[dict[str, Any]] = []
+
+    def walk(tokens: list[dict[str, Any]]) -> None:
+        for token in tokens:
+            headings.append({"id": token["id"], "text": _unescape(token["name"]), "level": token["level"]})
+            walk(token.get("children", []))
+
+    walk(getattr(md, "toc_tokens", []))
+    return Rendered(html=html, text=html_to_text(html), headings=headings)
+
+
+def _unescape(value: str) -> str:
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", "", value))
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = {
+        "p",
+        "li",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "td",
+        "th",
+        "pre",
+        "blockquote",
+        "div",
+        "dt",
+        "dd",
+        "summary",
+        "br",
+        "tr",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextExtractor()
+    parser.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+# --- what `check` looks at in the source, line by line -------------------------------------------
+
+INLINE_LINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)"
+)
+REFERENCE_DEF_RE = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$")
+RAW_HTML_RE = re.compile(r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=", re.IGNORECASE)
+FENCE_RE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    line: int  # line number within the body (0-based)
+    target: str
+    is_image: bool
+    text: str
+
+
+def scan_links(body: str) -> tuple[list[SourceLink], list[tuple[int, str]]]:
+    """Links and images written in the body (outside code), and raw-HTML lines worth a word."""
+    links: list[SourceLink] = []
+    raw_html: list[tuple[int, str]] = []
+    in_fence = False
+    for number, line in enumerate(body.split("\n")):
+        if FENCE_RE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        code_free = re.sub(r"`[^`]*`", "", line)
+        for match in INLINE_LINK_RE.finditer(code_free):
+            links.append(SourceLink(number, match.group(3), match.group(1) == "!", match.group(2)))
+        definition = REFERENCE_DEF_RE.match(code_free)
+        if definition and not definition.group(1).startswith("^"):
+            links.append(SourceLink(number, definition.group(2), False, definition.group(1)))
+        if RAW_HTML_RE.search(code_free):
+            raw_html.append((number, code_free.strip()))
+    return links, raw_html

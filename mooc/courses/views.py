@@ -1,0 +1,113 @@
+"""Course pages: catalogue, course outline, lessons, files. Thin: queries.py does the reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, send_from_directory, url_for
+from flask_login import current_user
+from werkzeug.security import safe_join
+
+from mooc.courses import progress, queries
+from mooc.courses.format import ASSET_SUFFIXES
+from mooc.courses.models import Lesson
+from mooc.extensions import db
+
+bp = Blueprint("courses", __name__, url_prefix="/courses", template_folder="templates")
+
+ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+
+
+@bp.before_request
+def preview_edits():
+    """In development, show authors their edits on reload (see autosync.py)."""
+    if current_app.config["MOOC_COURSES_AUTOSYNC"]:
+        from mooc.courses.autosync import refresh_if_changed
+
+        g.course_errors = refresh_if_changed(current_app._get_current_object())
+
+
+def _course_or_404(key: str):  # noqa: ANN202
+    course = queries.get_course(key)
+    if course is None:
+        abort(404)
+    return course
+
+
+@bp.get("/")
+def catalog():
+    courses = queries.live_courses()
+    return render_template(
+        "courses/catalog.html", courses=courses, progress=queries.course_progress(current_user.id, courses)
+    )
+
+
+@bp.get("/<key>")
+def course(key: str):
+    course = _course_or_404(key)
+    outline = queries.outline(course, current_user.id)
+    return render_template("courses/course.html", course=course, outline=outline)
+
+
+@bp.get("/<key>/lessons/<path:lesson_key>")
+def lesson(key: str, lesson_key: str):
+    course = _course_or_404(key)
+    lesson = db.session.scalar(
+        db.select(Lesson).where(
+            Lesson.course_id == course.id, Lesson.key == lesson_key, Lesson.archived.is_(False)
+        )
+    )
+    if lesson is None:
+        abort(404)
+    outline = queries.outline(course, current_user.id)
+    previous, following = outline.neighbours("lesson", lesson.key)
+    done = any(item.done for item in outline.lessons if item.id == lesson.id)
+    return render_template(
+        "courses/lesson.html",
+        course=course,
+        lesson=lesson,
+        outline=outline,
+        previous=previous,
+        following=following,
+        done=done,
+    )
+
+
+@bp.post("/<key>/lessons/<path:lesson_key>/done")
+def mark_done(key: str, lesson_key: str):
+    course = _course_or_404(key)
+    lesson = db.session.scalar(
+        db.select(Lesson).where(
+            Lesson.course_id == course.id, Lesson.key == lesson_key, Lesson.archived.is_(False)
+        )
+    )
+    if lesson is None:
+        abort(404)
+    progress.mark_done(current_user.id, lesson.id)
+    outline = queries.outline(course, current_user.id)
+    _previous, following = outline.neighbours("lesson", lesson.key)
+    if following is not None:
+        endpoint = "courses.lesson" if following.kind == "lesson" else "quizzes.quiz"
+        argument = "lesson_key" if following.kind == "lesson" else "quiz_key"
+        return redirect(url_for(endpoint, key=course.key, **{argument: following.key}))
+    return redirect(url_for("courses.course", key=course.key))
+
+
+@bp.get("/<key>/files/<path:filename>")
+def file(key: str, filename: str):
+    """Pictures and attachments from the course folder; never outside it, never a symlink."""
+    course = _course_or_404(key)
+    root = Path(current_app.config["MOOC_COURSES_DIR"]) / course.source_dir
+    if Path(filename).suffix.lower() not in ASSET_SUFFIXES:
+        abort(404)
+    full = safe_join(str(root), filename)
+    if full is None:
+        abort(404)
+    path = Path(full)
+    if not path.is_file() or path.is_symlink() or root.resolve() not in path.resolve().parents:
+        abort(404)
+    response = send_from_directory(root, filename, max_age=3600, conditional=True)
+    response.cache_control.private = True
+    response.headers["Content-Security-Policy"] = ASSET_CSP
+    g.cacheable = True
+    return response

@@ -1,0 +1,90 @@
+"""Sending e-mail: one function, ``send()``, and two backends chosen by MOOC_MAIL_BACKEND.
+
+``file`` (development, tests) writes each message as an ``.eml`` file into
+``instance/outbox/``, where a person can open it in any mail program; ``smtp`` hands it
+to a mail server. Messages are UTF-8, so Vietnamese names and text arrive intact.
+Callers build the text (already translated); this module only delivers it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from mooc import clock
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class MailError(RuntimeError):
+    """The message could not be handed over (server down, refused, bad settings)."""
+
+
+def build_message(to: str, subject: str, text: str, html: str | None = None, *,
+                  sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(clock.now())
+    domain = sender.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    message.set_content(text, charset="utf-8")
+    if html is not None:
+        message.add_alternative(html, subtype="html", charset="utf-8")
+    return message
+
+
+def send(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+    """Send one message to ``to`` with the app's configured backend; returns the message."""
+    config = current_app.config
+    message = build_message(to, subject, text, html, sender=config["MOOC_MAIL_SENDER"])
+    backend = config["MOOC_MAIL_BACKEND"]
+    if backend == "file":
+        write_to_outbox(message, Path(config["MOOC_INSTANCE_DIR"]) / "outbox")
+    else:
+        send_smtp(message, config)
+    return message
+
+
+def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
+    outbox.mkdir(parents=True, exist_ok=True)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
+    path = outbox / f"{stamp}-{secrets.token_hex(4)}.eml"
+    path.write_bytes(bytes(message))
+    return path
+
+
+def send_smtp(message: EmailMessage, config: Mapping[str, Any]) -> None:
+    host, port, tls = config["MOOC_MAIL_HOST"], config["MOOC_MAIL_PORT"], config["MOOC_MAIL_TLS"]
+    try:
+        if tls == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS,
+                                                    context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
+        with client:
+            if tls == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if config["MOOC_MAIL_USER"]:
+                client.login(config["MOOC_MAIL_USER"], config["MOOC_MAIL_PASSWORD"])
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailError(f"could not send mail through {host}:{port}: {error}") from error
+
+
+def address(name: str, email: str) -> str:
+    """A To header with a display name: "Nguyễn Văn An <an@example.vn>"."""
+    try:
+        return str(Address(display_name=name, addr_spec=email))
+    except (ValueError, IndexError):
+        return email

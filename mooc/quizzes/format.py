@@ -1,0 +1,799 @@
+"""The quiz file format: `*.quiz.md` text in, plain data and problems (file:line) out.
+
+Course authors write quizzes in a terminal and check them with one command, so every
+problem carries the 1-based line of the file and a stable code, and parsing never stops
+at the first one. Markdown is kept as source: the caller renders and sanitises it.
+The syntax is described in docs/quiz-syntax.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from mooc.text import clean, fold, nfc
+
+__all__ = [
+    "MATCH_MODES",
+    "QUESTION_TYPES",
+    "REVIEW_MODES",
+    "ChoiceSource",
+    "NumericAnswer",
+    "NumericRange",
+    "Problem",
+    "QuestionSource",
+    "QuizSettings",
+    "QuizSource",
+    "choice_key",
+    "normalize_answer",
+    "parse_number",
+    "parse_numeric_answer",
+    "parse_quiz",
+]
+
+QUESTION_TYPES = ("single", "multiple", "true_false", "short", "numeric")
+REVIEW_MODES = ("never", "after_submit", "after_pass", "after_close")
+MATCH_MODES = ("fold", "case", "exact")
+ERROR, WARNING = "error", "warning"
+
+KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    severity: str  # "error" | "warning"
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message} [{self.code}]"
+
+
+@dataclass(frozen=True)
+class QuizSettings:
+    pass_percent: int = 80
+    attempts: int = 0  # 0 = unlimited
+    time_limit: int | None = None  # minutes
+    draw: int | None = None  # None = every question
+    shuffle: bool = False
+    review: str = "after_submit"
+    partial_credit: bool = False
+
+
+@dataclass(frozen=True)
+class ChoiceSource:
+    key: str
+    text_md: str
+    correct: bool
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class NumericAnswer:
+    """`= 45 ± 2`: right when |response - value| <= tolerance."""
+
+    value: Decimal
+    tolerance: Decimal = Decimal(0)
+
+    @property
+    def low(self) -> Decimal:
+        return self.value - self.tolerance
+
+    @property
+    def high(self) -> Decimal:
+        return self.value + self.tolerance
+
+
+@dataclass(frozen=True)
+class NumericRange:
+    """`= 1..5`: right when low <= response <= high."""
+
+    low: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True)
+class QuestionSource:
+    key: str
+    type: str  # one of QUESTION_TYPES
+    title: str
+    body_md: str = ""
+    choices: tuple[ChoiceSource, ...] = ()
+    answers: tuple[str, ...] = ()  # short
+    numeric: tuple[NumericAnswer | NumericRange, ...] = ()
+    points: int = 1
+    partial: bool = False  # effective: only ever true for "multiple"
+    match_mode: str = "fold"  # short answers only
+    shuffle: bool = True  # this question's choices may be shuffled (when the quiz shuffles)
+    explanation_md: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class QuizSource:
+    title: str
+    settings: QuizSettings
+    intro_md: str
+    questions: tuple[QuestionSource, ...]
+
+    def content_hash(self) -> str:
+        """SHA-256 of the normalised content, line numbers left out.
+
+        Line numbers move when an author adds a blank line; that is not a change a
+        sync needs to act on.
+        """
+        data = _without_lines(dataclasses.asdict(self))
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str, separators=(",", ":"))
+        return hashlib.sha256(("quiz-v1\n" + blob).encode()).hexdigest()
+
+
+def _without_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_lines(v) for k, v in value.items() if k != "line"}
+    if isinstance(value, list | tuple):
+        return [_without_lines(v) for v in value]
+    return value
+
+
+# --- numbers ------------------------------------------------------------------------
+
+_NUM_PLAIN = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
+_NUM_GROUPED = (
+    (re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?"), ".", ","),  # 1.234.567,5
+    (re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"), ",", "."),  # 1,234,567.5
+    (re.compile(r"[+-]?[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?"), " ", None),  # 1 234 567,5
+)
+_MAX_NUMBER_CHARS = 40
+
+
+def parse_number(text: str) -> Decimal | None:
+    """A number as a person types it, or None.
+
+    "2,5" and "2.5" are both 2.5 (Vietnamese writes a decimal comma). One separator is
+    always a decimal separator, so "1.000" is 1; grouping is understood only where it
+    cannot be a decimal: "1.234.567", "1.234,5", "1,234.5", "1 234".
+    """
+    if not isinstance(text, str) or len(text) > _MAX_NUMBER_CHARS:
+        return None
+    s = text.strip().replace("\u2212", "-").replace("\u00a0", " ").replace("\u202f", " ")
+    if _NUM_PLAIN.fullmatch(s):
+        return Decimal(s.replace(",", "."))
+    for pattern, group, decimal in _NUM_GROUPED:
+        if pattern.fullmatch(s):
+            s = s.replace(group, "")
+            if decimal:
+                s = s.replace(decimal, ".")
+            else:
+                s = s.replace(",", ".")
+            return Decimal(s)
+    return None
+
+
+_TOLERANCE_RE = re.compile(r"^(?P<value>.+?)\s*(?:±|\+/-|\+-)\s*(?P<tol>.+)$")
+_NUMERIC_INTENT_RE = re.compile(r"^\s*[-+\u2212]?[0-9][0-9.,\s]*(?:±|\+/?-|\.\.)")
+
+
+def parse_numeric_answer(text: str) -> NumericAnswer | NumericRange | None:
+    """`45`, `45 ± 2`, `45 +- 2`, `1..5` (inclusive), or None."""
+    s = text.strip()
+    m = _TOLERANCE_RE.match(s)
+    if m:
+        value, tol = parse_number(m["value"]), parse_number(m["tol"])
+        if value is None or tol is None or tol < 0:
+            return None
+        return NumericAnswer(value, tol)
+    if ".." in s:
+        low_s, _, high_s = s.partition("..")
+        low, high = parse_number(low_s), parse_number(high_s)
+        if low is None or high is None or low > high:
+            return None
+        return NumericRange(low, high)
+    value = parse_number(s)
+    return NumericAnswer(value) if value is not None else None
+
+
+def choice_key(text_md: str) -> str:
+    """Stable key of a choice: a short hash of its folded text, so reordering keeps it."""
+    return "c-" + hashlib.sha256(fold(text_md).encode()).hexdigest()[:8]
+
+
+# --- short answers -----------------------------------------------------------------
+
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")  # huyền sắc ngã hỏi nặng
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+_D_TO_ASCII = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
+
+
+def _tone_free_key(word: str) -> str:
+    """A word with its tone marks moved to the end: "Hòa" and "Hoà" give the same key."""
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = "".join(ch for ch in decomposed if ch in _TONE_MARKS)
+    if not tones:
+        return word
+    base = "".join(ch for ch in decomposed if ch not in _TONE_MARKS)
+    return unicodedata.normalize("NFC", base) + "\x00" + tones
+
+
+def normalize_answer(text: str, mode: str = "fold") -> str:
+    """The form in which a short answer is compared, per match mode.
+
+    - "fold" (default): case, spacing, diacritics and đ/d ignored (mooc.text.fold);
+    - "case": case matters, diacritics and đ/d do not;
+    - "exact": case and diacritics matter; only Unicode form (NFC), spacing and the place
+      of the tone mark ("Hòa"/"Hoà", "thủy"/"thuỷ": both spellings are taught) do not.
+    """
+    if mode == "fold":
+        return fold(text)
+    text = clean(text)
+    if mode == "case":
+        return _COMBINING_RE.sub("", unicodedata.normalize("NFD", text)).translate(_D_TO_ASCII)
+    if mode == "exact":
+        return " ".join(_tone_free_key(word) for word in text.split(" "))
+    raise ValueError(f"unknown match mode {mode!r}")
+
+
+# --- the parser ---------------------------------------------------------------------
+
+_HEADING_RE = re.compile(r"^ {0,3}##(?:[ \t]+(?P<text>.*?)|)[ \t]*$")
+_ATTRS_RE = re.compile(r"^(?P<title>.*?)[ \t]*\{(?P<attrs>[^{}]*)\}$")
+_TASK_RE = re.compile(r"^(?P<indent>[ \t]*)[-*+][ \t]+\[(?P<mark>[ xX])\](?:[ \t]+(?P<text>.*?)|)[ \t]*$")
+_ANSWER_RE = re.compile(r"^ {0,3}=(?P<text>.*)$")
+_SETEXT_RE = re.compile(r"^ {0,3}={2,}[ \t]*$")
+_QUOTE_RE = re.compile(r"^ {0,3}>[ ]?(?P<text>.*)$")
+_FENCE_RE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_INLINE_CODE_RE = re.compile(r"(`+).+?\1")
+_SCRIPT_RE = re.compile(r"<\s*/?\s*script", re.IGNORECASE)
+_SETTING_LINE_RE = re.compile(r"^(?P<key>[^\s#:'\"-][^:]*?)[ \t]*:")
+_TRUE_FALSE = ({"dung", "sai"}, {"true", "false"})
+
+_SETTING_NAMES = ("title",) + tuple(f.name for f in dataclasses.fields(QuizSettings))
+# Front matter the course layer reads for every file (identity across renames, see
+# docs/authoring.md) and checks itself; here it is only allowed.
+_FILE_SETTINGS = ("id",)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _indent(s: str) -> int:
+    expanded = s.expandtabs(4)
+    return len(expanded) - len(expanded.lstrip())
+
+
+@dataclass
+class _Choice:
+    index: int  # into lines
+    text: str
+    correct: bool
+
+
+@dataclass
+class _Question:
+    line: int  # index into lines
+    title: str
+    key: str | None
+    attrs: dict[str, Any]
+    body: list[str] = field(default_factory=list)
+    choices: list[_Choice] = field(default_factory=list)
+    answers: list[tuple[int, str]] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, text: str, path: str, line_offset: int) -> None:
+        text = nfc(text).removeprefix("\ufeff")
+        # Not splitlines(): it also splits on \x0b, \x1c, \u2028..., which editors do not.
+        self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(self.lines) > 1 and self.lines[-1] == "":
+            self.lines.pop()  # the final newline ends the last line; it does not start one
+        self.path = path
+        self.offset = line_offset
+        self.problems: list[Problem] = []
+        self.in_code = [False] * len(self.lines)
+
+    def report(self, index: int, severity: str, code: str, message: str) -> None:
+        self.problems.append(Problem(self.path, index + 1 + self.offset, severity, code, message))
+
+    def error(self, index: int, code: str, message: str) -> None:
+        self.report(index, ERROR, code, message)
+
+    def warn(self, index: int, code: str, message: str) -> None:
+        self.report(index, WARNING, code, message)
+
+    def line_no(self, index: int) -> int:
+        return index + 1 + self.offset
+
+    # --- front matter ---------------------------------------------------------------
+
+    def front_matter(self) -> tuple[str, QuizSettings, int, int | None]:
+        """Return (title, settings, first body line, index of the `draw` line)."""
+        lines = self.lines
+        if lines[0].strip() != "---":
+            self.error(0, "front-matter-missing", "the file must start with front matter between '---' lines")
+            return "", QuizSettings(), 0, None
+        end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+        if end is None:
+            self.error(0, "front-matter-unclosed", "the front matter has no closing '---' line")
+            return "", QuizSettings(), len(lines), None
+        key_lines: dict[str, int] = {}
+        for i in range(1, end):
+            m = _SETTING_LINE_RE.match(lines[i])
+            if m:
+                name = m["key"]
+                if name in key_lines:
+                    self.error(
+                        i,
+                        "duplicate-setting",
+                        f"setting '{name}' is set twice (lines {self.line_no(key_lines[name])} "
+                        f"and {self.line_no(i)})",
+                    )
+                else:
+                    key_lines[name] = i
+        try:
+            data = yaml.safe_load("\n".join(lines[1:end]))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            index = min(1 + mark.line, end) if mark is not None else 0
+            problem = getattr(exc, "problem", None) or "cannot be read"
+            self.error(index, "front-matter-yaml", f"the front matter is not valid YAML: {problem}")
+            return "", QuizSettings(), end + 1, None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error(1, "front-matter-yaml", "the front matter must be 'name: value' lines")
+            return "", QuizSettings(), end + 1, None
+        title, settings = self.settings(data, key_lines)
+        return title, settings, end + 1, key_lines.get("draw", 0)
+
+    def settings(self, data: dict, key_lines: dict[str, int]) -> tuple[str, QuizSettings]:
+        values: dict[str, Any] = {}
+        title = ""
+        for name, value in data.items():
+            index = key_lines.get(str(name), 0)
+            if name in _FILE_SETTINGS:
+                continue
+            if name not in _SETTING_NAMES:
+                known = ", ".join(_SETTING_NAMES + _FILE_SETTINGS)
+                self.error(index, "unknown-setting", f"unknown setting '{name}' (known: {known})")
+                continue
+            problem = _check_setting(name, value)
+            if problem:
+                self.error(index, "invalid-setting", problem)
+            elif name == "title":
+                title = clean(value)
+                if _SCRIPT_RE.search(title):
+                    self.error(index, "raw-script", "the title contains an HTML <script> tag")
+            elif value is not None:
+                values[name] = value
+        if not title and "title" not in data:
+            self.error(0, "missing-title", "the front matter has no 'title'")
+        return title, QuizSettings(**values)
+
+    # --- body -----------------------------------------------------------------------
+
+    def mark_code(self, start: int) -> None:
+        """Mark the lines of fenced code blocks: nothing inside them is quiz syntax."""
+        fence = ""
+        opened = 0
+        for i in range(start, len(self.lines)):
+            m = _FENCE_RE.match(self.lines[i])
+            if fence:
+                self.in_code[i] = True
+                if (
+                    m
+                    and m["fence"][0] == fence[0]
+                    and len(m["fence"]) >= len(fence)
+                    and not m["info"].strip()
+                ):
+                    fence = ""
+            elif m and not (m["fence"][0] == "`" and "`" in m["info"]):
+                fence, opened = m["fence"], i
+                self.in_code[i] = True
+        if fence:
+            # Everything after it would silently be code, questions included.
+            self.error(opened, "unclosed-code", f"the code block opened here is never closed with {fence}")
+
+    def check_script(self, index: int) -> None:
+        if not self.in_code[index] and _SCRIPT_RE.search(_INLINE_CODE_RE.sub("", self.lines[index])):
+            self.error(index, "raw-script", "HTML <script> is not allowed; write Markdown only")
+
+    def body(self, start: int) -> tuple[str, list[_Question]]:
+        self.mark_code(start)
+        intro: list[str] = []
+        questions: list[_Question] = []
+        current: _Question | None = None
+        section: list[int] = []
+        for i in range(start, len(self.lines)):
+            self.check_script(i)
+            m = None if self.in_code[i] else _HEADING_RE.match(self.lines[i])
+            if m is None:
+                section.append(i)
+                continue
+            if current is None:
+                intro = self.intro(section)
+            else:
+                self.fill(current, section)
+            current = self.heading(i, m["text"] or "")
+            questions.append(current)
+            section = []
+        if current is None:
+            intro = self.intro(section)
+        else:
+            self.fill(current, section)
+        return _join(intro), questions
+
+    def intro(self, indexes: list[int]) -> list[str]:
+        for i in indexes:
+            line = self.lines[i]
+            if self.in_code[i] or _SETEXT_RE.match(line):
+                continue
+            if _TASK_RE.match(line) or _answer(line) is not None:
+                self.error(
+                    i, "answers-outside-question", "choices or '=' answers before the first '##' question"
+                )
+        return [self.lines[i] for i in indexes]
+
+    def heading(self, index: int, text: str) -> _Question:
+        m = _ATTRS_RE.match(text)
+        attrs: dict[str, Any] = {}
+        key = None
+        if m and any(token.startswith("#") for token in m["attrs"].split()):
+            title = m["title"].strip()
+            key, attrs = self.attributes(index, m["attrs"])
+        else:
+            title = text.strip()
+            self.error(index, "missing-key", "the question has no key: end the heading with {#a-key}")
+        if not title:
+            self.error(index, "empty-title", "the question heading has no text")
+        return _Question(line=index, title=title, key=key, attrs=attrs)
+
+    def attributes(self, index: int, raw: str) -> tuple[str | None, dict[str, Any]]:
+        key = None
+        attrs: dict[str, Any] = {}
+        for token in raw.split():
+            name, eq, value = token.partition("=")
+            if token.startswith("#"):
+                if key is not None:
+                    self.error(index, "invalid-key", f"the heading has two keys: '#{key}' and '{token}'")
+                key = token[1:]
+                if not KEY_RE.fullmatch(key):
+                    self.error(
+                        index,
+                        "invalid-key",
+                        f"invalid question key '{key}': use lowercase letters a-z, digits and hyphens",
+                    )
+            elif name == "points" and eq:
+                if value.isascii() and value.isdigit() and 1 <= int(value) <= 1000:
+                    attrs["points"] = int(value)
+                else:
+                    self.error(
+                        index, "invalid-attribute", f"points must be a whole number from 1 to 1000: '{token}'"
+                    )
+            elif name in ("partial", "shuffle", "exact", "case") and (not eq or value in ("true", "false")):
+                attrs[name] = value != "false"
+            else:
+                self.error(index, "unknown-attribute", f"unknown question attribute '{token}'")
+        return key, attrs
+
+    def fill(self, q: _Question, indexes: list[int]) -> None:
+        """Sort a question's lines into body, choices, answers and explanation.
+
+        Continuation lines follow Markdown, so what the parser reads is what the page
+        shows: text right under a choice continues it, as does indented text after a
+        blank line; text right under a '>' line continues the explanation.
+        """
+        state = "body"  # -> "choices" | "answers" -> "explanation" -> "after"
+        stray_run = False
+        choice_open = False  # the last choice may still continue
+        gap = False  # a blank line since the last line that counted
+        quote_open = False  # the last line was part of the explanation
+        for i in indexes:
+            line = self.lines[i]
+            task = None if self.in_code[i] else _TASK_RE.match(line)
+            answer = None if self.in_code[i] or task or _SETEXT_RE.match(line) else _answer(line)
+            quote = None if self.in_code[i] else _QUOTE_RE.match(line)
+            if not line.strip() and not self.in_code[i]:
+                if state == "body":
+                    q.body.append("")
+                elif state == "explanation":
+                    q.explanation.append("")
+                gap, stray_run, quote_open = True, False, False
+                continue
+            if task:
+                if _indent(task["indent"]) >= 2:
+                    self.error(
+                        i, "nested-choice", "a choice ('- [ ]' / '- [x]') must not be nested in a list"
+                    )
+                elif state == "answers":
+                    self.mixed(q, i)
+                elif state in ("explanation", "after"):
+                    self.error(i, "misplaced-answer", "choices must come before the explanation ('>')")
+                else:
+                    state = "choices"
+                    q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " "))
+                choice_open, gap = True, False
+                continue
+            if answer is not None:
+                if state == "choices":
+                    self.mixed(q, i)
+                elif state in ("explanation", "after"):
+                    self.error(i, "misplaced-answer", "'=' answers must come before the explanation ('>')")
+                else:
+                    state = "answers"
+                    q.answers.append((i, answer))
+                choice_open, gap = False, False
+                continue
+            if quote and state in ("choices", "answers", "explanation"):
+                state = "explanation"
+                q.explanation.append(quote["text"].rstrip())
+                choice_open, gap, quote_open = False, False, True
+                continue
+            if state == "body":
+                q.body.append(line)
+                continue
+            if state == "choices" and choice_open and not self.in_code[i] and (not gap or _indent(line) >= 2):
+                choice = q.choices[-1]
+                choice.text += ("\n\n" if gap else "\n") + line.strip()
+                gap = False
+                continue
+            if state == "explanation" and quote_open and not self.in_code[i]:
+                q.explanation.append(line.strip())
+                continue
+            if not stray_run:
+                self.warn(i, "stray-text", f"text after question '{q.key or q.title}' belongs to no question")
+                stray_run = True
+            if state == "explanation":
+                state = "after"
+            choice_open = quote_open = False
+
+    def mixed(self, q: _Question, index: int) -> None:
+        self.error(
+            index, "mixed-answers", f"question '{q.key or q.title}' mixes '- [ ]' choices and '=' answers"
+        )
+
+    # --- checks ---------------------------------------------------------------------
+
+    def finish(self, q: _Question, settings: QuizSettings) -> QuestionSource | None:
+        name = q.key or q.title
+        attrs = q.attrs
+        choices: list[ChoiceSource] = []
+        answers: list[str] = []
+        numeric: list[NumericAnswer | NumericRange] = []
+        explanation = _join(q.explanation)
+        if not explanation and (q.choices or q.answers):
+            self.warn(q.line, "missing-explanation", f"question '{name}' has no explanation ('> ...')")
+        qtype = None
+        if q.choices and q.answers:
+            pass  # reported as mixed-answers where they meet
+        elif q.choices:
+            qtype, choices = self.choice_question(q)
+        elif q.answers:
+            qtype, answers, numeric = self.answer_question(q)
+        else:
+            self.error(q.line, "no-answers", f"question '{name}' has no choices ('- [ ]') and no '=' answers")
+        if qtype is None:
+            return None
+        for attr, applies in (
+            ("partial", qtype == "multiple"),
+            ("exact", qtype == "short"),
+            ("case", qtype == "short"),
+            ("shuffle", qtype in ("single", "multiple")),
+        ):
+            if attr in attrs and not applies:
+                self.warn(
+                    q.line, "ignored-attribute", f"'{attr}' has no effect on a {qtype} question ('{name}')"
+                )
+        match_mode = _match_mode(attrs)
+        return QuestionSource(
+            key=q.key or "",
+            type=qtype,
+            title=q.title,
+            body_md=_join(q.body),
+            choices=tuple(choices),
+            answers=tuple(answers),
+            numeric=tuple(numeric),
+            points=attrs.get("points", 1),
+            partial=qtype == "multiple" and attrs.get("partial", settings.partial_credit),
+            match_mode=match_mode if qtype == "short" else "fold",
+            shuffle=attrs.get("shuffle", True),
+            explanation_md=explanation,
+            line=self.line_no(q.line),
+        )
+
+    def choice_question(self, q: _Question) -> tuple[str | None, list[ChoiceSource]]:
+        name = q.key or q.title
+        ok = True
+        seen: dict[str, int] = {}
+        for c in q.choices:
+            if not c.text:
+                self.error(c.index, "empty-choice", f"a choice of question '{name}' has no text")
+                ok = False
+            elif clean(c.text) in seen:
+                first, second = self.line_no(seen[clean(c.text)]), self.line_no(c.index)
+                self.error(
+                    c.index,
+                    "duplicate-choice",
+                    f"question '{name}' has the same choice twice (lines {first} and {second})",
+                )
+                ok = False
+            else:
+                seen[clean(c.text)] = c.index
+        if len(q.choices) == 1:
+            self.error(q.choices[0].index, "one-choice", f"question '{name}' has only one choice")
+            return None, []
+        correct = sum(1 for c in q.choices if c.correct)
+        qtype: str | None
+        if len(q.choices) == 2 and {fold(c.text) for c in q.choices} in _TRUE_FALSE:
+            qtype = "true_false"
+            if correct != 1:
+                what = "both" if correct else "neither"
+                self.error(
+                    q.line, "true-false-ticks", f"true/false question '{name}' has {what} answer ticked"
+                )
+                ok = False
+        elif correct == 0:
+            self.error(q.line, "no-correct-choice", f"question '{name}' has no correct choice ('- [x]')")
+            ok = False
+            qtype = None
+        else:
+            qtype = "single" if correct == 1 else "multiple"
+        if not ok:
+            return None, []
+        folded = [fold(c.text) for c in q.choices]
+        choices = []
+        for c, f in zip(q.choices, folded, strict=True):
+            # Texts that differ only in accents or case ("Mã"/"Má") fold alike; they are
+            # keyed by their exact text instead.
+            if folded.count(f) > 1:
+                key = "c-" + hashlib.sha256(clean(c.text).encode()).hexdigest()[:8]
+            else:
+                key = choice_key(c.text)
+            choices.append(
+                ChoiceSource(key=key, text_md=c.text, correct=c.correct, line=self.line_no(c.index))
+            )
+        if len({c.key for c in choices}) != len(choices):  # a hash collision: vanishingly rare
+            self.error(
+                q.line, "duplicate-choice", f"question '{name}': two choices get the same key; reword one"
+            )
+            return None, []
+        return qtype, choices
+
+    def answer_question(
+        self, q: _Question
+    ) -> tuple[str | None, list[str], list[NumericAnswer | NumericRange]]:
+        name = q.key or q.title
+        texts = [(i, t.strip()) for i, t in q.answers]
+        ok = True
+        for i, text in texts:
+            if not text:
+                self.error(i, "empty-answer", f"an '=' answer of question '{name}' is empty")
+                ok = False
+        if not ok:
+            return None, [], []
+        parsed = [parse_numeric_answer(t) for _, t in texts]
+        if all(p is not None for p in parsed):
+            return "numeric", [], [p for p in parsed if p is not None]
+        for (i, text), p in zip(texts, parsed, strict=True):
+            if p is None and _NUMERIC_INTENT_RE.match(text):
+                self.error(
+                    i,
+                    "bad-number",
+                    f"cannot read '{text}' as a number: write 45, 2,5, 45 ± 2 or 1..5 (low before high)",
+                )
+                ok = False
+        if not ok:
+            return None, [], []
+        mode = _match_mode(q.attrs)
+        seen: dict[str, int] = {}
+        for i, text in texts:
+            norm = normalize_answer(text, mode)
+            if norm in seen:
+                self.warn(
+                    i,
+                    "duplicate-answer",
+                    f"answer '{text}' of question '{name}' accepts the same responses as line "
+                    f"{self.line_no(seen[norm])} (comparison: {mode})",
+                )
+            else:
+                seen[norm] = i
+        return "short", [t for _, t in texts], []
+
+    # --- whole file -----------------------------------------------------------------
+
+    def run(self) -> tuple[QuizSource | None, list[Problem]]:
+        title, settings, start, draw_index = self.front_matter()
+        intro, raw_questions = self.body(start)
+        questions: list[QuestionSource] = []
+        keys: dict[str, int] = {}
+        for q in raw_questions:
+            if q.key is not None and KEY_RE.fullmatch(q.key):
+                if q.key in keys:
+                    self.error(
+                        q.line,
+                        "duplicate-key",
+                        f"question key '{q.key}' is used twice (lines {self.line_no(keys[q.key])} "
+                        f"and {self.line_no(q.line)})",
+                    )
+                else:
+                    keys[q.key] = q.line
+            source = self.finish(q, settings)
+            if source is not None:
+                questions.append(source)
+        if not raw_questions:
+            index = min(start, len(self.lines) - 1)
+            self.error(index, "no-questions", "the quiz has no questions ('## Question {#key}')")
+        elif settings.draw is not None and settings.draw > len(raw_questions):
+            self.error(
+                draw_index or 0,
+                "draw-too-large",
+                f"draw is {settings.draw} but the quiz has only {len(raw_questions)} questions",
+            )
+        problems = sorted(self.problems, key=lambda p: (p.line, p.severity != ERROR))
+        if any(p.severity == ERROR for p in problems):
+            return None, problems
+        return QuizSource(
+            title=title, settings=settings, intro_md=intro, questions=tuple(questions)
+        ), problems
+
+
+def _match_mode(attrs: dict[str, Any]) -> str:
+    if attrs.get("exact"):
+        return "exact"
+    return "case" if attrs.get("case") else "fold"
+
+
+def _answer(line: str) -> str | None:
+    m = _ANSWER_RE.match(line)
+    return m["text"] if m else None
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def _check_setting(name: str, value: Any) -> str | None:
+    """Why a front matter value is wrong, or None."""
+    if name == "title":
+        ok = isinstance(value, str) and bool(clean(value))
+        return None if ok else "title must be non-empty text"
+    if name == "pass_percent":
+        ok = _is_int(value) and 0 <= value <= 100
+        return None if ok else f"pass_percent must be a whole number from 0 to 100, not {value!r}"
+    if name == "attempts":
+        ok = _is_int(value) and value >= 0
+        return None if ok else f"attempts must be a whole number, 0 for unlimited, not {value!r}"
+    if name in ("time_limit", "draw"):
+        ok = value is None or (_is_int(value) and value >= 1)
+        what = "minutes" if name == "time_limit" else "questions"
+        return None if ok else f"{name} must be a whole number of {what}, at least 1, not {value!r}"
+    if name in ("shuffle", "partial_credit"):
+        return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+    if name == "review":
+        ok = value in REVIEW_MODES
+        return None if ok else f"review must be one of {', '.join(REVIEW_MODES)}, not {value!r}"
+    return None  # pragma: no cover - every name is handled above
+
+
+def parse_quiz(
+    text: str, path: str = "<quiz>", line_offset: int = 0
+) -> tuple[QuizSource | None, list[Problem]]:
+    """Parse a quiz file. Returns (quiz, problems); quiz is None when any problem is an error.
+
+    Line numbers are 1-based in the file; *line_offset* is added when *text* is a part
+    of a larger file.
+    """
+    return _Parser(text, path, line_offset).run()

@@ -1,0 +1,490 @@
+"""Moodle GIFT question banks -> the quiz syntax of docs/quiz-syntax.md.
+
+Inspectorates that used Moodle have banks of questions in GIFT. This converts what the
+quiz syntax can express and lists, with the GIFT line and a reason, what it cannot
+(matching, essay, missing word, descriptions), so nothing is lost silently. Where the
+meaning shifts a little (Moodle weights, HTML), a note says so, in the result and as a
+YAML comment in the generated file for the author to review.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+
+from mooc.quizzes.format import parse_number
+from mooc.text import clean, fold, nfc
+
+__all__ = ["DEFAULT_TITLE", "GiftNote", "GiftResult", "Skipped", "convert_gift", "convert_gift_file"]
+
+DEFAULT_TITLE = "Câu hỏi nhập từ Moodle"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    line: int  # first line of the question in the GIFT file
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class GiftNote:
+    """A question that was converted, but with a change the author should check."""
+
+    line: int
+    title: str
+    message: str
+    key: str = ""  # of the question in the generated file
+
+
+@dataclass(frozen=True)
+class GiftResult:
+    markdown: str
+    converted: int
+    skipped: tuple[Skipped, ...]
+    notes: tuple[GiftNote, ...] = ()
+
+
+class _Skip(Exception):
+    """This question cannot be converted; the message is the reason."""
+
+
+# Escaped special characters become private-use placeholders while the structure is
+# parsed, and literal characters again in the output (as Moodle's own parser does).
+_ESCAPES = {"\\:": ":", "\\#": "#", "\\=": "=", "\\{": "{", "\\}": "}", "\\~": "~", "\\n": "\n"}
+_PLACEHOLDERS = {escape: chr(0xE000 + i) for i, escape in enumerate(_ESCAPES)}
+_BACKSLASH = chr(0xE000 + len(_ESCAPES))
+_RESTORE = str.maketrans({_PLACEHOLDERS[e]: c for e, c in _ESCAPES.items()} | {_BACKSLASH: "\\"})
+_PRIVATE_RE = re.compile(f"[{chr(0xE000)}-{_BACKSLASH}]")
+
+_WEIGHT_RE = re.compile(r"^%(-?[0-9]+(?:\.[0-9]*)?)%")
+_FORMAT_RE = re.compile(r"^\[(moodle|html|plain|markdown)\]")
+_TAG_RE = re.compile(r"<[a-zA-Z/!][^>]*>")
+_SCRIPT_RE = re.compile(r"<(\s*/?\s*script)", re.IGNORECASE)
+_TAG_OPEN_RE = re.compile(r"<(?=[a-zA-Z/!?])")
+_BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|[0-9]+[.)]\s|>|#|\||```|~~~|\s{4})")
+_TRUE = ("T", "TRUE")
+_TRUE_FALSE = ("T", "TRUE", "F", "FALSE")
+
+
+def _protect(text: str) -> str:
+    text = _PRIVATE_RE.sub("", text).replace("\\\\", _BACKSLASH)
+    for escape, placeholder in _PLACEHOLDERS.items():
+        text = text.replace(escape, placeholder)
+    return text
+
+
+def _restore(text: str) -> str:
+    return text.translate(_RESTORE)
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    if len(slug) > 48:
+        slug = slug[:48].rsplit("-", 1)[0] if "-" in slug[:48] else slug[:48]
+    return slug.strip("-")
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise _Skip(f"'{text.strip()}' is not a number") from None
+    if not value.is_finite():
+        raise _Skip(f"'{text.strip()}' is not a number")
+    return value
+
+
+def _number_text(value: Decimal) -> str:
+    out = format(value.normalize(), "f")
+    if parse_number(out) is None:
+        raise _Skip(f"the number {out} is too long")
+    return out
+
+
+def _html_to_markdown(text: str) -> str:
+    """Conservative: keep paragraphs, line breaks, list items, bold and italic; drop the rest."""
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", "", text)
+    text = re.sub(r"(?i)<br\s*/?>", "\n", text)
+    text = re.sub(r"(?i)</?(?:p|div|h[1-6]|ul|ol|table|tr|blockquote)\b[^>]*>", "\n\n", text)
+    text = re.sub(r"(?i)<li\b[^>]*>", "\n- ", text)
+    text = re.sub(r"(?i)</?(?:b|strong)\b[^>]*>", "**", text)
+    text = re.sub(r"(?i)</?(?:i|em)\b[^>]*>", "*", text)
+    text = _TAG_RE.sub("", text)
+    text = html.unescape(text).replace("\u00a0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n[ \t]+(?=\S)", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _escape_plain(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", text)
+
+
+def _escape_lines(text: str) -> str:
+    """Keep question text from being read as quiz syntax: '=' answers, '- [x]', '##'."""
+    out = []
+    for line in text.split("\n"):
+        line = re.sub(r"^(\s*)=", r"\1&#61;", line)
+        line = re.sub(r"^(\s*)([#>])", r"\1\\\2", line)
+        line = re.sub(r"^(\s*[-*+]\s+)\[", r"\1\\[", line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _neutralise(text: str) -> str:
+    """Raw HTML cannot survive: authors write Markdown, and <script> is refused outright."""
+    return _SCRIPT_RE.sub(r"&lt;\1", text)
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self.category: str | None = None
+        self.keys: set[str] = set()
+        self.sections: list[str] = []
+        self.skipped: list[Skipped] = []
+        self.notes: list[GiftNote] = []
+        self.pending: list[str] = []  # notes of the question being converted
+        self.key = ""  # of the question just written
+        self.count = 0
+
+    # --- text -----------------------------------------------------------------------
+
+    def text(self, raw: str, default_format: str) -> tuple[str, str]:
+        """(Markdown, format) of a GIFT text field, which may start with its own [format]."""
+        raw = raw.strip()
+        m = _FORMAT_RE.match(raw)
+        fmt = m[1] if m else default_format
+        if m:
+            raw = raw[m.end() :].strip()
+        raw = _restore(raw)
+        if fmt == "html" or (fmt == "moodle" and _TAG_RE.search(raw)):
+            if _TAG_RE.search(raw):
+                self.note("HTML formatting was removed; check the text")
+            text = _TAG_OPEN_RE.sub("&lt;", _html_to_markdown(raw))
+        elif fmt == "plain":
+            text = _TAG_OPEN_RE.sub("&lt;", _escape_plain(raw))
+        else:
+            text = raw
+        if _SCRIPT_RE.search(text):
+            self.note("an HTML script tag was turned into plain text")
+            text = _neutralise(text)
+        return text, fmt
+
+    def one_line(self, raw: str, default_format: str) -> str:
+        text, _ = self.text(raw, default_format)
+        return " ".join(text.split())
+
+    def note(self, message: str) -> None:
+        if message not in self.pending:
+            self.pending.append(message)
+
+    # --- questions ------------------------------------------------------------------
+
+    def block(self, line: int, lines: list[str]) -> None:
+        text = _protect("\n".join(lines)).strip()
+        if text.startswith("$CATEGORY:"):
+            if self.category is None:
+                self.category = _category_title(_restore(text[len("$CATEGORY:") :]))
+            return
+        title = ""
+        if text.startswith("::"):
+            end = text.find("::", 2)
+            if end >= 0:
+                title = clean(_restore(text[2:end]))
+                text = text[end + 2 :].strip()
+        self.pending = []
+        label = (
+            title
+            or clean(_restore(_FORMAT_RE.sub("", text.split("{", 1)[0])))[:60]
+            or clean(_restore(text))[:60]
+        )
+        try:
+            self.question(line, title, text)
+        except _Skip as exc:
+            self.skipped.append(Skipped(line, label, str(exc)))
+            return
+        self.notes.extend(GiftNote(line, label, message, self.key) for message in self.pending)
+
+    def question(self, line: int, title: str, text: str) -> None:
+        start, end = text.find("{"), text.find("}")
+        if start < 0 and end < 0:
+            raise _Skip("description only (no answers): not a question")
+        if start < 0 or end < start:
+            raise _Skip("unbalanced braces { }")
+        if text[end + 1 :].strip():
+            raise _Skip("missing word format (text after the answers) is not supported")
+        answer = text[start + 1 : end].strip()
+        general = ""
+        separator = answer.rfind("####")
+        if separator >= 0:
+            general, answer = answer[separator + 4 :], answer[:separator].strip()
+        question_md, fmt = self.text(text[:start], "moodle")
+        general_md = self.text(general, fmt)[0] if general.strip() else ""
+        if not answer:
+            raise _Skip("essay question (no answers to grade)")
+        if answer[0] == "#":
+            items, explanation = self.numeric(answer[1:], fmt)
+            body_lines = [f"= {item}" for item in items]
+            attrs = ""
+        elif "~" in answer:
+            body_lines, explanation, attrs = self.multichoice(answer, fmt)
+        elif "=" in answer and "->" in answer:
+            raise _Skip("matching question: not supported")
+        elif answer.split("#", 1)[0].strip().upper() in _TRUE_FALSE:
+            body_lines, explanation = self.true_false(answer, fmt)
+            attrs = ""
+        else:
+            items, explanation = self.short(answer, fmt)
+            body_lines = [f"= {item}" for item in items]
+            attrs = ""
+        explanation_parts = [part for part in (*explanation, general_md) if part]
+        self.emit(line, title, question_md, attrs, body_lines, _dedupe(explanation_parts))
+
+    def multichoice(self, answer: str, fmt: str) -> tuple[list[str], list[str], str]:
+        parts = [part.strip() for part in answer.replace("=", "~=").split("~")]
+        if parts and not parts[0]:
+            parts.pop(0)
+        if len(parts) < 2:
+            raise _Skip("a multiple-choice question needs at least two answers")
+        options: list[tuple[str, Fraction, str, bool]] = []  # text, weight, feedback, from '='
+        for part in parts:
+            equals = part.startswith("=")
+            weight = Fraction(0)
+            if equals:
+                part, weight = part[1:], Fraction(1)
+            elif m := _WEIGHT_RE.match(part):
+                part, weight = part[m.end() :], Fraction(m[1]) / 100
+            text, _, feedback = part.partition("#")
+            choice = self.one_line(text, fmt)
+            if not choice:
+                raise _Skip("an answer has no text")
+            options.append((choice, weight, self.text(feedback, fmt)[0] if feedback.strip() else "", equals))
+        if len({clean(o[0]) for o in options}) != len(options):
+            raise _Skip("two answers have the same text")
+        attrs = ""
+        if any(o[3] for o in options):  # Moodle: one answer allowed
+            right = [o for o in options if o[1] >= 1]
+            if len(right) > 1:
+                raise _Skip(
+                    "several fully correct answers in a one-answer question (Moodle accepts any one): "
+                    "not expressible"
+                )
+            if any(0 < o[1] < 1 for o in options):
+                self.note("partly correct answers (Moodle weights) count as wrong here")
+        else:  # Moodle: several answers allowed, graded by weights
+            right = [o for o in options if o[1] > 0]
+            if not right:
+                raise _Skip("no correct answer")
+            if len(right) > 1:
+                attrs = " partial"
+                weights = ", ".join(f"{float(o[1] * 100):g}%" for o in options if o[1])
+                self.note(
+                    f"Moodle weights ({weights}) became partial credit: "
+                    "(right ticked - wrong ticked) / number right, never below 0"
+                )
+            elif right[0][1] != 1:
+                self.note(
+                    f"the only right answer was worth {float(right[0][1] * 100):g}%; here it is worth 100%"
+                )
+        if any(o[2] for o in options if o not in right):
+            self.note("feedback on wrong answers was dropped")
+        lines = [f"- [{'x' if o in right else ' '}] {o[0]}" for o in options]
+        return lines, [o[2] for o in right], attrs
+
+    def true_false(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
+        value, *feedback = answer.split("#", 2)
+        wrong = self.text(feedback[0], fmt)[0] if feedback and feedback[0].strip() else ""
+        right = self.text(feedback[1], fmt)[0] if len(feedback) > 1 and feedback[1].strip() else ""
+        if wrong:
+            self.note("feedback on the wrong answer was dropped")
+        is_true = value.strip().upper() in _TRUE
+        lines = [f"- [{'x' if is_true else ' '}] Đúng", f"- [{' ' if is_true else 'x'}] Sai"]
+        return lines, [right]
+
+    def short(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
+        parts = [part.strip() for part in answer.split("=")]
+        if parts and not parts[0]:
+            parts.pop(0)
+        accepted: list[str] = []
+        explanation: list[str] = []
+        for part in parts:
+            weight = Fraction(1)
+            if m := _WEIGHT_RE.match(part):
+                part, weight = part[m.end() :], Fraction(m[1]) / 100
+            text, _, feedback = part.partition("#")
+            value = (
+                clean(_html_to_markdown(_restore(text))) if _TAG_RE.search(text) else clean(_restore(text))
+            )
+            if weight < 1:
+                if weight > 0:
+                    self.note(f"the partly correct answer '{value}' was dropped")
+                continue
+            if not value:
+                raise _Skip("an answer is empty")
+            if "*" in value:
+                self.note(f"'*' in '{value}' is a Moodle wildcard; here it matches only a literal '*'")
+            accepted.append(value)
+            if feedback.strip():
+                explanation.append(self.text(feedback, fmt)[0])
+        if not accepted:
+            raise _Skip("no answer gives full marks")
+        return accepted, explanation
+
+    def numeric(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
+        if "~" in answer:
+            answer, wrong = answer.split("~", 1)
+            if wrong.strip().lstrip("#").strip():
+                self.note("feedback on wrong answers was dropped")
+        parts = [part.strip() for part in answer.split("=")]
+        if parts and not parts[0]:
+            parts.pop(0)
+        items: list[str] = []
+        explanation: list[str] = []
+        for part in parts:
+            weight = Fraction(1)
+            if m := _WEIGHT_RE.match(part):
+                part, weight = part[m.end() :], Fraction(m[1]) / 100
+            text, _, feedback = part.partition("#")
+            text = _restore(text).strip()
+            if weight < 1:
+                if weight > 0:
+                    self.note(f"the partly correct answer '{text}' was dropped")
+                continue
+            if text == "*":
+                continue
+            if ".." in text:
+                low_s, _, high_s = text.partition("..")
+                low, high = _decimal(low_s), _decimal(high_s)
+                if low > high:
+                    raise _Skip(f"range {text}: the low end is above the high end")
+                items.append(f"{_number_text(low)}..{_number_text(high)}")
+            else:
+                value_s, _, tolerance_s = text.partition(":")
+                value = _decimal(value_s)
+                tolerance = _decimal(tolerance_s) if tolerance_s.strip() else Decimal(0)
+                if tolerance < 0:
+                    raise _Skip(f"negative tolerance in {text}")
+                item = _number_text(value)
+                items.append(f"{item} ± {_number_text(tolerance)}" if tolerance else item)
+            if feedback.strip():
+                explanation.append(self.text(feedback, fmt)[0])
+        if not items:
+            raise _Skip("no numeric answer gives full marks")
+        return items, explanation
+
+    # --- output ---------------------------------------------------------------------
+
+    def emit(
+        self, line: int, title: str, question_md: str, attrs: str, answer_lines: list[str], explanation: str
+    ) -> None:
+        question_md = question_md.strip()
+        paragraph = question_md.split("\n")
+        if (
+            question_md
+            and all(p.strip() for p in paragraph)
+            and not any(_BLOCK_START_RE.match(p) for p in paragraph)
+        ):
+            heading, body = " ".join(p.strip() for p in paragraph), ""
+        elif question_md or title:
+            heading, body = title or f"Câu hỏi {self.count + 1}", question_md
+        else:
+            raise _Skip("the question has no text")
+        key = self.unique_key(title or heading)
+        out = [f"## {' '.join(heading.split())} {{#{key}{attrs}}}", ""]
+        if body:
+            out += [_escape_lines(body), ""]
+        out += [*answer_lines, ""]
+        if explanation:
+            out += [("> " + text).rstrip() for text in explanation.split("\n")]
+            out.append("")
+        self.sections.append("\n".join(out))
+        self.count += 1
+        self.key = key
+
+    def unique_key(self, text: str) -> str:
+        base = _slug(text) or "cau-hoi"
+        key, n = base, 1
+        while key in self.keys:
+            n += 1
+            key = f"{base}-{n}"
+        self.keys.add(key)
+        return key
+
+    def markdown(self) -> str:
+        title = self.category or DEFAULT_TITLE
+        head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "# Converted from Moodle GIFT."]
+        if self.notes:
+            head.append("# Check these questions:")
+            head += [f"# - {n.key} (GIFT line {n.line}): {' '.join(n.message.split())}" for n in self.notes]
+        head += ["---", ""]
+        return "\n".join(head + self.sections).rstrip("\n") + "\n"
+
+
+def _category_title(path: str) -> str | None:
+    special = {"$course$", "$system$", "$module$", "$coursecategory$", "top"}
+    segments = [clean(s) for s in path.strip().split("/")]
+    segments = [s for s in segments if s and s.lower() not in special]
+    return segments[-1] if segments else None
+
+
+def _dedupe(parts: list[str]) -> str:
+    seen: list[str] = []
+    for part in parts:
+        if part.strip() and part not in seen:
+            seen.append(part.strip())
+    return "\n\n".join(seen)
+
+
+def _blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Questions are separated by blank lines; '//' comment lines are dropped."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            if current:
+                blocks.append((start, current))
+                current = []
+            continue
+        if line.strip().startswith("//"):
+            continue
+        if not current:
+            start = number
+        current.append(line)
+    if current:
+        blocks.append((start, current))
+    return blocks
+
+
+def convert_gift(text: str) -> GiftResult:
+    """Convert a GIFT file's text. Line numbers in the result are the GIFT file's."""
+    text = nfc(text).removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    converter = _Converter()
+    for line, lines in _blocks(text):
+        converter.block(line, lines)
+    return GiftResult(
+        markdown=converter.markdown(),
+        converted=converter.count,
+        skipped=tuple(converter.skipped),
+        notes=tuple(converter.notes),
+    )
+
+
+def convert_gift_file(src: Path, dest: Path, *, overwrite: bool = False) -> GiftResult:
+    """Convert *src* and write *dest* (UTF-8) if at least one question converted.
+
+    An existing *dest* is not replaced unless *overwrite*: it may hold an author's edits.
+    """
+    result = convert_gift(Path(src).read_bytes().decode("utf-8-sig"))
+    if result.converted:
+        dest = Path(dest)
+        if dest.exists() and not overwrite:
+            raise FileExistsError(f"{dest} exists; pass overwrite=True to replace it")
+        dest.write_text(result.markdown, encoding="utf-8", newline="\n")
+    return result

@@ -1,0 +1,72 @@
+"""Quiz attempts: what was shown, what was answered, and the grade, kept as they were."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mooc import clock
+from mooc.database import UTCDateTime
+from mooc.extensions import db
+
+
+class AttemptStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    EXPIRED = "expired"  # the time ran out before a submit: graded on what was saved in time
+
+
+class QuizAttempt(db.Model):
+    """One attempt. ``questions`` are snapshots of what was shown (with the correct answers:
+    server-side only); a later edit of the quiz never changes this attempt or its review.
+
+    (user, quiz, number) is unique, and at most one attempt per (user, quiz) is open: a
+    double-clicked start or a replayed submit cannot make a second attempt.
+    """
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "quiz_id", "number"),
+        sa.Index(
+            "uq_quiz_attempts_one_open",
+            "user_id",
+            "quiz_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'in_progress'"),
+            postgresql_where=sa.text("status = 'in_progress'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[AttemptStatus] = mapped_column(
+        sa.Enum(
+            AttemptStatus,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            name="status",
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AttemptStatus.IN_PROGRESS,
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quiz_hash: Mapped[str] = mapped_column(sa.String(64), default="")  # the quiz version shown
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    answers: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    percent: Mapped[float | None]
+    passed: Mapped[bool | None]
+    results: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # key -> score, correct
+
+    quiz = relationship("Quiz")

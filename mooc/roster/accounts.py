@@ -1,0 +1,87 @@
+"""Accounts for people on the roster: invitations by e-mail, and roles granted by admins.
+
+An invitation creates (or finds) the person's account, with no password yet, and mails a
+one-time link to choose one. Nobody grants a role above their own, and only
+administrators grant roles at all.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from mooc import mail
+from mooc.auth import audit, recovery, sessions, tokens
+from mooc.auth.access import grantable_roles
+from mooc.auth.models import Role, User
+from mooc.auth.tokens import TokenPurpose
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
+
+
+class AccountError(ValueError):
+    """Why an invitation or a grant cannot be done; ``code`` is stable, views translate it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def account_of(session: Session, staff: Staff) -> User | None:
+    return session.execute(sa.select(User).where(User.staff_id == staff.id)).scalar_one_or_none()
+
+
+def invite(session: Session, staff: Staff, actor: User) -> User:
+    """Create or find the account of ``staff`` and e-mail an invitation link (valid 7 days)."""
+    if not actor.has_role(Role.ADMIN):
+        raise AccountError("not_allowed")
+    if staff.status == StaffStatus.LEFT:
+        raise AccountError("staff_left")
+    if not staff.email:
+        raise AccountError("no_email")
+    user = account_of(session, staff)
+    if user is None:
+        user = session.execute(sa.select(User).where(User.email == staff.email)).scalar_one_or_none()
+        if user is not None and user.staff_id is not None:
+            raise AccountError("email_in_use")
+        if user is None:
+            user = User(email=staff.email, display_name=staff.full_name, role=Role.TRAINEE, active=True)
+            session.add(user)
+        user.staff_id = staff.id
+        session.flush()
+    if not user.active:
+        raise AccountError("account_disabled")
+    raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        subject = _("Your account on the inspection training platform")
+        text = _("Hello %(name)s,\n\n"
+                 "An account has been opened for you on the training platform of the inspection "
+                 "sector, where you will find your required courses, quizzes and certificates.\n\n"
+                 "To choose your password, open this link within 7 days (it works once):\n\n%(link)s\n\n"
+                 "Then sign in with this e-mail address: %(email)s",
+                 name=staff.full_name, link=recovery.link(TokenPurpose.INVITE, raw), email=user.email)
+    mail.send(mail.address(staff.full_name, user.email), subject, text)
+    audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code)
+    return user
+
+
+def grant_role(session: Session, actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
+    """Give ``user`` a role (a manager needs a unit). Admins only, never above their own role,
+    and an administrator cannot demote themselves (someone must stay in charge)."""
+    if not actor.has_role(Role.ADMIN) or role not in grantable_roles(actor.role):
+        raise AccountError("not_allowed")
+    if user.id == actor.id and role != actor.role:
+        raise AccountError("self_demotion")
+    if role == Role.MANAGER and scope_unit is None:
+        raise AccountError("manager_needs_unit")
+    before = (user.role, user.scope_unit_id)
+    user.role = role
+    user.scope_unit_id = scope_unit.id if role == Role.MANAGER and scope_unit else None
+    if before != (user.role, user.scope_unit_id):
+        # Fewer rights take effect now: end the person's sessions so no page keeps old access.
+        sessions.revoke_all(user)
+        audit.record("role.granted", actor=actor, target=user.email, role=role.value,
+                     previous=before[0].value, scope=scope_unit.code if scope_unit else None)
+    session.flush()

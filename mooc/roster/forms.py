@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("Roster file (CSV or XLSX)"), validators=[FileRequired()])
+    full = BooleanField(_l("This file is the whole roster: mark people who are not in it as left"))
+
+
+class ApplyForm(FlaskForm):
+    """The plan the admin saw (its fingerprint), the column mapping and the confirmation."""
+
+    confirm = BooleanField(_l("Yes, mark these people as left"))
+
+
+class UnitForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40),
+                                               Regexp(r"^\S+$", message=_l("No spaces in a code."))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = StringField(_l("Kind (e.g. central, province, section)"), validators=[Optional(), Length(max=40)])
+    parent = SelectField(_l("Parent unit"), coerce=int, validate_choice=False)
+
+
+class MergeForm(FlaskForm):
+    target = SelectField(_l("Merge into"), coerce=int, validate_choice=False)
+    confirm = BooleanField(_l("I understand: the people and sub-units move there and this unit closes"),
+                           validators=[DataRequired()])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validate_choice=False)
+    scope = SelectField(_l("Unit (for a manager)"), coerce=int, validate_choice=False)

@@ -1,0 +1,105 @@
+"""Reading the roster: who a user may see, the filtered and paginated list, "as of a date"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from mooc.auth.models import Role, User
+from mooc.roster import keys
+from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
+from mooc.roster.units import subtree_ids
+
+PER_PAGE = 50
+
+
+def visible_units(session: Session, user: User) -> set[int] | None:
+    """Unit ids ``user`` may see, or None for all. A manager sees their unit's subtree only;
+    a manager without a unit sees nobody."""
+    if user.has_role(Role.REPORTER):
+        return None
+    if user.role == Role.MANAGER and user.scope_unit_id is not None:
+        return subtree_ids(session, user.scope_unit_id)
+    return set()
+
+
+def can_see(session: Session, user: User, staff: Staff) -> bool:
+    scope = visible_units(session, user)
+    return scope is None or staff.unit_id in scope
+
+
+@dataclass
+class RosterFilter:
+    unit_id: int | None = None          # this unit and its sub-units
+    position_id: int | None = None
+    status: StaffStatus | None = None
+    query: str = ""
+
+
+@dataclass
+class Page:
+    items: list[Staff]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _ordering(session: Session) -> list[sa.ColumnElement]:
+    sort_key = Staff.sort_key
+    if session.get_bind().dialect.name == "postgresql":
+        sort_key = sort_key.collate("C")  # type: ignore[assignment]
+    return [sort_key, Staff.staff_code]
+
+
+def roster_page(session: Session, user: User, filters: RosterFilter, page: int = 1,
+                per_page: int = PER_PAGE) -> Page:
+    """One page of the people ``user`` may see that match ``filters``, in Vietnamese name order."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    scope = visible_units(session, user)
+    if scope is not None:
+        conditions.append(Staff.unit_id.in_(scope or {-1}))
+    if filters.unit_id is not None:
+        conditions.append(Staff.unit_id.in_(subtree_ids(session, filters.unit_id)))
+    if filters.position_id is not None:
+        conditions.append(Staff.position_id == filters.position_id)
+    if filters.status is not None:
+        conditions.append(Staff.status == filters.status)
+    for word in keys.search_words(filters.query):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Staff.search_text.like(f"%{escaped}%", escape="\\"))
+    total = session.execute(sa.select(sa.func.count()).select_from(Staff).where(*conditions)).scalar_one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = session.execute(
+        sa.select(Staff).where(*conditions).options(joinedload(Staff.unit), joinedload(Staff.position))
+        .order_by(*_ordering(session)).limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return Page(list(items), total, page, per_page)
+
+
+def staff_as_of(day: date) -> sa.Select:
+    """(staff_id, unit_id, position_id, status) of everyone on the roster on ``day``.
+
+    From the history; people with no history yet (created before it was kept, or by hand)
+    count with their current values from the day they were created.
+    """
+    recorded = (sa.select(StaffHistory.staff_id, StaffHistory.unit_id, StaffHistory.position_id,
+                          StaffHistory.status)
+                .where(StaffHistory.valid_from <= day,
+                       sa.or_(StaffHistory.valid_to.is_(None), StaffHistory.valid_to > day)))
+    no_history = (sa.select(Staff.id, Staff.unit_id, Staff.position_id, Staff.status)
+                  .where(~sa.exists().where(StaffHistory.staff_id == Staff.id)))
+    return sa.union_all(recorded, no_history)
+
+
+def unit_choices(session: Session, user: User) -> list[tuple[OrgUnit, int]]:
+    """Active units ``user`` may filter by, in tree order with depth."""
+    from mooc.roster.units import tree
+
+    scope = visible_units(session, user)
+    return [(unit, depth) for unit, depth in tree(session) if scope is None or unit.id in scope]

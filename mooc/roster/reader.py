@@ -1,0 +1,320 @@
+"""Reading HR files as they really are: CSV from Excel in any of its Vietnamese guises,
+and XLSX. Produces rows of cell values keyed by field, with the row numbers a spreadsheet
+shows, and knows the column names HR uses in English and Vietnamese.
+
+What arrives: UTF-8 with or without BOM, or Windows-1258 (with decomposed tone marks);
+``;`` (Excel with Vietnamese regional settings), ``,`` or tab; CRLF; quoted newlines;
+title rows above the header. Anything that is neither CSV nor XLSX (an old .xls, a PDF,
+a zip bomb) is refused before it is parsed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from mooc.text import clean, fold
+
+MAX_UNZIPPED_BYTES = 400 * 1024 * 1024   # an XLSX of 100,000 people unpacks to ~60 MB
+MAX_ZIP_RATIO = 200                      # real XLSX parts compress 5-20x; bombs 1000x
+HEADER_SEARCH_ROWS = 10                  # title rows HR puts above the header
+DELIMITERS = (";", ",", "\t")
+
+# field -> the header texts that mean it, compared after fold() (no accents, lower case) and
+# with punctuation turned into spaces. The first spelling is the one docs/roster.md shows.
+STAFF_FIELDS: dict[str, tuple[str, ...]] = {
+    "staff_code": ("ma can bo", "staff code", "ma cb", "ma so can bo", "ma nhan vien", "ma nv",
+                   "ma cong chuc", "ma so", "so hieu", "staff id", "employee id", "employee code", "code"),
+    "full_name": ("ho va ten", "full name", "ho ten", "ho va ten can bo", "ten can bo", "name"),
+    "email": ("email", "e mail", "thu dien tu", "dia chi email", "dia chi thu dien tu", "mail"),
+    "unit": ("don vi", "unit", "ma don vi", "ten don vi", "don vi cong tac", "co quan", "phong ban",
+             "unit code", "department"),
+    "position": ("chuc vu", "position", "chuc danh", "chuc vu chuc danh", "title", "job title"),
+    "status": ("trang thai", "status", "tinh trang"),
+    "joined_on": ("ngay vao", "joined on", "ngay bat dau", "ngay bat dau cong tac", "ngay tuyen dung",
+                  "start date", "joined"),
+    "left_on": ("ngay nghi", "left on", "ngay nghi viec", "ngay thoi viec", "end date", "left"),
+}
+STAFF_REQUIRED = ("staff_code", "full_name", "unit")
+
+UNIT_FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("ma don vi", "code", "unit code", "ma"),
+    "name": ("ten don vi", "name", "unit name", "ten"),
+    "parent_code": ("ma don vi cap tren", "parent code", "don vi cap tren", "ma cap tren", "truc thuoc",
+                    "parent"),
+    "merged_into": ("sap nhap vao", "merged into", "hop nhat vao", "sap nhap vao don vi", "merge into"),
+    "kind": ("loai don vi", "kind", "loai", "cap", "type"),
+}
+UNIT_REQUIRED = ("code", "name")
+
+
+class FileRefused(Exception):
+    """The file cannot be read as a roster. ``code`` selects the message shown to people."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class NumberCell:
+    """A number from an XLSX cell, with its display format (a staff code as a number loses zeros)."""
+
+    value: int | float
+    number_format: str = "General"
+
+    def as_text(self) -> str:
+        value = self.value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            value = int(value)
+        if isinstance(value, int) and re.fullmatch(r"0+", self.number_format or ""):
+            return str(value).zfill(len(self.number_format))
+        return str(value)
+
+    @property
+    def zero_padded(self) -> bool:
+        return bool(re.fullmatch(r"0+", self.number_format or ""))
+
+
+Cell = str | NumberCell | date | datetime | bool | None
+
+
+@dataclass
+class Sheet:
+    """A table read from a file: its header, how columns map to fields, and its rows."""
+
+    kind: str                      # csv | xlsx
+    headers: list[str]             # header texts as in the file (cleaned)
+    header_row: int                # 1-based, as a spreadsheet numbers rows
+    mapping: dict[int, str]        # column index -> field
+    encoding: str = ""
+    delimiter: str = ""
+    _records: Callable[[], Iterator[tuple[int, list[Cell]]]] | None = field(default=None, repr=False)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """field -> the header text that holds it (error messages name the column as HR wrote it)."""
+        return {name: self.headers[index] or name for index, name in self.mapping.items()}
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Cell]]]:
+        """(row number, {field: cell}) for every non-empty row below the header."""
+        assert self._records is not None
+        wanted = sorted(self.mapping.items())
+        with closing(self._records()) as records:
+            for number, cells in records:
+                if number <= self.header_row:
+                    continue
+                if all(_blank(cell) for cell in cells):
+                    continue
+                yield number, {name: (cells[index] if index < len(cells) else None)
+                               for index, name in wanted}
+
+
+def _blank(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def header_key(text: str) -> str:
+    """How header texts are compared: "Mã cán bộ (*)" and "MA_CAN_BO" are the same column."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(clean(text))).split())
+
+
+def map_headers(headers: list[str], fields: dict[str, tuple[str, ...]] = STAFF_FIELDS) -> dict[int, str]:
+    """column index -> field for the headers that name a known field (the first column wins)."""
+    aliases = {alias: name for name, names in fields.items() for alias in names}
+    mapping: dict[int, str] = {}
+    taken: set[str] = set()
+    for index, header in enumerate(headers):
+        name = aliases.get(header_key(header))
+        if name and name not in taken:
+            mapping[index] = name
+            taken.add(name)
+    return mapping
+
+
+def read_rows(source: Path | str | bytes, fields: dict[str, tuple[str, ...]] = STAFF_FIELDS,
+              mapping: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Cell]]]:
+    """(row number, {field: cell}) for each data row of a CSV or XLSX file."""
+    return open_sheet(source, fields, mapping).rows()
+
+
+def open_sheet(source: Path | str | bytes, fields: dict[str, tuple[str, ...]] = STAFF_FIELDS,
+               mapping: dict[int, str] | None = None) -> Sheet:
+    """Sniff the file, find its header row and map its columns (``mapping`` overrides)."""
+    opener = _opener(source)
+    with opener() as handle:
+        head = handle.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        sheet = _open_xlsx(opener)
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRefused("old_excel")
+    elif not head.strip():
+        raise FileRefused("empty")
+    elif b"\x00" in head or head.startswith((b"%PDF", b"\x1f\x8b", b"\x89PNG", b"Rar!", b"7z")):
+        raise FileRefused("not_a_table")
+    else:
+        sheet = _open_csv(opener)
+    _choose_header(sheet, fields, mapping)
+    return sheet
+
+
+def _opener(source: Path | str | bytes) -> Callable[[], IO[bytes]]:
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+        return lambda: io.BytesIO(data)
+    path = Path(source)
+    return lambda: path.open("rb")
+
+
+def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: dict[int, str] | None) -> None:
+    """The header is the first of the top rows that names the most known columns."""
+    best: tuple[int, int, list[str]] | None = None
+    with closing(sheet._records()) as records:  # type: ignore[misc]
+        for number, cells in records:
+            if number > HEADER_SEARCH_ROWS:
+                break
+            texts = [_cell_text(cell) for cell in cells]
+            score = len(map_headers(texts, fields))
+            if best is None or score > best[1]:
+                best = (number, score, texts)
+    if best is None:
+        raise FileRefused("empty")
+    number, score, texts = best
+    if score == 0 and mapping is None:
+        raise FileRefused("no_header")
+    while texts and not texts[-1]:
+        texts.pop()
+    sheet.header_row = number
+    sheet.headers = texts
+    if mapping is not None:
+        sheet.mapping = {index: name for index, name in mapping.items()
+                         if 0 <= index < max(len(texts), 1) and name in fields}
+    else:
+        sheet.mapping = map_headers(texts, fields)
+
+
+def _cell_text(cell: Cell) -> str:
+    if isinstance(cell, NumberCell):
+        return cell.as_text()
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    return clean(str(cell)) if cell is not None else ""
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+
+def _sniff_encoding(opener: Callable[[], IO[bytes]]) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes strictly, else Windows-1258."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+    try:
+        with opener() as handle:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1258"
+    return "utf-8-sig"
+
+
+def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
+    encoding = _sniff_encoding(opener)
+    with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
+        sample = text.read(65536)
+    delimiter = _sniff_delimiter(sample)
+
+    def records() -> Iterator[tuple[int, list[Cell]]]:
+        with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
+            # A spreadsheet shows each record as one row, even with newlines inside quotes.
+            yield from enumerate(csv.reader(text, delimiter=delimiter), start=1)  # type: ignore[misc]
+
+    return Sheet(kind="csv", headers=[], header_row=1, mapping={}, encoding=encoding,
+                 delimiter=delimiter, _records=records)
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the top lines into the most columns (the header decides ties)."""
+    lines = sample.splitlines()[:HEADER_SEARCH_ROWS] or [""]
+    best, best_score = ";", (-1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        except csv.Error:
+            continue
+        widest = max((len(row) for row in rows), default=0)
+        known = max((len(map_headers(row, STAFF_FIELDS)) + len(map_headers(row, UNIT_FIELDS))
+                     for row in rows), default=0)
+        score = (known, widest)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --- XLSX -------------------------------------------------------------------------------
+
+
+def _check_zip(opener: Callable[[], IO[bytes]]) -> None:
+    with opener() as handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except (zipfile.BadZipFile, OSError):
+            raise FileRefused("not_a_table") from None
+        with archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+                raise FileRefused("not_a_table")
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                ratio = info.file_size / max(info.compress_size, 1)
+                if total > MAX_UNZIPPED_BYTES or (info.file_size > 1_000_000 and ratio > MAX_ZIP_RATIO):
+                    raise FileRefused("zip_bomb")
+
+
+def _open_xlsx(opener: Callable[[], IO[bytes]]) -> Sheet:
+    _check_zip(opener)
+
+    def records() -> Iterator[tuple[int, list[Cell]]]:
+        import openpyxl  # only the XLSX path pays for the import
+
+        with opener() as handle, warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it does not read; none matter here.
+            warnings.simplefilter("ignore")
+            try:
+                workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+            except Exception as error:  # openpyxl raises many kinds on a damaged file
+                raise FileRefused("not_a_table") from error
+            try:
+                sheet = workbook.active or workbook.worksheets[0]
+                sheet.reset_dimensions()
+                counter = 0
+                for row in sheet.iter_rows():
+                    counter += 1
+                    number = next((getattr(cell, "row", None) for cell in row
+                                   if getattr(cell, "row", None)), None) or counter
+                    counter = number
+                    yield number, [_xlsx_value(cell) for cell in row]
+            finally:
+                workbook.close()
+
+    return Sheet(kind="xlsx", headers=[], header_row=1, mapping={}, _records=records)
+
+
+def _xlsx_value(cell: Any) -> Cell:
+    value = cell.value
+    if value is None or isinstance(value, str | bool | datetime | date):
+        return value
+    if isinstance(value, int | float):
+        return NumberCell(value, getattr(cell, "number_format", "General") or "General")
+    return str(value)

@@ -1,0 +1,386 @@
+"""The tree of org units: subtrees, and reorganisations (create, rename, move, merge), from a
+units file (``mooc roster units FILE``) or the admin pages.
+
+A merge keeps the merged unit (inactive, ``merged_into`` set): its people move to the
+unit it merged into, with the move in their history, and its sub-units hang from that unit
+from then on. So a person's past stays theirs, and reports roll up by the tree as it is now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.auth.models import User
+from mooc.roster.importer import PlanHasErrors, cell_text
+from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory
+from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet
+from mooc.text import clean
+
+MESSAGES = {
+    "missing_column": _l("The file has no column for this. Add it, or choose it in the column mapping."),
+    "required": _l("This value is required."),
+    "too_long": _l("This value is too long (at most %(n)d characters)."),
+    "duplicate_code": _l("The unit code %(value)s is also in row %(other)d."),
+    "unknown_parent": _l("Unknown parent unit “%(value)s”."),
+    "unknown_target": _l("Unknown unit “%(value)s” to merge into."),
+    "merge_self": _l("A unit cannot be merged into itself."),
+    "merge_new": _l("The unit %(value)s does not exist yet, so it cannot be merged."),
+    "merge_inside": _l("A unit cannot be merged into one of its own sub-units."),
+    "target_closed": _l("The unit “%(value)s” is closed and cannot receive another."),
+    "cycle": _l("This parent would put the unit under itself."),
+}
+
+
+class UnitError(ValueError):
+    """A reorganisation that cannot be done; ``code`` picks the message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return str(MESSAGES[self.code] % self.params) if self.params else str(MESSAGES[self.code])
+
+
+# --- the tree ------------------------------------------------------------------------------
+
+
+def children_map(session: Session) -> dict[int | None, list[int]]:
+    children: dict[int | None, list[int]] = {}
+    for unit_id, parent_id in session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
+        children.setdefault(parent_id, []).append(unit_id)
+    return children
+
+
+def subtree_ids(session: Session, unit_id: int,
+                children: dict[int | None, list[int]] | None = None) -> set[int]:
+    """The unit and every unit under it (the tree is small: one query, walked in memory)."""
+    children = children if children is not None else children_map(session)
+    found, stack = set(), [unit_id]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.add(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def tree(session: Session, *, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
+    """(unit, depth) in tree order, children by code: for lists and select boxes."""
+    units = session.execute(sa.select(OrgUnit).order_by(OrgUnit.code)).scalars().all()
+    children: dict[int | None, list[OrgUnit]] = {}
+    for unit in units:
+        if unit.active or include_closed:
+            children.setdefault(unit.parent_id, []).append(unit)
+    shown = {unit.id for group in children.values() for unit in group}
+    out: list[tuple[OrgUnit, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for unit in children.get(parent, []):
+            out.append((unit, depth))
+            walk(unit.id, depth + 1)
+
+    walk(None, 0)
+    # Units whose parent is hidden (closed) still appear, at the top.
+    for group_parent, group in children.items():
+        if group_parent is not None and group_parent not in shown:
+            for unit in group:
+                out.append((unit, 0))
+                walk(unit.id, 1)
+    return out
+
+
+# --- changes to one unit -----------------------------------------------------------------
+
+
+def create_unit(session: Session, *, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
+                actor: User | None = None) -> OrgUnit:
+    unit = OrgUnit(code=clean(code), name=clean(name), kind=clean(kind),
+                   parent_id=parent.id if parent else None)
+    session.add(unit)
+    session.flush()
+    audit.record("unit.created", actor=actor, target=unit.code, name=unit.name)
+    return unit
+
+
+def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
+                actor: User | None = None) -> None:
+    """Rename, re-kind or move a unit under another parent (never under itself)."""
+    if parent is not None and parent.id in subtree_ids(session, unit.id):
+        raise UnitError("cycle")
+    name, kind = clean(name), clean(kind)
+    details: dict[str, Any] = {}
+    if name != unit.name:
+        details["renamed"] = [unit.name, name]
+        unit.name = name
+    new_parent = parent.id if parent else None
+    if new_parent != unit.parent_id:
+        details["parent"] = [unit.parent_id, new_parent]
+        unit.parent_id = new_parent
+    if kind != unit.kind:
+        details["kind"] = [unit.kind, kind]
+        unit.kind = kind
+    session.flush()
+    if details:
+        audit.record("unit.updated", actor=actor, target=unit.code, **details)
+
+
+def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
+               day: date | None = None) -> int:
+    """Merge ``unit`` into ``target``: its people and sub-units move there; it closes.
+
+    Returns how many people moved.
+    """
+    if unit.id == target.id:
+        raise UnitError("merge_self")
+    if not target.active:
+        raise UnitError("target_closed", value=target.name)
+    if target.id in subtree_ids(session, unit.id):
+        raise UnitError("merge_inside")
+    day = day or clock.today()
+    people = session.execute(sa.select(Staff.id, Staff.position_id, Staff.status)
+                             .where(Staff.unit_id == unit.id)).all()
+    ids = [row.id for row in people]
+    history = StaffHistory.__table__
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        session.execute(sa.update(history).where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
+                        .values(valid_to=day))
+        session.execute(sa.update(Staff).where(Staff.id.in_(chunk))
+                        .values(unit_id=target.id, updated_at=clock.now()),
+                        execution_options={"synchronize_session": False})
+    if people:
+        session.execute(sa.insert(history), [
+            {"staff_id": row.id, "valid_from": day, "valid_to": None, "unit_id": target.id,
+             "position_id": row.position_id, "status": row.status, "import_id": None} for row in people])
+    session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
+                    execution_options={"synchronize_session": False})
+    unit.active = False
+    unit.merged_into_id = target.id
+    session.flush()
+    session.expire_all()
+    audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
+    return len(ids)
+
+
+# --- the units file --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitIssue:
+    row: int
+    column: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return str(MESSAGES[self.code] % self.params) if self.params else str(MESSAGES[self.code])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass
+class UnitRow:
+    row: int
+    code: str
+    name: str
+    parent_code: str | None
+    merged_into: str | None
+    kind: str | None
+
+
+@dataclass
+class UnitPlan:
+    filename: str = ""
+    checksum: str = ""
+    rows: list[UnitRow] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str, str]] = field(default_factory=list)   # code, old, new
+    moved: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # code, old parent, new
+    changed: list[str] = field(default_factory=list)                     # kind changed
+    merged: list[tuple[str, str]] = field(default_factory=list)          # code, into
+    unchanged: int = 0
+    issues: list[UnitIssue] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"added": len(self.added), "renamed": len(self.renamed), "moved": len(self.moved),
+                "changed": len(self.changed), "merged": len(self.merged), "unchanged": self.unchanged}
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.counts, "errors": [issue.as_dict() for issue in self.issues]}
+
+
+def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
+               filename: str = "", checksum: str = "") -> UnitPlan:
+    plan = UnitPlan(filename=filename, checksum=checksum)
+    if isinstance(source, Sheet):
+        labels, present, rows, header_row = (source.labels, set(source.mapping.values()), source.rows(),
+                                             source.header_row)
+    else:
+        rows_list = list(source)
+        labels, rows, header_row = {}, iter(rows_list), 1
+        present = set(rows_list[0][1]) if rows_list else set(UNIT_REQUIRED)
+    label = lambda name: labels.get(name, name)  # noqa: E731
+    missing = [name for name in UNIT_REQUIRED if name not in present]
+    if missing:
+        plan.issues = [UnitIssue(header_row, name, "missing_column") for name in missing]
+        return plan
+
+    existing = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    by_id = {unit.id: unit for unit in existing.values()}
+    seen: dict[str, int] = {}
+    for number, cells in rows:
+        def problem(name: str, code: str, _number: int = number, **params: Any) -> None:
+            plan.issues.append(UnitIssue(_number, label(name), code, params))
+
+        code, name = cell_text(cells.get("code")), cell_text(cells.get("name"))
+        parent = cell_text(cells.get("parent_code")) or None
+        merged = cell_text(cells.get("merged_into")) or None
+        kind = cell_text(cells.get("kind")) if "kind" in present else None
+        if not code:
+            problem("code", "required")
+        elif len(code) > 40:
+            problem("code", "too_long", n=40)
+        elif code in seen:
+            problem("code", "duplicate_code", value=code, other=seen[code])
+        else:
+            seen[code] = number
+        if not name:
+            problem("name", "required")
+        elif len(name) > 200:
+            problem("name", "too_long", n=200)
+        if kind and len(kind) > 40:
+            problem("kind", "too_long", n=40)
+        plan.rows.append(UnitRow(number, code, name, parent, merged, kind))
+
+    known = set(existing) | set(seen)
+    parent_of: dict[str, str | None] = {code: (by_id[u.parent_id].code if u.parent_id else None)
+                                        for code, u in existing.items()}
+    for row in plan.rows:
+        if row.code:
+            parent_of[row.code] = row.parent_code
+    for row in plan.rows:
+        if row.parent_code and row.parent_code not in known:
+            plan.issues.append(UnitIssue(row.row, label("parent_code"), "unknown_parent",
+                                         {"value": row.parent_code}))
+        elif row.parent_code and _has_cycle(row.code, parent_of):
+            plan.issues.append(UnitIssue(row.row, label("parent_code"), "cycle"))
+        if row.merged_into:
+            target = existing.get(row.merged_into)
+            if row.merged_into == row.code:
+                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_self"))
+            elif row.merged_into not in known:
+                plan.issues.append(UnitIssue(row.row, label("merged_into"), "unknown_target",
+                                             {"value": row.merged_into}))
+            elif row.code not in existing:
+                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_new", {"value": row.code}))
+            elif target is not None and not target.active and target.merged_into_id is None:
+                plan.issues.append(UnitIssue(row.row, label("merged_into"), "target_closed",
+                                             {"value": row.merged_into}))
+            elif _under(row.merged_into, row.code, parent_of):
+                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_inside"))
+    if plan.issues:
+        plan.issues.sort(key=lambda issue: issue.row)
+        return plan
+
+    for row in plan.rows:
+        unit = existing.get(row.code)
+        if unit is None:
+            plan.added.append(row.code)
+            continue
+        touched = False
+        if row.name != unit.name:
+            plan.renamed.append((row.code, unit.name, row.name))
+            touched = True
+        old_parent = by_id[unit.parent_id].code if unit.parent_id else None
+        if row.parent_code != old_parent and not (row.merged_into and unit.merged_into_id):
+            plan.moved.append((row.code, old_parent, row.parent_code))
+            touched = True
+        if row.kind is not None and row.kind != unit.kind:
+            plan.changed.append(row.code)
+            touched = True
+        if row.merged_into:
+            current_target = by_id[unit.merged_into_id].code if unit.merged_into_id else None
+            if current_target != row.merged_into:
+                plan.merged.append((row.code, row.merged_into))
+                touched = True
+        if not touched:
+            plan.unchanged += 1
+    return plan
+
+
+def _has_cycle(code: str, parent_of: dict[str, str | None]) -> bool:
+    seen = {code}
+    current = parent_of.get(code)
+    while current is not None:
+        if current in seen:
+            return True
+        seen.add(current)
+        current = parent_of.get(current)
+    return False
+
+
+def _under(candidate: str, ancestor: str, parent_of: dict[str, str | None]) -> bool:
+    current: str | None = candidate
+    seen: set[str] = set()
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        current = parent_of.get(current)
+    return False
+
+
+def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
+                source: str = "cli") -> RosterImport:
+    """Create, rename and move units, then do the merges; flush only."""
+    if plan.issues:
+        raise PlanHasErrors(len(plan.issues))
+    units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    added = set(plan.added)
+    for row in plan.rows:
+        if row.code in added:
+            units[row.code] = OrgUnit(code=row.code, name=row.name, kind=row.kind or "")
+            session.add(units[row.code])
+    session.flush()
+    renamed = {code for code, _old, _new in plan.renamed}
+    moved = {code for code, _old, _new in plan.moved}
+    for row in plan.rows:
+        unit = units[row.code]
+        if row.code in renamed:
+            audit.record("unit.updated", actor=actor, target=row.code, renamed=[unit.name, row.name])
+            unit.name = row.name
+        if row.code in added or row.code in moved:
+            unit.parent_id = units[row.parent_code].id if row.parent_code else None
+        if row.kind is not None:
+            unit.kind = row.kind
+    session.flush()
+    for code, into in plan.merged:
+        target = units[into]
+        while not target.active and target.merged_into_id is not None:
+            target = session.get(OrgUnit, target.merged_into_id)
+        merge_unit(session, units[code], target, actor=actor)
+        units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    record = RosterImport(actor_id=actor.id if actor else None, kind="units", source=source,
+                          filename=plan.filename[:255], checksum=plan.checksum or "-", full=False,
+                          rows=len(plan.rows), counts=plan.counts)
+    session.add(record)
+    session.flush()
+    audit.record("units.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
+                 checksum=plan.checksum, import_id=record.id, **plan.counts)
+    return record

@@ -1,0 +1,162 @@
+"""`mooc courses check`: each kind of problem, with the right file and line."""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from mooc.courses.check import check_tree
+from tests.courses.tree import lesson, make_tree, write
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "courses")
+
+
+def problems(root: Path) -> list[tuple[str, int, str, str]]:
+    return [(p.path, p.line, p.severity, p.code) for p in check_tree(root).problems]
+
+
+def test_the_sample_tree_is_clean(tree):
+    result = check_tree(tree)
+    assert result.problems == []
+    assert result.summary() == {
+        "courses": 1,
+        "modules": 2,
+        "lessons": 3,
+        "quizzes": 0,
+        "errors": 0,
+        "warnings": 0,
+    }
+
+
+def test_the_shipped_courses_are_clean():
+    root = Path(__file__).resolve().parents[2] / "courses"
+    result = check_tree(root)
+    assert [p.format() for p in result.problems] == []
+    summary = result.summary()
+    assert summary["courses"] >= 2 and summary["modules"] >= 5 and summary["lessons"] >= 15
+
+
+def test_missing_front_matter(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", "Just text\n")
+    assert problems(tree) == [("courses/luat/01-co-ban/02-nguyen-tac.md", 1, "error", "front-matter-missing")]
+
+
+def test_bad_yaml_points_at_the_line(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", "---\ntitle: A\nminutes: [5\n---\n\nBody\n")
+    [(path, line, severity, code)] = problems(tree)
+    assert (path, severity, code) == ("courses/luat/01-co-ban/02-nguyen-tac.md", "error", "front-matter-yaml")
+    assert line in (3, 4)
+
+
+def test_unknown_key_is_reported_on_its_line(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("A", "## X\n\nY", extra="minuts: 5\n"))
+    assert problems(tree) == [("courses/luat/01-co-ban/02-nguyen-tac.md", 4, "error", "unknown-key")]
+
+
+def test_missing_and_wrong_type_keys(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", "---\ntitle: A\nminutes: năm\n---\n\nBody\n")
+    assert problems(tree) == [("courses/luat/01-co-ban/02-nguyen-tac.md", 3, "error", "wrong-type")]
+    write(tree, "luat/course.md", "---\ntitle: T\ncode: C\nedition: 2026\nhours: 1\n---\n")
+    found = problems(tree)
+    assert ("courses/luat/course.md", 1, "error", "missing-key") in found
+
+
+def test_duplicate_ids(tree):
+    write(tree, "luat/02-nang-cao/01-quy-trinh.md", lesson("Q", "## B\n\nText", extra="id: chung\n"))
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("N", "## B\n\nText", extra="id: chung\n"))
+    found = problems(tree)
+    assert ("courses/luat/02-nang-cao/01-quy-trinh.md", 4, "error", "duplicate-id") in found
+
+
+def test_broken_link_to_a_lesson(tree):
+    write(
+        tree,
+        "luat/02-nang-cao/01-quy-trinh.md",
+        lesson("Q", "## B\n\nText\n\nXem [bài](../01-co-ban/09-khong-co.md)."),
+    )
+    # front matter is 4 lines, then a blank line: body line 5 is the first, the link is on line 10
+    assert problems(tree) == [("courses/luat/02-nang-cao/01-quy-trinh.md", 10, "error", "broken-link")]
+
+
+def test_broken_image_and_missing_alt_text(tree):
+    write(
+        tree,
+        "luat/01-co-ban/01-khai-niem.md",
+        lesson("K", "## A\n\n![](images/so-do.svg)\n\n![Ảnh](images/khong-co.png)\n"),
+    )
+    found = problems(tree)
+    assert ("courses/luat/01-co-ban/01-khai-niem.md", 8, "error", "image-alt") in found
+    assert ("courses/luat/01-co-ban/01-khai-niem.md", 10, "error", "broken-image") in found
+
+
+def test_empty_lesson(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", "---\ntitle: A\nminutes: 3\n---\n\n  \n")
+    assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 5, "error", "empty-lesson") in problems(tree)
+
+
+def test_files_that_are_not_part_of_the_tree_are_warned_about(tree):
+    write(tree, "luat/01-co-ban/ghi-chu.txt", "notes")
+    write(tree, "luat/01-co-ban/bai-khong-so.md", lesson("X", "Y"))
+    write(tree, "luat/01-co-ban/images/thua.png", "png")
+    found = problems(tree)
+    assert ("courses/luat/01-co-ban/ghi-chu.txt", 1, "warning", "stray-file") in found
+    assert ("courses/luat/01-co-ban/bai-khong-so.md", 1, "warning", "stray-file") in found
+    assert ("courses/luat/01-co-ban/images/thua.png", 1, "warning", "unused-file") in found
+    assert not check_tree(tree).errors  # warnings alone do not fail the check
+
+
+def test_links_out_of_the_tree_and_dangerous_schemes(tree):
+    write(
+        tree,
+        "luat/01-co-ban/02-nguyen-tac.md",
+        lesson("N", "## A\n\n[x](../../../etc/passwd)\n[y](javascript:alert(1))\n[z](/courses/x)\n"),
+    )
+    found = problems(tree)
+    assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 8, "error", "outside-tree") in found
+    assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 9, "error", "bad-scheme") in found
+    assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 10, "error", "absolute-link") in found
+
+
+def test_symlinks_are_refused(tree, tmp_path):
+    outside = write(tmp_path, "secret.md", lesson("S", "secret"))
+    os.symlink(outside, tree / "luat/01-co-ban/03-lien-ket.md")
+    assert ("courses/luat/01-co-ban/03-lien-ket.md", 1, "error", "symlink") in problems(tree)
+
+
+def test_oversized_files_are_refused(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("N", "## A\n\n" + "chữ " * 200_000))
+    assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 1, "error", "too-large") in problems(tree)
+
+
+def test_not_utf8(tree):
+    legacy = unicodedata.normalize("NFD", "---\ntitle: Đúng\nminutes: 3\n---\n\nĐúng\n").encode("cp1258")
+    (tree / "luat/01-co-ban/02-nguyen-tac.md").write_bytes(legacy)
+    [(_path, _line, severity, code)] = problems(tree)
+    assert (severity, code) == ("error", "encoding")
+
+
+def test_raw_html_is_a_warning(tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("N", "## A\n\n<script>alert(1)</script>\n"))
+    assert problems(tree) == [("courses/luat/01-co-ban/02-nguyen-tac.md", 8, "warning", "raw-html")]
+
+
+def test_cli_prints_path_line_and_exits_1(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("A", "## X\n\nY", extra="minuts: 5\n"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["courses", "check", str(tree)])
+    assert result.exit_code == 1
+    assert (
+        "courses/luat/01-co-ban/02-nguyen-tac.md:4: error: unknown front matter key 'minuts'" in result.output
+    )
+    as_json = runner.invoke(args=["courses", "check", str(tree), "--format", "json"])
+    data = json.loads(as_json.output)
+    assert data["ok"] is False and data["problems"][0]["line"] == 4
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("A", "## X\n\nY"))
+    assert runner.invoke(args=["courses", "check", str(tree)]).exit_code == 0
