@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     _init_login(app)
+    _connect_events()
     _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -70,11 +71,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_commands(app: Flask) -> None:
     from mooc.auth.commands import users
     from mooc.courses.commands import courses
+    from mooc.reminders.commands import reminders
     from mooc.roster.commands import roster
+    from mooc.search.commands import search
+    from mooc.training.commands import training
 
     app.cli.add_command(users)
     app.cli.add_command(roster)
     app.cli.add_command(courses)
+    app.cli.add_command(search)
+    app.cli.add_command(training)
+    app.cli.add_command(reminders)
+
+
+def _connect_events() -> None:
+    """Higher domains listen to the lower ones' events (mooc/events.py)."""
+    from mooc.training import completion, hooks
+
+    completion.connect()
+    hooks.connect()
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -99,8 +114,12 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
     from mooc.quizzes.views import bp as quizzes_bp
+    from mooc.reminders.views import bp as reminders_bp
+    from mooc.reports.views import bp as reports_bp
     from mooc.roster.views import bp as roster_bp
+    from mooc.search.views import bp as search_bp
     from mooc.site.views import bp as site_bp
+    from mooc.training.views import bp as training_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
@@ -108,6 +127,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(roster_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(training_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(reminders_bp)
 
 
 def _init_guards(app: Flask) -> None:

@@ -109,3 +109,38 @@ def _check_schema_current() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@main.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup_command(path: str) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (SQLite's online backup,
+    never a file copy of a live database), then check the copy. PostgreSQL: use pg_dump."""
+    from mooc.backup import BackupError, backup
+
+    app = _factory()
+    try:
+        report = backup(app.config["SQLALCHEMY_DATABASE_URI"], Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    rows = sum(report.tables.values())
+    click.echo(f"Backed up to {report.path}: {len(report.tables)} tables, {rows} rows, "
+               f"integrity {report.integrity}.")
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path: str, yes: bool) -> None:
+    """Replace the SQLite database with the backup at PATH. Stop the app servers first."""
+    from mooc.backup import BackupError, restore
+
+    app = _factory()
+    if not yes:
+        click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)
+    try:
+        report = restore(app.config["SQLALCHEMY_DATABASE_URI"], Path(path))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Restored {report.path} from {path}: {sum(report.tables.values())} rows, "
+               f"integrity {report.integrity}.")

@@ -42,6 +42,20 @@ def _bool(name: str, raw: str) -> bool:
     raise ConfigError(f"MOOC_{name} must be true or false, not {raw!r}")
 
 
+def _days(name: str, raw: str) -> tuple[int, ...]:
+    """A list of days such as ``14,3,0``; ``off`` for none."""
+    if raw.strip().lower() in {"off", "none", "no"}:
+        return ()
+    try:
+        days = {int(part) for part in raw.replace(";", ",").split(",") if part.strip()}
+    except ValueError:
+        raise ConfigError(f"MOOC_{name} must be whole numbers of days separated by commas (or off), "
+                          f"not {raw!r}") from None
+    if any(day < 0 for day in days):
+        raise ConfigError(f"MOOC_{name} cannot hold negative days: {raw!r}")
+    return tuple(sorted(days, reverse=True))
+
+
 # name -> (default, converter, description). The README's configuration table is this list.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ENV": ("development", _str,
@@ -77,6 +91,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                                "Đào tạo Thanh tra <daotao@thanhtra.gov.vn>"),
     "ROSTER_CONFIRM_PERCENT": (10, _int, "a full roster import that would mark more than this share of "
                                          "active staff as left needs explicit confirmation"),
+    "REMINDER_DAYS_BEFORE": ((14, 3, 0), _days, "days before a due date on which the trainee is reminded "
+                                               "(0 = on the day; off = never); the largest is also the "
+                                               "\"due soon\" horizon of the home page and the digest"),
+    "REMINDER_OVERDUE_EVERY_DAYS": (7, _int, "while a course is overdue, remind the trainee every this "
+                                             "many days (0 = never)"),
+    "REMINDER_EXPIRY_DAYS": ((30,), _days, "days before a certificate expires on which its holder is "
+                                           "reminded to renew (off = never)"),
+    "REMINDER_DIGEST_WEEKDAY": (1, _int, "weekday of the managers' digest, 1 = Monday ... 7 = Sunday "
+                                         "(0 = no digest); a later run in the same week catches up"),
+    "REMINDER_PENDING_MINUTES": (30, _int, "a reminder claimed this long ago by a run that never confirmed "
+                                           "it counts as unsent and is sent again"),
 }
 
 LOCALES = ("vi", "en")
@@ -151,6 +176,13 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     if mail_tls not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {settings['MAIL_TLS']!r}")
 
+    if not 0 <= settings["REMINDER_DIGEST_WEEKDAY"] <= 7:
+        raise ConfigError("MOOC_REMINDER_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), or 0 for no digest")
+    if settings["REMINDER_OVERDUE_EVERY_DAYS"] < 0 or settings["REMINDER_PENDING_MINUTES"] <= 0:
+        raise ConfigError("MOOC_REMINDER_OVERDUE_EVERY_DAYS must be 0 or more and "
+                          "MOOC_REMINDER_PENDING_MINUTES more than 0")
+    days_before = tuple(sorted(set(settings["REMINDER_DAYS_BEFORE"]), reverse=True))
+
     config: dict[str, Any] = {
         "MOOC_ENV": env,
         "TESTING": env == "testing",
@@ -176,6 +208,13 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "MOOC_MAIL_PASSWORD": settings["MAIL_PASSWORD"],
         "MOOC_MAIL_SENDER": settings["MAIL_SENDER"],
         "MOOC_ROSTER_CONFIRM_PERCENT": settings["ROSTER_CONFIRM_PERCENT"],
+        "MOOC_REMINDER_DAYS_BEFORE": days_before,
+        # The home page's "due soon" warnings and the digest start with the first reminder.
+        "MOOC_REMINDER_DUE_SOON_DAYS": days_before[0] if days_before else 14,
+        "MOOC_REMINDER_OVERDUE_EVERY_DAYS": settings["REMINDER_OVERDUE_EVERY_DAYS"],
+        "MOOC_REMINDER_EXPIRY_DAYS": tuple(sorted(set(settings["REMINDER_EXPIRY_DAYS"]), reverse=True)),
+        "MOOC_REMINDER_DIGEST_WEEKDAY": settings["REMINDER_DIGEST_WEEKDAY"],
+        "MOOC_REMINDER_PENDING_MINUTES": settings["REMINDER_PENDING_MINUTES"],
         "MOOC_PASSWORD_METHOD": "scrypt",
         "BABEL_DEFAULT_LOCALE": locale,
         "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],

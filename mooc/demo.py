@@ -111,7 +111,91 @@ def load_demo() -> DemoReport:
         report.accounts.append((email, description))
     db.session.flush()
     load_courses(report)
+    load_training(report, units, positions)
     return report
+
+
+# course key, unit codes, position codes (empty: all), due days, renew months
+DEMO_RULES = [
+    ("nghiep-vu-thanh-tra", ["TTCP", "HN", "HCM", "NB"], [], 90, 12),
+    ("giam-sat-so", ["HN", "HCM"], ["TTV", "TTVC", "TTVCC"], 30, None),
+    ("tiep-cong-dan", ["HN", "NB"], [], 60, None),
+]
+
+
+def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict[str, Position]) -> None:
+    """Rules, and the demo trainee's courses in every state: a completed cycle and its renewal in
+    progress, an overdue course, an exemption, a course not started. Runs once."""
+    from datetime import timedelta
+
+    from mooc import clock
+    from mooc.courses.models import Course, Lesson
+    from mooc.courses.progress import mark_done
+    from mooc.training import assign, completion
+    from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(AssignmentRule)):
+        return
+    courses = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
+    today = clock.today()
+    for key, unit_codes, position_codes, due_days, renew in DEMO_RULES:
+        if key not in courses:
+            continue
+        rule = AssignmentRule(course_id=courses[key].id, due_days=due_days, renew_months=renew,
+                              note="Quy tắc mẫu của bản demo")
+        rule.units = [units[code] for code in unit_codes]
+        rule.positions = [positions[code] for code in position_codes]
+        db.session.add(rule)
+        db.session.flush()
+        # Assigned a while ago, so that deadlines fall in the past for some.
+        assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20), rules=[rule])
+    trainee = db.session.execute(sa.select(User).where(User.email == "hocvien@example.vn")).scalar_one()
+    staff_id = trainee.staff_id
+
+    def enrolment(key: str) -> Enrolment | None:
+        return db.session.scalar(sa.select(Enrolment).where(
+            Enrolment.staff_id == staff_id, Enrolment.course_id == courses[key].id)
+            .order_by(Enrolment.cycle.desc())) if key in courses else None
+
+    # Completed last year; its renewal has opened and is under way.
+    first = enrolment("nghiep-vu-thanh-tra")
+    if first is not None:
+        first.assigned_on = today - timedelta(days=400)
+        first.due_on = first.assigned_on + timedelta(days=90)
+        completion.complete(first, courses["nghiep-vu-thanh-tra"], None,
+                            clock.now() - timedelta(days=350))
+        assign.apply_rules(today=today)
+        lessons = db.session.scalars(sa.select(Lesson.id).where(
+            Lesson.course_id == courses["nghiep-vu-thanh-tra"].id, Lesson.archived.is_(False))
+            .order_by(Lesson.module_id, Lesson.position).limit(2)).all()
+        for lesson_id in lessons:
+            mark_done(trainee.id, lesson_id, courses["nghiep-vu-thanh-tra"].id)
+    # "giam-sat-so" stays overdue (assigned 45 days ago, due in 30 days): nothing to do.
+    exempt = enrolment("tiep-cong-dan")
+    if exempt is not None:
+        exempt.state = EnrolmentState.EXEMPT
+        exempt.exempt_reason = "Đã hoàn thành lớp tập huấn trực tiếp năm 2025"
+    if "van-ban-thanh-tra" in courses:
+        staff = db.session.get(Staff, staff_id)
+        assign.enrol(staff, courses["van-ban-thanh-tra"].id, EnrolmentSource.MANUAL,
+                     due_on=today + timedelta(days=25))
+    # A few colleagues finished, some are under way: the reports have something to show.
+    finished = {"000102": 40, "000203": 12, "000302": 75, "000401": 3}
+    for code, days_ago in finished.items():
+        staff = db.session.execute(sa.select(Staff).where(Staff.staff_code == code)).scalar_one_or_none()
+        done = staff and db.session.scalar(sa.select(Enrolment).where(
+            Enrolment.staff_id == staff.id, Enrolment.course_id == courses["nghiep-vu-thanh-tra"].id))
+        if done is not None and done.state != EnrolmentState.COMPLETED:
+            when = clock.now() - timedelta(days=days_ago)
+            done.assigned_on = min(done.assigned_on, when.date() - timedelta(days=10))
+            completion.complete(done, courses["nghiep-vu-thanh-tra"], None, when)
+    for code in ("000205", "000303"):
+        staff = db.session.execute(sa.select(Staff).where(Staff.staff_code == code)).scalar_one_or_none()
+        rows = db.session.scalars(sa.select(Enrolment).where(Enrolment.staff_id == staff.id)) if staff else []
+        for row in rows:
+            row.state, row.started_at = EnrolmentState.IN_PROGRESS, clock.now() - timedelta(days=5)
+    db.session.flush()
+    report.created["enrolments"] = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment))
 
 
 def load_courses(report: DemoReport) -> None:

@@ -18,6 +18,10 @@ PASSWORD = "matkhau-demo"  # noqa: S105 (the published demo password)
 
 PAGES = [  # (file name, account or None, path, viewport width)
     ("login", None, "/login", 1280),
+    ("home", "hocvien@example.vn", "/", 1280),
+    ("home-mobile", "hocvien@example.vn", "/", 375),
+    ("dashboard", "baocao@example.vn", "/reports/", 1280),
+    ("dashboard-province", "quanly.hanoi@example.vn", "/reports/", 1280),
     ("catalog", "hocvien@example.vn", "/courses/", 1280),
     ("course", "hocvien@example.vn", "/courses/nghiep-vu-thanh-tra", 1280),
     ("lesson", "hocvien@example.vn",

@@ -15,6 +15,7 @@ from flask_migrate import downgrade, upgrade
 from mooc.auth.access import public
 from mooc.auth.models import AuditEvent
 from mooc.extensions import db
+from mooc.models import include_name
 
 THREADS = 8
 REQUESTS_PER_THREAD = 15
@@ -74,7 +75,8 @@ def test_timestamps_are_stored_in_utc_and_come_back_aware(app):
 
 def test_migration_head_matches_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name})
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 

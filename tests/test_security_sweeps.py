@@ -17,6 +17,7 @@ PUBLIC_ENDPOINTS = {
     "account.forgot",
     "account.invite",
     "account.reset",
+    "training.verify",       # anyone may check a certificate: name, course, dates, validity
 }
 
 SAMPLE_ARGS = {"int": "1", "string": "x", "path": "x/y", "default": "x"}

@@ -29,7 +29,7 @@ def _policy() -> passwords.ThrottlePolicy:
 @public
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("site.home"))
+        return redirect(url_for("training.home"))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
@@ -53,7 +53,7 @@ def login():
             login_user(user)
             session.permanent = True
             audit.record("login.succeeded", actor=user, target=user.email)
-            return redirect(safe_next(form.next.data) or url_for("site.home"))
+            return redirect(safe_next(form.next.data) or url_for("training.home"))
     return render_template("auth/login.html", form=form, error=error)
 
 
@@ -84,5 +84,5 @@ def change_password():
             sessions.revoke_all(user, keep=user.current_session)
             audit.record("password.changed", target=user.email)
             flash(_("Your password is changed. Other devices have been signed out."), "success")
-            return redirect(url_for("site.home"))
+            return redirect(url_for("training.home"))
     return render_template("auth/change_password.html", form=form, errors=errors)

@@ -147,6 +147,15 @@ def check_tree(root: Path) -> CheckResult:
         for item in course.items():
             if isinstance(item, QuizFile):
                 quizzes[item.doc.path] = _check_quiz(item, report)
+        wanted = course.completion.get("quizzes")
+        if isinstance(wanted, list):
+            known = {item.key for item in course.items() if isinstance(item, QuizFile)}
+            for key in wanted:
+                if key not in known:
+                    line = course.doc.meta_lines.get("completion", 1)
+                    report.error(course.doc.path, line, "bad-completion",
+                                 f"completion lists quiz '{key}', which the course does not have "
+                                 f"(quizzes: {', '.join(sorted(known)) or 'none'})")
         for asset in course.assets:
             if asset.resolve() not in used_assets:
                 report.warning(asset, 1, "unused-file", "no lesson links to this file")

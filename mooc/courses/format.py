@@ -40,6 +40,7 @@ COURSE_KEYS = {
     "hours": (int, float),
     "language": str,
     "id": str,
+    "completion": dict,
 }
 COURSE_REQUIRED = ("title", "code", "edition", "summary", "hours")
 MODULE_KEYS = {"title": str, "id": str}
@@ -130,6 +131,7 @@ class CourseSource:
     language: str
     doc: Document
     modules: list[ModuleSource] = field(default_factory=list)
+    completion: dict[str, Any] = field(default_factory=dict)
     assets: list[Path] = field(default_factory=list)
 
     def items(self) -> list[LessonSource | QuizFile]:
@@ -233,7 +235,8 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
             continue
         expected = allowed[key]
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = {str: "text", int: "a whole number"}.get(expected, "a number")
+            kind = {str: "text", int: "a whole number", dict: "'key: value' lines indented below it"}.get(
+                expected, "a number")
             report.error(doc.path, line, "wrong-type", f"'{key}' must be {kind}, not {value!r}")
             ok = False
         elif isinstance(value, str) and not value.strip():
@@ -360,6 +363,7 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
         hours=float(doc.meta["hours"]),
         language=language,
         doc=doc,
+        completion=_completion(doc, report),
     )
     positions: dict[int, Path] = {}
     for entry in _entries(course_dir):
@@ -380,6 +384,27 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
         report.error(course_file, 1, "empty-course", "the course has no modules")
     _check_unique_items(course, report)
     return course
+
+
+def _completion(doc: Document, report: Reporter) -> dict[str, Any]:
+    """``completion: {lessons: all | N, quizzes: all | none | [quiz ids]}`` (default: all, all)."""
+    value = doc.meta.get("completion")
+    if not isinstance(value, dict):
+        return {}
+    line = doc.meta_lines.get("completion", 2)
+    result: dict[str, Any] = {}
+    for key, setting in value.items():
+        whole = isinstance(setting, int) and not isinstance(setting, bool) and setting >= 0
+        if key == "lessons" and (setting == "all" or whole):
+            result["lessons"] = setting
+        elif key == "quizzes" and (setting in ("all", "none") or (
+                isinstance(setting, list) and all(isinstance(q, str) for q in setting))):
+            result["quizzes"] = setting
+        else:
+            report.error(doc.path, line, "bad-completion",
+                         f"completion: '{key}: {setting}' is not understood (lessons: all or a number; "
+                         "quizzes: all, none or a list of quiz ids)")
+    return result
 
 
 def _check_position(number: int, entry: Path, seen: dict[int, Path], report: Reporter) -> None:

@@ -35,6 +35,8 @@ class Course(CreatedAt, db.Model):
     source_commit: Mapped[str | None] = mapped_column(sa.String(64))
     archived: Mapped[bool] = mapped_column(default=False)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # course.md `completion:` (default: every lesson done, every quiz passed)
+    completion: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     modules: Mapped[list[Module]] = relationship(back_populates="course", order_by="Module.position")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from mooc import clock
+from mooc import clock, events
 from mooc.courses.models import LessonProgress
 from mooc.extensions import db
 
 
-def mark_done(user_id: int, lesson_id: int) -> bool:
+def mark_done(user_id: int, lesson_id: int, course_id: int) -> bool:
     """Record that the user finished the lesson. True if this is the first time.
 
     An insert that ignores the unique (user, lesson) conflict: a double click or two tabs
@@ -22,8 +22,13 @@ def mark_done(user_id: int, lesson_id: int) -> bool:
         insert(LessonProgress)
         .values(user_id=user_id, lesson_id=lesson_id, completed_at=clock.now())
         .on_conflict_do_nothing(index_elements=["user_id", "lesson_id"])
+        .returning(LessonProgress.id)
     )
-    return db.session.execute(stmt).rowcount == 1
+    # RETURNING, not rowcount: an ORM insert reports rowcount -1 on PostgreSQL.
+    first_time = db.session.execute(stmt).first() is not None
+    if first_time:
+        events.lesson_done.send(None, user_id=user_id, lesson_id=lesson_id, course_id=course_id)
+    return first_time
 
 
 def unmark_done(user_id: int, lesson_id: int) -> None:

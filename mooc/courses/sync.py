@@ -20,6 +20,7 @@ from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, Problem, QuizFile
 from mooc.courses.models import Course, CourseSync, Lesson, Module, Quiz
 from mooc.courses.render import RENDER_VERSION, render
+from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
 
 
@@ -115,6 +116,7 @@ class _Syncer:
         self.link_digest = self.links.digest()
         self.root = courses_root
         self.report = SyncReport()
+        self.touched: list[Course | Lesson] = []  # for lessons_synced (the search index)
 
     def _render(self, doc_path: Path, body: str):  # noqa: ANN202
         self.report.rendered += 1
@@ -129,6 +131,7 @@ class _Syncer:
         for key, course in existing.items():
             if self.full_tree and key not in seen and not course.archived:
                 course.archived = True
+                self.touched.append(course)
                 self.report.archived.append(f"course {key}")
         self.report.courses = len(self.result.courses)
         self.report.content_hash = _hash(
@@ -158,6 +161,8 @@ class _Syncer:
             )
             db.session.add(course)
         was_archived = course.archived
+        if was_archived:
+            self.touched.append(course)
         source_hash = _hash(RENDER_VERSION, source.doc.digest, self.link_digest)
         changed = _assign(
             course,
@@ -167,6 +172,7 @@ class _Syncer:
             summary=source.summary,
             hours=source.hours,
             language=source.language,
+            completion=source.completion,
             source_dir=source.dir_name,
             archived=False,
         )
@@ -201,6 +207,8 @@ class _Syncer:
             for key, row in rows.items():
                 if key not in (seen_modules if kind == "module" else seen_items) and not row.archived:
                     row.archived = True
+                    if isinstance(row, Lesson):
+                        self.touched.append(row)
                     self.report.archived.append(f"{kind} {source.key}/{key}")
         content_hash = _hash(*item_hashes)
         if course.content_hash != content_hash:
@@ -252,6 +260,8 @@ class _Syncer:
             changed = True
         if changed:
             lesson.updated_at = clock.now()
+        if is_new or changed or was_archived:
+            self.touched.append(lesson)
         self._mark("lesson", f"{course.key}/{source.key}", is_new, changed, was_archived)
         return lesson
 
@@ -288,6 +298,15 @@ class _Syncer:
 
         return quiz_content(parsed, lambda body: self._render(source.doc.path, body))
 
+    def touched_lesson_ids(self) -> list[int]:
+        """Lessons added, changed, archived or restored, and those of courses archived or
+        restored as a whole (their lessons keep their own flag)."""
+        ids = {row.id for row in self.touched if isinstance(row, Lesson)}
+        courses = [row.id for row in self.touched if isinstance(row, Course)]
+        if courses:
+            ids.update(db.session.scalars(sa.select(Lesson.id).where(Lesson.course_id.in_(courses))))
+        return sorted(ids)
+
     def _rel(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
@@ -315,10 +334,12 @@ def sync_tree(root: Path, result: CheckResult | None = None) -> SyncReport:
     root = root.resolve()
     single_course = (root / "course.md").is_file()
     courses_root = root.parent if single_course else root
-    report = _Syncer(result, courses_root, full_tree=not single_course).run()
+    syncer = _Syncer(result, courses_root, full_tree=not single_course)
+    report = syncer.run()
     report.commit = git_commit(root)
     db.session.add(
         CourseSync(source_commit=report.commit, content_hash=report.content_hash, counts=report.counts())
     )
     db.session.flush()
+    lessons_synced.send(report, lesson_ids=syncer.touched_lesson_ids())  # receivers write in this transaction
     return report

@@ -83,7 +83,7 @@ def mark_done(key: str, lesson_key: str):
     )
     if lesson is None:
         abort(404)
-    progress.mark_done(current_user.id, lesson.id)
+    progress.mark_done(current_user.id, lesson.id, course.id)
     outline = queries.outline(course, current_user.id)
     _previous, following = outline.neighbours("lesson", lesson.key)
     if following is not None:

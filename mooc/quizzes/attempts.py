@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from mooc import clock
+from mooc import clock, events
 from mooc.courses.models import Quiz
 from mooc.extensions import db
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
@@ -201,6 +201,7 @@ def submit(attempt: QuizAttempt, responses: dict[str, Any] | None) -> QuizAttemp
         key: {"score": r.score, "max": r.max_score, "correct": r.correct}
         for key, r in result.per_question.items()
     }
+    events.quiz_finished.send(None, attempt=attempt)
     return attempt
 
 

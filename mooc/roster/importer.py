@@ -9,6 +9,8 @@ file finds every person unchanged and writes nothing to the roster.
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -21,7 +23,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, User
 from mooc.roster import keys
@@ -187,6 +189,8 @@ def file_checksum(path: Path) -> str:
 
 def cell_text(cell: Cell) -> str:
     """A cell as cleaned text (numbers as a spreadsheet shows them, dates dd/mm/yyyy)."""
+    if type(cell) is str:
+        return " ".join(cell.split()) if cell.isascii() else clean(cell)
     if cell is None:
         return ""
     if isinstance(cell, NumberCell):
@@ -213,6 +217,7 @@ def _date(cell: Cell) -> date | None:
     raise ValueError(text)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_status(text: str) -> StaffStatus | None:
     return _STATUS_BY_WORD.get(" ".join(re.sub(r"[^0-9a-z_]+", " ", fold(text)).split()))
 
@@ -335,11 +340,13 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
     today = plan.effective
     issues = plan.issues
 
-    for number, cells in rows:
-        plan.rows += 1
+    number = header_row
 
-        def problem(name: str, code: str, _number: int = number, **params: Any) -> None:
-            issues.append(Issue(_number, label(name), code, params))
+    def problem(name: str, code: str, **params: Any) -> None:
+        issues.append(Issue(number, label(name), code, params))
+
+    for number, cells in rows:  # noqa: B007 (problem() reads the current row number)
+        plan.rows += 1
 
         # staff code: text, exactly as HR keeps it
         raw_code = cells.get("staff_code")
@@ -511,13 +518,14 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     staff = Staff.__table__
     added = [change for change in plan.changes if change.kind == "added"]
     if added:
-        params = [_staff_row(change.staff_code, resolved(change.values), now) for change in added]
-        for start in range(0, len(params), 5000):
-            batch = params[start:start + 5000]
-            result = session.execute(
-                sa.insert(staff).returning(staff.c.id, sort_by_parameter_order=True), batch)
-            for change, staff_id in zip(added[start:start + 5000], result.scalars(), strict=True):
-                change.staff_id = staff_id
+        for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
+            _insert_many(session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
+                                          for change in added[start:start + 5000]])
+        # One read of (id, code) beats RETURNING row by row (SQLite cannot batch it in order).
+        ids = dict(session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
+        for change in added:
+            change.staff_id = ids[change.staff_code]
+        del ids
 
     updated = [change for change in plan.changes if change.kind != "added"]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -546,7 +554,38 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
     session.flush()
+    # New hires, transfers, changes of position or status: the training rules follow (same
+    # transaction).
+    changed = {change.staff_id for change in plan.changes if change.staff_id}
+    events.roster_changed.send(None, staff_ids=changed)
     return record
+
+
+def _insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows fast: COPY on PostgreSQL, executemany on SQLite.
+
+    On psycopg a plain executemany sends one statement per row, and SQLAlchemy's
+    multi-VALUES batches spend their time parsing huge statements client-side; COPY on the
+    session's own connection (same transaction) is an order of magnitude faster.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(sa.insert(table), rows)
+        return
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([_plain(row[name]) for name in columns])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
@@ -597,20 +636,21 @@ def _write_history(plan: ImportPlan, session: Session, import_id: int, resolved:
                                                 history.c.valid_to.is_(None))).scalars())
         session.execute(sa.update(history).where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
                         .values(valid_to=today))
-    rows: list[dict[str, Any]] = []
-    for change in tracked:
-        values = resolved(change.values)
-        if change.kind != "added" and change.staff_id not in with_history:
-            old = {name: old for name, old, _new in change.fields}
-            rows.append({"staff_id": change.staff_id, "valid_from": values["joined_on"] or date(1900, 1, 1),
-                         "valid_to": today, "unit_id": old.get("unit_id", values["unit_id"]),
-                         "position_id": old.get("position_id", values["position_id"]),
-                         "status": old.get("status", values["status"]), "import_id": None})
-        rows.append({"staff_id": change.staff_id, "valid_from": today, "valid_to": None,
-                     "unit_id": values["unit_id"], "position_id": values["position_id"],
-                     "status": values["status"], "import_id": import_id})
-    for start in range(0, len(rows), 5000):
-        session.execute(sa.insert(history), rows[start:start + 5000])
+    for start in range(0, len(tracked), 5000):
+        rows: list[dict[str, Any]] = []
+        for change in tracked[start:start + 5000]:
+            values = resolved(change.values)
+            if change.kind != "added" and change.staff_id not in with_history:
+                old = {name: old for name, old, _new in change.fields}
+                rows.append({"staff_id": change.staff_id,
+                             "valid_from": values["joined_on"] or date(1900, 1, 1),
+                             "valid_to": today, "unit_id": old.get("unit_id", values["unit_id"]),
+                             "position_id": old.get("position_id", values["position_id"]),
+                             "status": old.get("status", values["status"]), "import_id": None})
+            rows.append({"staff_id": change.staff_id, "valid_from": today, "valid_to": None,
+                         "unit_id": values["unit_id"], "position_id": values["position_id"],
+                         "status": values["status"], "import_id": import_id})
+        _insert_many(session, history, rows)
 
 
 def _sync_accounts(plan: ImportPlan, session: Session) -> None:

@@ -14,7 +14,9 @@ locale collations; queries still say ``COLLATE "C"`` on PostgreSQL to be sure.
 
 from __future__ import annotations
 
-from mooc.text import fold, person_sort_key
+import functools
+
+from mooc.text import fold, split_full_name, vi_sort_key
 
 SORT_KEY_LENGTH = 400
 SEARCH_TEXT_LENGTH = 500
@@ -28,6 +30,8 @@ _CLASS = 0x110000 + 1
 
 
 def _int(value: int, width: int) -> str:
+    if width == 1 and 0 <= value < _BASE:
+        return _DIGITS[value]
     if value < 0 or value >= _BASE ** width:
         raise ValueError(f"{value} does not fit in {width} symbols")
     out = []
@@ -62,9 +66,17 @@ def _text_key(key: tuple) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=65536)
+def _part_key(text: str) -> str:
+    # Name parts repeat across a roster far more than whole names do: cache per part.
+    return _text_key(vi_sort_key(text))
+
+
 def sort_key(full_name: str) -> str:
-    """An ASCII string whose byte order is the order of ``person_sort_key(full_name)``."""
-    return "".join(_text_key(part) for part in person_sort_key(full_name))[:SORT_KEY_LENGTH]
+    """An ASCII string whose byte order is the order of ``person_sort_key(full_name)``
+    (given name, then family name, then middle names)."""
+    family, middle, given = split_full_name(full_name)
+    return (_part_key(given) + _part_key(family) + _part_key(middle))[:SORT_KEY_LENGTH]
 
 
 def search_text(full_name: str, staff_code: str, email: str | None) -> str:

@@ -85,8 +85,8 @@ def roster_page(session: Session, user: User, filters: RosterFilter, page: int =
 def staff_as_of(day: date) -> sa.Select:
     """(staff_id, unit_id, position_id, status) of everyone on the roster on ``day``.
 
-    From the history; people with no history yet (created before it was kept, or by hand)
-    count with their current values from the day they were created.
+    From the history; people with no history row at all (created before it was kept, or
+    outside an import) count with their current values.
     """
     recorded = (sa.select(StaffHistory.staff_id, StaffHistory.unit_id, StaffHistory.position_id,
                           StaffHistory.status)

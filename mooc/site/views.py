@@ -1,19 +1,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, jsonify, redirect, request, url_for
 
 from mooc.auth.access import public, safe_next
 from mooc.extensions import db
 from mooc.i18n import LANG_COOKIE, LOCALES
 
 bp = Blueprint("site", __name__, template_folder="templates")
-
-
-@bp.get("/")
-def home():
-    return render_template("site/home.html", user=current_user)
 
 
 @bp.get("/healthz")
@@ -31,7 +25,7 @@ def healthz():
 @public
 def set_language():
     lang = request.form.get("lang")
-    target = safe_next(request.form.get("next")) or url_for("site.home")
+    target = safe_next(request.form.get("next")) or url_for("training.home")
     response = redirect(target)
     if lang in LOCALES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",

@@ -62,7 +62,7 @@ def test_progress_survives_renumbering_editing_and_moving(app, tree, make_user):
     user = make_user()
     ids = lessons(app)
     with app.app_context():
-        mark_done(user.id, ids["co-ban/nguyen-tac"][0])
+        mark_done(user.id, ids["co-ban/nguyen-tac"][0], course_id=1)
         db.session.commit()
     # renumber 02 -> 05 and edit the text: same identity
     (tree / "luat/01-co-ban/02-nguyen-tac.md").rename(tree / "luat/01-co-ban/05-nguyen-tac.md")
@@ -86,7 +86,7 @@ def test_removed_lessons_are_archived_with_their_progress_and_can_come_back(app,
     user = make_user()
     lesson_id = lessons(app)["nang-cao/quy-trinh"][0]
     with app.app_context():
-        mark_done(user.id, lesson_id)
+        mark_done(user.id, lesson_id, course_id=1)
         db.session.commit()
     moved = (tree / "luat/02-nang-cao/01-quy-trinh.md").read_text()
     (tree / "luat/02-nang-cao/01-quy-trinh.md").unlink()

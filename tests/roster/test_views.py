@@ -300,3 +300,13 @@ def test_positions_created_by_import_show_in_the_filter(app, client, auth, make_
         db.session.add(Position(code="CV", title="Chuyên viên"))
         db.session.commit()
     assert "Chuyên viên" in client.get("/roster/").get_data(as_text=True)
+
+
+def test_the_mapping_form_shows_what_each_column_was_taken_for(client, auth, make_unit):
+    make_unit(code="HN")
+    auth.login(role=Role.ADMIN)
+    url = _upload(client, csv_bytes(UPLOAD_ROWS)).headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    selected = re.findall(r'<select id="col_(\d+)"[^>]*>.*?<option value="(\w+)" selected>', page, re.S)
+    assert selected == [("0", "staff_code"), ("1", "full_name"), ("2", "email"), ("3", "unit"),
+                        ("4", "position")]

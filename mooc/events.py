@@ -1,0 +1,19 @@
+"""Domain events: how a lower domain tells the ones above it that something happened,
+without importing them (domains import only downwards).
+
+Receivers run synchronously, in the sender's transaction: what they write commits or rolls
+back with the act that caused it.
+"""
+
+from blinker import Namespace
+
+_events = Namespace()
+
+lesson_done = _events.signal("lesson-done")
+"""A person marked a lesson as done for the first time. kwargs: user_id, lesson_id, course_id."""
+
+quiz_finished = _events.signal("quiz-finished")
+"""A quiz attempt was graded. kwargs: attempt (QuizAttempt)."""
+
+roster_changed = _events.signal("roster-changed")
+"""Staff were added, moved, changed position or status. kwargs: staff_ids (set[int] or None = all)."""

@@ -1,0 +1,88 @@
+"""`mooc reminders send [--dry-run]`: the reminders due today, for cron or a systemd timer."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.extensions import db
+
+
+@click.group()
+def reminders() -> None:
+    """E-mail reminders to trainees and weekly digests to unit managers."""
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl+C and SIGTERM set the event instead of killing the run mid-message: the message
+    being handed over is confirmed, then the run stops (a second Ctrl+C kills it)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {}
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("Stopping after the current message…", err=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield stop
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@reminders.command("send")
+@click.option("--dry-run", is_flag=True, help="List what would be sent to whom; send and write nothing.")
+@with_appcontext
+def send_command(dry_run: bool) -> None:
+    """Send the reminders due today: to trainees before and after their deadlines and
+    before their certificates expire, and the managers' weekly digests. Running it twice
+    sends nothing twice; an interrupted run or a mail server that is down leaves the rest
+    for the next run. Exit status 1 if some could not be sent."""
+    from mooc.reminders.schedule import Schedule, plan
+    from mooc.reminders.sender import describe, send_plan
+
+    config = current_app.config
+    today = clock.today()
+    stale_before = clock.now() - timedelta(minutes=config["MOOC_REMINDER_PENDING_MINUTES"])
+    the_plan = plan(today, Schedule.from_config(config), stale_before)
+    skipped = (f"; {the_plan.without_account} reminder(s) skipped: no active account"
+               if the_plan.without_account else "")
+    if dry_run:
+        for line in describe(the_plan):
+            click.echo(line)
+        click.echo(f"{today:%d/%m/%Y}: {the_plan.messages} message(s) would be sent "
+                   f"({len(the_plan.trainees)} to trainees, {len(the_plan.digests)} digest(s)){skipped}. "
+                   "Dry run: nothing was sent or written.")
+        db.session.rollback()
+        return
+    with stop_on_signals() as stop:
+        report = send_plan(the_plan, should_stop=stop.is_set)
+    if report.sent or report.failed:
+        audit.record("reminders.sent", sent=report.sent, failed=report.failed, left=report.left,
+                     stopped=report.stopped or "")
+    db.session.commit()
+    for error in report.errors[:20]:
+        click.echo(f"not sent: {error}", err=True)
+    stopped = f"; stopped ({report.stopped}), {report.left} left for the next run" if report.stopped else ""
+    click.echo(f"{today:%d/%m/%Y}: {report.sent} sent, {report.failed} failed, "
+               f"{report.skipped} already being sent by another run{stopped}{skipped}.")
+    if report.failed or report.stopped:
+        sys.exit(1)

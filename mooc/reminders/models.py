@@ -1,0 +1,63 @@
+"""The reminder log: one row per reminder that was (or is being) sent, so nothing goes twice.
+
+``key`` is unique: ``e<enrolment id>:<step>`` for a trainee's reminder about one enrolment
+(``assigned``, ``due-14``, ``due-3``, ``due-0``, ``overdue-<n>``, ``expiry-30``) and
+``u<user id>:digest-<ISO year>-W<week>`` for a manager's weekly digest. A run claims a key
+(status ``pending``) and commits before handing the message to the mail server, then marks
+it ``sent`` or ``failed``; see sender.py for what an interruption leaves behind.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mooc import clock
+from mooc.database import UTCDateTime
+from mooc.extensions import db
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"  # claimed by a run, being handed to the mail server
+    SENT = "sent"
+    FAILED = "failed"  # the mail server refused it or could not be reached: retried next run
+
+
+class ReminderKind(enum.StrEnum):
+    ASSIGNED = "assigned"
+    DUE = "due"
+    OVERDUE = "overdue"
+    EXPIRY = "expiry"
+    DIGEST = "digest"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
+    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
+                   values_callable=lambda e: [m.value for m in e])
+
+
+class ReminderLog(db.Model):
+    __tablename__ = "reminder_log"
+    __table_args__ = (
+        sa.CheckConstraint("enrolment_id IS NOT NULL OR kind = 'digest'", name="enrolment_or_digest"),
+        sa.Index("ix_reminder_log_status_claimed_at", "status", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind, "kind"))
+    step: Mapped[str] = mapped_column(sa.String(40))
+    # The log goes with the enrolment or account it is about (ids must never be reused under a key).
+    enrolment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    status: Mapped[ReminderStatus] = mapped_column(_enum(ReminderStatus, "status"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    message_id: Mapped[str | None] = mapped_column(sa.String(255))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

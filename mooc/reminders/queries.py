@@ -1,0 +1,66 @@
+"""The read side of the reminder log, for the administrators' page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from mooc.auth.models import User
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
+from mooc.training.models import Enrolment
+
+PER_PAGE = 50
+
+
+@dataclass
+class LogRow:
+    entry: ReminderLog
+    recipient_name: str
+    course_title: str
+
+
+@dataclass
+class LogPage:
+    rows: list[LogRow]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[ReminderStatus, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def log_page(status: ReminderStatus | None = None, kind: ReminderKind | None = None, page: int = 1,
+             per_page: int = PER_PAGE) -> LogPage:
+    """One page of the log, newest first (by when it was sent, else claimed): three queries."""
+    conditions = []
+    if status is not None:
+        conditions.append(ReminderLog.status == status)
+    if kind is not None:
+        conditions.append(ReminderLog.kind == kind)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(ReminderLog).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    moment = sa.func.coalesce(ReminderLog.sent_at, ReminderLog.claimed_at)
+    rows = db.session.execute(
+        sa.select(ReminderLog, User.display_name, Course.title)
+        .outerjoin(User, User.id == ReminderLog.user_id)
+        .outerjoin(Enrolment, Enrolment.id == ReminderLog.enrolment_id)
+        .outerjoin(Course, Course.id == Enrolment.course_id)
+        .where(*conditions)
+        .order_by(moment.desc(), ReminderLog.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    counts = dict.fromkeys(ReminderStatus, 0)
+    for row_status, count in db.session.execute(
+        sa.select(ReminderLog.status, sa.func.count()).group_by(ReminderLog.status)
+    ):
+        counts[ReminderStatus(row_status)] = count
+    return LogPage([LogRow(entry, name or "", title or "") for entry, name, title in rows], total, page,
+                   per_page, counts)

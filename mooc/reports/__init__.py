@@ -1,0 +1,1 @@
+"""Completion reports for unit managers and the ministry: screens, charts, exports."""

@@ -1,0 +1,441 @@
+"""Completion reports: a handful of aggregate queries, never one per person or per unit.
+
+Counts are of obligations: each person's current (latest) cycle of each required course,
+not closed, for people who have not left. Units roll up by the current tree: every count
+is grouped by the person's unit in SQL, then summed into the unit being shown in Python
+(the tree is small; the roster is not).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from mooc.auth.models import Role, User
+from mooc.courses.models import Course, LessonProgress
+from mooc.extensions import db
+from mooc.quizzes.models import QuizAttempt
+from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
+from mooc.roster.queries import staff_as_of, visible_units
+from mooc.roster.units import children_map, subtree_ids
+from mooc.training.models import Enrolment, EnrolmentState
+
+STATUSES = ("completed", "in_progress", "not_started", "overdue", "exempt")
+
+
+@dataclass
+class Filters:
+    course_id: int | None = None
+    position_id: int | None = None
+    status: str | None = None  # one of STATUSES
+    due_from: date | None = None
+    due_to: date | None = None
+
+    def as_args(self) -> dict[str, Any]:
+        args = {
+            "course": self.course_id,
+            "position": self.position_id,
+            "status": self.status,
+            "due_from": self.due_from.isoformat() if self.due_from else None,
+            "due_to": self.due_to.isoformat() if self.due_to else None,
+        }
+        return {k: v for k, v in args.items() if v}
+
+
+def status_expression(today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[str]:
+    """The reported status of an enrolment, in SQL (overdue is computed, not stored)."""
+    return sa.case(
+        (enrolment.state == EnrolmentState.COMPLETED, "completed"),
+        (enrolment.state == EnrolmentState.EXEMPT, "exempt"),
+        (sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today), "overdue"),
+        (enrolment.state == EnrolmentState.IN_PROGRESS, "in_progress"),
+        else_="not_started",
+    )
+
+
+def current_enrolments() -> sa.Select:
+    """Required, open, latest cycle of each (person, course)."""
+    later = aliased(Enrolment)
+    newer_cycle = sa.exists().where(
+        later.staff_id == Enrolment.staff_id,
+        later.course_id == Enrolment.course_id,
+        later.cycle > Enrolment.cycle,
+    )
+    return sa.select(Enrolment).where(
+        Enrolment.required.is_(True), Enrolment.closed_at.is_(None), ~newer_cycle
+    )
+
+
+def _filtered(stmt: sa.Select, filters: Filters, today: date, enrolment: Any = Enrolment) -> sa.Select:
+    if filters.course_id:
+        stmt = stmt.where(enrolment.course_id == filters.course_id)
+    if filters.position_id:
+        stmt = stmt.where(Staff.position_id == filters.position_id)
+    if filters.status in STATUSES:
+        stmt = stmt.where(status_expression(today, enrolment) == filters.status)
+    if filters.due_from:
+        stmt = stmt.where(enrolment.due_on >= filters.due_from)
+    if filters.due_to:
+        stmt = stmt.where(enrolment.due_on <= filters.due_to)
+    return stmt
+
+
+@dataclass
+class Row:
+    unit: OrgUnit | None
+    headcount: int = 0
+    people_required: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    last_activity: datetime | None = None
+    inactive: bool = False  # no training activity in the period looked at
+    has_children: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def rate(self) -> float | None:
+        """Completed share of what is owed (exemptions owe nothing)."""
+        owed = self.total - self.counts["exempt"]
+        return round(100 * self.counts["completed"] / owed, 1) if owed else None
+
+    def add(self, other: Row) -> None:
+        self.headcount += other.headcount
+        self.people_required += other.people_required
+        for status in STATUSES:
+            self.counts[status] += other.counts[status]
+        if other.last_activity and (self.last_activity is None or other.last_activity > self.last_activity):
+            self.last_activity = other.last_activity
+
+
+@dataclass
+class Rollup:
+    parent: OrgUnit | None
+    rows: list[Row]
+    total: Row
+    inactive_months: int
+
+
+class OutOfScope(Exception):
+    """The viewer may not see this unit."""
+
+
+def scope_of(user: User) -> set[int] | None:
+    return visible_units(db.session, user)
+
+
+def rollup(
+    user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
+) -> Rollup:
+    """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
+    scope, plus totals. Four aggregate queries whatever the size of the roster."""
+    scope = scope_of(user)
+    children = children_map(db.session)
+    units = {u.id: u for u in db.session.scalars(sa.select(OrgUnit))}
+    if parent_id is not None:
+        if scope is not None and parent_id not in scope:
+            raise OutOfScope()
+        shown = [units[i] for i in children.get(parent_id, []) if units[i].active]
+    elif scope is None:
+        shown = [u for u in units.values() if u.parent_id is None and u.active]
+    else:
+        # a manager's top level: the highest units of their scope
+        shown = [units[i] for i in scope if units[i].parent_id not in scope and units[i].active]
+    shown.sort(key=lambda u: u.name)
+    # Which shown unit each unit's people count towards.
+    owner: dict[int, int] = {}
+    for unit in shown:
+        for unit_id in subtree_ids(db.session, unit.id, children):
+            owner[unit_id] = unit.id
+    if parent_id is not None:
+        owner[parent_id] = parent_id  # people placed directly in the parent unit
+
+    per_unit = _per_unit_counts(filters, today, inactive_months)
+    rows: dict[int, Row] = {u.id: Row(u, has_children=bool(children.get(u.id))) for u in shown}
+    if parent_id is not None and parent_id in per_unit:
+        rows[parent_id] = Row(units[parent_id])
+    for unit_id, row in per_unit.items():
+        target = owner.get(unit_id)
+        if target is not None and (scope is None or unit_id in scope):
+            rows[target].add(row)
+    since = datetime.now(UTC) - timedelta(days=30 * inactive_months)
+    total = Row(None)
+    for row in rows.values():
+        row.inactive = row.people_required > 0 and (row.last_activity is None or row.last_activity < since)
+        total.add(row)
+    ordered = [rows[u.id] for u in shown] + (
+        [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
+    )
+    return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+
+
+def _per_unit_counts(filters: Filters, today: date, inactive_months: int) -> dict[int, Row]:
+    rows: dict[int, Row] = defaultdict(lambda: Row(None))
+    active = Staff.status != StaffStatus.LEFT
+    headcount = sa.select(Staff.unit_id, sa.func.count()).where(active)
+    if filters.position_id:
+        headcount = headcount.where(Staff.position_id == filters.position_id)
+    for unit_id, count in db.session.execute(headcount.group_by(Staff.unit_id)):
+        rows[unit_id].headcount = count
+    current = current_enrolments().subquery()
+    enrolment = aliased(Enrolment, current)
+    status = status_expression(today, enrolment)
+    stmt = (
+        sa.select(Staff.unit_id, status.label("status"), sa.func.count())
+        .select_from(enrolment)
+        .join(Staff, Staff.id == enrolment.staff_id)
+        .where(active)
+    )
+    stmt = _filtered(stmt, filters, today, enrolment)
+    for unit_id, row_status, count in db.session.execute(stmt.group_by(Staff.unit_id, status)):
+        rows[unit_id].counts[row_status] += count
+    people = (
+        sa.select(Staff.unit_id, sa.func.count(sa.distinct(Staff.id)))
+        .select_from(enrolment)
+        .join(Staff, Staff.id == enrolment.staff_id)
+        .where(active)
+    )
+    people = _filtered(people, filters, today, enrolment)
+    for unit_id, count in db.session.execute(people.group_by(Staff.unit_id)):
+        rows[unit_id].people_required = count
+    for unit_id, moment in _last_activity():
+        if moment is not None:
+            rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return rows
+
+
+def _last_activity() -> list[tuple[int, datetime | None]]:
+    """Latest lesson done, quiz submitted or course completed, per unit (three grouped queries)."""
+    lessons = (
+        sa.select(Staff.unit_id, sa.func.max(LessonProgress.completed_at))
+        .join(User, User.staff_id == Staff.id)
+        .join(LessonProgress, LessonProgress.user_id == User.id)
+        .group_by(Staff.unit_id)
+    )
+    quizzes = (
+        sa.select(Staff.unit_id, sa.func.max(QuizAttempt.submitted_at))
+        .join(User, User.staff_id == Staff.id)
+        .join(QuizAttempt, QuizAttempt.user_id == User.id)
+        .group_by(Staff.unit_id)
+    )
+    completions = (
+        sa.select(Staff.unit_id, sa.func.max(Enrolment.completed_at))
+        .join(Enrolment, Enrolment.staff_id == Staff.id)
+        .group_by(Staff.unit_id)
+    )
+    latest: dict[int, datetime] = {}
+    for query in (lessons, quizzes, completions):
+        for unit_id, moment in db.session.execute(query):
+            if moment is None:
+                continue
+            if isinstance(moment, str):  # SQLite returns max() of a timestamp as text
+                moment = datetime.fromisoformat(moment)
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            if unit_id not in latest or moment > latest[unit_id]:
+                latest[unit_id] = moment
+    return list(latest.items())
+
+
+# --- lists of people ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonRow:
+    staff: Staff
+    unit_name: str
+    position_title: str
+    course_title: str
+    course_key: str
+    status: str
+    due_on: date | None
+    days_overdue: int | None
+    completed_at: datetime | None
+    managers: str = ""
+
+
+def people(
+    user: User, unit_id: int | None, filters: Filters, today: date, limit: int | None = 500
+) -> list[PersonRow]:
+    """Obligations of the people in ``unit_id``'s subtree (or the viewer's whole scope),
+    one row per person and course, sorted the Vietnamese way."""
+    scope = scope_of(user)
+    units: set[int] | None
+    if unit_id is not None:
+        if scope is not None and unit_id not in scope:
+            raise OutOfScope()
+        units = subtree_ids(db.session, unit_id)
+    else:
+        units = scope
+    status = status_expression(today)
+    stmt = (
+        sa.select(
+            Staff,
+            OrgUnit.name,
+            Position.title,
+            Course.title,
+            Course.key,
+            status,
+            Enrolment.due_on,
+            Enrolment.completed_at,
+        )
+        .join(Enrolment, Enrolment.staff_id == Staff.id)
+        .join(Course, Course.id == Enrolment.course_id)
+        .join(OrgUnit, OrgUnit.id == Staff.unit_id)
+        .outerjoin(Position, Position.id == Staff.position_id)
+        .where(
+            Enrolment.id.in_(current_enrolments().with_only_columns(Enrolment.id)),
+            Staff.status != StaffStatus.LEFT,
+        )
+    )
+    if units is not None:
+        stmt = stmt.where(Staff.unit_id.in_(units))
+    stmt = _filtered(stmt, filters, today).order_by(Staff.sort_key, Course.title)
+    if limit:
+        stmt = stmt.limit(limit)
+    managers = managers_by_unit()
+    parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
+    result = []
+    for (
+        staff,
+        unit_name,
+        position,
+        course_title,
+        course_key,
+        row_status,
+        due_on,
+        completed_at,
+    ) in db.session.execute(stmt):
+        days = (today - due_on).days if row_status == "overdue" and due_on else None
+        result.append(
+            PersonRow(
+                staff,
+                unit_name,
+                position or "",
+                course_title,
+                course_key,
+                row_status,
+                due_on,
+                days,
+                completed_at,
+                _manager_of(staff.unit_id, managers, parents),
+            )
+        )
+    return result
+
+
+def managers_by_unit() -> dict[int, list[str]]:
+    managers: dict[int, list[str]] = defaultdict(list)
+    for unit_id, name in db.session.execute(
+        sa.select(User.scope_unit_id, User.display_name).where(
+            User.role == Role.MANAGER, User.active.is_(True), User.scope_unit_id.is_not(None)
+        )
+    ):
+        managers[unit_id].append(name)
+    return managers
+
+
+def _manager_of(unit_id: int, managers: dict[int, list[str]], parents: dict[int, int | None]) -> str:
+    """The nearest manager up the tree from the person's unit."""
+    seen = set()
+    current: int | None = unit_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        if managers.get(current):
+            return ", ".join(sorted(managers[current]))
+        current = parents.get(current)
+    return ""
+
+
+# --- compliance as of a date ----------------------------------------------------------------------
+
+
+@dataclass
+class ComplianceRow:
+    staff_id: int
+    full_name: str
+    staff_code: str
+    compliant: bool
+    missing: list[str]  # courses not in order on that day
+
+
+def compliance(user: User, unit_id: int, day: date) -> list[ComplianceRow]:
+    """Who in ``unit_id`` (its subtree, as the roster stood on ``day``) was compliant on ``day``:
+    every required course assigned by then was completed and still valid, exempt, or not yet due."""
+    scope = scope_of(user)
+    if scope is not None and unit_id not in scope:
+        raise OutOfScope()
+    units = subtree_ids(db.session, unit_id)
+    roster = staff_as_of(day).subquery()
+    members = db.session.execute(
+        sa.select(Staff.id, Staff.full_name, Staff.staff_code, Staff.sort_key)
+        .join(roster, roster.c.staff_id == Staff.id)
+        .where(roster.c.unit_id.in_(units), roster.c.status != StaffStatus.LEFT.value)
+        .order_by(Staff.sort_key)
+    ).all()
+    ids = [m.id for m in members]
+    if not ids:
+        return []
+    day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    owed: dict[int, dict[int, bool]] = defaultdict(dict)  # staff -> course -> in order
+    titles = dict(db.session.execute(sa.select(Course.id, Course.title)).all())
+    rows = db.session.execute(
+        sa.select(Enrolment).where(
+            Enrolment.staff_id.in_(ids), Enrolment.required.is_(True), Enrolment.assigned_on <= day
+        )
+    ).scalars()
+    for e in rows:
+        done = (
+            e.state == EnrolmentState.COMPLETED
+            and e.completed_at is not None
+            and e.completed_at < day_end
+            and (e.expires_on is None or e.expires_on > day)
+        )
+        exempt = e.state == EnrolmentState.EXEMPT
+        not_due = e.due_on is None or e.due_on >= day
+        closed_before = e.closed_at is not None and e.closed_at < day_end
+        in_order = done or exempt or (not_due and not closed_before) or closed_before
+        owed[e.staff_id][e.course_id] = owed[e.staff_id].get(e.course_id, False) or in_order
+    result = []
+    for member in members:
+        missing = sorted(titles[c] for c, ok in owed.get(member.id, {}).items() if not ok)
+        result.append(ComplianceRow(member.id, member.full_name, member.staff_code, not missing, missing))
+    return result
+
+
+# --- trend and course analytics --------------------------------------------------------------------
+
+
+def completions_per_month(user: User, today: date, months: int = 12) -> list[tuple[str, int]]:
+    """(yyyy-mm, completions) for the last ``months`` months, within the viewer's scope."""
+    start = date(today.year, today.month, 1)
+    for _ in range(months - 1):
+        start = (start - timedelta(days=1)).replace(day=1)
+    dialect = db.session.get_bind().dialect.name
+    month = (
+        sa.func.strftime("%Y-%m", Enrolment.completed_at)
+        if dialect == "sqlite"
+        else sa.func.to_char(Enrolment.completed_at, "YYYY-MM")
+    )
+    stmt = (
+        sa.select(month, sa.func.count())
+        .join(Staff, Staff.id == Enrolment.staff_id)
+        .where(Enrolment.completed_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC))
+        .group_by(month)
+    )
+    scope = scope_of(user)
+    if scope is not None:
+        stmt = stmt.where(Staff.unit_id.in_(scope))
+    found = dict(db.session.execute(stmt).all())
+    result = []
+    cursor = start
+    for _ in range(months):
+        key = cursor.strftime("%Y-%m")
+        result.append((key, found.get(key, 0)))
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return result

@@ -1,0 +1,289 @@
+"""Report pages: the dashboard, drill-down by unit, lists of people, compliance on a date,
+course analytics and the trend. Every table exports to CSV and XLSX. Scope is enforced by
+the queries: a manager sees their subtree only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.auth.access import role_required
+from mooc.auth.models import Role
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.formatting import format_datetime
+from mooc.reports import analytics, exports, queries
+from mooc.roster.models import OrgUnit, Position
+from mooc.roster.queries import unit_choices
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filters() -> queries.Filters:
+    status = request.args.get("status")
+    return queries.Filters(
+        course_id=_int_arg("course"),
+        position_id=_int_arg("position"),
+        status=status if status in queries.STATUSES else None,
+        due_from=_date_arg("due_from"),
+        due_to=_date_arg("due_to"),
+    )
+
+
+def _choices() -> dict:
+    return {
+        "courses": db.session.scalars(
+            sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
+        ).all(),
+        "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
+        "units": unit_choices(db.session, current_user),
+        "statuses": queries.STATUSES,
+    }
+
+
+def _export(kind: str, title: str, headers: list[str], rows: list[list]) -> Response:
+    stamp = _(
+        "Exported by %(name)s (%(email)s) on %(when)s",
+        name=current_user.display_name,
+        email=current_user.email,
+        when=format_datetime(clock.now()),
+    )
+    audit.record("report.exported", target=title[:200], format=kind, rows=len(rows), path=request.path)
+    filename = f"bao-cao-{clock.today().isoformat()}"
+    if kind == "csv":
+        return Response(
+            exports.to_csv(title, headers, rows, stamp),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+    return Response(
+        exports.to_xlsx(title, headers, rows, stamp),
+        mimetype=exports.XLSX_MIME,
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )
+
+
+def _rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
+    headers = [
+        _("Unit"),
+        _("Active staff"),
+        _("People with required training"),
+        _("Completed"),
+        _("In progress"),
+        _("Not started"),
+        _("Overdue"),
+        _("Exempt"),
+        _("Completion rate (%)"),
+        _("Last activity"),
+    ]
+    rows = [
+        [
+            row.unit.name if row.unit else _("Total"),
+            row.headcount,
+            row.people_required,
+            row.counts["completed"],
+            row.counts["in_progress"],
+            row.counts["not_started"],
+            row.counts["overdue"],
+            row.counts["exempt"],
+            row.rate,
+            row.last_activity,
+        ]
+        for row in [*rollup.rows, rollup.total]
+    ]
+    return headers, rows
+
+
+SORTS = {
+    "name": lambda r: r.unit.name if r.unit else "",
+    "rate": lambda r: (r.rate is None, r.rate or 0),
+    "overdue": lambda r: -r.counts["overdue"],
+    "headcount": lambda r: -r.headcount,
+    "not_started": lambda r: -r.counts["not_started"],
+}
+
+
+def _dashboard(unit_id: int | None):
+    today = clock.today()
+    months = min(max(_int_arg("months") or 6, 1), 36)
+    try:
+        rollup = queries.rollup(current_user, unit_id, _filters(), today, months)
+    except queries.OutOfScope:
+        abort(404)
+    sort = request.args.get("sort", "name")
+    rollup.rows.sort(key=SORTS.get(sort, SORTS["name"]))
+    export = request.args.get("export")
+    title = _("Training completion by unit") + (f" — {rollup.parent.name}" if rollup.parent else "")
+    if export in ("csv", "xlsx"):
+        headers, rows = _rollup_table(rollup)
+        return _export(export, title, headers, rows)
+    people = None
+    if unit_id is not None and request.args.get("people") == "1":
+        people = queries.people(current_user, unit_id, _filters(), today)
+    return render_template(
+        "reports/dashboard.html",
+        rollup=rollup,
+        title=title,
+        unit_id=unit_id,
+        filters=_filters(),
+        sort=sort,
+        months=months,
+        people=people,
+        today=today,
+        **_choices(),
+    )
+
+
+@bp.get("/")
+@role_required(Role.MANAGER)
+def dashboard():
+    return _dashboard(None)
+
+
+@bp.get("/units/<int:unit_id>")
+@role_required(Role.MANAGER)
+def unit(unit_id: int):
+    if db.session.get(OrgUnit, unit_id) is None:
+        abort(404)
+    return _dashboard(unit_id)
+
+
+def _people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
+    headers = [
+        _("Staff code"),
+        _("Full name"),
+        _("Unit"),
+        _("Position"),
+        _("Course"),
+        _("Status"),
+        _("Due"),
+        _("Days overdue"),
+        _("Completed"),
+        _("Manager"),
+    ]
+    from mooc.training.views import STATUS_LABELS
+
+    table = [
+        [
+            r.staff.staff_code,
+            r.staff.full_name,
+            r.unit_name,
+            r.position_title,
+            r.course_title,
+            STATUS_LABELS[r.status](),
+            r.due_on,
+            r.days_overdue,
+            r.completed_at,
+            r.managers,
+        ]
+        for r in rows
+    ]
+    return headers, table
+
+
+@bp.get("/people")
+@role_required(Role.MANAGER)
+def people():
+    """Obligations person by person: the overdue and never-started lists are this page filtered."""
+    today = clock.today()
+    unit_id = _int_arg("unit")
+    filters = _filters()
+    try:
+        rows = queries.people(
+            current_user, unit_id, filters, today, limit=None if request.args.get("export") else 500
+        )
+    except queries.OutOfScope:
+        abort(404)
+    titles = {"overdue": _("Overdue training"), "not_started": _("Training never started")}
+    title = titles.get(filters.status or "", _("Training by person"))
+    if request.args.get("export") in ("csv", "xlsx"):
+        headers, table = _people_table(rows)
+        return _export(request.args["export"], title, headers, table)
+    return render_template(
+        "reports/people.html",
+        rows=rows,
+        title=title,
+        filters=filters,
+        unit_id=unit_id,
+        today=today,
+        **_choices(),
+    )
+
+
+@bp.get("/compliance")
+@role_required(Role.MANAGER)
+def compliance():
+    unit_id = _int_arg("unit")
+    day = _date_arg("date") or clock.today()
+    rows = None
+    if unit_id is not None:
+        try:
+            rows = queries.compliance(current_user, unit_id, day)
+        except queries.OutOfScope:
+            abort(404)
+        if request.args.get("export") in ("csv", "xlsx"):
+            unit = db.session.get(OrgUnit, unit_id)
+            title = _("Compliance of %(unit)s on %(date)s", unit=unit.name, date=day.strftime("%d/%m/%Y"))
+            headers = [_("Staff code"), _("Full name"), _("Compliant"), _("Missing")]
+            table = [
+                [r.staff_code, r.full_name, _("yes") if r.compliant else _("no"), "; ".join(r.missing)]
+                for r in rows
+            ]
+            return _export(request.args["export"], title, headers, table)
+    return render_template("reports/compliance.html", rows=rows, unit_id=unit_id, day=day, **_choices())
+
+
+@bp.get("/trend")
+@role_required(Role.MANAGER)
+def trend():
+    months = queries.completions_per_month(current_user, clock.today())
+    if request.args.get("export") in ("csv", "xlsx"):
+        return _export(
+            request.args["export"],
+            _("Completions per month"),
+            [_("Month"), _("Completions")],
+            [[m, n] for m, n in months],
+        )
+    return render_template("reports/trend.html", months=months)
+
+
+@bp.get("/courses/<int:course_id>")
+@role_required(Role.MANAGER)
+def course(course_id: int):
+    course = db.session.get(Course, course_id) or abort(404)
+    data = analytics.course_analytics(current_user, course)
+    export = request.args.get("export")
+    if export in ("csv", "xlsx"):
+        table = request.args.get("table", "questions")
+        if table == "lessons":
+            return _export(
+                export,
+                _("How far trainees get: %(course)s", course=course.title),
+                [_("Lesson"), _("People done"), _("Share of enrolled (%)")],
+                [[r.title, r.done, r.percent] for r in data.lessons],
+            )
+        return _export(
+            export,
+            _("Question difficulty: %(course)s", course=course.title),
+            [_("Quiz"), _("Question"), _("Answers"), _("Share correct (%)")],
+            [[q.quiz_title, q.title, q.answers, q.percent_correct] for q in data.questions],
+        )
+    return render_template("reports/course.html", course=course, data=data)

@@ -1,0 +1,136 @@
+"""Writing the search index: at course sync (in its transaction) and by ``mooc search reindex``.
+
+Only live lessons are indexed (the lesson, its module and its course not archived); a lesson
+that stops being live leaves the index in the sync that archives it. Quizzes are never read
+here, so their questions, answers and explanations cannot reach the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from mooc.courses.models import Course, Lesson, Module
+from mooc.courses.signals import lessons_synced
+from mooc.extensions import db
+from mooc.search.models import SearchSection
+from mooc.search.sections import Section, split_sections
+from mooc.search.tokens import tokens
+
+BATCH = 500  # lessons read per query
+MAX_POSITION = 16383  # PostgreSQL's largest word position
+GAP = 2  # positions left empty between title, heading and body: a phrase never spans two of them
+SECTION_BITS = 10  # a section's id is its lesson's id << 10 | its position: see section_id()
+MAX_SECTIONS = 1 << SECTION_BITS
+
+
+def section_id(lesson_id: int, position: int) -> int:
+    """The id of a lesson's section. It says which lesson it belongs to (id >> 10), so the
+    search can group FTS5 matches by lesson without reading search_sections at all."""
+    return lesson_id << SECTION_BITS | position
+
+
+def _live_lessons() -> sa.Select:
+    return (
+        sa.select(Lesson.id, Lesson.course_id, Lesson.title, Lesson.html)
+        .join(Course, Course.id == Lesson.course_id)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.archived.is_(False), Course.archived.is_(False), Module.archived.is_(False))
+    )
+
+
+def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start:start + BATCH]
+
+
+def tsvector_literal(title: list[str], heading: list[str], body: list[str]) -> str:
+    """A PostgreSQL tsvector of these words: title weight A, heading B, body C.
+
+    Built here rather than by to_tsvector() so PostgreSQL indexes exactly the words SQLite
+    does (no parser of its own), with gaps between the three parts.
+    """
+    positions: dict[str, list[str]] = {}
+    position = 1
+    for words, weight in ((title, "A"), (heading, "B"), (body, "C")):
+        for word in words:
+            positions.setdefault(word, []).append(f"{min(position, MAX_POSITION)}{weight}")
+            position += 1
+        position += GAP
+    # Words are letters and digits only (tokens.tokenize): nothing to escape inside the quotes.
+    return " ".join(f"'{word}':{','.join(where)}" for word, where in positions.items())
+
+
+def section_rows(lesson_id: int, course_id: int, title: str, html: str, with_vector: bool) -> list[dict]:
+    """The rows of search_sections for one lesson."""
+    title_words = tokens(title)
+    rows = []
+    sections = split_sections(html)
+    if len(sections) > MAX_SECTIONS:  # 1,024 headings: the last sections are indexed as one
+        last = sections[MAX_SECTIONS - 1]
+        rest = "\n".join([last.body] + [f"{s.heading}\n{s.body}" for s in sections[MAX_SECTIONS:]])
+        sections = sections[:MAX_SECTIONS - 1] + [Section(last.position, last.anchor, last.heading, rest)]
+    for section in sections:
+        heading_words = tokens(section.heading)
+        body_words = tokens(section.body)
+        row: dict[str, Any] = {
+            "id": section_id(lesson_id, section.position),
+            "lesson_id": lesson_id,
+            "course_id": course_id,
+            "position": section.position,
+            "anchor": section.anchor,
+            "heading": section.heading,
+            "body": section.body,
+            "title_words": " ".join(title_words),
+            "heading_words": " ".join(heading_words),
+            "body_words": " ".join(body_words),
+            "document": tsvector_literal(title_words, heading_words, body_words) if with_vector else None,
+        }
+        rows.append(row)
+    return rows
+
+
+def _write(lessons: Iterable[Any]) -> int:
+    with_vector = db.session.get_bind().dialect.name == "postgresql"
+    rows: list[dict] = []
+    for lesson in lessons:
+        rows += section_rows(lesson.id, lesson.course_id, lesson.title, lesson.html, with_vector)
+    if rows:
+        db.session.execute(sa.insert(SearchSection), rows)
+    return len(rows)
+
+
+def update_lessons(lesson_ids: Iterable[int]) -> int:
+    """Index these lessons again: drop their sections, and write them anew if the lesson is
+    live. Returns the number of sections written. Flushes; the caller commits."""
+    ids = sorted(set(lesson_ids))
+    written = 0
+    for batch in _batches(ids):
+        db.session.execute(
+            sa.delete(SearchSection).where(SearchSection.lesson_id.in_(batch)),
+            execution_options={"synchronize_session": False},
+        )
+        written += _write(db.session.execute(_live_lessons().where(Lesson.id.in_(batch))))
+    return written
+
+
+def rebuild() -> tuple[int, int]:
+    """Index every live lesson from scratch. Returns (lessons, sections). The caller commits."""
+    db.session.execute(sa.delete(SearchSection), execution_options={"synchronize_session": False})
+    ids = list(db.session.scalars(_live_lessons().with_only_columns(Lesson.id).order_by(Lesson.id)))
+    sections = 0
+    for batch in _batches(ids):
+        sections += _write(db.session.execute(_live_lessons().where(Lesson.id.in_(batch))))
+    if db.session.get_bind().dialect.name == "sqlite":
+        # Merge the FTS5 index's segments into one: fewer pages to read per query.
+        db.session.execute(sa.text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+    return len(ids), sections
+
+
+def _on_lessons_synced(sender: Any, lesson_ids: Iterable[int] = (), **extra: Any) -> None:
+    update_lessons(lesson_ids)
+
+
+lessons_synced.connect(_on_lessons_synced)

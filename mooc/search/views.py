@@ -1,0 +1,28 @@
+"""The results page: /search/?q=...&course=<key>&page=N. Thin: query.py parses and searches."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from mooc.courses import queries
+from mooc.search.query import MAX_QUERY_LENGTH, search
+
+bp = Blueprint("search", __name__, url_prefix="/search", template_folder="templates")
+
+
+@bp.get("/")
+def results():
+    course_key = request.args.get("course", "")
+    course = queries.get_course(course_key) if course_key else None  # unknown or archived: all courses
+    found = search(
+        request.args.get("q", ""),
+        course_id=course.id if course else None,
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    return render_template(
+        "search/results.html",
+        results=found,
+        course=course,
+        courses=queries.live_courses(),
+        max_length=MAX_QUERY_LENGTH,
+    )

@@ -1,0 +1,1 @@
+"""Required training: assignment rules, enrolments, progress to completion, certificates."""

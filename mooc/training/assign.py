@@ -1,0 +1,265 @@
+"""Who must take what: matching rules against the roster and opening enrolments.
+
+Idempotent: applying the rules twice enrols nobody twice (and the unique
+(staff, course, cycle) constraint would refuse it anyway). A few set-based queries per
+rule, never one per person.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from mooc import clock
+from mooc.extensions import db
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+
+RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def unit_subtree(unit_ids: list[int]) -> set[int]:
+    """The units and every unit under them (one query for the whole tree)."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for unit_id, parent_id in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
+        if parent_id is not None:
+            children[parent_id].append(unit_id)
+    found: set[int] = set()
+    stack = list(unit_ids)
+    while stack:
+        unit_id = stack.pop()
+        if unit_id not in found:
+            found.add(unit_id)
+            stack.extend(children[unit_id])
+    return found
+
+
+@dataclass
+class RuleDraft:
+    """A rule as an administrator is writing it (before it is saved)."""
+
+    course_id: int
+    unit_ids: list[int]
+    position_ids: list[int] = field(default_factory=list)  # empty: every position
+    due_days: int | None = None
+    due_on: date | None = None
+    renew_months: int | None = None
+
+    @classmethod
+    def of(cls, rule: AssignmentRule) -> RuleDraft:
+        return cls(
+            rule.course_id,
+            [u.id for u in rule.units],
+            [p.id for p in rule.positions],
+            rule.due_days,
+            rule.due_on,
+            rule.renew_months,
+        )
+
+
+def matching_staff_query(draft: RuleDraft) -> sa.Select:
+    """Staff the rule covers: in the units' subtrees, in the positions (if any), not gone."""
+    stmt = sa.select(Staff.id).where(
+        Staff.unit_id.in_(unit_subtree(draft.unit_ids)), Staff.status != StaffStatus.LEFT
+    )
+    if draft.position_ids:
+        stmt = stmt.where(Staff.position_id.in_(draft.position_ids))
+    return stmt
+
+
+def due_date(draft: RuleDraft, assigned_on: date) -> date:
+    if draft.due_on is not None:
+        return max(draft.due_on, assigned_on)
+    return assigned_on + timedelta(days=draft.due_days or 0)
+
+
+@dataclass
+class Preview:
+    matched: int  # people the rule covers
+    to_enrol: int  # of them, not enrolled in the course yet
+    sample: list[Staff]  # the first people to enrol, in Vietnamese name order
+    due_on: date
+
+
+def preview(draft: RuleDraft, today: date | None = None, sample_size: int = 20) -> Preview:
+    """The effect of a rule before it is saved: how many people, and who."""
+    today = today or clock.today()
+    matched = matching_staff_query(draft).subquery()
+    enrolled = sa.select(Enrolment.staff_id).where(
+        Enrolment.course_id == draft.course_id, Enrolment.closed_at.is_(None)
+    )
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(matched)) or 0
+    new_ids = sa.select(matched.c.id).where(matched.c.id.not_in(enrolled))
+    to_enrol = db.session.scalar(sa.select(sa.func.count()).select_from(new_ids.subquery())) or 0
+    sample = list(
+        db.session.scalars(
+            sa.select(Staff).where(Staff.id.in_(new_ids)).order_by(Staff.sort_key).limit(sample_size)
+        )
+    )
+    return Preview(count, to_enrol, sample, due_date(draft, today))
+
+
+@dataclass
+class AssignReport:
+    enrolled: int = 0  # first cycles opened
+    renewed: int = 0  # renewal cycles opened
+    closed: int = 0  # open enrolments no longer required (moved out of scope)
+
+    def __iadd__(self, other: AssignReport) -> AssignReport:
+        self.enrolled += other.enrolled
+        self.renewed += other.renewed
+        self.closed += other.closed
+        return self
+
+
+def _latest_cycles(course_id: int, staff_ids: set[int] | None) -> dict[int, Enrolment]:
+    stmt = sa.select(Enrolment).where(Enrolment.course_id == course_id)
+    if staff_ids is not None:
+        stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
+    latest: dict[int, Enrolment] = {}
+    for enrolment in db.session.scalars(stmt):
+        current = latest.get(enrolment.staff_id)
+        if current is None or enrolment.cycle > current.cycle:
+            latest[enrolment.staff_id] = enrolment
+    return latest
+
+
+def apply_rules(
+    today: date | None = None, staff_ids: set[int] | None = None, rules: list[AssignmentRule] | None = None
+) -> AssignReport:
+    """Open the enrolments the active rules call for (for ``staff_ids`` only, if given):
+    first cycles for people newly covered, renewal cycles for certificates about to expire,
+    and close open rule enrolments of people no rule covers any more."""
+    today = today or clock.today()
+    if rules is None:
+        rules = list(db.session.scalars(sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))))
+    report = AssignReport()
+    by_course: dict[int, list[AssignmentRule]] = defaultdict(list)
+    for rule in rules:
+        by_course[rule.course_id].append(rule)
+    for course_id, course_rules in by_course.items():
+        report += _apply_course(course_id, course_rules, today, staff_ids)
+    return report
+
+
+def _apply_course(
+    course_id: int, rules: list[AssignmentRule], today: date, staff_ids: set[int] | None
+) -> AssignReport:
+    report = AssignReport()
+    covered: dict[int, AssignmentRule] = {}  # staff id -> the rule that first covers them
+    for rule in sorted(rules, key=lambda r: r.id):
+        stmt = matching_staff_query(RuleDraft.of(rule))
+        if staff_ids is not None:
+            stmt = stmt.where(Staff.id.in_(staff_ids))
+        for staff_id in db.session.scalars(stmt):
+            covered.setdefault(staff_id, rule)
+    latest = _latest_cycles(course_id, staff_ids)
+    for staff_id, rule in covered.items():
+        draft = RuleDraft.of(rule)
+        current = latest.get(staff_id)
+        if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
+            if current is not None:  # covered again after moving away: reopen that cycle
+                current.closed_at = None
+                current.rule_id = rule.id
+                continue
+            _open(staff_id, course_id, 1, rule, today, due_date(draft, today))
+            report.enrolled += 1
+        elif (
+            current.state == EnrolmentState.COMPLETED
+            and rule.renew_months
+            and current.expires_on
+            and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
+        ):
+            _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+            report.renewed += 1
+    # Rule enrolments still open for people no active rule covers any more (moved out, or the
+    # rule was switched off): no longer required. People who left are not touched: their
+    # history stays, and reports leave them out.
+    if staff_ids is None or staff_ids:
+        stmt = (
+            sa.select(Enrolment)
+            .join(Staff, Staff.id == Enrolment.staff_id)
+            .where(
+                Enrolment.course_id == course_id,
+                Enrolment.source == EnrolmentSource.RULE,
+                Enrolment.closed_at.is_(None),
+                Staff.status != StaffStatus.LEFT,
+                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
+            )
+        )
+        if staff_ids is not None:
+            stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
+        for enrolment in db.session.scalars(stmt):
+            if enrolment.staff_id not in covered:
+                enrolment.closed_at = clock.now()
+                report.closed += 1
+    db.session.flush()
+    return report
+
+
+def _open(
+    staff_id: int,
+    course_id: int,
+    cycle: int,
+    rule: AssignmentRule | None,
+    today: date,
+    due_on: date | None,
+    source: EnrolmentSource = EnrolmentSource.RULE,
+) -> Enrolment:
+    enrolment = Enrolment(
+        staff_id=staff_id,
+        course_id=course_id,
+        cycle=cycle,
+        source=source,
+        rule_id=rule.id if rule else None,
+        assigned_on=today,
+        due_on=due_on,
+        required=source != EnrolmentSource.SELF,
+        state=EnrolmentState.NOT_STARTED,
+    )
+    db.session.add(enrolment)
+    return enrolment
+
+
+class EnrolError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def enrol(
+    staff: Staff,
+    course_id: int,
+    source: EnrolmentSource,
+    due_on: date | None = None,
+    today: date | None = None,
+) -> Enrolment:
+    """Enrol one person by hand (manager, admin) or join an optional course (the trainee)."""
+    today = today or clock.today()
+    if staff.status == StaffStatus.LEFT:
+        raise EnrolError("left")
+    current = _latest_cycles(course_id, {staff.id}).get(staff.id)
+    if current is not None and current.closed_at is None and current.state != EnrolmentState.COMPLETED:
+        if source == EnrolmentSource.MANUAL and not current.required:
+            current.required, current.source, current.due_on = True, source, due_on  # optional -> required
+            return current
+        raise EnrolError("already")
+    cycle = 1 if current is None else current.cycle + 1
+    if current is not None and current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
+        current.closed_at = None
+        current.source, current.required, current.due_on = source, source != EnrolmentSource.SELF, due_on
+        return current
+    enrolment = _open(staff.id, course_id, cycle, None, today, due_on, source)
+    db.session.flush()
+    return enrolment

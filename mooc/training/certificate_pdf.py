@@ -1,0 +1,87 @@
+"""The certificate as a PDF: Vietnamese text in a bundled font, and a QR code to /verify/<code>."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import segno
+from fpdf import FPDF
+
+from mooc.formatting import format_date
+from mooc.training.models import Certificate
+
+FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
+RED = (179, 38, 30)
+INK = (28, 27, 31)
+MUTED = (91, 89, 96)
+
+
+def render_certificate(certificate: Certificate, verify_url: str, organisation: str) -> bytes:
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"Chứng nhận {certificate.code}")
+    pdf.set_author(organisation)
+    pdf.set_creator("mooc")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    width = pdf.w
+
+    pdf.set_draw_color(*RED)
+    pdf.set_line_width(1.2)
+    pdf.rect(10, 10, width - 20, pdf.h - 20)
+    pdf.set_line_width(0.3)
+    pdf.rect(13, 13, width - 26, pdf.h - 26)
+
+    pdf.set_text_color(*MUTED)
+    pdf.set_font("DejaVu", "", 12)
+    pdf.set_y(24)
+    pdf.cell(0, 7, organisation.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_text_color(*RED)
+    pdf.set_font("DejaVu", "B", 26)
+    pdf.set_y(40)
+    pdf.cell(0, 14, "CHỨNG NHẬN", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 14)
+    pdf.cell(0, 8, "hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_text_color(*INK)
+    pdf.set_y(70)
+    pdf.set_font("DejaVu", "", 13)
+    pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 24)
+    pdf.cell(0, 14, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 13)
+    pdf.cell(0, 8, "đã hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 17)
+    pdf.set_x(30)
+    pdf.multi_cell(width - 60, 9, certificate.course_title, align="C", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_font("DejaVu", "", 12)
+    pdf.ln(3)
+    completed = certificate.enrolment.completed_at if certificate.enrolment else certificate.issued_at
+    pdf.cell(0, 7, f"Ngày hoàn thành: {format_date(completed)}", align="C", new_x="LMARGIN", new_y="NEXT")
+    validity = (
+        f"Có giá trị đến ngày {format_date(certificate.expires_on)}"
+        if certificate.expires_on
+        else "Không thời hạn"
+    )
+    pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
+
+    qr = segno.make(verify_url, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=6, border=2)
+    buffer.seek(0)
+    size = 34
+    pdf.image(buffer, x=width - 20 - size - 8, y=pdf.h - 20 - size - 10, w=size, h=size)
+
+    pdf.set_text_color(*MUTED)
+    pdf.set_font("DejaVu", "", 10)
+    pdf.set_xy(24, pdf.h - 44)
+    pdf.cell(0, 6, f"Số chứng nhận: {certificate.code}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(24)
+    pdf.cell(0, 6, "Kiểm tra tính xác thực: quét mã QR hoặc mở", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(24)
+    pdf.cell(0, 6, verify_url, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

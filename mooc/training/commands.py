@@ -1,0 +1,70 @@
+"""`mooc training`: apply the assignment rules (for cron), import past completions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.extensions import db
+
+
+@click.group()
+def training() -> None:
+    """Required training: rules, enrolments, completions."""
+
+
+@training.command("assign")
+@with_appcontext
+def assign_command() -> None:
+    """Apply every active assignment rule: enrol people newly covered, open renewal cycles
+    for certificates about to expire. Safe to run as often as you like (cron: nightly)."""
+    from mooc.training.assign import apply_rules
+
+    report = apply_rules()
+    audit.record("training.assigned", enrolled=report.enrolled, renewed=report.renewed, closed=report.closed)
+    db.session.commit()
+    click.echo(
+        f"{report.enrolled} enrolled, {report.renewed} renewal cycles opened, "
+        f"{report.closed} no longer required."
+    )
+
+
+@training.command("import-history")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@with_appcontext
+def import_history(file: str, dry_run: bool, output: str) -> None:
+    """Import completions done elsewhere from a CSV or XLSX file with the columns
+    Mã cán bộ (staff code), Khóa học (course code), Ngày hoàn thành (dd/mm/yyyy) and
+    optionally Nguồn (source). All or nothing; exit status 1 if any row has an error."""
+    from mooc.roster.reader import FileRefused
+    from mooc.training.history import apply_history, plan_history
+
+    try:
+        plan = plan_history(Path(file), clock.today())
+    except FileRefused as refused:
+        raise click.ClickException(f"{file}: cannot be read ({refused.code})") from None
+    if output == "json":
+        click.echo(json.dumps(plan.as_dict(), ensure_ascii=False))
+    else:
+        for error in plan.errors:
+            click.echo(f"row {error.row}, column {error.column}: {error.message}", err=True)
+        click.echo(
+            f"{len(plan.to_add)} to add, {plan.unchanged} already recorded, {len(plan.errors)} error(s)."
+        )
+    if plan.errors:
+        sys.exit(1)
+    if dry_run:
+        return
+    added = apply_history(plan)
+    audit.record("training.history_imported", target=Path(file).name, added=added)
+    db.session.commit()
+    if output == "text":
+        click.echo(f"Imported {added} completion(s).")

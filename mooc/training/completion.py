@@ -1,0 +1,222 @@
+"""From progress to completion: what a course asks, how far a person is, and completing.
+
+A course completes when its criteria (course.md ``completion:``; default every lesson
+done and every quiz passed) are met. For a renewal cycle, the quizzes must be passed
+again within the cycle; lessons read before still count. Completion records the time and
+the course version (content hash, commit). Nothing here ever un-completes anyone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from mooc import clock, events
+from mooc.auth.models import User
+from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
+from mooc.extensions import db
+from mooc.quizzes.models import QuizAttempt
+from mooc.roster.models import Staff
+from mooc.training.assign import add_months
+from mooc.training.models import Certificate, Enrolment, EnrolmentSource, EnrolmentState
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+
+
+@dataclass
+class CourseProgress:
+    lessons_done: int
+    lessons_total: int
+    lessons_required: int
+    quizzes_passed: int
+    quizzes_required: int
+    best_scores: dict[int, float]  # quiz id -> best percent (in the cycle)
+    next_key: tuple[str, str] | None  # ("lesson"|"quiz", key) to continue with
+
+    @property
+    def complete(self) -> bool:
+        return self.lessons_done >= self.lessons_required and self.quizzes_passed >= self.quizzes_required
+
+    @property
+    def percent(self) -> int:
+        steps = self.lessons_required + self.quizzes_required
+        done = min(self.lessons_done, self.lessons_required) + min(self.quizzes_passed, self.quizzes_required)
+        return round(100 * done / steps) if steps else 0
+
+    @property
+    def started(self) -> bool:
+        return self.lessons_done > 0 or bool(self.best_scores)
+
+
+def course_progress(user_id: int | None, course: Course, since: datetime | None = None) -> CourseProgress:
+    """How far ``user_id`` is in ``course`` (quizzes counted from ``since``, for renewals)."""
+    criteria = course.completion or {}
+    lessons = db.session.execute(
+        sa.select(Lesson.id, Lesson.key, Lesson.position, Lesson.module_id).where(
+            Lesson.course_id == course.id, Lesson.archived.is_(False)
+        )
+    ).all()
+    quizzes = db.session.execute(
+        sa.select(Quiz.id, Quiz.key, Quiz.settings).where(
+            Quiz.course_id == course.id, Quiz.archived.is_(False)
+        )
+    ).all()
+    done: set[int] = set()
+    best: dict[int, float] = {}
+    passed: set[int] = set()
+    if user_id is not None:
+        done = set(
+            db.session.scalars(
+                sa.select(LessonProgress.lesson_id).where(
+                    LessonProgress.user_id == user_id,
+                    LessonProgress.lesson_id.in_([row.id for row in lessons]),
+                )
+            )
+        )
+        stmt = sa.select(QuizAttempt.quiz_id, QuizAttempt.percent, QuizAttempt.passed).where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.quiz_id.in_([row.id for row in quizzes]),
+            QuizAttempt.percent.is_not(None),
+        )
+        if since is not None:
+            stmt = stmt.where(QuizAttempt.submitted_at >= since)
+        for quiz_id, percent, ok in db.session.execute(stmt):
+            best[quiz_id] = max(best.get(quiz_id, 0.0), percent)
+            if ok:
+                passed.add(quiz_id)
+    lesson_rule = criteria.get("lessons", "all")
+    lessons_required = len(lessons) if lesson_rule == "all" else min(int(lesson_rule), len(lessons))
+    quiz_rule = criteria.get("quizzes", "all")
+    if quiz_rule == "all":
+        required_quizzes = {row.id for row in quizzes}
+    elif quiz_rule == "none":
+        required_quizzes = set()
+    else:
+        required_quizzes = {row.id for row in quizzes if row.key in set(quiz_rule)}
+    next_key = None
+    for row in sorted(lessons, key=lambda r: (r.module_id, r.position)):
+        if row.id not in done:
+            next_key = ("lesson", row.key)
+            break
+    if next_key is None:
+        pending = [row for row in quizzes if row.id in required_quizzes and row.id not in passed]
+        if pending:
+            next_key = ("quiz", pending[0].key)
+    return CourseProgress(
+        len(done),
+        len(lessons),
+        lessons_required,
+        len(passed & required_quizzes),
+        len(required_quizzes),
+        best,
+        next_key,
+    )
+
+
+def _cycle_start(enrolment: Enrolment) -> datetime | None:
+    if enrolment.cycle <= 1:
+        return None
+    return datetime.combine(enrolment.assigned_on, datetime.min.time(), tzinfo=UTC)
+
+
+def current_enrolment(staff_id: int, course_id: int) -> Enrolment | None:
+    return db.session.scalar(
+        sa.select(Enrolment)
+        .where(Enrolment.staff_id == staff_id, Enrolment.course_id == course_id)
+        .order_by(Enrolment.cycle.desc())
+        .limit(1)
+    )
+
+
+def refresh(user: User, course: Course) -> Enrolment | None:
+    """Bring the person's enrolment in ``course`` up to date with their progress.
+
+    First activity in a course nobody assigned joins it as optional (source "self").
+    """
+    if user.staff_id is None:
+        return None
+    enrolment = current_enrolment(user.staff_id, course.id)
+    if enrolment is None:
+        enrolment = Enrolment(
+            staff_id=user.staff_id,
+            course_id=course.id,
+            cycle=1,
+            source=EnrolmentSource.SELF,
+            required=False,
+            assigned_on=clock.today(),
+            state=EnrolmentState.NOT_STARTED,
+        )
+        db.session.add(enrolment)
+    if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
+        return enrolment
+    progress = course_progress(user.id, course, _cycle_start(enrolment))
+    now = clock.now()
+    if progress.started and enrolment.started_at is None:
+        enrolment.started_at = now
+        enrolment.state = EnrolmentState.IN_PROGRESS
+    if progress.complete:
+        complete(enrolment, course, progress, now)
+    db.session.flush()
+    return enrolment
+
+
+def complete(enrolment: Enrolment, course: Course, progress: CourseProgress | None, when: datetime) -> None:
+    enrolment.state = EnrolmentState.COMPLETED
+    enrolment.completed_at = when
+    enrolment.started_at = enrolment.started_at or when
+    enrolment.completed_version = course.content_hash
+    enrolment.completed_commit = course.source_commit
+    if progress is not None and progress.best_scores:
+        enrolment.score = round(sum(progress.best_scores.values()) / len(progress.best_scores), 2)
+    renew = enrolment.rule.renew_months if enrolment.rule is not None else None
+    local_day = when.astimezone(clock.LOCAL_TZ).date()
+    enrolment.expires_on = add_months(local_day, renew) if renew else None
+    issue_certificate(enrolment, course)
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def issue_certificate(enrolment: Enrolment, course: Course) -> Certificate:
+    existing = db.session.scalar(sa.select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+    if existing is not None:
+        return existing
+    db.session.flush()  # the enrolment needs its id
+    staff = db.session.get(Staff, enrolment.staff_id)
+    certificate = Certificate(
+        enrolment_id=enrolment.id,
+        code=new_code(),
+        issued_at=clock.now(),
+        expires_on=enrolment.expires_on,
+        holder_name=staff.full_name,
+        course_title=course.title,
+    )
+    db.session.add(certificate)
+    return certificate
+
+
+# --- receivers of the lower domains' events ------------------------------------------------------
+
+
+def _on_lesson_done(_sender: object, *, user_id: int, lesson_id: int, course_id: int) -> None:
+    user = db.session.get(User, user_id)
+    course = db.session.get(Course, course_id)
+    if user is not None and course is not None:
+        refresh(user, course)
+
+
+def _on_quiz_finished(_sender: object, *, attempt: QuizAttempt) -> None:
+    user = db.session.get(User, attempt.user_id)
+    quiz = db.session.get(Quiz, attempt.quiz_id)
+    if user is not None and quiz is not None:
+        refresh(user, quiz.course)
+
+
+def connect() -> None:
+    events.lesson_done.connect(_on_lesson_done)
+    events.quiz_finished.connect(_on_quiz_finished)

@@ -1,0 +1,50 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+
+class RuleForm(FlaskForm):
+    course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
+    units = SelectMultipleField(
+        _l("Units (and every unit under them)"),
+        coerce=int,
+        validators=[DataRequired(_l("Choose at least one unit."))],
+    )
+    positions = SelectMultipleField(
+        _l("Positions (none chosen: every position)"), coerce=int, validators=[Optional()]
+    )
+    due_kind = RadioField(
+        _l("Due"),
+        choices=[
+            SelectChoice("days", _l("a number of days after assignment")),
+            SelectChoice("date", _l("by a fixed date")),
+        ],
+        default="days",
+    )
+    due_days = IntegerField(
+        _l("Days to complete"), default=90, validators=[Optional(), NumberRange(min=1, max=3650)]
+    )
+    due_on = DateField(_l("Due date"), validators=[Optional()])
+    renew_months = IntegerField(
+        _l("Renew every (months, empty: never)"), validators=[Optional(), NumberRange(min=1, max=120)]
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+
+    def validate_due_days(self, field: IntegerField) -> None:
+        if self.due_kind.data == "days" and not field.data:
+            raise ValidationError(_l("Give the number of days."))
+
+    def validate_due_on(self, field: DateField) -> None:
+        if self.due_kind.data == "date" and not field.data:
+            raise ValidationError(_l("Give the due date."))
+
+
+class EnrolForm(FlaskForm):
+    course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
+    due_on = DateField(_l("Due date"), validators=[Optional()])
+
+
+class ExemptForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

@@ -1,0 +1,151 @@
+"""Assignment rules, enrolments (one row per person, course and cycle) and certificates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mooc import clock
+from mooc.database import CreatedAt, UTCDateTime
+from mooc.extensions import db
+
+rule_units = sa.Table(
+    "assignment_rule_units",
+    db.metadata,
+    sa.Column("rule_id", sa.ForeignKey("assignment_rules.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("unit_id", sa.ForeignKey("org_units.id"), primary_key=True),
+)
+rule_positions = sa.Table(
+    "assignment_rule_positions",
+    db.metadata,
+    sa.Column("rule_id", sa.ForeignKey("assignment_rules.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position_id", sa.ForeignKey("positions.id"), primary_key=True),
+)
+
+
+class AssignmentRule(CreatedAt, db.Model):
+    """Course C is required for units U (and everything under them) and positions P (none
+    listed = every position), due N days after assignment or by a fixed date, renewed every
+    M months."""
+
+    __tablename__ = "assignment_rules"
+    __table_args__ = (
+        sa.CheckConstraint("(due_days IS NULL) <> (due_on IS NULL)", name="one_due"),
+        sa.CheckConstraint("due_days IS NULL OR due_days > 0", name="due_days_positive"),
+        sa.CheckConstraint("renew_months IS NULL OR renew_months > 0", name="renew_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    due_days: Mapped[int | None]
+    due_on: Mapped[date | None]
+    renew_months: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    note: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    course = relationship("Course")
+    units = relationship("OrgUnit", secondary=rule_units, order_by="OrgUnit.code")
+    positions = relationship("Position", secondary=rule_positions, order_by="Position.rank")
+
+
+class EnrolmentState(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    EXEMPT = "exempt"
+    # "overdue" is not stored: not completed, not exempt, past its due date, person not gone.
+
+
+class EnrolmentSource(enum.StrEnum):
+    RULE = "rule"
+    MANUAL = "manual"  # enrolled by a manager or an administrator
+    SELF = "self"  # an optional course the trainee joined
+    IMPORT = "import"  # a completion done elsewhere, imported
+
+
+class Enrolment(CreatedAt, db.Model):
+    """A person's cycle of a course. A renewal opens cycle n+1 and keeps cycle n.
+
+    (staff, course, cycle) is unique, so applying the rules twice cannot enrol anyone twice.
+    """
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        sa.UniqueConstraint("staff_id", "course_id", "cycle"),
+        sa.Index("ix_enrolments_course_id_state", "course_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    cycle: Mapped[int] = mapped_column(default=1)
+    required: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[EnrolmentSource] = mapped_column(
+        sa.Enum(
+            EnrolmentSource,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            name="source",
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment_rules.id", ondelete="SET NULL"))
+    state: Mapped[EnrolmentState] = mapped_column(
+        sa.Enum(
+            EnrolmentState,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            name="state",
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=EnrolmentState.NOT_STARTED,
+    )
+    assigned_on: Mapped[date]
+    due_on: Mapped[date | None] = mapped_column(index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    expires_on: Mapped[date | None]  # completed + renewal period
+    completed_version: Mapped[str | None] = mapped_column(sa.String(64))  # course content hash
+    completed_commit: Mapped[str | None] = mapped_column(sa.String(64))
+    score: Mapped[float | None]  # best quiz percent at completion
+    exempt_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    exempted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no longer required (moved out)
+    note: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    staff = relationship("Staff")
+    course = relationship("Course")
+    rule = relationship("AssignmentRule")
+
+    def is_overdue(self, today: date, staff_active: bool = True) -> bool:
+        return (
+            staff_active
+            and self.closed_at is None
+            and self.due_on is not None
+            and self.due_on < today
+            and self.state in (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)
+        )
+
+
+class Certificate(db.Model):
+    """Proof of a completed cycle, checkable by anyone at /verify/<code>."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id", ondelete="CASCADE"), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_on: Mapped[date | None]
+    holder_name: Mapped[str] = mapped_column(sa.String(200))  # as it was when issued
+    course_title: Mapped[str] = mapped_column(sa.String(300))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(300))
+
+    enrolment = relationship("Enrolment")

@@ -1,0 +1,134 @@
+"""Read side of training: a trainee's home, a person's record, status labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from mooc import clock
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.roster.models import Staff, StaffStatus
+from mooc.training.completion import CourseProgress, course_progress
+from mooc.training.models import Certificate, Enrolment, EnrolmentState
+
+
+def status_of(enrolment: Enrolment, today: date, staff_status: StaffStatus = StaffStatus.ACTIVE) -> str:
+    """not_started | in_progress | completed | exempt | overdue | closed."""
+    if enrolment.closed_at is not None and enrolment.state not in (EnrolmentState.COMPLETED,):
+        return "closed"
+    if enrolment.is_overdue(today, staff_status != StaffStatus.LEFT):
+        return "overdue"
+    return enrolment.state.value
+
+
+@dataclass
+class HomeItem:
+    enrolment: Enrolment
+    course: Course
+    status: str
+    progress: CourseProgress
+    days_left: int | None
+    certificate: Certificate | None
+
+
+@dataclass
+class Home:
+    required: list[HomeItem]
+    optional: list[HomeItem]
+    completed: list[HomeItem]
+    available: list[Course]
+
+
+def _current_per_course(staff_id: int) -> list[Enrolment]:
+    """Per course: the latest cycle, and also the last finished one if a renewal is under way
+    (its certificate is still valid while the renewal runs)."""
+    enrolments = db.session.scalars(
+        sa.select(Enrolment)
+        .where(Enrolment.staff_id == staff_id)
+        .order_by(Enrolment.course_id, Enrolment.cycle.desc())
+    ).all()
+    latest: dict[int, Enrolment] = {}
+    finished: dict[int, Enrolment] = {}
+    for enrolment in enrolments:
+        latest.setdefault(enrolment.course_id, enrolment)
+        if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
+            finished.setdefault(enrolment.course_id, enrolment)
+    current = list(latest.values())
+    current += [e for course_id, e in finished.items() if latest[course_id] is not e]
+    return current
+
+
+def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
+    today = today or clock.today()
+    result = Home([], [], [], [])
+    courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
+    enrolled: set[int] = set()
+    if staff is not None:
+        latest = _current_per_course(staff.id)
+        certificates = {
+            c.enrolment_id: c
+            for c in db.session.scalars(
+                sa.select(Certificate).where(Certificate.enrolment_id.in_([e.id for e in latest]))
+            )
+        }
+        for enrolment in latest:
+            course = courses.get(enrolment.course_id)
+            if course is None:
+                continue
+            status = status_of(enrolment, today, staff.status)
+            if status == "closed":
+                continue
+            enrolled.add(course.id)
+            since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
+            item = HomeItem(
+                enrolment,
+                course,
+                status,
+                course_progress(user_id, course, since),
+                (enrolment.due_on - today).days if enrolment.due_on else None,
+                certificates.get(enrolment.id),
+            )
+            if status in ("completed", "exempt"):
+                result.completed.append(item)
+            elif enrolment.required:
+                result.required.append(item)
+            else:
+                result.optional.append(item)
+    result.required.sort(key=lambda i: (i.enrolment.due_on or date.max, i.course.title))
+    result.optional.sort(key=lambda i: i.course.title)
+    result.completed.sort(key=lambda i: i.enrolment.completed_at or clock.now(), reverse=True)
+    result.available = sorted((c for c in courses.values() if c.id not in enrolled), key=lambda c: c.title)
+    return result
+
+
+def _midnight(day: date):  # noqa: ANN202
+    from datetime import UTC, datetime
+
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+@dataclass
+class RecordRow:
+    enrolment: Enrolment
+    course_title: str
+    course_code: str
+    status: str
+    certificate: Certificate | None
+
+
+def record(staff: Staff, today: date | None = None) -> list[RecordRow]:
+    """Every cycle of every course for one person, newest first (a handful of queries)."""
+    today = today or clock.today()
+    rows = db.session.execute(
+        sa.select(Enrolment, Course.title, Course.code, Certificate)
+        .join(Course, Course.id == Enrolment.course_id)
+        .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
+        .where(Enrolment.staff_id == staff.id)
+        .order_by(Course.title, Enrolment.cycle.desc())
+    ).all()
+    return [
+        RecordRow(e, title, code, status_of(e, today, staff.status), cert) for e, title, code, cert in rows
+    ]

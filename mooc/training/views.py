@@ -1,0 +1,380 @@
+"""Training pages: the trainee's home, records, certificates and their public check, and the
+administrators' assignment rules, manual enrolment and exemptions."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.auth.access import public, role_required
+from mooc.auth.models import Role
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.roster import queries as roster_queries
+from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.training import assign, queries
+from mooc.training.certificate_pdf import render_certificate
+from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
+
+bp = Blueprint("training", __name__, template_folder="templates")
+
+STATUS_LABELS = {
+    "not_started": lambda: _("Not started"),
+    "in_progress": lambda: _("In progress"),
+    "completed": lambda: _("Completed"),
+    "overdue": lambda: _("Overdue"),
+    "exempt": lambda: _("Exempt"),
+    "closed": lambda: _("No longer required"),
+}
+
+
+@bp.app_context_processor
+def training_helpers() -> dict:
+    return {"status_label": lambda status: STATUS_LABELS.get(status, lambda: status)()}
+
+
+@bp.get("/")
+def home():
+    staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id else None
+    return render_template(
+        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=clock.today()
+    )
+
+
+@bp.post("/courses/<key>/join")
+def join(key: str):
+    course = db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
+    if course is None:
+        abort(404)
+    if current_user.staff_id is None:
+        flash(_("Only people on the roster can join courses."), "warning")
+        return redirect(url_for("courses.course", key=key))
+    staff = db.session.get(Staff, current_user.staff_id)
+    try:
+        assign.enrol(staff, course.id, EnrolmentSource.SELF)
+        flash(_("You joined the course."), "success")
+    except assign.EnrolError:
+        pass  # already enrolled: nothing to do
+    return redirect(url_for("courses.course", key=key))
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def _may_see_staff(staff: Staff) -> bool:
+    if current_user.staff_id == staff.id:
+        return True
+    return current_user.has_role(Role.MANAGER) and roster_queries.can_see(db.session, current_user, staff)
+
+
+@bp.get("/certificates/<code>.pdf")
+def certificate_pdf(code: str):
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code))
+    if certificate is None or not _may_see_staff(certificate.enrolment.staff):
+        abort(404)
+    verify_url = current_app.config["MOOC_BASE_URL"] + url_for("training.verify", code=certificate.code)
+    pdf = render_certificate(certificate, verify_url, _("Inspection Training"))
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="chung-nhan-{certificate.code}.pdf"'},
+    )
+
+
+@bp.get("/verify/<code>")
+@public
+def verify(code: str):
+    """Anyone may check a certificate: name, course, completion date, validity. Nothing more."""
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code.upper()[:20]))
+    state = None
+    if certificate is not None:
+        if certificate.revoked_at is not None:
+            state = "revoked"
+        elif certificate.expires_on is not None and certificate.expires_on < clock.today():
+            state = "expired"
+        else:
+            state = "valid"
+    return render_template("training/verify.html", certificate=certificate, state=state, code=code), (
+        200 if certificate else 404
+    )
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+def _visible_staff(staff_id: int) -> Staff:
+    staff = db.session.get(Staff, staff_id)
+    if staff is None or not _may_see_staff(staff):
+        abort(404)
+    return staff
+
+
+@bp.get("/training/record")
+def my_record():
+    if current_user.staff_id is None:
+        abort(404)
+    return redirect(url_for("training.record", staff_id=current_user.staff_id))
+
+
+@bp.get("/training/people/<int:staff_id>")
+def record(staff_id: int):
+    staff = _visible_staff(staff_id)
+    rows = queries.record(staff)
+    courses = []
+    if (
+        current_user.has_role(Role.MANAGER)
+        and current_user.staff_id != staff.id
+        or current_user.has_role(Role.ADMIN)
+    ):
+        courses = list(
+            db.session.scalars(sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title))
+        )
+    enrol_form = EnrolForm()
+    enrol_form.course.choices = [SelectChoice(c.id, c.title) for c in courses]
+    return render_template(
+        "training/record.html",
+        staff=staff,
+        rows=rows,
+        enrol_form=enrol_form,
+        exempt_form=ExemptForm(),
+        can_enrol=bool(courses) and current_user.role != Role.REPORTER,
+        can_exempt=current_user.has_role(Role.ADMIN),
+    )
+
+
+@bp.get("/training/people/<int:staff_id>/record.csv")
+def record_csv(staff_id: int):
+    staff = _visible_staff(staff_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            _("Staff code"),
+            _("Full name"),
+            _("Course code"),
+            _("Course"),
+            _("Cycle"),
+            _("Status"),
+            _("Assigned"),
+            _("Due"),
+            _("Completed"),
+            _("Valid until"),
+            _("Score"),
+            _("Certificate"),
+        ]
+    )
+    for row in queries.record(staff):
+        e = row.enrolment
+        writer.writerow(
+            [
+                _safe(staff.staff_code),
+                _safe(staff.full_name),
+                _safe(row.course_code),
+                _safe(row.course_title),
+                e.cycle,
+                STATUS_LABELS[row.status](),
+                _d(e.assigned_on),
+                _d(e.due_on),
+                _d(e.completed_at),
+                _d(e.expires_on),
+                "" if e.score is None else f"{e.score:.1f}",
+                row.certificate.code if row.certificate else "",
+            ]
+        )
+    audit.record("training.record_exported", target=staff.staff_code, format="csv")
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="ho-so-dao-tao-{staff.staff_code}.csv"'},
+    )
+
+
+def _safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _d(value) -> str:  # noqa: ANN001
+    from mooc.formatting import format_date
+
+    return format_date(value)
+
+
+@bp.post("/training/people/<int:staff_id>/enrol")
+@role_required(Role.MANAGER)
+def enrol(staff_id: int):
+    staff = _visible_staff(staff_id)
+    if current_user.role == Role.REPORTER:
+        abort(403)
+    form = EnrolForm()
+    form.course.choices = [
+        SelectChoice(c.id, c.title)
+        for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))
+    ]
+    if not form.validate_on_submit():
+        flash(_("Choose a course and a due date."), "warning")
+        return redirect(url_for("training.record", staff_id=staff.id))
+    try:
+        enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data)
+    except assign.EnrolError as error:
+        flash(
+            _("%(name)s has left.", name=staff.full_name)
+            if error.reason == "left"
+            else _("%(name)s is already enrolled in this course.", name=staff.full_name),
+            "warning",
+        )
+        return redirect(url_for("training.record", staff_id=staff.id))
+    audit.record(
+        "training.enrolled",
+        target=staff.staff_code,
+        course_id=form.course.data,
+        due_on=str(enrolment.due_on or ""),
+    )
+    flash(_("Enrolled."), "success")
+    return redirect(url_for("training.record", staff_id=staff.id))
+
+
+@bp.post("/training/enrolments/<int:enrolment_id>/exempt")
+@role_required(Role.ADMIN)
+def exempt(enrolment_id: int):
+    enrolment = db.session.get(Enrolment, enrolment_id) or abort(404)
+    form = ExemptForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for the exemption."), "warning")
+    elif enrolment.state == EnrolmentState.COMPLETED:
+        flash(_("A completed course cannot be exempted."), "warning")
+    else:
+        enrolment.state = EnrolmentState.EXEMPT
+        enrolment.exempt_reason = form.reason.data.strip()
+        enrolment.exempted_by_id = current_user.id
+        audit.record(
+            "training.exempted",
+            target=enrolment.staff.staff_code,
+            enrolment_id=enrolment.id,
+            reason=enrolment.exempt_reason,
+        )
+        flash(_("Exempted."), "success")
+    return redirect(url_for("training.record", staff_id=enrolment.staff_id))
+
+
+# --- assignment rules (administrators) ---------------------------------------------------------------
+
+
+def _rule_form() -> RuleForm:
+    form = RuleForm()
+    form.course.choices = [
+        SelectChoice(c.id, f"{c.title} ({c.code})")
+        for c in db.session.scalars(
+            sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
+        )
+    ]
+    from mooc.roster.units import tree
+
+    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in tree(db.session)]
+    form.positions.choices = [
+        SelectChoice(p.id, p.title) for p in db.session.scalars(sa.select(Position).order_by(Position.rank))
+    ]
+    return form
+
+
+@bp.get("/admin/rules")
+@role_required(Role.ADMIN)
+def rules():
+    rows = db.session.scalars(
+        sa.select(AssignmentRule).order_by(AssignmentRule.active.desc(), AssignmentRule.id.desc())
+    ).all()
+    counts = dict(
+        db.session.execute(
+            sa.select(Enrolment.rule_id, sa.func.count())
+            .where(Enrolment.rule_id.is_not(None))
+            .group_by(Enrolment.rule_id)
+        ).all()
+    )
+    return render_template("training/rules.html", rules=rows, counts=counts)
+
+
+@bp.route("/admin/rules/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_rule():
+    """Two steps: the form, then its effect (how many people, who) before anything is saved."""
+    form = _rule_form()
+    preview = None
+    if form.validate_on_submit():
+        draft = assign.RuleDraft(
+            form.course.data,
+            list(form.units.data),
+            list(form.positions.data or []),
+            form.due_days.data if form.due_kind.data == "days" else None,
+            form.due_on.data if form.due_kind.data == "date" else None,
+            form.renew_months.data or None,
+        )
+        preview = assign.preview(draft)
+        if request.form.get("confirm") == "1":
+            rule = AssignmentRule(
+                course_id=draft.course_id,
+                due_days=draft.due_days,
+                due_on=draft.due_on,
+                renew_months=draft.renew_months,
+                note=(form.note.data or "").strip(),
+                created_by_id=current_user.id,
+            )
+            rule.units = list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(draft.unit_ids))))
+            rule.positions = list(
+                db.session.scalars(sa.select(Position).where(Position.id.in_(draft.position_ids)))
+            )
+            db.session.add(rule)
+            db.session.flush()
+            report = assign.apply_rules(rules=[rule])
+            audit.record(
+                "training.rule_created",
+                target=f"rule {rule.id}",
+                course_id=rule.course_id,
+                enrolled=report.enrolled,
+            )
+            flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
+            return redirect(url_for("training.rules"))
+    return render_template("training/rule_form.html", form=form, preview=preview)
+
+
+@bp.post("/admin/rules/<int:rule_id>/deactivate")
+@role_required(Role.ADMIN)
+def deactivate_rule(rule_id: int):
+    rule = db.session.get(AssignmentRule, rule_id) or abort(404)
+    rule.active = False
+    db.session.flush()
+    report = assign.apply_rules(
+        rules=[
+            r
+            for r in db.session.scalars(
+                sa.select(AssignmentRule).where(
+                    AssignmentRule.active.is_(True), AssignmentRule.course_id == rule.course_id
+                )
+            )
+        ]
+        or [],
+        staff_ids=None,
+    )
+    closed = report.closed
+    if not report.closed:
+        # no other rule for the course: close this rule's open enrolments directly
+        for enrolment in db.session.scalars(
+            sa.select(Enrolment).where(
+                Enrolment.rule_id == rule.id,
+                Enrolment.closed_at.is_(None),
+                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
+            )
+        ):
+            enrolment.closed_at = clock.now()
+            closed += 1
+    audit.record("training.rule_deactivated", target=f"rule {rule.id}", closed=closed)
+    flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=closed), "success")
+    return redirect(url_for("training.rules"))

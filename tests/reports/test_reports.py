@@ -1,0 +1,270 @@
+"""Reports: every number of the dashboard against a hand-computed fixture (leavers, transfers,
+exemptions, renewals), scope in pages and exports, export files opened, and a query count
+that does not grow with the roster."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from mooc import clock
+from mooc.auth.models import Role
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from mooc.training import assign
+from mooc.training.completion import complete
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
+from tests.conftest import login
+
+TODAY = date(2026, 6, 1)
+
+
+@pytest.fixture
+def world(org, person, make_user):  # noqa: ANN001, ANN201
+    """Ninh Bình (two sections) and Hà Nội; one rule for the province NB, 30 days, yearly.
+
+    NB-1: An (completed), Bình (in progress, due 01/07), Cường (overdue since 02/05), Dũng (left)
+    NB-2: Em (exempt), Giang (moved here from Hà Nội after the rule; not started, not yet due)
+    HN:   Hà (no rule covers Hà Nội; enrolled by hand, overdue)
+    """
+    app, o = org
+    clock.set_now(datetime(2026, 4, 2, 3, tzinfo=UTC))  # the rule is applied 60 days before TODAY
+    people = {}
+    for key, unit, name in [
+        ("an", o.section_a, "Nguyễn Văn An"),
+        ("binh", o.section_a, "Trần Thị Bình"),
+        ("cuong", o.section_a, "Lê Văn Cường"),
+        ("dung", o.section_a, "Phạm Văn Dũng"),
+        ("em", o.section_b, "Hoàng Thị Em"),
+        ("giang", o.other, "Vũ Thị Giang"),
+        ("ha", o.other, "Đỗ Thu Hà"),
+    ]:
+        people[key] = person(unit, name=name, email=f"{key}@example.vn")[0]
+    with app.app_context():
+        rule = AssignmentRule(course_id=o.course_id, due_days=30, renew_months=12)
+        rule.units = [db.session.get(OrgUnit, o.province.id)]
+        db.session.add(rule)
+        db.session.flush()
+        assign.apply_rules(today=date(2026, 4, 2))
+
+        def enrolment(key: str) -> Enrolment:
+            return db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == people[key].id))
+
+        course = db.session.get(Course, o.course_id)
+        complete(enrolment("an"), course, None, datetime(2026, 4, 20, 3, tzinfo=UTC))
+        enrolment("binh").state = EnrolmentState.IN_PROGRESS
+        enrolment("binh").due_on = date(2026, 7, 1)  # given more time: in progress, not overdue
+        enrolment("em").state = EnrolmentState.EXEMPT
+        db.session.get(Staff, people["dung"].id).status = StaffStatus.LEFT
+        # Giang moves into NB-2 on 20/05: enrolled then, due 19/06.
+        db.session.get(Staff, people["giang"].id).unit_id = o.section_b.id
+        assign.apply_rules(today=date(2026, 5, 20), staff_ids={people["giang"].id})
+        # Hà is enrolled by hand with a date already past.
+        assign.enrol(
+            db.session.get(Staff, people["ha"].id),
+            o.course_id,
+            assign.EnrolmentSource.MANUAL,
+            due_on=date(2026, 5, 1),
+            today=date(2026, 4, 10),
+        )
+        db.session.commit()
+    clock.set_now(datetime(2026, 6, 1, 3, tzinfo=UTC))
+    admin = make_user(role=Role.REPORTER, email="bo@example.vn")
+    return app, o, people, admin
+
+
+def test_dashboard_numbers_match_the_hand_count(world):
+    app, o, _people, reporter = world
+    from mooc.reports.queries import Filters, rollup
+
+    with app.app_context():
+        from mooc.auth.models import User
+
+        viewer = db.session.get(User, reporter.id)
+        result = rollup(viewer, None, Filters(), TODAY)
+        nb = next(r for r in result.rows if r.unit.code == "NB")
+        hn = next(r for r in result.rows if r.unit.code == "HN")
+        # NB: An, Bình, Cường, Em, Giang active (Dũng left); everyone of them has the course.
+        assert (nb.headcount, nb.people_required) == (5, 5)
+        assert nb.counts == {"completed": 1, "in_progress": 1, "not_started": 1, "overdue": 1, "exempt": 1}
+        assert nb.rate == 25.0  # 1 completed of 4 owed (the exemption owes nothing)
+        assert (hn.headcount, hn.people_required) == (1, 1)
+        assert hn.counts["overdue"] == 1 and hn.rate == 0.0
+        assert result.total.headcount == 6 and result.total.counts["overdue"] == 2
+        drill = rollup(viewer, o.province.id, Filters(), TODAY)
+        sections = {r.unit.code: r for r in drill.rows}
+        assert sections["NB-1"].counts == {
+            "completed": 1,
+            "in_progress": 1,
+            "not_started": 0,
+            "overdue": 1,
+            "exempt": 0,
+        }
+        assert sections["NB-2"].counts == {
+            "completed": 0,
+            "in_progress": 0,
+            "not_started": 1,
+            "overdue": 0,
+            "exempt": 1,
+        }
+        only_overdue = rollup(viewer, None, Filters(status="overdue"), TODAY)
+        assert only_overdue.total.counts["overdue"] == 2 and only_overdue.total.total == 2
+
+
+def test_renewal_counts_the_current_cycle(world):
+    app, o, people, reporter = world
+    with app.app_context():
+        assign.apply_rules(today=date(2027, 3, 25))  # An's certificate expires 20/04/2027
+        db.session.commit()
+        from mooc.auth.models import User
+        from mooc.reports.queries import Filters, rollup
+
+        result = rollup(db.session.get(User, reporter.id), o.province.id, Filters(), date(2027, 3, 25))
+        a = next(r for r in result.rows if r.unit.code == "NB-1")
+        assert a.counts["completed"] == 0 and a.counts["not_started"] >= 1  # the new cycle is what counts now
+
+
+def test_overdue_list_has_days_unit_and_manager(world, make_user):
+    app, o, _people, reporter = world
+    make_user(role=Role.MANAGER, scope_unit=o.province, name="Trưởng Phòng Ninh Bình")
+    client = app.test_client()
+    login(client, reporter.email)
+    page = client.get("/reports/people?status=overdue").get_data(as_text=True)
+    assert "Lê Văn Cường" in page and "Đỗ Thu Hà" in page and "Nguyễn Văn An" not in page
+    assert "Trưởng Phòng Ninh Bình" in page
+    assert ">30<" in page  # Cường: due 02/05, 30 days before 01/06
+    never = client.get("/reports/people?status=not_started").get_data(as_text=True)
+    assert "Vũ Thị Giang" in never and "Lê Văn Cường" not in never
+
+
+def test_compliance_as_of_a_date(world):
+    app, o, people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    page = client.get(f"/reports/compliance?unit={o.section_a.id}&date=2026-04-25").get_data(as_text=True)
+    # On 25/04 nobody in NB-1 was overdue yet (due 02/05): all three active people compliant.
+    assert "3/3 người đạt yêu cầu vào ngày 25/04/2026" in page
+    late = client.get(f"/reports/compliance?unit={o.section_a.id}&date=2026-05-15").get_data(as_text=True)
+    assert "2/3 người đạt yêu cầu vào ngày 15/05/2026" in late  # Cường is overdue by then
+
+
+def test_a_manager_sees_only_their_subtree_in_pages_and_exports(world, make_user):
+    app, o, _people, _reporter = world
+    manager = make_user(role=Role.MANAGER, scope_unit=o.section_b)
+    client = app.test_client()
+    login(client, manager.email)
+    page = client.get("/reports/").get_data(as_text=True)
+    assert "Phòng 2" in page and "Phòng 1" not in page and "Hà Nội" not in page
+    assert client.get(f"/reports/units/{o.section_a.id}").status_code == 404
+    assert client.get(f"/reports/units/{o.other.id}").status_code == 404
+    assert client.get(f"/reports/compliance?unit={o.province.id}").status_code == 404
+    people = client.get("/reports/people").get_data(as_text=True)
+    assert "Hoàng Thị Em" in people and "Lê Văn Cường" not in people and "Đỗ Thu Hà" not in people
+    exported = client.get("/reports/people?export=csv").get_data(as_text=True)
+    assert "Hoàng Thị Em" in exported and "Lê Văn Cường" not in exported
+    assert client.get(f"/reports/people?unit={o.section_a.id}").status_code == 404
+    trainee = app.test_client()
+    login(trainee, "an@example.vn")
+    assert trainee.get("/reports/").status_code == 403
+
+
+def test_exports_open_and_carry_the_data(world):
+    app, _o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    response = client.get("/reports/people?export=xlsx")
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert "bo@example.vn" in values[1][0]  # stamped with who exported it
+    header = values[3]
+    assert header[:2] == ["Mã cán bộ", "Họ và tên"]
+    due = [row[header.index("Hạn")] for row in values[4:]]
+    assert any(isinstance(d, datetime) for d in due)  # dates as dates
+    text = client.get("/reports/?export=csv").data
+    assert text.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+    assert rows[3][0] == "Đơn vị" and any(r and r[0] == "Thanh tra tỉnh Ninh Bình" for r in rows)
+
+
+def test_formula_cells_are_neutralised(org, person, make_user):
+    app, o = org
+    person(o.section_a, name='=HYPERLINK("http://x","y")')
+    with app.app_context():
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.province.id)]
+        db.session.add(rule)
+        db.session.flush()
+        assign.apply_rules()
+        db.session.commit()
+    client = app.test_client()
+    login(client, make_user(role=Role.ADMIN).email)
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/reports/people?export=xlsx").data)).active
+    names = [row[1].value for row in sheet.iter_rows(min_row=5)]
+    assert names == ['\'=HYPERLINK("http://x","y")']
+    assert sheet.cell(row=5, column=2).data_type == "s"
+    assert "'=HYPERLINK" in client.get("/reports/people?export=csv").get_data(as_text=True)
+
+
+def test_the_dashboard_query_count_does_not_grow_with_the_roster(org, person, make_user):
+    app, o = org
+    viewer = make_user(role=Role.ADMIN)
+    client = app.test_client()
+    login(client, viewer.email)
+
+    def count_queries() -> int:
+        with app.app_context():
+            engine = db.engine
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            assert client.get("/reports/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+        return len(statements)
+
+    with app.app_context():
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.province.id), db.session.get(OrgUnit, o.other.id)]
+        db.session.add(rule)
+        db.session.commit()
+    person(o.section_a, name="Một Người")
+    with app.app_context():
+        assign.apply_rules()
+        db.session.commit()
+    small = count_queries()
+    for n in range(30):
+        person([o.section_a, o.section_b, o.other][n % 3], name=f"Người Thứ {n}")
+    with app.app_context():
+        assign.apply_rules()
+        db.session.commit()
+    assert count_queries() == small
+    assert small < 20
+
+
+def test_course_analytics_and_trend(world):
+    app, o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    page = client.get(f"/reports/courses/{o.course_id}").get_data(as_text=True)
+    assert "Bài một" in page and "Bài hai" in page
+    trend = client.get("/reports/trend").get_data(as_text=True)
+    assert "04/2026" in trend
+    with app.app_context():
+        from mooc.auth.models import User
+        from mooc.reports.queries import completions_per_month
+
+        months = dict(completions_per_month(db.session.get(User, reporter.id), TODAY))
+        assert months["2026-04"] == 1 and months["2026-05"] == 0 and len(months) == 12
+    assert (TODAY - timedelta(days=1)).year == 2026

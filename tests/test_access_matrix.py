@@ -1,0 +1,213 @@
+"""The access matrix: every route x every role, with the expected outcome, in one table.
+
+A route that is not in the table fails the suite until someone decides who may use it.
+Object-level rules are in the URLs: the trainee's own attempt, record and certificate; a
+manager of unit A asking for unit A's and unit B's things by id.
+
+Outcome letters, in the order anonymous, trainee, manager of A, manager of B, reporter, admin:
+  P  public: answered without a session
+  L  anonymous: sent to sign in (GET) or refused with 401 (POST)
+  O  allowed (any answer but 401/403/404)
+  D  denied: 403 or 404 (404 where even the existence of the object is private)
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mooc.auth.models import Role
+from mooc.courses.models import Course, Quiz
+from mooc.courses.sync import sync_tree
+from mooc.extensions import db
+from mooc.quizzes.models import QuizAttempt
+from mooc.roster.models import OrgUnit, RosterImport
+from mooc.training import assign
+from mooc.training.completion import complete
+from mooc.training.models import AssignmentRule, Certificate, Enrolment
+from tests.conftest import csrf_token, login, save
+from tests.training.conftest import make_course
+
+ROLES = ("anonymous", "trainee", "manager_a", "manager_b", "reporter", "admin")
+
+# endpoint -> (method, url template, outcomes). Templates use the world's ids.
+MATRIX: dict[str, tuple[str, str, str]] = {
+    "static": ("GET", "/static/css/site.css", "PPPPPP"),
+    "site.healthz": ("GET", "/healthz", "PPPPPP"),
+    "site.set_language": ("POST", "/language", "PPPPPP"),
+    "auth.login": ("GET", "/login", "PPPPPP"),
+    "account.forgot": ("GET", "/forgot", "PPPPPP"),
+    "account.invite": ("GET", "/invite/not-a-token", "PPPPPP"),
+    "account.reset": ("GET", "/reset/not-a-token", "PPPPPP"),
+    "training.verify": ("GET", "/verify/{certificate}", "PPPPPP"),
+    "training.home": ("GET", "/", "LOOOOO"),
+    "auth.change_password": ("GET", "/account/password", "LOOOOO"),
+    "courses.catalog": ("GET", "/courses/", "LOOOOO"),
+    "courses.course": ("GET", "/courses/luat", "LOOOOO"),
+    "courses.lesson": ("GET", "/courses/luat/lessons/co-ban/mot", "LOOOOO"),
+    "courses.file": ("GET", "/courses/luat/files/01-co-ban/images/hinh.svg", "LOOOOO"),
+    "courses.mark_done": ("POST", "/courses/luat/lessons/co-ban/mot/done", "LOOOOO"),
+    "quizzes.quiz": ("GET", "/courses/luat/quizzes/co-ban/kiem-tra", "LOOOOO"),
+    "quizzes.start": ("POST", "/courses/luat/quizzes/co-ban/kiem-tra/start", "LOOOOO"),
+    "quizzes.attempt": ("GET", "/attempts/{attempt}", "LODDDD"),          # only its owner
+    "quizzes.save": ("POST", "/attempts/{attempt}/save", "LODDDD"),
+    "quizzes.submit": ("POST", "/attempts/{attempt}/submit", "LODDDD"),
+    "search.results": ("GET", "/search/?q=thanh+tra", "LOOOOO"),
+    "training.join": ("POST", "/courses/tuy-chon/join", "LOOOOO"),
+    "training.my_record": ("GET", "/training/record", "LODDDD"),         # people on the roster only
+    "training.record": ("GET", "/training/people/{trainee_staff}", "LOODOO"),
+    "training.record_csv": ("GET", "/training/people/{trainee_staff}/record.csv", "LOODOO"),
+    "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODOO"),
+    "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODDO"),
+    "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDDO"),
+    "training.rules": ("GET", "/admin/rules", "LDDDDO"),
+    "training.new_rule": ("GET", "/admin/rules/new", "LDDDDO"),
+    "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDDO"),
+    "reports.dashboard": ("GET", "/reports/", "LDOOOO"),
+    "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODOO"),
+    "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODOO"),
+    "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODOO"),
+    "reports.trend": ("GET", "/reports/trend", "LDOOOO"),
+    "reports.course": ("GET", "/reports/courses/{course}", "LDOOOO"),
+    "roster.index": ("GET", "/roster/", "LDOOOO"),
+    "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODOO"),
+    "roster.invite": ("POST", "/roster/staff/{trainee_staff}/invite", "LDDDDO"),
+    "roster.grant_role": ("POST", "/roster/staff/{trainee_staff}/role", "LDDDDO"),
+    "roster.upload": ("GET", "/roster/import", "LDDDDO"),
+    "roster.preview": ("GET", "/roster/import/{checksum}", "LDDDDO"),
+    "roster.imports": ("GET", "/roster/imports", "LDDDDO"),
+    "roster.import_detail": ("GET", "/roster/imports/{roster_import}", "LDDDDO"),
+    "roster.unit_list": ("GET", "/roster/units", "LDDDDO"),
+    "roster.unit_new": ("GET", "/roster/units/new", "LDDDDO"),
+    "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDDO"),
+    "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDDO"),
+    "reminders.log": ("GET", "/admin/reminders/", "LDDDDO"),
+    "auth.logout": ("POST", "/logout", "LLLLLL"),                         # signed out: to the sign-in page
+}
+
+
+@dataclass
+class World:
+    ids: dict[str, object]
+    users: dict[str, object]
+
+
+@pytest.fixture
+def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):  # noqa: ANN001, ANN201
+    root = make_course(tmp_path / "courses")
+    (root / "luat/01-co-ban/images").mkdir(parents=True)
+    (root / "luat/01-co-ban/images/hinh.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    lesson = root / "luat/01-co-ban/01-mot.md"
+    lesson.write_text(lesson.read_text() + "\n![Hình](images/hinh.svg)\n")
+    app = make_app(COURSES_DIR=str(root))
+    unit_a = make_unit("Thanh tra tỉnh A", code="A", kind="province")
+    section_a = make_unit("Phòng A1", parent=unit_a, code="A1")
+    unit_b = make_unit("Thanh tra tỉnh B", code="B", kind="province")
+    trainee_staff = make_staff("Nguyễn Văn Học", unit=section_a, email="hoc@example.vn")
+    users = {
+        "trainee": make_user(email="hoc@example.vn", staff=trainee_staff),
+        "manager_a": make_user(role=Role.MANAGER, scope_unit=unit_a),
+        "manager_b": make_user(role=Role.MANAGER, scope_unit=unit_b),
+        "reporter": make_user(role=Role.REPORTER),
+        "admin": make_user(role=Role.ADMIN),
+    }
+    with app.app_context():
+        sync_tree(root)
+        course = db.session.scalar(sa.select(Course).where(Course.key == "luat"))
+        rule = AssignmentRule(course_id=course.id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, unit_a.id)]
+        db.session.add(rule)
+        db.session.flush()
+        assign.apply_rules()
+        enrolment = db.session.scalar(sa.select(Enrolment))
+        complete(enrolment, course, None, datetime(2026, 1, 5, tzinfo=UTC))
+        quiz = db.session.scalar(sa.select(Quiz))
+        attempt = QuizAttempt(user_id=users["trainee"].id, quiz_id=quiz.id, number=1, settings=quiz.settings,
+                              questions=quiz.questions, answers={})
+        db.session.add(attempt)
+        db.session.commit()
+        ids = {"course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
+               "certificate": db.session.scalar(sa.select(Certificate.code)),
+               "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
+    record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))
+    ids["roster_import"] = record.id
+    return app, World(ids, users)
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(MATRIX) == set(), "classify the new route in MATRIX"
+    assert set(MATRIX) - endpoints == set(), "the matrix names a route that no longer exists"
+
+
+def _outcome(response, method: str) -> str:  # noqa: ANN001
+    status = response.status_code
+    location = response.headers.get("Location", "")
+    if status == 302 and location.startswith("/login"):
+        return "L"
+    if status == 401:
+        return "L"
+    if status in (403, 404):
+        return "D"
+    assert status < 500, f"{method} {response.request.path}: {status}"
+    return "O"
+
+
+def test_the_access_matrix(world):
+    app, w = world
+    clients = {"anonymous": app.test_client()}
+    for role, user in w.users.items():
+        clients[role] = app.test_client()
+        assert login(clients[role], user.email).status_code == 302
+    tokens = {role: csrf_token(client, "/courses/" if role != "anonymous" else "/login")
+              for role, client in clients.items()}
+    # A stored upload for the import preview (found by its checksum only).
+    upload = clients["admin"].post("/roster/import", data={
+        "csrf_token": csrf_token(clients["admin"], "/roster/import"),
+        "file": (io.BytesIO("Mã cán bộ;Họ và tên;Đơn vị\n000900;Lê Văn Mới;A1\n".encode()), "ds.csv")},
+        content_type="multipart/form-data")
+    assert upload.status_code == 302, upload.get_data(as_text=True)[:500]
+    w.ids["checksum"] = upload.headers["Location"].rstrip("/").rsplit("/", 1)[1].split("?")[0]
+    failures = []
+    # GETs first, then the POSTs (state-changing ones run last, with nothing that succeeds
+    # silently), logout at the very end.
+    ordered = sorted(MATRIX.items(), key=lambda item: (item[1][0] == "POST", item[0] == "auth.logout"))
+    for endpoint, (method, template, expected) in ordered:
+        url = template.format(**w.ids)
+        for role, want in zip(ROLES, expected, strict=True):
+            client = clients[role]
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, data={"csrf_token": tokens[role]})
+            got = _outcome(response, method)
+            response.close()
+            # public: answered without a session (an unknown token may well be a 404)
+            allowed = {"P": {"O", "D"}, "O": {"O"}, "L": {"L"}, "D": {"D"}}[want]
+            if got not in allowed:
+                failures.append(f"{endpoint} {method} {url} as {role}: expected {want}, got {got} "
+                                f"({response.status_code})")
+    assert failures == [], "\n".join(failures)
+
+
+def test_extra_form_fields_are_ignored(world):
+    """Posting role or unit_id where they are not asked for changes nothing."""
+    app, w = world
+    client = app.test_client()
+    login(client, w.users["trainee"].email)
+    token = csrf_token(client, "/account/password")
+    client.post("/account/password", data={"csrf_token": token, "current_password": "x", "new_password": "y",
+                                           "confirm": "y", "role": "admin", "scope_unit_id": w.ids["unit_a"]})
+    client.post("/courses/tuy-chon/join", data={"csrf_token": token, "role": "admin", "unit_id": 1,
+                                                "staff_id": 999})
+    with app.app_context():
+        from mooc.auth.models import User
+
+        user = db.session.get(User, w.users["trainee"].id)
+        assert user.role == Role.TRAINEE and user.scope_unit_id is None
+    assert client.get("/admin/rules").status_code == 403
