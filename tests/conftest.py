@@ -197,3 +197,7 @@ def auth(client: FlaskClient, make_user: Callable[..., User]):
             return logout(client)
 
     return Auth()
+
+
+# Shared by training, reports and the security tests: an organisation and people with accounts.
+from tests.training.conftest import org, person  # noqa: E402, F401

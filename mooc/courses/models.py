@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime
@@ -57,9 +57,12 @@ class Module(db.Model):
     course: Mapped[Course] = relationship(back_populates="modules")
 
 
-class Lesson(db.Model):
-    __tablename__ = "lessons"
-    __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
+class CourseItem:
+    """What lessons and quizzes share: their place in a course, their identity, their source."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:  # noqa: N805 (one constraint object per table)
+        return (sa.UniqueConstraint("course_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
@@ -67,41 +70,37 @@ class Lesson(db.Model):
     key: Mapped[str] = mapped_column(sa.String(250))
     position: Mapped[int]
     title: Mapped[str] = mapped_column(sa.String(300))
+    source_path: Mapped[str] = mapped_column(sa.String(400), default="")
+    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    @declared_attr
+    def course(cls) -> Mapped[Course]:  # noqa: N805 (SQLAlchemy's declared_attr takes the class)
+        return relationship(Course)
+
+    @declared_attr
+    def module(cls) -> Mapped[Module]:  # noqa: N805
+        return relationship(Module)
+
+
+class Lesson(CourseItem, db.Model):
+    __tablename__ = "lessons"
+
     minutes: Mapped[int] = mapped_column(default=0)
     html: Mapped[str] = mapped_column(sa.Text, default="")
     text: Mapped[str] = mapped_column(sa.Text, default="")  # plain text, for search
     headings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    source_path: Mapped[str] = mapped_column(sa.String(400), default="")
-    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
-    archived: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-
-    course: Mapped[Course] = relationship()
-    module: Mapped[Module] = relationship()
 
 
-class Quiz(db.Model):
+class Quiz(CourseItem, db.Model):
     """A quiz file: its settings and questions as parsed at sync (attempts keep their own copy)."""
 
     __tablename__ = "quizzes"
-    __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
-    module_id: Mapped[int] = mapped_column(sa.ForeignKey("course_modules.id"), index=True)
-    key: Mapped[str] = mapped_column(sa.String(250))
-    position: Mapped[int]
-    title: Mapped[str] = mapped_column(sa.String(300))
     intro_html: Mapped[str] = mapped_column(sa.Text, default="")
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    source_path: Mapped[str] = mapped_column(sa.String(400), default="")
-    source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
-    archived: Mapped[bool] = mapped_column(default=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-
-    course: Mapped[Course] = relationship()
-    module: Mapped[Module] = relationship()
 
 
 class LessonProgress(db.Model):

@@ -1,1 +1,0 @@
-from tests.training.conftest import org, person  # noqa: F401 (shared fixtures)
