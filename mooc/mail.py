@@ -8,6 +8,7 @@ Callers build the text (already translated); this module only delivers it.
 
 from __future__ import annotations
 
+import email.policy
 import secrets
 import smtplib
 import ssl
@@ -25,13 +26,18 @@ from mooc import clock
 SMTP_TIMEOUT_SECONDS = 30
 
 
+UNFOLDED = email.policy.default.clone(max_line_length=998)
+
+
 class MailError(RuntimeError):
     """The message could not be handed over (server down, refused, bad settings)."""
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None, *,
                   sender: str) -> EmailMessage:
-    message = EmailMessage()
+    # Python 3.11's header folding can drop a space between encoded words in a long
+    # Vietnamese subject (CPython gh-92081): keep headers on one line (RFC 5322 allows 998).
+    message = EmailMessage(policy=UNFOLDED)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject

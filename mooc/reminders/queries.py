@@ -37,7 +37,7 @@ class LogPage:
 
 def log_page(status: ReminderStatus | None = None, kind: ReminderKind | None = None, page: int = 1,
              per_page: int = PER_PAGE) -> LogPage:
-    """One page of the log, newest first (by when it was sent, else claimed): three queries."""
+    """One page of the log, newest first (claim order, by the primary key): three queries."""
     conditions = []
     if status is not None:
         conditions.append(ReminderLog.status == status)
@@ -46,14 +46,13 @@ def log_page(status: ReminderStatus | None = None, kind: ReminderKind | None = N
     total = db.session.scalar(sa.select(sa.func.count()).select_from(ReminderLog).where(*conditions)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    moment = sa.func.coalesce(ReminderLog.sent_at, ReminderLog.claimed_at)
     rows = db.session.execute(
         sa.select(ReminderLog, User.display_name, Course.title)
         .outerjoin(User, User.id == ReminderLog.user_id)
         .outerjoin(Enrolment, Enrolment.id == ReminderLog.enrolment_id)
         .outerjoin(Course, Course.id == Enrolment.course_id)
         .where(*conditions)
-        .order_by(moment.desc(), ReminderLog.id.desc())
+        .order_by(ReminderLog.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()

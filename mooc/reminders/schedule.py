@@ -29,6 +29,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import aliased
 
 from mooc import clock
@@ -223,8 +224,10 @@ def unsent(keys: Iterable[str], stale_before: datetime) -> tuple[set[str], set[s
 
 def plan(today: date, schedule: Schedule, stale_before: datetime | None = None) -> Plan:
     """Every reminder due today and not sent yet: trainees' mails (one per person, all their
-    courses together) and managers' digests. Reads only."""
-    stale_before = stale_before or clock.now()
+    courses together) and managers' digests. Reads only. A key claimed before ``stale_before``
+    and never confirmed counts as unsent (default: the configured pending window)."""
+    if stale_before is None:
+        stale_before = clock.now() - timedelta(minutes=current_app.config["MOOC_REMINDER_PENDING_MINUTES"])
     trainees, without_account, trainee_retries = _trainee_messages(today, schedule, stale_before)
     digests, digest_retries = _digests(today, schedule, stale_before)
     return Plan(today, schedule.due_soon_days, trainees, digests, without_account,

@@ -114,3 +114,16 @@ def test_mail_settings_are_checked(tmp_path):
         build_config(environ=env | {"MOOC_MAIL_BACKEND": "pigeon"})
     with pytest.raises(ConfigError, match="MOOC_MAIL_TLS"):
         build_config(environ=env | {"MOOC_MAIL_TLS": "maybe"})
+
+
+def test_a_long_vietnamese_subject_survives_encoding():
+    """Python 3.11 folds long encoded headers and can lose a space (CPython gh-92081)."""
+    from email import message_from_bytes, policy
+
+    from mooc.mail import build_message
+
+    subject = ("Nhắc việc: 3 khóa học quá hạn, 0 sắp đến hạn, 2 chưa bắt đầu trong đơn vị "
+               "Thanh tra Thành phố Hồ Chí Minh và các phòng trực thuộc")
+    raw = build_message("a@example.vn", subject, "x", sender="Đào tạo <d@example.vn>").as_bytes()
+    assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
+    assert max(len(line) for line in raw.split(b"\r\n") + raw.split(b"\n")) <= 998

@@ -269,3 +269,26 @@ def test_the_audit_trail_records_each_run_that_sent(mail_app, person, smtp):
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reminders.sent")).all()
         assert [(e.details["sent"], e.details["failed"]) for e in events] == [(1, 0)]
+
+
+def test_two_runs_at_once_never_claim_the_same_message(mail_app, person, smtp):
+    """Both runs planned before either sent: the second finds the keys claimed and skips them."""
+    app, o, _factory = mail_app
+    people_due(o, person, 3, app)
+    at(MONDAY)
+    with app.app_context():
+        first, second = _plan(app), _plan(app)
+        assert first.messages == second.messages == 3
+        report_one = sender.send_plan(first)
+        report_two = sender.send_plan(second)
+    assert (report_one.sent, report_one.skipped) == (3, 0)
+    assert (report_two.sent, report_two.skipped) == (0, 3)
+    assert len(smtp.inbox.envelopes) == 3
+    with app.app_context():  # a claim younger than the pending window is never taken over
+        db.session.execute(sa.update(ReminderLog).values(status=ReminderStatus.PENDING,
+                                                         claimed_at=clock.now() - timedelta(minutes=29)))
+        db.session.commit()
+        message = sender.outgoing(first, BASE_URL)[0]
+        now = clock.now()
+        assert sender.claim(message, now, now - timedelta(minutes=30)) == set()
+        assert sender.claim(message, now, now - timedelta(minutes=28)) == set(message.rows)  # stale
