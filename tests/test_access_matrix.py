@@ -62,6 +62,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.my_record": ("GET", "/training/record", "LODDDD"),         # people on the roster only
     "training.record": ("GET", "/training/people/{trainee_staff}", "LOODOO"),
     "training.record_csv": ("GET", "/training/people/{trainee_staff}/record.csv", "LOODOO"),
+    "training.record_pdf": ("GET", "/training/people/{trainee_staff}/record.pdf", "LOODOO"),
+    "training.revoke_certificate": ("POST", "/certificates/{certificate}/revoke", "LDDDDO"),
     "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODOO"),
     "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODDO"),
     "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDDO"),

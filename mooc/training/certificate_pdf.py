@@ -1,4 +1,5 @@
-"""The certificate as a PDF: Vietnamese text in a bundled font, and a QR code to /verify/<code>."""
+"""PDFs of training: the certificate (with a QR code to /verify/<code>) and a person's record,
+in a bundled font that has every Vietnamese letter."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import io
 from pathlib import Path
 
 import segno
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from mooc.formatting import format_date
 from mooc.training.models import Certificate
@@ -84,4 +85,45 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     pdf.cell(0, 6, "Kiểm tra tính xác thực: quét mã QR hoặc mở", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(24)
     pdf.cell(0, 6, verify_url, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def render_record(
+    staff_name: str,
+    staff_code: str,
+    unit: str,
+    rows: list[list[str]],
+    headers: list[str],
+    title: str,
+    stamp: str,
+) -> bytes:
+    """A person's training record as a PDF table (A4 landscape), for files and signatures."""
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"{title} {staff_code}")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 16)
+    pdf.set_text_color(*RED)
+    pdf.cell(0, 10, title.upper(), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*INK)
+    pdf.set_font("DejaVu", "", 11)
+    pdf.cell(0, 7, f"{staff_name} · {staff_code} · {unit}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(*MUTED)
+    pdf.set_font("DejaVu", "", 9)
+    pdf.cell(0, 6, stamp, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_text_color(*INK)
+    pdf.set_font("DejaVu", "", 9)
+    widths = (70, 14, 30, 24, 24, 24, 24, 16, 35)
+    with pdf.table(
+        col_widths=widths,
+        text_align="LEFT",
+        line_height=6,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(239, 237, 242)),
+    ) as table:
+        table.row(headers)
+        for row in rows:
+            table.row([str(value) for value in row])
     return bytes(pdf.output())

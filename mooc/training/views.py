@@ -18,10 +18,11 @@ from mooc.auth.access import public, role_required
 from mooc.auth.models import Role
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.formatting import format_datetime
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.training import assign, queries
-from mooc.training.certificate_pdf import render_certificate
+from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
 
@@ -149,6 +150,67 @@ def record(staff_id: int):
         can_enrol=bool(courses) and current_user.role != Role.REPORTER,
         can_exempt=current_user.has_role(Role.ADMIN),
     )
+
+
+@bp.get("/training/people/<int:staff_id>/record.pdf")
+def record_pdf(staff_id: int):
+    staff = _visible_staff(staff_id)
+    headers = [
+        _("Course"),
+        _("Cycle"),
+        _("Status"),
+        _("Assigned"),
+        _("Due"),
+        _("Completed"),
+        _("Valid until"),
+        _("Score"),
+        _("Certificate"),
+    ]
+    rows = []
+    for row in queries.record(staff):
+        e = row.enrolment
+        rows.append(
+            [
+                row.course_title,
+                e.cycle,
+                STATUS_LABELS[row.status](),
+                _d(e.assigned_on),
+                _d(e.due_on),
+                _d(e.completed_at),
+                _d(e.expires_on),
+                "" if e.score is None else f"{e.score:.1f}%",
+                row.certificate.code if row.certificate else "",
+            ]
+        )
+    stamp = _(
+        "Printed by %(name)s on %(when)s", name=current_user.display_name, when=format_datetime(clock.now())
+    )
+    pdf = render_record(
+        staff.full_name, staff.staff_code, staff.unit.name, rows, headers, _("Training record"), stamp
+    )
+    audit.record("training.record_exported", target=staff.staff_code, format="pdf")
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="ho-so-dao-tao-{staff.staff_code}.pdf"'},
+    )
+
+
+@bp.post("/certificates/<code>/revoke")
+@role_required(Role.ADMIN)
+def revoke_certificate(code: str):
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code)) or abort(404)
+    form = ExemptForm()  # one required "reason" field
+    if not form.validate_on_submit():
+        flash(_("Give the reason for revoking the certificate."), "warning")
+    elif certificate.revoked_at is None:
+        certificate.revoked_at = clock.now()
+        certificate.revoked_reason = form.reason.data.strip()
+        audit.record(
+            "training.certificate_revoked", target=certificate.code, reason=certificate.revoked_reason
+        )
+        flash(_("The certificate is revoked: its verification page says so."), "success")
+    return redirect(url_for("training.record", staff_id=certificate.enrolment.staff_id))
 
 
 @bp.get("/training/people/<int:staff_id>/record.csv")

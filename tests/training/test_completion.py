@@ -310,3 +310,26 @@ def test_history_import(org, person, tmp_path):
     )
     enrolment = enrolment_of(app, staff.id, o.course_id)
     assert enrolment.state == EnrolmentState.COMPLETED and enrolment.source == "import"
+
+
+def test_record_pdf_and_revoking_a_certificate(org, person, make_user):
+    app, o = org
+    staff, user = person(o.section_a, name="Lý Thị Mai")
+    require(app, o)
+    client = app.test_client()
+    login(client, user.email)
+    read_and_pass(client, app)
+    pdf = client.get(f"/training/people/{staff.id}/record.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "HỒ SƠ ĐÀO TẠO" in text and "Lý Thị Mai" in text and "Luật Thanh tra 2025" in text
+    with app.app_context():
+        code = db.session.scalar(sa.select(Certificate.code))
+    admin = app.test_client()
+    login(admin, make_user(role=Role.ADMIN).email)
+    token = csrf_token(admin, f"/training/people/{staff.id}")
+    admin.post(f"/certificates/{code}/revoke", data={"csrf_token": token, "reason": ""})
+    assert "hợp lệ" in app.test_client().get(f"/verify/{code}").get_data(as_text=True)
+    admin.post(f"/certificates/{code}/revoke", data={"csrf_token": token, "reason": "Cấp nhầm người"})
+    page = app.test_client().get(f"/verify/{code}").get_data(as_text=True)
+    assert "đã bị thu hồi" in page and "Cấp nhầm người" not in page  # the reason stays internal
