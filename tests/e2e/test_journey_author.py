@@ -1,0 +1,100 @@
+"""Journey 4: an author edits a lesson and a quiz in the courses folder, runs `mooc courses check`
+(which finds their mistake, by file and line), fixes it, runs `mooc courses sync`, and sees the
+change in the browser; the demo trainee's progress is still there.
+
+The files edited are the e2e app's own copy of courses/ (MOOC_COURSES_DIR), never the real
+ones; the commands run in processes of their own, with the app's environment. The app does
+not re-sync by itself (MOOC_ENV=testing, as in production): nothing changes before the sync.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.e2e.pages import HomePage, go, sign_in
+
+TRAINEE = "hocvien@example.vn"
+LESSON_FILE = "nghiep-vu-thanh-tra/01-he-thong-thanh-tra/01-thanh-tra-la-gi.md"
+QUIZ_FILE = "nghiep-vu-thanh-tra/01-he-thong-thanh-tra/09-kiem-tra.quiz.md"
+LESSON = "/courses/nghiep-vu-thanh-tra/lessons/he-thong-thanh-tra/thanh-tra-la-gi"
+QUIZ = "/courses/nghiep-vu-thanh-tra/quizzes/he-thong-thanh-tra/kiem-tra"
+
+NEW_SECTION = """## Ghi nhớ trong một phút
+
+Luật Thanh tra số 84/2025/QH15 có hiệu lực từ ngày 01/7/2025. Khi gặp một việc mới, hãy hỏi
+trước: việc này có thuộc phạm vi thanh tra của cơ quan mình theo luật mới hay không.
+
+"""
+NEW_QUESTION = """
+## Luật Thanh tra 2025 gồm bao nhiêu chương?{key}
+
+- [ ] 8 chương
+- [x] 9 chương
+- [ ] 10 chương
+
+> Luật Thanh tra số 84/2025/QH15 gồm 9 chương, 64 điều.
+"""
+
+
+def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:  # noqa: ANN001
+    trainee = browsing.new_page()
+    sign_in(trainee, TRAINEE, "matkhau-demo")
+    card = HomePage(trainee).card("Khóa học bắt buộc", "Nghiệp vụ thanh tra cơ bản")
+    progress_before = card.locator(".progress-text").inner_text()
+    go(trainee, LESSON)
+    expect(trainee.locator("header .status-done")).to_have_text("✓ Đã xong")
+    expect(trainee.get_by_role("heading", name="Ghi nhớ trong một phút")).to_have_count(0)
+    go(trainee, QUIZ)
+    expect(trainee.locator("ul.facts")).to_contain_text("11 câu hỏi")
+    expect(trainee.locator("ul.facts")).to_contain_text("Điểm đạt: 80%")
+
+    # The author adds a section to the lesson, and a question (without its key: a slip) to the quiz,
+    # and lowers the pass mark.
+    lesson_path = live.courses_dir / LESSON_FILE
+    text = lesson_path.read_text(encoding="utf-8")
+    lesson_path.write_text(text.replace("## Tự kiểm tra nhanh", NEW_SECTION + "## Tự kiểm tra nhanh", 1),
+                           encoding="utf-8")
+    quiz_path = live.courses_dir / QUIZ_FILE
+    quiz = quiz_path.read_text(encoding="utf-8").replace("pass_percent: 80", "pass_percent: 70", 1)
+    quiz_path.write_text(quiz + NEW_QUESTION.format(key=""), encoding="utf-8")
+
+    checked = live.mooc("courses", "check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    line = quiz.count("\n") + 2  # the new heading, after the blank line that opens the addition
+    assert f"courses/{QUIZ_FILE}:{line}: error: the question has no key" in checked.stdout, checked.stdout
+
+    # The trainee sees nothing of it yet.
+    trainee.reload()
+    expect(trainee.locator("ul.facts")).to_contain_text("11 câu hỏi")
+
+    # Fixed, checked, synced.
+    quiz_path.write_text(quiz + NEW_QUESTION.format(key=" {#so-chuong}"), encoding="utf-8")
+    checked = live.mooc("courses", "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert re.search(r"0 error\(s\)", checked.stdout), checked.stdout
+    synced = live.mooc("courses", "sync")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "changed" in synced.stdout.lower(), synced.stdout
+
+    # The trainee reloads: the new pass mark and question count, the new section, still "done".
+    trainee.reload()
+    facts = trainee.locator("ul.facts")
+    expect(facts).to_contain_text("12 câu hỏi")
+    expect(facts).to_contain_text("Điểm đạt: 70%")
+    go(trainee, LESSON)
+    expect(trainee.get_by_role("heading", name="Ghi nhớ trong một phút", level=2)).to_be_visible()
+    expect(trainee.get_by_text("theo luật mới hay không")).to_be_visible()
+    toc = trainee.get_by_role("navigation", name="Nội dung bài")
+    expect(toc.get_by_role("link", name="Ghi nhớ trong một phút")).to_be_visible()
+    expect(trainee.locator("header .status-done")).to_have_text("✓ Đã xong")
+    outline_item = trainee.locator(".outline-item", has=trainee.locator("a[aria-current=page]"))
+    expect(outline_item).to_have_class(re.compile(r"\bis-done\b"))
+    go(trainee, "/")
+    expect(card.locator(".progress-text")).to_have_text(progress_before)
+
+    # The search index followed the sync: the new words are found, without accents.
+    go(trainee, "/search/?q=ghi+nho+trong+mot+phut")
+    hit = trainee.locator(".search-hit").first
+    expect(hit.get_by_role("link")).to_contain_text("Ghi nhớ trong một phút")
