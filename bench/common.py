@@ -59,15 +59,17 @@ def make_app(url: str, instance_dir: Path, **overrides: Any):  # noqa: ANN201
 def server_env(url: str, instance_dir: Path) -> dict[str, str]:
     """The same settings as app_config(), as MOOC_* variables for a server process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOOC_")}
-    env.update({
-        "MOOC_ENV": "production",
-        "MOOC_DATABASE_URL": url,
-        "MOOC_INSTANCE_DIR": str(instance_dir),
-        "MOOC_SECRET_KEY": SECRET_KEY,
-        "MOOC_COURSES_AUTOSYNC": "false",
-        "MOOC_MAIL_BACKEND": "file",
-        "PYTHONPATH": str(ROOT),
-    })
+    env.update(
+        {
+            "MOOC_ENV": "production",
+            "MOOC_DATABASE_URL": url,
+            "MOOC_INSTANCE_DIR": str(instance_dir),
+            "MOOC_SECRET_KEY": SECRET_KEY,
+            "MOOC_COURSES_AUTOSYNC": "false",
+            "MOOC_MAIL_BACKEND": "file",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 

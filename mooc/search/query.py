@@ -131,7 +131,6 @@ def _is_prefix(piece: str) -> bool:
 # --- the database query ------------------------------------------------------------------
 
 
-
 @dataclass(frozen=True)
 class RankedLesson:
     lesson_id: int
@@ -184,14 +183,13 @@ def _sqlite_lessons(query: ParsedQuery, course_id: int | None, params: dict) -> 
 
 def _postgresql_lessons(query: ParsedQuery, course_id: int | None, params: dict) -> str:
     """The same CTE on PostgreSQL: the GIN index finds the sections; LIKE on the short folded
-    heading and a tsquery phrase give their flags (the vectors are kept in the row, see the
-    migration, so testing one is cheap); the title is tested once per lesson, on its first
-    section (id = lesson id << 10)."""
+    title and heading, and a tsquery phrase, give their flags (the vectors are kept in the
+    row, see the migration, so testing one is cheap)."""
     params["tsquery"] = query.as_tsquery()
     title_flags, heading_flags = [], []
     for n, term in enumerate(query.terms):
         params[f"w{n}"] = term.as_like()
-        title_flags.append(f"(CASE WHEN ' ' || first.title_words || ' ' LIKE :w{n} THEN 1 ELSE 0 END)")
+        title_flags.append(f"(CASE WHEN ' ' || title_words || ' ' LIKE :w{n} THEN 1 ELSE 0 END)")
         heading_flags.append(f"' ' || heading_words || ' ' LIKE :w{n}")
     phrase = query.as_phrase()
     as_phrase = "0"
@@ -202,14 +200,16 @@ def _postgresql_lessons(query: ParsedQuery, course_id: int | None, params: dict)
     if course_id is not None:
         params["course_id"] = course_id
         where += " AND course_id = :course_id"
+    columns = ", ".join([
+        "lesson_id",
+        " + ".join(title_flags) + " AS tt",
+        f"(CASE WHEN {' AND '.join(heading_flags)} THEN 1 ELSE 0 END) AS ha",
+        f"{as_phrase} AS pa",
+    ])
     return (
-        f"sec AS (SELECT lesson_id, (CASE WHEN {' AND '.join(heading_flags)} THEN 1 ELSE 0 END) AS ha, "
-        f"{as_phrase} AS pa FROM search_sections WHERE {where}),\n"
-        "grouped AS (SELECT lesson_id, max(ha) AS in_heading, max(pa) AS as_phrase, count(*) AS sections "
-        "FROM sec GROUP BY lesson_id),\n"
-        f"lessons_found AS (SELECT grouped.lesson_id, {' + '.join(title_flags)} AS title_terms, in_heading, "
-        "as_phrase, sections FROM grouped JOIN search_sections AS first "
-        f"ON first.id = grouped.lesson_id << {SECTION_BITS})"
+        f"sec AS (SELECT {columns} FROM search_sections WHERE {where}),\n"
+        "lessons_found AS (SELECT lesson_id, max(tt) AS title_terms, max(ha) AS in_heading, "
+        "max(pa) AS as_phrase, count(*) AS sections FROM sec GROUP BY lesson_id)"
     )
 
 
@@ -227,10 +227,10 @@ LIMIT :limit OFFSET :offset
 def _index_scans(dialect: str) -> Iterator[None]:
     """On PostgreSQL, find matches through the GIN index even when most sections match.
 
-    The planner then prefers reading the whole table and testing ``@@`` on every row, which
-    decompresses every tsvector (about 100 ms for 30,000 sections); the index answers a
-    query of words exactly without reading any vector (about 15 ms). Scoped to these
-    statements: SET LOCAL ends with the transaction, RESET ends it sooner.
+    The planner then prefers reading the whole table and testing ``@@`` on every row (about
+    100 ms for 30,000 sections, most of them matching); the index answers a query of words
+    exactly without reading a vector (about 15 ms). Scoped to these statements: SET LOCAL
+    ends with the transaction, RESET ends it sooner.
     """
     if dialect != "postgresql":
         yield
@@ -385,6 +385,6 @@ def search(text: str, course_id: int | None = None, page: int = 1, per_page: int
             anchor=row.anchor,
             title=highlight(row.lesson_title, terms),
             heading=highlight(row.heading, terms),
-            snippet=snippet(row.body, terms),
+            snippet=snippet(row.body, terms, folded=row.body_words),
         ))
     return results

@@ -8,10 +8,11 @@ beyond markupsafe.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 
 from markupsafe import Markup, escape
 
-from mooc.search.tokens import token_spans
+from mooc.search.tokens import iter_token_spans, token_spans
 
 SNIPPET_WORDS = 36  # words shown around the best match
 LEAD_WORDS = 8  # of which before the first matched word
@@ -93,14 +94,18 @@ def highlight(text: str, terms: Terms) -> Markup:
     return _render(text, _char_marks(text, spans, matches), 0, len(text))
 
 
-def snippet(text: str, terms: Terms, words: int = SNIPPET_WORDS) -> Markup:
+def snippet(text: str, terms: Terms, words: int = SNIPPET_WORDS, folded: str | None = None) -> Markup:
     """About ``words`` words of ``text`` around its best match (the window that holds the
     most different terms, then the most matches, then the earliest), matches marked;
-    the start of the text if nothing matches."""
-    spans = token_spans(text)
-    if not spans:
+    the start of the text if nothing matches.
+
+    ``folded`` is the text's words as indexed (tokens.index_text): with it, the window is
+    found on those, and only the words up to its end are located in ``text``.
+    """
+    all_words = folded.split() if folded is not None else [word for word, _, _ in token_spans(text)]
+    if not all_words:
         return Markup("")
-    matches = terms.matches([word for word, _, _ in spans])
+    matches = terms.matches(all_words)
     first = 0
     if matches:
         best: tuple[int, int, int] | None = None
@@ -111,9 +116,12 @@ def snippet(text: str, terms: Terms, words: int = SNIPPET_WORDS) -> Markup:
             if best is None or score > best:
                 best = score
         first = max(0, -best[2] - LEAD_WORDS) if best else 0
-    last = min(len(spans), first + words)
+    last = min(len(all_words), first + words)
+    spans = list(islice(iter_token_spans(text), last))
+    if [word for word, _, _ in spans] != all_words[:last]:  # an index older than the tokenizer
+        return snippet(text, terms, words) if folded is not None else Markup("")
     start = 0 if first == 0 else spans[first][1]
-    end = len(text) if last == len(spans) else spans[last - 1][2]
+    end = len(text) if last == len(all_words) else spans[last - 1][2]
     shown = [m for m in matches if first <= m[0] and m[1] <= last]
     body = _render(text, _char_marks(text, spans, shown), start, end)
     return Markup("{}{}{}").format(ELLIPSIS if start > 0 else "", body, ELLIPSIS if end < len(text) else "")

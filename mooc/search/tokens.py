@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 from mooc.text import fold
 
@@ -74,11 +75,14 @@ def _word_spans(word: str) -> tuple[tuple[str, int, int], ...]:
     )
 
 
-def token_spans(text: str) -> list[tuple[str, int, int]]:
+def iter_token_spans(text: str) -> Iterator[tuple[str, int, int]]:
     """Each word of ``text`` (as :func:`tokens` finds them) with its start and end offsets
     in ``text``: what the highlighter marks."""
-    spans: list[tuple[str, int, int]] = []
     for match in _WORD_RE.finditer(text):
         base = match.start()
-        spans += [(token, base + start, base + end) for token, start, end in _word_spans(match.group())]
-    return spans
+        for token, start, end in _word_spans(match.group()):
+            yield token, base + start, base + end
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    return list(iter_token_spans(text))

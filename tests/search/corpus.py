@@ -74,6 +74,7 @@ def make_corpus(root: Path) -> Path:
     write(root, "ksnb/course.md", COURSE.format(title="Kiểm soát nội bộ", code="KSNB"))
     write(root, "ksnb/01-chung/module.md", "---\ntitle: Chung\n---\n")
     write(root, "ksnb/01-chung/01-thanh-tra-vien-noi-bo.md", lesson(
-        "Thanh tra viên nội bộ", "Kiểm soát viên phối hợp với các phòng.\n",
+        "Thanh tra viên nội bộ",
+        "Kiểm soát viên phối hợp với các phòng. Nghiên cứu kỹ quyết định trước khi tra hồ sơ.\n",
     ))
     return root

@@ -109,9 +109,34 @@ def test_every_word_must_appear(site):
 
 
 def test_title_ranks_above_heading_above_a_passing_mention(site):
-    found = keys(site, "thanh tra viên")
-    assert set(found[:2]) == {"co-ban/thanh-tra-vien", "chung/thanh-tra-vien-noi-bo"}  # in the title
-    assert found[2:] == ["co-ban/doan-thanh-tra", "co-ban/ho-so"]  # a heading, then the text
+    assert keys(site, "thanh tra viên") == [
+        "co-ban/thanh-tra-vien",  # in the title, and in more sections than...
+        "chung/thanh-tra-vien-noi-bo",  # ...this one, also in the title
+        "co-ban/doan-thanh-tra",  # in a heading
+        "co-ban/ho-so",  # in passing, in the text
+    ]
+
+
+def test_words_side_by_side_rank_above_scattered_ones(site):
+    with site.app_context():
+        ids = dict(db.session.execute(sa.select(Lesson.key, Lesson.id)).all())
+    # "tra cứu quyết định" as written in co-ban/ra-soat; scattered in the other ("nghiên cứu
+    # kỹ quyết định trước khi tra"), whose lower id would otherwise put it first.
+    assert ids["chung/thanh-tra-vien-noi-bo"] < ids["co-ban/ra-soat"]
+    assert keys(site, "tra cứu quyết định") == ["co-ban/ra-soat", "chung/thanh-tra-vien-noi-bo"]
+    assert keys(site, "cứu tra") == ["chung/thanh-tra-vien-noi-bo", "co-ban/ra-soat"]  # not side by side
+
+
+def test_more_words_in_the_title_rank_first(site, corpus):
+    write(corpus, "luat/03-ke-hoach/module.md", "---\ntitle: Kế hoạch\n---\n")
+    write(corpus, "luat/03-ke-hoach/01-chi-tiet.md", lesson("Chi tiết", "Đoàn thanh tra lập kế hoạch.\n"))
+    write(corpus, "luat/03-ke-hoach/02-ke-hoach.md", lesson("Kế hoạch", "Đoàn thanh tra lập kế hoạch.\n"))
+    sync(site, corpus)
+    # No title holds every word: "Đoàn thanh tra" holds three, "Kế hoạch" two (and wins over
+    # the lower id of "Chi tiết", which holds none).
+    assert keys(site, "kế hoạch đoàn thanh tra") == [
+        "co-ban/doan-thanh-tra", "ke-hoach/ke-hoach", "ke-hoach/chi-tiet",
+    ]
 
 
 def test_a_lesson_appears_once_with_its_best_section(site):

@@ -11,7 +11,7 @@ from mooc.search.index import tsvector_literal
 from mooc.search.query import MAX_QUERY_LENGTH, MAX_TERMS, Term, parse_query
 from mooc.search.sections import MAX_SECTION_WORDS, split_sections
 from mooc.search.snippets import highlight, snippet
-from mooc.search.tokens import token_spans, tokens
+from mooc.search.tokens import index_text, token_spans, tokens
 from mooc.text import fold
 
 # --- words -----------------------------------------------------------------------------------
@@ -162,3 +162,12 @@ def test_snippet_without_a_match_is_the_start_and_blocks_are_separated():
     result = str(snippet(text, parse_query("không").highlighter(), words=6))
     assert result == "Dòng một. · Dòng hai có &lt;&amp;&gt;. · z…"
     assert str(snippet("", parse_query("x").highlighter())) == ""
+
+
+def test_snippet_from_the_indexed_words_is_the_same_as_from_the_text():
+    text = ("Mở đầu. " * 30) + "Thanh tra viên Hoà và KHÁNH HÒA, điều 5.\nDòng sau " + ("chữ " * 60)
+    for typed in ("thanh tra vien", "khanh hoa", "dieu*", "mo dau", "không có"):
+        marks = parse_query(typed).highlighter()
+        assert snippet(text, marks, folded=index_text(text)) == snippet(text, marks), typed
+    marks = parse_query("khanh hoa").highlighter()
+    assert snippet(text, marks, folded="stale words") == snippet(text, marks)  # an old index: recomputed

@@ -1,0 +1,271 @@
+"""Reports benchmark: the ministry dashboard, a province drill-down and XLSX exports, next to the
+raw aggregate SQL alone.
+
+    python bench/reports.py --database-url URL --manifest bench-data/manifest.json [--repeat 5]
+
+Measured in-process on a dataset from bench/generate.py, signed in as the ministry reporter
+(who sees every unit): ``mooc.reports.queries.rollup()`` alone, the dashboard page and a
+province's page (GET through the app, templates and all), the XLSX exports of the dashboard
+and of a province's list of people (``mooc.reports.queries.people`` + ``exports.to_xlsx``).
+Reference: the dashboard's main aggregate (current enrolments of people who have not left,
+counted by unit and status, GROUP BY) compiled to SQL and run directly on the driver.
+Aim (reports issue): the dashboard within 2x of its raw SQL and under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import Result, database_label, fmt_s, make_app  # noqa: E402
+from bench.serving import CSRF_RE, profile_page  # noqa: E402
+
+DASHBOARD_RATIO_TARGET = 2.0
+DASHBOARD_SECONDS_TARGET = 1.0
+
+
+def _median(function: Any, repeat: int, before: Any = None) -> tuple[float, Any]:
+    if before is not None:
+        before()
+    function()  # warm: the first call pays for compiling queries and templates
+    times, value = [], None
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        value = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), value
+
+
+def raw_aggregate_sql(today: Any) -> str:
+    """The dashboard's status count by unit, as the SQL text it runs (literal values)."""
+    import sqlalchemy as sa
+    from sqlalchemy.orm import aliased
+
+    from mooc.extensions import db
+    from mooc.reports import queries
+    from mooc.roster.models import Staff, StaffStatus
+    from mooc.training.models import Enrolment
+
+    current = queries.current_enrolments().subquery()
+    enrolment = aliased(Enrolment, current)
+    status = queries.status_expression(today, enrolment)
+    stmt = (
+        sa.select(Staff.unit_id, status.label("status"), sa.func.count())
+        .select_from(enrolment)
+        .join(Staff, Staff.id == enrolment.staff_id)
+        .where(Staff.status != StaffStatus.LEFT)
+        .group_by(Staff.unit_id, status)
+    )
+    return str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def bench_reports(
+    database_url: str,
+    manifest: dict[str, Any],
+    instance_dir: Path,
+    size: str,
+    *,
+    repeat: int = 5,
+    profile_missed: bool = True,
+    log: Any = print,
+    command: str = "",
+) -> list[Result]:
+    import sqlalchemy as sa
+
+    from mooc import clock
+    from mooc.auth.models import User
+    from mooc.extensions import db
+    from mooc.reports import exports, queries
+
+    database = database_label(database_url)
+    app = make_app(database_url, instance_dir, SESSION_COOKIE_SECURE=False)
+    today = clock.today()
+    province = manifest["province_id"]
+    results: list[Result] = []
+    # A GET request's context: its transactions begin as readers (BEGIN, not BEGIN IMMEDIATE), as a page's do.
+    with app.test_request_context("/reports/"):
+        reporter = db.session.scalar(sa.select(User).where(User.email == manifest["reporter"]["email"]))
+        sql = raw_aggregate_sql(today)
+
+        def raw() -> list:
+            with db.engine.connect() as connection:
+                return connection.exec_driver_sql(sql).fetchall()
+
+        raw_seconds, raw_rows = _median(raw, repeat)
+        rollup_seconds, rollup = _median(
+            lambda: (queries.rollup(reporter, None, queries.Filters(), today), db.session.rollback())[0],
+            repeat,
+        )
+        drill_seconds, _drill = _median(
+            lambda: (queries.rollup(reporter, province, queries.Filters(), today), db.session.rollback())[0],
+            repeat,
+        )
+
+        def people_xlsx() -> int:
+            rows = queries.people(reporter, province, queries.Filters(), today, limit=None)
+            table = [
+                [
+                    r.staff.staff_code,
+                    r.staff.full_name,
+                    r.unit_name,
+                    r.position_title,
+                    r.course_title,
+                    r.status,
+                    r.due_on,
+                    r.days_overdue,
+                    r.completed_at,
+                    r.managers,
+                ]
+                for r in rows
+            ]
+            data = exports.to_xlsx("Bench", ["a"] * 10, table, "stamp")
+            db.session.rollback()
+            return len(rows), len(data)
+
+        people_seconds, (people_rows, _bytes) = _median(people_xlsx, max(1, repeat // 2))
+        people_query_seconds, _rows = _median(
+            lambda: (
+                queries.people(reporter, province, queries.Filters(), today, limit=None),
+                db.session.rollback(),
+            )[0],
+            max(1, repeat // 2),
+        )
+        db.session.remove()
+    log(
+        f"    raw SQL {fmt_s(raw_seconds)} ({len(raw_rows)} rows), rollup {fmt_s(rollup_seconds)}, "
+        f"drill-down {fmt_s(drill_seconds)}, people xlsx {fmt_s(people_seconds)} ({people_rows} rows)"
+    )
+
+    client = app.test_client()
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+    client.post(
+        "/login",
+        data={"csrf_token": token, "email": manifest["reporter"]["email"], "password": manifest["password"]},
+    )
+
+    def page(path: str) -> Any:
+        def fetch() -> int:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            return len(response.data)
+
+        return fetch
+
+    dashboard_seconds, _ = _median(page("/reports/"), repeat)
+    province_seconds, _ = _median(page(f"/reports/units/{province}"), repeat)
+    # Each export right after another page: on SQLite an export whose request also refreshes the
+    # session (last used over a minute ago) fails with "database is locked" (see docs/performance.md).
+    export_seconds, _ = _median(page("/reports/?export=xlsx"), repeat, before=page("/"))
+    with app.app_context():
+        db.engine.dispose()
+
+    reference = f"raw aggregate SQL {fmt_s(raw_seconds)}"
+    target = f"≤ {DASHBOARD_RATIO_TARGET:.0f} x raw SQL and < {DASHBOARD_SECONDS_TARGET:.0f} s"
+
+    def row(
+        what: str, seconds: float, ref: float, ref_text: str, target_text: str, met: bool | None
+    ) -> Result:
+        return Result(
+            "reports",
+            what,
+            size,
+            database,
+            fmt_s(seconds),
+            ref_text,
+            f"{seconds / ref:.1f}",
+            target_text,
+            met,
+            command,
+        )
+
+    def dashboard_met(seconds: float) -> bool:
+        return seconds <= DASHBOARD_RATIO_TARGET * raw_seconds and seconds < DASHBOARD_SECONDS_TARGET
+
+    unit_name = manifest["manager"]["unit"]
+    results += [
+        row(
+            "ministry dashboard page (GET /reports/, reporter)",
+            dashboard_seconds,
+            raw_seconds,
+            reference,
+            target,
+            dashboard_met(dashboard_seconds),
+        ),
+        row(
+            "ministry rollup() alone (the page's queries)",
+            rollup_seconds,
+            raw_seconds,
+            reference,
+            target,
+            dashboard_met(rollup_seconds),
+        ),
+        row(
+            f"province drill-down page ({unit_name})",
+            province_seconds,
+            raw_seconds,
+            reference,
+            f"< {DASHBOARD_SECONDS_TARGET:.0f} s",
+            province_seconds < DASHBOARD_SECONDS_TARGET,
+        ),
+        row(
+            "XLSX export of the ministry dashboard",
+            export_seconds,
+            dashboard_seconds,
+            f"dashboard page {fmt_s(dashboard_seconds)}",
+            "—",
+            None,
+        ),
+        row(
+            f"XLSX export of {unit_name}'s people ({people_rows:,} rows)",
+            people_seconds,
+            people_query_seconds,
+            f"people() query alone {fmt_s(people_query_seconds)}",
+            "—",
+            None,
+        ),
+    ]
+    if profile_missed:
+        for result, path in ((results[0], "/reports/"), (results[2], f"/reports/units/{province}")):
+            if result.met is False:
+                result.notes = profile_page(
+                    database_url,
+                    instance_dir,
+                    manifest["reporter"]["email"],
+                    manifest["password"],
+                    path,
+                    requests=max(2, repeat),
+                )
+                result.notes.append("raw aggregate SQL: " + re.sub(r"\s+", " ", sql)[:600])
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--manifest", required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    manifest = json.loads(Path(options.manifest).read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="mooc-bench-reports-") as tmp:
+        rows = bench_reports(options.database_url, manifest, Path(tmp), "", repeat=options.repeat)
+    for r in rows:
+        print(f"| {r.what} | {r.value} | {r.reference} | {r.ratio} | {r.target} | {r.met} |")
+        for note in r.notes:
+            print("   ", note)
+
+
+if __name__ == "__main__":
+    main()

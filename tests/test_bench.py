@@ -1,0 +1,68 @@
+"""The benchmark harness at a small size: it must keep working. No time is asserted.
+
+Runs bench/run.py against the test database (SQLite, or MOOC_TEST_DATABASE_URL): generates a
+few hundred people, serves the app and the bare page under gunicorn, loads them with the
+pure-Python loop for a moment, weighs pages, runs a small exam wave and the reports, and writes
+the table to a temporary file. The generator empties and re-migrates the database; the tables
+are emptied again afterwards, as after any test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from bench import run
+from bench.generate import Names, _code
+
+from .conftest import empty_tables
+
+
+def test_names_are_vietnamese_and_codes_unique() -> None:
+    import random
+
+    names = Names(random.Random(1))
+    drawn = [names.draw() for _ in range(2000)]
+    families = [family for family, _middle, _given in drawn]
+    assert families.count("Nguyễn") > 500  # the most common family name, about 38%
+    assert any(middle.startswith("Thị") for _family, middle, _given in drawn)
+    codes = {_code(n) for n in range(1, 50_000)}
+    assert len(codes) == 49_999
+
+
+@pytest.mark.slow
+def test_small_run_writes_the_table(database_url: str, app: Flask, tmp_path: Path) -> None:
+    output = tmp_path / "performance.md"
+    kept = "## Course sync (issue: courses in Markdown)\n\nKept."
+    output.write_text(f"# Performance\n\nIntro kept.\n\n{kept}\n", encoding="utf-8")
+    results_file = tmp_path / "results.json"
+    try:
+        results = run.main([
+            "--databases", database_url, "--sizes", "300", "--courses", "4",
+            "--only", "serving,weight,exam,reports", "--seconds", "0.5", "--trainees", "12", "--repeat", "1",
+            "--tool", "python", "--no-profile", "--results", str(results_file), "--output", str(output),
+        ])
+    finally:
+        from mooc.extensions import db
+
+        with app.app_context():
+            empty_tables()
+            db.engine.dispose()
+    groups = {r.group for r in results}
+    assert groups == {"generate", "serving", "page weight", "exam", "reports"}
+    assert all(not r.value.startswith("FAILED") for r in results)
+    exam = next(r for r in results if r.group == "exam")
+    assert exam.met is True, exam.value  # no errors, no duplicate attempts: a correctness check, not a time
+    text = output.read_text(encoding="utf-8")
+    assert text.startswith("# Performance\n\nIntro kept.")
+    assert kept in text  # the sections other benchmarks wrote are kept
+    assert "| what | size | database | time or throughput | reference (same run) | ratio |" in text
+    assert "lesson page (trainee)" in text and "exam start" in text and "ministry dashboard" in text
+    stored = json.loads(results_file.read_text(encoding="utf-8"))
+    assert len(stored) == len(results)
+    # A second run rewrites the block in place and keeps the rest.
+    run.write_document(output, run.render(stored))
+    assert output.read_text(encoding="utf-8").count(run.END) == 1
