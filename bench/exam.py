@@ -1,6 +1,6 @@
 """Exam start: N trainees (200) start and submit the same quiz at the same moment.
 
-    python bench/exam.py --database-url URL --manifest bench-data/manifest.json [--trainees 200]
+    python bench/exam.py --database-url URL --manifest instance/bench-manifest.json [--trainees 200]
 
 The app runs under gunicorn as in the serving benchmark (``mooc.serving.serve``). Every
 trainee signs in through the real form first (not timed). Then, at one barrier, each one

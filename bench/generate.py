@@ -1,6 +1,6 @@
 """The benchmark dataset: a ministry-sized roster and its training, in any configured database.
 
-    python bench/generate.py --staff 100000 --courses 8                   # SQLite, bench-data/
+    python bench/generate.py --staff 100000 --courses 8                   # SQLite, instance/
     python bench/generate.py --staff 100000 --courses 8 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/mooc_bench
 
@@ -1011,7 +1011,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=None,
-        help="default: SQLite in bench-data/bench.sqlite3 (EMPTIED first, like any URL)",
+        help="default: SQLite in instance/bench.sqlite3 (EMPTIED first, like any URL)",
     )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
@@ -1024,7 +1024,7 @@ def main() -> None:
     options = parser.parse_args()
     url = options.database_url
     if url is None:
-        folder = ROOT / "bench-data"
+        folder = ROOT / "instance"
         folder.mkdir(exist_ok=True)
         url = f"sqlite:///{folder / 'bench.sqlite3'}"
     print(f"Generating {options.staff:,} staff, {options.courses} courses into {database_label(url)}")

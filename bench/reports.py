@@ -1,7 +1,7 @@
 """Reports benchmark: the ministry dashboard, a province drill-down and XLSX exports, next to the
 raw aggregate SQL alone.
 
-    python bench/reports.py --database-url URL --manifest bench-data/manifest.json [--repeat 5]
+    python bench/reports.py --database-url URL --manifest instance/bench-manifest.json [--repeat 5]
 
 Measured in-process on a dataset from bench/generate.py, signed in as the ministry reporter
 (who sees every unit): ``mooc.reports.queries.rollup()`` alone, the dashboard page and a

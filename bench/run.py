@@ -270,6 +270,10 @@ def run(options: argparse.Namespace, save: Any = None) -> list[Result]:
                             )
                             rows, app = serving or ([], None)
                             results += rows
+                        if app is not None:
+                            from bench.serving import wait_idle
+
+                            wait_idle(app)
                         if app is None:
                             from bench.serving import Server, default_workers
 
@@ -500,6 +504,12 @@ size it generates a dataset, then measures:
   province drill-down, XLSX exports, next to the dashboard's aggregate GROUP BY run as raw SQL.
 - **Import** (`bench/roster_import.py`), **sync** (`bench/courses_sync.py`), **search**
   (`bench/search.py`): the features' own benchmarks, run as they are and their output read.
+
+Each benchmark also runs alone on a generated database, e.g. `python bench/generate.py --staff
+10000 --manifest instance/bench-manifest.json`, then `python bench/serving.py` (or `exam.py`,
+`reports.py`) `--database-url sqlite:///instance/bench.sqlite3 --manifest
+instance/bench-manifest.json`. The test suite runs the harness at 300 staff
+(`tests/test_bench.py`, Python load loop, no time asserted).
 
 The dataset (`bench/generate.py --staff N --courses C [--database-url URL]`, bulk writes:
 sqlite3 executemany, PostgreSQL COPY): Thanh tra Chính phủ and 12 departments, the 34

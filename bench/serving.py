@@ -1,6 +1,6 @@
 """Serving benchmark: the app under gunicorn next to a bare Flask page, on loopback.
 
-    python bench/serving.py --database-url URL --manifest bench-data/manifest.json [--seconds 10]
+    python bench/serving.py --database-url URL --manifest instance/bench-manifest.json [--seconds 10]
 
 Both are served by ``mooc.serving.serve`` (what ``mooc serve`` runs) with the same workers and
 threads, in processes of their own; a signed-in trainee's lesson page and home page and a
@@ -193,6 +193,23 @@ class Client:
         return self
 
 
+def wait_idle(server: Server, limit: float = 120) -> float:
+    """Wait until ``server`` answers /healthz at once again (the requests a load left in flight
+    are done); seconds waited."""
+    started = time.monotonic()
+    probe = Client(server.base)
+    try:
+        while time.monotonic() - started < limit:
+            began = time.perf_counter()
+            probe.request("GET", "/healthz")
+            if time.perf_counter() - began < 0.05:
+                break
+            time.sleep(0.5)
+    finally:
+        probe.close()
+    return time.monotonic() - started
+
+
 def _check_page(client: Client, path: str) -> int:
     status, _headers, body = client.request("GET", path)
     if status != 200:
@@ -351,11 +368,18 @@ def bench_serving(
                 run_load(url, 1, connections, {"Cookie": client.cookie_header()}, tool)
             run_load(bare_url, 1, connections, {}, tool)
             loads: dict[str, Load] = {}
+            # The bare page before and after the trainee's pages; the slow report page last. After each
+            # load the server finishes the requests still in flight: wait for that before the next.
             first_bare = run_load(bare_url, seconds, connections, {}, tool)
+            second_bare = first_bare
             for label, url, client in live:
+                if label.startswith("report"):
+                    second_bare = run_load(bare_url, seconds, connections, {}, tool)
                 loads[label] = run_load(url, seconds, connections, {"Cookie": client.cookie_header()}, tool)
                 log(f"    {label}: {loads[label].rps:.0f} req/s, p99 {fmt_ms(loads[label].p99)}")
-            second_bare = run_load(bare_url, seconds, connections, {}, tool)
+                wait_idle(app)
+            if second_bare is first_bare:
+                second_bare = run_load(bare_url, seconds, connections, {}, tool)
             for _label, url, client in live:  # still signed in: the load measured pages, not redirects
                 _check_page(client, urlsplit(url).path)
             trainee.close()
