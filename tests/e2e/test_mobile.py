@@ -39,6 +39,10 @@ LAYOUT_PROBLEMS = (Path(__file__).resolve().parent / "layout_problems.js").read_
 
 
 def layout_problems(page) -> list[str]:  # noqa: ANN001
+    # Measure the page as laid out: after a form submit the new DOM can be there before its
+    # stylesheet is applied (seen on a loaded CI machine), which measures unstyled controls.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => [...document.styleSheets].some(s => s.href && s.href.includes('site.css'))")
     return page.evaluate(LAYOUT_PROBLEMS)
 
 
