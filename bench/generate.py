@@ -478,6 +478,7 @@ def generate(
     from mooc.courses.sync import sync_tree
     from mooc.extensions import db
     from mooc.roster import keys
+    from mooc.training import activity
     from mooc.training.assign import add_months
 
     started = time.perf_counter()
@@ -533,6 +534,7 @@ def generate(
                         "quiz_attempts",
                     ]
                 )
+                activity.recompute(connection)  # each person's latest training, from the rows written
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 if connection.dialect.name == "postgresql":
                     # VACUUM too: otherwise autovacuum works through the fresh tables (1 GB at 100,000
@@ -811,6 +813,7 @@ def _fill(
                     closed_at,
                     created,
                     "",
+                    True,
                 )
             )
             states[state] += 1
@@ -833,6 +836,7 @@ def _fill(
                         else None
                     )
                     r_expires = add_months(r_completed.date(), renew) if r_completed else None
+                    enrolments[-1] = (*enrolments[-1][:-1], False)  # no longer the latest cycle
                     enrolments.append(
                         (
                             eid,
@@ -855,6 +859,7 @@ def _fill(
                             None,
                             created,
                             "",
+                            True,
                         )
                     )
                     states[f"renewal {renew_state}"] += 1
@@ -933,6 +938,7 @@ def _fill(
             "closed_at",
             "created_at",
             "note",
+            "latest",
         ],
         enrolments,
     )

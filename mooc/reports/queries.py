@@ -14,12 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
+from mooc import clock
 from mooc.auth.models import Role, User
-from mooc.courses.models import Course, LessonProgress
+from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import children_map, subtree_ids
@@ -58,17 +57,27 @@ def status_expression(today: date, enrolment: Any = Enrolment) -> sa.ColumnEleme
     )
 
 
+def status_condition(status: str, today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
+    """``status_expression(...) == status``, written out: cheaper per row in an aggregate."""
+    past_due = sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today)
+    open_states = [EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]
+    return {
+        "completed": enrolment.state == EnrolmentState.COMPLETED,
+        "exempt": enrolment.state == EnrolmentState.EXEMPT,
+        "overdue": sa.and_(enrolment.state.in_(open_states), past_due),
+        "in_progress": sa.and_(enrolment.state == EnrolmentState.IN_PROGRESS, sa.not_(past_due)),
+        "not_started": sa.and_(enrolment.state == EnrolmentState.NOT_STARTED, sa.not_(past_due)),
+    }[status]
+
+
+def obligation(enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
+    """What is owed: required, still open, the person's latest cycle of the course."""
+    return sa.and_(enrolment.required.is_(True), enrolment.closed_at.is_(None), enrolment.latest.is_(True))
+
+
 def current_enrolments() -> sa.Select:
     """Required, open, latest cycle of each (person, course)."""
-    later = aliased(Enrolment)
-    newer_cycle = sa.exists().where(
-        later.staff_id == Enrolment.staff_id,
-        later.course_id == Enrolment.course_id,
-        later.cycle > Enrolment.cycle,
-    )
-    return sa.select(Enrolment).where(
-        Enrolment.required.is_(True), Enrolment.closed_at.is_(None), ~newer_cycle
-    )
+    return sa.select(Enrolment).where(obligation())
 
 
 def _filtered(stmt: sa.Select, filters: Filters, today: date, enrolment: Any = Enrolment) -> sa.Select:
@@ -134,7 +143,7 @@ def rollup(
     user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
 ) -> Rollup:
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
-    scope, plus totals. Four aggregate queries whatever the size of the roster."""
+    scope, plus totals. Two aggregate queries whatever the size of the roster."""
     scope = scope_of(user)
     children = children_map(db.session)
     units = {u.id: u for u in db.session.scalars(sa.select(OrgUnit))}
@@ -156,15 +165,19 @@ def rollup(
     if parent_id is not None:
         owner[parent_id] = parent_id  # people placed directly in the parent unit
 
-    per_unit = _per_unit_counts(filters, today, inactive_months)
+    # Only the units shown are counted (the whole tree for the ministry's view).
+    counted = None if parent_id is None and scope is None else set(owner)
+    if counted is not None and scope is not None:
+        counted &= scope
+    per_unit = _per_unit_counts(filters, today, counted)
     rows: dict[int, Row] = {u.id: Row(u, has_children=bool(children.get(u.id))) for u in shown}
     if parent_id is not None and parent_id in per_unit:
         rows[parent_id] = Row(units[parent_id])
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)
-        if target is not None and (scope is None or unit_id in scope):
+        if target is not None:
             rows[target].add(row)
-    since = datetime.now(UTC) - timedelta(days=30 * inactive_months)
+    since = clock.now() - timedelta(days=30 * inactive_months)
     total = Row(None)
     for row in rows.values():
         row.inactive = row.people_required > 0 and (row.last_activity is None or row.last_activity < since)
@@ -175,79 +188,78 @@ def rollup(
     return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
 
 
-def _per_unit_counts(filters: Filters, today: date, inactive_months: int) -> dict[int, Row]:
-    rows: dict[int, Row] = defaultdict(lambda: Row(None))
-    active = Staff.status != StaffStatus.LEFT
-    headcount = sa.select(Staff.unit_id, sa.func.count()).where(active)
+def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[bool]]:
+    """Which people are counted: not gone, in ``units`` (or anywhere), of the position filtered."""
+    conditions = [Staff.status != StaffStatus.LEFT]
+    if units is not None:
+        conditions.append(Staff.unit_id.in_(units))
     if filters.position_id:
-        headcount = headcount.where(Staff.position_id == filters.position_id)
-    for unit_id, count in db.session.execute(headcount.group_by(Staff.unit_id)):
+        conditions.append(Staff.position_id == filters.position_id)
+    return conditions
+
+
+def headcount_by_unit(filters: Filters, units: set[int] | None) -> sa.Select:
+    """(unit, active headcount, latest training activity) per unit."""
+    return (
+        sa.select(Staff.unit_id, sa.func.count(), sa.func.max(Staff.last_training_at))
+        .where(*_counted(filters, units))
+        .group_by(Staff.unit_id)
+    )
+
+
+def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -> sa.Select:
+    """(unit, people with obligations, one count per status...) per unit: the dashboard's main
+    aggregate. Person by person first (the enrolments' staff index gives them in order, and
+    a person is counted once), then by unit."""
+    per_person = sa.select(
+        Enrolment.staff_id,
+        *(sa.func.count().filter(status_condition(s, today)).label(s) for s in STATUSES),
+    ).where(obligation())
+    if units is not None or filters.position_id:
+        counted = sa.select(Staff.id).where(*_counted(filters, units))
+        per_person = per_person.where(Enrolment.staff_id.in_(counted))
+    per_person = _filtered(per_person, Filters(**{**filters.__dict__, "position_id": None}), today)
+    person = per_person.group_by(Enrolment.staff_id).subquery()
+    return (
+        sa.select(Staff.unit_id, sa.func.count(), *(sa.func.sum(person.c[s]) for s in STATUSES))
+        .join(person, person.c.staff_id == Staff.id)
+        .where(Staff.status != StaffStatus.LEFT)
+        .group_by(Staff.unit_id)
+    )
+
+
+def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> dict[int, Row]:
+    """Headcount, obligations by status, people with obligations and last activity per unit
+    (of ``units``, or all): two aggregate queries whatever the size of the roster."""
+    rows: dict[int, Row] = defaultdict(lambda: Row(None))
+    for unit_id, count, moment in db.session.execute(headcount_by_unit(filters, units)):
         rows[unit_id].headcount = count
-    current = current_enrolments().subquery()
-    enrolment = aliased(Enrolment, current)
-    status = status_expression(today, enrolment)
-    stmt = (
-        sa.select(Staff.unit_id, status.label("status"), sa.func.count())
-        .select_from(enrolment)
-        .join(Staff, Staff.id == enrolment.staff_id)
-        .where(active)
-    )
-    stmt = _filtered(stmt, filters, today, enrolment)
-    for unit_id, row_status, count in db.session.execute(stmt.group_by(Staff.unit_id, status)):
-        rows[unit_id].counts[row_status] += count
-    people = (
-        sa.select(Staff.unit_id, sa.func.count(sa.distinct(Staff.id)))
-        .select_from(enrolment)
-        .join(Staff, Staff.id == enrolment.staff_id)
-        .where(active)
-    )
-    people = _filtered(people, filters, today, enrolment)
-    for unit_id, count in db.session.execute(people.group_by(Staff.unit_id)):
-        rows[unit_id].people_required = count
-    for unit_id, moment in _last_activity():
         if moment is not None:
-            rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return rows
-
-
-def _last_activity() -> list[tuple[int, datetime | None]]:
-    """Latest lesson done, quiz submitted or course completed, per unit (three grouped queries)."""
-    lessons = (
-        sa.select(Staff.unit_id, sa.func.max(LessonProgress.completed_at))
-        .join(User, User.staff_id == Staff.id)
-        .join(LessonProgress, LessonProgress.user_id == User.id)
-        .group_by(Staff.unit_id)
-    )
-    quizzes = (
-        sa.select(Staff.unit_id, sa.func.max(QuizAttempt.submitted_at))
-        .join(User, User.staff_id == Staff.id)
-        .join(QuizAttempt, QuizAttempt.user_id == User.id)
-        .group_by(Staff.unit_id)
-    )
-    completions = (
-        sa.select(Staff.unit_id, sa.func.max(Enrolment.completed_at))
-        .join(Enrolment, Enrolment.staff_id == Staff.id)
-        .group_by(Staff.unit_id)
-    )
-    latest: dict[int, datetime] = {}
-    for query in (lessons, quizzes, completions):
-        for unit_id, moment in db.session.execute(query):
-            if moment is None:
-                continue
-            if isinstance(moment, str):  # SQLite returns max() of a timestamp as text
+            if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
                 moment = datetime.fromisoformat(moment)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-            if unit_id not in latest or moment > latest[unit_id]:
-                latest[unit_id] = moment
-    return list(latest.items())
+            rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    for unit_id, people_count, *counts in db.session.execute(obligations_by_unit(filters, today, units)):
+        rows[unit_id].people_required = people_count
+        rows[unit_id].counts = {s: int(c or 0) for s, c in zip(STATUSES, counts, strict=True)}
+    return rows
 
 
 # --- lists of people ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """The few fields of a roster row a list of people shows (not the whole ORM object)."""
+
+    id: int
+    staff_code: str
+    full_name: str
+    unit_id: int
+
+
 @dataclass
 class PersonRow:
-    staff: Staff
+    staff: Person
     unit_name: str
     position_title: str
     course_title: str
@@ -275,7 +287,10 @@ def people(
     status = status_expression(today)
     stmt = (
         sa.select(
-            Staff,
+            Staff.id,
+            Staff.staff_code,
+            Staff.full_name,
+            Staff.unit_id,
             OrgUnit.name,
             Position.title,
             Course.title,
@@ -289,7 +304,7 @@ def people(
         .join(OrgUnit, OrgUnit.id == Staff.unit_id)
         .outerjoin(Position, Position.id == Staff.position_id)
         .where(
-            Enrolment.id.in_(current_enrolments().with_only_columns(Enrolment.id)),
+            obligation(),
             Staff.status != StaffStatus.LEFT,
         )
     )
@@ -300,9 +315,13 @@ def people(
         stmt = stmt.limit(limit)
     managers = managers_by_unit()
     parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
+    manager_of: dict[int, str] = {}
     result = []
     for (
-        staff,
+        staff_id,
+        staff_code,
+        full_name,
+        staff_unit,
         unit_name,
         position,
         course_title,
@@ -312,9 +331,11 @@ def people(
         completed_at,
     ) in db.session.execute(stmt):
         days = (today - due_on).days if row_status == "overdue" and due_on else None
+        if staff_unit not in manager_of:
+            manager_of[staff_unit] = _manager_of(staff_unit, managers, parents)
         result.append(
             PersonRow(
-                staff,
+                Person(staff_id, staff_code, full_name, staff_unit),
                 unit_name,
                 position or "",
                 course_title,
@@ -323,7 +344,7 @@ def people(
                 due_on,
                 days,
                 completed_at,
-                _manager_of(staff.unit_id, managers, parents),
+                manager_of[staff_unit],
             )
         )
     return result

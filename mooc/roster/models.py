@@ -72,6 +72,10 @@ class Staff(CreatedAt, db.Model):
     """
 
     __tablename__ = "staff"
+    __table_args__ = (
+        # Covers the reports' headcount and last activity by unit (and any lookup by unit).
+        sa.Index("ix_staff_unit_activity", "unit_id", "status", "last_training_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_code: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -80,7 +84,7 @@ class Staff(CreatedAt, db.Model):
     middle_name: Mapped[str] = mapped_column(sa.String(120), default="")
     given_name: Mapped[str] = mapped_column(sa.String(80), default="")
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"))
     position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"), index=True)
     status: Mapped[StaffStatus] = mapped_column(_status_enum(), default=StaffStatus.ACTIVE)
     joined_on: Mapped[date | None]
@@ -88,6 +92,10 @@ class Staff(CreatedAt, db.Model):
     search_text: Mapped[str] = mapped_column(sa.String(keys.SEARCH_TEXT_LENGTH), default="")
     sort_key: Mapped[str] = mapped_column(sa.String(keys.SORT_KEY_LENGTH), default="", index=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written by the training domain (mooc.training.activity), never by the roster: the latest
+    # lesson done, quiz submitted or course completed, so that the reports' "last training
+    # activity" of a unit is one max() over the roster, not a scan of all progress.
+    last_training_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[OrgUnit] = relationship()
     position: Mapped[Position | None] = relationship()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
 RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
 
@@ -217,6 +217,8 @@ def _open(
     due_on: date | None,
     source: EnrolmentSource = EnrolmentSource.RULE,
 ) -> Enrolment:
+    if cycle > 1:
+        supersede_earlier(staff_id, course_id)
     enrolment = Enrolment(
         staff_id=staff_id,
         course_id=course_id,

@@ -20,6 +20,7 @@ from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
+from mooc.training.activity import note_activity
 from mooc.training.assign import add_months
 from mooc.training.models import Certificate, Enrolment, EnrolmentSource, EnrolmentState
 
@@ -150,10 +151,11 @@ def refresh(user: User, course: Course) -> Enrolment | None:
             state=EnrolmentState.NOT_STARTED,
         )
         db.session.add(enrolment)
+    now = clock.now()
+    note_activity(user.staff_id, now)
     if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
         return enrolment
     progress = course_progress(user.id, course, _cycle_start(enrolment))
-    now = clock.now()
     if progress.started and enrolment.started_at is None:
         enrolment.started_at = now
         enrolment.state = EnrolmentState.IN_PROGRESS
@@ -167,6 +169,7 @@ def complete(enrolment: Enrolment, course: Course, progress: CourseProgress | No
     enrolment.state = EnrolmentState.COMPLETED
     enrolment.completed_at = when
     enrolment.started_at = enrolment.started_at or when
+    note_activity(enrolment.staff_id, when)
     enrolment.completed_version = course.content_hash
     enrolment.completed_commit = course.source_commit
     if progress is not None and progress.best_scores:

@@ -15,7 +15,8 @@ from mooc.extensions import db
 from mooc.roster.models import Staff
 from mooc.roster.reader import Cell, NumberCell, open_sheet
 from mooc.text import clean
-from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.activity import note_activity
+from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "staff_code": ("ma can bo", "staff code", "ma cb", "ma nhan vien"),
@@ -145,6 +146,8 @@ def apply_history(plan: HistoryPlan) -> int:
             or 0
         ) + 1
         moment = datetime.combine(day, time(12), tzinfo=UTC)
+        supersede_earlier(staff_id, course_id)
+        note_activity(staff_id, moment)
         db.session.add(
             Enrolment(
                 staff_id=staff_id,

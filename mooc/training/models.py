@@ -77,12 +77,34 @@ class Enrolment(CreatedAt, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("staff_id", "course_id", "cycle"),
         sa.Index("ix_enrolments_course_id_state", "course_id", "state"),
+        # At most one latest cycle per person and course: the database keeps the invariant.
+        sa.Index(
+            "uq_enrolments_latest",
+            "staff_id",
+            "course_id",
+            unique=True,
+            sqlite_where=sa.text("latest"),
+            postgresql_where=sa.text("latest"),
+        ),
+        # What the reports count (mooc.reports.queries.obligation), person by person, read from
+        # the index alone. The SQLite predicate is written as SQLAlchemy renders the query's.
+        sa.Index(
+            "ix_enrolments_obligations",
+            "staff_id",
+            "state",
+            "due_on",
+            sqlite_where=sa.text("required IS 1 AND closed_at IS NULL AND latest IS 1"),
+            postgresql_where=sa.text("required AND closed_at IS NULL AND latest"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
     cycle: Mapped[int] = mapped_column(default=1)
+    # The person's latest cycle of this course (set false when cycle n+1 opens, by
+    # ``supersede_earlier``): what reports count, without looking for a later cycle row by row.
+    latest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     required: Mapped[bool] = mapped_column(default=True)
     source: Mapped[EnrolmentSource] = mapped_column(
         sa.Enum(
@@ -149,3 +171,13 @@ class Certificate(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(300))
 
     enrolment = relationship("Enrolment")
+
+
+def supersede_earlier(staff_id: int, course_id: int) -> None:
+    """Before a new cycle of ``course_id`` opens for ``staff_id``: the earlier ones stop being latest."""
+    db.session.execute(
+        sa.update(Enrolment)
+        .where(Enrolment.staff_id == staff_id, Enrolment.course_id == course_id, Enrolment.latest.is_(True))
+        .values(latest=False),
+        execution_options={"synchronize_session": "fetch"},
+    )
