@@ -252,6 +252,7 @@ def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
             "connect_args": {
                 "options": f"-c statement_timeout={settings['DB_STATEMENT_TIMEOUT_MS']}",
                 "application_name": "mooc",
+                "connect_timeout": 10,  # a server that does not answer fails the request, not the worker
             },
         }
     return {}
