@@ -37,8 +37,8 @@ from bench.common import ROOT, Result, database_label, fmt_count, fmt_s, sqlite_
 
 BEGIN = "<!-- bench:begin: written by bench/run.py from bench/results.json; edit those, not this block -->"
 END = "<!-- bench:end -->"
-GROUPS = ["generate", "serving", "page weight", "exam", "reports", "import", "sync", "search"]
-ALL = ["serving", "weight", "exam", "reports", "import", "sync", "search"]
+GROUPS = ["generate", "serving", "page weight", "exam", "soak", "reports", "import", "sync", "search"]
+ALL = ["serving", "weight", "exam", "soak", "reports", "import", "sync", "search"]
 
 
 def _say(*parts: Any) -> None:
@@ -251,7 +251,7 @@ def run(options: argparse.Namespace, save: Any = None) -> list[Result]:
                 instance.mkdir()
                 app = None
                 try:
-                    if only & {"serving", "weight", "exam"}:
+                    if only & {"serving", "weight", "exam", "soak"}:
                         if "serving" in only:
                             serving = _guarded(
                                 results,
@@ -306,6 +306,24 @@ def run(options: argparse.Namespace, save: Any = None) -> list[Result]:
                             if outcome is not None:
                                 results += exam_results(outcome, size, database, command)
                                 _say(f"    {results[-1].value}")
+                        if "soak" in only:
+                            from bench.soak import run_soak, soak_results
+
+                            _say(f"  soak: {options.soak_users} people for {options.soak_seconds:.0f} s")
+                            outcome = _guarded(
+                                results,
+                                ("soak", size, database, command),
+                                run_soak,
+                                app,
+                                url,
+                                manifest,
+                                options.soak_seconds,
+                                options.soak_users,
+                            )
+                            if outcome is not None:
+                                results += soak_results(outcome, size, database, command)
+                                _say(f"    {outcome['requests']:,} requests, {outcome['errors']} errors; "
+                                     f"{results[-1].value}")
                 finally:
                     if app is not None:
                         app.stop()
@@ -542,12 +560,14 @@ def main(argv: list[str] | None = None) -> list[Result]:
         help="a PostgreSQL database the harness may EMPTY (default $MOOC_BENCH_DATABASE_URL)",
     )
     parser.add_argument("--sizes", default=None, help="staff counts, comma-separated (default 10000,100000)")
-    parser.add_argument("--courses", type=int, default=8)
+    parser.add_argument("--courses", type=int, default=20)
     parser.add_argument("--only", default=None, help=f"comma-separated: {', '.join(ALL)}")
     parser.add_argument(
         "--seconds", type=float, default=None, help="load time per page (default 10, quick 5)"
     )
     parser.add_argument("--trainees", type=int, default=200)
+    parser.add_argument("--soak-seconds", type=float, default=None, help="soak time (default 300, quick 60)")
+    parser.add_argument("--soak-users", type=int, default=24)
     parser.add_argument(
         "--repeat", type=int, default=None, help="timed repeats of a report (default 5, quick 3)"
     )
@@ -567,6 +587,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     ]
     options.seconds = options.seconds or (5 if options.quick else 10)
     options.repeat = options.repeat or (3 if options.quick else 5)
+    options.soak_seconds = options.soak_seconds or (60 if options.quick else 300)
     options.sync_courses = options.sync_courses or (10 if options.quick else 100)
     options.search_lessons = options.search_lessons or (500 if options.quick else 5000)
     started = time.perf_counter()

@@ -2,7 +2,8 @@
 
 Runs bench/run.py against the test database (SQLite, or MOOC_TEST_DATABASE_URL): generates a
 few hundred people, serves the app and the bare page under gunicorn, loads them with the
-pure-Python loop for a moment, weighs pages, runs a small exam wave and the reports, and writes
+pure-Python loop for a moment, weighs pages, runs a small exam wave, a few seconds of the soak
+mix and the reports, and writes
 the table to a temporary file. The generator empties and re-migrates the database; the tables
 are emptied again afterwards, as after any test.
 """
@@ -42,7 +43,8 @@ def test_small_run_writes_the_table(database_url: str, app: Flask, tmp_path: Pat
     try:
         results = run.main([
             "--databases", database_url, "--sizes", "300", "--courses", "4",
-            "--only", "serving,weight,exam,reports", "--seconds", "0.5", "--trainees", "12", "--repeat", "1",
+            "--only", "serving,weight,exam,soak,reports", "--seconds", "0.5", "--trainees", "12",
+            "--repeat", "1", "--soak-seconds", "4", "--soak-users", "8",
             "--tool", "python", "--no-profile", "--results", str(results_file), "--output", str(output),
         ])
     finally:
@@ -52,10 +54,14 @@ def test_small_run_writes_the_table(database_url: str, app: Flask, tmp_path: Pat
             empty_tables()
             db.engine.dispose()
     groups = {r.group for r in results}
-    assert groups == {"generate", "serving", "page weight", "exam", "reports"}
+    assert groups == {"generate", "serving", "page weight", "exam", "soak", "reports"}
     assert all(not r.value.startswith("FAILED") for r in results)
     exam = next(r for r in results if r.group == "exam")
     assert exam.met is True, exam.value  # no errors, no duplicate attempts: a correctness check, not a time
+    soak = {r.what: r for r in results if r.group == "soak"}
+    for step in ("soak: lesson page", "soak: report: own unit", "soak: report: ministry dashboard"):
+        assert step in soak and soak[step].met is True, (step, soak.get(step))  # it ran, without errors
+    assert "soak: server memory (gunicorn master + workers)" in soak
     text = output.read_text(encoding="utf-8")
     assert text.startswith("# Performance\n\nIntro kept.")
     assert kept in text  # the sections other benchmarks wrote are kept
