@@ -125,6 +125,14 @@ class Result:
         return asdict(self)
 
 
+def print_results(rows: list[Result]) -> None:
+    """The rows of a benchmark run on its own, as table lines, with their notes under them."""
+    for row in rows:
+        print(f"| {row.what} | {row.value} | {row.reference} | {row.ratio} | {row.target} | {row.met} |")
+        for note in row.notes:
+            print("   ", note)
+
+
 def fmt_ms(seconds: float) -> str:
     ms = seconds * 1000
     return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms" if ms >= 1 else f"{ms:.2f} ms"

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_s, percentile  # noqa: E402
+from bench.common import Result, database_label, fmt_s, percentile, print_results  # noqa: E402
 from bench.serving import CSRF_RE, Client, Server, default_workers  # noqa: E402
 
 FIELD_RE = re.compile(r'<input type="(radio|checkbox|text)"[^>]*name="(q-[^"]+)"(?:[^>]*value="([^"]*)")?')
@@ -262,10 +262,7 @@ def main() -> None:
         ) as app,
     ):
         outcome = run_exam(app.base, options.database_url, manifest, options.trainees)
-    for row in exam_results(outcome, "", database_label(options.database_url)):
-        print(f"| {row.what} | {row.value} | ok: {row.met} |")
-        for note in row.notes:
-            print("   ", note)
+    print_results(exam_results(outcome, "", database_label(options.database_url)))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_s, make_app  # noqa: E402
+from bench.common import Result, database_label, fmt_s, make_app, print_results  # noqa: E402
 from bench.serving import CSRF_RE, profile_page  # noqa: E402
 
 DASHBOARD_RATIO_TARGET = 2.0
@@ -248,10 +248,7 @@ def main() -> None:
     manifest = json.loads(Path(options.manifest).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="mooc-bench-reports-") as tmp:
         rows = bench_reports(options.database_url, manifest, Path(tmp), "", repeat=options.repeat)
-    for r in rows:
-        print(f"| {r.what} | {r.value} | {r.reference} | {r.ratio} | {r.target} | {r.met} |")
-        for note in r.notes:
-            print("   ", note)
+    print_results(rows)
 
 
 if __name__ == "__main__":

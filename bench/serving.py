@@ -36,7 +36,7 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, database_label, fmt_ms, make_app, server_env  # noqa: E402
+from bench.common import ROOT, Result, database_label, fmt_ms, make_app, print_results, server_env  # noqa: E402
 from bench.load import Load, only_loopback, run_load  # noqa: E402
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -533,10 +533,7 @@ def main() -> None:
         )
         with app:
             results += bench_page_weight(app, manifest, "", database_label(options.database_url))
-    for row in results:
-        print(f"| {row.what} | {row.value} | {row.reference} | {row.ratio} | {row.target} | {row.met} |")
-        for note in row.notes:
-            print("    " + note)
+    print_results(results)
 
 
 def _serve(options: argparse.Namespace) -> None:

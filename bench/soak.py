@@ -38,7 +38,7 @@ from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_ms, percentile  # noqa: E402
+from bench.common import Result, database_label, fmt_ms, percentile, print_results  # noqa: E402
 from bench.exam import _answers  # noqa: E402
 from bench.serving import CSRF_RE, Client, Server, default_workers  # noqa: E402
 
@@ -345,10 +345,7 @@ def main() -> None:
                            options.managers, options.think)
     if options.json:
         Path(options.json).write_text(json.dumps(outcome, indent=2, ensure_ascii=False), encoding="utf-8")
-    for row in soak_results(outcome, "", database_label(options.database_url)):
-        print(f"| {row.what} | {row.value} | {row.met} |")
-        for note in row.notes:
-            print("   ", note)
+    print_results(soak_results(outcome, "", database_label(options.database_url)))
 
 
 if __name__ == "__main__":

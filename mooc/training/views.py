@@ -152,10 +152,8 @@ def record(staff_id: int):
     )
 
 
-@bp.get("/training/people/<int:staff_id>/record.pdf")
-def record_pdf(staff_id: int):
-    staff = _visible_staff(staff_id)
-    headers = [
+def _record_headers() -> list[str]:
+    return [
         _("Course"),
         _("Cycle"),
         _("Status"),
@@ -166,27 +164,43 @@ def record_pdf(staff_id: int):
         _("Score"),
         _("Certificate"),
     ]
-    rows = []
+
+
+def _record_rows(staff: Staff, score_format: str) -> list[tuple[queries.RecordRow, list]]:
+    """Each cycle of the person's record with its cells, in the order of ``_record_headers``."""
+    result = []
     for row in queries.record(staff):
         e = row.enrolment
-        rows.append(
-            [
-                row.course_title,
-                e.cycle,
-                STATUS_LABELS[row.status](),
-                _d(e.assigned_on),
-                _d(e.due_on),
-                _d(e.completed_at),
-                _d(e.expires_on),
-                "" if e.score is None else f"{e.score:.1f}%",
-                row.certificate.code if row.certificate else "",
-            ]
-        )
+        cells = [
+            row.course_title,
+            e.cycle,
+            STATUS_LABELS[row.status](),
+            _d(e.assigned_on),
+            _d(e.due_on),
+            _d(e.completed_at),
+            _d(e.expires_on),
+            "" if e.score is None else score_format.format(e.score),
+            row.certificate.code if row.certificate else "",
+        ]
+        result.append((row, cells))
+    return result
+
+
+@bp.get("/training/people/<int:staff_id>/record.pdf")
+def record_pdf(staff_id: int):
+    staff = _visible_staff(staff_id)
+    rows = [cells for _row, cells in _record_rows(staff, "{:.1f}%")]
     stamp = _(
         "Printed by %(name)s on %(when)s", name=current_user.display_name, when=format_datetime(clock.now())
     )
     pdf = render_record(
-        staff.full_name, staff.staff_code, staff.unit.name, rows, headers, _("Training record"), stamp
+        staff.full_name,
+        staff.staff_code,
+        staff.unit.name,
+        rows,
+        _record_headers(),
+        _("Training record"),
+        stamp,
     )
     audit.record("training.record_exported", target=staff.staff_code, format="pdf")
     return Response(
@@ -218,40 +232,10 @@ def record_csv(staff_id: int):
     staff = _visible_staff(staff_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            _("Staff code"),
-            _("Full name"),
-            _("Course code"),
-            _("Course"),
-            _("Cycle"),
-            _("Status"),
-            _("Assigned"),
-            _("Due"),
-            _("Completed"),
-            _("Valid until"),
-            _("Score"),
-            _("Certificate"),
-        ]
-    )
-    for row in queries.record(staff):
-        e = row.enrolment
-        writer.writerow(
-            [
-                _safe(staff.staff_code),
-                _safe(staff.full_name),
-                _safe(row.course_code),
-                _safe(row.course_title),
-                e.cycle,
-                STATUS_LABELS[row.status](),
-                _d(e.assigned_on),
-                _d(e.due_on),
-                _d(e.completed_at),
-                _d(e.expires_on),
-                "" if e.score is None else f"{e.score:.1f}",
-                row.certificate.code if row.certificate else "",
-            ]
-        )
+    writer.writerow([_("Staff code"), _("Full name"), _("Course code"), *_record_headers()])
+    for row, cells in _record_rows(staff, "{:.1f}"):
+        person = [_safe(staff.staff_code), _safe(staff.full_name), _safe(row.course_code)]
+        writer.writerow([*person, _safe(cells[0]), *cells[1:]])
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(
         "\ufeff" + buffer.getvalue(),
