@@ -518,8 +518,15 @@ size it generates a dataset, then measures:
 - **Exam start** (`bench/exam.py`): 200 trainees signed in, then at one barrier each starts
   the same quiz (one in ten double-clicks), opens the attempt, answers and submits; the
   database is checked for exactly one graded attempt each.
+- **Soak** (`bench/soak.py`): the day's mix for a bounded time on the same server: trainees
+  (home, course, lesson, mark done, quiz start / answer / submit / result, search), unit
+  managers (their unit's and a section's report, the overdue list, CSV and XLSX exports) and
+  the ministry reporter (dashboard, XLSX), each signed in with their own session and a short
+  think time; every answer is checked. Errors and latency per step, and the memory of
+  gunicorn's master and workers after the warm-up, at the end and at the peak.
 - **Reports** (`bench/reports.py`): the ministry dashboard (page and `rollup()` alone), a
-  province drill-down, XLSX exports, next to the dashboard's aggregate GROUP BY run as raw SQL.
+  province drill-down, XLSX exports, next to the dashboard's main aggregate
+  (`queries.obligations_by_unit`) run as raw SQL on the driver.
 - **Import** (`bench/roster_import.py`), **sync** (`bench/courses_sync.py`), **search**
   (`bench/search.py`): the features' own benchmarks, run as they are and their output read.
 
@@ -533,7 +540,7 @@ The dataset (`bench/generate.py --staff N --courses C [--database-url URL]`, bul
 sqlite3 executemany, PostgreSQL COPY): Thanh tra Chính phủ and 12 departments, the 34
 provinces of the 2025 map and 6-10 sections each; 8 positions; people with Vietnamese names
 (family names at their real frequencies), 95% active, 3% on leave, 2% gone; an account each,
-a manager per province, a reporter, an admin; the real courses plus copies up to C (8);
+a manager per province, a reporter, an admin; the real courses plus copies up to C (20);
 assignment rules (everyone, the provinces, some positions; renewals every 12 or 24 months; a
 fixed date) and enrolments from them in every state with due dates around today, renewal
 cycles, exemptions, closed ones, certificates; lesson progress; quiz attempts with the synced

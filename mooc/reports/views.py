@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,12 +17,16 @@ from mooc.auth.access import role_required
 from mooc.auth.models import Role
 from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.formatting import format_datetime
+from mooc.formatting import format_datetime, format_number
 from mooc.reports import analytics, exports, queries
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+
+# A longer list would take minutes and hundreds of MB to export (bench/reports.py: 57,000 rows
+# of XLSX in 14 s): the person is asked to narrow it first.
+EXPORT_MAX_ROWS = 100_000
 
 
 def _date_arg(name: str) -> date | None:
@@ -206,15 +210,25 @@ def people():
     today = clock.today()
     unit_id = _int_arg("unit")
     filters = _filters()
+    exporting = request.args.get("export") in ("csv", "xlsx")
     try:
-        rows = queries.people(
-            current_user, unit_id, filters, today, limit=None if request.args.get("export") else 500
-        )
+        limit = EXPORT_MAX_ROWS + 1 if exporting else 500
+        rows = queries.people(current_user, unit_id, filters, today, limit=limit)
     except queries.OutOfScope:
         abort(404)
     titles = {"overdue": _("Overdue training"), "not_started": _("Training never started")}
     title = titles.get(filters.status or "", _("Training by person"))
-    if request.args.get("export") in ("csv", "xlsx"):
+    if exporting and len(rows) > EXPORT_MAX_ROWS:
+        flash(
+            _(
+                "This list has more than %(n)s rows: narrow it by unit, course or status before exporting.",
+                n=format_number(EXPORT_MAX_ROWS),
+            ),
+            "warning",
+        )
+        args = {k: v for k, v in request.args.items() if k != "export"}
+        return redirect(url_for("reports.people", **args))
+    if exporting:
         headers, table = _people_table(rows)
         return _export(request.args["export"], title, headers, table)
     return render_template(

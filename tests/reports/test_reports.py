@@ -301,3 +301,18 @@ def test_report_pages_read_while_someone_else_writes(world):
             for path in ["/reports/", f"/reports/units/{o.province.id}", "/reports/people",
                          "/reports/compliance", "/reports/trend", f"/reports/courses/{o.course_id}"]:
                 assert client.get(path).status_code == 200, path
+
+
+def test_an_export_too_long_asks_to_narrow_the_list(world, monkeypatch):
+    from mooc.reports import views
+
+    app, _o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    monkeypatch.setattr(views, "EXPORT_MAX_ROWS", 3)  # the fixture's list has 6 rows
+    response = client.get("/reports/people?status=&export=xlsx")
+    assert response.status_code == 302 and "export" not in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "hơn 3 dòng" in page
+    monkeypatch.setattr(views, "EXPORT_MAX_ROWS", 6)
+    assert client.get("/reports/people?export=csv").status_code == 200
