@@ -151,6 +151,8 @@ def _init_guards(app: Flask) -> None:
     @app.after_request
     def finish_request(response):  # noqa: ANN001, ANN202
         """One transaction per request: commit what a successful request did, else roll back."""
+        # Asked before the commit, which expires the user: afterwards it would cost a query.
+        signed_in = request.endpoint != "static" and current_user.is_authenticated
         if response.status_code < 400 and not g.get("rollback_only"):
             db.session.commit()
         else:
@@ -164,7 +166,7 @@ def _init_guards(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static" and current_user.is_authenticated and not g.get("cacheable"):
+        if signed_in and not g.get("cacheable"):
             # Pages about people are not kept by shared caches or the back button after logout.
             headers["Cache-Control"] = "no-store"
         return response

@@ -9,7 +9,7 @@ is grouped by the person's unit in SQL, then summed into the unit being shown in
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -218,7 +218,7 @@ def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -
     if units is not None or filters.position_id:
         counted = sa.select(Staff.id).where(*_counted(filters, units))
         per_person = per_person.where(Enrolment.staff_id.in_(counted))
-    per_person = _filtered(per_person, Filters(**{**filters.__dict__, "position_id": None}), today)
+    per_person = _filtered(per_person, replace(filters, position_id=None), today)  # position: in ``counted``
     person = per_person.group_by(Enrolment.staff_id).subquery()
     return (
         sa.select(Staff.unit_id, sa.func.count(), *(sa.func.sum(person.c[s]) for s in STATUSES))
