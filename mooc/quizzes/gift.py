@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -307,24 +308,31 @@ class _Converter:
         lines = [f"- [{'x' if is_true else ' '}] Đúng", f"- [{' ' if is_true else 'x'}] Sai"]
         return lines, [right]
 
-    def short(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
+    def full_marks(self, answer: str, shown: Callable[[str], str]) -> Iterator[tuple[str, str]]:
+        """The answers of ``=a#feedback =%50%b`` that give full marks, as (``shown(text)``,
+        feedback); partly correct ones are dropped with a note."""
         parts = [part.strip() for part in answer.split("=")]
         if parts and not parts[0]:
             parts.pop(0)
-        accepted: list[str] = []
-        explanation: list[str] = []
         for part in parts:
             weight = Fraction(1)
             if m := _WEIGHT_RE.match(part):
                 part, weight = part[m.end() :], Fraction(m[1]) / 100
             text, _, feedback = part.partition("#")
-            value = (
-                clean(_html_to_markdown(_restore(text))) if _TAG_RE.search(text) else clean(_restore(text))
-            )
+            value = shown(text)
             if weight < 1:
                 if weight > 0:
                     self.note(f"the partly correct answer '{value}' was dropped")
                 continue
+            yield value, feedback
+
+    def short(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
+        def shown(text: str) -> str:
+            return clean(_html_to_markdown(_restore(text))) if _TAG_RE.search(text) else clean(_restore(text))
+
+        accepted: list[str] = []
+        explanation: list[str] = []
+        for value, feedback in self.full_marks(answer, shown):
             if not value:
                 raise _Skip("an answer is empty")
             if "*" in value:
@@ -341,21 +349,9 @@ class _Converter:
             answer, wrong = answer.split("~", 1)
             if wrong.strip().lstrip("#").strip():
                 self.note("feedback on wrong answers was dropped")
-        parts = [part.strip() for part in answer.split("=")]
-        if parts and not parts[0]:
-            parts.pop(0)
         items: list[str] = []
         explanation: list[str] = []
-        for part in parts:
-            weight = Fraction(1)
-            if m := _WEIGHT_RE.match(part):
-                part, weight = part[m.end() :], Fraction(m[1]) / 100
-            text, _, feedback = part.partition("#")
-            text = _restore(text).strip()
-            if weight < 1:
-                if weight > 0:
-                    self.note(f"the partly correct answer '{text}' was dropped")
-                continue
+        for text, feedback in self.full_marks(answer, lambda raw: _restore(raw).strip()):
             if text == "*":
                 continue
             if ".." in text:

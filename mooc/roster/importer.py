@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -97,6 +97,9 @@ class ConfirmationNeeded(Exception):
 
 @dataclass(frozen=True)
 class Issue:
+    """A problem in a row (and column) of an HR file; its text comes from ``messages``."""
+
+    messages: ClassVar[dict[str, Any]] = MESSAGES
     row: int
     column: str
     code: str
@@ -104,7 +107,8 @@ class Issue:
 
     @property
     def message(self) -> str:
-        return str(MESSAGES[self.code] % self.params) if self.params else str(MESSAGES[self.code])
+        text = self.messages[self.code]
+        return str(text % self.params) if self.params else str(text)
 
     def as_dict(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "message": self.message}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
-from mooc.roster.importer import PlanHasErrors, cell_text
+from mooc.roster.importer import Issue, PlanHasErrors, cell_text
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory
 from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet
 from mooc.text import clean
@@ -179,18 +179,8 @@ def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User 
 
 
 @dataclass(frozen=True)
-class UnitIssue:
-    row: int
-    column: str
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        return str(MESSAGES[self.code] % self.params) if self.params else str(MESSAGES[self.code])
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+class UnitIssue(Issue):
+    messages: ClassVar[dict[str, Any]] = MESSAGES
 
 
 @dataclass
