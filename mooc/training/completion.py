@@ -9,6 +9,7 @@ the course version (content hash, commit). Nothing here ever un-completes anyone
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -54,45 +55,77 @@ class CourseProgress:
 
 def course_progress(user_id: int | None, course: Course, since: datetime | None = None) -> CourseProgress:
     """How far ``user_id`` is in ``course`` (quizzes counted from ``since``, for renewals)."""
-    criteria = course.completion or {}
-    lessons = db.session.execute(
-        sa.select(Lesson.id, Lesson.key, Lesson.position, Lesson.module_id).where(
-            Lesson.course_id == course.id, Lesson.archived.is_(False)
+    return courses_progress(user_id, [(course, since)])[0]
+
+
+def courses_progress(
+    user_id: int | None, wanted: list[tuple[Course, datetime | None]]
+) -> list[CourseProgress]:
+    """``course_progress`` for each (course, since) of ``wanted``, in four queries however many."""
+    ids = sorted({course.id for course, _since in wanted})
+    if not ids:
+        return []
+    lessons: dict[int, list[sa.Row]] = defaultdict(list)
+    for row in db.session.execute(
+        sa.select(Lesson.id, Lesson.key, Lesson.position, Lesson.module_id, Lesson.course_id).where(
+            Lesson.course_id.in_(ids), Lesson.archived.is_(False)
         )
-    ).all()
-    quizzes = db.session.execute(
-        sa.select(Quiz.id, Quiz.key, Quiz.settings).where(
-            Quiz.course_id == course.id, Quiz.archived.is_(False)
+    ):
+        lessons[row.course_id].append(row)
+    quizzes: dict[int, list[sa.Row]] = defaultdict(list)
+    for row in db.session.execute(
+        sa.select(Quiz.id, Quiz.key, Quiz.settings, Quiz.course_id).where(
+            Quiz.course_id.in_(ids), Quiz.archived.is_(False)
         )
-    ).all()
+    ):
+        quizzes[row.course_id].append(row)
     done: set[int] = set()
-    best: dict[int, float] = {}
-    passed: set[int] = set()
+    attempts: list[sa.Row] = []
     if user_id is not None:
         done = set(
             db.session.scalars(
-                sa.select(LessonProgress.lesson_id).where(
-                    LessonProgress.user_id == user_id,
-                    LessonProgress.lesson_id.in_([row.id for row in lessons]),
-                )
+                sa.select(LessonProgress.lesson_id)
+                .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+                .where(LessonProgress.user_id == user_id, Lesson.course_id.in_(ids))
             )
         )
-        stmt = sa.select(QuizAttempt.quiz_id, QuizAttempt.percent, QuizAttempt.passed).where(
-            QuizAttempt.user_id == user_id,
-            QuizAttempt.quiz_id.in_([row.id for row in quizzes]),
-            QuizAttempt.percent.is_not(None),
-        )
-        if since is not None:
-            stmt = stmt.where(QuizAttempt.submitted_at >= since)
-        for quiz_id, percent, ok in db.session.execute(stmt):
-            best[quiz_id] = max(best.get(quiz_id, 0.0), percent)
-            if ok:
-                passed.add(quiz_id)
+        attempts = db.session.execute(
+            sa.select(QuizAttempt.quiz_id, QuizAttempt.percent, QuizAttempt.passed, QuizAttempt.submitted_at)
+            .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
+            .where(QuizAttempt.user_id == user_id, Quiz.course_id.in_(ids), QuizAttempt.percent.is_not(None))
+        ).all()
+    return [
+        _progress(course, lessons[course.id], quizzes[course.id], done, attempts, since)
+        for course, since in wanted
+    ]
+
+
+def _progress(
+    course: Course,
+    lessons: list[sa.Row],
+    quizzes: list[sa.Row],
+    done_anywhere: set[int],
+    attempts: list[sa.Row],
+    since: datetime | None,
+) -> CourseProgress:
+    criteria = course.completion or {}
+    done = done_anywhere & {row.id for row in lessons}
+    quiz_ids = {row.id for row in quizzes}
+    best: dict[int, float] = {}
+    passed: set[int] = set()
+    for attempt in attempts:
+        if attempt.quiz_id not in quiz_ids:
+            continue
+        if since is not None and (attempt.submitted_at is None or attempt.submitted_at < since):
+            continue
+        best[attempt.quiz_id] = max(best.get(attempt.quiz_id, 0.0), attempt.percent)
+        if attempt.passed:
+            passed.add(attempt.quiz_id)
     lesson_rule = criteria.get("lessons", "all")
     lessons_required = len(lessons) if lesson_rule == "all" else min(int(lesson_rule), len(lessons))
     quiz_rule = criteria.get("quizzes", "all")
     if quiz_rule == "all":
-        required_quizzes = {row.id for row in quizzes}
+        required_quizzes = set(quiz_ids)
     elif quiz_rule == "none":
         required_quizzes = set()
     else:

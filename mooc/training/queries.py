@@ -11,7 +11,7 @@ from mooc import clock
 from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
-from mooc.training.completion import CourseProgress, course_progress
+from mooc.training.completion import CourseProgress, courses_progress
 from mooc.training.models import Certificate, Enrolment, EnrolmentState
 
 
@@ -74,6 +74,7 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
                 sa.select(Certificate).where(Certificate.enrolment_id.in_([e.id for e in latest]))
             )
         }
+        shown = []
         for enrolment in latest:
             course = courses.get(enrolment.course_id)
             if course is None:
@@ -83,11 +84,14 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
                 continue
             enrolled.add(course.id)
             since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
+            shown.append((enrolment, course, status, since))
+        progress = courses_progress(user_id, [(course, since) for _e, course, _s, since in shown])
+        for (enrolment, course, status, _since), course_done in zip(shown, progress, strict=True):
             item = HomeItem(
                 enrolment,
                 course,
                 status,
-                course_progress(user_id, course, since),
+                course_done,
                 (enrolment.due_on - today).days if enrolment.due_on else None,
                 certificates.get(enrolment.id),
             )

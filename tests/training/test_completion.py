@@ -333,3 +333,41 @@ def test_record_pdf_and_revoking_a_certificate(org, person, make_user):
     admin.post(f"/certificates/{code}/revoke", data={"csrf_token": token, "reason": "Cấp nhầm người"})
     page = app.test_client().get(f"/verify/{code}").get_data(as_text=True)
     assert "đã bị thu hồi" in page and "Cấp nhầm người" not in page  # the reason stays internal
+
+
+def test_the_home_page_query_count_does_not_grow_with_the_courses(org, person):
+    """Progress of every course on the trainee's home page comes from a few queries, not four
+    per course."""
+    from sqlalchemy import event
+
+    from mooc.roster.models import Staff
+
+    app, o = org
+    staff, user = person(o.section_a)
+    require(app, o)
+    client = app.test_client()
+    login(client, user.email)
+
+    def count_queries() -> int:
+        with app.app_context():
+            engine = db.engine
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            page = client.get("/")
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+        assert page.status_code == 200
+        return len(statements)
+
+    one_course = count_queries()
+    with app.app_context():
+        assign.enrol(db.session.get(Staff, staff.id), o.optional_id, assign.EnrolmentSource.SELF)
+        db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert "Luật Thanh tra 2025" in page and "Kỹ năng mềm" in page
+    assert count_queries() == one_course
