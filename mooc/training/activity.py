@@ -26,25 +26,27 @@ def note_activity(staff_id: int, when: datetime) -> None:
 
 
 def recompute(connection: sa.Connection) -> None:
-    """Recompute everyone's latest activity from the progress itself (after bulk loads)."""
+    """Recompute everyone's latest activity from the progress itself (after bulk loads): one
+    grouped pass over completions, lessons and quizzes, then one UPDATE ... FROM."""
     from mooc.auth.models import User
 
     staff = Staff.__table__
-    sources = [
-        sa.select(sa.func.max(Enrolment.completed_at)).where(Enrolment.staff_id == staff.c.id),
-        sa.select(sa.func.max(LessonProgress.completed_at))
-        .join(User, User.id == LessonProgress.user_id)
-        .where(User.staff_id == staff.c.id),
-        sa.select(sa.func.max(QuizAttempt.submitted_at))
+    moments = sa.union_all(
+        sa.select(Enrolment.staff_id.label("staff_id"), Enrolment.completed_at.label("at")).where(
+            Enrolment.completed_at.is_not(None)
+        ),
+        sa.select(User.staff_id, LessonProgress.completed_at).join(User, User.id == LessonProgress.user_id),
+        sa.select(User.staff_id, QuizAttempt.submitted_at)
         .join(User, User.id == QuizAttempt.user_id)
-        .where(User.staff_id == staff.c.id),
-    ]
+        .where(QuizAttempt.submitted_at.is_not(None)),
+    ).subquery()
+    latest = (
+        sa.select(moments.c.staff_id, sa.func.max(moments.c.at).label("at"))
+        .where(moments.c.staff_id.is_not(None))
+        .group_by(moments.c.staff_id)
+        .subquery()
+    )
     connection.execute(sa.update(staff).values(last_training_at=None))
-    for source in sources:
-        latest = source.scalar_subquery()
-        connection.execute(
-            sa.update(staff)
-            .where(latest.is_not(None))
-            .where(sa.or_(staff.c.last_training_at.is_(None), latest > staff.c.last_training_at))
-            .values(last_training_at=latest)
-        )
+    connection.execute(
+        sa.update(staff).where(staff.c.id == latest.c.staff_id).values(last_training_at=latest.c.at)
+    )

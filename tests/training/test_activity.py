@@ -14,7 +14,7 @@ from mooc.courses.models import Lesson, LessonProgress
 from mooc.extensions import db
 from mooc.reports.queries import Filters, rollup
 from mooc.roster.models import Staff
-from mooc.training import assign
+from mooc.training import activity, assign
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 from tests.conftest import csrf_token, login
 
@@ -108,4 +108,11 @@ def test_the_migration_fills_both_from_existing_rows(org, person):
         upgrade()
         db.session.remove()
         assert _cycles(staff.id) == [(1, False), (2, True)]
+        assert db.session.get(Staff, staff.id).last_training_at == read_at
+        # The benchmark generator's bulk recompute agrees with the migration.
+        db.session.rollback()  # SQLite: one writer at a time
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(Staff).values(last_training_at=None))
+            activity.recompute(connection)
+        db.session.expire_all()
         assert db.session.get(Staff, staff.id).last_training_at == read_at
