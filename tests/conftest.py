@@ -178,6 +178,24 @@ def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD, **extr
                                        **extra})
 
 
+def count_queries(app: Flask, client: FlaskClient, path: str) -> int:
+    """SQL statements that GET ``path`` runs (it must answer 200): for "does not grow" tests."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(statements)
+
+
 def logout(client: FlaskClient):
     return client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
 

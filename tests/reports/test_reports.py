@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from mooc import clock
 from mooc.auth.models import Role
@@ -21,7 +20,7 @@ from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.training import assign
 from mooc.training.completion import complete
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
-from tests.conftest import login
+from tests.conftest import count_queries, login
 
 TODAY = date(2026, 6, 1)
 
@@ -219,21 +218,6 @@ def test_the_dashboard_query_count_does_not_grow_with_the_roster(org, person, ma
     client = app.test_client()
     login(client, viewer.email)
 
-    def count_queries() -> int:
-        with app.app_context():
-            engine = db.engine
-        statements: list[str] = []
-
-        def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", before)
-        try:
-            assert client.get("/reports/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
-        return len(statements)
-
     with app.app_context():
         rule = AssignmentRule(course_id=o.course_id, due_days=30)
         rule.units = [db.session.get(OrgUnit, o.province.id), db.session.get(OrgUnit, o.other.id)]
@@ -243,13 +227,13 @@ def test_the_dashboard_query_count_does_not_grow_with_the_roster(org, person, ma
     with app.app_context():
         assign.apply_rules()
         db.session.commit()
-    small = count_queries()
+    small = count_queries(app, client, "/reports/")
     for n in range(30):
         person([o.section_a, o.section_b, o.other][n % 3], name=f"Người Thứ {n}")
     with app.app_context():
         assign.apply_rules()
         db.session.commit()
-    assert count_queries() == small
+    assert count_queries(app, client, "/reports/") == small
     assert small < 20
 
 

@@ -15,7 +15,7 @@ from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.training import assign
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
-from tests.conftest import csrf_token, login
+from tests.conftest import count_queries, csrf_token, login
 from tests.courses.tree import write
 from tests.training.conftest import make_course
 
@@ -338,8 +338,6 @@ def test_record_pdf_and_revoking_a_certificate(org, person, make_user):
 def test_the_home_page_query_count_does_not_grow_with_the_courses(org, person):
     """Progress of every course on the trainee's home page comes from a few queries, not four
     per course."""
-    from sqlalchemy import event
-
     from mooc.roster.models import Staff
 
     app, o = org
@@ -347,27 +345,10 @@ def test_the_home_page_query_count_does_not_grow_with_the_courses(org, person):
     require(app, o)
     client = app.test_client()
     login(client, user.email)
-
-    def count_queries() -> int:
-        with app.app_context():
-            engine = db.engine
-        statements: list[str] = []
-
-        def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002
-            statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", before)
-        try:
-            page = client.get("/")
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
-        assert page.status_code == 200
-        return len(statements)
-
-    one_course = count_queries()
+    one_course = count_queries(app, client, "/")
     with app.app_context():
         assign.enrol(db.session.get(Staff, staff.id), o.optional_id, assign.EnrolmentSource.SELF)
         db.session.commit()
     page = client.get("/").get_data(as_text=True)
     assert "Luật Thanh tra 2025" in page and "Kỹ năng mềm" in page
-    assert count_queries() == one_course
+    assert count_queries(app, client, "/") == one_course
