@@ -32,6 +32,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -124,34 +126,41 @@ class Recorder:
         return headers, text
 
 
-def _trainee_loop(base: str, email: str, password: str, course: str, rec: Recorder, rng: random.Random,
-                  deadline: float, think: float) -> None:
+def _person(base: str, email: str, password: str, deadline: float, one_round: Callable[[Client], None],
+            rest: Callable[[], float]) -> None:
+    """Someone signed in with their own session, doing ``one_round`` until the deadline and
+    resting ``rest()`` seconds after each. A failed step (already counted by the recorder)
+    costs a fresh connection, not the session."""
     client = Client(base).login(email, password)
     try:
         while time.monotonic() < deadline:
             try:
-                rec.step("home page", client, "GET", "/", marker="<main")
-                _headers, page = rec.step("course page", client, "GET", f"/courses/{course}", marker="<main")
-                lessons, quizzes = LESSON_RE.findall(page), QUIZ_RE.findall(page)
-                if lessons:
-                    lesson = rng.choice(lessons)
-                    _headers, html = rec.step("lesson page", client, "GET", lesson, marker="<article")
-                    token = CSRF_RE.search(html)
-                    if token and f'action="{lesson}/done"' in html:
-                        rec.step("mark lesson done", client, "POST", f"{lesson}/done",
-                                 {"csrf_token": token.group(1)}, expect=(302, 303))
-                time.sleep(rng.uniform(0, think))
-                if quizzes and rng.random() < 0.3:
-                    _take_quiz(client, rng.choice(quizzes), rec, rng)
-                if rng.random() < 0.3:
-                    query = quote(rng.choice(SEARCHES))
-                    rec.step("search", client, "GET", f"/search/?q={query}", marker="<main")
-            except Exception:  # noqa: BLE001 (already counted; the person goes on)
+                one_round(client)
+            except Exception:  # noqa: BLE001 (counted by the recorder; the person goes on)
                 client.close()
                 client = Client(base, dict(client.cookies))
-            time.sleep(rng.uniform(0, think))
+            time.sleep(rest())
     finally:
         client.close()
+
+
+def _trainee_round(client: Client, course: str, rec: Recorder, rng: random.Random, think: float) -> None:
+    rec.step("home page", client, "GET", "/", marker="<main")
+    _headers, page = rec.step("course page", client, "GET", f"/courses/{course}", marker="<main")
+    lessons, quizzes = LESSON_RE.findall(page), QUIZ_RE.findall(page)
+    if lessons:
+        lesson = rng.choice(lessons)
+        _headers, html = rec.step("lesson page", client, "GET", lesson, marker="<article")
+        token = CSRF_RE.search(html)
+        if token and f'action="{lesson}/done"' in html:
+            rec.step("mark lesson done", client, "POST", f"{lesson}/done",
+                     {"csrf_token": token.group(1)}, expect=(302, 303))
+    time.sleep(rng.uniform(0, think))
+    if quizzes and rng.random() < 0.3:
+        _take_quiz(client, rng.choice(quizzes), rec, rng)
+    if rng.random() < 0.3:
+        query = quote(rng.choice(SEARCHES))
+        rec.step("search", client, "GET", f"/search/?q={query}", marker="<main")
 
 
 def _take_quiz(client: Client, quiz: str, rec: Recorder, rng: random.Random) -> None:
@@ -172,51 +181,29 @@ def _take_quiz(client: Client, quiz: str, rec: Recorder, rng: random.Random) -> 
         rec.step("quiz result", client, "GET", result, marker="<main")
 
 
-def _manager_loop(base: str, email: str, password: str, unit_id: int, rec: Recorder, rng: random.Random,
-                  deadline: float, think: float) -> None:
-    client = Client(base).login(email, password)
-    sections: list[str] = []
-    try:
-        while time.monotonic() < deadline:
-            try:
-                _h, page = rec.step("report: own unit", client, "GET", f"/reports/units/{unit_id}",
-                                    marker="<table")
-                sections = [s for s in UNIT_RE.findall(page) if s != str(unit_id)] or sections
-                time.sleep(rng.uniform(0, think))
-                section = rng.choice(sections) if sections else str(unit_id)
-                rec.step("report: a section", client, "GET", f"/reports/units/{section}", marker="<table")
-                rec.step("report: people behind", client, "GET",
-                         f"/reports/people?unit={section}&status=overdue", marker="<main")
-                time.sleep(rng.uniform(0, think))
-                if rng.random() < 0.3:
-                    rec.step("export: dashboard CSV", client, "GET", f"/reports/units/{unit_id}?export=csv",
-                             marker="\ufeff")
-                if rng.random() < 0.2:
-                    rec.step("export: overdue XLSX", client, "GET",
-                             f"/reports/people?unit={section}&status=overdue&export=xlsx")
-            except Exception:  # noqa: BLE001 (already counted)
-                client.close()
-                client = Client(base, dict(client.cookies))
-            time.sleep(rng.uniform(0, think))
-    finally:
-        client.close()
+def _manager_round(client: Client, unit_id: int, sections: list[str], rec: Recorder, rng: random.Random,
+                   think: float) -> None:
+    """``sections``: the sub-units seen on the unit's report, kept from one round to the next."""
+    _h, page = rec.step("report: own unit", client, "GET", f"/reports/units/{unit_id}", marker="<table")
+    sections[:] = [s for s in UNIT_RE.findall(page) if s != str(unit_id)] or sections
+    time.sleep(rng.uniform(0, think))
+    section = rng.choice(sections) if sections else str(unit_id)
+    rec.step("report: a section", client, "GET", f"/reports/units/{section}", marker="<table")
+    rec.step("report: people behind", client, "GET", f"/reports/people?unit={section}&status=overdue",
+             marker="<main")
+    time.sleep(rng.uniform(0, think))
+    if rng.random() < 0.3:
+        rec.step("export: dashboard CSV", client, "GET", f"/reports/units/{unit_id}?export=csv",
+                 marker="\ufeff")
+    if rng.random() < 0.2:
+        rec.step("export: overdue XLSX", client, "GET",
+                 f"/reports/people?unit={section}&status=overdue&export=xlsx")
 
 
-def _reporter_loop(base: str, email: str, password: str, rec: Recorder, rng: random.Random,
-                   deadline: float, think: float) -> None:
-    client = Client(base).login(email, password)
-    try:
-        while time.monotonic() < deadline:
-            try:
-                rec.step("report: ministry dashboard", client, "GET", "/reports/", marker="<table")
-                if rng.random() < 0.2:
-                    rec.step("export: ministry XLSX", client, "GET", "/reports/?export=xlsx")
-            except Exception:  # noqa: BLE001 (already counted)
-                client.close()
-                client = Client(base, dict(client.cookies))
-            time.sleep(rng.uniform(think, 3 * think))  # the ministry looks less often
-    finally:
-        client.close()
+def _reporter_round(client: Client, rec: Recorder, rng: random.Random) -> None:
+    rec.step("report: ministry dashboard", client, "GET", "/reports/", marker="<table")
+    if rng.random() < 0.2:
+        rec.step("export: ministry XLSX", client, "GET", "/reports/?export=xlsx")
 
 
 def run_soak(server: Server, database_url: str, manifest: dict[str, Any], seconds: float, users: int = 24,
@@ -241,18 +228,19 @@ def run_soak(server: Server, database_url: str, manifest: dict[str, Any], second
             stop.wait(MEMORY_EVERY)
 
     manager = manifest["manager"]
-    people: list[threading.Thread] = []
-    for index, email in enumerate(emails):
-        people.append(threading.Thread(target=_trainee_loop, args=(
-            server.base, email, password, course, rec, random.Random(rng.random()), deadline, think)))
-        del index
-    for _ in range(managers):
-        people.append(threading.Thread(target=_manager_loop, args=(
-            server.base, manager["email"], password, manager["unit_id"], rec, random.Random(rng.random()),
-            deadline, think)))
-    people.append(threading.Thread(target=_reporter_loop, args=(
-        server.base, manifest["reporter"]["email"], password, rec, random.Random(rng.random()), deadline,
-        think)))
+
+    def person(email: str, one_round: Callable[..., None], *args: Any,
+               rest: tuple[float, float] = (0.0, think)) -> threading.Thread:
+        own = random.Random(rng.random())
+        return threading.Thread(target=_person, args=(
+            server.base, email, password, deadline, lambda client: one_round(client, *args, rec, own),
+            lambda: own.uniform(*rest)))
+
+    people = [person(email, partial(_trainee_round, think=think), course) for email in emails]
+    people += [person(manager["email"], partial(_manager_round, think=think), manager["unit_id"], [])
+               for _ in range(managers)]
+    # The ministry looks less often.
+    people.append(person(manifest["reporter"]["email"], _reporter_round, rest=(think, 3 * think)))
     memory = threading.Thread(target=sample_memory, daemon=True)
     memory.start()
     for person in people:
