@@ -170,7 +170,7 @@ def unit(unit_id: int):
     return _dashboard(unit_id)
 
 
-def _people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
+def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
     headers = [
         _("Staff code"),
         _("Full name"),
@@ -229,7 +229,7 @@ def people():
         args = {k: v for k, v in request.args.items() if k != "export"}
         return redirect(url_for("reports.people", **args))
     if exporting:
-        headers, table = _people_table(rows)
+        headers, table = people_table(rows)
         return _export(request.args["export"], title, headers, table)
     return render_template(
         "reports/people.html",
