@@ -148,7 +148,8 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         db.session.add(rule)
         db.session.flush()
         # Assigned a while ago, so that deadlines fall in the past for some.
-        assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20), rules=[rule])
+        assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20),
+                           course_ids={rule.course_id})
     trainee = db.session.execute(sa.select(User).where(User.email == "hocvien@example.vn")).scalar_one()
     staff_id = trainee.staff_id
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mooc import clock, events
 from mooc.courses.models import Quiz
+from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
@@ -25,12 +26,8 @@ MAX_TEXT = 500  # characters kept of a typed answer
 CHOICE_TYPES = ("single", "multiple", "true_false")
 
 
-class AttemptRefused(Exception):
-    """The trainee may not start another attempt (the message key says why)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class AttemptRefused(DomainError):
+    """The trainee may not start another attempt (the code says why)."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from mooc import clock
 from mooc.courses import queries
 from mooc.courses.models import Quiz
 from mooc.database import writes
+from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.grading import public_view
@@ -69,7 +70,8 @@ def start(key: str, quiz_key: str):
     try:
         attempt = attempts.start_attempt(current_user.id, quiz)
     except attempts.AttemptRefused as refused:
-        flash(REFUSALS[refused.reason](), "warning")
+        refuse()
+        flash(REFUSALS[refused.code](), "warning")
         return redirect(url_for("quizzes.quiz", key=course.key, quiz_key=quiz.key))
     db.session.flush()
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))

@@ -18,15 +18,12 @@ from mooc.auth import audit, recovery, sessions, tokens
 from mooc.auth.access import grantable_roles
 from mooc.auth.models import Role, User
 from mooc.auth.tokens import TokenPurpose
+from mooc.errors import DomainError
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     """Why an invitation or a grant cannot be done; ``code`` is stable, views translate it."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def account_of(session: Session, staff: Staff) -> User | None:
@@ -41,18 +38,20 @@ def invite(session: Session, staff: Staff, actor: User) -> User:
         raise AccountError("staff_left")
     if not staff.email:
         raise AccountError("no_email")
+    # Every check before the first change: a refused invitation writes nothing.
     user = account_of(session, staff)
     if user is None:
         user = session.execute(sa.select(User).where(User.email == staff.email)).scalar_one_or_none()
         if user is not None and user.staff_id is not None:
             raise AccountError("email_in_use")
-        if user is None:
-            user = User(email=staff.email, display_name=staff.full_name, role=Role.TRAINEE, active=True)
-            session.add(user)
+    if user is not None and not user.active:
+        raise AccountError("account_disabled")
+    if user is None:
+        user = User(email=staff.email, display_name=staff.full_name, role=Role.TRAINEE, active=True)
+        session.add(user)
+    if user.staff_id is None:
         user.staff_id = staff.id
         session.flush()
-    if not user.active:
-        raise AccountError("account_disabled")
     raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         subject = _("Your account on the inspection training platform")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
+from mooc.errors import DomainError
 from mooc.roster.importer import Issue, PlanHasErrors, cell_text
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory
 from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet
@@ -40,13 +41,8 @@ MESSAGES = {
 }
 
 
-class UnitError(ValueError):
+class UnitError(DomainError):
     """A reorganisation that cannot be done; ``code`` picks the message."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
     @property
     def message(self) -> str:

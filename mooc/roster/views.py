@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from mooc.auth.access import grantable_roles, role_required
 from mooc.auth.models import Role, User
+from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.roster import accounts, importer, queries, units
@@ -138,9 +139,10 @@ def invite(staff_id: int):
     try:
         user = accounts.invite(db.session, staff, current_user._get_current_object())
     except accounts.AccountError as error:
+        refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
     except MailError:
-        db.session.rollback()
+        refuse()  # no invitation went out: no account, no link
         flash(_("The e-mail could not be sent. Try again later, or tell the operator."), "error")
         return redirect(url_for("roster.person", staff_id=staff_id))
     else:
@@ -166,6 +168,7 @@ def grant_role(staff_id: int):
     try:
         accounts.grant_role(db.session, current_user._get_current_object(), account, role, scope)
     except accounts.AccountError as error:
+        refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
     else:
         flash(_("Role saved."), "success")
@@ -351,6 +354,7 @@ def unit_edit(unit_id: int):
             units.update_unit(db.session, unit, name=form.name.data, parent=parent, kind=form.kind.data or "",
                               actor=current_user._get_current_object())
         except units.UnitError as error:
+            refuse()
             form.parent.errors.append(error.message)
         else:
             flash(_("Unit saved."), "success")
@@ -371,6 +375,7 @@ def unit_merge(unit_id: int):
     try:
         moved = units.merge_unit(db.session, unit, target, actor=current_user._get_current_object())
     except units.UnitError as error:
+        refuse()
         flash(error.message, "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
     flash(_("%(unit)s is merged into %(target)s; %(n)d people moved.", unit=unit.name, target=target.name,

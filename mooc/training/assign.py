@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
@@ -136,20 +137,34 @@ def _latest_cycles(course_id: int, staff_ids: set[int] | None) -> dict[int, Enro
 
 
 def apply_rules(
-    today: date | None = None, staff_ids: set[int] | None = None, rules: list[AssignmentRule] | None = None
+    today: date | None = None, staff_ids: set[int] | None = None, course_ids: set[int] | None = None
 ) -> AssignReport:
-    """Open the enrolments the active rules call for (for ``staff_ids`` only, if given):
-    first cycles for people newly covered, renewal cycles for certificates about to expire,
-    and close open rule enrolments of people no rule covers any more."""
+    """Open the enrolments the active rules call for (for ``staff_ids`` only, if given; for
+    the courses ``course_ids`` only, if given): first cycles for people newly covered,
+    renewal cycles for certificates about to expire, and close open rule enrolments of
+    people no active rule covers any more.
+
+    A course's enrolments always follow the whole set of its active rules, never a part of
+    it: a person covered by two rules keeps the course when one of them is switched off, and
+    a course left with no active rule closes what is left.
+    """
     today = today or clock.today()
-    if rules is None:
-        rules = list(db.session.scalars(sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))))
-    report = AssignReport()
+    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
+    open_rule_courses = sa.select(Enrolment.course_id).distinct().where(
+        Enrolment.source == EnrolmentSource.RULE, Enrolment.closed_at.is_(None))
+    if course_ids is not None:
+        active = active.where(AssignmentRule.course_id.in_(course_ids))
+        open_rule_courses = open_rule_courses.where(Enrolment.course_id.in_(course_ids))
+    if staff_ids is not None:
+        open_rule_courses = open_rule_courses.where(Enrolment.staff_id.in_(staff_ids))
     by_course: dict[int, list[AssignmentRule]] = defaultdict(list)
-    for rule in rules:
+    for rule in db.session.scalars(active):
         by_course[rule.course_id].append(rule)
-    for course_id, course_rules in by_course.items():
-        report += _apply_course(course_id, course_rules, today, staff_ids)
+    for course_id in db.session.scalars(open_rule_courses):
+        by_course.setdefault(course_id, [])  # no active rule any more: its enrolments close
+    report = AssignReport()
+    for course_id in sorted(by_course):
+        report += _apply_course(course_id, by_course[course_id], today, staff_ids)
     return report
 
 
@@ -165,9 +180,13 @@ def _apply_course(
         for staff_id in db.session.scalars(stmt):
             covered.setdefault(staff_id, rule)
     latest = _latest_cycles(course_id, staff_ids)
+    active_ids = {rule.id for rule in rules}
     for staff_id, rule in covered.items():
         draft = RuleDraft.of(rule)
         current = latest.get(staff_id)
+        if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
+                and current.rule_id not in active_ids):
+            current.rule_id = rule.id  # its rule was switched off, another covers the person
         if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
             if current is not None:  # covered again after moving away: reopen that cycle
                 current.closed_at = None
@@ -234,10 +253,8 @@ def _open(
     return enrolment
 
 
-class EnrolError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class EnrolError(DomainError):
+    """Why a person cannot be enrolled: ``left``, ``already``."""
 
 
 def enrol(

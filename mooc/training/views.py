@@ -17,11 +17,13 @@ from mooc.auth import audit
 from mooc.auth.access import public, role_required
 from mooc.auth.models import Role
 from mooc.courses.models import Course
+from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
 from mooc.roster import queries as roster_queries
-from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.roster.models import Position, Staff
 from mooc.training import assign, queries
+from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -64,7 +66,7 @@ def join(key: str):
         assign.enrol(staff, course.id, EnrolmentSource.SELF)
         flash(_("You joined the course."), "success")
     except assign.EnrolError:
-        pass  # already enrolled: nothing to do
+        refuse()  # already enrolled: nothing to do
     return redirect(url_for("courses.course", key=key))
 
 
@@ -272,9 +274,10 @@ def enrol(staff_id: int):
     try:
         enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data)
     except assign.EnrolError as error:
+        refuse()
         flash(
             _("%(name)s has left.", name=staff.full_name)
-            if error.reason == "left"
+            if error.code == "left"
             else _("%(name)s is already enrolled in this course.", name=staff.full_name),
             "warning",
         )
@@ -365,27 +368,8 @@ def new_rule():
         )
         preview = assign.preview(draft)
         if request.form.get("confirm") == "1":
-            rule = AssignmentRule(
-                course_id=draft.course_id,
-                due_days=draft.due_days,
-                due_on=draft.due_on,
-                renew_months=draft.renew_months,
-                note=(form.note.data or "").strip(),
-                created_by_id=current_user.id,
-            )
-            rule.units = list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(draft.unit_ids))))
-            rule.positions = list(
-                db.session.scalars(sa.select(Position).where(Position.id.in_(draft.position_ids)))
-            )
-            db.session.add(rule)
-            db.session.flush()
-            report = assign.apply_rules(rules=[rule])
-            audit.record(
-                "training.rule_created",
-                target=f"rule {rule.id}",
-                course_id=rule.course_id,
-                enrolled=report.enrolled,
-            )
+            _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
+                                              actor=current_user._get_current_object())
             flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
             return redirect(url_for("training.rules"))
     return render_template("training/rule_form.html", form=form, preview=preview)
@@ -395,32 +379,12 @@ def new_rule():
 @role_required(Role.ADMIN)
 def deactivate_rule(rule_id: int):
     rule = db.session.get(AssignmentRule, rule_id) or abort(404)
-    rule.active = False
-    db.session.flush()
-    report = assign.apply_rules(
-        rules=[
-            r
-            for r in db.session.scalars(
-                sa.select(AssignmentRule).where(
-                    AssignmentRule.active.is_(True), AssignmentRule.course_id == rule.course_id
-                )
-            )
-        ]
-        or [],
-        staff_ids=None,
-    )
-    closed = report.closed
-    if not report.closed:
-        # no other rule for the course: close this rule's open enrolments directly
-        for enrolment in db.session.scalars(
-            sa.select(Enrolment).where(
-                Enrolment.rule_id == rule.id,
-                Enrolment.closed_at.is_(None),
-                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
-            )
-        ):
-            enrolment.closed_at = clock.now()
-            closed += 1
-    audit.record("training.rule_deactivated", target=f"rule {rule.id}", closed=closed)
-    flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=closed), "success")
+    try:
+        report = rule_changes.deactivate_rule(rule, actor=current_user._get_current_object())
+    except rule_changes.RuleError:
+        refuse()
+        flash(_("This rule is already switched off."), "warning")
+    else:
+        flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=report.closed),
+              "success")
     return redirect(url_for("training.rules"))

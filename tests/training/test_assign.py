@@ -167,7 +167,7 @@ def test_manual_enrolment_and_joining_optional_courses(org, person):
         try:
             assign.enrol(staff, o.optional_id, assign.EnrolmentSource.MANUAL)
         except assign.EnrolError as error:
-            assert error.reason == "already"
+            assert error.code == "already"
         else:
             raise AssertionError("enrolled twice")
 
