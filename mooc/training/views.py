@@ -66,7 +66,8 @@ def join(key: str):
         assign.enrol(staff, course.id, EnrolmentSource.SELF)
         flash(_("You joined the course."), "success")
     except assign.EnrolError:
-        refuse()  # already enrolled: nothing to do
+        refuse()
+        flash(_("You are already enrolled in this course."), "info")
     return redirect(url_for("courses.course", key=key))
 
 

@@ -109,7 +109,8 @@ def test_the_rules_page_switches_a_rule_off_through_the_domain(org, person, clie
     admin = make_user(email="qt@example.vn", role=Role.ADMIN)
     login(client, admin.email)
     token = csrf_token(client, "/admin/rules")
-    page = client.post(f"/admin/rules/{rule_id}/deactivate", data={"csrf_token": token}, follow_redirects=True)
+    page = client.post(f"/admin/rules/{rule_id}/deactivate", data={"csrf_token": token},
+                       follow_redirects=True)
     assert "0" in page.get_data(as_text=True)
     with app.app_context():
         assert section_person.id in open_enrolments(o.course_id)

@@ -1,0 +1,306 @@
+"""A refused action commits nothing.
+
+Every ``except`` branch of a view that catches a refusal (a ``DomainError``, or mail that
+could not be sent) must call ``refuse()``, which dooms the request's transaction. This
+module finds those branches in the source, and for each one drives the real request that
+reaches it and checks the database is unchanged afterwards: the row count and a checksum
+of every table. A new branch without a case here fails ``test_every_refusal_a_view_catches_has_a_case``.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib
+import inspect
+import pkgutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import mooc
+from mooc.auth.models import Role, User
+from mooc.courses.models import Quiz
+from mooc.errors import DomainError
+from mooc.extensions import db
+from mooc.mail import MailError
+from mooc.quizzes import attempts
+from mooc.quizzes.models import AttemptStatus
+from mooc.roster.models import Staff
+from mooc.training import assign
+from mooc.training.models import AssignmentRule, EnrolmentSource
+from tests.conftest import csrf_token, login
+from tests.training.conftest import make_course, org, person  # noqa: F401  (fixtures)
+from tests.training.test_assign import make_rule
+
+REFUSALS = (DomainError, MailError)
+
+
+# --- where views catch refusals ----------------------------------------------------------------
+
+
+def _view_modules() -> list:
+    found = []
+    for info in pkgutil.walk_packages(mooc.__path__, "mooc."):
+        if info.name.rsplit(".", 1)[-1].endswith("views"):
+            found.append(importlib.import_module(info.name))
+    return found
+
+
+@dataclass(frozen=True)
+class Branch:
+    view: str  # module:function
+    error: str  # the class caught
+    calls_refuse: bool
+    line: int
+
+
+def _caught(module, handler: ast.ExceptHandler) -> list[type]:  # noqa: ANN001
+    if handler.type is None:
+        return [Exception]
+    nodes = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    classes = []
+    for node in nodes:
+        value = eval(compile(ast.Expression(node), "<except>", "eval"), vars(module))  # noqa: S307 (our source)
+        classes.append(value)
+    return classes
+
+
+def _refusal_branches() -> list[Branch]:
+    branches = []
+    for module in _view_modules():
+        tree = ast.parse(inspect.getsource(module))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef):
+                continue
+            for node in ast.walk(function):
+                if not isinstance(node, ast.ExceptHandler):
+                    continue
+                for error in _caught(module, node):
+                    if issubclass(error, REFUSALS) or issubclass(REFUSALS[0], error):
+                        calls = any(isinstance(n, ast.Call) and getattr(n.func, "id", None) == "refuse"
+                                    for stmt in node.body for n in ast.walk(stmt))
+                        branches.append(Branch(f"{module.__name__}:{function.name}", error.__name__,
+                                               calls, node.lineno))
+    return branches
+
+
+def test_every_branch_that_catches_a_refusal_dooms_the_transaction():
+    branches = _refusal_branches()
+    assert len(branches) >= 8
+    missing = [f"{b.view} (line {b.line}) catches {b.error}" for b in branches if not b.calls_refuse]
+    assert missing == [], "call mooc.errors.refuse() in these branches"
+
+
+def test_every_refusal_a_view_catches_has_a_case():
+    found = {(b.view, b.error) for b in _refusal_branches()}
+    assert found == set(CASES), "add a case to CASES for each new branch (and drop the gone ones)"
+
+
+# --- the database, byte for byte -------------------------------------------------------------
+
+
+def snapshot() -> dict[str, tuple[int, str]]:
+    """Row count and a checksum of every table's rows, in primary-key order."""
+    state = {}
+    for table in db.metadata.sorted_tables:
+        rows = db.session.execute(sa.select(table).order_by(*table.primary_key.columns)).all()
+        digest = hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+        state[table.name] = (len(rows), digest)
+    return state
+
+
+# --- one case per branch: set up, then the request that is refused -----------------------------
+
+
+@dataclass
+class World:
+    app: object
+    org: object
+    person: Callable
+    client: object
+    make_user: Callable
+
+    def admin(self, **kwargs) -> User:  # noqa: ANN003
+        staff, user = self.person(self.org.province, self.org.chief, "Quản Trị Viên", email="qt@example.vn")
+        with self.app.app_context():
+            account = db.session.get(User, user.id)
+            account.role = Role.ADMIN
+            db.session.commit()
+        login(self.client, "qt@example.vn")
+        return staff
+
+    def post(self, path: str, page: str, **data: str):  # noqa: ANN201
+        token = csrf_token(self.client, page)
+        return self.client.post(path, data={"csrf_token": token, **data})
+
+
+def _invite_disabled_account(w: World):  # noqa: ANN202
+    """The case seen: the person's e-mail belongs to a disabled account with no staff link."""
+    w.admin()
+    staff, _ = w.person(w.org.section_a, w.org.inspector, "Đỗ Thị Khóa", email="khoa@example.vn")
+    with w.app.app_context():
+        db.session.execute(sa.update(User).where(User.staff_id == staff.id)
+                           .values(staff_id=None, active=False))
+        db.session.commit()
+    return lambda: w.post(f"/roster/staff/{staff.id}/invite", f"/roster/staff/{staff.id}")
+
+
+def _invite_mail_fails(w: World):  # noqa: ANN202
+    w.admin()
+    staff = w.make_staff_without_account()
+    return lambda: w.post(f"/roster/staff/{staff.id}/invite", f"/roster/staff/{staff.id}")
+
+
+def _grant_role_refused(w: World):  # noqa: ANN202
+    w.admin()
+    _staff, user = w.person(w.org.section_a, w.org.inspector, "Phan Văn Quyền")
+    return lambda: w.post(f"/roster/staff/{_staff.id}/role", f"/roster/staff/{_staff.id}",
+                          role=Role.MANAGER.value, scope="0")
+
+
+def _unit_under_itself(w: World):  # noqa: ANN202
+    w.admin()
+    province, section = w.org.province, w.org.section_a
+    return lambda: w.post(f"/roster/units/{province.id}", f"/roster/units/{province.id}",
+                          code=province.code, name="Thanh tra tỉnh (đổi tên)", parent=str(section.id),
+                          kind="")
+
+
+def _merge_into_own_section(w: World):  # noqa: ANN202
+    w.admin()
+    province, section = w.org.province, w.org.section_a
+    return lambda: w.post(f"/roster/units/{province.id}/merge", f"/roster/units/{province.id}",
+                          **{"merge-target": str(section.id), "merge-confirm": "y"})
+
+
+def _join_twice(w: World):  # noqa: ANN202
+    staff, user = w.person(w.org.section_a, w.org.inspector, "Võ Thị Tham Gia", email="thamgia@example.vn")
+    with w.app.app_context():
+        assign.enrol(db.session.get(Staff, staff.id), w.org.optional_id, EnrolmentSource.SELF)
+        db.session.commit()
+    login(w.client, "thamgia@example.vn")
+    return lambda: w.post("/courses/tuy-chon/join", "/courses/tuy-chon")
+
+
+def _enrol_twice(w: World):  # noqa: ANN202
+    w.admin()
+    staff, _ = w.person(w.org.section_a, w.org.inspector, "Võ Văn Hai Lần")
+    with w.app.app_context():
+        assign.enrol(db.session.get(Staff, staff.id), w.org.course_id, EnrolmentSource.MANUAL)
+        db.session.commit()
+    return lambda: w.post(f"/training/people/{staff.id}/enrol", f"/training/people/{staff.id}",
+                          course=str(w.org.course_id), due_on="2027-01-31")
+
+
+def _rule_switched_off_twice(w: World):  # noqa: ANN202
+    w.admin()
+    with w.app.app_context():
+        rule = make_rule(w.org, [w.org.section_a])
+        rule.active = False
+        db.session.commit()
+        rule_id = rule.id
+    return lambda: w.post(f"/admin/rules/{rule_id}/deactivate", "/admin/rules")
+
+
+def _quiz_out_of_attempts(w: World):  # noqa: ANN202
+    staff, user = w.person(w.org.section_a, w.org.inspector, "Hồ Thị Hết Lượt", email="hetluot@example.vn")
+    with w.app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz))
+        quiz.settings = {**quiz.settings, "attempts": 1}
+        attempt = attempts.start_attempt(user.id, quiz)
+        attempt.status = AttemptStatus.SUBMITTED
+        db.session.commit()
+        quiz_key = quiz.key
+    login(w.client, "hetluot@example.vn")
+    page = f"/courses/luat/quizzes/{quiz_key}"
+    return lambda: w.post(f"{page}/start", page)
+
+
+CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
+    ("mooc.roster.views:invite", "AccountError"): _invite_disabled_account,
+    ("mooc.roster.views:invite", "MailError"): _invite_mail_fails,
+    ("mooc.roster.views:grant_role", "AccountError"): _grant_role_refused,
+    ("mooc.roster.views:unit_edit", "UnitError"): _unit_under_itself,
+    ("mooc.roster.views:unit_merge", "UnitError"): _merge_into_own_section,
+    ("mooc.training.views:join", "EnrolError"): _join_twice,
+    ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
+    ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,
+    ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
+}
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def world(org, person, make_app, make_user, make_staff, tmp_path):  # noqa: ANN001, ANN201, F811
+    app, o = org
+    # Mail goes to a port nobody listens on: an invitation's mail fails, as when the server is down.
+    app = make_app(COURSES_DIR=str(o.root), MAIL_BACKEND="smtp", MAIL_HOST="127.0.0.1",
+                   MAIL_PORT=_closed_port())
+    w = World(app, o, person, app.test_client(), make_user)
+    w.make_staff_without_account = lambda: make_staff(full_name="Lý Văn Thư", unit=o.section_a,
+                                                      email="thu@example.vn")
+    return w
+
+
+@pytest.mark.parametrize("case", sorted(CASES), ids=lambda case: f"{case[0].split(':')[1]}-{case[1]}")
+def test_a_refused_action_leaves_the_database_as_it_was(world, case):  # noqa: ANN001
+    request = CASES[case](world)
+    with world.app.app_context():
+        before = snapshot()
+    response = request()
+    assert response.status_code in (200, 302, 303), response.status_code
+    with world.app.app_context():
+        after = snapshot()
+    changed = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    assert changed == {}
+    # The refusal was said, not swallowed.
+    page = world.client.get(response.headers["Location"]) if response.status_code in (302, 303) else response
+    assert 'class="flash' in page.get_data(as_text=True) or "error" in page.get_data(as_text=True)
+
+
+def test_the_disabled_account_is_not_linked_by_a_refused_invitation(world):
+    """The example of the issue, said in its own words: the link was committed before."""
+    request = _invite_disabled_account(world)
+    request()
+    with world.app.app_context():
+        account = db.session.scalar(sa.select(User).where(User.email == "khoa@example.vn"))
+        assert account.staff_id is None and not account.active
+
+
+def test_refuse_dooms_even_a_successful_response(app):
+    """refuse() sets the request's rollback flag: a later flush in the same request is not
+    committed either, whatever the status of the response."""
+    from mooc.errors import refuse
+    from mooc.roster.models import OrgUnit
+
+    @app.post("/_test/refuse-then-write")
+    def refuse_then_write():  # noqa: ANN202
+        refuse()
+        db.session.add(OrgUnit(code="X-REFUSED", name="Không được ghi"))
+        db.session.flush()
+        return "ok"
+
+    refuse_then_write.is_public = True
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/_test/refuse-then-write")
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "X-REFUSED")) is None
+
+
+def test_the_branches_are_found_in_the_source():
+    """The finder itself: it sees a known branch and the class it catches."""
+    branches = {(b.view, b.error) for b in _refusal_branches()}
+    assert ("mooc.roster.views:invite", "MailError") in branches
+    assert Path(inspect.getsourcefile(mooc)).parent.name == "mooc"
+    assert AssignmentRule.__tablename__ in {t.name for t in db.metadata.sorted_tables}
