@@ -13,6 +13,7 @@ session) uses ``write_transaction()`` on its own connection.
 from __future__ import annotations
 
 import contextvars
+import enum
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from mooc import clock
 
@@ -137,3 +138,26 @@ def _sqlite_on_begin(connection: sa.Connection) -> None:
     if connection.dialect.name != "sqlite":
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")
+
+
+def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows fast, in the session's transaction: COPY on PostgreSQL, executemany
+    on SQLite.
+
+    On psycopg a plain executemany sends one statement per row, and SQLAlchemy's
+    multi-VALUES batches spend their time parsing huge statements client-side; COPY on the
+    session's own connection is an order of magnitude faster.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(sa.insert(table), rows)
+        return
+    columns = list(rows[0])
+    driver = connection.connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([value.value if isinstance(value, enum.Enum) else value
+                            for value in (row[name] for name in columns)])

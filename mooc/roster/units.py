@@ -21,8 +21,9 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
+from mooc.roster import moves
 from mooc.roster.importer import Issue, PlanHasErrors, cell_text
-from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory
+from mooc.roster.models import OrgUnit, RosterImport, Staff
 from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet
 from mooc.text import clean
 
@@ -57,6 +58,11 @@ def children_map(session: Session) -> dict[int | None, list[int]]:
     for unit_id, parent_id in session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
         children.setdefault(parent_id, []).append(unit_id)
     return children
+
+
+def _subtrees(session: Session, unit_ids: set[int]) -> set[int]:
+    children = children_map(session)
+    return set().union(*(subtree_ids(session, unit_id, children) for unit_id in unit_ids))
 
 
 def subtree_ids(session: Session, unit_id: int,
@@ -129,6 +135,8 @@ def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit |
         details["kind"] = [unit.kind, kind]
         unit.kind = kind
     session.flush()
+    if "parent" in details:
+        moves.units_moved(session, subtree_ids(session, unit.id))
     if details:
         audit.record("unit.updated", actor=actor, target=unit.code, **details)
 
@@ -146,27 +154,25 @@ def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User 
     if target.id in subtree_ids(session, unit.id):
         raise UnitError("merge_inside")
     day = day or clock.today()
-    people = session.execute(sa.select(Staff.id, Staff.position_id, Staff.status)
+    people = session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
                              .where(Staff.unit_id == unit.id)).all()
     ids = [row.id for row in people]
-    history = StaffHistory.__table__
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        session.execute(sa.update(history).where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
-                        .values(valid_to=day))
-        session.execute(sa.update(Staff).where(Staff.id.in_(chunk))
+    sub_units = set(session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
+    for start in range(0, len(ids), moves.CHUNK):
+        session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
                         .values(unit_id=target.id, updated_at=clock.now()),
                         execution_options={"synchronize_session": False})
-    if people:
-        session.execute(sa.insert(history), [
-            {"staff_id": row.id, "valid_from": day, "valid_to": None, "unit_id": target.id,
-             "position_id": row.position_id, "status": row.status, "import_id": None} for row in people])
     session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
     unit.active = False
     unit.merged_into_id = target.id
     session.flush()
     session.expire_all()
+    moves.record_moves(session, [
+        moves.Move(row.id, moves.Placement(target.id, row.position_id, row.status),
+                   moves.Placement(unit.id, row.position_id, row.status), row.joined_on)
+        for row in people], day)
+    moves.units_moved(session, _subtrees(session, sub_units))
     audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
     return len(ids)
 
@@ -356,6 +362,7 @@ def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
         if row.kind is not None:
             unit.kind = row.kind
     session.flush()
+    moves.units_moved(session, _subtrees(session, {units[code].id for code in moved}))
     for code, into in plan.merged:
         target = units[into]
         while not target.active and target.merged_into_id is not None:

@@ -266,8 +266,10 @@ def test_admin_creates_renames_and_merges_units(app, client, auth, make_unit, ma
         assert db.session.get(Staff, person2.id).unit_id == hcm.id  # people of the unit moved
         assert db.session.get(Staff, person.id).unit_id == section.id  # people of the section stay in it
         history = db.session.execute(sa.select(StaffHistory).where(StaffHistory.staff_id == person2.id)
-                                     ).scalars().all()
-        assert [h.unit_id for h in history] == [hcm.id]
+                                     .order_by(StaffHistory.valid_from)).scalars().all()
+        # Where the person was before the merge is kept (they predate history), then the move.
+        assert [h.unit_id for h in history] == [bd.id, hcm.id]
+        assert history[0].valid_to == history[1].valid_from and history[1].valid_to is None
         actions = set(db.session.execute(sa.select(AuditEvent.action)).scalars())
         assert {"unit.created", "unit.updated", "unit.merged"} <= actions
     # A manager of the merged province's new home sees the moved people (reports roll up).

@@ -40,3 +40,67 @@ def test_an_import_enrols_new_hires_and_transfers(org, person, tmp_path):
             )
         )
     assert enrolled == {"900001", mover.staff_code}
+
+
+def _rule_for(o, unit) -> None:  # noqa: ANN001
+    rule = AssignmentRule(course_id=o.course_id, due_days=30)
+    rule.units = [db.session.get(OrgUnit, unit.id)]
+    db.session.add(rule)
+    db.session.flush()
+    assign.apply_rules()
+    db.session.commit()
+
+
+def _open_enrolled(o) -> set[int]:  # noqa: ANN001
+    return set(db.session.scalars(sa.select(Enrolment.staff_id).where(
+        Enrolment.course_id == o.course_id, Enrolment.closed_at.is_(None))))
+
+
+def test_people_merged_into_a_covered_province_are_enrolled_at_once(org, person, client, make_user):
+    """Merged by an administrator on the units page: no nightly run is needed."""
+    from mooc.auth.models import Role
+    from tests.conftest import csrf_token, login
+
+    app, o = org
+    merged, _ = person(o.other, name="Người Sáp Nhập")
+    with app.app_context():
+        _rule_for(o, o.province)
+        assert merged.id not in _open_enrolled(o)
+    admin = make_user(email="qt@example.vn", role=Role.ADMIN)
+    login(client, admin.email)
+    token = csrf_token(client, f"/roster/units/{o.other.id}")
+    response = client.post(f"/roster/units/{o.other.id}/merge", data={
+        "csrf_token": token, "merge-target": str(o.province.id), "merge-confirm": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert merged.id in _open_enrolled(o)
+
+
+def test_a_unit_moved_under_a_covered_province_brings_its_people_into_the_rule(org, person):
+    from mooc.roster import units
+
+    app, o = org
+    moved, _ = person(o.other, name="Người Theo Đơn Vị")
+    with app.app_context():
+        _rule_for(o, o.province)
+        other = db.session.get(OrgUnit, o.other.id)
+        units.update_unit(db.session, other, name=other.name, parent=db.session.get(OrgUnit, o.province.id),
+                          kind=other.kind)
+        assert moved.id in _open_enrolled(o)
+        # ... and moved out again, the course is no longer required of them.
+        units.update_unit(db.session, other, name=other.name, parent=None, kind=other.kind)
+        assert moved.id not in _open_enrolled(o)
+
+
+def test_a_units_file_that_merges_enrols_the_people_it_moves(org, person, tmp_path):
+    app, o = org
+    merged, _ = person(o.other, name="Người Theo Tệp")
+    with app.app_context():
+        _rule_for(o, o.province)
+    source = tmp_path / "donvi.csv"
+    source.write_text("Mã đơn vị,Tên đơn vị,Đơn vị cấp trên,Sáp nhập vào\n"
+                      f"{o.other.code},{o.other.name},,{o.province.code}\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["roster", "units", str(source)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert merged.id in _open_enrolled(o)
