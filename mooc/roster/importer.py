@@ -583,6 +583,9 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
 
     if plan.rows == 0:
         issues.append(Issue(header_row, "", "no_rows"))
+    if isinstance(source, Sheet):
+        for name, numbers in source.stripped.items():
+            plan.warnings += [Issue(row, label(name), "control_removed") for row in numbers]
     for number, email, _code in email_checks:
         owner = owner_of_email[email]
         if owner not in final_email or final_email[owner] == email:  # the owner keeps it

@@ -277,14 +277,20 @@ def _opener(source: Path | str | bytes) -> Callable[[], IO[bytes]]:
 def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: dict[int, str] | None) -> None:
     """The header is the first of the top rows that names the most known columns."""
     best: tuple[int, int, list[str]] | None = None
-    with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
-        for number, cells in records:
-            if number > HEADER_SEARCH_ROWS:
-                break
-            texts = [_cell_text(cell) for cell in cells]
-            score = len(map_headers(texts, fields))
-            if best is None or score > best[1]:
-                best = (number, score, texts)
+    unreadable: FileRefused | None = None
+    try:
+        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
+            for number, cells in records:
+                if number > HEADER_SEARCH_ROWS:
+                    break
+                texts = [_cell_text(cell) for cell in cells]
+                score = len(map_headers(texts, fields))
+                if best is None or score > best[1]:
+                    best = (number, score, texts)
+    except FileRefused as refused:
+        if best is None or refused.code != "cell_too_long":
+            raise
+        unreadable = refused  # raised below, naming the column by the header above it
     if best is None:
         raise FileRefused("empty")
     number, score, texts = best
@@ -299,6 +305,11 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
                          if 0 <= index < max(len(texts), 1) and name in fields}
     else:
         sheet.mapping = map_headers(texts, fields)
+    if unreadable is not None:
+        index = unreadable.params.get("column")
+        if isinstance(index, int) and index < len(texts) and texts[index]:
+            unreadable.params["column"] = texts[index]
+        raise unreadable
 
 
 def _cell_text(cell: Cell) -> str:
@@ -335,10 +346,44 @@ def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
     def records() -> Iterator[tuple[int, list[Cell]]]:
         with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
             # A spreadsheet shows each record as one row, even with newlines inside quotes.
-            yield from enumerate(csv.reader(text, delimiter=delimiter), start=1)  # type: ignore[misc]
+            parsed = csv.reader(text, delimiter=delimiter)
+            number, line = 0, 0
+            try:
+                for number, cells in enumerate(parsed, start=1):  # noqa: B007
+                    line = parsed.line_num
+                    yield number, cells  # type: ignore[misc]
+            except csv.Error as error:
+                if "field larger" not in str(error):
+                    raise FileRefused("not_a_table") from None
+                column = _long_column(opener, encoding, delimiter, line)
+                raise FileRefused("cell_too_long", row=number + 1, column=column, n=MAX_CELL_CHARS) from None
 
     return Sheet(kind="csv", headers=[], header_row=1, mapping={}, encoding=encoding,
                  delimiter=delimiter, _records=records)
+
+
+def _long_column(opener: Callable[[], IO[bytes]], encoding: str, delimiter: str,
+                 lines_before: int) -> int | None:
+    """The column of the record after ``lines_before`` physical lines that holds a cell too long
+    to read, or opens a quote that is never closed (None when it cannot be told)."""
+    with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
+        for _ in range(lines_before):
+            if not text.readline(1 << 24):
+                return None
+        line = text.readline(1 << 24)
+    index, length, quoted = 0, 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            if length > MAX_CELL_CHARS:
+                return index
+            index, length = index + 1, 0
+            continue
+        elif char in "\r\n" and not quoted:
+            break
+        length += 1
+    return index if quoted or length > MAX_CELL_CHARS else None
 
 
 def _sniff_delimiter(sample: str) -> str:
