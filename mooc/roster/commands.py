@@ -161,7 +161,8 @@ def _fail(output: str, message: str) -> None:
         click.echo(json.dumps({"errors": [{"row": 0, "column": "", "message": message}], "applied": False},
                               ensure_ascii=False))
         sys.exit(1)
-    raise click.ClickException(message)
+    click.echo(message, err=True)
+    sys.exit(1)
 
 
 @roster.command("units")

@@ -870,7 +870,10 @@ def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None)
     for user_id, old, new in plan.account_emails:
         audit.record("account.email_changed", actor=actor, target=new, previous=old, user_id=user_id,
                      reason="roster import")
-    session.expire_all()
+    moved = set(ids)
+    for obj in list(session.identity_map.values()):  # loaded accounts read their new address
+        if isinstance(obj, User) and obj.id in moved:
+            session.expire(obj, ["email"])
 
 
 def deactivate_accounts(session: Session, staff_ids: list[int]) -> None:
