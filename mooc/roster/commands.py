@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 
 from mooc.extensions import db
 
@@ -33,69 +34,125 @@ def _describe_refusal(error: Exception) -> str:
               help="text for people, json for scripts.")
 @click.option("--yes", "confirmed", is_flag=True,
               help="Confirm a full import that marks more than the set share of active staff as left.")
+@click.option("--disable-admin", "confirmed_admins", multiple=True, metavar="EMAIL",
+              help="Confirm that the import disables this administrator's account (repeat for each one "
+                   "the plan names).")
 @with_appcontext
-def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed: bool) -> None:
+def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed: bool,
+                   confirmed_admins: tuple[str, ...]) -> None:
     """Import staff from FILE (CSV or XLSX; headers in English or Vietnamese).
 
     Prints the plan (added, changed, moved, deactivated, reactivated, unchanged, errors)
     and applies it in one transaction unless --dry-run. Exit status 1 when the file has
-    errors; then nothing is applied. See docs/roster.md for the accepted columns.
+    errors or needs a confirmation that was not given; then nothing is applied. See
+    docs/roster.md for the accepted columns.
     """
     from mooc.roster import importer
 
     try:
         sheet = importer.open_sheet(file)
+        plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
+                                    checksum=importer.file_checksum(file),
+                                    confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     except importer.FileRefused as error:
+        db.session.rollback()
         _fail(output, _describe_refusal(error))
-    plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
-                                checksum=importer.file_checksum(file),
-                                confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     needs_yes = plan.confirmation_needed and not confirmed
     if needs_yes and not dry_run and plan.ok and output == "text" and sys.stdin.isatty():
         confirmed = click.confirm(
-            f"This full roster marks {plan.missing_left} of {plan.active_before} active people as left. "
-            "Go on?", default=False)
+            _("This full roster marks %(n)d of %(total)d active people as left. Go on?",
+              n=plan.missing_left, total=plan.active_before), default=False)
         needs_yes = not confirmed
-    apply = plan.ok and not dry_run and not needs_yes
+    admins_needed = importer.admins_unconfirmed(plan, confirmed_admins)
+    apply = plan.ok and not dry_run and not needs_yes and not admins_needed
     if apply:
-        importer.apply_plan(plan, db.session, source="cli", confirmed=confirmed)
+        importer.apply_plan(plan, db.session, source="cli", confirmed=confirmed,
+                            confirmed_admins=confirmed_admins)
         db.session.commit()
     else:
         db.session.rollback()
     if output == "json":
         click.echo(json.dumps({**plan.summary(), "applied": apply}, ensure_ascii=False))
     else:
-        click.echo(_plan_text(plan, apply, dry_run, needs_yes))
-    if not plan.ok or (needs_yes and not dry_run):
+        click.echo(_plan_text(plan, apply, dry_run, needs_yes, admins_needed))
+    if not plan.ok or (not dry_run and (needs_yes or admins_needed)):
         sys.exit(1)
 
 
-def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool) -> str:  # noqa: ANN001
+def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
+    from mooc.roster.display import grouped
+
+    lines = []
+    for line in grouped(issues)[:500]:
+        if line["count"] == 1:
+            where = _("row %(row)d", row=line["row"])
+        else:
+            shown = ", ".join(str(row) for row in line["rows"])
+            more = ", …" if line["count"] > len(line["rows"]) else ""
+            where = _("%(n)d rows (%(rows)s)", n=line["count"], rows=shown + more)
+        column = f", {line['column']}" if line["column"] else ""
+        example = _("for example: ") if line["count"] > 1 and not line["same"] else ""
+        lines.append(f"  {where}{column}: {example}{line['message']}")
+    return lines
+
+
+def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
+               admins_needed: list[str]) -> str:
+    """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
+    from mooc.roster.display import FIELD_LABELS, KIND_LABELS, names, show_value
+
+    unit_names, position_titles = names(db.session)
     counts = plan.counts
-    lines = [f"{plan.rows} rows read from {plan.filename}."]
-    lines.append("  " + ", ".join(f"{kind}: {counts[kind]}" for kind in (*plan.KINDS, "unchanged")))
+    lines = [_("%(n)d data rows read from %(file)s.", n=plan.rows, file=plan.filename)]
+    kinds = (*plan.KINDS, "unchanged")
+    lines.append("  " + ", ".join(f"{KIND_LABELS[kind]}: {counts[kind]}" for kind in kinds))
     if plan.new_positions:
-        lines.append("  new positions: " + ", ".join(plan.new_positions))
+        lines.append("  " + _("New positions:") + " " + ", ".join(plan.new_positions))
     for change in plan.changes[:200]:
-        where = f"row {change.row}" if change.row else "not in file"
-        detail = "; ".join(f"{name}: {old!s} -> {new!s}" for name, old, new in change.fields)
-        lines.append(f"  {change.kind:<11} {change.staff_code:<12} {change.full_name} ({where})"
+        where = _("row %(row)d", row=change.row) if change.row else _("not in the file")
+        if change.kind == "added":
+            detail = show_value("unit_id", change.values["unit_id"], unit_names, position_titles)
+            if change.values["position_id"]:
+                detail += " · " + show_value("position_id", change.values["position_id"], unit_names,
+                                             position_titles)
+        else:
+            detail = "; ".join(f"{FIELD_LABELS[name]}: {show_value(name, old, unit_names, position_titles)}"
+                               f" → {show_value(name, new, unit_names, position_titles)}"
+                               for name, old, new in change.fields)
+        reused = f" [{_('probably a reused code')}]" if change.reused else ""
+        lines.append(f"  {KIND_LABELS[change.kind]}: {change.staff_code}{reused} {change.full_name} ({where})"
                      + (f"  {detail}" if detail else ""))
     if len(plan.changes) > 200:
-        lines.append(f"  ... and {len(plan.changes) - 200} more")
+        lines.append("  " + _("and %(n)d more", n=len(plan.changes) - 200))
+    if plan.account_emails:
+        lines.append(_("Sign-in addresses that follow the new roster e-mail: %(n)d.",
+                       n=len(plan.account_emails)))
+        lines += [f"  {old} → {new}" for _id, old, new in plan.account_emails[:200]]
+    if plan.warnings:
+        lines.append(_("Warnings: %(n)s", n=len(plan.warnings)))
+        lines += _issue_lines(plan.warnings)
+    if plan.admins_leaving:
+        lines.append(_("This import disables the accounts of these administrators; they can no longer "
+                       "sign in:"))
+        lines += [f"  {admin['email']} ({admin['name']}, {admin['staff_code']})"
+                  for admin in plan.admins_leaving]
+        if plan.last_admin:
+            lines.append(_("No active administrator would be left: only the command line (mooc users "
+                           "create-admin) could bring one back."))
     if plan.issues:
-        lines.append(f"{len(plan.issues)} errors; nothing was applied:")
-        lines += [f"  row {issue.row}, {issue.column}: {issue.message}" for issue in plan.issues[:500]]
-        if len(plan.issues) > 500:
-            lines.append(f"  ... and {len(plan.issues) - 500} more")
+        lines.append(_("%(n)d errors; nothing was applied:", n=len(plan.issues)))
+        lines += _issue_lines(plan.issues)
     elif needs_yes and not dry_run:
-        lines.append(f"Not applied: this full roster marks {plan.missing_left} of {plan.active_before} "
-                     f"active people as left (more than {plan.confirm_percent}%). "
-                     "Check the file, then run again with --yes.")
+        lines.append(_("Not applied: this full roster marks %(n)d of %(total)d active people as left (more "
+                       "than %(percent)d%%). Check the file, then run again with --yes.",
+                       n=plan.missing_left, total=plan.active_before, percent=plan.confirm_percent))
+    elif admins_needed and not dry_run:
+        lines.append(_("Not applied: to disable these administrator accounts, run again with %(options)s.",
+                       options=" ".join(f"--disable-admin {email}" for email in admins_needed)))
     elif dry_run:
-        lines.append("Dry run: nothing was written.")
+        lines.append(_("Dry run: nothing was written."))
     elif applied:
-        lines.append("Applied.")
+        lines.append(_("Applied."))
     return "\n".join(lines)
 
 
@@ -104,7 +161,8 @@ def _fail(output: str, message: str) -> None:
         click.echo(json.dumps({"errors": [{"row": 0, "column": "", "message": message}], "applied": False},
                               ensure_ascii=False))
         sys.exit(1)
-    raise click.ClickException(message)
+    click.echo(message, err=True)
+    sys.exit(1)
 
 
 @roster.command("units")

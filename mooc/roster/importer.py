@@ -9,6 +9,7 @@ file finds every person unchanged and writes nothing to the roster.
 
 from __future__ import annotations
 
+import difflib
 import enum
 import functools
 import hashlib
@@ -25,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from mooc import clock, events
 from mooc.auth import audit
-from mooc.auth.models import AuthSession, User
+from mooc.auth.models import AuthSession, Role, User
 from mooc.roster import keys
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.roster.reader import (
+    STAFF_FIELDS,
+    STAFF_HEADERS_SHOWN,
     STAFF_REQUIRED,
     Cell,
     FileRefused,
@@ -41,14 +44,32 @@ from mooc.roster.reader import (
 from mooc.text import clean, fold, split_full_name, vi_sort_key
 
 __all__ = [
-    "ConfirmationNeeded", "FileRefused", "ImportPlan", "Issue", "PlanHasErrors", "StaffChange",
+    "AdminConfirmationNeeded", "ConfirmationNeeded", "FileRefused", "ImportPlan", "Issue", "PlanHasErrors",
+    "StaffChange",
     "apply_plan", "file_checksum", "map_headers", "open_sheet", "plan_import", "read_rows",
 ]
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's limit on bound parameters
 
 MESSAGES = {
-    "missing_column": _l("The file has no column for this. Add it, or choose it in the column mapping."),
+    "missing_column": _l("The file has no “%(column)s” column. Headers found: %(found)s. Accepted headers "
+                         "for it: %(accepted)s. Add the column, or choose it in the column mapping."),
+    "no_rows": _l("The file has a header row but no data rows: there is nothing to import."),
+    "unknown_header": _l("The column “%(value)s” is not used. Did you mean “%(suggestion)s”? If so, rename "
+                         "the header or choose it in the column mapping."),
+    "ignored_columns": _l("These columns are not used: %(value)s."),
+    "control_removed": _l("Invisible control characters were removed from this cell."),
+    "date_out_of_range": _l("“%(value)s” is not a possible date (years 1900 to 2200)."),
+    "left_before_joined": _l("The leaving date %(value)s is before the joining date %(joined)s."),
+    "left_in_future": _l("The status says the person has left, but the leaving date %(value)s is in the "
+                         "future. Leave the status empty (the person leaves on that day) or correct the "
+                         "date."),
+    "left_on_ignored": _l("The leaving date %(value)s is ignored: the status says the person is working."),
+    "reused_code": _l("The staff code %(value)s belonged to %(old_name)s (%(old_email)s); the file gives it "
+                      "to %(new_name)s (%(new_email)s). A code given to a new person? If so, give them a "
+                      "new code."),
+    "account_email_taken": _l("The e-mail %(value)s is the sign-in address of another account, so this "
+                              "person's account cannot take it."),
     "required": _l("This value is required."),
     "too_long": _l("This value is too long (at most %(n)d characters)."),
     "number_code": _l("The staff code is stored as a number, so leading zeros may be lost "
@@ -57,6 +78,7 @@ MESSAGES = {
                           "as Text and type the codes again."),
     "invalid_email": _l("“%(value)s” is not a valid e-mail address."),
     "unknown_unit": _l("Unknown unit “%(value)s”. Give an existing unit's code or exact name."),
+    "unknown_unit_suggest": _l("Unknown unit “%(value)s”. Did you mean %(suggestion)s?"),
     "ambiguous_unit": _l("Several units are named “%(value)s”. Give the unit's code instead."),
     "closed_unit": _l("The unit “%(value)s” is closed."),
     "unknown_status": _l("Unknown status “%(value)s”. Use: đang công tác, nghỉ phép, đã nghỉ "
@@ -82,6 +104,7 @@ EMAIL_RE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z
                       r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 SCIENTIFIC_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2200, 12, 31)
 
 TRACKED = ("unit_id", "position_id", "status")  # changes to these open a new history row
 COMPARED = ("full_name", "email", "unit_id", "position_id", "status", "joined_on", "left_on")
@@ -93,6 +116,10 @@ class PlanHasErrors(Exception):
 
 class ConfirmationNeeded(Exception):
     """A full import would mark too many people as left without explicit confirmation."""
+
+
+class AdminConfirmationNeeded(Exception):
+    """The import would disable administrators' accounts that were not named in the confirmation."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +152,7 @@ class StaffChange:
     values: dict[str, Any]            # the person's values after the import
     staff_id: int | None = None
     fields: list[tuple[str, Any, Any]] = field(default_factory=list)
+    reused: bool = False              # new name and new e-mail: probably a code given to someone else
 
 
 @dataclass
@@ -140,7 +168,13 @@ class ImportPlan:
     effective: date = field(default_factory=clock.today)
     changes: list[StaffChange] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)   # said, but the plan can be applied
     new_positions: list[str] = field(default_factory=list)
+    # Active administrator accounts the import disables: {"email", "name", "staff_code", "you"}
+    admins_leaving: list[dict[str, Any]] = field(default_factory=list)
+    last_admin: bool = False          # no active administrator would be left
+    # Sign-in addresses that follow a changed roster e-mail: (user id, old, new)
+    account_emails: list[tuple[int, str, str]] = field(default_factory=list)
 
     KINDS = ("added", "changed", "moved", "deactivated", "reactivated")
 
@@ -167,16 +201,22 @@ class ImportPlan:
 
     def summary(self) -> dict[str, Any]:
         """The plan as the command's JSON prints it."""
-        return {**self.counts, "errors": [issue.as_dict() for issue in self.issues],
+        return {**self.counts, "rows": self.rows, "errors": [issue.as_dict() for issue in self.issues],
+                "warnings": [issue.as_dict() for issue in self.warnings],
                 "new_positions": list(self.new_positions),
-                "confirmation_needed": self.confirmation_needed}
+                "confirmation_needed": self.confirmation_needed,
+                "admins_leaving": [admin["email"] for admin in self.admins_leaving],
+                "last_admin": self.last_admin,
+                "reused_codes": [change.staff_code for change in self.changes if change.reused],
+                "account_emails": [{"old": old, "new": new} for _id, old, new in self.account_emails]}
 
     def fingerprint(self) -> str:
         """Changes when the plan does: the upload page applies only the plan the admin saw."""
         digest = hashlib.sha256()
         for change in self.changes:
             digest.update(f"{change.kind}|{change.staff_code}|{sorted(change.values.items())!r}\n".encode())
-        digest.update(repr((self.counts, self.new_positions, self.full)).encode())
+        digest.update(repr((self.counts, self.new_positions, self.full, self.admins_leaving,
+                            self.account_emails)).encode())
         return digest.hexdigest()[:32]
 
 
@@ -207,18 +247,28 @@ def cell_text(cell: Cell) -> str:
 def _date(cell: Cell) -> date | None:
     """A date from a cell; None when empty; ValueError when it is not a date."""
     if isinstance(cell, datetime):
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    text = cell_text(cell)
-    if not text:
-        return None
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+        found = cell.date()
+    elif isinstance(cell, date):
+        found = cell
+    else:
+        text = cell_text(cell)
+        if not text:
+            return None
+        for fmt in DATE_FORMATS:
+            try:
+                found = datetime.strptime(text, fmt).date()
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(text)
+    if not MIN_DATE <= found <= MAX_DATE:
+        raise DateOutOfRange(found.strftime("%d/%m/%Y"))
+    return found
+
+
+class DateOutOfRange(ValueError):
+    """A date that reads, but no HR date can be (year 0001, 9999)."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -242,6 +292,9 @@ class _Units:
                                          OrgUnit.merged_into_id)).all()
         self.by_id = {row.id: row for row in rows}
         self.by_code = {row.code: row.id for row in rows}
+        self.by_folded_code: dict[str, list[int]] = {}
+        for row in rows:
+            self.by_folded_code.setdefault(row.code.casefold(), []).append(row.id)
         self.by_name: dict[str, list[int]] = {}
         for row in rows:
             if row.active:
@@ -265,6 +318,8 @@ class _Units:
         if text in self.cache:
             return self.cache[text]
         unit_id = self.by_code.get(text)
+        if unit_id is None and len(self.by_folded_code.get(text.casefold(), [])) == 1:
+            unit_id = self.by_folded_code[text.casefold()][0]  # codes match in any case: hn-p1 is HN-P1
         if unit_id is None:
             named = self.by_name.get(text, [])
             if len(named) > 1:
@@ -278,6 +333,20 @@ class _Units:
             found = (final, None) if final is not None else (None, "closed_unit")
         self.cache[text] = found
         return found
+
+    def suggest(self, text: str) -> str | None:
+        """The closest active unit, as “CODE” (Name), for an unknown unit's message."""
+        if not hasattr(self, "_choices"):
+            self._choices: dict[str, int] = {}
+            for row in self.by_id.values():
+                if row.active:
+                    self._choices.setdefault(row.code.casefold(), row.id)
+                    self._choices.setdefault(fold(row.name), row.id)
+        close = difflib.get_close_matches(fold(text), list(self._choices), n=1, cutoff=0.6)
+        if not close:
+            return None
+        row = self.by_id[self._choices[close[0]]]
+        return f"“{row.code}” ({row.name})"
 
 
 @dataclass(slots=True)
@@ -297,8 +366,11 @@ class _Current:
 
 def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
                 full: bool = False, confirm_percent: int = 10, filename: str = "",
-                checksum: str = "") -> ImportPlan:
-    """Compare a roster file with the roster and say what importing it would do."""
+                checksum: str = "", actor_id: int | None = None) -> ImportPlan:
+    """Compare a roster file with the roster and say what importing it would do.
+
+    Raises ``FileRefused`` when a row cannot be read at all (a cell longer than any real one).
+    """
     plan = ImportPlan(full=full, filename=filename, checksum=checksum, confirm_percent=confirm_percent,
                       effective=clock.today())
     if isinstance(source, Sheet):
@@ -306,6 +378,8 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
         present = set(source.mapping.values())
         rows: Iterator[tuple[int, dict[str, Cell]]] = source.rows()
         header_row = source.header_row
+        unknown = source.unknown_headers(STAFF_FIELDS)
+        headers_found = [header for header in source.headers if header]
     else:
         rows = iter(source)
         first = next(rows, None)
@@ -313,11 +387,27 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
         labels = {}
         header_row = 1
         rows = _chain(first, rows)
-    label = lambda name: labels.get(name, name)  # noqa: E731
+        unknown = []
+        headers_found = sorted(present)
+    label = lambda name: labels.get(name) or STAFF_HEADERS_SHOWN.get(name, (name,))[0]  # noqa: E731
+
+    ignored = []
+    for header, suggestion in unknown:
+        if suggestion:
+            plan.warnings.append(Issue(header_row, header, "unknown_header",
+                                       {"value": header, "suggestion": STAFF_HEADERS_SHOWN[suggestion][0]}))
+        else:
+            ignored.append(header)
+    if ignored:
+        plan.warnings.append(Issue(header_row, "", "ignored_columns", {"value": ", ".join(ignored)}))
 
     missing = [name for name in STAFF_REQUIRED if name not in present]
     if missing:
-        plan.issues = [Issue(header_row, name, "missing_column") for name in missing]
+        plan.rows = sum(1 for _row in rows)  # the real number of data rows, said with the error
+        found = ", ".join(f"“{header}”" for header in headers_found) or "—"
+        plan.issues = [Issue(header_row, label(name), "missing_column",
+                             {"column": label(name), "found": found,
+                              "accepted": ", ".join(STAFF_HEADERS_SHOWN[name])}) for name in missing]
         return plan
 
     units = _Units(session)
@@ -374,11 +464,12 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
         elif len(full_name) > 200:
             problem("full_name", "too_long", n=200)
 
-        email: str | None = cell_text(cells.get("email")).lower() or None
+        given_email: str | None = cell_text(cells.get("email")).lower() or None
+        email = given_email
         if email is not None:
             if len(email) > 254 or not EMAIL_RE.match(email):
                 problem("email", "invalid_email", value=email)
-                email = None
+                email = given_email = None
             elif email in email_rows:
                 problem("email", "duplicate_email", value=email, other=email_rows[email])
             else:
@@ -398,7 +489,9 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
             problem("unit", "required")
         else:
             unit_id, error = units.resolve(unit_text)
-            if error:
+            if error == "unknown_unit" and (suggestion := units.suggest(unit_text)):
+                problem("unit", "unknown_unit_suggest", value=unit_text, suggestion=suggestion)
+            elif error:
                 problem("unit", error, value=unit_text)
 
         position_ref: int | str | None = None
@@ -424,15 +517,26 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
             if name in present:
                 try:
                     dates[name] = _date(cells.get(name))
+                except DateOutOfRange as bad:
+                    problem(name, "date_out_of_range", value=str(bad))
                 except ValueError as bad:
                     problem(name, "invalid_date", value=str(bad))
+
+        joined_on = dates.get("joined_on") or (before.joined_on if before else None)
+        left_given = dates.get("left_on")
+        if left_given is not None and joined_on is not None and left_given < joined_on:
+            problem("left_on", "left_before_joined", value=left_given.strftime("%d/%m/%Y"),
+                    joined=joined_on.strftime("%d/%m/%Y"))
+        if left_given is not None and left_given > today and status == StaffStatus.LEFT:
+            problem("left_on", "left_in_future", value=left_given.strftime("%d/%m/%Y"))
 
         if issues:
             # Keep checking the other rows, but there is no plan to build for a file with errors.
             continue
 
-        joined_on = dates.get("joined_on") or (before.joined_on if before else None)
-        left_on = dates.get("left_on")
+        left_on = left_given
+        if left_on is None and before is not None and before.status != StaffStatus.LEFT:
+            left_on = before.left_on  # a leaving date an earlier file announced still holds
         if status is None:
             if left_on is not None and left_on <= today:
                 status = StaffStatus.LEFT
@@ -442,8 +546,12 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
                 status = StaffStatus.ACTIVE
         if status == StaffStatus.LEFT:
             left_on = left_on or (before.left_on if before and before.left_on else today)
-        else:
+        elif left_on is not None and left_on <= today:
+            if left_given is not None:
+                plan.warnings.append(Issue(number, label("left_on"), "left_on_ignored",
+                                           {"value": left_given.strftime("%d/%m/%Y")}))
             left_on = None
+        # else: a future leaving date is kept; the person leaves on that day.
         values = {"full_name": full_name, "email": email, "unit_id": unit_id, "position_id": position_ref,
                   "status": status, "joined_on": joined_on, "left_on": left_on}
         if before is None:
@@ -464,16 +572,31 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
             kind = "moved"
         else:
             kind = "changed"
-        plan.changes.append(StaffChange(kind, number, code, full_name, values, before.id, diffs))
+        change = StaffChange(kind, number, code, full_name, values, before.id, diffs)
+        if (given_email and before.email and given_email != before.email
+                and fold(full_name) != fold(before.full_name)):
+            change.reused = True
+            plan.warnings.append(Issue(number, label("staff_code"), "reused_code", {
+                "value": code, "old_name": before.full_name, "old_email": before.email,
+                "new_name": full_name, "new_email": given_email}))
+        plan.changes.append(change)
 
+    if plan.rows == 0:
+        issues.append(Issue(header_row, "", "no_rows"))
+    if isinstance(source, Sheet):
+        for name, numbers in source.stripped.items():
+            plan.warnings += [Issue(row, label(name), "control_removed") for row in numbers]
     for number, email, _code in email_checks:
         owner = owner_of_email[email]
         if owner not in final_email or final_email[owner] == email:  # the owner keeps it
             issues.append(Issue(number, label("email"), "email_taken", {"value": email, "other": owner}))
+    if not plan.issues:
+        _plan_account_emails(plan, session, label("email"))
     if plan.issues:
         plan.issues.sort(key=lambda issue: issue.row)
         plan.changes = []
         plan.unchanged = 0
+        plan.account_emails = []
         return plan
 
     if full:
@@ -487,7 +610,54 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
                 "deactivated", None, code, before.full_name, values, before.id,
                 [("status", before.status, StaffStatus.LEFT), ("left_on", before.left_on, today)]))
             plan.missing_left += 1
+    _plan_admins(plan, session, actor_id)
+    plan.warnings.sort(key=lambda issue: issue.row)
     return plan
+
+
+def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> None:
+    """A person's account signs in with their roster e-mail: when the roster e-mail changes, the
+    account's address follows, unless another account (one not moving away from it) uses it."""
+    changed = {change.staff_id: change for change in plan.changes
+               if change.staff_id and any(name == "email" for name, _old, _new in change.fields)}
+    if not changed:
+        return
+    moving: dict[int, tuple[str, str, StaffChange]] = {}
+    ids = list(changed)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
+        for user_id, email, staff_id in session.execute(linked):
+            change = changed[staff_id]
+            new = change.values["email"]
+            if new and new != email:
+                moving[user_id] = (email, new, change)
+    targets = sorted({new for _old, new, _change in moving.values()})
+    holders: dict[str, int] = {}
+    for start in range(0, len(targets), CHUNK):
+        holders.update(session.execute(sa.select(User.email, User.id)
+                                       .where(User.email.in_(targets[start:start + CHUNK]))).all())
+    for user_id, (old, new, change) in moving.items():
+        holder = holders.get(new)
+        if holder is not None and holder != user_id and holder not in moving:
+            plan.issues.append(Issue(change.row or 0, column, "account_email_taken", {"value": new}))
+        else:
+            plan.account_emails.append((user_id, old, new))
+    plan.account_emails.sort()
+
+
+def _plan_admins(plan: ImportPlan, session: Session, actor_id: int | None) -> None:
+    """Administrators whose accounts the import disables, and whether any would be left."""
+    leaving = {change.staff_id: change for change in plan.changes if change.kind == "deactivated"}
+    admins = session.execute(sa.select(User.id, User.email, User.staff_id)
+                             .where(User.role == Role.ADMIN, User.active.is_(True))).all()
+    for user_id, email, staff_id in admins:
+        if staff_id in leaving:
+            change = leaving[staff_id]
+            plan.admins_leaving.append({"email": email, "name": change.full_name,
+                                        "staff_code": change.staff_code, "you": user_id == actor_id})
+    plan.admins_leaving.sort(key=lambda admin: admin["email"])
+    plan.last_admin = bool(admins) and len(plan.admins_leaving) == len(admins)
 
 
 def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -500,12 +670,18 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
 
 
 def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *, source: str = "web",
-               confirmed: bool = False) -> RosterImport:
-    """Write the plan in the session's transaction (flush only; the caller commits)."""
+               confirmed: bool = False, confirmed_admins: Iterable[str] = ()) -> RosterImport:
+    """Write the plan in the session's transaction (flush only; the caller commits).
+
+    Every check is made before anything is written. ``confirmed_admins`` must name (by e-mail)
+    every administrator account the import disables."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
     if plan.confirmation_needed and not confirmed:
         raise ConfirmationNeeded(plan.missing_left)
+    unconfirmed = admins_unconfirmed(plan, confirmed_admins)
+    if unconfirmed:
+        raise AdminConfirmationNeeded(unconfirmed)
     record = RosterImport(actor_id=actor.id if actor else None, kind="staff", source=source,
                           filename=plan.filename[:255], checksum=plan.checksum or "-", full=plan.full,
                           rows=plan.rows, counts={**plan.counts, "new_positions": len(plan.new_positions)})
@@ -520,6 +696,16 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
 
     now = clock.now()
     staff = Staff.__table__
+    updated = [change for change in plan.changes if change.kind != "added"]
+    # E-mails that move between people are cleared first (before new people are inserted and
+    # before anyone takes a new address), so no row ever holds an address another row still has:
+    # swaps, and hand-overs from a current person to a new hire, work in any order of rows.
+    moving = [change.staff_id for change in updated
+              if any(name == "email" for name, _old, _new in change.fields)]
+    for start in range(0, len(moving), CHUNK):
+        session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
+                        .values(email=None))
+
     added = [change for change in plan.changes if change.kind == "added"]
     if added:
         for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
@@ -531,7 +717,6 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
             change.staff_id = ids[change.staff_code]
         del ids
 
-    updated = [change for change in plan.changes if change.kind != "added"]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for change in updated:
         values = resolved(change.values)
@@ -541,12 +726,6 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
             row.update(_derived(change.staff_code, values["full_name"], values["email"]))
         row["updated_at"] = now
         groups.setdefault(tuple(sorted(row)), []).append({"_id": change.staff_id, **row})
-    # E-mails that move between people are cleared first, so no row ever holds a taken address.
-    moving = [change.staff_id for change in updated
-              if any(name == "email" for name, _old, _new in change.fields)]
-    for start in range(0, len(moving), CHUNK):
-        session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
-                        .values(email=None))
     for columns, params in groups.items():
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
@@ -554,6 +733,7 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
 
     _write_history(plan, session, record.id, resolved)
     _sync_accounts(plan, session)
+    _move_account_emails(plan, session, actor)
 
     audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
@@ -665,6 +845,35 @@ def _sync_accounts(plan: ImportPlan, session: Session) -> None:
     for start in range(0, len(back), CHUNK):
         session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
                         .values(active=True), execution_options={"synchronize_session": False})
+
+
+def admins_unconfirmed(plan: ImportPlan, confirmed_admins: Iterable[str]) -> list[str]:
+    """The e-mails of administrators the import disables that the confirmation did not name."""
+    named = {clean(email).lower() for email in confirmed_admins}
+    return [admin["email"] for admin in plan.admins_leaving if admin["email"].lower() not in named]
+
+
+def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None) -> None:
+    """Accounts sign in with the roster e-mail: each linked account's address follows it. Each
+    moving address is first parked on a value no address can be ("#<id>"), so swaps work."""
+    if not plan.account_emails:
+        return
+    users = User.__table__
+    ids = [user_id for user_id, _old, _new in plan.account_emails]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        session.execute(sa.update(users).where(users.c.id.in_(chunk))
+                        .values(email=sa.literal("#") + sa.cast(users.c.id, sa.String)))
+    statement = sa.update(users).where(users.c.id == sa.bindparam("_id")).values(email=sa.bindparam("_email"))
+    session.connection().execute(statement, [{"_id": user_id, "_email": new}
+                                             for user_id, _old, new in plan.account_emails])
+    for user_id, old, new in plan.account_emails:
+        audit.record("account.email_changed", actor=actor, target=new, previous=old, user_id=user_id,
+                     reason="roster import")
+    moved = set(ids)
+    for obj in list(session.identity_map.values()):  # loaded accounts read their new address
+        if isinstance(obj, User) and obj.id in moved:
+            session.expire(obj, ["email"])
 
 
 def deactivate_accounts(session: Session, staff_ids: list[int]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import re
 import warnings
@@ -29,6 +30,15 @@ MAX_UNZIPPED_BYTES = 400 * 1024 * 1024   # an XLSX of 100,000 people unpacks to 
 MAX_ZIP_RATIO = 200                      # real XLSX parts compress 5-20x; bombs 1000x
 HEADER_SEARCH_ROWS = 10                  # title rows HR puts above the header
 DELIMITERS = (";", ",", "\t")
+# Excel's own limit for a cell. Longer cells (a 200,000-character "name", or the rest of a
+# file swallowed by an unclosed quote) are refused with the row, never a crash.
+MAX_CELL_CHARS = 32_767
+# Invisible characters that make look-alike values (a NUL, a zero-width space, a bidi
+# override): removed from every cell of every file, and the plan says where.
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\ufeff\ufff9-\ufffb]")
+# ="002001": how Excel users force a number to stay text in a CSV. It means 002001.
+EXCEL_TEXT_RE = re.compile(r'^\s*="(.*)"\s*$', re.S)
 
 # field -> the header texts that mean it, compared after fold() (no accents, lower case) and
 # with punctuation turned into spaces. The first spelling is the one docs/roster.md shows.
@@ -46,6 +56,18 @@ STAFF_FIELDS: dict[str, tuple[str, ...]] = {
     "left_on": ("ngay nghi", "left on", "ngay nghi viec", "ngay thoi viec", "end date", "left"),
 }
 STAFF_REQUIRED = ("staff_code", "full_name", "unit")
+# field -> header spellings as people write them (messages list them; the first is the usual one).
+STAFF_HEADERS_SHOWN: dict[str, tuple[str, ...]] = {
+    "staff_code": ("Mã cán bộ", "Mã CB", "Mã số cán bộ", "Mã nhân viên", "Mã công chức", "Số hiệu",
+                   "Staff code", "Employee ID"),
+    "full_name": ("Họ và tên", "Họ tên", "Full name", "Name"),
+    "email": ("Email", "E-mail", "Thư điện tử", "Địa chỉ email"),
+    "unit": ("Đơn vị", "Mã đơn vị", "Tên đơn vị", "Đơn vị công tác", "Phòng ban", "Unit"),
+    "position": ("Chức vụ", "Chức danh", "Position", "Title"),
+    "status": ("Trạng thái", "Tình trạng", "Status"),
+    "joined_on": ("Ngày vào", "Ngày bắt đầu", "Ngày tuyển dụng", "Joined on"),
+    "left_on": ("Ngày nghỉ", "Ngày nghỉ việc", "Ngày thôi việc", "Left on"),
+}
 
 UNIT_FIELDS: dict[str, tuple[str, ...]] = {
     "code": ("ma don vi", "code", "unit code", "ma"),
@@ -100,6 +122,8 @@ class Sheet:
     mapping: dict[int, str]        # column index -> field
     encoding: str = ""
     delimiter: str = ""
+    # field -> rows where invisible control characters were removed (filled while rows are read)
+    stripped: dict[str, list[int]] = field(default_factory=dict)
     _records: Callable[[], Iterator[tuple[int, list[Cell]]]] | None = field(default=None, repr=False)
 
     @property
@@ -111,14 +135,87 @@ class Sheet:
         """(row number, {field: cell}) for every non-empty row below the header."""
         assert self._records is not None
         wanted = sorted(self.mapping.items())
-        with closing(self._records()) as records:
-            for number, cells in records:
-                if number <= self.header_row:
-                    continue
-                if all(_blank(cell) for cell in cells):
-                    continue
-                yield number, {name: (cells[index] if index < len(cells) else None)
-                               for index, name in wanted}
+        self.stripped = {}
+        try:
+            with closing(_guarded(self._records)) as records:
+                for number, cells in records:
+                    if number <= self.header_row:
+                        continue
+                    if all(_blank(cell) for cell in cells):
+                        continue
+                    row: dict[str, Cell] = {}
+                    for index, name in wanted:
+                        cell, removed = _sanitise(cells[index] if index < len(cells) else None)
+                        if removed:
+                            self.stripped.setdefault(name, []).append(number)
+                        row[name] = cell
+                    yield number, row
+        except FileRefused as refused:
+            index = refused.params.get("column")
+            if isinstance(index, int):
+                refused.params["column"] = (self.headers[index] if index < len(self.headers)
+                                            and self.headers[index] else column_letter(index))
+            raise
+
+    def unknown_headers(self, fields: dict[str, tuple[str, ...]] = STAFF_FIELDS
+                        ) -> list[tuple[str, str | None]]:
+        """(header, suggested field or None) for each named column that is not used."""
+        taken = set(self.mapping.values())
+        unknown = []
+        for index, header in enumerate(self.headers):
+            if index in self.mapping or not header:
+                continue
+            unknown.append((header, suggest_field(header, fields, taken)))
+        return unknown
+
+
+def suggest_field(header: str, fields: dict[str, tuple[str, ...]], taken: set[str]) -> str | None:
+    """The field an unknown header was probably meant to name ("Emial" -> email), if any."""
+    key = header_key(header)
+    aliases = {alias: name for name, names in fields.items() for alias in names if name not in taken}
+    if not key or not aliases:
+        return None
+    close = difflib.get_close_matches(key, list(aliases), n=1, cutoff=0.8)
+    return aliases[close[0]] if close else None
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _sanitise(cell: Cell) -> tuple[Cell, bool]:
+    """A cell with Excel's ="..." text trick undone and control characters removed; True if
+    characters were removed."""
+    if not isinstance(cell, str):
+        return cell, False
+    match = EXCEL_TEXT_RE.match(cell)
+    if match:
+        cell = match.group(1).replace('""', '"')
+    if CONTROL_RE.search(cell):
+        return CONTROL_RE.sub("", cell), True
+    return cell, False
+
+
+def _guarded(records: Callable[[], Iterator[tuple[int, list[Cell]]]]) -> Iterator[tuple[int, list[Cell]]]:
+    """The records of any reader, refused with the row when a cell is too long to be real
+    (the csv module's own limit raises csv.Error; XLSX cells are checked the same way)."""
+    number = 0
+    with closing(records()) as inner:
+        try:
+            for number, cells in inner:
+                for index, cell in enumerate(cells):
+                    if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+                        raise FileRefused("cell_too_long", row=number, column=index, n=MAX_CELL_CHARS)
+                yield number, cells
+        except csv.Error as error:
+            if "field larger" in str(error):
+                raise FileRefused("cell_too_long", row=number + 1, column=None, n=MAX_CELL_CHARS) from None
+            raise FileRefused("not_a_table") from None
 
 
 def _blank(cell: Cell) -> bool:
@@ -180,14 +277,20 @@ def _opener(source: Path | str | bytes) -> Callable[[], IO[bytes]]:
 def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: dict[int, str] | None) -> None:
     """The header is the first of the top rows that names the most known columns."""
     best: tuple[int, int, list[str]] | None = None
-    with closing(sheet._records()) as records:  # type: ignore[misc]
-        for number, cells in records:
-            if number > HEADER_SEARCH_ROWS:
-                break
-            texts = [_cell_text(cell) for cell in cells]
-            score = len(map_headers(texts, fields))
-            if best is None or score > best[1]:
-                best = (number, score, texts)
+    unreadable: FileRefused | None = None
+    try:
+        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
+            for number, cells in records:
+                if number > HEADER_SEARCH_ROWS:
+                    break
+                texts = [_cell_text(cell) for cell in cells]
+                score = len(map_headers(texts, fields))
+                if best is None or score > best[1]:
+                    best = (number, score, texts)
+    except FileRefused as refused:
+        if best is None or refused.code != "cell_too_long":
+            raise
+        unreadable = refused  # raised below, naming the column by the header above it
     if best is None:
         raise FileRefused("empty")
     number, score, texts = best
@@ -202,9 +305,15 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
                          if 0 <= index < max(len(texts), 1) and name in fields}
     else:
         sheet.mapping = map_headers(texts, fields)
+    if unreadable is not None:
+        index = unreadable.params.get("column")
+        if isinstance(index, int) and index < len(texts) and texts[index]:
+            unreadable.params["column"] = texts[index]
+        raise unreadable
 
 
 def _cell_text(cell: Cell) -> str:
+    cell = _sanitise(cell)[0]
     if isinstance(cell, NumberCell):
         return cell.as_text()
     if isinstance(cell, datetime | date):
@@ -237,10 +346,44 @@ def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
     def records() -> Iterator[tuple[int, list[Cell]]]:
         with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
             # A spreadsheet shows each record as one row, even with newlines inside quotes.
-            yield from enumerate(csv.reader(text, delimiter=delimiter), start=1)  # type: ignore[misc]
+            parsed = csv.reader(text, delimiter=delimiter)
+            number, line = 0, 0
+            try:
+                for number, cells in enumerate(parsed, start=1):  # noqa: B007
+                    line = parsed.line_num
+                    yield number, cells  # type: ignore[misc]
+            except csv.Error as error:
+                if "field larger" not in str(error):
+                    raise FileRefused("not_a_table") from None
+                column = _long_column(opener, encoding, delimiter, line)
+                raise FileRefused("cell_too_long", row=number + 1, column=column, n=MAX_CELL_CHARS) from None
 
     return Sheet(kind="csv", headers=[], header_row=1, mapping={}, encoding=encoding,
                  delimiter=delimiter, _records=records)
+
+
+def _long_column(opener: Callable[[], IO[bytes]], encoding: str, delimiter: str,
+                 lines_before: int) -> int | None:
+    """The column of the record after ``lines_before`` physical lines that holds a cell too long
+    to read, or opens a quote that is never closed (None when it cannot be told)."""
+    with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
+        for _ in range(lines_before):
+            if not text.readline(1 << 24):
+                return None
+        line = text.readline(1 << 24)
+    index, length, quoted = 0, 0, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif char == delimiter and not quoted:
+            if length > MAX_CELL_CHARS:
+                return index
+            index, length = index + 1, 0
+            continue
+        elif char in "\r\n" and not quoted:
+            break
+        length += 1
+    return index if quoted or length > MAX_CELL_CHARS else None
 
 
 def _sniff_delimiter(sample: str) -> str:

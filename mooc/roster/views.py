@@ -4,7 +4,9 @@ the import (upload -> preview with column mapping -> apply), import history, and
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,27 +20,18 @@ from mooc.auth.models import Role, User
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
-from mooc.roster import accounts, importer, queries, units
+from mooc.roster import accounts, display, importer, queries, units
+from mooc.roster.display import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, grouped, show_value  # noqa: F401
 from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UploadForm
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, FileRefused
+from mooc.roster.reader import STAFF_FIELDS, FileRefused, column_letter
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
 CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 SHOWN_PER_KIND = 300
+UPLOAD_KEPT_SECONDS = 24 * 3600  # an uploaded HR file not applied within a day is deleted
 
-FIELD_LABELS = {
-    "staff_code": _l("Staff code"), "full_name": _l("Full name"), "email": _l("E-mail"),
-    "unit": _l("Unit"), "position": _l("Position"), "status": _l("Status"),
-    "joined_on": _l("Joined on"), "left_on": _l("Left on"),
-    "unit_id": _l("Unit"), "position_id": _l("Position"),
-}
-STATUS_LABELS = {StaffStatus.ACTIVE: _l("Active"), StaffStatus.ON_LEAVE: _l("On leave"),
-                 StaffStatus.LEFT: _l("Left")}
-KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Moved to another unit"),
-               "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
-               "unchanged": _l("Unchanged")}
 ROLE_LABELS = {Role.TRAINEE: _l("Trainee"), Role.MANAGER: _l("Unit manager"),
                Role.REPORTER: _l("Reporter (reads every report)"), Role.ADMIN: _l("Administrator")}
 REFUSALS = {
@@ -48,6 +41,12 @@ REFUSALS = {
     "zip_bomb": _l("This XLSX file unpacks to an unreasonable size, so it was refused."),
     "no_header": _l("No header row found: one of the first rows must name the columns "
                     "(Mã cán bộ, Họ và tên, Đơn vị...)."),
+    "cell_too_long": _l("Row %(row)d, column %(column)s: a cell holds more than %(n)d characters, so the "
+                        "file was refused. A quote mark (\") that is never closed makes the rest of the file "
+                        "one cell: check that row."),
+    "cell_too_long_row": _l("Row %(row)d: a cell holds more than %(n)d characters, so the file was refused. "
+                            "A quote mark (\") that is never closed makes the rest of the file one cell: "
+                            "check that row."),
 }
 ACCOUNT_ERRORS = {
     "not_allowed": _l("You cannot do that."),
@@ -62,6 +61,13 @@ ACCOUNT_ERRORS = {
 
 def refusal_message(error: Exception) -> str:
     code = getattr(error, "code", "not_a_table")
+    params = dict(getattr(error, "params", {}) or {})
+    if code == "cell_too_long":
+        if params.get("column") is None:
+            code = "cell_too_long_row"
+        elif isinstance(params["column"], int):
+            params["column"] = column_letter(params["column"])
+        return str(REFUSALS[code] % params)
     return str(REFUSALS.get(code, REFUSALS["not_a_table"]))
 
 
@@ -182,12 +188,43 @@ def _upload_dir() -> Path:
     return Path(current_app.config["MOOC_INSTANCE_DIR"]) / "imports"
 
 
+def _expire_uploads(folder: Path) -> None:
+    """Uploaded HR files hold personal data: one not applied within a day is deleted."""
+    limit = time.time() - UPLOAD_KEPT_SECONDS
+    for path in folder.glob("*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+        except OSError:
+            continue  # another request removed it first
+
+
+def _store_upload(data: bytes, checksum: str, suffix: str) -> None:
+    """Write the file readable by the platform's user only (0600), in a folder only it can list."""
+    folder = _upload_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    _expire_uploads(folder)
+    path = folder / f"{checksum}{suffix}"
+    if path.exists():
+        os.utime(path)  # uploaded again: kept a day from now
+        return
+    partial = folder / f".{checksum}.{os.getpid()}.part"
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    os.replace(partial, path)
+
+
 def _stored(checksum: str) -> Path:
     if not CHECKSUM_RE.match(checksum):
         abort(404)
     for suffix in (".xlsx", ".csv"):
         path = _upload_dir() / f"{checksum}{suffix}"
         if path.is_file():
+            if path.stat().st_mtime < time.time() - UPLOAD_KEPT_SECONDS:
+                path.unlink(missing_ok=True)
+                break
             return path
     abort(404)
 
@@ -205,12 +242,7 @@ def upload():
             error = refusal_message(refused)
         else:
             checksum = hashlib.sha256(data).hexdigest()
-            suffix = ".xlsx" if data.startswith(b"PK") else ".csv"
-            folder = _upload_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{checksum}{suffix}"
-            if not path.exists():
-                path.write_bytes(data)
+            _store_upload(data, checksum, ".xlsx" if data.startswith(b"PK") else ".csv")
             name = Path(form.file.data.filename or "").name[:200]
             return redirect(url_for("roster.preview", checksum=checksum, name=name,
                                     full="1" if form.full.data else None))
@@ -222,7 +254,7 @@ def _mapping_from(values) -> dict[int, str] | None:  # noqa: ANN001
     mapping: dict[int, str] = {}
     given = False
     for key, value in values.items():
-        if key.startswith("col_") and key[4:].isdigit():
+        if key.startswith("col_") and key[4:].isdigit() and key[4:].isascii() and len(key) < 10:
             given = True
             if value in STAFF_FIELDS:
                 mapping[int(key[4:])] = value
@@ -237,16 +269,20 @@ def preview(checksum: str):
     full = values.get("full") == "1"
     name = values.get("name", "")[:200]
     mapping = _mapping_from(values)
+    actor = current_user._get_current_object()
     try:
         sheet = importer.open_sheet(path, mapping=mapping)
+        plan = importer.plan_import(sheet, db.session, full=full, filename=name or path.name,
+                                    checksum=checksum, actor_id=actor.id,
+                                    confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     except FileRefused as refused:
+        path.unlink(missing_ok=True)  # nothing can be done with it: not kept
         flash(refusal_message(refused), "error")
         return redirect(url_for("roster.upload"))
-    plan = importer.plan_import(sheet, db.session, full=full, filename=name or path.name, checksum=checksum,
-                                confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     form = ApplyForm()
     errors: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
+        named = request.form.getlist("confirm_admin")
         if request.form.get("fingerprint") != plan.fingerprint():
             errors.append(_("The roster or the column mapping changed since this preview. Check the new "
                             "plan below and apply again."))
@@ -254,37 +290,25 @@ def preview(checksum: str):
             errors.append(_("The file has errors: nothing was applied."))
         elif plan.confirmation_needed and not form.confirm.data:
             errors.append(_("Tick the confirmation to mark this many people as left."))
+        elif importer.admins_unconfirmed(plan, named):
+            errors.append(_("Tick each administrator account the import disables to confirm it: %(emails)s.",
+                            emails=", ".join(importer.admins_unconfirmed(plan, named))))
         else:
-            record = importer.apply_plan(plan, db.session, current_user._get_current_object(),
-                                         source="web", confirmed=bool(form.confirm.data))
+            record = importer.apply_plan(plan, db.session, actor, source="web",
+                                         confirmed=bool(form.confirm.data), confirmed_admins=named)
+            path.unlink(missing_ok=True)  # applied: the file is not kept
             flash(_("Import applied: %(added)d added, %(changed)d changed, %(moved)d moved, "
                     "%(deactivated)d marked as left, %(reactivated)d back.", **plan.counts), "success")
             return redirect(url_for("roster.import_detail", import_id=record.id))
     elif request.method == "POST":
         abort(400)
-    unit_names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
-    position_titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
+    unit_names, position_titles = display.names(db.session)
     return render_template("roster/preview.html", sheet=sheet, plan=plan, form=form, errors=errors,
                            checksum=checksum, name=name, full=full, fields=STAFF_FIELDS,
                            field_labels=FIELD_LABELS, kind_labels=KIND_LABELS, unit_names=unit_names,
                            position_titles=position_titles, shown=SHOWN_PER_KIND,
-                           show=_show_value)
-
-
-def _show_value(name: str, value, unit_names: dict, position_titles: dict) -> str:  # noqa: ANN001
-    from mooc.formatting import format_date
-
-    if value is None or value == "":
-        return "—"
-    if name == "unit_id":
-        return unit_names.get(value, str(value))
-    if name == "position_id":
-        return position_titles.get(value, str(value)) if isinstance(value, int) else str(value)
-    if name == "status":
-        return str(STATUS_LABELS[StaffStatus(value)])
-    if name in ("joined_on", "left_on"):
-        return format_date(value)
-    return str(value)
+                           show=show_value, issue_lines=grouped(plan.issues),
+                           warning_lines=grouped(plan.warnings))
 
 
 @bp.get("/imports")

@@ -40,7 +40,7 @@ def test_import_applies_then_reimport_is_unchanged(app, make_unit, tmp_path):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["roster", "import", str(path)])
     assert first.exit_code == 0, first.output
-    assert "added: 2" in first.output and "Applied." in first.output
+    assert "Thêm mới: 2" in first.output and "Đã áp dụng." in first.output
     assert _count(app, Staff) == 2
     again = json.loads(runner.invoke(args=["roster", "import", str(path), "--format", "json"]).output)
     assert again["unchanged"] == 2 and again["added"] == 0
@@ -61,7 +61,7 @@ def test_errors_give_exit_status_1_and_apply_nothing(app, make_unit, tmp_path):
     assert plan["applied"] is False
     assert _count(app, Staff) == 0
     text = app.test_cli_runner().invoke(args=["roster", "import", str(path)])
-    assert text.exit_code == 1 and "row 4, Đơn vị" in text.output and "nothing was applied" in text.output
+    assert text.exit_code == 1 and "dòng 4, Đơn vị" in text.output and "chưa áp dụng gì" in text.output
 
 
 def test_a_file_that_is_not_a_roster_is_refused(app, tmp_path):

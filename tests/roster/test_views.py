@@ -167,7 +167,11 @@ def test_upload_preview_then_apply(app, client, auth, make_unit):
     detail = client.get(applied.headers["Location"]).get_data(as_text=True)
     assert "danh-sach.csv" in detail and checksum in detail
     assert "danh-sach.csv" in client.get("/roster/imports").get_data(as_text=True)
-    # Applying the same preview again is refused: the plan changed (everyone is there now).
+    # The applied file is not kept (it holds personal data): the same preview is gone.
+    assert not (app.config["MOOC_INSTANCE_DIR"] / "imports" / f"{checksum}.csv").exists()
+    assert client.post(f"/roster/import/{checksum}", data=form).status_code == 404
+    # Uploaded again, the plan changed (everyone is there now): the old preview is refused.
+    assert _upload(client, csv_bytes(UPLOAD_ROWS)).status_code == 302
     again = client.post(f"/roster/import/{checksum}", data=form)
     assert again.status_code == 200 and "đã thay đổi" in again.get_data(as_text=True)
 
@@ -189,7 +193,7 @@ def test_the_admin_can_correct_the_column_mapping(app, client, auth, make_unit):
     data = csv_bytes([["7", "Lý Thị Mai", "HN"]], header=["Số hiệu", "Họ và tên", "Nơi công tác"])
     url = _upload(client, data).headers["Location"]
     page = client.get(url).get_data(as_text=True)
-    assert "Tệp không có cột cho thông tin này" in page  # "Nơi công tác" is not a known header
+    assert "Tệp không có cột “Đơn vị”" in page  # "Nơi công tác" is not a known header
     checksum = url.split("/roster/import/")[1].split("?")[0]
     fixed = client.get(f"/roster/import/{checksum}",
                        query_string={"col_0": "staff_code", "col_1": "full_name", "col_2": "unit"})

@@ -1,0 +1,70 @@
+"""How a roster import plan reads to people, on the web page and in the command's text:
+unit names, position titles, Vietnamese labels, dd/mm/yyyy dates, and many identical
+problems summarised as one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from mooc.roster.models import OrgUnit, Position, StaffStatus
+
+FIELD_LABELS = {
+    "staff_code": _l("Staff code"), "full_name": _l("Full name"), "email": _l("E-mail"),
+    "unit": _l("Unit"), "position": _l("Position"), "status": _l("Status"),
+    "joined_on": _l("Joined on"), "left_on": _l("Left on"),
+    "unit_id": _l("Unit"), "position_id": _l("Position"),
+}
+STATUS_LABELS = {StaffStatus.ACTIVE: _l("Active"), StaffStatus.ON_LEAVE: _l("On leave"),
+                 StaffStatus.LEFT: _l("Left")}
+KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Moved to another unit"),
+               "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
+               "unchanged": _l("Unchanged")}
+
+GROUP_FROM = 4      # this many problems of one kind in one column read as one summary line
+FIRST_ROWS = 5      # rows a summary line names
+
+
+def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+    """(unit id -> name, position id -> title), to show a plan's values."""
+    return (dict(session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
+            dict(session.execute(sa.select(Position.id, Position.title)).all()))
+
+
+def show_value(name: str, value: Any, unit_names: dict, position_titles: dict) -> str:
+    """A plan's value as people read it: names not ids, labels not codes, dd/mm/yyyy."""
+    from mooc.formatting import format_date
+
+    if value is None or value == "":
+        return "—"
+    if name == "unit_id":
+        return unit_names.get(value, str(value))
+    if name == "position_id":
+        return position_titles.get(value, str(value)) if isinstance(value, int) else str(value)
+    if name == "status":
+        return str(STATUS_LABELS[StaffStatus(value)])
+    if name in ("joined_on", "left_on"):
+        return format_date(value)
+    return str(value)
+
+
+def grouped(issues: list) -> list[dict[str, Any]]:  # list[importer.Issue]
+    """Problems as lines: one per problem, or, for GROUP_FROM or more of one kind in one
+    column, one line with the count and the first rows."""
+    groups: dict[tuple[str, str], list] = {}
+    for issue in issues:
+        groups.setdefault((issue.column, issue.code), []).append(issue)
+    lines: list[dict[str, Any]] = []
+    for (column, _code), members in groups.items():
+        if len(members) < GROUP_FROM:
+            lines += [{"row": issue.row, "rows": [issue.row], "count": 1, "column": column,
+                       "message": issue.message} for issue in members]
+            continue
+        rows = [issue.row for issue in members[:FIRST_ROWS]]
+        lines.append({"row": rows[0], "rows": rows, "count": len(members), "column": column,
+                      "message": members[0].message, "same": len({m.message for m in members}) == 1})
+    lines.sort(key=lambda line: line["row"])
+    return lines
