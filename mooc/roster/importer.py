@@ -10,7 +10,6 @@ file finds every person unchanged and writes nothing to the roster.
 from __future__ import annotations
 
 import difflib
-import enum
 import functools
 import hashlib
 import re
@@ -24,11 +23,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from mooc import clock, events
+from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
-from mooc.roster import keys
-from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
+from mooc.database import insert_many
+from mooc.roster import keys, moves
+from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
 from mooc.roster.reader import (
     STAFF_FIELDS,
     STAFF_HEADERS_SHOWN,
@@ -709,7 +709,7 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     added = [change for change in plan.changes if change.kind == "added"]
     if added:
         for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
-            _insert_many(session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
+            insert_many(session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
                                           for change in added[start:start + 5000]])
         # One read of (id, code) beats RETURNING row by row (SQLite cannot batch it in order).
         ids = dict(session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
@@ -731,45 +731,16 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
                      .values({name: sa.bindparam(name) for name in columns}))
         session.connection().execute(statement, params)
 
-    _write_history(plan, session, record.id, resolved)
     _sync_accounts(plan, session)
     _move_account_emails(plan, session, actor)
+    # New hires, transfers, changes of position or status: history, and the training rules
+    # follow (same transaction).
+    _record_moves(plan, session, record.id, resolved)
 
     audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
     session.flush()
-    # New hires, transfers, changes of position or status: the training rules follow (same
-    # transaction).
-    changed = {change.staff_id for change in plan.changes if change.staff_id}
-    events.roster_changed.send(None, staff_ids=changed)
     return record
-
-
-def _insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows fast: COPY on PostgreSQL, executemany on SQLite.
-
-    On psycopg a plain executemany sends one statement per row, and SQLAlchemy's
-    multi-VALUES batches spend their time parsing huge statements client-side; COPY on the
-    session's own connection (same transaction) is an order of magnitude faster.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        session.execute(sa.insert(table), rows)
-        return
-    columns = list(rows[0])
-    driver = connection.connection.driver_connection
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row([_plain(row[name]) for name in columns])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
 
 
 def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
@@ -802,39 +773,23 @@ def _staff_row(code: str, values: dict[str, Any], now: datetime) -> dict[str, An
             "created_at": now, "updated_at": now}
 
 
-def _write_history(plan: ImportPlan, session: Session, import_id: int, resolved: Any) -> None:
-    """Close the open history row of everyone whose unit, position or status changed, and open
-    a new one from today. People who predate history get their earlier state recorded first."""
-    today = plan.effective
-    history = StaffHistory.__table__
-    tracked = [change for change in plan.changes if change.kind == "added"
-               or any(name in TRACKED for name, _old, _new in change.fields)]
-    if not tracked:
-        return
-    changed_ids = [change.staff_id for change in tracked if change.kind != "added"]
-    with_history: set[int] = set()
-    for start in range(0, len(changed_ids), CHUNK):
-        chunk = changed_ids[start:start + CHUNK]
-        with_history.update(session.execute(
-            sa.select(history.c.staff_id).where(history.c.staff_id.in_(chunk),
-                                                history.c.valid_to.is_(None))).scalars())
-        session.execute(sa.update(history).where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
-                        .values(valid_to=today))
-    for start in range(0, len(tracked), 5000):
-        rows: list[dict[str, Any]] = []
-        for change in tracked[start:start + 5000]:
-            values = resolved(change.values)
-            if change.kind != "added" and change.staff_id not in with_history:
-                old = {name: old for name, old, _new in change.fields}
-                rows.append({"staff_id": change.staff_id,
-                             "valid_from": values["joined_on"] or date(1900, 1, 1),
-                             "valid_to": today, "unit_id": old.get("unit_id", values["unit_id"]),
-                             "position_id": old.get("position_id", values["position_id"]),
-                             "status": old.get("status", values["status"]), "import_id": None})
-            rows.append({"staff_id": change.staff_id, "valid_from": today, "valid_to": None,
-                         "unit_id": values["unit_id"], "position_id": values["position_id"],
-                         "status": values["status"], "import_id": import_id})
-        _insert_many(session, history, rows)
+def _record_moves(plan: ImportPlan, session: Session, import_id: int, resolved: Any) -> None:
+    """Everyone whose unit, position or status changed (and every new person) moved: through
+    ``moves.record_moves``, history and the training rules follow from the plan's day."""
+    found: list[moves.Move] = []
+    for change in plan.changes:
+        if change.kind != "added" and not any(name in TRACKED for name, _old, _new in change.fields):
+            continue
+        values = resolved(change.values)
+        after = moves.Placement(values["unit_id"], values["position_id"], values["status"])
+        before = None
+        if change.kind != "added":
+            old = {name: old for name, old, _new in change.fields}
+            before = moves.Placement(old.get("unit_id", values["unit_id"]),
+                                     old.get("position_id", values["position_id"]),
+                                     old.get("status", values["status"]))
+        found.append(moves.Move(change.staff_id, after, before, values["joined_on"]))
+    moves.record_moves(session, found, plan.effective, import_id)
 
 
 def _sync_accounts(plan: ImportPlan, session: Session) -> None:

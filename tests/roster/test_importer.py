@@ -191,7 +191,7 @@ def test_applying_is_all_or_nothing_even_when_it_fails_part_way(app, tree, monke
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer, "_write_history", broken)
+    monkeypatch.setattr(importer, "_record_moves", broken)
     with app.app_context():
         plan = importer.plan_import(importer.open_sheet(csv_bytes(ROWS)), db.session)
         with pytest.raises(RuntimeError):
