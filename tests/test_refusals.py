@@ -13,6 +13,7 @@ import ast
 import hashlib
 import importlib
 import inspect
+import io
 import pkgutil
 import socket
 from collections.abc import Callable
@@ -138,6 +139,12 @@ class World:
         token = csrf_token(self.client, page)
         return self.client.post(path, data={"csrf_token": token, **data})
 
+    def upload(self, data: bytes):  # noqa: ANN201
+        token = csrf_token(self.client, "/roster/import")
+        return self.client.post("/roster/import", data={"csrf_token": token,
+                                                        "file": (io.BytesIO(data), "danh-sach.csv")},
+                                content_type="multipart/form-data")
+
 
 def _invite_disabled_account(w: World):  # noqa: ANN202
     """The case seen: the person's e-mail belongs to a disabled account with no staff link."""
@@ -221,6 +228,23 @@ def _quiz_out_of_attempts(w: World):  # noqa: ANN202
     return lambda: w.post(f"{page}/start", page)
 
 
+def _upload_not_a_roster(w: World):  # noqa: ANN202
+    w.admin()
+    return lambda: w.upload(b"")
+
+
+def _preview_of_a_file_with_a_huge_cell(w: World):  # noqa: ANN202
+    """Readable at upload (the header), refused when its rows are read for the preview."""
+    w.admin()
+    rows = [f"00{n},Người Số {n},,{w.org.section_a.code},Thanh tra viên" for n in range(20)]
+    rows.append("0099," + "A" * 40_000 + f",,{w.org.section_a.code},")
+    data = ("Mã cán bộ,Họ và tên,Email,Đơn vị,Chức vụ\n" + "\n".join(rows) + "\n").encode()
+    uploaded = w.upload(data)
+    assert uploaded.status_code == 302, uploaded.status_code
+    preview = uploaded.headers["Location"]
+    return lambda: w.post(preview, "/roster/import")
+
+
 CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.roster.views:invite", "AccountError"): _invite_disabled_account,
     ("mooc.roster.views:invite", "MailError"): _invite_mail_fails,
@@ -231,6 +255,8 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
+    ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
+    ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,
 }
 
 

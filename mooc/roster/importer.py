@@ -27,6 +27,7 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
+from mooc.errors import DomainError
 from mooc.roster import keys, moves
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
 from mooc.roster.reader import (
@@ -110,16 +111,26 @@ TRACKED = ("unit_id", "position_id", "status")  # changes to these open a new hi
 COMPARED = ("full_name", "email", "unit_id", "position_id", "status", "joined_on", "left_on")
 
 
-class PlanHasErrors(Exception):
+class PlanHasErrors(DomainError):
     """A plan with errors is never applied."""
 
+    def __init__(self, count: int) -> None:
+        super().__init__("plan_has_errors", count=count)
 
-class ConfirmationNeeded(Exception):
+
+class ConfirmationNeeded(DomainError):
     """A full import would mark too many people as left without explicit confirmation."""
 
+    def __init__(self, count: int) -> None:
+        super().__init__("confirmation_needed", count=count)
 
-class AdminConfirmationNeeded(Exception):
+
+class AdminConfirmationNeeded(DomainError):
     """The import would disable administrators' accounts that were not named in the confirmation."""
+
+    def __init__(self, emails: list[str]) -> None:
+        super().__init__("admin_confirmation_needed", emails=emails)
+        self.emails = emails
 
 
 @dataclass(frozen=True)

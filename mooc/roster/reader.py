@@ -24,6 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from mooc.errors import DomainError
 from mooc.text import clean, fold
 
 MAX_UNZIPPED_BYTES = 400 * 1024 * 1024   # an XLSX of 100,000 people unpacks to ~60 MB
@@ -80,13 +81,8 @@ UNIT_FIELDS: dict[str, tuple[str, ...]] = {
 UNIT_REQUIRED = ("code", "name")
 
 
-class FileRefused(Exception):
+class FileRefused(DomainError):
     """The file cannot be read as a roster. ``code`` selects the message shown to people."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,7 @@ def upload():
         try:
             importer.open_sheet(data)
         except FileRefused as refused:
+            refuse()
             error = refusal_message(refused)
         else:
             checksum = hashlib.sha256(data).hexdigest()
@@ -276,6 +277,7 @@ def preview(checksum: str):
                                     checksum=checksum, actor_id=actor.id,
                                     confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     except FileRefused as refused:
+        refuse()
         path.unlink(missing_ok=True)  # nothing can be done with it: not kept
         flash(refusal_message(refused), "error")
         return redirect(url_for("roster.upload"))
