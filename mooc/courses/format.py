@@ -250,7 +250,8 @@ def explain_yaml_error(error: yaml.YAMLError, lines: list[str]) -> str:
     if "mapping values are not allowed" in problem:
         return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "
                 "that is not in quotes: put the whole value in double quotes." + how)
-    if value[:1] in ("'", '"') and ("expected <block end>" in problem or "while scanning" in str(error)):
+    quoted = value[:1] in ("'", '"')
+    if quoted and (value.count(value[0]) != 2 or value[-1:] != value[0]):
         return ("dấu nháy trong nội dung làm YAML hiểu sai giá trị / a quote inside the value ends it early: "
                 "put the whole value in double quotes and write inner quotes as single quotes "
                 "(or “ ” typographic quotes)." + how)
