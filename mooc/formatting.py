@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from mooc import clock
 
@@ -25,9 +26,15 @@ def format_datetime(value: datetime | None) -> str:
     return value.strftime("%d/%m/%Y %H:%M")
 
 
-def format_number(value: int | float | None, decimals: int = 0) -> str:
-    """Thousands grouped with dots and decimals after a comma: 12.345,6 (Vietnamese usage)."""
-    if value is None:
+def format_number(value: int | float | str | Decimal | None, decimals: int | None = 0) -> str:
+    """Thousands grouped with dots and decimals after a comma: 12.345,6 (Vietnamese usage).
+
+    ``decimals=None`` keeps the decimals the value has ("2.5" -> "2,5", "45" -> "45"): for
+    numbers stored as text, such as quiz answers."""
+    if value is None or value == "":
         return ""
+    if decimals is None:
+        value = Decimal(str(value))
+        decimals = max(0, -int(value.normalize().as_tuple().exponent))
     text = f"{value:,.{decimals}f}"
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")

@@ -6,13 +6,26 @@ links between files, pictures and their alt text, raw HTML, and the quizzes' own
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from mooc.courses.format import CourseSource, Document, LessonSource, Problem, QuizFile, Reporter, load_tree
-from mooc.courses.render import scan_links
+from mooc.courses.format import (
+    COURSE_DIR_RE,
+    CourseSource,
+    Document,
+    LessonSource,
+    Problem,
+    QuizFile,
+    Reporter,
+    load_course,
+    load_tree,
+    read_document,
+)
+from mooc.courses.render import anchor_ids, scan_links
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -67,10 +80,17 @@ class LinkMap:
         return links
 
     def digest(self) -> str:
-        """Changes when any URL a link could point to changes (then pages are re-rendered)."""
-        import hashlib
-
+        """Changes when any URL a link could point to changes."""
         parts = sorted(f"{p}\t{u}" for p, u in (self.pages | self.assets).items())
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def links_digest(self, doc_path: Path, body: str) -> str:
+        """Changes only when a URL that this document's own links resolve to changes: a page
+        is re-rendered when what it links to moves, not when anything in the tree moves."""
+        resolve = self.resolver(doc_path)
+        found, _raw_html = scan_links(body)
+        parts = sorted({f"{link.is_image}\t{link.target}\t{resolve(link.target, link.is_image)}"
+                        for link in found})
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def resolver(self, doc_path: Path):  # noqa: ANN201
@@ -108,6 +128,7 @@ class CheckResult:
     problems: list[Problem]
     links: LinkMap
     quizzes: dict[Path, Any] = field(default_factory=dict)  # quiz file -> parsed quiz
+    root: Path | None = None  # the courses folder (the parent of a single course checked)
 
     @property
     def errors(self) -> list[Problem]:
@@ -130,23 +151,56 @@ class CheckResult:
         }
 
 
+def course_folder(path: Path) -> Path | None:
+    """The course folder that holds ``path`` (a file or folder inside a course), if any."""
+    path = path.resolve()
+    for folder in [path, *path.parents] if path.is_dir() else list(path.parents):
+        if (folder / "course.md").is_file():
+            return folder
+    return None
+
+
+def _sibling_courses(course_dir: Path) -> list[CourseSource]:
+    """The other courses next to ``course_dir``, loaded only so links to them resolve."""
+    report = Reporter(course_dir.parent)
+    siblings = []
+    for entry in sorted(course_dir.parent.iterdir()):
+        if (entry != course_dir and entry.is_dir() and not entry.is_symlink()
+                and COURSE_DIR_RE.match(entry.name) and (entry / "course.md").is_file()):
+            course = load_course(entry, report)
+            if course is not None:
+                siblings.append(course)
+    return siblings
+
+
 def check_tree(root: Path) -> CheckResult:
+    """Check the courses folder ``root``, or one course folder (its links to other courses
+    resolve against the courses folder around it, as when the whole tree is checked)."""
+    root = root.resolve()
+    single = (root / "course.md").is_file()
     courses, problems = load_tree(root)
-    report = Reporter(root.resolve() if not (root / "course.md").is_file() else root.resolve().parent)
+    report = Reporter(root.parent if single else root)
     report.problems = problems
-    links = LinkMap.build(courses)
+    others = _sibling_courses(root) if single else []
+    links = LinkMap.build(courses + others)
     # Files that failed to load are reported already; links to them are not broken on top.
     links.unloaded = {p.path for p in problems if p.severity == "error"}
     quizzes: dict[Path, Any] = {}
+    anchors = _Anchors()
+    for course in courses + others:
+        for item in course.items():
+            if isinstance(item, LessonSource):
+                anchors.docs[item.doc.path.resolve()] = item.doc
     for course in courses:
         used_assets: set[Path] = set()
         documents: list[Document] = [course.doc] + [m.doc for m in course.modules]
-        documents += [item.doc for item in course.items() if isinstance(item, LessonSource)]
+        documents += [item.doc for item in course.items()]
         for doc in documents:
-            _check_links(doc, links, report, used_assets)
+            _check_links(doc, links, report, used_assets, course, anchors)
         for item in course.items():
             if isinstance(item, QuizFile):
                 quizzes[item.doc.path] = _check_quiz(item, report)
+        _links_of_unloaded(course, links, used_assets)
         wanted = course.completion.get("quizzes")
         if isinstance(wanted, list):
             known = {item.key for item in course.items() if isinstance(item, QuizFile)}
@@ -160,10 +214,54 @@ def check_tree(root: Path) -> CheckResult:
             if asset.resolve() not in used_assets:
                 report.warning(asset, 1, "unused-file", "no lesson links to this file")
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
-    return CheckResult(courses, problems, links, quizzes)
+    return CheckResult(courses, problems, links, quizzes, root.parent if single else root)
 
 
-def _check_links(doc: Document, links: LinkMap, report: Reporter, used_assets: set[Path]) -> None:
+@dataclass
+class _Anchors:
+    """The ids a lesson's page has (headings, footnotes, explicit ``{#id}``), read on demand."""
+
+    docs: dict[Path, Document] = field(default_factory=dict)
+    cache: dict[Path, set[str]] = field(default_factory=dict)
+
+    def of(self, path: Path) -> set[str] | None:
+        if path not in self.docs:
+            return None  # not a lesson: its anchors are not checked
+        if path not in self.cache:
+            self.cache[path] = anchor_ids(self.docs[path].body)
+        return self.cache[path]
+
+
+def _links_of_unloaded(course: CourseSource, links: LinkMap, used_assets: set[Path]) -> None:
+    """Files of the course that failed to load still link to their pictures: those pictures
+    are not 'unused' (the file's own error is what the author must fix)."""
+    for page in course.path.rglob("*.md"):
+        resolved = page.resolve()
+        if resolved in links.pages or page.is_symlink():
+            continue
+        doc = read_document(page, Reporter(course.path.parent), required=False)
+        if doc is None:
+            continue
+        for link in scan_links(doc.body)[0]:
+            target = LinkMap.resolve(page, link.target.strip())
+            if target is not None and target[0] in links.assets:
+                used_assets.add(target[0])
+
+
+def _near(path: Path, course: CourseSource) -> Path | None:
+    """The course's picture or attachment that a broken link most likely meant: the same name
+    in another folder, or in other capitals."""
+    wanted = path.name.lower()
+    same = [asset for asset in course.assets if asset.name.lower() == wanted]
+    if len(same) == 1:
+        return same[0]
+    return None
+
+
+def _check_links(
+    doc: Document, links: LinkMap, report: Reporter, used_assets: set[Path],
+    course: CourseSource | None = None, anchors: _Anchors | None = None,
+) -> None:
     found, raw_html = scan_links(doc.body)
     for line, snippet in raw_html:
         report.warning(
@@ -186,7 +284,14 @@ def _check_links(doc: Document, links: LinkMap, report: Reporter, used_assets: s
         if scheme in FORBIDDEN_SCHEMES:
             report.error(doc.path, line, "bad-scheme", f"'{scheme}:' links are not allowed")
             continue
-        if scheme or target.startswith(("#", "//")):
+        if target.startswith("#"):
+            own = anchors.of(doc.path.resolve()) if anchors else None
+            if own is not None and unquote(target[1:]) not in own:
+                report.warning(doc.path, line, "broken-anchor",
+                             f"link '{target}': this lesson has no section with that anchor "
+                             f"({_anchor_hint(own)})")
+            continue
+        if scheme or target.startswith("//"):
             continue
         if target.startswith("/"):
             report.error(
@@ -199,11 +304,14 @@ def _check_links(doc: Document, links: LinkMap, report: Reporter, used_assets: s
         resolved = LinkMap.resolve(doc.path, target)
         if resolved is None:
             continue
-        path, _fragment = resolved
+        path, fragment = resolved
         if not any(str(path).startswith(root) for root in links.root_prefixes):
             report.error(doc.path, line, "outside-tree", f"link '{target}' points outside the courses")
             continue
-        if link.is_image:
+        refused = course.refused_assets.get(path) if course else None
+        if refused:
+            report.error(doc.path, line, "refused-file", f"'{target}' cannot be shown: {refused}")
+        elif link.is_image:
             if path in links.assets:
                 used_assets.add(path)
             elif path.exists():
@@ -211,11 +319,22 @@ def _check_links(doc: Document, links: LinkMap, report: Reporter, used_assets: s
                     doc.path,
                     line,
                     "not-an-image",
-                    f"'{target}' is not a picture in an images/ folder of the course",
+                    f"'{target}' is not a picture in an images/ (or files/, assets/) folder of the course",
                 )
             else:
-                report.error(doc.path, line, "broken-image", f"image '{target}' does not exist")
+                near = _near(path, course) if course else None
+                hint = ""
+                if near is not None:
+                    used_assets.add(near.resolve())
+                    relative = Path(_relative(near.resolve(), doc.path.resolve().parent)).as_posix()
+                    hint = f": did you mean '{relative}'?"
+                report.error(doc.path, line, "broken-image", f"image '{target}' does not exist{hint}")
         elif path in links.pages:
+            ids = anchors.of(path) if anchors and fragment else None
+            if ids is not None and unquote(fragment) not in ids:
+                report.warning(doc.path, line, "broken-anchor",
+                             f"link '{target}': the lesson has no section with the anchor "
+                             f"'#{fragment}' ({_anchor_hint(ids)})")
             continue
         elif path in links.assets:
             used_assets.add(path)
@@ -232,6 +351,17 @@ def _check_links(doc: Document, links: LinkMap, report: Reporter, used_assets: s
             report.error(
                 doc.path, line, "broken-link", f"link '{target}' points to a file that does not exist"
             )
+
+
+def _anchor_hint(ids: set[str]) -> str:
+    shown = sorted(i for i in ids if not re.match(r"^fn(ref)?[:\d]", i))
+    return f"its anchors: {', '.join('#' + i for i in shown[:12])}" if shown else "it has no sections"
+
+
+def _relative(path: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(path, start)
 
 
 def _check_quiz(item: QuizFile, report: Reporter) -> Any:

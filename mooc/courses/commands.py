@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from mooc import clock
 from mooc.auth import audit
-from mooc.courses.check import check_tree
-from mooc.courses.sync import SyncRefused, sync_tree
+from mooc.courses.check import check_tree, course_folder
+from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
+from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
 from mooc.extensions import db
+from mooc.text import fold
 
 
 @click.group()
@@ -22,29 +27,53 @@ def courses() -> None:
 
 
 def _root(path: str | None) -> Path:
-    return Path(path) if path else Path(current_app.config["MOOC_COURSES_DIR"])
+    """The folder to check or sync: PATH (a courses folder, a course folder, or a file in a
+    course: then its course), default the configured courses folder."""
+    if not path:
+        return Path(current_app.config["MOOC_COURSES_DIR"])
+    given = Path(path)
+    if given.is_file():
+        folder = course_folder(given)
+        if folder is None:
+            raise click.ClickException(f"{path} is not inside a course folder (no course.md above it)")
+        return folder
+    return given
 
 
-def _print_problems(problems, stream=None) -> None:  # noqa: ANN001
+def _print_problems(problems, stream=None, output: str = "text") -> None:  # noqa: ANN001
     for problem in problems:
-        click.echo(problem.format(), file=stream)
+        click.echo(problem.github() if output == "github" else problem.format(), file=stream)
+
+
+def _identity_warnings(result) -> tuple[list, str | None]:  # noqa: ANN001
+    """Progress that the next sync would archive (needs the database; says so when it cannot)."""
+    try:
+        return archive_warnings(result), None
+    except sa.exc.SQLAlchemyError as error:
+        db.session.rollback()
+        reason = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+        return [], f"the database could not be read ({reason[:120]}): changes of identity not checked"
 
 
 @courses.command("check")
-@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.argument("path", required=False, type=click.Path(exists=True))
 @click.option(
     "--format",
     "output",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "github"]),
     default="text",
     show_default=True,
-    help="json prints one object, for CI.",
+    help="json prints one object, for CI; github prints GitHub Actions annotations.",
 )
 @with_appcontext
 def check_command(path: str | None, output: str) -> None:
-    """Check every course file under PATH (default: the courses folder) and print each
-    problem as path:line: message. Exit status 1 if there is any error; warnings alone pass."""
+    """Check every course file under PATH (default: the courses folder; a file: the course
+    that holds it) and print each problem as path:line: severity: message [code]. When the
+    database can be read, also warn about progress that the next sync would archive.
+    Exit status 1 if there is any error; warnings alone pass."""
     result = check_tree(_root(path))
+    extra, note = _identity_warnings(result)
+    result.problems = sorted(result.problems + extra, key=lambda p: (p.path, p.line, p.severity))
     summary = result.summary()
     if output == "json":
         click.echo(
@@ -53,13 +82,16 @@ def check_command(path: str | None, output: str) -> None:
                     "ok": not result.errors,
                     "summary": summary,
                     "problems": [p.as_dict() for p in result.problems],
+                    "notes": [note] if note else [],
                 },
                 ensure_ascii=False,
                 indent=2,
             )
         )
     else:
-        _print_problems(result.problems)
+        _print_problems(result.problems, output=output)
+        if note:
+            click.echo(f"note: {note}", err=True)
         click.echo(
             f"{summary['courses']} course(s), {summary['modules']} module(s), "
             f"{summary['lessons']} lesson(s), {summary['quizzes']} quiz(zes): "
@@ -70,17 +102,22 @@ def check_command(path: str | None, output: str) -> None:
 
 
 @courses.command("sync")
-@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.argument("path", required=False, type=click.Path(exists=True))
+@click.option("--dry-run", is_flag=True, help="Say what would change, and warn, without writing.")
 @with_appcontext
-def sync_command(path: str | None) -> None:
+def sync_command(path: str | None, dry_run: bool) -> None:
     """Load the courses under PATH (default: the courses folder) into the database, in one
     transaction. Refuses a tree with errors (the last good version stays live). Files that
-    disappeared are archived, never deleted: progress on them is kept."""
+    disappeared are archived, never deleted: progress on them is kept. Warnings (and
+    progress that this sync archives) are printed after the summary."""
     root = _root(path)
     try:
         report = sync_tree(root)
-        audit.record("courses.synced", target=str(root), commit=report.commit, **report.counts())
-        db.session.commit()
+        if dry_run:
+            db.session.rollback()
+        else:
+            audit.record("courses.synced", target=str(root), commit=report.commit, **report.counts())
+            db.session.commit()
     except SyncRefused as refused:
         db.session.rollback()
         _print_problems(refused.problems, sys.stderr)
@@ -93,8 +130,95 @@ def sync_command(path: str | None) -> None:
     except Exception:
         db.session.rollback()
         raise
+    if dry_run:
+        click.echo("Dry run: nothing was written.")
     for line in report.lines():
         click.echo(line)
+    if report.warnings:
+        click.echo(f"{len(report.warnings)} warning(s):")
+        _print_problems(report.warnings)
+
+
+SKELETON = {
+    "course.md": """---
+title: "{title}"
+code: "{code}"
+edition: {year}
+summary: "Một hoặc hai câu giới thiệu khóa học, hiện trong danh mục."
+hours: 1
+language: vi
+---
+
+## Khóa học này dành cho ai
+
+Giới thiệu khóa học, hiện trên trang khóa học. Bắt đầu với
+[bài đầu tiên](01-gioi-thieu/01-bat-dau.md).
+""",
+    "01-gioi-thieu/module.md": """---
+title: "Giới thiệu"
+---
+
+Lời giới thiệu của chương (không bắt buộc), hiện phía trên danh sách bài.
+""",
+    "01-gioi-thieu/01-bat-dau.md": """---
+title: "Bắt đầu"
+minutes: 5
+---
+
+Đoạn mở đầu của bài. Tiêu đề bài lấy từ phần đầu tệp: các mục bắt đầu bằng `##`.
+
+## Mục thứ nhất
+
+!!! note "Lưu ý"
+    Nội dung hộp lưu ý, thụt vào bốn dấu cách.
+
+![Sơ đồ minh họa](images/so-do.svg)
+""",
+    "01-gioi-thieu/images/so-do.svg": (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40"><rect width="120" height="40" '
+        'fill="#eef3fb"/><text x="10" y="25" font-size="14">Sơ đồ</text></svg>\n'
+    ),
+    "01-gioi-thieu/09-kiem-tra.quiz.md": """---
+title: "Kiểm tra chương 1"
+pass_percent: 80
+attempts: 3
+review: after_pass
+---
+
+## Tiêu đề bài học lấy từ đâu? {{#tieu-de}}
+
+- [ ] Từ dòng `#` đầu tiên của bài
+- [x] Từ `title:` trong phần đầu tệp
+
+> Tiêu đề nằm trong phần đầu tệp (front matter); các mục trong bài bắt đầu bằng `##`.
+""",
+}
+
+
+@courses.command("new")
+@click.argument("slug")
+@click.option("--root", "root_dir", type=click.Path(file_okay=False),
+              help="The courses folder (default: the configured one).")
+@click.option("--title", help="The course's title (default: the folder name).")
+@with_appcontext
+def new_command(slug: str, root_dir: str | None, title: str | None) -> None:
+    """Write the skeleton of a new course, SLUG (its folder name and id): course.md, one
+    module with a lesson, a picture and a quiz. It passes `mooc courses check`; edit it."""
+    if not COURSE_DIR_RE.match(slug):
+        raise click.ClickException(
+            f"'{slug}': course folder names use lowercase letters a-z, digits and hyphens; "
+            f"try '{re.sub(r'[^a-z0-9]+', '-', fold(slug)).strip('-') or 'khoa-hoc'}'"
+        )
+    root = Path(root_dir) if root_dir else _root(None)
+    folder = root / slug
+    if folder.exists():
+        raise click.ClickException(f"{folder} exists: choose another name")
+    values = {"title": (title or slug).replace('"', "'"), "code": slug.upper(), "year": clock.now().year}
+    for relative, text in SKELETON.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text.format(**values) if relative.endswith(".md") else text, encoding="utf-8")
+    click.echo(f"Wrote {folder}: {len(SKELETON)} files. Check it with `mooc courses check {folder}`.")
 
 
 @courses.command("import-gift")
@@ -110,6 +234,12 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
 
     if not dest.endswith(".quiz.md"):
         raise click.ClickException("--out must name a .quiz.md file")
+    name = Path(dest).name
+    if not NUMBERED_RE.match(name[: -len(".quiz.md")]):
+        raise click.ClickException(
+            f"--out {name}: a quiz file would be left out of the course with this name; quiz names are "
+            f"{NAME_RULE}, ending in .quiz.md. Use '{suggest_name(name, '.quiz.md', 9)}'"
+        )
     try:
         result = convert_gift_file(Path(source), Path(dest), overwrite=overwrite)
     except FileExistsError:

@@ -20,31 +20,36 @@ from typing import Any
 
 import yaml
 
-from mooc.text import nfc
+from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COURSE_DIR_RE = re.compile(rf"^{SLUG}$")
 NUMBERED_RE = re.compile(rf"^(\d{{1,3}})-({SLUG})$")
 ID_RE = re.compile(rf"^{SLUG}$")
+ITEM_ID_RE = re.compile(rf"^(?:{SLUG}/)?{SLUG}$")  # a lesson or quiz: 'name' or 'module/name'
 ASSET_DIRS = {"images", "files", "assets"}
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"}
 IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep"}
 MAX_TEXT_BYTES = 512 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 
+class Decimal:
+    """A front matter number that may be written with a decimal comma (``hours: 1,5``)."""
+
+
 COURSE_KEYS = {
     "title": str,
     "code": str,
     "edition": int,
     "summary": str,
-    "hours": (int, float),
+    "hours": Decimal,
     "language": str,
     "id": str,
     "completion": dict,
 }
 COURSE_REQUIRED = ("title", "code", "edition", "summary", "hours")
-MODULE_KEYS = {"title": str, "id": str}
-LESSON_KEYS = {"title": str, "minutes": int, "id": str}
+MODULE_KEYS = {"title": str, "id": str, "previously": list}
+LESSON_KEYS = {"title": str, "minutes": int, "id": str, "previously": list}
 LANGUAGES = {"vi", "en"}
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
 TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
@@ -59,7 +64,14 @@ class Problem:
     message: str
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+        return f"{self.path}:{self.line}: {self.severity}: {self.message} [{self.code}]"
+
+    def github(self) -> str:
+        """A GitHub Actions annotation: ``::error file=...,line=...::message``."""
+        message = f"{self.message} [{self.code}]".replace("%", "%25")
+        message = message.replace("\r", "%0D").replace("\n", "%0A")
+        path = self.path.replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
+        return f"::{self.severity} file={path},line={self.line},title={self.code}::{message}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +108,7 @@ class LessonSource:
     title: str
     minutes: int
     doc: Document
+    previous: list[str] = field(default_factory=list)  # earlier keys whose progress it keeps
 
 
 @dataclass
@@ -105,6 +118,7 @@ class QuizFile:
     position: int
     doc: Document  # the quiz syntax itself is parsed by mooc.quizzes.format
     text: str
+    previous: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -116,6 +130,7 @@ class ModuleSource:
     doc: Document
     path: Path
     items: list[LessonSource | QuizFile] = field(default_factory=list)
+    previous: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -133,6 +148,7 @@ class CourseSource:
     modules: list[ModuleSource] = field(default_factory=list)
     completion: dict[str, Any] = field(default_factory=dict)
     assets: list[Path] = field(default_factory=list)
+    refused_assets: dict[Path, str] = field(default_factory=dict)  # file -> why it is not served
 
     def items(self) -> list[LessonSource | QuizFile]:
         return [item for module in self.modules for item in module.items]
@@ -204,8 +220,7 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = (mark.line + 2) if mark is not None else 2
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        report.error(path, line, "front-matter-yaml", f"front matter is not valid YAML: {problem}")
+        report.error(path, line, "front-matter-yaml", explain_yaml_error(error, lines[1:end]))
         return None
     if meta is None:
         meta = {}
@@ -223,6 +238,44 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     )
 
 
+def explain_yaml_error(error: yaml.YAMLError, lines: list[str]) -> str:
+    """A YAML parser's complaint in words an author can act on, in Vietnamese and English."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "invalid YAML"
+    line = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
+    key, _, value = line.partition(":")
+    value = value.strip()
+    example = f'{key.strip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
+    how = (f" Sửa thành / write it as: {example}" if example else "")
+    if "mapping values are not allowed" in problem:
+        return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "
+                "that is not in quotes: put the whole value in double quotes." + how)
+    quoted = value[:1] in ("'", '"')
+    if quoted and (value.count(value[0]) != 2 or value[-1:] != value[0]):
+        return ("dấu nháy trong nội dung làm YAML hiểu sai giá trị / a quote inside the value ends it early: "
+                "put the whole value in double quotes and write inner quotes as single quotes "
+                "(or “ ” typographic quotes)." + how)
+    if "found character '\\t'" in str(error) or "\t" in line:
+        return "dùng dấu cách, không dùng phím Tab / use spaces, not tabs, in front matter"
+    if value[:1] in ("[", "{", "*", "&", "!", "%", "@", "`", "|", ">"):
+        return (f"giá trị bắt đầu bằng '{value[0]}', ký tự đặc biệt của YAML / the value starts with "
+                f"'{value[0]}', which YAML reads as syntax: put the whole value in double quotes." + how)
+    return (f"phần đầu tệp (front matter) không đúng cú pháp YAML / the front matter is not valid YAML "
+            f"({problem}): write one 'key: value' per line, and put values holding ':', '#' or "
+            "quotes in double quotes")
+
+
+def _decimal(value: Any) -> float | None:
+    """``1.5``, ``1,5`` or ``2``: a front matter number, with a decimal point or comma."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+(?:[.,]\d+)?\s*", value):
+        return float(value.strip().replace(",", "."))
+    return None
+
+
 def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...], report: Reporter) -> bool:
     """Unknown keys, missing keys and wrong types. True if the document can be used."""
     ok = True
@@ -234,9 +287,17 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
             ok = False
             continue
         expected = allowed[key]
+        if expected is Decimal:
+            if _decimal(value) is None:
+                report.error(doc.path, line, "wrong-type",
+                             f"'{key}' must be a number (1.5 or 1,5), not {value!r}")
+                ok = False
+            continue
+        if expected is list and isinstance(value, str):
+            value = [value]  # `previously: old-name` means a list of one
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = {str: "text", int: "a whole number", dict: "'key: value' lines indented below it"}.get(
-                expected, "a number")
+            kind = {str: "text", int: "a whole number", dict: "'key: value' lines indented below it",
+                    list: "a list of ids"}.get(expected, "a number")
             report.error(doc.path, line, "wrong-type", f"'{key}' must be {kind}, not {value!r}")
             ok = False
         elif isinstance(value, str) and not value.strip():
@@ -246,15 +307,86 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
         if key not in doc.meta:
             report.error(doc.path, 1, "missing-key", f"front matter lacks '{key}'")
             ok = False
-    if "id" in doc.meta and isinstance(doc.meta["id"], str) and not ID_RE.match(doc.meta["id"]):
+    return _check_ids(doc, ITEM_ID_RE if allowed is LESSON_KEYS else ID_RE, report) and ok
+
+
+def _check_ids(doc: Document, id_re: re.Pattern[str], report: Reporter) -> bool:
+    """``id`` and ``previously``: a lesson or quiz may write them 'name' or 'module/name'."""
+    ok = True
+    qualified = " (or 'module/name')" if id_re is ITEM_ID_RE else ""
+    if "id" in doc.meta and isinstance(doc.meta["id"], str) and not id_re.match(doc.meta["id"]):
         report.error(
             doc.path,
             doc.meta_lines.get("id", 2),
             "bad-id",
-            f"id '{doc.meta['id']}' must use lowercase letters a-z, digits and hyphens",
+            f"id '{doc.meta['id']}' must use lowercase letters a-z, digits and hyphens{qualified}",
         )
         ok = False
+    for old in _previously(doc):
+        if not isinstance(old, str) or not id_re.match(old):
+            report.error(
+                doc.path,
+                doc.meta_lines.get("previously", 2),
+                "bad-id",
+                f"previously: '{old}' is not an id (lowercase letters a-z, digits and hyphens{qualified})",
+            )
+            ok = False
     return ok
+
+
+def _previously(doc: Document) -> list[Any]:
+    value = doc.meta.get("previously")
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+
+
+NAME_RULE = ("a number, a hyphen and a name in lowercase letters a-z, digits and hyphens "
+             "(no capitals, diacritics or spaces)")
+
+
+def suggest_name(name: str, suffix: str, number: int) -> str:
+    """The loadable form of a misnamed file or folder: '02-Dữ Liệu.md' -> '02-du-lieu.md'."""
+    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(stem.replace("_", "-"))).strip("-") or "bai"
+    if not re.match(r"^\d{1,3}-", slug):
+        slug = re.sub(r"^(\d{1,3})(?=[a-z])", r"\1-", slug)
+        if not re.match(r"^\d{1,3}-", slug):
+            slug = f"{number:02d}-{slug}"
+    return slug + suffix
+
+
+def broken_name_rules(name: str, suffix: str) -> str:
+    """Which parts of the naming rule ``name`` breaks, in words."""
+    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    broken = []
+    if not re.match(r"^\d{1,3}-", stem):
+        broken.append("it does not start with a number and a hyphen ('01-')")
+    if any(c.isupper() for c in stem):
+        broken.append("it has capital letters")
+    if not stem.isascii():
+        broken.append("it has letters with diacritics (or other non a-z characters)")
+    if any(c.isspace() for c in stem):
+        broken.append("it has spaces")
+    if stem.isascii() and re.search(r"[^A-Za-z0-9\-\s]", stem):
+        broken.append("it has characters other than a-z, digits and hyphens")
+    if not broken:
+        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
+    if suffix and not name.endswith(suffix):
+        broken.append(f"it must end in '{suffix}' in lowercase")
+    return "; ".join(broken)
+
+
+def misnamed(report: Reporter, entry: Path, kind: str, suffix: str, number: int) -> None:
+    """An error for a file or folder that looks like a lesson, quiz or module but is misnamed."""
+    suggestion = suggest_name(entry.name, suffix, number)
+    report.error(
+        entry,
+        1,
+        "bad-name",
+        f"this {kind} is left out of the course: {kind} names are {NAME_RULE}; "
+        f"{broken_name_rules(entry.name, suffix)}. Rename it to '{suggestion}'",
+    )
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -268,23 +400,25 @@ def _refuse_symlink(path: Path, report: Reporter) -> bool:
     return False
 
 
-def _collect_assets(folder: Path, course_dir: Path, report: Reporter, into: list[Path]) -> None:
+def _collect_assets(folder: Path, course: CourseSource, report: Reporter) -> None:
     for entry in _entries(folder):
         if _refuse_symlink(entry, report):
+            course.refused_assets[entry.resolve()] = "it is a symbolic link"
             continue
         if entry.is_dir():
-            _collect_assets(entry, course_dir, report, into)
+            _collect_assets(entry, course, report)
         elif entry.suffix.lower() not in ASSET_SUFFIXES:
-            report.warning(
-                entry,
-                1,
-                "asset-type",
-                f"'{entry.suffix}' files are not served; use one of {', '.join(sorted(ASSET_SUFFIXES))}",
-            )
-        elif entry.stat().st_size > MAX_ASSET_BYTES:
-            report.error(entry, 1, "too-large", f"file is larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB")
+            kinds = ", ".join(sorted(ASSET_SUFFIXES))
+            why = f"'{entry.suffix or entry.name}' files are not served; use one of {kinds}"
+            report.warning(entry, 1, "asset-type", why)
+            course.refused_assets[entry.resolve()] = why
+        elif (size := entry.stat().st_size) > MAX_ASSET_BYTES:
+            why = (f"the file is {size / (1024 * 1024):.1f} MB; the limit is "
+                   f"{MAX_ASSET_BYTES // (1024 * 1024)} MB: make it smaller")
+            report.error(entry, 1, "too-large", why)
+            course.refused_assets[entry.resolve()] = why
         else:
-            into.append(entry)
+            course.assets.append(entry)
 
 
 def load_tree(root: Path) -> tuple[list[CourseSource], list[Problem]]:
@@ -360,7 +494,7 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
         code=doc.meta["code"].strip(),
         edition=doc.meta["edition"],
         summary=doc.meta["summary"].strip(),
-        hours=float(doc.meta["hours"]),
+        hours=_decimal(doc.meta["hours"]) or 0.0,
         language=language,
         doc=doc,
         completion=_completion(doc, report),
@@ -370,12 +504,14 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
         if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == course_file:
             continue
         if entry.is_dir() and entry.name in ASSET_DIRS:
-            _collect_assets(entry, course_dir, report, course.assets)
+            _collect_assets(entry, course, report)
         elif entry.is_dir() and (match := NUMBERED_RE.match(entry.name)):
             _check_position(int(match.group(1)), entry, positions, report)
             module = load_module(entry, int(match.group(1)), match.group(2), course, report)
             if module is not None:
                 course.modules.append(module)
+        elif entry.is_dir() and ((entry / "module.md").is_file() or any(entry.glob("*.md"))):
+            misnamed(report, entry, "module folder", "", max(positions, default=0) + 1)
         else:
             report.warning(
                 entry, 1, "stray-file", "not part of the course: modules are folders named like '01-name'"
@@ -435,13 +571,18 @@ def load_module(
         title=doc.meta["title"].strip(),
         doc=doc,
         path=folder,
+        previous=[str(old) for old in _previously(doc)],
     )
+    if doc.meta.get("id") and doc.meta["id"] != slug:
+        module.previous.append(slug)  # adopting an id keeps the identity the folder name gave
     positions: dict[int, Path] = {}
-    for entry in _entries(folder):
+    entries = _entries(folder)
+    numbers = [int(m.group(1)) for e in entries if (m := re.match(r"^(\d{1,3})-", e.name))]
+    for entry in entries:
         if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == module_file:
             continue
         if entry.is_dir() and entry.name in ASSET_DIRS:
-            _collect_assets(entry, course.path, report, course.assets)
+            _collect_assets(entry, course, report)
             continue
         name = entry.name
         if entry.is_file() and name.endswith(".quiz.md") and (match := NUMBERED_RE.match(name[:-8])):
@@ -454,6 +595,11 @@ def load_module(
             lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
             if lesson is not None:
                 module.items.append(lesson)
+        elif entry.is_file() and name.lower().endswith(".md"):
+            # It looks like a lesson or a quiz: leaving it out silently would lose it.
+            quiz = name.lower().endswith(".quiz.md")
+            misnamed(report, entry, "quiz" if quiz else "lesson", ".quiz.md" if quiz else ".md",
+                     max(numbers, default=0) + 1)
         else:
             report.warning(
                 entry,
@@ -470,7 +616,20 @@ def load_module(
 
 def _item_key(doc: Document, module: ModuleSource, slug: str) -> str:
     """Identity: an explicit ``id`` (unique in the course), else module key + file name."""
-    return doc.meta.get("id") or f"{module.key}/{slug}"
+    value = doc.meta.get("id")
+    return value if isinstance(value, str) and value else f"{module.key}/{slug}"
+
+
+def _item_previous(doc: Document, module: ModuleSource, slug: str, key: str) -> list[str]:
+    """Keys this lesson or quiz may have had before: its ``previously`` list, the key its file
+    name gave (so adding an ``id`` keeps progress), and the same under the module's former ids."""
+    previous = [str(old) for old in _previously(doc)]
+    derived = f"{module.key}/{slug}"
+    if key != derived:
+        previous.append(derived)
+    if not doc.meta.get("id"):
+        previous += [f"{old}/{slug}" for old in module.previous]
+    return [old for i, old in enumerate(previous) if old != key and old not in previous[:i]]
 
 
 def _load_lesson(
@@ -486,22 +645,63 @@ def _load_lesson(
         )
     if not doc.body.strip():
         report.error(path, doc.body_line, "empty-lesson", "the lesson has no text")
-    elif re.match(r"^\s*#\s", doc.body):
-        first = next(i for i, line in enumerate(doc.body.split("\n")) if line.strip())
-        report.warning(
-            path,
-            doc.body_line + first,
-            "title-heading",
-            "the title comes from the front matter: start sections at '##'",
-        )
+    else:
+        check_body(doc, report)
+    key = _item_key(doc, module, slug)
     return LessonSource(
-        key=_item_key(doc, module, slug),
+        key=key,
         slug=slug,
         position=position,
         title=doc.meta["title"].strip(),
         minutes=minutes,
         doc=doc,
+        previous=_item_previous(doc, module, slug, key),
     )
+
+
+CALLOUT_RE = re.compile(r"^(\s*)(!!!|\?\?\?\+?)\s*([^\s\"]*)(.*)$")
+CALLOUT_KINDS = ("note", "tip", "example", "warning", "danger", "caution", "important", "info")
+HEADING1_RE = re.compile(r"^ {0,3}#(?:\s|$)")
+FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
+
+
+def check_body(doc: Document, report: Reporter) -> None:
+    """What Markdown would swallow silently: '#' headings (every one) and callouts whose kind
+    is unknown or whose text is not indented by four spaces (they render an empty box)."""
+    lines = doc.body.split("\n")
+    in_fence = False
+    for index, line in enumerate(lines):
+        if FENCE_LINE_RE.match(line):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        number = doc.body_line + index
+        if HEADING1_RE.match(line):
+            report.warning(
+                doc.path, number, "title-heading",
+                "a '#' heading is shown as plain text: the title comes from the front matter; "
+                "start sections at '##'",
+            )
+        callout = CALLOUT_RE.match(line)
+        if not callout or callout.group(1):
+            continue
+        kind = callout.group(3)
+        if kind not in CALLOUT_KINDS:
+            report.error(
+                doc.path, number, "bad-callout",
+                f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
+                f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
+            )
+            continue
+        following = next((x for x in lines[index + 1 :] if x.strip()), "")
+        body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
+        if not following or body_indent < 4:
+            report.error(
+                doc.path, number, "bad-callout",
+                "the callout's text must follow on the next lines, indented by four spaces "
+                "(otherwise the box is empty)",
+            )
 
 
 def _load_quiz_file(
@@ -510,9 +710,12 @@ def _load_quiz_file(
     doc = read_document(path, report)
     if doc is None:
         return None
-    key = doc.meta.get("id") if isinstance(doc.meta.get("id"), str) else None
+    if not _check_ids(doc, ITEM_ID_RE, report):
+        return None
     text = doc.raw.decode("utf-8-sig").replace("\r\n", "\n")
-    return QuizFile(key=key or f"{module.key}/{slug}", slug=slug, position=position, doc=doc, text=nfc(text))
+    key = _item_key(doc, module, slug)
+    return QuizFile(key=key, slug=slug, position=position, doc=doc, text=nfc(text),
+                    previous=_item_previous(doc, module, slug, key))
 
 
 def _check_unique_items(course: CourseSource, report: Reporter) -> None:
@@ -537,3 +740,15 @@ def _check_unique_items(course: CourseSource, report: Reporter) -> None:
             )
         else:
             seen[item.key] = item.doc
+    claimed: dict[str, Document] = {}
+    for item in course.items():
+        for old in _previously(item.doc):
+            line = item.doc.meta_lines.get("previously", 1)
+            if old in seen and seen[old] is not item.doc:
+                report.error(item.doc.path, line, "duplicate-id",
+                             f"previously: '{old}' is the id of {seen[old].rel} now: one identity "
+                             "cannot be kept by two files")
+            elif old in claimed and claimed[old] is not item.doc:
+                report.error(item.doc.path, line, "duplicate-id",
+                             f"previously: '{old}' is also claimed by {claimed[old].rel}")
+            claimed.setdefault(old, item.doc)

@@ -74,6 +74,9 @@ class CourseItem:
     source_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     archived: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # Keys it had before (front matter `previously:`, or the file name's key before an `id`):
+    # their addresses redirect here.
+    previous_keys: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     @declared_attr
     def course(cls) -> Mapped[Course]:  # noqa: N805 (SQLAlchemy's declared_attr takes the class)

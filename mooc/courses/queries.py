@@ -80,6 +80,17 @@ def get_course(key: str) -> Course | None:
     return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
 
 
+def renamed_item(model: type[Lesson] | type[Quiz], course_id: int, old_key: str) -> Lesson | Quiz | None:
+    """The live lesson or quiz that had ``old_key`` before its identity changed
+    (``previously:`` in its front matter): its old address redirects to it."""
+    rows = db.session.execute(
+        sa.select(model.id, model.previous_keys)
+        .where(model.course_id == course_id, model.archived.is_(False))
+    ).all()
+    found = next((row.id for row in rows if old_key in (row.previous_keys or [])), None)
+    return db.session.get(model, found) if found is not None else None
+
+
 def done_lesson_ids(user_id: int, course_ids: list[int] | None = None) -> set[int]:
     stmt = sa.select(LessonProgress.lesson_id).where(LessonProgress.user_id == user_id)
     if course_ids is not None:

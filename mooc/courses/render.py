@@ -187,6 +187,15 @@ def render(source: str, resolver: Resolver | None = None) -> Rendered:
     return Rendered(html=html, text=html_to_text(html), headings=headings)
 
 
+ID_ATTRIBUTE_RE = re.compile(r"""\sid=["']([^"']+)["']""")
+
+
+def anchor_ids(source: str) -> set[str]:
+    """The ids a rendered page has (heading anchors, footnotes, ``{#id}``), for `check` to
+    test ``#anchor`` links against. Not counted in ``render_calls``: nothing is stored."""
+    return set(ID_ATTRIBUTE_RE.findall(_markdown(None).convert(source)))
+
+
 def _unescape(value: str) -> str:
     from html import unescape
 

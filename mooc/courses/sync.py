@@ -1,8 +1,11 @@
 """`mooc courses sync`: load a checked course tree into the database in one transaction.
 
 Rows are matched by their stable keys, so renumbering and editing update in place and
-progress stays. A file that disappears archives its row (never deletes it). A file whose
-source, and the link map it renders against, are unchanged is not rendered again.
+progress stays. A lesson, quiz or module whose identity changed keeps its row when the file
+names its earlier key (``previously:``, or the key its file name gave before it took an
+``id``): the row is renamed, and the old address redirects. A file that disappears archives
+its row (never deletes it). A file whose source, and the URLs its own links resolve to, are
+unchanged is not rendered again (renaming one file re-renders only what links to it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, Problem, QuizFile
-from mooc.courses.models import Course, CourseSync, Lesson, Module, Quiz
+from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.courses.render import RENDER_VERSION, render
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
@@ -35,6 +38,7 @@ class SyncRefused(Exception):
 @dataclass
 class SyncReport:
     added: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
@@ -43,14 +47,16 @@ class SyncReport:
     courses: int = 0
     commit: str | None = None
     content_hash: str = ""
+    warnings: list[Problem] = field(default_factory=list)  # printed after the summary
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.added or self.changed or self.archived or self.restored)
+        return bool(self.added or self.renamed or self.changed or self.archived or self.restored)
 
     def counts(self) -> dict[str, Any]:
         return {
             "added": len(self.added),
+            "renamed": len(self.renamed),
             "changed": len(self.changed),
             "archived": len(self.archived),
             "restored": len(self.restored),
@@ -63,6 +69,7 @@ class SyncReport:
         out = []
         for label, items in (
             ("added", self.added),
+            ("renamed", self.renamed),
             ("changed", self.changed),
             ("restored", self.restored),
             ("archived", self.archived),
@@ -113,7 +120,6 @@ class _Syncer:
         self.result = result
         self.full_tree = full_tree  # False when one course folder is synced: leave the others alone
         self.links: LinkMap = result.links
-        self.link_digest = self.links.digest()
         self.root = courses_root
         self.report = SyncReport()
         self.touched: list[Course | Lesson] = []  # for lessons_synced (the search index)
@@ -163,7 +169,7 @@ class _Syncer:
         was_archived = course.archived
         if was_archived:
             self.touched.append(course)
-        source_hash = _hash(RENDER_VERSION, source.doc.digest, self.link_digest)
+        source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
         changed = _assign(
             course,
             code=source.code,
@@ -192,16 +198,21 @@ class _Syncer:
         item_hashes: list[str] = [source_hash]
         seen_modules: set[str] = set()
         seen_items: set[str] = set()
+        module_keys = {m.key for m in source.modules}
+        item_keys = {item.key for item in source.items()}
         for module_source in source.modules:
             seen_modules.add(module_source.key)
-            module = self.sync_module(course, module_source, modules.get(module_source.key))
+            row = self._adopt("module", course, module_source, modules, module_keys)
+            module = self.sync_module(course, module_source, row)
             item_hashes.append(module.source_hash)
             for item in module_source.items:
                 seen_items.add(item.key)
                 if isinstance(item, LessonSource):
-                    row = self.sync_lesson(course, module, item, lessons.get(item.key))
+                    row = self._adopt("lesson", course, item, lessons, item_keys)
+                    row = self.sync_lesson(course, module, item, row)
                 else:
-                    row = self.sync_quiz(course, module, item, quizzes.get(item.key))
+                    row = self._adopt("quiz", course, item, quizzes, item_keys)
+                    row = self.sync_quiz(course, module, item, row)
                 item_hashes.append(f"{row.key}:{row.position}:{row.module_id}:{row.source_hash}")
         for kind, rows in (("module", modules), ("lesson", lessons), ("quiz", quizzes)):
             for key, row in rows.items():
@@ -217,13 +228,37 @@ class _Syncer:
             course.synced_at = clock.now()
         self._mark("course", source.key, is_new, changed, was_archived)
 
+    def _source_hash(self, path: Path, body: str, digest: str) -> str:
+        return _hash(RENDER_VERSION, digest, self.links.links_digest(path, body))
+
+    def _adopt(self, kind: str, course: Course, source: Any, rows: dict[str, Any], current: set[str]) -> Any:
+        """The row for ``source``: by its key, else the row of an earlier key it names (which
+        no file claims now): that row is renamed, keeping progress, attempts and its old
+        address (a redirect)."""
+        row = rows.get(source.key)
+        if row is not None:
+            return row
+        for old in source.previous:
+            candidate = rows.get(old)
+            if candidate is None or old in current:
+                continue
+            del rows[old]
+            rows[source.key] = candidate
+            candidate.key = source.key
+            if not isinstance(candidate, Module):
+                earlier = [k for k in candidate.previous_keys or [] if k != source.key]
+                candidate.previous_keys = [*earlier, old]
+            self.report.renamed.append(f"{kind} {course.key}/{old} -> {source.key}")
+            return candidate
+        return None
+
     def sync_module(self, course: Course, source: ModuleSource, module: Module | None) -> Module:
         is_new = module is None
         if module is None:
             module = Module(course_id=course.id, key=source.key, position=source.position, title=source.title)
             db.session.add(module)
         was_archived = module.archived
-        source_hash = _hash(RENDER_VERSION, source.doc.digest, self.link_digest)
+        source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
         changed = _assign(module, position=source.position, title=source.title, archived=False)
         if module.source_hash != source_hash:
             module.intro_html = (
@@ -243,7 +278,7 @@ class _Syncer:
             lesson = Lesson(course_id=course.id, module_id=module.id, key=source.key, position=0, title="")
             db.session.add(lesson)
         was_archived = lesson.archived
-        source_hash = _hash(RENDER_VERSION, source.doc.digest, self.link_digest)
+        source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
         changed = _assign(
             lesson,
             module_id=module.id,
@@ -271,7 +306,7 @@ class _Syncer:
             quiz = Quiz(course_id=course.id, module_id=module.id, key=source.key, position=0, title="")
             db.session.add(quiz)
         was_archived = quiz.archived
-        source_hash = _hash(RENDER_VERSION, source.doc.digest, self.link_digest)
+        source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
         title = str(source.doc.meta.get("title") or source.slug)
         changed = _assign(
             quiz,
@@ -323,6 +358,43 @@ def _assign(row: Any, **values: Any) -> bool:
     return changed
 
 
+def archive_warnings(result: CheckResult) -> list[Problem]:
+    """Lessons and quizzes that trainees have progress on and that the next sync would
+    archive because no file holds their identity any more (a warning: renaming is allowed,
+    but the author should know, and can keep them with ``previously:``). Reads the database."""
+    from mooc.quizzes.models import QuizAttempt
+
+    root = result.root or Path(".")
+    problems: list[Problem] = []
+    for source in result.courses:
+        course = db.session.scalar(sa.select(Course).where(Course.key == source.key))
+        if course is None:
+            continue
+        keys = {item.key for item in source.items()}
+        kept = keys | {old for item in source.items() for old in item.previous}
+        for model, counter, column, kind in (
+            (Lesson, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
+            (Quiz, QuizAttempt.user_id, QuizAttempt.quiz_id, "quiz"),
+        ):
+            rows = db.session.execute(
+                sa.select(model.key, model.source_path, sa.func.count(sa.distinct(counter)))
+                .join(column.table, column == model.id)
+                .where(model.course_id == course.id, model.archived.is_(False))
+                .group_by(model.id, model.key, model.source_path)
+            ).all()
+            for key, source_path, people in rows:
+                if key in kept or not people:
+                    continue
+                problems.append(Problem(
+                    f"{root.name}/{source_path}", 1, "warning", "progress-archived",
+                    f"{kind} '{key}' has progress from {people} trainee(s) and the next sync archives it: "
+                    f"no file has this identity any more. If a file still holds this {kind} (renamed, "
+                    f"moved, or given an id), add 'previously: {key}' to its front matter to keep "
+                    "progress, attempts and links",
+                ))
+    return problems
+
+
 def sync_tree(root: Path, result: CheckResult | None = None) -> SyncReport:
     """Check ``root`` and load it. Raises SyncRefused (writing nothing) if it has errors.
 
@@ -335,7 +407,9 @@ def sync_tree(root: Path, result: CheckResult | None = None) -> SyncReport:
     single_course = (root / "course.md").is_file()
     courses_root = root.parent if single_course else root
     syncer = _Syncer(result, courses_root, full_tree=not single_course)
+    warnings = result.warnings + archive_warnings(result)
     report = syncer.run()
+    report.warnings = warnings
     report.commit = git_commit(root)
     db.session.add(
         CourseSync(source_commit=report.commit, content_hash=report.content_hash, counts=report.counts())

@@ -58,7 +58,10 @@ def lesson(key: str, lesson_key: str):
         )
     )
     if lesson is None:
-        abort(404)
+        renamed = queries.renamed_item(Lesson, course.id, lesson_key)
+        if renamed is None:
+            abort(404)
+        return redirect(url_for("courses.lesson", key=course.key, lesson_key=renamed.key), 301)
     outline = queries.outline(course, current_user.id)
     previous, following = outline.neighbours("lesson", lesson.key)
     done = any(item.done for item in outline.lessons if item.id == lesson.id)

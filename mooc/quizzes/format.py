@@ -262,7 +262,7 @@ _TRUE_FALSE = ({"dung", "sai"}, {"true", "false"})
 _SETTING_NAMES = ("title",) + tuple(f.name for f in dataclasses.fields(QuizSettings))
 # Front matter the course layer reads for every file (identity across renames, see
 # docs/authoring.md) and checks itself; here it is only allowed.
-_FILE_SETTINGS = ("id",)
+_FILE_SETTINGS = ("id", "previously")
 
 
 def _is_int(value: Any) -> bool:
