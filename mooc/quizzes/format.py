@@ -651,6 +651,14 @@ class _Parser:
             qtype = None
         else:
             qtype = "single" if correct == 1 else "multiple"
+            if correct == len(q.choices):
+                self.error(
+                    q.line,
+                    "all-choices-correct",
+                    f"every choice of question '{name}' is ticked right, so ticking them all "
+                    "earns full marks without knowing anything: add at least one wrong choice ('- [ ]')",
+                )
+                ok = False
         if not ok:
             return None, []
         folded = [fold(c.text) for c in q.choices]
