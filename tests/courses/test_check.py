@@ -217,3 +217,18 @@ def test_a_practice_quiz_that_does_not_count_may_show_its_key(tree, completion, 
     codes = [p.code for p in check_tree(tree).problems]
     assert ("review-farming" in codes) is warned, codes
 
+
+
+def test_the_shipped_quizzes_draw_from_larger_pools_and_keep_their_key():
+    from mooc.quizzes.review import farming_risk
+
+    root = Path(__file__).resolve().parents[2] / "courses"
+    result = check_tree(root)
+    assert len(result.quizzes) >= 8
+    for path, quiz in result.quizzes.items():
+        settings = quiz.settings
+        assert settings.review in ("after_close", "after_pass", "after_last_attempt"), path
+        assert settings.draw and settings.draw <= len(quiz.questions) * 3 // 4, (path, settings.draw)
+        assert farming_risk(settings, len(quiz.questions)) is None, path
+        for question in quiz.questions:
+            assert question.explanation_md.strip(), (path, question.key)
