@@ -211,7 +211,8 @@ def test_a_counted_quiz_that_shows_its_key_to_questions_that_come_back_is_warned
 ])
 def test_a_practice_quiz_that_does_not_count_may_show_its_key(tree, completion, warned):
     course = (tree / "luat/course.md").read_text(encoding="utf-8")
-    write(tree, "luat/course.md", course.replace("language: vi\n", f"language: vi\ncompletion: {completion}\n"))
+    course = course.replace("language: vi\n", f"language: vi\ncompletion: {completion}\n")
+    write(tree, "luat/course.md", course)
     write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", _pool_quiz("after_submit_with_key", 3, 4))
     write(tree, "luat/01-co-ban/08-khac.quiz.md", _pool_quiz("after_close", 3, 4))
     codes = [p.code for p in check_tree(tree).problems]
