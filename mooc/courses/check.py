@@ -200,6 +200,7 @@ def check_tree(root: Path) -> CheckResult:
         for item in course.items():
             if isinstance(item, QuizFile):
                 quizzes[item.doc.path] = _check_quiz(item, report)
+                _check_farming(course, item, quizzes[item.doc.path], report)
         _links_of_unloaded(course, links, used_assets)
         wanted = course.completion.get("quizzes")
         if isinstance(wanted, list):
@@ -375,3 +376,31 @@ def _check_quiz(item: QuizFile, report: Reporter) -> Any:
             Problem(problem.path, problem.line, problem.severity, problem.code, problem.message)
         )
     return quiz
+
+
+def _check_farming(course: CourseSource, item: QuizFile, quiz: Any, report: Reporter) -> None:
+    """Warn when a quiz that counts towards completion shows its key while the same
+    questions can come back (docs/authoring.md, "Review policies")."""
+    from mooc.quizzes.review import farming_risk
+
+    wanted = course.completion.get("quizzes", "all")
+    counts = wanted == "all" or (isinstance(wanted, list) and item.key in wanted)
+    if quiz is None or not counts:
+        return
+    settings = quiz.settings
+    risk = farming_risk(settings, len(quiz.questions))
+    if risk is None or risk * 100 < settings.pass_percent:
+        return
+    pool = len(quiz.questions)
+    draw = settings.draw or pool
+    attempts = settings.attempts or "unlimited"
+    report.warning(
+        item.doc.path,
+        item.doc.meta_lines.get("review", 1),
+        "review-farming",
+        f"this quiz counts towards completion but shows its answer key after every attempt "
+        f"(review: {settings.review}, attempts: {attempts}, {draw} of {pool} questions per attempt): "
+        f"by the last attempt a trainee has seen the key of about {risk:.0%} of its questions "
+        f"(pass mark {settings.pass_percent}%). Use review: after_close (or after_pass, "
+        f"after_last_attempt, after_submit), or draw fewer questions from a larger pool",
+    )

@@ -20,6 +20,7 @@ from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
+from mooc.quizzes.review import DEFAULT_POLICY, Review, policy_allows
 
 GRACE = timedelta(seconds=30)  # network latency: a submit this late still counts
 MAX_TEXT = 500  # characters kept of a typed answer
@@ -207,15 +208,19 @@ def close_if_expired(attempt: QuizAttempt) -> None:
         submit(attempt, None)
 
 
-def review_allowed(attempt: QuizAttempt, state: QuizState) -> bool:
-    """Whether the trainee may see the correct answers and explanations of this attempt."""
-    if attempt.status == AttemptStatus.IN_PROGRESS:
-        return False
-    mode = attempt.settings.get("review", "after_submit")
-    if mode == "after_submit":
-        return True
-    if mode == "after_pass":
-        return state.passed
-    if mode == "after_close":
-        return state.closed
-    return False
+def review_of(attempt: QuizAttempt, quiz: Quiz, state: QuizState) -> Review:
+    """What the trainee may see of this graded attempt: the marks, the key (right answers
+    and explanations), both or neither.
+
+    Both the policy the attempt was taken under (its settings snapshot) and the quiz's
+    policy now must allow it: an author who tightens a quiz's review closes the reviews of
+    past attempts at once (their questions are still in the pool), and loosening it later
+    does not open the key of an attempt taken under a stricter promise. Nothing is shown
+    while the trainee has an attempt of this quiz in progress.
+    """
+    if attempt.status == AttemptStatus.IN_PROGRESS or state.open_attempt is not None:
+        return Review(withheld_by="in_progress")
+    facts = {"passed": state.passed, "attempts_left": state.remaining != 0}
+    now = policy_allows((quiz.settings or {}).get("review", DEFAULT_POLICY), **facts)
+    then = policy_allows((attempt.settings or {}).get("review", DEFAULT_POLICY), **facts)
+    return now & then

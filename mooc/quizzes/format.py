@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mooc.quizzes.review import DEFAULT_POLICY, POLICIES
 from mooc.text import clean, fold, nfc
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 QUESTION_TYPES = ("single", "multiple", "true_false", "short", "numeric")
-REVIEW_MODES = ("never", "after_submit", "after_pass", "after_close")
+REVIEW_MODES = POLICIES  # see mooc/quizzes/review.py
 MATCH_MODES = ("fold", "case", "exact")
 ERROR, WARNING = "error", "warning"
 
@@ -69,7 +70,7 @@ class QuizSettings:
     time_limit: int | None = None  # minutes
     draw: int | None = None  # None = every question
     shuffle: bool = False
-    review: str = "after_submit"
+    review: str = DEFAULT_POLICY
     partial_credit: bool = False
 
 
@@ -304,6 +305,7 @@ class _Parser:
         self.offset = line_offset
         self.problems: list[Problem] = []
         self.in_code = [False] * len(self.lines)
+        self.key_lines: dict[str, int] = {}  # front matter setting -> line index
 
     def report(self, index: int, severity: str, code: str, message: str) -> None:
         self.problems.append(Problem(self.path, index + 1 + self.offset, severity, code, message))
@@ -343,6 +345,7 @@ class _Parser:
                     )
                 else:
                     key_lines[name] = i
+        self.key_lines = key_lines
         try:
             data = yaml.safe_load("\n".join(lines[1:end]))
         except yaml.YAMLError as exc:
@@ -651,6 +654,14 @@ class _Parser:
             qtype = None
         else:
             qtype = "single" if correct == 1 else "multiple"
+            if correct == len(q.choices):
+                self.error(
+                    q.line,
+                    "all-choices-correct",
+                    f"every choice of question '{name}' is ticked right, so ticking them all "
+                    "earns full marks without knowing anything: add at least one wrong choice ('- [ ]')",
+                )
+                ok = False
         if not ok:
             return None, []
         folded = [fold(c.text) for c in q.choices]
@@ -741,6 +752,13 @@ class _Parser:
                 draw_index or 0,
                 "draw-too-large",
                 f"draw is {settings.draw} but the quiz has only {len(raw_questions)} questions",
+            )
+        if settings.review == "after_last_attempt" and not settings.attempts:
+            self.warn(
+                self.key_lines.get("review", 0),
+                "review-never-shown",
+                "review: after_last_attempt with unlimited attempts never shows the answers: "
+                "set 'attempts', or use after_close (shown once the trainee has passed)",
             )
         problems = sorted(self.problems, key=lambda p: (p.line, p.severity != ERROR))
         if any(p.severity == ERROR for p in problems):

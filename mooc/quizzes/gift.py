@@ -282,12 +282,15 @@ class _Converter:
             right = [o for o in options if o[1] > 0]
             if not right:
                 raise _Skip("no correct answer")
+            if len(right) == len(options):
+                raise _Skip("every answer is right: ticking them all would earn full marks")
             if len(right) > 1:
                 attrs = " partial"
                 weights = ", ".join(f"{float(o[1] * 100):g}%" for o in options if o[1])
                 self.note(
                     f"Moodle weights ({weights}) became partial credit: "
-                    "(right ticked - wrong ticked) / number right, never below 0"
+                    "each right choice ticked earns 1/(number right), each wrong one costs "
+                    "1/(number wrong), never below 0"
                 )
             elif right[0][1] != 1:
                 self.note(

@@ -184,7 +184,13 @@ def _fraction(snap: dict[str, Any], response: Any) -> Fraction:
             return Fraction(1) if len(ticked) == 1 and ticked <= right else Fraction(0)
         if not snap.get("partial"):
             return Fraction(1) if ticked == right else Fraction(0)
-        earned = Fraction(len(ticked & right) - len(ticked - right), len(right))
+        # Moodle's rule: each right choice ticked earns 1/(number right), each wrong choice
+        # ticked costs 1/(number wrong); floored at 0. Ticking every choice earns 1 - 1 = 0.
+        # (A question whose choices are all right is refused by the format.)
+        wrong = known - right
+        earned = Fraction(len(ticked & right), len(right))
+        if wrong:
+            earned -= Fraction(len(ticked & wrong), len(wrong))
         return max(Fraction(0), earned)
     if qtype == "short":
         if not isinstance(response, str) or len(response) > MAX_RESPONSE_CHARS:
@@ -212,7 +218,8 @@ def grade_question(snap: dict[str, Any], response: list[str] | str | None) -> Qu
 
     single / true_false: one known key, and it is right (several keys score 0);
     multiple: all-or-nothing, or with partial credit
-    max(0, (right ticked - wrong ticked) / number right) x points;
+    max(0, right ticked / number right - wrong ticked / number wrong) x points, so ticking
+    every choice scores 0;
     short: compared per the question's match mode; numeric: inclusive tolerance/range.
     Unknown choice keys are ignored.
     """

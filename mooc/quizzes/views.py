@@ -28,6 +28,28 @@ REFUSALS = {
     "empty": lambda: _("This quiz has no questions yet."),
 }
 
+# What each review policy shows, for the quiz page and the result page (the server has
+# already left out whatever the policy withholds).
+REVIEW_TEXTS = {
+    "after_submit_with_key": lambda: _("After each attempt you see the correct answers and explanations."),
+    "after_submit": lambda: _(
+        "After each attempt you see which answers were right or wrong; the correct answers are not shown."
+    ),
+    "after_pass": lambda: _("The correct answers and explanations are shown once you pass."),
+    "after_close": lambda: _(
+        "The correct answers and explanations are shown once you pass or have used all your attempts."
+    ),
+    "after_last_attempt": lambda: _(
+        "The correct answers and explanations are shown once you have used all your attempts."
+    ),
+    "never": lambda: _("This quiz does not show the correct answers."),
+    "in_progress": lambda: _("The review is hidden while you have an attempt in progress."),
+}
+
+
+def review_text(policy: str) -> str:
+    return REVIEW_TEXTS.get(policy, REVIEW_TEXTS["never"])()
+
 
 def _quiz_or_404(course_key: str, quiz_key: str) -> tuple[Any, Quiz]:
     course = queries.get_course(course_key)
@@ -64,6 +86,7 @@ def quiz(key: str, quiz_key: str):
         outline=outline,
         previous=previous,
         following=following,
+        review_text=review_text,
     )
 
 
@@ -128,7 +151,8 @@ def attempt(attempt_id: int):
         quiz=quiz,
         attempt=attempt,
         state=state,
-        review=attempts.review_allowed(attempt, state),
+        review=attempts.review_of(attempt, quiz, state),
+        review_text=review_text,
     )
 
 

@@ -159,3 +159,76 @@ def test_cli_prints_path_line_and_exits_1(app, tree):
     assert data["ok"] is False and data["problems"][0]["line"] == 4
     write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("A", "## X\n\nY"))
     assert runner.invoke(args=["courses", "check", str(tree)]).exit_code == 0
+
+
+# --- quizzes that can be farmed ------------------------------------------------------------
+
+
+def _pool_quiz(review: str, attempts: int, pool: int, draw: int | None = None, pass_percent: int = 80) -> str:
+    front = f"---\ntitle: Kiểm tra\npass_percent: {pass_percent}\nattempts: {attempts}\nreview: {review}\n"
+    front += f"draw: {draw}\n---\n" if draw else "---\n"
+    questions = "".join(
+        f"\n## Câu {n} {{#cau-{n}}}\n\n- [x] Đúng\n- [ ] Sai\n\n> Giải thích {n}.\n" for n in range(pool)
+    )
+    return front + questions
+
+
+FARMING = "courses/luat/01-co-ban/09-kiem-tra.quiz.md"
+
+
+@pytest.mark.parametrize(
+    "review, attempts, pool, draw, pass_percent, warned",
+    [
+        ("after_submit_with_key", 3, 10, None, 80, True),  # the shipped quizzes before: every question back
+        ("after_submit_with_key", 0, 30, 5, 80, True),  # unlimited attempts: the whole pool, in time
+        ("after_submit_with_key", 3, 15, 10, 80, True),  # 1 - (1/3)^2 = 89% seen by the third attempt
+        ("after_submit_with_key", 2, 15, 10, 80, False),  # 67% seen before the last attempt
+        ("after_submit_with_key", 3, 15, 10, 90, False),  # 89% < 90%
+        ("after_submit_with_key", 1, 10, None, 80, False),  # one attempt: the key comes too late to help
+        ("after_submit", 3, 10, None, 80, False),  # marks only, no key
+        ("after_close", 3, 10, None, 80, False),
+        ("after_pass", 3, 10, None, 80, False),
+        ("after_last_attempt", 3, 10, None, 80, False),
+        ("never", 3, 10, None, 80, False),
+    ],
+)
+def test_a_counted_quiz_that_shows_its_key_to_questions_that_come_back_is_warned(
+    tree, review, attempts, pool, draw, pass_percent, warned
+):
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", _pool_quiz(review, attempts, pool, draw, pass_percent))
+    found = [p for p in check_tree(tree).problems if p.code == "review-farming"]
+    assert [(p.path, p.line, p.severity) for p in found] == ([(FARMING, 5, "warning")] if warned else [])
+    if warned:
+        assert "counts towards completion" in found[0].message and "after_close" in found[0].message
+
+
+@pytest.mark.parametrize(("completion", "warned"), [
+    ("{quizzes: none}", False),
+    ("{quizzes: [co-ban/khac]}", False),
+    ("{quizzes: [co-ban/kiem-tra]}", True),
+    ("{quizzes: all}", True),
+])
+def test_a_practice_quiz_that_does_not_count_may_show_its_key(tree, completion, warned):
+    course = (tree / "luat/course.md").read_text(encoding="utf-8")
+    course = course.replace("language: vi\n", f"language: vi\ncompletion: {completion}\n")
+    write(tree, "luat/course.md", course)
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", _pool_quiz("after_submit_with_key", 3, 4))
+    write(tree, "luat/01-co-ban/08-khac.quiz.md", _pool_quiz("after_close", 3, 4))
+    codes = [p.code for p in check_tree(tree).problems]
+    assert ("review-farming" in codes) is warned, codes
+
+
+
+def test_the_shipped_quizzes_draw_from_larger_pools_and_keep_their_key():
+    from mooc.quizzes.review import farming_risk
+
+    root = Path(__file__).resolve().parents[2] / "courses"
+    result = check_tree(root)
+    assert len(result.quizzes) >= 8
+    for path, quiz in result.quizzes.items():
+        settings = quiz.settings
+        assert settings.review in ("after_close", "after_pass", "after_last_attempt"), path
+        assert settings.draw and settings.draw <= len(quiz.questions) * 3 // 4, (path, settings.draw)
+        assert farming_risk(settings, len(quiz.questions)) is None, path
+        for question in quiz.questions:
+            assert question.explanation_md.strip(), (path, question.key)

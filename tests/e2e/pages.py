@@ -88,6 +88,7 @@ class QuizKey:
 
     questions: dict[str, dict[str, Any]]
     pass_percent: int
+    draw: int | None = None  # questions per attempt, when drawn from a larger pool
 
     @classmethod
     def load(cls, live: Any, course_key: str, quiz_key: str) -> QuizKey:
@@ -97,7 +98,13 @@ class QuizKey:
             quiz = session.scalar(sa.select(Quiz).join(Course, Course.id == Quiz.course_id).where(
                 Course.key == course_key, Quiz.key == quiz_key))
             assert quiz is not None, f"no quiz {course_key}/{quiz_key}"
-            return cls({q["key"]: q for q in quiz.questions}, quiz.settings.get("pass_percent", 80))
+            return cls({q["key"]: q for q in quiz.questions}, quiz.settings.get("pass_percent", 80),
+                       quiz.settings.get("draw"))
+
+    @property
+    def shown(self) -> int:
+        """How many questions an attempt shows."""
+        return min(self.draw or len(self.questions), len(self.questions))
 
     def choice(self, question_key: str, label: str) -> dict[str, Any]:
         """The choice of a question whose text is what the label shows."""

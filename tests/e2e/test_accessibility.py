@@ -91,6 +91,12 @@ def test_quiz_attempt_and_result(browsing, live, make_trainee) -> None:  # noqa:
     attempt.answer_all(QuizKey.load(live, "giam-sat-so", "giam-sat-canh-bao-som/kiem-tra"), right=False)
     result = attempt.submit()
     expect(result.card).to_contain_text("Chưa đạt")
+    violations = axe_violations(page)  # the result without its key (review: after_close)
+    assert not violations, describe(violations)
+    attempt = result.try_again()
+    attempt.answer_all(QuizKey.load(live, "giam-sat-so", "giam-sat-canh-bao-som/kiem-tra"), right=True)
+    result = attempt.submit()
+    expect(result.card).to_contain_text("Đạt")
     violations = axe_violations(page)  # the review: right and wrong answers, explanations
     assert not violations, describe(violations)
 

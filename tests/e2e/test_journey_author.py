@@ -51,13 +51,14 @@ def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:  
     expect(trainee.locator("ul.facts")).to_contain_text("Điểm đạt: 80%")
 
     # The author adds a section to the lesson, and a question (without its key: a slip) to the quiz,
-    # and lowers the pass mark.
+    # lowers the pass mark and asks one more of the pool's questions in each attempt.
     lesson_path = live.courses_dir / LESSON_FILE
     text = lesson_path.read_text(encoding="utf-8")
     lesson_path.write_text(text.replace("## Tự kiểm tra nhanh", NEW_SECTION + "## Tự kiểm tra nhanh", 1),
                            encoding="utf-8")
     quiz_path = live.courses_dir / QUIZ_FILE
     quiz = quiz_path.read_text(encoding="utf-8").replace("pass_percent: 80", "pass_percent: 70", 1)
+    quiz = quiz.replace("draw: 11", "draw: 12", 1)
     quiz_path.write_text(quiz + NEW_QUESTION.format(key=""), encoding="utf-8")
 
     checked = live.mooc("courses", "check")

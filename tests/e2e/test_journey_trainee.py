@@ -71,14 +71,22 @@ def test_trainee_completes_a_required_course(browsing, live, make_trainee) -> No
     result = attempt.submit()
     expect(result.card).to_contain_text(f"Chưa đạt: điểm đạt là {key.pass_percent}%.")
     expect(result.card.locator(".result-score")).to_have_text("0,0%")
+    # The quiz does not give its key away while attempts remain (review: after_close): no
+    # right answer, no explanation, no verdict in the page.
+    review = page.locator("ol.questions.review")
+    expect(review.locator(".question")).to_have_count(key.shown)
+    expect(review.locator(".explanation, .tag-ok, .verdict, li.right")).to_have_count(0)
+    expect(page.get_by_text("Đáp án đúng và giải thích được hiển thị khi bạn đã đạt")).to_be_visible()
 
-    # Second attempt: reads the explanations, answers right, passes.
+    # Second attempt: studies again, answers right, passes; now the explanations are shown.
     attempt = result.try_again()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Lần làm thứ 2")
     attempt.answer_all(key, right=True)
     result = attempt.submit()
     expect(result.card).to_contain_text("Đạt. Chúc mừng bạn!")
     expect(result.card.locator(".result-score")).to_have_text("100,0%")
+    expect(review.locator(".explanation")).to_have_count(key.shown)
+    expect(review.locator(".verdict").first).to_have_text("Đúng")
 
     # The course is completed: on the home page, with its certificate.
     HomePage(page).open()

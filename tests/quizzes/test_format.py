@@ -221,6 +221,9 @@ def test_invalid_setting_value_at_its_line(setting):
         ("shuffle: yes", "shuffle", True),
         ("review: never", "review", "never"),
         ("review: after_close", "review", "after_close"),
+        ("review: after_submit_with_key", "review", "after_submit_with_key"),
+        ("review: after_pass", "review", "after_pass"),
+        ("review: after_last_attempt\nattempts: 3", "review", "after_last_attempt"),
         ("partial_credit: true", "partial_credit", True),
     ],
 )
@@ -236,6 +239,21 @@ def test_draw_larger_than_the_pool_at_the_draw_line():
     problems = parse(body, front)[1]
     assert [(p.line, p.code) for p in problems] == [(4, "draw-too-large")]
     assert "3" in problems[0].message and "2" in problems[0].message
+
+
+def test_unknown_review_policy_lists_the_policies():
+    problems = parse("## Q {#q}\n" + TF, "---\ntitle: X\nreview: after_fail\n---\n")[1]
+    assert [(p.line, p.code) for p in problems] == [(3, "invalid-setting")]
+    for policy in ("after_submit_with_key", "after_last_attempt", "after_close", "never"):
+        assert policy in problems[0].message
+
+
+def test_after_last_attempt_with_unlimited_attempts_is_a_warning():
+    front = "---\ntitle: X\nattempts: 0\nreview: after_last_attempt\n---\n"
+    quiz, problems = parse("## Q {#q}\n" + TF, front)
+    assert quiz is not None
+    assert [(p.line, p.severity, p.code) for p in problems] == [(4, "warning", "review-never-shown")]
+    assert "after_close" in problems[0].message
 
 
 def test_title_with_script_is_refused():

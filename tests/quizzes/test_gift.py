@@ -208,9 +208,17 @@ def test_a_single_weighted_answer_is_a_single_choice():
     assert (q.type, q.partial) == ("single", False)
 
 
-def test_no_correct_answer_is_skipped():
+def test_no_correct_answer_and_no_wrong_answer_are_skipped():
     result, _ = convert("weights.gift")
-    assert result.skipped == (Skipped(line=26, title="weights-none", reason="no correct answer"),)
+    assert result.skipped == (
+        Skipped(line=26, title="weights-none", reason="no correct answer"),
+        # Every answer right: ticking them all would earn full marks (the format refuses it).
+        Skipped(
+            line=31,
+            title="weights-all",
+            reason="every answer is right: ticking them all would earn full marks",
+        ),
+    )
 
 
 def test_feedback_of_the_right_answer_and_general_feedback_make_the_explanation():

@@ -111,13 +111,15 @@ def test_multiple_all_or_nothing():
 @pytest.mark.parametrize(
     ("ticked", "expected"),
     [
+        # Moodle's rule: each right choice ticked earns 1/3, each wrong one costs 1/2.
         (("R1", "R2", "R3"), 3.0),
-        (("R1", "R2"), 2.0),  # (2 - 0) / 3 x 3
+        (("R1", "R2"), 2.0),  # 2/3 x 3
         (("R1",), 1.0),
-        (("R1", "R2", "W1"), 1.0),  # (2 - 1) / 3 x 3
-        (("R1", "R2", "R3", "W1", "W2"), 1.0),  # (3 - 2) / 3 x 3
-        (("R1", "W1"), 0.0),  # (1 - 1) / 3
-        (("R1", "W1", "W2"), 0.0),  # (1 - 2) / 3 < 0: floored at 0
+        (("R1", "R2", "R3", "W1"), 1.5),  # (1 - 1/2) x 3
+        (("R1", "R2", "W1"), 0.5),  # (2/3 - 1/2) x 3
+        (("R1", "R2", "R3", "W1", "W2"), 0.0),  # every choice ticked: 1 - 1
+        (("R1", "W1"), 0.0),  # 1/3 - 1/2 < 0: floored at 0
+        (("R1", "W1", "W2"), 0.0),
         (("W1", "W2"), 0.0),
         ((), 0.0),
     ],
@@ -127,6 +129,31 @@ def test_multiple_partial_credit(ticked, expected):
     assert result.score == pytest.approx(expected)
     assert result.max_score == 3.0
     assert result.correct is (expected == 3.0)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "- [x] R1\n- [x] R2\n- [ ] W1\n",  # the case: it gave 50%
+        "- [x] R1\n- [ ] W1\n- [ ] W2\n- [ ] W3\n",
+        "- [x] R1\n- [x] R2\n- [x] R3\n- [x] R4\n- [ ] W1\n",
+        "- [x] R1\n- [x] R2\n- [ ] W1\n- [ ] W2\n- [ ] W3\n- [ ] W4\n- [ ] W5\n",
+    ],
+)
+@pytest.mark.parametrize("partial", [" partial", ""])
+def test_ticking_every_choice_never_earns_credit(question, partial):
+    snap = snap_of(f"## Q {{#q points=4{partial}}}\n\n{question}\n> X\n")
+    if snap["type"] == "single":  # one right choice: radio buttons, ticking all is not possible
+        snap = {**snap, "type": "multiple", "partial": bool(partial)}
+    everything = [c["key"] for c in snap["choices"]]
+    assert grade_question(snap, everything) == QuestionResult(0.0, 4.0, False)
+
+
+def test_a_question_whose_choices_are_all_right_is_refused():
+    quiz, problems = parse_quiz("---\ntitle: T\n---\n\n## Q {#q partial}\n\n- [x] A\n- [x] B\n\n> X\n")
+    assert quiz is None
+    assert [(p.line, p.code) for p in problems] == [(5, "all-choices-correct")]
+    assert "add at least one wrong choice" in problems[0].message
 
 
 def test_partial_credit_thirds_add_up_exactly():

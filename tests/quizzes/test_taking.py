@@ -181,30 +181,145 @@ def test_fail_then_pass_with_best_score_kept_and_attempts_limit(site, trainee):
     assert "Bạn đã dùng hết số lần làm bài" in trainee.get(QUIZ_URL).get_data(as_text=True)
 
 
-def test_review_shows_answers_and_explanations_after_submit(site, trainee):
-    attempt_url = start(trainee)
-    submit(trainee, attempt_url, answers(site, right=False))
-    page = trainee.get(attempt_url).get_data(as_text=True)
-    assert "GIAI-THICH-MOT" in page and "DAP-AN-TTCP" in page and "đáp án đúng" in page
+# What the key looks like in a result page: explanations, accepted answers, the right choice.
+KEY_MARKS = ("GIAI-THICH", "DAP-AN-TTCP", "đáp án đúng", "Đáp án được chấp nhận", "right")
+VERDICT = 'class="verdict"'
 
 
-@pytest.mark.parametrize(
-    "mode, shown_after_fail", [("never", False), ("after_pass", False), ("after_submit", True)]
-)
-def test_review_follows_the_quiz_setting(make_app, tree, make_user, mode, shown_after_fail):
-    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", QUIZ.format(extra=f"review: {mode}\n"))
+def shows(page: str) -> tuple[bool, bool]:
+    """(the marks, the key) as the result page sends them."""
+    review = page[page.index('<ol class="questions review">'):]
+    key = [mark for mark in KEY_MARKS if re.search(rf"\b{re.escape(mark)}\b", review)]
+    assert not key or len(key) == len(KEY_MARKS), key  # the key is sent whole or not at all
+    return VERDICT in page, bool(key)
+
+
+def site_with(make_app, tree, review: str, attempts: int = 2):  # noqa: ANN001, ANN201
+    quiz = QUIZ.format(extra=f"review: {review}\n").replace("attempts: 2", f"attempts: {attempts}")
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", quiz)
     app = make_app(COURSES_DIR=str(tree))
     _sync(app, tree)
+    return app
+
+
+def test_review_with_key_shows_answers_and_explanations_after_submit(make_app, tree, make_user):
+    app = site_with(make_app, tree, "after_submit_with_key")
     client = app.test_client()
     login(client, make_user().email)
     attempt_url = start(client)
     submit(client, attempt_url, answers(app, right=False))
     page = client.get(attempt_url).get_data(as_text=True)
-    assert ("GIAI-THICH-MOT" in page) is shown_after_fail
-    if mode == "after_pass":
-        second = start(client)
-        submit(client, second, answers(app, right=True))
-        assert "GIAI-THICH-MOT" in client.get(second).get_data(as_text=True)
+    assert "GIAI-THICH-MOT" in page and "DAP-AN-TTCP" in page and "đáp án đúng" in page
+    assert shows(page) == (True, True)
+
+
+M, K, MK, NOTHING = (True, False), (False, True), (True, True), (False, False)
+
+
+@pytest.mark.parametrize(
+    "policy, fail_one_left, pass_one_left, fail_none_left, pass_none_left",
+    [
+        # After a failed first attempt (1 left) / a pass at the first (1 left) / two fails /
+        # a fail then a pass (what the page of each attempt shows then).
+        ("after_submit_with_key", MK, MK, MK, MK),
+        ("after_submit", M, M, M, M),
+        ("after_pass", NOTHING, MK, NOTHING, MK),
+        ("after_close", NOTHING, MK, MK, MK),
+        ("after_last_attempt", NOTHING, NOTHING, MK, MK),
+        ("never", NOTHING, NOTHING, NOTHING, NOTHING),
+    ],
+)
+def test_review_policy_decides_what_the_result_page_sends(
+    make_app, tree, make_user, policy, fail_one_left, pass_one_left, fail_none_left, pass_none_left
+):
+    app = site_with(make_app, tree, policy)
+
+    def trainee():  # noqa: ANN202
+        client = app.test_client()
+        login(client, make_user().email)
+        return client
+
+    def page(client, url):  # noqa: ANN001, ANN202
+        return client.get(url).get_data(as_text=True)
+
+    failing = trainee()
+    first = start(failing)
+    submit(failing, first, answers(app, right=False))
+    assert shows(page(failing, first)) == fail_one_left
+    second = start(failing)
+    submit(failing, second, answers(app, right=False))
+    assert shows(page(failing, first)) == shows(page(failing, second)) == fail_none_left
+
+    passing = trainee()
+    first = start(passing)
+    submit(passing, first, answers(app, right=True))
+    assert shows(page(passing, first)) == pass_one_left
+
+    late = trainee()
+    first = start(late)
+    submit(late, first, answers(app, right=False))
+    second = start(late)
+    submit(late, second, answers(app, right=True))
+    assert shows(page(late, first)) == shows(page(late, second)) == pass_none_left
+
+
+def test_blank_first_attempt_of_a_shipped_style_quiz_shows_no_key(make_app, tree, make_user):
+    """The farming the issue describes: submit a blank attempt, read the key, pass the next."""
+    app = site_with(make_app, tree, "after_submit", attempts=3)
+    client = app.test_client()
+    login(client, make_user().email)
+    attempt_url = start(client)
+    submit(client, attempt_url, {})
+    page = client.get(attempt_url).get_data(as_text=True)
+    assert shows(page) == (True, False)
+    assert "Sai" in page and "đáp án đúng không được hiển thị" in page
+    for secret in (*SECRETS, "GIAI-THICH", "đáp án đúng</span>"):
+        assert secret not in page, secret
+
+
+def test_nothing_is_reviewed_while_another_attempt_is_open(make_app, tree, make_user):
+    app = site_with(make_app, tree, "after_submit_with_key", attempts=3)
+    client = app.test_client()
+    login(client, make_user().email)
+    first = start(client)
+    submit(client, first, answers(app, right=False))
+    assert shows(client.get(first).get_data(as_text=True)) == (True, True)
+    second = start(client)  # open: the first attempt's key would answer it
+    page = client.get(first).get_data(as_text=True)
+    assert shows(page) == (False, False) and "đang có một lần làm bài" not in page
+    assert "còn một lần làm bài chưa nộp" in page
+    submit(client, second, answers(app, right=False))
+    assert shows(client.get(first).get_data(as_text=True)) == (True, True)
+
+
+def test_a_stricter_policy_applies_to_past_attempts_and_a_looser_one_does_not(make_app, tree, make_user):
+    app = site_with(make_app, tree, "after_submit_with_key", attempts=3)
+    client = app.test_client()
+    login(client, make_user().email)
+    first = start(client)
+    submit(client, first, answers(app, right=False))
+    assert shows(client.get(first).get_data(as_text=True)) == (True, True)
+    # The author sees the key being farmed and tightens the review: the past attempt closes.
+    site_with(make_app, tree, "after_last_attempt", attempts=3)
+    _sync(app, tree)
+    assert shows(client.get(first).get_data(as_text=True)) == (False, False)
+    second = start(client)
+    submit(client, second, answers(app, right=False))
+    # Loosening again opens attempts taken under the loose policy, not the strict one.
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md",
+          QUIZ.format(extra="review: after_submit_with_key\n").replace("attempts: 2", "attempts: 3"))
+    _sync(app, tree)
+    assert shows(client.get(first).get_data(as_text=True)) == (True, True)
+    assert shows(client.get(second).get_data(as_text=True)) == (False, False)
+    assert "dùng hết số lần làm bài" in client.get(second).get_data(as_text=True)
+
+
+def test_the_quiz_page_says_when_answers_are_shown(make_app, tree, make_user):
+    app = site_with(make_app, tree, "after_close")
+    client = app.test_client()
+    login(client, make_user().email)
+    page = client.get(QUIZ_URL).get_data(as_text=True)
+    assert "Đáp án đúng và giải thích được hiển thị khi bạn đã đạt hoặc đã dùng hết số lần làm bài." in page
 
 
 def test_a_replayed_submit_gives_one_graded_attempt(site, trainee):
@@ -294,12 +409,15 @@ def test_nobody_else_can_read_or_submit_your_attempt(site, trainee, make_user):
     assert stranger.post(f"{attempt_url}/save", data={"csrf_token": token}).status_code == 404
 
 
-def test_editing_the_quiz_never_changes_a_past_result(site, tree, trainee):
+def test_editing_the_quiz_never_changes_a_past_result(make_app, tree, make_user):
+    site = site_with(make_app, tree, "after_pass")
+    trainee = site.test_client()
+    login(trainee, make_user().email)
     attempt_url = start(trainee)
     submit(trainee, attempt_url, answers(site, right=True))
     # The author now makes "Thanh tra viên" the right answer and rewrites the explanation.
     edited = (
-        QUIZ.format(extra="")
+        QUIZ.format(extra="review: after_pass\n")
         .replace("- [ ] Thanh tra viên", "- [x] Thanh tra viên")
         .replace("- [x] Thủ trưởng", "- [ ] Thủ trưởng")
         .replace("GIAI-THICH-MOT", "GIAI-THICH-MOI")
