@@ -4,6 +4,8 @@ parameter, id or path segment, however hostile, gets a 500."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import ClassVar
 
 import pytest
@@ -21,7 +23,8 @@ from mooc.roster.models import OrgUnit, Staff
 from mooc.training import assign
 from mooc.training.completion import complete
 from mooc.training.models import AssignmentRule, Certificate, Enrolment
-from tests.conftest import login
+from tests.conftest import csrf_token, login
+from tests.roster.helpers import csv_bytes
 
 # The whole public surface. A new public route fails this suite until it is added here.
 PUBLIC_ENDPOINTS = {
@@ -161,11 +164,15 @@ def world_for_sweeps(org, person, make_user):  # noqa: ANN001, ANN201
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x", "checksum": "0" * 64,
+            "token": "x",
         }
         db.session.commit()
     client = app.test_client()
     login(client, make_user(role=Role.ADMIN).email)
+    roster = csv_bytes([["000123", "Nguyễn Văn Đức", "duc@example.vn", "NB-1", "Thanh tra viên"]])
+    uploaded = client.post("/roster/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/roster/import"), "file": (io.BytesIO(roster), "ds.csv")})
+    samples["checksum"] = re.search(r"/roster/import/([0-9a-f]{64})", uploaded.headers["Location"])[1]
     return app, client, samples
 
 
@@ -223,7 +230,7 @@ def test_no_query_parameter_value_gets_a_500(world_for_sweeps):
     assert {"unit", "course", "date", "due_from", "months", "page", "export", "table", "q"} <= set().union(
         *swept.values()), swept
     assert {"reports.dashboard", "reports.people", "reports.compliance", "reports.course",
-            "roster.index", "reminders.log", "search.results"} <= set(swept), swept
+            "roster.index", "roster.preview", "reminders.log", "search.results"} <= set(swept), swept
     assert requests > 500
 
 
