@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from mooc import clock, formatting
+from mooc import clock, formatting, params
 from mooc.config import ROOT_DIR, build_config
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, select_locale
@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_locale=app.config["BABEL_DEFAULT_LOCALE"])
+    params.install(app)  # before the blueprints: their <int:> rules use its converter
     _register_blueprints(app)
     _init_templates(app)
     _init_errors(app)

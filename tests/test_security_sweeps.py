@@ -1,12 +1,30 @@
 """Sweeps over every route: nothing is reachable without a session unless it is on the
-public list, and no state-changing request is accepted without a CSRF token."""
+public list, no state-changing request is accepted without a CSRF token, and no query
+parameter, id or path segment, however hostile, gets a 500."""
 
 from __future__ import annotations
 
-from flask import Flask
+import io
+import re
+from typing import ClassVar
 
+import pytest
+import sqlalchemy as sa
+from flask import Flask, Request, url_for
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
+
+from mooc import clock
 from mooc.auth.models import Role
-from tests.conftest import login
+from mooc.courses.models import Course, Lesson, Quiz
+from mooc.extensions import db
+from mooc.quizzes.attempts import start_attempt
+from mooc.roster.models import OrgUnit, Staff
+from mooc.training import assign
+from mooc.training.completion import complete
+from mooc.training.models import AssignmentRule, Certificate, Enrolment
+from tests.conftest import csrf_token, login
+from tests.roster.helpers import csv_bytes
 
 # The whole public surface. A new public route fails this suite until it is added here.
 PUBLIC_ENDPOINTS = {
@@ -80,3 +98,173 @@ def test_every_post_route_refuses_a_request_without_csrf_token(app, make_user):
         posted += 1
     assert posted >= 4
     assert client.get("/").status_code == 200  # still signed in: nothing was done
+
+
+# --- hostile parameters ---------------------------------------------------------------------------
+# Every GET route, every query parameter its view reads (found by watching request.args, so a new
+# route or parameter is swept without being listed here), with values people and attackers type.
+
+HOSTILE_VALUES = [
+    "²", "٣", "１", "", " ", "-1", "0", "1e9", "99999999999999999999", str(2**31), str(2**63),
+    "9999-12-31", "0001-01-01", "2026-02-30", "31/12/2026",
+    "Lê x;=1+2", ";", "\x00", "' OR 1=1 --", "\u202e", "x" * 10_240,
+]
+# Values that open deeper paths of a view (an export, a table, a unit): found paths are swept too.
+FRIENDLY_VALUES = ["1", "csv", "xlsx", "lessons", "2026-01-15"]
+
+
+class _RecordingArgs(ImmutableMultiDict):
+    read: ClassVar[set[str]] = set()
+
+    def get(self, key, default=None, type=None):  # noqa: A002, ANN001, ANN201
+        _RecordingArgs.read.add(key)
+        return super().get(key, default, type)
+
+    def __getitem__(self, key):  # noqa: ANN001, ANN204
+        _RecordingArgs.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:  # noqa: ANN001
+        _RecordingArgs.read.add(key)
+        return super().__contains__(key)
+
+    def getlist(self, key, type=None):  # noqa: A002, ANN001, ANN201
+        _RecordingArgs.read.add(key)
+        return super().getlist(key, type)
+
+
+class _RecordingRequest(Request):
+    parameter_storage_class = _RecordingArgs
+
+
+@pytest.fixture
+def world_for_sweeps(org, person, make_user):  # noqa: ANN001, ANN201
+    """Everything a page can show: units, a person (with a hostile name and a non-ASCII staff
+    code) enrolled by a rule, a completed course with its certificate, a quiz attempt; and an
+    administrator, who sees every page. Returns the app, the signed-in client and one sample
+    value for every URL argument."""
+    app, o = org
+    staff, user = person(o.section_a, name="Lê x;=1+2")
+    with app.app_context():
+        db.session.get(Staff, staff.id).staff_code = "CB-Đ01"
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.province.id)]
+        db.session.add(rule)
+        db.session.flush()
+        assign.apply_rules()
+        enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == staff.id))
+        course = db.session.get(Course, o.course_id)
+        complete(enrolment, course, None, clock.now())
+        quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == o.course_id))
+        lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == o.course_id))
+        attempt = start_attempt(user.id, quiz)
+        db.session.flush()
+        samples = {
+            "unit_id": o.section_a.id, "staff_id": staff.id, "course_id": o.course_id,
+            "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
+            "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key,
+            "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
+            "token": "x",
+        }
+        db.session.commit()
+    client = app.test_client()
+    login(client, make_user(role=Role.ADMIN).email)
+    roster = csv_bytes([["000123", "Nguyễn Văn Đức", "duc@example.vn", "NB-1", "Thanh tra viên"]])
+    uploaded = client.post("/roster/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(client, "/roster/import"), "file": (io.BytesIO(roster), "ds.csv")})
+    samples["checksum"] = re.search(r"/roster/import/([0-9a-f]{64})", uploaded.headers["Location"])[1]
+    return app, client, samples
+
+
+def _sample_url(app: Flask, rule, samples: dict) -> str:  # noqa: ANN001
+    missing = set(rule.arguments) - set(samples)
+    assert not missing, f"{rule.rule}: give world_for_sweeps a sample value for {missing}"
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{name: samples[name] for name in rule.arguments})
+
+
+def test_no_query_parameter_value_gets_a_500(world_for_sweeps):
+    app, client, samples = world_for_sweeps
+    app.request_class = _RecordingRequest
+
+    def get(url: str, args: dict) -> tuple[set[str], int, str]:
+        _RecordingArgs.read = set()
+        response = client.get(url, query_string=args)
+        assert response.status_code < 500, (url, args, response.status_code)
+        if "Content-Disposition" in response.headers:  # every download names itself safely
+            assert "filename*=UTF-8''" in response.headers["Content-Disposition"], url
+        return set(_RecordingArgs.read), response.status_code, response.mimetype
+
+    swept: dict[str, set[str]] = {}
+    requests = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or set()) or rule.endpoint == "static":
+            continue
+        url = _sample_url(app, rule, samples)
+        # Find the contexts (sets of friendly values) that lead a view to read more parameters
+        # or answer in another format (an export), then sweep every parameter in each of them.
+        contexts: list[dict[str, str]] = [{}]
+        found: dict[int, tuple[set[str], str]] = {}
+        index = 0
+        while index < len(contexts):
+            context = contexts[index]
+            read, _status, mimetype = get(url, context)
+            found[index] = (read, mimetype)
+            for name in sorted(read - set(context)):
+                for value in FRIENDLY_VALUES:
+                    deeper = {**context, name: value}
+                    more, _status, kind = get(url, deeper)
+                    requests += 1
+                    if (more - {name} - read or kind != mimetype) and deeper not in contexts \
+                            and len(deeper) <= 3:
+                        contexts.append(deeper)
+            index += 1
+        for index, context in enumerate(contexts):
+            read, _mimetype = found[index]
+            for name in read - set(context):
+                swept.setdefault(rule.endpoint, set()).add(name)
+                for value in HOSTILE_VALUES:
+                    get(url, {**context, name: value})
+                    requests += 1
+    # The sweep really walked the views that read parameters (a floor, not the full list).
+    assert {"unit", "course", "date", "due_from", "months", "page", "export", "table", "q"} <= set().union(
+        *swept.values()), swept
+    assert {"reports.dashboard", "reports.people", "reports.compliance", "reports.course",
+            "roster.index", "roster.preview", "reminders.log", "search.results"} <= set(swept), swept
+    assert requests > 500
+
+
+def test_ids_too_large_for_the_database_are_not_found(world_for_sweeps):
+    """Every <int:> in every route: huge, Unicode and signed numbers are a 404, never a 500."""
+    app, client, samples = world_for_sweeps
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        ids = [name for name, converter in rule._converters.items()
+               if isinstance(converter, IntegerConverter)]
+        if not ids or "GET" not in (rule.methods or set()):
+            continue
+        url = _sample_url(app, rule, samples)
+        assert client.get(url).status_code < 500, url
+        for name in ids:
+            for value in (str(2**31), str(2**63), "9" * 30, "9" * 5000, "٣", "-1"):
+                hostile = url.replace(f"/{samples[name]}", f"/{value}", 1)
+                assert client.get(hostile).status_code == 404, (hostile[:80], rule.rule)
+                checked += 1
+    assert checked >= 50
+
+
+def test_a_nul_byte_anywhere_in_a_url_is_not_found(world_for_sweeps):
+    """PostgreSQL refuses text with a NUL byte: no path segment carries one to a query."""
+    app, client, samples = world_for_sweeps
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        texts = [name for name, converter in rule._converters.items()
+                 if not isinstance(converter, IntegerConverter)]
+        if not texts or "GET" not in (rule.methods or set()) or rule.endpoint == "static":
+            continue
+        url = _sample_url(app, rule, samples)
+        for name in texts:
+            hostile = url.replace(str(samples[name]), "x%00y", 1)
+            assert client.get(hostile).status_code == 404, (hostile, rule.rule)
+            checked += 1
+    assert checked >= 6

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
 from mooc.auth.access import role_required
 from mooc.auth.models import Role
+from mooc.params import choice_arg, int_arg
 from mooc.reminders import messages, queries
 from mooc.reminders.models import ReminderKind, ReminderStatus
 
@@ -27,10 +28,8 @@ KIND_LABELS = {
 
 
 def _choice(enum_type, name: str):  # noqa: ANN001, ANN202
-    try:
-        return enum_type(request.args.get(name, ""))
-    except ValueError:
-        return None
+    value = choice_arg(name, [member.value for member in enum_type])
+    return enum_type(value) if value else None
 
 
 @bp.get("/")
@@ -38,8 +37,7 @@ def _choice(enum_type, name: str):  # noqa: ANN001, ANN202
 def log():
     status = _choice(ReminderStatus, "status")
     kind = _choice(ReminderKind, "kind")
-    page = request.args.get("page", "1")
-    result = queries.log_page(status, kind, int(page) if page.isdigit() else 1)
+    result = queries.log_page(status, kind, int_arg("page") or 1)
     args = {k: v for k, v in {"status": status and status.value, "kind": kind and kind.value}.items() if v}
     return render_template(
         "reminders/log.html",

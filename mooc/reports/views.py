@@ -4,8 +4,6 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -16,8 +14,10 @@ from mooc.auth import audit
 from mooc.auth.access import role_required
 from mooc.auth.models import Role
 from mooc.courses.models import Course
+from mooc.downloads import content_disposition
 from mooc.extensions import db
 from mooc.formatting import format_datetime, format_number
+from mooc.params import choice_arg, date_arg, int_arg
 from mooc.reports import analytics, exports, queries
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
@@ -27,29 +27,21 @@ bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="temp
 # A longer list would take minutes and hundreds of MB to export (bench/reports.py: 57,000 rows
 # of XLSX in 14 s): the person is asked to narrow it first.
 EXPORT_MAX_ROWS = 100_000
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+EXPORT_KINDS = ("csv", "xlsx")
 
 
 def _filters() -> queries.Filters:
-    status = request.args.get("status")
     return queries.Filters(
-        course_id=_int_arg("course"),
-        position_id=_int_arg("position"),
-        status=status if status in queries.STATUSES else None,
-        due_from=_date_arg("due_from"),
-        due_to=_date_arg("due_to"),
+        course_id=int_arg("course"),
+        position_id=int_arg("position"),
+        status=choice_arg("status", queries.STATUSES),
+        due_from=date_arg("due_from"),
+        due_to=date_arg("due_to"),
     )
+
+
+def _export_arg() -> str | None:
+    return choice_arg("export", EXPORT_KINDS)
 
 
 def _choices() -> dict:
@@ -76,12 +68,12 @@ def _export(kind: str, title: str, headers: list[str], rows: list[list]) -> Resp
         return Response(
             exports.to_csv(title, headers, rows, stamp),
             mimetype="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+            headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
         )
     return Response(
         exports.to_xlsx(title, headers, rows, stamp),
         mimetype=exports.XLSX_MIME,
-        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+        headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
     )
 
 
@@ -127,20 +119,20 @@ SORTS = {
 
 def _dashboard(unit_id: int | None):
     today = clock.today()
-    months = min(max(_int_arg("months") or 6, 1), 36)
+    months = min(int_arg("months") or 6, 36)
     try:
         rollup = queries.rollup(current_user, unit_id, _filters(), today, months)
     except queries.OutOfScope:
         abort(404)
-    sort = request.args.get("sort", "name")
-    rollup.rows.sort(key=SORTS.get(sort, SORTS["name"]))
-    export = request.args.get("export")
+    sort = choice_arg("sort", SORTS) or "name"
+    rollup.rows.sort(key=SORTS[sort])
+    export = _export_arg()
     title = _("Training completion by unit") + (f" — {rollup.parent.name}" if rollup.parent else "")
-    if export in ("csv", "xlsx"):
+    if export:
         headers, rows = _rollup_table(rollup)
         return _export(export, title, headers, rows)
     people = None
-    if unit_id is not None and request.args.get("people") == "1":
+    if unit_id is not None and choice_arg("people", ("1",)):
         people = queries.people(current_user, unit_id, _filters(), today)
     return render_template(
         "reports/dashboard.html",
@@ -208,9 +200,10 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
 def people():
     """Obligations person by person: the overdue and never-started lists are this page filtered."""
     today = clock.today()
-    unit_id = _int_arg("unit")
+    unit_id = int_arg("unit")
     filters = _filters()
-    exporting = request.args.get("export") in ("csv", "xlsx")
+    export = _export_arg()
+    exporting = export is not None
     try:
         limit = EXPORT_MAX_ROWS + 1 if exporting else 500
         rows = queries.people(current_user, unit_id, filters, today, limit=limit)
@@ -230,7 +223,7 @@ def people():
         return redirect(url_for("reports.people", **args))
     if exporting:
         headers, table = people_table(rows)
-        return _export(request.args["export"], title, headers, table)
+        return _export(export, title, headers, table)
     return render_template(
         "reports/people.html",
         rows=rows,
@@ -245,15 +238,16 @@ def people():
 @bp.get("/compliance")
 @role_required(Role.MANAGER)
 def compliance():
-    unit_id = _int_arg("unit")
-    day = _date_arg("date") or clock.today()
+    unit_id = int_arg("unit")
+    day = date_arg("date") or clock.today()
     rows = None
     if unit_id is not None:
         try:
             rows = queries.compliance(current_user, unit_id, day)
         except queries.OutOfScope:
             abort(404)
-        if request.args.get("export") in ("csv", "xlsx"):
+        export = _export_arg()
+        if export:
             unit = db.session.get(OrgUnit, unit_id)
             title = _("Compliance of %(unit)s on %(date)s", unit=unit.name, date=day.strftime("%d/%m/%Y"))
             headers = [_("Staff code"), _("Full name"), _("Compliant"), _("Missing")]
@@ -261,7 +255,7 @@ def compliance():
                 [r.staff_code, r.full_name, _("yes") if r.compliant else _("no"), "; ".join(r.missing)]
                 for r in rows
             ]
-            return _export(request.args["export"], title, headers, table)
+            return _export(export, title, headers, table)
     return render_template("reports/compliance.html", rows=rows, unit_id=unit_id, day=day, **_choices())
 
 
@@ -269,9 +263,10 @@ def compliance():
 @role_required(Role.MANAGER)
 def trend():
     months = queries.completions_per_month(current_user, clock.today())
-    if request.args.get("export") in ("csv", "xlsx"):
+    export = _export_arg()
+    if export:
         return _export(
-            request.args["export"],
+            export,
             _("Completions per month"),
             [_("Month"), _("Completions")],
             [[m, n] for m, n in months],
@@ -284,10 +279,9 @@ def trend():
 def course(course_id: int):
     course = db.session.get(Course, course_id) or abort(404)
     data = analytics.course_analytics(current_user, course)
-    export = request.args.get("export")
-    if export in ("csv", "xlsx"):
-        table = request.args.get("table", "questions")
-        if table == "lessons":
+    export = _export_arg()
+    if export:
+        if choice_arg("table", ("questions", "lessons")) == "lessons":
             return _export(
                 export,
                 _("How far trainees get: %(course)s", course=course.title),

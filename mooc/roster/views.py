@@ -20,6 +20,7 @@ from mooc.auth.models import Role, User
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
+from mooc.params import choice_arg, int_arg, parse_int, text_arg
 from mooc.roster import accounts, display, importer, queries, units
 from mooc.roster.display import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, grouped, show_value  # noqa: F401
 from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UploadForm
@@ -76,11 +77,6 @@ def template_helpers() -> dict:
     return {"Role": Role, "STATUS_LABELS": STATUS_LABELS, "ROLE_LABELS": ROLE_LABELS}
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
-
-
 # --- browsing ------------------------------------------------------------------------------
 
 
@@ -88,12 +84,12 @@ def _int_arg(name: str) -> int | None:
 @role_required(Role.MANAGER)
 def index():
     user = current_user._get_current_object()
-    status_arg = request.args.get("status", "")
+    status_arg = choice_arg("status", [status.value for status in StaffStatus])
     filters = queries.RosterFilter(
-        unit_id=_int_arg("unit"), position_id=_int_arg("position"),
-        status=StaffStatus(status_arg) if status_arg in set(StaffStatus) else None,
-        query=request.args.get("q", "")[:200])
-    page = queries.roster_page(db.session, user, filters, page=_int_arg("page") or 1,
+        unit_id=int_arg("unit"), position_id=int_arg("position"),
+        status=StaffStatus(status_arg) if status_arg else None,
+        query=text_arg("q"))
+    page = queries.roster_page(db.session, user, filters, page=int_arg("page") or 1,
                                per_page=queries.PER_PAGE)
     positions = db.session.execute(
         sa.select(Position).order_by(Position.rank, Position.title)).scalars().all()
@@ -255,10 +251,11 @@ def _mapping_from(values) -> dict[int, str] | None:  # noqa: ANN001
     mapping: dict[int, str] = {}
     given = False
     for key, value in values.items():
-        if key.startswith("col_") and key[4:].isdigit() and key[4:].isascii() and len(key) < 10:
+        column = parse_int(key[4:], high=10_000) if key.startswith("col_") else None
+        if column is not None:
             given = True
             if value in STAFF_FIELDS:
-                mapping[int(key[4:])] = value
+                mapping[column] = value
     return mapping if given else None
 
 

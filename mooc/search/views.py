@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 
 from mooc.courses import queries
+from mooc.params import int_arg, text_arg
 from mooc.search.query import MAX_QUERY_LENGTH, search
 
 bp = Blueprint("search", __name__, url_prefix="/search", template_folder="templates")
@@ -12,12 +13,12 @@ bp = Blueprint("search", __name__, url_prefix="/search", template_folder="templa
 
 @bp.get("/")
 def results():
-    course_key = request.args.get("course", "")
+    course_key = text_arg("course")
     course = queries.get_course(course_key) if course_key else None  # unknown or archived: all courses
     found = search(
-        request.args.get("q", ""),
+        text_arg("q", max_length=10_000),  # search() says when a query is too long and cuts it
         course_id=course.id if course else None,
-        page=request.args.get("page", 1, type=int) or 1,
+        page=int_arg("page") or 1,
     )
     return render_template(
         "search/results.html",

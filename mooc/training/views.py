@@ -3,9 +3,6 @@ administrators' assignment rules, manual enrolment and exemptions."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +14,7 @@ from mooc.auth import audit
 from mooc.auth.access import public, role_required
 from mooc.auth.models import Role
 from mooc.courses.models import Course
+from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
@@ -87,11 +85,9 @@ def certificate_pdf(code: str):
         abort(404)
     verify_url = current_app.config["MOOC_BASE_URL"] + url_for("training.verify", code=certificate.code)
     pdf = render_certificate(certificate, verify_url, _("Inspection Training"))
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="chung-nhan-{certificate.code}.pdf"'},
-    )
+    name = f"chung-nhan-{certificate.code}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(name, inline=True)})
 
 
 @bp.get("/verify/<code>")
@@ -206,11 +202,9 @@ def record_pdf(staff_id: int):
         stamp,
     )
     audit.record("training.record_exported", target=staff.staff_code, format="pdf")
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="ho-so-dao-tao-{staff.staff_code}.pdf"'},
-    )
+    name = f"ho-so-dao-tao-{staff.staff_code}.pdf"
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(name, inline=True)})
 
 
 @bp.post("/certificates/<code>/revoke")
@@ -233,23 +227,15 @@ def revoke_certificate(code: str):
 @bp.get("/training/people/<int:staff_id>/record.csv")
 def record_csv(staff_id: int):
     staff = _visible_staff(staff_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_("Staff code"), _("Full name"), _("Course code"), *_record_headers()])
+    table = [[_("Staff code"), _("Full name"), _("Course code"), *_record_headers()]]
     for row, cells in _record_rows(staff, "{:.1f}"):
-        person = [_safe(staff.staff_code), _safe(staff.full_name), _safe(row.course_code)]
-        writer.writerow([*person, _safe(cells[0]), *cells[1:]])
+        table.append([staff.staff_code, staff.full_name, row.course_code, *cells])
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        csv_bytes(table),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="ho-so-dao-tao-{staff.staff_code}.csv"'},
+        headers={"Content-Disposition": content_disposition(f"ho-so-dao-tao-{staff.staff_code}.csv")},
     )
-
-
-def _safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _d(value) -> str:  # noqa: ANN001

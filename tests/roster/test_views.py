@@ -316,3 +316,14 @@ def test_the_mapping_form_shows_what_each_column_was_taken_for(client, auth, mak
     selected = re.findall(r'<select id="col_(\d+)"[^>]*>.*?<option value="(\w+)" selected>', page, re.S)
     assert selected == [("0", "staff_code"), ("1", "full_name"), ("2", "email"), ("3", "unit"),
                         ("4", "position")]
+
+
+def test_a_column_mapping_with_unicode_digits_is_not_a_column(app, client, auth, make_unit):
+    """``col_²`` passed str.isdigit() and then failed int(): only ASCII column numbers count."""
+    make_unit("Thanh tra Hà Nội", code="HN")
+    auth.login(role=Role.ADMIN)
+    url = _upload(client, csv_bytes(UPLOAD_ROWS)).headers["Location"]
+    checksum = url.split("/roster/import/")[1].split("?")[0]
+    for key in ("col_²", "col_٣", "col_" + "9" * 30, "col_-1"):
+        response = client.get(f"/roster/import/{checksum}", query_string={key: "full_name"})
+        assert response.status_code == 200, key

@@ -1,0 +1,73 @@
+"""What every file the site hands out shares: a ``Content-Disposition`` that no name can break,
+and CSV that no spreadsheet runs as a formula. Below every domain (standard library only).
+
+File names follow RFC 6266: ``filename*=UTF-8''…`` carries the real name (``ho-so-CB-Đ01.csv``)
+and ``filename="…"`` an ASCII fallback for old clients. A name is data, never header syntax:
+quotes, semicolons, slashes and line breaks cannot close the header or rename the download.
+
+CSV: every field is quoted, and a text cell that starts like a formula (``= + - @``, tab,
+carriage return: OWASP's list, and the full-width forms) gets a leading apostrophe. So does a
+formula that follows a separator inside a cell: Excel in a Vietnamese locale splits on ``;``,
+and a reader that ignores quotes splits on ``,``, tabs and line breaks, so ``Lê x;=1+2`` must
+not become a live ``=1+2`` in a cell of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+FORMULA_TRIGGERS = "=+-@\t\r＝＋－＠"
+# A separator (any a spreadsheet or a naive reader may split on), then blanks, then a trigger.
+_INNER_FORMULA = re.compile(r"([,;\t\r\n][ \t\r\n]*)(?=[=+\-@＝＋－＠])")
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME = 150
+
+
+def neutralise(value: Any) -> Any:
+    """Text that starts like a formula gets a leading apostrophe; numbers and dates stay.
+
+    Enough for XLSX, where each cell is its own; CSV needs :func:`neutralise_csv`."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(tuple(FORMULA_TRIGGERS)):
+        return "'" + value
+    return value
+
+
+def neutralise_csv(value: Any) -> Any:
+    """:func:`neutralise`, and an apostrophe before every formula that follows a separator."""
+    if not isinstance(value, str):
+        return value
+    return neutralise(_INNER_FORMULA.sub(r"\1'", value))
+
+
+def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+    """UTF-8 with a BOM (Excel in Vietnamese then reads the diacritics), CRLF, every field quoted
+    and neutralised. ``None`` is an empty cell; other values are written with ``str()``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        writer.writerow(["" if value is None else neutralise_csv(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def ascii_name(name: str) -> str:
+    """``ho-so-CB-Đ01.csv`` → ``ho-so-CB-D01.csv``: letters lose their marks, anything else
+    that is not a letter, digit, dot, dash or underscore becomes a dash."""
+    folded = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = _UNSAFE_IN_NAME.sub("-", folded).strip("-.")
+    return folded[:MAX_NAME] or "download"
+
+
+def content_disposition(name: str, *, inline: bool = False) -> str:
+    """The header value for a download called ``name`` (RFC 6266 with an ASCII fallback)."""
+    real = "".join(ch for ch in unicodedata.normalize("NFC", name)
+                   if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    real = real.replace("/", "-").replace("\\", "-").strip(" .")[:MAX_NAME] or "download"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name(real)}\"; filename*=UTF-8''{quote(real, safe='')}"
