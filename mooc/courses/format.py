@@ -20,14 +20,15 @@ from typing import Any
 
 import yaml
 
+from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.text import nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 COURSE_DIR_RE = re.compile(rf"^{SLUG}$")
 NUMBERED_RE = re.compile(rf"^(\d{{1,3}})-({SLUG})$")
 ID_RE = re.compile(rf"^{SLUG}$")
-ASSET_DIRS = {"images", "files", "assets"}
-ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"}
+ASSET_DIRS = {"images", "files", "assets"} | MEDIA_DIRS
+ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"} | MEDIA_SUFFIXES
 IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep"}
 MAX_TEXT_BYTES = 512 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
@@ -281,7 +282,8 @@ def _collect_assets(folder: Path, course_dir: Path, report: Reporter, into: list
                 "asset-type",
                 f"'{entry.suffix}' files are not served; use one of {', '.join(sorted(ASSET_SUFFIXES))}",
             )
-        elif entry.stat().st_size > MAX_ASSET_BYTES:
+        elif entry.stat().st_size > MAX_ASSET_BYTES and entry.suffix.lower() not in MEDIA_TYPES:
+            # video and audio have their own limit (MOOC_MEDIA_MAX_MB), checked by media.py
             report.error(entry, 1, "too-large", f"file is larger than {MAX_ASSET_BYTES // (1024 * 1024)} MB")
         else:
             into.append(entry)
