@@ -31,7 +31,7 @@ VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 AUDIO_TYPES = {".mp3": "audio/mpeg", ".m4a": "audio/mp4"}
 MEDIA_TYPES = VIDEO_TYPES | AUDIO_TYPES
 CAPTIONS_SUFFIX = ".vtt"
-CAPTIONS_TYPE = "text/vtt; charset=utf-8"
+CAPTIONS_TYPE = "text/vtt"  # Flask adds "; charset=utf-8"
 POSTER_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 # Served from a course folder besides pictures and attachments (format.ASSET_SUFFIXES adds them).
 MEDIA_SUFFIXES = frozenset(MEDIA_TYPES) | {CAPTIONS_SUFFIX}
@@ -118,7 +118,7 @@ def configured_max_bytes() -> int:
 
 _TIMESTAMP = r"(?:(\d{2,}):)?(\d{2}):(\d{2})\.(\d{3})"
 TIMING_RE = re.compile(rf"^{_TIMESTAMP}[ \t]+-->[ \t]+{_TIMESTAMP}(?:[ \t]+(.*))?$")
-SRT_TIMING_RE = re.compile(r"\d{1,2}:\d{2}:\d{2},\d{3}\s*-->")
+SRT_TIMING_RE = re.compile(r"(?:\d+:)?\d{2}:\d{2},\d{3}\s*-->")
 HEADER_RE = re.compile(r"^WEBVTT(?:[ \t].*)?$")
 CUE_SETTINGS = {"vertical", "line", "position", "size", "align", "region"}
 CUE_TAG_RE = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
@@ -247,7 +247,7 @@ def validate_vtt(raw: bytes) -> tuple[list[Cue], list[CaptionProblem]]:
                 error(offset, "captions-blank-line",
                       "a new caption starts here without an empty line before it: add one")
                 break
-            for tag in CUE_TAG_RE.findall(line):
+            for tag in dict.fromkeys(CUE_TAG_RE.findall(line)):  # once per line, <x> and </x> alike
                 if tag.lower() not in CUE_TAGS:
                     warning(offset, "captions-tag",
                             f"<{tag}> is not a WebVTT tag and is dropped "
