@@ -311,7 +311,9 @@ INLINE_LINK_RE = re.compile(
     r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)"
 )
 REFERENCE_DEF_RE = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$")
-RAW_HTML_RE = re.compile(r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=", re.IGNORECASE)
+RAW_HTML_RE = re.compile(
+    r"<\s*(script|iframe|object|embed|style|form|video|audio|source|track)\b|\son[a-z]+\s*=", re.IGNORECASE
+)
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 

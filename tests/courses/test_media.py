@@ -356,3 +356,10 @@ def test_the_pages_policy_lets_same_origin_media_play(trainee):
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
     media = directives.get("media-src", directives["default-src"])  # media-src falls back to default-src
     assert media == "'self'" and directives["img-src"].startswith("'self'")  # the poster
+
+
+def test_players_written_in_html_are_warned_about(tree):
+    body = '<video controls>\n<source src="video/bai-giang.mp4">\n</video>\n'
+    write(tree, "luat/01-co-ban/03-html.md", lesson("HTML", body))
+    assert problems(tree) == [("courses/luat/01-co-ban/03-html.md", 6, "warning", "raw-html"),
+                              ("courses/luat/01-co-ban/03-html.md", 7, "warning", "raw-html")]
