@@ -76,11 +76,12 @@ def filters(folder: Path) -> str:
         text_file = folder / f"text{index}.txt"
         title_file.write_text(title, encoding="utf-8")
         text_file.write_text(text, encoding="utf-8")
-        parts.append(_text_filter(title_file, FONT_BOLD, 30, "90", start, end))
-        parts.append(_text_filter(text_file, FONT, 22, "160", start, end, "0x33404f"))
+        parts.append(_text_filter(title_file, FONT_BOLD, 30, "100", start, end))
+        parts.append(_text_filter(text_file, FONT, 22, "170", start, end, "0x33404f"))
     footer = folder / "footer.txt"
     footer.write_text(FOOTER, encoding="utf-8")
-    parts.append(_text_filter(footer, FONT, 16, "h-40", 0, len(SLIDES) * SECONDS_PER_SLIDE, "0x5a6472"))
+    # at the top: the player's controls and the captions cover the bottom of the picture
+    parts.append(_text_filter(footer, FONT, 16, "30", 0, len(SLIDES) * SECONDS_PER_SLIDE, "0x5a6472"))
     parts.append("drawbox=x=0:y=8:w=iw:h=2:color=0xd9dee6:t=fill")
     # a bar that grows with time (input 1 slides in from the left): seeking shows where one is
     bar = f"overlay=x='-w+w*t/{len(SLIDES) * SECONDS_PER_SLIDE}':y=0:shortest=1"
