@@ -276,22 +276,25 @@ class _TextExtractor(HTMLParser):
         "tr",
     }
 
-    SKIPPED = {"video", "audio"}  # a player's fallback text is not the lesson's text
+    # A player's fallback and its download and caption links are not the lesson's text (its title is).
+    SKIPPED = {"video", "audio"}
+    SKIPPED_CLASS = "lesson-media-links"
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
+        self.skipping: list[str] = []  # the open tags whose text is skipped
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIPPED:
-            self.skipping += 1
+        if (tag in self.SKIPPED or (self.skipping and tag == self.skipping[-1])
+                or (tag == "span" and dict(attrs).get("class") == self.SKIPPED_CLASS)):
+            self.skipping.append(tag)
         if tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIPPED and self.skipping:
-            self.skipping -= 1
+        if self.skipping and tag == self.skipping[-1]:
+            self.skipping.pop()
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:

@@ -13,7 +13,7 @@ from mooc import CONTENT_SECURITY_POLICY
 from mooc.config import ConfigError, build_config
 from mooc.courses.check import check_tree
 from mooc.courses.media import validate_vtt
-from mooc.courses.models import LessonProgress
+from mooc.courses.models import Lesson, LessonProgress
 from mooc.courses.render import render
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
@@ -265,7 +265,7 @@ def trainee(site, make_user):  # noqa: ANN001, ANN201
 FILES = "/courses/luat/files/01-co-ban/video"
 
 
-def test_the_lesson_shows_a_player_that_loads_nothing_until_play(trainee):
+def test_the_lesson_shows_a_player_that_loads_nothing_until_play(site, trainee):
     client, _user = trainee
     page = client.get("/courses/luat/lessons/co-ban/nguyen-tac").get_data(as_text=True)
     figure = re.search(r'<figure class="lesson-media lesson-media-video">.*?</figure>', page, re.S).group(0)
@@ -282,6 +282,9 @@ def test_the_lesson_shows_a_player_that_loads_nothing_until_play(trainee):
     assert f'download="bai-giang.mp4" href="{FILES}/bai-giang.mp4"' in figure
     assert "Tải video xuống (MP4, 2 KB)" in figure and "Phụ đề tiếng Việt (văn bản)" in figure
     assert '<span class="lesson-media-title">Bài giảng về nguyên tắc</span>' in figure
+    with site.app_context():  # the search text: the title, not the player's links
+        text = db.session.scalar(sa.select(Lesson.text).where(Lesson.key == "co-ban/nguyen-tac"))
+    assert "Bài giảng về nguyên tắc" in text and "Tải video" not in text and "Phụ đề" not in text
 
 
 def test_audio_inline_media_and_raw_html_players(tree, make_app):
