@@ -76,6 +76,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "LOGIN_MAX_FAILURES": (5, _int, "wrong passwords for one account before it is locked for a while"),
     "LOGIN_LOCK_MINUTES": (15, _int, "how long an account stays locked after too many wrong passwords"),
     "MAX_UPLOAD_MB": (20, _int, "largest accepted upload (roster files), in megabytes"),
+    "MEDIA_MAX_MB": (200, _int, "largest video or audio file a course may hold (`mooc courses check` "
+                                "refuses bigger ones), in megabytes"),
     "DB_POOL_SIZE": (5, _int, "PostgreSQL connections kept per app process"),
     "DB_STATEMENT_TIMEOUT_MS": (30000, _int, "PostgreSQL statement timeout for requests, in milliseconds"),
     "SQLITE_BUSY_TIMEOUT_MS": (15000, _int, "how long an SQLite writer waits for another to finish"),
@@ -181,6 +183,8 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     if settings["REMINDER_OVERDUE_EVERY_DAYS"] < 0 or settings["REMINDER_PENDING_MINUTES"] <= 0:
         raise ConfigError("MOOC_REMINDER_OVERDUE_EVERY_DAYS must be 0 or more and "
                           "MOOC_REMINDER_PENDING_MINUTES more than 0")
+    if settings["MEDIA_MAX_MB"] <= 0:
+        raise ConfigError("MOOC_MEDIA_MAX_MB must be a positive number of megabytes")
     days_before = tuple(sorted(set(settings["REMINDER_DAYS_BEFORE"]), reverse=True))
 
     config: dict[str, Any] = {
@@ -208,6 +212,7 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "MOOC_MAIL_PASSWORD": settings["MAIL_PASSWORD"],
         "MOOC_MAIL_SENDER": settings["MAIL_SENDER"],
         "MOOC_ROSTER_CONFIRM_PERCENT": settings["ROSTER_CONFIRM_PERCENT"],
+        "MOOC_MEDIA_MAX_MB": settings["MEDIA_MAX_MB"],
         "MOOC_REMINDER_DAYS_BEFORE": days_before,
         # The home page's "due soon" warnings and the digest start with the first reminder.
         "MOOC_REMINDER_DUE_SOON_DAYS": days_before[0] if days_before else 14,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from mooc.courses import media as media_files
 from mooc.courses.format import (
     COURSE_DIR_RE,
     CourseSource,
@@ -55,6 +56,7 @@ class LinkMap:
     assets: dict[Path, str] = field(default_factory=dict)
     roots: list[Path] = field(default_factory=list)
     unloaded: set[str] = field(default_factory=set)  # shown paths of files with errors
+    media: dict[Path, media_files.Media] = field(default_factory=dict)  # video and audio files
 
     root_prefixes: tuple[str, ...] = ()  # str(root) + "/" of each course, for fast containment
 
@@ -76,12 +78,14 @@ class LinkMap:
             for asset in course.assets:
                 relative = asset.relative_to(course.path).as_posix()
                 links.assets[asset.resolve()] = file_url(course.key, relative)
+            links.media.update(media_files.media_map(course, links.assets))
         links.root_prefixes = tuple(f"{root}/" for root in links.roots)
         return links
 
     def digest(self) -> str:
         """Changes when any URL a link could point to changes."""
         parts = sorted(f"{p}\t{u}" for p, u in (self.pages | self.assets).items())
+        parts += sorted(f"{p}\t{m!r}" for p, m in self.media.items())  # captions, poster, size: the player
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def links_digest(self, doc_path: Path, body: str) -> str:
@@ -109,6 +113,15 @@ class LinkMap:
             return url
 
         return resolve
+
+    def media_resolver(self, doc_path: Path):  # noqa: ANN201
+        """For the renderer: a picture's target as written in ``doc_path`` -> its video or audio."""
+
+        def find(target: str) -> media_files.Media | None:
+            resolved = self.resolve(doc_path, target)
+            return self.media.get(resolved[0]) if resolved else None
+
+        return find
 
     @staticmethod
     def resolve(doc_path: Path, target: str) -> tuple[Path, str] | None:
@@ -173,9 +186,12 @@ def _sibling_courses(course_dir: Path) -> list[CourseSource]:
     return siblings
 
 
-def check_tree(root: Path) -> CheckResult:
+def check_tree(root: Path, media_max_bytes: int | None = None) -> CheckResult:
     """Check the courses folder ``root``, or one course folder (its links to other courses
-    resolve against the courses folder around it, as when the whole tree is checked)."""
+    resolve against the courses folder around it, as when the whole tree is checked).
+    ``media_max_bytes``: the largest video or audio file (default: MOOC_MEDIA_MAX_MB)."""
+    if media_max_bytes is None:
+        media_max_bytes = media_files.configured_max_bytes()
     root = root.resolve()
     single = (root / "course.md").is_file()
     courses, problems = load_tree(root)
@@ -211,6 +227,7 @@ def check_tree(root: Path) -> CheckResult:
                     report.error(course.doc.path, line, "bad-completion",
                                  f"completion lists quiz '{key}', which the course does not have "
                                  f"(quizzes: {', '.join(sorted(known)) or 'none'})")
+        media_files.check_course(course, report, used_assets, media_max_bytes)
         for asset in course.assets:
             if asset.resolve() not in used_assets:
                 report.warning(asset, 1, "unused-file", "no lesson links to this file")
@@ -272,11 +289,13 @@ def _check_links(
         line = doc.body_line + link.line
         target = link.target.strip()
         if link.is_image and not link.text.strip():
+            kind = media_files.kind_of(target)
             report.error(
                 doc.path,
                 line,
                 "image-alt",
-                f"image '{target}' has no alt text: describe it between the brackets",
+                f"{kind} '{target}' has no title: give it one between the brackets"
+                if kind else f"image '{target}' has no alt text: describe it between the brackets",
             )
         if not target:
             report.error(doc.path, line, "empty-link", "link without a target")

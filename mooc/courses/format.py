@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -27,8 +28,8 @@ COURSE_DIR_RE = re.compile(rf"^{SLUG}$")
 NUMBERED_RE = re.compile(rf"^(\d{{1,3}})-({SLUG})$")
 ID_RE = re.compile(rf"^{SLUG}$")
 ITEM_ID_RE = re.compile(rf"^(?:{SLUG}/)?{SLUG}$")  # a lesson or quiz: 'name' or 'module/name'
-ASSET_DIRS = {"images", "files", "assets"}
-ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"}
+ASSET_DIRS = {"images", "files", "assets"} | MEDIA_DIRS
+ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"} | MEDIA_SUFFIXES
 IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep"}
 MAX_TEXT_BYTES = 512 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
@@ -412,7 +413,8 @@ def _collect_assets(folder: Path, course: CourseSource, report: Reporter) -> Non
             why = f"'{entry.suffix or entry.name}' files are not served; use one of {kinds}"
             report.warning(entry, 1, "asset-type", why)
             course.refused_assets[entry.resolve()] = why
-        elif (size := entry.stat().st_size) > MAX_ASSET_BYTES:
+        elif (size := entry.stat().st_size) > MAX_ASSET_BYTES and entry.suffix.lower() not in MEDIA_TYPES:
+            # video and audio have their own limit (MOOC_MEDIA_MAX_MB), checked by media.py
             why = (f"the file is {size / (1024 * 1024):.1f} MB; the limit is "
                    f"{MAX_ASSET_BYTES // (1024 * 1024)} MB: make it smaller")
             report.error(entry, 1, "too-large", why)

@@ -20,6 +20,7 @@ import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from mooc.courses.media import MEDIA_CLASSES, Media, media_element
 from mooc.text import fold
 
 RENDER_VERSION = "1"  # bump when the rendering changes, so the next sync re-renders everything
@@ -85,7 +86,29 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 
+# --- video and audio: what the player's markup (media.media_element) needs from the sanitiser ---
+MEDIA_TAGS = {"video", "audio", "source", "track"}
+MEDIA_ATTRIBUTES = {
+    "video": {"controls", "poster", "playsinline", "aria-label"},
+    "audio": {"controls", "aria-label"},
+    "source": {"src", "type"},
+    "track": {"kind", "src", "srclang", "label", "default"},
+    "a": {"download", "hreflang"},
+}
+# always, whatever the source says: a slow link loads nothing until the trainee presses play
+MEDIA_FORCED_ATTRIBUTES = {"video": {"preload": "none"}, "audio": {"preload": "none"}}
+MEDIA_ALLOWED_CLASSES = {  # the classes it uses, per tag (if `class` is ever limited)
+    "figure": {"lesson-media", "lesson-media-video", "lesson-media-audio"},
+    "span": {"lesson-media-title", "lesson-media-links"},
+    "a": {"lesson-media-download", "lesson-media-captions"},
+}
+assert set().union(*MEDIA_ALLOWED_CLASSES.values()) == MEDIA_CLASSES  # noqa: S101 (one list, two views)
+ALLOWED_TAGS |= MEDIA_TAGS
+for _tag, _names in MEDIA_ATTRIBUTES.items():
+    ALLOWED_ATTRIBUTES[_tag] = ALLOWED_ATTRIBUTES.get(_tag, set()) | _names
+
 Resolver = Callable[[str, bool], str | None]  # (target as written, is_image) -> URL or None
+MediaResolver = Callable[[str], Media | None]  # target as written -> the video or audio file, or None
 
 
 def slugify(value: str, separator: str = "-") -> str:
@@ -112,16 +135,53 @@ class _LinkRewriter(Treeprocessor):
                 element.set("loading", "lazy")
 
 
+class _MediaEmbedder(Treeprocessor):
+    """`![title](video/x.mp4)`: the player instead of a picture; a figure when the image is
+    alone in its paragraph, else the player and its links inline."""
+
+    def __init__(self, md: markdown.Markdown, media: MediaResolver) -> None:
+        super().__init__(md)
+        self.media = media
+
+    def run(self, root: Element) -> None:
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for image in [e for e in root.iter("img") if e.get("src")]:
+            media = self.media(image.get("src", ""))
+            if media is None:
+                continue
+            parent = parents[image]
+            alone = (parent.tag == "p" and len(parent) == 1 and not (parent.text or "").strip()
+                     and not (image.tail or "").strip() and parent in parents)
+            title = image.get("alt", "").strip()
+            if alone:
+                holder = parents[parent]
+                index = list(holder).index(parent)
+                (figure,) = media_element(media, title, block=True)
+                figure.tail = parent.tail
+                holder.remove(parent)
+                holder.insert(index, figure)
+            else:
+                index = list(parent).index(image)
+                player, links = media_element(media, title, block=False)
+                links.tail = image.tail
+                parent.remove(image)
+                parent.insert(index, player)
+                parent.insert(index + 1, links)
+
+
 class _LinkExtension(Extension):
-    def __init__(self, resolver: Resolver) -> None:
+    def __init__(self, resolver: Resolver, media: MediaResolver | None = None) -> None:
         super().__init__()
         self.resolver = resolver
+        self.media = media
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
         md.treeprocessors.register(_LinkRewriter(md, self.resolver), "mooc_links", 1)
+        if self.media is not None:  # before the links are rewritten: it reads the paths as written
+            md.treeprocessors.register(_MediaEmbedder(md, self.media), "mooc_media", 2)
 
 
-def _markdown(resolver: Resolver | None) -> markdown.Markdown:
+def _markdown(resolver: Resolver | None, media: MediaResolver | None = None) -> markdown.Markdown:
     extensions: list[Any] = [
         "tables",
         "footnotes",
@@ -140,7 +200,7 @@ def _markdown(resolver: Resolver | None) -> markdown.Markdown:
         "toc",
     ]
     if resolver is not None:
-        extensions.append(_LinkExtension(resolver))
+        extensions.append(_LinkExtension(resolver, media))
     return markdown.Markdown(
         extensions=extensions,
         extension_configs={
@@ -167,14 +227,16 @@ def sanitize(html: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        set_tag_attribute_values=MEDIA_FORCED_ATTRIBUTES,
     )
 
 
-def render(source: str, resolver: Resolver | None = None) -> Rendered:
-    """Render Markdown to sanitised HTML, its plain text and its headings (for the outline)."""
+def render(source: str, resolver: Resolver | None = None, media: MediaResolver | None = None) -> Rendered:
+    """Render Markdown to sanitised HTML, its plain text and its headings (for the outline).
+    ``media`` finds the video and audio files that `![title](...)` shows as players."""
     global render_calls
     render_calls += 1
-    md = _markdown(resolver)
+    md = _markdown(resolver, media)
     html = sanitize(md.convert(source))
     headings: list[dict[str, Any]] = []
 
@@ -223,16 +285,29 @@ class _TextExtractor(HTMLParser):
         "tr",
     }
 
+    # A player's fallback and its download and caption links are not the lesson's text (its title is).
+    SKIPPED = {"video", "audio"}
+    SKIPPED_CLASS = "lesson-media-links"
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.skipping: list[str] = []  # the open tags whose text is skipped
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if (tag in self.SKIPPED or (self.skipping and tag == self.skipping[-1])
+                or (tag == "span" and dict(attrs).get("class") == self.SKIPPED_CLASS)):
+            self.skipping.append(tag)
         if tag in self.BLOCKS:
             self.parts.append("\n")
 
+    def handle_endtag(self, tag: str) -> None:
+        if self.skipping and tag == self.skipping[-1]:
+            self.skipping.pop()
+
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self.skipping:
+            self.parts.append(data)
 
 
 def html_to_text(html: str) -> str:
@@ -248,7 +323,9 @@ INLINE_LINK_RE = re.compile(
     r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)"
 )
 REFERENCE_DEF_RE = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$")
-RAW_HTML_RE = re.compile(r"<\s*(script|iframe|object|embed|style|form)\b|\son[a-z]+\s*=", re.IGNORECASE)
+RAW_HTML_RE = re.compile(
+    r"<\s*(script|iframe|object|embed|style|form|video|audio|source|track)\b|\son[a-z]+\s*=", re.IGNORECASE
+)
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 

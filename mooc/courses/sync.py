@@ -126,7 +126,7 @@ class _Syncer:
 
     def _render(self, doc_path: Path, body: str):  # noqa: ANN202
         self.report.rendered += 1
-        return render(body, self.links.resolver(doc_path))
+        return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
 
     def run(self) -> SyncReport:
         existing = {c.key: c for c in db.session.scalars(sa.select(Course))}

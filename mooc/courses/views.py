@@ -10,6 +10,7 @@ from werkzeug.security import safe_join
 
 from mooc.courses import progress, queries
 from mooc.courses.format import ASSET_SUFFIXES
+from mooc.courses.media import mime_type
 from mooc.courses.models import Lesson
 from mooc.extensions import db
 
@@ -98,7 +99,8 @@ def mark_done(key: str, lesson_key: str):
 
 @bp.get("/<key>/files/<path:filename>")
 def file(key: str, filename: str):
-    """Pictures and attachments from the course folder; never outside it, never a symlink."""
+    """Pictures, attachments, video, audio and captions from the course folder; never outside
+    it, never a symlink. Range requests (seeking in a video) and revalidation are answered."""
     course = _course_or_404(key)
     root = Path(current_app.config["MOOC_COURSES_DIR"]) / course.source_dir
     if Path(filename).suffix.lower() not in ASSET_SUFFIXES:
@@ -109,7 +111,8 @@ def file(key: str, filename: str):
     path = Path(full)
     if not path.is_file() or path.is_symlink() or root.resolve() not in path.resolve().parents:
         abort(404)
-    response = send_from_directory(root, filename, max_age=3600, conditional=True)
+    response = send_from_directory(root, filename, max_age=3600, conditional=True,
+                                   mimetype=mime_type(filename))
     response.cache_control.private = True
     response.headers["Content-Security-Policy"] = ASSET_CSP
     g.cacheable = True

@@ -17,6 +17,7 @@ TRAINEE = "hocvien@example.vn"
 MANAGER = "quanly.hanoi@example.vn"
 ADMIN = "quantri@example.vn"
 LESSON = "/courses/nghiep-vu-thanh-tra/lessons/he-thong-thanh-tra/he-thong-hai-cap"
+VIDEO_LESSON = "/courses/nghiep-vu-thanh-tra/lessons/quy-trinh-thanh-tra/chuan-bi-va-quyet-dinh"  # a player
 
 PAGES = [  # (id, account or None, path with {placeholders} filled from the demo data)
     ("login", None, "/login"),
@@ -26,6 +27,7 @@ PAGES = [  # (id, account or None, path with {placeholders} filled from the demo
     ("catalog", TRAINEE, "/courses/"),
     ("course", TRAINEE, "/courses/nghiep-vu-thanh-tra"),
     ("lesson", TRAINEE, LESSON),
+    ("lesson-video", TRAINEE, VIDEO_LESSON),
     ("quiz", TRAINEE, "/courses/nghiep-vu-thanh-tra/quizzes/he-thong-thanh-tra/kiem-tra"),
     ("search", TRAINEE, "/search/?q=thanh+tra+vien"),
     ("my-record", TRAINEE, "/training/record"),

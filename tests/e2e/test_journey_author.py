@@ -10,6 +10,7 @@ not re-sync by itself (MOOC_ENV=testing, as in production): nothing changes befo
 from __future__ import annotations
 
 import re
+import shutil
 
 from playwright.sync_api import expect
 
@@ -99,3 +100,87 @@ def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:  
     go(trainee, "/search/?q=ghi+nho+trong+mot+phut")
     hit = trainee.locator(".search-hit").first
     expect(hit.get_by_role("link")).to_contain_text("Ghi nhớ trong một phút")
+
+
+# --- a video lesson -------------------------------------------------------------------------------
+
+SHIPPED_VIDEO = "nghiep-vu-thanh-tra/02-quy-trinh-thanh-tra/video/chuan-bi-thanh-tra"
+VIDEO_LESSON_FILE = "tiep-cong-dan/01-tiep-cong-dan/02-xu-ly-don.md"
+VIDEO_FOLDER = "tiep-cong-dan/01-tiep-cong-dan/video"
+VIDEO_LESSON = "/courses/tiep-cong-dan/lessons/tiep-cong-dan/xu-ly-don"
+VIDEO_URL = "/courses/tiep-cong-dan/files/01-tiep-cong-dan/video/tiep-dan"
+
+
+def test_author_adds_a_video_that_plays_seeks_and_shows_captions(browsing, live, make_trainee) -> None:  # noqa: ANN001
+    # The author puts a recorded lecture (the shipped one, in MP4 and WebM, with its poster)
+    # beside a lesson, links it, and writes the captions in SRT style by habit: a slip.
+    folder = live.courses_dir / VIDEO_FOLDER
+    folder.mkdir()
+    for suffix in (".mp4", ".webm", ".jpg"):
+        shutil.copyfile(live.courses_dir / f"{SHIPPED_VIDEO}{suffix}", folder / f"tiep-dan{suffix}")
+    captions = (live.courses_dir / f"{SHIPPED_VIDEO}.vi.vtt").read_text(encoding="utf-8")
+    (folder / "tiep-dan.vi.vtt").write_text(captions.replace("00:00.250", "00:00,250", 1), encoding="utf-8")
+    lesson_path = live.courses_dir / VIDEO_LESSON_FILE
+    text = lesson_path.read_text(encoding="utf-8")
+    first_section = text.index("\n## ")
+    lesson_path.write_text(text[:first_section] + "\n\n![Bài giảng: ba bước chuẩn bị](video/tiep-dan.mp4)\n"
+                           + text[first_section:], encoding="utf-8")
+
+    checked = live.mooc("courses", "check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert (f"courses/{VIDEO_FOLDER}/tiep-dan.vi.vtt:3: error: times use a dot before the milliseconds"
+            in checked.stdout), checked.stdout
+    (folder / "tiep-dan.vi.vtt").write_text(captions, encoding="utf-8")
+    checked = live.mooc("courses", "check")
+    assert checked.returncode == 0 and "0 error(s), 0 warning(s)" in checked.stdout, checked.stdout
+    synced = live.mooc("courses", "sync")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+    # A trainee opens the lesson: nothing of the video loads before play (a slow provincial link).
+    person = make_trainee("Lò Văn Pấng", "HN-P2", "CV")
+    page = browsing.new_page()
+    sign_in(page, person.email, person.password)
+    media: list = []
+    page.on("response", lambda r: media.append(r) if VIDEO_URL in r.url and "jpg" not in r.url else None)
+    go(page, VIDEO_LESSON)
+    figure = page.locator("figure.lesson-media")
+    video = figure.locator("video")
+    expect(video).to_have_attribute("preload", "none")
+    expect(video).to_have_attribute("poster", f"{VIDEO_URL}.jpg")
+    download = figure.get_by_role("link", name=re.compile(r"^Tải video xuống \(MP4, \d+ KB\)$"))
+    expect(download).to_have_attribute("href", f"{VIDEO_URL}.mp4")
+    page.wait_for_timeout(500)
+    assert [r.url for r in media if r.url.endswith((".mp4", ".webm"))] == []
+
+    # The captions track is there, in Vietnamese, shown by default.
+    track = video.locator("track")
+    expect(track).to_have_attribute("kind", "captions")
+    expect(track).to_have_attribute("srclang", "vi")
+
+    # Play: the browser asks for the file by ranges, and the server answers 206.
+    page.evaluate("v => v.play()", video.element_handle())
+    page.wait_for_function("v => v.currentTime > 0.5 && !v.paused", arg=video.element_handle())
+    assert video.evaluate("v => v.currentSrc") == f"{live.url}{VIDEO_URL}.mp4"
+    ranged = [r for r in media if r.url.endswith(".mp4") and r.status == 206]
+    assert ranged, [(r.url, r.status) for r in media]
+    assert ranged[0].request.headers.get("range", "").startswith("bytes=")
+    assert re.fullmatch(r"bytes \d+-\d+/\d+", ranged[0].headers["content-range"])
+    assert video.evaluate("v => v.seekable.length && v.seekable.end(0)") > 13.5
+
+    # Seek to the last slide: playback goes on from there, and its caption is the active one.
+    video.evaluate("v => new Promise(done => { v.addEventListener('seeked', done, {once: true}); "
+                   "v.currentTime = 11; })")
+    page.wait_for_function("v => v.currentTime > 11.2 && !v.paused", arg=video.element_handle())
+    cues = video.evaluate("""v => {
+        const t = v.textTracks[0];
+        return {count: v.textTracks.length, kind: t.kind, language: t.language, mode: t.mode,
+                active: Array.from(t.activeCues || []).map(c => c.text)};
+    }""")
+    assert (cues["count"], cues["kind"], cues["language"], cues["mode"]) == (1, "captions", "vi", "showing")
+    assert cues["active"] and cues["active"][0].startswith("Bước ba"), cues
+    vtt = [r for r in media if r.url.endswith(".vi.vtt")]
+    assert vtt and vtt[0].status == 200 and vtt[0].headers["content-type"].startswith("text/vtt")
+
+    # Watching is not finishing: the lesson is done only when marked so.
+    expect(page.locator("header .status-done")).to_have_count(0)
+    expect(page.get_by_role("button", name="Đánh dấu đã học xong và học tiếp")).to_be_visible()
