@@ -224,7 +224,7 @@ def test_a_video_no_lesson_shows_is_unused_and_a_title_is_required(tree):
     write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", "![](video/bai-giang.mp4)\n"))
     assert [m for m in messages(tree) if "error" in m] == [
         "courses/luat/01-co-ban/02-nguyen-tac.md:6: error: video 'video/bai-giang.mp4' has no title: "
-        "give it one between the brackets"]
+        "give it one between the brackets [image-alt]"]
 
 
 def test_the_shipped_course_has_a_small_real_video_with_vietnamese_captions():
