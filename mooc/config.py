@@ -74,7 +74,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SESSION_IDLE_MINUTES": (120, _int, "a session unused this long ends"),
     "SESSION_MAX_HOURS": (12, _int, "a session ends this long after sign-in, however active"),
     "LOGIN_MAX_FAILURES": (5, _int, "wrong passwords for one account before it is locked for a while"),
-    "LOGIN_LOCK_MINUTES": (15, _int, "how long an account stays locked after too many wrong passwords"),
+    "LOGIN_LOCK_MINUTES": (15, _int, "how long an account (or a client address) stays locked after too "
+                                     "many wrong passwords"),
+    "LOGIN_ADDRESS_MAX_FAILURES": (30, _int, "wrong passwords from one client address (any accounts) within "
+                                             "LOGIN_LOCK_MINUTES before that address is locked for as long "
+                                             "(password spraying; 0 = no limit). Behind a proxy, set "
+                                             "PROXY_COUNT so the address is the client's"),
     "MAX_UPLOAD_MB": (20, _int, "largest accepted upload (roster files), in megabytes"),
     "DB_POOL_SIZE": (5, _int, "PostgreSQL connections kept per app process"),
     "DB_STATEMENT_TIMEOUT_MS": (30000, _int, "PostgreSQL statement timeout for requests, in milliseconds"),
@@ -199,6 +204,7 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "MOOC_SESSION_MAX_HOURS": max_hours,
         "MOOC_LOGIN_MAX_FAILURES": settings["LOGIN_MAX_FAILURES"],
         "MOOC_LOGIN_LOCK_MINUTES": settings["LOGIN_LOCK_MINUTES"],
+        "MOOC_LOGIN_ADDRESS_MAX_FAILURES": settings["LOGIN_ADDRESS_MAX_FAILURES"],
         "MOOC_PROXY_COUNT": settings["PROXY_COUNT"],
         "MOOC_MAIL_BACKEND": mail_backend,
         "MOOC_MAIL_HOST": settings["MAIL_HOST"],
