@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from mooc.courses.format import CourseSource, Document, LessonSource, Problem, QuizFile, Reporter, load_tree
-from mooc.courses.render import scan_links
+from mooc.courses.render import author_anchor, scan_links
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -85,7 +85,10 @@ class LinkMap:
             if url is None:
                 return None
             if fragment and "#" not in url:
-                url = f"{url}#{fragment}"
+                # A fragment of a course page names an id in its rendered text: the author's
+                # namespace (render.author_anchor). A file's (a PDF's #page=2) stays as written.
+                page = not is_image and path in self.pages
+                url = f"{url}#{author_anchor(fragment) if page else fragment}"
             return url
 
         return resolve
