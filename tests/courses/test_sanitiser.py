@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mooc.courses import render as renderer
 from mooc.courses import sync as course_sync
 from mooc.courses.models import Lesson
-from mooc.courses import render as renderer
 from mooc.courses.render import render
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
