@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup
 from flask_migrate import upgrade as migrate_upgrade
 
 from mooc import create_app
-from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, load_settings
+from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, load_settings
 from mooc.extensions import db
 
 
@@ -44,6 +44,12 @@ def ensure_secret_file(instance_dir: Path) -> None:
     if not secret_file.exists():
         secret_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
         secret_file.chmod(0o600)
+
+
+def _warn_if_development(app) -> None:  # noqa: ANN001
+    """Say loudly, before serving, what a server without MOOC_ENV=production does differently."""
+    for line in development_warnings(app.config):
+        click.secho(f"WARNING: {line}", err=True, fg="yellow", bold=True)
 
 
 def _serve_options(function):  # noqa: ANN001, ANN202
@@ -81,6 +87,7 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
         report = demo_data.load_demo()
         db.session.commit()
     click.echo(demo_data.describe(report, f"http://{host}:{port}"))
+    _warn_if_development(app)
     serve(app, host, port, workers, threads, access_log)
 
 
@@ -97,6 +104,7 @@ def serve_command(host: str, port: int, workers: int, threads: int, access_log: 
     app = _factory()
     with app.app_context():
         _check_schema_current()
+    _warn_if_development(app)
     click.echo(f"Serving on http://{host}:{port} with {workers} workers x {threads} threads.")
     serve(app, host, port, workers, threads, access_log)
 

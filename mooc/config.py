@@ -6,11 +6,13 @@ that production refuses to start without a real secret key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 """The checkout: holds ``courses/``, ``migrations/``, ``static/`` and ``instance/``."""
@@ -74,7 +76,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SESSION_IDLE_MINUTES": (120, _int, "a session unused this long ends"),
     "SESSION_MAX_HOURS": (12, _int, "a session ends this long after sign-in, however active"),
     "LOGIN_MAX_FAILURES": (5, _int, "wrong passwords for one account before it is locked for a while"),
-    "LOGIN_LOCK_MINUTES": (15, _int, "how long an account stays locked after too many wrong passwords"),
+    "LOGIN_LOCK_MINUTES": (15, _int, "how long an account (or a client address) stays locked after too "
+                                     "many wrong passwords"),
+    "LOGIN_ADDRESS_MAX_FAILURES": (30, _int, "wrong passwords from one client address (any accounts) within "
+                                             "LOGIN_LOCK_MINUTES before that address is locked for as long "
+                                             "(password spraying; 0 = no limit). Behind a proxy, set "
+                                             "PROXY_COUNT so the address is the client's"),
     "MAX_UPLOAD_MB": (20, _int, "largest accepted upload (roster files), in megabytes"),
     "MEDIA_MAX_MB": (200, _int, "largest video or audio file a course may hold (`mooc courses check` "
                                 "refuses bigger ones), in megabytes"),
@@ -84,6 +91,9 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "PROXY_COUNT": (0, _int, "reverse proxies in front of the app whose X-Forwarded-* headers are trusted"),
     "MAIL_BACKEND": (None, _str, "file (writes .eml files into instance/outbox/) or smtp; "
                                  "default file, smtp in production"),
+    "ALLOW_FILE_MAIL": (False, _bool, "let the file mail backend run although BASE_URL is not a loopback "
+                                      "address: it writes working sign-in links for a reachable site "
+                                      "to disk (e.g. a staging server nobody else uses)"),
     "MAIL_HOST": ("localhost", _str, "SMTP server"),
     "MAIL_PORT": (25, _int, "SMTP port (usually 25, 587 with starttls, 465 with ssl)"),
     "MAIL_TLS": ("none", _str, "none, starttls or ssl"),
@@ -174,6 +184,15 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     mail_backend = (settings["MAIL_BACKEND"] or ("smtp" if production else "file")).lower()
     if mail_backend not in {"file", "smtp"}:
         raise ConfigError(f"MOOC_MAIL_BACKEND must be file or smtp, not {settings['MAIL_BACKEND']!r}")
+    public_site = not is_loopback_url(settings["BASE_URL"])
+    if mail_backend == "file" and public_site and not settings["ALLOW_FILE_MAIL"]:
+        raise ConfigError(
+            f"MOOC_MAIL_BACKEND is file (the default outside production) but MOOC_BASE_URL "
+            f"({settings['BASE_URL']}) is not a loopback address: every invitation and password "
+            f"reset would be written, with a working link to that site, into {instance_dir / 'outbox'} "
+            f"instead of being sent. Set MOOC_MAIL_BACKEND=smtp and the MOOC_MAIL_* settings "
+            f"(and MOOC_ENV=production on a real server), or MOOC_ALLOW_FILE_MAIL=true if writing "
+            f"them to disk is really what you want.")
     mail_tls = settings["MAIL_TLS"].lower()
     if mail_tls not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {settings['MAIL_TLS']!r}")
@@ -203,6 +222,7 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "MOOC_SESSION_MAX_HOURS": max_hours,
         "MOOC_LOGIN_MAX_FAILURES": settings["LOGIN_MAX_FAILURES"],
         "MOOC_LOGIN_LOCK_MINUTES": settings["LOGIN_LOCK_MINUTES"],
+        "MOOC_LOGIN_ADDRESS_MAX_FAILURES": settings["LOGIN_ADDRESS_MAX_FAILURES"],
         "MOOC_PROXY_COUNT": settings["PROXY_COUNT"],
         "MOOC_MAIL_BACKEND": mail_backend,
         "MOOC_MAIL_HOST": settings["MAIL_HOST"],
@@ -241,6 +261,37 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     }
     config.update(overrides)
     return config
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine only (localhost, 127.0.0.0/8, ::1)."""
+    try:
+        host = urlsplit(url.strip()).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def development_warnings(config: Mapping[str, Any]) -> list[str]:
+    """What a server started without MOOC_ENV=production does differently (printed by
+    `mooc serve` and `mooc demo`; empty in production)."""
+    if config["MOOC_ENV"] == "production":
+        return []
+    warnings = [f"MOOC_ENV is {config['MOOC_ENV']}, not production: development defaults are on. "
+                "Do not serve real people like this (see docs/operations.md)."]
+    if not config["SESSION_COOKIE_SECURE"]:
+        warnings.append("Session cookies are not marked Secure (they would also travel over plain HTTP).")
+    if config["MOOC_MAIL_BACKEND"] == "file":
+        warnings.append(f"E-mails are not sent: they are written, with working sign-in and reset links, "
+                        f"into {Path(config['MOOC_INSTANCE_DIR']) / 'outbox'}.")
+    if config["MOOC_COURSES_AUTOSYNC"]:
+        warnings.append("Courses are re-synced from their folder on page views (authors' preview).")
+    return warnings
 
 
 def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:

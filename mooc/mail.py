@@ -4,24 +4,35 @@
 ``instance/outbox/``, where a person can open it in any mail program; ``smtp`` hands it
 to a mail server. Messages are UTF-8, so Vietnamese names and text arrive intact.
 Callers build the text (already translated); this module only delivers it.
+
+``after_request()`` is for mail whose preparing and sending must not show in the answer's
+timing (the "forgot password" page, which must not tell whether an address has an account):
+the job runs on a thread of its own once the request's transaction is committed, so the
+answer is the same work for every address and never waits for the mail server.
 """
 
 from __future__ import annotations
 
 import email.policy
+import logging
 import secrets
 import smtplib
 import ssl
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app, g, has_request_context, request_finished
 
 from mooc import clock
+from mooc.extensions import db
+
+log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -60,6 +71,72 @@ def send(to: str, subject: str, text: str, html: str | None = None) -> EmailMess
     else:
         send_smtp(message, config)
     return message
+
+
+# --- after the request ---------------------------------------------------------------------------
+
+_background: set[threading.Thread] = set()
+_background_lock = threading.Lock()
+
+
+def after_request(job: Callable[[], None], *, what: str) -> None:
+    """Run ``job`` once this request has committed, on a thread of its own with an app
+    context (and its own database session, committed by the job), so the answer neither
+    waits for it nor shows by its timing what the job does. Nothing runs if the request fails
+    or rolls back. An error in the job is logged (``what`` names it, without personal data).
+    Outside a request, runs at once."""
+    if not has_request_context():
+        job()
+        return
+    g.setdefault("jobs_after_request", []).append((job, what))
+
+
+def _start_jobs(sender: Flask, response: Any, **extra: Any) -> None:
+    """Flask's request_finished: sent after the after-request handlers, i.e. after the
+    request's transaction was committed (see mooc/__init__.py, finish_request)."""
+    jobs = g.pop("jobs_after_request", None)
+    if not jobs or response.status_code >= 400 or g.get("rollback_only"):
+        return  # rolled back: what the jobs would build on was never saved
+    for job, what in jobs:
+        _start(sender, job, what)
+
+
+request_finished.connect(_start_jobs, weak=False)
+
+
+def _start(app: Flask, job: Callable[[], None], what: str) -> None:
+    def run() -> None:
+        try:
+            with app.app_context():
+                try:
+                    job()
+                except Exception:  # a thread of its own: nobody else would hear of it
+                    db.session.rollback()
+                    log.exception("%s failed", what)
+        finally:
+            with _background_lock:
+                _background.discard(thread)
+
+    # Not a daemon: a worker that is shutting down finishes its mail first.
+    thread = threading.Thread(target=run, name="mooc-after-request", daemon=False)
+    with _background_lock:
+        _background.add(thread)
+    thread.start()
+
+
+def wait_for_background(timeout: float = 30.0) -> bool:
+    """Wait until every job started after a request has finished. True if none is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _background_lock:
+            pending = list(_background)
+        if not pending:
+            return True
+        for thread in pending:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            with _background_lock:
+                return not _background
 
 
 def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:

@@ -1,6 +1,6 @@
 """Every domain's models, imported in one place so the metadata (and Alembic) sees all tables."""
 
-from mooc.auth.models import AuditEvent, AuthSession, LoginThrottle, Role, User
+from mooc.auth.models import AddressThrottle, AuditEvent, AuthSession, LoginThrottle, Role, User
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
@@ -10,7 +10,7 @@ from mooc.search.models import SearchSection, is_unmapped
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
 
 __all__ = [
-    "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
+    "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
     "ReminderKind", "ReminderLog", "ReminderStatus",

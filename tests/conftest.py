@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from mooc import clock, create_app
+from mooc import clock, create_app, mail
 from mooc.auth.models import Role, User
 from mooc.auth.passwords import set_password
 from mooc.extensions import db
@@ -86,6 +86,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
         return app
 
     yield factory
+    mail.wait_for_background()  # jobs run after a request (reset mails) finish before the cleanup
     clock.set_now(None)
     for app in made:
         if app.config["SQLALCHEMY_DATABASE_URI"] != database_url:

@@ -23,8 +23,8 @@ def users() -> None:
 @with_appcontext
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an administrator account, or make an existing account an active administrator
-    with this password."""
-    from mooc.auth import audit, passwords
+    with this password (which ends its sessions and spends its invitation and reset links)."""
+    from mooc.auth import audit, passwords, sessions
     from mooc.auth.models import Role, User
     from mooc.text import clean
 
@@ -42,6 +42,8 @@ def create_admin(email: str, name: str, password: str) -> None:
     user.role = Role.ADMIN
     user.active = True
     passwords.set_password(user, password, current_app.config["MOOC_PASSWORD_METHOD"])
+    if not created:
+        sessions.revoke_all(user)  # a new password ends every session, as on the other paths
     db.session.flush()
     audit.record("user.admin_created" if created else "user.admin_granted", target=email, via="cli")
     db.session.commit()

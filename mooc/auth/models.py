@@ -105,6 +105,19 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AddressThrottle(db.Model):
+    """Failed sign-ins (and current-password checks) per client address, whatever the account:
+    one address trying one password on many accounts (password spraying) is locked too.
+    In the database, like LoginThrottle, so every worker process counts the same failures."""
+
+    __tablename__ = "login_throttle_addresses"
+
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEvent(db.Model):
     """Who did what, when (UTC) and from where. Never holds passwords or tokens."""
 

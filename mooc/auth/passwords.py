@@ -1,9 +1,10 @@
-"""Password hashing and the sign-in decision, with throttling per e-mail address."""
+"""Password hashing and the sign-in decision, with throttling per e-mail address and per
+client address."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mooc import clock
-from mooc.auth.models import LoginThrottle, User
+from mooc.auth import tokens
+from mooc.auth.models import AddressThrottle, LoginThrottle, User
 from mooc.extensions import db
 from mooc.text import clean
 
@@ -30,8 +32,9 @@ class SignInLocked(SignInError):
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5
+    max_failures: int = 5  # per e-mail address
     lock_minutes: int = 15
+    address_max_failures: int = 30  # per client address, whatever the accounts (0 = no limit)
 
 
 def normalise_email(email: str | None) -> str:
@@ -60,62 +63,110 @@ def password_problem(password: str) -> str | None:
 
 
 def set_password(user: User, password: str, method: str = "scrypt") -> None:
+    """Every path that sets a password comes here (the change-password page, invitation and
+    reset links, `mooc users create-admin`): the new password also spends every invitation
+    and reset link still outstanding for the account, so an old link cannot take it over."""
     user.password_hash = hash_password(password, method)
     user.password_changed_at = clock.now()
+    if user.id is not None:  # a new account has no links yet
+        tokens.spend_all(user)
 
 
 def authenticate(email: str, password: str, policy: ThrottlePolicy,
-                 method: str = "scrypt") -> User:
+                 method: str = "scrypt", address: str = "") -> User:
     """The active user with this e-mail and password, or SignInError.
 
     Every path checks one password hash, so an unknown address and a wrong password
     take about the same time and get the same answer. After ``policy.max_failures``
-    failures the address is locked for ``policy.lock_minutes``, known account or not.
+    failures the e-mail address is locked for ``policy.lock_minutes``, known account or not;
+    after ``policy.address_max_failures`` failures from one client ``address`` (whatever the
+    accounts tried), that address is locked for as long.
     """
     email = normalise_email(email)
     now = clock.now()
-    throttle = db.session.get(LoginThrottle, email) if email else None
     user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
 
     stored = user.password_hash if user is not None and user.password_hash else None
     matches = check_password_hash(stored or _dummy_hash(method), password or "")
     ok = matches and stored is not None and user is not None and user.active
 
-    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
-        minutes = max(1, int((throttle.locked_until - now).total_seconds() // 60) + 1)
+    if (minutes := locked_minutes(email, address, now)) is not None:
         raise SignInLocked(minutes)
     if not ok:
-        locked = _record_failure(email, now, policy) if email else False
-        if locked:
+        if record_failure(email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
-    if throttle is not None:
-        db.session.delete(throttle)
+    _forget_failures(email)
     user.last_login_at = now
     return user
 
 
-def _record_failure(email: str, now, policy: ThrottlePolicy) -> bool:  # noqa: ANN001
+def confirm_password(user: User, password: str, policy: ThrottlePolicy, address: str = "") -> None:
+    """Check a signed-in person's current password (before a change), under the sign-in
+    throttle: wrong answers count against the account and the client address like wrong
+    sign-ins, and a locked account or address is refused. Raises SignInLocked or SignInError."""
+    now = clock.now()
+    matches = bool(user.password_hash) and check_password_hash(user.password_hash or "", password or "")
+    if (minutes := locked_minutes(user.email, address, now)) is not None:
+        raise SignInLocked(minutes)
+    if not matches:
+        if record_failure(user.email, address, now, policy):
+            raise SignInLocked(policy.lock_minutes)
+        raise SignInError()
+    _forget_failures(user.email)
+
+
+def locked_minutes(email: str, address: str, now: datetime) -> int | None:
+    """Minutes left on the lock of this e-mail address or this client address, or None."""
+    rows = [db.session.get(LoginThrottle, email) if email else None,
+            db.session.get(AddressThrottle, address[:64]) if address else None]
+    ends = [row.locked_until for row in rows
+            if row is not None and row.locked_until is not None and row.locked_until > now]
+    if not ends:
+        return None
+    return max(1, int((max(ends) - now).total_seconds() // 60) + 1)
+
+
+def record_failure(email: str, address: str, now: datetime, policy: ThrottlePolicy) -> bool:
+    """Count one failure for the e-mail address and for the client address. True if either
+    is now locked."""
+    locked = False
+    if email:
+        locked |= _count_failure(LoginThrottle.__table__, "email", email, now,
+                                 policy.max_failures, policy.lock_minutes)
+    if address and policy.address_max_failures > 0:
+        locked |= _count_failure(AddressThrottle.__table__, "address", address[:64], now,
+                                 policy.address_max_failures, policy.lock_minutes)
+    db.session.expire_all()
+    return locked
+
+
+def _forget_failures(email: str) -> None:
+    """A right password clears the account's count (never the client address's: an attacker
+    with one account of their own must not reset the count of their spraying)."""
+    if email:
+        db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email == email))
+
+
+def _count_failure(table: sa.Table, key: str, value: str, now: datetime,
+                   max_failures: int, lock_minutes: int) -> bool:
     """Count a failure atomically (two requests at once must both count). True if now locked."""
-    window_start = now - timedelta(minutes=policy.lock_minutes)
+    window_start = now - timedelta(minutes=lock_minutes)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = LoginThrottle.__table__
+    column = table.c[key]
     stale = sa.or_(table.c.last_failure_at.is_(None), table.c.last_failure_at < window_start)
-    stmt = insert(table).values(email=email, failures=1, last_failure_at=now)
+    stmt = insert(table).values({key: value, "failures": 1, "last_failure_at": now})
     stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.email],
+        index_elements=[column],
         set_={
             "failures": sa.case((stale, 1), else_=table.c.failures + 1),
             "last_failure_at": now,
         },
     ).returning(table.c.failures)
     failures = db.session.execute(stmt).scalar_one()
-    if failures >= policy.max_failures:
-        db.session.execute(sa.update(table).where(table.c.email == email)
-                           .values(locked_until=now + timedelta(minutes=policy.lock_minutes),
-                                   failures=0))
-        db.session.expire_all()
+    if failures >= max_failures:
+        db.session.execute(sa.update(table).where(column == value)
+                           .values(locked_until=now + timedelta(minutes=lock_minutes), failures=0))
         return True
-    db.session.expire_all()
     return False

@@ -31,16 +31,28 @@ def link(purpose: TokenPurpose, raw: str) -> str:
     return f"{current_app.config['MOOC_BASE_URL']}/{path}/{raw}"
 
 
-def request_reset(email: str) -> bool:
-    """Send a reset link if ``email`` is an active account. Returns whether one was sent;
-    callers must answer the same either way."""
+def request_reset(email: str) -> None:
+    """Ask for a reset link for ``email``. The request does the same for every address (one
+    audit event, one job): looking the account up, issuing the link and sending the mail happen
+    after the answer (send_reset), so neither the answer nor its timing tells whether the
+    address has an account, and a slow mail server delays nobody."""
     email = passwords.normalise_email(email)
+    audit.record("password.reset_requested", target=email)
+    mail.after_request(lambda: send_reset(email), what="reset e-mail")
+
+
+def send_reset(email: str) -> bool:
+    """Send a reset link if ``email`` is an active account, in its own transactions (run after
+    the request that asked, see request_reset). Returns whether the mail went out; the outcome
+    is in the audit trail."""
     user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
     if user is None or not user.active:
-        audit.record("password.reset_requested", target=email[:200], sent=False)
+        audit.record("password.reset_not_sent", target=email, reason="no_active_account")
+        db.session.commit()
         return False
     if tokens.recently_issued(user, TokenPurpose.RESET, RESET_RATE_LIMIT):
-        audit.record("password.reset_requested", target=email, sent=False, reason="rate_limited")
+        audit.record("password.reset_not_sent", target=email, reason="rate_limited")
+        db.session.commit()
         return False
     raw = tokens.issue(user, TokenPurpose.RESET)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -51,12 +63,19 @@ def request_reset(email: str) -> bool:
                  "link within one hour:\n\n%(link)s\n\n"
                  "If you did not ask for this, ignore this e-mail: your password stays as it is.",
                  name=user.display_name, link=link(TokenPurpose.RESET, raw))
+    user_id, to = user.id, mail.address(user.display_name, user.email)
+    # The link exists before the mail that carries it leaves; and no transaction (on SQLite,
+    # the write lock) is held while the mail server takes its time.
+    db.session.commit()
     try:
-        mail.send(mail.address(user.display_name, user.email), subject, text)
+        mail.send(to, subject, text)
     except mail.MailError:
-        log.exception("reset e-mail to account %s not sent", user.id)
+        log.exception("reset e-mail to account %s not sent", user_id)
+        audit.record("password.reset_not_sent", target=email, reason="mail_error")
+        db.session.commit()
         return False
-    audit.record("password.reset_requested", target=email, sent=True)
+    audit.record("password.reset_sent", target=email)
+    db.session.commit()
     return True
 
 

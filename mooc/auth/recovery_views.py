@@ -15,6 +15,14 @@ from mooc.auth.views import PASSWORD_PROBLEMS
 bp = Blueprint("account", __name__, template_folder="templates")
 
 
+@bp.after_request
+def never_cached(response):  # noqa: ANN001, ANN202
+    """These pages show the e-mail of the account behind a link, to visitors who are not signed
+    in (for whom the app-wide no-store does not apply): no browser or proxy may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/forgot", methods=["GET", "POST"])
 @public
 def forgot():

@@ -1,8 +1,9 @@
 """One-time links for invitations and password resets.
 
 The link carries a random token; only its SHA-256 is stored, so a copy of the database
-gives nobody a working link. A token works once, until it expires, and issuing a new one
-of the same kind for the same account cancels the older ones.
+gives nobody a working link. A token works once, until it expires; issuing a new one
+of the same kind for the same account cancels the older ones, and setting the password (by
+any path: see passwords.set_password) cancels every one of the account.
 """
 
 from __future__ import annotations
@@ -89,6 +90,16 @@ def recently_issued(user: User, purpose: TokenPurpose, within: timedelta) -> boo
         sa.select(sa.func.count()).select_from(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.purpose == purpose,
                AccountToken.used_at.is_(None), AccountToken.created_at > since)).scalar_one() > 0
+
+
+def spend_all(user: User) -> int:
+    """Spend every outstanding link of ``user``, of every kind: once a password is set (by any
+    path), no older invitation or reset link may set another. Returns how many were live."""
+    return db.session.execute(
+        sa.update(AccountToken)
+        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+        .values(used_at=clock.now()),
+        execution_options={"synchronize_session": False}).rowcount
 
 
 def use(token: AccountToken) -> None:

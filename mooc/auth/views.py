@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from werkzeug.security import check_password_hash
 
 from mooc.auth import audit, passwords, sessions
 from mooc.auth.access import public, safe_next
@@ -22,7 +21,13 @@ PASSWORD_PROBLEMS = {
 
 def _policy() -> passwords.ThrottlePolicy:
     config = current_app.config
-    return passwords.ThrottlePolicy(config["MOOC_LOGIN_MAX_FAILURES"], config["MOOC_LOGIN_LOCK_MINUTES"])
+    return passwords.ThrottlePolicy(config["MOOC_LOGIN_MAX_FAILURES"], config["MOOC_LOGIN_LOCK_MINUTES"],
+                                    config["MOOC_LOGIN_ADDRESS_MAX_FAILURES"])
+
+
+def _locked_message(minutes: int) -> str:
+    return _("Too many failed attempts. Try again in %(minutes)d minutes, "
+             "or ask an administrator to reset your password.", minutes=minutes)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -36,11 +41,12 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
+            # The client's address after ProxyFix (MOOC_PROXY_COUNT), for the per-address limit.
             user = passwords.authenticate(form.email.data, form.password.data, _policy(),
-                                          current_app.config["MOOC_PASSWORD_METHOD"])
+                                          current_app.config["MOOC_PASSWORD_METHOD"],
+                                          address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            error = _("Too many failed attempts. Try again in %(minutes)d minutes, "
-                      "or ask an administrator to reset your password.", minutes=locked.minutes)
+            error = _locked_message(locked.minutes)
             audit.record("login.failed", target=passwords.normalise_email(form.email.data),
                          reason="locked")
         except passwords.SignInError:
@@ -73,16 +79,26 @@ def change_password():
     errors: list[str] = []
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        if not user.password_hash or not check_password_hash(user.password_hash, form.current_password.data):
+        try:
+            # Under the sign-in throttle: a borrowed session must not become a password oracle.
+            passwords.confirm_password(user, form.current_password.data, _policy(),
+                                       address=request.remote_addr or "")
+        except passwords.SignInLocked as locked:
+            errors.append(_locked_message(locked.minutes))
+            audit.record("password.change_failed", target=user.email, reason="locked")
+        except passwords.SignInError:
             errors.append(_("Your current password is not right."))
-        elif form.new_password.data != form.confirm.data:
-            errors.append(_("The two new passwords are not the same."))
-        elif problem := passwords.password_problem(form.new_password.data):
-            errors.append(PASSWORD_PROBLEMS[problem]())
+            audit.record("password.change_failed", target=user.email)
         else:
-            passwords.set_password(user, form.new_password.data, current_app.config["MOOC_PASSWORD_METHOD"])
-            sessions.revoke_all(user, keep=user.current_session)
-            audit.record("password.changed", target=user.email)
-            flash(_("Your password is changed. Other devices have been signed out."), "success")
-            return redirect(url_for("training.home"))
+            if form.new_password.data != form.confirm.data:
+                errors.append(_("The two new passwords are not the same."))
+            elif problem := passwords.password_problem(form.new_password.data):
+                errors.append(PASSWORD_PROBLEMS[problem]())
+            else:
+                passwords.set_password(user, form.new_password.data,
+                                       current_app.config["MOOC_PASSWORD_METHOD"])
+                sessions.revoke_all(user, keep=user.current_session)
+                audit.record("password.changed", target=user.email)
+                flash(_("Your password is changed. Other devices have been signed out."), "success")
+                return redirect(url_for("training.home"))
     return render_template("auth/change_password.html", form=form, errors=errors)

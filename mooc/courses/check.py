@@ -26,7 +26,7 @@ from mooc.courses.format import (
     load_tree,
     read_document,
 )
-from mooc.courses.render import anchor_ids, scan_links
+from mooc.courses.render import anchor_ids, author_anchor, scan_links
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -109,7 +109,10 @@ class LinkMap:
             if url is None:
                 return None
             if fragment and "#" not in url:
-                url = f"{url}#{fragment}"
+                # A fragment of a course page names an id in its rendered text: the author's
+                # namespace (render.author_anchor). A file's (a PDF's #page=2) stays as written.
+                page = not is_image and path in self.pages
+                url = f"{url}#{author_anchor(fragment) if page else fragment}"
             return url
 
         return resolve

@@ -19,11 +19,12 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+from pygments.token import STANDARD_TYPES
 
 from mooc.courses.media import MEDIA_CLASSES, Media, media_element
 from mooc.text import fold
 
-RENDER_VERSION = "1"  # bump when the rendering changes, so the next sync re-renders everything
+RENDER_VERSION = "2"  # bump when the rendering changes, so the next sync re-renders everything
 render_calls = 0  # counted so benchmarks and tests can prove an unchanged sync renders nothing
 
 ALLOWED_TAGS = {
@@ -75,7 +76,7 @@ ALLOWED_TAGS = {
     "ul",
 }
 ALLOWED_ATTRIBUTES = {
-    "*": {"class", "id"},
+    "*": {"class", "id"},  # both filtered by _filter_attribute
     "a": {"href", "title"},
     "abbr": {"title"},
     "img": {"src", "alt", "title", "width", "height"},
@@ -85,6 +86,31 @@ ALLOWED_ATTRIBUTES = {
     "details": {"open"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
+
+# Authors' ids (headings, footnotes, {#id}, raw HTML) live in their own namespace, so a lesson
+# cannot clobber the site's ids (#main, #timer, #attempt-form, #toc-heading...); links to
+# "#x" and the outline follow (author_anchor). "u-" is used by no id of the site's templates.
+AUTHOR_ID_PREFIX = "u-"
+
+# Callout kinds (`!!! kind`, `??? kind`), as the site's CSS styles them or might; never a class the
+# site's templates use for something else ("hint", "question"...): see
+# tests/courses/test_sanitiser.py::test_author_classes_never_collide_with_the_sites.
+CALLOUT_KINDS = frozenset({"note", "tip", "info", "important", "example", "warning", "caution",
+                           "attention", "danger", "abstract", "success", "failure", "bug", "quote"})
+PYGMENTS_CLASSES = frozenset(name for name in STANDARD_TYPES.values() if name)
+# The only classes a lesson may carry: those the Markdown extensions of _markdown() emit, per tag.
+# An author's own classes ({.x}, raw HTML) are dropped.
+EXTENSION_CLASSES: dict[str, frozenset[str]] = {
+    "div": CALLOUT_KINDS | {"admonition", "highlight", "linenodiv", "footnote", "toc"},
+    "p": frozenset({"admonition-title"}),
+    "details": CALLOUT_KINDS,
+    "a": frozenset({"footnote-ref", "footnote-backref"}),
+    "code": frozenset({"highlight"}),
+    "table": frozenset({"highlighttable"}),
+    "td": frozenset({"linenos", "code"}),
+    "th": frozenset({"filename"}),
+    "span": PYGMENTS_CLASSES | {"hll", "filename", "normal", "special", "linenos", "toctitle"},
+}
 
 # --- video and audio: what the player's markup (media.media_element) needs from the sanitiser ---
 MEDIA_TAGS = {"video", "audio", "source", "track"}
@@ -97,7 +123,7 @@ MEDIA_ATTRIBUTES = {
 }
 # always, whatever the source says: a slow link loads nothing until the trainee presses play
 MEDIA_FORCED_ATTRIBUTES = {"video": {"preload": "none"}, "audio": {"preload": "none"}}
-MEDIA_ALLOWED_CLASSES = {  # the classes it uses, per tag (if `class` is ever limited)
+MEDIA_ALLOWED_CLASSES = {  # the classes the player uses, per tag: allowed beside EXTENSION_CLASSES
     "figure": {"lesson-media", "lesson-media-video", "lesson-media-audio"},
     "span": {"lesson-media-title", "lesson-media-links"},
     "a": {"lesson-media-download", "lesson-media-captions"},
@@ -106,6 +132,8 @@ assert set().union(*MEDIA_ALLOWED_CLASSES.values()) == MEDIA_CLASSES  # noqa: S1
 ALLOWED_TAGS |= MEDIA_TAGS
 for _tag, _names in MEDIA_ATTRIBUTES.items():
     ALLOWED_ATTRIBUTES[_tag] = ALLOWED_ATTRIBUTES.get(_tag, set()) | _names
+for _tag, _classes in MEDIA_ALLOWED_CLASSES.items():
+    EXTENSION_CLASSES[_tag] = EXTENSION_CLASSES.get(_tag, frozenset()) | _classes
 
 Resolver = Callable[[str, bool], str | None]  # (target as written, is_image) -> URL or None
 MediaResolver = Callable[[str], Media | None]  # target as written -> the video or audio file, or None
@@ -219,11 +247,29 @@ class Rendered:
     headings: list[dict[str, Any]] = field(default_factory=list)
 
 
+def author_anchor(name: str) -> str:
+    """An id (or #fragment) written in a lesson, in the authors' namespace. Idempotent."""
+    return name if name.startswith(AUTHOR_ID_PREFIX) else AUTHOR_ID_PREFIX + name
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        allowed = EXTENSION_CLASSES.get(tag, frozenset())
+        kept = [name for name in value.split() if name in allowed]
+        return " ".join(kept) or None
+    if attribute == "id":
+        return author_anchor(value) if value else None
+    if attribute == "href" and value.startswith("#") and len(value) > 1:
+        return "#" + author_anchor(value[1:])
+    return value
+
+
 def sanitize(html: str) -> str:
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
@@ -242,7 +288,8 @@ def render(source: str, resolver: Resolver | None = None, media: MediaResolver |
 
     def walk(tokens: list[dict[str, Any]]) -> None:
         for token in tokens:
-            headings.append({"id": token["id"], "text": _unescape(token["name"]), "level": token["level"]})
+            headings.append({"id": author_anchor(token["id"]), "text": _unescape(token["name"]),
+                             "level": token["level"]})
             walk(token.get("children", []))
 
     walk(getattr(md, "toc_tokens", []))

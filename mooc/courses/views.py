@@ -113,6 +113,9 @@ def file(key: str, filename: str):
         abort(404)
     response = send_from_directory(root, filename, max_age=3600, conditional=True,
                                    mimetype=mime_type(filename))
+    # Sign-in required: the browser may keep it for an hour, shared caches never
+    # (send_from_directory says "public"; "public, private" lets some proxies keep it).
+    response.cache_control.public = False
     response.cache_control.private = True
     response.headers["Content-Security-Policy"] = ASSET_CSP
     g.cacheable = True

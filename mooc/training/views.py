@@ -103,7 +103,7 @@ def verify(code: str):
             state = "expired"
         else:
             state = "valid"
-    return render_template("training/verify.html", certificate=certificate, state=state, code=code), (
+    return render_template("training/verify.html", certificate=certificate, state=state), (
         200 if certificate else 404
     )
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, mail
 from mooc.auth.models import AuditEvent, AuthSession, Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.extensions import db
@@ -24,6 +24,7 @@ LINK_RE = re.compile(r"http://127\.0\.0\.1:5000(/(?:invite|reset)/[A-Za-z0-9_-]+
 
 
 def _outbox(app) -> list[email.message.EmailMessage]:
+    assert mail.wait_for_background()  # reset mails leave after the response, on a thread
     folder = app.config["MOOC_INSTANCE_DIR"] / "outbox"
     return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in sorted(folder.glob("*.eml"))] if folder.exists() else []

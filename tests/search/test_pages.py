@@ -58,7 +58,7 @@ def test_results_page(client):
     html = page(client, q="thanh tra vien")
     assert "Tìm thấy 4 bài học" in html
     assert '<a href="/courses/luat/lessons/co-ban/thanh-tra-vien"><mark>Thanh tra viên</mark></a>' in html
-    assert ('<a href="/courses/luat/lessons/co-ban/doan-thanh-tra#vai-tro-cua-thanh-tra-vien">'
+    assert ('<a href="/courses/luat/lessons/co-ban/doan-thanh-tra#u-vai-tro-cua-thanh-tra-vien">'
             'Đoàn <mark>thanh tra</mark><span class="search-section"> › '
             'Vai trò của <mark>thanh tra viên</mark>'
             in html)  # a hit in a section links to its heading

@@ -102,21 +102,21 @@ def test_a_lesson_is_cut_at_its_h2_and_h3_headings():
     sections = [(s.position, s.anchor, s.heading, s.body) for s in split_sections(html)]
     assert sections == [
         (0, "", "", "Mở đầu."),
-        (1, "muc-a", "Mục A", "Chữ đậm."),
-        (2, "muc-con", "Mục con", "x\nNhỏ hơn\ny\nGhi chú."),  # h4 stays in its section; no "1" or "↩"
+        (1, "u-muc-a", "Mục A", "Chữ đậm."),
+        (2, "u-muc-con", "Mục con", "x\nNhỏ hơn\ny\nGhi chú."),  # h4 stays in its section; no "1" or "↩"
     ]
 
 
 def test_a_lesson_that_starts_with_a_heading_still_has_a_top_section():
     sections = split_sections(render("## Đầu\n\nNội dung.\n").html)
-    assert [(s.anchor, s.body) for s in sections] == [("", ""), ("dau", "Nội dung.")]
+    assert [(s.anchor, s.body) for s in sections] == [("", ""), ("u-dau", "Nội dung.")]
 
 
 def test_a_long_section_is_cut_into_parts():
     line = " ".join(["chữ"] * 1000)
     sections = split_sections(render("## Dài\n\n" + "\n\n".join([line] * 7)).html)
     assert [(s.anchor, len(tokens(s.body))) for s in sections] == [
-        ("", 0), ("dai", MAX_SECTION_WORDS), ("dai", MAX_SECTION_WORDS), ("dai", 1000),
+        ("", 0), ("u-dai", MAX_SECTION_WORDS), ("u-dai", MAX_SECTION_WORDS), ("u-dai", 1000),
     ]
 
 
