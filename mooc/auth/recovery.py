@@ -15,6 +15,7 @@ from mooc import mail
 from mooc.auth import audit, passwords, sessions, tokens
 from mooc.auth.models import User
 from mooc.auth.tokens import AccountToken, TokenPurpose
+from mooc.errors import DomainError
 from mooc.extensions import db
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,15 @@ log = logging.getLogger(__name__)
 RESET_RATE_LIMIT = timedelta(minutes=5)  # one reset e-mail per account per 5 minutes
 
 
-class TokenInvalid(Exception):
+class TokenInvalid(DomainError):
     """The link is unknown, used, expired, or its account is disabled."""
+
+    def __init__(self) -> None:
+        super().__init__("token_invalid")
+
+
+class PasswordRefused(DomainError):
+    """The new password is not acceptable (``code``: a key of passwords.password_problem)."""
 
 
 def link(purpose: TokenPurpose, raw: str) -> str:
@@ -89,12 +97,12 @@ def check(raw: str, purpose: TokenPurpose) -> AccountToken:
 def set_password_with_token(raw: str, purpose: TokenPurpose, password: str) -> User:
     """Spend the link, set the password, end every session of the account.
 
-    Raises TokenInvalid, or ValueError(problem) when the password is not acceptable
-    (the link is then still good for another try).
+    Raises TokenInvalid, or PasswordRefused when the password is not acceptable (the link
+    is then still good for another try).
     """
     token = check(raw, purpose)
     if problem := passwords.password_problem(password):
-        raise ValueError(problem)
+        raise PasswordRefused(problem)
     try:
         tokens.use(token)
     except LookupError:

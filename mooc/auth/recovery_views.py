@@ -11,6 +11,7 @@ from mooc.auth.access import public
 from mooc.auth.forms import ForgotPasswordForm, SetPasswordForm
 from mooc.auth.tokens import TokenPurpose
 from mooc.auth.views import PASSWORD_PROBLEMS
+from mooc.errors import refuse
 
 bp = Blueprint("account", __name__, template_folder="templates")
 
@@ -40,6 +41,7 @@ def _set_password(raw: str, purpose: TokenPurpose, template: str):  # noqa: ANN2
     try:
         token = recovery.check(raw, purpose)
     except recovery.TokenInvalid:
+        refuse()
         return render_template("account/link_invalid.html", purpose=purpose.value), 404
     form = SetPasswordForm()
     errors: list[str] = []
@@ -49,9 +51,11 @@ def _set_password(raw: str, purpose: TokenPurpose, template: str):  # noqa: ANN2
         else:
             try:
                 recovery.set_password_with_token(raw, purpose, form.new_password.data)
-            except ValueError as problem:
-                errors.append(PASSWORD_PROBLEMS[str(problem)]())
+            except recovery.PasswordRefused as problem:
+                refuse()
+                errors.append(PASSWORD_PROBLEMS[problem.code]())
             except recovery.TokenInvalid:
+                refuse()
                 return render_template("account/link_invalid.html", purpose=purpose.value), 404
             else:
                 if current_user.is_authenticated:
