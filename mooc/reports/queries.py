@@ -23,8 +23,16 @@ from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import children_map, subtree_ids
 from mooc.training.models import Enrolment, EnrolmentState
+from mooc.training.status import EnrolmentStatus
 
-STATUSES = ("completed", "in_progress", "not_started", "overdue", "exempt")
+# The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
+STATUSES = (
+    EnrolmentStatus.COMPLETED,
+    EnrolmentStatus.IN_PROGRESS,
+    EnrolmentStatus.NOT_STARTED,
+    EnrolmentStatus.OVERDUE,
+    EnrolmentStatus.EXEMPT,
+)
 
 
 @dataclass
@@ -46,25 +54,6 @@ class Filters:
         return {k: v for k, v in args.items() if v}
 
 
-def status_condition(status: str, today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
-    """Whether an enrolment has the reported ``status`` (overdue is computed, not stored). The
-    five conditions exclude one another and cover every enrolment."""
-    past_due = sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today)
-    open_states = [EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]
-    return {
-        "completed": enrolment.state == EnrolmentState.COMPLETED,
-        "exempt": enrolment.state == EnrolmentState.EXEMPT,
-        "overdue": sa.and_(enrolment.state.in_(open_states), past_due),
-        "in_progress": sa.and_(enrolment.state == EnrolmentState.IN_PROGRESS, sa.not_(past_due)),
-        "not_started": sa.and_(enrolment.state == EnrolmentState.NOT_STARTED, sa.not_(past_due)),
-    }[status]
-
-
-def status_expression(today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[str]:
-    """The reported status of an enrolment, in SQL, from ``status_condition``."""
-    return sa.case(*((status_condition(s, today, enrolment), s) for s in STATUSES))
-
-
 def obligation(enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
     """What is owed: required, still open, the person's latest cycle of the course."""
     return sa.and_(enrolment.required.is_(True), enrolment.closed_at.is_(None), enrolment.latest.is_(True))
@@ -81,7 +70,7 @@ def _filtered(stmt: sa.Select, filters: Filters, today: date, enrolment: Any = E
     if filters.position_id:
         stmt = stmt.where(Staff.position_id == filters.position_id)
     if filters.status in STATUSES:
-        stmt = stmt.where(status_condition(filters.status, today, enrolment))
+        stmt = stmt.where(EnrolmentStatus(filters.status).condition(today, enrolment, current=True))
     if filters.due_from:
         stmt = stmt.where(enrolment.due_on >= filters.due_from)
     if filters.due_to:
@@ -208,7 +197,7 @@ def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -
     a person is counted once), then by unit."""
     per_person = sa.select(
         Enrolment.staff_id,
-        *(sa.func.count().filter(status_condition(s, today)).label(s) for s in STATUSES),
+        *(sa.func.count().filter(s.condition(today, current=True)).label(s) for s in STATUSES),
     ).where(obligation())
     if units is not None or filters.position_id:
         counted = sa.select(Staff.id).where(*_counted(filters, units))
@@ -259,7 +248,7 @@ class PersonRow:
     position_title: str
     course_title: str
     course_key: str
-    status: str
+    status: EnrolmentStatus
     due_on: date | None
     days_overdue: int | None
     completed_at: datetime | None
@@ -279,7 +268,7 @@ def people(
         units = subtree_ids(db.session, unit_id)
     else:
         units = scope
-    status = status_expression(today)
+    status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
     stmt = (
         sa.select(
             Staff.id,
@@ -325,7 +314,8 @@ def people(
         due_on,
         completed_at,
     ) in db.session.execute(stmt):
-        days = (today - due_on).days if row_status == "overdue" and due_on else None
+        row_status = EnrolmentStatus(row_status)
+        days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
         if staff_unit not in manager_of:
             manager_of[staff_unit] = _manager_of(staff_unit, managers, parents)
         result.append(

@@ -183,8 +183,6 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
         _("Completed"),
         _("Manager"),
     ]
-    from mooc.training.views import STATUS_LABELS
-
     table = [
         [
             r.staff.staff_code,
@@ -192,7 +190,7 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
             r.unit_name,
             r.position_title,
             r.course_title,
-            STATUS_LABELS[r.status](),
+            r.status.label,
             r.due_on,
             r.days_overdue,
             r.completed_at,
