@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
@@ -22,8 +23,8 @@ from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import children_map, subtree_ids
-from mooc.training.models import Enrolment, EnrolmentState
-from mooc.training.status import EnrolmentStatus
+from mooc.training.models import Enrolment
+from mooc.training.status import EnrolmentStatus, in_order_on
 
 # The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
 STATUSES = (
@@ -370,48 +371,112 @@ class ComplianceRow:
     missing: list[str]  # courses not in order on that day
 
 
-def compliance(user: User, unit_id: int, day: date) -> list[ComplianceRow]:
-    """Who in ``unit_id`` (its subtree, as the roster stood on ``day``) was compliant on ``day``:
-    every required course assigned by then was completed and still valid, exempt, or not yet due."""
-    scope = scope_of(user)
-    if scope is not None and unit_id not in scope:
-        raise OutOfScope()
-    units = subtree_ids(db.session, unit_id)
+@dataclass
+class Compliance:
+    """Who in a unit's subtree (or the viewer's whole scope), as the roster stood on ``day``,
+    was compliant on ``day``."""
+
+    unit: OrgUnit | None  # None: every unit the viewer sees
+    day: date
+    people: int  # members on that day
+    compliant: int
+    rows: list[ComplianceRow]  # the first ``limit`` members, in Vietnamese name order
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.people
+
+
+class UnknownUnit(OutOfScope):
+    """No such unit (answered as one out of scope: not found)."""
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger number names no unit
+
+
+def unit_subtree(unit_id: int) -> sa.CTE:
+    """The unit and every unit under it, in SQL (a recursive CTE): scope without a list of ids."""
+    tree = sa.select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
+    child = aliased(OrgUnit)
+    return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
+
+
+def compliance_queries(unit_id: int | None, day: date, limit: int | None) -> tuple[sa.Select, sa.Select]:
+    """The two statements of ``compliance``: (members, not compliant) counted over the unit's
+    subtree (every unit when None), and the first ``limit`` members (None: all) with each
+    course they miss."""
     roster = staff_as_of(day).subquery()
-    members = db.session.execute(
-        sa.select(Staff.id, Staff.full_name, Staff.staff_code, Staff.sort_key)
-        .join(roster, roster.c.staff_id == Staff.id)
-        .where(roster.c.unit_id.in_(units), roster.c.status != StaffStatus.LEFT.value)
-        .order_by(Staff.sort_key)
-    ).all()
-    ids = [m.id for m in members]
-    if not ids:
-        return []
-    day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    owed: dict[int, dict[int, bool]] = defaultdict(dict)  # staff -> course -> in order
-    titles = dict(db.session.execute(sa.select(Course.id, Course.title)).all())
-    rows = db.session.execute(
-        sa.select(Enrolment).where(
-            Enrolment.staff_id.in_(ids), Enrolment.required.is_(True), Enrolment.assigned_on <= day
-        )
-    ).scalars()
-    for e in rows:
-        done = (
-            e.state == EnrolmentState.COMPLETED
-            and e.completed_at is not None
-            and e.completed_at < day_end
-            and (e.expires_on is None or e.expires_on > day)
-        )
-        exempt = e.state == EnrolmentState.EXEMPT
-        not_due = e.due_on is None or e.due_on >= day
-        closed_before = e.closed_at is not None and e.closed_at < day_end
-        in_order = done or exempt or (not_due and not closed_before) or closed_before
-        owed[e.staff_id][e.course_id] = owed[e.staff_id].get(e.course_id, False) or in_order
-    result = []
-    for member in members:
-        missing = sorted(titles[c] for c, ok in owed.get(member.id, {}).items() if not ok)
-        result.append(ComplianceRow(member.id, member.full_name, member.staff_code, not missing, missing))
-    return result
+    members = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
+    if unit_id is not None:
+        tree = unit_subtree(unit_id)
+        members = members.join(tree, tree.c.id == roster.c.unit_id)
+    members = members.cte("members").prefix_with("MATERIALIZED")  # read once, used twice (SQLite too)
+
+    # A cycle that makes its course missing: required, assigned by then, not in order, and no
+    # other cycle of the course in order. Probed person by person (the enrolments' staff index).
+    other = aliased(Enrolment)
+    late = sa.and_(
+        Enrolment.required.is_(True),
+        Enrolment.assigned_on <= day,
+        sa.not_(in_order_on(day)),
+        ~sa.exists().where(
+            other.staff_id == Enrolment.staff_id,
+            other.course_id == Enrolment.course_id,
+            other.required.is_(True),
+            other.assigned_on <= day,
+            in_order_on(day, other),
+        ),
+    )
+    counts = sa.select(
+        sa.select(sa.func.count()).select_from(members).scalar_subquery(),
+        sa.select(sa.func.count())
+        .select_from(members)
+        .where(sa.exists().where(Enrolment.staff_id == members.c.staff_id, late))
+        .scalar_subquery(),
+    )
+    page = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
+        members, members.c.staff_id == Staff.id
+    )
+    if limit:
+        page = page.order_by(Staff.sort_key, Staff.id).limit(limit)
+    page = page.cte("page")
+    listed = (
+        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, Course.title)
+        .select_from(page)
+        .outerjoin(Enrolment, sa.and_(Enrolment.staff_id == page.c.staff_id, late))
+        .outerjoin(Course, Course.id == Enrolment.course_id)
+        .order_by(page.c.sort_key, page.c.staff_id, Course.title)
+    )
+    return counts, listed
+
+
+def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 500) -> Compliance:
+    """Who in ``unit_id`` (its subtree; None: the viewer's whole scope, the ministry for a
+    reporter), as the roster stood on ``day``, was compliant on ``day``: every required course
+    assigned by then was completed and still valid, exempt, closed, or not yet due
+    (``training.status.in_order_on``). Counted in SQL whatever the size of the unit, the
+    subtree a recursive CTE (no list of ids); the people listed are the first ``limit`` in
+    name order (None: all)."""
+    unit = None
+    if unit_id is not None:
+        unit = db.session.get(OrgUnit, unit_id) if 0 < unit_id <= MAX_ID else None
+        if unit is None:
+            raise UnknownUnit()
+    scope = scope_of(user)
+    if scope is not None:
+        if unit_id is None and user.scope_unit_id is not None and scope:
+            unit_id = user.scope_unit_id  # a manager's whole scope: their unit's subtree
+        if unit_id not in scope:
+            raise OutOfScope()
+    counts, listed = compliance_queries(unit_id, day, limit)
+    total, not_compliant = db.session.execute(counts).one()
+    rows: dict[int, ComplianceRow] = {}
+    for staff_id, full_name, staff_code, title in db.session.execute(listed):
+        row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, []))
+        if title is not None and title not in row.missing:  # two late cycles of a course: once
+            row.compliant = False
+            row.missing.append(title)
+    return Compliance(unit, day, total, total - not_compliant, list(rows.values()))
 
 
 # --- trend and course analytics --------------------------------------------------------------------

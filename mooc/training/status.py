@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -156,3 +156,28 @@ _LABELS = {
     EnrolmentStatus.EXEMPT: _l("Exempt"),
     EnrolmentStatus.CLOSED: _l("No longer required"),
 }
+
+
+def end_of_day(day: date) -> datetime:
+    """The first moment after ``day`` in Vietnam (the configured timezone), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=clock.LOCAL_TZ).astimezone(UTC)
+
+
+def in_order_on(day: date, enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
+    """Whether a cycle was in order on ``day`` (a past or present local date), for compliance
+    as of a date: completed by the end of that day and still valid then, exempt, closed by
+    then, or not yet overdue on that day (the rule above: due that day is not overdue). A
+    course is in order when any of its cycles assigned by then is."""
+    day_end = end_of_day(day)
+    return sa.or_(
+        sa.and_(
+            enrolment.state == EnrolmentState.COMPLETED,
+            enrolment.completed_at.is_not(None),
+            enrolment.completed_at < day_end,
+            sa.or_(enrolment.expires_on.is_(None), enrolment.expires_on > day),
+        ),
+        enrolment.state == EnrolmentState.EXEMPT,
+        sa.and_(enrolment.closed_at.is_not(None), enrolment.closed_at < day_end),
+        enrolment.due_on.is_(None),
+        enrolment.due_on >= day,
+    )
