@@ -401,39 +401,45 @@ def unit_subtree(unit_id: int) -> sa.CTE:
     return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
 
 
-def compliance_queries(unit_id: int | None, day: date, limit: int | None) -> tuple[sa.Select, sa.Select]:
-    """The two statements of ``compliance``: (members, not compliant) counted over the unit's
-    subtree (every unit when None), and the first ``limit`` members (None: all) with each
-    course they miss."""
+def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Select:
+    """The one statement of ``compliance``: rows of (members, members not compliant, person,
+    name, code, a course they miss) for the first ``limit`` members in name order (None: all),
+    counted over the unit's subtree (every unit when None). The counts come on every row (on
+    one row of NULL people when there are none)."""
     roster = staff_as_of(day).subquery()
     members = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
     if unit_id is not None:
         tree = unit_subtree(unit_id)
         members = members.join(tree, tree.c.id == roster.c.unit_id)
-    members = members.cte("members").prefix_with("MATERIALIZED")  # read once, used twice (SQLite too)
+    members = members.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
 
     # A cycle that makes its course missing: required, assigned by then, not in order, and no
-    # other cycle of the course in order. Probed person by person (the enrolments' staff index).
+    # other cycle of the course in order (looked for only when there are other cycles: a first
+    # cycle that is the latest is the only one). Probed person by person (the staff index).
     other = aliased(Enrolment)
     late = sa.and_(
         Enrolment.required.is_(True),
         Enrolment.assigned_on <= day,
         sa.not_(in_order_on(day)),
-        ~sa.exists().where(
-            other.staff_id == Enrolment.staff_id,
-            other.course_id == Enrolment.course_id,
-            other.required.is_(True),
-            other.assigned_on <= day,
-            in_order_on(day, other),
+        sa.or_(
+            sa.and_(Enrolment.cycle == 1, Enrolment.latest.is_(True)),
+            ~sa.exists().where(
+                other.staff_id == Enrolment.staff_id,
+                other.course_id == Enrolment.course_id,
+                other.required.is_(True),
+                other.assigned_on <= day,
+                in_order_on(day, other),
+            ),
         ),
     )
     counts = sa.select(
-        sa.select(sa.func.count()).select_from(members).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(members).scalar_subquery().label("people"),
         sa.select(sa.func.count())
         .select_from(members)
         .where(sa.exists().where(Enrolment.staff_id == members.c.staff_id, late))
-        .scalar_subquery(),
-    )
+        .scalar_subquery()
+        .label("late"),
+    ).subquery("counts")
     page = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
         members, members.c.staff_id == Staff.id
     )
@@ -441,13 +447,21 @@ def compliance_queries(unit_id: int | None, day: date, limit: int | None) -> tup
         page = page.order_by(Staff.sort_key, Staff.id).limit(limit)
     page = page.cte("page")
     listed = (
-        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, Course.title)
+        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, page.c.sort_key, Course.title)
         .select_from(page)
         .outerjoin(Enrolment, sa.and_(Enrolment.staff_id == page.c.staff_id, late))
         .outerjoin(Course, Course.id == Enrolment.course_id)
-        .order_by(page.c.sort_key, page.c.staff_id, Course.title)
+        .subquery("listed")
     )
-    return counts, listed
+    return (
+        sa.select(
+            counts.c.people, counts.c.late, listed.c.staff_id, listed.c.full_name, listed.c.staff_code,
+            listed.c.title,
+        )
+        .select_from(counts)
+        .outerjoin(listed, sa.true())
+        .order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
+    )
 
 
 def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 500) -> Compliance:
@@ -468,15 +482,19 @@ def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 5
             unit_id = user.scope_unit_id  # a manager's whole scope: their unit's subtree
         if unit_id not in scope:
             raise OutOfScope()
-    counts, listed = compliance_queries(unit_id, day, limit)
-    total, not_compliant = db.session.execute(counts).one()
+    counted = (0, 0)  # members, members not compliant
     rows: dict[int, ComplianceRow] = {}
-    for staff_id, full_name, staff_code, title in db.session.execute(listed):
+    for people, late, staff_id, full_name, staff_code, title in db.session.execute(
+        compliance_query(unit_id, day, limit)
+    ):
+        counted = (people, late)
+        if staff_id is None:
+            continue  # nobody
         row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, []))
         if title is not None and title not in row.missing:  # two late cycles of a course: once
             row.compliant = False
             row.missing.append(title)
-    return Compliance(unit, day, total, total - not_compliant, list(rows.values()))
+    return Compliance(unit, day, counted[0], counted[0] - counted[1], list(rows.values()))
 
 
 # --- trend and course analytics --------------------------------------------------------------------
