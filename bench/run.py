@@ -526,7 +526,8 @@ size it generates a dataset, then measures:
   gunicorn's master and workers after the warm-up, at the end and at the peak.
 - **Reports** (`bench/reports.py`): the ministry dashboard (page and `rollup()` alone), a
   province drill-down, XLSX exports, next to the dashboard's main aggregate
-  (`queries.obligations_by_unit`) run as raw SQL on the driver.
+  (`queries.obligations_by_unit`) run as raw SQL on the driver; compliance on a date for the
+  whole ministry (page and `compliance()` alone) next to its statement run raw.
 - **Import** (`bench/roster_import.py`), **sync** (`bench/courses_sync.py`), **search**
   (`bench/search.py`): the features' own benchmarks, run as they are and their output read.
 

@@ -306,7 +306,9 @@ def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
             "max_overflow": settings["DB_POOL_SIZE"],
             "pool_recycle": 1800,
             "connect_args": {
-                "options": f"-c statement_timeout={settings['DB_STATEMENT_TIMEOUT_MS']}",
+                # JIT compiling costs more than it saves on this app's statements (compliance
+                # on a date for the ministry: 1.7 s of JIT for 1.2 s of work; docs/performance.md).
+                "options": f"-c statement_timeout={settings['DB_STATEMENT_TIMEOUT_MS']} -c jit=off",
                 "application_name": "mooc",
                 "connect_timeout": 10,  # a server that does not answer fails the request, not the worker
             },

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from mooc.formatting import format_date
 from mooc.reminders.models import ReminderKind
 from mooc.reminders.schedule import DigestMessage, DigestRow, TraineeItem, TraineeMessage, step_days
-from mooc.training.models import EnrolmentState
+from mooc.training.status import EnrolmentStatus
 
 DIGEST_LIST_LIMIT = 50  # people listed per section of a digest; the rest are counted, with a link
 
@@ -194,13 +194,13 @@ def _digest_row(row: DigestRow, today: date, with_status: bool) -> str:
     if row.due_on is None:
         return _("%(name)s (%(unit)s): %(title)s", **args)
     day = format_date(row.due_on)
-    if row.due_on < today:
+    if row.status == EnrolmentStatus.OVERDUE:
         return _("%(name)s (%(unit)s): %(title)s, due %(date)s, %(n)d days overdue",
                  date=day, n=(today - row.due_on).days, **args)
     if not with_status:
         return _("%(name)s (%(unit)s): %(title)s, due %(date)s", date=day, **args)
-    status = _("In progress") if row.state == EnrolmentState.IN_PROGRESS else _("Not started")
-    return _("%(name)s (%(unit)s): %(title)s, due %(date)s (%(status)s)", date=day, status=status, **args)
+    return _("%(name)s (%(unit)s): %(title)s, due %(date)s (%(status)s)", date=day, status=row.status.label,
+             **args)
 
 
 # --- for the admin page and the dry run -------------------------------------------------------------------

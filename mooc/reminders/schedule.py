@@ -41,6 +41,7 @@ from mooc.reports.queries import current_enrolments
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.roster.units import children_map, subtree_ids
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.status import TO_DO, EnrolmentStatus
 
 ASSIGNED_LOOKBACK_DAYS = 7  # an assignment older than this is not announced any more
 LOOKUP_CHUNK = 500  # keys per query when reading the log
@@ -153,7 +154,7 @@ class DigestRow:
     sort_key: str
     unit_name: str
     course_title: str
-    state: EnrolmentState
+    status: EnrolmentStatus  # overdue, in progress or not started
     due_on: date | None
 
 
@@ -299,8 +300,7 @@ def _open_enrolments(today: date, schedule: Schedule) -> list[sa.Row]:
         .outerjoin(User, _recipients())
         .where(
             Enrolment.required.is_(True),
-            Enrolment.closed_at.is_(None),
-            Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
+            EnrolmentStatus.any_of(TO_DO, today, staff_status=Staff.status),  # still to do
             Staff.status == StaffStatus.ACTIVE,
             Course.archived.is_(False),
             sa.or_(*when),
@@ -374,11 +374,11 @@ def _digests(today: date, schedule: Schedule, stale_before: datetime) -> tuple[l
         rows = [row for unit_id in subtrees[manager.id] for row in by_unit.get(unit_id, [])]
         rows.sort(key=lambda r: (r.sort_key, r.course_title))
         for row in rows:
-            if row.due_on is not None and row.due_on < today:
+            if row.status == EnrolmentStatus.OVERDUE:
                 digest.overdue.append(row)
             elif row.due_on is not None and row.due_on <= horizon:
                 digest.due_soon.append(row)
-            elif row.state == EnrolmentState.NOT_STARTED:
+            elif row.status == EnrolmentStatus.NOT_STARTED:
                 digest.not_started.append(row)
         if not digest.empty:
             digests.append(digest)
@@ -391,9 +391,10 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
     current = current_enrolments().subquery()
     enrolment = aliased(Enrolment, current)
     horizon = today + timedelta(days=horizon_days)
+    status = EnrolmentStatus.expression(today, enrolment, current=True)  # people who left: excluded below
     stmt = (
         sa.select(Staff.unit_id, Staff.full_name, Staff.sort_key, OrgUnit.name, Course.title,
-                  enrolment.state, enrolment.due_on)
+                  status, enrolment.due_on)
         .select_from(enrolment)
         .join(Staff, Staff.id == enrolment.staff_id)
         .join(OrgUnit, OrgUnit.id == Staff.unit_id)
@@ -401,11 +402,13 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
         .where(
             Staff.status != StaffStatus.LEFT,
             Staff.unit_id.in_(units),
-            enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
+            EnrolmentStatus.any_of(TO_DO, today, enrolment, current=True),
             sa.or_(enrolment.due_on <= horizon, enrolment.state == EnrolmentState.NOT_STARTED),
         )
     )
     grouped: dict[int, list[DigestRow]] = defaultdict(list)
-    for unit_id, name, sort_key, unit_name, title, state, due_on in db.session.execute(stmt):
-        grouped[unit_id].append(DigestRow(name, sort_key, unit_name, title, EnrolmentState(state), due_on))
+    for unit_id, name, sort_key, unit_name, title, row_status, due_on in db.session.execute(stmt):
+        grouped[unit_id].append(
+            DigestRow(name, sort_key, unit_name, title, EnrolmentStatus(row_status), due_on)
+        )
     return grouped

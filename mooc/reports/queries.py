@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
@@ -22,9 +23,17 @@ from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import children_map, subtree_ids
-from mooc.training.models import Enrolment, EnrolmentState
+from mooc.training.models import Enrolment
+from mooc.training.status import EnrolmentStatus, in_order_on
 
-STATUSES = ("completed", "in_progress", "not_started", "overdue", "exempt")
+# The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
+STATUSES = (
+    EnrolmentStatus.COMPLETED,
+    EnrolmentStatus.IN_PROGRESS,
+    EnrolmentStatus.NOT_STARTED,
+    EnrolmentStatus.OVERDUE,
+    EnrolmentStatus.EXEMPT,
+)
 
 
 @dataclass
@@ -46,25 +55,6 @@ class Filters:
         return {k: v for k, v in args.items() if v}
 
 
-def status_condition(status: str, today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
-    """Whether an enrolment has the reported ``status`` (overdue is computed, not stored). The
-    five conditions exclude one another and cover every enrolment."""
-    past_due = sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today)
-    open_states = [EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]
-    return {
-        "completed": enrolment.state == EnrolmentState.COMPLETED,
-        "exempt": enrolment.state == EnrolmentState.EXEMPT,
-        "overdue": sa.and_(enrolment.state.in_(open_states), past_due),
-        "in_progress": sa.and_(enrolment.state == EnrolmentState.IN_PROGRESS, sa.not_(past_due)),
-        "not_started": sa.and_(enrolment.state == EnrolmentState.NOT_STARTED, sa.not_(past_due)),
-    }[status]
-
-
-def status_expression(today: date, enrolment: Any = Enrolment) -> sa.ColumnElement[str]:
-    """The reported status of an enrolment, in SQL, from ``status_condition``."""
-    return sa.case(*((status_condition(s, today, enrolment), s) for s in STATUSES))
-
-
 def obligation(enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
     """What is owed: required, still open, the person's latest cycle of the course."""
     return sa.and_(enrolment.required.is_(True), enrolment.closed_at.is_(None), enrolment.latest.is_(True))
@@ -81,7 +71,7 @@ def _filtered(stmt: sa.Select, filters: Filters, today: date, enrolment: Any = E
     if filters.position_id:
         stmt = stmt.where(Staff.position_id == filters.position_id)
     if filters.status in STATUSES:
-        stmt = stmt.where(status_condition(filters.status, today, enrolment))
+        stmt = stmt.where(EnrolmentStatus(filters.status).condition(today, enrolment, current=True))
     if filters.due_from:
         stmt = stmt.where(enrolment.due_on >= filters.due_from)
     if filters.due_to:
@@ -208,7 +198,7 @@ def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -
     a person is counted once), then by unit."""
     per_person = sa.select(
         Enrolment.staff_id,
-        *(sa.func.count().filter(status_condition(s, today)).label(s) for s in STATUSES),
+        *(sa.func.count().filter(s.condition(today, current=True)).label(s) for s in STATUSES),
     ).where(obligation())
     if units is not None or filters.position_id:
         counted = sa.select(Staff.id).where(*_counted(filters, units))
@@ -259,7 +249,7 @@ class PersonRow:
     position_title: str
     course_title: str
     course_key: str
-    status: str
+    status: EnrolmentStatus
     due_on: date | None
     days_overdue: int | None
     completed_at: datetime | None
@@ -279,7 +269,7 @@ def people(
         units = subtree_ids(db.session, unit_id)
     else:
         units = scope
-    status = status_expression(today)
+    status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
     stmt = (
         sa.select(
             Staff.id,
@@ -325,7 +315,8 @@ def people(
         due_on,
         completed_at,
     ) in db.session.execute(stmt):
-        days = (today - due_on).days if row_status == "overdue" and due_on else None
+        row_status = EnrolmentStatus(row_status)
+        days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
         if staff_unit not in manager_of:
             manager_of[staff_unit] = _manager_of(staff_unit, managers, parents)
         result.append(
@@ -380,48 +371,130 @@ class ComplianceRow:
     missing: list[str]  # courses not in order on that day
 
 
-def compliance(user: User, unit_id: int, day: date) -> list[ComplianceRow]:
-    """Who in ``unit_id`` (its subtree, as the roster stood on ``day``) was compliant on ``day``:
-    every required course assigned by then was completed and still valid, exempt, or not yet due."""
-    scope = scope_of(user)
-    if scope is not None and unit_id not in scope:
-        raise OutOfScope()
-    units = subtree_ids(db.session, unit_id)
+@dataclass
+class Compliance:
+    """Who in a unit's subtree (or the viewer's whole scope), as the roster stood on ``day``,
+    was compliant on ``day``."""
+
+    unit: OrgUnit | None  # None: every unit the viewer sees
+    day: date
+    people: int  # members on that day
+    compliant: int
+    rows: list[ComplianceRow]  # the first ``limit`` members, in Vietnamese name order
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.people
+
+
+class UnknownUnit(OutOfScope):
+    """No such unit (answered as one out of scope: not found)."""
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger number names no unit
+
+
+def unit_subtree(unit_id: int) -> sa.CTE:
+    """The unit and every unit under it, in SQL (a recursive CTE): scope without a list of ids."""
+    tree = sa.select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
+    child = aliased(OrgUnit)
+    return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
+
+
+def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Select:
+    """The one statement of ``compliance``: rows of (members, members not compliant, person,
+    name, code, a course they miss) for the first ``limit`` members in name order (None: all),
+    counted over the unit's subtree (every unit when None). The counts come on every row (on
+    one row of NULL people when there are none)."""
     roster = staff_as_of(day).subquery()
-    members = db.session.execute(
-        sa.select(Staff.id, Staff.full_name, Staff.staff_code, Staff.sort_key)
-        .join(roster, roster.c.staff_id == Staff.id)
-        .where(roster.c.unit_id.in_(units), roster.c.status != StaffStatus.LEFT.value)
-        .order_by(Staff.sort_key)
-    ).all()
-    ids = [m.id for m in members]
-    if not ids:
-        return []
-    day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-    owed: dict[int, dict[int, bool]] = defaultdict(dict)  # staff -> course -> in order
-    titles = dict(db.session.execute(sa.select(Course.id, Course.title)).all())
-    rows = db.session.execute(
-        sa.select(Enrolment).where(
-            Enrolment.staff_id.in_(ids), Enrolment.required.is_(True), Enrolment.assigned_on <= day
+    members = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
+    if unit_id is not None:
+        tree = unit_subtree(unit_id)
+        members = members.join(tree, tree.c.id == roster.c.unit_id)
+    members = members.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
+
+    # A cycle that makes its course missing: required, assigned by then, not in order, and no
+    # other cycle of the course in order (looked for only when there are other cycles: a first
+    # cycle that is the latest is the only one). Probed person by person (the staff index).
+    other = aliased(Enrolment)
+    late = sa.and_(
+        Enrolment.required.is_(True),
+        Enrolment.assigned_on <= day,
+        sa.not_(in_order_on(day)),
+        sa.or_(
+            sa.and_(Enrolment.cycle == 1, Enrolment.latest.is_(True)),
+            ~sa.exists().where(
+                other.staff_id == Enrolment.staff_id,
+                other.course_id == Enrolment.course_id,
+                other.required.is_(True),
+                other.assigned_on <= day,
+                in_order_on(day, other),
+            ),
+        ),
+    )
+    counts = sa.select(
+        sa.select(sa.func.count()).select_from(members).scalar_subquery().label("people"),
+        sa.select(sa.func.count())
+        .select_from(members)
+        .where(sa.exists().where(Enrolment.staff_id == members.c.staff_id, late))
+        .scalar_subquery()
+        .label("late"),
+    ).subquery("counts")
+    page = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
+        members, members.c.staff_id == Staff.id
+    )
+    if limit:
+        page = page.order_by(Staff.sort_key, Staff.id).limit(limit)
+    page = page.cte("page")
+    listed = (
+        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, page.c.sort_key, Course.title)
+        .select_from(page)
+        .outerjoin(Enrolment, sa.and_(Enrolment.staff_id == page.c.staff_id, late))
+        .outerjoin(Course, Course.id == Enrolment.course_id)
+        .subquery("listed")
+    )
+    return (
+        sa.select(
+            counts.c.people, counts.c.late, listed.c.staff_id, listed.c.full_name, listed.c.staff_code,
+            listed.c.title,
         )
-    ).scalars()
-    for e in rows:
-        done = (
-            e.state == EnrolmentState.COMPLETED
-            and e.completed_at is not None
-            and e.completed_at < day_end
-            and (e.expires_on is None or e.expires_on > day)
-        )
-        exempt = e.state == EnrolmentState.EXEMPT
-        not_due = e.due_on is None or e.due_on >= day
-        closed_before = e.closed_at is not None and e.closed_at < day_end
-        in_order = done or exempt or (not_due and not closed_before) or closed_before
-        owed[e.staff_id][e.course_id] = owed[e.staff_id].get(e.course_id, False) or in_order
-    result = []
-    for member in members:
-        missing = sorted(titles[c] for c, ok in owed.get(member.id, {}).items() if not ok)
-        result.append(ComplianceRow(member.id, member.full_name, member.staff_code, not missing, missing))
-    return result
+        .select_from(counts)
+        .outerjoin(listed, sa.true())
+        .order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
+    )
+
+
+def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 500) -> Compliance:
+    """Who in ``unit_id`` (its subtree; None: the viewer's whole scope, the ministry for a
+    reporter), as the roster stood on ``day``, was compliant on ``day``: every required course
+    assigned by then was completed and still valid, exempt, closed, or not yet due
+    (``training.status.in_order_on``). Counted in SQL whatever the size of the unit, the
+    subtree a recursive CTE (no list of ids); the people listed are the first ``limit`` in
+    name order (None: all)."""
+    unit = None
+    if unit_id is not None:
+        unit = db.session.get(OrgUnit, unit_id) if 0 < unit_id <= MAX_ID else None
+        if unit is None:
+            raise UnknownUnit()
+    scope = scope_of(user)
+    if scope is not None:
+        if unit_id is None and user.scope_unit_id is not None and scope:
+            unit_id = user.scope_unit_id  # a manager's whole scope: their unit's subtree
+        if unit_id not in scope:
+            raise OutOfScope()
+    counted = (0, 0)  # members, members not compliant
+    rows: dict[int, ComplianceRow] = {}
+    for people, late, staff_id, full_name, staff_code, title in db.session.execute(
+        compliance_query(unit_id, day, limit)
+    ):
+        counted = (people, late)
+        if staff_id is None:
+            continue  # nobody
+        row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, []))
+        if title is not None and title not in row.missing:  # two late cycles of a course: once
+            row.compliant = False
+            row.missing.append(title)
+    return Compliance(unit, day, counted[0], counted[0] - counted[1], list(rows.values()))
 
 
 # --- trend and course analytics --------------------------------------------------------------------

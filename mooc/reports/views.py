@@ -175,8 +175,6 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
         _("Completed"),
         _("Manager"),
     ]
-    from mooc.training.views import STATUS_LABELS
-
     table = [
         [
             r.staff.staff_code,
@@ -184,7 +182,7 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
             r.unit_name,
             r.position_title,
             r.course_title,
-            STATUS_LABELS[r.status](),
+            r.status.label,
             r.due_on,
             r.days_overdue,
             r.completed_at,
@@ -238,25 +236,43 @@ def people():
 @bp.get("/compliance")
 @role_required(Role.MANAGER)
 def compliance():
-    unit_id = int_arg("unit")
+    all_units = request.args.get("unit") == "all"  # the viewer's whole scope
+    unit_id = None if all_units else int_arg("unit")
     day = date_arg("date") or clock.today()
-    rows = None
-    if unit_id is not None:
-        try:
-            rows = queries.compliance(current_user, unit_id, day)
-        except queries.OutOfScope:
-            abort(404)
+    result = None
+    if unit_id is not None or all_units:
         export = _export_arg()
-        if export:
-            unit = db.session.get(OrgUnit, unit_id)
-            title = _("Compliance of %(unit)s on %(date)s", unit=unit.name, date=day.strftime("%d/%m/%Y"))
+        exporting = export is not None
+        limit = EXPORT_MAX_ROWS if exporting else 500
+        try:
+            result = queries.compliance(current_user, unit_id, day, limit=limit)
+        except queries.OutOfScope:  # also an unknown unit
+            abort(404)
+        if exporting and result.truncated:
+            flash(
+                _(
+                    "This unit had more than %(n)s people on that day: export a smaller unit.",
+                    n=format_number(EXPORT_MAX_ROWS),
+                ),
+                "warning",
+            )
+            args = {k: v for k, v in request.args.items() if k != "export"}
+            return redirect(url_for("reports.compliance", **args))
+        if exporting:
+            title = _(
+                "Compliance of %(unit)s on %(date)s",
+                unit=result.unit.name if result.unit else _("All units"),
+                date=day.strftime("%d/%m/%Y"),
+            )
             headers = [_("Staff code"), _("Full name"), _("Compliant"), _("Missing")]
             table = [
                 [r.staff_code, r.full_name, _("yes") if r.compliant else _("no"), "; ".join(r.missing)]
-                for r in rows
+                for r in result.rows
             ]
             return _export(export, title, headers, table)
-    return render_template("reports/compliance.html", rows=rows, unit_id=unit_id, day=day, **_choices())
+    return render_template(
+        "reports/compliance.html", result=result, unit_id=unit_id, all_units=all_units, day=day, **_choices()
+    )
 
 
 @bp.get("/trend")

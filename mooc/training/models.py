@@ -57,7 +57,8 @@ class EnrolmentState(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     EXEMPT = "exempt"
-    # "overdue" is not stored: not completed, not exempt, past its due date, person not gone.
+    # "overdue" and "closed" are not states: the status of a cycle is decided in
+    # mooc.training.status (EnrolmentStatus) from its state, due date, closing and cycle.
 
 
 class EnrolmentSource(enum.StrEnum):
@@ -144,15 +145,6 @@ class Enrolment(CreatedAt, db.Model):
     staff = relationship("Staff")
     course = relationship("Course")
     rule = relationship("AssignmentRule")
-
-    def is_overdue(self, today: date, staff_active: bool = True) -> bool:
-        return (
-            staff_active
-            and self.closed_at is None
-            and self.due_on is not None
-            and self.due_on < today
-            and self.state in (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)
-        )
 
 
 class Certificate(db.Model):

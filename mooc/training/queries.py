@@ -1,4 +1,4 @@
-"""Read side of training: a trainee's home, a person's record, status labels."""
+"""Read side of training: a trainee's home, a person's record (statuses: ``training.status``)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,17 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.roster.models import Staff, StaffStatus
+from mooc.roster.models import Staff
 from mooc.training.completion import CourseProgress, courses_progress
 from mooc.training.models import Certificate, Enrolment, EnrolmentState
-
-
-def status_of(enrolment: Enrolment, today: date, staff_status: StaffStatus = StaffStatus.ACTIVE) -> str:
-    """not_started | in_progress | completed | exempt | overdue | closed."""
-    if enrolment.closed_at is not None and enrolment.state not in (EnrolmentState.COMPLETED,):
-        return "closed"
-    if enrolment.is_overdue(today, staff_status != StaffStatus.LEFT):
-        return "overdue"
-    return enrolment.state.value
+from mooc.training.status import EnrolmentStatus
 
 
 @dataclass
 class HomeItem:
     enrolment: Enrolment
     course: Course
-    status: str
+    status: EnrolmentStatus
     progress: CourseProgress
     days_left: int | None
     certificate: Certificate | None
@@ -79,8 +71,8 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
             course = courses.get(enrolment.course_id)
             if course is None:
                 continue
-            status = status_of(enrolment, today, staff.status)
-            if status == "closed":
+            status = EnrolmentStatus.of(enrolment, today, staff.status)
+            if status == EnrolmentStatus.CLOSED:
                 continue
             enrolled.add(course.id)
             since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
@@ -95,7 +87,7 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
                 (enrolment.due_on - today).days if enrolment.due_on else None,
                 certificates.get(enrolment.id),
             )
-            if status in ("completed", "exempt"):
+            if status in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
                 result.completed.append(item)
             elif enrolment.required:
                 result.required.append(item)
@@ -119,7 +111,7 @@ class RecordRow:
     enrolment: Enrolment
     course_title: str
     course_code: str
-    status: str
+    status: EnrolmentStatus
     certificate: Certificate | None
 
 
@@ -134,5 +126,6 @@ def record(staff: Staff, today: date | None = None) -> list[RecordRow]:
         .order_by(Course.title, Enrolment.cycle.desc())
     ).all()
     return [
-        RecordRow(e, title, code, status_of(e, today, staff.status), cert) for e, title, code, cert in rows
+        RecordRow(e, title, code, EnrolmentStatus.of(e, today, staff.status), cert)
+        for e, title, code, cert in rows
     ]

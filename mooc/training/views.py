@@ -25,22 +25,22 @@ from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
-
-STATUS_LABELS = {
-    "not_started": lambda: _("Not started"),
-    "in_progress": lambda: _("In progress"),
-    "completed": lambda: _("Completed"),
-    "overdue": lambda: _("Overdue"),
-    "exempt": lambda: _("Exempt"),
-    "closed": lambda: _("No longer required"),
-}
 
 
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"status_label": lambda status: STATUS_LABELS.get(status, lambda: status)()}
+    return {"status_label": _status_label}
+
+
+def _status_label(status: str) -> str:
+    """The label of an enrolment status (``training.status``) for templates."""
+    try:
+        return EnrolmentStatus(status).label
+    except ValueError:
+        return status
 
 
 @bp.get("/")
@@ -173,7 +173,7 @@ def _record_rows(staff: Staff, score_format: str) -> list[tuple[queries.RecordRo
         cells = [
             row.course_title,
             e.cycle,
-            STATUS_LABELS[row.status](),
+            row.status.label,
             _d(e.assigned_on),
             _d(e.due_on),
             _d(e.completed_at),

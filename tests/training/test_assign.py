@@ -13,7 +13,7 @@ from mooc.roster.models import Staff, StaffStatus
 from mooc.training import assign
 from mooc.training.completion import complete
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
-from mooc.training.queries import status_of
+from mooc.training.status import EnrolmentStatus
 
 TODAY = date(2026, 3, 2)
 
@@ -112,7 +112,7 @@ def test_transfer_in_enrols_and_transfer_out_closes(org, person):
         db.session.get(Staff, moving.id).unit_id = o.other.id
         assert assign.apply_rules(today=TODAY, staff_ids={moving.id}).closed == 1
         enrolment = enrolled(o.course_id)[moving.id][0]
-        assert status_of(enrolment, TODAY) == "closed"
+        assert EnrolmentStatus.of(enrolment, TODAY) == "closed"
         db.session.get(Staff, moving.id).unit_id = o.section_b.id  # and back again: the same cycle reopens
         assign.apply_rules(today=TODAY, staff_ids={moving.id})
         assert [e.closed_at for e in enrolled(o.course_id)[moving.id]] == [None]
@@ -126,11 +126,11 @@ def test_leavers_keep_history_and_stop_counting_as_overdue(org, person):
         assign.apply_rules(today=TODAY)
         enrolment = enrolled(o.course_id)[leaver.id][0]
         later = TODAY + timedelta(days=30)
-        assert status_of(enrolment, later) == "overdue"
+        assert EnrolmentStatus.of(enrolment, later) == "overdue"
         db.session.get(Staff, leaver.id).status = StaffStatus.LEFT
         assign.apply_rules(today=later)
         assert enrolment.closed_at is None  # history kept as it was
-        assert status_of(enrolment, later, StaffStatus.LEFT) == "not_started"
+        assert EnrolmentStatus.of(enrolment, later, StaffStatus.LEFT) == "not_started"
 
 
 def test_renewal_opens_a_new_cycle_and_keeps_the_old(org, person):
