@@ -662,7 +662,10 @@ def _load_lesson(
 
 
 CALLOUT_RE = re.compile(r"^(\s*)(!!!|\?\?\?\+?)\s*([^\s\"]*)(.*)$")
-CALLOUT_KINDS = ("note", "tip", "example", "warning", "danger", "caution", "important", "info")
+# The callout kinds authors may use (`!!! kind`); the sanitiser lets exactly these through as
+# classes (render.EXTENSION_CLASSES). Never a class the site's templates use ("hint", "question").
+CALLOUT_KINDS = ("note", "tip", "info", "important", "example", "warning", "caution", "attention",
+                 "danger", "abstract", "success", "failure", "bug", "quote")
 HEADING1_RE = re.compile(r"^ {0,3}#(?:\s|$)")
 FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
 

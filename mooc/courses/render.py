@@ -21,6 +21,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from pygments.token import STANDARD_TYPES
 
+from mooc.courses.format import CALLOUT_KINDS as AUTHORED_CALLOUT_KINDS
 from mooc.courses.media import MEDIA_CLASSES, Media, media_element
 from mooc.text import fold
 
@@ -95,8 +96,7 @@ AUTHOR_ID_PREFIX = "u-"
 # Callout kinds (`!!! kind`, `??? kind`), as the site's CSS styles them or might; never a class the
 # site's templates use for something else ("hint", "question"...): see
 # tests/courses/test_sanitiser.py::test_author_classes_never_collide_with_the_sites.
-CALLOUT_KINDS = frozenset({"note", "tip", "info", "important", "example", "warning", "caution",
-                           "attention", "danger", "abstract", "success", "failure", "bug", "quote"})
+CALLOUT_KINDS = frozenset(AUTHORED_CALLOUT_KINDS)
 PYGMENTS_CLASSES = frozenset(name for name in STANDARD_TYPES.values() if name)
 # The only classes a lesson may carry: those the Markdown extensions of _markdown() emit, per tag.
 # An author's own classes ({.x}, raw HTML) are dropped.
