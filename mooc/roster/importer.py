@@ -346,14 +346,16 @@ class _Units:
         return found
 
     def suggest(self, text: str) -> str | None:
-        """The closest active unit, as “CODE” (Name), for an unknown unit's message."""
+        """The closest active unit, as “CODE” (Name), for an unknown unit's message. Only a close
+        one (0.8): names share long prefixes ("Phòng ...", "Thanh tra tỉnh ..."), and a looser match
+        suggested "Phòng Nghiệp vụ 2" for "Phòng Tiếp dân"."""
         if not hasattr(self, "_choices"):
             self._choices: dict[str, int] = {}
             for row in self.by_id.values():
                 if row.active:
                     self._choices.setdefault(row.code.casefold(), row.id)
                     self._choices.setdefault(fold(row.name), row.id)
-        close = difflib.get_close_matches(fold(text), list(self._choices), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(fold(text), list(self._choices), n=1, cutoff=0.8)
         if not close:
             return None
         row = self.by_id[self._choices[close[0]]]

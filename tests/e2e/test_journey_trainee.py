@@ -99,7 +99,8 @@ def test_trainee_completes_a_required_course(browsing, live, make_trainee) -> No
     response = page.context.request.get(link.get_attribute("href"))
     assert response.ok and response.headers["content-type"] == "application/pdf", response
     disposition = response.headers["content-disposition"]
-    assert re.fullmatch(r'inline; filename="chung-nhan-[A-Z0-9-]+\.pdf"', disposition), disposition
+    named = r'inline; filename="(chung-nhan-[A-Z0-9-]+\.pdf)"; filename\*=UTF-8\'\'\1'
+    assert re.fullmatch(named, disposition), disposition
     pdf = PdfReader(io.BytesIO(response.body()))
     text = " ".join((p.extract_text() or "") for p in pdf.pages)
     assert person.full_name in text and COURSE in text, text
