@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
-from flask import Flask, flash, request, session
+from flask import Flask, abort, flash, request, session
 from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter, IntegerConverter, UnicodeConverter
 
@@ -110,6 +110,15 @@ class PathConverter(BaseConverter):
 
 def install(app: Flask) -> None:
     """Before any blueprint is registered: every ``<int:>`` id bounded, and no NUL byte in any
-    other part of a URL (a URL with one matches no route: 404)."""
+    other part of a URL (a URL with one matches no route: 404), nor in any form field (400)."""
     app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter,
                                   path=PathConverter)
+    app.before_request(refuse_nul_in_forms)
+
+
+def refuse_nul_in_forms() -> None:
+    """No text a person types holds a NUL byte; PostgreSQL refuses one in any text value (a 500
+    wherever a field reaches a query), so a form that carries one is a bad request."""
+    if request.method in ("POST", "PUT", "PATCH") and any(
+            "\x00" in value for values in request.form.listvalues() for value in values):
+        abort(400)
