@@ -220,7 +220,7 @@ def test_a_practice_quiz_that_does_not_count_may_show_its_key(tree, completion, 
 
 
 def test_the_shipped_quizzes_draw_from_larger_pools_and_keep_their_key():
-    from mooc.quizzes.review import farming_risk
+    from mooc.formats.quiz_review import farming_risk
 
     root = Path(__file__).resolve().parents[2] / "courses"
     result = check_tree(root)
