@@ -15,8 +15,11 @@ from flask.cli import FlaskGroup
 from flask_migrate import upgrade as migrate_upgrade
 
 from mooc import create_app
+from mooc import demo as demo_data
+from mooc.backup import BackupError, backup, restore
 from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, load_settings
 from mooc.extensions import db
+from mooc.serving import default_workers, serve
 
 
 def _factory():  # noqa: ANN202
@@ -53,8 +56,6 @@ def _warn_if_development(app) -> None:  # noqa: ANN001
 
 
 def _serve_options(function):  # noqa: ANN001, ANN202
-    from mooc.serving import default_workers
-
     function = click.option("--access-log/--no-access-log", default=False,
                             help="Print one line per request.")(function)
     function = click.option("--threads", default=4, show_default=True,
@@ -74,9 +75,6 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
     """Set up the demo and serve it: migrate the database (SQLite in instance/ unless
     MOOC_DATABASE_URL says otherwise), load the demo roster, accounts and the courses,
     print the demo logins, and serve on http://HOST:PORT until Ctrl+C."""
-    from mooc import demo as demo_data
-    from mooc.serving import serve
-
     settings = load_settings()
     instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance")
     if settings["ENV"] != "production":
@@ -96,8 +94,6 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
 def serve_command(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     """Serve the app with gunicorn on the configured database (run `mooc db upgrade` first).
     In production put a reverse proxy (nginx, Caddy) in front and set MOOC_PROXY_COUNT=1."""
-    from mooc.serving import serve
-
     settings = load_settings()
     if settings["ENV"] != "production":
         ensure_secret_file(Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance"))
@@ -124,8 +120,6 @@ if __name__ == "__main__":  # pragma: no cover
 def backup_command(path: str) -> None:
     """Copy the SQLite database to PATH while the app keeps running (SQLite's online backup,
     never a file copy of a live database), then check the copy. PostgreSQL: use pg_dump."""
-    from mooc.backup import BackupError, backup
-
     app = _factory()
     try:
         report = backup(app.config["SQLALCHEMY_DATABASE_URI"], Path(path))
@@ -141,8 +135,6 @@ def backup_command(path: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def restore_command(path: str, yes: bool) -> None:
     """Replace the SQLite database with the backup at PATH. Stop the app servers first."""
-    from mooc.backup import BackupError, restore
-
     app = _factory()
     if not yes:
         click.confirm("This replaces everything in the database with the backup. Continue?", abort=True)

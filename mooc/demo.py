@@ -6,15 +6,23 @@ Every name here is invented. Units are data like any other: this is one possible
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 
+from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.auth.passwords import set_password
+from mooc.courses.models import Course, Lesson
+from mooc.courses.progress import mark_done
+from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.text import split_full_name
+from mooc.training import assign, completion
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 
 DEMO_PASSWORD = "matkhau-demo"  # noqa: S105 (published on purpose: it is the demo)
 
@@ -126,14 +134,6 @@ DEMO_RULES = [
 def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict[str, Position]) -> None:
     """Rules, and the demo trainee's courses in every state: a completed cycle and its renewal in
     progress, an overdue course, an exemption, a course not started. Runs once."""
-    from datetime import timedelta
-
-    from mooc import clock
-    from mooc.courses.models import Course, Lesson
-    from mooc.courses.progress import mark_done
-    from mooc.training import assign, completion
-    from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
-
     if db.session.scalar(sa.select(sa.func.count()).select_from(AssignmentRule)):
         return
     courses = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
@@ -201,10 +201,6 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
 
 def load_courses(report: DemoReport) -> None:
     """Sync the real courses from the courses folder (refused with file:line if they have errors)."""
-    from pathlib import Path
-
-    from mooc.courses.sync import SyncRefused, sync_tree
-
     try:
         sync = sync_tree(Path(current_app.config["MOOC_COURSES_DIR"]))
     except SyncRefused as refused:

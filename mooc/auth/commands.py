@@ -7,7 +7,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from mooc.auth import audit, passwords, sessions
+from mooc.auth.models import Role, User
 from mooc.extensions import db
+from mooc.text import clean
 
 
 @click.group()
@@ -24,10 +27,6 @@ def users() -> None:
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an administrator account, or make an existing account an active administrator
     with this password (which ends its sessions and spends its invitation and reset links)."""
-    from mooc.auth import audit, passwords, sessions
-    from mooc.auth.models import Role, User
-    from mooc.text import clean
-
     email = passwords.normalise_email(email)
     if "@" not in email or " " in email:
         raise click.ClickException(f"{email!r} is not an e-mail address.")

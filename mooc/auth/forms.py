@@ -1,7 +1,17 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, Length
+
+from mooc.auth import passwords
+
+# What a person reads about a password passwords.password_problem() refuses (both password pages).
+PASSWORD_PROBLEMS = {
+    "too_short": lambda: _("Use at least %(n)d characters.", n=passwords.MIN_PASSWORD_LENGTH),
+    "too_long": lambda: _("That password is too long."),
+    "too_simple": lambda: _("That password is too simple."),
+}
 
 
 class LoginForm(FlaskForm):

@@ -8,9 +8,8 @@ from flask_login import current_user, logout_user
 
 from mooc.auth import recovery
 from mooc.auth.access import public
-from mooc.auth.forms import ForgotPasswordForm, SetPasswordForm
+from mooc.auth.forms import PASSWORD_PROBLEMS, ForgotPasswordForm, SetPasswordForm
 from mooc.auth.tokens import TokenPurpose
-from mooc.auth.views import PASSWORD_PROBLEMS
 from mooc.errors import refuse
 
 bp = Blueprint("account", __name__, template_folder="templates")

@@ -8,16 +8,9 @@ from flask_login import current_user, login_user, logout_user
 
 from mooc.auth import audit, passwords, sessions
 from mooc.auth.access import public, safe_next
-from mooc.auth.forms import ChangePasswordForm, LoginForm
+from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, template_folder="templates")
-
-PASSWORD_PROBLEMS = {
-    "too_short": lambda: _("Use at least %(n)d characters.", n=passwords.MIN_PASSWORD_LENGTH),
-    "too_long": lambda: _("That password is too long."),
-    "too_simple": lambda: _("That password is too simple."),
-}
-
 
 def _policy() -> passwords.ThrottlePolicy:
     config = current_app.config

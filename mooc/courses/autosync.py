@@ -11,10 +11,10 @@ from pathlib import Path
 from flask import Flask
 
 from mooc.courses.check import check_tree
-from mooc.courses.format import Problem
 from mooc.courses.sync import sync_tree
 from mooc.database import intend_to_write
 from mooc.extensions import db
+from mooc.formats.problem import Problem
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()

@@ -19,7 +19,6 @@ from mooc.courses.format import (
     CourseSource,
     Document,
     LessonSource,
-    Problem,
     QuizFile,
     Reporter,
     load_course,
@@ -27,6 +26,9 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import anchor_ids, author_anchor, scan_links
+from mooc.formats.problem import Problem
+from mooc.formats.quiz import QuizSource, parse_quiz
+from mooc.formats.quiz_review import farming_risk
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -387,24 +389,15 @@ def _relative(path: Path, start: Path) -> str:
     return os.path.relpath(path, start)
 
 
-def _check_quiz(item: QuizFile, report: Reporter) -> Any:
-    try:
-        from mooc.quizzes.format import parse_quiz
-    except ImportError:  # pragma: no cover (the quiz format lands with its own issue)
-        return None
+def _check_quiz(item: QuizFile, report: Reporter) -> QuizSource | None:
     quiz, problems = parse_quiz(item.text, path=item.doc.rel)
-    for problem in problems:
-        report.problems.append(
-            Problem(problem.path, problem.line, problem.severity, problem.code, problem.message)
-        )
+    report.problems.extend(problems)
     return quiz
 
 
-def _check_farming(course: CourseSource, item: QuizFile, quiz: Any, report: Reporter) -> None:
+def _check_farming(course: CourseSource, item: QuizFile, quiz: QuizSource | None, report: Reporter) -> None:
     """Warn when a quiz that counts towards completion shows its key while the same
     questions can come back (docs/authoring.md, "Review policies")."""
-    from mooc.quizzes.review import farming_risk
-
     wanted = course.completion.get("quizzes", "all")
     counts = wanted == "all" or (isinstance(wanted, list) and item.key in wanted)
     if quiz is None or not counts:

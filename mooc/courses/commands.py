@@ -18,6 +18,7 @@ from mooc.courses.check import check_tree, course_folder
 from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
 from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
 from mooc.extensions import db
+from mooc.formats.gift import convert_gift_file
 from mooc.text import fold
 
 
@@ -230,8 +231,6 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
     """Convert a Moodle GIFT question bank (SOURCE) into a quiz file in our Markdown syntax.
     Says which questions could not be converted and why (matching, essay, missing word...).
     Check the result with `mooc courses check` before committing it."""
-    from mooc.quizzes.gift import convert_gift_file
-
     if not dest.endswith(".quiz.md"):
         raise click.ClickException("--out must name a .quiz.md file")
     name = Path(dest).name

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
+from mooc.formats.problem import Problem
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -56,34 +57,6 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when
 TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    severity: str  # "error" | "warning"
-    code: str
-    message: str
-
-    def format(self) -> str:
-        return f"{self.path}:{self.line}: {self.severity}: {self.message} [{self.code}]"
-
-    def github(self) -> str:
-        """A GitHub Actions annotation: ``::error file=...,line=...::message``."""
-        message = f"{self.message} [{self.code}]".replace("%", "%25")
-        message = message.replace("\r", "%0D").replace("\n", "%0A")
-        path = self.path.replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
-        return f"::{self.severity} file={path},line={self.line},title={self.code}::{message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "line": self.line,
-            "severity": self.severity,
-            "code": self.code,
-            "message": self.message,
-        }
-
-
 @dataclass
 class Document:
     """A Markdown file split into its front matter and body."""
@@ -117,7 +90,7 @@ class QuizFile:
     key: str
     slug: str
     position: int
-    doc: Document  # the quiz syntax itself is parsed by mooc.quizzes.format
+    doc: Document  # the quiz syntax itself is parsed by mooc.formats.quiz
     text: str
     previous: list[str] = field(default_factory=list)
 

@@ -20,11 +20,13 @@ import sqlalchemy as sa
 
 from mooc import clock
 from mooc.courses.check import CheckResult, LinkMap, check_tree
-from mooc.courses.format import CourseSource, LessonSource, ModuleSource, Problem, QuizFile
+from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.courses.render import RENDER_VERSION, render
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
+from mooc.formats.problem import Problem
+from mooc.formats.quiz_content import quiz_content
 
 
 class SyncRefused(Exception):
@@ -329,8 +331,6 @@ class _Syncer:
     def _quiz_content(self, source: QuizFile, parsed: Any) -> tuple[dict, list, str]:
         if parsed is None:
             return {}, [], ""
-        from mooc.quizzes.content import quiz_content
-
         return quiz_content(parsed, lambda body: self._render(source.doc.path, body))
 
     def touched_lesson_ids(self) -> list[int]:
@@ -358,12 +358,16 @@ def _assign(row: Any, **values: Any) -> bool:
     return changed
 
 
+# The quizzes domain's attempts, by table name: quizzes sit above courses (they import the
+# Quiz row the sync writes), so courses may not import their models; counting who has
+# attempted a quiz the sync would archive needs only these two columns.
+QUIZ_ATTEMPTS = sa.table("quiz_attempts", sa.column("user_id"), sa.column("quiz_id"))
+
+
 def archive_warnings(result: CheckResult) -> list[Problem]:
     """Lessons and quizzes that trainees have progress on and that the next sync would
     archive because no file holds their identity any more (a warning: renaming is allowed,
     but the author should know, and can keep them with ``previously:``). Reads the database."""
-    from mooc.quizzes.models import QuizAttempt
-
     root = result.root or Path(".")
     problems: list[Problem] = []
     for source in result.courses:
@@ -374,7 +378,7 @@ def archive_warnings(result: CheckResult) -> list[Problem]:
         kept = keys | {old for item in source.items() for old in item.previous}
         for model, counter, column, kind in (
             (Lesson, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
-            (Quiz, QuizAttempt.user_id, QuizAttempt.quiz_id, "quiz"),
+            (Quiz, QUIZ_ATTEMPTS.c.user_id, QUIZ_ATTEMPTS.c.quiz_id, "quiz"),
         ):
             rows = db.session.execute(
                 sa.select(model.key, model.source_path, sa.func.count(sa.distinct(counter)))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from mooc.courses import progress, queries
+from mooc.courses.autosync import refresh_if_changed
 from mooc.courses.format import ASSET_SUFFIXES
 from mooc.courses.media import mime_type
 from mooc.courses.models import Lesson
@@ -23,8 +24,6 @@ ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 def preview_edits():
     """In development, show authors their edits on reload (see autosync.py)."""
     if current_app.config["MOOC_COURSES_AUTOSYNC"]:
-        from mooc.courses.autosync import refresh_if_changed
-
         g.course_errors = refresh_if_changed(current_app._get_current_object())
 
 

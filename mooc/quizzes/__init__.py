@@ -1,6 +1,7 @@
-"""Quizzes: the quiz file format, the grader and the Moodle GIFT importer.
+"""Quizzes: attempts (start, autosave, submit, time limit, review), the grader and the pages.
 
-`format` reads `*.quiz.md` files into plain data, `grading` scores attempts against what
-was shown, `gift` converts Moodle question banks. All three are pure: no database, no
-request, no Markdown rendering (the caller renders and sanitises).
+The quiz file format, its review policies, the content a synced quiz stores and the GIFT
+converter are in `mooc.formats` (below courses, which syncs quizzes); `grading` scores
+attempts against what was shown. The Quiz row itself is in `mooc.courses.models`: the
+courses sync writes it.
 """

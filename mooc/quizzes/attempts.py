@@ -18,9 +18,9 @@ from mooc import clock, events
 from mooc.courses.models import Quiz
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.formats.quiz_review import DEFAULT_POLICY, Review, policy_allows
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
-from mooc.quizzes.review import DEFAULT_POLICY, Review, policy_allows
 
 GRACE = timedelta(seconds=30)  # network latency: a submit this late still counts
 MAX_TEXT = 500  # characters kept of a typed answer

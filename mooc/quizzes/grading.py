@@ -15,15 +15,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from mooc.quizzes.format import (
-    NumericAnswer,
-    NumericRange,
-    QuestionSource,
+from mooc.formats.quiz import (
     QuizSettings,
     QuizSource,
     normalize_answer,
     parse_number,
 )
+from mooc.formats.quiz_content import snapshot
 
 __all__ = [
     "AttemptResult",
@@ -33,10 +31,8 @@ __all__ = [
     "grade_attempt",
     "grade_question",
     "public_view",
-    "snapshot",
 ]
 
-SNAPSHOT_VERSION = 1
 MAX_RESPONSE_CHARS = 1000  # a longer short answer is wrong, unread
 MAX_RESPONSE_ITEMS = 100  # more ticked boxes than any question has
 
@@ -58,35 +54,6 @@ class AttemptResult:
 
 
 # --- snapshots ----------------------------------------------------------------------
-
-
-def _numeric_snapshot(answer: NumericAnswer | NumericRange) -> dict[str, str]:
-    if isinstance(answer, NumericRange):
-        return {"low": str(answer.low), "high": str(answer.high)}
-    return {"value": str(answer.value), "tolerance": str(answer.tolerance)}
-
-
-def snapshot(question: QuestionSource) -> dict[str, Any]:
-    """Everything needed to show, grade and later review *question*, as JSON-ready data.
-
-    Numbers are decimal strings ("2.5"), not floats, so "2.6 within 2.5 ± 0.1" stays
-    exactly on the boundary.
-    """
-    return {
-        "v": SNAPSHOT_VERSION,
-        "key": question.key,
-        "type": question.type,
-        "title": question.title,
-        "body_md": question.body_md,
-        "points": question.points,
-        "partial": question.partial,
-        "match_mode": question.match_mode,
-        "shuffle": question.shuffle,
-        "choices": [{"key": c.key, "text_md": c.text_md, "correct": c.correct} for c in question.choices],
-        "answers": list(question.answers),
-        "numeric": [_numeric_snapshot(a) for a in question.numeric],
-        "explanation_md": question.explanation_md,
-    }
 
 
 def public_view(snap: dict[str, Any]) -> dict[str, Any]:

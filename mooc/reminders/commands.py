@@ -16,6 +16,8 @@ from flask.cli import with_appcontext
 from mooc import clock
 from mooc.auth import audit
 from mooc.extensions import db
+from mooc.reminders.schedule import Schedule, plan
+from mooc.reminders.sender import describe, send_plan
 
 
 @click.group()
@@ -56,9 +58,6 @@ def send_command(dry_run: bool) -> None:
     before their certificates expire, and the managers' weekly digests. Running it twice
     sends nothing twice; an interrupted run or a mail server that is down leaves the rest
     for the next run. Exit status 1 if some could not be sent."""
-    from mooc.reminders.schedule import Schedule, plan
-    from mooc.reminders.sender import describe, send_plan
-
     config = current_app.config
     today = clock.today()
     stale_before = clock.now() - timedelta(minutes=config["MOOC_REMINDER_PENDING_MINUTES"])

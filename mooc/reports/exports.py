@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from mooc import clock
 from mooc.downloads import csv_bytes, neutralise
+from mooc.formatting import format_date, format_datetime
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel refuses a sheet named with any of these, or starting or ending with an apostrophe.
@@ -43,8 +44,6 @@ def _local(value: Any) -> Any:
 
 
 def to_csv(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stamp: str) -> bytes:
-    from mooc.formatting import format_date, format_datetime
-
     def cell(value: Any) -> Any:
         if isinstance(value, datetime):
             return format_datetime(value)

@@ -12,17 +12,14 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from mooc.extensions import db
+from mooc.roster import importer, units
+from mooc.roster.display import FIELD_LABELS, KIND_LABELS, grouped, names, refusal_message, show_value
+from mooc.roster.reader import UNIT_FIELDS
 
 
 @click.group()
 def roster() -> None:
     """The staff registry: org units, positions and people."""
-
-
-def _describe_refusal(error: Exception) -> str:
-    from mooc.roster.views import refusal_message
-
-    return refusal_message(error)
 
 
 @roster.command("import")
@@ -47,8 +44,6 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
     errors or needs a confirmation that was not given; then nothing is applied. See
     docs/roster.md for the accepted columns.
     """
-    from mooc.roster import importer
-
     try:
         sheet = importer.open_sheet(file)
         plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
@@ -56,7 +51,7 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
                                     confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     except importer.FileRefused as error:
         db.session.rollback()
-        _fail(output, _describe_refusal(error))
+        _fail(output, refusal_message(error))
     needs_yes = plan.confirmation_needed and not confirmed
     if needs_yes and not dry_run and plan.ok and output == "text" and sys.stdin.isatty():
         confirmed = click.confirm(
@@ -80,8 +75,6 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
 
 
 def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
-    from mooc.roster.display import grouped
-
     lines = []
     for line in grouped(issues)[:500]:
         if line["count"] == 1:
@@ -99,8 +92,6 @@ def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
 def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
                admins_needed: list[str]) -> str:
     """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
-    from mooc.roster.display import FIELD_LABELS, KIND_LABELS, names, show_value
-
     unit_names, position_titles = names(db.session)
     counts = plan.counts
     lines = [_("%(n)d data rows read from %(file)s.", n=plan.rows, file=plan.filename)]
@@ -175,13 +166,10 @@ def units_command(file: Path, dry_run: bool, output: str) -> None:
     """Create, rename, move and merge org units from FILE (columns code, name, parent_code and
     optionally merged_into and kind, or their Vietnamese names). A merged unit's people and
     sub-units move to the unit it merged into."""
-    from mooc.roster import importer, units
-    from mooc.roster.reader import UNIT_FIELDS
-
     try:
         sheet = importer.open_sheet(file, UNIT_FIELDS)
     except importer.FileRefused as error:
-        _fail(output, _describe_refusal(error))
+        _fail(output, refusal_message(error))
     plan = units.plan_units(sheet, db.session, filename=file.name, checksum=importer.file_checksum(file))
     apply = not plan.issues and not dry_run
     if apply:

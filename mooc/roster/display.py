@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from mooc.formatting import format_date
 from mooc.roster.models import OrgUnit, Position, StaffStatus
+from mooc.roster.reader import column_letter
 
 FIELD_LABELS = {
     "staff_code": _l("Staff code"), "full_name": _l("Full name"), "email": _l("E-mail"),
@@ -24,8 +26,37 @@ KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Move
                "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
                "unchanged": _l("Unchanged")}
 
+# Why an uploaded file was refused before any row was read (reader.FileRefused codes).
+REFUSALS = {
+    "old_excel": _l("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx or CSV."),
+    "empty": _l("The file is empty."),
+    "not_a_table": _l("This is not a CSV or XLSX file."),
+    "zip_bomb": _l("This XLSX file unpacks to an unreasonable size, so it was refused."),
+    "no_header": _l("No header row found: one of the first rows must name the columns "
+                    "(Mã cán bộ, Họ và tên, Đơn vị...)."),
+    "cell_too_long": _l("Row %(row)d, column %(column)s: a cell holds more than %(n)d characters, so the "
+                        "file was refused. A quote mark (\") that is never closed makes the rest of the file "
+                        "one cell: check that row."),
+    "cell_too_long_row": _l("Row %(row)d: a cell holds more than %(n)d characters, so the file was refused. "
+                            "A quote mark (\") that is never closed makes the rest of the file one cell: "
+                            "check that row."),
+}
+
 GROUP_FROM = 4      # this many problems of one kind in one column read as one summary line
 FIRST_ROWS = 5      # rows a summary line names
+
+
+def refusal_message(error: Exception) -> str:
+    """Why a file was refused (a reader.FileRefused), as the upload page and `mooc roster import` say it."""
+    code = getattr(error, "code", "not_a_table")
+    params = dict(getattr(error, "params", {}) or {})
+    if code == "cell_too_long":
+        if params.get("column") is None:
+            code = "cell_too_long_row"
+        elif isinstance(params["column"], int):
+            params["column"] = column_letter(params["column"])
+        return str(REFUSALS[code] % params)
+    return str(REFUSALS.get(code, REFUSALS["not_a_table"]))
 
 
 def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
@@ -36,8 +67,6 @@ def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
 
 def show_value(name: str, value: Any, unit_names: dict, position_titles: dict) -> str:
     """A plan's value as people read it: names not ids, labels not codes, dd/mm/yyyy."""
-    from mooc.formatting import format_date
-
     if value is None or value == "":
         return "—"
     if name == "unit_id":

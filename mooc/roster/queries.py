@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from mooc.auth.models import Role, User
 from mooc.roster import keys
 from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
-from mooc.roster.units import subtree_ids
+from mooc.roster.units import subtree_ids, tree
 
 PER_PAGE = 50
 
@@ -99,7 +99,5 @@ def staff_as_of(day: date) -> sa.Select:
 
 def unit_choices(session: Session, user: User) -> list[tuple[OrgUnit, int]]:
     """Active units ``user`` may filter by, in tree order with depth."""
-    from mooc.roster.units import tree
-
     scope = visible_units(session, user)
     return [(unit, depth) for unit, depth in tree(session) if scope is None or unit.id in scope]

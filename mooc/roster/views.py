@@ -22,10 +22,17 @@ from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
 from mooc.roster import accounts, display, importer, queries, units
-from mooc.roster.display import FIELD_LABELS, KIND_LABELS, STATUS_LABELS, grouped, show_value  # noqa: F401
+from mooc.roster.display import (  # noqa: F401
+    FIELD_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    grouped,
+    refusal_message,
+    show_value,
+)
 from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UploadForm
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, FileRefused, column_letter
+from mooc.roster.reader import STAFF_FIELDS, FileRefused
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
@@ -35,20 +42,6 @@ UPLOAD_KEPT_SECONDS = 24 * 3600  # an uploaded HR file not applied within a day 
 
 ROLE_LABELS = {Role.TRAINEE: _l("Trainee"), Role.MANAGER: _l("Unit manager"),
                Role.REPORTER: _l("Reporter (reads every report)"), Role.ADMIN: _l("Administrator")}
-REFUSALS = {
-    "old_excel": _l("This is an old Excel file (.xls). Open it in Excel and save it as .xlsx or CSV."),
-    "empty": _l("The file is empty."),
-    "not_a_table": _l("This is not a CSV or XLSX file."),
-    "zip_bomb": _l("This XLSX file unpacks to an unreasonable size, so it was refused."),
-    "no_header": _l("No header row found: one of the first rows must name the columns "
-                    "(Mã cán bộ, Họ và tên, Đơn vị...)."),
-    "cell_too_long": _l("Row %(row)d, column %(column)s: a cell holds more than %(n)d characters, so the "
-                        "file was refused. A quote mark (\") that is never closed makes the rest of the file "
-                        "one cell: check that row."),
-    "cell_too_long_row": _l("Row %(row)d: a cell holds more than %(n)d characters, so the file was refused. "
-                            "A quote mark (\") that is never closed makes the rest of the file one cell: "
-                            "check that row."),
-}
 ACCOUNT_ERRORS = {
     "not_allowed": _l("You cannot do that."),
     "staff_left": _l("This person has left: they cannot be invited."),
@@ -58,18 +51,6 @@ ACCOUNT_ERRORS = {
     "self_demotion": _l("You cannot change your own role."),
     "manager_needs_unit": _l("A unit manager needs a unit."),
 }
-
-
-def refusal_message(error: Exception) -> str:
-    code = getattr(error, "code", "not_a_table")
-    params = dict(getattr(error, "params", {}) or {})
-    if code == "cell_too_long":
-        if params.get("column") is None:
-            code = "cell_too_long_row"
-        elif isinstance(params["column"], int):
-            params["column"] = column_letter(params["column"])
-        return str(REFUSALS[code] % params)
-    return str(REFUSALS.get(code, REFUSALS["not_a_table"]))
 
 
 @bp.app_context_processor

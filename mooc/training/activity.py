@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from mooc.auth.models import User
 from mooc.courses.models import LessonProgress
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
@@ -28,8 +29,6 @@ def note_activity(staff_id: int, when: datetime) -> None:
 def recompute(connection: sa.Connection) -> None:
     """Recompute everyone's latest activity from the progress itself (after bulk loads): one
     grouped pass over completions, lessons and quizzes, then one UPDATE ... FROM."""
-    from mooc.auth.models import User
-
     staff = Staff.__table__
     moments = sa.union_all(
         sa.select(Enrolment.staff_id.label("staff_id"), Enrolment.completed_at.label("at")).where(

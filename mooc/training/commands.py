@@ -12,6 +12,9 @@ from flask.cli import with_appcontext
 from mooc import clock
 from mooc.auth import audit
 from mooc.extensions import db
+from mooc.roster.reader import FileRefused
+from mooc.training.assign import apply_rules
+from mooc.training.history import apply_history, plan_history
 
 
 @click.group()
@@ -24,8 +27,6 @@ def training() -> None:
 def assign_command() -> None:
     """Apply every active assignment rule: enrol people newly covered, open renewal cycles
     for certificates about to expire. Safe to run as often as you like (cron: nightly)."""
-    from mooc.training.assign import apply_rules
-
     report = apply_rules()
     audit.record("training.assigned", enrolled=report.enrolled, renewed=report.renewed, closed=report.closed)
     db.session.commit()
@@ -44,9 +45,6 @@ def import_history(file: str, dry_run: bool, output: str) -> None:
     """Import completions done elsewhere from a CSV or XLSX file with the columns
     Mã cán bộ (staff code), Khóa học (course code), Ngày hoàn thành (dd/mm/yyyy) and
     optionally Nguồn (source). All or nothing; exit status 1 if any row has an error."""
-    from mooc.roster.reader import FileRefused
-    from mooc.training.history import apply_history, plan_history
-
     try:
         plan = plan_history(Path(file), clock.today())
     except FileRefused as refused:

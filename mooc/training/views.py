@@ -17,9 +17,10 @@ from mooc.courses.models import Course
 from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
-from mooc.formatting import format_datetime
+from mooc.formatting import format_date, format_datetime
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Position, Staff
+from mooc.roster.units import tree
 from mooc.training import assign, queries
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
@@ -239,8 +240,6 @@ def record_csv(staff_id: int):
 
 
 def _d(value) -> str:  # noqa: ANN001
-    from mooc.formatting import format_date
-
     return format_date(value)
 
 
@@ -313,8 +312,6 @@ def _rule_form() -> RuleForm:
             sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
         )
     ]
-    from mooc.roster.units import tree
-
     form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in tree(db.session)]
     form.positions.choices = [
         SelectChoice(p.id, p.title) for p in db.session.scalars(sa.select(Position).order_by(Position.rank))

@@ -21,6 +21,7 @@ from mooc.courses.models import Course, Lesson, LessonProgress, Module, Quiz
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
+from mooc.quizzes.attempts import start_attempt
 from tests.conftest import login
 from tests.courses.tree import lesson, make_tree, write
 
@@ -192,6 +193,24 @@ def test_check_warns_when_a_change_of_identity_would_archive_progress(app, tree,
     assert not lesson_rows(app)["co-ban/nguyen-tac"].archived
     real = runner.invoke(args=["courses", "sync", str(tree)])
     assert real.output.index("Synced") < real.output.index("[progress-archived]")
+
+
+
+def test_check_warns_when_a_renamed_quiz_has_attempts(app, tree, make_user):
+    """The quizzes' attempts count too (courses read them by table name, below quizzes)."""
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", QUIZ.format(intro="", body="", explanation=""))
+    sync(app, tree)
+    user, other = make_user(), make_user()
+    with app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz).where(Quiz.key == "co-ban/kiem-tra"))
+        start_attempt(user.id, quiz)
+        start_attempt(other.id, quiz)
+        db.session.commit()
+    (tree / "luat/01-co-ban/09-kiem-tra.quiz.md").rename(tree / "luat/01-co-ban/09-on-tap.quiz.md")
+    result = app.test_cli_runner().invoke(args=["courses", "check", str(tree)])
+    assert result.exit_code == 0, result.output
+    assert "courses/luat/01-co-ban/09-kiem-tra.quiz.md:1: warning: quiz 'co-ban/kiem-tra' has progress " \
+           "from 2 trainee(s)" in result.output
 
 
 # --- silent loss: module introduction, renames ------------------------------------------------
@@ -379,7 +398,7 @@ def _problem_codes() -> set[str]:
         found_codes |= set(re.findall(r"report\.(?:error|warning)\(\s*[^,]+,\s*[^,]+,\s*\"([a-z-]+)\"", text))
         found_codes |= set(re.findall(r"Problem\([^)]*?\"(?:error|warning)\", \"([a-z-]+)\"", text))
         found_codes |= set(re.findall(r"misnamed\(", text) and ["bad-name"])
-    quiz = (ROOT / "mooc/quizzes/format.py").read_text()
+    quiz = (ROOT / "mooc/formats/quiz.py").read_text()
     found_codes |= set(re.findall(r"self\.(?:error|warn)\(\s*[^,]+,\s*\"([a-z-]+)\"", quiz))
     return found_codes
 

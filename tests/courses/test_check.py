@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from mooc.courses.check import check_tree
+from mooc.formats.problem import Problem
+from mooc.formats.quiz import parse_quiz
 from tests.courses.tree import lesson, make_tree, write
 
 
@@ -220,7 +222,7 @@ def test_a_practice_quiz_that_does_not_count_may_show_its_key(tree, completion, 
 
 
 def test_the_shipped_quizzes_draw_from_larger_pools_and_keep_their_key():
-    from mooc.quizzes.review import farming_risk
+    from mooc.formats.quiz_review import farming_risk
 
     root = Path(__file__).resolve().parents[2] / "courses"
     result = check_tree(root)
@@ -232,3 +234,21 @@ def test_the_shipped_quizzes_draw_from_larger_pools_and_keep_their_key():
         assert farming_risk(settings, len(quiz.questions)) is None, path
         for question in quiz.questions:
             assert question.explanation_md.strip(), (path, question.key)
+
+
+def test_quiz_problems_are_the_one_problem_of_every_check(tmp_path):
+    """The quiz format and the courses check share one Problem: what `mooc courses check`
+    prints, annotates for GitHub and writes as JSON is the quiz parser's own object."""
+    text = "---\ntitle: Kiểm tra\n---\n\n## Câu hỏi {#q}\n"
+    quiz, problems = parse_quiz(text, path="a.quiz.md")
+    assert quiz is None and problems and all(type(p) is Problem for p in problems)
+    first = problems[0]
+    assert first.format() == str(first)
+    assert first.github().startswith(f"::error file=a.quiz.md,line={first.line},title={first.code}::")
+    assert first.as_dict()["code"] == first.code
+
+    tree = make_tree(tmp_path / "courses")
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", text)
+    found = [p for p in check_tree(tree).problems if p.path.endswith("09-kiem-tra.quiz.md")]
+    assert found and all(type(p) is Problem for p in found)
+    assert [(p.line, p.code) for p in found] == [(p.line, p.code) for p in problems]

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from mooc.quizzes.format import parse_quiz
+from mooc.formats.quiz import parse_quiz
+from mooc.formats.quiz_content import snapshot
 from mooc.quizzes.grading import (
     AttemptResult,
     QuestionResult,
@@ -16,7 +17,6 @@ from mooc.quizzes.grading import (
     grade_attempt,
     grade_question,
     public_view,
-    snapshot,
 )
 
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from mooc.quizzes.review import DEFAULT_POLICY, POLICIES
+from mooc.formats.problem import ERROR, WARNING, Problem
+from mooc.formats.quiz_review import DEFAULT_POLICY, POLICIES
 from mooc.text import clean, fold, nfc
 
 __all__ = [
@@ -29,7 +30,6 @@ __all__ = [
     "ChoiceSource",
     "NumericAnswer",
     "NumericRange",
-    "Problem",
     "QuestionSource",
     "QuizSettings",
     "QuizSource",
@@ -41,26 +41,13 @@ __all__ = [
 ]
 
 QUESTION_TYPES = ("single", "multiple", "true_false", "short", "numeric")
-REVIEW_MODES = POLICIES  # see mooc/quizzes/review.py
+REVIEW_MODES = POLICIES  # see mooc/formats/quiz_review.py
 MATCH_MODES = ("fold", "case", "exact")
-ERROR, WARNING = "error", "warning"
 
 KEY_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
 # --- data ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    severity: str  # "error" | "warning"
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.severity}: {self.message} [{self.code}]"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Two things can be shown after grading, besides the trainee's own answers and sco
 - the **marks**: which questions were right, partly right or wrong;
 - the **key**: the right choices, the accepted answers and the explanations.
 
-The server decides (``review_of`` in attempts.py) and the result page leaves out what is
+The server decides (``review_of`` in mooc/quizzes/attempts.py) and the result page leaves out what is
 not allowed: the key never reaches the browser before its policy allows it.
 The policies are described for authors in docs/authoring.md ("Review policies").
 """

@@ -1,6 +1,6 @@
-"""Tests for mooc.quizzes.gift: each GIFT construct, what is skipped, and the round trip.
+"""Tests for mooc.formats.gift: each GIFT construct, what is skipped, and the round trip.
 
-The fixtures in tests/quizzes/gift/ hold one construct per file, plus a realistic mixed
+The fixtures in tests/formats/gift/ hold one construct per file, plus a realistic mixed
 bank exported from Moodle. Every converted file must parse with parse_quiz without errors.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mooc.quizzes.format import NumericAnswer, NumericRange, QuizSource, parse_quiz
-from mooc.quizzes.gift import DEFAULT_TITLE, GiftResult, Skipped, convert_gift, convert_gift_file
+from mooc.formats.gift import DEFAULT_TITLE, GiftResult, Skipped, convert_gift, convert_gift_file
+from mooc.formats.quiz import NumericAnswer, NumericRange, QuizSource, parse_quiz
 
 FIXTURES = Path(__file__).parent / "gift"
 ALL_FIXTURES = sorted(FIXTURES.glob("*.gift"))

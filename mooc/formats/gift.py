@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
-from mooc.quizzes.format import parse_number
+from mooc.formats.quiz import parse_number
 from mooc.text import clean, fold, nfc
 
 __all__ = ["DEFAULT_TITLE", "GiftNote", "GiftResult", "Skipped", "convert_gift", "convert_gift_file"]

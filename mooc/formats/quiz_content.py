@@ -2,6 +2,8 @@
 
 Called by the courses sync with a render function (Markdown -> sanitised HTML), so the
 question text, choices and explanations are rendered once, at sync, like lessons.
+An attempt stores the snapshots it showed (`mooc.quizzes.grading` draws and grades them),
+so a later edit of the quiz never changes a past result.
 """
 
 from __future__ import annotations
@@ -10,8 +12,40 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from mooc.quizzes.format import QuizSource
-from mooc.quizzes.grading import snapshot
+from mooc.formats.quiz import NumericAnswer, NumericRange, QuestionSource, QuizSource
+
+__all__ = ["SNAPSHOT_VERSION", "quiz_content", "snapshot"]
+
+SNAPSHOT_VERSION = 1
+
+
+def _numeric_snapshot(answer: NumericAnswer | NumericRange) -> dict[str, str]:
+    if isinstance(answer, NumericRange):
+        return {"low": str(answer.low), "high": str(answer.high)}
+    return {"value": str(answer.value), "tolerance": str(answer.tolerance)}
+
+
+def snapshot(question: QuestionSource) -> dict[str, Any]:
+    """Everything needed to show, grade and later review *question*, as JSON-ready data.
+
+    Numbers are decimal strings ("2.5"), not floats, so "2.6 within 2.5 ± 0.1" stays
+    exactly on the boundary.
+    """
+    return {
+        "v": SNAPSHOT_VERSION,
+        "key": question.key,
+        "type": question.type,
+        "title": question.title,
+        "body_md": question.body_md,
+        "points": question.points,
+        "partial": question.partial,
+        "match_mode": question.match_mode,
+        "shuffle": question.shuffle,
+        "choices": [{"key": c.key, "text_md": c.text_md, "correct": c.correct} for c in question.choices],
+        "answers": list(question.answers),
+        "numeric": [_numeric_snapshot(a) for a in question.numeric],
+        "explanation_md": question.explanation_md,
+    }
 
 
 def _inline(html: str) -> str:

@@ -1,4 +1,4 @@
-"""Tests for mooc.quizzes.format: the quiz file syntax, its problems and their line numbers.
+"""Tests for mooc.formats.quiz: the quiz file syntax, its problems and their line numbers.
 
 Every expected line number is counted by hand in the text of the test.
 """
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from mooc.quizzes.format import (
+from mooc.formats.problem import Problem
+from mooc.formats.quiz import (
     ChoiceSource,
     NumericAnswer,
     NumericRange,
-    Problem,
     QuizSettings,
     choice_key,
     normalize_answer,
