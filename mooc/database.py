@@ -70,6 +70,14 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def enum_column(cls: type[enum.Enum], name: str) -> sa.Enum:
+    """An enum column stored as its values (``"in_progress"``, not ``"IN_PROGRESS"``) in a
+    VARCHAR(20) with a CHECK constraint named after ``name`` (``ck_<table>_<name>``), the
+    same on SQLite and PostgreSQL (no native ENUM type for migrations to manage)."""
+    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
+                   values_callable=lambda members: [member.value for member in members])
+
+
 class CreatedAt:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

@@ -89,3 +89,17 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(app):
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
+
+
+def test_every_enum_column_is_stored_the_same_way():
+    """One helper (``database.enum_column``) for every enum column: its values as text in a
+    VARCHAR(20) with a CHECK constraint, never a native ENUM type the migrations would miss."""
+    enums = [(table.name, column) for table in db.metadata.sorted_tables for column in table.columns
+             if isinstance(column.type, sa.Enum)]
+    assert len(enums) >= 7
+    for table, column in enums:
+        kind = column.type
+        where = f"{table}.{column.name}"
+        assert (kind.native_enum, kind.length, kind.create_constraint) == (False, 20, True), where
+        assert kind.name == column.name, where
+        assert kind.enums == [member.value for member in kind.enum_class], where
