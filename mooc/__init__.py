@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params
 from mooc.config import ROOT_DIR, build_config
+from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, select_locale
 
@@ -53,6 +54,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mooc import models  # noqa: F401  (every table known to the metadata)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine, guard_writes=app.config["TESTING"])
+    if app.config["TESTING"]:
+        app.before_request(watch_request_writes)  # first: whatever a request writes is watched
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     _init_login(app)
