@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup
 from flask_migrate import upgrade as migrate_upgrade
 
 from mooc import create_app
-from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, load_settings
+from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, read_variables, settings
 from mooc.extensions import db
 
 
@@ -48,7 +48,7 @@ def ensure_secret_file(instance_dir: Path) -> None:
 
 def _warn_if_development(app) -> None:  # noqa: ANN001
     """Say loudly, before serving, what a server without MOOC_ENV=production does differently."""
-    for line in development_warnings(app.config):
+    for line in development_warnings(settings(app)):
         click.secho(f"WARNING: {line}", err=True, fg="yellow", bold=True)
 
 
@@ -77,9 +77,9 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
     from mooc import demo as demo_data
     from mooc.serving import serve
 
-    settings = load_settings()
-    instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance")
-    if settings["ENV"] != "production":
+    variables = read_variables()
+    instance_dir = Path(variables["INSTANCE_DIR"] or ROOT_DIR / "instance")
+    if variables["ENV"] != "production":
         ensure_secret_file(instance_dir)
     app = _factory()
     with app.app_context():
@@ -98,9 +98,9 @@ def serve_command(host: str, port: int, workers: int, threads: int, access_log: 
     In production put a reverse proxy (nginx, Caddy) in front and set MOOC_PROXY_COUNT=1."""
     from mooc.serving import serve
 
-    settings = load_settings()
-    if settings["ENV"] != "production":
-        ensure_secret_file(Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance"))
+    variables = read_variables()
+    if variables["ENV"] != "production":
+        ensure_secret_file(Path(variables["INSTANCE_DIR"] or ROOT_DIR / "instance"))
     app = _factory()
     with app.app_context():
         _check_schema_current()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.config import settings
 from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.roster.models import Staff
@@ -32,6 +33,10 @@ class Home:
     optional: list[HomeItem]
     completed: list[HomeItem]
     available: list[Course]
+    # Warnings at the top of the page: required courses overdue, and those due within the
+    # "due soon" horizon (the first e-mail reminder, MOOC_REMINDER_DAYS_BEFORE).
+    overdue: list[HomeItem] = field(default_factory=list)
+    due_soon: list[HomeItem] = field(default_factory=list)
 
 
 def _current_per_course(staff_id: int) -> list[Enrolment]:
@@ -53,8 +58,11 @@ def _current_per_course(staff_id: int) -> list[Enrolment]:
     return current
 
 
-def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
+def home(user_id: int, staff: Staff | None, today: date | None = None,
+         due_soon_days: int | None = None) -> Home:
     today = today or clock.today()
+    if due_soon_days is None:
+        due_soon_days = settings().reminder_due_soon_days
     result = Home([], [], [], [])
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
     enrolled: set[int] = set()
@@ -97,6 +105,9 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
     result.optional.sort(key=lambda i: i.course.title)
     result.completed.sort(key=lambda i: i.enrolment.completed_at or clock.now(), reverse=True)
     result.available = sorted((c for c in courses.values() if c.id not in enrolled), key=lambda c: c.title)
+    result.overdue = [i for i in result.required if i.status == EnrolmentStatus.OVERDUE]
+    result.due_soon = [i for i in result.required if i.status != EnrolmentStatus.OVERDUE
+                       and i.days_left is not None and i.days_left <= due_soon_days]
     return result
 
 

@@ -4,7 +4,7 @@ administrators' assignment rules, manual enrolment and exemptions."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -13,6 +13,7 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.access import public, role_required
 from mooc.auth.models import Role
+from mooc.config import settings
 from mooc.courses.models import Course
 from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
@@ -83,7 +84,7 @@ def certificate_pdf(code: str):
     certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code))
     if certificate is None or not _may_see_staff(certificate.enrolment.staff):
         abort(404)
-    verify_url = current_app.config["MOOC_BASE_URL"] + url_for("training.verify", code=certificate.code)
+    verify_url = settings().base_url + url_for("training.verify", code=certificate.code)
     pdf = render_certificate(certificate, verify_url, _("Inspection Training"))
     name = f"chung-nhan-{certificate.code}.pdf"
     return Response(pdf, mimetype="application/pdf",
