@@ -11,9 +11,10 @@ from mooc import clock
 from mooc.config import settings
 from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.roster.models import Staff
+from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.roster.units import tree
 from mooc.training.completion import CourseProgress, courses_progress
-from mooc.training.models import Certificate, Enrolment, EnrolmentState
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 
@@ -140,3 +141,42 @@ def record(staff: Staff, today: date | None = None) -> list[RecordRow]:
         RecordRow(e, title, code, EnrolmentStatus.of(e, today, staff.status), cert)
         for e, title, code, cert in rows
     ]
+
+
+def open_courses() -> list[Course]:
+    """Courses people can be enrolled in (not archived), by title."""
+    return list(db.session.scalars(
+        sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)))
+
+
+def open_course(key: str) -> Course | None:
+    return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
+
+
+def rules_overview() -> tuple[list[AssignmentRule], dict[int, int]]:
+    """Every rule (active first, newest first) and how many enrolments each one made."""
+    rules = list(db.session.scalars(
+        sa.select(AssignmentRule).order_by(AssignmentRule.active.desc(), AssignmentRule.id.desc())))
+    counts = dict(db.session.execute(
+        sa.select(Enrolment.rule_id, sa.func.count())
+        .where(Enrolment.rule_id.is_not(None))
+        .group_by(Enrolment.rule_id)
+    ).all())
+    return rules, counts
+
+
+@dataclass
+class RuleChoices:
+    """What a rule may name: open courses, units (in tree order, with their depth), positions."""
+
+    courses: list[Course]
+    units: list[tuple[OrgUnit, int]]
+    positions: list[Position]
+
+
+def rule_choices() -> RuleChoices:
+    return RuleChoices(
+        open_courses(),
+        tree(db.session),
+        list(db.session.scalars(sa.select(Position).order_by(Position.rank))),
+    )
