@@ -17,6 +17,7 @@ from flask import Flask, abort, render_template  # noqa: E402
 from jinja2 import DictLoader  # noqa: E402
 
 from mooc.config import build_config  # noqa: E402
+from mooc.database import configure_engine  # noqa: E402
 from mooc.extensions import db  # noqa: E402
 
 TEMPLATE = """<!doctype html>
@@ -40,6 +41,8 @@ def create_bare_app(database_url: str) -> Flask:
     )
     app.jinja_loader = DictLoader({"person.html": TEMPLATE})
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)  # the app's SQLite settings (WAL, BEGIN IMMEDIATE), as in create_app
 
     @app.get("/bare/<code>")
     def person(code: str):  # noqa: ANN202

@@ -23,7 +23,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params
-from mooc.config import ROOT_DIR, build_config
+from mooc.config import ROOT_DIR, build_settings, flask_config
+from mooc.config import install as install_settings
+from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, select_locale
 
@@ -40,27 +42,32 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    settings = build_config(config)
+    settings = build_settings(config)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static",
-                instance_path=str(settings["MOOC_INSTANCE_DIR"]), instance_relative_config=False)
-    app.config.from_mapping(settings)
-    clock.set_local_timezone(app.config["MOOC_TIMEZONE"])
-    if app.config["MOOC_PROXY_COUNT"]:
-        count = app.config["MOOC_PROXY_COUNT"]
+                instance_path=str(settings.instance_dir), instance_relative_config=False)
+    app.config.from_mapping(flask_config(settings, config))
+    install_settings(app, settings)
+    clock.set_local_timezone(settings.timezone)
+    if settings.proxy_count:
+        count = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     from mooc import models  # noqa: F401  (every table known to the metadata)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            configure_engine(engine, guard_writes=settings.testing)
+    if settings.testing:
+        app.before_request(watch_request_writes)  # first: whatever a request writes is watched
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     _init_login(app)
     _connect_events()
     _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
-                   default_locale=app.config["BABEL_DEFAULT_LOCALE"])
+    babel.init_app(app, locale_selector=select_locale, default_locale=settings.default_locale)
     params.install(app)  # before the blueprints: their <int:> rules use its converter
     _register_blueprints(app)
     _init_templates(app)

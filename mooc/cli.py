@@ -17,7 +17,7 @@ from flask_migrate import upgrade as migrate_upgrade
 from mooc import create_app
 from mooc import demo as demo_data
 from mooc.backup import BackupError, backup, restore
-from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, load_settings
+from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, read_variables, settings
 from mooc.extensions import db
 from mooc.serving import default_workers, serve
 
@@ -51,7 +51,7 @@ def ensure_secret_file(instance_dir: Path) -> None:
 
 def _warn_if_development(app) -> None:  # noqa: ANN001
     """Say loudly, before serving, what a server without MOOC_ENV=production does differently."""
-    for line in development_warnings(app.config):
+    for line in development_warnings(settings(app)):
         click.secho(f"WARNING: {line}", err=True, fg="yellow", bold=True)
 
 
@@ -75,9 +75,9 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
     """Set up the demo and serve it: migrate the database (SQLite in instance/ unless
     MOOC_DATABASE_URL says otherwise), load the demo roster, accounts and the courses,
     print the demo logins, and serve on http://HOST:PORT until Ctrl+C."""
-    settings = load_settings()
-    instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance")
-    if settings["ENV"] != "production":
+    variables = read_variables()
+    instance_dir = Path(variables["INSTANCE_DIR"] or ROOT_DIR / "instance")
+    if variables["ENV"] != "production":
         ensure_secret_file(instance_dir)
     app = _factory()
     with app.app_context():
@@ -94,9 +94,9 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
 def serve_command(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     """Serve the app with gunicorn on the configured database (run `mooc db upgrade` first).
     In production put a reverse proxy (nginx, Caddy) in front and set MOOC_PROXY_COUNT=1."""
-    settings = load_settings()
-    if settings["ENV"] != "production":
-        ensure_secret_file(Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance"))
+    variables = read_variables()
+    if variables["ENV"] != "production":
+        ensure_secret_file(Path(variables["INSTANCE_DIR"] or ROOT_DIR / "instance"))
     app = _factory()
     with app.app_context():
         _check_schema_current()

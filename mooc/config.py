@@ -1,4 +1,6 @@
-"""Settings: read once from MOOC_* environment variables, checked before the app starts.
+"""Settings: read once from MOOC_* environment variables, checked before the app starts,
+kept in one frozen, typed object (``Settings``) that the code reads by attribute:
+``settings().base_url`` (never a string key in ``app.config``).
 
 Every setting has a default that works on a laptop (SQLite in ``instance/``), except
 that production refuses to start without a real secret key.
@@ -10,9 +12,12 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from flask import Flask, current_app
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 """The checkout: holds ``courses/``, ``migrations/``, ``static/`` and ``instance/``."""
@@ -117,40 +122,117 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
 }
 
 LOCALES = ("vi", "en")
+PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Read the MOOC_* variables into a plain dict of typed settings (no defaults filled from disk)."""
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The app's settings, typed and checked: built once per app by ``build_settings()`` (in
+    ``create_app``) and read by attribute, ``settings().base_url``. Frozen: nothing changes
+    them while the app runs. Flask's own keys and its extensions' (``SECRET_KEY``,
+    ``SQLALCHEMY_*``, ``BABEL_*``, cookies) are derived from them into ``app.config``
+    (``flask_config()``); no ``MOOC_*`` key is kept there."""
+
+    env: str  # development, production or testing (the test suite's)
+    secret_key: str = field(repr=False)
+    database_url: str = field(repr=False)  # may hold a password
+    instance_dir: Path
+    courses_dir: Path
+    courses_autosync: bool
+    base_url: str  # without a trailing slash
+    default_locale: str
+    timezone: str
+    session_idle_minutes: int
+    session_max_hours: int
+    login_max_failures: int
+    login_lock_minutes: int
+    login_address_max_failures: int
+    max_upload_mb: int
+    media_max_mb: int
+    db_pool_size: int
+    db_statement_timeout_ms: int
+    sqlite_busy_timeout_ms: int
+    proxy_count: int
+    mail_backend: str  # file or smtp
+    allow_file_mail: bool
+    mail_host: str
+    mail_port: int
+    mail_tls: str  # none, starttls or ssl
+    mail_user: str
+    mail_password: str = field(repr=False)
+    mail_sender: str
+    roster_confirm_percent: int
+    reminder_days_before: tuple[int, ...]  # largest first
+    reminder_overdue_every_days: int
+    reminder_expiry_days: tuple[int, ...]  # largest first
+    reminder_digest_weekday: int
+    reminder_pending_minutes: int
+    password_method: str = PASSWORD_METHOD  # tests use a fast hash
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def testing(self) -> bool:
+        return self.env == "testing"
+
+    @property
+    def reminder_due_soon_days(self) -> int:
+        """The home page's "due soon" warnings and the digest start with the first reminder."""
+        return self.reminder_days_before[0] if self.reminder_days_before else 14
+
+
+# Overrides (tests, scripts) may also name these, which have no MOOC_* variable.
+OVERRIDE_ONLY = {"PASSWORD_METHOD"}
+
+
+def read_variables(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the MOOC_* variables into a plain dict of converted values, by name without the
+    prefix (no defaults filled from disk, nothing cross-checked: ``build_settings`` does that)."""
     environ = os.environ if environ is None else environ
-    settings: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     for name, (default, convert, _doc) in SETTINGS.items():
         raw = environ.get(f"MOOC_{name}")
-        settings[name] = default if raw is None or raw.strip() == "" else convert(name, raw)
-    return settings
+        values[name] = default if raw is None or raw.strip() == "" else convert(name, raw)
+    return values
 
 
-def build_config(overrides: Mapping[str, Any] | None = None,
-                 environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Return the Flask config for this process, or raise ConfigError saying what is wrong.
+def _split(overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Overrides that name a setting (``BASE_URL``) and the rest (Flask keys: ``WTF_CSRF_ENABLED``)."""
+    ours: dict[str, Any] = {}
+    flask: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key in SETTINGS or key in OVERRIDE_ONLY:
+            ours[key] = value
+        elif key.startswith("MOOC_"):
+            raise ConfigError(f"unknown override {key!r}: name a setting without the MOOC_ prefix "
+                              f"(e.g. {key.removeprefix('MOOC_')!r}); see mooc/config.py SETTINGS")
+        else:
+            flask[key] = value
+    return ours, flask
 
-    ``overrides`` (used by tests and scripts) take precedence over the environment and use
-    the same names as the MOOC_* variables without the prefix, or any Flask config key.
+
+def build_settings(overrides: Mapping[str, Any] | None = None,
+                   environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process, or ConfigError saying what is wrong and how to fix it.
+
+    ``overrides`` (tests and scripts) take precedence over the environment; they use the
+    names of the MOOC_* variables without the prefix, with values already typed. Other keys
+    are Flask's (``flask_config``).
     """
-    settings = load_settings(environ)
-    overrides = dict(overrides or {})
-    for key in list(overrides):
-        if key in SETTINGS:
-            settings[key] = overrides.pop(key)
+    values = read_variables(environ)
+    values.update(_split(overrides)[0])
 
-    env = str(settings["ENV"]).lower()
+    env = str(values["ENV"]).lower()
     if env not in {"development", "production", "testing"}:
-        raise ConfigError(f"MOOC_ENV must be development or production, not {settings['ENV']!r}")
+        raise ConfigError(f"MOOC_ENV must be development or production, not {values['ENV']!r}")
     production = env == "production"
 
-    instance_dir = Path(settings["INSTANCE_DIR"] or ROOT_DIR / "instance").resolve()
-    courses_dir = Path(settings["COURSES_DIR"] or ROOT_DIR / "courses").resolve()
+    instance_dir = Path(values["INSTANCE_DIR"] or ROOT_DIR / "instance").resolve()
+    courses_dir = Path(values["COURSES_DIR"] or ROOT_DIR / "courses").resolve()
 
-    secret = settings["SECRET_KEY"]
+    secret = values["SECRET_KEY"]
     if not secret:
         secret_file = instance_dir / SECRET_FILE
         if production:
@@ -167,90 +249,103 @@ def build_config(overrides: Mapping[str, Any] | None = None,
     elif production and len(secret) < 32:
         raise ConfigError("MOOC_SECRET_KEY is too short for production: use 32 or more random characters.")
 
-    database_url = settings["DATABASE_URL"] or f"sqlite:///{instance_dir / 'mooc.sqlite3'}"
+    database_url = values["DATABASE_URL"] or f"sqlite:///{instance_dir / 'mooc.sqlite3'}"
     if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
         # Be forgiving about the scheme people copy from their hosting panel.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
 
-    locale = settings["DEFAULT_LOCALE"]
+    locale = values["DEFAULT_LOCALE"]
     if locale not in LOCALES:
         raise ConfigError(f"MOOC_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {locale!r}")
 
-    idle = settings["SESSION_IDLE_MINUTES"]
-    max_hours = settings["SESSION_MAX_HOURS"]
+    idle = values["SESSION_IDLE_MINUTES"]
+    max_hours = values["SESSION_MAX_HOURS"]
     if idle <= 0 or max_hours <= 0:
         raise ConfigError("MOOC_SESSION_IDLE_MINUTES and MOOC_SESSION_MAX_HOURS must be positive")
 
-    mail_backend = (settings["MAIL_BACKEND"] or ("smtp" if production else "file")).lower()
+    mail_backend = (values["MAIL_BACKEND"] or ("smtp" if production else "file")).lower()
     if mail_backend not in {"file", "smtp"}:
-        raise ConfigError(f"MOOC_MAIL_BACKEND must be file or smtp, not {settings['MAIL_BACKEND']!r}")
-    public_site = not is_loopback_url(settings["BASE_URL"])
-    if mail_backend == "file" and public_site and not settings["ALLOW_FILE_MAIL"]:
+        raise ConfigError(f"MOOC_MAIL_BACKEND must be file or smtp, not {values['MAIL_BACKEND']!r}")
+    public_site = not is_loopback_url(values["BASE_URL"])
+    if mail_backend == "file" and public_site and not values["ALLOW_FILE_MAIL"]:
         raise ConfigError(
             f"MOOC_MAIL_BACKEND is file (the default outside production) but MOOC_BASE_URL "
-            f"({settings['BASE_URL']}) is not a loopback address: every invitation and password "
+            f"({values['BASE_URL']}) is not a loopback address: every invitation and password "
             f"reset would be written, with a working link to that site, into {instance_dir / 'outbox'} "
             f"instead of being sent. Set MOOC_MAIL_BACKEND=smtp and the MOOC_MAIL_* settings "
             f"(and MOOC_ENV=production on a real server), or MOOC_ALLOW_FILE_MAIL=true if writing "
             f"them to disk is really what you want.")
-    mail_tls = settings["MAIL_TLS"].lower()
+    mail_tls = values["MAIL_TLS"].lower()
     if mail_tls not in {"none", "starttls", "ssl"}:
-        raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {settings['MAIL_TLS']!r}")
+        raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {values['MAIL_TLS']!r}")
 
-    if not 0 <= settings["REMINDER_DIGEST_WEEKDAY"] <= 7:
+    if not 0 <= values["REMINDER_DIGEST_WEEKDAY"] <= 7:
         raise ConfigError("MOOC_REMINDER_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), or 0 for no digest")
-    if settings["REMINDER_OVERDUE_EVERY_DAYS"] < 0 or settings["REMINDER_PENDING_MINUTES"] <= 0:
+    if values["REMINDER_OVERDUE_EVERY_DAYS"] < 0 or values["REMINDER_PENDING_MINUTES"] <= 0:
         raise ConfigError("MOOC_REMINDER_OVERDUE_EVERY_DAYS must be 0 or more and "
                           "MOOC_REMINDER_PENDING_MINUTES more than 0")
-    if settings["MEDIA_MAX_MB"] <= 0:
+    if values["MEDIA_MAX_MB"] <= 0:
         raise ConfigError("MOOC_MEDIA_MAX_MB must be a positive number of megabytes")
-    days_before = tuple(sorted(set(settings["REMINDER_DAYS_BEFORE"]), reverse=True))
 
+    return Settings(
+        env=env,
+        secret_key=secret,
+        database_url=database_url,
+        instance_dir=instance_dir,
+        courses_dir=courses_dir,
+        courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
+                          else bool(values["COURSES_AUTOSYNC"])),
+        base_url=values["BASE_URL"].rstrip("/"),
+        default_locale=locale,
+        timezone=values["TIMEZONE"],
+        session_idle_minutes=idle,
+        session_max_hours=max_hours,
+        login_max_failures=values["LOGIN_MAX_FAILURES"],
+        login_lock_minutes=values["LOGIN_LOCK_MINUTES"],
+        login_address_max_failures=values["LOGIN_ADDRESS_MAX_FAILURES"],
+        max_upload_mb=values["MAX_UPLOAD_MB"],
+        media_max_mb=values["MEDIA_MAX_MB"],
+        db_pool_size=values["DB_POOL_SIZE"],
+        db_statement_timeout_ms=values["DB_STATEMENT_TIMEOUT_MS"],
+        sqlite_busy_timeout_ms=values["SQLITE_BUSY_TIMEOUT_MS"],
+        proxy_count=values["PROXY_COUNT"],
+        mail_backend=mail_backend,
+        allow_file_mail=bool(values["ALLOW_FILE_MAIL"]),
+        mail_host=values["MAIL_HOST"],
+        mail_port=values["MAIL_PORT"],
+        mail_tls=mail_tls,
+        mail_user=values["MAIL_USER"],
+        mail_password=values["MAIL_PASSWORD"],
+        mail_sender=values["MAIL_SENDER"],
+        roster_confirm_percent=values["ROSTER_CONFIRM_PERCENT"],
+        reminder_days_before=tuple(sorted(set(values["REMINDER_DAYS_BEFORE"]), reverse=True)),
+        reminder_overdue_every_days=values["REMINDER_OVERDUE_EVERY_DAYS"],
+        reminder_expiry_days=tuple(sorted(set(values["REMINDER_EXPIRY_DAYS"]), reverse=True)),
+        reminder_digest_weekday=values["REMINDER_DIGEST_WEEKDAY"],
+        reminder_pending_minutes=values["REMINDER_PENDING_MINUTES"],
+        password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
+    )
+
+
+def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Flask's keys and its extensions', from the settings; ``overrides`` that are not settings
+    (e.g. ``WTF_CSRF_ENABLED``) are applied last."""
+    production = settings.production
     config: dict[str, Any] = {
-        "MOOC_ENV": env,
-        "TESTING": env == "testing",
-        "SECRET_KEY": secret,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, settings),
-        "MOOC_INSTANCE_DIR": instance_dir,
-        "MOOC_COURSES_DIR": courses_dir,
-        "MOOC_COURSES_AUTOSYNC": (env == "development" if settings["COURSES_AUTOSYNC"] is None
-                                  else settings["COURSES_AUTOSYNC"]),
-        "MOOC_BASE_URL": settings["BASE_URL"].rstrip("/"),
-        "MOOC_TIMEZONE": settings["TIMEZONE"],
-        "MOOC_SESSION_IDLE_MINUTES": idle,
-        "MOOC_SESSION_MAX_HOURS": max_hours,
-        "MOOC_LOGIN_MAX_FAILURES": settings["LOGIN_MAX_FAILURES"],
-        "MOOC_LOGIN_LOCK_MINUTES": settings["LOGIN_LOCK_MINUTES"],
-        "MOOC_LOGIN_ADDRESS_MAX_FAILURES": settings["LOGIN_ADDRESS_MAX_FAILURES"],
-        "MOOC_PROXY_COUNT": settings["PROXY_COUNT"],
-        "MOOC_MAIL_BACKEND": mail_backend,
-        "MOOC_MAIL_HOST": settings["MAIL_HOST"],
-        "MOOC_MAIL_PORT": settings["MAIL_PORT"],
-        "MOOC_MAIL_TLS": mail_tls,
-        "MOOC_MAIL_USER": settings["MAIL_USER"],
-        "MOOC_MAIL_PASSWORD": settings["MAIL_PASSWORD"],
-        "MOOC_MAIL_SENDER": settings["MAIL_SENDER"],
-        "MOOC_ROSTER_CONFIRM_PERCENT": settings["ROSTER_CONFIRM_PERCENT"],
-        "MOOC_MEDIA_MAX_MB": settings["MEDIA_MAX_MB"],
-        "MOOC_REMINDER_DAYS_BEFORE": days_before,
-        # The home page's "due soon" warnings and the digest start with the first reminder.
-        "MOOC_REMINDER_DUE_SOON_DAYS": days_before[0] if days_before else 14,
-        "MOOC_REMINDER_OVERDUE_EVERY_DAYS": settings["REMINDER_OVERDUE_EVERY_DAYS"],
-        "MOOC_REMINDER_EXPIRY_DAYS": tuple(sorted(set(settings["REMINDER_EXPIRY_DAYS"]), reverse=True)),
-        "MOOC_REMINDER_DIGEST_WEEKDAY": settings["REMINDER_DIGEST_WEEKDAY"],
-        "MOOC_REMINDER_PENDING_MINUTES": settings["REMINDER_PENDING_MINUTES"],
-        "MOOC_PASSWORD_METHOD": "scrypt",
-        "BABEL_DEFAULT_LOCALE": locale,
-        "BABEL_DEFAULT_TIMEZONE": settings["TIMEZONE"],
-        "MAX_CONTENT_LENGTH": settings["MAX_UPLOAD_MB"] * 1024 * 1024,
+        "TESTING": settings.testing,
+        "SECRET_KEY": settings.secret_key,
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings),
+        "BABEL_DEFAULT_LOCALE": settings.default_locale,
+        "BABEL_DEFAULT_TIMEZONE": settings.timezone,
+        "MAX_CONTENT_LENGTH": settings.max_upload_mb * 1024 * 1024,
         # The signed cookie only carries an opaque session token; the server decides if it
         # is still valid (see auth/sessions.py).
         "SESSION_COOKIE_NAME": "mooc_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
-        "PERMANENT_SESSION_LIFETIME": max_hours * 3600,
+        "PERMANENT_SESSION_LIFETIME": settings.session_max_hours * 3600,
         "REMEMBER_COOKIE_DURATION": 0,
         # CSRF tokens live as long as the session: a long quiz must not fail on submit.
         "WTF_CSRF_TIME_LIMIT": None,
@@ -259,8 +354,27 @@ def build_config(overrides: Mapping[str, Any] | None = None,
         "SEND_FILE_MAX_AGE_DEFAULT": 0,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }
-    config.update(overrides)
+    config.update(_split(overrides)[1])
     return config
+
+
+def build_config(overrides: Mapping[str, Any] | None = None,
+                 environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Flask config of this process (``flask_config(build_settings(...))``), or ConfigError."""
+    return flask_config(build_settings(overrides, environ), overrides)
+
+
+SETTINGS_EXTENSION = "mooc_settings"
+
+
+def install(app: Flask, settings: Settings) -> None:
+    """Attach the app's settings (``create_app``); ``settings()`` reads them back."""
+    app.extensions[SETTINGS_EXTENSION] = settings
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app``, or of the current app."""
+    return (app or current_app).extensions[SETTINGS_EXTENSION]
 
 
 def is_loopback_url(url: str) -> bool:
@@ -277,38 +391,39 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def development_warnings(config: Mapping[str, Any]) -> list[str]:
+def development_warnings(settings: Settings) -> list[str]:
     """What a server started without MOOC_ENV=production does differently (printed by
     `mooc serve` and `mooc demo`; empty in production)."""
-    if config["MOOC_ENV"] == "production":
+    if settings.production:
         return []
-    warnings = [f"MOOC_ENV is {config['MOOC_ENV']}, not production: development defaults are on. "
+    warnings = [f"MOOC_ENV is {settings.env}, not production: development defaults are on. "
                 "Do not serve real people like this (see docs/operations.md)."]
-    if not config["SESSION_COOKIE_SECURE"]:
-        warnings.append("Session cookies are not marked Secure (they would also travel over plain HTTP).")
-    if config["MOOC_MAIL_BACKEND"] == "file":
+    # Secure cookies follow production (flask_config).
+    warnings.append("Session cookies are not marked Secure (they would also travel over plain HTTP).")
+    if settings.mail_backend == "file":
         warnings.append(f"E-mails are not sent: they are written, with working sign-in and reset links, "
-                        f"into {Path(config['MOOC_INSTANCE_DIR']) / 'outbox'}.")
-    if config["MOOC_COURSES_AUTOSYNC"]:
+                        f"into {settings.instance_dir / 'outbox'}.")
+    if settings.courses_autosync:
         warnings.append("Courses are re-synced from their folder on page views (authors' preview).")
     return warnings
 
 
-def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+def engine_options(settings: Settings) -> dict[str, Any]:
     """Engine options per database: SQLite waits for writers; PostgreSQL checks pooled connections."""
+    url = settings.database_url
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": settings["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
+        return {"connect_args": {"timeout": settings.sqlite_busy_timeout_ms / 1000,
                                  "check_same_thread": False}}
     if url.startswith("postgresql"):
         return {
             "pool_pre_ping": True,
-            "pool_size": settings["DB_POOL_SIZE"],
-            "max_overflow": settings["DB_POOL_SIZE"],
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_pool_size,
             "pool_recycle": 1800,
             "connect_args": {
                 # JIT compiling costs more than it saves on this app's statements (compliance
                 # on a date for the ministry: 1.7 s of JIT for 1.2 s of work; docs/performance.md).
-                "options": f"-c statement_timeout={settings['DB_STATEMENT_TIMEOUT_MS']} -c jit=off",
+                "options": f"-c statement_timeout={settings.db_statement_timeout_ms} -c jit=off",
                 "application_name": "mooc",
                 "connect_timeout": 10,  # a server that does not answer fails the request, not the worker
             },

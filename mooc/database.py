@@ -8,20 +8,25 @@ write lock up front and waits (busy timeout) instead of failing. Requests with a
 method (GET, HEAD, OPTIONS) begin deferred transactions and must not write, unless their
 view is marked ``@writes``; the small write a reading request still needs (touching a
 session) uses ``write_transaction()`` on its own connection.
+
+``configure_engine()`` binds these SQLite settings to one engine (the app's, in
+``create_app``), never to every engine of the process. In tests it also refuses, at once,
+any INSERT, UPDATE or DELETE a reading request sends without being marked as writing: on
+PostgreSQL such a request works, on SQLite it fails only when another writer is busy.
 """
 
 from __future__ import annotations
 
 import contextvars
 import enum
-import sqlite3
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -68,6 +73,14 @@ class UTCDateTime(sa.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_column(cls: type[enum.Enum], name: str) -> sa.Enum:
+    """An enum column stored as its values (``"in_progress"``, not ``"IN_PROGRESS"``) in a
+    VARCHAR(20) with a CHECK constraint named after ``name`` (``ck_<table>_<name>``), the
+    same on SQLite and PostgreSQL (no native ENUM type for migrations to manage)."""
+    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
+                   values_callable=lambda members: [member.value for member in members])
 
 
 class CreatedAt:
@@ -120,10 +133,27 @@ def write_transaction(engine: Engine) -> Iterator[sa.Connection]:
         _write_intent.reset(token)
 
 
-@event.listens_for(Engine, "connect")
+class UnmarkedWrite(RuntimeError):
+    """A reading request (GET, HEAD, OPTIONS) wrote without saying so (tests only): mark its
+    view ``@writes``, or do the write in ``write_transaction()``."""
+
+
+def configure_engine(engine: Engine, *, guard_writes: bool = False) -> None:
+    """Bind this module's database settings to ``engine`` (called by ``create_app``).
+
+    On SQLite: WAL, ``synchronous=NORMAL``, foreign keys, and ``BEGIN IMMEDIATE`` for the
+    transactions of writers. ``guard_writes`` (tests): an INSERT, UPDATE or DELETE sent in a
+    request that does not want to write raises ``UnmarkedWrite`` before it runs (with
+    ``watch_request_writes`` as the app's first ``before_request`` hook).
+    """
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    if guard_writes:
+        event.listen(engine, "before_cursor_execute", _refuse_unmarked_write)
+
+
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
     # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -133,11 +163,30 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # noqa: AN
     cursor.close()
 
 
-@event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection: sa.Connection) -> None:
-    if connection.dialect.name != "sqlite":
-        return
     connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")
+
+
+_WRITE_STATEMENT = re.compile(r"\s*(?:--[^\n]*\n\s*)*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)
+
+
+def watch_request_writes() -> None:
+    """A ``before_request`` hook (tests): from here on, this request's unmarked writes raise.
+
+    Only requests the app dispatches are watched, not a ``test_request_context()`` a test
+    opens to set up data."""
+    g.mooc_watch_writes = True
+
+
+def _refuse_unmarked_write(connection, cursor, statement: str, parameters, context,  # noqa: ANN001
+                           executemany: bool) -> None:
+    if not has_request_context() or not g.get("mooc_watch_writes") or wants_write():
+        return
+    compiled_write = context is not None and (context.isinsert or context.isupdate or context.isdelete)
+    if compiled_write or _WRITE_STATEMENT.match(statement):
+        raise UnmarkedWrite(
+            f"{request.method} {request.path} (view {request.endpoint}) writes but is not marked as "
+            f"writing: mark the view @writes or use write_transaction(). Statement: {statement[:120]}")
 
 
 def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 
 from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.auth.passwords import set_password
+from mooc.config import settings
 from mooc.courses.models import Course, Lesson
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import SyncRefused, sync_tree
@@ -106,7 +105,7 @@ def load_demo() -> DemoReport:
             middle_name=middle, given_name=given, email=email, unit=units[unit],
             position=positions[position], status=StaffStatus.ACTIVE)
     db.session.flush()
-    method = current_app.config["MOOC_PASSWORD_METHOD"]
+    method = settings().password_method
     for email, role, scope, description in ACCOUNTS:
         staff = staff_by_email[email]
         user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
@@ -202,7 +201,7 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
 def load_courses(report: DemoReport) -> None:
     """Sync the real courses from the courses folder (refused with file:line if they have errors)."""
     try:
-        sync = sync_tree(Path(current_app.config["MOOC_COURSES_DIR"]))
+        sync = sync_tree(settings().courses_dir)
     except SyncRefused as refused:
         report.courses = ["Courses not loaded, the files have errors:"]
         report.courses += [f"  {problem.format()}" for problem in refused.problems[:20]]

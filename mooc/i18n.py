@@ -14,8 +14,10 @@ from pathlib import Path
 from babel import Locale, support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import Babel, Domain, get_locale
+
+from mooc.config import settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 LOCALES = ("vi", "en")
@@ -54,4 +56,4 @@ def select_locale() -> str:
     chosen = request.cookies.get(LANG_COOKIE) if has_request_context() else None
     if chosen in LOCALES:
         return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return settings().default_locale

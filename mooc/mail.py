@@ -20,16 +20,17 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request_finished
+from flask import Flask, g, has_request_context, request_finished
 
 from mooc import clock
+from mooc.config import Settings, settings
 from mooc.extensions import db
 
 log = logging.getLogger(__name__)
@@ -63,11 +64,10 @@ def build_message(to: str, subject: str, text: str, html: str | None = None, *,
 
 def send(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
     """Send one message to ``to`` with the app's configured backend; returns the message."""
-    config = current_app.config
-    message = build_message(to, subject, text, html, sender=config["MOOC_MAIL_SENDER"])
-    backend = config["MOOC_MAIL_BACKEND"]
-    if backend == "file":
-        write_to_outbox(message, Path(config["MOOC_INSTANCE_DIR"]) / "outbox")
+    config = settings()
+    message = build_message(to, subject, text, html, sender=config.mail_sender)
+    if config.mail_backend == "file":
+        write_to_outbox(message, config.instance_dir / "outbox")
     else:
         send_smtp(message, config)
     return message
@@ -147,8 +147,8 @@ def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
     return path
 
 
-def send_smtp(message: EmailMessage, config: Mapping[str, Any]) -> None:
-    host, port, tls = config["MOOC_MAIL_HOST"], config["MOOC_MAIL_PORT"], config["MOOC_MAIL_TLS"]
+def send_smtp(message: EmailMessage, config: Settings) -> None:
+    host, port, tls = config.mail_host, config.mail_port, config.mail_tls
     try:
         if tls == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS,
@@ -158,8 +158,8 @@ def send_smtp(message: EmailMessage, config: Mapping[str, Any]) -> None:
         with client:
             if tls == "starttls":
                 client.starttls(context=ssl.create_default_context())
-            if config["MOOC_MAIL_USER"]:
-                client.login(config["MOOC_MAIL_USER"], config["MOOC_MAIL_PASSWORD"])
+            if config.mail_user:
+                client.login(config.mail_user, config.mail_password)
             client.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
         raise MailError(f"could not send mail through {host}:{port}: {error}") from error

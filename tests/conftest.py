@@ -77,7 +77,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
     def factory(**overrides: Any) -> Flask:
         config = {
             "ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path),
-            "SECRET_KEY": "test-secret-" + "x" * 30, "MOOC_PASSWORD_METHOD": FAST_HASH,
+            "SECRET_KEY": "test-secret-" + "x" * 30, "PASSWORD_METHOD": FAST_HASH,
             "COURSES_DIR": str(ROOT / "courses"),
         }
         config.update(overrides)

@@ -14,6 +14,7 @@ from flask_migrate import downgrade, upgrade
 
 from mooc.auth.access import public
 from mooc.auth.models import AuditEvent
+from mooc.database import UnmarkedWrite, write_transaction, writes
 from mooc.extensions import db
 from mooc.models import include_name
 
@@ -89,3 +90,90 @@ def test_migrations_downgrade_to_nothing_and_upgrade_again(app):
         upgrade()
         tables = set(sa.inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
+
+
+def test_every_enum_column_is_stored_the_same_way():
+    """One helper (``database.enum_column``) for every enum column: its values as text in a
+    VARCHAR(20) with a CHECK constraint, never a native ENUM type the migrations would miss."""
+    enums = [(table.name, column) for table in db.metadata.sorted_tables for column in table.columns
+             if isinstance(column.type, sa.Enum)]
+    assert len(enums) >= 7
+    for table, column in enums:
+        kind = column.type
+        where = f"{table}.{column.name}"
+        assert (kind.native_enum, kind.length, kind.create_constraint) == (False, 20, True), where
+        assert kind.name == column.name, where
+        assert kind.enums == [member.value for member in kind.enum_class], where
+
+
+def test_a_reading_request_that_writes_without_saying_so_fails_at_once(make_app):
+    """On PostgreSQL such a GET works; on SQLite it fails only when another writer is busy.
+    In tests it fails every time, whatever the database: flushed in the view, left for the
+    request's commit, or sent as raw SQL."""
+    app = make_app()
+
+    def add_event(action: str) -> AuditEvent:
+        event = AuditEvent(action=action, target="", ip="", details={})
+        db.session.add(event)
+        return event
+
+    @app.get("/test/flushes")
+    @public
+    def flushes():  # noqa: ANN202
+        add_event("test.flushes")
+        db.session.flush()
+        return "ok"
+
+    @app.get("/test/left-for-the-commit")
+    @public
+    def left_for_the_commit():  # noqa: ANN202
+        add_event("test.commit")
+        return "ok"
+
+    @app.get("/test/raw-sql")
+    @public
+    def raw_sql():  # noqa: ANN202
+        db.session.execute(sa.text("DELETE FROM audit_events WHERE action = 'nothing'"))
+        return "ok"
+
+    @app.get("/test/marked")
+    @public
+    @writes
+    def marked():  # noqa: ANN202
+        add_event("test.marked")
+        return "ok"
+
+    @app.get("/test/own-transaction")
+    @public
+    def own_transaction():  # noqa: ANN202
+        with write_transaction(db.engine) as connection:
+            connection.execute(sa.insert(AuditEvent).values(action="test.own", target="", ip="",
+                                                            details={}, at=datetime.now(UTC)))
+        return "ok"
+
+    client = app.test_client()
+    for path in ("/test/flushes", "/test/left-for-the-commit", "/test/raw-sql"):
+        with pytest.raises(UnmarkedWrite, match=f"GET {path} .*@writes"):
+            client.get(path)
+    assert client.get("/test/marked").status_code == 200
+    assert client.get("/test/own-transaction").status_code == 200
+    with app.app_context():
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert actions == {"test.marked", "test.own"}
+
+
+def test_sqlite_settings_belong_to_the_apps_engine_only(make_app, tmp_path):
+    """WAL, foreign keys and BEGIN IMMEDIATE are bound to the app's engine in create_app, not
+    to every engine of the process: another engine (a script's, a library's) is left alone."""
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    with app.app_context():
+        db.engine.dispose()
+    other = sa.create_engine(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    with other.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    other.dispose()

@@ -35,8 +35,8 @@ from mooc.mail import MailError
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus
 from mooc.roster.models import Staff
-from mooc.training import assign
-from mooc.training.models import AssignmentRule, EnrolmentSource
+from mooc.training import assign, certificates
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
 from tests.conftest import CSRF_RE, csrf_token, login
 from tests.training.conftest import make_course, org, person  # noqa: F401  (fixtures)
 from tests.training.test_assign import make_rule
@@ -217,6 +217,37 @@ def _rule_switched_off_twice(w: World):  # noqa: ANN202
     return lambda: w.post(f"/admin/rules/{rule_id}/deactivate", "/admin/rules")
 
 
+def _completed_enrolment(w: World, name: str) -> tuple[Staff, Enrolment]:
+    staff, _ = w.person(w.org.section_a, w.org.inspector, name)
+    with w.app.app_context():
+        enrolment = assign.enrol(db.session.get(Staff, staff.id), w.org.course_id, EnrolmentSource.MANUAL)
+        enrolment.state = EnrolmentState.COMPLETED
+        enrolment.completed_at = clock.now()
+        db.session.add(Certificate(enrolment=enrolment, code=f"CN-{enrolment.id:06d}", holder_name=name,
+                                   course_title="Luật Thanh tra 2025"))
+        db.session.commit()
+        db.session.refresh(enrolment)
+        db.session.expunge_all()
+    return staff, enrolment
+
+
+def _revoke_twice(w: World):  # noqa: ANN202
+    w.admin()
+    staff, enrolment = _completed_enrolment(w, "Trịnh Văn Thu Hồi")
+    code = f"CN-{enrolment.id:06d}"
+    with w.app.app_context():
+        certificates.revoke(certificates.by_code(code), "Cấp nhầm")
+        db.session.commit()
+    return lambda: w.post(f"/certificates/{code}/revoke", f"/training/people/{staff.id}", reason="Lần nữa")
+
+
+def _exempt_a_completed_course(w: World):  # noqa: ANN202
+    w.admin()
+    staff, enrolment = _completed_enrolment(w, "Đinh Thị Miễn")
+    return lambda: w.post(f"/training/enrolments/{enrolment.id}/exempt", f"/training/people/{staff.id}",
+                          reason="Đã học ở nơi khác")
+
+
 def _quiz_out_of_attempts(w: World):  # noqa: ANN202
     staff, user = w.person(w.org.section_a, w.org.inspector, "Hồ Thị Hết Lượt", email="hetluot@example.vn")
     with w.app.app_context():
@@ -281,6 +312,8 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.training.views:join", "EnrolError"): _join_twice,
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,
+    ("mooc.training.views:revoke_certificate", "CertificateError"): _revoke_twice,
+    ("mooc.training.views:exempt", "ExemptionError"): _exempt_a_completed_course,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
     ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
     ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
 from mooc.auth import audit, passwords, sessions
 from mooc.auth.models import Role, User
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.text import clean
 
@@ -40,7 +40,7 @@ def create_admin(email: str, name: str, password: str) -> None:
         db.session.add(user)
     user.role = Role.ADMIN
     user.active = True
-    passwords.set_password(user, password, current_app.config["MOOC_PASSWORD_METHOD"])
+    passwords.set_password(user, password, settings().password_method)
     if not created:
         sessions.revoke_all(user)  # a new password ends every session, as on the other paths
     db.session.flush()

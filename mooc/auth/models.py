@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
-from mooc.database import CreatedAt, UTCDateTime
+from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import db
 
 
@@ -28,11 +28,6 @@ class Role(enum.StrEnum):
         return list(Role).index(self)
 
 
-def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
-                   values_callable=lambda e: [m.value for m in e])
-
-
 class User(UserMixin, CreatedAt, db.Model):
     __tablename__ = "users"
 
@@ -40,7 +35,7 @@ class User(UserMixin, CreatedAt, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.TRAINEE)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.TRAINEE)
     # A manager sees this unit and everything under it.
     scope_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"), unique=True)

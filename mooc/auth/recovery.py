@@ -7,7 +7,6 @@ import logging
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -15,6 +14,7 @@ from mooc import mail
 from mooc.auth import audit, passwords, sessions, tokens
 from mooc.auth.models import User
 from mooc.auth.tokens import AccountToken, TokenPurpose
+from mooc.config import settings
 from mooc.errors import DomainError
 from mooc.extensions import db
 
@@ -36,7 +36,7 @@ class PasswordRefused(DomainError):
 
 def link(purpose: TokenPurpose, raw: str) -> str:
     path = "invite" if purpose == TokenPurpose.INVITE else "reset"
-    return f"{current_app.config['MOOC_BASE_URL']}/{path}/{raw}"
+    return f"{settings().base_url}/{path}/{raw}"
 
 
 def request_reset(email: str) -> None:
@@ -63,7 +63,7 @@ def send_reset(email: str) -> bool:
         db.session.commit()
         return False
     raw = tokens.issue(user, TokenPurpose.RESET)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(settings().default_locale):
         subject = _("Reset your password")
         text = _("Hello %(name)s,\n\n"
                  "Someone (hopefully you) asked to reset the password of your account on the "
@@ -108,7 +108,7 @@ def set_password_with_token(raw: str, purpose: TokenPurpose, password: str) -> U
     except LookupError:
         raise TokenInvalid() from None
     user = token.user
-    passwords.set_password(user, password, current_app.config["MOOC_PASSWORD_METHOD"])
+    passwords.set_password(user, password, settings().password_method)
     sessions.revoke_all(user)
     action = "invitation.accepted" if purpose == TokenPurpose.INVITE else "password.reset"
     audit.record(action, actor=user, target=user.email)

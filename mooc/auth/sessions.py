@@ -11,11 +11,12 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context
+from flask import has_request_context
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock
 from mooc.auth.models import AuthSession, User
+from mooc.config import settings
 from mooc.database import wants_write, write_transaction
 from mooc.extensions import db
 
@@ -32,7 +33,7 @@ def start_session(user: User, *, ip: str = "", user_agent: str = "") -> AuthSess
     now = clock.now()
     auth_session = AuthSession(
         token_hash=_hash(token), user=user, created_at=now, last_seen_at=now,
-        expires_at=now + timedelta(hours=current_app.config["MOOC_SESSION_MAX_HOURS"]),
+        expires_at=now + timedelta(hours=settings().session_max_hours),
         ip=ip[:64], user_agent=user_agent[:300])
     auth_session.raw_token = token
     db.session.add(auth_session)
@@ -51,7 +52,7 @@ def load_user(token: str) -> User | None:
     if auth_session is None or auth_session.revoked_at is not None:
         return None
     now = clock.now()
-    idle = timedelta(minutes=current_app.config["MOOC_SESSION_IDLE_MINUTES"])
+    idle = timedelta(minutes=settings().session_idle_minutes)
     if now >= auth_session.expires_at or now - auth_session.last_seen_at > idle:
         return None
     user = auth_session.user

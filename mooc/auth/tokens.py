@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.auth.models import User
-from mooc.database import CreatedAt, UTCDateTime
+from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import db
 
 
@@ -40,8 +40,7 @@ class AccountToken(CreatedAt, db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(
-        sa.Enum(TokenPurpose, native_enum=False, length=20, create_constraint=True, name="purpose",
-                values_callable=lambda e: [m.value for m in e]))
+        enum_column(TokenPurpose, "purpose"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

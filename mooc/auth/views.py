@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from mooc.auth import audit, passwords, sessions
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
+from mooc.config import settings
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 def _policy() -> passwords.ThrottlePolicy:
-    config = current_app.config
-    return passwords.ThrottlePolicy(config["MOOC_LOGIN_MAX_FAILURES"], config["MOOC_LOGIN_LOCK_MINUTES"],
-                                    config["MOOC_LOGIN_ADDRESS_MAX_FAILURES"])
+    config = settings()
+    return passwords.ThrottlePolicy(config.login_max_failures, config.login_lock_minutes,
+                                    config.login_address_max_failures)
 
 
 def _locked_message(minutes: int) -> str:
@@ -36,7 +37,7 @@ def login():
         try:
             # The client's address after ProxyFix (MOOC_PROXY_COUNT), for the per-address limit.
             user = passwords.authenticate(form.email.data, form.password.data, _policy(),
-                                          current_app.config["MOOC_PASSWORD_METHOD"],
+                                          settings().password_method,
                                           address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
             error = _locked_message(locked.minutes)
@@ -89,7 +90,7 @@ def change_password():
                 errors.append(PASSWORD_PROBLEMS[problem]())
             else:
                 passwords.set_password(user, form.new_password.data,
-                                       current_app.config["MOOC_PASSWORD_METHOD"])
+                                       settings().password_method)
                 sessions.revoke_all(user, keep=user.current_session)
                 audit.record("password.changed", target=user.email)
                 flash(_("Your password is changed. Other devices have been signed out."), "success")

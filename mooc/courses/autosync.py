@@ -10,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from mooc.config import settings
 from mooc.courses.check import check_tree
 from mooc.courses.sync import sync_tree
 from mooc.database import intend_to_write
@@ -38,7 +39,7 @@ def refresh_if_changed(app: Flask) -> list[Problem]:
     """Sync when the files changed since the last look. Returns the tree's current errors
     (shown to authors on the pages; the last good version stays live)."""
     state = app.extensions.setdefault("mooc_autosync", {"fingerprint": None, "errors": []})
-    root = Path(app.config["MOOC_COURSES_DIR"])
+    root = settings(app).courses_dir
     current = fingerprint(root)
     if current == state["fingerprint"]:
         return state["errors"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
 from mooc import clock
 from mooc.auth import audit
+from mooc.config import settings
 from mooc.courses.check import check_tree, course_folder
 from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
 from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
@@ -31,7 +31,7 @@ def _root(path: str | None) -> Path:
     """The folder to check or sync: PATH (a courses folder, a course folder, or a file in a
     course: then its course), default the configured courses folder."""
     if not path:
-        return Path(current_app.config["MOOC_COURSES_DIR"])
+        return settings().courses_dir
     given = Path(path)
     if given.is_file():
         folder = course_folder(given)

@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, SubElement
 
+from flask import has_app_context
+
+from mooc.config import settings
+
 if TYPE_CHECKING:
     from mooc.courses.format import CourseSource, Reporter
 
@@ -107,11 +111,8 @@ def mime_type(name: str) -> str | None:
 
 def configured_max_bytes() -> int:
     """MOOC_MEDIA_MAX_MB of the running app (the default outside one), in bytes."""
-    from flask import current_app, has_app_context
-
-    megabytes = current_app.config.get("MOOC_MEDIA_MAX_MB", DEFAULT_MAX_MB) if has_app_context() else (
-        DEFAULT_MAX_MB)
-    return int(megabytes) * 1024 * 1024
+    megabytes = settings().media_max_mb if has_app_context() else DEFAULT_MAX_MB
+    return megabytes * 1024 * 1024
 
 
 # --- captions: a small WebVTT validator ---------------------------------------------------------

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, s
 from flask_login import current_user
 from werkzeug.security import safe_join
 
+from mooc.config import settings
 from mooc.courses import progress, queries
 from mooc.courses.autosync import refresh_if_changed
 from mooc.courses.format import ASSET_SUFFIXES
@@ -23,7 +24,7 @@ ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 @bp.before_request
 def preview_edits():
     """In development, show authors their edits on reload (see autosync.py)."""
-    if current_app.config["MOOC_COURSES_AUTOSYNC"]:
+    if settings().courses_autosync:
         g.course_errors = refresh_if_changed(current_app._get_current_object())
 
 
@@ -101,7 +102,7 @@ def file(key: str, filename: str):
     """Pictures, attachments, video, audio and captions from the course folder; never outside
     it, never a symlink. Range requests (seeking in a video) and revalidation are answered."""
     course = _course_or_404(key)
-    root = Path(current_app.config["MOOC_COURSES_DIR"]) / course.source_dir
+    root = settings().courses_dir / course.source_dir
     if Path(filename).suffix.lower() not in ASSET_SUFFIXES:
         abort(404)
     full = safe_join(str(root), filename)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
-from mooc.database import UTCDateTime
+from mooc.database import UTCDateTime, enum_column
 from mooc.extensions import db
 
 
@@ -46,14 +46,7 @@ class QuizAttempt(db.Model):
     quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id"), index=True)
     number: Mapped[int]
     status: Mapped[AttemptStatus] = mapped_column(
-        sa.Enum(
-            AttemptStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="status",
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(AttemptStatus, "status"),
         default=AttemptStatus.IN_PROGRESS,
     )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from mooc import clock
 from mooc.auth import audit
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.reminders.schedule import Schedule, plan
 from mooc.reminders.sender import describe, send_plan
@@ -58,10 +58,10 @@ def send_command(dry_run: bool) -> None:
     before their certificates expire, and the managers' weekly digests. Running it twice
     sends nothing twice; an interrupted run or a mail server that is down leaves the rest
     for the next run. Exit status 1 if some could not be sent."""
-    config = current_app.config
+    config = settings()
     today = clock.today()
-    stale_before = clock.now() - timedelta(minutes=config["MOOC_REMINDER_PENDING_MINUTES"])
-    the_plan = plan(today, Schedule.from_config(config), stale_before)
+    stale_before = clock.now() - timedelta(minutes=config.reminder_pending_minutes)
+    the_plan = plan(today, Schedule.of(config), stale_before)
     skipped = (f"; {the_plan.without_account} reminder(s) skipped: no active account"
                if the_plan.without_account else "")
     if dry_run:

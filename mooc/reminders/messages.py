@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from mooc.config import settings
 from mooc.formatting import format_date
 from mooc.reminders.models import ReminderKind
 from mooc.reminders.schedule import DigestMessage, DigestRow, TraineeItem, TraineeMessage, step_days
@@ -59,7 +60,7 @@ def course_url(base_url: str, course_key: str) -> str:
 
 
 def _locale() -> str:
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return settings().default_locale
 
 
 def render(composed: Composed) -> tuple[str, str]:

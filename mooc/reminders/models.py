@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mooc import clock
-from mooc.database import UTCDateTime
+from mooc.database import UTCDateTime, enum_column
 from mooc.extensions import db
 
 
@@ -34,11 +34,6 @@ class ReminderKind(enum.StrEnum):
     DIGEST = "digest"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
-    return sa.Enum(cls, native_enum=False, length=20, create_constraint=True, name=name,
-                   values_callable=lambda e: [m.value for m in e])
-
-
 class ReminderLog(db.Model):
     __tablename__ = "reminder_log"
     __table_args__ = (
@@ -48,14 +43,14 @@ class ReminderLog(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    kind: Mapped[ReminderKind] = mapped_column(_enum(ReminderKind, "kind"))
+    kind: Mapped[ReminderKind] = mapped_column(enum_column(ReminderKind, "kind"))
     step: Mapped[str] = mapped_column(sa.String(40))
     # The log goes with the enrolment or account it is about (ids must never be reused under a key).
     enrolment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("enrolments.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
-    status: Mapped[ReminderStatus] = mapped_column(_enum(ReminderStatus, "status"))
+    status: Mapped[ReminderStatus] = mapped_column(enum_column(ReminderStatus, "status"))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     message_id: Mapped[str | None] = mapped_column(sa.String(255))

@@ -23,17 +23,17 @@ The plan is built with a handful of set-based queries whatever the size of the r
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
+from mooc.config import Settings, settings
 from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
@@ -56,12 +56,13 @@ class Schedule:
     assigned_lookback: int = ASSIGNED_LOOKBACK_DAYS
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Schedule:
+    def of(cls, config: Settings) -> Schedule:
+        """The schedule the settings describe (MOOC_REMINDER_*)."""
         return cls(
-            days_before=tuple(config["MOOC_REMINDER_DAYS_BEFORE"]),
-            overdue_every=config["MOOC_REMINDER_OVERDUE_EVERY_DAYS"],
-            expiry_days=tuple(config["MOOC_REMINDER_EXPIRY_DAYS"]),
-            digest_weekday=config["MOOC_REMINDER_DIGEST_WEEKDAY"],
+            days_before=config.reminder_days_before,
+            overdue_every=config.reminder_overdue_every_days,
+            expiry_days=config.reminder_expiry_days,
+            digest_weekday=config.reminder_digest_weekday,
         )
 
     @property
@@ -228,7 +229,7 @@ def plan(today: date, schedule: Schedule, stale_before: datetime | None = None) 
     courses together) and managers' digests. Reads only. A key claimed before ``stale_before``
     and never confirmed counts as unsent (default: the configured pending window)."""
     if stale_before is None:
-        stale_before = clock.now() - timedelta(minutes=current_app.config["MOOC_REMINDER_PENDING_MINUTES"])
+        stale_before = clock.now() - timedelta(minutes=settings().reminder_pending_minutes)
     trainees, without_account, trainee_retries = _trainee_messages(today, schedule, stale_before)
     digests, digest_retries = _digests(today, schedule, stale_before)
     return Plan(today, schedule.due_soon_days, trainees, digests, without_account,

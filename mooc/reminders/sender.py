@@ -33,10 +33,10 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mooc import clock, mail
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.reminders import messages
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
@@ -100,12 +100,12 @@ def _digest(digest: DigestMessage, base_url: str, today: date, horizon: int) -> 
 def send_plan(plan: Plan, *, deliver: Deliver | None = None, should_stop: Callable[[], bool] = lambda: False,
               pending_minutes: int | None = None) -> RunReport:
     """Send every message of ``plan``; see the module's docstring for the guarantees."""
-    config = current_app.config
+    config = settings()
     deliver = deliver or mail.send
-    pending_minutes = pending_minutes or config["MOOC_REMINDER_PENDING_MINUTES"]
+    pending_minutes = pending_minutes or config.reminder_pending_minutes
     report = RunReport()
     db.session.commit()  # end the planning transaction: nothing is held while mail goes out
-    queue = outgoing(plan, config["MOOC_BASE_URL"])
+    queue = outgoing(plan, config.base_url)
     consecutive_failures = 0
     for position, message in enumerate(queue):
         if should_stop():

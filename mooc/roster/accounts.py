@@ -8,7 +8,6 @@ administrators grant roles at all.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from mooc.auth import audit, recovery, sessions, tokens
 from mooc.auth.access import grantable_roles
 from mooc.auth.models import Role, User
 from mooc.auth.tokens import TokenPurpose
+from mooc.config import settings
 from mooc.errors import DomainError
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 
@@ -53,7 +53,7 @@ def invite(session: Session, staff: Staff, actor: User) -> User:
         user.staff_id = staff.id
         session.flush()
     raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(settings().default_locale):
         subject = _("Your account on the inspection training platform")
         text = _("Hello %(name)s,\n\n"
                  "An account has been opened for you on the training platform of the inspection "

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.roster import importer, units
 from mooc.roster.display import FIELD_LABELS, KIND_LABELS, grouped, names, refusal_message, show_value
@@ -48,7 +48,7 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
         sheet = importer.open_sheet(file)
         plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
                                     checksum=importer.file_checksum(file),
-                                    confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
+                                    confirm_percent=settings().roster_confirm_percent)
     except importer.FileRefused as error:
         db.session.rollback()
         _fail(output, refusal_message(error))

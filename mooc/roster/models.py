@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
-from mooc.database import CreatedAt, UTCDateTime
+from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import db
 from mooc.roster import keys
 
@@ -59,11 +59,6 @@ class Position(CreatedAt, db.Model):
     rank: Mapped[int] = mapped_column(default=100)  # lower = more senior; orders lists
 
 
-def _status_enum() -> sa.Enum:
-    return sa.Enum(StaffStatus, native_enum=False, length=20, create_constraint=True, name="status",
-                   values_callable=lambda e: [m.value for m in e])
-
-
 class Staff(CreatedAt, db.Model):
     """A person on the roster. ``staff_code`` is text: leading zeros matter.
 
@@ -86,7 +81,8 @@ class Staff(CreatedAt, db.Model):
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"))
     position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"), index=True)
-    status: Mapped[StaffStatus] = mapped_column(_status_enum(), default=StaffStatus.ACTIVE)
+    status: Mapped[StaffStatus] = mapped_column(enum_column(StaffStatus, "status"),
+                                                default=StaffStatus.ACTIVE)
     joined_on: Mapped[date | None]
     left_on: Mapped[date | None]
     search_text: Mapped[str] = mapped_column(sa.String(keys.SEARCH_TEXT_LENGTH), default="")
@@ -125,7 +121,7 @@ class StaffHistory(db.Model):
     valid_to: Mapped[date | None]
     unit_id: Mapped[int] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
     position_id: Mapped[int | None] = mapped_column(sa.ForeignKey("positions.id"))
-    status: Mapped[StaffStatus] = mapped_column(_status_enum())
+    status: Mapped[StaffStatus] = mapped_column(enum_column(StaffStatus, "status"))
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("roster_imports.id", ondelete="SET NULL"))
 
 

@@ -10,13 +10,14 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mooc.auth.access import grantable_roles, role_required
 from mooc.auth.models import Role, User
+from mooc.config import settings
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
@@ -162,7 +163,7 @@ def grant_role(staff_id: int):
 
 
 def _upload_dir() -> Path:
-    return Path(current_app.config["MOOC_INSTANCE_DIR"]) / "imports"
+    return settings().instance_dir / "imports"
 
 
 def _expire_uploads(folder: Path) -> None:
@@ -253,7 +254,7 @@ def preview(checksum: str):
         sheet = importer.open_sheet(path, mapping=mapping)
         plan = importer.plan_import(sheet, db.session, full=full, filename=name or path.name,
                                     checksum=checksum, actor_id=actor.id,
-                                    confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
+                                    confirm_percent=settings().roster_confirm_percent)
     except FileRefused as refused:
         refuse()
         path.unlink(missing_ok=True)  # nothing can be done with it: not kept

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
-from mooc.database import CreatedAt, UTCDateTime
+from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import db
 
 rule_units = sa.Table(
@@ -107,26 +107,10 @@ class Enrolment(CreatedAt, db.Model):
     # ``supersede_earlier``): what reports count, without looking for a later cycle row by row.
     latest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     required: Mapped[bool] = mapped_column(default=True)
-    source: Mapped[EnrolmentSource] = mapped_column(
-        sa.Enum(
-            EnrolmentSource,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="source",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    source: Mapped[EnrolmentSource] = mapped_column(enum_column(EnrolmentSource, "source"))
     rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment_rules.id", ondelete="SET NULL"))
     state: Mapped[EnrolmentState] = mapped_column(
-        sa.Enum(
-            EnrolmentState,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="state",
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(EnrolmentState, "state"),
         default=EnrolmentState.NOT_STARTED,
     )
     assigned_on: Mapped[date]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.config import settings
 from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.roster.models import Staff
+from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.roster.units import tree
 from mooc.training.completion import CourseProgress, courses_progress
-from mooc.training.models import Certificate, Enrolment, EnrolmentState
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 
@@ -32,6 +34,10 @@ class Home:
     optional: list[HomeItem]
     completed: list[HomeItem]
     available: list[Course]
+    # Warnings at the top of the page: required courses overdue, and those due within the
+    # "due soon" horizon (the first e-mail reminder, MOOC_REMINDER_DAYS_BEFORE).
+    overdue: list[HomeItem] = field(default_factory=list)
+    due_soon: list[HomeItem] = field(default_factory=list)
 
 
 def _current_per_course(staff_id: int) -> list[Enrolment]:
@@ -53,8 +59,11 @@ def _current_per_course(staff_id: int) -> list[Enrolment]:
     return current
 
 
-def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
+def home(user_id: int, staff: Staff | None, today: date | None = None,
+         due_soon_days: int | None = None) -> Home:
     today = today or clock.today()
+    if due_soon_days is None:
+        due_soon_days = settings().reminder_due_soon_days
     result = Home([], [], [], [])
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
     enrolled: set[int] = set()
@@ -97,6 +106,9 @@ def home(user_id: int, staff: Staff | None, today: date | None = None) -> Home:
     result.optional.sort(key=lambda i: i.course.title)
     result.completed.sort(key=lambda i: i.enrolment.completed_at or clock.now(), reverse=True)
     result.available = sorted((c for c in courses.values() if c.id not in enrolled), key=lambda c: c.title)
+    result.overdue = [i for i in result.required if i.status == EnrolmentStatus.OVERDUE]
+    result.due_soon = [i for i in result.required if i.status != EnrolmentStatus.OVERDUE
+                       and i.days_left is not None and i.days_left <= due_soon_days]
     return result
 
 
@@ -129,3 +141,42 @@ def record(staff: Staff, today: date | None = None) -> list[RecordRow]:
         RecordRow(e, title, code, EnrolmentStatus.of(e, today, staff.status), cert)
         for e, title, code, cert in rows
     ]
+
+
+def open_courses() -> list[Course]:
+    """Courses people can be enrolled in (not archived), by title."""
+    return list(db.session.scalars(
+        sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)))
+
+
+def open_course(key: str) -> Course | None:
+    return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
+
+
+def rules_overview() -> tuple[list[AssignmentRule], dict[int, int]]:
+    """Every rule (active first, newest first) and how many enrolments each one made."""
+    rules = list(db.session.scalars(
+        sa.select(AssignmentRule).order_by(AssignmentRule.active.desc(), AssignmentRule.id.desc())))
+    counts = dict(db.session.execute(
+        sa.select(Enrolment.rule_id, sa.func.count())
+        .where(Enrolment.rule_id.is_not(None))
+        .group_by(Enrolment.rule_id)
+    ).all())
+    return rules, counts
+
+
+@dataclass
+class RuleChoices:
+    """What a rule may name: open courses, units (in tree order, with their depth), positions."""
+
+    courses: list[Course]
+    units: list[tuple[OrgUnit, int]]
+    positions: list[Position]
+
+
+def rule_choices() -> RuleChoices:
+    return RuleChoices(
+        open_courses(),
+        tree(db.session),
+        list(db.session.scalars(sa.select(Position).order_by(Position.rank))),
+    )

@@ -1,10 +1,12 @@
 """Training pages: the trainee's home, records, certificates and their public check, and the
-administrators' assignment rules, manual enrolment and exemptions."""
+administrators' assignment rules, manual enrolment and exemptions.
+
+Thin: each view reads its form, calls the training domain (queries, records, certificates,
+exemptions, assign, rules) and words the refusals (``DomainError``) it catches."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -13,19 +15,17 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.access import public, role_required
 from mooc.auth.models import Role
-from mooc.courses.models import Course
+from mooc.config import settings
 from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
-from mooc.formatting import format_date, format_datetime
-from mooc.roster import queries as roster_queries
-from mooc.roster.models import Position, Staff
-from mooc.roster.units import tree
-from mooc.training import assign, queries
+from mooc.formatting import format_datetime
+from mooc.roster.models import Staff
+from mooc.training import assign, certificates, exemptions, queries, records
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
-from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource
 from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -54,9 +54,7 @@ def home():
 
 @bp.post("/courses/<key>/join")
 def join(key: str):
-    course = db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
-    if course is None:
-        abort(404)
+    course = queries.open_course(key) or abort(404)
     if current_user.staff_id is None:
         flash(_("Only people on the roster can join courses."), "warning")
         return redirect(url_for("courses.course", key=key))
@@ -73,18 +71,12 @@ def join(key: str):
 # --- certificates --------------------------------------------------------------------------------
 
 
-def _may_see_staff(staff: Staff) -> bool:
-    if current_user.staff_id == staff.id:
-        return True
-    return current_user.has_role(Role.MANAGER) and roster_queries.can_see(db.session, current_user, staff)
-
-
 @bp.get("/certificates/<code>.pdf")
 def certificate_pdf(code: str):
-    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code))
-    if certificate is None or not _may_see_staff(certificate.enrolment.staff):
+    certificate = certificates.by_code(code)
+    if certificate is None or not records.may_see(current_user, certificate.enrolment.staff):
         abort(404)
-    verify_url = current_app.config["MOOC_BASE_URL"] + url_for("training.verify", code=certificate.code)
+    verify_url = settings().base_url + url_for("training.verify", code=certificate.code)
     pdf = render_certificate(certificate, verify_url, _("Inspection Training"))
     name = f"chung-nhan-{certificate.code}.pdf"
     return Response(pdf, mimetype="application/pdf",
@@ -95,15 +87,7 @@ def certificate_pdf(code: str):
 @public
 def verify(code: str):
     """Anyone may check a certificate: name, course, completion date, validity. Nothing more."""
-    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code.upper()[:20]))
-    state = None
-    if certificate is not None:
-        if certificate.revoked_at is not None:
-            state = "revoked"
-        elif certificate.expires_on is not None and certificate.expires_on < clock.today():
-            state = "expired"
-        else:
-            state = "valid"
+    certificate, state = certificates.verify(code)
     return render_template("training/verify.html", certificate=certificate, state=state), (
         200 if certificate else 404
     )
@@ -113,10 +97,7 @@ def verify(code: str):
 
 
 def _visible_staff(staff_id: int) -> Staff:
-    staff = db.session.get(Staff, staff_id)
-    if staff is None or not _may_see_staff(staff):
-        abort(404)
-    return staff
+    return records.visible_staff(current_user, staff_id) or abort(404)
 
 
 @bp.get("/training/record")
@@ -130,15 +111,7 @@ def my_record():
 def record(staff_id: int):
     staff = _visible_staff(staff_id)
     rows = queries.record(staff)
-    courses = []
-    if (
-        current_user.has_role(Role.MANAGER)
-        and current_user.staff_id != staff.id
-        or current_user.has_role(Role.ADMIN)
-    ):
-        courses = list(
-            db.session.scalars(sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title))
-        )
+    courses = queries.open_courses() if records.may_enrol_others(current_user, staff) else []
     enrol_form = EnrolForm()
     enrol_form.course.choices = [SelectChoice(c.id, c.title) for c in courses]
     return render_template(
@@ -152,44 +125,10 @@ def record(staff_id: int):
     )
 
 
-def _record_headers() -> list[str]:
-    return [
-        _("Course"),
-        _("Cycle"),
-        _("Status"),
-        _("Assigned"),
-        _("Due"),
-        _("Completed"),
-        _("Valid until"),
-        _("Score"),
-        _("Certificate"),
-    ]
-
-
-def _record_rows(staff: Staff, score_format: str) -> list[tuple[queries.RecordRow, list]]:
-    """Each cycle of the person's record with its cells, in the order of ``_record_headers``."""
-    result = []
-    for row in queries.record(staff):
-        e = row.enrolment
-        cells = [
-            row.course_title,
-            e.cycle,
-            row.status.label,
-            _d(e.assigned_on),
-            _d(e.due_on),
-            _d(e.completed_at),
-            _d(e.expires_on),
-            "" if e.score is None else score_format.format(e.score),
-            row.certificate.code if row.certificate else "",
-        ]
-        result.append((row, cells))
-    return result
-
-
 @bp.get("/training/people/<int:staff_id>/record.pdf")
 def record_pdf(staff_id: int):
     staff = _visible_staff(staff_id)
-    rows = [cells for _row, cells in _record_rows(staff, "{:.1f}%")]
+    rows = [cells for _row, cells in records.table(staff, "{:.1f}%")]
     stamp = _(
         "Printed by %(name)s on %(when)s", name=current_user.display_name, when=format_datetime(clock.now())
     )
@@ -198,7 +137,7 @@ def record_pdf(staff_id: int):
         staff.staff_code,
         staff.unit.name,
         rows,
-        _record_headers(),
+        records.headers(),
         _("Training record"),
         stamp,
     )
@@ -211,16 +150,17 @@ def record_pdf(staff_id: int):
 @bp.post("/certificates/<code>/revoke")
 @role_required(Role.ADMIN)
 def revoke_certificate(code: str):
-    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.code == code)) or abort(404)
+    certificate = certificates.by_code(code) or abort(404)
     form = ExemptForm()  # one required "reason" field
     if not form.validate_on_submit():
         flash(_("Give the reason for revoking the certificate."), "warning")
-    elif certificate.revoked_at is None:
-        certificate.revoked_at = clock.now()
-        certificate.revoked_reason = form.reason.data.strip()
-        audit.record(
-            "training.certificate_revoked", target=certificate.code, reason=certificate.revoked_reason
-        )
+        return redirect(url_for("training.record", staff_id=certificate.enrolment.staff_id))
+    try:
+        certificates.revoke(certificate, form.reason.data, actor=current_user._get_current_object())
+    except certificates.CertificateError:
+        refuse()
+        flash(_("This certificate was already revoked."), "info")
+    else:
         flash(_("The certificate is revoked: its verification page says so."), "success")
     return redirect(url_for("training.record", staff_id=certificate.enrolment.staff_id))
 
@@ -228,8 +168,8 @@ def revoke_certificate(code: str):
 @bp.get("/training/people/<int:staff_id>/record.csv")
 def record_csv(staff_id: int):
     staff = _visible_staff(staff_id)
-    table = [[_("Staff code"), _("Full name"), _("Course code"), *_record_headers()]]
-    for row, cells in _record_rows(staff, "{:.1f}"):
+    table = [[_("Staff code"), _("Full name"), _("Course code"), *records.headers()]]
+    for row, cells in records.table(staff, "{:.1f}"):
         table.append([staff.staff_code, staff.full_name, row.course_code, *cells])
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(
@@ -239,10 +179,6 @@ def record_csv(staff_id: int):
     )
 
 
-def _d(value) -> str:  # noqa: ANN001
-    return format_date(value)
-
-
 @bp.post("/training/people/<int:staff_id>/enrol")
 @role_required(Role.MANAGER)
 def enrol(staff_id: int):
@@ -250,10 +186,7 @@ def enrol(staff_id: int):
     if current_user.role == Role.REPORTER:
         abort(403)
     form = EnrolForm()
-    form.course.choices = [
-        SelectChoice(c.id, c.title)
-        for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))
-    ]
+    form.course.choices = [SelectChoice(c.id, c.title) for c in queries.open_courses()]
     if not form.validate_on_submit():
         flash(_("Choose a course and a due date."), "warning")
         return redirect(url_for("training.record", staff_id=staff.id))
@@ -285,18 +218,13 @@ def exempt(enrolment_id: int):
     form = ExemptForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for the exemption."), "warning")
-    elif enrolment.state == EnrolmentState.COMPLETED:
+        return redirect(url_for("training.record", staff_id=enrolment.staff_id))
+    try:
+        exemptions.exempt(enrolment, form.reason.data, actor=current_user._get_current_object())
+    except exemptions.ExemptionError:
+        refuse()
         flash(_("A completed course cannot be exempted."), "warning")
     else:
-        enrolment.state = EnrolmentState.EXEMPT
-        enrolment.exempt_reason = form.reason.data.strip()
-        enrolment.exempted_by_id = current_user.id
-        audit.record(
-            "training.exempted",
-            target=enrolment.staff.staff_code,
-            enrolment_id=enrolment.id,
-            reason=enrolment.exempt_reason,
-        )
         flash(_("Exempted."), "success")
     return redirect(url_for("training.record", staff_id=enrolment.staff_id))
 
@@ -306,32 +234,17 @@ def exempt(enrolment_id: int):
 
 def _rule_form() -> RuleForm:
     form = RuleForm()
-    form.course.choices = [
-        SelectChoice(c.id, f"{c.title} ({c.code})")
-        for c in db.session.scalars(
-            sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
-        )
-    ]
-    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in tree(db.session)]
-    form.positions.choices = [
-        SelectChoice(p.id, p.title) for p in db.session.scalars(sa.select(Position).order_by(Position.rank))
-    ]
+    choices = queries.rule_choices()
+    form.course.choices = [SelectChoice(c.id, f"{c.title} ({c.code})") for c in choices.courses]
+    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in choices.units]
+    form.positions.choices = [SelectChoice(p.id, p.title) for p in choices.positions]
     return form
 
 
 @bp.get("/admin/rules")
 @role_required(Role.ADMIN)
 def rules():
-    rows = db.session.scalars(
-        sa.select(AssignmentRule).order_by(AssignmentRule.active.desc(), AssignmentRule.id.desc())
-    ).all()
-    counts = dict(
-        db.session.execute(
-            sa.select(Enrolment.rule_id, sa.func.count())
-            .where(Enrolment.rule_id.is_not(None))
-            .group_by(Enrolment.rule_id)
-        ).all()
-    )
+    rows, counts = queries.rules_overview()
     return render_template("training/rules.html", rules=rows, counts=counts)
 
 

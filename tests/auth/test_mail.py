@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from mooc import mail
+from mooc.config import settings
 
 VIETNAMESE = "Xin chào Nguyễn Văn Đức,\n\nĐây là thư thử nghiệm: ă â đ ê ô ơ ư — Hòa/Hoà."
 
@@ -56,10 +57,10 @@ def _parse(raw: bytes) -> email.message.EmailMessage:
 
 
 def test_file_backend_writes_an_eml_in_the_outbox(app):
-    assert app.config["MOOC_MAIL_BACKEND"] == "file"
+    assert settings(app).mail_backend == "file"
     with app.app_context():
         mail.send(mail.address("Nguyễn Văn Đức", "duc@example.vn"), "Chào mừng — đăng nhập", VIETNAMESE)
-    (path,) = (app.config["MOOC_INSTANCE_DIR"] / "outbox").glob("*.eml")
+    (path,) = (settings(app).instance_dir / "outbox").glob("*.eml")
     message = _parse(path.read_bytes())
     assert message["Subject"] == "Chào mừng — đăng nhập"
     assert message["To"].addresses[0].display_name == "Nguyễn Văn Đức"
@@ -88,7 +89,7 @@ def test_smtp_backend_delivers_to_a_real_server(make_app, smtp_server):
     assert message["From"].addresses[0].display_name == "Đào tạo Thanh tra"
     assert message.get_content().replace("\r\n", "\n").strip() == VIETNAMESE
     assert logins == [(b"mooc", b"mat-khau-smtp")]
-    assert not (app.config["MOOC_INSTANCE_DIR"] / "outbox").exists()
+    assert not (settings(app).instance_dir / "outbox").exists()
 
 
 def test_smtp_failures_raise_mail_error(make_app, smtp_server):
@@ -104,16 +105,16 @@ def test_smtp_failures_raise_mail_error(make_app, smtp_server):
 
 
 def test_mail_settings_are_checked(tmp_path):
-    from mooc.config import ConfigError, build_config
+    from mooc.config import ConfigError, build_settings
 
     env = {"MOOC_INSTANCE_DIR": str(tmp_path)}
-    assert build_config(environ=env)["MOOC_MAIL_BACKEND"] == "file"
+    assert build_settings(environ=env).mail_backend == "file"
     production = env | {"MOOC_ENV": "production", "MOOC_SECRET_KEY": "k" * 40}
-    assert build_config(environ=production)["MOOC_MAIL_BACKEND"] == "smtp"
+    assert build_settings(environ=production).mail_backend == "smtp"
     with pytest.raises(ConfigError, match="MOOC_MAIL_BACKEND"):
-        build_config(environ=env | {"MOOC_MAIL_BACKEND": "pigeon"})
+        build_settings(environ=env | {"MOOC_MAIL_BACKEND": "pigeon"})
     with pytest.raises(ConfigError, match="MOOC_MAIL_TLS"):
-        build_config(environ=env | {"MOOC_MAIL_TLS": "maybe"})
+        build_settings(environ=env | {"MOOC_MAIL_TLS": "maybe"})
 
 
 def test_a_long_vietnamese_subject_survives_encoding():

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from mooc import clock, mail
 from mooc.auth.models import AuditEvent, AuthSession, Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.roster import accounts
 from mooc.roster.models import StaffStatus
@@ -25,7 +26,7 @@ LINK_RE = re.compile(r"http://127\.0\.0\.1:5000(/(?:invite|reset)/[A-Za-z0-9_-]+
 
 def _outbox(app) -> list[email.message.EmailMessage]:
     assert mail.wait_for_background()  # reset mails leave after the response, on a thread
-    folder = app.config["MOOC_INSTANCE_DIR"] / "outbox"
+    folder = settings(app).instance_dir / "outbox"
     return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 

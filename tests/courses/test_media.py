@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import CONTENT_SECURITY_POLICY
-from mooc.config import ConfigError, build_config
+from mooc.config import ConfigError, build_settings
 from mooc.courses.check import check_tree
 from mooc.courses.media import validate_vtt
 from mooc.courses.models import Lesson, LessonProgress
@@ -203,8 +203,8 @@ def test_the_size_limit_is_a_setting(tree, make_app):
     assert result.exit_code == 1
     assert f"{VIDEO}:1: error: the video is 6.0 MB; the limit is 2.0 MB (MOOC_MEDIA_MAX_MB)" in result.output
     with pytest.raises(ConfigError, match="MOOC_MEDIA_MAX_MB"):
-        build_config(environ={"MOOC_MEDIA_MAX_MB": "0"})
-    assert build_config(environ={"MOOC_MEDIA_MAX_MB": "50"})["MOOC_MEDIA_MAX_MB"] == 50
+        build_settings(environ={"MOOC_MEDIA_MAX_MB": "0"})
+    assert build_settings(environ={"MOOC_MEDIA_MAX_MB": "50"}).media_max_mb == 50
 
 
 def test_captions_that_belong_to_nothing_say_so(tree):

@@ -151,13 +151,15 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     courses_dir = folder / "courses"
     shutil.copytree(ROOT / "courses", courses_dir)
     instance_dir = folder / "instance"
+    # The port first, then the app: links in e-mails and on certificates point here (BASE_URL).
+    server = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_QuietHandler)
+    url = f"http://127.0.0.1:{server.server_port}"
     app = create_app({
         "ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_DIR": str(instance_dir),
-        "COURSES_DIR": str(courses_dir), "SECRET_KEY": SECRET_KEY, "MOOC_PASSWORD_METHOD": FAST_HASH,
+        "COURSES_DIR": str(courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
+        "BASE_URL": url,
     })
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["MOOC_BASE_URL"] = url  # links in e-mails and on certificates point here
+    server.app = app
     with app.app_context():
         empty_tables()  # whatever an interrupted run left behind
         report = load_demo()

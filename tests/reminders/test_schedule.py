@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from mooc.auth.models import User
-from mooc.config import ConfigError, build_config
+from mooc.config import ConfigError, build_settings, settings
 from mooc.extensions import db
 from mooc.reminders.schedule import Schedule, digest_step, expiry_step, plan, trainee_step
 from mooc.roster.models import Staff, StaffStatus
@@ -97,18 +97,18 @@ def test_expiry_and_digest_steps():
 
 def test_the_settings_are_read_and_checked(tmp_path):
     env = {"MOOC_INSTANCE_DIR": str(tmp_path)}
-    config = build_config(environ=env)
-    assert Schedule.from_config(config) == Schedule()
-    assert config["MOOC_REMINDER_DUE_SOON_DAYS"] == 14
-    config = build_config(environ=env | {"MOOC_REMINDER_DAYS_BEFORE": "3, 21,0",
-                                         "MOOC_REMINDER_EXPIRY_DAYS": "off",
-                                         "MOOC_REMINDER_DIGEST_WEEKDAY": "5"})
-    assert config["MOOC_REMINDER_DAYS_BEFORE"] == (21, 3, 0) and config["MOOC_REMINDER_DUE_SOON_DAYS"] == 21
-    assert config["MOOC_REMINDER_EXPIRY_DAYS"] == () and config["MOOC_REMINDER_DIGEST_WEEKDAY"] == 5
+    config = build_settings(environ=env)
+    assert Schedule.of(config) == Schedule()
+    assert config.reminder_due_soon_days == 14
+    config = build_settings(environ=env | {"MOOC_REMINDER_DAYS_BEFORE": "3, 21,0",
+                                           "MOOC_REMINDER_EXPIRY_DAYS": "off",
+                                           "MOOC_REMINDER_DIGEST_WEEKDAY": "5"})
+    assert config.reminder_days_before == (21, 3, 0) and config.reminder_due_soon_days == 21
+    assert config.reminder_expiry_days == () and config.reminder_digest_weekday == 5
     for name, value in [("DAYS_BEFORE", "14,ba"), ("DAYS_BEFORE", "-1"), ("DIGEST_WEEKDAY", "8"),
                         ("OVERDUE_EVERY_DAYS", "-7"), ("PENDING_MINUTES", "0")]:
         with pytest.raises(ConfigError, match=f"MOOC_REMINDER_{name}"):
-            build_config(environ=env | {f"MOOC_REMINDER_{name}": value})
+            build_settings(environ=env | {f"MOOC_REMINDER_{name}": value})
 
 
 # --- the clock drives real runs -------------------------------------------------------------------------
@@ -245,5 +245,5 @@ def test_the_home_warns_from_the_day_of_the_first_reminder(mail_app, person, smt
     assert warning not in home(wider, due - timedelta(days=22))
     assert warning in home(wider, due - timedelta(days=21))
     with wider.app_context():
-        assert [i.step for m in plan(date(2026, 3, 11), Schedule.from_config(wider.config)).trainees
+        assert [i.step for m in plan(date(2026, 3, 11), Schedule.of(settings(wider))).trainees
                 for i in m.items] == ["due-21"]

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import clock, mail
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.reminders import sender
 from mooc.reminders.models import ReminderLog, ReminderStatus
@@ -129,7 +130,7 @@ def test_dry_run_lists_what_would_go_to_whom_and_writes_nothing(mail_app, person
 
 
 def _plan(app):  # noqa: ANN001, ANN202
-    return plan(clock.today(), Schedule.from_config(app.config))
+    return plan(clock.today(), Schedule.of(settings(app)))
 
 
 def test_an_interrupted_run_is_finished_by_the_next_one_and_nothing_goes_twice(mail_app, person, smtp):
@@ -253,7 +254,7 @@ def test_the_file_backend_writes_eml_files_and_nothing_leaves_the_machine(org, p
     people_due(o, person, 2, app)
     at(MONDAY)
     assert "2 sent" in run(app).output
-    files = sorted((app.config["MOOC_INSTANCE_DIR"] / "outbox").glob("*.eml"))
+    files = sorted((settings(app).instance_dir / "outbox").glob("*.eml"))
     assert len(files) == 2
     assert b"Subject: =?utf-8?" in files[0].read_bytes()
 

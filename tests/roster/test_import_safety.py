@@ -13,6 +13,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from mooc.auth.models import AuditEvent, Role, User
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 from tests.conftest import csrf_token, login
@@ -124,7 +125,7 @@ def test_uploaded_files_are_private_and_kept_only_until_applied_or_a_day(app, cl
         return response.headers["Location"]
 
     url = upload(csv_bytes(BASE_ROWS))
-    folder = app.config["MOOC_INSTANCE_DIR"] / "imports"
+    folder = settings(app).instance_dir / "imports"
     (stored,) = list(folder.iterdir())
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

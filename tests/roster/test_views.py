@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from mooc.auth.models import AuditEvent, Role
+from mooc.config import settings
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory
 from tests.conftest import csrf_token
@@ -149,7 +150,7 @@ def test_upload_preview_then_apply(app, client, auth, make_unit):
     assert response.status_code == 302
     preview_url = response.headers["Location"]
     checksum = re.search(r"/roster/import/([0-9a-f]{64})", preview_url).group(1)
-    assert (app.config["MOOC_INSTANCE_DIR"] / "imports" / f"{checksum}.csv").is_file()
+    assert (settings(app).instance_dir / "imports" / f"{checksum}.csv").is_file()
     page = client.get(preview_url).get_data(as_text=True)
     assert "Thêm mới: <strong>2</strong>" in page and "Chức vụ mới" in page
     with app.app_context():
@@ -168,7 +169,7 @@ def test_upload_preview_then_apply(app, client, auth, make_unit):
     assert "danh-sach.csv" in detail and checksum in detail
     assert "danh-sach.csv" in client.get("/roster/imports").get_data(as_text=True)
     # The applied file is not kept (it holds personal data): the same preview is gone.
-    assert not (app.config["MOOC_INSTANCE_DIR"] / "imports" / f"{checksum}.csv").exists()
+    assert not (settings(app).instance_dir / "imports" / f"{checksum}.csv").exists()
     assert client.post(f"/roster/import/{checksum}", data=form).status_code == 404
     # Uploaded again, the plan changed (everyone is there now): the old preview is refused.
     assert _upload(client, csv_bytes(UPLOAD_ROWS)).status_code == 302

@@ -156,6 +156,7 @@ def test_trainee_home_orders_required_by_due_date_and_warns(org, person):
     login(client, user.email)
     page = client.get("/").get_data(as_text=True)
     assert "Quá hạn" in page and "quá hạn 10 ngày" in page
+    assert "Khóa học “Luật Thanh tra 2025” đã quá hạn từ ngày" in page  # the warning at the top
 
 
 def test_certificate_pdf_and_public_verification(org, person):

@@ -1,0 +1,24 @@
+"""Exemptions: an administrator excuses a person from one cycle of a course, with a reason."""
+
+from __future__ import annotations
+
+from mooc.auth import audit
+from mooc.auth.models import User
+from mooc.errors import DomainError
+from mooc.training.models import Enrolment, EnrolmentState
+
+
+class ExemptionError(DomainError):
+    """Why an enrolment cannot be exempted: ``completed`` (the course is already done)."""
+
+
+def exempt(enrolment: Enrolment, reason: str, *, actor: User) -> None:
+    """Mark the cycle exempt (counted as in order, like a completion); refused when it is
+    already completed."""
+    if enrolment.state == EnrolmentState.COMPLETED:
+        raise ExemptionError("completed")
+    enrolment.state = EnrolmentState.EXEMPT
+    enrolment.exempt_reason = reason.strip()
+    enrolment.exempted_by_id = actor.id
+    audit.record("training.exempted", actor=actor, target=enrolment.staff.staff_code,
+                 enrolment_id=enrolment.id, reason=enrolment.exempt_reason)

@@ -1,0 +1,61 @@
+"""A person's training record as people read it: who may see it, and the table its PDF and
+CSV exports print (the rows come from ``queries.record``; statuses from ``status.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+
+from mooc.auth.models import Role, User
+from mooc.extensions import db
+from mooc.formatting import format_date
+from mooc.roster import queries as roster_queries
+from mooc.roster.models import Staff
+from mooc.training import queries
+from mooc.training.queries import RecordRow
+
+
+def may_see(user: User, staff: Staff) -> bool:
+    """People see their own record; managers those of their units (and below); reporters
+    and administrators everyone's."""
+    if user.staff_id == staff.id:
+        return True
+    return user.has_role(Role.MANAGER) and roster_queries.can_see(db.session, user, staff)
+
+
+def visible_staff(user: User, staff_id: int) -> Staff | None:
+    """The person, if ``user`` may see their record (else None: the page does not exist)."""
+    staff = db.session.get(Staff, staff_id)
+    return staff if staff is not None and may_see(user, staff) else None
+
+
+def may_enrol_others(user: User, staff: Staff) -> bool:
+    """Who is offered the "enrol in a course" form on a record: administrators, and managers
+    on someone else's record (reporters change nothing: the view refuses them)."""
+    return user.has_role(Role.ADMIN) or (user.has_role(Role.MANAGER) and user.staff_id != staff.id)
+
+
+def headers() -> list[str]:
+    return [_("Course"), _("Cycle"), _("Status"), _("Assigned"), _("Due"), _("Completed"),
+            _("Valid until"), _("Score"), _("Certificate")]
+
+
+def table(staff: Staff, score_format: str) -> list[tuple[RecordRow, list[Any]]]:
+    """Each cycle of the person's record with its cells, in the order of ``headers()``."""
+    result = []
+    for row in queries.record(staff):
+        e = row.enrolment
+        cells = [
+            row.course_title,
+            e.cycle,
+            row.status.label,
+            format_date(e.assigned_on),
+            format_date(e.due_on),
+            format_date(e.completed_at),
+            format_date(e.expires_on),
+            "" if e.score is None else score_format.format(e.score),
+            row.certificate.code if row.certificate else "",
+        ]
+        result.append((row, cells))
+    return result
