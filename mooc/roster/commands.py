@@ -51,7 +51,7 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
 
     try:
         sheet = importer.open_sheet(file)
-        plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
+        plan = importer.plan_import(sheet, full=full, filename=file.name,
                                     checksum=importer.file_checksum(file),
                                     confirm_percent=current_app.config["MOOC_ROSTER_CONFIRM_PERCENT"])
     except importer.FileRefused as error:
@@ -66,7 +66,7 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
     admins_needed = importer.admins_unconfirmed(plan, confirmed_admins)
     apply = plan.ok and not dry_run and not needs_yes and not admins_needed
     if apply:
-        importer.apply_plan(plan, db.session, source="cli", confirmed=confirmed,
+        importer.apply_plan(plan, source="cli", confirmed=confirmed,
                             confirmed_admins=confirmed_admins)
         db.session.commit()
     else:
@@ -101,7 +101,7 @@ def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN
     """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
     from mooc.roster.display import FIELD_LABELS, KIND_LABELS, names, show_value
 
-    unit_names, position_titles = names(db.session)
+    unit_names, position_titles = names()
     counts = plan.counts
     lines = [_("%(n)d data rows read from %(file)s.", n=plan.rows, file=plan.filename)]
     kinds = (*plan.KINDS, "unchanged")
@@ -182,10 +182,10 @@ def units_command(file: Path, dry_run: bool, output: str) -> None:
         sheet = importer.open_sheet(file, UNIT_FIELDS)
     except importer.FileRefused as error:
         _fail(output, _describe_refusal(error))
-    plan = units.plan_units(sheet, db.session, filename=file.name, checksum=importer.file_checksum(file))
+    plan = units.plan_units(sheet, filename=file.name, checksum=importer.file_checksum(file))
     apply = not plan.issues and not dry_run
     if apply:
-        units.apply_units(plan, db.session, source="cli")
+        units.apply_units(plan, source="cli")
         db.session.commit()
     else:
         db.session.rollback()

@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
+from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, StaffStatus
 
 FIELD_LABELS = {
@@ -28,10 +28,10 @@ GROUP_FROM = 4      # this many problems of one kind in one column read as one s
 FIRST_ROWS = 5      # rows a summary line names
 
 
-def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+def names() -> tuple[dict[int, str], dict[int, str]]:
     """(unit id -> name, position id -> title), to show a plan's values."""
-    return (dict(session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
-            dict(session.execute(sa.select(Position.id, Position.title)).all()))
+    return (dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
+            dict(db.session.execute(sa.select(Position.id, Position.title)).all()))
 
 
 def show_value(name: str, value: Any, unit_names: dict, position_titles: dict) -> str:

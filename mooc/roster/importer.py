@@ -21,13 +21,13 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
 from mooc.errors import DomainError
+from mooc.extensions import db
 from mooc.roster import keys, moves
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
 from mooc.roster.reader import (
@@ -298,8 +298,8 @@ def position_key(title: str) -> tuple:
 class _Units:
     """Units by code and by exact name, merged units resolved to where they went."""
 
-    def __init__(self, session: Session) -> None:
-        rows = session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.active,
+    def __init__(self) -> None:
+        rows = db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.active,
                                          OrgUnit.merged_into_id)).all()
         self.by_id = {row.id: row for row in rows}
         self.by_code = {row.code: row.id for row in rows}
@@ -377,7 +377,7 @@ class _Current:
 # --- the plan ----------------------------------------------------------------------------
 
 
-def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
+def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                 full: bool = False, confirm_percent: int = 10, filename: str = "",
                 checksum: str = "", actor_id: int | None = None) -> ImportPlan:
     """Compare a roster file with the roster and say what importing it would do.
@@ -423,14 +423,14 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
                               "accepted": ", ".join(STAFF_HEADERS_SHOWN[name])}) for name in missing]
         return plan
 
-    units = _Units(session)
+    units = _Units()
     positions: dict[tuple, int | str] = {}
-    for pid, pcode, title in session.execute(sa.select(Position.id, Position.code, Position.title)):
+    for pid, pcode, title in db.session.execute(sa.select(Position.id, Position.code, Position.title)):
         positions[position_key(title)] = pid
         positions.setdefault(("code", pcode), pid)
     current: dict[str, _Current] = {}
     owner_of_email: dict[str, str] = {}
-    for row in session.execute(sa.select(
+    for row in db.session.execute(sa.select(
             Staff.id, Staff.staff_code, Staff.full_name, Staff.email, Staff.unit_id, Staff.position_id,
             Staff.status, Staff.joined_on, Staff.left_on)):
         current[row.staff_code] = _Current(row.id, row.full_name, row.email, row.unit_id, row.position_id,
@@ -604,7 +604,7 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
         if owner not in final_email or final_email[owner] == email:  # the owner keeps it
             issues.append(Issue(number, label("email"), "email_taken", {"value": email, "other": owner}))
     if not plan.issues:
-        _plan_account_emails(plan, session, label("email"))
+        _plan_account_emails(plan, label("email"))
     if plan.issues:
         plan.issues.sort(key=lambda issue: issue.row)
         plan.changes = []
@@ -623,12 +623,12 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
                 "deactivated", None, code, before.full_name, values, before.id,
                 [("status", before.status, StaffStatus.LEFT), ("left_on", before.left_on, today)]))
             plan.missing_left += 1
-    _plan_admins(plan, session, actor_id)
+    _plan_admins(plan, actor_id)
     plan.warnings.sort(key=lambda issue: issue.row)
     return plan
 
 
-def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> None:
+def _plan_account_emails(plan: ImportPlan, column: str) -> None:
     """A person's account signs in with their roster e-mail: when the roster e-mail changes, the
     account's address follows, unless another account (one not moving away from it) uses it."""
     changed = {change.staff_id: change for change in plan.changes
@@ -640,7 +640,7 @@ def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> Non
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
-        for user_id, email, staff_id in session.execute(linked):
+        for user_id, email, staff_id in db.session.execute(linked):
             change = changed[staff_id]
             new = change.values["email"]
             if new and new != email:
@@ -648,7 +648,7 @@ def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> Non
     targets = sorted({new for _old, new, _change in moving.values()})
     holders: dict[str, int] = {}
     for start in range(0, len(targets), CHUNK):
-        holders.update(session.execute(sa.select(User.email, User.id)
+        holders.update(db.session.execute(sa.select(User.email, User.id)
                                        .where(User.email.in_(targets[start:start + CHUNK]))).all())
     for user_id, (old, new, change) in moving.items():
         holder = holders.get(new)
@@ -659,10 +659,10 @@ def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> Non
     plan.account_emails.sort()
 
 
-def _plan_admins(plan: ImportPlan, session: Session, actor_id: int | None) -> None:
+def _plan_admins(plan: ImportPlan, actor_id: int | None) -> None:
     """Administrators whose accounts the import disables, and whether any would be left."""
     leaving = {change.staff_id: change for change in plan.changes if change.kind == "deactivated"}
-    admins = session.execute(sa.select(User.id, User.email, User.staff_id)
+    admins = db.session.execute(sa.select(User.id, User.email, User.staff_id)
                              .where(User.role == Role.ADMIN, User.active.is_(True))).all()
     for user_id, email, staff_id in admins:
         if staff_id in leaving:
@@ -682,9 +682,9 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
 # --- applying ----------------------------------------------------------------------------
 
 
-def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *, source: str = "web",
+def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "web",
                confirmed: bool = False, confirmed_admins: Iterable[str] = ()) -> RosterImport:
-    """Write the plan in the session's transaction (flush only; the caller commits).
+    """Write the plan in the request's (or command's) transaction (flush only; the caller commits).
 
     Every check is made before anything is written. ``confirmed_admins`` must name (by e-mail)
     every administrator account the import disables."""
@@ -698,10 +698,10 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     record = RosterImport(actor_id=actor.id if actor else None, kind="staff", source=source,
                           filename=plan.filename[:255], checksum=plan.checksum or "-", full=plan.full,
                           rows=plan.rows, counts={**plan.counts, "new_positions": len(plan.new_positions)})
-    session.add(record)
-    session.flush()
+    db.session.add(record)
+    db.session.flush()
 
-    position_ids = _create_positions(plan, session)
+    position_ids = _create_positions(plan)
 
     def resolved(values: dict[str, Any]) -> dict[str, Any]:
         ref = values["position_id"]
@@ -716,16 +716,16 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     moving = [change.staff_id for change in updated
               if any(name == "email" for name, _old, _new in change.fields)]
     for start in range(0, len(moving), CHUNK):
-        session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
+        db.session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
                         .values(email=None))
 
     added = [change for change in plan.changes if change.kind == "added"]
     if added:
         for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
-            insert_many(session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
+            insert_many(db.session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
                                           for change in added[start:start + 5000]])
         # One read of (id, code) beats RETURNING row by row (SQLite cannot batch it in order).
-        ids = dict(session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
+        ids = dict(db.session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
         for change in added:
             change.staff_id = ids[change.staff_code]
         del ids
@@ -742,25 +742,25 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     for columns, params in groups.items():
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
-        session.connection().execute(statement, params)
+        db.session.connection().execute(statement, params)
 
-    _sync_accounts(plan, session)
-    _move_account_emails(plan, session, actor)
+    _sync_accounts(plan)
+    _move_account_emails(plan, actor)
     # New hires, transfers, changes of position or status: history, and the training rules
     # follow (same transaction).
-    _record_moves(plan, session, record.id, resolved)
+    _record_moves(plan, record.id, resolved)
 
     audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
-    session.flush()
+    db.session.flush()
     return record
 
 
-def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
+def _create_positions(plan: ImportPlan) -> dict[str, int]:
     ids: dict[str, int] = {}
     if not plan.new_positions:
         return ids
-    taken = set(session.execute(sa.select(Position.code)).scalars())
+    taken = set(db.session.execute(sa.select(Position.code)).scalars())
     for title in plan.new_positions:
         base = re.sub(r"[^0-9A-Z]+", "-", fold(title).upper()).strip("-")[:34] or "CV"
         code, n = base, 1
@@ -769,8 +769,8 @@ def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
             code = f"{base}-{n}"
         taken.add(code)
         position = Position(code=code, title=title)
-        session.add(position)
-        session.flush()
+        db.session.add(position)
+        db.session.flush()
         ids[title] = position.id
     return ids
 
@@ -786,7 +786,7 @@ def _staff_row(code: str, values: dict[str, Any], now: datetime) -> dict[str, An
             "created_at": now, "updated_at": now}
 
 
-def _record_moves(plan: ImportPlan, session: Session, import_id: int, resolved: Any) -> None:
+def _record_moves(plan: ImportPlan, import_id: int, resolved: Any) -> None:
     """Everyone whose unit, position or status changed (and every new person) moved: through
     ``moves.record_moves``, history and the training rules follow from the plan's day."""
     found: list[moves.Move] = []
@@ -802,16 +802,16 @@ def _record_moves(plan: ImportPlan, session: Session, import_id: int, resolved: 
                                      old.get("position_id", values["position_id"]),
                                      old.get("status", values["status"]))
         found.append(moves.Move(change.staff_id, after, before, values["joined_on"]))
-    moves.record_moves(session, found, plan.effective, import_id)
+    moves.record_moves(found, plan.effective, import_id)
 
 
-def _sync_accounts(plan: ImportPlan, session: Session) -> None:
+def _sync_accounts(plan: ImportPlan) -> None:
     """People who leave lose access at once (in this transaction); people who return get it back."""
     gone = [c.staff_id for c in plan.changes if c.kind == "deactivated"]
     back = [c.staff_id for c in plan.changes if c.kind == "reactivated"]
-    deactivate_accounts(session, gone)
+    deactivate_accounts(gone)
     for start in range(0, len(back), CHUNK):
-        session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
+        db.session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
                         .values(active=True), execution_options={"synchronize_session": False})
 
 
@@ -821,7 +821,7 @@ def admins_unconfirmed(plan: ImportPlan, confirmed_admins: Iterable[str]) -> lis
     return [admin["email"] for admin in plan.admins_leaving if admin["email"].lower() not in named]
 
 
-def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None) -> None:
+def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:
     """Accounts sign in with the roster e-mail: each linked account's address follows it. Each
     moving address is first parked on a value no address can be ("#<id>"), so swaps work."""
     if not plan.account_emails:
@@ -830,28 +830,28 @@ def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None)
     ids = [user_id for user_id, _old, _new in plan.account_emails]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        session.execute(sa.update(users).where(users.c.id.in_(chunk))
+        db.session.execute(sa.update(users).where(users.c.id.in_(chunk))
                         .values(email=sa.literal("#") + sa.cast(users.c.id, sa.String)))
     statement = sa.update(users).where(users.c.id == sa.bindparam("_id")).values(email=sa.bindparam("_email"))
-    session.connection().execute(statement, [{"_id": user_id, "_email": new}
+    db.session.connection().execute(statement, [{"_id": user_id, "_email": new}
                                              for user_id, _old, new in plan.account_emails])
     for user_id, old, new in plan.account_emails:
         audit.record("account.email_changed", actor=actor, target=new, previous=old, user_id=user_id,
                      reason="roster import")
     moved = set(ids)
-    for obj in list(session.identity_map.values()):  # loaded accounts read their new address
+    for obj in list(db.session.identity_map.values()):  # loaded accounts read their new address
         if isinstance(obj, User) and obj.id in moved:
-            session.expire(obj, ["email"])
+            db.session.expire(obj, ["email"])
 
 
-def deactivate_accounts(session: Session, staff_ids: list[int]) -> None:
+def deactivate_accounts(staff_ids: list[int]) -> None:
     """Disable the accounts of these people and end their sessions."""
     now = clock.now()
     for start in range(0, len(staff_ids), CHUNK):
         chunk = staff_ids[start:start + CHUNK]
         users = sa.select(User.id).where(User.staff_id.in_(chunk)).scalar_subquery()
-        session.execute(sa.update(AuthSession).where(AuthSession.user_id.in_(users),
+        db.session.execute(sa.update(AuthSession).where(AuthSession.user_id.in_(users),
                                                      AuthSession.revoked_at.is_(None))
                         .values(revoked_at=now), execution_options={"synchronize_session": False})
-        session.execute(sa.update(User).where(User.staff_id.in_(chunk)).values(active=False),
+        db.session.execute(sa.update(User).where(User.staff_id.in_(chunk)).values(active=False),
                         execution_options={"synchronize_session": False})

@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
+from mooc.extensions import db
 from mooc.roster import moves
 from mooc.roster.importer import Issue, PlanHasErrors, cell_text
 from mooc.roster.models import OrgUnit, RosterImport, Staff
@@ -53,22 +53,22 @@ class UnitError(DomainError):
 # --- the tree ------------------------------------------------------------------------------
 
 
-def children_map(session: Session) -> dict[int | None, list[int]]:
+def children_map() -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = {}
-    for unit_id, parent_id in session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
+    for unit_id, parent_id in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
         children.setdefault(parent_id, []).append(unit_id)
     return children
 
 
-def _subtrees(session: Session, unit_ids: set[int]) -> set[int]:
-    children = children_map(session)
-    return set().union(*(subtree_ids(session, unit_id, children) for unit_id in unit_ids))
+def _subtrees(unit_ids: set[int]) -> set[int]:
+    children = children_map()
+    return set().union(*(subtree_ids(unit_id, children) for unit_id in unit_ids))
 
 
-def subtree_ids(session: Session, unit_id: int,
+def subtree_ids(unit_id: int,
                 children: dict[int | None, list[int]] | None = None) -> set[int]:
     """The unit and every unit under it (the tree is small: one query, walked in memory)."""
-    children = children if children is not None else children_map(session)
+    children = children if children is not None else children_map()
     found, stack = set(), [unit_id]
     while stack:
         current = stack.pop()
@@ -79,9 +79,9 @@ def subtree_ids(session: Session, unit_id: int,
     return found
 
 
-def tree(session: Session, *, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
+def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
     """(unit, depth) in tree order, children by code: for lists and select boxes."""
-    units = session.execute(sa.select(OrgUnit).order_by(OrgUnit.code)).scalars().all()
+    units = db.session.execute(sa.select(OrgUnit).order_by(OrgUnit.code)).scalars().all()
     children: dict[int | None, list[OrgUnit]] = {}
     for unit in units:
         if unit.active or include_closed:
@@ -107,20 +107,20 @@ def tree(session: Session, *, include_closed: bool = False) -> list[tuple[OrgUni
 # --- changes to one unit -----------------------------------------------------------------
 
 
-def create_unit(session: Session, *, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
+def create_unit(*, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
                 actor: User | None = None) -> OrgUnit:
     unit = OrgUnit(code=clean(code), name=clean(name), kind=clean(kind),
                    parent_id=parent.id if parent else None)
-    session.add(unit)
-    session.flush()
+    db.session.add(unit)
+    db.session.flush()
     audit.record("unit.created", actor=actor, target=unit.code, name=unit.name)
     return unit
 
 
-def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
+def update_unit(unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
                 actor: User | None = None) -> None:
     """Rename, re-kind or move a unit under another parent (never under itself)."""
-    if parent is not None and parent.id in subtree_ids(session, unit.id):
+    if parent is not None and parent.id in subtree_ids(unit.id):
         raise UnitError("cycle")
     name, kind = clean(name), clean(kind)
     details: dict[str, Any] = {}
@@ -134,14 +134,14 @@ def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit |
     if kind != unit.kind:
         details["kind"] = [unit.kind, kind]
         unit.kind = kind
-    session.flush()
+    db.session.flush()
     if "parent" in details:
-        moves.units_moved(session, subtree_ids(session, unit.id))
+        moves.units_moved(subtree_ids(unit.id))
     if details:
         audit.record("unit.updated", actor=actor, target=unit.code, **details)
 
 
-def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
+def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                day: date | None = None) -> int:
     """Merge ``unit`` into ``target``: its people and sub-units move there; it closes.
 
@@ -151,28 +151,28 @@ def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User 
         raise UnitError("merge_self")
     if not target.active:
         raise UnitError("target_closed", value=target.name)
-    if target.id in subtree_ids(session, unit.id):
+    if target.id in subtree_ids(unit.id):
         raise UnitError("merge_inside")
     day = day or clock.today()
-    people = session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
+    people = db.session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
                              .where(Staff.unit_id == unit.id)).all()
     ids = [row.id for row in people]
-    sub_units = set(session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
+    sub_units = set(db.session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
     for start in range(0, len(ids), moves.CHUNK):
-        session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
+        db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
                         .values(unit_id=target.id, updated_at=clock.now()),
                         execution_options={"synchronize_session": False})
-    session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
+    db.session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
     unit.active = False
     unit.merged_into_id = target.id
-    session.flush()
-    session.expire_all()
-    moves.record_moves(session, [
+    db.session.flush()
+    db.session.expire_all()
+    moves.record_moves([
         moves.Move(row.id, moves.Placement(target.id, row.position_id, row.status),
                    moves.Placement(unit.id, row.position_id, row.status), row.joined_on)
         for row in people], day)
-    moves.units_moved(session, _subtrees(session, sub_units))
+    moves.units_moved(_subtrees(sub_units))
     audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
     return len(ids)
 
@@ -217,7 +217,7 @@ class UnitPlan:
         return {**self.counts, "errors": [issue.as_dict() for issue in self.issues]}
 
 
-def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
+def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                filename: str = "", checksum: str = "") -> UnitPlan:
     plan = UnitPlan(filename=filename, checksum=checksum)
     if isinstance(source, Sheet):
@@ -233,7 +233,7 @@ def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: S
         plan.issues = [UnitIssue(header_row, name, "missing_column") for name in missing]
         return plan
 
-    existing = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    existing = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     by_id = {unit.id: unit for unit in existing.values()}
     seen: dict[str, int] = {}
     for number, cells in rows:
@@ -338,18 +338,18 @@ def _under(candidate: str, ancestor: str, parent_of: dict[str, str | None]) -> b
     return False
 
 
-def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
+def apply_units(plan: UnitPlan, actor: User | None = None, *,
                 source: str = "cli") -> RosterImport:
     """Create, rename and move units, then do the merges; flush only."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
-    units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    units = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     added = set(plan.added)
     for row in plan.rows:
         if row.code in added:
             units[row.code] = OrgUnit(code=row.code, name=row.name, kind=row.kind or "")
-            session.add(units[row.code])
-    session.flush()
+            db.session.add(units[row.code])
+    db.session.flush()
     renamed = {code for code, _old, _new in plan.renamed}
     moved = {code for code, _old, _new in plan.moved}
     for row in plan.rows:
@@ -361,19 +361,19 @@ def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
             unit.parent_id = units[row.parent_code].id if row.parent_code else None
         if row.kind is not None:
             unit.kind = row.kind
-    session.flush()
-    moves.units_moved(session, _subtrees(session, {units[code].id for code in moved}))
+    db.session.flush()
+    moves.units_moved(_subtrees({units[code].id for code in moved}))
     for code, into in plan.merged:
         target = units[into]
         while not target.active and target.merged_into_id is not None:
-            target = session.get(OrgUnit, target.merged_into_id)
-        merge_unit(session, units[code], target, actor=actor)
-        units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+            target = db.session.get(OrgUnit, target.merged_into_id)
+        merge_unit(units[code], target, actor=actor)
+        units = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     record = RosterImport(actor_id=actor.id if actor else None, kind="units", source=source,
                           filename=plan.filename[:255], checksum=plan.checksum or "-", full=False,
                           rows=len(plan.rows), counts=plan.counts)
-    session.add(record)
-    session.flush()
+    db.session.add(record)
+    db.session.flush()
     audit.record("units.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, import_id=record.id, **plan.counts)
     return record

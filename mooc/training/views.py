@@ -75,7 +75,7 @@ def join(key: str):
 def _may_see_staff(staff: Staff) -> bool:
     if current_user.staff_id == staff.id:
         return True
-    return current_user.has_role(Role.MANAGER) and roster_queries.can_see(db.session, current_user, staff)
+    return current_user.has_role(Role.MANAGER) and roster_queries.can_see(current_user, staff)
 
 
 @bp.get("/certificates/<code>.pdf")
@@ -315,7 +315,7 @@ def _rule_form() -> RuleForm:
     ]
     from mooc.roster.units import tree
 
-    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in tree(db.session)]
+    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in tree()]
     form.positions.choices = [
         SelectChoice(p.id, p.title) for p in db.session.scalars(sa.select(Position).order_by(Position.rank))
     ]
