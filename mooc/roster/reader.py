@@ -279,7 +279,7 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
             for number, cells in records:
                 if number > HEADER_SEARCH_ROWS:
                     break
-                texts = [_cell_text(cell) for cell in cells]
+                texts = [cell_text(_sanitise(cell)[0]) for cell in cells]
                 score = len(map_headers(texts, fields))
                 if best is None or score > best[1]:
                     best = (number, score, texts)
@@ -308,13 +308,18 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
         raise unreadable
 
 
-def _cell_text(cell: Cell) -> str:
-    cell = _sanitise(cell)[0]
+def cell_text(cell: Cell) -> str:
+    """A cell as cleaned text: numbers as a spreadsheet shows them, dates dd/mm/yyyy. The one
+    way every import (and the header search) turns a cell into text."""
+    if type(cell) is str:
+        return " ".join(cell.split()) if cell.isascii() else clean(cell)
+    if cell is None:
+        return ""
     if isinstance(cell, NumberCell):
         return cell.as_text()
     if isinstance(cell, datetime | date):
-        return cell.isoformat()
-    return clean(str(cell)) if cell is not None else ""
+        return cell.strftime("%d/%m/%Y")
+    return clean(str(cell))
 
 
 # --- CSV --------------------------------------------------------------------------------
