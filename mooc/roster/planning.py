@@ -117,8 +117,8 @@ def _strptime(text: str) -> date:
 
 
 def show_date(day: date) -> str:
-    """A date as messages show it: dd/mm/yyyy."""
-    return day.strftime("%d/%m/%Y")
+    """A date as messages show it: dd/mm/yyyy (year 1 as 0001: strftime would write "1")."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
 # --- the table --------------------------------------------------------------------------------

@@ -325,3 +325,12 @@ def test_role_of_an_existing_account_is_kept_by_imports(app, tree, make_user):
     _run(app, csv_bytes(ROWS))
     with app.app_context():
         assert db.session.get(User, manager.id).role == Role.MANAGER
+
+
+def test_a_date_before_year_1000_is_shown_as_written(app, tree):
+    """One way to show a date in every import's messages: dd/mm/yyyy, the year in four digits
+    (strftime wrote year 1 as "1")."""
+    header = [*HEADER, "Ngày vào"]
+    plan = _plan(app, csv_bytes([["1", "A B", "", "HN", "", "01/01/0001"]], header=header))
+    assert [(i.row, i.code, i.params) for i in plan.issues] == [
+        (2, "date_out_of_range", {"value": "01/01/0001"})]
