@@ -272,24 +272,7 @@ def _opener(source: Path | str | bytes) -> Callable[[], IO[bytes]]:
 
 def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: dict[int, str] | None) -> None:
     """The header is the first of the top rows that names the most known columns."""
-    best: tuple[int, int, list[str]] | None = None
-    unreadable: FileRefused | None = None
-    try:
-        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
-            for number, cells in records:
-                if number > HEADER_SEARCH_ROWS:
-                    break
-                texts = [cell_text(_sanitise(cell)[0]) for cell in cells]
-                score = len(map_headers(texts, fields))
-                if best is None or score > best[1]:
-                    best = (number, score, texts)
-    except FileRefused as refused:
-        if best is None or refused.code != "cell_too_long":
-            raise
-        unreadable = refused  # raised below, naming the column by the header above it
-    if best is None:
-        raise FileRefused("empty")
-    number, score, texts = best
+    (number, score, texts), unreadable = _best_header(sheet, fields)
     if score == 0 and mapping is None:
         raise FileRefused("no_header")
     while texts and not texts[-1]:
@@ -306,6 +289,30 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
         if isinstance(index, int) and index < len(texts) and texts[index]:
             unreadable.params["column"] = texts[index]
         raise unreadable
+
+
+def _best_header(sheet: Sheet, fields: dict[str, tuple[str, ...]]
+                 ) -> tuple[tuple[int, int, list[str]], FileRefused | None]:
+    """((row number, known columns, texts) of the best header row, a cell too long to read below
+    it, to be raised once the header can name its column)."""
+    best: tuple[int, int, list[str]] | None = None
+    unreadable: FileRefused | None = None
+    try:
+        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
+            for number, cells in records:
+                if number > HEADER_SEARCH_ROWS:
+                    break
+                texts = [cell_text(_sanitise(cell)[0]) for cell in cells]
+                score = len(map_headers(texts, fields))
+                if best is None or score > best[1]:
+                    best = (number, score, texts)
+    except FileRefused as refused:
+        if best is None or refused.code != "cell_too_long":
+            raise
+        unreadable = refused  # raised by the caller, naming the column by the header above it
+    if best is None:
+        raise FileRefused("empty")
+    return best, unreadable
 
 
 def cell_text(cell: Cell) -> str:
