@@ -373,6 +373,11 @@ class _StaffRows:
         self.email_checks: list[tuple[int, str]] = []  # (row, e-mail) to check against the roster
         self.number = table.header_row
         self.found: list[StaffIssue] = []
+        # Read once, not per row: which optional columns the file has.
+        self.people = roster.people
+        self.with_position = "position" in table.present
+        self.with_status = "status" in table.present
+        self.date_fields = tuple(name for name in ("joined_on", "left_on") if name in table.present)
 
     def problem(self, name: str, code: str, **params: Any) -> None:
         self.found.append(StaffIssue(self.number, self.table.label(name), code, params))
@@ -386,7 +391,7 @@ class _StaffRows:
             self.problem("full_name", "required")
         elif len(full_name) > 200:
             self.problem("full_name", "too_long", n=200)
-        before = self.roster.people.get(code)
+        before = self.people.get(code)
         given_email, email = self._email(cells.get("email"), code, before)
         unit_id = self._unit(cells.get("unit"))
         position_ref = self._position(cells.get("position"))
@@ -449,7 +454,7 @@ class _StaffRows:
     def _position(self, raw: Cell) -> int | str | None:
         """A position's id; a title not on the roster yet (created when the plan is applied);
         None for no column or an empty cell."""
-        title = cell_text(raw) if "position" in self.table.present else ""
+        title = cell_text(raw) if self.with_position else ""
         if len(title) > 200:
             self.problem("position", "too_long", n=200)
             return None
@@ -463,7 +468,7 @@ class _StaffRows:
         return ref
 
     def _status(self, raw: Cell) -> StaffStatus | None:
-        text = cell_text(raw) if "status" in self.table.present else ""
+        text = cell_text(raw) if self.with_status else ""
         if not text:
             return None
         status = parse_status(text)
@@ -475,12 +480,11 @@ class _StaffRows:
                status: StaffStatus | None) -> tuple[date | None, date | None]:
         """(joining date: the file's, else the roster's; leaving date as the file gives it)."""
         dates: dict[str, date | None] = {}
-        for name in ("joined_on", "left_on"):
-            if name in self.table.present:
-                try:
-                    dates[name] = parse_date(cells.get(name))
-                except BadDate as bad:
-                    self.problem(name, bad.code, value=str(bad))
+        for name in self.date_fields:
+            try:
+                dates[name] = parse_date(cells.get(name))
+            except BadDate as bad:
+                self.problem(name, bad.code, value=str(bad))
         joined_on = dates.get("joined_on") or (before.joined_on if before else None)
         left_given = dates.get("left_on")
         if left_given is not None and joined_on is not None and left_given < joined_on:

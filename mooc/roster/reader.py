@@ -137,21 +137,25 @@ class Sheet:
                 for number, cells in records:
                     if number <= self.header_row:
                         continue
-                    if all(_blank(cell) for cell in cells):
-                        continue
-                    row: dict[str, Cell] = {}
-                    for index, name in wanted:
-                        cell, removed = _sanitise(cells[index] if index < len(cells) else None)
-                        if removed:
-                            self.stripped.setdefault(name, []).append(number)
-                        row[name] = cell
-                    yield number, row
+                    if not _blank_row(cells):
+                        yield number, self._row(number, cells, wanted)
         except FileRefused as refused:
             index = refused.params.get("column")
             if isinstance(index, int):
                 refused.params["column"] = (self.headers[index] if index < len(self.headers)
                                             and self.headers[index] else column_letter(index))
             raise
+
+    def _row(self, number: int, cells: list[Cell], wanted: list[tuple[int, str]]) -> dict[str, Cell]:
+        row: dict[str, Cell] = {}
+        for index, name in wanted:
+            cell = cells[index] if index < len(cells) else None
+            if isinstance(cell, str) and ('="' in cell or CONTROL_RE.search(cell)):  # rare: skip the call
+                cell, removed = _sanitise(cell)
+                if removed:
+                    self.stripped.setdefault(name, []).append(number)
+            row[name] = cell
+        return row
 
     def unknown_headers(self, fields: dict[str, tuple[str, ...]] = STAFF_FIELDS
                         ) -> list[tuple[str, str | None]]:
@@ -189,7 +193,7 @@ def _sanitise(cell: Cell) -> tuple[Cell, bool]:
     characters were removed."""
     if not isinstance(cell, str):
         return cell, False
-    match = EXCEL_TEXT_RE.match(cell)
+    match = EXCEL_TEXT_RE.match(cell) if '="' in cell else None
     if match:
         cell = match.group(1).replace('""', '"')
     if CONTROL_RE.search(cell):
@@ -214,8 +218,9 @@ def _guarded(records: Callable[[], Iterator[tuple[int, list[Cell]]]]) -> Iterato
             raise FileRefused("not_a_table") from None
 
 
-def _blank(cell: Cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
+def _blank_row(cells: list[Cell]) -> bool:
+    """No cell holds anything but spaces (one test per cell, no call: this runs for every row)."""
+    return not any(cell is not None and (not isinstance(cell, str) or cell.strip()) for cell in cells)
 
 
 def header_key(text: str) -> str:
