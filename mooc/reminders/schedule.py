@@ -364,8 +364,8 @@ def _digests(today: date, schedule: Schedule, stale_before: datetime) -> tuple[l
     managers = [m for m in managers if digest_key(m.id, step) in todo]
     if not managers:
         return [], set()
-    children = children_map(db.session)
-    subtrees = {m.id: subtree_ids(db.session, m.scope_unit_id, children) for m in managers}
+    children = children_map()
+    subtrees = {m.id: subtree_ids(m.scope_unit_id, children) for m in managers}
     by_unit = _behind_by_unit(today, schedule.due_soon_days, set().union(*subtrees.values()))
     digests = []
     horizon = today + timedelta(days=schedule.due_soon_days)

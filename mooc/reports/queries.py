@@ -121,7 +121,7 @@ class OutOfScope(Exception):
 
 
 def scope_of(user: User) -> set[int] | None:
-    return visible_units(db.session, user)
+    return visible_units(user)
 
 
 def rollup(
@@ -130,7 +130,7 @@ def rollup(
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
     scope, plus totals. Two aggregate queries whatever the size of the roster."""
     scope = scope_of(user)
-    children = children_map(db.session)
+    children = children_map()
     units = {u.id: u for u in db.session.scalars(sa.select(OrgUnit))}
     if parent_id is not None:
         if scope is not None and parent_id not in scope:
@@ -145,7 +145,7 @@ def rollup(
     # Which shown unit each unit's people count towards.
     owner: dict[int, int] = {}
     for unit in shown:
-        for unit_id in subtree_ids(db.session, unit.id, children):
+        for unit_id in subtree_ids(unit.id, children):
             owner[unit_id] = unit.id
     if parent_id is not None:
         owner[parent_id] = parent_id  # people placed directly in the parent unit
@@ -266,7 +266,7 @@ def people(
     if unit_id is not None:
         if scope is not None and unit_id not in scope:
             raise OutOfScope()
-        units = subtree_ids(db.session, unit_id)
+        units = subtree_ids(unit_id)
     else:
         units = scope
     status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest

@@ -50,7 +50,7 @@ def _choices() -> dict:
             sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
         ).all(),
         "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
-        "units": unit_choices(db.session, current_user),
+        "units": unit_choices(current_user),
         "statuses": queries.STATUSES,
     }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 
 from mooc import mail
 from mooc.auth import audit, recovery, sessions, tokens
@@ -19,6 +18,7 @@ from mooc.auth.models import Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
 from mooc.errors import DomainError
+from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 
 
@@ -26,11 +26,11 @@ class AccountError(DomainError):
     """Why an invitation or a grant cannot be done; ``code`` is stable, views translate it."""
 
 
-def account_of(session: Session, staff: Staff) -> User | None:
-    return session.execute(sa.select(User).where(User.staff_id == staff.id)).scalar_one_or_none()
+def account_of(staff: Staff) -> User | None:
+    return db.session.execute(sa.select(User).where(User.staff_id == staff.id)).scalar_one_or_none()
 
 
-def invite(session: Session, staff: Staff, actor: User) -> User:
+def invite(staff: Staff, actor: User) -> User:
     """Create or find the account of ``staff`` and e-mail an invitation link (valid 7 days)."""
     if not actor.has_role(Role.ADMIN):
         raise AccountError("not_allowed")
@@ -39,19 +39,19 @@ def invite(session: Session, staff: Staff, actor: User) -> User:
     if not staff.email:
         raise AccountError("no_email")
     # Every check before the first change: a refused invitation writes nothing.
-    user = account_of(session, staff)
+    user = account_of(staff)
     if user is None:
-        user = session.execute(sa.select(User).where(User.email == staff.email)).scalar_one_or_none()
+        user = db.session.execute(sa.select(User).where(User.email == staff.email)).scalar_one_or_none()
         if user is not None and user.staff_id is not None:
             raise AccountError("email_in_use")
     if user is not None and not user.active:
         raise AccountError("account_disabled")
     if user is None:
         user = User(email=staff.email, display_name=staff.full_name, role=Role.TRAINEE, active=True)
-        session.add(user)
+        db.session.add(user)
     if user.staff_id is None:
         user.staff_id = staff.id
-        session.flush()
+        db.session.flush()
     raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
     with force_locale(settings().default_locale):
         subject = _("Your account on the inspection training platform")
@@ -66,7 +66,7 @@ def invite(session: Session, staff: Staff, actor: User) -> User:
     return user
 
 
-def grant_role(session: Session, actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
+def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
     """Give ``user`` a role (a manager needs a unit). Admins only, never above their own role,
     and an administrator cannot demote themselves (someone must stay in charge)."""
     if not actor.has_role(Role.ADMIN) or role not in grantable_roles(actor.role):
@@ -83,4 +83,4 @@ def grant_role(session: Session, actor: User, user: User, role: Role, scope_unit
         sessions.revoke_all(user)
         audit.record("role.granted", actor=actor, target=user.email, role=role.value,
                      previous=before[0].value, scope=scope_unit.code if scope_unit else None)
-    session.flush()
+    db.session.flush()

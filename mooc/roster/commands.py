@@ -46,22 +46,18 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
     """
     try:
         sheet = importer.open_sheet(file)
-        plan = importer.plan_import(sheet, db.session, full=full, filename=file.name,
+        plan = importer.plan_import(sheet, full=full, filename=file.name,
                                     checksum=importer.file_checksum(file),
                                     confirm_percent=settings().roster_confirm_percent)
     except importer.FileRefused as error:
         db.session.rollback()
         _fail(output, refusal_message(error))
+    confirmed = confirmed or _confirmed_at_terminal(plan, dry_run, output)
     needs_yes = plan.confirmation_needed and not confirmed
-    if needs_yes and not dry_run and plan.ok and output == "text" and sys.stdin.isatty():
-        confirmed = click.confirm(
-            _("This full roster marks %(n)d of %(total)d active people as left. Go on?",
-              n=plan.missing_left, total=plan.active_before), default=False)
-        needs_yes = not confirmed
     admins_needed = importer.admins_unconfirmed(plan, confirmed_admins)
     apply = plan.ok and not dry_run and not needs_yes and not admins_needed
     if apply:
-        importer.apply_plan(plan, db.session, source="cli", confirmed=confirmed,
+        importer.apply_plan(plan, source="cli", confirmed=confirmed,
                             confirmed_admins=confirmed_admins)
         db.session.commit()
     else:
@@ -72,6 +68,14 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
         click.echo(_plan_text(plan, apply, dry_run, needs_yes, admins_needed))
     if not plan.ok or (not dry_run and (needs_yes or admins_needed)):
         sys.exit(1)
+
+
+def _confirmed_at_terminal(plan, dry_run: bool, output: str) -> bool:  # noqa: ANN001
+    """At a terminal, a full roster that marks many people as left may be confirmed there."""
+    if not (plan.confirmation_needed and not dry_run and plan.ok and output == "text" and sys.stdin.isatty()):
+        return False
+    return click.confirm(_("This full roster marks %(n)d of %(total)d active people as left. Go on?",
+                           n=plan.missing_left, total=plan.active_before), default=False)
 
 
 def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
@@ -92,13 +96,29 @@ def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
 def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
                admins_needed: list[str]) -> str:
     """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
-    unit_names, position_titles = names(db.session)
     counts = plan.counts
     lines = [_("%(n)d data rows read from %(file)s.", n=plan.rows, file=plan.filename)]
     kinds = (*plan.KINDS, "unchanged")
     lines.append("  " + ", ".join(f"{KIND_LABELS[kind]}: {counts[kind]}" for kind in kinds))
     if plan.new_positions:
         lines.append("  " + _("New positions:") + " " + ", ".join(plan.new_positions))
+    lines += _change_lines(plan)
+    if plan.account_emails:
+        lines.append(_("Sign-in addresses that follow the new roster e-mail: %(n)d.",
+                       n=len(plan.account_emails)))
+        lines += [f"  {old} → {new}" for _id, old, new in plan.account_emails[:200]]
+    if plan.warnings:
+        lines.append(_("Warnings: %(n)s", n=len(plan.warnings)))
+        lines += _issue_lines(plan.warnings)
+    lines += _admin_lines(plan)
+    lines += _outcome_lines(plan, applied, dry_run, needs_yes, admins_needed)
+    return "\n".join(lines)
+
+
+def _change_lines(plan) -> list[str]:  # noqa: ANN001
+    """The first 200 changes, one line each: who, where in the file, what changes."""
+    unit_names, position_titles = names()
+    lines = []
     for change in plan.changes[:200]:
         where = _("row %(row)d", row=change.row) if change.row else _("not in the file")
         if change.kind == "added":
@@ -115,36 +135,35 @@ def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN
                      + (f"  {detail}" if detail else ""))
     if len(plan.changes) > 200:
         lines.append("  " + _("and %(n)d more", n=len(plan.changes) - 200))
-    if plan.account_emails:
-        lines.append(_("Sign-in addresses that follow the new roster e-mail: %(n)d.",
-                       n=len(plan.account_emails)))
-        lines += [f"  {old} → {new}" for _id, old, new in plan.account_emails[:200]]
-    if plan.warnings:
-        lines.append(_("Warnings: %(n)s", n=len(plan.warnings)))
-        lines += _issue_lines(plan.warnings)
-    if plan.admins_leaving:
-        lines.append(_("This import disables the accounts of these administrators; they can no longer "
-                       "sign in:"))
-        lines += [f"  {admin['email']} ({admin['name']}, {admin['staff_code']})"
-                  for admin in plan.admins_leaving]
-        if plan.last_admin:
-            lines.append(_("No active administrator would be left: only the command line (mooc users "
-                           "create-admin) could bring one back."))
+    return lines
+
+
+def _admin_lines(plan) -> list[str]:  # noqa: ANN001
+    if not plan.admins_leaving:
+        return []
+    lines = [_("This import disables the accounts of these administrators; they can no longer sign in:")]
+    lines += [f"  {admin['email']} ({admin['name']}, {admin['staff_code']})" for admin in plan.admins_leaving]
+    if plan.last_admin:
+        lines.append(_("No active administrator would be left: only the command line (mooc users "
+                       "create-admin) could bring one back."))
+    return lines
+
+
+def _outcome_lines(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
+                   admins_needed: list[str]) -> list[str]:
+    """The errors, or why nothing was applied, or that it was."""
     if plan.issues:
-        lines.append(_("%(n)d errors; nothing was applied:", n=len(plan.issues)))
-        lines += _issue_lines(plan.issues)
-    elif needs_yes and not dry_run:
-        lines.append(_("Not applied: this full roster marks %(n)d of %(total)d active people as left (more "
-                       "than %(percent)d%%). Check the file, then run again with --yes.",
-                       n=plan.missing_left, total=plan.active_before, percent=plan.confirm_percent))
-    elif admins_needed and not dry_run:
-        lines.append(_("Not applied: to disable these administrator accounts, run again with %(options)s.",
-                       options=" ".join(f"--disable-admin {email}" for email in admins_needed)))
-    elif dry_run:
-        lines.append(_("Dry run: nothing was written."))
-    elif applied:
-        lines.append(_("Applied."))
-    return "\n".join(lines)
+        return [_("%(n)d errors; nothing was applied:", n=len(plan.issues)), *_issue_lines(plan.issues)]
+    if needs_yes and not dry_run:
+        return [_("Not applied: this full roster marks %(n)d of %(total)d active people as left (more "
+                  "than %(percent)d%%). Check the file, then run again with --yes.",
+                  n=plan.missing_left, total=plan.active_before, percent=plan.confirm_percent)]
+    if admins_needed and not dry_run:
+        return [_("Not applied: to disable these administrator accounts, run again with %(options)s.",
+                  options=" ".join(f"--disable-admin {email}" for email in admins_needed))]
+    if dry_run:
+        return [_("Dry run: nothing was written.")]
+    return [_("Applied.")] if applied else []
 
 
 def _fail(output: str, message: str) -> None:
@@ -170,10 +189,10 @@ def units_command(file: Path, dry_run: bool, output: str) -> None:
         sheet = importer.open_sheet(file, UNIT_FIELDS)
     except importer.FileRefused as error:
         _fail(output, refusal_message(error))
-    plan = units.plan_units(sheet, db.session, filename=file.name, checksum=importer.file_checksum(file))
+    plan = units.plan_units(sheet, filename=file.name, checksum=importer.file_checksum(file))
     apply = not plan.issues and not dry_run
     if apply:
-        units.apply_units(plan, db.session, source="cli")
+        units.apply_units(plan, source="cli")
         db.session.commit()
     else:
         db.session.rollback()

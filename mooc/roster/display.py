@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
+from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.roster.models import OrgUnit, Position, StaffStatus
 from mooc.roster.reader import column_letter
@@ -59,10 +59,10 @@ def refusal_message(error: Exception) -> str:
     return str(REFUSALS.get(code, REFUSALS["not_a_table"]))
 
 
-def names(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+def names() -> tuple[dict[int, str], dict[int, str]]:
     """(unit id -> name, position id -> title), to show a plan's values."""
-    return (dict(session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
-            dict(session.execute(sa.select(Position.id, Position.title)).all()))
+    return (dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
+            dict(db.session.execute(sa.select(Position.id, Position.title)).all()))
 
 
 def show_value(name: str, value: Any, unit_names: dict, position_titles: dict) -> str:

@@ -1,19 +1,23 @@
 """The roster import: read an HR file, compare it with the roster, show the plan, apply it.
 
 ``plan_import`` loads the current roster in a few bulk queries and compares every row in
-memory (no query per row), so a plan for 100,000 people takes seconds. ``apply_plan``
-writes the plan in bulk statements inside the caller's transaction: all of it or, if any
-statement fails, none of it. A plan with errors is never applied; re-importing the same
-file finds every person unchanged and writes nothing to the roster.
+memory (no query per row), so a plan for 100,000 people takes seconds. Each row is checked
+by ``_StaffRows.validate_row`` (its values, or its issues) and compared by ``diff`` (a
+``StaffChange`` of a ``ChangeKind``, or None when the person is unchanged); the shared parts
+(cell text, dates, issues, column labels) are in ``planning``. ``apply_plan`` writes the
+plan in bulk statements inside the caller's transaction: all of it or, if any statement
+fails, none of it. A plan with errors is never applied; re-importing the same file finds
+every person unchanged and writes nothing to the roster.
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,15 +25,16 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
 from mooc.errors import DomainError
-from mooc.roster import keys, moves
+from mooc.extensions import db
+from mooc.roster import keys, moves, planning
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
+from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
 from mooc.roster.reader import (
     STAFF_FIELDS,
     STAFF_HEADERS_SHOWN,
@@ -38,6 +43,7 @@ from mooc.roster.reader import (
     FileRefused,
     NumberCell,
     Sheet,
+    cell_text,
     map_headers,
     open_sheet,
     read_rows,
@@ -45,22 +51,15 @@ from mooc.roster.reader import (
 from mooc.text import clean, fold, split_full_name, vi_sort_key
 
 __all__ = [
-    "AdminConfirmationNeeded", "ConfirmationNeeded", "FileRefused", "ImportPlan", "Issue", "PlanHasErrors",
-    "StaffChange",
-    "apply_plan", "file_checksum", "map_headers", "open_sheet", "plan_import", "read_rows",
+    "AdminConfirmationNeeded", "ChangeKind", "ConfirmationNeeded", "FileRefused", "ImportPlan",
+    "PlanHasErrors", "StaffChange", "StaffIssue",
+    "apply_plan", "diff", "file_checksum", "map_headers", "open_sheet", "plan_import", "read_rows",
 ]
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's limit on bound parameters
 
+# The roster's own messages; the shared ones (required, too long, dates, columns) are in planning.
 MESSAGES = {
-    "missing_column": _l("The file has no “%(column)s” column. Headers found: %(found)s. Accepted headers "
-                         "for it: %(accepted)s. Add the column, or choose it in the column mapping."),
-    "no_rows": _l("The file has a header row but no data rows: there is nothing to import."),
-    "unknown_header": _l("The column “%(value)s” is not used. Did you mean “%(suggestion)s”? If so, rename "
-                         "the header or choose it in the column mapping."),
-    "ignored_columns": _l("These columns are not used: %(value)s."),
-    "control_removed": _l("Invisible control characters were removed from this cell."),
-    "date_out_of_range": _l("“%(value)s” is not a possible date (years 1900 to 2200)."),
     "left_before_joined": _l("The leaving date %(value)s is before the joining date %(joined)s."),
     "left_in_future": _l("The status says the person has left, but the leaving date %(value)s is in the "
                          "future. Leave the status empty (the person leaves on that day) or correct the "
@@ -71,12 +70,6 @@ MESSAGES = {
                       "new code."),
     "account_email_taken": _l("The e-mail %(value)s is the sign-in address of another account, so this "
                               "person's account cannot take it."),
-    "required": _l("This value is required."),
-    "too_long": _l("This value is too long (at most %(n)d characters)."),
-    "number_code": _l("The staff code is stored as a number, so leading zeros may be lost "
-                      "(%(value)s). Format the column as Text in Excel and type the codes again."),
-    "scientific_code": _l("Excel turned this staff code into a number (%(value)s). Format the column "
-                          "as Text and type the codes again."),
     "invalid_email": _l("“%(value)s” is not a valid e-mail address."),
     "unknown_unit": _l("Unknown unit “%(value)s”. Give an existing unit's code or exact name."),
     "unknown_unit_suggest": _l("Unknown unit “%(value)s”. Did you mean %(suggestion)s?"),
@@ -84,7 +77,6 @@ MESSAGES = {
     "closed_unit": _l("The unit “%(value)s” is closed."),
     "unknown_status": _l("Unknown status “%(value)s”. Use: đang công tác, nghỉ phép, đã nghỉ "
                          "(or active, on leave, left)."),
-    "invalid_date": _l("“%(value)s” is not a date. Write dates as dd/mm/yyyy."),
     "duplicate_code": _l("The staff code %(value)s is also in row %(other)d."),
     "duplicate_email": _l("The e-mail %(value)s is also in row %(other)d."),
     "email_taken": _l("The e-mail %(value)s belongs to another person on the roster (staff code "
@@ -104,18 +96,19 @@ _STATUS_BY_WORD = {word: status for status, words in STATUS_WORDS.items() for wo
 EMAIL_RE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
                       r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
 SCIENTIFIC_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+$")
-DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
-MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2200, 12, 31)
 
 TRACKED = ("unit_id", "position_id", "status")  # changes to these open a new history row
 COMPARED = ("full_name", "email", "unit_id", "position_id", "status", "joined_on", "left_on")
 
 
-class PlanHasErrors(DomainError):
-    """A plan with errors is never applied."""
+class ChangeKind(enum.StrEnum):
+    """What an import does to one person."""
 
-    def __init__(self, count: int) -> None:
-        super().__init__("plan_has_errors", count=count)
+    ADDED = "added"
+    CHANGED = "changed"
+    MOVED = "moved"                # to another unit
+    DEACTIVATED = "deactivated"    # marked as left
+    REACTIVATED = "reactivated"    # back on the roster
 
 
 class ConfirmationNeeded(DomainError):
@@ -134,29 +127,17 @@ class AdminConfirmationNeeded(DomainError):
 
 
 @dataclass(frozen=True)
-class Issue:
-    """A problem in a row (and column) of an HR file; its text comes from ``messages``."""
+class StaffIssue(planning.Issue):
+    """A problem in a row (and column) of a roster file."""
 
-    messages: ClassVar[dict[str, Any]] = MESSAGES
-    row: int
-    column: str
-    code: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def message(self) -> str:
-        text = self.messages[self.code]
-        return str(text % self.params) if self.params else str(text)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+    messages: ClassVar[Mapping[str, Any]] = {**planning.MESSAGES, **MESSAGES}
 
 
 @dataclass
 class StaffChange:
     """One person the import adds or changes. ``fields`` lists (field, old, new)."""
 
-    kind: str                         # added | changed | moved | deactivated | reactivated
+    kind: ChangeKind
     row: int | None                   # None: missing from a full roster
     staff_code: str
     full_name: str
@@ -178,8 +159,8 @@ class ImportPlan:
     confirm_percent: int = 10
     effective: date = field(default_factory=clock.today)
     changes: list[StaffChange] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)   # said, but the plan can be applied
+    issues: list[StaffIssue] = field(default_factory=list)
+    warnings: list[StaffIssue] = field(default_factory=list)   # said, but the plan can be applied
     new_positions: list[str] = field(default_factory=list)
     # Active administrator accounts the import disables: {"email", "name", "staff_code", "you"}
     admins_leaving: list[dict[str, Any]] = field(default_factory=list)
@@ -187,11 +168,11 @@ class ImportPlan:
     # Sign-in addresses that follow a changed roster e-mail: (user id, old, new)
     account_emails: list[tuple[int, str, str]] = field(default_factory=list)
 
-    KINDS = ("added", "changed", "moved", "deactivated", "reactivated")
+    KINDS = tuple(ChangeKind)
 
     @property
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.KINDS, 0)
+        counts = {kind.value: 0 for kind in ChangeKind}
         for change in self.changes:
             counts[change.kind] += 1
         counts["unchanged"] = self.unchanged
@@ -239,49 +220,6 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-# --- cells to values ----------------------------------------------------------------------
-
-
-def cell_text(cell: Cell) -> str:
-    """A cell as cleaned text (numbers as a spreadsheet shows them, dates dd/mm/yyyy)."""
-    if type(cell) is str:
-        return " ".join(cell.split()) if cell.isascii() else clean(cell)
-    if cell is None:
-        return ""
-    if isinstance(cell, NumberCell):
-        return cell.as_text()
-    if isinstance(cell, datetime | date):
-        return cell.strftime("%d/%m/%Y")
-    return clean(str(cell))
-
-
-def _date(cell: Cell) -> date | None:
-    """A date from a cell; None when empty; ValueError when it is not a date."""
-    if isinstance(cell, datetime):
-        found = cell.date()
-    elif isinstance(cell, date):
-        found = cell
-    else:
-        text = cell_text(cell)
-        if not text:
-            return None
-        for fmt in DATE_FORMATS:
-            try:
-                found = datetime.strptime(text, fmt).date()
-                break
-            except ValueError:
-                continue
-        else:
-            raise ValueError(text)
-    if not MIN_DATE <= found <= MAX_DATE:
-        raise DateOutOfRange(found.strftime("%d/%m/%Y"))
-    return found
-
-
-class DateOutOfRange(ValueError):
-    """A date that reads, but no HR date can be (year 0001, 9999)."""
-
-
 @functools.lru_cache(maxsize=256)
 def parse_status(text: str) -> StaffStatus | None:
     return _STATUS_BY_WORD.get(" ".join(re.sub(r"[^0-9a-z_]+", " ", fold(text)).split()))
@@ -298,8 +236,8 @@ def position_key(title: str) -> tuple:
 class _Units:
     """Units by code and by exact name, merged units resolved to where they went."""
 
-    def __init__(self, session: Session) -> None:
-        rows = session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.active,
+    def __init__(self) -> None:
+        rows = db.session.execute(sa.select(OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.active,
                                          OrgUnit.merged_into_id)).all()
         self.by_id = {row.id: row for row in rows}
         self.by_code = {row.code: row.id for row in rows}
@@ -374,10 +312,267 @@ class _Current:
     left_on: date | None
 
 
+@dataclass
+class _Roster:
+    """The roster as it is, loaded in a few bulk queries."""
+
+    units: _Units
+    positions: dict[tuple, int | str]   # position_key(title) or ("code", code) -> id (or a new title)
+    people: dict[str, _Current]         # staff code -> the person
+    owner_of_email: dict[str, str]      # e-mail -> staff code
+    active: int = 0                     # people who have not left
+
+    @classmethod
+    def load(cls) -> _Roster:
+        roster = cls(_Units(), {}, {}, {})
+        for pid, pcode, title in db.session.execute(sa.select(Position.id, Position.code, Position.title)):
+            roster.positions[position_key(title)] = pid
+            roster.positions.setdefault(("code", pcode), pid)
+        for row in db.session.execute(sa.select(
+                Staff.id, Staff.staff_code, Staff.full_name, Staff.email, Staff.unit_id, Staff.position_id,
+                Staff.status, Staff.joined_on, Staff.left_on)):
+            roster.people[row.staff_code] = _Current(row.id, row.full_name, row.email, row.unit_id,
+                                                     row.position_id, row.status, row.joined_on, row.left_on)
+            if row.email:
+                roster.owner_of_email[row.email] = row.staff_code
+            if row.status != StaffStatus.LEFT:
+                roster.active += 1
+        return roster
+
+
+@dataclass(slots=True)
+class StaffRow:
+    """A row's values once checked (status and leaving date as the file gives them)."""
+
+    number: int
+    code: str
+    full_name: str
+    given_email: str | None           # the address in the file (None: empty or not valid)
+    email: str | None                 # the address the person will have
+    unit_id: int
+    position_ref: int | str | None    # a position id, a new title, or None to keep the current one
+    status: StaffStatus | None
+    joined_on: date | None
+    left_given: date | None
+    before: _Current | None           # the person on the roster, if any
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
-def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
+class _StaffRows:
+    """Checks a file's rows one by one, remembering what earlier rows said (codes and e-mails
+    already seen, new positions) for the checks that span rows."""
+
+    def __init__(self, table: Table, roster: _Roster, plan: ImportPlan) -> None:
+        self.table, self.roster, self.plan = table, roster, plan
+        self.today = plan.effective
+        self.code_rows: dict[str, int] = {}
+        self.email_rows: dict[str, int] = {}
+        self.final_email: dict[str, str | None] = {}
+        self.email_checks: list[tuple[int, str]] = []  # (row, e-mail) to check against the roster
+        self.number = table.header_row
+        self.found: list[StaffIssue] = []
+        # Read once, not per row: which optional columns the file has.
+        self.people = roster.people
+        self.with_position = "position" in table.present
+        self.with_status = "status" in table.present
+        self.date_fields = tuple(name for name in ("joined_on", "left_on") if name in table.present)
+
+    def problem(self, name: str, code: str, **params: Any) -> None:
+        self.found.append(StaffIssue(self.number, self.table.label(name), code, params))
+
+    def validate_row(self, number: int, cells: dict[str, Cell]) -> StaffRow | list[StaffIssue]:
+        """The row's values, or its issues."""
+        self.number, self.found = number, []
+        code = self._code(cells.get("staff_code"))
+        full_name = cell_text(cells.get("full_name"))
+        if not full_name:
+            self.problem("full_name", "required")
+        elif len(full_name) > 200:
+            self.problem("full_name", "too_long", n=200)
+        before = self.people.get(code)
+        given_email, email = self._email(cells.get("email"), code, before)
+        unit_id = self._unit(cells.get("unit"))
+        position_ref = self._position(cells.get("position"))
+        status = self._status(cells.get("status"))
+        joined_on, left_given = self._dates(cells, before, status)
+        if self.found:
+            return self.found
+        assert unit_id is not None
+        return StaffRow(number, code, full_name, given_email, email, unit_id, position_ref, status,
+                        joined_on, left_given, before)
+
+    def _code(self, raw: Cell) -> str:
+        """The staff code: text, exactly as HR keeps it."""
+        code = cell_text(raw)
+        if isinstance(raw, NumberCell) and not raw.zero_padded:
+            self.problem("staff_code", "number_code", value=code)
+        elif not code:
+            self.problem("staff_code", "required")
+        elif SCIENTIFIC_RE.match(code):
+            self.problem("staff_code", "scientific_code", value=code)
+        elif len(code) > 40:
+            self.problem("staff_code", "too_long", n=40)
+        elif code in self.code_rows:
+            self.problem("staff_code", "duplicate_code", value=code, other=self.code_rows[code])
+        if code and code not in self.code_rows:
+            self.code_rows[code] = self.number
+        return code
+
+    def _email(self, raw: Cell, code: str, before: _Current | None) -> tuple[str | None, str | None]:
+        """(the address in the file, the address the person will have: an empty cell keeps theirs)."""
+        given: str | None = cell_text(raw).lower() or None
+        if given is not None:
+            if len(given) > 254 or not EMAIL_RE.match(given):
+                self.problem("email", "invalid_email", value=given)
+                given = None
+            elif given in self.email_rows:
+                self.problem("email", "duplicate_email", value=given, other=self.email_rows[given])
+            else:
+                self.email_rows[given] = self.number
+        email = given if given is not None or before is None else before.email
+        if code:
+            self.final_email[code] = email
+        if email is not None and self.roster.owner_of_email.get(email, code) != code:
+            self.email_checks.append((self.number, email))
+        return given, email
+
+    def _unit(self, raw: Cell) -> int | None:
+        text = cell_text(raw)
+        if not text:
+            self.problem("unit", "required")
+            return None
+        units = self.roster.units
+        unit_id, error = units.resolve(text)
+        if error == "unknown_unit" and (suggestion := units.suggest(text)):
+            self.problem("unit", "unknown_unit_suggest", value=text, suggestion=suggestion)
+        elif error:
+            self.problem("unit", error, value=text)
+        return unit_id
+
+    def _position(self, raw: Cell) -> int | str | None:
+        """A position's id; a title not on the roster yet (created when the plan is applied);
+        None for no column or an empty cell."""
+        title = cell_text(raw) if self.with_position else ""
+        if len(title) > 200:
+            self.problem("position", "too_long", n=200)
+            return None
+        if not title:
+            return None
+        positions = self.roster.positions
+        ref = positions.get(("code", title)) or positions.get(position_key(title))
+        if ref is None:
+            ref = positions[position_key(title)] = title
+            self.plan.new_positions.append(title)
+        return ref
+
+    def _status(self, raw: Cell) -> StaffStatus | None:
+        text = cell_text(raw) if self.with_status else ""
+        if not text:
+            return None
+        status = parse_status(text)
+        if status is None:
+            self.problem("status", "unknown_status", value=text)
+        return status
+
+    def _dates(self, cells: dict[str, Cell], before: _Current | None,
+               status: StaffStatus | None) -> tuple[date | None, date | None]:
+        """(joining date: the file's, else the roster's; leaving date as the file gives it)."""
+        dates: dict[str, date | None] = {}
+        for name in self.date_fields:
+            try:
+                dates[name] = parse_date(cells.get(name))
+            except BadDate as bad:
+                self.problem(name, bad.code, value=str(bad))
+        joined_on = dates.get("joined_on") or (before.joined_on if before else None)
+        left_given = dates.get("left_on")
+        if left_given is not None and joined_on is not None and left_given < joined_on:
+            self.problem("left_on", "left_before_joined", value=show_date(left_given),
+                         joined=show_date(joined_on))
+        if left_given is not None and left_given > self.today and status == StaffStatus.LEFT:
+            self.problem("left_on", "left_in_future", value=show_date(left_given))
+        return joined_on, left_given
+
+    def values(self, row: StaffRow) -> dict[str, Any]:
+        """The person's values after the import: the status and leaving date settled (an empty
+        status follows the leaving date; a leaving date an earlier file announced still holds)."""
+        before, today = row.before, self.today
+        left_on = row.left_given
+        if left_on is None and before is not None and before.status != StaffStatus.LEFT:
+            left_on = before.left_on
+        status = row.status or _default_status(left_on, before, today)
+        if status == StaffStatus.LEFT:
+            left_on = left_on or (before.left_on if before and before.left_on else today)
+        elif left_on is not None and left_on <= today:
+            if row.left_given is not None:
+                self.plan.warnings.append(StaffIssue(row.number, self.table.label("left_on"),
+                                                     "left_on_ignored", {"value": show_date(row.left_given)}))
+            left_on = None
+        # else: a future leaving date is kept; the person leaves on that day.
+        return {"full_name": row.full_name, "email": row.email, "unit_id": row.unit_id,
+                "position_id": row.position_ref, "status": status, "joined_on": row.joined_on,
+                "left_on": left_on}
+
+    def emails_taken(self) -> list[StaffIssue]:
+        """Addresses the file gives that another person on the roster keeps."""
+        owner_of_email, final_email = self.roster.owner_of_email, self.final_email
+        column = self.table.label("email")
+        return [StaffIssue(number, column, "email_taken", {"value": email, "other": owner})
+                for number, email in self.email_checks
+                if (owner := owner_of_email[email]) not in final_email or final_email[owner] == email]
+
+    def leavers(self) -> list[StaffChange]:
+        """Active people a full roster does not name: they are marked as left today."""
+        today, changes = self.today, []
+        for code, before in self.roster.people.items():
+            if code in self.code_rows or before.status == StaffStatus.LEFT:
+                continue
+            values = {"full_name": before.full_name, "email": before.email, "unit_id": before.unit_id,
+                      "position_id": before.position_id, "status": StaffStatus.LEFT,
+                      "joined_on": before.joined_on, "left_on": today}
+            changes.append(StaffChange(
+                ChangeKind.DEACTIVATED, None, code, before.full_name, values, before.id,
+                [("status", before.status, StaffStatus.LEFT), ("left_on", before.left_on, today)]))
+        return changes
+
+
+def _default_status(left_on: date | None, before: _Current | None, today: date) -> StaffStatus:
+    """The status of a row that gives none: left once the leaving date has come, else as it was."""
+    if left_on is not None and left_on <= today:
+        return StaffStatus.LEFT
+    if before is not None and before.status != StaffStatus.LEFT:
+        return before.status
+    return StaffStatus.ACTIVE
+
+
+def diff(row: StaffRow, values: dict[str, Any]) -> StaffChange | None:
+    """What the import does to the person of this row, or None when nothing changes."""
+    before = row.before
+    if before is None:
+        return StaffChange(ChangeKind.ADDED, row.number, row.code, row.full_name, values)
+    if row.position_ref is None:
+        values["position_id"] = before.position_id  # no column or an empty cell: keep it
+    fields = [(name, getattr(before, name), values[name]) for name in COMPARED
+              if getattr(before, name) != values[name]]
+    if not fields:
+        return None
+    status = values["status"]
+    if before.status == StaffStatus.LEFT and status != StaffStatus.LEFT:
+        kind = ChangeKind.REACTIVATED
+    elif status == StaffStatus.LEFT and before.status != StaffStatus.LEFT:
+        kind = ChangeKind.DEACTIVATED
+    elif before.unit_id != values["unit_id"]:
+        kind = ChangeKind.MOVED
+    else:
+        kind = ChangeKind.CHANGED
+    # A new name and a new e-mail for a known code: probably a code given to someone else.
+    reused = bool(row.given_email and before.email and row.given_email != before.email
+                  and fold(row.full_name) != fold(before.full_name))
+    return StaffChange(kind, row.number, row.code, row.full_name, values, before.id, fields, reused)
+
+
+def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                 full: bool = False, confirm_percent: int = 10, filename: str = "",
                 checksum: str = "", actor_id: int | None = None) -> ImportPlan:
     """Compare a roster file with the roster and say what importing it would do.
@@ -386,284 +581,110 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: 
     """
     plan = ImportPlan(full=full, filename=filename, checksum=checksum, confirm_percent=confirm_percent,
                       effective=clock.today())
-    if isinstance(source, Sheet):
-        labels = source.labels
-        present = set(source.mapping.values())
-        rows: Iterator[tuple[int, dict[str, Cell]]] = source.rows()
-        header_row = source.header_row
-        unknown = source.unknown_headers(STAFF_FIELDS)
-        headers_found = [header for header in source.headers if header]
-    else:
-        rows = iter(source)
-        first = next(rows, None)
-        present = set(first[1]) if first else set(STAFF_REQUIRED)
-        labels = {}
-        header_row = 1
-        rows = _chain(first, rows)
-        unknown = []
-        headers_found = sorted(present)
-    label = lambda name: labels.get(name) or STAFF_HEADERS_SHOWN.get(name, (name,))[0]  # noqa: E731
-
-    ignored = []
-    for header, suggestion in unknown:
-        if suggestion:
-            plan.warnings.append(Issue(header_row, header, "unknown_header",
-                                       {"value": header, "suggestion": STAFF_HEADERS_SHOWN[suggestion][0]}))
-        else:
-            ignored.append(header)
-    if ignored:
-        plan.warnings.append(Issue(header_row, "", "ignored_columns", {"value": ", ".join(ignored)}))
-
-    missing = [name for name in STAFF_REQUIRED if name not in present]
+    table = planning.read_table(source, STAFF_REQUIRED, STAFF_HEADERS_SHOWN)
+    plan.warnings += table.header_warnings(STAFF_FIELDS, StaffIssue)
+    missing = table.missing(STAFF_REQUIRED, StaffIssue)
     if missing:
-        plan.rows = sum(1 for _row in rows)  # the real number of data rows, said with the error
-        found = ", ".join(f"“{header}”" for header in headers_found) or "—"
-        plan.issues = [Issue(header_row, label(name), "missing_column",
-                             {"column": label(name), "found": found,
-                              "accepted": ", ".join(STAFF_HEADERS_SHOWN[name])}) for name in missing]
+        plan.rows = sum(1 for _row in table.rows)  # the real number of data rows, said with the error
+        plan.issues = missing
         return plan
-
-    units = _Units(session)
-    positions: dict[tuple, int | str] = {}
-    for pid, pcode, title in session.execute(sa.select(Position.id, Position.code, Position.title)):
-        positions[position_key(title)] = pid
-        positions.setdefault(("code", pcode), pid)
-    current: dict[str, _Current] = {}
-    owner_of_email: dict[str, str] = {}
-    for row in session.execute(sa.select(
-            Staff.id, Staff.staff_code, Staff.full_name, Staff.email, Staff.unit_id, Staff.position_id,
-            Staff.status, Staff.joined_on, Staff.left_on)):
-        current[row.staff_code] = _Current(row.id, row.full_name, row.email, row.unit_id, row.position_id,
-                                           row.status, row.joined_on, row.left_on)
-        if row.email:
-            owner_of_email[row.email] = row.staff_code
-        if row.status != StaffStatus.LEFT:
-            plan.active_before += 1
-
-    code_rows: dict[str, int] = {}
-    email_rows: dict[str, int] = {}
-    final_email: dict[str, str | None] = {}
-    email_checks: list[tuple[int, str, str]] = []  # (row, email, code) to check against the roster
-    today = plan.effective
-    issues = plan.issues
-
-    number = header_row
-
-    def problem(name: str, code: str, **params: Any) -> None:
-        issues.append(Issue(number, label(name), code, params))
-
-    for number, cells in rows:  # noqa: B007 (problem() reads the current row number)
+    checker = _StaffRows(table, _Roster.load(), plan)
+    plan.active_before = checker.roster.active
+    for number, cells in table.rows:
         plan.rows += 1
+        checked = checker.validate_row(number, cells)
+        if isinstance(checked, list):
+            plan.issues += checked
+        elif not plan.issues:  # the other rows are checked too, but a file with errors has no plan
+            _add(plan, checker, checked)
+    _finish(plan, table, checker, actor_id)
+    return plan
 
-        # staff code: text, exactly as HR keeps it
-        raw_code = cells.get("staff_code")
-        code = cell_text(raw_code)
-        if isinstance(raw_code, NumberCell) and not raw_code.zero_padded:
-            problem("staff_code", "number_code", value=code)
-        elif not code:
-            problem("staff_code", "required")
-        elif SCIENTIFIC_RE.match(code):
-            problem("staff_code", "scientific_code", value=code)
-        elif len(code) > 40:
-            problem("staff_code", "too_long", n=40)
-        elif code in code_rows:
-            problem("staff_code", "duplicate_code", value=code, other=code_rows[code])
-        if code and code not in code_rows:
-            code_rows[code] = number
 
-        full_name = cell_text(cells.get("full_name"))
-        if not full_name:
-            problem("full_name", "required")
-        elif len(full_name) > 200:
-            problem("full_name", "too_long", n=200)
+def _add(plan: ImportPlan, checker: _StaffRows, row: StaffRow) -> None:
+    change = diff(row, checker.values(row))
+    if change is None:
+        plan.unchanged += 1
+        return
+    if change.reused:
+        before = row.before
+        assert before is not None
+        plan.warnings.append(StaffIssue(row.number, checker.table.label("staff_code"), "reused_code", {
+            "value": row.code, "old_name": before.full_name, "old_email": before.email,
+            "new_name": row.full_name, "new_email": row.given_email}))
+    plan.changes.append(change)
 
-        given_email: str | None = cell_text(cells.get("email")).lower() or None
-        email = given_email
-        if email is not None:
-            if len(email) > 254 or not EMAIL_RE.match(email):
-                problem("email", "invalid_email", value=email)
-                email = given_email = None
-            elif email in email_rows:
-                problem("email", "duplicate_email", value=email, other=email_rows[email])
-            else:
-                email_rows[email] = number
 
-        before = current.get(code)
-        if email is None and before is not None:
-            email = before.email  # an empty cell keeps the address we have
-        if code:
-            final_email[code] = email
-        if email is not None and owner_of_email.get(email, code) != code:
-            email_checks.append((number, email, code))
-
-        unit_text = cell_text(cells.get("unit"))
-        unit_id: int | None = None
-        if not unit_text:
-            problem("unit", "required")
-        else:
-            unit_id, error = units.resolve(unit_text)
-            if error == "unknown_unit" and (suggestion := units.suggest(unit_text)):
-                problem("unit", "unknown_unit_suggest", value=unit_text, suggestion=suggestion)
-            elif error:
-                problem("unit", error, value=unit_text)
-
-        position_ref: int | str | None = None
-        title = cell_text(cells.get("position")) if "position" in present else ""
-        if len(title) > 200:
-            problem("position", "too_long", n=200)
-        elif title:
-            position_ref = positions.get(("code", title)) or positions.get(position_key(title))
-            if position_ref is None:
-                position_ref = title
-                positions[position_key(title)] = title
-                plan.new_positions.append(title)
-
-        status: StaffStatus | None = None
-        status_text = cell_text(cells.get("status")) if "status" in present else ""
-        if status_text:
-            status = parse_status(status_text)
-            if status is None:
-                problem("status", "unknown_status", value=status_text)
-
-        dates: dict[str, date | None] = {}
-        for name in ("joined_on", "left_on"):
-            if name in present:
-                try:
-                    dates[name] = _date(cells.get(name))
-                except DateOutOfRange as bad:
-                    problem(name, "date_out_of_range", value=str(bad))
-                except ValueError as bad:
-                    problem(name, "invalid_date", value=str(bad))
-
-        joined_on = dates.get("joined_on") or (before.joined_on if before else None)
-        left_given = dates.get("left_on")
-        if left_given is not None and joined_on is not None and left_given < joined_on:
-            problem("left_on", "left_before_joined", value=left_given.strftime("%d/%m/%Y"),
-                    joined=joined_on.strftime("%d/%m/%Y"))
-        if left_given is not None and left_given > today and status == StaffStatus.LEFT:
-            problem("left_on", "left_in_future", value=left_given.strftime("%d/%m/%Y"))
-
-        if issues:
-            # Keep checking the other rows, but there is no plan to build for a file with errors.
-            continue
-
-        left_on = left_given
-        if left_on is None and before is not None and before.status != StaffStatus.LEFT:
-            left_on = before.left_on  # a leaving date an earlier file announced still holds
-        if status is None:
-            if left_on is not None and left_on <= today:
-                status = StaffStatus.LEFT
-            elif before is not None and before.status != StaffStatus.LEFT:
-                status = before.status
-            else:
-                status = StaffStatus.ACTIVE
-        if status == StaffStatus.LEFT:
-            left_on = left_on or (before.left_on if before and before.left_on else today)
-        elif left_on is not None and left_on <= today:
-            if left_given is not None:
-                plan.warnings.append(Issue(number, label("left_on"), "left_on_ignored",
-                                           {"value": left_given.strftime("%d/%m/%Y")}))
-            left_on = None
-        # else: a future leaving date is kept; the person leaves on that day.
-        values = {"full_name": full_name, "email": email, "unit_id": unit_id, "position_id": position_ref,
-                  "status": status, "joined_on": joined_on, "left_on": left_on}
-        if before is None:
-            plan.changes.append(StaffChange("added", number, code, full_name, values))
-            continue
-        if position_ref is None:
-            values["position_id"] = before.position_id  # no column or an empty cell: keep it
-        diffs = [(name, getattr(before, name), values[name]) for name in COMPARED
-                 if getattr(before, name) != values[name]]
-        if not diffs:
-            plan.unchanged += 1
-            continue
-        if before.status == StaffStatus.LEFT and status != StaffStatus.LEFT:
-            kind = "reactivated"
-        elif status == StaffStatus.LEFT and before.status != StaffStatus.LEFT:
-            kind = "deactivated"
-        elif before.unit_id != unit_id:
-            kind = "moved"
-        else:
-            kind = "changed"
-        change = StaffChange(kind, number, code, full_name, values, before.id, diffs)
-        if (given_email and before.email and given_email != before.email
-                and fold(full_name) != fold(before.full_name)):
-            change.reused = True
-            plan.warnings.append(Issue(number, label("staff_code"), "reused_code", {
-                "value": code, "old_name": before.full_name, "old_email": before.email,
-                "new_name": full_name, "new_email": given_email}))
-        plan.changes.append(change)
-
+def _finish(plan: ImportPlan, table: Table, checker: _StaffRows, actor_id: int | None) -> None:
+    """The checks that need every row: no rows, e-mails other people keep, accounts; then the
+    leavers of a full roster and the administrators the import disables."""
     if plan.rows == 0:
-        issues.append(Issue(header_row, "", "no_rows"))
-    if isinstance(source, Sheet):
-        for name, numbers in source.stripped.items():
-            plan.warnings += [Issue(row, label(name), "control_removed") for row in numbers]
-    for number, email, _code in email_checks:
-        owner = owner_of_email[email]
-        if owner not in final_email or final_email[owner] == email:  # the owner keeps it
-            issues.append(Issue(number, label("email"), "email_taken", {"value": email, "other": owner}))
+        plan.issues.append(StaffIssue(table.header_row, "", "no_rows"))
+    plan.warnings += table.control_warnings(StaffIssue)
+    plan.issues += checker.emails_taken()
     if not plan.issues:
-        _plan_account_emails(plan, session, label("email"))
+        _plan_account_emails(plan, table.label("email"))
     if plan.issues:
         plan.issues.sort(key=lambda issue: issue.row)
         plan.changes = []
         plan.unchanged = 0
         plan.account_emails = []
-        return plan
-
-    if full:
-        for code, before in current.items():
-            if code in code_rows or before.status == StaffStatus.LEFT:
-                continue
-            values = {"full_name": before.full_name, "email": before.email, "unit_id": before.unit_id,
-                      "position_id": before.position_id, "status": StaffStatus.LEFT,
-                      "joined_on": before.joined_on, "left_on": today}
-            plan.changes.append(StaffChange(
-                "deactivated", None, code, before.full_name, values, before.id,
-                [("status", before.status, StaffStatus.LEFT), ("left_on", before.left_on, today)]))
-            plan.missing_left += 1
-    _plan_admins(plan, session, actor_id)
+        return
+    if plan.full:
+        leavers = checker.leavers()
+        plan.changes += leavers
+        plan.missing_left = len(leavers)
+    _plan_admins(plan, actor_id)
     plan.warnings.sort(key=lambda issue: issue.row)
-    return plan
 
 
-def _plan_account_emails(plan: ImportPlan, session: Session, column: str) -> None:
+def _plan_account_emails(plan: ImportPlan, column: str) -> None:
     """A person's account signs in with their roster e-mail: when the roster e-mail changes, the
     account's address follows, unless another account (one not moving away from it) uses it."""
     changed = {change.staff_id: change for change in plan.changes
                if change.staff_id and any(name == "email" for name, _old, _new in change.fields)}
     if not changed:
         return
-    moving: dict[int, tuple[str, str, StaffChange]] = {}
-    ids = list(changed)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
-        for user_id, email, staff_id in session.execute(linked):
-            change = changed[staff_id]
-            new = change.values["email"]
-            if new and new != email:
-                moving[user_id] = (email, new, change)
-    targets = sorted({new for _old, new, _change in moving.values()})
-    holders: dict[str, int] = {}
-    for start in range(0, len(targets), CHUNK):
-        holders.update(session.execute(sa.select(User.email, User.id)
-                                       .where(User.email.in_(targets[start:start + CHUNK]))).all())
+    moving = _accounts_moving(changed)
+    holders = _holders(sorted({new for _old, new, _change in moving.values()}))
     for user_id, (old, new, change) in moving.items():
         holder = holders.get(new)
         if holder is not None and holder != user_id and holder not in moving:
-            plan.issues.append(Issue(change.row or 0, column, "account_email_taken", {"value": new}))
+            plan.issues.append(StaffIssue(change.row or 0, column, "account_email_taken", {"value": new}))
         else:
             plan.account_emails.append((user_id, old, new))
     plan.account_emails.sort()
 
 
-def _plan_admins(plan: ImportPlan, session: Session, actor_id: int | None) -> None:
+def _accounts_moving(changed: dict[int, StaffChange]) -> dict[int, tuple[str, str, StaffChange]]:
+    """user id -> (old address, new address, change) for the accounts of people whose e-mail changes."""
+    moving: dict[int, tuple[str, str, StaffChange]] = {}
+    ids = list(changed)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
+        for user_id, email, staff_id in db.session.execute(linked):
+            change = changed[staff_id]
+            new = change.values["email"]
+            if new and new != email:
+                moving[user_id] = (email, new, change)
+    return moving
+
+
+def _holders(addresses: list[str]) -> dict[str, int]:
+    """address -> the id of the account that signs in with it."""
+    holders: dict[str, int] = {}
+    for start in range(0, len(addresses), CHUNK):
+        holders.update(db.session.execute(sa.select(User.email, User.id)
+                                          .where(User.email.in_(addresses[start:start + CHUNK]))).all())
+    return holders
+
+
+def _plan_admins(plan: ImportPlan, actor_id: int | None) -> None:
     """Administrators whose accounts the import disables, and whether any would be left."""
-    leaving = {change.staff_id: change for change in plan.changes if change.kind == "deactivated"}
-    admins = session.execute(sa.select(User.id, User.email, User.staff_id)
-                             .where(User.role == Role.ADMIN, User.active.is_(True))).all()
+    leaving = {change.staff_id: change for change in plan.changes if change.kind == ChangeKind.DEACTIVATED}
+    admins = db.session.execute(sa.select(User.id, User.email, User.staff_id)
+                                .where(User.role == Role.ADMIN, User.active.is_(True))).all()
     for user_id, email, staff_id in admins:
         if staff_id in leaving:
             change = leaving[staff_id]
@@ -673,18 +694,12 @@ def _plan_admins(plan: ImportPlan, session: Session, actor_id: int | None) -> No
     plan.last_admin = bool(admins) and len(plan.admins_leaving) == len(admins)
 
 
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    if first is not None:
-        yield first
-    yield from rest
-
-
 # --- applying ----------------------------------------------------------------------------
 
 
-def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *, source: str = "web",
+def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "web",
                confirmed: bool = False, confirmed_admins: Iterable[str] = ()) -> RosterImport:
-    """Write the plan in the session's transaction (flush only; the caller commits).
+    """Write the plan in the request's (or command's) transaction (flush only; the caller commits).
 
     Every check is made before anything is written. ``confirmed_admins`` must name (by e-mail)
     every administrator account the import disables."""
@@ -698,38 +713,42 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     record = RosterImport(actor_id=actor.id if actor else None, kind="staff", source=source,
                           filename=plan.filename[:255], checksum=plan.checksum or "-", full=plan.full,
                           rows=plan.rows, counts={**plan.counts, "new_positions": len(plan.new_positions)})
-    session.add(record)
-    session.flush()
+    db.session.add(record)
+    db.session.flush()
 
-    position_ids = _create_positions(plan, session)
+    position_ids = _create_positions(plan)
 
     def resolved(values: dict[str, Any]) -> dict[str, Any]:
         ref = values["position_id"]
         return {**values, "position_id": position_ids[ref] if isinstance(ref, str) else ref}
 
+    _write_staff(plan, resolved)
+    _sync_accounts(plan)
+    _move_account_emails(plan, actor)
+    # New hires, transfers, changes of position or status: history, and the training rules
+    # follow (same transaction).
+    _record_moves(plan, record.id, resolved)
+
+    audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
+                 checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
+    db.session.flush()
+    return record
+
+
+def _write_staff(plan: ImportPlan, resolved: Any) -> None:
+    """The staff rows: addresses that move cleared, new people inserted, changes updated, in bulk."""
     now = clock.now()
     staff = Staff.__table__
-    updated = [change for change in plan.changes if change.kind != "added"]
+    updated = [change for change in plan.changes if change.kind != ChangeKind.ADDED]
     # E-mails that move between people are cleared first (before new people are inserted and
     # before anyone takes a new address), so no row ever holds an address another row still has:
     # swaps, and hand-overs from a current person to a new hire, work in any order of rows.
     moving = [change.staff_id for change in updated
               if any(name == "email" for name, _old, _new in change.fields)]
     for start in range(0, len(moving), CHUNK):
-        session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
-                        .values(email=None))
-
-    added = [change for change in plan.changes if change.kind == "added"]
-    if added:
-        for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
-            insert_many(session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
-                                          for change in added[start:start + 5000]])
-        # One read of (id, code) beats RETURNING row by row (SQLite cannot batch it in order).
-        ids = dict(session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
-        for change in added:
-            change.staff_id = ids[change.staff_code]
-        del ids
-
+        db.session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
+                           .values(email=None))
+    _insert_added([change for change in plan.changes if change.kind == ChangeKind.ADDED], resolved, now)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for change in updated:
         values = resolved(change.values)
@@ -742,25 +761,28 @@ def apply_plan(plan: ImportPlan, session: Session, actor: User | None = None, *,
     for columns, params in groups.items():
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
-        session.connection().execute(statement, params)
-
-    _sync_accounts(plan, session)
-    _move_account_emails(plan, session, actor)
-    # New hires, transfers, changes of position or status: history, and the training rules
-    # follow (same transaction).
-    _record_moves(plan, session, record.id, resolved)
-
-    audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
-                 checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
-    session.flush()
-    return record
+        db.session.connection().execute(statement, params)
 
 
-def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
+def _insert_added(added: list[StaffChange], resolved: Any, now: datetime) -> None:
+    """New people, inserted in batches; each change learns its person's id."""
+    if not added:
+        return
+    staff = Staff.__table__
+    for start in range(0, len(added), 5000):  # rows built per batch: memory stays flat
+        insert_many(db.session, staff, [_staff_row(change.staff_code, resolved(change.values), now)
+                                        for change in added[start:start + 5000]])
+    # One read of (id, code) beats RETURNING row by row (SQLite cannot batch it in order).
+    ids = dict(db.session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
+    for change in added:
+        change.staff_id = ids[change.staff_code]
+
+
+def _create_positions(plan: ImportPlan) -> dict[str, int]:
     ids: dict[str, int] = {}
     if not plan.new_positions:
         return ids
-    taken = set(session.execute(sa.select(Position.code)).scalars())
+    taken = set(db.session.execute(sa.select(Position.code)).scalars())
     for title in plan.new_positions:
         base = re.sub(r"[^0-9A-Z]+", "-", fold(title).upper()).strip("-")[:34] or "CV"
         code, n = base, 1
@@ -769,8 +791,8 @@ def _create_positions(plan: ImportPlan, session: Session) -> dict[str, int]:
             code = f"{base}-{n}"
         taken.add(code)
         position = Position(code=code, title=title)
-        session.add(position)
-        session.flush()
+        db.session.add(position)
+        db.session.flush()
         ids[title] = position.id
     return ids
 
@@ -786,32 +808,32 @@ def _staff_row(code: str, values: dict[str, Any], now: datetime) -> dict[str, An
             "created_at": now, "updated_at": now}
 
 
-def _record_moves(plan: ImportPlan, session: Session, import_id: int, resolved: Any) -> None:
+def _record_moves(plan: ImportPlan, import_id: int, resolved: Any) -> None:
     """Everyone whose unit, position or status changed (and every new person) moved: through
     ``moves.record_moves``, history and the training rules follow from the plan's day."""
     found: list[moves.Move] = []
     for change in plan.changes:
-        if change.kind != "added" and not any(name in TRACKED for name, _old, _new in change.fields):
+        if change.kind != ChangeKind.ADDED and not any(name in TRACKED for name, _old, _new in change.fields):
             continue
         values = resolved(change.values)
         after = moves.Placement(values["unit_id"], values["position_id"], values["status"])
         before = None
-        if change.kind != "added":
+        if change.kind != ChangeKind.ADDED:
             old = {name: old for name, old, _new in change.fields}
             before = moves.Placement(old.get("unit_id", values["unit_id"]),
                                      old.get("position_id", values["position_id"]),
                                      old.get("status", values["status"]))
         found.append(moves.Move(change.staff_id, after, before, values["joined_on"]))
-    moves.record_moves(session, found, plan.effective, import_id)
+    moves.record_moves(found, plan.effective, import_id)
 
 
-def _sync_accounts(plan: ImportPlan, session: Session) -> None:
+def _sync_accounts(plan: ImportPlan) -> None:
     """People who leave lose access at once (in this transaction); people who return get it back."""
-    gone = [c.staff_id for c in plan.changes if c.kind == "deactivated"]
-    back = [c.staff_id for c in plan.changes if c.kind == "reactivated"]
-    deactivate_accounts(session, gone)
+    gone = [c.staff_id for c in plan.changes if c.kind == ChangeKind.DEACTIVATED]
+    back = [c.staff_id for c in plan.changes if c.kind == ChangeKind.REACTIVATED]
+    deactivate_accounts(gone)
     for start in range(0, len(back), CHUNK):
-        session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
+        db.session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
                         .values(active=True), execution_options={"synchronize_session": False})
 
 
@@ -821,7 +843,7 @@ def admins_unconfirmed(plan: ImportPlan, confirmed_admins: Iterable[str]) -> lis
     return [admin["email"] for admin in plan.admins_leaving if admin["email"].lower() not in named]
 
 
-def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None) -> None:
+def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:
     """Accounts sign in with the roster e-mail: each linked account's address follows it. Each
     moving address is first parked on a value no address can be ("#<id>"), so swaps work."""
     if not plan.account_emails:
@@ -830,28 +852,28 @@ def _move_account_emails(plan: ImportPlan, session: Session, actor: User | None)
     ids = [user_id for user_id, _old, _new in plan.account_emails]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        session.execute(sa.update(users).where(users.c.id.in_(chunk))
+        db.session.execute(sa.update(users).where(users.c.id.in_(chunk))
                         .values(email=sa.literal("#") + sa.cast(users.c.id, sa.String)))
     statement = sa.update(users).where(users.c.id == sa.bindparam("_id")).values(email=sa.bindparam("_email"))
-    session.connection().execute(statement, [{"_id": user_id, "_email": new}
+    db.session.connection().execute(statement, [{"_id": user_id, "_email": new}
                                              for user_id, _old, new in plan.account_emails])
     for user_id, old, new in plan.account_emails:
         audit.record("account.email_changed", actor=actor, target=new, previous=old, user_id=user_id,
                      reason="roster import")
     moved = set(ids)
-    for obj in list(session.identity_map.values()):  # loaded accounts read their new address
+    for obj in list(db.session.identity_map.values()):  # loaded accounts read their new address
         if isinstance(obj, User) and obj.id in moved:
-            session.expire(obj, ["email"])
+            db.session.expire(obj, ["email"])
 
 
-def deactivate_accounts(session: Session, staff_ids: list[int]) -> None:
+def deactivate_accounts(staff_ids: list[int]) -> None:
     """Disable the accounts of these people and end their sessions."""
     now = clock.now()
     for start in range(0, len(staff_ids), CHUNK):
         chunk = staff_ids[start:start + CHUNK]
         users = sa.select(User.id).where(User.staff_id.in_(chunk)).scalar_subquery()
-        session.execute(sa.update(AuthSession).where(AuthSession.user_id.in_(users),
+        db.session.execute(sa.update(AuthSession).where(AuthSession.user_id.in_(users),
                                                      AuthSession.revoked_at.is_(None))
                         .values(revoked_at=now), execution_options={"synchronize_session": False})
-        session.execute(sa.update(User).where(User.staff_id.in_(chunk)).values(active=False),
+        db.session.execute(sa.update(User).where(User.staff_id.in_(chunk)).values(active=False),
                         execution_options={"synchronize_session": False})

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from mooc import events
 from mooc.database import insert_many
+from mooc.extensions import db
 from mooc.roster.models import Staff, StaffHistory, StaffStatus
 
 CHUNK = 900  # ids per IN (...) list: well under SQLite's limit on bound parameters
@@ -43,7 +43,7 @@ class Move:
     joined_on: date | None = None  # where the earlier state starts, for people without history
 
 
-def record_moves(session: Session, moves: Sequence[Move], day: date, import_id: int | None = None) -> None:
+def record_moves(moves: Sequence[Move], day: date, import_id: int | None = None) -> None:
     """Write the history of these moves (from ``day``) and tell the training rules."""
     if not moves:
         return
@@ -52,32 +52,33 @@ def record_moves(session: Session, moves: Sequence[Move], day: date, import_id: 
     with_history: set[int] = set()
     for start in range(0, len(known), CHUNK):
         chunk = known[start:start + CHUNK]
-        with_history.update(session.execute(
+        with_history.update(db.session.execute(
             sa.select(history.c.staff_id).where(history.c.staff_id.in_(chunk),
                                                 history.c.valid_to.is_(None))).scalars())
-        session.execute(sa.update(history).where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
-                        .values(valid_to=day))
+        db.session.execute(sa.update(history)
+                           .where(history.c.staff_id.in_(chunk), history.c.valid_to.is_(None))
+                           .values(valid_to=day))
     for start in range(0, len(moves), BATCH):
         rows = []
         for move in moves[start:start + BATCH]:
             if move.before is not None and move.staff_id not in with_history:
                 rows.append(_row(move.staff_id, move.before, move.joined_on or date(1900, 1, 1), day, None))
             rows.append(_row(move.staff_id, move.after, day, None, import_id))
-        insert_many(session, history, rows)
-    session.flush()
+        insert_many(db.session, history, rows)
+    db.session.flush()
     events.roster_changed.send(None, staff_ids={move.staff_id for move in moves})
 
 
-def units_moved(session: Session, unit_ids: set[int]) -> None:
+def units_moved(unit_ids: set[int]) -> None:
     """Units now hang elsewhere in the tree: the rules are applied again to their people."""
     if not unit_ids:
         return
     people: set[int] = set()
     ids = sorted(unit_ids)
     for start in range(0, len(ids), CHUNK):
-        people.update(session.execute(sa.select(Staff.id).where(
+        people.update(db.session.execute(sa.select(Staff.id).where(
             Staff.unit_id.in_(ids[start:start + CHUNK]), Staff.status != StaffStatus.LEFT)).scalars())
-    session.flush()
+    db.session.flush()
     if people:
         events.roster_changed.send(None, staff_ids=people)
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from mooc.auth.models import Role, User
+from mooc.extensions import db
 from mooc.roster import keys
 from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
 from mooc.roster.units import subtree_ids, tree
@@ -16,18 +17,18 @@ from mooc.roster.units import subtree_ids, tree
 PER_PAGE = 50
 
 
-def visible_units(session: Session, user: User) -> set[int] | None:
+def visible_units(user: User) -> set[int] | None:
     """Unit ids ``user`` may see, or None for all. A manager sees their unit's subtree only;
     a manager without a unit sees nobody."""
     if user.has_role(Role.REPORTER):
         return None
     if user.role == Role.MANAGER and user.scope_unit_id is not None:
-        return subtree_ids(session, user.scope_unit_id)
+        return subtree_ids(user.scope_unit_id)
     return set()
 
 
-def can_see(session: Session, user: User, staff: Staff) -> bool:
-    scope = visible_units(session, user)
+def can_see(user: User, staff: Staff) -> bool:
+    scope = visible_units(user)
     return scope is None or staff.unit_id in scope
 
 
@@ -51,22 +52,22 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _ordering(session: Session) -> list[sa.ColumnElement]:
+def _ordering() -> list[sa.ColumnElement]:
     sort_key = Staff.sort_key
-    if session.get_bind().dialect.name == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql":
         sort_key = sort_key.collate("C")  # type: ignore[assignment]
     return [sort_key, Staff.staff_code]
 
 
-def roster_page(session: Session, user: User, filters: RosterFilter, page: int = 1,
+def roster_page(user: User, filters: RosterFilter, page: int = 1,
                 per_page: int = PER_PAGE) -> Page:
     """One page of the people ``user`` may see that match ``filters``, in Vietnamese name order."""
     conditions: list[sa.ColumnElement[bool]] = []
-    scope = visible_units(session, user)
+    scope = visible_units(user)
     if scope is not None:
         conditions.append(Staff.unit_id.in_(scope or {-1}))
     if filters.unit_id is not None:
-        conditions.append(Staff.unit_id.in_(subtree_ids(session, filters.unit_id)))
+        conditions.append(Staff.unit_id.in_(subtree_ids(filters.unit_id)))
     if filters.position_id is not None:
         conditions.append(Staff.position_id == filters.position_id)
     if filters.status is not None:
@@ -74,11 +75,11 @@ def roster_page(session: Session, user: User, filters: RosterFilter, page: int =
     for word in keys.search_words(filters.query):
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(Staff.search_text.like(f"%{escaped}%", escape="\\"))
-    total = session.execute(sa.select(sa.func.count()).select_from(Staff).where(*conditions)).scalar_one()
+    total = db.session.execute(sa.select(sa.func.count()).select_from(Staff).where(*conditions)).scalar_one()
     page = max(1, min(page, max(1, -(-total // per_page))))
-    items = session.execute(
+    items = db.session.execute(
         sa.select(Staff).where(*conditions).options(joinedload(Staff.unit), joinedload(Staff.position))
-        .order_by(*_ordering(session)).limit(per_page).offset((page - 1) * per_page)).scalars().all()
+        .order_by(*_ordering()).limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return Page(list(items), total, page, per_page)
 
 
@@ -97,7 +98,7 @@ def staff_as_of(day: date) -> sa.Select:
     return sa.union_all(recorded, no_history)
 
 
-def unit_choices(session: Session, user: User) -> list[tuple[OrgUnit, int]]:
+def unit_choices(user: User) -> list[tuple[OrgUnit, int]]:
     """Active units ``user`` may filter by, in tree order with depth."""
-    scope = visible_units(session, user)
-    return [(unit, depth) for unit, depth in tree(session) if scope is None or unit.id in scope]
+    scope = visible_units(user)
+    return [(unit, depth) for unit, depth in tree() if scope is None or unit.id in scope]

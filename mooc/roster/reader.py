@@ -137,21 +137,25 @@ class Sheet:
                 for number, cells in records:
                     if number <= self.header_row:
                         continue
-                    if all(_blank(cell) for cell in cells):
-                        continue
-                    row: dict[str, Cell] = {}
-                    for index, name in wanted:
-                        cell, removed = _sanitise(cells[index] if index < len(cells) else None)
-                        if removed:
-                            self.stripped.setdefault(name, []).append(number)
-                        row[name] = cell
-                    yield number, row
+                    if not _blank_row(cells):
+                        yield number, self._row(number, cells, wanted)
         except FileRefused as refused:
             index = refused.params.get("column")
             if isinstance(index, int):
                 refused.params["column"] = (self.headers[index] if index < len(self.headers)
                                             and self.headers[index] else column_letter(index))
             raise
+
+    def _row(self, number: int, cells: list[Cell], wanted: list[tuple[int, str]]) -> dict[str, Cell]:
+        row: dict[str, Cell] = {}
+        for index, name in wanted:
+            cell = cells[index] if index < len(cells) else None
+            if isinstance(cell, str) and ('="' in cell or CONTROL_RE.search(cell)):  # rare: skip the call
+                cell, removed = _sanitise(cell)
+                if removed:
+                    self.stripped.setdefault(name, []).append(number)
+            row[name] = cell
+        return row
 
     def unknown_headers(self, fields: dict[str, tuple[str, ...]] = STAFF_FIELDS
                         ) -> list[tuple[str, str | None]]:
@@ -189,7 +193,7 @@ def _sanitise(cell: Cell) -> tuple[Cell, bool]:
     characters were removed."""
     if not isinstance(cell, str):
         return cell, False
-    match = EXCEL_TEXT_RE.match(cell)
+    match = EXCEL_TEXT_RE.match(cell) if '="' in cell else None
     if match:
         cell = match.group(1).replace('""', '"')
     if CONTROL_RE.search(cell):
@@ -214,8 +218,9 @@ def _guarded(records: Callable[[], Iterator[tuple[int, list[Cell]]]]) -> Iterato
             raise FileRefused("not_a_table") from None
 
 
-def _blank(cell: Cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
+def _blank_row(cells: list[Cell]) -> bool:
+    """No cell holds anything but spaces (one test per cell, no call: this runs for every row)."""
+    return not any(cell is not None and (not isinstance(cell, str) or cell.strip()) for cell in cells)
 
 
 def header_key(text: str) -> str:
@@ -272,24 +277,7 @@ def _opener(source: Path | str | bytes) -> Callable[[], IO[bytes]]:
 
 def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: dict[int, str] | None) -> None:
     """The header is the first of the top rows that names the most known columns."""
-    best: tuple[int, int, list[str]] | None = None
-    unreadable: FileRefused | None = None
-    try:
-        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
-            for number, cells in records:
-                if number > HEADER_SEARCH_ROWS:
-                    break
-                texts = [_cell_text(cell) for cell in cells]
-                score = len(map_headers(texts, fields))
-                if best is None or score > best[1]:
-                    best = (number, score, texts)
-    except FileRefused as refused:
-        if best is None or refused.code != "cell_too_long":
-            raise
-        unreadable = refused  # raised below, naming the column by the header above it
-    if best is None:
-        raise FileRefused("empty")
-    number, score, texts = best
+    (number, score, texts), unreadable = _best_header(sheet, fields)
     if score == 0 and mapping is None:
         raise FileRefused("no_header")
     while texts and not texts[-1]:
@@ -308,13 +296,42 @@ def _choose_header(sheet: Sheet, fields: dict[str, tuple[str, ...]], mapping: di
         raise unreadable
 
 
-def _cell_text(cell: Cell) -> str:
-    cell = _sanitise(cell)[0]
+def _best_header(sheet: Sheet, fields: dict[str, tuple[str, ...]]
+                 ) -> tuple[tuple[int, int, list[str]], FileRefused | None]:
+    """((row number, known columns, texts) of the best header row, a cell too long to read below
+    it, to be raised once the header can name its column)."""
+    best: tuple[int, int, list[str]] | None = None
+    unreadable: FileRefused | None = None
+    try:
+        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
+            for number, cells in records:
+                if number > HEADER_SEARCH_ROWS:
+                    break
+                texts = [cell_text(_sanitise(cell)[0]) for cell in cells]
+                score = len(map_headers(texts, fields))
+                if best is None or score > best[1]:
+                    best = (number, score, texts)
+    except FileRefused as refused:
+        if best is None or refused.code != "cell_too_long":
+            raise
+        unreadable = refused  # raised by the caller, naming the column by the header above it
+    if best is None:
+        raise FileRefused("empty")
+    return best, unreadable
+
+
+def cell_text(cell: Cell) -> str:
+    """A cell as cleaned text: numbers as a spreadsheet shows them, dates dd/mm/yyyy. The one
+    way every import (and the header search) turns a cell into text."""
+    if type(cell) is str:
+        return " ".join(cell.split()) if cell.isascii() else clean(cell)
+    if cell is None:
+        return ""
     if isinstance(cell, NumberCell):
         return cell.as_text()
     if isinstance(cell, datetime | date):
-        return cell.isoformat()
-    return clean(str(cell)) if cell is not None else ""
+        return cell.strftime("%d/%m/%Y")
+    return clean(str(cell))
 
 
 # --- CSV --------------------------------------------------------------------------------

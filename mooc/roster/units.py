@@ -8,29 +8,28 @@ from then on. So a person's past stays theirs, and reports roll up by the tree a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
-from mooc.roster import moves
-from mooc.roster.importer import Issue, PlanHasErrors, cell_text
+from mooc.extensions import db
+from mooc.roster import moves, planning
 from mooc.roster.models import OrgUnit, RosterImport, Staff
-from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet
+from mooc.roster.planning import PlanHasErrors
+from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet, cell_text
 from mooc.text import clean
 
 MESSAGES = {
     "missing_column": _l("The file has no column for this. Add it, or choose it in the column mapping."),
-    "required": _l("This value is required."),
-    "too_long": _l("This value is too long (at most %(n)d characters)."),
     "duplicate_code": _l("The unit code %(value)s is also in row %(other)d."),
     "unknown_parent": _l("Unknown parent unit “%(value)s”."),
     "unknown_target": _l("Unknown unit “%(value)s” to merge into."),
@@ -53,22 +52,22 @@ class UnitError(DomainError):
 # --- the tree ------------------------------------------------------------------------------
 
 
-def children_map(session: Session) -> dict[int | None, list[int]]:
+def children_map() -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = {}
-    for unit_id, parent_id in session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
+    for unit_id, parent_id in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
         children.setdefault(parent_id, []).append(unit_id)
     return children
 
 
-def _subtrees(session: Session, unit_ids: set[int]) -> set[int]:
-    children = children_map(session)
-    return set().union(*(subtree_ids(session, unit_id, children) for unit_id in unit_ids))
+def _subtrees(unit_ids: set[int]) -> set[int]:
+    children = children_map()
+    return set().union(*(subtree_ids(unit_id, children) for unit_id in unit_ids))
 
 
-def subtree_ids(session: Session, unit_id: int,
+def subtree_ids(unit_id: int,
                 children: dict[int | None, list[int]] | None = None) -> set[int]:
     """The unit and every unit under it (the tree is small: one query, walked in memory)."""
-    children = children if children is not None else children_map(session)
+    children = children if children is not None else children_map()
     found, stack = set(), [unit_id]
     while stack:
         current = stack.pop()
@@ -79,9 +78,9 @@ def subtree_ids(session: Session, unit_id: int,
     return found
 
 
-def tree(session: Session, *, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
+def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
     """(unit, depth) in tree order, children by code: for lists and select boxes."""
-    units = session.execute(sa.select(OrgUnit).order_by(OrgUnit.code)).scalars().all()
+    units = db.session.execute(sa.select(OrgUnit).order_by(OrgUnit.code)).scalars().all()
     children: dict[int | None, list[OrgUnit]] = {}
     for unit in units:
         if unit.active or include_closed:
@@ -107,20 +106,20 @@ def tree(session: Session, *, include_closed: bool = False) -> list[tuple[OrgUni
 # --- changes to one unit -----------------------------------------------------------------
 
 
-def create_unit(session: Session, *, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
+def create_unit(*, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
                 actor: User | None = None) -> OrgUnit:
     unit = OrgUnit(code=clean(code), name=clean(name), kind=clean(kind),
                    parent_id=parent.id if parent else None)
-    session.add(unit)
-    session.flush()
+    db.session.add(unit)
+    db.session.flush()
     audit.record("unit.created", actor=actor, target=unit.code, name=unit.name)
     return unit
 
 
-def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
+def update_unit(unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
                 actor: User | None = None) -> None:
     """Rename, re-kind or move a unit under another parent (never under itself)."""
-    if parent is not None and parent.id in subtree_ids(session, unit.id):
+    if parent is not None and parent.id in subtree_ids(unit.id):
         raise UnitError("cycle")
     name, kind = clean(name), clean(kind)
     details: dict[str, Any] = {}
@@ -134,14 +133,14 @@ def update_unit(session: Session, unit: OrgUnit, *, name: str, parent: OrgUnit |
     if kind != unit.kind:
         details["kind"] = [unit.kind, kind]
         unit.kind = kind
-    session.flush()
+    db.session.flush()
     if "parent" in details:
-        moves.units_moved(session, subtree_ids(session, unit.id))
+        moves.units_moved(subtree_ids(unit.id))
     if details:
         audit.record("unit.updated", actor=actor, target=unit.code, **details)
 
 
-def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
+def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                day: date | None = None) -> int:
     """Merge ``unit`` into ``target``: its people and sub-units move there; it closes.
 
@@ -151,28 +150,28 @@ def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User 
         raise UnitError("merge_self")
     if not target.active:
         raise UnitError("target_closed", value=target.name)
-    if target.id in subtree_ids(session, unit.id):
+    if target.id in subtree_ids(unit.id):
         raise UnitError("merge_inside")
     day = day or clock.today()
-    people = session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
+    people = db.session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
                              .where(Staff.unit_id == unit.id)).all()
     ids = [row.id for row in people]
-    sub_units = set(session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
+    sub_units = set(db.session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
     for start in range(0, len(ids), moves.CHUNK):
-        session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
+        db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
                         .values(unit_id=target.id, updated_at=clock.now()),
                         execution_options={"synchronize_session": False})
-    session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
+    db.session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
     unit.active = False
     unit.merged_into_id = target.id
-    session.flush()
-    session.expire_all()
-    moves.record_moves(session, [
+    db.session.flush()
+    db.session.expire_all()
+    moves.record_moves([
         moves.Move(row.id, moves.Placement(target.id, row.position_id, row.status),
                    moves.Placement(unit.id, row.position_id, row.status), row.joined_on)
         for row in people], day)
-    moves.units_moved(session, _subtrees(session, sub_units))
+    moves.units_moved(_subtrees(sub_units))
     audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
     return len(ids)
 
@@ -180,9 +179,19 @@ def merge_unit(session: Session, unit: OrgUnit, target: OrgUnit, *, actor: User 
 # --- the units file --------------------------------------------------------------------------
 
 
+class UnitChangeKind(enum.StrEnum):
+    """What a units file does to one unit (a unit can be renamed and moved at once)."""
+
+    ADDED = "added"
+    RENAMED = "renamed"
+    MOVED = "moved"        # under another parent
+    CHANGED = "changed"    # its kind
+    MERGED = "merged"
+
+
 @dataclass(frozen=True)
-class UnitIssue(Issue):
-    messages: ClassVar[dict[str, Any]] = MESSAGES
+class UnitIssue(planning.Issue):
+    messages: ClassVar[Mapping[str, Any]] = {**planning.MESSAGES, **MESSAGES}
 
 
 @dataclass
@@ -193,6 +202,25 @@ class UnitRow:
     parent_code: str | None
     merged_into: str | None
     kind: str | None
+
+
+@dataclass
+class UnitChange:
+    """What the file changes in one unit."""
+
+    code: str
+    added: bool = False
+    renamed: tuple[str, str] | None = None                 # old name, new name
+    moved: tuple[str | None, str | None] | None = None     # old parent code, new
+    kind_changed: bool = False
+    merged_into: str | None = None
+
+    @property
+    def kinds(self) -> list[UnitChangeKind]:
+        found = [(self.added, UnitChangeKind.ADDED), (self.renamed, UnitChangeKind.RENAMED),
+                 (self.moved, UnitChangeKind.MOVED), (self.kind_changed, UnitChangeKind.CHANGED),
+                 (self.merged_into, UnitChangeKind.MERGED)]
+        return [kind for present, kind in found if present]
 
 
 @dataclass
@@ -216,104 +244,131 @@ class UnitPlan:
     def summary(self) -> dict[str, Any]:
         return {**self.counts, "errors": [issue.as_dict() for issue in self.issues]}
 
+    def add(self, change: UnitChange) -> None:
+        if change.added:
+            self.added.append(change.code)
+        if change.renamed:
+            self.renamed.append((change.code, *change.renamed))
+        if change.moved:
+            self.moved.append((change.code, *change.moved))
+        if change.kind_changed:
+            self.changed.append(change.code)
+        if change.merged_into:
+            self.merged.append((change.code, change.merged_into))
 
-def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], session: Session, *,
+
+def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                filename: str = "", checksum: str = "") -> UnitPlan:
+    """Compare a units file with the tree and say what importing it would do."""
     plan = UnitPlan(filename=filename, checksum=checksum)
-    if isinstance(source, Sheet):
-        labels, present, rows, header_row = (source.labels, set(source.mapping.values()), source.rows(),
-                                             source.header_row)
-    else:
-        rows_list = list(source)
-        labels, rows, header_row = {}, iter(rows_list), 1
-        present = set(rows_list[0][1]) if rows_list else set(UNIT_REQUIRED)
-    label = lambda name: labels.get(name, name)  # noqa: E731
-    missing = [name for name in UNIT_REQUIRED if name not in present]
-    if missing:
-        plan.issues = [UnitIssue(header_row, name, "missing_column") for name in missing]
+    table = planning.read_table(source, UNIT_REQUIRED)
+    plan.issues = table.missing(UNIT_REQUIRED, UnitIssue)
+    if plan.issues:
         return plan
-
-    existing = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
-    by_id = {unit.id: unit for unit in existing.values()}
+    existing = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     seen: dict[str, int] = {}
-    for number, cells in rows:
-        def problem(name: str, code: str, _number: int = number, **params: Any) -> None:
-            plan.issues.append(UnitIssue(_number, label(name), code, params))
-
-        code, name = cell_text(cells.get("code")), cell_text(cells.get("name"))
-        parent = cell_text(cells.get("parent_code")) or None
-        merged = cell_text(cells.get("merged_into")) or None
-        kind = cell_text(cells.get("kind")) if "kind" in present else None
-        if not code:
-            problem("code", "required")
-        elif len(code) > 40:
-            problem("code", "too_long", n=40)
-        elif code in seen:
-            problem("code", "duplicate_code", value=code, other=seen[code])
-        else:
-            seen[code] = number
-        if not name:
-            problem("name", "required")
-        elif len(name) > 200:
-            problem("name", "too_long", n=200)
-        if kind and len(kind) > 40:
-            problem("kind", "too_long", n=40)
-        plan.rows.append(UnitRow(number, code, name, parent, merged, kind))
-
+    for number, cells in table.rows:
+        row = read_row(number, cells, with_kind="kind" in table.present)
+        plan.issues += validate_row(row, seen, table.label)
+        plan.rows.append(row)
+    code_of = {unit.id: code for code, unit in existing.items()}
+    parent_of = {code: code_of.get(unit.parent_id) for code, unit in existing.items()}
+    parent_of.update({row.code: row.parent_code for row in plan.rows if row.code})
     known = set(existing) | set(seen)
-    parent_of: dict[str, str | None] = {code: (by_id[u.parent_id].code if u.parent_id else None)
-                                        for code, u in existing.items()}
     for row in plan.rows:
-        if row.code:
-            parent_of[row.code] = row.parent_code
-    for row in plan.rows:
-        if row.parent_code and row.parent_code not in known:
-            plan.issues.append(UnitIssue(row.row, label("parent_code"), "unknown_parent",
-                                         {"value": row.parent_code}))
-        elif row.parent_code and _has_cycle(row.code, parent_of):
-            plan.issues.append(UnitIssue(row.row, label("parent_code"), "cycle"))
-        if row.merged_into:
-            target = existing.get(row.merged_into)
-            if row.merged_into == row.code:
-                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_self"))
-            elif row.merged_into not in known:
-                plan.issues.append(UnitIssue(row.row, label("merged_into"), "unknown_target",
-                                             {"value": row.merged_into}))
-            elif row.code not in existing:
-                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_new", {"value": row.code}))
-            elif target is not None and not target.active and target.merged_into_id is None:
-                plan.issues.append(UnitIssue(row.row, label("merged_into"), "target_closed",
-                                             {"value": row.merged_into}))
-            elif _under(row.merged_into, row.code, parent_of):
-                plan.issues.append(UnitIssue(row.row, label("merged_into"), "merge_inside"))
+        plan.issues += _link_issues(row, existing, known, parent_of, table.label)
     if plan.issues:
         plan.issues.sort(key=lambda issue: issue.row)
         return plan
-
     for row in plan.rows:
-        unit = existing.get(row.code)
-        if unit is None:
-            plan.added.append(row.code)
-            continue
-        touched = False
-        if row.name != unit.name:
-            plan.renamed.append((row.code, unit.name, row.name))
-            touched = True
-        old_parent = by_id[unit.parent_id].code if unit.parent_id else None
-        if row.parent_code != old_parent and not (row.merged_into and unit.merged_into_id):
-            plan.moved.append((row.code, old_parent, row.parent_code))
-            touched = True
-        if row.kind is not None and row.kind != unit.kind:
-            plan.changed.append(row.code)
-            touched = True
-        if row.merged_into:
-            current_target = by_id[unit.merged_into_id].code if unit.merged_into_id else None
-            if current_target != row.merged_into:
-                plan.merged.append((row.code, row.merged_into))
-                touched = True
-        if not touched:
+        change = diff(row, existing.get(row.code), code_of)
+        if change is None:
             plan.unchanged += 1
+        else:
+            plan.add(change)
     return plan
+
+
+def read_row(number: int, cells: dict[str, Cell], *, with_kind: bool) -> UnitRow:
+    return UnitRow(number, cell_text(cells.get("code")), cell_text(cells.get("name")),
+                   cell_text(cells.get("parent_code")) or None, cell_text(cells.get("merged_into")) or None,
+                   cell_text(cells.get("kind")) if with_kind else None)
+
+
+def validate_row(row: UnitRow, seen: dict[str, int], label: Callable[[str], str]) -> list[UnitIssue]:
+    """The row's own issues (``seen``: code -> the row that gave it first)."""
+    issues: list[UnitIssue] = []
+
+    def problem(name: str, code: str, **params: Any) -> None:
+        issues.append(UnitIssue(row.row, label(name), code, params))
+
+    if not row.code:
+        problem("code", "required")
+    elif len(row.code) > 40:
+        problem("code", "too_long", n=40)
+    elif row.code in seen:
+        problem("code", "duplicate_code", value=row.code, other=seen[row.code])
+    else:
+        seen[row.code] = row.row
+    if not row.name:
+        problem("name", "required")
+    elif len(row.name) > 200:
+        problem("name", "too_long", n=200)
+    if row.kind and len(row.kind) > 40:
+        problem("kind", "too_long", n=40)
+    return issues
+
+
+def _link_issues(row: UnitRow, existing: dict[str, OrgUnit], known: set[str],
+                 parent_of: dict[str, str | None], label: Callable[[str], str]) -> list[UnitIssue]:
+    """Issues with the units a row names: its parent, the unit it merges into."""
+    issues = []
+    if row.parent_code and row.parent_code not in known:
+        issues.append(UnitIssue(row.row, label("parent_code"), "unknown_parent", {"value": row.parent_code}))
+    elif row.parent_code and _has_cycle(row.code, parent_of):
+        issues.append(UnitIssue(row.row, label("parent_code"), "cycle"))
+    if row.merged_into:
+        problem = _merge_problem(row, existing, known, parent_of)
+        if problem:
+            code, params = problem
+            issues.append(UnitIssue(row.row, label("merged_into"), code, params))
+    return issues
+
+
+def _merge_problem(row: UnitRow, existing: dict[str, OrgUnit], known: set[str],
+                   parent_of: dict[str, str | None]) -> tuple[str, dict[str, Any]] | None:
+    """Why the row's unit cannot merge where it says, as (code, params), or None."""
+    into = row.merged_into
+    assert into is not None
+    target = existing.get(into)
+    if into == row.code:
+        return "merge_self", {}
+    if into not in known:
+        return "unknown_target", {"value": into}
+    if row.code not in existing:
+        return "merge_new", {"value": row.code}
+    if target is not None and not target.active and target.merged_into_id is None:
+        return "target_closed", {"value": into}
+    if _under(into, row.code, parent_of):
+        return "merge_inside", {}
+    return None
+
+
+def diff(row: UnitRow, unit: OrgUnit | None, code_of: dict[int, str]) -> UnitChange | None:
+    """What the file changes in this row's unit (``unit``: as it is, None if new), or None."""
+    if unit is None:
+        return UnitChange(row.code, added=True)
+    change = UnitChange(row.code)
+    if row.name != unit.name:
+        change.renamed = (unit.name, row.name)
+    old_parent = code_of.get(unit.parent_id) if unit.parent_id else None
+    if row.parent_code != old_parent and not (row.merged_into and unit.merged_into_id):
+        change.moved = (old_parent, row.parent_code)
+    change.kind_changed = row.kind is not None and row.kind != unit.kind
+    merged_now = code_of.get(unit.merged_into_id) if unit.merged_into_id else None
+    if row.merged_into and merged_now != row.merged_into:
+        change.merged_into = row.merged_into
+    return change if change.kinds else None
 
 
 def _has_cycle(code: str, parent_of: dict[str, str | None]) -> bool:
@@ -338,18 +393,37 @@ def _under(candidate: str, ancestor: str, parent_of: dict[str, str | None]) -> b
     return False
 
 
-def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
-                source: str = "cli") -> RosterImport:
+def apply_units(plan: UnitPlan, actor: User | None = None, *, source: str = "cli") -> RosterImport:
     """Create, rename and move units, then do the merges; flush only."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
-    units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
+    units = _write_units(plan, actor)
+    moves.units_moved(_subtrees({units[code].id for code, _old, _new in plan.moved}))
+    for code, into in plan.merged:
+        target = units[into]
+        while not target.active and target.merged_into_id is not None:
+            target = db.session.get(OrgUnit, target.merged_into_id)
+        merge_unit(units[code], target, actor=actor)
+        units = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
+    record = RosterImport(actor_id=actor.id if actor else None, kind="units", source=source,
+                          filename=plan.filename[:255], checksum=plan.checksum or "-", full=False,
+                          rows=len(plan.rows), counts=plan.counts)
+    db.session.add(record)
+    db.session.flush()
+    audit.record("units.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
+                 checksum=plan.checksum, import_id=record.id, **plan.counts)
+    return record
+
+
+def _write_units(plan: UnitPlan, actor: User | None) -> dict[str, OrgUnit]:
+    """New units created; names, parents and kinds written. Returns every unit by code."""
+    units = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     added = set(plan.added)
     for row in plan.rows:
         if row.code in added:
             units[row.code] = OrgUnit(code=row.code, name=row.name, kind=row.kind or "")
-            session.add(units[row.code])
-    session.flush()
+            db.session.add(units[row.code])
+    db.session.flush()
     renamed = {code for code, _old, _new in plan.renamed}
     moved = {code for code, _old, _new in plan.moved}
     for row in plan.rows:
@@ -361,19 +435,5 @@ def apply_units(plan: UnitPlan, session: Session, actor: User | None = None, *,
             unit.parent_id = units[row.parent_code].id if row.parent_code else None
         if row.kind is not None:
             unit.kind = row.kind
-    session.flush()
-    moves.units_moved(session, _subtrees(session, {units[code].id for code in moved}))
-    for code, into in plan.merged:
-        target = units[into]
-        while not target.active and target.merged_into_id is not None:
-            target = session.get(OrgUnit, target.merged_into_id)
-        merge_unit(session, units[code], target, actor=actor)
-        units = {unit.code: unit for unit in session.execute(sa.select(OrgUnit)).scalars()}
-    record = RosterImport(actor_id=actor.id if actor else None, kind="units", source=source,
-                          filename=plan.filename[:255], checksum=plan.checksum or "-", full=False,
-                          rows=len(plan.rows), counts=plan.counts)
-    session.add(record)
-    session.flush()
-    audit.record("units.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
-                 checksum=plan.checksum, import_id=record.id, **plan.counts)
-    return record
+    db.session.flush()
+    return units

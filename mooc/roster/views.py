@@ -71,18 +71,18 @@ def index():
         unit_id=int_arg("unit"), position_id=int_arg("position"),
         status=StaffStatus(status_arg) if status_arg else None,
         query=text_arg("q"))
-    page = queries.roster_page(db.session, user, filters, page=int_arg("page") or 1,
+    page = queries.roster_page(user, filters, page=int_arg("page") or 1,
                                per_page=queries.PER_PAGE)
     positions = db.session.execute(
         sa.select(Position).order_by(Position.rank, Position.title)).scalars().all()
     args = {key: value for key, value in request.args.items() if key != "page" and value}
     return render_template("roster/index.html", page=page, filters=filters, args=args,
-                           units=queries.unit_choices(db.session, user), positions=positions)
+                           units=queries.unit_choices(user), positions=positions)
 
 
 def _visible_staff(staff_id: int) -> Staff:
     staff = db.session.get(Staff, staff_id)
-    if staff is None or not queries.can_see(db.session, current_user, staff):
+    if staff is None or not queries.can_see(current_user, staff):
         abort(404)  # not 403: a manager learns nothing about people outside their units
     return staff
 
@@ -96,7 +96,7 @@ def person(staff_id: int):
         .order_by(StaffHistory.valid_from.desc(), StaffHistory.id.desc())).scalars().all()
     unit_names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
     position_titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
-    account = accounts.account_of(db.session, staff)
+    account = accounts.account_of(staff)
     role_form = None
     if current_user.has_role(Role.ADMIN) and account is not None:
         role_form = _role_form(account)
@@ -109,7 +109,7 @@ def _role_form(account: User) -> RoleForm:
     form = RoleForm(role=account.role.value, scope=account.scope_unit_id or 0)
     form.role.choices = [(role.value, str(ROLE_LABELS[role])) for role in grantable_roles(current_user.role)]
     form.scope.choices = [(0, "—")] + [(unit.id, "— " * depth + unit.name)
-                                       for unit, depth in units.tree(db.session)]
+                                       for unit, depth in units.tree()]
     return form
 
 
@@ -121,7 +121,7 @@ def invite(staff_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        user = accounts.invite(db.session, staff, current_user._get_current_object())
+        user = accounts.invite(staff, current_user._get_current_object())
     except accounts.AccountError as error:
         refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
@@ -138,7 +138,7 @@ def invite(staff_id: int):
 @role_required(Role.ADMIN)
 def grant_role(staff_id: int):
     staff = _visible_staff(staff_id)
-    account = accounts.account_of(db.session, staff)
+    account = accounts.account_of(staff)
     if account is None:
         abort(404)
     form = _role_form(account)
@@ -150,7 +150,7 @@ def grant_role(staff_id: int):
         abort(400)
     scope = db.session.get(OrgUnit, form.scope.data) if form.scope.data else None
     try:
-        accounts.grant_role(db.session, current_user._get_current_object(), account, role, scope)
+        accounts.grant_role(current_user._get_current_object(), account, role, scope)
     except accounts.AccountError as error:
         refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
@@ -252,7 +252,7 @@ def preview(checksum: str):
     actor = current_user._get_current_object()
     try:
         sheet = importer.open_sheet(path, mapping=mapping)
-        plan = importer.plan_import(sheet, db.session, full=full, filename=name or path.name,
+        plan = importer.plan_import(sheet, full=full, filename=name or path.name,
                                     checksum=checksum, actor_id=actor.id,
                                     confirm_percent=settings().roster_confirm_percent)
     except FileRefused as refused:
@@ -275,7 +275,7 @@ def preview(checksum: str):
             errors.append(_("Tick each administrator account the import disables to confirm it: %(emails)s.",
                             emails=", ".join(importer.admins_unconfirmed(plan, named))))
         else:
-            record = importer.apply_plan(plan, db.session, actor, source="web",
+            record = importer.apply_plan(plan, actor, source="web",
                                          confirmed=bool(form.confirm.data), confirmed_admins=named)
             path.unlink(missing_ok=True)  # applied: the file is not kept
             flash(_("Import applied: %(added)d added, %(changed)d changed, %(moved)d moved, "
@@ -283,7 +283,7 @@ def preview(checksum: str):
             return redirect(url_for("roster.import_detail", import_id=record.id))
     elif request.method == "POST":
         abort(400)
-    unit_names, position_titles = display.names(db.session)
+    unit_names, position_titles = display.names()
     return render_template("roster/preview.html", sheet=sheet, plan=plan, form=form, errors=errors,
                            checksum=checksum, name=name, full=full, fields=STAFF_FIELDS,
                            field_labels=FIELD_LABELS, kind_labels=KIND_LABELS, unit_names=unit_names,
@@ -318,12 +318,12 @@ def unit_list():
         .group_by(Staff.unit_id)).all())
     closed = db.session.execute(sa.select(OrgUnit).where(OrgUnit.active.is_(False))
                                 .order_by(OrgUnit.code)).scalars().all()
-    return render_template("roster/units.html", tree=units.tree(db.session), counts=counts, closed=closed)
+    return render_template("roster/units.html", tree=units.tree(), counts=counts, closed=closed)
 
 
 def _parent_choices(exclude: set[int] | None = None) -> list[tuple[int, str]]:
     return [(0, "—")] + [(unit.id, "— " * depth + f"{unit.name} ({unit.code})")
-                         for unit, depth in units.tree(db.session) if not exclude or unit.id not in exclude]
+                         for unit, depth in units.tree() if not exclude or unit.id not in exclude]
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
@@ -337,7 +337,7 @@ def unit_new():
             form.code.errors.append(_("A unit with this code exists already."))
         else:
             parent = db.session.get(OrgUnit, form.parent.data) if form.parent.data else None
-            unit = units.create_unit(db.session, code=code, name=form.name.data, parent=parent,
+            unit = units.create_unit(code=code, name=form.name.data, parent=parent,
                                      kind=form.kind.data or "", actor=current_user._get_current_object())
             flash(_("Unit created."), "success")
             return redirect(url_for("roster.unit_edit", unit_id=unit.id))
@@ -349,14 +349,14 @@ def unit_new():
 def unit_edit(unit_id: int):
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     form = UnitForm(obj=unit, parent=unit.parent_id or 0)
-    inside = units.subtree_ids(db.session, unit.id)
+    inside = units.subtree_ids(unit.id)
     form.parent.choices = _parent_choices(exclude=inside)
     merge_form = MergeForm(prefix="merge")
     merge_form.target.choices = [choice for choice in _parent_choices(exclude=inside) if choice[0]]
     if unit.active and form.validate_on_submit():
         parent = db.session.get(OrgUnit, form.parent.data) if form.parent.data else None
         try:
-            units.update_unit(db.session, unit, name=form.name.data, parent=parent, kind=form.kind.data or "",
+            units.update_unit(unit, name=form.name.data, parent=parent, kind=form.kind.data or "",
                               actor=current_user._get_current_object())
         except units.UnitError as error:
             refuse()
@@ -378,7 +378,7 @@ def unit_merge(unit_id: int):
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
     target = db.session.get(OrgUnit, form.target.data) or abort(400)
     try:
-        moved = units.merge_unit(db.session, unit, target, actor=current_user._get_current_object())
+        moved = units.merge_unit(unit, target, actor=current_user._get_current_object())
     except units.UnitError as error:
         refuse()
         flash(error.message, "error")

@@ -52,12 +52,12 @@ def import_history(file: str, dry_run: bool, output: str) -> None:
     if output == "json":
         click.echo(json.dumps(plan.as_dict(), ensure_ascii=False))
     else:
-        for error in plan.errors:
+        for error in plan.issues:
             click.echo(f"row {error.row}, column {error.column}: {error.message}", err=True)
         click.echo(
-            f"{len(plan.to_add)} to add, {plan.unchanged} already recorded, {len(plan.errors)} error(s)."
+            f"{len(plan.to_add)} to add, {plan.unchanged} already recorded, {len(plan.issues)} error(s)."
         )
-    if plan.errors:
+    if plan.issues:
         sys.exit(1)
     if dry_run:
         return

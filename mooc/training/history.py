@@ -1,20 +1,24 @@
-"""Importing completions done elsewhere (before the platform, or in another system):
-the same dry run and row errors as the roster import, then all or nothing."""
+"""Importing completions done elsewhere (before the platform, or in another system): the
+same plan as the roster import (``roster.planning``: columns, cell text, dates, row issues
+with translated messages), a dry run, then all or nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.roster import planning
 from mooc.roster.models import Staff
-from mooc.roster.reader import Cell, NumberCell, open_sheet
-from mooc.text import clean
+from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
+from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
 from mooc.training.activity import note_activity
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
@@ -25,118 +29,156 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "source": ("nguon", "source", "noi dao tao", "ghi chu"),
 }
 REQUIRED = ("staff_code", "course", "completed_on")
+# field -> header spellings as people write them (messages list them; the first is the usual one)
+HEADERS_SHOWN: dict[str, tuple[str, ...]] = {
+    "staff_code": ("Mã cán bộ", "Mã CB", "Mã nhân viên", "Staff code"),
+    "course": ("Khóa học", "Mã khóa học", "Course", "Course code"),
+    "completed_on": ("Ngày hoàn thành", "Ngày", "Completed on", "Completion date"),
+    "source": ("Nguồn", "Nơi đào tạo", "Ghi chú", "Source"),
+}
+
+MESSAGES = {
+    "unknown_staff": _l("Unknown staff code “%(value)s”."),
+    "unknown_course": _l("Unknown course “%(value)s”. Give the course's code or key."),
+    "completed_in_future": _l("The completion date %(value)s is in the future."),
+    "duplicate_completion": _l("The same completion is also in row %(other)d."),
+}
 
 
-@dataclass
-class HistoryError:
+@dataclass(frozen=True)
+class HistoryIssue(planning.Issue):
+    """A problem in a row (and column) of a completions file."""
+
+    messages: ClassVar[Mapping[str, Any]] = {**planning.MESSAGES, **MESSAGES}
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A completion the file adds."""
+
     row: int
-    column: str
-    message: str
+    staff_id: int
+    course_id: int
+    day: date
+    source: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+    @property
+    def key(self) -> tuple[int, int, date]:
+        return self.staff_id, self.course_id, self.day
 
 
 @dataclass
 class HistoryPlan:
-    to_add: list[tuple[int, int, int, date, str]] = field(
-        default_factory=list
-    )  # row, staff, course, day, source
+    to_add: list[Completion] = field(default_factory=list)
     unchanged: int = 0
-    errors: list[HistoryError] = field(default_factory=list)
+    issues: list[HistoryIssue] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "added": len(self.to_add),
             "unchanged": self.unchanged,
-            "errors": [e.as_dict() for e in self.errors],
+            "errors": [issue.as_dict() for issue in self.issues],
         }
 
 
-def _text(cell: Cell) -> str:
-    if isinstance(cell, NumberCell):
-        return cell.as_text()
-    return clean(str(cell)) if cell is not None else ""
+@dataclass
+class _Known:
+    """What the rows are checked against, loaded in three queries."""
 
+    staff: dict[str, int]                  # staff code -> id
+    courses: dict[str, int]                # course code or key, lower case -> id
+    completed: set[tuple[int, int, date]]  # (staff, course, day) already recorded
 
-def _day(cell: Cell) -> date | None:
-    if isinstance(cell, datetime):
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    text = _text(cell)
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return None
+    @classmethod
+    def load(cls) -> _Known:
+        courses: dict[str, int] = {}
+        for course_id, key, code in db.session.execute(sa.select(Course.id, Course.key, Course.code)):
+            courses[key.lower()] = course_id
+            courses[code.lower()] = course_id
+        done = sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.completed_at).where(
+            Enrolment.completed_at.is_not(None))
+        completed = {(staff_id, course_id, moment.date())
+                     for staff_id, course_id, moment in db.session.execute(done)}
+        return cls(dict(db.session.execute(sa.select(Staff.staff_code, Staff.id)).all()), courses, completed)
 
 
 def plan_history(source: Path | bytes, today: date) -> HistoryPlan:
-    sheet = open_sheet(source, FIELDS)
-    labels = sheet.labels
-    plan = HistoryPlan()
-    missing = [name for name in REQUIRED if name not in sheet.mapping.values()]
-    for name in missing:
-        plan.errors.append(HistoryError(sheet.header_row, name, f"no column for {name}"))
-    if missing:
+    """Read a completions file and say what importing it would add."""
+    table = planning.read_table(open_sheet(source, FIELDS), REQUIRED, HEADERS_SHOWN)
+    plan = HistoryPlan(issues=table.missing(REQUIRED, HistoryIssue))
+    if plan.issues:
         return plan
-    staff_by_code = dict(db.session.execute(sa.select(Staff.staff_code, Staff.id)).all())
-    courses: dict[str, int] = {}
-    for course_id, key, code in db.session.execute(sa.select(Course.id, Course.key, Course.code)):
-        courses[key.lower()] = course_id
-        courses[code.lower()] = course_id
-    existing = {
-        (s, c, d)
-        for s, c, d in db.session.execute(
-            sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.completed_at).where(
-                Enrolment.completed_at.is_not(None)
-            )
-        )
-    }
-    existing_days = {(s, c, d.date()) for s, c, d in existing}
+    known = _Known.load()
     seen: dict[tuple[int, int, date], int] = {}
-    for number, cells in sheet.rows():
-        code = _text(cells.get("staff_code"))
-        staff_id = staff_by_code.get(code)
-        course_id = courses.get(_text(cells.get("course")).lower())
-        day = _day(cells.get("completed_on"))
-        errors_before = len(plan.errors)
-        if isinstance(cells.get("staff_code"), NumberCell) and "E" in code.upper():
-            plan.errors.append(
-                HistoryError(number, labels["staff_code"], f"staff code {code} became a number")
-            )
-        elif staff_id is None:
-            plan.errors.append(HistoryError(number, labels["staff_code"], f"unknown staff code '{code}'"))
-        if course_id is None:
-            plan.errors.append(
-                HistoryError(number, labels["course"], f"unknown course '{_text(cells.get('course'))}'")
-            )
-        if day is None:
-            plan.errors.append(HistoryError(number, labels["completed_on"], "not a date (dd/mm/yyyy)"))
-        elif day > today:
-            plan.errors.append(HistoryError(number, labels["completed_on"], "a completion in the future"))
-        if len(plan.errors) > errors_before:
-            continue
-        key = (staff_id, course_id, day)
-        if key in seen:
-            plan.errors.append(
-                HistoryError(number, labels["staff_code"], f"the same completion is in row {seen[key]}")
-            )
-        elif key in existing_days:
+    for number, cells in table.rows:
+        checked = validate_row(number, cells, known, today, table)
+        if isinstance(checked, list):
+            plan.issues += checked
+        elif checked.key in seen:
+            plan.issues.append(HistoryIssue(number, table.label("staff_code"), "duplicate_completion",
+                                            {"other": seen[checked.key]}))
+        elif diff(checked, known) is None:
             plan.unchanged += 1
         else:
-            seen[key] = number
-            plan.to_add.append((number, staff_id, course_id, day, _text(cells.get("source"))[:200]))
+            seen[checked.key] = number
+            plan.to_add.append(checked)
     return plan
+
+
+def validate_row(number: int, cells: dict[str, Cell], known: _Known, today: date,
+                 table: Table) -> Completion | list[HistoryIssue]:
+    """The completion a row gives, or its issues."""
+    issues: list[HistoryIssue] = []
+
+    def problem(name: str, code: str, **params: Any) -> None:
+        issues.append(HistoryIssue(number, table.label(name), code, params))
+
+    raw, code = cells.get("staff_code"), cell_text(cells.get("staff_code"))
+    staff_id = known.staff.get(code)
+    if isinstance(raw, NumberCell) and "E" in code.upper():
+        problem("staff_code", "scientific_code", value=code)
+    elif not code:
+        problem("staff_code", "required")
+    elif staff_id is None:
+        problem("staff_code", "unknown_staff", value=code)
+    course = cell_text(cells.get("course"))
+    course_id = known.courses.get(course.lower())
+    if not course:
+        problem("course", "required")
+    elif course_id is None:
+        problem("course", "unknown_course", value=course)
+    day = _completed_on(cells.get("completed_on"), today, problem)
+    if issues:
+        return issues
+    assert staff_id is not None and course_id is not None and day is not None
+    return Completion(number, staff_id, course_id, day, cell_text(cells.get("source"))[:200])
+
+
+def _completed_on(cell: Cell, today: date, problem: Any) -> date | None:
+    try:
+        day = parse_date(cell)
+    except BadDate as bad:
+        problem("completed_on", bad.code, value=str(bad))
+        return None
+    if day is None:
+        problem("completed_on", "required")
+    elif day > today:
+        problem("completed_on", "completed_in_future", value=show_date(day))
+    return day
+
+
+def diff(completion: Completion, known: _Known) -> Completion | None:
+    """The completion to add, or None when it is already recorded (same person, course and day)."""
+    return None if completion.key in known.completed else completion
 
 
 def apply_history(plan: HistoryPlan) -> int:
     """Record the completions (all or nothing: the caller commits). Returns how many."""
-    if plan.errors:
-        raise ValueError("a plan with errors cannot be applied")
-    for _row, staff_id, course_id, day, source in plan.to_add:
+    if plan.issues:
+        raise PlanHasErrors(len(plan.issues))
+    for completion in plan.to_add:
+        staff_id, course_id, day, source = (completion.staff_id, completion.course_id, completion.day,
+                                            completion.source)
         cycle = (
             db.session.scalar(
                 sa.select(sa.func.max(Enrolment.cycle)).where(

@@ -177,6 +177,6 @@ class RuleChoices:
 def rule_choices() -> RuleChoices:
     return RuleChoices(
         open_courses(),
-        tree(db.session),
+        tree(),
         list(db.session.scalars(sa.select(Position).order_by(Position.rank))),
     )

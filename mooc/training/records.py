@@ -21,7 +21,7 @@ def may_see(user: User, staff: Staff) -> bool:
     and administrators everyone's."""
     if user.staff_id == staff.id:
         return True
-    return user.has_role(Role.MANAGER) and roster_queries.can_see(db.session, user, staff)
+    return user.has_role(Role.MANAGER) and roster_queries.can_see(user, staff)
 
 
 def visible_staff(user: User, staff_id: int) -> Staff | None:

@@ -239,13 +239,13 @@ def test_nobody_grants_above_their_own_role(app, make_user, person):
         admin = make_user(role=Role.ADMIN)
         for actor, role in ((manager, Role.MANAGER), (reporter, Role.TRAINEE), (manager, Role.ADMIN)):
             with pytest.raises(accounts.AccountError):
-                accounts.grant_role(db.session, db.session.get(User, actor.id), db.session.get(User,
+                accounts.grant_role(db.session.get(User, actor.id), db.session.get(User,
                                                                                                target.id),
                                     role, None)
         me = db.session.get(User, admin.id)
         with pytest.raises(accounts.AccountError, match="self_demotion"):
-            accounts.grant_role(db.session, me, me, Role.TRAINEE, None)
-        accounts.grant_role(db.session, me, db.session.get(User, target.id), Role.ADMIN, None)
+            accounts.grant_role(me, me, Role.TRAINEE, None)
+        accounts.grant_role(me, db.session.get(User, target.id), Role.ADMIN, None)
         assert db.session.get(User, target.id).role == Role.ADMIN
 
 

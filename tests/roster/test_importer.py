@@ -19,16 +19,16 @@ from tests.roster.helpers import HEADER, csv_bytes
 
 def _plan(app, data: bytes, **kwargs):
     with app.app_context():
-        return importer.plan_import(importer.open_sheet(data), db.session, **kwargs)
+        return importer.plan_import(importer.open_sheet(data), **kwargs)
 
 
 def _run(app, data: bytes, *, confirmed: bool = False, **kwargs):
     """Plan and apply in one transaction, as the command does; returns the plan."""
     with app.app_context():
-        plan = importer.plan_import(importer.open_sheet(data), db.session, checksum="c" * 64,
+        plan = importer.plan_import(importer.open_sheet(data), checksum="c" * 64,
                                     filename="hr.csv", **kwargs)
         if plan.ok and (confirmed or not plan.confirmation_needed):
-            importer.apply_plan(plan, db.session, source="test", confirmed=confirmed)
+            importer.apply_plan(plan, source="test", confirmed=confirmed)
         db.session.commit()
         return plan
 
@@ -193,9 +193,9 @@ def test_applying_is_all_or_nothing_even_when_it_fails_part_way(app, tree, monke
 
     monkeypatch.setattr(importer, "_record_moves", broken)
     with app.app_context():
-        plan = importer.plan_import(importer.open_sheet(csv_bytes(ROWS)), db.session)
+        plan = importer.plan_import(importer.open_sheet(csv_bytes(ROWS)))
         with pytest.raises(RuntimeError):
-            importer.apply_plan(plan, db.session)
+            importer.apply_plan(plan)
         # The staff rows, the positions and the record were written before the failure ...
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Staff)) == 3
         db.session.rollback()
@@ -206,9 +206,9 @@ def test_applying_is_all_or_nothing_even_when_it_fails_part_way(app, tree, monke
 
 def test_a_plan_with_errors_is_never_applied(app, tree):
     with app.app_context():
-        plan = importer.plan_import(importer.open_sheet(csv_bytes([["", "A", "", "HN", ""]])), db.session)
+        plan = importer.plan_import(importer.open_sheet(csv_bytes([["", "A", "", "HN", ""]])))
         with pytest.raises(importer.PlanHasErrors):
-            importer.apply_plan(plan, db.session)
+            importer.apply_plan(plan)
 
 
 def _ten_people(app, unit) -> None:
@@ -243,7 +243,7 @@ def test_full_roster_needs_confirmation_above_the_share(app, make_unit):
     assert plan.confirmation_needed and plan.missing_left == 2
     assert plan.summary()["confirmation_needed"] is True
     with app.app_context(), pytest.raises(importer.ConfirmationNeeded):
-        importer.apply_plan(plan, db.session)
+        importer.apply_plan(plan)
     assert all(s.status == StaffStatus.ACTIVE for s in _staff(app).values())
     assert _plan(app, csv_bytes(eight), full=True, confirm_percent=25).confirmation_needed is False
     _run(app, csv_bytes(eight), full=True, confirmed=True)
@@ -325,3 +325,12 @@ def test_role_of_an_existing_account_is_kept_by_imports(app, tree, make_user):
     _run(app, csv_bytes(ROWS))
     with app.app_context():
         assert db.session.get(User, manager.id).role == Role.MANAGER
+
+
+def test_a_date_before_year_1000_is_shown_as_written(app, tree):
+    """One way to show a date in every import's messages: dd/mm/yyyy, the year in four digits
+    (strftime wrote year 1 as "1")."""
+    header = [*HEADER, "Ngày vào"]
+    plan = _plan(app, csv_bytes([["1", "A B", "", "HN", "", "01/01/0001"]], header=header))
+    assert [(i.row, i.code, i.params) for i in plan.issues] == [
+        (2, "date_out_of_range", {"value": "01/01/0001"})]

@@ -11,8 +11,7 @@ from datetime import datetime
 import pytest
 
 from mooc.roster import reader
-from mooc.roster.importer import cell_text
-from mooc.roster.reader import FileRefused, NumberCell, map_headers, open_sheet, read_rows
+from mooc.roster.reader import FileRefused, NumberCell, cell_text, map_headers, open_sheet, read_rows
 from tests.roster.helpers import csv_bytes, write_xlsx
 
 ROWS = [["000123", "Nguyễn Văn Đức", "Duc@Example.VN", "HN-P1", "Thanh tra viên"],

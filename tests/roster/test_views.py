@@ -97,7 +97,7 @@ def test_lists_sort_the_vietnamese_way_and_paginate_in_the_database(app, client,
             from mooc.auth.models import User
 
             viewer = db.session.execute(sa.select(User)).scalars().first()
-            page = queries.roster_page(db.session, viewer, queries.RosterFilter(), page=number, per_page=4)
+            page = queries.roster_page(viewer, queries.RosterFilter(), page=number, per_page=4)
             seen += [s.full_name for s in page.items]
             assert page.total == 11 and page.pages == 3
     assert seen == expected

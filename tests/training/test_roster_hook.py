@@ -84,11 +84,11 @@ def test_a_unit_moved_under_a_covered_province_brings_its_people_into_the_rule(o
     with app.app_context():
         _rule_for(o, o.province)
         other = db.session.get(OrgUnit, o.other.id)
-        units.update_unit(db.session, other, name=other.name, parent=db.session.get(OrgUnit, o.province.id),
+        units.update_unit(other, name=other.name, parent=db.session.get(OrgUnit, o.province.id),
                           kind=other.kind)
         assert moved.id in _open_enrolled(o)
         # ... and moved out again, the course is no longer required of them.
-        units.update_unit(db.session, other, name=other.name, parent=None, kind=other.kind)
+        units.update_unit(other, name=other.name, parent=None, kind=other.kind)
         assert moved.id not in _open_enrolled(o)
 
 
