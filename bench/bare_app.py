@@ -12,13 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
-from flask import Flask, abort, render_template  # noqa: E402
-from jinja2 import DictLoader  # noqa: E402
+import sqlalchemy as sa
+from flask import Flask, abort, render_template
+from jinja2 import DictLoader
 
-from mooc.config import build_config  # noqa: E402
-from mooc.database import configure_engine  # noqa: E402
-from mooc.extensions import db  # noqa: E402
+from mooc.config import build_config
+from mooc.database import configure_engine
+from mooc.extensions import db
 
 TEMPLATE = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>{{ person.full_name }}</title></head>
@@ -45,7 +45,7 @@ def create_bare_app(database_url: str) -> Flask:
         configure_engine(db.engine)  # the app's SQLite settings (WAL, BEGIN IMMEDIATE), as in create_app
 
     @app.get("/bare/<code>")
-    def person(code: str):  # noqa: ANN202
+    def person(code: str):
         row = db.session.execute(QUERY, {"code": code}).one_or_none()
         if row is None:
             abort(404)

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 BENCH_PASSWORD = "bench-mat-khau-2026"  # noqa: S105 (every generated account's; benchmark data only)
-SECRET_KEY = "bench-secret-" + "x" * 40  # noqa: S105 (signs the benchmark's own sessions, nothing else)
+SECRET_KEY = "bench-secret-" + "x" * 40
 
 
 def database_label(url: str) -> str:
@@ -50,7 +50,7 @@ def app_config(url: str, instance_dir: Path, **overrides: Any) -> dict[str, Any]
     return config
 
 
-def make_app(url: str, instance_dir: Path, **overrides: Any):  # noqa: ANN201
+def make_app(url: str, instance_dir: Path, **overrides: Any):
     from mooc import create_app
 
     return create_app(app_config(url, instance_dir, **overrides))

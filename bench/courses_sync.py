@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-from mooc import create_app  # noqa: E402
-from mooc.courses import render  # noqa: E402
-from mooc.courses.check import check_tree  # noqa: E402
-from mooc.courses.sync import sync_tree  # noqa: E402
-from mooc.extensions import db  # noqa: E402
+from mooc import create_app
+from mooc.courses import render
+from mooc.courses.check import check_tree
+from mooc.courses.sync import sync_tree
+from mooc.extensions import db
 
 WORDS = (  # noqa: SIM905 (a paragraph of words reads better than a list)
     "thanh tra quyết định kết luận đối tượng phạm vi thời kỳ thời hạn báo cáo biên bản kiến nghị xử lý "
@@ -82,7 +82,7 @@ def generate(root: Path, courses: int, seed: int = 7) -> int:
     return count
 
 
-def timed(function):  # noqa: ANN001, ANN201
+def timed(function):
     start = time.perf_counter()
     value = function()
     return time.perf_counter() - start, value
@@ -118,7 +118,7 @@ def main() -> None:
             check_seconds, result = timed(lambda: check_tree(root))
             assert not result.errors, result.errors[:3]
 
-            def sync_and_commit():  # noqa: ANN202
+            def sync_and_commit():
                 report = sync_tree(root)
                 db.session.commit()
                 return report

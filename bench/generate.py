@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH_PASSWORD, ROOT, database_label, drop_everything, make_app  # noqa: E402
+from bench.common import BENCH_PASSWORD, ROOT, database_label, drop_everything, make_app
 
 FAST_HASH = "pbkdf2:sha256:1000"  # the harness signs in hundreds of accounts; production uses scrypt
 

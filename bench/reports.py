@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_s, make_app, print_results  # noqa: E402
-from bench.serving import CSRF_RE, profile_page  # noqa: E402
+from bench.common import Result, database_label, fmt_s, make_app, print_results
+from bench.serving import CSRF_RE, profile_page
 
 DASHBOARD_RATIO_TARGET = 2.0
 DASHBOARD_SECONDS_TARGET = 1.0

@@ -51,7 +51,7 @@ def generate(folder: Path, people: int) -> tuple[Path, Path, Path]:
                 writer.writerow([f"T{p:02d}-P{s:02d}", f"Phòng Nghiệp vụ {s}", f"T{p:02d}"])
                 codes.append(f"T{p:02d}-P{s:02d}")
 
-    def rows(n: int):  # noqa: ANN202
+    def rows(n: int):
         for i in range(n):
             name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
             yield [f"{i:07d}", name, f"cb{i:07d}@example.vn", rng.choice(codes), rng.choice(POSITIONS),

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, database_label, fmt_count, fmt_s, sqlite_url  # noqa: E402
+from bench.common import ROOT, Result, database_label, fmt_count, fmt_s, sqlite_url
 
 BEGIN = "<!-- bench:begin: written by bench/run.py from bench/results.json; edit those, not this block -->"
 END = "<!-- bench:end -->"
@@ -367,7 +367,7 @@ def _guarded(
     group, size, database, command = where
     try:
         return function(*args, **kw)
-    except Exception as error:  # noqa: BLE001 (written down in the table, with its traceback's end)
+    except Exception as error:
         import traceback
 
         tail = traceback.format_exc().strip().splitlines()[-6:]

@@ -36,8 +36,8 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, database_label, fmt_ms, make_app, print_results, server_env  # noqa: E402
-from bench.load import Load, only_loopback, run_load  # noqa: E402
+from bench.common import ROOT, Result, database_label, fmt_ms, make_app, print_results, server_env
+from bench.load import Load, only_loopback, run_load
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ASSET_RE = re.compile(r'<(?:link[^>]*rel="stylesheet"[^>]*href|script[^>]*src)="([^"]+)"')
@@ -263,10 +263,10 @@ def profile_page(
     client.get(path)  # warm
     statements = [0, 0.0]
 
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    def before(conn, cursor, statement, parameters, context, executemany):
         conn.info["bench_start"] = time.perf_counter()
 
-    def after(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ANN202
+    def after(conn, cursor, statement, parameters, context, executemany):
         statements[0] += 1
         statements[1] += time.perf_counter() - conn.info.pop("bench_start", time.perf_counter())
 

@@ -40,9 +40,9 @@ from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_ms, percentile, print_results  # noqa: E402
-from bench.exam import _answers  # noqa: E402
-from bench.serving import CSRF_RE, Client, Server, default_workers  # noqa: E402
+from bench.common import Result, database_label, fmt_ms, percentile, print_results
+from bench.exam import _answers
+from bench.serving import CSRF_RE, Client, Server, default_workers
 
 LESSON_RE = re.compile(r'href="(/courses/[^/"]+/lessons/[^"#?]+)"')
 QUIZ_RE = re.compile(r'href="(/courses/[^/"]+/quizzes/[^"#?]+)"')
@@ -116,7 +116,7 @@ class Recorder:
                 raise Unexpected(f"{method} {path} answered {status}")
             if marker is not None and marker not in text:
                 raise Unexpected(f"{method} {path}: no {marker!r} in the answer")
-        except Exception as error:  # noqa: BLE001 (counted and shown)
+        except Exception as error:
             with self.lock:
                 self.errors[kind] += 1
                 self.examples.setdefault(kind, f"{type(error).__name__}: {error}"[:300])
@@ -136,7 +136,7 @@ def _person(base: str, email: str, password: str, deadline: float, one_round: Ca
         while time.monotonic() < deadline:
             try:
                 one_round(client)
-            except Exception:  # noqa: BLE001 (counted by the recorder; the person goes on)
+            except Exception:
                 client.close()
                 client = Client(base, dict(client.cookies))
             time.sleep(rest())

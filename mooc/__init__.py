@@ -143,7 +143,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _init_guards(app: Flask) -> None:
     @app.before_request
-    def require_login():  # noqa: ANN202
+    def require_login():
         """Every endpoint needs a session unless its view is marked @public."""
         if request.endpoint is None:
             return None  # 404 / 405: let the error handlers answer
@@ -157,7 +157,7 @@ def _init_guards(app: Flask) -> None:
         abort(401)
 
     @app.after_request
-    def finish_request(response):  # noqa: ANN001, ANN202
+    def finish_request(response):
         """One transaction per request: commit what a successful request did, else roll back."""
         # Asked before the commit, which expires the user: afterwards it would cost a query.
         signed_in = request.endpoint != "static" and current_user.is_authenticated
@@ -219,17 +219,17 @@ ERROR_TEXT = {
 
 
 def _init_errors(app: Flask) -> None:
-    def render_error(code: int, title: str, message: str):  # noqa: ANN202
+    def render_error(code: int, title: str, message: str):
         db.session.rollback()
         return render_template("errors/error.html", code=code, title=title, message=message), code
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):  # noqa: ANN202
+    def csrf_error(error: CSRFError):
         return render_error(400, _("The form has expired"),
                             _("Reload the page and submit the form again."))
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         code = error.code or 500
         if code not in ERROR_TEXT:
             return error
@@ -237,7 +237,7 @@ def _init_errors(app: Flask) -> None:
         return render_error(code, title, message)
 
     @app.errorhandler(500)
-    def server_error(error: Exception):  # noqa: ANN202
+    def server_error(error: Exception):
         log.error("unhandled error on %s %s", request.method, request.path,
                   exc_info=getattr(error, "original_exception", error))
         title, message = ERROR_TEXT[500]()

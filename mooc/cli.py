@@ -22,7 +22,7 @@ from mooc.extensions import db
 from mooc.serving import default_workers, serve
 
 
-def _factory():  # noqa: ANN202
+def _factory():
     try:
         return create_app()
     except ConfigError as error:
@@ -49,13 +49,13 @@ def ensure_secret_file(instance_dir: Path) -> None:
         secret_file.chmod(0o600)
 
 
-def _warn_if_development(app) -> None:  # noqa: ANN001
+def _warn_if_development(app) -> None:
     """Say loudly, before serving, what a server without MOOC_ENV=production does differently."""
     for line in development_warnings(settings(app)):
         click.secho(f"WARNING: {line}", err=True, fg="yellow", bold=True)
 
 
-def _serve_options(function):  # noqa: ANN001, ANN202
+def _serve_options(function):
     function = click.option("--access-log/--no-access-log", default=False,
                             help="Print one line per request.")(function)
     function = click.option("--threads", default=4, show_default=True,

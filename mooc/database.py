@@ -153,7 +153,7 @@ def configure_engine(engine: Engine, *, guard_writes: bool = False) -> None:
         event.listen(engine, "before_cursor_execute", _refuse_unmarked_write)
 
 
-def _sqlite_on_connect(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
     # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -178,7 +178,7 @@ def watch_request_writes() -> None:
     g.mooc_watch_writes = True
 
 
-def _refuse_unmarked_write(connection, cursor, statement: str, parameters, context,  # noqa: ANN001
+def _refuse_unmarked_write(connection, cursor, statement: str, parameters, context,
                            executemany: bool) -> None:
     if not has_request_context() or not g.get("mooc_watch_writes") or wants_write():
         return

@@ -38,7 +38,7 @@ def load_catalogue(locale: str, directory: Path = TRANSLATIONS_DIR) -> support.T
 
 
 class PoDomain(Domain):
-    def get_translations(self):  # noqa: ANN201 (babel's own types)
+    def get_translations(self):
         locale = str(get_locale() or "vi")
         if locale not in self.cache:
             self.cache[locale] = load_catalogue(locale)

@@ -87,7 +87,7 @@ class IdConverter(IntegerConverter):
 
     regex = r"[0-9]{1,10}"
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+    def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
@@ -95,7 +95,7 @@ class IdConverter(IntegerConverter):
 class TextConverter(UnicodeConverter):
     """``<key>``, ``<code>``: a path segment without NUL bytes (PostgreSQL cannot compare one)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002, ANN001, ANN002, ANN003
+    def __init__(self, map, *args, **kwargs) -> None:
         super().__init__(map, *args, **kwargs)
         self.regex = self.regex.replace("[^/]", "[^/\\x00]")
 

@@ -185,7 +185,7 @@ def count_queries(app: Flask, client: FlaskClient, path: str) -> int:
         engine = db.engine
     statements: list[str] = []
 
-    def before(conn, cursor, statement, *args):  # noqa: ANN001, ANN002, ANN202
+    def before(conn, cursor, statement, *args):
         statements.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", before)

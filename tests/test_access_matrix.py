@@ -100,7 +100,7 @@ class World:
 
 
 @pytest.fixture
-def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):  # noqa: ANN001, ANN201
+def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
     root = make_course(tmp_path / "courses")
     (root / "luat/01-co-ban/images").mkdir(parents=True)
     (root / "luat/01-co-ban/images/hinh.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
@@ -147,7 +147,7 @@ def test_every_route_is_in_the_matrix(app):
     assert set(MATRIX) - endpoints == set(), "the matrix names a route that no longer exists"
 
 
-def _outcome(response, method: str) -> str:  # noqa: ANN001
+def _outcome(response, method: str) -> str:
     status = response.status_code
     location = response.headers.get("Location", "")
     if status == 302 and location.startswith("/login"):

@@ -20,7 +20,7 @@ from mooc.extensions import db
 
 
 @pytest.fixture
-def sqlite_app(tmp_path: Path):  # noqa: ANN201
+def sqlite_app(tmp_path: Path):
     """An app on its own SQLite file (backups are an SQLite matter, whatever the test database)."""
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     app = create_app({"ENV": "testing", "DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path),

@@ -29,7 +29,7 @@ def test_concurrent_read_then_write_requests_all_succeed(make_app):
 
     @app.post("/test/write")
     @public
-    def write():  # noqa: ANN202
+    def write():
         seen = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
         time.sleep(0.002)
         db.session.add(AuditEvent(action="test.write", target=str(seen)))
@@ -119,33 +119,33 @@ def test_a_reading_request_that_writes_without_saying_so_fails_at_once(make_app)
 
     @app.get("/test/flushes")
     @public
-    def flushes():  # noqa: ANN202
+    def flushes():
         add_event("test.flushes")
         db.session.flush()
         return "ok"
 
     @app.get("/test/left-for-the-commit")
     @public
-    def left_for_the_commit():  # noqa: ANN202
+    def left_for_the_commit():
         add_event("test.commit")
         return "ok"
 
     @app.get("/test/raw-sql")
     @public
-    def raw_sql():  # noqa: ANN202
+    def raw_sql():
         db.session.execute(sa.text("DELETE FROM audit_events WHERE action = 'nothing'"))
         return "ok"
 
     @app.get("/test/marked")
     @public
     @writes
-    def marked():  # noqa: ANN202
+    def marked():
         add_event("test.marked")
         return "ok"
 
     @app.get("/test/own-transaction")
     @public
-    def own_transaction():  # noqa: ANN202
+    def own_transaction():
         with write_transaction(db.engine) as connection:
             connection.execute(sa.insert(AuditEvent).values(action="test.own", target="", ip="",
                                                             details={}, at=datetime.now(UTC)))

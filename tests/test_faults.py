@@ -56,7 +56,7 @@ def test_killed_roster_import_is_all_or_nothing(app, make_unit, database_url, tm
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Staff))
     assert count in (0, people), f"a partial import was left behind: {count} of {people}"
     if finished is None:
-        print(f"killed after {delay}s: {count} rows")  # noqa: T201 (shown with -s)
+        print(f"killed after {delay}s: {count} rows")
 
 
 @pytest.mark.parametrize("delay", [2.5, 3.5])
@@ -77,4 +77,4 @@ def test_killed_course_sync_is_all_or_nothing(app, database_url, tmp_path, delay
     assert counts in ((0, 0), (40, 40 * 10)), counts
     assert finished in (None, 0)
     if finished is None:
-        print(f"killed after {delay}s: {counts}")  # noqa: T201 (shown with -s)
+        print(f"killed after {delay}s: {counts}")

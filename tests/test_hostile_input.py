@@ -58,7 +58,7 @@ def test_audit_details_refuse_secrets(app):
     from mooc.auth import audit
 
     with app.app_context(), pytest.raises(ValueError):
-        audit.record("x", password="hunter2")  # noqa: S106
+        audit.record("x", password="hunter2")
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("audit_events"))) == 0
 
@@ -78,7 +78,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _live_formulas(cells) -> list[str]:  # noqa: ANN001
+def _live_formulas(cells) -> list[str]:
     """Cells a spreadsheet would run: they start (after blanks and quotes) with a trigger."""
     live = []
     for cell in cells:
@@ -88,7 +88,7 @@ def _live_formulas(cells) -> list[str]:  # noqa: ANN001
     return live
 
 
-def _csv_cells(body: str):  # noqa: ANN202
+def _csv_cells(body: str):
     """Every cell as a spreadsheet would see it splitting on ',' or ';', honouring quotes or not."""
     for delimiter in (",", ";"):
         for row in csv.reader(io.StringIO(body), delimiter=delimiter):
@@ -98,7 +98,7 @@ def _csv_cells(body: str):  # noqa: ANN202
 
 
 @pytest.fixture
-def hostile_world(org, person, make_unit, make_user):  # noqa: ANN001, ANN201
+def hostile_world(org, person, make_unit, make_user):
     """People, a unit and a course whose names carry formulas after separators."""
     app, o = org
     unit = make_unit("Phòng;=1+2", parent=o.province, code="NB-X")
@@ -123,7 +123,7 @@ def hostile_world(org, person, make_unit, make_user):  # noqa: ANN001, ANN201
     return app, o, admin, people, doc
 
 
-def _exports(o, people, doc) -> list[str]:  # noqa: ANN001
+def _exports(o, people, doc) -> list[str]:
     """The URL of every export: people, compliance, dashboard (all, by unit), course analytics
     (both tables), trend; a personal record is CSV only."""
     return [

@@ -20,21 +20,21 @@ from mooc.auth.models import AuditEvent
 from mooc.extensions import db
 
 
-def _writing_app(make_app):  # noqa: ANN001, ANN202
+def _writing_app(make_app):
     app = make_app(DB_POOL_SIZE=4)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     app.config["WTF_CSRF_ENABLED"] = False
 
     @app.post("/test/write")
     @public
-    def write():  # noqa: ANN202
+    def write():
         db.session.add(AuditEvent(action="test.pg"))
         return "ok"
 
     return app
 
 
-def _under_load(app, fault: Callable[[], object], settle: int = 20) -> tuple[object, list[int]]:  # noqa: ANN001
+def _under_load(app, fault: Callable[[], object], settle: int = 20) -> tuple[object, list[int]]:
     """4 threads write through the app; ``fault`` strikes mid-way. Returns what it returned and
     the statuses of the requests sent once it was over (after ``settle`` in flight)."""
     statuses: list[int] = []
@@ -118,7 +118,7 @@ def _local_cluster(database_url: str) -> list[str] | None:
     return None
 
 
-def _server_started(database_url: str):  # noqa: ANN202
+def _server_started(database_url: str):
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:

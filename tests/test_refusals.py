@@ -63,7 +63,7 @@ class Branch:
     line: int
 
 
-def _caught(module, handler: ast.ExceptHandler) -> list[type]:  # noqa: ANN001
+def _caught(module, handler: ast.ExceptHandler) -> list[type]:
     if handler.type is None:
         return [Exception]
     nodes = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
@@ -129,7 +129,7 @@ class World:
     client: object
     make_user: Callable
 
-    def admin(self, **kwargs) -> User:  # noqa: ANN003
+    def admin(self, **kwargs) -> User:
         staff, user = self.person(self.org.province, self.org.chief, "Quản Trị Viên", email="qt@example.vn")
         with self.app.app_context():
             account = db.session.get(User, user.id)
@@ -138,18 +138,18 @@ class World:
         login(self.client, "qt@example.vn")
         return staff
 
-    def post(self, path: str, page: str, **data: str):  # noqa: ANN201
+    def post(self, path: str, page: str, **data: str):
         token = csrf_token(self.client, page)
         return self.client.post(path, data={"csrf_token": token, **data})
 
-    def upload(self, data: bytes):  # noqa: ANN201
+    def upload(self, data: bytes):
         token = csrf_token(self.client, "/roster/import")
         return self.client.post("/roster/import", data={"csrf_token": token,
                                                         "file": (io.BytesIO(data), "danh-sach.csv")},
                                 content_type="multipart/form-data")
 
 
-def _invite_disabled_account(w: World):  # noqa: ANN202
+def _invite_disabled_account(w: World):
     """The case seen: the person's e-mail belongs to a disabled account with no staff link."""
     w.admin()
     staff, _ = w.person(w.org.section_a, w.org.inspector, "Đỗ Thị Khóa", email="khoa@example.vn")
@@ -160,20 +160,20 @@ def _invite_disabled_account(w: World):  # noqa: ANN202
     return lambda: w.post(f"/roster/staff/{staff.id}/invite", f"/roster/staff/{staff.id}")
 
 
-def _invite_mail_fails(w: World):  # noqa: ANN202
+def _invite_mail_fails(w: World):
     w.admin()
     staff = w.make_staff_without_account()
     return lambda: w.post(f"/roster/staff/{staff.id}/invite", f"/roster/staff/{staff.id}")
 
 
-def _grant_role_refused(w: World):  # noqa: ANN202
+def _grant_role_refused(w: World):
     w.admin()
     _staff, user = w.person(w.org.section_a, w.org.inspector, "Phan Văn Quyền")
     return lambda: w.post(f"/roster/staff/{_staff.id}/role", f"/roster/staff/{_staff.id}",
                           role=Role.MANAGER.value, scope="0")
 
 
-def _unit_under_itself(w: World):  # noqa: ANN202
+def _unit_under_itself(w: World):
     w.admin()
     province, section = w.org.province, w.org.section_a
     return lambda: w.post(f"/roster/units/{province.id}", f"/roster/units/{province.id}",
@@ -181,14 +181,14 @@ def _unit_under_itself(w: World):  # noqa: ANN202
                           kind="")
 
 
-def _merge_into_own_section(w: World):  # noqa: ANN202
+def _merge_into_own_section(w: World):
     w.admin()
     province, section = w.org.province, w.org.section_a
     return lambda: w.post(f"/roster/units/{province.id}/merge", f"/roster/units/{province.id}",
                           **{"merge-target": str(section.id), "merge-confirm": "y"})
 
 
-def _join_twice(w: World):  # noqa: ANN202
+def _join_twice(w: World):
     staff, user = w.person(w.org.section_a, w.org.inspector, "Võ Thị Tham Gia", email="thamgia@example.vn")
     with w.app.app_context():
         assign.enrol(db.session.get(Staff, staff.id), w.org.optional_id, EnrolmentSource.SELF)
@@ -197,7 +197,7 @@ def _join_twice(w: World):  # noqa: ANN202
     return lambda: w.post("/courses/tuy-chon/join", "/courses/tuy-chon")
 
 
-def _enrol_twice(w: World):  # noqa: ANN202
+def _enrol_twice(w: World):
     w.admin()
     staff, _ = w.person(w.org.section_a, w.org.inspector, "Võ Văn Hai Lần")
     with w.app.app_context():
@@ -207,7 +207,7 @@ def _enrol_twice(w: World):  # noqa: ANN202
                           course=str(w.org.course_id), due_on="2027-01-31")
 
 
-def _rule_switched_off_twice(w: World):  # noqa: ANN202
+def _rule_switched_off_twice(w: World):
     w.admin()
     with w.app.app_context():
         rule = make_rule(w.org, [w.org.section_a])
@@ -231,7 +231,7 @@ def _completed_enrolment(w: World, name: str) -> tuple[Staff, Enrolment]:
     return staff, enrolment
 
 
-def _revoke_twice(w: World):  # noqa: ANN202
+def _revoke_twice(w: World):
     w.admin()
     staff, enrolment = _completed_enrolment(w, "Trịnh Văn Thu Hồi")
     code = f"CN-{enrolment.id:06d}"
@@ -241,14 +241,14 @@ def _revoke_twice(w: World):  # noqa: ANN202
     return lambda: w.post(f"/certificates/{code}/revoke", f"/training/people/{staff.id}", reason="Lần nữa")
 
 
-def _exempt_a_completed_course(w: World):  # noqa: ANN202
+def _exempt_a_completed_course(w: World):
     w.admin()
     staff, enrolment = _completed_enrolment(w, "Đinh Thị Miễn")
     return lambda: w.post(f"/training/enrolments/{enrolment.id}/exempt", f"/training/people/{staff.id}",
                           reason="Đã học ở nơi khác")
 
 
-def _quiz_out_of_attempts(w: World):  # noqa: ANN202
+def _quiz_out_of_attempts(w: World):
     staff, user = w.person(w.org.section_a, w.org.inspector, "Hồ Thị Hết Lượt", email="hetluot@example.vn")
     with w.app.app_context():
         quiz = db.session.scalar(sa.select(Quiz))
@@ -262,12 +262,12 @@ def _quiz_out_of_attempts(w: World):  # noqa: ANN202
     return lambda: w.post(f"{page}/start", page)
 
 
-def _upload_not_a_roster(w: World):  # noqa: ANN202
+def _upload_not_a_roster(w: World):
     w.admin()
     return lambda: w.upload(b"")
 
 
-def _preview_of_a_file_with_a_huge_cell(w: World):  # noqa: ANN202
+def _preview_of_a_file_with_a_huge_cell(w: World):
     """Readable at upload (the header), refused when its rows are read for the preview."""
     w.admin()
     rows = [f"00{n},Người Số {n},,{w.org.section_a.code},Thanh tra viên" for n in range(20)]
@@ -287,12 +287,12 @@ def _invite_link(w: World) -> str:
     return f"/invite/{raw}"
 
 
-def _weak_password_on_an_invitation(w: World):  # noqa: ANN202
+def _weak_password_on_an_invitation(w: World):
     link = _invite_link(w)
     return lambda: w.post(link, link, new_password="ngan", confirm="ngan")
 
 
-def _spent_invitation(w: World):  # noqa: ANN202
+def _spent_invitation(w: World):
     link = _invite_link(w)
     page = w.client.get(link)
     token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
@@ -329,7 +329,7 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def world(org, person, make_app, make_user, make_staff, tmp_path):  # noqa: ANN001, ANN201, F811
+def world(org, person, make_app, make_user, make_staff, tmp_path):  # noqa: F811
     app, o = org
     # Mail goes to a port nobody listens on: an invitation's mail fails, as when the server is down.
     app = make_app(COURSES_DIR=str(o.root), MAIL_BACKEND="smtp", MAIL_HOST="127.0.0.1",
@@ -341,7 +341,7 @@ def world(org, person, make_app, make_user, make_staff, tmp_path):  # noqa: ANN0
 
 
 @pytest.mark.parametrize("case", sorted(CASES), ids=lambda case: f"{case[0].split(':')[1]}-{case[1]}")
-def test_a_refused_action_leaves_the_database_as_it_was(world, case):  # noqa: ANN001
+def test_a_refused_action_leaves_the_database_as_it_was(world, case):
     request = CASES[case](world)
     with world.app.app_context():
         before = snapshot()
@@ -373,7 +373,7 @@ def test_refuse_dooms_even_a_successful_response(app):
     from mooc.roster.models import OrgUnit
 
     @app.post("/_test/refuse-then-write")
-    def refuse_then_write():  # noqa: ANN202
+    def refuse_then_write():
         refuse()
         db.session.add(OrgUnit(code="X-REFUSED", name="Không được ghi"))
         db.session.flush()

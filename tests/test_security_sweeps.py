@@ -41,7 +41,7 @@ PUBLIC_ENDPOINTS = {
 SAMPLE_ARGS = {"int": "1", "string": "x", "path": "x/y", "default": "x"}
 
 
-def _url_for_rule(rule) -> str:  # noqa: ANN001
+def _url_for_rule(rule) -> str:
     url = rule.rule
     for argument in rule.arguments:
         converter = rule._converters[argument].__class__.__name__.lower().replace("converter", "")
@@ -116,19 +116,19 @@ FRIENDLY_VALUES = ["1", "csv", "xlsx", "lessons", "2026-01-15"]
 class _RecordingArgs(ImmutableMultiDict):
     read: ClassVar[set[str]] = set()
 
-    def get(self, key, default=None, type=None):  # noqa: A002, ANN001, ANN201
+    def get(self, key, default=None, type=None):
         _RecordingArgs.read.add(key)
         return super().get(key, default, type)
 
-    def __getitem__(self, key):  # noqa: ANN001, ANN204
+    def __getitem__(self, key):
         _RecordingArgs.read.add(key)
         return super().__getitem__(key)
 
-    def __contains__(self, key) -> bool:  # noqa: ANN001
+    def __contains__(self, key) -> bool:
         _RecordingArgs.read.add(key)
         return super().__contains__(key)
 
-    def getlist(self, key, type=None):  # noqa: A002, ANN001, ANN201
+    def getlist(self, key, type=None):
         _RecordingArgs.read.add(key)
         return super().getlist(key, type)
 
@@ -138,7 +138,7 @@ class _RecordingRequest(Request):
 
 
 @pytest.fixture
-def world_for_sweeps(org, person, make_user):  # noqa: ANN001, ANN201
+def world_for_sweeps(org, person, make_user):
     """Everything a page can show: units, a person (with a hostile name and a non-ASCII staff
     code) enrolled by a rule, a completed course with its certificate, a quiz attempt; and an
     administrator, who sees every page. Returns the app, the signed-in client and one sample
@@ -176,7 +176,7 @@ def world_for_sweeps(org, person, make_user):  # noqa: ANN001, ANN201
     return app, client, samples
 
 
-def _sample_url(app: Flask, rule, samples: dict) -> str:  # noqa: ANN001
+def _sample_url(app: Flask, rule, samples: dict) -> str:
     missing = set(rule.arguments) - set(samples)
     assert not missing, f"{rule.rule}: give world_for_sweeps a sample value for {missing}"
     with app.test_request_context():

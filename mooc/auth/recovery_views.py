@@ -16,7 +16,7 @@ bp = Blueprint("account", __name__, template_folder="templates")
 
 
 @bp.after_request
-def never_cached(response):  # noqa: ANN001, ANN202
+def never_cached(response):
     """These pages show the e-mail of the account behind a link, to visitors who are not signed
     in (for whom the app-wide no-store does not apply): no browser or proxy may keep them."""
     response.headers["Cache-Control"] = "no-store"
@@ -36,7 +36,7 @@ def forgot():
     return render_template("account/forgot.html", form=form)
 
 
-def _set_password(raw: str, purpose: TokenPurpose, template: str):  # noqa: ANN202
+def _set_password(raw: str, purpose: TokenPurpose, template: str):
     try:
         token = recovery.check(raw, purpose)
     except recovery.TokenInvalid:

@@ -99,7 +99,7 @@ class LinkMap:
                         for link in found})
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
-    def resolver(self, doc_path: Path):  # noqa: ANN201
+    def resolver(self, doc_path: Path):
         """A function for the renderer: a link as written in ``doc_path`` -> the app's URL."""
 
         def resolve(target: str, is_image: bool) -> str | None:
@@ -119,7 +119,7 @@ class LinkMap:
 
         return resolve
 
-    def media_resolver(self, doc_path: Path):  # noqa: ANN201
+    def media_resolver(self, doc_path: Path):
         """For the renderer: a picture's target as written in ``doc_path`` -> its video or audio."""
 
         def find(target: str) -> media_files.Media | None:

@@ -41,12 +41,12 @@ def _root(path: str | None) -> Path:
     return given
 
 
-def _print_problems(problems, stream=None, output: str = "text") -> None:  # noqa: ANN001
+def _print_problems(problems, stream=None, output: str = "text") -> None:
     for problem in problems:
         click.echo(problem.github() if output == "github" else problem.format(), file=stream)
 
 
-def _identity_warnings(result) -> tuple[list, str | None]:  # noqa: ANN001
+def _identity_warnings(result) -> tuple[list, str | None]:
     """Progress that the next sync would archive (needs the database; says so when it cannot)."""
     try:
         return archive_warnings(result), None

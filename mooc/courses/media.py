@@ -324,7 +324,7 @@ def companions(media: Path, assets: set[Path] | dict[Path, str], language: str) 
     return Companions(captions, alternates, poster)
 
 
-def _caption_order(language: str):  # noqa: ANN202
+def _caption_order(language: str):
     return lambda item: (item[0] != language, item[0] != "vi", item[0])
 
 

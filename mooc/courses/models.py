@@ -61,7 +61,7 @@ class CourseItem:
     """What lessons and quizzes share: their place in a course, their identity, their source."""
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple:  # noqa: N805 (one constraint object per table)
+    def __table_args__(cls) -> tuple:
         return (sa.UniqueConstraint("course_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,11 +79,11 @@ class CourseItem:
     previous_keys: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     @declared_attr
-    def course(cls) -> Mapped[Course]:  # noqa: N805 (SQLAlchemy's declared_attr takes the class)
+    def course(cls) -> Mapped[Course]:
         return relationship(Course)
 
     @declared_attr
-    def module(cls) -> Mapped[Module]:  # noqa: N805
+    def module(cls) -> Mapped[Module]:
         return relationship(Module)
 
 

@@ -128,7 +128,7 @@ MEDIA_ALLOWED_CLASSES = {  # the classes the player uses, per tag: allowed besid
     "span": {"lesson-media-title", "lesson-media-links"},
     "a": {"lesson-media-download", "lesson-media-captions"},
 }
-assert set().union(*MEDIA_ALLOWED_CLASSES.values()) == MEDIA_CLASSES  # noqa: S101 (one list, two views)
+assert set().union(*MEDIA_ALLOWED_CLASSES.values()) == MEDIA_CLASSES
 ALLOWED_TAGS |= MEDIA_TAGS
 for _tag, _names in MEDIA_ATTRIBUTES.items():
     ALLOWED_ATTRIBUTES[_tag] = ALLOWED_ATTRIBUTES.get(_tag, set()) | _names
@@ -203,7 +203,7 @@ class _LinkExtension(Extension):
         self.resolver = resolver
         self.media = media
 
-    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.treeprocessors.register(_LinkRewriter(md, self.resolver), "mooc_links", 1)
         if self.media is not None:  # before the links are rewritten: it reads the paths as written
             md.treeprocessors.register(_MediaEmbedder(md, self.media), "mooc_media", 2)

@@ -126,7 +126,7 @@ class _Syncer:
         self.report = SyncReport()
         self.touched: list[Course | Lesson] = []  # for lessons_synced (the search index)
 
-    def _render(self, doc_path: Path, body: str):  # noqa: ANN202
+    def _render(self, doc_path: Path, body: str):
         self.report.rendered += 1
         return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
 

@@ -28,7 +28,7 @@ def preview_edits():
         g.course_errors = refresh_if_changed(current_app._get_current_object())
 
 
-def _course_or_404(key: str):  # noqa: ANN202
+def _course_or_404(key: str):
     course = queries.get_course(key)
     if course is None:
         abort(404)

@@ -142,7 +142,7 @@ def send_plan(plan: Plan, *, deliver: Deliver | None = None, should_stop: Callab
 # --- the log --------------------------------------------------------------------------------------------
 
 
-def _insert(dialect: str):  # noqa: ANN202
+def _insert(dialect: str):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReminderLog.__table__)
 
 

@@ -27,7 +27,7 @@ KIND_LABELS = {
 }
 
 
-def _choice(enum_type, name: str):  # noqa: ANN001, ANN202
+def _choice(enum_type, name: str):
     value = choice_arg(name, [member.value for member in enum_type])
     return enum_type(value) if value else None
 

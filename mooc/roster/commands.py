@@ -70,7 +70,7 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
         sys.exit(1)
 
 
-def _confirmed_at_terminal(plan, dry_run: bool, output: str) -> bool:  # noqa: ANN001
+def _confirmed_at_terminal(plan, dry_run: bool, output: str) -> bool:
     """At a terminal, a full roster that marks many people as left may be confirmed there."""
     if not (plan.confirmation_needed and not dry_run and plan.ok and output == "text" and sys.stdin.isatty()):
         return False
@@ -78,7 +78,7 @@ def _confirmed_at_terminal(plan, dry_run: bool, output: str) -> bool:  # noqa: A
                            n=plan.missing_left, total=plan.active_before), default=False)
 
 
-def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
+def _issue_lines(issues: list) -> list[str]:
     lines = []
     for line in grouped(issues)[:500]:
         if line["count"] == 1:
@@ -93,7 +93,7 @@ def _issue_lines(issues: list) -> list[str]:  # noqa: ANN001
     return lines
 
 
-def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
+def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,
                admins_needed: list[str]) -> str:
     """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
     counts = plan.counts
@@ -115,7 +115,7 @@ def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN
     return "\n".join(lines)
 
 
-def _change_lines(plan) -> list[str]:  # noqa: ANN001
+def _change_lines(plan) -> list[str]:
     """The first 200 changes, one line each: who, where in the file, what changes."""
     unit_names, position_titles = names()
     lines = []
@@ -138,7 +138,7 @@ def _change_lines(plan) -> list[str]:  # noqa: ANN001
     return lines
 
 
-def _admin_lines(plan) -> list[str]:  # noqa: ANN001
+def _admin_lines(plan) -> list[str]:
     if not plan.admins_leaving:
         return []
     lines = [_("This import disables the accounts of these administrators; they can no longer sign in:")]
@@ -149,7 +149,7 @@ def _admin_lines(plan) -> list[str]:  # noqa: ANN001
     return lines
 
 
-def _outcome_lines(plan, applied: bool, dry_run: bool, needs_yes: bool,  # noqa: ANN001
+def _outcome_lines(plan, applied: bool, dry_run: bool, needs_yes: bool,
                    admins_needed: list[str]) -> list[str]:
     """The errors, or why nothing was applied, or that it was."""
     if plan.issues:

@@ -362,7 +362,7 @@ def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
             parsed = csv.reader(text, delimiter=delimiter)
             number, line = 0, 0
             try:
-                for number, cells in enumerate(parsed, start=1):  # noqa: B007
+                for number, cells in enumerate(parsed, start=1):
                     line = parsed.line_num
                     yield number, cells  # type: ignore[misc]
             except csv.Error as error:

@@ -23,7 +23,7 @@ from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
 from mooc.roster import accounts, display, importer, queries, units
-from mooc.roster.display import (  # noqa: F401
+from mooc.roster.display import (
     FIELD_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
@@ -229,7 +229,7 @@ def upload():
                            field_labels=FIELD_LABELS)
 
 
-def _mapping_from(values) -> dict[int, str] | None:  # noqa: ANN001
+def _mapping_from(values) -> dict[int, str] | None:
     mapping: dict[int, str] = {}
     given = False
     for key, value in values.items():

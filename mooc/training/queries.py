@@ -112,7 +112,7 @@ def home(user_id: int, staff: Staff | None, today: date | None = None,
     return result
 
 
-def _midnight(day: date):  # noqa: ANN202
+def _midnight(day: date):
     from datetime import UTC, datetime
 
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)

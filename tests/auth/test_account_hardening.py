@@ -202,7 +202,7 @@ class SlowInbox:
     def __init__(self) -> None:
         self.received: list[str] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         await asyncio.sleep(SMTP_DELAY)
         self.received.extend(envelope.rcpt_tos)
         return "250 Message accepted"
@@ -269,7 +269,7 @@ def test_a_reset_mail_is_not_sent_when_the_request_fails(make_app, make_user, mo
     client = app.test_client()
     token = csrf_token(client, "/forgot")
 
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*args, **kwargs):
         raise RuntimeError("the audit table is gone")
 
     monkeypatch.setattr(audit, "record", broken)

@@ -27,7 +27,7 @@ class Inbox:
         self.envelopes: list = []
         self.refuse = False
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             return "554 Transaction failed"
         self.envelopes.append(envelope)
@@ -39,7 +39,7 @@ def smtp_server():
     inbox = Inbox()
     logins: list[tuple[bytes, bytes]] = []
 
-    def authenticator(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+    def authenticator(server, session, envelope, mechanism, auth_data):
         logins.append((auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == b"mat-khau-smtp")
 

@@ -31,7 +31,7 @@ def _outbox(app) -> list[email.message.EmailMessage]:
             for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
 
-def _link(message) -> str:  # noqa: ANN001
+def _link(message) -> str:
     return LINK_RE.search(message.get_content()).group(1)
 
 
@@ -46,7 +46,7 @@ def person(make_unit, make_staff):
     return make_staff("Nguyễn Văn Đức", unit=make_unit(code="HN"), email="duc@example.vn")
 
 
-def _invite(client, staff) -> None:  # noqa: ANN001
+def _invite(client, staff) -> None:
     token = csrf_token(client, f"/roster/staff/{staff.id}")
     response = client.post(f"/roster/staff/{staff.id}/invite", data={"csrf_token": token})
     assert response.status_code == 302

@@ -45,14 +45,14 @@ def codes(root: Path) -> set[tuple[str, str]]:
     return {(p.severity, p.code) for p in check_tree(root).problems}
 
 
-def sync(app, root: Path):  # noqa: ANN001, ANN201
+def sync(app, root: Path):
     with app.app_context():
         report = sync_tree(root)
         db.session.commit()
         return report
 
 
-def lesson_rows(app) -> dict[str, Lesson]:  # noqa: ANN001
+def lesson_rows(app) -> dict[str, Lesson]:
     with app.app_context():
         rows = {row.key: row for row in db.session.scalars(sa.select(Lesson))}
         db.session.expunge_all()

@@ -243,7 +243,7 @@ def test_the_shipped_course_has_a_small_real_video_with_vietnamese_captions():
 
 
 @pytest.fixture
-def site(make_app, tree):  # noqa: ANN001, ANN201
+def site(make_app, tree):
     write_bytes(tree, "luat/01-co-ban/video/bai-giang.jpg", b"\xff\xd8\xff\xe0" + bytes(64))
     write_bytes(tree, "luat/01-co-ban/video/bai-giang.webm", WEBM)
     write(tree, "luat/01-co-ban/video/bai-giang.en.vtt", CAPTIONS)
@@ -255,7 +255,7 @@ def site(make_app, tree):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def trainee(site, make_user):  # noqa: ANN001, ANN201
+def trainee(site, make_user):
     client = site.test_client()
     user = make_user(name="Nguyễn Văn An")
     assert login(client, user.email).status_code == 302
@@ -314,7 +314,7 @@ def test_audio_inline_media_and_raw_html_players(tree, make_app):
 # --- serving the files ------------------------------------------------------------------------
 
 
-def get(client, path: str, **headers: str) -> tuple[int, bytes, dict[str, str]]:  # noqa: ANN001
+def get(client, path: str, **headers: str) -> tuple[int, bytes, dict[str, str]]:
     with client.get(path, headers=headers) as response:
         return response.status_code, response.get_data(), dict(response.headers)
 

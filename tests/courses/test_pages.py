@@ -20,7 +20,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def site(make_app, tree):  # noqa: ANN001, ANN201
+def site(make_app, tree):
     app = make_app(COURSES_DIR=str(tree))
     with app.app_context():
         sync_tree(tree)
@@ -29,7 +29,7 @@ def site(make_app, tree):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def trainee(site, make_user):  # noqa: ANN001, ANN201
+def trainee(site, make_user):
     from tests.conftest import login
 
     client = site.test_client()

@@ -112,7 +112,7 @@ def tree(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def trainee(make_app, tree, make_user):  # noqa: ANN001, ANN201
+def trainee(make_app, tree, make_user):
     app = make_app(COURSES_DIR=str(tree))
     with app.app_context():
         sync_tree(tree)

@@ -20,14 +20,14 @@ def tree(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "courses")
 
 
-def sync(app, root: Path):  # noqa: ANN001, ANN201
+def sync(app, root: Path):
     with app.app_context():
         report = sync_tree(root)
         db.session.commit()
         return report
 
 
-def lessons(app) -> dict[str, tuple[int, bool, str]]:  # noqa: ANN001
+def lessons(app) -> dict[str, tuple[int, bool, str]]:
     with app.app_context():
         return {row.key: (row.id, row.archived, row.title) for row in db.session.scalars(sa.select(Lesson))}
 
@@ -127,7 +127,7 @@ def test_a_failure_part_way_leaves_the_database_as_it_was(app, tree, monkeypatch
     real_render = render.render
     calls = {"n": 0}
 
-    def failing_render(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def failing_render(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk gone")

@@ -59,8 +59,8 @@ if not CHROMIUM.exists():  # pragma: no cover - CI installs it (.ci/run); a lapt
 
 from scripts.screenshots import ARGS as CHROMIUM_ARGS  # noqa: E402 (one list of launch flags)
 
-SECRET_KEY = "e2e-secret-" + "x" * 40  # noqa: S105 (a test key)
-PASSWORD = "mot-mat-khau-e2e"  # noqa: S105 (people made by the tests)
+SECRET_KEY = "e2e-secret-" + "x" * 40
+PASSWORD = "mot-mat-khau-e2e"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
 

@@ -52,7 +52,7 @@ PAGES = [  # (id, account or None, path with {placeholders} filled from the demo
 
 
 @pytest.fixture(scope="module")
-def ids(live) -> dict[str, object]:  # noqa: ANN001
+def ids(live) -> dict[str, object]:
     from mooc.courses.models import Course
     from mooc.roster.models import OrgUnit, Staff
     from mooc.training.models import Certificate
@@ -67,14 +67,14 @@ def ids(live) -> dict[str, object]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("account", "path"), [(a, p) for _, a, p in PAGES], ids=[n for n, _, _ in PAGES])
-def test_main_page_has_no_serious_violations(browsing, ids, account, path) -> None:  # noqa: ANN001
+def test_main_page_has_no_serious_violations(browsing, ids, account, path) -> None:
     page = browsing.signed_in(account) if account else browsing.new_page()
     go(page, path.format(**ids))
     violations = axe_violations(page)
     assert not violations, describe(violations)
 
 
-def test_error_page(browsing) -> None:  # noqa: ANN001
+def test_error_page(browsing) -> None:
     page = browsing.signed_in(TRAINEE)
     with browsing.watch.allow(404):
         response = page.goto("/courses/no-such-course")
@@ -83,7 +83,7 @@ def test_error_page(browsing) -> None:  # noqa: ANN001
     assert not violations, describe(violations)
 
 
-def test_quiz_attempt_and_result(browsing, live, make_trainee) -> None:  # noqa: ANN001
+def test_quiz_attempt_and_result(browsing, live, make_trainee) -> None:
     person = make_trainee("Tạ Thị Thu Trang", "HCM-P1", "TTV")
     page = browsing.signed_in(person.email, person.password)
     go(page, "/courses/giam-sat-so/quizzes/giam-sat-canh-bao-som/kiem-tra")
@@ -103,7 +103,7 @@ def test_quiz_attempt_and_result(browsing, live, make_trainee) -> None:  # noqa:
     assert not violations, describe(violations)
 
 
-def test_import_check_and_rule_preview(browsing, tmp_path) -> None:  # noqa: ANN001
+def test_import_check_and_rule_preview(browsing, tmp_path) -> None:
     """The pages an administrator reads before applying anything (nothing is applied here)."""
     page = browsing.signed_in(ADMIN)
     go(page, "/")

@@ -16,7 +16,7 @@ from tests.e2e.test_mobile import layout_problems
 
 
 @pytest.fixture
-def own_watch(browser, live):  # noqa: ANN001, ANN201
+def own_watch(browser, live):
     """A page and its Watch, outside the test's own watch."""
     watch = Watch()
     context = browser.new_context(base_url=live.url, viewport=PHONE, locale="vi-VN")
@@ -26,7 +26,7 @@ def own_watch(browser, live):  # noqa: ANN001, ANN201
     context.close()
 
 
-def problems_after(page, watch: Watch) -> list[str]:  # noqa: ANN001
+def problems_after(page, watch: Watch) -> list[str]:
     page.wait_for_timeout(100)
     try:
         watch.check()
@@ -35,17 +35,17 @@ def problems_after(page, watch: Watch) -> list[str]:  # noqa: ANN001
     return []
 
 
-def test_a_missing_page_fails(own_watch) -> None:  # noqa: ANN001
+def test_a_missing_page_fails(own_watch) -> None:
     page, watch = own_watch
     with pytest.raises(AssertionError, match="answered 404"):
         go(page, "/login/no-such-page")
     assert any("HTTP 404" in p for p in problems_after(page, watch))
 
 
-def test_a_script_refused_by_the_csp_fails(own_watch) -> None:  # noqa: ANN001
+def test_a_script_refused_by_the_csp_fails(own_watch) -> None:
     page, watch = own_watch
 
-    def inline_script(route) -> None:  # noqa: ANN001
+    def inline_script(route) -> None:
         response = route.fetch()
         html = response.text().replace("</body>", "<script>document.title = 'x'</script></body>")
         route.fulfill(response=response, body=html)
@@ -56,10 +56,10 @@ def test_a_script_refused_by_the_csp_fails(own_watch) -> None:  # noqa: ANN001
     assert any("Content Security Policy" in p for p in problems), problems
 
 
-def test_a_missing_stylesheet_fails(own_watch) -> None:  # noqa: ANN001
+def test_a_missing_stylesheet_fails(own_watch) -> None:
     page, watch = own_watch
 
-    def broken_link(route) -> None:  # noqa: ANN001
+    def broken_link(route) -> None:
         response = route.fetch()
         route.fulfill(response=response, body=response.text().replace("css/site.css", "css/gone.css"))
 
@@ -70,7 +70,7 @@ def test_a_missing_stylesheet_fails(own_watch) -> None:  # noqa: ANN001
     assert any("gone.css" in p for p in problems), problems
 
 
-def test_a_field_without_a_label_fails_axe(own_watch) -> None:  # noqa: ANN001
+def test_a_field_without_a_label_fails_axe(own_watch) -> None:
     page, _ = own_watch
     go(page, "/login")
     assert axe_violations(page) == []
@@ -78,7 +78,7 @@ def test_a_field_without_a_label_fails_axe(own_watch) -> None:  # noqa: ANN001
     assert "label" in {v["id"] for v in axe_violations(page)}
 
 
-def test_a_page_too_wide_for_a_phone_fails(own_watch) -> None:  # noqa: ANN001
+def test_a_page_too_wide_for_a_phone_fails(own_watch) -> None:
     page, _ = own_watch
     go(page, "/login")
     assert layout_problems(page) == []

@@ -39,7 +39,7 @@ NEW_QUESTION = """
 """
 
 
-def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:  # noqa: ANN001
+def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:
     trainee = browsing.new_page()
     sign_in(trainee, TRAINEE, "matkhau-demo")
     card = HomePage(trainee).card("Khóa học bắt buộc", "Nghiệp vụ thanh tra cơ bản")
@@ -111,7 +111,7 @@ VIDEO_LESSON = "/courses/tiep-cong-dan/lessons/tiep-cong-dan/xu-ly-don"
 VIDEO_URL = "/courses/tiep-cong-dan/files/01-tiep-cong-dan/video/tiep-dan"
 
 
-def test_author_adds_a_video_that_plays_seeks_and_shows_captions(browsing, live, make_trainee) -> None:  # noqa: ANN001
+def test_author_adds_a_video_that_plays_seeks_and_shows_captions(browsing, live, make_trainee) -> None:
     # The author puts a recorded lecture (the shipped one, in MP4 and WebM, with its poster)
     # beside a lesson, links it, and writes the captions in SRT style by habit: a slip.
     folder = live.courses_dir / VIDEO_FOLDER

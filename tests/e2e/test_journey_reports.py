@@ -17,7 +17,7 @@ from tests.e2e.pages import Report, menu, sign_in
 MANAGER = "quanly.hanoi@example.vn"
 
 
-def test_manager_drills_down_and_exports(browsing, tmp_path) -> None:  # noqa: ANN001
+def test_manager_drills_down_and_exports(browsing, tmp_path) -> None:
     page = browsing.new_page()
     sign_in(page, MANAGER, "matkhau-demo")
     menu(page, "Báo cáo")

@@ -41,7 +41,7 @@ def write_roster(path: Path, fixed: bool) -> Path:
     return path
 
 
-def test_admin_imports_the_roster_assigns_and_invites(browsing, live, tmp_path) -> None:  # noqa: ANN001
+def test_admin_imports_the_roster_assigns_and_invites(browsing, live, tmp_path) -> None:
     page = browsing.new_page()
     sign_in(page, "quantri@example.vn", "matkhau-demo")
 
@@ -110,7 +110,7 @@ def test_admin_imports_the_roster_assigns_and_invites(browsing, live, tmp_path) 
     expect(required.locator(".badge")).to_have_text("Chưa bắt đầu")
 
 
-def _active_staff_in(unit_code: str, live) -> int:  # noqa: ANN001
+def _active_staff_in(unit_code: str, live) -> int:
     from mooc.roster.models import OrgUnit, Staff, StaffStatus
     from mooc.training.assign import unit_subtree
 
@@ -120,7 +120,7 @@ def _active_staff_in(unit_code: str, live) -> int:  # noqa: ANN001
             Staff.unit_id.in_(unit_subtree([unit_id])), Staff.status != StaffStatus.LEFT))
 
 
-def _invitation_link(live, address: str) -> str:  # noqa: ANN001
+def _invitation_link(live, address: str) -> str:
     for path in sorted((live.instance_dir / "outbox").glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if message["To"] and address in message["To"]:

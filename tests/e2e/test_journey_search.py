@@ -22,7 +22,7 @@ def assert_landed_on_section(page: Page, lesson_title: str, heading: str) -> Non
     expect(section).to_be_in_viewport()
 
 
-def test_search_without_diacritics_lands_on_the_section(browsing) -> None:  # noqa: ANN001
+def test_search_without_diacritics_lands_on_the_section(browsing) -> None:
     page = browsing.new_page()
     sign_in(page, "baocao@example.vn", "matkhau-demo")
 

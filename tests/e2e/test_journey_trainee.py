@@ -22,7 +22,7 @@ COURSE_KEY = "tiep-cong-dan"
 QUIZ_KEY = "tiep-cong-dan/kiem-tra"
 
 
-def _read_first_lesson(live, person) -> None:  # noqa: ANN001
+def _read_first_lesson(live, person) -> None:
     from mooc.courses.models import Course, Lesson
     from mooc.courses.progress import mark_done
 
@@ -33,7 +33,7 @@ def _read_first_lesson(live, person) -> None:  # noqa: ANN001
         mark_done(person.user_id, first.id, course.id)
 
 
-def test_trainee_completes_a_required_course(browsing, live, make_trainee) -> None:  # noqa: ANN001
+def test_trainee_completes_a_required_course(browsing, live, make_trainee) -> None:
     person = make_trainee("Trịnh Thu Hằng", "HN-P2", "CV")
     _read_first_lesson(live, person)
     page = browsing.new_page()

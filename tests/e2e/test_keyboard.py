@@ -28,7 +28,7 @@ def press(page: Page, key: str) -> dict:
     return focus
 
 
-def tab_to(page: Page, wanted, limit: int = 80) -> dict:  # noqa: ANN001
+def tab_to(page: Page, wanted, limit: int = 80) -> dict:
     for _ in range(limit):
         focus = press(page, "Tab")
         if wanted(focus):
@@ -36,7 +36,7 @@ def tab_to(page: Page, wanted, limit: int = 80) -> dict:  # noqa: ANN001
     raise AssertionError("never reached by Tab")
 
 
-def test_quiz_with_the_keyboard_alone(browsing, live, make_trainee) -> None:  # noqa: ANN001
+def test_quiz_with_the_keyboard_alone(browsing, live, make_trainee) -> None:
     from tests.e2e.pages import sign_in
 
     person = make_trainee("Ông Văn Lực", "HCM-P1", "CV")

@@ -38,7 +38,7 @@ PAGES = [  # (id, signed in?, path)
 LAYOUT_PROBLEMS = (Path(__file__).resolve().parent / "layout_problems.js").read_text(encoding="utf-8")
 
 
-def layout_problems(page) -> list[str]:  # noqa: ANN001
+def layout_problems(page) -> list[str]:
     # Measure the page as laid out: after a form submit the new DOM can be there before its
     # stylesheet is applied (seen on a loaded CI machine), which measures unstyled controls.
     page.wait_for_load_state("load")
@@ -47,7 +47,7 @@ def layout_problems(page) -> list[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def certificate(live) -> str:  # noqa: ANN001
+def certificate(live) -> str:
     import sqlalchemy as sa
 
     from mooc.training.models import Certificate
@@ -57,14 +57,14 @@ def certificate(live) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("signed_in", "path"), [(s, p) for _, s, p in PAGES], ids=[n for n, _, _ in PAGES])
-def test_trainee_page_fits_a_phone(browsing, certificate, signed_in, path) -> None:  # noqa: ANN001
+def test_trainee_page_fits_a_phone(browsing, certificate, signed_in, path) -> None:
     page = browsing.signed_in(TRAINEE, viewport=PHONE) if signed_in else browsing.new_page(PHONE)
     go(page, path.format(certificate=certificate))
     problems = layout_problems(page)
     assert not problems, "\n".join(problems)
 
 
-def test_taking_a_quiz_on_a_phone(browsing, live, make_trainee) -> None:  # noqa: ANN001
+def test_taking_a_quiz_on_a_phone(browsing, live, make_trainee) -> None:
     """The attempt form and the result with its review, at 375 px, answered by tapping."""
     person = make_trainee("Lò Văn Pả", "NB", "TTV")
     page = browsing.signed_in(person.email, person.password, viewport=PHONE)
@@ -79,7 +79,7 @@ def test_taking_a_quiz_on_a_phone(browsing, live, make_trainee) -> None:  # noqa
     assert not problems, "\n".join(problems)
 
 
-def test_the_menu_fits_a_phone(browsing) -> None:  # noqa: ANN001
+def test_the_menu_fits_a_phone(browsing) -> None:
     """A manager's header has the most links: it wraps, it does not push the page sideways."""
     page = browsing.signed_in("quanly.hanoi@example.vn", viewport=PHONE)
     go(page, "/")

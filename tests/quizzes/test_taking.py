@@ -65,21 +65,21 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def _sync(app, tree: Path) -> None:  # noqa: ANN001
+def _sync(app, tree: Path) -> None:
     with app.app_context():
         sync_tree(tree)
         db.session.commit()
 
 
 @pytest.fixture
-def site(make_app, tree):  # noqa: ANN001, ANN201
+def site(make_app, tree):
     app = make_app(COURSES_DIR=str(tree))
     _sync(app, tree)
     return app
 
 
 @pytest.fixture
-def trainee(site, make_user):  # noqa: ANN001, ANN201
+def trainee(site, make_user):
     client = site.test_client()
     user = make_user()
     assert login(client, user.email).status_code == 302
@@ -89,19 +89,19 @@ def trainee(site, make_user):  # noqa: ANN001, ANN201
 QUIZ_URL = "/courses/luat/quizzes/co-ban/kiem-tra"
 
 
-def choice_keys(site) -> dict[str, dict[str, str]]:  # noqa: ANN001
+def choice_keys(site) -> dict[str, dict[str, str]]:
     with site.app_context():
         quiz = db.session.scalar(sa.select(Quiz))
         return {q["key"]: {c["text_md"]: c["key"] for c in q["choices"]} for q in quiz.questions}
 
 
-def start(client) -> str:  # noqa: ANN001
+def start(client) -> str:
     response = client.post(f"{QUIZ_URL}/start", data={"csrf_token": csrf_token(client, QUIZ_URL)})
     assert response.status_code == 302, response.get_data(as_text=True)
     return response.headers["Location"]
 
 
-def answers(site, *, right: bool) -> dict[str, object]:  # noqa: ANN001
+def answers(site, *, right: bool) -> dict[str, object]:
     keys = choice_keys(site)
     if right:
         return {
@@ -119,7 +119,7 @@ def answers(site, *, right: bool) -> dict[str, object]:  # noqa: ANN001
     }
 
 
-def submit(client, attempt_url: str, data: dict[str, object]):  # noqa: ANN001, ANN201
+def submit(client, attempt_url: str, data: dict[str, object]):
     return client.post(f"{attempt_url}/submit", data={"csrf_token": csrf_token(client, attempt_url), **data})
 
 
@@ -194,7 +194,7 @@ def shows(page: str) -> tuple[bool, bool]:
     return VERDICT in page, bool(key)
 
 
-def site_with(make_app, tree, review: str, attempts: int = 2):  # noqa: ANN001, ANN201
+def site_with(make_app, tree, review: str, attempts: int = 2):
     quiz = QUIZ.format(extra=f"review: {review}\n").replace("attempts: 2", f"attempts: {attempts}")
     write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", quiz)
     app = make_app(COURSES_DIR=str(tree))
@@ -234,12 +234,12 @@ def test_review_policy_decides_what_the_result_page_sends(
 ):
     app = site_with(make_app, tree, policy)
 
-    def trainee():  # noqa: ANN202
+    def trainee():
         client = app.test_client()
         login(client, make_user().email)
         return client
 
-    def page(client, url):  # noqa: ANN001, ANN202
+    def page(client, url):
         return client.get(url).get_data(as_text=True)
 
     failing = trainee()

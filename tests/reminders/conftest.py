@@ -38,13 +38,13 @@ class Inbox:
         self.envelopes: list = []
         self.refused: set[str] = set()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 (aiosmtpd's name)
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 Message accepted"
 
@@ -85,11 +85,11 @@ def smtp():
 
 
 @pytest.fixture
-def mail_app(org, make_app, smtp):  # noqa: ANN001, ANN201, F811
+def mail_app(org, make_app, smtp):  # noqa: F811
     """(app, org): an app that sends through the loopback SMTP server, links to BASE_URL."""
     _app, o = org
 
-    def factory(**overrides):  # noqa: ANN003, ANN202
+    def factory(**overrides):
         config = {"COURSES_DIR": str(o.root), "MAIL_BACKEND": "smtp", "MAIL_HOST": "127.0.0.1",
                   "MAIL_PORT": smtp.port, "MAIL_SENDER": SENDER, "BASE_URL": BASE_URL}
         return make_app(**(config | overrides))
@@ -102,7 +102,7 @@ def at(day: date, hour: int = 7) -> None:
     clock.set_now(datetime.combine(day, time(hour), tzinfo=VN))
 
 
-def enrol(app, staff: Staff, course_id: int, assigned_on: date, due_on: date | None, **fields) -> Enrolment:  # noqa: ANN001
+def enrol(app, staff: Staff, course_id: int, assigned_on: date, due_on: date | None, **fields) -> Enrolment:
     values = {"cycle": 1, "source": EnrolmentSource.RULE, "required": True,
               "state": EnrolmentState.NOT_STARTED}
     values.update(fields)
@@ -110,7 +110,7 @@ def enrol(app, staff: Staff, course_id: int, assigned_on: date, due_on: date | N
                                **values))
 
 
-def run(app, *args: str):  # noqa: ANN001, ANN201
+def run(app, *args: str):
     return app.test_cli_runner().invoke(args=["reminders", "send", *args])
 
 

@@ -22,7 +22,7 @@ MONDAY = date(2026, 3, 2)
 IN_PROGRESS = {"state": EnrolmentState.IN_PROGRESS}
 
 
-def setup_units(app, o, person, make_user):  # noqa: ANN001, ANN201
+def setup_units(app, o, person, make_user):
     """People behind in three places, and three managers."""
     long_ago = MONDAY - timedelta(days=60)
     a1, _ = person(o.section_a, name="Trần Văn A", email="a1@example.vn")
@@ -57,7 +57,7 @@ def setup_units(app, o, person, make_user):  # noqa: ANN001, ANN201
     return managers
 
 
-def digests(smtp) -> dict:  # noqa: ANN001
+def digests(smtp) -> dict:
     return {m["To"].addresses[0].addr_spec: m for m in smtp.inbox.messages
             if m["To"].addresses[0].addr_spec.startswith("ql-")}
 
@@ -160,7 +160,7 @@ def test_the_plan_takes_a_fixed_number_of_queries(org, person):
         with app.app_context():
             engine = db.engine
 
-            def count(*args):  # noqa: ANN002, ANN202
+            def count(*args):
                 statements.append(args[2])
 
             event.listen(engine, "before_cursor_execute", count)
@@ -178,7 +178,7 @@ def test_the_plan_takes_a_fixed_number_of_queries(org, person):
 # --- the administrators' page --------------------------------------------------------------------------
 
 
-def make_log(app, user, n: int, status: ReminderStatus, error: str | None = None) -> None:  # noqa: ANN001
+def make_log(app, user, n: int, status: ReminderStatus, error: str | None = None) -> None:
     rows = [
         ReminderLog(key=f"u{user.id}:digest-{status.value}-{i}", kind=ReminderKind.DIGEST,
                     step=f"digest-2026-W{i:02d}",

@@ -230,7 +230,7 @@ def test_the_home_warns_from_the_day_of_the_first_reminder(mail_app, person, smt
     enrol(app, staff, o.course_id, date(2026, 2, 1), due)
     warning = "Khóa học “Luật Thanh tra 2025” đến hạn ngày 01/04/2026."
 
-    def home(app_, day: date) -> str:  # noqa: ANN001 (signed in anew: the clock jumps past the session)
+    def home(app_, day: date) -> str:
         at(day)
         client = app_.test_client()
         assert login(client, user.email).status_code == 302

@@ -20,14 +20,14 @@ MONDAY = date(2026, 3, 2)
 DUE = MONDAY + timedelta(days=3)  # 05/03/2026: the "3 days before" reminder is due on MONDAY
 
 
-def log_rows(app) -> list[ReminderLog]:  # noqa: ANN001
+def log_rows(app) -> list[ReminderLog]:
     with app.app_context():
         rows = db.session.scalars(sa.select(ReminderLog).order_by(ReminderLog.id)).all()
         db.session.expunge_all()
         return rows
 
 
-def people_due(o, person, n: int, app) -> list:  # noqa: ANN001
+def people_due(o, person, n: int, app) -> list:
     """``n`` people each with the luat course due in 3 days (assigned a month ago)."""
     people = []
     for i in range(n):
@@ -129,7 +129,7 @@ def test_dry_run_lists_what_would_go_to_whom_and_writes_nothing(mail_app, person
     assert "2 sent" in run(app).output  # the real run afterwards
 
 
-def _plan(app):  # noqa: ANN001, ANN202
+def _plan(app):
     return plan(clock.today(), Schedule.of(settings(app)))
 
 
@@ -141,7 +141,7 @@ def test_an_interrupted_run_is_finished_by_the_next_one_and_nothing_goes_twice(m
     at(MONDAY)
     calls = []
 
-    def crash_on_third(to, subject, text, html):  # noqa: ANN001, ANN202
+    def crash_on_third(to, subject, text, html):
         calls.append(to)
         if len(calls) == 3:
             raise RuntimeError("killed")
@@ -173,7 +173,7 @@ def test_a_crash_between_hand_over_and_confirmation_sends_that_one_again(mail_ap
     at(MONDAY)
     calls = []
 
-    def crash_after_second(to, subject, text, html):  # noqa: ANN001, ANN202
+    def crash_after_second(to, subject, text, html):
         calls.append(to)
         sent = mail.send(to, subject, text, html)
         if len(calls) == 2:

@@ -22,7 +22,7 @@ DAY = date(2026, 6, 1)
 PEOPLE = 70_000  # more than the 65,535 parameters a PostgreSQL statement may carry
 
 
-def bulk_staff(app, unit_ids: list[int], count: int, start: int = 0) -> list[int]:  # noqa: ANN001
+def bulk_staff(app, unit_ids: list[int], count: int, start: int = 0) -> list[int]:
     """``count`` people spread over ``unit_ids``, inserted in one executemany; their ids."""
     rows = [
         {"staff_code": f"B{start + n:07d}", "full_name": f"Người Số {start + n}",
@@ -36,7 +36,7 @@ def bulk_staff(app, unit_ids: list[int], count: int, start: int = 0) -> list[int
             sa.select(Staff.id).where(Staff.staff_code.like("B%")).order_by(Staff.sort_key)))
 
 
-def bulk_enrolments(app, course_id: int, staff_ids: list[int], **fields) -> None:  # noqa: ANN001
+def bulk_enrolments(app, course_id: int, staff_ids: list[int], **fields) -> None:
     values = {"cycle": 1, "source": EnrolmentSource.RULE, "required": True, "assigned_on": date(2026, 1, 1),
               "state": EnrolmentState.NOT_STARTED, **fields}
     with app.app_context():

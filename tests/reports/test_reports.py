@@ -26,7 +26,7 @@ TODAY = date(2026, 6, 1)
 
 
 @pytest.fixture
-def world(org, person, make_user):  # noqa: ANN001, ANN201
+def world(org, person, make_user):
     """Ninh Bình (two sections) and Hà Nội; one rule for the province NB, 30 days, yearly.
 
     NB-1: An (completed), Bình (in progress, due 01/07), Cường (overdue since 02/05), Dũng (left)

@@ -22,7 +22,7 @@ def csv_bytes(rows: list[list[str]], *, header: list[str] | None = None, delimit
     return (newline.join(lines) + newline).encode(encoding)
 
 
-def write_csv(path: Path, rows: list[list[str]], **kwargs) -> Path:  # noqa: ANN003
+def write_csv(path: Path, rows: list[list[str]], **kwargs) -> Path:
     path.write_bytes(csv_bytes(rows, **kwargs))
     return path
 

@@ -14,7 +14,7 @@ ROWS = [["000123", "Nguyễn Văn Đức", "duc@example.vn", "HN", "Thanh tra vi
         ["000124", "Trần Thị Hòa", "", "HN", "Chuyên viên"]]
 
 
-def _count(app, model) -> int:  # noqa: ANN001
+def _count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 

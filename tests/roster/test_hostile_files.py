@@ -38,7 +38,7 @@ NAMES = _names()
 TABLES = (OrgUnit, Position, Staff, StaffHistory, RosterImport, User)
 
 
-def seed(app) -> None:  # noqa: ANN001
+def seed(app) -> None:
     """The roster the corpus is written against, with an administrator and a trainee account."""
     from mooc.auth.passwords import set_password
 
@@ -60,7 +60,7 @@ def seed(app) -> None:  # noqa: ANN001
         db.session.commit()
 
 
-def snapshot(app) -> tuple:  # noqa: ANN001
+def snapshot(app) -> tuple:
     """Row counts and a checksum of every row of the roster and account tables."""
     with app.app_context():
         counts, digest = [], hashlib.sha256()

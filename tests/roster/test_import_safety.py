@@ -24,7 +24,7 @@ from tests.roster.test_hostile_files import seed, snapshot
 ADMIN_EMAIL = BASE_STAFF[0][2]
 
 
-def _users(app) -> dict[str, User]:  # noqa: ANN001
+def _users(app) -> dict[str, User]:
     with app.app_context():
         users = db.session.execute(sa.select(User)).scalars().all()
         db.session.expunge_all()

@@ -188,7 +188,7 @@ def test_a_missing_required_column_is_an_error_on_the_header_row(app, make_unit)
 
 
 def test_applying_is_all_or_nothing_even_when_it_fails_part_way(app, tree, monkeypatch):
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+    def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(importer, "_record_moves", broken)

@@ -30,7 +30,7 @@ def windows_1258(text: str) -> bytes:
     return "".join(out).encode("cp1258")
 
 
-def _values(rows) -> list[tuple[int, dict[str, str]]]:  # noqa: ANN001
+def _values(rows) -> list[tuple[int, dict[str, str]]]:
     return [(number, {k: cell_text(v) for k, v in cells.items()}) for number, cells in rows]
 
 
@@ -161,7 +161,7 @@ def test_a_zip_bomb_is_refused_before_parsing(monkeypatch):
     data = buffer.getvalue()
     assert len(data) < 100_000
 
-    def never(*args, **kwargs):  # noqa: ANN002, ANN003
+    def never(*args, **kwargs):
         raise AssertionError("openpyxl must not see a zip bomb")
 
     monkeypatch.setattr("openpyxl.load_workbook", never)

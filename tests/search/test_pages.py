@@ -15,7 +15,7 @@ from tests.search.test_search import HOSTILE
 
 
 @pytest.fixture
-def site(make_app, tmp_path: Path):  # noqa: ANN001, ANN201
+def site(make_app, tmp_path: Path):
     corpus = make_corpus(tmp_path / "courses")
     app = make_app(COURSES_DIR=str(corpus))
     with app.app_context():
@@ -25,13 +25,13 @@ def site(make_app, tmp_path: Path):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def client(site, make_user):  # noqa: ANN001, ANN201
+def client(site, make_user):
     client = site.test_client()
     assert login(client, make_user().email).status_code == 302
     return client
 
 
-def page(client, **args) -> str:  # noqa: ANN001
+def page(client, **args) -> str:
     response = client.get("/search/", query_string=args)
     assert response.status_code == 200
     return response.get_data(as_text=True)

@@ -28,25 +28,25 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def site(app, corpus):  # noqa: ANN001, ANN201
+def site(app, corpus):
     sync(app, corpus)
     return app
 
 
-def sync(app, root: Path) -> None:  # noqa: ANN001
+def sync(app, root: Path) -> None:
     with app.app_context():
         sync_tree(root)
         db.session.commit()
 
 
-def keys(app, text: str, course: str | None = None) -> list[str]:  # noqa: ANN001
+def keys(app, text: str, course: str | None = None) -> list[str]:
     """Lesson keys found, in rank order (every page)."""
     with app.app_context():
         course_id = db.session.scalar(sa.select(Course.id).where(Course.key == course)) if course else None
         return [hit.lesson_key for hit in search(text, course_id, per_page=100).hits]
 
 
-def first_hit(app, text: str):  # noqa: ANN001, ANN201
+def first_hit(app, text: str):
     with app.app_context():
         return search(text).hits[0]
 

@@ -60,7 +60,7 @@ def test_500_page_shows_no_stack_trace(make_app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("secret internals")
 
     boom.is_public = True

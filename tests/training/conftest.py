@@ -66,7 +66,7 @@ class Org:
 
 
 @pytest.fixture
-def org(make_app, tmp_path, make_unit):  # noqa: ANN001, ANN201
+def org(make_app, tmp_path, make_unit):
     root = make_course(tmp_path / "courses")
     app = make_app(COURSES_DIR=str(root))
     province = make_unit("Thanh tra tỉnh Ninh Bình", code="NB", kind="province")
@@ -87,7 +87,7 @@ def org(make_app, tmp_path, make_unit):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def person(org, make_staff, make_user):  # noqa: ANN001, ANN201
+def person(org, make_staff, make_user):
     """make a person on the roster with an account: person(unit, position=None, name=...)."""
     app, _org = org
 

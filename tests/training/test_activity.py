@@ -71,7 +71,7 @@ def test_a_lesson_read_is_the_units_last_activity(org, person, make_user):
 
     reporter = make_user(role=Role.REPORTER)
 
-    def other_row(months: int = 6):  # noqa: ANN202
+    def other_row(months: int = 6):
         with app.app_context():
             result = rollup(db.session.get(User, reporter.id), None, Filters(), clock.today(), months)
             return next(r for r in result.rows if r.unit.id == o.other.id)

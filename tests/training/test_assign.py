@@ -18,7 +18,7 @@ from mooc.training.status import EnrolmentStatus
 TODAY = date(2026, 3, 2)
 
 
-def make_rule(org, units, positions=(), due_days=30, due_on=None, renew_months=None):  # noqa: ANN001, ANN201
+def make_rule(org, units, positions=(), due_days=30, due_on=None, renew_months=None):
     from mooc.roster.models import OrgUnit, Position
 
     rule = AssignmentRule(

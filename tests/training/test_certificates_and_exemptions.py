@@ -19,7 +19,7 @@ from mooc.training.models import Certificate, EnrolmentSource, EnrolmentState
 TODAY = date(2026, 6, 15)
 
 
-def _certificate(o, staff: Staff, expires_on: date | None = None) -> Certificate:  # noqa: ANN001
+def _certificate(o, staff: Staff, expires_on: date | None = None) -> Certificate:
     enrolment = assign.enrol(db.session.get(Staff, staff.id), o.course_id, EnrolmentSource.MANUAL)
     enrolment.state = EnrolmentState.COMPLETED
     certificate = Certificate(enrolment=enrolment, code=f"CN-{staff.id:06d}", holder_name=staff.full_name,

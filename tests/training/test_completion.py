@@ -22,7 +22,7 @@ from tests.training.conftest import make_course
 QUIZ_URL = "/courses/luat/quizzes/co-ban/kiem-tra"
 
 
-def require(app, o, renew_months=None):  # noqa: ANN001, ANN201
+def require(app, o, renew_months=None):
     from mooc.roster.models import OrgUnit
 
     with app.app_context():
@@ -34,7 +34,7 @@ def require(app, o, renew_months=None):  # noqa: ANN001, ANN201
         db.session.commit()
 
 
-def enrolment_of(app, staff_id: int, course_id: int) -> Enrolment:  # noqa: ANN001
+def enrolment_of(app, staff_id: int, course_id: int) -> Enrolment:
     with app.app_context():
         row = db.session.scalar(
             sa.select(Enrolment)
@@ -45,7 +45,7 @@ def enrolment_of(app, staff_id: int, course_id: int) -> Enrolment:  # noqa: ANN0
         return row
 
 
-def read_and_pass(client, app, right: bool = True):  # noqa: ANN001, ANN201
+def read_and_pass(client, app, right: bool = True):
     for key in ("co-ban/mot", "co-ban/hai"):
         page = f"/courses/luat/lessons/{key}"
         client.post(f"{page}/done", data={"csrf_token": csrf_token(client, page)})

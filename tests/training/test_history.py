@@ -18,7 +18,7 @@ from mooc.training.models import Enrolment
 from tests.training.conftest import org, person  # noqa: F401  (fixtures)
 
 
-def _errors(app, path):  # noqa: ANN001, ANN202
+def _errors(app, path):
     result = app.test_cli_runner().invoke(args=["training", "import-history", str(path), "--format", "json"])
     assert result.exit_code == 1, result.output
     return [(e["row"], e["column"], e["message"]) for e in json.loads(result.output)["errors"]]

@@ -42,7 +42,7 @@ def test_an_import_enrols_new_hires_and_transfers(org, person, tmp_path):
     assert enrolled == {"900001", mover.staff_code}
 
 
-def _rule_for(o, unit) -> None:  # noqa: ANN001
+def _rule_for(o, unit) -> None:
     rule = AssignmentRule(course_id=o.course_id, due_days=30)
     rule.units = [db.session.get(OrgUnit, unit.id)]
     db.session.add(rule)
@@ -51,7 +51,7 @@ def _rule_for(o, unit) -> None:  # noqa: ANN001
     db.session.commit()
 
 
-def _open_enrolled(o) -> set[int]:  # noqa: ANN001
+def _open_enrolled(o) -> set[int]:
     return set(db.session.scalars(sa.select(Enrolment.staff_id).where(
         Enrolment.course_id == o.course_id, Enrolment.closed_at.is_(None))))
 

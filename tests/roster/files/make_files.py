@@ -75,7 +75,7 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
     folder.mkdir(parents=True, exist_ok=True)
     cases: dict[str, Case] = {}
 
-    def csv_file(name: str, case: Case, rows: list[list[str]], **kwargs) -> None:  # noqa: ANN003
+    def csv_file(name: str, case: Case, rows: list[list[str]], **kwargs) -> None:
         (folder / name).write_bytes(_csv(rows, **kwargs))
         cases[name] = case
 
