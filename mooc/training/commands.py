@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from mooc import clock
 from mooc.auth import audit
 from mooc.extensions import db
+from mooc.roster.leavers import leave_when_due
 from mooc.roster.reader import FileRefused
 from mooc.training.assign import apply_rules
 from mooc.training.history import apply_history, plan_history
@@ -25,14 +26,17 @@ def training() -> None:
 @training.command("assign")
 @with_appcontext
 def assign_command() -> None:
-    """Apply every active assignment rule: enrol people newly covered, open renewal cycles
-    for certificates about to expire. Safe to run as often as you like (cron: nightly)."""
+    """Mark as left the people whose leaving date has come, then apply every active
+    assignment rule: enrol people newly covered, open renewal cycles for certificates about to
+    expire. Safe to run as often as you like (cron: nightly)."""
+    left = leave_when_due()
     report = apply_rules()
-    audit.record("training.assigned", enrolled=report.enrolled, renewed=report.renewed, closed=report.closed)
+    audit.record("training.assigned", left=left, enrolled=report.enrolled, renewed=report.renewed,
+                 closed=report.closed)
     db.session.commit()
     click.echo(
-        f"{report.enrolled} enrolled, {report.renewed} renewal cycles opened, "
-        f"{report.closed} no longer required."
+        f"{left} left on their leaving date, {report.enrolled} enrolled, "
+        f"{report.renewed} renewal cycles opened, {report.closed} no longer required."
     )
 
 

@@ -104,3 +104,37 @@ def test_a_units_file_that_merges_enrols_the_people_it_moves(org, person, tmp_pa
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert merged.id in _open_enrolled(o)
+
+
+def test_a_person_leaves_on_the_leaving_date_the_roster_gave(org, person, tmp_path, make_user):
+    """An HR file says someone leaves on 31/12: the import keeps them on the roster until then,
+    and the nightly run on that day marks them as left (history from that day, account disabled,
+    sessions ended). Before: the date was kept and nothing ever acted on it."""
+    from datetime import UTC, date, datetime
+
+    from mooc import clock
+    from mooc.auth.models import User
+    from mooc.roster.models import StaffHistory, StaffStatus
+
+    app, o = org
+    leaving, account = person(o.section_a, name="Người Sắp Nghỉ", email="sapnghi@example.vn")
+    source = tmp_path / "ds.csv"
+    row = f"{leaving.staff_code},Người Sắp Nghỉ,sapnghi@example.vn,{o.section_a.code},,31/12/2026"
+    source.write_text(f"Mã cán bộ,Họ và tên,Email,Đơn vị,Chức vụ,Ngày nghỉ việc\n{row}\n", encoding="utf-8")
+    clock.set_now(datetime(2026, 12, 1, 3, tzinfo=UTC))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["roster", "import", str(source), "--yes"]).exit_code == 0
+    assert runner.invoke(args=["training", "assign"]).exit_code == 0
+    with app.app_context():
+        staff = db.session.get(Staff, leaving.id)
+        assert (staff.status, staff.left_on) == (StaffStatus.ACTIVE, date(2026, 12, 31))
+    clock.set_now(datetime(2027, 1, 2, 3, tzinfo=UTC))  # the job did not run on the day itself
+    result = runner.invoke(args=["training", "assign"])
+    assert result.exit_code == 0 and result.output.startswith("1 left"), result.output
+    with app.app_context():
+        assert db.session.get(Staff, leaving.id).status == StaffStatus.LEFT
+        assert not db.session.get(User, account.id).active
+        last = db.session.scalars(sa.select(StaffHistory).where(StaffHistory.staff_id == leaving.id)
+                                  .order_by(StaffHistory.valid_from.desc())).first()
+        assert (last.valid_from, last.status) == (date(2026, 12, 31), StaffStatus.LEFT)
+    assert runner.invoke(args=["training", "assign"]).output.startswith("0 left")  # once
