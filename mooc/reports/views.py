@@ -44,6 +44,12 @@ def _export_arg() -> str | None:
     return choice_arg("export", EXPORT_KINDS)
 
 
+def _narrow_first(message: str, endpoint: str) -> Response:
+    """An export too long to make: back to the same page without the export, saying why."""
+    flash(message, "warning")
+    return redirect(url_for(endpoint, **{k: v for k, v in request.args.items() if k != "export"}))
+
+
 def _choices() -> dict:
     return {
         "courses": db.session.scalars(
@@ -210,15 +216,8 @@ def people():
     titles = {"overdue": _("Overdue training"), "not_started": _("Training never started")}
     title = titles.get(filters.status or "", _("Training by person"))
     if exporting and len(rows) > EXPORT_MAX_ROWS:
-        flash(
-            _(
-                "This list has more than %(n)s rows: narrow it by unit, course or status before exporting.",
-                n=format_number(EXPORT_MAX_ROWS),
-            ),
-            "warning",
-        )
-        args = {k: v for k, v in request.args.items() if k != "export"}
-        return redirect(url_for("reports.people", **args))
+        return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
+                               "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
     if exporting:
         headers, table = people_table(rows)
         return _export(export, title, headers, table)
@@ -249,15 +248,8 @@ def compliance():
         except queries.OutOfScope:  # also an unknown unit
             abort(404)
         if exporting and result.truncated:
-            flash(
-                _(
-                    "This unit had more than %(n)s people on that day: export a smaller unit.",
-                    n=format_number(EXPORT_MAX_ROWS),
-                ),
-                "warning",
-            )
-            args = {k: v for k, v in request.args.items() if k != "export"}
-            return redirect(url_for("reports.compliance", **args))
+            return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
+                                   n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
         if exporting:
             title = _(
                 "Compliance of %(unit)s on %(date)s",

@@ -4,7 +4,7 @@ Each file is written against the roster in ``BASE_UNITS`` / ``BASE_STAFF`` (the 
 it first) and comes with what must happen: ``refused`` (exit 1, nothing written) or
 ``applied``, and text the plan must say. Run it to look at the files:
 
-    python tests/roster/files/make_files.py /tmp/hostile   # add --big for the 50 MB file
+    python -m tests.roster.files.make_files /tmp/hostile   # add --big for the 50 MB file
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
-
-HEADER = ["Mã cán bộ", "Họ và tên", "Email", "Đơn vị", "Chức vụ"]
+from tests.roster.helpers import csv_bytes, write_xlsx
 
 BASE_UNITS = [("HN", "Thanh tra Thành phố Hà Nội", None), ("HN-P1", "Phòng Nghiệp vụ 1", "HN"),
               ("HCM", "Thanh tra Thành phố Hồ Chí Minh", None)]
@@ -41,27 +39,6 @@ class Case:
     refused_on_upload: bool = False     # the upload page itself refuses the file
 
 
-def _csv(rows: list[list[str]], header: list[str] | None = None, delimiter: str = ";") -> bytes:
-    lines = []
-    for row in [header or HEADER, *rows]:
-        cells = []
-        for cell in row:
-            if any(ch in cell for ch in (delimiter, '"', "\n")):
-                cell = '"' + cell.replace('"', '""') + '"'
-            cells.append(cell)
-        lines.append(delimiter.join(cells))
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8-sig")
-
-
-def _xlsx(path: Path, rows: list[list[object]], header: list[str] | None = None) -> None:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(header or HEADER)
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-
-
 def _rewrite_zip(path: Path, old: bytes, new: bytes) -> None:
     with zipfile.ZipFile(path) as archive:
         parts = [(info, archive.read(info)) for info in archive.infolist()]
@@ -76,7 +53,7 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
     cases: dict[str, Case] = {}
 
     def csv_file(name: str, case: Case, rows: list[list[str]], **kwargs) -> None:
-        (folder / name).write_bytes(_csv(rows, **kwargs))
+        (folder / name).write_bytes(csv_bytes(rows, **kwargs))
         cases[name] = case
 
     others = BASE_ROWS[1:]
@@ -92,22 +69,23 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
     csv_file("name_200k.csv", Case("refused", ["Dòng 3, cột Họ và tên"], refused_on_upload=True), [
         BASE_ROWS[0], ["000102", "A" * 200_000, "ha@example.vn", "HN-P1", ""]])
     (folder / "unclosed_quote.csv").write_bytes(
-        _csv(BASE_ROWS) + b'000300;"Unclosed;x@example.vn;HN;\r\n' + b"000301;Tran;;HN;\r\n" * 20_000)
+        csv_bytes(BASE_ROWS) + b'000300;"Unclosed;x@example.vn;HN;\r\n' + b"000301;Tran;;HN;\r\n" * 20_000)
     cases["unclosed_quote.csv"] = Case("refused", ["Dòng 5", "ngoặc kép"], refused_on_upload=True)
     # openpyxl (like Excel) writes at most 32,767 characters: lengthen the cell in the XML itself.
-    _xlsx(folder / "name_40k.xlsx", [BASE_ROWS[0], ["000102", "B" * 32_767, "ha@example.vn", "HN-P1", ""]])
+    write_xlsx(folder / "name_40k.xlsx",
+               [BASE_ROWS[0], ["000102", "B" * 32_767, "ha@example.vn", "HN-P1", ""]])
     _rewrite_zip(folder / "name_40k.xlsx", b"B" * 32_767, b"B" * 40_000)
     cases["name_40k.xlsx"] = Case("refused", ["Dòng 3, cột Họ và tên"], refused_on_upload=True)
     if big:
         with (folder / "unclosed_quote_50mb.csv").open("wb") as handle:
-            handle.write(_csv(BASE_ROWS) + b'000300;"never closed;')
+            handle.write(csv_bytes(BASE_ROWS) + b'000300;"never closed;')
             chunk = ("Nguyễn Văn Dài;" * 4000 + "\r\n").encode()
             while handle.tell() < 50 * 1024 * 1024:
                 handle.write(chunk)
         cases["unclosed_quote_50mb.csv"] = Case("refused", ["Dòng 5"], refused_on_upload=True)
     # Headers and no rows: nothing to import (and with --full it must not mark everyone as left).
     csv_file("header_only.csv", Case("refused", ["không có dòng dữ liệu"], args=["--full", "--yes"]), [])
-    _xlsx(folder / "header_only.xlsx", [])
+    write_xlsx(folder / "header_only.xlsx", [])
     cases["header_only.xlsx"] = Case("refused", ["không có dòng dữ liệu"], args=["--full", "--yes"])
     # A required column missing, an optional one misspelt.
     csv_file("no_code_column.csv", Case("refused", ["“Mã cán bộ”", "“Mã nhân sự”", "Staff code",
@@ -117,7 +95,7 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
              BASE_ROWS, header=["Mã cán bộ", "Họ và tên", "Emial", "Đơn vị", "Chức vụ"])
     # A NUL byte (and a zero-width space) after the first 8 KB: no look-alike position.
     padding = [[f"0004{n:02d}", f"Người Thứ {n}", "", "HN", "Thanh tra viên"] for n in range(200)]
-    data = _csv([*BASE_ROWS, *padding, ["000500", "Đỗ Văn Nul", "", "HN", "Thanh tra\x00 viên\u200b"]])
+    data = csv_bytes([*BASE_ROWS, *padding, ["000500", "Đỗ Văn Nul", "", "HN", "Thanh tra\x00 viên\u200b"]])
     assert data.index(b"\x00") > 8192
     (folder / "nul_after_8k.csv").write_bytes(data)
     cases["nul_after_8k.csv"] = Case("applied", ["ký tự điều khiển"])
@@ -152,7 +130,7 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
     # Not a roster at all, and a file of nothing but a BOM.
     (folder / "only_bom.csv").write_bytes(b"\xef\xbb\xbf")
     cases["only_bom.csv"] = Case("refused", [], refused_on_upload=True)
-    (folder / "bidi_name.csv").write_bytes(_csv(
+    (folder / "bidi_name.csv").write_bytes(csv_bytes(
         [*BASE_ROWS, ["000600", "Lê \u202eVăn\u202c Đảo", "dao@example.vn", "HN", "Thanh tra viên"]]))
     cases["bidi_name.csv"] = Case("applied", ["Lê Văn Đảo"])
     return cases
