@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
@@ -50,6 +50,9 @@ _write_intent: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # DeclarativeBase types it as any FromClause; every model here maps one Table.
+        __table__: ClassVar[sa.Table]
 
 
 class UTCDateTime(sa.TypeDecorator):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mooc import clock
 from mooc.auth.models import User
 from mooc.database import CreatedAt, UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model, db
 
 
 class TokenPurpose(enum.StrEnum):
@@ -33,7 +33,7 @@ LIFETIME = {
 }
 
 
-class AccountToken(CreatedAt, db.Model):
+class AccountToken(CreatedAt, Model):
     __tablename__ = "account_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
