@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 from mooc import clock
 
@@ -53,6 +53,13 @@ class Base(DeclarativeBase):
     if TYPE_CHECKING:
         # DeclarativeBase types it as any FromClause; every model here maps one Table.
         __table__: ClassVar[sa.Table]
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. ``Session.execute()`` is typed as returning
+    a ``Result``; for these statements it is a ``CursorResult``, which has the count."""
+    assert isinstance(result, sa.CursorResult), type(result)
+    return result.rowcount
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -192,7 +199,7 @@ def _refuse_unmarked_write(connection, cursor, statement: str, parameters, conte
             f"writing: mark the view @writes or use write_transaction(). Statement: {statement[:120]}")
 
 
-def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(session: Session | scoped_session[Any], table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows fast, in the session's transaction: COPY on PostgreSQL, executemany
     on SQLite.
 

@@ -176,9 +176,8 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         exempt.state = EnrolmentState.EXEMPT
         exempt.exempt_reason = "Đã hoàn thành lớp tập huấn trực tiếp năm 2025"
     if "van-ban-thanh-tra" in courses:
-        staff = db.session.get(Staff, staff_id)
-        assign.enrol(staff, courses["van-ban-thanh-tra"].id, EnrolmentSource.MANUAL,
-                     due_on=today + timedelta(days=25))
+        assign.enrol(db.session.get_one(Staff, staff_id), courses["van-ban-thanh-tra"].id,
+                     EnrolmentSource.MANUAL, due_on=today + timedelta(days=25))
     # A few colleagues finished, some are under way: the reports have something to show.
     finished = {"000102": 40, "000203": 12, "000302": 75, "000401": 3}
     for code, days_ago in finished.items():
