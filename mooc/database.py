@@ -215,6 +215,7 @@ def insert_many(session: Session | scoped_session[Any], table: sa.Table, rows: l
         return
     columns = list(rows[0])
     driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection has its driver's connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:

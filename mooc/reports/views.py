@@ -4,6 +4,8 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -148,6 +150,13 @@ def _dashboard(unit_id: int | None):
     )
 
 
+def _args_but_export() -> dict[str, Any]:
+    """This page's query parameters without ``export``, for the page to redirect to itself.
+    Names starting with "_" are not the page's: url_for would read them as its own options
+    (``_external``, ``_scheme``, ``_anchor``), so they are left out."""
+    return {k: v for k, v in request.args.items() if k != "export" and not k.startswith("_")}
+
+
 @bp.get("/")
 @role_required(Role.MANAGER)
 def dashboard():
@@ -217,9 +226,8 @@ def people():
             ),
             "warning",
         )
-        args = {k: v for k, v in request.args.items() if k != "export"}
-        return redirect(url_for("reports.people", **args))
-    if exporting:
+        return redirect(url_for("reports.people", **_args_but_export()))
+    if export is not None:
         headers, table = people_table(rows)
         return _export(export, title, headers, table)
     return render_template(
@@ -256,9 +264,8 @@ def compliance():
                 ),
                 "warning",
             )
-            args = {k: v for k, v in request.args.items() if k != "export"}
-            return redirect(url_for("reports.compliance", **args))
-        if exporting:
+            return redirect(url_for("reports.compliance", **_args_but_export()))
+        if export is not None:
             title = _(
                 "Compliance of %(unit)s on %(date)s",
                 unit=result.unit.name if result.unit else _("All units"),

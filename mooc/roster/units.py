@@ -271,8 +271,9 @@ def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
         row = read_row(number, cells, with_kind="kind" in table.present)
         plan.issues += validate_row(row, seen, table.label)
         plan.rows.append(row)
-    code_of: dict[int | None, str] = {unit.id: code for code, unit in existing.items()}
-    parent_of = {code: code_of.get(unit.parent_id) for code, unit in existing.items()}
+    code_of = {unit.id: code for code, unit in existing.items()}
+    parent_of = {code: code_of.get(unit.parent_id) if unit.parent_id is not None else None
+                 for code, unit in existing.items()}
     parent_of.update({row.code: row.parent_code for row in plan.rows if row.code})
     known = set(existing) | set(seen)
     for row in plan.rows:
