@@ -23,13 +23,13 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 
 from mooc import clock
 
@@ -50,6 +50,16 @@ _write_intent: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    if TYPE_CHECKING:
+        # DeclarativeBase types it as any FromClause; every model here maps one Table.
+        __table__: ClassVar[sa.Table]
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. ``Session.execute()`` is typed as returning
+    a ``Result``; for these statements it is a ``CursorResult``, which has the count."""
+    assert isinstance(result, sa.CursorResult), type(result)
+    return result.rowcount
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -189,7 +199,7 @@ def _refuse_unmarked_write(connection, cursor, statement: str, parameters, conte
             f"writing: mark the view @writes or use write_transaction(). Statement: {statement[:120]}")
 
 
-def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert_many(session: Session | scoped_session[Any], table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows fast, in the session's transaction: COPY on PostgreSQL, executemany
     on SQLite.
 
@@ -205,6 +215,7 @@ def insert_many(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -
         return
     columns = list(rows[0])
     driver = connection.connection.driver_connection
+    assert driver is not None  # a checked-out connection has its driver's connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -17,11 +18,14 @@ from mooc.config import settings
 from mooc.courses.models import Course, Lesson
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import SyncRefused, sync_tree
+from mooc.database import Base
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.text import split_full_name
 from mooc.training import assign, completion
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+
+M = TypeVar("M", bound=Base)
 
 DEMO_PASSWORD = "matkhau-demo"  # noqa: S105 (published on purpose: it is the demo)
 
@@ -78,7 +82,7 @@ class DemoReport:
     courses: list[str] = field(default_factory=list)  # what the course sync said
 
 
-def _get_or_create(model: type, key: str, value: str, report: DemoReport, **values: object) -> object:
+def _get_or_create(model: type[M], key: str, value: str, report: DemoReport, **values: object) -> M:
     found = db.session.execute(sa.select(model).where(getattr(model, key) == value)).scalar_one_or_none()
     if found is None:
         found = model(**{key: value}, **values)
@@ -176,26 +180,28 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         exempt.state = EnrolmentState.EXEMPT
         exempt.exempt_reason = "Đã hoàn thành lớp tập huấn trực tiếp năm 2025"
     if "van-ban-thanh-tra" in courses:
-        staff = db.session.get(Staff, staff_id)
-        assign.enrol(staff, courses["van-ban-thanh-tra"].id, EnrolmentSource.MANUAL,
-                     due_on=today + timedelta(days=25))
+        assign.enrol(db.session.get_one(Staff, staff_id), courses["van-ban-thanh-tra"].id,
+                     EnrolmentSource.MANUAL, due_on=today + timedelta(days=25))
     # A few colleagues finished, some are under way: the reports have something to show.
     finished = {"000102": 40, "000203": 12, "000302": 75, "000401": 3}
     for code, days_ago in finished.items():
         staff = db.session.execute(sa.select(Staff).where(Staff.staff_code == code)).scalar_one_or_none()
-        done = staff and db.session.scalar(sa.select(Enrolment).where(
-            Enrolment.staff_id == staff.id, Enrolment.course_id == courses["nghiep-vu-thanh-tra"].id))
+        done = db.session.scalar(sa.select(Enrolment).where(
+            Enrolment.staff_id == staff.id, Enrolment.course_id == courses["nghiep-vu-thanh-tra"].id)
+        ) if staff is not None else None
         if done is not None and done.state != EnrolmentState.COMPLETED:
             when = clock.now() - timedelta(days=days_ago)
             done.assigned_on = min(done.assigned_on, when.date() - timedelta(days=10))
             completion.complete(done, courses["nghiep-vu-thanh-tra"], None, when)
     for code in ("000205", "000303"):
         staff = db.session.execute(sa.select(Staff).where(Staff.staff_code == code)).scalar_one_or_none()
-        rows = db.session.scalars(sa.select(Enrolment).where(Enrolment.staff_id == staff.id)) if staff else []
+        rows = (list(db.session.scalars(sa.select(Enrolment).where(Enrolment.staff_id == staff.id)))
+                if staff else [])
         for row in rows:
             row.state, row.started_at = EnrolmentState.IN_PROGRESS, clock.now() - timedelta(days=5)
     db.session.flush()
-    report.created["enrolments"] = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment))
+    report.created["enrolments"] = db.session.execute(
+        sa.select(sa.func.count()).select_from(Enrolment)).scalar_one()
 
 
 def load_courses(report: DemoReport) -> None:

@@ -24,7 +24,7 @@ LOCALES = ("vi", "en")
 LANG_COOKIE = "lang"
 
 
-def load_catalogue(locale: str, directory: Path = TRANSLATIONS_DIR) -> support.Translations:
+def load_catalogue(locale: str, directory: Path = TRANSLATIONS_DIR) -> support.NullTranslations:
     """Compile ``<directory>/<locale>/LC_MESSAGES/messages.po`` into translations in memory."""
     po_path = directory / locale / "LC_MESSAGES" / "messages.po"
     if not po_path.is_file():

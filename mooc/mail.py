@@ -79,7 +79,7 @@ _background: set[threading.Thread] = set()
 _background_lock = threading.Lock()
 
 
-def after_request(job: Callable[[], None], *, what: str) -> None:
+def after_request(job: Callable[[], object], *, what: str) -> None:
     """Run ``job`` once this request has committed, on a thread of its own with an app
     context (and its own database session, committed by the job), so the answer neither
     waits for it nor shows by its timing what the job does. Nothing runs if the request fails

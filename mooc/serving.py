@@ -21,7 +21,8 @@ class _Gunicorn(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    # Flask's __call__ takes a dict environ; gunicorn's stubs want any MutableMapping accepted
+    def load(self) -> Flask:  # type: ignore[override]
         return self.application
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model
 
 
 class Role(enum.StrEnum):
@@ -28,7 +28,7 @@ class Role(enum.StrEnum):
         return list(Role).index(self)
 
 
-class User(UserMixin, CreatedAt, db.Model):
+class User(UserMixin, CreatedAt, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,7 +66,7 @@ class User(UserMixin, CreatedAt, db.Model):
         return f"<User {self.email}>"
 
 
-class AuthSession(CreatedAt, db.Model):
+class AuthSession(CreatedAt, Model):
     """A signed-in browser. The cookie holds a random token; only its hash is stored here.
 
     Logging out, changing the password or deactivating the account revokes the row, so a
@@ -89,7 +89,7 @@ class AuthSession(CreatedAt, db.Model):
     raw_token = None  # type: str | None  # only in memory, for the request that knows it
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed sign-ins per e-mail address, known account or not (so locking reveals nothing)."""
 
     __tablename__ = "login_throttle"
@@ -100,7 +100,7 @@ class LoginThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AddressThrottle(db.Model):
+class AddressThrottle(Model):
     """Failed sign-ins (and current-password checks) per client address, whatever the account:
     one address trying one password on many accounts (password spraying) is locked too.
     In the database, like LoginThrottle, so every worker process counts the same failures."""
@@ -113,7 +113,7 @@ class AddressThrottle(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what, when (UTC) and from where. Never holds passwords or tokens."""
 
     __tablename__ = "audit_events"

@@ -92,7 +92,7 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy,
 
     if (minutes := locked_minutes(email, address, now)) is not None:
         raise SignInLocked(minutes)
-    if not ok:
+    if not ok or user is None:
         if record_failure(email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
@@ -157,14 +157,14 @@ def _count_failure(table: sa.Table, key: str, value: str, now: datetime,
     column = table.c[key]
     stale = sa.or_(table.c.last_failure_at.is_(None), table.c.last_failure_at < window_start)
     stmt = insert(table).values({key: value, "failures": 1, "last_failure_at": now})
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[column],
         set_={
             "failures": sa.case((stale, 1), else_=table.c.failures + 1),
             "last_failure_at": now,
         },
     ).returning(table.c.failures)
-    failures = db.session.execute(stmt).scalar_one()
+    failures = db.session.execute(upsert).scalar_one()
     if failures >= max_failures:
         db.session.execute(sa.update(table).where(column == value)
                            .values(locked_until=now + timedelta(minutes=lock_minutes), failures=0))

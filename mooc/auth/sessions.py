@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mooc import clock
 from mooc.auth.models import AuthSession, User
 from mooc.config import settings
-from mooc.database import wants_write, write_transaction
+from mooc.database import rowcount, wants_write, write_transaction
 from mooc.extensions import db
 
 TOUCH_EVERY = timedelta(seconds=60)  # how stale last_seen_at may get before it is rewritten
@@ -88,4 +88,4 @@ def revoke_all(user: User, *, keep: AuthSession | None = None) -> int:
             .values(revoked_at=clock.now()))
     if keep is not None:
         stmt = stmt.where(AuthSession.id != keep.id)
-    return db.session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
+    return rowcount(db.session.execute(stmt, execution_options={"synchronize_session": False}))

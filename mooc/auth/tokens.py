@@ -18,8 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.auth.models import User
-from mooc.database import CreatedAt, UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.database import CreatedAt, UTCDateTime, enum_column, rowcount
+from mooc.extensions import Model, db
 
 
 class TokenPurpose(enum.StrEnum):
@@ -33,7 +33,7 @@ LIFETIME = {
 }
 
 
-class AccountToken(CreatedAt, db.Model):
+class AccountToken(CreatedAt, Model):
     __tablename__ = "account_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,18 +94,18 @@ def recently_issued(user: User, purpose: TokenPurpose, within: timedelta) -> boo
 def spend_all(user: User) -> int:
     """Spend every outstanding link of ``user``, of every kind: once a password is set (by any
     path), no older invitation or reset link may set another. Returns how many were live."""
-    return db.session.execute(
+    return rowcount(db.session.execute(
         sa.update(AccountToken)
         .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
         .values(used_at=clock.now()),
-        execution_options={"synchronize_session": False}).rowcount
+        execution_options={"synchronize_session": False}))
 
 
 def use(token: AccountToken) -> None:
     """Spend the token. Atomic: of two requests racing with one link, only one succeeds."""
-    done = db.session.execute(
+    done = rowcount(db.session.execute(
         sa.update(AccountToken).where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
         .values(used_at=clock.now()),
-        execution_options={"synchronize_session": False}).rowcount
+        execution_options={"synchronize_session": False}))
     if done != 1:
         raise LookupError("token already used")

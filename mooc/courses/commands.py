@@ -52,7 +52,7 @@ def _identity_warnings(result) -> tuple[list, str | None]:
         return archive_warnings(result), None
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
-        reason = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
         return [], f"the database could not be read ({reason[:120]}): changes of identity not checked"
 
 

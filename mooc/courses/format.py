@@ -203,8 +203,8 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
         return None
     # Front matter is flat: a key's line is the line that starts with it.
     meta_lines: dict[str, int] = {}
-    for number, line in enumerate(lines[1:end], start=2):
-        if match := TOP_LEVEL_KEY_RE.match(line):
+    for number, meta_line in enumerate(lines[1:end], start=2):
+        if match := TOP_LEVEL_KEY_RE.match(meta_line):
             meta_lines.setdefault(match.group(1), number)
     body_lines = lines[end + 1 :]
     return Document(
@@ -572,8 +572,8 @@ def load_module(
                 module.items.append(lesson)
         elif entry.is_file() and name.lower().endswith(".md"):
             # It looks like a lesson or a quiz: leaving it out silently would lose it.
-            quiz = name.lower().endswith(".quiz.md")
-            misnamed(report, entry, "quiz" if quiz else "lesson", ".quiz.md" if quiz else ".md",
+            is_quiz = name.lower().endswith(".quiz.md")
+            misnamed(report, entry, "quiz" if is_quiz else "lesson", ".quiz.md" if is_quiz else ".md",
                      max(numbers, default=0) + 1)
         else:
             report.warning(

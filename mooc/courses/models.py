@@ -14,10 +14,10 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime
-from mooc.extensions import db
+from mooc.extensions import Model
 
 
-class Course(CreatedAt, db.Model):
+class Course(CreatedAt, Model):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,7 +41,7 @@ class Course(CreatedAt, db.Model):
     modules: Mapped[list[Module]] = relationship(back_populates="course", order_by="Module.position")
 
 
-class Module(db.Model):
+class Module(Model):
     __tablename__ = "course_modules"
     __table_args__ = (sa.UniqueConstraint("course_id", "key"),)
 
@@ -87,7 +87,7 @@ class CourseItem:
         return relationship(Module)
 
 
-class Lesson(CourseItem, db.Model):
+class Lesson(CourseItem, Model):
     __tablename__ = "lessons"
 
     minutes: Mapped[int] = mapped_column(default=0)
@@ -96,7 +96,7 @@ class Lesson(CourseItem, db.Model):
     headings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
 
-class Quiz(CourseItem, db.Model):
+class Quiz(CourseItem, Model):
     """A quiz file: its settings and questions as parsed at sync (attempts keep their own copy)."""
 
     __tablename__ = "quizzes"
@@ -106,7 +106,7 @@ class Quiz(CourseItem, db.Model):
     questions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
 
-class LessonProgress(db.Model):
+class LessonProgress(Model):
     """A lesson marked as done. One row per person and lesson (a constraint, not a check)."""
 
     __tablename__ = "lesson_progress"
@@ -118,7 +118,7 @@ class LessonProgress(db.Model):
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class CourseSync(db.Model):
+class CourseSync(Model):
     """One run of `mooc courses sync` (or the development auto-sync): the audit of content."""
 
     __tablename__ = "course_syncs"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from mooc.courses.models import Course, Lesson, LessonProgress, Module, Quiz
 from mooc.extensions import db
+
+ItemT = TypeVar("ItemT", Lesson, Quiz)
 
 
 @dataclass
@@ -80,7 +83,7 @@ def get_course(key: str) -> Course | None:
     return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
 
 
-def renamed_item(model: type[Lesson] | type[Quiz], course_id: int, old_key: str) -> Lesson | Quiz | None:
+def renamed_item(model: type[ItemT], course_id: int, old_key: str) -> ItemT | None:
     """The live lesson or quiz that had ``old_key`` before its identity changed
     (``previously:`` in its front matter): its old address redirects to it."""
     rows = db.session.execute(
@@ -129,10 +132,10 @@ def outline(course: Course, user_id: int | None) -> Outline:
                     OutlineItem("lesson", row.key, row.title, row.minutes, row.id in done, row.id),
                 )
             )
-    for row in quizzes:
-        if row.module_id in by_module:
-            by_module[row.module_id].append(
-                (row.position, row.key, OutlineItem("quiz", row.key, row.title, 0, False, row.id))
+    for quiz in quizzes:
+        if quiz.module_id in by_module:
+            by_module[quiz.module_id].append(
+                (quiz.position, quiz.key, OutlineItem("quiz", quiz.key, quiz.title, 0, False, quiz.id))
             )
     result = []
     for module in modules:

@@ -376,13 +376,13 @@ def archive_warnings(result: CheckResult) -> list[Problem]:
             continue
         keys = {item.key for item in source.items()}
         kept = keys | {old for item in source.items() for old in item.previous}
-        for model, counter, column, kind in (
-            (Lesson, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
-            (Quiz, QUIZ_ATTEMPTS.c.user_id, QUIZ_ATTEMPTS.c.quiz_id, "quiz"),
+        for model, table, counter, column, kind in (
+            (Lesson, LessonProgress.__table__, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
+            (Quiz, QUIZ_ATTEMPTS, QUIZ_ATTEMPTS.c.user_id, QUIZ_ATTEMPTS.c.quiz_id, "quiz"),
         ):
             rows = db.session.execute(
                 sa.select(model.key, model.source_path, sa.func.count(sa.distinct(counter)))
-                .join(column.table, column == model.id)
+                .join(table, column == model.id)
                 .where(model.course_id == course.id, model.archived.is_(False))
                 .group_by(model.id, model.key, model.source_path)
             ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
@@ -25,7 +26,8 @@ ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 def preview_edits():
     """In development, show authors their edits on reload (see autosync.py)."""
     if settings().courses_autosync:
-        g.course_errors = refresh_if_changed(current_app._get_current_object())
+        # current_app is a LocalProxy, typed by Flask as the app it stands for
+        g.course_errors = refresh_if_changed(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _course_or_404(key: str):
@@ -93,7 +95,8 @@ def mark_done(key: str, lesson_key: str):
     if following is not None:
         endpoint = "courses.lesson" if following.kind == "lesson" else "quizzes.quiz"
         argument = "lesson_key" if following.kind == "lesson" else "quiz_key"
-        return redirect(url_for(endpoint, key=course.key, **{argument: following.key}))
+        values: dict[str, Any] = {argument: following.key}
+        return redirect(url_for(endpoint, key=course.key, **values))
     return redirect(url_for("courses.course", key=course.key))
 
 

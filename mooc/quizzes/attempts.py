@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mooc import clock, events
 from mooc.courses.models import Quiz
+from mooc.database import rowcount
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formats.quiz_review import DEFAULT_POLICY, Review, policy_allows
@@ -177,12 +178,12 @@ def submit(attempt: QuizAttempt, responses: dict[str, Any] | None) -> QuizAttemp
     answers = dict(attempt.answers or {})
     status = AttemptStatus.SUBMITTED if on_time else AttemptStatus.EXPIRED
     # Claim the attempt atomically: of two submits racing, exactly one finds it open.
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         sa.update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
         .values(status=status)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         db.session.refresh(attempt)
         return attempt

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model
 
 
 class AttemptStatus(enum.StrEnum):
@@ -20,7 +20,7 @@ class AttemptStatus(enum.StrEnum):
     EXPIRED = "expired"  # the time ran out before a submit: graded on what was saved in time
 
 
-class QuizAttempt(db.Model):
+class QuizAttempt(Model):
     """One attempt. ``questions`` are snapshots of what was shown (with the correct answers:
     server-side only); a later edit of the quiz never changes this attempt or its review.
 

@@ -57,8 +57,8 @@ def _quiz_or_404(course_key: str, quiz_key: str) -> tuple[Any, Quiz]:
         db.select(Quiz).where(Quiz.course_id == course.id, Quiz.key == quiz_key, Quiz.archived.is_(False))
     )
     if not quiz:
-        renamed = course and queries.renamed_item(Quiz, course.id, quiz_key)
-        if not renamed:
+        renamed = queries.renamed_item(Quiz, course.id, quiz_key) if course is not None else None
+        if course is None or renamed is None:
             abort(404)
         abort(redirect(url_for("quizzes.quiz", key=course.key, quiz_key=renamed.key), 301))
     return course, quiz

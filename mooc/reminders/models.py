@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mooc import clock
 from mooc.database import UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model
 
 
 class ReminderStatus(enum.StrEnum):
@@ -34,7 +34,7 @@ class ReminderKind(enum.StrEnum):
     DIGEST = "digest"
 
 
-class ReminderLog(db.Model):
+class ReminderLog(Model):
     __tablename__ = "reminder_log"
     __table_args__ = (
         sa.CheckConstraint("enrolment_id IS NOT NULL OR kind = 'digest'", name="enrolment_or_digest"),

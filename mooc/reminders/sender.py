@@ -84,7 +84,8 @@ def _trainee(message: TraineeMessage, base_url: str) -> Outgoing:
         return messages.trainee_message(TraineeMessage(message.user_id, message.email, message.name, items),
                                         base_url)
 
-    rows = {item.key: (item.kind, item.step, item.enrolment_id) for item in message.items}
+    rows: dict[str, tuple[ReminderKind, str, int | None]] = {
+        item.key: (item.kind, item.step, item.enrolment_id) for item in message.items}
     return Outgoing(mail.address(message.name, message.email), message.email, message.user_id, rows, compose)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -69,7 +69,7 @@ def to_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], s
         sheet.column_dimensions[get_column_letter(index)].width = width + 2
     sheet.freeze_panes = "A5"
 
-    def styled(value: Any, **style: Any) -> WriteOnlyCell:
+    def styled(value: Any, **style: Any) -> Cell:
         cell = WriteOnlyCell(sheet, value=value)
         for name, setting in style.items():
             setattr(cell, name, setting)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -65,7 +65,11 @@ def current_enrolments() -> sa.Select:
     return sa.select(Enrolment).where(obligation())
 
 
-def _filtered(stmt: sa.Select, filters: Filters, today: date, enrolment: Any = Enrolment) -> sa.Select:
+Cols = TypeVarTuple("Cols")  # the columns of a select, kept through the filters
+
+
+def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date, enrolment: Any = Enrolment,
+              ) -> sa.Select[*Cols]:
     if filters.course_id:
         stmt = stmt.where(enrolment.course_id == filters.course_id)
     if filters.position_id:
@@ -311,11 +315,11 @@ def people(
         position,
         course_title,
         course_key,
-        row_status,
+        status_value,
         due_on,
         completed_at,
     ) in db.session.execute(stmt):
-        row_status = EnrolmentStatus(row_status)
+        row_status = EnrolmentStatus(status_value)
         days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
         if staff_unit not in manager_of:
             manager_of[staff_unit] = _manager_of(staff_unit, managers, parents)
@@ -343,6 +347,7 @@ def managers_by_unit() -> dict[int, list[str]]:
             User.role == Role.MANAGER, User.active.is_(True), User.scope_unit_id.is_not(None)
         )
     ):
+        assert unit_id is not None  # (the WHERE leaves out managers without a unit)
         managers[unit_id].append(name)
     return managers
 
@@ -407,11 +412,11 @@ def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Se
     counted over the unit's subtree (every unit when None). The counts come on every row (on
     one row of NULL people when there are none)."""
     roster = staff_as_of(day).subquery()
-    members = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
+    in_unit = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
     if unit_id is not None:
         tree = unit_subtree(unit_id)
-        members = members.join(tree, tree.c.id == roster.c.unit_id)
-    members = members.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
+        in_unit = in_unit.join(tree, tree.c.id == roster.c.unit_id)
+    members = in_unit.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
 
     # A cycle that makes its course missing: required, assigned by then, not in order, and no
     # other cycle of the course in order (looked for only when there are other cycles: a first
@@ -440,12 +445,12 @@ def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Se
         .scalar_subquery()
         .label("late"),
     ).subquery("counts")
-    page = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
+    first = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
         members, members.c.staff_id == Staff.id
     )
     if limit:
-        page = page.order_by(Staff.sort_key, Staff.id).limit(limit)
-    page = page.cte("page")
+        first = first.order_by(Staff.sort_key, Staff.id).limit(limit)
+    page = first.cte("page")
     listed = (
         sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, page.c.sort_key, Course.title)
         .select_from(page)
@@ -520,7 +525,7 @@ def completions_per_month(user: User, today: date, months: int = 12) -> list[tup
     scope = scope_of(user)
     if scope is not None:
         stmt = stmt.where(Staff.unit_id.in_(scope))
-    found = dict(db.session.execute(stmt).all())
+    found: dict[str, int] = dict(db.session.execute(stmt).all())
     result = []
     cursor = start
     for _ in range(months):

@@ -4,10 +4,13 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mooc import clock
 from mooc.auth import audit
@@ -44,10 +47,10 @@ def _export_arg() -> str | None:
     return choice_arg("export", EXPORT_KINDS)
 
 
-def _narrow_first(message: str, endpoint: str) -> Response:
+def _narrow_first(message: str, endpoint: str) -> WerkzeugResponse:
     """An export too long to make: back to the same page without the export, saying why."""
     flash(message, "warning")
-    return redirect(url_for(endpoint, **{k: v for k, v in request.args.items() if k != "export"}))
+    return redirect(url_for(endpoint, **_args_but_export()))
 
 
 def _choices() -> dict:
@@ -154,6 +157,13 @@ def _dashboard(unit_id: int | None):
     )
 
 
+def _args_but_export() -> dict[str, Any]:
+    """This page's query parameters without ``export``, for the page to redirect to itself.
+    Names starting with "_" are not the page's: url_for would read them as its own options
+    (``_external``, ``_scheme``, ``_anchor``), so they are left out."""
+    return {k: v for k, v in request.args.items() if k != "export" and not k.startswith("_")}
+
+
 @bp.get("/")
 @role_required(Role.MANAGER)
 def dashboard():
@@ -218,7 +228,7 @@ def people():
     if exporting and len(rows) > EXPORT_MAX_ROWS:
         return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
                                "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
-    if exporting:
+    if export is not None:
         headers, table = people_table(rows)
         return _export(export, title, headers, table)
     return render_template(
@@ -250,7 +260,7 @@ def compliance():
         if exporting and result.truncated:
             return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
                                    n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
-        if exporting:
+        if export is not None:
             title = _(
                 "Compliance of %(unit)s on %(date)s",
                 unit=result.unit.name if result.unit else _("All units"),

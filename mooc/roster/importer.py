@@ -664,6 +664,7 @@ def _accounts_moving(changed: dict[int, StaffChange]) -> dict[int, tuple[str, st
         chunk = ids[start:start + CHUNK]
         linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
         for user_id, email, staff_id in db.session.execute(linked):
+            assert staff_id is not None  # the IN filter leaves out accounts without a person
             change = changed[staff_id]
             new = change.values["email"]
             if new and new != email:
@@ -823,14 +824,16 @@ def _record_moves(plan: ImportPlan, import_id: int, resolved: Any) -> None:
             before = moves.Placement(old.get("unit_id", values["unit_id"]),
                                      old.get("position_id", values["position_id"]),
                                      old.get("status", values["status"]))
+        assert change.staff_id is not None  # the people added were written (and given ids) first
         found.append(moves.Move(change.staff_id, after, before, values["joined_on"]))
     moves.record_moves(found, plan.effective, import_id)
 
 
 def _sync_accounts(plan: ImportPlan) -> None:
     """People who leave lose access at once (in this transaction); people who return get it back."""
-    gone = [c.staff_id for c in plan.changes if c.kind == ChangeKind.DEACTIVATED]
-    back = [c.staff_id for c in plan.changes if c.kind == ChangeKind.REACTIVATED]
+    # (a person who leaves or returns is on the roster already: staff_id is set)
+    gone = [c.staff_id for c in plan.changes if c.kind == ChangeKind.DEACTIVATED and c.staff_id is not None]
+    back = [c.staff_id for c in plan.changes if c.kind == ChangeKind.REACTIVATED and c.staff_id is not None]
     deactivate_accounts(gone)
     for start in range(0, len(back), CHUNK):
         db.session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model
 from mooc.roster import keys
 
 
@@ -23,7 +23,7 @@ class StaffStatus(enum.StrEnum):
     LEFT = "left"
 
 
-class OrgUnit(CreatedAt, db.Model):
+class OrgUnit(CreatedAt, Model):
     """A unit of the organisation. Units are data: renamed and merged, never hard-coded.
 
     A merged unit stays (inactive, ``merged_into`` set) so that history pointing at it
@@ -50,7 +50,7 @@ class OrgUnit(CreatedAt, db.Model):
         return f"<OrgUnit {self.code}>"
 
 
-class Position(CreatedAt, db.Model):
+class Position(CreatedAt, Model):
     __tablename__ = "positions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,7 +59,7 @@ class Position(CreatedAt, db.Model):
     rank: Mapped[int] = mapped_column(default=100)  # lower = more senior; orders lists
 
 
-class Staff(CreatedAt, db.Model):
+class Staff(CreatedAt, Model):
     """A person on the roster. ``staff_code`` is text: leading zeros matter.
 
     ``search_text`` and ``sort_key`` are derived from the name, code and e-mail (see
@@ -107,7 +107,7 @@ def _staff_keys(mapper: Any, connection: Any, staff: Staff) -> None:
     staff.sort_key = keys.sort_key(staff.full_name)
 
 
-class StaffHistory(db.Model):
+class StaffHistory(Model):
     """Where a person was, in which position and status, from ``valid_from`` until the day
     before ``valid_to`` (open-ended while ``valid_to`` is empty). Reports "as of a date"
     read this table."""
@@ -125,7 +125,7 @@ class StaffHistory(db.Model):
     import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("roster_imports.id", ondelete="SET NULL"))
 
 
-class RosterImport(db.Model):
+class RosterImport(Model):
     """One applied import of a roster or units file: who, when, which file, what it did."""
 
     __tablename__ = "roster_imports"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
@@ -76,6 +76,9 @@ class Issue:
 
 
 # --- dates ----------------------------------------------------------------------------------
+
+
+IssueT = TypeVar("IssueT", bound=Issue)  # each import's own Issue subclass, kept in what the table returns
 
 
 class BadDate(ValueError):
@@ -140,7 +143,7 @@ class Table:
     def label(self, name: str) -> str:
         return self.labels.get(name) or self.shown.get(name, (name,))[0]
 
-    def missing(self, required: Iterable[str], issue: type[Issue]) -> list[Issue]:
+    def missing(self, required: Iterable[str], issue: type[IssueT]) -> list[IssueT]:
         """An issue on the header row for each required field no column holds."""
         found = ", ".join(f"“{header}”" for header in self.headers) or "—"
         return [issue(self.header_row, self.label(name), "missing_column",
@@ -148,7 +151,7 @@ class Table:
                        "accepted": ", ".join(self.shown.get(name, (name,)))})
                 for name in required if name not in self.present]
 
-    def header_warnings(self, fields: dict[str, tuple[str, ...]], issue: type[Issue]) -> list[Issue]:
+    def header_warnings(self, fields: dict[str, tuple[str, ...]], issue: type[IssueT]) -> list[IssueT]:
         """Columns the import does not use: one warning for each that looks like a misspelt
         known header, one listing the others."""
         if self.sheet is None:
@@ -165,7 +168,7 @@ class Table:
             warnings.append(issue(self.header_row, "", "ignored_columns", {"value": ", ".join(ignored)}))
         return warnings
 
-    def control_warnings(self, issue: type[Issue]) -> list[Issue]:
+    def control_warnings(self, issue: type[IssueT]) -> list[IssueT]:
         """Where invisible control characters were removed (known once the rows are read)."""
         if self.sheet is None:
             return []

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from mooc.auth.models import Role, User
 from mooc.extensions import db
@@ -52,11 +52,10 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _ordering() -> list[sa.ColumnElement]:
-    sort_key = Staff.sort_key
+def _ordering() -> list[sa.ColumnElement[str] | InstrumentedAttribute[str]]:
     if db.session.get_bind().dialect.name == "postgresql":
-        sort_key = sort_key.collate("C")  # type: ignore[assignment]
-    return [sort_key, Staff.staff_code]
+        return [Staff.sort_key.collate("C"), Staff.staff_code]
+    return [Staff.sort_key, Staff.staff_code]
 
 
 def roster_page(user: User, filters: RosterFilter, page: int = 1,
@@ -83,7 +82,7 @@ def roster_page(user: User, filters: RosterFilter, page: int = 1,
     return Page(list(items), total, page, per_page)
 
 
-def staff_as_of(day: date) -> sa.Select:
+def staff_as_of(day: date) -> sa.CompoundSelect:
     """(staff_id, unit_id, position_id, status) of everyone on the roster on ``day``.
 
     From the history; people with no history row at all (created before it was kept, or

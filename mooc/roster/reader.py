@@ -17,7 +17,7 @@ import io
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -106,6 +106,8 @@ class NumberCell:
 
 
 Cell = str | NumberCell | date | datetime | bool | None
+# (row number, cells) of a file, as a generator: closing it closes the file
+Records = Generator[tuple[int, list[Cell]], None, None]
 
 
 @dataclass
@@ -120,7 +122,7 @@ class Sheet:
     delimiter: str = ""
     # field -> rows where invisible control characters were removed (filled while rows are read)
     stripped: dict[str, list[int]] = field(default_factory=dict)
-    _records: Callable[[], Iterator[tuple[int, list[Cell]]]] | None = field(default=None, repr=False)
+    _records: Callable[[], Records] | None = field(default=None, repr=False)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -201,7 +203,7 @@ def _sanitise(cell: Cell) -> tuple[Cell, bool]:
     return cell, False
 
 
-def _guarded(records: Callable[[], Iterator[tuple[int, list[Cell]]]]) -> Iterator[tuple[int, list[Cell]]]:
+def _guarded(records: Callable[[], Records]) -> Records:
     """The records of any reader, refused with the row when a cell is too long to be real
     (the csv module's own limit raises csv.Error; XLSX cells are checked the same way)."""
     number = 0
@@ -302,8 +304,9 @@ def _best_header(sheet: Sheet, fields: dict[str, tuple[str, ...]]
     it, to be raised once the header can name its column)."""
     best: tuple[int, int, list[str]] | None = None
     unreadable: FileRefused | None = None
+    assert sheet._records is not None
     try:
-        with closing(_guarded(sheet._records)) as records:  # type: ignore[arg-type]
+        with closing(_guarded(sheet._records)) as records:
             for number, cells in records:
                 if number > HEADER_SEARCH_ROWS:
                     break
@@ -356,7 +359,7 @@ def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
         sample = text.read(65536)
     delimiter = _sniff_delimiter(sample)
 
-    def records() -> Iterator[tuple[int, list[Cell]]]:
+    def records() -> Records:
         with io.TextIOWrapper(opener(), encoding=encoding, newline="") as text:
             # A spreadsheet shows each record as one row, even with newlines inside quotes.
             parsed = csv.reader(text, delimiter=delimiter)
@@ -441,7 +444,7 @@ def _check_zip(opener: Callable[[], IO[bytes]]) -> None:
 def _open_xlsx(opener: Callable[[], IO[bytes]]) -> Sheet:
     _check_zip(opener)
 
-    def records() -> Iterator[tuple[int, list[Cell]]]:
+    def records() -> Records:
         import openpyxl  # only the XLSX path pays for the import
 
         with opener() as handle, warnings.catch_warnings():

@@ -272,7 +272,8 @@ def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
         plan.issues += validate_row(row, seen, table.label)
         plan.rows.append(row)
     code_of = {unit.id: code for code, unit in existing.items()}
-    parent_of = {code: code_of.get(unit.parent_id) for code, unit in existing.items()}
+    parent_of = {code: code_of.get(unit.parent_id) if unit.parent_id is not None else None
+                 for code, unit in existing.items()}
     parent_of.update({row.code: row.parent_code for row in plan.rows if row.code})
     known = set(existing) | set(seen)
     for row in plan.rows:
@@ -402,7 +403,7 @@ def apply_units(plan: UnitPlan, actor: User | None = None, *, source: str = "cli
     for code, into in plan.merged:
         target = units[into]
         while not target.active and target.merged_into_id is not None:
-            target = db.session.get(OrgUnit, target.merged_into_id)
+            target = db.session.get_one(OrgUnit, target.merged_into_id)
         merge_unit(units[code], target, actor=actor)
         units = {unit.code: unit for unit in db.session.execute(sa.select(OrgUnit)).scalars()}
     record = RosterImport(actor_id=actor.id if actor else None, kind="units", source=source,

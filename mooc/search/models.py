@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mooc.extensions import db
+from mooc.extensions import Model
 
 FTS_TABLE = "search_fts"
 GIN_INDEX = "ix_search_sections_document"
@@ -50,7 +50,7 @@ class SearchVector(sa.types.TypeDecorator):
         return dialect.type_descriptor(sa.Text())
 
 
-class SearchSection(db.Model):
+class SearchSection(Model):
     """A section of a live lesson (or a part of a long one): what one search hit points at.
 
     The lesson's title is repeated, folded, in each of its sections, so that a section

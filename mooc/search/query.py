@@ -268,7 +268,7 @@ def matching_sections(query: ParsedQuery, lesson_ids: list[int]) -> list[int]:
     if not lesson_ids or query.is_empty:
         return []
     dialect = db.session.get_bind().dialect.name
-    lessons = sa.bindparam("lessons", lesson_ids, expanding=True)
+    lessons: sa.BindParameter[list[int]] = sa.bindparam("lessons", lesson_ids, expanding=True)
     if dialect == "postgresql":
         statement = sa.text(
             "SELECT id FROM search_sections WHERE lesson_id IN :lessons AND document @@ CAST(:q AS tsquery)"

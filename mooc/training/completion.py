@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -80,7 +81,7 @@ def courses_progress(
     ):
         quizzes[row.course_id].append(row)
     done: set[int] = set()
-    attempts: list[sa.Row] = []
+    attempts: Sequence[sa.Row] = []
     if user_id is not None:
         done = set(
             db.session.scalars(
@@ -105,7 +106,7 @@ def _progress(
     lessons: list[sa.Row],
     quizzes: list[sa.Row],
     done_anywhere: set[int],
-    attempts: list[sa.Row],
+    attempts: Sequence[sa.Row],
     since: datetime | None,
 ) -> CourseProgress:
     criteria = course.completion or {}
@@ -223,7 +224,7 @@ def issue_certificate(enrolment: Enrolment, course: Course) -> Certificate:
     if existing is not None:
         return existing
     db.session.flush()  # the enrolment needs its id
-    staff = db.session.get(Staff, enrolment.staff_id)
+    staff = db.session.get_one(Staff, enrolment.staff_id)
     certificate = Certificate(
         enrolment_id=enrolment.id,
         code=new_code(),

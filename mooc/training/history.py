@@ -98,7 +98,7 @@ class _Known:
         done = sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.completed_at).where(
             Enrolment.completed_at.is_not(None))
         completed = {(staff_id, course_id, moment.date())
-                     for staff_id, course_id, moment in db.session.execute(done)}
+                     for staff_id, course_id, moment in db.session.execute(done) if moment is not None}
         return cls(dict(db.session.execute(sa.select(Staff.staff_code, Staff.id)).all()), courses, completed)
 
 

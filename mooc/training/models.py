@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime, enum_column
-from mooc.extensions import db
+from mooc.extensions import Model, db
 
 rule_units = sa.Table(
     "assignment_rule_units",
@@ -26,7 +26,7 @@ rule_positions = sa.Table(
 )
 
 
-class AssignmentRule(CreatedAt, db.Model):
+class AssignmentRule(CreatedAt, Model):
     """Course C is required for units U (and everything under them) and positions P (none
     listed = every position), due N days after assignment or by a fixed date, renewed every
     M months."""
@@ -68,7 +68,7 @@ class EnrolmentSource(enum.StrEnum):
     IMPORT = "import"  # a completion done elsewhere, imported
 
 
-class Enrolment(CreatedAt, db.Model):
+class Enrolment(CreatedAt, Model):
     """A person's cycle of a course. A renewal opens cycle n+1 and keeps cycle n.
 
     (staff, course, cycle) is unique, so applying the rules twice cannot enrol anyone twice.
@@ -131,7 +131,7 @@ class Enrolment(CreatedAt, db.Model):
     rule = relationship("AssignmentRule")
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """Proof of a completed cycle, checkable by anyone at /verify/<code>."""
 
     __tablename__ = "certificates"

@@ -157,11 +157,11 @@ def rules_overview() -> tuple[list[AssignmentRule], dict[int, int]]:
     """Every rule (active first, newest first) and how many enrolments each one made."""
     rules = list(db.session.scalars(
         sa.select(AssignmentRule).order_by(AssignmentRule.active.desc(), AssignmentRule.id.desc())))
-    counts = dict(db.session.execute(
+    counts = {rule_id: count for rule_id, count in db.session.execute(
         sa.select(Enrolment.rule_id, sa.func.count())
         .where(Enrolment.rule_id.is_not(None))
         .group_by(Enrolment.rule_id)
-    ).all())
+    ) if rule_id is not None}
     return rules, counts
 
 

@@ -55,10 +55,10 @@ def home():
 @bp.post("/courses/<key>/join")
 def join(key: str):
     course = queries.open_course(key) or abort(404)
-    if current_user.staff_id is None:
+    staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id is not None else None
+    if staff is None:
         flash(_("Only people on the roster can join courses."), "warning")
         return redirect(url_for("courses.course", key=key))
-    staff = db.session.get(Staff, current_user.staff_id)
     try:
         assign.enrol(staff, course.id, EnrolmentSource.SELF)
         flash(_("You joined the course."), "success")

@@ -300,3 +300,20 @@ def test_an_export_too_long_asks_to_narrow_the_list(world, monkeypatch):
     assert "hơn 3 dòng" in page
     monkeypatch.setattr(views, "EXPORT_MAX_ROWS", 6)
     assert client.get("/reports/people?export=csv").status_code == 200
+
+
+def test_the_narrow_the_list_redirect_keeps_url_for_options_out(world, monkeypatch):
+    """A query parameter named like url_for's own options (_external, _scheme, _anchor) is not
+    the page's: the redirect back to the list neither becomes absolute nor gains an anchor."""
+    from mooc.reports import views
+
+    app, _o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    monkeypatch.setattr(views, "EXPORT_MAX_ROWS", 3)  # the fixture's list has 6 rows
+    for page, kept in (("people", "status="), ("compliance", "unit=all")):
+        response = client.get(f"/reports/{page}?{kept}&export=xlsx&_external=1&_scheme=javascript&_anchor=x")
+        assert response.status_code == 302, page
+        location = response.headers["Location"]
+        assert location.startswith(f"/reports/{page}?") and "#" not in location, location
+        assert kept in location and "export" not in location and "_" not in location.split("?")[1]
