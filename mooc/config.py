@@ -213,6 +213,17 @@ def _split(overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[st
     return ours, flask
 
 
+# Settings read as they are from their MOOC_* variable (the field's name in capitals).
+_PLAIN_SETTINGS = (
+    "timezone", "session_idle_minutes", "session_max_hours", "login_max_failures",
+    "login_lock_minutes", "login_address_max_failures", "max_upload_mb", "media_max_mb",
+    "db_pool_size", "db_statement_timeout_ms", "sqlite_busy_timeout_ms", "proxy_count",
+    "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
+    "roster_confirm_percent", "reminder_overdue_every_days", "reminder_digest_weekday",
+    "reminder_pending_minutes",
+)
+
+
 def build_settings(overrides: Mapping[str, Any] | None = None,
                    environ: Mapping[str, str] | None = None) -> Settings:
     """The settings of this process, or ConfigError saying what is wrong and how to fix it.
@@ -231,8 +242,33 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
 
     instance_dir = Path(values["INSTANCE_DIR"] or ROOT_DIR / "instance").resolve()
     courses_dir = Path(values["COURSES_DIR"] or ROOT_DIR / "courses").resolve()
+    secret = _secret_key(values["SECRET_KEY"], instance_dir, production)
+    database_url = _database_url(values["DATABASE_URL"], instance_dir)
+    _check_locale_and_session(values)
+    mail_backend, mail_tls = _mail_backend(values, instance_dir, production)
+    _check_reminders_and_media(values)
 
-    secret = values["SECRET_KEY"]
+    return Settings(
+        env=env,
+        secret_key=secret,
+        database_url=database_url,
+        instance_dir=instance_dir,
+        courses_dir=courses_dir,
+        courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
+                          else bool(values["COURSES_AUTOSYNC"])),
+        base_url=values["BASE_URL"].rstrip("/"),
+        default_locale=values["DEFAULT_LOCALE"],
+        mail_backend=mail_backend,
+        allow_file_mail=bool(values["ALLOW_FILE_MAIL"]),
+        mail_tls=mail_tls,
+        reminder_days_before=tuple(sorted(set(values["REMINDER_DAYS_BEFORE"]), reverse=True)),
+        reminder_expiry_days=tuple(sorted(set(values["REMINDER_EXPIRY_DAYS"]), reverse=True)),
+        password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
+        **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
+    )
+
+
+def _secret_key(secret: str, instance_dir: Path, production: bool) -> str:
     if not secret:
         secret_file = instance_dir / SECRET_FILE
         if production:
@@ -242,27 +278,32 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
                 "print(secrets.token_urlsafe(48))'`, the same on every app server."
             )
         if secret_file.is_file():
-            secret = secret_file.read_text(encoding="utf-8").strip()
-        else:
-            # Development without `mooc demo`: sessions last as long as this process.
-            secret = secrets.token_urlsafe(48)
-    elif production and len(secret) < 32:
+            return secret_file.read_text(encoding="utf-8").strip()
+        # Development without `mooc demo`: sessions last as long as this process.
+        return secrets.token_urlsafe(48)
+    if production and len(secret) < 32:
         raise ConfigError("MOOC_SECRET_KEY is too short for production: use 32 or more random characters.")
+    return secret
 
-    database_url = values["DATABASE_URL"] or f"sqlite:///{instance_dir / 'mooc.sqlite3'}"
+
+def _database_url(database_url: str, instance_dir: Path) -> str:
+    database_url = database_url or f"sqlite:///{instance_dir / 'mooc.sqlite3'}"
     if database_url.startswith("postgres://") or database_url.startswith("postgresql://"):
         # Be forgiving about the scheme people copy from their hosting panel.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+    return database_url
 
+
+def _check_locale_and_session(values: Mapping[str, Any]) -> None:
     locale = values["DEFAULT_LOCALE"]
     if locale not in LOCALES:
         raise ConfigError(f"MOOC_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}, not {locale!r}")
-
-    idle = values["SESSION_IDLE_MINUTES"]
-    max_hours = values["SESSION_MAX_HOURS"]
-    if idle <= 0 or max_hours <= 0:
+    if values["SESSION_IDLE_MINUTES"] <= 0 or values["SESSION_MAX_HOURS"] <= 0:
         raise ConfigError("MOOC_SESSION_IDLE_MINUTES and MOOC_SESSION_MAX_HOURS must be positive")
 
+
+def _mail_backend(values: Mapping[str, Any], instance_dir: Path, production: bool) -> tuple[str, str]:
+    """The mail backend and its TLS mode, checked."""
     mail_backend = (values["MAIL_BACKEND"] or ("smtp" if production else "file")).lower()
     if mail_backend not in {"file", "smtp"}:
         raise ConfigError(f"MOOC_MAIL_BACKEND must be file or smtp, not {values['MAIL_BACKEND']!r}")
@@ -278,7 +319,10 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
     mail_tls = values["MAIL_TLS"].lower()
     if mail_tls not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"MOOC_MAIL_TLS must be none, starttls or ssl, not {values['MAIL_TLS']!r}")
+    return mail_backend, mail_tls
 
+
+def _check_reminders_and_media(values: Mapping[str, Any]) -> None:
     if not 0 <= values["REMINDER_DIGEST_WEEKDAY"] <= 7:
         raise ConfigError("MOOC_REMINDER_DIGEST_WEEKDAY must be 1 (Monday) to 7 (Sunday), or 0 for no digest")
     if values["REMINDER_OVERDUE_EVERY_DAYS"] < 0 or values["REMINDER_PENDING_MINUTES"] <= 0:
@@ -286,45 +330,6 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
                           "MOOC_REMINDER_PENDING_MINUTES more than 0")
     if values["MEDIA_MAX_MB"] <= 0:
         raise ConfigError("MOOC_MEDIA_MAX_MB must be a positive number of megabytes")
-
-    return Settings(
-        env=env,
-        secret_key=secret,
-        database_url=database_url,
-        instance_dir=instance_dir,
-        courses_dir=courses_dir,
-        courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
-                          else bool(values["COURSES_AUTOSYNC"])),
-        base_url=values["BASE_URL"].rstrip("/"),
-        default_locale=locale,
-        timezone=values["TIMEZONE"],
-        session_idle_minutes=idle,
-        session_max_hours=max_hours,
-        login_max_failures=values["LOGIN_MAX_FAILURES"],
-        login_lock_minutes=values["LOGIN_LOCK_MINUTES"],
-        login_address_max_failures=values["LOGIN_ADDRESS_MAX_FAILURES"],
-        max_upload_mb=values["MAX_UPLOAD_MB"],
-        media_max_mb=values["MEDIA_MAX_MB"],
-        db_pool_size=values["DB_POOL_SIZE"],
-        db_statement_timeout_ms=values["DB_STATEMENT_TIMEOUT_MS"],
-        sqlite_busy_timeout_ms=values["SQLITE_BUSY_TIMEOUT_MS"],
-        proxy_count=values["PROXY_COUNT"],
-        mail_backend=mail_backend,
-        allow_file_mail=bool(values["ALLOW_FILE_MAIL"]),
-        mail_host=values["MAIL_HOST"],
-        mail_port=values["MAIL_PORT"],
-        mail_tls=mail_tls,
-        mail_user=values["MAIL_USER"],
-        mail_password=values["MAIL_PASSWORD"],
-        mail_sender=values["MAIL_SENDER"],
-        roster_confirm_percent=values["ROSTER_CONFIRM_PERCENT"],
-        reminder_days_before=tuple(sorted(set(values["REMINDER_DAYS_BEFORE"]), reverse=True)),
-        reminder_overdue_every_days=values["REMINDER_OVERDUE_EVERY_DAYS"],
-        reminder_expiry_days=tuple(sorted(set(values["REMINDER_EXPIRY_DAYS"]), reverse=True)),
-        reminder_digest_weekday=values["REMINDER_DIGEST_WEEKDAY"],
-        reminder_pending_minutes=values["REMINDER_PENDING_MINUTES"],
-        password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
-    )
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Every name here is invented. Units are data like any other: this is one possible
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -141,6 +141,17 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         return
     courses = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
     today = clock.today()
+    _demo_rules(courses, units, positions, today)
+    _demo_trainee(courses, today)
+    _demo_colleagues(courses)
+    db.session.flush()
+    report.created["enrolments"] = db.session.execute(
+        sa.select(sa.func.count()).select_from(Enrolment)).scalar_one()
+
+
+def _demo_rules(courses: dict[str, Course], units: dict[str, OrgUnit], positions: dict[str, Position],
+                today: date) -> None:
+    """The demo's assignment rules, applied as of some weeks ago."""
     for key, unit_codes, position_codes, due_days, renew in DEMO_RULES:
         if key not in courses:
             continue
@@ -153,6 +164,10 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         # Assigned a while ago, so that deadlines fall in the past for some.
         assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20),
                            course_ids={rule.course_id})
+
+
+def _demo_trainee(courses: dict[str, Course], today: date) -> None:
+    """The demo trainee's courses in every state."""
     trainee = db.session.execute(sa.select(User).where(User.email == "hocvien@example.vn")).scalar_one()
     staff_id = trainee.staff_id
 
@@ -180,8 +195,12 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
         exempt.state = EnrolmentState.EXEMPT
         exempt.exempt_reason = "Đã hoàn thành lớp tập huấn trực tiếp năm 2025"
     if "van-ban-thanh-tra" in courses:
-        assign.enrol(db.session.get_one(Staff, staff_id), courses["van-ban-thanh-tra"].id,
-                     EnrolmentSource.MANUAL, due_on=today + timedelta(days=25))
+        staff = db.session.get_one(Staff, staff_id)
+        assign.enrol(staff, courses["van-ban-thanh-tra"].id, EnrolmentSource.MANUAL,
+                     due_on=today + timedelta(days=25))
+
+
+def _demo_colleagues(courses: dict[str, Course]) -> None:
     # A few colleagues finished, some are under way: the reports have something to show.
     finished = {"000102": 40, "000203": 12, "000302": 75, "000401": 3}
     for code, days_ago in finished.items():
@@ -199,9 +218,6 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
                 if staff else [])
         for row in rows:
             row.state, row.started_at = EnrolmentState.IN_PROGRESS, clock.now() - timedelta(days=5)
-    db.session.flush()
-    report.created["enrolments"] = db.session.execute(
-        sa.select(sa.func.count()).select_from(Enrolment)).scalar_one()
 
 
 def load_courses(report: DemoReport) -> None:

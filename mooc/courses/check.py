@@ -25,7 +25,7 @@ from mooc.courses.format import (
     load_tree,
     read_document,
 )
-from mooc.courses.render import anchor_ids, author_anchor, scan_links
+from mooc.courses.render import SourceLink, anchor_ids, author_anchor, scan_links
 from mooc.formats.problem import Problem
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
@@ -213,31 +213,42 @@ def check_tree(root: Path, media_max_bytes: int | None = None) -> CheckResult:
             if isinstance(item, LessonSource):
                 anchors.docs[item.doc.path.resolve()] = item.doc
     for course in courses:
-        used_assets: set[Path] = set()
-        documents: list[Document] = [course.doc] + [m.doc for m in course.modules]
-        documents += [item.doc for item in course.items()]
-        for doc in documents:
-            _check_links(doc, links, report, used_assets, course, anchors)
-        for item in course.items():
-            if isinstance(item, QuizFile):
-                quizzes[item.doc.path] = _check_quiz(item, report)
-                _check_farming(course, item, quizzes[item.doc.path], report)
-        _links_of_unloaded(course, links, used_assets)
-        wanted = course.completion.get("quizzes")
-        if isinstance(wanted, list):
-            known = {item.key for item in course.items() if isinstance(item, QuizFile)}
-            for key in wanted:
-                if key not in known:
-                    line = course.doc.meta_lines.get("completion", 1)
-                    report.error(course.doc.path, line, "bad-completion",
-                                 f"completion lists quiz '{key}', which the course does not have "
-                                 f"(quizzes: {', '.join(sorted(known)) or 'none'})")
-        media_files.check_course(course, report, used_assets, media_max_bytes)
-        for asset in course.assets:
-            if asset.resolve() not in used_assets:
-                report.warning(asset, 1, "unused-file", "no lesson links to this file")
+        _check_course(course, links, report, anchors, quizzes, media_max_bytes)
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root)
+
+
+def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchors: _Anchors,
+                  quizzes: dict[Path, Any], media_max_bytes: int) -> None:
+    """One course of the tree: its links, quizzes, completion, media and unused files."""
+    used_assets: set[Path] = set()
+    documents: list[Document] = [course.doc] + [m.doc for m in course.modules]
+    documents += [item.doc for item in course.items()]
+    for doc in documents:
+        _check_links(doc, links, report, used_assets, course, anchors)
+    for item in course.items():
+        if isinstance(item, QuizFile):
+            quizzes[item.doc.path] = _check_quiz(item, report)
+            _check_farming(course, item, quizzes[item.doc.path], report)
+    _links_of_unloaded(course, links, used_assets)
+    _check_completion_quizzes(course, report)
+    media_files.check_course(course, report, used_assets, media_max_bytes)
+    for asset in course.assets:
+        if asset.resolve() not in used_assets:
+            report.warning(asset, 1, "unused-file", "no lesson links to this file")
+
+
+def _check_completion_quizzes(course: CourseSource, report: Reporter) -> None:
+    """The quizzes a course's completion names are quizzes of the course."""
+    wanted = course.completion.get("quizzes")
+    if isinstance(wanted, list):
+        known = {item.key for item in course.items() if isinstance(item, QuizFile)}
+        for key in wanted:
+            if key not in known:
+                line = course.doc.meta_lines.get("completion", 1)
+                report.error(course.doc.path, line, "bad-completion",
+                             f"completion lists quiz '{key}', which the course does not have "
+                             f"(quizzes: {', '.join(sorted(known)) or 'none'})")
 
 
 @dataclass
@@ -290,92 +301,115 @@ def _check_links(
         report.warning(
             doc.path, doc.body_line + line, "raw-html", f"raw HTML is removed from pages: {snippet[:60]}"
         )
+    context = _LinkContext(doc, links, report, used_assets, course, anchors)
     for link in found:
-        line = doc.body_line + link.line
+        context.check(link)
+
+
+@dataclass
+class _LinkContext:
+    """Checks the links of one document (``_check_links``)."""
+
+    doc: Document
+    links: LinkMap
+    report: Reporter
+    used_assets: set[Path]
+    course: CourseSource | None
+    anchors: _Anchors | None
+
+    def error(self, line: int, code: str, message: str) -> None:
+        self.report.error(self.doc.path, line, code, message)
+
+    def check(self, link: SourceLink) -> None:
+        line = self.doc.body_line + link.line
         target = link.target.strip()
         if link.is_image and not link.text.strip():
             kind = media_files.kind_of(target)
-            report.error(
-                doc.path,
+            self.error(
                 line,
                 "image-alt",
                 f"{kind} '{target}' has no title: give it one between the brackets"
                 if kind else f"image '{target}' has no alt text: describe it between the brackets",
             )
         if not target:
-            report.error(doc.path, line, "empty-link", "link without a target")
-            continue
+            self.error(line, "empty-link", "link without a target")
+            return
         scheme = urlsplit(target).scheme.lower()
         if scheme in FORBIDDEN_SCHEMES:
-            report.error(doc.path, line, "bad-scheme", f"'{scheme}:' links are not allowed")
-            continue
+            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+            return
         if target.startswith("#"):
-            own = anchors.of(doc.path.resolve()) if anchors else None
-            if own is not None and unquote(target[1:]) not in own:
-                report.warning(doc.path, line, "broken-anchor",
-                             f"link '{target}': this lesson has no section with that anchor "
-                             f"({_anchor_hint(own)})")
-            continue
+            self.check_own_anchor(line, target)
+            return
         if scheme or target.startswith("//"):
-            continue
+            return
         if target.startswith("/"):
-            report.error(
-                doc.path,
+            self.error(
                 line,
                 "absolute-link",
                 f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'",
             )
-            continue
-        resolved = LinkMap.resolve(doc.path, target)
+            return
+        resolved = LinkMap.resolve(self.doc.path, target)
         if resolved is None:
-            continue
+            return
         path, fragment = resolved
-        if not any(str(path).startswith(root) for root in links.root_prefixes):
-            report.error(doc.path, line, "outside-tree", f"link '{target}' points outside the courses")
-            continue
-        refused = course.refused_assets.get(path) if course else None
+        if not any(str(path).startswith(root) for root in self.links.root_prefixes):
+            self.error(line, "outside-tree", f"link '{target}' points outside the courses")
+            return
+        self.check_file(link, line, target, path, fragment)
+
+    def check_own_anchor(self, line: int, target: str) -> None:
+        own = self.anchors.of(self.doc.path.resolve()) if self.anchors else None
+        if own is not None and unquote(target[1:]) not in own:
+            self.report.warning(self.doc.path, line, "broken-anchor",
+                                f"link '{target}': this lesson has no section with that anchor "
+                                f"({_anchor_hint(own)})")
+
+    def check_file(self, link: SourceLink, line: int, target: str, path: Path, fragment: str) -> None:
+        """A link to a file inside the courses' tree."""
+        links = self.links
+        refused = self.course.refused_assets.get(path) if self.course else None
         if refused:
-            report.error(doc.path, line, "refused-file", f"'{target}' cannot be shown: {refused}")
+            self.error(line, "refused-file", f"'{target}' cannot be shown: {refused}")
         elif link.is_image:
-            if path in links.assets:
-                used_assets.add(path)
-            elif path.exists():
-                report.error(
-                    doc.path,
-                    line,
-                    "not-an-image",
-                    f"'{target}' is not a picture in an images/ (or files/, assets/) folder of the course",
-                )
-            else:
-                near = _near(path, course) if course else None
-                hint = ""
-                if near is not None:
-                    used_assets.add(near.resolve())
-                    relative = Path(_relative(near.resolve(), doc.path.resolve().parent)).as_posix()
-                    hint = f": did you mean '{relative}'?"
-                report.error(doc.path, line, "broken-image", f"image '{target}' does not exist{hint}")
+            self.check_image(line, target, path)
         elif path in links.pages:
-            ids = anchors.of(path) if anchors and fragment else None
+            ids = self.anchors.of(path) if self.anchors and fragment else None
             if ids is not None and unquote(fragment) not in ids:
-                report.warning(doc.path, line, "broken-anchor",
-                             f"link '{target}': the lesson has no section with the anchor "
-                             f"'#{fragment}' ({_anchor_hint(ids)})")
-            continue
+                self.report.warning(self.doc.path, line, "broken-anchor",
+                                    f"link '{target}': the lesson has no section with the anchor "
+                                    f"'#{fragment}' ({_anchor_hint(ids)})")
         elif path in links.assets:
-            used_assets.add(path)
-        elif report.rel(path) in links.unloaded:
-            continue
+            self.used_assets.add(path)
+        elif self.report.rel(path) in links.unloaded:
+            pass
         elif path.exists():
-            report.error(
-                doc.path,
+            self.error(
                 line,
                 "broken-link",
                 f"link '{target}' points to a file that is not a lesson, quiz or attachment",
             )
         else:
-            report.error(
-                doc.path, line, "broken-link", f"link '{target}' points to a file that does not exist"
+            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist")
+
+    def check_image(self, line: int, target: str, path: Path) -> None:
+        if path in self.links.assets:
+            self.used_assets.add(path)
+        elif path.exists():
+            self.error(
+                line,
+                "not-an-image",
+                f"'{target}' is not a picture in an images/ (or files/, assets/) folder of the course",
             )
+        else:
+            near = _near(path, self.course) if self.course else None
+            hint = ""
+            if near is not None:
+                self.used_assets.add(near.resolve())
+                relative = Path(_relative(near.resolve(), self.doc.path.resolve().parent)).as_posix()
+                hint = f": did you mean '{relative}'?"
+            self.error(line, "broken-image", f"image '{target}' does not exist{hint}")
 
 
 def _anchor_hint(ids: set[str]) -> str:

@@ -155,8 +155,8 @@ class Reporter:
         )
 
 
-def read_document(path: Path, report: Reporter, *, required: bool = True) -> Document | None:
-    """Read a Markdown file with YAML front matter between ``---`` lines."""
+def _read_bytes(path: Path, report: Reporter) -> bytes | None:
+    """A text file's bytes, or None (reported) when it cannot be read or is too large."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -166,6 +166,14 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
         report.error(
             path, 1, "too-large", f"file is {len(raw) // 1024} KB; the limit is {MAX_TEXT_BYTES // 1024} KB"
         )
+        return None
+    return raw
+
+
+def read_document(path: Path, report: Reporter, *, required: bool = True) -> Document | None:
+    """Read a Markdown file with YAML front matter between ``---`` lines."""
+    raw = _read_bytes(path, report)
+    if raw is None:
         return None
     try:
         text = raw.decode("utf-8-sig")
@@ -188,18 +196,8 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     except StopIteration:
         report.error(path, 1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
         return None
-    yaml_text = "\n".join(lines[1:end])
-    try:
-        meta = yaml.load(yaml_text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 2
-        report.error(path, line, "front-matter-yaml", explain_yaml_error(error, lines[1:end]))
-        return None
+    meta = _front_matter(path, lines[1:end], report)
     if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
         return None
     # Front matter is flat: a key's line is the line that starts with it.
     meta_lines: dict[str, int] = {}
@@ -210,6 +208,23 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     return Document(
         path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw
     )
+
+
+def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None:
+    """The front matter's YAML lines as a dict, or None (reported) when they are not one."""
+    try:
+        meta = yaml.load("\n".join(lines), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = (mark.line + 2) if mark is not None else 2
+        report.error(path, line, "front-matter-yaml", explain_yaml_error(error, lines))
+        return None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
+        return None
+    return meta
 
 
 def explain_yaml_error(error: yaml.YAMLError, lines: list[str]) -> str:
@@ -478,23 +493,30 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
     for entry in _entries(course_dir):
         if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == course_file:
             continue
-        if entry.is_dir() and entry.name in ASSET_DIRS:
-            _collect_assets(entry, course, report)
-        elif entry.is_dir() and (match := NUMBERED_RE.match(entry.name)):
-            _check_position(int(match.group(1)), entry, positions, report)
-            module = load_module(entry, int(match.group(1)), match.group(2), course, report)
-            if module is not None:
-                course.modules.append(module)
-        elif entry.is_dir() and ((entry / "module.md").is_file() or any(entry.glob("*.md"))):
-            misnamed(report, entry, "module folder", "", max(positions, default=0) + 1)
-        else:
-            report.warning(
-                entry, 1, "stray-file", "not part of the course: modules are folders named like '01-name'"
-            )
+        _load_course_entry(entry, course, positions, report)
     if not course.modules:
         report.error(course_file, 1, "empty-course", "the course has no modules")
     _check_unique_items(course, report)
     return course
+
+
+def _load_course_entry(
+    entry: Path, course: CourseSource, positions: dict[int, Path], report: Reporter
+) -> None:
+    """An entry of a course folder: an asset folder, a module, a misnamed module or a stray file."""
+    if entry.is_dir() and entry.name in ASSET_DIRS:
+        _collect_assets(entry, course, report)
+    elif entry.is_dir() and (match := NUMBERED_RE.match(entry.name)):
+        _check_position(int(match.group(1)), entry, positions, report)
+        module = load_module(entry, int(match.group(1)), match.group(2), course, report)
+        if module is not None:
+            course.modules.append(module)
+    elif entry.is_dir() and ((entry / "module.md").is_file() or any(entry.glob("*.md"))):
+        misnamed(report, entry, "module folder", "", max(positions, default=0) + 1)
+    else:
+        report.warning(
+            entry, 1, "stray-file", "not part of the course: modules are folders named like '01-name'"
+        )
 
 
 def _completion(doc: Document, report: Reporter) -> dict[str, Any]:
@@ -553,40 +575,49 @@ def load_module(
     positions: dict[int, Path] = {}
     entries = _entries(folder)
     numbers = [int(m.group(1)) for e in entries if (m := re.match(r"^(\d{1,3})-", e.name))]
+    next_number = max(numbers, default=0) + 1  # suggested to a misnamed lesson or quiz
     for entry in entries:
         if _refuse_symlink(entry, report) or entry.name in IGNORED_NAMES or entry == module_file:
             continue
-        if entry.is_dir() and entry.name in ASSET_DIRS:
-            _collect_assets(entry, course, report)
-            continue
-        name = entry.name
-        if entry.is_file() and name.endswith(".quiz.md") and (match := NUMBERED_RE.match(name[:-8])):
-            _check_position(int(match.group(1)), entry, positions, report)
-            quiz = _load_quiz_file(entry, int(match.group(1)), match.group(2), module, report)
-            if quiz is not None:
-                module.items.append(quiz)
-        elif entry.is_file() and name.endswith(".md") and (match := NUMBERED_RE.match(name[:-3])):
-            _check_position(int(match.group(1)), entry, positions, report)
-            lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
-            if lesson is not None:
-                module.items.append(lesson)
-        elif entry.is_file() and name.lower().endswith(".md"):
-            # It looks like a lesson or a quiz: leaving it out silently would lose it.
-            is_quiz = name.lower().endswith(".quiz.md")
-            misnamed(report, entry, "quiz" if is_quiz else "lesson", ".quiz.md" if is_quiz else ".md",
-                     max(numbers, default=0) + 1)
-        else:
-            report.warning(
-                entry,
-                1,
-                "stray-file",
-                "not part of the course: lessons are named like '01-name.md', "
-                "quizzes like '09-name.quiz.md', pictures go in 'images/'",
-            )
+        _load_module_entry(entry, course, module, positions, next_number, report)
     module.items.sort(key=lambda item: (item.position, item.slug))
     if not module.items:
         report.warning(module_file, 1, "empty-module", "the module has no lessons or quizzes")
     return module
+
+
+def _load_module_entry(
+    entry: Path, course: CourseSource, module: ModuleSource, positions: dict[int, Path], next_number: int,
+    report: Reporter,
+) -> None:
+    """An entry of a module folder: an asset folder, a lesson or a quiz, a file that looks like
+    a misnamed one, or a stray file."""
+    name = entry.name
+    if entry.is_dir() and name in ASSET_DIRS:
+        _collect_assets(entry, course, report)
+    elif entry.is_file() and name.endswith(".quiz.md") and (match := NUMBERED_RE.match(name[:-8])):
+        _check_position(int(match.group(1)), entry, positions, report)
+        quiz = _load_quiz_file(entry, int(match.group(1)), match.group(2), module, report)
+        if quiz is not None:
+            module.items.append(quiz)
+    elif entry.is_file() and name.endswith(".md") and (match := NUMBERED_RE.match(name[:-3])):
+        _check_position(int(match.group(1)), entry, positions, report)
+        lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
+        if lesson is not None:
+            module.items.append(lesson)
+    elif entry.is_file() and name.lower().endswith(".md"):
+        # It looks like a lesson or a quiz: leaving it out silently would lose it.
+        is_quiz = name.lower().endswith(".quiz.md")
+        kind, suffix = ("quiz", ".quiz.md") if is_quiz else ("lesson", ".md")
+        misnamed(report, entry, kind, suffix, next_number)
+    else:
+        report.warning(
+            entry,
+            1,
+            "stray-file",
+            "not part of the course: lessons are named like '01-name.md', "
+            "quizzes like '09-name.quiz.md', pictures go in 'images/'",
+        )
 
 
 def _item_key(doc: Document, module: ModuleSource, slug: str) -> str:

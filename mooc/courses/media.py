@@ -150,118 +150,149 @@ def _seconds(hours: str | None, minutes: str, seconds: str, millis: str) -> floa
 
 def validate_vtt(raw: bytes) -> tuple[list[Cue], list[CaptionProblem]]:
     """Parse a WebVTT file the way browsers do, reporting what they would ignore or refuse."""
-    problems: list[CaptionProblem] = []
-    cues: list[Cue] = []
+    return _VttReader().read(raw)
 
-    def error(line: int, code: str, message: str) -> None:
-        problems.append(CaptionProblem(line, "error", code, message))
 
-    def warning(line: int, code: str, message: str) -> None:
-        problems.append(CaptionProblem(line, "warning", code, message))
+class _VttReader:
+    """One caption file's cues and problems (``validate_vtt``)."""
 
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as failure:
-        error(raw[: failure.start].count(b"\n") + 1, "captions-encoding",
-              "the caption file is not UTF-8: save it as UTF-8")
-        return cues, problems
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if not HEADER_RE.match(lines[0]):
+    def __init__(self) -> None:
+        self.problems: list[CaptionProblem] = []
+        self.cues: list[Cue] = []
+        self.seen_cue = False
+
+    def error(self, line: int, code: str, message: str) -> None:
+        self.problems.append(CaptionProblem(line, "error", code, message))
+
+    def warning(self, line: int, code: str, message: str) -> None:
+        self.problems.append(CaptionProblem(line, "warning", code, message))
+
+    def read(self, raw: bytes) -> tuple[list[Cue], list[CaptionProblem]]:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as failure:
+            self.error(raw[: failure.start].count(b"\n") + 1, "captions-encoding",
+                       "the caption file is not UTF-8: save it as UTF-8")
+            return self.cues, self.problems
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if not self.header(lines):
+            return self.cues, self.problems
+        number = self.after_header(lines)
+        while number < len(lines):
+            if not lines[number].strip():
+                number += 1
+                continue
+            start_line = number
+            block: list[str] = []
+            while number < len(lines) and lines[number].strip():
+                block.append(lines[number])
+                number += 1
+            self.block(start_line, block)
+        if not self.cues and not any(p.severity == "error" for p in self.problems):
+            self.error(1, "captions-empty", "the caption file has no captions")
+        return self.cues, self.problems
+
+    def header(self, lines: list[str]) -> bool:
+        """Whether the file starts with 'WEBVTT' (reported when it does not)."""
+        if HEADER_RE.match(lines[0]):
+            return True
         if any(SRT_TIMING_RE.search(line) for line in lines[:5]):
-            error(1, "captions-header", "this looks like an SRT file: a WebVTT file starts with the line "
-                  "'WEBVTT', and its times use a dot before the milliseconds (00:00:01.000); convert it, "
-                  "e.g. `ffmpeg -i captions.srt captions.vi.vtt`")
+            self.error(1, "captions-header",
+                       "this looks like an SRT file: a WebVTT file starts with the line "
+                       "'WEBVTT', and its times use a dot before the milliseconds (00:00:01.000); "
+                       "convert it, e.g. `ffmpeg -i captions.srt captions.vi.vtt`")
         else:
-            error(1, "captions-header", "a WebVTT caption file must start with the line 'WEBVTT'")
-        return cues, problems
+            self.error(1, "captions-header", "a WebVTT caption file must start with the line 'WEBVTT'")
+        return False
 
-    # The header runs to the first empty line.
-    number = 1
-    while number < len(lines) and lines[number].strip():
-        if "-->" in lines[number]:
-            error(number + 1, "captions-blank-line",
-                  "put an empty line between 'WEBVTT' (and its header) and the first caption")
-            break
-        number += 1
-    seen_cue = False
-    previous: Cue | None = None
-    while number < len(lines):
-        if not lines[number].strip():
-            number += 1
-            continue
-        start_line = number
-        block: list[str] = []
+    def after_header(self, lines: list[str]) -> int:
+        """The index of the line after the header, which runs to the first empty line."""
+        number = 1
         while number < len(lines) and lines[number].strip():
-            block.append(lines[number])
+            if "-->" in lines[number]:
+                self.error(number + 1, "captions-blank-line",
+                           "put an empty line between 'WEBVTT' (and its header) and the first caption")
+                break
             number += 1
+        return number
+
+    def block(self, start_line: int, block: list[str]) -> None:
+        """One block of lines between empty lines: a note, a style or region, or a cue."""
         first = block[0]
         if re.match(r"^NOTE(?:[ \t]|$)", first):
             if any("-->" in line for line in block):
-                error(start_line + 1, "captions-note", "a NOTE block must not contain '-->'")
-            continue
-        if not seen_cue and re.match(r"^(STYLE|REGION)(?:[ \t]|$)", first) and "-->" not in "".join(block):
-            continue
+                self.error(start_line + 1, "captions-note", "a NOTE block must not contain '-->'")
+            return
+        if (not self.seen_cue and re.match(r"^(STYLE|REGION)(?:[ \t]|$)", first)
+                and "-->" not in "".join(block)):
+            return
         if re.match(r"^(STYLE|REGION)(?:[ \t]|$)", first) and "-->" not in first:
-            warning(start_line + 1, "captions-ignored",
-                    f"a {first.split()[0]} block after the first caption is ignored: "
-                    "move it above the captions")
-            continue
+            self.warning(start_line + 1, "captions-ignored",
+                         f"a {first.split()[0]} block after the first caption is ignored: "
+                         "move it above the captions")
+            return
         timing_index = 0 if "-->" in first else 1
         if timing_index >= len(block) or "-->" not in block[timing_index]:
             shown = first if len(first) <= 40 else first[:40] + "…"
-            error(start_line + 1, "captions-timing",
-                  f"'{shown}' is not a caption: a caption starts with a timing line such as "
-                  "'00:00:01.000 --> 00:00:04.000' (a name on the line above is optional)")
-            continue
+            self.error(start_line + 1, "captions-timing",
+                       f"'{shown}' is not a caption: a caption starts with a timing line such as "
+                       "'00:00:01.000 --> 00:00:04.000' (a name on the line above is optional)")
+            return
         timing_line = start_line + timing_index + 1
-        timing = block[timing_index].strip()
+        times = self.timing(timing_line, block[timing_index].strip())
+        if times is not None:
+            self.cue(timing_line, times, block[timing_index + 1:])
+
+    def timing(self, timing_line: int, timing: str) -> tuple[float, float] | None:
+        """A cue's start and end, or None (reported) when its timing line is wrong."""
         match = TIMING_RE.match(timing)
         if match is None:
             if SRT_TIMING_RE.search(timing):
-                error(timing_line, "captions-timing",
-                      "times use a dot before the milliseconds in WebVTT (00:00:01.000), not a comma (SRT)")
+                self.error(timing_line, "captions-timing",
+                           "times use a dot before the milliseconds in WebVTT (00:00:01.000), "
+                           "not a comma (SRT)")
             else:
-                error(timing_line, "captions-timing",
-                      f"'{timing}' is not a valid timing line: write 'mm:ss.ttt --> mm:ss.ttt' or "
-                      "'hh:mm:ss.ttt --> hh:mm:ss.ttt' (milliseconds with three digits)")
-            continue
+                self.error(timing_line, "captions-timing",
+                           f"'{timing}' is not a valid timing line: write 'mm:ss.ttt --> mm:ss.ttt' or "
+                           "'hh:mm:ss.ttt --> hh:mm:ss.ttt' (milliseconds with three digits)")
+            return None
         start = _seconds(*match.group(1, 2, 3, 4))
         end = _seconds(*match.group(5, 6, 7, 8))
         if start is None or end is None:
-            error(timing_line, "captions-timing", f"'{timing}': minutes and seconds go from 00 to 59")
-            continue
+            self.error(timing_line, "captions-timing", f"'{timing}': minutes and seconds go from 00 to 59")
+            return None
         if end <= start:
-            error(timing_line, "captions-order", f"'{timing}': the caption ends before it starts")
+            self.error(timing_line, "captions-order", f"'{timing}': the caption ends before it starts")
+        previous = self.cues[-1] if self.cues else None
         if previous is not None and start < previous.start:
-            error(timing_line, "captions-order",
-                  f"this caption starts before the one on line {previous.line}: put captions in time order")
+            self.error(timing_line, "captions-order",
+                       f"this caption starts before the one on line {previous.line}: "
+                       "put captions in time order")
         for setting in (match.group(9) or "").split():
             name = setting.split(":", 1)[0]
             if ":" not in setting or name not in CUE_SETTINGS:
-                warning(timing_line, "captions-setting",
-                        f"'{setting}' is not a cue setting and is ignored "
-                        f"(known: {', '.join(sorted(CUE_SETTINGS))}, written as name:value)")
-        payload = block[timing_index + 1:]
+                self.warning(timing_line, "captions-setting",
+                             f"'{setting}' is not a cue setting and is ignored "
+                             f"(known: {', '.join(sorted(CUE_SETTINGS))}, written as name:value)")
+        return start, end
+
+    def cue(self, timing_line: int, times: tuple[float, float], payload: list[str]) -> None:
+        """Check a cue's text, then keep the cue."""
         for offset, line in enumerate(payload, start=timing_line + 1):
             if "-->" in line:
-                error(offset, "captions-blank-line",
-                      "a new caption starts here without an empty line before it: add one")
+                self.error(offset, "captions-blank-line",
+                           "a new caption starts here without an empty line before it: add one")
                 break
             for tag in dict.fromkeys(CUE_TAG_RE.findall(line)):  # once per line, <x> and </x> alike
                 if tag.lower() not in CUE_TAGS:
-                    warning(offset, "captions-tag",
-                            f"<{tag}> is not a WebVTT tag and is dropped "
-                            "(only <b>, <i>, <u>, <c>, <v>, <lang>, <ruby>, <rt>)")
+                    self.warning(offset, "captions-tag",
+                                 f"<{tag}> is not a WebVTT tag and is dropped "
+                                 "(only <b>, <i>, <u>, <c>, <v>, <lang>, <ruby>, <rt>)")
         if not any(line.strip() for line in payload):
-            warning(timing_line, "captions-empty", "this caption has no text")
-        cue = Cue(timing_line, start, end, "\n".join(payload))
-        cues.append(cue)
-        previous = cue
-        seen_cue = True
-    if not cues and not any(p.severity == "error" for p in problems):
-        error(1, "captions-empty", "the caption file has no captions")
-    return cues, problems
+            self.warning(timing_line, "captions-empty", "this caption has no text")
+        self.cues.append(Cue(timing_line, times[0], times[1], "\n".join(payload)))
+        self.seen_cue = True
 
 
 # --- what belongs to a recording, and what check says about it --------------------------------

@@ -190,6 +190,17 @@ class _Syncer:
             changed = True
         db.session.flush()
 
+        item_hashes = [source_hash, *self.sync_contents(source, course)]
+        content_hash = _hash(*item_hashes)
+        if course.content_hash != content_hash:
+            course.content_hash = content_hash
+            course.source_commit = git_commit(source.path)
+            course.synced_at = clock.now()
+        self._mark("course", source.key, is_new, changed, was_archived)
+
+    def sync_contents(self, source: CourseSource, course: Course) -> list[str]:
+        """The course's modules, lessons and quizzes; those no longer in the source archived.
+        Returns the hashes the course's content hash is made of, in course order."""
         modules = {
             m.key: m for m in db.session.scalars(sa.select(Module).where(Module.course_id == course.id))
         }
@@ -197,7 +208,7 @@ class _Syncer:
             x.key: x for x in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))
         }
         quizzes = {x.key: x for x in db.session.scalars(sa.select(Quiz).where(Quiz.course_id == course.id))}
-        item_hashes: list[str] = [source_hash]
+        item_hashes: list[str] = []
         seen_modules: set[str] = set()
         seen_items: set[str] = set()
         module_keys = {m.key for m in source.modules}
@@ -223,12 +234,7 @@ class _Syncer:
                     if isinstance(row, Lesson):
                         self.touched.append(row)
                     self.report.archived.append(f"{kind} {source.key}/{key}")
-        content_hash = _hash(*item_hashes)
-        if course.content_hash != content_hash:
-            course.content_hash = content_hash
-            course.source_commit = git_commit(source.path)
-            course.synced_at = clock.now()
-        self._mark("course", source.key, is_new, changed, was_archived)
+        return item_hashes
 
     def _source_hash(self, path: Path, body: str, digest: str) -> str:
         return _hash(RENDER_VERSION, digest, self.links.links_digest(path, body))

@@ -229,25 +229,39 @@ class _Converter:
         general_md = self.text(general, fmt)[0] if general.strip() else ""
         if not answer:
             raise _Skip("essay question (no answers to grade)")
-        if answer[0] == "#":
-            items, explanation = self.numeric(answer[1:], fmt)
-            body_lines = [f"= {item}" for item in items]
-            attrs = ""
-        elif "~" in answer:
-            body_lines, explanation, attrs = self.multichoice(answer, fmt)
-        elif "=" in answer and "->" in answer:
-            raise _Skip("matching question: not supported")
-        elif answer.split("#", 1)[0].strip().upper() in _TRUE_FALSE:
-            body_lines, explanation = self.true_false(answer, fmt)
-            attrs = ""
-        else:
-            items, explanation = self.short(answer, fmt)
-            body_lines = [f"= {item}" for item in items]
-            attrs = ""
+        body_lines, explanation, attrs = self.answers(answer, fmt)
         explanation_parts = [part for part in (*explanation, general_md) if part]
         self.emit(line, title, question_md, attrs, body_lines, _dedupe(explanation_parts))
 
+    def answers(self, answer: str, fmt: str) -> tuple[list[str], list[str], str]:
+        """The quiz format's answer lines, the explanation parts and the question's attributes."""
+        if answer[0] == "#":
+            items, explanation = self.numeric(answer[1:], fmt)
+            return [f"= {item}" for item in items], explanation, ""
+        if "~" in answer:
+            return self.multichoice(answer, fmt)
+        if "=" in answer and "->" in answer:
+            raise _Skip("matching question: not supported")
+        if answer.split("#", 1)[0].strip().upper() in _TRUE_FALSE:
+            body_lines, explanation = self.true_false(answer, fmt)
+            return body_lines, explanation, ""
+        items, explanation = self.short(answer, fmt)
+        return [f"= {item}" for item in items], explanation, ""
+
     def multichoice(self, answer: str, fmt: str) -> tuple[list[str], list[str], str]:
+        options = self.options(answer, fmt)
+        attrs = ""
+        if any(o[3] for o in options):  # Moodle: one answer allowed
+            right = self.one_answer_right(options)
+        else:  # Moodle: several answers allowed, graded by weights
+            right, attrs = self.several_answers_right(options)
+        if any(o[2] for o in options if o not in right):
+            self.note("feedback on wrong answers was dropped")
+        lines = [f"- [{'x' if o in right else ' '}] {o[0]}" for o in options]
+        return lines, [o[2] for o in right], attrs
+
+    def options(self, answer: str, fmt: str) -> list[tuple[str, Fraction, str, bool]]:
+        """A multiple-choice question's answers: text, weight, feedback, written with '='."""
         parts = [part.strip() for part in answer.replace("=", "~=").split("~")]
         if parts and not parts[0]:
             parts.pop(0)
@@ -268,38 +282,44 @@ class _Converter:
             options.append((choice, weight, self.text(feedback, fmt)[0] if feedback.strip() else "", equals))
         if len({clean(o[0]) for o in options}) != len(options):
             raise _Skip("two answers have the same text")
-        attrs = ""
-        if any(o[3] for o in options):  # Moodle: one answer allowed
-            right = [o for o in options if o[1] >= 1]
-            if len(right) > 1:
-                raise _Skip(
-                    "several fully correct answers in a one-answer question (Moodle accepts any one): "
-                    "not expressible"
-                )
-            if any(0 < o[1] < 1 for o in options):
-                self.note("partly correct answers (Moodle weights) count as wrong here")
-        else:  # Moodle: several answers allowed, graded by weights
-            right = [o for o in options if o[1] > 0]
-            if not right:
-                raise _Skip("no correct answer")
-            if len(right) == len(options):
-                raise _Skip("every answer is right: ticking them all would earn full marks")
-            if len(right) > 1:
-                attrs = " partial"
-                weights = ", ".join(f"{float(o[1] * 100):g}%" for o in options if o[1])
-                self.note(
-                    f"Moodle weights ({weights}) became partial credit: "
-                    "each right choice ticked earns 1/(number right), each wrong one costs "
-                    "1/(number wrong), never below 0"
-                )
-            elif right[0][1] != 1:
-                self.note(
-                    f"the only right answer was worth {float(right[0][1] * 100):g}%; here it is worth 100%"
-                )
-        if any(o[2] for o in options if o not in right):
-            self.note("feedback on wrong answers was dropped")
-        lines = [f"- [{'x' if o in right else ' '}] {o[0]}" for o in options]
-        return lines, [o[2] for o in right], attrs
+        return options
+
+    def one_answer_right(
+        self, options: list[tuple[str, Fraction, str, bool]]
+    ) -> list[tuple[str, Fraction, str, bool]]:
+        """The right answer of a one-answer question ('=' answers)."""
+        right = [o for o in options if o[1] >= 1]
+        if len(right) > 1:
+            raise _Skip(
+                "several fully correct answers in a one-answer question (Moodle accepts any one): "
+                "not expressible"
+            )
+        if any(0 < o[1] < 1 for o in options):
+            self.note("partly correct answers (Moodle weights) count as wrong here")
+        return right
+
+    def several_answers_right(
+        self, options: list[tuple[str, Fraction, str, bool]]
+    ) -> tuple[list[tuple[str, Fraction, str, bool]], str]:
+        """The right answers of a question graded by weights, and its attributes."""
+        right = [o for o in options if o[1] > 0]
+        if not right:
+            raise _Skip("no correct answer")
+        if len(right) == len(options):
+            raise _Skip("every answer is right: ticking them all would earn full marks")
+        if len(right) > 1:
+            weights = ", ".join(f"{float(o[1] * 100):g}%" for o in options if o[1])
+            self.note(
+                f"Moodle weights ({weights}) became partial credit: "
+                "each right choice ticked earns 1/(number right), each wrong one costs "
+                "1/(number wrong), never below 0"
+            )
+            return right, " partial"
+        if right[0][1] != 1:
+            self.note(
+                f"the only right answer was worth {float(right[0][1] * 100):g}%; here it is worth 100%"
+            )
+        return right, ""
 
     def true_false(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
         value, *feedback = answer.split("#", 2)

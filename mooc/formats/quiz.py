@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -281,6 +282,17 @@ class _Question:
     explanation: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Fill:
+    """Where ``_Parser.fill`` is in a question's lines."""
+
+    state: str = "body"  # -> "choices" | "answers" -> "explanation" -> "after"
+    stray_run: bool = False
+    choice_open: bool = False  # the last choice may still continue
+    gap: bool = False  # a blank line since the last line that counted
+    quote_open: bool = False  # the last line was part of the explanation
+
+
 class _Parser:
     def __init__(self, text: str, path: str, line_offset: int) -> None:
         text = nfc(text).removeprefix("\ufeff")
@@ -486,69 +498,75 @@ class _Parser:
         shows: text right under a choice continues it, as does indented text after a
         blank line; text right under a '>' line continues the explanation.
         """
-        state = "body"  # -> "choices" | "answers" -> "explanation" -> "after"
-        stray_run = False
-        choice_open = False  # the last choice may still continue
-        gap = False  # a blank line since the last line that counted
-        quote_open = False  # the last line was part of the explanation
+        fill = _Fill()
         for i in indexes:
-            line = self.lines[i]
-            task = None if self.in_code[i] else _TASK_RE.match(line)
-            answer = None if self.in_code[i] or task or _SETEXT_RE.match(line) else _answer(line)
-            quote = None if self.in_code[i] else _QUOTE_RE.match(line)
-            if not line.strip() and not self.in_code[i]:
-                if state == "body":
-                    q.body.append("")
-                elif state == "explanation":
-                    q.explanation.append("")
-                gap, stray_run, quote_open = True, False, False
-                continue
-            if task:
-                if _indent(task["indent"]) >= 2:
-                    self.error(
-                        i, "nested-choice", "a choice ('- [ ]' / '- [x]') must not be nested in a list"
-                    )
-                elif state == "answers":
-                    self.mixed(q, i)
-                elif state in ("explanation", "after"):
-                    self.error(i, "misplaced-answer", "choices must come before the explanation ('>')")
-                else:
-                    state = "choices"
-                    q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " "))
-                choice_open, gap = True, False
-                continue
-            if answer is not None:
-                if state == "choices":
-                    self.mixed(q, i)
-                elif state in ("explanation", "after"):
-                    self.error(i, "misplaced-answer", "'=' answers must come before the explanation ('>')")
-                else:
-                    state = "answers"
-                    q.answers.append((i, answer))
-                choice_open, gap = False, False
-                continue
-            if quote and state in ("choices", "answers", "explanation"):
-                state = "explanation"
-                q.explanation.append(quote["text"].rstrip())
-                choice_open, gap, quote_open = False, False, True
-                continue
-            if state == "body":
-                q.body.append(line)
-                continue
-            if state == "choices" and choice_open and not self.in_code[i] and (not gap or _indent(line) >= 2):
-                choice = q.choices[-1]
-                choice.text += ("\n\n" if gap else "\n") + line.strip()
-                gap = False
-                continue
-            if state == "explanation" and quote_open and not self.in_code[i]:
-                q.explanation.append(line.strip())
-                continue
-            if not stray_run:
-                self.warn(i, "stray-text", f"text after question '{q.key or q.title}' belongs to no question")
-                stray_run = True
-            if state == "explanation":
-                state = "after"
-            choice_open = quote_open = False
+            self.fill_line(q, fill, i)
+
+    def fill_line(self, q: _Question, fill: _Fill, i: int) -> None:
+        line = self.lines[i]
+        code = self.in_code[i]
+        task = None if code else _TASK_RE.match(line)
+        answer = None if code or task or _SETEXT_RE.match(line) else _answer(line)
+        quote = None if code else _QUOTE_RE.match(line)
+        if not line.strip() and not code:
+            if fill.state == "body":
+                q.body.append("")
+            elif fill.state == "explanation":
+                q.explanation.append("")
+            fill.gap, fill.stray_run, fill.quote_open = True, False, False
+        elif task:
+            self.fill_choice(q, fill, i, task)
+        elif answer is not None:
+            self.fill_answer(q, fill, i, answer)
+        elif quote and fill.state in ("choices", "answers", "explanation"):
+            fill.state = "explanation"
+            q.explanation.append(quote["text"].rstrip())
+            fill.choice_open, fill.gap, fill.quote_open = False, False, True
+        else:
+            self.fill_text(q, fill, i, line)
+
+    def fill_choice(self, q: _Question, fill: _Fill, i: int, task: re.Match[str]) -> None:
+        if _indent(task["indent"]) >= 2:
+            self.error(i, "nested-choice", "a choice ('- [ ]' / '- [x]') must not be nested in a list")
+        elif fill.state == "answers":
+            self.mixed(q, i)
+        elif fill.state in ("explanation", "after"):
+            self.error(i, "misplaced-answer", "choices must come before the explanation ('>')")
+        else:
+            fill.state = "choices"
+            q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " "))
+        fill.choice_open, fill.gap = True, False
+
+    def fill_answer(self, q: _Question, fill: _Fill, i: int, answer: str) -> None:
+        if fill.state == "choices":
+            self.mixed(q, i)
+        elif fill.state in ("explanation", "after"):
+            self.error(i, "misplaced-answer", "'=' answers must come before the explanation ('>')")
+        else:
+            fill.state = "answers"
+            q.answers.append((i, answer))
+        fill.choice_open, fill.gap = False, False
+
+    def fill_text(self, q: _Question, fill: _Fill, i: int, line: str) -> None:
+        """A line that is no choice, answer or explanation start: body, continuation or stray."""
+        if fill.state == "body":
+            q.body.append(line)
+            return
+        if (fill.state == "choices" and fill.choice_open and not self.in_code[i]
+                and (not fill.gap or _indent(line) >= 2)):
+            choice = q.choices[-1]
+            choice.text += ("\n\n" if fill.gap else "\n") + line.strip()
+            fill.gap = False
+            return
+        if fill.state == "explanation" and fill.quote_open and not self.in_code[i]:
+            q.explanation.append(line.strip())
+            return
+        if not fill.stray_run:
+            self.warn(i, "stray-text", f"text after question '{q.key or q.title}' belongs to no question")
+            fill.stray_run = True
+        if fill.state == "explanation":
+            fill.state = "after"
+        fill.choice_open = fill.quote_open = False
 
     def mixed(self, q: _Question, index: int) -> None:
         self.error(
@@ -577,16 +595,7 @@ class _Parser:
             self.error(q.line, "no-answers", f"question '{name}' has no choices ('- [ ]') and no '=' answers")
         if qtype is None:
             return None
-        for attr, applies in (
-            ("partial", qtype == "multiple"),
-            ("exact", qtype == "short"),
-            ("case", qtype == "short"),
-            ("shuffle", qtype in ("single", "multiple")),
-        ):
-            if attr in attrs and not applies:
-                self.warn(
-                    q.line, "ignored-attribute", f"'{attr}' has no effect on a {qtype} question ('{name}')"
-                )
+        self.warn_ignored_attributes(q, qtype)
         match_mode = _match_mode(attrs)
         return QuestionSource(
             key=q.key or "",
@@ -604,7 +613,32 @@ class _Parser:
             line=self.line_no(q.line),
         )
 
+    def warn_ignored_attributes(self, q: _Question, qtype: str) -> None:
+        for attr, applies in (
+            ("partial", qtype == "multiple"),
+            ("exact", qtype == "short"),
+            ("case", qtype == "short"),
+            ("shuffle", qtype in ("single", "multiple")),
+        ):
+            if attr in q.attrs and not applies:
+                self.warn(
+                    q.line, "ignored-attribute",
+                    f"'{attr}' has no effect on a {qtype} question ('{q.key or q.title}')"
+                )
+
     def choice_question(self, q: _Question) -> tuple[str | None, list[ChoiceSource]]:
+        name = q.key or q.title
+        ok = self.check_choice_texts(q)
+        if len(q.choices) == 1:
+            self.error(q.choices[0].index, "one-choice", f"question '{name}' has only one choice")
+            return None, []
+        qtype = self.choice_type(q)
+        if not ok or qtype is None:
+            return None, []
+        return self.keyed_choices(q, qtype)
+
+    def check_choice_texts(self, q: _Question) -> bool:
+        """Report empty and repeated choices; False when there is one."""
         name = q.key or q.title
         ok = True
         seen: dict[str, int] = {}
@@ -622,35 +656,34 @@ class _Parser:
                 ok = False
             else:
                 seen[clean(c.text)] = c.index
-        if len(q.choices) == 1:
-            self.error(q.choices[0].index, "one-choice", f"question '{name}' has only one choice")
-            return None, []
+        return ok
+
+    def choice_type(self, q: _Question) -> str | None:
+        """true_false, single or multiple from the ticks; None (reported) when they are wrong."""
+        name = q.key or q.title
         correct = sum(1 for c in q.choices if c.correct)
-        qtype: str | None
         if len(q.choices) == 2 and {fold(c.text) for c in q.choices} in _TRUE_FALSE:
-            qtype = "true_false"
             if correct != 1:
                 what = "both" if correct else "neither"
                 self.error(
                     q.line, "true-false-ticks", f"true/false question '{name}' has {what} answer ticked"
                 )
-                ok = False
-        elif correct == 0:
+                return None
+            return "true_false"
+        if correct == 0:
             self.error(q.line, "no-correct-choice", f"question '{name}' has no correct choice ('- [x]')")
-            ok = False
-            qtype = None
-        else:
-            qtype = "single" if correct == 1 else "multiple"
-            if correct == len(q.choices):
-                self.error(
-                    q.line,
-                    "all-choices-correct",
-                    f"every choice of question '{name}' is ticked right, so ticking them all "
-                    "earns full marks without knowing anything: add at least one wrong choice ('- [ ]')",
-                )
-                ok = False
-        if not ok:
-            return None, []
+            return None
+        if correct == len(q.choices):
+            self.error(
+                q.line,
+                "all-choices-correct",
+                f"every choice of question '{name}' is ticked right, so ticking them all "
+                "earns full marks without knowing anything: add at least one wrong choice ('- [ ]')",
+            )
+            return None
+        return "single" if correct == 1 else "multiple"
+
+    def keyed_choices(self, q: _Question, qtype: str) -> tuple[str | None, list[ChoiceSource]]:
         folded = [fold(c.text) for c in q.choices]
         choices = []
         for c, f in zip(q.choices, folded, strict=True):
@@ -665,7 +698,8 @@ class _Parser:
             )
         if len({c.key for c in choices}) != len(choices):  # a hash collision: vanishingly rare
             self.error(
-                q.line, "duplicate-choice", f"question '{name}': two choices get the same key; reword one"
+                q.line, "duplicate-choice",
+                f"question '{q.key or q.title}': two choices get the same key; reword one"
             )
             return None, []
         return qtype, choices
@@ -685,6 +719,16 @@ class _Parser:
         parsed = [parse_numeric_answer(t) for _, t in texts]
         if all(p is not None for p in parsed):
             return "numeric", [], [p for p in parsed if p is not None]
+        if not self.check_meant_numbers(texts, parsed):
+            return None, [], []
+        self.warn_duplicate_answers(q, texts)
+        return "short", [t for _, t in texts], []
+
+    def check_meant_numbers(
+        self, texts: list[tuple[int, str]], parsed: list[NumericAnswer | NumericRange | None]
+    ) -> bool:
+        """Report answers written as numbers that do not read as one; False when there is one."""
+        ok = True
         for (i, text), p in zip(texts, parsed, strict=True):
             if p is None and _NUMERIC_INTENT_RE.match(text):
                 self.error(
@@ -693,8 +737,10 @@ class _Parser:
                     f"cannot read '{text}' as a number: write 45, 2,5, 45 ± 2 or 1..5 (low before high)",
                 )
                 ok = False
-        if not ok:
-            return None, [], []
+        return ok
+
+    def warn_duplicate_answers(self, q: _Question, texts: list[tuple[int, str]]) -> None:
+        name = q.key or q.title
         mode = _match_mode(q.attrs)
         seen: dict[str, int] = {}
         for i, text in texts:
@@ -708,7 +754,6 @@ class _Parser:
                 )
             else:
                 seen[norm] = i
-        return "short", [t for _, t in texts], []
 
     # --- whole file -----------------------------------------------------------------
 
@@ -770,27 +815,31 @@ def _join(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
+# Front matter setting -> (is the value right?, what to say when it is not).
+_SETTING_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "title": (lambda value: isinstance(value, str) and bool(clean(value)), "title must be non-empty text"),
+    "pass_percent": (lambda value: _is_int(value) and 0 <= value <= 100,
+                     "pass_percent must be a whole number from 0 to 100, not {value!r}"),
+    "attempts": (lambda value: _is_int(value) and value >= 0,
+                 "attempts must be a whole number, 0 for unlimited, not {value!r}"),
+    "time_limit": (lambda value: value is None or (_is_int(value) and value >= 1),
+                   "time_limit must be a whole number of minutes, at least 1, not {value!r}"),
+    "draw": (lambda value: value is None or (_is_int(value) and value >= 1),
+             "draw must be a whole number of questions, at least 1, not {value!r}"),
+    "shuffle": (lambda value: isinstance(value, bool), "shuffle must be true or false, not {value!r}"),
+    "partial_credit": (lambda value: isinstance(value, bool),
+                       "partial_credit must be true or false, not {value!r}"),
+    "review": (lambda value: value in REVIEW_MODES,
+               f"review must be one of {', '.join(REVIEW_MODES)}, not {{value!r}}"),
+}
+
+
 def _check_setting(name: str, value: Any) -> str | None:
     """Why a front matter value is wrong, or None."""
-    if name == "title":
-        ok = isinstance(value, str) and bool(clean(value))
-        return None if ok else "title must be non-empty text"
-    if name == "pass_percent":
-        ok = _is_int(value) and 0 <= value <= 100
-        return None if ok else f"pass_percent must be a whole number from 0 to 100, not {value!r}"
-    if name == "attempts":
-        ok = _is_int(value) and value >= 0
-        return None if ok else f"attempts must be a whole number, 0 for unlimited, not {value!r}"
-    if name in ("time_limit", "draw"):
-        ok = value is None or (_is_int(value) and value >= 1)
-        what = "minutes" if name == "time_limit" else "questions"
-        return None if ok else f"{name} must be a whole number of {what}, at least 1, not {value!r}"
-    if name in ("shuffle", "partial_credit"):
-        return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
-    if name == "review":
-        ok = value in REVIEW_MODES
-        return None if ok else f"review must be one of {', '.join(REVIEW_MODES)}, not {value!r}"
-    return None  # pragma: no cover - every name is handled above
+    if name not in _SETTING_CHECKS:
+        return None  # pragma: no cover - every name is in the table
+    is_right, message = _SETTING_CHECKS[name]
+    return None if is_right(value) else message.format(value=value)
 
 
 def parse_quiz(

@@ -144,40 +144,52 @@ def _fraction(snap: dict[str, Any], response: Any) -> Fraction:
     """The share of the points earned, 0 to 1."""
     qtype = snap["type"]
     if qtype in ("single", "true_false", "multiple"):
-        known = {c["key"] for c in snap["choices"]}
-        right = {c["key"] for c in snap["choices"] if c["correct"]}
-        ticked = {key for key in _keys(response) if key in known}
-        if qtype != "multiple":
-            return Fraction(1) if len(ticked) == 1 and ticked <= right else Fraction(0)
-        if not snap.get("partial"):
-            return Fraction(1) if ticked == right else Fraction(0)
-        # Moodle's rule: each right choice ticked earns 1/(number right), each wrong choice
-        # ticked costs 1/(number wrong); floored at 0. Ticking every choice earns 1 - 1 = 0.
-        # (A question whose choices are all right is refused by the format.)
-        wrong = known - right
-        earned = Fraction(len(ticked & right), len(right))
-        if wrong:
-            earned -= Fraction(len(ticked & wrong), len(wrong))
-        return max(Fraction(0), earned)
+        return _choice_fraction(snap, response)
     if qtype == "short":
-        if not isinstance(response, str) or len(response) > MAX_RESPONSE_CHARS:
-            return Fraction(0)
-        mode = snap.get("match_mode", "fold")
-        given = normalize_answer(response, mode)
-        if not given:
-            return Fraction(0)
-        accepted = {normalize_answer(answer, mode) for answer in snap["answers"]}
-        return Fraction(1) if given in accepted else Fraction(0)
+        return _short_fraction(snap, response)
     if qtype == "numeric":
-        number = _number(response)
-        if number is None:
-            return Fraction(0)
-        for answer in snap["numeric"]:
-            low, high = _bounds(answer)
-            if low <= number <= high:
-                return Fraction(1)
-        return Fraction(0)
+        return _numeric_fraction(snap, response)
     raise ValueError(f"unknown question type {qtype!r} in snapshot {snap.get('key')!r}")
+
+
+def _choice_fraction(snap: dict[str, Any], response: Any) -> Fraction:
+    known = {c["key"] for c in snap["choices"]}
+    right = {c["key"] for c in snap["choices"] if c["correct"]}
+    ticked = {key for key in _keys(response) if key in known}
+    if snap["type"] != "multiple":
+        return Fraction(1) if len(ticked) == 1 and ticked <= right else Fraction(0)
+    if not snap.get("partial"):
+        return Fraction(1) if ticked == right else Fraction(0)
+    # Moodle's rule: each right choice ticked earns 1/(number right), each wrong choice
+    # ticked costs 1/(number wrong); floored at 0. Ticking every choice earns 1 - 1 = 0.
+    # (A question whose choices are all right is refused by the format.)
+    wrong = known - right
+    earned = Fraction(len(ticked & right), len(right))
+    if wrong:
+        earned -= Fraction(len(ticked & wrong), len(wrong))
+    return max(Fraction(0), earned)
+
+
+def _short_fraction(snap: dict[str, Any], response: Any) -> Fraction:
+    if not isinstance(response, str) or len(response) > MAX_RESPONSE_CHARS:
+        return Fraction(0)
+    mode = snap.get("match_mode", "fold")
+    given = normalize_answer(response, mode)
+    if not given:
+        return Fraction(0)
+    accepted = {normalize_answer(answer, mode) for answer in snap["answers"]}
+    return Fraction(1) if given in accepted else Fraction(0)
+
+
+def _numeric_fraction(snap: dict[str, Any], response: Any) -> Fraction:
+    number = _number(response)
+    if number is None:
+        return Fraction(0)
+    for answer in snap["numeric"]:
+        low, high = _bounds(answer)
+        if low <= number <= high:
+            return Fraction(1)
+    return Fraction(0)
 
 
 def grade_question(snap: dict[str, Any], response: list[str] | str | None) -> QuestionResult:

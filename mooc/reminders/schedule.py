@@ -373,17 +373,22 @@ def _digests(today: date, schedule: Schedule, stale_before: datetime) -> tuple[l
         digest = DigestMessage(digest_key(manager.id, step), step, manager.id, manager.email,
                                manager.display_name, manager.scope_unit_id, manager.name)
         rows = [row for unit_id in subtrees[manager.id] for row in by_unit.get(unit_id, [])]
-        rows.sort(key=lambda r: (r.sort_key, r.course_title))
-        for row in rows:
-            if row.status == EnrolmentStatus.OVERDUE:
-                digest.overdue.append(row)
-            elif row.due_on is not None and row.due_on <= horizon:
-                digest.due_soon.append(row)
-            elif row.status == EnrolmentStatus.NOT_STARTED:
-                digest.not_started.append(row)
+        _sort_into(digest, rows, horizon)
         if not digest.empty:
             digests.append(digest)
     return digests, retries & {d.key for d in digests}
+
+
+def _sort_into(digest: DigestMessage, rows: list[DigestRow], horizon: date) -> None:
+    """Put each row, by name then course, in the digest's overdue, due soon or not started list."""
+    rows.sort(key=lambda r: (r.sort_key, r.course_title))
+    for row in rows:
+        if row.status == EnrolmentStatus.OVERDUE:
+            digest.overdue.append(row)
+        elif row.due_on is not None and row.due_on <= horizon:
+            digest.due_soon.append(row)
+        elif row.status == EnrolmentStatus.NOT_STARTED:
+            digest.not_started.append(row)
 
 
 def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int, list[DigestRow]]:

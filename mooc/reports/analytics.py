@@ -63,6 +63,13 @@ def course_analytics(user: User, course: Course) -> CourseAnalytics:
     people = _people(user, course).subquery()
     enrolled = db.session.scalar(sa.select(sa.func.count()).select_from(people)) or 0
     result = CourseAnalytics(enrolled)
+    result.lessons = _lesson_rows(people, course, enrolled)
+    result.scores, result.questions = _quiz_stats(people, course)
+    return result
+
+
+def _lesson_rows(people: sa.Subquery, course: Course, enrolled: int) -> list[LessonRow]:
+    """How many of ``people`` did each lesson of the course, in course order."""
     done = dict(
         db.session.execute(
             sa.select(LessonProgress.lesson_id, sa.func.count())
@@ -76,9 +83,16 @@ def course_analytics(user: User, course: Course) -> CourseAnalytics:
         .where(Lesson.course_id == course.id, Lesson.archived.is_(False))
         .order_by(Module.position, Lesson.position)
     ).all()
+    rows = []
     for lesson_id, title in lessons:
         count = done.get(lesson_id, 0)
-        result.lessons.append(LessonRow(title, count, round(100 * count / enrolled, 1) if enrolled else 0.0))
+        rows.append(LessonRow(title, count, round(100 * count / enrolled, 1) if enrolled else 0.0))
+    return rows
+
+
+def _quiz_stats(people: sa.Subquery, course: Course) -> tuple[dict[str, list[int]], list[QuestionRow]]:
+    """Per quiz title, how many of ``people`` have their best score in each tenth; per
+    question, how often it was answered right (least right first)."""
     quizzes = {
         q.id: q
         for q in db.session.scalars(
@@ -118,8 +132,7 @@ def course_analytics(user: User, course: Course) -> CourseAnalytics:
     buckets: dict[int, list[int]] = defaultdict(lambda: [0] * 10)
     for (quiz_id, _user_id), percent in best.items():
         buckets[quiz_id][min(int(percent // 10), 9)] += 1
-    result.scores = {quizzes[q].title: counts for q, counts in buckets.items()}
-    result.questions = sorted(
+    scores = {quizzes[q].title: counts for q, counts in buckets.items()}
+    return scores, sorted(
         questions.values(), key=lambda r: (r.percent_correct is None, r.percent_correct or 0)
     )
-    return result

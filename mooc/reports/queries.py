@@ -136,6 +136,28 @@ def rollup(
     scope = scope_of(user)
     children = children_map()
     units = {u.id: u for u in db.session.scalars(sa.select(OrgUnit))}
+    shown = _shown_units(units, children, scope, parent_id)
+    owner = _owners(shown, children, parent_id)
+    # Only the units shown are counted (the whole tree for the ministry's view).
+    per_unit = _per_unit_counts(filters, today, _counted_units(owner, parent_id, scope))
+    rows: dict[int, Row] = {u.id: Row(u, has_children=bool(children.get(u.id))) for u in shown}
+    if parent_id is not None and parent_id in per_unit:
+        rows[parent_id] = Row(units[parent_id])
+    for unit_id, row in per_unit.items():
+        target = owner.get(unit_id)
+        if target is not None:
+            rows[target].add(row)
+    total = _flag_inactive_and_total(rows, clock.now() - timedelta(days=30 * inactive_months))
+    ordered = [rows[u.id] for u in shown] + (
+        [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
+    )
+    return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+
+
+def _shown_units(units: dict[int, OrgUnit], children: dict[int | None, list[int]], scope: set[int] | None,
+                 parent_id: int | None) -> list[OrgUnit]:
+    """The rollup's rows, by name: the children of ``parent_id`` (OutOfScope if the viewer may
+    not see it), or the top level (a manager's: the highest units of their scope)."""
     if parent_id is not None:
         if scope is not None and parent_id not in scope:
             raise OutOfScope()
@@ -146,35 +168,37 @@ def rollup(
         # a manager's top level: the highest units of their scope
         shown = [units[i] for i in scope if units[i].parent_id not in scope and units[i].active]
     shown.sort(key=lambda u: u.name)
-    # Which shown unit each unit's people count towards.
+    return shown
+
+
+def _owners(
+    shown: list[OrgUnit], children: dict[int | None, list[int]], parent_id: int | None
+) -> dict[int, int]:
+    """Which shown unit each unit's people count towards."""
     owner: dict[int, int] = {}
     for unit in shown:
         for unit_id in subtree_ids(unit.id, children):
             owner[unit_id] = unit.id
     if parent_id is not None:
         owner[parent_id] = parent_id  # people placed directly in the parent unit
+    return owner
 
-    # Only the units shown are counted (the whole tree for the ministry's view).
+
+def _counted_units(owner: dict[int, int], parent_id: int | None, scope: set[int] | None) -> set[int] | None:
+    """The units whose people a rollup counts: those shown, within scope; None for all."""
     counted = None if parent_id is None and scope is None else set(owner)
     if counted is not None and scope is not None:
         counted &= scope
-    per_unit = _per_unit_counts(filters, today, counted)
-    rows: dict[int, Row] = {u.id: Row(u, has_children=bool(children.get(u.id))) for u in shown}
-    if parent_id is not None and parent_id in per_unit:
-        rows[parent_id] = Row(units[parent_id])
-    for unit_id, row in per_unit.items():
-        target = owner.get(unit_id)
-        if target is not None:
-            rows[target].add(row)
-    since = clock.now() - timedelta(days=30 * inactive_months)
+    return counted
+
+
+def _flag_inactive_and_total(rows: dict[int, Row], since: datetime) -> Row:
+    """Mark the rows with people required and no activity since ``since``; their total."""
     total = Row(None)
     for row in rows.values():
         row.inactive = row.people_required > 0 and (row.last_activity is None or row.last_activity < since)
         total.add(row)
-    ordered = [rows[u.id] for u in shown] + (
-        [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
-    )
-    return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+    return total
 
 
 def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[bool]]:
@@ -273,6 +297,10 @@ def people(
         units = subtree_ids(unit_id)
     else:
         units = scope
+    return _person_rows(_people_query(units, filters, today, limit), today)
+
+
+def _people_query(units: set[int] | None, filters: Filters, today: date, limit: int | None) -> sa.Select:
     status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
     stmt = (
         sa.select(
@@ -302,6 +330,10 @@ def people(
     stmt = _filtered(stmt, filters, today).order_by(Staff.sort_key, Course.title)
     if limit:
         stmt = stmt.limit(limit)
+    return stmt
+
+
+def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
     managers = managers_by_unit()
     parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
     manager_of: dict[int, str] = {}

@@ -94,6 +94,18 @@ def highlight(text: str, terms: Terms) -> Markup:
     return _render(text, _char_marks(text, spans, matches), 0, len(text))
 
 
+def _window_start(matches: list[tuple[int, int, int]], words: int) -> int:
+    """The first word of the window of ``words`` words around the best run of ``matches``."""
+    best: tuple[int, int, int] | None = None
+    reach = words - LEAD_WORDS
+    for index, (first_word, _end, _k) in enumerate(matches[:200]):  # matches are in text order
+        inside = [m for m in matches[index:index + reach] if m[1] <= first_word + reach]
+        score = (len({m[2] for m in inside}), len(inside), -first_word)
+        if best is None or score > best:
+            best = score
+    return max(0, -best[2] - LEAD_WORDS) if best else 0
+
+
 def snippet(text: str, terms: Terms, words: int = SNIPPET_WORDS, folded: str | None = None) -> Markup:
     """About ``words`` words of ``text`` around its best match (the window that holds the
     most different terms, then the most matches, then the earliest), matches marked;
@@ -106,16 +118,7 @@ def snippet(text: str, terms: Terms, words: int = SNIPPET_WORDS, folded: str | N
     if not all_words:
         return Markup("")
     matches = terms.matches(all_words)
-    first = 0
-    if matches:
-        best: tuple[int, int, int] | None = None
-        reach = words - LEAD_WORDS
-        for index, (first_word, _end, _k) in enumerate(matches[:200]):  # matches are in text order
-            inside = [m for m in matches[index:index + reach] if m[1] <= first_word + reach]
-            score = (len({m[2] for m in inside}), len(inside), -first_word)
-            if best is None or score > best:
-                best = score
-        first = max(0, -best[2] - LEAD_WORDS) if best else 0
+    first = _window_start(matches, words) if matches else 0
     last = min(len(all_words), first + words)
     spans = list(islice(iter_token_spans(text), last))
     if [word for word, _, _ in spans] != all_words[:last]:  # an index older than the tokenizer

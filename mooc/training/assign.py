@@ -172,59 +172,83 @@ def _apply_course(
     course_id: int, rules: list[AssignmentRule], today: date, staff_ids: set[int] | None
 ) -> AssignReport:
     report = AssignReport()
-    covered: dict[int, AssignmentRule] = {}  # staff id -> the rule that first covers them
+    covered = _covered(rules, staff_ids)
+    latest = _latest_cycles(course_id, staff_ids)
+    active_ids = {rule.id for rule in rules}
+    for staff_id, rule in covered.items():
+        _cover(report, staff_id, course_id, rule, latest.get(staff_id), active_ids, today)
+    if staff_ids is None or staff_ids:
+        report.closed += _close_uncovered(course_id, staff_ids, covered)
+    db.session.flush()
+    return report
+
+
+def _cover(
+    report: AssignReport,
+    staff_id: int,
+    course_id: int,
+    rule: AssignmentRule,
+    current: Enrolment | None,
+    active_ids: set[int],
+    today: date,
+) -> None:
+    """One person a rule covers: enrol, reopen or renew as their latest cycle needs."""
+    draft = RuleDraft.of(rule)
+    if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
+            and current.rule_id not in active_ids):
+        current.rule_id = rule.id  # its rule was switched off, another covers the person
+    if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
+        if current is not None:  # covered again after moving away: reopen that cycle
+            current.closed_at = None
+            current.rule_id = rule.id
+            return
+        _open(staff_id, course_id, 1, rule, today, due_date(draft, today))
+        report.enrolled += 1
+    elif (
+        current.state == EnrolmentState.COMPLETED
+        and rule.renew_months
+        and current.expires_on
+        and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
+    ):
+        _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        report.renewed += 1
+
+
+def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, AssignmentRule]:
+    """Staff id -> the rule that first covers them (rules in id order)."""
+    covered: dict[int, AssignmentRule] = {}
     for rule in sorted(rules, key=lambda r: r.id):
         stmt = matching_staff_query(RuleDraft.of(rule))
         if staff_ids is not None:
             stmt = stmt.where(Staff.id.in_(staff_ids))
         for staff_id in db.session.scalars(stmt):
             covered.setdefault(staff_id, rule)
-    latest = _latest_cycles(course_id, staff_ids)
-    active_ids = {rule.id for rule in rules}
-    for staff_id, rule in covered.items():
-        draft = RuleDraft.of(rule)
-        current = latest.get(staff_id)
-        if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
-                and current.rule_id not in active_ids):
-            current.rule_id = rule.id  # its rule was switched off, another covers the person
-        if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
-            if current is not None:  # covered again after moving away: reopen that cycle
-                current.closed_at = None
-                current.rule_id = rule.id
-                continue
-            _open(staff_id, course_id, 1, rule, today, due_date(draft, today))
-            report.enrolled += 1
-        elif (
-            current.state == EnrolmentState.COMPLETED
-            and rule.renew_months
-            and current.expires_on
-            and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
-        ):
-            _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
-            report.renewed += 1
-    # Rule enrolments still open for people no active rule covers any more (moved out, or the
-    # rule was switched off): no longer required. People who left are not touched: their
-    # history stays, and reports leave them out.
-    if staff_ids is None or staff_ids:
-        stmt = (
-            sa.select(Enrolment)
-            .join(Staff, Staff.id == Enrolment.staff_id)
-            .where(
-                Enrolment.course_id == course_id,
-                Enrolment.source == EnrolmentSource.RULE,
-                Enrolment.closed_at.is_(None),
-                Staff.status != StaffStatus.LEFT,
-                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
-            )
+    return covered
+
+
+def _close_uncovered(course_id: int, staff_ids: set[int] | None, covered: dict[int, AssignmentRule]) -> int:
+    """Close the rule enrolments still open for people no active rule covers any more (moved
+    out, or the rule was switched off): no longer required. People who left are not touched:
+    their history stays, and reports leave them out. Returns how many were closed."""
+    stmt = (
+        sa.select(Enrolment)
+        .join(Staff, Staff.id == Enrolment.staff_id)
+        .where(
+            Enrolment.course_id == course_id,
+            Enrolment.source == EnrolmentSource.RULE,
+            Enrolment.closed_at.is_(None),
+            Staff.status != StaffStatus.LEFT,
+            Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
         )
-        if staff_ids is not None:
-            stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
-        for enrolment in db.session.scalars(stmt):
-            if enrolment.staff_id not in covered:
-                enrolment.closed_at = clock.now()
-                report.closed += 1
-    db.session.flush()
-    return report
+    )
+    if staff_ids is not None:
+        stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
+    closed = 0
+    for enrolment in db.session.scalars(stmt):
+        if enrolment.staff_id not in covered:
+            enrolment.closed_at = clock.now()
+            closed += 1
+    return closed
 
 
 def _open(

@@ -27,8 +27,14 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    width = pdf.w
+    _frame_and_heading(pdf, organisation)
+    _holder_and_course(pdf, certificate)
+    _verification(pdf, certificate, verify_url)
+    return bytes(pdf.output())
 
+
+def _frame_and_heading(pdf: FPDF, organisation: str) -> None:
+    width = pdf.w
     pdf.set_draw_color(*RED)
     pdf.set_line_width(1.2)
     pdf.rect(10, 10, width - 20, pdf.h - 20)
@@ -47,6 +53,9 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     pdf.set_font("DejaVu", "", 14)
     pdf.cell(0, 8, "hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
 
+
+def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
+    width = pdf.w
     pdf.set_text_color(*INK)
     pdf.set_y(70)
     pdf.set_font("DejaVu", "", 13)
@@ -70,6 +79,10 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     )
     pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
 
+
+def _verification(pdf: FPDF, certificate: Certificate, verify_url: str) -> None:
+    """The QR code to the verification page, the certificate's number and that page's address."""
+    width = pdf.w
     qr = segno.make(verify_url, error="m")
     buffer = io.BytesIO()
     qr.save(buffer, kind="png", scale=6, border=2)
@@ -85,7 +98,6 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     pdf.cell(0, 6, "Kiểm tra tính xác thực: quét mã QR hoặc mở", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(24)
     pdf.cell(0, 6, verify_url, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
 
 
 def render_record(

@@ -112,6 +112,31 @@ def _progress(
     criteria = course.completion or {}
     done = done_anywhere & {row.id for row in lessons}
     quiz_ids = {row.id for row in quizzes}
+    best, passed = _best_and_passed(attempts, quiz_ids, since)
+    lesson_rule = criteria.get("lessons", "all")
+    lessons_required = len(lessons) if lesson_rule == "all" else min(int(lesson_rule), len(lessons))
+    quiz_rule = criteria.get("quizzes", "all")
+    if quiz_rule == "all":
+        required_quizzes = set(quiz_ids)
+    elif quiz_rule == "none":
+        required_quizzes = set()
+    else:
+        required_quizzes = {row.id for row in quizzes if row.key in set(quiz_rule)}
+    return CourseProgress(
+        len(done),
+        len(lessons),
+        lessons_required,
+        len(passed & required_quizzes),
+        len(required_quizzes),
+        best,
+        _next_step(lessons, quizzes, done, required_quizzes, passed),
+    )
+
+
+def _best_and_passed(
+    attempts: Sequence[sa.Row], quiz_ids: set[int], since: datetime | None
+) -> tuple[dict[int, float], set[int]]:
+    """The best percent per quiz and the quizzes passed, counting this cycle's attempts only."""
     best: dict[int, float] = {}
     passed: set[int] = set()
     for attempt in attempts:
@@ -122,33 +147,20 @@ def _progress(
         best[attempt.quiz_id] = max(best.get(attempt.quiz_id, 0.0), attempt.percent)
         if attempt.passed:
             passed.add(attempt.quiz_id)
-    lesson_rule = criteria.get("lessons", "all")
-    lessons_required = len(lessons) if lesson_rule == "all" else min(int(lesson_rule), len(lessons))
-    quiz_rule = criteria.get("quizzes", "all")
-    if quiz_rule == "all":
-        required_quizzes = set(quiz_ids)
-    elif quiz_rule == "none":
-        required_quizzes = set()
-    else:
-        required_quizzes = {row.id for row in quizzes if row.key in set(quiz_rule)}
-    next_key = None
+    return best, passed
+
+
+def _next_step(
+    lessons: list[sa.Row], quizzes: list[sa.Row], done: set[int], required_quizzes: set[int], passed: set[int]
+) -> tuple[str, str] | None:
+    """The first lesson not done, else the first required quiz not passed, else None."""
     for row in sorted(lessons, key=lambda r: (r.module_id, r.position)):
         if row.id not in done:
-            next_key = ("lesson", row.key)
-            break
-    if next_key is None:
-        pending = [row for row in quizzes if row.id in required_quizzes and row.id not in passed]
-        if pending:
-            next_key = ("quiz", pending[0].key)
-    return CourseProgress(
-        len(done),
-        len(lessons),
-        lessons_required,
-        len(passed & required_quizzes),
-        len(required_quizzes),
-        best,
-        next_key,
-    )
+            return ("lesson", row.key)
+    pending = [row for row in quizzes if row.id in required_quizzes and row.id not in passed]
+    if pending:
+        return ("quiz", pending[0].key)
+    return None
 
 
 def _cycle_start(enrolment: Enrolment) -> datetime | None:

@@ -68,40 +68,20 @@ def home(user_id: int, staff: Staff | None, today: date | None = None,
     courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
     enrolled: set[int] = set()
     if staff is not None:
-        latest = _current_per_course(staff.id)
-        certificates = {
-            c.enrolment_id: c
-            for c in db.session.scalars(
-                sa.select(Certificate).where(Certificate.enrolment_id.in_([e.id for e in latest]))
-            )
-        }
-        shown = []
-        for enrolment in latest:
-            course = courses.get(enrolment.course_id)
-            if course is None:
-                continue
-            status = EnrolmentStatus.of(enrolment, today, staff.status)
-            if status == EnrolmentStatus.CLOSED:
-                continue
-            enrolled.add(course.id)
-            since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
-            shown.append((enrolment, course, status, since))
-        progress = courses_progress(user_id, [(course, since) for _e, course, _s, since in shown])
-        for (enrolment, course, status, _since), course_done in zip(shown, progress, strict=True):
-            item = HomeItem(
-                enrolment,
-                course,
-                status,
-                course_done,
-                (enrolment.due_on - today).days if enrolment.due_on else None,
-                certificates.get(enrolment.id),
-            )
-            if status in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
+        for item in _home_items(user_id, staff, courses, today):
+            enrolled.add(item.course.id)
+            if item.status in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
                 result.completed.append(item)
-            elif enrolment.required:
+            elif item.enrolment.required:
                 result.required.append(item)
             else:
                 result.optional.append(item)
+    _sort_and_flag(result, courses, enrolled, due_soon_days)
+    return result
+
+
+def _sort_and_flag(result: Home, courses: dict[int, Course], enrolled: set[int], due_soon_days: int) -> None:
+    """Sort the home page's lists; fill the courses not enrolled in, the overdue and due soon."""
     result.required.sort(key=lambda i: (i.enrolment.due_on or date.max, i.course.title))
     result.optional.sort(key=lambda i: i.course.title)
     result.completed.sort(key=lambda i: i.enrolment.completed_at or clock.now(), reverse=True)
@@ -109,7 +89,39 @@ def home(user_id: int, staff: Staff | None, today: date | None = None,
     result.overdue = [i for i in result.required if i.status == EnrolmentStatus.OVERDUE]
     result.due_soon = [i for i in result.required if i.status != EnrolmentStatus.OVERDUE
                        and i.days_left is not None and i.days_left <= due_soon_days]
-    return result
+
+
+def _home_items(user_id: int, staff: Staff, courses: dict[int, Course], today: date) -> list[HomeItem]:
+    """The staff member's current enrolment in each course of ``courses``, unless closed."""
+    latest = _current_per_course(staff.id)
+    certificates = {
+        c.enrolment_id: c
+        for c in db.session.scalars(
+            sa.select(Certificate).where(Certificate.enrolment_id.in_([e.id for e in latest]))
+        )
+    }
+    shown = []
+    for enrolment in latest:
+        course = courses.get(enrolment.course_id)
+        if course is None:
+            continue
+        status = EnrolmentStatus.of(enrolment, today, staff.status)
+        if status == EnrolmentStatus.CLOSED:
+            continue
+        since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
+        shown.append((enrolment, course, status, since))
+    progress = courses_progress(user_id, [(course, since) for _e, course, _s, since in shown])
+    return [
+        HomeItem(
+            enrolment,
+            course,
+            status,
+            course_done,
+            (enrolment.due_on - today).days if enrolment.due_on else None,
+            certificates.get(enrolment.id),
+        )
+        for (enrolment, course, status, _since), course_done in zip(shown, progress, strict=True)
+    ]
 
 
 def _midnight(day: date):
