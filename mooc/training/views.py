@@ -62,9 +62,12 @@ def join(key: str):
     try:
         assign.enrol(staff, course.id, EnrolmentSource.SELF)
         flash(_("You joined the course."), "success")
-    except assign.EnrolError:
+    except assign.EnrolError as error:
         refuse()
-        flash(_("You are already enrolled in this course."), "info")
+        if error.code == "left":
+            flash(_("You have left the roster: you cannot join courses."), "warning")
+        else:
+            flash(_("You are already enrolled in this course."), "info")
     return redirect(url_for("courses.course", key=key))
 
 

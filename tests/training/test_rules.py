@@ -114,3 +114,21 @@ def test_the_rules_page_switches_a_rule_off_through_the_domain(org, person, clie
     assert "0" in page.get_data(as_text=True)
     with app.app_context():
         assert section_person.id in open_enrolments(o.course_id)
+
+
+def test_a_person_who_left_is_told_so_when_joining_a_course(org, person):
+    """Not "already enrolled": the refusal says why (an account re-enabled after leaving)."""
+    from mooc.roster.models import Staff, StaffStatus
+    from tests.conftest import csrf_token, login
+
+    app, o = org
+    staff, _user = person(o.section_a, o.inspector, "Lê Đã Nghỉ", email="danghi@example.vn")
+    with app.app_context():
+        db.session.get(Staff, staff.id).status = StaffStatus.LEFT
+        db.session.commit()
+    client = app.test_client()
+    login(client, "danghi@example.vn")
+    token = csrf_token(client, "/courses/tuy-chon")
+    page = client.post("/courses/tuy-chon/join", data={"csrf_token": token}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "không thể tham gia khóa học" in text and "đã tham gia khóa học này rồi" not in text
