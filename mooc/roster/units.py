@@ -59,16 +59,11 @@ def children_map() -> dict[int | None, list[int]]:
     return children
 
 
-def _subtrees(unit_ids: set[int]) -> set[int]:
-    children = children_map()
-    return set().union(*(subtree_ids(unit_id, children) for unit_id in unit_ids))
-
-
-def subtree_ids(unit_id: int,
-                children: dict[int | None, list[int]] | None = None) -> set[int]:
-    """The unit and every unit under it (the tree is small: one query, walked in memory)."""
+def subtrees(unit_ids: Iterable[int], children: dict[int | None, list[int]] | None = None) -> set[int]:
+    """The units and every unit under them (the tree is small: one query, walked in memory)."""
     children = children if children is not None else children_map()
-    found, stack = set(), [unit_id]
+    found: set[int] = set()
+    stack = list(unit_ids)
     while stack:
         current = stack.pop()
         if current in found:
@@ -76,6 +71,11 @@ def subtree_ids(unit_id: int,
         found.add(current)
         stack.extend(children.get(current, []))
     return found
+
+
+def subtree_ids(unit_id: int, children: dict[int | None, list[int]] | None = None) -> set[int]:
+    """The unit and every unit under it."""
+    return subtrees([unit_id], children)
 
 
 def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
@@ -171,7 +171,7 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
         moves.Move(row.id, moves.Placement(target.id, row.position_id, row.status),
                    moves.Placement(unit.id, row.position_id, row.status), row.joined_on)
         for row in people], day)
-    moves.units_moved(_subtrees(sub_units))
+    moves.units_moved(subtrees(sub_units))
     audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
     return len(ids)
 
@@ -399,7 +399,7 @@ def apply_units(plan: UnitPlan, actor: User | None = None, *, source: str = "cli
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
     units = _write_units(plan, actor)
-    moves.units_moved(_subtrees({units[code].id for code, _old, _new in plan.moved}))
+    moves.units_moved(subtrees({units[code].id for code, _old, _new in plan.moved}))
     for code, into in plan.merged:
         target = units[into]
         while not target.active and target.merged_into_id is not None:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.errors import DomainError
 from mooc.extensions import db
-from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from mooc.roster.models import Staff, StaffStatus
+from mooc.roster.units import subtrees
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
 RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
@@ -28,22 +29,6 @@ def add_months(day: date, months: int) -> date:
     year = day.year + month // 12
     month = month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def unit_subtree(unit_ids: list[int]) -> set[int]:
-    """The units and every unit under them (one query for the whole tree)."""
-    children: dict[int, list[int]] = defaultdict(list)
-    for unit_id, parent_id in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
-        if parent_id is not None:
-            children[parent_id].append(unit_id)
-    found: set[int] = set()
-    stack = list(unit_ids)
-    while stack:
-        unit_id = stack.pop()
-        if unit_id not in found:
-            found.add(unit_id)
-            stack.extend(children[unit_id])
-    return found
 
 
 @dataclass
@@ -72,7 +57,7 @@ class RuleDraft:
 def matching_staff_query(draft: RuleDraft) -> sa.Select:
     """Staff the rule covers: in the units' subtrees, in the positions (if any), not gone."""
     stmt = sa.select(Staff.id).where(
-        Staff.unit_id.in_(unit_subtree(draft.unit_ids)), Staff.status != StaffStatus.LEFT
+        Staff.unit_id.in_(subtrees(draft.unit_ids)), Staff.status != StaffStatus.LEFT
     )
     if draft.position_ids:
         stmt = stmt.where(Staff.position_id.in_(draft.position_ids))

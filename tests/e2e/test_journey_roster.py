@@ -112,12 +112,12 @@ def test_admin_imports_the_roster_assigns_and_invites(browsing, live, tmp_path) 
 
 def _active_staff_in(unit_code: str, live) -> int:
     from mooc.roster.models import OrgUnit, Staff, StaffStatus
-    from mooc.training.assign import unit_subtree
+    from mooc.roster.units import subtrees
 
     with live.db() as session:
         unit_id = session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == unit_code))
         return session.scalar(sa.select(sa.func.count()).select_from(Staff).where(
-            Staff.unit_id.in_(unit_subtree([unit_id])), Staff.status != StaffStatus.LEFT))
+            Staff.unit_id.in_(subtrees([unit_id])), Staff.status != StaffStatus.LEFT))
 
 
 def _invitation_link(live, address: str) -> str:
