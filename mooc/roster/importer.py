@@ -56,7 +56,7 @@ __all__ = [
     "apply_plan", "diff", "file_checksum", "map_headers", "open_sheet", "plan_import", "read_rows",
 ]
 
-CHUNK = 900  # ids per IN (...) list: well under SQLite's limit on bound parameters
+CHUNK = moves.CHUNK  # ids per IN (...) list (one number for the roster)
 
 # The roster's own messages; the shared ones (required, too long, dates, columns) are in planning.
 MESSAGES = {
