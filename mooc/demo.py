@@ -59,6 +59,7 @@ STAFF = [  # staff code, full name, e-mail, unit, position
     ("000203", "Vũ Thị Hòa", "hoa.vt@example.vn", "HN-P1", "TTVC"),
     ("000204", "Đặng Quốc Bảo", "bao.dq@example.vn", "HN-P2", "TTV"),
     ("000205", "Bùi Thanh Hương", "huong.bt@example.vn", "HN-P2", "TP"),
+    ("000206", "Vũ Thị Thu Trang", "daotao.hanoi@example.vn", "HN", "CV"),
     ("000301", "Hoàng Minh Tuấn", "quanly.hcm@example.vn", "HCM", "CTT"),
     ("000302", "Đỗ Văn Hùng", "hung.dv@example.vn", "HCM-P1", "TTV"),
     ("000303", "Ngô Thị Lan", "lan.nt@example.vn", "HCM-P1", "CV"),
@@ -71,6 +72,7 @@ ACCOUNTS = [  # e-mail, role, scope unit, what the README says about it
     ("baocao@example.vn", Role.REPORTER, None, "ministry reporter (reads every report)"),
     ("quanly.hanoi@example.vn", Role.MANAGER, "HN", "manager of Thanh tra Thành phố Hà Nội"),
     ("quanly.hcm@example.vn", Role.MANAGER, "HCM", "manager of Thanh tra Thành phố Hồ Chí Minh"),
+    ("daotao.hanoi@example.vn", Role.OFFICER, "HN", "training officer of Thanh tra Thành phố Hà Nội"),
     ("hocvien@example.vn", Role.TRAINEE, None, "trainee (Nguyễn Văn An, Hà Nội)"),
 ]
 

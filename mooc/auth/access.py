@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort
 from flask_login import current_user
 
-from mooc.auth.models import Role
+from mooc.auth.models import Permission, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -21,11 +21,13 @@ def public(view: F) -> F:
     return view
 
 
-def role_required(role: Role) -> Callable[[F], F]:
+def permission_required(permission: Permission) -> Callable[[F], F]:
+    """Refuse (403) a view to accounts without ``permission``. Scoped roles are checked
+    against the unit of what they act on by the view or domain function itself."""
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated or not current_user.has_role(role):
+            if not current_user.is_authenticated or not current_user.can(permission):
                 abort(403)
             return view(*args, **kwargs)
         return wrapped  # type: ignore[return-value]

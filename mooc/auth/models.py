@@ -15,17 +15,50 @@ from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import Model
 
 
+class Permission(enum.StrEnum):
+    """What a role lets an account do. Views and domain functions ask for a permission, never
+    for a role, so a new role is one line in ``ROLE_PERMISSIONS``. A scoped role (manager,
+    training officer) holds its permissions over its unit's subtree only."""
+
+    READ_REPORTS = "read_reports"          # reports, roster and records of the people in scope
+    ACT_ON_PEOPLE = "act_on_people"        # enrol, remind, extend a due date, grant an attempt
+    MANAGE_TRAINING = "manage_training"    # assignment rules and exemptions
+    MANAGE_ROSTER = "manage_roster"        # roster imports, units, history, invitations
+    MANAGE_ACCOUNTS = "manage_accounts"    # roles, password resets, unlock, disable
+    RUN_PLATFORM = "run_platform"          # reminders schedule and platform-wide settings
+
+
 class Role(enum.StrEnum):
-    """What an account may do. Ordered: nobody grants a role above their own."""
+    """A named set of permissions. Ordered by reach: nobody grants a role above their own."""
 
     TRAINEE = "trainee"      # takes training
-    MANAGER = "manager"      # reads (and enrols) the people of one unit and everything under it
+    MANAGER = "manager"      # reads and acts on the people of one unit and everything under it
+    OFFICER = "officer"      # training officer (cán bộ phụ trách đào tạo) for one unit's subtree
     REPORTER = "reporter"    # ministry staff: reads every report, changes nothing
     ADMIN = "admin"          # runs the platform
 
     @property
     def rank(self) -> int:
         return list(Role).index(self)
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self]
+
+    @property
+    def scoped(self) -> bool:
+        """Whether the role's permissions hold over one unit's subtree (it needs a unit)."""
+        return self in (Role.MANAGER, Role.OFFICER)
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.TRAINEE: frozenset(),
+    Role.MANAGER: frozenset({Permission.READ_REPORTS, Permission.ACT_ON_PEOPLE}),
+    Role.OFFICER: frozenset({Permission.READ_REPORTS, Permission.ACT_ON_PEOPLE,
+                             Permission.MANAGE_TRAINING, Permission.MANAGE_ROSTER}),
+    Role.REPORTER: frozenset({Permission.READ_REPORTS}),
+    Role.ADMIN: frozenset(Permission),
+}
 
 
 class User(UserMixin, CreatedAt, Model):
@@ -36,7 +69,7 @@ class User(UserMixin, CreatedAt, Model):
     display_name: Mapped[str] = mapped_column(sa.String(200))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.TRAINEE)
-    # A manager sees this unit and everything under it.
+    # A manager or training officer acts on this unit and everything under it.
     scope_unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
@@ -59,8 +92,9 @@ class User(UserMixin, CreatedAt, Model):
             raise RuntimeError("log in through mooc.auth.sessions.start_session")
         return self.current_session.raw_token
 
-    def has_role(self, role: Role) -> bool:
-        return self.role.rank >= role.rank
+    def can(self, permission: Permission) -> bool:
+        """Whether the account holds ``permission`` (over its scope, for a scoped role)."""
+        return self.active and permission in self.role.permissions
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
-from mooc.auth.access import role_required
-from mooc.auth.models import Role
+from mooc.auth.access import permission_required
+from mooc.auth.models import Permission
 from mooc.params import choice_arg, int_arg
 from mooc.reminders import messages, queries
 from mooc.reminders.models import ReminderKind, ReminderStatus
@@ -33,7 +33,7 @@ def _choice(enum_type, name: str):
 
 
 @bp.get("/")
-@role_required(Role.ADMIN)
+@permission_required(Permission.RUN_PLATFORM)
 def log():
     status = _choice(ReminderStatus, "status")
     kind = _choice(ReminderKind, "kind")

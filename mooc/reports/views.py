@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mooc import clock
 from mooc.auth import audit
-from mooc.auth.access import role_required
-from mooc.auth.models import Role
+from mooc.auth.access import permission_required
+from mooc.auth.models import Permission
 from mooc.courses.models import Course
 from mooc.downloads import content_disposition
 from mooc.extensions import db
@@ -165,13 +165,13 @@ def _args_but_export() -> dict[str, Any]:
 
 
 @bp.get("/")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def dashboard():
     return _dashboard(None)
 
 
 @bp.get("/units/<int:unit_id>")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def unit(unit_id: int):
     if db.session.get(OrgUnit, unit_id) is None:
         abort(404)
@@ -210,7 +210,7 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
 
 
 @bp.get("/people")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def people():
     """Obligations person by person: the overdue and never-started lists are this page filtered."""
     today = clock.today()
@@ -243,7 +243,7 @@ def people():
 
 
 @bp.get("/compliance")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def compliance():
     all_units = request.args.get("unit") == "all"  # the viewer's whole scope
     unit_id = None if all_units else int_arg("unit")
@@ -278,7 +278,7 @@ def compliance():
 
 
 @bp.get("/trend")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def trend():
     months = queries.completions_per_month(current_user, clock.today())
     export = _export_arg()
@@ -293,7 +293,7 @@ def trend():
 
 
 @bp.get("/courses/<int:course_id>")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def course(course_id: int):
     course = db.session.get(Course, course_id) or abort(404)
     data = analytics.course_analytics(current_user, course)

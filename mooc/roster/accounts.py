@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from mooc import mail
 from mooc.auth import audit, recovery, sessions, tokens
 from mooc.auth.access import grantable_roles
-from mooc.auth.models import Role, User
+from mooc.auth.models import Permission, Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
 from mooc.errors import DomainError
@@ -32,7 +32,7 @@ def account_of(staff: Staff) -> User | None:
 
 def invite(staff: Staff, actor: User) -> User:
     """Create or find the account of ``staff`` and e-mail an invitation link (valid 7 days)."""
-    if not actor.has_role(Role.ADMIN):
+    if not actor.can(Permission.MANAGE_ROSTER):
         raise AccountError("not_allowed")
     if staff.status == StaffStatus.LEFT:
         raise AccountError("staff_left")
@@ -69,15 +69,15 @@ def invite(staff: Staff, actor: User) -> User:
 def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
     """Give ``user`` a role (a manager needs a unit). Admins only, never above their own role,
     and an administrator cannot demote themselves (someone must stay in charge)."""
-    if not actor.has_role(Role.ADMIN) or role not in grantable_roles(actor.role):
+    if not actor.can(Permission.MANAGE_ACCOUNTS) or role not in grantable_roles(actor.role):
         raise AccountError("not_allowed")
     if user.id == actor.id and role != actor.role:
         raise AccountError("self_demotion")
-    if role == Role.MANAGER and scope_unit is None:
+    if role.scoped and scope_unit is None:
         raise AccountError("manager_needs_unit")
     before = (user.role, user.scope_unit_id)
     user.role = role
-    user.scope_unit_id = scope_unit.id if role == Role.MANAGER and scope_unit else None
+    user.scope_unit_id = scope_unit.id if role.scoped and scope_unit else None
     if before != (user.role, user.scope_unit_id):
         # Fewer rights take effect now: end the person's sessions so no page keeps old access.
         sessions.revoke_all(user)

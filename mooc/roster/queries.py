@@ -18,11 +18,11 @@ PER_PAGE = 50
 
 
 def visible_units(user: User) -> set[int] | None:
-    """Unit ids ``user`` may see, or None for all. A manager sees their unit's subtree only;
-    a manager without a unit sees nobody."""
-    if user.has_role(Role.REPORTER):
+    """Unit ids ``user`` may see, or None for all. A scoped role (manager, training officer)
+    sees its unit's subtree only, and nobody without a unit; trainees see nobody."""
+    if not user.role.scoped and user.role != Role.TRAINEE:
         return None
-    if user.role == Role.MANAGER and user.scope_unit_id is not None:
+    if user.role.scoped and user.scope_unit_id is not None:
         return subtree_ids(user.scope_unit_id)
     return set()
 

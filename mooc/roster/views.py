@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from mooc.auth.access import grantable_roles, role_required
-from mooc.auth.models import Role, User
+from mooc.auth.access import grantable_roles, permission_required
+from mooc.auth.models import Permission, Role, User
 from mooc.config import settings
 from mooc.errors import refuse
 from mooc.extensions import db
@@ -42,6 +42,7 @@ SHOWN_PER_KIND = 300
 UPLOAD_KEPT_SECONDS = 24 * 3600  # an uploaded HR file not applied within a day is deleted
 
 ROLE_LABELS = {Role.TRAINEE: _l("Trainee"), Role.MANAGER: _l("Unit manager"),
+               Role.OFFICER: _l("Training officer"),
                Role.REPORTER: _l("Reporter (reads every report)"), Role.ADMIN: _l("Administrator")}
 ACCOUNT_ERRORS = {
     "not_allowed": _l("You cannot do that."),
@@ -56,14 +57,15 @@ ACCOUNT_ERRORS = {
 
 @bp.app_context_processor
 def template_helpers() -> dict:
-    return {"Role": Role, "STATUS_LABELS": STATUS_LABELS, "ROLE_LABELS": ROLE_LABELS}
+    return {"Role": Role, "Permission": Permission, "STATUS_LABELS": STATUS_LABELS,
+            "ROLE_LABELS": ROLE_LABELS}
 
 
 # --- browsing ------------------------------------------------------------------------------
 
 
 @bp.get("/")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def index():
     user = current_user._get_current_object()
     status_arg = choice_arg("status", [status.value for status in StaffStatus])
@@ -88,7 +90,7 @@ def _visible_staff(staff_id: int) -> Staff:
 
 
 @bp.get("/staff/<int:staff_id>")
-@role_required(Role.MANAGER)
+@permission_required(Permission.READ_REPORTS)
 def person(staff_id: int):
     staff = _visible_staff(staff_id)
     history = db.session.execute(
@@ -98,7 +100,7 @@ def person(staff_id: int):
     position_titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
     account = accounts.account_of(staff)
     role_form = None
-    if current_user.has_role(Role.ADMIN) and account is not None:
+    if current_user.can(Permission.MANAGE_ACCOUNTS) and account is not None:
         role_form = _role_form(account)
     return render_template("roster/person.html", staff=staff, history=history, unit_names=unit_names,
                            position_titles=position_titles, account=account, role_form=role_form,
@@ -114,7 +116,7 @@ def _role_form(account: User) -> RoleForm:
 
 
 @bp.post("/staff/<int:staff_id>/invite")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def invite(staff_id: int):
     staff = _visible_staff(staff_id)
     form = ApplyForm()
@@ -135,7 +137,7 @@ def invite(staff_id: int):
 
 
 @bp.post("/staff/<int:staff_id>/role")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ACCOUNTS)
 def grant_role(staff_id: int):
     staff = _visible_staff(staff_id)
     account = accounts.account_of(staff)
@@ -208,7 +210,7 @@ def _stored(checksum: str) -> Path:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def upload():
     form = UploadForm()
     error = None
@@ -242,7 +244,7 @@ def _mapping_from(values) -> dict[int, str] | None:
 
 
 @bp.route("/import/<checksum>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def preview(checksum: str):
     path = _stored(checksum)
     values = request.form if request.method == "POST" else request.args
@@ -293,7 +295,7 @@ def preview(checksum: str):
 
 
 @bp.get("/imports")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def imports():
     records = db.session.execute(sa.select(RosterImport).order_by(RosterImport.at.desc()).limit(200)
                                  ).scalars().all()
@@ -301,7 +303,7 @@ def imports():
 
 
 @bp.get("/imports/<int:import_id>")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def import_detail(import_id: int):
     record = db.session.get(RosterImport, import_id) or abort(404)
     return render_template("roster/import_detail.html", record=record, kind_labels=KIND_LABELS)
@@ -311,7 +313,7 @@ def import_detail(import_id: int):
 
 
 @bp.get("/units")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def unit_list():
     counts = dict(db.session.execute(
         sa.select(Staff.unit_id, sa.func.count()).where(Staff.status != StaffStatus.LEFT)
@@ -327,7 +329,7 @@ def _parent_choices(exclude: set[int] | None = None) -> list[tuple[int, str]]:
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def unit_new():
     form = UnitForm()
     form.parent.choices = _parent_choices()
@@ -345,7 +347,7 @@ def unit_new():
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def unit_edit(unit_id: int):
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     form = UnitForm(obj=unit, parent=unit.parent_id or 0)
@@ -368,7 +370,7 @@ def unit_edit(unit_id: int):
 
 
 @bp.post("/units/<int:unit_id>/merge")
-@role_required(Role.ADMIN)
+@permission_required(Permission.MANAGE_ROSTER)
 def unit_merge(unit_id: int):
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     form = MergeForm(prefix="merge")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from mooc.auth.models import Role, User
+from mooc.auth.models import Permission, User
 from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.roster import queries as roster_queries
@@ -21,7 +21,7 @@ def may_see(user: User, staff: Staff) -> bool:
     and administrators everyone's."""
     if user.staff_id == staff.id:
         return True
-    return user.has_role(Role.MANAGER) and roster_queries.can_see(user, staff)
+    return user.can(Permission.READ_REPORTS) and roster_queries.can_see(user, staff)
 
 
 def visible_staff(user: User, staff_id: int) -> Staff | None:
@@ -31,9 +31,12 @@ def visible_staff(user: User, staff_id: int) -> Staff | None:
 
 
 def may_enrol_others(user: User, staff: Staff) -> bool:
-    """Who is offered the "enrol in a course" form on a record: administrators, and managers
-    on someone else's record (reporters change nothing: the view refuses them)."""
-    return user.has_role(Role.ADMIN) or (user.has_role(Role.MANAGER) and user.staff_id != staff.id)
+    """Who is offered the "enrol in a course" form on a record: those who act on people
+    (managers, officers) on someone else's record in their scope, and administrators on any
+    (reporters change nothing: the view refuses them)."""
+    if not user.can(Permission.ACT_ON_PEOPLE) or not roster_queries.can_see(user, staff):
+        return False
+    return user.staff_id != staff.id or user.can(Permission.MANAGE_ACCOUNTS)
 
 
 def headers() -> list[str]:

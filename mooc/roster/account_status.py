@@ -1,0 +1,87 @@
+"""Whether each person on the roster can sign in: no account, invited (no password chosen
+yet), active, locked (too many failed sign-ins, for now) or disabled.
+
+One definition for every list that shows it (roster, overdue list, digests, reports,
+reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from mooc import clock
+from mooc.auth.models import LoginThrottle, User
+from mooc.extensions import db
+from mooc.roster.models import Staff
+
+CHUNK = 5000
+
+
+class AccountStatus(enum.StrEnum):
+    NONE = "none"
+    INVITED = "invited"
+    ACTIVE = "active"
+    LOCKED = "locked"
+    DISABLED = "disabled"
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[self])
+
+    @property
+    def can_sign_in(self) -> bool:
+        """Only an active account can sign in now; every other status counts as "cannot"."""
+        return self is AccountStatus.ACTIVE
+
+
+LABELS = {
+    AccountStatus.NONE: _l("No account"),
+    AccountStatus.INVITED: _l("Invited"),
+    AccountStatus.ACTIVE: _l("Can sign in"),
+    AccountStatus.LOCKED: _l("Locked"),
+    AccountStatus.DISABLED: _l("Disabled"),
+}
+
+CANNOT_SIGN_IN = tuple(status.value for status in AccountStatus if not status.can_sign_in)
+
+
+def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
+    """The status as a SQL value, for a query that outer-joins ``User`` on
+    ``User.staff_id == Staff.id`` (see ``join()``)."""
+    locked = (sa.select(LoginThrottle.email)
+              .where(LoginThrottle.email == sa.func.lower(User.email),
+                     LoginThrottle.locked_until > (now or clock.now()))
+              .exists())
+    return sa.case(
+        (User.id.is_(None), AccountStatus.NONE.value),
+        (User.active.is_(False), AccountStatus.DISABLED.value),
+        (User.password_hash.is_(None), AccountStatus.INVITED.value),
+        (locked, AccountStatus.LOCKED.value),
+        else_=AccountStatus.ACTIVE.value,
+    )
+
+
+def join(query: sa.Select) -> sa.Select:
+    """``query`` (over ``Staff``) outer-joined to the person's account."""
+    return query.outerjoin(User, User.staff_id == Staff.id)
+
+
+def of_many(staff_ids: Iterable[int], now: datetime | None = None) -> dict[int, AccountStatus]:
+    """Each person's status, by staff id (every id given gets one)."""
+    ids = list(dict.fromkeys(staff_ids))
+    result: dict[int, AccountStatus] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = db.session.execute(
+            join(sa.select(Staff.id, expression(now))).where(Staff.id.in_(chunk)))
+        result.update((staff_id, AccountStatus(value)) for staff_id, value in rows)
+    return result
+
+
+def of(staff: Staff, now: datetime | None = None) -> AccountStatus:
+    return of_many([staff.id], now).get(staff.id, AccountStatus.NONE)
