@@ -59,7 +59,7 @@ STAFF = [  # staff code, full name, e-mail, unit, position
     ("000203", "Vũ Thị Hòa", "hoa.vt@example.vn", "HN-P1", "TTVC"),
     ("000204", "Đặng Quốc Bảo", "bao.dq@example.vn", "HN-P2", "TTV"),
     ("000205", "Bùi Thanh Hương", "huong.bt@example.vn", "HN-P2", "TP"),
-    ("000206", "Vũ Thị Thu Trang", "daotao.hanoi@example.vn", "HN", "CV"),
+    ("000210", "Vũ Thị Thu Trang", "daotao.hanoi@example.vn", "HN", "CV"),
     ("000301", "Hoàng Minh Tuấn", "quanly.hcm@example.vn", "HCM", "CTT"),
     ("000302", "Đỗ Văn Hùng", "hung.dv@example.vn", "HCM-P1", "TTV"),
     ("000303", "Ngô Thị Lan", "lan.nt@example.vn", "HCM-P1", "CV"),
