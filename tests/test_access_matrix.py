@@ -4,7 +4,8 @@ A route that is not in the table fails the suite until someone decides who may u
 Object-level rules are in the URLs: the trainee's own attempt, record and certificate; a
 manager of unit A asking for unit A's and unit B's things by id.
 
-Outcome letters, in the order anonymous, trainee, manager of A, manager of B, reporter, admin:
+Outcome letters, in the order anonymous, trainee, manager of A, manager of B, training officer
+of A, training officer of B, reporter, admin:
   P  public: answered without a session
   L  anonymous: sent to sign in (GET) or refused with 401 (POST)
   O  allowed (any answer but 401/403/404)
@@ -33,63 +34,63 @@ from mooc.training.models import AssignmentRule, Certificate, Enrolment
 from tests.conftest import csrf_token, login, save
 from tests.training.conftest import make_course
 
-ROLES = ("anonymous", "trainee", "manager_a", "manager_b", "reporter", "admin")
+ROLES = ("anonymous", "trainee", "manager_a", "manager_b", "officer_a", "officer_b", "reporter", "admin")
 
 # endpoint -> (method, url template, outcomes). Templates use the world's ids.
 MATRIX: dict[str, tuple[str, str, str]] = {
-    "static": ("GET", "/static/css/site.css", "PPPPPP"),
-    "site.healthz": ("GET", "/healthz", "PPPPPP"),
-    "site.set_language": ("POST", "/language", "PPPPPP"),
-    "auth.login": ("GET", "/login", "PPPPPP"),
-    "account.forgot": ("GET", "/forgot", "PPPPPP"),
-    "account.invite": ("GET", "/invite/not-a-token", "PPPPPP"),
-    "account.reset": ("GET", "/reset/not-a-token", "PPPPPP"),
-    "training.verify": ("GET", "/verify/{certificate}", "PPPPPP"),
-    "training.home": ("GET", "/", "LOOOOO"),
-    "auth.change_password": ("GET", "/account/password", "LOOOOO"),
-    "courses.catalog": ("GET", "/courses/", "LOOOOO"),
-    "courses.course": ("GET", "/courses/luat", "LOOOOO"),
-    "courses.lesson": ("GET", "/courses/luat/lessons/co-ban/mot", "LOOOOO"),
-    "courses.file": ("GET", "/courses/luat/files/01-co-ban/images/hinh.svg", "LOOOOO"),
-    "courses.mark_done": ("POST", "/courses/luat/lessons/co-ban/mot/done", "LOOOOO"),
-    "quizzes.quiz": ("GET", "/courses/luat/quizzes/co-ban/kiem-tra", "LOOOOO"),
-    "quizzes.start": ("POST", "/courses/luat/quizzes/co-ban/kiem-tra/start", "LOOOOO"),
-    "quizzes.attempt": ("GET", "/attempts/{attempt}", "LODDDD"),          # only its owner
-    "quizzes.save": ("POST", "/attempts/{attempt}/save", "LODDDD"),
-    "quizzes.submit": ("POST", "/attempts/{attempt}/submit", "LODDDD"),
-    "search.results": ("GET", "/search/?q=thanh+tra", "LOOOOO"),
-    "training.join": ("POST", "/courses/tuy-chon/join", "LOOOOO"),
-    "training.my_record": ("GET", "/training/record", "LODDDD"),         # people on the roster only
-    "training.record": ("GET", "/training/people/{trainee_staff}", "LOODOO"),
-    "training.record_csv": ("GET", "/training/people/{trainee_staff}/record.csv", "LOODOO"),
-    "training.record_pdf": ("GET", "/training/people/{trainee_staff}/record.pdf", "LOODOO"),
-    "training.revoke_certificate": ("POST", "/certificates/{certificate}/revoke", "LDDDDO"),
-    "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODOO"),
-    "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODDO"),
-    "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDDO"),
-    "training.rules": ("GET", "/admin/rules", "LDDDDO"),
-    "training.new_rule": ("GET", "/admin/rules/new", "LDDDDO"),
-    "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDDO"),
-    "reports.dashboard": ("GET", "/reports/", "LDOOOO"),
-    "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODOO"),
-    "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODOO"),
-    "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODOO"),
-    "reports.trend": ("GET", "/reports/trend", "LDOOOO"),
-    "reports.course": ("GET", "/reports/courses/{course}", "LDOOOO"),
-    "roster.index": ("GET", "/roster/", "LDOOOO"),
-    "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODOO"),
-    "roster.invite": ("POST", "/roster/staff/{trainee_staff}/invite", "LDDDDO"),
-    "roster.grant_role": ("POST", "/roster/staff/{trainee_staff}/role", "LDDDDO"),
-    "roster.upload": ("GET", "/roster/import", "LDDDDO"),
-    "roster.preview": ("GET", "/roster/import/{checksum}", "LDDDDO"),
-    "roster.imports": ("GET", "/roster/imports", "LDDDDO"),
-    "roster.import_detail": ("GET", "/roster/imports/{roster_import}", "LDDDDO"),
-    "roster.unit_list": ("GET", "/roster/units", "LDDDDO"),
-    "roster.unit_new": ("GET", "/roster/units/new", "LDDDDO"),
-    "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDDO"),
-    "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDDO"),
-    "reminders.log": ("GET", "/admin/reminders/", "LDDDDO"),
-    "auth.logout": ("POST", "/logout", "LLLLLL"),                         # signed out: to the sign-in page
+    "static": ("GET", "/static/css/site.css", "PPPPPPPP"),
+    "site.healthz": ("GET", "/healthz", "PPPPPPPP"),
+    "site.set_language": ("POST", "/language", "PPPPPPPP"),
+    "auth.login": ("GET", "/login", "PPPPPPPP"),
+    "account.forgot": ("GET", "/forgot", "PPPPPPPP"),
+    "account.invite": ("GET", "/invite/not-a-token", "PPPPPPPP"),
+    "account.reset": ("GET", "/reset/not-a-token", "PPPPPPPP"),
+    "training.verify": ("GET", "/verify/{certificate}", "PPPPPPPP"),
+    "training.home": ("GET", "/", "LOOOOOOO"),
+    "auth.change_password": ("GET", "/account/password", "LOOOOOOO"),
+    "courses.catalog": ("GET", "/courses/", "LOOOOOOO"),
+    "courses.course": ("GET", "/courses/luat", "LOOOOOOO"),
+    "courses.lesson": ("GET", "/courses/luat/lessons/co-ban/mot", "LOOOOOOO"),
+    "courses.file": ("GET", "/courses/luat/files/01-co-ban/images/hinh.svg", "LOOOOOOO"),
+    "courses.mark_done": ("POST", "/courses/luat/lessons/co-ban/mot/done", "LOOOOOOO"),
+    "quizzes.quiz": ("GET", "/courses/luat/quizzes/co-ban/kiem-tra", "LOOOOOOO"),
+    "quizzes.start": ("POST", "/courses/luat/quizzes/co-ban/kiem-tra/start", "LOOOOOOO"),
+    "quizzes.attempt": ("GET", "/attempts/{attempt}", "LODDDDDD"),          # only its owner
+    "quizzes.save": ("POST", "/attempts/{attempt}/save", "LODDDDDD"),
+    "quizzes.submit": ("POST", "/attempts/{attempt}/submit", "LODDDDDD"),
+    "search.results": ("GET", "/search/?q=thanh+tra", "LOOOOOOO"),
+    "training.join": ("POST", "/courses/tuy-chon/join", "LOOOOOOO"),
+    "training.my_record": ("GET", "/training/record", "LODDDDDD"),         # people on the roster only
+    "training.record": ("GET", "/training/people/{trainee_staff}", "LOODODOO"),
+    "training.record_csv": ("GET", "/training/people/{trainee_staff}/record.csv", "LOODODOO"),
+    "training.record_pdf": ("GET", "/training/people/{trainee_staff}/record.pdf", "LOODODOO"),
+    "training.revoke_certificate": ("POST", "/certificates/{certificate}/revoke", "LDDDODDO"),
+    "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODODOO"),
+    "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODODDO"),
+    "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDODDO"),
+    "training.rules": ("GET", "/admin/rules", "LDDDOODO"),
+    "training.new_rule": ("GET", "/admin/rules/new", "LDDDOODO"),
+    "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDODDO"),
+    "reports.dashboard": ("GET", "/reports/", "LDOOOOOO"),
+    "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODODOO"),
+    "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
+    "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
+    "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
+    "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
+    "roster.index": ("GET", "/roster/", "LDOOOOOO"),
+    "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODODOO"),
+    "roster.invite": ("POST", "/roster/staff/{trainee_staff}/invite", "LDDDODDO"),
+    "roster.grant_role": ("POST", "/roster/staff/{trainee_staff}/role", "LDDDDDDO"),
+    "roster.upload": ("GET", "/roster/import", "LDDDOODO"),
+    "roster.preview": ("GET", "/roster/import/{checksum}", "LDDDOODO"),
+    "roster.imports": ("GET", "/roster/imports", "LDDDOODO"),
+    "roster.import_detail": ("GET", "/roster/imports/{roster_import}", "LDDDDDDO"),
+    "roster.unit_list": ("GET", "/roster/units", "LDDDOODO"),
+    "roster.unit_new": ("GET", "/roster/units/new", "LDDDOODO"),
+    "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDODDO"),
+    "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDODDO"),
+    "reminders.log": ("GET", "/admin/reminders/", "LDDDDDDO"),
+    "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 
 
@@ -115,6 +116,8 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
         "trainee": make_user(email="hoc@example.vn", staff=trainee_staff),
         "manager_a": make_user(role=Role.MANAGER, scope_unit=unit_a),
         "manager_b": make_user(role=Role.MANAGER, scope_unit=unit_b),
+        "officer_a": make_user(role=Role.OFFICER, scope_unit=unit_a),
+        "officer_b": make_user(role=Role.OFFICER, scope_unit=unit_b),
         "reporter": make_user(role=Role.REPORTER),
         "admin": make_user(role=Role.ADMIN),
     }

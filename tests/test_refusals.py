@@ -138,6 +138,16 @@ class World:
         login(self.client, "qt@example.vn")
         return staff
 
+    def officer(self, unit) -> Staff:
+        """A training officer of ``unit`` (and everything under it), signed in."""
+        staff, user = self.person(unit, self.org.chief, "Cán Bộ Đào Tạo", email="daotao@example.vn")
+        with self.app.app_context():
+            account = db.session.get(User, user.id)
+            account.role, account.scope_unit_id = Role.OFFICER, unit.id
+            db.session.commit()
+        login(self.client, "daotao@example.vn")
+        return staff
+
     def post(self, path: str, page: str, **data: str):
         token = csrf_token(self.client, page)
         return self.client.post(path, data={"csrf_token": token, **data})
@@ -186,6 +196,42 @@ def _merge_into_own_section(w: World):
     province, section = w.org.province, w.org.section_a
     return lambda: w.post(f"/roster/units/{province.id}/merge", f"/roster/units/{province.id}",
                           **{"merge-target": str(section.id), "merge-confirm": "y"})
+
+
+def _officer_invites_an_administrator(w: World):
+    """The person is in the officer's units, but their account is an administrator's."""
+    w.officer(w.org.province)
+    staff, user = w.person(w.org.section_a, w.org.inspector, "Quản Trị Hai", email="qt2@example.vn")
+    with w.app.app_context():
+        db.session.get(User, user.id).role = Role.ADMIN
+        db.session.commit()
+    return lambda: w.post(f"/roster/staff/{staff.id}/invite", f"/roster/staff/{staff.id}")
+
+
+def _officer_creates_a_top_level_unit(w: World):
+    w.officer(w.org.province)
+    return lambda: w.post("/roster/units/new", "/roster/units/new", code="MOI", name="Đơn vị mới",
+                          parent="0", kind="")
+
+
+def _officer_moves_a_unit_out_of_scope(w: World):
+    w.officer(w.org.province)
+    section = w.org.section_a
+    return lambda: w.post(f"/roster/units/{section.id}", f"/roster/units/{section.id}", code=section.code,
+                          name=section.name, parent=str(w.org.other.id), kind="")
+
+
+def _officer_merges_into_another_province(w: World):
+    w.officer(w.org.province)
+    section = w.org.section_a
+    return lambda: w.post(f"/roster/units/{section.id}/merge", f"/roster/units/{section.id}",
+                          **{"merge-target": str(w.org.other.id), "merge-confirm": "y"})
+
+
+def _officer_makes_a_rule_for_another_province(w: World):
+    w.officer(w.org.province)
+    return lambda: w.post("/admin/rules/new", "/admin/rules/new", course=str(w.org.course_id),
+                          units=str(w.org.other.id), due_kind="days", due_days="30", confirm="1")
 
 
 def _join_twice(w: World):
@@ -309,6 +355,11 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.roster.views:grant_role", "AccountError"): _grant_role_refused,
     ("mooc.roster.views:unit_edit", "UnitError"): _unit_under_itself,
     ("mooc.roster.views:unit_merge", "UnitError"): _merge_into_own_section,
+    ("mooc.roster.views:invite", "ScopeError"): _officer_invites_an_administrator,
+    ("mooc.roster.views:unit_new", "ScopeError"): _officer_creates_a_top_level_unit,
+    ("mooc.roster.views:unit_edit", "ScopeError"): _officer_moves_a_unit_out_of_scope,
+    ("mooc.roster.views:unit_merge", "ScopeError"): _officer_merges_into_another_province,
+    ("mooc.training.views:new_rule", "ScopeError"): _officer_makes_a_rule_for_another_province,
     ("mooc.training.views:join", "EnrolError"): _join_twice,
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,

@@ -19,6 +19,7 @@ from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 
 
@@ -31,9 +32,12 @@ def account_of(staff: Staff) -> User | None:
 
 
 def invite(staff: Staff, actor: User) -> User:
-    """Create or find the account of ``staff`` and e-mail an invitation link (valid 7 days)."""
+    """Create or find the account of ``staff`` and e-mail an invitation link (valid 7 days).
+    A training officer invites the people of their units, never an account above their role."""
     if not actor.can(Permission.MANAGE_ROSTER):
         raise AccountError("not_allowed")
+    scope.require_staff(actor, staff)
+    scope.require_account(actor, account_of(staff))
     if staff.status == StaffStatus.LEFT:
         raise AccountError("staff_left")
     if not staff.email:
@@ -67,8 +71,9 @@ def invite(staff: Staff, actor: User) -> User:
 
 
 def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
-    """Give ``user`` a role (a manager needs a unit). Admins only, never above their own role,
-    and an administrator cannot demote themselves (someone must stay in charge)."""
+    """Give ``user`` a role (a scoped role, manager or training officer, needs a unit). Admins
+    only, never above their own role, and an administrator cannot demote themselves (someone
+    must stay in charge)."""
     if not actor.can(Permission.MANAGE_ACCOUNTS) or role not in grantable_roles(actor.role):
         raise AccountError("not_allowed")
     if user.id == actor.id and role != actor.role:

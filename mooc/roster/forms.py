@@ -32,4 +32,5 @@ class MergeForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validate_choice=False)
-    scope = SelectField(_l("Unit (for a manager)"), coerce=int, validate_choice=False)
+    scope = SelectField(_l("Unit (for a unit manager or a training officer)"), coerce=int,
+                        validate_choice=False)

@@ -32,7 +32,7 @@ from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
 from mooc.errors import DomainError
 from mooc.extensions import db
-from mooc.roster import keys, moves, planning
+from mooc.roster import keys, moves, planning, scope
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
 from mooc.roster.reader import (
@@ -81,6 +81,11 @@ MESSAGES = {
     "duplicate_email": _l("The e-mail %(value)s is also in row %(other)d."),
     "email_taken": _l("The e-mail %(value)s belongs to another person on the roster (staff code "
                       "%(other)s)."),
+    "unit_out_of_scope": _l("The unit “%(value)s” is outside the units you are in charge of."),
+    "person_out_of_scope": _l("The staff code %(value)s belongs to a person outside the units you are in "
+                              "charge of: ask an administrator to move them."),
+    "protected_account": _l("The import would change the account of %(value)s, whose role is above yours "
+                            "(e-mail or access): ask an administrator."),
 }
 
 STATUS_WORDS = {
@@ -167,6 +172,9 @@ class ImportPlan:
     last_admin: bool = False          # no active administrator would be left
     # Sign-in addresses that follow a changed roster e-mail: (user id, old, new)
     account_emails: list[tuple[int, str, str]] = field(default_factory=list)
+    # The units a scoped actor (a training officer) imports for; None: the whole roster. Rows
+    # must be for these units, and a full import marks as left only the people of these units.
+    scope: frozenset[int] | None = None
 
     KINDS = tuple(ChangeKind)
 
@@ -208,7 +216,7 @@ class ImportPlan:
         for change in self.changes:
             digest.update(f"{change.kind}|{change.staff_code}|{sorted(change.values.items())!r}\n".encode())
         digest.update(repr((self.counts, self.new_positions, self.full, self.admins_leaving,
-                            self.account_emails)).encode())
+                            self.account_emails, sorted(self.scope or ()))).encode())
         return digest.hexdigest()[:32]
 
 
@@ -323,7 +331,8 @@ class _Roster:
     active: int = 0                     # people who have not left
 
     @classmethod
-    def load(cls) -> _Roster:
+    def load(cls, within: frozenset[int] | None = None) -> _Roster:
+        """``within``: the units of a scoped import (``active`` counts their people only)."""
         roster = cls(_Units(), {}, {}, {})
         for pid, pcode, title in db.session.execute(sa.select(Position.id, Position.code, Position.title)):
             roster.positions[position_key(title)] = pid
@@ -335,7 +344,7 @@ class _Roster:
                                                      row.position_id, row.status, row.joined_on, row.left_on)
             if row.email:
                 roster.owner_of_email[row.email] = row.staff_code
-            if row.status != StaffStatus.LEFT:
+            if row.status != StaffStatus.LEFT and (within is None or row.unit_id in within):
                 roster.active += 1
         return roster
 
@@ -394,6 +403,7 @@ class _StaffRows:
         before = self.people.get(code)
         given_email, email = self._email(cells.get("email"), code, before)
         unit_id = self._unit(cells.get("unit"))
+        self._scope(code, before, unit_id, cells.get("unit"))
         position_ref = self._position(cells.get("position"))
         status = self._status(cells.get("status"))
         joined_on, left_given = self._dates(cells, before, status)
@@ -450,6 +460,17 @@ class _StaffRows:
         elif error:
             self.problem("unit", error, value=text)
         return unit_id
+
+    def _scope(self, code: str, before: _Current | None, unit_id: int | None, raw: Cell) -> None:
+        """A scoped import names units of its scope only, and people who are in it already
+        (or new): it never moves someone in from elsewhere."""
+        within = self.plan.scope
+        if within is None:
+            return
+        if unit_id is not None and unit_id not in within:
+            self.problem("unit", "unit_out_of_scope", value=cell_text(raw))
+        if before is not None and before.unit_id not in within:
+            self.problem("staff_code", "person_out_of_scope", value=code)
 
     def _position(self, raw: Cell) -> int | str | None:
         """A position's id; a title not on the roster yet (created when the plan is applied);
@@ -523,10 +544,13 @@ class _StaffRows:
                 if (owner := owner_of_email[email]) not in final_email or final_email[owner] == email]
 
     def leavers(self) -> list[StaffChange]:
-        """Active people a full roster does not name: they are marked as left today."""
-        today, changes = self.today, []
+        """Active people a full roster does not name: they are marked as left today. A scoped
+        import is the whole roster of its units only: people elsewhere are not "missing"."""
+        today, changes, within = self.today, [], self.plan.scope
         for code, before in self.roster.people.items():
             if code in self.code_rows or before.status == StaffStatus.LEFT:
+                continue
+            if within is not None and before.unit_id not in within:
                 continue
             values = {"full_name": before.full_name, "email": before.email, "unit_id": before.unit_id,
                       "position_id": before.position_id, "status": StaffStatus.LEFT,
@@ -574,13 +598,16 @@ def diff(row: StaffRow, values: dict[str, Any]) -> StaffChange | None:
 
 def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                 full: bool = False, confirm_percent: int = 10, filename: str = "",
-                checksum: str = "", actor_id: int | None = None) -> ImportPlan:
+                checksum: str = "", actor_id: int | None = None, actor: User | None = None) -> ImportPlan:
     """Compare a roster file with the roster and say what importing it would do.
 
+    A scoped ``actor`` (a training officer) imports for their units only (``ImportPlan.scope``).
     Raises ``FileRefused`` when a row cannot be read at all (a cell longer than any real one).
     """
+    within = scope.visible_units(actor) if actor is not None else None
+    actor_id = actor.id if actor is not None else actor_id
     plan = ImportPlan(full=full, filename=filename, checksum=checksum, confirm_percent=confirm_percent,
-                      effective=clock.today())
+                      effective=clock.today(), scope=frozenset(within) if within is not None else None)
     table = planning.read_table(source, STAFF_REQUIRED, STAFF_HEADERS_SHOWN)
     plan.warnings += table.header_warnings(STAFF_FIELDS, StaffIssue)
     missing = table.missing(STAFF_REQUIRED, StaffIssue)
@@ -588,7 +615,7 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
         plan.rows = sum(1 for _row in table.rows)  # the real number of data rows, said with the error
         plan.issues = missing
         return plan
-    checker = _StaffRows(table, _Roster.load(), plan)
+    checker = _StaffRows(table, _Roster.load(plan.scope), plan)
     plan.active_before = checker.roster.active
     for number, cells in table.rows:
         plan.rows += 1
@@ -634,8 +661,33 @@ def _finish(plan: ImportPlan, table: Table, checker: _StaffRows, actor_id: int |
         leavers = checker.leavers()
         plan.changes += leavers
         plan.missing_left = len(leavers)
+    if plan.scope is not None:
+        plan.issues += _protected_accounts(plan, table.header_row)
+        if plan.issues:
+            plan.changes, plan.unchanged, plan.account_emails, plan.missing_left = [], 0, [], 0
+            return
     _plan_admins(plan, actor_id)
     plan.warnings.sort(key=lambda issue: issue.row)
+
+
+def _protected_accounts(plan: ImportPlan, header_row: int) -> list[StaffIssue]:
+    """A scoped import may not disable, re-enable or re-address an account whose role is above
+    a scoped role's (an administrator's, a reporter's): the people of such accounts are
+    left to an administrator."""
+    touched = {change.staff_id: change for change in plan.changes if change.staff_id is not None and (
+        change.kind in (ChangeKind.DEACTIVATED, ChangeKind.REACTIVATED)
+        or any(name == "email" for name, _old, _new in change.fields))}
+    highest_scoped = max((role for role in Role if role.scoped), key=lambda role: role.rank)
+    above = [role for role in Role if role.rank > highest_scoped.rank]
+    issues = []
+    ids = list(touched)
+    for start in range(0, len(ids), CHUNK):
+        for email, staff_id in db.session.execute(sa.select(User.email, User.staff_id).where(
+                User.staff_id.in_(ids[start:start + CHUNK]), User.role.in_(above))):
+            assert staff_id is not None  # the IN filter leaves out accounts without a person
+            change = touched[staff_id]
+            issues.append(StaffIssue(change.row or header_row, "", "protected_account", {"value": email}))
+    return sorted(issues, key=lambda issue: issue.row)
 
 
 def _plan_account_emails(plan: ImportPlan, column: str) -> None:
@@ -706,6 +758,7 @@ def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "we
     every administrator account the import disables."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
+    _check_scope(plan, actor)
     if plan.confirmation_needed and not confirmed:
         raise ConfirmationNeeded(plan.missing_left)
     unconfirmed = admins_unconfirmed(plan, confirmed_admins)
@@ -734,6 +787,18 @@ def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "we
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)
     db.session.flush()
     return record
+
+
+def _check_scope(plan: ImportPlan, actor: User | None) -> None:
+    """A scoped actor applies only a plan made for their scope, touching only people of it."""
+    within = scope.visible_units(actor) if actor is not None else None
+    if within is None:
+        return
+    if plan.scope is None or set(plan.scope) != within:
+        raise scope.ScopeError("out_of_scope")
+    units = {change.values["unit_id"] for change in plan.changes}
+    units |= {old for change in plan.changes for name, old, _new in change.fields if name == "unit_id"}
+    scope.require_units(actor, units)
 
 
 def _write_staff(plan: ImportPlan, resolved: Any) -> None:

@@ -8,23 +8,15 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from mooc.auth.models import Role, User
+from mooc.auth.models import User
 from mooc.extensions import db
 from mooc.roster import keys
 from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
-from mooc.roster.units import subtree_ids, tree
+from mooc.roster.scope import subtree_ids
+from mooc.roster.scope import visible_units as visible_units  # its home is scope; read here too
+from mooc.roster.units import tree
 
 PER_PAGE = 50
-
-
-def visible_units(user: User) -> set[int] | None:
-    """Unit ids ``user`` may see, or None for all. A scoped role (manager, training officer)
-    sees its unit's subtree only, and nobody without a unit; trainees see nobody."""
-    if not user.role.scoped and user.role != Role.TRAINEE:
-        return None
-    if user.role.scoped and user.scope_unit_id is not None:
-        return subtree_ids(user.scope_unit_id)
-    return set()
 
 
 def can_see(user: User, staff: Staff) -> bool:

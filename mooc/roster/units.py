@@ -26,6 +26,12 @@ from mooc.roster import moves, planning
 from mooc.roster.models import OrgUnit, RosterImport, Staff
 from mooc.roster.planning import PlanHasErrors
 from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet, cell_text
+from mooc.roster.scope import ScopeError, is_scope_root, require_units, unscoped
+
+# The tree walk's home is scope; re-exported here, where the rest of the tree is.
+from mooc.roster.scope import children_map as children_map
+from mooc.roster.scope import subtree_ids as subtree_ids
+from mooc.roster.scope import subtrees as subtrees
 from mooc.text import clean
 
 MESSAGES = {
@@ -50,32 +56,6 @@ class UnitError(DomainError):
 
 
 # --- the tree ------------------------------------------------------------------------------
-
-
-def children_map() -> dict[int | None, list[int]]:
-    children: dict[int | None, list[int]] = {}
-    for unit_id, parent_id in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)):
-        children.setdefault(parent_id, []).append(unit_id)
-    return children
-
-
-def subtrees(unit_ids: Iterable[int], children: dict[int | None, list[int]] | None = None) -> set[int]:
-    """The units and every unit under them (the tree is small: one query, walked in memory)."""
-    children = children if children is not None else children_map()
-    found: set[int] = set()
-    stack = list(unit_ids)
-    while stack:
-        current = stack.pop()
-        if current in found:
-            continue
-        found.add(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-def subtree_ids(unit_id: int, children: dict[int | None, list[int]] | None = None) -> set[int]:
-    """The unit and every unit under it."""
-    return subtrees([unit_id], children)
 
 
 def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
@@ -108,6 +88,11 @@ def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
 
 def create_unit(*, code: str, name: str, parent: OrgUnit | None = None, kind: str = "",
                 actor: User | None = None) -> OrgUnit:
+    """A new unit under ``parent``; a scoped actor creates units inside their scope only (never
+    a top-level one)."""
+    if parent is None and not unscoped(actor):
+        raise ScopeError("root_unit")
+    require_units(actor, [parent.id] if parent else [])
     unit = OrgUnit(code=clean(code), name=clean(name), kind=clean(kind),
                    parent_id=parent.id if parent else None)
     db.session.add(unit)
@@ -118,7 +103,15 @@ def create_unit(*, code: str, name: str, parent: OrgUnit | None = None, kind: st
 
 def update_unit(unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
                 actor: User | None = None) -> None:
-    """Rename, re-kind or move a unit under another parent (never under itself)."""
+    """Rename, re-kind or move a unit under another parent (never under itself). A scoped
+    actor edits units in their scope, moves them only within it, and never moves their own
+    scope unit (its parent is outside the scope)."""
+    new_parent = parent.id if parent else None
+    require_units(actor, [unit.id])
+    if new_parent != unit.parent_id:
+        if is_scope_root(actor, unit.id):
+            raise ScopeError("root_unit")
+        require_units(actor, [new_parent])
     if parent is not None and parent.id in subtree_ids(unit.id):
         raise UnitError("cycle")
     name, kind = clean(name), clean(kind)
@@ -126,7 +119,6 @@ def update_unit(unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
     if name != unit.name:
         details["renamed"] = [unit.name, name]
         unit.name = name
-    new_parent = parent.id if parent else None
     if new_parent != unit.parent_id:
         details["parent"] = [unit.parent_id, new_parent]
         unit.parent_id = new_parent
@@ -144,8 +136,12 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                day: date | None = None) -> int:
     """Merge ``unit`` into ``target``: its people and sub-units move there; it closes.
 
-    Returns how many people moved.
+    Returns how many people moved. A scoped actor merges units of their scope into units
+    of their scope, never their own scope unit.
     """
+    require_units(actor, [unit.id, target.id])
+    if is_scope_root(actor, unit.id):
+        raise ScopeError("root_unit")
     if unit.id == target.id:
         raise UnitError("merge_self")
     if not target.active:

@@ -22,7 +22,7 @@ from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
-from mooc.roster import accounts, display, importer, queries, units
+from mooc.roster import accounts, display, importer, queries, scope, units
 from mooc.roster.display import (
     FIELD_LABELS,
     KIND_LABELS,
@@ -51,7 +51,7 @@ ACCOUNT_ERRORS = {
     "email_in_use": _l("Another person's account already uses this e-mail address."),
     "account_disabled": _l("This account is disabled."),
     "self_demotion": _l("You cannot change your own role."),
-    "manager_needs_unit": _l("A unit manager needs a unit."),
+    "manager_needs_unit": _l("A unit manager or a training officer needs a unit: choose it."),
 }
 
 
@@ -127,6 +127,9 @@ def invite(staff_id: int):
     except accounts.AccountError as error:
         refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
+    except scope.ScopeError as error:
+        refuse()  # an account above the officer's role (the person is in scope: the view found them)
+        flash(error.message, "error")
     except MailError:
         refuse()  # no invitation went out: no account, no link
         flash(_("The e-mail could not be sent. Try again later, or tell the operator."), "error")
@@ -150,9 +153,9 @@ def grant_role(staff_id: int):
         role = Role(form.role.data)
     except ValueError:
         abort(400)
-    scope = db.session.get(OrgUnit, form.scope.data) if form.scope.data else None
+    scope_unit = db.session.get(OrgUnit, form.scope.data) if form.scope.data else None
     try:
-        accounts.grant_role(current_user._get_current_object(), account, role, scope)
+        accounts.grant_role(current_user._get_current_object(), account, role, scope_unit)
     except accounts.AccountError as error:
         refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
@@ -255,7 +258,7 @@ def preview(checksum: str):
     try:
         sheet = importer.open_sheet(path, mapping=mapping)
         plan = importer.plan_import(sheet, full=full, filename=name or path.name,
-                                    checksum=checksum, actor_id=actor.id,
+                                    checksum=checksum, actor=actor,
                                     confirm_percent=settings().roster_confirm_percent)
     except FileRefused as refused:
         refuse()
@@ -290,22 +293,27 @@ def preview(checksum: str):
                            checksum=checksum, name=name, full=full, fields=STAFF_FIELDS,
                            field_labels=FIELD_LABELS, kind_labels=KIND_LABELS, unit_names=unit_names,
                            position_titles=position_titles, shown=SHOWN_PER_KIND,
-                           show=show_value, issue_lines=grouped(plan.issues),
+                           show=show_value, issue_lines=grouped(plan.issues), scope_unit=actor.scope_unit,
                            warning_lines=grouped(plan.warnings))
 
 
 @bp.get("/imports")
 @permission_required(Permission.MANAGE_ROSTER)
 def imports():
-    records = db.session.execute(sa.select(RosterImport).order_by(RosterImport.at.desc()).limit(200)
-                                 ).scalars().all()
+    """Every import for the unscoped; a training officer sees the imports they made."""
+    query = sa.select(RosterImport).order_by(RosterImport.at.desc()).limit(200)
+    if not scope.unscoped(current_user):
+        query = query.where(RosterImport.actor_id == current_user.id)
+    records = db.session.execute(query).scalars().all()
     return render_template("roster/imports.html", records=records, kind_labels=KIND_LABELS)
 
 
 @bp.get("/imports/<int:import_id>")
 @permission_required(Permission.MANAGE_ROSTER)
 def import_detail(import_id: int):
-    record = db.session.get(RosterImport, import_id) or abort(404)
+    record = db.session.get(RosterImport, import_id)
+    if record is None or not (scope.unscoped(current_user) or record.actor_id == current_user.id):
+        abort(404)
     return render_template("roster/import_detail.html", record=record, kind_labels=KIND_LABELS)
 
 
@@ -315,17 +323,32 @@ def import_detail(import_id: int):
 @bp.get("/units")
 @permission_required(Permission.MANAGE_ROSTER)
 def unit_list():
+    """The units the account may manage (a training officer: their unit's subtree)."""
+    allowed = queries.visible_units(current_user)
     counts = dict(db.session.execute(
         sa.select(Staff.unit_id, sa.func.count()).where(Staff.status != StaffStatus.LEFT)
         .group_by(Staff.unit_id)).all())
-    closed = db.session.execute(sa.select(OrgUnit).where(OrgUnit.active.is_(False))
-                                .order_by(OrgUnit.code)).scalars().all()
-    return render_template("roster/units.html", tree=units.tree(), counts=counts, closed=closed)
+    closed = [unit for unit in db.session.execute(sa.select(OrgUnit).where(OrgUnit.active.is_(False))
+                                                  .order_by(OrgUnit.code)).scalars()
+              if allowed is None or unit.id in allowed]
+    shown = [(unit, depth) for unit, depth in units.tree() if allowed is None or unit.id in allowed]
+    return render_template("roster/units.html", tree=shown, counts=counts, closed=closed)
 
 
 def _parent_choices(exclude: set[int] | None = None) -> list[tuple[int, str]]:
-    return [(0, "—")] + [(unit.id, "— " * depth + f"{unit.name} ({unit.code})")
-                         for unit, depth in units.tree() if not exclude or unit.id not in exclude]
+    """Units to place a unit under: in the account's scope (no top level for a scoped role)."""
+    allowed = queries.visible_units(current_user)
+    top = [(0, "—")] if allowed is None else []
+    return top + [(unit.id, "— " * depth + f"{unit.name} ({unit.code})")
+                  for unit, depth in units.tree()
+                  if (not exclude or unit.id not in exclude) and (allowed is None or unit.id in allowed)]
+
+
+def _unit_in_scope(unit_id: int) -> OrgUnit:
+    unit = db.session.get(OrgUnit, unit_id)
+    if unit is None or not scope.in_scope(current_user, unit.id):
+        abort(404)  # as for people: nothing is said about units outside the scope
+    return unit
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
@@ -339,20 +362,28 @@ def unit_new():
             form.code.errors.append(_("A unit with this code exists already."))
         else:
             parent = db.session.get(OrgUnit, form.parent.data) if form.parent.data else None
-            unit = units.create_unit(code=code, name=form.name.data, parent=parent,
-                                     kind=form.kind.data or "", actor=current_user._get_current_object())
-            flash(_("Unit created."), "success")
-            return redirect(url_for("roster.unit_edit", unit_id=unit.id))
+            try:
+                unit = units.create_unit(code=code, name=form.name.data, parent=parent,
+                                         kind=form.kind.data or "", actor=current_user._get_current_object())
+            except scope.ScopeError as error:
+                refuse()
+                form.parent.errors.append(error.message)
+            else:
+                flash(_("Unit created."), "success")
+                return redirect(url_for("roster.unit_edit", unit_id=unit.id))
     return render_template("roster/unit_form.html", form=form, unit=None, merge_form=None)
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_ROSTER)
 def unit_edit(unit_id: int):
-    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    unit = _unit_in_scope(unit_id)
     form = UnitForm(obj=unit, parent=unit.parent_id or 0)
     inside = units.subtree_ids(unit.id)
     form.parent.choices = _parent_choices(exclude=inside)
+    if scope.is_scope_root(current_user, unit.id):
+        # Their own unit stays where it is (its parent is outside their scope).
+        form.parent.choices = [(unit.parent_id or 0, unit.parent.name if unit.parent else "—")]
     merge_form = MergeForm(prefix="merge")
     merge_form.target.choices = [choice for choice in _parent_choices(exclude=inside) if choice[0]]
     if unit.active and form.validate_on_submit():
@@ -361,6 +392,9 @@ def unit_edit(unit_id: int):
             units.update_unit(unit, name=form.name.data, parent=parent, kind=form.kind.data or "",
                               actor=current_user._get_current_object())
         except units.UnitError as error:
+            refuse()
+            form.parent.errors.append(error.message)
+        except scope.ScopeError as error:
             refuse()
             form.parent.errors.append(error.message)
         else:
@@ -372,7 +406,7 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/merge")
 @permission_required(Permission.MANAGE_ROSTER)
 def unit_merge(unit_id: int):
-    unit = db.session.get(OrgUnit, unit_id) or abort(404)
+    unit = _unit_in_scope(unit_id)
     form = MergeForm(prefix="merge")
     form.target.choices = _parent_choices()
     if not unit.active or not form.validate_on_submit():
@@ -382,6 +416,10 @@ def unit_merge(unit_id: int):
     try:
         moved = units.merge_unit(unit, target, actor=current_user._get_current_object())
     except units.UnitError as error:
+        refuse()
+        flash(error.message, "error")
+        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
+    except scope.ScopeError as error:
         refuse()
         flash(error.message, "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))

@@ -15,9 +15,11 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
+from mooc.roster.scope import require_staff
 from mooc.roster.units import subtrees
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
@@ -272,8 +274,11 @@ def enrol(
     source: EnrolmentSource,
     due_on: date | None = None,
     today: date | None = None,
+    actor: User | None = None,
 ) -> Enrolment:
-    """Enrol one person by hand (manager, admin) or join an optional course (the trainee)."""
+    """Enrol one person by hand (manager, officer, admin: ``actor``, within their scope) or
+    join an optional course (the trainee)."""
+    require_staff(actor, staff)
     today = today or clock.today()
     if staff.status == StaffStatus.LEFT:
         raise EnrolError("left")

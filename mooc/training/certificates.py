@@ -13,6 +13,7 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.roster import scope
 from mooc.training.models import Certificate
 
 CODE_LENGTH = 20  # the longest code the public check looks up
@@ -49,7 +50,9 @@ def verify(code: str) -> tuple[Certificate | None, Validity | None]:
 
 
 def revoke(certificate: Certificate, reason: str, *, actor: User | None = None) -> None:
-    """Revoke the certificate (its verification page then says so); the reason stays internal."""
+    """Revoke the certificate (its verification page then says so); the reason stays internal.
+    A scoped actor revokes the certificates of the people of their units only."""
+    scope.require_staff(actor, certificate.enrolment.staff)
     if certificate.revoked_at is not None:
         raise CertificateError("revoked")
     certificate.revoked_at = clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
+from mooc.roster import scope
 from mooc.training.models import Enrolment, EnrolmentState
 
 
@@ -14,7 +15,8 @@ class ExemptionError(DomainError):
 
 def exempt(enrolment: Enrolment, reason: str, *, actor: User) -> None:
     """Mark the cycle exempt (counted as in order, like a completion); refused when it is
-    already completed."""
+    already completed. A scoped actor exempts the people of their units only."""
+    scope.require_staff(actor, enrolment.staff)
     if enrolment.state == EnrolmentState.COMPLETED:
         raise ExemptionError("completed")
     enrolment.state = EnrolmentState.EXEMPT

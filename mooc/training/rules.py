@@ -13,6 +13,7 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position
 from mooc.training.assign import AssignReport, RuleDraft, apply_rules
 from mooc.training.models import AssignmentRule
@@ -24,7 +25,9 @@ class RuleError(DomainError):
 
 def create_rule(draft: RuleDraft, *, note: str = "",
                 actor: User | None = None) -> tuple[AssignmentRule, AssignReport]:
-    """Save the rule and enrol the people it covers (flush only; the caller commits)."""
+    """Save the rule and enrol the people it covers (flush only; the caller commits). A scoped
+    actor (a training officer) names units of their scope, and at least one."""
+    _require_rule_scope(actor, draft.unit_ids)
     rule = AssignmentRule(
         course_id=draft.course_id,
         due_days=draft.due_days,
@@ -43,10 +46,24 @@ def create_rule(draft: RuleDraft, *, note: str = "",
     return rule, report
 
 
+def _require_rule_scope(actor: User | None, unit_ids: list[int]) -> None:
+    """A rule with no units covers everyone: only the unscoped make or switch one off."""
+    if not unit_ids and not scope.unscoped(actor):
+        raise scope.ScopeError("all_units")
+    scope.require_units(actor, unit_ids)
+
+
+def in_scope(actor: User, rule: AssignmentRule) -> bool:
+    """Whether ``actor`` may change ``rule`` (the rules list shows the others read-only)."""
+    units = [unit.id for unit in rule.units]
+    return scope.unscoped(actor) or (bool(units) and all(scope.in_scope(actor, unit) for unit in units))
+
+
 def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> AssignReport:
     """Switch the rule off. The course's other active rules are applied again: people they
     cover keep the course (their enrolments now belong to the rule that covers them); open
     enrolments nobody requires any more are closed (``report.closed``)."""
+    _require_rule_scope(actor, [unit.id for unit in rule.units])
     if not rule.active:
         raise RuleError("inactive")
     rule.active = False

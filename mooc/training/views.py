@@ -20,6 +20,7 @@ from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
+from mooc.roster import scope
 from mooc.roster.models import Staff
 from mooc.training import assign, certificates, exemptions, queries, records
 from mooc.training import rules as rule_changes
@@ -154,6 +155,8 @@ def record_pdf(staff_id: int):
 @permission_required(Permission.MANAGE_TRAINING)
 def revoke_certificate(code: str):
     certificate = certificates.by_code(code) or abort(404)
+    if not scope.in_scope(current_user, certificate.enrolment.staff.unit_id):
+        abort(404)  # the domain refuses too; here nothing is said about people outside the scope
     form = ExemptForm()  # one required "reason" field
     if not form.validate_on_submit():
         flash(_("Give the reason for revoking the certificate."), "warning")
@@ -186,13 +189,16 @@ def record_csv(staff_id: int):
 @permission_required(Permission.ACT_ON_PEOPLE)
 def enrol(staff_id: int):
     staff = _visible_staff(staff_id)
+    if not records.may_enrol_others(current_user, staff):
+        abort(403)
     form = EnrolForm()
     form.course.choices = [SelectChoice(c.id, c.title) for c in queries.open_courses()]
     if not form.validate_on_submit():
         flash(_("Choose a course and a due date."), "warning")
         return redirect(url_for("training.record", staff_id=staff.id))
     try:
-        enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data)
+        enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data,
+                                 actor=current_user._get_current_object())
     except assign.EnrolError as error:
         refuse()
         flash(
@@ -216,6 +222,8 @@ def enrol(staff_id: int):
 @permission_required(Permission.MANAGE_TRAINING)
 def exempt(enrolment_id: int):
     enrolment = db.session.get(Enrolment, enrolment_id) or abort(404)
+    if not scope.in_scope(current_user, enrolment.staff.unit_id):
+        abort(404)  # the domain refuses too; here nothing is said about people outside the scope
     form = ExemptForm()
     if not form.validate_on_submit():
         flash(_("Give the reason for the exemption."), "warning")
@@ -237,7 +245,12 @@ def _rule_form() -> RuleForm:
     form = RuleForm()
     choices = queries.rule_choices()
     form.course.choices = [SelectChoice(c.id, f"{c.title} ({c.code})") for c in choices.courses]
-    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name) for unit, depth in choices.units]
+    # A training officer's other units are shown but cannot be chosen (the domain refuses them too).
+    allowed = scope.visible_units(current_user)
+    form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name,
+                                       render_kw={} if allowed is None or unit.id in allowed
+                                       else {"disabled": True})
+                          for unit, depth in choices.units]
     form.positions.choices = [SelectChoice(p.id, p.title) for p in choices.positions]
     return form
 
@@ -246,7 +259,10 @@ def _rule_form() -> RuleForm:
 @permission_required(Permission.MANAGE_TRAINING)
 def rules():
     rows, counts = queries.rules_overview()
-    return render_template("training/rules.html", rules=rows, counts=counts)
+    # A training officer sees every rule; those naming units outside their scope (or every
+    # unit) are read-only for them.
+    editable = {rule.id for rule in rows if rule_changes.in_scope(current_user, rule)}
+    return render_template("training/rules.html", rules=rows, counts=counts, editable=editable)
 
 
 @bp.route("/admin/rules/new", methods=["GET", "POST"])
@@ -266,10 +282,15 @@ def new_rule():
         )
         preview = assign.preview(draft)
         if request.form.get("confirm") == "1":
-            _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
-                                              actor=current_user._get_current_object())
-            flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
-            return redirect(url_for("training.rules"))
+            try:
+                _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
+                                                         actor=current_user._get_current_object())
+            except scope.ScopeError as error:
+                refuse()
+                flash(error.message, "error")
+            else:
+                flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
+                return redirect(url_for("training.rules"))
     return render_template("training/rule_form.html", form=form, preview=preview)
 
 
@@ -277,6 +298,8 @@ def new_rule():
 @permission_required(Permission.MANAGE_TRAINING)
 def deactivate_rule(rule_id: int):
     rule = db.session.get(AssignmentRule, rule_id) or abort(404)
+    if not rule_changes.in_scope(current_user, rule):
+        abort(403)  # listed read-only for a training officer: it covers units outside theirs
     try:
         report = rule_changes.deactivate_rule(rule, actor=current_user._get_current_object())
     except rule_changes.RuleError:
