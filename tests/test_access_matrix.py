@@ -70,6 +70,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.rules": ("GET", "/admin/rules", "LDDDDO"),
     "training.new_rule": ("GET", "/admin/rules/new", "LDDDDO"),
     "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDDO"),
+    "training.edit_rule": ("GET", "/admin/rules/{rule}/edit", "LDDDDO"),
     "reports.dashboard": ("GET", "/reports/", "LDOOOO"),
     "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODOO"),
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODOO"),

@@ -217,6 +217,17 @@ def _rule_switched_off_twice(w: World):
     return lambda: w.post(f"/admin/rules/{rule_id}/deactivate", "/admin/rules")
 
 
+def _edit_a_switched_off_rule(w: World):
+    w.admin()
+    with w.app.app_context():
+        rule = make_rule(w.org, [w.org.section_a])
+        rule.active = False
+        db.session.commit()
+        rule_id = rule.id
+    return lambda: w.post(f"/admin/rules/{rule_id}/edit", "/admin/rules", scope="units",
+                          units=str(w.org.section_b.id), due_kind="days", due_days="30", confirm="1")
+
+
 def _completed_enrolment(w: World, name: str) -> tuple[Staff, Enrolment]:
     staff, _ = w.person(w.org.section_a, w.org.inspector, name)
     with w.app.app_context():
@@ -312,6 +323,7 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.training.views:join", "EnrolError"): _join_twice,
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,
+    ("mooc.training.views:edit_rule", "RuleError"): _edit_a_switched_off_rule,
     ("mooc.training.views:revoke_certificate", "CertificateError"): _revoke_twice,
     ("mooc.training.views:exempt", "ExemptionError"): _exempt_a_completed_course,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,

@@ -7,11 +7,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 class RuleForm(FlaskForm):
     course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
-    units = SelectMultipleField(
-        _l("Units (and every unit under them)"),
-        coerce=int,
-        validators=[DataRequired(_l("Choose at least one unit."))],
+    scope = RadioField(
+        _l("Who must take it"),
+        choices=[
+            SelectChoice("units", _l("people in the chosen units (and every unit under them)")),
+            SelectChoice("all", _l("people in every unit, including units created later")),
+        ],
+        default="units",
     )
+    units = SelectMultipleField(_l("Units (and every unit under them)"), coerce=int)
     positions = SelectMultipleField(
         _l("Positions (none chosen: every position)"), coerce=int, validators=[Optional()]
     )
@@ -31,6 +35,10 @@ class RuleForm(FlaskForm):
         _l("Renew every (months, empty: never)"), validators=[Optional(), NumberRange(min=1, max=120)]
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+
+    def validate_units(self, field: SelectMultipleField) -> None:
+        if self.scope.data != "all" and not field.data:
+            raise ValidationError(_l("Choose at least one unit, or choose every unit."))
 
     def validate_due_days(self, field: IntegerField) -> None:
         if self.due_kind.data == "days" and not field.data:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -249,6 +250,19 @@ def rules():
     return render_template("training/rules.html", rules=rows, counts=counts)
 
 
+def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
+    every = form.scope.data == "all"
+    return assign.RuleDraft(
+        course_id,
+        [] if every else list(form.units.data or []),
+        list(form.positions.data or []),
+        form.due_days.data if form.due_kind.data == "days" else None,
+        form.due_on.data if form.due_kind.data == "date" else None,
+        form.renew_months.data or None,
+        all_units=every,
+    )
+
+
 @bp.route("/admin/rules/new", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_TRAINING)
 def new_rule():
@@ -256,28 +270,76 @@ def new_rule():
     form = _rule_form()
     preview = None
     if form.validate_on_submit():
-        draft = assign.RuleDraft(
-            form.course.data,
-            list(form.units.data),
-            list(form.positions.data or []),
-            form.due_days.data if form.due_kind.data == "days" else None,
-            form.due_on.data if form.due_kind.data == "date" else None,
-            form.renew_months.data or None,
-        )
+        draft = _draft(form, form.course.data)
         preview = assign.preview(draft)
         if request.form.get("confirm") == "1":
             _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
                                               actor=current_user._get_current_object())
             flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
             return redirect(url_for("training.rules"))
-    return render_template("training/rule_form.html", form=form, preview=preview)
+    return render_template("training/rule_form.html", form=form, preview=preview, rule=None)
+
+
+RULE_REFUSALS = {
+    "inactive": _l("This rule is switched off: it cannot be changed."),
+    "course": _l("A rule cannot move to another course: switch it off and create a new rule."),
+}
+
+
+def _edit_form(rule: AssignmentRule) -> RuleForm:
+    form = _rule_form()
+    del form.course  # an edit keeps the rule's course
+    if request.method == "GET":
+        form.scope.data = "all" if rule.all_units else "units"
+        form.units.data = [unit.id for unit in rule.units]
+        form.positions.data = [position.id for position in rule.positions]
+        form.due_kind.data = "date" if rule.due_on else "days"
+        form.due_days.data = rule.due_days
+        form.due_on.data = rule.due_on
+        form.renew_months.data = rule.renew_months
+        form.note.data = rule.note
+    return form
+
+
+@bp.route("/admin/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def edit_rule(rule_id: int):
+    """Two steps as for a new rule: the form, then what the change does to the people the rule
+    covers and to their open enrolments, before anything is saved."""
+    rule = db.session.get(AssignmentRule, rule_id) or abort(404)
+    form = _edit_form(rule)
+    change = None
+    if form.validate_on_submit():
+        draft = _draft(form, rule.course_id)
+        actor = current_user._get_current_object()
+        try:
+            if request.form.get("confirm") == "1":
+                report = rule_changes.update_rule(rule, draft, note=form.note.data or "", actor=actor)
+                flash(_("Rule saved: %(enrolled)d people enrolled, %(closed)d open enrolments no longer "
+                        "required, %(due)d due dates changed.", enrolled=report.enrolled,
+                        closed=report.closed, due=report.due_changed), "success")
+                return redirect(url_for("training.rules"))
+            change = rule_changes.preview_update(rule, draft, note=form.note.data or "")
+        except rule_changes.RuleError as error:
+            refuse()
+            flash(str(RULE_REFUSALS[error.code]), "warning")
+            return redirect(url_for("training.rules"))
+    elif not rule.active:
+        flash(str(RULE_REFUSALS["inactive"]), "warning")
+        return redirect(url_for("training.rules"))
+    return render_template("training/rule_form.html", form=form, preview=None, change=change, rule=rule)
 
 
 @bp.post("/admin/rules/<int:rule_id>/deactivate")
 @permission_required(Permission.MANAGE_TRAINING)
 def deactivate_rule(rule_id: int):
+    """Two steps: how many open enrolments stop being required (and how many another active
+    rule keeps), then, confirmed, the rule is switched off."""
     rule = db.session.get(AssignmentRule, rule_id) or abort(404)
     try:
+        if request.form.get("confirm") != "1":
+            change = rule_changes.preview_deactivation(rule)
+            return render_template("training/rule_deactivate.html", rule=rule, change=change)
         report = rule_changes.deactivate_rule(rule, actor=current_user._get_current_object())
     except rule_changes.RuleError:
         refuse()
