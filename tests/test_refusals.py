@@ -188,6 +188,13 @@ def _merge_into_own_section(w: World):
                           **{"merge-target": str(section.id), "merge-confirm": "y"})
 
 
+def _preview_a_merge_into_own_section(w: World):
+    w.admin()
+    province, section = w.org.province, w.org.section_a
+    return lambda: w.post(f"/roster/units/{province.id}/merge", f"/roster/units/{province.id}",
+                          **{"merge-target": str(section.id)})
+
+
 def _join_twice(w: World):
     staff, user = w.person(w.org.section_a, w.org.inspector, "Võ Thị Tham Gia", email="thamgia@example.vn")
     with w.app.app_context():
@@ -320,6 +327,7 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.roster.views:grant_role", "AccountError"): _grant_role_refused,
     ("mooc.roster.views:unit_edit", "UnitError"): _unit_under_itself,
     ("mooc.roster.views:unit_merge", "UnitError"): _merge_into_own_section,
+    ("mooc.roster.views:_merge_preview", "UnitError"): _preview_a_merge_into_own_section,
     ("mooc.training.views:join", "EnrolError"): _join_twice,
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,

@@ -26,8 +26,7 @@ class UnitForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     target = SelectField(_l("Merge into"), coerce=int, validate_choice=False)
-    confirm = BooleanField(_l("I understand: the people and sub-units move there and this unit closes"),
-                           validators=[DataRequired()])
+    confirm = BooleanField(_l("I understand: the people and sub-units move there and this unit closes"))
 
 
 class RoleForm(FlaskForm):

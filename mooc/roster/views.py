@@ -372,13 +372,18 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/merge")
 @permission_required(Permission.MANAGE_ROSTER)
 def unit_merge(unit_id: int):
+    """Two steps: the unit's page chooses where to merge; this page shows what moves (people,
+    sub-units, managers' and officers' scopes) and the rules that name the unit; ticked, it
+    merges."""
     unit = db.session.get(OrgUnit, unit_id) or abort(404)
     form = MergeForm(prefix="merge")
     form.target.choices = _parent_choices()
-    if not unit.active or not form.validate_on_submit():
-        flash(_("Choose the unit to merge into and tick the confirmation."), "error")
+    target = db.session.get(OrgUnit, form.target.data) if form.target.data else None
+    if not unit.active or not form.validate_on_submit() or target is None:
+        flash(_("Choose the unit to merge into."), "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
-    target = db.session.get(OrgUnit, form.target.data) or abort(400)
+    if not form.confirm.data:
+        return _merge_preview(unit, target, form)
     try:
         moved = units.merge_unit(unit, target, actor=current_user._get_current_object())
     except units.UnitError as error:
@@ -388,3 +393,13 @@ def unit_merge(unit_id: int):
     flash(_("%(unit)s is merged into %(target)s; %(n)d people moved.", unit=unit.name, target=target.name,
             n=moved), "success")
     return redirect(url_for("roster.unit_list"))
+
+
+def _merge_preview(unit: OrgUnit, target: OrgUnit, form: MergeForm):
+    try:
+        plan = units.plan_merge(unit, target)
+    except units.UnitError as error:
+        refuse()
+        flash(error.message, "error")
+        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
+    return render_template("roster/merge_preview.html", plan=plan, form=form, role_labels=ROLE_LABELS)
