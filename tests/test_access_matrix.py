@@ -71,6 +71,9 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.new_rule": ("GET", "/admin/rules/new", "LDDDDO"),
     "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDDO"),
     "training.edit_rule": ("GET", "/admin/rules/{rule}/edit", "LDDDDO"),
+    # before roster.units_preview, which deletes the (roster) file it cannot read as units
+    "training.history_upload": ("GET", "/admin/history/import", "LDDDDO"),
+    "training.history_preview": ("GET", "/admin/history/import/{checksum}", "LDDDDO"),
     "reports.dashboard": ("GET", "/reports/", "LDOOOO"),
     "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODOO"),
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODOO"),
@@ -89,6 +92,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.unit_new": ("GET", "/roster/units/new", "LDDDDO"),
     "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDDO"),
     "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDDO"),
+    "roster.units_upload": ("GET", "/roster/units/import", "LDDDDO"),
+    "roster.units_preview": ("GET", "/roster/units/import/{checksum}", "LDDDDO"),
     "reminders.log": ("GET", "/admin/reminders/", "LDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLL"),                         # signed out: to the sign-in page
 }

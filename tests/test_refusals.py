@@ -34,6 +34,7 @@ from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus
+from mooc.roster import uploads
 from mooc.roster.models import Staff
 from mooc.training import assign, certificates
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -297,6 +298,44 @@ def _preview_of_a_file_with_a_huge_cell(w: World):
     return lambda: w.post(preview, "/roster/import")
 
 
+def _huge_cell_file(header: str, row: str) -> bytes:
+    return (header + "\n" + row + "\n" + "A" * 40_000 + "\n").encode()
+
+
+def _stored_preview(w: World, data: bytes, page: str) -> str:
+    with w.app.app_context():
+        checksum = uploads.store(data)
+    return f"{page}/{checksum}"
+
+
+def _units_upload_not_a_table(w: World):
+    w.admin()
+    token = csrf_token(w.client, "/roster/units/import")
+    return lambda: w.client.post("/roster/units/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b""), "don-vi.csv")}, content_type="multipart/form-data")
+
+
+def _units_preview_with_a_huge_cell(w: World):
+    w.admin()
+    preview = _stored_preview(w, _huge_cell_file("Mã đơn vị;Tên đơn vị", "HCM;Thanh tra"),
+                              "/roster/units/import")
+    return lambda: w.client.get(preview)
+
+
+def _history_upload_not_a_table(w: World):
+    w.admin()
+    token = csrf_token(w.client, "/admin/history/import")
+    return lambda: w.client.post("/admin/history/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b""), "lich-su.csv")}, content_type="multipart/form-data")
+
+
+def _history_preview_with_a_huge_cell(w: World):
+    w.admin()
+    data = _huge_cell_file("Mã cán bộ;Khóa học;Ngày hoàn thành", "000001;LTT;01/01/2025")
+    preview = _stored_preview(w, data, "/admin/history/import")
+    return lambda: w.client.get(preview)
+
+
 def _invite_link(w: World) -> str:
     _staff, user = w.person(w.org.section_a, w.org.inspector, "Mai Thị Mời", email="moi@example.vn")
     with w.app.test_request_context():
@@ -337,6 +376,10 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
     ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
     ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,
+    ("mooc.roster.views:units_upload", "FileRefused"): _units_upload_not_a_table,
+    ("mooc.roster.views:units_preview", "FileRefused"): _units_preview_with_a_huge_cell,
+    ("mooc.training.views:history_upload", "FileRefused"): _history_upload_not_a_table,
+    ("mooc.training.views:history_preview", "FileRefused"): _history_preview_with_a_huge_cell,
     ("mooc.auth.recovery_views:_set_password", "PasswordRefused"): _weak_password_on_an_invitation,
     ("mooc.auth.recovery_views:_set_password", "TokenInvalid"): _spent_invitation,
 }

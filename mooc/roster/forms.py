@@ -10,6 +10,10 @@ class UploadForm(FlaskForm):
     full = BooleanField(_l("This file is the whole roster: mark people who are not in it as left"))
 
 
+class UnitsUploadForm(FlaskForm):
+    file = FileField(_l("Units file (CSV or XLSX)"), validators=[FileRequired()])
+
+
 class ApplyForm(FlaskForm):
     """The plan the admin saw (its fingerprint), the column mapping and the confirmation."""
 

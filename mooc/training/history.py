@@ -172,6 +172,17 @@ def diff(completion: Completion, known: _Known) -> Completion | None:
     return None if completion.key in known.completed else completion
 
 
+def shown(plan: HistoryPlan, limit: int = 300) -> list[tuple[int, str, str, str, date]]:
+    """The first completions the plan adds, for its preview: (row, staff code, full name,
+    course title, day)."""
+    first = plan.to_add[:limit]
+    staff = {row.id: row for row in db.session.execute(sa.select(Staff.id, Staff.staff_code, Staff.full_name)
+                                                       .where(Staff.id.in_({c.staff_id for c in first})))}
+    titles = dict(db.session.execute(sa.select(Course.id, Course.title)).all())
+    return [(c.row, staff[c.staff_id].staff_code, staff[c.staff_id].full_name, titles.get(c.course_id, ""),
+             c.day) for c in first]
+
+
 def apply_history(plan: HistoryPlan) -> int:
     """Record the completions (all or nothing: the caller commits). Returns how many."""
     if plan.issues:

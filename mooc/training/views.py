@@ -6,6 +6,8 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,11 +23,15 @@ from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
+from mooc.roster import uploads
+from mooc.roster.display import grouped, refusal_message
+from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
-from mooc.training import assign, certificates, exemptions, queries, records
+from mooc.roster.reader import FileRefused
+from mooc.training import assign, certificates, exemptions, history, queries, records
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
-from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
+from mooc.training.forms import EnrolForm, ExemptForm, HistoryUploadForm, RuleForm
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource
 from mooc.training.status import EnrolmentStatus
 
@@ -348,3 +354,60 @@ def deactivate_rule(rule_id: int):
         flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=report.closed),
               "success")
     return redirect(url_for("training.rules"))
+
+
+# --- completions done elsewhere, on the web (as `mooc training import-history`) -------------------
+
+
+@bp.route("/admin/history/import", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def history_upload():
+    form = HistoryUploadForm()
+    error = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            history.plan_history(data, clock.today())
+        except FileRefused as refused:
+            refuse()
+            error = refusal_message(refused)
+        else:
+            name = Path(form.file.data.filename or "").name[:200]
+            return redirect(url_for("training.history_preview", checksum=uploads.store(data), name=name))
+    return render_template("training/history_upload.html", form=form, error=error)
+
+
+@bp.route("/admin/history/import/<checksum>", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def history_preview(checksum: str):
+    """The dry run of a completions file; applied all or nothing, only without errors and
+    only the plan that was shown (its fingerprint)."""
+    path = uploads.stored(checksum) or abort(404)
+    values = request.form if request.method == "POST" else request.args
+    name = values.get("name", "")[:200]
+    try:
+        plan = history.plan_history(path, clock.today())
+    except FileRefused as refused:
+        refuse()
+        path.unlink(missing_ok=True)
+        flash(refusal_message(refused), "error")
+        return redirect(url_for("training.history_upload"))
+    fingerprint = uploads.fingerprint([plan.as_dict(), [c.key for c in plan.to_add]])
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ApplyForm().validate_on_submit():
+            abort(400)
+        if request.form.get("fingerprint") != fingerprint:
+            errors.append(_("The records changed since this preview. Check the new plan below and apply "
+                            "again."))
+        elif plan.issues:
+            errors.append(_("The file has errors: nothing was applied."))
+        else:
+            added = history.apply_history(plan)
+            audit.record("training.history_imported", target=name or path.name, added=added, source="web")
+            path.unlink(missing_ok=True)
+            flash(_("%(n)d completions imported.", n=added), "success")
+            return redirect(url_for("training.history_upload"))
+    return render_template("training/history_preview.html", plan=plan, errors=errors, checksum=checksum,
+                           name=name, fingerprint=fingerprint, issue_lines=grouped(plan.issues),
+                           shown=history.shown(plan), form=ApplyForm())
