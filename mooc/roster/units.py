@@ -170,9 +170,11 @@ class MergePlan:
 def plan_merge(unit: OrgUnit, target: OrgUnit) -> MergePlan:
     """What ``merge_unit`` would do; changes nothing."""
     check_merge(unit, target)
-    counts = dict(db.session.execute(
-        sa.select(Staff.status == StaffStatus.LEFT, sa.func.count()).where(Staff.unit_id == unit.id)
-        .group_by(Staff.status == StaffStatus.LEFT)).all())
+    counts: dict[bool, int] = {}
+    for status, count in db.session.execute(sa.select(Staff.status, sa.func.count())
+                                            .where(Staff.unit_id == unit.id).group_by(Staff.status)):
+        left = status == StaffStatus.LEFT
+        counts[left] = counts.get(left, 0) + count
     sample = list(db.session.scalars(
         sa.select(Staff).where(Staff.unit_id == unit.id, Staff.status != StaffStatus.LEFT)
         .order_by(Staff.sort_key).limit(MergePlan.SAMPLE_SIZE)))
