@@ -17,3 +17,8 @@ quiz_finished = _events.signal("quiz-finished")
 
 roster_changed = _events.signal("roster-changed")
 """Staff were added, moved, changed position or status. kwargs: staff_ids (set[int] or None = all)."""
+
+units_referenced = _events.signal("units-referenced")
+"""A question, not news: what names these units (before a merge closes one)? kwargs:
+unit_ids (set[int]). Each receiver returns a list of short descriptions (str), e.g. the
+assignment rules that name them."""

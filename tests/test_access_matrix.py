@@ -71,6 +71,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.rules": ("GET", "/admin/rules", "LDDDOODO"),
     "training.new_rule": ("GET", "/admin/rules/new", "LDDDOODO"),
     "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDODDO"),
+    "training.edit_rule": ("GET", "/admin/rules/{rule}/edit", "LDDDODDO"),
+    # before roster.units_preview, which deletes the (roster) file it cannot read as units
+    "training.history_upload": ("GET", "/admin/history/import", "LDDDOODO"),
+    "training.history_preview": ("GET", "/admin/history/import/{checksum}", "LDDDOODO"),
     "reports.dashboard": ("GET", "/reports/", "LDOOOOOO"),
     "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODODOO"),
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
@@ -89,6 +93,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.unit_new": ("GET", "/roster/units/new", "LDDDOODO"),
     "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDODDO"),
     "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDODDO"),
+    "roster.units_upload": ("GET", "/roster/units/import", "LDDDDDDO"),     # a units file: admins
+    "roster.units_preview": ("GET", "/roster/units/import/{checksum}", "LDDDDDDO"),
     "reminders.log": ("GET", "/admin/reminders/", "LDDDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }

@@ -34,6 +34,7 @@ from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus
+from mooc.roster import uploads
 from mooc.roster.models import Staff
 from mooc.training import assign, certificates
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -234,6 +235,29 @@ def _officer_makes_a_rule_for_another_province(w: World):
                           units=str(w.org.other.id), due_kind="days", due_days="30", confirm="1")
 
 
+def _officer_previews_a_merge_into_another_province(w: World):
+    w.officer(w.org.province)
+    section = w.org.section_a
+    return lambda: w.post(f"/roster/units/{section.id}/merge", f"/roster/units/{section.id}",
+                          **{"merge-target": str(w.org.other.id)})
+
+
+def _officer_moves_a_rule_to_another_province(w: World):
+    w.officer(w.org.province)
+    with w.app.app_context():
+        rule_id = make_rule(w.org, [w.org.section_a]).id
+        db.session.commit()
+    return lambda: w.post(f"/admin/rules/{rule_id}/edit", f"/admin/rules/{rule_id}/edit", scope="units",
+                          units=str(w.org.other.id), due_kind="days", due_days="30", confirm="1")
+
+
+def _preview_a_merge_into_own_section(w: World):
+    w.admin()
+    province, section = w.org.province, w.org.section_a
+    return lambda: w.post(f"/roster/units/{province.id}/merge", f"/roster/units/{province.id}",
+                          **{"merge-target": str(section.id)})
+
+
 def _join_twice(w: World):
     staff, user = w.person(w.org.section_a, w.org.inspector, "Võ Thị Tham Gia", email="thamgia@example.vn")
     with w.app.app_context():
@@ -261,6 +285,17 @@ def _rule_switched_off_twice(w: World):
         db.session.commit()
         rule_id = rule.id
     return lambda: w.post(f"/admin/rules/{rule_id}/deactivate", "/admin/rules")
+
+
+def _edit_a_switched_off_rule(w: World):
+    w.admin()
+    with w.app.app_context():
+        rule = make_rule(w.org, [w.org.section_a])
+        rule.active = False
+        db.session.commit()
+        rule_id = rule.id
+    return lambda: w.post(f"/admin/rules/{rule_id}/edit", "/admin/rules", scope="units",
+                          units=str(w.org.section_b.id), due_kind="days", due_days="30", confirm="1")
 
 
 def _completed_enrolment(w: World, name: str) -> tuple[Staff, Enrolment]:
@@ -325,6 +360,44 @@ def _preview_of_a_file_with_a_huge_cell(w: World):
     return lambda: w.post(preview, "/roster/import")
 
 
+def _huge_cell_file(header: str, row: str) -> bytes:
+    return (header + "\n" + row + "\n" + "A" * 40_000 + "\n").encode()
+
+
+def _stored_preview(w: World, data: bytes, page: str) -> str:
+    with w.app.app_context():
+        checksum = uploads.store(data)
+    return f"{page}/{checksum}"
+
+
+def _units_upload_not_a_table(w: World):
+    w.admin()
+    token = csrf_token(w.client, "/roster/units/import")
+    return lambda: w.client.post("/roster/units/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b""), "don-vi.csv")}, content_type="multipart/form-data")
+
+
+def _units_preview_with_a_huge_cell(w: World):
+    w.admin()
+    preview = _stored_preview(w, _huge_cell_file("Mã đơn vị;Tên đơn vị", "HCM;Thanh tra"),
+                              "/roster/units/import")
+    return lambda: w.client.get(preview)
+
+
+def _history_upload_not_a_table(w: World):
+    w.admin()
+    token = csrf_token(w.client, "/admin/history/import")
+    return lambda: w.client.post("/admin/history/import", data={
+        "csrf_token": token, "file": (io.BytesIO(b""), "lich-su.csv")}, content_type="multipart/form-data")
+
+
+def _history_preview_with_a_huge_cell(w: World):
+    w.admin()
+    data = _huge_cell_file("Mã cán bộ;Khóa học;Ngày hoàn thành", "000001;LTT;01/01/2025")
+    preview = _stored_preview(w, data, "/admin/history/import")
+    return lambda: w.client.get(preview)
+
+
 def _invite_link(w: World) -> str:
     _staff, user = w.person(w.org.section_a, w.org.inspector, "Mai Thị Mời", email="moi@example.vn")
     with w.app.test_request_context():
@@ -360,14 +433,22 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.roster.views:unit_edit", "ScopeError"): _officer_moves_a_unit_out_of_scope,
     ("mooc.roster.views:unit_merge", "ScopeError"): _officer_merges_into_another_province,
     ("mooc.training.views:new_rule", "ScopeError"): _officer_makes_a_rule_for_another_province,
+    ("mooc.roster.views:_merge_preview", "UnitError"): _preview_a_merge_into_own_section,
+    ("mooc.roster.views:_merge_preview", "ScopeError"): _officer_previews_a_merge_into_another_province,
+    ("mooc.training.views:edit_rule", "ScopeError"): _officer_moves_a_rule_to_another_province,
     ("mooc.training.views:join", "EnrolError"): _join_twice,
     ("mooc.training.views:enrol", "EnrolError"): _enrol_twice,
     ("mooc.training.views:deactivate_rule", "RuleError"): _rule_switched_off_twice,
+    ("mooc.training.views:edit_rule", "RuleError"): _edit_a_switched_off_rule,
     ("mooc.training.views:revoke_certificate", "CertificateError"): _revoke_twice,
     ("mooc.training.views:exempt", "ExemptionError"): _exempt_a_completed_course,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
     ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
     ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,
+    ("mooc.roster.views:units_upload", "FileRefused"): _units_upload_not_a_table,
+    ("mooc.roster.views:units_preview", "FileRefused"): _units_preview_with_a_huge_cell,
+    ("mooc.training.views:history_upload", "FileRefused"): _history_upload_not_a_table,
+    ("mooc.training.views:history_preview", "FileRefused"): _history_preview_with_a_huge_cell,
     ("mooc.auth.recovery_views:_set_password", "PasswordRefused"): _weak_password_on_an_invitation,
     ("mooc.auth.recovery_views:_set_password", "TokenInvalid"): _spent_invitation,
 }

@@ -10,6 +10,10 @@ class UploadForm(FlaskForm):
     full = BooleanField(_l("This file is the whole roster: mark people who are not in it as left"))
 
 
+class UnitsUploadForm(FlaskForm):
+    file = FileField(_l("Units file (CSV or XLSX)"), validators=[FileRequired()])
+
+
 class ApplyForm(FlaskForm):
     """The plan the admin saw (its fingerprint), the column mapping and the confirmation."""
 
@@ -26,8 +30,7 @@ class UnitForm(FlaskForm):
 
 class MergeForm(FlaskForm):
     target = SelectField(_l("Merge into"), coerce=int, validate_choice=False)
-    confirm = BooleanField(_l("I understand: the people and sub-units move there and this unit closes"),
-                           validators=[DataRequired()])
+    confirm = BooleanField(_l("I understand: the people and sub-units move there and this unit closes"))
 
 
 class RoleForm(FlaskForm):

@@ -17,13 +17,13 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import moves, planning
-from mooc.roster.models import OrgUnit, RosterImport, Staff
+from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffStatus
 from mooc.roster.planning import PlanHasErrors
 from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet, cell_text
 from mooc.roster.scope import ScopeError, is_scope_root, require_units, unscoped
@@ -132,13 +132,10 @@ def update_unit(unit: OrgUnit, *, name: str, parent: OrgUnit | None, kind: str,
         audit.record("unit.updated", actor=actor, target=unit.code, **details)
 
 
-def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
-               day: date | None = None) -> int:
-    """Merge ``unit`` into ``target``: its people and sub-units move there; it closes.
-
-    Returns how many people moved. A scoped actor merges units of their scope into units
-    of their scope, never their own scope unit.
-    """
+def check_merge(unit: OrgUnit, target: OrgUnit, actor: User | None = None) -> None:
+    """Refuse a merge that cannot be done: into itself, into a closed unit, or into one of its
+    own sub-units (``UnitError``); outside a scoped actor's units or of their scope unit
+    itself (``ScopeError``)."""
     require_units(actor, [unit.id, target.id])
     if is_scope_root(actor, unit.id):
         raise ScopeError("root_unit")
@@ -148,6 +145,59 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
         raise UnitError("target_closed", value=target.name)
     if target.id in subtree_ids(unit.id):
         raise UnitError("merge_inside")
+
+
+@dataclass
+class MergePlan:
+    """What merging ``unit`` into ``target`` will do, shown before it is confirmed."""
+
+    unit: OrgUnit
+    target: OrgUnit
+    people: int  # on the roster (not left) in the unit itself: they move to the target
+    left: int  # people who left, recorded in the unit: their record follows it too
+    sample: list[Staff]
+    sub_units: list[tuple[OrgUnit, int]]  # sub-units that hang from the target from then on, people in each
+    scoped: list[User]  # managers and officers whose scope is the unit: it moves to the target
+    rules: list[str]  # what names the unit (the assignment rules): review them
+
+    SAMPLE_SIZE: ClassVar[int] = 20
+
+
+def plan_merge(unit: OrgUnit, target: OrgUnit, actor: User | None = None) -> MergePlan:
+    """What ``merge_unit`` would do; changes nothing."""
+    check_merge(unit, target, actor)
+    counts: dict[bool, int] = {}
+    for status, count in db.session.execute(sa.select(Staff.status, sa.func.count())
+                                            .where(Staff.unit_id == unit.id).group_by(Staff.status)):
+        left = status == StaffStatus.LEFT
+        counts[left] = counts.get(left, 0) + count
+    sample = list(db.session.scalars(
+        sa.select(Staff).where(Staff.unit_id == unit.id, Staff.status != StaffStatus.LEFT)
+        .order_by(Staff.sort_key).limit(MergePlan.SAMPLE_SIZE)))
+    children = children_map()
+    sub_units = []
+    for child in db.session.scalars(sa.select(OrgUnit).where(OrgUnit.parent_id == unit.id)
+                                    .order_by(OrgUnit.code)):
+        inside = db.session.scalar(sa.select(sa.func.count()).select_from(Staff).where(
+            Staff.unit_id.in_(subtree_ids(child.id, children)), Staff.status != StaffStatus.LEFT)) or 0
+        sub_units.append((child, inside))
+    scoped = list(db.session.scalars(sa.select(User).where(User.scope_unit_id == unit.id)
+                                     .order_by(User.display_name)))
+    rules = [text for _receiver, found in events.units_referenced.send(None, unit_ids={unit.id})
+             for text in found or []]
+    return MergePlan(unit, target, counts.get(False, 0), counts.get(True, 0), sample, sub_units,
+                     scoped, rules)
+
+
+def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
+               day: date | None = None) -> int:
+    """Merge ``unit`` into ``target``: its people and sub-units move there, so do the scopes of
+    the managers and officers of the unit; it closes.
+
+    Returns how many people on the roster (not left) moved. A scoped actor merges units of
+    their scope into units of their scope, never their own scope unit.
+    """
+    check_merge(unit, target, actor)
     day = day or clock.today()
     people = db.session.execute(sa.select(Staff.id, Staff.position_id, Staff.status, Staff.joined_on)
                              .where(Staff.unit_id == unit.id)).all()
@@ -159,6 +209,9 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                         execution_options={"synchronize_session": False})
     db.session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
+    scoped = list(db.session.scalars(sa.select(User.id).where(User.scope_unit_id == unit.id)))
+    db.session.execute(sa.update(User).where(User.scope_unit_id == unit.id).values(scope_unit_id=target.id),
+                       execution_options={"synchronize_session": False})
     unit.active = False
     unit.merged_into_id = target.id
     db.session.flush()
@@ -168,8 +221,10 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                    moves.Placement(unit.id, row.position_id, row.status), row.joined_on)
         for row in people], day)
     moves.units_moved(subtrees(sub_units))
-    audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=len(ids))
-    return len(ids)
+    moved = sum(1 for row in people if row.status != StaffStatus.LEFT)
+    audit.record("unit.merged", actor=actor, target=unit.code, into=target.code, people=moved,
+                 left=len(ids) - moved, sub_units=len(sub_units), scopes_moved=scoped)
+    return moved
 
 
 # --- the units file --------------------------------------------------------------------------

@@ -3,10 +3,6 @@ the import (upload -> preview with column mapping -> apply), import history, and
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,24 +18,23 @@ from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
-from mooc.roster import accounts, display, importer, queries, scope, units
+from mooc.roster import accounts, display, importer, queries, scope, units, uploads
 from mooc.roster.display import (
     FIELD_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
+    UNIT_KIND_LABELS,
     grouped,
     refusal_message,
     show_value,
 )
-from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UploadForm
+from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UnitsUploadForm, UploadForm
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, FileRefused
+from mooc.roster.reader import STAFF_FIELDS, UNIT_FIELDS, FileRefused
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
-CHECKSUM_RE = re.compile(r"^[0-9a-f]{64}$")
 SHOWN_PER_KIND = 300
-UPLOAD_KEPT_SECONDS = 24 * 3600  # an uploaded HR file not applied within a day is deleted
 
 ROLE_LABELS = {Role.TRAINEE: _l("Trainee"), Role.MANAGER: _l("Unit manager"),
                Role.OFFICER: _l("Training officer"),
@@ -167,49 +162,8 @@ def grant_role(staff_id: int):
 # --- import --------------------------------------------------------------------------------
 
 
-def _upload_dir() -> Path:
-    return settings().instance_dir / "imports"
-
-
-def _expire_uploads(folder: Path) -> None:
-    """Uploaded HR files hold personal data: one not applied within a day is deleted."""
-    limit = time.time() - UPLOAD_KEPT_SECONDS
-    for path in folder.glob("*"):
-        try:
-            if path.is_file() and path.stat().st_mtime < limit:
-                path.unlink()
-        except OSError:
-            continue  # another request removed it first
-
-
-def _store_upload(data: bytes, checksum: str, suffix: str) -> None:
-    """Write the file readable by the platform's user only (0600), in a folder only it can list."""
-    folder = _upload_dir()
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    _expire_uploads(folder)
-    path = folder / f"{checksum}{suffix}"
-    if path.exists():
-        os.utime(path)  # uploaded again: kept a day from now
-        return
-    partial = folder / f".{checksum}.{os.getpid()}.part"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    os.replace(partial, path)
-
-
 def _stored(checksum: str) -> Path:
-    if not CHECKSUM_RE.match(checksum):
-        abort(404)
-    for suffix in (".xlsx", ".csv"):
-        path = _upload_dir() / f"{checksum}{suffix}"
-        if path.is_file():
-            if path.stat().st_mtime < time.time() - UPLOAD_KEPT_SECONDS:
-                path.unlink(missing_ok=True)
-                break
-            return path
-    abort(404)
+    return uploads.stored(checksum) or abort(404)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -225,8 +179,7 @@ def upload():
             refuse()
             error = refusal_message(refused)
         else:
-            checksum = hashlib.sha256(data).hexdigest()
-            _store_upload(data, checksum, ".xlsx" if data.startswith(b"PK") else ".csv")
+            checksum = uploads.store(data)
             name = Path(form.file.data.filename or "").name[:200]
             return redirect(url_for("roster.preview", checksum=checksum, name=name,
                                     full="1" if form.full.data else None))
@@ -314,7 +267,8 @@ def import_detail(import_id: int):
     record = db.session.get(RosterImport, import_id)
     if record is None or not (scope.unscoped(current_user) or record.actor_id == current_user.id):
         abort(404)
-    return render_template("roster/import_detail.html", record=record, kind_labels=KIND_LABELS)
+    labels = UNIT_KIND_LABELS if record.kind == "units" else KIND_LABELS
+    return render_template("roster/import_detail.html", record=record, kind_labels=labels)
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -406,13 +360,18 @@ def unit_edit(unit_id: int):
 @bp.post("/units/<int:unit_id>/merge")
 @permission_required(Permission.MANAGE_ROSTER)
 def unit_merge(unit_id: int):
+    """Two steps: the unit's page chooses where to merge; this page shows what moves (people,
+    sub-units, managers' and officers' scopes) and the rules that name the unit; ticked, it
+    merges."""
     unit = _unit_in_scope(unit_id)
     form = MergeForm(prefix="merge")
     form.target.choices = _parent_choices()
-    if not unit.active or not form.validate_on_submit():
-        flash(_("Choose the unit to merge into and tick the confirmation."), "error")
+    target = db.session.get(OrgUnit, form.target.data) if form.target.data else None
+    if not unit.active or not form.validate_on_submit() or target is None:
+        flash(_("Choose the unit to merge into."), "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
-    target = db.session.get(OrgUnit, form.target.data) or abort(400)
+    if not form.confirm.data:
+        return _merge_preview(unit, target, form)
     try:
         moved = units.merge_unit(unit, target, actor=current_user._get_current_object())
     except units.UnitError as error:
@@ -426,3 +385,84 @@ def unit_merge(unit_id: int):
     flash(_("%(unit)s is merged into %(target)s; %(n)d people moved.", unit=unit.name, target=target.name,
             n=moved), "success")
     return redirect(url_for("roster.unit_list"))
+
+
+def _merge_preview(unit: OrgUnit, target: OrgUnit, form: MergeForm):
+    try:
+        plan = units.plan_merge(unit, target, actor=current_user._get_current_object())
+    except units.UnitError as error:
+        refuse()
+        flash(error.message, "error")
+        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
+    except scope.ScopeError as error:
+        refuse()
+        flash(error.message, "error")
+        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
+    return render_template("roster/merge_preview.html", plan=plan, form=form, role_labels=ROLE_LABELS)
+
+
+# --- the units file, on the web (as `mooc roster units`) ---------------------------------------
+
+
+def _require_unscoped() -> None:
+    """A units file reshapes the whole tree: administrators load it; a training officer edits
+    the units of their scope one by one."""
+    if not scope.unscoped(current_user):
+        abort(403)
+
+
+@bp.route("/units/import", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_ROSTER)
+def units_upload():
+    _require_unscoped()
+    form = UnitsUploadForm()
+    error = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            importer.open_sheet(data, UNIT_FIELDS)
+        except FileRefused as refused:
+            refuse()
+            error = refusal_message(refused)
+        else:
+            name = Path(form.file.data.filename or "").name[:200]
+            return redirect(url_for("roster.units_preview", checksum=uploads.store(data), name=name))
+    return render_template("roster/units_upload.html", form=form, error=error, fields=UNIT_FIELDS)
+
+
+@bp.route("/units/import/<checksum>", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_ROSTER)
+def units_preview(checksum: str):
+    """The dry run of a units file; applied all or nothing, only without errors and only the
+    plan that was shown (its fingerprint)."""
+    _require_unscoped()
+    path = _stored(checksum)
+    values = request.form if request.method == "POST" else request.args
+    name = values.get("name", "")[:200]
+    try:
+        sheet = importer.open_sheet(path, UNIT_FIELDS)
+        plan = units.plan_units(sheet, filename=name or path.name, checksum=checksum)
+    except FileRefused as refused:
+        refuse()
+        path.unlink(missing_ok=True)
+        flash(refusal_message(refused), "error")
+        return redirect(url_for("roster.units_upload"))
+    fingerprint = uploads.fingerprint(plan.summary() | {"rows": plan.renamed + plan.moved + plan.merged})
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ApplyForm().validate_on_submit():
+            abort(400)
+        if request.form.get("fingerprint") != fingerprint:
+            errors.append(_("The units changed since this preview. Check the new plan below and apply "
+                            "again."))
+        elif plan.issues:
+            errors.append(_("The file has errors: nothing was applied."))
+        else:
+            record = units.apply_units(plan, current_user._get_current_object(), source="web")
+            path.unlink(missing_ok=True)
+            flash(_("Units file applied: %(added)d added, %(renamed)d renamed, %(moved)d moved, "
+                    "%(changed)d changed, %(merged)d merged.", **plan.counts), "success")
+            return redirect(url_for("roster.import_detail", import_id=record.id))
+    return render_template("roster/units_preview.html", plan=plan, errors=errors, checksum=checksum,
+                           name=name, fingerprint=fingerprint, kind_labels=UNIT_KIND_LABELS,
+                           issue_lines=grouped(plan.issues), form=ApplyForm())

@@ -43,6 +43,7 @@ class RuleDraft:
     due_days: int | None = None
     due_on: date | None = None
     renew_months: int | None = None
+    all_units: bool = False  # every unit, chosen as such (``unit_ids`` is then ignored)
 
     @classmethod
     def of(cls, rule: AssignmentRule) -> RuleDraft:
@@ -53,14 +54,16 @@ class RuleDraft:
             rule.due_days,
             rule.due_on,
             rule.renew_months,
+            bool(rule.all_units),
         )
 
 
 def matching_staff_query(draft: RuleDraft) -> sa.Select:
-    """Staff the rule covers: in the units' subtrees, in the positions (if any), not gone."""
-    stmt = sa.select(Staff.id).where(
-        Staff.unit_id.in_(subtrees(draft.unit_ids)), Staff.status != StaffStatus.LEFT
-    )
+    """Staff the rule covers: in the units' subtrees (every unit for ``all_units``), in the
+    positions (if any), not gone."""
+    stmt = sa.select(Staff.id).where(Staff.status != StaffStatus.LEFT)
+    if not draft.all_units:
+        stmt = stmt.where(Staff.unit_id.in_(subtrees(draft.unit_ids)))
     if draft.position_ids:
         stmt = stmt.where(Staff.position_id.in_(draft.position_ids))
     return stmt
@@ -103,11 +106,18 @@ class AssignReport:
     enrolled: int = 0  # first cycles opened
     renewed: int = 0  # renewal cycles opened
     closed: int = 0  # open enrolments no longer required (moved out of scope)
+    due_changed: int = 0  # open enrolments whose due date a rule's edit changed (rules.update_rule)
+    # who: the staff enrolled (first cycles) and those whose enrolment closed, for previews
+    enrolled_ids: list[int] = field(default_factory=list, repr=False)
+    closed_ids: list[int] = field(default_factory=list, repr=False)
 
     def __iadd__(self, other: AssignReport) -> AssignReport:
         self.enrolled += other.enrolled
         self.renewed += other.renewed
         self.closed += other.closed
+        self.due_changed += other.due_changed
+        self.enrolled_ids += other.enrolled_ids
+        self.closed_ids += other.closed_ids
         return self
 
 
@@ -161,11 +171,11 @@ def _apply_course(
     report = AssignReport()
     covered = _covered(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
-    active_ids = {rule.id for rule in rules}
-    for staff_id, rule in covered.items():
-        _cover(report, staff_id, course_id, rule, latest.get(staff_id), active_ids, today)
+    for staff_id, covering in covered.items():
+        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
     if staff_ids is None or staff_ids:
-        report.closed += _close_uncovered(course_id, staff_ids, covered)
+        report.closed_ids = _close_uncovered(course_id, staff_ids, covered)
+        report.closed += len(report.closed_ids)
     db.session.flush()
     return report
 
@@ -174,16 +184,19 @@ def _cover(
     report: AssignReport,
     staff_id: int,
     course_id: int,
-    rule: AssignmentRule,
+    covering: list[AssignmentRule],
     current: Enrolment | None,
-    active_ids: set[int],
     today: date,
 ) -> None:
-    """One person a rule covers: enrol, reopen or renew as their latest cycle needs."""
+    """One person the rules ``covering`` cover (in id order): enrol, reopen or renew as their
+    latest cycle needs, by the first of them."""
+    rule = covering[0]
     draft = RuleDraft.of(rule)
     if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
-            and current.rule_id not in active_ids):
-        current.rule_id = rule.id  # its rule was switched off, another covers the person
+            and current.rule_id not in {other.id for other in covering}):
+        # its rule was switched off, or edited so that it no longer covers the person:
+        # another rule that covers them adopts the enrolment (due date unchanged)
+        current.rule_id = rule.id
     if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
         if current is not None:  # covered again after moving away: reopen that cycle
             current.closed_at = None
@@ -191,6 +204,7 @@ def _cover(
             return
         _open(staff_id, course_id, 1, rule, today, due_date(draft, today))
         report.enrolled += 1
+        report.enrolled_ids.append(staff_id)
     elif (
         current.state == EnrolmentState.COMPLETED
         and rule.renew_months
@@ -201,22 +215,23 @@ def _cover(
         report.renewed += 1
 
 
-def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, AssignmentRule]:
-    """Staff id -> the rule that first covers them (rules in id order)."""
-    covered: dict[int, AssignmentRule] = {}
+def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:
+    """Staff id -> the rules that cover them, in id order (the first one enrols them)."""
+    covered: dict[int, list[AssignmentRule]] = {}
     for rule in sorted(rules, key=lambda r: r.id):
         stmt = matching_staff_query(RuleDraft.of(rule))
         if staff_ids is not None:
             stmt = stmt.where(Staff.id.in_(staff_ids))
         for staff_id in db.session.scalars(stmt):
-            covered.setdefault(staff_id, rule)
+            covered.setdefault(staff_id, []).append(rule)
     return covered
 
 
-def _close_uncovered(course_id: int, staff_ids: set[int] | None, covered: dict[int, AssignmentRule]) -> int:
+def _close_uncovered(course_id: int, staff_ids: set[int] | None,
+                     covered: dict[int, list[AssignmentRule]]) -> list[int]:
     """Close the rule enrolments still open for people no active rule covers any more (moved
-    out, or the rule was switched off): no longer required. People who left are not touched:
-    their history stays, and reports leave them out. Returns how many were closed."""
+    out, or the rule was switched off or narrowed): no longer required. People who left are
+    not touched: their history stays, and reports leave them out. Returns whose were closed."""
     stmt = (
         sa.select(Enrolment)
         .join(Staff, Staff.id == Enrolment.staff_id)
@@ -230,11 +245,11 @@ def _close_uncovered(course_id: int, staff_ids: set[int] | None, covered: dict[i
     )
     if staff_ids is not None:
         stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
-    closed = 0
+    closed: list[int] = []
     for enrolment in db.session.scalars(stmt):
         if enrolment.staff_id not in covered:
             enrolment.closed_at = clock.now()
-            closed += 1
+            closed.append(enrolment.staff_id)
     return closed
 
 

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -7,11 +8,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 class RuleForm(FlaskForm):
     course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
-    units = SelectMultipleField(
-        _l("Units (and every unit under them)"),
-        coerce=int,
-        validators=[DataRequired(_l("Choose at least one unit."))],
+    scope = RadioField(
+        _l("Who must take it"),
+        choices=[
+            SelectChoice("units", _l("people in the chosen units (and every unit under them)")),
+            SelectChoice("all", _l("people in every unit, including units created later")),
+        ],
+        default="units",
     )
+    units = SelectMultipleField(_l("Units (and every unit under them)"), coerce=int)
     positions = SelectMultipleField(
         _l("Positions (none chosen: every position)"), coerce=int, validators=[Optional()]
     )
@@ -32,6 +37,10 @@ class RuleForm(FlaskForm):
     )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
+    def validate_units(self, field: SelectMultipleField) -> None:
+        if self.scope.data != "all" and not field.data:
+            raise ValidationError(_l("Choose at least one unit, or choose every unit."))
+
     def validate_due_days(self, field: IntegerField) -> None:
         if self.due_kind.data == "days" and not field.data:
             raise ValidationError(_l("Give the number of days."))
@@ -48,3 +57,7 @@ class EnrolForm(FlaskForm):
 
 class ExemptForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class HistoryUploadForm(FlaskForm):
+    file = FileField(_l("Completions file (CSV or XLSX)"), validators=[FileRequired()])

@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.extensions import db
-from mooc.roster import planning
+from mooc.roster import planning, scope
 from mooc.roster.models import Staff
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
 from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
@@ -39,6 +40,7 @@ HEADERS_SHOWN: dict[str, tuple[str, ...]] = {
 
 MESSAGES = {
     "unknown_staff": _l("Unknown staff code “%(value)s”."),
+    "staff_out_of_scope": _l("“%(value)s” is not a person of your units: their training officer records it."),
     "unknown_course": _l("Unknown course “%(value)s”. Give the course's code or key."),
     "completed_in_future": _l("The completion date %(value)s is in the future."),
     "duplicate_completion": _l("The same completion is also in row %(other)d."),
@@ -88,9 +90,10 @@ class _Known:
     staff: dict[str, int]                  # staff code -> id
     courses: dict[str, int]                # course code or key, lower case -> id
     completed: set[tuple[int, int, date]]  # (staff, course, day) already recorded
+    outside: frozenset[str] = frozenset()  # staff codes outside the acting officer's units
 
     @classmethod
-    def load(cls) -> _Known:
+    def load(cls, actor: User | None = None) -> _Known:
         courses: dict[str, int] = {}
         for course_id, key, code in db.session.execute(sa.select(Course.id, Course.key, Course.code)):
             courses[key.lower()] = course_id
@@ -99,16 +102,20 @@ class _Known:
             Enrolment.completed_at.is_not(None))
         completed = {(staff_id, course_id, moment.date())
                      for staff_id, course_id, moment in db.session.execute(done) if moment is not None}
-        return cls(dict(db.session.execute(sa.select(Staff.staff_code, Staff.id)).all()), courses, completed)
+        people = db.session.execute(sa.select(Staff.staff_code, Staff.id, Staff.unit_id)).all()
+        outside = frozenset(code for code, _id, unit_id in people if not scope.in_scope(actor, unit_id))
+        return cls({code: staff_id for code, staff_id, _unit in people}, courses, completed, outside)
 
 
-def plan_history(source: Path | bytes, today: date) -> HistoryPlan:
-    """Read a completions file and say what importing it would add."""
+def plan_history(source: Path | bytes, today: date, actor: User | None = None) -> HistoryPlan:
+    """Read a completions file and say what importing it would add. A scoped ``actor`` (a
+    training officer) records completions of the people of their units only: a row for
+    anyone else is an error of that row."""
     table = planning.read_table(open_sheet(source, FIELDS), REQUIRED, HEADERS_SHOWN)
     plan = HistoryPlan(issues=table.missing(REQUIRED, HistoryIssue))
     if plan.issues:
         return plan
-    known = _Known.load()
+    known = _Known.load(actor)
     seen: dict[tuple[int, int, date], int] = {}
     for number, cells in table.rows:
         checked = validate_row(number, cells, known, today, table)
@@ -141,6 +148,8 @@ def validate_row(number: int, cells: dict[str, Cell], known: _Known, today: date
         problem("staff_code", "required")
     elif staff_id is None:
         problem("staff_code", "unknown_staff", value=code)
+    elif code in known.outside:
+        problem("staff_code", "staff_out_of_scope", value=code)
     course = cell_text(cells.get("course"))
     course_id = known.courses.get(course.lower())
     if not course:
@@ -170,6 +179,17 @@ def _completed_on(cell: Cell, today: date, problem: Any) -> date | None:
 def diff(completion: Completion, known: _Known) -> Completion | None:
     """The completion to add, or None when it is already recorded (same person, course and day)."""
     return None if completion.key in known.completed else completion
+
+
+def shown(plan: HistoryPlan, limit: int = 300) -> list[tuple[int, str, str, str, date]]:
+    """The first completions the plan adds, for its preview: (row, staff code, full name,
+    course title, day)."""
+    first = plan.to_add[:limit]
+    staff = {row.id: row for row in db.session.execute(sa.select(Staff.id, Staff.staff_code, Staff.full_name)
+                                                       .where(Staff.id.in_({c.staff_id for c in first})))}
+    titles = dict(db.session.execute(sa.select(Course.id, Course.title)).all())
+    return [(c.row, staff[c.staff_id].staff_code, staff[c.staff_id].full_name, titles.get(c.course_id, ""),
+             c.day) for c in first]
 
 
 def apply_history(plan: HistoryPlan) -> int:

@@ -3,8 +3,12 @@ for the people concerned, in the same transaction as the change."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from mooc import events
+from mooc.extensions import db
 from mooc.training.assign import apply_rules
+from mooc.training.models import AssignmentRule, rule_units
 
 MANY = 500  # past this many people, applying every rule to everyone is one set-based pass anyway
 
@@ -15,5 +19,17 @@ def _on_roster_changed(_sender: object, *, staff_ids: set[int] | None = None) ->
     apply_rules(staff_ids=None if staff_ids is None or len(staff_ids) > MANY else set(staff_ids))
 
 
+def _rules_naming(_sender: object, *, unit_ids: set[int]) -> list[str]:
+    """The active rules that name these units (a merge closes the unit: they then cover
+    nobody there), as "course title (code): note"."""
+    rules = db.session.scalars(
+        sa.select(AssignmentRule).join(rule_units, rule_units.c.rule_id == AssignmentRule.id)
+        .where(rule_units.c.unit_id.in_(unit_ids), AssignmentRule.active.is_(True))
+        .order_by(AssignmentRule.id).distinct())
+    return [f"{rule.course.title} ({rule.course.code})" + (f": {rule.note}" if rule.note else "")
+            for rule in rules]
+
+
 def connect() -> None:
     events.roster_changed.connect(_on_roster_changed)
+    events.units_referenced.connect(_rules_naming)

@@ -27,9 +27,9 @@ rule_positions = sa.Table(
 
 
 class AssignmentRule(CreatedAt, Model):
-    """Course C is required for units U (and everything under them) and positions P (none
-    listed = every position), due N days after assignment or by a fixed date, renewed every
-    M months."""
+    """Course C is required for units U (and everything under them; or every unit when
+    ``all_units``) and positions P (none listed = every position), due N days after
+    assignment or by a fixed date, renewed every M months."""
 
     __tablename__ = "assignment_rules"
     __table_args__ = (
@@ -44,6 +44,8 @@ class AssignmentRule(CreatedAt, Model):
     due_on: Mapped[date | None]
     renew_months: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
+    # Every unit, chosen as such (units created later are covered too); ``units`` is then empty.
+    all_units: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     note: Mapped[str] = mapped_column(sa.String(300), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 

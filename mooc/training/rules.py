@@ -1,11 +1,31 @@
 """Assignment rules as administrators change them: creating a rule (after its preview,
-``assign.preview``) and switching one off.
+``assign.preview``), editing one and switching one off (each after its preview,
+``preview_update`` and ``preview_deactivation``).
 
-Both re-apply the whole set of the course's active rules (``assign.apply_rules`` with the
-course), so a change to one rule never closes what another rule still requires.
+Each change re-applies the whole set of the course's active rules (``assign.apply_rules``
+with the course), so a change to one rule never closes what another rule still requires:
+an open enrolment the changed rule no longer covers is adopted by another active rule that
+covers the person (its due date unchanged), and closed only when no active rule covers them.
+
+An edit applies to the open enrolments of the rule as follows:
+
+- people the rule now covers and who have no open enrolment are enrolled, due by the new
+  terms counted from today;
+- open enrolments nobody requires any more are closed (no longer required);
+- open enrolments of the rule (not started or in progress) whose due date still follows the
+  old terms get the due date the new terms give, counted from the day each was assigned; a
+  due date changed by hand for one person is kept;
+- completions, certificates and their expiry are not touched: a new renewal period applies
+  to the completions after the edit.
+
+A preview is the change itself, made in a savepoint and rolled back: it counts exactly what
+confirming will do (the same ``apply_rules``), and the savepoint leaves nothing behind.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -14,56 +34,111 @@ from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import scope
-from mooc.roster.models import OrgUnit, Position
-from mooc.training.assign import AssignReport, RuleDraft, apply_rules
-from mooc.training.models import AssignmentRule
+from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+
+SAMPLE_SIZE = 20
 
 
 class RuleError(DomainError):
-    """Why a rule cannot be changed: ``inactive`` (already switched off)."""
+    """Why a rule cannot be changed: ``inactive`` (already switched off), ``course`` (an
+    edit cannot move a rule to another course: switch it off and create another)."""
+
+
+def _write_terms(rule: AssignmentRule, draft: RuleDraft, note: str) -> None:
+    rule.due_days = draft.due_days
+    rule.due_on = draft.due_on
+    rule.renew_months = draft.renew_months
+    rule.all_units = draft.all_units
+    rule.note = note.strip()[:300]
+    unit_ids = [] if draft.all_units else draft.unit_ids
+    rule.units = list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(unit_ids))))
+    rule.positions = list(db.session.scalars(sa.select(Position).where(Position.id.in_(draft.position_ids))))
 
 
 def create_rule(draft: RuleDraft, *, note: str = "",
                 actor: User | None = None) -> tuple[AssignmentRule, AssignReport]:
     """Save the rule and enrol the people it covers (flush only; the caller commits). A scoped
     actor (a training officer) names units of their scope, and at least one."""
-    _require_rule_scope(actor, draft.unit_ids)
-    rule = AssignmentRule(
-        course_id=draft.course_id,
-        due_days=draft.due_days,
-        due_on=draft.due_on,
-        renew_months=draft.renew_months,
-        note=note.strip()[:300],
-        created_by_id=actor.id if actor else None,
-    )
-    rule.units = list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(draft.unit_ids))))
-    rule.positions = list(db.session.scalars(sa.select(Position).where(Position.id.in_(draft.position_ids))))
+    _require_rule_scope(actor, draft)
+    rule = AssignmentRule(course_id=draft.course_id, created_by_id=actor.id if actor else None)
+    _write_terms(rule, draft, note)
     db.session.add(rule)
     db.session.flush()
     report = apply_rules(course_ids={rule.course_id})
     audit.record("training.rule_created", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
-                 enrolled=report.enrolled)
+                 enrolled=report.enrolled, all_units=draft.all_units)
     return rule, report
 
 
-def _require_rule_scope(actor: User | None, unit_ids: list[int]) -> None:
-    """A rule with no units covers everyone: only the unscoped make or switch one off."""
-    if not unit_ids and not scope.unscoped(actor):
+def _require_rule_scope(actor: User | None, draft: RuleDraft) -> None:
+    """A rule for all units covers everyone: only the unscoped make, change or switch one off."""
+    if (draft.all_units or not draft.unit_ids) and not scope.unscoped(actor):
         raise scope.ScopeError("all_units")
-    scope.require_units(actor, unit_ids)
+    scope.require_units(actor, draft.unit_ids)
 
 
 def in_scope(actor: User, rule: AssignmentRule) -> bool:
     """Whether ``actor`` may change ``rule`` (the rules list shows the others read-only)."""
     units = [unit.id for unit in rule.units]
-    return scope.unscoped(actor) or (bool(units) and all(scope.in_scope(actor, unit) for unit in units))
+    return scope.unscoped(actor) or (not rule.all_units and bool(units)
+                                     and all(scope.in_scope(actor, unit) for unit in units))
+
+
+def _terms(draft: RuleDraft) -> dict:
+    return {"units": "all" if draft.all_units else sorted(draft.unit_ids),
+            "positions": sorted(draft.position_ids), "due_days": draft.due_days,
+            "due_on": str(draft.due_on or ""), "renew_months": draft.renew_months}
+
+
+def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",
+                actor: User | None = None) -> AssignReport:
+    """Change the rule's units, positions, due terms, renewal and note, and apply the course's
+    rules again (see the module's text for what happens to open enrolments). Flush only."""
+    before = RuleDraft.of(rule)
+    _require_rule_scope(actor, before)
+    _require_rule_scope(actor, draft)
+    if not rule.active:
+        raise RuleError("inactive")
+    if draft.course_id != rule.course_id:
+        raise RuleError("course")
+    _write_terms(rule, draft, note)
+    db.session.flush()
+    report = apply_rules(course_ids={rule.course_id})
+    report.due_changed = _follow_due_terms(rule, before, draft)
+    db.session.flush()
+    audit.record("training.rule_updated", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
+                 before=_terms(before), after=_terms(draft), enrolled=report.enrolled,
+                 closed=report.closed, due_changed=report.due_changed)
+    return report
+
+
+def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
+    """Open enrolments of the rule whose due date followed the old terms take the new terms'
+    date (from the day each was assigned). Returns how many changed."""
+    if (before.due_days, before.due_on) == (after.due_days, after.due_on):
+        return 0
+    changed = 0
+    stmt = sa.select(Enrolment).where(
+        Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
+        Enrolment.source == EnrolmentSource.RULE,
+        Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+    for enrolment in db.session.scalars(stmt):
+        if enrolment.due_on != due_date(before, enrolment.assigned_on):
+            continue  # changed by hand (an extension), or a renewal cycle: kept
+        new_due = due_date(after, enrolment.assigned_on)
+        if new_due != enrolment.due_on:
+            enrolment.due_on = new_due
+            changed += 1
+    return changed
 
 
 def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> AssignReport:
     """Switch the rule off. The course's other active rules are applied again: people they
     cover keep the course (their enrolments now belong to the rule that covers them); open
     enrolments nobody requires any more are closed (``report.closed``)."""
-    _require_rule_scope(actor, [unit.id for unit in rule.units])
+    _require_rule_scope(actor, RuleDraft.of(rule))
     if not rule.active:
         raise RuleError("inactive")
     rule.active = False
@@ -71,3 +146,56 @@ def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> Assig
     report = apply_rules(course_ids={rule.course_id})
     audit.record("training.rule_deactivated", actor=actor, target=f"rule {rule.id}", closed=report.closed)
     return report
+
+
+# --- previews: the change made in a savepoint, then rolled back ---------------------------------
+
+
+@dataclass
+class ChangePreview:
+    """What a change to a rule will do, counted by doing it (and rolling it back)."""
+
+    report: AssignReport
+    open_before: int  # open enrolments of the rule before the change
+    kept_by_others: int  # of them, open enrolments another active rule will keep
+    enrolled_sample: list[Staff]
+    closed_sample: list[Staff]
+
+
+def _open_of_rule(rule_id: int) -> set[int]:
+    return set(db.session.scalars(sa.select(Enrolment.id).where(
+        Enrolment.rule_id == rule_id, Enrolment.closed_at.is_(None),
+        Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))))
+
+
+def _sample(staff_ids: list[int]) -> list[Staff]:
+    if not staff_ids:
+        return []
+    return list(db.session.scalars(sa.select(Staff).where(Staff.id.in_(staff_ids[:5000]))
+                                   .order_by(Staff.sort_key).limit(SAMPLE_SIZE)))
+
+
+def _rehearse(rule: AssignmentRule, change: Callable[[], AssignReport]) -> ChangePreview:
+    rule_id = rule.id
+    savepoint = db.session.begin_nested()
+    try:
+        before = _open_of_rule(rule_id)
+        report = change()
+        after_open = set(db.session.scalars(sa.select(Enrolment.id).where(
+            Enrolment.id.in_(before), Enrolment.closed_at.is_(None), Enrolment.rule_id != rule_id))) \
+            if before else set()
+    finally:
+        savepoint.rollback()
+    return ChangePreview(report, len(before), len(after_open), _sample(report.enrolled_ids),
+                         _sample(report.closed_ids))
+
+
+def preview_update(rule: AssignmentRule, draft: RuleDraft, *, note: str = "") -> ChangePreview:
+    """What ``update_rule`` would do now; nothing is kept."""
+    return _rehearse(rule, lambda: update_rule(rule, draft, note=note))
+
+
+def preview_deactivation(rule: AssignmentRule) -> ChangePreview:
+    """What ``deactivate_rule`` would do now; nothing is kept. ``kept_by_others``: open
+    enrolments of the rule that another active rule keeps required."""
+    return _rehearse(rule, lambda: deactivate_rule(rule))

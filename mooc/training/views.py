@@ -6,8 +6,11 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -20,12 +23,15 @@ from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
-from mooc.roster import scope
+from mooc.roster import scope, uploads
+from mooc.roster.display import grouped, refusal_message
+from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
-from mooc.training import assign, certificates, exemptions, queries, records
+from mooc.roster.reader import FileRefused
+from mooc.training import assign, certificates, exemptions, history, queries, records
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
-from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
+from mooc.training.forms import EnrolForm, ExemptForm, HistoryUploadForm, RuleForm
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource
 from mooc.training.status import EnrolmentStatus
 
@@ -265,6 +271,19 @@ def rules():
     return render_template("training/rules.html", rules=rows, counts=counts, editable=editable)
 
 
+def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
+    every = form.scope.data == "all"
+    return assign.RuleDraft(
+        course_id,
+        [] if every else list(form.units.data or []),
+        list(form.positions.data or []),
+        form.due_days.data if form.due_kind.data == "days" else None,
+        form.due_on.data if form.due_kind.data == "date" else None,
+        form.renew_months.data or None,
+        all_units=every,
+    )
+
+
 @bp.route("/admin/rules/new", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_TRAINING)
 def new_rule():
@@ -272,14 +291,7 @@ def new_rule():
     form = _rule_form()
     preview = None
     if form.validate_on_submit():
-        draft = assign.RuleDraft(
-            form.course.data,
-            list(form.units.data),
-            list(form.positions.data or []),
-            form.due_days.data if form.due_kind.data == "days" else None,
-            form.due_on.data if form.due_kind.data == "date" else None,
-            form.renew_months.data or None,
-        )
+        draft = _draft(form, form.course.data)
         preview = assign.preview(draft)
         if request.form.get("confirm") == "1":
             try:
@@ -291,16 +303,76 @@ def new_rule():
             else:
                 flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
                 return redirect(url_for("training.rules"))
-    return render_template("training/rule_form.html", form=form, preview=preview)
+    return render_template("training/rule_form.html", form=form, preview=preview, rule=None)
+
+
+RULE_REFUSALS = {
+    "inactive": _l("This rule is switched off: it cannot be changed."),
+    "course": _l("A rule cannot move to another course: switch it off and create a new rule."),
+}
+
+
+def _edit_form(rule: AssignmentRule) -> RuleForm:
+    form = _rule_form()
+    del form.course  # an edit keeps the rule's course
+    if request.method == "GET":
+        form.scope.data = "all" if rule.all_units else "units"
+        form.units.data = [unit.id for unit in rule.units]
+        form.positions.data = [position.id for position in rule.positions]
+        form.due_kind.data = "date" if rule.due_on else "days"
+        form.due_days.data = rule.due_days
+        form.due_on.data = rule.due_on
+        form.renew_months.data = rule.renew_months
+        form.note.data = rule.note
+    return form
+
+
+@bp.route("/admin/rules/<int:rule_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def edit_rule(rule_id: int):
+    """Two steps as for a new rule: the form, then what the change does to the people the rule
+    covers and to their open enrolments, before anything is saved."""
+    rule = db.session.get(AssignmentRule, rule_id) or abort(404)
+    if not rule_changes.in_scope(current_user, rule):
+        abort(403)
+    form = _edit_form(rule)
+    change = None
+    if form.validate_on_submit():
+        draft = _draft(form, rule.course_id)
+        actor = current_user._get_current_object()
+        try:
+            if request.form.get("confirm") == "1":
+                report = rule_changes.update_rule(rule, draft, note=form.note.data or "", actor=actor)
+                flash(_("Rule saved: %(enrolled)d people enrolled, %(closed)d open enrolments no longer "
+                        "required, %(due)d due dates changed.", enrolled=report.enrolled,
+                        closed=report.closed, due=report.due_changed), "success")
+                return redirect(url_for("training.rules"))
+            change = rule_changes.preview_update(rule, draft, note=form.note.data or "")
+        except rule_changes.RuleError as error:
+            refuse()
+            flash(str(RULE_REFUSALS[error.code]), "warning")
+            return redirect(url_for("training.rules"))
+        except scope.ScopeError as error:
+            refuse()
+            flash(error.message, "error")
+    elif not rule.active:
+        flash(str(RULE_REFUSALS["inactive"]), "warning")
+        return redirect(url_for("training.rules"))
+    return render_template("training/rule_form.html", form=form, preview=None, change=change, rule=rule)
 
 
 @bp.post("/admin/rules/<int:rule_id>/deactivate")
 @permission_required(Permission.MANAGE_TRAINING)
 def deactivate_rule(rule_id: int):
+    """Two steps: how many open enrolments stop being required (and how many another active
+    rule keeps), then, confirmed, the rule is switched off."""
     rule = db.session.get(AssignmentRule, rule_id) or abort(404)
     if not rule_changes.in_scope(current_user, rule):
         abort(403)  # listed read-only for a training officer: it covers units outside theirs
     try:
+        if request.form.get("confirm") != "1":
+            change = rule_changes.preview_deactivation(rule)
+            return render_template("training/rule_deactivate.html", rule=rule, change=change)
         report = rule_changes.deactivate_rule(rule, actor=current_user._get_current_object())
     except rule_changes.RuleError:
         refuse()
@@ -309,3 +381,60 @@ def deactivate_rule(rule_id: int):
         flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=report.closed),
               "success")
     return redirect(url_for("training.rules"))
+
+
+# --- completions done elsewhere, on the web (as `mooc training import-history`) -------------------
+
+
+@bp.route("/admin/history/import", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def history_upload():
+    form = HistoryUploadForm()
+    error = None
+    if form.validate_on_submit():
+        data = form.file.data.read()
+        try:
+            history.plan_history(data, clock.today(), current_user._get_current_object())
+        except FileRefused as refused:
+            refuse()
+            error = refusal_message(refused)
+        else:
+            name = Path(form.file.data.filename or "").name[:200]
+            return redirect(url_for("training.history_preview", checksum=uploads.store(data), name=name))
+    return render_template("training/history_upload.html", form=form, error=error)
+
+
+@bp.route("/admin/history/import/<checksum>", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def history_preview(checksum: str):
+    """The dry run of a completions file; applied all or nothing, only without errors and
+    only the plan that was shown (its fingerprint)."""
+    path = uploads.stored(checksum) or abort(404)
+    values = request.form if request.method == "POST" else request.args
+    name = values.get("name", "")[:200]
+    try:
+        plan = history.plan_history(path, clock.today(), current_user._get_current_object())
+    except FileRefused as refused:
+        refuse()
+        path.unlink(missing_ok=True)
+        flash(refusal_message(refused), "error")
+        return redirect(url_for("training.history_upload"))
+    fingerprint = uploads.fingerprint([plan.as_dict(), [c.key for c in plan.to_add]])
+    errors: list[str] = []
+    if request.method == "POST":
+        if not ApplyForm().validate_on_submit():
+            abort(400)
+        if request.form.get("fingerprint") != fingerprint:
+            errors.append(_("The records changed since this preview. Check the new plan below and apply "
+                            "again."))
+        elif plan.issues:
+            errors.append(_("The file has errors: nothing was applied."))
+        else:
+            added = history.apply_history(plan)
+            audit.record("training.history_imported", target=name or path.name, added=added, source="web")
+            path.unlink(missing_ok=True)
+            flash(_("%(n)d completions imported.", n=added), "success")
+            return redirect(url_for("training.history_upload"))
+    return render_template("training/history_preview.html", plan=plan, errors=errors, checksum=checksum,
+                           name=name, fingerprint=fingerprint, issue_lines=grouped(plan.issues),
+                           shown=history.shown(plan), form=ApplyForm())

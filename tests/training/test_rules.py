@@ -109,11 +109,12 @@ def test_the_rules_page_switches_a_rule_off_through_the_domain(org, person, clie
     admin = make_user(email="qt@example.vn", role=Role.ADMIN)
     login(client, admin.email)
     token = csrf_token(client, "/admin/rules")
-    page = client.post(f"/admin/rules/{rule_id}/deactivate", data={"csrf_token": token},
+    page = client.post(f"/admin/rules/{rule_id}/deactivate", data={"csrf_token": token, "confirm": "1"},
                        follow_redirects=True)
     assert "0" in page.get_data(as_text=True)
     with app.app_context():
         assert section_person.id in open_enrolments(o.course_id)
+        assert not db.session.get(AssignmentRule, rule_id).active
 
 
 def test_a_person_who_left_is_told_so_when_joining_a_course(org, person):
