@@ -33,3 +33,11 @@ class MergeForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validate_choice=False)
     scope = SelectField(_l("Unit (for a manager)"), coerce=int, validate_choice=False)
+
+
+class ConfirmForm(FlaskForm):
+    """A button that acts (invite a list, unlock, disable...): only the CSRF token."""
+
+
+class EmailForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
