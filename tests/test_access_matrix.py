@@ -89,6 +89,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.unit_edit": ("GET", "/roster/units/{unit_a}", "LDDDDO"),
     "roster.unit_merge": ("POST", "/roster/units/{unit_a}/merge", "LDDDDO"),
     "reminders.log": ("GET", "/admin/reminders/", "LDDDDO"),
+    "roster.invite_filtered": ("GET", "/roster/invite?unit={unit_a}", "LDDDDO"),
+    "roster.invite_imported": ("POST", "/roster/imports/{roster_import}/invite", "LDDDDO"),
+    "roster.account_action": ("POST", "/roster/staff/{trainee_staff}/account/unlock", "LDDDDO"),
+    "roster.change_email": ("POST", "/roster/staff/{trainee_staff}/email", "LDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLL"),                         # signed out: to the sign-in page
 }
 
