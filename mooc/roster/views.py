@@ -250,10 +250,12 @@ ADMIN_ACTIONS = {
 }
 
 
-@bp.post("/staff/<int:staff_id>/account/<any(reset, unlock, disable, enable):action>")
+@bp.post("/staff/<int:staff_id>/account/<action>")
 @permission_required(Permission.MANAGE_ACCOUNTS)
 def account_action(staff_id: int, action: str):
     staff = _visible_staff(staff_id)
+    if action not in ADMIN_ACTIONS:
+        abort(404)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     act, done = ADMIN_ACTIONS[action]

@@ -225,3 +225,9 @@ def test_an_administrator_scoped_out_cannot_reach_the_person(app, make_unit, mak
                     account_admin.send_reset_link):
             with pytest.raises(AccountError):
                 act(actor, db.session.get(Staff, staff.id))
+
+
+def test_an_unknown_account_action_is_not_found(client, auth, person):
+    staff, _user = person
+    auth.login(role=Role.ADMIN)
+    assert _act(client, staff, "delete").status_code == 404
