@@ -96,6 +96,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.units_upload": ("GET", "/roster/units/import", "LDDDDDDO"),     # a units file: admins
     "roster.units_preview": ("GET", "/roster/units/import/{checksum}", "LDDDDDDO"),
     "reminders.log": ("GET", "/admin/reminders/", "LDDDDDDO"),
+    "roster.invite_filtered": ("GET", "/roster/invite?unit={unit_a}", "LDDDOODO"),  # B: their own list
+    "roster.invite_imported": ("POST", "/roster/imports/{roster_import}/invite", "LDDDDDDO"),
+    "roster.account_action": ("POST", "/roster/staff/{trainee_staff}/account/unlock", "LDDDDDDO"),
+    "roster.change_email": ("POST", "/roster/staff/{trainee_staff}/email", "LDDDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 

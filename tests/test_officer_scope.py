@@ -247,7 +247,8 @@ def test_an_officer_makes_rules_for_their_units_only(world):
     assert listing.count("chỉ xem: quy tắc này áp dụng cả cho đơn vị ngoài phạm vi của bạn") == 2
     for rule_id in (national_id, hanoi_id):
         assert _post(client, f"/admin/rules/{rule_id}/deactivate", "/admin/rules").status_code == 403
-    assert _post(client, f"/admin/rules/{theirs_id}/deactivate", "/admin/rules", confirm="1").status_code == 302
+    switched_off = _post(client, f"/admin/rules/{theirs_id}/deactivate", "/admin/rules", confirm="1")
+    assert switched_off.status_code == 302
     with app.app_context():
         active = dict(db.session.execute(sa.select(AssignmentRule.id, AssignmentRule.active)).all())
         assert active == {theirs_id: False, national_id: True, hanoi_id: True}

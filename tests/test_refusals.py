@@ -422,10 +422,45 @@ def _spent_invitation(w: World):
                                              "confirm": "mot-mat-khau-moi-dai"})
 
 
+def _bulk_invite_nobody(w: World):
+    w.admin()
+    return lambda: w.post("/roster/invite?q=khong-ai-ten-nay", "/roster/invite")
+
+
+def _bulk_invite_mail_fails(w: World):
+    w.admin()
+    w.make_staff_without_account()
+    return lambda: w.post("/roster/invite?q=ly+van+thu", "/roster/invite")
+
+
+def _unlock_an_account_not_locked(w: World):
+    w.admin()
+    staff, _ = w.person(w.org.section_a, w.org.inspector, "Kiều Văn Mở", email="mo@example.vn")
+    return lambda: w.post(f"/roster/staff/{staff.id}/account/unlock", f"/roster/staff/{staff.id}")
+
+
+def _reset_link_mail_fails(w: World):
+    w.admin()
+    staff, _ = w.person(w.org.section_a, w.org.inspector, "Kiều Thị Quên", email="quen@example.vn")
+    return lambda: w.post(f"/roster/staff/{staff.id}/account/reset", f"/roster/staff/{staff.id}")
+
+
+def _email_of_another_account(w: World):
+    w.admin()
+    staff, _ = w.person(w.org.section_a, w.org.inspector, "Kiều Văn Trùng", email="trung@example.vn")
+    return lambda: w.post(f"/roster/staff/{staff.id}/email", f"/roster/staff/{staff.id}",
+                          email="qt@example.vn")
+
+
 CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.roster.views:invite", "AccountError"): _invite_disabled_account,
     ("mooc.roster.views:invite", "MailError"): _invite_mail_fails,
     ("mooc.roster.views:grant_role", "AccountError"): _grant_role_refused,
+    ("mooc.roster.views:_send_invitations", "AccountError"): _bulk_invite_nobody,
+    ("mooc.roster.views:_send_invitations", "MailError"): _bulk_invite_mail_fails,
+    ("mooc.roster.views:account_action", "AccountError"): _unlock_an_account_not_locked,
+    ("mooc.roster.views:account_action", "MailError"): _reset_link_mail_fails,
+    ("mooc.roster.views:change_email", "AccountError"): _email_of_another_account,
     ("mooc.roster.views:unit_edit", "UnitError"): _unit_under_itself,
     ("mooc.roster.views:unit_merge", "UnitError"): _merge_into_own_section,
     ("mooc.roster.views:invite", "ScopeError"): _officer_invites_an_administrator,

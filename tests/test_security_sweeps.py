@@ -164,7 +164,7 @@ def world_for_sweeps(org, person, make_user):
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x",
+            "token": "x", "action": "unlock",
         }
         db.session.commit()
     client = app.test_client()

@@ -127,6 +127,12 @@ def locked_minutes(email: str, address: str, now: datetime) -> int | None:
     return max(1, int((max(ends) - now).total_seconds() // 60) + 1)
 
 
+def email_locked(email: str, now: datetime) -> bool:
+    """Whether the e-mail address itself is locked (not only the client address)."""
+    row = db.session.get(LoginThrottle, email) if email else None
+    return row is not None and row.locked_until is not None and row.locked_until > now
+
+
 def record_failure(email: str, address: str, now: datetime, policy: ThrottlePolicy) -> bool:
     """Count one failure for the e-mail address and for the client address. True if either
     is now locked."""

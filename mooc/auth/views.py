@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from mooc import clock
 from mooc.auth import audit, passwords, sessions
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
@@ -19,9 +20,14 @@ def _policy() -> passwords.ThrottlePolicy:
                                     config.login_address_max_failures)
 
 
-def _locked_message(minutes: int) -> str:
-    return _("Too many failed attempts. Try again in %(minutes)d minutes, "
-             "or ask an administrator to reset your password.", minutes=minutes)
+def _locked_message(minutes: int, email: str) -> str:
+    """Say which lock holds: the account's (an administrator can unlock it on the person's
+    roster page) or only the client address's (too many failures from one network)."""
+    if passwords.email_locked(email, clock.now()):
+        return _("Too many failed attempts. Try again in %(minutes)d minutes, "
+                 "or ask an administrator to unlock your account.", minutes=minutes)
+    return _("Too many failed attempts from this network. Try again in %(minutes)d minutes.",
+             minutes=minutes)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,7 +46,7 @@ def login():
                                           settings().password_method,
                                           address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            error = _locked_message(locked.minutes)
+            error = _locked_message(locked.minutes, passwords.normalise_email(form.email.data))
             audit.record("login.failed", target=passwords.normalise_email(form.email.data),
                          reason="locked")
         except passwords.SignInError:
@@ -78,7 +84,7 @@ def change_password():
             passwords.confirm_password(user, form.current_password.data, _policy(),
                                        address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            errors.append(_locked_message(locked.minutes))
+            errors.append(_locked_message(locked.minutes, user.email))
             audit.record("password.change_failed", target=user.email, reason="locked")
         except passwords.SignInError:
             errors.append(_("Your current password is not right."))

@@ -7,20 +7,26 @@ administrators grant roles at all.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from mooc import mail
+from mooc import clock, mail
 from mooc.auth import audit, recovery, sessions, tokens
 from mooc.auth.access import grantable_roles
 from mooc.auth.models import Permission, Role, User
-from mooc.auth.tokens import TokenPurpose
+from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import settings
 from mooc.errors import DomainError
 from mooc.extensions import db
-from mooc.roster import scope
-from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from mooc.roster import account_status, scope
+from mooc.roster.account_status import AccountStatus
+from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
 
 
 class AccountError(DomainError):
@@ -38,18 +44,32 @@ def invite(staff: Staff, actor: User) -> User:
         raise AccountError("not_allowed")
     scope.require_staff(actor, staff)
     scope.require_account(actor, account_of(staff))
-    if staff.status == StaffStatus.LEFT:
-        raise AccountError("staff_left")
-    if not staff.email:
-        raise AccountError("no_email")
     # Every check before the first change: a refused invitation writes nothing.
+    user, reason = _invitable(staff)
+    if reason is not None:
+        raise AccountError(reason)
+    return _send_invitation(staff, user, actor)
+
+
+def _invitable(staff: Staff) -> tuple[User | None, str | None]:
+    """(the account to invite, or None to create one; why ``staff`` cannot be invited, or None)."""
+    if staff.status == StaffStatus.LEFT:
+        return None, "staff_left"
+    if not staff.email:
+        return None, "no_email"
     user = account_of(staff)
     if user is None:
         user = db.session.execute(sa.select(User).where(User.email == staff.email)).scalar_one_or_none()
         if user is not None and user.staff_id is not None:
-            raise AccountError("email_in_use")
+            return None, "email_in_use"
     if user is not None and not user.active:
-        raise AccountError("account_disabled")
+        return None, "account_disabled"
+    return user, None
+
+
+def _send_invitation(staff: Staff, user: User | None, actor: User) -> User:
+    """Create the account if needed, issue the link, mail it (MailError if it cannot go), audit."""
+    assert staff.email is not None  # checked by _invitable
     if user is None:
         user = User(email=staff.email, display_name=staff.full_name, role=Role.TRAINEE, active=True)
         db.session.add(user)
@@ -68,6 +88,160 @@ def invite(staff: Staff, actor: User) -> User:
     mail.send(mail.address(staff.full_name, user.email), subject, text)
     audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code)
     return user
+
+
+# --- many at once --------------------------------------------------------------------------
+
+BULK_LIMIT = 300  # invitations per request: each is one mail sent while the request waits
+
+SKIP_REASONS = ("no_email", "has_account", "already_invited", "account_disabled", "email_in_use",
+                "staff_left", "protected")
+
+
+@dataclass
+class InvitePlan:
+    """Who of a list would get an invitation now, and why each other person would not."""
+
+    to_invite: list[tuple[Staff, User | None]] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    later: int = 0  # invitable, beyond the limit: for the next run
+    limit: int = BULK_LIMIT
+
+    @property
+    def count(self) -> int:
+        return len(self.to_invite)
+
+
+@dataclass
+class InviteReport:
+    """What ``invite_many`` did: invited, skipped (by reason), and not sent because the mail
+    server failed part-way (those people were left as they were)."""
+
+    invited: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    later: int = 0
+    not_sent: int = 0
+
+
+def plan_invitations(staff_list: Sequence[Staff], limit: int = BULK_LIMIT) -> InvitePlan:
+    """Sort ``staff_list`` into people to invite now (no account, or an invitation whose link
+    is no longer live) and people skipped, with the reason (the same checks as ``invite``,
+    made for the whole list in a few queries). Reads only."""
+    plan = InvitePlan(limit=limit)
+    statuses = account_status.of_many(staff.id for staff in staff_list)
+    invited = [staff.id for staff in staff_list if statuses.get(staff.id) == AccountStatus.INVITED]
+    live = _live_invitations(invited)
+    accounts = _users(User.staff_id, invited)
+    by_email = _users(User.email, [staff.email for staff in staff_list
+                                   if staff.email and statuses.get(staff.id) == AccountStatus.NONE])
+    for staff in staff_list:
+        status = statuses.get(staff.id, AccountStatus.NONE)
+        user, reason = _bulk_check(staff, status, live, accounts, by_email)
+        if reason is not None:
+            plan.skipped[reason] += 1
+        elif plan.count >= limit:
+            plan.later += 1
+        else:
+            plan.to_invite.append((staff, user))
+    return plan
+
+
+def _bulk_check(staff: Staff, status: AccountStatus, live: set[int], accounts: dict,
+                by_email: dict) -> tuple[User | None, str | None]:
+    if staff.status == StaffStatus.LEFT:
+        return None, "staff_left"
+    if status in (AccountStatus.ACTIVE, AccountStatus.LOCKED):
+        return None, "has_account"
+    if status == AccountStatus.DISABLED:
+        return None, "account_disabled"
+    if status == AccountStatus.INVITED:
+        return (None, "already_invited") if staff.id in live else (accounts[staff.id], None)
+    if not staff.email:
+        return None, "no_email"
+    user = by_email.get(staff.email)
+    if user is not None and user.staff_id is not None:
+        return None, "email_in_use"
+    if user is not None and not user.active:
+        return None, "account_disabled"
+    return user, None
+
+
+def _users(column: InstrumentedAttribute, values: list) -> dict:
+    found = {}
+    for start in range(0, len(values), account_status.CHUNK):
+        chunk = values[start:start + account_status.CHUNK]
+        for user in db.session.execute(sa.select(User).where(column.in_(chunk))).scalars():
+            found[getattr(user, column.key)] = user
+    return found
+
+
+def _live_invitations(staff_ids: list[int]) -> set[int]:
+    """Of these people, those whose invitation link still works (unused, not expired)."""
+    found: set[int] = set()
+    now = clock.now()
+    for start in range(0, len(staff_ids), account_status.CHUNK):
+        chunk = staff_ids[start:start + account_status.CHUNK]
+        found.update(staff_id for staff_id in db.session.execute(
+            sa.select(User.staff_id).join(AccountToken, AccountToken.user_id == User.id)
+            .where(User.staff_id.in_(chunk), AccountToken.purpose == TokenPurpose.INVITE,
+                   AccountToken.used_at.is_(None), AccountToken.expires_at > now)).scalars()
+                     if staff_id is not None)
+    return found
+
+
+def invite_many(staff_list: Sequence[Staff], actor: User, *, origin: str = "roster",
+                limit: int = BULK_LIMIT) -> InviteReport:
+    """Invite everyone of ``staff_list`` who can be invited now (see ``plan_invitations``).
+
+    All or nothing for the checks: an actor without the permission, or anyone outside the
+    actor's units, refuses the whole list before anything is written. Then one person at a
+    time (a savepoint each): the account and link are kept only if the mail went out. If the
+    mail server fails, sending stops there: the people before keep their working invitation,
+    the rest are left as they were (``not_sent``). If no mail at all could go out, MailError
+    is raised, as by ``invite``: the caller refuses, and nothing is written."""
+    if not actor.can(Permission.MANAGE_ROSTER):
+        raise AccountError("not_allowed")
+    visible = scope.visible_units(actor)
+    if visible is not None and any(staff.unit_id not in visible for staff in staff_list):
+        raise AccountError("out_of_scope")
+    plan = plan_invitations(staff_list, limit)
+    for pair in [pair for pair in plan.to_invite if scope.protected(actor, pair[1])]:
+        plan.to_invite.remove(pair)  # an account above the officer's role: its owner's business
+        plan.skipped["protected"] += 1
+    if not plan.count:
+        raise AccountError("nobody_to_invite")
+    report = InviteReport(skipped=plan.skipped, later=plan.later)
+    for index, (staff, user) in enumerate(plan.to_invite):
+        savepoint = db.session.begin_nested()
+        try:
+            _send_invitation(staff, user, actor)
+        except mail.MailError:
+            savepoint.rollback()
+            if report.invited == 0:
+                raise
+            report.not_sent = plan.count - index
+            break
+        savepoint.commit()
+        report.invited += 1
+    audit.record("invitation.bulk", actor=actor, target=origin[:200], invited=report.invited,
+                 skipped=dict(report.skipped), later=report.later, not_sent=report.not_sent)
+    db.session.flush()
+    return report
+
+
+def added_by_import(import_id: int, actor: User) -> list[Staff]:
+    """The people an import put on the roster (their first history row is the import's), of
+    the actor's units, in roster order."""
+    earlier = aliased(StaffHistory)
+    first = (sa.select(StaffHistory.staff_id)
+             .where(StaffHistory.import_id == import_id,
+                    ~sa.exists().where(earlier.staff_id == StaffHistory.staff_id,
+                                       earlier.id < StaffHistory.id)))
+    query = sa.select(Staff).where(Staff.id.in_(first)).order_by(Staff.sort_key, Staff.staff_code)
+    visible = scope.visible_units(actor)
+    if visible is not None:
+        query = query.where(Staff.unit_id.in_(visible or {-1}))
+    return list(db.session.execute(query).scalars())
 
 
 def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:

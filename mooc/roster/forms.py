@@ -37,3 +37,11 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), validate_choice=False)
     scope = SelectField(_l("Unit (for a unit manager or a training officer)"), coerce=int,
                         validate_choice=False)
+
+
+class ConfirmForm(FlaskForm):
+    """A button that acts (invite a list, unlock, disable...): only the CSRF token."""
+
+
+class EmailForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])

@@ -50,9 +50,7 @@ def _ordering() -> list[sa.ColumnElement[str] | InstrumentedAttribute[str]]:
     return [Staff.sort_key, Staff.staff_code]
 
 
-def roster_page(user: User, filters: RosterFilter, page: int = 1,
-                per_page: int = PER_PAGE) -> Page:
-    """One page of the people ``user`` may see that match ``filters``, in Vietnamese name order."""
+def _conditions(user: User, filters: RosterFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     scope = visible_units(user)
     if scope is not None:
@@ -66,12 +64,25 @@ def roster_page(user: User, filters: RosterFilter, page: int = 1,
     for word in keys.search_words(filters.query):
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(Staff.search_text.like(f"%{escaped}%", escape="\\"))
+    return conditions
+
+
+def roster_page(user: User, filters: RosterFilter, page: int = 1,
+                per_page: int = PER_PAGE) -> Page:
+    """One page of the people ``user`` may see that match ``filters``, in Vietnamese name order."""
+    conditions = _conditions(user, filters)
     total = db.session.execute(sa.select(sa.func.count()).select_from(Staff).where(*conditions)).scalar_one()
     page = max(1, min(page, max(1, -(-total // per_page))))
     items = db.session.execute(
         sa.select(Staff).where(*conditions).options(joinedload(Staff.unit), joinedload(Staff.position))
         .order_by(*_ordering()).limit(per_page).offset((page - 1) * per_page)).scalars().all()
     return Page(list(items), total, page, per_page)
+
+
+def roster_people(user: User, filters: RosterFilter) -> list[Staff]:
+    """Everyone ``user`` may see who matches ``filters`` (all pages), in the list's order."""
+    return list(db.session.execute(
+        sa.select(Staff).where(*_conditions(user, filters)).order_by(*_ordering())).scalars())
 
 
 def staff_as_of(day: date) -> sa.CompoundSelect:

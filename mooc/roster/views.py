@@ -4,6 +4,7 @@ the import (upload -> preview with column mapping -> apply), import history, and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,9 +17,20 @@ from mooc.auth.models import Permission, Role, User
 from mooc.config import settings
 from mooc.errors import refuse
 from mooc.extensions import db
+from mooc.formatting import format_number
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
-from mooc.roster import accounts, display, importer, queries, scope, units, uploads
+from mooc.roster import (
+    account_admin,
+    account_status,
+    accounts,
+    display,
+    importer,
+    queries,
+    scope,
+    units,
+    uploads,
+)
 from mooc.roster.display import (
     FIELD_LABELS,
     KIND_LABELS,
@@ -28,7 +40,16 @@ from mooc.roster.display import (
     refusal_message,
     show_value,
 )
-from mooc.roster.forms import ApplyForm, MergeForm, RoleForm, UnitForm, UnitsUploadForm, UploadForm
+from mooc.roster.forms import (
+    ApplyForm,
+    ConfirmForm,
+    EmailForm,
+    MergeForm,
+    RoleForm,
+    UnitForm,
+    UnitsUploadForm,
+    UploadForm,
+)
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.roster.reader import STAFF_FIELDS, UNIT_FIELDS, FileRefused
 
@@ -47,13 +68,34 @@ ACCOUNT_ERRORS = {
     "account_disabled": _l("This account is disabled."),
     "self_demotion": _l("You cannot change your own role."),
     "manager_needs_unit": _l("A unit manager or a training officer needs a unit: choose it."),
+    "out_of_scope": _l("Some of these people are outside your units: nobody was invited."),
+    "nobody_to_invite": _l("Nobody in this list can be invited now."),
+    "no_account": _l("This person has no account yet: send an invitation first."),
+    "not_yet_accepted": _l("This person has not chosen a password yet: send the invitation again instead."),
+    "not_locked": _l("This account is not locked."),
+    "already_disabled": _l("This account is disabled already."),
+    "already_active": _l("This account can already sign in."),
+    "self_disable": _l("You cannot disable your own account."),
+    "last_admin": _l("This is the last active administrator account: it cannot be disabled."),
+    "invalid_email": _l("This is not a valid e-mail address."),
+    "same_email": _l("This is the person's e-mail already."),
 }
+SKIP_LABELS = {
+    "no_email": _l("no e-mail address"),
+    "has_account": _l("can sign in already"),
+    "protected": _l("an account above your role: ask an administrator"),
+    "already_invited": _l("invited already, the link still works"),
+    "account_disabled": _l("account disabled"),
+    "email_in_use": _l("e-mail used by another person's account"),
+    "staff_left": _l("left"),
+}
+MAIL_FAILED = _l("The e-mail could not be sent. Try again later, or tell the operator.")
 
 
 @bp.app_context_processor
 def template_helpers() -> dict:
     return {"Role": Role, "Permission": Permission, "STATUS_LABELS": STATUS_LABELS,
-            "ROLE_LABELS": ROLE_LABELS}
+            "ROLE_LABELS": ROLE_LABELS, "SKIP_LABELS": SKIP_LABELS}
 
 
 # --- browsing ------------------------------------------------------------------------------
@@ -63,18 +105,72 @@ def template_helpers() -> dict:
 @permission_required(Permission.READ_REPORTS)
 def index():
     user = current_user._get_current_object()
-    status_arg = choice_arg("status", [status.value for status in StaffStatus])
-    filters = queries.RosterFilter(
-        unit_id=int_arg("unit"), position_id=int_arg("position"),
-        status=StaffStatus(status_arg) if status_arg else None,
-        query=text_arg("q"))
+    filters = _roster_filter()
     page = queries.roster_page(user, filters, page=int_arg("page") or 1,
                                per_page=queries.PER_PAGE)
     positions = db.session.execute(
         sa.select(Position).order_by(Position.rank, Position.title)).scalars().all()
-    args = {key: value for key, value in request.args.items() if key != "page" and value}
-    return render_template("roster/index.html", page=page, filters=filters, args=args,
-                           units=queries.unit_choices(user), positions=positions)
+    return render_template("roster/index.html", page=page, filters=filters, args=_filter_args(),
+                           units=queries.unit_choices(user), positions=positions,
+                           statuses=account_status.of_many(staff.id for staff in page.items))
+
+
+def _roster_filter() -> queries.RosterFilter:
+    status_arg = choice_arg("status", [status.value for status in StaffStatus])
+    return queries.RosterFilter(
+        unit_id=int_arg("unit"), position_id=int_arg("position"),
+        status=StaffStatus(status_arg) if status_arg else None,
+        query=text_arg("q"))
+
+
+def _filter_args() -> dict[str, Any]:
+    return {key: value for key, value in request.args.items()
+            if key in ("unit", "position", "status", "q") and value}
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_ROSTER)
+def invite_filtered():
+    """Invite everyone of the roster's filtered list who can be invited: a confirmation with
+    the counts (GET), then the invitations (POST, the filters in the query string)."""
+    user = current_user._get_current_object()
+    people = queries.roster_people(user, _roster_filter())
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        return _send_invitations(people, "roster", url_for("roster.index", **_filter_args()))
+    return render_template("roster/invite_many.html", plan=accounts.plan_invitations(people),
+                           total=len(people), form=form, args=_filter_args(),
+                           back=url_for("roster.index", **_filter_args()))
+
+
+def _send_invitations(people: list[Staff], origin: str, back: str):
+    try:
+        report = accounts.invite_many(people, current_user._get_current_object(), origin=origin)
+    except accounts.AccountError as error:
+        refuse()
+        flash(str(ACCOUNT_ERRORS[error.code]), "error")
+    except MailError:
+        refuse()  # not one mail went out: no account, no link
+        flash(str(MAIL_FAILED), "error")
+    else:
+        flash(_report_message(report), "error" if report.not_sent else "success")
+    return redirect(back)
+
+
+def _report_message(report: accounts.InviteReport) -> str:
+    parts = [_("Invitations sent: %(n)s.", n=format_number(report.invited))]
+    if report.not_sent:
+        parts.append(_("The mail server failed after that: %(n)s people were not invited. Try again "
+                       "later (those invited now are skipped).", n=format_number(report.not_sent)))
+    skipped = [f"{SKIP_LABELS[reason]}: {format_number(n)}" for reason, n in report.skipped.items() if n]
+    if skipped:
+        parts.append(_("Not invited: %(reasons)s.", reasons="; ".join(skipped)))
+    if report.later:
+        parts.append(_("%(n)s more can be invited: do it again for the next ones.",
+                       n=format_number(report.later)))
+    return " ".join(parts)
 
 
 def _visible_staff(staff_id: int) -> Staff:
@@ -94,12 +190,15 @@ def person(staff_id: int):
     unit_names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
     position_titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
     account = accounts.account_of(staff)
-    role_form = None
-    if current_user.can(Permission.MANAGE_ACCOUNTS) and account is not None:
-        role_form = _role_form(account)
+    role_form = email_form = None
+    if current_user.can(Permission.MANAGE_ACCOUNTS):
+        email_form = EmailForm(email=staff.email or "")
+        if account is not None:
+            role_form = _role_form(account)
     return render_template("roster/person.html", staff=staff, history=history, unit_names=unit_names,
                            position_titles=position_titles, account=account, role_form=role_form,
-                           apply_form=ApplyForm())
+                           apply_form=ApplyForm(), action_form=ConfirmForm(), email_form=email_form,
+                           account_status=account_status.of(staff))
 
 
 def _role_form(account: User) -> RoleForm:
@@ -127,7 +226,7 @@ def invite(staff_id: int):
         flash(error.message, "error")
     except MailError:
         refuse()  # no invitation went out: no account, no link
-        flash(_("The e-mail could not be sent. Try again later, or tell the operator."), "error")
+        flash(str(MAIL_FAILED), "error")
         return redirect(url_for("roster.person", staff_id=staff_id))
     else:
         flash(_("Invitation sent to %(email)s. The link works for 7 days.", email=user.email), "success")
@@ -156,6 +255,55 @@ def grant_role(staff_id: int):
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
     else:
         flash(_("Role saved."), "success")
+    return redirect(url_for("roster.person", staff_id=staff_id))
+
+
+ADMIN_ACTIONS = {
+    "reset": (account_admin.send_reset_link,
+              _l("A link to choose a new password was sent to %(email)s. It works for one hour.")),
+    "unlock": (account_admin.unlock, _l("The account %(email)s is unlocked: it can sign in again now.")),
+    "disable": (account_admin.disable,
+                _l("The account %(email)s is disabled: it cannot sign in, and its sessions are ended.")),
+    "enable": (account_admin.enable, _l("The account %(email)s can sign in again.")),
+}
+
+
+@bp.post("/staff/<int:staff_id>/account/<action>")
+@permission_required(Permission.MANAGE_ACCOUNTS)
+def account_action(staff_id: int, action: str):
+    staff = _visible_staff(staff_id)
+    if action not in ADMIN_ACTIONS:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    act, done = ADMIN_ACTIONS[action]
+    try:
+        user = act(current_user._get_current_object(), staff)
+    except accounts.AccountError as error:
+        refuse()
+        flash(str(ACCOUNT_ERRORS[error.code]), "error")
+    except MailError:
+        refuse()  # the reset link was not sent: it is not kept
+        flash(str(MAIL_FAILED), "error")
+    else:
+        flash(str(done) % {"email": user.email}, "success")
+    return redirect(url_for("roster.person", staff_id=staff_id))
+
+
+@bp.post("/staff/<int:staff_id>/email")
+@permission_required(Permission.MANAGE_ACCOUNTS)
+def change_email(staff_id: int):
+    staff = _visible_staff(staff_id)
+    form = EmailForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        email = account_admin.change_email(current_user._get_current_object(), staff, form.email.data)
+    except accounts.AccountError as error:
+        refuse()
+        flash(str(ACCOUNT_ERRORS[error.code]), "error")
+    else:
+        flash(_("The e-mail is now %(email)s.", email=email), "success")
     return redirect(url_for("roster.person", staff_id=staff_id))
 
 
@@ -264,11 +412,31 @@ def imports():
 @bp.get("/imports/<int:import_id>")
 @permission_required(Permission.MANAGE_ROSTER)
 def import_detail(import_id: int):
+    record = _import_in_scope(import_id)
+    labels = UNIT_KIND_LABELS if record.kind == "units" else KIND_LABELS
+    added = accounts.added_by_import(record.id, current_user._get_current_object())
+    return render_template("roster/import_detail.html", record=record, kind_labels=labels,
+                           plan=accounts.plan_invitations(added) if added else None, form=ConfirmForm())
+
+
+def _import_in_scope(import_id: int) -> RosterImport:
+    """The import, if the user may see it: administrators all, an officer those they ran."""
     record = db.session.get(RosterImport, import_id)
     if record is None or not (scope.unscoped(current_user) or record.actor_id == current_user.id):
         abort(404)
-    labels = UNIT_KIND_LABELS if record.kind == "units" else KIND_LABELS
-    return render_template("roster/import_detail.html", record=record, kind_labels=labels)
+    return record
+
+
+@bp.post("/imports/<int:import_id>/invite")
+@permission_required(Permission.MANAGE_ROSTER)
+def invite_imported(import_id: int):
+    """Invite the people this import added who can be invited (an e-mail, no working account)."""
+    record = _import_in_scope(import_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    added = accounts.added_by_import(record.id, current_user._get_current_object())
+    return _send_invitations(added, f"import {record.id}",
+                             url_for("roster.import_detail", import_id=record.id))
 
 
 # --- units ---------------------------------------------------------------------------------
