@@ -67,6 +67,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODOO"),
     "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODDO"),
     "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDDO"),
+    "training.extend_due": ("POST", "/training/enrolments/{enrolment}/extend", "LDODDO"),
+    "reminders.remind_person": ("POST", "/training/people/{trainee_staff}/remind", "LDODDO"),
+    # an empty selection (nothing to check against the scope): back to the list; scope: test_manual.py
+    "reminders.remind_selected": ("POST", "/reports/people/remind", "LDOODO"),
     "training.rules": ("GET", "/admin/rules", "LDDDDO"),
     "training.new_rule": ("GET", "/admin/rules/new", "LDDDDO"),
     "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDDO"),

@@ -12,7 +12,7 @@ addresses, no staff codes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
@@ -86,6 +86,7 @@ def compose_trainee(message: TraineeMessage, base_url: str) -> Composed:
         ReminderKind.DUE: _("Due soon"),
         ReminderKind.ASSIGNED: _("New required courses"),
         ReminderKind.EXPIRY: _("Certificates to renew"),
+        ReminderKind.MANUAL: _("Required training to finish"),
     }
     sections: list[Section] = []
     for item in message.items:
@@ -97,7 +98,9 @@ def compose_trainee(message: TraineeMessage, base_url: str) -> Composed:
     return Composed(
         subject=_trainee_subject(message.items),
         greeting=_("Hello %(name)s,", name=message.name),
-        intro=_("The required training below needs your attention."),
+        intro=(_("%(sender)s, who follows your training, reminds you of the required training below.",
+                 sender=message.sender_name) if message.sender_name
+               else _("The required training below needs your attention.")),
         sections=sections,
         action=Entry(_("All your training:"), f"{base_url}/", base_url + "/"),
         footer=_("This is an automatic message from the training platform of the inspection sector, "
@@ -111,6 +114,11 @@ def _trainee_subject(items: list[TraineeItem]) -> str:
         return _("Training reminder: %(n)d courses need your attention", n=len(items))
     item = items[0]
     title, day = item.course_title, format_date(item.day)
+    if item.kind == ReminderKind.MANUAL and item.days is None:
+        return _("Reminder: “%(title)s”", title=title)
+    if item.kind == ReminderKind.MANUAL:
+        kind = ReminderKind.OVERDUE if item.days < 0 else ReminderKind.DUE
+        item = replace(item, step=f"{kind.value}-manual")
     if item.kind == ReminderKind.OVERDUE:
         return _("Overdue since %(date)s: “%(title)s”", title=title, date=day)
     if item.kind == ReminderKind.DUE:
@@ -218,4 +226,6 @@ def step_label(kind: ReminderKind | str, step: str) -> str:
         return _("Overdue, reminder %(n)d", n=days or 0)
     if kind == ReminderKind.EXPIRY:
         return _("%(n)d days before the certificate expires", n=days or 0)
+    if kind == ReminderKind.MANUAL:
+        return _("Sent by a manager")
     return _("Weekly digest %(week)s", week=step.removeprefix("digest-"))

@@ -147,6 +147,7 @@ class TraineeMessage:
     email: str
     name: str  # as on the roster
     items: list[TraineeItem] = field(default_factory=list)
+    sender_name: str = ""  # a manual reminder: who sent it
 
 
 @dataclass
@@ -273,7 +274,8 @@ def _trainee_messages(today: date, schedule: Schedule,
     return ordered, without_account, retries
 
 
-KIND_ORDER = {ReminderKind.OVERDUE: 0, ReminderKind.DUE: 1, ReminderKind.ASSIGNED: 2, ReminderKind.EXPIRY: 3}
+KIND_ORDER = {ReminderKind.OVERDUE: 0, ReminderKind.MANUAL: 1, ReminderKind.DUE: 1, ReminderKind.ASSIGNED: 2,
+              ReminderKind.EXPIRY: 3}
 
 
 def _item_order(item: TraineeItem) -> tuple:

@@ -48,3 +48,8 @@ class EnrolForm(FlaskForm):
 
 class ExemptForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class ExtendForm(FlaskForm):
+    due_on = DateField(_l("New due date"), validators=[InputRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
