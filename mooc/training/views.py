@@ -38,7 +38,10 @@ def training_helpers() -> dict:
 
 
 def _status_label(status: str) -> str:
-    """The label of an enrolment status (``training.status``) for templates."""
+    """The label of an enrolment status (``training.status``) for templates; ``to_do`` is the
+    lists' filter "overdue, in progress or not started"."""
+    if status == "to_do":
+        return _("Still to finish")
     try:
         return EnrolmentStatus(status).label
     except ValueError:

@@ -65,7 +65,8 @@ def test_a_selection_is_reminded_and_who_cannot_sign_in_is_listed(mail_app, pers
         logged = db.session.scalars(sa.select(ReminderLog)).all()
         assert [(r.kind, r.enrolment_id, r.status) for r in logged] == [
             (ReminderKind.MANUAL, e["late"].id, ReminderStatus.SENT)]
-        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reminders.manual_sent")).all()
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "reminders.manual_sent")).all()
         assert [ev.details["enrolments"] for ev in events] == [[e["late"].id]]
 
 

@@ -52,7 +52,7 @@ def test_a_manager_extends_an_overdue_due_date_with_a_reason(org, person, make_u
         assert event.details == {"enrolment_id": enrolment.id, "old": "2026-02-27", "new": "2026-04-30",
                                  "reason": "Nghỉ ốm dài ngày"}
     page = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
-    assert "30/04/2026" in page and "status-overdue" not in page
+    assert "30/04/2026" in page and "badge-overdue" not in page and "badge-not_started" in page
 
 
 def test_an_earlier_date_or_no_reason_changes_nothing(org, person, make_user):
