@@ -22,7 +22,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Staff
-from mooc.training import assign, certificates, deadlines, exemptions, queries, records
+from mooc.training import assign, certificates, deadlines, exemptions, queries, records, team
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, RuleForm
@@ -51,8 +51,10 @@ def _status_label(status: str) -> str:
 @bp.get("/")
 def home():
     staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id else None
+    today = clock.today()
     return render_template(
-        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=clock.today()
+        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=today,
+        team=team.summary(current_user, today),
     )
 
 
