@@ -108,8 +108,10 @@ def last_manual(enrolment_ids: list[int], since: datetime) -> dict[int, datetime
         .where(ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(enrolment_ids),
                ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since)
         .group_by(ReminderLog.enrolment_id))
-    result = {}
+    result: dict[int, datetime] = {}
     for enrolment_id, moment in rows:
+        if enrolment_id is None:
+            continue
         if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
             moment = datetime.fromisoformat(moment)
         result[enrolment_id] = moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)

@@ -7,11 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from mooc import clock
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
+from mooc.config import settings
 from mooc.params import choice_arg, int_arg
 from mooc.reminders import manual, messages, queries
 from mooc.reminders.models import ReminderKind, ReminderStatus
+from mooc.reminders.schedule import Schedule, plan
 from mooc.training import records
 from mooc.training.models import Enrolment
 
@@ -43,6 +46,9 @@ def log():
     status = _choice(ReminderStatus, "status")
     kind = _choice(ReminderKind, "kind")
     result = queries.log_page(status, kind, int_arg("page") or 1)
+    today = clock.today()
+    cannot_total, cannot = queries.cannot_sign_in(today)
+    skipped_today = plan(today, Schedule.of(settings())).without_account
     args = {k: v for k, v in {"status": status and status.value, "kind": kind and kind.value}.items() if v}
     return render_template(
         "reminders/log.html",
@@ -53,6 +59,9 @@ def log():
         status_labels={s: label() for s, label in STATUS_LABELS.items()},
         kind_labels={k: label() for k, label in KIND_LABELS.items()},
         step_label=messages.step_label,
+        cannot_total=cannot_total,
+        cannot=cannot,
+        skipped_today=skipped_today,
     )
 
 
@@ -93,7 +102,7 @@ def remind_selected():
     enrolments = manual.load(_selected_ids())
     if not enrolments:
         flash(_("Tick the people to remind first."), "warning")
-        return redirect(url_for("reports.people", **_list_args()))
+        return redirect(url_for("reports.people", **_list_args()))  # type: ignore[arg-type]
     return _send(enrolments)
 
 

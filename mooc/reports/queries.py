@@ -315,7 +315,7 @@ def people(
 
 def _people_query(units: set[int] | None, filters: Filters, today: date, limit: int | None) -> sa.Select:
     status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
-    stmt = (
+    stmt: sa.Select = (
         sa.select(
             Staff.id,
             Staff.staff_code,
@@ -402,7 +402,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def lesson_progress(rows: list[PersonRow]) -> None:
-    """Fill each row's (lessons done, lessons in the course) for a page of a list: two queries."""
+    """Fill each row's (lessons done, lessons in the course) for a page of a list: three queries."""
     if not rows:
         return
     keys = list({row.course_key for row in rows})
@@ -412,7 +412,8 @@ def lesson_progress(rows: list[PersonRow]) -> None:
         sa.select(Lesson.course_id, sa.func.count())
         .where(Lesson.course_id.in_(list(courses.values())), Lesson.archived.is_(False))
         .group_by(Lesson.course_id)).all())
-    done = {(staff_id, course_id): count for staff_id, course_id, count in db.session.execute(
+    done: dict[tuple[int | None, int], int] = {
+        (staff_id, course_id): count for staff_id, course_id, count in db.session.execute(
         sa.select(User.staff_id, Lesson.course_id, sa.func.count())
         .join(LessonProgress, LessonProgress.user_id == User.id)
         .join(Lesson, Lesson.id == LessonProgress.lesson_id)
@@ -420,7 +421,7 @@ def lesson_progress(rows: list[PersonRow]) -> None:
                Lesson.archived.is_(False))
         .group_by(User.staff_id, Lesson.course_id))}
     for row in rows:
-        course_id = courses.get(row.course_key)
+        course_id = courses.get(row.course_key, 0)
         row.progress = (done.get((row.staff.id, course_id), 0), totals.get(course_id, 0))
 
 

@@ -40,7 +40,8 @@ def build(org, person, make_staff, make_user):
     binh = make_staff(full_name="Trần Thị Bình", unit=o.section_a, email="binh@example.vn")
     enrol(app, binh, o.course_id, FUTURE)
     cuc, _ = person(o.section_a, name="Phạm Thị Cúc", email="cuc@example.vn")
-    enrol(app, cuc, o.course_id, PAST, EnrolmentState.COMPLETED, completed_at=datetime(2026, 2, 1, tzinfo=UTC))
+    enrol(app, cuc, o.course_id, PAST, EnrolmentState.COMPLETED,
+          completed_at=datetime(2026, 2, 1, tzinfo=UTC))
     dung, dung_user = person(o.section_b, name="Võ Văn Dung", email="dung@example.vn")
     enrol(app, dung, o.course_id, FUTURE, EnrolmentState.IN_PROGRESS)
     em, _ = person(o.province, name="Đỗ Văn Em", email="em@example.vn")
@@ -53,7 +54,8 @@ def build(org, person, make_staff, make_user):
         db.session.get(Staff, gone.id).status = StaffStatus.LEFT
         db.session.get(User, dung_user.id).password_hash = None  # invited, no password yet
         db.session.get(Staff, an.id).last_training_at = datetime(2026, 3, 1, 3, tzinfo=UTC)
-        lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == o.course_id).order_by(Lesson.id))
+        lesson = db.session.scalar(
+            sa.select(Lesson).where(Lesson.course_id == o.course_id).order_by(Lesson.id))
         db.session.add(LessonProgress(user_id=an_user.id, lesson_id=lesson.id))
         db.session.commit()
     make_user(email="ql@example.vn", name="Quản Lý", role=Role.MANAGER, scope_unit=o.province)
@@ -86,7 +88,8 @@ def test_the_home_page_counts_the_team_in_people(org, person, make_staff, make_u
 def test_each_count_leads_to_a_list_of_those_people(org, person, make_staff, make_user):
     _app, o, client, _people = build(org, person, make_staff, make_user)
     a = o.section_a.id
-    cannot = client.get(f"/reports/people?unit={a}&status=to_do&account=cannot_sign_in").get_data(as_text=True)
+    cannot = client.get(f"/reports/people?unit={a}&status=to_do&account=cannot_sign_in")
+    cannot = cannot.get_data(as_text=True)
     assert [r[1].split("\n")[0] for r in table_rows(cannot, "report people")] == ["Trần Thị Bình"]
     behind = client.get(f"/reports/people?unit={a}&status=to_do").get_data(as_text=True)
     names = {r[1].split("\n")[0] for r in table_rows(behind, "report people")}
