@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -133,29 +133,36 @@ def remind(enrolments: list[Enrolment], *, actor: User, deliver: Deliver | None 
     outcomes: list[PersonOutcome] = []
     messages: list[TraineeMessage] = []
     for staff_id, items in by_staff.items():
-        staff = items[0].staff
-        outcome = PersonOutcome(staff.id, staff.staff_code, staff.full_name, staff.unit.name, Outcome.SENT,
-                                account=accounts.get(staff_id))
-        open_items = [e for e in items if EnrolmentStatus.of(e, today, staff.status) in TO_DO]
-        fresh = [e for e in open_items if e.id not in recent]
-        outcome.courses = [e.course.title for e in (fresh or open_items)]
-        if not open_items:
-            outcome.outcome = Outcome.NOTHING_TO_DO
-        elif outcome.account is None or not outcome.account.can_sign_in:
-            outcome.outcome = Outcome.CANNOT_SIGN_IN
-        elif not fresh:
-            outcome.outcome = Outcome.RECENT
-            outcome.last_sent = max(recent[e.id] for e in open_items)
-        else:
+        outcome, fresh = _decide(items, accounts.get(staff_id), recent, today)
+        if outcome.outcome == Outcome.SENT:
             user = users[staff_id]
-            messages.append(TraineeMessage(user.id, user.email, staff.full_name,
+            messages.append(TraineeMessage(user.id, user.email, outcome.name,
                                            [_item(e, step, today) for e in fresh], actor.display_name))
         outcomes.append(outcome)
     _send(messages, outcomes, actor, deliver)
     return ManualReport(outcomes)
 
 
-def _item(enrolment: Enrolment, step: str, today) -> TraineeItem:
+def _decide(items: list[Enrolment], account: AccountStatus | None, recent: dict[int, datetime],
+            today: date) -> tuple[PersonOutcome, list[Enrolment]]:
+    """What to do for one person's selected enrolments: the outcome, and those to remind."""
+    staff = items[0].staff
+    outcome = PersonOutcome(staff.id, staff.staff_code, staff.full_name, staff.unit.name, Outcome.SENT,
+                            account=account)
+    open_items = [e for e in items if EnrolmentStatus.of(e, today, staff.status) in TO_DO]
+    fresh = [e for e in open_items if e.id not in recent]
+    outcome.courses = [e.course.title for e in (fresh or open_items)]
+    if not open_items:
+        outcome.outcome = Outcome.NOTHING_TO_DO
+    elif account is None or not account.can_sign_in:
+        outcome.outcome = Outcome.CANNOT_SIGN_IN
+    elif not fresh:
+        outcome.outcome = Outcome.RECENT
+        outcome.last_sent = max(recent[e.id] for e in open_items)
+    return outcome, fresh
+
+
+def _item(enrolment: Enrolment, step: str, today: date) -> TraineeItem:
     due = enrolment.due_on
     return TraineeItem(enrolment_key(enrolment.id, step), step, enrolment.id, enrolment.course.title,
                        enrolment.course.key, due, (due - today).days if due else None)
