@@ -68,6 +68,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODODOO"),
     "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODODDO"),
     "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDODDO"),
+    "training.extend_due": ("POST", "/training/enrolments/{enrolment}/extend", "LDODODDO"),
+    "reminders.remind_person": ("POST", "/training/people/{trainee_staff}/remind", "LDODODDO"),
+    # an empty selection (nothing to check against the scope): back to the list; scope: test_manual.py
+    "reminders.remind_selected": ("POST", "/reports/people/remind", "LDOOOODO"),
     "training.rules": ("GET", "/admin/rules", "LDDDOODO"),
     "training.new_rule": ("GET", "/admin/rules/new", "LDDDOODO"),
     "training.deactivate_rule": ("POST", "/admin/rules/{rule}/deactivate", "LDDDODDO"),

@@ -329,6 +329,13 @@ def _exempt_a_completed_course(w: World):
                           reason="Đã học ở nơi khác")
 
 
+def _extend_a_completed_course(w: World):
+    w.admin()
+    staff, enrolment = _completed_enrolment(w, "Lý Văn Gia Hạn")
+    return lambda: w.post(f"/training/enrolments/{enrolment.id}/extend", f"/training/people/{staff.id}",
+                          due_on="2030-01-31", reason="Nghỉ ốm")
+
+
 def _quiz_out_of_attempts(w: World):
     staff, user = w.person(w.org.section_a, w.org.inspector, "Hồ Thị Hết Lượt", email="hetluot@example.vn")
     with w.app.app_context():
@@ -477,6 +484,7 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.training.views:edit_rule", "RuleError"): _edit_a_switched_off_rule,
     ("mooc.training.views:revoke_certificate", "CertificateError"): _revoke_twice,
     ("mooc.training.views:exempt", "ExemptionError"): _exempt_a_completed_course,
+    ("mooc.training.views:extend_due", "DeadlineError"): _extend_a_completed_course,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
     ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
     ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,

@@ -12,7 +12,7 @@ addresses, no staff codes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from urllib.parse import quote, urlencode
 
@@ -42,6 +42,7 @@ class Section:
     entries: list[Entry]
     more: str | None = None  # "… and 12 more."
     link: Entry | None = None
+    note: str | None = None  # what to do, under the heading
 
 
 @dataclass
@@ -86,6 +87,7 @@ def compose_trainee(message: TraineeMessage, base_url: str) -> Composed:
         ReminderKind.DUE: _("Due soon"),
         ReminderKind.ASSIGNED: _("New required courses"),
         ReminderKind.EXPIRY: _("Certificates to renew"),
+        ReminderKind.MANUAL: _("Required training to finish"),
     }
     sections: list[Section] = []
     for item in message.items:
@@ -97,7 +99,9 @@ def compose_trainee(message: TraineeMessage, base_url: str) -> Composed:
     return Composed(
         subject=_trainee_subject(message.items),
         greeting=_("Hello %(name)s,", name=message.name),
-        intro=_("The required training below needs your attention."),
+        intro=(_("%(sender)s, who follows your training, reminds you of the required training below.",
+                 sender=message.sender_name) if message.sender_name
+               else _("The required training below needs your attention.")),
         sections=sections,
         action=Entry(_("All your training:"), f"{base_url}/", base_url + "/"),
         footer=_("This is an automatic message from the training platform of the inspection sector, "
@@ -111,6 +115,11 @@ def _trainee_subject(items: list[TraineeItem]) -> str:
         return _("Training reminder: %(n)d courses need your attention", n=len(items))
     item = items[0]
     title, day = item.course_title, format_date(item.day)
+    if item.kind == ReminderKind.MANUAL and item.days is None:
+        return _("Reminder: “%(title)s”", title=title)
+    if item.kind == ReminderKind.MANUAL:
+        kind = ReminderKind.OVERDUE if (item.days or 0) < 0 else ReminderKind.DUE
+        item = replace(item, step=f"{kind.value}-manual")
     if item.kind == ReminderKind.OVERDUE:
         return _("Overdue since %(date)s: “%(title)s”", title=title, date=day)
     if item.kind == ReminderKind.DUE:
@@ -164,6 +173,9 @@ def compose_digest(digest: DigestMessage, base_url: str, today: date, horizon: i
         _digest_section(_("Not started yet (%(n)d)", n=len(digest.not_started)), digest.not_started, today,
                         people(status="not_started")),
     ]
+    cannot = _cannot_sign_in_section(digest, people(status="to_do", account="cannot_sign_in"))
+    if cannot is not None:
+        sections.append(cannot)
     return Composed(
         subject=_("Weekly training digest, %(unit)s: %(overdue)d overdue, %(soon)d due soon, "
                   "%(idle)d not started", unit=digest.unit_name, overdue=len(digest.overdue),
@@ -180,6 +192,24 @@ def compose_digest(digest: DigestMessage, base_url: str, today: date, horizon: i
     )
 
 
+def _cannot_sign_in_section(digest: DigestMessage, full_list: str) -> Section | None:
+    """The people listed above who cannot sign in, with what to do about it."""
+    rows = digest.cannot_sign_in
+    if not rows:
+        return None
+    shown = rows[:DIGEST_LIST_LIMIT]
+    section = Section(
+        _("Cannot sign in (%(n)d)", n=len(rows)),
+        [Entry(_("%(name)s (%(unit)s): %(account)s", name=r.staff_name, unit=r.unit_name,
+                 account=r.account.label)) for r in shown],
+        note=_("These people cannot train and get no reminders until they can sign in. Ask the training "
+               "officer to invite them (an invitation needs their e-mail address on the roster)."))
+    if len(rows) > len(shown):
+        section.more = _("… and %(n)d more.", n=len(rows) - len(shown))
+    section.link = Entry(_("Full list:"), full_list, full_list)
+    return section
+
+
 def _digest_section(heading: str, rows: list[DigestRow], today: date, full_list: str,
                     with_status: bool = False) -> Section:
     shown = rows[:DIGEST_LIST_LIMIT]
@@ -191,6 +221,13 @@ def _digest_section(heading: str, rows: list[DigestRow], today: date, full_list:
 
 
 def _digest_row(row: DigestRow, today: date, with_status: bool) -> str:
+    text = _digest_row_text(row, today, with_status)
+    if row.account.can_sign_in:
+        return text
+    return _("%(row)s [cannot sign in: %(account)s]", row=text, account=row.account.label)
+
+
+def _digest_row_text(row: DigestRow, today: date, with_status: bool) -> str:
     args = {"name": row.staff_name, "unit": row.unit_name, "title": row.course_title}
     if row.due_on is None:
         return _("%(name)s (%(unit)s): %(title)s", **args)
@@ -218,4 +255,6 @@ def step_label(kind: ReminderKind | str, step: str) -> str:
         return _("Overdue, reminder %(n)d", n=days or 0)
     if kind == ReminderKind.EXPIRY:
         return _("%(n)d days before the certificate expires", n=days or 0)
+    if kind == ReminderKind.MANUAL:
+        return _("Sent by a manager")
     return _("Weekly digest %(week)s", week=step.removeprefix("digest-"))

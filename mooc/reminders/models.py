@@ -2,7 +2,8 @@
 
 ``key`` is unique: ``e<enrolment id>:<step>`` for a trainee's reminder about one enrolment
 (``assigned``, ``due-14``, ``due-3``, ``due-0``, ``overdue-<n>``, ``expiry-30``) and
-``u<user id>:digest-<ISO year>-W<week>`` for a manager's weekly digest. A run claims a key
+``u<user id>:digest-<ISO year>-W<week>`` for a manager's weekly digest;
+``e<enrolment id>:manual-<UTC timestamp>`` for a reminder a manager sent from the web. A run claims a key
 (status ``pending``) and commits before handing the message to the mail server, then marks
 it ``sent`` or ``failed``; see sender.py for what an interruption leaves behind.
 """
@@ -32,6 +33,7 @@ class ReminderKind(enum.StrEnum):
     OVERDUE = "overdue"
     EXPIRY = "expiry"
     DIGEST = "digest"
+    MANUAL = "manual"  # sent from the web by a manager or training officer (``manual.py``)
 
 
 class ReminderLog(Model):

@@ -38,6 +38,8 @@ from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.queries import current_enrolments
+from mooc.roster import account_status
+from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.roster.units import children_map, subtree_ids
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
@@ -147,6 +149,7 @@ class TraineeMessage:
     email: str
     name: str  # as on the roster
     items: list[TraineeItem] = field(default_factory=list)
+    sender_name: str = ""  # a manual reminder: who sent it
 
 
 @dataclass
@@ -157,6 +160,8 @@ class DigestRow:
     course_title: str
     status: EnrolmentStatus  # overdue, in progress or not started
     due_on: date | None
+    staff_id: int = 0
+    account: AccountStatus = AccountStatus.ACTIVE  # whether the person can sign in
 
 
 @dataclass
@@ -175,6 +180,15 @@ class DigestMessage:
     @property
     def empty(self) -> bool:
         return not (self.overdue or self.due_soon or self.not_started)
+
+    @property
+    def cannot_sign_in(self) -> list[DigestRow]:
+        """The people listed who cannot sign in (once each, by name): they get no reminders."""
+        seen: dict[int, DigestRow] = {}
+        for row in self.overdue + self.due_soon + self.not_started:
+            if not row.account.can_sign_in:
+                seen.setdefault(row.staff_id, row)
+        return sorted(seen.values(), key=lambda r: r.sort_key)
 
 
 @dataclass
@@ -273,7 +287,8 @@ def _trainee_messages(today: date, schedule: Schedule,
     return ordered, without_account, retries
 
 
-KIND_ORDER = {ReminderKind.OVERDUE: 0, ReminderKind.DUE: 1, ReminderKind.ASSIGNED: 2, ReminderKind.EXPIRY: 3}
+KIND_ORDER = {ReminderKind.OVERDUE: 0, ReminderKind.MANUAL: 1, ReminderKind.DUE: 1, ReminderKind.ASSIGNED: 2,
+              ReminderKind.EXPIRY: 3}
 
 
 def _item_order(item: TraineeItem) -> tuple:
@@ -400,11 +415,12 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
     status = EnrolmentStatus.expression(today, enrolment, current=True)  # people who left: excluded below
     stmt = (
         sa.select(Staff.unit_id, Staff.full_name, Staff.sort_key, OrgUnit.name, Course.title,
-                  status, enrolment.due_on)
+                  status, enrolment.due_on, Staff.id, account_status.expression())
         .select_from(enrolment)
         .join(Staff, Staff.id == enrolment.staff_id)
         .join(OrgUnit, OrgUnit.id == Staff.unit_id)
         .join(Course, Course.id == enrolment.course_id)
+        .outerjoin(User, User.staff_id == Staff.id)  # account_status.join(): the person's account
         .where(
             Staff.status != StaffStatus.LEFT,
             Staff.unit_id.in_(units),
@@ -413,8 +429,8 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
         )
     )
     grouped: dict[int, list[DigestRow]] = defaultdict(list)
-    for unit_id, name, sort_key, unit_name, title, row_status, due_on in db.session.execute(stmt):
-        grouped[unit_id].append(
-            DigestRow(name, sort_key, unit_name, title, EnrolmentStatus(row_status), due_on)
-        )
+    for row in db.session.execute(stmt):
+        unit_id, name, sort_key, unit_name, title, row_status, due_on, staff_id, account = row
+        grouped[unit_id].append(DigestRow(name, sort_key, unit_name, title, EnrolmentStatus(row_status),
+                                          due_on, staff_id, AccountStatus(account)))
     return grouped

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
@@ -81,8 +81,7 @@ def outgoing(plan: Plan, base_url: str) -> list[Outgoing]:
 def _trainee(message: TraineeMessage, base_url: str) -> Outgoing:
     def compose(keys: set[str]) -> tuple[str, str, str]:
         items = [item for item in message.items if item.key in keys]
-        return messages.trainee_message(TraineeMessage(message.user_id, message.email, message.name, items),
-                                        base_url)
+        return messages.trainee_message(replace(message, items=items), base_url)
 
     rows: dict[str, tuple[ReminderKind, str, int | None]] = {
         item.key: (item.kind, item.step, item.enrolment_id) for item in message.items}

@@ -18,13 +18,15 @@ from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
-from mooc.courses.models import Course
+from mooc.courses.models import Course, Lesson, LessonProgress
 from mooc.extensions import db
+from mooc.roster import account_status
+from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import children_map, subtree_ids
 from mooc.training.models import Enrolment
-from mooc.training.status import EnrolmentStatus, in_order_on
+from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
 
 # The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
 STATUSES = (
@@ -34,6 +36,9 @@ STATUSES = (
     EnrolmentStatus.OVERDUE,
     EnrolmentStatus.EXEMPT,
 )
+STILL_TO_DO = "to_do"  # a filter of the lists: overdue, in progress or not started
+LIST_STATUSES = (*STATUSES, STILL_TO_DO)
+ACCOUNT_FILTERS = ("cannot_sign_in",)  # the lists' account filter: people who cannot sign in
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Filters:
     status: str | None = None  # one of STATUSES
     due_from: date | None = None
     due_to: date | None = None
+    account: str | None = None  # "cannot_sign_in": lists of people only
 
     def as_args(self) -> dict[str, Any]:
         args = {
@@ -51,6 +57,7 @@ class Filters:
             "status": self.status,
             "due_from": self.due_from.isoformat() if self.due_from else None,
             "due_to": self.due_to.isoformat() if self.due_to else None,
+            "account": self.account,
         }
         return {k: v for k, v in args.items() if v}
 
@@ -76,6 +83,8 @@ def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date, enrolment: 
         stmt = stmt.where(Staff.position_id == filters.position_id)
     if filters.status in STATUSES:
         stmt = stmt.where(EnrolmentStatus(filters.status).condition(today, enrolment, current=True))
+    elif filters.status == STILL_TO_DO:
+        stmt = stmt.where(EnrolmentStatus.any_of(TO_DO, today, enrolment, current=True))
     if filters.due_from:
         stmt = stmt.where(enrolment.due_on >= filters.due_from)
     if filters.due_to:
@@ -282,6 +291,10 @@ class PersonRow:
     days_overdue: int | None
     completed_at: datetime | None
     managers: str = ""
+    enrolment_id: int = 0
+    last_activity: datetime | None = None  # the person's latest training activity
+    account: AccountStatus = AccountStatus.NONE
+    progress: tuple[int, int] | None = None  # (lessons done, lessons in the course), filled for pages
 
 
 def people(
@@ -302,7 +315,7 @@ def people(
 
 def _people_query(units: set[int] | None, filters: Filters, today: date, limit: int | None) -> sa.Select:
     status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
-    stmt = (
+    stmt: sa.Select = (
         sa.select(
             Staff.id,
             Staff.staff_code,
@@ -315,6 +328,9 @@ def _people_query(units: set[int] | None, filters: Filters, today: date, limit: 
             status,
             Enrolment.due_on,
             Enrolment.completed_at,
+            Enrolment.id,
+            Staff.last_training_at,
+            account_status.expression(),
         )
         .join(Enrolment, Enrolment.staff_id == Staff.id)
         .join(Course, Course.id == Enrolment.course_id)
@@ -325,8 +341,11 @@ def _people_query(units: set[int] | None, filters: Filters, today: date, limit: 
             Staff.status != StaffStatus.LEFT,
         )
     )
+    stmt = account_status.join(stmt)
     if units is not None:
         stmt = stmt.where(Staff.unit_id.in_(units))
+    if filters.account in ACCOUNT_FILTERS:
+        stmt = stmt.where(account_status.expression().in_(CANNOT_SIGN_IN))
     stmt = _filtered(stmt, filters, today).order_by(Staff.sort_key, Course.title)
     if limit:
         stmt = stmt.limit(limit)
@@ -350,6 +369,9 @@ def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
         status_value,
         due_on,
         completed_at,
+        enrolment_id,
+        last_activity,
+        account,
     ) in db.session.execute(stmt):
         row_status = EnrolmentStatus(status_value)
         days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
@@ -367,9 +389,40 @@ def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
                 days,
                 completed_at,
                 manager_of[staff_unit],
+                enrolment_id,
+                _aware(last_activity),
+                AccountStatus(account),
             )
         )
     return result
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def lesson_progress(rows: list[PersonRow]) -> None:
+    """Fill each row's (lessons done, lessons in the course) for a page of a list: three queries."""
+    if not rows:
+        return
+    keys = list({row.course_key for row in rows})
+    staff_ids = list({row.staff.id for row in rows})
+    courses = dict(db.session.execute(sa.select(Course.key, Course.id).where(Course.key.in_(keys))).all())
+    totals = dict(db.session.execute(
+        sa.select(Lesson.course_id, sa.func.count())
+        .where(Lesson.course_id.in_(list(courses.values())), Lesson.archived.is_(False))
+        .group_by(Lesson.course_id)).all())
+    done: dict[tuple[int | None, int], int] = {
+        (staff_id, course_id): count for staff_id, course_id, count in db.session.execute(
+        sa.select(User.staff_id, Lesson.course_id, sa.func.count())
+        .join(LessonProgress, LessonProgress.user_id == User.id)
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(User.staff_id.in_(staff_ids), Lesson.course_id.in_(list(courses.values())),
+               Lesson.archived.is_(False))
+        .group_by(User.staff_id, Lesson.course_id))}
+    for row in rows:
+        course_id = courses.get(row.course_key, 0)
+        row.progress = (done.get((row.staff.id, course_id), 0), totals.get(course_id, 0))
 
 
 def managers_by_unit() -> dict[int, list[str]]:

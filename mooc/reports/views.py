@@ -37,9 +37,10 @@ def _filters() -> queries.Filters:
     return queries.Filters(
         course_id=int_arg("course"),
         position_id=int_arg("position"),
-        status=choice_arg("status", queries.STATUSES),
+        status=choice_arg("status", queries.LIST_STATUSES),
         due_from=date_arg("due_from"),
         due_to=date_arg("due_to"),
+        account=choice_arg("account", queries.ACCOUNT_FILTERS),
     )
 
 
@@ -190,6 +191,8 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
         _("Days overdue"),
         _("Completed"),
         _("Manager"),
+        _("Last training activity"),
+        _("Account"),
     ]
     table = [
         [
@@ -203,6 +206,8 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
             r.days_overdue,
             r.completed_at,
             r.managers,
+            r.last_activity,
+            r.account.label,
         ]
         for r in rows
     ]
@@ -223,14 +228,18 @@ def people():
         rows = queries.people(current_user, unit_id, filters, today, limit=limit)
     except queries.OutOfScope:
         abort(404)
-    titles = {"overdue": _("Overdue training"), "not_started": _("Training never started")}
+    titles = {"overdue": _("Overdue training"), "not_started": _("Training never started"),
+              queries.STILL_TO_DO: _("Training still to finish")}
     title = titles.get(filters.status or "", _("Training by person"))
+    if filters.account:
+        title = _("%(list)s: people who cannot sign in", list=title)
     if exporting and len(rows) > EXPORT_MAX_ROWS:
         return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
                                "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
     if export is not None:
         headers, table = people_table(rows)
         return _export(export, title, headers, table)
+    queries.lesson_progress(rows)
     return render_template(
         "reports/people.html",
         rows=rows,
@@ -238,7 +247,7 @@ def people():
         filters=filters,
         unit_id=unit_id,
         today=today,
-        **_choices(),
+        **(_choices() | {"statuses": queries.LIST_STATUSES}),
     )
 
 

@@ -61,3 +61,8 @@ class ExemptForm(FlaskForm):
 
 class HistoryUploadForm(FlaskForm):
     file = FileField(_l("Completions file (CSV or XLSX)"), validators=[FileRequired()])
+
+
+class ExtendForm(FlaskForm):
+    due_on = DateField(_l("New due date"), validators=[InputRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

@@ -30,13 +30,18 @@ def visible_staff(user: User, staff_id: int) -> Staff | None:
     return staff if staff is not None and may_see(user, staff) else None
 
 
-def may_enrol_others(user: User, staff: Staff) -> bool:
-    """Who is offered the "enrol in a course" form on a record: those who act on people
+def may_act_on(user: User, staff: Staff) -> bool:
+    """Who may enrol, remind or extend a due date on a record: those who act on people
     (managers, officers) on someone else's record in their scope, and administrators on any
     (reporters change nothing: the view refuses them)."""
     if not user.can(Permission.ACT_ON_PEOPLE) or not roster_queries.can_see(user, staff):
         return False
     return user.staff_id != staff.id or user.can(Permission.MANAGE_ACCOUNTS)
+
+
+def may_enrol_others(user: User, staff: Staff) -> bool:
+    """Who is offered the "enrol in a course" form on a record (see ``may_act_on``)."""
+    return may_act_on(user, staff)
 
 
 def headers() -> list[str]:

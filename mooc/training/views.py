@@ -22,16 +22,17 @@ from mooc.config import settings
 from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
-from mooc.formatting import format_datetime
+from mooc.formatting import format_date, format_datetime
+from mooc.roster import queries as roster_queries
 from mooc.roster import scope, uploads
 from mooc.roster.display import grouped, refusal_message
 from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
 from mooc.roster.reader import FileRefused
-from mooc.training import assign, certificates, exemptions, history, queries, records
+from mooc.training import assign, certificates, deadlines, exemptions, history, queries, records, team
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
-from mooc.training.forms import EnrolForm, ExemptForm, HistoryUploadForm, RuleForm
+from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, HistoryUploadForm, RuleForm
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource
 from mooc.training.status import EnrolmentStatus
 
@@ -44,7 +45,10 @@ def training_helpers() -> dict:
 
 
 def _status_label(status: str) -> str:
-    """The label of an enrolment status (``training.status``) for templates."""
+    """The label of an enrolment status (``training.status``) for templates; ``to_do`` is the
+    lists' filter "overdue, in progress or not started"."""
+    if status == "to_do":
+        return _("Still to finish")
     try:
         return EnrolmentStatus(status).label
     except ValueError:
@@ -54,8 +58,10 @@ def _status_label(status: str) -> str:
 @bp.get("/")
 def home():
     staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id else None
+    today = clock.today()
     return render_template(
-        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=clock.today()
+        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=today,
+        team=team.summary(current_user, today),
     )
 
 
@@ -130,8 +136,12 @@ def record(staff_id: int):
         rows=rows,
         enrol_form=enrol_form,
         exempt_form=ExemptForm(),
+        extend_form=ExtendForm(),
         can_enrol=bool(courses),
         can_exempt=current_user.can(Permission.MANAGE_TRAINING),
+        can_act=records.may_act_on(current_user, staff),
+        roster_link=current_user.can(Permission.READ_REPORTS) and roster_queries.can_see(current_user, staff),
+        today=clock.today(),
     )
 
 
@@ -242,6 +252,38 @@ def exempt(enrolment_id: int):
     else:
         flash(_("Exempted."), "success")
     return redirect(url_for("training.record", staff_id=enrolment.staff_id))
+
+
+DEADLINE_REFUSALS = {
+    "settled": lambda e: _("This course is completed, exempt or no longer required: its due date stays."),
+    "no_due_date": lambda e: _("This course has no due date to extend."),
+    "not_later": lambda e: _("The new due date must be after the current one."),
+    "past": lambda e: _("The new due date cannot be in the past."),
+}
+
+
+@bp.post("/training/enrolments/<int:enrolment_id>/extend")
+@permission_required(Permission.ACT_ON_PEOPLE)
+def extend_due(enrolment_id: int):
+    """A later due date for one cycle, with a reason (managers and officers in their scope)."""
+    enrolment = db.session.get(Enrolment, enrolment_id) or abort(404)
+    if not records.may_act_on(current_user, enrolment.staff):
+        abort(404)
+    back = redirect(url_for("training.record", staff_id=enrolment.staff_id))
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash(_("Give the new due date and the reason."), "warning")
+        return back
+    try:
+        old = deadlines.extend(enrolment, form.due_on.data, form.reason.data,
+                               actor=current_user._get_current_object())
+    except deadlines.DeadlineError as error:
+        refuse()
+        flash(DEADLINE_REFUSALS[error.code](error), "warning")
+        return back
+    flash(_("Due date moved from %(old)s to %(new)s.", old=format_date(old),
+            new=format_date(enrolment.due_on)), "success")
+    return back
 
 
 # --- assignment rules (administrators) ---------------------------------------------------------------

@@ -285,7 +285,7 @@ class Report:
         """(name, course, status) of each row of the list of people."""
         rows = []
         for row in self.table.locator("tbody tr").all():
-            cells = [text_of(c) for c in row.locator("td").all_inner_texts()]
+            cells = [text_of(c) for c in row.locator("td:not(.pick)").all_inner_texts()]
             rows.append((text_of(row.locator("th a").inner_text()), cells[1], cells[2]))
         return rows
 

@@ -55,7 +55,8 @@ def test_manager_drills_down_and_exports(browsing, tmp_path) -> None:
     assert MANAGER in rows[1][0]  # who exported it, and when
     headers = list(rows[3])
     assert headers == ["Mã cán bộ", "Họ và tên", "Đơn vị", "Chức vụ", "Khóa học", "Trạng thái", "Hạn",
-                       "Số ngày quá hạn", "Đã hoàn thành", "Người quản lý"], headers
+                       "Số ngày quá hạn", "Đã hoàn thành", "Người quản lý", "Lần học gần nhất",
+                       "Tài khoản"], headers
     data = [dict(zip(headers, row, strict=True)) for row in rows[4:]]
     assert [(r["Họ và tên"], r["Khóa học"], r["Trạng thái"]) for r in data] == shown
     an = next(r for r in data if r["Họ và tên"] == "Nguyễn Văn An" and r["Trạng thái"] == "Quá hạn")
