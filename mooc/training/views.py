@@ -21,6 +21,7 @@ from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
 from mooc.roster.models import Staff
+from mooc.roster.units import unit_label
 from mooc.training import assign, certificates, exemptions, queries, records
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
@@ -138,7 +139,7 @@ def record_pdf(staff_id: int):
     pdf = render_record(
         staff.full_name,
         staff.staff_code,
-        staff.unit.name,
+        unit_label(staff.unit),
         rows,
         records.headers(),
         _("Training record"),
