@@ -128,15 +128,20 @@ def tables_to_xlsx(title: str, tables: Sequence[Table], stamp: str) -> bytes:
     return buffer.getvalue()
 
 
-def _write_sheet(workbook: Workbook, name: str, title: str, table: Table, stamp: str) -> None:
-    values = [[_xlsx_safe(_local(v)) for v in row] for row in table.rows]
-    widths = [len(str(h)) for h in table.headers]
+def _widths(headers: Sequence[str], values: list[list[Any]]) -> list[int]:
+    """Each column as wide as its longest cell (up to 60 characters)."""
+    widths = [len(str(h)) for h in headers]
     for row in values:
         for index, value in enumerate(row[: len(widths)]):
             text = value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value or "")
             widths[index] = max(widths[index], min(len(text), 60))
+    return widths
+
+
+def _write_sheet(workbook: Workbook, name: str, title: str, table: Table, stamp: str) -> None:
+    values = [[_xlsx_safe(_local(v)) for v in row] for row in table.rows]
     sheet = workbook.create_sheet(name)
-    for index, width in enumerate(widths, start=1):
+    for index, width in enumerate(_widths(table.headers, values), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width + 2
     sheet.freeze_panes = "A5"
 
