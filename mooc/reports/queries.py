@@ -244,7 +244,7 @@ def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[
 
 def headcount_by_unit(filters: Filters, units: set[int] | None) -> sa.Select:
     """(unit, active headcount, latest training activity, people who cannot sign in) per unit."""
-    cannot = account_status.expression().in_(account_status.CANNOT_SIGN_IN)
+    cannot = sa.not_(account_status.signs_in())
     return account_status.join(
         sa.select(Staff.unit_id, sa.func.count(), sa.func.max(Staff.last_training_at),
                   sa.func.count().filter(cannot))
@@ -516,20 +516,11 @@ def unit_subtree(unit_id: int) -> sa.CTE:
 
 
 def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Select:
-    """The one statement of ``compliance``: rows of (members, members not compliant, person,
-    name, code, a course they miss, unit and position that day) for the first ``limit``
-    members in name order (None: all), counted over the unit's subtree (every unit when
-    None). The counts come on every row (on one row of NULL people when there are none)."""
+    """The list of ``compliance``: rows of (person, name, code, a course they miss or NULL,
+    unit and position that day) for the first ``limit`` members of the unit's subtree (every
+    unit when None) in name order (None: all). The counts are ``compliance_by_unit_query``'s."""
     members = _members(unit_id, day)
     late = _late(day)
-    counts = sa.select(
-        sa.select(sa.func.count()).select_from(members).scalar_subquery().label("people"),
-        sa.select(sa.func.count())
-        .select_from(members)
-        .where(sa.exists().where(Enrolment.staff_id == members.c.staff_id, late))
-        .scalar_subquery()
-        .label("late"),
-    ).subquery("counts")
     first = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key,
                       members.c.unit_id, members.c.position_id).join(members, members.c.staff_id == Staff.id)
     if limit:
@@ -543,19 +534,15 @@ def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Se
         .outerjoin(Course, Course.id == Enrolment.course_id)
         .subquery("listed")
     )
-    return (
-        sa.select(
-            counts.c.people, counts.c.late, listed.c.staff_id, listed.c.full_name, listed.c.staff_code,
-            listed.c.title, listed.c.unit_id, listed.c.position_id,
-        )
-        .select_from(counts)
-        .outerjoin(listed, sa.true())
-        .order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
-    )
+    return sa.select(
+        listed.c.staff_id, listed.c.full_name, listed.c.staff_code, listed.c.title, listed.c.unit_id,
+        listed.c.position_id,
+    ).order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
 
 
 def compliance_by_unit_query(unit_id: int | None, day: date) -> sa.Select:
-    """(unit, members, members not compliant) per unit of the subtree on ``day``: one aggregate."""
+    """(unit, members, members not compliant) per unit of the subtree on ``day``: one aggregate,
+    whose sums are the whole subtree's counts."""
     members = _members(unit_id, day)
     late = sa.exists().where(Enrolment.staff_id == members.c.staff_id, _late(day))
     return (sa.select(members.c.unit_id, sa.func.count(), sa.func.count().filter(late))
@@ -570,7 +557,7 @@ def _members(unit_id: int | None, day: date) -> sa.CTE:
     if unit_id is not None:
         tree = unit_subtree(unit_id)
         in_unit = in_unit.join(tree, tree.c.id == roster.c.unit_id)
-    return in_unit.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
+    return in_unit.cte("members").prefix_with("MATERIALIZED")  # read once, used twice
 
 
 def _late(day: date) -> sa.ColumnElement[bool]:
@@ -615,22 +602,18 @@ def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 5
             raise OutOfScope()
     labels = unit_labels()
     titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
-    counted = (0, 0)  # members, members not compliant
+    units = compliance_by_unit(unit_id, day, labels)
     rows: dict[int, ComplianceRow] = {}
-    for people, late, staff_id, full_name, staff_code, title, unit_of, position in db.session.execute(
+    for staff_id, full_name, staff_code, title, unit_of, position in db.session.execute(
         compliance_query(unit_id, day, limit)
     ):
-        counted = (people, late)
-        if staff_id is None:
-            continue  # nobody
         row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, [],
                                                       labels.get(unit_of, ""), titles.get(position, "")))
         if title is not None and title not in row.missing:  # two late cycles of a course: once
             row.compliant = False
             row.missing.append(title)
-    result = Compliance(unit, day, counted[0], counted[0] - counted[1], list(rows.values()))
-    result.units = compliance_by_unit(unit_id, day, labels)
-    return result
+    return Compliance(unit, day, sum(u.people for u in units), sum(u.compliant for u in units),
+                      list(rows.values()), units)
 
 
 def compliance_by_unit(unit_id: int | None, day: date, labels: dict[int, str]) -> list[UnitCompliance]:

@@ -257,3 +257,19 @@ def test_exports_say_their_filters_and_follow_the_language(small_org):
 def test_sheet_names_are_cut_between_words_and_unique(title, taken, expected):
     name = sheet_title(title, taken)
     assert name == expected and len(name) <= 31
+
+
+def test_a_locked_account_counts_as_cannot_sign_in_until_the_lock_ends(small_org):
+    from mooc.auth.models import LoginThrottle
+
+    app, o, people, client, _hn_1, _ls = small_org
+    with app.app_context():
+        db.session.add(LoginThrottle(email="an@example.vn", failures=10,
+                                     locked_until=datetime(2026, 6, 1, 4, tzinfo=UTC)))
+        db.session.commit()
+    nb = next(r for r in _table(client, "/reports/") if r[0] == "Thanh tra tỉnh Ninh Bình")
+    assert nb[2] == "3"  # Dũng, Giang and An (locked for another hour)
+    assert "Nguyễn Văn An" in client.get("/reports/people?account=cannot").get_data(as_text=True)
+    clock.set_now(datetime(2026, 6, 1, 5, tzinfo=UTC))
+    nb = next(r for r in _table(client, "/reports/") if r[0] == "Thanh tra tỉnh Ninh Bình")
+    assert nb[2] == "2"
