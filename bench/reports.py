@@ -66,8 +66,9 @@ def raw_compliance_sql(today: Any) -> list[str]:
     from mooc.extensions import db
     from mooc.reports import queries
 
-    stmt = queries.compliance_query(None, today, 500)
-    return [str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))]
+    statements = [queries.compliance_by_unit_query(None, today), queries.compliance_query(None, today, 500)]
+    return [str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+            for stmt in statements]
 
 
 def bench_reports(

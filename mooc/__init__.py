@@ -28,6 +28,7 @@ from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, select_locale
+from mooc.roster.units import unit_label
 
 STATIC_DIR = ROOT_DIR / "static"
 MIGRATIONS_DIR = ROOT_DIR / "migrations"
@@ -187,6 +188,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["unit_label"] = unit_label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -45,11 +45,12 @@ def neutralise_csv(value: Any) -> Any:
     return neutralise(_INNER_FORMULA.sub(r"\1'", value))
 
 
-def csv_bytes(rows: Iterable[Sequence[Any]]) -> bytes:
+def csv_bytes(rows: Iterable[Sequence[Any]], delimiter: str = ",") -> bytes:
     """UTF-8 with a BOM (Excel in Vietnamese then reads the diacritics), CRLF, every field quoted
-    and neutralised. ``None`` is an empty cell; other values are written with ``str()``."""
+    and neutralised. ``None`` is an empty cell; other values are written with ``str()``.
+    ``delimiter``: ";" for a spreadsheet in a locale whose decimal mark is a comma."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL, delimiter=delimiter)
     for row in rows:
         writer.writerow(["" if value is None else neutralise_csv(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -62,6 +63,13 @@ def ascii_name(name: str) -> str:
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     folded = _UNSAFE_IN_NAME.sub("-", folded).strip("-.")
     return folded[:MAX_NAME] or "download"
+
+
+def slug(*parts: str | None) -> str:
+    """A file name's stem from words: ``("Hoàn thành", "Phòng 1 — Hà Nội")`` →
+    ``hoan-thanh_phong-1-ha-noi`` (lower-case ASCII, parts joined by ``_``, empty parts left out)."""
+    words = [ascii_name(part).lower().replace(".", "-").strip("-") for part in parts if part]
+    return "_".join(w for w in words if w and w != "download")[:MAX_NAME - 10] or "download"
 
 
 def content_disposition(name: str, *, inline: bool = False) -> str:

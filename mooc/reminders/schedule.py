@@ -41,7 +41,7 @@ from mooc.reports.queries import current_enrolments
 from mooc.roster import account_status
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
-from mooc.roster.units import children_map, subtree_ids
+from mooc.roster.units import children_map, subtree_ids, unit_labels
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 from mooc.training.status import TO_DO, EnrolmentStatus
 
@@ -380,13 +380,15 @@ def _digests(today: date, schedule: Schedule, stale_before: datetime) -> tuple[l
     if not managers:
         return [], set()
     children = children_map()
+    labels = unit_labels()
     subtrees = {m.id: subtree_ids(m.scope_unit_id, children) for m in managers}
     by_unit = _behind_by_unit(today, schedule.due_soon_days, set().union(*subtrees.values()))
     digests = []
     horizon = today + timedelta(days=schedule.due_soon_days)
     for manager in managers:
         digest = DigestMessage(digest_key(manager.id, step), step, manager.id, manager.email,
-                               manager.display_name, manager.scope_unit_id, manager.name)
+                               manager.display_name, manager.scope_unit_id,
+                               labels.get(manager.scope_unit_id, manager.name))
         rows = [row for unit_id in subtrees[manager.id] for row in by_unit.get(unit_id, [])]
         _sort_into(digest, rows, horizon)
         if not digest.empty:
@@ -429,8 +431,10 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
         )
     )
     grouped: dict[int, list[DigestRow]] = defaultdict(list)
+    labels = unit_labels()  # "Phòng 1 — Thanh tra TP Hà Nội" where another unit is also "Phòng 1"
     for row in db.session.execute(stmt):
         unit_id, name, sort_key, unit_name, title, row_status, due_on, staff_id, account = row
-        grouped[unit_id].append(DigestRow(name, sort_key, unit_name, title, EnrolmentStatus(row_status),
+        label = labels.get(unit_id, unit_name)
+        grouped[unit_id].append(DigestRow(name, sort_key, label, title, EnrolmentStatus(row_status),
                                           due_on, staff_id, AccountStatus(account)))
     return grouped

@@ -24,8 +24,8 @@ from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
-from mooc.roster.units import children_map, subtree_ids
-from mooc.training.models import Enrolment
+from mooc.roster.units import children_map, subtree_ids, subtrees, tree, unit_labels
+from mooc.training.models import AssignmentRule, Enrolment, rule_units
 from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
 
 # The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
@@ -94,6 +94,11 @@ def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date, enrolment: 
 
 @dataclass
 class Row:
+    """One unit's line of the dashboard. Every number counts PEOPLE (never enrolments): active
+    staff, of them those who cannot sign in, those with required training, and these split
+    by their most urgent status (``counts``: each person once, so the statuses add up to
+    ``people_required``)."""
+
     unit: OrgUnit | None
     headcount: int = 0
     people_required: int = 0
@@ -101,6 +106,9 @@ class Row:
     last_activity: datetime | None = None
     inactive: bool = False  # no training activity in the period looked at
     has_children: bool = False
+    cannot_sign_in: int = 0  # active staff whose account is missing, invited, locked or disabled
+    label: str = ""  # the unit's name, with its path where another unit has the same name
+    uncovered: bool = False  # no active rule requires training anywhere in the unit
 
     @property
     def total(self) -> int:
@@ -108,13 +116,15 @@ class Row:
 
     @property
     def rate(self) -> float | None:
-        """Completed share of what is owed (exemptions owe nothing)."""
+        """Share of the people who owe training (the wholly exempt owe nothing) who have
+        completed all of it."""
         owed = self.total - self.counts["exempt"]
         return round(100 * self.counts["completed"] / owed, 1) if owed else None
 
     def add(self, other: Row) -> None:
         self.headcount += other.headcount
         self.people_required += other.people_required
+        self.cannot_sign_in += other.cannot_sign_in
         for status in STATUSES:
             self.counts[status] += other.counts[status]
         if other.last_activity and (self.last_activity is None or other.last_activity > self.last_activity):
@@ -149,9 +159,15 @@ def rollup(
     owner = _owners(shown, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
     per_unit = _per_unit_counts(filters, today, _counted_units(owner, parent_id, scope))
-    rows: dict[int, Row] = {u.id: Row(u, has_children=bool(children.get(u.id))) for u in shown}
+    labels = unit_labels()
+    covered = units_with_rules(children)
+    rows: dict[int, Row] = {
+        u.id: Row(u, has_children=bool(children.get(u.id)), label=labels[u.id],
+                  uncovered=not subtree_ids(u.id, children) & covered)
+        for u in shown
+    }
     if parent_id is not None and parent_id in per_unit:
-        rows[parent_id] = Row(units[parent_id])
+        rows[parent_id] = Row(units[parent_id], label=labels[parent_id], uncovered=parent_id not in covered)
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)
         if target is not None:
@@ -161,6 +177,22 @@ def rollup(
         [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
     )
     return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+
+
+def units_with_rules(children: dict[int | None, list[int]] | None = None) -> set[int]:
+    """Units where some active rule requires training: the rules' units and every unit under
+    them (one query). A unit outside this set has no required training at all."""
+    targets = db.session.scalars(
+        sa.select(rule_units.c.unit_id)
+        .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
+        .where(AssignmentRule.active.is_(True))
+        .distinct()
+    )
+    every_unit = db.session.scalar(sa.select(sa.exists().where(
+        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True))))
+    if every_unit:  # a rule for all units covers every unit, those made later too
+        return set(db.session.scalars(sa.select(OrgUnit.id)))
+    return subtrees(targets, children)
 
 
 def _shown_units(units: dict[int, OrgUnit], children: dict[int | None, list[int]], scope: set[int] | None,
@@ -221,12 +253,12 @@ def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[
 
 
 def headcount_by_unit(filters: Filters, units: set[int] | None) -> sa.Select:
-    """(unit, active headcount, latest training activity) per unit."""
-    return (
-        sa.select(Staff.unit_id, sa.func.count(), sa.func.max(Staff.last_training_at))
-        .where(*_counted(filters, units))
-        .group_by(Staff.unit_id)
-    )
+    """(unit, active headcount, latest training activity, people who cannot sign in) per unit."""
+    cannot = sa.not_(account_status.signs_in())
+    return account_status.join(
+        sa.select(Staff.unit_id, sa.func.count(), sa.func.max(Staff.last_training_at),
+                  sa.func.count().filter(cannot))
+    ).where(*_counted(filters, units)).group_by(Staff.unit_id)
 
 
 def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -> sa.Select:
@@ -243,19 +275,36 @@ def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -
     per_person = _filtered(per_person, replace(filters, position_id=None), today)  # position: in ``counted``
     person = per_person.group_by(Enrolment.staff_id).subquery()
     return (
-        sa.select(Staff.unit_id, sa.func.count(), *(sa.func.sum(person.c[s]) for s in STATUSES))
+        sa.select(Staff.unit_id, sa.func.count(), *(sa.func.count().filter(c) for c in _most_urgent(person)))
         .join(person, person.c.staff_id == Staff.id)
         .where(Staff.status != StaffStatus.LEFT)
         .group_by(Staff.unit_id)
     )
 
 
+def _most_urgent(person: sa.Subquery) -> list[sa.ColumnElement[bool]]:
+    """For each of STATUSES, in order: a person (a row of per-status obligation counts) counts
+    under it when it is their most urgent one: overdue, then not started, then in progress;
+    completed when nothing is left but completed or exempt courses; exempt when all are."""
+    c = person.c
+    nothing_open = sa.and_(c.overdue == 0, c.not_started == 0, c.in_progress == 0)
+    conditions = {
+        EnrolmentStatus.OVERDUE: c.overdue > 0,
+        EnrolmentStatus.NOT_STARTED: sa.and_(c.overdue == 0, c.not_started > 0),
+        EnrolmentStatus.IN_PROGRESS: sa.and_(c.overdue == 0, c.not_started == 0, c.in_progress > 0),
+        EnrolmentStatus.COMPLETED: sa.and_(nothing_open, c.completed > 0),
+        EnrolmentStatus.EXEMPT: sa.and_(nothing_open, c.completed == 0, c.exempt > 0),
+    }
+    return [conditions[s] for s in STATUSES]
+
+
 def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> dict[int, Row]:
     """Headcount, obligations by status, people with obligations and last activity per unit
     (of ``units``, or all): two aggregate queries whatever the size of the roster."""
     rows: dict[int, Row] = defaultdict(lambda: Row(None))
-    for unit_id, count, moment in db.session.execute(headcount_by_unit(filters, units)):
+    for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount_by_unit(filters, units)):
         rows[unit_id].headcount = count
+        rows[unit_id].cannot_sign_in = cannot_sign_in
         if moment is not None:
             if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
                 moment = datetime.fromisoformat(moment)
@@ -282,7 +331,7 @@ class Person:
 @dataclass
 class PersonRow:
     staff: Person
-    unit_name: str
+    unit_name: str  # the unit's label: with its path where the name repeats
     position_title: str
     course_title: str
     course_key: str
@@ -332,14 +381,13 @@ def _people_query(units: set[int] | None, filters: Filters, today: date, limit: 
             Staff.last_training_at,
             account_status.expression(),
         )
-        .join(Enrolment, Enrolment.staff_id == Staff.id)
+    )
+    stmt = (
+        stmt.join(Enrolment, Enrolment.staff_id == Staff.id)
         .join(Course, Course.id == Enrolment.course_id)
         .join(OrgUnit, OrgUnit.id == Staff.unit_id)
         .outerjoin(Position, Position.id == Staff.position_id)
-        .where(
-            obligation(),
-            Staff.status != StaffStatus.LEFT,
-        )
+        .where(obligation(), Staff.status != StaffStatus.LEFT)
     )
     stmt = account_status.join(stmt)
     if units is not None:
@@ -354,6 +402,7 @@ def _people_query(units: set[int] | None, filters: Filters, today: date, limit: 
 
 def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
     managers = managers_by_unit()
+    labels = unit_labels()
     parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
     manager_of: dict[int, str] = {}
     result = []
@@ -380,7 +429,7 @@ def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
         result.append(
             PersonRow(
                 Person(staff_id, staff_code, full_name, staff_unit),
-                unit_name,
+                labels.get(staff_unit, unit_name),
                 position or "",
                 course_title,
                 course_key,
@@ -459,6 +508,24 @@ class ComplianceRow:
     staff_code: str
     compliant: bool
     missing: list[str]  # courses not in order on that day
+    unit: str = ""  # the unit's label (with its path where names repeat), as the roster stood that day
+    position: str = ""
+
+
+@dataclass
+class UnitCompliance:
+    """One unit of the subtree (its own members, not its sub-units'): people on the day and
+    how many were compliant."""
+
+    unit_id: int
+    label: str
+    depth: int
+    people: int
+    compliant: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.compliant / self.people, 1) if self.people else None
 
 
 @dataclass
@@ -471,10 +538,15 @@ class Compliance:
     people: int  # members on that day
     compliant: int
     rows: list[ComplianceRow]  # the first ``limit`` members, in Vietnamese name order
+    units: list[UnitCompliance] = field(default_factory=list)  # every unit with members, tree order
 
     @property
     def truncated(self) -> bool:
         return len(self.rows) < self.people
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.compliant / self.people, 1) if self.people else None
 
 
 class UnknownUnit(OutOfScope):
@@ -492,22 +564,56 @@ def unit_subtree(unit_id: int) -> sa.CTE:
 
 
 def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Select:
-    """The one statement of ``compliance``: rows of (members, members not compliant, person,
-    name, code, a course they miss) for the first ``limit`` members in name order (None: all),
-    counted over the unit's subtree (every unit when None). The counts come on every row (on
-    one row of NULL people when there are none)."""
+    """The list of ``compliance``: rows of (person, name, code, a course they miss or NULL,
+    unit and position that day) for the first ``limit`` members of the unit's subtree (every
+    unit when None) in name order (None: all). The counts are ``compliance_by_unit_query``'s."""
+    members = _members(unit_id, day)
+    late = _late(day)
+    first = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key,
+                      members.c.unit_id, members.c.position_id).join(members, members.c.staff_id == Staff.id)
+    if limit:
+        first = first.order_by(Staff.sort_key, Staff.id).limit(limit)
+    page = first.cte("page")
+    listed = (
+        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, page.c.sort_key, page.c.unit_id,
+                  page.c.position_id, Course.title)
+        .select_from(page)
+        .outerjoin(Enrolment, sa.and_(Enrolment.staff_id == page.c.staff_id, late))
+        .outerjoin(Course, Course.id == Enrolment.course_id)
+        .subquery("listed")
+    )
+    return sa.select(
+        listed.c.staff_id, listed.c.full_name, listed.c.staff_code, listed.c.title, listed.c.unit_id,
+        listed.c.position_id,
+    ).order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
+
+
+def compliance_by_unit_query(unit_id: int | None, day: date) -> sa.Select:
+    """(unit, members, members not compliant) per unit of the subtree on ``day``: one aggregate,
+    whose sums are the whole subtree's counts."""
+    members = _members(unit_id, day)
+    late = sa.exists().where(Enrolment.staff_id == members.c.staff_id, _late(day))
+    return (sa.select(members.c.unit_id, sa.func.count(), sa.func.count().filter(late))
+            .group_by(members.c.unit_id))
+
+
+def _members(unit_id: int | None, day: date) -> sa.CTE:
+    """(staff, unit, position) of the people on the roster of the subtree (every unit: None) on ``day``."""
     roster = staff_as_of(day).subquery()
-    in_unit = sa.select(roster.c.staff_id).where(roster.c.status != StaffStatus.LEFT.value)
+    in_unit = sa.select(roster.c.staff_id, roster.c.unit_id, roster.c.position_id).where(
+        roster.c.status != StaffStatus.LEFT.value)
     if unit_id is not None:
         tree = unit_subtree(unit_id)
         in_unit = in_unit.join(tree, tree.c.id == roster.c.unit_id)
-    members = in_unit.cte("members").prefix_with("MATERIALIZED")  # read once, used three times
+    return in_unit.cte("members").prefix_with("MATERIALIZED")  # read once, used twice
 
-    # A cycle that makes its course missing: required, assigned by then, not in order, and no
-    # other cycle of the course in order (looked for only when there are other cycles: a first
-    # cycle that is the latest is the only one). Probed person by person (the staff index).
+
+def _late(day: date) -> sa.ColumnElement[bool]:
+    """A cycle that makes its course missing: required, assigned by then, not in order, and no
+    other cycle of the course in order (looked for only when there are other cycles: a first
+    cycle that is the latest is the only one). Probed person by person (the staff index)."""
     other = aliased(Enrolment)
-    late = sa.and_(
+    return sa.and_(
         Enrolment.required.is_(True),
         Enrolment.assigned_on <= day,
         sa.not_(in_order_on(day)),
@@ -521,36 +627,6 @@ def compliance_query(unit_id: int | None, day: date, limit: int | None) -> sa.Se
                 in_order_on(day, other),
             ),
         ),
-    )
-    counts = sa.select(
-        sa.select(sa.func.count()).select_from(members).scalar_subquery().label("people"),
-        sa.select(sa.func.count())
-        .select_from(members)
-        .where(sa.exists().where(Enrolment.staff_id == members.c.staff_id, late))
-        .scalar_subquery()
-        .label("late"),
-    ).subquery("counts")
-    first = sa.select(Staff.id.label("staff_id"), Staff.full_name, Staff.staff_code, Staff.sort_key).join(
-        members, members.c.staff_id == Staff.id
-    )
-    if limit:
-        first = first.order_by(Staff.sort_key, Staff.id).limit(limit)
-    page = first.cte("page")
-    listed = (
-        sa.select(page.c.staff_id, page.c.full_name, page.c.staff_code, page.c.sort_key, Course.title)
-        .select_from(page)
-        .outerjoin(Enrolment, sa.and_(Enrolment.staff_id == page.c.staff_id, late))
-        .outerjoin(Course, Course.id == Enrolment.course_id)
-        .subquery("listed")
-    )
-    return (
-        sa.select(
-            counts.c.people, counts.c.late, listed.c.staff_id, listed.c.full_name, listed.c.staff_code,
-            listed.c.title,
-        )
-        .select_from(counts)
-        .outerjoin(listed, sa.true())
-        .order_by(listed.c.sort_key, listed.c.staff_id, listed.c.title)
     )
 
 
@@ -572,19 +648,30 @@ def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 5
             unit_id = user.scope_unit_id  # a manager's whole scope: their unit's subtree
         if unit_id not in scope:
             raise OutOfScope()
-    counted = (0, 0)  # members, members not compliant
+    labels = unit_labels()
+    titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
+    units = compliance_by_unit(unit_id, day, labels)
     rows: dict[int, ComplianceRow] = {}
-    for people, late, staff_id, full_name, staff_code, title in db.session.execute(
+    for staff_id, full_name, staff_code, title, unit_of, position in db.session.execute(
         compliance_query(unit_id, day, limit)
     ):
-        counted = (people, late)
-        if staff_id is None:
-            continue  # nobody
-        row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, []))
+        row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, [],
+                                                      labels.get(unit_of, ""), titles.get(position, "")))
         if title is not None and title not in row.missing:  # two late cycles of a course: once
             row.compliant = False
             row.missing.append(title)
-    return Compliance(unit, day, counted[0], counted[0] - counted[1], list(rows.values()))
+    return Compliance(unit, day, sum(u.people for u in units), sum(u.compliant for u in units),
+                      list(rows.values()), units)
+
+
+def compliance_by_unit(unit_id: int | None, day: date, labels: dict[int, str]) -> list[UnitCompliance]:
+    """Each unit of the subtree that had members on ``day``, in tree order: one aggregate query."""
+    found = {unit_of: (people, late) for unit_of, people, late in
+             db.session.execute(compliance_by_unit_query(unit_id, day))}
+    ordered = [(unit.id, depth) for unit, depth in tree(include_closed=True)]
+    ordered += [(u, 0) for u in found if u not in {i for i, _depth in ordered}]
+    return [UnitCompliance(u, labels.get(u, str(u)), depth, found[u][0], found[u][0] - found[u][1])
+            for u, depth in ordered if u in found]
 
 
 # --- trend and course analytics --------------------------------------------------------------------

@@ -4,10 +4,13 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -17,13 +20,15 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
 from mooc.courses.models import Course
-from mooc.downloads import content_disposition
+from mooc.downloads import content_disposition, slug
 from mooc.extensions import db
-from mooc.formatting import format_datetime, format_number
+from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg
 from mooc.reports import analytics, exports, queries
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
+from mooc.roster.units import unit_label
+from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -65,45 +70,90 @@ def _choices() -> dict:
     }
 
 
-def _export(kind: str, title: str, headers: list[str], rows: list[list]) -> Response:
-    stamp = _(
-        "Exported by %(name)s (%(email)s) on %(when)s",
-        name=current_user.display_name,
-        email=current_user.email,
-        when=format_datetime(clock.now()),
+@dataclass
+class Described:
+    """What an export was made of: its filters as people read them (the file's header line)
+    and as words for the file's name."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    name_parts: list[str] = field(default_factory=list)
+
+
+def _described(unit: str, filters: queries.Filters | None = None, as_of: date | None = None) -> Described:
+    """The unit (its label), then the course, position, status, due dates, account filter and
+    as-of date that shaped the table: every one said, "all" included, so that a file read
+    alone cannot be mistaken for another."""
+    described = Described([(_("Unit"), unit)], [unit])
+    if filters is not None:
+        course = db.session.get(Course, filters.course_id) if filters.course_id else None
+        position = db.session.get(Position, filters.position_id) if filters.position_id else None
+        status = EnrolmentStatus(filters.status) if filters.status else None
+        described.lines += [
+            (_("Course"), course.title if course else _("All courses")),
+            (_("Position"), position.title if position else _("All positions")),
+            (_("Status"), status.label if status else _("Any status")),
+        ]
+        described.name_parts += [course.key if course else "", position.code if position else "",
+                                 status.label if status else ""]
+        if filters.due_from or filters.due_to:
+            due = f"{format_date(filters.due_from)}–{format_date(filters.due_to)}"
+            described.lines.append((_("Due"), due))
+        if filters.account:
+            described.lines.append((_("Account"), _("Cannot sign in")))
+            described.name_parts.append(_("Cannot sign in"))
+    day = as_of or clock.today()
+    described.lines.append((_("As of"), format_date(day)))
+    described.name_parts.append(day.isoformat())
+    return described
+
+
+def _export(kind: str, title: str, tables: list[exports.Table], described: Described) -> Response:
+    """The tables as a file named after the report, the unit and the filters, its header
+    line saying the filters, who exported it and when."""
+    stamp = " · ".join(
+        [f"{label}: {value}" for label, value in described.lines]
+        + [_("Exported by %(name)s (%(email)s) on %(when)s", name=current_user.display_name,
+             email=current_user.email, when=format_datetime(clock.now()))]
     )
-    audit.record("report.exported", target=title[:200], format=kind, rows=len(rows), path=request.path)
-    filename = f"bao-cao-{clock.today().isoformat()}"
+    rows = sum(len(table.rows) for table in tables)
+    audit.record("report.exported", target=title[:200], format=kind, rows=rows, path=request.path)
+    filename = slug(tables[0].title or title, *described.name_parts)
     if kind == "csv":
+        vietnamese = str(get_locale()) == "vi"
         return Response(
-            exports.to_csv(title, headers, rows, stamp),
+            exports.tables_to_csv(title, tables, stamp, vietnamese=vietnamese),
             mimetype="text/csv; charset=utf-8",
             headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
         )
     return Response(
-        exports.to_xlsx(title, headers, rows, stamp),
+        exports.tables_to_xlsx(title, tables, stamp),
         mimetype=exports.XLSX_MIME,
         headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
     )
 
 
 def _rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
+    """The dashboard's table: every number counts people (each person once, by their most
+    urgent status), as the headers say."""
     headers = [
         _("Unit"),
-        _("Active staff"),
-        _("People with required training"),
-        _("Completed"),
-        _("In progress"),
-        _("Not started"),
-        _("Overdue"),
-        _("Exempt"),
-        _("Completion rate (%)"),
+        _("Active staff (people)"),
+        _("Cannot sign in (people)"),
+        _("With required training (people)"),
+        _("Completed everything (people)"),
+        _("In progress (people)"),
+        _("Not started (people)"),
+        _("Overdue (people)"),
+        _("Exempt from all (people)"),
+        _("Completion rate (% of people)"),
         _("Last activity"),
+        _("Required training"),
     ]
     rows = [
         [
-            row.unit.name if row.unit else _("Total"),
+            row.label if row.unit else _("Total"),
             row.headcount,
+            row.cannot_sign_in,
             row.people_required,
             row.counts["completed"],
             row.counts["in_progress"],
@@ -112,6 +162,7 @@ def _rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
             row.counts["exempt"],
             row.rate,
             row.last_activity,
+            (_("none: no rule covers this unit") if row.uncovered else _("yes")) if row.unit else "",
         ]
         for row in [*rollup.rows, rollup.total]
     ]
@@ -119,11 +170,12 @@ def _rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
 
 
 SORTS = {
-    "name": lambda r: r.unit.name if r.unit else "",
+    "name": lambda r: r.label,
     "rate": lambda r: (r.rate is None, r.rate or 0),
     "overdue": lambda r: -r.counts["overdue"],
     "headcount": lambda r: -r.headcount,
     "not_started": lambda r: -r.counts["not_started"],
+    "cannot_sign_in": lambda r: -r.cannot_sign_in,
 }
 
 
@@ -137,10 +189,12 @@ def _dashboard(unit_id: int | None):
     sort = choice_arg("sort", SORTS) or "name"
     rollup.rows.sort(key=SORTS[sort])
     export = _export_arg()
-    title = _("Training completion by unit") + (f" — {rollup.parent.name}" if rollup.parent else "")
+    unit = unit_label(rollup.parent) if rollup.parent else _("All units")
+    title = _("Training completion by unit") + (f" — {unit}" if rollup.parent else "")
     if export:
         headers, rows = _rollup_table(rollup)
-        return _export(export, title, headers, rows)
+        return _export(export, title, [exports.Table(_("Completion by unit"), headers, rows)],
+                       _described(unit, _filters(), today))
     people = None
     if unit_id is not None and choice_arg("people", ("1",)):
         people = queries.people(current_user, unit_id, _filters(), today)
@@ -233,16 +287,19 @@ def people():
     title = titles.get(filters.status or "", _("Training by person"))
     if filters.account:
         title = _("%(list)s: people who cannot sign in", list=title)
+    unit = unit_label(unit_id) if unit_id else _("All my units")
     if exporting and len(rows) > EXPORT_MAX_ROWS:
         return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
                                "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
     if export is not None:
         headers, table = people_table(rows)
-        return _export(export, title, headers, table)
+        return _export(export, title, [exports.Table(title, headers, table)],
+                       _described(unit, filters, today))
     queries.lesson_progress(rows)
     return render_template(
         "reports/people.html",
         rows=rows,
+        people_count=len({r.staff.id for r in rows}),
         title=title,
         filters=filters,
         unit_id=unit_id,
@@ -270,20 +327,31 @@ def compliance():
             return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
                                    n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
         if export is not None:
-            title = _(
-                "Compliance of %(unit)s on %(date)s",
-                unit=result.unit.name if result.unit else _("All units"),
-                date=day.strftime("%d/%m/%Y"),
-            )
-            headers = [_("Staff code"), _("Full name"), _("Compliant"), _("Missing")]
-            table = [
-                [r.staff_code, r.full_name, _("yes") if r.compliant else _("no"), "; ".join(r.missing)]
-                for r in result.rows
-            ]
-            return _export(export, title, headers, table)
+            return _export(export, *_compliance_tables(result), _described(
+                unit_label(result.unit) if result.unit else _("All units"), as_of=day))
     return render_template(
         "reports/compliance.html", result=result, unit_id=unit_id, all_units=all_units, day=day, **_choices()
     )
+
+
+def _compliance_tables(result: queries.Compliance) -> tuple[str, list[exports.Table]]:
+    """The compliance export: a sheet of units (path, people, compliant, percentage) and a
+    sheet of people (unit and position on that day, what they missed)."""
+    title = _("Compliance of %(unit)s on %(date)s",
+              unit=unit_label(result.unit) if result.unit else _("All units"), date=format_date(result.day))
+    units = exports.Table(
+        _("Compliance by unit"),
+        [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
+        [[u.label, u.people, u.compliant, u.percent] for u in result.units]
+        + [[_("Total"), result.people, result.compliant, result.percent]],
+    )
+    people = exports.Table(
+        _("Compliance by person"),
+        [_("Staff code"), _("Full name"), _("Unit"), _("Position"), _("Compliant"), _("Missing")],
+        [[r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
+          "; ".join(r.missing)] for r in result.rows],
+    )
+    return title, [units, people]
 
 
 @bp.get("/trend")
@@ -292,12 +360,10 @@ def trend():
     months = queries.completions_per_month(current_user, clock.today())
     export = _export_arg()
     if export:
-        return _export(
-            export,
-            _("Completions per month"),
-            [_("Month"), _("Completions")],
-            [[m, n] for m, n in months],
-        )
+        title = _("Completions per month")
+        return _export(export, title, [exports.Table(title, [_("Month"), _("Completions")],
+                                                     [[m, n] for m, n in months])],
+                       _described(_("All my units")))
     return render_template("reports/trend.html", months=months)
 
 
@@ -308,17 +374,16 @@ def course(course_id: int):
     data = analytics.course_analytics(current_user, course)
     export = _export_arg()
     if export:
+        described = _described(_("All my units"))
+        described.lines.insert(1, (_("Course"), course.title))
+        described.name_parts.insert(1, course.key)
         if choice_arg("table", ("questions", "lessons")) == "lessons":
-            return _export(
-                export,
-                _("How far trainees get: %(course)s", course=course.title),
-                [_("Lesson"), _("People done"), _("Share of enrolled (%)")],
-                [[r.title, r.done, r.percent] for r in data.lessons],
-            )
-        return _export(
-            export,
-            _("Question difficulty: %(course)s", course=course.title),
-            [_("Quiz"), _("Question"), _("Answers"), _("Share correct (%)")],
-            [[q.quiz_title, q.title, q.answers, q.percent_correct] for q in data.questions],
-        )
+            title = _("How far trainees get: %(course)s", course=course.title)
+            return _export(export, title, [exports.Table(
+                _("How far trainees get"), [_("Lesson"), _("People done"), _("Share of enrolled (%)")],
+                [[r.title, r.done, r.percent] for r in data.lessons])], described)
+        title = _("Question difficulty: %(course)s", course=course.title)
+        return _export(export, title, [exports.Table(
+            _("Question difficulty"), [_("Quiz"), _("Question"), _("Answers"), _("Share correct (%)")],
+            [[q.quiz_title, q.title, q.answers, q.percent_correct] for q in data.questions])], described)
     return render_template("reports/course.html", course=course, data=data)

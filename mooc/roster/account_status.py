@@ -66,6 +66,16 @@ def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
     )
 
 
+def signs_in(now: datetime | None = None) -> sa.ColumnElement[bool]:
+    """``expression() == ACTIVE`` as a plain condition (same query shape: ``User`` outer-joined
+    by ``join()``), for counting over many people: the locked addresses are read once (an IN
+    list) instead of probed person by person, several times faster on a ministry's roster."""
+    locked = (sa.select(LoginThrottle.email)
+              .where(LoginThrottle.email.is_not(None), LoginThrottle.locked_until > (now or clock.now())))
+    return sa.and_(User.id.is_not(None), User.active.is_(True), User.password_hash.is_not(None),
+                   sa.func.lower(User.email).not_in(locked))
+
+
 def join(query: sa.Select) -> sa.Select:
     """``query`` (over ``Staff``) outer-joined to the person's account."""
     return query.outerjoin(User, User.staff_id == Staff.id)

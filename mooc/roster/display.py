@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 
 from mooc.extensions import db
 from mooc.formatting import format_date
-from mooc.roster.models import OrgUnit, Position, StaffStatus
+from mooc.roster.models import Position, StaffStatus
 from mooc.roster.reader import column_letter
+from mooc.roster.units import unit_labels
 
 FIELD_LABELS = {
     "staff_code": _l("Staff code"), "full_name": _l("Full name"), "email": _l("E-mail"),
@@ -64,8 +65,9 @@ def refusal_message(error: Exception) -> str:
 
 
 def names() -> tuple[dict[int, str], dict[int, str]]:
-    """(unit id -> name, position id -> title), to show a plan's values."""
-    return (dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all()),
+    """(unit id -> label, position id -> title), to show a plan's values: a unit's label has its
+    path where another unit has the same name (``units.unit_labels``)."""
+    return (unit_labels(),
             dict(db.session.execute(sa.select(Position.id, Position.title)).all()))
 
 

@@ -9,12 +9,14 @@ from then on. So a person's past stays theirs, and reports roll up by the tree a
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
@@ -56,6 +58,68 @@ class UnitError(DomainError):
 
 
 # --- the tree ------------------------------------------------------------------------------
+
+
+# --- how a unit reads -----------------------------------------------------------------------
+
+PATH_SEPARATOR = " — "
+
+
+def unit_labels(unit_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Unit id -> how the unit reads in a list, an export, a preview or a mail: its name, and
+    where another open unit has the same name, its parents' names up to where it reads as one
+    ("Phòng Nghiệp vụ 1 — Thanh tra TP Hà Nội"). One query for the whole tree, once per
+    request (kept in ``g``); ``unit_ids``: only those (None: every unit)."""
+    labels = g.get("_unit_labels") if has_request_context() else None
+    if labels is None:
+        labels = labels_of(db.session.execute(
+            sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)).all())
+        if has_request_context():
+            g._unit_labels = labels
+    if unit_ids is None:
+        return dict(labels)
+    return {unit_id: labels[unit_id] for unit_id in unit_ids if unit_id in labels}
+
+
+def unit_label(unit: OrgUnit | int | None) -> str:
+    """One unit's label (see ``unit_labels``): for templates (a Jinja global) and messages."""
+    if unit is None:
+        return ""
+    unit_id = unit if isinstance(unit, int) else unit.id
+    return unit_labels().get(unit_id, "" if isinstance(unit, int) else unit.name)
+
+
+def labels_of(rows: Iterable[Sequence[Any]]) -> dict[int, str]:
+    """``unit_labels`` over (id, name, parent id, code, active) rows: a name alone where no other
+    open unit bears it, else with one more ancestor at a time until the label is unique; the
+    code in brackets as a last resort (same name all the way up)."""
+    units = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def path(unit_id: int, depth: int) -> tuple[str, ...]:
+        names: list[str] = []
+        current: int | None = unit_id
+        while current is not None and current in units and len(names) < depth:
+            names.append(units[current][0])
+            current = units[current][1]
+        return tuple(names)
+
+    open_units = [unit_id for unit_id, (_name, _parent, _code, active) in units.items() if active]
+    counts: dict[int, Counter[tuple[str, ...]]] = {}
+    labels: dict[int, str] = {}
+    for unit_id, (name, _parent, code, _active) in units.items():
+        depth, label = 1, path(unit_id, 1)
+        while True:
+            if depth not in counts:
+                counts[depth] = Counter(path(other, depth) for other in open_units)
+            label = path(unit_id, depth)
+            if counts[depth][label] <= 1 and (units[unit_id][3] or counts[depth][label] == 0):
+                break
+            if len(path(unit_id, depth + 1)) == depth:  # at the top: the code tells them apart
+                label = (f"{name} ({code})", *label[1:])
+                break
+            depth += 1
+        labels[unit_id] = PATH_SEPARATOR.join(label)
+    return labels
 
 
 def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:

@@ -187,7 +187,7 @@ def person(staff_id: int):
     history = db.session.execute(
         sa.select(StaffHistory).where(StaffHistory.staff_id == staff.id)
         .order_by(StaffHistory.valid_from.desc(), StaffHistory.id.desc())).scalars().all()
-    unit_names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
+    unit_names = units.unit_labels()
     position_titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
     account = accounts.account_of(staff)
     role_form = email_form = None

@@ -29,6 +29,7 @@ from mooc.roster.display import grouped, refusal_message
 from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
 from mooc.roster.reader import FileRefused
+from mooc.roster.units import unit_label
 from mooc.training import assign, certificates, deadlines, exemptions, history, queries, records, team
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
@@ -155,7 +156,7 @@ def record_pdf(staff_id: int):
     pdf = render_record(
         staff.full_name,
         staff.staff_code,
-        staff.unit.name,
+        unit_label(staff.unit),
         rows,
         records.headers(),
         _("Training record"),

@@ -189,7 +189,7 @@ def test_exports_open_and_carry_the_data(world):
     assert any(isinstance(d, datetime) for d in due)  # dates as dates
     text = client.get("/reports/?export=csv").data
     assert text.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(text.decode("utf-8-sig")), delimiter=";"))
     assert rows[3][0] == "Đơn vị" and any(r and r[0] == "Thanh tra tỉnh Ninh Bình" for r in rows)
 
 
