@@ -21,7 +21,7 @@ from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_datetime
 from mooc.roster.models import Staff
-from mooc.training import assign, certificates, exemptions, queries, records
+from mooc.training import assign, certificates, exemptions, queries, records, standing
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, RuleForm
@@ -33,7 +33,8 @@ bp = Blueprint("training", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"status_label": _status_label}
+    return {"status_label": _status_label,
+            "course_standing": lambda course: standing.of(current_user, course)}
 
 
 def _status_label(status: str) -> str:
