@@ -57,6 +57,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "quizzes.attempt": ("GET", "/attempts/{attempt}", "LODDDD"),          # only its owner
     "quizzes.save": ("POST", "/attempts/{attempt}/save", "LODDDD"),
     "quizzes.submit": ("POST", "/attempts/{attempt}/submit", "LODDDD"),
+    "quizzes.confirm": ("GET", "/attempts/{attempt}/confirm", "LODDDD"),
+    "quizzes.grant": ("POST", "/quizzes/{quiz}/people/{trainee_staff}/grant", "LDODDO"),  # scope
     "search.results": ("GET", "/search/?q=thanh+tra", "LOOOOO"),
     "training.join": ("POST", "/courses/tuy-chon/join", "LOOOOO"),
     "training.my_record": ("GET", "/training/record", "LODDDD"),         # people on the roster only
@@ -134,7 +136,7 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
         db.session.add(attempt)
         db.session.commit()
         ids = {"course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
-               "certificate": db.session.scalar(sa.select(Certificate.code)),
+               "quiz": quiz.id, "certificate": db.session.scalar(sa.select(Certificate.code)),
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
     record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))
     ids["roster_import"] = record.id

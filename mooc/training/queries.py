@@ -134,7 +134,8 @@ def _stuck_titles(user_id: int, progress: list[CourseProgress]) -> dict[int, str
     stuck = attempts.exhausted(user_id, pending)
     if not stuck:
         return {}
-    return dict(db.session.execute(sa.select(Quiz.id, Quiz.title).where(Quiz.id.in_(stuck))).tuples())
+    rows = db.session.execute(sa.select(Quiz.id, Quiz.title).where(Quiz.id.in_(stuck)))
+    return {row.id: row.title for row in rows}
 
 
 def _midnight(day: date):
