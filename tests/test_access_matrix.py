@@ -58,6 +58,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "quizzes.attempt": ("GET", "/attempts/{attempt}", "LODDDDDD"),          # only its owner
     "quizzes.save": ("POST", "/attempts/{attempt}/save", "LODDDDDD"),
     "quizzes.submit": ("POST", "/attempts/{attempt}/submit", "LODDDDDD"),
+    "quizzes.confirm": ("GET", "/attempts/{attempt}/confirm", "LODDDDDD"),
+    "quizzes.grant": ("POST", "/quizzes/{quiz}/people/{trainee_staff}/grant", "LDODODDO"),  # scope
     "search.results": ("GET", "/search/?q=thanh+tra", "LOOOOOOO"),
     "training.join": ("POST", "/courses/tuy-chon/join", "LOOOOOOO"),
     "training.my_record": ("GET", "/training/record", "LODDDDDD"),         # people on the roster only
@@ -151,7 +153,7 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
         db.session.add(attempt)
         db.session.commit()
         ids = {"course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
-               "certificate": db.session.scalar(sa.select(Certificate.code)),
+               "quiz": quiz.id, "certificate": db.session.scalar(sa.select(Certificate.code)),
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
     record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))
     ids["roster_import"] = record.id

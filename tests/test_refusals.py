@@ -350,6 +350,15 @@ def _quiz_out_of_attempts(w: World):
     return lambda: w.post(f"{page}/start", page)
 
 
+def _grant_not_needed(w: World):
+    """An extra attempt for someone who has not used the ones they have: refused."""
+    staff, _user = w.person(w.org.section_a, w.org.inspector, "Lê Văn Còn Lượt", email="conluot@example.vn")
+    w.admin()
+    with w.app.app_context():
+        quiz_id = db.session.scalar(sa.select(Quiz.id))
+    return lambda: w.post(f"/quizzes/{quiz_id}/people/{staff.id}/grant", f"/training/people/{staff.id}")
+
+
 def _upload_not_a_roster(w: World):
     w.admin()
     return lambda: w.upload(b"")
@@ -486,6 +495,7 @@ CASES: dict[tuple[str, str], Callable[[World], Callable]] = {
     ("mooc.training.views:exempt", "ExemptionError"): _exempt_a_completed_course,
     ("mooc.training.views:extend_due", "DeadlineError"): _extend_a_completed_course,
     ("mooc.quizzes.views:start", "AttemptRefused"): _quiz_out_of_attempts,
+    ("mooc.quizzes.views:grant", "GrantRefused"): _grant_not_needed,
     ("mooc.roster.views:upload", "FileRefused"): _upload_not_a_roster,
     ("mooc.roster.views:preview", "FileRefused"): _preview_of_a_file_with_a_huge_cell,
     ("mooc.roster.views:units_upload", "FileRefused"): _units_upload_not_a_table,

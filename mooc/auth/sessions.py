@@ -65,6 +65,26 @@ def load_user(token: str) -> User | None:
     return user
 
 
+def lapsed_owner(token: object) -> int | None:
+    """The user id behind a session that ended by time alone (idle too long, or older than
+    SESSION_MAX_HOURS) less than SESSION_MAX_HOURS ago; None for a session ended on purpose
+    (sign-out, password change, deactivation), an inactive account or an unknown token.
+
+    It proves only that this browser was signed in as that person: enough to keep answers
+    a signed-out trainee sent to their own open attempt, never to act as them.
+    """
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None
+    auth_session = db.session.execute(
+        sa.select(AuthSession).where(AuthSession.token_hash == _hash(token))
+    ).scalar_one_or_none()
+    if auth_session is None or auth_session.revoked_at is not None or not auth_session.user.active:
+        return None
+    if clock.now() - auth_session.last_seen_at > timedelta(hours=settings().session_max_hours):
+        return None
+    return auth_session.user_id
+
+
 def _touch(auth_session: AuthSession, now: datetime) -> None:
     if has_request_context() and not wants_write():
         # A reading request must not write in its own transaction (see mooc.database).

@@ -62,6 +62,9 @@ class Outline:
             self.items[0] if self.items else None
         )
 
+    def find(self, kind: str, key: str) -> OutlineItem | None:
+        return next((item for item in self.items if item.kind == kind and item.key == key), None)
+
     def neighbours(self, kind: str, key: str) -> tuple[OutlineItem | None, OutlineItem | None]:
         items = self.items
         for index, item in enumerate(items):

@@ -7,6 +7,7 @@ Nothing in here knows about requests; the views turn forms into plain dicts.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,13 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from mooc import clock, events
+from mooc.auth import audit
+from mooc.auth.models import Permission, User
 from mooc.courses.models import Quiz
 from mooc.database import rowcount
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formats.quiz_review import DEFAULT_POLICY, Review, policy_allows
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
-from mooc.quizzes.models import AttemptStatus, QuizAttempt
+from mooc.quizzes.models import AttemptGrant, AttemptStatus, QuizAttempt
+from mooc.roster.models import Staff
+from mooc.roster.queries import can_see
 
 GRACE = timedelta(seconds=30)  # network latency: a submit this late still counts
 MAX_TEXT = 500  # characters kept of a typed answer
@@ -30,6 +35,11 @@ CHOICE_TYPES = ("single", "multiple", "true_false")
 
 class AttemptRefused(DomainError):
     """The trainee may not start another attempt (the code says why)."""
+
+
+class GrantRefused(DomainError):
+    """No extra attempt was given: ``not_needed`` (passed, attempts left or no limit),
+    ``no_account`` (the person cannot sign in to use it)."""
 
 
 @dataclass
@@ -80,10 +90,92 @@ def quiz_state(user_id: int, quiz: Quiz) -> QuizState:
             .order_by(QuizAttempt.number.desc())
         )
     )
-    state = QuizState(attempts, int(quiz.settings.get("attempts") or 0))
+    state = QuizState(attempts, limit_for(user_id, quiz))
     if (open_attempt := state.open_attempt) is not None:
         close_if_expired(open_attempt)
     return state
+
+
+def limit_for(user_id: int, quiz: Quiz) -> int:
+    """The person's attempt limit: the quiz's (0 = unlimited) plus the attempts granted."""
+    base = int((quiz.settings or {}).get("attempts") or 0)
+    if not base:
+        return 0
+    extra = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(AttemptGrant.extra), 0))
+        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id == quiz.id)
+    )
+    return base + int(extra or 0)
+
+
+def exhausted(user_id: int, quiz_ids: Iterable[int]) -> set[int]:
+    """Of ``quiz_ids``, the quizzes ``user_id`` can no longer pass: every attempt used
+    (grants counted), none passed, none open. Three queries however many quizzes."""
+    ids = sorted(set(quiz_ids))
+    if not ids:
+        return set()
+    limits = {
+        row.id: int((row.settings or {}).get("attempts") or 0)
+        for row in db.session.execute(sa.select(Quiz.id, Quiz.settings).where(Quiz.id.in_(ids)))
+    }
+    for quiz_id, extra in db.session.execute(
+        sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
+        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
+        .group_by(AttemptGrant.quiz_id)
+    ):
+        if limits.get(quiz_id):
+            limits[quiz_id] += int(extra or 0)
+    used: dict[int, list[Any]] = {}
+    for row in db.session.execute(
+        sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(ids))
+    ):
+        used.setdefault(row.quiz_id, []).append(row)
+    return {
+        quiz_id for quiz_id, limit in limits.items()
+        if limit and len(used.get(quiz_id, [])) >= limit
+        and not any(r.passed or r.status == AttemptStatus.IN_PROGRESS for r in used.get(quiz_id, []))
+    }
+
+
+def stuck_in(user_id: int, course_id: int) -> list[Quiz]:
+    """The live quizzes of a course that ``user_id`` can no longer pass (see ``exhausted``)."""
+    quizzes = list(db.session.scalars(
+        sa.select(Quiz).where(Quiz.course_id == course_id, Quiz.archived.is_(False)).order_by(Quiz.key)))
+    stuck = exhausted(user_id, [q.id for q in quizzes])
+    return [q for q in quizzes if q.id in stuck]
+
+
+def may_grant(actor: User, staff: Staff) -> bool:
+    """Managers and officers for the people in their scope, administrators for anyone."""
+    return actor.can(Permission.ACT_ON_PEOPLE) and can_see(actor, staff)
+
+
+def account_of(staff: Staff) -> int | None:
+    """The id of the person's account, if they have one."""
+    return db.session.scalar(sa.select(User.id).where(User.staff_id == staff.id))
+
+
+def grant_attempt(actor: User, staff: Staff, quiz: Quiz, extra: int = 1) -> AttemptGrant:
+    """Give ``staff`` ``extra`` more attempts at ``quiz`` (audited). Only when they are
+    stuck: out of attempts without a pass. The caller checked ``may_grant``."""
+    user_id = account_of(staff)
+    if user_id is None:
+        raise GrantRefused("no_account")
+    if quiz.id not in exhausted(user_id, [quiz.id]):
+        raise GrantRefused("not_needed")
+    grant = AttemptGrant(user_id=user_id, quiz_id=quiz.id, extra=extra, granted_by_id=actor.id,
+                         granted_at=clock.now())
+    db.session.add(grant)
+    audit.record("quiz.attempt_granted", actor=actor, target=staff.staff_code,
+                 quiz=quiz.key, course=quiz.course.key, extra=extra)
+    return grant
+
+
+def unanswered(attempt: QuizAttempt) -> list[int]:
+    """The numbers (1-based, as shown) of the questions without an answer saved."""
+    answers = attempt.answers or {}
+    return [n for n, q in enumerate(attempt.questions, 1) if answers.get(q["key"]) in (None, "", [])]
 
 
 def start_attempt(user_id: int, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:

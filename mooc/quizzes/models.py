@@ -63,3 +63,18 @@ class QuizAttempt(Model):
     results: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # key -> score, correct
 
     quiz = relationship("Quiz")
+
+
+class AttemptGrant(Model):
+    """Extra attempts at one quiz for one person, given by a manager, an officer or an
+    administrator when the quiz's attempts ran out without a pass. One row per grant (the
+    audit trail says who and when too); the person's limit is the quiz's plus the sum."""
+
+    __tablename__ = "quiz_attempt_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id"), index=True)
+    extra: Mapped[int] = mapped_column(default=1)
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from mooc import clock
+from mooc.auth import sessions
+from mooc.auth.access import permission_required, public
+from mooc.auth.models import Permission
+from mooc.config import settings
 from mooc.courses import queries
 from mooc.courses.models import Quiz
 from mooc.database import writes
@@ -20,12 +24,18 @@ from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.grading import public_view
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
+from mooc.roster.models import Staff
 
 bp = Blueprint("quizzes", __name__, template_folder="templates")
 
 REFUSALS = {
     "no_attempts_left": lambda: _("You have used all your attempts for this quiz."),
     "empty": lambda: _("This quiz has no questions yet."),
+}
+
+GRANT_REFUSALS = {
+    "not_needed": lambda: _("No extra attempt was needed: the person has passed or still has attempts."),
+    "no_account": lambda: _("This person has no account, so they cannot take the quiz."),
 }
 
 # What each review policy shows, for the quiz page and the result page (the server has
@@ -144,6 +154,7 @@ def attempt(attempt_id: int):
             questions=questions,
             answers=attempt.answers or {},
             seconds_left=seconds_left,
+            idle_seconds=settings().session_idle_minutes * 60,
         )
     return render_template(
         "quizzes/result.html",
@@ -167,11 +178,92 @@ def save(attempt_id: int):
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
 
 
+@bp.get("/attempts/<int:attempt_id>/confirm")
+def confirm(attempt_id: int):
+    """The summary before grading (where a signed-out submit lands after signing in)."""
+    attempt = _own_attempt(attempt_id)
+    if attempt.status != AttemptStatus.IN_PROGRESS or not attempts.is_open(attempt):
+        return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    return _confirm_page(attempt)
+
+
+def _confirm_page(attempt: QuizAttempt):
+    return render_template(
+        "quizzes/confirm.html",
+        course=attempt.quiz.course,
+        quiz=attempt.quiz,
+        attempt=attempt,
+        missing=attempts.unanswered(attempt),
+        total=len(attempt.questions),
+    )
+
+
 @bp.post("/attempts/<int:attempt_id>/submit")
+@public  # only so that a submit arriving signed-out is kept, not refused: see _signed_out_submit
 def submit(attempt_id: int):
+    if not current_user.is_authenticated:
+        return _signed_out_submit(attempt_id)
     attempt = _own_attempt(attempt_id)
     was_open = attempt.status == AttemptStatus.IN_PROGRESS
+    if was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1":
+        # Never grade an attempt with questions left blank unless the trainee said so:
+        # keep what was sent, and ask.
+        attempts.save_answers(attempt, _responses(attempt))
+        if attempts.unanswered(attempt):
+            return _confirm_page(attempt)
     attempts.submit(attempt, _responses(attempt))
     if was_open and attempt.status == AttemptStatus.EXPIRED:
         flash(_("The time was up: your attempt was graded on the answers saved in time."), "warning")
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+
+
+def _signed_out_submit(attempt_id: int):
+    """The session ended (idle or too old) while the trainee was answering. Nothing is
+    graded without a session; the answers sent are saved, but only when the browser proves
+    it is the owner's: its signed session cookie names a session of the attempt's owner that
+    ended by time, not on purpose (sign-out, password change, deactivation). Then: sign in,
+    and land on the summary to submit."""
+    attempt = db.session.get(QuizAttempt, attempt_id)
+    owner = sessions.lapsed_owner(session.get("_user_id"))
+    kept = attempt is not None and owner == attempt.user_id and attempts.save_answers(
+        attempt, _responses(attempt))
+    if kept:
+        flash(_("You were signed out, so your attempt was not submitted yet. Your answers are saved: "
+                "sign in to check them and submit."), "warning")
+    else:
+        flash(_("You were signed out, so your attempt was not submitted. Sign in to go back to it: "
+                "the answers saved before are kept."), "warning")
+    return redirect(url_for("auth.login", next=url_for("quizzes.confirm", attempt_id=attempt_id)))
+
+
+# --- extra attempts ------------------------------------------------------------------------------
+
+
+@bp.app_template_global()
+def stuck_quizzes(staff: Staff, course_id: int) -> list[Quiz]:
+    """The quizzes of ``course_id`` that ``staff`` can no longer pass, when the person
+    looking may grant them another attempt (else none: the form is not shown)."""
+    if not current_user.is_authenticated or not attempts.may_grant(current_user, staff):
+        return []
+    user_id = attempts.account_of(staff)
+    if user_id is None:
+        return []
+    return attempts.stuck_in(user_id, course_id)
+
+
+@bp.post("/quizzes/<int:quiz_id>/people/<int:staff_id>/grant")
+@permission_required(Permission.ACT_ON_PEOPLE)
+def grant(quiz_id: int, staff_id: int):
+    staff = db.session.get(Staff, staff_id)
+    quiz = db.session.get(Quiz, quiz_id)
+    if staff is None or quiz is None or not attempts.may_grant(current_user, staff):
+        abort(404)
+    try:
+        attempts.grant_attempt(current_user, staff, quiz)
+    except attempts.GrantRefused as refused:
+        refuse()
+        flash(GRANT_REFUSALS[refused.code](), "warning")
+    else:
+        flash(_("%(name)s has one more attempt at “%(quiz)s”.", name=staff.full_name, quiz=quiz.title),
+              "success")
+    return redirect(url_for("training.record", staff_id=staff.id))

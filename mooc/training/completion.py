@@ -38,6 +38,7 @@ class CourseProgress:
     quizzes_required: int
     best_scores: dict[int, float]  # quiz id -> best percent (in the cycle)
     next_key: tuple[str, str] | None  # ("lesson"|"quiz", key) to continue with
+    pending_quiz_ids: frozenset[int] = frozenset()  # required quizzes not passed (in the cycle)
 
     @property
     def complete(self) -> bool:
@@ -130,6 +131,7 @@ def _progress(
         len(required_quizzes),
         best,
         _next_step(lessons, quizzes, done, required_quizzes, passed),
+        frozenset(required_quizzes - passed),
     )
 
 

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from mooc import clock
 from mooc.config import settings
-from mooc.courses.models import Course
+from mooc.courses.models import Course, Quiz
 from mooc.extensions import db
+from mooc.quizzes import attempts
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.roster.units import tree
 from mooc.training.completion import CourseProgress, courses_progress
@@ -26,6 +27,7 @@ class HomeItem:
     progress: CourseProgress
     days_left: int | None
     certificate: Certificate | None
+    stuck: list[str] = field(default_factory=list)  # required quizzes out of attempts, unpassed
 
 
 @dataclass
@@ -111,6 +113,7 @@ def _home_items(user_id: int, staff: Staff, courses: dict[int, Course], today: d
         since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
         shown.append((enrolment, course, status, since))
     progress = courses_progress(user_id, [(course, since) for _e, course, _s, since in shown])
+    stuck = _stuck_titles(user_id, progress)
     return [
         HomeItem(
             enrolment,
@@ -119,9 +122,20 @@ def _home_items(user_id: int, staff: Staff, courses: dict[int, Course], today: d
             course_done,
             (enrolment.due_on - today).days if enrolment.due_on else None,
             certificates.get(enrolment.id),
+            [stuck[quiz_id] for quiz_id in sorted(course_done.pending_quiz_ids) if quiz_id in stuck],
         )
         for (enrolment, course, status, _since), course_done in zip(shown, progress, strict=True)
     ]
+
+
+def _stuck_titles(user_id: int, progress: list[CourseProgress]) -> dict[int, str]:
+    """Quiz id -> title of the required quizzes the person can no longer pass (out of attempts)."""
+    pending = set().union(*(p.pending_quiz_ids for p in progress)) if progress else set()
+    stuck = attempts.exhausted(user_id, pending)
+    if not stuck:
+        return {}
+    rows = db.session.execute(sa.select(Quiz.id, Quiz.title).where(Quiz.id.in_(stuck)))
+    return {row.id: row.title for row in rows}
 
 
 def _midnight(day: date):

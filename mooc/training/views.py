@@ -30,7 +30,17 @@ from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
 from mooc.roster.reader import FileRefused
 from mooc.roster.units import unit_label
-from mooc.training import assign, certificates, deadlines, exemptions, history, queries, records, team
+from mooc.training import (
+    assign,
+    certificates,
+    deadlines,
+    exemptions,
+    history,
+    queries,
+    records,
+    standing,
+    team,
+)
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, HistoryUploadForm, RuleForm
@@ -42,7 +52,8 @@ bp = Blueprint("training", __name__, template_folder="templates")
 
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"status_label": _status_label}
+    return {"status_label": _status_label,
+            "course_standing": lambda course: standing.of(current_user, course)}
 
 
 def _status_label(status: str) -> str:

@@ -161,8 +161,16 @@ class AttemptPage:
                 fieldset.get_by_label("Câu trả lời của bạn").fill(
                     key.right_text(question_key) if right else "không nhớ")
 
+    def ask_to_submit(self) -> Locator:
+        """Press "Nộp bài": the summary dialog opens (nothing is sent yet)."""
+        self.page.locator("#submit-attempt").click()
+        dialog = self.page.locator("#submit-dialog")
+        expect(dialog).to_be_visible()
+        return dialog
+
     def submit(self) -> ResultPage:
-        self.page.get_by_role("button", name="Nộp bài").click()
+        """Press "Nộp bài" and confirm in the summary."""
+        self.ask_to_submit().get_by_role("button", name="Nộp bài").click()
         expect(self.page.locator(".result-card")).to_be_visible()
         return ResultPage(self.page)
 

@@ -80,7 +80,10 @@ def test_quiz_with_the_keyboard_alone(browsing, live, make_trainee) -> None:
         answered.add(question)
     assert answered == shown, shown - answered
 
+    page.keyboard.press("Enter")  # on "Nộp bài": the summary opens, every question answered
+    expect(page.locator("#submit-dialog")).to_contain_text("Đã trả lời đủ")
+    focus = tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Nộp bài")
     with page.expect_navigation():
-        page.keyboard.press("Enter")  # on "Nộp bài"
+        page.keyboard.press("Enter")  # on the dialog's "Nộp bài"
     expect(page.locator(".result-card")).to_contain_text("Đạt. Chúc mừng bạn!")
     expect(page.locator(".result-score")).to_have_text("100,0%")

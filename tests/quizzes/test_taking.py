@@ -119,8 +119,11 @@ def answers(site, *, right: bool) -> dict[str, object]:
     }
 
 
-def submit(client, attempt_url: str, data: dict[str, object]):
-    return client.post(f"{attempt_url}/submit", data={"csrf_token": csrf_token(client, attempt_url), **data})
+def submit(client, attempt_url: str, data: dict[str, object], *, confirm: bool = True):
+    """Submit as a trainee who confirmed (the summary step has tests of its own)."""
+    extra = {"confirm": "1"} if confirm else {}
+    return client.post(f"{attempt_url}/submit",
+                       data={"csrf_token": csrf_token(client, attempt_url), **data, **extra})
 
 
 def test_no_answer_reaches_the_trainee_before_grading(site, trainee):
