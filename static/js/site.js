@@ -70,7 +70,18 @@
     if (!used) { details.open = false; }
   }
 
+  // "Back to the form" after an expired form: the browser's Back keeps what was typed.
+  function back(link) {
+    link.addEventListener("click", function (event) {
+      if (window.history.length > 1) {
+        event.preventDefault();
+        window.history.back();
+      }
+    });
+  }
+
   menu();
+  Array.prototype.forEach.call(document.querySelectorAll("a[data-back]"), back);
   Array.prototype.forEach.call(document.querySelectorAll("main table"), stack);
   Array.prototype.forEach.call(document.querySelectorAll("details.filters-fold"), fold);
 }());
