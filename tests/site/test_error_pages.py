@@ -12,7 +12,8 @@ def test_expired_form_goes_back_and_keeps_the_typed_text(app, make_user) -> None
     client = app.test_client()
     login(client, make_user().email)
     response = client.post("/account/password", headers={"Referer": "http://localhost/account/password"},
-                           data={"current_password": "mat-khau-cu-bi-mat", "new_password": "mat-khau-moi-bi-mat",
+                           data={"current_password": "mat-khau-cu-bi-mat",
+                                 "new_password": "mat-khau-moi-bi-mat",
                                  "note": "Ghi chú dài mà tôi đã gõ", "csrf_token": "cu-het-han"})
     assert response.status_code == 400
     page = html.unescape(response.get_data(as_text=True))
