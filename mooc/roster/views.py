@@ -58,7 +58,7 @@ ACCOUNT_ERRORS = {
 @bp.app_context_processor
 def template_helpers() -> dict:
     return {"Role": Role, "Permission": Permission, "STATUS_LABELS": STATUS_LABELS,
-            "ROLE_LABELS": ROLE_LABELS}
+            "ROLE_LABELS": ROLE_LABELS, "unit_kind": units.kind_label}
 
 
 # --- browsing ------------------------------------------------------------------------------
