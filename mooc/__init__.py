@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, render_template, request, url_for
@@ -23,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params
+from mooc.auth.access import safe_next
 from mooc.config import ROOT_DIR, build_settings, flask_config
 from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
@@ -220,15 +222,41 @@ ERROR_TEXT = {
 }
 
 
+SECRET_FIELDS = ("password", "token", "csrf", "secret")
+
+
+def _came_from() -> str | None:
+    """The page (on this site) the request came from: its path, for "go back" and sign-in's next."""
+    if request.method in ("GET", "HEAD"):
+        return safe_next(request.full_path if request.query_string else request.path)
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+
+
+def _typed_texts() -> list[str]:
+    """What a refused form held, to copy back: the texts typed, never a password or token."""
+    texts = []
+    for name, value in request.form.items(multi=True):
+        if any(word in name.lower() for word in SECRET_FIELDS) or not value.strip() or value.isdigit():
+            continue
+        texts.append(value[:5000])
+    return texts[:20]
+
+
 def _init_errors(app: Flask) -> None:
-    def render_error(code: int, title: str, message: str):
+    def render_error(code: int, title: str, message: str, **extra: Any):
         db.session.rollback()
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        return render_template("errors/error.html", code=code, title=title, message=message,
+                               came_from=_came_from(), **extra), code
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_error(400, _("The form has expired"),
-                            _("Reload the page and submit the form again."))
+                            _("Nothing was saved. Go back to the form: what you typed is still there "
+                              "in most browsers; submit it again."),
+                            typed=_typed_texts(), expired_form=True)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

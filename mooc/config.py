@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 """The checkout: holds ``courses/``, ``migrations/``, ``static/`` and ``instance/``."""
@@ -75,7 +75,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "COURSES_DIR": (None, _str, "where the Markdown courses live; default ./courses"),
     "COURSES_AUTOSYNC": (None, _bool, "re-sync courses/ when its files change, on the next page view; "
                                       "default on in development, off in production"),
-    "BASE_URL": ("http://127.0.0.1:5000", _str, "public address of the site, for links in e-mails"),
+    "BASE_URL": ("http://127.0.0.1:5000", _str, "public address of the site, for links in e-mails and on "
+                                               "certificates; when unset, outside production, the address "
+                                               "a page was asked at (the CLI then uses the default)"),
+    "ISSUER": ("Ngành Thanh tra", _str, "the body named on certificates as issuing them, e.g. "
+                                        "\"Thanh tra tỉnh Ninh Bình\""),
     "DEFAULT_LOCALE": ("vi", _str, "interface language for people who have not chosen one (vi or en)"),
     "TIMEZONE": ("Asia/Ho_Chi_Minh", _str, "time zone for dates shown to people and for due dates"),
     "SESSION_IDLE_MINUTES": (120, _int, "a session unused this long ends"),
@@ -139,8 +143,10 @@ class Settings:
     instance_dir: Path
     courses_dir: Path
     courses_autosync: bool
-    base_url: str  # without a trailing slash
+    base_url: str  # without a trailing slash; links are built by public_url()
+    base_url_set: bool = False  # MOOC_BASE_URL was given (else base_url is the default)
     default_locale: str
+    issuer: str
     timezone: str
     session_idle_minutes: int
     session_max_hours: int
@@ -215,7 +221,7 @@ def _split(overrides: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[st
 
 # Settings read as they are from their MOOC_* variable (the field's name in capitals).
 _PLAIN_SETTINGS = (
-    "timezone", "session_idle_minutes", "session_max_hours", "login_max_failures",
+    "issuer", "timezone", "session_idle_minutes", "session_max_hours", "login_max_failures",
     "login_lock_minutes", "login_address_max_failures", "max_upload_mb", "media_max_mb",
     "db_pool_size", "db_statement_timeout_ms", "sqlite_busy_timeout_ms", "proxy_count",
     "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
@@ -257,6 +263,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
                           else bool(values["COURSES_AUTOSYNC"])),
         base_url=values["BASE_URL"].rstrip("/"),
+        base_url_set=values["BASE_URL"] != SETTINGS["BASE_URL"][0],
         default_locale=values["DEFAULT_LOCALE"],
         mail_backend=mail_backend,
         allow_file_mail=bool(values["ALLOW_FILE_MAIL"]),
@@ -380,6 +387,20 @@ def install(app: Flask, settings: Settings) -> None:
 def settings(app: Flask | None = None) -> Settings:
     """The settings of ``app``, or of the current app."""
     return (app or current_app).extensions[SETTINGS_EXTENSION]
+
+
+def public_url() -> str:
+    """The address links in e-mails and on certificates start with (no trailing slash).
+
+    MOOC_BASE_URL when it is set. Otherwise, during a request and outside production, the
+    address that request came to (``request.host_url``: the demo served on another port links
+    to that port). Otherwise the default, http://127.0.0.1:5000: the CLI (``mooc reminders
+    send``) has no request to ask, and in production the Host header a visitor sends is not
+    trusted to build sign-in links (set MOOC_BASE_URL there)."""
+    config = settings()
+    if not config.base_url_set and not config.production and has_request_context():
+        return request.host_url.rstrip("/")
+    return config.base_url
 
 
 def is_loopback_url(url: str) -> bool:

@@ -14,7 +14,7 @@ from mooc import mail
 from mooc.auth import audit, passwords, sessions, tokens
 from mooc.auth.models import User
 from mooc.auth.tokens import AccountToken, TokenPurpose
-from mooc.config import settings
+from mooc.config import public_url, settings
 from mooc.errors import DomainError
 from mooc.extensions import db
 
@@ -34,9 +34,9 @@ class PasswordRefused(DomainError):
     """The new password is not acceptable (``code``: a key of passwords.password_problem)."""
 
 
-def link(purpose: TokenPurpose, raw: str) -> str:
+def link(purpose: TokenPurpose, raw: str, base: str | None = None) -> str:
     path = "invite" if purpose == TokenPurpose.INVITE else "reset"
-    return f"{settings().base_url}/{path}/{raw}"
+    return f"{base or public_url()}/{path}/{raw}"
 
 
 def request_reset(email: str) -> None:
@@ -46,10 +46,11 @@ def request_reset(email: str) -> None:
     address has an account, and a slow mail server delays nobody."""
     email = passwords.normalise_email(email)
     audit.record("password.reset_requested", target=email)
-    mail.after_request(lambda: send_reset(email), what="reset e-mail")
+    base = public_url()  # the job runs after the request, which knows the address
+    mail.after_request(lambda: send_reset(email, base), what="reset e-mail")
 
 
-def send_reset(email: str) -> bool:
+def send_reset(email: str, base: str | None = None) -> bool:
     """Send a reset link if ``email`` is an active account, in its own transactions (run after
     the request that asked, see request_reset). Returns whether the mail went out; the outcome
     is in the audit trail."""
@@ -70,7 +71,7 @@ def send_reset(email: str) -> bool:
                  "training platform of the inspection sector. To choose a new password, open this "
                  "link within one hour:\n\n%(link)s\n\n"
                  "If you did not ask for this, ignore this e-mail: your password stays as it is.",
-                 name=user.display_name, link=link(TokenPurpose.RESET, raw))
+                 name=user.display_name, link=link(TokenPurpose.RESET, raw, base))
     user_id, to = user.id, mail.address(user.display_name, user.email)
     # The link exists before the mail that carries it leaves; and no transaction (on SQLite,
     # the write lock) is held while the mail server takes its time.

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from mooc import clock
 from mooc.auth import audit
-from mooc.config import settings
+from mooc.config import Settings, settings
 from mooc.extensions import db
 from mooc.reminders.schedule import Schedule, plan
 from mooc.reminders.sender import describe, send_plan
@@ -50,6 +50,14 @@ def stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(signum, old)
 
 
+def links_line(config: Settings) -> str:
+    """Which address the links in the mails start with: a command has no request to ask."""
+    if config.base_url_set:
+        return f"Links in the mails point to {config.base_url} (MOOC_BASE_URL)."
+    return (f"Links in the mails point to {config.base_url}: MOOC_BASE_URL is not set, so the default is "
+            "used. Set it to the address people open the site at.")
+
+
 @reminders.command("send")
 @click.option("--dry-run", is_flag=True, help="List what would be sent to whom; send and write nothing.")
 @with_appcontext
@@ -64,6 +72,8 @@ def send_command(dry_run: bool) -> None:
     the_plan = plan(today, Schedule.of(config), stale_before)
     skipped = (f"; {the_plan.without_account} reminder(s) skipped: no active account"
                if the_plan.without_account else "")
+    if the_plan.messages:
+        click.echo(links_line(config))
     if dry_run:
         for line in describe(the_plan):
             click.echo(line)

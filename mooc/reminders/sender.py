@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mooc import clock, mail
-from mooc.config import settings
+from mooc.config import public_url, settings
 from mooc.extensions import db
 from mooc.reminders import messages
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
@@ -105,7 +105,7 @@ def send_plan(plan: Plan, *, deliver: Deliver | None = None, should_stop: Callab
     pending_minutes = pending_minutes or config.reminder_pending_minutes
     report = RunReport()
     db.session.commit()  # end the planning transaction: nothing is held while mail goes out
-    queue = outgoing(plan, config.base_url)
+    queue = outgoing(plan, public_url())
     consecutive_failures = 0
     for position, message in enumerate(queue):
         if should_stop():

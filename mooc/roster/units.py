@@ -60,6 +60,24 @@ class UnitError(DomainError):
 # --- the tree ------------------------------------------------------------------------------
 
 
+KIND_LABELS = {  # the kinds the demo and the units file use; any other kind is shown as written
+    "central": _l("Central"),
+    "ministry": _l("Ministry or sector"),
+    "province": _l("Province or city"),
+    "district": _l("District"),
+    "department": _l("Department"),
+    "section": _l("Section"),
+}
+
+
+def kind_label(kind: str | None) -> str:
+    """A unit's kind as people read it ("province" -> "Cấp tỉnh"); unknown kinds as written."""
+    if not kind:
+        return ""
+    label = KIND_LABELS.get(kind.strip().lower())
+    return str(label) if label is not None else kind
+
+
 # --- how a unit reads -----------------------------------------------------------------------
 
 PATH_SEPARATOR = " — "

@@ -95,7 +95,7 @@ MAIL_FAILED = _l("The e-mail could not be sent. Try again later, or tell the ope
 @bp.app_context_processor
 def template_helpers() -> dict:
     return {"Role": Role, "Permission": Permission, "STATUS_LABELS": STATUS_LABELS,
-            "ROLE_LABELS": ROLE_LABELS, "SKIP_LABELS": SKIP_LABELS}
+            "ROLE_LABELS": ROLE_LABELS, "SKIP_LABELS": SKIP_LABELS, "unit_kind": units.kind_label}
 
 
 # --- browsing ------------------------------------------------------------------------------

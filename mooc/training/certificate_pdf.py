@@ -9,7 +9,7 @@ from pathlib import Path
 import segno
 from fpdf import FPDF, FontFace
 
-from mooc.formatting import format_date
+from mooc.formatting import format_date, format_number
 from mooc.training.models import Certificate
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
@@ -19,6 +19,8 @@ MUTED = (91, 89, 96)
 
 
 def render_certificate(certificate: Certificate, verify_url: str, organisation: str) -> bytes:
+    """The certificate: ``organisation`` is the issuing body (MOOC_ISSUER); the holder's staff
+    code and unit and the course's hours (when its front matter gives them) are printed."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(f"Chứng nhận {certificate.code}")
     pdf.set_author(organisation)
@@ -62,6 +64,12 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 24)
     pdf.cell(0, 14, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    who = _holder_details(certificate)
+    if who:
+        pdf.set_font("DejaVu", "", 11)
+        pdf.set_text_color(*MUTED)
+        pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 13)
     pdf.cell(0, 8, "đã hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 17)
@@ -71,13 +79,30 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     pdf.set_font("DejaVu", "", 12)
     pdf.ln(3)
     completed = certificate.enrolment.completed_at if certificate.enrolment else certificate.issued_at
-    pdf.cell(0, 7, f"Ngày hoàn thành: {format_date(completed)}", align="C", new_x="LMARGIN", new_y="NEXT")
+    course = certificate.enrolment.course if certificate.enrolment else None
+    hours = course.hours if course is not None else 0
+    line = f"Ngày hoàn thành: {format_date(completed)}"
+    if hours:
+        line += f" · Thời lượng: {format_number(hours, None)} giờ"
+    pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
     validity = (
         f"Có giá trị đến ngày {format_date(certificate.expires_on)}"
         if certificate.expires_on
         else "Không thời hạn"
     )
     pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
+
+
+def _holder_details(certificate: Certificate) -> str:
+    """"Mã cán bộ: 000202 · Phòng Nghiệp vụ 1 — Thanh tra Thành phố Hà Nội" (the unit now)."""
+    staff = certificate.enrolment.staff if certificate.enrolment else None
+    if staff is None:
+        return ""
+    parts = [f"Mã cán bộ: {staff.staff_code}"]
+    if staff.unit is not None:
+        unit = staff.unit
+        parts.append(unit.name + (f" — {unit.parent.name}" if unit.parent is not None else ""))
+    return " · ".join(parts)
 
 
 def _verification(pdf: FPDF, certificate: Certificate, verify_url: str) -> None:

@@ -3,6 +3,7 @@ CSV exports print (the rows come from ``queries.record``; statuses from ``status
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_babel import gettext as _
@@ -49,7 +50,7 @@ def headers() -> list[str]:
             _("Valid until"), _("Score"), _("Certificate")]
 
 
-def table(staff: Staff, score_format: str) -> list[tuple[RecordRow, list[Any]]]:
+def table(staff: Staff, score_format: Callable[[float], str]) -> list[tuple[RecordRow, list[Any]]]:
     """Each cycle of the person's record with its cells, in the order of ``headers()``."""
     result = []
     for row in queries.record(staff):
@@ -62,7 +63,7 @@ def table(staff: Staff, score_format: str) -> list[tuple[RecordRow, list[Any]]]:
             format_date(e.due_on),
             format_date(e.completed_at),
             format_date(e.expires_on),
-            "" if e.score is None else score_format.format(e.score),
+            "" if e.score is None else score_format(e.score),
             row.certificate.code if row.certificate else "",
         ]
         result.append((row, cells))

@@ -18,11 +18,11 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
-from mooc.config import settings
+from mooc.config import public_url, settings
 from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
-from mooc.formatting import format_date, format_datetime
+from mooc.formatting import format_date, format_datetime, format_number
 from mooc.roster import queries as roster_queries
 from mooc.roster import scope, uploads
 from mooc.roster.display import grouped, refusal_message
@@ -104,8 +104,8 @@ def certificate_pdf(code: str):
     certificate = certificates.by_code(code)
     if certificate is None or not records.may_see(current_user, certificate.enrolment.staff):
         abort(404)
-    verify_url = settings().base_url + url_for("training.verify", code=certificate.code)
-    pdf = render_certificate(certificate, verify_url, _("Inspection Training"))
+    verify_url = public_url() + url_for("training.verify", code=certificate.code)
+    pdf = render_certificate(certificate, verify_url, settings().issuer)
     name = f"chung-nhan-{certificate.code}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name, inline=True)})
@@ -160,7 +160,7 @@ def record(staff_id: int):
 @bp.get("/training/people/<int:staff_id>/record.pdf")
 def record_pdf(staff_id: int):
     staff = _visible_staff(staff_id)
-    rows = [cells for _row, cells in records.table(staff, "{:.1f}%")]
+    rows = [cells for _row, cells in records.table(staff, lambda score: format_number(score, 1) + "%")]
     stamp = _(
         "Printed by %(name)s on %(when)s", name=current_user.display_name, when=format_datetime(clock.now())
     )
@@ -203,7 +203,7 @@ def revoke_certificate(code: str):
 def record_csv(staff_id: int):
     staff = _visible_staff(staff_id)
     table = [[_("Staff code"), _("Full name"), _("Course code"), *records.headers()]]
-    for row, cells in records.table(staff, "{:.1f}"):
+    for row, cells in records.table(staff, "{:.1f}".format):
         table.append([staff.staff_code, staff.full_name, row.course_code, *cells])
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(

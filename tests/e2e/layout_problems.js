@@ -27,6 +27,7 @@
   for (const el of controls) {
     const style = getComputedStyle(el);
     if (style.visibility === 'hidden' || style.display === 'none' || el.closest('.visually-hidden')) continue;
+    if (el.checkVisibility && !el.checkVisibility()) continue;  // e.g. inside a closed <details>
     el.scrollIntoView({block: 'center', inline: 'nearest'});
     const box = el.getBoundingClientRect();
     if (!box.width && !box.height) continue;
@@ -54,6 +55,30 @@
       + 'input:not([type]), textarea';
     if (el.matches(typed) && parseFloat(style.fontSize) < 16) {
       problems.push(`text smaller than 16px makes phones zoom: ${name(el)} (${style.fontSize})`);
+    }
+  }
+  // On a phone: the header leaves room for the page, data tables are cards (not grids to
+  // scroll sideways), and text drawn in charts is not shrunk with them.
+  if (width <= 640) {
+    const header = document.querySelector('.site-header');
+    if (header && header.getBoundingClientRect().height > 120) {
+      problems.push(`the header is ${Math.round(header.getBoundingClientRect().height)}px tall (at most 120px)`);
+    }
+    for (const table of document.querySelectorAll('main table')) {
+      if (table.closest('.prose')) continue;  // a lesson's own tables keep their grid
+      const box = table.getBoundingClientRect();
+      if (box.width > width + 1 || table.scrollWidth > width + 1) {
+        problems.push(`a table wider than the screen: ${name(table)} (${Math.round(Math.max(box.width, table.scrollWidth))}px)`);
+      }
+    }
+  }
+  for (const text of document.querySelectorAll('svg text')) {
+    const box = text.getBoundingClientRect();
+    const svg = text.ownerSVGElement;
+    if (!box.height || !svg || !svg.viewBox.baseVal || !svg.viewBox.baseVal.width) continue;
+    const size = parseFloat(getComputedStyle(text).fontSize) * svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    if (size < 10) {
+      problems.push(`chart text drawn at ${size.toFixed(1)}px: "${text.textContent.trim().slice(0, 30)}"`);
     }
   }
   window.scrollTo(0, 0);

@@ -36,7 +36,8 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Mật khẩu", exact=True).fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page).not_to_have_url(re.compile(r"/login"))
-    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    # Attached, not visible: on a phone it sits behind the header's menu button.
+    expect(page.get_by_role("button", name="Đăng xuất", include_hidden=True)).to_be_attached()
 
 
 def text_of(value: str) -> str:
@@ -193,7 +194,10 @@ class ResultPage:
 
 
 def menu(page: Page, name: str) -> None:
-    """Follow a link of the main menu in the header."""
+    """Follow a link of the main menu in the header (opened first on a phone)."""
+    toggle = page.get_by_role("button", name="Danh mục")
+    if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
     page.get_by_role("navigation", name="Menu chính").get_by_role("link", name=name, exact=True).click()
 
 

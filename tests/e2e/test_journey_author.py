@@ -91,7 +91,8 @@ def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:
     toc = trainee.get_by_role("navigation", name="Nội dung bài")
     expect(toc.get_by_role("link", name="Ghi nhớ trong một phút")).to_be_visible()
     expect(trainee.locator("header .status-done")).to_have_text("✓ Đã xong")
-    outline_item = trainee.locator(".outline-item", has=trainee.locator("a[aria-current=page]"))
+    outline_item = trainee.locator(".lesson-outline .outline-item",
+                                   has=trainee.locator("a[aria-current=page]"))
     expect(outline_item).to_have_class(re.compile(r"\bis-done\b"))
     go(trainee, "/")
     expect(card.locator(".progress-text")).to_have_text(progress_before)

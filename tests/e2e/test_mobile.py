@@ -10,6 +10,7 @@ least 16 px text (smaller makes phones zoom in on focus). The check is layout_pr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,91 @@ def test_the_menu_fits_a_phone(browsing) -> None:
     go(page, "/")
     problems = layout_problems(page)
     assert not problems, "\n".join(problems)
+
+
+STAFF_PAGES = [  # (id, account, path): the officers' and managers' pages, with their tables and charts
+    ("reports", "quanly.hanoi@example.vn", "/reports/"),
+    ("report-people", "quanly.hanoi@example.vn", "/reports/people?status=not_started"),
+    ("report-trend", "baocao@example.vn", "/reports/trend"),
+    ("roster", "quanly.hanoi@example.vn", "/roster/"),
+    ("units", "quantri@example.vn", "/roster/units"),
+    ("rules", "quantri@example.vn", "/admin/rules"),
+]
+
+
+@pytest.mark.parametrize(("email", "path"), [(e, p) for _, e, p in STAFF_PAGES],
+                         ids=[n for n, _, _ in STAFF_PAGES])
+def test_staff_page_fits_a_phone(browsing, email, path) -> None:
+    """Besides what every page checks: tables become cards, the header stays short, chart text
+    is drawn at a readable size (layout_problems.js)."""
+    page = browsing.signed_in(email, viewport=PHONE)
+    go(page, path)
+    problems = layout_problems(page)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_header_is_short_and_its_menu_opens(browsing) -> None:
+    page = browsing.signed_in("quantri@example.vn", viewport=PHONE)
+    go(page, "/")
+    problems = layout_problems(page)
+    assert not problems, "\n".join(problems)
+    header = page.locator(".site-header")
+    assert header.bounding_box()["height"] <= 120
+    nav = page.get_by_role("navigation", name="Menu chính")
+    expect(nav).to_be_hidden()
+    expect(page.get_by_role("search")).to_be_visible()  # the search box stays at hand
+    toggle = page.get_by_role("button", name="Danh mục")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Báo cáo", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()
+    problems = [p for p in layout_problems(page) if not p.startswith("the header is")]  # opened on purpose
+    assert not problems, "\n".join(problems)
+    nav.get_by_role("link", name="Quy tắc", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Quy tắc")
+
+
+def test_the_outline_opens_from_the_top_of_a_lesson(browsing) -> None:
+    page = browsing.signed_in(TRAINEE, viewport=PHONE)
+    go(page, "/courses/nghiep-vu-thanh-tra/lessons/quy-trinh-thanh-tra/chuan-bi-va-quyet-dinh")
+    opener = page.locator("summary").filter(has_text="Mục lục khóa học").locator("visible=true")
+    expect(opener).to_have_count(1)
+    title = page.get_by_role("heading", level=1)
+    assert opener.bounding_box()["y"] < title.bounding_box()["y"]  # above the lesson, not after it
+    assert opener.bounding_box()["y"] < 740  # on the first screen
+    opener.click()
+    current = page.locator(".outline-item a[aria-current='page']").locator("visible=true")
+    expect(current).to_have_count(1)
+    links = page.locator(".outline-item a").locator("visible=true")
+    assert links.count() > 3
+    links.nth(0).click()
+    expect(page).to_have_url(re.compile(r"/courses/nghiep-vu-thanh-tra/lessons/"))
+
+
+def test_report_tables_are_cards_and_filters_fold(browsing) -> None:
+    page = browsing.signed_in("quanly.hanoi@example.vn", viewport=PHONE)
+    go(page, "/reports/")
+    filters = page.locator("details.filters-fold")
+    expect(filters).not_to_have_attribute("open", "")
+    expect(page.locator("select[name=course]")).to_be_hidden()
+    filters.locator("summary").click()
+    expect(page.locator("select[name=course]")).to_be_visible()
+    row = page.locator("table.report tbody tr").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "block"
+    cell = row.locator("td").first
+    label = cell.evaluate("c => getComputedStyle(c, '::before').content")
+    assert label.strip('"') == "Cán bộ đang công tác", label
+    # A filter in use stays unfolded.
+    go(page, "/reports/?due_from=2020-01-01")
+    expect(page.locator("select[name=course]")).to_be_visible()
+
+
+def test_chart_text_is_readable_on_a_phone(browsing) -> None:
+    page = browsing.signed_in("baocao@example.vn", viewport=PHONE)
+    go(page, "/reports/")
+    sizes = page.evaluate("""() => [...document.querySelectorAll('figure.chart svg text')].map(t => {
+      const svg = t.ownerSVGElement;
+      const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+      return parseFloat(getComputedStyle(t).fontSize) * scale;
+    })""")
+    assert sizes and min(sizes) >= 10, sizes
