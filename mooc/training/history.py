@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.progress import READING, SILENT, WRITING, Progress
 from mooc.roster import planning
 from mooc.roster.models import Staff
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
@@ -102,15 +103,18 @@ class _Known:
         return cls(dict(db.session.execute(sa.select(Staff.staff_code, Staff.id)).all()), courses, completed)
 
 
-def plan_history(source: Path | bytes, today: date) -> HistoryPlan:
+def plan_history(source: Path | bytes, today: date, *, progress: Progress = SILENT) -> HistoryPlan:
     """Read a completions file and say what importing it would add."""
-    table = planning.read_table(open_sheet(source, FIELDS), REQUIRED, HEADERS_SHOWN)
+    sheet = open_sheet(source, FIELDS)
+    table = planning.read_table(sheet, REQUIRED, HEADERS_SHOWN)
     plan = HistoryPlan(issues=table.missing(REQUIRED, HistoryIssue))
     if plan.issues:
         return plan
     known = _Known.load()
     seen: dict[tuple[int, int, date], int] = {}
+    progress.phase(READING, sheet.rows_hint)
     for number, cells in table.rows:
+        progress.advance()
         checked = validate_row(number, cells, known, today, table)
         if isinstance(checked, list):
             plan.issues += checked
@@ -172,11 +176,13 @@ def diff(completion: Completion, known: _Known) -> Completion | None:
     return None if completion.key in known.completed else completion
 
 
-def apply_history(plan: HistoryPlan) -> int:
+def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     """Record the completions (all or nothing: the caller commits). Returns how many."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
+    progress.phase(WRITING, len(plan.to_add))
     for completion in plan.to_add:
+        progress.advance()
         staff_id, course_id, day, source = (completion.staff_id, completion.course_id, completion.day,
                                             completion.source)
         cycle = (
