@@ -116,7 +116,7 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 
 
-@main.command("doctor")
+@main.command("doctor", with_appcontext=False)  # it reports a setting that stops the app
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for monitoring.")
 def doctor_command(output: str) -> None:
