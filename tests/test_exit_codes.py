@@ -101,6 +101,8 @@ def test_every_command_has_help_exits_2_on_bad_usage_and_1_on_refused_input(env,
     assert len(commands) > 20 and ("doctor",) in commands
     ours = [command for command in commands if command[0] not in FOREIGN]
     assert set(ours) == set(REFUSED) | set(NO_INPUT), "add the command to REFUSED or NO_INPUT"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert [c for c in ours if f"`mooc {' '.join(c)}" not in readme] == [], "add it to README's command table"
     runner = CliRunner()
     for command in commands:
         shown = runner.invoke(main, [*command, "--help"], prog_name="mooc", env=env)
