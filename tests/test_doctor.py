@@ -21,6 +21,7 @@ from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from tests.courses.tree import make_tree
 from tests.reminders.conftest import Inbox, Smtp, free_port
+from tests.test_exit_codes import made_apps  # noqa: F401 (a fixture)
 
 
 def statuses(findings: list[doctor.Finding]) -> dict[str, str]:
@@ -39,6 +40,7 @@ def environment(tmp_path: Path, database_url: str, **extra: str) -> dict[str, st
 # --- settings ------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("made_apps")
 def test_production_without_a_secret_key_is_an_error_and_exit_1(tmp_path, database_url):
     env = environment(tmp_path, database_url, MOOC_ENV="production", MOOC_SECRET_KEY=None)
     result = CliRunner().invoke(main, ["doctor"], env=env)
@@ -223,6 +225,7 @@ def test_an_instance_folder_that_is_a_file(tmp_path):
 # --- the command ---------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("made_apps")
 def test_the_command_prints_one_line_per_check_and_exits_0_with_warnings_only(app, tmp_path, database_url):
     env = environment(tmp_path, database_url)
     with app.app_context():

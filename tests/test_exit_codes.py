@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
+from flask import Flask, current_app
 from flask.cli import ScriptInfo
 
+from mooc import cli, create_app
 from mooc.cli import _factory, main
+from mooc.extensions import db
 from tests.courses.tree import make_tree
 from tests.roster.helpers import write_csv
 
@@ -65,7 +68,25 @@ REFUSED: dict[tuple[str, ...], Callable[[Path], tuple[list[str], dict[str, str]]
 
 
 @pytest.fixture
-def env(app, tmp_path, database_url) -> dict[str, str | None]:
+def made_apps(monkeypatch) -> Iterator[list[Flask]]:
+    """The apps the `mooc` commands make; their connections are closed after the test (a pooled
+    PostgreSQL connection left to the garbage collector would warn in a later test)."""
+    made: list[Flask] = []
+
+    def recording(*args, **kwargs) -> Flask:
+        made.append(create_app(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "create_app", recording)
+    yield made
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def env(app, tmp_path, database_url, made_apps) -> dict[str, str | None]:
     """A real `mooc` run's variables, on the tests' database (the app fixture empties it after)."""
     values: dict[str, str | None] = {name: None for name in os.environ if name.startswith("MOOC_")}
     values.update({"MOOC_ENV": "testing", "MOOC_DATABASE_URL": database_url,
@@ -78,18 +99,20 @@ def every_command(env: dict[str, str | None]) -> list[tuple[str, ...]]:
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in env.items() if v is not None})
     try:
-        context = click.Context(main, obj=ScriptInfo(create_app=_factory))
+        # Closing the context pops the app context FlaskGroup pushes when it loads the app.
+        with click.Context(main, obj=ScriptInfo(create_app=_factory)) as context:
 
-        def walk(group: click.Group, path: tuple[str, ...]) -> None:
-            for name in group.list_commands(context):
-                command = group.get_command(context, name)
-                assert command is not None
-                if isinstance(command, click.Group):
-                    walk(command, (*path, name))
-                else:
-                    found.append((*path, name))
+            def walk(group: click.Group, path: tuple[str, ...]) -> None:
+                for name in group.list_commands(context):
+                    command = group.get_command(context, name)
+                    assert command is not None
+                    if isinstance(command, click.Group):
+                        walk(command, (*path, name))
+                    else:
+                        found.append((*path, name))
 
-        walk(main, ())
+            walk(main, ())
+        assert not current_app, "an app context was left pushed"
     finally:
         os.environ.clear()
         os.environ.update(saved)
