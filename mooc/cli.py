@@ -5,6 +5,7 @@ that domain's commands.py and are registered on the app in create_app().
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from flask.cli import FlaskGroup
 from flask_migrate import upgrade as migrate_upgrade
 
-from mooc import create_app
+from mooc import create_app, doctor
 from mooc import demo as demo_data
 from mooc.backup import BackupError, backup, restore
 from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, read_variables, settings
@@ -113,6 +114,34 @@ def _check_schema_current() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+@main.command("doctor", with_appcontext=False)  # it reports a setting that stops the app
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for monitoring.")
+def doctor_command(output: str) -> None:
+    """Check the installation and say what to do: settings, the database and its migrations,
+    the courses (clean, synced), the mail server (connects, sends nothing), the last run of
+    each cron command, the instance folder, PostgreSQL's timeout and pool. One line per check:
+    ok, warning or error. Exit status 1 if any check is an error (for monitoring)."""
+    try:
+        app = create_app()
+    except ConfigError as error:
+        findings = [doctor.Finding("settings", doctor.ERROR, str(error), "fix the setting it names")]
+    else:
+        findings = doctor.run_all(app)
+    errors = sum(f.status == doctor.ERROR for f in findings)
+    warnings = sum(f.status == doctor.WARNING for f in findings)
+    if output == "json":
+        click.echo(json.dumps({"ok": not errors, "errors": errors, "warnings": warnings,
+                               "checks": [f.as_dict() for f in findings]}, ensure_ascii=False, indent=2))
+    else:
+        for finding in findings:
+            color = {doctor.OK: "green", doctor.WARNING: "yellow", doctor.ERROR: "red"}[finding.status]
+            click.secho(finding.line(), fg=color if sys.stdout.isatty() else None)
+        click.echo(f"{len(findings)} checks: {errors} error(s), {warnings} warning(s).")
+    if errors:
+        sys.exit(1)
 
 
 @main.command("backup")

@@ -147,22 +147,42 @@ def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
     return path
 
 
-def send_smtp(message: EmailMessage, config: Settings) -> None:
+def _session(config: Settings, timeout: float) -> smtplib.SMTP:
+    """A connection to the mail server, encrypted and signed in as the settings say."""
     host, port, tls = config.mail_host, config.mail_port, config.mail_tls
+    if tls == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout,
+                                                context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, port, timeout=timeout)
     try:
-        if tls == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS,
-                                                    context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
-        with client:
-            if tls == "starttls":
-                client.starttls(context=ssl.create_default_context())
-            if config.mail_user:
-                client.login(config.mail_user, config.mail_password)
+        if tls == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if config.mail_user:
+            client.login(config.mail_user, config.mail_password)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def send_smtp(message: EmailMessage, config: Settings) -> None:
+    try:
+        with _session(config, SMTP_TIMEOUT_SECONDS) as client:
             client.send_message(message)
     except (OSError, smtplib.SMTPException) as error:
-        raise MailError(f"could not send mail through {host}:{port}: {error}") from error
+        where = f"{config.mail_host}:{config.mail_port}"
+        raise MailError(f"could not send mail through {where}: {error}") from error
+
+
+def probe_smtp(config: Settings, timeout: float = 10) -> None:
+    """Connect, encrypt and sign in as ``send_smtp`` does, then leave without sending (`mooc doctor`)."""
+    try:
+        with _session(config, timeout) as client:
+            client.noop()
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailError(f"could not reach the mail server {config.mail_host}:{config.mail_port}: "
+                        f"{error}") from error
 
 
 def address(name: str, email: str) -> str:

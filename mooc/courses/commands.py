@@ -19,6 +19,7 @@ from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_n
 from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
 from mooc.extensions import db
 from mooc.formats.gift import convert_gift_file
+from mooc.progress import for_command, quiet_option
 from mooc.text import fold
 
 
@@ -105,15 +106,17 @@ def check_command(path: str | None, output: str) -> None:
 @courses.command("sync")
 @click.argument("path", required=False, type=click.Path(exists=True))
 @click.option("--dry-run", is_flag=True, help="Say what would change, and warn, without writing.")
+@quiet_option
 @with_appcontext
-def sync_command(path: str | None, dry_run: bool) -> None:
+def sync_command(path: str | None, dry_run: bool, quiet: bool) -> None:
     """Load the courses under PATH (default: the courses folder) into the database, in one
     transaction. Refuses a tree with errors (the last good version stays live). Files that
     disappeared are archived, never deleted: progress on them is kept. Warnings (and
     progress that this sync archives) are printed after the summary."""
     root = _root(path)
     try:
-        report = sync_tree(root)
+        with for_command(quiet) as progress:
+            report = sync_tree(root, progress=progress)
         if dry_run:
             db.session.rollback()
         else:

@@ -27,6 +27,7 @@ from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
 from mooc.formats.problem import Problem
 from mooc.formats.quiz_content import quiz_content
+from mooc.progress import CHECKING, SILENT, WRITING, Progress
 
 
 class SyncRefused(Exception):
@@ -130,12 +131,14 @@ class _Syncer:
         self.report.rendered += 1
         return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
 
-    def run(self) -> SyncReport:
+    def run(self, progress: Progress = SILENT) -> SyncReport:
         existing = {c.key: c for c in db.session.scalars(sa.select(Course))}
         seen: set[str] = set()
+        progress.phase(WRITING, len(self.result.courses))
         for source in self.result.courses:
             seen.add(source.key)
             self.sync_course(source, existing.get(source.key))
+            progress.advance()
         for key, course in existing.items():
             if self.full_tree and key not in seen and not course.archived:
                 course.archived = True
@@ -405,11 +408,12 @@ def archive_warnings(result: CheckResult) -> list[Problem]:
     return problems
 
 
-def sync_tree(root: Path, result: CheckResult | None = None) -> SyncReport:
+def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progress = SILENT) -> SyncReport:
     """Check ``root`` and load it. Raises SyncRefused (writing nothing) if it has errors.
 
     The caller owns the transaction: commit on success, roll back on any exception.
     """
+    progress.phase(CHECKING)
     result = result or check_tree(root)
     if result.errors:
         raise SyncRefused(result.errors)
@@ -418,7 +422,7 @@ def sync_tree(root: Path, result: CheckResult | None = None) -> SyncReport:
     courses_root = root.parent if single_course else root
     syncer = _Syncer(result, courses_root, full_tree=not single_course)
     warnings = result.warnings + archive_warnings(result)
-    report = syncer.run()
+    report = syncer.run(progress)
     report.warnings = warnings
     report.commit = git_commit(root)
     db.session.add(

@@ -16,6 +16,7 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.config import Settings, settings
 from mooc.extensions import db
+from mooc.progress import for_command, quiet_option
 from mooc.reminders.schedule import Schedule, plan
 from mooc.reminders.sender import describe, send_plan
 
@@ -60,8 +61,9 @@ def links_line(config: Settings) -> str:
 
 @reminders.command("send")
 @click.option("--dry-run", is_flag=True, help="List what would be sent to whom; send and write nothing.")
+@quiet_option
 @with_appcontext
-def send_command(dry_run: bool) -> None:
+def send_command(dry_run: bool, quiet: bool) -> None:
     """Send the reminders due today: to trainees before and after their deadlines and
     before their certificates expire, and the managers' weekly digests. Running it twice
     sends nothing twice; an interrupted run or a mail server that is down leaves the rest
@@ -82,11 +84,11 @@ def send_command(dry_run: bool) -> None:
                    "Dry run: nothing was sent or written.")
         db.session.rollback()
         return
-    with stop_on_signals() as stop:
-        report = send_plan(the_plan, should_stop=stop.is_set)
-    if report.sent or report.failed:
-        audit.record("reminders.sent", sent=report.sent, failed=report.failed, left=report.left,
-                     stopped=report.stopped or "")
+    with stop_on_signals() as stop, for_command(quiet) as progress:
+        report = send_plan(the_plan, should_stop=stop.is_set, progress=progress)
+    # Every run is recorded, those that had nothing to send too: `mooc doctor` reads the last one.
+    audit.record("reminders.sent", sent=report.sent, failed=report.failed, left=report.left,
+                 stopped=report.stopped or "")
     db.session.commit()
     for error in report.errors[:20]:
         click.echo(f"not sent: {error}", err=True)

@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mooc import clock, mail
 from mooc.config import public_url, settings
 from mooc.extensions import db
+from mooc.progress import SENDING, SILENT, Progress
 from mooc.reminders import messages
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reminders.schedule import DigestMessage, Plan, TraineeMessage
@@ -98,7 +99,7 @@ def _digest(digest: DigestMessage, base_url: str, today: date, horizon: int) -> 
 
 
 def send_plan(plan: Plan, *, deliver: Deliver | None = None, should_stop: Callable[[], bool] = lambda: False,
-              pending_minutes: int | None = None) -> RunReport:
+              pending_minutes: int | None = None, progress: Progress = SILENT) -> RunReport:
     """Send every message of ``plan``; see the module's docstring for the guarantees."""
     config = settings()
     deliver = deliver or mail.send
@@ -107,7 +108,9 @@ def send_plan(plan: Plan, *, deliver: Deliver | None = None, should_stop: Callab
     db.session.commit()  # end the planning transaction: nothing is held while mail goes out
     queue = outgoing(plan, public_url())
     consecutive_failures = 0
+    progress.phase(SENDING, len(queue))
     for position, message in enumerate(queue):
+        progress.advance()
         if should_stop():
             report.stopped = "interrupted"
             report.left = len(queue) - position

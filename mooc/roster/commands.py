@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from mooc.config import settings
 from mooc.extensions import db
+from mooc.progress import for_command, quiet_option
 from mooc.roster import importer, units
 from mooc.roster.display import FIELD_LABELS, KIND_LABELS, grouped, names, refusal_message, show_value
 from mooc.roster.reader import UNIT_FIELDS
@@ -34,9 +35,10 @@ def roster() -> None:
 @click.option("--disable-admin", "confirmed_admins", multiple=True, metavar="EMAIL",
               help="Confirm that the import disables this administrator's account (repeat for each one "
                    "the plan names).")
+@quiet_option
 @with_appcontext
 def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed: bool,
-                   confirmed_admins: tuple[str, ...]) -> None:
+                   confirmed_admins: tuple[str, ...], quiet: bool) -> None:
     """Import staff from FILE (CSV or XLSX; headers in English or Vietnamese).
 
     Prints the plan (added, changed, moved, deactivated, reactivated, unchanged, errors)
@@ -46,9 +48,10 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
     """
     try:
         sheet = importer.open_sheet(file)
-        plan = importer.plan_import(sheet, full=full, filename=file.name,
-                                    checksum=importer.file_checksum(file),
-                                    confirm_percent=settings().roster_confirm_percent)
+        with for_command(quiet, output) as progress:
+            plan = importer.plan_import(sheet, full=full, filename=file.name,
+                                        checksum=importer.file_checksum(file),
+                                        confirm_percent=settings().roster_confirm_percent, progress=progress)
     except importer.FileRefused as error:
         db.session.rollback()
         _fail(output, refusal_message(error))
@@ -57,9 +60,10 @@ def import_command(file: Path, dry_run: bool, full: bool, output: str, confirmed
     admins_needed = importer.admins_unconfirmed(plan, confirmed_admins)
     apply = plan.ok and not dry_run and not needs_yes and not admins_needed
     if apply:
-        importer.apply_plan(plan, source="cli", confirmed=confirmed,
-                            confirmed_admins=confirmed_admins)
-        db.session.commit()
+        with for_command(quiet, output) as progress:
+            importer.apply_plan(plan, source="cli", confirmed=confirmed,
+                                confirmed_admins=confirmed_admins, progress=progress)
+            db.session.commit()
     else:
         db.session.rollback()
     if output == "json":

@@ -32,6 +32,7 @@ from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.progress import COMPARING, READING, SILENT, WRITING, Progress
 from mooc.roster import keys, moves, planning, scope
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
@@ -598,7 +599,8 @@ def diff(row: StaffRow, values: dict[str, Any]) -> StaffChange | None:
 
 def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                 full: bool = False, confirm_percent: int = 10, filename: str = "",
-                checksum: str = "", actor_id: int | None = None, actor: User | None = None) -> ImportPlan:
+                checksum: str = "", actor_id: int | None = None, actor: User | None = None,
+                progress: Progress = SILENT) -> ImportPlan:
     """Compare a roster file with the roster and say what importing it would do.
 
     A scoped ``actor`` (a training officer) imports for their units only (``ImportPlan.scope``).
@@ -617,13 +619,16 @@ def plan_import(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
         return plan
     checker = _StaffRows(table, _Roster.load(plan.scope), plan)
     plan.active_before = checker.roster.active
+    progress.phase(READING, getattr(source, "rows_hint", None))
     for number, cells in table.rows:
         plan.rows += 1
+        progress.advance()
         checked = checker.validate_row(number, cells)
         if isinstance(checked, list):
             plan.issues += checked
         elif not plan.issues:  # the other rows are checked too, but a file with errors has no plan
             _add(plan, checker, checked)
+    progress.phase(COMPARING)
     _finish(plan, table, checker, actor_id)
     return plan
 
@@ -751,7 +756,8 @@ def _plan_admins(plan: ImportPlan, actor_id: int | None) -> None:
 
 
 def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "web",
-               confirmed: bool = False, confirmed_admins: Iterable[str] = ()) -> RosterImport:
+               confirmed: bool = False, confirmed_admins: Iterable[str] = (),
+               progress: Progress = SILENT) -> RosterImport:
     """Write the plan in the request's (or command's) transaction (flush only; the caller commits).
 
     Every check is made before anything is written. ``confirmed_admins`` must name (by e-mail)
@@ -776,12 +782,17 @@ def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "we
         ref = values["position_id"]
         return {**values, "position_id": position_ids[ref] if isinstance(ref, str) else ref}
 
+    progress.phase(WRITING, 4)
     _write_staff(plan, resolved)
+    progress.advance()
     _sync_accounts(plan)
+    progress.advance()
     _move_account_emails(plan, actor)
+    progress.advance()
     # New hires, transfers, changes of position or status: history, and the training rules
     # follow (same transaction).
     _record_moves(plan, record.id, resolved)
+    progress.advance()
 
     audit.record("roster.imported", actor=actor, target=plan.filename[:200] or plan.checksum,
                  checksum=plan.checksum, full=plan.full, source=source, import_id=record.id, **plan.counts)

@@ -123,6 +123,12 @@ class Sheet:
     # field -> rows where invisible control characters were removed (filled while rows are read)
     stripped: dict[str, list[int]] = field(default_factory=dict)
     _records: Callable[[], Records] | None = field(default=None, repr=False)
+    lines: int | None = None       # the file's rows, as far as can be told cheaply (for progress)
+
+    @property
+    def rows_hint(self) -> int | None:
+        """About how many data rows ``rows()`` yields (for a progress bar's estimate only)."""
+        return None if self.lines is None else max(self.lines - self.header_row, 0)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -375,7 +381,17 @@ def _open_csv(opener: Callable[[], IO[bytes]]) -> Sheet:
                 raise FileRefused("cell_too_long", row=number + 1, column=column, n=MAX_CELL_CHARS) from None
 
     return Sheet(kind="csv", headers=[], header_row=1, mapping={}, encoding=encoding,
-                 delimiter=delimiter, _records=records)
+                 delimiter=delimiter, _records=records, lines=_count_lines(opener))
+
+
+def _count_lines(opener: Callable[[], IO[bytes]]) -> int:
+    """Physical lines (a record with a newline inside quotes counts twice: an estimate)."""
+    lines, last = 0, b"\n"
+    with opener() as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
 
 
 def _long_column(opener: Callable[[], IO[bytes]], encoding: str, delimiter: str,
@@ -456,6 +472,7 @@ def _open_xlsx(opener: Callable[[], IO[bytes]]) -> Sheet:
                 raise FileRefused("not_a_table") from error
             try:
                 sheet = workbook.active or workbook.worksheets[0]
+                result.lines = sheet.max_row  # as the file says (a progress estimate only)
                 sheet.reset_dimensions()
                 counter = 0
                 for row in sheet.iter_rows():
@@ -467,7 +484,8 @@ def _open_xlsx(opener: Callable[[], IO[bytes]]) -> Sheet:
             finally:
                 workbook.close()
 
-    return Sheet(kind="xlsx", headers=[], header_row=1, mapping={}, _records=records)
+    result = Sheet(kind="xlsx", headers=[], header_row=1, mapping={}, _records=records)
+    return result
 
 
 def _xlsx_value(cell: Any) -> Cell:

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from mooc.extensions import db
+from mooc.progress import for_command, quiet_option
 from mooc.search.index import rebuild
 
 
@@ -17,13 +18,15 @@ def search() -> None:
 
 
 @search.command("reindex")
+@quiet_option
 @with_appcontext
-def reindex_command() -> None:
+def reindex_command(quiet: bool) -> None:
     """Index every live lesson again, from scratch, in one transaction. Course sync keeps the
     index current by itself: run this after restoring a database or changing the indexing."""
     start = time.perf_counter()
     try:
-        lessons, sections = rebuild()
+        with for_command(quiet) as progress:
+            lessons, sections = rebuild(progress)
         db.session.commit()
     except Exception:
         db.session.rollback()

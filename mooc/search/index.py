@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from mooc.courses.models import Course, Lesson, Module
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
+from mooc.progress import INDEXING, SILENT, Progress
 from mooc.search.models import SearchSection
 from mooc.search.sections import Section, split_sections
 from mooc.search.tokens import tokens
@@ -116,13 +117,15 @@ def update_lessons(lesson_ids: Iterable[int]) -> int:
     return written
 
 
-def rebuild() -> tuple[int, int]:
+def rebuild(progress: Progress = SILENT) -> tuple[int, int]:
     """Index every live lesson from scratch. Returns (lessons, sections). The caller commits."""
     db.session.execute(sa.delete(SearchSection), execution_options={"synchronize_session": False})
     ids = list(db.session.scalars(_live_lessons().with_only_columns(Lesson.id).order_by(Lesson.id)))
     sections = 0
+    progress.phase(INDEXING, len(ids))
     for batch in _batches(ids):
         sections += _write(db.session.execute(_live_lessons().where(Lesson.id.in_(batch))))
+        progress.advance(len(batch))
     if db.session.get_bind().dialect.name == "sqlite":
         # Merge the FTS5 index's segments into one: fewer pages to read per query.
         db.session.execute(sa.text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))

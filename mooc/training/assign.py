@@ -18,6 +18,7 @@ from mooc import clock
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.progress import ASSIGNING, SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.roster.scope import require_staff
 from mooc.roster.units import subtrees
@@ -134,7 +135,8 @@ def _latest_cycles(course_id: int, staff_ids: set[int] | None) -> dict[int, Enro
 
 
 def apply_rules(
-    today: date | None = None, staff_ids: set[int] | None = None, course_ids: set[int] | None = None
+    today: date | None = None, staff_ids: set[int] | None = None, course_ids: set[int] | None = None,
+    progress: Progress = SILENT,
 ) -> AssignReport:
     """Open the enrolments the active rules call for (for ``staff_ids`` only, if given; for
     the courses ``course_ids`` only, if given): first cycles for people newly covered,
@@ -160,8 +162,10 @@ def apply_rules(
     for course_id in db.session.scalars(open_rule_courses):
         by_course.setdefault(course_id, [])  # no active rule any more: its enrolments close
     report = AssignReport()
+    progress.phase(ASSIGNING, len(by_course))
     for course_id in sorted(by_course):
         report += _apply_course(course_id, by_course[course_id], today, staff_ids)
+        progress.advance()
     return report
 
 

@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from mooc import clock
 from mooc.auth import audit
 from mooc.extensions import db
+from mooc.progress import for_command, quiet_option
 from mooc.roster.leavers import leave_when_due
 from mooc.roster.reader import FileRefused
 from mooc.training.assign import apply_rules
@@ -24,13 +25,15 @@ def training() -> None:
 
 
 @training.command("assign")
+@quiet_option
 @with_appcontext
-def assign_command() -> None:
+def assign_command(quiet: bool) -> None:
     """Mark as left the people whose leaving date has come, then apply every active
     assignment rule: enrol people newly covered, open renewal cycles for certificates about to
     expire. Safe to run as often as you like (cron: nightly)."""
     left = leave_when_due()
-    report = apply_rules()
+    with for_command(quiet) as progress:
+        report = apply_rules(progress=progress)
     audit.record("training.assigned", left=left, enrolled=report.enrolled, renewed=report.renewed,
                  closed=report.closed)
     db.session.commit()
@@ -44,13 +47,15 @@ def assign_command() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@quiet_option
 @with_appcontext
-def import_history(file: str, dry_run: bool, output: str) -> None:
+def import_history(file: str, dry_run: bool, output: str, quiet: bool) -> None:
     """Import completions done elsewhere from a CSV or XLSX file with the columns
     Mã cán bộ (staff code), Khóa học (course code), Ngày hoàn thành (dd/mm/yyyy) and
     optionally Nguồn (source). All or nothing; exit status 1 if any row has an error."""
     try:
-        plan = plan_history(Path(file), clock.today())
+        with for_command(quiet, output) as progress:
+            plan = plan_history(Path(file), clock.today(), progress=progress)
     except FileRefused as refused:
         raise click.ClickException(f"{file}: cannot be read ({refused.code})") from None
     if output == "json":
@@ -65,7 +70,8 @@ def import_history(file: str, dry_run: bool, output: str) -> None:
         sys.exit(1)
     if dry_run:
         return
-    added = apply_history(plan)
+    with for_command(quiet, output) as progress:
+        added = apply_history(plan, progress=progress)
     audit.record("training.history_imported", target=Path(file).name, added=added)
     db.session.commit()
     if output == "text":

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.progress import READING, SILENT, WRITING, Progress
 from mooc.roster import planning, scope
 from mooc.roster.models import Staff
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
@@ -107,17 +108,21 @@ class _Known:
         return cls({code: staff_id for code, staff_id, _unit in people}, courses, completed, outside)
 
 
-def plan_history(source: Path | bytes, today: date, actor: User | None = None) -> HistoryPlan:
+def plan_history(source: Path | bytes, today: date, actor: User | None = None, *,
+                 progress: Progress = SILENT) -> HistoryPlan:
     """Read a completions file and say what importing it would add. A scoped ``actor`` (a
     training officer) records completions of the people of their units only: a row for
     anyone else is an error of that row."""
-    table = planning.read_table(open_sheet(source, FIELDS), REQUIRED, HEADERS_SHOWN)
+    sheet = open_sheet(source, FIELDS)
+    table = planning.read_table(sheet, REQUIRED, HEADERS_SHOWN)
     plan = HistoryPlan(issues=table.missing(REQUIRED, HistoryIssue))
     if plan.issues:
         return plan
     known = _Known.load(actor)
     seen: dict[tuple[int, int, date], int] = {}
+    progress.phase(READING, sheet.rows_hint)
     for number, cells in table.rows:
+        progress.advance()
         checked = validate_row(number, cells, known, today, table)
         if isinstance(checked, list):
             plan.issues += checked
@@ -192,11 +197,13 @@ def shown(plan: HistoryPlan, limit: int = 300) -> list[tuple[int, str, str, str,
              c.day) for c in first]
 
 
-def apply_history(plan: HistoryPlan) -> int:
+def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     """Record the completions (all or nothing: the caller commits). Returns how many."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
+    progress.phase(WRITING, len(plan.to_add))
     for completion in plan.to_add:
+        progress.advance()
         staff_id, course_id, day, source = (completion.staff_id, completion.course_id, completion.day,
                                             completion.source)
         cycle = (
