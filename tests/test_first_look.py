@@ -92,8 +92,19 @@ def test_mooc_demo_staff_loads_a_generated_roster_once(app, database_url, tmp_pa
     for name, value in {"DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path), "ENV": "development",
                         "PASSWORD_METHOD": FAST_HASH, "COURSES_DIR": str(ROOT / "courses")}.items():
         monkeypatch.setenv(f"MOOC_{name}", value)
-    served = []
+    served, made = [], []
     monkeypatch.setattr(cli, "serve", lambda *args: served.append(args))
+    factory = cli._factory
+    monkeypatch.setattr(cli, "_factory", lambda: made.append(factory()) or made[-1])
+    try:
+        _run_demo_staff(app, served)
+    finally:
+        for each in made:  # the command's own apps: close their connections (PostgreSQL)
+            with each.app_context():
+                db.engine.dispose()
+
+
+def _run_demo_staff(app, served) -> None:
     result = CliRunner().invoke(cli.main, ["demo", "--staff", "200"])
     assert result.exit_code == 0, result.output
     assert served and "generated staff" in result.output
