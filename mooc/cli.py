@@ -72,7 +72,10 @@ def _serve_options(function):
 
 @main.command()
 @_serve_options
-def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+@click.option("--staff", "staff", default=0, show_default=True, metavar="N",
+              help="Also generate about N people (a ministry-sized roster: 10000) in sections of "
+                   "the demo provinces, with their training, so that reports show a real picture.")
+def demo(host: str, port: int, workers: int, threads: int, access_log: bool, staff: int) -> None:
     """Set up the demo and serve it: migrate the database (SQLite in instance/ unless
     MOOC_DATABASE_URL says otherwise), load the demo roster, accounts and the courses,
     print the demo logins, and serve on http://HOST:PORT until Ctrl+C."""
@@ -84,6 +87,8 @@ def demo(host: str, port: int, workers: int, threads: int, access_log: bool) -> 
     with app.app_context():
         migrate_upgrade()
         report = demo_data.load_demo()
+        if staff > 0:
+            demo_data.load_staff(staff, report)
         db.session.commit()
     click.echo(demo_data.describe(report, f"http://{host}:{port}"))
     _warn_if_development(app)

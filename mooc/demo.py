@@ -5,6 +5,7 @@ Every name here is invented. Units are data like any other: this is one possible
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -12,22 +13,24 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from mooc import clock
-from mooc.auth.models import Role, User
+from mooc.auth.demo_accounts import ACCOUNTS, DEMO_PASSWORD
+from mooc.auth.models import User
 from mooc.auth.passwords import set_password
 from mooc.config import settings
 from mooc.courses.models import Course, Lesson
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.database import Base
+from mooc.demo_roster import POSITIONS as ROSTER_POSITIONS
+from mooc.demo_roster import PROVINCE_SECTIONS, Names, email_local
 from mooc.extensions import db
-from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
+from mooc.roster import keys
+from mooc.roster.models import OrgUnit, Position, Staff, StaffHistory, StaffStatus
 from mooc.text import split_full_name
 from mooc.training import assign, completion
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 
 M = TypeVar("M", bound=Base)
-
-DEMO_PASSWORD = "matkhau-demo"  # noqa: S105 (published on purpose: it is the demo)
 
 UNITS = [  # code, name, parent code, kind
     ("TTCP", "Thanh tra Chính phủ", None, "central"),
@@ -40,16 +43,7 @@ UNITS = [  # code, name, parent code, kind
     ("NB", "Thanh tra tỉnh Ninh Bình", None, "province"),
 ]
 
-POSITIONS = [  # code, title, rank
-    ("CTT", "Chánh Thanh tra", 10),
-    ("PCTT", "Phó Chánh Thanh tra", 20),
-    ("TP", "Trưởng phòng", 30),
-    ("PTP", "Phó Trưởng phòng", 40),
-    ("TTVCC", "Thanh tra viên cao cấp", 50),
-    ("TTVC", "Thanh tra viên chính", 60),
-    ("TTV", "Thanh tra viên", 70),
-    ("CV", "Chuyên viên", 80),
-]
+POSITIONS = [(code, title, rank) for code, title, rank, _share in ROSTER_POSITIONS]
 
 STAFF = [  # staff code, full name, e-mail, unit, position
     ("000101", "Trần Thị Bích Ngọc", "quantri@example.vn", "TTCP-TCB", "CV"),
@@ -67,14 +61,6 @@ STAFF = [  # staff code, full name, e-mail, unit, position
     ("000402", "Lý Thị Mai", "mai.lt@example.vn", "NB", "TTV"),
 ]
 
-ACCOUNTS = [  # e-mail, role, scope unit, what the README says about it
-    ("quantri@example.vn", Role.ADMIN, None, "administrator"),
-    ("baocao@example.vn", Role.REPORTER, None, "ministry reporter (reads every report)"),
-    ("quanly.hanoi@example.vn", Role.MANAGER, "HN", "manager of Thanh tra Thành phố Hà Nội"),
-    ("quanly.hcm@example.vn", Role.MANAGER, "HCM", "manager of Thanh tra Thành phố Hồ Chí Minh"),
-    ("daotao.hanoi@example.vn", Role.OFFICER, "HN", "training officer of Thanh tra Thành phố Hà Nội"),
-    ("hocvien@example.vn", Role.TRAINEE, None, "trainee (Nguyễn Văn An, Hà Nội)"),
-]
 
 
 @dataclass
@@ -245,3 +231,82 @@ def describe(report: DemoReport, url: str) -> str:
     lines += [f"  {email.ljust(width)}  {description}" for email, description in report.accounts]
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines)
+
+
+GENERATED_CODE = "9{:06d}"  # staff codes of the generated people (`mooc demo --staff N`)
+
+
+def load_staff(count: int, report: DemoReport, seed: int = 2026) -> None:
+    """About ``count`` generated people in sections under the demo provinces, enrolled by the demo's
+    rules, some done and some under way. Adds only the people missing up to ``count``: a second
+    run with the same count adds nobody. Call after ``load_demo``."""
+    generated = Staff.staff_code.like("9______")
+    have = db.session.scalar(sa.select(sa.func.count()).select_from(Staff).where(generated)) or 0
+    if have >= count:
+        return
+    rng = random.Random(seed)  # noqa: S311 (invented people, not secrets)
+    sections = _generated_sections(report)
+    roots = list(sections)
+    positions = db.session.execute(sa.select(Position.code, Position.id)).all()
+    share = {code: share for code, _title, _rank, share in ROSTER_POSITIONS}
+    position_ids, shares = [p[1] for p in positions], [share.get(p[0], 1) for p in positions]
+    names = Names(rng)
+    today = clock.today()
+    rows = []
+    for n in range(1, count + 1):
+        family, middle, given = names.draw()
+        root = rng.choice(roots)
+        position_id = rng.choices(position_ids, shares)[0]
+        unit_id = rng.choice(sections[root])
+        joined = today - timedelta(days=rng.randint(200, 12000))
+        if n <= have:
+            continue  # drawn all the same, so that the same count gives the same people
+        full, code = f"{family} {middle} {given}", GENERATED_CODE.format(n)
+        email = f"{email_local(family, middle, given)}{n}@example.vn"
+        rows.append({"staff_code": code, "full_name": full, "family_name": family, "middle_name": middle,
+                     "given_name": given, "email": email, "unit_id": unit_id, "position_id": position_id,
+                     "status": StaffStatus.ACTIVE, "joined_on": joined,
+                     "search_text": keys.search_text(full, code, email), "sort_key": keys.sort_key(full)})
+    db.session.execute(sa.insert(Staff), rows)
+    new = db.session.execute(sa.select(Staff.id, Staff.unit_id, Staff.position_id, Staff.joined_on).where(
+        generated, Staff.staff_code > GENERATED_CODE.format(have))).all()
+    db.session.execute(sa.insert(StaffHistory), [
+        {"staff_id": sid, "valid_from": joined, "unit_id": unit, "position_id": position,
+         "status": StaffStatus.ACTIVE} for sid, unit, position, joined in new])
+    report.created["generated staff"] = len(new)
+    assign.apply_rules(today=today - timedelta(days=40), staff_ids={row[0] for row in new})
+    _generated_progress(rng, {row[0] for row in new})
+
+
+def _generated_sections(report: DemoReport) -> dict[int, list[int]]:
+    """The demo provinces and, under each, the sections of an inspectorate (created if missing):
+    province id -> the ids of the units its people sit in (the province itself for its leaders)."""
+    sections: dict[int, list[int]] = {}
+    for code, _name, _parent, kind in UNITS:
+        if kind != "province":
+            continue
+        province = db.session.execute(sa.select(OrgUnit).where(OrgUnit.code == code)).scalar_one()
+        units = [_get_or_create(OrgUnit, "code", f"{code}-S{n:02d}", report, name=name, kind="section",
+                                parent=province)
+                 for n, name in enumerate(PROVINCE_SECTIONS, start=1)]
+        db.session.flush()
+        sections[province.id] = [province.id] + [unit.id for unit in units]
+    return sections
+
+
+def _generated_progress(rng: random.Random, staff_ids: set[int]) -> None:
+    """Some of the generated people's enrolments completed (weeks ago), some under way."""
+    courses = {c.id: c for c in db.session.scalars(sa.select(Course))}
+    now = clock.now()
+    enrolments = db.session.scalars(sa.select(Enrolment).where(
+        Enrolment.staff_id.in_(staff_ids), Enrolment.state == EnrolmentState.NOT_STARTED)
+        .order_by(Enrolment.id))
+    for enrolment in enrolments:
+        roll = rng.random()
+        if roll < 0.4:
+            completion.complete(enrolment, courses[enrolment.course_id], None,
+                                now - timedelta(days=rng.randint(1, 35), minutes=rng.randint(0, 1440)))
+        elif roll < 0.65:
+            enrolment.state = EnrolmentState.IN_PROGRESS
+            enrolment.started_at = now - timedelta(days=rng.randint(0, 30))
+    db.session.flush()

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from mooc import demo
+from mooc.auth import demo_accounts
 from mooc.auth.models import Role, User
 from mooc.cli import main
 from mooc.extensions import db
@@ -57,13 +58,13 @@ def test_demo_data_loads_once_and_its_logins_work(app):
         db.session.commit()
         second = demo.load_demo()
         db.session.commit()
-        assert first.created["users"] == len(demo.ACCOUNTS)
+        assert first.created["users"] == len(demo_accounts.ACCOUNTS)
         assert second.created == {}
         roles = dict(db.session.execute(sa.select(User.email, User.role)).all())
-    assert {roles[email] for email, *_ in demo.ACCOUNTS} == set(Role)
+    assert {roles[email] for email, *_ in demo_accounts.ACCOUNTS} == set(Role)
     text = demo.describe(first, "http://127.0.0.1:5000")
-    assert demo.DEMO_PASSWORD in text and "quantri@example.vn" in text
-    for email, *_ in demo.ACCOUNTS:
+    assert demo_accounts.DEMO_PASSWORD in text and "quantri@example.vn" in text
+    for email, *_ in demo_accounts.ACCOUNTS:
         client = app.test_client()
-        assert login(client, email, demo.DEMO_PASSWORD).status_code == 302, email
+        assert login(client, email, demo_accounts.DEMO_PASSWORD).status_code == 302, email
         assert client.get("/").status_code == 200

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from mooc import clock
-from mooc.auth import audit, passwords, sessions
+from mooc.auth import audit, demo_accounts, passwords, sessions
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
 from mooc.config import settings
@@ -60,7 +60,8 @@ def login():
             session.permanent = True
             audit.record("login.succeeded", actor=user, target=user.email)
             return redirect(safe_next(form.next.data) or url_for("training.home"))
-    return render_template("auth/login.html", form=form, error=error)
+    return render_template("auth/login.html", form=form, error=error,
+                           demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)
 
 
 @bp.post("/logout")

@@ -35,6 +35,7 @@ from mooc.training import (
     certificates,
     deadlines,
     exemptions,
+    first_steps,
     history,
     queries,
     records,
@@ -74,6 +75,7 @@ def home():
     return render_template(
         "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=today,
         team=team.summary(current_user, today),
+        first_steps=first_steps.steps(current_user) if current_user.can(Permission.RUN_PLATFORM) else [],
     )
 
 

@@ -41,9 +41,10 @@ from flask import Flask
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mooc import create_app
+from mooc.auth.demo_accounts import DEMO_PASSWORD
 from mooc.auth.models import Role, User
 from mooc.auth.passwords import set_password
-from mooc.demo import DEMO_PASSWORD, load_demo
+from mooc.demo import load_demo
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.text import split_full_name
