@@ -51,7 +51,7 @@ from mooc.roster.forms import (
     UploadForm,
 )
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, UNIT_FIELDS, FileRefused
+from mooc.roster.reader import STAFF_FIELDS, STAFF_HEADERS_SHOWN, UNIT_FIELDS, FileRefused
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
@@ -331,7 +331,7 @@ def upload():
             name = Path(form.file.data.filename or "").name[:200]
             return redirect(url_for("roster.preview", checksum=checksum, name=name,
                                     full="1" if form.full.data else None))
-    return render_template("roster/upload.html", form=form, error=error, fields=STAFF_FIELDS,
+    return render_template("roster/upload.html", form=form, error=error, fields=STAFF_HEADERS_SHOWN,
                            field_labels=FIELD_LABELS)
 
 
