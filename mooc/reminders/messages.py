@@ -21,7 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from mooc.config import settings
-from mooc.formatting import format_date
+from mooc.formatting import format_date, format_number
 from mooc.reminders.models import ReminderKind
 from mooc.reminders.schedule import DigestMessage, DigestRow, TraineeItem, TraineeMessage, step_days
 from mooc.training.status import EnrolmentStatus
@@ -165,21 +165,22 @@ def compose_digest(digest: DigestMessage, base_url: str, today: date, horizon: i
 
     due_to = today + timedelta(days=horizon)
     sections = [
-        _digest_section(_("Overdue (%(n)d)", n=len(digest.overdue)), digest.overdue, today,
+        _digest_section(_("Overdue (%(n)s)", n=format_number(len(digest.overdue))), digest.overdue, today,
                         people(status="overdue")),
-        _digest_section(_("Due within %(days)d days (%(n)d)", days=horizon, n=len(digest.due_soon)),
+        _digest_section(_("Due within %(days)d days (%(n)s)", days=horizon,
+                          n=format_number(len(digest.due_soon))),
                         digest.due_soon, today,
                         people(due_from=today.isoformat(), due_to=due_to.isoformat()), with_status=True),
-        _digest_section(_("Not started yet (%(n)d)", n=len(digest.not_started)), digest.not_started, today,
-                        people(status="not_started")),
+        _digest_section(_("Not started yet (%(n)s)", n=format_number(len(digest.not_started))),
+                        digest.not_started, today, people(status="not_started")),
     ]
     cannot = _cannot_sign_in_section(digest, people(status="to_do", account="cannot_sign_in"))
     if cannot is not None:
         sections.append(cannot)
     return Composed(
-        subject=_("Weekly training digest, %(unit)s: %(overdue)d overdue, %(soon)d due soon, "
-                  "%(idle)d not started", unit=digest.unit_name, overdue=len(digest.overdue),
-                  soon=len(digest.due_soon), idle=len(digest.not_started)),
+        subject=_("Weekly training digest, %(unit)s: %(overdue)s overdue, %(soon)s due soon, "
+                  "%(idle)s not started", unit=digest.unit_name, overdue=format_number(len(digest.overdue)),
+                  soon=format_number(len(digest.due_soon)), idle=format_number(len(digest.not_started))),
         greeting=_("Hello %(name)s,", name=digest.name),
         intro=_("Required training of %(unit)s and the units under it, as of %(date)s.",
                 unit=digest.unit_name, date=format_date(today)),
@@ -199,13 +200,13 @@ def _cannot_sign_in_section(digest: DigestMessage, full_list: str) -> Section | 
         return None
     shown = rows[:DIGEST_LIST_LIMIT]
     section = Section(
-        _("Cannot sign in (%(n)d)", n=len(rows)),
+        _("Cannot sign in (%(n)s)", n=format_number(len(rows))),
         [Entry(_("%(name)s (%(unit)s): %(account)s", name=r.staff_name, unit=r.unit_name,
                  account=r.account.label)) for r in shown],
         note=_("These people cannot train and get no reminders until they can sign in. Ask the training "
                "officer to invite them (an invitation needs their e-mail address on the roster)."))
     if len(rows) > len(shown):
-        section.more = _("… and %(n)d more.", n=len(rows) - len(shown))
+        section.more = _("… and %(n)s more.", n=format_number(len(rows) - len(shown)))
     section.link = Entry(_("Full list:"), full_list, full_list)
     return section
 
@@ -215,7 +216,7 @@ def _digest_section(heading: str, rows: list[DigestRow], today: date, full_list:
     shown = rows[:DIGEST_LIST_LIMIT]
     section = Section(heading, [Entry(_digest_row(row, today, with_status)) for row in shown])
     if len(rows) > len(shown):
-        section.more = _("… and %(n)d more.", n=len(rows) - len(shown))
+        section.more = _("… and %(n)s more.", n=format_number(len(rows) - len(shown)))
     section.link = Entry(_("Full list:"), full_list, full_list)
     return section
 

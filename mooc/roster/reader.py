@@ -79,6 +79,14 @@ UNIT_FIELDS: dict[str, tuple[str, ...]] = {
     "kind": ("loai don vi", "kind", "loai", "cap", "type"),
 }
 UNIT_REQUIRED = ("code", "name")
+# field -> header spellings as people write them (messages and the upload page list them).
+UNIT_HEADERS_SHOWN: dict[str, tuple[str, ...]] = {
+    "code": ("Mã đơn vị", "Mã", "Unit code", "Code"),
+    "name": ("Tên đơn vị", "Tên", "Unit name", "Name"),
+    "parent_code": ("Mã đơn vị cấp trên", "Đơn vị cấp trên", "Trực thuộc", "Parent code"),
+    "merged_into": ("Sáp nhập vào", "Hợp nhất vào", "Merged into"),
+    "kind": ("Loại đơn vị", "Loại", "Cấp", "Kind"),
+}
 
 
 class FileRefused(DomainError):

@@ -27,7 +27,7 @@ from mooc.extensions import db
 from mooc.roster import moves, planning
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffStatus
 from mooc.roster.planning import PlanHasErrors
-from mooc.roster.reader import UNIT_REQUIRED, Cell, Sheet, cell_text
+from mooc.roster.reader import UNIT_HEADERS_SHOWN, UNIT_REQUIRED, Cell, Sheet, cell_text
 from mooc.roster.scope import ScopeError, is_scope_root, require_units, unscoped
 
 # The tree walk's home is scope; re-exported here, where the rest of the tree is.
@@ -394,7 +394,7 @@ def plan_units(source: Sheet | Iterable[tuple[int, dict[str, Cell]]], *,
                filename: str = "", checksum: str = "") -> UnitPlan:
     """Compare a units file with the tree and say what importing it would do."""
     plan = UnitPlan(filename=filename, checksum=checksum)
-    table = planning.read_table(source, UNIT_REQUIRED)
+    table = planning.read_table(source, UNIT_REQUIRED, UNIT_HEADERS_SHOWN)
     plan.issues = table.missing(UNIT_REQUIRED, UnitIssue)
     if plan.issues:
         return plan

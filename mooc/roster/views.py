@@ -51,7 +51,7 @@ from mooc.roster.forms import (
     UploadForm,
 )
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, UNIT_FIELDS, FileRefused
+from mooc.roster.reader import STAFF_FIELDS, STAFF_HEADERS_SHOWN, UNIT_FIELDS, FileRefused
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
@@ -310,6 +310,11 @@ def change_email(staff_id: int):
 # --- import --------------------------------------------------------------------------------
 
 
+def _numbers(counts: dict[str, int]) -> dict[str, str]:
+    """Counts written for a message: 1.234, as everywhere on screen."""
+    return {key: format_number(value) for key, value in counts.items()}
+
+
 def _stored(checksum: str) -> Path:
     return uploads.stored(checksum) or abort(404)
 
@@ -331,7 +336,7 @@ def upload():
             name = Path(form.file.data.filename or "").name[:200]
             return redirect(url_for("roster.preview", checksum=checksum, name=name,
                                     full="1" if form.full.data else None))
-    return render_template("roster/upload.html", form=form, error=error, fields=STAFF_FIELDS,
+    return render_template("roster/upload.html", form=form, error=error, fields=STAFF_HEADERS_SHOWN,
                            field_labels=FIELD_LABELS)
 
 
@@ -384,8 +389,9 @@ def preview(checksum: str):
             record = importer.apply_plan(plan, actor, source="web",
                                          confirmed=bool(form.confirm.data), confirmed_admins=named)
             path.unlink(missing_ok=True)  # applied: the file is not kept
-            flash(_("Import applied: %(added)d added, %(changed)d changed, %(moved)d moved, "
-                    "%(deactivated)d marked as left, %(reactivated)d back.", **plan.counts), "success")
+            flash(_("Import applied: %(added)s added, %(changed)s changed, %(moved)s moved, "
+                    "%(deactivated)s marked as left, %(reactivated)s back.", **_numbers(plan.counts)),
+                  "success")
             return redirect(url_for("roster.import_detail", import_id=record.id))
     elif request.method == "POST":
         abort(400)
@@ -550,8 +556,8 @@ def unit_merge(unit_id: int):
         refuse()
         flash(error.message, "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
-    flash(_("%(unit)s is merged into %(target)s; %(n)d people moved.", unit=unit.name, target=target.name,
-            n=moved), "success")
+    flash(_("%(unit)s is merged into %(target)s; %(n)s people moved.", unit=unit.name, target=target.name,
+            n=format_number(moved)), "success")
     return redirect(url_for("roster.unit_list"))
 
 
@@ -628,8 +634,8 @@ def units_preview(checksum: str):
         else:
             record = units.apply_units(plan, current_user._get_current_object(), source="web")
             path.unlink(missing_ok=True)
-            flash(_("Units file applied: %(added)d added, %(renamed)d renamed, %(moved)d moved, "
-                    "%(changed)d changed, %(merged)d merged.", **plan.counts), "success")
+            flash(_("Units file applied: %(added)s added, %(renamed)s renamed, %(moved)s moved, "
+                    "%(changed)s changed, %(merged)s merged.", **_numbers(plan.counts)), "success")
             return redirect(url_for("roster.import_detail", import_id=record.id))
     return render_template("roster/units_preview.html", plan=plan, errors=errors, checksum=checksum,
                            name=name, fingerprint=fingerprint, kind_labels=UNIT_KIND_LABELS,

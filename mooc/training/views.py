@@ -357,7 +357,7 @@ def new_rule():
                 refuse()
                 flash(error.message, "error")
             else:
-                flash(_("Rule saved: %(n)d people enrolled.", n=report.enrolled), "success")
+                flash(_("Rule saved: %(n)s people enrolled.", n=format_number(report.enrolled)), "success")
                 return redirect(url_for("training.rules"))
     return render_template("training/rule_form.html", form=form, preview=preview, rule=None)
 
@@ -399,9 +399,10 @@ def edit_rule(rule_id: int):
         try:
             if request.form.get("confirm") == "1":
                 report = rule_changes.update_rule(rule, draft, note=form.note.data or "", actor=actor)
-                flash(_("Rule saved: %(enrolled)d people enrolled, %(closed)d open enrolments no longer "
-                        "required, %(due)d due dates changed.", enrolled=report.enrolled,
-                        closed=report.closed, due=report.due_changed), "success")
+                flash(_("Rule saved: %(enrolled)s people enrolled, %(closed)s open enrolments no longer "
+                        "required, %(due)s due dates changed.", enrolled=format_number(report.enrolled),
+                        closed=format_number(report.closed), due=format_number(report.due_changed)),
+                      "success")
                 return redirect(url_for("training.rules"))
             change = rule_changes.preview_update(rule, draft, note=form.note.data or "")
         except rule_changes.RuleError as error:
@@ -434,7 +435,8 @@ def deactivate_rule(rule_id: int):
         refuse()
         flash(_("This rule is already switched off."), "warning")
     else:
-        flash(_("Rule switched off: %(n)d open enrolments are no longer required.", n=report.closed),
+        flash(_("Rule switched off: %(n)s open enrolments are no longer required.",
+                n=format_number(report.closed)),
               "success")
     return redirect(url_for("training.rules"))
 
@@ -489,7 +491,7 @@ def history_preview(checksum: str):
             added = history.apply_history(plan)
             audit.record("training.history_imported", target=name or path.name, added=added, source="web")
             path.unlink(missing_ok=True)
-            flash(_("%(n)d completions imported.", n=added), "success")
+            flash(_("%(n)s completions imported.", n=format_number(added)), "success")
             return redirect(url_for("training.history_upload"))
     return render_template("training/history_preview.html", plan=plan, errors=errors, checksum=checksum,
                            name=name, fingerprint=fingerprint, issue_lines=grouped(plan.issues),
