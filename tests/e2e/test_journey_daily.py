@@ -19,7 +19,6 @@ import email
 import email.policy
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.a11y import axe_violations, describe
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.pages import HomePage, LessonPage, QuizKey, QuizPage, RosterImport, RuleForm, go, menu, sign_in
+from tests.e2e.test_mobile import layout_problems
 
 VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 COURSE = "Tiếp công dân và xử lý đơn"
@@ -36,8 +36,13 @@ QUIZ_KEY = "tiep-cong-dan/kiem-tra"
 
 
 def axe_clean(page: Page) -> None:
+    """axe finds nothing serious on the page; on a phone, nothing is out of reach either (no
+    sideways scrolling, every control big enough and uncovered: test_mobile.py's check)."""
     violations = axe_violations(page)
     assert not violations, f"axe on {page.url}:\n{describe(violations)}"
+    if page.viewport_size["width"] <= PHONE["width"]:
+        problems = layout_problems(page)
+        assert not problems, f"layout at {PHONE['width']} px on {page.url}:\n" + "\n".join(problems)
 
 
 def _tag(viewport: dict[str, int]) -> str:
@@ -48,7 +53,9 @@ def _unit(live, code: str, name: str, parent_code: str | None = None) -> int:
     from mooc.roster.models import OrgUnit
 
     with live.db() as session:
-        parent = session.scalar(sa.select(OrgUnit).where(OrgUnit.code == parent_code)) if parent_code else None
+        parent = None
+        if parent_code:
+            parent = session.scalar(sa.select(OrgUnit).where(OrgUnit.code == parent_code))
         unit = OrgUnit(code=code, name=name, kind="province" if parent is None else "section", parent=parent)
         session.add(unit)
         session.flush()
@@ -106,7 +113,8 @@ def test_officer_imports_invites_and_assigns(browsing, live, make_trainee, tmp_p
     province = "Thanh tra tỉnh Lạng Sơn" if tag == "D" else "Thanh tra tỉnh Cao Bằng"
     code = f"E2E-OF-{tag}"
     unit_id = _unit(live, code, province)
-    officer = make_trainee("Hoàng Thị Duyên" if tag == "D" else "Nông Thị Duyên", code, "CV", role=Role.OFFICER)
+    name = "Hoàng Thị Duyên" if tag == "D" else "Nông Thị Duyên"
+    officer = make_trainee(name, code, "CV", role=Role.OFFICER)
     _scope(live, officer.user_id, unit_id)
     n = 7100 if tag == "D" else 7200
     new = [  # code, name, e-mail (the last one has none: no invitation possible)
