@@ -22,7 +22,9 @@
       if (problems.length > 12) break;
     }
   }
-  const controls = document.querySelectorAll(
+  // While a modal dialog is open, the page behind it is inert: only the dialog's controls count.
+  const modal = document.querySelector('dialog:modal');
+  const controls = (modal || document).querySelectorAll(
     'button, input:not([type=hidden]), select, textarea, a.button, summary, .main-nav a');
   for (const el of controls) {
     const style = getComputedStyle(el);

@@ -146,9 +146,12 @@ class AttemptPage:
             found.append((name.removeprefix("q-"), fieldset))
         return found
 
-    def answer_all(self, key: QuizKey, right: bool) -> None:
-        """Answer every question right (as someone who studied) or wrong (as someone who did not)."""
+    def answer_all(self, key: QuizKey, right: bool, skip: tuple[str, ...] = ()) -> None:
+        """Answer every question (but those of ``skip``) right (as someone who studied) or wrong
+        (as someone who did not)."""
         for question_key, fieldset in self.questions():
+            if question_key in skip:
+                continue
             question = key.questions[question_key]
             if question["type"] in CHOICE_TYPES:
                 items = fieldset.locator("ul.choices li").all()

@@ -18,7 +18,8 @@ def assert_landed_on_section(page: Page, lesson_title: str, heading: str) -> Non
     anchor = page.url.split("#", 1)[1]
     section = page.locator(f"[id='{anchor}']")
     expect(section).to_have_text(heading)
-    assert page.evaluate("() => document.querySelector(':target')?.id") == anchor
+    # The fragment's navigation may finish a moment after the page's (seen on a loaded machine).
+    page.wait_for_function("(anchor) => document.querySelector(':target')?.id === anchor", arg=anchor)
     expect(section).to_be_in_viewport()
 
 

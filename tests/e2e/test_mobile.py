@@ -159,7 +159,7 @@ def test_report_tables_are_cards_and_filters_fold(browsing) -> None:
     assert row.evaluate("r => getComputedStyle(r).display") == "block"
     cell = row.locator("td").first
     label = cell.evaluate("c => getComputedStyle(c, '::before').content")
-    assert label.strip('"') == "Cán bộ đang công tác (người)", label
+    assert label.strip('"') == "Cán bộ đang công tác (người)", label  # the header, people counted
     # A filter in use stays unfolded.
     go(page, "/reports/?due_from=2020-01-01")
     expect(page.locator("select[name=course]")).to_be_visible()
