@@ -88,6 +88,7 @@ def quiz_result(page: Page, base: str) -> None:
     """A submitted attempt: the score, then the review with right answers and explanations."""
     quiz_attempt(page, base)
     page.get_by_role("button", name="Nộp bài").click()
+    page.locator("#submit-dialog").get_by_role("button", name="Nộp bài").click()  # the summary, confirmed
     expect(page.locator(".result-card")).to_be_visible()
 
 
@@ -168,7 +169,8 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit].primary")
-    expect(page.get_by_role("button", name="Đăng xuất")).to_be_attached()  # behind the menu on a phone
+    signed_in = page.get_by_role("button", name="Đăng xuất", include_hidden=True)  # a phone: in the menu
+    expect(signed_in).to_be_attached()
 
 
 def small_png(path: Path) -> None:
