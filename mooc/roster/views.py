@@ -548,11 +548,7 @@ def unit_merge(unit_id: int):
         return _merge_preview(unit, target, form)
     try:
         moved = units.merge_unit(unit, target, actor=current_user._get_current_object())
-    except units.UnitError as error:
-        refuse()
-        flash(error.message, "error")
-        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
-    except scope.ScopeError as error:
+    except (units.UnitError, scope.ScopeError) as error:
         refuse()
         flash(error.message, "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
@@ -564,11 +560,7 @@ def unit_merge(unit_id: int):
 def _merge_preview(unit: OrgUnit, target: OrgUnit, form: MergeForm):
     try:
         plan = units.plan_merge(unit, target, actor=current_user._get_current_object())
-    except units.UnitError as error:
-        refuse()
-        flash(error.message, "error")
-        return redirect(url_for("roster.unit_edit", unit_id=unit.id))
-    except scope.ScopeError as error:
+    except (units.UnitError, scope.ScopeError) as error:
         refuse()
         flash(error.message, "error")
         return redirect(url_for("roster.unit_edit", unit_id=unit.id))
