@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask import has_request_context
+from flask_babel import get_locale
+
 from mooc import clock
 
 
@@ -27,7 +30,8 @@ def format_datetime(value: datetime | None) -> str:
 
 
 def format_number(value: int | float | str | Decimal | None, decimals: int | None = 0) -> str:
-    """Thousands grouped with dots and decimals after a comma: 12.345,6 (Vietnamese usage).
+    """Thousands grouped with dots and decimals after a comma: 12.345,6 (Vietnamese usage);
+    12,345.6 when the interface of the request is English.
 
     ``decimals=None`` keeps the decimals the value has ("2.5" -> "2,5", "45" -> "45"): for
     numbers stored as text, such as quiz answers."""
@@ -37,4 +41,14 @@ def format_number(value: int | float | str | Decimal | None, decimals: int | Non
         value = Decimal(str(value))
         decimals = max(0, -int(value.normalize().as_tuple().exponent))
     text = f"{value:,.{decimals}f}"
+    if _english():
+        return text
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
+def _english() -> bool:
+    """Whether this request reads English (outside a request: the Vietnamese default)."""
+    if not has_request_context():
+        return False
+    locale = get_locale()
+    return locale is not None and locale.language == "en"

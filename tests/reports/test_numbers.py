@@ -38,3 +38,16 @@ def test_rule_preview_and_saved_message_group_digits(org, make_user):
     assert "và 1.214 người khác." in preview  # the first 20 are named
     saved = admin.post("/admin/rules/new", data=form | {"confirm": "1"}, follow_redirects=True)
     assert "giao khóa học cho 1.234 người" in saved.get_data(as_text=True)
+
+
+def test_an_english_interface_groups_digits_the_english_way(org, make_user):
+    app, o = org
+    ids = bulk_staff(app, [o.section_a.id], PEOPLE)
+    bulk_enrolments(app, o.course_id, ids, due_on=date(2099, 1, 1), state=EnrolmentState.COMPLETED,
+                    completed_at=clock.now())
+    client = app.test_client()
+    login(client, make_user(role=Role.REPORTER).email)
+    client.post("/language", data={"csrf_token": csrf_token(client, "/reports/trend"), "lang": "en"})
+    trend = client.get("/reports/trend").get_data(as_text=True)
+    assert 'lang="en"' in trend
+    assert "<td>1,234</td>" in trend and "1.234" not in trend
