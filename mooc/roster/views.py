@@ -25,6 +25,7 @@ from mooc.roster import (
     account_status,
     accounts,
     display,
+    dry_run,
     importer,
     queries,
     scope,
@@ -37,7 +38,6 @@ from mooc.roster.display import (
     STATUS_LABELS,
     UNIT_KIND_LABELS,
     grouped,
-    refusal_message,
     show_value,
 )
 from mooc.roster.forms import (
@@ -51,7 +51,7 @@ from mooc.roster.forms import (
     UploadForm,
 )
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
-from mooc.roster.reader import STAFF_FIELDS, STAFF_HEADERS_SHOWN, UNIT_FIELDS, FileRefused
+from mooc.roster.reader import STAFF_FIELDS, STAFF_HEADERS_SHOWN, UNIT_FIELDS, Sheet
 
 bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/roster")
 
@@ -323,21 +323,10 @@ def _stored(checksum: str) -> Path:
 @permission_required(Permission.MANAGE_ROSTER)
 def upload():
     form = UploadForm()
-    error = None
-    if form.validate_on_submit():
-        data = form.file.data.read()
-        try:
-            importer.open_sheet(data)
-        except FileRefused as refused:
-            refuse()
-            error = refusal_message(refused)
-        else:
-            checksum = uploads.store(data)
-            name = Path(form.file.data.filename or "").name[:200]
-            return redirect(url_for("roster.preview", checksum=checksum, name=name,
-                                    full="1" if form.full.data else None))
-    return render_template("roster/upload.html", form=form, error=error, fields=STAFF_HEADERS_SHOWN,
-                           field_labels=FIELD_LABELS)
+    moved, error = dry_run.receive(form, importer.open_sheet, "roster.preview",
+                                   full="1" if form.full.data else None)
+    return moved or render_template("roster/upload.html", form=form, error=error,
+                                    fields=STAFF_HEADERS_SHOWN, field_labels=FIELD_LABELS)
 
 
 def _mapping_from(values) -> dict[int, str] | None:
@@ -355,31 +344,29 @@ def _mapping_from(values) -> dict[int, str] | None:
 @bp.route("/import/<checksum>", methods=["GET", "POST"])
 @permission_required(Permission.MANAGE_ROSTER)
 def preview(checksum: str):
-    path = _stored(checksum)
-    values = request.form if request.method == "POST" else request.args
+    values = dry_run.values()
     full = values.get("full") == "1"
-    name = values.get("name", "")[:200]
     mapping = _mapping_from(values)
     actor = current_user._get_current_object()
-    try:
+
+    def make_plan(path: Path, filename: str) -> tuple[Sheet, importer.ImportPlan]:
         sheet = importer.open_sheet(path, mapping=mapping)
-        plan = importer.plan_import(sheet, full=full, filename=name or path.name,
-                                    checksum=checksum, actor=actor,
-                                    confirm_percent=settings().roster_confirm_percent)
-    except FileRefused as refused:
-        refuse()
-        path.unlink(missing_ok=True)  # nothing can be done with it: not kept
-        flash(refusal_message(refused), "error")
-        return redirect(url_for("roster.upload"))
+        return sheet, importer.plan_import(sheet, full=full, filename=filename, checksum=checksum,
+                                           actor=actor, confirm_percent=settings().roster_confirm_percent)
+
+    run = dry_run.open_plan(checksum, make_plan, "roster.upload")
+    if not isinstance(run, dry_run.DryRun):
+        return run
+    sheet, plan = run.plan
     form = ApplyForm()
     errors: list[str] = []
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST":
         named = request.form.getlist("confirm_admin")
-        if request.form.get("fingerprint") != plan.fingerprint():
-            errors.append(_("The roster or the column mapping changed since this preview. Check the new "
-                            "plan below and apply again."))
-        elif not plan.ok:
-            errors.append(_("The file has errors: nothing was applied."))
+        refusal = dry_run.apply_refusal(plan.fingerprint(), not plan.ok, _(
+            "The roster or the column mapping changed since this preview. Check the new plan below "
+            "and apply again."))
+        if refusal:
+            errors.append(refusal)
         elif plan.confirmation_needed and not form.confirm.data:
             errors.append(_("Tick the confirmation to mark this many people as left."))
         elif importer.admins_unconfirmed(plan, named):
@@ -388,16 +375,14 @@ def preview(checksum: str):
         else:
             record = importer.apply_plan(plan, actor, source="web",
                                          confirmed=bool(form.confirm.data), confirmed_admins=named)
-            path.unlink(missing_ok=True)  # applied: the file is not kept
+            run.applied()
             flash(_("Import applied: %(added)s added, %(changed)s changed, %(moved)s moved, "
                     "%(deactivated)s marked as left, %(reactivated)s back.", **_numbers(plan.counts)),
                   "success")
             return redirect(url_for("roster.import_detail", import_id=record.id))
-    elif request.method == "POST":
-        abort(400)
     unit_names, position_titles = display.names()
     return render_template("roster/preview.html", sheet=sheet, plan=plan, form=form, errors=errors,
-                           checksum=checksum, name=name, full=full, fields=STAFF_FIELDS,
+                           checksum=checksum, name=run.name, full=full, fields=STAFF_FIELDS,
                            field_labels=FIELD_LABELS, kind_labels=KIND_LABELS, unit_names=unit_names,
                            position_titles=position_titles, shown=SHOWN_PER_KIND,
                            show=show_value, issue_lines=grouped(plan.issues), scope_unit=actor.scope_unit,
@@ -582,18 +567,10 @@ def _require_unscoped() -> None:
 def units_upload():
     _require_unscoped()
     form = UnitsUploadForm()
-    error = None
-    if form.validate_on_submit():
-        data = form.file.data.read()
-        try:
-            importer.open_sheet(data, UNIT_FIELDS)
-        except FileRefused as refused:
-            refuse()
-            error = refusal_message(refused)
-        else:
-            name = Path(form.file.data.filename or "").name[:200]
-            return redirect(url_for("roster.units_preview", checksum=uploads.store(data), name=name))
-    return render_template("roster/units_upload.html", form=form, error=error, fields=UNIT_FIELDS)
+    moved, error = dry_run.receive(form, lambda data: importer.open_sheet(data, UNIT_FIELDS),
+                                   "roster.units_preview")
+    return moved or render_template("roster/units_upload.html", form=form, error=error,
+                                    fields=UNIT_FIELDS)
 
 
 @bp.route("/units/import/<checksum>", methods=["GET", "POST"])
@@ -602,33 +579,24 @@ def units_preview(checksum: str):
     """The dry run of a units file; applied all or nothing, only without errors and only the
     plan that was shown (its fingerprint)."""
     _require_unscoped()
-    path = _stored(checksum)
-    values = request.form if request.method == "POST" else request.args
-    name = values.get("name", "")[:200]
-    try:
-        sheet = importer.open_sheet(path, UNIT_FIELDS)
-        plan = units.plan_units(sheet, filename=name or path.name, checksum=checksum)
-    except FileRefused as refused:
-        refuse()
-        path.unlink(missing_ok=True)
-        flash(refusal_message(refused), "error")
-        return redirect(url_for("roster.units_upload"))
+    run = dry_run.open_plan(checksum, lambda path, filename: units.plan_units(
+        importer.open_sheet(path, UNIT_FIELDS), filename=filename, checksum=checksum), "roster.units_upload")
+    if not isinstance(run, dry_run.DryRun):
+        return run
+    plan = run.plan
     fingerprint = uploads.fingerprint(plan.summary() | {"rows": plan.renamed + plan.moved + plan.merged})
     errors: list[str] = []
     if request.method == "POST":
-        if not ApplyForm().validate_on_submit():
-            abort(400)
-        if request.form.get("fingerprint") != fingerprint:
-            errors.append(_("The units changed since this preview. Check the new plan below and apply "
-                            "again."))
-        elif plan.issues:
-            errors.append(_("The file has errors: nothing was applied."))
+        refusal = dry_run.apply_refusal(fingerprint, bool(plan.issues), _(
+            "The units changed since this preview. Check the new plan below and apply again."))
+        if refusal:
+            errors.append(refusal)
         else:
             record = units.apply_units(plan, current_user._get_current_object(), source="web")
-            path.unlink(missing_ok=True)
+            run.applied()
             flash(_("Units file applied: %(added)s added, %(renamed)s renamed, %(moved)s moved, "
                     "%(changed)s changed, %(merged)s merged.", **_numbers(plan.counts)), "success")
             return redirect(url_for("roster.import_detail", import_id=record.id))
     return render_template("roster/units_preview.html", plan=plan, errors=errors, checksum=checksum,
-                           name=name, fingerprint=fingerprint, kind_labels=UNIT_KIND_LABELS,
+                           name=run.name, fingerprint=fingerprint, kind_labels=UNIT_KIND_LABELS,
                            issue_lines=grouped(plan.issues), form=ApplyForm())

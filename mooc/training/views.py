@@ -6,8 +6,6 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,12 +21,11 @@ from mooc.downloads import content_disposition, csv_bytes
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
+from mooc.roster import dry_run, scope, uploads
 from mooc.roster import queries as roster_queries
-from mooc.roster import scope, uploads
-from mooc.roster.display import grouped, refusal_message
+from mooc.roster.display import grouped
 from mooc.roster.forms import ApplyForm
 from mooc.roster.models import Staff
-from mooc.roster.reader import FileRefused
 from mooc.roster.units import unit_label
 from mooc.training import (
     assign,
@@ -448,18 +445,10 @@ def deactivate_rule(rule_id: int):
 @permission_required(Permission.MANAGE_TRAINING)
 def history_upload():
     form = HistoryUploadForm()
-    error = None
-    if form.validate_on_submit():
-        data = form.file.data.read()
-        try:
-            history.plan_history(data, clock.today(), current_user._get_current_object())
-        except FileRefused as refused:
-            refuse()
-            error = refusal_message(refused)
-        else:
-            name = Path(form.file.data.filename or "").name[:200]
-            return redirect(url_for("training.history_preview", checksum=uploads.store(data), name=name))
-    return render_template("training/history_upload.html", form=form, error=error)
+    moved, error = dry_run.receive(
+        form, lambda data: history.plan_history(data, clock.today(), current_user._get_current_object()),
+        "training.history_preview")
+    return moved or render_template("training/history_upload.html", form=form, error=error)
 
 
 @bp.route("/admin/history/import/<checksum>", methods=["GET", "POST"])
@@ -467,32 +456,24 @@ def history_upload():
 def history_preview(checksum: str):
     """The dry run of a completions file; applied all or nothing, only without errors and
     only the plan that was shown (its fingerprint)."""
-    path = uploads.stored(checksum) or abort(404)
-    values = request.form if request.method == "POST" else request.args
-    name = values.get("name", "")[:200]
-    try:
-        plan = history.plan_history(path, clock.today(), current_user._get_current_object())
-    except FileRefused as refused:
-        refuse()
-        path.unlink(missing_ok=True)
-        flash(refusal_message(refused), "error")
-        return redirect(url_for("training.history_upload"))
+    run = dry_run.open_plan(checksum, lambda path, _filename: history.plan_history(
+        path, clock.today(), current_user._get_current_object()), "training.history_upload")
+    if not isinstance(run, dry_run.DryRun):
+        return run
+    plan = run.plan
     fingerprint = uploads.fingerprint([plan.as_dict(), [c.key for c in plan.to_add]])
     errors: list[str] = []
     if request.method == "POST":
-        if not ApplyForm().validate_on_submit():
-            abort(400)
-        if request.form.get("fingerprint") != fingerprint:
-            errors.append(_("The records changed since this preview. Check the new plan below and apply "
-                            "again."))
-        elif plan.issues:
-            errors.append(_("The file has errors: nothing was applied."))
+        refusal = dry_run.apply_refusal(fingerprint, bool(plan.issues), _(
+            "The records changed since this preview. Check the new plan below and apply again."))
+        if refusal:
+            errors.append(refusal)
         else:
             added = history.apply_history(plan)
-            audit.record("training.history_imported", target=name or path.name, added=added, source="web")
-            path.unlink(missing_ok=True)
+            audit.record("training.history_imported", target=run.label, added=added, source="web")
+            run.applied()
             flash(_("%(n)s completions imported.", n=format_number(added)), "success")
             return redirect(url_for("training.history_upload"))
     return render_template("training/history_preview.html", plan=plan, errors=errors, checksum=checksum,
-                           name=name, fingerprint=fingerprint, issue_lines=grouped(plan.issues),
+                           name=run.name, fingerprint=fingerprint, issue_lines=grouped(plan.issues),
                            shown=history.shown(plan), form=ApplyForm())
