@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sys
@@ -39,9 +40,9 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Result, database_label, fmt_s, percentile, print_results
+from bench.serving import CSRF_RE, Client, Server, default_workers
 
 TARGET_P95 = 2.0  # seconds, for start and for submit (issue 20)
-from bench.serving import CSRF_RE, Client, Server, default_workers
 
 FIELD_RE = re.compile(r'<input type="(radio|checkbox|text)"[^>]*name="(q-[^"]+)"(?:[^>]*value="([^"]*)")?')
 
@@ -130,7 +131,10 @@ def run_exam(
     trainees: int = 1000,
     double_click_share: float = 0.1,
     seed: int = 7,
+    server_group: int | None = None,
 ) -> dict[str, Any]:
+    """The wave. ``server_group``: the process group of the server (gunicorn's master and
+    workers), whose CPU time during the wave is then reported (``server_cpu``)."""
     rng = random.Random(seed)
     course_key, quiz_key = manifest["exam_course"], manifest["exam_quiz"]
     quiz_id, emails = _exam_takers(database_url, quiz_key, course_key, trainees)
@@ -197,9 +201,11 @@ def run_exam(
     for thread in threads:
         thread.start()
     wave_start, cpu_start = time.perf_counter(), time.process_time()
+    server_start = _group_cpu(server_group)
     for thread in threads:
         thread.join(300)
     wave, client_cpu = time.perf_counter() - wave_start, time.process_time() - cpu_start
+    server_cpu = _group_cpu(server_group) - server_start
     for client, _token in people:
         client.close()
     counts = _count_attempts(database_url, quiz_id, since)
@@ -218,7 +224,26 @@ def run_exam(
         "both_p95": percentile(both, 95),
         "floor_p95": floor,
         "client_cpu": client_cpu,
+        "server_cpu": server_cpu if server_group else None,
     }
+
+
+def _group_cpu(group: int | None) -> float:
+    """CPU seconds (user + system) used so far by the live processes of a process group."""
+    if not group:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _floor(base: str, clients: int) -> float:
@@ -282,6 +307,11 @@ def exam_results(outcome: dict[str, Any], size: str, database: str, command: str
         f"load generator CPU during the wave: {outcome['client_cpu']:.1f} s "
         f"over {outcome['wave_seconds']:.1f} s of wall time"
     )
+    if outcome.get("server_cpu") is not None:
+        row.notes.append(
+            f"app server (gunicorn) CPU during the wave: {outcome['server_cpu']:.1f} s, "
+            f"{outcome['server_cpu'] / n * 1000:.0f} ms per trainee"
+        )
     return [row]
 
 
@@ -307,7 +337,9 @@ def main() -> None:
             "/healthz",
         ) as app,
     ):
-        outcome = run_exam(app.base, options.database_url, manifest, options.trainees)
+        outcome = run_exam(
+            app.base, options.database_url, manifest, options.trainees, server_group=app.process.pid
+        )
     print_results(exam_results(outcome, "", database_label(options.database_url)))
 
 

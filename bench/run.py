@@ -302,6 +302,7 @@ def run(options: argparse.Namespace, save: Any = None) -> list[Result]:
                                 url,
                                 manifest,
                                 options.trainees,
+                                server_group=app.process.pid,
                             )
                             if outcome is not None:
                                 results += exam_results(outcome, size, database, command)
