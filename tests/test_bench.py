@@ -67,7 +67,7 @@ def test_small_run_writes_the_table(database_url: str, app: Flask, tmp_path: Pat
     assert text.startswith("# Performance\n\nIntro kept.")
     assert kept in text  # the sections other benchmarks wrote are kept
     assert "| what | size | database | time or throughput | reference (same run) | ratio |" in text
-    assert "lesson page (trainee)" in text and "exam start" in text and "ministry dashboard" in text
+    assert "lesson page (trainee)" in text and "exam wave" in text and "ministry dashboard" in text
     stored = json.loads(results_file.read_text(encoding="utf-8"))
     assert len(stored) == len(results)
     # A second run rewrites the block in place and keeps the rest.

@@ -193,9 +193,10 @@ def grant_attempt(actor: User, staff: Staff, quiz: Quiz, extra: int = 1) -> Atte
     return grant
 
 
-def unanswered(attempt: QuizAttempt) -> list[int]:
-    """The numbers (1-based, as shown) of the questions without an answer saved."""
-    answers = attempt.answers or {}
+def unanswered(attempt: QuizAttempt, answers: dict[str, Any] | None = None) -> list[int]:
+    """The numbers (1-based, as shown) of the questions without an answer saved (or in
+    ``answers``, when given)."""
+    answers = (attempt.answers or {}) if answers is None else answers
     return [n for n, q in enumerate(attempt.questions, 1) if answers.get(q["key"]) in (None, "", [])]
 
 

@@ -233,14 +233,13 @@ def submit(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     was_open = attempt.status == AttemptStatus.IN_PROGRESS
     responses = _responses(attempt)
-    if was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1":
+    unconfirmed = was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1"
+    if unconfirmed and attempts.unanswered(attempt, attempts.merged_answers(attempt, responses)):
         # Never grade an attempt with questions left blank unless the trainee said so:
         # keep what was sent, and ask.
-        merged = attempts.merged_answers(attempt, responses)
-        if any(merged.get(q["key"]) in (None, "", []) for q in attempt.questions):
-            with short_write(db.session):
-                attempts.save_answers(attempt, responses)
-            return _confirm_page(attempt)
+        with short_write(db.session):
+            attempts.save_answers(attempt, responses)
+        return _confirm_page(attempt)
     with short_write(db.session):
         attempts.submit(attempt, responses)
     if was_open and attempt.status == AttemptStatus.EXPIRED:
