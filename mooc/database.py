@@ -7,7 +7,10 @@ SQLite every transaction that may write begins with ``BEGIN IMMEDIATE``: it take
 write lock up front and waits (busy timeout) instead of failing. Requests with a safe
 method (GET, HEAD, OPTIONS) begin deferred transactions and must not write, unless their
 view is marked ``@writes``; the small write a reading request still needs (touching a
-session) uses ``write_transaction()`` on its own connection.
+session) uses ``write_transaction()`` on its own connection. A hot view that mostly reads
+and then writes one row (a quiz start, a submit) is marked ``@reads_first``: its request
+reads in a deferred transaction and does its write in ``short_write()``, a transaction of its
+own that holds SQLite's write lock only for the write itself.
 
 ``configure_engine()`` binds these SQLite settings to one engine (the app's, in
 ``create_app``), never to every engine of the process. In tests it also refuses, at once,
@@ -104,15 +107,63 @@ def writes(view: F) -> F:
     return view
 
 
+def reads_first(view: F) -> F:
+    """Mark a view whose request reads first (a deferred transaction, even for a POST) and
+    writes only inside ``short_write()``: SQLite's single write lock is then held for the
+    write alone, not for the whole request (session check, reads, rendering)."""
+    view.reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def _view_reads_first() -> bool:
+    if not has_request_context() or request.endpoint is None:
+        return False
+    return bool(getattr(current_app.view_functions.get(request.endpoint), "reads_first", False))
+
+
+@contextmanager
+def short_write(session: Session | scoped_session[Any]) -> Iterator[None]:
+    """The write of a ``@reads_first`` (or reading) request, in a short transaction of its own.
+
+    In such a request the reading transaction is ended first (on SQLite a reader cannot
+    become the writer once another writer committed; and its snapshot would hide that
+    writer's rows), then the block runs in a transaction that begins as a writer (``BEGIN
+    IMMEDIATE`` on SQLite) and is committed on exit (rolled back if it raises). What the
+    session had loaded stays loaded (no reload after the commit). Anywhere else (a CLI
+    command, a test, a request that is a writer already) it is a savepoint in the current
+    transaction, so callers are the same everywhere.
+    """
+    if wants_write() and not _view_reads_first():
+        with session.begin_nested():
+            yield
+        return
+    own = session() if isinstance(session, scoped_session) else session
+    keep = own.expire_on_commit
+    own.expire_on_commit = False
+    try:
+        own.commit()  # the reading transaction: nothing is pending in it
+        token = _write_intent.set(True)
+        try:
+            yield
+            own.commit()
+        except BaseException:
+            own.rollback()
+            raise
+        finally:
+            _write_intent.reset(token)
+    finally:
+        own.expire_on_commit = keep
+
+
 def wants_write() -> bool:
     """Whether this context's transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
     explicit = _write_intent.get()
     if explicit is not None:
         return explicit
     if has_request_context():
-        if request.method not in SAFE_METHODS:
-            return True
         view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+        if request.method not in SAFE_METHODS:
+            return not getattr(view, "reads_first", False)
         return bool(getattr(view, "writes_on_get", False))
     return True  # CLI commands, scripts and tests write
 

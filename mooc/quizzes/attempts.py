@@ -7,6 +7,8 @@ Nothing in here knows about requests; the views turn forms into plain dicts.
 from __future__ import annotations
 
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,12 +16,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import Permission, User
 from mooc.courses.models import Quiz
-from mooc.database import rowcount
+from mooc.database import rowcount, short_write
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formats.quiz_review import DEFAULT_POLICY, Review, policy_allows
@@ -31,6 +34,7 @@ from mooc.roster.queries import can_see
 GRACE = timedelta(seconds=30)  # network latency: a submit this late still counts
 MAX_TEXT = 500  # characters kept of a typed answer
 CHOICE_TYPES = ("single", "multiple", "true_false")
+POOL_CACHE_SIZE = 64  # quiz versions whose question pool a process keeps
 
 
 class AttemptRefused(DomainError):
@@ -82,7 +86,9 @@ class QuizState:
         return self.passed or (self.remaining == 0 and self.open_attempt is None)
 
 
-def quiz_state(user_id: int, quiz: Quiz) -> QuizState:
+def quiz_state(user_id: int, quiz: Quiz, *, close_expired: bool = True) -> QuizState:
+    """The person's attempts at ``quiz`` (read fresh) and limit. An open attempt whose time
+    ran out is graded here (a write) unless ``close_expired`` is false."""
     attempts = list(
         db.session.scalars(
             sa.select(QuizAttempt)
@@ -91,14 +97,29 @@ def quiz_state(user_id: int, quiz: Quiz) -> QuizState:
         )
     )
     state = QuizState(attempts, limit_for(user_id, quiz))
-    if (open_attempt := state.open_attempt) is not None:
+    if close_expired and (open_attempt := state.open_attempt) is not None:
         close_if_expired(open_attempt)
     return state
 
 
-def limit_for(user_id: int, quiz: Quiz) -> int:
+def fresh_state(user_id: int, quiz: Quiz) -> QuizState:
+    """``quiz_state`` for a reading request: it writes only when an open attempt's time ran
+    out (grading it in a short write transaction of its own), then reads again."""
+    state = quiz_state(user_id, quiz, close_expired=False)
+    open_attempt = state.open_attempt
+    if open_attempt is None or is_open(open_attempt):
+        return state
+    with short_write(db.session):
+        db.session.refresh(open_attempt)
+        close_if_expired(open_attempt)
+    return quiz_state(user_id, quiz, close_expired=False)
+
+
+def limit_for(user_id: int, quiz: Quiz, settings: dict[str, Any] | None = None) -> int:
     """The person's attempt limit: the quiz's (0 = unlimited) plus the attempts granted."""
-    base = int((quiz.settings or {}).get("attempts") or 0)
+    if settings is None:
+        settings = quiz.settings or {}
+    base = int(settings.get("attempts") or 0)
     if not base:
         return 0
     extra = db.session.scalar(
@@ -172,45 +193,104 @@ def grant_attempt(actor: User, staff: Staff, quiz: Quiz, extra: int = 1) -> Atte
     return grant
 
 
-def unanswered(attempt: QuizAttempt) -> list[int]:
-    """The numbers (1-based, as shown) of the questions without an answer saved."""
-    answers = attempt.answers or {}
+def unanswered(attempt: QuizAttempt, answers: dict[str, Any] | None = None) -> list[int]:
+    """The numbers (1-based, as shown) of the questions without an answer saved (or in
+    ``answers``, when given)."""
+    answers = (attempt.answers or {}) if answers is None else answers
     return [n for n, q in enumerate(attempt.questions, 1) if answers.get(q["key"]) in (None, "", [])]
 
 
+# The question pool of each quiz version, read once per process: (quiz id, source hash) ->
+# (settings, questions). The source hash is the version the database owns (a sync that
+# changes the quiz file writes a new one, and nothing else writes a quiz's questions), so a
+# new version is a new key and no entry is ever invalidated by hand; the oldest fall out.
+_pools: OrderedDict[tuple[int, str], tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+_pools_lock = threading.Lock()
+
+
+def question_pool(quiz: Quiz) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """(source hash, settings, questions) of ``quiz`` as one coherent version, without
+    reading its questions from the database again while that version is current. The
+    questions are shared between requests: never modify them (``draw_snapshots`` copies)."""
+    key = (quiz.id, quiz.source_hash)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return quiz.source_hash, quiz.settings or {}, pool[1]
+    row = db.session.execute(
+        sa.select(Quiz.source_hash, Quiz.settings, Quiz.questions).where(Quiz.id == quiz.id)
+    ).one()  # one row: the hash, settings and questions of the same version
+    settings, questions = row.settings or {}, list(row.questions or [])
+    with _pools_lock:
+        _pools[(quiz.id, row.source_hash)] = (settings, questions)
+        while len(_pools) > POOL_CACHE_SIZE:
+            _pools.popitem(last=False)
+    return row.source_hash, settings, questions
+
+
+def _attempt_numbers(user_id: int, quiz: Quiz) -> tuple[int, QuizAttempt | None]:
+    """(attempts used, the open attempt if any), read fresh: only the small columns, and the
+    open attempt's row alone (the past attempts' snapshots are not read)."""
+    rows = db.session.execute(
+        sa.select(QuizAttempt.id, QuizAttempt.status)
+        .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz.id)
+    ).all()
+    open_id = next((r.id for r in rows if r.status == AttemptStatus.IN_PROGRESS), None)
+    return len(rows), db.session.get(QuizAttempt, open_id) if open_id is not None else None
+
+
 def start_attempt(user_id: int, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:
-    """The open attempt, or a new one. Two starts at once give one attempt."""
-    state = quiz_state(user_id, quiz)
-    if state.open_attempt is not None:
-        return state.open_attempt
-    if not quiz.questions:
-        raise AttemptRefused("empty")
-    if not state.can_start:
+    """The open attempt, or a new one. Two starts at once give one attempt.
+
+    Everything is read first (the person's attempts, fresh; the quiz's question pool, cached
+    by version) and the questions are drawn before anything is written: the write is one
+    INSERT in a short transaction (``short_write``). The database decides the races: at most
+    one open attempt per person and quiz, and (person, quiz, number) unique, so two starts at
+    once, or a start racing a submit, can make one attempt only and never pass the limit;
+    the loser reads the winner's attempt.
+    """
+    for _ in range(3):
+        used, open_attempt = _attempt_numbers(user_id, quiz)
+        if open_attempt is not None and is_open(open_attempt):
+            return open_attempt
+        if open_attempt is not None:  # its time ran out: grade it, then go on
+            with short_write(db.session):
+                db.session.refresh(open_attempt)
+                close_if_expired(open_attempt)
+            continue
+        source_hash, settings, questions = question_pool(quiz)
+        if not questions:
+            raise AttemptRefused("empty")
+        limit = limit_for(user_id, quiz, settings)
+        if limit and used >= limit:
+            raise AttemptRefused("no_attempts_left")
+        now = clock.now()
+        time_limit = settings.get("time_limit")
+        attempt = QuizAttempt(
+            user_id=user_id,
+            quiz_id=quiz.id,
+            number=used + 1,
+            status=AttemptStatus.IN_PROGRESS,
+            started_at=now,
+            deadline_at=now + timedelta(minutes=time_limit) if time_limit else None,
+            quiz_hash=source_hash,
+            settings=dict(settings),
+            questions=draw_snapshots(questions, settings, rng or random.SystemRandom()),
+            answers={},
+            submitted_at=None, score=None, max_score=None, percent=None, passed=None, results={},
+        )
+        try:
+            with short_write(db.session):
+                db.session.add(attempt)
+                db.session.flush()
+        except IntegrityError:
+            continue  # someone (a double click, another tab) started one a moment ago: use theirs
+        return attempt
+    existing = _attempt_numbers(user_id, quiz)[1]
+    if existing is None:
         raise AttemptRefused("no_attempts_left")
-    now = clock.now()
-    time_limit = quiz.settings.get("time_limit")
-    attempt = QuizAttempt(
-        user_id=user_id,
-        quiz_id=quiz.id,
-        number=state.used + 1,
-        status=AttemptStatus.IN_PROGRESS,
-        started_at=now,
-        deadline_at=now + timedelta(minutes=time_limit) if time_limit else None,
-        quiz_hash=quiz.source_hash,
-        settings=dict(quiz.settings),
-        questions=draw_snapshots(quiz.questions, quiz.settings, rng or random.SystemRandom()),
-        answers={},
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-    except IntegrityError:
-        # Someone (a double click, another tab) started it a moment ago: use theirs.
-        existing = quiz_state(user_id, quiz).open_attempt
-        if existing is None:
-            raise
-        return existing
-    return attempt
+    return existing
 
 
 def clean_responses(attempt: QuizAttempt, responses: dict[str, Any]) -> dict[str, Any]:
@@ -241,18 +321,23 @@ def is_open(attempt: QuizAttempt) -> bool:
     )
 
 
-def save_answers(attempt: QuizAttempt, responses: dict[str, Any]) -> bool:
-    """Store answers so far (a reload or a lost connection loses nothing). False if closed."""
-    if not is_open(attempt):
-        close_if_expired(attempt)
-        return False
+def merged_answers(attempt: QuizAttempt, responses: dict[str, Any]) -> dict[str, Any]:
+    """The attempt's saved answers with ``responses`` laid over them (not stored)."""
     merged = dict(attempt.answers or {})
     merged.update(clean_responses(attempt, responses))
     # Unticking every box of a "choose all" question is an answer too.
     for question in attempt.questions:
         if question["type"] == "multiple" and question["key"] in responses and not responses[question["key"]]:
             merged[question["key"]] = []
-    attempt.answers = merged
+    return merged
+
+
+def save_answers(attempt: QuizAttempt, responses: dict[str, Any]) -> bool:
+    """Store answers so far (a reload or a lost connection loses nothing). False if closed."""
+    if not is_open(attempt):
+        close_if_expired(attempt)
+        return False
+    attempt.answers = merged_answers(attempt, responses)
     return True
 
 
@@ -260,38 +345,42 @@ def submit(attempt: QuizAttempt, responses: dict[str, Any] | None) -> QuizAttemp
     """Grade the attempt once. A replayed or late submit never makes a second grade.
 
     Late (after the deadline and the grace period): the answers sent now are ignored and
-    the attempt is graded on what was saved in time, marked as expired.
+    the attempt is graded on what was saved in time, marked as expired. The answers, the
+    grade and the new status are written by one UPDATE that only an attempt still open
+    matches: of two submits racing, exactly one grades it.
     """
     if attempt.status != AttemptStatus.IN_PROGRESS:
         return attempt
     on_time = is_open(attempt)
-    if on_time and responses is not None:
-        save_answers(attempt, responses)
-    answers = dict(attempt.answers or {})
+    answers = merged_answers(attempt, responses) if on_time and responses is not None else dict(
+        attempt.answers or {})
     status = AttemptStatus.SUBMITTED if on_time else AttemptStatus.EXPIRED
-    # Claim the attempt atomically: of two submits racing, exactly one finds it open.
+    result = grade_attempt(attempt.questions, answers, int(attempt.settings.get("pass_percent", 80)))
+    now = clock.now()
+    values: dict[str, Any] = {
+        "status": status,
+        "answers": answers,
+        "submitted_at": min(now, attempt.deadline_at + GRACE) if attempt.deadline_at and not on_time else now,
+        "score": result.score,
+        "max_score": result.max_score,
+        "percent": result.percent,
+        "passed": result.passed,
+        "results": {
+            key: {"score": r.score, "max": r.max_score, "correct": r.correct}
+            for key, r in result.per_question.items()
+        },
+    }
     claimed = rowcount(db.session.execute(
         sa.update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id, QuizAttempt.status == AttemptStatus.IN_PROGRESS)
-        .values(status=status)
+        .values(**values)
         .execution_options(synchronize_session=False)
     ))
     if claimed != 1:
         db.session.refresh(attempt)
         return attempt
-    result = grade_attempt(attempt.questions, answers, int(attempt.settings.get("pass_percent", 80)))
-    now = clock.now()
-    attempt.status = status
-    attempt.answers = answers
-    attempt.submitted_at = (
-        min(now, attempt.deadline_at + GRACE) if attempt.deadline_at and not on_time else now
-    )
-    attempt.score, attempt.max_score = result.score, result.max_score
-    attempt.percent, attempt.passed = result.percent, result.passed
-    attempt.results = {
-        key: {"score": r.score, "max": r.max_score, "correct": r.correct}
-        for key, r in result.per_question.items()
-    }
+    for name, value in values.items():
+        set_committed_value(attempt, name, value)
     events.quiz_finished.send(None, attempt=attempt)
     return attempt
 

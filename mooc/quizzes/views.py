@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import defer, joinedload
 
 from mooc import clock
 from mooc.auth import sessions
@@ -17,8 +18,8 @@ from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import settings
 from mooc.courses import queries
-from mooc.courses.models import Quiz
-from mooc.database import writes
+from mooc.courses.models import Course, Quiz
+from mooc.database import reads_first, short_write
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.quizzes import attempts
@@ -74,6 +75,29 @@ def _quiz_or_404(course_key: str, quiz_key: str) -> tuple[Any, Quiz]:
     return course, quiz
 
 
+def _live_quiz(course_key: str, quiz_key: str) -> Quiz:
+    """The quiz to start, in one query and without its questions (``attempts.question_pool``
+    has them by version); 404 or the renamed quiz's address as ``_quiz_or_404`` answers."""
+    quiz = db.session.scalar(
+        db.select(Quiz)
+        .join(Course, Course.id == Quiz.course_id)
+        .where(Course.key == course_key, Course.archived.is_(False), Quiz.key == quiz_key,
+               Quiz.archived.is_(False))
+        .options(defer(Quiz.questions), defer(Quiz.intro_html))
+    )
+    return quiz if quiz is not None else _quiz_or_404(course_key, quiz_key)[1]
+
+
+def _attempt_quiz(attempt: QuizAttempt) -> Quiz:
+    """The attempt's quiz and its course, in one query, without the quiz's questions (the
+    attempt has its own snapshot)."""
+    return db.session.scalars(
+        db.select(Quiz)
+        .where(Quiz.id == attempt.quiz_id)
+        .options(defer(Quiz.questions), defer(Quiz.intro_html), joinedload(Quiz.course))
+    ).one()
+
+
 def _own_attempt(attempt_id: int) -> QuizAttempt:
     attempt = db.session.get(QuizAttempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
@@ -82,10 +106,9 @@ def _own_attempt(attempt_id: int) -> QuizAttempt:
 
 
 @bp.get("/courses/<key>/quizzes/<path:quiz_key>")
-@writes  # may close an attempt whose time ran out
 def quiz(key: str, quiz_key: str):
     course, quiz = _quiz_or_404(key, quiz_key)
-    state = attempts.quiz_state(current_user.id, quiz)
+    state = attempts.fresh_state(current_user.id, quiz)  # writes only to close a timed-out attempt
     outline = queries.outline(course, current_user.id)
     previous, following = outline.neighbours("quiz", quiz.key)
     return render_template(
@@ -101,15 +124,15 @@ def quiz(key: str, quiz_key: str):
 
 
 @bp.post("/courses/<key>/quizzes/<path:quiz_key>/start")
+@reads_first  # the new attempt is one INSERT in a short transaction (attempts.start_attempt)
 def start(key: str, quiz_key: str):
-    course, quiz = _quiz_or_404(key, quiz_key)
+    quiz = _live_quiz(key, quiz_key)
     try:
         attempt = attempts.start_attempt(current_user.id, quiz)
     except attempts.AttemptRefused as refused:
         refuse()
         flash(REFUSALS[refused.code](), "warning")
-        return redirect(url_for("quizzes.quiz", key=course.key, quiz_key=quiz.key))
-    db.session.flush()
+        return redirect(url_for("quizzes.quiz", key=key, quiz_key=quiz.key))
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
 
 
@@ -127,12 +150,14 @@ def _responses(attempt: QuizAttempt) -> dict[str, Any]:
 
 
 @bp.get("/attempts/<int:attempt_id>")
-@writes  # may close this attempt if its time ran out
 def attempt(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    quiz = attempt.quiz
+    if attempt.status == AttemptStatus.IN_PROGRESS and not attempts.is_open(attempt):
+        with short_write(db.session):  # its time ran out: grade it on what was saved in time
+            db.session.refresh(attempt)
+            attempts.close_if_expired(attempt)
+    quiz = _attempt_quiz(attempt)
     course = quiz.course
-    state = attempts.quiz_state(current_user.id, quiz)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         questions = [
             public_view(q)
@@ -156,6 +181,7 @@ def attempt(attempt_id: int):
             seconds_left=seconds_left,
             idle_seconds=settings().session_idle_minutes * 60,
         )
+    state = attempts.fresh_state(current_user.id, quiz)
     return render_template(
         "quizzes/result.html",
         course=course,
@@ -200,18 +226,22 @@ def _confirm_page(attempt: QuizAttempt):
 
 @bp.post("/attempts/<int:attempt_id>/submit")
 @public  # only so that a submit arriving signed-out is kept, not refused: see _signed_out_submit
+@reads_first  # the grade is one UPDATE in a short transaction (attempts.submit)
 def submit(attempt_id: int):
     if not current_user.is_authenticated:
         return _signed_out_submit(attempt_id)
     attempt = _own_attempt(attempt_id)
     was_open = attempt.status == AttemptStatus.IN_PROGRESS
-    if was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1":
+    responses = _responses(attempt)
+    unconfirmed = was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1"
+    if unconfirmed and attempts.unanswered(attempt, attempts.merged_answers(attempt, responses)):
         # Never grade an attempt with questions left blank unless the trainee said so:
         # keep what was sent, and ask.
-        attempts.save_answers(attempt, _responses(attempt))
-        if attempts.unanswered(attempt):
-            return _confirm_page(attempt)
-    attempts.submit(attempt, _responses(attempt))
+        with short_write(db.session):
+            attempts.save_answers(attempt, responses)
+        return _confirm_page(attempt)
+    with short_write(db.session):
+        attempts.submit(attempt, responses)
     if was_open and attempt.status == AttemptStatus.EXPIRED:
         flash(_("The time was up: your attempt was graded on the answers saved in time."), "warning")
     return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
@@ -225,8 +255,10 @@ def _signed_out_submit(attempt_id: int):
     and land on the summary to submit."""
     attempt = db.session.get(QuizAttempt, attempt_id)
     owner = sessions.lapsed_owner(session.get("_user_id"))
-    kept = attempt is not None and owner == attempt.user_id and attempts.save_answers(
-        attempt, _responses(attempt))
+    kept = False
+    if attempt is not None and owner == attempt.user_id:
+        with short_write(db.session):
+            kept = attempts.save_answers(attempt, _responses(attempt))
     if kept:
         flash(_("You were signed out, so your attempt was not submitted yet. Your answers are saved: "
                 "sign in to check them and submit."), "warning")

@@ -263,9 +263,10 @@ def _on_lesson_done(_sender: object, *, user_id: int, lesson_id: int, course_id:
 
 def _on_quiz_finished(_sender: object, *, attempt: QuizAttempt) -> None:
     user = db.session.get(User, attempt.user_id)
-    quiz = db.session.get(Quiz, attempt.quiz_id)
-    if user is not None and quiz is not None:
-        refresh(user, quiz.course)
+    course = db.session.scalar(  # the quiz's course, without reading the quiz's questions
+        sa.select(Course).join(Quiz, Quiz.course_id == Course.id).where(Quiz.id == attempt.quiz_id))
+    if user is not None and course is not None:
+        refresh(user, course)
 
 
 def connect() -> None:
