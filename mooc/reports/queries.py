@@ -167,7 +167,7 @@ def rollup(
     loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
     shown = [loaded[u.id] for u in shown_rows]
-    labels = unit_labels()
+    labels = unit_labels(loaded)
     covered = units_with_rules(children)
     rows: dict[int, Row] = {
         u.id: Row(u, has_children=bool(children.get(u.id)), label=labels[u.id],
