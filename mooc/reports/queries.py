@@ -25,7 +25,7 @@ from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
-from mooc.roster.units import subtree_ids, subtrees, tree, unit_labels
+from mooc.roster.units import subtree_ids, tree, unit_labels
 from mooc.training.models import AssignmentRule, Enrolment, rule_units
 from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
 
@@ -144,8 +144,8 @@ class OutOfScope(Exception):
     """The viewer may not see this unit."""
 
 
-def scope_of(user: User) -> set[int] | None:
-    return visible_units(user)
+def scope_of(user: User, children: dict[int | None, list[int]] | None = None) -> set[int] | None:
+    return visible_units(user, children)
 
 
 def rollup(
@@ -154,12 +154,12 @@ def rollup(
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
     scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
     read once as plain rows, and only the units shown are loaded as objects."""
-    scope = scope_of(user)
     units: dict[int, Any] = {row.id: row for row in db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.active))}
     children: dict[int | None, list[int]] = {}
     for row in units.values():
         children.setdefault(row.parent_id, []).append(row.id)
+    scope = scope_of(user, children)
     shown_rows = _shown_units(units, children, scope, parent_id)
     owner = _owners(shown_rows, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
@@ -168,14 +168,19 @@ def rollup(
         OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
     shown = [loaded[u.id] for u in shown_rows]
     labels = unit_labels(loaded)
-    covered = units_with_rules(children)
+    targets, every_unit = _rule_targets()
+
+    def covered_from_above(unit_id: int) -> bool:  # a rule on the unit or one above it
+        return every_unit or bool(_ancestors_or_self(unit_id, units) & targets)
+
     rows: dict[int, Row] = {
         u.id: Row(u, has_children=bool(children.get(u.id)), label=labels[u.id],
-                  uncovered=not subtree_ids(u.id, children) & covered)
+                  uncovered=not (covered_from_above(u.id) or subtree_ids(u.id, children) & targets))
         for u in shown
     }
     if parent_id is not None and parent_id in per_unit:
-        rows[parent_id] = Row(loaded[parent_id], label=labels[parent_id], uncovered=parent_id not in covered)
+        rows[parent_id] = Row(loaded[parent_id], label=labels[parent_id],
+                              uncovered=not covered_from_above(parent_id))
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)
         if target is not None:
@@ -187,20 +192,28 @@ def rollup(
     return Rollup(loaded.get(parent_id) if parent_id else None, ordered, total, inactive_months)
 
 
-def units_with_rules(children: dict[int | None, list[int]] | None = None) -> set[int]:
-    """Units where some active rule requires training: the rules' units and every unit under
-    them (one query). A unit outside this set has no required training at all."""
-    targets = db.session.scalars(
+def _rule_targets() -> tuple[set[int], bool]:
+    """The units active rules name, and whether an active rule covers every unit (those made
+    later too). A unit is covered when one of these is the unit or above it (two queries)."""
+    targets = set(db.session.scalars(
         sa.select(rule_units.c.unit_id)
         .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
         .where(AssignmentRule.active.is_(True))
         .distinct()
-    )
-    every_unit = db.session.scalar(sa.select(sa.exists().where(
-        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True))))
-    if every_unit:  # a rule for all units covers every unit, those made later too
-        return set(db.session.scalars(sa.select(OrgUnit.id)))
-    return subtrees(targets, children)
+    ))
+    every_unit = bool(db.session.scalar(sa.select(sa.exists().where(
+        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))))
+    return targets, every_unit
+
+
+def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:
+    """The unit and the units above it (``units``: rows with an id and a parent id)."""
+    found: set[int] = set()
+    current: int | None = unit_id
+    while current is not None and current not in found and current in units:
+        found.add(current)
+        current = units[current].parent_id
+    return found
 
 
 def _shown_units(units: dict[int, Any], children: dict[int | None, list[int]], scope: set[int] | None,
