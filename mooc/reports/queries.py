@@ -8,6 +8,7 @@ is grouped by the person's unit in SQL, then summed into the unit being shown in
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +25,7 @@ from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
-from mooc.roster.units import children_map, subtree_ids, subtrees, tree, unit_labels
+from mooc.roster.units import subtree_ids, tree, unit_labels
 from mooc.training.models import AssignmentRule, Enrolment, rule_units
 from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
 
@@ -75,8 +76,8 @@ def current_enrolments() -> sa.Select:
 Cols = TypeVarTuple("Cols")  # the columns of a select, kept through the filters
 
 
-def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date, enrolment: Any = Enrolment,
-              ) -> sa.Select[*Cols]:
+def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date | sa.BindParameter[date],
+              enrolment: Any = Enrolment) -> sa.Select[*Cols]:
     if filters.course_id:
         stmt = stmt.where(enrolment.course_id == filters.course_id)
     if filters.position_id:
@@ -143,31 +144,43 @@ class OutOfScope(Exception):
     """The viewer may not see this unit."""
 
 
-def scope_of(user: User) -> set[int] | None:
-    return visible_units(user)
+def scope_of(user: User, children: dict[int | None, list[int]] | None = None) -> set[int] | None:
+    return visible_units(user, children)
 
 
 def rollup(
     user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
 ) -> Rollup:
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
-    scope, plus totals. Two aggregate queries whatever the size of the roster."""
-    scope = scope_of(user)
-    children = children_map()
-    units = {u.id: u for u in db.session.scalars(sa.select(OrgUnit))}
-    shown = _shown_units(units, children, scope, parent_id)
-    owner = _owners(shown, children, parent_id)
+    scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
+    read once as plain rows, and only the units shown are loaded as objects."""
+    units: dict[int, Any] = {row.id: row for row in db.session.execute(
+        sa.select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.active))}
+    children: dict[int | None, list[int]] = {}
+    for row in units.values():
+        children.setdefault(row.parent_id, []).append(row.id)
+    scope = scope_of(user, children)
+    shown_rows = _shown_units(units, children, scope, parent_id)
+    owner = _owners(shown_rows, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
     per_unit = _per_unit_counts(filters, today, _counted_units(owner, parent_id, scope))
-    labels = unit_labels()
-    covered = units_with_rules(children)
+    loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
+        OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
+    shown = [loaded[u.id] for u in shown_rows]
+    labels = unit_labels(loaded)
+    targets, every_unit = _rule_targets()
+
+    def covered_from_above(unit_id: int) -> bool:  # a rule on the unit or one above it
+        return every_unit or bool(_ancestors_or_self(unit_id, units) & targets)
+
     rows: dict[int, Row] = {
         u.id: Row(u, has_children=bool(children.get(u.id)), label=labels[u.id],
-                  uncovered=not subtree_ids(u.id, children) & covered)
+                  uncovered=not (covered_from_above(u.id) or subtree_ids(u.id, children) & targets))
         for u in shown
     }
     if parent_id is not None and parent_id in per_unit:
-        rows[parent_id] = Row(units[parent_id], label=labels[parent_id], uncovered=parent_id not in covered)
+        rows[parent_id] = Row(loaded[parent_id], label=labels[parent_id],
+                              uncovered=not covered_from_above(parent_id))
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)
         if target is not None:
@@ -176,29 +189,38 @@ def rollup(
     ordered = [rows[u.id] for u in shown] + (
         [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
     )
-    return Rollup(units.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+    return Rollup(loaded.get(parent_id) if parent_id else None, ordered, total, inactive_months)
 
 
-def units_with_rules(children: dict[int | None, list[int]] | None = None) -> set[int]:
-    """Units where some active rule requires training: the rules' units and every unit under
-    them (one query). A unit outside this set has no required training at all."""
-    targets = db.session.scalars(
+def _rule_targets() -> tuple[set[int], bool]:
+    """The units active rules name, and whether an active rule covers every unit (those made
+    later too). A unit is covered when one of these is the unit or above it (two queries)."""
+    targets = set(db.session.scalars(
         sa.select(rule_units.c.unit_id)
         .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
         .where(AssignmentRule.active.is_(True))
         .distinct()
-    )
-    every_unit = db.session.scalar(sa.select(sa.exists().where(
-        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True))))
-    if every_unit:  # a rule for all units covers every unit, those made later too
-        return set(db.session.scalars(sa.select(OrgUnit.id)))
-    return subtrees(targets, children)
+    ))
+    every_unit = bool(db.session.scalar(sa.select(sa.exists().where(
+        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))))
+    return targets, every_unit
 
 
-def _shown_units(units: dict[int, OrgUnit], children: dict[int | None, list[int]], scope: set[int] | None,
-                 parent_id: int | None) -> list[OrgUnit]:
+def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:
+    """The unit and the units above it (``units``: rows with an id and a parent id)."""
+    found: set[int] = set()
+    current: int | None = unit_id
+    while current is not None and current not in found and current in units:
+        found.add(current)
+        current = units[current].parent_id
+    return found
+
+
+def _shown_units(units: dict[int, Any], children: dict[int | None, list[int]], scope: set[int] | None,
+                 parent_id: int | None) -> list[Any]:
     """The rollup's rows, by name: the children of ``parent_id`` (OutOfScope if the viewer may
-    not see it), or the top level (a manager's: the highest units of their scope)."""
+    not see it), or the top level (a manager's: the highest units of their scope). ``units``:
+    rows with the id, parent id, name and active flag of every unit."""
     if parent_id is not None:
         if scope is not None and parent_id not in scope:
             raise OutOfScope()
@@ -213,7 +235,7 @@ def _shown_units(units: dict[int, OrgUnit], children: dict[int | None, list[int]
 
 
 def _owners(
-    shown: list[OrgUnit], children: dict[int | None, list[int]], parent_id: int | None
+    shown: list[Any], children: dict[int | None, list[int]], parent_id: int | None
 ) -> dict[int, int]:
     """Which shown unit each unit's people count towards."""
     owner: dict[int, int] = {}
@@ -242,7 +264,10 @@ def _flag_inactive_and_total(rows: dict[int, Row], since: datetime) -> Row:
     return total
 
 
-def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[bool]]:
+UnitIds = set[int] | sa.BindParameter[Any] | None  # the units counted: ids, a parameter, or None for all
+
+
+def _counted(filters: Filters, units: UnitIds) -> list[sa.ColumnElement[bool]]:
     """Which people are counted: not gone, in ``units`` (or anywhere), of the position filtered."""
     conditions = [Staff.status != StaffStatus.LEFT]
     if units is not None:
@@ -252,16 +277,17 @@ def _counted(filters: Filters, units: set[int] | None) -> list[sa.ColumnElement[
     return conditions
 
 
-def headcount_by_unit(filters: Filters, units: set[int] | None) -> sa.Select:
+def headcount_by_unit(filters: Filters, units: UnitIds,
+                      now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Select:
     """(unit, active headcount, latest training activity, people who cannot sign in) per unit."""
-    cannot = sa.not_(account_status.signs_in())
+    cannot = sa.not_(account_status.signs_in(now))
     return account_status.join(
         sa.select(Staff.unit_id, sa.func.count(), sa.func.max(Staff.last_training_at),
                   sa.func.count().filter(cannot))
     ).where(*_counted(filters, units)).group_by(Staff.unit_id)
 
 
-def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -> sa.Select:
+def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], units: UnitIds) -> sa.Select:
     """(unit, people with obligations, one count per status...) per unit: the dashboard's main
     aggregate. Person by person first (the enrolments' staff index gives them in order, and
     a person is counted once), then by unit."""
@@ -280,6 +306,17 @@ def obligations_by_unit(filters: Filters, today: date, units: set[int] | None) -
         .where(Staff.status != StaffStatus.LEFT)
         .group_by(Staff.unit_id)
     )
+
+
+@functools.cache
+def _unfiltered_statements(scoped: bool) -> tuple[sa.Select, sa.Select]:
+    """The dashboard's two aggregates without filters, built once per process (building them
+    cost more than running them for a province): the day, the time and the units counted are
+    parameters given when they run (``_per_unit_counts``)."""
+    units: sa.BindParameter[Any] | None = sa.bindparam("counted_units", expanding=True) if scoped else None
+    today = sa.bindparam("today", type_=Enrolment.due_on.type)
+    now = sa.bindparam("now", type_=Staff.last_training_at.type)
+    return headcount_by_unit(Filters(), units, now), obligations_by_unit(Filters(), today, units)
 
 
 def _most_urgent(person: sa.Subquery) -> list[sa.ColumnElement[bool]]:
@@ -302,14 +339,22 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
     """Headcount, obligations by status, people with obligations and last activity per unit
     (of ``units``, or all): two aggregate queries whatever the size of the roster."""
     rows: dict[int, Row] = defaultdict(lambda: Row(None))
-    for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount_by_unit(filters, units)):
+    if filters == Filters():
+        headcount, obligations = _unfiltered_statements(units is not None)
+        params: dict[str, Any] = {"today": today, "now": clock.now()}
+        if units is not None:
+            params["counted_units"] = sorted(units)
+    else:
+        headcount, obligations = headcount_by_unit(filters, units), obligations_by_unit(filters, today, units)
+        params = {}
+    for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount, params):
         rows[unit_id].headcount = count
         rows[unit_id].cannot_sign_in = cannot_sign_in
         if moment is not None:
             if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
                 moment = datetime.fromisoformat(moment)
             rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    for unit_id, people_count, *counts in db.session.execute(obligations_by_unit(filters, today, units)):
+    for unit_id, people_count, *counts in db.session.execute(obligations, params):
         rows[unit_id].people_required = people_count
         rows[unit_id].counts = {s: int(c or 0) for s, c in zip(STATUSES, counts, strict=True)}
     return rows

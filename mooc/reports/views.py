@@ -59,13 +59,15 @@ def _narrow_first(message: str, endpoint: str) -> WerkzeugResponse:
     return redirect(url_for(endpoint, **_args_but_export()))
 
 
-def _choices() -> dict:
+def _choices(*, units: bool = True) -> dict:
+    """The filter form's choices; ``units``: the unit select box too (the dashboard has none:
+    its units are its rows)."""
     return {
         "courses": db.session.scalars(
             sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
         ).all(),
         "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
-        "units": unit_choices(current_user),
+        "units": unit_choices(current_user) if units else None,
         "statuses": queries.STATUSES,
     }
 
@@ -208,7 +210,7 @@ def _dashboard(unit_id: int | None):
         months=months,
         people=people,
         today=today,
-        **_choices(),
+        **_choices(units=False),
     )
 
 

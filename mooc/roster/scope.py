@@ -74,13 +74,14 @@ def subtree_ids(unit_id: int, children: dict[int | None, list[int]] | None = Non
 # --- scope ---------------------------------------------------------------------------------------
 
 
-def visible_units(user: User) -> set[int] | None:
+def visible_units(user: User, children: dict[int | None, list[int]] | None = None) -> set[int] | None:
     """Unit ids ``user`` may see, or None for all. A scoped role (manager, training officer)
-    sees its unit's subtree only, and nobody without a unit; trainees see nobody."""
+    sees its unit's subtree only, and nobody without a unit; trainees see nobody.
+    ``children``: the tree (``children_map()``) when the caller has read it already."""
     if not user.role.scoped and user.role != Role.TRAINEE:
         return None
     if user.role.scoped and user.scope_unit_id is not None:
-        return subtree_ids(user.scope_unit_id)
+        return subtree_ids(user.scope_unit_id, children)
     return set()
 
 

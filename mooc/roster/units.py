@@ -87,11 +87,19 @@ def unit_labels(unit_ids: Iterable[int] | None = None) -> dict[int, str]:
     """Unit id -> how the unit reads in a list, an export, a preview or a mail: its name, and
     where another open unit has the same name, its parents' names up to where it reads as one
     ("Phòng Nghiệp vụ 1 — Thanh tra TP Hà Nội"). One query for the whole tree, once per
-    request (kept in ``g``); ``unit_ids``: only those (None: every unit)."""
+    request (kept in ``g``); ``unit_ids``: only those (None: every unit), and only those are
+    worked out (a report showing one province of 321 units labels one)."""
     labels = g.get("_unit_labels") if has_request_context() else None
     if labels is None:
-        labels = labels_of(db.session.execute(
-            sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)).all())
+        rows = g.get("_unit_label_rows") if has_request_context() else None
+        if rows is None:
+            rows = db.session.execute(
+                sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)).all()
+            if has_request_context():
+                g._unit_label_rows = rows
+        if unit_ids is not None:
+            return labels_of(rows, only=unit_ids)
+        labels = labels_of(rows)
         if has_request_context():
             g._unit_labels = labels
     if unit_ids is None:
@@ -107,10 +115,11 @@ def unit_label(unit: OrgUnit | int | None) -> str:
     return unit_labels().get(unit_id, "" if isinstance(unit, int) else unit.name)
 
 
-def labels_of(rows: Iterable[Sequence[Any]]) -> dict[int, str]:
+def labels_of(rows: Iterable[Sequence[Any]], only: Iterable[int] | None = None) -> dict[int, str]:
     """``unit_labels`` over (id, name, parent id, code, active) rows: a name alone where no other
     open unit bears it, else with one more ancestor at a time until the label is unique; the
-    code in brackets as a last resort (same name all the way up)."""
+    code in brackets as a last resort (same name all the way up). ``only``: label those units
+    (of the rows) and no others (None: all)."""
     units = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
     def path(unit_id: int, depth: int) -> tuple[str, ...]:
@@ -124,7 +133,9 @@ def labels_of(rows: Iterable[Sequence[Any]]) -> dict[int, str]:
     open_units = [unit_id for unit_id, (_name, _parent, _code, active) in units.items() if active]
     counts: dict[int, Counter[tuple[str, ...]]] = {}
     labels: dict[int, str] = {}
-    for unit_id, (name, _parent, code, _active) in units.items():
+    wanted = units if only is None else [unit_id for unit_id in dict.fromkeys(only) if unit_id in units]
+    for unit_id in wanted:
+        name, _parent, code, _active = units[unit_id]
         depth, label = 1, path(unit_id, 1)
         while True:
             if depth not in counts:

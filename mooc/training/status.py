@@ -80,7 +80,7 @@ class EnrolmentStatus(enum.StrEnum):
 
     def condition(
         self,
-        today: date | None = None,
+        today: date | sa.BindParameter[date] | None = None,
         enrolment: Any = Enrolment,
         staff_status: Any = None,
         *,
@@ -94,7 +94,8 @@ class EnrolmentStatus(enum.StrEnum):
         the closed test is left out, so the condition reads only state and due date (the
         obligations index holds them) and ``CLOSED`` is never true.
         """
-        today = today or clock.today()
+        if today is None:  # (not ``today or``: a bound parameter has no truth value)
+            today = clock.today()
         state = enrolment.state
         past_due = sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today)
         if staff_status is not None:
@@ -120,7 +121,7 @@ class EnrolmentStatus(enum.StrEnum):
     def any_of(
         cls,
         statuses: Iterable[EnrolmentStatus],
-        today: date | None = None,
+        today: date | sa.BindParameter[date] | None = None,
         enrolment: Any = Enrolment,
         staff_status: Any = None,
         *,

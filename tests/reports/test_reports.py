@@ -317,3 +317,83 @@ def test_the_narrow_the_list_redirect_keeps_url_for_options_out(world, monkeypat
         location = response.headers["Location"]
         assert location.startswith(f"/reports/{page}?") and "#" not in location, location
         assert kept in location and "export" not in location and "_" not in location.split("?")[1]
+
+
+def test_the_dashboard_counts_on_the_day_and_at_the_time_it_runs(world):
+    """The dashboard's aggregates are built once per process with the day and the time as
+    parameters: each run counts as of its own day (Giang's course, due 19/06, is overdue
+    from 20/06) and its own moment (a lock counts while it lasts)."""
+    app, o, people, reporter = world
+    from mooc.auth.models import LoginThrottle, User
+    from mooc.reports.queries import Filters, rollup
+
+    with app.app_context():
+        viewer = db.session.get(User, reporter.id)
+
+        def nb2() -> tuple[dict[str, int], int]:
+            row = next(r for r in rollup(viewer, o.province.id, Filters(), clock.today()).rows
+                       if r.unit.code == "NB-2")
+            db.session.rollback()
+            return row.counts, row.cannot_sign_in
+
+        counts, locked_before = nb2()
+        assert (counts["not_started"], counts["overdue"]) == (1, 0)
+        clock.set_now(datetime(2026, 6, 20, 3, tzinfo=UTC))
+        counts, _ = nb2()
+        assert (counts["not_started"], counts["overdue"]) == (0, 1)
+        db.session.add(LoginThrottle(email="giang@example.vn", failures=0,
+                                     locked_until=clock.now() + timedelta(minutes=10)))
+        db.session.commit()
+        assert nb2()[1] == locked_before + 1
+        clock.set_now(clock.now() + timedelta(minutes=20))  # the lock has run out
+        assert nb2()[1] == locked_before
+
+
+def test_the_managers_dashboard_reads_the_tree_once_and_no_unit_list(world, make_user):
+    """A manager's dashboard: the session, the tree as plain rows (the scope walked in it),
+    the two aggregates, the units shown, labels, rules, courses and positions; not the unit
+    select box it does not show (15 statements before)."""
+    app, o, _people, _reporter = world
+    manager = make_user(role=Role.MANAGER, email="ql@example.vn", scope_unit=o.province)
+    client = app.test_client()
+    login(client, manager.email)
+    assert count_queries(app, client, "/reports/") <= 12
+
+
+def test_units_without_a_rule_are_flagged_wherever_the_rule_sits(org, make_user, make_staff):
+    """A row is "no required training here" when no active rule covers any unit of its
+    subtree: a rule on a sub-unit covers the province's row, a rule on the province covers its
+    sections, a rule for every unit covers all; the province's own row (people placed in it
+    directly) only by a rule on it or above."""
+    app, o = org
+    reporter = make_user(role=Role.REPORTER)
+    make_staff("Người Ở Tỉnh", unit=o.province)  # placed in the province directly: its own row
+    from mooc.auth.models import User
+    from mooc.reports.queries import Filters, rollup
+
+    with app.app_context():
+        viewer = db.session.get(User, reporter.id)
+
+        def flags(parent_id: int | None) -> dict[str, bool]:
+            result = rollup(viewer, parent_id, Filters(), TODAY)
+            found = {r.unit.code: r.uncovered for r in result.rows}
+            db.session.rollback()
+            return found
+
+        assert flags(None) == {"NB": True, "HN": True}
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.section_a.id)]
+        db.session.add(rule)
+        db.session.commit()
+        assert flags(None) == {"NB": False, "HN": True}
+        assert flags(o.province.id) == {"NB-1": False, "NB-2": True, "NB": True}
+        rule = db.session.get(AssignmentRule, rule.id)
+        rule.units = [db.session.get(OrgUnit, o.province.id)]
+        db.session.commit()
+        assert flags(o.province.id) == {"NB-1": False, "NB-2": False, "NB": False}
+        rule = db.session.get(AssignmentRule, rule.id)
+        rule.active = False
+        db.session.add(AssignmentRule(course_id=o.course_id, due_days=30, all_units=True))
+        db.session.commit()
+        assert flags(None) == {"NB": False, "HN": False}
+        assert flags(o.province.id) == {"NB-1": False, "NB-2": False, "NB": False}
