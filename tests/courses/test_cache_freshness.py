@@ -28,7 +28,9 @@ LESSON = "/courses/luat/lessons/co-ban/nguyen-tac"
 OTHER_LESSON = "/courses/luat/lessons/co-ban/khai-niem"
 COURSE = "/courses/luat"
 QUIZ_URL = "/courses/luat/quizzes/co-ban/kiem-tra"
-DONE_ITEM = re.compile(r'<li class="outline-item is-done">\s*<a href="/courses/luat/lessons/co-ban/nguyen-tac"')
+DONE_ITEM = re.compile(
+    r'<li class="outline-item is-done">\s*<a href="/courses/luat/lessons/co-ban/nguyen-tac"'
+)
 
 
 @pytest.fixture
