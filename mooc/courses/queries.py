@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -101,15 +102,38 @@ def get_course(key: str) -> Course | None:
     return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
 
 
-def _done_in_course(user_id: int | None) -> sa.ScalarSelect[str | None]:
-    """The ids of the lessons of the (outer query's) course that ``user_id`` has done, as one
-    comma-separated string: the done-set rides in the page's main statement."""
+def _done_in_course() -> sa.ScalarSelect[str | None]:
+    """The ids of the lessons of the (outer query's) course that the person ``:user_id`` has
+    done, as one comma-separated string: the done-set rides in the page's main statement."""
     course_lesson = sa.orm.aliased(Lesson)
     return (
         sa.select(sa.func.aggregate_strings(sa.cast(LessonProgress.lesson_id, sa.String), ","))
         .join(course_lesson, course_lesson.id == LessonProgress.lesson_id)
-        .where(LessonProgress.user_id == (user_id or 0), course_lesson.course_id == Course.id)
+        .where(LessonProgress.user_id == sa.bindparam("user_id"), course_lesson.course_id == Course.id)
         .scalar_subquery()
+    )
+
+
+@cache
+def _course_page_statement() -> sa.Select:
+    """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
+    return sa.select(Course, _done_in_course()).where(
+        Course.key == sa.bindparam("key"), Course.archived.is_(False)
+    )
+
+
+@cache
+def _lesson_page_statement() -> sa.Select:
+    return (
+        sa.select(Course, Lesson, _done_in_course())
+        .join(Lesson, Lesson.course_id == Course.id)
+        .where(
+            Course.key == sa.bindparam("key"),
+            Course.archived.is_(False),
+            Lesson.key == sa.bindparam("lesson_key"),
+            Lesson.archived.is_(False),
+        )
+        .options(sa.orm.defer(Lesson.text))  # the plain text is for search
     )
 
 
@@ -120,9 +144,7 @@ def _ids(text: str | None) -> set[int]:
 def course_page(key: str, user_id: int | None) -> Outline | None:
     """The live course ``key`` and its outline marked for ``user_id``: one statement when the
     course's version is cached (the course row, with the done-set in a subquery)."""
-    row = db.session.execute(
-        sa.select(Course, _done_in_course(user_id)).where(Course.key == key, Course.archived.is_(False))
-    ).one_or_none()
+    row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
     if row is None:
         return None
     course, done = row
@@ -133,15 +155,7 @@ def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline
     """The live lesson ``lesson_key`` of the live course ``key`` and the course's outline marked
     for ``user_id``, in one statement when the course's version is cached."""
     row = db.session.execute(
-        sa.select(Course, Lesson, _done_in_course(user_id))
-        .join(Lesson, Lesson.course_id == Course.id)
-        .where(
-            Course.key == key,
-            Course.archived.is_(False),
-            Lesson.key == lesson_key,
-            Lesson.archived.is_(False),
-        )
-        .options(sa.orm.defer(Lesson.text))  # the plain text is for search
+        _lesson_page_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id or 0}
     ).one_or_none()
     if row is None:
         return None
