@@ -46,16 +46,22 @@ def load_user(token: str) -> User | None:
     """The user behind a session token, or None if the session ended for any reason."""
     if not token or len(token) > 100:
         return None
-    auth_session = db.session.execute(
-        sa.select(AuthSession).where(AuthSession.token_hash == _hash(token))
-    ).scalar_one_or_none()
-    if auth_session is None or auth_session.revoked_at is not None:
+    # The session and its account in one statement (every signed-in request asks): the join
+    # fills the identity map, so auth_session.user costs no second query.
+    row = db.session.execute(
+        sa.select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == _hash(token))
+    ).one_or_none()
+    if row is None:
+        return None
+    auth_session, user = row
+    if auth_session.revoked_at is not None:
         return None
     now = clock.now()
     idle = timedelta(minutes=settings().session_idle_minutes)
     if now >= auth_session.expires_at or now - auth_session.last_seen_at > idle:
         return None
-    user = auth_session.user
     if not user.active:
         return None
     if now - auth_session.last_seen_at > TOUCH_EVERY:

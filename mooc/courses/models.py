@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime
@@ -37,6 +37,9 @@ class Course(CreatedAt, Model):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # course.md `completion:` (default: every lesson done, every quiz passed)
     completion: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Raised by one in the transaction that changes the course or any of its modules, lessons
+    # or quizzes (mooc/courses/versions.py): what the pages cache is keyed by it.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     modules: Mapped[list[Module]] = relationship(back_populates="course", order_by="Module.position")
 
@@ -128,3 +131,32 @@ class CourseSync(Model):
     source_commit: Mapped[str | None] = mapped_column(sa.String(64))
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _raise_course_versions(session: Session, _context: Any, _instances: Any) -> None:
+    """Raise ``Course.version`` of every course whose row, or a module, lesson or quiz of which,
+    this flush adds, changes or deletes: the database owns the version the page caches are
+    keyed by, whoever writes (the sync, the development auto-sync, a script, a test)."""
+    changed: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, (Course, Module, Lesson, Quiz)):
+            continue
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if isinstance(obj, Course):
+            if obj.id is not None:
+                changed.add(obj.id)
+        elif obj.course_id is not None:
+            changed.add(obj.course_id)
+        elif "course" in obj.__dict__ and obj.__dict__["course"] is not None:
+            course = obj.__dict__["course"]
+            if course.id is not None:
+                changed.add(course.id)
+    if not changed:
+        return
+    with session.no_autoflush:
+        for course_id in changed:
+            course = session.get(Course, course_id)
+            if course is not None and course not in session.deleted:
+                course.version = Course.version + 1

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm
+from flask import current_app
 
 from mooc.courses.models import Course, Lesson, LessonProgress, Module, Quiz
 from mooc.extensions import db
 
 ItemT = TypeVar("ItemT", Lesson, Quiz)
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,12 +35,22 @@ class OutlineModule:
     title: str
     intro_html: str
     items: list[OutlineItem] = field(default_factory=list)
+    id: int = 0
 
 
 @dataclass
 class Outline:
     course: Course
     modules: list[OutlineModule]
+    shape: CourseShape | None = None  # the cached structure it was marked from
+    done_ids: frozenset[int] = frozenset()
+
+    def module_title(self, kind: str, item_id: int) -> str:
+        """The title of the module holding the item (the outline has it: no query)."""
+        for module in self.modules:
+            if any(item.kind == kind and item.id == item_id for item in module.items):
+                return module.title
+        return ""
 
     @property
     def items(self) -> list[OutlineItem]:
@@ -86,6 +102,67 @@ def get_course(key: str) -> Course | None:
     return db.session.scalar(sa.select(Course).where(Course.key == key, Course.archived.is_(False)))
 
 
+def _done_in_course() -> sa.ScalarSelect[str | None]:
+    """The ids of the lessons of the (outer query's) course that the person ``:user_id`` has
+    done, as one comma-separated string: the done-set rides in the page's main statement."""
+    course_lesson = sa.orm.aliased(Lesson)
+    return (
+        sa.select(sa.func.aggregate_strings(sa.cast(LessonProgress.lesson_id, sa.String), ","))
+        .join(course_lesson, course_lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.user_id == sa.bindparam("user_id"), course_lesson.course_id == Course.id)
+        .scalar_subquery()
+    )
+
+
+@cache
+def _course_page_statement() -> sa.Select:
+    """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
+    return sa.select(Course, _done_in_course()).where(
+        Course.key == sa.bindparam("key"), Course.archived.is_(False)
+    )
+
+
+@cache
+def _lesson_page_statement() -> sa.Select:
+    return (
+        sa.select(Course, Lesson, _done_in_course())
+        .join(Lesson, Lesson.course_id == Course.id)
+        .where(
+            Course.key == sa.bindparam("key"),
+            Course.archived.is_(False),
+            Lesson.key == sa.bindparam("lesson_key"),
+            Lesson.archived.is_(False),
+        )
+        .options(sa.orm.defer(Lesson.text))  # the plain text is for search
+    )
+
+
+def _ids(text: str | None) -> set[int]:
+    return {int(part) for part in text.split(",")} if text else set()
+
+
+def course_page(key: str, user_id: int | None) -> Outline | None:
+    """The live course ``key`` and its outline marked for ``user_id``: one statement when the
+    course's version is cached (the course row, with the done-set in a subquery)."""
+    row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
+    if row is None:
+        return None
+    course, done = row
+    return mark(course, shape(course), _ids(done))
+
+
+def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson] | None:
+    """The live lesson ``lesson_key`` of the live course ``key`` and the course's outline marked
+    for ``user_id``, in one statement when the course's version is cached."""
+    row = db.session.execute(
+        _lesson_page_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id or 0}
+    ).one_or_none()
+    if row is None:
+        return None
+    course, lesson, done = row
+    return mark(course, shape(course), _ids(done)), lesson
+
+
 def renamed_item(model: type[ItemT], course_id: int, old_key: str) -> ItemT | None:
     """The live lesson or quiz that had ``old_key`` before its identity changed
     (``previously:`` in its front matter): its old address redirects to it."""
@@ -107,12 +184,63 @@ def done_lesson_ids(user_id: int, course_ids: list[int] | None = None) -> set[in
 
 
 def outline(course: Course, user_id: int | None) -> Outline:
+    """The course's outline, marked with what ``user_id`` has done: the structure comes from
+    the cache of the course's version (see shape()), the done-set is read fresh (one query)."""
+    course_shape = shape(course)
+    done = done_lesson_ids(user_id, [course.id]) if user_id else set()
+    return mark(course, course_shape, done)
+
+
+def mark(course: Course, course_shape: CourseShape, done: set[int]) -> Outline:
+    modules = [
+        OutlineModule(
+            module.key,
+            module.title,
+            module.intro_html,
+            [
+                OutlineItem(kind, key, title, minutes, kind == "lesson" and item_id in done, item_id)
+                for kind, key, title, minutes, item_id in module.items
+            ],
+            module.id,
+        )
+        for module in course_shape.modules
+    ]
+    return Outline(course, modules, course_shape, frozenset(done))
+
+
+@dataclass(frozen=True)
+class ShapeModule:
+    id: int
+    key: str
+    title: str
+    intro_html: str
+    items: tuple[tuple[str, str, str, int, int], ...]  # (kind, key, title, minutes, id), in order
+
+
+@dataclass(frozen=True)
+class CourseShape:
+    """What every reader of one version of a course sees of its outline (no person in it)."""
+
+    course_id: int
+    version: int
+    modules: tuple[ShapeModule, ...]
+    module_of: dict[tuple[str, int], ShapeModule] = field(compare=False, hash=False)
+
+
+def shape(course: Course) -> CourseShape:
+    """The outline of ``course`` at its version, from this process's cache (see versions in
+    docs/architecture.md): a new version of the course is a new key, so a cached shape is
+    never of another version; it is loaded (three queries) once per version and process."""
+    return course_cache().get(("shape", course.id, course.version), lambda: load_shape(course))
+
+
+def load_shape(course: Course) -> CourseShape:
     modules = list(
-        db.session.scalars(
-            sa.select(Module)
+        db.session.execute(
+            sa.select(Module.id, Module.key, Module.title, Module.intro_html)
             .where(Module.course_id == course.id, Module.archived.is_(False))
             .order_by(Module.position, Module.key)
-        )
+        ).all()
     )
     lessons = db.session.execute(
         sa.select(
@@ -124,27 +252,64 @@ def outline(course: Course, user_id: int | None) -> Outline:
             Quiz.course_id == course.id, Quiz.archived.is_(False)
         )
     ).all()
-    done = done_lesson_ids(user_id, [course.id]) if user_id else set()
-    by_module: dict[int, list[tuple[int, str, OutlineItem]]] = {m.id: [] for m in modules}
+    by_module: dict[int, list[tuple[int, str, tuple[str, str, str, int, int]]]] = {
+        m.id: [] for m in modules
+    }
     for row in lessons:
         if row.module_id in by_module:
             by_module[row.module_id].append(
-                (
-                    row.position,
-                    row.key,
-                    OutlineItem("lesson", row.key, row.title, row.minutes, row.id in done, row.id),
-                )
+                (row.position, row.key, ("lesson", row.key, row.title, row.minutes, row.id))
             )
     for quiz in quizzes:
         if quiz.module_id in by_module:
             by_module[quiz.module_id].append(
-                (quiz.position, quiz.key, OutlineItem("quiz", quiz.key, quiz.title, 0, False, quiz.id))
+                (quiz.position, quiz.key, ("quiz", quiz.key, quiz.title, 0, quiz.id))
             )
-    result = []
-    for module in modules:
-        items = [item for _pos, _key, item in sorted(by_module[module.id], key=lambda t: (t[0], t[1]))]
-        result.append(OutlineModule(module.key, module.title, module.intro_html, items))
-    return Outline(course, result)
+    shaped = tuple(
+        ShapeModule(
+            m.id,
+            m.key,
+            m.title,
+            m.intro_html,
+            tuple(item for _pos, _key, item in sorted(by_module[m.id], key=lambda t: (t[0], t[1]))),
+        )
+        for m in modules
+    )
+    module_of = {(item[0], item[4]): module for module in shaped for item in module.items}
+    return CourseShape(course.id, course.version, shaped, module_of)
+
+
+class VersionedCache:
+    """A process's cache of what is derived from one version of a course, keyed by the
+    version the database owns: entries are never invalidated, only dropped when there are
+    too many (the oldest first). Safe across threads: a racing miss computes twice, the same."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.entries: dict[tuple, object] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], T]) -> T:
+        try:
+            return self.entries[key]  # type: ignore[return-value]
+        except KeyError:
+            pass
+        value = compute()
+        with self.lock:
+            if len(self.entries) >= self.size:
+                for old in list(self.entries)[: self.size // 4]:
+                    del self.entries[old]
+            self.entries[key] = value
+        return value
+
+
+def course_cache() -> VersionedCache:
+    """The cache of this app (one per worker process; a second app has its own)."""
+    extensions = current_app.extensions
+    cache = extensions.get("mooc.course_cache")
+    if cache is None:
+        cache = extensions.setdefault("mooc.course_cache", VersionedCache())
+    return cache
 
 
 def course_progress(user_id: int, courses: list[Course]) -> dict[int, tuple[int, int]]:

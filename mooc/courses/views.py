@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from mooc.config import settings
-from mooc.courses import progress, queries
+from mooc.courses import outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
 from mooc.courses.format import ASSET_SUFFIXES
 from mooc.courses.media import mime_type
@@ -20,6 +20,12 @@ from mooc.extensions import db
 bp = Blueprint("courses", __name__, url_prefix="/courses", template_folder="templates")
 
 ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+
+
+@bp.record_once
+def _template_globals(state: Any) -> None:
+    state.app.jinja_env.globals["outline_html"] = outline_html.outline_html
+    state.app.jinja_env.globals["outline_slot"] = outline_html.slot
 
 
 @bp.before_request
@@ -47,35 +53,32 @@ def catalog():
 
 @bp.get("/<key>")
 def course(key: str):
-    course = _course_or_404(key)
-    outline = queries.outline(course, current_user.id)
-    return render_template("courses/course.html", course=course, outline=outline)
+    outline = queries.course_page(key, current_user.id)
+    if outline is None:
+        abort(404)
+    return render_template("courses/course.html", course=outline.course, outline=outline)
 
 
 @bp.get("/<key>/lessons/<path:lesson_key>")
 def lesson(key: str, lesson_key: str):
-    course = _course_or_404(key)
-    lesson = db.session.scalar(
-        db.select(Lesson).where(
-            Lesson.course_id == course.id, Lesson.key == lesson_key, Lesson.archived.is_(False)
-        )
-    )
-    if lesson is None:
+    found = queries.lesson_page(key, lesson_key, current_user.id)
+    if found is None:
+        course = _course_or_404(key)
         renamed = queries.renamed_item(Lesson, course.id, lesson_key)
         if renamed is None:
             abort(404)
         return redirect(url_for("courses.lesson", key=course.key, lesson_key=renamed.key), 301)
-    outline = queries.outline(course, current_user.id)
+    outline, lesson = found
     previous, following = outline.neighbours("lesson", lesson.key)
-    done = any(item.done for item in outline.lessons if item.id == lesson.id)
     return render_template(
         "courses/lesson.html",
-        course=course,
+        course=outline.course,
         lesson=lesson,
+        module_title=outline.module_title("lesson", lesson.id),
         outline=outline,
         previous=previous,
         following=following,
-        done=done,
+        done=lesson.id in outline.done_ids,
     )
 
 

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, redirect, request, url_for
 
 from mooc.auth.access import public, safe_next
 from mooc.extensions import db
 from mooc.i18n import LANG_COOKIE, LOCALES
+from mooc.site import chrome
 
 bp = Blueprint("site", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _template_globals(state: Any) -> None:
+    state.app.jinja_env.globals["site_header"] = chrome.site_header
+    state.app.jinja_env.globals["site_footer"] = chrome.site_footer
 
 
 @bp.get("/healthz")

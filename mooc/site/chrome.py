@@ -1,0 +1,53 @@
+"""The site's header and footer, rendered once per (locale, role, page) and process, then
+filled in per request with what is the person's or the request's own: the name, the CSRF
+token, the address to come back to after a language change.
+
+Nothing is cached that the database owns: the role is read with the session on every request
+(mooc/auth/sessions.py) and is part of the key; the rest (templates, translations, routes)
+changes only with the code, that is with a new process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+from flask import current_app, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+
+_NONCE = secrets.token_hex(8)  # random per process: no text of a person's can forge a marker
+NAME, CSRF, NEXT = (f"<!--{_NONCE}:{what}-->" for what in ("name", "csrf", "next"))
+_LOCK = threading.Lock()
+_SIZE = 2048
+
+
+def _cached(key: tuple, template: str) -> str:
+    cache: dict[tuple, str] = current_app.extensions.setdefault("mooc.chrome_cache", {})
+    html = cache.get(key)
+    if html is None:
+        markers = {"name": Markup(NAME), "csrf": Markup(CSRF), "next": Markup(NEXT)}  # noqa: S704
+        html = render_template(template, **markers)
+        with _LOCK:
+            if len(cache) >= _SIZE:
+                cache.clear()
+            cache[key] = html
+    return html
+
+
+def site_header() -> Markup:
+    signed_in = current_user.is_authenticated
+    key = ("header", str(get_locale()), current_user.role if signed_in else None,
+           request.endpoint, request.blueprint, request.script_root)
+    html = _cached(key, "_site_header.html")
+    if signed_in:
+        html = html.replace(NAME, str(escape(current_user.display_name))).replace(CSRF, generate_csrf())
+    return Markup(html)  # noqa: S704 (rendered by an autoescaping template; the name escaped)
+
+
+def site_footer() -> Markup:
+    html = _cached(("footer", str(get_locale()), request.script_root), "_site_footer.html")
+    back = request.full_path if request.query_string else request.path
+    return Markup(html.replace(CSRF, generate_csrf()).replace(NEXT, str(escape(back))))  # noqa: S704
