@@ -105,8 +105,10 @@ def home(user_id: int, staff_id: int | None, today: date | None = None,
 _Cycles = dict[int, list[tuple[HomeEnrolment, str | None]]]  # course id -> (cycle, certificate code)
 
 
-# The home page's two statements are built once, with bound parameters: building a statement
-# and working out its cache key cost more than running it.
+# The home page's two statements are built once, with bound parameters, and run on the session's
+# connection (in its transaction) without the ORM layer: they read columns, not entities, and
+# building a statement, working out its cache key and the ORM's result handling cost more than
+# running it.
 _COURSES_AND_CYCLES = (
     sa.select(
         Course.id, Course.key, Course.title, Course.summary, Course.completion, Course.content_hash,
@@ -132,7 +134,7 @@ def _courses_and_cycles(
 ) -> tuple[dict[int, HomeCourse], _Cycles, list[outlines.Version], str | None]:
     """One query: every open course, each with the person's cycles of it (newest first) and their
     certificates, and the person's roster status (no cycles when ``staff_id`` is None)."""
-    rows: Iterable[Any] = db.session.execute(_COURSES_AND_CYCLES, {"staff_id": staff_id})
+    rows: Iterable[Any] = db.session.connection().execute(_COURSES_AND_CYCLES, {"staff_id": staff_id})
     courses: dict[int, HomeCourse] = {}
     cycles: _Cycles = {}
     versions: dict[int, outlines.Version] = {}
@@ -205,7 +207,7 @@ def _person_progress(user_id: int) -> _Progress:
     """One query for everything the person did that progress counts (in any course: the
     outlines pick their courses' rows)."""
     progress = _Progress(set(), [], [], {})
-    rows: Iterable[Any] = db.session.execute(_PERSON_PROGRESS, {"user_id": user_id})
+    rows: Iterable[Any] = db.session.connection().execute(_PERSON_PROGRESS, {"user_id": user_id})
     for row in rows:
         if row.kind == 2:
             progress.done.add(row.item_id)
