@@ -146,12 +146,20 @@ def exhausted(user_id: int, quiz_ids: Iterable[int]) -> set[int]:
     ):
         if limits.get(quiz_id):
             limits[quiz_id] += int(extra or 0)
-    used: dict[int, list[Any]] = {}
-    for row in db.session.execute(
+    return out_of_attempts(limits, db.session.execute(
         sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed)
         .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(ids))
-    ):
-        used.setdefault(row.quiz_id, []).append(row)
+    ))
+
+
+def out_of_attempts(limits: dict[int, int], attempts: Iterable[Any]) -> set[int]:
+    """Of the quizzes in ``limits`` (quiz id -> the person's attempt limit, grants counted;
+    0 = unlimited), those the person can no longer pass: ``attempts`` (theirs, of any status:
+    rows with ``quiz_id``, ``status``, ``passed``) use every attempt, none passed, none open."""
+    used: dict[int, list[Any]] = {}
+    for row in attempts:
+        if row.quiz_id in limits:
+            used.setdefault(row.quiz_id, []).append(row)
     return {
         quiz_id for quiz_id, limit in limits.items()
         if limit and len(used.get(quiz_id, [])) >= limit

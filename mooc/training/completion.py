@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -97,20 +98,25 @@ def courses_progress(
             .where(QuizAttempt.user_id == user_id, Quiz.course_id.in_(ids), QuizAttempt.percent.is_not(None))
         ).all()
     return [
-        _progress(course, lessons[course.id], quizzes[course.id], done, attempts, since)
+        progress_of(course.completion, lessons[course.id], quizzes[course.id], done, attempts, since)
         for course, since in wanted
     ]
 
 
-def _progress(
-    course: Course,
-    lessons: list[sa.Row],
-    quizzes: list[sa.Row],
+def progress_of(
+    completion: dict[str, Any] | None,
+    lessons: Sequence[Any],
+    quizzes: Sequence[Any],
     done_anywhere: set[int],
-    attempts: Sequence[sa.Row],
+    attempts: Sequence[Any],
     since: datetime | None,
 ) -> CourseProgress:
-    criteria = course.completion or {}
+    """How far a person is in a course whose criteria are ``completion`` (course.md), whose
+    live lessons (rows with ``id``, ``key``, ``position``, ``module_id``) and quizzes (``id``,
+    ``key``) are given, from the lessons they marked done (anywhere) and their graded
+    attempts (``quiz_id``, ``percent``, ``passed``, ``submitted_at``), counting quizzes from
+    ``since`` (a renewal cycle's start)."""
+    criteria = completion or {}
     done = done_anywhere & {row.id for row in lessons}
     quiz_ids = {row.id for row in quizzes}
     best, passed = _best_and_passed(attempts, quiz_ids, since)
@@ -136,7 +142,7 @@ def _progress(
 
 
 def _best_and_passed(
-    attempts: Sequence[sa.Row], quiz_ids: set[int], since: datetime | None
+    attempts: Sequence[Any], quiz_ids: set[int], since: datetime | None
 ) -> tuple[dict[int, float], set[int]]:
     """The best percent per quiz and the quizzes passed, counting this cycle's attempts only."""
     best: dict[int, float] = {}
@@ -153,7 +159,11 @@ def _best_and_passed(
 
 
 def _next_step(
-    lessons: list[sa.Row], quizzes: list[sa.Row], done: set[int], required_quizzes: set[int], passed: set[int]
+    lessons: Sequence[Any],
+    quizzes: Sequence[Any],
+    done: set[int],
+    required_quizzes: set[int],
+    passed: set[int],
 ) -> tuple[str, str] | None:
     """The first lesson not done, else the first required quiz not passed, else None."""
     for row in sorted(lessons, key=lambda r: (r.module_id, r.position)):

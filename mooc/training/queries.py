@@ -2,31 +2,60 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from mooc import clock
 from mooc.config import settings
-from mooc.courses.models import Course, Quiz
+from mooc.courses.models import Course, LessonProgress
 from mooc.extensions import db
-from mooc.quizzes import attempts
-from mooc.roster.models import OrgUnit, Position, Staff
+from mooc.quizzes.attempts import out_of_attempts
+from mooc.quizzes.models import AttemptGrant, QuizAttempt
+from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.units import tree
-from mooc.training.completion import CourseProgress, courses_progress
+from mooc.training import outlines
+from mooc.training.completion import CourseProgress, progress_of
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 
+class HomeCourse(NamedTuple):
+    """A course as the home page shows it (read fresh; not the ORM entity: no lazy loads)."""
+
+    id: int
+    key: str
+    title: str
+    summary: str
+    completion: dict[str, Any] | None
+
+
+class HomeEnrolment(NamedTuple):
+    """The columns of one enrolment cycle the home page (and ``EnrolmentStatus.of``) reads."""
+
+    id: int
+    cycle: int
+    latest: bool
+    required: bool
+    state: EnrolmentState
+    assigned_on: date
+    due_on: date | None
+    completed_at: datetime | None
+    expires_on: date | None
+    closed_at: datetime | None
+
+
 @dataclass
 class HomeItem:
-    enrolment: Enrolment
-    course: Course
+    enrolment: HomeEnrolment
+    course: HomeCourse
     status: EnrolmentStatus
     progress: CourseProgress
     days_left: int | None
-    certificate: Certificate | None
+    certificate_code: str | None
     stuck: list[str] = field(default_factory=list)  # required quizzes out of attempts, unpassed
 
 
@@ -35,112 +64,199 @@ class Home:
     required: list[HomeItem]
     optional: list[HomeItem]
     completed: list[HomeItem]
-    available: list[Course]
+    available: list[HomeCourse]
     # Warnings at the top of the page: required courses overdue, and those due within the
     # "due soon" horizon (the first e-mail reminder, MOOC_REMINDER_DAYS_BEFORE).
     overdue: list[HomeItem] = field(default_factory=list)
     due_soon: list[HomeItem] = field(default_factory=list)
 
 
-def _current_per_course(staff_id: int) -> list[Enrolment]:
-    """Per course: the latest cycle, and also the last finished one if a renewal is under way
-    (its certificate is still valid while the renewal runs)."""
-    enrolments = db.session.scalars(
-        sa.select(Enrolment)
-        .where(Enrolment.staff_id == staff_id)
-        .order_by(Enrolment.course_id, Enrolment.cycle.desc())
-    ).all()
-    latest: dict[int, Enrolment] = {}
-    finished: dict[int, Enrolment] = {}
-    for enrolment in enrolments:
-        latest.setdefault(enrolment.course_id, enrolment)
-        if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
-            finished.setdefault(enrolment.course_id, enrolment)
-    current = list(latest.values())
-    current += [e for course_id, e in finished.items() if latest[course_id] is not e]
-    return current
-
-
-def home(user_id: int, staff: Staff | None, today: date | None = None,
+def home(user_id: int, staff_id: int | None, today: date | None = None,
          due_soon_days: int | None = None) -> Home:
+    """The trainee's home page: their current cycle of each open course, with its progress,
+    and the open courses they are not enrolled in. Two queries (the courses with the person's
+    enrolments; the person's progress), plus the outlines of course versions this process has
+    not seen yet (``mooc.training.outlines``); everything about the person is read fresh."""
     today = today or clock.today()
     if due_soon_days is None:
         due_soon_days = settings().reminder_due_soon_days
+    courses, cycles, versions, staff_status = _courses_and_cycles(staff_id)
     result = Home([], [], [], [])
-    courses = {c.id: c for c in db.session.scalars(sa.select(Course).where(Course.archived.is_(False)))}
-    enrolled: set[int] = set()
-    if staff is not None:
-        for item in _home_items(user_id, staff, courses, today):
-            enrolled.add(item.course.id)
+    shown: list[tuple[HomeEnrolment, str | None, HomeCourse, EnrolmentStatus]] = []
+    for course_id, rows in cycles.items():
+        for enrolment, certificate_code in _current(rows):
+            status = EnrolmentStatus.of(enrolment, today, staff_status or StaffStatus.ACTIVE)
+            if status != EnrolmentStatus.CLOSED:
+                shown.append((enrolment, certificate_code, courses[course_id], status))
+    enrolled = {course.id for _e, _c, course, _s in shown}
+    if shown:
+        for item in _home_items(user_id, shown, versions, today):
             if item.status in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
                 result.completed.append(item)
             elif item.enrolment.required:
                 result.required.append(item)
             else:
                 result.optional.append(item)
-    _sort_and_flag(result, courses, enrolled, due_soon_days)
+    result.available = sorted((c for c in courses.values() if c.id not in enrolled), key=lambda c: c.title)
+    _sort_and_flag(result, due_soon_days)
     return result
 
 
-def _sort_and_flag(result: Home, courses: dict[int, Course], enrolled: set[int], due_soon_days: int) -> None:
-    """Sort the home page's lists; fill the courses not enrolled in, the overdue and due soon."""
+_Cycles = dict[int, list[tuple[HomeEnrolment, str | None]]]  # course id -> (cycle, certificate code)
+
+
+# The home page's two statements are built once, with bound parameters, and run on the session's
+# connection (in its transaction) without the ORM layer: they read columns, not entities, and
+# building a statement, working out its cache key and the ORM's result handling cost more than
+# running it.
+_COURSES_AND_CYCLES = (
+    sa.select(
+        Course.id, Course.key, Course.title, Course.summary, Course.completion, Course.content_hash,
+        Course.synced_at,
+        Enrolment.id.label("enrolment_id"), Enrolment.cycle, Enrolment.latest, Enrolment.required,
+        Enrolment.state, Enrolment.assigned_on, Enrolment.due_on, Enrolment.completed_at,
+        Enrolment.expires_on, Enrolment.closed_at,
+        Certificate.code.label("certificate_code"),
+        sa.select(Staff.status).where(Staff.id == sa.bindparam("staff_id")).scalar_subquery()
+        .label("staff_status"),
+    )
+    .select_from(Course)
+    .outerjoin(Enrolment, sa.and_(Enrolment.course_id == Course.id,
+                                  Enrolment.staff_id == sa.bindparam("staff_id")))
+    .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
+    .where(Course.archived.is_(False))
+    .order_by(Course.id, Enrolment.cycle.desc())
+)
+
+
+def _courses_and_cycles(
+    staff_id: int | None,
+) -> tuple[dict[int, HomeCourse], _Cycles, list[outlines.Version], str | None]:
+    """One query: every open course, each with the person's cycles of it (newest first) and their
+    certificates, and the person's roster status (no cycles when ``staff_id`` is None)."""
+    rows: Iterable[Any] = db.session.connection().execute(_COURSES_AND_CYCLES, {"staff_id": staff_id})
+    courses: dict[int, HomeCourse] = {}
+    cycles: _Cycles = {}
+    versions: dict[int, outlines.Version] = {}
+    staff_status = None
+    for row in rows:
+        if row.id not in courses:
+            courses[row.id] = HomeCourse(row.id, row.key, row.title, row.summary or "", row.completion)
+            versions[row.id] = outlines.Version(row.id, row.content_hash or "", row.synced_at)
+        if row.enrolment_id is not None:
+            staff_status = row.staff_status
+            cycles.setdefault(row.id, []).append((
+                HomeEnrolment(row.enrolment_id, row.cycle, row.latest, row.required, row.state,
+                              row.assigned_on, row.due_on, row.completed_at, row.expires_on, row.closed_at),
+                row.certificate_code,
+            ))
+    return courses, cycles, [versions[course_id] for course_id in cycles], staff_status
+
+
+def _current(rows: list[tuple[HomeEnrolment, str | None]]) -> list[tuple[HomeEnrolment, str | None]]:
+    """Of one course's cycles (newest first): the latest, and also the last finished one if a
+    renewal is under way (its certificate is still valid while the renewal runs)."""
+    latest = rows[0]
+    settled = (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT)
+    finished = next((row for row in rows if row[0].state in settled), None)
+    return [latest] if finished is None or finished is latest else [latest, finished]
+
+
+def _sort_and_flag(result: Home, due_soon_days: int) -> None:
+    """Sort the home page's lists; flag the overdue and the due soon."""
     result.required.sort(key=lambda i: (i.enrolment.due_on or date.max, i.course.title))
     result.optional.sort(key=lambda i: i.course.title)
     result.completed.sort(key=lambda i: i.enrolment.completed_at or clock.now(), reverse=True)
-    result.available = sorted((c for c in courses.values() if c.id not in enrolled), key=lambda c: c.title)
     result.overdue = [i for i in result.required if i.status == EnrolmentStatus.OVERDUE]
     result.due_soon = [i for i in result.required if i.status != EnrolmentStatus.OVERDUE
                        and i.days_left is not None and i.days_left <= due_soon_days]
 
 
-def _home_items(user_id: int, staff: Staff, courses: dict[int, Course], today: date) -> list[HomeItem]:
-    """The staff member's current enrolment in each course of ``courses``, unless closed."""
-    latest = _current_per_course(staff.id)
-    certificates = {
-        c.enrolment_id: c
-        for c in db.session.scalars(
-            sa.select(Certificate).where(Certificate.enrolment_id.in_([e.id for e in latest]))
-        )
-    }
-    shown = []
-    for enrolment in latest:
-        course = courses.get(enrolment.course_id)
-        if course is None:
-            continue
-        status = EnrolmentStatus.of(enrolment, today, staff.status)
-        if status == EnrolmentStatus.CLOSED:
-            continue
+class _Attempt(NamedTuple):
+    quiz_id: int
+    percent: float | None
+    passed: bool | None
+    submitted_at: datetime | None
+    status: str
+
+
+class _Progress(NamedTuple):
+    """The person's own progress, read fresh: lessons done, attempts, attempts granted."""
+
+    done: set[int]
+    graded: list[_Attempt]  # the attempts graded (with a percent)
+    attempts: list[_Attempt]  # every attempt, open ones too
+    granted: dict[int, int]  # quiz id -> extra attempts
+
+
+_NO: Any = sa.null()
+_PERSON_PROGRESS = sa.union_all(
+    sa.select(
+        sa.literal_column("1").label("kind"), QuizAttempt.quiz_id.label("item_id"), QuizAttempt.percent,
+        QuizAttempt.passed, QuizAttempt.submitted_at, QuizAttempt.status,
+        sa.cast(_NO, sa.Integer).label("extra"),  # typed: PostgreSQL resolves a union's types pairwise
+    ).where(QuizAttempt.user_id == sa.bindparam("user_id")),
+    sa.select(sa.literal_column("2"), LessonProgress.lesson_id, _NO, _NO, _NO, _NO, _NO)
+    .where(LessonProgress.user_id == sa.bindparam("user_id")),
+    sa.select(sa.literal_column("3"), AttemptGrant.quiz_id, _NO, _NO, _NO, _NO, AttemptGrant.extra)
+    .where(AttemptGrant.user_id == sa.bindparam("user_id")),
+)
+
+
+def _person_progress(user_id: int) -> _Progress:
+    """One query for everything the person did that progress counts (in any course: the
+    outlines pick their courses' rows)."""
+    progress = _Progress(set(), [], [], {})
+    rows: Iterable[Any] = db.session.connection().execute(_PERSON_PROGRESS, {"user_id": user_id})
+    for row in rows:
+        if row.kind == 2:
+            progress.done.add(row.item_id)
+        elif row.kind == 3:
+            progress.granted[row.item_id] = progress.granted.get(row.item_id, 0) + int(row.extra or 0)
+        else:
+            attempt = _Attempt(row.item_id, row.percent, row.passed, row.submitted_at, row.status)
+            progress.attempts.append(attempt)
+            if row.percent is not None:
+                progress.graded.append(attempt)
+    return progress
+
+
+def _home_items(
+    user_id: int,
+    shown: list[tuple[HomeEnrolment, str | None, HomeCourse, EnrolmentStatus]],
+    versions: list[outlines.Version],
+    today: date,
+) -> list[HomeItem]:
+    course_outlines = outlines.outlines(versions)
+    mine = _person_progress(user_id)
+    items = []
+    for enrolment, certificate_code, course, status in shown:
+        outline = course_outlines[course.id]
         since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
-        shown.append((enrolment, course, status, since))
-    progress = courses_progress(user_id, [(course, since) for _e, course, _s, since in shown])
-    stuck = _stuck_titles(user_id, progress)
-    return [
-        HomeItem(
-            enrolment,
-            course,
-            status,
-            course_done,
+        progress = progress_of(
+            course.completion, outline.lessons, outline.quizzes, mine.done, mine.graded, since)
+        items.append(HomeItem(
+            enrolment, course, status, progress,
             (enrolment.due_on - today).days if enrolment.due_on else None,
-            certificates.get(enrolment.id),
-            [stuck[quiz_id] for quiz_id in sorted(course_done.pending_quiz_ids) if quiz_id in stuck],
-        )
-        for (enrolment, course, status, _since), course_done in zip(shown, progress, strict=True)
-    ]
+            certificate_code,
+            _stuck(outline, progress, mine),
+        ))
+    return items
 
 
-def _stuck_titles(user_id: int, progress: list[CourseProgress]) -> dict[int, str]:
-    """Quiz id -> title of the required quizzes the person can no longer pass (out of attempts)."""
-    pending = set().union(*(p.pending_quiz_ids for p in progress)) if progress else set()
-    stuck = attempts.exhausted(user_id, pending)
-    if not stuck:
-        return {}
-    rows = db.session.execute(sa.select(Quiz.id, Quiz.title).where(Quiz.id.in_(stuck)))
-    return {row.id: row.title for row in rows}
+def _stuck(outline: outlines.Outline, progress: CourseProgress, mine: _Progress) -> list[str]:
+    """Titles of the required quizzes not passed that the person has no attempt left at."""
+    if not progress.pending_quiz_ids:
+        return []
+    limits = {
+        quiz.id: quiz.attempts + mine.granted.get(quiz.id, 0) if quiz.attempts else 0
+        for quiz in outline.quizzes if quiz.id in progress.pending_quiz_ids
+    }
+    stuck = out_of_attempts(limits, mine.attempts)
+    return [quiz.title for quiz in sorted(outline.quizzes, key=lambda q: q.id) if quiz.id in stuck]
 
 
-def _midnight(day: date):
-    from datetime import UTC, datetime
-
+def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 

@@ -67,10 +67,10 @@ def _status_label(status: str) -> str:
 
 @bp.get("/")
 def home():
-    staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id else None
     today = clock.today()
     return render_template(
-        "training/home.html", home=queries.home(current_user.id, staff), staff=staff, today=today,
+        "training/home.html", home=queries.home(current_user.id, current_user.staff_id, today),
+        staff_id=current_user.staff_id,
         team=team.summary(current_user, today),
         first_steps=first_steps.steps(current_user) if current_user.can(Permission.RUN_PLATFORM) else [],
     )

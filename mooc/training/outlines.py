@@ -1,0 +1,133 @@
+"""What progress is counted against in a course (its live lessons and quizzes), kept in memory
+per course version.
+
+A course's content changes only through a sync (``mooc.courses.sync``), which gives the
+course a new content hash, and stamps ``synced_at``, whenever a lesson or a quiz is added,
+moved, renamed, changed (a quiz's settings, its title) or archived, or its course.md changes.
+So the outline of one version, ``(course id, content hash, synced at)``, never changes: a
+process may keep it, and a new version is a new key. Nothing here is ever invalidated by
+hand, and a process (a gunicorn worker, another app server) that still holds an old version
+never uses it once the database names a new one, because every request reads the versions
+first. ``synced_at`` is in the key so that a sync rolled back after it was read (new rows
+whose ids never came to be) and then redone cannot reuse the first attempt's ids.
+
+Only structure is kept here, never anyone's progress: lessons done and attempts are read
+fresh on every request and applied to the outline (``mooc.training.queries.home``).
+
+The cache belongs to the app (``app.extensions``): one app, one database. A course whose
+content hash is empty (never synced whole) is read from the database every time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from flask import current_app
+
+from mooc.courses.models import Lesson, Quiz
+from mooc.extensions import db
+
+MAX_VERSIONS = 512  # course versions kept per process; the oldest go first
+
+
+class Version(NamedTuple):
+    course_id: int
+    content_hash: str
+    synced_at: datetime | None
+
+
+class OutlineLesson(NamedTuple):
+    id: int
+    key: str
+    position: int
+    module_id: int
+
+
+class OutlineQuiz(NamedTuple):
+    id: int
+    key: str
+    title: str
+    attempts: int  # the quiz's attempt limit (0: unlimited), before any grant
+
+
+@dataclass(frozen=True)
+class Outline:
+    lessons: tuple[OutlineLesson, ...]  # live (not archived) lessons
+    quizzes: tuple[OutlineQuiz, ...]  # live quizzes
+
+
+class OutlineCache:
+    """Outlines by version, at most ``MAX_VERSIONS`` of them; safe across a worker's threads."""
+
+    def __init__(self, limit: int = MAX_VERSIONS) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._outlines: dict[Version, Outline] = {}
+        self.loads = 0  # versions read from the database (a miss): for tests and benchmarks
+
+    def get(self, version: Version) -> Outline | None:
+        return self._outlines.get(version)
+
+    def put(self, version: Version, outline: Outline) -> None:
+        with self._lock:
+            self._outlines[version] = outline
+            while len(self._outlines) > self.limit:
+                del self._outlines[next(iter(self._outlines))]
+
+
+def cache() -> OutlineCache:
+    """This app's outline cache."""
+    extensions = current_app.extensions
+    found = extensions.get("mooc.training.outlines")
+    if found is None:
+        found = extensions.setdefault("mooc.training.outlines", OutlineCache())
+    return found
+
+
+def outlines(versions: Iterable[Version]) -> dict[int, Outline]:
+    """Course id -> outline of that version: from the cache, else (one or two queries for all
+    the courses missing) from the database, kept for the next request."""
+    store = cache()
+    found: dict[int, Outline] = {}
+    missing: dict[int, Version] = {}
+    for version in versions:
+        outline = store.get(version) if version.content_hash else None
+        if outline is None:
+            missing[version.course_id] = version
+        else:
+            found[version.course_id] = outline
+    if missing:
+        loaded = _load(sorted(missing))
+        store.loads += 1
+        for course_id, version in missing.items():
+            outline = loaded[course_id]
+            found[course_id] = outline
+            if version.content_hash:
+                store.put(version, outline)
+    return found
+
+
+def _load(course_ids: list[int]) -> dict[int, Outline]:
+    lessons: dict[int, list[OutlineLesson]] = {course_id: [] for course_id in course_ids}
+    quizzes: dict[int, list[OutlineQuiz]] = {course_id: [] for course_id in course_ids}
+    for row in db.session.execute(
+        sa.select(Lesson.course_id, Lesson.id, Lesson.key, Lesson.position, Lesson.module_id)
+        .where(Lesson.course_id.in_(course_ids), Lesson.archived.is_(False))
+        .order_by(Lesson.id)
+    ):
+        lessons[row.course_id].append(OutlineLesson(row.id, row.key, row.position, row.module_id))
+    for row in db.session.execute(
+        sa.select(Quiz.course_id, Quiz.id, Quiz.key, Quiz.title, Quiz.settings)
+        .where(Quiz.course_id.in_(course_ids), Quiz.archived.is_(False))
+        .order_by(Quiz.id)
+    ):
+        limit = int((row.settings or {}).get("attempts") or 0)
+        quizzes[row.course_id].append(OutlineQuiz(row.id, row.key, row.title, limit))
+    return {
+        course_id: Outline(tuple(lessons[course_id]), tuple(quizzes[course_id])) for course_id in course_ids
+    }
