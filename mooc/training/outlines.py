@@ -1,21 +1,18 @@
 """What progress is counted against in a course (its live lessons and quizzes), kept in memory
 per course version.
 
-A course's content changes only through a sync (``mooc.courses.sync``), which gives the
-course a new content hash, and stamps ``synced_at``, whenever a lesson or a quiz is added,
-moved, renamed, changed (a quiz's settings, its title) or archived, or its course.md changes.
-So the outline of one version, ``(course id, content hash, synced at)``, never changes: a
-process may keep it, and a new version is a new key. Nothing here is ever invalidated by
-hand, and a process (a gunicorn worker, another app server) that still holds an old version
-never uses it once the database names a new one, because every request reads the versions
-first. ``synced_at`` is in the key so that a sync rolled back after it was read (new rows
-whose ids never came to be) and then redone cannot reuse the first attempt's ids.
+``Course.version`` is raised in the transaction of every flush that adds, changes or deletes the
+course or one of its modules, lessons or quizzes (``mooc.courses.models``; a sync, the authors'
+auto-sync, a script). So the outline of one version, ``(course id, version)``, never changes: a
+process may keep it, and a new version is a new key. Nothing here is ever invalidated by hand,
+and a process (a gunicorn worker, another app server) that still holds an old version never
+uses it once the database names a new one, because every request reads the versions first. A
+version is read only once committed, so a sync rolled back never names one.
 
 Only structure is kept here, never anyone's progress: lessons done and attempts are read
 fresh on every request and applied to the outline (``mooc.training.queries.home``).
 
-The cache belongs to the app (``app.extensions``): one app, one database. A course whose
-content hash is empty (never synced whole) is read from the database every time.
+The cache belongs to the app (``app.extensions``): one app, one database.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -37,8 +33,7 @@ MAX_VERSIONS = 512  # course versions kept per process; the oldest go first
 
 class Version(NamedTuple):
     course_id: int
-    content_hash: str
-    synced_at: datetime | None
+    version: int  # Course.version
 
 
 class OutlineLesson(NamedTuple):
@@ -96,7 +91,7 @@ def outlines(versions: Iterable[Version]) -> dict[int, Outline]:
     found: dict[int, Outline] = {}
     missing: dict[int, Version] = {}
     for version in versions:
-        outline = store.get(version) if version.content_hash else None
+        outline = store.get(version)
         if outline is None:
             missing[version.course_id] = version
         else:
@@ -107,8 +102,7 @@ def outlines(versions: Iterable[Version]) -> dict[int, Outline]:
         for course_id, version in missing.items():
             outline = loaded[course_id]
             found[course_id] = outline
-            if version.content_hash:
-                store.put(version, outline)
+            store.put(version, outline)
     return found
 
 

@@ -111,8 +111,7 @@ _Cycles = dict[int, list[tuple[HomeEnrolment, str | None]]]  # course id -> (cyc
 # running it.
 _COURSES_AND_CYCLES = (
     sa.select(
-        Course.id, Course.key, Course.title, Course.summary, Course.completion, Course.content_hash,
-        Course.synced_at,
+        Course.id, Course.key, Course.title, Course.summary, Course.completion, Course.version,
         Enrolment.id.label("enrolment_id"), Enrolment.cycle, Enrolment.latest, Enrolment.required,
         Enrolment.state, Enrolment.assigned_on, Enrolment.due_on, Enrolment.completed_at,
         Enrolment.expires_on, Enrolment.closed_at,
@@ -142,7 +141,7 @@ def _courses_and_cycles(
     for row in rows:
         if row.id not in courses:
             courses[row.id] = HomeCourse(row.id, row.key, row.title, row.summary or "", row.completion)
-            versions[row.id] = outlines.Version(row.id, row.content_hash or "", row.synced_at)
+            versions[row.id] = outlines.Version(row.id, row.version)
         if row.enrolment_id is not None:
             staff_status = row.staff_status
             cycles.setdefault(row.id, []).append((
