@@ -78,6 +78,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                          "(read-your-writes; longer than the replica's usual lag)"),
     "REPLICA_RETRY_SECONDS": (30, _int, "a replica that refused a connection or did not answer is left "
                                         "alone this long (reads go to the primary), then tried again"),
+    "REPLICA_MAX_LAG_SECONDS": (30, _int, "a replica further behind the primary than this is not read (the "
+                                          "primary answers) until it catches up; checked every few seconds"),
     "INSTANCE_DIR": (None, _str, "folder for the SQLite database, the development secret key and "
                                  "the mail outbox; default ./instance"),
     "COURSES_DIR": (None, _str, "where the Markdown courses live; default ./courses"),
@@ -151,6 +153,7 @@ class Settings:
     database_replica_url: str = field(repr=False, default="")  # "" = no replica
     replica_sticky_seconds: int = 15
     replica_retry_seconds: int = 30
+    replica_max_lag_seconds: int = 30
     instance_dir: Path
     courses_dir: Path
     courses_autosync: bool
@@ -273,6 +276,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         database_replica_url=replica_url,
         replica_sticky_seconds=values["REPLICA_STICKY_SECONDS"],
         replica_retry_seconds=values["REPLICA_RETRY_SECONDS"],
+        replica_max_lag_seconds=values["REPLICA_MAX_LAG_SECONDS"],
         instance_dir=instance_dir,
         courses_dir=courses_dir,
         courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
@@ -325,9 +329,10 @@ def _replica_url(values: Mapping[str, Any], database_url: str) -> str:
     if not (url.startswith("postgresql") and database_url.startswith("postgresql")):
         raise ConfigError("MOOC_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of a PostgreSQL "
                           "MOOC_DATABASE_URL: both must be postgresql:// URLs (unset it on SQLite)")
-    if values["REPLICA_STICKY_SECONDS"] < 0 or values["REPLICA_RETRY_SECONDS"] <= 0:
-        raise ConfigError("MOOC_REPLICA_STICKY_SECONDS must be 0 or more and MOOC_REPLICA_RETRY_SECONDS "
-                          "more than 0")
+    if min(values["REPLICA_STICKY_SECONDS"], values["REPLICA_MAX_LAG_SECONDS"]) < 0 \
+            or values["REPLICA_RETRY_SECONDS"] <= 0:
+        raise ConfigError("MOOC_REPLICA_STICKY_SECONDS and MOOC_REPLICA_MAX_LAG_SECONDS must be 0 or more, "
+                          "MOOC_REPLICA_RETRY_SECONDS more than 0")
     return url
 
 

@@ -16,6 +16,11 @@ sets a cookie (``mooc_primary``) holding a time REPLICA_STICKY_SECONDS ahead; un
 same browser's reports read the primary, so a manager who just grants an exemption sees it
 in the next report although the replica is a moment behind.
 
+Lag: every LAG_CHECK_SECONDS at most, per process, the request about to read the replica asks
+it how far behind it is (the age of the last transaction it replayed, when it has received
+more than it replayed; 0 when it replayed all it received). Further behind than
+REPLICA_MAX_LAG_SECONDS, it is left alone like a replica that is gone.
+
 When the replica fails to give a connection (refused, or no answer within its short connect
 timeout), the statement runs on the primary, the failure is logged once, and the replica is
 left alone for REPLICA_RETRY_SECONDS (a circuit breaker per process); then the next request
@@ -50,6 +55,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # A text statement the replica may run: it starts as a read and names no write anywhere.
 _READ_TEXT = re.compile(r"\s*(SELECT|WITH|SET|RESET|SHOW)\b", re.IGNORECASE)
+LAG_CHECK_SECONDS = 5
+LAG_SQL = sa.text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+    "THEN 0 ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END")
 _WRITE_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER|TRUNCATE|COPY|LOCK)\b",
                          re.IGNORECASE)
 
@@ -58,11 +67,14 @@ class Replica:
     """The replica's engine and its circuit breaker (per process: each gunicorn worker has
     its own, so a worker that finds the replica gone stops trying on its own)."""
 
-    def __init__(self, engine: Engine, *, retry_seconds: int, sticky_seconds: int) -> None:
+    def __init__(self, engine: Engine, *, retry_seconds: int, sticky_seconds: int,
+                 max_lag_seconds: int) -> None:
         self.engine = engine
         self.retry_seconds = retry_seconds
         self.sticky_seconds = sticky_seconds
+        self.max_lag_seconds = max_lag_seconds
         self.down_until = 0.0  # time.monotonic(); 0 = in use
+        self.lag_checked_at = float("-inf")  # time.monotonic() of the last lag check
         self._lock = threading.Lock()
 
     @property
@@ -77,6 +89,23 @@ class Replica:
         log.warning("read replica unavailable, reading from the primary for %s s%s: %s",
                     self.retry_seconds, " (still)" if already_down else "", error)
 
+    def lag_check_due(self) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self.lag_checked_at < LAG_CHECK_SECONDS:
+                return False
+            self.lag_checked_at = now  # one request per process checks; the others go on
+        return True
+
+    def too_far_behind(self, lag: float) -> bool:
+        if lag <= self.max_lag_seconds:
+            return False
+        with self._lock:
+            self.down_until = time.monotonic() + self.retry_seconds
+        log.warning("read replica %.1f s behind the primary (more than %s s): reading from the primary "
+                    "for %s s", lag, self.max_lag_seconds, self.retry_seconds)
+        return True
+
     def answered(self) -> None:
         if self.down_until:
             with self._lock:
@@ -90,7 +119,8 @@ def install(app: Flask, settings: Settings) -> None:
         return
     engine = sa.create_engine(settings.database_replica_url, **replica_engine_options(settings))
     app.extensions[EXTENSION] = Replica(engine, retry_seconds=settings.replica_retry_seconds,
-                                        sticky_seconds=settings.replica_sticky_seconds)
+                                        sticky_seconds=settings.replica_sticky_seconds,
+                                        max_lag_seconds=settings.replica_max_lag_seconds)
     app.after_request(_stick_to_primary_after_writing)
 
 
@@ -163,11 +193,15 @@ class RoutingSession(FlaskSession):
                 try:
                     # Checked out now (or already held by this transaction), so that a replica
                     # that is gone falls back here rather than failing the statement.
-                    self.connection(bind_arguments={"bind": replica.engine})
+                    connection = self.connection(bind_arguments={"bind": replica.engine})
+                    behind = replica.lag_check_due() and replica.too_far_behind(
+                        float(connection.scalar(LAG_SQL) or 0))
                 except sa_exc.DBAPIError as error:
                     g.mooc_read_replica = None
                     replica.failed(error)
                 else:
-                    replica.answered()
-                    return replica.engine
+                    if not behind:
+                        replica.answered()
+                        return replica.engine
+                    g.mooc_read_replica = None
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -7,6 +7,7 @@ What is proved, through the real app and its test client:
 - report pages and their exports read from the replica: with replay paused, a report is a
   moment behind while the trainee's own progress (the primary) is current;
 - a person who just wrote reads the primary (read-your-writes), another person the replica;
+- a replica further behind than MOOC_REPLICA_MAX_LAG_SECONDS is not read;
 - when the replica goes away, report pages and search still answer 200 with the primary's
   data, the failure is logged once, and the replica is used again once it is back.
 
@@ -108,6 +109,13 @@ class Clusters:
     def pause_replay(self) -> None:
         self.sql(self.replica_port, "SELECT pg_wal_replay_pause()")
 
+    def wait_received(self) -> None:
+        """Wait until the replica has received (not replayed) everything the primary wrote."""
+        lsn = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")
+        self._wait(lambda: self.sql(self.replica_port,
+                                    f"SELECT pg_last_wal_receive_lsn() >= '{lsn}'::pg_lsn") is True,
+                   "the replica to receive the primary's writes")
+
     def resume_and_catch_up(self) -> None:
         """Replay again, and wait until the replica has applied everything the primary wrote."""
         self.sql(self.replica_port, "SELECT pg_wal_replay_resume()")
@@ -193,6 +201,9 @@ def site(clusters: Clusters, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     root = make_course(folder / "courses")
     app = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
                       "DATABASE_REPLICA_URL": clusters.url(clusters.replica_port),
+                      # These tests pause replay for as long as they need: no lag is too much here
+                      # (test_a_replica_too_far_behind_is_not_read sets the bound).
+                      "REPLICA_MAX_LAG_SECONDS": 86400,
                       "INSTANCE_DIR": str(folder), "SECRET_KEY": "test-secret-" + "x" * 30,
                       "PASSWORD_METHOD": FAST_HASH, "COURSES_DIR": str(root)})
     with app.app_context():
@@ -335,3 +346,72 @@ def test_when_the_replica_goes_away_reports_read_the_primary(site: Site, caplog:
             db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
                                .values(due_on=due_on))
             db.session.commit()
+
+
+def test_a_replica_that_does_not_answer_is_skipped(site: Site, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture):
+    """A replica address where nothing answers (a port that takes the connection and never
+    speaks, as a host that went dark behind a firewall): the short connect timeout ends the
+    wait, the primary answers, and the replica is not tried again for a while."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the kernel completes the handshake; nobody ever answers
+        port = silent.getsockname()[1]
+        clusters = site.clusters
+        app = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
+                          "DATABASE_REPLICA_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/{DATABASE}",
+                          "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "test-secret-" + "x" * 30,
+                          "PASSWORD_METHOD": FAST_HASH})
+        client = app.test_client()
+        assert login(client, "bo@example.vn", "mot-mat-khau-dai").status_code == 302
+        client.delete_cookie(replica.STICKY_COOKIE)
+        with caplog.at_level(logging.WARNING, logger="mooc.replica"):
+            assert client.get(f"/reports/people?unit={site.unit_id}").status_code == 200
+            assert client.get("/reports/").status_code == 200
+        warnings = [r.getMessage() for r in caplog.records if r.name == "mooc.replica"]
+        assert len(warnings) == 1 and "timeout" in warnings[0].lower(), warnings
+        state = replica.replica_of(app)
+        assert state is not None and not state.available
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_replica_too_far_behind_is_not_read(site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """With MOOC_REPLICA_MAX_LAG_SECONDS=0 a replica that has received a write it has not
+    replayed is behind: the report reads the primary and is current."""
+    clusters = site.clusters
+    app = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
+                      "DATABASE_REPLICA_URL": clusters.url(clusters.replica_port),
+                      "REPLICA_MAX_LAG_SECONDS": 0, "INSTANCE_DIR": str(tmp_path),
+                      "SECRET_KEY": "test-secret-" + "x" * 30, "PASSWORD_METHOD": FAST_HASH})
+    client = app.test_client()
+    assert login(client, "bo@example.vn", "mot-mat-khau-dai").status_code == 302
+    client.delete_cookie(replica.STICKY_COOKIE)
+    state = replica.replica_of(app)
+    assert state is not None
+    with app.app_context():
+        due_on = db.session.scalar(sa.select(Enrolment.due_on).where(Enrolment.id == site.enrolment_id))
+    clusters.pause_replay()
+    try:
+        with app.app_context():
+            db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
+                               .values(due_on=date(2031, 1, 1)))
+            db.session.commit()
+        clusters.wait_received()
+        with caplog.at_level(logging.WARNING, logger="mooc.replica"):
+            response = client.get(f"/reports/people?unit={site.unit_id}&export=csv")
+        assert response.status_code == 200
+        assert "2031" in response.get_data(as_text=True)  # from the primary
+        warnings = [r.getMessage() for r in caplog.records if r.name == "mooc.replica"]
+        assert len(warnings) == 1 and "behind the primary" in warnings[0], warnings
+        assert not state.available
+    finally:
+        clusters.resume_and_catch_up()
+        with app.app_context():
+            db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
+                               .values(due_on=due_on))
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+        state.engine.dispose()
