@@ -38,7 +38,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from mooc import clock, create_app, replica
+from mooc import clock, create_app, doctor, replica
 from mooc.auth.models import Role, User
 from mooc.auth.passwords import set_password
 from mooc.courses.sync import sync_tree
@@ -373,6 +373,9 @@ def test_a_replica_that_does_not_answer_is_skipped(site: Site, tmp_path: Path,
         state = replica.replica_of(app)
         assert state is not None and not state.available
         with app.app_context():
+            [finding] = doctor.check_replica(app)
+        assert finding.status == doctor.WARNING and "cannot be reached" in finding.message
+        with app.app_context():
             db.session.remove()
             db.engine.dispose()
 
@@ -415,3 +418,20 @@ def test_a_replica_too_far_behind_is_not_read(site: Site, tmp_path: Path, caplog
             db.session.remove()
             db.engine.dispose()
         state.engine.dispose()
+
+
+def test_doctor_says_whether_the_replica_is_a_standby_of_the_primary(site: Site, tmp_path: Path):
+    with site.app.app_context():
+        [finding] = doctor.check_replica(site.app)
+    assert finding.status == doctor.OK and "standby of the primary" in finding.message, finding
+    clusters = site.clusters
+    wrong = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
+                        "DATABASE_REPLICA_URL": clusters.url(clusters.primary_port),  # the primary itself
+                        "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "test-secret-" + "x" * 30})
+    with wrong.app_context():
+        [finding] = doctor.check_replica(wrong)
+        db.engine.dispose()
+    assert finding.status == doctor.ERROR and "is not a standby" in finding.message, finding
+    plain = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
+                        "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "test-secret-" + "x" * 30})
+    assert doctor.check_replica(plain) == []  # no replica: no line
