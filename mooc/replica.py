@@ -24,7 +24,10 @@ REPLICA_MAX_LAG_SECONDS, it is left alone like a replica that is gone.
 When the replica fails to give a connection (refused, or no answer within its short connect
 timeout), the statement runs on the primary, the failure is logged once, and the replica is
 left alone for REPLICA_RETRY_SECONDS (a circuit breaker per process); then the next request
-tries it again. No replica URL (the default, and always on SQLite): no second engine, every
+tries it again. A replica lost in the middle of a page (the connection dropped, or a query
+cancelled by a recovery conflict) rests the same way and the page is made again on the
+primary: these views write nothing (an export's audit event is written once its rows are
+read). No replica URL (the default, and always on SQLite): no second engine, every
 statement on the one engine, as before.
 """
 
@@ -141,12 +144,29 @@ def reads_replica(view: F) -> F:
     @wraps(view)
     def reading(*args: Any, **kwargs: Any) -> Any:
         replica = replica_of(current_app)
-        if replica is not None and replica.available and not _stuck_to_primary():
-            g.mooc_read_replica = replica
-        return view(*args, **kwargs)
+        if replica is None or not replica.available or _stuck_to_primary():
+            return view(*args, **kwargs)
+        g.mooc_read_replica = replica
+        try:
+            return view(*args, **kwargs)
+        except sa_exc.DBAPIError as error:
+            if g.get("mooc_read_replica") is None or not _lost_replica(error):
+                raise
+            # The replica went away (or cancelled the query for replay) in the middle of the
+            # page: nothing was written, so the page is made again, on the primary.
+            g.mooc_read_replica = None
+            replica.failed(error)
+            current_app.extensions["sqlalchemy"].session.rollback()
+            return view(*args, **kwargs)
 
     reading.reads_replica = True  # type: ignore[attr-defined]
     return reading  # type: ignore[return-value]
+
+
+def _lost_replica(error: sa_exc.DBAPIError) -> bool:
+    """A lost connection, or a standby's "canceling statement due to conflict with recovery"
+    (SQLSTATE 40001, which a read on the primary never meets)."""
+    return error.connection_invalidated or getattr(error.orig, "sqlstate", None) == "40001"
 
 
 def _stuck_to_primary() -> bool:

@@ -8,6 +8,7 @@ What is proved, through the real app and its test client:
   moment behind while the trainee's own progress (the primary) is current;
 - a person who just wrote reads the primary (read-your-writes), another person the replica;
 - a replica further behind than MOOC_REPLICA_MAX_LAG_SECONDS is not read;
+- a replica lost in the middle of a page: the page is made again on the primary;
 - when the replica goes away, report pages and search still answer 200 with the primary's
   data, the failure is logged once, and the replica is used again once it is back.
 
@@ -435,3 +436,44 @@ def test_doctor_says_whether_the_replica_is_a_standby_of_the_primary(site: Site,
     plain = create_app({"ENV": "testing", "DATABASE_URL": clusters.url(clusters.primary_port),
                         "INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "test-secret-" + "x" * 30})
     assert doctor.check_replica(plain) == []  # no replica: no line
+
+
+def test_a_replica_lost_in_the_middle_of_a_page_is_not_a_500(site: Site, caplog: pytest.LogCaptureFixture):
+    """The replica stops after the page's first statement ran on it: the page is made again on
+    the primary and answers 200, with the primary's data."""
+    reporter = _client(site, "bo@example.vn")
+    state = replica.replica_of(site.app)
+    assert state is not None
+    clusters = site.clusters
+    statements: list[str] = []
+
+    def stop_after_the_first(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+        if len(statements) == 2:
+            clusters.stop_replica()  # the next statement finds the connection gone
+
+    with site.app.app_context():
+        due_on = db.session.scalar(sa.select(Enrolment.due_on).where(Enrolment.id == site.enrolment_id))
+    clusters.pause_replay()
+    with site.app.app_context():  # only the primary has this
+        db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
+                           .values(due_on=date(2032, 1, 1)))
+        db.session.commit()
+    sa.event.listen(state.engine, "before_cursor_execute", stop_after_the_first)
+    try:
+        with caplog.at_level(logging.WARNING, logger="mooc.replica"):
+            response = reporter.get(f"/reports/people?unit={site.unit_id}&export=csv")
+        assert len(statements) >= 2  # the page did begin on the replica
+        assert response.status_code == 200
+        assert "2032" in response.get_data(as_text=True)  # made again on the primary
+        assert [r for r in caplog.records if "read replica unavailable" in r.getMessage()]
+        assert not state.available
+    finally:
+        sa.event.remove(state.engine, "before_cursor_execute", stop_after_the_first)
+        clusters.start_replica()
+        clusters.resume_and_catch_up()
+        state.down_until = 0.0
+        with site.app.app_context():
+            db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
+                               .values(due_on=due_on))
+            db.session.commit()
