@@ -146,17 +146,20 @@ def reads_replica(view: F) -> F:
         replica = replica_of(current_app)
         if replica is None or not replica.available or _stuck_to_primary():
             return view(*args, **kwargs)
-        g.mooc_read_replica = replica
+        # This request's session (Flask-SQLAlchemy's, one per app context, removed at its
+        # end), so the choice ends with the request and costs get_bind() one attribute.
+        session = current_app.extensions["sqlalchemy"].session()
+        session.read_replica = replica
         try:
             return view(*args, **kwargs)
         except sa_exc.DBAPIError as error:
-            if g.get("mooc_read_replica") is None or not _lost_replica(error):
+            if session.read_replica is None or not _lost_replica(error):
                 raise
             # The replica went away (or cancelled the query for replay) in the middle of the
             # page: nothing was written, so the page is made again, on the primary.
-            g.mooc_read_replica = None
+            session.read_replica = None
             replica.failed(error)
-            current_app.extensions["sqlalchemy"].session.rollback()
+            session.rollback()
             return view(*args, **kwargs)
 
     reading.reads_replica = True  # type: ignore[attr-defined]
@@ -205,23 +208,24 @@ def _reads_only(clause: Any) -> bool:
 class RoutingSession(FlaskSession):
     """``db.session``'s class: reads of a ``@reads_replica`` view go to the replica."""
 
+    read_replica: Replica | None = None  # set by @reads_replica for the rest of the request
+
     def get_bind(self, mapper: Any | None = None, clause: Any | None = None,
                  bind: Engine | sa.Connection | None = None, **kwargs: Any) -> Engine | sa.Connection:
-        if bind is None and not self._flushing:
-            replica: Replica | None = g.get("mooc_read_replica")
-            if replica is not None and _reads_only(clause):
-                try:
-                    # Checked out now (or already held by this transaction), so that a replica
-                    # that is gone falls back here rather than failing the statement.
-                    connection = self.connection(bind_arguments={"bind": replica.engine})
-                    behind = replica.lag_check_due() and replica.too_far_behind(
-                        float(connection.scalar(LAG_SQL) or 0))
-                except sa_exc.DBAPIError as error:
-                    g.mooc_read_replica = None
-                    replica.failed(error)
-                else:
-                    if not behind:
-                        replica.answered()
-                        return replica.engine
-                    g.mooc_read_replica = None
+        replica = self.read_replica
+        if replica is not None and bind is None and not self._flushing and _reads_only(clause):
+            try:
+                # Checked out now (or already held by this transaction), so that a replica
+                # that is gone falls back here rather than failing the statement.
+                connection = self.connection(bind_arguments={"bind": replica.engine})
+                behind = replica.lag_check_due() and replica.too_far_behind(
+                    float(connection.scalar(LAG_SQL) or 0))
+            except sa_exc.DBAPIError as error:
+                self.read_replica = None
+                replica.failed(error)
+            else:
+                if not behind:
+                    replica.answered()
+                    return replica.engine
+                self.read_replica = None
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -477,3 +477,41 @@ def test_a_replica_lost_in_the_middle_of_a_page_is_not_a_500(site: Site, caplog:
             db.session.execute(sa.update(Enrolment).where(Enrolment.id == site.enrolment_id)
                                .values(due_on=due_on))
             db.session.commit()
+
+
+def test_which_pages_read_the_replica(site: Site):
+    """Report pages, their exports and search send their reads to the replica; a trainee's
+    own pages, sign-in and the session check never touch it."""
+    state = replica.replica_of(site.app)
+    assert state is not None
+    with site.app.app_context():
+        primary = db.engine
+    sent = {"primary": [], "replica": []}
+
+    def counter(which: str):
+        return lambda conn, cursor, statement, *args: sent[which].append(statement)
+
+    on_primary, on_replica = counter("primary"), counter("replica")
+    sa.event.listen(primary, "before_cursor_execute", on_primary)
+    sa.event.listen(state.engine, "before_cursor_execute", on_replica)
+    try:
+        reporter, trainee = _client(site, "bo@example.vn"), _client(site, "an@example.vn")
+        assert sent["replica"] == []  # signing in: the primary only
+        for client, path, reads_replica in [
+            (reporter, "/reports/", True), (reporter, f"/reports/units/{site.unit_id}", True),
+            (reporter, f"/reports/people?unit={site.unit_id}&export=xlsx", True),
+            (reporter, "/reports/compliance?unit=all", True), (reporter, "/reports/trend", True),
+            (reporter, "/search/?q=thanh+tra", True),
+            (trainee, "/", False), (trainee, "/courses/", False), (trainee, "/courses/luat", False),
+            (trainee, "/courses/luat/lessons/co-ban/mot", False), (trainee, "/training/record", False),
+        ]:
+            sent["primary"].clear()
+            sent["replica"].clear()
+            assert client.get(path).status_code in (200, 302), path
+            assert bool(sent["replica"]) is reads_replica, (path, sent)
+            if reads_replica:  # the session check (and an export's audit event) only
+                assert all("auth_sessions" in s or "users" in s or "audit_events" in s
+                           for s in sent["primary"]), (path, sent["primary"])
+    finally:
+        sa.event.remove(primary, "before_cursor_execute", on_primary)
+        sa.event.remove(state.engine, "before_cursor_execute", on_replica)
