@@ -108,11 +108,14 @@ class Clusters:
                                 "WHERE state = 'streaming'", "postgres") == 1, "the replica to stream")
 
     def pause_replay(self) -> None:
+        """Stop applying WAL (it is still received), and wait until replay really stands still."""
         self.sql(self.replica_port, "SELECT pg_wal_replay_pause()")
+        self._wait(lambda: self.sql(self.replica_port, "SELECT pg_get_wal_replay_pause_state()") == "paused",
+                   "replay to pause")
 
     def wait_received(self) -> None:
         """Wait until the replica has received (not replayed) everything the primary wrote."""
-        lsn = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")
+        lsn = self.sql(self.primary_port, "SELECT pg_current_wal_insert_lsn()::text")
         self._wait(lambda: self.sql(self.replica_port,
                                     f"SELECT pg_last_wal_receive_lsn() >= '{lsn}'::pg_lsn") is True,
                    "the replica to receive the primary's writes")
@@ -120,7 +123,7 @@ class Clusters:
     def resume_and_catch_up(self) -> None:
         """Replay again, and wait until the replica has applied everything the primary wrote."""
         self.sql(self.replica_port, "SELECT pg_wal_replay_resume()")
-        lsn = self.sql(self.primary_port, "SELECT pg_current_wal_lsn()::text")
+        lsn = self.sql(self.primary_port, "SELECT pg_current_wal_insert_lsn()::text")
         self._wait(lambda: self.sql(self.replica_port,
                                     f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn") is True,
                    "the replica to catch up")
@@ -149,7 +152,7 @@ def _make_clusters(folder: Path, bindir: Path) -> Clusters:
                  "--locale=C.UTF-8", "--no-sync")
     settings = (f"listen_addresses = '127.0.0.1'\nport = {clusters.primary_port}\n"
                 f"unix_socket_directories = '{folder}'\nwal_level = replica\nmax_wal_senders = 4\n"
-                "hot_standby = on\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
+                "hot_standby = on\nfsync = off\nfull_page_writes = off\n")
     with open(primary / "postgresql.conf", "a", encoding="utf-8") as conf:
         conf.write(settings)
     with open(primary / "pg_hba.conf", "a", encoding="utf-8") as hba:
