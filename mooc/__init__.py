@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from mooc import clock, formatting, params
+from mooc import clock, formatting, params, replica
 from mooc.auth.access import safe_next
 from mooc.config import ROOT_DIR, build_settings, flask_config
 from mooc.config import install as install_settings
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_login(app)
     _connect_events()
     _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
+    replica.install(app, settings)  # the optional read replica (none on SQLite)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_locale=settings.default_locale)
     params.install(app)  # before the blueprints: their <int:> rules use its converter

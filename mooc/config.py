@@ -70,6 +70,16 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "SECRET_KEY": (None, _str, "signs sessions and tokens; required in production (32+ random characters)"),
     "DATABASE_URL": (None, _str, "SQLAlchemy URL; default SQLite in instance/mooc.sqlite3; "
                                  "PostgreSQL: postgresql+psycopg://user@host/db"),
+    "DATABASE_REPLICA_URL": (None, _str, "optional PostgreSQL streaming replica (SQLAlchemy URL) that report "
+                                         "pages, their exports and search read from; everything else, and "
+                                         "a person's reads just after they wrote, use DATABASE_URL "
+                                         "(docs/operations.md, \"More than one machine\")"),
+    "REPLICA_STICKY_SECONDS": (15, _int, "after a person writes, their reports read the primary this long "
+                                         "(read-your-writes; longer than the replica's usual lag)"),
+    "REPLICA_RETRY_SECONDS": (30, _int, "a replica that refused a connection or did not answer is left "
+                                        "alone this long (reads go to the primary), then tried again"),
+    "REPLICA_MAX_LAG_SECONDS": (30, _int, "a replica further behind the primary than this is not read (the "
+                                          "primary answers) until it catches up; checked every few seconds"),
     "INSTANCE_DIR": (None, _str, "folder for the SQLite database, the development secret key and "
                                  "the mail outbox; default ./instance"),
     "COURSES_DIR": (None, _str, "where the Markdown courses live; default ./courses"),
@@ -140,6 +150,10 @@ class Settings:
     env: str  # development, production or testing (the test suite's)
     secret_key: str = field(repr=False)
     database_url: str = field(repr=False)  # may hold a password
+    database_replica_url: str = field(repr=False, default="")  # "" = no replica
+    replica_sticky_seconds: int = 15
+    replica_retry_seconds: int = 30
+    replica_max_lag_seconds: int = 30
     instance_dir: Path
     courses_dir: Path
     courses_autosync: bool
@@ -250,6 +264,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
     courses_dir = Path(values["COURSES_DIR"] or ROOT_DIR / "courses").resolve()
     secret = _secret_key(values["SECRET_KEY"], instance_dir, production)
     database_url = _database_url(values["DATABASE_URL"], instance_dir)
+    replica_url = _replica_url(values, database_url)
     _check_locale_and_session(values)
     mail_backend, mail_tls = _mail_backend(values, instance_dir, production)
     _check_reminders_and_media(values)
@@ -258,6 +273,10 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         env=env,
         secret_key=secret,
         database_url=database_url,
+        database_replica_url=replica_url,
+        replica_sticky_seconds=values["REPLICA_STICKY_SECONDS"],
+        replica_retry_seconds=values["REPLICA_RETRY_SECONDS"],
+        replica_max_lag_seconds=values["REPLICA_MAX_LAG_SECONDS"],
         instance_dir=instance_dir,
         courses_dir=courses_dir,
         courses_autosync=(env == "development" if values["COURSES_AUTOSYNC"] is None
@@ -299,6 +318,22 @@ def _database_url(database_url: str, instance_dir: Path) -> str:
         # Be forgiving about the scheme people copy from their hosting panel.
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
     return database_url
+
+
+def _replica_url(values: Mapping[str, Any], database_url: str) -> str:
+    """The read replica's URL ("" for none): PostgreSQL beside a PostgreSQL primary only."""
+    raw = values["DATABASE_REPLICA_URL"]
+    if not raw:
+        return ""
+    url = _database_url(raw, Path("."))
+    if not (url.startswith("postgresql") and database_url.startswith("postgresql")):
+        raise ConfigError("MOOC_DATABASE_REPLICA_URL is a PostgreSQL streaming replica of a PostgreSQL "
+                          "MOOC_DATABASE_URL: both must be postgresql:// URLs (unset it on SQLite)")
+    if min(values["REPLICA_STICKY_SECONDS"], values["REPLICA_MAX_LAG_SECONDS"]) < 0 \
+            or values["REPLICA_RETRY_SECONDS"] <= 0:
+        raise ConfigError("MOOC_REPLICA_STICKY_SECONDS and MOOC_REPLICA_MAX_LAG_SECONDS must be 0 or more, "
+                          "MOOC_REPLICA_RETRY_SECONDS more than 0")
+    return url
 
 
 def _check_locale_and_session(values: Mapping[str, Any]) -> None:
@@ -455,3 +490,16 @@ def engine_options(settings: Settings) -> dict[str, Any]:
             },
         }
     return {}
+
+
+REPLICA_CONNECT_TIMEOUT_S = 2  # libpq's shortest: a replica that does not answer is skipped soon
+
+
+def replica_engine_options(settings: Settings) -> dict[str, Any]:
+    """The read replica's engine: the primary's PostgreSQL options with a short connect
+    timeout (a replica that does not answer costs one request 2 s, then is skipped) and its
+    own application name."""
+    options = engine_options(settings)  # the primary's URL is PostgreSQL (checked at start)
+    connect_args = dict(options["connect_args"], connect_timeout=REPLICA_CONNECT_TIMEOUT_S,
+                        application_name="mooc-replica-reader")
+    return options | {"connect_args": connect_args}

@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 
-from mooc import clock, mail
+from mooc import clock, mail, replica
 from mooc.auth.models import AuditEvent
 from mooc.config import SECRET_FILE, Settings, is_loopback_url, settings
 from mooc.courses.check import check_tree
@@ -338,6 +338,53 @@ def check_postgres(config: Settings, workers: int | None = None,
     return found
 
 
+# --- the read replica ----------------------------------------------------------------------
+
+
+def check_replica(app: Flask) -> list[Finding]:
+    """MOOC_DATABASE_REPLICA_URL, when set: it answers, it is a standby (in recovery) of this
+    primary (the same system identifier), and how far behind it is."""
+    standby = replica.replica_of(app)
+    if standby is None:
+        return []
+    try:
+        with standby.engine.connect() as connection:
+            in_recovery = connection.scalar(sa.text("SELECT pg_is_in_recovery()"))
+            lag = float(connection.scalar(replica.LAG_SQL) or 0)
+            system = _system_identifier(connection)
+    except sa.exc.SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:200]
+        return [Finding("database.replica", WARNING,
+                        f"the read replica cannot be reached (reports read the primary): {reason}",
+                        "check MOOC_DATABASE_REPLICA_URL and that the standby runs")]
+    finally:
+        standby.engine.dispose()
+    with db.engine.connect() as connection:
+        primary_system = _system_identifier(connection)
+    if not in_recovery or (system and primary_system and system != primary_system):
+        what = "is not a standby" if not in_recovery else "is a standby of another primary"
+        return [Finding("database.replica", ERROR,
+                        f"MOOC_DATABASE_REPLICA_URL {what}: reports would read a database this primary's "
+                        "writes never reach",
+                        "point it at a streaming standby of MOOC_DATABASE_URL (pg_basebackup -R), "
+                        "or unset it")]
+    if lag > standby.max_lag_seconds:
+        return [Finding("database.replica", WARNING,
+                        f"the read replica is {lag:.0f} s behind (more than MOOC_REPLICA_MAX_LAG_SECONDS, "
+                        f"{standby.max_lag_seconds} s): reports read the primary until it catches up",
+                        "look at replay_lag in pg_stat_replication on the primary")]
+    return [Finding("database.replica", OK, f"a standby of the primary, {lag:.1f} s behind")]
+
+
+def _system_identifier(connection: sa.Connection) -> int | None:
+    """The cluster's identity, the same on a primary and its standbys (None if not allowed)."""
+    try:
+        with connection.begin_nested():
+            return connection.scalar(sa.text("SELECT system_identifier FROM pg_control_system()"))
+    except sa.exc.DBAPIError:
+        return None
+
+
 # --- all of them ---------------------------------------------------------------------------
 
 
@@ -357,6 +404,7 @@ def run_all(app: Flask) -> list[Finding]:
         reachable = all(f.status != ERROR for f in database if f.check == "database")
         if reachable:
             found += _guarded("database.settings", lambda: check_postgres(config))
+            found += _guarded("database.replica", lambda: check_replica(app))
             found += _guarded("courses", lambda: check_courses(config))
         found += _guarded("mail", lambda: check_mail(config))
         if reachable:

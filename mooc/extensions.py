@@ -9,8 +9,10 @@ from flask_wtf.csrf import CSRFProtect
 
 from mooc.database import Base
 from mooc.i18n import MoocBabel
+from mooc.replica import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+# RoutingSession: reads of report, export and search views may go to the read replica.
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from mooc import replica
 from mooc.extensions import db
 
 
@@ -33,11 +34,13 @@ def default_workers() -> int:
 def serve(app: Flask, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     """Run gunicorn in the foreground until interrupted (Ctrl+C)."""
     with app.app_context():
-        db.engine.dispose()  # no pooled connection may cross the fork into the workers
+        for engine in [db.engine, *replica.engines(app)]:
+            engine.dispose()  # no pooled connection may cross the fork into the workers
 
     def post_fork(server: Any, worker: Any) -> None:
         with app.app_context():
-            db.engine.dispose(close=False)
+            for engine in [db.engine, *replica.engines(app)]:
+                engine.dispose(close=False)
 
     options = {
         "bind": f"{host}:{port}",

@@ -83,3 +83,28 @@ def test_no_code_reads_a_setting_from_flask_config():
                for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                if pattern.search(line)]
     assert readers == []
+
+
+def test_a_read_replica_is_a_postgresql_beside_a_postgresql_primary(tmp_path):
+    env = {"MOOC_INSTANCE_DIR": str(tmp_path)}
+    assert build_settings(environ=env).database_replica_url == ""  # none by default
+    with pytest.raises(ConfigError, match="MOOC_DATABASE_REPLICA_URL"):
+        build_settings(environ=env | {"MOOC_DATABASE_REPLICA_URL": "postgresql://u@replica/db"})  # on SQLite
+    with pytest.raises(ConfigError, match="MOOC_DATABASE_REPLICA_URL"):
+        build_settings(environ=env | {"MOOC_DATABASE_URL": "postgresql://u@h/db",
+                                      "MOOC_DATABASE_REPLICA_URL": f"sqlite:///{tmp_path / 'r.sqlite3'}"})
+    both = build_settings(environ=env | {"MOOC_DATABASE_URL": "postgresql://u@h/db",
+                                         "MOOC_DATABASE_REPLICA_URL": "postgres://u@replica/db"})
+    assert both.database_replica_url == "postgresql+psycopg://u@replica/db"
+    assert "u@replica" not in repr(both)  # the URL may hold a password
+
+
+def test_without_a_replica_every_statement_uses_the_one_engine(app, auth, client):
+    """No MOOC_DATABASE_REPLICA_URL (the default): no second engine, reports on the primary."""
+    from mooc import replica
+    from mooc.auth.models import Role
+
+    assert replica.replica_of(app) is None and replica.engines(app) == []
+    auth.login(role=Role.REPORTER)
+    assert client.get("/reports/").status_code == 200
+    assert client.get_cookie(replica.STICKY_COOKIE) is None  # no replica: nothing to stick to

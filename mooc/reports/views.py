@@ -24,6 +24,7 @@ from mooc.downloads import content_disposition, slug
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg
+from mooc.replica import reads_replica
 from mooc.reports import analytics, exports, queries
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
@@ -223,12 +224,14 @@ def _args_but_export() -> dict[str, Any]:
 
 @bp.get("/")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def dashboard():
     return _dashboard(None)
 
 
 @bp.get("/units/<int:unit_id>")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def unit(unit_id: int):
     if db.session.get(OrgUnit, unit_id) is None:
         abort(404)
@@ -272,6 +275,7 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
 
 @bp.get("/people")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def people():
     """Obligations person by person: the overdue and never-started lists are this page filtered."""
     today = clock.today()
@@ -312,6 +316,7 @@ def people():
 
 @bp.get("/compliance")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def compliance():
     all_units = request.args.get("unit") == "all"  # the viewer's whole scope
     unit_id = None if all_units else int_arg("unit")
@@ -358,6 +363,7 @@ def _compliance_tables(result: queries.Compliance) -> tuple[str, list[exports.Ta
 
 @bp.get("/trend")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def trend():
     months = queries.completions_per_month(current_user, clock.today())
     export = _export_arg()
@@ -371,6 +377,7 @@ def trend():
 
 @bp.get("/courses/<int:course_id>")
 @permission_required(Permission.READ_REPORTS)
+@reads_replica
 def course(course_id: int):
     course = db.session.get(Course, course_id) or abort(404)
     data = analytics.course_analytics(current_user, course)

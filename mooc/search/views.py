@@ -6,12 +6,14 @@ from flask import Blueprint, render_template
 
 from mooc.courses import queries
 from mooc.params import int_arg, text_arg
+from mooc.replica import reads_replica
 from mooc.search.query import MAX_QUERY_LENGTH, search
 
 bp = Blueprint("search", __name__, url_prefix="/search", template_folder="templates")
 
 
 @bp.get("/")
+@reads_replica
 def results():
     course_key = text_arg("course")
     course = queries.get_course(course_key) if course_key else None  # unknown or archived: all courses
