@@ -162,10 +162,9 @@ def bench_reports(
         compliance_seconds, compliance = _median(
             lambda: (queries.compliance(reporter, None, today), db.session.rollback())[0], repeat
         )
-        half = max(1, repeat // 2)
-        people_seconds, (people_rows, _bytes) = _median(people_export(province), half)
-        people_csv_seconds, _counted = _median(people_export(province, "csv"), half)
-        people_query_seconds, _rows = _median(people_query(province), half)
+        people_seconds, (people_rows, _bytes) = _median(people_export(province), repeat)
+        people_csv_seconds, _counted = _median(people_export(province, "csv"), repeat)
+        people_query_seconds, _rows = _median(people_query(province), repeat)
         ministry_rows = queries.count_rows(
             queries.people_query(reporter, None, queries.Filters(), today, limit=None), EXPORT_MAX_ROWS + 1)
         ministry: tuple[float, float] | None = None
