@@ -35,7 +35,8 @@ def listed(org, person, make_user):
     reporter signed in."""
     app, o = org
     clock.set_now(datetime(2026, 4, 2, 3, tzinfo=UTC))
-    people = [person(o.section_a if i % 2 else o.section_b, name=f"Nguyễn Văn Người {i}")[0] for i in range(6)]
+    people = [person(o.section_a if i % 2 else o.section_b, name=f"Nguyễn Văn Người {i}")[0]
+              for i in range(6)]
     with app.app_context():
         rule = AssignmentRule(course_id=o.course_id, due_days=30)
         rule.units = [db.session.get(OrgUnit, o.province.id)]
