@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.orm import aliased
 
 from mooc import clock
@@ -378,6 +379,27 @@ def count_rows(stmt: sa.Select, at_most: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
 
 
+def streamed(stmt: sa.Select, batch: int = STREAM_BATCH) -> Iterator[sa.Row]:
+    """The rows of ``stmt``, read ``batch`` at a time (a server-side cursor on PostgreSQL).
+    The cursor is closed when the rows end, or by :func:`close_streams` when the request ends
+    first (a stream that failed or was dropped half-way): never later, once the connection
+    has gone back to the pool."""
+    result = db.session.execute(stmt.execution_options(yield_per=batch))
+    if has_app_context():
+        g.setdefault("open_streams", []).append(result)
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def close_streams() -> None:
+    """Close the cursors :func:`streamed` left open (the reports' teardown_request, which runs
+    before the session is removed)."""
+    for result in g.pop("open_streams", []):
+        result.close()
+
+
 def _people_query(units: set[int] | None, filters: Filters, today: date, limit: int | None) -> sa.Select:
     status = EnrolmentStatus.expression(today, current=True)  # ``obligation()`` below: open, latest
     stmt: sa.Select = (
@@ -440,7 +462,7 @@ def person_rows(stmt: sa.Select, today: date, batch: int | None = STREAM_BATCH) 
         enrolment_id,
         last_activity,
         account,
-    ) in db.session.execute(stmt.execution_options(yield_per=batch) if batch else stmt):
+    ) in (streamed(stmt, batch) if batch else db.session.execute(stmt)):
         row_status = EnrolmentStatus(status_value)
         days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
         if staff_unit not in manager_of:
@@ -684,8 +706,8 @@ def compliance_rows(result: Compliance, limit: int | None,
     course missed) come together, in the query's order."""
     titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
     row: ComplianceRow | None = None
-    stmt = compliance_query(result.unit_id, result.day, limit).execution_options(yield_per=batch)
-    for staff_id, full_name, staff_code, title, unit_of, position in db.session.execute(stmt):
+    stmt = compliance_query(result.unit_id, result.day, limit)
+    for staff_id, full_name, staff_code, title, unit_of, position in streamed(stmt, batch):
         if row is None or row.staff_id != staff_id:
             if row is not None:
                 yield row

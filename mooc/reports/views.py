@@ -44,6 +44,13 @@ from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
+
+@bp.teardown_request
+def _close_streams(_error: BaseException | None) -> None:
+    """An export's cursor is closed before the session is (a stream that failed half-way)."""
+    queries.close_streams()
+
+
 # A longer list is asked to be narrowed first: an export streams (memory stays flat), but a
 # file of more rows is more than a spreadsheet reader can use (bench/reports.py: the whole
 # ministry's 44,000 rows of XLSX in a few seconds).
