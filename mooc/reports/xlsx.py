@@ -34,6 +34,8 @@ WIDTH_MAX = 60
 FLUSH_BYTES = 64 * 1024  # hand the compressed bytes on once this many are waiting
 # XML 1.0 refuses these (openpyxl's ILLEGAL_CHARACTERS_RE: the same set).
 ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+_SPECIAL = re.compile(r"[&<>\000-\010\013\014\016-\037]")  # escaped or dropped in a text cell
+_NUMBERS = (int, float)
 _EPOCH = datetime(1899, 12, 30)
 _EPOCH_DATE = _EPOCH.date()
 
@@ -150,17 +152,16 @@ def _row(number: int, letters: Sequence[str], values: Sequence[Any]) -> str:
         if kind is str:
             if not value:
                 continue
-            if ILLEGAL_CHARACTERS.search(value):
-                value = ILLEGAL_CHARACTERS.sub("", value)
-            text = escape(value) if "&" in value or "<" in value or ">" in value else value
-            if text[:1].isspace() or text[-1:].isspace():
+            if _SPECIAL.search(value):  # most text has nothing to escape or drop
+                value = escape(ILLEGAL_CHARACTERS.sub("", value))
+            if value[:1].isspace() or value[-1:].isspace():
                 cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t xml:space="preserve">'
-                             f"{text}</t></is></c>")
+                             f"{value}</t></is></c>")
             else:
-                cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t>{text}</t></is></c>')
+                cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t>{value}</t></is></c>')
         elif value is None:
             continue
-        elif kind is int or kind is float:
+        elif kind in _NUMBERS:
             cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
         elif kind is date:
             cells.append(f'<c r="{letter}{number}" s="{DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>')
