@@ -128,7 +128,8 @@ class Result:
 def print_results(rows: list[Result]) -> None:
     """The rows of a benchmark run on its own, as table lines, with their notes under them."""
     for row in rows:
-        print(f"| {row.what} | {row.value} | {row.reference} | {row.ratio} | {row.target} | {row.met} |")
+        met = {True: "met", False: "MISSED", None: "—"}[row.met]
+        print(f"| {row.what} | {row.value} | {row.reference} | {row.ratio} | {row.target} | {met} |")
         for note in row.notes:
             print("   ", note)
 

@@ -6,7 +6,12 @@ whole ministry and XLSX exports, next to the raw SQL alone.
 Measured in-process on a dataset from bench/generate.py, signed in as the ministry reporter
 (who sees every unit): ``mooc.reports.queries.rollup()`` alone, the dashboard page and a
 province's page (GET through the app, templates and all), the XLSX exports of the dashboard
-and of a province's list of people (``mooc.reports.queries.people`` + ``exports.to_xlsx``).
+and, as the export view makes them (streamed: ``queries.people_query`` counted by
+``count_rows``, its rows read by ``person_rows`` and written by ``exports.xlsx_chunks`` or
+``csv_chunks``, every chunk taken), of a province's list of people and of the whole ministry's
+(when it is within the export ceiling), next to the ``people()`` query alone (the same rows,
+read into a list). Aim (issue 20): each export <= 3 x its query; the peak memory of writing
+the province's XLSX (tracemalloc, a pass of its own, not timed) is printed with the results.
 Reference: the dashboard's main aggregate (``queries.obligations_by_unit``: obligations of people
 who have not left, counted by status person by person, then by unit) compiled to SQL and run
 directly on the driver.
@@ -25,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,7 @@ from bench.serving import CSRF_RE, profile_page
 
 DASHBOARD_RATIO_TARGET = 2.0
 DASHBOARD_SECONDS_TARGET = 1.0
+EXPORT_RATIO_TARGET = 3.0  # issue 20: an export of a list of people within 3 x its query
 
 
 def _median(function: Any, repeat: int, before: Any = None) -> tuple[float, Any]:
@@ -88,7 +95,7 @@ def bench_reports(
     from mooc.auth.models import User
     from mooc.extensions import db
     from mooc.reports import exports, queries
-    from mooc.reports.views import people_table
+    from mooc.reports.views import EXPORT_MAX_ROWS, people_table
 
     database = database_label(database_url)
     app = make_app(database_url, instance_dir, SESSION_COOKIE_SECURE=False)
@@ -114,13 +121,36 @@ def bench_reports(
             repeat,
         )
 
-        def people_xlsx() -> tuple[int, int]:
-            """What the export of a province's list does: the query, the page's table, the file."""
-            rows = queries.people(reporter, province, queries.Filters(), today, limit=None)
-            headers, table = people_table(rows)
-            data = exports.to_xlsx("Bench", headers, table, "stamp")
-            db.session.rollback()
-            return len(rows), len(data)
+        def people_export(unit: int | None, kind: str = "xlsx") -> Any:
+            """What the export view does with a list of people: count it (the ceiling), then
+            stream the file from the cursor, every chunk taken (and dropped, as sent)."""
+
+            def run() -> tuple[int, int]:
+                stmt = queries.people_query(reporter, unit, queries.Filters(), today, limit=None)
+                count = queries.count_rows(stmt, EXPORT_MAX_ROWS + 1)
+                headers, table = people_table(queries.person_rows(stmt, today))
+                tables = [exports.Table("Bench", headers, table)]
+                chunks = (exports.xlsx_chunks("Bench", tables, "stamp") if kind == "xlsx"
+                          else exports.csv_chunks("Bench", tables, "stamp"))
+                size = sum(len(chunk) for chunk in chunks)
+                db.session.rollback()
+                return count, size
+
+            return run
+
+        def people_query(unit: int | None) -> Any:
+            return lambda: (
+                queries.people(reporter, unit, queries.Filters(), today, limit=None),
+                db.session.rollback(),
+            )[0]
+
+        def peak_memory(function: Any) -> int:
+            tracemalloc.start()
+            try:
+                function()
+                return tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
 
         compliance_sql = raw_compliance_sql(today)
 
@@ -132,20 +162,27 @@ def bench_reports(
         compliance_seconds, compliance = _median(
             lambda: (queries.compliance(reporter, None, today), db.session.rollback())[0], repeat
         )
-        people_seconds, (people_rows, _bytes) = _median(people_xlsx, max(1, repeat // 2))
-        people_query_seconds, _rows = _median(
-            lambda: (
-                queries.people(reporter, province, queries.Filters(), today, limit=None),
-                db.session.rollback(),
-            )[0],
-            max(1, repeat // 2),
-        )
+        people_seconds, (people_rows, _bytes) = _median(people_export(province), repeat)
+        people_csv_seconds, _counted = _median(people_export(province, "csv"), repeat)
+        people_query_seconds, _rows = _median(people_query(province), repeat)
+        ministry_rows = queries.count_rows(
+            queries.people_query(reporter, None, queries.Filters(), today, limit=None), EXPORT_MAX_ROWS + 1)
+        ministry: tuple[float, float] | None = None
+        if ministry_rows <= EXPORT_MAX_ROWS:
+            ministry_seconds, _counted = _median(people_export(None), 1)
+            ministry_query_seconds, _rows = _median(people_query(None), 1)
+            ministry = (ministry_seconds, ministry_query_seconds)
+        province_peak = peak_memory(people_export(province))
+        query_peak = peak_memory(people_query(province))
+        db.session.rollback()
         db.session.remove()
     log(
         f"    raw SQL {fmt_s(raw_seconds)} ({len(raw_rows)} rows), rollup {fmt_s(rollup_seconds)}, "
         f"drill-down {fmt_s(drill_seconds)}, people xlsx {fmt_s(people_seconds)} ({people_rows} rows), "
         f"compliance raw SQL {fmt_s(raw_compliance_seconds)}, compliance() {fmt_s(compliance_seconds)} "
-        f"({compliance.compliant:,}/{compliance.people:,} compliant)"
+        f"({compliance.compliant:,}/{compliance.people:,} compliant); peak memory (tracemalloc) of the "
+        f"province's XLSX export {province_peak / 2**20:.1f} MB, "
+        f"of its people() query {query_peak / 2**20:.1f} MB"
     )
 
     client = app.test_client()
@@ -200,6 +237,7 @@ def bench_reports(
         )
 
     compliance_reference = f"its raw SQL {fmt_s(raw_compliance_seconds)}"
+    export_target = f"≤ {EXPORT_RATIO_TARGET:.0f} x its query"
     unit_name = manifest["manager"]["unit"]
     results += [
         row(
@@ -255,10 +293,30 @@ def bench_reports(
             people_seconds,
             people_query_seconds,
             f"people() query alone {fmt_s(people_query_seconds)}",
-            "—",
-            None,
+            export_target,
+            people_seconds <= EXPORT_RATIO_TARGET * people_query_seconds,
+        ),
+        row(
+            f"CSV export of {unit_name}'s people ({people_rows:,} rows)",
+            people_csv_seconds,
+            people_query_seconds,
+            f"people() query alone {fmt_s(people_query_seconds)}",
+            export_target,
+            people_csv_seconds <= EXPORT_RATIO_TARGET * people_query_seconds,
         ),
     ]
+    if ministry is not None:
+        results.append(row(
+            f"XLSX export of the whole ministry's people ({ministry_rows:,} rows)",
+            ministry[0],
+            ministry[1],
+            f"people() query alone {fmt_s(ministry[1])}",
+            export_target,
+            ministry[0] <= EXPORT_RATIO_TARGET * ministry[1],
+        ))
+    results[-1 if ministry is None else -2].notes.append(
+        f"peak memory (tracemalloc): the province's XLSX export {province_peak / 2**20:.1f} MB, "
+        f"its people() query alone {query_peak / 2**20:.1f} MB")
     if profile_missed:
         for result, path, statements in (
             (results[0], "/reports/", [sql]),

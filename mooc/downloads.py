@@ -18,11 +18,13 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
 FORMULA_TRIGGERS = "=+-@\t\r＝＋－＠"
+_TRIGGERS = tuple(FORMULA_TRIGGERS)
+CSV_BATCH = 500  # rows formatted before their bytes are handed on
 # A separator (any a spreadsheet or a naive reader may split on), then blanks, then a trigger.
 _INNER_FORMULA = re.compile(r"([,;\t\r\n][ \t\r\n]*)(?=[=+\-@＝＋－＠])")
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -33,7 +35,7 @@ def neutralise(value: Any) -> Any:
     """Text that starts like a formula gets a leading apostrophe; numbers and dates stay.
 
     Enough for XLSX, where each cell is its own; CSV needs :func:`neutralise_csv`."""
-    if isinstance(value, str) and value.lstrip(" ").startswith(tuple(FORMULA_TRIGGERS)):
+    if isinstance(value, str) and value.lstrip(" ").startswith(_TRIGGERS):
         return "'" + value
     return value
 
@@ -42,18 +44,35 @@ def neutralise_csv(value: Any) -> Any:
     """:func:`neutralise`, and an apostrophe before every formula that follows a separator."""
     if not isinstance(value, str):
         return value
-    return neutralise(_INNER_FORMULA.sub(r"\1'", value))
+    if _INNER_FORMULA.search(value):  # (a search first: most cells hold none, and sub costs more)
+        value = _INNER_FORMULA.sub(r"\1'", value)
+    return neutralise(value)
+
+
+def csv_stream(rows: Iterable[Sequence[Any]], delimiter: str = ",") -> Iterator[bytes]:
+    """UTF-8 with a BOM (Excel in Vietnamese then reads the diacritics), CRLF, every field quoted
+    and neutralised. ``None`` is an empty cell; other values are written with ``str()``.
+    ``delimiter``: ";" for a spreadsheet in a locale whose decimal mark is a comma.
+
+    A generator: ``rows`` is read as the bytes are taken, ``CSV_BATCH`` rows at a time."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL, delimiter=delimiter)
+    pending = 0
+    for row in rows:
+        writer.writerow(["" if value is None else neutralise_csv(value) for value in row])
+        pending += 1
+        if pending >= CSV_BATCH:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+            pending = 0
+    yield buffer.getvalue().encode("utf-8")
 
 
 def csv_bytes(rows: Iterable[Sequence[Any]], delimiter: str = ",") -> bytes:
-    """UTF-8 with a BOM (Excel in Vietnamese then reads the diacritics), CRLF, every field quoted
-    and neutralised. ``None`` is an empty cell; other values are written with ``str()``.
-    ``delimiter``: ";" for a spreadsheet in a locale whose decimal mark is a comma."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL, delimiter=delimiter)
-    for row in rows:
-        writer.writerow(["" if value is None else neutralise_csv(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """:func:`csv_stream`, whole."""
+    return b"".join(csv_stream(rows, delimiter))
 
 
 def ascii_name(name: str) -> str:

@@ -27,6 +27,19 @@ from mooc.text import split_full_name
 
 TEST_PASSWORD = "mot-mat-khau-dai"
 FAST_HASH = "pbkdf2:sha256:1000"  # tests sign in hundreds of times; production uses scrypt
+
+
+class ServerLikeClient(FlaskClient):
+    """The test client, reading every response body to its end and closing it, as a WSGI
+    server does (gunicorn always does, PEP 3333), whether the test reads the body or not.
+
+    A streamed response (an export: ``stream_with_context``) keeps its request's context
+    until it is closed; Werkzeug's client leaves an unread body open, and the next request
+    of the test would then run inside the stale context. Pass ``buffered=False`` to get the
+    body as it is streamed (and close it yourself)."""
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        return super().open(*args, buffered=buffered, **kwargs)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -82,6 +95,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
         }
         config.update(overrides)
         app = create_app(config)
+        app.test_client_class = ServerLikeClient
         made.append(app)
         return app
 

@@ -1,7 +1,8 @@
 """Every report table as CSV (UTF-8 with BOM, so Excel in Vietnamese opens it right) or XLSX
-(headers, widths, dates as dates), stamped with its filters, who exported it and when (one
-header line). Cells that a spreadsheet would run as a formula (= + - @ ...) are neutralised:
-mooc/downloads.py.
+(headers, widths, dates as dates), both streamed (generators of bytes: a view sends them as
+they are made, its rows read from the database cursor in batches), stamped with its filters,
+who exported it and when (one header line). Cells that a spreadsheet would run as a formula
+(= + - @ ...) are neutralised: mooc/downloads.py.
 
 CSV follows the interface's language: in Vietnamese, fields are separated by ``;`` and
 decimals written with a comma (``25,5``), as Excel set to Vietnamese reads them; in English,
@@ -10,22 +11,17 @@ decimals written with a comma (``25,5``), as Excel set to Vietnamese reads them;
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 from mooc import clock
-from mooc.downloads import csv_bytes, neutralise
+from mooc.downloads import FORMULA_TRIGGERS, csv_stream, neutralise
 from mooc.formatting import format_date, format_datetime
+from mooc.reports import xlsx
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_MAX = 31  # Excel's limit on a sheet name
@@ -35,11 +31,13 @@ _SHEET_UNSAFE = re.compile(r"[:\\/?*\[\]]|[\x00-\x1f]")
 
 @dataclass
 class Table:
-    """One table of an export: a sheet of the workbook, a section of the CSV."""
+    """One table of an export: a sheet of the workbook, a section of the CSV. ``rows`` may be
+    a generator (read once, while the file is sent: a list of people straight from the
+    database cursor)."""
 
     title: str
     headers: Sequence[str]
-    rows: Sequence[Sequence[Any]]
+    rows: Iterable[Sequence[Any]]
 
 
 def _cut(text: str, limit: int) -> str:
@@ -69,10 +67,16 @@ def sheet_title(title: str, taken: Iterable[str] = ()) -> str:
     return name
 
 
+# A text starting with one of these may be (or hide) a formula: _xlsx_safe looks at it. A
+# character XML refuses further in is dropped by the writer (it cannot make a formula there).
+_CAREFUL_FIRST = frozenset(FORMULA_TRIGGERS + " " + "".join(map(chr, [*range(0, 9), 11, 12, *range(14, 32)])))
+
+
 def _xlsx_safe(value: Any) -> Any:
-    """Neutralised, and without the control characters XML cannot hold (openpyxl refuses them)."""
+    """Neutralised, and without the control characters XML cannot hold (dropped first, so that
+    a formula behind one is neutralised too)."""
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = xlsx.ILLEGAL_CHARACTERS.sub("", value)
     return neutralise(value)
 
 
@@ -83,6 +87,8 @@ def _local(value: Any) -> Any:
 
 
 def _csv_cell(value: Any, decimal_comma: bool) -> Any:
+    if type(value) is str:  # most cells
+        return value
     if isinstance(value, datetime):
         return format_datetime(value)
     if isinstance(value, date):
@@ -92,74 +98,77 @@ def _csv_cell(value: Any, decimal_comma: bool) -> Any:
     return value
 
 
-def to_csv(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stamp: str,
-           *, vietnamese: bool = True) -> bytes:
-    return tables_to_csv(title, [Table("", headers, list(rows))], stamp, vietnamese=vietnamese)
+def csv_chunks(title: str, tables: Sequence[Table], stamp: str, *,
+               vietnamese: bool = True) -> Iterator[bytes]:
+    """The title, the header line (filters, who, when), then each table (its title first when
+    there are several) with a blank line between: a generator, each table's rows read as the
+    file is sent."""
+
+    def lines() -> Iterator[Sequence[Any]]:
+        yield [title]
+        yield [stamp]
+        for table in tables:
+            yield []
+            if len(tables) > 1:
+                yield [table.title]
+            yield list(table.headers)
+            for row in table.rows:
+                yield [_csv_cell(v, vietnamese) for v in row]
+
+    return csv_stream(lines(), delimiter=";" if vietnamese else ",")
 
 
 def tables_to_csv(title: str, tables: Sequence[Table], stamp: str, *, vietnamese: bool = True) -> bytes:
-    """The title, the header line (filters, who, when), then each table (its title first when
-    there are several) with a blank line between."""
-    lines: list[Sequence[Any]] = [[title], [stamp]]
-    for table in tables:
-        lines.append([])
-        if len(tables) > 1:
-            lines.append([table.title])
-        lines.append(list(table.headers))
-        lines += [[_csv_cell(v, vietnamese) for v in row] for row in table.rows]
-    return csv_bytes(lines, delimiter=";" if vietnamese else ",")
+    return b"".join(csv_chunks(title, tables, stamp, vietnamese=vietnamese))
 
 
-def to_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stamp: str) -> bytes:
-    return tables_to_xlsx(title, [Table(title, headers, list(rows))], stamp)
+def to_csv(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stamp: str,
+           *, vietnamese: bool = True) -> bytes:
+    return tables_to_csv(title, [Table("", headers, rows)], stamp, vietnamese=vietnamese)
 
 
-def tables_to_xlsx(title: str, tables: Sequence[Table], stamp: str) -> bytes:
-    """One sheet per table, each with the title, the header line and the table. Written in
-    openpyxl's write-only mode (rows streamed to the file, not kept as cell objects): a
-    province's 30,000 rows take about a second instead of twenty (bench/reports.py)."""
-    workbook = Workbook(write_only=True)
+def xlsx_chunks(title: str, tables: Sequence[Table], stamp: str) -> Iterator[bytes]:
+    """One sheet per table, each with the title (bold), the header line, a blank row, the
+    headers (bold, frozen above the rows) and the rows: a generator of the file's bytes
+    (mooc/reports/xlsx.py), each table's rows read as the file is sent. Columns are as wide
+    as their header and their longest cell in the first ``xlsx.WIDTH_ROWS`` rows (up to 60)."""
     names: list[str] = []
     for table in tables:
         names.append(sheet_title(table.title or title, names))
-        _write_sheet(workbook, names[-1], title, table, stamp)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx.stream(_sheet(name, title, table, stamp) for name, table in zip(names, tables, strict=True))
 
 
-def _widths(headers: Sequence[str], values: list[list[Any]]) -> list[int]:
-    """Each column as wide as its longest cell (up to 60 characters)."""
-    widths = [len(str(h)) for h in headers]
-    for row in values:
-        for index, value in enumerate(row[: len(widths)]):
-            text = value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value or "")
-            widths[index] = max(widths[index], min(len(text), 60))
-    return widths
+def tables_to_xlsx(title: str, tables: Sequence[Table], stamp: str) -> bytes:
+    return b"".join(xlsx_chunks(title, tables, stamp))
 
 
-def _write_sheet(workbook: Workbook, name: str, title: str, table: Table, stamp: str) -> None:
-    values = [[_xlsx_safe(_local(v)) for v in row] for row in table.rows]
-    sheet = workbook.create_sheet(name)
-    for index, width in enumerate(_widths(table.headers, values), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width + 2
-    sheet.freeze_panes = "A5"
+def to_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], stamp: str) -> bytes:
+    return tables_to_xlsx(title, [Table(title, headers, rows)], stamp)
 
-    def styled(value: Any, **style: Any) -> Cell:
-        cell = WriteOnlyCell(sheet, value=value)
-        for attribute, setting in style.items():
-            setattr(cell, attribute, setting)
-        return cell
 
+def _xlsx_row(row: Sequence[Any]) -> list[Any]:
+    """A row as the workbook holds it (the hot loop of a long export: most cells pass as they are)."""
+    out = list(row)
+    for index, value in enumerate(out):
+        kind = type(value)
+        if kind is str:
+            if value[:1] in _CAREFUL_FIRST:
+                out[index] = _xlsx_safe(value)
+        elif kind is datetime:
+            out[index] = _local(value)
+        elif not (value is None or kind is int or kind is float or kind is date
+                  or isinstance(value, int | float | Decimal | date)):
+            out[index] = _xlsx_safe(str(value))  # text of another kind (a lazy translation...)
+    return out
+
+
+def _sheet(name: str, title: str, table: Table, stamp: str) -> xlsx.Sheet:
     heading = title if not table.title or table.title == title else f"{title} — {table.title}"
-    sheet.append([styled(_xlsx_safe(heading), font=Font(bold=True, size=13))])
-    sheet.append([_xlsx_safe(stamp)])
-    sheet.append([])
-    sheet.append([styled(_xlsx_safe(h), font=Font(bold=True)) for h in table.headers])
-    for row in values:
-        sheet.append([
-            styled(v, number_format="DD/MM/YYYY HH:MM") if isinstance(v, datetime)
-            else styled(v, number_format="DD/MM/YYYY") if isinstance(v, date)
-            else v
-            for v in row
-        ])
+    top = [
+        [(_xlsx_safe(heading), xlsx.TITLE)],
+        [(_xlsx_safe(stamp), xlsx.PLAIN)],
+        [],
+        [(_xlsx_safe(h), xlsx.BOLD) for h in table.headers],
+    ]
+    headers = [_xlsx_safe(h) for h in table.headers]
+    return xlsx.Sheet(name, top, headers, (_xlsx_row(row) for row in table.rows), freeze_below=len(top))

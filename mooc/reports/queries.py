@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.orm import aliased
 
 from mooc import clock
@@ -39,6 +41,7 @@ STATUSES = (
 )
 STILL_TO_DO = "to_do"  # a filter of the lists: overdue, in progress or not started
 LIST_STATUSES = (*STATUSES, STILL_TO_DO)
+STREAM_BATCH = 1000  # rows read from the cursor at a time when a list is streamed (an export)
 ACCOUNT_FILTERS = ("cannot_sign_in",)  # the lists' account filter: people who cannot sign in
 
 
@@ -396,6 +399,14 @@ def people(
 ) -> list[PersonRow]:
     """Obligations of the people in ``unit_id``'s subtree (or the viewer's whole scope),
     one row per person and course, sorted the Vietnamese way."""
+    return list(person_rows(people_query(user, unit_id, filters, today, limit), today, batch=None))
+
+
+def people_query(
+    user: User, unit_id: int | None, filters: Filters, today: date, limit: int | None = 500
+) -> sa.Select:
+    """The statement of :func:`people` (scope checked now: OutOfScope), for an export to count
+    (:func:`count_rows`) and then stream (:func:`person_rows`)."""
     scope = scope_of(user)
     units: set[int] | None
     if unit_id is not None:
@@ -404,7 +415,34 @@ def people(
         units = subtree_ids(unit_id)
     else:
         units = scope
-    return _person_rows(_people_query(units, filters, today, limit), today)
+    return _people_query(units, filters, today, limit)
+
+
+def count_rows(stmt: sa.Select, at_most: int) -> int:
+    """How many rows ``stmt`` gives, counting no further than ``at_most`` (an export's ceiling)."""
+    counted = stmt.order_by(None).limit(at_most).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(counted)) or 0
+
+
+def streamed(stmt: sa.Select, batch: int = STREAM_BATCH) -> Iterator[sa.Row]:
+    """The rows of ``stmt``, read ``batch`` at a time (a server-side cursor on PostgreSQL).
+    The cursor is closed when the rows end, or by :func:`close_streams` when the request ends
+    first (a stream that failed or was dropped half-way): never later, once the connection
+    has gone back to the pool."""
+    result = db.session.execute(stmt.execution_options(yield_per=batch))
+    if has_app_context():
+        g.setdefault("open_streams", []).append(result)
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def close_streams() -> None:
+    """Close the cursors :func:`streamed` left open (the reports' teardown_request, which runs
+    before the session is removed)."""
+    for result in g.pop("open_streams", []):
+        result.close()
 
 
 def _people_query(units: set[int] | None, filters: Filters, today: date, limit: int | None) -> sa.Select:
@@ -445,12 +483,15 @@ def _people_query(units: set[int] | None, filters: Filters, today: date, limit: 
     return stmt
 
 
-def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
+def person_rows(stmt: sa.Select, today: date, batch: int | None = STREAM_BATCH) -> Iterator[PersonRow]:
+    """The rows of a :func:`people_query`, made as they are read: the cursor is read ``batch``
+    rows at a time (a server-side cursor on PostgreSQL), so a long list is never all in memory.
+    Run it inside the request (a streamed response: ``stream_with_context``). ``batch=None``:
+    a page's few rows, read at once."""
     managers = managers_by_unit()
     labels = unit_labels()
     parents = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id)).all())
     manager_of: dict[int, str] = {}
-    result = []
     for (
         staff_id,
         staff_code,
@@ -466,29 +507,26 @@ def _person_rows(stmt: sa.Select, today: date) -> list[PersonRow]:
         enrolment_id,
         last_activity,
         account,
-    ) in db.session.execute(stmt):
+    ) in (streamed(stmt, batch) if batch else db.session.execute(stmt)):
         row_status = EnrolmentStatus(status_value)
         days = (today - due_on).days if row_status == EnrolmentStatus.OVERDUE and due_on else None
         if staff_unit not in manager_of:
             manager_of[staff_unit] = _manager_of(staff_unit, managers, parents)
-        result.append(
-            PersonRow(
-                Person(staff_id, staff_code, full_name, staff_unit),
-                labels.get(staff_unit, unit_name),
-                position or "",
-                course_title,
-                course_key,
-                row_status,
-                due_on,
-                days,
-                completed_at,
-                manager_of[staff_unit],
-                enrolment_id,
-                _aware(last_activity),
-                AccountStatus(account),
-            )
+        yield PersonRow(
+            Person(staff_id, staff_code, full_name, staff_unit),
+            labels.get(staff_unit, unit_name),
+            position or "",
+            course_title,
+            course_key,
+            row_status,
+            due_on,
+            days,
+            completed_at,
+            manager_of[staff_unit],
+            enrolment_id,
+            _aware(last_activity),
+            AccountStatus(account),
         )
-    return result
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -584,6 +622,8 @@ class Compliance:
     compliant: int
     rows: list[ComplianceRow]  # the first ``limit`` members, in Vietnamese name order
     units: list[UnitCompliance] = field(default_factory=list)  # every unit with members, tree order
+    unit_id: int | None = None  # the subtree counted (a manager's own unit when none was asked)
+    labels: dict[int, str] = field(default_factory=dict, repr=False)  # unit labels, for the rows
 
     @property
     def truncated(self) -> bool:
@@ -675,13 +715,15 @@ def _late(day: date) -> sa.ColumnElement[bool]:
     )
 
 
-def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 500) -> Compliance:
+def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 500, *,
+               listed: bool = True) -> Compliance:
     """Who in ``unit_id`` (its subtree; None: the viewer's whole scope, the ministry for a
     reporter), as the roster stood on ``day``, was compliant on ``day``: every required course
     assigned by then was completed and still valid, exempt, closed, or not yet due
     (``training.status.in_order_on``). Counted in SQL whatever the size of the unit, the
     subtree a recursive CTE (no list of ids); the people listed are the first ``limit`` in
-    name order (None: all)."""
+    name order (None: all), or none with ``listed=False`` (an export streams them:
+    :func:`compliance_rows`)."""
     unit = None
     if unit_id is not None:
         unit = db.session.get(OrgUnit, unit_id) if 0 < unit_id <= MAX_ID else None
@@ -694,19 +736,33 @@ def compliance(user: User, unit_id: int | None, day: date, limit: int | None = 5
         if unit_id not in scope:
             raise OutOfScope()
     labels = unit_labels()
-    titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
     units = compliance_by_unit(unit_id, day, labels)
-    rows: dict[int, ComplianceRow] = {}
-    for staff_id, full_name, staff_code, title, unit_of, position in db.session.execute(
-        compliance_query(unit_id, day, limit)
-    ):
-        row = rows.setdefault(staff_id, ComplianceRow(staff_id, full_name, staff_code, True, [],
-                                                      labels.get(unit_of, ""), titles.get(position, "")))
+    result = Compliance(unit, day, sum(u.people for u in units), sum(u.compliant for u in units),
+                        [], units, unit_id, labels)
+    if listed:
+        result.rows = list(compliance_rows(result, limit))
+    return result
+
+
+def compliance_rows(result: Compliance, limit: int | None,
+                    batch: int = STREAM_BATCH) -> Iterator[ComplianceRow]:
+    """The people of a :func:`compliance` (``listed=False`` for an export), first ``limit`` in
+    name order, made as the cursor is read ``batch`` rows at a time: one person's rows (one per
+    course missed) come together, in the query's order."""
+    titles = dict(db.session.execute(sa.select(Position.id, Position.title)).all())
+    row: ComplianceRow | None = None
+    stmt = compliance_query(result.unit_id, result.day, limit)
+    for staff_id, full_name, staff_code, title, unit_of, position in streamed(stmt, batch):
+        if row is None or row.staff_id != staff_id:
+            if row is not None:
+                yield row
+            row = ComplianceRow(staff_id, full_name, staff_code, True, [],
+                                result.labels.get(unit_of, ""), titles.get(position, ""))
         if title is not None and title not in row.missing:  # two late cycles of a course: once
             row.compliant = False
             row.missing.append(title)
-    return Compliance(unit, day, sum(u.people for u in units), sum(u.compliant for u in units),
-                      list(rows.values()), units)
+    if row is not None:
+        yield row
 
 
 def compliance_by_unit(unit_id: int | None, day: date, labels: dict[int, str]) -> list[UnitCompliance]:

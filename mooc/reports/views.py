@@ -4,12 +4,23 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sized
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -26,6 +37,7 @@ from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg
 from mooc.replica import reads_replica
 from mooc.reports import analytics, exports, queries
+from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
@@ -33,8 +45,16 @@ from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
-# A longer list would take minutes and hundreds of MB to export (bench/reports.py: 57,000 rows
-# of XLSX in 14 s): the person is asked to narrow it first.
+
+@bp.teardown_request
+def _close_streams(_error: BaseException | None) -> None:
+    """An export's cursor is closed before the session is (a stream that failed half-way)."""
+    queries.close_streams()
+
+
+# A longer list is asked to be narrowed first: an export streams (memory stays flat), but a
+# file of more rows is more than a spreadsheet reader can use (bench/reports.py: the whole
+# ministry's 44,000 rows of XLSX in a few seconds).
 EXPORT_MAX_ROWS = 100_000
 EXPORT_KINDS = ("csv", "xlsx")
 
@@ -110,26 +130,32 @@ def _described(unit: str, filters: queries.Filters | None = None, as_of: date | 
     return described
 
 
-def _export(kind: str, title: str, tables: list[exports.Table], described: Described) -> Response:
+def _export(kind: str, title: str, tables: list[exports.Table], described: Described,
+            rows: int | None = None) -> Response:
     """The tables as a file named after the report, the unit and the filters, its header
-    line saying the filters, who exported it and when."""
+    line saying the filters, who exported it and when. Streamed: the response is a generator
+    that makes the file as it is sent, in this request's context (``stream_with_context``: the
+    database session stays open until the last byte, then is closed by the app's teardown, as
+    it is when the generator fails half-way). ``rows``: how many rows the tables hold, when
+    they are generators (counted before, for the audit trail)."""
     stamp = " · ".join(
         [f"{label}: {value}" for label, value in described.lines]
         + [_("Exported by %(name)s (%(email)s) on %(when)s", name=current_user.display_name,
              email=current_user.email, when=format_datetime(clock.now()))]
     )
-    rows = sum(len(table.rows) for table in tables)
+    if rows is None:
+        rows = sum(len(table.rows) for table in tables if isinstance(table.rows, Sized))
     audit.record("report.exported", target=title[:200], format=kind, rows=rows, path=request.path)
     filename = slug(tables[0].title or title, *described.name_parts)
     if kind == "csv":
         vietnamese = str(get_locale()) == "vi"
         return Response(
-            exports.tables_to_csv(title, tables, stamp, vietnamese=vietnamese),
+            stream_with_context(exports.csv_chunks(title, tables, stamp, vietnamese=vietnamese)),
             mimetype="text/csv; charset=utf-8",
             headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
         )
     return Response(
-        exports.tables_to_xlsx(title, tables, stamp),
+        stream_with_context(exports.xlsx_chunks(title, tables, stamp)),
         mimetype=exports.XLSX_MIME,
         headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
     )
@@ -238,7 +264,11 @@ def unit(unit_id: int):
     return _dashboard(unit_id)
 
 
-def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
+def people_table(rows: Iterable[queries.PersonRow]) -> tuple[list[str], Iterator[list]]:
+    """The headers, and the rows as a generator (read as the export is sent). Each status's
+    label is translated once, not once a row."""
+    statuses = {status: status.label for status in EnrolmentStatus}
+    accounts = {account: account.label for account in AccountStatus}
     headers = [
         _("Staff code"),
         _("Full name"),
@@ -253,23 +283,23 @@ def people_table(rows: list[queries.PersonRow]) -> tuple[list[str], list[list]]:
         _("Last training activity"),
         _("Account"),
     ]
-    table = [
+    table = (
         [
             r.staff.staff_code,
             r.staff.full_name,
             r.unit_name,
             r.position_title,
             r.course_title,
-            r.status.label,
+            statuses[r.status],
             r.due_on,
             r.days_overdue,
             r.completed_at,
             r.managers,
             r.last_activity,
-            r.account.label,
+            accounts[r.account],
         ]
         for r in rows
-    ]
+    )
     return headers, table
 
 
@@ -282,10 +312,8 @@ def people():
     unit_id = int_arg("unit")
     filters = _filters()
     export = _export_arg()
-    exporting = export is not None
     try:
-        limit = EXPORT_MAX_ROWS + 1 if exporting else 500
-        rows = queries.people(current_user, unit_id, filters, today, limit=limit)
+        stmt = queries.people_query(current_user, unit_id, filters, today, limit=None if export else 500)
     except queries.OutOfScope:
         abort(404)
     titles = {"overdue": _("Overdue training"), "not_started": _("Training never started"),
@@ -293,14 +321,16 @@ def people():
     title = titles.get(filters.status or "", _("Training by person"))
     if filters.account:
         title = _("%(list)s: people who cannot sign in", list=title)
-    unit = unit_label(unit_id) if unit_id else _("All my units")
-    if exporting and len(rows) > EXPORT_MAX_ROWS:
-        return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
-                               "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
     if export is not None:
-        headers, table = people_table(rows)
+        count = queries.count_rows(stmt, EXPORT_MAX_ROWS + 1)
+        if count > EXPORT_MAX_ROWS:
+            return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
+                                   "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
+        headers, table = people_table(queries.person_rows(stmt, today))
+        unit = unit_label(unit_id) if unit_id else _("All my units")
         return _export(export, title, [exports.Table(title, headers, table)],
-                       _described(unit, filters, today))
+                       _described(unit, filters, today), rows=count)
+    rows = list(queries.person_rows(stmt, today, batch=None))
     queries.lesson_progress(rows)
     return render_template(
         "reports/people.html",
@@ -324,18 +354,17 @@ def compliance():
     result = None
     if unit_id is not None or all_units:
         export = _export_arg()
-        exporting = export is not None
-        limit = EXPORT_MAX_ROWS if exporting else 500
-        try:
-            result = queries.compliance(current_user, unit_id, day, limit=limit)
+        try:  # an export lists nobody here: its people are streamed (_compliance_tables)
+            result = queries.compliance(current_user, unit_id, day, listed=export is None)
         except queries.OutOfScope:  # also an unknown unit
             abort(404)
-        if exporting and result.truncated:
+        if export is not None and result.people > EXPORT_MAX_ROWS:
             return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
                                    n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
         if export is not None:
             return _export(export, *_compliance_tables(result), _described(
-                unit_label(result.unit) if result.unit else _("All units"), as_of=day))
+                unit_label(result.unit) if result.unit else _("All units"), as_of=day),
+                rows=len(result.units) + 1 + result.people)
     return render_template(
         "reports/compliance.html", result=result, unit_id=unit_id, all_units=all_units, day=day, **_choices()
     )
@@ -355,8 +384,8 @@ def _compliance_tables(result: queries.Compliance) -> tuple[str, list[exports.Ta
     people = exports.Table(
         _("Compliance by person"),
         [_("Staff code"), _("Full name"), _("Unit"), _("Position"), _("Compliant"), _("Missing")],
-        [[r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
-          "; ".join(r.missing)] for r in result.rows],
+        ([r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
+          "; ".join(r.missing)] for r in queries.compliance_rows(result, EXPORT_MAX_ROWS)),
     )
     return title, [units, people]
 

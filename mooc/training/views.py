@@ -6,7 +6,17 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,7 +27,7 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import public_url, settings
-from mooc.downloads import content_disposition, csv_bytes
+from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
@@ -206,7 +216,7 @@ def record_csv(staff_id: int):
         table.append([staff.staff_code, staff.full_name, row.course_code, *cells])
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(
-        csv_bytes(table),
+        stream_with_context(csv_stream(table)),
         mimetype="text/csv",
         headers={"Content-Disposition": content_disposition(f"ho-so-dao-tao-{staff.staff_code}.csv")},
     )
