@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mooc import parallel
 from mooc.courses.models import Course, Lesson, Module
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
@@ -93,11 +94,17 @@ def section_rows(lesson_id: int, course_id: int, title: str, html: str, with_vec
     return rows
 
 
+def _rows_job(lesson: tuple[int, int, str, str]) -> list[dict]:
+    return section_rows(*lesson, with_vector=parallel.shared())
+
+
 def _write(lessons: Iterable[Any]) -> int:
+    """Index these lessons (rows of id, course_id, title, html). Cutting a lesson into sections
+    and words is pure: a large batch (a cold sync, a rebuild) is cut in worker processes."""
     with_vector = db.session.get_bind().dialect.name == "postgresql"
-    rows: list[dict] = []
-    for lesson in lessons:
-        rows += section_rows(lesson.id, lesson.course_id, lesson.title, lesson.html, with_vector)
+    jobs = [(lesson.id, lesson.course_id, lesson.title, lesson.html) for lesson in lessons]
+    per_lesson, _workers = parallel.fork_map(_rows_job, jobs, with_vector)
+    rows = [row for lesson_rows in per_lesson for row in lesson_rows]
     if rows:
         db.session.execute(sa.insert(SearchSection), rows)
     return len(rows)
