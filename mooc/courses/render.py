@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -342,8 +343,6 @@ def anchor_ids(source: str) -> set[str]:
 
 
 def _unescape(value: str) -> str:
-    from html import unescape
-
     return unescape(re.sub(r"<[^>]+>", "", value))
 
 
@@ -393,7 +392,61 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+# HTML as the sanitiser writes it: tags whose attribute values are quoted, text without "<",
+# every "&" starting an entity that ends with ";", no comments, no scripts.
+_TAG_RE = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_ATTR_RE = re.compile(r"""([^\s/>"'=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]*))?""")
+_LOOSE_RE = re.compile(r"<[!?]|<(?:script|style|textarea|title|xmp|plaintext)\b|&(?![#a-zA-Z0-9]+;)", re.I)
+
+
+def _fast_parts(html: str) -> list[str] | None:
+    """What _TextExtractor collects, read with regular expressions (five times faster); None
+    when the HTML is not of the sanitiser's kind and needs the real parser."""
+    if _LOOSE_RE.search(html):
+        return None
+    extractor = _TextExtractor()
+    position = 0
+    for match in _TAG_RE.finditer(html):
+        text = html[position:match.start()]
+        if "<" in text:
+            return None
+        if text:
+            extractor.handle_data(unescape(text))
+        position = match.end()
+        tag = match.group(2).lower()
+        if match.group(1):
+            extractor.handle_endtag(tag)
+            continue
+        rest = match.group(3)
+        attrs: list[tuple[str, str | None]] = []
+        if tag == "span":
+            for name, value in _ATTR_RE.findall(rest.rstrip("/")):
+                if value[:1] in ("'", '"'):
+                    value = value[1:-1]
+                attrs.append((name.lower(), unescape(value)))
+        extractor.handle_starttag(tag, attrs)
+        if rest.endswith("/"):
+            extractor.handle_endtag(tag)
+    text = html[position:]
+    if "<" in text:
+        return None
+    if text:
+        extractor.handle_data(unescape(text))
+    return extractor.parts
+
+
 def html_to_text(html: str) -> str:
+    parts = _fast_parts(html)
+    if parts is None:
+        parser = _TextExtractor()
+        parser.feed(html)
+        parts = parser.parts
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def html_to_text_by_parser(html: str) -> str:
+    """html_to_text with Python's HTML parser only: what the fast path is tested against."""
     parser = _TextExtractor()
     parser.feed(html)
     lines = (" ".join(line.split()) for line in "".join(parser.parts).split("\n"))

@@ -176,3 +176,24 @@ def test_git_is_asked_twice_per_sync_and_says_what_it_said_per_course(app, tmp_p
         got = {c.key: c.source_commit for c in db.session.scalars(sa.select(Course))}
     assert got == expected
     assert len(calls) <= 4  # it was two per course, and two for the tree
+
+
+def test_the_fast_text_reader_reads_what_the_html_parser_reads(generated, tmp_path):
+    from mooc.search import sections
+
+    docs = documents(ROOT / "courses") + documents(generated) + documents(make_tree(tmp_path / "t"))
+    samples = [
+        '<p>a &amp; b</p>', 'x <b>y</b> &amp; z', '<br/>a<br />b<P>Upper</P>', "<img alt='a>b' src=x>c",
+        '<span class="lesson-media-links"><a href="x">tải về</a></span>sau',
+        '<video controls><source src="a"><p>fallback</p><video>x</video>y</video>sau',
+        '<p title="a > b">q</p>&#1234; &#x41; &nbsp;x', 'a < b & c', '<!-- c -->x', '<script>x</script>y',
+    ]
+    for path, body, links in docs:
+        html = render.render(body, links.resolver(path), links.media_resolver(path)).html
+        bare = sections._FOOTNOTE_LINKS_RE.sub("", html)
+        samples += [html] + [m.group(3) for m in sections._HEADING_RE.finditer(bare)]
+        samples += sections._HEADING_RE.split(bare)
+    fast = sum(render._fast_parts(html) is not None for html in samples)
+    assert fast > len(samples) * 0.9  # the sanitiser's HTML takes the fast path
+    for html in samples:
+        assert render.html_to_text(html) == render.html_to_text_by_parser(html), html
