@@ -50,15 +50,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def fresh(body: str, links, path: Path) -> render.Rendered:
     """The document rendered by a Markdown object built for it alone (as every render was)."""
-    render._local.__init__()  # type: ignore[misc]  # forget this thread's reused object
+    render._local.converter = None  # forget this thread's reused object: build one for this file
     return render.render(body, links.resolver(path), links.media_resolver(path))
 
 
 def test_a_reused_markdown_object_renders_every_document_as_a_fresh_one(generated, tmp_path):
+    first = render._converter()
+    render._local.converter = None
+    assert render._converter() is not first  # fresh() does build a new Markdown object
     docs = documents(ROOT / "courses") + documents(generated) + documents(make_tree(tmp_path / "t"))
     expected = [fresh(body, links, path) for path, body, links in docs]
     guide = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
-    render._local.__init__()  # type: ignore[misc]
+    render._local.converter = None
     guide_fresh = render.render(guide)
     for order in (list(range(len(docs))), list(reversed(range(len(docs))))):
         render.render(guide)  # whatever came before (footnotes, abbreviations, ids) must not leak
