@@ -6,6 +6,7 @@ Generates COURSES courses (3 modules x 5 lessons each, realistic Vietnamese Mark
 tables, callouts, footnotes and links) in a temporary folder, migrates an empty database
 (a temporary SQLite file unless --database-url is given: that database is emptied!), and
 times: check alone, a cold sync, and an unchanged re-sync. The re-sync must render nothing.
+Prints whether the cold sync met issue 20's target: within 4 x check alone.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def generate(root: Path, courses: int, seed: int = 7) -> int:
     return count
 
 
+COLD_TARGET = 4.0  # issue 20: a cold sync within 4 x `check` alone
+
+
 def timed(function):
     start = time.perf_counter()
     value = function()
@@ -115,7 +119,9 @@ def main() -> None:
                 metadata.drop_all(connection)
                 connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
             upgrade()
-            check_seconds, result = timed(lambda: check_tree(root))
+            # the reference, three times (median): on a busy machine one run of it is noise
+            checks = [timed(lambda: check_tree(root)) for _ in range(3)]
+            check_seconds, result = sorted(checks, key=lambda pair: pair[0])[1]
             assert not result.errors, result.errors[:3]
 
             def sync_and_commit():
@@ -131,7 +137,7 @@ def main() -> None:
             warm_renders = render.render_calls - renders_before
         database = url.split(":", 1)[0].split("+")[0]
     print(f"{options.courses} courses, {lessons} lessons, database {database}")
-    print(f"| check only | {check_seconds:.2f} s |")
+    print(f"| check only | {check_seconds:.2f} s | median of 3 |")
     print(
         f"| cold sync (check + render + write) | {cold_seconds:.2f} s | {cold_renders} renders, "
         f"{len(cold.added)} rows added |"
@@ -141,6 +147,10 @@ def main() -> None:
         f"{'no changes' if not warm.has_changes else 'CHANGES'} |"
     )
     print(f"re-sync / check-only ratio: {warm_seconds / check_seconds:.2f}")
+    ratio = cold_seconds / check_seconds
+    verdict = "met" if ratio <= COLD_TARGET else "MISSED"
+    print(f"cold sync / check-only ratio: {ratio:.2f} (target <= {COLD_TARGET:g}: {verdict})")
+    print(f"render workers: {cold.render_workers or 'none (rendered in this process)'}")
     if warm_renders or warm.has_changes:
         sys.exit("FAIL: the unchanged re-sync rendered or changed something")
 

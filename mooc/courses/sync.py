@@ -18,11 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, parallel
+from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
-from mooc.courses.render import RENDER_VERSION, render
+from mooc.courses.render import RENDER_VERSION, Rendered, render
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
 from mooc.formats.problem import Problem
@@ -50,6 +51,7 @@ class SyncReport:
     courses: int = 0
     commit: str | None = None
     content_hash: str = ""
+    render_workers: int = 0  # processes that rendered ahead (0: everything rendered in this one)
     warnings: list[Problem] = field(default_factory=list)  # printed after the summary
 
     @property
@@ -95,6 +97,32 @@ def _hash(*parts: str) -> str:
     return digest.hexdigest()
 
 
+# --- rendering ahead, in parallel -----------------------------------------------------------------
+# Rendering is pure (Markdown source + the link map -> HTML): a cold sync renders the documents
+# it will need in worker processes (mooc.parallel) before it writes anything, then writes in
+# this process, in its one transaction. Small syncs (an author's edit) render in this process.
+
+
+def _render_job(job: tuple[Path, str]) -> Rendered:
+    path, body = job
+    links: LinkMap = parallel.shared()
+    return render(body, links.resolver(path), links.media_resolver(path))
+
+
+def render_ahead(
+    jobs: list[tuple[Path, str]], links: LinkMap
+) -> tuple[dict[tuple[Path, str], Rendered], int]:
+    """Render these documents in worker processes, when there are enough of them and more
+    than one CPU; else render nothing here (each is rendered when the sync reaches it).
+    Returns {(path, body): Rendered} and the number of workers. The HTML is the same either
+    way (tests/courses/test_sync_bulk.py)."""
+    if not parallel.workers_for(len(jobs)):
+        return {}, 0
+    results, workers = parallel.fork_map(_render_job, jobs, links)
+    render_module.render_calls += len(results)  # counted here: the workers' counters die with them
+    return dict(zip(jobs, results, strict=True)), workers
+
+
 def git_commit(path: Path) -> str | None:
     """The commit the tree is at (with '-dirty' if its files have uncommitted changes)."""
     try:
@@ -118,6 +146,56 @@ def git_commit(path: Path) -> str | None:
     return f"{head}-dirty" if status.strip() else head
 
 
+def _git(path: Path, *args: str) -> str:
+    # A fixed git command on the courses folder: no shell, no input from users.
+    return subprocess.run(  # noqa: S603
+        ["git", "-C", str(path), *args],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+
+
+class _Commits:
+    """git_commit() of each course folder, asking git twice per sync instead of twice per
+    course (each question is a process: 100 courses took longer than checking them). A course
+    folder that is a repository of its own (a .git inside) is asked on its own."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.loaded = False
+        self.head: str | None = None
+        self.changed: list[Path] = []  # what `git status` lists under root (a folder: all inside)
+
+    def _load(self) -> None:
+        self.loaded = True
+        try:
+            top, head = _git(self.root, "rev-parse", "--show-toplevel", "HEAD").split("\n")[:2]
+            status = _git(self.root, "status", "--porcelain", "-z", "--", ".")
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return
+        self.head = head.strip()
+        tokens = iter(status.split("\0"))
+        for token in tokens:
+            if len(token) < 4:
+                continue
+            self.changed.append(Path(top, token[3:].rstrip("/")))
+            if token[0] in "RC":  # a rename or copy names its origin next
+                self.changed.append(Path(top, next(tokens, "").rstrip("/")))
+
+    def of(self, path: Path) -> str | None:
+        path = path.resolve()
+        if (path / ".git").exists():
+            return git_commit(path)
+        if not self.loaded:
+            self._load()
+        if self.head is None:
+            return None
+        dirty = any(p == path or path in p.parents or p in path.parents for p in self.changed)
+        return f"{self.head}-dirty" if dirty else self.head
+
+
 class _Syncer:
     def __init__(self, result: CheckResult, courses_root: Path, full_tree: bool) -> None:
         self.result = result
@@ -126,24 +204,60 @@ class _Syncer:
         self.root = courses_root
         self.report = SyncReport()
         self.touched: list[Course | Lesson] = []  # for lessons_synced (the search index)
+        self.ready: dict[tuple[Path, str], Rendered] = {}  # rendered ahead, by (path, body)
+        self.hashes: dict[tuple[Path, str], str] = {}  # (path, file digest) -> source hash
+        self.commits = _Commits(courses_root)
 
-    def _render(self, doc_path: Path, body: str):
+    def _render(self, doc_path: Path, body: str) -> Rendered:
         self.report.rendered += 1
+        ready = self.ready.pop((doc_path, body), None)
+        if ready is not None:
+            return ready
         return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
+
+    def _render_ahead(self) -> None:
+        """Render, before writing, the course, module and lesson files whose hash no row has:
+        whichever row such a file ends up in, its stored hash differs, so it is rendered. (A
+        file whose hash some other row has is rendered when its turn comes, if it must.)"""
+        known: set[str] = set()
+        for model in (Course, Module, Lesson):
+            known.update(db.session.scalars(sa.select(model.source_hash)))
+        jobs: list[tuple[Path, str]] = []
+        for source in self.result.courses:
+            docs = [source.doc] + [m.doc for m in source.modules if m.doc.body.strip()]
+            docs += [item.doc for item in source.items() if isinstance(item, LessonSource)]
+            jobs += [(doc.path, doc.body) for doc in docs
+                     if self._source_hash(doc.path, doc.body, doc.digest) not in known]
+        self.ready, self.report.render_workers = render_ahead(jobs, self.links)
 
     def run(self, progress: Progress = SILENT) -> SyncReport:
         existing = {c.key: c for c in db.session.scalars(sa.select(Course))}
+        self._load_contents([c.id for c in existing.values()])
+        self._render_ahead()
         seen: set[str] = set()
         progress.phase(WRITING, len(self.result.courses))
-        for source in self.result.courses:
-            seen.add(source.key)
-            self.sync_course(source, existing.get(source.key))
-            progress.advance()
-        for key, course in existing.items():
-            if self.full_tree and key not in seen and not course.archived:
-                course.archived = True
-                self.touched.append(course)
-                self.report.archived.append(f"course {key}")
+        hashed: list[tuple[CourseSource, Course, list[str | Lesson | Quiz]]] = []
+        # New rows pile up in the session and are written by the one flush below, a few
+        # multi-row INSERTs per table; rows are tied to their course and module by relationship
+        # until then. Nothing read in between depends on them (the existing rows were loaded).
+        with db.session.no_autoflush:
+            for source in self.result.courses:
+                seen.add(source.key)
+                hashed.append(self.sync_course(source, existing.get(source.key)))
+                progress.advance()
+            for key, course in existing.items():
+                if self.full_tree and key not in seen and not course.archived:
+                    course.archived = True
+                    self.touched.append(course)
+                    self.report.archived.append(f"course {key}")
+        db.session.flush()
+        for source, course, parts in hashed:  # after the flush: they hash the modules' ids
+            content_hash = _hash(*(p if isinstance(p, str) else _item_hash(p) for p in parts))
+            if course.content_hash != content_hash:
+                course.content_hash = content_hash
+                course.source_commit = self.commits.of(source.path)
+                course.synced_at = clock.now()
+        self.ready.clear()
         self.report.courses = len(self.result.courses)
         self.report.content_hash = _hash(
             *sorted(c.key + c.content_hash for c in db.session.scalars(sa.select(Course)))
@@ -160,7 +274,20 @@ class _Syncer:
         else:
             self.report.unchanged += 1
 
-    def sync_course(self, source: CourseSource, course: Course | None) -> None:
+    def _load_contents(self, course_ids: list[int]) -> None:
+        """The modules, lessons and quizzes of these courses, by course: three queries."""
+        self.contents: dict[int, tuple[dict, dict, dict]] = {cid: ({}, {}, {}) for cid in course_ids}
+        if not course_ids:
+            return
+        models: tuple[Any, ...] = (Module, Lesson, Quiz)
+        for index, model in enumerate(models):
+            for row in db.session.scalars(sa.select(model).where(model.course_id.in_(course_ids))):
+                self.contents[row.course_id][index][row.key] = row
+
+    def sync_course(
+        self, source: CourseSource, course: Course | None
+    ) -> tuple[CourseSource, Course, list[str | Lesson | Quiz]]:
+        """Returns what the course's content hash is made of (rows: hashed after the flush)."""
         is_new = course is None
         if course is None:
             course = Course(
@@ -191,27 +318,20 @@ class _Syncer:
             course.intro_html = self._render(source.doc.path, source.doc.body).html
             course.source_hash = source_hash
             changed = True
-        db.session.flush()
 
-        item_hashes = [source_hash, *self.sync_contents(source, course)]
-        content_hash = _hash(*item_hashes)
-        if course.content_hash != content_hash:
-            course.content_hash = content_hash
-            course.source_commit = git_commit(source.path)
-            course.synced_at = clock.now()
+        parts: list[str | Lesson | Quiz] = [source_hash, *self.sync_contents(source, course)]
         self._mark("course", source.key, is_new, changed, was_archived)
+        return source, course, parts
 
-    def sync_contents(self, source: CourseSource, course: Course) -> list[str]:
+    def sync_contents(self, source: CourseSource, course: Course) -> list[str | Lesson | Quiz]:
         """The course's modules, lessons and quizzes; those no longer in the source archived.
-        Returns the hashes the course's content hash is made of, in course order."""
-        modules = {
-            m.key: m for m in db.session.scalars(sa.select(Module).where(Module.course_id == course.id))
-        }
-        lessons = {
-            x.key: x for x in db.session.scalars(sa.select(Lesson).where(Lesson.course_id == course.id))
-        }
-        quizzes = {x.key: x for x in db.session.scalars(sa.select(Quiz).where(Quiz.course_id == course.id))}
-        item_hashes: list[str] = []
+        Returns what the course's content hash is made of, in course order: the modules'
+        hashes, and the lesson and quiz rows (their hash names their module's id)."""
+        modules: dict[str, Module]
+        lessons: dict[str, Lesson]
+        quizzes: dict[str, Quiz]
+        modules, lessons, quizzes = self.contents.get(course.id, ({}, {}, {})) if course.id else ({}, {}, {})
+        item_hashes: list[str | Lesson | Quiz] = []
         seen_modules: set[str] = set()
         seen_items: set[str] = set()
         module_keys = {m.key for m in source.modules}
@@ -229,7 +349,7 @@ class _Syncer:
                 else:
                     row = self._adopt("quiz", course, item, quizzes, item_keys)
                     row = self.sync_quiz(course, module, item, row)
-                item_hashes.append(f"{row.key}:{row.position}:{row.module_id}:{row.source_hash}")
+                item_hashes.append(row)
         for kind, rows in (("module", modules), ("lesson", lessons), ("quiz", quizzes)):
             for key, row in rows.items():
                 if key not in (seen_modules if kind == "module" else seen_items) and not row.archived:
@@ -240,7 +360,11 @@ class _Syncer:
         return item_hashes
 
     def _source_hash(self, path: Path, body: str, digest: str) -> str:
-        return _hash(RENDER_VERSION, digest, self.links.links_digest(path, body))
+        key = (path, digest)
+        found = self.hashes.get(key)
+        if found is None:
+            found = self.hashes[key] = _hash(RENDER_VERSION, digest, self.links.links_digest(path, body))
+        return found
 
     def _adopt(self, kind: str, course: Course, source: Any, rows: dict[str, Any], current: set[str]) -> Any:
         """The row for ``source``: by its key, else the row of an earlier key it names (which
@@ -266,7 +390,7 @@ class _Syncer:
     def sync_module(self, course: Course, source: ModuleSource, module: Module | None) -> Module:
         is_new = module is None
         if module is None:
-            module = Module(course_id=course.id, key=source.key, position=source.position, title=source.title)
+            module = Module(key=source.key, position=source.position, title=source.title, **_of(course))
             db.session.add(module)
         was_archived = module.archived
         source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
@@ -277,7 +401,6 @@ class _Syncer:
             )
             module.source_hash = source_hash
             changed = True
-        db.session.flush()
         self._mark("module", f"{course.key}/{source.key}", is_new, changed, was_archived)
         return module
 
@@ -286,13 +409,13 @@ class _Syncer:
     ) -> Lesson:
         is_new = lesson is None
         if lesson is None:
-            lesson = Lesson(course_id=course.id, module_id=module.id, key=source.key, position=0, title="")
+            lesson = Lesson(key=source.key, position=0, title="", **_of(course))
             db.session.add(lesson)
         was_archived = lesson.archived
         source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
-        changed = _assign(
+        moved = _place(lesson, module)
+        changed = moved | _assign(
             lesson,
-            module_id=module.id,
             position=source.position,
             title=source.title,
             minutes=source.minutes,
@@ -314,14 +437,14 @@ class _Syncer:
     def sync_quiz(self, course: Course, module: Module, source: QuizFile, quiz: Quiz | None) -> Quiz:
         is_new = quiz is None
         if quiz is None:
-            quiz = Quiz(course_id=course.id, module_id=module.id, key=source.key, position=0, title="")
+            quiz = Quiz(key=source.key, position=0, title="", **_of(course))
             db.session.add(quiz)
         was_archived = quiz.archived
         source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
         title = str(source.doc.meta.get("title") or source.slug)
-        changed = _assign(
+        moved = _place(quiz, module)
+        changed = moved | _assign(
             quiz,
-            module_id=module.id,
             position=source.position,
             title=title,
             source_path=self._rel(source.doc.path),
@@ -358,6 +481,23 @@ class _Syncer:
             return path.as_posix()
 
 
+def _of(course: Course) -> dict[str, Any]:
+    """A new row's course: by id, or by relationship while the course is not written yet."""
+    return {"course_id": course.id} if course.id is not None else {"course": course}
+
+
+def _place(row: Lesson | Quiz, module: Module) -> bool:
+    """Put the row in ``module`` (by relationship: the module may not be written yet)."""
+    if module.id is not None and row.module_id == module.id:
+        return False
+    row.module = module
+    return True
+
+
+def _item_hash(row: Lesson | Quiz) -> str:
+    return f"{row.key}:{row.position}:{row.module_id}:{row.source_hash}"
+
+
 def _assign(row: Any, **values: Any) -> bool:
     changed = False
     for name, value in values.items():
@@ -379,9 +519,11 @@ def archive_warnings(result: CheckResult) -> list[Problem]:
     but the author should know, and can keep them with ``previously:``). Reads the database."""
     root = result.root or Path(".")
     problems: list[Problem] = []
+    wanted = [source.key for source in result.courses]
+    stored = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.key.in_(wanted)))}
     for source in result.courses:
-        course = db.session.scalar(sa.select(Course).where(Course.key == source.key))
-        if course is None:
+        course = stored.get(source.key)
+        if course is None:  # a new course: nothing to archive (a cold sync asks nothing more)
             continue
         keys = {item.key for item in source.items()}
         kept = keys | {old for item in source.items() for old in item.previous}

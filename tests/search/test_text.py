@@ -171,3 +171,18 @@ def test_snippet_from_the_indexed_words_is_the_same_as_from_the_text():
         assert snippet(text, marks, folded=index_text(text)) == snippet(text, marks), typed
     marks = parse_query("khanh hoa").highlighter()
     assert snippet(text, marks, folded="stale words") == snippet(text, marks)  # an old index: recomputed
+
+
+def test_the_tsvector_is_built_as_word_by_word():
+    import random
+
+    from mooc.search.index import MAX_POSITION, _tsvector_literal_plain
+
+    rng = random.Random(5)
+    words = ["thanh", "tra", "ra", "soat", "a1", "x"]
+    for size in (0, 1, 7, 300, MAX_POSITION - 3, MAX_POSITION + 40):
+        title = [rng.choice(words) for _ in range(rng.randint(0, 5))]
+        heading = [rng.choice(words) for _ in range(rng.randint(0, 5))]
+        body = [rng.choice(words) for _ in range(size)]
+        assert tsvector_literal(title, heading, body) == _tsvector_literal_plain(title, heading, body)
+    assert tsvector_literal([], [], ["x"] * (MAX_POSITION + 5)).endswith(f"{MAX_POSITION}C,{MAX_POSITION}C")
