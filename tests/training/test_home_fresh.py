@@ -171,3 +171,56 @@ def test_the_cache_keeps_no_one_s_progress(org, make_app, person):
     with app_a.app_context():
         kept = list(outlines.cache()._outlines.values())
     assert kept and all(isinstance(outline, outlines.Outline) for outline in kept)
+
+
+def _import(app, rows: list[list[str]], *, full: bool = False) -> None:
+    """A roster import planned and applied in one transaction (as `mooc roster import`)."""
+    from mooc.roster import importer
+    from tests.roster.helpers import csv_bytes
+
+    with app.app_context():
+        plan = importer.plan_import(importer.open_sheet(csv_bytes(rows)), full=full, checksum="c" * 64,
+                                    filename="hr.csv")
+        assert plan.ok, plan.issues
+        importer.apply_plan(plan, source="test", confirmed=True)
+        db.session.commit()
+
+
+def test_a_roster_import_that_moves_a_person_shows_on_every_worker(org, make_app, person):
+    """Moved by an import into a unit a rule covers: enrolled in the import's transaction, and
+    the next home page on another worker lists the course as required."""
+    from mooc.roster.models import OrgUnit, Staff
+    from mooc.training.models import AssignmentRule
+
+    app_a, app_b, o, a, b = _workers(org, make_app, person)
+    with app_a.app_context():
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.section_b.id)]
+        db.session.add(rule)
+        db.session.commit()
+        staff = db.session.scalar(sa.select(Staff).where(Staff.email == "an@example.vn"))
+        code = staff.staff_code
+    page = _home(b)
+    assert 'id="required-heading"' not in page or "Luật Thanh tra 2025" not in page[
+        page.index('id="required-heading"'):page.index('id="available-heading"')]
+    _import(app_a, [[code, "Nguyễn Văn An", "an@example.vn", "NB-2", ""]])
+    page = _home(b)
+    required = page[page.index('id="required-heading"'):]
+    assert "Luật Thanh tra 2025" in required
+
+
+def test_a_person_an_import_marks_as_left_is_refused_on_every_worker(org, make_app, person):
+    """A full roster without them: their account is disabled and their sessions end in the
+    import's transaction; the other worker refuses them on its next request."""
+    _colleague, _ = person(org[1].section_a, name="Trần Thị Bình", email="binh@example.vn")
+    app_a, app_b, o, a, b = _workers(org, make_app, person)
+    from mooc.roster.models import Staff
+
+    with app_a.app_context():
+        kept = db.session.scalar(sa.select(Staff).where(Staff.email == "binh@example.vn"))
+        row = [kept.staff_code, kept.full_name, "binh@example.vn", "NB-1", ""]
+    _home(b)
+    _import(app_a, [row], full=True)
+    for client in (a, b):
+        response = client.get("/")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
