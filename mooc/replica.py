@@ -37,7 +37,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -164,6 +164,26 @@ def reads_replica(view: F) -> F:
 
     reading.reads_replica = True  # type: ignore[attr-defined]
     return reading  # type: ignore[return-value]
+
+
+def streaming(chunks: Iterable[Any]) -> Iterator[Any]:
+    """The body of a streamed response (an export) reads where its view did.
+
+    Flask ends the view's app context, and so its database session, when the view returns:
+    the rows a streamed export pulls as it is sent are read by a new session, which would go
+    to the primary. Wrap the body's generator in this (inside ``stream_with_context``): the
+    view's choice is taken now and given to the session that reads while streaming. A replica
+    lost half-way cannot be retried (the file's first bytes are sent): the download breaks,
+    as any streamed response does."""
+    session = current_app.extensions["sqlalchemy"].session()
+    chosen = getattr(session, "read_replica", None)
+
+    def body() -> Iterator[Any]:
+        if chosen is not None:
+            current_app.extensions["sqlalchemy"].session().read_replica = chosen
+        yield from chunks
+
+    return body()
 
 
 def _lost_replica(error: sa_exc.DBAPIError) -> bool:

@@ -170,7 +170,30 @@ def rollup(
     loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
     shown = [loaded[u.id] for u in shown_rows]
-    labels = unit_labels(loaded)
+    own_row = parent_id if parent_id is not None and parent_id in per_unit else None
+    rows = _rows(units, children, shown, loaded, own_row, unit_labels(loaded))
+    for unit_id, row in per_unit.items():
+        target = owner.get(unit_id)
+        if target is not None:
+            rows[target].add(row)
+    total = _flag_inactive_and_total(rows, clock.now() - timedelta(days=30 * inactive_months))
+    return Rollup(loaded.get(parent_id) if parent_id else None, _ordered(rows, shown, parent_id), total,
+                  inactive_months)
+
+
+def _ordered(rows: dict[int, Row], shown: list[OrgUnit], parent_id: int | None) -> list[Row]:
+    """The units shown in order, then the parent's own row when it has one."""
+    ordered = [rows[u.id] for u in shown]
+    if parent_id in rows and parent_id not in {u.id for u in shown}:
+        ordered.append(rows[parent_id])
+    return ordered
+
+
+def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: list[OrgUnit],
+          loaded: dict[int, OrgUnit], parent_id: int | None, labels: dict[int, str]) -> dict[int, Row]:
+    """The empty rows of a rollup: the units shown, and ``parent_id``'s own row when given (the
+    people placed directly in the parent), each flagged when no active rule covers it (on it, above it or
+    below it)."""
     targets, every_unit = _rule_targets()
 
     def covered_from_above(unit_id: int) -> bool:  # a rule on the unit or one above it
@@ -181,18 +204,10 @@ def rollup(
                   uncovered=not (covered_from_above(u.id) or subtree_ids(u.id, children) & targets))
         for u in shown
     }
-    if parent_id is not None and parent_id in per_unit:
+    if parent_id is not None:
         rows[parent_id] = Row(loaded[parent_id], label=labels[parent_id],
                               uncovered=not covered_from_above(parent_id))
-    for unit_id, row in per_unit.items():
-        target = owner.get(unit_id)
-        if target is not None:
-            rows[target].add(row)
-    total = _flag_inactive_and_total(rows, clock.now() - timedelta(days=30 * inactive_months))
-    ordered = [rows[u.id] for u in shown] + (
-        [rows[parent_id]] if parent_id in rows and parent_id not in {u.id for u in shown} else []
-    )
-    return Rollup(loaded.get(parent_id) if parent_id else None, ordered, total, inactive_months)
+    return rows
 
 
 def _rule_targets() -> tuple[set[int], bool]:

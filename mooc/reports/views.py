@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mooc import clock
+from mooc import clock, replica
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
@@ -150,12 +150,13 @@ def _export(kind: str, title: str, tables: list[exports.Table], described: Descr
     if kind == "csv":
         vietnamese = str(get_locale()) == "vi"
         return Response(
-            stream_with_context(exports.csv_chunks(title, tables, stamp, vietnamese=vietnamese)),
+            stream_with_context(replica.streaming(exports.csv_chunks(title, tables, stamp,
+                                                                     vietnamese=vietnamese))),
             mimetype="text/csv; charset=utf-8",
             headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
         )
     return Response(
-        stream_with_context(exports.xlsx_chunks(title, tables, stamp)),
+        stream_with_context(replica.streaming(exports.xlsx_chunks(title, tables, stamp))),
         mimetype=exports.XLSX_MIME,
         headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
     )
