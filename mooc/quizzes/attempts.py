@@ -135,12 +135,14 @@ def exhausted(
     *,
     settings: dict[int, Any] | None = None,
     attempts: Iterable[Any] | None = None,
+    grants: dict[int, int] | None = None,
 ) -> set[int]:
     """Of ``quiz_ids``, the quizzes ``user_id`` can no longer pass: every attempt used
     (grants counted), none passed, none open. At most three queries however many quizzes:
     none for what the caller gives (``settings``: quiz id -> the quiz's settings, for every
     quiz of ``quiz_ids`` that exists; ``attempts``: the person's attempts, of any status, at
-    least those at ``quiz_ids``, as rows with ``quiz_id``, ``status``, ``passed``), and no
+    least those at ``quiz_ids``, as rows with ``quiz_id``, ``status``, ``passed``; ``grants``:
+    quiz id -> the extra attempts granted to the person, at least at ``quiz_ids``), and no
     grants are read when none of the quizzes has a limit."""
     ids = sorted(set(quiz_ids))
     if not ids:
@@ -152,11 +154,13 @@ def exhausted(
     }
     if not any(limits.values()):
         return set()  # no limit: nothing is ever out of attempts (grants only add to a limit)
-    for quiz_id, extra in db.session.execute(
-        sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
-        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
-        .group_by(AttemptGrant.quiz_id)
-    ):
+    if grants is None:
+        grants = dict(db.session.execute(
+            sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
+            .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
+            .group_by(AttemptGrant.quiz_id)
+        ).all())
+    for quiz_id, extra in grants.items():
         if limits.get(quiz_id):
             limits[quiz_id] += int(extra or 0)
     if attempts is None:

@@ -5,6 +5,7 @@ that block completion because their attempts ran out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ from mooc.courses.models import Course, Quiz
 from mooc.courses.queries import Outline
 from mooc.extensions import db
 from mooc.quizzes import attempts
-from mooc.quizzes.models import QuizAttempt
+from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import Staff
 from mooc.training.completion import CourseProgress, _cycle_start, course_progress, progress_of
 from mooc.training.models import Certificate, Enrolment
@@ -53,9 +54,9 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
     if course_shape is None:
         progress = course_progress(user.id, course, since)
-        settings = attempt_rows = None
+        settings = attempt_rows = grants = None
     else:
-        attempt_rows = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
+        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
         graded = [row for row in attempt_rows if row.percent is not None]
         assert outline is not None
         progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
@@ -64,7 +65,7 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     stuck: list[Quiz] = []
     if status != EnrolmentStatus.COMPLETED and progress.pending_quiz_ids and user.id is not None:
         stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids, settings=settings,
-                                       attempts=attempt_rows)
+                                       attempts=attempt_rows, grants=grants)
         if stuck_ids:
             stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
     return Standing(enrolment, status, certificate, progress, stuck)
@@ -89,13 +90,25 @@ def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certi
     return enrolment, staff_status or "active", certificate
 
 
-def _attempts(user_id: int | None, quiz_ids: list[int]) -> list[sa.Row]:
-    """The person's attempts (of any status) at ``quiz_ids``: what progress (the graded ones)
-    and the attempt limits count."""
+def _attempts(user_id: int | None, quiz_ids: list[int]) -> tuple[list[sa.Row], dict[int, int]]:
+    """The person's attempts (of any status) at ``quiz_ids`` (what progress, the graded ones,
+    and the attempt limits count) and the extra attempts granted them per quiz, in one
+    statement (a grant's row has no status: an attempt's status is never null)."""
     if user_id is None or not quiz_ids:
-        return []
-    return list(db.session.execute(
-        sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed, QuizAttempt.percent,
-                  QuizAttempt.submitted_at)
-        .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(quiz_ids))
-    ).all())
+        return [], {}
+    taken: Any = sa.select(
+        QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed, QuizAttempt.percent,
+        QuizAttempt.submitted_at, sa.literal_column("0").label("extra"),
+    ).where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(quiz_ids))
+    granted: Any = sa.select(
+        AttemptGrant.quiz_id, sa.null(), sa.null(), sa.null(), sa.null(), AttemptGrant.extra,
+    ).where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(quiz_ids))
+    rows: list[sa.Row] = []
+    grants: dict[int, int] = {}
+    result: sa.Result[Any] = db.session.execute(sa.union_all(taken, granted))
+    for row in result:
+        if row.status is None:
+            grants[row.quiz_id] = grants.get(row.quiz_id, 0) + int(row.extra or 0)
+        else:
+            rows.append(row)
+    return rows, grants

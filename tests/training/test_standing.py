@@ -104,8 +104,9 @@ def test_standing_from_the_outline_equals_standing_read_on_its_own(org, person):
 
 def test_the_course_page_reads_standing_in_few_statements(org, person):
     """The course page: the session, the course with the done-set, the enrolment with its
-    certificate and the person's roster status, the attempts, the grants (a pending quiz with
-    a limit); the outline's lessons and quizzes come from the cached shape."""
+    certificate and the person's roster status, the attempts with the grants (a pending quiz
+    with a limit: the worst case); the outline's lessons and quizzes come from the cached
+    shape. (13 statements on SQLite, 12 on PostgreSQL before.)"""
     app, o = org
     _limit_attempts(app, 3)
     staff, user = person(o.section_a)
@@ -117,5 +118,5 @@ def test_the_course_page_reads_standing_in_few_statements(org, person):
     statements = count_queries(app, client, "/courses/luat")
     with app.app_context():
         dialect = db.engine.dialect.name
-    assert statements <= (6 if dialect == "sqlite" else 5), statements
+    assert statements <= (5 if dialect == "sqlite" else 4), statements  # SQLite's BEGIN is one
     assert QUIZ_URL in client.get("/courses/luat").get_data(as_text=True)
