@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -217,6 +217,23 @@ class ShapeModule:
     items: tuple[tuple[str, str, str, int, int], ...]  # (kind, key, title, minutes, id), in order
 
 
+class LessonRow(NamedTuple):
+    """A live lesson as completion counts it (``training.completion.progress_of``)."""
+
+    id: int
+    key: str
+    position: int
+    module_id: int
+
+
+class QuizRow(NamedTuple):
+    """A live quiz as completion and the attempt limits count it."""
+
+    id: int
+    key: str
+    settings: Any  # the quiz's settings (its ``attempts`` limit among them); never mutated
+
+
 @dataclass(frozen=True)
 class CourseShape:
     """What every reader of one version of a course sees of its outline (no person in it)."""
@@ -225,6 +242,10 @@ class CourseShape:
     version: int
     modules: tuple[ShapeModule, ...]
     module_of: dict[tuple[str, int], ShapeModule] = field(compare=False, hash=False)
+    # every live lesson and quiz of the course (in a live module or not), as completion
+    # reads them: what ``training.standing`` would otherwise query again per request
+    lesson_rows: tuple[LessonRow, ...] = ()
+    quiz_rows: tuple[QuizRow, ...] = ()
 
 
 def shape(course: Course) -> CourseShape:
@@ -248,7 +269,7 @@ def load_shape(course: Course) -> CourseShape:
         ).where(Lesson.course_id == course.id, Lesson.archived.is_(False))
     ).all()
     quizzes = db.session.execute(
-        sa.select(Quiz.id, Quiz.module_id, Quiz.key, Quiz.title, Quiz.position).where(
+        sa.select(Quiz.id, Quiz.module_id, Quiz.key, Quiz.title, Quiz.position, Quiz.settings).where(
             Quiz.course_id == course.id, Quiz.archived.is_(False)
         )
     ).all()
@@ -276,7 +297,14 @@ def load_shape(course: Course) -> CourseShape:
         for m in modules
     )
     module_of = {(item[0], item[4]): module for module in shaped for item in module.items}
-    return CourseShape(course.id, course.version, shaped, module_of)
+    return CourseShape(
+        course.id,
+        course.version,
+        shaped,
+        module_of,
+        tuple(LessonRow(row.id, row.key, row.position, row.module_id) for row in lessons),
+        tuple(QuizRow(row.id, row.key, row.settings) for row in quizzes),
+    )
 
 
 class VersionedCache:

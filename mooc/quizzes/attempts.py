@@ -129,27 +129,46 @@ def limit_for(user_id: int, quiz: Quiz, settings: dict[str, Any] | None = None) 
     return base + int(extra or 0)
 
 
-def exhausted(user_id: int, quiz_ids: Iterable[int]) -> set[int]:
+def exhausted(
+    user_id: int,
+    quiz_ids: Iterable[int],
+    *,
+    settings: dict[int, Any] | None = None,
+    attempts: Iterable[Any] | None = None,
+    grants: dict[int, int] | None = None,
+) -> set[int]:
     """Of ``quiz_ids``, the quizzes ``user_id`` can no longer pass: every attempt used
-    (grants counted), none passed, none open. Three queries however many quizzes."""
+    (grants counted), none passed, none open. At most three queries however many quizzes:
+    none for what the caller gives (``settings``: quiz id -> the quiz's settings, for every
+    quiz of ``quiz_ids`` that exists; ``attempts``: the person's attempts, of any status, at
+    least those at ``quiz_ids``, as rows with ``quiz_id``, ``status``, ``passed``; ``grants``:
+    quiz id -> the extra attempts granted to the person, at least at ``quiz_ids``), and no
+    grants are read when none of the quizzes has a limit."""
     ids = sorted(set(quiz_ids))
     if not ids:
         return set()
+    if settings is None:
+        settings = dict(db.session.execute(sa.select(Quiz.id, Quiz.settings).where(Quiz.id.in_(ids))).all())
     limits = {
-        row.id: int((row.settings or {}).get("attempts") or 0)
-        for row in db.session.execute(sa.select(Quiz.id, Quiz.settings).where(Quiz.id.in_(ids)))
+        quiz_id: int((settings[quiz_id] or {}).get("attempts") or 0) for quiz_id in ids if quiz_id in settings
     }
-    for quiz_id, extra in db.session.execute(
-        sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
-        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
-        .group_by(AttemptGrant.quiz_id)
-    ):
+    if not any(limits.values()):
+        return set()  # no limit: nothing is ever out of attempts (grants only add to a limit)
+    if grants is None:
+        grants = dict(db.session.execute(
+            sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
+            .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
+            .group_by(AttemptGrant.quiz_id)
+        ).all())
+    for quiz_id, extra in grants.items():
         if limits.get(quiz_id):
             limits[quiz_id] += int(extra or 0)
-    return out_of_attempts(limits, db.session.execute(
-        sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed)
-        .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(ids))
-    ))
+    if attempts is None:
+        attempts = db.session.execute(
+            sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed)
+            .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(ids))
+        )
+    return out_of_attempts(limits, attempts)
 
 
 def out_of_attempts(limits: dict[int, int], attempts: Iterable[Any]) -> set[int]:

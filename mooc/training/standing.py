@@ -5,16 +5,19 @@ that block completion because their attempts ran out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course, Quiz
+from mooc.courses.queries import Outline
 from mooc.extensions import db
 from mooc.quizzes import attempts
+from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import Staff
-from mooc.training.completion import CourseProgress, _cycle_start, course_progress, current_enrolment
+from mooc.training.completion import CourseProgress, _cycle_start, course_progress, progress_of
 from mooc.training.models import Certificate, Enrolment
 from mooc.training.status import EnrolmentStatus
 
@@ -39,16 +42,73 @@ class Standing:
         return self.progress.next_key
 
 
-def of(user: User, course: Course) -> Standing:
-    enrolment = current_enrolment(user.staff_id, course.id) if user.staff_id is not None else None
-    status = certificate = None
-    if enrolment is not None:
-        staff = db.session.get(Staff, enrolment.staff_id)
-        status = EnrolmentStatus.of(enrolment, clock.today(), staff.status if staff else "active")
-        certificate = db.session.scalar(
-            sa.select(Certificate).where(Certificate.enrolment_id == enrolment.id))
-    progress = course_progress(user.id, course, _cycle_start(enrolment) if enrolment is not None else None)
-    stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids)
-    stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key))) \
-        if stuck_ids and status != EnrolmentStatus.COMPLETED else []
+def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
+    """Where ``user`` stands in ``course``. A page that has the course's ``outline`` (marked
+    for ``user``, from the cached shape of the course's version and the done-set it read
+    fresh) passes it: the lessons, quizzes and done-set are then taken from it, not read
+    again; the enrolment and the attempts are read fresh either way. The same definition
+    (``completion.progress_of``, ``attempts.exhausted``) decides both ways."""
+    enrolment, staff_status, certificate = _enrolment(user, course)
+    status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
+    since = _cycle_start(enrolment) if enrolment is not None else None
+    course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
+    if course_shape is None:
+        progress = course_progress(user.id, course, since)
+        settings = attempt_rows = grants = None
+    else:
+        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
+        graded = [row for row in attempt_rows if row.percent is not None]
+        assert outline is not None
+        progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
+                               set(outline.done_ids), graded, since)
+        settings = {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}
+    stuck: list[Quiz] = []
+    if status != EnrolmentStatus.COMPLETED and progress.pending_quiz_ids and user.id is not None:
+        stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids, settings=settings,
+                                       attempts=attempt_rows, grants=grants)
+        if stuck_ids:
+            stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
     return Standing(enrolment, status, certificate, progress, stuck)
+
+
+def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None]:
+    """The person's current enrolment in ``course``, their roster status and the enrolment's
+    certificate, in one statement."""
+    if user.staff_id is None:
+        return None, "active", None
+    row = db.session.execute(
+        sa.select(Enrolment, Staff.status, Certificate)
+        .outerjoin(Staff, Staff.id == Enrolment.staff_id)
+        .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
+        .where(Enrolment.staff_id == user.staff_id, Enrolment.course_id == course.id)
+        .order_by(Enrolment.cycle.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None, "active", None
+    enrolment, staff_status, certificate = row
+    return enrolment, staff_status or "active", certificate
+
+
+def _attempts(user_id: int | None, quiz_ids: list[int]) -> tuple[list[sa.Row], dict[int, int]]:
+    """The person's attempts (of any status) at ``quiz_ids`` (what progress, the graded ones,
+    and the attempt limits count) and the extra attempts granted them per quiz, in one
+    statement (a grant's row has no status: an attempt's status is never null)."""
+    if user_id is None or not quiz_ids:
+        return [], {}
+    taken: Any = sa.select(
+        QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed, QuizAttempt.percent,
+        QuizAttempt.submitted_at, sa.literal_column("0").label("extra"),
+    ).where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(quiz_ids))
+    granted: Any = sa.select(
+        AttemptGrant.quiz_id, sa.null(), sa.null(), sa.null(), sa.null(), AttemptGrant.extra,
+    ).where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(quiz_ids))
+    rows: list[sa.Row] = []
+    grants: dict[int, int] = {}
+    result: sa.Result[Any] = db.session.execute(sa.union_all(taken, granted))
+    for row in result:
+        if row.status is None:
+            grants[row.quiz_id] = grants.get(row.quiz_id, 0) + int(row.extra or 0)
+        else:
+            rows.append(row)
+    return rows, grants

@@ -61,7 +61,7 @@ bp = Blueprint("training", __name__, template_folder="templates")
 @bp.app_context_processor
 def training_helpers() -> dict:
     return {"status_label": _status_label,
-            "course_standing": lambda course: standing.of(current_user, course)}
+            "course_standing": lambda course, outline=None: standing.of(current_user, course, outline)}
 
 
 def _status_label(status: str) -> str:
