@@ -323,21 +323,35 @@ class VersionedCache:
         except KeyError:
             pass
         value = compute()
+        self.put(key, value)
+        return value
+
+    def peek(self, key: tuple) -> object | None:
+        """The entry of ``key``, None when it is not kept (for callers that load misses in bulk)."""
+        return self.entries.get(key)
+
+    def put(self, key: tuple, value: object) -> None:
         with self.lock:
             if len(self.entries) >= self.size:
                 for old in list(self.entries)[: self.size // 4]:
                     del self.entries[old]
             self.entries[key] = value
-        return value
+
+
+C = TypeVar("C", bound=VersionedCache)
+
+
+def app_cache(name: str, make: Callable[[], C]) -> C:
+    """The cache ``name`` of this app (one per worker process; a second app has its own)."""
+    extensions = current_app.extensions
+    cache = extensions.get(name)
+    if cache is None:
+        cache = extensions.setdefault(name, make())
+    return cache
 
 
 def course_cache() -> VersionedCache:
-    """The cache of this app (one per worker process; a second app has its own)."""
-    extensions = current_app.extensions
-    cache = extensions.get("mooc.course_cache")
-    if cache is None:
-        cache = extensions.setdefault("mooc.course_cache", VersionedCache())
-    return cache
+    return app_cache("mooc.course_cache", VersionedCache)
 
 
 def course_progress(user_id: int, courses: list[Course]) -> dict[int, tuple[int, int]]:

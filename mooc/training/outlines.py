@@ -17,15 +17,14 @@ The cache belongs to the app (``app.extensions``): one app, one database.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
 
 from mooc.courses.models import Lesson, Quiz
+from mooc.courses.queries import VersionedCache, app_cache
 from mooc.extensions import db
 
 MAX_VERSIONS = 512  # course versions kept per process; the oldest go first
@@ -56,32 +55,18 @@ class Outline:
     quizzes: tuple[OutlineQuiz, ...]  # live quizzes
 
 
-class OutlineCache:
-    """Outlines by version, at most ``MAX_VERSIONS`` of them; safe across a worker's threads."""
+class OutlineCache(VersionedCache):
+    """Outlines by version (``courses.queries.VersionedCache``: bounded, safe across a worker's
+    threads), with how many times they were read from the database."""
 
-    def __init__(self, limit: int = MAX_VERSIONS) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._outlines: dict[Version, Outline] = {}
+    def __init__(self, size: int = MAX_VERSIONS) -> None:
+        super().__init__(size)
         self.loads = 0  # versions read from the database (a miss): for tests and benchmarks
-
-    def get(self, version: Version) -> Outline | None:
-        return self._outlines.get(version)
-
-    def put(self, version: Version, outline: Outline) -> None:
-        with self._lock:
-            self._outlines[version] = outline
-            while len(self._outlines) > self.limit:
-                del self._outlines[next(iter(self._outlines))]
 
 
 def cache() -> OutlineCache:
     """This app's outline cache."""
-    extensions = current_app.extensions
-    found = extensions.get("mooc.training.outlines")
-    if found is None:
-        found = extensions.setdefault("mooc.training.outlines", OutlineCache())
-    return found
+    return app_cache("mooc.training.outlines", OutlineCache)
 
 
 def outlines(versions: Iterable[Version]) -> dict[int, Outline]:
@@ -91,11 +76,11 @@ def outlines(versions: Iterable[Version]) -> dict[int, Outline]:
     found: dict[int, Outline] = {}
     missing: dict[int, Version] = {}
     for version in versions:
-        outline = store.get(version)
-        if outline is None:
-            missing[version.course_id] = version
+        kept = store.peek(version)
+        if isinstance(kept, Outline):
+            found[version.course_id] = kept
         else:
-            found[version.course_id] = outline
+            missing[version.course_id] = version
     if missing:
         loaded = _load(sorted(missing))
         store.loads += 1

@@ -169,7 +169,7 @@ def test_the_cache_keeps_no_one_s_progress(org, make_app, person):
     assert _progress_text(_home(one), "Luật Thanh tra 2025").startswith("1/2 bài học")
     assert _progress_text(_home(two), "Luật Thanh tra 2025").startswith("0/2 bài học")
     with app_a.app_context():
-        kept = list(outlines.cache()._outlines.values())
+        kept = list(outlines.cache().entries.values())
     assert kept and all(isinstance(outline, outlines.Outline) for outline in kept)
 
 
