@@ -8,6 +8,8 @@ a course re-synced, a session ended. No time is asserted; each check is the next
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,15 +179,13 @@ def test_a_lesson_page_costs_two_statements(workers):
 # --- two server processes on one database -----------------------------------------------------
 
 
-@pytest.mark.slow
-def test_two_server_processes_never_serve_a_stale_page(app, database_url, tree, make_user, tmp_path):
-    """Two gunicorn servers (what `mooc serve` runs), each warmed, one browser sent to either."""
+@contextmanager
+def two_servers(database_url: str, tmp_path: Path) -> Iterator[tuple[list, Callable]]:
+    """Two gunicorn servers (what `mooc serve` runs) on one database, and a way to make a
+    browser for either (given cookies: the same browser behind a load balancer); all stopped
+    at the end."""
     from bench.serving import Client, Server
 
-    with app.app_context():
-        sync_tree(tree)
-        db.session.commit()
-    user = make_user(name="Nguyễn Văn An", password=TEST_PASSWORD)
     servers: list[Server] = []
     clients: list[Client] = []
 
@@ -199,10 +199,26 @@ def test_two_server_processes_never_serve_a_stale_page(app, database_url, tree, 
     try:
         for name in ("a", "b"):
             servers.append(Server("app", database_url, tmp_path / name, 1, 2, "/healthz"))
+        yield servers, client_of
+    finally:
+        for client in clients:
+            client.close()
+        for server in servers:
+            server.stop()
+
+
+@pytest.mark.slow
+def test_two_server_processes_never_serve_a_stale_page(app, database_url, tree, make_user, tmp_path):
+    """Two gunicorn servers (what `mooc serve` runs), each warmed, one browser sent to either."""
+    with app.app_context():
+        sync_tree(tree)
+        db.session.commit()
+    user = make_user(name="Nguyễn Văn An", password=TEST_PASSWORD)
+    with two_servers(database_url, tmp_path) as (servers, client_of):
         one = client_of(servers[0]).login(user.email, TEST_PASSWORD)
         two = client_of(servers[1], one.cookies)  # the same browser, behind a load balancer
 
-        def get(client: Client, path: str) -> str:
+        def get(client, path: str) -> str:
             status, _headers, body = client.request("GET", path)
             assert status == 200, (path, status)
             return body.decode()
@@ -251,8 +267,35 @@ def test_two_server_processes_never_serve_a_stale_page(app, database_url, tree, 
         for client in (again, other):
             status, headers, _b = client.request("GET", LESSON)
             assert status == 302 and "/login" in headers["Location"]
-    finally:
-        for client in clients:
-            client.close()
-        for server in servers:
-            server.stop()
+
+
+@pytest.mark.slow
+def test_a_person_a_roster_import_marks_as_left_is_refused_by_both_servers(
+        app, database_url, tree, make_unit, make_staff, make_user, tmp_path):
+    """A whole roster without them, imported elsewhere (`mooc roster import`): their account is
+    disabled and their sessions end in the import's transaction; neither server lets them in."""
+    from mooc.roster import importer
+    from tests.roster.helpers import csv_bytes
+
+    with app.app_context():
+        sync_tree(tree)
+        db.session.commit()
+    unit = make_unit("Phòng Nghiệp vụ 1", code="P1")
+    stays = make_staff("Trần Thị Bình", unit=unit, email="binh@example.vn")
+    leaves = make_staff("Nguyễn Văn An", unit=unit, email="an@example.vn")
+    user = make_user(email="an@example.vn", name="Nguyễn Văn An", staff=leaves, password=TEST_PASSWORD)
+    with two_servers(database_url, tmp_path) as (servers, client_of):
+        one = client_of(servers[0]).login(user.email, TEST_PASSWORD)
+        two = client_of(servers[1], one.cookies)
+        for client in (one, two):
+            status, _h, _b = client.request("GET", LESSON)
+            assert status == 200
+        with app.app_context():
+            rows = [[stays.staff_code, "Trần Thị Bình", "binh@example.vn", "P1", ""]]
+            plan = importer.plan_import(importer.open_sheet(csv_bytes(rows)), full=True, checksum="c" * 64,
+                                        filename="hr.csv")
+            importer.apply_plan(plan, source="test", confirmed=True)
+            db.session.commit()
+        for client in (one, two):
+            status, headers, _b = client.request("GET", LESSON)
+            assert status == 302 and "/login" in headers["Location"]
