@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from flask import current_app
 
+from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, Lesson, LessonProgress, Module, Quiz
 from mooc.extensions import db
 
@@ -307,51 +305,10 @@ def load_shape(course: Course) -> CourseShape:
     )
 
 
-class VersionedCache:
-    """A process's cache of what is derived from one version of a course, keyed by the
-    version the database owns: entries are never invalidated, only dropped when there are
-    too many (the oldest first). Safe across threads: a racing miss computes twice, the same."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self.entries: dict[tuple, object] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple, compute: Callable[[], T]) -> T:
-        try:
-            return self.entries[key]  # type: ignore[return-value]
-        except KeyError:
-            pass
-        value = compute()
-        self.put(key, value)
-        return value
-
-    def peek(self, key: tuple) -> object | None:
-        """The entry of ``key``, None when it is not kept (for callers that load misses in bulk)."""
-        return self.entries.get(key)
-
-    def put(self, key: tuple, value: object) -> None:
-        with self.lock:
-            if len(self.entries) >= self.size:
-                for old in list(self.entries)[: self.size // 4]:
-                    del self.entries[old]
-            self.entries[key] = value
-
-
-C = TypeVar("C", bound=VersionedCache)
-
-
-def app_cache(name: str, make: Callable[[], C]) -> C:
-    """The cache ``name`` of this app (one per worker process; a second app has its own)."""
-    extensions = current_app.extensions
-    cache = extensions.get(name)
-    if cache is None:
-        cache = extensions.setdefault(name, make())
-    return cache
-
-
-def course_cache() -> VersionedCache:
-    return app_cache("mooc.course_cache", VersionedCache)
+def course_cache() -> KeptCache:
+    """What one version of a course determines, keyed by the version the database owns (so
+    never invalidated: a new version is a new key)."""
+    return app_cache("mooc.course_cache", KeptCache)
 
 
 def course_progress(user_id: int, courses: list[Course]) -> dict[int, tuple[int, int]]:

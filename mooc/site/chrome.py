@@ -10,31 +10,25 @@ changes only with the code, that is with a new process.
 from __future__ import annotations
 
 import secrets
-import threading
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from mooc.caching import KeptCache, app_cache
+
 _NONCE = secrets.token_hex(8)  # random per process: no text of a person's can forge a marker
 NAME, CSRF, NEXT = (f"<!--{_NONCE}:{what}-->" for what in ("name", "csrf", "next"))
-_LOCK = threading.Lock()
-_SIZE = 2048
 
 
 def _cached(key: tuple, template: str) -> str:
-    cache: dict[tuple, str] = current_app.extensions.setdefault("mooc.chrome_cache", {})
-    html = cache.get(key)
-    if html is None:
+    def render() -> str:
         markers = {"name": Markup(NAME), "csrf": Markup(CSRF), "next": Markup(NEXT)}  # noqa: S704
-        html = render_template(template, **markers)
-        with _LOCK:
-            if len(cache) >= _SIZE:
-                cache.clear()
-            cache[key] = html
-    return html
+        return render_template(template, **markers)
+
+    return app_cache("mooc.chrome_cache", lambda: KeptCache(2048)).get(key, render)
 
 
 def site_header() -> Markup:

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 
+from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Lesson, Quiz
-from mooc.courses.queries import VersionedCache, app_cache
 from mooc.extensions import db
 
 MAX_VERSIONS = 512  # course versions kept per process; the oldest go first
@@ -55,8 +55,8 @@ class Outline:
     quizzes: tuple[OutlineQuiz, ...]  # live quizzes
 
 
-class OutlineCache(VersionedCache):
-    """Outlines by version (``courses.queries.VersionedCache``: bounded, safe across a worker's
+class OutlineCache(KeptCache):
+    """Outlines by version (``mooc.caching.KeptCache``: bounded, safe across a worker's
     threads), with how many times they were read from the database."""
 
     def __init__(self, size: int = MAX_VERSIONS) -> None:
