@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from mooc import clock
-from mooc.auth import audit, demo_accounts, passwords, sessions
+from mooc.auth import audit, demo_accounts, passwords, sessions, signin
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
 from mooc.config import settings
@@ -53,13 +53,7 @@ def login():
             error = _("Wrong e-mail or password.")
             audit.record("login.failed", target=passwords.normalise_email(form.email.data))
         else:
-            session.clear()  # a new session at every sign-in (no fixation)
-            sessions.start_session(
-                user, ip=request.remote_addr or "", user_agent=request.user_agent.string)
-            login_user(user)
-            session.permanent = True
-            audit.record("login.succeeded", actor=user, target=user.email)
-            return redirect(safe_next(form.next.data) or url_for("training.home"))
+            return signin.complete(user, method="password", next_url=form.next.data)
     return render_template("auth/login.html", form=form, error=error,
                            demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)
 

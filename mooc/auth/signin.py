@@ -1,0 +1,27 @@
+"""The one place a person becomes signed in, whichever way they proved who they are.
+
+A password (views.login), a directory (LDAP) or an OpenID provider each check the person and
+then call complete(). A second factor, where one is required, steps in here, so no way in
+can forget it."""
+
+from __future__ import annotations
+
+from flask import redirect, request, session, url_for
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from mooc.auth import audit, sessions
+from mooc.auth.access import safe_next
+from mooc.auth.models import User
+
+
+def complete(user: User, *, method: str, next_url: str | None) -> Response:
+    """Start a fresh session for `user` (no fixation), record it and go on to `next_url` (when
+    it is a path of this site) or the trainee's home. `method` says how the person proved who
+    they are ("password", "ldap", "oidc"...), for the audit trail."""
+    session.clear()  # a new session at every sign-in (no fixation)
+    sessions.start_session(user, ip=request.remote_addr or "", user_agent=request.user_agent.string)
+    login_user(user)
+    session.permanent = True
+    audit.record("login.succeeded", actor=user, target=user.email, method=method)
+    return redirect(safe_next(next_url) or url_for("training.home"))
