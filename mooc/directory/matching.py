@@ -1,0 +1,65 @@
+"""Match a person the directory vouched for to the roster: never create anyone from it.
+
+The directory (LDAP or an OpenID provider) tells who the person is: a staff code and/or an
+e-mail address. Only a roster entry that has not left, with an active account, lets them
+in; every other case is refused with a message that says what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from mooc.auth.models import User
+from mooc.auth.passwords import normalise_email
+from mooc.extensions import db
+from mooc.roster.models import Staff, StaffStatus
+from mooc.text import clean
+
+
+@dataclass(frozen=True)
+class NoMatch(Exception):
+    """The directory knows the person but the roster does not let them in."""
+
+    reason: str  # "unknown", "left", "no_account", "inactive": for the audit trail
+
+    def message(self) -> str:
+        if self.reason == "left":
+            return _("Your directory account is valid, but the staff roster lists you as "
+                     "having left. Ask your unit's HR officer if this is wrong.")
+        if self.reason in ("no_account", "inactive"):
+            return _("Your directory account is valid, but you have no active account on "
+                     "this platform. Ask an administrator to give you one.")
+        return _("Your directory account is valid, but you are not on the staff roster. "
+                 "Ask your unit's HR officer to add you.")
+
+
+def match_person(*, by: str, staff_code: str | None = None, email: str | None = None) -> User:
+    """The account of the roster entry whose staff code (``by="staff_code"``) or e-mail
+    (``by="email"``) the directory asserted; raises NoMatch otherwise."""
+    if by == "staff_code":
+        code = clean(staff_code)
+        if not code:
+            raise NoMatch("unknown")
+        where = Staff.staff_code == code
+    elif by == "email":
+        address = normalise_email(email)
+        if not address:
+            raise NoMatch("unknown")
+        where = sa.func.lower(Staff.email) == address
+    else:
+        raise ValueError(f"match by staff_code or email, not {by!r}")
+    row = db.session.execute(
+        sa.select(Staff, User).outerjoin(User, User.staff_id == Staff.id).where(where)
+    ).first()
+    if row is None:
+        raise NoMatch("unknown")
+    staff, user = row
+    if staff.status == StaffStatus.LEFT:  # on leave still trains
+        raise NoMatch("left")
+    if user is None:
+        raise NoMatch("no_account")
+    if not user.active:
+        raise NoMatch("inactive")
+    return user
