@@ -15,10 +15,12 @@ from mooc.auth.access import safe_next
 from mooc.auth.models import User
 
 
-def complete(user: User, *, method: str, next_url: str | None) -> Response:
+def complete(user: User, *, method: str, next_url: str | None,
+             second_factor: bool = False) -> Response:
     """Start a fresh session for `user` (no fixation), record it and go on to `next_url` (when
     it is a path of this site) or the trainee's home. `method` says how the person proved who
-    they are ("password", "ldap", "oidc"...), for the audit trail."""
+    they are ("password", "ldap", "oidc"...), for the audit trail; `second_factor` is True when
+    that way in already proved a second factor (an OpenID provider asserting MFA in `amr`)."""
     session.clear()  # a new session at every sign-in (no fixation)
     sessions.start_session(user, ip=request.remote_addr or "", user_agent=request.user_agent.string)
     login_user(user)
