@@ -22,3 +22,9 @@ units_referenced = _events.signal("units-referenced")
 """A question, not news: what names these units (before a merge closes one)? kwargs:
 unit_ids (set[int]). Each receiver returns a list of short descriptions (str), e.g. the
 assignment rules that name them."""
+
+attempts_count_from = _events.signal("attempts-count-from")
+"""A question: from when do a person's attempts at a course's quizzes count against the
+attempt limit (a renewal cycle gives the attempts again)? kwargs: user_id, course_id. Each
+receiver returns the start of the person's current cycle (a datetime), or None (everything
+counts)."""

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,10 +46,31 @@ class GrantRefused(DomainError):
     ``no_account`` (the person cannot sign in to use it)."""
 
 
+def counts(at: datetime | None, since: datetime | None) -> bool:
+    """Whether an attempt started (or a grant given) at ``at`` is one of the current cycle's,
+    the cycle that began at ``since`` (None: a first cycle, where everything counts)."""
+    return since is None or (at is not None and at >= since)
+
+
+def counting_from(user_id: int, course_id: int) -> datetime | None:
+    """When the person's current cycle of the course began (a renewal gives the attempts
+    again), asked of the domain that keeps cycles (mooc.events.attempts_count_from)."""
+    found = [when for _receiver, when in
+             events.attempts_count_from.send(None, user_id=user_id, course_id=course_id)
+             if when is not None]
+    return max(found, default=None)
+
+
 @dataclass
 class QuizState:
-    attempts: list[QuizAttempt] = field(default_factory=list)  # newest first
+    attempts: list[QuizAttempt] = field(default_factory=list)  # newest first, every cycle's
     limit: int = 0  # 0 = unlimited
+    since: datetime | None = None  # the current cycle's start: what the limit and "passed" count
+
+    @property
+    def counted(self) -> list[QuizAttempt]:
+        """The current cycle's attempts (all of them in a first cycle)."""
+        return [a for a in self.attempts if counts(a.started_at, self.since)]
 
     @property
     def open_attempt(self) -> QuizAttempt | None:
@@ -61,7 +82,7 @@ class QuizState:
 
     @property
     def used(self) -> int:
-        return len(self.attempts)
+        return len(self.counted)
 
     @property
     def remaining(self) -> int | None:
@@ -69,11 +90,12 @@ class QuizState:
 
     @property
     def passed(self) -> bool:
-        return any(a.passed for a in self.finished)
+        return any(a.passed for a in self.counted if a.status != AttemptStatus.IN_PROGRESS)
 
     @property
     def best(self) -> QuizAttempt | None:
-        finished = [a for a in self.finished if a.percent is not None]
+        finished = [a for a in self.counted if a.status != AttemptStatus.IN_PROGRESS
+                    and a.percent is not None]
         return max(finished, key=lambda a: (a.percent, -a.number)) if finished else None
 
     @property
@@ -96,7 +118,8 @@ def quiz_state(user_id: int, quiz: Quiz, *, close_expired: bool = True) -> QuizS
             .order_by(QuizAttempt.number.desc())
         )
     )
-    state = QuizState(attempts, limit_for(user_id, quiz))
+    since = counting_from(user_id, quiz.course_id)
+    state = QuizState(attempts, limit_for(user_id, quiz, since=since), since)
     if close_expired and (open_attempt := state.open_attempt) is not None:
         close_if_expired(open_attempt)
     return state
@@ -115,8 +138,10 @@ def fresh_state(user_id: int, quiz: Quiz) -> QuizState:
     return quiz_state(user_id, quiz, close_expired=False)
 
 
-def limit_for(user_id: int, quiz: Quiz, settings: dict[str, Any] | None = None) -> int:
-    """The person's attempt limit: the quiz's (0 = unlimited) plus the attempts granted."""
+def limit_for(user_id: int, quiz: Quiz, settings: dict[str, Any] | None = None,
+              since: datetime | None = None) -> int:
+    """The person's attempt limit: the quiz's (0 = unlimited) plus the attempts granted in
+    the current cycle (from ``since``)."""
     if settings is None:
         settings = quiz.settings or {}
     base = int(settings.get("attempts") or 0)
@@ -124,7 +149,8 @@ def limit_for(user_id: int, quiz: Quiz, settings: dict[str, Any] | None = None) 
         return 0
     extra = db.session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(AttemptGrant.extra), 0))
-        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id == quiz.id)
+        .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id == quiz.id,
+               *([AttemptGrant.granted_at >= since] if since is not None else []))
     )
     return base + int(extra or 0)
 
@@ -136,14 +162,16 @@ def exhausted(
     settings: dict[int, Any] | None = None,
     attempts: Iterable[Any] | None = None,
     grants: dict[int, int] | None = None,
+    since: datetime | None = None,
 ) -> set[int]:
-    """Of ``quiz_ids``, the quizzes ``user_id`` can no longer pass: every attempt used
-    (grants counted), none passed, none open. At most three queries however many quizzes:
-    none for what the caller gives (``settings``: quiz id -> the quiz's settings, for every
-    quiz of ``quiz_ids`` that exists; ``attempts``: the person's attempts, of any status, at
-    least those at ``quiz_ids``, as rows with ``quiz_id``, ``status``, ``passed``; ``grants``:
-    quiz id -> the extra attempts granted to the person, at least at ``quiz_ids``), and no
-    grants are read when none of the quizzes has a limit."""
+    """Of ``quiz_ids``, the quizzes ``user_id`` can no longer pass in the cycle that began
+    at ``since`` (None: a first cycle): every attempt of the cycle used (its grants counted),
+    none passed, none open. At most three queries however many quizzes: none for what the
+    caller gives (``settings``: quiz id -> the quiz's settings, for every quiz of ``quiz_ids``
+    that exists; ``attempts``: the person's attempts, of any status and cycle, at least those
+    at ``quiz_ids``, as rows with ``quiz_id``, ``status``, ``passed``, ``started_at``;
+    ``grants``: quiz id -> the extra attempts granted to the person in the cycle, at least at
+    ``quiz_ids``), and no grants are read when none of the quizzes has a limit."""
     ids = sorted(set(quiz_ids))
     if not ids:
         return set()
@@ -157,7 +185,8 @@ def exhausted(
     if grants is None:
         grants = dict(db.session.execute(
             sa.select(AttemptGrant.quiz_id, sa.func.sum(AttemptGrant.extra))
-            .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids))
+            .where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(ids),
+                   *([AttemptGrant.granted_at >= since] if since is not None else []))
             .group_by(AttemptGrant.quiz_id)
         ).all())
     for quiz_id, extra in grants.items():
@@ -165,19 +194,22 @@ def exhausted(
             limits[quiz_id] += int(extra or 0)
     if attempts is None:
         attempts = db.session.execute(
-            sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed)
+            sa.select(QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed,
+                      QuizAttempt.started_at)
             .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(ids))
         )
-    return out_of_attempts(limits, attempts)
+    return out_of_attempts(limits, attempts, since)
 
 
-def out_of_attempts(limits: dict[int, int], attempts: Iterable[Any]) -> set[int]:
-    """Of the quizzes in ``limits`` (quiz id -> the person's attempt limit, grants counted;
-    0 = unlimited), those the person can no longer pass: ``attempts`` (theirs, of any status:
-    rows with ``quiz_id``, ``status``, ``passed``) use every attempt, none passed, none open."""
+def out_of_attempts(limits: dict[int, int], attempts: Iterable[Any],
+                    since: datetime | None = None) -> set[int]:
+    """Of the quizzes in ``limits`` (quiz id -> the person's attempt limit, grants of the
+    cycle counted; 0 = unlimited), those the person can no longer pass in the cycle that began
+    at ``since``: its ``attempts`` (theirs, of any status: rows with ``quiz_id``, ``status``,
+    ``passed``, ``started_at``) use every attempt, none passed, none open."""
     used: dict[int, list[Any]] = {}
     for row in attempts:
-        if row.quiz_id in limits:
+        if row.quiz_id in limits and counts(row.started_at, since):
             used.setdefault(row.quiz_id, []).append(row)
     return {
         quiz_id for quiz_id, limit in limits.items()
@@ -190,7 +222,7 @@ def stuck_in(user_id: int, course_id: int) -> list[Quiz]:
     """The live quizzes of a course that ``user_id`` can no longer pass (see ``exhausted``)."""
     quizzes = list(db.session.scalars(
         sa.select(Quiz).where(Quiz.course_id == course_id, Quiz.archived.is_(False)).order_by(Quiz.key)))
-    stuck = exhausted(user_id, [q.id for q in quizzes])
+    stuck = exhausted(user_id, [q.id for q in quizzes], since=counting_from(user_id, course_id))
     return [q for q in quizzes if q.id in stuck]
 
 
@@ -210,7 +242,7 @@ def grant_attempt(actor: User, staff: Staff, quiz: Quiz, extra: int = 1) -> Atte
     user_id = account_of(staff)
     if user_id is None:
         raise GrantRefused("no_account")
-    if quiz.id not in exhausted(user_id, [quiz.id]):
+    if quiz.id not in exhausted(user_id, [quiz.id], since=counting_from(user_id, quiz.course_id)):
         raise GrantRefused("not_needed")
     grant = AttemptGrant(user_id=user_id, quiz_id=quiz.id, extra=extra, granted_by_id=actor.id,
                          granted_at=clock.now())
@@ -256,15 +288,17 @@ def question_pool(quiz: Quiz) -> tuple[str, dict[str, Any], list[dict[str, Any]]
     return row.source_hash, settings, questions
 
 
-def _attempt_numbers(user_id: int, quiz: Quiz) -> tuple[int, QuizAttempt | None]:
-    """(attempts used, the open attempt if any), read fresh: only the small columns, and the
-    open attempt's row alone (the past attempts' snapshots are not read)."""
+def _attempt_numbers(user_id: int, quiz: Quiz) -> tuple[list[datetime], QuizAttempt | None]:
+    """(when each of the person's attempts started, the open attempt if any), read fresh:
+    only the small columns, and the open attempt's row alone (the past attempts' snapshots
+    are not read)."""
     rows = db.session.execute(
-        sa.select(QuizAttempt.id, QuizAttempt.status)
+        sa.select(QuizAttempt.id, QuizAttempt.status, QuizAttempt.started_at)
         .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz.id)
     ).all()
     open_id = next((r.id for r in rows if r.status == AttemptStatus.IN_PROGRESS), None)
-    return len(rows), db.session.get(QuizAttempt, open_id) if open_id is not None else None
+    return ([r.started_at for r in rows],
+            db.session.get(QuizAttempt, open_id) if open_id is not None else None)
 
 
 def start_attempt(user_id: int, quiz: Quiz, rng: random.Random | None = None) -> QuizAttempt:
@@ -278,7 +312,7 @@ def start_attempt(user_id: int, quiz: Quiz, rng: random.Random | None = None) ->
     the loser reads the winner's attempt.
     """
     for _ in range(3):
-        used, open_attempt = _attempt_numbers(user_id, quiz)
+        started, open_attempt = _attempt_numbers(user_id, quiz)
         if open_attempt is not None and is_open(open_attempt):
             return open_attempt
         if open_attempt is not None:  # its time ran out: grade it, then go on
@@ -289,15 +323,16 @@ def start_attempt(user_id: int, quiz: Quiz, rng: random.Random | None = None) ->
         source_hash, settings, questions = question_pool(quiz)
         if not questions:
             raise AttemptRefused("empty")
-        limit = limit_for(user_id, quiz, settings)
-        if limit and used >= limit:
-            raise AttemptRefused("no_attempts_left")
+        if settings.get("attempts"):  # a limit: count the current cycle's attempts and grants
+            since = counting_from(user_id, quiz.course_id)
+            if sum(counts(at, since) for at in started) >= limit_for(user_id, quiz, settings, since):
+                raise AttemptRefused("no_attempts_left")
         now = clock.now()
         time_limit = settings.get("time_limit")
         attempt = QuizAttempt(
             user_id=user_id,
             quiz_id=quiz.id,
-            number=used + 1,
+            number=len(started) + 1,  # numbered across cycles: (person, quiz, number) is unique
             status=AttemptStatus.IN_PROGRESS,
             started_at=now,
             deadline_at=now + timedelta(minutes=time_limit) if time_limit else None,

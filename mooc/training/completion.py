@@ -175,7 +175,10 @@ def _next_step(
     return None
 
 
-def _cycle_start(enrolment: Enrolment) -> datetime | None:
+def cycle_start(enrolment: Any) -> datetime | None:
+    """When a renewal cycle began (``enrolment``: anything with ``cycle`` and ``assigned_on``):
+    the quizzes passed and the attempts taken from then on are the cycle's. None in a first
+    cycle: everything counts."""
     if enrolment.cycle <= 1:
         return None
     return datetime.combine(enrolment.assigned_on, datetime.min.time(), tzinfo=UTC)
@@ -213,7 +216,7 @@ def refresh(user: User, course: Course) -> Enrolment | None:
     note_activity(user.staff_id, now)
     if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
         return enrolment
-    progress = course_progress(user.id, course, _cycle_start(enrolment))
+    progress = course_progress(user.id, course, cycle_start(enrolment))
     if progress.started and enrolment.started_at is None:
         enrolment.started_at = now
         enrolment.state = EnrolmentState.IN_PROGRESS

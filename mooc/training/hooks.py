@@ -1,14 +1,20 @@
-"""Roster changes (a new hire, a transfer, a change of position or status) re-apply the rules
-for the people concerned, in the same transaction as the change."""
+"""What the training domain answers to the domains below it (mooc.events): roster changes (a
+new hire, a transfer, a change of position or status) re-apply the rules for the people
+concerned, in the same transaction as the change; a merge asks which rules name a unit; a quiz
+asks when the person's current cycle began."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from mooc import events
+from mooc.auth.models import User
 from mooc.extensions import db
 from mooc.training.assign import apply_rules
-from mooc.training.models import AssignmentRule, rule_units
+from mooc.training.completion import cycle_start
+from mooc.training.models import AssignmentRule, Enrolment, rule_units
 
 MANY = 500  # past this many people, applying every rule to everyone is one set-based pass anyway
 
@@ -30,6 +36,16 @@ def _rules_naming(_sender: object, *, unit_ids: set[int]) -> list[str]:
             for rule in rules]
 
 
+def _cycle_start_of(_sender: object, *, user_id: int, course_id: int) -> datetime | None:
+    """When the person's current cycle of the course began (None in a first cycle): their
+    attempts and grants from then on are the ones its attempt limit counts."""
+    enrolment = db.session.scalar(
+        sa.select(Enrolment).join(User, User.staff_id == Enrolment.staff_id)
+        .where(User.id == user_id, Enrolment.course_id == course_id, Enrolment.latest.is_(True)))
+    return cycle_start(enrolment) if enrolment is not None else None
+
+
 def connect() -> None:
     events.roster_changed.connect(_on_roster_changed)
     events.units_referenced.connect(_rules_naming)
+    events.attempts_count_from.connect(_cycle_start_of)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -13,12 +13,12 @@ from mooc import clock
 from mooc.config import settings
 from mooc.courses.models import Course, LessonProgress
 from mooc.extensions import db
-from mooc.quizzes.attempts import out_of_attempts
+from mooc.quizzes.attempts import counts, out_of_attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.units import tree
 from mooc.training import outlines
-from mooc.training.completion import CourseProgress, progress_of
+from mooc.training.completion import CourseProgress, cycle_start, progress_of
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
@@ -177,6 +177,7 @@ class _Attempt(NamedTuple):
     passed: bool | None
     submitted_at: datetime | None
     status: str
+    started_at: datetime
 
 
 class _Progress(NamedTuple):
@@ -185,7 +186,7 @@ class _Progress(NamedTuple):
     done: set[int]
     graded: list[_Attempt]  # the attempts graded (with a percent)
     attempts: list[_Attempt]  # every attempt, open ones too
-    granted: dict[int, int]  # quiz id -> extra attempts
+    granted: dict[int, list[tuple[int, datetime]]]  # quiz id -> (extra attempts, when granted)
 
 
 _NO: Any = sa.null()
@@ -194,10 +195,12 @@ _PERSON_PROGRESS = sa.union_all(
         sa.literal_column("1").label("kind"), QuizAttempt.quiz_id.label("item_id"), QuizAttempt.percent,
         QuizAttempt.passed, QuizAttempt.submitted_at, QuizAttempt.status,
         sa.cast(_NO, sa.Integer).label("extra"),  # typed: PostgreSQL resolves a union's types pairwise
+        QuizAttempt.started_at.label("at"),
     ).where(QuizAttempt.user_id == sa.bindparam("user_id")),
-    sa.select(sa.literal_column("2"), LessonProgress.lesson_id, _NO, _NO, _NO, _NO, _NO)
+    sa.select(sa.literal_column("2"), LessonProgress.lesson_id, _NO, _NO, _NO, _NO, _NO, _NO)
     .where(LessonProgress.user_id == sa.bindparam("user_id")),
-    sa.select(sa.literal_column("3"), AttemptGrant.quiz_id, _NO, _NO, _NO, _NO, AttemptGrant.extra)
+    sa.select(sa.literal_column("3"), AttemptGrant.quiz_id, _NO, _NO, _NO, _NO, AttemptGrant.extra,
+              AttemptGrant.granted_at)
     .where(AttemptGrant.user_id == sa.bindparam("user_id")),
 )
 
@@ -211,9 +214,10 @@ def _person_progress(user_id: int) -> _Progress:
         if row.kind == 2:
             progress.done.add(row.item_id)
         elif row.kind == 3:
-            progress.granted[row.item_id] = progress.granted.get(row.item_id, 0) + int(row.extra or 0)
+            progress.granted.setdefault(row.item_id, []).append((int(row.extra or 0), row.at))
         else:
-            attempt = _Attempt(row.item_id, row.percent, row.passed, row.submitted_at, row.status)
+            attempt = _Attempt(row.item_id, row.percent, row.passed, row.submitted_at, row.status,
+                               row.at)
             progress.attempts.append(attempt)
             if row.percent is not None:
                 progress.graded.append(attempt)
@@ -231,32 +235,31 @@ def _home_items(
     items = []
     for enrolment, certificate_code, course, status in shown:
         outline = course_outlines[course.id]
-        since = None if enrolment.cycle <= 1 else _midnight(enrolment.assigned_on)
+        since = cycle_start(enrolment)
         progress = progress_of(
             course.completion, outline.lessons, outline.quizzes, mine.done, mine.graded, since)
         items.append(HomeItem(
             enrolment, course, status, progress,
             (enrolment.due_on - today).days if enrolment.due_on else None,
             certificate_code,
-            _stuck(outline, progress, mine),
+            _stuck(outline, progress, mine, since),
         ))
     return items
 
 
-def _stuck(outline: outlines.Outline, progress: CourseProgress, mine: _Progress) -> list[str]:
-    """Titles of the required quizzes not passed that the person has no attempt left at."""
+def _stuck(outline: outlines.Outline, progress: CourseProgress, mine: _Progress,
+           since: datetime | None) -> list[str]:
+    """Titles of the required quizzes not passed that the person has no attempt left at in
+    the cycle that began at ``since``."""
     if not progress.pending_quiz_ids:
         return []
     limits = {
-        quiz.id: quiz.attempts + mine.granted.get(quiz.id, 0) if quiz.attempts else 0
+        quiz.id: quiz.attempts + sum(extra for extra, at in mine.granted.get(quiz.id, ())
+                                     if counts(at, since)) if quiz.attempts else 0
         for quiz in outline.quizzes if quiz.id in progress.pending_quiz_ids
     }
-    stuck = out_of_attempts(limits, mine.attempts)
+    stuck = out_of_attempts(limits, mine.attempts, since)
     return [quiz.title for quiz in sorted(outline.quizzes, key=lambda q: q.id) if quiz.id in stuck]
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
 
 
 @dataclass

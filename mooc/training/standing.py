@@ -5,6 +5,7 @@ that block completion because their attempts ran out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import Staff
-from mooc.training.completion import CourseProgress, _cycle_start, course_progress, progress_of
+from mooc.training.completion import CourseProgress, course_progress, cycle_start, progress_of
 from mooc.training.models import Certificate, Enrolment
 from mooc.training.status import EnrolmentStatus
 
@@ -50,13 +51,13 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     (``completion.progress_of``, ``attempts.exhausted``) decides both ways."""
     enrolment, staff_status, certificate = _enrolment(user, course)
     status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
-    since = _cycle_start(enrolment) if enrolment is not None else None
+    since = cycle_start(enrolment) if enrolment is not None else None
     course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
     if course_shape is None:
         progress = course_progress(user.id, course, since)
         settings = attempt_rows = grants = None
     else:
-        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
+        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows], since)
         graded = [row for row in attempt_rows if row.percent is not None]
         assert outline is not None
         progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
@@ -65,7 +66,7 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     stuck: list[Quiz] = []
     if status != EnrolmentStatus.COMPLETED and progress.pending_quiz_ids and user.id is not None:
         stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids, settings=settings,
-                                       attempts=attempt_rows, grants=grants)
+                                       attempts=attempt_rows, grants=grants, since=since)
         if stuck_ids:
             stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
     return Standing(enrolment, status, certificate, progress, stuck)
@@ -90,24 +91,29 @@ def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certi
     return enrolment, staff_status or "active", certificate
 
 
-def _attempts(user_id: int | None, quiz_ids: list[int]) -> tuple[list[sa.Row], dict[int, int]]:
-    """The person's attempts (of any status) at ``quiz_ids`` (what progress, the graded ones,
-    and the attempt limits count) and the extra attempts granted them per quiz, in one
-    statement (a grant's row has no status: an attempt's status is never null)."""
+def _attempts(user_id: int | None, quiz_ids: list[int],
+              since: datetime | None) -> tuple[list[sa.Row], dict[int, int]]:
+    """The person's attempts (of any status and cycle) at ``quiz_ids`` (what progress, the
+    graded ones, and the attempt limits count) and the extra attempts granted them per quiz in
+    the cycle that began at ``since``, in one statement (a grant's row has no status: an
+    attempt's status is never null)."""
     if user_id is None or not quiz_ids:
         return [], {}
     taken: Any = sa.select(
         QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed, QuizAttempt.percent,
-        QuizAttempt.submitted_at, sa.literal_column("0").label("extra"),
+        QuizAttempt.submitted_at, sa.literal_column("0").label("extra"), QuizAttempt.started_at,
     ).where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id.in_(quiz_ids))
     granted: Any = sa.select(
         AttemptGrant.quiz_id, sa.null(), sa.null(), sa.null(), sa.null(), AttemptGrant.extra,
+        AttemptGrant.granted_at,
     ).where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(quiz_ids))
     rows: list[sa.Row] = []
     grants: dict[int, int] = {}
     result: sa.Result[Any] = db.session.execute(sa.union_all(taken, granted))
     for row in result:
         if row.status is None:
+            if not attempts.counts(row.started_at, since):
+                continue  # granted in an earlier cycle
             grants[row.quiz_id] = grants.get(row.quiz_id, 0) + int(row.extra or 0)
         else:
             rows.append(row)

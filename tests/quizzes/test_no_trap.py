@@ -4,7 +4,7 @@ ran out, a lost session that loses nothing, and a clear end once the course is c
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -13,6 +13,8 @@ from mooc.auth.models import AuditEvent, AuthSession, Role
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.quizzes.models import AttemptGrant, AttemptStatus, QuizAttempt
+from mooc.training import assign
+from mooc.training.models import Enrolment, EnrolmentState
 from tests.conftest import csrf_token, login
 from tests.courses.tree import write
 from tests.quizzes.test_taking import QUIZ_URL, answers, start
@@ -238,3 +240,58 @@ def test_the_pass_that_completes_the_course_offers_the_certificate(org, person):
     after = client.get("/courses/luat").get_data(as_text=True)
     assert 'id="continue-course"' not in after
     assert certificate.group(1) in after and "badge badge-completed" in after
+
+
+# --- 3. a renewal cycle gives the attempts again -------------------------------------------------
+
+
+def test_a_renewal_cycle_counts_its_own_attempts_and_grants(org, person, make_user):
+    """attempts: 1, passed in cycle 1: cycle 2 must let the person take the quiz again (it
+    needs a pass since the cycle opened), and once that attempt fails, the person is stuck in
+    cycle 2 (not "passed" by cycle 1's pass), so a manager can grant one; a grant of cycle 1
+    does not count in cycle 2. Every page that counts attempts agrees: the quiz page, the
+    start itself, the course page, home, and the manager's record."""
+    app, o = org
+    _limit_attempts(app, o)
+    staff, user = person(o.section_a, name="Phạm Thu Hà")
+    require(app, o, renew_months=12)
+    trainee = app.test_client()
+    manager = app.test_client()
+    manager_email = make_user(role=Role.MANAGER, scope_unit=o.section_a).email
+    clock.set_now(datetime(2026, 3, 2, 3, tzinfo=UTC))
+    login(manager, manager_email)
+    record = f"/training/people/{staff.id}"
+    login(trainee, user.email)
+    _read_lessons(trainee)
+    _take(trainee, app, right=False)
+    action = re.search(r'action="(/quizzes/\d+/people/\d+/grant)"',
+                       manager.get(record).get_data(as_text=True)).group(1)
+    assert manager.post(action, data={"csrf_token": csrf_token(manager, record)}).status_code == 302
+    _take(trainee, app, right=True)  # cycle 1: two attempts used (one granted), passed
+    with app.app_context():
+        assert db.session.scalar(sa.select(Enrolment.state)) == EnrolmentState.COMPLETED
+
+    clock.set_now(datetime(2027, 2, 20, 3, tzinfo=UTC))
+    with app.app_context():
+        assert assign.apply_rules().renewed == 1
+        db.session.commit()
+    login(trainee, user.email)  # a year on: both sessions expired
+    login(manager, manager_email)
+    quiz_page = trainee.get(QUIZ_URL).get_data(as_text=True)
+    assert f'action="{QUIZ_URL}/start"' in quiz_page  # may start: cycle 2 has its own attempt
+    assert 'class="flash flash-warning stuck"' not in trainee.get("/").get_data(as_text=True)
+    _take(trainee, app, right=False)  # cycle 2's one attempt, failed: stuck now
+    with app.app_context():
+        attempts = db.session.scalars(sa.select(QuizAttempt).order_by(QuizAttempt.number)).all()
+        assert [a.number for a in attempts] == [1, 2, 3]  # numbers go on across cycles
+    assert 'class="flash flash-warning stuck"' in trainee.get("/").get_data(as_text=True)
+    assert 'id="continue-course"' not in trainee.get("/courses/luat").get_data(as_text=True)
+    refused = trainee.post(f"{QUIZ_URL}/start", data={"csrf_token": csrf_token(trainee, QUIZ_URL)})
+    assert "/attempts/" not in refused.headers.get("Location", "")
+    page = manager.get(record).get_data(as_text=True)
+    assert "grant-attempt" in page  # stuck in cycle 2: the manager can act
+    assert manager.post(action, data={"csrf_token": csrf_token(manager, record)}).status_code == 302
+    _take(trainee, app, right=True)
+    with app.app_context():
+        latest = db.session.scalar(sa.select(Enrolment).order_by(Enrolment.cycle.desc()))
+        assert (latest.cycle, latest.state) == (2, EnrolmentState.COMPLETED)
