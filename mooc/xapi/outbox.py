@@ -102,12 +102,23 @@ def _certificates(where: Where, limit: int) -> list[tuple[str, int, dict[str, An
         where, r.id, r.staff_code, r.issued_at, r.key, r.title, r.code)) for r in rows]
 
 
+def _revocations(where: Where, limit: int) -> list[tuple[str, int, dict[str, Any]]]:
+    """Certificates revoked after their "earned" statement was queued: void it."""
+    queued = sa.exists().where(XapiOutbox.kind == "certificate", XapiOutbox.source_id == Certificate.id)
+    rows = db.session.execute(
+        sa.select(Certificate.id, Certificate.revoked_at)
+        .where(Certificate.revoked_at.is_not(None), queued, _not_queued("revoked", Certificate.id))
+        .order_by(Certificate.id).limit(limit))
+    return [("revoked", r.id, statements.certificate_revoked(where, r.id, r.revoked_at)) for r in rows]
+
+
 READERS: dict[str, Callable[[Where, int], list[tuple[str, int, dict[str, Any]]]]] = {
     "lesson": _lessons,
     "attempt": _attempts_started,
     "graded": _attempts_graded,
     "course": _completions,
     "certificate": _certificates,
+    "revoked": _revocations,  # after "certificate": a revocation voids a queued statement only
 }
 
 

@@ -21,6 +21,7 @@ VERBS = {
     "passed": ("http://adlnet.gov/expapi/verbs/passed", "passed", "đã đạt"),
     "failed": ("http://adlnet.gov/expapi/verbs/failed", "failed", "chưa đạt"),
     "earned": ("http://id.tincanapi.com/verb/earned", "earned", "đã được cấp"),
+    "voided": ("http://adlnet.gov/expapi/verbs/voided", "voided", "đã hủy"),
 }
 ACTIVITY_TYPES = {
     "course": "http://adlnet.gov/expapi/activities/course",
@@ -138,3 +139,15 @@ def certificate_issued(where: Where, source_id: int, staff_code: str, when: date
     activity = _activity(f"{where.base_url}/verify/{quote(code)}", "certificate", course_title)
     return _statement(where, "certificate", source_id, staff_code, "earned", activity, when,
                       (course_key, course_title))
+
+
+def certificate_revoked(where: Where, source_id: int, when: datetime) -> dict[str, Any]:
+    """Voids the statement that the certificate was earned (xAPI's way to withdraw one): by
+    the platform itself, the authority that issued it."""
+    return {
+        "id": statement_id(where, "revoked", source_id),
+        "actor": {"objectType": "Agent", "account": {"homePage": where.base_url, "name": "mooc"}},
+        "verb": _verb("voided"),
+        "object": {"objectType": "StatementRef", "id": statement_id(where, "certificate", source_id)},
+        "timestamp": _timestamp(when),
+    }

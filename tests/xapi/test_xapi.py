@@ -17,6 +17,7 @@ from mooc.courses.models import Lesson, LessonProgress
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
+from mooc.training.certificates import revoke
 from mooc.training.models import Certificate, Enrolment, EnrolmentState
 from mooc.xapi import outbox
 from mooc.xapi.commands import where_of
@@ -195,3 +196,31 @@ def test_no_store_configured_says_so_and_export_writes_json_lines(make_app, tmp_
     unset = make_app(BASE_URL=base, ALLOW_FILE_MAIL=True)
     refused = unset.test_cli_runner().invoke(args=["xapi", "send"])
     assert refused.exit_code == 1 and "MOOC_XAPI_URL is not set" in refused.output
+
+
+def test_a_revoked_certificate_voids_its_earned_statement(site, ralph):
+    app, base, user = site
+    _train(app, user, fail_first=False)
+    with app.app_context():
+        outbox.collect(where_of(settings()))  # "earned" queued...
+        certificate = db.session.scalar(sa.select(Certificate))
+        revoke(certificate, "Cấp nhầm")  # ...then revoked
+        db.session.commit()
+        earned = db.session.scalar(sa.select(XapiOutbox.statement_id)
+                                   .where(XapiOutbox.kind == "certificate"))
+    result = _send(app)
+    assert result.exit_code == 0 and "Sent 7, failed 0" in result.output, result.output
+    voiding = [s for s in _mine(ralph, app) if s["verb"]["id"].endswith("/voided")]
+    assert [s["object"] for s in voiding] == [{"objectType": "StatementRef", "id": earned}]
+    assert _send(app).output.count("Sent 0") == 1  # voided once
+
+
+def test_a_certificate_revoked_before_it_was_reported_is_never_reported(site, ralph):
+    app, base, user = site
+    _train(app, user, fail_first=False)
+    with app.app_context():
+        revoke(db.session.scalar(sa.select(Certificate)), "Cấp nhầm")
+        db.session.commit()
+        outbox.collect(where_of(settings()))
+        kinds = db.session.scalars(sa.select(XapiOutbox.kind)).all()
+    assert "certificate" not in kinds and "revoked" not in kinds
