@@ -87,6 +87,7 @@ def _register_commands(app: Flask) -> None:
     from mooc.roster.commands import roster
     from mooc.search.commands import search
     from mooc.training.commands import training
+    from mooc.xapi.commands import xapi
 
     app.cli.add_command(users)
     app.cli.add_command(roster)
@@ -94,6 +95,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(search)
     app.cli.add_command(training)
     app.cli.add_command(reminders)
+    app.cli.add_command(xapi)
 
 
 def _connect_events() -> None:

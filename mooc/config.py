@@ -133,6 +133,14 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                          "(0 = no digest); a later run in the same week catches up"),
     "REMINDER_PENDING_MINUTES": (30, _int, "a reminder claimed this long ago by a run that never confirmed "
                                            "it counts as unsent and is sent again"),
+    # xAPI: training events sent to a learning-records store by `mooc xapi send` (cron)
+    "XAPI_URL": ("", _str, "the learning-records store's xAPI endpoint, e.g. "
+                          "https://lrs.example.gov.vn/xAPI/ (empty: no statements are sent)"),
+    "XAPI_USER": ("", _str, "basic-auth user name at the store"),
+    "XAPI_PASSWORD": ("", _str, "basic-auth password at the store"),
+    "XAPI_ACCOUNT_HOMEPAGE": ("", _str, "homePage of the people's xAPI accounts (their staff code is the "
+                                        "account name); default MOOC_BASE_URL"),
+    "XAPI_BATCH": (100, _int, "statements per request to the store"),
 }
 
 LOCALES = ("vi", "en")
@@ -188,6 +196,11 @@ class Settings:
     reminder_digest_weekday: int
     reminder_pending_minutes: int
     password_method: str = PASSWORD_METHOD  # tests use a fast hash
+    xapi_url: str = ""  # "" = off
+    xapi_user: str = ""
+    xapi_password: str = field(repr=False, default="")
+    xapi_account_homepage: str = ""  # "" = base_url
+    xapi_batch: int = 100
 
     @property
     def production(self) -> bool:
@@ -240,7 +253,7 @@ _PLAIN_SETTINGS = (
     "db_pool_size", "db_statement_timeout_ms", "sqlite_busy_timeout_ms", "proxy_count",
     "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
     "roster_confirm_percent", "reminder_overdue_every_days", "reminder_digest_weekday",
-    "reminder_pending_minutes",
+    "reminder_pending_minutes", "xapi_user", "xapi_password", "xapi_batch",
 )
 
 
@@ -290,8 +303,19 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         reminder_days_before=tuple(sorted(set(values["REMINDER_DAYS_BEFORE"]), reverse=True)),
         reminder_expiry_days=tuple(sorted(set(values["REMINDER_EXPIRY_DAYS"]), reverse=True)),
         password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
+        xapi_url=_xapi_url(values),
+        xapi_account_homepage=values["XAPI_ACCOUNT_HOMEPAGE"].rstrip("/"),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
+
+
+def _xapi_url(values: dict[str, Any]) -> str:
+    url = values["XAPI_URL"]
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError(f"MOOC_XAPI_URL must be an http(s) address, not {url!r}")
+    if not 1 <= values["XAPI_BATCH"] <= 1000:
+        raise ConfigError(f"MOOC_XAPI_BATCH must be between 1 and 1000, not {values['XAPI_BATCH']}")
+    return url
 
 
 def _secret_key(secret: str, instance_dir: Path, production: bool) -> str:

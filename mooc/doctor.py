@@ -33,12 +33,14 @@ from mooc.serving import default_workers
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
-# (command, audit action, how often cron runs it): docs/operations.md, "Scheduled work".
-SCHEDULED = (
-    ("mooc training assign", "training.assigned", timedelta(days=1)),
-    ("mooc reminders send", "reminders.sent", timedelta(days=1)),
+# (command, audit action, how often cron runs it, whether these settings need it):
+# docs/operations.md, "Scheduled work".
+SCHEDULED: tuple[tuple[str, str, timedelta, Callable[[Settings], bool]], ...] = (
+    ("mooc training assign", "training.assigned", timedelta(days=1), lambda config: True),
+    ("mooc reminders send", "reminders.sent", timedelta(days=1), lambda config: True),
+    ("mooc xapi send", "xapi.sent", timedelta(hours=1), lambda config: bool(config.xapi_url)),
 )
-SCHEDULE_SLACK = timedelta(hours=12)  # a nightly job is overdue 36 hours after its last run
+SCHEDULE_SLACK = 0.5  # of its period: a nightly job is overdue after 36 hours, an hourly one after 90 minutes
 MIN_FREE_BYTES = 1 << 30  # below 1 GB free: a warning
 CRITICAL_FREE_BYTES = 100 << 20  # below 100 MB: an error (SQLite, the outbox, backups stop)
 DEFAULT_THREADS = 4  # `mooc serve --threads`
@@ -238,7 +240,9 @@ def check_schedule(now: datetime | None = None) -> list[Finding]:
     """The last successful run of each cron command (from the audit trail), and whether it is overdue."""
     now = now or clock.now()
     found = []
-    for command, action, every in SCHEDULED:
+    for command, action, every, wanted in SCHEDULED:
+        if not wanted(settings()):
+            continue
         runs = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
                                   .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)).all()
         good = next((run for run in runs if not run.details.get("failed") and not run.details.get("stopped")),
@@ -248,7 +252,7 @@ def check_schedule(now: datetime | None = None) -> list[Finding]:
             found.append(Finding(name, WARNING, f"`{command}` has never run" if not runs
                                  else f"`{command}` has not finished a run without failures",
                                  "schedule it (docs/operations.md, Scheduled work) and read its log"))
-        elif now - good.at > every + SCHEDULE_SLACK:
+        elif now - good.at > every * (1 + SCHEDULE_SLACK):
             found.append(Finding(name, ERROR, f"`{command}` last succeeded {_when(good.at)}: overdue",
                                  "check cron and the command's log"))
         elif runs[0] is not good:

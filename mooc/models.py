@@ -8,13 +8,14 @@ from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.search.models import SearchSection, is_unmapped
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.xapi.models import XapiOutbox
 
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
     "ReminderKind", "ReminderLog", "ReminderStatus",
-    "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User",
+    "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User", "XapiOutbox",
 ]
 
 

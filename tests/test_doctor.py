@@ -195,6 +195,22 @@ def test_the_scheduled_commands_record_their_runs(app):
         assert set(statuses(doctor.check_schedule()).values()) == {"ok"}
 
 
+def test_the_xapi_run_is_watched_only_where_a_store_is_configured(make_app):
+    without, with_store = make_app(), make_app(XAPI_URL="http://127.0.0.1:9/xAPI/")
+    with without.app_context():
+        assert "schedule.xapi_send" not in statuses(doctor.check_schedule())
+    with with_store.app_context():
+        assert statuses(doctor.check_schedule())["schedule.xapi_send"] == "warning"  # never ran
+        clock.set_now(clock.now() - timedelta(hours=3))
+        audit.record("xapi.sent", collected=0, sent=0, failed=0, queued=0)
+        db.session.commit()
+        clock.set_now(None)
+        assert statuses(doctor.check_schedule())["schedule.xapi_send"] == "error"  # hourly: overdue
+        audit.record("xapi.sent", collected=2, sent=2, failed=0, queued=0)
+        db.session.commit()
+        assert statuses(doctor.check_schedule())["schedule.xapi_send"] == "ok"
+
+
 # --- the instance folder -------------------------------------------------------------------
 
 
