@@ -128,6 +128,22 @@ def test_an_officer_cannot_import_into_or_out_of_another_unit(world):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RosterImport)) == 0
 
 
+def test_an_officer_import_does_not_learn_who_outside_has_an_email(world):
+    """An address kept by someone outside the officer's units is refused without naming
+    them (no staff code); inside, the owner is named so the officer can sort it out."""
+    app, o, client, _officer_user, _officer_staff, people = world
+    with app.app_context():
+        db.session.execute(sa.update(Staff).where(Staff.id == people["hn"].id).values(email="ba.le@hanoi.vn"))
+        db.session.execute(sa.update(Staff).where(Staff.id == people["nb2"].id).values(email="hai@nb.vn"))
+        db.session.commit()
+    rows = [[people["nb1"].staff_code, "Nguyễn Văn Một", "ba.le@hanoi.vn", "NB-1", "Thanh tra viên"],
+            ["000902", "Phạm Văn Mới", "hai@nb.vn", "NB-1", "Thanh tra viên"]]
+    page = _text(client.get(_upload(client, rows)))
+    assert "E-mail ba.le@hanoi.vn thuộc về một người ngoài các đơn vị bạn phụ trách" in page
+    assert people["hn"].staff_code not in page
+    assert f"(mã cán bộ {people['nb2'].staff_code})" in page
+
+
 def test_an_officer_import_never_disables_an_administrator(world):
     app, o, client, _officer_user, officer_staff, people = world
     admin_staff = people["nb2"]

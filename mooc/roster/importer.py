@@ -82,6 +82,8 @@ MESSAGES = {
     "duplicate_email": _l("The e-mail %(value)s is also in row %(other)d."),
     "email_taken": _l("The e-mail %(value)s belongs to another person on the roster (staff code "
                       "%(other)s)."),
+    "email_taken_elsewhere": _l("The e-mail %(value)s belongs to a person outside the units you are in "
+                                "charge of: check the address, or ask an administrator."),
     "unit_out_of_scope": _l("The unit “%(value)s” is outside the units you are in charge of."),
     "person_out_of_scope": _l("The staff code %(value)s belongs to a person outside the units you are in "
                               "charge of: ask an administrator to move them."),
@@ -537,12 +539,21 @@ class _StaffRows:
                 "left_on": left_on}
 
     def emails_taken(self) -> list[StaffIssue]:
-        """Addresses the file gives that another person on the roster keeps."""
+        """Addresses the file gives that another person on the roster keeps. A scoped import
+        does not learn who, outside its units, has the address (no staff code named)."""
         owner_of_email, final_email = self.roster.owner_of_email, self.final_email
+        people, within = self.roster.people, self.plan.scope
         column = self.table.label("email")
-        return [StaffIssue(number, column, "email_taken", {"value": email, "other": owner})
-                for number, email in self.email_checks
-                if (owner := owner_of_email[email]) not in final_email or final_email[owner] == email]
+        issues = []
+        for number, email in self.email_checks:
+            owner = owner_of_email[email]
+            if owner in final_email and final_email[owner] != email:
+                continue  # the file gives its owner another address
+            if within is not None and people[owner].unit_id not in within:
+                issues.append(StaffIssue(number, column, "email_taken_elsewhere", {"value": email}))
+            else:
+                issues.append(StaffIssue(number, column, "email_taken", {"value": email, "other": owner}))
+        return issues
 
     def leavers(self) -> list[StaffChange]:
         """Active people a full roster does not name: they are marked as left today. A scoped
