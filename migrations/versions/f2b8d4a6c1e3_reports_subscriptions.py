@@ -25,7 +25,7 @@ def upgrade():
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=True),
         sa.Column('email', sa.String(length=254), nullable=True),
-        sa.Column('kind', _enum('kind', 'dashboard', 'overdue'), nullable=False),
+        sa.Column('kind', _enum('kind', 'dashboard', 'overdue', 'compliance'), nullable=False),
         sa.Column('unit_id', sa.Integer(), nullable=True),
         sa.Column('course_id', sa.Integer(), nullable=True),
         sa.Column('frequency', _enum('frequency', 'weekly', 'monthly'), nullable=False),

@@ -14,7 +14,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from mooc import clock
 from mooc.formatting import format_datetime, format_number
-from mooc.reports import queries
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 BAR = (31, 95, 153)  # the site's blue
@@ -46,21 +45,10 @@ def rates_png(rows: Sequence[tuple[str, float]], width: int = 600) -> bytes:
     return out.getvalue()
 
 
-COLUMNS = (  # (header, width in mm, value of a row)
-    (lambda: _("Unit"), 78, lambda r: r.label if r.unit else _("Total")),
-    (lambda: _("Active staff (people)"), 26, lambda r: format_number(r.headcount)),
-    (lambda: _("With required training (people)"), 30, lambda r: format_number(r.people_required)),
-    (lambda: _("Completed everything (people)"), 30, lambda r: format_number(r.counts["completed"])),
-    (lambda: _("In progress (people)"), 26, lambda r: format_number(r.counts["in_progress"])),
-    (lambda: _("Not started (people)"), 26, lambda r: format_number(r.counts["not_started"])),
-    (lambda: _("Overdue (people)"), 24, lambda r: format_number(r.counts["overdue"])),
-    (lambda: _("Completion rate (% of people)"), 27,
-     lambda r: "—" if r.rate is None else format_number(r.rate, 1)),
-)
-
-
-def dashboard_pdf(title: str, stamp: str, rollup: queries.Rollup, issuer: str) -> bytes:
-    """The dashboard on A4 landscape pages: heading, the chart of rates, the table."""
+def report_pdf(title: str, stamp: str, issuer: str, rated: Sequence[tuple[str, float]],
+               headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> bytes:
+    """A report on A4 landscape pages: heading, the chart of ``rated`` (label, %), the table
+    (``rows`` as text, the last one, the total, in bold; the header repeats on every page)."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
@@ -74,25 +62,18 @@ def dashboard_pdf(title: str, stamp: str, rollup: queries.Rollup, issuer: str) -
     pdf.multi_cell(0, 5, f"{stamp} · {_('Made on %(when)s', when=format_datetime(clock.now()))}",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    rated = [(row.label, row.rate) for row in rollup.rows if row.rate is not None][:20]
     if rated:
-        pdf.image(io.BytesIO(rates_png(rated, width=900)), w=200)
+        pdf.image(io.BytesIO(rates_png(list(rated)[:20], width=900)), w=200)
         pdf.ln(3)
-    _table(pdf, [*rollup.rows, rollup.total])
-    return bytes(pdf.output())
-
-
-def _table(pdf: FPDF, rows: list[queries.Row]) -> None:
-    """One line per unit, the total last (bold); the header repeats on every page."""
     pdf.set_font("DejaVu", "", 8)
-    bold = FontFace(emphasis="BOLD")
-    with pdf.table(col_widths=[width for _header, width, _value in COLUMNS], line_height=5,
+    with pdf.table(col_widths=tuple(widths), line_height=5,
                    headings_style=FontFace(emphasis="BOLD", fill_color=(232, 238, 245)),
-                   text_align=("LEFT", *["RIGHT"] * (len(COLUMNS) - 1))) as table:
+                   text_align=("LEFT", *["RIGHT"] * (len(headers) - 1))) as table:
         heading = table.row()
-        for header, _width, _value in COLUMNS:
-            heading.cell(header())
-        for row in rows:
-            line = table.row(style=bold if row.unit is None else None)
-            for _header, _width, value in COLUMNS:
-                line.cell(str(value(row)))
+        for header in headers:
+            heading.cell(header)
+        for n, row in enumerate(rows, 1):
+            line = table.row(style=FontFace(emphasis="BOLD") if n == len(rows) else None)
+            for value in row:
+                line.cell(value)
+    return bytes(pdf.output())

@@ -21,6 +21,7 @@ from mooc.extensions import Model
 class ReportKind(enum.StrEnum):
     DASHBOARD = "dashboard"  # completion by unit (the ministry's, or a unit's sub-units)
     OVERDUE = "overdue"      # the people with overdue training
+    COMPLIANCE = "compliance"  # who was compliant at the end of the last month
 
 
 class Frequency(enum.StrEnum):

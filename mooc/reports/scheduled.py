@@ -33,10 +33,12 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_number
 from mooc.reports import charts, exports, queries, tables
 from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
+from mooc.roster.models import OrgUnit
 from mooc.roster.scope import visible_units
 from mooc.roster.units import unit_label
 
 FURTHEST_BEHIND = 5
+EXPORT_MAX_ROWS = 100_000  # as the report pages' exports
 
 
 def period_of(frequency: Frequency, day: date) -> str:
@@ -82,70 +84,114 @@ class Report:
     rate: float | None = None
 
 
-def _title(subscription: ReportSubscription, rollup: queries.Rollup) -> str:
-    place = unit_label(rollup.parent) if rollup.parent else _("All units")
+@dataclass
+class Figures:
+    """What a report says, whichever it is: the mail's summary, chart and files come from it."""
+
+    title: str
+    rate_line: str  # the headline: "Completion rate: 75,0 %" or "Compliance rate: ..."
+    rate: float | None
+    rated: list[tuple[str, float]]  # (unit, percentage) of each unit shown: chart, furthest behind
+    facts: list[str]  # the summary's other lines
+    sheets: list[exports.Table]  # the XLSX
+    pdf_headers: list[str]
+    pdf_rows: list[list[str]]  # the total last
+    pdf_widths: list[float]
+
+
+def _place(unit: OrgUnit | None) -> str:
+    return unit_label(unit) if unit is not None else _("All units")
+
+
+def _rollup_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
+    rollup = queries.rollup(reader, subscription.unit_id, queries.Filters(course_id=subscription.course_id),
+                            today)
+    total = rollup.total
+    facts = [_("People with required training: %(n)s; overdue: %(overdue)s",
+               n=format_number(total.people_required), overdue=format_number(total.counts["overdue"]))]
     if subscription.kind == ReportKind.OVERDUE:
-        return _("Overdue training — %(unit)s", unit=place)
-    return _("Training completion by unit — %(unit)s", unit=place)
+        title = _("Overdue training — %(unit)s", unit=_place(rollup.parent))
+        filters = queries.Filters(course_id=subscription.course_id, status="overdue")
+        stmt = queries.people_query(reader, subscription.unit_id, filters, today, None)
+        headers, people = tables.people_table(queries.person_rows(stmt, today))
+        sheet = exports.Table(_("Overdue training"), headers, list(people))
+    else:
+        title = _("Training completion by unit — %(unit)s", unit=_place(rollup.parent))
+        headers, rows = tables.rollup_table(rollup)
+        sheet = exports.Table(_("Completion by unit"), headers, rows)
+    shown = [*rollup.rows, total]
+    return Figures(
+        title, _("Completion rate: %(rate)s", rate=_percent(total.rate)), total.rate,
+        [(row.label, row.rate) for row in rollup.rows if row.rate is not None], facts,
+        [sheet],
+        [_("Unit"), _("Active staff (people)"), _("With required training (people)"),
+         _("Completed everything (people)"), _("Not started (people)"), _("Overdue (people)"),
+         _("Completion rate (% of people)")],
+        [[row.label if row.unit else _("Total"), format_number(row.headcount),
+          format_number(row.people_required), format_number(row.counts["completed"]),
+          format_number(row.counts["not_started"]), format_number(row.counts["overdue"]),
+          _percent(row.rate)] for row in shown],
+        [95, 28, 32, 32, 28, 28, 30])
 
 
-def _filters(subscription: ReportSubscription) -> queries.Filters:
-    return queries.Filters(course_id=subscription.course_id)
+def _compliance_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
+    """Compliance at the end of the last month (the month the report looks back on)."""
+    month_end = today.replace(day=1) - timedelta(days=1)
+    result = queries.compliance(reader, subscription.unit_id, month_end, listed=False)
+    title, sheets = tables.compliance_tables(result, EXPORT_MAX_ROWS)
+    facts = [_("People on the roster that day: %(n)s; compliant: %(compliant)s",
+               n=format_number(result.people), compliant=format_number(result.compliant))]
+    return Figures(
+        title, _("Compliance rate: %(rate)s", rate=_percent(result.percent)), result.percent,
+        [(u.label, u.percent) for u in result.units if u.percent is not None], facts,
+        sheets, [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
+        [[u.label, format_number(u.people), format_number(u.compliant), _percent(u.percent)]
+         for u in result.units]
+        + [[_("Total"), format_number(result.people), format_number(result.compliant),
+            _percent(result.percent)]],
+        [150, 40, 40, 40])
 
 
 def build(subscription: ReportSubscription, reader: User, today: date,
           previous_rate: float | None) -> Report:
     """The report as ``reader`` may read it today (queries.OutOfScope if they may not)."""
-    rollup = queries.rollup(reader, subscription.unit_id, _filters(subscription), today)
-    title = _title(subscription, rollup)
-    rate = rollup.total.rate
-    behind = sorted((row for row in rollup.rows if row.rate is not None),
-                    key=lambda row: (row.rate, -row.counts["overdue"]))[:FURTHEST_BEHIND]
-    chart = charts.rates_png([(row.label, row.rate) for row in rollup.rows if row.rate is not None][:20])
-    parts = [mail.Part("bieu-do.png", "image/png", chart, cid="chart")]
+    if subscription.kind == ReportKind.COMPLIANCE:
+        figures = _compliance_figures(subscription, reader, today)
+    else:
+        figures = _rollup_figures(subscription, reader, today)
     stamp = _("As of %(day)s", day=format_date(today)) + (
         " · " + _("Course: %(title)s", title=subscription.course.title) if subscription.course else "")
-    name = slug(title, today.isoformat())
+    parts = [mail.Part("bieu-do.png", "image/png", charts.rates_png(figures.rated[:20]), cid="chart")]
+    name = slug(figures.title, today.isoformat())
     if subscription.xlsx:
-        parts.append(mail.Part(f"{name}.xlsx", exports.XLSX_MIME, _xlsx(subscription, reader, rollup, title,
-                                                                       stamp, today)))
+        parts.append(mail.Part(f"{name}.xlsx", exports.XLSX_MIME,
+                               exports.tables_to_xlsx(figures.title, figures.sheets, stamp)))
     if subscription.pdf:
-        parts.append(mail.Part(f"{name}.pdf", "application/pdf", charts.dashboard_pdf(
-            title, stamp, rollup, settings().issuer)))
+        parts.append(mail.Part(f"{name}.pdf", "application/pdf", charts.report_pdf(
+            figures.title, stamp, settings().issuer, figures.rated, figures.pdf_headers, figures.pdf_rows,
+            figures.pdf_widths)))
+    rate = figures.rate
     change = None if rate is None or previous_rate is None else round(rate - previous_rate, 1)
-    text, body = _summary(title, stamp, rate, change, rollup, behind)
-    return Report(f"{title} ({stamp})", text, body, parts, rate)
-
-
-def _xlsx(subscription: ReportSubscription, reader: User, rollup: queries.Rollup, title: str,
-          stamp: str, today: date) -> bytes:
-    if subscription.kind == ReportKind.OVERDUE:
-        filters = queries.Filters(course_id=subscription.course_id, status="overdue")
-        stmt = queries.people_query(reader, subscription.unit_id, filters, today, None)
-        headers, people = tables.people_table(queries.person_rows(stmt, today))
-        table = exports.Table(_("Overdue training"), headers, list(people))
-    else:
-        headers, rows = tables.rollup_table(rollup)
-        table = exports.Table(_("Completion by unit"), headers, rows)
-    return exports.tables_to_xlsx(title, [table], stamp)
+    behind = sorted(figures.rated, key=lambda pair: pair[1])[:FURTHEST_BEHIND]
+    text, body = _summary(figures, stamp, change, behind)
+    return Report(f"{figures.title} ({stamp})", text, body, parts, rate)
 
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{format_number(value, 1)} %"
 
 
-def _summary(title: str, stamp: str, rate: float | None, change: float | None, rollup: queries.Rollup,
-             behind: list[queries.Row]) -> tuple[str, str]:
+def _summary(figures: Figures, stamp: str, change: float | None,
+             behind: list[tuple[str, float]]) -> tuple[str, str]:
     """The mail's body, as text and as HTML (the same facts)."""
-    total = rollup.total
+    title = figures.title
     lines = [
-        _("Completion rate: %(rate)s", rate=_percent(rate)),
+        figures.rate_line,
         (_("Change since the last report: %(change)s points", change=format_number(change, 1))
          if change is not None else _("Change since the last report: this is the first one")),
-        _("People with required training: %(n)s; overdue: %(overdue)s",
-          n=format_number(total.people_required), overdue=format_number(total.counts["overdue"])),
+        *figures.facts,
     ]
-    behind_lines = [f"{row.label}: {_percent(row.rate)}" for row in behind]
+    behind_lines = [f"{label}: {_percent(rate)}" for label, rate in behind]
     link = public_url() + "/reports/"
     text = "\n".join([title, stamp, "", *lines, "", _("Furthest behind:"), *behind_lines, "",
                       _("The report on the site: %(link)s", link=link)])

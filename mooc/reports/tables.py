@@ -7,8 +7,10 @@ from collections.abc import Iterable, Iterator
 
 from flask_babel import gettext as _
 
-from mooc.reports import queries
+from mooc.formatting import format_date
+from mooc.reports import exports, queries
 from mooc.roster.account_status import AccountStatus
+from mooc.roster.units import unit_label
 from mooc.training.status import EnrolmentStatus
 
 
@@ -86,3 +88,23 @@ def people_table(rows: Iterable[queries.PersonRow]) -> tuple[list[str], Iterator
         for r in rows
     )
     return headers, table
+
+
+def compliance_tables(result: queries.Compliance, max_rows: int) -> tuple[str, list[exports.Table]]:
+    """The compliance export: a sheet of units (path, people, compliant, percentage) and a
+    sheet of people (unit and position on that day, what they missed)."""
+    title = _("Compliance of %(unit)s on %(date)s",
+              unit=unit_label(result.unit) if result.unit else _("All units"), date=format_date(result.day))
+    units = exports.Table(
+        _("Compliance by unit"),
+        [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
+        [[u.label, u.people, u.compliant, u.percent] for u in result.units]
+        + [[_("Total"), result.people, result.compliant, result.percent]],
+    )
+    people = exports.Table(
+        _("Compliance by person"),
+        [_("Staff code"), _("Full name"), _("Unit"), _("Position"), _("Compliant"), _("Missing")],
+        ([r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
+          "; ".join(r.missing)] for r in queries.compliance_rows(result, max_rows)),
+    )
+    return title, [units, people]

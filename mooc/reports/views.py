@@ -280,7 +280,7 @@ def compliance():
     result = None
     if unit_id is not None or all_units:
         export = _export_arg()
-        try:  # an export lists nobody here: its people are streamed (_compliance_tables)
+        try:  # an export lists nobody here: its people are streamed (tables.compliance_tables)
             result = queries.compliance(current_user, unit_id, day, listed=export is None)
         except queries.OutOfScope:  # also an unknown unit
             abort(404)
@@ -288,32 +288,12 @@ def compliance():
             return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
                                    n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
         if export is not None:
-            return _export(export, *_compliance_tables(result), _described(
+            return _export(export, *tables.compliance_tables(result, EXPORT_MAX_ROWS), _described(
                 unit_label(result.unit) if result.unit else _("All units"), as_of=day),
                 rows=len(result.units) + 1 + result.people)
     return render_template(
         "reports/compliance.html", result=result, unit_id=unit_id, all_units=all_units, day=day, **_choices()
     )
-
-
-def _compliance_tables(result: queries.Compliance) -> tuple[str, list[exports.Table]]:
-    """The compliance export: a sheet of units (path, people, compliant, percentage) and a
-    sheet of people (unit and position on that day, what they missed)."""
-    title = _("Compliance of %(unit)s on %(date)s",
-              unit=unit_label(result.unit) if result.unit else _("All units"), date=format_date(result.day))
-    units = exports.Table(
-        _("Compliance by unit"),
-        [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
-        [[u.label, u.people, u.compliant, u.percent] for u in result.units]
-        + [[_("Total"), result.people, result.compliant, result.percent]],
-    )
-    people = exports.Table(
-        _("Compliance by person"),
-        [_("Staff code"), _("Full name"), _("Unit"), _("Position"), _("Compliant"), _("Missing")],
-        ([r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
-          "; ".join(r.missing)] for r in queries.compliance_rows(result, EXPORT_MAX_ROWS)),
-    )
-    return title, [units, people]
 
 
 @bp.get("/trend")

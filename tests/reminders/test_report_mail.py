@@ -229,3 +229,29 @@ def test_who_may_subscribe_to_what(mail_app, person, make_user, smtp):
     assert ended.status_code == 404
     dry = _run(app, "--dry-run")
     assert dry.exit_code == 0 and "1 subscriptions due" in dry.output and smtp.inbox.messages == []
+
+
+def test_compliance_at_the_end_of_the_last_month(mail_app, person, make_user, smtp):
+    """Mailed on the first run of April: compliance on 31/03 (section 1: Lê Văn Chậm late)."""
+    app, o, _factory = mail_app
+    _people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    page = client.get(f"/reports/compliance?unit={o.province.id}").get_data(as_text=True)
+    assert 'name="kind" value="compliance"' in page
+    _subscribe(client, kind="compliance", unit=o.province.id, frequency="monthly", xlsx="1", pdf="1")
+    at(date(2026, 4, 1))
+    result = _run(app)
+    assert result.exit_code == 0 and "Sent 1" in result.output, result.output
+    [message] = smtp.inbox.messages
+    assert "31/03/2026" in message["Subject"]
+    text = text_of(message)
+    assert "50,0 %" in text and "Phòng 1: 66,7 %" in text and "Phòng 2: 0,0 %" in text
+    files = _attachments(message)
+    [xlsx] = [data for name, data in files.items() if name.endswith(".xlsx")]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    people = {row[1]: row[4] for row in book.worksheets[1].iter_rows(values_only=True)
+              if len(row) > 4 and isinstance(row[1], str)}
+    assert people["Lê Văn Chậm"] == "không" and people["Nguyễn Văn An"] == "có"
+    assert "Đỗ Minh Khang" not in people  # Hà Nội
+    [pdf] = [data for name, data in files.items() if name.endswith(".pdf")]
+    assert "Phòng 1" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
