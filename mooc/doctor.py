@@ -29,6 +29,7 @@ from mooc.courses.models import CourseSync
 from mooc.courses.sync import SyncRefused, git_commit, sync_tree
 from mooc.extensions import db
 from mooc.formatting import format_datetime
+from mooc.reports.models import ReportSubscription
 from mooc.serving import default_workers
 
 OK, WARNING, ERROR = "ok", "warning", "error"
@@ -39,7 +40,13 @@ SCHEDULED: tuple[tuple[str, str, timedelta, Callable[[Settings], bool]], ...] = 
     ("mooc training assign", "training.assigned", timedelta(days=1), lambda config: True),
     ("mooc reminders send", "reminders.sent", timedelta(days=1), lambda config: True),
     ("mooc xapi send", "xapi.sent", timedelta(hours=1), lambda config: bool(config.xapi_url)),
+    ("mooc reports send", "reports.sent", timedelta(days=1), lambda config: _has_subscriptions()),
 )
+
+
+def _has_subscriptions() -> bool:
+    return db.session.scalar(sa.select(ReportSubscription.id).where(
+        ReportSubscription.active.is_(True)).limit(1)) is not None
 SCHEDULE_SLACK = 0.5  # of its period: a nightly job is overdue after 36 hours, an hourly one after 90 minutes
 MIN_FREE_BYTES = 1 << 30  # below 1 GB free: a warning
 CRITICAL_FREE_BYTES = 100 << 20  # below 100 MB: an error (SQLite, the outbox, backups stop)

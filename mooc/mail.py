@@ -20,7 +20,8 @@ import smtplib
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -45,8 +46,19 @@ class MailError(RuntimeError):
     """The message could not be handed over (server down, refused, bad settings)."""
 
 
+@dataclass(frozen=True)
+class Part:
+    """A file sent with a message: an attachment, or (with ``cid``) an image the HTML body
+    shows inline (``<img src="cid:...">``), so that no remote image is ever fetched."""
+
+    filename: str
+    mime: str  # "application/pdf", "image/png"...
+    data: bytes
+    cid: str = ""  # an inline image's Content-ID, without the angle brackets
+
+
 def build_message(to: str, subject: str, text: str, html: str | None = None, *,
-                  sender: str) -> EmailMessage:
+                  sender: str, parts: Sequence[Part] = ()) -> EmailMessage:
     # Python 3.11's header folding can drop a space between encoded words in a long
     # Vietnamese subject (CPython gh-92081): keep headers on one line (RFC 5322 allows 998).
     message = EmailMessage(policy=UNFOLDED)
@@ -59,13 +71,25 @@ def build_message(to: str, subject: str, text: str, html: str | None = None, *,
     message.set_content(text, charset="utf-8")
     if html is not None:
         message.add_alternative(html, subtype="html", charset="utf-8")
+        html_part = message.get_body(("html",))
+        for part in parts:
+            if part.cid and html_part is not None:
+                maintype, subtype = part.mime.split("/", 1)
+                html_part.add_related(part.data, maintype, subtype, cid=f"<{part.cid}>",
+                                      filename=part.filename)
+    for part in parts:
+        if not part.cid:
+            maintype, subtype = part.mime.split("/", 1)
+            message.add_attachment(part.data, maintype, subtype, filename=part.filename)
     return message
 
 
-def send(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
-    """Send one message to ``to`` with the app's configured backend; returns the message."""
+def send(to: str, subject: str, text: str, html: str | None = None, *,
+         parts: Sequence[Part] = ()) -> EmailMessage:
+    """Send one message to ``to`` with the app's configured backend; returns the message.
+    ``parts``: attachments, and images the HTML shows inline."""
     config = settings()
-    message = build_message(to, subject, text, html, sender=config.mail_sender)
+    message = build_message(to, subject, text, html, sender=config.mail_sender, parts=parts)
     if config.mail_backend == "file":
         write_to_outbox(message, config.instance_dir / "outbox")
     else:

@@ -27,6 +27,7 @@ from mooc.courses.models import Course, Quiz
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
+from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, RosterImport
 from mooc.training import assign
 from mooc.training.completion import complete
@@ -87,6 +88,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
     "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
     "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
+    "reports.subscriptions_page": ("GET", "/reports/subscriptions", "LDOOOOOO"),
+    "reports.subscribe": ("POST", "/reports/subscriptions", "LDOOOOOO"),
+    "reports.subscribe_address": ("POST", "/reports/subscriptions/address", "LDDDDDDO"),
+    "reports.unsubscribe": ("POST", "/reports/subscriptions/{subscription}/end", "LDODDDDD"),  # manager A's
     "roster.index": ("GET", "/roster/", "LDOOOOOO"),
     "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODODOO"),
     "roster.invite": ("POST", "/roster/staff/{trainee_staff}/invite", "LDDDODDO"),
@@ -157,6 +162,9 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
     record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))
     ids["roster_import"] = record.id
+    ids["subscription"] = save(app, ReportSubscription(
+        user_id=users["manager_a"].id, kind=ReportKind.DASHBOARD, unit_id=unit_a.id,
+        frequency=Frequency.MONTHLY)).id
     return app, World(ids, users)
 
 

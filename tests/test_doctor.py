@@ -15,6 +15,7 @@ from flask_migrate import downgrade, upgrade
 
 from mooc import clock, doctor
 from mooc.auth import audit
+from mooc.auth.models import Role
 from mooc.cli import main
 from mooc.config import SECRET_FILE, build_settings, settings
 from mooc.courses.sync import sync_tree
@@ -260,3 +261,19 @@ def test_the_command_prints_one_line_per_check_and_exits_0_with_warnings_only(ap
     assert {check["check"] for check in as_json["checks"]} >= {
         "settings.env", "database", "database.migrations", "courses", "courses.sync", "mail",
         "schedule.training_assign", "schedule.reminders_send", "instance.disk", "instance.permissions"}
+
+
+def test_the_reports_run_is_watched_once_someone_subscribes(app, make_user):
+    from mooc.reports.models import Frequency, ReportKind, ReportSubscription
+
+    with app.app_context():
+        assert "schedule.reports_send" not in statuses(doctor.check_schedule())
+    reporter = make_user(role=Role.REPORTER)
+    with app.app_context():
+        db.session.add(ReportSubscription(user_id=reporter.id, kind=ReportKind.DASHBOARD,
+                                          frequency=Frequency.MONTHLY))
+        db.session.commit()
+        assert statuses(doctor.check_schedule())["schedule.reports_send"] == "warning"  # never ran
+    assert app.test_cli_runner().invoke(args=["reports", "send"]).exit_code == 0
+    with app.app_context():
+        assert statuses(doctor.check_schedule())["schedule.reports_send"] == "ok"

@@ -4,7 +4,7 @@ the queries: a manager sees their subtree only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sized
+from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -32,12 +32,13 @@ from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
 from mooc.courses.models import Course
 from mooc.downloads import content_disposition, slug
+from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
-from mooc.params import choice_arg, date_arg, int_arg
+from mooc.params import choice_arg, date_arg, int_arg, parse_int
 from mooc.replica import reads_replica
-from mooc.reports import analytics, exports, queries
-from mooc.roster.account_status import AccountStatus
+from mooc.reports import analytics, exports, queries, subscriptions, tables
+from mooc.reports.models import Frequency, ReportKind
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
@@ -162,43 +163,6 @@ def _export(kind: str, title: str, tables: list[exports.Table], described: Descr
     )
 
 
-def _rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
-    """The dashboard's table: every number counts people (each person once, by their most
-    urgent status), as the headers say."""
-    headers = [
-        _("Unit"),
-        _("Active staff (people)"),
-        _("Cannot sign in (people)"),
-        _("With required training (people)"),
-        _("Completed everything (people)"),
-        _("In progress (people)"),
-        _("Not started (people)"),
-        _("Overdue (people)"),
-        _("Exempt from all (people)"),
-        _("Completion rate (% of people)"),
-        _("Last activity"),
-        _("Required training"),
-    ]
-    rows = [
-        [
-            row.label if row.unit else _("Total"),
-            row.headcount,
-            row.cannot_sign_in,
-            row.people_required,
-            row.counts["completed"],
-            row.counts["in_progress"],
-            row.counts["not_started"],
-            row.counts["overdue"],
-            row.counts["exempt"],
-            row.rate,
-            row.last_activity,
-            (_("none: no rule covers this unit") if row.uncovered else _("yes")) if row.unit else "",
-        ]
-        for row in [*rollup.rows, rollup.total]
-    ]
-    return headers, rows
-
-
 SORTS = {
     "name": lambda r: r.label,
     "rate": lambda r: (r.rate is None, r.rate or 0),
@@ -222,7 +186,7 @@ def _dashboard(unit_id: int | None):
     unit = unit_label(rollup.parent) if rollup.parent else _("All units")
     title = _("Training completion by unit") + (f" — {unit}" if rollup.parent else "")
     if export:
-        headers, rows = _rollup_table(rollup)
+        headers, rows = tables.rollup_table(rollup)
         return _export(export, title, [exports.Table(_("Completion by unit"), headers, rows)],
                        _described(unit, _filters(), today))
     people = None
@@ -265,45 +229,6 @@ def unit(unit_id: int):
     return _dashboard(unit_id)
 
 
-def people_table(rows: Iterable[queries.PersonRow]) -> tuple[list[str], Iterator[list]]:
-    """The headers, and the rows as a generator (read as the export is sent). Each status's
-    label is translated once, not once a row."""
-    statuses = {status: status.label for status in EnrolmentStatus}
-    accounts = {account: account.label for account in AccountStatus}
-    headers = [
-        _("Staff code"),
-        _("Full name"),
-        _("Unit"),
-        _("Position"),
-        _("Course"),
-        _("Status"),
-        _("Due"),
-        _("Days overdue"),
-        _("Completed"),
-        _("Manager"),
-        _("Last training activity"),
-        _("Account"),
-    ]
-    table = (
-        [
-            r.staff.staff_code,
-            r.staff.full_name,
-            r.unit_name,
-            r.position_title,
-            r.course_title,
-            statuses[r.status],
-            r.due_on,
-            r.days_overdue,
-            r.completed_at,
-            r.managers,
-            r.last_activity,
-            accounts[r.account],
-        ]
-        for r in rows
-    )
-    return headers, table
-
-
 @bp.get("/people")
 @permission_required(Permission.READ_REPORTS)
 @reads_replica
@@ -327,7 +252,7 @@ def people():
         if count > EXPORT_MAX_ROWS:
             return _narrow_first(_("This list has more than %(n)s rows: narrow it by unit, course or status "
                                    "before exporting.", n=format_number(EXPORT_MAX_ROWS)), "reports.people")
-        headers, table = people_table(queries.person_rows(stmt, today))
+        headers, table = tables.people_table(queries.person_rows(stmt, today))
         unit = unit_label(unit_id) if unit_id else _("All my units")
         return _export(export, title, [exports.Table(title, headers, table)],
                        _described(unit, filters, today), rows=count)
@@ -355,7 +280,7 @@ def compliance():
     result = None
     if unit_id is not None or all_units:
         export = _export_arg()
-        try:  # an export lists nobody here: its people are streamed (_compliance_tables)
+        try:  # an export lists nobody here: its people are streamed (tables.compliance_tables)
             result = queries.compliance(current_user, unit_id, day, listed=export is None)
         except queries.OutOfScope:  # also an unknown unit
             abort(404)
@@ -363,32 +288,12 @@ def compliance():
             return _narrow_first(_("This unit had more than %(n)s people on that day: export a smaller unit.",
                                    n=format_number(EXPORT_MAX_ROWS)), "reports.compliance")
         if export is not None:
-            return _export(export, *_compliance_tables(result), _described(
+            return _export(export, *tables.compliance_tables(result, EXPORT_MAX_ROWS), _described(
                 unit_label(result.unit) if result.unit else _("All units"), as_of=day),
                 rows=len(result.units) + 1 + result.people)
     return render_template(
         "reports/compliance.html", result=result, unit_id=unit_id, all_units=all_units, day=day, **_choices()
     )
-
-
-def _compliance_tables(result: queries.Compliance) -> tuple[str, list[exports.Table]]:
-    """The compliance export: a sheet of units (path, people, compliant, percentage) and a
-    sheet of people (unit and position on that day, what they missed)."""
-    title = _("Compliance of %(unit)s on %(date)s",
-              unit=unit_label(result.unit) if result.unit else _("All units"), date=format_date(result.day))
-    units = exports.Table(
-        _("Compliance by unit"),
-        [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
-        [[u.label, u.people, u.compliant, u.percent] for u in result.units]
-        + [[_("Total"), result.people, result.compliant, result.percent]],
-    )
-    people = exports.Table(
-        _("Compliance by person"),
-        [_("Staff code"), _("Full name"), _("Unit"), _("Position"), _("Compliant"), _("Missing")],
-        ([r.staff_code, r.full_name, r.unit, r.position, _("yes") if r.compliant else _("no"),
-          "; ".join(r.missing)] for r in queries.compliance_rows(result, EXPORT_MAX_ROWS)),
-    )
-    return title, [units, people]
 
 
 @bp.get("/trend")
@@ -426,3 +331,76 @@ def course(course_id: int):
             _("Question difficulty"), [_("Quiz"), _("Question"), _("Answers"), _("Share correct (%)")],
             [[q.quiz_title, q.title, q.answers, q.percent_correct] for q in data.questions])], described)
     return render_template("reports/course.html", course=course, data=data)
+
+
+# --- reports by e-mail ---------------------------------------------------------------------------
+
+SUBSCRIPTION_REFUSALS = {
+    "out_of_scope": lambda: _("You cannot receive this report: it is outside the units you can read."),
+    "too_many": lambda: _("You already receive %(n)d reports by e-mail: end one first.",
+                          n=subscriptions.MAX_PER_PERSON),
+    "bad_email": lambda: _("Enter a valid e-mail address."),
+    "no_format": lambda: _("Choose XLSX, PDF or both."),
+    "not_yours": lambda: _("This subscription is not yours to end."),
+}
+
+
+def _posted_choice() -> subscriptions.Choice:
+    form = request.form
+    kind = form.get("kind", "")
+    frequency = form.get("frequency", "")
+    return subscriptions.Choice(
+        kind=ReportKind(kind) if kind in set(ReportKind) else ReportKind.DASHBOARD,
+        frequency=Frequency(frequency) if frequency in set(Frequency) else Frequency.MONTHLY,
+        unit_id=parse_int(form.get("unit"), low=1), course_id=parse_int(form.get("course"), low=1),
+        xlsx=bool(form.get("xlsx")), pdf=bool(form.get("pdf")))
+
+
+@bp.get("/subscriptions")
+@permission_required(Permission.READ_REPORTS)
+def subscriptions_page():
+    admin = current_user.can(Permission.MANAGE_ACCOUNTS)
+    return render_template("reports/subscriptions.html", subscriptions=subscriptions.listed(current_user),
+                           admin=admin, units=unit_choices(current_user) if admin else [],
+                           courses=db.session.scalars(sa.select(Course).where(Course.archived.is_(False))
+                                                      .order_by(Course.title)).all() if admin else [],
+                           ReportKind=ReportKind, Frequency=Frequency)
+
+
+@bp.post("/subscriptions")
+@permission_required(Permission.READ_REPORTS)
+def subscribe():
+    try:
+        subscriptions.subscribe(current_user, _posted_choice())
+    except subscriptions.SubscriptionRefused as refused:
+        refuse()
+        flash(SUBSCRIPTION_REFUSALS[refused.code](), "warning")
+    else:
+        flash(_("Done: this report will come to %(email)s.", email=current_user.email), "success")
+    return redirect(url_for("reports.subscriptions_page"))
+
+
+@bp.post("/subscriptions/address")
+@permission_required(Permission.MANAGE_ACCOUNTS)
+def subscribe_address():
+    email = request.form.get("email", "")[:300]
+    try:
+        subscriptions.subscribe_address(current_user, email, _posted_choice())
+    except subscriptions.SubscriptionRefused as refused:
+        refuse()
+        flash(SUBSCRIPTION_REFUSALS[refused.code](), "warning")
+    else:
+        flash(_("Done: this report will come to %(email)s.", email=email.strip()), "success")
+    return redirect(url_for("reports.subscriptions_page"))
+
+
+@bp.post("/subscriptions/<int:subscription_id>/end")
+@permission_required(Permission.READ_REPORTS)
+def unsubscribe(subscription_id: int):
+    try:
+        subscriptions.unsubscribe(current_user, subscription_id)
+    except subscriptions.SubscriptionRefused:
+        refuse()
+        abort(404)
+    flash(_("Done: this report will not be mailed any more."), "success")
+    return redirect(url_for("reports.subscriptions_page"))

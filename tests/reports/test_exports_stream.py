@@ -223,10 +223,10 @@ def _open_transactions(app) -> int:
 def test_a_failure_half_way_leaves_no_transaction_open(listed, monkeypatch):
     """The view has returned when the rows are read: the request's context is kept for the
     stream, and closed (session removed, connection back to the pool) when the stream fails."""
-    from mooc.reports import views
+    from mooc.reports import tables
 
     app, o, client, people = listed
-    real = views.people_table
+    real = tables.people_table
 
     def failing(rows):
         headers, table = real(rows)
@@ -237,7 +237,7 @@ def test_a_failure_half_way_leaves_no_transaction_open(listed, monkeypatch):
 
         return headers, broken()
 
-    monkeypatch.setattr(views, "people_table", failing)
+    monkeypatch.setattr(tables, "people_table", failing)
     monkeypatch.setattr(downloads, "CSV_BATCH", 1)  # the title leaves before the rows are read
     response = client.get("/reports/people?export=csv", buffered=False)
     assert response.status_code == 200 and response.is_streamed
@@ -249,7 +249,7 @@ def test_a_failure_half_way_leaves_no_transaction_open(listed, monkeypatch):
     with app.app_context():
         assert db.engine.pool.checkedout() == 0
     assert _open_transactions(app) == 0
-    monkeypatch.setattr(views, "people_table", real)
+    monkeypatch.setattr(tables, "people_table", real)
     with app.app_context():  # nothing holds a lock: a writer writes at once
         db.session.get(Staff, people[1].id).full_name = "Nguyễn Văn Đổi Tên"
         db.session.commit()

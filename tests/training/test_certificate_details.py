@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from mooc.config import public_url
+from mooc.cron import links_line
 from mooc.extensions import db
-from mooc.reminders.commands import links_line
 from mooc.training.models import Certificate
 from tests.conftest import login
 from tests.training.test_completion import read_and_pass, require

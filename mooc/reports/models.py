@@ -1,0 +1,72 @@
+"""Report subscriptions: a report mailed weekly or monthly, and the log of what was sent.
+
+A subscription belongs to a person (who reads reports: their scope is checked again at every
+sending) or, made by an administrator, to a mailing address without an account (its unit is
+fixed when it is made). ``ReportDelivery`` is unique per subscription and period, so a second
+run in the same period sends nothing, as reminders do."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mooc import clock
+from mooc.database import UTCDateTime, enum_column
+from mooc.extensions import Model
+
+
+class ReportKind(enum.StrEnum):
+    DASHBOARD = "dashboard"  # completion by unit (the ministry's, or a unit's sub-units)
+    OVERDUE = "overdue"      # the people with overdue training
+    COMPLIANCE = "compliance"  # who was compliant at the end of the last month
+
+
+class Frequency(enum.StrEnum):
+    WEEKLY = "weekly"    # on the first run of each ISO week (Monday, with a daily cron)
+    MONTHLY = "monthly"  # on the first run of each month
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # claimed by a run; sent or failed once it confirms
+    SENT = "sent"
+    FAILED = "failed"    # retried by the next runs in the period
+    SKIPPED = "skipped"  # the subscriber may no longer read the report (reason kept)
+
+
+class ReportSubscription(Model):
+    __tablename__ = "report_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))  # an address without an account
+    kind: Mapped[ReportKind] = mapped_column(enum_column(ReportKind, "kind"))
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id", ondelete="CASCADE"))
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency, "frequency"))
+    xlsx: Mapped[bool] = mapped_column(default=True)
+    pdf: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user = relationship("User", foreign_keys=[user_id])
+    unit = relationship("OrgUnit")
+    course = relationship("Course")
+
+
+class ReportDelivery(Model):
+    __tablename__ = "report_deliveries"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("report_subscriptions.id", ondelete="CASCADE"), index=True)
+    period: Mapped[str] = mapped_column(sa.String(10))  # "2026-W49" or "2026-12"
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "status"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate: Mapped[float | None]  # the completion rate sent, for "change since last period"
+    detail: Mapped[str | None] = mapped_column(sa.String(500))  # an error, or why it was skipped

@@ -1,0 +1,327 @@
+"""Scheduled reports: each subscription's report, mailed once per week or month.
+
+`mooc reports send` (cron, daily) goes through the active subscriptions; for each one whose
+period (ISO week or month) has no delivery yet it **claims** the period (a ``pending`` row,
+committed), builds the report as its subscriber may read it **now** (a person's scope is
+checked again: a manager who lost the role, or whose unit is no longer theirs, gets nothing,
+and the delivery says why), **hands** the mail over with no transaction open and
+**confirms** it (``sent`` or ``failed``), as the reminders do (mooc/reminders/sender.py): a
+second run in the period sends nothing, a failed one is retried by the next run, and a run
+that died after claiming is taken over after ``MOOC_REMINDER_PENDING_MINUTES``.
+
+The mail: a short summary in the body (completion rate, the change since the last period's
+mail, the five units furthest behind, a small chart as an inline image), and the report as
+XLSX and/or PDF attachments."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from mooc import clock, mail
+from mooc.auth import audit
+from mooc.auth.models import Permission, Role, User
+from mooc.config import public_url, settings
+from mooc.downloads import slug
+from mooc.extensions import db
+from mooc.formatting import format_date, format_number
+from mooc.reports import charts, exports, queries, tables
+from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
+from mooc.roster.models import OrgUnit
+from mooc.roster.scope import visible_units
+from mooc.roster.units import unit_label
+
+FURTHEST_BEHIND = 5
+EXPORT_MAX_ROWS = 100_000  # as the report pages' exports
+
+
+def period_of(frequency: Frequency, day: date) -> str:
+    if frequency == Frequency.WEEKLY:
+        year, week, _weekday = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{day:%Y-%m}"
+
+
+def reader_of(subscription: ReportSubscription) -> tuple[User | None, str]:
+    """Who the report is read as, now, or (None, why not). A person reads it within their
+    own scope as it is today; an address without an account reads the unit it was given
+    when the subscription was made (the whole ministry: none), as a reporter would."""
+    if subscription.user_id is None:
+        role = Role.MANAGER if subscription.unit_id is not None else Role.REPORTER
+        return User(role=role, scope_unit_id=subscription.unit_id, active=True,
+                    email=subscription.email or "", display_name=subscription.email or ""), ""
+    user = subscription.user
+    if user is None or not user.active:
+        return None, "account disabled"
+    if not user.can(Permission.READ_REPORTS):
+        return None, "no longer reads reports"
+    scope = visible_units(user)
+    if scope is not None and (subscription.unit_id is None or subscription.unit_id not in scope):
+        return None, "unit outside the person's scope"
+    return user, ""
+
+
+def address_of(subscription: ReportSubscription) -> str:
+    if subscription.user is not None:
+        return mail.address(subscription.user.display_name, subscription.user.email)
+    return subscription.email or ""
+
+
+@dataclass
+class Report:
+    """One subscription's mail, built."""
+
+    subject: str
+    text: str
+    html: str
+    parts: list[mail.Part] = field(default_factory=list)
+    rate: float | None = None
+
+
+@dataclass
+class Figures:
+    """What a report says, whichever it is: the mail's summary, chart and files come from it."""
+
+    title: str
+    rate_line: str  # the headline: "Completion rate: 75,0 %" or "Compliance rate: ..."
+    rate: float | None
+    rated: list[tuple[str, float]]  # (unit, percentage) of each unit shown: chart, furthest behind
+    facts: list[str]  # the summary's other lines
+    sheets: list[exports.Table]  # the XLSX
+    pdf_headers: list[str]
+    pdf_rows: list[list[str]]  # the total last
+    pdf_widths: list[float]
+
+
+def _place(unit: OrgUnit | None) -> str:
+    return unit_label(unit) if unit is not None else _("All units")
+
+
+def _rollup_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
+    rollup = queries.rollup(reader, subscription.unit_id, queries.Filters(course_id=subscription.course_id),
+                            today)
+    total = rollup.total
+    facts = [_("People with required training: %(n)s; overdue: %(overdue)s",
+               n=format_number(total.people_required), overdue=format_number(total.counts["overdue"]))]
+    if subscription.kind == ReportKind.OVERDUE:
+        title = _("Overdue training — %(unit)s", unit=_place(rollup.parent))
+        filters = queries.Filters(course_id=subscription.course_id, status="overdue")
+        stmt = queries.people_query(reader, subscription.unit_id, filters, today, None)
+        headers, people = tables.people_table(queries.person_rows(stmt, today))
+        sheet = exports.Table(_("Overdue training"), headers, list(people))
+    else:
+        title = _("Training completion by unit — %(unit)s", unit=_place(rollup.parent))
+        headers, rows = tables.rollup_table(rollup)
+        sheet = exports.Table(_("Completion by unit"), headers, rows)
+    shown = [*rollup.rows, total]
+    return Figures(
+        title, _("Completion rate: %(rate)s", rate=_percent(total.rate)), total.rate,
+        [(row.label, row.rate) for row in rollup.rows if row.rate is not None], facts,
+        [sheet],
+        [_("Unit"), _("Active staff (people)"), _("With required training (people)"),
+         _("Completed everything (people)"), _("Not started (people)"), _("Overdue (people)"),
+         _("Completion rate (% of people)")],
+        [[row.label if row.unit else _("Total"), format_number(row.headcount),
+          format_number(row.people_required), format_number(row.counts["completed"]),
+          format_number(row.counts["not_started"]), format_number(row.counts["overdue"]),
+          _percent(row.rate)] for row in shown],
+        [95, 28, 32, 32, 28, 28, 30])
+
+
+def _compliance_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
+    """Compliance at the end of the last month (the month the report looks back on)."""
+    month_end = today.replace(day=1) - timedelta(days=1)
+    result = queries.compliance(reader, subscription.unit_id, month_end, listed=False)
+    title, sheets = tables.compliance_tables(result, EXPORT_MAX_ROWS)
+    facts = [_("People on the roster that day: %(n)s; compliant: %(compliant)s",
+               n=format_number(result.people), compliant=format_number(result.compliant))]
+    return Figures(
+        title, _("Compliance rate: %(rate)s", rate=_percent(result.percent)), result.percent,
+        [(u.label, u.percent) for u in result.units if u.percent is not None], facts,
+        sheets, [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
+        [[u.label, format_number(u.people), format_number(u.compliant), _percent(u.percent)]
+         for u in result.units]
+        + [[_("Total"), format_number(result.people), format_number(result.compliant),
+            _percent(result.percent)]],
+        [150, 40, 40, 40])
+
+
+def build(subscription: ReportSubscription, reader: User, today: date,
+          previous_rate: float | None) -> Report:
+    """The report as ``reader`` may read it today (queries.OutOfScope if they may not)."""
+    if subscription.kind == ReportKind.COMPLIANCE:
+        figures = _compliance_figures(subscription, reader, today)
+    else:
+        figures = _rollup_figures(subscription, reader, today)
+    stamp = _("As of %(day)s", day=format_date(today)) + (
+        " · " + _("Course: %(title)s", title=subscription.course.title) if subscription.course else "")
+    parts = [mail.Part("bieu-do.png", "image/png", charts.rates_png(figures.rated[:20]), cid="chart")]
+    name = slug(figures.title, today.isoformat())
+    if subscription.xlsx:
+        parts.append(mail.Part(f"{name}.xlsx", exports.XLSX_MIME,
+                               exports.tables_to_xlsx(figures.title, figures.sheets, stamp)))
+    if subscription.pdf:
+        parts.append(mail.Part(f"{name}.pdf", "application/pdf", charts.report_pdf(
+            figures.title, stamp, settings().issuer, figures.rated, figures.pdf_headers, figures.pdf_rows,
+            figures.pdf_widths)))
+    rate = figures.rate
+    change = None if rate is None or previous_rate is None else round(rate - previous_rate, 1)
+    behind = sorted(figures.rated, key=lambda pair: pair[1])[:FURTHEST_BEHIND]
+    text, body = _summary(figures, stamp, change, behind)
+    return Report(f"{figures.title} ({stamp})", text, body, parts, rate)
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{format_number(value, 1)} %"
+
+
+def _summary(figures: Figures, stamp: str, change: float | None,
+             behind: list[tuple[str, float]]) -> tuple[str, str]:
+    """The mail's body, as text and as HTML (the same facts)."""
+    title = figures.title
+    lines = [
+        figures.rate_line,
+        (_("Change since the last report: %(change)s points", change=format_number(change, 1))
+         if change is not None else _("Change since the last report: this is the first one")),
+        *figures.facts,
+    ]
+    behind_lines = [f"{label}: {_percent(rate)}" for label, rate in behind]
+    link = public_url() + "/reports/"
+    text = "\n".join([title, stamp, "", *lines, "", _("Furthest behind:"), *behind_lines, "",
+                      _("The report on the site: %(link)s", link=link)])
+    escape = html.escape
+    body = (
+        f"<h1 style=\"font-size:18px\">{escape(title)}</h1><p>{escape(stamp)}</p>"
+        + "".join(f"<p>{escape(line)}</p>" for line in lines)
+        + f"<h2 style=\"font-size:15px\">{escape(_('Furthest behind:'))}</h2><ol>"
+        + "".join(f"<li>{escape(line)}</li>" for line in behind_lines) + "</ol>"
+        + f"<p><img src=\"cid:chart\" alt=\"{escape(_('Completion rate by unit'))}\" width=\"600\"></p>"
+        + f"<p><a href=\"{escape(link)}\">{escape(_('Open the report on the site'))}</a></p>"
+    )
+    return text, body
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    waiting: int = 0  # claimed by another run that may still be sending
+    lines: list[str] = field(default_factory=list)
+
+
+def _claim(subscription: ReportSubscription, period: str, now: datetime,
+           stale: timedelta) -> ReportDelivery | None:
+    """This period's delivery row, claimed for this run, or None (sent, skipped, or held by
+    a run that may still be sending). Committed."""
+    delivery = db.session.scalar(sa.select(ReportDelivery).where(
+        ReportDelivery.subscription_id == subscription.id, ReportDelivery.period == period))
+    if delivery is None:
+        delivery = ReportDelivery(subscription_id=subscription.id, period=period,
+                                  status=DeliveryStatus.PENDING, claimed_at=now)
+        db.session.add(delivery)
+        try:
+            db.session.commit()
+        except sa.exc.IntegrityError:  # another run claimed it a moment ago
+            db.session.rollback()
+            return None
+        return delivery
+    if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.SKIPPED):
+        return None
+    if delivery.status == DeliveryStatus.PENDING and now - delivery.claimed_at < stale:
+        return None
+    taken = db.session.execute(sa.update(ReportDelivery).where(
+        ReportDelivery.id == delivery.id, ReportDelivery.status == delivery.status,
+        ReportDelivery.claimed_at == delivery.claimed_at).values(
+        status=DeliveryStatus.PENDING, claimed_at=now))
+    db.session.commit()
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return None
+    db.session.refresh(delivery)
+    return delivery
+
+
+def _previous_rate(subscription: ReportSubscription, period: str) -> float | None:
+    return db.session.scalar(
+        sa.select(ReportDelivery.rate).where(
+            ReportDelivery.subscription_id == subscription.id, ReportDelivery.period != period,
+            ReportDelivery.status == DeliveryStatus.SENT)
+        .order_by(ReportDelivery.sent_at.desc()).limit(1))
+
+
+def due(today: date) -> list[tuple[ReportSubscription, str]]:
+    """The active subscriptions with their current period, and no sent or skipped delivery of it."""
+    subscriptions = db.session.scalars(
+        sa.select(ReportSubscription).where(ReportSubscription.active.is_(True))
+        .order_by(ReportSubscription.id)).all()
+    done = {(row.subscription_id, row.period) for row in db.session.execute(
+        sa.select(ReportDelivery.subscription_id, ReportDelivery.period).where(
+            ReportDelivery.status.in_([DeliveryStatus.SENT, DeliveryStatus.SKIPPED])))}
+    found = []
+    for subscription in subscriptions:
+        period = period_of(subscription.frequency, today)
+        if (subscription.id, period) not in done:
+            found.append((subscription, period))
+    return found
+
+
+def send_due(today: date, *, should_stop: Callable[[], bool] = lambda: False) -> RunReport:
+    """Send each due subscription's report (see the module's docstring). Commits."""
+    report = RunReport()
+    stale = timedelta(minutes=settings().reminder_pending_minutes)
+    for subscription, period in due(today):
+        if should_stop():
+            break
+        now = clock.now()
+        delivery = _claim(subscription, period, now, stale)
+        if delivery is None:
+            report.waiting += 1
+            continue
+        _deliver(subscription, delivery, period, today, report)
+    return report
+
+
+def _deliver(subscription: ReportSubscription, delivery: ReportDelivery, period: str, today: date,
+             report: RunReport) -> None:
+    reader, why_not = reader_of(subscription)
+    to = address_of(subscription)
+    if reader is None:
+        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, why_not
+        audit.record("reports.subscription_skipped", target=to[:200], subscription=subscription.id,
+                     period=period, reason=why_not)
+        db.session.commit()
+        report.skipped += 1
+        report.lines.append(f"skipped {to}: {why_not}")
+        return
+    with force_locale(settings().default_locale):  # a mail has no browser to choose a language
+        try:
+            built = build(subscription, reader, today, _previous_rate(subscription, period))
+        except queries.OutOfScope:
+            built = None
+    db.session.rollback()  # nothing open while the mail server is talked to
+    if built is None:
+        delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
+        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "unit outside the scope"
+        db.session.commit()
+        report.skipped += 1
+        return
+    try:
+        mail.send(to, built.subject, built.text, built.html, parts=built.parts)
+    except mail.MailError as error:
+        delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
+        delivery.status, delivery.detail = DeliveryStatus.FAILED, str(error)[:500]
+        db.session.commit()
+        report.failed += 1
+        report.lines.append(f"failed {to}: {error}")
+        return
+    delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
+    delivery.status, delivery.sent_at, delivery.rate = DeliveryStatus.SENT, clock.now(), built.rate
+    db.session.commit()
+    report.sent += 1
+    report.lines.append(f"sent {to}: {built.subject}")
