@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.auth.recovery_views import bp as account_bp
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
+    from mooc.directory.views import bp as directory_bp
     from mooc.quizzes.views import bp as quizzes_bp
     from mooc.reminders.views import bp as reminders_bp
     from mooc.reports.views import bp as reports_bp
@@ -136,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(directory_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
