@@ -143,7 +143,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "OIDC_MATCH_BY": ("email", _str, "how a person is found on the roster: staff_code or email"),
     "OIDC_STAFF_CODE_CLAIM": ("staff_code", _str, "the ID token claim carrying the staff code"),
     "OIDC_EMAIL_CLAIM": ("email", _str, "the ID token claim carrying the e-mail address"),
-    "OIDC_LABEL": ("OpenID Connect", _str, "the provider's name on the sign-in button (\"Sign in with ...\")"),
+    "OIDC_LABEL": ("OpenID Connect", _str, "the provider's name on the sign-in button "
+                                           "(\"Sign in with ...\")"),
     "OIDC_MFA_AMR": ("mfa,otp,hwk", _str, "values of the ID token's amr claim that count as a second factor "
                                          "(comma-separated; empty = never)"),
     "OIDC_REDIRECT_URI": ("", _str, "the callback address registered at the provider; default: "
@@ -244,10 +245,7 @@ def _oidc_settings(values: Mapping[str, Any], production: bool) -> OidcSettings 
     issuer = values["OIDC_ISSUER"].rstrip("/")
     if not issuer:
         return None
-    scheme = urlsplit(issuer).scheme
-    if scheme != "https" and not (scheme == "http" and is_loopback_url(issuer) and not production):
-        raise ConfigError(f"MOOC_OIDC_ISSUER must be an https:// URL, not {issuer!r} (plain http only "
-                          "for a provider on this machine, outside production)")
+    _check_oidc_issuer(issuer, production)
     if not values["OIDC_CLIENT_ID"]:
         raise ConfigError("MOOC_OIDC_ISSUER is set but MOOC_OIDC_CLIENT_ID is not: give the client id "
                           "this platform is registered under at the provider")
@@ -269,6 +267,13 @@ def _oidc_settings(values: Mapping[str, Any], production: bool) -> OidcSettings 
         email_claim=values["OIDC_EMAIL_CLAIM"], label=values["OIDC_LABEL"] or "OpenID Connect",
         mfa_amr=frozenset(v.strip() for v in values["OIDC_MFA_AMR"].split(",") if v.strip()),
         redirect_uri=redirect_uri)
+
+
+def _check_oidc_issuer(issuer: str, production: bool) -> None:
+    scheme = urlsplit(issuer).scheme
+    if scheme != "https" and not (scheme == "http" and is_loopback_url(issuer) and not production):
+        raise ConfigError(f"MOOC_OIDC_ISSUER must be an https:// URL, not {issuer!r} (plain http only "
+                          "for a provider on this machine, outside production)")
 
 
 def _oidc_secret(values: Mapping[str, Any]) -> str:

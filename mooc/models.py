@@ -13,7 +13,8 @@ from mooc.training.models import AssignmentRule, Certificate, Enrolment, Enrolme
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
-    "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
+    "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt",
+    "Role",
     "ReminderKind", "ReminderLog", "ReminderStatus",
     "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User",
 ]

@@ -36,6 +36,8 @@ PUBLIC_ENDPOINTS = {
     "account.invite",
     "account.reset",
     "training.verify",       # anyone may check a certificate: name, course, dates, validity
+    "directory.oidc_start",    # "Sign in with <provider>" (a POST with the sign-in page's CSRF token)
+    "directory.oidc_callback", # the OpenID provider sends the browser back here (404 without a provider)
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }

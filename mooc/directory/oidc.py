@@ -15,12 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import requests
@@ -35,10 +34,10 @@ from joserfc.jws import JWSRegistry
 
 from mooc import clock
 from mooc.auth.models import User
-from mooc.caching import app_cache
+from mooc.caching import KeptCache, app_cache
 from mooc.config import OidcSettings
-from mooc.directory.matching import match_person
 from mooc.database import rowcount
+from mooc.directory.matching import match_person
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
 
@@ -47,7 +46,9 @@ METADATA_SECONDS = 3600  # discovery document and keys kept this long per proces
 HTTP_TIMEOUT = (5, 15)  # connect, read: a provider that does not answer fails the sign-in
 LEEWAY_SECONDS = 60  # clocks of the provider and this server may differ this much
 
-# Why a sign-in came back refused: the audit trail's reason -> what the person reads.
+T = TypeVar("T")
+
+# Why a sign-in came back refused (the audit trail's reason).
 REASONS = ("state", "provider", "token", "signature", "issuer", "audience", "nonce", "expired", "claims")
 
 
@@ -82,21 +83,15 @@ def _state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-class _Kept:
-    """The provider's discovery document and keys, per process (one per issuer)."""
+class _Kept(KeptCache):
+    """The provider's discovery document and keys, per process (one per issuer), for an hour."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.entries: dict[tuple[str, str], tuple[float, Any]] = {}
-
-    def get(self, key: tuple[str, str], fetch: Any, *, refresh: bool = False) -> Any:
-        with self.lock:
-            kept = self.entries.get(key)
-        if kept and not refresh and time.monotonic() - kept[0] < METADATA_SECONDS:
+    def fresh(self, key: tuple[str, str], fetch: Callable[[], T], *, refresh: bool = False) -> T:
+        kept = self.peek(key)
+        if isinstance(kept, tuple) and not refresh and time.monotonic() - kept[0] < METADATA_SECONDS:
             return kept[1]
         value = fetch()
-        with self.lock:
-            self.entries[key] = (time.monotonic(), value)
+        self.put(key, (time.monotonic(), value))
         return value
 
 
@@ -128,7 +123,7 @@ def provider_metadata(config: OidcSettings, *, refresh: bool = False) -> dict[st
                 raise OidcRefused("provider", f"discovery has no {endpoint}")
         return metadata
 
-    return _kept().get(("metadata", config.issuer), fetch, refresh=refresh)
+    return _kept().fresh(("metadata", config.issuer), fetch, refresh=refresh)
 
 
 def _key_set(config: OidcSettings, metadata: Mapping[str, Any], *, refresh: bool = False) -> KeySet:
@@ -138,7 +133,7 @@ def _key_set(config: OidcSettings, metadata: Mapping[str, Any], *, refresh: bool
         except (JoseError, ValueError, TypeError, KeyError) as error:
             raise OidcRefused("provider", f"keys: {error}") from None
 
-    return _kept().get(("jwks", config.issuer), fetch, refresh=refresh)
+    return _kept().fresh(("jwks", config.issuer), fetch, refresh=refresh)
 
 
 def _client(config: OidcSettings, redirect_uri: str) -> OAuth2Session:

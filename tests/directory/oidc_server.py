@@ -25,7 +25,7 @@ import requests
 
 FOLDER = Path(__file__).resolve().parent / "oidc_provider"
 CLIENT_ID = "mooc"
-CLIENT_SECRET = "bi-mat-cua-ung-dung-kiem-thu"  # noqa: S105 (the test provider's, made up)
+CLIENT_SECRET = "bi-mat-cua-ung-dung-kiem-thu"
 
 # The directory provider.js holds: login -> password.
 PASSWORDS = {"mai.tran": "mat-khau-mai", "nam.le": "mat-khau-nam", "khach.pham": "mat-khau-khach"}
@@ -74,14 +74,15 @@ def running_provider(redirect_uris: list[str], post_logout_redirect_uris: list[s
     env = dict(os.environ, PORT=str(port), CLIENT_ID=CLIENT_ID, CLIENT_SECRET=CLIENT_SECRET,
                REDIRECT_URIS=",".join(redirect_uris),
                POST_LOGOUT_REDIRECT_URIS=",".join(post_logout_redirect_uris))
-    log = (FOLDER / "node_modules" / ".provider.log").open("w")
+    log_path = FOLDER / "node_modules" / ".provider.log"
+    log = log_path.open("w")
     process = subprocess.Popen([node, "provider.js"], cwd=FOLDER, env=env, stdout=log,  # noqa: S603
                                stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):  # bounded: 20 s at most
             if process.poll() is not None:
-                raise RuntimeError(f"provider.js exited: {(FOLDER / 'node_modules/.provider.log').read_text()}")
+                raise RuntimeError(f"provider.js exited: {log_path.read_text()}")
             try:
                 if requests.get(f"{issuer}/.well-known/openid-configuration", timeout=1).ok:
                     break

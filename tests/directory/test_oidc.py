@@ -8,7 +8,6 @@ the audit event they leave (login.failed), so each test fails if that check is m
 from __future__ import annotations
 
 import re
-
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
