@@ -42,11 +42,16 @@ def _refused(message: str, status: int):
 
 @bp.post("/oidc/start")
 @public
+@reads_first
 def oidc_start():
+    """Off to the provider. Its discovery document is read (or kept) before the round trip is
+    written, in a short write of its own: no write lock is held while the provider answers, and
+    a refusal's audit event is written even though the page is an error."""
     config = _config()
     try:
-        url, state = oidc.begin(config, redirect_uri=_redirect_uri(config),
-                                next_url=safe_next(request.form.get("next")) or "")
+        with short_write(db.session):
+            url, state = oidc.begin(config, redirect_uri=_redirect_uri(config),
+                                    next_url=safe_next(request.form.get("next")) or "")
     except oidc.OidcRefused as refused:
         audit.record("login.failed", reason=refused.reason, method="oidc", detail=refused.detail)
         return _refused(refused.message(), 502)

@@ -21,7 +21,13 @@ from mooc.directory.models import OidcLogin
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 from tests.conftest import csrf_token
-from tests.directory.oidc_server import CLIENT_ID, CLIENT_SECRET, running_provider, sign_in_at_provider
+from tests.directory.oidc_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    free_port,
+    running_provider,
+    sign_in_at_provider,
+)
 
 CALLBACK = "http://localhost/oidc/callback"  # the test client's host, as the app derives it
 AFTER_LOGOUT = "http://localhost/login"
@@ -262,3 +268,16 @@ def test_secret_from_a_file(tmp_path):
     assert config is not None and config.client_secret == "bi-mat-tu-tep"
     assert config.issuer == "https://sso.example.vn" and config.mfa_amr == {"mfa", "hwk"}
     assert "bi-mat" not in repr(config)
+
+
+def test_provider_out_of_reach_is_said_and_recorded(make_app):
+    """Nothing listens at the issuer: the button answers with a page, and the failure is audited."""
+    app = make_app(OIDC_ISSUER=f"http://127.0.0.1:{free_port()}", OIDC_CLIENT_ID=CLIENT_ID,
+                   OIDC_CLIENT_SECRET=CLIENT_SECRET)
+    client = app.test_client()
+    response = client.post("/oidc/start", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 502
+    assert "không liên lạc được" in response.get_data(as_text=True)
+    assert failures(app) == ["provider"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OidcLogin)) == 0
