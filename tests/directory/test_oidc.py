@@ -281,3 +281,11 @@ def test_provider_out_of_reach_is_said_and_recorded(make_app):
     assert failures(app) == ["provider"]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OidcLogin)) == 0
+
+
+def test_forms_may_lead_to_the_provider_and_nowhere_else(oidc_app, provider, app):
+    """The sign-in button and the sign-out button are forms answered with a redirect to the
+    provider: the policy lets forms go there (browsers check redirects too), only there."""
+    policy = oidc_app.test_client().get("/login").headers["Content-Security-Policy"]
+    assert f"form-action 'self' {provider.issuer};" in policy
+    assert "form-action 'self';" in app.test_client().get("/login").headers["Content-Security-Policy"]
