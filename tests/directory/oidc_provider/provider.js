@@ -115,6 +115,10 @@ async function tamper(idToken) {
 }
 
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/favicon.ico') {  // browsers ask for one; none here
+    ctx.status = 204;
+    return;
+  }
   if (ctx.path === '/test/next-token' && ctx.method === 'POST') {
     nextTokenMode = (await formBody(ctx.req)).get('mode') || 'none';
     ctx.body = { mode: nextTokenMode };
