@@ -9,9 +9,7 @@ knows: the directory vouches for her.
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -21,11 +19,10 @@ from werkzeug.serving import make_server
 
 from mooc import create_app
 from mooc.auth.models import AuditEvent, Role, User
-from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff
 from tests.conftest import FAST_HASH
 from tests.directory.oidc_server import CLIENT_ID, CLIENT_SECRET, running_provider
-from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler
+from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler, serving
 from tests.e2e.pages import go
 
 LABEL = "Tài khoản ngành Thanh tra"
@@ -44,19 +41,8 @@ def oidc_site(live: LiveServer) -> Iterator[str]:
             "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_SCOPES": "openid email profile staff",
             "OIDC_MATCH_BY": "staff_code", "OIDC_LABEL": LABEL,
         })
-        server.app = app
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        thread = threading.Thread(target=server.serve_forever, name="e2e-oidc-server", daemon=True)
-        thread.start()
-        try:
+        with serving(server, app, name="e2e-oidc-server"):
             yield url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
 
 
 @pytest.fixture
