@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params, replica
 from mooc.auth.access import safe_next
-from mooc.config import ROOT_DIR, build_settings, flask_config
+from mooc.config import ROOT_DIR, build_settings, flask_config, settings
 from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
@@ -42,6 +42,17 @@ CONTENT_SECURITY_POLICY = (
 )
 
 log = logging.getLogger(__name__)
+
+
+def content_security_policy(oidc_issuer: str | None) -> str:
+    """The site's policy; with an OpenID provider, forms may also lead there: the sign-in
+    button's POST and the sign-out POST are answered with a redirect to the provider, and
+    browsers check form-action along the redirects too."""
+    if not oidc_issuer:
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(oidc_issuer)
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}")
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -129,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.auth.recovery_views import bp as account_bp
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
+    from mooc.directory.views import bp as directory_bp
     from mooc.quizzes.views import bp as quizzes_bp
     from mooc.reminders.views import bp as reminders_bp
     from mooc.reports.views import bp as reports_bp
@@ -140,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(directory_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
@@ -150,6 +163,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _init_guards(app: Flask) -> None:
+    oidc = settings(app).oidc
+    policy = content_security_policy(oidc.issuer if oidc else None)
+
     @app.before_request
     def require_login():
         """Every endpoint needs a session unless its view is marked @public."""
@@ -174,7 +190,7 @@ def _init_guards(app: Flask) -> None:
         else:
             db.session.rollback()
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")

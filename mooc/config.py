@@ -141,6 +141,22 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "XAPI_ACCOUNT_HOMEPAGE": ("", _str, "homePage of the people's xAPI accounts (their staff code is the "
                                         "account name); default MOOC_BASE_URL"),
     "XAPI_BATCH": (100, _int, "statements per request to the store"),
+    # --- OpenID Connect sign-in (mooc/directory/oidc.py; docs/operations.md "OpenID Connect") ---
+    "OIDC_ISSUER": ("", _str, "the OpenID provider's issuer URL (its /.well-known/openid-configuration is "
+                              "read from it); empty = no OpenID Connect sign-in"),
+    "OIDC_CLIENT_ID": ("", _str, "this platform's client id at the provider"),
+    "OIDC_CLIENT_SECRET": ("", _str, "its client secret (or OIDC_CLIENT_SECRET_FILE)"),
+    "OIDC_CLIENT_SECRET_FILE": ("", _str, "a file holding the client secret (first line)"),
+    "OIDC_SCOPES": ("openid email profile", _str, "the scopes asked for, separated by spaces (openid first)"),
+    "OIDC_MATCH_BY": ("email", _str, "how a person is found on the roster: staff_code or email"),
+    "OIDC_STAFF_CODE_CLAIM": ("staff_code", _str, "the ID token claim carrying the staff code"),
+    "OIDC_EMAIL_CLAIM": ("email", _str, "the ID token claim carrying the e-mail address"),
+    "OIDC_LABEL": ("OpenID Connect", _str, "the provider's name on the sign-in button "
+                                           "(\"Sign in with ...\")"),
+    "OIDC_MFA_AMR": ("mfa,otp,hwk", _str, "values of the ID token's amr claim that count as a second factor "
+                                         "(comma-separated; empty = never)"),
+    "OIDC_REDIRECT_URI": ("", _str, "the callback address registered at the provider; default: "
+                                    "<this site>/oidc/callback as the request reached it"),
 }
 
 LOCALES = ("vi", "en")
@@ -201,6 +217,7 @@ class Settings:
     xapi_password: str = field(repr=False, default="")
     xapi_account_homepage: str = ""  # "" = base_url
     xapi_batch: int = 100
+    oidc: OidcSettings | None = None  # None: no OpenID Connect sign-in
 
     @property
     def production(self) -> bool:
@@ -214,6 +231,77 @@ class Settings:
     def reminder_due_soon_days(self) -> int:
         """The home page's "due soon" warnings and the digest start with the first reminder."""
         return self.reminder_days_before[0] if self.reminder_days_before else 14
+
+
+# --- OpenID Connect sign-in: the checked MOOC_OIDC_* settings ---
+OIDC_MATCH_BY = ("staff_code", "email")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OidcSettings:
+    """MOOC_OIDC_*: the OpenID provider the sign-in page offers (mooc/directory/oidc.py)."""
+
+    issuer: str  # without a trailing slash
+    client_id: str
+    client_secret: str = field(repr=False)
+    scopes: tuple[str, ...]
+    match_by: str  # staff_code or email
+    staff_code_claim: str
+    email_claim: str
+    label: str
+    mfa_amr: frozenset[str]
+    redirect_uri: str  # "" = derived from the request
+
+
+def _oidc_settings(values: Mapping[str, Any], production: bool) -> OidcSettings | None:
+    """The OpenID Connect settings, checked; None when MOOC_OIDC_ISSUER is not set."""
+    issuer = values["OIDC_ISSUER"].rstrip("/")
+    if not issuer:
+        return None
+    _check_oidc_issuer(issuer, production)
+    if not values["OIDC_CLIENT_ID"]:
+        raise ConfigError("MOOC_OIDC_ISSUER is set but MOOC_OIDC_CLIENT_ID is not: give the client id "
+                          "this platform is registered under at the provider")
+    secret = _oidc_secret(values)
+    scopes = tuple(values["OIDC_SCOPES"].split())
+    if "openid" not in scopes:
+        raise ConfigError(f"MOOC_OIDC_SCOPES must include openid, not {values['OIDC_SCOPES']!r}")
+    match_by = values["OIDC_MATCH_BY"].lower()
+    if match_by not in OIDC_MATCH_BY:
+        raise ConfigError(f"MOOC_OIDC_MATCH_BY must be staff_code or email, not {values['OIDC_MATCH_BY']!r}")
+    if not (values["OIDC_STAFF_CODE_CLAIM"] if match_by == "staff_code" else values["OIDC_EMAIL_CLAIM"]):
+        raise ConfigError(f"MOOC_OIDC_MATCH_BY is {match_by}: the name of its claim must not be empty")
+    redirect_uri = values["OIDC_REDIRECT_URI"]
+    if redirect_uri and urlsplit(redirect_uri).scheme not in ("http", "https"):
+        raise ConfigError(f"MOOC_OIDC_REDIRECT_URI must be an http(s):// URL, not {redirect_uri!r}")
+    return OidcSettings(
+        issuer=issuer, client_id=values["OIDC_CLIENT_ID"], client_secret=secret, scopes=scopes,
+        match_by=match_by, staff_code_claim=values["OIDC_STAFF_CODE_CLAIM"],
+        email_claim=values["OIDC_EMAIL_CLAIM"], label=values["OIDC_LABEL"] or "OpenID Connect",
+        mfa_amr=frozenset(v.strip() for v in values["OIDC_MFA_AMR"].split(",") if v.strip()),
+        redirect_uri=redirect_uri)
+
+
+def _check_oidc_issuer(issuer: str, production: bool) -> None:
+    scheme = urlsplit(issuer).scheme
+    if scheme != "https" and not (scheme == "http" and is_loopback_url(issuer) and not production):
+        raise ConfigError(f"MOOC_OIDC_ISSUER must be an https:// URL, not {issuer!r} (plain http only "
+                          "for a provider on this machine, outside production)")
+
+
+def _oidc_secret(values: Mapping[str, Any]) -> str:
+    secret = values["OIDC_CLIENT_SECRET"]
+    if values["OIDC_CLIENT_SECRET_FILE"]:
+        if secret:
+            raise ConfigError("set MOOC_OIDC_CLIENT_SECRET or MOOC_OIDC_CLIENT_SECRET_FILE, not both")
+        try:
+            secret = Path(values["OIDC_CLIENT_SECRET_FILE"]).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"MOOC_OIDC_CLIENT_SECRET_FILE cannot be read: {error}") from None
+    if not secret:
+        raise ConfigError("MOOC_OIDC_ISSUER is set but there is no client secret: set "
+                          "MOOC_OIDC_CLIENT_SECRET or MOOC_OIDC_CLIENT_SECRET_FILE")
+    return secret
 
 
 # Overrides (tests, scripts) may also name these, which have no MOOC_* variable.
@@ -305,6 +393,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
         xapi_url=_xapi_url(values),
         xapi_account_homepage=values["XAPI_ACCOUNT_HOMEPAGE"].rstrip("/"),
+        oidc=_oidc_settings(values, production),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
 

@@ -3,6 +3,7 @@
 from mooc.auth.models import AddressThrottle, AuditEvent, AuthSession, LoginThrottle, Role, User
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
+from mooc.directory.models import OidcLogin
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.models import ReportDelivery, ReportSubscription
@@ -14,8 +15,8 @@ from mooc.xapi.models import XapiOutbox
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
-    "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
-    "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportSubscription",
+    "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt",
+    "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportSubscription", "Role",
     "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User", "XapiOutbox",
 ]
 

@@ -44,6 +44,8 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "site.set_language": ("POST", "/language", "PPPPPPPP"),
     "auth.login": ("GET", "/login", "PPPPPPPP"),
     "account.forgot": ("GET", "/forgot", "PPPPPPPP"),
+    "directory.oidc_start": ("POST", "/oidc/start", "PPPPPPPP"),        # 404 without a provider
+    "directory.oidc_callback": ("GET", "/oidc/callback", "PPPPPPPP"),
     "account.invite": ("GET", "/invite/not-a-token", "PPPPPPPP"),
     "account.reset": ("GET", "/reset/not-a-token", "PPPPPPPP"),
     "training.verify": ("GET", "/verify/{certificate}", "PPPPPPPP"),

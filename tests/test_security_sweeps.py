@@ -19,6 +19,7 @@ from mooc.auth.models import Role
 from mooc.courses.models import Course, Lesson, Quiz
 from mooc.extensions import db
 from mooc.quizzes.attempts import start_attempt
+from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, Staff
 from mooc.training import assign
 from mooc.training.completion import complete
@@ -36,6 +37,8 @@ PUBLIC_ENDPOINTS = {
     "account.invite",
     "account.reset",
     "training.verify",       # anyone may check a certificate: name, course, dates, validity
+    "directory.oidc_start",    # "Sign in with <provider>" (a POST with the sign-in page's CSRF token)
+    "directory.oidc_callback", # the OpenID provider sends the browser back here (404 without a provider)
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }
@@ -160,13 +163,16 @@ def world_for_sweeps(org, person, make_user):
         quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == o.course_id))
         lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == o.course_id))
         attempt = start_attempt(user.id, quiz)
+        subscription = ReportSubscription(email="vanphong@example.vn", kind=ReportKind.DASHBOARD,
+                                          frequency=Frequency.MONTHLY)
+        db.session.add(subscription)
         db.session.flush()
         samples = {
             "unit_id": o.section_a.id, "staff_id": staff.id, "course_id": o.course_id,
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x", "action": "unlock",
+            "token": "x", "action": "unlock", "subscription_id": subscription.id,
         }
         db.session.commit()
     client = app.test_client()

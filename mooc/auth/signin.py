@@ -27,3 +27,19 @@ def complete(user: User, *, method: str, next_url: str | None,
     session.permanent = True
     audit.record("login.succeeded", actor=user, target=user.email, method=method)
     return redirect(safe_next(next_url) or url_for("training.home"))
+
+
+SIGN_OUT_ELSEWHERE = "sign_out_elsewhere"
+
+
+def sign_out_elsewhere(url: str | None) -> None:
+    """After complete(): a way in whose provider signs people out too (an OpenID provider's
+    end-session page) leaves here where the browser goes after our own sign-out."""
+    if url:
+        session[SIGN_OUT_ELSEWHERE] = url
+
+
+def signed_out_elsewhere_url() -> str | None:
+    """Where logout sends the browser on (read before the session is cleared), if anywhere."""
+    url = session.get(SIGN_OUT_ELSEWHERE)
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None

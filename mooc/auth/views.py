@@ -60,12 +60,13 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    elsewhere = signin.signed_out_elsewhere_url()  # the directory's own sign-out, when it has one
     sessions.end_session(current_user.current_session)
     audit.record("logout", target=current_user.email)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    return redirect(elsewhere or url_for("auth.login"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -160,25 +160,36 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "COURSES_DIR": str(courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
         "BASE_URL": url,
     })
-    server.app = app
     with app.app_context():
         empty_tables()  # whatever an interrupted run left behind
         report = load_demo()
         assert report.courses and "not loaded" not in report.courses[0], report.courses
         db.session.commit()
         db.session.remove()
+    with serving(server, app):
+        yield LiveServer(url, app, courses_dir, instance_dir, database_url)
+    with app.app_context():
+        db.session.remove()
+        empty_tables()
+        db.engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(server: Any, app: Flask, name: str = "e2e-server") -> Iterator[None]:
+    """Serve ``app`` with ``server`` (a werkzeug server made on a loopback port) in a thread
+    for the block; then stop it and let go of the app's database connections."""
+    server.app = app
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield LiveServer(url, app, courses_dir, instance_dir, database_url)
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
         with app.app_context():
             db.session.remove()
-            empty_tables()
             db.engine.dispose()
 
 
