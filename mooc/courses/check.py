@@ -251,8 +251,8 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
     return registry
 
 
-def _day(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
+def _day(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
 
 
 def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> None:
@@ -301,7 +301,8 @@ def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day:
                          "(history, comparison)")
 
 
-def _check_standing(doc: Document, line: int, document: LegalDocument, day: date, today: date, report: Reporter) -> None:
+def _check_standing(doc: Document, line: int, document: LegalDocument, day: date, today: date,
+                    report: Reporter) -> None:
     status = status_on(document, day)
     name = f"{document.number} ({document.kind} {document.title})"
     superseded = document.superseded

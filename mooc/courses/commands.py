@@ -80,8 +80,9 @@ def _as_of(value: str | None) -> date | None:
     help="json prints one object, for CI; github prints GitHub Actions annotations.",
 )
 @click.option("--as-of", "as_of", metavar="DATE",
-              help="Check the lessons' legal basis on this day (dd/mm/yyyy or yyyy-mm-dd; default today): "
-                   "a document superseded by then is a warning on a day ahead, an error on a day that has come.")
+              help="Check the lessons' legal basis on this day (dd/mm/yyyy or yyyy-mm-dd; default "
+                   "today): a document superseded by then is a warning on a day ahead, an error on a "
+                   "day that has come.")
 @with_appcontext
 def check_command(path: str | None, output: str, as_of: str | None) -> None:
     """Check every course file under PATH (default: the courses folder; a file: the course

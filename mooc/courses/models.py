@@ -149,7 +149,9 @@ class LessonLegalBasis(Model):
     __tablename__ = "lesson_legal_basis"
 
     lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True)
-    document_id: Mapped[int] = mapped_column(sa.ForeignKey("legal_documents.id"), primary_key=True, index=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("legal_documents.id"), primary_key=True, index=True
+    )
 
     lesson: Mapped[Lesson] = relationship()
     document: Mapped[LegalDocument] = relationship()

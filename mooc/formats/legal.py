@@ -144,7 +144,7 @@ def _date(value: Any) -> date | None:
 def _node_lines(text: str, section: str) -> list[tuple[int, dict[str, int]]]:
     """For each entry of the list ``section``: its line and the line of each of its keys."""
     try:
-        root = yaml.compose(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
+        root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):
@@ -248,7 +248,8 @@ def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) ->
     number = nfc(str(entry["number"])).strip()
     if not NUMBER_RE.fullmatch(number) and not re.fullmatch(r"\d{1,4}/[A-ZĐ][\w-]*", number):
         reader.error(key_lines.get("number", line), "legal-bad-number",
-                     f"'{number}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)")
+                     f"'{number}' is not a document number as written in Vietnam "
+                     "(84/2025/QH15, 55/2025/NĐ-CP)")
         ok = False
     kind = nfc(str(entry["kind"])).strip()
     if kind not in KINDS:
@@ -298,7 +299,8 @@ def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date
     extent = value.get("extent", "wholly")
     if since is None or extent not in EXTENTS or not by or not all(isinstance(b, str) for b in by):
         reader.error(at, "legal-bad-superseded",
-                     f"'superseded': 'from' must be a date dd/mm/yyyy and 'extent' one of {', '.join(EXTENTS)}")
+                     "'superseded': 'from' must be a date dd/mm/yyyy and 'extent' one of "
+                     f"{', '.join(EXTENTS)}")
         return False
     if signed is not None and since < signed:
         reader.error(at, "legal-bad-superseded", "the document is superseded before it was signed")
@@ -352,12 +354,12 @@ def find_citations(body: str, first_line: int, registry: Registry | None = None)
             written = f"{match.group(1)}/{match.group(2)}/{sign}"
             hits.append((match.start(), match.end(), written, None))
         taken = [(start, end) for start, end, _w, _d in hits]
-        for name, document in names:
+        for name, named in names:
             for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", line):
                 if any(s < match.end() and match.start() < e for s, e in taken):
                     continue
                 taken.append((match.start(), match.end()))
-                hits.append((match.start(), match.end(), document.number, document))
+                hits.append((match.start(), match.end(), named.number, named))
         hits.sort(key=lambda hit: hit[0])
         previous_end = 0
         for start, end, written, document in hits:
