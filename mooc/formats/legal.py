@@ -91,6 +91,7 @@ def status_on(document: Any, day: date) -> Status:
     """The standing on ``day`` of a document (a LegalDocument, or anything with ``in_force``,
     ``superseded_from``/``superseded_by``/``superseded_extent`` or ``superseded``)."""
     superseded = getattr(document, "superseded", None)
+    since: date | None
     if isinstance(superseded, Supersession):
         since, by, extent = superseded.since, superseded.by, superseded.extent
     else:
@@ -276,16 +277,16 @@ def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) ->
                      "'names' is a list of the names lessons cite the document by")
         ok = False
     superseded = _supersession(entry.get("superseded"), line, key_lines, signed, reader)
-    if superseded is False or not ok or signed is None or in_force is None:
+    if not isinstance(superseded, Supersession | None) or not ok or signed is None or in_force is None:
         return None
     return LegalDocument(number, kind, nfc(str(entry["title"])).strip(), nfc(str(entry["issuer"])).strip(),
                          signed, in_force, source, line, tuple(nfc(n).strip() for n in names),
-                         superseded or None)
+                         superseded)
 
 
 def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date | None,
                   reader: _Reader) -> Supersession | None | bool:
-    """None: not superseded; False: reported as wrong."""
+    """None: not superseded; False: reported as wrong (the entry is left out)."""
     if value is None:
         return None
     at = key_lines.get("superseded", line)
