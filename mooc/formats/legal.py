@@ -239,12 +239,11 @@ def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) ->
             reader.error(key_lines.get(str(key), line), "legal-unknown-field",
                          f"unknown field '{key}' (known: {', '.join(sorted(FIELDS))})")
             ok = False
-    for key in REQUIRED:
-        value = entry.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            reader.error(line, "legal-missing-field", f"the document lacks '{key}'")
-            ok = False
-    if not ok:
+    missing = [key for key in REQUIRED
+               if entry.get(key) is None or (isinstance(entry.get(key), str) and not entry[key].strip())]
+    for key in missing:
+        reader.error(line, "legal-missing-field", f"the document lacks '{key}'")
+    if missing:
         return None
     number = nfc(str(entry["number"])).strip()
     if not NUMBER_RE.fullmatch(number) and not re.fullmatch(r"\d{1,4}/[A-ZĐ][\w-]*", number):
