@@ -86,6 +86,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
     "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
     "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
+    "reports.legal": ("GET", "/reports/legal", "LDOOOOOO"),  # counts in scope: test_legal_impact.py
     "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
     "roster.index": ("GET", "/roster/", "LDOOOOOO"),
     "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODODOO"),

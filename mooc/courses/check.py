@@ -260,45 +260,44 @@ def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day:
     rests on is in force on ``day`` (superseded: an error on a day that has come, a warning
     on a day ahead; not yet in force or partly superseded: a warning); every document its text
     cites (by number or by a registry name) is declared."""
+    declared = _declared(lesson, registry, report, day, today)
+    doc = lesson.doc
+    seen: set[str] = set()
+    for citation in find_citations(doc.body, doc.body_line, registry):
+        document = citation.document or registry.get(citation.number)
+        key = document.key if document else citation.key
+        if key in seen or key in declared:
+            continue
+        seen.add(key)
+        cited = f"{citation.article} " if citation.article else ""
+        if document is None and not registry.known(citation.number):
+            report.error(doc.path, citation.line, "legal-unregistered",
+                         f"{cited}{citation.number} is cited but is not in the legal registry "
+                         f"({registry.path}): add it with its dates and source, or correct the number")
+        else:
+            named = f"{document.number} ({document.kind} {document.title})" if document else citation.number
+            report.error(doc.path, citation.line, "legal-undeclared",
+                         f"{cited}{named} is cited but not declared: add it to 'legal:' (what the lesson "
+                         "rests on) or to 'legal_mentions:' (history, comparison)")
+
+
+def _declared(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> set[str]:
+    """The number keys of the documents the lesson declares; each checked."""
     doc = lesson.doc
     declared: set[str] = set()
     for key in ("legal", "legal_mentions"):
         line = doc.meta_lines.get(key, 1)
         for number in getattr(lesson, key):
-            document = registry.get(number)
-            if document is None and registry.known(number):
-                declared.add(citation_key(number))  # unverified: no dates, no standing to check
-                continue
-            if document is None:
+            if not registry.known(number):
                 report.error(doc.path, line, "legal-unknown",
                              f"{key}: {number} is not in the legal registry ({registry.path}): add it there "
                              "with its dates and source, or correct the number")
                 continue
-            declared.add(document.key)
-            if key == "legal":
+            declared.add(citation_key(number))
+            document = registry.get(number)  # None: unverified (no dates, no standing to check)
+            if key == "legal" and document is not None:
                 _check_standing(doc, line, document, day, today, report)
-    seen: set[str] = set()
-    for citation in find_citations(doc.body, doc.body_line, registry):
-        document = citation.document or registry.get(citation.number)
-        cited = f"{citation.article} " if citation.article else ""
-        if document is None and registry.known(citation.number):
-            if citation.key not in declared and citation.key not in seen:
-                report.error(doc.path, citation.line, "legal-undeclared",
-                             f"{cited}{citation.number} is cited but not declared: add it to 'legal:' "
-                             "(what the lesson rests on) or to 'legal_mentions:' (history, comparison)")
-            seen.add(citation.key)
-        elif document is None:
-            if citation.key not in seen:
-                report.error(doc.path, citation.line, "legal-unregistered",
-                             f"{cited}{citation.number} is cited but is not in the legal registry "
-                             f"({registry.path}): add it with its dates and source, or correct the number")
-            seen.add(citation.key)
-        elif document.key not in declared and document.key not in seen:
-            seen.add(document.key)
-            report.error(doc.path, citation.line, "legal-undeclared",
-                         f"{cited}{document.number} ({document.kind} {document.title}) is cited but not "
-                         f"declared: add it to 'legal:' (what the lesson rests on) or to 'legal_mentions:' "
-                         "(history, comparison)")
+    return declared
 
 
 def _check_standing(doc: Document, line: int, document: LegalDocument, day: date, today: date,

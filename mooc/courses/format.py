@@ -292,10 +292,8 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
         if expected is list and isinstance(value, str):
             value = [value]  # `previously: old-name` means a list of one
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = {str: "text", int: "a whole number", dict: "'key: value' lines indented below it",
-                    list: "a list of document numbers" if key in LEGAL_KEYS else "a list of ids"
-                    }.get(expected, "a number")
-            report.error(doc.path, line, "wrong-type", f"'{key}' must be {kind}, not {value!r}")
+            report.error(doc.path, line, "wrong-type",
+                         f"'{key}' must be {_type_word(key, expected)}, not {value!r}")
             ok = False
         elif isinstance(value, str) and not value.strip():
             report.error(doc.path, line, "empty-value", f"'{key}' is empty")
@@ -305,6 +303,13 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
             report.error(doc.path, 1, "missing-key", f"front matter lacks '{key}'")
             ok = False
     return _check_ids(doc, ITEM_ID_RE if allowed is LESSON_KEYS else ID_RE, report) and ok
+
+
+def _type_word(key: str, expected: Any) -> str:
+    if expected is list:
+        return "a list of document numbers" if key in LEGAL_KEYS else "a list of ids"
+    return {str: "text", int: "a whole number", dict: "'key: value' lines indented below it"}.get(
+        expected, "a number")
 
 
 def _check_ids(doc: Document, id_re: re.Pattern[str], report: Reporter) -> bool:

@@ -175,112 +175,154 @@ class _Reader:
 
 
 def parse_registry(text: str, path: str = REGISTRY_NAME) -> tuple[Registry, list[Problem]]:
-    """Read the registry (a YAML list of documents). Every problem is reported with its line,
-    and an entry with an error is left out (lessons citing it are then reported too)."""
+    """Read the registry (``documents:``, a YAML list, and ``unverified:``, a list of numbers).
+    Every problem is reported with its line, and an entry with an error is left out (lessons
+    citing it are then reported too)."""
     reader = _Reader(path)
     registry = Registry(path=path)
     text = nfc(text.replace("\r\n", "\n"))
+    data = _load(text, reader)
+    if data is None:
+        return registry, reader.problems
+    entries = _read_documents(data.get("documents") or [], _node_lines(text, "documents"), registry, reader)
+    _read_unverified(data.get("unverified") or [], _node_lines(text, "unverified"), registry, reader)
+    for document, key_lines in entries:
+        _check_links(document, key_lines, registry, reader)
+    return registry, reader.problems
+
+
+def _load(text: str, reader: _Reader) -> dict[str, Any] | None:
+    """The registry's YAML as a dict of its two sections, or None (reported, or empty)."""
     try:
         data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         reader.error(mark.line + 1 if mark is not None else 1, "legal-registry-yaml",
                      f"the legal registry is not valid YAML ({getattr(error, 'problem', None) or error})")
-        return registry, reader.problems
+        return None
     if data is None:
-        return registry, reader.problems
-    if not isinstance(data, dict) or not isinstance(data.get("documents") or [], list) or set(data) - {
-            "documents", "unverified"}:
+        return None
+    if (not isinstance(data, dict) or set(data) - {"documents", "unverified"}
+            or not isinstance(data.get("documents") or [], list)
+            or not isinstance(data.get("unverified") or [], list)):
         reader.error(1, "legal-registry-format",
                      "the legal registry holds 'documents:' (a list of '- number: ...' entries) and, "
                      "optionally, 'unverified:' (a list of numbers)")
-        return registry, reader.problems
-    lines = _node_lines(text, "documents")
+        return None
+    return data
+
+
+def _read_documents(items: list[Any], lines: list[tuple[int, dict[str, int]]], registry: Registry,
+                    reader: _Reader) -> list[tuple[LegalDocument, dict[str, int]]]:
     entries = []
-    for index, entry in enumerate(data.get("documents") or []):
+    for index, entry in enumerate(items):
         line, key_lines = lines[index] if index < len(lines) else (1, {})
         document = _entry(entry, line, key_lines, reader)
         if document is None:
             continue
         if document.key in registry.documents:
             first = registry.documents[document.key]
-            reader.error(line, "legal-duplicate",
-                         f"{document.number} is already listed on line {first.line}")
+            reader.error(line, "legal-duplicate", f"{document.number} is already listed on line {first.line}")
             continue
         registry.documents[document.key] = document
         entries.append((document, key_lines))
-    unverified = data.get("unverified") or []
-    unverified_lines = [line for line, _keys in _node_lines(text, "unverified")]
-    if not isinstance(unverified, list):
-        reader.error(1, "legal-registry-format", "'unverified' is a list of document numbers")
-        unverified = []
-    for index, number in enumerate(unverified):
-        line = unverified_lines[index] if index < len(unverified_lines) else 1
+    return entries
+
+
+def _read_unverified(items: list[Any], lines: list[tuple[int, dict[str, int]]], registry: Registry,
+                     reader: _Reader) -> None:
+    for index, number in enumerate(items):
+        line = lines[index][0] if index < len(lines) else 1
         written = nfc(str(number)).strip()
         if not NUMBER_RE.fullmatch(written):
             reader.error(line, "legal-bad-number",
                          f"'{written}' is not a document number as written in Vietnam (84/2025/QH15)")
-        elif number_key(written) in registry.documents or number_key(written) in registry.unverified:
+        elif registry.known(written):
             reader.error(line, "legal-duplicate", f"{written} is listed twice")
         else:
             registry.unverified[number_key(written)] = written
-    for document, key_lines in entries:
-        _check_links(document, key_lines, registry, reader)
-    return registry, reader.problems
 
 
 def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) -> LegalDocument | None:
+    """One document of the registry, or None (each of its problems reported)."""
     if not isinstance(entry, dict):
         reader.error(line, "legal-registry-format", "each document is a set of 'key: value' lines")
         return None
-    ok = True
-    for key in entry:
-        if key not in FIELDS:
-            reader.error(key_lines.get(str(key), line), "legal-unknown-field",
-                         f"unknown field '{key}' (known: {', '.join(sorted(FIELDS))})")
-            ok = False
-    missing = [key for key in REQUIRED
-               if entry.get(key) is None or (isinstance(entry.get(key), str) and not entry[key].strip())]
+    known = _known_fields(entry, line, key_lines, reader)
+    missing = [key for key in REQUIRED if not str(entry.get(key) or "").strip()]
     for key in missing:
         reader.error(line, "legal-missing-field", f"the document lacks '{key}'")
     if missing:
         return None
-    number = nfc(str(entry["number"])).strip()
-    if not NUMBER_RE.fullmatch(number) and not re.fullmatch(r"\d{1,4}/[A-ZĐ][\w-]*", number):
-        reader.error(key_lines.get("number", line), "legal-bad-number",
-                     f"'{number}' is not a document number as written in Vietnam "
-                     "(84/2025/QH15, 55/2025/NĐ-CP)")
-        ok = False
-    kind = nfc(str(entry["kind"])).strip()
-    if kind not in KINDS:
-        reader.error(key_lines.get("kind", line), "legal-bad-kind",
-                     f"kind '{kind}' is not one of: {', '.join(KINDS)}")
-        ok = False
-    signed, in_force = _date(entry["signed"]), _date(entry["in_force"])
-    for name, value in (("signed", signed), ("in_force", in_force)):
-        if value is None:
-            reader.error(key_lines.get(name, line), "legal-bad-date",
-                         f"'{name}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), not {entry[name]!r}")
-            ok = False
-    source = str(entry["source"]).strip()
-    if not re.match(r"^https?://\S+$", source):
-        reader.error(key_lines.get("source", line), "legal-bad-source",
-                     "'source' must be the address (http:// or https://) of a public page that shows "
-                     "the number and dates")
-        ok = False
-    names = entry.get("names") or []
-    if isinstance(names, str):
-        names = [names]
-    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
-        reader.error(key_lines.get("names", line), "legal-registry-format",
-                     "'names' is a list of the names lessons cite the document by")
-        ok = False
+    at = _At(line, key_lines, reader)
+    number, kind, signed, in_force, source, names = _fields(entry, at)
     superseded = _supersession(entry.get("superseded"), line, key_lines, signed, reader)
-    if not isinstance(superseded, Supersession | None) or not ok or signed is None or in_force is None:
+    if not known or at.failed or signed is None or in_force is None:
+        return None
+    if not isinstance(superseded, Supersession | None):
         return None
     return LegalDocument(number, kind, nfc(str(entry["title"])).strip(), nfc(str(entry["issuer"])).strip(),
-                         signed, in_force, source, line, tuple(nfc(n).strip() for n in names),
-                         superseded)
+                         signed, in_force, source, line, tuple(nfc(n).strip() for n in names), superseded)
+
+
+def _fields(entry: dict[str, Any], at: _At) -> tuple[str, str, date | None, date | None, str, list[str]]:
+    """number, kind, signed, in force, source and names, each checked on its line."""
+    number = at.check("number", nfc(str(entry["number"])).strip(), _is_number, "legal-bad-number",
+                      "'{}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)")
+    kind = at.check("kind", nfc(str(entry["kind"])).strip(), KINDS.__contains__, "legal-bad-kind",
+                    "kind '{}' is not one of: " + ", ".join(KINDS))
+    dates = []
+    for key in ("signed", "in_force"):
+        dates.append(at.check(key, _date(entry[key]), _is_set, "legal-bad-date",
+                              f"'{key}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), "
+                              f"not {entry[key]!r}"))
+    source = at.check("source", str(entry["source"]).strip(), _is_address, "legal-bad-source",
+                      "'source' must be the address (http:// or https://) of a public page that shows the "
+                      "number and dates")
+    names = entry.get("names") or []
+    names = at.check("names", [names] if isinstance(names, str) else names, _are_names,
+                     "legal-registry-format", "'names' is a list of the names lessons cite the document by")
+    return number, kind, dates[0], dates[1], source, names
+
+
+def _is_set(value: Any) -> bool:
+    return value is not None
+
+
+def _is_address(url: str) -> bool:
+    return bool(re.match(r"^https?://\S+$", url))
+
+
+def _are_names(names: Any) -> bool:
+    return isinstance(names, list) and all(isinstance(name, str) and name.strip() for name in names)
+
+
+def _is_number(number: str) -> bool:
+    return bool(NUMBER_RE.fullmatch(number) or re.fullmatch(r"\d{1,4}/[A-ZĐ][\w-]*", number))
+
+
+def _known_fields(entry: dict[Any, Any], line: int, key_lines: dict[str, int], reader: _Reader) -> bool:
+    unknown = [key for key in entry if key not in FIELDS]
+    for key in unknown:
+        reader.error(key_lines.get(str(key), line), "legal-unknown-field",
+                     f"unknown field '{key}' (known: {', '.join(sorted(FIELDS))})")
+    return not unknown
+
+
+@dataclass
+class _At:
+    """Checks the fields of one entry, each problem on its field's line."""
+
+    line: int
+    key_lines: dict[str, int]
+    reader: _Reader
+    failed: bool = False
+
+    def check(self, key: str, value: Any, test: Any, code: str, message: str) -> Any:
+        if not test(value):
+            self.reader.error(self.key_lines.get(key, self.line), code, message.format(value))
+            self.failed = True
+        return value
 
 
 def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date | None,
@@ -344,28 +386,35 @@ def find_citations(body: str, first_line: int, registry: Registry | None = None)
     for index, line in enumerate(body.split("\n")):
         if FENCE_RE.match(line):
             in_fence = not in_fence
-            continue
-        if in_fence:
-            continue
-        number = first_line + index
-        hits: list[tuple[int, int, str, LegalDocument | None]] = []
-        for match in NUMBER_RE.finditer(line):
-            sign = re.sub(r"\s+", "", match.group(3))
-            written = f"{match.group(1)}/{match.group(2)}/{sign}"
-            hits.append((match.start(), match.end(), written, None))
-        taken = [(start, end) for start, end, _w, _d in hits]
-        for name, named in names:
-            for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", line):
-                if any(s < match.end() and match.start() < e for s, e in taken):
-                    continue
+        elif not in_fence:
+            found += _line_citations(line, first_line + index, names)
+    return found
+
+
+def _line_citations(line: str, number: int, names: list[tuple[str, LegalDocument]]) -> list[Citation]:
+    hits: list[tuple[int, int, str, LegalDocument | None]] = []
+    for match in NUMBER_RE.finditer(line):
+        sign = re.sub(r"\s+", "", match.group(3))
+        hits.append((match.start(), match.end(), f"{match.group(1)}/{match.group(2)}/{sign}", None))
+    taken = [(start, end) for start, end, _w, _d in hits]
+    for name, named in names:
+        for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", line):
+            if not any(s < match.end() and match.start() < e for s, e in taken):
                 taken.append((match.start(), match.end()))
                 hits.append((match.start(), match.end(), named.number, named))
-        hits.sort(key=lambda hit: hit[0])
-        previous_end = 0
-        for start, end, written, document in hits:
-            articles = list(ARTICLE_RE.finditer(line, previous_end, start))
-            between = line[articles[-1].end():start] if articles else "."
-            article = articles[-1].group(0) if "." not in between and len(between.split()) <= 6 else ""
-            found.append(Citation(number, written, article, document))
-            previous_end = end
-    return found
+    hits.sort(key=lambda hit: hit[0])
+    citations = []
+    previous_end = 0
+    for start, end, written, document in hits:
+        citations.append(Citation(number, written, _article_before(line, previous_end, start), document))
+        previous_end = end
+    return citations
+
+
+def _article_before(line: str, since: int, start: int) -> str:
+    """The "Điều N" (with its "khoản") written just before a citation, in the same sentence."""
+    articles = list(ARTICLE_RE.finditer(line, since, start))
+    if not articles:
+        return ""
+    between = line[articles[-1].end():start]
+    return articles[-1].group(0) if "." not in between and len(between.split()) <= 6 else ""

@@ -118,7 +118,8 @@ def test_registry_format_errors_are_reported_in_the_registry(tree):
 
 
 def test_superseded_ahead_is_a_warning_and_as_of_looks_ahead(tree):
-    legal_lesson(tree, "legal: [12/2026/TT-TTCP, 30/2026/NĐ-CP]\n", "## Căn cứ\n\nThông tư 12/2026/TT-TTCP.\n")
+    legal_lesson(tree, "legal: [12/2026/TT-TTCP, 30/2026/NĐ-CP]\n",
+                 "## Căn cứ\n\nThông tư 12/2026/TT-TTCP.\n")
     path = "courses/luat/01-co-ban/03-phap-ly.md"
     assert problems(tree) == [(path, 4, "warning", "legal-superseded-soon"),
                               (path, 4, "warning", "legal-not-in-force")]
@@ -245,7 +246,8 @@ def test_a_registry_change_shows_at_the_next_request_at_no_extra_statement(site,
     # the author marks 84/2025/QH15 partly superseded (only the registry changes)
     write(tree, "_phap-ly.yaml", REGISTRY.replace(
         "    names: [Luật Thanh tra 2025]\n",
-        "    names: [Luật Thanh tra 2025]\n    superseded: {by: 30/2026/NĐ-CP, from: 01/12/2026, extent: partly}\n"))
+        "    names: [Luật Thanh tra 2025]\n"
+        "    superseded: {by: 30/2026/NĐ-CP, from: 01/12/2026, extent: partly}\n"))
     report = sync(app, tree)
     assert report.changed == ["legal document 84/2025/QH15"]  # no lesson changed
     assert "bị thay thế một phần bởi 30/2026/NĐ-CP từ ngày 01/12/2026" in page(client, LESSON_URL)

@@ -101,7 +101,8 @@ def test_missing_fields_duplicates_and_unknown_successors():
 
 
 def test_a_broken_supersession_and_a_bad_number():
-    text = REGISTRY.replace("from: 01/07/2025", "from: soon").replace("number: 84/2025/QH15", "number: 84-2025")
+    text = REGISTRY.replace("from: 01/07/2025", "from: soon").replace(
+        "number: 84/2025/QH15", "number: 84-2025")
     # 84/2025/QH15 left out, 55/2025/NĐ-CP names an unknown successor
     assert problems_of(text) == [(2, "legal-bad-number"), (18, "legal-bad-superseded"),
                                  (29, "legal-unknown-successor")]

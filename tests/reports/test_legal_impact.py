@@ -64,10 +64,12 @@ def world(org, person, make_user):
     """
     app, o = org
     write(o.root, "_phap-ly.yaml", REGISTRY)
-    write(o.root, "luat/01-co-ban/01-mot.md", lesson("Bài một", "## A\n\nMột.", extra="legal: [11/2022/QH15]\n"))
+    write(o.root, "luat/01-co-ban/01-mot.md",
+          lesson("Bài một", "## A\n\nMột.", extra="legal: [11/2022/QH15]\n"))
     write(o.root, "luat/01-co-ban/02-hai.md",
           lesson("Bài hai", "## A\n\nHai.", extra="legal: [11/2022/QH15, 84/2025/QH15]\n"))
-    write(o.root, "tuy-chon/01-mot/01-bai.md", lesson("Bài", "## A\n\nB.", extra="legal: [12/2026/TT-TTCP]\n"))
+    write(o.root, "tuy-chon/01-mot/01-bai.md",
+          lesson("Bài", "## A\n\nB.", extra="legal: [12/2026/TT-TTCP]\n"))
     clock.set_now(datetime(2025, 6, 1, 3, tzinfo=UTC))  # synced before 11/2022/QH15 was superseded
     with app.app_context():
         sync_tree(o.root)
