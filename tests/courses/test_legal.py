@@ -17,47 +17,18 @@ from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis
 from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.extensions import db
 from tests.conftest import count_queries, login
-from tests.courses.tree import lesson, make_tree, write
+from tests.courses.tree import LAW_2022, LAW_2025, legal_entry, lesson, make_tree, write
 
 # A test registry: 11/2022/QH15 is superseded (deliberately) from 01/07/2025; 30/2026/NĐ-CP (a
 # test document) comes into force on 01/03/2027; 12/2026/TT-TTCP (another) is superseded from
 # 01/01/2027 by 30/2026/NĐ-CP.
-REGISTRY = """\
-documents:
-  - number: 84/2025/QH15
-    kind: Luật
-    title: Luật Thanh tra
-    issuer: Quốc hội
-    signed: 25/06/2025
-    in_force: 01/07/2025
-    source: https://example.vn/84
-    names: [Luật Thanh tra 2025]
-  - number: 11/2022/QH15
-    kind: Luật
-    title: Luật Thanh tra
-    issuer: Quốc hội
-    signed: 14/11/2022
-    in_force: 01/07/2023
-    source: https://example.vn/11
-    superseded: {by: 84/2025/QH15, from: 01/07/2025}
-  - number: 30/2026/NĐ-CP
-    kind: Nghị định
-    title: Nghị định thử
-    issuer: Chính phủ
-    signed: 01/12/2026
-    in_force: 01/03/2027
-    source: https://example.vn/30
-  - number: 12/2026/TT-TTCP
-    kind: Thông tư
-    title: Thông tư thử
-    issuer: Thanh tra Chính phủ
-    signed: 02/01/2026
-    in_force: 01/02/2026
-    source: https://example.vn/12
-    superseded: {by: 30/2026/NĐ-CP, from: 01/01/2027}
-unverified:
-  - 216/2025/NĐ-CP
-"""
+REGISTRY = (
+    "documents:\n" + LAW_2025 + LAW_2022
+    + legal_entry("30/2026/NĐ-CP", "Nghị định", "Nghị định thử", "Chính phủ", "01/12/2026", "01/03/2027")
+    + legal_entry("12/2026/TT-TTCP", "Thông tư", "Thông tư thử", "Thanh tra Chính phủ", "02/01/2026",
+                  "01/02/2026", superseded="by: 30/2026/NĐ-CP, from: 01/01/2027")
+    + "unverified:\n  - 216/2025/NĐ-CP\n"
+)
 LESSON_PATH = "luat/01-co-ban/03-phap-ly.md"
 LESSON_URL = "/courses/luat/lessons/co-ban/phap-ly"
 TODAY = datetime(2026, 12, 5, 3, tzinfo=UTC)

@@ -20,34 +20,11 @@ from mooc.reports.legal import superseded_impact
 from mooc.training.legal import completions_resting_on
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState
 from tests.conftest import count_queries, login
-from tests.courses.tree import lesson, write
+from tests.courses.tree import LAW_2022, LAW_2025, legal_entry, lesson, write
 
-REGISTRY = """\
-documents:
-  - number: 84/2025/QH15
-    kind: Luật
-    title: Luật Thanh tra
-    issuer: Quốc hội
-    signed: 25/06/2025
-    in_force: 01/07/2025
-    source: https://example.vn/84
-  - number: 11/2022/QH15
-    kind: Luật
-    title: Luật Thanh tra
-    issuer: Quốc hội
-    signed: 14/11/2022
-    in_force: 01/07/2023
-    source: https://example.vn/11
-    superseded: {by: 84/2025/QH15, from: 01/07/2025}
-  - number: 12/2026/TT-TTCP
-    kind: Thông tư
-    title: Thông tư thử
-    issuer: Thanh tra Chính phủ
-    signed: 02/01/2026
-    in_force: 01/02/2026
-    source: https://example.vn/12
-    superseded: {by: 84/2025/QH15, from: 01/01/2027, extent: partly}
-"""
+REGISTRY = "documents:\n" + LAW_2025 + LAW_2022 + legal_entry(
+    "12/2026/TT-TTCP", "Thông tư", "Thông tư thử", "Thanh tra Chính phủ", "02/01/2026", "01/02/2026",
+    superseded="by: 84/2025/QH15, from: 01/01/2027, extent: partly")
 TODAY = date(2026, 12, 5)  # 12/2026/TT-TTCP is superseded in 27 days
 
 
