@@ -89,6 +89,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
     "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
     "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
+    "reports.legal": ("GET", "/reports/legal", "LDOOOOOO"),  # counts in scope: test_legal_impact.py
     "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
     "reports.subscriptions_page": ("GET", "/reports/subscriptions", "LDOOOOOO"),
     "reports.subscribe": ("POST", "/reports/subscriptions", "LDOOOOOO"),

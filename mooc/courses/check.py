@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from mooc import clock
 from mooc.courses import media as media_files
 from mooc.courses.format import (
     COURSE_DIR_RE,
@@ -26,6 +28,15 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import SourceLink, anchor_ids, author_anchor, scan_links
+from mooc.formats.legal import (
+    REGISTRY_NAME,
+    LegalDocument,
+    Registry,
+    find_citations,
+    parse_registry,
+    status_on,
+)
+from mooc.formats.legal import number_key as citation_key
 from mooc.formats.problem import Problem
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
@@ -147,6 +158,7 @@ class CheckResult:
     links: LinkMap
     quizzes: dict[Path, Any] = field(default_factory=dict)  # quiz file -> parsed quiz
     root: Path | None = None  # the courses folder (the parent of a single course checked)
+    registry: Registry = field(default_factory=Registry)  # the legal registry (_phap-ly.yaml)
 
     @property
     def errors(self) -> list[Problem]:
@@ -191,10 +203,11 @@ def _sibling_courses(course_dir: Path) -> list[CourseSource]:
     return siblings
 
 
-def check_tree(root: Path, media_max_bytes: int | None = None) -> CheckResult:
+def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | None = None) -> CheckResult:
     """Check the courses folder ``root``, or one course folder (its links to other courses
     resolve against the courses folder around it, as when the whole tree is checked).
-    ``media_max_bytes``: the largest video or audio file (default: MOOC_MEDIA_MAX_MB)."""
+    ``media_max_bytes``: the largest video or audio file (default: MOOC_MEDIA_MAX_MB).
+    ``as_of``: the day the lessons' legal basis is checked on (default: today)."""
     if media_max_bytes is None:
         media_max_bytes = media_files.configured_max_bytes()
     root = root.resolve()
@@ -212,10 +225,106 @@ def check_tree(root: Path, media_max_bytes: int | None = None) -> CheckResult:
         for item in course.items():
             if isinstance(item, LessonSource):
                 anchors.docs[item.doc.path.resolve()] = item.doc
+    registry = load_registry(root.parent if single else root, report)
+    today = clock.today()
     for course in courses:
         _check_course(course, links, report, anchors, quizzes, media_max_bytes)
+        for lesson in course.lessons():
+            check_legal(lesson, registry, report, as_of or today, today)
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
-    return CheckResult(courses, problems, links, quizzes, root.parent if single else root)
+    return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry)
+
+
+def load_registry(courses_root: Path, report: Reporter) -> Registry:
+    """The legal registry ``_phap-ly.yaml`` of the courses folder (empty when there is none);
+    its problems join the report."""
+    path = courses_root / REGISTRY_NAME
+    if not path.is_file() or path.is_symlink():
+        return Registry(path=report.rel(path))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        report.error(path, 1, "encoding", "the legal registry cannot be read as UTF-8")
+        return Registry(path=report.rel(path))
+    registry, problems = parse_registry(text, report.rel(path))
+    report.problems.extend(problems)
+    return registry
+
+
+def _day(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> None:
+    """The lesson's ``legal:`` and ``legal_mentions:`` are registered documents; what ``legal:``
+    rests on is in force on ``day`` (superseded: an error on a day that has come, a warning
+    on a day ahead; not yet in force or partly superseded: a warning); every document its text
+    cites (by number or by a registry name) is declared."""
+    declared = _declared(lesson, registry, report, day, today)
+    doc = lesson.doc
+    seen: set[str] = set()
+    for citation in find_citations(doc.body, doc.body_line, registry):
+        document = citation.document or registry.get(citation.number)
+        key = document.key if document else citation.key
+        if key in seen or key in declared:
+            continue
+        seen.add(key)
+        cited = f"{citation.article} " if citation.article else ""
+        if document is None and not registry.known(citation.number):
+            report.error(doc.path, citation.line, "legal-unregistered",
+                         f"{cited}{citation.number} is cited but is not in the legal registry "
+                         f"({registry.path}): add it with its dates and source, or correct the number")
+        else:
+            named = f"{document.number} ({document.kind} {document.title})" if document else citation.number
+            report.error(doc.path, citation.line, "legal-undeclared",
+                         f"{cited}{named} is cited but not declared: add it to 'legal:' (what the lesson "
+                         "rests on) or to 'legal_mentions:' (history, comparison)")
+
+
+def _declared(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> set[str]:
+    """The number keys of the documents the lesson declares; each checked."""
+    doc = lesson.doc
+    declared: set[str] = set()
+    for key in ("legal", "legal_mentions"):
+        line = doc.meta_lines.get(key, 1)
+        for number in getattr(lesson, key):
+            if not registry.known(number):
+                report.error(doc.path, line, "legal-unknown",
+                             f"{key}: {number} is not in the legal registry ({registry.path}): add it there "
+                             "with its dates and source, or correct the number")
+                continue
+            declared.add(citation_key(number))
+            document = registry.get(number)  # None: unverified (no dates, no standing to check)
+            if key == "legal" and document is not None:
+                _check_standing(doc, line, document, day, today, report)
+    return declared
+
+
+def _check_standing(doc: Document, line: int, document: LegalDocument, day: date, today: date,
+                    report: Reporter) -> None:
+    status = status_on(document, day)
+    name = f"{document.number} ({document.kind} {document.title})"
+    superseded = document.superseded
+    if status.superseded:
+        by = ", ".join(status.by)
+        message = (f"legal: {name} is superseded by {by} from {_day(status.since)}: rest the lesson on "
+                   f"{by} and update its text")
+        if day > today:
+            report.warning(doc.path, line, "legal-superseded",
+                           f"on {_day(day)}, {message}")
+        else:
+            report.error(doc.path, line, "legal-superseded", message)
+    elif status.state == "partly_superseded":
+        report.warning(doc.path, line, "legal-partly-superseded",
+                       f"legal: {name} is partly superseded by {', '.join(status.by)} from "
+                       f"{_day(status.since)}: check the parts the lesson relies on")
+    elif status.state == "not_yet":
+        report.warning(doc.path, line, "legal-not-in-force",
+                       f"legal: {name} is not in force on {_day(day)} (in force from {_day(status.since)})")
+    elif superseded is not None and superseded.since > day:
+        report.warning(doc.path, line, "legal-superseded-soon",
+                       f"legal: {name} will be {'partly ' if superseded.extent == 'partly' else ''}"
+                       f"superseded by {', '.join(superseded.by)} from {_day(superseded.since)}")
 
 
 def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchors: _Anchors,

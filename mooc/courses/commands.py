@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -57,6 +58,17 @@ def _identity_warnings(result) -> tuple[list, str | None]:
         return [], f"the database could not be read ({reason[:120]}): changes of identity not checked"
 
 
+def _as_of(value: str | None) -> date | None:
+    if not value:
+        return None
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise click.BadParameter(f"'{value}' is not a date (dd/mm/yyyy or yyyy-mm-dd)", param_hint="--as-of")
+
+
 @courses.command("check")
 @click.argument("path", required=False, type=click.Path(exists=True))
 @click.option(
@@ -67,13 +79,18 @@ def _identity_warnings(result) -> tuple[list, str | None]:
     show_default=True,
     help="json prints one object, for CI; github prints GitHub Actions annotations.",
 )
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Check the lessons' legal basis on this day (dd/mm/yyyy or yyyy-mm-dd; default "
+                   "today): a document superseded by then is a warning on a day ahead, an error on a "
+                   "day that has come.")
 @with_appcontext
-def check_command(path: str | None, output: str) -> None:
+def check_command(path: str | None, output: str, as_of: str | None) -> None:
     """Check every course file under PATH (default: the courses folder; a file: the course
     that holds it) and print each problem as path:line: severity: message [code]. When the
     database can be read, also warn about progress that the next sync would archive.
     Exit status 1 if there is any error; warnings alone pass."""
-    result = check_tree(_root(path))
+    day = _as_of(as_of)
+    result = check_tree(_root(path), as_of=day)
     extra, note = _identity_warnings(result)
     result.problems = sorted(result.problems + extra, key=lambda p: (p.path, p.line, p.severity))
     summary = result.summary()

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
+from mooc.formats.legal import REGISTRY_NAME
 from mooc.formats.problem import Problem
 from mooc.text import fold, nfc
 
@@ -31,7 +32,7 @@ ID_RE = re.compile(rf"^{SLUG}$")
 ITEM_ID_RE = re.compile(rf"^(?:{SLUG}/)?{SLUG}$")  # a lesson or quiz: 'name' or 'module/name'
 ASSET_DIRS = {"images", "files", "assets"} | MEDIA_DIRS
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf"} | MEDIA_SUFFIXES
-IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep"}
+IGNORED_NAMES = {"README.md", "readme.md", ".gitkeep", REGISTRY_NAME}  # the registry: check.py reads it
 MAX_TEXT_BYTES = 512 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 
@@ -51,7 +52,11 @@ COURSE_KEYS = {
 }
 COURSE_REQUIRED = ("title", "code", "edition", "summary", "hours")
 MODULE_KEYS = {"title": str, "id": str, "previously": list}
-LESSON_KEYS = {"title": str, "minutes": int, "id": str, "previously": list}
+LESSON_KEYS = {"title": str, "minutes": int, "id": str, "previously": list,
+               # the documents the lesson rests on, and those its text only mentions (history,
+               # comparison): numbers of the legal registry (mooc/formats/legal.py)
+               "legal": list, "legal_mentions": list}
+LEGAL_KEYS = ("legal", "legal_mentions")
 LANGUAGES = {"vi", "en"}
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
 TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
@@ -83,6 +88,8 @@ class LessonSource:
     minutes: int
     doc: Document
     previous: list[str] = field(default_factory=list)  # earlier keys whose progress it keeps
+    legal: list[str] = field(default_factory=list)  # front matter `legal:` (numbers as written)
+    legal_mentions: list[str] = field(default_factory=list)  # `legal_mentions:`
 
 
 @dataclass
@@ -285,9 +292,8 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
         if expected is list and isinstance(value, str):
             value = [value]  # `previously: old-name` means a list of one
         if isinstance(value, bool) or not isinstance(value, expected):
-            kind = {str: "text", int: "a whole number", dict: "'key: value' lines indented below it",
-                    list: "a list of ids"}.get(expected, "a number")
-            report.error(doc.path, line, "wrong-type", f"'{key}' must be {kind}, not {value!r}")
+            report.error(doc.path, line, "wrong-type",
+                         f"'{key}' must be {_type_word(key, expected)}, not {value!r}")
             ok = False
         elif isinstance(value, str) and not value.strip():
             report.error(doc.path, line, "empty-value", f"'{key}' is empty")
@@ -297,6 +303,13 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
             report.error(doc.path, 1, "missing-key", f"front matter lacks '{key}'")
             ok = False
     return _check_ids(doc, ITEM_ID_RE if allowed is LESSON_KEYS else ID_RE, report) and ok
+
+
+def _type_word(key: str, expected: Any) -> str:
+    if expected is list:
+        return "a list of document numbers" if key in LEGAL_KEYS else "a list of ids"
+    return {str: "text", int: "a whole number", dict: "'key: value' lines indented below it"}.get(
+        expected, "a number")
 
 
 def _check_ids(doc: Document, id_re: re.Pattern[str], report: Reporter) -> bool:
@@ -662,7 +675,18 @@ def _load_lesson(
         minutes=minutes,
         doc=doc,
         previous=_item_previous(doc, module, slug, key),
+        legal=_numbers(doc, "legal"),
+        legal_mentions=_numbers(doc, "legal_mentions"),
     )
+
+
+def _numbers(doc: Document, key: str) -> list[str]:
+    """``legal: 84/2025/QH15`` or ``legal: [84/2025/QH15, ...]``: the numbers, as written."""
+    value = doc.meta.get(key)
+    if value is None:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [nfc(str(item)).strip() for item in values if str(item).strip()]
 
 
 CALLOUT_RE = re.compile(r"^(\s*)(!!!|\?\?\?\+?)\s*([^\s\"]*)(.*)$")

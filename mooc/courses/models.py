@@ -6,7 +6,7 @@ archived, never deleted, so progress and attempts keep pointing at it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -119,6 +119,42 @@ class LessonProgress(Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id"), index=True)
     completed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class LegalDocument(Model):
+    """A document of the legal registry (``courses/_phap-ly.yaml``), as the last sync read it.
+    Kept when it leaves the registry (archived): completions that rested on it still name it."""
+
+    __tablename__ = "legal_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)  # formats.legal.number_key()
+    number: Mapped[str] = mapped_column(sa.String(80))  # as written: 55/2025/NĐ-CP
+    kind: Mapped[str] = mapped_column(sa.String(40), default="")
+    title: Mapped[str] = mapped_column(sa.String(400), default="")
+    issuer: Mapped[str] = mapped_column(sa.String(200), default="")
+    signed_on: Mapped[date | None]
+    in_force_on: Mapped[date | None]
+    superseded_from: Mapped[date | None] = mapped_column(index=True)
+    superseded_by: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    superseded_extent: Mapped[str | None] = mapped_column(sa.String(10))  # wholly | partly
+    source_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    verified: Mapped[bool] = mapped_column(default=True)  # False: listed under `unverified:`
+    archived: Mapped[bool] = mapped_column(default=False)
+
+
+class LessonLegalBasis(Model):
+    """A document a lesson declares it rests on (front matter ``legal:``)."""
+
+    __tablename__ = "lesson_legal_basis"
+
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("legal_documents.id"), primary_key=True, index=True
+    )
+
+    lesson: Mapped[Lesson] = relationship()
+    document: Mapped[LegalDocument] = relationship()
 
 
 class CourseSync(Model):

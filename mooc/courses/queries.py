@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -10,8 +11,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from mooc.caching import KeptCache, app_cache
-from mooc.courses.models import Course, Lesson, LessonProgress, Module, Quiz
+from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
 from mooc.extensions import db
+from mooc.formats.legal import Status, status_on
 
 ItemT = TypeVar("ItemT", Lesson, Quiz)
 T = TypeVar("T")
@@ -233,6 +235,25 @@ class QuizRow(NamedTuple):
 
 
 @dataclass(frozen=True)
+class BasisDocument:
+    """A document a lesson rests on, as its page shows it (cached with the course's version;
+    its standing is worked out per request from the day: ``status_on``)."""
+
+    number: str
+    kind: str
+    title: str
+    source_url: str
+    verified: bool
+    in_force_on: date | None
+    superseded_from: date | None
+    superseded_by: tuple[str, ...]
+    superseded_extent: str | None
+
+    def status(self, day: date) -> Status:
+        return status_on(self, day) if self.verified else Status("unverified")
+
+
+@dataclass(frozen=True)
 class CourseShape:
     """What every reader of one version of a course sees of its outline (no person in it)."""
 
@@ -244,6 +265,11 @@ class CourseShape:
     # reads them: what ``training.standing`` would otherwise query again per request
     lesson_rows: tuple[LessonRow, ...] = ()
     quiz_rows: tuple[QuizRow, ...] = ()
+    # lesson id -> the documents it declares it rests on (front matter `legal:`), by number
+    legal: dict[int, tuple[BasisDocument, ...]] = field(default_factory=dict, compare=False, hash=False)
+
+    def basis(self, lesson_id: int) -> tuple[BasisDocument, ...]:
+        return self.legal.get(lesson_id, ())
 
 
 def shape(course: Course) -> CourseShape:
@@ -302,7 +328,27 @@ def load_shape(course: Course) -> CourseShape:
         module_of,
         tuple(LessonRow(row.id, row.key, row.position, row.module_id) for row in lessons),
         tuple(QuizRow(row.id, row.key, row.settings) for row in quizzes),
+        load_basis(course.id),
     )
+
+
+def load_basis(course_id: int) -> dict[int, tuple[BasisDocument, ...]]:
+    """Each live lesson's declared legal basis (one query), for the course's cached shape."""
+    rows = db.session.execute(
+        sa.select(LessonLegalBasis.lesson_id, LegalDocument)
+        .join(LegalDocument, LegalDocument.id == LessonLegalBasis.document_id)
+        .join(Lesson, Lesson.id == LessonLegalBasis.lesson_id)
+        .where(Lesson.course_id == course_id, Lesson.archived.is_(False))
+        .order_by(LessonLegalBasis.lesson_id, LegalDocument.number)
+    ).all()
+    basis: dict[int, list[BasisDocument]] = {}
+    for lesson_id, document in rows:
+        basis.setdefault(lesson_id, []).append(BasisDocument(
+            document.number, document.kind, document.title, document.source_url, document.verified,
+            document.in_force_on, document.superseded_from, tuple(document.superseded_by or ()),
+            document.superseded_extent,
+        ))
+    return {lesson_id: tuple(documents) for lesson_id, documents in basis.items()}
 
 
 def course_cache() -> KeptCache:

@@ -22,10 +22,20 @@ from mooc import clock, parallel
 from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
-from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
+from mooc.courses.models import (
+    Course,
+    CourseSync,
+    LegalDocument,
+    Lesson,
+    LessonLegalBasis,
+    LessonProgress,
+    Module,
+    Quiz,
+)
 from mooc.courses.render import RENDER_VERSION, Rendered, render
 from mooc.courses.signals import lessons_synced
 from mooc.extensions import db
+from mooc.formats.legal import Registry, number_key
 from mooc.formats.problem import Problem
 from mooc.formats.quiz_content import quiz_content
 from mooc.progress import CHECKING, SILENT, WRITING, Progress
@@ -233,6 +243,7 @@ class _Syncer:
     def run(self, progress: Progress = SILENT) -> SyncReport:
         existing = {c.key: c for c in db.session.scalars(sa.select(Course))}
         self._load_contents([c.id for c in existing.values()])
+        changed_documents = self.sync_registry(self.result.registry)
         self._render_ahead()
         seen: set[str] = set()
         progress.phase(WRITING, len(self.result.courses))
@@ -251,6 +262,7 @@ class _Syncer:
                     self.touched.append(course)
                     self.report.archived.append(f"course {key}")
         db.session.flush()
+        self._raise_versions_resting_on(changed_documents)
         for source, course, parts in hashed:  # after the flush: they hash the modules' ids
             content_hash = _hash(*(p if isinstance(p, str) else _item_hash(p) for p in parts))
             if course.content_hash != content_hash:
@@ -263,6 +275,75 @@ class _Syncer:
             *sorted(c.key + c.content_hash for c in db.session.scalars(sa.select(Course)))
         )
         return self.report
+
+    def sync_registry(self, registry: Registry) -> list[int]:
+        """The legal registry into ``legal_documents`` (matched by number_key; a document no
+        longer listed is archived). Returns the ids of the documents whose standing or wording
+        changed: the pages of the lessons resting on them are cached by their course's version."""
+        rows = {row.key: row for row in db.session.scalars(sa.select(LegalDocument))}
+        changed: list[int] = []
+        wanted: dict[str, dict[str, Any]] = {}
+        for key, document in registry.documents.items():
+            gone = document.superseded
+            wanted[key] = dict(
+                number=document.number, kind=document.kind, title=document.title, issuer=document.issuer,
+                signed_on=document.signed, in_force_on=document.in_force,
+                superseded_from=gone.since if gone else None, superseded_by=list(gone.by) if gone else [],
+                superseded_extent=gone.extent if gone else None, source_url=document.source,
+                verified=True, archived=False,
+            )
+        for key, number in registry.unverified.items():
+            wanted[key] = dict(number=number, kind="", title="", issuer="", signed_on=None, in_force_on=None,
+                               superseded_from=None, superseded_by=[], superseded_extent=None, source_url="",
+                               verified=False, archived=False)
+        for key, values in wanted.items():
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = LegalDocument(key=key, **values)
+                db.session.add(row)
+                self.report.added.append(f"legal document {values['number']}")
+            elif _assign(row, **values):
+                changed.append(row.id)
+                self.report.changed.append(f"legal document {values['number']}")
+        for key, row in rows.items():
+            if key not in wanted and not row.archived:
+                row.archived = True
+                changed.append(row.id)
+                self.report.archived.append(f"legal document {row.number}")
+        db.session.flush()
+        self.documents = rows
+        self.basis: dict[int, set[int]] = {}
+        for lesson_id, document_id in db.session.execute(
+                sa.select(LessonLegalBasis.lesson_id, LessonLegalBasis.document_id)):
+            self.basis.setdefault(lesson_id, set()).add(document_id)
+        return changed
+
+    def _sync_basis(self, lesson: Lesson, source: LessonSource) -> bool:
+        """The lesson's ``legal:`` into lesson_legal_basis. True if it changed."""
+        wanted = {self.documents[number_key(n)] for n in source.legal if number_key(n) in self.documents}
+        have = self.basis.get(lesson.id, set()) if lesson.id is not None else set()
+        ids = {row.id for row in wanted}
+        if ids == have:
+            return False
+        if have - ids:
+            db.session.execute(sa.delete(LessonLegalBasis).where(
+                LessonLegalBasis.lesson_id == lesson.id, LessonLegalBasis.document_id.in_(have - ids)))
+        for row in wanted:
+            if row.id not in have:
+                db.session.add(LessonLegalBasis(lesson=lesson, document=row))
+        return True
+
+    def _raise_versions_resting_on(self, document_ids: list[int]) -> None:
+        """A document that changed (superseded, reworded, archived) changes the lesson pages
+        resting on it: their courses get a new version, so the pages' cache is not reused."""
+        if not document_ids:
+            return
+        course_ids = set(db.session.scalars(
+            sa.select(Lesson.course_id).join(LessonLegalBasis, LessonLegalBasis.lesson_id == Lesson.id)
+            .where(LessonLegalBasis.document_id.in_(document_ids))
+        ))
+        for course in db.session.scalars(sa.select(Course).where(Course.id.in_(course_ids))):
+            course.version = Course.version + 1
 
     def _mark(self, kind: str, label: str, is_new: bool, changed: bool, was_archived: bool) -> None:
         if is_new:
@@ -426,6 +507,8 @@ class _Syncer:
             rendered = self._render(source.doc.path, source.doc.body)
             lesson.html, lesson.text, lesson.headings = rendered.html, rendered.text, rendered.headings
             lesson.source_hash = source_hash
+            changed = True
+        if self._sync_basis(lesson, source):
             changed = True
         if changed:
             lesson.updated_at = clock.now()

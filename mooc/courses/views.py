@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, s
 from flask_login import current_user
 from werkzeug.security import safe_join
 
+from mooc import clock
 from mooc.config import settings
 from mooc.courses import outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
@@ -70,6 +71,9 @@ def lesson(key: str, lesson_key: str):
         return redirect(url_for("courses.lesson", key=course.key, lesson_key=renamed.key), 301)
     outline, lesson = found
     previous, following = outline.neighbours("lesson", lesson.key)
+    today = clock.today()
+    basis = [(document, document.status(today)) for document in
+             (outline.shape.basis(lesson.id) if outline.shape else ())]
     return render_template(
         "courses/lesson.html",
         course=outline.course,
@@ -79,6 +83,8 @@ def lesson(key: str, lesson_key: str):
         previous=previous,
         following=following,
         done=lesson.id in outline.done_ids,
+        basis=basis,
+        superseded=[(document, status) for document, status in basis if status.superseded],
     )
 
 

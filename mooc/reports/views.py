@@ -38,6 +38,7 @@ from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg, parse_int
 from mooc.replica import reads_replica
 from mooc.reports import analytics, exports, queries, subscriptions, tables
+from mooc.reports import legal as legal_impact
 from mooc.reports.models import Frequency, ReportKind
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
@@ -308,6 +309,46 @@ def trend():
                                                      [[m, n] for m, n in months])],
                        _described(_("All my units")))
     return render_template("reports/trend.html", months=months)
+
+
+@bp.get("/legal")
+@permission_required(Permission.READ_REPORTS)
+@reads_replica
+def legal():
+    """Documents superseded, or to be within ``days`` days, and what rests on them."""
+    days = int_arg("days", low=0, high=legal_impact.MAX_DAYS)
+    days = legal_impact.DEFAULT_DAYS if days is None else days
+    today = clock.today()
+    rows = legal_impact.superseded_impact(current_user, today, days)
+    export = _export_arg()
+    if export:
+        title = _("Superseded legal documents and what rests on them")
+        described = _described(_("All my units"))
+        described.lines.insert(1, (_("Within (days)"), str(days)))
+        table = exports.Table(
+            _("Legal impact"),
+            [_("Document"), _("Kind"), _("Title"), _("Superseded from"), _("Superseded by"), _("Extent"),
+             _("Course"), _("Lessons"), _("People with a completion")],
+            _legal_rows(rows),
+        )
+        return _export(export, title, [table], described)
+    return render_template("reports/legal.html", rows=rows, days=days, today=today)
+
+
+def _legal_rows(rows: list[legal_impact.ImpactRow]) -> list[list]:
+    """One line per document and course resting on it (a document nothing rests on: one line)."""
+    lines = []
+    for row in rows:
+        document = row.document
+        head = [document.number, document.kind, document.title, format_date(document.superseded_from),
+                ", ".join(document.superseded_by or []),
+                _("partly") if document.superseded_extent == "partly" else _("wholly")]
+        if not row.courses:
+            lines.append([*head, "", "", row.people])
+        for course in row.courses:
+            lessons = "; ".join(title for _key, title in course.lessons)
+            lines.append([*head, course.title, lessons, row.people])
+    return lines
 
 
 @bp.get("/courses/<int:course_id>")

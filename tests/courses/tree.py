@@ -50,3 +50,23 @@ def make_tree(root: Path) -> Path:
         lesson("Quy trình", "## Các bước\n\nXem lại [khái niệm](../01-co-ban/01-khai-niem.md).\n"),
     )
     return root
+
+
+def legal_entry(number: str, kind: str, title: str, issuer: str, signed: str, in_force: str,
+                names: str = "", superseded: str = "") -> str:
+    """One document of a test legal registry (courses/_phap-ly.yaml), 7 to 9 lines:
+    ``superseded`` is the flow mapping's inside ("by: X, from: dd/mm/yyyy")."""
+    lines = [f"  - number: {number}", f"    kind: {kind}", f"    title: {title}", f"    issuer: {issuer}",
+             f"    signed: {signed}", f"    in_force: {in_force}",
+             f"    source: https://example.vn/{number.split('/')[0]}"]
+    if names:
+        lines.append(f"    names: [{names}]")
+    if superseded:
+        lines.append(f"    superseded: {{{superseded}}}")
+    return "\n".join(lines) + "\n"
+
+
+LAW_2025 = legal_entry("84/2025/QH15", "Luật", "Luật Thanh tra", "Quốc hội", "25/06/2025", "01/07/2025",
+                       names="Luật Thanh tra 2025")
+LAW_2022 = legal_entry("11/2022/QH15", "Luật", "Luật Thanh tra", "Quốc hội", "14/11/2022", "01/07/2023",
+                       superseded="by: 84/2025/QH15, from: 01/07/2025")  # deliberately superseded

@@ -37,6 +37,7 @@ PAGES = [  # (id, account or None, path with {placeholders} filled from the demo
     ("reports-people", MANAGER, "/reports/people?unit={unit_hn}"),
     ("reports-compliance", MANAGER, "/reports/compliance?unit={unit_hn}"),
     ("reports-trend", MANAGER, "/reports/trend"),
+    ("reports-legal", MANAGER, "/reports/legal"),
     ("reports-course", MANAGER, "/reports/courses/{course}"),
     ("roster", MANAGER, "/roster/?q=nguyen"),
     ("roster-person", ADMIN, "/roster/staff/{staff_an}"),
