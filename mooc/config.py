@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask, current_app, has_request_context, request
 
@@ -442,15 +442,26 @@ def _ldap_settings(values: Mapping[str, Any], production: bool) -> LdapSettings 
     url = values["LDAP_URL"]
     if not url:
         return None
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname or port == -1 \
-            or parts.path not in ("", "/") or parts.query:
-        raise ConfigError(f"MOOC_LDAP_URL must look like ldaps://dc1.thanhtra.gov.vn or "
-                          f"ldap://dc1.thanhtra.gov.vn:389, not {url!r}")
+    host, port, tls = _ldap_address(values, production)
+    ca_file = Path(values["LDAP_CA_FILE"]).expanduser() if values["LDAP_CA_FILE"] else None
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(f"MOOC_LDAP_CA_FILE {ca_file} is not a file")
+    base_dn, bind_dn = values["LDAP_BASE_DN"], values["LDAP_BIND_DN"]
+    if not base_dn or not bind_dn:
+        raise ConfigError("MOOC_LDAP_URL is set: set MOOC_LDAP_BASE_DN (where people are) and "
+                          "MOOC_LDAP_BIND_DN (the service account that searches) too")
+    _check_ldap_search(values)
+    return LdapSettings(
+        url=url, host=host, port=port, tls=tls, ca_file=ca_file, bind_dn=bind_dn,
+        bind_password=_ldap_bind_password(values), base_dn=base_dn,
+        user_attribute=values["LDAP_USER_ATTRIBUTE"], email_attribute=values["LDAP_EMAIL_ATTRIBUTE"],
+        staff_code_attribute=values["LDAP_STAFF_CODE_ATTRIBUTE"], match_by=values["LDAP_MATCH_BY"].lower(),
+        user_filter=values["LDAP_USER_FILTER"], timeout_seconds=values["LDAP_TIMEOUT_SECONDS"])
+
+
+def _ldap_address(values: Mapping[str, Any], production: bool) -> tuple[str, int, str]:
+    """Host, port and TLS mode from MOOC_LDAP_URL and MOOC_LDAP_TLS: never plain in production."""
+    parts, port = _ldap_url(values["LDAP_URL"])
     tls = (values["LDAP_TLS"] or ("ldaps" if parts.scheme == "ldaps" else "starttls")).lower()
     if tls not in LDAP_TLS_MODES:
         raise ConfigError(f"MOOC_LDAP_TLS must be ldaps, starttls or none, not {values['LDAP_TLS']!r}")
@@ -461,32 +472,35 @@ def _ldap_settings(values: Mapping[str, Any], production: bool) -> LdapSettings 
         raise ConfigError("MOOC_LDAP_TLS=none would send every password to the directory in clear: use "
                           "ldaps or starttls" + ("" if production else " (a test directory may set "
                                                  "MOOC_LDAP_ALLOW_PLAIN=true)"))
-    ca_file = Path(values["LDAP_CA_FILE"]).expanduser() if values["LDAP_CA_FILE"] else None
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigError(f"MOOC_LDAP_CA_FILE {ca_file} is not a file")
-    base_dn, bind_dn = values["LDAP_BASE_DN"], values["LDAP_BIND_DN"]
-    if not base_dn or not bind_dn:
-        raise ConfigError("MOOC_LDAP_URL is set: set MOOC_LDAP_BASE_DN (where people are) and "
-                          "MOOC_LDAP_BIND_DN (the service account that searches) too")
+    return parts.hostname or "", port or (636 if tls == "ldaps" else 389), tls
+
+
+def _ldap_url(url: str) -> tuple[SplitResult, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname or port == -1 \
+            or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(f"MOOC_LDAP_URL must look like ldaps://dc1.thanhtra.gov.vn or "
+                          f"ldap://dc1.thanhtra.gov.vn:389, not {url!r}")
+    return parts, port
+
+
+def _check_ldap_search(values: Mapping[str, Any]) -> None:
+    """The attribute names, the filter, the match and the timeout: what the search is built from."""
     for name in ("LDAP_USER_ATTRIBUTE", "LDAP_EMAIL_ATTRIBUTE", "LDAP_STAFF_CODE_ATTRIBUTE"):
         if not _ATTRIBUTE.match(values[name]):
             raise ConfigError(f"MOOC_{name} must be an attribute name such as uid or sAMAccountName, "
                               f"not {values[name]!r}")
-    match_by = values["LDAP_MATCH_BY"].lower()
-    if match_by not in LDAP_MATCH_BY:
+    if values["LDAP_MATCH_BY"].lower() not in LDAP_MATCH_BY:
         raise ConfigError(f"MOOC_LDAP_MATCH_BY must be staff_code or email, not {values['LDAP_MATCH_BY']!r}")
-    user_filter = values["LDAP_USER_FILTER"]
-    if not _balanced_filter(user_filter):
+    if not _balanced_filter(values["LDAP_USER_FILTER"]):
         raise ConfigError(f"MOOC_LDAP_USER_FILTER must be one LDAP filter in parentheses, such as "
-                          f"(objectClass=person), not {user_filter!r}")
+                          f"(objectClass=person), not {values['LDAP_USER_FILTER']!r}")
     if not 1 <= values["LDAP_TIMEOUT_SECONDS"] <= 60:
         raise ConfigError("MOOC_LDAP_TIMEOUT_SECONDS must be between 1 and 60")
-    return LdapSettings(
-        url=url, host=parts.hostname, port=port or (636 if tls == "ldaps" else 389), tls=tls,
-        ca_file=ca_file, bind_dn=bind_dn, bind_password=_ldap_bind_password(values), base_dn=base_dn,
-        user_attribute=values["LDAP_USER_ATTRIBUTE"], email_attribute=values["LDAP_EMAIL_ATTRIBUTE"],
-        staff_code_attribute=values["LDAP_STAFF_CODE_ATTRIBUTE"], match_by=match_by,
-        user_filter=user_filter, timeout_seconds=values["LDAP_TIMEOUT_SECONDS"])
 
 
 def _ldap_bind_password(values: Mapping[str, Any]) -> str:

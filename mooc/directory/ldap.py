@@ -13,6 +13,7 @@ CAs) and its host name, referrals are never followed, and each step has a timeou
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
@@ -63,7 +64,8 @@ class LdapDirectory:
 
     def __init__(self, config: LdapSettings) -> None:
         self.config = config
-        self.tls = None if config.tls == "none" else CheckedTls(str(config.ca_file) if config.ca_file else None)
+        ca_file = str(config.ca_file) if config.ca_file else None
+        self.tls = None if config.tls == "none" else CheckedTls(ca_file)
 
     def sign_in(self, login: str, password: str) -> User:
         """The roster's account of the directory person with this user name (or e-mail) and
@@ -81,7 +83,8 @@ class LdapDirectory:
         if not login or not password or len(login) > 254:
             # An empty password would be an unauthenticated bind, which "succeeds" (RFC 4513 5.1.2).
             raise DirectoryRefused("directory_wrong_password" if login else "directory_unknown_user")
-        with self._connection(self.config.bind_dn, self.config.bind_password, "the service account") as service:
+        config = self.config
+        with self._connection(config.bind_dn, config.bind_password, "the service account") as service:
             entry = self._find(service, login)
         with self._connection(entry.dn, password, None) as person:
             if not person.bound:
@@ -167,10 +170,8 @@ class _Bound:
         return self.connection
 
     def __exit__(self, *exc: object) -> None:
-        try:
+        with contextlib.suppress(LDAPException, OSError):  # the socket may already be gone
             self.connection.unbind()
-        except (LDAPException, OSError):  # the socket may already be gone
-            pass
         # ldap3 leaves the socket of a refused connection (or a failed StartTLS) open.
         sock = getattr(self.connection, "socket", None)
         if sock is not None:

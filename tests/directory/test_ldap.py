@@ -144,7 +144,8 @@ def test_settings_defaults_and_an_active_directory_example():
     assert starttls is not None and (starttls.port, starttls.tls) == (3389, "starttls")
 
 
-@pytest.mark.parametrize("roles, says", [("admin,boss", "unknown roles"), ("trainee,reporter", "must include admin")])
+@pytest.mark.parametrize("roles, says", [("admin,boss", "unknown roles"),
+                                         ("trainee,reporter", "must include admin")])
 def test_local_password_roles_are_checked_at_start(database_url, tmp_path, roles, says):
     with pytest.raises(ConfigError, match=says):
         create_app({"ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_DIR": str(tmp_path),
