@@ -52,6 +52,7 @@ class Directory:
     method: str  # how the audit trail names it: "ldap"
     check: Callable[[str, str], User]  # (user name or e-mail, password) -> the roster's account
     local_roles: frozenset[Role] | None  # roles that may still use a local password; None: all
+    probe: Callable[[], int]  # `mooc doctor`: how many people the directory shows; or DirectoryUnavailable
 
 
 @dataclass(frozen=True)

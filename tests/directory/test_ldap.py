@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mooc import create_app
+from mooc import create_app, doctor
 from mooc.auth.backends import DirectoryRefused, DirectoryUnavailable
 from mooc.config import ConfigError, build_settings
 from mooc.directory.ldap import LdapDirectory, refused_bind_reason
@@ -163,3 +163,16 @@ def test_active_directory_tells_why_a_bind_was_refused():
     assert refused_bind_reason(ad("52e")) == "directory_wrong_password"
     assert refused_bind_reason({"message": ""}) == "directory_wrong_password"  # OpenLDAP says nothing
     assert refused_bind_reason(None) == "directory_wrong_password"
+
+
+def test_doctor_checks_the_directory(make_app, slapd):
+    assert doctor.check_directory(make_app()) == []
+    [found] = doctor.check_directory(make_app(**slapd.settings("ldaps")))
+    assert found.status == doctor.OK and "finds 4 people" in found.message
+    [found] = doctor.check_directory(make_app(**slapd.settings(LDAP_BIND_PASSWORD="wrong")))
+    assert found.status == doctor.ERROR and "refused the service account" in found.message
+    missing = "ou=khong-co,dc=thanhtra,dc=gov,dc=vn"
+    [found] = doctor.check_directory(make_app(**slapd.settings(LDAP_BASE_DN=missing)))
+    assert found.status == doctor.ERROR and "noSuchObject" in found.message
+    [found] = doctor.check_directory(make_app(**slapd.settings(LDAP_USER_FILTER="(employeeNumber=x)")))
+    assert found.status == doctor.WARNING and "finds nobody" in found.message
