@@ -18,6 +18,7 @@ from mooc import clock
 from mooc.auth import passwords
 from mooc.auth.models import Role, User
 from mooc.config import ConfigError
+from mooc.extensions import db
 
 EXTENSION = "mooc_directory"
 
@@ -93,7 +94,10 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     Without a directory this is passwords.authenticate(). With one, a local password counts for
     the roles allowed to keep one, and everything else is asked of the directory. Either way
     the lock of what was typed and of the client address is checked before the directory is
-    asked, and a refusal counts against both (passwords.record_failure)."""
+    asked, and a refusal counts against both (passwords.record_failure).
+
+    Before asking the directory it ends the current transaction (rolls it back): call it
+    before writing anything in the request."""
     found = directory()
     if found is None:
         return SignedIn(passwords.authenticate(login, password, policy, method, address), "password")
@@ -105,6 +109,10 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     if local is not None and (found.local_roles is None or local.role in found.local_roles):
         passwords.signed_in(local, typed, now)
         return SignedIn(local, "password")
+    # The directory answers over the network, in seconds when it is slow or down: not inside
+    # this request's transaction, which on SQLite holds the database's one write lock (a POST
+    # begins as a writer). Nothing is written yet; what follows begins a new transaction.
+    db.session.rollback()
     try:
         user = found.check(login, password)
     except DirectoryRefused as refused:

@@ -4,6 +4,8 @@ the roles allowed to keep them, and the throttle counts directory failures too."
 
 from __future__ import annotations
 
+import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -205,3 +207,35 @@ def test_the_client_address_limit_counts_directory_failures_over_many_user_names
     assert LOCKED in login(client, "nobody", "Matkhau@2026").get_data(as_text=True)
     # The whole address is locked now: the right password of another person is refused too.
     assert LOCKED in login(client, "dung.nguyen", DUNG.password).get_data(as_text=True)
+
+
+def test_the_directory_is_asked_outside_the_request_transaction(make_app, slapd, roster, database_url):
+    """On SQLite a POST's transaction holds the one write lock: while the directory answers
+    (seconds, when it is slow), others must be able to write. This "directory" is a socket that
+    writes to the database, with no waiting, when the sign-in connects to it, then hangs up."""
+    engine = sa.create_engine(database_url, connect_args={"timeout": 0} if database_url.startswith("sqlite")
+                              else {})
+    outcome: list[str] = []
+
+    def directory_that_writes(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        try:
+            with engine.begin() as other:
+                other.execute(sa.update(User).where(User.email == ADMIN_EMAIL).values(display_name="Đã ghi"))
+            outcome.append("written")
+        except sa.exc.OperationalError as error:
+            outcome.append(str(error.orig))
+        finally:
+            connection.close()
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        thread = threading.Thread(target=directory_that_writes, args=(listener,))
+        thread.start()
+        app = make_app(**slapd.settings(LDAP_URL=f"ldap://127.0.0.1:{listener.getsockname()[1]}"))
+        response = login(app.test_client(), "mai.tran", MAI.password)
+        thread.join(timeout=30)
+    engine.dispose()
+    assert outcome == ["written"]
+    assert "Hiện không kết nối được hệ thống thư mục" in response.get_data(as_text=True)
