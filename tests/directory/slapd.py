@@ -234,3 +234,12 @@ def _accepts(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.5)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session", name="slapd")
+def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """`slapd`: the running server, started on first use (import this into a conftest or module)."""
+    if not available():
+        skip_or_fail()
+    with running_slapd(tmp_path_factory.mktemp("slapd")) as server:
+        yield server

@@ -160,7 +160,6 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "COURSES_DIR": str(courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
         "BASE_URL": url,
     })
-    server.app = app
     with app.app_context():
         empty_tables()  # whatever an interrupted run left behind
         report = load_demo()
@@ -168,18 +167,29 @@ def live(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         db.session.commit()
         db.session.remove()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
-    thread.start()
     try:
-        yield LiveServer(url, app, courses_dir, instance_dir, database_url)
+        with serving(server, app):
+            yield LiveServer(url, app, courses_dir, instance_dir, database_url)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         with app.app_context():
             db.session.remove()
             empty_tables()
             db.engine.dispose()
+
+
+@contextlib.contextmanager
+def serving(server: Any, app: Flask) -> Iterator[None]:
+    """Serve `app` with `server` (werkzeug's make_server) on a thread of the test process until
+    the block ends."""
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,6 @@ at the directory (the package's server has none); the person made here is remove
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -26,17 +25,9 @@ from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Staff
 from mooc.text import split_full_name
 from tests.conftest import FAST_HASH
-from tests.directory.slapd import MAI, NAM, Slapd, available, running_slapd, skip_or_fail
-from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler
+from tests.directory.slapd import MAI, NAM, Slapd, slapd_server  # noqa: F401 (the fixture `slapd`)
+from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler, serving
 from tests.e2e.pages import go
-
-
-@pytest.fixture(scope="module")
-def slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
-    if not available():
-        skip_or_fail()
-    with running_slapd(tmp_path_factory.mktemp("slapd-e2e")) as server:
-        yield server
 
 
 @pytest.fixture
@@ -48,16 +39,10 @@ def directory_site(live: LiveServer, slapd: Slapd) -> Iterator[LiveServer]:
         "COURSES_DIR": str(live.courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
         "BASE_URL": url, "LOCAL_PASSWORD_ROLES": "admin", **slapd.settings("starttls"),
     })
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, name="e2e-directory-server", daemon=True)
-    thread.start()
-    site = LiveServer(url, app, live.courses_dir, live.instance_dir, live.database_url)
     try:
-        yield site
+        with serving(server, app):
+            yield LiveServer(url, app, live.courses_dir, live.instance_dir, live.database_url)
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
 
