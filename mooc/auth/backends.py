@@ -106,9 +106,12 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     local = passwords.check_local_password(typed, password, method)  # one hash, whatever the case
     if (minutes := passwords.locked_minutes(typed, address, now)) is not None:
         raise passwords.SignInLocked(minutes)
-    if local is not None and (found.local_roles is None or local.role in found.local_roles):
+    if local is not None and _may_keep_local(local, found):
         passwords.signed_in(local, typed, now)
         return SignedIn(local, "password")
+    # A wrong guess at a local password that could have let someone in counts even when the
+    # directory turns out to be down (else making it unreachable would lift the throttle).
+    guessed_local = local is None and _may_keep_local(passwords.account(typed), found)
     # The directory answers over the network, in seconds when it is slow or down: not inside
     # this request's transaction, which on SQLite holds the database's one write lock (a POST
     # begins as a writer). Nothing is written yet; what follows begins a new transaction.
@@ -122,5 +125,15 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
         if refused.counts and passwords.record_failure(typed, address, now, policy):
             raise passwords.SignInLocked(policy.lock_minutes) from None
         raise refused from None
+    except DirectoryUnavailable:
+        if guessed_local and passwords.record_failure(typed, address, now, policy):
+            raise passwords.SignInLocked(policy.lock_minutes) from None
+        raise
     passwords.signed_in(user, typed, now)
     return SignedIn(user, found.method)
+
+
+def _may_keep_local(user: User | None, found: Directory) -> bool:
+    """Whether `user` is an active account with a local password its role may still use."""
+    return (user is not None and user.active and bool(user.password_hash)
+            and (found.local_roles is None or user.role in found.local_roles))

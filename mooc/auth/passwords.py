@@ -95,11 +95,16 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy,
     return user
 
 
+def account(email: str) -> User | None:
+    """The account with this (normalised) e-mail address, active or not."""
+    return db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+
+
 def check_local_password(email: str, password: str, method: str = "scrypt") -> User | None:
     """The active account with this (normalised) e-mail whose own password this is, or None.
     Checks exactly one hash whatever the case (a dummy one for an unknown address), so timing
     does not tell an unknown address from a wrong password. Counts nothing: see authenticate()."""
-    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    user = account(email)
     stored = user.password_hash if user is not None and user.password_hash else None
     matches = check_password_hash(stored or _dummy_hash(method), password or "")
     return user if matches and stored is not None and user is not None and user.active else None

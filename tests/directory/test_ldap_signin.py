@@ -181,6 +181,20 @@ def test_a_directory_that_is_down_refuses_without_counting_and_the_administrator
     assert login(client, ADMIN_EMAIL, TEST_PASSWORD).status_code == 302
 
 
+def test_a_directory_that_is_down_does_not_lift_the_throttle_on_local_passwords(make_app, slapd, roster):
+    app = make_app(**slapd.settings(LDAP_URL=f"ldap://127.0.0.1:{free_port()}", LOCAL_PASSWORD_ROLES="admin",
+                                    LOGIN_MAX_FAILURES=2))
+    client = app.test_client()
+    assert "Hiện không kết nối được" in login(client, ADMIN_EMAIL, "guess-1").get_data(as_text=True)
+    assert LOCKED in login(client, ADMIN_EMAIL, "guess-2").get_data(as_text=True)
+    assert LOCKED in login(client, ADMIN_EMAIL, TEST_PASSWORD).get_data(as_text=True)
+    # A trainee's local password cannot let anyone in: an outage does not count against them.
+    for _ in range(3):
+        login(client, MAI.mail, "guess")
+    with app.app_context():
+        assert db.session.get(LoginThrottle, MAI.mail.lower()) is None
+
+
 def test_throttling_counts_directory_failures(directory_app, roster):
     app = directory_app(LOGIN_MAX_FAILURES=3, LOGIN_LOCK_MINUTES=10)
     client = app.test_client()
