@@ -25,7 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params, replica
 from mooc.auth.access import safe_next
-from mooc.config import ROOT_DIR, build_settings, flask_config, settings
+from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settings
 from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
@@ -78,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True)
     _init_login(app)
+    _init_directory(app, settings)
     _connect_events()
     _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
     replica.install(app, settings)  # the optional read replica (none on SQLite)
@@ -134,6 +135,19 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = None  # server-side sessions do this job (auth/sessions.py)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+
+
+def _init_directory(app: Flask, settings: Settings) -> None:
+    """Directory sign-in (MOOC_LDAP_URL): the login page asks it through auth.backends, since
+    auth may not import mooc.directory. The roles that keep a local password are checked even
+    without a directory, so a mistyped MOOC_LOCAL_PASSWORD_ROLES fails at start."""
+    from mooc.auth import backends
+
+    local_roles = backends.local_password_roles(settings.local_password_roles)
+    if settings.ldap is not None:
+        from mooc.directory import ldap  # ldap3 is loaded only where a directory is set
+
+        backends.install(app, ldap.directory(settings.ldap, local_roles))
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask, current_app, has_request_context, request
 
@@ -157,6 +158,35 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                          "(comma-separated; empty = never)"),
     "OIDC_REDIRECT_URI": ("", _str, "the callback address registered at the provider; default: "
                                     "<this site>/oidc/callback as the request reached it"),
+    # --- Directory sign-in: LDAP / Active Directory (issue 22; docs/operations.md, "Directory
+    # sign-in (LDAP / Active Directory)"; LdapSettings below) ---
+    "LDAP_URL": ("", _str, "the directory server, ldaps://host[:636] or ldap://host[:389] (StartTLS); "
+                           "empty: no directory sign-in"),
+    "LDAP_TLS": ("", _str, "ldaps, starttls or none; default from the URL (ldaps:// = ldaps, ldap:// = "
+                           "starttls); none sends passwords in clear and needs LDAP_ALLOW_PLAIN outside "
+                           "production (never in production)"),
+    "LDAP_ALLOW_PLAIN": (False, _bool, "allow LDAP_TLS=none (a test or development directory only)"),
+    "LDAP_CA_FILE": ("", _str, "PEM file of the CA(s) that signed the directory's certificate; default "
+                               "the system's trusted CAs"),
+    "LDAP_BIND_DN": ("", _str, "the service account that searches the directory, e.g. "
+                               "CN=svc-daotao,OU=Service,DC=thanhtra,DC=gov,DC=vn"),
+    "LDAP_BIND_PASSWORD": ("", _str, "the service account's password (or LDAP_BIND_PASSWORD_FILE)"),
+    "LDAP_BIND_PASSWORD_FILE": ("", _str, "a file holding the service account's password (read at start)"),
+    "LDAP_BASE_DN": ("", _str, "where people are searched (the whole subtree), e.g. OU=Staff,DC=thanhtra,"
+                               "DC=gov,DC=vn"),
+    "LDAP_USER_ATTRIBUTE": ("uid", _str, "the attribute people type as their user name (Active "
+                                         "Directory: sAMAccountName); an e-mail address also works"),
+    "LDAP_EMAIL_ATTRIBUTE": ("mail", _str, "the attribute holding the e-mail address"),
+    "LDAP_STAFF_CODE_ATTRIBUTE": ("employeeNumber", _str, "the attribute holding the roster's staff code "
+                                                          "(Active Directory: often employeeID)"),
+    "LDAP_MATCH_BY": ("staff_code", _str, "staff_code or email: how a directory account is matched to "
+                                          "the roster (never created from it)"),
+    "LDAP_USER_FILTER": ("(objectClass=person)", _str, "an LDAP filter every person must also match "
+                                                      "(Active Directory: leave out disabled accounts)"),
+    "LDAP_TIMEOUT_SECONDS": (5, _int, "how long a connection to the directory, and each answer, may take"),
+    "LOCAL_PASSWORD_ROLES": ("all", _str, "with directory sign-in on, the roles that may still sign in "
+                                          "with a password kept here (comma-separated, e.g. admin; "
+                                          "must include admin); all: everybody"),
 }
 
 LOCALES = ("vi", "en")
@@ -218,6 +248,10 @@ class Settings:
     xapi_account_homepage: str = ""  # "" = base_url
     xapi_batch: int = 100
     oidc: OidcSettings | None = None  # None: no OpenID Connect sign-in
+    # Directory sign-in (LDAP): None when MOOC_LDAP_URL is empty; the roles that keep a local
+    # password when a directory is on (None: every role; checked against the roles by create_app).
+    ldap: LdapSettings | None = None
+    local_password_roles: tuple[str, ...] | None = None
 
     @property
     def production(self) -> bool:
@@ -394,6 +428,8 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         xapi_url=_xapi_url(values),
         xapi_account_homepage=values["XAPI_ACCOUNT_HOMEPAGE"].rstrip("/"),
         oidc=_oidc_settings(values, production),
+        ldap=_ldap_settings(values, production),
+        local_password_roles=_local_password_roles(values["LOCAL_PASSWORD_ROLES"]),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
 
@@ -485,6 +521,132 @@ def _check_reminders_and_media(values: Mapping[str, Any]) -> None:
                           "MOOC_REMINDER_PENDING_MINUTES more than 0")
     if values["MEDIA_MAX_MB"] <= 0:
         raise ConfigError("MOOC_MEDIA_MAX_MB must be a positive number of megabytes")
+
+
+# --- Directory sign-in: LDAP / Active Directory (issue 22) ----------------------------------
+
+LDAP_TLS_MODES = ("ldaps", "starttls", "none")
+LDAP_MATCH_BY = ("staff_code", "email")
+_ATTRIBUTE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LdapSettings:
+    """Where the directory is and how to ask it (mooc/directory/ldap.py)."""
+
+    url: str
+    host: str
+    port: int
+    tls: str  # ldaps, starttls or none
+    ca_file: Path | None  # None: the system's trusted CAs
+    bind_dn: str
+    bind_password: str = field(repr=False)
+    base_dn: str
+    user_attribute: str
+    email_attribute: str
+    staff_code_attribute: str
+    match_by: str  # staff_code or email
+    user_filter: str
+    timeout_seconds: int
+
+
+def _ldap_settings(values: Mapping[str, Any], production: bool) -> LdapSettings | None:
+    """The directory's settings, checked together; None when MOOC_LDAP_URL is empty."""
+    url = values["LDAP_URL"]
+    if not url:
+        return None
+    host, port, tls = _ldap_address(values, production)
+    ca_file = Path(values["LDAP_CA_FILE"]).expanduser() if values["LDAP_CA_FILE"] else None
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigError(f"MOOC_LDAP_CA_FILE {ca_file} is not a file")
+    base_dn, bind_dn = values["LDAP_BASE_DN"], values["LDAP_BIND_DN"]
+    if not base_dn or not bind_dn:
+        raise ConfigError("MOOC_LDAP_URL is set: set MOOC_LDAP_BASE_DN (where people are) and "
+                          "MOOC_LDAP_BIND_DN (the service account that searches) too")
+    _check_ldap_search(values)
+    return LdapSettings(
+        url=url, host=host, port=port, tls=tls, ca_file=ca_file, bind_dn=bind_dn,
+        bind_password=_ldap_bind_password(values), base_dn=base_dn,
+        user_attribute=values["LDAP_USER_ATTRIBUTE"], email_attribute=values["LDAP_EMAIL_ATTRIBUTE"],
+        staff_code_attribute=values["LDAP_STAFF_CODE_ATTRIBUTE"], match_by=values["LDAP_MATCH_BY"].lower(),
+        user_filter=values["LDAP_USER_FILTER"], timeout_seconds=values["LDAP_TIMEOUT_SECONDS"])
+
+
+def _ldap_address(values: Mapping[str, Any], production: bool) -> tuple[str, int, str]:
+    """Host, port and TLS mode from MOOC_LDAP_URL and MOOC_LDAP_TLS: never plain in production."""
+    parts, port = _ldap_url(values["LDAP_URL"])
+    tls = (values["LDAP_TLS"] or ("ldaps" if parts.scheme == "ldaps" else "starttls")).lower()
+    if tls not in LDAP_TLS_MODES:
+        raise ConfigError(f"MOOC_LDAP_TLS must be ldaps, starttls or none, not {values['LDAP_TLS']!r}")
+    if (tls == "ldaps") != (parts.scheme == "ldaps"):
+        raise ConfigError(f"MOOC_LDAP_TLS={tls} does not go with {parts.scheme}:// in MOOC_LDAP_URL: "
+                          "use ldaps:// for ldaps, ldap:// for starttls")
+    if tls == "none" and (production or not values["LDAP_ALLOW_PLAIN"]):
+        raise ConfigError("MOOC_LDAP_TLS=none would send every password to the directory in clear: use "
+                          "ldaps or starttls" + ("" if production else " (a test directory may set "
+                                                 "MOOC_LDAP_ALLOW_PLAIN=true)"))
+    return parts.hostname or "", port or (636 if tls == "ldaps" else 389), tls
+
+
+def _ldap_url(url: str) -> tuple[SplitResult, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("ldap", "ldaps") or not parts.hostname or port == -1 \
+            or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(f"MOOC_LDAP_URL must look like ldaps://dc1.thanhtra.gov.vn or "
+                          f"ldap://dc1.thanhtra.gov.vn:389, not {url!r}")
+    return parts, port
+
+
+def _check_ldap_search(values: Mapping[str, Any]) -> None:
+    """The attribute names, the filter, the match and the timeout: what the search is built from."""
+    for name in ("LDAP_USER_ATTRIBUTE", "LDAP_EMAIL_ATTRIBUTE", "LDAP_STAFF_CODE_ATTRIBUTE"):
+        if not _ATTRIBUTE.match(values[name]):
+            raise ConfigError(f"MOOC_{name} must be an attribute name such as uid or sAMAccountName, "
+                              f"not {values[name]!r}")
+    if values["LDAP_MATCH_BY"].lower() not in LDAP_MATCH_BY:
+        raise ConfigError(f"MOOC_LDAP_MATCH_BY must be staff_code or email, not {values['LDAP_MATCH_BY']!r}")
+    if not _balanced_filter(values["LDAP_USER_FILTER"]):
+        raise ConfigError(f"MOOC_LDAP_USER_FILTER must be one LDAP filter in parentheses, such as "
+                          f"(objectClass=person), not {values['LDAP_USER_FILTER']!r}")
+    if not 1 <= values["LDAP_TIMEOUT_SECONDS"] <= 60:
+        raise ConfigError("MOOC_LDAP_TIMEOUT_SECONDS must be between 1 and 60")
+
+
+def _ldap_bind_password(values: Mapping[str, Any]) -> str:
+    password, password_file = values["LDAP_BIND_PASSWORD"], values["LDAP_BIND_PASSWORD_FILE"]
+    if password and password_file:
+        raise ConfigError("set MOOC_LDAP_BIND_PASSWORD or MOOC_LDAP_BIND_PASSWORD_FILE, not both")
+    if password_file:
+        try:
+            password = Path(password_file).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as error:
+            raise ConfigError(f"MOOC_LDAP_BIND_PASSWORD_FILE {password_file} cannot be read: "
+                              f"{error.strerror}") from None
+    if not password:
+        raise ConfigError("MOOC_LDAP_BIND_DN needs its password: set MOOC_LDAP_BIND_PASSWORD_FILE "
+                          "(or MOOC_LDAP_BIND_PASSWORD)")
+    return password
+
+
+def _balanced_filter(text: str) -> bool:
+    depth = 0
+    for position, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0 or (depth == 0 and position < len(text) - 1):
+            return False
+    return text.startswith("(") and depth == 0
+
+
+def _local_password_roles(raw: str) -> tuple[str, ...] | None:
+    """MOOC_LOCAL_PASSWORD_ROLES as role names (None: all); create_app checks them against the roles."""
+    names = tuple(sorted({part.strip().lower() for part in raw.split(",") if part.strip()}))
+    if names in ((), ("all",)):
+        return None
+    return names
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

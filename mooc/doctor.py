@@ -22,6 +22,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 
 from mooc import clock, mail, replica
+from mooc.auth import backends
 from mooc.auth.models import AuditEvent
 from mooc.config import SECRET_FILE, Settings, is_loopback_url, settings
 from mooc.courses.check import check_tree
@@ -240,6 +241,32 @@ def check_mail(config: Settings, timeout: float = 10) -> list[Finding]:
                                 f"accepts a connection{user}")]
 
 
+# --- directory sign-in ---------------------------------------------------------------------
+
+
+def check_directory(app: Flask) -> list[Finding]:
+    """MOOC_LDAP_URL, when set: the directory answers over TLS, the service account binds and
+    finds people under the base DN. Nobody's password is tried."""
+    ldap, directory = settings(app).ldap, backends.directory(app)
+    if ldap is None or directory is None:
+        return []
+    try:
+        people = directory.probe()
+    except backends.DirectoryUnavailable as error:
+        return [Finding("directory.ldap", ERROR, f"directory sign-in does not work: {error}",
+                        "check MOOC_LDAP_URL, MOOC_LDAP_CA_FILE, the service account (MOOC_LDAP_BIND_DN "
+                        "and its password) and the firewall; the roles in MOOC_LOCAL_PASSWORD_ROLES "
+                        "can still sign in with their local password")]
+    if people == 0:
+        return [Finding("directory.ldap", WARNING,
+                        f"{ldap.url} answers, but the service account finds nobody under {ldap.base_dn}",
+                        "check MOOC_LDAP_BASE_DN, MOOC_LDAP_USER_FILTER and what the service account "
+                        "may read")]
+    more = "+" if people >= 1000 else ""
+    return [Finding("directory.ldap", OK, f"{ldap.url} ({ldap.tls}) answers; the service account finds "
+                                          f"{people}{more} people under {ldap.base_dn}")]
+
+
 # --- scheduled commands --------------------------------------------------------------------
 
 
@@ -418,6 +445,7 @@ def run_all(app: Flask) -> list[Finding]:
             found += _guarded("database.replica", lambda: check_replica(app))
             found += _guarded("courses", lambda: check_courses(config))
         found += _guarded("mail", lambda: check_mail(config))
+        found += _guarded("directory", lambda: check_directory(app))
         if reachable:
             found += _guarded("schedule", check_schedule)
         found += _guarded("instance", lambda: check_instance(config))

@@ -1,10 +1,10 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from mooc.auth import passwords
+from mooc.auth import backends, passwords
 
 # What a person reads about a password passwords.password_problem() refuses (both password pages).
 PASSWORD_PROBLEMS = {
@@ -20,6 +20,19 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)],
                              render_kw={"autocomplete": "current-password"})
     next = HiddenField()
+
+
+class DirectoryLoginForm(LoginForm):
+    """The sign-in form when a directory is on: the same fields, the directory's user name or an
+    e-mail address in the first (a text field: a user name is not an e-mail address)."""
+
+    email = StringField(_l("User name or e-mail"), validators=[DataRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "username", "autofocus": True,
+                                   "autocapitalize": "none", "spellcheck": "false"})
+
+
+def login_form() -> LoginForm:
+    return DirectoryLoginForm() if backends.directory() is not None else LoginForm()
 
 
 class ChangePasswordForm(FlaskForm):

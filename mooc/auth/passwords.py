@@ -84,21 +84,36 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy,
     """
     email = normalise_email(email)
     now = clock.now()
-    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
-
-    stored = user.password_hash if user is not None and user.password_hash else None
-    matches = check_password_hash(stored or _dummy_hash(method), password or "")
-    ok = matches and stored is not None and user is not None and user.active
-
+    user = check_local_password(email, password, method)
     if (minutes := locked_minutes(email, address, now)) is not None:
         raise SignInLocked(minutes)
-    if not ok or user is None:
+    if user is None:
         if record_failure(email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
-    _forget_failures(email)
-    user.last_login_at = now
+    signed_in(user, email, now)
     return user
+
+
+def account(email: str) -> User | None:
+    """The account with this (normalised) e-mail address, active or not."""
+    return db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+
+
+def check_local_password(email: str, password: str, method: str = "scrypt") -> User | None:
+    """The active account with this (normalised) e-mail whose own password this is, or None.
+    Checks exactly one hash whatever the case (a dummy one for an unknown address), so timing
+    does not tell an unknown address from a wrong password. Counts nothing: see authenticate()."""
+    user = account(email)
+    stored = user.password_hash if user is not None and user.password_hash else None
+    matches = check_password_hash(stored or _dummy_hash(method), password or "")
+    return user if matches and stored is not None and user is not None and user.active else None
+
+
+def signed_in(user: User, login: str, now: datetime) -> None:
+    """A sign-in succeeded: the count of what was typed (`login`) starts again."""
+    _forget_failures(login)
+    user.last_login_at = now
 
 
 def confirm_password(user: User, password: str, policy: ThrottlePolicy, address: str = "") -> None:

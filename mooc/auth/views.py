@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from mooc import clock
-from mooc.auth import audit, demo_accounts, passwords, sessions, signin
+from mooc.auth import audit, backends, demo_accounts, passwords, sessions, signin
 from mooc.auth.access import public, safe_next
-from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, LoginForm
+from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, login_form
 from mooc.config import settings
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -35,26 +35,32 @@ def _locked_message(minutes: int, email: str) -> str:
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("training.home"))
-    form = LoginForm()
+    form = login_form()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     error = None
     if form.validate_on_submit():
+        typed = passwords.normalise_email(form.email.data)
         try:
             # The client's address after ProxyFix (MOOC_PROXY_COUNT), for the per-address limit.
-            user = passwords.authenticate(form.email.data, form.password.data, _policy(),
-                                          settings().password_method,
-                                          address=request.remote_addr or "")
+            found = backends.sign_in(form.email.data, form.password.data, _policy(),
+                                     settings().password_method, address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            error = _locked_message(locked.minutes, passwords.normalise_email(form.email.data))
-            audit.record("login.failed", target=passwords.normalise_email(form.email.data),
-                         reason="locked")
+            error = _locked_message(locked.minutes, typed)
+            audit.record("login.failed", target=typed, reason="locked")
+        except backends.DirectoryUnavailable:
+            error = _("The directory cannot be reached just now. Try again in a few minutes.")
+            audit.record("login.failed", target=typed, reason=backends.DirectoryUnavailable.reason)
+        except backends.DirectoryRefused as refused:
+            error = refused.message or _("Wrong user name, e-mail or password.")
+            audit.record("login.failed", target=typed, reason=refused.reason)
         except passwords.SignInError:
             error = _("Wrong e-mail or password.")
-            audit.record("login.failed", target=passwords.normalise_email(form.email.data))
+            audit.record("login.failed", target=typed)
         else:
-            return signin.complete(user, method="password", next_url=form.next.data)
+            return signin.complete(found.user, method=found.method, next_url=form.next.data)
     return render_template("auth/login.html", form=form, error=error,
+                           directory=backends.directory() is not None,
                            demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)
 
 

@@ -1,0 +1,139 @@
+"""Who checks the password typed on the sign-in page: the account's own (local) password, a
+directory (LDAP / Active Directory), or both, under one throttle.
+
+`auth` is the lowest domain and may not import `mooc.directory`, which sits above the roster.
+So create_app registers the directory's check here (`install`), and the login view asks
+`sign_in()`, which knows only the `Directory` shape: a callable that returns the roster-matched
+account or raises `DirectoryRefused` / `DirectoryUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from mooc import clock
+from mooc.auth import passwords
+from mooc.auth.models import Role, User
+from mooc.config import ConfigError
+from mooc.extensions import db
+
+EXTENSION = "mooc_directory"
+
+
+class DirectoryRefused(passwords.SignInError):
+    """The directory did not let the person in.
+
+    `reason` is for the audit trail ("directory_wrong_password", "roster_left"...). `message` is
+    what the person reads when it says more than "wrong user name or password" (a directory
+    account that is not on the roster), else None. `counts`: whether the refusal counts against
+    the sign-in throttle (a wrong password does; a right password of someone not on the roster
+    does not)."""
+
+    def __init__(self, reason: str, message: str | None = None, *, counts: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message = message
+        self.counts = counts
+
+
+class DirectoryUnavailable(passwords.SignInError):
+    """The directory could not be asked (down, a certificate refused, the service account
+    refused): nobody's password was checked, so nothing is counted."""
+
+    reason = "directory_unavailable"
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A directory the sign-in page asks, registered by create_app."""
+
+    method: str  # how the audit trail names it: "ldap"
+    check: Callable[[str, str], User]  # (user name or e-mail, password) -> the roster's account
+    local_roles: frozenset[Role] | None  # roles that may still use a local password; None: all
+    probe: Callable[[], int]  # `mooc doctor`: how many people the directory shows; or DirectoryUnavailable
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    method: str  # "password" (a local password) or the directory's method
+
+
+def install(app: Flask, directory: Directory) -> None:
+    app.extensions[EXTENSION] = directory
+
+
+def directory(app: Flask | None = None) -> Directory | None:
+    """The directory of `app` (or the current app), or None when there is none."""
+    return (app or current_app).extensions.get(EXTENSION)
+
+
+def local_password_roles(names: tuple[str, ...] | None) -> frozenset[Role] | None:
+    """MOOC_LOCAL_PASSWORD_ROLES as roles (None: every role); ConfigError for an unknown role or a
+    list without the administrator, who must never be locked out by a directory that is down."""
+    if names is None:
+        return None
+    known = {role.value: role for role in Role}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(f"MOOC_LOCAL_PASSWORD_ROLES names unknown roles ({', '.join(unknown)}): use "
+                          f"{', '.join(known)} or all")
+    if Role.ADMIN.value not in names:
+        raise ConfigError("MOOC_LOCAL_PASSWORD_ROLES must include admin: an administrator needs a way in "
+                          "when the directory is down or misconfigured")
+    return frozenset(known[name] for name in names)
+
+
+def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method: str = "scrypt",
+            address: str = "") -> SignedIn:
+    """Whom the sign-in form's user name (or e-mail) and password prove, or a SignInError.
+
+    Without a directory this is passwords.authenticate(). With one, a local password counts for
+    the roles allowed to keep one, and everything else is asked of the directory. Either way
+    the lock of what was typed and of the client address is checked before the directory is
+    asked, and a refusal counts against both (passwords.record_failure).
+
+    Before asking the directory it ends the current transaction (rolls it back): call it
+    before writing anything in the request."""
+    found = directory()
+    if found is None:
+        return SignedIn(passwords.authenticate(login, password, policy, method, address), "password")
+    typed = passwords.normalise_email(login)
+    now = clock.now()
+    local = passwords.check_local_password(typed, password, method)  # one hash, whatever the case
+    if (minutes := passwords.locked_minutes(typed, address, now)) is not None:
+        raise passwords.SignInLocked(minutes)
+    if local is not None and _may_keep_local(local, found):
+        passwords.signed_in(local, typed, now)
+        return SignedIn(local, "password")
+    # A wrong guess at a local password that could have let someone in counts even when the
+    # directory turns out to be down (else making it unreachable would lift the throttle).
+    guessed_local = local is None and _may_keep_local(passwords.account(typed), found)
+    # The directory answers over the network, in seconds when it is slow or down: not inside
+    # this request's transaction, which on SQLite holds the database's one write lock (a POST
+    # begins as a writer). Nothing is written yet; what follows begins a new transaction.
+    db.session.rollback()
+    try:
+        user = found.check(login, password)
+    except DirectoryRefused as refused:
+        if local is not None and refused.reason.startswith("directory_"):
+            # The password is this account's local one, which its role may not use any more.
+            refused = DirectoryRefused("local_password_not_allowed")
+        if refused.counts and passwords.record_failure(typed, address, now, policy):
+            raise passwords.SignInLocked(policy.lock_minutes) from None
+        raise refused from None
+    except DirectoryUnavailable:
+        if guessed_local and passwords.record_failure(typed, address, now, policy):
+            raise passwords.SignInLocked(policy.lock_minutes) from None
+        raise
+    passwords.signed_in(user, typed, now)
+    return SignedIn(user, found.method)
+
+
+def _may_keep_local(user: User | None, found: Directory) -> bool:
+    """Whether `user` is an active account with a local password its role may still use."""
+    return (user is not None and user.active and bool(user.password_hash)
+            and (found.local_roles is None or user.role in found.local_roles))

@@ -1,0 +1,255 @@
+"""Signing in on the sign-in page through a real OpenLDAP server (tests/directory/slapd.py):
+the directory checks the password, the roster decides who comes in, local passwords stay for
+the roles allowed to keep them, and the throttle counts directory failures too."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mooc import clock
+from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
+from mooc.extensions import db
+from mooc.roster import importer
+from mooc.roster.models import Staff, StaffStatus
+from tests.conftest import TEST_PASSWORD, login
+from tests.directory.slapd import DUNG, HA, MAI, NAM, free_port
+from tests.roster.helpers import csv_bytes
+
+WRONG = "Sai tên đăng nhập, e-mail hoặc mật khẩu."
+NOT_ON_ROSTER = "bạn không có trong danh sách cán bộ"
+LEFT = "danh sách cán bộ ghi bạn đã nghỉ việc"
+LOCKED = "Quá nhiều lần đăng nhập sai"
+ADMIN_EMAIL = "quan.tri@thanhtra.gov.vn"
+
+
+@pytest.fixture
+def roster(app, make_unit, make_staff, make_user):
+    """The roster of the directory's inspectorate: Mai (a trainee with an old local password),
+    Dũng, Hà (left), and a local administrator who is not in the directory. Nam is in the
+    directory only."""
+    unit = make_unit("Thanh tra tỉnh Ninh Bình", code="NB")
+    people = {}
+    for person in (MAI, DUNG, HA):
+        staff = make_staff(person.cn, unit=unit, email=person.mail, staff_code=person.staff_code)
+        people[person.uid] = make_user(email=person.mail.lower(), name=person.cn, staff=staff)
+    with_status(app, HA, StaffStatus.LEFT)
+    people["admin"] = make_user(email=ADMIN_EMAIL, role=Role.ADMIN, name="Quản Trị Viên")
+    return people
+
+
+def with_status(app, person, status):
+    with app.app_context():
+        db.session.execute(sa.update(Staff).where(Staff.staff_code == person.staff_code)
+                           .values(status=status))
+        db.session.commit()
+
+
+@pytest.fixture
+def directory_app(make_app, slapd):
+    def factory(tls: str = "starttls", **more):
+        return make_app(**slapd.settings(tls, **more))
+    return factory
+
+
+def events(app, action: str) -> list[AuditEvent]:
+    with app.app_context():
+        rows = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.id)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def signed_in_as(client) -> str | None:
+    home = client.get("/")
+    return home.get_data(as_text=True) if home.status_code == 200 else None
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ldaps"])
+def test_the_right_directory_password_signs_in_and_lands_on_home(directory_app, roster, tls):
+    app = directory_app(tls)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    assert "Tên đăng nhập hoặc e-mail" in page and 'type="text"' in page
+    response = login(client, "mai.tran", MAI.password)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "Trần Thị Mai" in (signed_in_as(client) or "")
+    succeeded = events(app, "login.succeeded")
+    assert [(e.target, e.details["method"]) for e in succeeded] == [("mai.tran@thanhtra.gov.vn", "ldap")]
+    with app.app_context():
+        assert db.session.get(User, roster["mai.tran"].id).last_login_at is not None
+
+
+def test_the_directory_email_works_as_the_user_name(directory_app, roster):
+    client = directory_app().test_client()
+    assert login(client, "MAI.TRAN@thanhtra.gov.vn", MAI.password, next="/courses/").headers["Location"] \
+        == "/courses/"
+
+
+@pytest.mark.parametrize("typed, password, reason", [
+    ("mai.tran", "not her password", "directory_wrong_password"),
+    ("khong.co.ai", MAI.password, "directory_unknown_user"),
+])
+def test_a_wrong_password_or_an_unknown_user_is_refused_alike(directory_app, roster, typed, password, reason):
+    app = directory_app()
+    client = app.test_client()
+    response = login(client, typed, password)
+    assert response.status_code == 200 and WRONG in response.get_data(as_text=True)
+    assert signed_in_as(client) is None
+    assert [e.details["reason"] for e in events(app, "login.failed")] == [reason]
+    with app.app_context():  # counted against what was typed
+        assert db.session.get(LoginThrottle, typed).failures == 1
+
+
+@pytest.mark.parametrize("person, says, reason", [
+    (NAM, NOT_ON_ROSTER, "roster_unknown"),  # in the directory, not on the roster
+    (HA, LEFT, "roster_left"),               # on the roster, left
+])
+def test_a_directory_account_without_an_active_roster_entry_is_told_why(directory_app, roster, person, says,
+                                                                        reason):
+    app = directory_app()
+    client = app.test_client()
+    response = login(client, person.uid, person.password)
+    assert response.status_code == 200 and says in response.get_data(as_text=True)
+    assert signed_in_as(client) is None
+    assert [e.details["reason"] for e in events(app, "login.failed")] == [reason]
+    with app.app_context():  # the password was right: nothing is counted
+        assert db.session.get(LoginThrottle, person.uid) is None
+
+
+def test_matching_by_email_when_the_directory_has_no_staff_codes(directory_app, roster):
+    app = directory_app(LDAP_MATCH_BY="email", LDAP_STAFF_CODE_ATTRIBUTE="departmentNumber")
+    assert login(app.test_client(), "dung.nguyen", DUNG.password).status_code == 302
+
+
+def test_a_person_whose_roster_entry_leaves_loses_access_on_the_next_request(directory_app, roster):
+    app = directory_app()
+    client = app.test_client()
+    assert login(client, "mai.tran", MAI.password).status_code == 302
+    assert signed_in_as(client) is not None
+    # HR's next full roster: Mai is no longer on it, so she is marked as left and her account disabled.
+    rows = [[DUNG.staff_code, DUNG.cn, DUNG.mail, "NB", ""]]
+    with app.app_context():
+        plan = importer.plan_import(importer.open_sheet(csv_bytes(rows)), full=True)
+        importer.apply_plan(plan, source="test", confirmed=True)
+        db.session.commit()
+        assert db.session.scalar(sa.select(Staff.status).where(Staff.staff_code == MAI.staff_code)) \
+            == StaffStatus.LEFT
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].startswith("/login")
+    again = login(client, "mai.tran", MAI.password)
+    assert again.status_code == 200 and LEFT in again.get_data(as_text=True)
+
+
+def test_local_passwords_for_the_allowed_roles_only(directory_app, roster):
+    app = directory_app(LOCAL_PASSWORD_ROLES="admin")
+    # The administrator, who is not in the directory, signs in with the local password.
+    admin = app.test_client()
+    assert login(admin, ADMIN_EMAIL, TEST_PASSWORD).status_code == 302
+    assert signed_in_as(admin) is not None
+    # A trainee's old local password is not taken any more; the directory's is.
+    trainee = app.test_client()
+    refused = login(trainee, MAI.mail, TEST_PASSWORD)
+    assert refused.status_code == 200 and WRONG in refused.get_data(as_text=True)
+    assert signed_in_as(trainee) is None
+    assert login(trainee, MAI.mail, MAI.password).status_code == 302
+    assert [(e.target, e.details["method"]) for e in events(app, "login.succeeded")] == [
+        (ADMIN_EMAIL, "password"), ("mai.tran@thanhtra.gov.vn", "ldap")]
+    assert [e.details["reason"] for e in events(app, "login.failed")] == ["local_password_not_allowed"]
+
+
+def test_every_role_keeps_its_local_password_by_default(directory_app, roster):
+    app = directory_app()
+    assert login(app.test_client(), MAI.mail, TEST_PASSWORD).status_code == 302
+    assert events(app, "login.succeeded")[0].details["method"] == "password"
+
+
+def test_a_directory_that_is_down_refuses_without_counting_and_the_administrator_still_gets_in(
+        make_app, slapd, roster):
+    app = make_app(**slapd.settings(LDAP_URL=f"ldap://127.0.0.1:{free_port()}", LOCAL_PASSWORD_ROLES="admin"))
+    client = app.test_client()
+    response = login(client, "mai.tran", MAI.password)
+    assert response.status_code == 200
+    assert "Hiện không kết nối được hệ thống thư mục" in response.get_data(as_text=True)
+    assert [e.details["reason"] for e in events(app, "login.failed")] == ["directory_unavailable"]
+    with app.app_context():
+        assert db.session.get(LoginThrottle, "mai.tran") is None
+    assert login(client, ADMIN_EMAIL, TEST_PASSWORD).status_code == 302
+
+
+def test_a_directory_that_is_down_does_not_lift_the_throttle_on_local_passwords(make_app, slapd, roster):
+    app = make_app(**slapd.settings(LDAP_URL=f"ldap://127.0.0.1:{free_port()}", LOCAL_PASSWORD_ROLES="admin",
+                                    LOGIN_MAX_FAILURES=2))
+    client = app.test_client()
+    assert "Hiện không kết nối được" in login(client, ADMIN_EMAIL, "guess-1").get_data(as_text=True)
+    assert LOCKED in login(client, ADMIN_EMAIL, "guess-2").get_data(as_text=True)
+    assert LOCKED in login(client, ADMIN_EMAIL, TEST_PASSWORD).get_data(as_text=True)
+    # A trainee's local password cannot let anyone in: an outage does not count against them.
+    for _ in range(3):
+        login(client, MAI.mail, "guess")
+    with app.app_context():
+        assert db.session.get(LoginThrottle, MAI.mail.lower()) is None
+
+
+def test_throttling_counts_directory_failures(directory_app, roster):
+    app = directory_app(LOGIN_MAX_FAILURES=3, LOGIN_LOCK_MINUTES=10)
+    client = app.test_client()
+    start = clock.now()
+    clock.set_now(start)
+    for _ in range(2):
+        assert WRONG in login(client, "mai.tran", "guess").get_data(as_text=True)
+    assert LOCKED in login(client, "mai.tran", "guess").get_data(as_text=True)
+    # Locked: the right directory password is refused too, and the directory is not asked.
+    locked = login(client, "mai.tran", MAI.password)
+    assert locked.status_code == 200 and LOCKED in locked.get_data(as_text=True)
+    assert [e.details["reason"] for e in events(app, "login.failed")][-1] == "locked"
+    clock.set_now(start + timedelta(minutes=11))
+    assert login(client, "mai.tran", MAI.password).status_code == 302
+    with app.app_context():
+        assert db.session.get(LoginThrottle, "mai.tran") is None  # a success starts the count again
+
+
+def test_the_client_address_limit_counts_directory_failures_over_many_user_names(directory_app, roster):
+    app = directory_app(LOGIN_ADDRESS_MAX_FAILURES=3, LOGIN_MAX_FAILURES=50)
+    client = app.test_client()
+    for name in ("mai.tran", "dung.nguyen"):
+        assert WRONG in login(client, name, "Matkhau@2026").get_data(as_text=True)
+    assert LOCKED in login(client, "nobody", "Matkhau@2026").get_data(as_text=True)
+    # The whole address is locked now: the right password of another person is refused too.
+    assert LOCKED in login(client, "dung.nguyen", DUNG.password).get_data(as_text=True)
+
+
+def test_the_directory_is_asked_outside_the_request_transaction(make_app, slapd, roster, database_url):
+    """On SQLite a POST's transaction holds the one write lock: while the directory answers
+    (seconds, when it is slow), others must be able to write. This "directory" is a socket that
+    writes to the database, with no waiting, when the sign-in connects to it, then hangs up."""
+    engine = sa.create_engine(database_url, connect_args={"timeout": 0} if database_url.startswith("sqlite")
+                              else {})
+    outcome: list[str] = []
+
+    def directory_that_writes(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        try:
+            with engine.begin() as other:
+                other.execute(sa.update(User).where(User.email == ADMIN_EMAIL).values(display_name="Đã ghi"))
+            outcome.append("written")
+        except sa.exc.OperationalError as error:
+            outcome.append(str(error.orig))
+        finally:
+            connection.close()
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        thread = threading.Thread(target=directory_that_writes, args=(listener,))
+        thread.start()
+        app = make_app(**slapd.settings(LDAP_URL=f"ldap://127.0.0.1:{listener.getsockname()[1]}"))
+        response = login(app.test_client(), "mai.tran", MAI.password)
+        thread.join(timeout=30)
+    engine.dispose()
+    assert outcome == ["written"]
+    assert "Hiện không kết nối được hệ thống thư mục" in response.get_data(as_text=True)
