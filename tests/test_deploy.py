@@ -452,3 +452,149 @@ def test_an_oversize_upload_is_refused_by_nginx_with_the_apps_page(stack: Stack)
     assert "Tệp quá lớn".encode() in page  # the default language, Vietnamese
     assert '<link rel="stylesheet"' in page.decode()
     assert not stack.app_log_lines(marker)  # never reached the app
+
+
+# --- systemd ---------------------------------------------------------------------------------------
+
+UNITS = DEPLOY / "systemd"
+
+
+def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """In a root of their own (--root) laid out as docs/operations.md installs them: the units
+    in /etc/systemd/system, stand-ins for /opt/mooc/venv/bin/mooc and deploy/backup.sh, the
+    system's own units (targets) copied. Any complaint (an unknown key, a bad value) fails."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:  # not in CI either: it comes with systemd, which a container lacks
+        pytest.skip("systemd-analyze is not installed (it comes with systemd itself)")
+    root = tmp_path / "root"
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for unit in UNITS.iterdir():
+        shutil.copy(unit, root / "etc/systemd/system" / unit.name)
+    for stand_in in ("opt/mooc/venv/bin/mooc", "opt/mooc/app/deploy/backup.sh", "bin/kill"):
+        (root / stand_in).parent.mkdir(parents=True, exist_ok=True)
+        (root / stand_in).write_text("#!/bin/sh\n")
+        (root / stand_in).chmod(0o755)
+    system_units = next(p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if p.is_dir())
+    shutil.copytree(system_units, root / "usr/lib/systemd/system", symlinks=True)
+    names = sorted(unit.name for unit in UNITS.iterdir())
+    result = subprocess.run([analyze, "verify", f"--root={root}",  # noqa: S603
+                             *(f"/etc/systemd/system/{name}" for name in names)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    assert "mooc.service" in names
+
+
+def test_every_scheduled_command_has_a_timer_and_a_row_in_the_guide() -> None:
+    """A timer per command of docs/operations.md's "Scheduled work" table, each with its
+    service, and no timer the table leaves out."""
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(mooc-[a-z-]+)\.timer` \| `([^`]+)` \|", guide, re.MULTILINE))
+    timers = {p.stem for p in UNITS.glob("*.timer")}
+    assert rows and set(rows) == timers
+    for name, command in rows.items():
+        service = (UNITS / f"{name}.service").read_text(encoding="utf-8")
+        start = re.search(r"^ExecStart=(.+)$", service, re.MULTILINE)
+        assert start, name
+        executable = start.group(1).replace("/opt/mooc/venv/bin/", "").replace("/opt/mooc/app/", "")
+        assert executable.split(" --quiet")[0] == command, (name, executable)
+        assert "Type=oneshot" in service and "EnvironmentFile=/etc/mooc/mooc.env" in service
+        assert re.search(r"^OnCalendar=", (UNITS / f"{name}.timer").read_text(), re.MULTILINE), name
+
+
+# --- Backups -------------------------------------------------------------------------------------
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = sa.inspect(connection).get_table_names()
+            return {name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()  # noqa: S608
+                    for name in names}
+    finally:
+        engine.dispose()
+
+
+def _load_demo_into(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"ENV": "testing", "DATABASE_URL": url, "INSTANCE_DIR": str(instance),
+                      "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
+                      "COURSES_DIR": str(ROOT / "courses")})
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _backup_sh(url: str, folder: Path) -> Path:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOC_")} | {
+        "MOOC_DATABASE_URL": url, "MOOC_BACKUP_DIR": str(folder), "MOOC_BIN": mooc_command()[0],
+        "MOOC_INSTANCE_DIR": str(folder), "MOOC_SECRET_KEY": SECRET_KEY}
+    result = subprocess.run([str(DEPLOY / "backup.sh")], env=env, capture_output=True, text=True,  # noqa: S603
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    written = Path(result.stdout.strip())
+    assert written.parent == folder and written.is_file()
+    return written
+
+
+@pytest.fixture
+def pg_databases() -> Iterator[tuple[str, str]]:
+    """Two fresh databases of this test's own on the local PostgreSQL, dropped afterwards."""
+    program("pg_dump")
+    program("pg_restore")
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        admin.connect().close()
+    except sa.exc.OperationalError:
+        admin.dispose()
+        if os.environ.get("CI"):
+            pytest.fail("no PostgreSQL at 127.0.0.1:5432 (.ci/run starts it)")
+        pytest.skip("no PostgreSQL at 127.0.0.1:5432")
+    suffix = uuid.uuid4().hex[:10]
+    names = (f"mooc_deploy_src_{suffix}", f"mooc_deploy_dst_{suffix}")
+    with admin.connect() as connection:
+        for name in names:
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield names
+    finally:
+        with admin.connect() as connection:
+            for name in names:
+                connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_postgresql_backup_restores_with_pg_restore(pg_databases: tuple[str, str], tmp_path: Path) -> None:
+    """deploy/backup.sh (pg_dump, custom format), then the guide's pg_restore into a fresh database."""
+    source, target = pg_databases
+    _load_demo_into(f"{PG_SERVER}/{source}", tmp_path)
+    dump = _backup_sh(f"{PG_SERVER}/{source}", tmp_path / "backups")
+    assert dump.suffix == ".dump"
+    restored = subprocess.run([program("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",  # noqa: S603
+                               f"--dbname=postgresql://postgres@127.0.0.1:5432/{target}", str(dump)],
+                              capture_output=True, text=True, check=False)
+    assert restored.returncode == 0, restored.stderr
+    before, after = _counts(f"{PG_SERVER}/{source}"), _counts(f"{PG_SERVER}/{target}")
+    assert before == after
+    assert before["staff"] > 0 and before["courses"] > 0 and before["alembic_version"] == 1
+
+
+def test_sqlite_backup_restores_with_mooc_restore(tmp_path: Path) -> None:
+    live = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    _load_demo_into(live, tmp_path)
+    copy = _backup_sh(live, tmp_path / "backups")
+    assert copy.suffix == ".sqlite3"
+    restored_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOOC_")} | {
+        "MOOC_DATABASE_URL": restored_url, "MOOC_INSTANCE_DIR": str(tmp_path)}
+    result = subprocess.run([*mooc_command(), "restore", "--yes", str(copy)], env=env,  # noqa: S603
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    before = _counts(live)
+    assert before == _counts(restored_url) and before["staff"] > 0
