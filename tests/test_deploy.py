@@ -39,6 +39,7 @@ from mooc.auth.demo_accounts import DEMO_PASSWORD
 from mooc.auth.models import AddressThrottle, AuditEvent
 from mooc.demo import load_demo
 from mooc.extensions import db
+from mooc.reports.exports import XLSX_MIME
 from mooc.roster.models import OrgUnit
 from tests.conftest import FAST_HASH, ROOT, empty_tables
 
@@ -182,7 +183,8 @@ class Stack:
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([program("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",  # noqa: S603
+    subprocess.run([program("openssl"), "req", "-x509", "-newkey", "ec",  # noqa: S603
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
                     "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
     return cert, key
@@ -268,7 +270,8 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     site.write_text(rendered.stdout)
 
     # The demo (fast password hashes), on the suite's database.
-    loader = create_app({"ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_DIR": str(folders["instance"]),
+    loader = create_app({"ENV": "testing", "DATABASE_URL": database_url,
+                         "INSTANCE_DIR": str(folders["instance"]),
                          "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
                          "COURSES_DIR": str(ROOT / "courses")})
     with loader.app_context():
@@ -290,7 +293,8 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                             "--port", str(app_port), "--workers", "1", "--threads", "4",
                                             "--access-log"], env=env, cwd=ROOT, stdout=log, stderr=log)
         main_conf = _nginx_main_conf(folders["nginx"], site)
-        nginx_args = [nginx, "-p", str(folders["nginx"]), "-c", str(main_conf), "-e", str(folders["nginx"] / "error.log")]
+        nginx_args = [nginx, "-p", str(folders["nginx"]), "-c", str(main_conf),
+                      "-e", str(folders["nginx"] / "error.log")]
         checked = subprocess.run([*nginx_args, "-t"], capture_output=True, text=True, check=False)  # noqa: S603
         assert checked.returncode == 0, checked.stderr
         nginx_process = subprocess.Popen([*nginx_args, "-g", "daemon off;"])  # noqa: S603
@@ -320,11 +324,19 @@ def test_sign_in_over_https_sets_a_secure_cookie_and_hsts(stack: Stack) -> None:
     visitor = stack.visitor()
     answer = visitor.sign_in("hocvien@example.vn")
     assert answer.status == 302, answer.body[:300]
-    assert "Strict-Transport-Security" in answer.headers and "max-age=" in answer.header("Strict-Transport-Security")
+    assert "max-age=" in answer.header("Strict-Transport-Security")
     session_cookie = next(line for line in visitor.set_cookie_lines if line.startswith("mooc_session="))
     assert "Secure" in session_cookie and "HttpOnly" in session_cookie
     home = visitor.get("/")
     assert home.status == 200  # the app saw https (X-Forwarded-Proto): the cookie came back
+
+
+def test_tls_is_modern_and_other_host_names_get_no_certificate(stack: Stack) -> None:
+    with socket.create_connection(("localhost", stack.https_port)) as raw, \
+            stack.tls.wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() in {"TLSv1.2", "TLSv1.3"}
+    with socket.create_connection(("localhost", stack.https_port)) as raw, pytest.raises(ssl.SSLError):
+        stack.tls.wrap_socket(raw, server_hostname="elsewhere.example")  # ssl_reject_handshake
 
 
 def test_the_app_sees_the_real_client_address_not_a_forged_one(stack: Stack) -> None:
@@ -394,8 +406,9 @@ def test_course_files_go_through_the_apps_check_then_nginx(stack: Stack) -> None
 
     # Another course's file under this course's name, a way out of the folder, the internal
     # location itself: all refused.
+    escaped = COURSE_FILE.replace("/", "%2f")
     for refused in (f"/courses/tiep-cong-dan/files/{COURSE_FILE}",
-                    f"/courses/tiep-cong-dan/files/..%2fnghiep-vu-thanh-tra%2f{COURSE_FILE.replace('/', '%2f')}",
+                    f"/courses/tiep-cong-dan/files/..%2fnghiep-vu-thanh-tra%2f{escaped}",
                     f"/_mooc/courses/nghiep-vu-thanh-tra/{COURSE_FILE}"):
         answer = trainee.get(refused)
         assert answer.status == 404, refused
@@ -415,7 +428,7 @@ def test_xlsx_exports_go_through_the_apps_check_then_nginx(stack: Stack) -> None
     answer = manager.get(f"/reports/units/{hanoi}?export=xlsx&t={marker}")
     assert answer.status == 200, answer.body[:300]
     assert answer.body[:2] == b"PK"
-    assert answer.header("Content-Type") == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert answer.header("Content-Type") == XLSX_MIME
     assert answer.header("Content-Disposition").startswith("attachment;")
     assert answer.header("Cache-Control") == "no-store"
     line = stack.answered_by_app(marker)
@@ -474,7 +487,8 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         (root / stand_in).parent.mkdir(parents=True, exist_ok=True)
         (root / stand_in).write_text("#!/bin/sh\n")
         (root / stand_in).chmod(0o755)
-    system_units = next(p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if p.is_dir())
+    system_units = next(p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
+                        if p.is_dir())
     shutil.copytree(system_units, root / "usr/lib/systemd/system", symlinks=True)
     names = sorted(unit.name for unit in UNITS.iterdir())
     result = subprocess.run([analyze, "verify", f"--root={root}",  # noqa: S603
