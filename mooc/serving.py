@@ -74,6 +74,7 @@ def write_error_pages(app: Flask, folder: Path) -> list[Path]:
         for code, name in ERROR_PAGES.items():
             response = app.make_response(app.handle_http_exception(default_exceptions[code]()))
             (folder / name).write_bytes(response.get_data())
+            (folder / name).chmod(0o644)  # nginx's user reads it (the service's umask is 0027)
             written.append(folder / name)
         db.session.remove()
     return written
