@@ -20,7 +20,7 @@ from mooc import demo as demo_data
 from mooc.backup import BackupError, backup, restore
 from mooc.config import ROOT_DIR, SECRET_FILE, ConfigError, development_warnings, read_variables, settings
 from mooc.extensions import db
-from mooc.serving import default_workers, serve
+from mooc.serving import default_workers, serve, write_error_pages
 
 
 def _factory():
@@ -178,3 +178,13 @@ def restore_command(path: str, yes: bool) -> None:
         raise click.ClickException(str(error)) from None
     click.echo(f"Restored {report.path} from {path}: {sum(report.tables.values())} rows, "
                f"integrity {report.integrity}.")
+
+
+@main.command("error-pages")
+@click.argument("folder", type=click.Path(file_okay=False))
+def error_pages_command(folder: str) -> None:
+    """Write the app's error pages that nginx answers with itself (413: an upload too large)
+    into FOLDER, the nginx site's MOOC_ERROR_PAGES_DIR (deploy/). Run again after an upgrade."""
+    app = _factory()
+    for path in write_error_pages(app, Path(folder)):
+        click.echo(f"Wrote {path}")

@@ -109,6 +109,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DB_STATEMENT_TIMEOUT_MS": (30000, _int, "PostgreSQL statement timeout for requests, in milliseconds"),
     "SQLITE_BUSY_TIMEOUT_MS": (15000, _int, "how long an SQLite writer waits for another to finish"),
     "PROXY_COUNT": (0, _int, "reverse proxies in front of the app whose X-Forwarded-* headers are trusted"),
+    # Deployment behind nginx (deploy/, docs/operations.md "Install on a Debian server")
+    "ACCEL_REDIRECT": (False, _bool, "behind the nginx site of deploy/: course files and report exports are "
+                                     "handed to nginx with X-Accel-Redirect after the app checked access "
+                                     "(nginx sends the bytes); off: the app sends them itself"),
+    "SPOOL_DIR": (None, _str, "with ACCEL_REDIRECT, where finished exports wait for nginx to send them "
+                              "(nginx must read it); default INSTANCE_DIR/spool"),
     "MAIL_BACKEND": (None, _str, "file (writes .eml files into instance/outbox/) or smtp; "
                                  "default file, smtp in production"),
     "ALLOW_FILE_MAIL": (False, _bool, "let the file mail backend run although BASE_URL is not a loopback "
@@ -227,6 +233,8 @@ class Settings:
     db_statement_timeout_ms: int
     sqlite_busy_timeout_ms: int
     proxy_count: int
+    accel_redirect: bool = False  # deploy/: nginx sends course files and exports (X-Accel-Redirect)
+    spool_dir: Path = Path("spool")  # exports waiting for nginx (with accel_redirect)
     mail_backend: str  # file or smtp
     allow_file_mail: bool
     mail_host: str
@@ -430,6 +438,8 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         oidc=_oidc_settings(values, production),
         ldap=_ldap_settings(values, production),
         local_password_roles=_local_password_roles(values["LOCAL_PASSWORD_ROLES"]),
+        accel_redirect=bool(values["ACCEL_REDIRECT"]),
+        spool_dir=Path(values["SPOOL_DIR"] or instance_dir / "spool").resolve(),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
 

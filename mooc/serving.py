@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from werkzeug.exceptions import default_exceptions
 
 from mooc import replica
+from mooc.config import settings
 from mooc.extensions import db
 
 
@@ -56,3 +59,22 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int, access_l
         "forwarded_allow_ips": "127.0.0.1",
     }
     _Gunicorn(app, options).run()
+
+
+ERROR_PAGES = {413: "413.html"}  # the answers nginx gives itself (deploy/nginx/mooc.conf error_page)
+
+
+def write_error_pages(app: Flask, folder: Path) -> list[Path]:
+    """The app's own error pages, rendered once into ``folder`` for nginx to answer with
+    (an upload larger than client_max_body_size never reaches the app). Rendered as an
+    anonymous visitor in the default language; run again after an upgrade (`mooc error-pages`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    with app.test_request_context("/", base_url=settings(app).base_url):
+        for code, name in ERROR_PAGES.items():
+            response = app.make_response(app.handle_http_exception(default_exceptions[code]()))
+            (folder / name).write_bytes(response.get_data())
+            (folder / name).chmod(0o644)  # nginx's user reads it (the service's umask is 0027)
+            written.append(folder / name)
+        db.session.remove()
+    return written

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, s
 from flask_login import current_user
 from werkzeug.security import safe_join
 
-from mooc import clock
+from mooc import accel, clock
 from mooc.config import settings
 from mooc.courses import outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
@@ -123,8 +123,12 @@ def file(key: str, filename: str):
     path = Path(full)
     if not path.is_file() or path.is_symlink() or root.resolve() not in path.resolve().parents:
         abort(404)
-    response = send_from_directory(root, filename, max_age=3600, conditional=True,
-                                   mimetype=mime_type(filename))
+    if accel.enabled():  # nginx sends it (deploy/nginx/mooc.conf), ranges and revalidation too
+        response = accel.course_file(f"{course.source_dir}/{filename}", mimetype=mime_type(filename))
+        response.cache_control.max_age = 3600
+    else:
+        response = send_from_directory(root, filename, max_age=3600, conditional=True,
+                                       mimetype=mime_type(filename))
     # Sign-in required: the browser may keep it for an hour, shared caches never
     # (send_from_directory says "public"; "public, private" lets some proxies keep it).
     response.cache_control.public = False

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mooc import clock, replica
+from mooc import accel, clock, replica
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
@@ -150,18 +150,16 @@ def _export(kind: str, title: str, tables: list[exports.Table], described: Descr
     audit.record("report.exported", target=title[:200], format=kind, rows=rows, path=request.path)
     filename = slug(tables[0].title or title, *described.name_parts)
     if kind == "csv":
-        vietnamese = str(get_locale()) == "vi"
-        return Response(
-            stream_with_context(replica.streaming(exports.csv_chunks(title, tables, stamp,
-                                                                     vietnamese=vietnamese))),
-            mimetype="text/csv; charset=utf-8",
-            headers={"Content-Disposition": content_disposition(f"{filename}.csv")},
-        )
-    return Response(
-        stream_with_context(replica.streaming(exports.xlsx_chunks(title, tables, stamp))),
-        mimetype=exports.XLSX_MIME,
-        headers={"Content-Disposition": content_disposition(f"{filename}.xlsx")},
-    )
+        chunks = exports.csv_chunks(title, tables, stamp, vietnamese=str(get_locale()) == "vi")
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        chunks = exports.xlsx_chunks(title, tables, stamp)
+        mimetype = exports.XLSX_MIME
+    headers = {"Content-Disposition": content_disposition(f"{filename}.{kind}")}
+    if accel.enabled():  # made whole here, then sent by nginx (mooc/accel.py)
+        return accel.redirect_response(accel.SPOOL_LOCATION, accel.spool(chunks, f".{kind}"),
+                                       mimetype=mimetype, headers=headers)
+    return Response(stream_with_context(replica.streaming(chunks)), mimetype=mimetype, headers=headers)
 
 
 SORTS = {
