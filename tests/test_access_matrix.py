@@ -106,6 +106,15 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.invite_imported": ("POST", "/roster/imports/{roster_import}/invite", "LDDDDDDO"),
     "roster.account_action": ("POST", "/roster/staff/{trainee_staff}/account/unlock", "LDDDDDDO"),
     "roster.change_email": ("POST", "/roster/staff/{trainee_staff}/email", "LDDDDDDO"),
+    # two-factor sign-in: the code step (nothing pending: back to sign in; signed in: home) and
+    # the account page's section, everyone's own
+    "second_factor.code": ("GET", "/login/code", "LOOOOOOO"),
+    "second_factor.account": ("GET", "/account/two-factor", "LOOOOOOO"),
+    "second_factor.setup": ("POST", "/account/two-factor/setup", "LOOOOOOO"),
+    "second_factor.confirm": ("POST", "/account/two-factor/confirm", "LOOOOOOO"),
+    "second_factor.recovery_codes": ("POST", "/account/two-factor/recovery-codes", "LOOOOOOO"),
+    "second_factor.forget_browsers": ("POST", "/account/two-factor/forget-browsers", "LOOOOOOO"),
+    "second_factor.turn_off": ("POST", "/account/two-factor/off", "LOOOOOOO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 

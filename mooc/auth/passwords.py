@@ -96,7 +96,7 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy,
         if record_failure(email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
-    _forget_failures(email)
+    forget_failures(email)
     user.last_login_at = now
     return user
 
@@ -113,7 +113,7 @@ def confirm_password(user: User, password: str, policy: ThrottlePolicy, address:
         if record_failure(user.email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
-    _forget_failures(user.email)
+    forget_failures(user.email)
 
 
 def locked_minutes(email: str, address: str, now: datetime) -> int | None:
@@ -147,7 +147,7 @@ def record_failure(email: str, address: str, now: datetime, policy: ThrottlePoli
     return locked
 
 
-def _forget_failures(email: str) -> None:
+def forget_failures(email: str) -> None:
     """A right password clears the account's count (never the client address's: an attacker
     with one account of their own must not reset the count of their spraying)."""
     if email:
