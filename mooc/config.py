@@ -162,9 +162,10 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                            "so the code is not asked there again (at most 30; 0 = never)"),
     "TWO_FACTOR_MAX_FAILURES": (5, _int, "wrong codes for one account before its code step is locked for "
                                          "LOGIN_LOCK_MINUTES"),
-    "TWO_FACTOR_PREVIOUS_SECRET_KEYS": ((), _keys, "earlier SECRET_KEYs, comma-separated, still accepted to "
-                                                   "read stored authenticator secrets after a key rotation "
-                                                   "(until `mooc users rotate-two-factor` re-encrypted them)"),
+    "TWO_FACTOR_PREVIOUS_SECRET_KEYS": ((), _keys, "earlier SECRET_KEYs, comma-separated, still accepted "
+                                                   "to read stored authenticator secrets after a key "
+                                                   "rotation (until `mooc users rotate-two-factor` "
+                                                   "re-encrypted them)"),
 }
 
 LOCALES = ("vi", "en")

@@ -1,7 +1,15 @@
 """Every domain's models, imported in one place so the metadata (and Alembic) sees all tables."""
 
-from mooc.auth.models import (AddressThrottle, AuditEvent, AuthSession, LoginThrottle, RecoveryCode, Role,
-                              SecondFactor, User)
+from mooc.auth.models import (
+    AddressThrottle,
+    AuditEvent,
+    AuthSession,
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    SecondFactor,
+    User,
+)
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
@@ -15,7 +23,8 @@ __all__ = [
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
     "ReminderKind", "ReminderLog", "ReminderStatus",
-    "RecoveryCode", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus", "User",
+    "RecoveryCode", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus",
+    "User",
 ]
 
 

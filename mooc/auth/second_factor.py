@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -214,7 +215,7 @@ def _policy() -> passwords.ThrottlePolicy:
                                     config.login_address_max_failures)
 
 
-def _throttled(user: User, address: str, check) -> None:  # type: ignore[no-untyped-def]
+def _throttled(user: User, address: str, check: Callable[[], bool]) -> None:
     now = clock.now()
     key = _throttle_key(user)
     if (minutes := passwords.locked_minutes(key, address, now)) is not None:

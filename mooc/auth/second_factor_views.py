@@ -13,6 +13,7 @@ from mooc.auth import audit, sessions, signin
 from mooc.auth import second_factor as two_factor
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PlainPostForm, SecondFactorForm
+from mooc.auth.models import User
 from mooc.config import settings
 from mooc.errors import refuse
 
@@ -86,7 +87,7 @@ def account():
                            remember_days=two_factor.remember_days())
 
 
-def _sign_in_again(user) -> Response:  # type: ignore[no-untyped-def]
+def _sign_in_again(user: User) -> Response:
     sessions.end_session(user.current_session)
     logout_user()
     flash(_("Your role now needs a code from your authenticator app: sign in again."), "info")
