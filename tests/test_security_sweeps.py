@@ -36,6 +36,8 @@ PUBLIC_ENDPOINTS = {
     "account.invite",
     "account.reset",
     "training.verify",       # anyone may check a certificate: name, course, dates, validity
+    "second_factor.code",    # the code step of sign-in: it answers only a browser whose password was
+                             # right minutes ago (a signed pending state), else back to sign in
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }

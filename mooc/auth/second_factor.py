@@ -150,9 +150,9 @@ def provisioning_uri(user: User, secret: str) -> str:
                                                                   issuer_name=settings().issuer)
 
 
-def qr_svg(uri: str) -> str:
+def qr_svg(uri: str, title: str) -> str:
     """The QR code as an inline SVG element (no image request, nothing remote)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, border=2, title="QR")
+    return segno.make(uri, error="m").svg_inline(scale=5, border=2, title=title)
 
 
 def grouped(secret: str) -> str:

@@ -78,7 +78,8 @@ def account():
     setup = None
     if secret is not None:
         uri = two_factor.provisioning_uri(user, secret)
-        setup = {"qr": two_factor.qr_svg(uri), "secret": two_factor.grouped(secret)}
+        setup = {"qr": two_factor.qr_svg(uri, _("QR code to scan with the authenticator app")),
+                 "secret": two_factor.grouped(secret)}
     form = SecondFactorForm(next=next_url or "")
     return render_template("auth/second_factor.html", row=row, setup=setup, form=form,
                            action_form=PlainPostForm(), required=two_factor.required(user),
