@@ -231,16 +231,23 @@ def answer_code(client: FlaskClient, email: str, **extra: str):
     the refusal of a used code without this helper."""
     app = client.application
     with app.app_context():
-        user = db.session.scalar(sa.select(User).where(User.email == normalise_email(email)))
-        assert user is not None, email
-        row = db.session.get(SecondFactor, user.id)
-        assert row is not None, f"{email} has no authenticator"
-        secret = second_factor.decrypt(row.secret_encrypted)
-        row.last_step = None
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email)))
+        assert user_id is not None, email
+        db.session.execute(sa.update(SecondFactor).where(SecondFactor.user_id == user_id)
+                           .values(last_step=None))
         db.session.commit()
-    code = second_factor.code_at(secret, clock.now())
+    code = second_factor.code_at(stored_secret(app, user_id), clock.now())
     return client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"), "code": code,
                                             **extra})
+
+
+def stored_secret(app: Flask, user: User | int) -> str:
+    """The authenticator secret the server keeps for ``user`` (decrypted), as the phone has it."""
+    user_id = user if isinstance(user, int) else user.id
+    with app.app_context():
+        row = db.session.get(SecondFactor, user_id)
+        assert row is not None, f"user {user_id} has no authenticator"
+        return second_factor.decrypt(row.secret_encrypted)
 
 
 SECRET_RE = re.compile(r'<code class="secret-key">([A-Z2-7 ]+)</code>')

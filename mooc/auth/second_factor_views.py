@@ -15,6 +15,7 @@ from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PlainPostForm, SecondFactorForm
 from mooc.auth.models import User
 from mooc.config import settings
+from mooc.database import writes
 from mooc.errors import refuse
 
 bp = Blueprint("second_factor", __name__, template_folder="templates")
@@ -66,6 +67,7 @@ def code():
 
 
 @bp.get("/account/two-factor")
+@writes  # rarely: a session that never proved the factor a new role needs is ended here
 def account():
     """The account page's two-factor section: what is on, and what the person can do."""
     user = current_user._get_current_object()

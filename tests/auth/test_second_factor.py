@@ -19,7 +19,15 @@ from mooc.auth import second_factor, signin
 from mooc.auth.models import AuditEvent, AuthSession, RecoveryCode, Role, SecondFactor, User
 from mooc.config import ROLE_NAMES, ConfigError, build_settings
 from mooc.extensions import db
-from tests.conftest import CSRF_RE, TEST_PASSWORD, csrf_token, enrol, enrol_through_pages, logout
+from tests.conftest import (
+    CSRF_RE,
+    TEST_PASSWORD,
+    csrf_token,
+    enrol,
+    enrol_through_pages,
+    logout,
+    stored_secret,
+)
 
 NOON = datetime(2026, 12, 7, 5, 0, 0, tzinfo=UTC)
 
@@ -132,8 +140,7 @@ def test_a_used_code_is_refused_within_its_window(app, make_user):
 
 def test_wrong_codes_lock_the_code_step(app, client, make_user):
     user = make_user(role=Role.MANAGER)
-    with app.app_context():
-        secret = second_factor.decrypt(db.session.get(SecondFactor, user.id).secret_encrypted)
+    secret = stored_secret(app, user)
     password_step(client, user.email)
     for _ in range(5):
         type_code(client, "999999")
@@ -164,8 +171,7 @@ def test_a_recovery_code_works_once(app, client, make_user):
 
 def test_a_remembered_browser_skips_the_code_until_it_expires(app, client, make_user):
     user = make_user(role=Role.OFFICER)
-    with app.app_context():
-        secret = second_factor.decrypt(db.session.get(SecondFactor, user.id).secret_encrypted)
+    secret = stored_secret(app, user)
     password_step(client, user.email)
     answer = type_code(client, code_of(secret), remember=True)
     cookie = answer.headers.getlist("Set-Cookie")
@@ -257,25 +263,15 @@ def test_a_trainee_may_turn_it_off_a_manager_may_not(app, make_user, make_unit):
     from tests.conftest import login
 
     trainee = make_user(two_factor=True)
-    client = app.test_client()
-    login(client, trainee.email)
-    with app.app_context():
-        secret = second_factor.decrypt(db.session.get(SecondFactor, trainee.id).secret_encrypted)
-    clock.set_now(NOON + timedelta(seconds=30))
-    client.post("/account/two-factor/off", data={"csrf_token": csrf_token(client, "/account/two-factor"),
-                                                 "code": code_of(secret)})
-    with app.app_context():
-        assert db.session.get(SecondFactor, trainee.id) is None
     manager = make_user(role=Role.MANAGER, scope_unit=make_unit())
-    other = app.test_client()
-    login(other, manager.email)
-    with app.app_context():
-        secret = second_factor.decrypt(db.session.get(SecondFactor, manager.id).secret_encrypted)
-    clock.set_now(NOON + timedelta(seconds=60))
-    other.post("/account/two-factor/off", data={"csrf_token": csrf_token(other, "/account/two-factor"),
-                                                "code": code_of(secret)})
-    with app.app_context():
-        assert db.session.get(SecondFactor, manager.id) is not None
+    for later, user, kept in ((30, trainee, False), (60, manager, True)):
+        client = app.test_client()
+        login(client, user.email)
+        clock.set_now(NOON + timedelta(seconds=later))  # a fresh code (the sign-in used one)
+        client.post("/account/two-factor/off", data={"csrf_token": csrf_token(client, "/account/two-factor"),
+                                                     "code": code_of(stored_secret(app, user))})
+        with app.app_context():
+            assert (db.session.get(SecondFactor, user.id) is not None) == kept, user.role
 
 
 def test_a_way_in_that_proved_a_second_factor_skips_the_code(app, make_user):
@@ -294,8 +290,7 @@ def test_the_pending_sign_in_expires(app, client, make_user):
     user = make_user(role=Role.REPORTER)
     password_step(client, user.email)
     clock.set_now(NOON + timedelta(minutes=second_factor.PENDING_MINUTES, seconds=1))
-    with app.app_context():
-        secret = second_factor.decrypt(db.session.get(SecondFactor, user.id).secret_encrypted)
+    secret = stored_secret(app, user)
     answer = client.post("/login/code", data={"csrf_token": csrf_token(client, "/login"),
                                               "code": code_of(secret)})
     assert answer.status_code == 302 and answer.headers["Location"] == "/login"
