@@ -304,10 +304,10 @@ def _device_serializer() -> URLSafeSerializer:
 
 
 def _device_fingerprint(user: User, row: SecondFactor) -> str:
-    """What a remembered browser is tied to: the person, their authenticator (a reset makes a new
-    one), their password (a change or a reset link) and the "forget my browsers" counter."""
-    parts = [str(user.id), row.confirmed_at.isoformat() if row.confirmed_at else "",
-             str(row.devices_epoch), user.password_hash or "",
+    """What a remembered browser is tied to: the person, their authenticator's secret (a reset
+    and a new setup make a new one), their password (a change or a reset link) and the "forget
+    my browsers" counter. Hashed: the cookie is signed, not encrypted."""
+    parts = [str(user.id), decrypt(row.secret_encrypted), str(row.devices_epoch), user.password_hash or "",
              user.password_changed_at.isoformat() if user.password_changed_at else ""]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 

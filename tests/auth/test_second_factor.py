@@ -216,7 +216,8 @@ def test_an_administrator_resets_a_second_factor(app, make_user, make_staff):
     from tests.conftest import login
 
     manager_client, admin_client = app.test_client(), app.test_client()
-    login(manager_client, manager.email)
+    password_step(manager_client, manager.email)
+    type_code(manager_client, code_of(stored_secret(app, manager)), remember=True)  # a remembered browser
     login(admin_client, admin.email)
     page = admin_client.get(f"/roster/staff/{staff.id}").get_data(as_text=True)
     assert "second-factor" in page
@@ -230,8 +231,13 @@ def test_an_administrator_resets_a_second_factor(app, make_user, make_staff):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)
                                  .where(RecoveryCode.user_id == manager.id)) == 0
     assert manager_client.get("/reports/").headers["Location"].startswith("/login")  # session ended
-    # Next sign-in: straight to setting up a new one.
-    assert password_step(manager_client, manager.email).headers["Location"].startswith("/account/two-factor")
+    # Next sign-in: straight to setting up a new one; with it, the browser remembered before the
+    # reset is asked for the code again.
+    location = password_step(manager_client, manager.email).headers["Location"]
+    assert location.startswith("/account/two-factor")
+    enrol_through_pages(manager_client, location)
+    logout(manager_client)
+    assert password_step(manager_client, manager.email).headers["Location"].startswith("/login/code")
     # Nobody resets their own (another administrator does).
     own = make_staff("Lê Văn Trị")
     with app.app_context():
