@@ -328,3 +328,17 @@ def test_settings_of_two_factor():
     assert nobody.two_factor_required_roles == ()
     assert build_settings(base, environ={}).two_factor_required_roles == ("manager", "officer", "reporter",
                                                                           "admin")
+
+
+def test_a_role_that_needs_it_given_during_a_session_leads_to_its_setup(app, client, make_user):
+    """Whatever path gives the role (the roster's grant also ends the sessions), a session that
+    proved no second factor reaches nothing a reporter could until it is set up."""
+    from tests.conftest import login
+
+    user = make_user()
+    login(client, user.email)
+    assert client.get("/courses/").status_code == 200
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == user.id).values(role=Role.REPORTER))
+        db.session.commit()
+    assert client.get("/reports/").headers["Location"] == "/account/two-factor?next=/reports/"
