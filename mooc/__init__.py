@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, abort, g, render_template, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -152,6 +152,7 @@ def _init_directory(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from mooc.auth.recovery_views import bp as account_bp
+    from mooc.auth.second_factor_views import bp as second_factor_bp
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
     from mooc.directory.views import bp as directory_bp
@@ -167,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(second_factor_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(courses_bp)
     app.register_blueprint(quizzes_bp)
@@ -176,19 +178,32 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reminders_bp)
 
 
+# What a person who must set up a second factor may reach before they have (and public pages).
+ENROLMENT_ENDPOINTS = frozenset({"second_factor.account", "second_factor.setup", "second_factor.confirm",
+                                 "auth.logout"})
+
+
 def _init_guards(app: Flask) -> None:
     oidc = settings(app).oidc
     policy = content_security_policy(oidc.issuer if oidc else None)
+    from mooc.auth import second_factor
 
     @app.before_request
     def require_login():
-        """Every endpoint needs a session unless its view is marked @public."""
+        """Every endpoint needs a session unless its view is marked @public; a person who must
+        use a second factor and has not set one up reaches only its pages (mooc/auth/signin.py)."""
         if request.endpoint is None:
             return None  # 404 / 405: let the error handlers answer
         if request.endpoint == "static":
             return None
         view = app.view_functions.get(request.endpoint)
-        if getattr(view, "is_public", False) or current_user.is_authenticated:
+        if getattr(view, "is_public", False):
+            return None
+        if current_user.is_authenticated:
+            if second_factor.must_enrol_now(current_user) and request.endpoint not in ENROLMENT_ENDPOINTS:
+                if request.method in ("GET", "HEAD"):
+                    return redirect(url_for("second_factor.account", next=_came_from()))
+                abort(403)
             return None
         if request.method in ("GET", "HEAD"):
             return login_manager.unauthorized()

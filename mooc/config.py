@@ -64,6 +64,25 @@ def _days(name: str, raw: str) -> tuple[int, ...]:
     return tuple(sorted(days, reverse=True))
 
 
+ROLE_NAMES = ("trainee", "manager", "officer", "reporter", "admin")  # mooc.auth.models.Role (a test checks)
+
+
+def _roles(name: str, raw: str) -> tuple[str, ...]:
+    """Role names such as ``manager,admin``; ``none`` for none."""
+    if raw.strip().lower() in {"none", "off", "no"}:
+        return ()
+    roles = tuple(part.strip().lower() for part in raw.replace(";", ",").split(",") if part.strip())
+    unknown = [role for role in roles if role not in ROLE_NAMES]
+    if unknown:
+        raise ConfigError(f"MOOC_{name} names unknown roles {', '.join(unknown)}: use "
+                          f"{', '.join(ROLE_NAMES)} (comma-separated) or none")
+    return roles
+
+
+def _keys(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 # name -> (default, converter, description). The README's configuration table is this list.
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "ENV": ("development", _str,
@@ -193,6 +212,20 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "LOCAL_PASSWORD_ROLES": ("all", _str, "with directory sign-in on, the roles that may still sign in "
                                           "with a password kept here (comma-separated, e.g. admin; "
                                           "must include admin); all: everybody"),
+    # --- two-factor sign-in (issue 22; mooc/auth/second_factor.py, docs/operations.md) ---
+    "TWO_FACTOR_REQUIRED_ROLES": (("manager", "officer", "reporter", "admin"), _roles,
+                                  "roles that must use a second factor (an authenticator app's code) "
+                                  "at sign-in: by default every role that can read other people's "
+                                  "records; others may turn it on from their account page (none = "
+                                  "nobody must)"),
+    "TWO_FACTOR_REMEMBER_DAYS": (30, _int, "a browser may be remembered this many days after a right code, "
+                                           "so the code is not asked there again (at most 30; 0 = never)"),
+    "TWO_FACTOR_MAX_FAILURES": (5, _int, "wrong codes for one account before its code step is locked for "
+                                         "LOGIN_LOCK_MINUTES"),
+    "TWO_FACTOR_PREVIOUS_SECRET_KEYS": ((), _keys, "earlier SECRET_KEYs, comma-separated, still accepted "
+                                                   "to read stored authenticator secrets after a key "
+                                                   "rotation (until `mooc users rotate-two-factor` "
+                                                   "re-encrypted them)"),
 }
 
 LOCALES = ("vi", "en")
@@ -260,6 +293,11 @@ class Settings:
     # password when a directory is on (None: every role; checked against the roles by create_app).
     ldap: LdapSettings | None = None
     local_password_roles: tuple[str, ...] | None = None
+    # two-factor sign-in (mooc/auth/second_factor.py)
+    two_factor_required_roles: tuple[str, ...] = ("manager", "officer", "reporter", "admin")
+    two_factor_remember_days: int = 30
+    two_factor_max_failures: int = 5
+    two_factor_previous_secret_keys: tuple[str, ...] = field(repr=False, default=())
 
     @property
     def production(self) -> bool:
@@ -384,6 +422,9 @@ _PLAIN_SETTINGS = (
     "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
     "roster_confirm_percent", "reminder_overdue_every_days", "reminder_digest_weekday",
     "reminder_pending_minutes", "xapi_user", "xapi_password", "xapi_batch",
+    "reminder_pending_minutes",
+    "two_factor_required_roles", "two_factor_remember_days", "two_factor_max_failures",
+    "two_factor_previous_secret_keys",
 )
 
 
@@ -411,6 +452,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
     _check_locale_and_session(values)
     mail_backend, mail_tls = _mail_backend(values, instance_dir, production)
     _check_reminders_and_media(values)
+    _check_two_factor(values)
 
     return Settings(
         env=env,
@@ -657,6 +699,13 @@ def _local_password_roles(raw: str) -> tuple[str, ...] | None:
     if names in ((), ("all",)):
         return None
     return names
+def _check_two_factor(values: Mapping[str, Any]) -> None:
+    if not 0 <= values["TWO_FACTOR_REMEMBER_DAYS"] <= 30:
+        raise ConfigError("MOOC_TWO_FACTOR_REMEMBER_DAYS must be 0 (never remember a browser) to 30 days")
+    if values["TWO_FACTOR_MAX_FAILURES"] <= 0:
+        raise ConfigError("MOOC_TWO_FACTOR_MAX_FAILURES must be 1 or more")
+    if isinstance(values["TWO_FACTOR_REQUIRED_ROLES"], str):  # an override given as text, not a tuple
+        raise ConfigError("TWO_FACTOR_REQUIRED_ROLES: give a tuple of role names")
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -1,6 +1,15 @@
 """Every domain's models, imported in one place so the metadata (and Alembic) sees all tables."""
 
-from mooc.auth.models import AddressThrottle, AuditEvent, AuthSession, LoginThrottle, Role, User
+from mooc.auth.models import (
+    AddressThrottle,
+    AuditEvent,
+    AuthSession,
+    LoginThrottle,
+    RecoveryCode,
+    Role,
+    SecondFactor,
+    User,
+)
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.directory.models import OidcLogin
@@ -16,8 +25,9 @@ __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt",
-    "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportSubscription", "Role",
-    "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User", "XapiOutbox",
+    "RecoveryCode", "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportSubscription",
+    "Role", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus", "User",
+    "XapiOutbox",
 ]
 
 

@@ -12,6 +12,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -19,8 +20,10 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from mooc import clock, create_app, mail
-from mooc.auth.models import Role, User
-from mooc.auth.passwords import set_password
+from mooc.auth import second_factor
+from mooc.auth.models import Role, SecondFactor, User
+from mooc.auth.passwords import normalise_email, set_password
+from mooc.config import SETTINGS
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.text import split_full_name
@@ -164,17 +167,36 @@ def make_staff(app: Flask, make_unit: Callable[..., OrgUnit]) -> Callable[..., S
     return factory
 
 
+REQUIRED_ROLES = SETTINGS["TWO_FACTOR_REQUIRED_ROLES"][0]  # two-factor is on in the whole suite
+
+
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., User]:
+    """An account; one whose role must use a second factor (by default: every role that reads
+    other people's records) has an authenticator set up, which ``login()`` answers."""
     def factory(email: str | None = None, role: Role = Role.TRAINEE, password: str = TEST_PASSWORD,
                 name: str = "Người Dùng Thử", scope_unit: OrgUnit | None = None,
-                staff: Staff | None = None, active: bool = True) -> User:
+                staff: Staff | None = None, active: bool = True,
+                two_factor: bool | None = None) -> User:
         user = User(email=email or f"user{next(_ids)}@example.vn", display_name=name, role=role,
                     scope_unit_id=scope_unit.id if scope_unit else None,
                     staff_id=staff.id if staff else None, active=active)
         set_password(user, password, FAST_HASH)
-        return save(app, user)
+        user = save(app, user)
+        if two_factor if two_factor is not None else role.value in REQUIRED_ROLES:
+            enrol(app, user)
+        return user
     return factory
+
+
+def enrol(app: Flask, user: User) -> str:
+    """Set up (and confirm) an authenticator for ``user``, as its pages would; returns the secret."""
+    secret = pyotp.random_base32()
+    with app.app_context():
+        db.session.add(SecondFactor(user_id=user.id, secret_encrypted=second_factor.encrypt(secret),
+                                    confirmed_at=clock.now()))
+        db.session.commit()
+    return secret
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -188,9 +210,62 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 
 
 def login(client: FlaskClient, email: str, password: str = TEST_PASSWORD, **extra: str):
+    """Sign in through the real form; when the site asks for the second factor's code, answer it
+    as the person's phone would (``answer_code``), and when the person must set one up first,
+    set it up through its pages. Returns the last answer (a redirect when signed in)."""
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"csrf_token": token, "email": email, "password": password,
-                                       **extra})
+    response = client.post("/login", data={"csrf_token": token, "email": email, "password": password,
+                                           **extra})
+    location = response.headers.get("Location", "")
+    if response.status_code == 302 and location.startswith("/login/code"):
+        return answer_code(client, email)
+    if response.status_code == 302 and location.startswith("/account/two-factor"):
+        enrol_through_pages(client, location)
+    return response
+
+
+def answer_code(client: FlaskClient, email: str, **extra: str):
+    """Type the app's current code on the code page. The suite signs one person in several times
+    within one 30-second step, which a real phone could not (a code works once): the person's
+    last used step is forgotten first, so the helper can. tests/auth/test_second_factor.py checks
+    the refusal of a used code without this helper."""
+    app = client.application
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.email == normalise_email(email)))
+        assert user_id is not None, email
+        db.session.execute(sa.update(SecondFactor).where(SecondFactor.user_id == user_id)
+                           .values(last_step=None))
+        db.session.commit()
+    code = second_factor.code_at(stored_secret(app, user_id), clock.now())
+    return client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"), "code": code,
+                                            **extra})
+
+
+def stored_secret(app: Flask, user: User | int) -> str:
+    """The authenticator secret the server keeps for ``user`` (decrypted), as the phone has it."""
+    user_id = user if isinstance(user, int) else user.id
+    with app.app_context():
+        row = db.session.get(SecondFactor, user_id)
+        assert row is not None, f"user {user_id} has no authenticator"
+        return second_factor.decrypt(row.secret_encrypted)
+
+
+SECRET_RE = re.compile(r'<code class="secret-key">([A-Z2-7 ]+)</code>')
+
+
+def enrol_through_pages(client: FlaskClient, location: str) -> list[str]:
+    """Set up the authenticator as the person would: the setup button, the key shown beside the
+    QR code typed into the "app", its code typed back. Returns the recovery codes shown."""
+    client.post("/account/two-factor/setup", data={"csrf_token": csrf_token(client, location)})
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    match = SECRET_RE.search(page)
+    assert match, "no key on the setup page"
+    secret = match.group(1).replace(" ", "")
+    code = second_factor.code_at(secret, clock.now())
+    answer = client.post("/account/two-factor/confirm", data={
+        "csrf_token": CSRF_RE.search(page).group(1), "code": code})  # type: ignore[union-attr]
+    assert answer.status_code == 200, answer.status_code
+    return re.findall(r"<li><code>([a-z0-9-]+)</code></li>", answer.get_data(as_text=True))
 
 
 def count_queries(app: Flask, client: FlaskClient, path: str) -> int:

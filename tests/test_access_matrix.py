@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from mooc.auth.models import Role
+from mooc.auth.models import AuthSession, Role
 from mooc.courses.models import Course, Quiz
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
@@ -32,7 +32,7 @@ from mooc.roster.models import OrgUnit, RosterImport
 from mooc.training import assign
 from mooc.training.completion import complete
 from mooc.training.models import AssignmentRule, Certificate, Enrolment
-from tests.conftest import csrf_token, login, save
+from tests.conftest import TEST_PASSWORD, csrf_token, login, save
 from tests.training.conftest import make_course
 
 ROLES = ("anonymous", "trainee", "manager_a", "manager_b", "officer_a", "officer_b", "reporter", "admin")
@@ -114,6 +114,15 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.invite_imported": ("POST", "/roster/imports/{roster_import}/invite", "LDDDDDDO"),
     "roster.account_action": ("POST", "/roster/staff/{trainee_staff}/account/unlock", "LDDDDDDO"),
     "roster.change_email": ("POST", "/roster/staff/{trainee_staff}/email", "LDDDDDDO"),
+    # two-factor sign-in: the code step (nothing pending: back to sign in; signed in: home) and
+    # the account page's section, everyone's own
+    "second_factor.code": ("GET", "/login/code", "LOOOOOOO"),
+    "second_factor.account": ("GET", "/account/two-factor", "LOOOOOOO"),
+    "second_factor.setup": ("POST", "/account/two-factor/setup", "LOOOOOOO"),
+    "second_factor.confirm": ("POST", "/account/two-factor/confirm", "LOOOOOOO"),
+    "second_factor.recovery_codes": ("POST", "/account/two-factor/recovery-codes", "LOOOOOOO"),
+    "second_factor.forget_browsers": ("POST", "/account/two-factor/forget-browsers", "LOOOOOOO"),
+    "second_factor.turn_off": ("POST", "/account/two-factor/off", "LOOOOOOO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 
@@ -198,6 +207,10 @@ def test_the_access_matrix(world):
         assert login(clients[role], user.email).status_code == 302
     tokens = {role: csrf_token(client, "/courses/" if role != "anonymous" else "/login")
               for role, client in clients.items()}
+    with app.app_context():  # two-factor is on: the roles that read others' records proved a code
+        proved = dict(db.session.execute(sa.select(AuthSession.user_id, AuthSession.second_factor)).all())
+    assert {role: proved[user.id] for role, user in w.users.items()} == {
+        role: "" if role == "trainee" else "totp" for role in w.users}
     # A stored upload for the import preview (found by its checksum only).
     upload = clients["admin"].post("/roster/import", data={
         "csrf_token": csrf_token(clients["admin"], "/roster/import"),
@@ -224,6 +237,36 @@ def test_the_access_matrix(world):
             if got not in allowed:
                 failures.append(f"{endpoint} {method} {url} as {role}: expected {want}, got {got} "
                                 f"({response.status_code})")
+    assert failures == [], "\n".join(failures)
+
+
+ENROLMENT = {"second_factor.account", "second_factor.setup", "second_factor.confirm", "auth.logout"}
+
+
+def test_without_a_second_factor_the_privileged_roles_reach_only_its_setup(world, make_user, make_unit):
+    """Every role that reads other people's records must set up a second factor first: until
+    then, every page but the public ones and the setup answers "set it up" (GET) or 403 (POST)."""
+    app, w = world
+    failures = []
+    for role in (Role.MANAGER, Role.OFFICER, Role.REPORTER, Role.ADMIN):
+        user = make_user(role=role, scope_unit=make_unit() if role.scoped else None, two_factor=False)
+        client = app.test_client()
+        answer = client.post("/login", data={"csrf_token": csrf_token(client, "/login"), "email": user.email,
+                                             "password": TEST_PASSWORD})
+        assert answer.headers["Location"].startswith("/account/two-factor"), role
+        token = csrf_token(client, "/account/two-factor")
+        for endpoint, (method, template, expected) in MATRIX.items():
+            if expected[0] == "P" or getattr(app.view_functions[endpoint], "is_public", False) \
+                    or endpoint in ENROLMENT:
+                continue  # public views (the code step, a lapsed quiz's submit) check for themselves
+            url = template.format(**w.ids)
+            response = client.get(url) if method == "GET" else client.post(url, data={"csrf_token": token})
+            location = response.headers.get("Location", "")
+            ok = (response.status_code == 302 and location.startswith("/account/two-factor")
+                  if method == "GET" else response.status_code == 403)
+            if not ok:
+                failures.append(f"{role.value} {method} {url}: {response.status_code} {location}")
+            response.close()
     assert failures == [], "\n".join(failures)
 
 

@@ -28,6 +28,7 @@ NO_INPUT = {
     ("training", "assign"): "takes no input; applies the rules in the database",
     ("reminders", "send"): "takes no input; exit 1 when a message could not be sent (tests/reminders)",
     ("search", "reindex"): "takes no input; rebuilds the index from the database",
+    ("users", "rotate-two-factor"): "takes no input; re-encrypts the stored two-factor secrets",
 }
 
 

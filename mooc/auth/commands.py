@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from cryptography.fernet import InvalidToken
 from flask.cli import with_appcontext
 
-from mooc.auth import audit, passwords, sessions
+from mooc.auth import audit, passwords, second_factor, sessions
 from mooc.auth.models import Role, User
 from mooc.config import settings
 from mooc.extensions import db
@@ -47,3 +48,22 @@ def create_admin(email: str, name: str, password: str) -> None:
     audit.record("user.admin_created" if created else "user.admin_granted", target=email, via="cli")
     db.session.commit()
     click.echo(f"{'Created' if created else 'Updated'} administrator {email}.")
+
+
+@users.command("rotate-two-factor")
+@with_appcontext
+def rotate_two_factor() -> None:
+    """Re-encrypt every stored authenticator secret with the key derived from the current
+    MOOC_SECRET_KEY, after a key rotation (the old key in MOOC_TWO_FACTOR_PREVIOUS_SECRET_KEYS).
+    Exit 1, changing nothing, when a secret opens with none of the keys."""
+    try:
+        count = second_factor.rotate_secrets()
+    except InvalidToken:
+        db.session.rollback()
+        raise click.ClickException(
+            "A stored two-factor secret opens with neither MOOC_SECRET_KEY nor any key in "
+            "MOOC_TWO_FACTOR_PREVIOUS_SECRET_KEYS: add the key it was made with, or reset that "
+            "person's second factor (roster page).") from None
+    audit.record("second_factor.secrets_rotated", via="cli", count=count)
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} two-factor secrets with the current key.")

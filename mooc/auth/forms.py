@@ -1,7 +1,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mooc.auth import backends, passwords
@@ -54,3 +54,17 @@ class SetPasswordForm(FlaskForm):
                                  render_kw={"autocomplete": "new-password", "autofocus": True})
     confirm = PasswordField(_l("New password again"), validators=[DataRequired()],
                             render_kw={"autocomplete": "new-password"})
+
+
+class SecondFactorForm(FlaskForm):
+    """A code from the authenticator app (or, at sign-in, a recovery code)."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autofocus": True,
+                                  "autocapitalize": "off", "spellcheck": "false"})
+    remember = BooleanField()
+    next = HiddenField()
+
+
+class PlainPostForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""

@@ -117,10 +117,42 @@ class AuthSession(CreatedAt, Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+    # How this sign-in proved a second factor: "" none, "totp", "recovery", "remembered" or
+    # "provider" (the directory or OpenID provider asserted it). A role that requires one is
+    # kept to the enrolment pages while this is "" (mooc/auth/second_factor.py).
+    second_factor: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
 
     user: Mapped[User] = relationship()
 
     raw_token = None  # type: str | None  # only in memory, for the request that knows it
+
+
+class SecondFactor(CreatedAt, Model):
+    """A person's authenticator app (TOTP). The shared secret is stored encrypted (Fernet, a key
+    derived from MOOC_SECRET_KEY) and shown only while it is being set up; ``confirmed_at`` is
+    set by the first right code, and only then is the code asked at sign-in."""
+
+    __tablename__ = "second_factors"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(sa.String(255))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The time step (30 s) of the last code accepted: a code of that step or an earlier one is
+    # refused (a code seen over a shoulder or in a proxy log cannot be used again).
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Raised to forget every remembered browser (their cookies carry the old value).
+    devices_epoch: Mapped[int] = mapped_column(default=0)
+
+
+class RecoveryCode(Model):
+    """One of a person's ten one-time recovery codes: only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginThrottle(Model):

@@ -112,7 +112,7 @@ def check_local_password(email: str, password: str, method: str = "scrypt") -> U
 
 def signed_in(user: User, login: str, now: datetime) -> None:
     """A sign-in succeeded: the count of what was typed (`login`) starts again."""
-    _forget_failures(login)
+    forget_failures(login)
     user.last_login_at = now
 
 
@@ -128,7 +128,7 @@ def confirm_password(user: User, password: str, policy: ThrottlePolicy, address:
         if record_failure(user.email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
         raise SignInError()
-    _forget_failures(user.email)
+    forget_failures(user.email)
 
 
 def locked_minutes(email: str, address: str, now: datetime) -> int | None:
@@ -162,7 +162,7 @@ def record_failure(email: str, address: str, now: datetime, policy: ThrottlePoli
     return locked
 
 
-def _forget_failures(email: str) -> None:
+def forget_failures(email: str) -> None:
     """A right password clears the account's count (never the client address's: an attacker
     with one account of their own must not reset the count of their spraying)."""
     if email:

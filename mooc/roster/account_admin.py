@@ -1,6 +1,6 @@
 """What an administrator does to a person's account from the roster: send a password-reset
-link, unlock it after too many failed sign-ins, disable and re-enable it, and correct the
-person's e-mail (the roster's and the account's together).
+link, unlock it after too many failed sign-ins, reset its second factor, disable and re-enable
+it, and correct the person's e-mail (the roster's and the account's together).
 
 Every action checks first and raises ``AccountError`` (nothing written) when refused, then
 writes and records an audit event. Only accounts with ``Permission.MANAGE_ACCOUNTS`` act,
@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from mooc import clock, mail
-from mooc.auth import audit, passwords, recovery, sessions, tokens
+from mooc.auth import audit, passwords, recovery, second_factor, sessions, tokens
 from mooc.auth.models import LoginThrottle, Permission, Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
@@ -84,6 +84,24 @@ def disable(actor: User, staff: Staff) -> User:
     user.active = False
     ended = sessions.revoke_all(user)
     audit.record("account.disabled", actor=actor, target=user.email, staff_code=staff.staff_code,
+                 sessions_ended=ended)
+    db.session.flush()
+    return user
+
+
+def reset_second_factor(actor: User, staff: Staff) -> User:
+    """Forget the person's authenticator app and recovery codes (a lost phone) and end their
+    sessions; their remembered browsers stop counting (the cookie names the old authenticator).
+    At their next sign-in they set a new one up (or sign in without, if their role does not
+    require it). Nobody resets their own: another administrator does."""
+    user = _account(actor, staff)
+    if user.id == actor.id:
+        raise AccountError("self_second_factor")
+    if second_factor.factor_of(user) is None:
+        raise AccountError("no_second_factor")
+    second_factor.turn_off(user)
+    ended = sessions.revoke_all(user)
+    audit.record("second_factor.reset", actor=actor, target=user.email, staff_code=staff.staff_code,
                  sessions_ended=ended)
     db.session.flush()
     return user

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from mooc.auth import second_factor
 from mooc.auth.access import grantable_roles, permission_required
 from mooc.auth.models import Permission, Role, User
 from mooc.config import settings
@@ -79,6 +80,8 @@ ACCOUNT_ERRORS = {
     "last_admin": _l("This is the last active administrator account: it cannot be disabled."),
     "invalid_email": _l("This is not a valid e-mail address."),
     "same_email": _l("This is the person's e-mail already."),
+    "self_second_factor": _l("You cannot reset your own second factor: ask another administrator."),
+    "no_second_factor": _l("This account has no second factor to reset."),
 }
 SKIP_LABELS = {
     "no_email": _l("no e-mail address"),
@@ -198,7 +201,9 @@ def person(staff_id: int):
     return render_template("roster/person.html", staff=staff, history=history, unit_names=unit_names,
                            position_titles=position_titles, account=account, role_form=role_form,
                            apply_form=ApplyForm(), action_form=ConfirmForm(), email_form=email_form,
-                           account_status=account_status.of(staff))
+                           account_status=account_status.of(staff),
+                           has_second_factor=account is not None
+                           and second_factor.factor_of(account) is not None)
 
 
 def _role_form(account: User) -> RoleForm:
@@ -262,6 +267,9 @@ ADMIN_ACTIONS = {
     "reset": (account_admin.send_reset_link,
               _l("A link to choose a new password was sent to %(email)s. It works for one hour.")),
     "unlock": (account_admin.unlock, _l("The account %(email)s is unlocked: it can sign in again now.")),
+    "second-factor": (account_admin.reset_second_factor,
+                      _l("The second factor of %(email)s is reset and its sessions are ended: it sets "
+                         "up a new one at its next sign-in.")),
     "disable": (account_admin.disable,
                 _l("The account %(email)s is disabled: it cannot sign in, and its sessions are ended.")),
     "enable": (account_admin.enable, _l("The account %(email)s can sign in again.")),

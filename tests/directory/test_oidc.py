@@ -116,7 +116,8 @@ def test_sign_in_lands_on_home(oidc_app, roster, completed, provider):
     response = come_back(client, sign_in_at_provider(url, "mai.tran"))
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert "Trần Thị Mai" in client.get("/").get_data(as_text=True)
-    assert successes(oidc_app) == [{"target": "mai.tran@thanhtra.gov.vn", "method": "oidc"}]
+    assert successes(oidc_app) == [
+        {"target": "mai.tran@thanhtra.gov.vn", "method": "oidc", "second_factor": "none"}]
     assert completed == [{"email": "mai.tran@thanhtra.gov.vn", "method": "oidc", "next_url": "",
                           "second_factor": False}]
     with oidc_app.app_context():

@@ -24,7 +24,9 @@ def test_each_person_sees_their_own_name_escaped_and_their_role_s_menu(app, make
 
 
 def test_a_role_changed_in_the_database_changes_the_menu_at_the_next_request(app, make_user):
-    user = make_user()
+    # A trainee who uses two-factor sign-in: a reporter's session must have proved it (else the
+    # next request goes to its setup, tests/auth/test_second_factor.py).
+    user = make_user(two_factor=True)
     client = app.test_client()
     login(client, user.email)
     assert 'href="/reports/"' not in client.get("/courses/").get_data(as_text=True)
