@@ -84,6 +84,7 @@ def _register_commands(app: Flask) -> None:
     from mooc.auth.commands import users
     from mooc.courses.commands import courses
     from mooc.reminders.commands import reminders
+    from mooc.reports.commands import reports
     from mooc.roster.commands import roster
     from mooc.search.commands import search
     from mooc.training.commands import training
@@ -94,14 +95,17 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(search)
     app.cli.add_command(training)
     app.cli.add_command(reminders)
+    app.cli.add_command(reports)
 
 
 def _connect_events() -> None:
     """Higher domains listen to the lower ones' events (mooc/events.py)."""
+    from mooc.reports import summary
     from mooc.training import completion, hooks
 
     completion.connect()
     hooks.connect()
+    summary.connect()
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -5,6 +5,8 @@ Receivers run synchronously, in the sender's transaction: what they write commit
 back with the act that caused it.
 """
 
+from collections.abc import Iterable
+
 from blinker import Namespace
 
 _events = Namespace()
@@ -22,3 +24,17 @@ units_referenced = _events.signal("units-referenced")
 """A question, not news: what names these units (before a merge closes one)? kwargs:
 unit_ids (set[int]). Each receiver returns a list of short descriptions (str), e.g. the
 assignment rules that name them."""
+
+staff_touched = _events.signal("staff-touched")
+"""Rows that feed the reports' summary (a person's enrolments, or their unit, position or
+status) were written in bulk, past the ORM's notice. kwargs: staff_ids (set[int], or None =
+everyone). Sent by :func:`touched`; the summary (``reports/summary.py``) recomputes these
+people's rows before the transaction commits."""
+
+
+def touched(staff_ids: Iterable[int | None] | None) -> None:
+    """Say that a bulk write (``sa.update``/``sa.insert``/``sa.delete``, ``insert_many``, raw
+    SQL) changed the enrolments or the roster row of these people. Every writer that bypasses
+    the ORM on ``staff`` or ``enrolments`` calls it (``tests/reports/test_summary.py`` finds
+    any that does not); ORM writes are seen without it."""
+    staff_touched.send(None, staff_ids=None if staff_ids is None else {i for i in staff_ids if i is not None})

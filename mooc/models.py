@@ -5,6 +5,7 @@ from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
+from mooc.reports.models import ReportPerson
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.search.models import SearchSection, is_unmapped
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -13,7 +14,7 @@ __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
-    "ReminderKind", "ReminderLog", "ReminderStatus",
+    "ReminderKind", "ReminderLog", "ReminderStatus", "ReportPerson",
     "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User",
 ]
 
