@@ -32,7 +32,6 @@ from mooc.training import assign, deadlines, exemptions, rules
 from mooc.training.history import apply_history, plan_history
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
 from tests.conftest import csrf_token, login
-from tests.courses.tree import write
 from tests.training.conftest import org, person  # noqa: F401  (fixtures)
 from tests.training.test_completion import QUIZ_URL, read_and_pass
 from tests.training.test_home_fresh import _import
@@ -57,12 +56,13 @@ def check(app) -> dict:
     """Assert that the summary equals the live aggregate (per unit, every position and each,
     today and on days around it) and that its rows are those a rebuild would write; return
     today's numbers (per unit, with and without each position) so a test can see they moved."""
-    assert summary.STATUS_ORDER == tuple(queries.STATUSES)
+    assert tuple(queries.STATUSES) == summary.STATUS_ORDER
     with app.app_context():
         today = clock.today()
         positions = [None, *db.session.scalars(sa.select(Position.id))]
         seen = {}
-        for day in (today, today + timedelta(days=40), today - timedelta(days=400), today + timedelta(days=400)):
+        days = (today, today + timedelta(days=40), today - timedelta(days=400), today + timedelta(days=400))
+        for day in days:
             for position in positions:
                 live = _per_unit(db.session.execute(queries.obligations_by_unit(
                     queries.Filters(position_id=position), day, None)))
@@ -258,8 +258,8 @@ def test_a_manual_enrolment(world):
     before = baseline(app)
     with app.app_context():
         staff = db.session.get_one(Staff, people["dung"][0].id)
-        assign.enrol(staff, o.course_id, assign.EnrolmentSource.MANUAL, due_on=clock.today() - timedelta(days=1),
-                     actor=db.session.get_one(User, admin.id))
+        assign.enrol(staff, o.course_id, assign.EnrolmentSource.MANUAL,
+                     due_on=clock.today() - timedelta(days=1), actor=db.session.get_one(User, admin.id))
         db.session.commit()
     assert check(app) != before
 
@@ -327,7 +327,8 @@ def test_a_unit_merged(world):
     app, o, _people, _rule, _admin = world
     before = baseline(app)
     with app.app_context():
-        units.merge_unit(db.session.get_one(OrgUnit, o.section_a.id), db.session.get_one(OrgUnit, o.section_b.id))
+        units.merge_unit(db.session.get_one(OrgUnit, o.section_a.id),
+                         db.session.get_one(OrgUnit, o.section_b.id))
         db.session.commit()
     assert check(app) != before
 
@@ -405,7 +406,8 @@ def test_the_dashboard_reads_the_summary_and_shows_the_live_numbers(world, make_
             monkeypatch.setattr(queries, "summarised", lambda _filters: False)
         for user in (reporter, manager):
             client = _signed_in(app, user)
-            for path in ("/reports/", f"/reports/?unit={o.province.id}", f"/reports/?position={o.inspector.id}"):
+            for path in ("/reports/", f"/reports/?unit={o.province.id}",
+                         f"/reports/?position={o.inspector.id}"):
                 response = client.get(path)
                 assert response.status_code == 200
                 pages[(live, user.email, path)] = re.sub(r'name="csrf_token" value="[^"]*"', "",
@@ -457,8 +459,8 @@ def test_every_bulk_writer_of_staff_or_enrolments_names_the_people_it_touched():
             if not isinstance(func, ast.FunctionDef):
                 continue
             calls = [node for node in ast.walk(func) if isinstance(node, ast.Call)]
-            raw = any(isinstance(node, ast.Constant) and isinstance(node.value, str) and RAW.search(node.value)
-                      for node in ast.walk(func))
+            raw = any(isinstance(node, ast.Constant) and isinstance(node.value, str)
+                      and RAW.search(node.value) for node in ast.walk(func))
             if not raw and not any(_bulk_targets(call) & WATCHED for call in calls):
                 continue
             where = f"{path.relative_to(ROOT)}:{func.name}"
