@@ -839,7 +839,11 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
         db.session.connection().execute(statement, params)
-    events.touched(change.staff_id for change in updated)
+    events.touched(_ids_of(updated))  # the reports' summary: their unit, position or status may have changed
+
+
+def _ids_of(changes: list[StaffChange]) -> list[int | None]:
+    return [change.staff_id for change in changes]
 
 
 def _insert_added(added: list[StaffChange], resolved: Any, now: datetime) -> None:
@@ -854,7 +858,7 @@ def _insert_added(added: list[StaffChange], resolved: Any, now: datetime) -> Non
     ids = dict(db.session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
     for change in added:
         change.staff_id = ids[change.staff_code]
-    events.touched(change.staff_id for change in added)
+    events.touched(_ids_of(added))
 
 
 def _create_positions(plan: ImportPlan) -> dict[str, int]:
