@@ -31,10 +31,10 @@ from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.training import assign, deadlines, exemptions, rules
 from mooc.training.history import apply_history, plan_history
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
-from tests.conftest import csrf_token, login
+from tests.conftest import login
 from tests.training.conftest import org, person  # noqa: F401  (fixtures)
-from tests.training.test_completion import QUIZ_URL, read_and_pass
-from tests.training.test_home_fresh import _import
+from tests.training.test_completion import read_and_pass, take_quiz
+from tests.training.test_home_fresh import _import, _mark_done
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,16 +89,21 @@ def world(org, person, make_user):  # noqa: F811
         "cuong": person(o.section_b, o.inspector, name="Lê Văn Cường", email="cuong@example.vn"),
         "dung": person(o.other, o.inspector, name="Phạm Thị Dung", email="dung@example.vn"),
     }
+    rule_id = _required(app, o.course_id, o.province.id, due_days=30, renew_months=12)
+    admin = make_user(role=Role.ADMIN, email="admin@example.vn")
+    return app, o, people, rule_id, admin
+
+
+def _required(app, course_id: int, unit_id: int, **terms) -> int:
+    """A rule requiring the course in the unit's subtree, applied; its id."""
     with app.app_context():
-        rule = AssignmentRule(course_id=o.course_id, due_days=30, renew_months=12)
-        rule.units = [db.session.get(OrgUnit, o.province.id)]
+        rule = AssignmentRule(course_id=course_id, **terms)
+        rule.units = [db.session.get(OrgUnit, unit_id)]
         db.session.add(rule)
         db.session.flush()
         assign.apply_rules()
         db.session.commit()
-        rule_id = rule.id
-    admin = make_user(role=Role.ADMIN, email="admin@example.vn")
-    return app, o, people, rule_id, admin
+        return rule.id
 
 
 def _enrolment(staff_id: int, course_id: int) -> Enrolment:
@@ -110,20 +115,6 @@ def _signed_in(app, user):
     client = app.test_client()
     login(client, user.email)
     return client
-
-
-def _take_quiz(client, app, *, right: bool) -> None:
-    start = client.post(f"{QUIZ_URL}/start", data={"csrf_token": csrf_token(client, QUIZ_URL)})
-    attempt_url = start.headers["Location"]
-    with app.app_context():
-        from mooc.courses.models import Quiz
-
-        quiz = db.session.scalar(sa.select(Quiz))
-        choices = {c["text_md"]: c["key"] for c in quiz.questions[0]["choices"]}
-    answer = choices["Thủ trưởng cơ quan thanh tra" if right else "Thanh tra viên"]
-    response = client.post(f"{attempt_url}/submit",
-                           data={"csrf_token": csrf_token(client, attempt_url), "q-ky": answer})
-    assert response.status_code in (200, 302)
 
 
 # --- training ------------------------------------------------------------------------------------
@@ -166,8 +157,7 @@ def test_a_lesson_done(world):
     app, _o, people, _rule, _admin = world
     client = _signed_in(app, people["an"][1])
     before = baseline(app)
-    page = "/courses/luat/lessons/co-ban/mot"
-    assert client.post(f"{page}/done", data={"csrf_token": csrf_token(client, page)}).status_code == 302
+    _mark_done(client, "co-ban/mot")
     assert check(app) != before
 
 
@@ -175,7 +165,7 @@ def test_a_quiz_failed_then_passed_and_the_course_completed(world):
     app, _o, people, _rule, _admin = world
     client = _signed_in(app, people["binh"][1])
     before = baseline(app)
-    _take_quiz(client, app, right=False)  # started: in progress
+    take_quiz(client, app, right=False)  # started: in progress
     failed = check(app)
     assert failed != before
     read_and_pass(client, app)  # both lessons and the quiz passed: completed
@@ -188,10 +178,9 @@ def test_a_quiz_passed_completes_the_course(world):
     app, o, people, _rule, _admin = world
     client = _signed_in(app, people["an"][1])
     for key in ("co-ban/mot", "co-ban/hai"):
-        page = f"/courses/luat/lessons/{key}"
-        client.post(f"{page}/done", data={"csrf_token": csrf_token(client, page)})
+        _mark_done(client, key)
     before = baseline(app)
-    _take_quiz(client, app, right=True)
+    take_quiz(client, app, right=True)
     assert check(app) != before
     with app.app_context():
         assert _enrolment(people["an"][0].id, o.course_id).state == EnrolmentState.COMPLETED
@@ -217,13 +206,7 @@ def test_a_renewal_cycle_opening(world):
 def test_an_exemption_granted_and_withdrawn(world):
     app, o, people, _rule, admin = world
     staff_id = people["dung"][0].id
-    with app.app_context():
-        rule = AssignmentRule(course_id=o.course_id, due_days=10)
-        rule.units = [db.session.get(OrgUnit, o.other.id)]
-        db.session.add(rule)
-        db.session.flush()
-        assign.apply_rules()
-        db.session.commit()
+    _required(app, o.course_id, o.other.id, due_days=10)
     before = baseline(app)
     with app.app_context():
         exemptions.exempt(_enrolment(staff_id, o.course_id), "Đã học ở nơi khác",
@@ -282,8 +265,7 @@ def test_a_course_re_synced_without_a_lesson(world):
     the summary still agrees (this test cannot tell a hook that is missing: nothing to keep)."""
     app, o, people, _rule, _admin = world
     client = _signed_in(app, people["an"][1])
-    page = "/courses/luat/lessons/co-ban/mot"
-    client.post(f"{page}/done", data={"csrf_token": csrf_token(client, page)})
+    _mark_done(client, "co-ban/mot")
     before = baseline(app)
     (o.root / "luat/01-co-ban/02-hai.md").unlink()
     with app.app_context():
