@@ -284,6 +284,7 @@ def generate(
     from mooc import clock
     from mooc.courses.sync import sync_tree
     from mooc.extensions import db
+    from mooc.reports import summary
     from mooc.roster import keys
     from mooc.training import activity
     from mooc.training.assign import add_months
@@ -342,6 +343,7 @@ def generate(
                     ]
                 )
                 activity.recompute(connection)  # each person's latest training, from the rows written
+                summary.refill(connection)  # the reports' summary table, from the rows written
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 if connection.dialect.name == "postgresql":
                     # VACUUM too: otherwise autovacuum works through the fresh tables (1 GB at 100,000

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth.demo_accounts import ACCOUNTS, DEMO_PASSWORD
 from mooc.auth.models import User
 from mooc.auth.passwords import set_password
@@ -270,6 +270,7 @@ def load_staff(count: int, report: DemoReport, seed: int = 2026) -> None:
     db.session.execute(sa.insert(Staff), rows)
     new = db.session.execute(sa.select(Staff.id, Staff.unit_id, Staff.position_id, Staff.joined_on).where(
         generated, Staff.staff_code > GENERATED_CODE.format(have))).all()
+    events.touched(row[0] for row in new)
     db.session.execute(sa.insert(StaffHistory), [
         {"staff_id": sid, "valid_from": joined, "unit_id": unit, "position_id": position,
          "status": StaffStatus.ACTIVE} for sid, unit, position, joined in new])

@@ -5,6 +5,8 @@ Receivers run synchronously, in the sender's transaction: what they write commit
 back with the act that caused it.
 """
 
+from collections.abc import Iterable
+
 from blinker import Namespace
 
 _events = Namespace()
@@ -28,3 +30,16 @@ attempts_count_from = _events.signal("attempts-count-from")
 attempt limit (a renewal cycle gives the attempts again)? kwargs: user_id, course_id. Each
 receiver returns the start of the person's current cycle (a datetime), or None (everything
 counts)."""
+staff_touched = _events.signal("staff-touched")
+"""Rows that feed the reports' summary (a person's enrolments, or their unit, position or
+status) were written in bulk, past the ORM's notice. kwargs: staff_ids (set[int], or None =
+everyone). Sent by :func:`touched`; the summary (``reports/summary.py``) recomputes these
+people's rows before the transaction commits."""
+
+
+def touched(staff_ids: Iterable[int | None] | None) -> None:
+    """Say that a bulk write (``sa.update``/``sa.insert``/``sa.delete``, ``insert_many``, raw
+    SQL) changed the enrolments or the roster row of these people. Every writer that bypasses
+    the ORM on ``staff`` or ``enrolments`` calls it (``tests/reports/test_summary.py`` finds
+    any that does not); ORM writes are seen without it."""
+    staff_touched.send(None, staff_ids=None if staff_ids is None else {i for i in staff_ids if i is not None})

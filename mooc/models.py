@@ -15,7 +15,7 @@ from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Modu
 from mooc.directory.models import OidcLogin
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
-from mooc.reports.models import ReportDelivery, ReportSubscription
+from mooc.reports.models import ReportDelivery, ReportPerson, ReportSubscription
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.search.models import SearchSection, is_unmapped
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -25,9 +25,9 @@ __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt",
-    "RecoveryCode", "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportSubscription",
-    "Role", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus", "User",
-    "XapiOutbox",
+    "RecoveryCode", "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportPerson",
+    "ReportSubscription", "Role", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory",
+    "StaffStatus", "User", "XapiOutbox",
 ]
 
 

@@ -11,7 +11,7 @@ from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
-from mooc.reports.queries import obligation
+from mooc.reports.summary import obligation
 from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffStatus

@@ -23,6 +23,8 @@ from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.courses.models import Course, Lesson, LessonProgress
 from mooc.extensions import db
+from mooc.reports import summary
+from mooc.reports.summary import obligation
 from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
@@ -64,11 +66,6 @@ class Filters:
             "account": self.account,
         }
         return {k: v for k, v in args.items() if v}
-
-
-def obligation(enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
-    """What is owed: required, still open, the person's latest cycle of the course."""
-    return sa.and_(enrolment.required.is_(True), enrolment.closed_at.is_(None), enrolment.latest.is_(True))
 
 
 def current_enrolments() -> sa.Select:
@@ -327,14 +324,18 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
 
 
 @functools.cache
-def _unfiltered_statements(scoped: bool) -> tuple[sa.Select, sa.Select]:
-    """The dashboard's two aggregates without filters, built once per process (building them
-    cost more than running them for a province): the day, the time and the units counted are
-    parameters given when they run (``_per_unit_counts``)."""
+def _unfiltered_headcount(scoped: bool) -> sa.Select:
+    """The dashboard's headcount without filters, built once per process (building it cost
+    more than running it for a province): the time and the units counted are parameters
+    given when it runs (``_per_unit_counts``)."""
     units: sa.BindParameter[Any] | None = sa.bindparam("counted_units", expanding=True) if scoped else None
-    today = sa.bindparam("today", type_=Enrolment.due_on.type)
-    now = sa.bindparam("now", type_=Staff.last_training_at.type)
-    return headcount_by_unit(Filters(), units, now), obligations_by_unit(Filters(), today, units)
+    return headcount_by_unit(Filters(), units, sa.bindparam("now", type_=Staff.last_training_at.type))
+
+
+def summarised(filters: Filters) -> bool:
+    """Whether the summary table answers these filters (none, or a position only): the
+    course, status and due-date filters read the enrolments (``obligations_by_unit``)."""
+    return replace(filters, position_id=None) == Filters()
 
 
 def _most_urgent(person: sa.Subquery) -> list[sa.ColumnElement[bool]]:
@@ -358,23 +359,28 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
     (of ``units``, or all): two aggregate queries whatever the size of the roster."""
     rows: dict[int, Row] = defaultdict(lambda: Row(None))
     if filters == Filters():
-        headcount, obligations = _unfiltered_statements(units is not None)
-        params: dict[str, Any] = {"today": today, "now": clock.now()}
+        params: dict[str, Any] = {"now": clock.now()}
         if units is not None:
             params["counted_units"] = sorted(units)
+        headcount = db.session.execute(_unfiltered_headcount(units is not None), params)
     else:
-        headcount, obligations = headcount_by_unit(filters, units), obligations_by_unit(filters, today, units)
-        params = {}
-    for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount, params):
+        headcount = db.session.execute(headcount_by_unit(filters, units))
+    for unit_id, count, moment, cannot_sign_in in headcount:
         rows[unit_id].headcount = count
         rows[unit_id].cannot_sign_in = cannot_sign_in
         if moment is not None:
             if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
                 moment = datetime.fromisoformat(moment)
             rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    for unit_id, people_count, *counts in db.session.execute(obligations, params):
+    if summarised(filters):  # the summary table: one narrow row per person who owes training
+        obligations: Any = summary.per_unit(today, units, filters.position_id)
+        order: tuple[str, ...] = summary.STATUS_ORDER
+    else:
+        obligations = db.session.execute(obligations_by_unit(filters, today, units))
+        order = tuple(STATUSES)
+    for unit_id, people_count, *counts in obligations:
         rows[unit_id].people_required = people_count
-        rows[unit_id].counts = {s: int(c or 0) for s, c in zip(STATUSES, counts, strict=True)}
+        rows[unit_id].counts = {s: int(c or 0) for s, c in zip(order, counts, strict=True)}
     return rows
 
 

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
 from mooc.database import insert_many
@@ -850,6 +850,11 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
         db.session.connection().execute(statement, params)
+    events.touched(_ids_of(updated))  # the reports' summary: their unit, position or status may have changed
+
+
+def _ids_of(changes: list[StaffChange]) -> list[int | None]:
+    return [change.staff_id for change in changes]
 
 
 def _insert_added(added: list[StaffChange], resolved: Any, now: datetime) -> None:
@@ -864,6 +869,7 @@ def _insert_added(added: list[StaffChange], resolved: Any, now: datetime) -> Non
     ids = dict(db.session.execute(sa.select(staff.c.staff_code, staff.c.id)).all())
     for change in added:
         change.staff_id = ids[change.staff_code]
+    events.touched(_ids_of(added))
 
 
 def _create_positions(plan: ImportPlan) -> dict[str, int]:

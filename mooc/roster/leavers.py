@@ -15,7 +15,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, events
 from mooc.extensions import db
 from mooc.roster import moves
 from mooc.roster.importer import deactivate_accounts
@@ -36,6 +36,7 @@ def leave_when_due(today: date | None = None) -> int:
         db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
                            .values(status=StaffStatus.LEFT, updated_at=clock.now()),
                            execution_options={"synchronize_session": False})
+    events.touched(ids)
     by_day: dict[date, list[moves.Move]] = defaultdict(list)
     for row in due:
         before = moves.Placement(row.unit_id, row.position_id, row.status)

@@ -300,6 +300,7 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
         db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
                         .values(unit_id=target.id, updated_at=clock.now()),
                         execution_options={"synchronize_session": False})
+    events.touched(ids)
     db.session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
     scoped = list(db.session.scalars(sa.select(User.id).where(User.scope_unit_id == unit.id)))

@@ -17,6 +17,7 @@ from mooc.training.models import Enrolment
 
 def note_activity(staff_id: int, when: datetime) -> None:
     """``staff_id`` trained at ``when`` (kept only if later than what is known)."""
+    # summary: neutral (last_training_at is not in the reports' summary: events.touched not needed)
     db.session.execute(
         sa.update(Staff)
         .where(Staff.id == staff_id)
@@ -29,6 +30,7 @@ def note_activity(staff_id: int, when: datetime) -> None:
 def recompute(connection: sa.Connection) -> None:
     """Recompute everyone's latest activity from the progress itself (after bulk loads): one
     grouped pass over completions, lessons and quizzes, then one UPDATE ... FROM."""
+    # summary: neutral (last_training_at is not in the reports' summary: events.touched not needed)
     staff = Staff.__table__
     moments = sa.union_all(
         sa.select(Enrolment.staff_id.label("staff_id"), Enrolment.completed_at.label("at")).where(

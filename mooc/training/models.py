@@ -8,7 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mooc import clock
+from mooc import clock, events
 from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import Model, db
 
@@ -159,3 +159,4 @@ def supersede_earlier(staff_id: int, course_id: int) -> None:
         .values(latest=False),
         execution_options={"synchronize_session": "fetch"},
     )
+    events.touched([staff_id])
