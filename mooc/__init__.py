@@ -125,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.auth.recovery_views import bp as account_bp
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
+    from mooc.privacy.views import bp as privacy_bp
     from mooc.quizzes.views import bp as quizzes_bp
     from mooc.reminders.views import bp as reminders_bp
     from mooc.reports.views import bp as reports_bp
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.training.views import bp as training_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(roster_bp)

@@ -3,6 +3,7 @@
 from mooc.auth.models import AddressThrottle, AuditEvent, AuthSession, LoginThrottle, Role, User
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
+from mooc.privacy.models import CorrectionRequest, CorrectionStatus, Pseudonymisation
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
@@ -11,7 +12,8 @@ from mooc.training.models import AssignmentRule, Certificate, Enrolment, Enrolme
 
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
-    "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
+    "AccountToken", "AttemptStatus", "CorrectionRequest", "CorrectionStatus", "Pseudonymisation",
+    "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
     "LessonProgress", "LoginThrottle", "Module", "OrgUnit", "Position", "Quiz", "QuizAttempt", "Role",
     "ReminderKind", "ReminderLog", "ReminderStatus",
     "RosterImport", "SearchSection", "Staff", "StaffHistory", "StaffStatus", "User",

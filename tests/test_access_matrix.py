@@ -106,6 +106,10 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "roster.invite_imported": ("POST", "/roster/imports/{roster_import}/invite", "LDDDDDDO"),
     "roster.account_action": ("POST", "/roster/staff/{trainee_staff}/account/unlock", "LDDDDDDO"),
     "roster.change_email": ("POST", "/roster/staff/{trainee_staff}/email", "LDDDDDDO"),
+    "privacy.my_data": ("GET", "/account/data", "LOOOOOOO"),
+    "privacy.my_data_json": ("GET", "/account/data.json", "LOOOOOOO"),
+    "privacy.my_data_pdf": ("GET", "/account/data.pdf", "LOOOOOOO"),
+    "privacy.export_person": ("GET", "/privacy/people/{trainee_staff}/export", "LDDDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 
