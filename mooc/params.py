@@ -45,6 +45,14 @@ def parse_date(text: str | None) -> date | None:
     return value if FIRST_DAY <= value <= LAST_DAY else None
 
 
+def parse_day(text: str | None) -> date | None:
+    """``dd/mm/yyyy`` (as people write dates, in a text field) or ISO, within :func:`parse_date`'s
+    bounds; else None."""
+    if text and len(text) == 10 and text.isascii() and text[2] == "/" and text[5] == "/":
+        text = f"{text[6:]}-{text[3:5]}-{text[:2]}"
+    return parse_date(text)
+
+
 def _ignored(name: str) -> None:
     """Say once per page that a parameter's value was not used (never echo the value itself)."""
     message = _("The value of “%(name)s” in the address is not valid and was ignored.", name=name)
@@ -63,6 +71,15 @@ def int_arg(name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
 def date_arg(name: str) -> date | None:
     text = request.args.get(name, "")
     value = parse_date(text)
+    if value is None and text:
+        _ignored(name)
+    return value
+
+
+def day_arg(name: str) -> date | None:
+    """A date typed as ``dd/mm/yyyy`` (or ISO) in the address; a bad one is ignored, as date_arg."""
+    text = request.args.get(name, "")
+    value = parse_day(text)
     if value is None and text:
         _ignored(name)
     return value

@@ -110,6 +110,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "privacy.my_data_json": ("GET", "/account/data.json", "LOOOOOOO"),
     "privacy.my_data_pdf": ("GET", "/account/data.pdf", "LOOOOOOO"),
     "privacy.export_person": ("GET", "/privacy/people/{trainee_staff}/export", "LDDDDDDO"),
+    "privacy.audit_events": ("GET", "/admin/audit", "LDOOOODO"),          # scoped: their units' events
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 

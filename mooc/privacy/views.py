@@ -4,14 +4,20 @@ export, rights, audit_log, corrections and notice."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+import json
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
-from mooc.downloads import content_disposition
+from mooc.downloads import content_disposition, csv_stream
 from mooc.extensions import db
-from mooc.privacy import export, rights
+from mooc.formatting import format_date, format_datetime
+from mooc.params import day_arg, int_arg, text_arg
+from mooc.privacy import audit_log, export, rights
 from mooc.privacy.forms import RequestExportForm
 from mooc.roster.models import Staff
 
@@ -68,3 +74,53 @@ def export_person(staff_id: int):
             export.subject_of_staff(staff), form.format.data, actor=current_user._get_current_object(),
             reference=form.reference.data.strip(), reason=form.reason.data.strip()))
     return render_template("privacy/export_person.html", staff=staff, form=form)
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+def _audit_filters(actions: list[str]) -> audit_log.AuditFilters:
+    action = request.args.get("action", "")
+    return audit_log.AuditFilters(action=action if action in actions else None,
+                                  person=text_arg("person", 254),
+                                  day_from=day_arg("from"), day_to=day_arg("to"))
+
+
+def _filter_args(filters: audit_log.AuditFilters) -> dict[str, str]:
+    args = {"action": filters.action or "", "person": filters.person.strip(),
+            "from": format_date(filters.day_from), "to": format_date(filters.day_to)}
+    return {key: value for key, value in args.items() if value}
+
+
+@bp.get("/admin/audit")
+def audit_events():
+    """Administrators read every event; managers and training officers those about their units."""
+    user = current_user._get_current_object()
+    if not audit_log.may_view(user):
+        abort(403)
+    units = audit_log.units_of(user)
+    actions = audit_log.actions(units)
+    filters = _audit_filters(actions)
+    if request.args.get("export") == "csv":
+        return _audit_csv(filters, units)
+    page = audit_log.page_of(filters, units, int_arg("page") or 1)
+    return render_template("privacy/audit_log.html", page=page, actions=actions, filters=filters,
+                           args=_filter_args(filters), details=_details, scoped=units is not None)
+
+
+def _details(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+
+
+def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Response:
+    header = [_("When"), _("Action"), _("About"), _("By"), _("By (e-mail)"), _("Address"), _("Details")]
+
+    def rows():
+        yield header
+        for row in audit_log.all_rows(filters, units):
+            yield [format_datetime(row.at), row.action, row.target, row.actor_name or "",
+                   row.actor_email or "", row.ip, _details(row.details)]
+
+    audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(filters))
+    return Response(stream_with_context(csv_stream(rows())), mimetype="text/csv",
+                    headers={"Content-Disposition": content_disposition("nhat-ky-kiem-tra.csv")})
