@@ -83,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_commands(app: Flask) -> None:
     from mooc.auth.commands import users
     from mooc.courses.commands import courses
+    from mooc.privacy.commands import privacy
     from mooc.reminders.commands import reminders
     from mooc.roster.commands import roster
     from mooc.search.commands import search
@@ -94,6 +95,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(search)
     app.cli.add_command(training)
     app.cli.add_command(reminders)
+    app.cli.add_command(privacy)
 
 
 def _connect_events() -> None:

@@ -133,6 +133,14 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                          "(0 = no digest); a later run in the same week catches up"),
     "REMINDER_PENDING_MINUTES": (30, _int, "a reminder claimed this long ago by a run that never confirmed "
                                            "it counts as unsent and is sent again"),
+    # --- personal-data rights and retention (mooc/privacy; docs/security.md "Personal data") ---
+    "PRIVACY_RETENTION_DAYS": (1825, _int, "days after their leaving date after which `mooc privacy purge` "
+                                           "pseudonymises a person who left (name, e-mail, staff code); "
+                                           "0 = never"),
+    "OUTBOX_RETENTION_DAYS": (30, _int, "days an e-mail written to instance/outbox/ (the file mail backend) "
+                                        "is kept before `mooc privacy purge` deletes it"),
+    "PRIVACY_NOTICE_FILE": ("", _str, "the privacy notice page's Markdown file; default the shipped "
+                                      "mooc/privacy/notice.vi.md"),
 }
 
 LOCALES = ("vi", "en")
@@ -187,6 +195,9 @@ class Settings:
     reminder_expiry_days: tuple[int, ...]  # largest first
     reminder_digest_weekday: int
     reminder_pending_minutes: int
+    privacy_retention_days: int = 1825
+    outbox_retention_days: int = 30
+    privacy_notice_file: Path | None = None  # None: the shipped notice
     password_method: str = PASSWORD_METHOD  # tests use a fast hash
 
     @property
@@ -240,7 +251,7 @@ _PLAIN_SETTINGS = (
     "db_pool_size", "db_statement_timeout_ms", "sqlite_busy_timeout_ms", "proxy_count",
     "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
     "roster_confirm_percent", "reminder_overdue_every_days", "reminder_digest_weekday",
-    "reminder_pending_minutes",
+    "reminder_pending_minutes", "privacy_retention_days", "outbox_retention_days",
 )
 
 
@@ -290,6 +301,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         reminder_days_before=tuple(sorted(set(values["REMINDER_DAYS_BEFORE"]), reverse=True)),
         reminder_expiry_days=tuple(sorted(set(values["REMINDER_EXPIRY_DAYS"]), reverse=True)),
         password_method=values.get("PASSWORD_METHOD") or PASSWORD_METHOD,
+        privacy_notice_file=_privacy_notice_file(values),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
 
@@ -372,6 +384,18 @@ def _check_reminders_and_media(values: Mapping[str, Any]) -> None:
                           "MOOC_REMINDER_PENDING_MINUTES more than 0")
     if values["MEDIA_MAX_MB"] <= 0:
         raise ConfigError("MOOC_MEDIA_MAX_MB must be a positive number of megabytes")
+
+
+def _privacy_notice_file(values: Mapping[str, Any]) -> Path | None:
+    if min(values["PRIVACY_RETENTION_DAYS"], values["OUTBOX_RETENTION_DAYS"]) < 0:
+        raise ConfigError("MOOC_PRIVACY_RETENTION_DAYS and MOOC_OUTBOX_RETENTION_DAYS must be 0 or more days")
+    if not values["PRIVACY_NOTICE_FILE"]:
+        return None
+    path = Path(values["PRIVACY_NOTICE_FILE"]).resolve()
+    if not path.is_file():
+        raise ConfigError(f"MOOC_PRIVACY_NOTICE_FILE: {path} is not a file (a Markdown text of the privacy "
+                          f"notice; unset it to use the shipped one)")
+    return path
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
