@@ -100,10 +100,12 @@ def _register_commands(app: Flask) -> None:
 
 def _connect_events() -> None:
     """Higher domains listen to the lower ones' events (mooc/events.py)."""
+    from mooc.privacy import corrections
     from mooc.training import completion, hooks
 
     completion.connect()
     hooks.connect()
+    corrections.connect()
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -26,6 +26,7 @@ from mooc.auth.models import Role
 from mooc.courses.models import Course, Quiz
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
+from mooc.privacy.models import CorrectionRequest
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import OrgUnit, RosterImport
 from mooc.training import assign
@@ -111,6 +112,9 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "privacy.my_data_pdf": ("GET", "/account/data.pdf", "LOOOOOOO"),
     "privacy.export_person": ("GET", "/privacy/people/{trainee_staff}/export", "LDDDDDDO"),
     "privacy.audit_events": ("GET", "/admin/audit", "LDOOOODO"),          # scoped: their units' events
+    "privacy.request_correction": ("POST", "/account/data/corrections", "LODDDDDD"),  # on the roster only
+    "privacy.correction_list": ("GET", "/privacy/corrections", "LDDDOODO"),
+    "privacy.resolve_correction": ("POST", "/privacy/corrections/{correction}/resolve", "LDDDDDDO"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 
@@ -162,6 +166,7 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
     record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))
     ids["roster_import"] = record.id
+    ids["correction"] = save(app, CorrectionRequest(staff_id=trainee_staff.id, field="full_name")).id
     return app, World(ids, users)
 
 

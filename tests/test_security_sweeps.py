@@ -166,7 +166,7 @@ def world_for_sweeps(org, person, make_user):
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x", "action": "unlock",
+            "token": "x", "action": "unlock", "request_id": 1,
         }
         db.session.commit()
     client = app.test_client()

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,11 +24,13 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
 from mooc.downloads import content_disposition, csv_stream
+from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime
 from mooc.params import day_arg, int_arg, text_arg
-from mooc.privacy import audit_log, export, rights
-from mooc.privacy.forms import RequestExportForm
+from mooc.privacy import audit_log, corrections, export, rights
+from mooc.privacy.forms import CorrectionForm, RequestExportForm, ResolveForm
+from mooc.privacy.models import CorrectionRequest
 from mooc.roster.models import Staff
 
 bp = Blueprint("privacy", __name__, template_folder="templates")
@@ -36,7 +48,62 @@ def my_data():
     data = export.gather(subject)
     counts = {key: _count(data.get(key)) for key in export.SECTIONS}
     return render_template("privacy/my_data.html", subject=subject, counts=counts,
-                           sections=export.SECTIONS)
+                           sections=export.SECTIONS, form=_correction_form(),
+                           requests=corrections.of_person(subject.staff.id) if subject.staff else [],
+                           fields=corrections.FIELDS)
+
+
+def _correction_form() -> CorrectionForm:
+    form = CorrectionForm()
+    form.field.choices = [(key, str(label)) for key, label in corrections.FIELDS.items()]
+    return form
+
+
+@bp.post("/account/data/corrections")
+def request_correction():
+    user = current_user._get_current_object()
+    staff = db.session.get(Staff, user.staff_id) if user.staff_id else None
+    if staff is None:
+        abort(404)
+    form = _correction_form()
+    if not form.validate_on_submit():
+        flash(_("Choose what is wrong and say what it should be."), "warning")
+        return redirect(url_for("privacy.my_data"))
+    try:
+        corrections.flag(staff, form.field.data, form.note.data, requested_by=user)
+    except corrections.CorrectionError:
+        refuse()
+        flash(_("You already asked for this to be corrected: the request is being handled."), "info")
+    else:
+        flash(_("Your request was sent to the roster officers."), "success")
+    return redirect(url_for("privacy.my_data"))
+
+
+@bp.get("/privacy/corrections")
+@permission_required(Permission.MANAGE_ROSTER)
+def correction_list():
+    user = current_user._get_current_object()
+    return render_template("privacy/corrections.html", rows=corrections.listed_for(user),
+                           fields=corrections.FIELDS, form=ResolveForm(),
+                           can_resolve=user.can(Permission.MANAGE_ACCOUNTS))
+
+
+@bp.post("/privacy/corrections/<int:request_id>/resolve")
+@permission_required(Permission.MANAGE_ACCOUNTS)
+def resolve_correction(request_id: int):
+    correction = db.session.get(CorrectionRequest, request_id) or abort(404)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        flash(_("The note is too long."), "warning")
+        return redirect(url_for("privacy.correction_list"))
+    try:
+        corrections.resolve(correction, actor=current_user._get_current_object(), note=form.note.data or "")
+    except corrections.CorrectionError:
+        refuse()
+        flash(_("This request was already resolved."), "info")
+    else:
+        flash(_("The request is resolved."), "success")
+    return redirect(url_for("privacy.correction_list"))
 
 
 def _count(value: object) -> int:
