@@ -115,6 +115,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "privacy.request_correction": ("POST", "/account/data/corrections", "LODDDDDD"),  # on the roster only
     "privacy.correction_list": ("GET", "/privacy/corrections", "LDDDOODO"),
     "privacy.resolve_correction": ("POST", "/privacy/corrections/{correction}/resolve", "LDDDDDDO"),
+    "privacy.notice_page": ("GET", "/privacy", "PPPPPPPP"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 

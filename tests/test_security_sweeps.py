@@ -36,6 +36,7 @@ PUBLIC_ENDPOINTS = {
     "account.invite",
     "account.reset",
     "training.verify",       # anyone may check a certificate: name, course, dates, validity
+    "privacy.notice_page",   # the privacy notice: read before signing in
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }

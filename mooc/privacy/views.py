@@ -21,14 +21,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mooc.auth import audit
-from mooc.auth.access import permission_required
+from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime
 from mooc.params import day_arg, int_arg, text_arg
-from mooc.privacy import audit_log, corrections, export, rights
+from mooc.privacy import audit_log, corrections, export, notice, rights
 from mooc.privacy.forms import CorrectionForm, RequestExportForm, ResolveForm
 from mooc.privacy.models import CorrectionRequest
 from mooc.roster.models import Staff
@@ -191,3 +191,12 @@ def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Respo
     audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(filters))
     return Response(stream_with_context(csv_stream(rows())), mimetype="text/csv",
                     headers={"Content-Disposition": content_disposition("nhat-ky-kiem-tra.csv")})
+
+
+# --- the privacy notice -------------------------------------------------------------------------
+
+
+@bp.get("/privacy")
+@public
+def notice_page():
+    return render_template("privacy/notice.html", html=notice.html())
