@@ -11,7 +11,7 @@ Below every domain: it imports Flask only, and every view may use it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
 
 from flask import Flask, abort, flash, request, session
@@ -68,21 +68,21 @@ def int_arg(name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
     return value
 
 
-def date_arg(name: str) -> date | None:
+def _date_from(name: str, parse: Callable[[str], date | None]) -> date | None:
     text = request.args.get(name, "")
-    value = parse_date(text)
+    value = parse(text)
     if value is None and text:
         _ignored(name)
     return value
+
+
+def date_arg(name: str) -> date | None:
+    return _date_from(name, parse_date)
 
 
 def day_arg(name: str) -> date | None:
     """A date typed as ``dd/mm/yyyy`` (or ISO) in the address; a bad one is ignored, as date_arg."""
-    text = request.args.get(name, "")
-    value = parse_day(text)
-    if value is None and text:
-        _ignored(name)
-    return value
+    return _date_from(name, parse_day)
 
 
 def choice_arg(name: str, choices: Collection[str]) -> str | None:
