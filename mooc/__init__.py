@@ -95,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_commands(app: Flask) -> None:
     from mooc.auth.commands import users
     from mooc.courses.commands import courses
+    from mooc.privacy.commands import privacy
     from mooc.reminders.commands import reminders
     from mooc.reports.commands import reports
     from mooc.roster.commands import roster
@@ -110,16 +111,19 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(reminders)
     app.cli.add_command(reports)
     app.cli.add_command(xapi)
+    app.cli.add_command(privacy)
 
 
 def _connect_events() -> None:
     """Higher domains listen to the lower ones' events (mooc/events.py)."""
+    from mooc.privacy import corrections
     from mooc.reports import summary
     from mooc.training import completion, hooks
 
     completion.connect()
     hooks.connect()
     summary.connect()
+    corrections.connect()
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -158,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.auth.views import bp as auth_bp
     from mooc.courses.views import bp as courses_bp
     from mooc.directory.views import bp as directory_bp
+    from mooc.privacy.views import bp as privacy_bp
     from mooc.quizzes.views import bp as quizzes_bp
     from mooc.reminders.views import bp as reminders_bp
     from mooc.reports.views import bp as reports_bp
@@ -167,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     from mooc.training.views import bp as training_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(privacy_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(directory_bp)

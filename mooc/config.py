@@ -226,6 +226,14 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                                    "to read stored authenticator secrets after a key "
                                                    "rotation (until `mooc users rotate-two-factor` "
                                                    "re-encrypted them)"),
+    # --- personal-data rights and retention (mooc/privacy; docs/security.md "Personal data") ---
+    "PRIVACY_RETENTION_DAYS": (1825, _int, "days after their leaving date after which `mooc privacy purge` "
+                                           "pseudonymises a person who left (name, e-mail, staff code); "
+                                           "0 = never"),
+    "OUTBOX_RETENTION_DAYS": (30, _int, "days an e-mail written to instance/outbox/ (the file mail backend) "
+                                        "is kept before `mooc privacy purge` deletes it"),
+    "PRIVACY_NOTICE_FILE": ("", _str, "the privacy notice page's Markdown file; default the shipped "
+                                      "mooc/privacy/notice.vi.md"),
 }
 
 LOCALES = ("vi", "en")
@@ -282,6 +290,9 @@ class Settings:
     reminder_expiry_days: tuple[int, ...]  # largest first
     reminder_digest_weekday: int
     reminder_pending_minutes: int
+    privacy_retention_days: int = 1825
+    outbox_retention_days: int = 30
+    privacy_notice_file: Path | None = None  # None: the shipped notice
     password_method: str = PASSWORD_METHOD  # tests use a fast hash
     xapi_url: str = ""  # "" = off
     xapi_user: str = ""
@@ -425,6 +436,7 @@ _PLAIN_SETTINGS = (
     "reminder_pending_minutes",
     "two_factor_required_roles", "two_factor_remember_days", "two_factor_max_failures",
     "two_factor_previous_secret_keys",
+    "reminder_pending_minutes", "privacy_retention_days", "outbox_retention_days",
 )
 
 
@@ -482,6 +494,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         local_password_roles=_local_password_roles(values["LOCAL_PASSWORD_ROLES"]),
         accel_redirect=bool(values["ACCEL_REDIRECT"]),
         spool_dir=Path(values["SPOOL_DIR"] or instance_dir / "spool").resolve(),
+        privacy_notice_file=_privacy_notice_file(values),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )
 
@@ -706,6 +719,16 @@ def _check_two_factor(values: Mapping[str, Any]) -> None:
         raise ConfigError("MOOC_TWO_FACTOR_MAX_FAILURES must be 1 or more")
     if isinstance(values["TWO_FACTOR_REQUIRED_ROLES"], str):  # an override given as text, not a tuple
         raise ConfigError("TWO_FACTOR_REQUIRED_ROLES: give a tuple of role names")
+def _privacy_notice_file(values: Mapping[str, Any]) -> Path | None:
+    if min(values["PRIVACY_RETENTION_DAYS"], values["OUTBOX_RETENTION_DAYS"]) < 0:
+        raise ConfigError("MOOC_PRIVACY_RETENTION_DAYS and MOOC_OUTBOX_RETENTION_DAYS must be 0 or more days")
+    if not values["PRIVACY_NOTICE_FILE"]:
+        return None
+    path = Path(values["PRIVACY_NOTICE_FILE"]).resolve()
+    if not path.is_file():
+        raise ConfigError(f"MOOC_PRIVACY_NOTICE_FILE: {path} is not a file (a Markdown text of the privacy "
+                          f"notice; unset it to use the shipped one)")
+    return path
 
 
 def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

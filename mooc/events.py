@@ -20,6 +20,10 @@ quiz_finished = _events.signal("quiz-finished")
 roster_changed = _events.signal("roster-changed")
 """Staff were added, moved, changed position or status. kwargs: staff_ids (set[int] or None = all)."""
 
+roster_fields_changed = _events.signal("roster-fields-changed")
+"""A roster import changed people's fields. kwargs: changes (dict[int, set[str]]: staff id ->
+the fields changed, e.g. {"full_name", "email"}), actor_id (int | None)."""
+
 units_referenced = _events.signal("units-referenced")
 """A question, not news: what names these units (before a merge closes one)? kwargs:
 unit_ids (set[int]). Each receiver returns a list of short descriptions (str), e.g. the

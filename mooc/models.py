@@ -13,6 +13,7 @@ from mooc.auth.models import (
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, CourseSync, Lesson, LessonProgress, Module, Quiz
 from mooc.directory.models import OidcLogin
+from mooc.privacy.models import CorrectionRequest, CorrectionStatus, Pseudonymisation
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.models import ReportDelivery, ReportPerson, ReportSubscription
@@ -23,11 +24,11 @@ from mooc.xapi.models import XapiOutbox
 
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
-    "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "Course", "CourseSync", "Lesson",
-    "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit", "Position", "Quiz", "QuizAttempt",
-    "RecoveryCode", "ReminderKind", "ReminderLog", "ReminderStatus", "ReportDelivery", "ReportPerson",
-    "ReportSubscription", "Role", "RosterImport", "SearchSection", "SecondFactor", "Staff", "StaffHistory",
-    "StaffStatus", "User", "XapiOutbox",
+    "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "CorrectionRequest", "CorrectionStatus",
+    "Course", "CourseSync", "Lesson", "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit",
+    "Position", "Pseudonymisation", "Quiz", "QuizAttempt", "RecoveryCode", "ReminderKind", "ReminderLog",
+    "ReminderStatus", "ReportDelivery", "ReportPerson", "ReportSubscription", "Role", "RosterImport",
+    "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus", "User", "XapiOutbox",
 ]
 
 

@@ -11,7 +11,7 @@ Below every domain: it imports Flask only, and every view may use it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date
 
 from flask import Flask, abort, flash, request, session
@@ -45,6 +45,14 @@ def parse_date(text: str | None) -> date | None:
     return value if FIRST_DAY <= value <= LAST_DAY else None
 
 
+def parse_day(text: str | None) -> date | None:
+    """``dd/mm/yyyy`` (as people write dates, in a text field) or ISO, within :func:`parse_date`'s
+    bounds; else None."""
+    if text and len(text) == 10 and text.isascii() and text[2] == "/" and text[5] == "/":
+        text = f"{text[6:]}-{text[3:5]}-{text[:2]}"
+    return parse_date(text)
+
+
 def _ignored(name: str) -> None:
     """Say once per page that a parameter's value was not used (never echo the value itself)."""
     message = _("The value of “%(name)s” in the address is not valid and was ignored.", name=name)
@@ -60,12 +68,21 @@ def int_arg(name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
     return value
 
 
-def date_arg(name: str) -> date | None:
+def _date_from(name: str, parse: Callable[[str], date | None]) -> date | None:
     text = request.args.get(name, "")
-    value = parse_date(text)
+    value = parse(text)
     if value is None and text:
         _ignored(name)
     return value
+
+
+def date_arg(name: str) -> date | None:
+    return _date_from(name, parse_date)
+
+
+def day_arg(name: str) -> date | None:
+    """A date typed as ``dd/mm/yyyy`` (or ISO) in the address; a bad one is ignored, as date_arg."""
+    return _date_from(name, parse_day)
 
 
 def choice_arg(name: str, choices: Collection[str]) -> str | None:

@@ -26,6 +26,7 @@ from mooc.auth.models import AuthSession, Role
 from mooc.courses.models import Course, Quiz
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
+from mooc.privacy.models import CorrectionRequest
 from mooc.quizzes.models import QuizAttempt
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, RosterImport
@@ -123,6 +124,15 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "second_factor.recovery_codes": ("POST", "/account/two-factor/recovery-codes", "LOOOOOOO"),
     "second_factor.forget_browsers": ("POST", "/account/two-factor/forget-browsers", "LOOOOOOO"),
     "second_factor.turn_off": ("POST", "/account/two-factor/off", "LOOOOOOO"),
+    "privacy.my_data": ("GET", "/account/data", "LOOOOOOO"),
+    "privacy.my_data_json": ("GET", "/account/data.json", "LOOOOOOO"),
+    "privacy.my_data_pdf": ("GET", "/account/data.pdf", "LOOOOOOO"),
+    "privacy.export_person": ("GET", "/privacy/people/{trainee_staff}/export", "LDDDDDDO"),
+    "privacy.audit_events": ("GET", "/admin/audit", "LDOOOODO"),          # scoped: their units' events
+    "privacy.request_correction": ("POST", "/account/data/corrections", "LODDDDDD"),  # on the roster only
+    "privacy.correction_list": ("GET", "/privacy/corrections", "LDDDOODO"),
+    "privacy.resolve_correction": ("POST", "/privacy/corrections/{correction}/resolve", "LDDDDDDO"),
+    "privacy.notice_page": ("GET", "/privacy", "PPPPPPPP"),
     "auth.logout": ("POST", "/logout", "LLLLLLLL"),                         # signed out: to the sign-in page
 }
 
@@ -177,6 +187,7 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
     ids["subscription"] = save(app, ReportSubscription(
         user_id=users["manager_a"].id, kind=ReportKind.DASHBOARD, unit_id=unit_a.id,
         frequency=Frequency.MONTHLY)).id
+    ids["correction"] = save(app, CorrectionRequest(staff_id=trainee_staff.id, field="full_name")).id
     return app, World(ids, users)
 
 

@@ -32,6 +32,7 @@ from mooc.courses.models import Quiz
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.mail import MailError
+from mooc.privacy.models import CorrectionRequest, CorrectionStatus
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus
 from mooc.roster import uploads
@@ -474,6 +475,24 @@ def _email_of_another_account(w: World):
 
 
 Case = Callable[[World], Callable]
+def _correction_asked_twice(w: World):
+    w.person(w.org.section_a, w.org.inspector, "Hồ Thị Sửa", email="sua@example.vn")
+    login(w.client, "sua@example.vn")
+    w.post("/account/data/corrections", "/account/data", field="email", note="sua.ht@example.vn")
+    return lambda: w.post("/account/data/corrections", "/account/data", field="email", note="lần nữa")
+
+
+def _correction_resolved_twice(w: World):
+    staff = w.admin()
+    with w.app.app_context():
+        request = CorrectionRequest(staff_id=staff.id, field="full_name", status=CorrectionStatus.RESOLVED,
+                                    resolution="admin")
+        db.session.add(request)
+        db.session.commit()
+        request_id = request.id
+    return lambda: w.post(f"/privacy/corrections/{request_id}/resolve", "/privacy/corrections", note="x")
+
+
 CASES: dict[tuple[str, str], Case | tuple[Case, ...]] = {
     ("mooc.roster.views:invite", "AccountError"): _invite_disabled_account,
     ("mooc.roster.views:invite", "MailError"): _invite_mail_fails,
@@ -509,6 +528,8 @@ CASES: dict[tuple[str, str], Case | tuple[Case, ...]] = {
         _history_preview_with_a_huge_cell),
     ("mooc.auth.recovery_views:_set_password", "PasswordRefused"): _weak_password_on_an_invitation,
     ("mooc.auth.recovery_views:_set_password", "TokenInvalid"): _spent_invitation,
+    ("mooc.privacy.views:request_correction", "CorrectionError"): _correction_asked_twice,
+    ("mooc.privacy.views:resolve_correction", "CorrectionError"): _correction_resolved_twice,
 }
 
 

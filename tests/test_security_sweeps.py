@@ -41,6 +41,7 @@ PUBLIC_ENDPOINTS = {
     "directory.oidc_callback", # the OpenID provider sends the browser back here (404 without a provider)
     "second_factor.code",    # the code step of sign-in: it answers only a browser whose password was
                              # right minutes ago (a signed pending state), else back to sign in
+    "privacy.notice_page",   # the privacy notice: read before signing in
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }
@@ -177,7 +178,7 @@ def world_for_sweeps(org, person, make_user):
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x", "action": "unlock", "subscription_id": subscription.id,
+            "token": "x", "action": "unlock", "subscription_id": subscription.id, "request_id": 1,
         }
         db.session.commit()
     client = app.test_client()

@@ -795,6 +795,10 @@ def apply_plan(plan: ImportPlan, actor: User | None = None, *, source: str = "we
 
     progress.phase(WRITING, 4)
     _write_staff(plan, resolved)
+    events.roster_fields_changed.send(None, changes={
+        change.staff_id: {name for name, _old, _new in change.fields} for change in plan.changes
+        if change.kind != ChangeKind.ADDED and change.staff_id and change.fields},
+        actor_id=actor.id if actor else None)
     progress.advance()
     _sync_accounts(plan)
     progress.advance()

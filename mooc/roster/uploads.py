@@ -25,15 +25,27 @@ def folder() -> Path:
     return settings().instance_dir / "imports"
 
 
-def _expire(where: Path) -> None:
-    """Uploaded files hold personal data: one not applied within a day is deleted."""
+def _expire(where: Path, *, dry_run: bool = False) -> list[Path]:
+    """Uploaded files hold personal data: one not applied within a day is deleted. Returns the
+    files deleted (or, with ``dry_run``, that would be)."""
     limit = time.time() - KEPT_SECONDS
+    expired = []
     for path in where.glob("*"):
         try:
             if path.is_file() and path.stat().st_mtime < limit:
-                path.unlink()
+                if not dry_run:
+                    path.unlink()
+                expired.append(path)
         except OSError:
             continue  # another request removed it first
+    return expired
+
+
+def expire(*, dry_run: bool = False) -> list[Path]:
+    """The uploads kept past their day, deleted (`mooc privacy purge`: an upload never previewed
+    again is otherwise only deleted by the next upload)."""
+    where = folder()
+    return _expire(where, dry_run=dry_run) if where.is_dir() else []
 
 
 def store(data: bytes) -> str:

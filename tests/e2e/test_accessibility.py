@@ -49,6 +49,12 @@ PAGES = [  # (id, account or None, path with {placeholders} filled from the demo
     ("rules", ADMIN, "/admin/rules"),
     ("rule-new", ADMIN, "/admin/rules/new"),
     ("reminders", ADMIN, "/admin/reminders/"),
+    ("privacy-notice", None, "/privacy"),
+    ("my-data", TRAINEE, "/account/data"),
+    ("audit-log", ADMIN, "/admin/audit"),
+    ("audit-log-manager", MANAGER, "/admin/audit?from=01/01/2026"),
+    ("corrections", ADMIN, "/privacy/corrections"),
+    ("export-person", ADMIN, "/privacy/people/{staff_an}/export"),
 ]
 
 

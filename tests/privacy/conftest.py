@@ -1,0 +1,128 @@
+"""A person with a row in every table that holds people's data (roster, history, account,
+session, links, enrolment, certificate, progress, attempt, grant, reminder, correction, audit),
+acting as a training officer too (imports, rules, links issued, exemptions, grants); and a
+second person in another unit, whose data must never show in the first one's export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from mooc import clock
+from mooc.auth import audit
+from mooc.auth.models import Role, User
+from mooc.auth.sessions import start_session
+from mooc.auth.tokens import TokenPurpose, issue
+from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
+from mooc.courses.sync import sync_tree
+from mooc.extensions import db
+from mooc.privacy.models import CorrectionRequest, CorrectionStatus
+from mooc.quizzes.models import AttemptGrant, AttemptStatus, QuizAttempt
+from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
+from mooc.reports.models import Frequency, ReportKind, ReportSubscription
+from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory, StaffStatus
+from mooc.training.completion import complete
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource
+from tests.training.conftest import make_course
+
+NAME = "Trịnh Thị Bảo Ngọc"
+OTHER_NAME = "Lý Văn Khác"
+
+
+@dataclass
+class World:
+    app: Flask
+    staff_id: int
+    user_id: int
+    other_staff_id: int
+    other_user_id: int
+    province_id: int
+    other_unit_id: int
+    certificate: str
+    email: str = "ngoc.tt@example.vn"
+    code: str = "009001"
+
+
+def _enrol(staff_id: int, course: Course, **extra) -> Enrolment:
+    enrolment = Enrolment(staff_id=staff_id, course_id=course.id, source=EnrolmentSource.MANUAL,
+                          assigned_on=date(2025, 1, 2), **extra)
+    db.session.add(enrolment)
+    db.session.flush()
+    return enrolment
+
+
+@pytest.fixture
+def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
+    root = make_course(tmp_path / "courses")
+    app = make_app(COURSES_DIR=str(root))
+    province = make_unit("Thanh tra tỉnh Nam Bộ", code="NBO", kind="province")
+    section = make_unit("Phòng Nghiệp vụ 3", parent=province, code="NBO-3")
+    other_unit = make_unit("Thanh tra tỉnh Bắc Bộ", code="BBO", kind="province")
+    staff = make_staff(NAME, unit=section, email="ngoc.tt@example.vn", staff_code="009001")
+    other = make_staff(OTHER_NAME, unit=other_unit, email="khac.lv@example.vn", staff_code="009002")
+    user = make_user(email="ngoc.tt@example.vn", staff=staff, name=NAME, role=Role.OFFICER,
+                     scope_unit=province)
+    other_user = make_user(email="khac.lv@example.vn", staff=other, name=OTHER_NAME)
+    with app.app_context():
+        sync_tree(root)
+        course = db.session.scalar(sa.select(Course).where(Course.key == "luat"))
+        quiz = db.session.scalar(sa.select(Quiz).where(Quiz.course_id == course.id))
+        lesson = db.session.scalar(sa.select(Lesson).where(Lesson.course_id == course.id))
+        me = db.session.get(User, user.id)
+        db.session.add(StaffHistory(staff_id=staff.id, valid_from=date(2020, 3, 1), unit_id=section.id,
+                                    status=StaffStatus.ACTIVE))
+        start_session(me, ip="10.0.0.7", user_agent="Firefox")
+        issue(me, TokenPurpose.RESET)
+        issue(db.session.get(User, other_user.id), TokenPurpose.INVITE, created_by=me)
+        enrolment = _enrol(staff.id, course)
+        complete(enrolment, course, None, datetime(2026, 1, 5, tzinfo=UTC))
+        _enrol(other.id, course, exempted_by_id=user.id, exempt_reason="Đã học ở đơn vị cũ")
+        db.session.add_all([
+            LessonProgress(user_id=user.id, lesson_id=lesson.id),
+            QuizAttempt(user_id=user.id, quiz_id=quiz.id, number=1, status=AttemptStatus.SUBMITTED,
+                        settings=quiz.settings, questions=quiz.questions, answers={"ky": ["b"]},
+                        score=1, max_score=1, percent=100, passed=True, submitted_at=clock.now()),
+            AttemptGrant(user_id=user.id, quiz_id=quiz.id, extra=1, granted_by_id=None),
+            AttemptGrant(user_id=other_user.id, quiz_id=quiz.id, extra=1, granted_by_id=user.id),
+            ReminderLog(key=f"due:{enrolment.id}:3", kind=ReminderKind.DUE, step="3",
+                        enrolment_id=enrolment.id, user_id=user.id, recipient="ngoc.tt@example.vn",
+                        status=ReminderStatus.SENT,
+                        sent_at=clock.now()),
+            RosterImport(actor_id=user.id, checksum="2" * 64, filename="ds-nam-bo.csv", rows=3),
+            AssignmentRule(course_id=course.id, due_days=30, created_by_id=user.id),
+            ReportSubscription(user_id=user.id, kind=ReportKind.DASHBOARD, frequency=Frequency.MONTHLY),
+            ReportSubscription(email="vanphong@example.vn", kind=ReportKind.OVERDUE,
+                               frequency=Frequency.WEEKLY, created_by_id=user.id),
+            CorrectionRequest(staff_id=staff.id, field="full_name", value_then=NAME, note="Sai dấu",
+                              requested_by_id=user.id),
+            CorrectionRequest(staff_id=other.id, field="email", value_then="khac.lv@example.vn", note="Đổi",
+                              requested_by_id=other_user.id, status=CorrectionStatus.RESOLVED,
+                              resolved_by_id=user.id, resolved_at=clock.now(), resolution="admin"),
+        ])
+        audit.record("login.succeeded", actor=me, target=me.email, method="password")
+        audit.record("training.due_extended", actor=None, target=staff.staff_code, days=7)
+        audit.record("login.succeeded", actor=db.session.get(User, other_user.id),
+                     target="khac.lv@example.vn")
+        db.session.commit()
+        certificate = enrolment_certificate(enrolment.id)
+    return World(app, staff.id, user.id, other.id, other_user.id, province.id, other_unit.id, certificate)
+
+
+def enrolment_certificate(enrolment_id: int) -> str:
+    return db.session.scalar(sa.select(Certificate.code).where(Certificate.enrolment_id == enrolment_id))
+
+
+def unit_of(app: Flask, unit_id: int) -> OrgUnit:
+    with app.app_context():
+        return db.session.get(OrgUnit, unit_id)
+
+
+def staff_of(app: Flask, staff_id: int) -> Staff:
+    with app.app_context():
+        staff = db.session.get(Staff, staff_id)
+        db.session.expunge(staff)
+        return staff

@@ -1,0 +1,112 @@
+"""The audit log page: administrators read every event, managers and training officers those
+about the people and units of their subtree; filters (action, person, dd/mm/yyyy range), pages,
+CSV export (itself audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from mooc.auth.models import AuditEvent, Role
+from mooc.extensions import db
+from mooc.params import parse_day
+from mooc.privacy import audit_log
+from tests.conftest import login
+from tests.privacy.conftest import unit_of
+
+
+def _add_events(app, *events: tuple[str, str, datetime]) -> None:
+    with app.app_context():
+        for action, target, at in events:
+            db.session.add(AuditEvent(action=action, target=target, at=at, details={}))
+        db.session.commit()
+
+
+def _targets(client, query: str = "") -> list[str]:
+    response = client.get(f"/admin/audit?export=csv{query}")
+    assert response.status_code == 200, response.status_code
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    return [row[2] for row in rows[1:]]
+
+
+def _client(world, user):
+    client = world.app.test_client()
+    assert login(client, user.email).status_code == 302
+    return client
+
+
+def test_an_administrator_reads_every_event_and_filters_them(world, make_user):
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    _add_events(world.app,
+                ("unit.updated", "BBO", datetime(2026, 3, 1, 3, tzinfo=UTC)),
+                ("roster.imported", "ds.csv", datetime(2026, 3, 10, 3, tzinfo=UTC)),
+                # 23:30 on 31/03 in Hà Nội is 16:30 UTC: the 31st, local time
+                ("unit.created", "NBO-9", datetime(2026, 3, 31, 16, 30, tzinfo=UTC)),
+                ("unit.created", "NBO-10", datetime(2026, 3, 31, 17, 30, tzinfo=UTC)))  # 01/04 local
+    client = _client(world, admin)
+    everything = _targets(client)
+    assert {"BBO", "ds.csv", "NBO-9", "009001", "ngoc.tt@example.vn", "khac.lv@example.vn"} <= set(everything)
+    assert _targets(client, "&action=roster.imported") == ["ds.csv"]
+    assert _targets(client, "&from=05/03/2026&to=31/03/2026") == ["NBO-9", "ds.csv"]
+    assert _targets(client, "&from=01/04/2026&to=01/04/2026") == ["NBO-10"]
+    about = _targets(client, "&person=009001")
+    assert set(about) == {"009001", "ngoc.tt@example.vn"}  # by staff code: their code and addresses
+    assert _targets(client, "&person=NGOC.TT@example.vn") == about
+
+
+def test_a_bad_filter_value_is_ignored_and_said(world, make_user):
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    client = _client(world, admin)
+    page = client.get("/admin/audit?from=31/02/2026&to=" + "9" * 50 + "&action=nope&page=99999999999")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "không hợp lệ" in text and "ngoc.tt@example.vn" in text
+
+
+def test_a_manager_reads_the_events_about_their_units_only(world, make_user):
+    province = unit_of(world.app, world.province_id)
+    other_unit = unit_of(world.app, world.other_unit_id)
+    manager = make_user(role=Role.MANAGER, scope_unit=province, email="truongphong@example.vn")
+    other_manager = make_user(role=Role.MANAGER, scope_unit=other_unit, email="khac@example.vn")
+    _add_events(world.app, ("unit.updated", "NBO-3", datetime(2026, 3, 1, tzinfo=UTC)),
+                ("unit.updated", "BBO", datetime(2026, 3, 1, tzinfo=UTC)))
+    mine = _targets(_client(world, manager))
+    assert set(mine) >= {"009001", "ngoc.tt@example.vn", "NBO-3"}
+    assert not {"khac.lv@example.vn", "BBO", "009002"} & set(mine)
+    theirs = _targets(_client(world, other_manager))
+    assert set(theirs) >= {"khac.lv@example.vn", "BBO"}
+    assert not {"009001", "ngoc.tt@example.vn", "NBO-3"} & set(theirs)
+    # a person out of scope asked for by name: still nothing
+    assert _targets(_client(world, other_manager), "&person=009001") == []
+
+
+def test_trainees_and_reporters_do_not_read_it(world, make_user):
+    for role in (Role.TRAINEE, Role.REPORTER):
+        user = make_user(role=role)
+        assert _client(world, user).get("/admin/audit").status_code == 403
+
+
+def test_pages_and_the_export_is_audited(world, make_user):
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    _add_events(world.app, *[("unit.updated", f"X{n}", datetime(2026, 2, 1, tzinfo=UTC))
+                             for n in range(audit_log.PER_PAGE + 5)])
+    client = _client(world, admin)
+    first = client.get("/admin/audit?action=unit.updated").get_data(as_text=True)
+    second = client.get("/admin/audit?action=unit.updated&page=2").get_data(as_text=True)
+    assert first.count("<code>unit.updated</code>") == audit_log.PER_PAGE
+    assert second.count("<code>unit.updated</code>") == 5
+    assert 'rel="next"' in first and "action=unit.updated" in first
+    response = client.get("/admin/audit?export=csv&action=unit.updated")
+    assert "filename*=UTF-8''nhat-ky-kiem-tra.csv" in response.headers["Content-Disposition"]
+    with world.app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "privacy.audit_exported"))
+        assert event.actor_id == admin.id and event.details == {"filters": {"action": "unit.updated"}}
+
+
+def test_days_are_read_as_people_write_them_and_bounded():
+    assert parse_day("05/03/2026") == date(2026, 3, 5) == parse_day("2026-03-05")
+    for text in ("31/02/2026", "01/01/9999", "1/1/2026", "05-03-2026", "０５/03/2026", "", None):
+        assert parse_day(text) is None, text
