@@ -42,8 +42,9 @@ class Block:
     pieces: tuple[Piece, ...]
 
     @property
-    def text(self) -> str:
-        return "".join(piece.text for piece in self.pieces)
+    def after(self) -> str:
+        """The block as the lesson says it now (what was taken out left out)."""
+        return "".join(piece.text for piece in self.pieces if piece.op != DELETED)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -67,8 +68,8 @@ def diff_words(old: str, new: str) -> tuple[Piece, ...]:
     so "a b c" -> "x y c" reads as <del>a b</del><ins>x y</ins> c, not four fragments."""
     a, b = tokens(old), tokens(new)
     raw: list[tuple[str, str, str]] = []  # (tag, old text, new text)
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        raw.append((tag, "".join(a[i1:i2]), "".join(b[j1:j2])))
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        raw.append((op, "".join(a[i1:i2]), "".join(b[j1:j2])))
     merged: list[list[str]] = []  # [tag, old, new] with "equal" or "change"
     for index, (tag, old_text, new_text) in enumerate(raw):
         between_changes = (
@@ -106,8 +107,10 @@ def diff_text(old: str, new: str) -> list[Block]:
     a, b = paragraphs(old), paragraphs(new)
     opcodes = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     # Paragraphs both deleted somewhere and inserted elsewhere, word for word: moved.
-    deleted = Counter(p for tag, i1, i2, _j1, _j2 in opcodes if tag in ("delete", "replace") for p in a[i1:i2])
-    inserted = Counter(p for tag, _i1, _i2, j1, j2 in opcodes if tag in ("insert", "replace") for p in b[j1:j2])
+    deleted = Counter(p for tag, i1, i2, _j1, _j2 in opcodes if tag in ("delete", "replace")
+                      for p in a[i1:i2])
+    inserted = Counter(p for tag, _i1, _i2, j1, j2 in opcodes if tag in ("insert", "replace")
+                       for p in b[j1:j2])
     moved = deleted & inserted
     hidden = Counter(moved)  # their old places show nothing
     blocks: list[Block] = []

@@ -101,15 +101,16 @@ def _record(courses: list[Course]) -> None:
             db.session.add(LessonVersion(lesson_id=lesson.id, source_hash=lesson.source_hash,
                                          title=lesson.title, text=lesson.text, html=lesson.html))
     known = {(row.course_id, row.content_hash) for row in db.session.execute(
-        sa.select(CourseEdition.course_id, CourseEdition.content_hash).where(CourseEdition.course_id.in_(ids)))}
+        sa.select(CourseEdition.course_id, CourseEdition.content_hash)
+        .where(CourseEdition.course_id.in_(ids)))}
     by_course: dict[int, list[list[int | str]]] = {course_id: [] for course_id in ids}
     for row in live:
         by_course[row.course_id].append([row.id, row.source_hash])
-    fresh = [course for course in courses if course.content_hash and (course.id, course.content_hash) not in known]
+    fresh = [c for c in courses if c.content_hash and (c.id, c.content_hash) not in known]
     for course in fresh:
-        db.session.add(CourseEdition(course_id=course.id, content_hash=course.content_hash, edition=course.edition,
-                                     source_commit=course.source_commit, lessons=by_course[course.id],
-                                     current=True))
+        db.session.add(CourseEdition(course_id=course.id, content_hash=course.content_hash,
+                                     edition=course.edition, source_commit=course.source_commit,
+                                     lessons=by_course[course.id], current=True))
     _mark_current([course for course in courses if course.content_hash])
 
 
@@ -202,7 +203,8 @@ def _versions(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, 
         sa.select(LessonVersion.lesson_id, LessonVersion.source_hash, LessonVersion.title, LessonVersion.text)
         .where(LessonVersion.lesson_id.in_({lesson_id for lesson_id, _hash in pairs}))
     ).all()
-    return {(r.lesson_id, r.source_hash): (r.title, r.text) for r in rows if (r.lesson_id, r.source_hash) in wanted}
+    return {(r.lesson_id, r.source_hash): (r.title, r.text)
+            for r in rows if (r.lesson_id, r.source_hash) in wanted}
 
 
 def _current_words(lesson_ids: list[int]) -> dict[int, tuple[str, str]]:
@@ -227,14 +229,50 @@ class LessonDiff:
 def lesson_diff(course: Course, lesson: Lesson, content_hash: str | None) -> LessonDiff | None:
     """The word-level diff of ``lesson`` since the edition ``content_hash``, or None when the
     lesson did not change since then (or that edition, or its version of the lesson, was
-    not kept; a lesson added since has no diff: it is all new)."""
-    changes = changes_since(course, content_hash)
-    if changes.kind_of(lesson.id) != CHANGED:
+    not kept; a lesson added since has no diff: it is all new). Kept in the course's cache
+    by its version, like ``changes_since``."""
+    if changes_since(course, content_hash).kind_of(lesson.id) != CHANGED:
         return None
+    return course_cache().get(("diff", course.id, course.version, content_hash, lesson.id),
+                              lambda: _lesson_diff(course, lesson, content_hash))
+
+
+def _lesson_diff(course: Course, lesson: Lesson, content_hash: str | None) -> LessonDiff | None:
     edition = edition_of(course.id, content_hash)
-    then = dict((int(i), h) for i, h in edition.lessons) if edition is not None else {}
+    if edition is None:
+        return None
+    then = {int(lesson_id): source_hash for lesson_id, source_hash in edition.lessons}
     version = db.session.scalar(sa.select(LessonVersion).where(
         LessonVersion.lesson_id == lesson.id, LessonVersion.source_hash == then.get(lesson.id, "")))
-    if version is None or edition is None:
+    if version is None:
         return None
     return LessonDiff(edition.edition, version.title, diffing.diff_text(version.text, lesson.text))
+
+
+@dataclass(frozen=True)
+class ReaderNews:
+    """What a lesson page tells its reader about editions: the diff since the edition they
+    completed (a changed lesson), that the lesson is new since then, and whether their
+    refresher cycle asks them to read it again (read before it changed)."""
+
+    diff: LessonDiff | None = None
+    added_since: int | None = None  # the edition it is new since
+    redo: bool = False
+
+
+def for_reader(course: Course, lesson: Lesson, completed_version: str | None, refresher_of: str | None,
+               read_fresh: bool) -> ReaderNews:
+    """No statement when the reader completed the current edition (or none) and is in no
+    refresher; otherwise what the course cache does not hold yet."""
+    diff, added_since, redo = None, None, False
+    if completed_version and completed_version != course.content_hash:
+        changes = changes_since(course, completed_version)
+        kind = changes.kind_of(lesson.id)
+        if kind == CHANGED:
+            diff = lesson_diff(course, lesson, completed_version)
+        elif kind == ADDED:
+            added_since = changes.edition
+    if refresher_of and not read_fresh:
+        asked = changes_since(course, refresher_of)
+        redo = asked.known and lesson.id in asked.to_take
+    return ReaderNews(diff, added_since, redo)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from mooc import clock
 from mooc.auth.models import User
@@ -17,8 +18,9 @@ from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import Staff
+from mooc.training import refreshers
 from mooc.training.completion import CourseProgress, _cycle_start, course_progress, progress_of
-from mooc.training.models import Certificate, Enrolment
+from mooc.training.models import Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 
@@ -29,6 +31,8 @@ class Standing:
     certificate: Certificate | None
     progress: CourseProgress
     stuck: list[Quiz]  # required, not passed, no attempt left
+    only: frozenset[int] | None = None  # a refresher cycle's lessons (None: the whole course)
+    completed_version: str | None = None  # the edition (content hash) of their last completed cycle
 
     @property
     def complete(self) -> bool:
@@ -48,12 +52,13 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     fresh) passes it: the lessons, quizzes and done-set are then taken from it, not read
     again; the enrolment and the attempts are read fresh either way. The same definition
     (``completion.progress_of``, ``attempts.exhausted``) decides both ways."""
-    enrolment, staff_status, certificate = _enrolment(user, course)
+    enrolment, staff_status, certificate, completed_version = _enrolment(user, course)
     status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
     since = _cycle_start(enrolment) if enrolment is not None else None
     course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
-    if course_shape is None:
-        progress = course_progress(user.id, course, since)
+    only = refreshers.lessons_to_take(course, enrolment)
+    if course_shape is None or only is not None:  # a refresher counts lessons read since they changed
+        progress = course_progress(user.id, course, since, only)
         settings = attempt_rows = grants = None
     else:
         attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
@@ -68,16 +73,23 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
                                        attempts=attempt_rows, grants=grants)
         if stuck_ids:
             stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
-    return Standing(enrolment, status, certificate, progress, stuck)
+    return Standing(enrolment, status, certificate, progress, stuck, only, completed_version)
 
 
-def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None]:
-    """The person's current enrolment in ``course``, their roster status and the enrolment's
-    certificate, in one statement."""
+def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None, str | None]:
+    """The person's current enrolment in ``course``, their roster status, the enrolment's
+    certificate and the edition (content hash) of their last completed cycle, in one statement."""
     if user.staff_id is None:
-        return None, "active", None
+        return None, "active", None, None
+    earlier = sa.orm.aliased(Enrolment)
+    last_completed = (
+        sa.select(earlier.completed_version)
+        .where(earlier.staff_id == Enrolment.staff_id, earlier.course_id == Enrolment.course_id,
+               earlier.state == EnrolmentState.COMPLETED)
+        .order_by(earlier.cycle.desc()).limit(1).scalar_subquery()
+    )
     row = db.session.execute(
-        sa.select(Enrolment, Staff.status, Certificate)
+        sa.select(Enrolment, Staff.status, Certificate, last_completed)
         .outerjoin(Staff, Staff.id == Enrolment.staff_id)
         .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
         .where(Enrolment.staff_id == user.staff_id, Enrolment.course_id == course.id)
@@ -85,9 +97,9 @@ def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certi
         .limit(1)
     ).one_or_none()
     if row is None:
-        return None, "active", None
-    enrolment, staff_status, certificate = row
-    return enrolment, staff_status or "active", certificate
+        return None, "active", None, None
+    enrolment, staff_status, certificate, completed_version = row
+    return enrolment, staff_status or "active", certificate, completed_version
 
 
 def _attempts(user_id: int | None, quiz_ids: list[int]) -> tuple[list[sa.Row], dict[int, int]]:
