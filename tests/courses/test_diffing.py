@@ -65,7 +65,8 @@ def test_neighbouring_changed_words_are_one_change_not_fragments():
 
 
 def test_the_same_words_precomposed_and_decomposed_are_not_a_change():
-    text = "Điều 12. Quyền của Đoàn thanh tra.\nTrưởng đoàn thanh tra chịu trách nhiệm trước người ra quyết định."
+    text = ("Điều 12. Quyền của Đoàn thanh tra.\n"
+            "Trưởng đoàn thanh tra chịu trách nhiệm trước người ra quyết định.")
     assert nfd(text) != text
     assert same_words(text, nfd(text))
     blocks = diff_text(text, nfd(text) + "\n\n   ")  # and spacing does not count either

@@ -19,6 +19,7 @@ from mooc.training import assign, refreshers
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState, RenewalMode
 from tests.conftest import csrf_token, login
 from tests.courses.tree import lesson, write
+from tests.reports.test_readable import Tables
 from tests.training.test_completion import enrolment_of, read_and_pass, take_quiz
 
 COURSE_MD = ("---\ntitle: Luật Thanh tra 2025\ncode: LTT\nedition: {edition}\n"
@@ -289,7 +290,8 @@ def test_an_unrecorded_edition_is_said_so_and_a_refresher_then_asks_the_whole_co
     app, o = org
     staff, _user, client, first = completed_edition_a(app, o, person)
     with app.app_context():
-        db.session.execute(sa.delete(CourseEdition).where(CourseEdition.content_hash == first.completed_version))
+        db.session.execute(sa.delete(CourseEdition)
+                           .where(CourseEdition.content_hash == first.completed_version))
         db.session.commit()
         course = db.session.get(Course, o.course_id)
         assert not editions.changes_since(course, first.completed_version + "x").known
@@ -304,3 +306,41 @@ def test_an_unrecorded_edition_is_said_so_and_a_refresher_then_asks_the_whole_co
         course = db.session.get(Course, o.course_id)
         assert opened.refresher_of == first.completed_version
         assert refreshers.lessons_to_take(course, opened) is None  # the whole course
+
+
+def test_the_reports_count_people_current_with_the_latest_editions_beside_completion(org, person, make_user):
+    app, o = org
+    staff, user, client, first = completed_edition_a(app, o, person)
+    reporter = app.test_client()
+    login(reporter, make_user(role=Role.REPORTER).email)
+
+    def nb_row():
+        table = Tables(reporter.get("/reports/?sort=name").get_data(as_text=True)).tables[0]
+        header = table[0]
+        row = next(r for r in table if r[0] == "Thanh tra tỉnh Ninh Bình")
+        return row[header.index("Đã hoàn thành tất cả (người)")], row[header.index(
+            "Cập nhật theo phiên bản mới nhất (người)")]
+
+    assert nb_row() == ("1", "0")  # completed edition 2025; edition 2026 changed two lessons
+    clock.set_now(datetime.combine(first.expires_on - timedelta(days=20), datetime.min.time(), tzinfo=UTC))
+    with app.app_context():
+        assign.apply_rules()
+        db.session.commit()
+    login(client, user.email)
+    login(reporter, make_user(role=Role.REPORTER).email)
+    assert nb_row() == ("0", "0")  # the refresher is open (not started)
+    mark_done(client, "co-ban/mot")
+    mark_done(client, "co-ban/ba")
+    take_quiz(client, app)
+    assert enrolment_of(app, staff.id, o.course_id).state == EnrolmentState.COMPLETED
+    assert nb_row() == ("1", "1")
+    # an edit that changes no lesson's words (here a reading time) is a new edition that keeps
+    # them current; one that changes words does not
+    before = content_hash(app, o.course_id)
+    write(o.root, "luat/01-co-ban/02-hai.md", lesson("Bài hai", HAI, minutes=9))
+    sync(app, o.root, clock.now() + timedelta(minutes=5))
+    assert content_hash(app, o.course_id) != before
+    assert nb_row() == ("1", "1")
+    write(o.root, "luat/01-co-ban/02-hai.md", lesson("Bài hai", HAI_B, minutes=9))
+    sync(app, o.root, clock.now() + timedelta(minutes=5))
+    assert nb_row() == ("1", "0")
