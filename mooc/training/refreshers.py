@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,9 +34,10 @@ from mooc.training.assign import _latest_cycles, _open
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 
 
-def lessons_to_take(course: Course, enrolment: Enrolment | None) -> frozenset[int] | None:
-    """The lessons ``enrolment``'s cycle asks for, when it is a refresher whose basis edition
-    is known; None: the whole course (a first cycle, a full renewal, an unknown basis)."""
+def lessons_to_take(course: Course, enrolment: Any) -> frozenset[int] | None:
+    """The lessons ``enrolment``'s cycle (an ``Enrolment``, or a row with its ``refresher_of``)
+    asks for, when it is a refresher whose basis edition is known; None: the whole course (a
+    first cycle, a full renewal, an unknown basis)."""
     if enrolment is None or not enrolment.refresher_of:
         return None
     changes = editions.changes_since(course, enrolment.refresher_of)

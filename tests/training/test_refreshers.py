@@ -192,6 +192,8 @@ def test_a_changed_only_renewal_asks_only_the_changed_and_added_lessons_and_the_
         assert refreshers.lessons_to_take(course, renewal) == {ids["co-ban/mot"], ids["co-ban/ba"]}
 
     login(client, user.email)
+    home = client.get("/").get_data(as_text=True)
+    assert "0/2 bài học, đạt 0/1 bài kiểm tra" in home  # the refresher's two lessons, not the course's three
     page = client.get("/courses/luat").get_data(as_text=True)
     assert 'id="continue-course"' in page and "/courses/luat/lessons/co-ban/mot" in page
     mot = client.get("/courses/luat/lessons/co-ban/mot").get_data(as_text=True)
@@ -205,6 +207,7 @@ def test_a_changed_only_renewal_asks_only_the_changed_and_added_lessons_and_the_
     mot = client.get("/courses/luat/lessons/co-ban/mot").get_data(as_text=True)
     assert 'id="refresher-redo"' not in mot
     assert enrolment_of(app, staff.id, o.course_id).state == EnrolmentState.IN_PROGRESS  # "ba" is left
+    assert "1/2 bài học, đạt 1/1 bài kiểm tra" in client.get("/").get_data(as_text=True)
     mark_done(client, "co-ban/ba")
     done = enrolment_of(app, staff.id, o.course_id)
     assert (done.cycle, done.state) == (2, EnrolmentState.COMPLETED)
