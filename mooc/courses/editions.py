@@ -12,7 +12,9 @@ change, and the diff of a changed lesson is ``diffing.diff_text`` of the two tex
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -91,27 +93,32 @@ def _record(courses: list[Course]) -> None:
         .where(Lesson.course_id.in_(ids), Lesson.archived.is_(False), Lesson.source_hash != "")
         .order_by(Lesson.id)
     ).all()
-    kept = {(row.lesson_id, row.source_hash) for row in db.session.execute(
-        sa.select(LessonVersion.lesson_id, LessonVersion.source_hash)
-        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
-        .where(Lesson.course_id.in_(ids)))}
-    missing = [row.id for row in live if (row.id, row.source_hash) not in kept]
-    for start in range(0, len(missing), 500):
-        for lesson in db.session.scalars(sa.select(Lesson).where(Lesson.id.in_(missing[start:start + 500]))):
-            db.session.add(LessonVersion(lesson_id=lesson.id, source_hash=lesson.source_hash,
-                                         title=lesson.title, text=lesson.text, html=lesson.html))
+    _keep_versions(ids, [(row.id, row.source_hash) for row in live])
     known = {(row.course_id, row.content_hash) for row in db.session.execute(
         sa.select(CourseEdition.course_id, CourseEdition.content_hash)
         .where(CourseEdition.course_id.in_(ids)))}
     by_course: dict[int, list[list[int | str]]] = {course_id: [] for course_id in ids}
     for row in live:
         by_course[row.course_id].append([row.id, row.source_hash])
-    fresh = [c for c in courses if c.content_hash and (c.id, c.content_hash) not in known]
-    for course in fresh:
-        db.session.add(CourseEdition(course_id=course.id, content_hash=course.content_hash,
-                                     edition=course.edition, source_commit=course.source_commit,
-                                     lessons=by_course[course.id], current=True))
+    for course in courses:
+        if course.content_hash and (course.id, course.content_hash) not in known:
+            db.session.add(CourseEdition(course_id=course.id, content_hash=course.content_hash,
+                                         edition=course.edition, source_commit=course.source_commit,
+                                         lessons=by_course[course.id], current=True))
     _mark_current([course for course in courses if course.content_hash])
+
+
+def _keep_versions(course_ids: list[int], live: list[tuple[int, str]]) -> None:
+    """A LessonVersion for each (lesson id, source hash) of ``live`` not kept yet."""
+    kept = {(row.lesson_id, row.source_hash) for row in db.session.execute(
+        sa.select(LessonVersion.lesson_id, LessonVersion.source_hash)
+        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+        .where(Lesson.course_id.in_(course_ids)))}
+    missing = [lesson_id for lesson_id, source_hash in live if (lesson_id, source_hash) not in kept]
+    for start in range(0, len(missing), 500):
+        for lesson in db.session.scalars(sa.select(Lesson).where(Lesson.id.in_(missing[start:start + 500]))):
+            db.session.add(LessonVersion(lesson_id=lesson.id, source_hash=lesson.source_hash,
+                                         title=lesson.title, text=lesson.text, html=lesson.html))
 
 
 def _mark_current(courses: list[Course]) -> None:
@@ -165,32 +172,42 @@ def _compare(course: Course, edition: CourseEdition) -> Changes:
         .where(Lesson.course_id == course.id, Lesson.archived.is_(False))
         .order_by(Lesson.module_id, Lesson.position, Lesson.key)
     ).all()
-    differ = [(row.id, then[row.id]) for row in now if row.id in then and then[row.id] != row.source_hash]
-    old_words = _versions(differ)
-    new_words = _current_words([row.id for row in now if row.id in then and then[row.id] != row.source_hash])
-    changes: list[LessonChange] = []
-    for row in now:
-        if row.id not in then:
-            changes.append(LessonChange(ADDED, row.id, row.key, row.title))
-        elif then[row.id] != row.source_hash:
-            old = old_words.get((row.id, then[row.id]))
-            new = new_words.get(row.id)
-            if old is None or new is None or not _same(old, new):
-                changes.append(LessonChange(CHANGED, row.id, row.key, row.title))
-    gone = [lesson_id for lesson_id in then if lesson_id not in {row.id for row in now}]
-    if gone:
-        titles = {(row.lesson_id, row.source_hash): row.title for row in db.session.execute(
-            sa.select(LessonVersion.lesson_id, LessonVersion.source_hash, LessonVersion.title)
-            .where(LessonVersion.lesson_id.in_(gone)))}
-        keys = {row.id: row.key for row in db.session.execute(
-            sa.select(Lesson.id, Lesson.key).where(Lesson.id.in_(gone)))}
-        for lesson_id in gone:
-            changes.append(LessonChange(REMOVED, lesson_id, keys.get(lesson_id, ""),
-                                        titles.get((lesson_id, then[lesson_id]), keys.get(lesson_id, ""))))
+    changes = _added_and_changed(now, then)
+    live = {row.id for row in now}
+    changes += _removed([lesson_id for lesson_id in then if lesson_id not in live], then)
     return Changes(True, edition.edition, tuple(changes))
 
 
-def _same(old: tuple[str, str], new: tuple[str, str]) -> bool:
+def _added_and_changed(now: Sequence[Any], then: dict[int, str]) -> list[LessonChange]:
+    """The live lessons (rows, in course order) not in the edition, and those whose words
+    differ from their version in it (hashes differing is not enough: see the module text)."""
+    differ = [row for row in now if row.id in then and then[row.id] != row.source_hash]
+    old_words = _versions([(row.id, then[row.id]) for row in differ])
+    new_words = _current_words([row.id for row in differ])
+    changed = {row.id for row in differ
+               if not _same(old_words.get((row.id, then[row.id])), new_words.get(row.id))}
+    return [LessonChange(ADDED if row.id not in then else CHANGED, row.id, row.key, row.title)
+            for row in now if row.id not in then or row.id in changed]
+
+
+def _removed(gone: list[int], then: dict[int, str]) -> list[LessonChange]:
+    """The edition's lessons no longer live, titled as they were then."""
+    if not gone:
+        return []
+    titles = {(row.lesson_id, row.source_hash): row.title for row in db.session.execute(
+        sa.select(LessonVersion.lesson_id, LessonVersion.source_hash, LessonVersion.title)
+        .where(LessonVersion.lesson_id.in_(gone)))}
+    keys = {row.id: row.key for row in db.session.execute(
+        sa.select(Lesson.id, Lesson.key).where(Lesson.id.in_(gone)))}
+    return [LessonChange(REMOVED, lesson_id, keys.get(lesson_id, ""),
+                         titles.get((lesson_id, then[lesson_id]), keys.get(lesson_id, "")))
+            for lesson_id in gone]
+
+
+def _same(old: tuple[str, str] | None, new: tuple[str, str] | None) -> bool:
+    """Whether two (title, text) say the same; an unknown side is a change."""
+    if old is None or new is None:
+        return False
     return diffing.same_words(old[0], new[0]) and diffing.same_words(old[1], new[1])
 
 

@@ -55,18 +55,8 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     enrolment, staff_status, certificate, completed_version = _enrolment(user, course)
     status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
     since = _cycle_start(enrolment) if enrolment is not None else None
-    course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
     only = refreshers.lessons_to_take(course, enrolment)
-    if course_shape is None or only is not None:  # a refresher counts lessons read since they changed
-        progress = course_progress(user.id, course, since, only)
-        settings = attempt_rows = grants = None
-    else:
-        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
-        graded = [row for row in attempt_rows if row.percent is not None]
-        assert outline is not None
-        progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
-                               set(outline.done_ids), graded, since)
-        settings = {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}
+    progress, settings, attempt_rows, grants = _progress(user, course, outline, since, only)
     stuck: list[Quiz] = []
     if status != EnrolmentStatus.COMPLETED and progress.pending_quiz_ids and user.id is not None:
         stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids, settings=settings,
@@ -74,6 +64,21 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
         if stuck_ids:
             stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
     return Standing(enrolment, status, certificate, progress, stuck, only, completed_version)
+
+
+def _progress(user: User, course: Course, outline: Outline | None, since: Any,
+              only: frozenset[int] | None) -> tuple[CourseProgress, Any, Any, Any]:
+    """The progress, and what the attempt limits need (the quizzes' settings, the attempts and
+    grants; None: read them), from the page's outline when it has one, else read."""
+    course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
+    if course_shape is None or only is not None:  # a refresher counts lessons read since they changed
+        return course_progress(user.id, course, since, only), None, None, None
+    attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows])
+    graded = [row for row in attempt_rows if row.percent is not None]
+    assert outline is not None
+    progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
+                           set(outline.done_ids), graded, since)
+    return progress, {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}, attempt_rows, grants
 
 
 def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None, str | None]:

@@ -112,7 +112,8 @@ def test_refresher_teaches_what_changed_and_completes_with_the_changed_lessons(
     expect(changes.get_by_role("listitem")).to_have_count(2)
     expect(changes).to_contain_text("Thay đổi: Viết rõ ràng: sự việc, chứng cứ, căn cứ pháp lý")
     expect(changes).to_contain_text("Mới: Căn cứ theo luật mới")
-    expect(changes).to_contain_text("Đợt học cập nhật của bạn gồm 2 bài học và các bài kiểm tra của khóa học.")
+    expect(changes).to_contain_text(
+        "Đợt học cập nhật của bạn gồm 2 bài học và các bài kiểm tra của khóa học.")
 
     # The changed lesson shows its changes word by word, on its own page.
     changes.get_by_role("link", name="Viết rõ ràng: sự việc, chứng cứ, căn cứ pháp lý").click()
