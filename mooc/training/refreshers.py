@@ -27,7 +27,7 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.courses import editions
-from mooc.courses.models import Course, Lesson, LessonProgress
+from mooc.courses.models import Course, Lesson
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.assign import _latest_cycles, _open
@@ -44,17 +44,6 @@ def lessons_to_take(course: Course, enrolment: Any) -> frozenset[int] | None:
     return changes.to_take if changes.known else None
 
 
-def last_completed(staff_id: int | None, course_id: int) -> Enrolment | None:
-    """The person's latest completed cycle of the course (the edition they know)."""
-    if staff_id is None:
-        return None
-    return db.session.scalar(
-        sa.select(Enrolment).where(
-            Enrolment.staff_id == staff_id, Enrolment.course_id == course_id,
-            Enrolment.state == EnrolmentState.COMPLETED,
-        ).order_by(Enrolment.cycle.desc()).limit(1))
-
-
 def what_changed(course: Course, completed_version: str | None) -> editions.Changes | None:
     """For the course page: what changed since the edition the person last completed
     (``completed_version``, which ``standing.of`` read); None when they never completed it or
@@ -64,26 +53,12 @@ def what_changed(course: Course, completed_version: str | None) -> editions.Chan
     return editions.changes_since(course, completed_version)
 
 
-def redo_ids(user_id: int | None, course: Course, enrolment: Enrolment | None) -> frozenset[int]:
-    """The lessons of a refresher cycle the person has not read in their current version:
-    done before the lesson last changed (the lesson page offers "mark as done" again)."""
-    wanted = lessons_to_take(course, enrolment)
-    if not wanted or user_id is None:
-        return frozenset()
-    return frozenset(wanted - fresh_done(user_id, wanted))
-
-
-def fresh_done(user_id: int, lesson_ids: frozenset[int] | set[int]) -> set[int]:
-    """Of ``lesson_ids``, those the person marked done after the lesson last changed."""
-    if not lesson_ids:
-        return set()
-    return set(db.session.scalars(
-        sa.select(LessonProgress.lesson_id).join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .where(LessonProgress.user_id == user_id, LessonProgress.lesson_id.in_(lesson_ids),
-               LessonProgress.completed_at >= Lesson.updated_at)))
-
-
 # --- how many lessons each person will take --------------------------------------------------------
+
+
+def live_lessons(course: Course) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Lesson).where(
+        Lesson.course_id == course.id, Lesson.archived.is_(False))) or 0
 
 
 def lessons_each(course: Course, staff_ids: list[int]) -> dict[int, int]:
@@ -91,8 +66,7 @@ def lessons_each(course: Course, staff_ids: list[int]) -> dict[int, int]:
     ``changed-only`` renewal: the added and changed lessons since the edition they last
     completed; the whole course when they never completed it or that edition is unknown.
     A few statements whatever the number of people (one per distinct edition completed)."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Lesson).where(
-        Lesson.course_id == course.id, Lesson.archived.is_(False))) or 0
+    total = live_lessons(course)
     basis: dict[int, str | None] = {}
     for start in range(0, len(staff_ids), 5000):
         chunk = staff_ids[start:start + 5000]
@@ -124,8 +98,7 @@ def preview_lessons(course: Course, staff_query: sa.Select, sample_size: int = 2
     """How many lessons each person ``staff_query`` (a select of staff ids) covers will take."""
     staff_ids = list(db.session.scalars(staff_query))
     each = lessons_each(course, staff_ids)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Lesson).where(
-        Lesson.course_id == course.id, Lesson.archived.is_(False))) or 0
+    total = live_lessons(course)
     tally: dict[int, int] = defaultdict(int)
     for count in each.values():
         tally[count] += 1
