@@ -347,3 +347,34 @@ def test_the_reports_count_people_current_with_the_latest_editions_beside_comple
     write(o.root, "luat/01-co-ban/02-hai.md", lesson("Bài hai", HAI_B, minutes=9))
     sync(app, o.root, clock.now() + timedelta(minutes=5))
     assert nb_row() == ("1", "0")
+
+
+def test_the_migration_keeps_the_lessons_and_editions_there_are(org):
+    """Upgrading a database that has courses records each course's current edition and each
+    lesson's current words, so completions of the current edition can be compared later."""
+    from flask_migrate import downgrade, upgrade
+
+    app, o = org
+    edition_a(o.root)
+    sync(app, o.root, T0)
+    ids = lesson_ids(app, o.course_id)
+    current = content_hash(app, o.course_id)
+    with app.app_context():
+        downgrade(revision="a7c4e2b19d30")  # the revision before lesson versions were kept
+        assert "lesson_versions" not in sa.inspect(db.engine).get_table_names()
+        upgrade()
+    with app.app_context():
+        edition = db.session.scalar(sa.select(CourseEdition).where(CourseEdition.course_id == o.course_id))
+        assert (edition.content_hash, edition.edition, edition.current) == (current, 2025, True)
+        assert sorted(lesson_id for lesson_id, _hash in edition.lessons) == sorted(
+            [ids["co-ban/mot"], ids["co-ban/hai"]])
+        words = db.session.scalar(sa.select(LessonVersion.text)
+                                  .where(LessonVersion.lesson_id == ids["co-ban/mot"]))
+        assert "45 ngày" in words
+    edition_b(o.root)
+    sync(app, o.root, T0 + timedelta(days=1))
+    with app.app_context():
+        course = db.session.get(Course, o.course_id)
+        changes = editions.changes_since(course, current)
+        assert changes.known and {c.key for c in changes.changed} == {"co-ban/mot"}
+        assert {c.key for c in changes.added} == {"co-ban/ba"}
