@@ -109,6 +109,42 @@ class Quiz(CourseItem, Model):
     questions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
 
 
+class LessonVersion(Model):
+    """The words of one version of a lesson (one row per lesson and source hash), written at
+    sync and never changed: what "what changed since the edition you completed" compares,
+    from the database alone (no git checkout at run time). See mooc/courses/editions.py."""
+
+    __tablename__ = "lesson_versions"
+    __table_args__ = (sa.UniqueConstraint("lesson_id", "source_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(sa.ForeignKey("lessons.id"))
+    source_hash: Mapped[str] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(300), default="")
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    html: Mapped[str] = mapped_column(sa.Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class CourseEdition(Model):
+    """One content hash a course had (what a completion records as ``completed_version``) and
+    the lesson versions it was made of: ``lessons`` is [[lesson id, source hash], ...].
+    ``current``: its lessons say the same words as the course's lessons now (kept true by the
+    sync), so a person who completed it is current with the latest edition."""
+
+    __tablename__ = "course_editions"
+    __table_args__ = (sa.UniqueConstraint("course_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    edition: Mapped[int] = mapped_column(default=0)  # course.md `edition:` then
+    source_commit: Mapped[str | None] = mapped_column(sa.String(64))
+    lessons: Mapped[list[list[Any]]] = mapped_column(sa.JSON, default=list)
+    current: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
 class LessonProgress(Model):
     """A lesson marked as done. One row per person and lesson (a constraint, not a check)."""
 

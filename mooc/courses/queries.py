@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
 from mooc.extensions import db
@@ -122,10 +123,45 @@ def _course_page_statement() -> sa.Select:
     )
 
 
+# The training domain's enrolments, by table name: training sits above courses (it imports the
+# rows the sync writes), so courses may not import its models; what the lesson page asks of
+# them (the edition the person completed, the refresher cycle they are in) is these columns.
+ENROLMENTS = sa.table(
+    "enrolments", sa.column("staff_id"), sa.column("course_id"), sa.column("cycle"), sa.column("state"),
+    sa.column("completed_version"), sa.column("refresher_of"),
+)
+_OPEN_STATES = ("not_started", "in_progress")
+
+
+def _reader_facts() -> list[sa.Label[Any]]:
+    """For the lesson page's one statement: the content hash of the edition the person
+    ``:user_id`` last completed, the basis of the refresher cycle they are in (if open), and
+    whether they read this lesson since it last changed."""
+    staff = sa.select(User.staff_id).where(User.id == sa.bindparam("user_id")).scalar_subquery()
+    mine = sa.and_(ENROLMENTS.c.staff_id == staff, ENROLMENTS.c.course_id == Course.id)
+    completed = (sa.select(ENROLMENTS.c.completed_version).where(mine, ENROLMENTS.c.state == "completed")
+                 .order_by(ENROLMENTS.c.cycle.desc()).limit(1).scalar_subquery())
+    refresher = (sa.select(sa.case((ENROLMENTS.c.state.in_(_OPEN_STATES), ENROLMENTS.c.refresher_of)))
+                 .where(mine).order_by(ENROLMENTS.c.cycle.desc()).limit(1).scalar_subquery())
+    fresh = (sa.select(sa.func.count()).select_from(LessonProgress)
+             .where(LessonProgress.user_id == sa.bindparam("user_id"), LessonProgress.lesson_id == Lesson.id,
+                    LessonProgress.completed_at >= Lesson.updated_at).scalar_subquery())
+    return [completed.label("completed_version"), refresher.label("refresher_of"), fresh.label("read_fresh")]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the lesson page knows of its reader's editions (from the page's one statement)."""
+
+    completed_version: str | None = None  # the edition they last completed
+    refresher_of: str | None = None  # the basis of the refresher cycle they are in, if open
+    read_fresh: bool = False  # they marked this lesson done after it last changed
+
+
 @cache
 def _lesson_page_statement() -> sa.Select:
     return (
-        sa.select(Course, Lesson, _done_in_course())
+        sa.select(Course, Lesson, _done_in_course(), *_reader_facts())
         .join(Lesson, Lesson.course_id == Course.id)
         .where(
             Course.key == sa.bindparam("key"),
@@ -151,16 +187,18 @@ def course_page(key: str, user_id: int | None) -> Outline | None:
     return mark(course, shape(course), _ids(done))
 
 
-def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson] | None:
-    """The live lesson ``lesson_key`` of the live course ``key`` and the course's outline marked
-    for ``user_id``, in one statement when the course's version is cached."""
+def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson, Reader] | None:
+    """The live lesson ``lesson_key`` of the live course ``key``, the course's outline marked
+    for ``user_id`` and what the page knows of their editions, in one statement when the
+    course's version is cached."""
     row = db.session.execute(
         _lesson_page_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id or 0}
     ).one_or_none()
     if row is None:
         return None
-    course, lesson, done = row
-    return mark(course, shape(course), _ids(done)), lesson
+    course, lesson, done, completed_version, refresher_of, read_fresh = row
+    reader = Reader(completed_version, refresher_of, bool(read_fresh))
+    return mark(course, shape(course), _ids(done)), lesson, reader
 
 
 def renamed_item(model: type[ItemT], course_id: int, old_key: str) -> ItemT | None:

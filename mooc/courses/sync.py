@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mooc import clock, parallel
+from mooc.courses import editions
 from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
@@ -263,12 +264,15 @@ class _Syncer:
                     self.report.archived.append(f"course {key}")
         db.session.flush()
         self._raise_versions_resting_on(changed_documents)
+        new_editions: list[Course] = []
         for source, course, parts in hashed:  # after the flush: they hash the modules' ids
             content_hash = _hash(*(p if isinstance(p, str) else _item_hash(p) for p in parts))
             if course.content_hash != content_hash:
                 course.content_hash = content_hash
                 course.source_commit = self.commits.of(source.path)
                 course.synced_at = clock.now()
+                new_editions.append(course)
+        editions.record(new_editions)  # the words of each lesson version, for refreshers
         self.ready.clear()
         self.report.courses = len(self.result.courses)
         self.report.content_hash = _hash(

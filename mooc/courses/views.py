@@ -11,7 +11,7 @@ from werkzeug.security import safe_join
 
 from mooc import accel, clock
 from mooc.config import settings
-from mooc.courses import outline_html, progress, queries
+from mooc.courses import editions, outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
 from mooc.courses.format import ASSET_SUFFIXES
 from mooc.courses.media import mime_type
@@ -69,7 +69,9 @@ def lesson(key: str, lesson_key: str):
         if renamed is None:
             abort(404)
         return redirect(url_for("courses.lesson", key=course.key, lesson_key=renamed.key), 301)
-    outline, lesson = found
+    outline, lesson, reader = found
+    news = editions.for_reader(outline.course, lesson, reader.completed_version, reader.refresher_of,
+                               reader.read_fresh)
     previous, following = outline.neighbours("lesson", lesson.key)
     today = clock.today()
     basis = [(document, document.status(today)) for document in
@@ -82,7 +84,8 @@ def lesson(key: str, lesson_key: str):
         outline=outline,
         previous=previous,
         following=following,
-        done=lesson.id in outline.done_ids,
+        done=lesson.id in outline.done_ids and not news.redo,
+        news=news,
         basis=basis,
         superseded=[(document, status) for document, status in basis if status.superseded],
     )

@@ -96,3 +96,6 @@ class ReportPerson(Model):
     in_progress: Mapped[int] = mapped_column(sa.SmallInteger)
     completed: Mapped[int] = mapped_column(sa.SmallInteger)
     exempt: Mapped[int] = mapped_column(sa.SmallInteger)
+    # completed obligations of an edition no longer current (the course changed since): the
+    # person is not "current with the latest editions" (mooc/courses/editions.py)
+    behind: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")

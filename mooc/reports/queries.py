@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
-from mooc.courses.models import Course, Lesson, LessonProgress
+from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
 from mooc.extensions import db
 from mooc.reports import summary
 from mooc.reports.summary import obligation
@@ -110,6 +110,9 @@ class Row:
     cannot_sign_in: int = 0  # active staff whose account is missing, invited, locked or disabled
     label: str = ""  # the unit's name, with its path where another unit has the same name
     uncovered: bool = False  # no active rule requires training anywhere in the unit
+    # of the people counted "completed", those whose every completion is of an edition whose
+    # lessons say what the course's lessons say now (mooc.courses.editions: CourseEdition.current)
+    current: int = 0
 
     @property
     def total(self) -> int:
@@ -126,6 +129,7 @@ class Row:
         self.headcount += other.headcount
         self.people_required += other.people_required
         self.cannot_sign_in += other.cannot_sign_in
+        self.current += other.current
         for status in STATUSES:
             self.counts[status] += other.counts[status]
         if other.last_activity and (self.last_activity is None or other.last_activity > self.last_activity):
@@ -306,17 +310,26 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
     """(unit, people with obligations, one count per status...) per unit: the dashboard's main
     aggregate. Person by person first (the enrolments' staff index gives them in order, and
     a person is counted once), then by unit."""
+    # A completion is current when it is of an edition the sync keeps marked current (its lessons
+    # say what the course's say now); one of an edition never recorded is not.
+    behind = sa.and_(EnrolmentStatus.COMPLETED.condition(today, current=True),
+                     sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
     per_person = sa.select(
         Enrolment.staff_id,
         *(sa.func.count().filter(s.condition(today, current=True)).label(s) for s in STATUSES),
+        sa.func.count().filter(behind).label("behind"),
+    ).outerjoin(CourseEdition, sa.and_(CourseEdition.course_id == Enrolment.course_id,
+                                       CourseEdition.content_hash == Enrolment.completed_version)
     ).where(obligation())
     if units is not None or filters.position_id:
         counted = sa.select(Staff.id).where(*_counted(filters, units))
         per_person = per_person.where(Enrolment.staff_id.in_(counted))
     per_person = _filtered(per_person, replace(filters, position_id=None), today)  # position: in ``counted``
     person = per_person.group_by(Enrolment.staff_id).subquery()
+    completed = _most_urgent(person)[STATUSES.index(EnrolmentStatus.COMPLETED)]
     return (
-        sa.select(Staff.unit_id, sa.func.count(), *(sa.func.count().filter(c) for c in _most_urgent(person)))
+        sa.select(Staff.unit_id, sa.func.count(), *(sa.func.count().filter(c) for c in _most_urgent(person)),
+                  sa.func.count().filter(sa.and_(completed, person.c.behind == 0)))
         .join(person, person.c.staff_id == Staff.id)
         .where(Staff.status != StaffStatus.LEFT)
         .group_by(Staff.unit_id)
@@ -378,9 +391,10 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
     else:
         obligations = db.session.execute(obligations_by_unit(filters, today, units))
         order = tuple(STATUSES)
-    for unit_id, people_count, *counts in obligations:
+    for unit_id, people_count, *counts, current in obligations:
         rows[unit_id].people_required = people_count
         rows[unit_id].counts = {s: int(c or 0) for s, c in zip(order, counts, strict=True)}
+        rows[unit_id].current = int(current or 0)
     return rows
 
 

@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mooc import events
+from mooc.courses.models import CourseEdition
 from mooc.extensions import db
 from mooc.reports.models import ReportPerson
 from mooc.roster.models import Staff, StaffStatus
@@ -152,6 +153,8 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
     """The rows the summary should hold (for ``staff_ids``, or everyone), from the live
     enrolments and roster: person by person over the enrolments' obligations index."""
     is_open = Enrolment.state.in_(_OPEN)
+    edition_behind = sa.and_(Enrolment.state == EnrolmentState.COMPLETED,
+                             sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
     stmt = (
         sa.select(
             Enrolment.staff_id,
@@ -161,8 +164,11 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
             *(sa.func.count().filter(Enrolment.state == state)
               for state in (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS,
                             EnrolmentState.COMPLETED, EnrolmentState.EXEMPT)),
+            sa.func.count().filter(edition_behind),
         )
         .join(Staff, Staff.id == Enrolment.staff_id)
+        .outerjoin(CourseEdition, sa.and_(CourseEdition.course_id == Enrolment.course_id,
+                                          CourseEdition.content_hash == Enrolment.completed_version))
         .where(obligation(), Staff.status != StaffStatus.LEFT)
         .group_by(Enrolment.staff_id, Staff.unit_id, Staff.position_id)
     )
@@ -172,7 +178,7 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
 
 
 _COLUMNS = ["staff_id", "unit_id", "position_id", "open_due", "not_started", "in_progress", "completed",
-            "exempt"]
+            "exempt", "behind"]
 
 
 @functools.cache
@@ -249,7 +255,8 @@ def rebuild(session: Session | None = None) -> Rebuilt:
 @functools.cache
 def by_unit(scoped: bool, positioned: bool) -> sa.Select:
     """(unit, people with obligations, then people per status in ``statuses`` order: completed,
-    in progress, not started, overdue, exempt) per unit, from the summary: each person under
+    in progress, not started, overdue, exempt, then people current with the latest editions) per
+    unit, from the summary: each person under
     their most urgent status on the day ``today`` (a parameter). ``scoped``: only the units
     of the expanding parameter ``counted_units``; ``positioned``: only ``position_id``. Built
     once per process."""
@@ -265,7 +272,9 @@ def by_unit(scoped: bool, positioned: bool) -> sa.Select:
         "overdue": overdue,
         "exempt": sa.and_(nothing_open, c.completed == 0, c.exempt > 0),
     }
-    stmt = sa.select(c.unit_id, sa.func.count(), *(sa.func.count().filter(counts[s]) for s in counts))
+    current = sa.and_(counts["completed"], c.behind == 0)  # done, and with the courses' latest editions
+    stmt = sa.select(c.unit_id, sa.func.count(), *(sa.func.count().filter(counts[s]) for s in counts),
+                     sa.func.count().filter(current))
     if scoped:
         stmt = stmt.where(c.unit_id.in_(sa.bindparam("counted_units", expanding=True)))
     if positioned:

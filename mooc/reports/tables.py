@@ -28,6 +28,7 @@ def rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
         _("Overdue (people)"),
         _("Exempt from all (people)"),
         _("Completion rate (% of people)"),
+        _("Current with the latest editions (people)"),
         _("Last activity"),
         _("Required training"),
     ]
@@ -43,6 +44,7 @@ def rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
             row.counts["overdue"],
             row.counts["exempt"],
             row.rate,
+            row.current,
             row.last_activity,
             (_("none: no rule covers this unit") if row.uncovered else _("yes")) if row.unit else "",
         ]

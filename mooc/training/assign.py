@@ -22,7 +22,14 @@ from mooc.progress import ASSIGNING, SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.roster.scope import require_staff
 from mooc.roster.units import subtrees
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
+from mooc.training.models import (
+    AssignmentRule,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentState,
+    RenewalMode,
+    supersede_earlier,
+)
 
 RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
 
@@ -45,6 +52,7 @@ class RuleDraft:
     due_on: date | None = None
     renew_months: int | None = None
     all_units: bool = False  # every unit, chosen as such (``unit_ids`` is then ignored)
+    renewal: RenewalMode = RenewalMode.FULL  # what a renewal cycle asks (mooc.training.refreshers)
 
     @classmethod
     def of(cls, rule: AssignmentRule) -> RuleDraft:
@@ -56,6 +64,7 @@ class RuleDraft:
             rule.due_on,
             rule.renew_months,
             bool(rule.all_units),
+            RenewalMode(rule.renewal or RenewalMode.FULL),
         )
 
 
@@ -215,7 +224,9 @@ def _cover(
         and current.expires_on
         and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
     ):
-        _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        renewal = _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        if rule.renewal == RenewalMode.CHANGED_ONLY:  # a refresher: what changed since their edition
+            renewal.refresher_of = current.completed_version
         report.renewed += 1
 
 

@@ -23,6 +23,7 @@ from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
+from mooc.training import refreshers
 from mooc.training.activity import note_activity
 from mooc.training.assign import add_months
 from mooc.training.models import Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -56,18 +57,23 @@ class CourseProgress:
         return self.lessons_done > 0 or bool(self.best_scores)
 
 
-def course_progress(user_id: int | None, course: Course, since: datetime | None = None) -> CourseProgress:
-    """How far ``user_id`` is in ``course`` (quizzes counted from ``since``, for renewals)."""
-    return courses_progress(user_id, [(course, since)])[0]
+def course_progress(user_id: int | None, course: Course, since: datetime | None = None,
+                    only: frozenset[int] | None = None) -> CourseProgress:
+    """How far ``user_id`` is in ``course`` (quizzes counted from ``since``, for renewals;
+    ``only``: the lessons a refresher cycle asks, each read in its current version)."""
+    return courses_progress(user_id, [(course, since)], None if only is None else {course.id: only})[0]
 
 
 def courses_progress(
-    user_id: int | None, wanted: list[tuple[Course, datetime | None]]
+    user_id: int | None, wanted: list[tuple[Course, datetime | None]],
+    only: dict[int, frozenset[int]] | None = None,
 ) -> list[CourseProgress]:
-    """``course_progress`` for each (course, since) of ``wanted``, in four queries however many."""
+    """``course_progress`` for each (course, since) of ``wanted``, in four queries however many
+    (``only``: course id -> the lessons of its refresher cycle)."""
     ids = sorted({course.id for course, _since in wanted})
     if not ids:
         return []
+    only = only or {}
     lessons: dict[int, list[sa.Row]] = defaultdict(list)
     for row in db.session.execute(
         sa.select(Lesson.id, Lesson.key, Lesson.position, Lesson.module_id, Lesson.course_id).where(
@@ -83,22 +89,25 @@ def courses_progress(
     ):
         quizzes[row.course_id].append(row)
     done: set[int] = set()
+    fresh: set[int] = set()  # done after the lesson last changed (what a refresher counts)
     attempts: Sequence[sa.Row] = []
     if user_id is not None:
-        done = set(
-            db.session.scalars(
-                sa.select(LessonProgress.lesson_id)
-                .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-                .where(LessonProgress.user_id == user_id, Lesson.course_id.in_(ids))
-            )
-        )
+        for lesson_id, is_fresh in db.session.execute(
+            sa.select(LessonProgress.lesson_id, LessonProgress.completed_at >= Lesson.updated_at)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+            .where(LessonProgress.user_id == user_id, Lesson.course_id.in_(ids))
+        ):
+            done.add(lesson_id)
+            if is_fresh:
+                fresh.add(lesson_id)
         attempts = db.session.execute(
             sa.select(QuizAttempt.quiz_id, QuizAttempt.percent, QuizAttempt.passed, QuizAttempt.submitted_at)
             .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
             .where(QuizAttempt.user_id == user_id, Quiz.course_id.in_(ids), QuizAttempt.percent.is_not(None))
         ).all()
     return [
-        progress_of(course.completion, lessons[course.id], quizzes[course.id], done, attempts, since)
+        progress_of(course.completion, lessons[course.id], quizzes[course.id],
+                    fresh if course.id in only else done, attempts, since, only.get(course.id))
         for course, since in wanted
     ]
 
@@ -110,13 +119,21 @@ def progress_of(
     done_anywhere: set[int],
     attempts: Sequence[Any],
     since: datetime | None,
+    only: frozenset[int] | None = None,
 ) -> CourseProgress:
     """How far a person is in a course whose criteria are ``completion`` (course.md), whose
     live lessons (rows with ``id``, ``key``, ``position``, ``module_id``) and quizzes (``id``,
     ``key``) are given, from the lessons they marked done (anywhere) and their graded
     attempts (``quiz_id``, ``percent``, ``passed``, ``submitted_at``), counting quizzes from
-    ``since`` (a renewal cycle's start)."""
+    ``since`` (a renewal cycle's start).
+
+    ``only``: a refresher cycle's lessons (``mooc.training.refreshers``): just these count,
+    and every one of them is required (``done_anywhere`` is then what was read in the
+    lessons' current versions)."""
     criteria = completion or {}
+    if only is not None:
+        lessons = [row for row in lessons if row.id in only]
+        criteria = {**criteria, "lessons": "all"}
     done = done_anywhere & {row.id for row in lessons}
     quiz_ids = {row.id for row in quizzes}
     best, passed = _best_and_passed(attempts, quiz_ids, since)
@@ -216,7 +233,8 @@ def refresh(user: User, course: Course) -> Enrolment | None:
     note_activity(user.staff_id, now)
     if enrolment.state in (EnrolmentState.COMPLETED, EnrolmentState.EXEMPT):
         return enrolment
-    progress = course_progress(user.id, course, cycle_start(enrolment))
+    only = refreshers.lessons_to_take(course, enrolment)  # a refresher: the lessons it asks
+    progress = course_progress(user.id, course, cycle_start(enrolment), only)
     if progress.started and enrolment.started_at is None:
         enrolment.started_at = now
         enrolment.state = EnrolmentState.IN_PROGRESS

@@ -35,6 +35,15 @@ class RuleForm(FlaskForm):
     renew_months = IntegerField(
         _l("Renew every (months, empty: never)"), validators=[Optional(), NumberRange(min=1, max=120)]
     )
+    renewal = RadioField(
+        _l("At renewal"),
+        choices=[
+            SelectChoice("full", _l("the whole course again")),
+            SelectChoice("changed-only", _l("only the lessons added or changed since the edition each person "
+                                            "completed, and the course's quizzes")),
+        ],
+        default="full",
+    )
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
     def validate_units(self, field: SelectMultipleField) -> None:

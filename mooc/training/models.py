@@ -26,6 +26,14 @@ rule_positions = sa.Table(
 )
 
 
+class RenewalMode(enum.StrEnum):
+    """What a rule's renewal cycle asks: the whole course again, or only the lessons added or
+    changed since the edition the person completed (plus the course's quizzes)."""
+
+    FULL = "full"
+    CHANGED_ONLY = "changed-only"
+
+
 class AssignmentRule(CreatedAt, Model):
     """Course C is required for units U (and everything under them; or every unit when
     ``all_units``) and positions P (none listed = every position), due N days after
@@ -46,6 +54,8 @@ class AssignmentRule(CreatedAt, Model):
     active: Mapped[bool] = mapped_column(default=True)
     # Every unit, chosen as such (units created later are covered too); ``units`` is then empty.
     all_units: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    renewal: Mapped[RenewalMode] = mapped_column(
+        enum_column(RenewalMode, "renewal"), default=RenewalMode.FULL, server_default=RenewalMode.FULL.value)
     note: Mapped[str] = mapped_column(sa.String(300), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
@@ -122,6 +132,10 @@ class Enrolment(CreatedAt, Model):
     expires_on: Mapped[date | None]  # completed + renewal period
     completed_version: Mapped[str | None] = mapped_column(sa.String(64))  # course content hash
     completed_commit: Mapped[str | None] = mapped_column(sa.String(64))
+    # A refresher cycle (a ``changed-only`` renewal): the content hash of the edition the person
+    # completed before. The cycle asks only the lessons added or changed since then (and the
+    # quizzes); null: the whole course (mooc.training.refreshers).
+    refresher_of: Mapped[str | None] = mapped_column(sa.String(64))
     score: Mapped[float | None]  # best quiz percent at completion
     exempt_reason: Mapped[str | None] = mapped_column(sa.String(300))
     exempted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))

@@ -17,8 +17,8 @@ from mooc.quizzes.attempts import counts, out_of_attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.units import tree
-from mooc.training import outlines
-from mooc.training.completion import CourseProgress, cycle_start, progress_of
+from mooc.training import outlines, refreshers
+from mooc.training.completion import CourseProgress, course_progress, cycle_start, progress_of
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
@@ -46,6 +46,7 @@ class HomeEnrolment(NamedTuple):
     completed_at: datetime | None
     expires_on: date | None
     closed_at: datetime | None
+    refresher_of: str | None = None  # a refresher cycle's basis edition (mooc.training.refreshers)
 
 
 @dataclass
@@ -114,7 +115,7 @@ _COURSES_AND_CYCLES = (
         Course.id, Course.key, Course.title, Course.summary, Course.completion, Course.version,
         Enrolment.id.label("enrolment_id"), Enrolment.cycle, Enrolment.latest, Enrolment.required,
         Enrolment.state, Enrolment.assigned_on, Enrolment.due_on, Enrolment.completed_at,
-        Enrolment.expires_on, Enrolment.closed_at,
+        Enrolment.expires_on, Enrolment.closed_at, Enrolment.refresher_of,
         Certificate.code.label("certificate_code"),
         sa.select(Staff.status).where(Staff.id == sa.bindparam("staff_id")).scalar_subquery()
         .label("staff_status"),
@@ -146,7 +147,8 @@ def _courses_and_cycles(
             staff_status = row.staff_status
             cycles.setdefault(row.id, []).append((
                 HomeEnrolment(row.enrolment_id, row.cycle, row.latest, row.required, row.state,
-                              row.assigned_on, row.due_on, row.completed_at, row.expires_on, row.closed_at),
+                              row.assigned_on, row.due_on, row.completed_at, row.expires_on, row.closed_at,
+                              row.refresher_of),
                 row.certificate_code,
             ))
     return courses, cycles, [versions[course_id] for course_id in cycles], staff_status
@@ -238,6 +240,8 @@ def _home_items(
         since = cycle_start(enrolment)
         progress = progress_of(
             course.completion, outline.lessons, outline.quizzes, mine.done, mine.graded, since)
+        if enrolment.refresher_of and status not in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
+            progress = _refresher_progress(user_id, course.id, enrolment, since) or progress
         items.append(HomeItem(
             enrolment, course, status, progress,
             (enrolment.due_on - today).days if enrolment.due_on else None,
@@ -245,6 +249,17 @@ def _home_items(
             _stuck(outline, progress, mine, since),
         ))
     return items
+
+
+def _refresher_progress(user_id: int, course_id: int, enrolment: HomeEnrolment,
+                        since: datetime | None) -> CourseProgress | None:
+    """A refresher cycle's progress: only its lessons, read since they changed (a few more
+    statements, for these cycles alone); None when it asks the whole course."""
+    course = db.session.get(Course, course_id)
+    only = refreshers.lessons_to_take(course, enrolment) if course is not None else None
+    if course is None or only is None:
+        return None
+    return course_progress(user_id, course, since, only)
 
 
 def _stuck(outline: outlines.Outline, progress: CourseProgress, mine: _Progress,

@@ -51,6 +51,7 @@ def _write_terms(rule: AssignmentRule, draft: RuleDraft, note: str) -> None:
     rule.due_on = draft.due_on
     rule.renew_months = draft.renew_months
     rule.all_units = draft.all_units
+    rule.renewal = draft.renewal
     rule.note = note.strip()[:300]
     unit_ids = [] if draft.all_units else draft.unit_ids
     rule.units = list(db.session.scalars(sa.select(OrgUnit).where(OrgUnit.id.in_(unit_ids))))
@@ -89,7 +90,8 @@ def in_scope(actor: User, rule: AssignmentRule) -> bool:
 def _terms(draft: RuleDraft) -> dict:
     return {"units": "all" if draft.all_units else sorted(draft.unit_ids),
             "positions": sorted(draft.position_ids), "due_days": draft.due_days,
-            "due_on": str(draft.due_on or ""), "renew_months": draft.renew_months}
+            "due_on": str(draft.due_on or ""), "renew_months": draft.renew_months,
+            "renewal": draft.renewal.value}
 
 
 def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",

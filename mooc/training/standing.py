@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from mooc import clock
 from mooc.auth.models import User
@@ -18,8 +19,9 @@ from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.roster.models import Staff
+from mooc.training import refreshers
 from mooc.training.completion import CourseProgress, course_progress, cycle_start, progress_of
-from mooc.training.models import Certificate, Enrolment
+from mooc.training.models import Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 
@@ -30,6 +32,8 @@ class Standing:
     certificate: Certificate | None
     progress: CourseProgress
     stuck: list[Quiz]  # required, not passed, no attempt left
+    only: frozenset[int] | None = None  # a refresher cycle's lessons (None: the whole course)
+    completed_version: str | None = None  # the edition (content hash) of their last completed cycle
 
     @property
     def complete(self) -> bool:
@@ -49,36 +53,49 @@ def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     fresh) passes it: the lessons, quizzes and done-set are then taken from it, not read
     again; the enrolment and the attempts are read fresh either way. The same definition
     (``completion.progress_of``, ``attempts.exhausted``) decides both ways."""
-    enrolment, staff_status, certificate = _enrolment(user, course)
+    enrolment, staff_status, certificate, completed_version = _enrolment(user, course)
     status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
     since = cycle_start(enrolment) if enrolment is not None else None
-    course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
-    if course_shape is None:
-        progress = course_progress(user.id, course, since)
-        settings = attempt_rows = grants = None
-    else:
-        attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows], since)
-        graded = [row for row in attempt_rows if row.percent is not None]
-        assert outline is not None
-        progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
-                               set(outline.done_ids), graded, since)
-        settings = {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}
+    only = refreshers.lessons_to_take(course, enrolment)
+    progress, settings, attempt_rows, grants = _progress(user, course, outline, since, only)
     stuck: list[Quiz] = []
     if status != EnrolmentStatus.COMPLETED and progress.pending_quiz_ids and user.id is not None:
         stuck_ids = attempts.exhausted(user.id, progress.pending_quiz_ids, settings=settings,
                                        attempts=attempt_rows, grants=grants, since=since)
         if stuck_ids:
             stuck = list(db.session.scalars(sa.select(Quiz).where(Quiz.id.in_(stuck_ids)).order_by(Quiz.key)))
-    return Standing(enrolment, status, certificate, progress, stuck)
+    return Standing(enrolment, status, certificate, progress, stuck, only, completed_version)
 
 
-def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None]:
-    """The person's current enrolment in ``course``, their roster status and the enrolment's
-    certificate, in one statement."""
+def _progress(user: User, course: Course, outline: Outline | None, since: Any,
+              only: frozenset[int] | None) -> tuple[CourseProgress, Any, Any, Any]:
+    """The progress, and what the attempt limits need (the quizzes' settings, the attempts and
+    grants; None: read them), from the page's outline when it has one, else read."""
+    course_shape = outline.shape if outline is not None and outline.course.id == course.id else None
+    if course_shape is None or only is not None:  # a refresher counts lessons read since they changed
+        return course_progress(user.id, course, since, only), None, None, None
+    attempt_rows, grants = _attempts(user.id, [quiz.id for quiz in course_shape.quiz_rows], since)
+    graded = [row for row in attempt_rows if row.percent is not None]
+    assert outline is not None
+    progress = progress_of(course.completion, course_shape.lesson_rows, course_shape.quiz_rows,
+                           set(outline.done_ids), graded, since)
+    return progress, {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}, attempt_rows, grants
+
+
+def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certificate | None, str | None]:
+    """The person's current enrolment in ``course``, their roster status, the enrolment's
+    certificate and the edition (content hash) of their last completed cycle, in one statement."""
     if user.staff_id is None:
-        return None, "active", None
+        return None, "active", None, None
+    earlier = sa.orm.aliased(Enrolment)
+    last_completed = (
+        sa.select(earlier.completed_version)
+        .where(earlier.staff_id == Enrolment.staff_id, earlier.course_id == Enrolment.course_id,
+               earlier.state == EnrolmentState.COMPLETED)
+        .order_by(earlier.cycle.desc()).limit(1).scalar_subquery()
+    )
     row = db.session.execute(
-        sa.select(Enrolment, Staff.status, Certificate)
+        sa.select(Enrolment, Staff.status, Certificate, last_completed)
         .outerjoin(Staff, Staff.id == Enrolment.staff_id)
         .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
         .where(Enrolment.staff_id == user.staff_id, Enrolment.course_id == course.id)
@@ -86,9 +103,9 @@ def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certi
         .limit(1)
     ).one_or_none()
     if row is None:
-        return None, "active", None
-    enrolment, staff_status, certificate = row
-    return enrolment, staff_status or "active", certificate
+        return None, "active", None, None
+    enrolment, staff_status, certificate, completed_version = row
+    return enrolment, staff_status or "active", certificate, completed_version
 
 
 def _attempts(user_id: int | None, quiz_ids: list[int],

@@ -27,6 +27,7 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import public_url, settings
+from mooc.courses.models import Course
 from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
@@ -46,13 +47,14 @@ from mooc.training import (
     history,
     queries,
     records,
+    refreshers,
     standing,
     team,
 )
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, HistoryUploadForm, RuleForm
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
 from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -61,7 +63,8 @@ bp = Blueprint("training", __name__, template_folder="templates")
 @bp.app_context_processor
 def training_helpers() -> dict:
     return {"status_label": _status_label,
-            "course_standing": lambda course, outline=None: standing.of(current_user, course, outline)}
+            "course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
+            "course_changes": refreshers.what_changed}
 
 
 def _status_label(status: str) -> str:
@@ -344,7 +347,16 @@ def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
         form.due_on.data if form.due_kind.data == "date" else None,
         form.renew_months.data or None,
         all_units=every,
+        renewal=RenewalMode(form.renewal.data or RenewalMode.FULL),
     )
+
+
+def _lessons_preview(draft: assign.RuleDraft) -> refreshers.LessonsPreview | None:
+    """A ``changed-only`` rule's preview: how many lessons each person covered will take."""
+    if draft.renewal != RenewalMode.CHANGED_ONLY or not draft.renew_months:
+        return None
+    course = db.session.get(Course, draft.course_id)
+    return refreshers.preview_lessons(course, assign.matching_staff_query(draft)) if course else None
 
 
 @bp.route("/admin/rules/new", methods=["GET", "POST"])
@@ -352,10 +364,11 @@ def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
 def new_rule():
     """Two steps: the form, then its effect (how many people, who) before anything is saved."""
     form = _rule_form()
-    preview = None
+    preview = lessons = None
     if form.validate_on_submit():
         draft = _draft(form, form.course.data)
         preview = assign.preview(draft)
+        lessons = _lessons_preview(draft)
         if request.form.get("confirm") == "1":
             try:
                 _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
@@ -366,7 +379,7 @@ def new_rule():
             else:
                 flash(_("Rule saved: %(n)s people enrolled.", n=format_number(report.enrolled)), "success")
                 return redirect(url_for("training.rules"))
-    return render_template("training/rule_form.html", form=form, preview=preview, rule=None)
+    return render_template("training/rule_form.html", form=form, preview=preview, rule=None, lessons=lessons)
 
 
 RULE_REFUSALS = {
@@ -386,6 +399,7 @@ def _edit_form(rule: AssignmentRule) -> RuleForm:
         form.due_days.data = rule.due_days
         form.due_on.data = rule.due_on
         form.renew_months.data = rule.renew_months
+        form.renewal.data = RenewalMode(rule.renewal or RenewalMode.FULL).value
         form.note.data = rule.note
     return form
 
@@ -399,9 +413,10 @@ def edit_rule(rule_id: int):
     if not rule_changes.in_scope(current_user, rule):
         abort(403)
     form = _edit_form(rule)
-    change = None
+    change = lessons = None
     if form.validate_on_submit():
         draft = _draft(form, rule.course_id)
+        lessons = _lessons_preview(draft)
         actor = current_user._get_current_object()
         try:
             if request.form.get("confirm") == "1":
@@ -422,7 +437,8 @@ def edit_rule(rule_id: int):
     elif not rule.active:
         flash(str(RULE_REFUSALS["inactive"]), "warning")
         return redirect(url_for("training.rules"))
-    return render_template("training/rule_form.html", form=form, preview=None, change=change, rule=rule)
+    return render_template("training/rule_form.html", form=form, preview=None, change=change, rule=rule,
+                           lessons=lessons)
 
 
 @bp.post("/admin/rules/<int:rule_id>/deactivate")

@@ -32,6 +32,7 @@ from mooc.training import assign, deadlines, exemptions, rules
 from mooc.training.history import apply_history, plan_history
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
 from tests.conftest import login
+from tests.courses.tree import lesson
 from tests.training.conftest import org, person  # noqa: F401  (fixtures)
 from tests.training.test_completion import read_and_pass, take_quiz
 from tests.training.test_home_fresh import _import, _mark_done
@@ -272,6 +273,24 @@ def test_a_course_re_synced_without_a_lesson(world):
         sync_tree(o.root)
         db.session.commit()
     assert check(app) == before
+
+
+def test_a_new_edition_of_a_course_people_completed(world):
+    """A re-sync that changes a lesson's words makes the completed edition no longer current:
+    the people who completed it are no longer "current with the latest editions" (the
+    summary's ``behind``, recomputed in the sync's transaction)."""
+    app, o, people, _rule, _admin = world
+    client = _signed_in(app, people["an"][1])
+    read_and_pass(client, app)
+    before = baseline(app)
+    (o.root / "luat/01-co-ban/01-mot.md").write_text(
+        lesson("Bài một", "## A\n\nMột, nay đã sửa."), encoding="utf-8")
+    with app.app_context():
+        sync_tree(o.root)
+        db.session.commit()
+    after = check(app)
+    current = -1  # the last column: people current with the latest editions
+    assert before[None][o.section_a.id][current] == 1 and after[None][o.section_a.id][current] == 0
 
 
 # --- the roster --------------------------------------------------------------------------------
