@@ -95,7 +95,8 @@ def bench_reports(
     from mooc.auth.models import User
     from mooc.extensions import db
     from mooc.reports import exports, queries
-    from mooc.reports.views import EXPORT_MAX_ROWS, people_table
+    from mooc.reports.tables import people_table
+    from mooc.reports.views import EXPORT_MAX_ROWS
 
     database = database_label(database_url)
     app = make_app(database_url, instance_dir, SESSION_COOKIE_SECURE=False)

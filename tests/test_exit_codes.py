@@ -29,6 +29,11 @@ NO_INPUT = {
     ("reminders", "send"): "takes no input; exit 1 when a message could not be sent (tests/reminders)",
     ("search", "reindex"): "takes no input; rebuilds the index from the database",
     ("users", "rotate-two-factor"): "takes no input; re-encrypts the stored two-factor secrets",
+    ("reports", "send"): "takes no input; exit 1 when a mail could not be sent (tests/reminders)",
+    ("reports", "rebuild-summary"): "takes no input; makes the summary table again from the enrolments",
+    ("xapi", "export"): "writes the statements the database holds to FILE; nothing to refuse",
+    ("privacy", "purge"): "takes no input; applies the retention periods (tests/privacy)",
+    ("error-pages",): "writes the app's error pages into FOLDER for nginx; nothing to refuse",
 }
 
 
@@ -62,6 +67,7 @@ REFUSED: dict[tuple[str, ...], Callable[[Path], tuple[list[str], dict[str, str]]
     ("courses", "new"): lambda tmp: (["Khóa Học", "--root", str(tmp)], {}),
     ("courses", "import-gift"): lambda tmp: (
         [str(write_csv(tmp / "q.gift", [])), "--out", str(tmp / "q.txt")], {}),
+    ("xapi", "send"): lambda tmp: ([], {}),  # no MOOC_XAPI_URL: refused, says which setting
     ("training", "import-history"): lambda tmp: (
         [str(write_csv(tmp / "h.csv", [["999999", "KHONG-CO", "01/01/2024"]],
                        header=["Mã cán bộ", "Khóa học", "Ngày hoàn thành"]))], {}),

@@ -35,6 +35,7 @@ from mooc.mail import MailError
 from mooc.privacy.models import CorrectionRequest, CorrectionStatus
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus
+from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster import uploads
 from mooc.roster.models import Staff
 from mooc.training import assign, certificates
@@ -493,7 +494,34 @@ def _correction_resolved_twice(w: World):
     return lambda: w.post(f"/privacy/corrections/{request_id}/resolve", "/privacy/corrections", note="x")
 
 
+def _subscribe_outside_the_scope(w: World):
+    w.officer(w.org.section_a)
+    return lambda: w.post("/reports/subscriptions", "/reports/subscriptions", kind="dashboard",
+                          unit=str(w.org.other.id), frequency="monthly", xlsx="1")
+
+
+def _subscribe_an_address_that_is_not_one(w: World):
+    w.admin()
+    return lambda: w.post("/reports/subscriptions/address", "/reports/subscriptions", email="không phải",
+                          kind="dashboard", frequency="monthly", xlsx="1")
+
+
+def _end_someone_elses_subscription(w: World):
+    other = w.make_user(role=Role.REPORTER, email="baocao@example.vn")
+    with w.app.app_context():
+        subscription = ReportSubscription(user_id=other.id, kind=ReportKind.DASHBOARD,
+                                          frequency=Frequency.MONTHLY)
+        db.session.add(subscription)
+        db.session.commit()
+        subscription_id = subscription.id
+    w.officer(w.org.section_a)
+    return lambda: w.post(f"/reports/subscriptions/{subscription_id}/end", "/reports/subscriptions")
+
+
 CASES: dict[tuple[str, str], Case | tuple[Case, ...]] = {
+    ("mooc.reports.views:subscribe", "SubscriptionRefused"): _subscribe_outside_the_scope,
+    ("mooc.reports.views:subscribe_address", "SubscriptionRefused"): _subscribe_an_address_that_is_not_one,
+    ("mooc.reports.views:unsubscribe", "SubscriptionRefused"): _end_someone_elses_subscription,
     ("mooc.roster.views:invite", "AccountError"): _invite_disabled_account,
     ("mooc.roster.views:invite", "MailError"): _invite_mail_fails,
     ("mooc.roster.views:grant_role", "AccountError"): _grant_role_refused,

@@ -171,7 +171,10 @@ def rollup(
     loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
     shown = [loaded[u.id] for u in shown_rows]
-    own_row = parent_id if parent_id is not None and parent_id in per_unit else None
+    # The unit's own row: its own people, or (a unit with no sub-units) always, zeros included,
+    # so that a unit whose people all left still shows a table, not "no units"
+    own_row = (parent_id if parent_id is not None and (parent_id in per_unit or not children.get(parent_id))
+               else None)
     rows = _rows(units, children, shown, loaded, own_row, unit_labels(loaded))
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)

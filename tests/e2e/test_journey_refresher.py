@@ -32,6 +32,8 @@ MOVED_START = "Văn bản thanh tra không cần văn hay"  # the lesson's first
 NEW_LESSON = """---
 title: "Căn cứ theo luật mới"
 minutes: 3
+legal: [84/2025/QH15]
+legal_mentions: [11/2022/QH15]
 ---
 
 Từ ngày 01/7/2025, kết luận thanh tra dẫn chiếu Luật Thanh tra số 84/2025/QH15, không dẫn

@@ -1,5 +1,9 @@
-"""A real learning-records store for the tests: Ralph (ralph-malph, from the test extras),
-its file-system backend in a temporary folder, started on a free loopback port.
+"""A real learning-records store for the tests: Ralph (ralph-malph), its file-system backend in a
+temporary folder, started on a free loopback port.
+
+Ralph lives in a venv of its own (``.cache/ralph``, made by the first test run that needs it,
+from the package registry): its command line pins click below 8.2.1, and click 8.2.0 breaks the
+`mooc` command's shell completion, so it cannot share the project's venv.
 
 Ralph's file-system backend (its development backend) stores the statements of one account
 in one file, written once: a second write of new statements to the same file is refused
@@ -24,21 +28,35 @@ from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 
-import bcrypt
 import pytest
 
 PASSWORD = "mat-khau-lrs"
 ACCOUNTS = 12  # one per test that sends
 
 
-def _ralph() -> str:
-    beside = Path(sys.executable).with_name("ralph")
-    found = str(beside) if beside.exists() else shutil.which("ralph")
-    if found is None:
+ROOT = Path(__file__).resolve().parents[2]
+RALPH_VENV = ROOT / ".cache" / "ralph"
+RALPH = "ralph-malph[cli,lrs,backend-fs]==5.1.0"
+
+
+def _ralph() -> Path:
+    """Ralph's venv (made once): its `ralph` command is beside its python."""
+    program = RALPH_VENV / "bin" / "ralph"
+    if program.exists():
+        return program
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(RALPH_VENV)], check=True,  # noqa: S603
+                       capture_output=True)
+        # requests: ralph 5.1's API imports it without declaring it
+        subprocess.run([str(RALPH_VENV / "bin" / "pip"), "install", "-q", RALPH, "requests"],  # noqa: S603
+                       check=True, capture_output=True, timeout=1200)
+    except (subprocess.SubprocessError, OSError) as error:
+        shutil.rmtree(RALPH_VENV, ignore_errors=True)
+        message = f"could not install Ralph ({RALPH}) into {RALPH_VENV}: {error}"
         if os.environ.get("CI"):  # in CI a missing store is a failure, never a silent skip
-            pytest.fail("ralph is not installed (pip install -e '.[test]' installs ralph-malph)")
-        pytest.skip("ralph is not installed (pip install -e '.[test]')")
-    return found
+            pytest.fail(message)
+        pytest.skip(message)
+    return program
 
 
 def _free_port() -> int:
@@ -51,7 +69,7 @@ class Ralph:
     """Start, stop and read the store; its statements survive a restart (files on disk)."""
 
     def __init__(self, folder: Path) -> None:
-        self.program = _ralph()
+        self.program = str(_ralph())
         self.folder = folder
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/xAPI/"
@@ -62,8 +80,10 @@ class Ralph:
             "RALPH_RUNSERVER_BACKEND": "fs",
         }
         self.process: subprocess.Popen[bytes] | None = None
-        salt = bcrypt.gensalt(4)  # the store checks passwords with bcrypt; a fast cost will do
-        hashed = bcrypt.hashpw(PASSWORD.encode(), salt).decode()
+        hashed = subprocess.run(  # noqa: S603 (bcrypt, as the store checks them, in its venv; fast cost)
+            [str(RALPH_VENV / "bin" / "python"), "-c",
+             "import bcrypt, sys; print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(4)).decode())",
+             PASSWORD], check=True, capture_output=True, text=True).stdout.strip()
         users = []
         for n in range(1, ACCOUNTS + 1):
             (folder / "data" / f"t{n}").mkdir(parents=True)
