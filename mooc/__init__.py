@@ -157,6 +157,8 @@ def _init_directory(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from mooc.api.views import bp as api_bp
+    from mooc.api.views import pages as api_tokens_bp
     from mooc.auth.recovery_views import bp as account_bp
     from mooc.auth.second_factor_views import bp as second_factor_bp
     from mooc.auth.views import bp as auth_bp
@@ -184,6 +186,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(reminders_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 # What a person who must set up a second factor may reach before they have (and public pages).

@@ -167,6 +167,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "XAPI_ACCOUNT_HOMEPAGE": ("", _str, "homePage of the people's xAPI accounts (their staff code is the "
                                         "account name); default MOOC_BASE_URL"),
     "XAPI_BATCH": (100, _int, "statements per request to the store"),
+    # The read API (/api/v1/, mooc/api): requests per minute and token; tokens' longest life
+    "API_RATE_PER_MINUTE": (120, _int, "read API requests per minute for one token (beyond: HTTP 429)"),
     # --- OpenID Connect sign-in (mooc/directory/oidc.py; docs/operations.md "OpenID Connect") ---
     "OIDC_ISSUER": ("", _str, "the OpenID provider's issuer URL (its /.well-known/openid-configuration is "
                               "read from it); empty = no OpenID Connect sign-in"),
@@ -299,6 +301,7 @@ class Settings:
     xapi_password: str = field(repr=False, default="")
     xapi_account_homepage: str = ""  # "" = base_url
     xapi_batch: int = 100
+    api_rate_per_minute: int = 120
     oidc: OidcSettings | None = None  # None: no OpenID Connect sign-in
     # Directory sign-in (LDAP): None when MOOC_LDAP_URL is empty; the roles that keep a local
     # password when a directory is on (None: every role; checked against the roles by create_app).
@@ -433,6 +436,7 @@ _PLAIN_SETTINGS = (
     "mail_host", "mail_port", "mail_user", "mail_password", "mail_sender",
     "roster_confirm_percent", "reminder_overdue_every_days", "reminder_digest_weekday",
     "reminder_pending_minutes", "xapi_user", "xapi_password", "xapi_batch",
+    "api_rate_per_minute",
     "reminder_pending_minutes",
     "two_factor_required_roles", "two_factor_remember_days", "two_factor_max_failures",
     "two_factor_previous_secret_keys",

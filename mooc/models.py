@@ -1,5 +1,6 @@
 """Every domain's models, imported in one place so the metadata (and Alembic) sees all tables."""
 
+from mooc.api.models import ApiToken
 from mooc.auth.models import (
     AddressThrottle,
     AuditEvent,
@@ -24,7 +25,8 @@ from mooc.xapi.models import XapiOutbox
 
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
-    "AccountToken", "AttemptStatus", "AuditEvent", "AuthSession", "CorrectionRequest", "CorrectionStatus",
+    "AccountToken", "ApiToken", "AttemptStatus", "AuditEvent", "AuthSession", "CorrectionRequest",
+    "CorrectionStatus",
     "Course", "CourseSync", "Lesson", "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit",
     "Position", "Pseudonymisation", "Quiz", "QuizAttempt", "RecoveryCode", "ReminderKind", "ReminderLog",
     "ReminderStatus", "ReportDelivery", "ReportPerson", "ReportSubscription", "Role", "RosterImport",

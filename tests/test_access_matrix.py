@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mooc.api.models import ApiToken
 from mooc.auth.models import AuthSession, Role
 from mooc.courses.models import Course, Quiz
 from mooc.courses.sync import sync_tree
@@ -96,6 +97,17 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.subscribe": ("POST", "/reports/subscriptions", "LDOOOOOO"),
     "reports.subscribe_address": ("POST", "/reports/subscriptions/address", "LDDDDDDO"),
     "reports.unsubscribe": ("POST", "/reports/subscriptions/{subscription}/end", "LDODDDDD"),  # manager A's
+    # the read API answers a bearer token, never a session: without one, 401 for everyone
+    "api.units": ("GET", "/api/v1/units", "LLLLLLLL"),
+    "api.people": ("GET", "/api/v1/people", "LLLLLLLL"),
+    "api.enrolments": ("GET", "/api/v1/enrolments", "LLLLLLLL"),
+    "api.certificates": ("GET", "/api/v1/certificates", "LLLLLLLL"),
+    "api.dashboard": ("GET", "/api/v1/dashboard", "LLLLLLLL"),
+    "api.openapi_document": ("GET", "/api/v1/openapi.json", "PPPPPPPP"),
+    "api_tokens.tokens_page": ("GET", "/account/tokens", "LOOOOOOO"),
+    "api_tokens.create_token": ("POST", "/account/tokens", "LOOOOOOO"),
+    "api_tokens.create_service_token": ("POST", "/account/tokens/service", "LDDDDDDO"),
+    "api_tokens.revoke_token": ("POST", "/account/tokens/{api_token}/revoke", "LDODDDDD"),  # A's
     "roster.index": ("GET", "/roster/", "LDOOOOOO"),
     "roster.person": ("GET", "/roster/staff/{trainee_staff}", "LDODODOO"),
     "roster.invite": ("POST", "/roster/staff/{trainee_staff}/invite", "LDDDODDO"),
@@ -187,6 +199,9 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
     ids["subscription"] = save(app, ReportSubscription(
         user_id=users["manager_a"].id, kind=ReportKind.DASHBOARD, unit_id=unit_a.id,
         frequency=Frequency.MONTHLY)).id
+    ids["api_token"] = save(app, ApiToken(token_hash="0" * 64, prefix="mooc_0000000", name="Bảng tính",
+                                          user_id=users["manager_a"].id,
+                                          expires_at=datetime(2030, 1, 1, tzinfo=UTC))).id
     ids["correction"] = save(app, CorrectionRequest(staff_id=trainee_staff.id, field="full_name")).id
     return app, World(ids, users)
 

@@ -18,6 +18,7 @@ import pkgutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 
 import mooc
 from mooc import clock
+from mooc.api.models import ApiToken
 from mooc.auth import tokens
 from mooc.auth.models import Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
@@ -518,7 +520,32 @@ def _end_someone_elses_subscription(w: World):
     return lambda: w.post(f"/reports/subscriptions/{subscription_id}/end", "/reports/subscriptions")
 
 
+def _a_token_without_a_name(w: World):
+    w.officer(w.org.section_a)
+    return lambda: w.post("/account/tokens", "/account/tokens", name="  ", days="30")
+
+
+def _a_service_token_for_too_long(w: World):
+    w.admin()
+    return lambda: w.post("/account/tokens/service", "/account/tokens", name="Hệ thống nhân sự", days="9999")
+
+
+def _revoke_someone_elses_token(w: World):
+    other = w.make_user(role=Role.REPORTER, email="baocao@example.vn")
+    with w.app.app_context():
+        token = ApiToken(token_hash="9" * 64, prefix="mooc_9999999", name="Bảng tính", user_id=other.id,
+                         expires_at=clock.now() + timedelta(days=30))
+        db.session.add(token)
+        db.session.commit()
+        token_id = token.id
+    w.officer(w.org.section_a)
+    return lambda: w.post(f"/account/tokens/{token_id}/revoke", "/account/tokens")
+
+
 CASES: dict[tuple[str, str], Case | tuple[Case, ...]] = {
+    ("mooc.api.views:create_token", "TokenRefused"): _a_token_without_a_name,
+    ("mooc.api.views:create_service_token", "TokenRefused"): _a_service_token_for_too_long,
+    ("mooc.api.views:revoke_token", "TokenRefused"): _revoke_someone_elses_token,
     ("mooc.reports.views:subscribe", "SubscriptionRefused"): _subscribe_outside_the_scope,
     ("mooc.reports.views:subscribe_address", "SubscriptionRefused"): _subscribe_an_address_that_is_not_one,
     ("mooc.reports.views:unsubscribe", "SubscriptionRefused"): _end_someone_elses_subscription,

@@ -42,6 +42,9 @@ PUBLIC_ENDPOINTS = {
     "second_factor.code",    # the code step of sign-in: it answers only a browser whose password was
                              # right minutes ago (a signed pending state), else back to sign in
     "privacy.notice_page",   # the privacy notice: read before signing in
+    "api.units", "api.people", "api.enrolments", "api.certificates", "api.dashboard",
+                             # the read API: no session, a bearer token (401 problem without one)
+    "api.openapi_document",  # the read API's description: public, names no data
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session
                              # proves it) and sent to sign in; it grades nothing without a session
 }
@@ -78,6 +81,10 @@ def test_anonymous_get_of_every_private_route_goes_to_sign_in(app):
         response = client.get(url)
         if rule.endpoint == "second_factor.code":  # nothing pending in this browser: to sign in
             assert (response.status_code, response.headers["Location"]) == (302, "/login"), url
+            continue
+        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi_document":
+            # the read API: no session asked, a bearer token; without one a 401 problem
+            assert response.status_code == 401 and response.mimetype == "application/problem+json", url
             continue
         if rule.endpoint in PUBLIC_ENDPOINTS:
             assert response.status_code in (200, 404), (url, response.status_code)
@@ -178,7 +185,8 @@ def world_for_sweeps(org, person, make_user):
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
-            "token": "x", "action": "unlock", "subscription_id": subscription.id, "request_id": 1,
+            "token": "x", "action": "unlock", "subscription_id": subscription.id, "token_id": 1,
+            "request_id": 1,
         }
         db.session.commit()
     client = app.test_client()

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from mooc import clock
+from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent, AuthSession, RecoveryCode, SecondFactor, User
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
@@ -56,6 +57,8 @@ COVERAGE: dict[str, str] = {
     "report_subscriptions.user_id": "report_mail",
     "report_deliveries.subscription_id": "report_mail",
     "report_subscriptions.created_by_id": "acts",
+    "api_tokens.user_id": "api_tokens",
+    "api_tokens.created_by_id": "acts",
     # Derived from the enrolments (exported above): the dashboard's counts of the person.
     "report_people.staff_id": "enrolments",
 }
@@ -74,6 +77,7 @@ SECTIONS: dict[str, Any] = {
     "reminders": _l("Reminders sent"),
     "second_factor": _l("Two-factor sign-in"),
     "report_mail": _l("Reports mailed to you"),
+    "api_tokens": _l("API tokens"),
     "corrections": _l("Correction requests"),
     "audit_events": _l("Audit events about you"),
     "acts": _l("What you did to others' records"),
@@ -175,6 +179,10 @@ def _roster_and_accounts(staff_id: int, user_ids: list[int]) -> dict[str, Any]:
                       AccountToken.expires_at, AccountToken.used_at)
             .where(AccountToken.user_id.in_(user_ids)).order_by(AccountToken.id)),
         "second_factor": _second_factor(user_ids),
+        "api_tokens": _rows(  # never the token's hash: a credential, not data about the person
+            sa.select(ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.expires_at,
+                      ApiToken.revoked_at, ApiToken.last_used_at)
+            .where(ApiToken.user_id.in_(user_ids)).order_by(ApiToken.id)),
         "corrections": _rows(
             sa.select(CorrectionRequest.created_at, CorrectionRequest.field, CorrectionRequest.value_then,
                       CorrectionRequest.note, CorrectionRequest.status, CorrectionRequest.resolved_at,
@@ -308,6 +316,9 @@ def _acts(user_ids: list[int]) -> dict[str, Any]:
         "corrections_resolved": _rows(sa.select(CorrectionRequest.id, CorrectionRequest.resolved_at)
                                       .where(CorrectionRequest.resolved_by_id.in_(user_ids))
                                       .order_by(CorrectionRequest.id)),
+        "service_tokens_made": _rows(sa.select(ApiToken.id, ApiToken.name, ApiToken.created_at)
+                                     .where(ApiToken.created_by_id.in_(user_ids), ApiToken.user_id.is_(None))
+                                     .order_by(ApiToken.id)),
         "report_mail_set_up": _rows(sa.select(ReportSubscription.id, ReportSubscription.email,
                                               ReportSubscription.created_at)
                                     .where(ReportSubscription.created_by_id.in_(user_ids),

@@ -87,7 +87,7 @@ class Staff(CreatedAt, Model):
     left_on: Mapped[date | None]
     search_text: Mapped[str] = mapped_column(sa.String(keys.SEARCH_TEXT_LENGTH), default="")
     sort_key: Mapped[str] = mapped_column(sa.String(keys.SORT_KEY_LENGTH), default="", index=True)
-    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=clock.now)
     # Written by the training domain (mooc.training.activity), never by the roster: the latest
     # lesson done, quiz submitted or course completed, so that the reports' "last training
     # activity" of a unit is one max() over the roster, not a scan of all progress.

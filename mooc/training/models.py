@@ -141,6 +141,10 @@ class Enrolment(CreatedAt, Model):
     exempted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no longer required (moved out)
     note: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Raised by every write through SQLAlchemy (ORM or Core update: ``onupdate``): the read API's
+    # ``updated_since`` (mooc/api) finds what changed since a client's last sync.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now,
+                                                 index=True)
 
     staff = relationship("Staff")
     course = relationship("Course")
@@ -161,6 +165,8 @@ class Certificate(Model):
     course_title: Mapped[str] = mapped_column(sa.String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now,
+                                                 index=True)  # for the read API's updated_since
 
     enrolment = relationship("Enrolment")
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from mooc import clock
+from mooc.api.models import ApiToken
 from mooc.auth import audit
 from mooc.auth.models import Role, User
 from mooc.auth.sessions import start_session
@@ -95,6 +96,10 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
             RosterImport(actor_id=user.id, checksum="2" * 64, filename="ds-nam-bo.csv", rows=3),
             AssignmentRule(course_id=course.id, due_days=30, created_by_id=user.id),
             ReportSubscription(user_id=user.id, kind=ReportKind.DASHBOARD, frequency=Frequency.MONTHLY),
+            ApiToken(token_hash="1" * 64, prefix="mooc_1111111", name="Bảng tính", user_id=user.id,
+                     created_by_id=user.id, expires_at=datetime(2030, 1, 1, tzinfo=UTC)),
+            ApiToken(token_hash="2" * 64, prefix="mooc_2222222", name="Hệ thống nhân sự",
+                     created_by_id=user.id, expires_at=datetime(2030, 1, 1, tzinfo=UTC)),
             ReportSubscription(email="vanphong@example.vn", kind=ReportKind.OVERDUE,
                                frequency=Frequency.WEEKLY, created_by_id=user.id),
             CorrectionRequest(staff_id=staff.id, field="full_name", value_then=NAME, note="Sai dấu",
