@@ -743,13 +743,16 @@ def _fill(
             "created_at",
             "note",
             "latest",
+            "updated_at",
         ],
-        enrolments,
+        # updated_at (the read API's updated_since): the completion, else the enrolment itself
+        ((*row, row[11] or row[18]) for row in enrolments),
     )
     writer.insert(
         "certificates",
-        ["id", "enrolment_id", "code", "issued_at", "expires_on", "holder_name", "course_title"],
-        certificates,
+        ["id", "enrolment_id", "code", "issued_at", "expires_on", "holder_name", "course_title",
+         "updated_at"],
+        ((*row, row[3]) for row in certificates),
     )
     log(
         f"  {len(enrolments):,} enrolments, {len(certificates):,} certificates "
