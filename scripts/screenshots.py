@@ -158,6 +158,13 @@ SHOTS = [  # (file name, account or None, how to get there, viewport)
     ("rules", ADMIN, opened("/admin/rules"), DESKTOP),
     ("rule-preview", ADMIN, rule_preview, DESKTOP),
     ("units", ADMIN, opened("/roster/units"), DESKTOP),
+    ("two-factor", TRAINEE, opened("/account/two-factor"), DESKTOP),
+    ("api-tokens", TRAINEE, opened("/account/tokens"), DESKTOP),
+    ("my-data", TRAINEE, opened("/account/data"), DESKTOP),
+    ("privacy-notice", None, opened("/privacy"), DESKTOP),
+    ("report-mail", MANAGER, opened("/reports/subscriptions"), DESKTOP),
+    ("audit-log", ADMIN, opened("/admin/audit"), DESKTOP),
+    ("legal-impact", ADMIN, opened("/reports/legal"), DESKTOP),
 ]
 
 
@@ -217,7 +224,9 @@ def own_demo() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="mooc-screenshots-"))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOOC_")}
-    env.update(MOOC_INSTANCE_DIR=str(folder), MOOC_COURSES_DIR=str(ROOT / "courses"))
+    env.update(MOOC_INSTANCE_DIR=str(folder), MOOC_COURSES_DIR=str(ROOT / "courses"),
+               # the pictures are of the pages, not of the authenticator's code step
+               MOOC_TWO_FACTOR_REQUIRED_ROLES="none")
     mooc = Path(sys.executable).with_name("mooc")
     command = [str(mooc)] if mooc.exists() else [sys.executable, "-m", "mooc.cli"]
     server = subprocess.Popen([*command, "demo", "--port", str(port), "--workers", "1", "--threads", "4"],  # noqa: S603
