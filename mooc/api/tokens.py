@@ -17,10 +17,11 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.api.models import ApiToken
 from mooc.auth import audit
-from mooc.auth.models import Permission, Role, User
+from mooc.auth.models import Permission, User
 from mooc.database import write_transaction
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.roster.scope import unit_reader
 
 PREFIX = "mooc_"
 MAX_DAYS = 365
@@ -119,9 +120,7 @@ def reader_of(secret: str, now: datetime | None = None) -> tuple[User, ApiToken]
     if token.revoked_at is not None or token.expires_at <= now:
         raise Unauthorised()
     if token.user_id is None:
-        role = Role.MANAGER if token.scope_unit_id is not None else Role.REPORTER
-        return User(role=role, scope_unit_id=token.scope_unit_id, active=True,
-                    email=f"api:{token.prefix}", display_name=token.name), token
+        return unit_reader(token.scope_unit_id, email=f"api:{token.prefix}", name=token.name), token
     if user is None or not user.active:
         raise Unauthorised()
     return user, token

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 
 from mooc import clock, mail
 from mooc.auth import audit
-from mooc.auth.models import Permission, Role, User
+from mooc.auth.models import Permission, User
 from mooc.config import public_url, settings
 from mooc.downloads import slug
 from mooc.extensions import db
@@ -34,7 +34,7 @@ from mooc.formatting import format_date, format_number
 from mooc.reports import charts, exports, queries, tables
 from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit
-from mooc.roster.scope import visible_units
+from mooc.roster.scope import unit_reader, visible_units
 from mooc.roster.units import unit_label
 
 FURTHEST_BEHIND = 5
@@ -53,9 +53,8 @@ def reader_of(subscription: ReportSubscription) -> tuple[User | None, str]:
     own scope as it is today; an address without an account reads the unit it was given
     when the subscription was made (the whole ministry: none), as a reporter would."""
     if subscription.user_id is None:
-        role = Role.MANAGER if subscription.unit_id is not None else Role.REPORTER
-        return User(role=role, scope_unit_id=subscription.unit_id, active=True,
-                    email=subscription.email or "", display_name=subscription.email or ""), ""
+        address = subscription.email or ""
+        return unit_reader(subscription.unit_id, email=address, name=address), ""
     user = subscription.user
     if user is None or not user.active:
         return None, "account disabled"

@@ -85,6 +85,14 @@ def visible_units(user: User, children: dict[int | None, list[int]] | None = Non
     return set()
 
 
+def unit_reader(unit_id: int | None, *, email: str, name: str) -> User:
+    """Who reads as a unit's subtree (None: every unit) without an account of their own: a
+    report mailed to an address, a service account's API token. Never saved; visible_units()
+    gives it the subtree as it gives a manager's, or everything as a reporter's."""
+    role = Role.MANAGER if unit_id is not None else Role.REPORTER
+    return User(role=role, scope_unit_id=unit_id, active=True, email=email, display_name=name)
+
+
 def in_scope(actor: User | None, unit_id: int | None) -> bool:
     """Whether ``actor`` may act on ``unit_id``. ``actor`` None is the platform itself
     (a command run by the operator): everything is in scope."""
