@@ -54,7 +54,11 @@ def send_reset(email: str, base: str | None = None) -> bool:
     """Send a reset link if ``email`` is an active account, in its own transactions (run after
     the request that asked, see request_reset). Returns whether the mail went out; the outcome
     is in the audit trail."""
-    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    # The account row is locked until the link is committed: two requests racing (a double
+    # click, two workers) cannot both pass the rate limit below. On SQLite the job's
+    # transaction is a writer (BEGIN IMMEDIATE), which serialises them the same way.
+    user = db.session.execute(
+        sa.select(User).where(User.email == email).with_for_update()).scalar_one_or_none()
     if user is None or not user.active:
         audit.record("password.reset_not_sent", target=email, reason="no_active_account")
         db.session.commit()

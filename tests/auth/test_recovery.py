@@ -6,6 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -177,6 +179,41 @@ def test_reset_links_are_rate_limited(app, make_user):
     for _ in range(3):
         client.post("/forgot", data={"csrf_token": csrf_token(client, "/forgot"), "email": "an@example.vn"})
     assert len(_outbox(app)) == 1
+
+
+def test_racing_reset_requests_send_one_link(app, make_user, monkeypatch):
+    """Two requests at once (a double click, two workers) each run the reset job on a thread
+    of its own: the rate limit must hold between them. The check is slowed so that, without
+    the account row locked until the link is committed, both jobs would pass it."""
+    from mooc.auth import recovery, tokens
+
+    make_user(email="an@example.vn")
+    checked = tokens.recently_issued
+
+    def slow_check(*args, **kwargs):
+        answer = checked(*args, **kwargs)
+        time.sleep(0.3)
+        return answer
+
+    monkeypatch.setattr(tokens, "recently_issued", slow_check)
+    start = threading.Barrier(2)
+    sent: list[bool] = []
+
+    def job():
+        with app.app_context():
+            start.wait()
+            sent.append(recovery.send_reset("an@example.vn"))
+            db.session.remove()
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sent) == [False, True]
+    assert len(_outbox(app)) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AccountToken)) == 1
 
 
 def test_an_invite_link_is_not_a_reset_link(app, client, auth, person):
