@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from mooc.api.models import ApiToken
 from mooc.auth.models import AuthSession, Role
-from mooc.courses.models import Course, Quiz
+from mooc.courses.models import Course, LegalDocument, Quiz
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest
@@ -86,6 +86,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     # before roster.units_preview, which deletes the (roster) file it cannot read as units
     "training.history_upload": ("GET", "/admin/history/import", "LDDDOODO"),
     "training.history_preview": ("GET", "/admin/history/import/{checksum}", "LDDDOODO"),
+    "training.legal_refreshers": ("GET", "/admin/legal/{legal_document}/refreshers", "LDDDOODO"),
     "reports.dashboard": ("GET", "/reports/", "LDOOOOOO"),
     "reports.unit": ("GET", "/reports/units/{unit_a}", "LDODODOO"),
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
@@ -203,6 +204,9 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
                                           user_id=users["manager_a"].id,
                                           expires_at=datetime(2030, 1, 1, tzinfo=UTC))).id
     ids["correction"] = save(app, CorrectionRequest(staff_id=trainee_staff.id, field="full_name")).id
+    ids["legal_document"] = save(app, LegalDocument(
+        key="11/2022/QH15", number="11/2022/QH15", kind="Luật", title="Luật Thanh tra",
+        superseded_from=datetime(2025, 7, 1).date(), superseded_by=["84/2025/QH15"])).id
     return app, World(ids, users)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from typing import ClassVar
 
 import pytest
@@ -16,7 +17,7 @@ from werkzeug.routing import IntegerConverter
 
 from mooc import clock
 from mooc.auth.models import Role
-from mooc.courses.models import Course, Lesson, Quiz
+from mooc.courses.models import Course, LegalDocument, Lesson, Quiz
 from mooc.extensions import db
 from mooc.quizzes.attempts import start_attempt
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
@@ -179,6 +180,10 @@ def world_for_sweeps(org, person, make_user):
         subscription = ReportSubscription(email="vanphong@example.vn", kind=ReportKind.DASHBOARD,
                                           frequency=Frequency.MONTHLY)
         db.session.add(subscription)
+        document = LegalDocument(key="11/2022/QH15", number="11/2022/QH15", kind="Luật",
+                                 title="Luật Thanh tra", superseded_from=date(2025, 7, 1),
+                                 superseded_by=["84/2025/QH15"])
+        db.session.add(document)
         db.session.flush()
         samples = {
             "unit_id": o.section_a.id, "staff_id": staff.id, "course_id": o.course_id,
@@ -186,7 +191,7 @@ def world_for_sweeps(org, person, make_user):
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,
             "code": db.session.scalar(sa.select(Certificate.code)), "filename": "x.svg",
             "token": "x", "action": "unlock", "subscription_id": subscription.id, "token_id": 1,
-            "request_id": 1,
+            "request_id": 1, "document_id": document.id,
         }
         db.session.commit()
     client = app.test_client()

@@ -27,7 +27,9 @@ SAME, INSERTED, DELETED = "same", "ins", "del"
 UNCHANGED, CHANGED, ADDED, REMOVED, MOVED = "unchanged", "changed", "added", "removed", "moved"
 SIMILAR = 0.5  # below this word-level likeness a replaced paragraph is "removed" + "added"
 
-_TOKEN_RE = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
+# A document number or a date (84/2025/QH15, 55/2025/NĐ-CP, 01/07/2025) is one token: a law
+# replaced by another reads as one number struck out and another put in, not as pieces.
+_TOKEN_RE = re.compile(r"\w+(?:/[\w-]*\w)+|\w+|\s+|[^\w\s]", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,8 @@ def paragraphs(text: str) -> list[str]:
 
 
 def tokens(text: str) -> list[str]:
-    """Words, runs of whitespace and single punctuation marks (a word keeps its diacritics:
+    """Words (a document number or date whole), runs of whitespace and single punctuation marks
+    (a word keeps its diacritics:
     ``\\w`` is Unicode-aware, and the text is NFC so a tone mark is part of its letter)."""
     return _TOKEN_RE.findall(text)
 

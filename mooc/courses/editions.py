@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from mooc import events
 from mooc.courses import diffing
-from mooc.courses.models import Course, CourseEdition, Lesson, LessonVersion
+from mooc.courses.models import Course, CourseEdition, LegalDocument, Lesson, LessonLegalBasis, LessonVersion
 from mooc.courses.queries import course_cache
 from mooc.extensions import db
 
@@ -101,11 +102,19 @@ def _record(courses: list[Course]) -> None:
     by_course: dict[int, list[list[int | str]]] = {course_id: [] for course_id in ids}
     for row in live:
         by_course[row.course_id].append([row.id, row.source_hash])
+    declared: dict[int, set[str]] = {course_id: set() for course_id in ids}
+    for course_id, key in db.session.execute(
+            sa.select(Lesson.course_id, LegalDocument.key)
+            .join(LessonLegalBasis, LessonLegalBasis.lesson_id == Lesson.id)
+            .join(LegalDocument, LegalDocument.id == LessonLegalBasis.document_id)
+            .where(Lesson.course_id.in_(ids), Lesson.archived.is_(False))):
+        declared[course_id].add(key)
     for course in courses:
         if course.content_hash and (course.id, course.content_hash) not in known:
             db.session.add(CourseEdition(course_id=course.id, content_hash=course.content_hash,
                                          edition=course.edition, source_commit=course.source_commit,
-                                         lessons=by_course[course.id], current=True))
+                                         lessons=by_course[course.id], current=True,
+                                         legal=sorted(declared[course.id])))
     _mark_current([course for course in courses if course.content_hash])
 
 
@@ -141,6 +150,29 @@ def _mark_current(courses: list[Course]) -> None:
         # Who is "current with the latest editions" changed for everyone who completed one of
         # these editions: the reports' summary recomputes its rows before this commits (all of
         # them: this layer does not read enrolments; a course's new edition is a rare event).
+        events.touched(None)
+
+
+def refresh_legal() -> None:
+    """Keep each edition's ``legal_superseded_from`` (the earliest day a document its lessons
+    declared is wholly superseded; a partly superseded one, or one that left the registry,
+    does not count) true to the registry the sync just read. A handful of rows: one per
+    edition ever recorded. When one changes, who is current with the legal basis changed
+    for everyone who completed it: the reports' summary recomputes."""
+    with db.session.no_autoflush:
+        superseded: dict[str, date] = {key: day for key, day in db.session.execute(  # (never None here)
+            sa.select(LegalDocument.key, LegalDocument.superseded_from)
+            .where(LegalDocument.superseded_from.is_not(None), LegalDocument.archived.is_(False),
+                   sa.func.coalesce(LegalDocument.superseded_extent, "wholly") != "partly"))
+            if day is not None}
+        flipped = False
+        for edition in db.session.scalars(sa.select(CourseEdition).where(CourseEdition.legal.is_not(None))):
+            days = [superseded[key] for key in edition.legal or () if key in superseded]
+            day = min(days) if days else None
+            if edition.legal_superseded_from != day:
+                edition.legal_superseded_from = day
+                flipped = True
+    if flipped:
         events.touched(None)
 
 

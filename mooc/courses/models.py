@@ -142,6 +142,13 @@ class CourseEdition(Model):
     source_commit: Mapped[str | None] = mapped_column(sa.String(64))
     lessons: Mapped[list[list[Any]]] = mapped_column(sa.JSON, default=list)
     current: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The legal basis its lessons declared (document keys, ``formats.legal.number_key``): what
+    # a completion of it rested on. None: not recorded (editions kept before the basis was).
+    legal: Mapped[list[str] | None] = mapped_column(sa.JSON(none_as_null=True))
+    # The earliest day one of those documents is wholly superseded (kept by the sync as the
+    # registry changes): from that day a completion of this edition is not current with the
+    # legal basis.
+    legal_superseded_from: Mapped[date | None]
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 

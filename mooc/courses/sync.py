@@ -273,6 +273,8 @@ class _Syncer:
                 course.synced_at = clock.now()
                 new_editions.append(course)
         editions.record(new_editions)  # the words of each lesson version, for refreshers
+        db.session.flush()
+        editions.refresh_legal()  # what each edition rested on, against the registry just read
         self.ready.clear()
         self.report.courses = len(self.result.courses)
         self.report.content_hash = _hash(

@@ -1,6 +1,6 @@
 """The legal impact report: each document superseded (or to be within N days), the courses and
 lessons resting on it, and how many people in the reader's scope hold a completion that
-rested on it. Three queries, whatever the number of documents."""
+rested on it. A handful of queries, whatever the number of documents."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mooc.auth.models import User
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis
 from mooc.extensions import db
 from mooc.roster.scope import visible_units
-from mooc.training.legal import completions_by_document
+from mooc.training.legal import bases, completions_by_document
 
 MAX_DAYS = 3650
 DEFAULT_DAYS = 90
@@ -25,6 +25,9 @@ class RestingCourse:
     key: str
     title: str
     lessons: list[tuple[str, str]] = field(default_factory=list)  # (key, title), in course order
+    # no live lesson declares the document any more (its author moved them to another), but an
+    # earlier edition people completed did: their completions still rest on it
+    updated: bool = False
 
 
 @dataclass
@@ -62,7 +65,16 @@ def superseded_impact(user: User, day: date, within_days: int = DEFAULT_DAYS) ->
         if not courses or courses[-1].id != course_id:
             courses.append(RestingCourse(course_id, course_key, course_title))
         courses[-1].lessons.append((lesson_key, lesson_title))
-    people = completions_by_document(list(rows), visible_units(user))
+    found = bases(list(rows))
+    earlier = {course_id for basis in found.values() for course_id in basis.editions}
+    titles = {course_id: (key, title) for course_id, key, title in db.session.execute(
+        sa.select(Course.id, Course.key, Course.title).where(Course.id.in_(earlier)))} if earlier else {}
+    for document_id, row in rows.items():
+        listed = {course.id for course in row.courses}
+        for course_id in sorted(set(found[document_id].editions) - listed, key=lambda c: titles[c][1]):
+            key, title = titles[course_id]
+            row.courses.append(RestingCourse(course_id, key, title, updated=True))
+    people = completions_by_document(list(rows), visible_units(user), found)
     for document_id, row in rows.items():
         row.people = people.get(document_id, 0)
     return list(rows.values())

@@ -99,3 +99,8 @@ class ReportPerson(Model):
     # completed obligations of an edition no longer current (the course changed since): the
     # person is not "current with the latest editions" (mooc/courses/editions.py)
     behind: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    # completed obligations of an edition whose legal basis was not recorded, and the earliest
+    # day a document one of the completed editions rests on is superseded: with both, whether
+    # the person is "current with the legal basis" on a day (CourseEdition.legal)
+    legal_unknown: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    legal_since: Mapped[date | None]

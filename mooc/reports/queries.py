@@ -113,6 +113,9 @@ class Row:
     # of the people counted "completed", those whose every completion is of an edition whose
     # lessons say what the course's lessons say now (mooc.courses.editions: CourseEdition.current)
     current: int = 0
+    # of the people counted "completed", those whose every completion is of an edition whose
+    # legal basis is recorded and in force today (CourseEdition.legal, legal_superseded_from)
+    legal_current: int = 0
 
     @property
     def total(self) -> int:
@@ -130,6 +133,7 @@ class Row:
         self.people_required += other.people_required
         self.cannot_sign_in += other.cannot_sign_in
         self.current += other.current
+        self.legal_current += other.legal_current
         for status in STATUSES:
             self.counts[status] += other.counts[status]
         if other.last_activity and (self.last_activity is None or other.last_activity > self.last_activity):
@@ -315,12 +319,14 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
     a person is counted once), then by unit."""
     # A completion is current when it is of an edition the sync keeps marked current (its lessons
     # say what the course's say now); one of an edition never recorded is not.
-    behind = sa.and_(EnrolmentStatus.COMPLETED.condition(today, current=True),
-                     sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
+    completed_now = EnrolmentStatus.COMPLETED.condition(today, current=True)
+    behind = sa.and_(completed_now, sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
     per_person = sa.select(
         Enrolment.staff_id,
         *(sa.func.count().filter(s.condition(today, current=True)).label(s) for s in STATUSES),
         sa.func.count().filter(behind).label("behind"),
+        sa.func.count().filter(sa.and_(completed_now, CourseEdition.legal.is_(None))).label("legal_unknown"),
+        sa.func.min(sa.case((completed_now, CourseEdition.legal_superseded_from))).label("legal_since"),
     ).outerjoin(CourseEdition, sa.and_(CourseEdition.course_id == Enrolment.course_id,
                                        CourseEdition.content_hash == Enrolment.completed_version)
     ).where(obligation())
@@ -332,7 +338,9 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
     completed = _most_urgent(person)[STATUSES.index(EnrolmentStatus.COMPLETED)]
     return (
         sa.select(Staff.unit_id, sa.func.count(), *(sa.func.count().filter(c) for c in _most_urgent(person)),
-                  sa.func.count().filter(sa.and_(completed, person.c.behind == 0)))
+                  sa.func.count().filter(sa.and_(completed, person.c.behind == 0)),
+                  sa.func.count().filter(sa.and_(completed, summary.legal_current(
+                      person.c.legal_unknown, person.c.legal_since, today))))
         .join(person, person.c.staff_id == Staff.id)
         .where(Staff.status != StaffStatus.LEFT)
         .group_by(Staff.unit_id)
@@ -394,10 +402,11 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
     else:
         obligations = db.session.execute(obligations_by_unit(filters, today, units))
         order = tuple(STATUSES)
-    for unit_id, people_count, *counts, current in obligations:
+    for unit_id, people_count, *counts, current, legal_current in obligations:
         rows[unit_id].people_required = people_count
         rows[unit_id].counts = {s: int(c or 0) for s, c in zip(order, counts, strict=True)}
         rows[unit_id].current = int(current or 0)
+        rows[unit_id].legal_current = int(legal_current or 0)
     return rows
 
 

@@ -54,6 +54,13 @@ _table = ReportPerson.__table__
 _OPEN = (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)
 
 
+def legal_current(unknown: Any, since: Any, today: Any) -> sa.ColumnElement[bool]:
+    """A person's completions are current with the legal basis on ``today``: every completed
+    edition's basis is known (``unknown``: how many are not) and none of its documents is
+    wholly superseded by then (``since``: the earliest day one is)."""
+    return sa.and_(unknown == 0, sa.or_(since.is_(None), since > today))
+
+
 def obligation(enrolment: Any = Enrolment) -> sa.ColumnElement[bool]:
     """What is owed: required, still open, the person's latest cycle of the course."""
     return sa.and_(enrolment.required.is_(True), enrolment.closed_at.is_(None), enrolment.latest.is_(True))
@@ -153,8 +160,9 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
     """The rows the summary should hold (for ``staff_ids``, or everyone), from the live
     enrolments and roster: person by person over the enrolments' obligations index."""
     is_open = Enrolment.state.in_(_OPEN)
-    edition_behind = sa.and_(Enrolment.state == EnrolmentState.COMPLETED,
-                             sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
+    completed = Enrolment.state == EnrolmentState.COMPLETED
+    edition_behind = sa.and_(completed, sa.func.coalesce(CourseEdition.current, sa.false()).is_(sa.false()))
+    legal_unknown = sa.and_(completed, CourseEdition.legal.is_(None))  # no edition recorded, or its basis
     stmt = (
         sa.select(
             Enrolment.staff_id,
@@ -165,6 +173,8 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
               for state in (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS,
                             EnrolmentState.COMPLETED, EnrolmentState.EXEMPT)),
             sa.func.count().filter(edition_behind),
+            sa.func.count().filter(legal_unknown),
+            sa.func.min(sa.case((completed, CourseEdition.legal_superseded_from))),
         )
         .join(Staff, Staff.id == Enrolment.staff_id)
         .outerjoin(CourseEdition, sa.and_(CourseEdition.course_id == Enrolment.course_id,
@@ -178,7 +188,7 @@ def _computed(staff_ids: sa.BindParameter[Any] | None = None) -> sa.Select:
 
 
 _COLUMNS = ["staff_id", "unit_id", "position_id", "open_due", "not_started", "in_progress", "completed",
-            "exempt", "behind"]
+            "exempt", "behind", "legal_unknown", "legal_since"]
 
 
 @functools.cache
@@ -273,8 +283,10 @@ def by_unit(scoped: bool, positioned: bool) -> sa.Select:
         "exempt": sa.and_(nothing_open, c.completed == 0, c.exempt > 0),
     }
     current = sa.and_(counts["completed"], c.behind == 0)  # done, and with the courses' latest editions
+    # done, and every completion rests on documents in force today (legal_current)
+    legal = sa.and_(counts["completed"], legal_current(c.legal_unknown, c.legal_since, today))
     stmt = sa.select(c.unit_id, sa.func.count(), *(sa.func.count().filter(counts[s]) for s in counts),
-                     sa.func.count().filter(current))
+                     sa.func.count().filter(current), sa.func.count().filter(legal))
     if scoped:
         stmt = stmt.where(c.unit_id.in_(sa.bindparam("counted_units", expanding=True)))
     if positioned:

@@ -29,6 +29,7 @@ def rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
         _("Exempt from all (people)"),
         _("Completion rate (% of people)"),
         _("Current with the latest editions (people)"),
+        _("Current with the legal basis (people)"),
         _("Last activity"),
         _("Required training"),
     ]
@@ -45,6 +46,7 @@ def rollup_table(rollup: queries.Rollup) -> tuple[list[str], list[list]]:
             row.counts["exempt"],
             row.rate,
             row.current,
+            row.legal_current,
             row.last_activity,
             (_("none: no rule covers this unit") if row.uncovered else _("yes")) if row.unit else "",
         ]

@@ -344,7 +344,9 @@ def _legal_rows(rows: list[legal_impact.ImpactRow]) -> list[list]:
         if not row.courses:
             lines.append([*head, "", "", row.people])
         for course in row.courses:
-            lessons = "; ".join(title for _key, title in course.lessons)
+            lessons = "; ".join(title for _key, title in course.lessons) or (
+                _("updated: no lesson rests on it now; people who completed an earlier edition still do")
+                if course.updated else "")
             lines.append([*head, course.title, lessons, row.people])
     return lines
 

@@ -75,3 +75,10 @@ class HistoryUploadForm(FlaskForm):
 class ExtendForm(FlaskForm):
     due_on = DateField(_l("New due date"), validators=[InputRequired()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class LegalRefreshersForm(FlaskForm):
+    """Open refresher cycles for the people whose completions rested on a superseded document."""
+
+    courses = SelectMultipleField(_l("Courses"), coerce=int, validators=[InputRequired()])
+    due_on = DateField(_l("Due date"), validators=[InputRequired()])

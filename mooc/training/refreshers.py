@@ -27,9 +27,10 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.courses import editions
-from mooc.courses.models import Course, Lesson
+from mooc.courses.models import Course, Lesson, LessonLegalBasis
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
+from mooc.training import legal
 from mooc.training.assign import _latest_cycles, _open
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 
@@ -107,6 +108,18 @@ def preview_lessons(course: Course, staff_query: sa.Select, sample_size: int = 2
     return LessonsPreview(total, sorted(tally.items()), [(staff, each[staff.id]) for staff in sample])
 
 
+def _openable(course_id: int, staff_ids: set[int]) -> tuple[list[tuple[int, Any]], int]:
+    """(staff id, latest cycle) of each of ``staff_ids`` whose latest cycle of the course is
+    completed and who has not left, in id order; and how many others (skipped)."""
+    gone = set(db.session.scalars(sa.select(Staff.id).where(
+        Staff.id.in_(staff_ids), Staff.status == StaffStatus.LEFT))) if staff_ids else set()
+    latest = _latest_cycles(course_id, staff_ids)
+    openable = [(staff_id, latest[staff_id]) for staff_id in sorted(staff_ids)
+                if staff_id not in gone and staff_id in latest
+                and latest[staff_id].state == EnrolmentState.COMPLETED]
+    return openable, len(staff_ids) - len(openable)
+
+
 # --- opening refresher cycles outside the rules ------------------------------------------------------
 
 
@@ -126,14 +139,8 @@ def open_refreshers(course_id: int, staff_ids: set[int], due_on: date | None, *,
     savepoint back, as ``rules`` does)."""
     today = today or clock.today()
     report = RefresherReport()
-    gone = set(db.session.scalars(sa.select(Staff.id).where(
-        Staff.id.in_(staff_ids), Staff.status == StaffStatus.LEFT))) if staff_ids else set()
-    latest = _latest_cycles(course_id, staff_ids)
-    for staff_id in sorted(staff_ids):
-        current = latest.get(staff_id)
-        if staff_id in gone or current is None or current.state != EnrolmentState.COMPLETED:
-            report.skipped += 1
-            continue
+    openable, report.skipped = _openable(course_id, staff_ids)
+    for staff_id, current in openable:
         enrolment = _open(staff_id, course_id, current.cycle + 1, rule, today, due_on,
                           EnrolmentSource.RULE if rule is not None else EnrolmentSource.MANUAL)
         enrolment.refresher_of = current.completed_version
@@ -143,3 +150,56 @@ def open_refreshers(course_id: int, staff_ids: set[int], due_on: date | None, *,
     audit.record("training.refreshers_opened", actor=actor, target=f"course {course_id}",
                  opened=report.opened, skipped=report.skipped)
     return report
+
+
+# --- after a legal document was superseded ----------------------------------------------------------
+
+
+@dataclass
+class CoursePlan:
+    """What "open refreshers" would do in one course resting on a superseded document."""
+
+    course: Course
+    people: int  # holding a completion of it that rested on the document (in the actor's units)
+    to_open: list[int]  # staff ids: their latest cycle is that completion, and they are still here
+    skipped: int  # already in a later cycle (a renewal or refresher under way), or left
+    by_count: list[tuple[int, int]]  # (lessons to take, people), fewest first
+    total_lessons: int
+    still_rests: bool  # a live lesson still declares the document: the author has not moved it yet
+
+
+def plan_for_document(document_id: int, units: set[int] | None) -> list[CoursePlan]:
+    """For each course whose completions rest on the document (``legal.resting_by_course``),
+    who would get a refresher cycle and how many lessons each would take; ``units``: only
+    people of these units (None: everybody). Reads only: the preview of the action."""
+    resting = legal.resting_by_course(document_id, units)
+    if not resting:
+        return []
+    still = set(db.session.scalars(
+        sa.select(Lesson.course_id).join(LessonLegalBasis, LessonLegalBasis.lesson_id == Lesson.id)
+        .where(LessonLegalBasis.document_id == document_id, Lesson.archived.is_(False))))
+    plans = []
+    for course in db.session.scalars(sa.select(Course).where(Course.id.in_(resting)).order_by(Course.title)):
+        openable, skipped = _openable(course.id, resting[course.id])
+        to_open = [staff_id for staff_id, _cycle in openable]
+        tally: dict[int, int] = defaultdict(int)
+        for count in lessons_each(course, to_open).values():
+            tally[count] += 1
+        plans.append(CoursePlan(course, len(resting[course.id]), to_open, skipped, sorted(tally.items()),
+                                live_lessons(course), course.id in still))
+    return plans
+
+
+def open_for_document(document_id: int, course_ids: set[int], due_on: date, units: set[int] | None, *,
+                      actor: User | None = None) -> dict[int, RefresherReport]:
+    """Open a refresher cycle, due ``due_on``, in each of ``course_ids`` for the people whose
+    latest completion of it rested on the document (``units``: only these units' people).
+    The administrator's explicit action after a preview (``plan_for_document``), never run
+    on its own. Flush only: the caller owns the transaction."""
+    resting = legal.resting_by_course(document_id, units)
+    reports = {course_id: open_refreshers(course_id, resting[course_id], due_on, actor=actor)
+               for course_id in sorted(course_ids & set(resting))}
+    audit.record("legal.refreshers_opened", actor=actor, target=f"legal document {document_id}",
+                 courses=sorted(reports), opened=sum(r.opened for r in reports.values()),
+                 skipped=sum(r.skipped for r in reports.values()), due_on=due_on.isoformat())
+    return reports

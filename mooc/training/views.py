@@ -6,6 +6,8 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import (
     Blueprint,
     Response,
@@ -27,7 +29,7 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import public_url, settings
-from mooc.courses.models import Course
+from mooc.courses.models import Course, LegalDocument
 from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
@@ -53,11 +55,20 @@ from mooc.training import (
 )
 from mooc.training import rules as rule_changes
 from mooc.training.certificate_pdf import render_certificate, render_record
-from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, HistoryUploadForm, RuleForm
+from mooc.training.forms import (
+    EnrolForm,
+    ExemptForm,
+    ExtendForm,
+    HistoryUploadForm,
+    LegalRefreshersForm,
+    RuleForm,
+)
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
 from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
+
+DEFAULT_REFRESHER_DAYS = timedelta(days=30)  # a refresher's due date, unless the officer picks one
 
 
 @bp.app_context_processor
@@ -462,6 +473,44 @@ def deactivate_rule(rule_id: int):
                 n=format_number(report.closed)),
               "success")
     return redirect(url_for("training.rules"))
+
+
+# --- refreshers after a legal document was superseded ----------------------------------------------
+
+
+@bp.route("/admin/legal/<int:document_id>/refreshers", methods=["GET", "POST"])
+@permission_required(Permission.MANAGE_TRAINING)
+def legal_refreshers(document_id: int):
+    """Two steps, never automatic: for a superseded document, per course resting on it, who
+    would get a refresher cycle and how many lessons each would take; then, confirmed, the
+    cycles are opened (a training officer: for the people of their units only)."""
+    document = db.session.get(LegalDocument, document_id) or abort(404)
+    if document.superseded_from is None:
+        refuse()
+        flash(_("%(number)s is not superseded: there is nothing to refresh.", number=document.number),
+              "warning")
+        return redirect(url_for("reports.legal"))
+    units = scope.visible_units(current_user)
+    plans = refreshers.plan_for_document(document.id, units)
+    form = LegalRefreshersForm()
+    form.courses.choices = [SelectChoice(plan.course.id, plan.course.title) for plan in plans]
+    if request.method == "GET":
+        form.courses.data = [plan.course.id for plan in plans if plan.to_open and not plan.still_rests]
+        form.due_on.data = clock.today() + DEFAULT_REFRESHER_DAYS
+    elif form.validate_on_submit():
+        if form.due_on.data < clock.today():
+            refuse()
+            form.due_on.errors = [_("The due date has passed: choose a day from today on.")]
+        else:
+            reports = refreshers.open_for_document(document.id, set(form.courses.data), form.due_on.data,
+                                                   units, actor=current_user._get_current_object())
+            flash(_("Refresher cycles opened for %(n)s people in %(courses)s courses, due %(date)s.",
+                    n=format_number(sum(r.opened for r in reports.values())),
+                    courses=format_number(len(reports)), date=format_date(form.due_on.data)), "success")
+            return redirect(url_for("reports.legal"))
+    else:
+        refuse()
+    return render_template("training/legal_refreshers.html", document=document, plans=plans, form=form)
 
 
 # --- completions done elsewhere, on the web (as `mooc training import-history`) -------------------

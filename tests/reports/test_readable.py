@@ -130,7 +130,8 @@ def small_org(org, person, make_staff, make_unit, make_user):
 HEADER = ["Đơn vị", "Cán bộ đang công tác (người)", "Không đăng nhập được (người)",
           "Có khóa học bắt buộc (người)", "Đã hoàn thành tất cả (người)", "Đang học (người)",
           "Chưa bắt đầu (người)", "Quá hạn (người)", "Được miễn tất cả (người)",
-          "Tỷ lệ hoàn thành (% số người)", "Cập nhật theo phiên bản mới nhất (người)"]
+          "Tỷ lệ hoàn thành (% số người)", "Cập nhật theo phiên bản mới nhất (người)",
+          "Cập nhật theo căn cứ pháp lý hiện hành (người)"]
 
 
 def _table(client, path: str) -> list[list[str]]:
@@ -144,23 +145,23 @@ def test_every_cell_of_the_dashboard_counts_people(small_org):
     table = _table(client, "/reports/?sort=name")
     assert table[0] == HEADER
     # Hand count (people, each once by their most urgent status); NB has 12 enrolments, 6 people.
-    # The last column is 0: none of these completions records the edition it was of.
+    # The last two columns are 0: none of these completions records the edition it was of.
     assert table[1:] == [
-        ["Thanh tra TP Hà Nội", "1", "1", "1", "0", "0", "0", "1", "0", "0,0%", "0"],
-        ["Thanh tra tỉnh Lạng Sơn", "1", "1", "0", "0", "0", "0", "0", "0", "—", "0"],
-        ["Thanh tra tỉnh Ninh Bình", "6", "2", "6", "1", "1", "2", "1", "1", "20,0%", "0"],
-        ["Tổng cộng", "8", "4", "7", "1", "1", "2", "2", "1", "16,7%", "0"],
+        ["Thanh tra TP Hà Nội", "1", "1", "1", "0", "0", "0", "1", "0", "0,0%", "0", "0"],
+        ["Thanh tra tỉnh Lạng Sơn", "1", "1", "0", "0", "0", "0", "0", "0", "—", "0", "0"],
+        ["Thanh tra tỉnh Ninh Bình", "6", "2", "6", "1", "1", "2", "1", "1", "20,0%", "0", "0"],
+        ["Tổng cộng", "8", "4", "7", "1", "1", "2", "2", "1", "16,7%", "0", "0"],
     ]
     drill = _table(client, f"/reports/units/{o.province.id}?sort=name")
     assert drill[1:] == [
-        ["Phòng 1 — Thanh tra tỉnh Ninh Bình", "4", "1", "4", "1", "0", "2", "1", "0", "25,0%", "0"],
-        ["Phòng 2", "2", "1", "2", "0", "1", "0", "0", "1", "0,0%", "0"],
-        ["Tổng cộng", "6", "2", "6", "1", "1", "2", "1", "1", "20,0%", "0"],
+        ["Phòng 1 — Thanh tra tỉnh Ninh Bình", "4", "1", "4", "1", "0", "2", "1", "0", "25,0%", "0", "0"],
+        ["Phòng 2", "2", "1", "2", "0", "1", "0", "0", "1", "0,0%", "0", "0"],
+        ["Tổng cộng", "6", "2", "6", "1", "1", "2", "1", "1", "20,0%", "0", "0"],
     ]
     # A course filter: one obligation per person, the same people.
     only_tuy = _table(client, f"/reports/units/{o.province.id}?sort=name&course={o.optional_id}")
     assert only_tuy[1] == ["Phòng 1 — Thanh tra tỉnh Ninh Bình", "4", "1", "4", "1", "0", "1", "1", "1",
-                           "33,3%", "0"]
+                           "33,3%", "0", "0"]
 
 
 def test_units_no_rule_covers_are_flagged(small_org):

@@ -289,7 +289,7 @@ def test_a_new_edition_of_a_course_people_completed(world):
         sync_tree(o.root)
         db.session.commit()
     after = check(app)
-    current = -1  # the last column: people current with the latest editions
+    current = -2  # people current with the latest editions (the last: with the legal basis)
     assert before[None][o.section_a.id][current] == 1 and after[None][o.section_a.id][current] == 0
 
 
