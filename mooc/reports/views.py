@@ -345,7 +345,7 @@ def _legal_rows(rows: list[legal_impact.ImpactRow]) -> list[list]:
             lines.append([*head, "", "", row.people])
         for course in row.courses:
             lessons = "; ".join(title for _key, title in course.lessons) or (
-                _("updated: no lesson rests on it now; people who completed an earlier edition still do")
+                _("updated: no lesson rests on it now, earlier editions did")
                 if course.updated else "")
             lines.append([*head, course.title, lessons, row.people])
     return lines
