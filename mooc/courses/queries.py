@@ -13,6 +13,7 @@ import sqlalchemy.orm
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.formats.legal import Status, status_on
 
@@ -106,7 +107,7 @@ def get_course(key: str) -> Course | None:
 def _done_in_course() -> sa.ScalarSelect[str | None]:
     """The ids of the lessons of the (outer query's) course that the person ``:user_id`` has
     done, as one comma-separated string: the done-set rides in the page's main statement."""
-    course_lesson = sa.orm.aliased(Lesson)
+    course_lesson = alias(Lesson, "of_course")
     return (
         sa.select(sa.func.aggregate_strings(sa.cast(LessonProgress.lesson_id, sa.String), ","))
         .join(course_lesson, course_lesson.id == LessonProgress.lesson_id)

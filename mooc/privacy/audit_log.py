@@ -13,10 +13,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import AuditEvent, Permission, User
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.roster.models import OrgUnit, Staff
 from mooc.roster.scope import visible_units
@@ -60,7 +60,7 @@ def units_of(user: User) -> set[int] | None:
 
 def _about_units(units: set[int]) -> sa.ColumnElement[bool]:
     unit_ids = sorted(units)
-    owner = aliased(Staff)
+    owner = alias(Staff, "owner")
     names: sa.CompoundSelect = sa.union(
         sa.select(Staff.staff_code).where(Staff.unit_id.in_(unit_ids)),
         sa.select(Staff.email).where(Staff.unit_id.in_(unit_ids), Staff.email.is_not(None)),
@@ -104,7 +104,7 @@ def conditions(filters: AuditFilters, units: set[int] | None) -> list[sa.ColumnE
 
 
 def _select(filters: AuditFilters, units: set[int] | None) -> sa.Select:
-    actor = aliased(User)
+    actor = alias(User, "actor")
     return (sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.target, AuditEvent.ip,
                       AuditEvent.details, actor.display_name.label("actor_name"),
                       actor.email.label("actor_email"))

@@ -20,6 +20,7 @@ from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent, AuthSession, RecoveryCode, SecondFactor, User
 from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
@@ -291,7 +292,7 @@ def about_condition(subject: Subject) -> sa.ColumnElement[bool]:
 
 
 def audit_events(subject: Subject) -> list[dict[str, Any]]:
-    actor = sa.orm.aliased(User)
+    actor = alias(User, "actor")
     return _rows(
         sa.select(AuditEvent.at, AuditEvent.action, AuditEvent.target, AuditEvent.ip, AuditEvent.details,
                   actor.display_name.label("by"))

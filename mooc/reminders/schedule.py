@@ -35,6 +35,7 @@ from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.config import Settings, settings
 from mooc.courses.models import Course
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.queries import current_enrolments
@@ -330,7 +331,7 @@ def _expiring_certificates(today: date, schedule: Schedule) -> list[sa.Row]:
     whose rule still renews it, and that no later cycle has completed, exempted or closed."""
     if not schedule.expiry_days:
         return []
-    later = aliased(Enrolment)
+    later = alias(Enrolment, "later")
     settled = sa.exists().where(
         later.staff_id == Enrolment.staff_id,
         later.course_id == Enrolment.course_id,

@@ -17,11 +17,11 @@ from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
 from flask import g, has_app_context
-from sqlalchemy.orm import aliased
 
 from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.reports import summary
 from mooc.reports.summary import obligation
@@ -691,7 +691,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger number names no unit
 def unit_subtree(unit_id: int) -> sa.CTE:
     """The unit and every unit under it, in SQL (a recursive CTE): scope without a list of ids."""
     tree = sa.select(OrgUnit.id).where(OrgUnit.id == unit_id).cte("subtree", recursive=True)
-    child = aliased(OrgUnit)
+    child = alias(OrgUnit, "child")
     return tree.union_all(sa.select(child.id).where(child.parent_id == tree.c.id))
 
 
@@ -744,7 +744,7 @@ def _late(day: date) -> sa.ColumnElement[bool]:
     """A cycle that makes its course missing: required, assigned by then, not in order, and no
     other cycle of the course in order (looked for only when there are other cycles: a first
     cycle that is the latest is the only one). Probed person by person (the staff index)."""
-    other = aliased(Enrolment)
+    other = alias(Enrolment, "other")
     return sa.and_(
         Enrolment.required.is_(True),
         Enrolment.assigned_on <= day,

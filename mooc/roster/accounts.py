@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from mooc import clock, mail
 from mooc.auth import audit, recovery, sessions, tokens
@@ -22,6 +22,7 @@ from mooc.auth.access import grantable_roles
 from mooc.auth.models import Permission, Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import settings
+from mooc.database import alias
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import account_status, scope
@@ -232,7 +233,7 @@ def invite_many(staff_list: Sequence[Staff], actor: User, *, origin: str = "rost
 def added_by_import(import_id: int, actor: User) -> list[Staff]:
     """The people an import put on the roster (their first history row is the import's), of
     the actor's units, in roster order."""
-    earlier = aliased(StaffHistory)
+    earlier = alias(StaffHistory, "earlier")
     first = (sa.select(StaffHistory.staff_id)
              .where(StaffHistory.import_id == import_id,
                     ~sa.exists().where(earlier.staff_id == StaffHistory.staff_id,

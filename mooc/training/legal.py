@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from mooc.courses.models import Course, CourseEdition, LegalDocument, Lesson, LessonLegalBasis
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.formats.legal import number_key
 from mooc.roster.models import Staff
@@ -92,7 +92,7 @@ def bases(document_ids: Iterable[int]) -> dict[int, Basis]:
 def _held(units: Iterable[int] | None) -> sa.Select:
     """(staff id, course id) of each person's latest completed cycle of each course, as a select
     to narrow with a Basis condition; ``units``: only people of these units."""
-    later = aliased(Enrolment)
+    later = alias(Enrolment, "later")
     statement = sa.select(Enrolment.staff_id, Enrolment.course_id).where(
         Enrolment.completed_at.is_not(None),
         ~sa.exists().where(later.staff_id == Enrolment.staff_id, later.course_id == Enrolment.course_id,

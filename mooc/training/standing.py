@@ -4,6 +4,7 @@ that block completion because their attempts ran out."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course, Quiz
 from mooc.courses.queries import Outline
+from mooc.database import alias
 from mooc.extensions import db
 from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
@@ -87,25 +89,34 @@ def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, Certi
     certificate and the edition (content hash) of their last completed cycle, in one statement."""
     if user.staff_id is None:
         return None, "active", None, None
-    earlier = sa.orm.aliased(Enrolment)
+    row = db.session.execute(_enrolment_statement(),
+                             {"staff_id": user.staff_id, "course_id": course.id}).one_or_none()
+    if row is None:
+        return None, "active", None, None
+    enrolment, staff_status, certificate, completed_version = row
+    return enrolment, staff_status or "active", certificate, completed_version
+
+
+@functools.cache
+def _enrolment_statement() -> sa.Select:
+    """``_enrolment``'s statement, built once per process (building it cost as much as running
+    it): the person and the course are parameters."""
+    earlier = alias(Enrolment, "earlier")
     last_completed = (
         sa.select(earlier.completed_version)
         .where(earlier.staff_id == Enrolment.staff_id, earlier.course_id == Enrolment.course_id,
                earlier.state == EnrolmentState.COMPLETED)
         .order_by(earlier.cycle.desc()).limit(1).scalar_subquery()
     )
-    row = db.session.execute(
+    return (
         sa.select(Enrolment, Staff.status, Certificate, last_completed)
         .outerjoin(Staff, Staff.id == Enrolment.staff_id)
         .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
-        .where(Enrolment.staff_id == user.staff_id, Enrolment.course_id == course.id)
+        .where(Enrolment.staff_id == sa.bindparam("staff_id"),
+               Enrolment.course_id == sa.bindparam("course_id"))
         .order_by(Enrolment.cycle.desc())
         .limit(1)
-    ).one_or_none()
-    if row is None:
-        return None, "active", None, None
-    enrolment, staff_status, certificate, completed_version = row
-    return enrolment, staff_status or "active", certificate, completed_version
+    )
 
 
 def _attempts(user_id: int | None, quiz_ids: list[int],
