@@ -151,7 +151,7 @@ def _demo_rules(courses: dict[str, Course], units: dict[str, OrgUnit], positions
         db.session.flush()
         # Assigned a while ago, so that deadlines fall in the past for some.
         assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20),
-                           course_ids={rule.course_id})
+                           course_ids={courses[key].id})
 
 
 def _demo_trainee(courses: dict[str, Course], today: date) -> None:

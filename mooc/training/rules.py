@@ -37,6 +37,7 @@ from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.programs import apply_program_rules
 
 SAMPLE_SIZE = 20
 
@@ -63,14 +64,22 @@ def create_rule(draft: RuleDraft, *, note: str = "",
     """Save the rule and enrol the people it covers (flush only; the caller commits). A scoped
     actor (a training officer) names units of their scope, and at least one."""
     _require_rule_scope(actor, draft)
-    rule = AssignmentRule(course_id=draft.course_id, created_by_id=actor.id if actor else None)
+    rule = AssignmentRule(course_id=draft.course_id, program_id=draft.program_id,
+                          created_by_id=actor.id if actor else None)
     _write_terms(rule, draft, note)
     db.session.add(rule)
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     audit.record("training.rule_created", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
-                 enrolled=report.enrolled, all_units=draft.all_units)
+                 program_id=rule.program_id, enrolled=report.enrolled, all_units=draft.all_units)
     return rule, report
+
+
+def apply_to(rule: AssignmentRule) -> AssignReport:
+    """Apply again the whole set of active rules of the rule's course, or of its programme."""
+    if rule.program_id is not None:
+        return apply_program_rules(program_ids={rule.program_id})
+    return apply_rules(course_ids={rule.course_id} if rule.course_id is not None else set())
 
 
 def _require_rule_scope(actor: User | None, draft: RuleDraft) -> None:
@@ -103,11 +112,11 @@ def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",
     _require_rule_scope(actor, draft)
     if not rule.active:
         raise RuleError("inactive")
-    if draft.course_id != rule.course_id:
+    if draft.course_id != rule.course_id or draft.program_id != rule.program_id:
         raise RuleError("course")
     _write_terms(rule, draft, note)
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     report.due_changed = _follow_due_terms(rule, before, draft)
     db.session.flush()
     audit.record("training.rule_updated", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
@@ -145,7 +154,7 @@ def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> Assig
         raise RuleError("inactive")
     rule.active = False
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     audit.record("training.rule_deactivated", actor=actor, target=f"rule {rule.id}", closed=report.closed)
     return report
 

@@ -316,7 +316,10 @@ def extend_due(enrolment_id: int):
 def _rule_form() -> RuleForm:
     form = RuleForm()
     choices = queries.rule_choices()
-    form.course.choices = [SelectChoice(c.id, f"{c.title} ({c.code})") for c in choices.courses]
+    courses = [SelectChoice(str(c.id), f"{c.title} ({c.code})") for c in choices.courses]
+    form.course.choices = {_("Courses"): courses, _("Programmes"): [
+        SelectChoice(f"p{p.id}", f"{p.title} ({p.code})") for p in choices.programs]} \
+        if choices.programs else courses
     # A training officer's other units are shown but cannot be chosen (the domain refuses them too).
     allowed = scope.visible_units(current_user)
     form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name,
@@ -337,7 +340,15 @@ def rules():
     return render_template("training/rules.html", rules=rows, counts=counts, editable=editable)
 
 
-def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
+def _target(value: str | None) -> tuple[int | None, int | None]:
+    """The rule form's target: (course id, None), or (None, programme id) for "p<id>"."""
+    value = value or ""
+    if value.startswith("p") and value[1:].isdigit():
+        return None, int(value[1:])
+    return (int(value), None) if value.isdigit() else (0, None)
+
+
+def _draft(form: RuleForm, course_id: int | None, program_id: int | None = None) -> assign.RuleDraft:
     every = form.scope.data == "all"
     return assign.RuleDraft(
         course_id,
@@ -348,6 +359,7 @@ def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
         form.renew_months.data or None,
         all_units=every,
         renewal=RenewalMode(form.renewal.data or RenewalMode.FULL),
+        program_id=program_id,
     )
 
 
@@ -366,7 +378,7 @@ def new_rule():
     form = _rule_form()
     preview = lessons = None
     if form.validate_on_submit():
-        draft = _draft(form, form.course.data)
+        draft = _draft(form, *_target(form.course.data))
         preview = assign.preview(draft)
         lessons = _lessons_preview(draft)
         if request.form.get("confirm") == "1":
@@ -415,7 +427,7 @@ def edit_rule(rule_id: int):
     form = _edit_form(rule)
     change = lessons = None
     if form.validate_on_submit():
-        draft = _draft(form, rule.course_id)
+        draft = _draft(form, rule.course_id, rule.program_id)
         lessons = _lessons_preview(draft)
         actor = current_user._get_current_object()
         try:
