@@ -237,10 +237,8 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
         _check_course(course, links, report, anchors, quizzes, media_max_bytes)
         for lesson in course.lessons():
             check_legal(lesson, registry, report, as_of or today, today)
-    programs: list[ProgramSource] = []
-    steps: dict[str, list[StepSource]] = {}
-    if not single:  # a course checked alone: its programmes are checked with the whole folder
-        programs, steps = load_programs(root, {course.key for course in courses}, report)
+    # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
+    programs, steps = load_programs(root, {course.key for course in courses}, report)
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
                        programs, steps)

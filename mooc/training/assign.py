@@ -190,7 +190,8 @@ def _apply_course(
     covered = _covered(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
     for staff_id, covering in covered.items():
-        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
+        if not _adopted_from_program(latest.get(staff_id), covering[0]):
+            _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
     if staff_ids is None or staff_ids:
         report.closed_ids = _close_uncovered(course_id, staff_ids, covered)
         report.closed += len(report.closed_ids)
@@ -215,13 +216,6 @@ def _cover(
         # its rule was switched off, or edited so that it no longer covers the person:
         # another rule that covers them adopts the enrolment (due date unchanged)
         current.rule_id = rule.id
-    if current is not None and current.closed_at is None and current.source == EnrolmentSource.PROGRAM:
-        # opened by a programme's step, now required directly: the rule adopts it (a direct
-        # requirement is never locked by the programme's order)
-        current.source, current.rule_id, current.required = EnrolmentSource.RULE, rule.id, True
-        rule_due = due_date(draft, current.assigned_on)
-        current.due_on = min(current.due_on, rule_due) if current.due_on is not None else rule_due
-        return
     if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
         if current is not None:  # covered again after moving away: reopen that cycle
             current.closed_at = None
@@ -240,6 +234,17 @@ def _cover(
         if rule.renewal == RenewalMode.CHANGED_ONLY:  # a refresher: what changed since their edition
             renewal.refresher_of = current.completed_version
         report.renewed += 1
+
+
+def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule) -> bool:
+    """A course a programme's step opened, now required directly: the rule adopts it (a direct
+    requirement is never locked by the programme's order); due by the earlier date."""
+    if current is None or current.closed_at is not None or current.source != EnrolmentSource.PROGRAM:
+        return False
+    current.source, current.rule_id, current.required = EnrolmentSource.RULE, rule.id, True
+    rule_due = due_date(RuleDraft.of(rule), current.assigned_on)
+    current.due_on = min(current.due_on, rule_due) if current.due_on is not None else rule_due
+    return True
 
 
 def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:

@@ -33,36 +33,23 @@ def sync_programs(sources: list[ProgramSource], steps: dict[str, list[StepSource
     for source in sources:
         if source.key not in steps:
             continue
-        row = existing.get(source.key)
-        renamed_from = None
-        if row is None:
-            old = next((o for o in source.previous if o in existing and o not in wanted and o not in seen),
-                       None)
-            if old is not None:
-                row, renamed_from = existing[old], old
+        row, renamed_from = _match(source, existing, wanted, seen)
         seen.add(row.key if row is not None else source.key)
         is_new = row is None
         if row is None:
             row = Program(key=source.key, code=source.code, title=source.title)
             db.session.add(row)
             db.session.flush()
-        was_archived = row.archived
-        content_hash = source.content_hash(steps[source.key])
         if renamed_from is not None:
             row.key = source.key
             report.renamed.append(f"programme {renamed_from} -> {source.key}")
-        if row.content_hash != content_hash:
-            row.code, row.title = source.code, source.title
-            row.summary, row.intro = source.summary, source.intro
-            row.content_hash = content_hash
-            _write_steps(row, steps[source.key], course_ids)
+        if _write(row, source, steps[source.key], course_ids):
             changed.append(row.id)
             if is_new:
                 report.added.append(f"programme {source.key}")
             elif renamed_from is None:
                 report.changed.append(f"programme {source.key}")
-        row.source_path = source.path
-        if was_archived:
+        if row.archived:
             row.archived = False
             report.restored.append(f"programme {source.key}")
     for key, row in existing.items():
@@ -71,6 +58,30 @@ def sync_programs(sources: list[ProgramSource], steps: dict[str, list[StepSource
             report.archived.append(f"programme {key}")
     db.session.flush()
     return changed
+
+
+def _match(source: ProgramSource, existing: dict[str, Program], wanted: set[str],
+           seen: set[str]) -> tuple[Program | None, str | None]:
+    """The stored programme of this file: by its id, or by an old id it names in ``previously:``
+    (that no file holds any more). (row or None, the old id when renamed)."""
+    row = existing.get(source.key)
+    if row is not None:
+        return row, None
+    old = next((o for o in source.previous if o in existing and o not in wanted and o not in seen), None)
+    return (existing[old], old) if old is not None else (None, None)
+
+
+def _write(row: Program, source: ProgramSource, steps: list[StepSource], course_ids: dict[str, int]) -> bool:
+    """Write the programme's words and steps if they changed. True if they did."""
+    row.source_path = source.path
+    content_hash = source.content_hash(steps)
+    if row.content_hash == content_hash:
+        return False
+    row.code, row.title = source.code, source.title
+    row.summary, row.intro = source.summary, source.intro
+    row.content_hash = content_hash
+    _write_steps(row, steps, course_ids)
+    return True
 
 
 def _write_steps(program: Program, steps: list[StepSource], course_ids: dict[str, int]) -> None:

@@ -188,9 +188,15 @@ def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
     latest = {e.staff_id: e for e in db.session.scalars(stmt)}
     for staff_id, covering in covered.items():
         _cover(report, staff_id, program_id, covering, latest.get(staff_id), today)
-    closing = [e for staff_id, e in latest.items()
-               if staff_id not in covered and e.source == EnrolmentSource.RULE and e.closed_at is None
-               and e.completed_at is None]
+    _close_uncovered(report, [e for staff_id, e in latest.items() if staff_id not in covered
+                              and e.source == EnrolmentSource.RULE and e.closed_at is None
+                              and e.completed_at is None])
+    return report
+
+
+def _close_uncovered(report: AssignReport, closing: list[ProgramEnrolment]) -> None:
+    """Open rule cycles nobody requires any more close (not of people who left: their history
+    stays), with the courses the programme opened and the person has not finished."""
     if closing:
         left = set(db.session.scalars(sa.select(Staff.id).where(
             Staff.id.in_([e.staff_id for e in closing]), Staff.status == StaffStatus.LEFT)))
@@ -200,7 +206,6 @@ def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
             report.closed_ids.append(enrolment.staff_id)
         report.closed += len(closing)
         close_program_courses(closing)
-    return report
 
 
 def _cover(report: AssignReport, staff_id: int, program_id: int, covering: list[AssignmentRule],
@@ -239,16 +244,7 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     """Bring the open programme cycles of these people (of these programmes) up to date.
     Returns how many programme cycles completed. A few queries whatever the number of people."""
     today = today or clock.today()
-    stmt = sa.select(ProgramEnrolment).where(
-        ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
-        ProgramEnrolment.completed_at.is_(None))
-    if staff_ids is not None:
-        if not staff_ids:
-            return 0
-        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
-    if program_ids is not None:
-        stmt = stmt.where(ProgramEnrolment.program_id.in_(program_ids))
-    enrolments = list(db.session.scalars(stmt))
+    enrolments = _open_cycles(staff_ids, program_ids)
     if not enrolments:
         return 0
     programs = {p.id: p for p in db.session.scalars(
@@ -273,6 +269,19 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     db.session.flush()
     events.touched(people)
     return completed
+
+
+def _open_cycles(staff_ids: set[int] | None, program_ids: set[int] | None) -> list[ProgramEnrolment]:
+    if staff_ids is not None and not staff_ids:
+        return []
+    stmt = sa.select(ProgramEnrolment).where(
+        ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
+        ProgramEnrolment.completed_at.is_(None))
+    if staff_ids is not None:
+        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
+    if program_ids is not None:
+        stmt = stmt.where(ProgramEnrolment.program_id.in_(program_ids))
+    return list(db.session.scalars(stmt))
 
 
 def _latest_course_cycles(staff_ids: set[int], course_ids: set[int]) -> dict[tuple[int, int], Enrolment]:

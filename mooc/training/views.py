@@ -45,6 +45,7 @@ from mooc.training import (
     exemptions,
     first_steps,
     history,
+    program_paths,
     queries,
     records,
     refreshers,
@@ -52,7 +53,7 @@ from mooc.training import (
     team,
 )
 from mooc.training import rules as rule_changes
-from mooc.training.certificate_pdf import render_certificate, render_record
+from mooc.training.certificate_pdf import render_certificate, render_program_certificate, render_record
 from mooc.training.forms import EnrolForm, ExemptForm, ExtendForm, HistoryUploadForm, RuleForm
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
 from mooc.training.status import EnrolmentStatus
@@ -85,6 +86,7 @@ def home():
         "training/home.html", home=queries.home(current_user.id, current_user.staff_id, today),
         staff_id=current_user.staff_id,
         team=team.summary(current_user, today),
+        paths=program_paths.paths_of(current_user.staff_id, today),
         first_steps=first_steps.steps(current_user) if current_user.can(Permission.RUN_PLATFORM) else [],
     )
 
@@ -121,6 +123,29 @@ def certificate_pdf(code: str):
     name = f"chung-nhan-{certificate.code}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name, inline=True)})
+
+
+# --- programmes: a person's path and its certificate --------------------------------------------
+
+
+@bp.get("/programs/<key>")
+def program(key: str):
+    """The programme as a path: steps done, the current one, locked ones (and why), the due date."""
+    found = program_paths.open_program(key) or abort(404)
+    return render_template("training/program.html", path=program_paths.path_of(found, current_user.staff_id))
+
+
+@bp.get("/programs/certificates/<code>.pdf")
+def program_certificate_pdf(code: str):
+    certificate = program_paths.certificate_by_code(code)
+    if certificate is None or not records.may_see(current_user, certificate.enrolment.staff):
+        abort(404)
+    verify_url = public_url() + url_for("training.verify", code=certificate.code)
+    program = certificate.enrolment.program
+    pdf = render_program_certificate(certificate, verify_url, settings().issuer,
+                                     [course.title for step in program.steps for course in step.courses])
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": content_disposition(f"chung-nhan-{certificate.code}.pdf", inline=True)})
 
 
 @bp.get("/verify/<code>")

@@ -271,3 +271,56 @@ def test_moving_out_closes_the_programme_and_the_courses_it_opened(world, make_u
         db.session.commit()
     assert the_cycle(app, staff).closed_at is not None
     assert course_enrolments(app, staff) == {}
+
+
+# --- the trainee's path, the certificate --------------------------------------------------------------
+
+
+def test_the_path_page_shows_done_current_and_locked_steps_and_the_home_lists_it(world):
+    app, _root, unit, _staff, user = world
+    require(app, unit, due_days=60)
+    finish(app, user, "co-ban")
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    home = client.get("/").get_data(as_text=True)
+    assert "Chương trình của tôi" in home and "Đã xong 1/3 bước bắt buộc" in home
+    assert "Đang học: bước 2 — Tiếp công dân" in home
+    page = client.get("/programs/moi")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    due = (clock.today() + timedelta(days=60)).strftime("%d/%m/%Y")
+    assert f"hạn {due}" in text
+    assert text.count("✓ Đã xong") == 1 and "Bước hiện tại" in text and text.count("🔒 Chưa mở") == 1
+    assert "Mở khi bước 2 đã xong." in text and "Chọn 1 trong các khóa học sau:" in text
+    assert client.get("/programs/khong-co").status_code == 404
+
+
+def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
+    app, _root, unit, staff, user = world
+    require(app, unit, renew_months=12)
+    with app.app_context():
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},CB,01/06/2026\n"
+                                    f"{staff.staff_code},TD,02/06/2026\n{staff.staff_code},GS,03/06/2026\n"
+                                    .encode(), clock.today())
+        history.apply_history(plan)
+        db.session.commit()
+        certificate = db.session.scalar(sa.select(ProgramCertificate))
+        code, expires = certificate.code, certificate.expires_on
+    assert expires is not None  # the rule renews it
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    assert f"/programs/certificates/{code}.pdf" in client.get("/programs/moi").get_data(as_text=True)
+    pdf = client.get(f"/programs/certificates/{code}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Trần Thị Bình" in text and "Bồi dưỡng thanh tra viên mới" in text and code in text
+    assert "hoàn thành chương trình" in text
+    public = app.test_client().get(f"/verify/{code.lower()}")
+    assert public.status_code == 200
+    shown = public.get_data(as_text=True)
+    assert "Trần Thị Bình" in shown and "Bồi dưỡng thanh tra viên mới" in shown and "Chương trình" in shown
+    assert expires.strftime("%d/%m/%Y") in shown
