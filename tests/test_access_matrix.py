@@ -101,6 +101,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
     "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
     "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
+    "reports.program": ("GET", "/reports/programs/{program_id}?unit={unit_a}", "LDODODOO"),
     "reports.legal": ("GET", "/reports/legal", "LDOOOOOO"),  # counts in scope: test_legal_impact.py
     "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
     "reports.subscriptions_page": ("GET", "/reports/subscriptions", "LDOOOOOO"),
@@ -209,7 +210,7 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
         db.session.flush()
         program_certificate = programs.complete(cycle, program)
         db.session.commit()
-        ids = {"program": "moi", "program_certificate": program_certificate.code,
+        ids = {"program": "moi", "program_id": program.id, "program_certificate": program_certificate.code,
                "course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
                "quiz": quiz.id, "certificate": db.session.scalar(sa.select(Certificate.code)),
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
