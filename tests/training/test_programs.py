@@ -8,12 +8,13 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, config
 from mooc.auth.models import User
 from mooc.courses.models import Course, Lesson
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
+from mooc.reminders import messages, schedule
 from mooc.roster.models import Staff
 from mooc.training import completion, history, programs
 from mooc.training.assign import RuleDraft
@@ -324,3 +325,22 @@ def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
     shown = public.get_data(as_text=True)
     assert "Trần Thị Bình" in shown and "Bồi dưỡng thanh tra viên mới" in shown and "Chương trình" in shown
     assert expires.strftime("%d/%m/%Y") in shown
+
+
+# --- reminders and digests mention the programme --------------------------------------------------------
+
+
+def test_reminders_and_digests_name_the_programme_of_a_course(world):
+    app, _root, unit, staff, _user = world
+    require(app, unit, due_days=60)
+    with app.app_context(), app.test_request_context():
+        today = clock.today()
+        plan = schedule.plan(today, schedule.Schedule.of(config.settings()))
+        message = next(m for m in plan.trainees if m.email == "binh@example.vn")
+        assert [(i.course_title, i.program_title) for i in message.items] == [
+            ("Nghiệp vụ cơ bản", "Bồi dưỡng thanh tra viên mới")]
+        _subject, text, _html = messages.trainee_message(message, "https://daotao.example.vn")
+        assert "Nghiệp vụ cơ bản (thuộc chương trình “Bồi dưỡng thanh tra viên mới”)" in text
+        rows = schedule._behind_by_unit(today, 14, {unit.id})[unit.id]
+        assert [(r.course_title, r.program_title) for r in rows] == [
+            ("Nghiệp vụ cơ bản", "Bồi dưỡng thanh tra viên mới")]
