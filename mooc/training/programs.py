@@ -7,7 +7,7 @@ valid completions of its courses, read from their course enrolments:
 
 - a completed cycle of the course (any source: a rule, by hand, joined, imported history, or
   the programme itself) whose certificate is not revoked and has not expired (``expires_on``
-  null or today or later);
+  null or today or later); or an exemption from the course (an open exempt cycle);
 - in a renewal cycle of the programme (cycle 2+), only completions since the cycle began.
 
 A step is *open* when it does not wait for the step before it (``after_previous``) or that step
@@ -95,13 +95,16 @@ def valid_completions(staff_ids: set[int], course_ids: set[int],
     if not staff_ids or not course_ids:
         return {}
     today = today or clock.today()
+    completed = sa.and_(Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
+                        sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
+                        Certificate.revoked_at.is_(None))
+    exempt = sa.and_(Enrolment.state == EnrolmentState.EXEMPT, Enrolment.closed_at.is_(None))
     rows = db.session.execute(
-        sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.completed_at)
+        sa.select(Enrolment.staff_id, Enrolment.course_id,
+                  sa.func.coalesce(Enrolment.completed_at, Enrolment.updated_at))
         .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
         .where(Enrolment.staff_id.in_(staff_ids), Enrolment.course_id.in_(course_ids),
-               Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
-               sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
-               Certificate.revoked_at.is_(None)))
+               sa.or_(completed, exempt)))
     out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     for staff_id, course_id, completed_at in rows:
         if completed_at is not None:
@@ -370,21 +373,31 @@ def close_program_courses(enrolments: list[ProgramEnrolment]) -> None:
 
 
 def lock_reason(staff_id: int, course_id: int, today: date | None = None) -> str | None:
-    """Why ``course_id`` is locked for the person (a sentence), or None when it is not."""
+    """Why ``course_id`` is locked for the person (a sentence), or None when it is not. One
+    statement for a person who follows no programme holding the course (most pages)."""
+    return _lock_reason(list(db.session.scalars(_holding(course_id).where(
+        ProgramEnrolment.staff_id == staff_id))), staff_id, course_id, today)
+
+
+def _holding(course_id: int) -> sa.Select[tuple[ProgramEnrolment]]:
+    """The open programme cycles (of whom the caller says) that have the course in a step."""
+    return (sa.select(ProgramEnrolment)
+            .join(ProgramStep, ProgramStep.program_id == ProgramEnrolment.program_id)
+            .join(program_step_courses, program_step_courses.c.step_id == ProgramStep.id)
+            .where(ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
+                   ProgramEnrolment.completed_at.is_(None), program_step_courses.c.course_id == course_id)
+            .distinct())
+
+
+def _lock_reason(holding: list[ProgramEnrolment], staff_id: int, course_id: int,
+                 today: date | None) -> str | None:
+    if not holding:
+        return None
     direct = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(
         Enrolment.staff_id == staff_id, Enrolment.course_id == course_id,
-        sa.or_(Enrolment.state == EnrolmentState.COMPLETED,
+        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
                sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM))))
     if direct:
-        return None
-    holding = list(db.session.scalars(
-        sa.select(ProgramEnrolment).join(ProgramStep, ProgramStep.program_id == ProgramEnrolment.program_id)
-        .join(program_step_courses, program_step_courses.c.step_id == ProgramStep.id)
-        .where(ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.latest.is_(True),
-               ProgramEnrolment.closed_at.is_(None), ProgramEnrolment.completed_at.is_(None),
-               program_step_courses.c.course_id == course_id)
-        .distinct()))
-    if not holding:
         return None
     course_ids = {c.id for e in holding for s in e.program.steps for c in s.courses}
     completions = valid_completions({staff_id}, course_ids, today).get(staff_id, [])
@@ -403,8 +416,11 @@ def lock_reason(staff_id: int, course_id: int, today: date | None = None) -> str
 
 
 def _course_locked(_sender: object, *, user_id: int, course_id: int) -> str | None:
-    staff_id = db.session.scalar(sa.select(User.staff_id).where(User.id == user_id))
-    return lock_reason(staff_id, course_id) if staff_id is not None else None
+    """The question of ``events.course_locked``, asked by a page with the account's id: one
+    statement when the person follows no programme holding the course."""
+    holding = list(db.session.scalars(_holding(course_id).join(
+        User, User.staff_id == ProgramEnrolment.staff_id).where(User.id == user_id)))
+    return _lock_reason(holding, holding[0].staff_id, course_id, None) if holding else None
 
 
 def connect() -> None:

@@ -9,14 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import clock, config
-from mooc.auth.models import User
+from mooc.auth.models import Role, User
 from mooc.courses.models import Course, Lesson
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.reminders import messages, schedule
 from mooc.roster.models import Staff
-from mooc.training import completion, history, programs
+from mooc.training import completion, exemptions, history, programs
 from mooc.training.assign import RuleDraft
 from mooc.training.models import (
     Enrolment,
@@ -229,6 +229,18 @@ def test_earlier_completions_count_when_still_valid(world, make_staff):
     assert "tiep-dan" in course_enrolments(app, staff)  # the next step opened at once
     assert the_cycle(app, other).steps_done == 0  # expired: done again
     assert course_enrolments(app, other)["co-ban"] == ("program", True, "not_started")
+
+
+def test_an_exemption_counts_as_the_course_done(world, make_user):
+    app, _root, unit, staff, _user = world
+    require(app, unit)
+    admin = make_user(role=Role.ADMIN)
+    with app.app_context():
+        enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == staff.id))
+        exemptions.exempt(enrolment, "Đã học lớp trực tiếp", actor=db.session.get(User, admin.id))
+        db.session.commit()
+    assert the_cycle(app, staff).steps_done == 1
+    assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
 
 
 def test_a_programme_renews_and_asks_its_courses_again(world):
