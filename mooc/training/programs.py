@@ -379,7 +379,7 @@ def lock_reason(staff_id: int, course_id: int, today: date | None = None) -> str
         ProgramEnrolment.staff_id == staff_id))), staff_id, course_id, today)
 
 
-def _holding(course_id: int) -> sa.Select[tuple[ProgramEnrolment]]:
+def _holding(course_id: int) -> sa.Select[ProgramEnrolment]:
     """The open programme cycles (of whom the caller says) that have the course in a step."""
     return (sa.select(ProgramEnrolment)
             .join(ProgramStep, ProgramStep.program_id == ProgramEnrolment.program_id)
