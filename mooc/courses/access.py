@@ -24,4 +24,5 @@ def refused_if_locked(user_id: int, course: object) -> Response | None:
     reason = lock_reason(user_id, course.id)  # type: ignore[attr-defined]
     if reason is None:
         return None
-    return Response(render_template("courses/locked.html", course=course, reason=reason), status=403)
+    return Response(render_template("courses/locked.html", course=course, reason=reason), status=403,
+                    mimetype="text/html")

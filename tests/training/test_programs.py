@@ -162,7 +162,7 @@ def test_a_locked_step_is_refused_by_the_server_and_opens_when_the_step_before_i
     client = app.test_client()
     login(client, "binh@example.vn")
     locked = client.get("/courses/tiep-dan/lessons/mot/bai")
-    assert locked.status_code == 403
+    assert locked.status_code == 403 and locked.mimetype == "text/html"
     page = locked.get_data(as_text=True)
     assert "Bước 2 của chương trình “Bồi dưỡng thanh tra viên mới”" in page and "Nghiệp vụ cơ bản" in page
     token = csrf_token(client, "/")
