@@ -40,7 +40,9 @@ def _almost_done_with_step_one(live, make_trainee):
             .order_by(Module.position, Lesson.position)).all()
         for lesson_id, _key in lessons[:-1]:
             session.add(LessonProgress(user_id=person.user_id, lesson_id=lesson_id))
-        for quiz in session.scalars(sa.select(Quiz).where(Quiz.course_id == course.id, Quiz.archived.is_(False))):
+        quizzes = session.scalars(sa.select(Quiz).where(Quiz.course_id == course.id,
+                                                        Quiz.archived.is_(False)))
+        for quiz in quizzes:
             session.add(QuizAttempt(user_id=person.user_id, quiz_id=quiz.id, number=1,
                                     status=AttemptStatus.SUBMITTED, settings=quiz.settings,
                                     questions=quiz.questions, answers={}, score=1, max_score=1, percent=100,
