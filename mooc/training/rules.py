@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from mooc import events
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
@@ -36,7 +38,7 @@ from mooc.extensions import db
 from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, ProgramEnrolment
 from mooc.training.programs import apply_program_rules
 
 SAMPLE_SIZE = 20
@@ -127,9 +129,12 @@ def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",
 
 def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
     """Open enrolments of the rule whose due date followed the old terms take the new terms'
-    date (from the day each was assigned). Returns how many changed."""
+    date (from the day each was assigned). Returns how many changed. (A programme's rule: its
+    open cycles, and the courses their steps opened.)"""
     if (before.due_days, before.due_on) == (after.due_days, after.due_on):
         return 0
+    if rule.program_id is not None:
+        return _follow_due_terms_of_program(rule, before, after)
     changed = 0
     stmt = sa.select(Enrolment).where(
         Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
@@ -142,6 +147,27 @@ def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft)
         if new_due != enrolment.due_on:
             enrolment.due_on = new_due
             changed += 1
+    return changed
+
+
+def _follow_due_terms_of_program(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
+    changed = 0
+    for cycle in db.session.scalars(sa.select(ProgramEnrolment).where(
+            ProgramEnrolment.rule_id == rule.id, ProgramEnrolment.closed_at.is_(None),
+            ProgramEnrolment.completed_at.is_(None), ProgramEnrolment.cycle == 1)):
+        old_due, new_due = cycle.due_on, due_date(after, cycle.assigned_on)
+        if old_due != due_date(before, cycle.assigned_on) or new_due == old_due:
+            continue  # changed by hand, or unchanged
+        cycle.due_on = new_due
+        changed += 1
+        db.session.execute(  # the required courses its steps opened, due with it
+            sa.update(Enrolment).where(
+                Enrolment.staff_id == cycle.staff_id, Enrolment.program_id == cycle.program_id,
+                Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
+                Enrolment.due_on == old_due,
+                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+            .values(due_on=new_due), execution_options={"synchronize_session": "fetch"})
+        events.touched([cycle.staff_id])
     return changed
 
 
@@ -173,10 +199,23 @@ class ChangePreview:
     closed_sample: list[Staff]
 
 
-def _open_of_rule(rule_id: int) -> set[int]:
+def _open_of_rule(rule: AssignmentRule) -> set[int]:
+    """The rule's open enrolments not finished (of a programme's rule: its open cycles)."""
+    if rule.program_id is not None:
+        return set(db.session.scalars(sa.select(ProgramEnrolment.id).where(
+            ProgramEnrolment.rule_id == rule.id, ProgramEnrolment.closed_at.is_(None),
+            ProgramEnrolment.completed_at.is_(None))))
     return set(db.session.scalars(sa.select(Enrolment.id).where(
-        Enrolment.rule_id == rule_id, Enrolment.closed_at.is_(None),
+        Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
         Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))))
+
+
+def _kept_by_others(rule: AssignmentRule, rule_id: int, before: set[int]) -> set[int]:
+    if not before:
+        return set()
+    model: Any = ProgramEnrolment if rule.program_id is not None else Enrolment
+    return set(db.session.scalars(sa.select(model.id).where(
+        model.id.in_(before), model.closed_at.is_(None), model.rule_id != rule_id)))
 
 
 def _sample(staff_ids: list[int]) -> list[Staff]:
@@ -190,11 +229,9 @@ def _rehearse(rule: AssignmentRule, change: Callable[[], AssignReport]) -> Chang
     rule_id = rule.id
     savepoint = db.session.begin_nested()
     try:
-        before = _open_of_rule(rule_id)
+        before = _open_of_rule(rule)
         report = change()
-        after_open = set(db.session.scalars(sa.select(Enrolment.id).where(
-            Enrolment.id.in_(before), Enrolment.closed_at.is_(None), Enrolment.rule_id != rule_id))) \
-            if before else set()
+        after_open = _kept_by_others(rule, rule_id, before)
     finally:
         savepoint.rollback()
     return ChangePreview(report, len(before), len(after_open), _sample(report.enrolled_ids),

@@ -19,6 +19,7 @@ from mooc.roster.models import Staff
 from mooc.training import completion, exemptions, history, programs
 from mooc.training.assign import RuleDraft
 from mooc.training.models import (
+    AssignmentRule,
     Enrolment,
     EnrolmentSource,
     EnrolmentState,
@@ -26,7 +27,7 @@ from mooc.training.models import (
     ProgramCertificate,
     ProgramEnrolment,
 )
-from mooc.training.rules import create_rule
+from mooc.training.rules import create_rule, deactivate_rule, preview_deactivation, update_rule
 from tests.conftest import csrf_token, login
 from tests.courses.tree import write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
@@ -356,3 +357,24 @@ def test_reminders_and_digests_name_the_programme_of_a_course(world):
         rows = schedule._behind_by_unit(today, 14, {unit.id})[unit.id]
         assert [(r.course_title, r.program_title) for r in rows] == [
             ("Nghiệp vụ cơ bản", "Bồi dưỡng thanh tra viên mới")]
+
+
+def test_editing_and_switching_off_a_programme_rule_follow_the_course_rules(world):
+    app, _root, unit, staff, _user = world
+    require(app, unit, due_days=60)
+    with app.app_context():
+        rule = db.session.scalar(sa.select(AssignmentRule))
+        draft = RuleDraft.of(rule)
+        draft.due_days = 90
+        report = update_rule(rule, draft)
+        db.session.commit()
+        assert report.due_changed == 1
+        assert db.session.scalar(sa.select(Enrolment.due_on).where(Enrolment.staff_id == staff.id)) \
+            == clock.today() + timedelta(days=90)  # the step's course follows the programme
+        preview = preview_deactivation(rule)
+        assert (preview.open_before, preview.report.closed) == (1, 1)
+        deactivate_rule(rule)
+        db.session.commit()
+    assert the_cycle(app, staff).closed_at is not None
+    assert course_enrolments(app, staff) == {}
+    assert the_cycle(app, staff).due_on == clock.today() + timedelta(days=90)
