@@ -33,16 +33,19 @@ def oidc_site(live: LiveServer) -> Iterator[str]:
     """The platform with the directory configured, served beside the live server."""
     server = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_QuietHandler)
     url = f"http://127.0.0.1:{server.server_port}"
-    with running_provider([f"{url}/oidc/callback"], [f"{url}/login"]) as provider:
-        app = create_app({
-            "ENV": "testing", "DATABASE_URL": live.database_url, "INSTANCE_DIR": str(live.instance_dir),
-            "COURSES_DIR": str(live.courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
-            "BASE_URL": url, "OIDC_ISSUER": provider.issuer, "OIDC_CLIENT_ID": CLIENT_ID,
-            "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_SCOPES": "openid email profile staff",
-            "OIDC_MATCH_BY": "staff_code", "OIDC_LABEL": LABEL,
-        })
-        with serving(server, app, name="e2e-oidc-server"):
-            yield url
+    try:
+        with running_provider([f"{url}/oidc/callback"], [f"{url}/login"]) as provider:
+            app = create_app({
+                "ENV": "testing", "DATABASE_URL": live.database_url, "INSTANCE_DIR": str(live.instance_dir),
+                "COURSES_DIR": str(live.courses_dir), "SECRET_KEY": SECRET_KEY, "PASSWORD_METHOD": FAST_HASH,
+                "BASE_URL": url, "OIDC_ISSUER": provider.issuer, "OIDC_CLIENT_ID": CLIENT_ID,
+                "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_SCOPES": "openid email profile staff",
+                "OIDC_MATCH_BY": "staff_code", "OIDC_LABEL": LABEL,
+            })
+            with serving(server, app, name="e2e-oidc-server"):
+                yield url
+    finally:  # also when the provider is not installed (a skip): the socket was open already
+        server.server_close()
 
 
 @pytest.fixture
