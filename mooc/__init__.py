@@ -118,10 +118,12 @@ def _connect_events() -> None:
     """Higher domains listen to the lower ones' events (mooc/events.py)."""
     from mooc.privacy import corrections
     from mooc.reports import summary
-    from mooc.training import completion, hooks
+    from mooc.training import completion, hooks, program_sync, programs
 
     completion.connect()
     hooks.connect()
+    programs.connect()
+    program_sync.connect()
     summary.connect()
     corrections.connect()
 

@@ -27,8 +27,8 @@ from mooc.extensions import db
 from mooc.roster import keys
 from mooc.roster.models import OrgUnit, Position, Staff, StaffHistory, StaffStatus
 from mooc.text import split_full_name
-from mooc.training import assign, completion
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training import assign, completion, programs
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, Program
 
 M = TypeVar("M", bound=Base)
 
@@ -132,6 +132,7 @@ def load_training(report: DemoReport, units: dict[str, OrgUnit], positions: dict
     _demo_rules(courses, units, positions, today)
     _demo_trainee(courses, today)
     _demo_colleagues(courses)
+    _demo_program(units, today)
     db.session.flush()
     report.created["enrolments"] = db.session.execute(
         sa.select(sa.func.count()).select_from(Enrolment)).scalar_one()
@@ -151,7 +152,25 @@ def _demo_rules(courses: dict[str, Course], units: dict[str, OrgUnit], positions
         db.session.flush()
         # Assigned a while ago, so that deadlines fall in the past for some.
         assign.apply_rules(today=today - timedelta(days=45 if key == "giam-sat-so" else 20),
-                           course_ids={rule.course_id})
+                           course_ids={courses[key].id})
+
+
+# the shipped programme, its units (the demo trainee's Hà Nội among them), due days
+DEMO_PROGRAM = ("thanh-tra-vien-moi", ["HN", "NB"], 120)
+
+
+def _demo_program(units: dict[str, OrgUnit], today: date) -> None:
+    """The new inspectors' programme for two provinces, assigned a month ago: what people
+    completed already counts (the demo trainee is at its last step)."""
+    key, unit_codes, due_days = DEMO_PROGRAM
+    program = db.session.scalar(sa.select(Program).where(Program.key == key, Program.archived.is_(False)))
+    if program is None:
+        return
+    rule = AssignmentRule(program_id=program.id, due_days=due_days, note="Quy tắc mẫu của bản demo")
+    rule.units = [units[code] for code in unit_codes if code in units]
+    db.session.add(rule)
+    db.session.flush()
+    programs.apply_program_rules(today=today - timedelta(days=30), program_ids={program.id})
 
 
 def _demo_trainee(courses: dict[str, Course], today: date) -> None:

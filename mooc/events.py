@@ -34,6 +34,11 @@ attempts_count_from = _events.signal("attempts-count-from")
 attempt limit (a renewal cycle gives the attempts again)? kwargs: user_id, course_id. Each
 receiver returns the start of the person's current cycle (a datetime), or None (everything
 counts)."""
+course_locked = _events.signal("course-locked")
+"""A question: may this person open this course's lessons and quizzes now? kwargs: user_id,
+course_id. Each receiver returns why not (a sentence people read), or None (the training
+domain: a locked step of a programme the person follows)."""
+
 staff_touched = _events.signal("staff-touched")
 """Rows that feed the reports' summary (a person's enrolments, or their unit, position or
 status) were written in bulk, past the ORM's notice. kwargs: staff_ids (set[int], or None =

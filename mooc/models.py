@@ -20,7 +20,17 @@ from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.models import ReportDelivery, ReportPerson, ReportSubscription
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.search.models import SearchSection, is_unmapped
-from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentState,
+    Program,
+    ProgramCertificate,
+    ProgramEnrolment,
+    ProgramStep,
+)
 from mooc.xapi.models import XapiOutbox
 
 __all__ = [
@@ -28,7 +38,8 @@ __all__ = [
     "AccountToken", "ApiToken", "AttemptStatus", "AuditEvent", "AuthSession", "CorrectionRequest",
     "CorrectionStatus",
     "Course", "CourseSync", "Lesson", "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit",
-    "Position", "Pseudonymisation", "Quiz", "QuizAttempt", "RecoveryCode", "ReminderKind", "ReminderLog",
+    "Position", "Program", "ProgramCertificate", "ProgramEnrolment", "ProgramStep", "Pseudonymisation",
+    "Quiz", "QuizAttempt", "RecoveryCode", "ReminderKind", "ReminderLog",
     "ReminderStatus", "ReportDelivery", "ReportPerson", "ReportSubscription", "Role", "RosterImport",
     "SearchSection", "SecondFactor", "Staff", "StaffHistory", "StaffStatus", "User", "XapiOutbox",
 ]

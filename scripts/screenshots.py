@@ -122,6 +122,13 @@ def report_people(page: Page, base: str) -> None:
     page.get_by_role("link", name="Cán bộ của đơn vị này").click()
 
 
+def report_program(page: Page, base: str) -> None:
+    """The programme report of the manager's province, opened from the dashboard's list."""
+    page.goto(base + "/reports/")
+    page.get_by_role("link", name="Bồi dưỡng nghiệp vụ thanh tra viên mới").click()
+    page.wait_for_load_state()
+
+
 def search(page: Page, base: str) -> None:
     opened("/")(page, base)
     box = page.get_by_role("searchbox", name="Tìm trong các khóa học")
@@ -145,9 +152,11 @@ SHOTS = [  # (file name, account or None, how to get there, viewport)
     ("search", TRAINEE, search, DESKTOP),
     ("record", TRAINEE, opened("/training/record"), DESKTOP),
     ("verify", TRAINEE, verify, DESKTOP),
+    ("program", TRAINEE, opened("/programs/thanh-tra-vien-moi"), DESKTOP),
     ("dashboard", REPORTER, opened("/reports/"), DESKTOP),
     ("dashboard-province", MANAGER, opened("/reports/"), DESKTOP),
     ("report-people", MANAGER, report_people, DESKTOP),
+    ("report-program", MANAGER, report_program, DESKTOP),
     ("roster", MANAGER, opened("/roster/"), DESKTOP),
     ("home-manager", MANAGER, opened("/"), DESKTOP),
     ("home-manager-mobile", MANAGER, opened("/"), PHONE),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,16 @@ from mooc.privacy.models import CorrectionRequest
 from mooc.quizzes.models import QuizAttempt
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, RosterImport
-from mooc.training import assign
+from mooc.training import assign, programs
 from mooc.training.completion import complete
-from mooc.training.models import AssignmentRule, Certificate, Enrolment
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    EnrolmentSource,
+    Program,
+    ProgramEnrolment,
+)
 from tests.conftest import TEST_PASSWORD, csrf_token, login, save
 from tests.training.conftest import make_course
 
@@ -73,6 +80,9 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "training.record_pdf": ("GET", "/training/people/{trainee_staff}/record.pdf", "LOODODOO"),
     "training.revoke_certificate": ("POST", "/certificates/{certificate}/revoke", "LDDDODDO"),
     "training.certificate_pdf": ("GET", "/certificates/{certificate}.pdf", "LOODODOO"),
+    "training.program": ("GET", "/programs/{program}", "LOOOOOOO"),  # anyone signed in reads a path
+    "training.program_certificate_pdf": ("GET", "/programs/certificates/{program_certificate}.pdf",
+                                         "LOODODOO"),
     "training.enrol": ("POST", "/training/people/{trainee_staff}/enrol", "LDODODDO"),
     "training.exempt": ("POST", "/training/enrolments/{enrolment}/exempt", "LDDDODDO"),
     "training.extend_due": ("POST", "/training/enrolments/{enrolment}/extend", "LDODODDO"),
@@ -92,6 +102,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "reports.people": ("GET", "/reports/people?unit={unit_a}", "LDODODOO"),
     "reports.compliance": ("GET", "/reports/compliance?unit={unit_a}", "LDODODOO"),
     "reports.trend": ("GET", "/reports/trend", "LDOOOOOO"),
+    "reports.program": ("GET", "/reports/programs/{program_id}?unit={unit_a}", "LDODODOO"),
     "reports.legal": ("GET", "/reports/legal", "LDOOOOOO"),  # counts in scope: test_legal_impact.py
     "reports.course": ("GET", "/reports/courses/{course}", "LDOOOOOO"),
     "reports.subscriptions_page": ("GET", "/reports/subscriptions", "LDOOOOOO"),
@@ -191,8 +202,17 @@ def world(make_app, tmp_path: Path, make_unit, make_staff, make_user):
         attempt = QuizAttempt(user_id=users["trainee"].id, quiz_id=quiz.id, number=1, settings=quiz.settings,
                               questions=quiz.questions, answers={})
         db.session.add(attempt)
+        program = Program(key="moi", code="CT", title="Chương trình thử")
+        db.session.add(program)
+        db.session.flush()
+        cycle = ProgramEnrolment(staff_id=trainee_staff.id, program_id=program.id,
+                                 source=EnrolmentSource.MANUAL, assigned_on=date(2026, 1, 1))
+        db.session.add(cycle)
+        db.session.flush()
+        program_certificate = programs.complete(cycle, program)
         db.session.commit()
-        ids = {"course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
+        ids = {"program": "moi", "program_id": program.id, "program_certificate": program_certificate.code,
+               "course": course.id, "rule": rule.id, "enrolment": enrolment.id, "attempt": attempt.id,
                "quiz": quiz.id, "certificate": db.session.scalar(sa.select(Certificate.code)),
                "trainee_staff": trainee_staff.id, "unit_a": unit_a.id, "checksum": "0" * 64}
     record = save(app, RosterImport(checksum="1" * 64, filename="ds.csv"))

@@ -68,3 +68,15 @@ def test_demo_data_loads_once_and_its_logins_work(app):
         client = app.test_client()
         assert login(client, email, demo_accounts.DEMO_PASSWORD).status_code == 302, email
         assert client.get("/").status_code == 200
+
+
+def test_the_demo_requires_the_shipped_programme_and_its_trainee_sees_the_path(app):
+    with app.app_context():
+        demo.load_demo()
+        db.session.commit()
+    client = app.test_client()
+    login(client, "hocvien@example.vn", demo_accounts.DEMO_PASSWORD)
+    home = client.get("/").get_data(as_text=True)
+    assert "Chương trình của tôi" in home and "Bồi dưỡng nghiệp vụ thanh tra viên mới" in home
+    path = client.get("/programs/thanh-tra-vien-moi").get_data(as_text=True)
+    assert "Đã xong 2/3 bước bắt buộc" in path and "Bước hiện tại" in path

@@ -24,7 +24,7 @@ from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, Staff
 from mooc.training import assign
 from mooc.training.completion import complete
-from mooc.training.models import AssignmentRule, Certificate, Enrolment
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, Program
 from tests.conftest import csrf_token, login
 from tests.roster.helpers import csv_bytes
 
@@ -184,8 +184,11 @@ def world_for_sweeps(org, person, make_user):
                                  title="Luật Thanh tra", superseded_from=date(2025, 7, 1),
                                  superseded_by=["84/2025/QH15"])
         db.session.add(document)
+        program = Program(key="luat", code="CT", title="Chương trình thử")
+        db.session.add(program)
         db.session.flush()
         samples = {
+            "program_id": program.id,
             "unit_id": o.section_a.id, "staff_id": staff.id, "course_id": o.course_id,
             "enrolment_id": enrolment.id, "rule_id": rule.id, "attempt_id": attempt.id,
             "import_id": 1, "key": "luat", "lesson_key": lesson.key, "quiz_key": quiz.key, "quiz_id": quiz.id,

@@ -18,6 +18,7 @@ from mooc import clock
 from mooc.courses import media as media_files
 from mooc.courses.format import (
     COURSE_DIR_RE,
+    IGNORED_NAMES,
     CourseSource,
     Document,
     LessonSource,
@@ -38,6 +39,7 @@ from mooc.formats.legal import (
 )
 from mooc.formats.legal import number_key as citation_key
 from mooc.formats.problem import Problem
+from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand, parse_program
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
 
@@ -159,6 +161,9 @@ class CheckResult:
     quizzes: dict[Path, Any] = field(default_factory=dict)  # quiz file -> parsed quiz
     root: Path | None = None  # the courses folder (the parent of a single course checked)
     registry: Registry = field(default_factory=Registry)  # the legal registry (_phap-ly.yaml)
+    # the programmes (_chuong-trinh/*.md) and each one's steps, included programmes put in place
+    programs: list[ProgramSource] = field(default_factory=list)
+    program_steps: dict[str, list[StepSource]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -176,6 +181,7 @@ class CheckResult:
             "modules": sum(len(c.modules) for c in self.courses),
             "lessons": lessons,
             "quizzes": quizzes,
+            "programs": len(self.programs),
             "errors": len(self.errors),
             "warnings": len(self.warnings),
         }
@@ -231,8 +237,39 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
         _check_course(course, links, report, anchors, quizzes, media_max_bytes)
         for lesson in course.lessons():
             check_legal(lesson, registry, report, as_of or today, today)
+    # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
+    programs, steps = load_programs(root, {course.key for course in courses}, report)
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
-    return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry)
+    return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
+                       programs, steps)
+
+
+def load_programs(courses_root: Path, course_keys: set[str],
+                  report: Reporter) -> tuple[list[ProgramSource], dict[str, list[StepSource]]]:
+    """The programmes of ``_chuong-trinh/`` (mooc/formats/program.py), checked against the
+    courses of the tree; their problems join the report."""
+    folder = courses_root / PROGRAMS_DIR
+    if not folder.is_dir() or folder.is_symlink():
+        return [], {}
+    programs: list[ProgramSource] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name in IGNORED_NAMES:
+            continue
+        if path.is_symlink() or not path.is_file() or path.suffix != ".md":
+            report.warning(path, 1, "stray-file", "not a programme (a programme is a .md file)")
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+            continue
+        program, problems = parse_program(raw, report.rel(path), path.stem)
+        report.problems.extend(problems)
+        if program is not None:
+            programs.append(program)
+    steps, problems = expand(programs, course_keys)
+    report.problems.extend(problems)
+    return programs, steps
 
 
 def load_registry(courses_root: Path, report: Reporter) -> Registry:

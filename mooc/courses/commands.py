@@ -113,7 +113,8 @@ def check_command(path: str | None, output: str, as_of: str | None) -> None:
             click.echo(f"note: {note}", err=True)
         click.echo(
             f"{summary['courses']} course(s), {summary['modules']} module(s), "
-            f"{summary['lessons']} lesson(s), {summary['quizzes']} quiz(zes): "
+            f"{summary['lessons']} lesson(s), {summary['quizzes']} quiz(zes), "
+            f"{summary['programs']} programme(s): "
             f"{summary['errors']} error(s), {summary['warnings']} warning(s)."
         )
     if result.errors:

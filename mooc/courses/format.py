@@ -23,6 +23,7 @@ import yaml
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.formats.legal import REGISTRY_NAME
 from mooc.formats.problem import Problem
+from mooc.formats.program import PROGRAMS_DIR
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -439,6 +440,8 @@ def load_tree(root: Path) -> tuple[list[CourseSource], list[Problem]]:
         for entry in _entries(root):
             if _refuse_symlink(entry, report):
                 continue
+            if entry.is_dir() and entry.name == PROGRAMS_DIR:
+                continue  # the programmes: check.py reads them
             if entry.is_dir():
                 course_dirs.append(entry)
             elif entry.name not in IGNORED_NAMES:

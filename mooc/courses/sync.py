@@ -34,7 +34,7 @@ from mooc.courses.models import (
     Quiz,
 )
 from mooc.courses.render import RENDER_VERSION, Rendered, render
-from mooc.courses.signals import lessons_synced
+from mooc.courses.signals import lessons_synced, programs_synced
 from mooc.extensions import db
 from mooc.formats.legal import Registry, number_key
 from mooc.formats.problem import Problem
@@ -661,4 +661,8 @@ def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progre
     )
     db.session.flush()
     lessons_synced.send(report, lesson_ids=syncer.touched_lesson_ids())  # receivers write in this transaction
+    if not single_course:
+        course_ids = {key: id_ for key, id_ in db.session.execute(sa.select(Course.key, Course.id))}
+        programs_synced.send(report, programs=result.programs, steps=result.program_steps,
+                             course_ids=course_ids, report=report)
     return report

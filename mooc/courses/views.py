@@ -11,7 +11,7 @@ from werkzeug.security import safe_join
 
 from mooc import accel, clock
 from mooc.config import settings
-from mooc.courses import editions, outline_html, progress, queries
+from mooc.courses import access, editions, outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
 from mooc.courses.format import ASSET_SUFFIXES
 from mooc.courses.media import mime_type
@@ -57,7 +57,8 @@ def course(key: str):
     outline = queries.course_page(key, current_user.id)
     if outline is None:
         abort(404)
-    return render_template("courses/course.html", course=outline.course, outline=outline)
+    return render_template("courses/course.html", course=outline.course, outline=outline,
+                           locked=access.lock_reason(current_user.id, outline.course.id))
 
 
 @bp.get("/<key>/lessons/<path:lesson_key>")
@@ -70,6 +71,8 @@ def lesson(key: str, lesson_key: str):
             abort(404)
         return redirect(url_for("courses.lesson", key=course.key, lesson_key=renamed.key), 301)
     outline, lesson, reader = found
+    if (locked := access.refused_if_locked(current_user.id, outline.course)) is not None:
+        return locked  # a locked step of the person's programme: refused, not only hidden
     news = editions.for_reader(outline.course, lesson, reader.completed_version, reader.refresher_of,
                                reader.read_fresh)
     previous, following = outline.neighbours("lesson", lesson.key)
@@ -94,6 +97,8 @@ def lesson(key: str, lesson_key: str):
 @bp.post("/<key>/lessons/<path:lesson_key>/done")
 def mark_done(key: str, lesson_key: str):
     course = _course_or_404(key)
+    if (locked := access.refused_if_locked(current_user.id, course)) is not None:
+        return locked
     lesson = db.session.scalar(
         db.select(Lesson).where(
             Lesson.course_id == course.id, Lesson.key == lesson_key, Lesson.archived.is_(False)

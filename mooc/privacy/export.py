@@ -27,7 +27,14 @@ from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.reminders.models import ReminderLog
 from mooc.reports.models import ReportDelivery, ReportSubscription
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffHistory
-from mooc.training.models import AssignmentRule, Certificate, Enrolment
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    Program,
+    ProgramCertificate,
+    ProgramEnrolment,
+)
 
 # "table.column" (a foreign key to a person or to a row a person owns) -> the export's section.
 COVERAGE: dict[str, str] = {
@@ -35,6 +42,8 @@ COVERAGE: dict[str, str] = {
     "staff_history.staff_id": "roster_history",
     "enrolments.staff_id": "enrolments",
     "certificates.enrolment_id": "certificates",
+    "program_enrolments.staff_id": "programs",
+    "program_certificates.program_enrolment_id": "certificates",
     "auth_sessions.user_id": "sessions",
     "account_tokens.user_id": "account_links",
     "lesson_progress.user_id": "lesson_progress",
@@ -71,6 +80,7 @@ SECTIONS: dict[str, Any] = {
     "sessions": _l("Sign-in sessions"),
     "account_links": _l("Invitation and password reset links"),
     "enrolments": _l("Enrolments"),
+    "programs": _l("Programmes"),
     "certificates": _l("Certificates"),
     "lesson_progress": _l("Lessons done"),
     "quiz_attempts": _l("Quiz attempts"),
@@ -136,7 +146,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rows(statement: sa.Select) -> list[dict[str, Any]]:
+def _rows(statement: sa.Select | sa.CompoundSelect) -> list[dict[str, Any]]:
     return [{key: _plain(value) for key, value in row._mapping.items()}
             for row in db.session.execute(statement)]
 
@@ -204,10 +214,24 @@ def _training(staff_id: int, user_ids: list[int], enrolment_ids: Any) -> dict[st
                       Enrolment.note)
             .join(Course, Course.id == Enrolment.course_id)
             .where(Enrolment.staff_id == staff_id).order_by(Enrolment.assigned_on, Enrolment.id)),
+        "programs": _rows(
+            sa.select(ProgramEnrolment.id, Program.key.label("program_key"), Program.title.label("program"),
+                      ProgramEnrolment.cycle, ProgramEnrolment.source, ProgramEnrolment.assigned_on,
+                      ProgramEnrolment.due_on, ProgramEnrolment.steps_done, ProgramEnrolment.steps_required,
+                      ProgramEnrolment.completed_at, ProgramEnrolment.expires_on, ProgramEnrolment.closed_at)
+            .join(Program, Program.id == ProgramEnrolment.program_id)
+            .where(ProgramEnrolment.staff_id == staff_id)
+            .order_by(ProgramEnrolment.assigned_on, ProgramEnrolment.id)),
         "certificates": _rows(
-            sa.select(Certificate.code, Certificate.holder_name, Certificate.course_title,
-                      Certificate.issued_at, Certificate.expires_on, Certificate.revoked_at)
-            .where(Certificate.enrolment_id.in_(enrolment_ids)).order_by(Certificate.issued_at)),
+            sa.union_all(
+                sa.select(Certificate.code, Certificate.holder_name, Certificate.course_title,
+                          Certificate.issued_at, Certificate.expires_on, Certificate.revoked_at)
+                .where(Certificate.enrolment_id.in_(enrolment_ids)),
+                sa.select(ProgramCertificate.code, ProgramCertificate.holder_name,
+                          ProgramCertificate.program_title, ProgramCertificate.issued_at,
+                          ProgramCertificate.expires_on, ProgramCertificate.revoked_at)
+                .join(ProgramEnrolment, ProgramEnrolment.id == ProgramCertificate.program_enrolment_id)
+                .where(ProgramEnrolment.staff_id == staff_id)).order_by(sa.text("issued_at"))),
         "lesson_progress": _rows(
             sa.select(Course.title.label("course"), Lesson.title.label("lesson"), LessonProgress.completed_at)
             .join(Lesson, Lesson.id == LessonProgress.lesson_id)

@@ -17,7 +17,7 @@ from mooc.auth import sessions
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import settings
-from mooc.courses import queries
+from mooc.courses import access, queries
 from mooc.courses.models import Course, Quiz
 from mooc.database import reads_first, short_write
 from mooc.errors import refuse
@@ -108,6 +108,8 @@ def _own_attempt(attempt_id: int) -> QuizAttempt:
 @bp.get("/courses/<key>/quizzes/<path:quiz_key>")
 def quiz(key: str, quiz_key: str):
     course, quiz = _quiz_or_404(key, quiz_key)
+    if (locked := access.refused_if_locked(current_user.id, course)) is not None:
+        return locked  # a locked step of the person's programme: refused, not only hidden
     state = attempts.fresh_state(current_user.id, quiz)  # writes only to close a timed-out attempt
     outline = queries.outline(course, current_user.id)
     previous, following = outline.neighbours("quiz", quiz.key)
@@ -127,6 +129,8 @@ def quiz(key: str, quiz_key: str):
 @reads_first  # the new attempt is one INSERT in a short transaction (attempts.start_attempt)
 def start(key: str, quiz_key: str):
     quiz = _live_quiz(key, quiz_key)
+    if (locked := access.refused_if_locked(current_user.id, quiz.course)) is not None:
+        return locked
     try:
         attempt = attempts.start_attempt(current_user.id, quiz)
     except attempts.AttemptRefused as refused:
@@ -231,6 +235,8 @@ def submit(attempt_id: int):
     if not current_user.is_authenticated:
         return _signed_out_submit(attempt_id)
     attempt = _own_attempt(attempt_id)
+    if (locked := access.refused_if_locked(current_user.id, attempt.quiz.course)) is not None:
+        return locked
     was_open = attempt.status == AttemptStatus.IN_PROGRESS
     responses = _responses(attempt)
     unconfirmed = was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1"

@@ -165,7 +165,8 @@ def _decide(items: list[Enrolment], account: AccountStatus | None, recent: dict[
 def _item(enrolment: Enrolment, step: str, today: date) -> TraineeItem:
     due = enrolment.due_on
     return TraineeItem(enrolment_key(enrolment.id, step), step, enrolment.id, enrolment.course.title,
-                       enrolment.course.key, due, (due - today).days if due else None)
+                       enrolment.course.key, due, (due - today).days if due else None,
+                       enrolment.program.title if enrolment.program is not None else None)
 
 
 def _send(messages: list[TraineeMessage], outcomes: list[PersonOutcome], actor: User,

@@ -131,8 +131,15 @@ def _trainee_subject(items: list[TraineeItem]) -> str:
     return _("New required course: %(title)s", title=title)
 
 
+def titled(title: str, program_title: str | None) -> str:
+    """A course's title, and the programme it is a step of, when a programme opened it."""
+    if not program_title:
+        return title
+    return _("%(title)s (part of the programme “%(program)s”)", title=title, program=program_title)
+
+
 def _item_text(item: TraineeItem) -> str:
-    title, day = item.course_title, format_date(item.day)
+    title, day = titled(item.course_title, item.program_title), format_date(item.day)
     if item.kind == ReminderKind.EXPIRY:
         return _("%(title)s: your certificate expires on %(date)s. Complete the course again by then "
                  "to keep it valid.", title=title, date=day)
@@ -229,7 +236,8 @@ def _digest_row(row: DigestRow, today: date, with_status: bool) -> str:
 
 
 def _digest_row_text(row: DigestRow, today: date, with_status: bool) -> str:
-    args = {"name": row.staff_name, "unit": row.unit_name, "title": row.course_title}
+    args = {"name": row.staff_name, "unit": row.unit_name,
+            "title": titled(row.course_title, row.program_title)}
     if row.due_on is None:
         return _("%(name)s (%(unit)s): %(title)s", **args)
     day = format_date(row.due_on)

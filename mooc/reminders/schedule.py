@@ -43,7 +43,7 @@ from mooc.roster import account_status
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.roster.units import children_map, subtree_ids, unit_labels
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, Program
 from mooc.training.status import TO_DO, EnrolmentStatus
 
 ASSIGNED_LOOKBACK_DAYS = 7  # an assignment older than this is not announced any more
@@ -138,6 +138,7 @@ class TraineeItem:
     course_key: str
     day: date | None  # the due date; for ``expiry`` the certificate's expiry date
     days: int | None  # days from today to ``day``: negative when overdue
+    program_title: str | None = None  # the programme whose step opened the course (mooc.training.programs)
 
     @property
     def kind(self) -> ReminderKind:
@@ -163,6 +164,7 @@ class DigestRow:
     due_on: date | None
     staff_id: int = 0
     account: AccountStatus = AccountStatus.ACTIVE  # whether the person can sign in
+    program_title: str | None = None  # the programme whose step opened the course
 
 
 @dataclass
@@ -260,7 +262,8 @@ def _trainee_messages(today: date, schedule: Schedule,
         if step is None:
             continue
         days = (row.due_on - today).days if row.due_on is not None else None
-        item = TraineeItem(enrolment_key(row.id, step), step, row.id, row.title, row.key, row.due_on, days)
+        item = TraineeItem(enrolment_key(row.id, step), step, row.id, row.title, row.key, row.due_on, days,
+                           row.program_title)
         candidates.append((row.user_id, row.email, row.full_name, item))
     for row in _expiring_certificates(today, schedule):
         completed_on = row.completed_at.astimezone(clock.LOCAL_TZ).date()
@@ -311,9 +314,11 @@ def _open_enrolments(today: date, schedule: Schedule) -> list[sa.Row]:
         when.append(Enrolment.due_on <= horizon)
     stmt = (
         sa.select(Enrolment.id, Enrolment.cycle, Enrolment.source, Enrolment.assigned_on, Enrolment.due_on,
-                  Course.title, Course.key, Staff.full_name, User.id.label("user_id"), User.email)
+                  Course.title, Course.key, Staff.full_name, User.id.label("user_id"), User.email,
+                  Program.title.label("program_title"))
         .join(Staff, Staff.id == Enrolment.staff_id)
         .join(Course, Course.id == Enrolment.course_id)
+        .outerjoin(Program, Program.id == Enrolment.program_id)
         .outerjoin(User, _recipients())
         .where(
             Enrolment.required.is_(True),
@@ -418,11 +423,12 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
     status = EnrolmentStatus.expression(today, enrolment, current=True)  # people who left: excluded below
     stmt = (
         sa.select(Staff.unit_id, Staff.full_name, Staff.sort_key, OrgUnit.name, Course.title,
-                  status, enrolment.due_on, Staff.id, account_status.expression())
+                  status, enrolment.due_on, Staff.id, account_status.expression(), Program.title)
         .select_from(enrolment)
         .join(Staff, Staff.id == enrolment.staff_id)
         .join(OrgUnit, OrgUnit.id == Staff.unit_id)
         .join(Course, Course.id == enrolment.course_id)
+        .outerjoin(Program, Program.id == enrolment.program_id)
         .outerjoin(User, User.staff_id == Staff.id)  # account_status.join(): the person's account
         .where(
             Staff.status != StaffStatus.LEFT,
@@ -434,8 +440,8 @@ def _behind_by_unit(today: date, horizon_days: int, units: set[int]) -> dict[int
     grouped: dict[int, list[DigestRow]] = defaultdict(list)
     labels = unit_labels()  # "Phòng 1 — Thanh tra TP Hà Nội" where another unit is also "Phòng 1"
     for row in db.session.execute(stmt):
-        unit_id, name, sort_key, unit_name, title, row_status, due_on, staff_id, account = row
+        unit_id, name, sort_key, unit_name, title, row_status, due_on, staff_id, account, program = row
         label = labels.get(unit_id, unit_name)
         grouped[unit_id].append(DigestRow(name, sort_key, label, title, EnrolmentStatus(row_status),
-                                          due_on, staff_id, AccountStatus(account)))
+                                          due_on, staff_id, AccountStatus(account), program))
     return grouped

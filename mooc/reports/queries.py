@@ -30,7 +30,7 @@ from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import subtree_ids, tree, unit_labels
-from mooc.training.models import AssignmentRule, Enrolment, rule_units
+from mooc.training.models import AssignmentRule, Enrolment, ProgramStep, program_step_courses, rule_units
 from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
 
 # The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
@@ -55,6 +55,7 @@ class Filters:
     due_from: date | None = None
     due_to: date | None = None
     account: str | None = None  # "cannot_sign_in": lists of people only
+    program_id: int | None = None  # the courses of a programme's steps
 
     def as_args(self) -> dict[str, Any]:
         args = {
@@ -64,6 +65,7 @@ class Filters:
             "due_from": self.due_from.isoformat() if self.due_from else None,
             "due_to": self.due_to.isoformat() if self.due_to else None,
             "account": self.account,
+            "program": self.program_id,
         }
         return {k: v for k, v in args.items() if v}
 
@@ -80,6 +82,8 @@ def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date | sa.BindPar
               enrolment: Any = Enrolment) -> sa.Select[*Cols]:
     if filters.course_id:
         stmt = stmt.where(enrolment.course_id == filters.course_id)
+    if filters.program_id:
+        stmt = stmt.where(enrolment.course_id.in_(program_courses(filters.program_id)))
     if filters.position_id:
         stmt = stmt.where(Staff.position_id == filters.position_id)
     if filters.status in STATUSES:
@@ -91,6 +95,13 @@ def _filtered(stmt: sa.Select[*Cols], filters: Filters, today: date | sa.BindPar
     if filters.due_to:
         stmt = stmt.where(enrolment.due_on <= filters.due_to)
     return stmt
+
+
+def program_courses(program_id: int) -> sa.Select:
+    """The courses of a programme's steps (the reports' programme filter)."""
+    return (sa.select(program_step_courses.c.course_id)
+            .join(ProgramStep, ProgramStep.id == program_step_courses.c.step_id)
+            .where(ProgramStep.program_id == program_id))
 
 
 @dataclass

@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 
 from mooc.formatting import format_date
 from mooc.reports import exports, queries
+from mooc.reports.programs import ProgramPerson, ProgramRollup
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.units import unit_label
+from mooc.training.program_paths import ProgramStatus
 from mooc.training.status import EnrolmentStatus
 
 
@@ -112,3 +114,20 @@ def compliance_tables(result: queries.Compliance, max_rows: int) -> tuple[str, l
           "; ".join(r.missing)] for r in queries.compliance_rows(result, max_rows)),
     )
     return title, [units, people]
+
+
+def program_tables(data: ProgramRollup,
+                   people: Iterator[ProgramPerson]) -> tuple[exports.Table, exports.Table]:
+    """The programme report: by unit (people by status), and its people one by one."""
+    headers = [_("Unit"), _("People following it"), _("Completed (people)"), _("On track (people)"),
+               _("Behind schedule (people)"), _("Overdue (people)"), _("Completion rate (% of people)")]
+    rows = [[row.label if row.unit else _("Total"), row.people, row.counts["completed"],
+             row.counts["on_track"], row.counts["behind"], row.counts["overdue"], row.rate]
+            for row in [*data.rows, data.total]]
+    labels = {status: status.label for status in ProgramStatus}
+    people_rows = ([p.staff_code, p.full_name, p.unit, labels[p.status], p.steps_done, p.steps_required,
+                    format_date(p.due_on) if p.due_on else ""] for p in people)
+    people_headers = [_("Staff code"), _("Full name"), _("Unit"), _("Status"), _("Required steps done"),
+                      _("Required steps"), _("Due")]
+    return (exports.Table(_("By unit"), headers, rows),
+            exports.Table(_("People of the programme"), people_headers, people_rows))

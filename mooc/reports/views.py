@@ -39,10 +39,12 @@ from mooc.params import choice_arg, date_arg, int_arg, parse_int
 from mooc.replica import reads_replica
 from mooc.reports import analytics, exports, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
+from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
 from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
+from mooc.training.models import Program
 from mooc.training.status import EnrolmentStatus
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
@@ -69,6 +71,7 @@ def _filters() -> queries.Filters:
         due_from=date_arg("due_from"),
         due_to=date_arg("due_to"),
         account=choice_arg("account", queries.ACCOUNT_FILTERS),
+        program_id=int_arg("program"),
     )
 
 
@@ -90,6 +93,7 @@ def _choices(*, units: bool = True) -> dict:
             sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
         ).all(),
         "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
+        "programs": program_report.live_programs(),
         "units": unit_choices(current_user) if units else None,
         "statuses": queries.STATUSES,
     }
@@ -111,6 +115,7 @@ def _described(unit: str, filters: queries.Filters | None = None, as_of: date | 
     described = Described([(_("Unit"), unit)], [unit])
     if filters is not None:
         course = db.session.get(Course, filters.course_id) if filters.course_id else None
+        _describe_program(described, filters.program_id)
         position = db.session.get(Position, filters.position_id) if filters.position_id else None
         status = EnrolmentStatus(filters.status) if filters.status else None
         described.lines += [
@@ -130,6 +135,13 @@ def _described(unit: str, filters: queries.Filters | None = None, as_of: date | 
     described.lines.append((_("As of"), format_date(day)))
     described.name_parts.append(day.isoformat())
     return described
+
+
+def _describe_program(described: Described, program_id: int | None) -> None:
+    program = db.session.get(Program, program_id) if program_id else None
+    if program is not None:
+        described.lines.append((_("Programme"), program.title))
+        described.name_parts.append(program.key)
 
 
 def _export(kind: str, title: str, tables: list[exports.Table], described: Described,
@@ -372,6 +384,31 @@ def course(course_id: int):
             _("Question difficulty"), [_("Quiz"), _("Question"), _("Answers"), _("Share correct (%)")],
             [[q.quiz_title, q.title, q.answers, q.percent_correct] for q in data.questions])], described)
     return render_template("reports/course.html", course=course, data=data)
+
+
+@bp.get("/programs/<int:program_id>")
+@permission_required(Permission.READ_REPORTS)
+@reads_replica
+def program(program_id: int):
+    """A programme per unit: its people completed, on track, behind, overdue; with exports."""
+    found = db.session.get(Program, program_id) or abort(404)
+    today = clock.today()
+    unit_id = int_arg("unit")
+    try:
+        data = program_report.program_rollup(current_user, found, unit_id, today)
+    except queries.OutOfScope:
+        abort(404)
+    export = _export_arg()
+    if export:
+        unit = unit_label(data.parent) if data.parent else _("All my units")
+        described = _described(unit)
+        described.lines.insert(1, (_("Programme"), found.title))
+        described.name_parts.insert(1, found.key)
+        by_unit, people = tables.program_tables(data, program_report.program_people(
+            current_user, found, unit_id, today))
+        return _export(export, _("Programme: %(title)s", title=found.title), [by_unit, people], described)
+    return render_template("reports/program.html", data=data, program=found, unit_id=unit_id,
+                           statuses=program_report.STATUSES)
 
 
 # --- reports by e-mail ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from mooc.training.models import (
     Enrolment,
     EnrolmentSource,
     EnrolmentState,
+    ProgramEnrolment,
     RenewalMode,
     supersede_earlier,
 )
@@ -45,7 +46,7 @@ def add_months(day: date, months: int) -> date:
 class RuleDraft:
     """A rule as an administrator is writing it (before it is saved)."""
 
-    course_id: int
+    course_id: int | None  # the course required, or None for a programme's rule
     unit_ids: list[int]
     position_ids: list[int] = field(default_factory=list)  # empty: every position
     due_days: int | None = None
@@ -53,6 +54,7 @@ class RuleDraft:
     renew_months: int | None = None
     all_units: bool = False  # every unit, chosen as such (``unit_ids`` is then ignored)
     renewal: RenewalMode = RenewalMode.FULL  # what a renewal cycle asks (mooc.training.refreshers)
+    program_id: int | None = None  # the programme required (mooc.training.programs), instead of a course
 
     @classmethod
     def of(cls, rule: AssignmentRule) -> RuleDraft:
@@ -65,6 +67,7 @@ class RuleDraft:
             rule.renew_months,
             bool(rule.all_units),
             RenewalMode(rule.renewal or RenewalMode.FULL),
+            rule.program_id,
         )
 
 
@@ -99,7 +102,8 @@ def preview(draft: RuleDraft, today: date | None = None, sample_size: int = 20) 
     matched = matching_staff_query(draft).subquery()
     enrolled = sa.select(Enrolment.staff_id).where(
         Enrolment.course_id == draft.course_id, Enrolment.closed_at.is_(None)
-    )
+    ) if draft.program_id is None else sa.select(ProgramEnrolment.staff_id).where(
+        ProgramEnrolment.program_id == draft.program_id, ProgramEnrolment.closed_at.is_(None))
     count = db.session.scalar(sa.select(sa.func.count()).select_from(matched)) or 0
     new_ids = sa.select(matched.c.id).where(matched.c.id.not_in(enrolled))
     to_enrol = db.session.scalar(sa.select(sa.func.count()).select_from(new_ids.subquery())) or 0
@@ -157,7 +161,8 @@ def apply_rules(
     a course left with no active rule closes what is left.
     """
     today = today or clock.today()
-    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True))
+    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True),
+                                             AssignmentRule.course_id.is_not(None))
     open_rule_courses = sa.select(Enrolment.course_id).distinct().where(
         Enrolment.source == EnrolmentSource.RULE, Enrolment.closed_at.is_(None))
     if course_ids is not None:
@@ -167,7 +172,7 @@ def apply_rules(
         open_rule_courses = open_rule_courses.where(Enrolment.staff_id.in_(staff_ids))
     by_course: dict[int, list[AssignmentRule]] = defaultdict(list)
     for rule in db.session.scalars(active):
-        by_course[rule.course_id].append(rule)
+        by_course[rule.course_id or 0].append(rule)
     for course_id in db.session.scalars(open_rule_courses):
         by_course.setdefault(course_id, [])  # no active rule any more: its enrolments close
     report = AssignReport()
@@ -185,7 +190,8 @@ def _apply_course(
     covered = _covered(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
     for staff_id, covering in covered.items():
-        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
+        if not _adopted_from_program(latest.get(staff_id), covering[0]):
+            _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
     if staff_ids is None or staff_ids:
         report.closed_ids = _close_uncovered(course_id, staff_ids, covered)
         report.closed += len(report.closed_ids)
@@ -228,6 +234,17 @@ def _cover(
         if rule.renewal == RenewalMode.CHANGED_ONLY:  # a refresher: what changed since their edition
             renewal.refresher_of = current.completed_version
         report.renewed += 1
+
+
+def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule) -> bool:
+    """A course a programme's step opened, now required directly: the rule adopts it (a direct
+    requirement is never locked by the programme's order); due by the earlier date."""
+    if current is None or current.closed_at is not None or current.source != EnrolmentSource.PROGRAM:
+        return False
+    current.source, current.rule_id, current.required = EnrolmentSource.RULE, rule.id, True
+    rule_due = due_date(RuleDraft.of(rule), current.assigned_on)
+    current.due_on = min(current.due_on, rule_due) if current.due_on is not None else rule_due
+    return True
 
 
 def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:

@@ -10,7 +10,7 @@ import segno
 from fpdf import FPDF, FontFace
 
 from mooc.formatting import format_date, format_number
-from mooc.training.models import Certificate
+from mooc.training.models import Certificate, ProgramCertificate
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 RED = (179, 38, 30)
@@ -29,13 +29,63 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
     pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
     pdf.set_auto_page_break(False)
     pdf.add_page()
-    _frame_and_heading(pdf, organisation)
+    _frame_and_heading(pdf, organisation, "hoàn thành khóa học")
     _holder_and_course(pdf, certificate)
     _verification(pdf, certificate, verify_url)
     return bytes(pdf.output())
 
 
-def _frame_and_heading(pdf: FPDF, organisation: str) -> None:
+def render_program_certificate(certificate: ProgramCertificate, verify_url: str, organisation: str,
+                               courses: list[str]) -> bytes:
+    """A programme's certificate: as a course's, with the courses the person completed in it."""
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"Chứng nhận {certificate.code}")
+    pdf.set_author(organisation)
+    pdf.set_creator("mooc")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    _frame_and_heading(pdf, organisation, "hoàn thành chương trình bồi dưỡng")
+    width = pdf.w
+    pdf.set_text_color(*INK)
+    pdf.set_y(68)
+    pdf.set_font("DejaVu", "", 13)
+    pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 24)
+    pdf.cell(0, 13, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    staff = certificate.enrolment.staff
+    if staff is not None:
+        pdf.set_font("DejaVu", "", 11)
+        pdf.set_text_color(*MUTED)
+        unit = staff.unit
+        who = f"Mã cán bộ: {staff.staff_code}" + (f" · {unit.name}" if unit is not None else "")
+        pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
+    pdf.set_font("DejaVu", "", 13)
+    pdf.cell(0, 8, "đã hoàn thành chương trình", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "B", 17)
+    pdf.set_x(30)
+    pdf.multi_cell(width - 60, 9, certificate.program_title, align="C", new_x="LMARGIN", new_y="NEXT")
+    if courses:
+        pdf.set_font("DejaVu", "", 10)
+        pdf.set_text_color(*MUTED)
+        pdf.set_x(40)
+        pdf.multi_cell(width - 80, 5, "gồm các khóa học: " + "; ".join(courses), align="C",
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(*INK)
+    pdf.set_font("DejaVu", "", 12)
+    pdf.ln(2)
+    completed = certificate.enrolment.completed_at or certificate.issued_at
+    pdf.cell(0, 7, f"Ngày hoàn thành: {format_date(completed)}", align="C", new_x="LMARGIN", new_y="NEXT")
+    validity = (f"Có giá trị đến ngày {format_date(certificate.expires_on)}" if certificate.expires_on
+                else "Không thời hạn")
+    pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
+    _verification(pdf, certificate, verify_url)
+    return bytes(pdf.output())
+
+
+def _frame_and_heading(pdf: FPDF, organisation: str, what: str) -> None:
     width = pdf.w
     pdf.set_draw_color(*RED)
     pdf.set_line_width(1.2)
@@ -53,7 +103,7 @@ def _frame_and_heading(pdf: FPDF, organisation: str) -> None:
     pdf.set_y(40)
     pdf.cell(0, 14, "CHỨNG NHẬN", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 14)
-    pdf.cell(0, 8, "hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, what, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
 def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
@@ -105,7 +155,7 @@ def _holder_details(certificate: Certificate) -> str:
     return " · ".join(parts)
 
 
-def _verification(pdf: FPDF, certificate: Certificate, verify_url: str) -> None:
+def _verification(pdf: FPDF, certificate: Certificate | ProgramCertificate, verify_url: str) -> None:
     """The QR code to the verification page, the certificate's number and that page's address."""
     width = pdf.w
     qr = segno.make(verify_url, error="m")

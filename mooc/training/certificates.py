@@ -14,7 +14,7 @@ from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import scope
-from mooc.training.models import Certificate
+from mooc.training.models import Certificate, ProgramCertificate
 
 CODE_LENGTH = 20  # the longest code the public check looks up
 
@@ -31,7 +31,7 @@ class Validity(enum.StrEnum):
     REVOKED = "revoked"
 
     @classmethod
-    def of(cls, certificate: Certificate, today: date | None = None) -> Validity:
+    def of(cls, certificate: Certificate | ProgramCertificate, today: date | None = None) -> Validity:
         if certificate.revoked_at is not None:
             return cls.REVOKED
         if certificate.expires_on is not None and certificate.expires_on < (today or clock.today()):
@@ -43,9 +43,12 @@ def by_code(code: str) -> Certificate | None:
     return db.session.scalar(sa.select(Certificate).where(Certificate.code == code))
 
 
-def verify(code: str) -> tuple[Certificate | None, Validity | None]:
-    """The public check of a code as typed (any case; at most ``CODE_LENGTH`` characters read)."""
-    certificate = by_code(code.upper()[:CODE_LENGTH])
+def verify(code: str) -> tuple[Certificate | ProgramCertificate | None, Validity | None]:
+    """The public check of a code as typed (any case; at most ``CODE_LENGTH`` characters read):
+    a course's certificate or a programme's (one space of codes: ``programs.new_code``)."""
+    code = code.upper()[:CODE_LENGTH]
+    certificate: Certificate | ProgramCertificate | None = by_code(code) or db.session.scalar(
+        sa.select(ProgramCertificate).where(ProgramCertificate.code == code))
     return certificate, (Validity.of(certificate) if certificate is not None else None)
 
 

@@ -17,6 +17,7 @@ from mooc.roster.leavers import leave_when_due
 from mooc.roster.reader import FileRefused
 from mooc.training.assign import apply_rules
 from mooc.training.history import apply_history, plan_history
+from mooc.training.programs import apply_program_rules
 
 
 @click.group()
@@ -34,6 +35,7 @@ def assign_command(quiet: bool) -> None:
     left = leave_when_due()
     with for_command(quiet) as progress:
         report = apply_rules(progress=progress)
+        report += apply_program_rules()  # programmes: their cycles, then the courses of open steps
     audit.record("training.assigned", left=left, enrolled=report.enrolled, renewed=report.renewed,
                  closed=report.closed)
     db.session.commit()

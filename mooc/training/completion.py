@@ -23,7 +23,7 @@ from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
-from mooc.training import refreshers
+from mooc.training import programs, refreshers
 from mooc.training.activity import note_activity
 from mooc.training.assign import add_months
 from mooc.training.models import Certificate, Enrolment, EnrolmentSource, EnrolmentState
@@ -257,6 +257,7 @@ def complete(enrolment: Enrolment, course: Course, progress: CourseProgress | No
     local_day = when.astimezone(clock.LOCAL_TZ).date()
     enrolment.expires_on = add_months(local_day, renew) if renew else None
     issue_certificate(enrolment, course)
+    programs.advance({enrolment.staff_id})  # the next step of a programme may open
 
 
 def new_code() -> str:

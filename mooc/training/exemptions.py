@@ -6,6 +6,7 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.roster import scope
+from mooc.training import programs
 from mooc.training.models import Enrolment, EnrolmentState
 
 
@@ -22,5 +23,6 @@ def exempt(enrolment: Enrolment, reason: str, *, actor: User) -> None:
     enrolment.state = EnrolmentState.EXEMPT
     enrolment.exempt_reason = reason.strip()
     enrolment.exempted_by_id = actor.id
+    programs.advance({enrolment.staff_id})  # an exemption counts as the step's course done
     audit.record("training.exempted", actor=actor, target=enrolment.staff.staff_code,
                  enrolment_id=enrolment.id, reason=enrolment.exempt_reason)

@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 
 class RuleForm(FlaskForm):
-    course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
+    # a course's id, or "p<id>" for a programme (a rule's target: mooc.training.programs)
+    course = SelectField(_l("Course"), coerce=str, validators=[InputRequired()])
     scope = RadioField(
         _l("Who must take it"),
         choices=[

@@ -21,6 +21,7 @@ from mooc.roster import planning, scope
 from mooc.roster.models import Staff
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
 from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
+from mooc.training import programs
 from mooc.training.activity import note_activity
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
 
@@ -232,4 +233,6 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
             )
         )
         db.session.flush()
+    # a completion imported counts for the programmes the people follow (docs/programs.md)
+    programs.advance({completion.staff_id for completion in plan.to_add})
     return len(plan.to_add)

@@ -15,6 +15,7 @@ from mooc.extensions import db
 from mooc.training.assign import apply_rules
 from mooc.training.completion import cycle_start
 from mooc.training.models import AssignmentRule, Enrolment, rule_units
+from mooc.training.programs import apply_program_rules
 
 MANY = 500  # past this many people, applying every rule to everyone is one set-based pass anyway
 
@@ -22,7 +23,9 @@ MANY = 500  # past this many people, applying every rule to everyone is one set-
 def _on_roster_changed(_sender: object, *, staff_ids: set[int] | None = None) -> None:
     if staff_ids is not None and not staff_ids:
         return
-    apply_rules(staff_ids=None if staff_ids is None or len(staff_ids) > MANY else set(staff_ids))
+    people = None if staff_ids is None or len(staff_ids) > MANY else set(staff_ids)
+    apply_rules(staff_ids=people)
+    apply_program_rules(staff_ids=people)
 
 
 def _rules_naming(_sender: object, *, unit_ids: set[int]) -> list[str]:
@@ -32,8 +35,8 @@ def _rules_naming(_sender: object, *, unit_ids: set[int]) -> list[str]:
         sa.select(AssignmentRule).join(rule_units, rule_units.c.rule_id == AssignmentRule.id)
         .where(rule_units.c.unit_id.in_(unit_ids), AssignmentRule.active.is_(True))
         .order_by(AssignmentRule.id).distinct())
-    return [f"{rule.course.title} ({rule.course.code})" + (f": {rule.note}" if rule.note else "")
-            for rule in rules]
+    return [f"{target.title} ({target.code})" + (f": {rule.note}" if rule.note else "")
+            for rule in rules if (target := rule.course or rule.program) is not None]
 
 
 def _cycle_start_of(_sender: object, *, user_id: int, course_id: int) -> datetime | None:

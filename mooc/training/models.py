@@ -44,10 +44,13 @@ class AssignmentRule(CreatedAt, Model):
         sa.CheckConstraint("(due_days IS NULL) <> (due_on IS NULL)", name="one_due"),
         sa.CheckConstraint("due_days IS NULL OR due_days > 0", name="due_days_positive"),
         sa.CheckConstraint("renew_months IS NULL OR renew_months > 0", name="renew_positive"),
+        # a rule requires a course or a programme (mooc.training.programs), never both
+        sa.CheckConstraint("(course_id IS NULL) <> (program_id IS NULL)", name="one_target"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id"), index=True)
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id"), index=True)
     due_days: Mapped[int | None]
     due_on: Mapped[date | None]
     renew_months: Mapped[int | None]
@@ -60,6 +63,7 @@ class AssignmentRule(CreatedAt, Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 
     course = relationship("Course")
+    program = relationship("Program")
     units = relationship("OrgUnit", secondary=rule_units, order_by="OrgUnit.code")
     positions = relationship("Position", secondary=rule_positions, order_by="Position.rank")
 
@@ -78,6 +82,7 @@ class EnrolmentSource(enum.StrEnum):
     MANUAL = "manual"  # enrolled by a manager or an administrator
     SELF = "self"  # an optional course the trainee joined
     IMPORT = "import"  # a completion done elsewhere, imported
+    PROGRAM = "program"  # a course of a programme the person follows (Enrolment.program_id)
 
 
 class Enrolment(CreatedAt, Model):
@@ -121,6 +126,8 @@ class Enrolment(CreatedAt, Model):
     required: Mapped[bool] = mapped_column(default=True)
     source: Mapped[EnrolmentSource] = mapped_column(enum_column(EnrolmentSource, "source"))
     rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment_rules.id", ondelete="SET NULL"))
+    # source "program": the programme whose step opened this course for the person
+    program_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programs.id", ondelete="SET NULL"))
     state: Mapped[EnrolmentState] = mapped_column(
         enum_column(EnrolmentState, "state"),
         default=EnrolmentState.NOT_STARTED,
@@ -149,6 +156,7 @@ class Enrolment(CreatedAt, Model):
     staff = relationship("Staff")
     course = relationship("Course")
     rule = relationship("AssignmentRule")
+    program = relationship("Program")
 
 
 class Certificate(Model):
@@ -169,6 +177,112 @@ class Certificate(Model):
                                                  index=True)  # for the read API's updated_since
 
     enrolment = relationship("Enrolment")
+
+
+program_step_courses = sa.Table(
+    "program_step_courses",
+    db.metadata,
+    sa.Column("step_id", sa.ForeignKey("program_steps.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("course_id", sa.ForeignKey("courses.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+)
+
+
+class Program(CreatedAt, Model):
+    """A path of courses (``courses/_chuong-trinh/<id>.md``), written by the courses sync
+    through ``courses.signals.programs_synced`` (mooc/training/program_sync.py). Matched by
+    ``key`` (the file's ``id``; ``previously:`` adopts a renamed one); archived, never
+    deleted, when its file goes."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(100))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    intro: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, shown as plain paragraphs
+    source_path: Mapped[str] = mapped_column(sa.String(300), default="")
+    content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    steps = relationship("ProgramStep", order_by="ProgramStep.position", cascade="all, delete-orphan",
+                         back_populates="program")
+
+
+class ProgramStep(Model):
+    """Step ``position`` (1, 2...) of a programme: ``pick`` of its courses (a one-course step:
+    1 of 1); ``after_previous``: opens only when the step before is done; ``optional``: the
+    certificate does not wait for it."""
+
+    __tablename__ = "program_steps"
+    __table_args__ = (
+        sa.UniqueConstraint("program_id", "position"),
+        sa.CheckConstraint("pick > 0", name="pick_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    pick: Mapped[int] = mapped_column(default=1)
+    after_previous: Mapped[bool] = mapped_column(default=False)
+    optional: Mapped[bool] = mapped_column(default=False)
+
+    program = relationship("Program", back_populates="steps")
+    courses = relationship("Course", secondary=program_step_courses, order_by=program_step_courses.c.position,
+                           viewonly=True)
+
+
+class ProgramEnrolment(CreatedAt, Model):
+    """A person's cycle of a programme. Its steps' progress is read from the person's course
+    enrolments (``programs.step_states``); ``steps_done``/``steps_required`` keep the count
+    the reports read, written by ``programs.advance`` each time it looks."""
+
+    __tablename__ = "program_enrolments"
+    __table_args__ = (
+        sa.UniqueConstraint("staff_id", "program_id", "cycle"),
+        sa.Index("uq_program_enrolments_latest", "staff_id", "program_id", unique=True,
+                 sqlite_where=sa.text("latest"), postgresql_where=sa.text("latest")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("programs.id"), index=True)
+    cycle: Mapped[int] = mapped_column(default=1)
+    latest: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[EnrolmentSource] = mapped_column(enum_column(EnrolmentSource, "source"))
+    rule_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assignment_rules.id", ondelete="SET NULL"))
+    assigned_on: Mapped[date]
+    due_on: Mapped[date | None]
+    steps_done: Mapped[int] = mapped_column(default=0)
+    steps_required: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_on: Mapped[date | None]
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    staff = relationship("Staff")
+    program = relationship("Program")
+    rule = relationship("AssignmentRule")
+
+
+class ProgramCertificate(Model):
+    """Proof of a completed programme cycle, checkable at /verify/<code> like a course's."""
+
+    __tablename__ = "program_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_enrolment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("program_enrolments.id", ondelete="CASCADE"), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_on: Mapped[date | None]
+    holder_name: Mapped[str] = mapped_column(sa.String(200))
+    program_title: Mapped[str] = mapped_column(sa.String(300))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(300))
+
+    enrolment = relationship("ProgramEnrolment")
 
 
 def supersede_earlier(staff_id: int, course_id: int) -> None:

@@ -19,7 +19,14 @@ from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.units import tree
 from mooc.training import outlines, refreshers
 from mooc.training.completion import CourseProgress, course_progress, cycle_start, progress_of
-from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    EnrolmentState,
+    Program,
+    ProgramEnrolment,
+)
 from mooc.training.status import EnrolmentStatus
 
 
@@ -321,6 +328,11 @@ def rules_overview() -> tuple[list[AssignmentRule], dict[int, int]]:
         .where(Enrolment.rule_id.is_not(None))
         .group_by(Enrolment.rule_id)
     ) if rule_id is not None}
+    counts.update({rule_id: count for rule_id, count in db.session.execute(  # a programme's rule
+        sa.select(ProgramEnrolment.rule_id, sa.func.count())
+        .where(ProgramEnrolment.rule_id.is_not(None))
+        .group_by(ProgramEnrolment.rule_id)
+    ) if rule_id is not None})
     return rules, counts
 
 
@@ -331,6 +343,7 @@ class RuleChoices:
     courses: list[Course]
     units: list[tuple[OrgUnit, int]]
     positions: list[Position]
+    programs: list[Program]
 
 
 def rule_choices() -> RuleChoices:
@@ -338,4 +351,5 @@ def rule_choices() -> RuleChoices:
         open_courses(),
         tree(),
         list(db.session.scalars(sa.select(Position).order_by(Position.rank))),
+        list(db.session.scalars(sa.select(Program).where(Program.archived.is_(False)).order_by(Program.title))),
     )

@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from mooc import events
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
@@ -36,7 +38,8 @@ from mooc.extensions import db
 from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, ProgramEnrolment
+from mooc.training.programs import apply_program_rules
 
 SAMPLE_SIZE = 20
 
@@ -63,14 +66,22 @@ def create_rule(draft: RuleDraft, *, note: str = "",
     """Save the rule and enrol the people it covers (flush only; the caller commits). A scoped
     actor (a training officer) names units of their scope, and at least one."""
     _require_rule_scope(actor, draft)
-    rule = AssignmentRule(course_id=draft.course_id, created_by_id=actor.id if actor else None)
+    rule = AssignmentRule(course_id=draft.course_id, program_id=draft.program_id,
+                          created_by_id=actor.id if actor else None)
     _write_terms(rule, draft, note)
     db.session.add(rule)
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     audit.record("training.rule_created", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
-                 enrolled=report.enrolled, all_units=draft.all_units)
+                 program_id=rule.program_id, enrolled=report.enrolled, all_units=draft.all_units)
     return rule, report
+
+
+def apply_to(rule: AssignmentRule) -> AssignReport:
+    """Apply again the whole set of active rules of the rule's course, or of its programme."""
+    if rule.program_id is not None:
+        return apply_program_rules(program_ids={rule.program_id})
+    return apply_rules(course_ids={rule.course_id} if rule.course_id is not None else set())
 
 
 def _require_rule_scope(actor: User | None, draft: RuleDraft) -> None:
@@ -103,11 +114,11 @@ def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",
     _require_rule_scope(actor, draft)
     if not rule.active:
         raise RuleError("inactive")
-    if draft.course_id != rule.course_id:
+    if draft.course_id != rule.course_id or draft.program_id != rule.program_id:
         raise RuleError("course")
     _write_terms(rule, draft, note)
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     report.due_changed = _follow_due_terms(rule, before, draft)
     db.session.flush()
     audit.record("training.rule_updated", actor=actor, target=f"rule {rule.id}", course_id=rule.course_id,
@@ -118,9 +129,12 @@ def update_rule(rule: AssignmentRule, draft: RuleDraft, *, note: str = "",
 
 def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
     """Open enrolments of the rule whose due date followed the old terms take the new terms'
-    date (from the day each was assigned). Returns how many changed."""
+    date (from the day each was assigned). Returns how many changed. (A programme's rule: its
+    open cycles, and the courses their steps opened.)"""
     if (before.due_days, before.due_on) == (after.due_days, after.due_on):
         return 0
+    if rule.program_id is not None:
+        return _follow_due_terms_of_program(rule, before, after)
     changed = 0
     stmt = sa.select(Enrolment).where(
         Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
@@ -136,6 +150,27 @@ def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft)
     return changed
 
 
+def _follow_due_terms_of_program(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
+    changed = 0
+    for cycle in db.session.scalars(sa.select(ProgramEnrolment).where(
+            ProgramEnrolment.rule_id == rule.id, ProgramEnrolment.closed_at.is_(None),
+            ProgramEnrolment.completed_at.is_(None), ProgramEnrolment.cycle == 1)):
+        old_due, new_due = cycle.due_on, due_date(after, cycle.assigned_on)
+        if old_due != due_date(before, cycle.assigned_on) or new_due == old_due:
+            continue  # changed by hand, or unchanged
+        cycle.due_on = new_due
+        changed += 1
+        db.session.execute(  # the required courses its steps opened, due with it
+            sa.update(Enrolment).where(
+                Enrolment.staff_id == cycle.staff_id, Enrolment.program_id == cycle.program_id,
+                Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
+                Enrolment.due_on == old_due,
+                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+            .values(due_on=new_due), execution_options={"synchronize_session": "fetch"})
+        events.touched([cycle.staff_id])
+    return changed
+
+
 def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> AssignReport:
     """Switch the rule off. The course's other active rules are applied again: people they
     cover keep the course (their enrolments now belong to the rule that covers them); open
@@ -145,7 +180,7 @@ def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> Assig
         raise RuleError("inactive")
     rule.active = False
     db.session.flush()
-    report = apply_rules(course_ids={rule.course_id})
+    report = apply_to(rule)
     audit.record("training.rule_deactivated", actor=actor, target=f"rule {rule.id}", closed=report.closed)
     return report
 
@@ -164,10 +199,23 @@ class ChangePreview:
     closed_sample: list[Staff]
 
 
-def _open_of_rule(rule_id: int) -> set[int]:
+def _open_of_rule(rule: AssignmentRule) -> set[int]:
+    """The rule's open enrolments not finished (of a programme's rule: its open cycles)."""
+    if rule.program_id is not None:
+        return set(db.session.scalars(sa.select(ProgramEnrolment.id).where(
+            ProgramEnrolment.rule_id == rule.id, ProgramEnrolment.closed_at.is_(None),
+            ProgramEnrolment.completed_at.is_(None))))
     return set(db.session.scalars(sa.select(Enrolment.id).where(
-        Enrolment.rule_id == rule_id, Enrolment.closed_at.is_(None),
+        Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
         Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))))
+
+
+def _kept_by_others(rule: AssignmentRule, rule_id: int, before: set[int]) -> set[int]:
+    if not before:
+        return set()
+    model: Any = ProgramEnrolment if rule.program_id is not None else Enrolment
+    return set(db.session.scalars(sa.select(model.id).where(
+        model.id.in_(before), model.closed_at.is_(None), model.rule_id != rule_id)))
 
 
 def _sample(staff_ids: list[int]) -> list[Staff]:
@@ -181,11 +229,9 @@ def _rehearse(rule: AssignmentRule, change: Callable[[], AssignReport]) -> Chang
     rule_id = rule.id
     savepoint = db.session.begin_nested()
     try:
-        before = _open_of_rule(rule_id)
+        before = _open_of_rule(rule)
         report = change()
-        after_open = set(db.session.scalars(sa.select(Enrolment.id).where(
-            Enrolment.id.in_(before), Enrolment.closed_at.is_(None), Enrolment.rule_id != rule_id))) \
-            if before else set()
+        after_open = _kept_by_others(rule, rule_id, before)
     finally:
         savepoint.rollback()
     return ChangePreview(report, len(before), len(after_open), _sample(report.enrolled_ids),

@@ -47,6 +47,7 @@ from mooc.training import (
     exemptions,
     first_steps,
     history,
+    program_paths,
     queries,
     records,
     refreshers,
@@ -54,7 +55,7 @@ from mooc.training import (
     team,
 )
 from mooc.training import rules as rule_changes
-from mooc.training.certificate_pdf import render_certificate, render_record
+from mooc.training.certificate_pdf import render_certificate, render_program_certificate, render_record
 from mooc.training.forms import (
     EnrolForm,
     ExemptForm,
@@ -96,6 +97,7 @@ def home():
         "training/home.html", home=queries.home(current_user.id, current_user.staff_id, today),
         staff_id=current_user.staff_id,
         team=team.summary(current_user, today),
+        paths=program_paths.paths_of(current_user.staff_id, today),
         first_steps=first_steps.steps(current_user) if current_user.can(Permission.RUN_PLATFORM) else [],
     )
 
@@ -132,6 +134,29 @@ def certificate_pdf(code: str):
     name = f"chung-nhan-{certificate.code}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": content_disposition(name, inline=True)})
+
+
+# --- programmes: a person's path and its certificate --------------------------------------------
+
+
+@bp.get("/programs/<key>")
+def program(key: str):
+    """The programme as a path: steps done, the current one, locked ones (and why), the due date."""
+    found = program_paths.open_program(key) or abort(404)
+    return render_template("training/program.html", path=program_paths.path_of(found, current_user.staff_id))
+
+
+@bp.get("/programs/certificates/<code>.pdf")
+def program_certificate_pdf(code: str):
+    certificate = program_paths.certificate_by_code(code)
+    if certificate is None or not records.may_see(current_user, certificate.enrolment.staff):
+        abort(404)
+    verify_url = public_url() + url_for("training.verify", code=certificate.code)
+    program = certificate.enrolment.program
+    pdf = render_program_certificate(certificate, verify_url, settings().issuer,
+                                     [course.title for step in program.steps for course in step.courses])
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": content_disposition(f"chung-nhan-{certificate.code}.pdf", inline=True)})
 
 
 @bp.get("/verify/<code>")
@@ -327,7 +352,10 @@ def extend_due(enrolment_id: int):
 def _rule_form() -> RuleForm:
     form = RuleForm()
     choices = queries.rule_choices()
-    form.course.choices = [SelectChoice(c.id, f"{c.title} ({c.code})") for c in choices.courses]
+    courses = [SelectChoice(str(c.id), f"{c.title} ({c.code})") for c in choices.courses]
+    form.course.choices = {_("Courses"): courses, _("Programmes"): [
+        SelectChoice(f"p{p.id}", f"{p.title} ({p.code})") for p in choices.programs]} \
+        if choices.programs else courses
     # A training officer's other units are shown but cannot be chosen (the domain refuses them too).
     allowed = scope.visible_units(current_user)
     form.units.choices = [SelectChoice(unit.id, "— " * depth + unit.name,
@@ -348,7 +376,15 @@ def rules():
     return render_template("training/rules.html", rules=rows, counts=counts, editable=editable)
 
 
-def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
+def _target(value: str | None) -> tuple[int | None, int | None]:
+    """The rule form's target: (course id, None), or (None, programme id) for "p<id>"."""
+    value = value or ""
+    if value.startswith("p") and value[1:].isdigit():
+        return None, int(value[1:])
+    return (int(value), None) if value.isdigit() else (0, None)
+
+
+def _draft(form: RuleForm, course_id: int | None, program_id: int | None = None) -> assign.RuleDraft:
     every = form.scope.data == "all"
     return assign.RuleDraft(
         course_id,
@@ -359,6 +395,7 @@ def _draft(form: RuleForm, course_id: int) -> assign.RuleDraft:
         form.renew_months.data or None,
         all_units=every,
         renewal=RenewalMode(form.renewal.data or RenewalMode.FULL),
+        program_id=program_id,
     )
 
 
@@ -377,7 +414,7 @@ def new_rule():
     form = _rule_form()
     preview = lessons = None
     if form.validate_on_submit():
-        draft = _draft(form, form.course.data)
+        draft = _draft(form, *_target(form.course.data))
         preview = assign.preview(draft)
         lessons = _lessons_preview(draft)
         if request.form.get("confirm") == "1":
@@ -426,7 +463,7 @@ def edit_rule(rule_id: int):
     form = _edit_form(rule)
     change = lessons = None
     if form.validate_on_submit():
-        draft = _draft(form, rule.course_id)
+        draft = _draft(form, rule.course_id, rule.program_id)
         lessons = _lessons_preview(draft)
         actor = current_user._get_current_object()
         try:

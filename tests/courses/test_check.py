@@ -32,6 +32,7 @@ def test_the_sample_tree_is_clean(tree):
         "modules": 2,
         "lessons": 3,
         "quizzes": 0,
+        "programs": 0,
         "errors": 0,
         "warnings": 0,
     }

@@ -27,7 +27,14 @@ from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory, StaffStatus
 from mooc.training.completion import complete
-from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentSource
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    EnrolmentSource,
+    Program,
+    ProgramEnrolment,
+)
 from tests.training.conftest import make_course
 
 NAME = "Trịnh Thị Bảo Ngọc"
@@ -82,6 +89,11 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
         enrolment = _enrol(staff.id, course)
         complete(enrolment, course, None, datetime(2026, 1, 5, tzinfo=UTC))
         _enrol(other.id, course, exempted_by_id=user.id, exempt_reason="Đã học ở đơn vị cũ")
+        program = Program(key="ttv-moi", code="CT-MOI", title="Bồi dưỡng thanh tra viên mới")
+        db.session.add(program)
+        db.session.flush()
+        db.session.add(ProgramEnrolment(staff_id=staff.id, program_id=program.id,
+                                        source=EnrolmentSource.MANUAL, assigned_on=date(2025, 1, 2)))
         db.session.add_all([
             LessonProgress(user_id=user.id, lesson_id=lesson.id),
             QuizAttempt(user_id=user.id, quiz_id=quiz.id, number=1, status=AttemptStatus.SUBMITTED,

@@ -1,0 +1,118 @@
+"""What a trainee and the reports read of programmes: a person's path (steps done, the current
+one, locked ones and why, the due date, the certificate) and the status of a programme cycle
+(completed, on track, behind, overdue), decided here only."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from mooc import clock
+from mooc.extensions import db
+from mooc.training.models import Program, ProgramCertificate, ProgramEnrolment
+from mooc.training.programs import StepState, StepStatus, step_states, valid_completions
+
+
+class ProgramStatus(enum.StrEnum):
+    """A programme cycle's status. Behind: on time, but fewer of its required steps are done
+    than the share of the time from assignment to the due date that has passed (half the time
+    gone, under half the steps done). Overdue: not completed and its due date is past."""
+
+    COMPLETED = "completed"
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    OVERDUE = "overdue"
+
+    @classmethod
+    def of(cls, enrolment: ProgramEnrolment, today: date | None = None) -> ProgramStatus:
+        return cls.of_values(enrolment.completed_at is not None, enrolment.assigned_on, enrolment.due_on,
+                             enrolment.steps_done, enrolment.steps_required, today or clock.today())
+
+    @classmethod
+    def of_values(cls, completed: bool, assigned_on: date, due_on: date | None, done: int, required: int,
+                  today: date) -> ProgramStatus:
+        if completed:
+            return cls.COMPLETED
+        if due_on is not None and due_on < today:
+            return cls.OVERDUE
+        if due_on is not None and required and due_on > assigned_on:
+            elapsed = (today - assigned_on).days / (due_on - assigned_on).days
+            if done / required < elapsed:
+                return cls.BEHIND
+        return cls.ON_TRACK
+
+    @property
+    def label(self) -> str:
+        return str(LABELS[self])
+
+
+LABELS = {
+    ProgramStatus.COMPLETED: _l("Completed"),
+    ProgramStatus.ON_TRACK: _l("On track"),
+    ProgramStatus.BEHIND: _l("Behind schedule"),
+    ProgramStatus.OVERDUE: _l("Overdue"),
+}
+
+
+@dataclass
+class Path:
+    """A programme as one person sees it."""
+
+    program: Program
+    enrolment: ProgramEnrolment | None  # their latest cycle (None: not assigned to them)
+    states: list[StepState]
+    status: ProgramStatus | None
+    certificate: ProgramCertificate | None
+
+    @property
+    def current(self) -> StepState | None:
+        """The first open step not done: where the person goes next."""
+        return next((s for s in self.states if s.status == StepStatus.OPEN), None)
+
+    def waits_for(self, state: StepState) -> StepState | None:
+        return self.states[state.number - 2] if state.status == StepStatus.LOCKED else None
+
+
+def path_of(program: Program, staff_id: int | None, today: date | None = None) -> Path:
+    today = today or clock.today()
+    enrolment = None
+    if staff_id is not None:
+        enrolment = db.session.scalar(sa.select(ProgramEnrolment).where(
+            ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.program_id == program.id,
+            ProgramEnrolment.latest.is_(True)))
+    course_ids = {course.id for step in program.steps for course in step.courses}
+    completions = valid_completions({staff_id}, course_ids, today).get(staff_id or 0, []) \
+        if staff_id is not None else []
+    states = step_states(program, enrolment, completions)
+    certificate = None
+    if enrolment is not None and enrolment.completed_at is not None:
+        certificate = db.session.scalar(sa.select(ProgramCertificate).where(
+            ProgramCertificate.program_enrolment_id == enrolment.id))
+    status = None
+    if enrolment is not None and enrolment.closed_at is None:
+        status = ProgramStatus.of(enrolment, today)
+    return Path(program, enrolment, states, status, certificate)
+
+
+def paths_of(staff_id: int | None, today: date | None = None) -> list[Path]:
+    """The person's programmes (their open or completed latest cycles), by title."""
+    if staff_id is None:
+        return []
+    programs = db.session.scalars(
+        sa.select(Program).join(ProgramEnrolment, ProgramEnrolment.program_id == Program.id)
+        .where(ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.latest.is_(True),
+               ProgramEnrolment.closed_at.is_(None), Program.archived.is_(False))
+        .order_by(Program.title))
+    return [path_of(program, staff_id, today) for program in programs]
+
+
+def open_program(key: str) -> Program | None:
+    return db.session.scalar(sa.select(Program).where(Program.key == key, Program.archived.is_(False)))
+
+
+def certificate_by_code(code: str) -> ProgramCertificate | None:
+    return db.session.scalar(sa.select(ProgramCertificate).where(ProgramCertificate.code == code))

@@ -1,0 +1,436 @@
+"""Programmes: a path of courses a person follows (docs/programs.md).
+
+A programme enrolment (``ProgramEnrolment``) is opened by a rule whose target is a programme
+(``assign.apply_rules``: the same units x positions, due date and renewal as a course's rule).
+Its steps' progress is never stored twice: a step is *done* when the person holds enough
+valid completions of its courses, read from their course enrolments:
+
+- a completed cycle of the course (any source: a rule, by hand, joined, imported history, or
+  the programme itself) whose certificate is not revoked and has not expired (``expires_on``
+  null or today or later); or an exemption from the course (an open exempt cycle);
+- in a renewal cycle of the programme (cycle 2+), only completions since the cycle began.
+
+A step is *open* when it does not wait for the step before it (``after_previous``) or that step
+is done; otherwise *locked*. ``advance()`` enrols the person in the courses of open steps as
+they become available (source ``program``; one-course steps required and due with the
+programme, the options of a choice optional), counts the steps done, and completes the
+programme (with its certificate) when every step that is not optional is done.
+
+Locking is enforced by the server: ``lock_reason()`` answers ``events.course_locked`` (the
+lesson pages, mark-done and the quizzes ask it). A course is locked for a person only when
+every programme of theirs that holds it has it in a locked step and nothing else requires it:
+a direct requirement (a rule's, a manager's enrolment) or a completion is never locked.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from mooc import clock, events
+from mooc.auth.models import User
+from mooc.courses.models import Course
+from mooc.extensions import db
+from mooc.progress import SILENT, Progress
+from mooc.roster.models import Staff, StaffStatus
+from mooc.training.assign import (
+    RENEWAL_LEAD_DAYS,
+    AssignReport,
+    RuleDraft,
+    add_months,
+    due_date,
+    matching_staff_query,
+)
+from mooc.training.models import (
+    AssignmentRule,
+    Certificate,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentState,
+    Program,
+    ProgramCertificate,
+    ProgramEnrolment,
+    ProgramStep,
+    program_step_courses,
+    supersede_earlier,
+)
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as course certificates: no 0/O, 1/I
+
+
+class StepStatus(enum.StrEnum):
+    DONE = "done"
+    OPEN = "open"
+    LOCKED = "locked"
+
+
+@dataclass
+class StepState:
+    number: int  # 1, 2...
+    step: ProgramStep
+    status: StepStatus
+    done_course_ids: set[int] = field(default_factory=set)
+
+    @property
+    def course_ids(self) -> list[int]:
+        return [course.id for course in self.step.courses]
+
+
+def cycle_start(enrolment: ProgramEnrolment) -> datetime | None:
+    """A renewal cycle counts only the completions since it began; a first cycle, any valid one."""
+    if enrolment.cycle <= 1:
+        return None
+    return datetime.combine(enrolment.assigned_on, datetime.min.time(), tzinfo=UTC)
+
+
+def valid_completions(staff_ids: set[int], course_ids: set[int],
+                      today: date | None = None) -> dict[int, list[tuple[int, datetime]]]:
+    """staff id -> [(course id, completed at)] of their completions still valid today: one query."""
+    if not staff_ids or not course_ids:
+        return {}
+    today = today or clock.today()
+    completed = sa.and_(Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
+                        sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
+                        Certificate.revoked_at.is_(None))
+    exempt = sa.and_(Enrolment.state == EnrolmentState.EXEMPT, Enrolment.closed_at.is_(None))
+    rows = db.session.execute(
+        sa.select(Enrolment.staff_id, Enrolment.course_id,
+                  sa.func.coalesce(Enrolment.completed_at, Enrolment.updated_at))
+        .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
+        .where(Enrolment.staff_id.in_(staff_ids), Enrolment.course_id.in_(course_ids),
+               sa.or_(completed, exempt)))
+    out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for staff_id, course_id, completed_at in rows:
+        if completed_at is not None:
+            out[staff_id].append((course_id, completed_at))
+    return out
+
+
+def step_states(program: Program, enrolment: ProgramEnrolment | None,
+                completions: list[tuple[int, datetime]]) -> list[StepState]:
+    """Each step of ``program`` for a person with these valid completions (``enrolment``: their
+    cycle, for a renewal's start; None: any completion counts)."""
+    since = cycle_start(enrolment) if enrolment is not None else None
+    done = {course_id for course_id, at in completions if since is None or at >= since}
+    states: list[StepState] = []
+    previous_done = True
+    for number, step in enumerate(program.steps, start=1):
+        have = {course.id for course in step.courses} & done
+        if len(have) >= step.pick:
+            status = StepStatus.DONE
+        elif step.after_previous and not previous_done:
+            status = StepStatus.LOCKED
+        else:
+            status = StepStatus.OPEN
+        previous_done = status == StepStatus.DONE
+        states.append(StepState(number, step, status, have))
+    return states
+
+
+def counts(states: list[StepState]) -> tuple[int, int]:
+    """(required steps done, required steps)."""
+    required = [state for state in states if not state.step.optional]
+    return sum(state.status == StepStatus.DONE for state in required), len(required)
+
+
+# --- rules: who must follow which programme ---------------------------------------------------------
+
+
+def apply_program_rules(today: date | None = None, staff_ids: set[int] | None = None,
+                        program_ids: set[int] | None = None, progress: Progress = SILENT) -> AssignReport:
+    """What ``assign.apply_rules`` does for courses, for the rules whose target is a programme:
+    first cycles for people newly covered, renewal cycles 30 days before a completed cycle
+    expires, open cycles of people no active rule covers any more closed (with the courses the
+    programme opened for them and they have not finished). Then ``advance`` the people touched.
+    A programme's cycles always follow the whole set of its active rules."""
+    today = today or clock.today()
+    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True),
+                                             AssignmentRule.program_id.is_not(None))
+    open_programs = sa.select(ProgramEnrolment.program_id).distinct().where(
+        ProgramEnrolment.source == EnrolmentSource.RULE, ProgramEnrolment.closed_at.is_(None))
+    if program_ids is not None:
+        active = active.where(AssignmentRule.program_id.in_(program_ids))
+        open_programs = open_programs.where(ProgramEnrolment.program_id.in_(program_ids))
+    if staff_ids is not None:
+        open_programs = open_programs.where(ProgramEnrolment.staff_id.in_(staff_ids))
+    by_program: dict[int, list[AssignmentRule]] = defaultdict(list)
+    for rule in db.session.scalars(active):
+        by_program[rule.program_id or 0].append(rule)
+    for program_id in db.session.scalars(open_programs):
+        by_program.setdefault(program_id, [])
+    report = AssignReport()
+    for program_id in sorted(by_program):
+        report += _apply_program(program_id, by_program[program_id], today, staff_ids)
+    db.session.flush()
+    touched = set(report.enrolled_ids) | set(report.closed_ids)
+    advance(staff_ids if staff_ids is not None else None, set(by_program) or None, today)
+    events.touched(touched)
+    return report
+
+
+def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
+                   staff_ids: set[int] | None) -> AssignReport:
+    report = AssignReport()
+    covered: dict[int, list[AssignmentRule]] = {}
+    for rule in sorted(rules, key=lambda r: r.id):
+        stmt = matching_staff_query(RuleDraft.of(rule))
+        if staff_ids is not None:
+            stmt = stmt.where(Staff.id.in_(staff_ids))
+        for staff_id in db.session.scalars(stmt):
+            covered.setdefault(staff_id, []).append(rule)
+    stmt = sa.select(ProgramEnrolment).where(ProgramEnrolment.program_id == program_id,
+                                            ProgramEnrolment.latest.is_(True))
+    if staff_ids is not None:
+        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
+    latest = {e.staff_id: e for e in db.session.scalars(stmt)}
+    for staff_id, covering in covered.items():
+        _cover(report, staff_id, program_id, covering, latest.get(staff_id), today)
+    _close_uncovered(report, [e for staff_id, e in latest.items() if staff_id not in covered
+                              and e.source == EnrolmentSource.RULE and e.closed_at is None
+                              and e.completed_at is None])
+    return report
+
+
+def _close_uncovered(report: AssignReport, closing: list[ProgramEnrolment]) -> None:
+    """Open rule cycles nobody requires any more close (not of people who left: their history
+    stays), with the courses the programme opened and the person has not finished."""
+    if closing:
+        left = set(db.session.scalars(sa.select(Staff.id).where(
+            Staff.id.in_([e.staff_id for e in closing]), Staff.status == StaffStatus.LEFT)))
+        closing = [e for e in closing if e.staff_id not in left]  # people who left keep their history
+        for enrolment in closing:
+            enrolment.closed_at = clock.now()
+            report.closed_ids.append(enrolment.staff_id)
+        report.closed += len(closing)
+        close_program_courses(closing)
+
+
+def _cover(report: AssignReport, staff_id: int, program_id: int, covering: list[AssignmentRule],
+           current: ProgramEnrolment | None, today: date) -> None:
+    rule = covering[0]
+    if current is not None and current.closed_at is None and current.rule_id not in {r.id for r in covering}:
+        current.rule_id = rule.id  # another rule that covers the person adopts the cycle
+    if current is None:
+        _open_program(staff_id, program_id, 1, rule, today, due_date(RuleDraft.of(rule), today))
+        report.enrolled += 1
+        report.enrolled_ids.append(staff_id)
+    elif current.closed_at is not None and current.completed_at is None:
+        current.closed_at, current.rule_id = None, rule.id  # covered again: that cycle reopens
+    elif (current.completed_at is not None and rule.renew_months and current.expires_on
+          and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)):
+        current.latest = False
+        db.session.flush()
+        _open_program(staff_id, program_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        report.renewed += 1
+
+
+def _open_program(staff_id: int, program_id: int, cycle: int, rule: AssignmentRule | None, today: date,
+                  due_on: date | None, source: EnrolmentSource = EnrolmentSource.RULE) -> ProgramEnrolment:
+    enrolment = ProgramEnrolment(staff_id=staff_id, program_id=program_id, cycle=cycle, latest=True,
+                                 source=source, rule_id=rule.id if rule else None, assigned_on=today,
+                                 due_on=due_on)
+    db.session.add(enrolment)
+    return enrolment
+
+
+# --- advancing: enrol in the courses of open steps, count, complete --------------------------------
+
+
+def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = None,
+            today: date | None = None) -> int:
+    """Bring the open programme cycles of these people (of these programmes) up to date.
+    Returns how many programme cycles completed. A few queries whatever the number of people."""
+    today = today or clock.today()
+    enrolments = _open_cycles(staff_ids, program_ids)
+    if not enrolments:
+        return 0
+    programs = {p.id: p for p in db.session.scalars(
+        sa.select(Program).where(Program.id.in_({e.program_id for e in enrolments})))}
+    course_ids = {c.id for p in programs.values() for s in p.steps for c in s.courses}
+    people = {e.staff_id for e in enrolments}
+    completions = valid_completions(people, course_ids, today)
+    latest = _latest_course_cycles(people, course_ids)
+    completed = 0
+    for enrolment in enrolments:
+        program = programs[enrolment.program_id]
+        if program.archived:
+            continue
+        states = step_states(program, enrolment, completions.get(enrolment.staff_id, []))
+        for state in states:
+            if state.status == StepStatus.OPEN:
+                _enrol_step(enrolment, state, latest, today)
+        enrolment.steps_done, enrolment.steps_required = counts(states)
+        if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
+            complete(enrolment, program)
+            completed += 1
+    db.session.flush()
+    events.touched(people)
+    return completed
+
+
+def _open_cycles(staff_ids: set[int] | None, program_ids: set[int] | None) -> list[ProgramEnrolment]:
+    if staff_ids is not None and not staff_ids:
+        return []
+    stmt = sa.select(ProgramEnrolment).where(
+        ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
+        ProgramEnrolment.completed_at.is_(None))
+    if staff_ids is not None:
+        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
+    if program_ids is not None:
+        stmt = stmt.where(ProgramEnrolment.program_id.in_(program_ids))
+    return list(db.session.scalars(stmt))
+
+
+def _latest_course_cycles(staff_ids: set[int], course_ids: set[int]) -> dict[tuple[int, int], Enrolment]:
+    if not course_ids:
+        return {}
+    return {(e.staff_id, e.course_id): e for e in db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.staff_id.in_(staff_ids), Enrolment.course_id.in_(course_ids),
+                                   Enrolment.latest.is_(True)))}
+
+
+def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
+                latest: dict[tuple[int, int], Enrolment], today: date) -> None:
+    """Open the step's courses for the person (those not done and not already open)."""
+    required = not state.step.optional and len(state.step.courses) == 1
+    for course in state.step.courses:
+        if course.id in state.done_course_ids or course.archived:
+            continue
+        current = latest.get((enrolment.staff_id, course.id))
+        if current is not None and current.closed_at is None and current.state != EnrolmentState.COMPLETED:
+            if required and not current.required:  # joined by the trainee: now the programme needs it
+                current.required, current.due_on = True, enrolment.due_on
+                current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
+            continue
+        if (current is not None and current.closed_at is not None
+                and current.state != EnrolmentState.COMPLETED):
+            current.closed_at = None  # a cycle closed earlier: the programme opens it again
+            current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
+            current.required, current.due_on, current.rule_id = required, enrolment.due_on, None
+            continue
+        cycle = 1 if current is None else current.cycle + 1
+        if current is not None:
+            supersede_earlier(enrolment.staff_id, course.id)
+        new = Enrolment(staff_id=enrolment.staff_id, course_id=course.id, cycle=cycle,
+                        source=EnrolmentSource.PROGRAM, program_id=enrolment.program_id,
+                        assigned_on=today, due_on=enrolment.due_on, required=required,
+                        state=EnrolmentState.NOT_STARTED)
+        db.session.add(new)
+        latest[(enrolment.staff_id, course.id)] = new
+
+
+def complete(enrolment: ProgramEnrolment, program: Program) -> ProgramCertificate:
+    """Complete the cycle (renewed after the rule's months, if it renews) and issue its certificate."""
+    now = clock.now()
+    enrolment.completed_at = now
+    renew = enrolment.rule.renew_months if enrolment.rule is not None else None
+    enrolment.expires_on = add_months(now.astimezone(clock.LOCAL_TZ).date(), renew) if renew else None
+    db.session.flush()
+    existing = db.session.scalar(sa.select(ProgramCertificate)
+                                 .where(ProgramCertificate.program_enrolment_id == enrolment.id))
+    if existing is not None:
+        return existing
+    staff = db.session.get_one(Staff, enrolment.staff_id)
+    certificate = ProgramCertificate(program_enrolment_id=enrolment.id, code=new_code(), issued_at=now,
+                                     expires_on=enrolment.expires_on, holder_name=staff.full_name,
+                                     program_title=program.title)
+    db.session.add(certificate)
+    return certificate
+
+
+def new_code() -> str:
+    """A code no course or programme certificate has."""
+    while True:
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+        code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+        taken = db.session.scalar(sa.select(sa.func.count()).select_from(
+            sa.union_all(sa.select(Certificate.id).where(Certificate.code == code),
+                         sa.select(ProgramCertificate.id).where(ProgramCertificate.code == code)).subquery()))
+        if not taken:
+            return code
+
+
+def close_program_courses(enrolments: list[ProgramEnrolment]) -> None:
+    """A programme cycle closed (nobody requires it any more): the courses it opened and the
+    person has not finished close too."""
+    for enrolment in enrolments:
+        db.session.execute(
+            sa.update(Enrolment).where(
+                Enrolment.staff_id == enrolment.staff_id, Enrolment.program_id == enrolment.program_id,
+                Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
+                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+            .values(closed_at=clock.now()), execution_options={"synchronize_session": "fetch"})
+    events.touched({e.staff_id for e in enrolments})
+
+
+# --- locking ---------------------------------------------------------------------------------------
+
+
+def lock_reason(staff_id: int, course_id: int, today: date | None = None) -> str | None:
+    """Why ``course_id`` is locked for the person (a sentence), or None when it is not. One
+    statement for a person who follows no programme holding the course (most pages)."""
+    return _lock_reason(list(db.session.scalars(_holding(course_id).where(
+        ProgramEnrolment.staff_id == staff_id))), staff_id, course_id, today)
+
+
+def _holding(course_id: int) -> sa.Select[ProgramEnrolment]:
+    """The open programme cycles (of whom the caller says) that have the course in a step."""
+    return (sa.select(ProgramEnrolment)
+            .join(ProgramStep, ProgramStep.program_id == ProgramEnrolment.program_id)
+            .join(program_step_courses, program_step_courses.c.step_id == ProgramStep.id)
+            .where(ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
+                   ProgramEnrolment.completed_at.is_(None), program_step_courses.c.course_id == course_id)
+            .distinct())
+
+
+def _lock_reason(holding: list[ProgramEnrolment], staff_id: int, course_id: int,
+                 today: date | None) -> str | None:
+    if not holding:
+        return None
+    direct = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(
+        Enrolment.staff_id == staff_id, Enrolment.course_id == course_id,
+        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
+               sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM))))
+    if direct:
+        return None
+    course_ids = {c.id for e in holding for s in e.program.steps for c in s.courses}
+    completions = valid_completions({staff_id}, course_ids, today).get(staff_id, [])
+    reasons = []
+    for enrolment in holding:
+        states = step_states(enrolment.program, enrolment, completions)
+        state = next(s for s in states if course_id in s.course_ids)
+        if state.status != StepStatus.LOCKED:
+            return None
+        before = states[state.number - 2]
+        titles = ", ".join(c.title for c in before.step.courses)
+        reasons.append(_("Step %(number)d of the programme “%(program)s”: it opens when you finish step "
+                         "%(before)d (%(titles)s).", number=state.number, program=enrolment.program.title,
+                         before=before.number, titles=titles))
+    return " ".join(reasons)
+
+
+def _course_locked(_sender: object, *, user_id: int, course_id: int) -> str | None:
+    """The question of ``events.course_locked``, asked by a page with the account's id: one
+    statement when the person follows no programme holding the course."""
+    holding = list(db.session.scalars(_holding(course_id).join(
+        User, User.staff_id == ProgramEnrolment.staff_id).where(User.id == user_id)))
+    return _lock_reason(holding, holding[0].staff_id, course_id, None) if holding else None
+
+
+def connect() -> None:
+    events.course_locked.connect(_course_locked)
+
+
+def courses_of(program: Program) -> list[Course]:
+    return [course for step in program.steps for course in step.courses]
+
+
+def renewal_due(enrolment: ProgramEnrolment, today: date, lead_days: int) -> bool:
+    return (enrolment.completed_at is not None and enrolment.expires_on is not None
+            and today >= enrolment.expires_on - timedelta(days=lead_days))

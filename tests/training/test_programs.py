@@ -1,0 +1,380 @@
+"""Programmes: sync identity, rules, enrolment in open steps, prerequisite locking (refused by
+the server), choice steps, credit for earlier completions, renewal, the certificate."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mooc import clock, config
+from mooc.auth.models import Role, User
+from mooc.courses.models import Course, Lesson
+from mooc.courses.progress import mark_done
+from mooc.courses.sync import sync_tree
+from mooc.extensions import db
+from mooc.reminders import messages, schedule
+from mooc.roster.models import Staff
+from mooc.training import completion, exemptions, history, programs
+from mooc.training.assign import RuleDraft
+from mooc.training.models import (
+    AssignmentRule,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentState,
+    Program,
+    ProgramCertificate,
+    ProgramEnrolment,
+)
+from mooc.training.rules import create_rule, deactivate_rule, preview_deactivation, update_rule
+from tests.conftest import csrf_token, login
+from tests.courses.tree import write
+from tests.training.programs_tree import PROGRAM, make_programs_tree
+
+
+@pytest.fixture
+def world(make_app, tmp_path, make_unit, make_staff, make_user):
+    root = make_programs_tree(tmp_path / "courses")
+    app = make_app(COURSES_DIR=str(root))
+    with app.app_context():
+        sync_tree(root)
+        db.session.commit()
+    unit = make_unit("Thanh tra tỉnh Ninh Bình", code="NB", kind="province")
+    staff = make_staff("Trần Thị Bình", unit=unit)
+    user = make_user(email="binh@example.vn", staff=staff)
+    return app, root, unit, staff, user
+
+
+def ids(app) -> dict[str, int]:
+    with app.app_context():
+        return {key: id_ for key, id_ in db.session.execute(sa.select(Course.key, Course.id))}
+
+
+def program_id(app, key: str = "moi") -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Program.id).where(Program.key == key))
+
+
+def require(app, unit, renew_months=None, due_days=60) -> None:
+    with app.app_context():
+        create_rule(RuleDraft(None, [unit.id], due_days=due_days, renew_months=renew_months,
+                              program_id=program_id(app)))
+        db.session.commit()
+
+
+def finish(app, user, course_key: str) -> None:
+    """Read every lesson of a course without a quiz (the completion follows)."""
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course).where(Course.key == course_key))
+        for lesson_id in db.session.scalars(sa.select(Lesson.id).where(Lesson.course_id == course.id)):
+            mark_done(user.id, lesson_id, course.id)
+        db.session.commit()
+
+
+def course_enrolments(app, staff) -> dict[str, tuple[str, bool, str]]:
+    """course key -> (source, required, state) of the person's latest cycles."""
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Course.key, Enrolment.source, Enrolment.required, Enrolment.state)
+            .join(Course, Course.id == Enrolment.course_id)
+            .where(Enrolment.staff_id == staff.id, Enrolment.latest.is_(True), Enrolment.closed_at.is_(None)))
+        return {key: (source.value, required, state.value) for key, source, required, state in rows}
+
+
+def the_cycle(app, staff) -> ProgramEnrolment:
+    with app.app_context():
+        cycle = db.session.scalar(sa.select(ProgramEnrolment).where(
+            ProgramEnrolment.staff_id == staff.id, ProgramEnrolment.latest.is_(True)))
+        db.session.expunge(cycle)
+        return cycle
+
+
+# --- sync ---------------------------------------------------------------------------------------------
+
+
+def test_sync_stores_the_programme_and_its_steps_and_a_second_sync_changes_nothing(world):
+    app, root, *_ = world
+    with app.app_context():
+        program = db.session.scalar(sa.select(Program))
+        assert (program.key, program.code, program.title) == ("moi", "CT-MOI", "Bồi dưỡng thanh tra viên mới")
+        assert [([c.key for c in s.courses], s.pick, s.after_previous) for s in program.steps] == [
+            (["co-ban"], 1, False), (["tiep-dan"], 1, True), (["van-ban", "giam-sat"], 1, True)]
+        report = sync_tree(root)
+        db.session.commit()
+    assert not [line for line in report.added + report.changed if "programme" in line]
+
+
+def test_a_renamed_programme_keeps_its_row_and_its_people(world):
+    app, root, unit, staff, _user = world
+    require(app, unit)
+    before = program_id(app)
+    (root / "_chuong-trinh/moi.md").unlink()
+    write(root, "_chuong-trinh/ttv-moi.md", PROGRAM.replace('summary:', 'previously: moi\nsummary:'))
+    with app.app_context():
+        report = sync_tree(root)
+        db.session.commit()
+    assert report.renamed == ["programme moi -> ttv-moi"]
+    assert program_id(app, "ttv-moi") == before
+    assert the_cycle(app, staff).program_id == before
+
+
+def test_a_programme_whose_file_goes_is_archived_and_comes_back(world):
+    app, root, *_ = world
+    text = (root / "_chuong-trinh/moi.md").read_text()
+    (root / "_chuong-trinh/moi.md").unlink()
+    with app.app_context():
+        assert sync_tree(root).archived == ["programme moi"]
+        db.session.commit()
+    write(root, "_chuong-trinh/moi.md", text)
+    with app.app_context():
+        assert sync_tree(root).restored == ["programme moi"]
+        db.session.commit()
+        assert db.session.scalar(sa.select(Program.archived)) is False
+
+
+def test_an_edit_of_the_steps_is_written_again(world):
+    app, root, *_ = world
+    write(root, "_chuong-trinh/moi.md", PROGRAM.replace("1 trong: van-ban", "2 trong: van-ban"))
+    with app.app_context():
+        assert sync_tree(root).changed == ["programme moi"]
+        db.session.commit()
+        assert db.session.scalar(sa.select(Program)).steps[2].pick == 2
+
+
+# --- rules, steps, locking -----------------------------------------------------------------------------
+
+
+def test_a_rule_enrols_in_the_programme_and_in_its_first_step_only(world):
+    app, _root, unit, staff, _user = world
+    require(app, unit, due_days=60)
+    cycle = the_cycle(app, staff)
+    assert cycle.due_on == clock.today() + timedelta(days=60)
+    assert (cycle.steps_done, cycle.steps_required) == (0, 3)
+    assert course_enrolments(app, staff) == {"co-ban": ("program", True, "not_started")}
+    with app.app_context():
+        due = db.session.scalar(sa.select(Enrolment.due_on).where(Enrolment.staff_id == staff.id))
+    assert due == cycle.due_on  # a step's course is due with the programme
+
+
+def test_a_locked_step_is_refused_by_the_server_and_opens_when_the_step_before_is_done(world):
+    app, _root, unit, staff, user = world
+    require(app, unit)
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    locked = client.get("/courses/tiep-dan/lessons/mot/bai")
+    assert locked.status_code == 403 and locked.mimetype == "text/html"
+    page = locked.get_data(as_text=True)
+    assert "Bước 2 của chương trình “Bồi dưỡng thanh tra viên mới”" in page and "Nghiệp vụ cơ bản" in page
+    token = csrf_token(client, "/")
+    form = {"csrf_token": token}
+    assert client.post("/courses/tiep-dan/lessons/mot/bai/done", data=form).status_code == 403
+    assert client.get("/courses/tiep-dan/quizzes/mot/kiem-tra").status_code == 403
+    assert client.post("/courses/tiep-dan/quizzes/mot/kiem-tra/start", data=form).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).join(Course).where(
+            Course.key == "tiep-dan")) == 0  # nothing recorded
+    assert client.get("/courses/co-ban/lessons/mot/bai").status_code == 200  # the open step
+    finish(app, user, "co-ban")
+    assert client.get("/courses/tiep-dan/lessons/mot/bai").status_code == 200
+    assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
+    assert the_cycle(app, staff).steps_done == 1
+
+
+def test_a_course_required_directly_is_never_locked(world, make_staff):
+    app, _root, unit, staff, _user = world
+    require(app, unit)
+    courses = ids(app)
+    with app.app_context():
+        assert programs.lock_reason(staff.id, courses["tiep-dan"]) is not None
+        create_rule(RuleDraft(courses["tiep-dan"], [unit.id], due_days=30))
+        db.session.commit()
+        assert programs.lock_reason(staff.id, courses["tiep-dan"]) is None
+        assert programs.lock_reason(staff.id, courses["van-ban"]) is not None
+
+
+def test_a_choice_step_offers_its_courses_and_is_done_with_one(world):
+    app, _root, unit, staff, user = world
+    require(app, unit)
+    finish(app, user, "co-ban")
+    with app.app_context():  # step 2 has a quiz: count it done by an imported completion
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n"
+                                    .encode(), clock.today())
+        history.apply_history(plan)
+        db.session.commit()
+    enrolments = course_enrolments(app, staff)
+    assert enrolments["van-ban"] == ("program", False, "not_started")  # an option: not required by itself
+    assert enrolments["giam-sat"] == ("program", False, "not_started")
+    assert the_cycle(app, staff).steps_done == 2
+    finish(app, user, "giam-sat")
+    cycle = the_cycle(app, staff)
+    assert cycle.completed_at is not None and cycle.steps_done == 3
+    with app.app_context():
+        certificate = db.session.scalar(sa.select(ProgramCertificate))
+        assert certificate.holder_name == "Trần Thị Bình"
+        assert certificate.program_title == "Bồi dưỡng thanh tra viên mới"
+
+
+def test_earlier_completions_count_when_still_valid(world, make_staff):
+    app, _root, unit, staff, user = world
+    other = make_staff("Lê Văn Cường", unit=unit)
+    with app.app_context():  # done before the programme: co-ban by both, expired for the second
+        for person, expires in ((staff, None), (other, clock.today() - timedelta(days=1))):
+            db.session.add(Enrolment(staff_id=person.id, course_id=ids(app)["co-ban"],
+                                     source=EnrolmentSource.IMPORT, assigned_on=date(2025, 1, 1),
+                                     state=EnrolmentState.COMPLETED,
+                                     completed_at=clock.now() - timedelta(days=400), expires_on=expires))
+        db.session.commit()
+    require(app, unit)
+    assert the_cycle(app, staff).steps_done == 1
+    assert "tiep-dan" in course_enrolments(app, staff)  # the next step opened at once
+    assert the_cycle(app, other).steps_done == 0  # expired: done again
+    assert course_enrolments(app, other)["co-ban"] == ("program", True, "not_started")
+
+
+def test_an_exemption_counts_as_the_course_done(world, make_user):
+    app, _root, unit, staff, _user = world
+    require(app, unit)
+    admin = make_user(role=Role.ADMIN)
+    with app.app_context():
+        enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == staff.id))
+        exemptions.exempt(enrolment, "Đã học lớp trực tiếp", actor=db.session.get(User, admin.id))
+        db.session.commit()
+    assert the_cycle(app, staff).steps_done == 1
+    assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
+
+
+def test_a_programme_renews_and_asks_its_courses_again(world):
+    app, _root, unit, staff, user = world
+    require(app, unit, renew_months=24)
+    ids_ = ids(app)
+    for key in ("co-ban",):
+        finish(app, user, key)
+    with app.app_context():
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n"
+                                    f"{staff.staff_code},VB,01/06/2026\n".encode(), clock.today())
+        history.apply_history(plan)
+        db.session.commit()
+    first = the_cycle(app, staff)
+    assert first.completed_at is not None and first.expires_on is not None
+    clock.set_now(clock.now() + timedelta(days=24 * 31 - 20))  # 20 days before it expires... about
+    with app.app_context():
+        report = programs.apply_program_rules()
+        db.session.commit()
+    assert report.renewed == 1
+    second = the_cycle(app, staff)
+    assert second.cycle == 2 and second.completed_at is None and second.steps_done == 0
+    enrolments = course_enrolments(app, staff)
+    assert enrolments["co-ban"] == ("program", True, "not_started")  # asked again
+    assert enrolments["tiep-dan"] == ("import", True, "completed")  # its order holds: not asked yet
+    with app.app_context():  # lessons read before count in a renewal (a course without quiz: done again)
+        completion.refresh(db.session.get(User, user.id), db.session.get(Course, ids_["co-ban"]))
+        db.session.commit()
+    assert the_cycle(app, staff).steps_done == 1
+    assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
+
+
+def test_moving_out_closes_the_programme_and_the_courses_it_opened(world, make_unit):
+    app, _root, unit, staff, _user = world
+    require(app, unit)
+    elsewhere = make_unit("Thanh tra TP Hà Nội", code="HN", kind="province")
+    with app.app_context():
+        db.session.get(Staff, staff.id).unit_id = elsewhere.id
+        db.session.flush()
+        programs.apply_program_rules(staff_ids={staff.id})
+        db.session.commit()
+    assert the_cycle(app, staff).closed_at is not None
+    assert course_enrolments(app, staff) == {}
+
+
+# --- the trainee's path, the certificate --------------------------------------------------------------
+
+
+def test_the_path_page_shows_done_current_and_locked_steps_and_the_home_lists_it(world):
+    app, _root, unit, _staff, user = world
+    require(app, unit, due_days=60)
+    finish(app, user, "co-ban")
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    home = client.get("/").get_data(as_text=True)
+    assert "Chương trình của tôi" in home and "Đã xong 1/3 bước bắt buộc" in home
+    assert "Đang học: bước 2 — Tiếp công dân" in home
+    page = client.get("/programs/moi")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    due = (clock.today() + timedelta(days=60)).strftime("%d/%m/%Y")
+    assert f"hạn {due}" in text
+    assert text.count("✓ Đã xong") == 1 and "Bước hiện tại" in text and text.count("🔒 Chưa mở") == 1
+    assert "Mở khi bước 2 đã xong." in text and "Chọn 1 trong các khóa học sau:" in text
+    assert client.get("/programs/khong-co").status_code == 404
+
+
+def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
+    app, _root, unit, staff, user = world
+    require(app, unit, renew_months=12)
+    with app.app_context():
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},CB,01/06/2026\n"
+                                    f"{staff.staff_code},TD,02/06/2026\n{staff.staff_code},GS,03/06/2026\n"
+                                    .encode(), clock.today())
+        history.apply_history(plan)
+        db.session.commit()
+        certificate = db.session.scalar(sa.select(ProgramCertificate))
+        code, expires = certificate.code, certificate.expires_on
+    assert expires is not None  # the rule renews it
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    assert f"/programs/certificates/{code}.pdf" in client.get("/programs/moi").get_data(as_text=True)
+    pdf = client.get(f"/programs/certificates/{code}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    import io
+
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Trần Thị Bình" in text and "Bồi dưỡng thanh tra viên mới" in text and code in text
+    assert "hoàn thành chương trình" in text
+    public = app.test_client().get(f"/verify/{code.lower()}")
+    assert public.status_code == 200
+    shown = public.get_data(as_text=True)
+    assert "Trần Thị Bình" in shown and "Bồi dưỡng thanh tra viên mới" in shown and "Chương trình" in shown
+    assert expires.strftime("%d/%m/%Y") in shown
+
+
+# --- reminders and digests mention the programme --------------------------------------------------------
+
+
+def test_reminders_and_digests_name_the_programme_of_a_course(world):
+    app, _root, unit, staff, _user = world
+    require(app, unit, due_days=60)
+    with app.app_context(), app.test_request_context():
+        today = clock.today()
+        plan = schedule.plan(today, schedule.Schedule.of(config.settings()))
+        message = next(m for m in plan.trainees if m.email == "binh@example.vn")
+        assert [(i.course_title, i.program_title) for i in message.items] == [
+            ("Nghiệp vụ cơ bản", "Bồi dưỡng thanh tra viên mới")]
+        _subject, text, _html = messages.trainee_message(message, "https://daotao.example.vn")
+        assert "Nghiệp vụ cơ bản (thuộc chương trình “Bồi dưỡng thanh tra viên mới”)" in text
+        rows = schedule._behind_by_unit(today, 14, {unit.id})[unit.id]
+        assert [(r.course_title, r.program_title) for r in rows] == [
+            ("Nghiệp vụ cơ bản", "Bồi dưỡng thanh tra viên mới")]
+
+
+def test_editing_and_switching_off_a_programme_rule_follow_the_course_rules(world):
+    app, _root, unit, staff, _user = world
+    require(app, unit, due_days=60)
+    with app.app_context():
+        rule = db.session.scalar(sa.select(AssignmentRule))
+        draft = RuleDraft.of(rule)
+        draft.due_days = 90
+        report = update_rule(rule, draft)
+        db.session.commit()
+        assert report.due_changed == 1
+        assert db.session.scalar(sa.select(Enrolment.due_on).where(Enrolment.staff_id == staff.id)) \
+            == clock.today() + timedelta(days=90)  # the step's course follows the programme
+        preview = preview_deactivation(rule)
+        assert (preview.open_before, preview.report.closed) == (1, 1)
+        deactivate_rule(rule)
+        db.session.commit()
+    assert the_cycle(app, staff).closed_at is not None
+    assert course_enrolments(app, staff) == {}
+    assert the_cycle(app, staff).due_on == clock.today() + timedelta(days=90)
