@@ -354,6 +354,7 @@ def expand(programs: list[ProgramSource], course_ids: set[str]) -> tuple[dict[st
             continue
         expanded[program.key] = steps
         _check_repeats(program, steps, problems)
+        _check_something_required(program, steps, problems)
     return expanded, problems
 
 
@@ -392,6 +393,15 @@ def _cycle_path(program: ProgramSource, by_key: dict[str, ProgramSource]) -> lis
         if nxt.key in path[:-1]:
             return path
         current = nxt
+
+
+def _check_something_required(program: ProgramSource, steps: list[StepSource],
+                              problems: list[Problem]) -> None:
+    """A programme whose every step is optional could never be completed."""
+    if steps and all(step.optional for step in steps):
+        problems.append(Problem(program.path, program.steps[0].line, ERROR, "only-optional-steps",
+                                "every step is optional '(tự chọn)': the programme could never be "
+                                "completed; make at least one step required"))
 
 
 def _check_repeats(program: ProgramSource, steps: list[StepSource], problems: list[Problem]) -> None:

@@ -25,6 +25,7 @@ a direct requirement (a rule's, a manager's enrolment) or a completion is never 
 from __future__ import annotations
 
 import enum
+import functools
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -415,11 +416,18 @@ def _lock_reason(holding: list[ProgramEnrolment], staff_id: int, course_id: int,
     return " ".join(reasons)
 
 
+@functools.cache
+def _holding_for_account() -> sa.Select[ProgramEnrolment]:
+    """``_holding`` for the person of an account, built once per process (a lesson page asks it
+    on every view): the course and the account are parameters."""
+    return _holding(sa.bindparam("course_id")).join(  # type: ignore[arg-type]
+        User, User.staff_id == ProgramEnrolment.staff_id).where(User.id == sa.bindparam("user_id"))
+
+
 def _course_locked(_sender: object, *, user_id: int, course_id: int) -> str | None:
     """The question of ``events.course_locked``, asked by a page with the account's id: one
     statement when the person follows no programme holding the course."""
-    holding = list(db.session.scalars(_holding(course_id).join(
-        User, User.staff_id == ProgramEnrolment.staff_id).where(User.id == user_id)))
+    holding = list(db.session.scalars(_holding_for_account(), {"course_id": course_id, "user_id": user_id}))
     return _lock_reason(holding, holding[0].staff_id, course_id, None) if holding else None
 
 

@@ -116,3 +116,11 @@ def test_line_numbers_do_not_change_the_content_hash():
 def test_a_file_that_is_not_utf8_is_refused_with_its_line():
     _program, found = parse_program(b"---\ntitle: x\n\xff\n", "p.md", "p")
     assert [(p.line, p.code) for p in found] == [(3, "encoding")]
+
+
+def test_a_programme_of_optional_steps_only_is_refused_at_its_first_step(tree):
+    """Nothing required: it could never be completed (a certificate nobody can earn)."""
+    path = program(tree, "tuy-y", "1. co-ban (tự chọn)\n2. tiep-dan (tự chọn)\n", 7)
+    assert problems(tree) == [(path, 9, "error", "only-optional-steps")]
+    program(tree, "tuy-y", "1. co-ban (tự chọn)\n2. tiep-dan\n", 7)
+    assert problems(tree) == []
