@@ -409,6 +409,12 @@ def merge(stored: list[dict[str, Any]], new: list[Result], mode: str) -> list[di
     return kept + [{**r.as_dict(), "mode": mode, "measured": stamp, "load": load} for r in new]
 
 
+def _when(stamp: str) -> tuple[int, ...]:
+    """A row's "measured" stamp (dd/mm/yyyy hh:mm) as (year, month, day, hour, minute)."""
+    numbers = [int(n) for n in re.findall(r"\d+", stamp)]
+    return (numbers[2], numbers[1], numbers[0], *numbers[3:]) if len(numbers) >= 3 else tuple(numbers)
+
+
 def _size_order(size: str) -> int:
     digits = re.sub(r"[^\d]", "", size.split(" ")[0])
     return int(digits) if digits else 0
@@ -434,7 +440,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 _size_order(r["size"]),
             )
         )
-        stamps = sorted({r["measured"] for r in chosen})
+        stamps = sorted({r["measured"] for r in chosen}, key=_when)  # dd/mm/yyyy: by date, not text
         lines += [
             f"## {title}",
             "",
