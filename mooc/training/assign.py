@@ -11,6 +11,7 @@ import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -147,6 +148,30 @@ def _latest_cycles(course_id: int, staff_ids: set[int] | None) -> dict[int, Enro
     return latest
 
 
+def rules_by_target(target: str, enrolments: Any, target_ids: set[int] | None,
+                    staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:
+    """Target id -> its active rules, for the rules whose ``target`` ("course_id" or
+    "program_id") is set (only ``target_ids``, if given); a target with open rule enrolments
+    (rows of ``enrolments``, of ``staff_ids`` if given) but no active rule any more is listed
+    with none, so that what is left of it closes."""
+    rule_target = getattr(AssignmentRule, target)
+    enrolment_target = getattr(enrolments, target)
+    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True), rule_target.is_not(None))
+    open_targets = sa.select(enrolment_target).distinct().where(
+        enrolments.source == EnrolmentSource.RULE, enrolments.closed_at.is_(None))
+    if target_ids is not None:
+        active = active.where(rule_target.in_(target_ids))
+        open_targets = open_targets.where(enrolment_target.in_(target_ids))
+    if staff_ids is not None:
+        open_targets = open_targets.where(enrolments.staff_id.in_(staff_ids))
+    by_target: dict[int, list[AssignmentRule]] = defaultdict(list)
+    for rule in db.session.scalars(active):
+        by_target[getattr(rule, target) or 0].append(rule)
+    for target_id in db.session.scalars(open_targets):
+        by_target.setdefault(target_id, [])  # no active rule any more: its enrolments close
+    return by_target
+
+
 def apply_rules(
     today: date | None = None, staff_ids: set[int] | None = None, course_ids: set[int] | None = None,
     progress: Progress = SILENT,
@@ -161,20 +186,7 @@ def apply_rules(
     a course left with no active rule closes what is left.
     """
     today = today or clock.today()
-    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True),
-                                             AssignmentRule.course_id.is_not(None))
-    open_rule_courses = sa.select(Enrolment.course_id).distinct().where(
-        Enrolment.source == EnrolmentSource.RULE, Enrolment.closed_at.is_(None))
-    if course_ids is not None:
-        active = active.where(AssignmentRule.course_id.in_(course_ids))
-        open_rule_courses = open_rule_courses.where(Enrolment.course_id.in_(course_ids))
-    if staff_ids is not None:
-        open_rule_courses = open_rule_courses.where(Enrolment.staff_id.in_(staff_ids))
-    by_course: dict[int, list[AssignmentRule]] = defaultdict(list)
-    for rule in db.session.scalars(active):
-        by_course[rule.course_id or 0].append(rule)
-    for course_id in db.session.scalars(open_rule_courses):
-        by_course.setdefault(course_id, [])  # no active rule any more: its enrolments close
+    by_course = rules_by_target("course_id", Enrolment, course_ids, staff_ids)
     report = AssignReport()
     progress.phase(ASSIGNING, len(by_course))
     for course_id in sorted(by_course):

@@ -47,6 +47,7 @@ from mooc.training.assign import (
     add_months,
     due_date,
     matching_staff_query,
+    rules_by_target,
 )
 from mooc.training.models import (
     AssignmentRule,
@@ -151,20 +152,7 @@ def apply_program_rules(today: date | None = None, staff_ids: set[int] | None = 
     programme opened for them and they have not finished). Then ``advance`` the people touched.
     A programme's cycles always follow the whole set of its active rules."""
     today = today or clock.today()
-    active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True),
-                                             AssignmentRule.program_id.is_not(None))
-    open_programs = sa.select(ProgramEnrolment.program_id).distinct().where(
-        ProgramEnrolment.source == EnrolmentSource.RULE, ProgramEnrolment.closed_at.is_(None))
-    if program_ids is not None:
-        active = active.where(AssignmentRule.program_id.in_(program_ids))
-        open_programs = open_programs.where(ProgramEnrolment.program_id.in_(program_ids))
-    if staff_ids is not None:
-        open_programs = open_programs.where(ProgramEnrolment.staff_id.in_(staff_ids))
-    by_program: dict[int, list[AssignmentRule]] = defaultdict(list)
-    for rule in db.session.scalars(active):
-        by_program[rule.program_id or 0].append(rule)
-    for program_id in db.session.scalars(open_programs):
-        by_program.setdefault(program_id, [])
+    by_program = rules_by_target("program_id", ProgramEnrolment, program_ids, staff_ids)
     report = AssignReport()
     for program_id in sorted(by_program):
         report += _apply_program(program_id, by_program[program_id], today, staff_ids)
