@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from mooc.auth.models import User
 from mooc.extensions import db
-from mooc.reports.queries import _counted_units, _owners, _shown_units, scope_of
+from mooc.reports.queries import drill_down
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from mooc.roster.scope import children_map, subtree_ids, visible_units
 from mooc.roster.units import unit_labels
 from mooc.training.models import Program, ProgramEnrolment
 from mooc.training.program_paths import ProgramStatus
@@ -69,17 +70,9 @@ def status_of(row: Any, today: date) -> ProgramStatus:
 def program_rollup(user: User, program: Program, parent_id: int | None, today: date) -> ProgramRollup:
     """One row per child of ``parent_id`` (the top level when None) and the parent's own people,
     plus the total. Raises ``queries.OutOfScope`` for a unit the viewer may not see."""
-    units = {row.id: row for row in db.session.execute(
-        sa.select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.active))}
-    children: dict[int | None, list[int]] = {}
-    for row in units.values():
-        children.setdefault(row.parent_id, []).append(row.id)
-    scope = scope_of(user, children)
-    shown_rows = _shown_units(units, children, scope, parent_id)
-    owner = _owners(shown_rows, children, parent_id)
-    counted = _counted_units(owner, parent_id, scope)
-    loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
-        OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
+    drill = drill_down(user, parent_id)
+    children, shown_rows, owner, counted, loaded = (drill.children, drill.shown_rows, drill.owner,
+                                                    drill.counted, drill.loaded)
     labels = unit_labels(loaded)
     rows = {u.id: ProgramRow(loaded[u.id], labels[u.id], bool(children.get(u.id))) for u in shown_rows}
     if parent_id is not None:
@@ -113,14 +106,11 @@ def program_people(user: User, program: Program, parent_id: int | None,
                    today: date) -> Iterator[ProgramPerson]:
     """The people counted by ``program_rollup`` with the same arguments, in name order (read
     while an export is sent: everything about the viewer is read before)."""
-    units = {row.id: row for row in db.session.execute(sa.select(OrgUnit.id, OrgUnit.parent_id))}
-    children: dict[int | None, list[int]] = {}
-    for row in units.values():
-        children.setdefault(row.parent_id, []).append(row.id)
-    scope = scope_of(user, children)
+    children = children_map()
+    scope = visible_units(user, children)
     counted = scope
     if parent_id is not None:
-        under = {parent_id} | _descendants(parent_id, children)
+        under = subtree_ids(parent_id, children)
         counted = under if scope is None else under & scope
     names = dict(db.session.execute(sa.select(OrgUnit.id, OrgUnit.name)).all())
     return _people(program.id, counted, names, today)  # the scope is read now, the rows as sent
@@ -131,17 +121,6 @@ def _people(program_id: int, counted: set[int] | None, names: dict[int, str],
     for member in db.session.execute(_members(program_id, counted).order_by(Staff.sort_key)):
         yield ProgramPerson(member.staff_code, member.full_name, names.get(member.unit_id, ""),
                             status_of(member, today), member.steps_done, member.steps_required, member.due_on)
-
-
-def _descendants(unit_id: int, children: dict[int | None, list[int]]) -> set[int]:
-    found: set[int] = set()
-    stack = list(children.get(unit_id, []))
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(children.get(current, []))
-    return found
 
 
 def live_programs() -> list[Program]:

@@ -167,12 +167,23 @@ def scope_of(user: User, children: dict[int | None, list[int]] | None = None) ->
     return visible_units(user, children)
 
 
-def rollup(
-    user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
-) -> Rollup:
-    """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
-    scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
-    read once as plain rows, and only the units shown are loaded as objects."""
+@dataclass
+class DrillDown:
+    """What a report by unit shows under ``parent_id`` (the top level when None) for a viewer:
+    the tree as plain rows, the child units shown (``shown_rows``), the unit each counted unit's
+    people are added to (``owner``), the units counted (None: all) and the units shown and the
+    parent as objects (``loaded``). Raises ``OutOfScope`` for a unit the viewer may not see."""
+
+    units: dict[int, Any]
+    children: dict[int | None, list[int]]
+    shown_rows: list[Any]
+    owner: dict[int, int]
+    counted: set[int] | None
+    loaded: dict[int, OrgUnit]
+
+
+def drill_down(user: User, parent_id: int | None) -> DrillDown:
+    """The tree read once as plain rows; only the units shown loaded as objects."""
     units: dict[int, Any] = {row.id: row for row in db.session.execute(
         sa.select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.active))}
     children: dict[int | None, list[int]] = {}
@@ -182,10 +193,22 @@ def rollup(
     shown_rows = _shown_units(units, children, scope, parent_id)
     owner = _owners(shown_rows, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
-    per_unit = _per_unit_counts(filters, today, _counted_units(owner, parent_id, scope))
+    counted = _counted_units(owner, parent_id, scope)
     loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
         OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
-    shown = [loaded[u.id] for u in shown_rows]
+    return DrillDown(units, children, shown_rows, owner, counted, loaded)
+
+
+def rollup(
+    user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
+) -> Rollup:
+    """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
+    scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
+    read once as plain rows, and only the units shown are loaded as objects."""
+    drill = drill_down(user, parent_id)
+    units, children, owner, loaded = drill.units, drill.children, drill.owner, drill.loaded
+    per_unit = _per_unit_counts(filters, today, drill.counted)
+    shown = [loaded[u.id] for u in drill.shown_rows]
     # The unit's own row: its own people, or (a unit with no sub-units) always, zeros included,
     # so that a unit whose people all left still shows a table, not "no units"
     own_row = (parent_id if parent_id is not None and (parent_id in per_unit or not children.get(parent_id))
