@@ -21,15 +21,7 @@ MUTED = (91, 89, 96)
 def render_certificate(certificate: Certificate, verify_url: str, organisation: str) -> bytes:
     """The certificate: ``organisation`` is the issuing body (MOOC_ISSUER); the holder's staff
     code and unit and the course's hours (when its front matter gives them) are printed."""
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_title(f"Chứng nhận {certificate.code}")
-    pdf.set_author(organisation)
-    pdf.set_creator("mooc")
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
-    pdf.set_auto_page_break(False)
-    pdf.add_page()
-    _frame_and_heading(pdf, organisation, "hoàn thành khóa học")
+    pdf = _page(certificate.code, organisation, "hoàn thành khóa học")
     _holder_and_course(pdf, certificate)
     _verification(pdf, certificate, verify_url)
     return bytes(pdf.output())
@@ -38,15 +30,7 @@ def render_certificate(certificate: Certificate, verify_url: str, organisation: 
 def render_program_certificate(certificate: ProgramCertificate, verify_url: str, organisation: str,
                                courses: list[str]) -> bytes:
     """A programme's certificate: as a course's, with the courses the person completed in it."""
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_title(f"Chứng nhận {certificate.code}")
-    pdf.set_author(organisation)
-    pdf.set_creator("mooc")
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
-    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
-    pdf.set_auto_page_break(False)
-    pdf.add_page()
-    _frame_and_heading(pdf, organisation, "hoàn thành chương trình bồi dưỡng")
+    pdf = _page(certificate.code, organisation, "hoàn thành chương trình bồi dưỡng")
     width = pdf.w
     pdf.set_text_color(*INK)
     pdf.set_y(68)
@@ -78,11 +62,30 @@ def render_program_certificate(certificate: ProgramCertificate, verify_url: str,
     pdf.ln(2)
     completed = certificate.enrolment.completed_at or certificate.issued_at
     pdf.cell(0, 7, f"Ngày hoàn thành: {format_date(completed)}", align="C", new_x="LMARGIN", new_y="NEXT")
+    _validity(pdf, certificate)
+    _verification(pdf, certificate, verify_url)
+    return bytes(pdf.output())
+
+
+def _page(code: str, organisation: str, what: str) -> FPDF:
+    """A landscape A4 certificate page with the site's fonts, its frame and heading
+    ("CHỨNG NHẬN", then ``what``)."""
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_title(f"Chứng nhận {code}")
+    pdf.set_author(organisation)
+    pdf.set_creator("mooc")
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONT_DIR / "DejaVuSans-Bold-vi.ttf"))
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    _frame_and_heading(pdf, organisation, what)
+    return pdf
+
+
+def _validity(pdf: FPDF, certificate: Certificate | ProgramCertificate) -> None:
     validity = (f"Có giá trị đến ngày {format_date(certificate.expires_on)}" if certificate.expires_on
                 else "Không thời hạn")
     pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
-    _verification(pdf, certificate, verify_url)
-    return bytes(pdf.output())
 
 
 def _frame_and_heading(pdf: FPDF, organisation: str, what: str) -> None:
@@ -135,12 +138,7 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     if hours:
         line += f" · Thời lượng: {format_number(hours, None)} giờ"
     pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
-    validity = (
-        f"Có giá trị đến ngày {format_date(certificate.expires_on)}"
-        if certificate.expires_on
-        else "Không thời hạn"
-    )
-    pdf.cell(0, 7, validity, align="C", new_x="LMARGIN", new_y="NEXT")
+    _validity(pdf, certificate)
 
 
 def _holder_details(certificate: Certificate) -> str:

@@ -131,9 +131,13 @@ def certificate_pdf(code: str):
         abort(404)
     verify_url = public_url() + url_for("training.verify", code=certificate.code)
     pdf = render_certificate(certificate, verify_url, settings().issuer)
-    name = f"chung-nhan-{certificate.code}.pdf"
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": content_disposition(name, inline=True)})
+    return _certificate_response(certificate.code, pdf)
+
+
+def _certificate_response(code: str, pdf: bytes) -> Response:
+    """A certificate's PDF, shown in the browser, saved as chung-nhan-<code>.pdf."""
+    disposition = content_disposition(f"chung-nhan-{code}.pdf", inline=True)
+    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": disposition})
 
 
 # --- programmes: a person's path and its certificate --------------------------------------------
@@ -155,8 +159,7 @@ def program_certificate_pdf(code: str):
     program = certificate.enrolment.program
     pdf = render_program_certificate(certificate, verify_url, settings().issuer,
                                      [course.title for step in program.steps for course in step.courses])
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": content_disposition(f"chung-nhan-{certificate.code}.pdf", inline=True)})
+    return _certificate_response(certificate.code, pdf)
 
 
 @bp.get("/verify/<code>")
