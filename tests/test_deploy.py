@@ -41,7 +41,7 @@ from mooc.demo import load_demo
 from mooc.extensions import db
 from mooc.reports.exports import XLSX_MIME
 from mooc.roster.models import OrgUnit
-from tests.conftest import FAST_HASH, ROOT, empty_tables
+from tests.conftest import FAST_HASH, ROOT, empty_tables, local_postgresql_server
 
 DEPLOY = ROOT / "deploy"
 SITE = DEPLOY / "nginx" / "mooc.conf"
@@ -564,6 +564,11 @@ def pg_databases() -> Iterator[tuple[str, str]]:
     """Two fresh databases of this test's own on the local PostgreSQL, dropped afterwards."""
     program("pg_dump")
     program("pg_restore")
+    with local_postgresql_server():  # the other pass of the suite does not restart it meanwhile
+        yield from _two_databases()
+
+
+def _two_databases() -> Iterator[tuple[str, str]]:
     admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     try:
         admin.connect().close()
