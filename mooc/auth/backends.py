@@ -34,13 +34,17 @@ class DirectoryRefused(passwords.SignInError):
     what the person reads when it says more than "wrong user name or password" (a directory
     account that is not on the roster), else None. `counts`: whether the refusal counts against
     the sign-in throttle (a wrong password does; a right password of someone not on the roster
-    does not)."""
+    does not). `person`: whom the directory said it was (the staff code or e-mail it matched
+    the roster by) when the password was right, for the audit trail, so that the retention
+    purge knows the user name typed was theirs."""
 
-    def __init__(self, reason: str, message: str | None = None, *, counts: bool = True) -> None:
+    def __init__(self, reason: str, message: str | None = None, *, counts: bool = True,
+                 person: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.message = message
         self.counts = counts
+        self.person = person
 
 
 class DirectoryUnavailable(passwords.SignInError):
@@ -64,6 +68,7 @@ class Directory:
 class SignedIn:
     user: User
     method: str  # "password" (a local password) or the directory's method
+    login: str = ""  # the directory user name typed (normalised), when the directory let them in
 
 
 def install(app: Flask, directory: Directory) -> None:
@@ -149,7 +154,7 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
             raise passwords.SignInLocked(policy.lock_minutes) from None
         raise
     passwords.signed_in(user, typed, now)
-    return SignedIn(user, found.method)
+    return SignedIn(user, found.method, login=typed)
 
 
 def _local_password(login: str, password: str, policy: passwords.ThrottlePolicy, method: str,

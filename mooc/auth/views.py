@@ -53,12 +53,14 @@ def login():
             audit.record("login.failed", target=typed, reason=backends.DirectoryUnavailable.reason)
         except backends.DirectoryRefused as refused:
             error = refused.message or _("Wrong user name, e-mail or password.")
-            audit.record("login.failed", target=typed, reason=refused.reason)
+            audit.record("login.failed", target=typed, reason=refused.reason,
+                         **({"person": refused.person} if refused.person else {}))
         except passwords.SignInError:
             error = _("Wrong e-mail or password.")
             audit.record("login.failed", target=typed)
         else:
-            return signin.complete(found.user, method=found.method, next_url=form.next.data)
+            return signin.complete(found.user, method=found.method, next_url=form.next.data,
+                                   login=found.login)
     return render_template("auth/login.html", form=form, error=error,
                            directory=backends.directory() is not None,
                            demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)
