@@ -19,7 +19,8 @@ from mooc.auth.models import AuditEvent, LoginThrottle, Role
 from mooc.config import ConfigError, build_settings
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
-from mooc.roster.models import Staff, StaffStatus
+from mooc.roster import importer
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from tests.conftest import csrf_token, login
 from tests.directory.oidc_server import (
     CLIENT_ID,
@@ -28,6 +29,7 @@ from tests.directory.oidc_server import (
     running_provider,
     sign_in_at_provider,
 )
+from tests.roster.helpers import csv_bytes
 
 WRONG = "Sai e-mail hoặc mật khẩu."
 CALLBACK = "http://localhost/oidc/callback"  # the test client's host, as the app derives it
@@ -291,6 +293,25 @@ def test_forms_may_lead_to_the_provider_and_nowhere_else(oidc_app, provider, app
     policy = oidc_app.test_client().get("/login").headers["Content-Security-Policy"]
     assert f"form-action 'self' {provider.issuer};" in policy
     assert "form-action 'self';" in app.test_client().get("/login").headers["Content-Security-Policy"]
+
+
+def test_a_person_whose_roster_entry_leaves_loses_access_on_the_next_request(oidc_app, roster, provider):
+    client = oidc_app.test_client()
+    assert come_back(client, sign_in_at_provider(start(client), "mai.tran")).status_code == 302
+    assert signed_in(client)
+    # HR's next full roster does not list Mai: she is marked as left and her account disabled.
+    with oidc_app.app_context():
+        unit = db.session.scalar(sa.select(OrgUnit.code).join(Staff, Staff.unit_id == OrgUnit.id)
+                                 .where(Staff.staff_code == "00123"))
+        rows = [["00789", "Phạm Văn Khách", "khach.pham@thanhtra.gov.vn", unit, ""]]
+        plan = importer.plan_import(importer.open_sheet(csv_bytes(rows)), full=True)
+        importer.apply_plan(plan, source="test", confirmed=True)
+        db.session.commit()
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].startswith("/login")
+    again = come_back(client, sign_in_at_provider(start(client), "mai.tran"))
+    assert again.status_code == 403 and "đã nghỉ" in again.get_data(as_text=True)
+    assert failures(oidc_app) == ["left"] and not signed_in(client)
 
 
 def test_with_a_provider_only_the_allowed_roles_keep_a_local_password(make_app, provider, roster, make_user):

@@ -3,13 +3,13 @@ name, e-mail addresses (now and before), staff code and directory user name are 
 database afterwards (every text and JSON column of every table is read), the dashboard counts
 the same, their course and programme certificates still verify under the pseudonym, and a
 second run changes nothing. Another person whose name or code begins like theirs keeps every
-word. Old outbox mails and uploads are deleted."""
+word. The period is the setting's. Old outbox mails and uploads are deleted."""
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -162,6 +162,21 @@ def test_retention_counts_from_the_leaving_date(world):
     _leave(world, date.today().replace(year=date.today().year - 1))
     result = world.app.test_cli_runner().invoke(args=["privacy", "purge", "--dry-run"])
     assert "Dry run: 0 people" in result.output  # one year < the default five
+
+
+def test_the_retention_period_is_the_setting(world, make_app, monkeypatch):
+    _leave(world, clock.today() - timedelta(days=400))
+
+    def dry_run(app) -> str:
+        return app.test_cli_runner().invoke(args=["privacy", "purge", "--dry-run"]).output
+
+    assert "Dry run: 0 people" in dry_run(world.app)  # the default: five years
+    monkeypatch.setenv("MOOC_PRIVACY_RETENTION_DAYS", "365")
+    one_year = make_app()
+    assert f"would pseudonymise: {world.code} {NAME}" in dry_run(one_year)
+    assert "Dry run: 0 people" in dry_run(make_app(PRIVACY_RETENTION_DAYS=420))
+    assert "Dry run: 0 people" in dry_run(make_app(PRIVACY_RETENTION_DAYS=0))  # 0: never
+    assert "Pseudonymised 1 people" in one_year.test_cli_runner().invoke(args=["privacy", "purge"]).output
 
 
 def test_old_outbox_mails_and_uploads_are_deleted(make_app, tmp_path):
