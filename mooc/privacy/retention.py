@@ -19,7 +19,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -67,14 +67,17 @@ def pseudonym_code(staff_code: str, secret_key: str) -> str:
 
 def due(today: date, days: int) -> list[Leaver]:
     """People who left ``days`` or more days before ``today`` and are not pseudonymised yet
-    (a leaver with no leaving date counts from their roster entry's last change)."""
+    (a leaver with no leaving date counts from their roster entry's last change, a moment
+    compared as such: SQLite's CAST(... AS DATE) of a stored time is its year, a number, which
+    SQLite holds smaller than any date, so such a leaver was due on the day they left)."""
     if days <= 0:
         return []
     cutoff = today - timedelta(days=days)
-    left = sa.func.coalesce(Staff.left_on, sa.cast(Staff.updated_at, sa.Date))
+    changed_by = datetime.combine(cutoff + timedelta(days=1), time.min, tzinfo=clock.LOCAL_TZ)
+    left = sa.or_(Staff.left_on <= cutoff, sa.and_(Staff.left_on.is_(None), Staff.updated_at < changed_by))
     rows = db.session.execute(
         sa.select(Staff.id, Staff.staff_code, Staff.full_name, Staff.left_on)
-        .where(Staff.status == StaffStatus.LEFT, left.is_not(None), left <= cutoff,
+        .where(Staff.status == StaffStatus.LEFT, left,
                ~sa.exists().where(Pseudonymisation.staff_id == Staff.id))
         .order_by(Staff.id))
     return [Leaver(*row) for row in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -162,6 +162,22 @@ def test_retention_counts_from_the_leaving_date(world):
     _leave(world, date.today().replace(year=date.today().year - 1))
     result = world.app.test_cli_runner().invoke(args=["privacy", "purge", "--dry-run"])
     assert "Dry run: 0 people" in result.output  # one year < the default five
+
+
+def test_a_leaver_without_a_leaving_date_counts_from_the_last_change_of_their_entry(world):
+    """Marked as left today, with no date: not due (on SQLite the old comparison made them due at
+    once); their entry last changed six years ago: due."""
+    with world.app.app_context():
+        db.session.get(Staff, world.staff_id).status = StaffStatus.LEFT
+        db.session.commit()
+    runner = world.app.test_cli_runner()
+    assert "Dry run: 0 people" in runner.invoke(args=["privacy", "purge", "--dry-run"]).output
+    with world.app.app_context():
+        db.session.execute(sa.update(Staff).where(Staff.id == world.staff_id)
+                           .values(updated_at=datetime(2020, 1, 1, tzinfo=UTC)))
+        db.session.commit()
+    assert f"would pseudonymise: {world.code} {NAME} (left ?)" in runner.invoke(
+        args=["privacy", "purge", "--dry-run"]).output
 
 
 def test_the_retention_period_is_the_setting(world, make_app, monkeypatch):
