@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -53,8 +55,8 @@ def login():
             audit.record("login.failed", target=typed, reason=backends.DirectoryUnavailable.reason)
         except backends.DirectoryRefused as refused:
             error = refused.message or _("Wrong user name, e-mail or password.")
-            audit.record("login.failed", target=typed, reason=refused.reason,
-                         **({"person": refused.person} if refused.person else {}))
+            named: dict[str, Any] = {"person": refused.person} if refused.person else {}
+            audit.record("login.failed", target=typed, reason=refused.reason, **named)
         except passwords.SignInError:
             error = _("Wrong e-mail or password.")
             audit.record("login.failed", target=typed)

@@ -82,7 +82,8 @@ NAMES_NOBODY = frozenset({
     "course_modules.key", "course_modules.title", "course_modules.intro_html", "course_modules.source_hash",
     "lessons.key", "lessons.title", "lessons.source_path", "lessons.source_hash", "lessons.previous_keys",
     "lessons.html", "lessons.text", "lessons.headings",
-    "quizzes.key", "quizzes.title", "quizzes.source_path", "quizzes.source_hash", "quizzes.intro_html",
+    "quizzes.key", "quizzes.title", "quizzes.source_path", "quizzes.source_hash", "quizzes.previous_keys",
+    "quizzes.intro_html",
     "quizzes.settings", "quizzes.questions",
     "lesson_versions.source_hash", "lesson_versions.title", "lesson_versions.text", "lesson_versions.html",
     "course_editions.content_hash", "course_editions.source_commit", "course_editions.lessons",
@@ -232,6 +233,7 @@ def rewrite_copies(identity: Identity) -> int:
     for model, names in FREE_TEXT.items():
         columns = [getattr(model, name) for name in names]
         where = sa.or_(*[identity.condition(column) for column in columns])
+        row: Any
         for row in db.session.scalars(sa.select(model).where(where)):
             before = [getattr(row, name) for name in names]
             after = [_fit(identity.rewrite(value), column)

@@ -290,6 +290,7 @@ def test_the_purge_forgets_the_user_name_a_person_who_left_signed_in_with(direct
     with app.app_context():
         staff = db.session.scalar(sa.select(Staff).where(Staff.staff_code == MAI.staff_code))
         staff.status, staff.left_on = StaffStatus.LEFT, date(2019, 6, 30)
+        staff_id = staff.id
         db.session.commit()
     assert LEFT in login(app.test_client(), "mai.tran", MAI.password).get_data(as_text=True)
     assert WRONG in login(app.test_client(), "mai.tran", "sai lan nua").get_data(as_text=True)
@@ -300,6 +301,6 @@ def test_the_purge_forgets_the_user_name_a_person_who_left_signed_in_with(direct
     assert "Pseudonymised 1 people" in result.output, result.output
     with app.app_context():
         assert traces_of({"mai.tran", MAI.cn, MAI.staff_code}) == []
-        pseudonym = db.session.scalar(sa.select(Staff.staff_code).where(Staff.id == staff.id))
-        refused = [e.target for e in events(app, "login.failed")]
-        assert refused == [pseudonym] * 3  # wrong password, left, wrong password
+        pseudonym = db.session.scalar(sa.select(Staff.staff_code).where(Staff.id == staff_id))
+    refused = [e.target for e in events(app, "login.failed")]
+    assert refused == [pseudonym] * 3  # wrong password, left, wrong password
