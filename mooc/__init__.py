@@ -147,8 +147,10 @@ def _init_login(app: Flask) -> None:
 
 def _init_directory(app: Flask, settings: Settings) -> None:
     """Directory sign-in (MOOC_LDAP_URL): the login page asks it through auth.backends, since
-    auth may not import mooc.directory. The roles that keep a local password are checked even
-    without a directory, so a mistyped MOOC_LOCAL_PASSWORD_ROLES fails at start."""
+    auth may not import mooc.directory. With an OpenID provider and no directory, the password
+    form stays for the roles that keep a local password (MOOC_LOCAL_PASSWORD_ROLES) only. With
+    neither, local passwords are the only way in: every role keeps one. The setting is checked
+    in every case, so a mistyped MOOC_LOCAL_PASSWORD_ROLES fails at start."""
     from mooc.auth import backends
 
     local_roles = backends.local_password_roles(settings.local_password_roles)
@@ -156,6 +158,8 @@ def _init_directory(app: Flask, settings: Settings) -> None:
         from mooc.directory import ldap  # ldap3 is loaded only where a directory is set
 
         backends.install(app, ldap.directory(settings.ldap, local_roles))
+    elif settings.oidc is not None:
+        backends.limit_local_passwords(app, local_roles)
 
 
 def _register_blueprints(app: Flask) -> None:
