@@ -6,9 +6,11 @@ Everything is checked through nginx, from 127.0.0.2 (nginx reaches the app from 
 so the client's address and the proxy's differ).
 
 Also: the systemd units pass `systemd-analyze verify`; every scheduled command has its timer,
-its row in docs/operations.md, its check in `mooc doctor` and its "cron" in the README; and
-the backups deploy/backup.sh writes restore (pg_restore as the superuser over TCP on a fresh
-PostgreSQL database, `mooc restore` on SQLite) with the same row counts.
+its row in docs/operations.md, its check in `mooc doctor` and its "cron" in the README; the
+commands deploy/smoke-install.sh takes from the guide are the guide's, word for word (the
+script itself, which installs as root, is run by .ci/run); and the backups deploy/backup.sh
+writes restore (pg_restore as the superuser over TCP on a fresh PostgreSQL database, `mooc
+restore` on SQLite) with the same row counts.
 
 nginx, openssl, pg_dump: skipped when missing, failed when CI is set (.ci/run installs them).
 """
@@ -671,6 +673,34 @@ def test_every_scheduled_command_has_a_timer_and_a_row_in_the_guide() -> None:
     cron = {match.group(1) for line in readme.splitlines() if line.startswith("| `mooc ") and "cron" in line
             for match in [re.match(r"\| `(mooc [a-z -]+?)(?: \[|`)", line)] if match}
     assert cron == {command for command in timers.values() if command.startswith("mooc ")}
+
+
+def _guide_commands() -> set[str]:
+    """Every command of docs/operations.md's sh blocks, continuation lines joined, trailing
+    comments and spacing dropped."""
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    commands = set()
+    for block in re.findall(r"^```sh\n(.*?)^```", guide, re.MULTILINE | re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = " ".join(re.sub(r"(^|\s)#\s.*$", "", line).split())
+            if command:
+                commands.add(command)
+    return commands
+
+
+def test_the_smoke_install_runs_the_guides_commands_as_written() -> None:
+    """deploy/smoke-install.sh (run as root by .ci/run) marks each command it takes from the
+    guide with `guide '...'`: each is, word for word, a command of docs/operations.md, so the
+    guide cannot change without the install that proves it changing too."""
+    script = (DEPLOY / "smoke-install.sh").read_text(encoding="utf-8")
+    taken = [" ".join(match.group(2).split())
+             for match in re.finditer(r"\bguide(?:_with_input)? (['\"])(.+?)\1", script)]
+    assert len(taken) >= 25
+    guide = _guide_commands()
+    assert [command for command in taken if command not in guide] == []
+    for step in ("adduser --system", "runuser -u postgres -- createdb -O mooc mooc",
+                 "mooc-admin users create-admin", "mooc-admin doctor", "ALTER DATABASE mooc RENAME"):
+        assert any(step in command for command in taken), step
 
 
 # --- Backups -------------------------------------------------------------------------------------
