@@ -92,6 +92,7 @@ cleanup() {
   . "$STATE"
   step "cleanup: stop what it started, remove what it made"
   if is_ps "$app_pid" user mooc; then stop_pid "$app_pid"; fi   # an old run's pid may be reused
+  echo "[${SECONDS} s] the app stopped"
   rm -f /etc/nginx/sites-enabled/mooc.conf /etc/nginx/sites-available/mooc.conf
   if [ "$default_site" = 1 ] && [ ! -e /etc/nginx/sites-enabled/default ]; then
     ln -s /etc/nginx/sites-available/default /etc/nginx/sites-enabled/default
@@ -102,7 +103,8 @@ cleanup() {
     kill -QUIT "$nginx_pid"
     for _ in $(seq 1 50); do alive "$nginx_pid" || break; sleep 0.2; done
   fi
-  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db"; done
+  echo "[${SECONDS} s] nginx stopped"
+  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db" 2>/dev/null; done
   as_postgres dropuser --if-exists mooc
   if id mooc >/dev/null 2>&1; then userdel mooc || echo "smoke-install: the user mooc is left (in use?)" >&2; fi
   if getent group mooc >/dev/null; then groupdel mooc; fi
@@ -112,6 +114,7 @@ cleanup() {
   if [ "$acme_existed" = 0 ]; then rm -rf /var/www/acme; else rm -f /var/www/acme/.well-known/acme-challenge/smoke-*; fi
   if [ "$safe_existed" = 0 ]; then git config --system --unset-all safe.directory '^/opt/mooc/app$'; fi
   rm -f "$STATE" /var/lib/mooc-smoke-install.*.log
+  echo "[${SECONDS} s] all removed"
 }
 
 if [ -f "$STATE" ]; then
@@ -259,6 +262,26 @@ created=$(guide_with_input "mooc-admin users create-admin --email quantri@exampl
 grep -q "Created administrator $ADMIN\." <<<"$created" || fail "users create-admin: $created"
 echo "Created administrator $ADMIN."
 
+step "back up and restore, as the guide says (before the app first starts: nothing is connected)"
+unit_start mooc-backup.service   # systemctl start mooc-backup.service
+counts() {  # every table's row count, as the app's role reads it
+  runuser -u mooc -- psql -d "$1" -Atc "SELECT table_name || ' ' || (xpath('/row/n/text()',
+    query_to_xml(format('SELECT count(*) AS n FROM %I', table_name), false, true, '')))[1]::text
+    FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
+}
+live=$(counts mooc)
+dump=$(ls -t /var/backups/mooc/mooc-*.dump | head -1)
+guide 'runuser -u postgres -- createdb -O mooc mooc_restored'
+runuser -u mooc -- pg_restore --no-owner --exit-on-error --single-transaction --dbname=mooc_restored "$dump"
+guide "runuser -u mooc -- psql -d mooc_restored -c 'SELECT count(*) FROM staff'"
+restored=$(counts mooc_restored)
+[ "$live" = "$restored" ] || fail "the restored database differs: $(diff <(echo "$live") <(echo "$restored"))"
+grep -qx 'users 1' <<<"$restored" && grep -qx 'courses 4' <<<"$restored" ||
+  fail "the restored database lacks the administrator or the courses"
+echo "every table has the live one's row count ($(wc -l <<<"$restored") tables)"
+step "swap it in (the app and the timers are not running yet), then install on: the rest runs on it"
+guide "runuser -u postgres -- psql -c 'ALTER DATABASE mooc RENAME TO mooc_old' -c 'ALTER DATABASE mooc_restored RENAME TO mooc'"
+
 step "7. the certificate (the stand-in of the guide)"
 guide 'install -d -m 0755 /etc/ssl/mooc'
 guide 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=daotao.example.gov.vn -addext subjectAltName=DNS:daotao.example.gov.vn -keyout /etc/ssl/mooc/privkey.pem -out /etc/ssl/mooc/fullchain.pem' 2>/dev/null
@@ -310,22 +333,14 @@ echo "nginx read the clone's static files and the app's 413 page from /var/cache
 sign_in
 
 step "the timers step 8 enables: each service started once, as its timer would"
-# At once (they are hours apart on a server, and none waits for another's data here), then the
-# backup last: a backup by hand, as "Back up and restore" says, of what they left.
+# At once: they are hours apart on a server, and none waits for another's data here.
 pids=()
-for timer in assign privacy reminders reports; do
+for timer in assign privacy reminders reports backup; do
   unit_start "mooc-$timer.service" > "/var/lib/mooc-smoke-install.$timer.log" 2>&1 &
   pids+=("$!")
 done
 for pid in "${pids[@]}"; do wait "$pid" || { cat /var/lib/mooc-smoke-install.*.log >&2; fail "a timer's service failed"; }; done
-rm -f /var/lib/mooc-smoke-install.{assign,privacy,reminders,reports}.log
-unit_start mooc-backup.service   # systemctl start mooc-backup.service
-counts() {  # every table's row count, as the app's role reads it
-  runuser -u mooc -- psql -d "$1" -Atc "SELECT table_name || ' ' || (xpath('/row/n/text()',
-    query_to_xml(format('SELECT count(*) AS n FROM %I', table_name), false, true, '')))[1]::text
-    FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name"
-}
-live=$(counts mooc)   # nothing writes from here to the restore: doctor writes nothing
+rm -f /var/lib/mooc-smoke-install.{assign,privacy,reminders,reports,backup}.log
 
 guide 'mooc-admin doctor' > /var/lib/mooc-smoke-install.doctor.log || {
   cat /var/lib/mooc-smoke-install.doctor.log; fail "mooc-admin doctor found errors"; }
@@ -345,20 +360,5 @@ assert not errors and not wrong, (errors, wrong)
 assert "at commit" in status["courses.sync"][1], status["courses.sync"]  # git read the clone as mooc
 CHECK
 rm -f /var/lib/mooc-smoke-install.doctor.log
-
-step "back up and restore, as the guide says"
-dump=$(ls -t /var/backups/mooc/mooc-*.dump | head -1)
-guide 'runuser -u postgres -- createdb -O mooc mooc_restored'
-runuser -u mooc -- pg_restore --no-owner --exit-on-error --single-transaction --dbname=mooc_restored "$dump"
-guide "runuser -u mooc -- psql -d mooc_restored -c 'SELECT count(*) FROM staff'"
-restored=$(counts mooc_restored)
-[ "$live" = "$restored" ] || fail "the restored database differs: $(diff <(echo "$live") <(echo "$restored"))"
-grep -qx 'users 1' <<<"$restored" || fail "the restored database has not the one administrator"
-echo "every table has the live one's row count ($(wc -l <<<"$restored") tables)"
-step "swap it in: stop mooc and the timers (none running here), rename, start"
-stop_pid "$app_pid"
-guide "runuser -u postgres -- psql -c 'ALTER DATABASE mooc RENAME TO mooc_old' -c 'ALTER DATABASE mooc_restored RENAME TO mooc'"
-start_app
-sign_in
 
 echo "smoke-install: the guide works as written (${SECONDS} s)"
