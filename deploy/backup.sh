@@ -3,7 +3,8 @@
 # /etc/mooc/mooc.env): PostgreSQL with pg_dump (custom format, for pg_restore), SQLite with
 # `mooc backup` (SQLite's online backup). Checks the file it wrote, then deletes backups older
 # than MOOC_BACKUP_KEEP_DAYS. Prints the file's name; exit status 0 only when all went well.
-# tests/test_deploy.py runs it and restores what it wrote (docs/operations.md, "Back up and restore").
+# tests/test_deploy.py runs it and restores what it wrote; deploy/smoke-install.sh runs it as
+# mooc-backup.service would and restores it as the guide says (docs/operations.md, "Back up and restore").
 set -eu
 
 : "${MOOC_DATABASE_URL:?MOOC_DATABASE_URL is not set (EnvironmentFile=/etc/mooc/mooc.env)}"
@@ -12,7 +13,14 @@ keep=${MOOC_BACKUP_KEEP_DAYS:-14}
 mooc=${MOOC_BIN:-/opt/mooc/venv/bin/mooc}
 stamp=$(date +%Y-%m-%dT%H%M%S)
 umask 077
-mkdir -p "$dir"
+mkdir -p "$dir" 2>/dev/null || true
+if [ ! -d "$dir" ] || [ ! -w "$dir" ]; then
+  # Under mooc-backup.service every folder but ReadWritePaths is read-only.
+  echo "backup.sh: cannot write $dir (MOOC_BACKUP_DIR): create it for this user" \
+       "(install -d -o mooc -g mooc -m 0700 $dir) and allow it in mooc-backup.service's" \
+       "ReadWritePaths (systemctl edit mooc-backup)" >&2
+  exit 1
+fi
 
 case "$MOOC_DATABASE_URL" in
   postgresql*|postgres:*)

@@ -134,6 +134,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
                                      "(nginx sends the bytes); off: the app sends them itself"),
     "SPOOL_DIR": (None, _str, "with ACCEL_REDIRECT, where finished exports wait for nginx to send them "
                               "(nginx must read it); default INSTANCE_DIR/spool"),
+    "BACKUP_DIR": ("", _str, "where deploy/backup.sh (mooc-backup.timer) writes the nightly backups; set "
+                             "on the machine that runs it, `mooc doctor` reports the newest one's age"),
     "MAIL_BACKEND": (None, _str, "file (writes .eml files into instance/outbox/) or smtp; "
                                  "default file, smtp in production"),
     "ALLOW_FILE_MAIL": (False, _bool, "let the file mail backend run although BASE_URL is not a loopback "
@@ -278,6 +280,7 @@ class Settings:
     proxy_count: int
     accel_redirect: bool = False  # deploy/: nginx sends course files and exports (X-Accel-Redirect)
     spool_dir: Path = Path("spool")  # exports waiting for nginx (with accel_redirect)
+    backup_dir: Path | None = None  # deploy/backup.sh's folder, on the machine that runs it (doctor)
     mail_backend: str  # file or smtp
     allow_file_mail: bool
     mail_host: str
@@ -498,6 +501,7 @@ def build_settings(overrides: Mapping[str, Any] | None = None,
         local_password_roles=_local_password_roles(values["LOCAL_PASSWORD_ROLES"]),
         accel_redirect=bool(values["ACCEL_REDIRECT"]),
         spool_dir=Path(values["SPOOL_DIR"] or instance_dir / "spool").resolve(),
+        backup_dir=Path(values["BACKUP_DIR"]).resolve() if values["BACKUP_DIR"] else None,
         privacy_notice_file=_privacy_notice_file(values),
         **{name: values[name.upper()] for name in _PLAIN_SETTINGS},
     )

@@ -11,7 +11,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,19 +35,44 @@ from mooc.serving import default_workers
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 
-# (command, audit action, how often cron runs it, whether these settings need it):
-# docs/operations.md, "Scheduled work".
-SCHEDULED: tuple[tuple[str, str, timedelta, Callable[[Settings], bool]], ...] = (
-    ("mooc training assign", "training.assigned", timedelta(days=1), lambda config: True),
-    ("mooc reminders send", "reminders.sent", timedelta(days=1), lambda config: True),
-    ("mooc xapi send", "xapi.sent", timedelta(hours=1), lambda config: bool(config.xapi_url)),
-    ("mooc reports send", "reports.sent", timedelta(days=1), lambda config: _has_subscriptions()),
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A command a timer runs (deploy/systemd/mooc-*.timer; docs/operations.md, "Scheduled
+    work"), and how its last good run is seen: the audit action every run records, or, for
+    the backup (``action`` empty), the newest file in MOOC_BACKUP_DIR."""
+
+    check: str
+    command: str  # the timer's ExecStart, without /opt/mooc/venv/bin/, /opt/mooc/app/ and options
+    action: str
+    every: timedelta  # how often it runs; overdue after SCHEDULE_SLACK more
+    wanted: Callable[[Settings], bool]  # whether these settings schedule it
+
+
+def _always(config: Settings) -> bool:
+    return True
+
+
+# tests/test_deploy.py checks this list against the timers, the guide and the README.
+SCHEDULED: tuple[Scheduled, ...] = (
+    Scheduled("schedule.training_assign", "mooc training assign", "training.assigned", timedelta(days=1),
+              _always),
+    Scheduled("schedule.reminders_send", "mooc reminders send", "reminders.sent", timedelta(days=1), _always),
+    Scheduled("schedule.xapi_send", "mooc xapi send", "xapi.sent", timedelta(hours=1),
+              lambda config: bool(config.xapi_url)),
+    Scheduled("schedule.reports_send", "mooc reports send", "reports.sent", timedelta(days=1),
+              lambda config: _has_subscriptions()),
+    Scheduled("schedule.privacy_purge", "mooc privacy purge", "privacy.purged", timedelta(days=1), _always),
+    Scheduled("schedule.backup", "deploy/backup.sh", "", timedelta(days=1),
+              lambda config: config.backup_dir is not None),
 )
 
 
 def _has_subscriptions() -> bool:
     return db.session.scalar(sa.select(ReportSubscription.id).where(
         ReportSubscription.active.is_(True)).limit(1)) is not None
+
+
 SCHEDULE_SLACK = 0.5  # of its period: a nightly job is overdue after 36 hours, an hourly one after 90 minutes
 MIN_FREE_BYTES = 1 << 30  # below 1 GB free: a warning
 CRITICAL_FREE_BYTES = 100 << 20  # below 100 MB: an error (SQLite, the outbox, backups stop)
@@ -271,30 +296,58 @@ def check_directory(app: Flask) -> list[Finding]:
 
 
 def check_schedule(now: datetime | None = None) -> list[Finding]:
-    """The last successful run of each cron command (from the audit trail), and whether it is overdue."""
+    """The last successful run of each scheduled command (from the audit trail; the backup from
+    its folder), and whether it is overdue."""
     now = now or clock.now()
+    config = settings()
     found = []
-    for command, action, every, wanted in SCHEDULED:
-        if not wanted(settings()):
+    for job in SCHEDULED:
+        if not job.wanted(config):
             continue
-        runs = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                  .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)).all()
-        good = next((run for run in runs if not run.details.get("failed") and not run.details.get("stopped")),
-                    None)
-        name = f"schedule.{command.removeprefix('mooc ').replace(' ', '_')}"
-        if good is None:
-            found.append(Finding(name, WARNING, f"`{command}` has never run" if not runs
-                                 else f"`{command}` has not finished a run without failures",
-                                 "schedule it (docs/operations.md, Scheduled work) and read its log"))
-        elif now - good.at > every * (1 + SCHEDULE_SLACK):
-            found.append(Finding(name, ERROR, f"`{command}` last succeeded {_when(good.at)}: overdue",
-                                 "check cron and the command's log"))
-        elif runs[0] is not good:
-            found.append(Finding(name, WARNING, f"`{command}` last succeeded {_when(good.at)}; the run of "
-                                 f"{_when(runs[0].at)} had failures", "read the command's log"))
-        else:
-            found.append(Finding(name, OK, f"`{command}` last succeeded {_when(good.at)}"))
+        if job.action:
+            found.append(_audit_state(job, now))
+        elif config.backup_dir is not None:
+            found.append(_backup_state(job, config.backup_dir, now))
     return found
+
+
+def _audit_state(job: Scheduled, now: datetime) -> Finding:
+    runs = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == job.action)
+                              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(50)).all()
+    good = next((run for run in runs if not run.details.get("failed") and not run.details.get("stopped")),
+                None)
+    if good is None:
+        return Finding(job.check, WARNING, f"`{job.command}` has never run" if not runs
+                       else f"`{job.command}` has not finished a run without failures",
+                       "schedule it (docs/operations.md, Scheduled work) and read its log")
+    if now - good.at > job.every * (1 + SCHEDULE_SLACK):
+        return Finding(job.check, ERROR, f"`{job.command}` last succeeded {_when(good.at)}: overdue",
+                       "check its timer (systemctl list-timers 'mooc-*') and the command's log")
+    if runs[0] is not good:
+        return Finding(job.check, WARNING, f"`{job.command}` last succeeded {_when(good.at)}; the run of "
+                       f"{_when(runs[0].at)} had failures", "read the command's log")
+    return Finding(job.check, OK, f"`{job.command}` last succeeded {_when(good.at)}")
+
+
+BACKUP_SUFFIXES = (".dump", ".sqlite3")  # deploy/backup.sh's files; a .partial one is not a backup
+
+
+def _backup_state(job: Scheduled, folder: Path, now: datetime) -> Finding:
+    """deploy/backup.sh leaves no audit row (it runs pg_dump, not the app): its newest file says."""
+    if folder.exists() and not os.access(folder, os.R_OK | os.X_OK):
+        return Finding(job.check, ERROR, f"{folder} (MOOC_BACKUP_DIR) cannot be read by this user",
+                       "run the check as the service's user: mooc-admin doctor")
+    made = [path.stat().st_mtime for path in folder.glob("mooc-*")
+            if path.suffix in BACKUP_SUFFIXES and path.is_file()] if folder.is_dir() else []
+    if not made:
+        return Finding(job.check, WARNING, f"no backup in {folder} yet",
+                       "enable mooc-backup.timer, or run it now: systemctl start mooc-backup.service")
+    newest = datetime.fromtimestamp(max(made), UTC)
+    if now - newest > job.every * (1 + SCHEDULE_SLACK):
+        return Finding(job.check, ERROR,
+                       f"the newest backup in {folder} was written {_when(newest)}: overdue",
+                       "check its timer (systemctl status mooc-backup) and journalctl -u mooc-backup")
+    return Finding(job.check, OK, f"the newest backup in {folder} was written {_when(newest)}")
 
 
 # --- the instance folder -------------------------------------------------------------------

@@ -5,16 +5,22 @@ in production mode (MOOC_PROXY_COUNT=1, MOOC_ACCEL_REDIRECT=true), on the suite'
 Everything is checked through nginx, from 127.0.0.2 (nginx reaches the app from 127.0.0.1,
 so the client's address and the proxy's differ).
 
-Also: the systemd units pass `systemd-analyze verify`, every scheduled command of
-docs/operations.md has its timer, and the backups deploy/backup.sh writes restore (pg_restore
-on a fresh PostgreSQL database, `mooc restore` on SQLite) with the same row counts.
+Also: the systemd units pass `systemd-analyze verify`; every scheduled command has its timer,
+its row in docs/operations.md, its check in `mooc doctor` and its "cron" in the README; the
+commands deploy/smoke-install.sh takes from the guide are the guide's, word for word (the
+script itself, which installs as root, is run by .ci/run); and the backups deploy/backup.sh
+writes restore (pg_restore as the superuser over TCP on a fresh PostgreSQL database, `mooc
+restore` on SQLite) with the same row counts.
 
 nginx, openssl, pg_dump: skipped when missing, failed when CI is set (.ci/run installs them).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import http.client
+import json
 import os
 import re
 import shutil
@@ -22,8 +28,10 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -36,11 +44,15 @@ import sqlalchemy as sa
 
 from mooc import create_app
 from mooc.auth.demo_accounts import DEMO_PASSWORD
-from mooc.auth.models import AddressThrottle, AuditEvent
+from mooc.auth.models import AddressThrottle, AuditEvent, Role, User
+from mooc.auth.passwords import set_password
+from mooc.courses.models import Course
 from mooc.demo import load_demo
 from mooc.extensions import db
 from mooc.reports.exports import XLSX_MIME
 from mooc.roster.models import OrgUnit
+from mooc.training import programs
+from mooc.training.models import ProgramEnrolment
 from tests.conftest import FAST_HASH, ROOT, empty_tables, local_postgresql_server
 
 DEPLOY = ROOT / "deploy"
@@ -164,6 +176,8 @@ class Stack:
     app_log: Path
     spool_dir: Path
     error_pages: Path
+    acme_root: Path
+    certificate: tuple[Path, Path]  # the chain and its key (the throwaway self-signed one)
     app: Any
 
     def visitor(self) -> Visitor:
@@ -191,8 +205,9 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 
 
 def _nginx_main_conf(folder: Path, site: Path) -> Path:
-    """What /etc/nginx/nginx.conf provides around a site (Debian's gzip on included), with
-    every path of nginx's own in ``folder``."""
+    """What /etc/nginx/nginx.conf provides around a site (Debian's gzip on, and its TLS
+    versions, 1.0 and 1.1 included, at the http level), with every path of nginx's own in
+    ``folder``."""
     user = "user root;\n" if os.geteuid() == 0 else ""  # the workers read the test's private tmp
     conf = folder / "nginx.conf"
     conf.write_text(f"""{user}worker_processes 1;
@@ -203,6 +218,8 @@ http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     sendfile on;
+    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers on;
     gzip on;
     access_log {folder}/access.log;
     client_body_temp_path {folder}/client_body;
@@ -243,7 +260,7 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     tmp = tmp_path_factory.mktemp("deploy")
     cert, key = _certificate(tmp)
     app_port, https_port, http_port = free_port(), free_port(), free_port()
-    folders = {name: tmp / name for name in ("instance", "spool", "error-pages", "nginx")}
+    folders = {name: tmp / name for name in ("instance", "spool", "error-pages", "nginx", "acme")}
     for folder in folders.values():
         folder.mkdir()
 
@@ -254,7 +271,8 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "MOOC_INSTANCE_DIR": str(folders["instance"]), "MOOC_COURSES_DIR": str(ROOT / "courses"),
         "MOOC_SPOOL_DIR": str(folders["spool"]), "MOOC_ERROR_PAGES_DIR": str(folders["error-pages"]),
         "MOOC_MAIL_BACKEND": "file",  # a loopback MOOC_BASE_URL: nothing leaves the machine
-        "MOOC_APP_ADDRESS": f"127.0.0.1:{app_port}", "MOOC_APP_DIR": str(ROOT),
+        "MOOC_APP_HOST": "127.0.0.1", "MOOC_APP_PORT": str(app_port), "MOOC_APP_DIR": str(ROOT),
+        "NGINX_ACME_ROOT": str(folders["acme"]),
         "NGINX_SERVER_NAME": "localhost", "NGINX_HTTP_LISTEN": f"127.0.0.1:{http_port}",
         "NGINX_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
         "NGINX_CERTIFICATE": str(cert), "NGINX_CERTIFICATE_KEY": str(key),
@@ -303,7 +321,8 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         wait_for(lambda: app_process.poll() is not None or _https_answers(https_port, tls),
                  "the app behind nginx")
         assert app_process.poll() is None, app_log.read_text()
-        yield Stack(https_port, http_port, tls, app_log, folders["spool"], folders["error-pages"], loader)
+        yield Stack(https_port, http_port, tls, app_log, folders["spool"], folders["error-pages"],
+                    folders["acme"], (cert, key), loader)
     finally:
         _stop(nginx_process)
         _stop(app_process)
@@ -341,6 +360,79 @@ def test_tls_is_modern_and_other_host_names_get_no_certificate(stack: Stack) -> 
         stack.tls.wrap_socket(raw, server_hostname="elsewhere.example")  # ssl_reject_handshake
 
 
+def _old_tls_client(newest: ssl.TLSVersion) -> ssl.SSLContext:
+    """A client offering TLS 1.0 up to ``newest`` (OpenSSL 3 offers 1.0 and 1.1 only at
+    security level 0); it checks no certificate: only the version is in question."""
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+    client.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():  # the old versions are deprecated: the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client.minimum_version = ssl.TLSVersion.TLSv1
+        client.maximum_version = newest
+    return client
+
+
+def _handshake_with_a_tls_1_1_server(client: ssl.SSLContext, certificate: tuple[Path, Path]) -> str | None:
+    """The version ``client`` agrees with a server of our own that speaks TLS 1.1 only, or None:
+    whether this machine's OpenSSL can make the old client at all."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(*certificate)
+    server.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        server.minimum_version = server.maximum_version = ssl.TLSVersion.TLSv1_1
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        def answer() -> None:
+            connection, _address = listener.accept()
+            with connection, contextlib.suppress(OSError), server.wrap_socket(connection, server_side=True):
+                pass
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        try:
+            with socket.create_connection(listener.getsockname()) as raw, \
+                    client.wrap_socket(raw, server_hostname="localhost") as tls:
+                return tls.version()
+        except OSError:
+            return None
+        finally:
+            thread.join(10)
+
+
+def test_tls_1_0_and_1_1_are_refused(stack: Stack) -> None:
+    """Refused by the site's ssl_protocols, set in the port's default server too (Debian's
+    nginx.conf, which the stack copies, allows 1.0 and 1.1). On Debian 12 OpenSSL's own security
+    level refuses them as well, so there this holds even without those lines."""
+    old = _old_tls_client(ssl.TLSVersion.TLSv1_1)
+    if _handshake_with_a_tls_1_1_server(old, stack.certificate) != "TLSv1.1":
+        pytest.skip("this machine's OpenSSL cannot make a TLS 1.1 client: nothing to try nginx with")
+    with socket.create_connection(("localhost", stack.https_port)) as raw, \
+            pytest.raises(ssl.SSLError) as refused:
+        old.wrap_socket(raw, server_hostname="localhost")
+    reason = str(refused.value)
+    assert "PROTOCOL_VERSION" in reason or "UNSUPPORTED_PROTOCOL" in reason, reason
+    # The same client allowed TLS 1.2 is answered: the version was refused, not the client.
+    with socket.create_connection(("localhost", stack.https_port)) as raw, \
+            _old_tls_client(ssl.TLSVersion.TLSv1_2).wrap_socket(raw, server_hostname="localhost") as tls:
+        assert tls.version() == "TLSv1.2"
+
+
+def test_the_acme_challenge_is_served_over_plain_http_not_redirected(stack: Stack) -> None:
+    """What certbot's webroot plugin needs, at every renewal with nginx holding port 80: a file
+    it puts in NGINX_ACME_ROOT is fetched over plain HTTP; nothing else is."""
+    token = uuid.uuid4().hex
+    folder = stack.acme_root / ".well-known" / "acme-challenge"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / token).write_text(f"{token}.key-authorisation", encoding="ascii")
+    visitor = stack.visitor()
+    answer = visitor.get(f"/.well-known/acme-challenge/{token}", https=False)
+    assert answer.status == 200, answer.header("Location")
+    assert answer.body == f"{token}.key-authorisation".encode()
+    assert visitor.get("/.well-known/acme-challenge/no-such-token", https=False).status == 404
+    assert visitor.get(f"/{token}", https=False).status == 301
+
+
 def test_the_app_sees_the_real_client_address_not_a_forged_one(stack: Stack) -> None:
     visitor = stack.visitor()
     marker = uuid.uuid4().hex
@@ -376,7 +468,39 @@ def test_static_files_come_from_nginx_with_a_long_cache(stack: Stack) -> None:
     assert not stack.app_log_lines("/static/")  # nginx answered, the app never saw them
 
 
+def test_the_apis_json_is_gzipped_and_the_pages_are_not(stack: Stack) -> None:
+    """/api/v1/ answers come gzipped (the public OpenAPI document here); a page with a CSRF
+    token does not (BREACH: deploy/nginx/mooc.conf)."""
+    visitor = stack.visitor()
+    document = visitor.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert document.status == 200 and document.header("Content-Encoding") == "gzip"
+    assert json.loads(gzip.decompress(document.body))["openapi"].startswith("3.")
+    page = visitor.get("/login", headers={"Accept-Encoding": "gzip"})
+    assert page.status == 200 and CSRF_RE.search(page.body.decode())
+    assert "Content-Encoding" not in page.headers
+
+
 COURSE_FILE = "02-quy-trinh-thanh-tra/images/cac-buoc-thanh-tra.svg"
+LOCKED_COURSE, LOCKED_FILE = "giam-sat-so", "01-giam-sat-canh-bao-som/images/thang-can-thiep.svg"
+
+
+def _trainee_with_a_locked_course(stack: Stack) -> str:
+    """An account for a demo person who follows the programme and has not reached its last
+    step, where LOCKED_COURSE is (nothing else requires it of them): its files are refused."""
+    with stack.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.key == LOCKED_COURSE))
+        staff_ids = db.session.scalars(sa.select(ProgramEnrolment.staff_id).where(
+            ProgramEnrolment.latest.is_(True), ~ProgramEnrolment.staff_id.in_(
+                sa.select(User.staff_id).where(User.staff_id.is_not(None))))
+            .order_by(ProgramEnrolment.staff_id)).all()
+        staff_id = next(i for i in staff_ids if programs.lock_reason(i, course_id) is not None)
+        email = f"khoa-{staff_id}@example.vn"
+        user = User(email=email, display_name="Học viên bị khóa", role=Role.TRAINEE, staff_id=staff_id,
+                    active=True)
+        set_password(user, DEMO_PASSWORD, FAST_HASH)
+        db.session.add(user)
+        db.session.commit()
+        return email
 VIDEO_FILE = "02-quy-trinh-thanh-tra/video/chuan-bi-thanh-tra.mp4"
 
 
@@ -406,15 +530,29 @@ def test_course_files_go_through_the_apps_check_then_nginx(stack: Stack) -> None
     assert video.status == 206 and len(video.body) == 100
     assert video.body == (ROOT / "courses" / "nghiep-vu-thanh-tra" / VIDEO_FILE).read_bytes()[:100]
 
-    # Another course's file under this course's name, a way out of the folder, the internal
-    # location itself: all refused.
+    # A way out of the folder to a file that exists, the internal location itself: refused.
     escaped = COURSE_FILE.replace("/", "%2f")
-    for refused in (f"/courses/tiep-cong-dan/files/{COURSE_FILE}",
-                    f"/courses/tiep-cong-dan/files/..%2fnghiep-vu-thanh-tra%2f{escaped}",
+    for refused in (f"/courses/tiep-cong-dan/files/..%2fnghiep-vu-thanh-tra%2f{escaped}",
                     f"/_mooc/courses/nghiep-vu-thanh-tra/{COURSE_FILE}"):
         answer = trainee.get(refused)
         assert answer.status == 404, refused
         assert b"<svg" not in answer.body
+
+    # Another course's file, which exists: this trainee (the course required of them) gets it,
+    # a trainee for whom it is a locked step of their programme does not, by its own address,
+    # out of an open course's folder, or by the internal location.
+    locked_path = f"/courses/{LOCKED_COURSE}/files/{LOCKED_FILE}"
+    assert (ROOT / "courses" / LOCKED_COURSE / LOCKED_FILE).is_file()
+    assert trainee.get(locked_path).status == 200
+    other = stack.visitor()
+    assert other.sign_in(_trainee_with_a_locked_course(stack)).status == 302
+    locked_escaped = LOCKED_FILE.replace("/", "%2f")
+    out_of_an_open_course = f"/courses/nghiep-vu-thanh-tra/files/..%2f{LOCKED_COURSE}%2f{locked_escaped}"
+    for refused, status in ((locked_path, 403), (out_of_an_open_course, 404),
+                            (f"/_mooc/courses/{LOCKED_COURSE}/{LOCKED_FILE}", 404)):
+        answer = other.get(refused)
+        assert answer.status == status, (refused, answer.status)
+        assert b"<svg" not in answer.body and "X-Accel-Redirect" not in answer.headers
 
 
 def _unit_id(stack: Stack, code: str) -> int:
@@ -500,21 +638,69 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     assert "mooc.service" in names
 
 
+def _timer_commands() -> dict[str, str]:
+    """timer name -> its service's command, as the guide writes it (no folders, no --quiet)."""
+    commands = {}
+    for timer in UNITS.glob("*.timer"):
+        service = (UNITS / f"{timer.stem}.service").read_text(encoding="utf-8")
+        start = re.search(r"^ExecStart=(.+)$", service, re.MULTILINE)
+        assert start, timer.stem
+        executable = start.group(1).replace("/opt/mooc/venv/bin/", "").replace("/opt/mooc/app/", "")
+        commands[timer.stem] = executable.split(" --quiet")[0]
+        assert "Type=oneshot" in service and "EnvironmentFile=/etc/mooc/mooc.env" in service
+        assert re.search(r"^OnCalendar=", timer.read_text(), re.MULTILINE), timer.stem
+    return commands
+
+
 def test_every_scheduled_command_has_a_timer_and_a_row_in_the_guide() -> None:
-    """A timer per command of docs/operations.md's "Scheduled work" table, each with its
-    service, and no timer the table leaves out."""
+    """One list, four places: a timer per command of docs/operations.md's "Scheduled work"
+    table, each with its service, and no timer the table leaves out; `mooc doctor` watches each
+    (doctor.SCHEDULED) and the guide's doctor table names its check; the README's command table
+    says "cron" of exactly those `mooc` commands."""
     guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(mooc-[a-z-]+)\.timer` \| `([^`]+)` \|", guide, re.MULTILINE))
-    timers = {p.stem for p in UNITS.glob("*.timer")}
-    assert rows and set(rows) == timers
-    for name, command in rows.items():
-        service = (UNITS / f"{name}.service").read_text(encoding="utf-8")
-        start = re.search(r"^ExecStart=(.+)$", service, re.MULTILINE)
-        assert start, name
-        executable = start.group(1).replace("/opt/mooc/venv/bin/", "").replace("/opt/mooc/app/", "")
-        assert executable.split(" --quiet")[0] == command, (name, executable)
-        assert "Type=oneshot" in service and "EnvironmentFile=/etc/mooc/mooc.env" in service
-        assert re.search(r"^OnCalendar=", (UNITS / f"{name}.timer").read_text(), re.MULTILINE), name
+    timers = _timer_commands()
+    assert rows and rows == timers
+
+    from mooc import doctor
+
+    assert sorted(job.command for job in doctor.SCHEDULED) == sorted(timers.values())
+    doctor_section = guide[guide.index("## `mooc doctor`"):guide.index("## Progress, exit status")]
+    named = set(re.findall(r"`(schedule\.[a-z_]+)`", doctor_section))
+    assert named == {job.check for job in doctor.SCHEDULED}
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    cron = {match.group(1) for line in readme.splitlines() if line.startswith("| `mooc ") and "cron" in line
+            for match in [re.match(r"\| `(mooc [a-z -]+?)(?: \[|`)", line)] if match}
+    assert cron == {command for command in timers.values() if command.startswith("mooc ")}
+
+
+def _guide_commands() -> set[str]:
+    """Every command of docs/operations.md's sh blocks, continuation lines joined, trailing
+    comments and spacing dropped."""
+    guide = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    commands = set()
+    for block in re.findall(r"^```sh\n(.*?)^```", guide, re.MULTILINE | re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            command = " ".join(re.sub(r"(^|\s)#\s.*$", "", line).split())
+            if command:
+                commands.add(command)
+    return commands
+
+
+def test_the_smoke_install_runs_the_guides_commands_as_written() -> None:
+    """deploy/smoke-install.sh (run as root by .ci/run) marks each command it takes from the
+    guide with `guide '...'`: each is, word for word, a command of docs/operations.md, so the
+    guide cannot change without the install that proves it changing too."""
+    script = (DEPLOY / "smoke-install.sh").read_text(encoding="utf-8")
+    taken = [" ".join(match.group(2).split())
+             for match in re.finditer(r"\bguide(?:_with_input)? (['\"])(.+?)\1", script)]
+    assert len(taken) >= 25
+    guide = _guide_commands()
+    assert [command for command in taken if command not in guide] == []
+    for step in ("adduser --system", "runuser -u postgres -- createdb -O mooc mooc",
+                 "mooc-admin users create-admin", "mooc-admin doctor", "ALTER DATABASE mooc RENAME"):
+        assert any(step in command for command in taken), step
 
 
 # --- Backups -------------------------------------------------------------------------------------

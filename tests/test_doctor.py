@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -169,18 +170,22 @@ def test_a_stopped_smtp_server_is_an_error(make_app):
 def test_scheduled_commands_never_run_overdue_failed_and_on_time(app):
     with app.app_context():
         found = statuses(doctor.check_schedule())
-        assert found == {"schedule.training_assign": "warning", "schedule.reminders_send": "warning"}
+        assert found == {"schedule.training_assign": "warning", "schedule.reminders_send": "warning",
+                         "schedule.privacy_purge": "warning"}
         clock.set_now(clock.now() - timedelta(days=3))
         audit.record("training.assigned", left=0, enrolled=0, renewed=0, closed=0)
         audit.record("reminders.sent", sent=1, failed=0, left=0, stopped="")
+        audit.record("privacy.purged", people=0, files=0)
         db.session.commit()
         clock.set_now(None)
         audit.record("reminders.sent", sent=0, failed=2, left=5, stopped="mail server unavailable")
         db.session.commit()
         found = statuses(doctor.check_schedule())
-        assert found == {"schedule.training_assign": "error", "schedule.reminders_send": "error"}
+        assert found == {"schedule.training_assign": "error", "schedule.reminders_send": "error",
+                         "schedule.privacy_purge": "error"}
         audit.record("training.assigned", left=0, enrolled=1, renewed=0, closed=0)
         audit.record("reminders.sent", sent=3, failed=0, left=0, stopped="")
+        audit.record("privacy.purged", people=0, files=0)
         db.session.commit()
         assert set(statuses(doctor.check_schedule()).values()) == {"ok"}
         audit.record("reminders.sent", sent=0, failed=1, left=0, stopped="")
@@ -192,8 +197,39 @@ def test_the_scheduled_commands_record_their_runs(app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["training", "assign"]).exit_code == 0
     assert runner.invoke(args=["reminders", "send"]).exit_code == 0  # nothing to send: still a run
+    assert runner.invoke(args=["privacy", "purge"]).exit_code == 0  # nobody to purge: still a run
     with app.app_context():
-        assert set(statuses(doctor.check_schedule()).values()) == {"ok"}
+        found = statuses(doctor.check_schedule())
+    assert found == {"schedule.training_assign": "ok", "schedule.reminders_send": "ok",
+                     "schedule.privacy_purge": "ok"}
+
+
+def test_the_backup_is_watched_by_its_newest_file_where_it_is_made(make_app, tmp_path):
+    """deploy/backup.sh writes no audit row: doctor reads MOOC_BACKUP_DIR, on the machine that
+    sets it (the one whose timer runs the backup)."""
+    folder = tmp_path / "backups"
+    without, here = make_app(), make_app(BACKUP_DIR=str(folder))
+    with without.app_context():
+        assert "schedule.backup" not in statuses(doctor.check_schedule())
+    with here.app_context():
+        assert statuses(doctor.check_schedule())["schedule.backup"] == "warning"  # no folder yet
+        folder.mkdir()
+        (folder / "mooc-2026-12-05T023000.dump.partial").write_bytes(b"half")  # not a backup
+        assert statuses(doctor.check_schedule())["schedule.backup"] == "warning"
+        old = folder / "mooc-2026-12-03T023000.dump"
+        old.write_bytes(b"PGDMP")
+        two_days_ago = time.time() - 2 * 24 * 3600
+        os.utime(old, (two_days_ago, two_days_ago))
+        found = [f for f in doctor.check_schedule() if f.check == "schedule.backup"]
+        assert found[0].status == "error" and "overdue" in found[0].message
+        (folder / "mooc-2026-12-05T023000.sqlite3").write_bytes(b"SQLite format 3")
+        assert statuses(doctor.check_schedule())["schedule.backup"] == "ok"
+        if os.geteuid() != 0:  # root reads any folder
+            folder.chmod(0o000)
+            try:
+                assert statuses(doctor.check_schedule())["schedule.backup"] == "error"
+            finally:
+                folder.chmod(0o700)
 
 
 def test_the_xapi_run_is_watched_only_where_a_store_is_configured(make_app):
@@ -249,6 +285,7 @@ def test_the_command_prints_one_line_per_check_and_exits_0_with_warnings_only(ap
         sync_tree(Path(env["MOOC_COURSES_DIR"] or ""))
         audit.record("training.assigned", left=0, enrolled=0, renewed=0, closed=0)
         audit.record("reminders.sent", sent=0, failed=0, left=0, stopped="")
+        audit.record("privacy.purged", people=0, files=0)
         db.session.commit()
     result = CliRunner().invoke(main, ["doctor"], env=env)
     assert result.exit_code == 0, result.output
@@ -260,7 +297,8 @@ def test_the_command_prints_one_line_per_check_and_exits_0_with_warnings_only(ap
     assert as_json["ok"] is True and as_json["errors"] == 0
     assert {check["check"] for check in as_json["checks"]} >= {
         "settings.env", "database", "database.migrations", "courses", "courses.sync", "mail",
-        "schedule.training_assign", "schedule.reminders_send", "instance.disk", "instance.permissions"}
+        "schedule.training_assign", "schedule.reminders_send", "schedule.privacy_purge", "instance.disk",
+        "instance.permissions"}
 
 
 def test_the_reports_run_is_watched_once_someone_subscribes(app, make_user):

@@ -1,7 +1,11 @@
 """Whether a person may open a course's lessons and quizzes now: the domains above decide
 (``events.course_locked``: a locked step of a programme the person follows, mooc/training/
-programs.py), and every page and action that reads or records progress asks here first, so a
-locked course is refused by the server, not only hidden."""
+programs.py), and every page and action that serves a course's content or records progress
+asks here first (its lessons, files, quizzes and attempts, joining it), so a locked course is
+refused by the server, not only hidden. tests/training/test_programs.py sweeps the URL map:
+a new route under /courses/<key>/ or /attempts/ that forgets to ask fails there. The course's
+page, the catalogue and search still name it and its lessons (as the programme's path does:
+what comes next)."""
 
 from __future__ import annotations
 

@@ -120,11 +120,14 @@ def mark_done(key: str, lesson_key: str):
 @bp.get("/<key>/files/<path:filename>")
 def file(key: str, filename: str):
     """Pictures, attachments, video, audio and captions from the course folder; never outside
-    it, never a symlink. Range requests (seeking in a video) and revalidation are answered."""
+    it, never a symlink, never of a course locked for the person (as its lessons are). Range
+    requests (seeking in a video) and revalidation are answered."""
     course = _course_or_404(key)
     root = settings().courses_dir / course.source_dir
     if Path(filename).suffix.lower() not in ASSET_SUFFIXES:
         abort(404)
+    if (locked := access.refused_if_locked(current_user.id, course)) is not None:
+        return locked
     full = safe_join(str(root), filename)
     if full is None:
         abort(404)

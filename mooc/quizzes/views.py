@@ -105,6 +105,13 @@ def _own_attempt(attempt_id: int) -> QuizAttempt:
     return attempt
 
 
+def _refuse_if_locked(course: Course) -> None:
+    """An attempt's pages and actions, like the quiz's own, are refused while its course is a
+    locked step of the person's programme (an attempt started before the lock included)."""
+    if (locked := access.refused_if_locked(current_user.id, course)) is not None:
+        abort(locked)
+
+
 @bp.get("/courses/<key>/quizzes/<path:quiz_key>")
 def quiz(key: str, quiz_key: str):
     course, quiz = _quiz_or_404(key, quiz_key)
@@ -162,6 +169,7 @@ def attempt(attempt_id: int):
             attempts.close_if_expired(attempt)
     quiz = _attempt_quiz(attempt)
     course = quiz.course
+    _refuse_if_locked(course)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         questions = [
             public_view(q)
@@ -200,6 +208,7 @@ def attempt(attempt_id: int):
 @bp.post("/attempts/<int:attempt_id>/save")
 def save(attempt_id: int):
     attempt = _own_attempt(attempt_id)
+    _refuse_if_locked(_attempt_quiz(attempt).course)
     saved = attempts.save_answers(attempt, _responses(attempt))
     if request.headers.get("X-Requested-With") == "fetch":
         return jsonify(saved=saved, at=clock.now().isoformat())
@@ -212,6 +221,7 @@ def save(attempt_id: int):
 def confirm(attempt_id: int):
     """The summary before grading (where a signed-out submit lands after signing in)."""
     attempt = _own_attempt(attempt_id)
+    _refuse_if_locked(_attempt_quiz(attempt).course)
     if attempt.status != AttemptStatus.IN_PROGRESS or not attempts.is_open(attempt):
         return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
     return _confirm_page(attempt)
@@ -235,8 +245,7 @@ def submit(attempt_id: int):
     if not current_user.is_authenticated:
         return _signed_out_submit(attempt_id)
     attempt = _own_attempt(attempt_id)
-    if (locked := access.refused_if_locked(current_user.id, attempt.quiz.course)) is not None:
-        return locked
+    _refuse_if_locked(_attempt_quiz(attempt).course)
     was_open = attempt.status == AttemptStatus.IN_PROGRESS
     responses = _responses(attempt)
     unconfirmed = was_open and attempts.is_open(attempt) and request.form.get("confirm") != "1"

@@ -29,6 +29,7 @@ from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.config import public_url, settings
+from mooc.courses import access as course_access
 from mooc.courses.models import Course, LegalDocument
 from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
@@ -105,6 +106,8 @@ def home():
 @bp.post("/courses/<key>/join")
 def join(key: str):
     course = queries.open_course(key) or abort(404)
+    if (locked := course_access.refused_if_locked(current_user.id, course)) is not None:
+        return locked  # joining would lift the lock (a course chosen by the person is never locked)
     staff = db.session.get(Staff, current_user.staff_id) if current_user.staff_id is not None else None
     if staff is None:
         flash(_("Only people on the roster can join courses."), "warning")

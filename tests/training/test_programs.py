@@ -10,10 +10,12 @@ import sqlalchemy as sa
 
 from mooc import clock, config
 from mooc.auth.models import Role, User
-from mooc.courses.models import Course, Lesson
+from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.courses.progress import mark_done
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
+from mooc.quizzes import attempts
+from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders import messages, schedule
 from mooc.roster.models import Staff
 from mooc.training import completion, exemptions, history, programs
@@ -29,7 +31,7 @@ from mooc.training.models import (
 )
 from mooc.training.rules import create_rule, deactivate_rule, preview_deactivation, update_rule
 from tests.conftest import csrf_token, login
-from tests.courses.tree import write
+from tests.courses.tree import SVG, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
 
 
@@ -179,6 +181,53 @@ def test_a_locked_step_is_refused_by_the_server_and_opens_when_the_step_before_i
     assert client.get("/courses/tiep-dan/lessons/mot/bai").status_code == 200
     assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
     assert the_cycle(app, staff).steps_done == 1
+
+
+# The arguments of every route that serves a locked course's content, for the sweep below.
+LOCKED_ROUTE_VALUES = {"key": "tiep-dan", "lesson_key": "mot/bai", "quiz_key": "mot/kiem-tra",
+                       "filename": "01-mot/images/so-do.svg"}
+CONTENT_ROUTES = {"courses.lesson", "courses.mark_done", "courses.file", "quizzes.quiz", "quizzes.start",
+                  "quizzes.attempt", "quizzes.save", "quizzes.confirm", "quizzes.submit", "training.join"}
+
+
+def test_every_route_of_a_locked_courses_content_is_refused(world):
+    """A sweep of the URL map: every route under /courses/<key>/ (lessons, files, quizzes,
+    joining) and every attempt's route answers 403 for a course locked for the person, an
+    attempt started before the lock included; a new route that forgets the lock fails here.
+    Only the course's own page (/courses/<key>: the outline, which says why it is locked)
+    is left open."""
+    app, root, unit, _staff, user = world
+    write(root, "tiep-dan/01-mot/images/so-do.svg", SVG)
+    with app.app_context():
+        quiz = db.session.scalar(sa.select(Quiz).join(Course).where(Course.key == "tiep-dan"))
+        started = attempts.start_attempt(user.id, quiz)  # before the programme locked the course
+        db.session.commit()
+        values = LOCKED_ROUTE_VALUES | {"attempt_id": started.id}
+    require(app, unit)
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    form = {"csrf_token": csrf_token(client, "/")}
+    swept = set()
+    for rule in app.url_map.iter_rules():
+        if not (rule.rule.startswith("/courses/<key>/") or rule.rule.startswith("/attempts/")):
+            continue
+        method = "POST" if "POST" in (rule.methods or ()) else "GET"
+        url = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
+        answer = client.post(url, data=form) if method == "POST" else client.get(url)
+        assert answer.status_code == 403, (rule.endpoint, url, answer.status_code)
+        assert "Bước 2 của chương trình" in answer.get_data(as_text=True), rule.endpoint
+        swept.add(rule.endpoint)
+    assert swept >= CONTENT_ROUTES
+    with app.app_context():  # nothing recorded: no enrolment (joining), no progress, no answer
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).join(Course).where(
+            Course.key == "tiep-dan")) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LessonProgress)) == 0
+        assert db.session.get(QuizAttempt, values["attempt_id"]).status == AttemptStatus.IN_PROGRESS
+
+    finish(app, user, "co-ban")  # step 1 done: the same addresses open
+    picture = client.get("/courses/tiep-dan/files/01-mot/images/so-do.svg")
+    assert picture.status_code == 200 and picture.get_data(as_text=True) == SVG
+    assert client.get(f"/attempts/{values['attempt_id']}").status_code == 200
 
 
 def test_a_course_required_directly_is_never_locked(world, make_staff):
