@@ -264,7 +264,10 @@ class Browsing:
         context = self.browser.new_context(
             base_url=self.live.url, viewport=viewport or DESKTOP, locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True, **options)
-        context.set_default_timeout(15_000)
+        # How long a step may wait for what it expects (a limit for a hang, not a speed check):
+        # .ci/run runs the suite's two passes side by side on 2 cores, where a page under
+        # load has taken more than 15 s.
+        context.set_default_timeout(45_000)
         self.contexts.append(context)
         page = context.new_page()
         self.watch.attach(page)
