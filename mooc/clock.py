@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
@@ -17,6 +17,12 @@ def now() -> datetime:
 def today() -> date:
     """Today's date where the people are (Vietnam by default), not in UTC."""
     return now().astimezone(LOCAL_TZ).date()
+
+
+def start_of(day: date) -> datetime:
+    """The moment ``day`` begins where the people are (local midnight), in UTC: what a stored
+    date (a cycle's assigned_on) means when it is compared with stored moments (completed_at)."""
+    return datetime.combine(day, time.min, tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def set_now(moment: datetime | None) -> None:

@@ -12,7 +12,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -198,7 +198,7 @@ def cycle_start(enrolment: Any) -> datetime | None:
     cycle: everything counts."""
     if enrolment.cycle <= 1:
         return None
-    return datetime.combine(enrolment.assigned_on, datetime.min.time(), tzinfo=UTC)
+    return clock.start_of(enrolment.assigned_on)
 
 
 def current_enrolment(staff_id: int, course_id: int) -> Enrolment | None:

@@ -29,7 +29,7 @@ import functools
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -88,7 +88,7 @@ def cycle_start(enrolment: ProgramEnrolment) -> datetime | None:
     """A renewal cycle counts only the completions since it began; a first cycle, any valid one."""
     if enrolment.cycle <= 1:
         return None
-    return datetime.combine(enrolment.assigned_on, datetime.min.time(), tzinfo=UTC)
+    return clock.start_of(enrolment.assigned_on)
 
 
 def valid_completions(staff_ids: set[int], course_ids: set[int],
