@@ -24,7 +24,10 @@ def axe_source() -> str:
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = BLOCKING) -> list[dict[str, Any]]:
-    """The page's violations of the given impacts, as axe reports them."""
+    """The page's violations of the given impacts, as axe reports them, once the page has
+    loaded: a click that navigates returns before the new page's scripts ran, and without
+    site.js a phone's menu is open (its links too small to tap), as it is meant to be then."""
+    page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_source())
     result = page.evaluate(
