@@ -104,13 +104,16 @@ cleanup() {
     for _ in $(seq 1 50); do alive "$nginx_pid" || break; sleep 0.2; done
   fi
   echo "[${SECONDS} s] nginx stopped"
-  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db" 2>/dev/null; done
+  # At once: the files, and the databases (each DROP DATABASE waits for a checkpoint).
+  rm -rf /opt/mooc /etc/mooc /var/lib/mooc /var/cache/mooc /var/backups/mooc /etc/ssl/mooc \
+         /usr/local/bin/mooc-admin /etc/systemd/system/mooc.service /etc/systemd/system/mooc-*.service \
+         /etc/systemd/system/mooc-*.timer &
+  local removing=($!)
+  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db" 2>/dev/null & removing+=($!); done
+  for pid in "${removing[@]}"; do wait "$pid"; done
   as_postgres dropuser --if-exists mooc
   if id mooc >/dev/null 2>&1; then userdel mooc || echo "smoke-install: the user mooc is left (in use?)" >&2; fi
   if getent group mooc >/dev/null; then groupdel mooc; fi
-  rm -rf /opt/mooc /etc/mooc /var/lib/mooc /var/cache/mooc /var/backups/mooc /etc/ssl/mooc \
-         /usr/local/bin/mooc-admin /etc/systemd/system/mooc.service /etc/systemd/system/mooc-*.service \
-         /etc/systemd/system/mooc-*.timer
   if [ "$acme_existed" = 0 ]; then rm -rf /var/www/acme; else rm -f /var/www/acme/.well-known/acme-challenge/smoke-*; fi
   if [ "$safe_existed" = 0 ]; then git config --system --unset-all safe.directory '^/opt/mooc/app$'; fi
   rm -f "$STATE" /var/lib/mooc-smoke-install.*.log
@@ -262,6 +265,15 @@ created=$(guide_with_input "mooc-admin users create-admin --email quantri@exampl
 grep -q "Created administrator $ADMIN\." <<<"$created" || fail "users create-admin: $created"
 echo "Created administrator $ADMIN."
 
+step "7. the certificate (the stand-in of the guide)"
+guide 'install -d -m 0755 /etc/ssl/mooc'
+guide 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=daotao.example.gov.vn -addext subjectAltName=DNS:daotao.example.gov.vn -keyout /etc/ssl/mooc/privkey.pem -out /etc/ssl/mooc/fullchain.pem' 2>/dev/null
+guide 'chmod 0600 /etc/ssl/mooc/privkey.pem'
+
+step "8. the units"
+guide 'cp /opt/mooc/app/deploy/systemd/mooc*.service /opt/mooc/app/deploy/systemd/mooc*.timer /etc/systemd/system/'
+# systemctl daemon-reload; systemctl enable --now mooc.service: by hand, below once nginx runs.
+
 step "back up and restore, as the guide says (before the app first starts: nothing is connected)"
 unit_start mooc-backup.service   # systemctl start mooc-backup.service
 counts() {  # every table's row count, as the app's role reads it
@@ -281,15 +293,6 @@ grep -qx 'users 1' <<<"$restored" && grep -qx 'courses 4' <<<"$restored" ||
 echo "every table has the live one's row count ($(wc -l <<<"$restored") tables)"
 step "swap it in (the app and the timers are not running yet), then install on: the rest runs on it"
 guide "runuser -u postgres -- psql -c 'ALTER DATABASE mooc RENAME TO mooc_old' -c 'ALTER DATABASE mooc_restored RENAME TO mooc'"
-
-step "7. the certificate (the stand-in of the guide)"
-guide 'install -d -m 0755 /etc/ssl/mooc'
-guide 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=daotao.example.gov.vn -addext subjectAltName=DNS:daotao.example.gov.vn -keyout /etc/ssl/mooc/privkey.pem -out /etc/ssl/mooc/fullchain.pem' 2>/dev/null
-guide 'chmod 0600 /etc/ssl/mooc/privkey.pem'
-
-step "8. the units"
-guide 'cp /opt/mooc/app/deploy/systemd/mooc*.service /opt/mooc/app/deploy/systemd/mooc*.timer /etc/systemd/system/'
-# systemctl daemon-reload; systemctl enable --now mooc.service: by hand, below once nginx runs.
 
 step "9. nginx (Debian's nginx.conf: workers as www-data)"
 guide 'python3 /opt/mooc/app/deploy/render.py /opt/mooc/app/deploy/nginx/mooc.conf /etc/mooc/mooc.env > /etc/nginx/sites-available/mooc.conf'
