@@ -48,11 +48,12 @@ if [ "$(id -u)" != 0 ]; then
   echo "smoke-install: run it as root: it installs as the guide does (docs/operations.md)" >&2
   exit 1
 fi
+if [ "${SMOKE_INSTALL_LOCKED:-}" != 1 ]; then  # one run at a time; -o: what it starts holds no lock
+  exec env SMOKE_INSTALL_LOCKED=1 flock -o -w 900 /run/lock/mooc-smoke-install.lock "$0" "$@"
+fi
 for name in $(compgen -e | grep '^MOOC_' || true); do unset "$name"; done  # a root shell's own
 cd /
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-exec 9>/run/lock/mooc-smoke-install.lock
-flock -w 900 9
 
 STATE=/var/lib/mooc-smoke-install.state   # what this run found and started, for its cleanup
 NAME=daotao.example.gov.vn
