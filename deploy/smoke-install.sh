@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The install guide (docs/operations.md, "Install on a Debian server") followed as written, as
 # root, on this machine, then its backup and restore; everything it made is removed at the end.
-# .ci/run runs it after the test suites; by hand, as root: deploy/smoke-install.sh (about a
-# minute; it needs Debian's PostgreSQL running with its local socket, and the network for
-# apt-get only when one of the guide's packages is missing).
+# .ci/run runs it after the test suites; by hand, as root: deploy/smoke-install.sh. It needs
+# Debian's PostgreSQL running with its local socket, and the network for apt-get only when one
+# of the guide's packages is missing. It takes 2 to 3 minutes on a 2-core machine busy with
+# other test runs, a minute of it the guide's `pip install` (resolving every dependency).
 #
 # As written (each command run through `guide` below is one of the guide's, word for word:
 # tests/test_deploy.py checks it): the packages, the `mooc` system user and its folders,
@@ -13,8 +14,11 @@
 # the user mooc), `users create-admin` with its options, step 7's stand-in certificate, the
 # units copied, the site rendered into /etc/nginx/sites-available and enabled, Debian's default
 # site removed, Debian's own nginx.conf (workers as www-data, which must read the app's
-# folders), `mooc-admin doctor`, then "Back up and restore": a backup restored with runuser
-# and swapped in with ALTER DATABASE ... RENAME.
+# folders), `mooc-admin doctor`, and "Back up and restore": a backup restored with runuser and
+# swapped in with ALTER DATABASE ... RENAME. That one runs between steps 8 and 9, before the
+# app first starts (a renamed database must have no session; the guide stops the app for it),
+# so that everything after it, the app, the timers' commands and doctor, runs on the restored
+# database.
 #
 # What differs, and why:
 # - systemd is not PID 1 here, so `systemctl daemon-reload / enable / start / stop` are done by
