@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from mooc import create_app
+from mooc import create_app, doctor
 from mooc.auth.demo_accounts import DEMO_PASSWORD
 from mooc.auth.models import AddressThrottle, AuditEvent, Role, User
 from mooc.auth.passwords import set_password
@@ -661,8 +661,6 @@ def test_every_scheduled_command_has_a_timer_and_a_row_in_the_guide() -> None:
     rows = dict(re.findall(r"^\| `(mooc-[a-z-]+)\.timer` \| `([^`]+)` \|", guide, re.MULTILINE))
     timers = _timer_commands()
     assert rows and rows == timers
-
-    from mooc import doctor
 
     assert sorted(job.command for job in doctor.SCHEDULED) == sorted(timers.values())
     doctor_section = guide[guide.index("## `mooc doctor`"):guide.index("## Progress, exit status")]
