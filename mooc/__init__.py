@@ -24,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mooc import clock, formatting, params, replica
+from mooc.api.problems import is_api_path, problem
 from mooc.auth.access import safe_next
 from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settings
 from mooc.config import install as install_settings
@@ -147,8 +148,10 @@ def _init_login(app: Flask) -> None:
 
 def _init_directory(app: Flask, settings: Settings) -> None:
     """Directory sign-in (MOOC_LDAP_URL): the login page asks it through auth.backends, since
-    auth may not import mooc.directory. The roles that keep a local password are checked even
-    without a directory, so a mistyped MOOC_LOCAL_PASSWORD_ROLES fails at start."""
+    auth may not import mooc.directory. With an OpenID provider and no directory, the password
+    form stays for the roles that keep a local password (MOOC_LOCAL_PASSWORD_ROLES) only. With
+    neither, local passwords are the only way in: every role keeps one. The setting is checked
+    in every case, so a mistyped MOOC_LOCAL_PASSWORD_ROLES fails at start."""
     from mooc.auth import backends
 
     local_roles = backends.local_password_roles(settings.local_password_roles)
@@ -156,6 +159,8 @@ def _init_directory(app: Flask, settings: Settings) -> None:
         from mooc.directory import ldap  # ldap3 is loaded only where a directory is set
 
         backends.install(app, ldap.directory(settings.ldap, local_roles))
+    elif settings.oidc is not None:
+        backends.limit_local_passwords(app, local_roles)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -325,6 +330,10 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500
+        if is_api_path(request.path):  # the read API's clients read JSON, never an HTML page
+            db.session.rollback()
+            allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # a 405's
+            return problem(code, error.name, error.description, **allow)
         if code not in ERROR_TEXT:
             return error
         title, message = ERROR_TEXT[code]()
@@ -334,5 +343,8 @@ def _init_errors(app: Flask) -> None:
     def server_error(error: Exception):
         log.error("unhandled error on %s %s", request.method, request.path,
                   exc_info=getattr(error, "original_exception", error))
+        if is_api_path(request.path):
+            db.session.rollback()
+            return problem(500, "Internal Server Error", "The error has been logged.")
         title, message = ERROR_TEXT[500]()
         return render_error(500, title, message)

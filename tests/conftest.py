@@ -5,9 +5,12 @@ through the real login form.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,24 @@ class ServerLikeClient(FlaskClient):
     def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
         return super().open(*args, buffered=buffered, **kwargs)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def local_postgresql_server(*, restarting: bool = False) -> Iterator[None]:
+    """Hold the local PostgreSQL server (127.0.0.1:5432) against a restart by the other pass.
+
+    .ci/run runs the SQLite pass and the PostgreSQL pass of the suite side by side (one per
+    core). The PostgreSQL pass restarts that server once (tests/test_pg_recovery.py), and a few
+    tests of the SQLite pass use it too (pg_dump and pg_restore in tests/test_deploy.py). The
+    restart takes this lock exclusively, those tests take it shared, so neither sees the other.
+    One process never holds both, so it cannot wait on itself."""
+    path = Path(tempfile.gettempdir()) / "mooc-tests-postgresql-server.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if restarting else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _database_url(tmp_dir: Path) -> str:

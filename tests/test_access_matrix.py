@@ -113,6 +113,7 @@ MATRIX: dict[str, tuple[str, str, str]] = {
     "api.units": ("GET", "/api/v1/units", "LLLLLLLL"),
     "api.people": ("GET", "/api/v1/people", "LLLLLLLL"),
     "api.enrolments": ("GET", "/api/v1/enrolments", "LLLLLLLL"),
+    "api.completions": ("GET", "/api/v1/completions", "LLLLLLLL"),
     "api.certificates": ("GET", "/api/v1/certificates", "LLLLLLLL"),
     "api.dashboard": ("GET", "/api/v1/dashboard", "LLLLLLLL"),
     "api.openapi_document": ("GET", "/api/v1/openapi.json", "PPPPPPPP"),

@@ -53,7 +53,7 @@ from mooc.reports.exports import XLSX_MIME
 from mooc.roster.models import OrgUnit
 from mooc.training import programs
 from mooc.training.models import ProgramEnrolment
-from tests.conftest import FAST_HASH, ROOT, empty_tables
+from tests.conftest import FAST_HASH, ROOT, empty_tables, local_postgresql_server
 
 DEPLOY = ROOT / "deploy"
 SITE = DEPLOY / "nginx" / "mooc.conf"
@@ -748,6 +748,11 @@ def pg_databases() -> Iterator[tuple[str, str]]:
     """Two fresh databases of this test's own on the local PostgreSQL, dropped afterwards."""
     program("pg_dump")
     program("pg_restore")
+    with local_postgresql_server():  # the other pass of the suite does not restart it meanwhile
+        yield from _two_databases()
+
+
+def _two_databases() -> Iterator[tuple[str, str]]:
     admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     try:
         admin.connect().close()

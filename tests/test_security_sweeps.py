@@ -43,7 +43,7 @@ PUBLIC_ENDPOINTS = {
     "second_factor.code",    # the code step of sign-in: it answers only a browser whose password was
                              # right minutes ago (a signed pending state), else back to sign in
     "privacy.notice_page",   # the privacy notice: read before signing in
-    "api.units", "api.people", "api.enrolments", "api.certificates", "api.dashboard",
+    "api.units", "api.people", "api.enrolments", "api.completions", "api.certificates", "api.dashboard",
                              # the read API: no session, a bearer token (401 problem without one)
     "api.openapi_document",  # the read API's description: public, names no data
     "quizzes.submit",        # a submit that arrives signed-out is kept (its owner's lapsed session

@@ -1,16 +1,18 @@
 """What each endpoint reads, within the reader's scope: a person who reads reports sees the
-units they see on the site; a trainee sees their own records only. Pages by id (keyset), so
-a client walking a large roster never skips or repeats a row while others write."""
+units they see on the site (the same ``visible_units``); a trainee sees their own records
+only. Pages by id (keyset), so a client walking a large roster never skips or repeats a row
+while others write."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 
 from mooc import clock
 from mooc.api import schemas
@@ -21,7 +23,7 @@ from mooc.extensions import db
 from mooc.reports import queries as report_queries
 from mooc.roster.models import OrgUnit, Position, Staff
 from mooc.roster.scope import visible_units
-from mooc.training.models import Certificate, Enrolment
+from mooc.training.models import Certificate, Enrolment, EnrolmentState
 from mooc.training.status import EnrolmentStatus
 
 MAX_LIMIT = 1000
@@ -86,10 +88,19 @@ def _staff_filter(reader: User) -> Any:
     return sa.true() if scope is None else Staff.unit_id.in_(scope or {-1})
 
 
-def _page(rows: Sequence[Any], limit: int, make: Any) -> schemas.Page[Any]:
+PageT = TypeVar("PageT", bound=BaseModel)
+
+
+def _page(model: type[PageT], rows: Sequence[Any], limit: int, make: Callable[[Any], BaseModel]) -> PageT:
+    """One page of ``rows`` (``limit`` + 1 read: one more says there is a next page) as the
+    documented page model (``schemas.PersonPage``...): pydantic checks every row against it."""
     data = [make(row) for row in rows[:limit]]
     more = len(rows) > limit
-    return schemas.Page[Any](data=data, next_cursor=encode_cursor(rows[limit - 1][0].id) if more else None)
+    return model(data=data, next_cursor=encode_cursor(rows[limit - 1][0].id) if more else None)
+
+
+UNITS_WHOLE = ("updated_since: /units has none; it answers the whole tree in scope (a few hundred "
+               "units at most), which a client reads whole to see renamed, moved and merged units")
 
 
 def units(reader: User) -> list[schemas.Unit]:
@@ -109,7 +120,7 @@ def _updated(column: Any, fallback: Any) -> Any:
     return sa.func.coalesce(column, fallback)
 
 
-def people(reader: User, cursor: str | None, limit: int, since: datetime | None) -> schemas.Page[Any]:
+def people(reader: User, cursor: str | None, limit: int, since: datetime | None) -> schemas.PersonPage:
     changed = _updated(Staff.updated_at, Staff.created_at)
     stmt = (sa.select(Staff, Position, changed.label("changed"))
             .outerjoin(Position, Position.id == Staff.position_id)
@@ -125,7 +136,7 @@ def people(reader: User, cursor: str | None, limit: int, since: datetime | None)
             unit_id=staff.unit_id, position_code=position.code if position else None,
             position_title=position.title if position else None, status=cast(Any, str(staff.status)),
             joined_on=staff.joined_on, left_on=staff.left_on, updated_at=_aware(row.changed))
-    return _page(rows, limit, make)
+    return _page(schemas.PersonPage, rows, limit, make)
 
 
 def _aware(moment: Any) -> datetime:
@@ -134,7 +145,7 @@ def _aware(moment: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)
 
 
-def enrolments(reader: User, cursor: str | None, limit: int, since: datetime | None) -> schemas.Page[Any]:
+def enrolments(reader: User, cursor: str | None, limit: int, since: datetime | None) -> schemas.EnrolmentPage:
     stmt = (sa.select(Enrolment, Staff.staff_code, Staff.status.label("staff_status"), Course.key,
                       Course.title)
             .join(Staff, Staff.id == Enrolment.staff_id).join(Course, Course.id == Enrolment.course_id)
@@ -153,10 +164,36 @@ def enrolments(reader: User, cursor: str | None, limit: int, since: datetime | N
             status=cast(Any, str(EnrolmentStatus.of(e, today, row.staff_status))), assigned_on=e.assigned_on,
             due_on=e.due_on, completed_at=e.completed_at, expires_on=e.expires_on, score=e.score,
             updated_at=e.updated_at)
-    return _page(rows, limit, make)
+    return _page(schemas.EnrolmentPage, rows, limit, make)
 
 
-def certificates(reader: User, cursor: str | None, limit: int, since: datetime | None) -> schemas.Page[Any]:
+def completions(reader: User, cursor: str | None, limit: int,
+                since: datetime | None) -> schemas.CompletionPage:
+    """The course cycles completed (every cycle, renewals' earlier ones too; exemptions are
+    not completions), with their certificate's code when one was issued. ``since``: by the
+    enrolment's ``updated_at``, raised when it is completed (and by any later change)."""
+    stmt = (sa.select(Enrolment, Staff.staff_code, Course.key, Course.title,
+                      Certificate.code.label("certificate_code"))
+            .join(Staff, Staff.id == Enrolment.staff_id).join(Course, Course.id == Enrolment.course_id)
+            .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
+            .where(_staff_filter(reader), Enrolment.state == EnrolmentState.COMPLETED,
+                   Enrolment.completed_at.is_not(None), Enrolment.id > decode_cursor(cursor)))
+    if since is not None:
+        stmt = stmt.where(Enrolment.updated_at >= since)
+    rows = db.session.execute(stmt.order_by(Enrolment.id).limit(limit + 1)).all()
+
+    def make(row: Any) -> schemas.Completion:
+        e = row[0]
+        return schemas.Completion(
+            enrolment_id=e.id, staff_id=e.staff_id, staff_code=row.staff_code, course_key=row.key,
+            course_title=row.title, cycle=e.cycle, completed_at=e.completed_at, expires_on=e.expires_on,
+            score=e.score, edition=e.completed_version, certificate_code=row.certificate_code,
+            updated_at=e.updated_at)
+    return _page(schemas.CompletionPage, rows, limit, make)
+
+
+def certificates(reader: User, cursor: str | None, limit: int,
+                 since: datetime | None) -> schemas.CertificatePage:
     stmt = (sa.select(Certificate, Enrolment.staff_id, Staff.staff_code, Course.key, Course.title)
             .join(Enrolment, Enrolment.id == Certificate.enrolment_id)
             .join(Staff, Staff.id == Enrolment.staff_id).join(Course, Course.id == Enrolment.course_id)
@@ -172,7 +209,7 @@ def certificates(reader: User, cursor: str | None, limit: int, since: datetime |
             code=c.code, staff_id=row.staff_id, staff_code=row.staff_code, course_key=row.key,
             course_title=row.title, issued_at=c.issued_at, expires_on=c.expires_on,
             revoked=c.revoked_at is not None, verify_url=f"{base}/verify/{c.code}", updated_at=c.updated_at)
-    return _page(rows, limit, make)
+    return _page(schemas.CertificatePage, rows, limit, make)
 
 
 def _dashboard_row(row: report_queries.Row) -> schemas.DashboardRow:

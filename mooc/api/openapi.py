@@ -32,13 +32,15 @@ class Route:
 
 
 ROUTES = [
-    Route("/units", "The units the token may read (the tree: parent_id)", schemas.UnitList),
-    Route("/people", "People on the roster, within the token's scope", schemas.Page[schemas.Person],
-          PAGE_PARAMETERS),
+    Route("/units", "The units the token may read, all at once (the tree: parent_id; no "
+          "updated_since: the tree is small, read it whole)", schemas.UnitList),
+    Route("/people", "People on the roster, within the token's scope", schemas.PersonPage, PAGE_PARAMETERS),
     Route("/enrolments", "Enrolments (one per person, course and cycle) with their status",
-          schemas.Page[schemas.Enrolment], PAGE_PARAMETERS),
+          schemas.EnrolmentPage, PAGE_PARAMETERS),
+    Route("/completions", "Course cycles completed (exemptions are not), with their certificate's code",
+          schemas.CompletionPage, PAGE_PARAMETERS),
     Route("/certificates", "Certificates, with their public verification address",
-          schemas.Page[schemas.Certificate], PAGE_PARAMETERS),
+          schemas.CertificatePage, PAGE_PARAMETERS),
     Route("/dashboard", "Completion by unit, as the dashboard shows it (people counted once)",
           schemas.Dashboard, [
               {"name": "unit", "in": "query", "required": False, "schema": {"type": "integer"},
@@ -47,10 +49,18 @@ ROUTES = [
           ]),
 ]
 
+
+def route(path: str) -> Route:
+    """The documented route of ``path`` (views.py registers each view from it)."""
+    return next(r for r in ROUTES if r.path == path)
+
+
 PROBLEMS = {"400": "A parameter the API cannot use",
             "401": "No token, or one that is unknown, expired or revoked",
-            "403": "The token may not read this", "404": "Outside the token's scope",
-            "429": "Too many requests for this token this minute (see Retry-After)"}
+            "403": "The token may not read this", "404": "Outside the token's scope, or no such path",
+            "405": "A method other than GET (the API only reads)",
+            "429": "Too many requests for this token this minute (see Retry-After)",
+            "500": "An error of the server (logged)"}
 
 
 def document(server_url: str) -> dict[str, Any]:
@@ -73,8 +83,9 @@ def document(server_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Training platform read API", "version": "1.0.0",
-                 "description": "Read-only: units, people, enrolments, certificates and the dashboard, "
-                                "with the scope of the token's owner (or service account)."},
+                 "description": "Read-only (every endpoint is a GET; a token can do nothing else): "
+                                "units, people, enrolments, completions, certificates and the "
+                                "dashboard, with the scope of the token's owner (or service account)."},
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
         "components": {"schemas": definitions.get("$defs", {}),

@@ -71,6 +71,23 @@ class Certificate(Strict):
     updated_at: datetime
 
 
+class Completion(Strict):
+    """A course cycle completed (not an exemption): what an HR system records as training done."""
+
+    enrolment_id: int = Field(description="the enrolment it completes (/enrolments)")
+    staff_id: int
+    staff_code: str
+    course_key: str
+    course_title: str
+    cycle: int
+    completed_at: datetime
+    expires_on: date | None = Field(description="when it must be renewed; null: never")
+    score: float | None = Field(description="best quiz percent at completion")
+    edition: str | None = Field(description="the content hash of the course edition completed")
+    certificate_code: str | None = Field(description="its certificate (/certificates), if one was issued")
+    updated_at: datetime
+
+
 class DashboardRow(Strict):
     unit_id: int | None = Field(description="null for the total")
     unit: str
@@ -99,6 +116,14 @@ class UnitList(Strict):
 class Page(Strict, Generic[T]):
     data: list[T]
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null at the end")
+
+
+# The pages the API answers, each the model the OpenAPI document names (openapi.ROUTES): a page
+# is built through its own (data.py), so each row is validated as what it is documented to be.
+PersonPage = Page[Person]
+EnrolmentPage = Page[Enrolment]
+CompletionPage = Page[Completion]
+CertificatePage = Page[Certificate]
 
 
 class Problem(BaseModel):

@@ -13,6 +13,7 @@ from flask_login import current_user
 from pydantic import BaseModel
 
 from mooc.api import data, openapi, schemas, tokens
+from mooc.api.problems import problem
 from mooc.auth.access import public
 from mooc.auth.models import Permission, User
 from mooc.config import public_url, settings
@@ -25,21 +26,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 pages = Blueprint("api_tokens", __name__, template_folder="templates")
 
 
-def problem(status: int, title: str, detail: str | None = None, **headers: str) -> Response:
-    """An RFC 9457 problem document."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = "application/problem+json"
-    response.headers.update(headers)
-    return response
-
-
-def api_view(function: Callable[..., BaseModel]) -> Callable[..., Response]:
+def api_view(function: Callable[..., BaseModel], documented: type[BaseModel]) -> Callable[..., Response]:
     """Authenticate the bearer token, count it against its minute, run the view as the token's
-    reader, and answer its model as JSON (validated by pydantic on the way), or a problem."""
+    reader, and answer its model as JSON, or a problem. The model must be the one the OpenAPI
+    document names (``documented``): pydantic validated it as that when it was built."""
     @public  # no session: the token is the credential
     @wraps(function)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
@@ -65,10 +55,24 @@ def api_view(function: Callable[..., BaseModel]) -> Callable[..., Response]:
             return problem(403, "Forbidden", "This token's account does not read reports.")
         except OutOfScope:
             return problem(404, "Not Found", "No such unit in this token's scope.")
+        if type(model) is not documented:  # a 500 (problem JSON), never an undocumented answer
+            raise TypeError(f"{request.path} answered {type(model).__name__}, not {documented.__name__}")
         response = Response(model.model_dump_json(), mimetype="application/json")
         response.headers["Cache-Control"] = "no-store"
         return response
     return wrapped
+
+
+def api_route(path: str) -> Callable[[Callable[..., BaseModel]], Callable[..., Response]]:
+    """A GET under /api/v1 registered from its row of ``openapi.ROUTES``: one table says what
+    the API has, what each answer is, and what the document says of it."""
+    documented = openapi.route(path).model
+
+    def register(function: Callable[..., BaseModel]) -> Callable[..., Response]:
+        view = api_view(function, documented)
+        bp.add_url_rule(path, view_func=view, methods=["GET"])
+        return view
+    return register
 
 
 def _page_args() -> tuple[str | None, int, Any]:
@@ -76,26 +80,29 @@ def _page_args() -> tuple[str | None, int, Any]:
             data.parse_since(request.args.get("updated_since")))
 
 
-@bp.get("/units")
-@api_view
+@api_route("/units")
 def units(reader: User) -> BaseModel:
+    if "updated_since" in request.args:
+        raise data.BadParameter(data.UNITS_WHOLE)
     return schemas.UnitList(data=data.units(reader))
 
 
-@bp.get("/people")
-@api_view
+@api_route("/people")
 def people(reader: User) -> BaseModel:
     return data.people(reader, *_page_args())
 
 
-@bp.get("/enrolments")
-@api_view
+@api_route("/enrolments")
 def enrolments(reader: User) -> BaseModel:
     return data.enrolments(reader, *_page_args())
 
 
-@bp.get("/certificates")
-@api_view
+@api_route("/completions")
+def completions(reader: User) -> BaseModel:
+    return data.completions(reader, *_page_args())
+
+
+@api_route("/certificates")
 def certificates(reader: User) -> BaseModel:
     return data.certificates(reader, *_page_args())
 
@@ -110,8 +117,7 @@ def _id_arg(name: str) -> int | None:
     return value
 
 
-@bp.get("/dashboard")
-@api_view
+@api_route("/dashboard")
 def dashboard(reader: User) -> BaseModel:
     return data.dashboard(reader, _id_arg("unit"), _id_arg("course"))
 

@@ -4,7 +4,9 @@ directory (LDAP / Active Directory), or both, under one throttle.
 `auth` is the lowest domain and may not import `mooc.directory`, which sits above the roster.
 So create_app registers the directory's check here (`install`), and the login view asks
 `sign_in()`, which knows only the `Directory` shape: a callable that returns the roster-matched
-account or raises `DirectoryRefused` / `DirectoryUnavailable`.
+account or raises `DirectoryRefused` / `DirectoryUnavailable`. With an OpenID provider and no
+directory, create_app registers only the roles that keep a local password (`limit_local_passwords`):
+the others sign in at the provider.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 
 from mooc import clock
 from mooc.auth import passwords
@@ -21,6 +24,7 @@ from mooc.config import ConfigError
 from mooc.extensions import db
 
 EXTENSION = "mooc_directory"
+LOCAL_ROLES = "mooc_local_password_roles"  # with an OpenID provider and no directory
 
 
 class DirectoryRefused(passwords.SignInError):
@@ -30,13 +34,17 @@ class DirectoryRefused(passwords.SignInError):
     what the person reads when it says more than "wrong user name or password" (a directory
     account that is not on the roster), else None. `counts`: whether the refusal counts against
     the sign-in throttle (a wrong password does; a right password of someone not on the roster
-    does not)."""
+    does not). `person`: whom the directory said it was (the staff code or e-mail it matched
+    the roster by) when the password was right, for the audit trail, so that the retention
+    purge knows the user name typed was theirs."""
 
-    def __init__(self, reason: str, message: str | None = None, *, counts: bool = True) -> None:
+    def __init__(self, reason: str, message: str | None = None, *, counts: bool = True,
+                 person: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.message = message
         self.counts = counts
+        self.person = person
 
 
 class DirectoryUnavailable(passwords.SignInError):
@@ -60,6 +68,7 @@ class Directory:
 class SignedIn:
     user: User
     method: str  # "password" (a local password) or the directory's method
+    login: str = ""  # the directory user name typed (normalised), when the directory let them in
 
 
 def install(app: Flask, directory: Directory) -> None:
@@ -69,6 +78,20 @@ def install(app: Flask, directory: Directory) -> None:
 def directory(app: Flask | None = None) -> Directory | None:
     """The directory of `app` (or the current app), or None when there is none."""
     return (app or current_app).extensions.get(EXTENSION)
+
+
+def limit_local_passwords(app: Flask, roles: frozenset[Role] | None) -> None:
+    """People sign in through an OpenID provider, and no directory is asked on the sign-in
+    form: only `roles` (None: every role) may still use a local password there."""
+    app.extensions[LOCAL_ROLES] = roles
+
+
+def local_roles(app: Flask | None = None) -> frozenset[Role] | None:
+    """The roles that may sign in with a local password (None: every role)."""
+    found = directory(app)
+    if found is not None:
+        return found.local_roles
+    return (app or current_app).extensions.get(LOCAL_ROLES)
 
 
 def local_password_roles(names: tuple[str, ...] | None) -> frozenset[Role] | None:
@@ -91,7 +114,8 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
             address: str = "") -> SignedIn:
     """Whom the sign-in form's user name (or e-mail) and password prove, or a SignInError.
 
-    Without a directory this is passwords.authenticate(). With one, a local password counts for
+    Without a directory this is passwords.authenticate(), for the roles allowed to keep a local
+    password when an OpenID provider signs the others in. With one, a local password counts for
     the roles allowed to keep one, and everything else is asked of the directory. Either way
     the lock of what was typed and of the client address is checked before the directory is
     asked, and a refusal counts against both (passwords.record_failure).
@@ -100,7 +124,7 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     before writing anything in the request."""
     found = directory()
     if found is None:
-        return SignedIn(passwords.authenticate(login, password, policy, method, address), "password")
+        return SignedIn(_local_password(login, password, policy, method, address), "password")
     typed = passwords.normalise_email(login)
     now = clock.now()
     local = passwords.check_local_password(typed, password, method)  # one hash, whatever the case
@@ -130,7 +154,18 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
             raise passwords.SignInLocked(policy.lock_minutes) from None
         raise
     passwords.signed_in(user, typed, now)
-    return SignedIn(user, found.method)
+    return SignedIn(user, found.method, login=typed)
+
+
+def _local_password(login: str, password: str, policy: passwords.ThrottlePolicy, method: str,
+                    address: str) -> User:
+    """The account's own password, when no directory is asked. A role that must sign in at the
+    OpenID provider is refused as a wrong password is (same page, counted by the throttle, audit
+    reason `local_password_not_allowed`): the page must not tell that the password was right."""
+    try:
+        return passwords.authenticate(login, password, policy, method, address, roles=local_roles())
+    except passwords.RoleNotAllowed:
+        raise DirectoryRefused("local_password_not_allowed", _("Wrong e-mail or password.")) from None
 
 
 def _may_keep_local(user: User | None, found: Directory) -> bool:

@@ -3,6 +3,7 @@ client address."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -13,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from mooc import clock
 from mooc.auth import tokens
-from mooc.auth.models import AddressThrottle, LoginThrottle, User
+from mooc.auth.models import AddressThrottle, LoginThrottle, Role, User
 from mooc.extensions import db
 from mooc.text import clean
 
@@ -22,6 +23,10 @@ MIN_PASSWORD_LENGTH = 10
 
 class SignInError(Exception):
     """Sign-in refused. The message is the same whether or not the account exists."""
+
+
+class RoleNotAllowed(SignInError):
+    """The right local password of an account whose role may not use one (it signs in elsewhere)."""
 
 
 class SignInLocked(SignInError):
@@ -72,9 +77,10 @@ def set_password(user: User, password: str, method: str = "scrypt") -> None:
         tokens.spend_all(user)
 
 
-def authenticate(email: str, password: str, policy: ThrottlePolicy,
-                 method: str = "scrypt", address: str = "") -> User:
-    """The active user with this e-mail and password, or SignInError.
+def authenticate(email: str, password: str, policy: ThrottlePolicy, method: str = "scrypt",
+                 address: str = "", roles: Collection[Role] | None = None) -> User:
+    """The active user with this e-mail and password, or SignInError (RoleNotAllowed: the right
+    password of a role not in ``roles``, counted as a failure; None: every role may).
 
     Every path checks one password hash, so an unknown address and a wrong password
     take about the same time and get the same answer. After ``policy.max_failures``
@@ -87,10 +93,11 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy,
     user = check_local_password(email, password, method)
     if (minutes := locked_minutes(email, address, now)) is not None:
         raise SignInLocked(minutes)
-    if user is None:
+    refused = user is not None and roles is not None and user.role not in roles
+    if user is None or refused:
         if record_failure(email, address, now, policy):
             raise SignInLocked(policy.lock_minutes)
-        raise SignInError()
+        raise RoleNotAllowed() if refused else SignInError()
     signed_in(user, email, now)
     return user
 

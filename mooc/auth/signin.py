@@ -17,23 +17,26 @@ from mooc.auth.models import User
 
 
 def complete(user: User, *, method: str, next_url: str | None,
-             second_factor: bool = False, factor: str = "") -> Response:
+             second_factor: bool = False, factor: str = "", login: str = "") -> Response:
     """Start a fresh session for `user` (no fixation), record it and go on to `next_url` (when
     it is a path of this site) or the trainee's home. `method` says how the person proved who
     they are ("password", "ldap", "oidc"...), for the audit trail; `second_factor` is True when
     that way in already proved a second factor (an OpenID provider asserting MFA in `amr`, or
-    the code page: then `factor` says which, "totp" or "recovery").
+    the code page: then `factor` says which, "totp" or "recovery"). `login`: the directory user
+    name the person typed, kept in the audit event (unless it is the account's e-mail) so that
+    the retention purge knows it was theirs.
 
     Without a second factor proved, a person with an active authenticator is sent to the code
     page (unless this browser is remembered for them) and is not signed in yet; a person whose
     role requires one and who has none is signed in to the enrolment pages only."""
     proved = (factor or "provider") if second_factor else ""
+    typed = {"login": login} if login and login != user.email else {}
     if not proved and two_factor.active(user):
         if two_factor.remembered(user, request.cookies.get(two_factor.DEVICE_COOKIE)):
             proved = "remembered"
         else:
             two_factor.begin_pending(user, method=method, next_url=safe_next(next_url))
-            audit.record("login.second_factor_asked", actor=user, target=user.email, method=method)
+            audit.record("login.second_factor_asked", actor=user, target=user.email, method=method, **typed)
             return redirect(url_for("second_factor.code"))
     session.clear()  # a new session at every sign-in (no fixation)
     auth_session = sessions.start_session(user, ip=request.remote_addr or "",
@@ -42,7 +45,7 @@ def complete(user: User, *, method: str, next_url: str | None,
     login_user(user)
     session.permanent = True
     audit.record("login.succeeded", actor=user, target=user.email, method=method,
-                 second_factor=proved or "none")
+                 second_factor=proved or "none", **typed)
     if not proved and two_factor.required(user):
         # Signed in to the enrolment pages only (see mooc/__init__.py, the login guard).
         return redirect(url_for("second_factor.account", next=safe_next(next_url)))

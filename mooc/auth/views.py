@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
@@ -53,12 +55,14 @@ def login():
             audit.record("login.failed", target=typed, reason=backends.DirectoryUnavailable.reason)
         except backends.DirectoryRefused as refused:
             error = refused.message or _("Wrong user name, e-mail or password.")
-            audit.record("login.failed", target=typed, reason=refused.reason)
+            named: dict[str, Any] = {"person": refused.person} if refused.person else {}
+            audit.record("login.failed", target=typed, reason=refused.reason, **named)
         except passwords.SignInError:
             error = _("Wrong e-mail or password.")
             audit.record("login.failed", target=typed)
         else:
-            return signin.complete(found.user, method=found.method, next_url=form.next.data)
+            return signin.complete(found.user, method=found.method, next_url=form.next.data,
+                                   login=found.login)
     return render_template("auth/login.html", form=form, error=error,
                            directory=backends.directory() is not None,
                            demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)

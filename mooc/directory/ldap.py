@@ -75,7 +75,11 @@ class LdapDirectory:
             return match_person(by=self.config.match_by, staff_code=entry.staff_code, email=entry.email)
         except NoMatch as refused:
             # The password was right: the person reads why they cannot come in, and nothing counts.
-            raise DirectoryRefused(f"roster_{refused.reason}", refused.message(), counts=False) from None
+            # The audit trail keeps whom the directory named (the retention purge ties the user
+            # name typed to that person).
+            person = entry.staff_code if self.config.match_by == "staff_code" else entry.email
+            raise DirectoryRefused(f"roster_{refused.reason}", refused.message(), counts=False,
+                                   person=person) from None
 
     def verify(self, login: str, password: str) -> DirectoryEntry:
         """The directory's entry for `login` if `password` is its password."""

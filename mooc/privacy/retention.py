@@ -7,34 +7,38 @@ pseudonym; their name, e-mail and staff code are gone from every table: the staf
 a keyed hash (HMAC of the old code with a key derived from the secret key, so nobody without
 the key can test a guessed code against it), the name ``Ẩn danh <that code>``, the e-mail
 nothing (the roster) or an address that cannot receive mail (the account, which is closed).
-Audit events, reminder logs and correction requests that name the person are rewritten. The
-table ``privacy_pseudonyms`` records who was done: a second run does nothing."""
+Their own rows are set whatever they said (certificates of courses and programmes, reminders,
+correction requests, quiz answers); every other copy of their identity in free text (audit
+events, notes, reasons, mail errors, the xAPI outbox, file names, directory user names typed
+at sign-in) is found and rewritten by ``traces``. The table ``privacy_pseudonyms`` records who
+was done: a second run does nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.api.models import ApiToken
 from mooc.auth import audit
-from mooc.auth.models import AuditEvent, AuthSession, LoginThrottle, User
+from mooc.auth.models import AuthSession, LoginThrottle, RecoveryCode, SecondFactor, User
 from mooc.auth.tokens import AccountToken
 from mooc.config import Settings
 from mooc.extensions import db
+from mooc.privacy import traces
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
+from mooc.quizzes.models import QuizAttempt
 from mooc.reminders.models import ReminderLog
+from mooc.reports.models import ReportSubscription
 from mooc.roster import uploads
 from mooc.roster.models import Staff, StaffStatus
-from mooc.training.models import Certificate, Enrolment
-from mooc.xapi.models import XapiOutbox
+from mooc.training.models import Certificate, Enrolment, ProgramCertificate, ProgramEnrolment
 
 PSEUDONYM_PREFIX = "AD-"
 NAME_PREFIX = "Ẩn danh"
@@ -63,91 +67,103 @@ def pseudonym_code(staff_code: str, secret_key: str) -> str:
 
 def due(today: date, days: int) -> list[Leaver]:
     """People who left ``days`` or more days before ``today`` and are not pseudonymised yet
-    (a leaver with no leaving date counts from their roster entry's last change)."""
+    (a leaver with no leaving date counts from their roster entry's last change, a moment
+    compared as such: SQLite's CAST(... AS DATE) of a stored time is its year, a number, which
+    SQLite holds smaller than any date, so such a leaver was due on the day they left)."""
     if days <= 0:
         return []
     cutoff = today - timedelta(days=days)
-    left = sa.func.coalesce(Staff.left_on, sa.cast(Staff.updated_at, sa.Date))
+    changed_by = datetime.combine(cutoff + timedelta(days=1), time.min, tzinfo=clock.LOCAL_TZ)
+    left = sa.or_(Staff.left_on <= cutoff, sa.and_(Staff.left_on.is_(None), Staff.updated_at < changed_by))
     rows = db.session.execute(
         sa.select(Staff.id, Staff.staff_code, Staff.full_name, Staff.left_on)
-        .where(Staff.status == StaffStatus.LEFT, left.is_not(None), left <= cutoff,
+        .where(Staff.status == StaffStatus.LEFT, left,
                ~sa.exists().where(Pseudonymisation.staff_id == Staff.id))
         .order_by(Staff.id))
     return [Leaver(*row) for row in rows]
 
 
-def _replace(value: Any, old: dict[str, str]) -> Any:
-    """``value`` (text, or JSON made of lists and dicts) with every old text replaced."""
-    if isinstance(value, str):
-        for before, after in old.items():
-            value = value.replace(before, after)
-        return value
-    if isinstance(value, list):
-        return [_replace(item, old) for item in value]
-    if isinstance(value, dict):
-        return {_replace(key, old): _replace(item, old) for key, item in value.items()}
-    return value
+def _identity(staff: Staff, users: list[User], code: str) -> traces.Identity:
+    """Everything that names the person, read before anything changes: the roster's name and
+    the accounts', the names their certificates were issued under (a name changed since is
+    still theirs), every address (the roster's, the accounts', and those the accounts had
+    before), the staff code, and the directory user names tied to them; and the longer names
+    of other people on the roster that hold one of theirs (left as they are)."""
+    enrolments = sa.select(Enrolment.id).where(Enrolment.staff_id == staff.id)
+    programmes = sa.select(ProgramEnrolment.id).where(ProgramEnrolment.staff_id == staff.id)
+    held = set(db.session.scalars(sa.union(
+        sa.select(Certificate.holder_name).where(Certificate.enrolment_id.in_(enrolments)),
+        sa.select(ProgramCertificate.holder_name)
+        .where(ProgramCertificate.program_enrolment_id.in_(programmes)))))
+    names = {name for name in {staff.full_name, *(user.display_name for user in users), *held} if name}
+    addresses: dict[str, str] = {}
+    for number, user in enumerate(users):  # each account gets an address of its own (unique)
+        suffix = f"-{number}" if number else ""
+        addresses[user.email.lower()] = f"{code.lower()}{suffix}@{NO_MAIL_DOMAIN}"
+    for address in traces.former_addresses([staff.email or "", *(user.email for user in users)]):
+        addresses.setdefault(address, f"{code.lower()}@{NO_MAIL_DOMAIN}")
+    longer = db.session.scalars(sa.select(Staff.full_name).where(
+        Staff.id != staff.id, sa.or_(*[Staff.full_name.contains(name, autoescape=True) for name in names])))
+    identity = traces.Identity(pseudonym=code, name=f"{NAME_PREFIX} {code}", staff_code=staff.staff_code,
+                               names=names, addresses=addresses, kept=set(longer) - names)
+    identity.logins = traces.directory_logins(identity, [user.id for user in users])
+    return identity
 
 
-def _rewrite_audit(old: dict[str, str], user_ids: list[int]) -> None:
-    """Audit events that name the person (target, details) name the pseudonym instead. JSON is
-    stored with non-ASCII letters escaped, so the name is looked for that way too."""
-    needles = set(old) | {json.dumps(text)[1:-1] for text in old}  # as SQLAlchemy's JSON stores it
-    details = sa.cast(AuditEvent.details, sa.Text)
-    candidates = db.session.scalars(sa.select(AuditEvent).where(sa.or_(
-        AuditEvent.target.in_(sorted(old)), AuditEvent.actor_id.in_(user_ids),
-        *[details.contains(needle, autoescape=True) for needle in sorted(needles)])))
-    for event in candidates:
-        event.target = _replace(event.target, old)[:200]
-        event.details = _replace(event.details, old)
+def _close_accounts(users: list[User], identity: traces.Identity) -> None:
+    """The accounts get an address that takes no mail and lose every way in: password,
+    sessions, links, second factor, API tokens, sign-in counts; their report mail stops."""
+    user_ids = [user.id for user in users]
+    for user in users:
+        user.email = identity.addresses[user.email.lower()]
+        user.display_name, user.password_hash, user.active = identity.name, None, False
+    for model in (AuthSession, AccountToken, SecondFactor, RecoveryCode):
+        db.session.execute(sa.delete(model).where(model.user_id.in_(user_ids)))
+    db.session.execute(sa.update(ApiToken)
+                       .where(ApiToken.user_id.in_(user_ids), ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=clock.now()))
+    throttled = sorted({*identity.addresses, *identity.logins})  # what was typed: addresses, user names
+    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email.in_(throttled)))
+    db.session.execute(sa.update(ReportSubscription).where(
+        sa.or_(ReportSubscription.user_id.in_(user_ids),
+               sa.func.lower(ReportSubscription.email).in_(sorted(identity.addresses))))
+        .values(active=False))
 
 
-def _rewrite_xapi(old: dict[str, str]) -> None:
-    """The xAPI outbox's statements about the person name the pseudonym as their account (the
-    statement ids stay, so nothing is collected or sent again; what a store received before
-    is the store's to erase)."""
-    text = sa.cast(XapiOutbox.statement, sa.Text)
-    for row in db.session.scalars(sa.select(XapiOutbox).where(
-            sa.or_(*[text.contains(before, autoescape=True) for before in sorted(old)]))):
-        row.statement = _replace(row.statement, old)
+def _rewrite_own_rows(staff: Staff, user_ids: list[int], identity: traces.Identity) -> None:
+    """The person's own rows that hold their identity whatever it was then: certificates (the
+    name they were issued under), reminders (the address they went to), correction requests
+    (what the roster said, what it should say), quiz answers (a short answer may be anything)."""
+    enrolments = sa.select(Enrolment.id).where(Enrolment.staff_id == staff.id)
+    programmes = sa.select(ProgramEnrolment.id).where(ProgramEnrolment.staff_id == staff.id)
+    db.session.execute(sa.update(Certificate).where(Certificate.enrolment_id.in_(enrolments))
+                       .values(holder_name=identity.name))
+    db.session.execute(sa.update(ProgramCertificate)
+                       .where(ProgramCertificate.program_enrolment_id.in_(programmes))
+                       .values(holder_name=identity.name))
+    db.session.execute(sa.update(ReminderLog).where(
+        sa.or_(ReminderLog.user_id.in_(user_ids), ReminderLog.enrolment_id.in_(enrolments)))
+        .values(recipient=f"{identity.pseudonym.lower()}@{NO_MAIL_DOMAIN}"))
+    db.session.execute(sa.update(CorrectionRequest).where(CorrectionRequest.staff_id == staff.id)
+                       .values(value_then="", note=""))
+    for attempt in db.session.scalars(sa.select(QuizAttempt).where(QuizAttempt.user_id.in_(user_ids))):
+        answers = identity.rewrite(attempt.answers)
+        if answers != attempt.answers:
+            attempt.answers = answers
 
 
 def pseudonymise(staff: Staff, config: Settings) -> str:
     """Replace the person's identity everywhere it is stored; returns the pseudonym code."""
     code = pseudonym_code(staff.staff_code, config.secret_key)
-    name = f"{NAME_PREFIX} {code}"
     users = list(db.session.scalars(sa.select(User).where(User.staff_id == staff.id)))
-    old = {text: name for text in {staff.full_name, *(user.display_name for user in users)} if text}
-    old[staff.staff_code] = code
-    emails = {email for email in [staff.email, *(user.email for user in users)] if email}
-    for number, user in enumerate(users):
-        new_email = f"{code.lower()}{'-' + str(number) if number else ''}@{NO_MAIL_DOMAIN}"
-        old[user.email] = new_email
-        user.email, user.display_name, user.password_hash, user.active = new_email, name, None, False
-    for email in emails:
-        old.setdefault(email, f"{code.lower()}@{NO_MAIL_DOMAIN}")
-    user_ids = [user.id for user in users]
-    db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id.in_(user_ids)))
-    db.session.execute(sa.delete(AccountToken).where(AccountToken.user_id.in_(user_ids)))
-    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email.in_(sorted(emails))))
-    staff.staff_code, staff.full_name, staff.email = code, name, None
-    staff.family_name, staff.middle_name, staff.given_name = "", "", name
+    identity = _identity(staff, users, code)
+    _close_accounts(users, identity)
+    _rewrite_own_rows(staff, [user.id for user in users], identity)
+    db.session.flush()  # the updates above run before the copies are read (autoflush would too)
+    traces.rewrite_copies(identity)
+    staff.staff_code, staff.full_name, staff.email = code, identity.name, None
+    staff.family_name, staff.middle_name, staff.given_name = "", "", identity.name
     staff.updated_at = clock.now()
-    enrolments = sa.select(Enrolment.id).where(Enrolment.staff_id == staff.id)
-    db.session.execute(sa.update(Certificate).where(Certificate.enrolment_id.in_(enrolments))
-                       .values(holder_name=name))
-    for enrolment in db.session.scalars(sa.select(Enrolment).where(Enrolment.staff_id == staff.id)):
-        enrolment.note = _replace(enrolment.note, old)
-        enrolment.exempt_reason = _replace(enrolment.exempt_reason, old)
-    for reminder in db.session.scalars(sa.select(ReminderLog).where(sa.or_(
-            ReminderLog.user_id.in_(user_ids), ReminderLog.enrolment_id.in_(enrolments),
-            ReminderLog.recipient.in_(sorted(emails))))):
-        reminder.recipient = _replace(reminder.recipient, old)
-        reminder.last_error = _replace(reminder.last_error, old)
-    db.session.execute(sa.update(CorrectionRequest).where(CorrectionRequest.staff_id == staff.id)
-                       .values(value_then="", note=""))
-    _rewrite_audit(old, user_ids)
-    _rewrite_xapi(old)
     db.session.add(Pseudonymisation(staff_id=staff.id, at=clock.now()))
     return code
 

@@ -2,13 +2,18 @@
 
 A subscription belongs to a person (who reads reports: their scope is checked again at every
 sending) or, made by an administrator, to a mailing address without an account (its unit is
-fixed when it is made). ``ReportDelivery`` is unique per subscription and period, so a second
-run in the same period sends nothing, as reminders do."""
+fixed when it is made). It keeps the report page's filters as they were when it was made: the
+course in ``course_id``, the others (position, programme, status, due dates, account) in
+``filters``, under the names the report pages' addresses use (``queries.Filters.as_args``);
+they name rows without a foreign key, so they are checked again at every sending.
+``ReportDelivery`` is unique per subscription and period, so a second run in the same period
+sends nothing, as reminders do."""
 
 from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -45,6 +50,9 @@ class ReportSubscription(Model):
     kind: Mapped[ReportKind] = mapped_column(enum_column(ReportKind, "kind"))
     unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("org_units.id", ondelete="CASCADE"))
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="CASCADE"))
+    # {"position": 3, "program": 2, "status": "overdue", "due_from": "2026-01-01", ...}: the
+    # report page's other filters (subscriptions.stored_filters / filters_of)
+    filters: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict, server_default="{}")
     frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency, "frequency"))
     xlsx: Mapped[bool] = mapped_column(default=True)
     pdf: Mapped[bool] = mapped_column(default=False)

@@ -4,10 +4,12 @@
 period (ISO week or month) has no delivery yet it **claims** the period (a ``pending`` row,
 committed), builds the report as its subscriber may read it **now** (a person's scope is
 checked again: a manager who lost the role, or whose unit is no longer theirs, gets nothing,
-and the delivery says why), **hands** the mail over with no transaction open and
-**confirms** it (``sent`` or ``failed``), as the reminders do (mooc/reminders/sender.py): a
-second run in the period sends nothing, a failed one is retried by the next run, and a run
-that died after claiming is taken over after ``MOOC_REMINDER_PENDING_MINUTES``.
+and the delivery says why; so are the subscription's filters: one naming a course, position
+or programme that is gone skips the mail, audited, rather than widen the report), **hands**
+the mail over with no transaction open and **confirms** it (``sent`` or ``failed``), as the
+reminders do (mooc/reminders/sender.py): a second run in the period sends nothing, a failed
+one is retried by the next run, and a run that died after claiming is taken over after
+``MOOC_REMINDER_PENDING_MINUTES``.
 
 The mail: a short summary in the body (completion rate, the change since the last period's
 mail, the five units furthest behind, a small chart as an inline image), and the report as
@@ -31,14 +33,11 @@ from mooc.config import public_url, settings
 from mooc.downloads import slug
 from mooc.extensions import db
 from mooc.formatting import format_date, format_number
-from mooc.reports import charts, exports, queries, tables
+from mooc.reports import charts, exports, figures, queries, subscriptions
 from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
-from mooc.roster.models import OrgUnit
 from mooc.roster.scope import unit_reader, visible_units
-from mooc.roster.units import unit_label
 
 FURTHEST_BEHIND = 5
-EXPORT_MAX_ROWS = 100_000  # as the report pages' exports
 
 
 def period_of(frequency: Frequency, day: date) -> str:
@@ -49,9 +48,22 @@ def period_of(frequency: Frequency, day: date) -> str:
 
 
 def reader_of(subscription: ReportSubscription) -> tuple[User | None, str]:
-    """Who the report is read as, now, or (None, why not). A person reads it within their
-    own scope as it is today; an address without an account reads the unit it was given
-    when the subscription was made (the whole ministry: none), as a reporter would."""
+    """Who the report is read as, now, or (None, why not): the reader's scope as it is today
+    (``_reader``), and the subscription's filters, checked again (one that names a course,
+    position or programme that is gone stops the mail rather than widen the report)."""
+    reader, why_not = _reader(subscription)
+    if reader is not None:
+        try:
+            subscriptions.filters_of(subscription)
+        except subscriptions.BadFilter as bad:
+            return None, str(bad)
+    return reader, why_not
+
+
+def _reader(subscription: ReportSubscription) -> tuple[User | None, str]:
+    """A person reads it within their own scope as it is today; an address without an account
+    reads the unit it was given when the subscription was made (the whole ministry: none), as
+    a reporter would."""
     if subscription.user_id is None:
         address = subscription.email or ""
         return unit_reader(subscription.unit_id, email=address, name=address), ""
@@ -83,114 +95,51 @@ class Report:
     rate: float | None = None
 
 
-@dataclass
-class Figures:
-    """What a report says, whichever it is: the mail's summary, chart and files come from it."""
-
-    title: str
-    rate_line: str  # the headline: "Completion rate: 75,0 %" or "Compliance rate: ..."
-    rate: float | None
-    rated: list[tuple[str, float]]  # (unit, percentage) of each unit shown: chart, furthest behind
-    facts: list[str]  # the summary's other lines
-    sheets: list[exports.Table]  # the XLSX
-    pdf_headers: list[str]
-    pdf_rows: list[list[str]]  # the total last
-    pdf_widths: list[float]
-
-
-def _place(unit: OrgUnit | None) -> str:
-    return unit_label(unit) if unit is not None else _("All units")
-
-
-def _rollup_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
-    rollup = queries.rollup(reader, subscription.unit_id, queries.Filters(course_id=subscription.course_id),
-                            today)
-    total = rollup.total
-    facts = [_("People with required training: %(n)s; overdue: %(overdue)s",
-               n=format_number(total.people_required), overdue=format_number(total.counts["overdue"]))]
+def _figures(subscription: ReportSubscription, reader: User, filters: queries.Filters,
+             today: date) -> figures.Figures:
+    if subscription.kind == ReportKind.COMPLIANCE:
+        return figures.compliance(reader, subscription.unit_id, today)
     if subscription.kind == ReportKind.OVERDUE:
-        title = _("Overdue training — %(unit)s", unit=_place(rollup.parent))
-        filters = queries.Filters(course_id=subscription.course_id, status="overdue")
-        stmt = queries.people_query(reader, subscription.unit_id, filters, today, None)
-        headers, people = tables.people_table(queries.person_rows(stmt, today))
-        sheet = exports.Table(_("Overdue training"), headers, list(people))
-    else:
-        title = _("Training completion by unit — %(unit)s", unit=_place(rollup.parent))
-        headers, rows = tables.rollup_table(rollup)
-        sheet = exports.Table(_("Completion by unit"), headers, rows)
-    shown = [*rollup.rows, total]
-    return Figures(
-        title, _("Completion rate: %(rate)s", rate=_percent(total.rate)), total.rate,
-        [(row.label, row.rate) for row in rollup.rows if row.rate is not None], facts,
-        [sheet],
-        [_("Unit"), _("Active staff (people)"), _("With required training (people)"),
-         _("Completed everything (people)"), _("Not started (people)"), _("Overdue (people)"),
-         _("Completion rate (% of people)")],
-        [[row.label if row.unit else _("Total"), format_number(row.headcount),
-          format_number(row.people_required), format_number(row.counts["completed"]),
-          format_number(row.counts["not_started"]), format_number(row.counts["overdue"]),
-          _percent(row.rate)] for row in shown],
-        [95, 28, 32, 32, 28, 28, 30])
-
-
-def _compliance_figures(subscription: ReportSubscription, reader: User, today: date) -> Figures:
-    """Compliance at the end of the last month (the month the report looks back on)."""
-    month_end = today.replace(day=1) - timedelta(days=1)
-    result = queries.compliance(reader, subscription.unit_id, month_end, listed=False)
-    title, sheets = tables.compliance_tables(result, EXPORT_MAX_ROWS)
-    facts = [_("People on the roster that day: %(n)s; compliant: %(compliant)s",
-               n=format_number(result.people), compliant=format_number(result.compliant))]
-    return Figures(
-        title, _("Compliance rate: %(rate)s", rate=_percent(result.percent)), result.percent,
-        [(u.label, u.percent) for u in result.units if u.percent is not None], facts,
-        sheets, [_("Unit"), _("People"), _("Compliant (people)"), _("Compliant (%)")],
-        [[u.label, format_number(u.people), format_number(u.compliant), _percent(u.percent)]
-         for u in result.units]
-        + [[_("Total"), format_number(result.people), format_number(result.compliant),
-            _percent(result.percent)]],
-        [150, 40, 40, 40])
+        return figures.overdue(reader, subscription.unit_id, filters, today)
+    return figures.dashboard(queries.rollup(reader, subscription.unit_id, filters, today))
 
 
 def build(subscription: ReportSubscription, reader: User, today: date,
           previous_rate: float | None) -> Report:
-    """The report as ``reader`` may read it today (queries.OutOfScope if they may not)."""
-    if subscription.kind == ReportKind.COMPLIANCE:
-        figures = _compliance_figures(subscription, reader, today)
-    else:
-        figures = _rollup_figures(subscription, reader, today)
-    stamp = _("As of %(day)s", day=format_date(today)) + (
-        " · " + _("Course: %(title)s", title=subscription.course.title) if subscription.course else "")
-    parts = [mail.Part("bieu-do.png", "image/png", charts.rates_png(figures.rated[:20]), cid="chart")]
-    name = slug(figures.title, today.isoformat())
+    """The report as ``reader`` may read it today, with the subscription's filters
+    (queries.OutOfScope if they may not read it; subscriptions.BadFilter if a filter names a
+    course, position or programme that is gone)."""
+    filters = subscriptions.filters_of(subscription)
+    made = _figures(subscription, reader, filters, today)
+    stamp = " · ".join(
+        [_("As of %(day)s", day=format_date(today))]
+        + ([_("Course: %(title)s", title=subscription.course.title)] if subscription.course else [])
+        + subscriptions.described(subscription))
+    parts = [mail.Part("bieu-do.png", "image/png", charts.rates_png(made.rated[:20]), cid="chart")]
+    name = slug(made.title, today.isoformat())
     if subscription.xlsx:
         parts.append(mail.Part(f"{name}.xlsx", exports.XLSX_MIME,
-                               exports.tables_to_xlsx(figures.title, figures.sheets, stamp)))
+                               exports.tables_to_xlsx(made.title, made.sheets, stamp)))
     if subscription.pdf:
-        parts.append(mail.Part(f"{name}.pdf", "application/pdf", charts.report_pdf(
-            figures.title, stamp, settings().issuer, figures.rated, figures.pdf_headers, figures.pdf_rows,
-            figures.pdf_widths)))
-    rate = figures.rate
+        parts.append(mail.Part(f"{name}.pdf", "application/pdf", figures.pdf(made, stamp)))
+    rate = made.rate
     change = None if rate is None or previous_rate is None else round(rate - previous_rate, 1)
-    behind = sorted(figures.rated, key=lambda pair: pair[1])[:FURTHEST_BEHIND]
-    text, body = _summary(figures, stamp, change, behind)
-    return Report(f"{figures.title} ({stamp})", text, body, parts, rate)
+    behind = sorted(made.rated, key=lambda pair: pair[1])[:FURTHEST_BEHIND]
+    text, body = _summary(made, stamp, change, behind)
+    return Report(f"{made.title} ({stamp})", text, body, parts, rate)
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{format_number(value, 1)} %"
-
-
-def _summary(figures: Figures, stamp: str, change: float | None,
+def _summary(made: figures.Figures, stamp: str, change: float | None,
              behind: list[tuple[str, float]]) -> tuple[str, str]:
     """The mail's body, as text and as HTML (the same facts)."""
-    title = figures.title
+    title = made.title
     lines = [
-        figures.rate_line,
+        made.rate_line,
         (_("Change since the last report: %(change)s points", change=format_number(change, 1))
          if change is not None else _("Change since the last report: this is the first one")),
-        *figures.facts,
+        *made.facts,
     ]
-    behind_lines = [f"{label}: {_percent(rate)}" for label, rate in behind]
+    behind_lines = [f"{label}: {figures.percent(rate)}" for label, rate in behind]
     link = public_url() + "/reports/"
     text = "\n".join([title, stamp, "", *lines, "", _("Furthest behind:"), *behind_lines, "",
                       _("The report on the site: %(link)s", link=link)])
@@ -286,40 +235,49 @@ def send_due(today: date, *, should_stop: Callable[[], bool] = lambda: False) ->
     return report
 
 
+def _skip(subscription_id: int, delivery_id: int, period: str, to: str, why_not: str,
+          report: RunReport) -> None:
+    """This period's mail is not sent, and why (the delivery and the audit trail say it)."""
+    delivery = db.session.get(ReportDelivery, delivery_id)
+    assert delivery is not None  # claimed by this run
+    delivery.status, delivery.detail = DeliveryStatus.SKIPPED, why_not[:500]
+    audit.record("reports.subscription_skipped", target=to[:200], subscription=subscription_id,
+                 period=period, reason=why_not[:500])
+    db.session.commit()
+    report.skipped += 1
+    report.lines.append(f"skipped {to}: {why_not}")
+
+
 def _deliver(subscription: ReportSubscription, delivery: ReportDelivery, period: str, today: date,
              report: RunReport) -> None:
     reader, why_not = reader_of(subscription)
     to = address_of(subscription)
+    subscription_id, delivery_id = subscription.id, delivery.id
     if reader is None:
-        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, why_not
-        audit.record("reports.subscription_skipped", target=to[:200], subscription=subscription.id,
-                     period=period, reason=why_not)
-        db.session.commit()
-        report.skipped += 1
-        report.lines.append(f"skipped {to}: {why_not}")
+        _skip(subscription_id, delivery_id, period, to, why_not, report)
         return
+    built: Report | None = None
     with force_locale(settings().default_locale):  # a mail has no browser to choose a language
         try:
             built = build(subscription, reader, today, _previous_rate(subscription, period))
         except queries.OutOfScope:
-            built = None
+            why_not = "unit outside the scope"
+        except subscriptions.BadFilter as bad:  # gone since reader_of() looked
+            why_not = str(bad)
     db.session.rollback()  # nothing open while the mail server is talked to
     if built is None:
-        delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
-        delivery.status, delivery.detail = DeliveryStatus.SKIPPED, "unit outside the scope"
-        db.session.commit()
-        report.skipped += 1
+        _skip(subscription_id, delivery_id, period, to, why_not, report)
         return
     try:
         mail.send(to, built.subject, built.text, built.html, parts=built.parts)
     except mail.MailError as error:
-        delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
+        delivery = db.session.get(ReportDelivery, delivery_id)  # type: ignore[assignment]
         delivery.status, delivery.detail = DeliveryStatus.FAILED, str(error)[:500]
         db.session.commit()
         report.failed += 1
         report.lines.append(f"failed {to}: {error}")
         return
-    delivery = db.session.get(ReportDelivery, delivery.id)  # type: ignore[assignment]
+    delivery = db.session.get(ReportDelivery, delivery_id)  # type: ignore[assignment]
     delivery.status, delivery.sent_at, delivery.rate = DeliveryStatus.SENT, clock.now(), built.rate
     db.session.commit()
     report.sent += 1

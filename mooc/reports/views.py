@@ -1,6 +1,7 @@
 """Report pages: the dashboard, drill-down by unit, lists of people, compliance on a date,
-course analytics and the trend. Every table exports to CSV and XLSX. Scope is enforced by
-the queries: a manager sees their subtree only."""
+course analytics and the trend. Every table exports to CSV and XLSX; the dashboard also to
+the PDF its subscribers are mailed. Scope is enforced by the queries: a manager sees their
+subtree only."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg, parse_int
 from mooc.replica import reads_replica
-from mooc.reports import analytics, exports, queries, subscriptions, tables
+from mooc.reports import analytics, exports, figures, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
 from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
@@ -144,6 +145,15 @@ def _describe_program(described: Described, program_id: int | None) -> None:
         described.name_parts.append(program.key)
 
 
+def _stamp(described: Described) -> str:
+    """An export's header line: its filters, who exported it and when."""
+    return " · ".join(
+        [f"{label}: {value}" for label, value in described.lines]
+        + [_("Exported by %(name)s (%(email)s) on %(when)s", name=current_user.display_name,
+             email=current_user.email, when=format_datetime(clock.now()))]
+    )
+
+
 def _export(kind: str, title: str, tables: list[exports.Table], described: Described,
             rows: int | None = None) -> Response:
     """The tables as a file named after the report, the unit and the filters, its header
@@ -152,11 +162,7 @@ def _export(kind: str, title: str, tables: list[exports.Table], described: Descr
     database session stays open until the last byte, then is closed by the app's teardown, as
     it is when the generator fails half-way). ``rows``: how many rows the tables hold, when
     they are generators (counted before, for the audit trail)."""
-    stamp = " · ".join(
-        [f"{label}: {value}" for label, value in described.lines]
-        + [_("Exported by %(name)s (%(email)s) on %(when)s", name=current_user.display_name,
-             email=current_user.email, when=format_datetime(clock.now()))]
-    )
+    stamp = _stamp(described)
     if rows is None:
         rows = sum(len(table.rows) for table in tables if isinstance(table.rows, Sized))
     audit.record("report.exported", target=title[:200], format=kind, rows=rows, path=request.path)
@@ -193,9 +199,11 @@ def _dashboard(unit_id: int | None):
         abort(404)
     sort = choice_arg("sort", SORTS) or "name"
     rollup.rows.sort(key=SORTS[sort])
-    export = _export_arg()
+    export = choice_arg("export", (*EXPORT_KINDS, "pdf"))
     unit = unit_label(rollup.parent) if rollup.parent else _("All units")
     title = _("Training completion by unit") + (f" — {unit}" if rollup.parent else "")
+    if export == "pdf":
+        return _dashboard_pdf(rollup, _described(unit, _filters(), today))
     if export:
         headers, rows = tables.rollup_table(rollup)
         return _export(export, title, [exports.Table(_("Completion by unit"), headers, rows)],
@@ -215,6 +223,16 @@ def _dashboard(unit_id: int | None):
         today=today,
         **_choices(units=False),
     )
+
+
+def _dashboard_pdf(rollup: queries.Rollup, described: Described) -> Response:
+    """The dashboard as the PDF its subscribers are mailed (figures.py): chart and table."""
+    made = figures.dashboard(rollup)
+    audit.record("report.exported", target=made.title[:200], format="pdf", rows=len(rollup.rows) + 1,
+                 path=request.path)
+    filename = slug(_("Completion by unit"), *described.name_parts)
+    return Response(figures.pdf(made, _stamp(described)), mimetype="application/pdf",
+                    headers={"Content-Disposition": content_disposition(f"{filename}.pdf")})
 
 
 def _args_but_export() -> dict[str, Any]:
@@ -420,17 +438,26 @@ SUBSCRIPTION_REFUSALS = {
     "bad_email": lambda: _("Enter a valid e-mail address."),
     "no_format": lambda: _("Choose XLSX, PDF or both."),
     "not_yours": lambda: _("This subscription is not yours to end."),
+    "bad_filter": lambda: _("This report's filters name a course, position or programme that does not "
+                            "exist, or a value they do not take: open the report again and subscribe "
+                            "from it."),
 }
 
 
 def _posted_choice() -> subscriptions.Choice:
+    """The report, its unit and filters (as the page's hidden fields carry them), how often,
+    which files. A filter that cannot be read: SubscriptionRefused."""
     form = request.form
     kind = form.get("kind", "")
     frequency = form.get("frequency", "")
+    report = ReportKind(kind) if kind in set(ReportKind) else ReportKind.DASHBOARD
+    try:
+        filters = subscriptions.read_filters(report, form)
+    except subscriptions.BadFilter:
+        raise subscriptions.SubscriptionRefused("bad_filter") from None
     return subscriptions.Choice(
-        kind=ReportKind(kind) if kind in set(ReportKind) else ReportKind.DASHBOARD,
-        frequency=Frequency(frequency) if frequency in set(Frequency) else Frequency.MONTHLY,
-        unit_id=parse_int(form.get("unit"), low=1), course_id=parse_int(form.get("course"), low=1),
+        kind=report, frequency=Frequency(frequency) if frequency in set(Frequency) else Frequency.MONTHLY,
+        unit_id=parse_int(form.get("unit"), low=1), filters=filters,
         xlsx=bool(form.get("xlsx")), pdf=bool(form.get("pdf")))
 
 
@@ -438,11 +465,11 @@ def _posted_choice() -> subscriptions.Choice:
 @permission_required(Permission.READ_REPORTS)
 def subscriptions_page():
     admin = current_user.can(Permission.MANAGE_ACCOUNTS)
-    return render_template("reports/subscriptions.html", subscriptions=subscriptions.listed(current_user),
-                           admin=admin, units=unit_choices(current_user) if admin else [],
-                           courses=db.session.scalars(sa.select(Course).where(Course.archived.is_(False))
-                                                      .order_by(Course.title)).all() if admin else [],
-                           ReportKind=ReportKind, Frequency=Frequency)
+    listed = subscriptions.listed(current_user)
+    return render_template("reports/subscriptions.html", subscriptions=listed,
+                           filters={s.id: subscriptions.described(s) for s in listed},
+                           admin=admin, ReportKind=ReportKind, Frequency=Frequency,
+                           **(_choices() if admin else {}))
 
 
 @bp.post("/subscriptions")

@@ -1,7 +1,8 @@
 """The read API: tokens made on the web (shown once, stored hashed, revocable, audited), the
-web's scope (a manager's token cannot read another province; a trainee's reads only their own
-records), keyset pages, updated_since, the rate limit across workers, problems as RFC 9457 JSON,
-and every answer valid against the OpenAPI document the API serves."""
+web's scope for every role and every endpoint (a manager's token cannot read another province;
+a trainee's reads only their own records), keyset pages, updated_since, completions, the rate
+limit across workers, problems as RFC 9457 JSON for every error under /api/ (the app's own
+404, 405 and 500 too), and every answer valid against the OpenAPI document the API serves."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import clock
+from mooc.api import data, openapi, schemas
 from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent, Role, User
+from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.roster.models import OrgUnit, Staff
 from mooc.training import assign
-from mooc.training.models import AssignmentRule, Enrolment
+from mooc.training.completion import complete
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, EnrolmentState
 from tests.conftest import csrf_token, login
 from tests.training.test_completion import read_and_pass
 
@@ -222,25 +227,244 @@ def test_the_rate_limit_is_per_token_and_shared_by_workers(world, make_app):
     assert get(limited_app, "/api/v1/units", mine).status_code == 200  # the next minute
 
 
-def test_every_answer_validates_against_the_openapi_document(world):
-    app, o, _people, manager, admin = world
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
-    assert document["openapi"] == "3.1.0" and set(document["paths"]) == {
-        "/units", "/people", "/enrolments", "/certificates", "/dashboard"}
+def service_token(app, admin, unit_id: int | None, name: str = "Hệ thống nhân sự") -> str:
+    client = app.test_client()
+    login(client, admin.email)
+    page = client.post("/account/tokens/service", data={
+        "csrf_token": csrf_token(client, "/account/tokens"), "name": name,
+        "unit": str(unit_id or ""), "days": "365"})
+    return re.search(r'id="new-token">(mooc_[\w-]+)<', page.get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def readers(world, make_user):
+    """The world with An's and Cường's course completed (a certificate each), and a token for
+    each kind of reader: a trainee (An), the managers of Ninh Bình and of Hà Nội, a training
+    officer of section 2, a reporter, an administrator, a service account for Hà Nội."""
+    app, o, people, manager, admin = world
+    with app.app_context():
+        course = db.session.get(Course, o.course_id)
+        for key in ("an", "cuong"):
+            complete(db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == people[key][0].id)),
+                     course, None, T0)
+        db.session.commit()
+    users = {
+        "trainee": people["an"][1],
+        "manager_a": manager,
+        "manager_b": make_user(role=Role.MANAGER, scope_unit=o.other, email="qlb@example.vn"),
+        "officer": make_user(role=Role.OFFICER, scope_unit=o.section_b, email="canbo@example.vn"),
+        "reporter": make_user(role=Role.REPORTER, email="baocao@example.vn"),
+        "admin": admin,
+    }
+    secrets = {role: make_token(app, user) for role, user in users.items()}
+    secrets["service"] = service_token(app, admin, o.other.id)
+    return app, o, people, users, secrets
+
+
+def _ids(answer, field: str) -> set[int]:
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return {row[field] for row in answer.get_json()["data"]}
+
+
+def test_every_reader_reads_on_every_endpoint_what_the_web_lets_them(readers):
+    app, o, people, users, secrets = readers
+    an, binh, cuong = (people[key][0].id for key in ("an", "binh", "cuong"))
+    with app.app_context():
+        everyone = set(db.session.scalars(sa.select(Staff.id)))
+        every_unit = set(db.session.scalars(sa.select(OrgUnit.id)))
+    assert everyone == {an, binh, cuong}
+    ninh_binh = {o.province.id, o.section_a.id, o.section_b.id}
+    sees = {  # reader -> (people, units) they may read; the dashboard: the same units
+        "trainee": ({an}, {o.section_a.id}),  # their own records, their own unit, no dashboard
+        "manager_a": ({an, binh}, ninh_binh),
+        "manager_b": ({cuong}, {o.other.id}),
+        "officer": ({binh}, {o.section_b.id}),
+        "reporter": (everyone, every_unit),
+        "admin": (everyone, every_unit),
+        "service": ({cuong}, {o.other.id}),
+    }
+    completed = {an, cuong}
+    checked = set()
+    for reader, secret in secrets.items():
+        staff, units = sees[reader]
+        assert _ids(get(app, "/api/v1/units", secret), "id") == units, reader
+        assert _ids(get(app, "/api/v1/people", secret), "id") == staff, reader
+        assert _ids(get(app, "/api/v1/enrolments", secret), "staff_id") == staff, reader
+        assert _ids(get(app, "/api/v1/completions", secret), "staff_id") == staff & completed, reader
+        assert _ids(get(app, "/api/v1/certificates", secret), "staff_id") == staff & completed, reader
+        top = get(app, "/api/v1/dashboard", secret)
+        if reader == "trainee":
+            assert top.status_code == 403 and top.mimetype == "application/problem+json"
+        else:
+            assert top.status_code == 200 and {r["unit_id"] for r in top.get_json()["rows"]} <= units, reader
+        for unit_id in every_unit:  # a unit's dashboard: in scope or a 404 problem (trainee: 403)
+            answer = get(app, f"/api/v1/dashboard?unit={unit_id}", secret)
+            want = 403 if reader == "trainee" else (200 if unit_id in units else 404)
+            assert answer.status_code == want, (reader, unit_id, answer.get_json())
+        checked |= {"/units", "/people", "/enrolments", "/completions", "/certificates", "/dashboard"}
+    assert checked == {route.path for route in openapi.ROUTES}  # a new endpoint is added here too
+
+    # the web says the same of each person's unit reports (the access matrix's rule, by unit)
+    for reader, user in users.items():
+        client = app.test_client()
+        login(client, user.email)
+        for unit_id in every_unit:
+            web = client.get(f"/reports/units/{unit_id}").status_code
+            api = get(app, f"/api/v1/dashboard?unit={unit_id}", secrets[reader]).status_code
+            assert (web == 200) == (api == 200), (reader, unit_id, web, api)
+
+
+def test_errors_under_the_api_are_problems_not_pages(world):
+    app, _o, _people, manager, _admin = world
+    secret = make_token(app, manager)
+    client = app.test_client()
+    unknown = client.get("/api/v1/nothing-here", headers={"Authorization": f"Bearer {secret}"})
+    assert unknown.status_code == 404 and unknown.mimetype == "application/problem+json"
+    assert unknown.get_json()["status"] == 404 and unknown.get_json()["title"] == "Not Found"
+    assert client.get("/api/v2/people").mimetype == "application/problem+json"
+    wrong = client.post("/api/v1/people", headers={"Authorization": f"Bearer {secret}"})
+    assert wrong.status_code == 405 and wrong.mimetype == "application/problem+json"
+    assert "GET" in wrong.headers["Allow"] and wrong.get_json()["status"] == 405
+    # the site's own pages keep their HTML error page
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+
+
+def test_an_unhandled_error_in_the_api_is_a_problem(world, monkeypatch):
+    app, _o, _people, manager, _admin = world
+    secret = make_token(app, manager)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the 500 handler answers
+
+    def broken(reader):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(data, "units", broken)
+    answer = get(app, "/api/v1/units", secret)
+    assert answer.status_code == 500 and answer.mimetype == "application/problem+json"
+    assert answer.get_json()["status"] == 500 and "database" not in answer.get_data(as_text=True)
+
+
+def test_an_answer_that_is_not_its_documented_model_is_not_sent(world, monkeypatch):
+    """A page built as Page[Any] would let any row through unchecked: the view refuses it."""
+    app, _o, _people, manager, _admin = world
+    secret = make_token(app, manager)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setattr(data, "people", lambda *args: schemas.Page[Any](data=[{"id": "x"}], next_cursor=None))
+    answer = get(app, "/api/v1/people", secret)
+    assert answer.status_code == 500 and answer.mimetype == "application/problem+json"
+    assert '"id"' not in answer.get_data(as_text=True)
+
+
+def test_the_api_only_reads(app):
+    """Tokens have no scope field to say "read": every endpoint is a GET (docs/operations.md).
+    A write endpoint would fail here until tokens say what they may write."""
+    methods = {rule.endpoint: rule.methods - {"HEAD", "OPTIONS"} for rule in app.url_map.iter_rules()
+               if rule.rule.startswith("/api/")}
+    assert methods and all(allowed == {"GET"} for allowed in methods.values()), methods
+
+
+def test_updated_since_on_people_and_not_on_units(world, make_staff):
+    app, o, people, _manager, admin = world
+    secret = make_token(app, admin)
+    clock.set_now(T0 + timedelta(days=2))
+    with app.app_context():  # Bình's row changes (a new surname: HR's correction)
+        db.session.get(Staff, people["binh"][0].id).full_name = "Trần Thị Bình Minh"
+        db.session.commit()
+    newcomer = make_staff("Hồ Văn Mới", unit=o.section_a)  # created after
+    since = (T0 + timedelta(days=1)).isoformat()
+    changed = get(app, f"/api/v1/people?updated_since={since}", secret).get_json()["data"]
+    assert sorted(row["id"] for row in changed) == sorted([people["binh"][0].id, newcomer.id])
+    assert all(datetime.fromisoformat(row["updated_at"].replace("Z", "+00:00")) >= T0 + timedelta(days=1)
+               for row in changed)
+    later = (T0 + timedelta(days=3)).isoformat()
+    assert get(app, f"/api/v1/people?updated_since={later}", secret).get_json()["data"] == []
+    everyone = get(app, "/api/v1/people", secret).get_json()["data"]
+    assert len(everyone) == 4  # without the filter, everyone
+    units = get(app, f"/api/v1/units?updated_since={since}", secret)  # the whole tree, always
+    assert units.status_code == 400 and units.mimetype == "application/problem+json"
+    assert "whole tree" in units.get_json()["detail"]
+
+
+def test_completions_with_their_certificates_and_updated_since(world):
+    app, o, people, _manager, admin = world
+    secret = make_token(app, admin)
+    clock.set_now(T0 + timedelta(days=2))
+    client = app.test_client()
+    login(client, people["an"][1].email)
+    read_and_pass(client, app)  # An completes the course on the site: a certificate
+    with app.app_context():  # Bình: exempt (not a completion); Cường: a completion from elsewhere
+        for key, fields in (("binh", {"state": EnrolmentState.EXEMPT}),
+                            ("cuong", {"state": EnrolmentState.COMPLETED, "completed_at": T0})):
+            enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == people[key][0].id))
+            for name, value in fields.items():
+                setattr(enrolment, name, value)
+        db.session.commit()
+        code = db.session.scalar(sa.select(Certificate.code))
+    rows = get(app, "/api/v1/completions", secret).get_json()["data"]
+    by_person = {row["staff_code"]: row for row in rows}
+    assert set(by_person) == {people["an"][0].staff_code, people["cuong"][0].staff_code}
+    assert by_person[people["an"][0].staff_code]["certificate_code"] == code
+    assert by_person[people["cuong"][0].staff_code]["certificate_code"] is None
+    assert by_person[people["an"][0].staff_code]["edition"]  # the edition completed
+    clock.set_now(T0 + timedelta(days=5))
+    with app.app_context():  # a later change to Cường's completion (a corrected date)
+        enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == people["cuong"][0].id))
+        enrolment.completed_at = T0 + timedelta(hours=1)
+        db.session.commit()
+    since = (T0 + timedelta(days=4)).isoformat()
+    assert [row["staff_code"] for row in get(app, f"/api/v1/completions?updated_since={since}", secret)
+            .get_json()["data"]] == [people["cuong"][0].staff_code]
+
+
+def _validator(document: dict) -> Any:
     components = document["components"]["schemas"]
 
-    def validate(instance: Any, ref: str) -> None:
-        schema = {"$ref": ref, "components": {"schemas": components}}
-        schema["$ref"] = ref
-        jsonschema.validate(instance, {**schema}, cls=jsonschema.Draft202012Validator)
+    def validate(instance: Any, schema: dict) -> None:
+        jsonschema.validate(instance, {**schema, "components": {"schemas": components}},
+                            cls=jsonschema.Draft202012Validator)
+    return validate
 
-    secret = make_token(app, admin)
+
+def test_every_answer_validates_against_the_openapi_document(readers, make_app):
+    app, o, _people, _users, secrets = readers
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert document["openapi"] == "3.1.0" and set(document["paths"]) == {
+        "/units", "/people", "/enrolments", "/completions", "/certificates", "/dashboard"}
+    validate = _validator(document)
+
+    def check(answer, path: str) -> None:
+        """The answer against what the document says of ``path`` for its status."""
+        responses = document["paths"][path]["get"]["responses"]
+        documented = responses[str(answer.status_code)]  # every status met is documented
+        [(mimetype, content)] = documented["content"].items()
+        assert answer.mimetype == mimetype, (path, answer.status_code)
+        validate(answer.get_json(), content["schema"])
+
+    admin = secrets["admin"]
     for path, operation in document["paths"].items():
-        answer = get(app, f"/api/v1{path}", secret)
-        assert answer.status_code == 200, path
-        validate(answer.get_json(), operation["get"]["responses"]["200"]["content"]["application/json"]
-                 ["schema"]["$ref"])
-        problem = get(app, f"/api/v1{path}", None)
-        validate(problem.get_json(), "#/components/schemas/Problem")
+        check(get(app, f"/api/v1{path}", admin), path)
+        paged = any(p["name"] == "cursor" for p in operation["get"]["parameters"])
+        if paged:  # a first page with a next_cursor, then the page it leads to
+            first = get(app, f"/api/v1{path}?limit=1", admin)
+            assert first.get_json()["next_cursor"], path
+            check(first, path)
+            check(get(app, f"/api/v1{path}?limit=1&cursor={first.get_json()['next_cursor']}", admin), path)
+            check(get(app, f"/api/v1{path}?limit=0", admin), path)  # 400
+        check(get(app, f"/api/v1{path}", None), path)  # 401
+        wrong_method = app.test_client().post(f"/api/v1{path}", headers={"Authorization": f"Bearer {admin}"})
+        check(wrong_method, path)  # 405
+    check(get(app, "/api/v1/dashboard", secrets["trainee"]), "/dashboard")  # 403
+    check(get(app, f"/api/v1/dashboard?unit={o.other.id}", secrets["manager_a"]), "/dashboard")  # 404
+    limited = make_app(COURSES_DIR=str(o.root), API_RATE_PER_MINUTE=1)
+    get(limited, "/api/v1/units", secrets["officer"])
+    too_many = get(limited, "/api/v1/units", secrets["officer"])
+    assert too_many.status_code == 429
+    check(too_many, "/units")
+    # the pages are the documented models, named as the document names them
+    for route in openapi.ROUTES:
+        name = document["paths"][route.path]["get"]["responses"]["200"]["content"]["application/json"][
+            "schema"]["$ref"].rsplit("/", 1)[1]
+        assert name == openapi._ref(route.model.__name__) and name in document["components"]["schemas"]
+    assert openapi.route("/people").model is schemas.Page[schemas.Person]
     with pytest.raises(jsonschema.ValidationError):  # the check can fail: a field of the wrong type
-        validate({"data": [{"id": "x"}], "next_cursor": None}, "#/components/schemas/Page_Person_")
+        validate({"data": [{"id": "x"}], "next_cursor": None}, {"$ref": "#/components/schemas/Page_Person_"})

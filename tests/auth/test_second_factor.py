@@ -342,3 +342,26 @@ def test_a_role_that_needs_it_given_during_a_session_leads_to_its_setup(app, cli
         db.session.execute(sa.update(User).where(User.id == user.id).values(role=Role.REPORTER))
         db.session.commit()
     assert client.get("/reports/").headers["Location"] == "/account/two-factor?next=/reports/"
+
+
+def test_with_no_role_required_a_password_alone_signs_a_manager_in(make_app, make_user, make_unit,
+                                                                    monkeypatch):
+    """MOOC_TWO_FACTOR_REQUIRED_ROLES=none: nobody is sent to set one up; whoever turned it on
+    is still asked for the code, and may turn it off again."""
+    monkeypatch.setenv("MOOC_TWO_FACTOR_REQUIRED_ROLES", "none")
+    app = make_app()
+    manager = make_user(role=Role.MANAGER, scope_unit=make_unit(), two_factor=False)
+    client = app.test_client()
+    response = password_step(client, manager.email)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/reports/").status_code == 200
+    assert events(app, "login.succeeded")[-1].details == {"method": "password", "second_factor": "none"}
+    chose = make_user(role=Role.MANAGER, scope_unit=make_unit(), two_factor=True)
+    other = app.test_client()
+    assert password_step(other, chose.email).headers["Location"].startswith("/login/code")
+    assert type_code(other, code_of(stored_secret(app, chose))).status_code == 302
+    clock.set_now(NOON + timedelta(seconds=30))  # a fresh code (the sign-in used one)
+    other.post("/account/two-factor/off", data={"csrf_token": csrf_token(other, "/account/two-factor"),
+                                                 "code": code_of(stored_secret(app, chose))})
+    with app.app_context():
+        assert db.session.get(SecondFactor, chose.id) is None  # required, a manager could not

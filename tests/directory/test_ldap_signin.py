@@ -1,12 +1,13 @@
 """Signing in on the sign-in page through a real OpenLDAP server (tests/directory/slapd.py):
 the directory checks the password, the roster decides who comes in, local passwords stay for
-the roles allowed to keep them, and the throttle counts directory failures too."""
+the roles allowed to keep them, the throttle counts directory failures too, a role that reads
+others' records is asked for its second factor, and the retention purge forgets the user name."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +17,9 @@ from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
 from mooc.extensions import db
 from mooc.roster import importer
 from mooc.roster.models import Staff, StaffStatus
-from tests.conftest import TEST_PASSWORD, login
+from tests.conftest import TEST_PASSWORD, answer_code, csrf_token, enrol, login
 from tests.directory.slapd import DUNG, HA, MAI, NAM, free_port
+from tests.privacy.scan import traces_of
 from tests.roster.helpers import csv_bytes
 
 WRONG = "Sai tên đăng nhập, e-mail hoặc mật khẩu."
@@ -253,3 +255,52 @@ def test_the_directory_is_asked_outside_the_request_transaction(make_app, slapd,
     engine.dispose()
     assert outcome == ["written"]
     assert "Hiện không kết nối được hệ thống thư mục" in response.get_data(as_text=True)
+
+
+def test_a_privileged_role_signing_in_through_the_directory_is_asked_for_its_code(directory_app, roster,
+                                                                                    make_unit):
+    """Dũng manages a unit: after the directory's password comes his authenticator's code."""
+    app = directory_app()
+    dung = roster["dung.nguyen"]
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == dung.id)
+                           .values(role=Role.MANAGER, scope_unit_id=make_unit().id))
+        db.session.commit()
+    enrol(app, dung)
+    client = app.test_client()
+    response = client.post("/login", data={"csrf_token": csrf_token(client), "email": "dung.nguyen",
+                                           "password": DUNG.password})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login/code")
+    assert signed_in_as(client) is None  # the password alone is no session
+    assert [(e.target, e.details) for e in events(app, "login.second_factor_asked")] == [
+        (dung.email, {"method": "ldap", "login": "dung.nguyen"})]
+    assert answer_code(client, dung.email).status_code == 302
+    assert "Nguyễn Tiến Dũng" in (signed_in_as(client) or "")
+    assert [(e.target, e.details["method"], e.details["second_factor"])
+            for e in events(app, "login.succeeded")] == [(dung.email, "ldap", "totp")]
+
+
+def test_the_purge_forgets_the_user_name_a_person_who_left_signed_in_with(directory_app, roster):
+    """Mai signs in as ``mai.tran`` (after a wrong password), leaves, is refused by the roster
+    with her right password and tries a wrong one again. Five years on, the purge leaves no
+    ``mai.tran`` anywhere: not in the failures' audit events, not in the sign-in counts."""
+    app = directory_app()
+    assert WRONG in login(app.test_client(), "mai.tran", "sai mat khau").get_data(as_text=True)
+    assert login(app.test_client(), "mai.tran", MAI.password).status_code == 302
+    with app.app_context():
+        staff = db.session.scalar(sa.select(Staff).where(Staff.staff_code == MAI.staff_code))
+        staff.status, staff.left_on = StaffStatus.LEFT, date(2019, 6, 30)
+        staff_id = staff.id
+        db.session.commit()
+    assert LEFT in login(app.test_client(), "mai.tran", MAI.password).get_data(as_text=True)
+    assert WRONG in login(app.test_client(), "mai.tran", "sai lan nua").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(LoginThrottle, "mai.tran") is not None
+        assert {table for table, _c, _n in traces_of({"mai.tran"})} >= {"audit_events", "login_throttle"}
+    result = app.test_cli_runner().invoke(args=["privacy", "purge"])
+    assert "Pseudonymised 1 people" in result.output, result.output
+    with app.app_context():
+        assert traces_of({"mai.tran", MAI.cn, MAI.staff_code}) == []
+        pseudonym = db.session.scalar(sa.select(Staff.staff_code).where(Staff.id == staff_id))
+    refused = [e.target for e in events(app, "login.failed")]
+    assert refused == [pseudonym] * 3  # wrong password, left, wrong password

@@ -15,12 +15,13 @@ import requests
 import sqlalchemy as sa
 
 from mooc.auth import signin
-from mooc.auth.models import AuditEvent
+from mooc.auth.models import AuditEvent, LoginThrottle, Role
 from mooc.config import ConfigError, build_settings
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
-from mooc.roster.models import Staff, StaffStatus
-from tests.conftest import csrf_token
+from mooc.roster import importer
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
+from tests.conftest import csrf_token, login
 from tests.directory.oidc_server import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -28,7 +29,9 @@ from tests.directory.oidc_server import (
     running_provider,
     sign_in_at_provider,
 )
+from tests.roster.helpers import csv_bytes
 
+WRONG = "Sai e-mail hoặc mật khẩu."
 CALLBACK = "http://localhost/oidc/callback"  # the test client's host, as the app derives it
 AFTER_LOGOUT = "http://localhost/login"
 
@@ -290,3 +293,52 @@ def test_forms_may_lead_to_the_provider_and_nowhere_else(oidc_app, provider, app
     policy = oidc_app.test_client().get("/login").headers["Content-Security-Policy"]
     assert f"form-action 'self' {provider.issuer};" in policy
     assert "form-action 'self';" in app.test_client().get("/login").headers["Content-Security-Policy"]
+
+
+def test_a_person_whose_roster_entry_leaves_loses_access_on_the_next_request(oidc_app, roster, provider):
+    client = oidc_app.test_client()
+    assert come_back(client, sign_in_at_provider(start(client), "mai.tran")).status_code == 302
+    assert signed_in(client)
+    # HR's next full roster does not list Mai: she is marked as left and her account disabled.
+    with oidc_app.app_context():
+        unit = db.session.scalar(sa.select(OrgUnit.code).join(Staff, Staff.unit_id == OrgUnit.id)
+                                 .where(Staff.staff_code == "00123"))
+        rows = [["00789", "Phạm Văn Khách", "khach.pham@thanhtra.gov.vn", unit, ""]]
+        plan = importer.plan_import(importer.open_sheet(csv_bytes(rows)), full=True)
+        importer.apply_plan(plan, source="test", confirmed=True)
+        db.session.commit()
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].startswith("/login")
+    again = come_back(client, sign_in_at_provider(start(client), "mai.tran"))
+    assert again.status_code == 403 and "đã nghỉ" in again.get_data(as_text=True)
+    assert failures(oidc_app) == ["left"] and not signed_in(client)
+
+
+def test_with_a_provider_only_the_allowed_roles_keep_a_local_password(make_app, provider, roster, make_user):
+    """MOOC_LOCAL_PASSWORD_ROLES holds with OpenID Connect alone (no LDAP): the administrator's
+    local password still works (never locked out); a trainee's is refused exactly as a wrong one
+    is (the page must not tell it was right), and she signs in at the provider."""
+    app = make_app(OIDC_ISSUER=provider.issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
+                   OIDC_SCOPES="openid email profile staff", OIDC_MATCH_BY="staff_code",
+                   LOCAL_PASSWORD_ROLES="admin")
+    admin = make_user(role=Role.ADMIN, email="quan.tri@thanhtra.gov.vn")
+    assert login(app.test_client(), admin.email).status_code == 302
+    trainee = app.test_client()
+    refused = login(trainee, roster.email)  # her local password, right
+    wrong = login(app.test_client(), roster.email, "not her password")
+    assert refused.status_code == wrong.status_code == 200
+    assert WRONG in refused.get_data(as_text=True) and WRONG in wrong.get_data(as_text=True)
+    assert not signed_in(trainee)
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "login.failed")
+                                    .order_by(AuditEvent.id)).all()
+        assert [(e.target, e.details.get("reason")) for e in events] == [
+            (roster.email, "local_password_not_allowed"), (roster.email, None)]
+        assert db.session.get(LoginThrottle, roster.email).failures == 2  # both counted
+    assert come_back(trainee, sign_in_at_provider(start(trainee), "mai.tran")).status_code == 302
+    assert signed_in(trainee)
+
+
+def test_without_a_directory_or_a_provider_every_role_keeps_its_local_password(make_app, make_user):
+    app = make_app(LOCAL_PASSWORD_ROLES="admin")  # nothing else to sign in with: the setting has no effect
+    assert login(app.test_client(), make_user().email).status_code == 302

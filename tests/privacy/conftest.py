@@ -1,7 +1,14 @@
 """A person with a row in every table that holds people's data (roster, history, account,
-session, links, enrolment, certificate, progress, attempt, grant, reminder, correction, audit),
-acting as a training officer too (imports, rules, links issued, exemptions, grants); and a
-second person in another unit, whose data must never show in the first one's export."""
+session, links, enrolment, certificate, a completed programme and its certificate, progress,
+attempt, grant, reminder, report mail, correction, audit), acting as a training officer too
+(imports, rules, links issued, exemptions, grants); and a second person in another unit, whose
+data must never show in the first one's export.
+
+Copies of the first person's identity sit in free text where the retention purge must find
+them: a certificate's revocation reason, notes, a rule's note, a file name, an API token's name,
+a mail server's refusal, an administrator's correction note, a report mailed to their address,
+audit details; an address they had before (an ``account.email_changed`` event); and their
+directory user name (``ngoc.tt``) typed at sign-in, tied to them by a directory sign-in."""
 
 from __future__ import annotations
 
@@ -15,7 +22,7 @@ from flask import Flask
 from mooc import clock
 from mooc.api.models import ApiToken
 from mooc.auth import audit
-from mooc.auth.models import Role, User
+from mooc.auth.models import LoginThrottle, Role, User
 from mooc.auth.sessions import start_session
 from mooc.auth.tokens import TokenPurpose, issue
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
@@ -24,8 +31,9 @@ from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest, CorrectionStatus
 from mooc.quizzes.models import AttemptGrant, AttemptStatus, QuizAttempt
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
-from mooc.reports.models import Frequency, ReportKind, ReportSubscription
+from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffHistory, StaffStatus
+from mooc.training import programs
 from mooc.training.completion import complete
 from mooc.training.models import (
     AssignmentRule,
@@ -51,8 +59,11 @@ class World:
     province_id: int
     other_unit_id: int
     certificate: str
+    program_certificate: str
     email: str = "ngoc.tt@example.vn"
     code: str = "009001"
+    login: str = "ngoc.tt"  # the directory user name
+    former_email: str = "ngoc.cu@example.vn"
 
 
 def _enrol(staff_id: int, course: Course, **extra) -> Enrolment:
@@ -88,12 +99,16 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
         issue(db.session.get(User, other_user.id), TokenPurpose.INVITE, created_by=me)
         enrolment = _enrol(staff.id, course)
         complete(enrolment, course, None, datetime(2026, 1, 5, tzinfo=UTC))
-        _enrol(other.id, course, exempted_by_id=user.id, exempt_reason="Đã học ở đơn vị cũ")
+        others = _enrol(other.id, course, exempted_by_id=user.id, exempt_reason="Đã học ở đơn vị cũ",
+                        note=f"Học cùng lớp với {NAME}")
         program = Program(key="ttv-moi", code="CT-MOI", title="Bồi dưỡng thanh tra viên mới")
         db.session.add(program)
         db.session.flush()
-        db.session.add(ProgramEnrolment(staff_id=staff.id, program_id=program.id,
-                                        source=EnrolmentSource.MANUAL, assigned_on=date(2025, 1, 2)))
+        path = ProgramEnrolment(staff_id=staff.id, program_id=program.id, source=EnrolmentSource.MANUAL,
+                                assigned_on=date(2025, 1, 2))
+        db.session.add(path)
+        program_certificate = programs.complete(path, program).code
+        _copies(user.id, other_user.id, others, course)
         db.session.add_all([
             LessonProgress(user_id=user.id, lesson_id=lesson.id),
             QuizAttempt(user_id=user.id, quiz_id=quiz.id, number=1, status=AttemptStatus.SUBMITTED,
@@ -106,9 +121,9 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
                         status=ReminderStatus.SENT,
                         sent_at=clock.now()),
             RosterImport(actor_id=user.id, checksum="2" * 64, filename="ds-nam-bo.csv", rows=3),
-            AssignmentRule(course_id=course.id, due_days=30, created_by_id=user.id),
-            ReportSubscription(user_id=user.id, kind=ReportKind.DASHBOARD, frequency=Frequency.MONTHLY),
-            ApiToken(token_hash="1" * 64, prefix="mooc_1111111", name="Bảng tính", user_id=user.id,
+            AssignmentRule(course_id=course.id, due_days=30, created_by_id=user.id,
+                           note=f"Theo đề nghị của {NAME}"),
+            ApiToken(token_hash="1" * 64, prefix="mooc_1111111", name=f"Bảng tính {NAME}", user_id=user.id,
                      created_by_id=user.id, expires_at=datetime(2030, 1, 1, tzinfo=UTC)),
             ApiToken(token_hash="2" * 64, prefix="mooc_2222222", name="Hệ thống nhân sự",
                      created_by_id=user.id, expires_at=datetime(2030, 1, 1, tzinfo=UTC)),
@@ -118,7 +133,8 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
                               requested_by_id=user.id),
             CorrectionRequest(staff_id=other.id, field="email", value_then="khac.lv@example.vn", note="Đổi",
                               requested_by_id=other_user.id, status=CorrectionStatus.RESOLVED,
-                              resolved_by_id=user.id, resolved_at=clock.now(), resolution="admin"),
+                              resolved_by_id=user.id, resolved_at=clock.now(), resolution="admin",
+                              resolution_note=f"Đã đối chiếu với {NAME} (009001)"),
         ])
         audit.record("login.succeeded", actor=me, target=me.email, method="password")
         audit.record("training.due_extended", actor=None, target=staff.staff_code, days=7)
@@ -126,7 +142,36 @@ def world(make_app, tmp_path, make_unit, make_staff, make_user) -> World:
                      target="khac.lv@example.vn")
         db.session.commit()
         certificate = enrolment_certificate(enrolment.id)
-    return World(app, staff.id, user.id, other.id, other_user.id, province.id, other_unit.id, certificate)
+    return World(app, staff.id, user.id, other.id, other_user.id, province.id, other_unit.id, certificate,
+                 program_certificate)
+
+
+def _copies(user_id: int, other_user_id: int, others: Enrolment, course: Course) -> None:
+    """Copies of the person's identity outside their own rows (see the module's docstring)."""
+    me = db.session.get(User, user_id)
+    reason = f"Cấp nhầm: kết quả này là của {NAME} (009001)"
+    db.session.add(Certificate(enrolment_id=others.id, code="CN-KHAC-0001", holder_name=OTHER_NAME,
+                               course_title=course.title, revoked_at=clock.now(), revoked_reason=reason))
+    audit.record("training.certificate_revoked", actor=None, target="CN-KHAC-0001", reason=reason)
+    mine = ReportSubscription(user_id=user_id, kind=ReportKind.DASHBOARD, frequency=Frequency.MONTHLY)
+    db.session.add_all([
+        mine,
+        ReportSubscription(email="ngoc.tt@example.vn", kind=ReportKind.OVERDUE, frequency=Frequency.WEEKLY,
+                           created_by_id=other_user_id),
+        RosterImport(actor_id=other_user_id, checksum="3" * 64, filename=f"Bổ sung {NAME}.xlsx", rows=1),
+        LoginThrottle(email="ngoc.tt", failures=2, last_failure_at=clock.now()),
+    ])
+    db.session.flush()
+    db.session.add(ReportDelivery(subscription_id=mine.id, period="2026-01", status=DeliveryStatus.FAILED,
+                                  detail="550 5.1.1 <ngoc.tt@example.vn>: Recipient address rejected"))
+    # The directory's sign-in names the user name typed; a wrong password was typed before it.
+    audit.record("login.failed", target="ngoc.tt", reason="directory_wrong_password")
+    audit.record("login.succeeded", actor=me, target=me.email, method="ldap", second_factor="totp",
+                 login="ngoc.tt")
+    # The address the account had before the roster import changed it.
+    audit.record("password.reset_requested", target="ngoc.cu@example.vn")
+    audit.record("account.email_changed", actor=None, target=me.email, previous="ngoc.cu@example.vn",
+                 user_id=user_id, reason="roster import")
 
 
 def enrolment_certificate(enrolment_id: int) -> str:

@@ -1,6 +1,7 @@
 """The audit log page: administrators read every event, managers and training officers those
 about the people and units of their subtree; filters (action, person, dd/mm/yyyy range), pages,
-CSV export (itself audited)."""
+CSV export (itself audited; each event in full, in local time; named after the page; handed to
+nginx with MOOC_ACCEL_REDIRECT)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from mooc.auth.models import AuditEvent, Role
 from mooc.extensions import db
 from mooc.params import parse_day
 from mooc.privacy import audit_log
+from mooc.roster.models import OrgUnit
 from tests.conftest import login
-from tests.privacy.conftest import unit_of
+from tests.privacy.conftest import NAME, unit_of
 
 
 def _add_events(app, *events: tuple[str, str, datetime]) -> None:
@@ -25,11 +27,14 @@ def _add_events(app, *events: tuple[str, str, datetime]) -> None:
         db.session.commit()
 
 
-def _targets(client, query: str = "") -> list[str]:
+def _csv(client, query: str = "") -> list[list[str]]:
     response = client.get(f"/admin/audit?export=csv{query}")
     assert response.status_code == 200, response.status_code
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    return [row[2] for row in rows[1:]]
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def _targets(client, query: str = "") -> list[str]:
+    return [row[2] for row in _csv(client, query)[1:]]
 
 
 def _client(world, user):
@@ -100,7 +105,7 @@ def test_pages_and_the_export_is_audited(world, make_user):
     assert second.count("<code>unit.updated</code>") == 5
     assert 'rel="next"' in first and "action=unit.updated" in first
     response = client.get("/admin/audit?export=csv&action=unit.updated")
-    assert "filename*=UTF-8''nhat-ky-kiem-tra.csv" in response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''nhat-ky-hoat-dong.csv" in response.headers["Content-Disposition"]
     with world.app.app_context():
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "privacy.audit_exported"))
         assert event.actor_id == admin.id and event.details == {"filters": {"action": "unit.updated"}}
@@ -110,3 +115,69 @@ def test_days_are_read_as_people_write_them_and_bounded():
     assert parse_day("05/03/2026") == date(2026, 3, 5) == parse_day("2026-03-05")
     for text in ("31/02/2026", "01/01/9999", "1/1/2026", "05-03-2026", "０５/03/2026", "", None):
         assert parse_day(text) is None, text
+
+
+def test_the_csv_holds_each_event_in_full(world, make_user):
+    """Header in Vietnamese; the time in Hà Nội's; who did it (name and address), from where; the
+    details as JSON with their letters; a value that starts like a formula made harmless."""
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    with world.app.app_context():
+        db.session.add_all([
+            AuditEvent(action="roster.imported", target="ds-nam-bo.csv", actor_id=world.user_id,
+                       ip="10.0.0.9", at=datetime(2026, 3, 10, 3, 0, tzinfo=UTC),
+                       details={"rows": 3, "đơn vị": "Nam Bộ"}),
+            AuditEvent(action="unit.updated", target="=HYPERLINK(1)", at=datetime(2026, 3, 9, tzinfo=UTC),
+                       details={}),
+        ])
+        db.session.commit()
+    rows = _csv(_client(world, admin), "&from=09/03/2026&to=10/03/2026")
+    assert rows == [
+        ["Thời điểm", "Hành động", "Về", "Người thực hiện", "Người thực hiện (thư điện tử)", "Địa chỉ IP",
+         "Chi tiết"],
+        ["10/03/2026 10:00", "roster.imported", "ds-nam-bo.csv", NAME, "ngoc.tt@example.vn", "10.0.0.9",
+         '{"rows": 3, "đơn vị": "Nam Bộ"}'],
+        ["09/03/2026 07:00", "unit.updated", "'=HYPERLINK(1)", "", "", "", ""],
+    ]
+
+
+def test_a_section_managers_csv_holds_the_events_of_their_subtree_only(world, make_user, make_unit,
+                                                                      make_staff):
+    """The manager of Phòng Nghiệp vụ 3 (and its team below it): the events about its people and
+    units, not those about the province above it, a sister section or its people."""
+    province = unit_of(world.app, world.province_id)
+    with world.app.app_context():
+        section = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "NBO-3"))
+        db.session.expunge(section)
+    team = make_unit("Tổ 1", parent=section, code="NBO-3-1")
+    sister = make_unit("Phòng Nghiệp vụ 4", parent=province, code="NBO-4")
+    below = make_staff("Đặng Văn Dưới", unit=team, staff_code="009010")
+    beside = make_staff("Hồ Thị Cạnh", unit=sister, staff_code="009011")
+    _add_events(world.app, *[("training.due_extended", target, datetime(2026, 3, 1, tzinfo=UTC))
+                             for target in ("NBO", "NBO-3", "NBO-3-1", "NBO-4", below.staff_code,
+                                            beside.staff_code)])
+    manager = make_user(role=Role.MANAGER, scope_unit=section, email="truong.phong3@example.vn")
+    mine = _csv(_client(world, manager))
+    assert {row[2] for row in mine[1:]} == {"NBO-3", "NBO-3-1", "009010", "009001", "ngoc.tt@example.vn"}
+    assert all(len(row) == 7 for row in mine)
+    province_manager = make_user(role=Role.MANAGER, scope_unit=province, email="chanh.thanh.tra@example.vn")
+    assert {"NBO", "NBO-4", "009011"} <= set(_targets(_client(world, province_manager)))
+
+
+def test_with_accel_redirect_the_csv_is_spooled_whole_then_handed_to_nginx(world, make_app, make_user,
+                                                                           tmp_path):
+    app = make_app(ACCEL_REDIRECT=True, SPOOL_DIR=str(tmp_path / "spool"))
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    client = app.test_client()
+    assert login(client, admin.email).status_code == 302
+    answer = client.get("/admin/audit?export=csv")
+    assert answer.status_code == 200 and answer.data == b""
+    assert "filename*=UTF-8''nhat-ky-hoat-dong.csv" in answer.headers["Content-Disposition"]
+    name = answer.headers["X-Accel-Redirect"].removeprefix("/_mooc/spool/")
+    assert name.endswith(".csv") and len(name) > 30
+    spooled = (tmp_path / "spool" / name).read_bytes().decode("utf-8")
+    assert spooled.startswith("\ufeff") and "ngoc.tt@example.vn" in spooled
+    assert [path.name for path in (tmp_path / "spool").iterdir()] == [name]  # no partial file left
+    trainee = app.test_client()
+    assert login(trainee, make_user().email).status_code == 302
+    refused = trainee.get("/admin/audit?export=csv")
+    assert refused.status_code == 403 and "X-Accel-Redirect" not in refused.headers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import sqlalchemy as sa
 from pypdf import PdfReader
@@ -65,7 +66,7 @@ def test_the_export_holds_a_row_of_every_section(world):
              or (key == "acts" and not all(data["acts"].values()))]
     assert empty == []
     assert data["person"]["full_name"] == NAME
-    assert data["certificates"][0]["code"] == world.certificate
+    assert {row["code"] for row in data["certificates"]} == {world.certificate, world.program_certificate}
     attempt = data["quiz_attempts"][0]
     assert attempt["answers"] == {"ky": ["b"]} and attempt["questions"][0]["key"] == "ky"
     assert "choices" not in json.dumps(attempt["questions"])  # no answer key
@@ -130,6 +131,34 @@ def test_an_administrator_exports_on_a_written_request(world, make_user):
             AuditEvent.action == "privacy.exported_on_request"))
         assert event.actor_id == admin.id and event.target == world.code
         assert event.details["reference"] == "CV 12/TTr" and event.details["format"] == "json"
+
+
+def test_an_administrators_export_on_a_written_request_is_a_pdf_by_default(world, make_user):
+    """The form comes with PDF chosen; the file reads in Vietnamese, names the request and who
+    printed it, and holds the person's data only."""
+    admin = make_user(email="quantri@example.vn", role=Role.ADMIN, name="Quản Trị Viên")
+    client = world.app.test_client()
+    login(client, admin.email)
+    url = f"/privacy/people/{world.staff_id}/export"
+    page = client.get(url).get_data(as_text=True)
+    chosen = [tag for tag in re.findall(r"<input[^>]*>", page) if 'name="format"' in tag and "checked" in tag]
+    assert len(chosen) == 1 and 'value="pdf"' in chosen[0]
+    token = csrf_token(client, url)
+    for data in ({"format": "pdf"}, {}):  # as the form is sent, and with no format at all
+        response = client.post(url, data={"csrf_token": token, "reference": "CV 15/TTr",
+                                          "reason": "Người lao động yêu cầu bằng văn bản", **data})
+        assert response.status_code == 200 and response.mimetype == "application/pdf"
+        assert response.headers["Content-Disposition"].startswith("inline;")
+        assert "du-lieu-ca-nhan_009001.pdf" in response.headers["Content-Disposition"]
+        text = "".join(sheet.extract_text() for sheet in PdfReader(io.BytesIO(response.data)).pages)
+        assert NAME in text and world.certificate in text and world.program_certificate in text
+        assert "Văn bản yêu cầu CV 15/TTr" in text and "In bởi Quản Trị Viên" in text
+        assert OTHER_NAME not in text
+    with world.app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "privacy.exported_on_request")).all()
+        assert [(e.actor_id, e.target, e.details["format"], e.details["reference"]) for e in events] == [
+            (admin.id, world.code, "pdf", "CV 15/TTr")] * 2
 
 
 def test_only_administrators_export_others(world, make_user):

@@ -6,6 +6,7 @@ address without an account, with the unit fixed; a failed mail is retried."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, time, timedelta
 
 import openpyxl
@@ -15,8 +16,9 @@ from pypdf import PdfReader
 from mooc.auth.models import AuditEvent, Role, User
 from mooc.extensions import db
 from mooc.reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from mooc.roster.models import Position
 from mooc.training.models import Enrolment, EnrolmentState
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, save
 from tests.reminders.conftest import VN, at, enrol, html_of, text_of
 
 MONDAY = date(2026, 3, 2)
@@ -101,9 +103,13 @@ def test_a_subscription_made_on_the_web_is_mailed_once_per_period(mail_app, pers
     total = next(row for row in cells if row and row[0] == "Tổng cộng")
     assert total[3:8] == [4, 2, 0, 0, 2]  # required, completed, in progress, not started, overdue
     pdf_name = next(name for name in files if name.endswith(".pdf"))
-    pdf_text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(files[pdf_name])).pages)
+    pdf = PdfReader(io.BytesIO(files[pdf_name]))
+    pdf_text = "\n".join(p.extract_text() for p in pdf.pages)
     assert "Phòng 1" in pdf_text and "Phòng 2" in pdf_text and "Hà Nội" not in pdf_text
     assert "66,7" in pdf_text and "Thanh tra tỉnh Ninh Bình" in pdf_text
+    [chart] = pdf.pages[0].images  # the bar chart is in the PDF, not only its text
+    assert chart.image.size[0] == 900 and chart.image.getcolors(2**16) is not None
+    assert (31, 95, 153) in {colour for _count, colour in chart.image.convert("RGB").getcolors(2**16)}
 
     again = _run(app)  # the same week: nothing
     assert again.exit_code == 0 and "Sent 0" in again.output and len(smtp.inbox.messages) == 1
@@ -255,3 +261,181 @@ def test_compliance_at_the_end_of_the_last_month(mail_app, person, make_user, sm
     assert "Đỗ Minh Khang" not in people  # Hà Nội
     [pdf] = [data for name, data in files.items() if name.endswith(".pdf")]
     assert "Phòng 1" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+# --- the page's filters go with the subscription -------------------------------------------------
+
+
+def _hidden_fields(client, page: str) -> dict[str, str]:
+    """The page's "Receive this report by e-mail" form: its hidden fields (kind, unit and the
+    page's filters), as a browser sends them."""
+    html = client.get(page).get_data(as_text=True)
+    form = html.split('action="/reports/subscriptions"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+
+
+def _subscribe_from(client, page: str, **choices: str):
+    fields = _hidden_fields(client, page)
+    return fields, client.post("/reports/subscriptions", data={**fields, "frequency": "monthly", **choices})
+
+
+def _workbook_rows(message) -> list[tuple]:
+    [xlsx] = [data for name, data in _attachments(message).items() if name.endswith(".xlsx")]
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True).worksheets[0]
+    return list(sheet.iter_rows(values_only=True))
+
+
+def _positioned_people(app, o, person):
+    """Ninh Bình by position. Inspectors: An (section 1, done), Chậm (section 1, overdue since
+    27/02), Cũ (section 1, overdue since 21/01), Khang (section 2, not yet due); chiefs: Bình
+    (section 1, done), Hà (section 2, overdue since 01/03)."""
+    at(MONDAY)
+    for name, unit, position, state, due in [
+        ("Nguyễn Văn An", o.section_a, o.inspector, EnrolmentState.COMPLETED, MONDAY + timedelta(days=5)),
+        ("Lê Văn Chậm", o.section_a, o.inspector, EnrolmentState.NOT_STARTED, MONDAY - timedelta(days=3)),
+        ("Vũ Văn Cũ", o.section_a, o.inspector, EnrolmentState.NOT_STARTED, MONDAY - timedelta(days=40)),
+        ("Đỗ Minh Khang", o.section_b, o.inspector, EnrolmentState.NOT_STARTED, MONDAY + timedelta(days=20)),
+        ("Trần Thị Bình", o.section_a, o.chief, EnrolmentState.COMPLETED, MONDAY + timedelta(days=5)),
+        ("Phạm Thu Hà", o.section_b, o.chief, EnrolmentState.IN_PROGRESS, MONDAY - timedelta(days=1)),
+    ]:
+        staff, _user = person(unit, position, name=name)
+        finished = state == EnrolmentState.COMPLETED
+        done = {"completed_at": at_noon(MONDAY - timedelta(days=2))} if finished else {}
+        enrol(app, staff, o.course_id, LONG_AGO, due, state=state, **done)
+
+
+def test_a_subscription_keeps_the_dashboards_position_filter(mail_app, person, make_user, smtp):
+    app, o, _factory = mail_app
+    _positioned_people(app, o, person)
+    user, client = _manager(app, make_user, o)
+    page = f"/reports/units/{o.province.id}?position={o.inspector.id}"
+    fields, answer = _subscribe_from(client, page, xlsx="1", pdf="1")
+    assert fields["position"] == str(o.inspector.id) and fields["kind"] == "dashboard"  # carried by the form
+    assert answer.status_code == 302
+    with app.app_context():
+        subscription = db.session.scalar(sa.select(ReportSubscription))
+        assert subscription.filters == {"position": o.inspector.id}
+    listed = client.get("/reports/subscriptions").get_data(as_text=True)
+    assert "Chức vụ: Thanh tra viên" in listed
+
+    assert "Sent 1" in _run(app).output
+    [message] = smtp.inbox.messages
+    rows = _workbook_rows(message)
+    total = next(row for row in rows if row and row[0] == "Tổng cộng")
+    # the inspectors only: An done; Chậm and Cũ overdue; Khang not started (the chiefs would make 6)
+    assert list(total[3:8]) == [4, 1, 0, 1, 2]
+    assert any("Chức vụ: Thanh tra viên" in str(cell) for row in rows[:3] for cell in row if cell)
+    assert "25,0 %" in text_of(message) and "Chức vụ: Thanh tra viên" in message["Subject"]
+
+
+def test_the_overdue_lists_position_and_due_dates_are_kept(mail_app, person, make_user, smtp):
+    app, o, _factory = mail_app
+    _positioned_people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    window = f"due_from={MONDAY - timedelta(days=10)}&due_to={MONDAY - timedelta(days=1)}"
+    page = f"/reports/people?status=overdue&unit={o.province.id}&position={o.inspector.id}&{window}"
+    fields, answer = _subscribe_from(client, page, xlsx="1")
+    assert fields["kind"] == "overdue" and fields["due_from"] == "2026-02-20" and answer.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(ReportSubscription.filters)) == {
+            "position": o.inspector.id, "due_from": "2026-02-20", "due_to": "2026-03-01"}
+    assert "Hạn: 20/02/2026–01/03/2026" in client.get("/reports/subscriptions").get_data(as_text=True)
+    assert "Sent 1" in _run(app).output
+    rows = _workbook_rows(smtp.inbox.messages[0])
+    names = {row[1] for row in rows if len(row) > 1 and isinstance(row[1], str)}
+    # Chậm: an overdue inspector due in the window; not Cũ (due before it), nor Hà (a chief)
+    assert names & {"Lê Văn Chậm", "Vũ Văn Cũ", "Phạm Thu Hà", "Nguyễn Văn An"} == {"Lê Văn Chậm"}
+
+
+def test_a_filter_naming_a_position_that_is_gone_skips_the_mail_and_says_why(mail_app, person, make_user,
+                                                                            smtp):
+    app, o, _factory = mail_app
+    _positioned_people(app, o, person)
+    accountant = save(app, Position(code="KT", title="Kế toán", rank=50))
+    _user, client = _manager(app, make_user, o)
+    page = f"/reports/units/{o.province.id}?position={accountant.id}"
+    _fields, answer = _subscribe_from(client, page, xlsx="1")
+    assert answer.status_code == 302
+    with app.app_context():
+        db.session.delete(db.session.get(Position, accountant.id))
+        db.session.commit()
+    assert "skip (filter position" in _run(app, "--dry-run").output
+    result = _run(app)
+    assert result.exit_code == 0 and "skipped 1" in result.output, result.output
+    assert smtp.inbox.messages == []  # never the whole province instead
+    with app.app_context():
+        delivery = db.session.scalar(sa.select(ReportDelivery))
+        assert delivery.status == DeliveryStatus.SKIPPED and "position" in delivery.detail
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "reports.subscription_skipped"))
+        assert "no longer exists" in event.details["reason"]
+    assert "Chức vụ: không còn tồn tại" in client.get("/reports/subscriptions").get_data(as_text=True)
+    # and a filter that names nothing is refused when subscribing
+    refused = _subscribe(client, kind="dashboard", unit=o.province.id, position=accountant.id, xlsx="1")
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportSubscription)) == 1
+
+
+def test_the_summary_names_the_five_units_furthest_behind(mail_app, person, make_user, make_unit, smtp):
+    """Seven teams: three at 0 %, two at 50 %, two at 100 %: the five listed are the five
+    lowest, lowest first; the two at 100 % are not."""
+    app, o, _factory = mail_app
+    at(MONDAY)
+    for n, done_of in enumerate([(0, 1), (0, 1), (0, 1), (1, 2), (1, 2), (1, 1), (1, 1)], 1):
+        team = make_unit(f"Đội {n}", parent=o.province, code=f"NB-D{n}")
+        done, people = done_of
+        for k in range(people):
+            staff, _user = person(team, name=f"Cán Bộ {n}{k}")
+            finished = k < done
+            enrol(app, staff, o.course_id, LONG_AGO, MONDAY + timedelta(days=5),
+                  state=EnrolmentState.COMPLETED if finished else EnrolmentState.NOT_STARTED,
+                  **({"completed_at": at_noon(MONDAY - timedelta(days=1))} if finished else {}))
+    _user, client = _manager(app, make_user, o)
+    _subscribe(client, kind="dashboard", unit=o.province.id, frequency="monthly", xlsx="1")
+    assert "Sent 1" in _run(app).output
+    text = text_of(smtp.inbox.messages[0])
+    behind = text.split("Các đơn vị chậm nhất:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert sorted(behind[:3]) == ["Đội 1: 0,0 %", "Đội 2: 0,0 %", "Đội 3: 0,0 %"]
+    assert sorted(behind[3:]) == ["Đội 4: 50,0 %", "Đội 5: 50,0 %"]
+    assert len(behind) == 5 and "Đội 6" not in "\n".join(behind) and "Đội 7" not in "\n".join(behind)
+
+
+def test_a_dry_run_changes_nothing(mail_app, person, make_user, smtp):
+    app, o, _factory = mail_app
+    _people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    _subscribe(client, kind="dashboard", unit=o.province.id, frequency="weekly", xlsx="1")
+
+    def state():
+        with app.app_context():
+            return (db.session.scalar(sa.select(sa.func.count()).select_from(ReportDelivery)),
+                    db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)),
+                    db.session.scalar(sa.select(ReportSubscription.active)))
+
+    before = state()
+    dry = _run(app, "--dry-run")
+    assert dry.exit_code == 0 and "send" in dry.output and "1 subscriptions due" in dry.output
+    assert state() == before == (0, before[1], True) and smtp.inbox.messages == []
+    assert "Sent 1" in _run(app).output  # it was due: the dry run only looked
+    assert state()[0] == 1
+
+
+def test_the_dashboard_downloads_the_pdf_its_subscribers_are_mailed(mail_app, person, make_user, smtp):
+    app, o, _factory = mail_app
+    _positioned_people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    page = f"/reports/units/{o.province.id}?position={o.inspector.id}"
+    assert f"position={o.inspector.id}&amp;export=pdf" in client.get(page).get_data(as_text=True)
+    answer = client.get(page + "&export=pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    assert answer.headers["Content-Disposition"].startswith("attachment") and ".pdf" in \
+        answer.headers["Content-Disposition"]
+    pdf = PdfReader(io.BytesIO(answer.data))
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "Phòng 1" in text and "Phòng 2" in text and "Hà Nội" not in text
+    assert "Chức vụ: Thanh tra viên" in text and "25,0" in text  # the inspectors: 1 of 4
+    assert len(pdf.pages[0].images) == 1  # the chart
+    with app.app_context():
+        assert db.session.scalar(sa.select(AuditEvent.details).where(
+            AuditEvent.action == "report.exported"))["format"] == "pdf"

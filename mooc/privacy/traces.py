@@ -1,0 +1,252 @@
+"""Copies of a person's identity in stored text, found and rewritten by the retention purge.
+
+The roster and the account hold a person's name, e-mail address and staff code; copies end up
+in free text elsewhere: audit events (target and details), notes and reasons, mail errors, the
+xAPI outbox's statements, file names, and what a person typed as their directory user name at
+sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies`` finds the rows of each that
+name the person and rewrites them. ``tests/privacy/test_retention.py`` walks the metadata: a new
+text or JSON column fails the suite until it is listed in ``FREE_TEXT``, in ``OWN_IDENTITY``
+(set by ``retention.pseudonymise`` itself) or in ``NAMES_NOBODY``.
+
+How text is matched (``Identity.rewrite``):
+
+- names and the staff code as whole words: ``Nguyễn Văn An`` is not touched inside
+  ``Nguyễn Văn Anh``, nor ``00123`` inside ``001234`` (another person's); nor inside the
+  name of another person on the roster that holds it (``Nguyễn Văn An Khang``: ``kept``).
+  Someone else with exactly the same name cannot be told apart in free text: such a mention
+  is rewritten too (the person's privacy comes first);
+- e-mail addresses as whole addresses, in any case (``Mai.Tran@…`` too, not ``x.mai.tran@…``);
+- directory user names only where a whole value is one (a ``target``, a JSON value): a user
+  name such as ``an`` or ``hoa`` is also a Vietnamese word.
+
+A user name is the person's only when the directory said so: the user name typed at a sign-in
+the directory let in (``login`` in the event of ``signin.complete``), or typed with the right
+password by someone the roster refused, named by the directory (``person`` in ``login.failed``).
+A user name only ever typed wrong cannot be tied to anyone and stays (a guess is no identity).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+
+from mooc.api.models import ApiToken
+from mooc.auth.models import AuditEvent
+from mooc.extensions import db
+from mooc.privacy.models import CorrectionRequest
+from mooc.reminders.models import ReminderLog
+from mooc.reports.models import ReportDelivery, ReportSubscription
+from mooc.roster.models import RosterImport
+from mooc.training.models import AssignmentRule, Certificate, Enrolment, ProgramCertificate
+from mooc.xapi.models import XapiOutbox
+
+# The columns that may hold a copy of anyone's name, e-mail address, staff code or directory
+# user name in free text, by model: the purge rewrites every row of them that names the person.
+FREE_TEXT: dict[type, tuple[str, ...]] = {
+    AuditEvent: ("target", "details"),
+    XapiOutbox: ("statement", "last_error"),  # the person is an account named by their staff code
+    ReminderLog: ("recipient", "last_error"),
+    ReportDelivery: ("detail",),  # a mail server's refusal names the address
+    ReportSubscription: ("email",),  # an address without an account, set up by an administrator
+    RosterImport: ("filename",),
+    Enrolment: ("note", "exempt_reason"),
+    AssignmentRule: ("note",),
+    Certificate: ("revoked_reason",),
+    ProgramCertificate: ("revoked_reason",),
+    CorrectionRequest: ("value_then", "note", "resolution_note"),
+    ApiToken: ("name",),
+}
+
+# Set by retention.pseudonymise on the person's own rows (whatever they said before).
+OWN_IDENTITY = frozenset({
+    "staff.staff_code", "staff.full_name", "staff.family_name", "staff.middle_name", "staff.given_name",
+    "staff.email", "staff.search_text", "staff.sort_key",
+    "users.email", "users.display_name", "users.password_hash",
+    "certificates.holder_name", "program_certificates.holder_name",
+    "quiz_attempts.answers",  # a short answer may be anything: the person's own attempts are rewritten
+    "login_throttle.email",  # the person's rows (addresses and user names) are deleted
+})
+
+# Text that names nobody: course content, codes, hashes, machine values. A person's own rows of
+# auth_sessions, account_tokens, second_factors and recovery_codes are deleted by the purge.
+NAMES_NOBODY = frozenset({
+    "courses.key", "courses.code", "courses.title", "courses.summary", "courses.language",
+    "courses.intro_html", "courses.source_dir", "courses.source_hash", "courses.content_hash",
+    "courses.source_commit", "courses.completion",
+    "course_modules.key", "course_modules.title", "course_modules.intro_html", "course_modules.source_hash",
+    "lessons.key", "lessons.title", "lessons.source_path", "lessons.source_hash", "lessons.previous_keys",
+    "lessons.html", "lessons.text", "lessons.headings",
+    "quizzes.key", "quizzes.title", "quizzes.source_path", "quizzes.source_hash", "quizzes.previous_keys",
+    "quizzes.intro_html",
+    "quizzes.settings", "quizzes.questions",
+    "lesson_versions.source_hash", "lesson_versions.title", "lesson_versions.text", "lesson_versions.html",
+    "course_editions.content_hash", "course_editions.source_commit", "course_editions.lessons",
+    "course_editions.legal",
+    "legal_documents.key", "legal_documents.number", "legal_documents.kind", "legal_documents.title",
+    "legal_documents.issuer", "legal_documents.superseded_by", "legal_documents.superseded_extent",
+    "legal_documents.source_url",
+    "course_syncs.source_commit", "course_syncs.content_hash", "course_syncs.counts",
+    "search_sections.anchor", "search_sections.heading", "search_sections.body",
+    "search_sections.title_words", "search_sections.heading_words", "search_sections.body_words",
+    "programs.key", "programs.code", "programs.title", "programs.summary", "programs.intro",
+    "programs.source_path", "programs.content_hash",
+    "org_units.code", "org_units.name", "org_units.kind", "positions.code", "positions.title",
+    "enrolments.completed_version", "enrolments.completed_commit", "enrolments.refresher_of",
+    "certificates.code", "certificates.course_title",
+    "program_certificates.code", "program_certificates.program_title",
+    "quiz_attempts.quiz_hash", "quiz_attempts.settings", "quiz_attempts.questions", "quiz_attempts.results",
+    "roster_imports.kind", "roster_imports.source", "roster_imports.checksum", "roster_imports.counts",
+    "reminder_log.key", "reminder_log.step", "reminder_log.message_id",
+    "report_deliveries.period", "report_subscriptions.filters",
+    "xapi_outbox.kind", "xapi_outbox.statement_id",
+    "privacy_corrections.field", "privacy_corrections.resolution",
+    "audit_events.action", "audit_events.ip",
+    "auth_sessions.token_hash", "auth_sessions.ip", "auth_sessions.user_agent", "auth_sessions.second_factor",
+    "account_tokens.token_hash", "second_factors.secret_encrypted", "recovery_codes.code_hash",
+    "login_throttle_addresses.address", "api_tokens.token_hash", "api_tokens.prefix",
+    "oidc_logins.state_hash", "oidc_logins.nonce", "oidc_logins.code_verifier", "oidc_logins.next_url",
+})
+
+LOGIN_ACTIONS = ("login.succeeded", "login.second_factor_asked", "login.failed")
+
+
+@dataclass
+class Identity:
+    """How stored text names the person, and what names the pseudonym instead."""
+
+    pseudonym: str  # the staff code's replacement, AD-…
+    name: str  # the name's replacement, "Ẩn danh AD-…"
+    staff_code: str
+    names: set[str]  # every name of theirs stored: the roster's, their accounts', their certificates'
+    addresses: dict[str, str]  # lower-case address -> its replacement (an address that takes no mail)
+    logins: set[str] = field(default_factory=set)  # lower-case directory user names
+    kept: set[str] = field(default_factory=set)  # other people's longer names that hold one of theirs
+
+    def names_it(self, value: str) -> bool:
+        """Whether ``value`` is, whole, the person's staff code or one of their addresses."""
+        return value == self.staff_code or value.strip().lower() in self.addresses
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        words = sorted({word for word in [*self.names, self.staff_code] if word}, key=len, reverse=True)
+        parts = [rf"(?<![\w.+-])(?i:{re.escape(address)})(?![\w-]|\.\w)"
+                 for address in sorted(self.addresses, key=len, reverse=True)]
+        parts += [rf"(?<!\w){re.escape(word)}(?!\w)" for word in words]
+        return re.compile("|".join(parts))
+
+    def _swap(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.lower() in self.addresses:
+            return self.addresses[found.lower()]
+        return self.pseudonym if found == self.staff_code else self.name
+
+    @cached_property
+    def _kept_pattern(self) -> re.Pattern[str] | None:
+        kept = sorted(self.kept, key=len, reverse=True)
+        return re.compile("|".join(rf"(?<!\w){re.escape(name)}(?!\w)" for name in kept)) if kept else None
+
+    def _rewrite_text(self, value: str) -> str:
+        if value.strip().lower() in self.logins:
+            return self.pseudonym
+        kept = self._kept_pattern
+        spans = [match.span() for match in kept.finditer(value)] if kept is not None else []
+
+        def swap(match: re.Match[str]) -> str:
+            if any(start <= match.start() and match.end() <= end for start, end in spans):
+                return match.group(0)  # inside another person's name
+            return self._swap(match)
+
+        return self._pattern.sub(swap, value)
+
+    def rewrite(self, value: Any) -> Any:
+        """``value`` (text, or JSON made of lists and dicts) naming the pseudonym instead."""
+        if isinstance(value, str):
+            return self._rewrite_text(value)
+        if isinstance(value, list):
+            return [self.rewrite(item) for item in value]
+        if isinstance(value, dict):
+            return {self.rewrite(key): self.rewrite(item) for key, item in value.items()}
+        return value
+
+    def condition(self, column: Any) -> sa.ColumnElement[bool]:
+        """The rows whose ``column`` may name the person (``rewrite`` decides): a cheap filter in
+        SQL, by substring. JSON is stored with non-ASCII letters escaped, so a name is looked
+        for that way too, and a user name as a quoted JSON value."""
+        is_json = isinstance(column.type, sa.JSON)
+        text = sa.cast(column, sa.Text) if is_json else column
+        terms = [text.contains(form, autoescape=True)
+                 for word in {*self.names, self.staff_code} if word for form in _forms(word, is_json)]
+        terms += [sa.func.lower(text).contains(address, autoescape=True) for address in self.addresses]
+        if self.logins:
+            folded = sa.func.lower(text)
+            terms += ([folded.contains(json.dumps(login), autoescape=True) for login in self.logins]
+                      if is_json else [folded.in_(sorted(self.logins))])
+        return sa.or_(*terms) if terms else sa.false()
+
+
+def _forms(word: str, is_json: bool) -> set[str]:
+    return {word, json.dumps(word)[1:-1]} if is_json else {word}
+
+
+def directory_logins(identity: Identity, user_ids: list[int]) -> set[str]:
+    """The directory user names the person typed at sign-in, as far as the directory tied them
+    to the person (see the module's docstring), lower-case."""
+    found: set[str] = set()
+    rows = db.session.execute(
+        sa.select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.target, AuditEvent.details)
+        .where(AuditEvent.action.in_(LOGIN_ACTIONS),
+               sa.or_(AuditEvent.actor_id.in_(user_ids), identity.condition(AuditEvent.details))))
+    for action, actor_id, target, details in rows:
+        details = details if isinstance(details, dict) else {}
+        if action == "login.failed":
+            person = details.get("person")
+            if isinstance(person, str) and identity.names_it(person) and target:
+                found.add(target.strip().lower())
+        elif actor_id in user_ids and isinstance(details.get("login"), str):
+            found.add(details["login"].strip().lower())
+    return {login for login in found if login}
+
+
+def former_addresses(addresses: Iterable[str]) -> set[str]:
+    """The addresses a person had before (``account.email_changed`` events, followed back from
+    the current ones), lower-case."""
+    known = {address.lower() for address in addresses if address}
+    new = set(known)
+    while new:
+        rows = db.session.scalars(sa.select(AuditEvent.details).where(
+            AuditEvent.action == "account.email_changed", sa.func.lower(AuditEvent.target).in_(sorted(new))))
+        previous = {str(details.get("previous") or "").strip().lower()
+                    for details in rows if isinstance(details, dict)}
+        new = {address for address in previous if address} - known
+        known |= new
+    return known
+
+
+def rewrite_copies(identity: Identity) -> int:
+    """Rewrite every row of ``FREE_TEXT`` that names the person (flush only); how many changed."""
+    changed = 0
+    for model, names in FREE_TEXT.items():
+        columns = [getattr(model, name) for name in names]
+        where = sa.or_(*[identity.condition(column) for column in columns])
+        row: Any
+        for row in db.session.scalars(sa.select(model).where(where)):
+            before = [getattr(row, name) for name in names]
+            after = [_fit(identity.rewrite(value), column)
+                     for value, column in zip(before, columns, strict=True)]
+            if after != before:
+                changed += 1
+                for name, value in zip(names, after, strict=True):
+                    setattr(row, name, value)
+    return changed
+
+
+def _fit(value: Any, column: Any) -> Any:
+    """A rewritten text cut to its column's length (a pseudonym may be longer than a name)."""
+    length = getattr(column.type, "length", None)
+    return value[:length] if isinstance(value, str) and length else value
