@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The install guide (docs/operations.md, "Install on a Debian server") followed as written, as
 # root, on this machine, then its backup and restore; everything it made is removed at the end.
-# .ci/run runs it after the test suites; by hand, as root: deploy/smoke-install.sh (about a
-# minute; it needs Debian's PostgreSQL running with its local socket, and the network for
-# apt-get only when one of the guide's packages is missing).
+# .ci/run runs it after the test suites; by hand, as root: deploy/smoke-install.sh. It needs
+# Debian's PostgreSQL running with its local socket, and the network for apt-get only when one
+# of the guide's packages is missing. It takes 2 to 3 minutes on a 2-core machine busy with
+# other test runs, a minute of it the guide's `pip install` (resolving every dependency).
 #
 # As written (each command run through `guide` below is one of the guide's, word for word:
 # tests/test_deploy.py checks it): the packages, the `mooc` system user and its folders,
@@ -13,8 +14,11 @@
 # the user mooc), `users create-admin` with its options, step 7's stand-in certificate, the
 # units copied, the site rendered into /etc/nginx/sites-available and enabled, Debian's default
 # site removed, Debian's own nginx.conf (workers as www-data, which must read the app's
-# folders), `mooc-admin doctor`, then "Back up and restore": a backup restored with runuser
-# and swapped in with ALTER DATABASE ... RENAME.
+# folders), `mooc-admin doctor`, and "Back up and restore": a backup restored with runuser and
+# swapped in with ALTER DATABASE ... RENAME. That one runs between steps 8 and 9, before the
+# app first starts (a renamed database must have no session; the guide stops the app for it),
+# so that everything after it, the app, the timers' commands and doctor, runs on the restored
+# database.
 #
 # What differs, and why:
 # - systemd is not PID 1 here, so `systemctl daemon-reload / enable / start / stop` are done by
@@ -48,11 +52,12 @@ if [ "$(id -u)" != 0 ]; then
   echo "smoke-install: run it as root: it installs as the guide does (docs/operations.md)" >&2
   exit 1
 fi
+if [ "${SMOKE_INSTALL_LOCKED:-}" != 1 ]; then  # one run at a time; -o: what it starts holds no lock
+  exec env SMOKE_INSTALL_LOCKED=1 flock -o -w 900 /run/lock/mooc-smoke-install.lock "$0" "$@"
+fi
 for name in $(compgen -e | grep '^MOOC_' || true); do unset "$name"; done  # a root shell's own
 cd /
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-exec 9>/run/lock/mooc-smoke-install.lock
-flock -w 900 9
 
 STATE=/var/lib/mooc-smoke-install.state   # what this run found and started, for its cleanup
 NAME=daotao.example.gov.vn
@@ -104,13 +109,16 @@ cleanup() {
     for _ in $(seq 1 50); do alive "$nginx_pid" || break; sleep 0.2; done
   fi
   echo "[${SECONDS} s] nginx stopped"
-  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db" 2>/dev/null; done
+  # At once: the files, and the databases (each DROP DATABASE waits for a checkpoint).
+  rm -rf /opt/mooc /etc/mooc /var/lib/mooc /var/cache/mooc /var/backups/mooc /etc/ssl/mooc \
+         /usr/local/bin/mooc-admin /etc/systemd/system/mooc.service /etc/systemd/system/mooc-*.service \
+         /etc/systemd/system/mooc-*.timer &
+  local removing=($!)
+  for db in mooc mooc_restored mooc_old; do as_postgres dropdb --if-exists --force "$db" 2>/dev/null & removing+=($!); done
+  for pid in "${removing[@]}"; do wait "$pid"; done
   as_postgres dropuser --if-exists mooc
   if id mooc >/dev/null 2>&1; then userdel mooc || echo "smoke-install: the user mooc is left (in use?)" >&2; fi
   if getent group mooc >/dev/null; then groupdel mooc; fi
-  rm -rf /opt/mooc /etc/mooc /var/lib/mooc /var/cache/mooc /var/backups/mooc /etc/ssl/mooc \
-         /usr/local/bin/mooc-admin /etc/systemd/system/mooc.service /etc/systemd/system/mooc-*.service \
-         /etc/systemd/system/mooc-*.timer
   if [ "$acme_existed" = 0 ]; then rm -rf /var/www/acme; else rm -f /var/www/acme/.well-known/acme-challenge/smoke-*; fi
   if [ "$safe_existed" = 0 ]; then git config --system --unset-all safe.directory '^/opt/mooc/app$'; fi
   rm -f "$STATE" /var/lib/mooc-smoke-install.*.log
@@ -262,6 +270,15 @@ created=$(guide_with_input "mooc-admin users create-admin --email quantri@exampl
 grep -q "Created administrator $ADMIN\." <<<"$created" || fail "users create-admin: $created"
 echo "Created administrator $ADMIN."
 
+step "7. the certificate (the stand-in of the guide)"
+guide 'install -d -m 0755 /etc/ssl/mooc'
+guide 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=daotao.example.gov.vn -addext subjectAltName=DNS:daotao.example.gov.vn -keyout /etc/ssl/mooc/privkey.pem -out /etc/ssl/mooc/fullchain.pem' 2>/dev/null
+guide 'chmod 0600 /etc/ssl/mooc/privkey.pem'
+
+step "8. the units"
+guide 'cp /opt/mooc/app/deploy/systemd/mooc*.service /opt/mooc/app/deploy/systemd/mooc*.timer /etc/systemd/system/'
+# systemctl daemon-reload; systemctl enable --now mooc.service: by hand, below once nginx runs.
+
 step "back up and restore, as the guide says (before the app first starts: nothing is connected)"
 unit_start mooc-backup.service   # systemctl start mooc-backup.service
 counts() {  # every table's row count, as the app's role reads it
@@ -281,15 +298,6 @@ grep -qx 'users 1' <<<"$restored" && grep -qx 'courses 4' <<<"$restored" ||
 echo "every table has the live one's row count ($(wc -l <<<"$restored") tables)"
 step "swap it in (the app and the timers are not running yet), then install on: the rest runs on it"
 guide "runuser -u postgres -- psql -c 'ALTER DATABASE mooc RENAME TO mooc_old' -c 'ALTER DATABASE mooc_restored RENAME TO mooc'"
-
-step "7. the certificate (the stand-in of the guide)"
-guide 'install -d -m 0755 /etc/ssl/mooc'
-guide 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 -subj /CN=daotao.example.gov.vn -addext subjectAltName=DNS:daotao.example.gov.vn -keyout /etc/ssl/mooc/privkey.pem -out /etc/ssl/mooc/fullchain.pem' 2>/dev/null
-guide 'chmod 0600 /etc/ssl/mooc/privkey.pem'
-
-step "8. the units"
-guide 'cp /opt/mooc/app/deploy/systemd/mooc*.service /opt/mooc/app/deploy/systemd/mooc*.timer /etc/systemd/system/'
-# systemctl daemon-reload; systemctl enable --now mooc.service: by hand, below once nginx runs.
 
 step "9. nginx (Debian's nginx.conf: workers as www-data)"
 guide 'python3 /opt/mooc/app/deploy/render.py /opt/mooc/app/deploy/nginx/mooc.conf /etc/mooc/mooc.env > /etc/nginx/sites-available/mooc.conf'

@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from mooc import create_app
+from mooc import create_app, doctor
 from mooc.auth.demo_accounts import DEMO_PASSWORD
 from mooc.auth.models import AddressThrottle, AuditEvent, Role, User
 from mooc.auth.passwords import set_password
@@ -662,17 +662,35 @@ def test_every_scheduled_command_has_a_timer_and_a_row_in_the_guide() -> None:
     timers = _timer_commands()
     assert rows and rows == timers
 
-    from mooc import doctor
-
     assert sorted(job.command for job in doctor.SCHEDULED) == sorted(timers.values())
     doctor_section = guide[guide.index("## `mooc doctor`"):guide.index("## Progress, exit status")]
     named = set(re.findall(r"`(schedule\.[a-z_]+)`", doctor_section))
     assert named == {job.check for job in doctor.SCHEDULED}
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ours = {command for command in timers.values() if command.startswith("mooc ")}
     cron = {match.group(1) for line in readme.splitlines() if line.startswith("| `mooc ") and "cron" in line
             for match in [re.match(r"\| `(mooc [a-z -]+?)(?: \[|`)", line)] if match}
-    assert cron == {command for command in timers.values() if command.startswith("mooc ")}
+    assert cron == ours
+    # The crontabs of the README and of the guide (a machine without systemd): the same commands.
+    assert _crontab_commands(readme) == ours
+    assert _crontab_commands(guide) == {*ours, "deploy/backup.sh"}
+
+
+def _crontab_commands(text: str) -> set[str]:
+    """The commands of a text's cron blocks, as the timers' ExecStart names them."""
+    found = set()
+    for block in re.findall(r"^```cron\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+        for line in block.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            command = line.split(None, 5)[5].split("#")[0]
+            if "backup.sh" in command:
+                found.add("deploy/backup.sh")
+                continue
+            words = command.replace("mooc-admin ", "mooc ").split()
+            found.add(" ".join(word for word in words if not word.startswith("-")))
+    return found
 
 
 def _guide_commands() -> set[str]:
