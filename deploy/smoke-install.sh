@@ -3,8 +3,8 @@
 # root, on this machine, then its backup and restore; everything it made is removed at the end.
 # .ci/run runs it after the test suites; by hand, as root: deploy/smoke-install.sh. It needs
 # Debian's PostgreSQL running with its local socket, and the network for apt-get only when one
-# of the guide's packages is missing. It takes 2 to 3 minutes on a 2-core machine busy with
-# other test runs, a minute of it the guide's `pip install` (resolving every dependency).
+# of the guide's packages is missing. It takes 90 s on a quiet 2-core machine (40 s of it the
+# guide's `pip install`), up to 3 minutes on one busy with other test runs.
 #
 # As written (each command run through `guide` below is one of the guide's, word for word:
 # tests/test_deploy.py checks it): the packages, the `mooc` system user and its folders,
