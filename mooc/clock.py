@@ -16,13 +16,19 @@ def now() -> datetime:
 
 def today() -> date:
     """Today's date where the people are (Vietnam by default), not in UTC."""
-    return now().astimezone(LOCAL_TZ).date()
+    return day_of(now())
 
 
 def start_of(day: date) -> datetime:
     """The moment ``day`` begins where the people are (local midnight), in UTC: what a stored
     date (a cycle's assigned_on) means when it is compared with stored moments (completed_at)."""
     return datetime.combine(day, time.min, tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def day_of(moment: datetime) -> date:
+    """The local date on which ``moment`` (aware) fell: a completion at 01:00 in Hà Nội is on
+    that day, not on the day before as its UTC date would say."""
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 def set_now(moment: datetime | None) -> None:

@@ -65,7 +65,7 @@ def create_personal(user: User, name: str, days: int) -> Made:
         raise TokenRefused("too_many")
     made = _make(name, days, user_id=user.id, created_by_id=user.id)
     audit.record("api.token_created", actor=user, target=user.email, prefix=made.token.prefix,
-                 expires=made.token.expires_at.date().isoformat())
+                 expires=clock.day_of(made.token.expires_at).isoformat())
     return made
 
 
@@ -76,7 +76,7 @@ def create_service(admin: User, name: str, days: int, unit_id: int | None) -> Ma
         raise TokenRefused("not_allowed")
     made = _make(name, days, scope_unit_id=unit_id, created_by_id=admin.id)
     audit.record("api.service_token_created", actor=admin, target=name[:200], prefix=made.token.prefix,
-                 unit=unit_id, expires=made.token.expires_at.date().isoformat())
+                 unit=unit_id, expires=clock.day_of(made.token.expires_at).isoformat())
     return made
 
 

@@ -860,30 +860,25 @@ def compliance_by_unit(unit_id: int | None, day: date, labels: dict[int, str]) -
 
 
 def completions_per_month(user: User, today: date, months: int = 12) -> list[tuple[str, int]]:
-    """(yyyy-mm, completions) for the last ``months`` months, within the viewer's scope."""
-    start = date(today.year, today.month, 1)
+    """(yyyy-mm, completions) for the last ``months`` months, within the viewer's scope. A month
+    is the local one: a course finished at 01:00 on the 1st in Hà Nội counts in that month."""
+    firsts = [date(today.year, today.month, 1)]
     for _ in range(months - 1):
-        start = (start - timedelta(days=1)).replace(day=1)
-    dialect = db.session.get_bind().dialect.name
-    month = (
-        sa.func.strftime("%Y-%m", Enrolment.completed_at)
-        if dialect == "sqlite"
-        else sa.func.to_char(Enrolment.completed_at, "YYYY-MM")
-    )
-    stmt = (
-        sa.select(month, sa.func.count())
+        firsts.append((firsts[-1] - timedelta(days=1)).replace(day=1))
+    firsts.reverse()
+    keys = [first.strftime("%Y-%m") for first in firsts]
+    # Each completion falls in the latest month that began (local midnight) before it.
+    month = sa.case(*((Enrolment.completed_at >= clock.start_of(first), key)
+                      for first, key in reversed(list(zip(firsts, keys, strict=True)))))
+    done = (
+        sa.select(month.label("month"))
         .join(Staff, Staff.id == Enrolment.staff_id)
-        .where(Enrolment.completed_at >= datetime.combine(start, datetime.min.time(), tzinfo=UTC))
-        .group_by(month)
+        .where(Enrolment.completed_at >= clock.start_of(firsts[0]))
     )
     scope = scope_of(user)
     if scope is not None:
-        stmt = stmt.where(Staff.unit_id.in_(scope))
+        done = done.where(Staff.unit_id.in_(scope))
+    done = done.subquery()  # grouped outside: PostgreSQL would see two copies of the CASE's values
+    stmt = sa.select(done.c.month, sa.func.count()).group_by(done.c.month)
     found: dict[str, int] = dict(db.session.execute(stmt).all())
-    result = []
-    cursor = start
-    for _ in range(months):
-        key = cursor.strftime("%Y-%m")
-        result.append((key, found.get(key, 0)))
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-    return result
+    return [(key, found.get(key, 0)) for key in keys]

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.extensions import db
@@ -102,7 +103,7 @@ class _Known:
             courses[code.lower()] = course_id
         done = sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.completed_at).where(
             Enrolment.completed_at.is_not(None))
-        completed = {(staff_id, course_id, moment.date())
+        completed = {(staff_id, course_id, clock.day_of(moment))
                      for staff_id, course_id, moment in db.session.execute(done) if moment is not None}
         people = db.session.execute(sa.select(Staff.staff_code, Staff.id, Staff.unit_id)).all()
         outside = frozenset(code for code, _id, unit_id in people if not scope.in_scope(actor, unit_id))
@@ -215,7 +216,7 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
             )
             or 0
         ) + 1
-        moment = datetime.combine(day, time(12), tzinfo=UTC)
+        moment = datetime.combine(day, time(12), tzinfo=clock.LOCAL_TZ).astimezone(UTC)  # midday there
         supersede_earlier(staff_id, course_id)
         note_activity(staff_id, moment)
         db.session.add(

@@ -26,12 +26,12 @@ from mooc.roster.models import OrgUnit, Staff
 from mooc.text import split_full_name
 from tests.conftest import FAST_HASH
 from tests.directory.slapd import MAI, NAM, Slapd, slapd_server  # noqa: F401 (the fixture `slapd`)
-from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler, serving
+from tests.e2e.conftest import SECRET_KEY, Browsing, LiveServer, _QuietHandler, serving
 from tests.e2e.pages import authenticator_code, go, set_up_authenticator
 
 
 @pytest.fixture
-def directory_site(live: LiveServer, slapd: Slapd) -> Iterator[LiveServer]:
+def directory_site(live: LiveServer, slapd: Slapd, browsing: Browsing) -> Iterator[LiveServer]:
     server = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_QuietHandler)
     url = f"http://127.0.0.1:{server.server_port}"
     app = create_app({
@@ -41,7 +41,10 @@ def directory_site(live: LiveServer, slapd: Slapd) -> Iterator[LiveServer]:
     })
     try:
         with serving(server, app):
-            yield LiveServer(url, app, live.courses_dir, live.instance_dir, live.database_url)
+            try:
+                yield LiveServer(url, app, live.courses_dir, live.instance_dir, live.database_url)
+            finally:
+                browsing.close()  # its pages first: a logo still loading would be cut off
     finally:
         with app.app_context():
             db.engine.dispose()

@@ -22,14 +22,14 @@ from mooc.auth.models import AuditEvent, Role, User
 from mooc.roster.models import OrgUnit, Position, Staff
 from tests.conftest import FAST_HASH
 from tests.directory.oidc_server import CLIENT_ID, CLIENT_SECRET, running_provider
-from tests.e2e.conftest import SECRET_KEY, LiveServer, _QuietHandler, serving
+from tests.e2e.conftest import SECRET_KEY, Browsing, LiveServer, _QuietHandler, serving
 from tests.e2e.pages import go
 
 LABEL = "Tài khoản ngành Thanh tra"
 
 
 @pytest.fixture
-def oidc_site(live: LiveServer) -> Iterator[str]:
+def oidc_site(live: LiveServer, browsing: Browsing) -> Iterator[str]:
     """The platform with the directory configured, served beside the live server."""
     server = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_QuietHandler)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -45,7 +45,10 @@ def oidc_site(live: LiveServer) -> Iterator[str]:
                 "OIDC_MATCH_BY": "staff_code", "OIDC_LABEL": LABEL,
             })
             with serving(server, app, name="e2e-oidc-server"):
-                yield url
+                try:
+                    yield url
+                finally:
+                    browsing.close()  # its pages first: a logo still loading would be cut off
     finally:
         server.server_close()
 
