@@ -53,7 +53,7 @@ def parse_day(text: str | None) -> date | None:
     return parse_date(text)
 
 
-def _ignored(name: str) -> None:
+def say_ignored(name: str) -> None:
     """Say once per page that a parameter's value was not used (never echo the value itself)."""
     message = _("The value of “%(name)s” in the address is not valid and was ignored.", name=name)
     if message not in (text for _category, text in session.get("_flashes", [])):
@@ -64,7 +64,7 @@ def int_arg(name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
     text = request.args.get(name, "")
     value = parse_int(text, low=low, high=high)
     if value is None and text:
-        _ignored(name)
+        say_ignored(name)
     return value
 
 
@@ -72,7 +72,7 @@ def _date_from(name: str, parse: Callable[[str], date | None]) -> date | None:
     text = request.args.get(name, "")
     value = parse(text)
     if value is None and text:
-        _ignored(name)
+        say_ignored(name)
     return value
 
 
@@ -90,7 +90,7 @@ def choice_arg(name: str, choices: Collection[str]) -> str | None:
     if text in choices:
         return text
     if text:
-        _ignored(name)
+        say_ignored(name)
     return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVarTuple
@@ -23,6 +23,7 @@ from mooc.auth.models import Role, User
 from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
 from mooc.database import alias
 from mooc.extensions import db
+from mooc.params import parse_date, parse_int
 from mooc.reports import summary
 from mooc.reports.summary import obligation
 from mooc.roster import account_status
@@ -31,7 +32,7 @@ from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
 from mooc.roster.units import subtree_ids, tree, unit_labels
 from mooc.training.models import AssignmentRule, Enrolment, ProgramStep, program_step_courses, rule_units
-from mooc.training.status import TO_DO, EnrolmentStatus, in_order_on
+from mooc.training.status import STILL_TO_DO, TO_DO, EnrolmentStatus, in_order_on
 
 # The statuses an obligation can have (closed cycles are not obligations), in the reports' order.
 STATUSES = (
@@ -41,7 +42,6 @@ STATUSES = (
     EnrolmentStatus.OVERDUE,
     EnrolmentStatus.EXEMPT,
 )
-STILL_TO_DO = "to_do"  # a filter of the lists: overdue, in progress or not started
 LIST_STATUSES = (*STATUSES, STILL_TO_DO)
 STREAM_BATCH = 1000  # rows read from the cursor at a time when a list is streamed (an export)
 ACCOUNT_FILTERS = ("cannot_sign_in",)  # the lists' account filter: people who cannot sign in
@@ -51,7 +51,7 @@ ACCOUNT_FILTERS = ("cannot_sign_in",)  # the lists' account filter: people who c
 class Filters:
     course_id: int | None = None
     position_id: int | None = None
-    status: str | None = None  # one of STATUSES
+    status: str | None = None  # one of LIST_STATUSES
     due_from: date | None = None
     due_to: date | None = None
     account: str | None = None  # "cannot_sign_in": lists of people only
@@ -68,6 +68,44 @@ class Filters:
             "program": self.program_id,
         }
         return {k: v for k, v in args.items() if v}
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    return lambda text: text if text in choices else None
+
+
+# Every report filter by its name in a page's address, and how its text is read (None: not a
+# value it takes). The pages (lenient: a bad value is ignored, and said) and the subscriptions
+# (strict: refused) read them here, so a report one can open is a report one can subscribe to.
+FILTER_PARSERS: dict[str, Callable[[str], Any]] = {
+    "course": lambda text: parse_int(text, low=1),
+    "program": lambda text: parse_int(text, low=1),
+    "position": lambda text: parse_int(text, low=1),
+    "status": _one_of(tuple(LIST_STATUSES)),
+    "due_from": parse_date,
+    "due_to": parse_date,
+    "account": _one_of(ACCOUNT_FILTERS),
+}
+
+
+def read_filters(raw: Mapping[str, Any], bad: Callable[[str, str], None],
+                 names: tuple[str, ...] = tuple(FILTER_PARSERS)) -> Filters:
+    """The filters ``names`` from ``raw`` (request.args, a posted form, a stored subscription);
+    ``bad(name, text)`` is told of a value that cannot be one (and may raise), which is left out."""
+    values: dict[str, Any] = {}
+    for name in names:
+        text = "" if raw.get(name) is None else str(raw.get(name))
+        if not text:
+            continue
+        value = FILTER_PARSERS[name](text)
+        if value is None:
+            bad(name, text)
+            continue
+        values[name] = value
+    return Filters(
+        course_id=values.get("course"), position_id=values.get("position"), program_id=values.get("program"),
+        status=values.get("status"), due_from=values.get("due_from"), due_to=values.get("due_to"),
+        account=values.get("account"))
 
 
 def current_enrolments() -> sa.Select:

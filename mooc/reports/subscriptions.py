@@ -4,7 +4,7 @@ the sending is scheduled.py's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,13 +18,12 @@ from mooc.courses.models import Course
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
-from mooc.params import parse_date, parse_int
 from mooc.reports import queries
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import Position
 from mooc.roster.scope import visible_units
 from mooc.training.models import Program
-from mooc.training.status import EnrolmentStatus
+from mooc.training.status import status_label
 
 MAX_PER_PERSON = 20
 
@@ -35,21 +34,6 @@ FILTER_NAMES: dict[ReportKind, tuple[str, ...]] = {
     ReportKind.DASHBOARD: ("course", "program", "position", "status", "due_from", "due_to"),
     ReportKind.OVERDUE: ("course", "program", "position", "due_from", "due_to", "account"),
     ReportKind.COMPLIANCE: (),
-}
-
-
-def _one_of(choices: tuple[str, ...]) -> Callable[[str], str | None]:
-    return lambda text: text if text in choices else None
-
-
-PARSERS: dict[str, Callable[[str], Any]] = {
-    "course": lambda text: parse_int(text, low=1),
-    "program": lambda text: parse_int(text, low=1),
-    "position": lambda text: parse_int(text, low=1),
-    "status": _one_of(tuple(queries.STATUSES)),
-    "due_from": parse_date,
-    "due_to": parse_date,
-    "account": _one_of(queries.ACCOUNT_FILTERS),
 }
 
 
@@ -79,19 +63,10 @@ def read_filters(kind: ReportKind, raw: Mapping[str, Any]) -> queries.Filters:
     form's strings, or what a subscription stored. Names the report has not are left out
     (the dashboard has no account filter); the overdue list's status is "overdue". BadFilter
     names a value that cannot be one."""
-    values: dict[str, Any] = {}
-    for name in FILTER_NAMES[kind]:
-        text = "" if raw.get(name) is None else str(raw.get(name))
-        if not text:
-            continue
-        value = PARSERS[name](text)
-        if value is None:
-            raise BadFilter(f"filter {name}: {text[:40]!r} is not a value it takes")
-        values[name] = value
-    filters = queries.Filters(
-        course_id=values.get("course"), position_id=values.get("position"), program_id=values.get("program"),
-        status=values.get("status"), due_from=values.get("due_from"), due_to=values.get("due_to"),
-        account=values.get("account"))
+    def refuse(name: str, text: str) -> None:
+        raise BadFilter(f"filter {name}: {text[:40]!r} is not a value it takes")
+
+    filters = queries.read_filters(raw, refuse, FILTER_NAMES[kind])
     return replace(filters, status="overdue") if kind == ReportKind.OVERDUE else filters
 
 
@@ -150,7 +125,7 @@ def described(subscription: ReportSubscription) -> list[str]:
             row = db.session.get(model, row_id)
             lines.append(f"{label}: {row.title if row is not None else _('no longer exists')}")
     if filters.status and subscription.kind != ReportKind.OVERDUE:
-        lines.append(f"{_('Status')}: {EnrolmentStatus(filters.status).label}")
+        lines.append(f"{_('Status')}: {status_label(filters.status)}")
     if filters.due_from or filters.due_to:
         lines.append(f"{_('Due')}: {format_date(filters.due_from)}–{format_date(filters.due_to)}")
     if filters.account:

@@ -36,7 +36,7 @@ from mooc.downloads import content_disposition, slug
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
-from mooc.params import choice_arg, date_arg, int_arg, parse_int
+from mooc.params import choice_arg, date_arg, int_arg, parse_int, say_ignored
 from mooc.replica import reads_replica
 from mooc.reports import analytics, exports, figures, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
@@ -46,7 +46,7 @@ from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
 from mooc.training.models import Program
-from mooc.training.status import EnrolmentStatus
+from mooc.training.status import status_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -65,15 +65,7 @@ EXPORT_KINDS = ("csv", "xlsx")
 
 
 def _filters() -> queries.Filters:
-    return queries.Filters(
-        course_id=int_arg("course"),
-        position_id=int_arg("position"),
-        status=choice_arg("status", queries.LIST_STATUSES),
-        due_from=date_arg("due_from"),
-        due_to=date_arg("due_to"),
-        account=choice_arg("account", queries.ACCOUNT_FILTERS),
-        program_id=int_arg("program"),
-    )
+    return queries.read_filters(request.args, lambda name, _text: say_ignored(name))
 
 
 def _export_arg() -> str | None:
@@ -118,14 +110,14 @@ def _described(unit: str, filters: queries.Filters | None = None, as_of: date | 
         course = db.session.get(Course, filters.course_id) if filters.course_id else None
         _describe_program(described, filters.program_id)
         position = db.session.get(Position, filters.position_id) if filters.position_id else None
-        status = EnrolmentStatus(filters.status) if filters.status else None
+        status = status_label(filters.status) if filters.status else None
         described.lines += [
             (_("Course"), course.title if course else _("All courses")),
             (_("Position"), position.title if position else _("All positions")),
-            (_("Status"), status.label if status else _("Any status")),
+            (_("Status"), status or _("Any status")),
         ]
         described.name_parts += [course.key if course else "", position.code if position else "",
-                                 status.label if status else ""]
+                                 status or ""]
         if filters.due_from or filters.due_to:
             due = f"{format_date(filters.due_from)}–{format_date(filters.due_to)}"
             described.lines.append((_("Due"), due))

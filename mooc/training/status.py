@@ -148,6 +148,17 @@ class EnrolmentStatus(enum.StrEnum):
 
 # What a person still has to do: reminders go out for these, digests list them.
 TO_DO = (EnrolmentStatus.OVERDUE, EnrolmentStatus.IN_PROGRESS, EnrolmentStatus.NOT_STARTED)
+STILL_TO_DO = "to_do"  # the lists' filter for any of TO_DO ("overdue, in progress or not started")
+
+
+def status_label(status: str) -> str:
+    """What a status, or the lists' STILL_TO_DO filter, is called (for pages, files and mails)."""
+    if status == STILL_TO_DO:
+        return str(_l("Still to finish"))
+    try:
+        return str(EnrolmentStatus(status).label)
+    except ValueError:
+        return status
 
 _LABELS = {
     EnrolmentStatus.NOT_STARTED: _l("Not started"),

@@ -66,7 +66,7 @@ from mooc.training.forms import (
     RuleForm,
 )
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
-from mooc.training.status import EnrolmentStatus
+from mooc.training.status import status_label
 
 bp = Blueprint("training", __name__, template_folder="templates")
 
@@ -75,20 +75,9 @@ DEFAULT_REFRESHER_DAYS = timedelta(days=30)  # a refresher's due date, unless th
 
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"status_label": _status_label,
+    return {"status_label": status_label,
             "course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
             "course_changes": refreshers.what_changed}
-
-
-def _status_label(status: str) -> str:
-    """The label of an enrolment status (``training.status``) for templates; ``to_do`` is the
-    lists' filter "overdue, in progress or not started"."""
-    if status == "to_do":
-        return _("Still to finish")
-    try:
-        return EnrolmentStatus(status).label
-    except ValueError:
-        return status
 
 
 @bp.get("/")

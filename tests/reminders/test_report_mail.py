@@ -439,3 +439,26 @@ def test_the_dashboard_downloads_the_pdf_its_subscribers_are_mailed(mail_app, pe
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent.details).where(
             AuditEvent.action == "report.exported"))["format"] == "pdf"
+
+
+def test_a_report_filtered_to_what_is_still_to_finish_can_be_exported_and_subscribed(
+        mail_app, person, make_user, smtp):
+    """The pages and the subscriptions read a report's filters in one place: the lists' "still
+    to finish" status (overdue, in progress or not started), which a page shows, is one a
+    subscription takes and a file's header names (a subscription was refused as a bad filter,
+    and the list's export failed with a 500 naming it)."""
+    app, o, _factory = mail_app
+    _people(app, o, person)
+    user, client = _manager(app, make_user, o)
+    exported = client.get(f"/reports/people?unit={o.province.id}&status=to_do&export=csv")
+    assert exported.status_code == 200
+    text = exported.get_data().decode("utf-8-sig")
+    assert "Chưa hoàn thành" in text and "Lê Văn Chậm" in text and "Nguyễn Văn An" not in text
+    fields, answer = _subscribe_from(client, f"/reports/units/{o.province.id}?status=to_do", xlsx="1")
+    assert fields["status"] == "to_do" and answer.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(ReportSubscription.filters)) == {"status": "to_do"}
+    assert "Trạng thái: Chưa hoàn thành" in client.get("/reports/subscriptions").get_data(as_text=True)
+    assert "Sent 1" in _run(app).output
+    rows = _workbook_rows(smtp.inbox.messages[0])
+    assert any("Chưa hoàn thành" in str(cell) for row in rows[:3] for cell in row if cell)
