@@ -59,6 +59,7 @@ from mooc.training.models import (
     ProgramCertificate,
     ProgramEnrolment,
     ProgramStep,
+    RenewalMode,
     program_step_courses,
     supersede_earlier,
 )
@@ -245,15 +246,17 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     people = {e.staff_id for e in enrolments}
     completions = valid_completions(people, course_ids, today)
     latest = _latest_course_cycles(people, course_ids)
+    refreshing = _refreshing_rules({e.rule_id for e in enrolments if e.cycle > 1 and e.rule_id})
     completed = 0
     for enrolment in enrolments:
         program = programs[enrolment.program_id]
         if program.archived:
             continue
         states = step_states(program, enrolment, completions.get(enrolment.staff_id, []))
+        refresher = enrolment.cycle > 1 and enrolment.rule_id in refreshing
         for state in states:
             if state.status == StepStatus.OPEN:
-                _enrol_step(enrolment, state, latest, today)
+                _enrol_step(enrolment, state, latest, today, refresher=refresher)
         enrolment.steps_done, enrolment.steps_required = counts(states)
         if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
             complete(enrolment, program)
@@ -284,9 +287,19 @@ def _latest_course_cycles(staff_ids: set[int], course_ids: set[int]) -> dict[tup
                                    Enrolment.latest.is_(True)))}
 
 
+def _refreshing_rules(rule_ids: set[int]) -> set[int]:
+    """Those of ``rule_ids`` whose renewal asks only what changed (``changed-only``)."""
+    if not rule_ids:
+        return set()
+    return set(db.session.scalars(sa.select(AssignmentRule.id).where(
+        AssignmentRule.id.in_(rule_ids), AssignmentRule.renewal == RenewalMode.CHANGED_ONLY)))
+
+
 def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
-                latest: dict[tuple[int, int], Enrolment], today: date) -> None:
-    """Open the step's courses for the person (those not done and not already open)."""
+                latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool = False) -> None:
+    """Open the step's courses for the person (those not done and not already open). In a
+    renewal of a ``changed-only`` rule (``refresher``), a course they completed before asks
+    only what changed since the edition they completed (``mooc.training.refreshers``)."""
     required = not state.step.optional and len(state.step.courses) == 1
     for course in state.step.courses:
         if course.id in state.done_course_ids or course.archived:
@@ -310,6 +323,8 @@ def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
                         source=EnrolmentSource.PROGRAM, program_id=enrolment.program_id,
                         assigned_on=today, due_on=enrolment.due_on, required=required,
                         state=EnrolmentState.NOT_STARTED)
+        if refresher and current is not None and current.state == EnrolmentState.COMPLETED:
+            new.refresher_of = current.completed_version
         db.session.add(new)
         latest[(enrolment.staff_id, course.id)] = new
 

@@ -18,7 +18,7 @@ from mooc.quizzes import attempts
 from mooc.quizzes.models import AttemptStatus, QuizAttempt
 from mooc.reminders import messages, schedule
 from mooc.roster.models import Staff
-from mooc.training import completion, exemptions, history, programs
+from mooc.training import completion, exemptions, history, programs, refreshers
 from mooc.training.assign import RuleDraft
 from mooc.training.models import (
     AssignmentRule,
@@ -28,10 +28,11 @@ from mooc.training.models import (
     Program,
     ProgramCertificate,
     ProgramEnrolment,
+    RenewalMode,
 )
 from mooc.training.rules import create_rule, deactivate_rule, preview_deactivation, update_rule
 from tests.conftest import csrf_token, login
-from tests.courses.tree import SVG, write
+from tests.courses.tree import SVG, lesson, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
 
 
@@ -321,6 +322,40 @@ def test_a_programme_renews_and_asks_its_courses_again(world):
         db.session.commit()
     assert the_cycle(app, staff).steps_done == 1
     assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
+
+
+def test_a_changed_only_programme_rule_renews_with_refreshers(world):
+    """A programme rule whose renewal is "changed lessons only" renews each course the person
+    completed as a refresher: only the lesson added since (the option was offered on the
+    programme's rule form and ignored: the whole course was asked again)."""
+    app, root, unit, staff, user = world
+    with app.app_context():
+        create_rule(RuleDraft(None, [unit.id], due_days=60, renew_months=24, program_id=program_id(app),
+                              renewal=RenewalMode.CHANGED_ONLY))
+        db.session.commit()
+    finish(app, user, "co-ban")
+    with app.app_context():  # the other steps from past completions: the programme is complete
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n"
+                                    f"{staff.staff_code},VB,01/06/2026\n".encode(), clock.today())
+        history.apply_history(plan)
+        db.session.commit()
+    assert the_cycle(app, staff).completed_at is not None
+    write(root, "co-ban/01-mot/02-moi.md", lesson("Bài mới", "## B\n\nQuy định mới."))
+    with app.app_context():
+        sync_tree(root)
+        db.session.commit()
+    clock.set_now(clock.now() + timedelta(days=24 * 31 - 20))
+    with app.app_context():
+        assert programs.apply_program_rules().renewed == 1
+        db.session.commit()
+        course = db.session.scalar(sa.select(Course).where(Course.key == "co-ban"))
+        cycles = db.session.scalars(sa.select(Enrolment).where(
+            Enrolment.staff_id == staff.id, Enrolment.course_id == course.id).order_by(Enrolment.cycle)).all()
+        assert [c.cycle for c in cycles] == [1, 2]
+        assert cycles[1].refresher_of == cycles[0].completed_version is not None
+        added = db.session.scalar(sa.select(Lesson.id).where(Lesson.course_id == course.id,
+                                                             Lesson.title == "Bài mới"))
+        assert refreshers.lessons_to_take(course, cycles[1]) == {added}
 
 
 def test_moving_out_closes_the_programme_and_the_courses_it_opened(world, make_unit):
