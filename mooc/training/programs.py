@@ -257,6 +257,8 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
         for state in states:
             if state.status == StepStatus.OPEN:
                 _enrol_step(enrolment, state, latest, today, refresher=refresher)
+            elif state.status == StepStatus.DONE:
+                _close_untaken_options(enrolment, state, latest)
         enrolment.steps_done, enrolment.steps_required = counts(states)
         if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
             complete(enrolment, program)
@@ -327,6 +329,20 @@ def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
             new.refresher_of = current.completed_version
         db.session.add(new)
         latest[(enrolment.staff_id, course.id)] = new
+
+
+def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
+                           latest: dict[tuple[int, int], Enrolment]) -> None:
+    """A choice step done ("1 of: A, B", A completed): the options the programme opened that the
+    person never started close, so they leave their list; one they started stays theirs."""
+    if len(state.step.courses) <= state.step.pick:
+        return
+    for course in state.step.courses:
+        option = latest.get((enrolment.staff_id, course.id))
+        if (course.id not in state.done_course_ids and option is not None and option.closed_at is None
+                and option.source == EnrolmentSource.PROGRAM and option.program_id == enrolment.program_id
+                and not option.required and option.state == EnrolmentState.NOT_STARTED):
+            option.closed_at = clock.now()
 
 
 def complete(enrolment: ProgramEnrolment, program: Program) -> ProgramCertificate:

@@ -259,10 +259,28 @@ def test_a_choice_step_offers_its_courses_and_is_done_with_one(world):
     finish(app, user, "giam-sat")
     cycle = the_cycle(app, staff)
     assert cycle.completed_at is not None and cycle.steps_done == 3
+    # the option not taken, never started, leaves the list (it stayed "not started" for ever)
+    assert "van-ban" not in course_enrolments(app, staff)
     with app.app_context():
         certificate = db.session.scalar(sa.select(ProgramCertificate))
         assert certificate.holder_name == "Trần Thị Bình"
         assert certificate.program_title == "Bồi dưỡng thanh tra viên mới"
+
+
+def test_a_choice_option_the_person_started_stays_theirs_when_the_step_is_done(world):
+    app, _root, unit, staff, user = world
+    require(app, unit)
+    finish(app, user, "co-ban")
+    with app.app_context():
+        history.apply_history(history.plan_history(
+            f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n".encode(), clock.today()))
+        started = db.session.scalar(sa.select(Enrolment).join(Course).where(
+            Enrolment.staff_id == staff.id, Course.key == "van-ban", Enrolment.latest.is_(True)))
+        started.state = EnrolmentState.IN_PROGRESS
+        db.session.commit()
+    finish(app, user, "giam-sat")
+    assert the_cycle(app, staff).completed_at is not None
+    assert course_enrolments(app, staff)["van-ban"] == ("program", False, "in_progress")
 
 
 def test_earlier_completions_count_when_still_valid(world, make_staff):
