@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -26,7 +26,7 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.config import settings
 from mooc.extensions import db
-from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
+from mooc.reminders.models import MANUAL_EVERY, ReminderKind, ReminderLog, ReminderStatus
 from mooc.reminders.schedule import Plan, Schedule, TraineeItem, TraineeMessage, enrolment_key
 from mooc.reminders.sender import Deliver, send_plan
 from mooc.roster import account_status
@@ -36,7 +36,6 @@ from mooc.training import records
 from mooc.training.models import Enrolment
 from mooc.training.status import TO_DO, EnrolmentStatus
 
-MANUAL_EVERY = timedelta(hours=24)
 MAX_SELECTION = 500  # enrolments per request (the people list shows 500 rows)
 
 
@@ -99,14 +98,17 @@ def to_do(staff: Staff) -> list[int]:
     return [e.id for e in rows if EnrolmentStatus.of(e, today, staff.status) in TO_DO]
 
 
-def last_manual(enrolment_ids: list[int], since: datetime) -> dict[int, datetime]:
-    """The latest manual reminder (sent or being sent) of each enrolment since ``since``."""
+def last_manual(enrolment_ids: list[int], since: datetime,
+                not_keys: list[str] | None = None) -> dict[int, datetime]:
+    """The latest manual reminder (sent or being sent) of each enrolment since ``since``
+    (``not_keys``: other than these log rows)."""
     if not enrolment_ids:
         return {}
+    others = [ReminderLog.key.not_in(not_keys)] if not_keys else []
     rows = db.session.execute(
         sa.select(ReminderLog.enrolment_id, sa.func.max(ReminderLog.claimed_at))
         .where(ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(enrolment_ids),
-               ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since)
+               ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since, *others)
         .group_by(ReminderLog.enrolment_id))
     result: dict[int, datetime] = {}
     for enrolment_id, moment in rows:
@@ -162,6 +164,10 @@ def _decide(items: list[Enrolment], account: AccountStatus | None, recent: dict[
     return outcome, fresh
 
 
+def _enrolments_of(messages: list[TraineeMessage], staff_id: int, staff_of: dict[int, int]) -> list[int]:
+    return [item.enrolment_id for m in messages if staff_of.get(m.user_id) == staff_id for item in m.items]
+
+
 def _item(enrolment: Enrolment, step: str, today: date) -> TraineeItem:
     due = enrolment.due_on
     return TraineeItem(enrolment_key(enrolment.id, step), step, enrolment.id, enrolment.course.title,
@@ -178,16 +184,20 @@ def _send(messages: list[TraineeMessage], outcomes: list[PersonOutcome], actor: 
     keys = [item.key for m in messages for item in m.items]
     sent = set(db.session.scalars(sa.select(ReminderLog.key).where(
         ReminderLog.key.in_(keys), ReminderLog.status == ReminderStatus.SENT)))
-    by_user = {m.user_id: m for m in messages}
     staff_of = dict(db.session.execute(
-        sa.select(User.id, User.staff_id).where(User.id.in_(list(by_user)))).all())
-    delivered = {staff_of[m.user_id]: m for m in messages if {i.key for i in m.items} <= sent}
+        sa.select(User.id, User.staff_id).where(User.id.in_([m.user_id for m in messages]))).all())
+    items_of = {staff_of[m.user_id]: m.items for m in messages}
+    # Left out because someone else reminded them a moment before (sender.claim): "recent".
+    others = last_manual([i.enrolment_id for m in messages for i in m.items], clock.now() - MANUAL_EVERY,
+                         not_keys=keys)
     for outcome in outcomes:
         if outcome.outcome != Outcome.SENT:
             continue
-        message = delivered.get(outcome.staff_id)
-        if message is None:
-            outcome.outcome = Outcome.FAILED
+        items = items_of[outcome.staff_id]
+        went = [i.enrolment_id for i in items if i.key in sent]
+        if went:
+            audit.record("reminders.manual_sent", actor=actor, target=outcome.staff_code, enrolments=went)
             continue
-        audit.record("reminders.manual_sent", actor=actor, target=outcome.staff_code,
-                     enrolments=[i.enrolment_id for i in message.items])
+        by_others = [others[i.enrolment_id] for i in items if i.enrolment_id in others]
+        outcome.outcome = Outcome.RECENT if by_others else Outcome.FAILED
+        outcome.last_sent = max(by_others) if by_others else None

@@ -11,7 +11,7 @@ it ``sent`` or ``failed``; see sender.py for what an interruption leaves behind.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,6 +25,10 @@ class ReminderStatus(enum.StrEnum):
     PENDING = "pending"  # claimed by a run, being handed to the mail server
     SENT = "sent"
     FAILED = "failed"  # the mail server refused it or could not be reached: retried next run
+
+
+# At most one reminder by hand per enrolment in this time (``manual``; ``sender.claim`` holds it).
+MANUAL_EVERY = timedelta(hours=24)
 
 
 class ReminderKind(enum.StrEnum):

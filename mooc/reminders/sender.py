@@ -40,8 +40,9 @@ from mooc.config import public_url, settings
 from mooc.extensions import db
 from mooc.progress import SENDING, SILENT, Progress
 from mooc.reminders import messages
-from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
+from mooc.reminders.models import MANUAL_EVERY, ReminderKind, ReminderLog, ReminderStatus
 from mooc.reminders.schedule import DigestMessage, Plan, TraineeMessage
+from mooc.training.models import Enrolment
 
 log = logging.getLogger(__name__)
 
@@ -149,21 +150,44 @@ def _insert(dialect: str):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReminderLog.__table__)
 
 
+def _reminded_by_hand(message: Outgoing, since: datetime) -> set[int]:
+    """The enrolments of the message's reminders by hand that another one (another key: another
+    manager, a second later) has claimed since ``since``: at most one per MANUAL_EVERY.
+
+    Checked where the rows are inserted, in the same transaction, after locking the enrolments
+    (PostgreSQL, in id order; on SQLite this transaction is a writer from its first statement):
+    of two managers a second apart, the second waits, then sees the first one's claim."""
+    ids = sorted({row[2] for row in message.rows.values() if row[0] == ReminderKind.MANUAL and row[2]})
+    if not ids:
+        return set()
+    db.session.execute(sa.select(Enrolment.id).where(Enrolment.id.in_(ids)).order_by(Enrolment.id)
+                       .with_for_update())
+    return set(db.session.scalars(sa.select(ReminderLog.enrolment_id).where(
+        ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(ids),
+        ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since,
+        ReminderLog.key.not_in(list(message.rows)))))
+
+
 def claim(message: Outgoing, now: datetime, stale_before: datetime) -> set[str]:
     """Take the message's log rows for this run (committed); returns the keys taken."""
     table = ReminderLog.__table__
     dialect = db.session.get_bind().dialect.name
+    reminded = _reminded_by_hand(message, now - MANUAL_EVERY)
+    rows = {key: row for key, row in message.rows.items() if row[2] not in reminded}
+    if not rows:
+        db.session.commit()
+        return set()
     values = [
         {"key": key, "kind": kind, "step": step, "enrolment_id": enrolment_id, "user_id": message.user_id,
          "recipient": message.email, "status": ReminderStatus.PENDING, "attempts": 1,
          "claimed_at": now}
-        for key, (kind, step, enrolment_id) in message.rows.items()
+        for key, (kind, step, enrolment_id) in rows.items()
     ]
     inserted = db.session.execute(
         _insert(dialect).values(values).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
     ).scalars().all()
     claimed = set(inserted)
-    rest = set(message.rows) - claimed
+    rest = set(rows) - claimed
     if rest:
         retaken = db.session.execute(
             sa.update(table)

@@ -4,12 +4,15 @@ reminders' log and mail, at most one a day per enrolment, never to people who ca
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from mooc import clock
 from mooc.auth.models import AuditEvent, Role
 from mooc.extensions import db
+from mooc.reminders import manual
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.training.models import EnrolmentState
 from tests.conftest import csrf_token, login
@@ -124,3 +127,52 @@ def test_a_trainee_cannot_send_reminders(mail_app, person, make_staff, make_user
     response = client.post("/reports/people/remind", data={"csrf_token": token, "enrolment": [e["late"].id]})
     assert response.status_code == 403
     assert smtp.inbox.messages == []
+
+
+def test_two_managers_a_second_apart_send_one_reminder(mail_app, person, make_staff, make_user, smtp,
+                                                       monkeypatch):
+    """Two managers remind the same person at once: both read "not reminded today", a second
+    apart, so their log keys differ. One mail goes; the other manager's page says who reminded
+    when. (On PostgreSQL both mails went: nothing but the key kept them apart.)"""
+    app, o, _factory = mail_app
+    first, e = setup(app, o, person, make_staff, make_user)
+    make_user(email="ql2@example.vn", name="Cán Bộ Đào Tạo", role=Role.MANAGER, scope_unit=o.province)
+    second = app.test_client()
+    assert login(second, "ql2@example.vn").status_code == 302
+    tokens = {client: csrf_token(client, "/reports/people") for client in (first, second)}
+    read = {"first": threading.Event(), "second": threading.Event()}
+    real = manual.last_manual
+
+    def last_manual(*args, **kwargs):
+        found = real(*args, **kwargs)
+        name = threading.current_thread().name
+        if name in read and not read[name].is_set():  # the reading before sending, once per manager
+            read[name].set()
+            if name == "first":
+                read["second"].wait(timeout=3)  # ...until the other has read too (or is held)
+        return found
+
+    monkeypatch.setattr(manual, "last_manual", last_manual)
+    pages = {}
+
+    def post(name, client):
+        pages[name] = client.post("/reports/people/remind", data={
+            "csrf_token": tokens[client], "enrolment": [str(e["late"].id)]}).get_data(as_text=True)
+
+    one = threading.Thread(target=post, args=("first", first), name="first")
+    one.start()
+    assert read["first"].wait(timeout=10)
+    at(TODAY, hour=7)
+    clock.set_now(clock.now() + timedelta(seconds=1))  # the second manager, a second later
+    two = threading.Thread(target=post, args=("second", second), name="second")
+    two.start()
+    one.join(timeout=30)
+    two.join(timeout=30)
+    assert smtp.inbox.recipients() == ["tre@example.vn"]
+    sent = [name for name, page in pages.items() if "Trần Văn Trễ" in section(page, "sent")]
+    recent = [name for name, page in pages.items() if "Trần Văn Trễ" in section(page, "recent")]
+    assert len(sent) == 1 and len(recent) == 1, pages
+    with app.app_context():
+        logged = db.session.scalars(sa.select(ReminderLog.status).where(
+            ReminderLog.enrolment_id == e["late"].id)).all()
+        assert logged == [ReminderStatus.SENT]
