@@ -208,7 +208,37 @@ def finish(config: OidcSettings, trip: RoundTrip, args: Mapping[str, str], *,
         raise OidcRefused("token", "no ID token in the token response")
     claims = verify_id_token(config, metadata, id_token, nonce=trip.nonce,
                              access_token=token.get("access_token"))
-    return Verified(claims, id_token)
+    return Verified(with_userinfo(config, metadata, claims, token.get("access_token")), id_token)
+
+
+def _matching_claim(config: OidcSettings) -> str:
+    return config.staff_code_claim if config.match_by == "staff_code" else config.email_claim
+
+
+def with_userinfo(config: OidcSettings, metadata: Mapping[str, Any], claims: dict[str, Any],
+                  access_token: str | None) -> dict[str, Any]:
+    """The ID token's claims, completed from the provider's UserInfo endpoint when they lack the
+    one the roster is matched by. A provider that follows OpenID Connect Core to the letter
+    (oidc-provider's default, among others) puts the claims of the scopes asked for (``email``,
+    a staff code) in UserInfo only, not in the ID token of the code flow. UserInfo's ``sub``
+    must be the ID token's (Core 5.3.2); the ID token's own claims win over it."""
+    if claims.get(_matching_claim(config)) is not None:
+        return claims
+    endpoint = metadata.get("userinfo_endpoint")
+    if not endpoint or not access_token:
+        return claims  # nothing to ask: the match says the claim is missing
+    try:
+        response = requests.get(endpoint, timeout=HTTP_TIMEOUT, headers={
+            "Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        response.raise_for_status()
+        info = response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise OidcRefused("provider", f"UserInfo: {error}") from None
+    if not isinstance(info, dict):
+        raise OidcRefused("claims", "UserInfo: not a JSON object (a signed answer is not read)")
+    if info.get("sub") != claims.get("sub"):
+        raise OidcRefused("claims", "UserInfo speaks of another subject than the ID token")
+    return {**info, **claims}
 
 
 _CLAIM_REASONS = {"iss": "issuer", "aud": "audience", "azp": "audience", "nonce": "nonce",

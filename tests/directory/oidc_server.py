@@ -67,11 +67,14 @@ class Provider:
 
 
 @contextmanager
-def running_provider(redirect_uris: list[str], post_logout_redirect_uris: list[str]) -> Iterator[Provider]:
-    """Start provider.js on a free port, wait for its discovery document, stop it afterwards."""
+def running_provider(redirect_uris: list[str], post_logout_redirect_uris: list[str], *,
+                     conform: bool = False) -> Iterator[Provider]:
+    """Start provider.js on a free port, wait for its discovery document, stop it afterwards.
+    ``conform``: the ID token carries no claim of the scopes asked for (UserInfo does)."""
     node = require_node()
     port = free_port()
     env = dict(os.environ, PORT=str(port), CLIENT_ID=CLIENT_ID, CLIENT_SECRET=CLIENT_SECRET,
+               CONFORM="1" if conform else "",
                REDIRECT_URIS=",".join(redirect_uris),
                POST_LOGOUT_REDIRECT_URIS=",".join(post_logout_redirect_uris))
     log_path = FOLDER / "node_modules" / ".provider.log"

@@ -342,3 +342,29 @@ def test_with_a_provider_only_the_allowed_roles_keep_a_local_password(make_app, 
 def test_without_a_directory_or_a_provider_every_role_keeps_its_local_password(make_app, make_user):
     app = make_app(LOCAL_PASSWORD_ROLES="admin")  # nothing else to sign in with: the setting has no effect
     assert login(app.test_client(), make_user().email).status_code == 302
+
+
+@pytest.fixture(scope="module")
+def conforming_provider():
+    """oidc-provider as it ships: the code flow's ID token carries no e-mail, no staff code."""
+    with running_provider([CALLBACK], [AFTER_LOGOUT], conform=True) as running:
+        yield running
+
+
+@pytest.mark.parametrize("match_by", ["staff_code", "email"])
+def test_claims_the_id_token_lacks_are_read_from_userinfo(make_app, conforming_provider, make_staff,
+                                                          make_user, match_by):
+    """A provider that follows OpenID Connect Core to the letter gives the claims of the scopes
+    asked for (e-mail, staff code) from UserInfo only: the person is still matched (every such
+    sign-in was refused as "not on the roster")."""
+    app = make_app(OIDC_ISSUER=conforming_provider.issuer, OIDC_CLIENT_ID=CLIENT_ID,
+                   OIDC_CLIENT_SECRET=CLIENT_SECRET, OIDC_SCOPES="openid email profile staff",
+                   OIDC_MATCH_BY=match_by)
+    make_user(email="mai.tran@thanhtra.gov.vn", name="Trần Thị Mai",
+              staff=make_staff("Trần Thị Mai", email="mai.tran@thanhtra.gov.vn", staff_code="00123"))
+    client = app.test_client()
+    response = come_back(client, sign_in_at_provider(start(client), "mai.tran"))
+    assert response.status_code == 302 and response.headers["Location"] == "/", failures(app)
+    assert "Trần Thị Mai" in client.get("/").get_data(as_text=True)
+    assert successes(app) == [
+        {"target": "mai.tran@thanhtra.gov.vn", "method": "oidc", "second_factor": "none"}]

@@ -272,8 +272,8 @@ def test_a_choice_option_the_person_started_stays_theirs_when_the_step_is_done(w
     require(app, unit)
     finish(app, user, "co-ban")
     with app.app_context():
-        history.apply_history(history.plan_history(
-            f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n".encode(), clock.today()))
+        rows = f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},TD,01/06/2026\n"
+        history.apply_history(history.plan_history(rows.encode(), clock.today()))
         started = db.session.scalar(sa.select(Enrolment).join(Course).where(
             Enrolment.staff_id == staff.id, Course.key == "van-ban", Enrolment.latest.is_(True)))
         started.state = EnrolmentState.IN_PROGRESS

@@ -58,7 +58,9 @@ const configuration = {
   },
   scopes: ['openid', 'email', 'profile', 'staff'],
   claims: { openid: ['sub', 'amr', 'acr'], email: ['email', 'email_verified'], profile: ['name'], staff: ['staff_code'] },
-  conformIdTokenClaims: false,  // the ID token carries the claims of the scopes asked for
+  // CONFORM=1: the package's default, the ID token of the code flow carries no claim of the
+  // scopes asked for (the app reads them from UserInfo); else the ID token carries them
+  conformIdTokenClaims: env('CONFORM', '') === '1',
   async findAccount(ctx, id) {
     const person = DIRECTORY[id];
     if (!person) return undefined;
