@@ -242,6 +242,10 @@ class ResultPage:
 
 def menu(page: Page, name: str) -> None:
     """Follow a link of the main menu in the header (opened first on a phone)."""
+    # Whether the toggle shows is the stylesheet's decision (phones only): read it once the page
+    # has loaded. Asked earlier, a page still loading shows it unstyled, then hides it, and the
+    # click waits for a button that never comes back.
+    page.wait_for_load_state("load")
     toggle = page.get_by_role("button", name="Danh mục")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()

@@ -89,6 +89,7 @@ def test_inspector_signs_in_with_the_directory_and_out_of_both(browsing, live, o
 
     # Signing out goes on to the directory, which asks to confirm, then back to sign-in.
     sign_out = page.get_by_role("button", name="Đăng xuất", include_hidden=True)
+    page.wait_for_load_state("load")  # shown or folded is the stylesheet's decision: once it is in
     if not sign_out.is_visible():  # a phone's menu
         page.get_by_role("button", name="Menu").click()
     sign_out.click()
