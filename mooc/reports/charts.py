@@ -4,6 +4,7 @@ the bundled font that has every Vietnamese letter."""
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +22,30 @@ GRID = (220, 220, 220)
 INK = (34, 34, 34)
 
 
+@functools.cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_DIR / "DejaVuSans-vi.ttf"), size)
+
+
+def fit_label(label: str, room: float, size: int = 13) -> str:
+    """``label`` cut with "…" to ``room`` pixels at ``size`` (DejaVu Sans, wider than most sans
+    fonts, so a browser's own font fits too): for the page's SVG chart and the mailed PNG."""
+    return _fit(label, _font(size), room)
+
+
+def _fit(label: str, font: ImageFont.FreeTypeFont, room: float) -> str:
+    """``label`` as drawn in ``room`` pixels: whole, or cut with "…" (measured, not counted:
+    "Thanh tra Thành phố Hồ Chí Minh" is 28 letters and wider than most)."""
+    if font.getlength(label) <= room:
+        return label
+    while label and font.getlength(label + "…") > room:
+        label = label[:-1]
+    return label.rstrip() + "…"
+
+
 def rates_png(rows: Sequence[tuple[str, float]], width: int = 600) -> bytes:
     """A horizontal bar per (label, rate in %), 0-100 %; labels cut to fit."""
-    font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans-vi.ttf"), 13)
+    font = _font(13)
     label_width, bar_height, gap, top = 220, 18, 8, 10
     height = top * 2 + max(1, len(rows)) * (bar_height + gap)
     image = Image.new("RGB", (width, height), "white")
@@ -34,8 +56,7 @@ def rates_png(rows: Sequence[tuple[str, float]], width: int = 600) -> bytes:
         draw.line([(x, top), (x, height - top)], fill=GRID)
     for n, (label, rate) in enumerate(rows):
         y = top + n * (bar_height + gap)
-        shown = label if len(label) <= 28 else label[:27] + "…"
-        draw.text((4, y + 1), shown, font=font, fill=INK)
+        draw.text((4, y + 1), _fit(label, font, label_width - 10), font=font, fill=INK)
         draw.rectangle([label_width, y, label_width + span * max(0.0, min(rate, 100.0)) / 100,
                         y + bar_height], fill=BAR)
         draw.text((label_width + span * min(rate, 100.0) / 100 + 4, y + 1),

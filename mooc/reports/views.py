@@ -38,7 +38,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.params import choice_arg, date_arg, int_arg, parse_int, say_ignored
 from mooc.replica import reads_replica
-from mooc.reports import analytics, exports, figures, queries, subscriptions, tables
+from mooc.reports import analytics, charts, exports, figures, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
 from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
@@ -49,6 +49,11 @@ from mooc.training.models import Program
 from mooc.training.status import status_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
+
+
+@bp.app_template_filter("fit_label")
+def _fit_label(label: str, room: float) -> str:
+    return charts.fit_label(label, room)
 
 
 @bp.teardown_request
@@ -88,7 +93,7 @@ def _choices(*, units: bool = True) -> dict:
         "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
         "programs": program_report.live_programs(),
         "units": unit_choices(current_user) if units else None,
-        "statuses": queries.STATUSES,
+        "statuses": queries.LIST_STATUSES,  # with "still to finish", as every report reads it
     }
 
 
@@ -287,7 +292,7 @@ def people():
         filters=filters,
         unit_id=unit_id,
         today=today,
-        **(_choices() | {"statuses": queries.LIST_STATUSES}),
+        **_choices(),
     )
 
 
