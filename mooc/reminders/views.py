@@ -13,7 +13,7 @@ from mooc.auth.models import Permission
 from mooc.config import settings
 from mooc.params import choice_arg, int_arg
 from mooc.reminders import manual, messages, queries
-from mooc.reminders.models import ReminderKind, ReminderStatus
+from mooc.reminders.models import MANUAL_EVERY, ReminderKind, ReminderStatus
 from mooc.reminders.schedule import Schedule, plan
 from mooc.training import records
 from mooc.training.models import Enrolment
@@ -77,7 +77,7 @@ def _send(enrolments: list[Enrolment]):
         abort(404)  # not 403: nothing is learnt about people out of scope
     report = manual.remind(enrolments, actor=current_user._get_current_object())
     return render_template("reminders/manual.html", report=report, outcomes=manual.Outcome,
-                           every_hours=int(manual.MANUAL_EVERY.total_seconds() // 3600))
+                           every_hours=int(MANUAL_EVERY.total_seconds() // 3600))
 
 
 @bp.post("/training/people/<int:staff_id>/remind")

@@ -916,7 +916,7 @@ def completions_per_month(user: User, today: date, months: int = 12) -> list[tup
     scope = scope_of(user)
     if scope is not None:
         done = done.where(Staff.unit_id.in_(scope))
-    done = done.subquery()  # grouped outside: PostgreSQL would see two copies of the CASE's values
-    stmt = sa.select(done.c.month, sa.func.count()).group_by(done.c.month)
+    bucketed = done.subquery()  # grouped outside: PostgreSQL would see two copies of the CASE's values
+    stmt = sa.select(bucketed.c.month, sa.func.count()).group_by(bucketed.c.month)
     found: dict[str, int] = dict(db.session.execute(stmt).all())
     return [(key, found.get(key, 0)) for key in keys]

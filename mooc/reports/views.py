@@ -46,7 +46,7 @@ from mooc.roster.models import OrgUnit, Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
 from mooc.training.models import Program
-from mooc.training.status import status_label
+from mooc.training.status import STILL_TO_DO, status_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", template_folder="templates")
 
@@ -269,7 +269,7 @@ def people():
     except queries.OutOfScope:
         abort(404)
     titles = {"overdue": _("Overdue training"), "not_started": _("Training never started"),
-              queries.STILL_TO_DO: _("Training still to finish")}
+              STILL_TO_DO: _("Training still to finish")}
     title = titles.get(filters.status or "", _("Training by person"))
     if filters.account:
         title = _("%(list)s: people who cannot sign in", list=title)
