@@ -38,12 +38,10 @@ def render_program_certificate(certificate: ProgramCertificate, verify_url: str,
     pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 24)
     pdf.cell(0, 13, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
-    staff = certificate.enrolment.staff
-    if staff is not None:
+    who = _holder_details(certificate)
+    if who:
         pdf.set_font("DejaVu", "", 11)
         pdf.set_text_color(*MUTED)
-        unit = staff.unit
-        who = f"Mã cán bộ: {staff.staff_code}" + (f" · {unit.name}" if unit is not None else "")
         pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 13)
@@ -141,8 +139,9 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     _validity(pdf, certificate)
 
 
-def _holder_details(certificate: Certificate) -> str:
-    """"Mã cán bộ: 000202 · Phòng Nghiệp vụ 1 — Thanh tra Thành phố Hà Nội" (the unit now)."""
+def _holder_details(certificate: Certificate | ProgramCertificate) -> str:
+    """"Mã cán bộ: 000202 · Phòng Nghiệp vụ 1 — Thanh tra Thành phố Hà Nội" (the unit now), on a
+    course's certificate and a programme's alike."""
     staff = certificate.enrolment.staff if certificate.enrolment else None
     if staff is None:
         return ""
