@@ -3,6 +3,8 @@ the server), choice steps, credit for earlier completions, renewal, the certific
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -403,6 +405,43 @@ def test_the_programme_certificate_names_the_unit_with_its_parent_as_a_courses_d
     login(client, "bao@example.vn")
     text = pdf_text(client.get(f"/programs/certificates/{code}.pdf"))
     assert f"Mã cán bộ: {staff.staff_code} · Phòng 1 — Thanh tra tỉnh Ninh Bình" in text  # was "· Phòng 1"
+
+
+def record_csv(client, staff) -> list[list[str]]:
+    body = client.get(f"/training/people/{staff.id}/record.csv").get_data(as_text=True)
+    return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+
+
+def test_the_record_lists_the_programmes_on_the_page_in_the_pdf_and_the_csv(world, make_user):
+    app, _root, unit, staff, user = world
+    require(app, unit, due_days=60)
+    finish(app, user, "co-ban")
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    page = client.get("/training/record", follow_redirects=True).get_data(as_text=True)
+    assert "<h2 id=\"record-programs\">Chương trình</h2>" in page
+    assert "Bồi dưỡng thanh tra viên mới" in page and "CT-MOI" in page
+    assert "Số bước bắt buộc đã xong" in page and "<td>1/3</td>" in page and "Đúng tiến độ" in page
+    pdf = pdf_text(client.get(f"/training/people/{staff.id}/record.pdf"))
+    assert "Bồi dưỡng thanh tra viên mới" in pdf and "Đúng tiến độ" in pdf
+    rows = record_csv(client, staff)
+    heading = rows.index(["Mã cán bộ", "Họ và tên", "Mã chương trình", "Chương trình", "Chu kỳ", "Trạng thái",
+                          "Ngày giao", "Hạn", "Đã hoàn thành", "Có giá trị đến",
+                          "Số bước bắt buộc đã xong", "Số bước bắt buộc", "Chứng nhận"])
+    assert rows[heading - 1] == [] and rows[heading + 1][2:4] == ["CT-MOI", "Bồi dưỡng thanh tra viên mới"]
+    assert rows[heading + 1][5] == "Đúng tiến độ" and rows[heading + 1][8:] == ["", "", "1", "3", ""]
+
+    code = complete_by_history(app, staff)  # completed: the date and the certificate, linked
+    page = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert f'href="/programs/certificates/{code}.pdf"' in page and "<td>3/3</td>" in page
+    assert code in pdf_text(client.get(f"/training/people/{staff.id}/record.pdf"))
+    done = record_csv(client, staff)[-1]
+    assert done[5] == "Đã hoàn thành" and done[8] == clock.today().strftime("%d/%m/%Y") and done[-1] == code
+    manager = app.test_client()  # the manager of the unit reads it too, and opens the certificate
+    login(manager, make_user(role=Role.MANAGER, scope_unit=unit).email)
+    on_the_page = manager.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert f'href="/programs/certificates/{code}.pdf"' in on_the_page
+    assert manager.get(f"/programs/certificates/{code}.pdf").status_code == 200
 
 
 # --- reminders and digests mention the programme --------------------------------------------------------
