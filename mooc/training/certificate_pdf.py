@@ -206,7 +206,7 @@ def render_record(
         pdf.ln(5)
         pdf.set_font("DejaVu", "B", 12)
         pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
-        _record_table(pdf, program_headers, program_rows, (62, 14, 30, 24, 24, 24, 24, 15, 15, 29))
+        _record_table(pdf, program_headers, program_rows, (56, 14, 30, 24, 24, 24, 24, 15, 15, 35))
     return bytes(pdf.output())
 
 
