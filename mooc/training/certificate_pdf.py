@@ -38,12 +38,10 @@ def render_program_certificate(certificate: ProgramCertificate, verify_url: str,
     pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 24)
     pdf.cell(0, 13, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
-    staff = certificate.enrolment.staff
-    if staff is not None:
+    who = _holder_details(certificate)
+    if who:
         pdf.set_font("DejaVu", "", 11)
         pdf.set_text_color(*MUTED)
-        unit = staff.unit
-        who = f"Mã cán bộ: {staff.staff_code}" + (f" · {unit.name}" if unit is not None else "")
         pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 13)
@@ -141,8 +139,9 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     _validity(pdf, certificate)
 
 
-def _holder_details(certificate: Certificate) -> str:
-    """"Mã cán bộ: 000202 · Phòng Nghiệp vụ 1 — Thanh tra Thành phố Hà Nội" (the unit now)."""
+def _holder_details(certificate: Certificate | ProgramCertificate) -> str:
+    """"Mã cán bộ: 000202 · Phòng Nghiệp vụ 1 — Thanh tra Thành phố Hà Nội" (the unit now), on a
+    course's certificate and a programme's alike."""
     staff = certificate.enrolment.staff if certificate.enrolment else None
     if staff is None:
         return ""
@@ -181,8 +180,10 @@ def render_record(
     headers: list[str],
     title: str,
     stamp: str,
+    programs: tuple[str, list[str], list[list[str]]] | None = None,
 ) -> bytes:
-    """A person's training record as a PDF table (A4 landscape), for files and signatures."""
+    """A person's training record as a PDF table (A4 landscape), for files and signatures;
+    ``programs``: a second table under its heading (heading, headers, rows), when they follow any."""
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_title(f"{title} {staff_code}")
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-vi.ttf"))
@@ -199,9 +200,20 @@ def render_record(
     pdf.set_font("DejaVu", "", 9)
     pdf.cell(0, 6, stamp, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
+    _record_table(pdf, headers, rows, (70, 14, 30, 24, 24, 24, 24, 16, 35))
+    if programs is not None and programs[2]:
+        heading, program_headers, program_rows = programs
+        pdf.ln(5)
+        pdf.set_font("DejaVu", "B", 12)
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        _record_table(pdf, program_headers, program_rows, (56, 14, 30, 24, 24, 24, 24, 15, 15, 35))
+    return bytes(pdf.output())
+
+
+def _record_table(pdf: FPDF, headers: list[str], rows: list[list[str]], widths: tuple[int, ...]) -> None:
+    """A table of the record (a course's cycles, or a programme's), its columns ``widths`` mm wide."""
     pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 9)
-    widths = (70, 14, 30, 24, 24, 24, 24, 16, 35)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
@@ -211,4 +223,3 @@ def render_record(
         table.row(headers)
         for row in rows:
             table.row([str(value) for value in row])
-    return bytes(pdf.output())

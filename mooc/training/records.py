@@ -1,5 +1,6 @@
-"""A person's training record as people read it: who may see it, and the table its PDF and
-CSV exports print (the rows come from ``queries.record``; statuses from ``status.py``)."""
+"""A person's training record as people read it: who may see it, and the tables its PDF and
+CSV exports print: the courses (rows from ``queries.record``; statuses from ``status.py``) and
+the programmes (rows and statuses from ``program_paths.record_of``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Staff
-from mooc.training import queries
+from mooc.training import program_paths, queries
 from mooc.training.queries import RecordRow
 
 
@@ -64,6 +65,34 @@ def table(staff: Staff, score_format: Callable[[float], str]) -> list[tuple[Reco
             format_date(e.completed_at),
             format_date(e.expires_on),
             "" if e.score is None else score_format(e.score),
+            row.certificate.code if row.certificate else "",
+        ]
+        result.append((row, cells))
+    return result
+
+
+def program_headers() -> list[str]:
+    return [_("Programme"), _("Cycle"), _("Status"), _("Assigned"), _("Due"), _("Completed"),
+            _("Valid until"), _("Required steps done"), _("Required steps"), _("Certificate")]
+
+
+def program_table(staff: Staff) -> list[tuple[program_paths.RecordRow, list[Any]]]:
+    """Each cycle of the person's programmes with its cells, in the order of ``program_headers()``
+    (the steps as two numbers, as the programme report's export has them: "2/3" in a CSV cell
+    is the 2nd of March to a spreadsheet)."""
+    result = []
+    for row in program_paths.record_of(staff.id):
+        e = row.enrolment
+        cells = [
+            row.program_title,
+            e.cycle,
+            row.status_label,
+            format_date(e.assigned_on),
+            format_date(e.due_on),
+            format_date(e.completed_at),
+            format_date(e.expires_on),
+            e.steps_done,
+            e.steps_required,
             row.certificate.code if row.certificate else "",
         ]
         result.append((row, cells))

@@ -189,6 +189,7 @@ def record(staff_id: int):
         "training/record.html",
         staff=staff,
         rows=rows,
+        programs=program_paths.record_of(staff.id),
         enrol_form=enrol_form,
         exempt_form=ExemptForm(),
         extend_form=ExtendForm(),
@@ -215,6 +216,8 @@ def record_pdf(staff_id: int):
         records.headers(),
         _("Training record"),
         stamp,
+        (_("Programmes"), records.program_headers(),
+         [cells for _row, cells in records.program_table(staff)]),
     )
     audit.record("training.record_exported", target=staff.staff_code, format="pdf")
     name = f"ho-so-dao-tao-{staff.staff_code}.pdf"
@@ -248,6 +251,10 @@ def record_csv(staff_id: int):
     table = [[_("Staff code"), _("Full name"), _("Course code"), *records.headers()]]
     for row, cells in records.table(staff, "{:.1f}".format):
         table.append([staff.staff_code, staff.full_name, row.course_code, *cells])
+    programs = records.program_table(staff)
+    if programs:  # a second table (the programmes) under the first, after an empty row
+        table += [[], [_("Staff code"), _("Full name"), _("Programme code"), *records.program_headers()]]
+        table += [[staff.staff_code, staff.full_name, row.program_code, *cells] for row, cells in programs]
     audit.record("training.record_exported", target=staff.staff_code, format="csv")
     return Response(
         stream_with_context(csv_stream(table)),

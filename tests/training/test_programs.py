@@ -3,6 +3,8 @@ the server), choice steps, credit for earlier completions, renewal, the certific
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -34,6 +36,7 @@ from mooc.training.rules import create_rule, deactivate_rule, preview_deactivati
 from tests.conftest import csrf_token, login
 from tests.courses.tree import SVG, lesson, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
+from tests.training.test_certificate_details import pdf_text
 
 
 @pytest.fixture
@@ -411,28 +414,29 @@ def test_the_path_page_shows_done_current_and_locked_steps_and_the_home_lists_it
     assert client.get("/programs/khong-co").status_code == 404
 
 
-def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
-    app, _root, unit, staff, user = world
-    require(app, unit, renew_months=12)
+def complete_by_history(app, staff) -> str:
+    """Import the completions of the programme's three required steps: its certificate's code."""
     with app.app_context():
         plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},CB,01/06/2026\n"
                                     f"{staff.staff_code},TD,02/06/2026\n{staff.staff_code},GS,03/06/2026\n"
                                     .encode(), clock.today())
         history.apply_history(plan)
         db.session.commit()
-        certificate = db.session.scalar(sa.select(ProgramCertificate))
-        code, expires = certificate.code, certificate.expires_on
+        return db.session.scalar(sa.select(ProgramCertificate.code).join(ProgramEnrolment).where(
+            ProgramEnrolment.staff_id == staff.id))
+
+
+def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
+    app, _root, unit, staff, user = world
+    require(app, unit, renew_months=12)
+    code = complete_by_history(app, staff)
+    with app.app_context():
+        expires = db.session.scalar(sa.select(ProgramCertificate.expires_on))
     assert expires is not None  # the rule renews it
     client = app.test_client()
     login(client, "binh@example.vn")
     assert f"/programs/certificates/{code}.pdf" in client.get("/programs/moi").get_data(as_text=True)
-    pdf = client.get(f"/programs/certificates/{code}.pdf")
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    import io
-
-    from pypdf import PdfReader
-
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    text = pdf_text(client.get(f"/programs/certificates/{code}.pdf"))
     assert "Trần Thị Bình" in text and "Bồi dưỡng thanh tra viên mới" in text and code in text
     assert "hoàn thành chương trình" in text
     public = app.test_client().get(f"/verify/{code.lower()}")
@@ -440,6 +444,57 @@ def test_the_programme_certificate_is_a_pdf_and_verifiable(world):
     shown = public.get_data(as_text=True)
     assert "Trần Thị Bình" in shown and "Bồi dưỡng thanh tra viên mới" in shown and "Chương trình" in shown
     assert expires.strftime("%d/%m/%Y") in shown
+
+
+def test_the_programme_certificate_names_the_unit_with_its_parent_as_a_courses_does(world, make_unit,
+                                                                                     make_staff, make_user):
+    app, _root, unit, _staff, _user = world
+    section = make_unit("Phòng 1", parent=unit)
+    staff = make_staff("Đặng Quốc Bảo", unit=section)
+    make_user(email="bao@example.vn", staff=staff)
+    require(app, unit)
+    code = complete_by_history(app, staff)
+    client = app.test_client()
+    login(client, "bao@example.vn")
+    text = pdf_text(client.get(f"/programs/certificates/{code}.pdf"))
+    assert f"Mã cán bộ: {staff.staff_code} · Phòng 1 — Thanh tra tỉnh Ninh Bình" in text  # was "· Phòng 1"
+
+
+def record_csv(client, staff) -> list[list[str]]:
+    body = client.get(f"/training/people/{staff.id}/record.csv").get_data(as_text=True)
+    return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+
+
+def test_the_record_lists_the_programmes_on_the_page_in_the_pdf_and_the_csv(world, make_user):
+    app, _root, unit, staff, user = world
+    require(app, unit, due_days=60)
+    finish(app, user, "co-ban")
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    page = client.get("/training/record", follow_redirects=True).get_data(as_text=True)
+    assert "<h2 id=\"record-programs\">Chương trình</h2>" in page
+    assert "Bồi dưỡng thanh tra viên mới" in page and "CT-MOI" in page
+    assert "Số bước bắt buộc đã xong" in page and "<td>1/3</td>" in page and "Đúng tiến độ" in page
+    pdf = pdf_text(client.get(f"/training/people/{staff.id}/record.pdf"))
+    assert "Bồi dưỡng thanh tra viên mới" in pdf and "Đúng tiến độ" in pdf
+    rows = record_csv(client, staff)
+    heading = rows.index(["Mã cán bộ", "Họ và tên", "Mã chương trình", "Chương trình", "Chu kỳ", "Trạng thái",
+                          "Ngày giao", "Hạn", "Đã hoàn thành", "Có giá trị đến",
+                          "Số bước bắt buộc đã xong", "Số bước bắt buộc", "Chứng nhận"])
+    assert rows[heading - 1] == [] and rows[heading + 1][2:4] == ["CT-MOI", "Bồi dưỡng thanh tra viên mới"]
+    assert rows[heading + 1][5] == "Đúng tiến độ" and rows[heading + 1][8:] == ["", "", "1", "3", ""]
+
+    code = complete_by_history(app, staff)  # completed: the date and the certificate, linked
+    page = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert f'href="/programs/certificates/{code}.pdf"' in page and "<td>3/3</td>" in page
+    assert code in pdf_text(client.get(f"/training/people/{staff.id}/record.pdf"))
+    done = record_csv(client, staff)[-1]
+    assert done[5] == "Đã hoàn thành" and done[8] == clock.today().strftime("%d/%m/%Y") and done[-1] == code
+    manager = app.test_client()  # the manager of the unit reads it too, and opens the certificate
+    login(manager, make_user(role=Role.MANAGER, scope_unit=unit).email)
+    on_the_page = manager.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert f'href="/programs/certificates/{code}.pdf"' in on_the_page
+    assert manager.get(f"/programs/certificates/{code}.pdf").status_code == 200
 
 
 # --- reminders and digests mention the programme --------------------------------------------------------
