@@ -238,7 +238,8 @@ def test_search_shows_a_locked_courses_lessons_by_title_only_and_links_to_its_pa
     The locked set is found once per page: more hits, locked or not, run no more statements."""
     app, root, unit, staff, user = world
     write(root, "tiep-dan/01-mot/01-bai.md",
-          lesson("Bài của Tiếp công dân", "## Sổ tiếp nhận đơn\n\nGhi sổ tiếp công dân theo mẫu bí mật. Nội dung khác."))
+          lesson("Bài của Tiếp công dân",
+                 "## Sổ tiếp nhận đơn\n\nGhi sổ tiếp công dân theo mẫu bí mật. Nội dung khác."))
     write(root, "co-ban/01-mot/01-bai.md",
           lesson("Bài của Nghiệp vụ cơ bản", "## Ghi chép\n\nGhi sổ theo dõi hằng ngày. Nội dung."))
     with app.app_context():
@@ -246,10 +247,6 @@ def test_search_shows_a_locked_courses_lessons_by_title_only_and_links_to_its_pa
         db.session.commit()
     require(app, unit)
     courses = ids(app)
-    with app.app_context():
-        locked = programs.locked_courses(staff.id)
-        assert set(locked) == {courses["tiep-dan"], courses["van-ban"], courses["giam-sat"]}
-        assert locked == {course_id: programs.lock_reason(staff.id, course_id) for course_id in locked}
     client = app.test_client()
     login(client, "binh@example.vn")
     page = client.get("/search/", query_string={"q": "ghi sổ"}).get_data(as_text=True)
@@ -263,6 +260,10 @@ def test_search_shows_a_locked_courses_lessons_by_title_only_and_links_to_its_pa
     open_hit = next(hit for hit in hits if "Nghiệp vụ cơ bản" in hit)
     assert 'href="/courses/co-ban/lessons/mot/bai' in open_hit and "hằng ngày" in open_hit
     assert "Chưa mở" not in open_hit
+    with app.app_context():
+        locked = programs.locked_courses(staff.id)
+        assert set(locked) == {courses["tiep-dan"], courses["van-ban"], courses["giam-sat"]}
+        assert locked == {course_id: programs.lock_reason(staff.id, course_id) for course_id in locked}
     # One hit or four (three of them locked): the same statements.
     assert count_queries(app, client, "/search/?q=m%E1%BA%ABu+b%C3%AD") == \
         count_queries(app, client, "/search/?q=n%E1%BB%99i+dung")
