@@ -5,7 +5,7 @@ asks here first (its lessons, files, quizzes and attempts, joining it), so a loc
 refused by the server, not only hidden. tests/training/test_programs.py sweeps the URL map:
 a new route under /courses/<key>/ or /attempts/ that forgets to ask fails there. The course's
 page, the catalogue and search still name it and its lessons (as the programme's path does:
-what comes next)."""
+what comes next); search shows none of their text (``training.programs.locked_courses``)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.database import alias
 from mooc.extensions import db
+from mooc.privacy import traces
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.reminders.models import ReminderLog
@@ -115,6 +117,15 @@ class Subject:
             if self.staff.email:
                 found.add(self.staff.email)
         return {value for value in found if value}
+
+    @cached_property
+    def directory_logins(self) -> set[str]:
+        """The directory user names (LDAP uid, sAMAccountName) the directory tied to the person
+        at sign-in, lower-case, as the retention purge finds them (``traces.directory_logins``):
+        a failed sign-in typed under one of them (a wrong password) is about the person too."""
+        staff_code = self.staff.staff_code if self.staff is not None else ""
+        addresses = [value for value in self.identifiers if "@" in value]
+        return traces.logins_of(staff_code, addresses, self.user_ids)
 
     @property
     def label(self) -> str:
@@ -306,12 +317,14 @@ def _attempts(user_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def about_condition(subject: Subject) -> sa.ColumnElement[bool]:
-    """Audit events about the person: theirs (as actor) or naming them (as target)."""
+    """Audit events about the person: theirs (as actor) or naming them (as target): by staff
+    code, e-mail address or directory user name (sign-ins are recorded with what was typed)."""
     conditions: list[sa.ColumnElement[bool]] = []
     if subject.user_ids:
         conditions.append(AuditEvent.actor_id.in_(subject.user_ids))
-    if subject.identifiers:
-        conditions.append(AuditEvent.target.in_(sorted(subject.identifiers)))
+    targets = subject.identifiers | subject.directory_logins
+    if targets:
+        conditions.append(AuditEvent.target.in_(sorted(targets)))
     return sa.or_(*conditions) if conditions else sa.false()
 
 

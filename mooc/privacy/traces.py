@@ -130,7 +130,7 @@ class Identity:
 
     def names_it(self, value: str) -> bool:
         """Whether ``value`` is, whole, the person's staff code or one of their addresses."""
-        return value == self.staff_code or value.strip().lower() in self.addresses
+        return bool(value) and (value == self.staff_code or value.strip().lower() in self.addresses)
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
@@ -211,6 +211,15 @@ def directory_logins(identity: Identity, user_ids: list[int]) -> set[str]:
         elif actor_id in user_ids and isinstance(details.get("login"), str):
             found.add(details["login"].strip().lower())
     return {login for login in found if login}
+
+
+def logins_of(staff_code: str, addresses: Iterable[str], user_ids: list[int]) -> set[str]:
+    """``directory_logins`` of a person known by their staff code ("" without a roster entry),
+    addresses and accounts, who is not being pseudonymised: the export of their data finds the
+    audit events typed under these user names, as the purge rewrites them."""
+    identity = Identity(pseudonym="", name="", staff_code=staff_code, names=set(),
+                        addresses={address.strip().lower(): "" for address in addresses if address})
+    return directory_logins(identity, user_ids)
 
 
 def former_addresses(addresses: Iterable[str]) -> set[str]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -295,6 +295,7 @@ class Hit:
     title: Markup  # highlighted
     heading: Markup  # highlighted; empty for the text before the first heading
     snippet: Markup  # highlighted
+    locked: str = ""  # why the course is not open to the person yet: then no heading, no snippet
 
 
 @dataclass
@@ -336,8 +337,14 @@ def _best_section_key(row: Any, query: ParsedQuery, phrase: Term | None) -> tupl
     )
 
 
-def search(text: str, course_id: int | None = None, page: int = 1, per_page: int = PER_PAGE) -> Results:
-    """What the results page shows for ``text``: one page of hits, highlighted."""
+def search(text: str, course_id: int | None = None, page: int = 1, per_page: int = PER_PAGE,
+           locked: Mapping[int, str] | None = None) -> Results:
+    """What the results page shows for ``text``: one page of hits, highlighted.
+
+    ``locked``: the courses not open to the person yet (course id -> why; a later step of their
+    programme, ``training.programs.locked_courses``, found once for the page). Their lessons
+    still show with their course's and their own titles, as the course page names them, but
+    nothing of their text: no heading, no snippet, and the hit links to the course's page."""
     query = parse_query(text)
     page = min(max(page, 1), MAX_PAGE)
     results = Results(query=query, course_id=course_id, page=page, per_page=per_page)
@@ -352,7 +359,7 @@ def search(text: str, course_id: int | None = None, page: int = 1, per_page: int
             SearchSection.id, SearchSection.lesson_id, SearchSection.position, SearchSection.anchor,
             SearchSection.heading, SearchSection.body, SearchSection.heading_words, SearchSection.body_words,
             Lesson.key.label("lesson_key"), Lesson.title.label("lesson_title"),
-            Course.key.label("course_key"), Course.title.label("course_title"),
+            Course.id.label("course_id"), Course.key.label("course_key"), Course.title.label("course_title"),
             Module.title.label("module_title"),
         )
         .join(Lesson, Lesson.id == SearchSection.lesson_id)
@@ -373,18 +380,27 @@ def search(text: str, course_id: int | None = None, page: int = 1, per_page: int
         key = _best_section_key(row, query, phrase)
         if current is None or key > current[0]:
             best[row.lesson_id] = (key, row)
+    locked = locked or {}
     for ranked_lesson in ranked:
         if ranked_lesson.lesson_id not in best:
             continue
         row = best[ranked_lesson.lesson_id][1]
-        results.hits.append(Hit(
-            course_key=row.course_key,
-            course_title=row.course_title,
-            module_title=row.module_title,
-            lesson_key=row.lesson_key,
-            anchor=row.anchor,
-            title=highlight(row.lesson_title, terms),
-            heading=highlight(row.heading, terms),
-            snippet=snippet(row.body, terms, folded=row.body_words),
-        ))
+        results.hits.append(_hit(row, terms, locked.get(row.course_id, "")))
     return results
+
+
+def _hit(row: Any, terms: Terms, locked: str) -> Hit:
+    if locked:  # the titles only: nothing of the text of a course not open to the person
+        return Hit(course_key=row.course_key, course_title=row.course_title, module_title=row.module_title,
+                   lesson_key=row.lesson_key, anchor="", title=highlight(row.lesson_title, terms),
+                   heading=Markup(""), snippet=Markup(""), locked=locked)
+    return Hit(
+        course_key=row.course_key,
+        course_title=row.course_title,
+        module_title=row.module_title,
+        lesson_key=row.lesson_key,
+        anchor=row.anchor,
+        title=highlight(row.lesson_title, terms),
+        heading=highlight(row.heading, terms),
+        snippet=snippet(row.body, terms, folded=row.body_words),
+    )

@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from mooc import clock, events
 from mooc.auth.models import User
@@ -427,12 +428,54 @@ def _lock_reason(holding: list[ProgramEnrolment], staff_id: int, course_id: int,
         state = next(s for s in states if course_id in s.course_ids)
         if state.status != StepStatus.LOCKED:
             return None
-        before = states[state.number - 2]
-        titles = ", ".join(c.title for c in before.step.courses)
-        reasons.append(_("Step %(number)d of the programme “%(program)s”: it opens when you finish step "
-                         "%(before)d (%(titles)s).", number=state.number, program=enrolment.program.title,
-                         before=before.number, titles=titles))
+        reasons.append(_locked_step_reason(enrolment.program, states, state))
     return " ".join(reasons)
+
+
+def _locked_step_reason(program: Program, states: list[StepState], state: StepState) -> str:
+    before = states[state.number - 2]
+    titles = ", ".join(c.title for c in before.step.courses)
+    return _("Step %(number)d of the programme “%(program)s”: it opens when you finish step "
+             "%(before)d (%(titles)s).", number=state.number, program=program.title,
+             before=before.number, titles=titles)
+
+
+def locked_courses(staff_id: int | None, today: date | None = None) -> dict[int, str]:
+    """Every course locked for the person (course id -> why, as ``lock_reason`` says it), in a
+    fixed number of statements whatever the number of courses and programmes: one for a person
+    who follows no programme (most people), six at most. For a page that lists many courses'
+    content at once (search results): ask once per request, not once per course."""
+    if staff_id is None:
+        return {}
+    holding = list(db.session.scalars(
+        sa.select(ProgramEnrolment)
+        .where(ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.latest.is_(True),
+               ProgramEnrolment.closed_at.is_(None), ProgramEnrolment.completed_at.is_(None))
+        .options(selectinload(ProgramEnrolment.program).selectinload(Program.steps)
+                 .selectinload(ProgramStep.courses))
+        .order_by(ProgramEnrolment.id)))
+    course_ids = {c.id for e in holding for s in e.program.steps for c in s.courses}
+    if not course_ids:
+        return {}
+    direct = set(db.session.scalars(sa.select(Enrolment.course_id).where(
+        Enrolment.staff_id == staff_id, Enrolment.course_id.in_(course_ids),
+        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
+               sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM)))))
+    completions = valid_completions({staff_id}, course_ids, today).get(staff_id, [])
+    reasons: dict[int, list[str]] = defaultdict(list)
+    open_somewhere: set[int] = set(direct)
+    for enrolment in holding:
+        states = step_states(enrolment.program, enrolment, completions)
+        seen: set[int] = set()
+        for state in states:
+            for course_id in set(state.course_ids) - seen:  # a course's first step is the one that counts
+                seen.add(course_id)
+                if state.status == StepStatus.LOCKED:
+                    reasons[course_id].append(_locked_step_reason(enrolment.program, states, state))
+                else:
+                    open_somewhere.add(course_id)
+    return {course_id: " ".join(found) for course_id, found in reasons.items()
+            if course_id not in open_somewhere}
 
 
 @functools.cache

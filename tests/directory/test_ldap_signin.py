@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
 from mooc.extensions import db
+from mooc.privacy import export
 from mooc.roster import importer
 from mooc.roster.models import Staff, StaffStatus
 from tests.conftest import TEST_PASSWORD, answer_code, csrf_token, enrol, login
@@ -304,3 +305,26 @@ def test_the_purge_forgets_the_user_name_a_person_who_left_signed_in_with(direct
         pseudonym = db.session.scalar(sa.select(Staff.staff_code).where(Staff.id == staff_id))
     refused = [e.target for e in events(app, "login.failed")]
     assert refused == [pseudonym] * 3  # wrong password, left, wrong password
+
+
+def test_the_data_export_holds_the_failed_sign_ins_typed_under_her_directory_user_name(directory_app, roster):
+    """Mai types her directory user name ``mai.tran`` with a wrong password, then signs in with
+    it: the directory ties the user name to her. Her export (her own download, and the one an
+    administrator makes on her written request) holds that failure, as the retention purge
+    would rewrite it; Hà's failure under ``ha.pham`` and a user name nobody has are not hers."""
+    app = directory_app()
+    assert WRONG in login(app.test_client(), "mai.tran", "sai mat khau").get_data(as_text=True)
+    assert WRONG in login(app.test_client(), "ha.pham", "sai mat khau").get_data(as_text=True)
+    assert WRONG in login(app.test_client(), "mai.tra", MAI.password).get_data(as_text=True)
+    client = app.test_client()
+    assert login(client, "mai.tran", MAI.password).status_code == 302
+    response = client.get("/account/data.json")
+    assert response.status_code == 200
+    failed = [(event["target"], event["details"]["reason"])
+              for event in response.get_json()["audit_events"] if event["action"] == "login.failed"]
+    assert failed == [("mai.tran", "directory_wrong_password")]
+    with app.app_context():
+        for person, typed in ((MAI, ["mai.tran"]), (HA, [])):
+            staff = db.session.scalar(sa.select(Staff).where(Staff.staff_code == person.staff_code))
+            events_of = export.gather(export.subject_of_staff(staff))["audit_events"]
+            assert [event["target"] for event in events_of if event["action"] == "login.failed"] == typed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -33,7 +34,7 @@ from mooc.training.models import (
     RenewalMode,
 )
 from mooc.training.rules import create_rule, deactivate_rule, preview_deactivation, update_rule
-from tests.conftest import csrf_token, login
+from tests.conftest import count_queries, csrf_token, login
 from tests.courses.tree import SVG, lesson, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
 from tests.training.test_certificate_details import pdf_text
@@ -232,6 +233,50 @@ def test_every_route_of_a_locked_courses_content_is_refused(world):
     picture = client.get("/courses/tiep-dan/files/01-mot/images/so-do.svg")
     assert picture.status_code == 200 and picture.get_data(as_text=True) == SVG
     assert client.get(f"/attempts/{values['attempt_id']}").status_code == 200
+
+
+def test_search_shows_a_locked_courses_lessons_by_title_only_and_links_to_its_page(world):
+    """Bình's step 2 (Tiếp công dân) is locked: searching finds its lesson, with the course's
+    and the lesson's titles and why it is locked, but no heading or excerpt of its text, and
+    the link goes to the course's page (which says why). The open step shows its excerpt.
+    The locked set is found once per page: more hits, locked or not, run no more statements."""
+    app, root, unit, staff, user = world
+    write(root, "tiep-dan/01-mot/01-bai.md",
+          lesson("Bài của Tiếp công dân",
+                 "## Sổ tiếp nhận đơn\n\nGhi sổ tiếp công dân theo mẫu bí mật. Nội dung khác."))
+    write(root, "co-ban/01-mot/01-bai.md",
+          lesson("Bài của Nghiệp vụ cơ bản", "## Ghi chép\n\nGhi sổ theo dõi hằng ngày. Nội dung."))
+    with app.app_context():
+        sync_tree(root)
+        db.session.commit()
+    require(app, unit)
+    courses = ids(app)
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    page = client.get("/search/", query_string={"q": "ghi sổ"}).get_data(as_text=True)
+    assert "Tìm thấy 2 bài học" in page
+    hits = re.findall(r'<li class="search-hit[^"]*">.*?</li>', page, re.S)
+    locked_hit = next(hit for hit in hits if "Tiếp công dân" in hit)
+    assert 'href="/courses/tiep-dan"' in locked_hit and "/lessons/" not in locked_hit
+    assert "Bài của Tiếp công dân" in locked_hit and "Chưa mở" in locked_hit
+    assert "Bước 2 của chương trình “Bồi dưỡng thanh tra viên mới”" in locked_hit
+    assert "mẫu bí mật" not in page and "tiếp nhận đơn" not in page  # neither excerpt nor heading
+    open_hit = next(hit for hit in hits if "Nghiệp vụ cơ bản" in hit)
+    assert 'href="/courses/co-ban/lessons/mot/bai' in open_hit and "hằng ngày" in open_hit
+    assert "Chưa mở" not in open_hit
+    with app.app_context():
+        locked = programs.locked_courses(staff.id)
+        assert set(locked) == {courses["tiep-dan"], courses["van-ban"], courses["giam-sat"]}
+        assert locked == {course_id: programs.lock_reason(staff.id, course_id) for course_id in locked}
+    # One hit or four (three of them locked): the same statements.
+    assert count_queries(app, client, "/search/?q=m%E1%BA%ABu+b%C3%AD") == \
+        count_queries(app, client, "/search/?q=n%E1%BB%99i+dung")
+    assert "Tìm thấy 4 bài học" in client.get("/search/?q=nội dung").get_data(as_text=True)
+
+    finish(app, user, "co-ban")  # step 1 done: step 2 opens, its text shows
+    page = client.get("/search/", query_string={"q": "ghi sổ"}).get_data(as_text=True)
+    assert "mẫu bí mật" in page
+    assert 'href="/courses/tiep-dan/lessons/mot/bai' in page and "Chưa mở" not in page
 
 
 def test_a_course_required_directly_is_never_locked(world, make_staff):
