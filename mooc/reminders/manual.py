@@ -191,13 +191,18 @@ def _send(messages: list[TraineeMessage], outcomes: list[PersonOutcome], actor: 
     others = last_manual([i.enrolment_id for m in messages for i in m.items], clock.now() - MANUAL_EVERY,
                          not_keys=keys)
     for outcome in outcomes:
-        if outcome.outcome != Outcome.SENT:
-            continue
-        items = items_of[outcome.staff_id]
-        went = [i.enrolment_id for i in items if i.key in sent]
-        if went:
-            audit.record("reminders.manual_sent", actor=actor, target=outcome.staff_code, enrolments=went)
-            continue
-        by_others = [others[i.enrolment_id] for i in items if i.enrolment_id in others]
-        outcome.outcome = Outcome.RECENT if by_others else Outcome.FAILED
-        outcome.last_sent = max(by_others) if by_others else None
+        if outcome.outcome == Outcome.SENT:
+            _settle(outcome, items_of[outcome.staff_id], sent, others, actor)
+
+
+def _settle(outcome: PersonOutcome, items: list[TraineeItem], sent: set[str], others: dict[int, datetime],
+            actor: User) -> None:
+    """What became of one person's reminder: sent (audited), reminded by someone else a moment
+    before (recent), or not sent (failed)."""
+    went = [i.enrolment_id for i in items if i.key in sent]
+    if went:
+        audit.record("reminders.manual_sent", actor=actor, target=outcome.staff_code, enrolments=went)
+        return
+    by_others = [others[i.enrolment_id] for i in items if i.enrolment_id in others]
+    outcome.outcome = Outcome.RECENT if by_others else Outcome.FAILED
+    outcome.last_sent = max(by_others) if by_others else None

@@ -251,22 +251,29 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     completed = 0
     for enrolment in enrolments:
         program = programs[enrolment.program_id]
-        if program.archived:
-            continue
-        states = step_states(program, enrolment, completions.get(enrolment.staff_id, []))
-        refresher = enrolment.cycle > 1 and enrolment.rule_id in refreshing
-        for state in states:
-            if state.status == StepStatus.OPEN:
-                _enrol_step(enrolment, state, latest, today, refresher=refresher)
-            elif state.status == StepStatus.DONE:
-                _close_untaken_options(enrolment, state, latest)
-        enrolment.steps_done, enrolment.steps_required = counts(states)
-        if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
-            complete(enrolment, program)
+        if not program.archived and _advance_one(enrolment, program, completions.get(enrolment.staff_id, []),
+                                                 latest, today, refresher=enrolment.rule_id in refreshing):
             completed += 1
     db.session.flush()
     events.touched(people)
     return completed
+
+
+def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: list[tuple[int, datetime]],
+                 latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool) -> bool:
+    """One cycle: its open steps' courses opened, its done choices' untaken options closed, its
+    steps counted; True when that completes it. ``refresher``: its rule renews changed-only."""
+    states = step_states(program, enrolment, completions)
+    for state in states:
+        if state.status == StepStatus.OPEN:
+            _enrol_step(enrolment, state, latest, today, refresher=refresher and enrolment.cycle > 1)
+        elif state.status == StepStatus.DONE:
+            _close_untaken_options(enrolment, state, latest)
+    enrolment.steps_done, enrolment.steps_required = counts(states)
+    if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
+        complete(enrolment, program)
+        return True
+    return False
 
 
 def _open_cycles(staff_ids: set[int] | None, program_ids: set[int] | None) -> list[ProgramEnrolment]:
@@ -308,16 +315,8 @@ def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
         if course.id in state.done_course_ids or course.archived:
             continue
         current = latest.get((enrolment.staff_id, course.id))
-        if current is not None and current.closed_at is None and current.state != EnrolmentState.COMPLETED:
-            if required and not current.required:  # joined by the trainee: now the programme needs it
-                current.required, current.due_on = True, enrolment.due_on
-                current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
-            continue
-        if (current is not None and current.closed_at is not None
-                and current.state != EnrolmentState.COMPLETED):
-            current.closed_at = None  # a cycle closed earlier: the programme opens it again
-            current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
-            current.required, current.due_on, current.rule_id = required, enrolment.due_on, None
+        if current is not None and current.state != EnrolmentState.COMPLETED:
+            _take_over(current, enrolment, required)
             continue
         cycle = 1 if current is None else current.cycle + 1
         if current is not None:
@@ -330,6 +329,19 @@ def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
             new.refresher_of = current.completed_version
         db.session.add(new)
         latest[(enrolment.staff_id, course.id)] = new
+
+
+def _take_over(current: Enrolment, enrolment: ProgramEnrolment, required: bool) -> None:
+    """A cycle of the course not completed: an open one stays (the programme now needs one the
+    trainee joined); one closed earlier opens again, as the programme's."""
+    if current.closed_at is None:
+        if required and not current.required:  # joined by the trainee: now the programme needs it
+            current.required, current.due_on = True, enrolment.due_on
+            current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
+        return
+    current.closed_at = None  # a cycle closed earlier: the programme opens it again
+    current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
+    current.required, current.due_on, current.rule_id = required, enrolment.due_on, None
 
 
 def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
