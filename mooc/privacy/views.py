@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from mooc import accel
-from mooc.auth import audit
+from mooc.auth import audit, audit_actions
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
 from mooc.downloads import content_disposition, csv_stream, slug
@@ -173,7 +173,8 @@ def audit_events():
         return _audit_csv(filters, units)
     page = audit_log.page_of(filters, units, int_arg("page") or 1)
     return render_template("privacy/audit_log.html", page=page, actions=actions, filters=filters,
-                           args=_filter_args(filters), details=_details, scoped=units is not None)
+                           args=_filter_args(filters), details=_details, scoped=units is not None,
+                           action_label=audit_actions.label)
 
 
 def _details(value: object) -> str:
@@ -184,12 +185,14 @@ def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Respo
     """Named after the page (``nhat-ky-hoat-dong.csv``). Streamed as it is made; with
     MOOC_ACCEL_REDIRECT made whole into the spool, then sent by nginx (mooc/accel.py), as the
     reports' exports are: a log of years can be large."""
-    header = [_("When"), _("Action"), _("About"), _("By"), _("By (e-mail)"), _("Address"), _("Details")]
+    header = [_("When"), _("Action"), _("Action code"), _("About"), _("By"), _("By (e-mail)"), _("Address"),
+              _("Details")]
 
     def rows():
         yield header
         for row in audit_log.all_rows(filters, units):
-            yield [format_datetime(row.at), row.action, row.target, row.actor_name or "",
+            yield [format_datetime(row.at), audit_actions.label(row.action), row.action, row.target,
+                   row.actor_name or "",
                    row.actor_email or "", row.ip, _details(row.details)]
 
     audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(filters))

@@ -5,18 +5,22 @@ nginx with MOOC_ACCEL_REDIRECT)."""
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
+from mooc.auth import audit_actions
 from mooc.auth.models import AuditEvent, Role
 from mooc.extensions import db
 from mooc.params import parse_day
 from mooc.privacy import audit_log
 from mooc.roster.models import OrgUnit
-from tests.conftest import login
+from tests.conftest import ROOT, login
 from tests.privacy.conftest import NAME, unit_of
 
 
@@ -34,7 +38,7 @@ def _csv(client, query: str = "") -> list[list[str]]:
 
 
 def _targets(client, query: str = "") -> list[str]:
-    return [row[2] for row in _csv(client, query)[1:]]
+    return [row[3] for row in _csv(client, query)[1:]]
 
 
 def _client(world, user):
@@ -101,8 +105,8 @@ def test_pages_and_the_export_is_audited(world, make_user):
     client = _client(world, admin)
     first = client.get("/admin/audit?action=unit.updated").get_data(as_text=True)
     second = client.get("/admin/audit?action=unit.updated&page=2").get_data(as_text=True)
-    assert first.count("<code>unit.updated</code>") == audit_log.PER_PAGE
-    assert second.count("<code>unit.updated</code>") == 5
+    assert first.count(">unit.updated</code>") == audit_log.PER_PAGE
+    assert second.count(">unit.updated</code>") == 5
     assert 'rel="next"' in first and "action=unit.updated" in first
     response = client.get("/admin/audit?export=csv&action=unit.updated")
     assert "filename*=UTF-8''nhat-ky-hoat-dong.csv" in response.headers["Content-Disposition"]
@@ -132,11 +136,12 @@ def test_the_csv_holds_each_event_in_full(world, make_user):
         db.session.commit()
     rows = _csv(_client(world, admin), "&from=09/03/2026&to=10/03/2026")
     assert rows == [
-        ["Thời điểm", "Hành động", "Về", "Người thực hiện", "Người thực hiện (thư điện tử)", "Địa chỉ IP",
-         "Chi tiết"],
-        ["10/03/2026 10:00", "roster.imported", "ds-nam-bo.csv", NAME, "ngoc.tt@example.vn", "10.0.0.9",
+        ["Thời điểm", "Hành động", "Mã hành động", "Về", "Người thực hiện", "Người thực hiện (thư điện tử)",
+         "Địa chỉ IP", "Chi tiết"],
+        ["10/03/2026 10:00", "Nhập danh sách cán bộ", "roster.imported", "ds-nam-bo.csv", NAME,
+         "ngoc.tt@example.vn", "10.0.0.9",
          '{"rows": 3, "đơn vị": "Nam Bộ"}'],
-        ["09/03/2026 07:00", "unit.updated", "'=HYPERLINK(1)", "", "", "", ""],
+        ["09/03/2026 07:00", "Sửa đơn vị", "unit.updated", "'=HYPERLINK(1)", "", "", "", ""],
     ]
 
 
@@ -157,8 +162,8 @@ def test_a_section_managers_csv_holds_the_events_of_their_subtree_only(world, ma
                                             beside.staff_code)])
     manager = make_user(role=Role.MANAGER, scope_unit=section, email="truong.phong3@example.vn")
     mine = _csv(_client(world, manager))
-    assert {row[2] for row in mine[1:]} == {"NBO-3", "NBO-3-1", "009010", "009001", "ngoc.tt@example.vn"}
-    assert all(len(row) == 7 for row in mine)
+    assert {row[3] for row in mine[1:]} == {"NBO-3", "NBO-3-1", "009010", "009001", "ngoc.tt@example.vn"}
+    assert all(len(row) == 8 for row in mine)
     province_manager = make_user(role=Role.MANAGER, scope_unit=province, email="chanh.thanh.tra@example.vn")
     assert {"NBO", "NBO-4", "009011"} <= set(_targets(_client(world, province_manager)))
 
@@ -181,3 +186,47 @@ def test_with_accel_redirect_the_csv_is_spooled_whole_then_handed_to_nginx(world
     assert login(trainee, make_user().email).status_code == 302
     refused = trainee.get("/admin/audit?export=csv")
     assert refused.status_code == 403 and "X-Accel-Redirect" not in refused.headers
+
+
+def _recorded_actions() -> dict[str, str]:
+    """Every action the code records: the first argument of each ``audit.record(...)``, its
+    string constants (an ``x if y else z`` too); a variable, by what its function assigns it."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "mooc").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)]:
+            for call in ast.walk(function):
+                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and call.func.attr == "record" and isinstance(call.func.value, ast.Name)
+                        and call.func.value.id == "audit" and call.args):
+                    continue
+                first = call.args[0]
+                sources = [first]
+                if isinstance(first, ast.Name):
+                    sources = [node.value for node in ast.walk(function) if isinstance(node, ast.Assign)
+                               and any(isinstance(t, ast.Name) and t.id == first.id for t in node.targets)]
+                for source in sources:
+                    for constant in ast.walk(source):
+                        if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
+                            found[constant.value] = f"{path.relative_to(ROOT)}:{call.lineno}"
+    return found
+
+
+def test_every_action_the_platform_records_has_a_name_people_read(world, make_user):
+    """The activity log names each action in words (Vietnamese first), its code beside it; the
+    page showed codes only ("reports.subscribed")."""
+    recorded = _recorded_actions()
+    assert {"login.succeeded", "user.admin_granted", "invitation.accepted", "training.enrolled"} \
+        <= set(recorded)
+    missing = {action: where for action, where in recorded.items() if action not in audit_actions.ACTIONS}
+    assert not missing, f"give these actions a name in mooc/auth/audit_actions.py: {missing}"
+    with world.app.test_request_context():
+        with force_locale("en"):
+            english = {action: str(name) for action, name in audit_actions.ACTIONS.items()}
+        with force_locale("vi"):
+            untranslated = [a for a, name in audit_actions.ACTIONS.items() if str(name) == english[a]]
+    assert not untranslated, f"no Vietnamese for: {untranslated}"
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    page = _client(world, admin).get("/admin/audit").get_data(as_text=True)
+    assert re.search(r"<td>Đăng nhập<br><code[^>]*>login\.succeeded</code></td>", page)
+    assert '<option value="login.succeeded">Đăng nhập</option>' in page
