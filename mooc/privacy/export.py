@@ -108,14 +108,17 @@ class Subject:
     def user_ids(self) -> list[int]:
         return [user.id for user in self.users]
 
-    @property
+    @cached_property
     def identifiers(self) -> set[str]:
-        """What audit events name a person by (their ``target``): staff code and e-mail addresses."""
+        """What audit events name a person by (their ``target``): staff code and e-mail addresses,
+        those they had before too (``account.email_changed``, as the retention purge follows
+        them): a sign-in refused under a former address is about the person."""
         found = {user.email for user in self.users}
         if self.staff is not None:
             found.add(self.staff.staff_code)
             if self.staff.email:
                 found.add(self.staff.email)
+        found |= traces.former_addresses([value for value in found if value and "@" in value])
         return {value for value in found if value}
 
     @cached_property

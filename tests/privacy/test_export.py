@@ -169,3 +169,25 @@ def test_only_administrators_export_others(world, make_user):
     client = world.app.test_client()
     login(client, manager.email)
     assert client.get(f"/privacy/people/{world.staff_id}/export").status_code == 403
+
+
+def test_events_under_an_address_the_person_had_before_are_theirs(world):
+    """Her address was changed (by HR's import or an administrator): the sign-ins refused under
+    the old one are about her and are in her export, as the retention purge already knew; an
+    address someone else had is not followed."""
+    with world.app.app_context():
+        db.session.add_all([
+            AuditEvent(action="account.email_changed", target=world.email,
+                       details={"previous": "cu@example.vn"}),
+            AuditEvent(action="account.email_changed", target="cu@example.vn",
+                       details={"previous": "cu-hon@example.vn"}),
+            AuditEvent(action="login.failed", target="cu@example.vn", details={"reason": "password"}),
+            AuditEvent(action="login.failed", target="cu-hon@example.vn", details={"reason": "password"}),
+            AuditEvent(action="account.email_changed", target="nguoi-khac@example.vn",
+                       details={"previous": "khac-cu@example.vn"}),
+            AuditEvent(action="login.failed", target="khac-cu@example.vn", details={"reason": "password"}),
+        ])
+        db.session.commit()
+    data, _text = _own_export(world)
+    failed = {event["target"] for event in data["audit_events"] if event["action"] == "login.failed"}
+    assert {"cu@example.vn", "cu-hon@example.vn"} <= failed and "khac-cu@example.vn" not in failed
