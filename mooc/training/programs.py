@@ -424,24 +424,40 @@ def _holding(course_id: int) -> sa.Select[ProgramEnrolment]:
 
 def _lock_reason(holding: list[ProgramEnrolment], staff_id: int, course_id: int,
                  today: date | None) -> str | None:
-    if not holding:
-        return None
-    direct = db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment).where(
-        Enrolment.staff_id == staff_id, Enrolment.course_id == course_id,
-        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
-               sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM))))
-    if direct:
-        return None
+    return _locks(holding, staff_id, today, only=course_id).get(course_id)
+
+
+def _locks(holding: list[ProgramEnrolment], staff_id: int, today: date | None,
+           only: int | None = None) -> dict[int, str]:
+    """The lock rule, for ``lock_reason`` (``only`` that course) and ``locked_courses`` (every
+    course of ``holding``, the person's open programme cycles): course id -> why. A course is
+    locked when every cycle that holds it has it in a locked step (its first step that names it)
+    and nothing else requires it: a direct requirement or a completion is never locked."""
     course_ids = {c.id for e in holding for s in e.program.steps for c in s.courses}
+    asked = course_ids if only is None else {only} & course_ids
+    if not asked:
+        return {}
+    direct = set(db.session.scalars(sa.select(Enrolment.course_id).where(
+        Enrolment.staff_id == staff_id, Enrolment.course_id.in_(sorted(asked)),
+        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
+               sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM)))))
+    if asked <= direct:
+        return {}
     completions = valid_completions({staff_id}, course_ids, today).get(staff_id, [])
-    reasons = []
+    reasons: dict[int, list[str]] = defaultdict(list)
+    open_somewhere: set[int] = set(direct)
     for enrolment in holding:
         states = step_states(enrolment.program, enrolment, completions)
-        state = next(s for s in states if course_id in s.course_ids)
-        if state.status != StepStatus.LOCKED:
-            return None
-        reasons.append(_locked_step_reason(enrolment.program, states, state))
-    return " ".join(reasons)
+        seen: set[int] = set()
+        for state in states:
+            for course_id in (set(state.course_ids) & asked) - seen:  # its first step counts
+                seen.add(course_id)
+                if state.status == StepStatus.LOCKED:
+                    reasons[course_id].append(_locked_step_reason(enrolment.program, states, state))
+                else:
+                    open_somewhere.add(course_id)
+    return {course_id: " ".join(found) for course_id, found in reasons.items()
+            if course_id not in open_somewhere}
 
 
 def _locked_step_reason(program: Program, states: list[StepState], state: StepState) -> str:
@@ -466,28 +482,7 @@ def locked_courses(staff_id: int | None, today: date | None = None) -> dict[int,
         .options(selectinload(ProgramEnrolment.program).selectinload(Program.steps)
                  .selectinload(ProgramStep.courses))
         .order_by(ProgramEnrolment.id)))
-    course_ids = {c.id for e in holding for s in e.program.steps for c in s.courses}
-    if not course_ids:
-        return {}
-    direct = set(db.session.scalars(sa.select(Enrolment.course_id).where(
-        Enrolment.staff_id == staff_id, Enrolment.course_id.in_(course_ids),
-        sa.or_(Enrolment.state.in_([EnrolmentState.COMPLETED, EnrolmentState.EXEMPT]),
-               sa.and_(Enrolment.closed_at.is_(None), Enrolment.source != EnrolmentSource.PROGRAM)))))
-    completions = valid_completions({staff_id}, course_ids, today).get(staff_id, [])
-    reasons: dict[int, list[str]] = defaultdict(list)
-    open_somewhere: set[int] = set(direct)
-    for enrolment in holding:
-        states = step_states(enrolment.program, enrolment, completions)
-        seen: set[int] = set()
-        for state in states:
-            for course_id in set(state.course_ids) - seen:  # a course's first step is the one that counts
-                seen.add(course_id)
-                if state.status == StepStatus.LOCKED:
-                    reasons[course_id].append(_locked_step_reason(enrolment.program, states, state))
-                else:
-                    open_somewhere.add(course_id)
-    return {course_id: " ".join(found) for course_id, found in reasons.items()
-            if course_id not in open_somewhere}
+    return _locks(holding, staff_id, today)
 
 
 @functools.cache
