@@ -26,9 +26,9 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.config import settings
 from mooc.extensions import db
-from mooc.reminders.models import MANUAL_EVERY, ReminderKind, ReminderLog, ReminderStatus
+from mooc.reminders.models import MANUAL_EVERY, ReminderLog, ReminderStatus
 from mooc.reminders.schedule import Plan, Schedule, TraineeItem, TraineeMessage, enrolment_key
-from mooc.reminders.sender import Deliver, send_plan
+from mooc.reminders.sender import Deliver, last_manual, send_plan
 from mooc.roster import account_status
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import Staff
@@ -98,28 +98,6 @@ def to_do(staff: Staff) -> list[int]:
     return [e.id for e in rows if EnrolmentStatus.of(e, today, staff.status) in TO_DO]
 
 
-def last_manual(enrolment_ids: list[int], since: datetime,
-                not_keys: list[str] | None = None) -> dict[int, datetime]:
-    """The latest manual reminder (sent or being sent) of each enrolment since ``since``
-    (``not_keys``: other than these log rows)."""
-    if not enrolment_ids:
-        return {}
-    others = [ReminderLog.key.not_in(not_keys)] if not_keys else []
-    rows = db.session.execute(
-        sa.select(ReminderLog.enrolment_id, sa.func.max(ReminderLog.claimed_at))
-        .where(ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(enrolment_ids),
-               ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since, *others)
-        .group_by(ReminderLog.enrolment_id))
-    result: dict[int, datetime] = {}
-    for enrolment_id, moment in rows:
-        if enrolment_id is None:
-            continue
-        if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
-            moment = datetime.fromisoformat(moment)
-        result[enrolment_id] = moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)
-    return result
-
-
 def remind(enrolments: list[Enrolment], *, actor: User, deliver: Deliver | None = None) -> ManualReport:
     """Send each person of ``enrolments`` one reminder about those still to do (see the
     module's rules); audited per person reminded. Commits (as ``sender`` does)."""
@@ -162,10 +140,6 @@ def _decide(items: list[Enrolment], account: AccountStatus | None, recent: dict[
         outcome.outcome = Outcome.RECENT
         outcome.last_sent = max(recent[e.id] for e in open_items)
     return outcome, fresh
-
-
-def _enrolments_of(messages: list[TraineeMessage], staff_id: int, staff_of: dict[int, int]) -> list[int]:
-    return [item.enrolment_id for m in messages if staff_of.get(m.user_id) == staff_id for item in m.items]
 
 
 def _item(enrolment: Enrolment, step: str, today: date) -> TraineeItem:

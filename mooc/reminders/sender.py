@@ -150,6 +150,28 @@ def _insert(dialect: str):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ReminderLog.__table__)
 
 
+def last_manual(enrolment_ids: list[int], since: datetime,
+                not_keys: list[str] | None = None) -> dict[int, datetime]:
+    """The latest manual reminder (sent or being sent) of each enrolment since ``since``
+    (``not_keys``: other than these log rows)."""
+    if not enrolment_ids:
+        return {}
+    others = [ReminderLog.key.not_in(not_keys)] if not_keys else []
+    rows = db.session.execute(
+        sa.select(ReminderLog.enrolment_id, sa.func.max(ReminderLog.claimed_at))
+        .where(ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(enrolment_ids),
+               ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since, *others)
+        .group_by(ReminderLog.enrolment_id))
+    result: dict[int, datetime] = {}
+    for enrolment_id, moment in rows:
+        if enrolment_id is None:
+            continue
+        if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
+            moment = datetime.fromisoformat(moment)
+        result[enrolment_id] = moment if moment.tzinfo else moment.replace(tzinfo=clock.now().tzinfo)
+    return result
+
+
 def _reminded_by_hand(message: Outgoing, since: datetime) -> set[int]:
     """The enrolments of the message's reminders by hand that another one (another key: another
     manager, a second later) has claimed since ``since``: at most one per MANUAL_EVERY.
@@ -162,10 +184,7 @@ def _reminded_by_hand(message: Outgoing, since: datetime) -> set[int]:
         return set()
     db.session.execute(sa.select(Enrolment.id).where(Enrolment.id.in_(ids)).order_by(Enrolment.id)
                        .with_for_update())
-    return set(db.session.scalars(sa.select(ReminderLog.enrolment_id).where(
-        ReminderLog.kind == ReminderKind.MANUAL, ReminderLog.enrolment_id.in_(ids),
-        ReminderLog.status != ReminderStatus.FAILED, ReminderLog.claimed_at >= since,
-        ReminderLog.key.not_in(list(message.rows)))))
+    return set(last_manual(ids, since, not_keys=list(message.rows)))
 
 
 def claim(message: Outgoing, now: datetime, stale_before: datetime) -> set[str]:
