@@ -192,8 +192,7 @@ def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Respo
         yield header
         for row in audit_log.all_rows(filters, units):
             yield [format_datetime(row.at), audit_actions.label(row.action), row.action, row.target,
-                   row.actor_name or "",
-                   row.actor_email or "", row.ip, _details(row.details)]
+                   row.actor_name or "", row.actor_email or "", row.ip, _details(row.details)]
 
     audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(filters))
     headers = {"Content-Disposition": content_disposition(f"{slug(_('Audit log'))}.csv")}

@@ -28,14 +28,11 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def fit_label(label: str, room: float, size: int = 13) -> str:
-    """``label`` cut with "…" to ``room`` pixels at ``size`` (DejaVu Sans, wider than most sans
-    fonts, so a browser's own font fits too): for the page's SVG chart and the mailed PNG."""
-    return _fit(label, _font(size), room)
-
-
-def _fit(label: str, font: ImageFont.FreeTypeFont, room: float) -> str:
-    """``label`` as drawn in ``room`` pixels: whole, or cut with "…" (measured, not counted:
-    "Thanh tra Thành phố Hồ Chí Minh" is 28 letters and wider than most)."""
+    """``label`` as drawn in ``room`` pixels at ``size``: whole, or cut with "…" (measured, not
+    counted: "Thanh tra Thành phố Hồ Chí Minh" is 28 letters and wider than most). DejaVu Sans
+    is wider than most sans fonts, so a browser's own font fits too: for the page's SVG chart
+    and the mailed PNG."""
+    font = _font(size)
     if font.getlength(label) <= room:
         return label
     while label and font.getlength(label + "…") > room:
@@ -56,7 +53,7 @@ def rates_png(rows: Sequence[tuple[str, float]], width: int = 600) -> bytes:
         draw.line([(x, top), (x, height - top)], fill=GRID)
     for n, (label, rate) in enumerate(rows):
         y = top + n * (bar_height + gap)
-        draw.text((4, y + 1), _fit(label, font, label_width - 10), font=font, fill=INK)
+        draw.text((4, y + 1), fit_label(label, label_width - 10), font=font, fill=INK)
         draw.rectangle([label_width, y, label_width + span * max(0.0, min(rate, 100.0)) / 100,
                         y + bar_height], fill=BAR)
         draw.text((label_width + span * min(rate, 100.0) / 100 + 4, y + 1),

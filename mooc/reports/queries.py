@@ -900,18 +900,16 @@ def compliance_by_unit(unit_id: int | None, day: date, labels: dict[int, str]) -
 def completions_per_month(user: User, today: date, months: int = 12) -> list[tuple[str, int]]:
     """(yyyy-mm, completions) for the last ``months`` months, within the viewer's scope. A month
     is the local one: a course finished at 01:00 on the 1st in Hà Nội counts in that month."""
-    firsts = [date(today.year, today.month, 1)]
+    firsts = [date(today.year, today.month, 1)]  # this month's first day, then each month's before
     for _ in range(months - 1):
         firsts.append((firsts[-1] - timedelta(days=1)).replace(day=1))
-    firsts.reverse()
-    keys = [first.strftime("%Y-%m") for first in firsts]
     # Each completion falls in the latest month that began (local midnight) before it.
-    month = sa.case(*((Enrolment.completed_at >= clock.start_of(first), key)
-                      for first, key in reversed(list(zip(firsts, keys, strict=True)))))
+    month = sa.case(*((Enrolment.completed_at >= clock.start_of(first), first.strftime("%Y-%m"))
+                      for first in firsts))
     done = (
         sa.select(month.label("month"))
         .join(Staff, Staff.id == Enrolment.staff_id)
-        .where(Enrolment.completed_at >= clock.start_of(firsts[0]))
+        .where(Enrolment.completed_at >= clock.start_of(firsts[-1]))
     )
     scope = scope_of(user)
     if scope is not None:
@@ -919,4 +917,4 @@ def completions_per_month(user: User, today: date, months: int = 12) -> list[tup
     bucketed = done.subquery()  # grouped outside: PostgreSQL would see two copies of the CASE's values
     stmt = sa.select(bucketed.c.month, sa.func.count()).group_by(bucketed.c.month)
     found: dict[str, int] = dict(db.session.execute(stmt).all())
-    return [(key, found.get(key, 0)) for key in keys]
+    return [(key, found.get(key, 0)) for key in (first.strftime("%Y-%m") for first in reversed(firsts))]
