@@ -758,6 +758,9 @@ def flask_config(settings: Settings, overrides: Mapping[str, Any] | None = None)
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "PERMANENT_SESSION_LIFETIME": settings.session_max_hours * 3600,
+        # Signed and sent again only when it changes: it lives as long as the server's session
+        # may (SESSION_MAX_HOURS from sign-in), which alone decides idleness and expiry.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": 0,
         # CSRF tokens live as long as the session: a long quiz must not fail on submit.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -34,11 +36,40 @@ def default_workers() -> int:
     return max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
+WARM_AFTER = 200  # requests a worker serves before what it has built for good is frozen
+
+
+def freeze_heap() -> None:
+    """Move every object alive now out of the garbage collector's sight (``gc.freeze``).
+
+    The app keeps some 200,000 long-lived objects (SQLAlchemy's mappings and statement cache,
+    compiled templates, catalogues). Python's full collections walk all of them; measured on the
+    lesson page, that was 0.4 ms of every request's 3.4 ms of CPU. Frozen objects are never
+    walked again (nor written to, so the workers' pages stay shared with the master after the
+    fork). Garbage is collected first, so no cycle is kept for ever.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def _freeze_when_warm() -> Any:
+    """A gunicorn post_request hook: freeze the worker's heap once, after its first
+    WARM_AFTER requests (the templates, catalogues and statements it compiles on demand)."""
+    served = itertools.count(1)
+
+    def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+        if next(served) == WARM_AFTER:
+            freeze_heap()
+
+    return post_request
+
+
 def serve(app: Flask, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     """Run gunicorn in the foreground until interrupted (Ctrl+C)."""
     with app.app_context():
         for engine in [db.engine, *replica.engines(app)]:
             engine.dispose()  # no pooled connection may cross the fork into the workers
+    freeze_heap()  # what the master built is inherited by every worker
 
     def post_fork(server: Any, worker: Any) -> None:
         with app.app_context():
@@ -56,6 +87,7 @@ def serve(app: Flask, host: str, port: int, workers: int, threads: int, access_l
         "errorlog": "-",
         "loglevel": "warning",
         "post_fork": post_fork,
+        "post_request": _freeze_when_warm(),
         "forwarded_allow_ips": "127.0.0.1",
     }
     _Gunicorn(app, options).run()

@@ -205,6 +205,24 @@ def test_idle_and_absolute_session_lifetimes(make_app, make_user):
     assert client.get("/").status_code == 302
 
 
+def test_the_session_cookie_is_sent_at_sign_in_not_with_every_page(make_app, make_user):
+    """The cookie carries only the session's token and lives as long as the server's session
+    may: signing it again on every page was work for nothing (issue 20)."""
+    app = make_app(SESSION_MAX_HOURS=2)
+    client = app.test_client()
+    user = make_user()
+    signed_in = login(client, user.email)
+    cookie = next(c for c in signed_in.headers.getlist("Set-Cookie") if c.startswith("mooc_session="))
+    assert "Expires=" in cookie and "HttpOnly" in cookie
+    expires = client.get_cookie("mooc_session").expires
+    assert timedelta(hours=2) - timedelta(minutes=1) < expires - clock.now() <= timedelta(hours=2)
+    client.get("/")  # the first page may add its form token to the session
+    for _ in range(2):
+        page = client.get("/")
+        assert page.status_code == 200
+        assert not [c for c in page.headers.getlist("Set-Cookie") if c.startswith("mooc_session=")]
+
+
 @pytest.mark.parametrize("target, expected", [
     ("/account/password", "/account/password"),
     ("//evil.example/x", "/"),
