@@ -5,6 +5,7 @@ the tree, one for the people; sub-units roll up into the unit shown in Python, a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -124,5 +125,9 @@ def _people(program_id: int, counted: set[int] | None, names: dict[int, str],
 
 
 def live_programs() -> list[Program]:
-    return list(db.session.scalars(
-        sa.select(Program).where(Program.archived.is_(False)).order_by(Program.title)))
+    return list(db.session.scalars(_live_programs()))
+
+
+@functools.cache
+def _live_programs() -> sa.Select[Program]:
+    return sa.select(Program).where(Program.archived.is_(False)).order_by(Program.title)

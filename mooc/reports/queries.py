@@ -30,7 +30,7 @@ from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
-from mooc.roster.units import subtree_ids, tree, unit_labels
+from mooc.roster.units import subtree_ids, tree, unit_labels, unit_rows
 from mooc.training.models import AssignmentRule, Enrolment, ProgramStep, program_step_courses, rule_units
 from mooc.training.status import STILL_TO_DO, TO_DO, EnrolmentStatus, in_order_on
 
@@ -222,8 +222,7 @@ class DrillDown:
 
 def drill_down(user: User, parent_id: int | None) -> DrillDown:
     """The tree read once as plain rows; only the units shown loaded as objects."""
-    units: dict[int, Any] = {row.id: row for row in db.session.execute(
-        sa.select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.name, OrgUnit.active))}
+    units: dict[int, Any] = {row.id: row for row in unit_rows()}
     children: dict[int | None, list[int]] = {}
     for row in units.values():
         children.setdefault(row.parent_id, []).append(row.id)
@@ -232,8 +231,8 @@ def drill_down(user: User, parent_id: int | None) -> DrillDown:
     owner = _owners(shown_rows, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
     counted = _counted_units(owner, parent_id, scope)
-    loaded = {u.id: u for u in db.session.scalars(sa.select(OrgUnit).where(
-        OrgUnit.id.in_([u.id for u in shown_rows] + ([parent_id] if parent_id is not None else []))))}
+    loaded = {u.id: u for u in db.session.scalars(_units_by_id(), {
+        "ids": [u.id for u in shown_rows] + ([parent_id] if parent_id is not None else [])})}
     return DrillDown(units, children, shown_rows, owner, counted, loaded)
 
 
@@ -290,18 +289,27 @@ def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: l
     return rows
 
 
+@functools.cache
+def _units_by_id() -> sa.Select[OrgUnit]:
+    return sa.select(OrgUnit).where(OrgUnit.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _rule_target_statements() -> tuple[sa.Select, sa.Select]:
+    """``_rule_targets``' two statements, built once per process (every report page asks)."""
+    named = (sa.select(rule_units.c.unit_id)
+             .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
+             .where(AssignmentRule.active.is_(True))
+             .distinct())
+    every = sa.select(sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
+    return named, every
+
+
 def _rule_targets() -> tuple[set[int], bool]:
     """The units active rules name, and whether an active rule covers every unit (those made
     later too). A unit is covered when one of these is the unit or above it (two queries)."""
-    targets = set(db.session.scalars(
-        sa.select(rule_units.c.unit_id)
-        .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
-        .where(AssignmentRule.active.is_(True))
-        .distinct()
-    ))
-    every_unit = bool(db.session.scalar(sa.select(sa.exists().where(
-        AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))))
-    return targets, every_unit
+    named, every = _rule_target_statements()
+    return set(db.session.scalars(named)), bool(db.session.scalar(every))
 
 
 def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:

@@ -5,6 +5,7 @@ subtree only."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import date
@@ -83,14 +84,20 @@ def _narrow_first(message: str, endpoint: str) -> WerkzeugResponse:
     return redirect(url_for(endpoint, **_args_but_export()))
 
 
+@functools.cache
+def _choice_statements() -> tuple[sa.Select[Course], sa.Select[Position]]:
+    """The live courses and the positions, in the order the form lists them (built once)."""
+    return (sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title),
+            sa.select(Position).order_by(Position.rank))
+
+
 def _choices(*, units: bool = True) -> dict:
     """The filter form's choices; ``units``: the unit select box too (the dashboard has none:
     its units are its rows)."""
+    courses, positions = _choice_statements()
     return {
-        "courses": db.session.scalars(
-            sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title)
-        ).all(),
-        "positions": db.session.scalars(sa.select(Position).order_by(Position.rank)).all(),
+        "courses": db.session.scalars(courses).all(),
+        "positions": db.session.scalars(positions).all(),
         "programs": program_report.live_programs(),
         "units": unit_choices(current_user) if units else None,
         "statuses": queries.LIST_STATUSES,  # with "still to finish", as every report reads it

@@ -9,6 +9,7 @@ from then on. So a person's past stays theirs, and reports roll up by the tree a
 from __future__ import annotations
 
 import enum
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,12 +92,7 @@ def unit_labels(unit_ids: Iterable[int] | None = None) -> dict[int, str]:
     worked out (a report showing one province of 321 units labels one)."""
     labels = g.get("_unit_labels") if has_request_context() else None
     if labels is None:
-        rows = g.get("_unit_label_rows") if has_request_context() else None
-        if rows is None:
-            rows = db.session.execute(
-                sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)).all()
-            if has_request_context():
-                g._unit_label_rows = rows
+        rows = unit_rows()
         if unit_ids is not None:
             return labels_of(rows, only=unit_ids)
         labels = labels_of(rows)
@@ -105,6 +101,22 @@ def unit_labels(unit_ids: Iterable[int] | None = None) -> dict[int, str]:
     if unit_ids is None:
         return dict(labels)
     return {unit_id: labels[unit_id] for unit_id in unit_ids if unit_id in labels}
+
+
+@functools.cache
+def _every_unit() -> sa.Select[int, str, int | None, str, bool]:
+    return sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)
+
+
+def unit_rows() -> Sequence[sa.Row[int, str, int | None, str, bool]]:
+    """Every unit as a plain row (id, name, parent_id, code, active), read once per request
+    (kept in ``g``): the labels and a report's tree read the same rows."""
+    rows = g.get("_unit_label_rows") if has_request_context() else None
+    if rows is None:
+        rows = db.session.execute(_every_unit()).all()
+        if has_request_context():
+            g._unit_label_rows = rows
+    return rows
 
 
 def unit_label(unit: OrgUnit | int | None) -> str:

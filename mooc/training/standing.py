@@ -119,14 +119,11 @@ def _enrolment_statement() -> sa.Select:
     )
 
 
-def _attempts(user_id: int | None, quiz_ids: list[int],
-              since: datetime | None) -> tuple[list[sa.Row], dict[int, int]]:
-    """The person's attempts (of any status and cycle) at ``quiz_ids`` (what progress, the
-    graded ones, and the attempt limits count) and the extra attempts granted them per quiz in
-    the cycle that began at ``since``, in one statement (a grant's row has no status: an
-    attempt's status is never null)."""
-    if user_id is None or not quiz_ids:
-        return [], {}
+@functools.cache
+def _attempts_and_grants() -> sa.CompoundSelect:
+    """``_attempts``' statement, built once per process (the course page asks it on every view)."""
+    user_id: sa.BindParameter[int] = sa.bindparam("user_id")
+    quiz_ids: sa.BindParameter[list[int]] = sa.bindparam("quiz_ids", expanding=True)
     taken: Any = sa.select(
         QuizAttempt.quiz_id, QuizAttempt.status, QuizAttempt.passed, QuizAttempt.percent,
         QuizAttempt.submitted_at, sa.literal_column("0").label("extra"), QuizAttempt.started_at,
@@ -135,9 +132,21 @@ def _attempts(user_id: int | None, quiz_ids: list[int],
         AttemptGrant.quiz_id, sa.null(), sa.null(), sa.null(), sa.null(), AttemptGrant.extra,
         AttemptGrant.granted_at,
     ).where(AttemptGrant.user_id == user_id, AttemptGrant.quiz_id.in_(quiz_ids))
+    return sa.union_all(taken, granted)
+
+
+def _attempts(user_id: int | None, quiz_ids: list[int],
+              since: datetime | None) -> tuple[list[sa.Row], dict[int, int]]:
+    """The person's attempts (of any status and cycle) at ``quiz_ids`` (what progress, the
+    graded ones, and the attempt limits count) and the extra attempts granted them per quiz in
+    the cycle that began at ``since``, in one statement (a grant's row has no status: an
+    attempt's status is never null)."""
+    if user_id is None or not quiz_ids:
+        return [], {}
     rows: list[sa.Row] = []
     grants: dict[int, int] = {}
-    result: sa.Result[Any] = db.session.execute(sa.union_all(taken, granted))
+    result: sa.Result[Any] = db.session.execute(_attempts_and_grants(),
+                                                {"user_id": user_id, "quiz_ids": quiz_ids})
     for row in result:
         if row.status is None:
             if not attempts.counts(row.started_at, since):
