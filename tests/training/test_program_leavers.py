@@ -1,8 +1,8 @@
 """A person who leaves the roster is held to no due date, for their programmes as for their
 courses (``status.held_to_due_dates``): from the moment they leave (in the roster import's
 transaction, or the nightly run on their leaving date) no reader shows their programme as
-overdue or behind, and a later nightly run changes nothing of it; if they come back, their due
-dates count again, for both. Before, the programme cycle of a
+overdue or behind, a later nightly run changes nothing of it, and no course of a step opens for
+them; if they come back, their due dates count again, for both. Before, the programme cycle of a
 person who left read "Quá hạn" on their record (page, PDF, CSV) for good: nothing ever closed it,
 and its status did not ask whether the person had left."""
 
@@ -21,12 +21,12 @@ from mooc.auth.models import Role
 from mooc.extensions import db
 from mooc.roster import importer
 from mooc.roster.models import Staff, StaffStatus
-from mooc.training import program_paths
+from mooc.training import history, program_paths
 from mooc.training.program_paths import ProgramStatus
 from tests.conftest import login
 from tests.roster.helpers import HEADER, csv_bytes
 from tests.training.test_certificate_details import pdf_text
-from tests.training.test_programs import program_id, require, the_cycle, world  # noqa: F401 (a fixture)
+from tests.training.test_programs import course_enrolments, program_id, require, the_cycle, world  # noqa: F401 (a fixture)
 
 START = datetime(2026, 3, 2, 3, tzinfo=UTC)  # 10:00 in Hà Nội: the rule is made, the programme assigned
 LEFT = "Đã nghỉ trước khi hoàn thành"
@@ -185,6 +185,30 @@ def test_a_person_who_comes_back_is_overdue_again_for_the_programme_as_for_its_c
     assert (back.page, back.csv, back.courses) == (OVERDUE, OVERDUE, [OVERDUE])  # the same cycles
     assert statuses_of_paths(app, staff) == [ProgramStatus.OVERDUE]
     assert staff.full_name in programme_report_people(client, app)
+
+
+# --- no course opens for a person who left -------------------------------------------------------------
+
+
+def test_no_course_of_a_step_opens_for_a_person_who_left_until_they_come_back(world, make_staff):  # noqa: F811
+    """A completion of step 1 imported as history after they left: the step counts (1 of 3), but
+    step 2's course does not open for them, as no rule enrols a person who left; the nightly run
+    does not open it either. When they come back, it opens. Before, it opened at once."""
+    app, unit, staff, colleague = assigned_and_overdue(world, make_staff)
+    _leave_by_import(app, unit, staff, colleague, "missing from the whole roster")
+    with app.app_context():
+        plan = history.plan_history(f"Mã cán bộ,Khóa học,Ngày hoàn thành\n{staff.staff_code},CB,01/03/2026\n"
+                                    .encode(), clock.today())
+        assert not plan.issues
+        history.apply_history(plan)
+        db.session.commit()
+    assert the_cycle(app, staff).steps_done == 1
+    assert "tiep-dan" not in course_enrolments(app, staff)  # was opened for a person who left
+    nightly(app)
+    assert "tiep-dan" not in course_enrolments(app, staff)
+    roster_import(app, [[staff.staff_code, staff.full_name, "", unit.code, "", "Đang công tác"]],
+                  [*HEADER, "Trạng thái"])
+    assert course_enrolments(app, staff)["tiep-dan"] == ("program", True, "not_started")
 
 
 # --- the rule ------------------------------------------------------------------------------------------
