@@ -53,8 +53,8 @@ def _members(program_id: int, counted: set[int] | None) -> sa.Select:
     """The people following the programme (their latest cycle, open or completed, not closed),
     who have not left, in the units counted (None: every unit)."""
     stmt = (sa.select(Staff.id, Staff.unit_id, Staff.staff_code, Staff.full_name, Staff.sort_key,
-                      ProgramEnrolment.completed_at, ProgramEnrolment.assigned_on, ProgramEnrolment.due_on,
-                      ProgramEnrolment.steps_done, ProgramEnrolment.steps_required)
+                      Staff.status, ProgramEnrolment.completed_at, ProgramEnrolment.assigned_on,
+                      ProgramEnrolment.due_on, ProgramEnrolment.steps_done, ProgramEnrolment.steps_required)
             .join(Staff, Staff.id == ProgramEnrolment.staff_id)
             .where(ProgramEnrolment.program_id == program_id, ProgramEnrolment.latest.is_(True),
                    ProgramEnrolment.closed_at.is_(None), Staff.status != StaffStatus.LEFT))
@@ -65,7 +65,7 @@ def _members(program_id: int, counted: set[int] | None) -> sa.Select:
 
 def status_of(row: Any, today: date) -> ProgramStatus:
     return ProgramStatus.of_values(row.completed_at is not None, row.assigned_on, row.due_on,
-                                   row.steps_done, row.steps_required, today)
+                                   row.steps_done, row.steps_required, today, staff_status=row.status)
 
 
 def program_rollup(user: User, program: Program, parent_id: int | None, today: date) -> ProgramRollup:

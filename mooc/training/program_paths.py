@@ -1,7 +1,7 @@
 """What a trainee and the reports read of programmes: a person's path (steps done, the current
 one, locked ones and why, the due date, the certificate), the programme cycles of a person's
-training record, and the status of a programme cycle (completed, on track, behind, overdue),
-decided here only."""
+training record, and the status of a programme cycle (completed, on track, behind, overdue;
+left before completing), decided here only."""
 
 from __future__ import annotations
 
@@ -15,30 +15,40 @@ from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.extensions import db
+from mooc.roster.models import Staff, StaffStatus
 from mooc.training.models import Program, ProgramCertificate, ProgramEnrolment
 from mooc.training.programs import StepState, StepStatus, step_states, valid_completions
+from mooc.training.status import held_to_due_dates
 
 
 class ProgramStatus(enum.StrEnum):
     """A programme cycle's status. Behind: on time, but fewer of its required steps are done
     than the share of the time from assignment to the due date that has passed (half the time
-    gone, under half the steps done). Overdue: not completed and its due date is past."""
+    gone, under half the steps done). Overdue: not completed and its due date is past. Left:
+    not completed, of a person who has left the roster: held to no due date, so neither on
+    track, behind nor overdue (``status.held_to_due_dates``, the rule a course's cycle follows;
+    nothing is written when they leave, so it reads so at once, and as before if they return)."""
 
     COMPLETED = "completed"
     ON_TRACK = "on_track"
     BEHIND = "behind"
     OVERDUE = "overdue"
+    LEFT = "left"
 
     @classmethod
-    def of(cls, enrolment: ProgramEnrolment, today: date | None = None) -> ProgramStatus:
+    def of(cls, enrolment: ProgramEnrolment, today: date | None = None, *,
+           staff_status: StaffStatus | str) -> ProgramStatus:
         return cls.of_values(enrolment.completed_at is not None, enrolment.assigned_on, enrolment.due_on,
-                             enrolment.steps_done, enrolment.steps_required, today or clock.today())
+                             enrolment.steps_done, enrolment.steps_required, today or clock.today(),
+                             staff_status=staff_status)
 
     @classmethod
     def of_values(cls, completed: bool, assigned_on: date, due_on: date | None, done: int, required: int,
-                  today: date) -> ProgramStatus:
+                  today: date, *, staff_status: StaffStatus | str) -> ProgramStatus:
         if completed:
             return cls.COMPLETED
+        if not held_to_due_dates(staff_status):
+            return cls.LEFT
         if due_on is not None and due_on < today:
             return cls.OVERDUE
         if due_on is not None and required and due_on > assigned_on:
@@ -57,6 +67,7 @@ LABELS = {
     ProgramStatus.ON_TRACK: _l("On track"),
     ProgramStatus.BEHIND: _l("Behind schedule"),
     ProgramStatus.OVERDUE: _l("Overdue"),
+    ProgramStatus.LEFT: _l("Left before completing"),
 }
 NO_LONGER_REQUIRED = _l("No longer required")  # a cycle closed or renewed before it was completed
 
@@ -82,11 +93,14 @@ class Path:
 
 def path_of(program: Program, staff_id: int | None, today: date | None = None) -> Path:
     today = today or clock.today()
-    enrolment = None
+    enrolment, staff_status = None, StaffStatus.ACTIVE
     if staff_id is not None:
-        enrolment = db.session.scalar(sa.select(ProgramEnrolment).where(
-            ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.program_id == program.id,
-            ProgramEnrolment.latest.is_(True)))
+        found = db.session.execute(
+            sa.select(ProgramEnrolment, Staff.status).join(Staff, Staff.id == ProgramEnrolment.staff_id)
+            .where(ProgramEnrolment.staff_id == staff_id, ProgramEnrolment.program_id == program.id,
+                   ProgramEnrolment.latest.is_(True))).first()
+        if found is not None:
+            enrolment, staff_status = found
     course_ids = {course.id for step in program.steps for course in step.courses}
     completions = valid_completions({staff_id}, course_ids, today).get(staff_id or 0, []) \
         if staff_id is not None else []
@@ -97,7 +111,7 @@ def path_of(program: Program, staff_id: int | None, today: date | None = None) -
             ProgramCertificate.program_enrolment_id == enrolment.id))
     status = None
     if enrolment is not None and enrolment.closed_at is None:
-        status = ProgramStatus.of(enrolment, today)
+        status = ProgramStatus.of(enrolment, today, staff_status=staff_status)
     return Path(program, enrolment, states, status, certificate)
 
 
@@ -146,22 +160,24 @@ class RecordRow:
         return f"{self.enrolment.steps_done}/{self.enrolment.steps_required}"
 
 
-def record_of(staff_id: int, today: date | None = None) -> list[RecordRow]:
+def record_of(staff: Staff, today: date | None = None) -> list[RecordRow]:
     """Every cycle of every programme of the person, by title, newest first (one query), as
-    ``queries.record`` lists their courses."""
+    ``queries.record`` lists their courses (their roster status: a person who left is held to
+    no due date, for programmes as for courses)."""
     today = today or clock.today()
     rows = db.session.execute(
         sa.select(ProgramEnrolment, Program.title, Program.code, ProgramCertificate)
         .join(Program, Program.id == ProgramEnrolment.program_id)
         .outerjoin(ProgramCertificate, ProgramCertificate.program_enrolment_id == ProgramEnrolment.id)
-        .where(ProgramEnrolment.staff_id == staff_id)
+        .where(ProgramEnrolment.staff_id == staff.id)
         .order_by(Program.title, ProgramEnrolment.cycle.desc())
     ).all()
-    return [RecordRow(e, title, code, _record_status(e, today), certificate)
+    return [RecordRow(e, title, code, _record_status(e, today, staff.status), certificate)
             for e, title, code, certificate in rows]
 
 
-def _record_status(enrolment: ProgramEnrolment, today: date) -> ProgramStatus | None:
+def _record_status(enrolment: ProgramEnrolment, today: date,
+                   staff_status: StaffStatus) -> ProgramStatus | None:
     if enrolment.completed_at is None and (enrolment.closed_at is not None or not enrolment.latest):
         return None
-    return ProgramStatus.of(enrolment, today)
+    return ProgramStatus.of(enrolment, today, staff_status=staff_status)

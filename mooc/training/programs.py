@@ -238,7 +238,7 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     """Bring the open programme cycles of these people (of these programmes) up to date.
     Returns how many programme cycles completed. A few queries whatever the number of people."""
     today = today or clock.today()
-    enrolments = _open_cycles(staff_ids, program_ids)
+    enrolments, left = _open_cycles(staff_ids, program_ids)
     if not enrolments:
         return 0
     programs = {p.id: p for p in db.session.scalars(
@@ -252,7 +252,8 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     for enrolment in enrolments:
         program = programs[enrolment.program_id]
         if not program.archived and _advance_one(enrolment, program, completions.get(enrolment.staff_id, []),
-                                                 latest, today, refresher=enrolment.rule_id in refreshing):
+                                                 latest, today, refresher=enrolment.rule_id in refreshing,
+                                                 opens=enrolment.staff_id not in left):
             completed += 1
     db.session.flush()
     events.touched(people)
@@ -260,12 +261,17 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
 
 
 def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: list[tuple[int, datetime]],
-                 latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool) -> bool:
+                 latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool,
+                 opens: bool = True) -> bool:
     """One cycle: its open steps' courses opened, its done choices' untaken options closed, its
-    steps counted; True when that completes it. ``refresher``: its rule renews changed-only."""
+    steps counted; True when that completes it. ``refresher``: its rule renews changed-only.
+    ``opens`` False (a person who left): no course opens for them, as no rule enrols a person
+    who left (``assign.matching_staff_query``); their steps are still counted, and a completion
+    recorded for them (history) still completes it. If they come back, the roster change
+    advances them again (``hooks``) and the courses open then."""
     states = step_states(program, enrolment, completions)
     for state in states:
-        if state.status == StepStatus.OPEN:
+        if state.status == StepStatus.OPEN and opens:
             _enrol_step(enrolment, state, latest, today, refresher=refresher and enrolment.cycle > 1)
         elif state.status == StepStatus.DONE:
             _close_untaken_options(enrolment, state, latest)
@@ -276,17 +282,21 @@ def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: lis
     return False
 
 
-def _open_cycles(staff_ids: set[int] | None, program_ids: set[int] | None) -> list[ProgramEnrolment]:
+def _open_cycles(staff_ids: set[int] | None,
+                 program_ids: set[int] | None) -> tuple[list[ProgramEnrolment], set[int]]:
+    """The open latest cycles (of these people, of these programmes), and who of their people
+    has left the roster (one query)."""
     if staff_ids is not None and not staff_ids:
-        return []
-    stmt = sa.select(ProgramEnrolment).where(
+        return [], set()
+    stmt = sa.select(ProgramEnrolment, Staff.status).join(Staff, Staff.id == ProgramEnrolment.staff_id).where(
         ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
         ProgramEnrolment.completed_at.is_(None))
     if staff_ids is not None:
         stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
     if program_ids is not None:
         stmt = stmt.where(ProgramEnrolment.program_id.in_(program_ids))
-    return list(db.session.scalars(stmt))
+    rows = db.session.execute(stmt).all()
+    return [e for e, _status in rows], {e.staff_id for e, status in rows if status == StaffStatus.LEFT}
 
 
 def _latest_course_cycles(staff_ids: set[int], course_ids: set[int]) -> dict[tuple[int, int], Enrolment]:

@@ -81,7 +81,7 @@ def program_table(staff: Staff) -> list[tuple[program_paths.RecordRow, list[Any]
     (the steps as two numbers, as the programme report's export has them: "2/3" in a CSV cell
     is the 2nd of March to a spreadsheet)."""
     result = []
-    for row in program_paths.record_of(staff.id):
+    for row in program_paths.record_of(staff):
         e = row.enrolment
         cells = [
             row.program_title,

@@ -14,10 +14,12 @@ The rule, for one cycle of a course on ``today`` (the local date, ``clock.today(
   (the person moved out of every rule's scope) or superseded by a later cycle of the same
   course (``latest`` false: e.g. a completion imported from elsewhere);
 - **overdue**: otherwise, a cycle not started or in progress whose due date is before
-  today (due today is not overdue), of a person who has not left;
+  today (due today is not overdue), of a person held to their due dates
+  (``held_to_due_dates``: not once they have left the roster);
 - **in progress** / **not started**: otherwise, its stored state.
 
 Overdue is computed, never stored. The statuses exclude one another and cover every cycle.
+A programme cycle's status (``program_paths.ProgramStatus``) asks ``held_to_due_dates`` too.
 """
 
 from __future__ import annotations
@@ -35,6 +37,19 @@ from mooc.roster.models import StaffStatus
 from mooc.training.models import Enrolment, EnrolmentState
 
 _OPEN_STATES = (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)
+
+
+def held_to_due_dates(staff_status: StaffStatus | str) -> bool:
+    """Whether a person's due dates count, for courses and programmes alike: not once they have
+    left the roster. Nothing is written when a person leaves (their cycles stay as they were, for
+    their history), so every reader sees it at once, the day they leave, and their due dates
+    count again the day they come back. ``held_to_due_dates_sql`` is the same rule in SQL."""
+    return StaffStatus(staff_status) != StaffStatus.LEFT
+
+
+def held_to_due_dates_sql(staff_status: Any) -> sa.ColumnElement[bool]:
+    """``held_to_due_dates`` of a roster status column (``Staff.status``)."""
+    return staff_status != StaffStatus.LEFT
 
 
 class EnrolmentStatus(enum.StrEnum):
@@ -66,8 +81,7 @@ class EnrolmentStatus(enum.StrEnum):
             return cls.EXEMPT
         if enrolment.closed_at is not None or (enrolment.latest is not None and not enrolment.latest):
             return cls.CLOSED
-        gone = StaffStatus(staff_status) == StaffStatus.LEFT
-        if not gone and enrolment.due_on is not None and enrolment.due_on < today:
+        if held_to_due_dates(staff_status) and enrolment.due_on is not None and enrolment.due_on < today:
             return cls.OVERDUE
         return cls(state.value)
 
@@ -99,7 +113,7 @@ class EnrolmentStatus(enum.StrEnum):
         state = enrolment.state
         past_due = sa.and_(enrolment.due_on.is_not(None), enrolment.due_on < today)
         if staff_status is not None:
-            past_due = sa.and_(staff_status != StaffStatus.LEFT, past_due)
+            past_due = sa.and_(held_to_due_dates_sql(staff_status), past_due)
         live: list[sa.ColumnElement[bool]] = (
             [] if current else [enrolment.closed_at.is_(None), enrolment.latest.is_(True)]
         )

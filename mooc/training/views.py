@@ -189,7 +189,7 @@ def record(staff_id: int):
         "training/record.html",
         staff=staff,
         rows=rows,
-        programs=program_paths.record_of(staff.id),
+        programs=program_paths.record_of(staff),
         enrol_form=enrol_form,
         exempt_form=ExemptForm(),
         extend_form=ExtendForm(),
