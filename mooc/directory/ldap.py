@@ -26,7 +26,7 @@ from ldap3.utils.conv import escape_filter_chars
 from mooc.auth.backends import Directory, DirectoryRefused, DirectoryUnavailable
 from mooc.auth.models import Role, User
 from mooc.config import LdapSettings
-from mooc.directory.matching import NoMatch, match_person
+from mooc.directory.matching import NoMatch, match_person, named
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +75,11 @@ class LdapDirectory:
             return match_person(by=self.config.match_by, staff_code=entry.staff_code, email=entry.email)
         except NoMatch as refused:
             # The password was right: the person reads why they cannot come in, and nothing counts.
-            # The audit trail keeps whom the directory named (the retention purge ties the user
-            # name typed to that person).
-            person = entry.staff_code if self.config.match_by == "staff_code" else entry.email
+            # The audit trail keeps whom the directory named, as the roster was searched for them:
+            # the user name typed is that person's (mooc.privacy.names).
+            person = named(by=self.config.match_by, staff_code=entry.staff_code, email=entry.email)
             raise DirectoryRefused(f"roster_{refused.reason}", refused.message(), counts=False,
-                                   person=person) from None
+                                   person=person or None) from None
 
     def verify(self, login: str, password: str) -> DirectoryEntry:
         """The directory's entry for `login` if `password` is its password."""

@@ -35,21 +35,25 @@ class NoMatch(Exception):
                  "Ask your unit's HR officer to add you.")
 
 
+def named(*, by: str, staff_code: str | None = None, email: str | None = None) -> str:
+    """Whom the directory named, as the roster is searched for them: the staff code
+    (``by="staff_code"``) or the e-mail address (``by="email"``), normalised; "" for none. A
+    refusal's audit event keeps it (``person``), which ties the user name typed to the person
+    (``mooc.privacy.names``)."""
+    if by == "staff_code":
+        return clean(staff_code)
+    if by == "email":
+        return normalise_email(email)
+    raise ValueError(f"match by staff_code or email, not {by!r}")
+
+
 def match_person(*, by: str, staff_code: str | None = None, email: str | None = None) -> User:
     """The account of the roster entry whose staff code (``by="staff_code"``) or e-mail
     (``by="email"``) the directory asserted; raises NoMatch otherwise."""
-    if by == "staff_code":
-        code = clean(staff_code)
-        if not code:
-            raise NoMatch("unknown")
-        where = Staff.staff_code == code
-    elif by == "email":
-        address = normalise_email(email)
-        if not address:
-            raise NoMatch("unknown")
-        where = sa.func.lower(Staff.email) == address
-    else:
-        raise ValueError(f"match by staff_code or email, not {by!r}")
+    value = named(by=by, staff_code=staff_code, email=email)
+    if not value:
+        raise NoMatch("unknown")
+    where = Staff.staff_code == value if by == "staff_code" else sa.func.lower(Staff.email) == value
     row = db.session.execute(
         sa.select(Staff, User).outerjoin(User, User.staff_id == Staff.id).where(where)
     ).first()

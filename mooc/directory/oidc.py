@@ -37,7 +37,7 @@ from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.config import OidcSettings
 from mooc.database import rowcount
-from mooc.directory.matching import match_person
+from mooc.directory.matching import match_person, named
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
 
@@ -276,13 +276,23 @@ def verify_id_token(config: OidcSettings, metadata: Mapping[str, Any], id_token:
     return dict(claims)
 
 
-def person_for(config: OidcSettings, claims: Mapping[str, Any]) -> User:
-    """The roster's account for these claims (matching.match_person; raises NoMatch)."""
+def _claimed(config: OidcSettings, claims: Mapping[str, Any]) -> dict[str, str | None]:
+    """The staff code and e-mail the claims assert, as matching reads them."""
     staff_code = claims.get(config.staff_code_claim)
     email = claims.get(config.email_claim)
-    return match_person(by=config.match_by,
-                        staff_code=str(staff_code) if staff_code is not None else None,
-                        email=str(email) if isinstance(email, str) else None)
+    return {"staff_code": str(staff_code) if staff_code is not None else None,
+            "email": str(email) if isinstance(email, str) else None}
+
+
+def person_for(config: OidcSettings, claims: Mapping[str, Any]) -> User:
+    """The roster's account for these claims (matching.match_person; raises NoMatch)."""
+    return match_person(by=config.match_by, **_claimed(config, claims))
+
+
+def named_person(config: OidcSettings, claims: Mapping[str, Any]) -> str:
+    """Whom the claims name, as the roster is searched for them (the staff code or the e-mail of
+    MOOC_OIDC_MATCH_BY, normalised): a refusal's audit event keeps it (``person``)."""
+    return named(by=config.match_by, **_claimed(config, claims))
 
 
 def asserts_mfa(config: OidcSettings, claims: Mapping[str, Any]) -> bool:

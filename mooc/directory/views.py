@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from mooc.auth import audit, signin
@@ -80,7 +82,9 @@ def oidc_callback():
         user = oidc.person_for(config, claims)
     except NoMatch as no_match:
         target = str(claims.get(config.email_claim) or claims.get(config.staff_code_claim) or "")
-        audit.record("login.failed", target=target, reason=no_match.reason, method="oidc")
+        # Whom the provider named: the address it sent is theirs even when the roster has another.
+        named: dict[str, Any] = {"person": person} if (person := oidc.named_person(config, claims)) else {}
+        audit.record("login.failed", target=target, reason=no_match.reason, method="oidc", **named)
         return _refused(no_match.message(), 403)
     with short_write(db.session):
         response = signin.complete(user, method="oidc", next_url=trip.next_url,

@@ -2,8 +2,10 @@
 officers read it (the events about the people and units of their subtree): filters, pages,
 and the rows of its CSV export. Scope is in the query, as in the reports.
 
-An event is *about* a person or unit when its ``target`` names them: a staff code, a roster or
-sign-in e-mail address, a unit code (how ``audit.record`` callers name what they act on)."""
+An event is *about* a unit when its ``target`` is the unit's code, and about a person when its
+``target`` names them: a staff code, an address of theirs (now or before), a directory user name
+tied to them. ``mooc.privacy.names`` holds that rule, shared with the export of a person's data
+and the retention purge."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from mooc import clock
 from mooc.auth.models import AuditEvent, Permission, User
 from mooc.database import alias
 from mooc.extensions import db
-from mooc.roster.models import OrgUnit, Staff
+from mooc.privacy import names
+from mooc.roster.models import OrgUnit
 from mooc.roster.scope import visible_units
 
 PER_PAGE = 50
@@ -59,29 +62,20 @@ def units_of(user: User) -> set[int] | None:
 
 
 def _about_units(units: set[int]) -> sa.ColumnElement[bool]:
+    """The events naming a unit of ``units`` or a person on their roster (``names``: staff
+    code, any address of theirs, now or before, and the directory user names tied to them)."""
     unit_ids = sorted(units)
-    owner = alias(Staff, "owner")
-    names: sa.CompoundSelect = sa.union(
-        sa.select(Staff.staff_code).where(Staff.unit_id.in_(unit_ids)),
-        sa.select(Staff.email).where(Staff.unit_id.in_(unit_ids), Staff.email.is_not(None)),
-        sa.select(User.email).join(owner, owner.id == User.staff_id).where(owner.unit_id.in_(unit_ids)),
-        sa.select(OrgUnit.code).where(OrgUnit.id.in_(unit_ids)),
-    )
-    return AuditEvent.target.in_(sa.select(names.subquery().c[0]))
+    return sa.or_(names.named_in_target(names.People.of_units(unit_ids)),
+                  AuditEvent.target.in_(sa.select(OrgUnit.code).where(OrgUnit.id.in_(unit_ids))))
 
 
 def _about_person(text: str) -> sa.ColumnElement[bool]:
-    """The events naming a person (by staff code or any of their addresses) or done by them."""
+    """The events about the person ``text`` names (a staff code or any of their addresses):
+    naming them (``names``) or done by their accounts; and those whose target is ``text``
+    itself (a directory user name, an address nobody has)."""
     value = text.strip()
-    folded = value.lower()
-    staff = db.session.scalar(sa.select(Staff).where(sa.or_(Staff.staff_code == value,
-                                                             sa.func.lower(Staff.email) == folded)))
-    users = list(db.session.scalars(sa.select(User).where(
-        sa.or_(sa.func.lower(User.email) == folded, User.staff_id == (staff.id if staff else -1)))))
-    names = {value, folded} | {user.email for user in users}
-    if staff is not None:
-        names |= {staff.staff_code} | ({staff.email} if staff.email else set())
-    return sa.or_(AuditEvent.target.in_(sorted(names)), AuditEvent.actor_id.in_([user.id for user in users]))
+    return sa.or_(names.about(names.People.named(value)),
+                  sa.func.lower(sa.func.trim(AuditEvent.target)) == value.lower())
 
 
 def _local_start(day: date) -> datetime:

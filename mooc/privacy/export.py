@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.database import alias
 from mooc.extensions import db
-from mooc.privacy import traces
+from mooc.privacy import names
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
 from mooc.quizzes.models import AttemptGrant, QuizAttempt
 from mooc.reminders.models import ReminderLog
@@ -108,27 +107,11 @@ class Subject:
     def user_ids(self) -> list[int]:
         return [user.id for user in self.users]
 
-    @cached_property
-    def identifiers(self) -> set[str]:
-        """What audit events name a person by (their ``target``): staff code and e-mail addresses,
-        those they had before too (``account.email_changed``, as the retention purge follows
-        them): a sign-in refused under a former address is about the person."""
-        found = {user.email for user in self.users}
-        if self.staff is not None:
-            found.add(self.staff.staff_code)
-            if self.staff.email:
-                found.add(self.staff.email)
-        found |= traces.former_addresses([value for value in found if value and "@" in value])
-        return {value for value in found if value}
-
-    @cached_property
-    def directory_logins(self) -> set[str]:
-        """The directory user names (LDAP uid, sAMAccountName) the directory tied to the person
-        at sign-in, lower-case, as the retention purge finds them (``traces.directory_logins``):
-        a failed sign-in typed under one of them (a wrong password) is about the person too."""
-        staff_code = self.staff.staff_code if self.staff is not None else ""
-        addresses = [value for value in self.identifiers if "@" in value]
-        return traces.logins_of(staff_code, addresses, self.user_ids)
+    @property
+    def people(self) -> names.People:
+        """The person as ``mooc.privacy.names`` reads the audit trail (the purge and the audit
+        log read it so too)."""
+        return names.People.of(self.staff.id if self.staff is not None else None, self.user_ids)
 
     @property
     def label(self) -> str:
@@ -321,14 +304,10 @@ def _attempts(user_ids: list[int]) -> list[dict[str, Any]]:
 
 def about_condition(subject: Subject) -> sa.ColumnElement[bool]:
     """Audit events about the person: theirs (as actor) or naming them (as target): by staff
-    code, e-mail address or directory user name (sign-ins are recorded with what was typed)."""
-    conditions: list[sa.ColumnElement[bool]] = []
-    if subject.user_ids:
-        conditions.append(AuditEvent.actor_id.in_(subject.user_ids))
-    targets = subject.identifiers | subject.directory_logins
-    if targets:
-        conditions.append(AuditEvent.target.in_(sorted(targets)))
-    return sa.or_(*conditions) if conditions else sa.false()
+    code, an address of theirs (now or before) or a directory user name tied to them, in any
+    case (``names``: sign-ins are recorded with what was typed, refusals with what a directory
+    said)."""
+    return names.about(subject.people)
 
 
 def audit_events(subject: Subject) -> list[dict[str, Any]]:

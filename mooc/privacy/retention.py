@@ -31,7 +31,7 @@ from mooc.auth.models import AuthSession, LoginThrottle, RecoveryCode, SecondFac
 from mooc.auth.tokens import AccountToken
 from mooc.config import Settings
 from mooc.extensions import db
-from mooc.privacy import traces
+from mooc.privacy import names, traces
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
 from mooc.quizzes.models import QuizAttempt
 from mooc.reminders.models import ReminderLog
@@ -86,28 +86,29 @@ def due(today: date, days: int) -> list[Leaver]:
 def _identity(staff: Staff, users: list[User], code: str) -> traces.Identity:
     """Everything that names the person, read before anything changes: the roster's name and
     the accounts', the names their certificates were issued under (a name changed since is
-    still theirs), every address (the roster's, the accounts', and those the accounts had
-    before), the staff code, and the directory user names tied to them; and the longer names
-    of other people on the roster that hold one of theirs (left as they are)."""
+    still theirs), every address (the roster's, the accounts', and those they had before), the
+    staff code, and the directory user names tied to them (``names``: the rule the export of
+    their data and the audit log follow too); and the longer names of other people on the
+    roster that hold one of theirs (left as they are)."""
     enrolments = sa.select(Enrolment.id).where(Enrolment.staff_id == staff.id)
     programmes = sa.select(ProgramEnrolment.id).where(ProgramEnrolment.staff_id == staff.id)
     held = set(db.session.scalars(sa.union(
         sa.select(Certificate.holder_name).where(Certificate.enrolment_id.in_(enrolments)),
         sa.select(ProgramCertificate.holder_name)
         .where(ProgramCertificate.program_enrolment_id.in_(programmes)))))
-    names = {name for name in {staff.full_name, *(user.display_name for user in users), *held} if name}
+    written = {name for name in {staff.full_name, *(user.display_name for user in users), *held} if name}
+    people = names.People.of(staff.id, [user.id for user in users])
     addresses: dict[str, str] = {}
     for number, user in enumerate(users):  # each account gets an address of its own (unique)
         suffix = f"-{number}" if number else ""
         addresses[user.email.lower()] = f"{code.lower()}{suffix}@{NO_MAIL_DOMAIN}"
-    for address in traces.former_addresses([staff.email or "", *(user.email for user in users)]):
+    for address in sorted(names.values(names.addresses(people))):  # the roster's, and those before
         addresses.setdefault(address, f"{code.lower()}@{NO_MAIL_DOMAIN}")
     longer = db.session.scalars(sa.select(Staff.full_name).where(
-        Staff.id != staff.id, sa.or_(*[Staff.full_name.contains(name, autoescape=True) for name in names])))
-    identity = traces.Identity(pseudonym=code, name=f"{NAME_PREFIX} {code}", staff_code=staff.staff_code,
-                               names=names, addresses=addresses, kept=set(longer) - names)
-    identity.logins = traces.directory_logins(identity, [user.id for user in users])
-    return identity
+        Staff.id != staff.id, sa.or_(*[Staff.full_name.contains(name, autoescape=True) for name in written])))
+    return traces.Identity(pseudonym=code, name=f"{NAME_PREFIX} {code}", staff_code=staff.staff_code,
+                           names=written, addresses=addresses, kept=set(longer) - written,
+                           logins=names.values(names.directory_logins(people)))
 
 
 def _close_accounts(users: list[User], identity: traces.Identity) -> None:

@@ -19,17 +19,15 @@ How text is matched (``Identity.rewrite``):
 - directory user names only where a whole value is one (a ``target``, a JSON value): a user
   name such as ``an`` or ``hoa`` is also a Vietnamese word.
 
-A user name is the person's only when the directory said so: the user name typed at a sign-in
-the directory let in (``login`` in the event of ``signin.complete``), or typed with the right
-password by someone the roster refused, named by the directory (``person`` in ``login.failed``).
-A user name only ever typed wrong cannot be tied to anyone and stays (a guess is no identity).
+Which addresses (now and before) and directory user names are the person's is
+``mooc.privacy.names``'s rule, the one the export of their data and the audit log follow: a user
+name only ever typed wrong cannot be tied to anyone and stays (a guess is no identity).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -113,8 +111,6 @@ NAMES_NOBODY = frozenset({
     "oidc_logins.state_hash", "oidc_logins.nonce", "oidc_logins.code_verifier", "oidc_logins.next_url",
 })
 
-LOGIN_ACTIONS = ("login.succeeded", "login.second_factor_asked", "login.failed")
-
 
 @dataclass
 class Identity:
@@ -127,10 +123,6 @@ class Identity:
     addresses: dict[str, str]  # lower-case address -> its replacement (an address that takes no mail)
     logins: set[str] = field(default_factory=set)  # lower-case directory user names
     kept: set[str] = field(default_factory=set)  # other people's longer names that hold one of theirs
-
-    def names_it(self, value: str) -> bool:
-        """Whether ``value`` is, whole, the person's staff code or one of their addresses."""
-        return bool(value) and (value == self.staff_code or value.strip().lower() in self.addresses)
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
@@ -192,49 +184,6 @@ class Identity:
 
 def _forms(word: str, is_json: bool) -> set[str]:
     return {word, json.dumps(word)[1:-1]} if is_json else {word}
-
-
-def directory_logins(identity: Identity, user_ids: list[int]) -> set[str]:
-    """The directory user names the person typed at sign-in, as far as the directory tied them
-    to the person (see the module's docstring), lower-case."""
-    found: set[str] = set()
-    rows = db.session.execute(
-        sa.select(AuditEvent.action, AuditEvent.actor_id, AuditEvent.target, AuditEvent.details)
-        .where(AuditEvent.action.in_(LOGIN_ACTIONS),
-               sa.or_(AuditEvent.actor_id.in_(user_ids), identity.condition(AuditEvent.details))))
-    for action, actor_id, target, details in rows:
-        details = details if isinstance(details, dict) else {}
-        if action == "login.failed":
-            person = details.get("person")
-            if isinstance(person, str) and identity.names_it(person) and target:
-                found.add(target.strip().lower())
-        elif actor_id in user_ids and isinstance(details.get("login"), str):
-            found.add(details["login"].strip().lower())
-    return {login for login in found if login}
-
-
-def logins_of(staff_code: str, addresses: Iterable[str], user_ids: list[int]) -> set[str]:
-    """``directory_logins`` of a person known by their staff code ("" without a roster entry),
-    addresses and accounts, who is not being pseudonymised: the export of their data finds the
-    audit events typed under these user names, as the purge rewrites them."""
-    identity = Identity(pseudonym="", name="", staff_code=staff_code, names=set(),
-                        addresses={address.strip().lower(): "" for address in addresses if address})
-    return directory_logins(identity, user_ids)
-
-
-def former_addresses(addresses: Iterable[str]) -> set[str]:
-    """The addresses a person had before (``account.email_changed`` events, followed back from
-    the current ones), lower-case."""
-    known = {address.lower() for address in addresses if address}
-    new = set(known)
-    while new:
-        rows = db.session.scalars(sa.select(AuditEvent.details).where(
-            AuditEvent.action == "account.email_changed", sa.func.lower(AuditEvent.target).in_(sorted(new))))
-        previous = {str(details.get("previous") or "").strip().lower()
-                    for details in rows if isinstance(details, dict)}
-        new = {address for address in previous if address} - known
-        known |= new
-    return known
 
 
 def rewrite_copies(identity: Identity) -> int:

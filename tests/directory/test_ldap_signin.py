@@ -5,6 +5,8 @@ others' records is asked for its second factor, and the retention purge forgets 
 
 from __future__ import annotations
 
+import csv
+import io
 import socket
 import threading
 from datetime import date, timedelta
@@ -17,7 +19,7 @@ from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
 from mooc.extensions import db
 from mooc.privacy import export
 from mooc.roster import importer
-from mooc.roster.models import Staff, StaffStatus
+from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from tests.conftest import TEST_PASSWORD, answer_code, csrf_token, enrol, login
 from tests.directory.slapd import DUNG, HA, MAI, NAM, free_port
 from tests.privacy.scan import traces_of
@@ -328,3 +330,47 @@ def test_the_data_export_holds_the_failed_sign_ins_typed_under_her_directory_use
             staff = db.session.scalar(sa.select(Staff).where(Staff.staff_code == person.staff_code))
             events_of = export.gather(export.subject_of_staff(staff))["audit_events"]
             assert [event["target"] for event in events_of if event["action"] == "login.failed"] == typed
+
+
+BY_EMAIL = {"LDAP_MATCH_BY": "email", "LDAP_STAFF_CODE_ATTRIBUTE": "departmentNumber"}
+
+
+@pytest.mark.parametrize("match_by", [{}, BY_EMAIL], ids=["by staff code", "by e-mail"])
+def test_each_province_manager_reads_the_directory_sign_ins_of_their_people(directory_app, roster, make_unit,
+                                                                            make_user, match_by):
+    """Mai signs in as ``mai.tran`` after a wrong password; Hà, who left, types ``ha.pham`` with
+    her right password and is refused by the roster (she never signed in); Dũng, of another
+    province, does as Mai did; ``khong.ai`` is only ever typed wrong. Ninh Bình's manager reads
+    the refusals under Mai's and Hà's user names, not Dũng's; Hà Nam's reads Dũng's only; the
+    administrator finds each person's by their staff code or address."""
+    app = directory_app(**match_by)
+    with app.app_context():
+        ninh_binh = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "NB"))
+        db.session.expunge(ninh_binh)
+    ha_nam = make_unit("Thanh tra tỉnh Hà Nam", code="HNA")
+    with app.app_context():
+        db.session.execute(sa.update(Staff).where(Staff.staff_code == DUNG.staff_code)
+                           .values(unit_id=ha_nam.id))
+        db.session.commit()
+    for person in (MAI, DUNG):
+        assert WRONG in login(app.test_client(), person.uid, "sai mat khau").get_data(as_text=True)
+        assert login(app.test_client(), person.uid, person.password).status_code == 302
+    assert LEFT in login(app.test_client(), HA.uid, HA.password).get_data(as_text=True)
+    assert WRONG in login(app.test_client(), "khong.ai", "sai mat khau").get_data(as_text=True)
+
+    def refused(reader, query: str = "") -> set[str]:
+        client = app.test_client()
+        assert login(client, reader.email).status_code == 302
+        response = client.get(f"/admin/audit?export=csv&action=login.failed{query}")
+        assert response.status_code == 200
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+        return {row[3] for row in rows[1:]}
+
+    ours = make_user(role=Role.MANAGER, scope_unit=ninh_binh, email="chanh.ninhbinh@thanhtra.gov.vn")
+    theirs = make_user(role=Role.MANAGER, scope_unit=ha_nam, email="chanh.hanam@thanhtra.gov.vn")
+    assert refused(ours) == {"mai.tran", "ha.pham"}
+    assert refused(theirs) == {"dung.nguyen"}
+    admin = roster["admin"]
+    assert "khong.ai" in refused(admin)
+    assert refused(admin, f"&person={MAI.staff_code}") == {"mai.tran"}
+    assert refused(admin, f"&person={HA.mail.upper()}") == {"ha.pham"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mooc.directory.matching import NoMatch, match_person
+from mooc.directory.matching import NoMatch, match_person, named
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 
@@ -71,3 +71,11 @@ def test_no_account_or_inactive_account(app, make_staff, make_user):
 def test_matching_by_something_else_is_a_programming_error(app):
     with app.app_context(), pytest.raises(ValueError):
         match_person(by="uid", staff_code="1")
+
+
+def test_a_refusal_names_the_person_as_the_roster_was_searched_for_them():
+    """What a refusal's audit event keeps as ``person`` is what the roster was searched by."""
+    assert named(by="staff_code", staff_code=" 00123 ", email="x@y.vn") == "00123"
+    assert named(by="email", staff_code="00123", email=" MAI.TRAN@thanhtra.gov.vn ") \
+        == "mai.tran@thanhtra.gov.vn"
+    assert named(by="email", email=None) == ""

@@ -8,6 +8,7 @@ the audit event they leave (login.failed), so each test fails if that check is m
 from __future__ import annotations
 
 import re
+from datetime import date
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -19,6 +20,7 @@ from mooc.auth.models import AuditEvent, LoginThrottle, Role
 from mooc.config import ConfigError, build_settings
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
+from mooc.privacy import export
 from mooc.roster import importer
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from tests.conftest import csrf_token, login
@@ -29,6 +31,7 @@ from tests.directory.oidc_server import (
     running_provider,
     sign_in_at_provider,
 )
+from tests.privacy.scan import traces_of
 from tests.roster.helpers import csv_bytes
 
 WRONG = "Sai e-mail hoặc mật khẩu."
@@ -368,3 +371,27 @@ def test_claims_the_id_token_lacks_are_read_from_userinfo(make_app, conforming_p
     assert "Trần Thị Mai" in client.get("/").get_data(as_text=True)
     assert successes(app) == [
         {"target": "mai.tran@thanhtra.gov.vn", "method": "oidc", "second_factor": "none"}]
+
+
+def test_a_refusal_under_the_providers_address_for_her_is_hers(oidc_app, provider, make_staff, make_user):
+    """Nam left; the roster has another address for him than the provider's. Refused at the
+    callback, his event is written under the provider's address and names him (``person``, his
+    staff code, as he was matched by): it is in his export, and the retention purge, five years
+    on, leaves that address nowhere."""
+    nam = make_staff("Lê Văn Nam", email="nam.lv@thanhtra.gov.vn", staff_code="00456")
+    make_user(email="nam.lv@thanhtra.gov.vn", staff=nam)
+    with oidc_app.app_context():
+        staff = db.session.get(Staff, nam.id)
+        staff.status, staff.left_on = StaffStatus.LEFT, date(2019, 6, 30)
+        db.session.commit()
+    client = oidc_app.test_client()
+    assert come_back(client, sign_in_at_provider(start(client), "nam.le")).status_code == 403
+    with oidc_app.app_context():
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "login.failed"))
+        assert (event.target, event.details["person"]) == ("nam.le@thanhtra.gov.vn", "00456")
+        mine = export.gather(export.subject_of_staff(db.session.get(Staff, nam.id)))["audit_events"]
+        assert [item["target"] for item in mine] == ["nam.le@thanhtra.gov.vn"]
+    result = oidc_app.test_cli_runner().invoke(args=["privacy", "purge"])
+    assert "Pseudonymised 1 people" in result.output, result.output
+    with oidc_app.app_context():
+        assert traces_of({"nam.le@thanhtra.gov.vn", "nam.lv@thanhtra.gov.vn", "00456", "Lê Văn Nam"}) == []

@@ -22,7 +22,7 @@ from flask import Flask
 from mooc import clock
 from mooc.api.models import ApiToken
 from mooc.auth import audit
-from mooc.auth.models import LoginThrottle, Role, User
+from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
 from mooc.auth.sessions import start_session
 from mooc.auth.tokens import TokenPurpose, issue
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
@@ -188,3 +188,43 @@ def staff_of(app: Flask, staff_id: int) -> Staff:
         staff = db.session.get(Staff, staff_id)
         db.session.expunge(staff)
         return staff
+
+
+@dataclass
+class SignIns:
+    """Directory and OpenID sign-ins as the sign-in pages record them (see ``sign_ins``)."""
+
+    hong_staff_id: int
+    ours: frozenset[str]  # the targets of the sign-ins of the province Nam Bộ's people
+    theirs: frozenset[str]  # Bắc Bộ's (Khác's)
+    nobodys: frozenset[str]  # typed wrong only: tied to nobody
+
+
+@pytest.fixture
+def sign_ins(world, make_staff) -> SignIns:
+    """Beside Ngọc's (``ngoc.tt``, tied by her directory sign-in): Hồng of Ngọc's section, who has
+    no account, typed her directory user name ``hong.dt`` with the right password (the roster
+    refused her: the directory named her by staff code) and was refused by the OpenID provider's
+    address, written as the provider sent it (capitals); Khác of the other province signed in as
+    ``khac.lv`` after a wrong password, and ``lv.khac``, a directory account whose address is his
+    (in capitals), was refused; ``ai.do`` was only ever typed wrong."""
+    with world.app.app_context():
+        section = db.session.scalar(sa.select(OrgUnit).where(OrgUnit.code == "NBO-3"))
+        db.session.expunge(section)
+    hong = make_staff("Đỗ Thị Hồng", unit=section, email="hong.dt@example.vn", staff_code="009020")
+    at = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    events = [
+        ("login.failed", None, "hong.dt", {"reason": "roster_no_account", "person": "009020"}),
+        ("login.failed", None, "Hong.DT@Example.vn", {"reason": "no_account", "method": "oidc"}),
+        ("login.failed", None, "khac.lv", {"reason": "directory_wrong_password"}),
+        ("login.succeeded", world.other_user_id, "khac.lv@example.vn",
+         {"method": "ldap", "second_factor": "none", "login": "khac.lv"}),
+        ("login.failed", None, "lv.khac", {"reason": "roster_inactive", "person": "KHAC.LV@example.vn"}),
+        ("login.failed", None, "ai.do", {"reason": "directory_wrong_password"}),
+    ]
+    with world.app.app_context():
+        db.session.add_all([AuditEvent(action=action, actor_id=actor, target=target, details=details, at=at)
+                            for action, actor, target, details in events])
+        db.session.commit()
+    return SignIns(hong.id, ours=frozenset({"ngoc.tt", "hong.dt", "Hong.DT@Example.vn"}),
+                   theirs=frozenset({"khac.lv", "lv.khac"}), nobodys=frozenset({"ai.do"}))

@@ -41,6 +41,12 @@ def _targets(client, query: str = "") -> list[str]:
     return [row[3] for row in _csv(client, query)[1:]]
 
 
+def _page_targets(client, query: str = "") -> list[str]:
+    response = client.get(f"/admin/audit?{query}")
+    assert response.status_code == 200, response.status_code
+    return re.findall(r'</code></td><td>([^<]*)</td>', response.get_data(as_text=True))
+
+
 def _client(world, user):
     client = world.app.test_client()
     assert login(client, user.email).status_code == 302
@@ -62,7 +68,8 @@ def test_an_administrator_reads_every_event_and_filters_them(world, make_user):
     assert _targets(client, "&from=05/03/2026&to=31/03/2026") == ["NBO-9", "ds.csv"]
     assert _targets(client, "&from=01/04/2026&to=01/04/2026") == ["NBO-10"]
     about = _targets(client, "&person=009001")
-    assert set(about) == {"009001", "ngoc.tt@example.vn"}  # by staff code: their code and addresses
+    # by staff code: their code, their addresses (now and before), their directory user name
+    assert set(about) == {"009001", "ngoc.tt@example.vn", "ngoc.cu@example.vn", "ngoc.tt"}
     assert _targets(client, "&person=NGOC.TT@example.vn") == about
 
 
@@ -162,7 +169,8 @@ def test_a_section_managers_csv_holds_the_events_of_their_subtree_only(world, ma
                                             beside.staff_code)])
     manager = make_user(role=Role.MANAGER, scope_unit=section, email="truong.phong3@example.vn")
     mine = _csv(_client(world, manager))
-    assert {row[3] for row in mine[1:]} == {"NBO-3", "NBO-3-1", "009010", "009001", "ngoc.tt@example.vn"}
+    assert {row[3] for row in mine[1:]} == {"NBO-3", "NBO-3-1", "009010", "009001", "ngoc.tt@example.vn",
+                                            "ngoc.cu@example.vn", "ngoc.tt"}
     assert all(len(row) == 8 for row in mine)
     province_manager = make_user(role=Role.MANAGER, scope_unit=province, email="chanh.thanh.tra@example.vn")
     assert {"NBO", "NBO-4", "009011"} <= set(_targets(_client(world, province_manager)))
@@ -230,3 +238,40 @@ def test_every_action_the_platform_records_has_a_name_people_read(world, make_us
     page = _client(world, admin).get("/admin/audit").get_data(as_text=True)
     assert re.search(r"<td>Đăng nhập<br><code[^>]*>login\.succeeded</code></td>", page)
     assert '<option value="login.succeeded">Đăng nhập</option>' in page
+
+
+def test_a_manager_reads_the_directory_sign_ins_of_their_people_and_no_others(world, sign_ins, make_user):
+    """Sign-ins are recorded under what was typed: a directory user name (``hong.dt``, ``khac.lv``)
+    or an address as the OpenID provider wrote it. The managers of each province read those of
+    their own people (tied by the directory, signed in or not), on the page and in the CSV; never
+    another province's, nor a user name only ever typed wrong (an administrator reads it)."""
+    province = unit_of(world.app, world.province_id)
+    other_unit = unit_of(world.app, world.other_unit_id)
+    ours = make_user(role=Role.MANAGER, scope_unit=province, email="chanh.nambo@example.vn")
+    theirs = make_user(role=Role.MANAGER, scope_unit=other_unit, email="chanh.bacbo@example.vn")
+    admin = make_user(role=Role.ADMIN, email="quantri@example.vn")
+    for manager, own, hidden in ((ours, sign_ins.ours, sign_ins.theirs),
+                                 (theirs, sign_ins.theirs, sign_ins.ours)):
+        client = _client(world, manager)
+        for read in (_targets(client, "&action=login.failed"),  # the CSV
+                     _page_targets(client, "action=login.failed")):
+            assert own <= set(read), manager.email
+            assert not (hidden | sign_ins.nobodys) & set(read), manager.email
+    assert sign_ins.nobodys <= set(_targets(_client(world, admin), "&action=login.failed"))
+
+
+def test_the_person_filter_finds_their_directory_sign_ins_by_staff_code_or_address(world, sign_ins,
+                                                                                  make_user):
+    """Filtered by a person's staff code or address (any case), the log holds the sign-ins under
+    the user names the directory tied to them and under their address as a provider wrote it;
+    nobody else's, and never past the reader's scope."""
+    admin = _client(world, make_user(role=Role.ADMIN, email="quantri@example.vn"))
+    for person in ("009020", "HONG.DT@example.vn"):
+        assert set(_targets(admin, f"&person={person}")) == {"hong.dt", "Hong.DT@Example.vn"}, person
+    khac = set(_targets(admin, "&person=009002&action=login.failed"))
+    assert khac == {"khac.lv", "lv.khac"}
+    assert set(_page_targets(admin, "person=khac.lv@example.vn&action=login.failed")) == khac
+    other_unit = unit_of(world.app, world.other_unit_id)
+    theirs = _client(world, make_user(role=Role.MANAGER, scope_unit=other_unit,
+                                      email="chanh.bacbo@example.vn"))
+    assert _targets(theirs, "&person=009020") == []

@@ -14,6 +14,7 @@ from mooc.auth.models import AuditEvent, AuthSession, Role, User
 from mooc.auth.tokens import AccountToken
 from mooc.extensions import db
 from mooc.privacy import export
+from mooc.roster.models import Staff
 from tests.conftest import csrf_token, login
 from tests.privacy.conftest import NAME, OTHER_NAME
 
@@ -191,3 +192,18 @@ def test_events_under_an_address_the_person_had_before_are_theirs(world):
     data, _text = _own_export(world)
     failed = {event["target"] for event in data["audit_events"] if event["action"] == "login.failed"}
     assert {"cu@example.vn", "cu-hon@example.vn"} <= failed and "khac-cu@example.vn" not in failed
+
+
+def test_the_sign_ins_the_directory_or_a_provider_recorded_under_another_name_are_theirs(world, sign_ins):
+    """Hồng never signed in: the directory named her when the roster refused her right password
+    (``hong.dt``), and the OpenID provider wrote her address in capitals. Both refusals are in
+    her export (the administrator's, on her written request); Ngọc's holds her own directory
+    user name and neither of Hồng's, Khác's or a user name only ever typed wrong."""
+    with world.app.app_context():
+        hong = db.session.get(Staff, sign_ins.hong_staff_id)
+        events = export.gather(export.subject_of_staff(hong))["audit_events"]
+    assert {event["target"] for event in events} == {"hong.dt", "Hong.DT@Example.vn"}
+    data, _text = _own_export(world)
+    failed = {event["target"] for event in data["audit_events"] if event["action"] == "login.failed"}
+    assert "ngoc.tt" in failed
+    assert not (sign_ins.ours - {"ngoc.tt"} | sign_ins.theirs | sign_ins.nobodys) & failed

@@ -1,0 +1,136 @@
+"""Which names in the audit trail are a person's: the one rule that the audit log's scope and
+its person filter, the export of a person's data and the retention purge all follow.
+
+``audit.record`` callers name what they act on in ``target``; an event names a person there by
+
+- their **staff code** (exact: the training and roster actions, the privacy exports);
+- an **e-mail address** of theirs, in any case: the roster's, their accounts', and every address
+  those had before (``account.email_changed``: ``target`` the new one, ``details.previous`` the
+  old one, followed back). Sign-in, password and account actions name the account's address;
+  the sign-in and reset forms what was typed (lower-cased), an OpenID refusal the provider's claim;
+- a **directory user name** the directory tied to them. The sign-in form records what was typed
+  (``login.failed``'s target is ``mai.tran``, not an address); the name is theirs once the
+  directory vouched for it: typed at a sign-in the directory let in (``details.login`` of their
+  ``login.succeeded`` / ``login.second_factor_asked``), or typed with the right password when the
+  roster refused them (``details.person`` of ``login.failed``, the staff code or address the
+  directory named), whether or not they ever signed in. A user name only ever typed wrong
+  cannot be tied to anyone and names nobody (a guess is no identity).
+
+Their accounts' own acts (``actor_id``) are about them too: the export and the person filter
+read them. The scope of a unit's managers reads targets only: a person of the unit who
+administers others acts on people outside it.
+
+Everything here is SQL over a set of people (``People``: a select of staff ids and one of
+account ids), so a unit tree's thousands of people are one query in the audit log's scope, and
+one person's names are the rows of the same query (the export, the purge)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from mooc.auth.models import AuditEvent, User
+from mooc.database import alias
+from mooc.extensions import db
+from mooc.roster.models import Staff
+
+SIGNED_IN = ("login.succeeded", "login.second_factor_asked")  # details.login: the user name typed
+REFUSED = "login.failed"  # details.person: whom the directory named when the roster refused them
+EMAIL_CHANGED = "account.email_changed"  # details.previous: the address before
+
+
+@dataclass(frozen=True)
+class People:
+    """A set of people: their roster entries and their accounts (selects of ids, or lists)."""
+
+    staff_ids: Any  # a select of Staff.id, or a list
+    user_ids: Any  # a select of User.id, or a list
+
+    @classmethod
+    def of(cls, staff_id: int | None, user_ids: Iterable[int]) -> People:
+        """One person: their roster entry (if any) and their accounts."""
+        return cls([staff_id] if staff_id is not None else [], sorted(user_ids))
+
+    @classmethod
+    def of_units(cls, unit_ids: Iterable[int]) -> People:
+        """Everyone on the roster of these units, and their accounts."""
+        staff_ids = sa.select(Staff.id).where(Staff.unit_id.in_(sorted(unit_ids)))
+        return cls(staff_ids, sa.select(User.id).where(User.staff_id.in_(staff_ids)))
+
+    @classmethod
+    def named(cls, text: str) -> People:
+        """Whoever ``text`` names: the roster entry with that staff code or address and the
+        accounts with that address, each with the other's (the person filter). Read first (two
+        small queries), so the log's query works on known ids."""
+        value = text.strip()
+        folded = value.lower()
+        staff_ids = set(db.session.scalars(sa.union(
+            sa.select(Staff.id).where(sa.or_(Staff.staff_code == value,
+                                             sa.func.lower(Staff.email) == folded)),
+            sa.select(User.staff_id).where(sa.func.lower(User.email) == folded, User.staff_id.is_not(None)))))
+        user_ids = set(db.session.scalars(sa.select(User.id).where(
+            sa.or_(sa.func.lower(User.email) == folded, User.staff_id.in_(sorted(staff_ids))))))
+        return cls(sorted(staff_ids), sorted(user_ids))
+
+
+def _folded(value: Any) -> Any:
+    return sa.func.lower(sa.func.trim(value))
+
+
+def staff_codes(people: People) -> sa.Select:
+    return sa.select(Staff.staff_code).where(Staff.id.in_(people.staff_ids))
+
+
+def addresses(people: People) -> sa.CTE:
+    """Their addresses, lower-case: the roster's and the accounts' now, and every one those had
+    before (one recursive query)."""
+    now = sa.union(
+        sa.select(_folded(Staff.email).label("address"))
+        .where(Staff.id.in_(people.staff_ids), Staff.email.is_not(None), Staff.email != ""),
+        sa.select(_folded(User.email).label("address")).where(User.id.in_(people.user_ids)),
+    ).subquery()
+    known = sa.select(now.c.address).cte(recursive=True)
+    changed = alias(AuditEvent, "changed")
+    previous = _folded(changed.details["previous"].as_string())
+    return known.union(sa.select(previous).where(
+        changed.action == EMAIL_CHANGED, _folded(changed.target) == known.c.address, previous != ""))
+
+
+def directory_logins(people: People) -> sa.CompoundSelect:
+    """The directory user names the directory tied to them (see the module's docstring),
+    lower-case."""
+    return sa.union(*_logins(people, addresses(people)))
+
+
+def _logins(people: People, known: sa.CTE) -> tuple[sa.Select, sa.Select]:
+    tying = alias(AuditEvent, "tying")  # the sign-in events that tie a user name to a person
+    person = sa.func.trim(tying.details["person"].as_string())
+    typed = _folded(tying.details["login"].as_string())
+    refused = sa.select(_folded(tying.target).label("name")).where(
+        tying.action == REFUSED, tying.target != "",
+        sa.or_(person.in_(staff_codes(people)), sa.func.lower(person).in_(sa.select(known.c.address))))
+    let_in = sa.select(typed.label("name")).where(
+        tying.action.in_(SIGNED_IN), tying.actor_id.in_(people.user_ids), typed != "")
+    return refused, let_in
+
+
+def named_in_target(people: People) -> sa.ColumnElement[bool]:
+    """The events whose target names one of ``people``: a staff code, or an address or directory
+    user name of theirs in any case."""
+    known = addresses(people)
+    folded = sa.union(sa.select(known.c.address.label("name")), *_logins(people, known))
+    return sa.or_(AuditEvent.target.in_(staff_codes(people)), _folded(AuditEvent.target).in_(folded))
+
+
+def about(people: People) -> sa.ColumnElement[bool]:
+    """The events about ``people``: naming them (``named_in_target``) or done by their accounts."""
+    return sa.or_(named_in_target(people), AuditEvent.actor_id.in_(people.user_ids))
+
+
+def values(statement: sa.Select | sa.CompoundSelect | sa.CTE) -> set[str]:
+    """The rows of one of the selects above, as a set (one person's, for the export and the purge)."""
+    query = sa.select(statement.c[0]) if isinstance(statement, sa.CTE) else statement
+    return {value for value in db.session.scalars(query) if value}
