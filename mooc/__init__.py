@@ -30,7 +30,7 @@ from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settin
 from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
-from mooc.i18n import LOCALES, select_locale
+from mooc.i18n import LOCALES, install_template_gettext, select_locale
 from mooc.roster.units import unit_label
 
 STATIC_DIR = ROOT_DIR / "static"
@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     replica.install(app, settings)  # the optional read replica (none on SQLite)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_locale=settings.default_locale)
+    install_template_gettext(app)
     params.install(app)  # before the blueprints: their <int:> rules use its converter
     _register_blueprints(app)
     _init_templates(app)
