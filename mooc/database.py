@@ -24,7 +24,7 @@ import contextvars
 import enum
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -273,6 +273,38 @@ def insert_many(session: Session | scoped_session[Any], table: sa.Table, rows: l
         for row in rows:
             copy.write_row([value.value if isinstance(value, enum.Enum) else value
                             for value in (row[name] for name in columns)])
+
+
+CHUNK = 900  # values per IN (...) list: the one ceiling (see chunks())
+
+T = TypeVar("T")
+
+
+def chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
+    """``values`` in order, in lists of at most ``size`` (default, and ceiling: ``CHUNK``): one
+    IN (...) list per statement. SQLAlchemy sends ``column.in_(ids)`` as one bound parameter per
+    id, and PostgreSQL's driver refuses a statement with more than 65,535 of them (old SQLite
+    builds, 999): a list that grows with the roster, the enrolments or the lessons is sent a
+    chunk at a time, or better not at all (a subquery, when the caller means everyone).
+    ``tests/test_bulk_limits.py`` lowers ``CHUNK`` and watches every bulk path."""
+    items = values if isinstance(values, list) else list(values)
+    step = CHUNK if size is None else max(1, min(size, CHUNK))
+    for start in range(0, len(items), step):
+        yield items[start:start + step]
+
+
+def chunked_in(column: Any, values: Iterable[Any] | sa.Select | None) -> Iterator[sa.ColumnElement[bool]]:
+    """The condition ``column IN values`` as the conditions of the statements to run, each
+    bounded: for None (everyone) ``true``, once; for a select, ``column IN (select)``, once (the
+    database reads the ids); for values, one IN list per chunk, in order (none when there are
+    no values: ``IN ()`` matches nothing). Run the statement once per condition and gather."""
+    if values is None:
+        yield sa.true()
+    elif isinstance(values, sa.Select):
+        yield column.in_(values)
+    else:
+        for chunk in chunks(values):
+            yield column.in_(chunk)
 
 
 @functools.cache

@@ -287,15 +287,16 @@ def load_staff(count: int, report: DemoReport, seed: int = 2026) -> None:
                      "status": StaffStatus.ACTIVE, "joined_on": joined,
                      "search_text": keys.search_text(full, code, email), "sort_key": keys.sort_key(full)})
     db.session.execute(sa.insert(Staff), rows)
-    new = db.session.execute(sa.select(Staff.id, Staff.unit_id, Staff.position_id, Staff.joined_on).where(
-        generated, Staff.staff_code > GENERATED_CODE.format(have))).all()
+    added = sa.and_(generated, Staff.staff_code > GENERATED_CODE.format(have))
+    new = db.session.execute(sa.select(Staff.id, Staff.unit_id, Staff.position_id, Staff.joined_on)
+                             .where(added)).all()
     events.touched(row[0] for row in new)
     db.session.execute(sa.insert(StaffHistory), [
         {"staff_id": sid, "valid_from": joined, "unit_id": unit, "position_id": position,
          "status": StaffStatus.ACTIVE} for sid, unit, position, joined in new])
     report.created["generated staff"] = len(new)
     assign.apply_rules(today=today - timedelta(days=40), staff_ids={row[0] for row in new})
-    _generated_progress(rng, {row[0] for row in new})
+    _generated_progress(rng, sa.select(Staff.id).where(added))  # (--staff 100000: no list of ids)
 
 
 def _generated_sections(report: DemoReport) -> dict[int, list[int]]:
@@ -314,7 +315,7 @@ def _generated_sections(report: DemoReport) -> dict[int, list[int]]:
     return sections
 
 
-def _generated_progress(rng: random.Random, staff_ids: set[int]) -> None:
+def _generated_progress(rng: random.Random, staff_ids: sa.Select) -> None:
     """Some of the generated people's enrolments completed (weeks ago), some under way."""
     courses = {c.id: c for c in db.session.scalars(sa.select(Course))}
     now = clock.now()

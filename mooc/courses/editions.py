@@ -23,6 +23,7 @@ from mooc import events
 from mooc.courses import diffing
 from mooc.courses.models import Course, CourseEdition, LegalDocument, Lesson, LessonLegalBasis, LessonVersion
 from mooc.courses.queries import course_cache
+from mooc.database import chunks
 from mooc.extensions import db
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
@@ -125,8 +126,8 @@ def _keep_versions(course_ids: list[int], live: list[tuple[int, str]]) -> None:
         .join(Lesson, Lesson.id == LessonVersion.lesson_id)
         .where(Lesson.course_id.in_(course_ids)))}
     missing = [lesson_id for lesson_id, source_hash in live if (lesson_id, source_hash) not in kept]
-    for start in range(0, len(missing), 500):
-        for lesson in db.session.scalars(sa.select(Lesson).where(Lesson.id.in_(missing[start:start + 500]))):
+    for chunk in chunks(missing, 500):  # (their text and HTML: 500 lessons read at a time)
+        for lesson in db.session.scalars(sa.select(Lesson).where(Lesson.id.in_(chunk))):
             db.session.add(LessonVersion(lesson_id=lesson.id, source_hash=lesson.source_hash,
                                          title=lesson.title, text=lesson.text, html=lesson.html))
 

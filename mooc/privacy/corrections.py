@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import User
+from mooc.database import chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
@@ -106,10 +107,10 @@ def _on_fields_changed(_sender: object, *, changes: dict[int, set[str]], actor_i
     if not changes:
         return
     pairs = {(staff_id, field) for staff_id, fields in changes.items() for field in fields}
-    open_requests = db.session.execute(
+    # (an import may change everyone: their ids go a chunk at a time)
+    open_requests = [row for chunk in chunks(sorted(changes)) for row in db.session.execute(
         sa.select(CorrectionRequest, Staff.staff_code).join(Staff, Staff.id == CorrectionRequest.staff_id)
-        .where(CorrectionRequest.status == CorrectionStatus.OPEN,
-               CorrectionRequest.staff_id.in_(sorted(changes)))).all()
+        .where(CorrectionRequest.status == CorrectionStatus.OPEN, CorrectionRequest.staff_id.in_(chunk)))]
     now = clock.now()
     for request, staff_code in open_requests:
         if (request.staff_id, request.field) not in pairs:

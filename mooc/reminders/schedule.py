@@ -35,7 +35,7 @@ from mooc import clock
 from mooc.auth.models import Role, User
 from mooc.config import Settings, settings
 from mooc.courses.models import Course
-from mooc.database import alias
+from mooc.database import alias, chunks
 from mooc.extensions import db
 from mooc.reminders.models import ReminderKind, ReminderLog, ReminderStatus
 from mooc.reports.queries import current_enrolments
@@ -47,7 +47,6 @@ from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, Enr
 from mooc.training.status import TO_DO, EnrolmentStatus
 
 ASSIGNED_LOOKBACK_DAYS = 7  # an assignment older than this is not announced any more
-LOOKUP_CHUNK = 500  # keys per query when reading the log
 
 
 @dataclass(frozen=True)
@@ -222,8 +221,7 @@ def unsent(keys: Iterable[str], stale_before: datetime) -> tuple[set[str], set[s
     keys = list(dict.fromkeys(keys))
     logged: dict[str, tuple[ReminderStatus, datetime]] = {}
     log = ReminderLog.__table__
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start:start + LOOKUP_CHUNK]
+    for chunk in chunks(keys):
         for key, status, claimed_at in db.session.execute(
             sa.select(log.c.key, log.c.status, log.c.claimed_at).where(log.c.key.in_(chunk))
         ):

@@ -39,12 +39,12 @@ from sqlalchemy.orm import Session
 
 from mooc import events
 from mooc.courses.models import CourseEdition
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.reports.models import ReportPerson
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.models import Enrolment, EnrolmentState
 
-CHUNK = 900  # people per IN (...) list: well under SQLite's limit on bound parameters
 REBUILD_ABOVE = 20_000  # past this many people touched, one set-based rebuild is cheaper
 _PENDING = "report_people.pending"  # session.info: the staff ids touched (or _EVERYONE)
 _COMMITTING = "report_people.committing"  # session.info: settled by before_commit
@@ -210,9 +210,8 @@ def _statements(dialect: str) -> tuple[sa.Executable, sa.Executable, sa.Executab
 def _recompute(connection: sa.Connection, staff_ids: Iterable[int]) -> None:
     """Make the rows of these people agree with their enrolments and roster rows."""
     lock, upsert, delete = _statements(connection.dialect.name)
-    ids = sorted(staff_ids)
-    for start in range(0, len(ids), CHUNK):
-        chunk = {"ids": ids[start:start + CHUNK]}
+    for ids in chunks(sorted(staff_ids)):
+        chunk = {"ids": ids}
         if connection.dialect.name == "postgresql":
             connection.execute(lock, chunk)
         connection.execute(upsert, chunk)

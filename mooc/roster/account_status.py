@@ -16,10 +16,9 @@ from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.auth.models import LoginThrottle, User
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.roster.models import Staff
-
-CHUNK = 5000
 
 
 class AccountStatus(enum.StrEnum):
@@ -87,8 +86,7 @@ def of_many(staff_ids: Iterable[int], now: datetime | None = None) -> dict[int, 
     """Each person's status, by staff id (every id given gets one)."""
     ids = list(dict.fromkeys(staff_ids))
     result: dict[int, AccountStatus] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    for chunk in chunks(ids):
         rows = db.session.execute(
             join(sa.select(Staff.id, expression(now))).where(Staff.id.in_(chunk)))
         result.update((staff_id, AccountStatus(value)) for staff_id, value in rows)

@@ -22,7 +22,7 @@ from mooc.auth.access import grantable_roles
 from mooc.auth.models import Permission, Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import settings
-from mooc.database import alias
+from mooc.database import alias, chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import account_status, scope
@@ -169,8 +169,7 @@ def _bulk_check(staff: Staff, status: AccountStatus, live: set[int], accounts: d
 
 def _users(column: InstrumentedAttribute, values: list) -> dict:
     found = {}
-    for start in range(0, len(values), account_status.CHUNK):
-        chunk = values[start:start + account_status.CHUNK]
+    for chunk in chunks(values):
         for user in db.session.execute(sa.select(User).where(column.in_(chunk))).scalars():
             found[getattr(user, column.key)] = user
     return found
@@ -180,8 +179,7 @@ def _live_invitations(staff_ids: list[int]) -> set[int]:
     """Of these people, those whose invitation link still works (unused, not expired)."""
     found: set[int] = set()
     now = clock.now()
-    for start in range(0, len(staff_ids), account_status.CHUNK):
-        chunk = staff_ids[start:start + account_status.CHUNK]
+    for chunk in chunks(staff_ids):
         found.update(staff_id for staff_id in db.session.execute(
             sa.select(User.staff_id).join(AccountToken, AccountToken.user_id == User.id)
             .where(User.staff_id.in_(chunk), AccountToken.purpose == TokenPurpose.INVITE,

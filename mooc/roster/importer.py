@@ -29,7 +29,7 @@ from flask_babel import lazy_gettext as _l
 from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import AuthSession, Role, User
-from mooc.database import insert_many
+from mooc.database import chunks, insert_many
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.progress import COMPARING, READING, SILENT, WRITING, Progress
@@ -57,7 +57,6 @@ __all__ = [
     "apply_plan", "diff", "file_checksum", "map_headers", "open_sheet", "plan_import", "read_rows",
 ]
 
-CHUNK = moves.CHUNK  # ids per IN (...) list (one number for the roster)
 
 # The roster's own messages; the shared ones (required, too long, dates, columns) are in planning.
 MESSAGES = {
@@ -697,9 +696,9 @@ def _protected_accounts(plan: ImportPlan, header_row: int) -> list[StaffIssue]:
     above = [role for role in Role if role.rank > highest_scoped.rank]
     issues = []
     ids = list(touched)
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunks(ids):
         for email, staff_id in db.session.execute(sa.select(User.email, User.staff_id).where(
-                User.staff_id.in_(ids[start:start + CHUNK]), User.role.in_(above))):
+                User.staff_id.in_(chunk), User.role.in_(above))):
             assert staff_id is not None  # the IN filter leaves out accounts without a person
             change = touched[staff_id]
             issues.append(StaffIssue(change.row or header_row, "", "protected_account", {"value": email}))
@@ -728,8 +727,7 @@ def _accounts_moving(changed: dict[int, StaffChange]) -> dict[int, tuple[str, st
     """user id -> (old address, new address, change) for the accounts of people whose e-mail changes."""
     moving: dict[int, tuple[str, str, StaffChange]] = {}
     ids = list(changed)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    for chunk in chunks(ids):
         linked = sa.select(User.id, User.email, User.staff_id).where(User.staff_id.in_(chunk))
         for user_id, email, staff_id in db.session.execute(linked):
             assert staff_id is not None  # the IN filter leaves out accounts without a person
@@ -743,9 +741,9 @@ def _accounts_moving(changed: dict[int, StaffChange]) -> dict[int, tuple[str, st
 def _holders(addresses: list[str]) -> dict[str, int]:
     """address -> the id of the account that signs in with it."""
     holders: dict[str, int] = {}
-    for start in range(0, len(addresses), CHUNK):
+    for chunk in chunks(addresses):
         holders.update(db.session.execute(sa.select(User.email, User.id)
-                                          .where(User.email.in_(addresses[start:start + CHUNK]))).all())
+                                          .where(User.email.in_(chunk))).all())
     return holders
 
 
@@ -837,8 +835,8 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
     # swaps, and hand-overs from a current person to a new hire, work in any order of rows.
     moving = [change.staff_id for change in updated
               if any(name == "email" for name, _old, _new in change.fields)]
-    for start in range(0, len(moving), CHUNK):
-        db.session.execute(sa.update(staff).where(staff.c.id.in_(moving[start:start + CHUNK]))
+    for chunk in chunks(moving):
+        db.session.execute(sa.update(staff).where(staff.c.id.in_(chunk))
                            .values(email=None))
     _insert_added([change for change in plan.changes if change.kind == ChangeKind.ADDED], resolved, now)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -932,8 +930,8 @@ def _sync_accounts(plan: ImportPlan) -> None:
     gone = [c.staff_id for c in plan.changes if c.kind == ChangeKind.DEACTIVATED and c.staff_id is not None]
     back = [c.staff_id for c in plan.changes if c.kind == ChangeKind.REACTIVATED and c.staff_id is not None]
     deactivate_accounts(gone)
-    for start in range(0, len(back), CHUNK):
-        db.session.execute(sa.update(User).where(User.staff_id.in_(back[start:start + CHUNK]))
+    for chunk in chunks(back):
+        db.session.execute(sa.update(User).where(User.staff_id.in_(chunk))
                         .values(active=True), execution_options={"synchronize_session": False})
 
 
@@ -950,8 +948,7 @@ def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:
         return
     users = User.__table__
     ids = [user_id for user_id, _old, _new in plan.account_emails]
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    for chunk in chunks(ids):
         db.session.execute(sa.update(users).where(users.c.id.in_(chunk))
                         .values(email=sa.literal("#") + sa.cast(users.c.id, sa.String)))
     statement = sa.update(users).where(users.c.id == sa.bindparam("_id")).values(email=sa.bindparam("_email"))
@@ -969,8 +966,7 @@ def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:
 def deactivate_accounts(staff_ids: list[int]) -> None:
     """Disable the accounts of these people and end their sessions."""
     now = clock.now()
-    for start in range(0, len(staff_ids), CHUNK):
-        chunk = staff_ids[start:start + CHUNK]
+    for chunk in chunks(staff_ids):
         users = sa.select(User.id).where(User.staff_id.in_(chunk)).scalar_subquery()
         db.session.execute(sa.update(AuthSession).where(AuthSession.user_id.in_(users),
                                                      AuthSession.revoked_at.is_(None))

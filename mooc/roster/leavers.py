@@ -16,6 +16,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from mooc import clock, events
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.roster import moves
 from mooc.roster.importer import deactivate_accounts
@@ -32,8 +33,8 @@ def leave_when_due(today: date | None = None) -> int:
     if not due:
         return 0
     ids = [row.id for row in due]
-    for start in range(0, len(ids), moves.CHUNK):
-        db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
+    for chunk in chunks(ids):
+        db.session.execute(sa.update(Staff).where(Staff.id.in_(chunk))
                            .values(status=StaffStatus.LEFT, updated_at=clock.now()),
                            execution_options={"synchronize_session": False})
     events.touched(ids)

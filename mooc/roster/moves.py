@@ -18,11 +18,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from mooc import events
-from mooc.database import insert_many
+from mooc.database import chunks, insert_many
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffHistory, StaffStatus
 
-CHUNK = 900  # ids per IN (...) list: well under SQLite's limit on bound parameters
 BATCH = 5000  # history rows built per batch: memory stays flat
 
 
@@ -50,8 +49,7 @@ def record_moves(moves: Sequence[Move], day: date, import_id: int | None = None)
     history = StaffHistory.__table__
     known = [move.staff_id for move in moves if move.before is not None]
     with_history: set[int] = set()
-    for start in range(0, len(known), CHUNK):
-        chunk = known[start:start + CHUNK]
+    for chunk in chunks(known):
         with_history.update(db.session.execute(
             sa.select(history.c.staff_id).where(history.c.staff_id.in_(chunk),
                                                 history.c.valid_to.is_(None))).scalars())
@@ -74,10 +72,9 @@ def units_moved(unit_ids: set[int]) -> None:
     if not unit_ids:
         return
     people: set[int] = set()
-    ids = sorted(unit_ids)
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunks(sorted(unit_ids)):
         people.update(db.session.execute(sa.select(Staff.id).where(
-            Staff.unit_id.in_(ids[start:start + CHUNK]), Staff.status != StaffStatus.LEFT)).scalars())
+            Staff.unit_id.in_(chunk), Staff.status != StaffStatus.LEFT)).scalars())
     db.session.flush()
     if people:
         events.roster_changed.send(None, staff_ids=people)

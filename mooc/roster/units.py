@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import User
+from mooc.database import chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import moves, planning
@@ -308,8 +309,8 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
                              .where(Staff.unit_id == unit.id)).all()
     ids = [row.id for row in people]
     sub_units = set(db.session.execute(sa.select(OrgUnit.id).where(OrgUnit.parent_id == unit.id)).scalars())
-    for start in range(0, len(ids), moves.CHUNK):
-        db.session.execute(sa.update(Staff).where(Staff.id.in_(ids[start:start + moves.CHUNK]))
+    for chunk in chunks(ids):
+        db.session.execute(sa.update(Staff).where(Staff.id.in_(chunk))
                         .values(unit_id=target.id, updated_at=clock.now()),
                         execution_options={"synchronize_session": False})
     events.touched(ids)

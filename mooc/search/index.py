@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from mooc import parallel
 from mooc.courses.models import Course, Lesson, Module
 from mooc.courses.signals import lessons_synced
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.progress import INDEXING, SILENT, Progress
 from mooc.search.models import SearchSection
@@ -44,8 +45,7 @@ def _live_lessons() -> sa.Select:
 
 
 def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), BATCH):
-        yield ids[start:start + BATCH]
+    return chunks(ids, BATCH)  # (never past database.CHUNK ids per IN list)
 
 
 _LABELS: dict[str, list[str]] = {}  # weight -> ["", "1A", "2A", ... "16383A"], made on first use

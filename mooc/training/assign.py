@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from mooc import clock
 from mooc.auth.models import User
+from mooc.database import chunked_in, chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.progress import ASSIGNING, SILENT, Progress
@@ -116,6 +118,19 @@ def preview(draft: RuleDraft, today: date | None = None, sample_size: int = 20) 
     return Preview(count, to_enrol, sample, due_date(draft, today))
 
 
+SAMPLE_FROM = 5000  # a preview's sample of people is drawn from the first ids of its list
+
+
+def sample_of(staff_ids: Sequence[int], size: int) -> list[Staff]:
+    """The first ``size`` people in Vietnamese name order among the first ``SAMPLE_FROM`` of
+    ``staff_ids`` (a preview's sample): a statement per ``database.CHUNK`` of them."""
+    found: dict[int, Staff] = {}
+    for chunk in chunks(list(dict.fromkeys(staff_ids[:SAMPLE_FROM]))):
+        found.update((staff.id, staff) for staff in db.session.scalars(
+            sa.select(Staff).where(Staff.id.in_(chunk)).order_by(Staff.sort_key).limit(size)))
+    return sorted(found.values(), key=lambda staff: staff.sort_key)[:size]
+
+
 @dataclass
 class AssignReport:
     enrolled: int = 0  # first cycles opened
@@ -136,15 +151,20 @@ class AssignReport:
         return self
 
 
-def _latest_cycles(course_id: int, staff_ids: set[int] | None) -> dict[int, Enrolment]:
+def named(staff_ids: Collection[int] | None) -> list[int] | None:
+    """The people a caller named, in id order, for ``database.chunked_in`` (one statement per
+    chunk of them); None: everyone (one statement, no list)."""
+    return None if staff_ids is None else sorted(staff_ids)
+
+
+def _latest_cycles(course_id: int, staff_ids: Collection[int] | None) -> dict[int, Enrolment]:
     stmt = sa.select(Enrolment).where(Enrolment.course_id == course_id)
-    if staff_ids is not None:
-        stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
     latest: dict[int, Enrolment] = {}
-    for enrolment in db.session.scalars(stmt):
-        current = latest.get(enrolment.staff_id)
-        if current is None or enrolment.cycle > current.cycle:
-            latest[enrolment.staff_id] = enrolment
+    for whose in chunked_in(Enrolment.staff_id, named(staff_ids)):
+        for enrolment in db.session.scalars(stmt.where(whose)):
+            current = latest.get(enrolment.staff_id)
+            if current is None or enrolment.cycle > current.cycle:
+                latest[enrolment.staff_id] = enrolment
     return latest
 
 
@@ -162,13 +182,12 @@ def rules_by_target(target: str, enrolments: Any, target_ids: set[int] | None,
     if target_ids is not None:
         active = active.where(rule_target.in_(target_ids))
         open_targets = open_targets.where(enrolment_target.in_(target_ids))
-    if staff_ids is not None:
-        open_targets = open_targets.where(enrolments.staff_id.in_(staff_ids))
     by_target: dict[int, list[AssignmentRule]] = defaultdict(list)
     for rule in db.session.scalars(active):
         by_target[getattr(rule, target) or 0].append(rule)
-    for target_id in db.session.scalars(open_targets):
-        by_target.setdefault(target_id, [])  # no active rule any more: its enrolments close
+    for whose in chunked_in(enrolments.staff_id, named(staff_ids)):
+        for target_id in db.session.scalars(open_targets.where(whose)):
+            by_target.setdefault(target_id, [])  # no active rule any more: its enrolments close
     return by_target
 
 
@@ -199,7 +218,7 @@ def _apply_course(
     course_id: int, rules: list[AssignmentRule], today: date, staff_ids: set[int] | None
 ) -> AssignReport:
     report = AssignReport()
-    covered = _covered(rules, staff_ids)
+    covered = covered_by(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
     for staff_id, covering in covered.items():
         if not _adopted_from_program(latest.get(staff_id), covering[0]):
@@ -259,15 +278,16 @@ def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule) -> bo
     return True
 
 
-def _covered(rules: list[AssignmentRule], staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:
-    """Staff id -> the rules that cover them, in id order (the first one enrols them)."""
+def covered_by(rules: list[AssignmentRule],
+               staff_ids: Collection[int] | None) -> dict[int, list[AssignmentRule]]:
+    """Staff id -> the rules that cover them, in id order (the first one enrols them); of
+    ``staff_ids`` only, if given. (A course's rules and a programme's alike.)"""
     covered: dict[int, list[AssignmentRule]] = {}
     for rule in sorted(rules, key=lambda r: r.id):
         stmt = matching_staff_query(RuleDraft.of(rule))
-        if staff_ids is not None:
-            stmt = stmt.where(Staff.id.in_(staff_ids))
-        for staff_id in db.session.scalars(stmt):
-            covered.setdefault(staff_id, []).append(rule)
+        for whose in chunked_in(Staff.id, named(staff_ids)):
+            for staff_id in db.session.scalars(stmt.where(whose)):
+                covered.setdefault(staff_id, []).append(rule)
     return covered
 
 
@@ -287,13 +307,12 @@ def _close_uncovered(course_id: int, staff_ids: set[int] | None,
             Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
         )
     )
-    if staff_ids is not None:
-        stmt = stmt.where(Enrolment.staff_id.in_(staff_ids))
     closed: list[int] = []
-    for enrolment in db.session.scalars(stmt):
-        if enrolment.staff_id not in covered:
-            enrolment.closed_at = clock.now()
-            closed.append(enrolment.staff_id)
+    for whose in chunked_in(Enrolment.staff_id, named(staff_ids)):
+        for enrolment in db.session.scalars(stmt.where(whose)):
+            if enrolment.staff_id not in covered:
+                enrolment.closed_at = clock.now()
+                closed.append(enrolment.staff_id)
     return closed
 
 

@@ -28,6 +28,7 @@ import enum
 import functools
 import secrets
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -38,6 +39,7 @@ from sqlalchemy.orm import selectinload
 from mooc import clock, events
 from mooc.auth.models import User
 from mooc.courses.models import Course
+from mooc.database import chunked_in
 from mooc.extensions import db
 from mooc.progress import SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
@@ -46,8 +48,9 @@ from mooc.training.assign import (
     AssignReport,
     RuleDraft,
     add_months,
+    covered_by,
     due_date,
-    matching_staff_query,
+    named,
     rules_by_target,
 )
 from mooc.training.models import (
@@ -93,27 +96,33 @@ def cycle_start(enrolment: ProgramEnrolment) -> datetime | None:
     return clock.start_of(enrolment.assigned_on)
 
 
-def valid_completions(staff_ids: set[int], course_ids: set[int],
+def valid_completions(staff_ids: Collection[int] | sa.Select, course_ids: set[int],
                       today: date | None = None) -> dict[int, list[tuple[int, datetime]]]:
-    """staff id -> [(course id, completed at)] of their completions still valid today: one query."""
-    if not staff_ids or not course_ids:
+    """staff id -> [(course id, completed at)] of their completions still valid today, for
+    ``staff_ids``: ids (one query per ``database.CHUNK`` of them) or a select of staff ids (one
+    query: everyone it names, never sent as a list)."""
+    if not course_ids:
         return {}
     today = today or clock.today()
     completed = sa.and_(Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
                         sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
                         Certificate.revoked_at.is_(None))
     exempt = sa.and_(Enrolment.state == EnrolmentState.EXEMPT, Enrolment.closed_at.is_(None))
-    rows = db.session.execute(
+    statement = (
         sa.select(Enrolment.staff_id, Enrolment.course_id,
                   sa.func.coalesce(Enrolment.completed_at, Enrolment.updated_at))
         .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
-        .where(Enrolment.staff_id.in_(staff_ids), Enrolment.course_id.in_(course_ids),
-               sa.or_(completed, exempt)))
+        .where(Enrolment.course_id.in_(course_ids), sa.or_(completed, exempt)))
     out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-    for staff_id, course_id, completed_at in rows:
-        if completed_at is not None:
-            out[staff_id].append((course_id, completed_at))
+    for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids)):
+        for staff_id, course_id, completed_at in db.session.execute(statement.where(whose)):
+            if completed_at is not None:
+                out[staff_id].append((course_id, completed_at))
     return out
+
+
+def _sorted(staff_ids: Collection[int] | sa.Select) -> list[int] | sa.Select:
+    return staff_ids if isinstance(staff_ids, sa.Select) else sorted(staff_ids)
 
 
 def step_states(program: Program, enrolment: ProgramEnrolment | None,
@@ -168,32 +177,28 @@ def apply_program_rules(today: date | None = None, staff_ids: set[int] | None = 
 def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
                    staff_ids: set[int] | None) -> AssignReport:
     report = AssignReport()
-    covered: dict[int, list[AssignmentRule]] = {}
-    for rule in sorted(rules, key=lambda r: r.id):
-        stmt = matching_staff_query(RuleDraft.of(rule))
-        if staff_ids is not None:
-            stmt = stmt.where(Staff.id.in_(staff_ids))
-        for staff_id in db.session.scalars(stmt):
-            covered.setdefault(staff_id, []).append(rule)
-    stmt = sa.select(ProgramEnrolment).where(ProgramEnrolment.program_id == program_id,
-                                            ProgramEnrolment.latest.is_(True))
-    if staff_ids is not None:
-        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
-    latest = {e.staff_id: e for e in db.session.scalars(stmt)}
+    covered = covered_by(rules, staff_ids)
+    stmt = (sa.select(ProgramEnrolment, Staff.status).join(Staff, Staff.id == ProgramEnrolment.staff_id)
+            .where(ProgramEnrolment.program_id == program_id, ProgramEnrolment.latest.is_(True)))
+    latest: dict[int, ProgramEnrolment] = {}
+    left: set[int] = set()
+    for whose in chunked_in(ProgramEnrolment.staff_id, named(staff_ids)):
+        for enrolment, status in db.session.execute(stmt.where(whose)):
+            latest[enrolment.staff_id] = enrolment
+            if status == StaffStatus.LEFT:
+                left.add(enrolment.staff_id)
     for staff_id, covering in covered.items():
         _cover(report, staff_id, program_id, covering, latest.get(staff_id), today)
     _close_uncovered(report, [e for staff_id, e in latest.items() if staff_id not in covered
                               and e.source == EnrolmentSource.RULE and e.closed_at is None
-                              and e.completed_at is None])
+                              and e.completed_at is None], left)
     return report
 
 
-def _close_uncovered(report: AssignReport, closing: list[ProgramEnrolment]) -> None:
-    """Open rule cycles nobody requires any more close (not of people who left: their history
-    stays), with the courses the programme opened and the person has not finished."""
+def _close_uncovered(report: AssignReport, closing: list[ProgramEnrolment], left: set[int]) -> None:
+    """Open rule cycles nobody requires any more close (not of people who left, ``left``: their
+    history stays), with the courses the programme opened and the person has not finished."""
     if closing:
-        left = set(db.session.scalars(sa.select(Staff.id).where(
-            Staff.id.in_([e.staff_id for e in closing]), Staff.status == StaffStatus.LEFT)))
         closing = [e for e in closing if e.staff_id not in left]  # people who left keep their history
         for enrolment in closing:
             enrolment.closed_at = clock.now()
@@ -236,7 +241,9 @@ def _open_program(staff_id: int, program_id: int, cycle: int, rule: AssignmentRu
 def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = None,
             today: date | None = None) -> int:
     """Bring the open programme cycles of these people (of these programmes) up to date.
-    Returns how many programme cycles completed. A few queries whatever the number of people."""
+    Returns how many programme cycles completed. A few queries whatever the number of people:
+    everyone (None, the nightly run) is named to the database by a subquery, never by a list of
+    their ids; people named go a ``database.CHUNK`` at a time."""
     today = today or clock.today()
     enrolments, left = _open_cycles(staff_ids, program_ids)
     if not enrolments:
@@ -245,8 +252,9 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
         sa.select(Program).where(Program.id.in_({e.program_id for e in enrolments})))}
     course_ids = {c.id for p in programs.values() for s in p.steps for c in s.courses}
     people = {e.staff_id for e in enrolments}
-    completions = valid_completions(people, course_ids, today)
-    latest = _latest_course_cycles(people, course_ids)
+    whose = _whose(staff_ids, people, program_ids)
+    completions = valid_completions(whose, course_ids, today)
+    latest = _latest_course_cycles(whose, course_ids)
     refreshing = _refreshing_rules({e.rule_id for e in enrolments if e.cycle > 1 and e.rule_id})
     completed = 0
     for enrolment in enrolments:
@@ -285,26 +293,46 @@ def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: lis
 def _open_cycles(staff_ids: set[int] | None,
                  program_ids: set[int] | None) -> tuple[list[ProgramEnrolment], set[int]]:
     """The open latest cycles (of these people, of these programmes), and who of their people
-    has left the roster (one query)."""
-    if staff_ids is not None and not staff_ids:
-        return [], set()
-    stmt = sa.select(ProgramEnrolment, Staff.status).join(Staff, Staff.id == ProgramEnrolment.staff_id).where(
-        ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
-        ProgramEnrolment.completed_at.is_(None))
-    if staff_ids is not None:
-        stmt = stmt.where(ProgramEnrolment.staff_id.in_(staff_ids))
-    if program_ids is not None:
-        stmt = stmt.where(ProgramEnrolment.program_id.in_(program_ids))
-    rows = db.session.execute(stmt).all()
+    has left the roster (one query; one per chunk of the people named)."""
+    stmt = (sa.select(ProgramEnrolment, Staff.status).join(Staff, Staff.id == ProgramEnrolment.staff_id)
+            .where(*_open_cycle(program_ids)))
+    rows = [row for whose in chunked_in(ProgramEnrolment.staff_id, named(staff_ids))
+            for row in db.session.execute(stmt.where(whose))]
     return [e for e, _status in rows], {e.staff_id for e, status in rows if status == StaffStatus.LEFT}
 
 
-def _latest_course_cycles(staff_ids: set[int], course_ids: set[int]) -> dict[tuple[int, int], Enrolment]:
+def _open_cycle(program_ids: set[int] | None) -> list[sa.ColumnElement[bool]]:
+    """An open latest programme cycle (of these programmes)."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        ProgramEnrolment.latest.is_(True), ProgramEnrolment.closed_at.is_(None),
+        ProgramEnrolment.completed_at.is_(None)]
+    if program_ids is not None:
+        conditions.append(ProgramEnrolment.program_id.in_(program_ids))
+    return conditions
+
+
+def _whose(staff_ids: set[int] | None, people: set[int],
+           program_ids: set[int] | None) -> set[int] | sa.Select:
+    """Whose course enrolments ``advance`` reads: the people of the cycles of the people named
+    (sent a ``database.CHUNK`` at a time), or, when the caller means everyone (the nightly run:
+    the whole ministry), everyone following these programmes, as a subquery."""
+    return people if staff_ids is not None else _following(program_ids)
+
+
+def _following(program_ids: set[int] | None) -> sa.Select:
+    """Everyone with an open cycle (of these programmes), as a select of staff ids: the people
+    of ``_open_cycles(None, program_ids)``, named to the database without a list of ids."""
+    return (sa.select(ProgramEnrolment.staff_id).join(Staff, Staff.id == ProgramEnrolment.staff_id)
+            .where(*_open_cycle(program_ids)))
+
+
+def _latest_course_cycles(staff_ids: Collection[int] | sa.Select,
+                          course_ids: set[int]) -> dict[tuple[int, int], Enrolment]:
     if not course_ids:
         return {}
-    return {(e.staff_id, e.course_id): e for e in db.session.scalars(
-        sa.select(Enrolment).where(Enrolment.staff_id.in_(staff_ids), Enrolment.course_id.in_(course_ids),
-                                   Enrolment.latest.is_(True)))}
+    stmt = sa.select(Enrolment).where(Enrolment.course_id.in_(course_ids), Enrolment.latest.is_(True))
+    return {(e.staff_id, e.course_id): e for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids))
+            for e in db.session.scalars(stmt.where(whose))}
 
 
 def _refreshing_rules(rule_ids: set[int]) -> set[int]:

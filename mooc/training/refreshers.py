@@ -28,10 +28,11 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.courses import editions
 from mooc.courses.models import Course, Lesson, LessonLegalBasis
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training import legal
-from mooc.training.assign import _latest_cycles, _open
+from mooc.training.assign import _latest_cycles, _open, sample_of
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
 
 
@@ -69,8 +70,7 @@ def lessons_each(course: Course, staff_ids: list[int]) -> dict[int, int]:
     A few statements whatever the number of people (one per distinct edition completed)."""
     total = live_lessons(course)
     basis: dict[int, str | None] = {}
-    for start in range(0, len(staff_ids), 5000):
-        chunk = staff_ids[start:start + 5000]
+    for chunk in chunks(staff_ids):
         rows = db.session.execute(
             sa.select(Enrolment.staff_id, Enrolment.cycle, Enrolment.completed_version)
             .where(Enrolment.course_id == course.id, Enrolment.staff_id.in_(chunk),
@@ -103,16 +103,15 @@ def preview_lessons(course: Course, staff_query: sa.Select, sample_size: int = 2
     tally: dict[int, int] = defaultdict(int)
     for count in each.values():
         tally[count] += 1
-    sample = list(db.session.scalars(
-        sa.select(Staff).where(Staff.id.in_(staff_ids[:5000])).order_by(Staff.sort_key).limit(sample_size)))
+    sample = sample_of(staff_ids, sample_size)
     return LessonsPreview(total, sorted(tally.items()), [(staff, each[staff.id]) for staff in sample])
 
 
 def _openable(course_id: int, staff_ids: set[int]) -> tuple[list[tuple[int, Any]], int]:
     """(staff id, latest cycle) of each of ``staff_ids`` whose latest cycle of the course is
     completed and who has not left, in id order; and how many others (skipped)."""
-    gone = set(db.session.scalars(sa.select(Staff.id).where(
-        Staff.id.in_(staff_ids), Staff.status == StaffStatus.LEFT))) if staff_ids else set()
+    gone = {staff_id for chunk in chunks(sorted(staff_ids)) for staff_id in db.session.scalars(
+        sa.select(Staff.id).where(Staff.id.in_(chunk), Staff.status == StaffStatus.LEFT))}
     latest = _latest_cycles(course_id, staff_ids)
     openable = [(staff_id, latest[staff_id]) for staff_id in sorted(staff_ids)
                 if staff_id not in gone and staff_id in latest

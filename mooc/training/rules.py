@@ -33,11 +33,12 @@ import sqlalchemy as sa
 from mooc import events
 from mooc.auth import audit
 from mooc.auth.models import User
+from mooc.database import chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position, Staff
-from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date
+from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date, sample_of
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, ProgramEnrolment
 from mooc.training.programs import apply_program_rules
 
@@ -211,18 +212,18 @@ def _open_of_rule(rule: AssignmentRule) -> set[int]:
 
 
 def _kept_by_others(rule: AssignmentRule, rule_id: int, before: set[int]) -> set[int]:
-    if not before:
-        return set()
+    """Of ``before`` (the rule's open enrolments before the change: a ministry-wide rule's are
+    everyone's), those still open and now another rule's."""
     model: Any = ProgramEnrolment if rule.program_id is not None else Enrolment
-    return set(db.session.scalars(sa.select(model.id).where(
-        model.id.in_(before), model.closed_at.is_(None), model.rule_id != rule_id)))
+    kept: set[int] = set()
+    for chunk in chunks(sorted(before)):
+        kept.update(db.session.scalars(sa.select(model.id).where(
+            model.id.in_(chunk), model.closed_at.is_(None), model.rule_id != rule_id)))
+    return kept
 
 
 def _sample(staff_ids: list[int]) -> list[Staff]:
-    if not staff_ids:
-        return []
-    return list(db.session.scalars(sa.select(Staff).where(Staff.id.in_(staff_ids[:5000]))
-                                   .order_by(Staff.sort_key).limit(SAMPLE_SIZE)))
+    return sample_of(staff_ids, SAMPLE_SIZE)
 
 
 def _rehearse(rule: AssignmentRule, change: Callable[[], AssignReport]) -> ChangePreview:
