@@ -25,6 +25,7 @@ ACTIONS = {
     "logout": _l("Signed out"),
     "password.change_failed": _l("Password change refused"),
     "password.changed": _l("Password changed"),
+    "password.directory_hint_sent": _l("Forgotten password: told to sign in with the ministry account"),
     "password.reset": _l("Password set again from a link"),
     "password.reset_link_sent": _l("Password link sent by an administrator"),
     "password.reset_not_sent": _l("Password link not sent"),

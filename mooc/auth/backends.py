@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from mooc import clock
 from mooc.auth import passwords
 from mooc.auth.models import Role, User
-from mooc.config import ConfigError
+from mooc.config import ConfigError, settings
 from mooc.extensions import db
 
 EXTENSION = "mooc_directory"
@@ -94,6 +94,34 @@ def local_roles(app: Flask | None = None) -> frozenset[Role] | None:
     return (app or current_app).extensions.get(LOCAL_ROLES)
 
 
+def may_use_local_password(who: User | Role, app: Flask | None = None) -> bool:
+    """The one rule for passwords kept on the platform: whether this account (or role) may sign
+    in with one, and so whether the platform may offer, mail a link to set, or set one for it.
+    Every role may without a directory or an OpenID provider; with one, the roles of
+    MOOC_LOCAL_PASSWORD_ROLES (always the administrator). The others sign in with their ministry
+    account only: what would set them a password is refused, and says where to go instead
+    (`where_to_sign_in`)."""
+    roles = local_roles(app)
+    return roles is None or (who if isinstance(who, Role) else who.role) in roles
+
+
+def where_to_sign_in() -> str:
+    """What a person who may not use a local password does instead, in a sentence or two (the
+    pages and mails that refuse or replace a password say it)."""
+    config = settings()
+    if config.oidc is not None:
+        how = _("On the sign-in page, choose “Sign in with %(label)s” and sign in there with your "
+                "ministry account.", label=config.oidc.label)
+    else:
+        how = _("On the sign-in page, type the user name (or e-mail address) and password of your "
+                "account in the ministry's directory, the one you sign in to your work computer with.")
+    return " ".join([
+        _("Your account signs in with your ministry account: the training platform keeps no password "
+          "for it."), how,
+        _("Forgot that password? Ask the staff who manage the ministry's accounts: this platform "
+          "cannot change it.")])
+
+
 def local_password_roles(names: tuple[str, ...] | None) -> frozenset[Role] | None:
     """MOOC_LOCAL_PASSWORD_ROLES as roles (None: every role); ConfigError for an unknown role or a
     list without the administrator, who must never be locked out by a directory that is down."""
@@ -130,12 +158,12 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     local = passwords.check_local_password(typed, password, method)  # one hash, whatever the case
     if (minutes := passwords.locked_minutes(typed, address, now)) is not None:
         raise passwords.SignInLocked(minutes)
-    if local is not None and _may_keep_local(local, found):
+    if local is not None and _may_keep_local(local):
         passwords.signed_in(local, typed, now)
         return SignedIn(local, "password")
     # A wrong guess at a local password that could have let someone in counts even when the
     # directory turns out to be down (else making it unreachable would lift the throttle).
-    guessed_local = local is None and _may_keep_local(passwords.account(typed), found)
+    guessed_local = local is None and _may_keep_local(passwords.account(typed))
     # The directory answers over the network, in seconds when it is slow or down: not inside
     # this request's transaction, which on SQLite holds the database's one write lock (a POST
     # begins as a writer). Nothing is written yet; what follows begins a new transaction.
@@ -168,7 +196,6 @@ def _local_password(login: str, password: str, policy: passwords.ThrottlePolicy,
         raise DirectoryRefused("local_password_not_allowed", _("Wrong e-mail or password.")) from None
 
 
-def _may_keep_local(user: User | None, found: Directory) -> bool:
+def _may_keep_local(user: User | None) -> bool:
     """Whether `user` is an active account with a local password its role may still use."""
-    return (user is not None and user.active and bool(user.password_hash)
-            and (found.local_roles is None or user.role in found.local_roles))
+    return user is not None and user.active and bool(user.password_hash) and may_use_local_password(user)

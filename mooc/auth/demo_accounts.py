@@ -1,7 +1,8 @@
 """The demo's accounts and its published password, low enough for the sign-in page to list them.
 
 The demo loader (mooc.demo) creates them; the sign-in page shows those that exist, outside
-production only, so that a newcomer knows which accounts to try.
+production only, so that a newcomer knows which accounts to try (those whose role may use the
+demo's password: backends.may_use_local_password).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from mooc.auth import backends
 from mooc.auth.models import Role, User
 from mooc.config import settings
 from mooc.extensions import db
@@ -48,8 +50,8 @@ def on_sign_in_page() -> list[DemoAccount]:
     shown = []
     for email, _role, _scope, _description in ACCOUNTS:
         user = users.get(email)
-        if user is None:
-            continue
+        if user is None or not backends.may_use_local_password(user):
+            continue  # absent, or its role signs in with the ministry account: the password is no use
         if user.scope_unit is not None:
             detail = user.scope_unit.name
         elif user.role == Role.TRAINEE:

@@ -1,5 +1,9 @@
 """Setting a password through a one-time link (an invitation or a reset), and asking for a
-reset link by e-mail without revealing whether an address has an account."""
+reset link by e-mail without revealing whether an address has an account.
+
+An account whose role may not use a password kept on the platform (backends.may_use_local_password:
+it signs in with the ministry account) gets no link: "forgot password" mails it how to sign in
+instead, and a link it still holds sets nothing."""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from mooc import mail
-from mooc.auth import audit, passwords, sessions, tokens
-from mooc.auth.models import User
+from mooc import clock, mail
+from mooc.auth import audit, backends, passwords, sessions, tokens
+from mooc.auth.models import AuditEvent, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import public_url, settings
 from mooc.errors import DomainError
@@ -32,6 +36,13 @@ class TokenInvalid(DomainError):
 
 class PasswordRefused(DomainError):
     """The new password is not acceptable (``code``: a key of passwords.password_problem)."""
+
+
+class LocalPasswordNotAllowed(DomainError):
+    """The account's role signs in with the ministry account: no password is set for it here."""
+
+    def __init__(self) -> None:
+        super().__init__("local_password_not_allowed")
 
 
 def link(purpose: TokenPurpose, raw: str, base: str | None = None) -> str:
@@ -63,6 +74,8 @@ def send_reset(email: str, base: str | None = None) -> bool:
         audit.record("password.reset_not_sent", target=email, reason="no_active_account")
         db.session.commit()
         return False
+    if not backends.may_use_local_password(user):
+        return _send_directory_hint(user, email, base)
     if tokens.recently_issued(user, TokenPurpose.RESET, RESET_RATE_LIMIT):
         audit.record("password.reset_not_sent", target=email, reason="rate_limited")
         db.session.commit()
@@ -92,6 +105,40 @@ def send_reset(email: str, base: str | None = None) -> bool:
     return True
 
 
+def _send_directory_hint(user: User, email: str, base: str | None) -> bool:
+    """"Forgot password" for an account that signs in with the ministry account: a link would set
+    a password that can never let it in, so the mail says how to sign in instead (as often as a
+    reset link: once per RESET_RATE_LIMIT). The request's answer was the same as for any address."""
+    since = clock.now() - RESET_RATE_LIMIT
+    if db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "password.directory_hint_sent", AuditEvent.target == email,
+            AuditEvent.at > since)):
+        audit.record("password.reset_not_sent", target=email, reason="rate_limited")
+        db.session.commit()
+        return False
+    sign_in_page = f"{base or public_url()}/login"
+    with force_locale(settings().default_locale):
+        subject = _("How to sign in to the training platform")
+        text = _("Hello %(name)s,\n\n"
+                 "Someone (hopefully you) asked to reset the password of your account on the "
+                 "training platform of the inspection sector.\n\n%(how)s\n\n"
+                 "The sign-in page: %(link)s\n\n"
+                 "If you did not ask for this, ignore this e-mail.",
+                 name=user.display_name, how=backends.where_to_sign_in(), link=sign_in_page)
+    user_id, to = user.id, mail.address(user.display_name, user.email)
+    # Recorded before the mail leaves (the rate limit above counts it), as a reset link is.
+    audit.record("password.directory_hint_sent", target=email)
+    db.session.commit()
+    try:
+        mail.send(to, subject, text)
+    except mail.MailError:
+        log.exception("sign-in help e-mail to account %s not sent", user_id)
+        audit.record("password.reset_not_sent", target=email, reason="mail_error")
+        db.session.commit()
+        return False
+    return True
+
+
 def check(raw: str, purpose: TokenPurpose) -> AccountToken:
     token = tokens.find(raw, purpose)
     if token is None:
@@ -102,10 +149,13 @@ def check(raw: str, purpose: TokenPurpose) -> AccountToken:
 def set_password_with_token(raw: str, purpose: TokenPurpose, password: str) -> User:
     """Spend the link, set the password, end every session of the account.
 
-    Raises TokenInvalid, or PasswordRefused when the password is not acceptable (the link
-    is then still good for another try).
+    Raises TokenInvalid, PasswordRefused when the password is not acceptable (the link is then
+    still good for another try), or LocalPasswordNotAllowed when the account's role signs in with
+    the ministry account (nothing is set, the link is left as it was).
     """
     token = check(raw, purpose)
+    if not backends.may_use_local_password(token.user):
+        raise LocalPasswordNotAllowed()
     if problem := passwords.password_problem(password):
         raise PasswordRefused(problem)
     try:

@@ -12,6 +12,7 @@ from mooc import clock
 from mooc.auth import audit, backends, demo_accounts, passwords, sessions, signin
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, login_form
+from mooc.auth.models import Role
 from mooc.config import settings
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -65,7 +66,14 @@ def login():
                                    login=found.login)
     return render_template("auth/login.html", form=form, error=error,
                            directory=backends.directory() is not None,
+                           local_roles=_local_roles_shown(),
                            demo=demo_accounts.on_sign_in_page(), demo_password=demo_accounts.DEMO_PASSWORD)
+
+
+def _local_roles_shown() -> list[Role] | None:
+    """The roles that keep a password on the platform, in order, when not every role does."""
+    roles = backends.local_roles()
+    return None if roles is None else [role for role in Role if role in roles]
 
 
 @bp.post("/logout")
@@ -79,12 +87,21 @@ def logout():
     return redirect(elsewhere or url_for("auth.login"))
 
 
+@bp.app_context_processor
+def local_password_rule() -> dict[str, Any]:
+    """The rule for passwords kept on the platform, for every page that offers one (the sign-in
+    page, a person's roster page, the invitation pages): ``may_use_local_password(user or role)``."""
+    return {"may_use_local_password": backends.may_use_local_password}
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
+    user = current_user._get_current_object()
+    if not backends.may_use_local_password(user):
+        return _no_local_password(user)
     form = ChangePasswordForm()
     errors: list[str] = []
     if form.validate_on_submit():
-        user = current_user._get_current_object()
         try:
             # Under the sign-in throttle: a borrowed session must not become a password oracle.
             passwords.confirm_password(user, form.current_password.data, _policy(),
@@ -108,3 +125,16 @@ def change_password():
                 flash(_("Your password is changed. Other devices have been signed out."), "success")
                 return redirect(url_for("training.home"))
     return render_template("auth/change_password.html", form=form, errors=errors)
+
+
+def _no_local_password(user):
+    """The account page of a person whose role signs in with the ministry account only: no
+    password form, but where their password lives. A POST made anyway changes nothing and
+    checks nothing (no current password is tried, nothing counted): it says why, as the page's
+    other refusals do, and the audit trail keeps it."""
+    errors: list[str] = []
+    if request.method == "POST":
+        errors.append(_("Nothing was changed: there is no password on this platform to change."))
+        audit.record("password.change_failed", target=user.email, reason="local_password_not_allowed")
+    return render_template("auth/change_password.html", form=None, errors=errors,
+                           elsewhere=backends.where_to_sign_in())

@@ -5,7 +5,8 @@ It goes through the same machinery as the scheduled ones: the trainee's usual ma
 reminder shows on the administrators' page like the others). Rules of its own:
 
 - only what is still to do is reminded (overdue, in progress, not started);
-- only people who can sign in get it (an active account with a password): the others are
+- only people who can sign in get it (``account_status``: an active account with a password, or
+  whose role signs in with the ministry account): the others are
   listed as not reminded, with their account status, so someone invites them;
 - at most one manual reminder per enrolment in ``MANUAL_EVERY`` (24 hours): a second one is
   refused for that enrolment and the page says when the last one went.

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from mooc import clock
+from mooc.auth import backends
 from mooc.auth.models import Role, User
 from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
 from mooc.database import alias
@@ -428,10 +429,11 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
 
 
 @functools.cache
-def _unfiltered_headcount(scoped: bool) -> sa.Select:
+def _unfiltered_headcount(scoped: bool, _local_roles: frozenset[Role] | None) -> sa.Select:
     """The dashboard's headcount without filters, built once per process (building it cost
     more than running it for a province): the time and the units counted are parameters
-    given when it runs (``_per_unit_counts``)."""
+    given when it runs (``_per_unit_counts``). Keyed by the roles that keep a local password
+    too (who "cannot sign in" depends on it: ``account_status.needs_password``)."""
     units: sa.BindParameter[Any] | None = sa.bindparam("counted_units", expanding=True) if scoped else None
     return headcount_by_unit(Filters(), units, sa.bindparam("now", type_=Staff.last_training_at.type))
 
@@ -466,7 +468,8 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
         params: dict[str, Any] = {"now": clock.now()}
         if units is not None:
             params["counted_units"] = sorted(units)
-        headcount = db.session.execute(_unfiltered_headcount(units is not None), params)
+        statement = _unfiltered_headcount(units is not None, backends.local_roles())
+        headcount = db.session.execute(statement, params)
     else:
         headcount = db.session.execute(headcount_by_unit(filters, units))
     for unit_id, count, moment, cannot_sign_in in headcount:

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from mooc import clock, mail
-from mooc.auth import audit, passwords, recovery, second_factor, sessions, tokens
+from mooc.auth import audit, backends, passwords, recovery, second_factor, sessions, tokens
 from mooc.auth.models import LoginThrottle, Permission, Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
@@ -38,10 +38,13 @@ def _account(actor: User, staff: Staff) -> User:
 def send_reset_link(actor: User, staff: Staff) -> User:
     """Mail the person a link to choose a new password (valid one hour), as "forgot password"
     does, but at once and without its rate limit: the administrator asked. The mail is sent in
-    the request; if it cannot go, MailError (the caller refuses: no link is kept)."""
+    the request; if it cannot go, MailError (the caller refuses: no link is kept). Refused for an
+    account whose role signs in with the ministry account (backends.may_use_local_password)."""
     user = _account(actor, staff)
     if not user.active:
         raise AccountError("account_disabled")
+    if not backends.may_use_local_password(user):
+        raise AccountError("signs_in_elsewhere")  # its role signs in with the ministry account only
     if user.password_hash is None:
         raise AccountError("not_yet_accepted")  # send the invitation again instead
     raw = tokens.issue(user, TokenPurpose.RESET, created_by=actor)

@@ -1,6 +1,10 @@
 """Whether each person on the roster can sign in: no account, invited (no password chosen
 yet), active, locked (too many failed sign-ins, for now) or disabled.
 
+An account whose role signs in with the ministry account only (a directory or an OpenID
+provider, MOOC_LOCAL_PASSWORD_ROLES: backends.may_use_local_password) needs no password here: an
+active one can sign in, never "invited"; the others need the password they chose.
+
 One definition for every list that shows it (roster, overdue list, digests, reports,
 reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python.
 """
@@ -15,7 +19,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from mooc import clock
-from mooc.auth.models import LoginThrottle, User
+from mooc.auth import backends
+from mooc.auth.models import LoginThrottle, Role, User
 from mooc.database import chunks
 from mooc.extensions import db
 from mooc.roster.models import Staff
@@ -59,7 +64,7 @@ def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
     return sa.case(
         (User.id.is_(None), AccountStatus.NONE.value),
         (User.active.is_(False), AccountStatus.DISABLED.value),
-        (User.password_hash.is_(None), AccountStatus.INVITED.value),
+        (sa.and_(User.password_hash.is_(None), needs_password()), AccountStatus.INVITED.value),
         (locked, AccountStatus.LOCKED.value),
         else_=AccountStatus.ACTIVE.value,
     )
@@ -73,8 +78,19 @@ def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Col
     locked = (sa.select(LoginThrottle.email)
               .where(LoginThrottle.email.is_not(None),
                      LoginThrottle.locked_until > (clock.now() if now is None else now)))
-    return sa.and_(User.id.is_not(None), User.active.is_(True), User.password_hash.is_not(None),
+    return sa.and_(User.id.is_not(None), User.active.is_(True),
+                   sa.or_(User.password_hash.is_not(None), sa.not_(needs_password())),
                    sa.func.lower(User.email).not_in(locked))
+
+
+def needs_password() -> sa.ColumnElement[bool]:
+    """Whether the account's role signs in with a password kept on the platform (the SQL form of
+    backends.may_use_local_password): every role, unless MOOC_LOCAL_PASSWORD_ROLES leaves some to
+    the ministry account. A statement built once per process keys on ``backends.local_roles()``."""
+    roles = backends.local_roles()
+    if roles is None:
+        return sa.true()
+    return User.role.in_([role for role in Role if role in roles])
 
 
 def join(query: sa.Select) -> sa.Select:

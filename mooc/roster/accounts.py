@@ -1,12 +1,14 @@
 """Accounts for people on the roster: invitations by e-mail, and roles granted by admins.
 
 An invitation creates (or finds) the person's account, with no password yet, and mails a
-one-time link to choose one. Nobody grants a role above their own, and only
-administrators grant roles at all.
+one-time link to choose one; or, when the account's role signs in with the ministry account
+(backends.may_use_local_password), no link but how to sign in. Nobody grants a role above their
+own, and only administrators grant roles at all.
 """
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,11 +19,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import InstrumentedAttribute
 
 from mooc import clock, mail
-from mooc.auth import audit, recovery, sessions, tokens
+from mooc.auth import audit, backends, recovery, sessions, tokens
 from mooc.auth.access import grantable_roles
 from mooc.auth.models import Permission, Role, User
 from mooc.auth.tokens import AccountToken, TokenPurpose
-from mooc.config import settings
+from mooc.config import public_url, settings
 from mooc.database import alias, chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
@@ -77,17 +79,29 @@ def _send_invitation(staff: Staff, user: User | None, actor: User) -> User:
     if user.staff_id is None:
         user.staff_id = staff.id
         db.session.flush()
-    raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
+    sign_in_page = f"{public_url()}/login"
     with force_locale(settings().default_locale):
         subject = _("Your account on the inspection training platform")
-        text = _("Hello %(name)s,\n\n"
-                 "An account has been opened for you on the training platform of the inspection "
-                 "sector, where you will find your required courses, quizzes and certificates.\n\n"
-                 "To choose your password, open this link within 7 days (it works once):\n\n%(link)s\n\n"
-                 "Then sign in with this e-mail address: %(email)s",
-                 name=staff.full_name, link=recovery.link(TokenPurpose.INVITE, raw), email=user.email)
+        if backends.may_use_local_password(user):
+            raw = tokens.issue(user, TokenPurpose.INVITE, created_by=actor)
+            text = _("Hello %(name)s,\n\n"
+                     "An account has been opened for you on the training platform of the inspection "
+                     "sector, where you will find your required courses, quizzes and certificates.\n\n"
+                     "To choose your password, open this link within 7 days (it works once):\n\n%(link)s\n\n"
+                     "Then sign in with this e-mail address: %(email)s",
+                     name=staff.full_name, link=recovery.link(TokenPurpose.INVITE, raw), email=user.email)
+            way = "link"
+        else:
+            # The role signs in with the ministry account: a link to choose a password would set
+            # one that never lets them in. The account can sign in now; the mail says how.
+            text = _("Hello %(name)s,\n\n"
+                     "An account has been opened for you on the training platform of the inspection "
+                     "sector, where you will find your required courses, quizzes and certificates.\n\n"
+                     "%(how)s\n\nThe sign-in page: %(link)s",
+                     name=staff.full_name, how=backends.where_to_sign_in(), link=sign_in_page)
+            way = "ministry_account"
     mail.send(mail.address(staff.full_name, user.email), subject, text)
-    audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code)
+    audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code, way=way)
     return user
 
 
@@ -243,10 +257,25 @@ def added_by_import(import_id: int, actor: User) -> list[Staff]:
     return list(db.session.execute(query).scalars())
 
 
-def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> None:
+class LocalPassword(enum.StrEnum):
+    """What a role change did to the password the account keeps on the platform."""
+
+    UNCHANGED = "unchanged"
+    TAKEN_AWAY = "taken_away"  # the new role signs in with the ministry account only
+    GIVEN_BACK = "given_back"  # the new role may use one again; the account has none (yet)
+
+
+def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) -> LocalPassword:
     """Give ``user`` a role (a scoped role, manager or training officer, needs a unit). Admins
     only, never above their own role, and an administrator cannot demote themselves (someone
-    must stay in charge)."""
+    must stay in charge).
+
+    A change that crosses MOOC_LOCAL_PASSWORD_ROLES (backends.may_use_local_password) deletes
+    the password the account keeps on the platform and spends its invitation and reset links,
+    either way: taken away, it could never let them in again; given back, an old password (from
+    before the role lost it, maybe long ago) must not come back to life, least of all with more
+    rights. The person signs in with the ministry account meanwhile, and an invitation lets
+    them choose a new password where the role may use one."""
     if not actor.can(Permission.MANAGE_ACCOUNTS) or role not in grantable_roles(actor.role):
         raise AccountError("not_allowed")
     if user.id == actor.id and role != actor.role:
@@ -254,11 +283,19 @@ def grant_role(actor: User, user: User, role: Role, scope_unit: OrgUnit | None) 
     if role.scoped and scope_unit is None:
         raise AccountError("manager_needs_unit")
     before = (user.role, user.scope_unit_id)
+    had_local = backends.may_use_local_password(user)
     user.role = role
     user.scope_unit_id = scope_unit.id if role.scoped and scope_unit else None
+    local = LocalPassword.UNCHANGED
+    if had_local != backends.may_use_local_password(user):
+        local = LocalPassword.GIVEN_BACK if not had_local else LocalPassword.TAKEN_AWAY
+        user.password_hash = None
+        tokens.spend_all(user)
     if before != (user.role, user.scope_unit_id):
         # Fewer rights take effect now: end the person's sessions so no page keeps old access.
         sessions.revoke_all(user)
         audit.record("role.granted", actor=actor, target=user.email, role=role.value,
-                     previous=before[0].value, scope=scope_unit.code if scope_unit else None)
+                     previous=before[0].value, scope=scope_unit.code if scope_unit else None,
+                     **({} if local is LocalPassword.UNCHANGED else {"local_password": local.value}))
     db.session.flush()
+    return local

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from mooc.auth import second_factor
+from mooc.auth import backends, second_factor
 from mooc.auth.access import grantable_roles, permission_required
 from mooc.auth.models import Permission, Role, User
 from mooc.config import settings
@@ -73,6 +73,9 @@ ACCOUNT_ERRORS = {
     "nobody_to_invite": _l("Nobody in this list can be invited now."),
     "no_account": _l("This person has no account yet: send an invitation first."),
     "not_yet_accepted": _l("This person has not chosen a password yet: send the invitation again instead."),
+    "signs_in_elsewhere": _l("This person signs in with their ministry account: the platform keeps no "
+                             "password for them, so no link was sent. Their password is changed where "
+                             "the ministry's accounts are managed."),
     "not_locked": _l("This account is not locked."),
     "already_disabled": _l("This account is disabled already."),
     "already_active": _l("This account can already sign in."),
@@ -234,7 +237,11 @@ def invite(staff_id: int):
         flash(str(MAIL_FAILED), "error")
         return redirect(url_for("roster.person", staff_id=staff_id))
     else:
-        flash(_("Invitation sent to %(email)s. The link works for 7 days.", email=user.email), "success")
+        if backends.may_use_local_password(user):
+            flash(_("Invitation sent to %(email)s. The link works for 7 days.", email=user.email), "success")
+        else:
+            flash(_("Invitation sent to %(email)s: the account can sign in now, with the ministry account "
+                    "(no password on this platform).", email=user.email), "success")
     return redirect(url_for("roster.person", staff_id=staff_id))
 
 
@@ -254,13 +261,25 @@ def grant_role(staff_id: int):
         abort(400)
     scope_unit = db.session.get(OrgUnit, form.scope.data) if form.scope.data else None
     try:
-        accounts.grant_role(current_user._get_current_object(), account, role, scope_unit)
+        local = accounts.grant_role(current_user._get_current_object(), account, role, scope_unit)
     except accounts.AccountError as error:
         refuse()
         flash(str(ACCOUNT_ERRORS[error.code]), "error")
     else:
-        flash(_("Role saved."), "success")
+        change = LOCAL_PASSWORD_CHANGES.get(local)
+        flash(_("Role saved.") + (" " + str(change) % {"email": account.email} if change else ""), "success")
     return redirect(url_for("roster.person", staff_id=staff_id))
+
+
+# What a role change that crosses MOOC_LOCAL_PASSWORD_ROLES did (accounts.grant_role).
+LOCAL_PASSWORD_CHANGES = {
+    accounts.LocalPassword.TAKEN_AWAY: _l(
+        "This role signs in with the ministry account only: the password %(email)s kept on this "
+        "platform is deleted, and its links no longer work."),
+    accounts.LocalPassword.GIVEN_BACK: _l(
+        "This role may also sign in with a password kept on this platform. %(email)s has none: it "
+        "still signs in with the ministry account, or send an invitation to choose a password."),
+}
 
 
 ADMIN_ACTIONS = {

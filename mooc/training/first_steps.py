@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from mooc.auth.models import User
+from mooc.auth import backends
+from mooc.auth.models import Role, User
 from mooc.courses.models import Course
 from mooc.extensions import db
 from mooc.roster.models import RosterImport, Staff
@@ -40,7 +41,10 @@ def steps(user: User) -> list[Step]:
         Step("roster", _("Import the roster"),
              _("Upload the staff list (Excel or CSV) of your units."), "roster.upload", roster),
         Step("invite", _("Invite people"),
-             _("Send the people on the roster an invitation to choose their password."),
+             _("Send the people on the roster an invitation to choose their password.")
+             if backends.may_use_local_password(Role.TRAINEE) else
+             _("Open accounts for the people on the roster: each gets an e-mail saying to sign in with "
+               "their ministry account."),
              "roster.invite_filtered", invited),
         Step("rules", _("Set assignment rules"),
              _("Say which units and positions must take which course, and by when."),
