@@ -11,12 +11,13 @@ from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.errors import DomainError
 from mooc.training.models import Enrolment
-from mooc.training.status import TO_DO, EnrolmentStatus
+from mooc.training.status import TO_DO, EnrolmentStatus, held_to_due_dates
 
 
 class DeadlineError(DomainError):
-    """Why a due date cannot be extended: ``settled`` (completed, exempt or no longer
-    required), ``no_due_date`` (nothing to extend), ``not_later`` (the new date is not after
+    """Why a due date cannot be extended: ``left`` (the person left the roster: no due date of
+    theirs counts), ``settled`` (completed, exempt or no longer required), ``no_due_date``
+    (nothing to extend), ``not_later`` (the new date is not after
     the current one), ``past`` (the new date is before today)."""
 
 
@@ -24,6 +25,8 @@ def extend(enrolment: Enrolment, new_due_on: date, reason: str, *, actor: User) 
     """Move the cycle's due date to ``new_due_on``; returns the old one. Refused (before any
     change) unless the cycle is still to do and the new date is later and not in the past."""
     today = clock.today()
+    if not held_to_due_dates(enrolment.staff.status):
+        raise DeadlineError("left")
     if EnrolmentStatus.of(enrolment, today, enrolment.staff.status) not in TO_DO:
         raise DeadlineError("settled")
     old = enrolment.due_on

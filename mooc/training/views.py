@@ -66,7 +66,7 @@ from mooc.training.forms import (
     RuleForm,
 )
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
-from mooc.training.status import status_label
+from mooc.training.status import held_to_due_dates, status_label
 
 bp = Blueprint("training", __name__, template_folder="templates")
 
@@ -196,6 +196,7 @@ def record(staff_id: int):
         can_enrol=bool(courses),
         can_exempt=current_user.can(Permission.MANAGE_TRAINING),
         can_act=records.may_act_on(current_user, staff),
+        held=held_to_due_dates(staff.status),
         roster_link=current_user.can(Permission.READ_REPORTS) and roster_queries.can_see(current_user, staff),
         today=clock.today(),
     )
@@ -317,6 +318,8 @@ def exempt(enrolment_id: int):
 
 
 DEADLINE_REFUSALS = {
+    "left": lambda e: _("This person has left the roster: no due date of theirs counts until they come "
+                        "back."),
     "settled": lambda e: _("This course is completed, exempt or no longer required: its due date stays."),
     "no_due_date": lambda e: _("This course has no due date to extend."),
     "not_later": lambda e: _("The new due date must be after the current one."),

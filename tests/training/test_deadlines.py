@@ -111,3 +111,26 @@ def test_the_roster_page_and_the_record_link_to_each_other(org, person, make_use
     login(trainee, "tre@example.vn")
     own = trainee.get(f"/training/people/{staff.id}").get_data(as_text=True)
     assert "/roster/staff/" not in own and "/extend" not in own
+
+
+def test_a_person_who_left_is_offered_no_reminder_or_later_due_date(org, person, make_user):
+    """Their due dates count no more (status.held_to_due_dates): the record says so instead of
+    offering a reminder or an extension, and an extension sent anyway changes nothing."""
+    from mooc.roster.models import Staff, StaffStatus
+
+    app, client, staff, enrolment = setup(org, person, make_user)
+    with app.app_context():
+        db.session.get(Staff, staff.id).status = StaffStatus.LEFT
+        db.session.commit()
+    record = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert "đã nghỉ, không còn trong danh sách cán bộ: không gửi nhắc nhở" in record
+    assert f'action="/training/enrolments/{enrolment.id}/extend"' not in record
+    assert f'action="/training/people/{staff.id}/remind"' not in record
+    response = extend(client, staff, enrolment, due_on="2026-04-30", reason="Muộn")
+    assert response.status_code == 302
+    assert due_of(app, enrolment) == TODAY - timedelta(days=5)
+    followed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Người này đã nghỉ" in followed
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "training.due_extended")) == 0
