@@ -191,3 +191,31 @@ class AuditEvent(Model):
     target: Mapped[str] = mapped_column(sa.String(200), default="")
     ip: Mapped[str] = mapped_column(sa.String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class DirectoryName(Model):
+    """A directory user name the directory tied to a person, kept when the audit trail records
+    the sign-in that ties it (``audit.record``): typed at a sign-in the directory let in (tied
+    to the account, ``user_id``), or typed with the right password when the roster refused them
+    (tied to whom the directory named, ``person``: a staff code or an address, lower-case, as
+    the roster was searched for them; whether or not that person is on the roster yet).
+    ``mooc.privacy.names`` reads this small table instead of every sign-in's details; the
+    migration that made it filled it from the audit trail. The retention purge deletes a
+    pseudonymised person's rows."""
+
+    __tablename__ = "directory_names"
+    __table_args__ = (
+        sa.CheckConstraint("(user_id IS NULL) <> (person IS NULL)", name="one_owner"),
+        sa.Index("uq_directory_names_account", "user_id", "name", unique=True,
+                 sqlite_where=sa.text("user_id IS NOT NULL"),
+                 postgresql_where=sa.text("user_id IS NOT NULL")),
+        sa.Index("uq_directory_names_person", "person", "name", unique=True,
+                 sqlite_where=sa.text("person IS NOT NULL"),
+                 postgresql_where=sa.text("person IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(254))  # lower-case, trimmed: as the audit log folds a target
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    person: Mapped[str | None] = mapped_column(sa.String(254))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -55,6 +55,7 @@ COVERAGE: dict[str, str] = {
     "privacy_corrections.staff_id": "corrections",
     "privacy_pseudonyms.staff_id": "person",
     "audit_events.actor_id": "audit_events",
+    "directory_names.user_id": "directory_names",
     # What the person did to others' records, as an officer or administrator (ids and dates).
     "account_tokens.created_by_id": "acts",
     "assignment_rules.created_by_id": "acts",
@@ -91,6 +92,7 @@ SECTIONS: dict[str, Any] = {
     "report_mail": _l("Reports mailed to you"),
     "api_tokens": _l("API tokens"),
     "corrections": _l("Correction requests"),
+    "directory_names": _l("Directory user names tied to you"),
     "audit_events": _l("Audit events about you"),
     "acts": _l("What you did to others' records"),
 }
@@ -157,6 +159,7 @@ def gather(subject: Subject) -> dict[str, Any]:
         "person": _person(subject.staff),
         **_roster_and_accounts(staff_id, subject.user_ids),
         **_training(staff_id, subject.user_ids, enrolment_ids),
+        "directory_names": _rows(names.tied_names(subject.people)),
         "audit_events": audit_events(subject),
         "acts": _acts(subject.user_ids),
     }

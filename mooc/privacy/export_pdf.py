@@ -42,6 +42,7 @@ LABELS = {
     "rules_created": "Quy tắc giao khóa học đã tạo", "links_issued": "Liên kết mời/đặt lại đã gửi",
     "exemptions_granted": "Miễn học đã cho", "attempts_granted": "Lượt làm bài thêm đã cho",
     "corrections_resolved": "Yêu cầu sửa đã giải quyết",
+    "user_name": "Tên đăng nhập", "first_at": "Gắn với bạn từ",
 }
 
 

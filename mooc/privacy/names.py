@@ -14,7 +14,10 @@ its person filter, the export of a person's data and the retention purge all fol
   ``login.succeeded`` / ``login.second_factor_asked``), or typed with the right password when the
   roster refused them (``details.person`` of ``login.failed``, the staff code or address the
   directory named), whether or not they ever signed in. A user name only ever typed wrong
-  cannot be tied to anyone and names nobody (a guess is no identity).
+  cannot be tied to anyone and names nobody (a guess is no identity). ``audit.record`` keeps each
+  such tie in ``directory_names`` as it records the event (``DirectoryName``: the account, or
+  whom the directory named), so the rule reads that small table through its indexes, not the
+  details of every sign-in; the migration that made the table filled it from the audit trail.
 
 Their accounts' own acts (``actor_id``) are about them too: the export and the person filter
 read them. The scope of a unit's managers reads targets only: a person of the unit who
@@ -32,13 +35,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mooc.auth.models import AuditEvent, User
+from mooc.auth.models import AuditEvent, DirectoryName, User
 from mooc.database import alias
 from mooc.extensions import db
 from mooc.roster.models import Staff
 
-SIGNED_IN = ("login.succeeded", "login.second_factor_asked")  # details.login: the user name typed
-REFUSED = "login.failed"  # details.person: whom the directory named when the roster refused them
 EMAIL_CHANGED = "account.email_changed"  # details.previous: the address before
 
 
@@ -105,16 +106,36 @@ def directory_logins(people: People) -> sa.CompoundSelect:
     return sa.union(*_logins(people, addresses(people)))
 
 
+def _ties(people: People, known: sa.CTE) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """The rows of ``directory_names`` that are theirs (written with the sign-in events by
+    ``audit.record``): tied to an account of theirs, or to whom a refusal named (their staff
+    code, or an address of theirs now or before). Each is an index look-up."""
+    return (DirectoryName.user_id.in_(people.user_ids),
+            sa.or_(DirectoryName.person.in_(staff_codes(people)),
+                   DirectoryName.person.in_(sa.select(known.c.address))))
+
+
 def _logins(people: People, known: sa.CTE) -> tuple[sa.Select, sa.Select]:
-    tying = alias(AuditEvent, "tying")  # the sign-in events that tie a user name to a person
-    person = sa.func.trim(tying.details["person"].as_string())
-    typed = _folded(tying.details["login"].as_string())
-    refused = sa.select(_folded(tying.target).label("name")).where(
-        tying.action == REFUSED, tying.target != "",
-        sa.or_(person.in_(staff_codes(people)), sa.func.lower(person).in_(sa.select(known.c.address))))
-    let_in = sa.select(typed.label("name")).where(
-        tying.action.in_(SIGNED_IN), tying.actor_id.in_(people.user_ids), typed != "")
-    return refused, let_in
+    let_in, refused = _ties(people, known)
+    return (sa.select(DirectoryName.name.label("name")).where(let_in),
+            sa.select(DirectoryName.name).where(refused))
+
+
+def tied_names(people: People) -> sa.Select:
+    """The user names tied to them, each once, with when it was first tied (the export of their
+    data), first tied first."""
+    first_at = sa.func.min(DirectoryName.first_at)
+    return (sa.select(DirectoryName.name.label("user_name"), first_at.label("first_at"))
+            .where(sa.or_(*_ties(people, addresses(people))))
+            .group_by(DirectoryName.name).order_by(first_at, DirectoryName.name))
+
+
+def forget(people: People) -> None:
+    """Delete their rows of ``directory_names`` (the retention purge, before their addresses
+    and staff code change)."""
+    theirs = sa.or_(*_ties(people, addresses(people)))
+    ids = list(db.session.scalars(sa.select(DirectoryName.id).where(theirs)))
+    db.session.execute(sa.delete(DirectoryName).where(DirectoryName.id.in_(ids)))
 
 
 def named_in_target(people: People) -> sa.ColumnElement[bool]:

@@ -10,7 +10,8 @@ nothing (the roster) or an address that cannot receive mail (the account, which 
 Their own rows are set whatever they said (certificates of courses and programmes, reminders,
 correction requests, quiz answers); every other copy of their identity in free text (audit
 events, notes, reasons, mail errors, the xAPI outbox, file names, directory user names typed
-at sign-in) is found and rewritten by ``traces``. The table ``privacy_pseudonyms`` records who
+at sign-in) is found and rewritten by ``traces``; the directory user names tied to them
+(``directory_names``) are deleted. The table ``privacy_pseudonyms`` records who
 was done: a second run does nothing."""
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ def pseudonymise(staff: Staff, config: Settings) -> str:
     code = pseudonym_code(staff.staff_code, config.secret_key)
     users = list(db.session.scalars(sa.select(User).where(User.staff_id == staff.id)))
     identity = _identity(staff, users, code)
+    # Their directory user names go while their addresses and staff code still read as theirs.
+    names.forget(names.People.of(staff.id, [user.id for user in users]))
     _close_accounts(users, identity)
     _rewrite_own_rows(staff, [user.id for user in users], identity)
     db.session.flush()  # the updates above run before the copies are read (autoflush would too)

@@ -69,6 +69,7 @@ OWN_IDENTITY = frozenset({
     "certificates.holder_name", "program_certificates.holder_name",
     "quiz_attempts.answers",  # a short answer may be anything: the person's own attempts are rewritten
     "login_throttle.email",  # the person's rows (addresses and user names) are deleted
+    "directory_names.name", "directory_names.person",  # the person's rows are deleted (names.forget)
 })
 
 # Text that names nobody: course content, codes, hashes, machine values. A person's own rows of

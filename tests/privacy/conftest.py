@@ -22,7 +22,7 @@ from flask import Flask
 from mooc import clock
 from mooc.api.models import ApiToken
 from mooc.auth import audit
-from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
+from mooc.auth.models import LoginThrottle, Role, User
 from mooc.auth.sessions import start_session
 from mooc.auth.tokens import TokenPurpose, issue
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
@@ -222,9 +222,12 @@ def sign_ins(world, make_staff) -> SignIns:
         ("login.failed", None, "lv.khac", {"reason": "roster_inactive", "person": "KHAC.LV@example.vn"}),
         ("login.failed", None, "ai.do", {"reason": "directory_wrong_password"}),
     ]
-    with world.app.app_context():
-        db.session.add_all([AuditEvent(action=action, actor_id=actor, target=target, details=details, at=at)
-                            for action, actor, target, details in events])
+    with world.app.app_context():  # recorded as the sign-in pages record them, at that time
+        clock.set_now(at)
+        for action, actor, target, details in events:
+            audit.record(action, actor=db.session.get(User, actor) if actor else None, target=target,
+                         **details)
         db.session.commit()
+        clock.set_now(None)
     return SignIns(hong.id, ours=frozenset({"ngoc.tt", "hong.dt", "Hong.DT@Example.vn"}),
                    theirs=frozenset({"khac.lv", "lv.khac"}), nobodys=frozenset({"ai.do"}))
