@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import clock
-from mooc.auth.models import AuditEvent, LoginThrottle, Role, User
+from mooc.auth.models import AuditEvent, DirectoryName, LoginThrottle, Role, User
 from mooc.extensions import db
 from mooc.privacy import export
 from mooc.roster import importer
@@ -374,3 +374,35 @@ def test_each_province_manager_reads_the_directory_sign_ins_of_their_people(dire
     assert "khong.ai" in refused(admin)
     assert refused(admin, f"&person={MAI.staff_code}") == {"mai.tran"}
     assert refused(admin, f"&person={HA.mail.upper()}") == {"ha.pham"}
+
+
+@pytest.mark.parametrize("match_by", [{}, BY_EMAIL], ids=["by staff code", "by e-mail"])
+def test_the_user_names_the_directory_vouched_for_are_kept_at_sign_in(directory_app, roster, make_unit,
+                                                                       match_by):
+    """``directory_names`` (what the audit log reads): Mai's ``mai.tran`` is her account's once she
+    signs in with it (twice: kept once); Hà (left) and Nam (not on the roster) are refused with
+    their right password: their user names are tied to whom the directory named, by staff code
+    or address as the roster was searched; Dũng's is his account's when his code is asked. A
+    wrong password, a user name nobody has, and Mai's address typed as her user name tie
+    nothing."""
+    app = directory_app(**match_by)
+    dung = roster["dung.nguyen"]
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.id == dung.id)
+                           .values(role=Role.MANAGER, scope_unit_id=make_unit().id))
+        db.session.commit()
+    enrol(app, dung)
+    assert WRONG in login(app.test_client(), "mai.tran", "sai mat khau").get_data(as_text=True)
+    assert WRONG in login(app.test_client(), "khong.ai", MAI.password).get_data(as_text=True)
+    for typed in ("mai.tran", "Mai.Tran", MAI.mail):
+        assert login(app.test_client(), typed, MAI.password).status_code == 302
+    assert LEFT in login(app.test_client(), HA.uid, HA.password).get_data(as_text=True)
+    assert NOT_ON_ROSTER in login(app.test_client(), NAM.uid, NAM.password).get_data(as_text=True)
+    client = app.test_client()
+    client.post("/login", data={"csrf_token": csrf_token(client), "email": "dung.nguyen",
+                                "password": DUNG.password})
+    with app.app_context():
+        kept = {(row.name, row.user_id, row.person) for row in db.session.scalars(sa.select(DirectoryName))}
+    named = {person.uid: person.staff_code if not match_by else person.mail.lower() for person in (HA, NAM)}
+    assert kept == {("mai.tran", roster["mai.tran"].id, None), ("ha.pham", None, named["ha.pham"]),
+                    ("nam.le", None, named["nam.le"]), ("dung.nguyen", dung.id, None)}

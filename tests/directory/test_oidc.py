@@ -16,7 +16,7 @@ import requests
 import sqlalchemy as sa
 
 from mooc.auth import signin
-from mooc.auth.models import AuditEvent, LoginThrottle, Role
+from mooc.auth.models import AuditEvent, DirectoryName, LoginThrottle, Role
 from mooc.config import ConfigError, build_settings
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
@@ -395,3 +395,18 @@ def test_a_refusal_under_the_providers_address_for_her_is_hers(oidc_app, provide
     assert "Pseudonymised 1 people" in result.output, result.output
     with oidc_app.app_context():
         assert traces_of({"nam.le@thanhtra.gov.vn", "nam.lv@thanhtra.gov.vn", "00456", "Lê Văn Nam"}) == []
+
+
+def test_the_providers_address_for_a_refused_person_is_kept_as_theirs(oidc_app, provider, roster):
+    """``directory_names`` (what the audit log reads): Nam, who left, is refused at the callback
+    (a reading request: the event and the tie are written in a short transaction of their own);
+    the provider's address is tied to him by his staff code, as the roster was searched. Khách,
+    not on the roster, is tied to his staff code too, for when he is added. Mai's sign-in types
+    no user name here: it ties nothing."""
+    for login_name in ("nam.le", "khach.pham", "mai.tran"):
+        client = oidc_app.test_client()
+        come_back(client, sign_in_at_provider(start(client), login_name))
+    assert failures(oidc_app) == ["left", "unknown"]
+    with oidc_app.app_context():
+        kept = {(row.name, row.user_id, row.person) for row in db.session.scalars(sa.select(DirectoryName))}
+    assert kept == {("nam.le@thanhtra.gov.vn", None, "00456"), ("khach.pham@thanhtra.gov.vn", None, "99999")}
