@@ -10,7 +10,7 @@ and the retention purge."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -107,21 +107,41 @@ def _select(filters: AuditFilters, units: set[int] | None) -> sa.Select:
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What the page needs of every event it could show, read in one pass (``overview``)."""
+
+    actions: list[str]  # the actions of the reader's events: the filter's choices
+    total: int  # the events the filters match
+    filters: AuditFilters  # the filters asked for, an action that is not a choice dropped
+
+
+def overview(filters: AuditFilters, units: set[int] | None) -> Overview:
+    """One pass over the reader's events (their scope), grouped by action: which actions they
+    hold, and how many of each the other filters (person, days) match. The page reads its
+    filter's choices and its count from it, and runs one more query for its rows (``page_of``);
+    the log's scope (a unit tree's names) is not worked out three times."""
+    narrowing = conditions(replace(filters, action=None), None)
+    matching = (sa.func.sum(sa.case((sa.and_(*narrowing), 1), else_=0)) if narrowing
+                else sa.func.count())
+    counts = {action: int(count or 0) for action, count in db.session.execute(
+        sa.select(AuditEvent.action, matching).where(*conditions(AuditFilters(), units))
+        .group_by(AuditEvent.action).order_by(AuditEvent.action))}
+    action = filters.action if filters.action in counts else None
+    total = counts[action] if action is not None else sum(counts.values())
+    return Overview(list(counts), total, replace(filters, action=action))
+
+
 def page_of(filters: AuditFilters, units: set[int] | None, page: int = 1,
-            per_page: int = PER_PAGE) -> AuditPage:
-    """One page, newest first: a count and a page of rows (two queries)."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                              .where(*conditions(filters, units))) or 0
+            per_page: int = PER_PAGE, total: int | None = None) -> AuditPage:
+    """One page, newest first: a count (unless ``total`` is known: ``overview``) and a page of rows."""
+    if total is None:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                  .where(*conditions(filters, units))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
     rows = db.session.execute(_select(filters, units).offset((page - 1) * per_page).limit(per_page)).all()
     return AuditPage(list(rows), total, page, per_page, filters)
-
-
-def actions(units: set[int] | None) -> list[str]:
-    """The actions the viewer's events hold, for the filter's choices."""
-    return list(db.session.scalars(sa.select(AuditEvent.action).where(*conditions(AuditFilters(), units))
-                                   .distinct().order_by(AuditEvent.action)))
 
 
 def all_rows(filters: AuditFilters, units: set[int] | None) -> Iterator[Any]:

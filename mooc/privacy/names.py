@@ -106,19 +106,20 @@ def directory_logins(people: People) -> sa.CompoundSelect:
     return sa.union(*_logins(people, addresses(people)))
 
 
-def _ties(people: People, known: sa.CTE) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+def _ties(people: People, known: sa.CTE) -> tuple[sa.ColumnElement[bool], ...]:
     """The rows of ``directory_names`` that are theirs (written with the sign-in events by
-    ``audit.record``): tied to an account of theirs, or to whom a refusal named (their staff
-    code, or an address of theirs now or before). Each is an index look-up."""
+    ``audit.record``): tied to an account of theirs, or to whom a refusal named: their staff
+    code, or an address of theirs now or before. Each is an index look-up, and a select of its
+    own where a union reads them (no OR between two subqueries: PostgreSQL cannot hash a
+    subquery it expects to be large, such as the addresses of a unit tree, under an OR, and
+    would read it again for every row)."""
     return (DirectoryName.user_id.in_(people.user_ids),
-            sa.or_(DirectoryName.person.in_(staff_codes(people)),
-                   DirectoryName.person.in_(sa.select(known.c.address))))
+            DirectoryName.person.in_(staff_codes(people)),
+            DirectoryName.person.in_(sa.select(known.c.address)))
 
 
-def _logins(people: People, known: sa.CTE) -> tuple[sa.Select, sa.Select]:
-    let_in, refused = _ties(people, known)
-    return (sa.select(DirectoryName.name.label("name")).where(let_in),
-            sa.select(DirectoryName.name).where(refused))
+def _logins(people: People, known: sa.CTE) -> list[sa.Select]:
+    return [sa.select(DirectoryName.name.label("name")).where(tie) for tie in _ties(people, known)]
 
 
 def tied_names(people: People) -> sa.Select:
@@ -142,8 +143,14 @@ def named_in_target(people: People) -> sa.ColumnElement[bool]:
     """The events whose target names one of ``people``: a staff code, or an address or directory
     user name of theirs in any case."""
     known = addresses(people)
-    folded = sa.union(sa.select(known.c.address.label("name")), *_logins(people, known))
-    return sa.or_(AuditEvent.target.in_(staff_codes(people)), _folded(AuditEvent.target).in_(folded))
+    folded = sa.union(sa.select(known.c.address.label("name")), *_logins(people, known)).subquery("names")
+    # DISTINCT again, for PostgreSQL's planner: it expects the recursive addresses to be many
+    # (ten times the addresses of today, each joined with every address change of the log),
+    # too many to hash under this OR, and would then read the names once per event (minutes
+    # at 200,000 events with a thousand address changes); it expects a DISTINCT of values it
+    # knows nothing about to be few, and hashes them once.
+    return sa.or_(AuditEvent.target.in_(staff_codes(people)),
+                  _folded(AuditEvent.target).in_(sa.select(folded.c.name).distinct()))
 
 
 def about(people: People) -> sa.ColumnElement[bool]:

@@ -275,3 +275,41 @@ def test_the_person_filter_finds_their_directory_sign_ins_by_staff_code_or_addre
     theirs = _client(world, make_user(role=Role.MANAGER, scope_unit=other_unit,
                                       email="chanh.bacbo@example.vn"))
     assert _targets(theirs, "&person=009020") == []
+
+
+def _reading_the_log(world, client, query: str) -> tuple[list[str], str]:
+    """The statements of GET /admin/audit?query that read the audit trail, and the page."""
+    with world.app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def before(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        response = client.get(f"/admin/audit?{query}")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+    assert response.status_code == 200, response.status_code
+    return [s for s in statements if "audit_events" in s], response.get_data(as_text=True)
+
+
+def test_the_page_reads_the_log_twice_whatever_the_filters(world, sign_ins, make_user):
+    """One pass for the filter's choices and the count (grouped by action), one for the page's
+    rows: a unit tree's names are worked out twice, not three times. The choices are the actions
+    of the reader's events; the count is what the filters match."""
+    province = unit_of(world.app, world.province_id)
+    client = _client(world, make_user(role=Role.MANAGER, scope_unit=province, email="chanh.nambo@example.vn"))
+    hong = "person=009020&from=01/03/2026&to=31/03/2026"
+    # (an action none of the reader's events has is dropped, as any unknown one)
+    for query, found in (("", None), ("action=login.failed", 3), (hong, 2),
+                         (f"{hong}&action=login.failed", 2), (f"{hong}&action=unit.merged", 2),
+                         ("action=training.due_extended&person=009001", 1)):
+        reading, page = _reading_the_log(world, client, query)
+        assert len(reading) == 2, (query, reading)
+        if found is not None:
+            assert f"Số sự kiện tìm thấy: {found}<" in page, query
+        choices = set(re.findall(r'<option value="([a-z_.]+)"', page))
+        assert choices == {"login.failed", "login.succeeded", "training.due_extended",
+                           "account.email_changed", "password.reset_requested"}, query
