@@ -57,7 +57,7 @@ def _needles(world) -> set[str]:
 # Tables holding a copy of the person's identity in the test data (the scan's proof it reads them).
 COPIES = {"staff", "users", "certificates", "program_certificates", "audit_events", "login_throttle",
           "xapi_outbox", "report_deliveries", "report_subscriptions", "roster_imports", "enrolments",
-          "assignment_rules", "privacy_corrections", "api_tokens", "reminder_log"}
+          "assignment_rules", "privacy_corrections", "api_tokens", "reminder_log", "directory_names"}
 
 
 def test_a_purge_leaves_no_trace_of_the_name_and_changes_no_count(world, make_user):
