@@ -291,20 +291,28 @@ def enrol_through_pages(client: FlaskClient, location: str) -> list[str]:
 
 def count_queries(app: Flask, client: FlaskClient, path: str) -> int:
     """SQL statements that GET ``path`` runs (it must answer 200): for "does not grow" tests."""
+    return len(engine_events_of_get(app, client, path, "before_cursor_execute",
+                                    lambda conn, cursor, statement, *args: statement))
+
+
+def engine_events_of_get(app: Flask, client: FlaskClient, path: str, event: str,
+                         pick: Callable[..., Any]) -> list[Any]:
+    """What ``pick`` takes from each engine ``event`` (SQLAlchemy's arguments) while GET ``path``
+    runs; the page must answer 200."""
     with app.app_context():
         engine = db.engine
-    statements: list[str] = []
+    seen: list[Any] = []
 
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
+    def listener(*args):
+        seen.append(pick(*args))
 
-    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, event, listener)
     try:
         response = client.get(path)
     finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, event, listener)
     assert response.status_code == 200, (path, response.status_code)
-    return len(statements)
+    return seen
 
 
 def logout(client: FlaskClient):

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from mooc.database import alias
 from mooc.training.models import Enrolment
+from tests.conftest import engine_events_of_get
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mooc"
 ALLOWED = {PACKAGE / "database.py"}
@@ -58,22 +59,8 @@ def test_one_alias_per_class_and_role():
 def _statements_run(app, client, path: str) -> list[object]:
     """The statement objects a GET of ``path`` executes (the objects, kept alive so no id is
     reused), through the ORM or a connection."""
-    from mooc.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    seen: list[object] = []
-
-    def before(conn, clauseelement, multiparams, params, execution_options):
-        seen.append(clauseelement)
-
-    sa.event.listen(engine, "before_execute", before)
-    try:
-        response = client.get(path)
-    finally:
-        sa.event.remove(engine, "before_execute", before)
-    assert response.status_code == 200, (path, response.status_code)
-    return seen
+    return engine_events_of_get(app, client, path, "before_execute",
+                                lambda conn, clauseelement, *args: clauseelement)
 
 
 @pytest.fixture
