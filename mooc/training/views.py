@@ -182,7 +182,7 @@ def my_record():
 def record(staff_id: int):
     staff = _visible_staff(staff_id)
     rows = queries.record(staff)
-    courses = queries.open_courses() if records.may_enrol_others(current_user, staff) else []
+    courses = queries.open_courses() if records.offers_enrolment(current_user, staff) else []
     enrol_form = EnrolForm()
     enrol_form.course.choices = [SelectChoice(c.id, c.title) for c in courses]
     return render_template(
