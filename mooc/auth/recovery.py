@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from mooc import clock, mail
 from mooc.auth import audit, backends, passwords, sessions, tokens
@@ -21,6 +20,7 @@ from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import public_url, settings
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_babel import gettext as _
-
 from mooc.auth.models import Permission, User
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import gettext as _
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Staff
 from mooc.training import program_paths, queries
