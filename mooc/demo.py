@@ -289,10 +289,13 @@ def describe(report: DemoReport, url: str) -> str:
     if all(how == WITH_DEMO_PASSWORD for *_, how in report.accounts):
         lines.append(f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):")
         lines += [f"  {email.ljust(width)}  {description}" for email, description, _how in report.accounts]
-    else:  # a directory, a changed password: each account says how it signs in
+    else:  # a directory, a changed password: each account under how it signs in
         lines.append(f"Open {url} and sign in as one of these:")
-        for email, description, how in report.accounts:
-            lines += [f"  {email.ljust(width)}  {description}", f"  {' ' * width}  {how}"]
+        ways = dict.fromkeys(how for *_, how in report.accounts)
+        for way in ways:
+            lines.append(f"  {way}:")
+            lines += [f"    {email.ljust(width)}  {description}"
+                      for email, description, how in report.accounts if how == way]
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines)
 

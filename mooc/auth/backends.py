@@ -149,14 +149,14 @@ def how_to_sign_in_with_the_ministry_account() -> str:
     return ""
 
 
-def where_to_sign_in() -> str:
-    """What a person who may not use a local password does instead, in a sentence or two (the
-    pages and mails that refuse or replace a password say it)."""
-    return " ".join([
+def where_to_sign_in() -> list[str]:
+    """What a person who may not use a local password does instead, in three short paragraphs
+    (the pages that refuse or replace a password show one each; mails join them)."""
+    return [
         _("Your account signs in with your ministry account: the training platform keeps no password "
           "for it."), how_to_sign_in_with_the_ministry_account(),
         _("Forgot that password? Ask the staff who manage the ministry's accounts: this platform "
-          "cannot change it.")])
+          "cannot change it.")]
 
 
 def local_password_roles(names: tuple[str, ...] | None) -> frozenset[Role] | None:

@@ -112,7 +112,7 @@ def _send_invitation(staff: Staff, user: User | None, actor: User) -> User:
                      "An account has been opened for you on the training platform of the inspection "
                      "sector, where you will find your required courses, quizzes and certificates.\n\n"
                      "%(how)s\n\nThe sign-in page: %(link)s",
-                     name=staff.full_name, how=backends.where_to_sign_in(), link=sign_in_page)
+                     name=staff.full_name, how="\n\n".join(backends.where_to_sign_in()), link=sign_in_page)
             way = "ministry_account"
     mail.send(mail.address(staff.full_name, user.email), subject, text)
     audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code, way=way)

@@ -80,7 +80,7 @@ def signs_in_at_the_directory(app, kind: str, who=MAI) -> bool:
 
 
 @pytest.fixture
-def behind(org, make_staff, make_user):
+def behind(org, make_staff, make_user):  # noqa: F811
     """Mai, invited but with no password chosen, and Dũng, with no account, both on the roster and
     behind on a required course (ten days overdue); the province's manager and an administrator."""
     app, o = org
@@ -130,7 +130,8 @@ def test_someone_the_directory_finds_can_sign_in_on_every_page_that_says_it(kind
     assert "Đăng nhập được" in row and "Đã mời" not in row
     person_page = text(admin, f"/roster/staff/{mai_staff.id}")
     assert "<strong>Đăng nhập được</strong>" in person_page
-    assert "Đăng nhập bằng tài khoản công vụ của Bộ: chưa chọn mật khẩu riêng trên nền tảng này" in person_page
+    assert "Đăng nhập bằng tài khoản công vụ của Bộ: chưa chọn mật khẩu riêng trên nền tảng này" \
+        in person_page
     assert "Gửi lại lời mời" in person_page  # she may still choose one
     total = TOTAL_ROW.search(text(admin, "/reports/"))
     assert total and total.groups() == ("2", "1")  # two on the roster, Dũng alone cannot sign in
@@ -175,7 +176,8 @@ def test_without_a_directory_she_needs_a_password_each_app_by_its_own_settings(r
     ldap = make_app(COURSES_DIR=str(o.root), **directory_settings("ldap", request))
     alone = make_app(COURSES_DIR=str(o.root))
     at(MONDAY)
-    for app, status, cannot in ((ldap, "Đăng nhập được", "1"), (alone, "Đã mời", "2"), (ldap, "Đăng nhập được", "1")):
+    able = "Đăng nhập được"
+    for app, status, cannot in ((ldap, able, "1"), (alone, "Đã mời", "2"), (ldap, able, "1")):
         admin = signed_in(app, ADMIN_EMAIL)
         assert f"<strong>{status}</strong>" in text(admin, f"/roster/staff/{mai_staff.id}")
         total = TOTAL_ROW.search(text(admin, "/reports/"))
@@ -240,15 +242,17 @@ def test_the_sql_and_the_python_rule_agree(slapd, make_app, app, make_staff, mak
             for staff_id, user_id in people:
                 user, staff = db.session.get(User, user_id), db.session.get(Staff, staff_id)
                 found = account_status.ways_of(user, staff)
-                assert (statuses[staff_id] is AccountStatus.ACTIVE) == bool(found), (ways, user.role, staff.email)
+                able = statuses[staff_id] is AccountStatus.ACTIVE
+                assert able == bool(found), (ways, user.role, staff.email)
                 if not ways:  # no directory: a password, nothing else
                     assert found == ({Way.PASSWORD} if user.password_hash else set())
 
 
 # --- where to sign in, with both -----------------------------------------------------------------------
 
-BOTH_VI = ("hãy nhập tên đăng nhập (hoặc địa chỉ e-mail) và mật khẩu tài khoản của bạn trong hệ thống thư mục "
-           f"của Bộ, tài khoản bạn dùng để đăng nhập máy tính cơ quan; hoặc chọn “Đăng nhập bằng {LABEL}”")
+BOTH_VI = ("hãy nhập tên đăng nhập (hoặc địa chỉ e-mail) và mật khẩu tài khoản của bạn trong hệ thống "
+           "thư mục của Bộ, tài khoản bạn dùng để đăng nhập máy tính cơ quan; hoặc chọn “Đăng nhập bằng "
+           f"{LABEL}”")
 BOTH_EN = ("either type the user name (or e-mail address) and password of your account in the ministry's "
            f"directory, the one you sign in to your work computer with, or choose “Sign in with {LABEL}”")
 
@@ -325,10 +329,15 @@ def loaded(app) -> str:
 
 
 def lines_of(printed: str) -> dict[str, str]:
-    """What `mooc demo` says of each demo account: the line under its e-mail."""
-    lines = printed.splitlines()
-    return {email: lines[lines.index(next(line for line in lines if line.strip().startswith(email))) + 1].strip()
-            for email, *_ in demo_accounts.ACCOUNTS}
+    """What `mooc demo` says of each demo account: the heading (how they sign in) it is listed under."""
+    said, heading = {}, ""
+    for line in printed.splitlines():
+        if line.startswith("  ") and not line.startswith("    "):
+            heading = line.strip().removesuffix(":")
+        elif line.startswith("    "):
+            said[line.split()[0]] = heading
+    assert set(said) == {email for email, *_ in demo_accounts.ACCOUNTS}
+    return said
 
 
 def demo_password_works(app, email: str) -> bool:
@@ -350,6 +359,11 @@ def test_mooc_demo_says_how_each_account_signs_in(slapd, make_app, app):
             assert said[email] == ("with the ministry account: its user name and password in the directory, "
                                    "on the sign-in form (its role keeps no password here)")
         assert demo_password_works(ldap, email) is (role in (Role.ADMIN, Role.MANAGER)), email
+    box = text(ldap.test_client(), "/login").split('class="auth-card demo-accounts"', 1)[1]  # the page agrees
+    password = f'<code class="nowrap">{demo_accounts.DEMO_PASSWORD}</code>'
+    assert f"Hãy thử một tài khoản dưới đây, mật khẩu là {password}." in box
+    assert "3 tài khoản demo còn lại chỉ đăng nhập bằng tài khoản công vụ của Bộ" in box
+    assert "hocvien@example.vn" not in box and "còn lại" not in text(app.test_client(), "/login")
 
     both = make_app(**slapd.settings(LOCAL_PASSWORD_ROLES="admin"), **oidc_settings(OFFLINE_ISSUER))
     with both.app_context():  # a changed password is not printed as the demo's
@@ -357,9 +371,9 @@ def test_mooc_demo_says_how_each_account_signs_in(slapd, make_app, app):
         user.password_hash = "scrypt:32768:8:1$x$" + "0" * 128
         db.session.commit()
     said = lines_of(loaded(both))
-    assert said["quantri@example.vn"] == "with its own password (changed since the demo was loaded), or with " \
-        f"the ministry account: its user name and password in the directory, on the sign-in form, or the " \
-        f"“Sign in with {LABEL}” button"
-    assert said["hocvien@example.vn"].endswith(f"or the “Sign in with {LABEL}” button (its role keeps no password "
-                                               "here)")
+    ministry = ("with the ministry account: its user name and password in the directory, on the sign-in "
+                f"form, or the “Sign in with {LABEL}” button")
+    changed = "with its own password (changed since the demo was loaded)"
+    assert said["quantri@example.vn"] == f"{changed}, or {ministry}"
+    assert said["hocvien@example.vn"] == f"{ministry} (its role keeps no password here)"
     assert not demo_password_works(both, "quantri@example.vn")
