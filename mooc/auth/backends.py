@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from flask_babel import gettext as _
 
 from mooc import clock
 from mooc.auth import passwords
 from mooc.auth.models import Role, User
 from mooc.config import ConfigError, settings
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 
 EXTENSION = "mooc_directory"
 LOCAL_ROLES = "mooc_local_password_roles"  # with an OpenID provider and no directory

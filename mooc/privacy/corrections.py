@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
 from mooc.auth import audit
@@ -18,6 +17,7 @@ from mooc.database import chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import lazy_gettext as _l
 from mooc.privacy.models import CorrectionRequest, CorrectionStatus
 from mooc.roster.models import Staff
 from mooc.roster.scope import visible_units

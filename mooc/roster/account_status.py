@@ -21,13 +21,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.auth import backends
 from mooc.auth.models import LoginThrottle, Role, User
 from mooc.database import chunks
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Staff
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import InstrumentedAttribute
 
 from mooc import clock, mail
@@ -27,6 +26,7 @@ from mooc.config import public_url, settings
 from mooc.database import alias, chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.roster import account_status, scope
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus

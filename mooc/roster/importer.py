@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
 from mooc.auth import audit
@@ -32,6 +31,7 @@ from mooc.auth.models import AuthSession, Role, User
 from mooc.database import chunks, insert_many
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.progress import COMPARING, READING, SILENT, WRITING, Progress
 from mooc.roster import keys, moves, planning, scope
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus

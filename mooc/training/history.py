@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.progress import READING, SILENT, WRITING, Progress
 from mooc.roster import planning, scope
 from mooc.roster.models import Staff

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from mooc import clock, events
@@ -41,6 +40,7 @@ from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.database import chunked_in
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.progress import SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.assign import (
