@@ -119,7 +119,7 @@ def _send_directory_hint(user: User, email: str, base: str | None) -> bool:
                  "training platform of the inspection sector.\n\n%(how)s\n\n"
                  "The sign-in page: %(link)s\n\n"
                  "If you did not ask for this, ignore this e-mail.",
-                 name=user.display_name, how=backends.where_to_sign_in(), link=sign_in_page)
+                 name=user.display_name, how="\n\n".join(backends.where_to_sign_in()), link=sign_in_page)
     user_id, to = user.id, mail.address(user.display_name, user.email)
     # Recorded before the mail leaves (the rate limit above counts it), as a reset link is.
     audit.record("password.directory_hint_sent", target=email)
