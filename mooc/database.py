@@ -316,15 +316,16 @@ def write_changed(session: Session | scoped_session[Any], model: type,
     100,000 enrolments sends about 112 statements, not the 100,000 of a flush, which updates a
     changed object at a time). Returns how many rows were written.
 
-    The objects then hold these values as if loaded so (no change left for a flush to send, no
-    stale value for code that reads them later); so do their columns with an ``onupdate``
-    (``updated_at``), given one value per call. They stay marked as changed (their attributes
-    were set), so a savepoint rolled back expires them (a rule's preview), as it does what a
-    flush wrote in it, and the next flush finds nothing to send for them. The statements run on the session's connection,
-    without flushing first: a bulk path sets the attributes as usual, notes which, and writes
+    The statements run on the session's connection, without flushing first: a bulk path sets
+    the attributes as usual (later code in the same pass sees them), notes which, and writes
     them here before anything flushes them one by one (a new row among them, not inserted yet,
-    is left to its INSERT, which carries the values). The ORM's hooks do not see these writes:
-    a writer of ``Enrolment`` or ``Staff`` rows names the people with ``events.touched()``.
+    is left to its INSERT, which carries the values). The objects then hold these values as if
+    loaded so (no change left for a flush to send, no stale value for code that reads them
+    later); so do their columns with an ``onupdate`` (``updated_at``), given one value per call.
+    They stay marked as changed (their attributes were set), so a savepoint rolled back expires
+    them (a rule's preview), as it does what a flush wrote in it. The ORM's hooks do not see
+    these writes: a writer of ``Enrolment`` or ``Staff`` rows names the people with
+    ``events.touched()``.
     """
     if not changed:
         return 0
