@@ -840,8 +840,8 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
         db.session.execute(sa.update(staff).where(staff.c.id.in_(chunk))
                            .values(email=None))
     _insert_added([change for change in plan.changes if change.kind == ChangeKind.ADDED], resolved, now)
+    # summary: neutral here (an address is not summed); _update_changed touches everyone changed
     _update_changed(updated, resolved, now)
-    events.touched(_ids_of(updated))  # the reports' summary: their unit, position or status may have changed
 
 
 def _update_changed(updated: list[StaffChange], resolved: Any, now: datetime) -> None:
@@ -871,6 +871,7 @@ def _update_changed(updated: list[StaffChange], resolved: Any, now: datetime) ->
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
         connection.execute(statement, params)
+    events.touched(_ids_of(updated))  # the reports' summary: their unit, position or status may have changed
 
 
 def _ids_of(changes: list[StaffChange]) -> list[int | None]:
