@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, abort, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -30,8 +28,10 @@ from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settin
 from mooc.config import install as install_settings
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
-from mooc.i18n import LOCALES, install_template_gettext, select_locale
+from mooc.i18n import LOCALES, install_template_gettext, request_locale, select_locale
+from mooc.i18n import gettext as _
 from mooc.roster.units import unit_label
+from mooc.site.urls import kept_url_for
 
 STATIC_DIR = ROOT_DIR / "static"
 MIGRATIONS_DIR = ROOT_DIR / "migrations"
@@ -258,8 +258,9 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["number"] = formatting.format_number
     app.jinja_env.globals["static_url"] = static_url
+    app.jinja_env.globals["url_for"] = kept_url_for
     app.jinja_env.globals["LOCALES"] = LOCALES
-    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["get_locale"] = request_locale
     app.jinja_env.globals["unit_label"] = unit_label
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -276,7 +277,7 @@ def _static_version(filename: str) -> str:
 
 def static_url(filename: str) -> str:
     """URL of a static file with a content hash, so browsers may cache it for a year."""
-    return url_for("static", filename=filename, v=_static_version(filename))
+    return kept_url_for("static", filename=filename, v=_static_version(filename))
 
 
 ERROR_TEXT = {

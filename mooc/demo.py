@@ -11,8 +11,10 @@ from datetime import date, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash
 
 from mooc import clock, events
+from mooc.auth import backends
 from mooc.auth.demo_accounts import ACCOUNTS, DEMO_PASSWORD
 from mooc.auth.models import User
 from mooc.auth.passwords import set_password
@@ -24,7 +26,8 @@ from mooc.database import Base
 from mooc.demo_roster import POSITIONS as ROSTER_POSITIONS
 from mooc.demo_roster import PROVINCE_SECTIONS, Names, email_local
 from mooc.extensions import db
-from mooc.roster import keys
+from mooc.roster import account_status, keys
+from mooc.roster.account_status import Way
 from mooc.roster.models import OrgUnit, Position, Staff, StaffHistory, StaffStatus
 from mooc.text import split_full_name
 from mooc.training import assign, completion, programs
@@ -66,7 +69,7 @@ STAFF = [  # staff code, full name, e-mail, unit, position
 @dataclass
 class DemoReport:
     created: dict[str, int] = field(default_factory=dict)
-    accounts: list[tuple[str, str]] = field(default_factory=list)
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)  # e-mail, who, how it signs in
     courses: list[str] = field(default_factory=list)  # what the course sync said
 
 
@@ -107,8 +110,10 @@ def load_demo() -> DemoReport:
             set_password(user, DEMO_PASSWORD, method)
             db.session.add(user)
             report.created["users"] = report.created.get("users", 0) + 1
-        report.accounts.append((email, description))
+        report.accounts.append((email, description, ""))
     db.session.flush()
+    report.accounts = [(email, description, how_it_signs_in(email, staff_by_email[email]))
+                       for email, description, _how in report.accounts]
     load_courses(report)
     load_training(report, units, positions)
     return report
@@ -238,16 +243,59 @@ def load_courses(report: DemoReport) -> None:
     report.courses = sync.lines()[:1]
 
 
+WITH_DEMO_PASSWORD = f"with the password {DEMO_PASSWORD}"
+
+
+def how_it_signs_in(email: str, staff: Staff) -> str:
+    """How the demo account ``email`` signs in on this app, for ``mooc demo``'s list (in English,
+    as all it prints): the demo's password only where it lets the account in (the role may keep a
+    local password, and nobody changed it); otherwise the ministry account, and where
+    (account_status.ways_of, the rule every list of who can sign in follows)."""
+    user = db.session.execute(sa.select(User).where(User.email == email)).scalar_one()
+    if not user.active:
+        return "cannot sign in: the account is disabled"
+    ways = account_status.ways_of(user, staff)
+    ministry = f"with the ministry account: {_ministry_way()}"
+    if Way.PASSWORD in ways:
+        if check_password_hash(user.password_hash or "", DEMO_PASSWORD):
+            return WITH_DEMO_PASSWORD
+        mine = "with its own password (changed since the demo was loaded)"
+        return f"{mine}, or {ministry}" if Way.DIRECTORY in ways else mine
+    if Way.DIRECTORY in ways:
+        kept = backends.may_use_local_password(user)
+        return ministry + ("" if kept else " (its role keeps no password here)")
+    return "cannot sign in: no password is set here, and no directory finds it"
+
+
+def _ministry_way() -> str:
+    """Where the sign-in page takes the ministry account (the directory's password on the form,
+    the OpenID provider's button, or both)."""
+    directory = "its user name and password in the directory, on the sign-in form"
+    provider = settings().oidc
+    if provider is None:
+        return directory
+    button = f"the “Sign in with {provider.label}” button"
+    return f"{directory}, or {button}" if backends.directory() is not None else button
+
+
 def describe(report: DemoReport, url: str) -> str:
     lines = [
         "",
         *report.courses,
         "Demo ready: " + (", ".join(f"{n} {t}" for t, n in report.created.items()) + " created"
                           if report.created else "nothing new to load"),
-        f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):",
     ]
-    width = max(len(email) for email, _ in report.accounts)
-    lines += [f"  {email.ljust(width)}  {description}" for email, description in report.accounts]
+    width = max(len(email) for email, *_ in report.accounts)
+    if all(how == WITH_DEMO_PASSWORD for *_, how in report.accounts):
+        lines.append(f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):")
+        lines += [f"  {email.ljust(width)}  {description}" for email, description, _how in report.accounts]
+    else:  # a directory, a changed password: each account under how it signs in
+        lines.append(f"Open {url} and sign in as one of these:")
+        ways = dict.fromkeys(how for *_, how in report.accounts)
+        for way in ways:
+            lines.append(f"  {way}:")
+            lines += [f"    {email.ljust(width)}  {description}"
+                      for email, description, how in report.accounts if how == way]
     lines.append("Stop with Ctrl+C.")
     return "\n".join(lines)
 

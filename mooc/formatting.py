@@ -6,9 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import has_request_context
-from flask_babel import get_locale
 
 from mooc import clock
+from mooc.i18n import request_locale
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -50,5 +50,5 @@ def _english() -> bool:
     """Whether this request reads English (outside a request: the Vietnamese default)."""
     if not has_request_context():
         return False
-    locale = get_locale()
+    locale = request_locale()
     return locale is not None and locale.language == "en"

@@ -15,8 +15,9 @@ from collections.abc import Callable, Collection
 from datetime import date
 
 from flask import Flask, abort, flash, request, session
-from flask_babel import gettext as _
 from werkzeug.routing import BaseConverter, IntegerConverter, UnicodeConverter
+
+from mooc.i18n import gettext as _
 
 # Ids are PostgreSQL ``integer`` (and SQLite takes at most 2**63 - 1): anything larger is no row.
 MAX_ID = 2**31 - 1

@@ -291,20 +291,28 @@ def enrol_through_pages(client: FlaskClient, location: str) -> list[str]:
 
 def count_queries(app: Flask, client: FlaskClient, path: str) -> int:
     """SQL statements that GET ``path`` runs (it must answer 200): for "does not grow" tests."""
+    return len(engine_events_of_get(app, client, path, "before_cursor_execute",
+                                    lambda conn, cursor, statement, *args: statement))
+
+
+def engine_events_of_get(app: Flask, client: FlaskClient, path: str, event: str,
+                         pick: Callable[..., Any]) -> list[Any]:
+    """What ``pick`` takes from each engine ``event`` (SQLAlchemy's arguments) while GET ``path``
+    runs; the page must answer 200."""
     with app.app_context():
         engine = db.engine
-    statements: list[str] = []
+    seen: list[Any] = []
 
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
+    def listener(*args):
+        seen.append(pick(*args))
 
-    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, event, listener)
     try:
         response = client.get(path)
     finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, event, listener)
     assert response.status_code == 200, (path, response.status_code)
-    return len(statements)
+    return seen
 
 
 def logout(client: FlaskClient):
@@ -330,3 +338,33 @@ def auth(client: FlaskClient, make_user: Callable[..., User]):
 
 # Shared by training, reports and the security tests: an organisation and people with accounts.
 from tests.training.conftest import org, person  # noqa: E402, F401
+
+
+@pytest.fixture
+def hot_pages(make_app, tmp_path, make_user, make_unit, make_staff):
+    """A trainee enrolled in a synced course, and a province manager: the pages every person
+    opens all day (issue 20)."""
+    from mooc.auth.models import Role
+    from mooc.courses.models import Course
+    from mooc.courses.sync import sync_tree
+    from mooc.extensions import db
+    from mooc.training import assign
+    from mooc.training.models import AssignmentRule
+    from tests.conftest import login
+    from tests.courses.tree import make_tree
+
+    tree = make_tree(tmp_path / "courses")
+    app = make_app(COURSES_DIR=str(tree))
+    province = make_unit(name="Thanh tra tỉnh Mẫu")
+    trainee_staff = make_staff(unit=province, full_name="Trần Thị Bình")
+    with app.app_context():
+        sync_tree(tree)
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.key == "luat"))
+        db.session.add(AssignmentRule(course_id=course_id, all_units=True, due_days=30))
+        db.session.flush()
+        assign.apply_rules()
+        db.session.commit()
+    trainee, manager = app.test_client(), app.test_client()
+    assert login(trainee, make_user(staff=trainee_staff).email).status_code == 302
+    assert login(manager, make_user(role=Role.MANAGER, scope_unit=province).email).status_code == 302
+    return app, trainee, manager

@@ -14,10 +14,10 @@ import ast
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from mooc.database import alias
 from mooc.training.models import Enrolment
+from tests.conftest import engine_events_of_get
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mooc"
 ALLOWED = {PACKAGE / "database.py"}
@@ -58,52 +58,8 @@ def test_one_alias_per_class_and_role():
 def _statements_run(app, client, path: str) -> list[object]:
     """The statement objects a GET of ``path`` executes (the objects, kept alive so no id is
     reused), through the ORM or a connection."""
-    from mooc.extensions import db
-
-    with app.app_context():
-        engine = db.engine
-    seen: list[object] = []
-
-    def before(conn, clauseelement, multiparams, params, execution_options):
-        seen.append(clauseelement)
-
-    sa.event.listen(engine, "before_execute", before)
-    try:
-        response = client.get(path)
-    finally:
-        sa.event.remove(engine, "before_execute", before)
-    assert response.status_code == 200, (path, response.status_code)
-    return seen
-
-
-@pytest.fixture
-def hot_pages(make_app, tmp_path, make_user, make_unit, make_staff):
-    """A trainee enrolled in a synced course, and a province manager: the pages every person
-    opens all day (issue 20)."""
-    from mooc.auth.models import Role
-    from mooc.courses.models import Course
-    from mooc.courses.sync import sync_tree
-    from mooc.extensions import db
-    from mooc.training import assign
-    from mooc.training.models import AssignmentRule
-    from tests.conftest import login
-    from tests.courses.tree import make_tree
-
-    tree = make_tree(tmp_path / "courses")
-    app = make_app(COURSES_DIR=str(tree))
-    province = make_unit(name="Thanh tra tỉnh Mẫu")
-    person = make_staff(unit=province, full_name="Trần Thị Bình")
-    with app.app_context():
-        sync_tree(tree)
-        course_id = db.session.scalar(sa.select(Course.id).where(Course.key == "luat"))
-        db.session.add(AssignmentRule(course_id=course_id, all_units=True, due_days=30))
-        db.session.flush()
-        assign.apply_rules()
-        db.session.commit()
-    trainee, manager = app.test_client(), app.test_client()
-    assert login(trainee, make_user(staff=person).email).status_code == 302
-    assert login(manager, make_user(role=Role.MANAGER, scope_unit=province).email).status_code == 302
-    return app, trainee, manager
+    return engine_events_of_get(app, client, path, "before_execute",
+                                lambda conn, clauseelement, *args: clauseelement)
 
 
 @pytest.mark.parametrize("who, path", [

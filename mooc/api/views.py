@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic import BaseModel
 
@@ -18,6 +17,7 @@ from mooc.auth.access import public
 from mooc.auth.models import Permission, User
 from mooc.config import public_url, settings
 from mooc.errors import refuse
+from mooc.i18n import gettext as _
 from mooc.params import parse_int
 from mooc.reports.queries import OutOfScope
 from mooc.roster.queries import unit_choices

@@ -4,7 +4,7 @@ A test reads every ``audit.record(...)`` in the code and fails for an action mis
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from mooc.i18n import lazy_gettext as _l
 
 ACTIONS = {
     "account.disabled": _l("Account disabled"),

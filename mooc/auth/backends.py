@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app
-from flask_babel import gettext as _
 
 from mooc import clock
 from mooc.auth import passwords
 from mooc.auth.models import Role, User
 from mooc.config import ConfigError, settings
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 
 EXTENSION = "mooc_directory"
 LOCAL_ROLES = "mooc_local_password_roles"  # with an OpenID provider and no directory
@@ -62,6 +62,7 @@ class Directory:
     check: Callable[[str, str], User]  # (user name or e-mail, password) -> the roster's account
     local_roles: frozenset[Role] | None  # roles that may still use a local password; None: all
     probe: Callable[[], int]  # `mooc doctor`: how many people the directory shows; or DirectoryUnavailable
+    match_by: str = "staff_code"  # how it finds the person on the roster: staff_code or email
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,57 @@ def may_use_local_password(who: User | Role, app: Flask | None = None) -> bool:
     return roles is None or (who if isinstance(who, Role) else who.role) in roles
 
 
-def where_to_sign_in() -> str:
-    """What a person who may not use a local password does instead, in a sentence or two (the
-    pages and mails that refuse or replace a password say it)."""
+@dataclass(frozen=True)
+class WaysIn:
+    """The ways into this app that decide whether an account can sign in at all (the one rule is
+    ``mooc.roster.account_status``'s, in SQL and in Python). Hashable: a statement built once per
+    process keys on it."""
+
+    local_roles: frozenset[Role] | None  # the roles a password kept on the platform lets in; None: all
+    directory_by: frozenset[str]  # how the directory and the OpenID provider find a person on the
+    # roster ("staff_code", "email"); empty with neither
+
+    @property
+    def directory(self) -> bool:
+        return bool(self.directory_by)
+
+
+def ways_in(app: Flask | None = None) -> WaysIn:
+    """This app's ways in: who may use a local password, and how the sign-in form's directory
+    (LDAP) and the OpenID provider, when there are, match people to the roster."""
+    found = directory(app)
+    provider = settings(app).oidc
+    by = {way.match_by for way in (found, provider) if way is not None}
+    return WaysIn(local_roles(app), frozenset(by))
+
+
+def how_to_sign_in_with_the_ministry_account() -> str:
+    """Where the sign-in page lets a person in with their ministry account, in a sentence:
+    every way it offers, the directory's password on the form (LDAP) and the provider's button
+    (OpenID Connect). "" with neither."""
     config = settings()
+    if config.oidc is not None and directory() is not None:
+        return _("On the sign-in page, either type the user name (or e-mail address) and password of "
+                 "your account in the ministry's directory, the one you sign in to your work computer "
+                 "with, or choose “Sign in with %(label)s” and sign in there with your ministry account.",
+                 label=config.oidc.label)
     if config.oidc is not None:
-        how = _("On the sign-in page, choose “Sign in with %(label)s” and sign in there with your "
-                "ministry account.", label=config.oidc.label)
-    else:
-        how = _("On the sign-in page, type the user name (or e-mail address) and password of your "
-                "account in the ministry's directory, the one you sign in to your work computer with.")
-    return " ".join([
+        return _("On the sign-in page, choose “Sign in with %(label)s” and sign in there with your "
+                 "ministry account.", label=config.oidc.label)
+    if directory() is not None:
+        return _("On the sign-in page, type the user name (or e-mail address) and password of your "
+                 "account in the ministry's directory, the one you sign in to your work computer with.")
+    return ""
+
+
+def where_to_sign_in() -> list[str]:
+    """What a person who may not use a local password does instead, in three short paragraphs
+    (the pages that refuse or replace a password show one each; mails join them)."""
+    return [
         _("Your account signs in with your ministry account: the training platform keeps no password "
-          "for it."), how,
+          "for it."), how_to_sign_in_with_the_ministry_account(),
         _("Forgot that password? Ask the staff who manage the ministry's accounts: this platform "
-          "cannot change it.")])
+          "cannot change it.")]
 
 
 def local_password_roles(names: tuple[str, ...] | None) -> frozenset[Role] | None:

@@ -36,22 +36,37 @@ class DemoAccount:
     detail: str  # the unit a scoped account acts on, or the trainee's name
 
 
-def on_sign_in_page() -> list[DemoAccount]:
+@dataclass(frozen=True)
+class DemoList:
+    """What the sign-in page says of the demo: the accounts its password lets in, and how many
+    other demo accounts sign in with the ministry account only (their role keeps no password)."""
+
+    shown: list[DemoAccount]
+    elsewhere: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.shown or self.elsewhere)
+
+
+def on_sign_in_page() -> DemoList:
     """The demo accounts present in the database, in the demo's order; none in production, and
     none unless the administrator account of the demo exists (the database holds the demo)."""
     if settings().production:
-        return []
+        return DemoList([])
     emails = [email for email, *_ in ACCOUNTS]
     users = {user.email: user for user in db.session.scalars(
         sa.select(User).where(User.email.in_(emails), User.active.is_(True))
         .options(selectinload(User.scope_unit)))}
     if emails[0] not in users:
-        return []
-    shown = []
+        return DemoList([])
+    shown, elsewhere = [], 0
     for email, _role, _scope, _description in ACCOUNTS:
         user = users.get(email)
-        if user is None or not backends.may_use_local_password(user):
-            continue  # absent, or its role signs in with the ministry account: the password is no use
+        if user is None:
+            continue
+        if not backends.may_use_local_password(user):
+            elsewhere += 1  # its role signs in with the ministry account: the password is no use
+            continue
         if user.scope_unit is not None:
             detail = user.scope_unit.name
         elif user.role == Role.TRAINEE:
@@ -59,4 +74,4 @@ def on_sign_in_page() -> list[DemoAccount]:
         else:
             detail = ""
         shown.append(DemoAccount(email, user.role, detail))
-    return shown
+    return DemoList(shown, elsewhere)

@@ -1,10 +1,10 @@
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mooc.auth import backends, passwords
+from mooc.i18n import gettext as _
+from mooc.i18n import lazy_gettext as _l
 
 # What a person reads about a password passwords.password_problem() refuses (both password pages).
 PASSWORD_PROBLEMS = {

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from mooc import clock, mail
 from mooc.auth import audit, backends, passwords, sessions, tokens
@@ -21,6 +20,7 @@ from mooc.auth.tokens import AccountToken, TokenPurpose
 from mooc.config import public_url, settings
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,7 @@ def send_reset(email: str, base: str | None = None) -> bool:
     # The link exists before the mail that carries it leaves; and no transaction (on SQLite,
     # the write lock) is held while the mail server takes its time.
     db.session.commit()
-    try:
-        mail.send(to, subject, text)
-    except mail.MailError:
-        log.exception("reset e-mail to account %s not sent", user_id)
-        audit.record("password.reset_not_sent", target=email, reason="mail_error")
-        db.session.commit()
+    if not _send_or_record_why_not(to, subject, text, email, what=f"reset e-mail to account {user_id}"):
         return False
     audit.record("password.reset_sent", target=email)
     db.session.commit()
@@ -124,15 +119,21 @@ def _send_directory_hint(user: User, email: str, base: str | None) -> bool:
                  "training platform of the inspection sector.\n\n%(how)s\n\n"
                  "The sign-in page: %(link)s\n\n"
                  "If you did not ask for this, ignore this e-mail.",
-                 name=user.display_name, how=backends.where_to_sign_in(), link=sign_in_page)
+                 name=user.display_name, how="\n\n".join(backends.where_to_sign_in()), link=sign_in_page)
     user_id, to = user.id, mail.address(user.display_name, user.email)
     # Recorded before the mail leaves (the rate limit above counts it), as a reset link is.
     audit.record("password.directory_hint_sent", target=email)
     db.session.commit()
+    return _send_or_record_why_not(to, subject, text, email, what=f"sign-in help e-mail to account {user_id}")
+
+
+def _send_or_record_why_not(to: str, subject: str, text: str, email: str, what: str) -> bool:
+    """Send a "forgot password" mail; when the mail server refuses it, the audit trail says so
+    (``password.reset_not_sent``, mail_error) and the answer is False."""
     try:
         mail.send(to, subject, text)
     except mail.MailError:
-        log.exception("sign-in help e-mail to account %s not sent", user_id)
+        log.exception("%s not sent", what)
         audit.record("password.reset_not_sent", target=email, reason="mail_error")
         db.session.commit()
         return False

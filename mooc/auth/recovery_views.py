@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from mooc.auth import backends, recovery
@@ -11,6 +10,7 @@ from mooc.auth.access import public
 from mooc.auth.forms import PASSWORD_PROBLEMS, ForgotPasswordForm, SetPasswordForm
 from mooc.auth.tokens import TokenPurpose
 from mooc.errors import refuse
+from mooc.i18n import gettext as _
 
 bp = Blueprint("account", __name__, template_folder="templates")
 

@@ -5,7 +5,6 @@ second_factor.py."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -17,6 +16,7 @@ from mooc.auth.models import User
 from mooc.config import settings
 from mooc.database import writes
 from mooc.errors import refuse
+from mooc.i18n import gettext as _
 
 bp = Blueprint("second_factor", __name__, template_folder="templates")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from mooc import clock
@@ -14,6 +13,7 @@ from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, login_form
 from mooc.auth.models import Role
 from mooc.config import settings
+from mooc.i18n import gettext as _
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 

@@ -13,10 +13,10 @@ import secrets
 from typing import Any
 
 from flask import current_app
-from flask_babel import get_locale
 from markupsafe import Markup
 
 from mooc.courses.queries import Outline, course_cache
+from mooc.i18n import request_locale
 
 # A marker for an item's place in the rendered skeleton: random per process, so no author's
 # text can forge one.
@@ -36,7 +36,7 @@ def _fragments(outline: Outline, intros: bool, ids: bool) -> tuple[list[Any], di
     shape = outline.shape
     assert shape is not None
     course = outline.course
-    key = ("outline-html", shape.course_id, shape.version, course.key, str(get_locale()), intros, ids)
+    key = ("outline-html", shape.course_id, shape.version, course.key, str(request_locale()), intros, ids)
 
     def build() -> tuple[list[Any], dict[tuple[str, int], dict]]:
         macros = _macros()

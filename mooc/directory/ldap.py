@@ -220,4 +220,5 @@ def _first(values: Any) -> str | None:
 def directory(config: LdapSettings, local_roles: frozenset[Role] | None) -> Directory:
     """The sign-in page's directory (create_app installs it with auth.backends.install)."""
     ldap = LdapDirectory(config)
-    return Directory(method=METHOD, check=ldap.sign_in, local_roles=local_roles, probe=ldap.probe)
+    return Directory(method=METHOD, check=ldap.sign_in, local_roles=local_roles, probe=ldap.probe,
+                     match_by=config.match_by)

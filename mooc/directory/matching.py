@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from mooc.auth.models import User
 from mooc.auth.passwords import normalise_email
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.roster.models import Staff, StaffStatus
 from mooc.text import clean
 

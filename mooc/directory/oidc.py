@@ -26,7 +26,6 @@ import requests
 import sqlalchemy as sa
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oidc.core import CodeIDToken
-from flask_babel import gettext as _
 from joserfc import jwt
 from joserfc.errors import ClaimError, ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -40,6 +39,7 @@ from mooc.database import rowcount
 from mooc.directory.matching import match_person, named
 from mooc.directory.models import OidcLogin
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 
 ROUND_TRIP_MINUTES = 10  # a sign-in left at the provider's page longer than this starts again
 METADATA_SECONDS = 3600  # discovery document and keys kept this long per process

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
 from mooc.auth import audit
 from mooc.auth.models import User
-from mooc.database import chunks
+from mooc.database import chunks, update_rows
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import lazy_gettext as _l
 from mooc.privacy.models import CorrectionRequest, CorrectionStatus
 from mooc.roster.models import Staff
 from mooc.roster.scope import visible_units
@@ -111,12 +111,12 @@ def _on_fields_changed(_sender: object, *, changes: dict[int, set[str]], actor_i
     open_requests = [row for chunk in chunks(sorted(changes)) for row in db.session.execute(
         sa.select(CorrectionRequest, Staff.staff_code).join(Staff, Staff.id == CorrectionRequest.staff_id)
         .where(CorrectionRequest.status == CorrectionStatus.OPEN, CorrectionRequest.staff_id.in_(chunk)))]
-    now = clock.now()
-    for request, staff_code in open_requests:
-        if (request.staff_id, request.field) not in pairs:
-            continue
-        request.status, request.resolved_at, request.resolved_by_id = CorrectionStatus.RESOLVED, now, actor_id
-        request.resolution = "import"
+    resolved = [(request, staff_code) for request, staff_code in open_requests
+                if (request.staff_id, request.field) in pairs]
+    update_rows(db.session, CorrectionRequest, [request for request, _code in resolved], {  # set-based
+        "status": CorrectionStatus.RESOLVED, "resolved_at": clock.now(), "resolved_by_id": actor_id,
+        "resolution": "import"})
+    for request, staff_code in resolved:
         audit.record("privacy.correction_resolved", target=staff_code, field=request.field,
                      request_id=request.id, by="import")
 

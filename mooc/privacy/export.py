@@ -13,7 +13,6 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.api.models import ApiToken
@@ -22,6 +21,7 @@ from mooc.auth.tokens import AccountToken
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.database import alias
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.privacy import names
 from mooc.privacy.models import CorrectionRequest, Pseudonymisation
 from mooc.quizzes.models import AttemptGrant, QuizAttempt

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
+
+from mooc.i18n import lazy_gettext as _l
 
 FORMATS = [SelectChoice("pdf", _l("PDF (to read and print)")),
            SelectChoice("json", _l("JSON (for a program)"))]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-
 from mooc import clock
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.downloads import slug
 from mooc.formatting import format_datetime
+from mooc.i18n import gettext as _
 from mooc.privacy import export
 from mooc.privacy.export_pdf import render_export
 

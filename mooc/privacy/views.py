@@ -17,7 +17,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from mooc import accel
@@ -28,6 +27,7 @@ from mooc.downloads import content_disposition, csv_stream, slug
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime
+from mooc.i18n import gettext as _
 from mooc.params import day_arg, int_arg, text_arg
 from mooc.privacy import audit_log, corrections, export, notice, rights
 from mooc.privacy.forms import CorrectionForm, RequestExportForm, ResolveForm

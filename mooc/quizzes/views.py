@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import defer, joinedload
 
@@ -22,6 +21,7 @@ from mooc.courses.models import Course, Quiz
 from mooc.database import reads_first, short_write
 from mooc.errors import refuse
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.quizzes import attempts
 from mooc.quizzes.grading import public_view
 from mooc.quizzes.models import AttemptStatus, QuizAttempt

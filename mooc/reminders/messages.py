@@ -18,10 +18,10 @@ from urllib.parse import quote, urlencode
 
 from flask import render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from mooc.config import settings
 from mooc.formatting import format_date, format_number
+from mooc.i18n import gettext as _
 from mooc.reminders.models import ReminderKind
 from mooc.reminders.schedule import DigestMessage, DigestRow, TraineeItem, TraineeMessage, step_days
 from mooc.training.status import EnrolmentStatus

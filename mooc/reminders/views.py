@@ -4,13 +4,13 @@ cannot sign in), and the reminders managers and training officers send by hand."
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from mooc import clock
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
 from mooc.config import settings
+from mooc.i18n import gettext as _
 from mooc.params import choice_arg, int_arg
 from mooc.reminders import manual, messages, queries
 from mooc.reminders.models import MANUAL_EVERY, ReminderKind, ReminderStatus

@@ -9,12 +9,12 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from flask_babel import gettext as _
 from fpdf import FPDF, FontFace
 from PIL import Image, ImageDraw, ImageFont
 
 from mooc import clock
 from mooc.formatting import format_datetime, format_number
+from mooc.i18n import gettext as _
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
 BAR = (31, 95, 153)  # the site's blue

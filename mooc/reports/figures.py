@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from flask_babel import gettext as _
-
 from mooc.auth.models import User
 from mooc.config import settings
 from mooc.formatting import format_number
+from mooc.i18n import gettext as _
 from mooc.reports import charts, exports, queries, tables
 from mooc.roster.models import OrgUnit
 from mooc.roster.units import unit_label

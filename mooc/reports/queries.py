@@ -429,11 +429,11 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
 
 
 @functools.cache
-def _unfiltered_headcount(scoped: bool, _local_roles: frozenset[Role] | None) -> sa.Select:
+def _unfiltered_headcount(scoped: bool, _ways: backends.WaysIn) -> sa.Select:
     """The dashboard's headcount without filters, built once per process (building it cost
     more than running it for a province): the time and the units counted are parameters
-    given when it runs (``_per_unit_counts``). Keyed by the roles that keep a local password
-    too (who "cannot sign in" depends on it: ``account_status.needs_password``)."""
+    given when it runs (``_per_unit_counts``). Keyed by the app's ways in too, which it is
+    built from (who "cannot sign in" depends on them: ``account_status.way_in``)."""
     units: sa.BindParameter[Any] | None = sa.bindparam("counted_units", expanding=True) if scoped else None
     return headcount_by_unit(Filters(), units, sa.bindparam("now", type_=Staff.last_training_at.type))
 
@@ -468,7 +468,7 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
         params: dict[str, Any] = {"now": clock.now()}
         if units is not None:
             params["counted_units"] = sorted(units)
-        statement = _unfiltered_headcount(units is not None, backends.local_roles())
+        statement = _unfiltered_headcount(units is not None, backends.ways_in())
         headcount = db.session.execute(statement, params)
     else:
         headcount = db.session.execute(headcount_by_unit(filters, units))

@@ -24,7 +24,6 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from mooc import clock, mail
 from mooc.auth import audit
@@ -33,6 +32,7 @@ from mooc.config import public_url, settings
 from mooc.downloads import slug
 from mooc.extensions import db
 from mooc.formatting import format_date, format_number
+from mooc.i18n import gettext as _
 from mooc.reports import charts, exports, figures, queries, subscriptions
 from mooc.reports.models import DeliveryStatus, Frequency, ReportDelivery, ReportKind, ReportSubscription
 from mooc.roster.scope import unit_reader, visible_units

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from mooc.auth import audit
 from mooc.auth.models import Permission, User
@@ -18,6 +17,7 @@ from mooc.courses.models import Course
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import gettext as _
 from mooc.reports import queries
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import Position

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from flask_babel import gettext as _
-
 from mooc.formatting import format_date
+from mooc.i18n import gettext as _
 from mooc.reports import exports, queries
 from mooc.reports.programs import ProgramPerson, ProgramRollup
 from mooc.roster.account_status import AccountStatus

@@ -24,7 +24,6 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -37,6 +36,7 @@ from mooc.downloads import content_disposition, slug
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
+from mooc.i18n import gettext as _
 from mooc.params import choice_arg, date_arg, int_arg, parse_int, say_ignored
 from mooc.replica import reads_replica
 from mooc.reports import analytics, charts, exports, figures, queries, subscriptions, tables

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from mooc import clock, mail
 from mooc.auth import audit, backends, passwords, recovery, second_factor, sessions, tokens
@@ -19,6 +18,7 @@ from mooc.auth.models import LoginThrottle, Permission, Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.roster import queries
 from mooc.roster.accounts import AccountError, account_of
 from mooc.roster.importer import EMAIL_RE

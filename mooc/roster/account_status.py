@@ -1,12 +1,17 @@
-"""Whether each person on the roster can sign in: no account, invited (no password chosen
-yet), active, locked (too many failed sign-ins, for now) or disabled.
+"""Whether each person on the roster can sign in: no account, invited (no way in yet: no
+password chosen), active, locked (too many failed sign-ins, for now) or disabled.
 
-An account whose role signs in with the ministry account only (a directory or an OpenID
-provider, MOOC_LOCAL_PASSWORD_ROLES: backends.may_use_local_password) needs no password here: an
-active one can sign in, never "invited"; the others need the password they chose.
+An active account has a way in (``way_in()``; ``ways_of()`` in Python) when it has a password kept
+on the platform that its role may use (backends.may_use_local_password), or when a ministry
+directory can vouch for it: the sign-in form's directory (LDAP) or the OpenID provider, which
+find the person on the roster by staff code (everyone has one) or by e-mail (those who have one
+on the roster) and let any active account in, whatever its local password. So with a directory
+a person without a password here is "Can sign in", not "Invited"; without one, only a password
+lets anyone in.
 
-One definition for every list that shows it (roster, overdue list, digests, reports,
-reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python.
+One definition for every list that shows it (roster, overdue list, digests, reports, exports,
+reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python; the
+rule follows the app's settings (backends.ways_in).
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.auth import backends
 from mooc.auth.models import LoginThrottle, Role, User
 from mooc.database import chunks
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Staff
 
 
@@ -64,7 +69,7 @@ def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
     return sa.case(
         (User.id.is_(None), AccountStatus.NONE.value),
         (User.active.is_(False), AccountStatus.DISABLED.value),
-        (sa.and_(User.password_hash.is_(None), needs_password()), AccountStatus.INVITED.value),
+        (sa.not_(way_in()), AccountStatus.INVITED.value),
         (locked, AccountStatus.LOCKED.value),
         else_=AccountStatus.ACTIVE.value,
     )
@@ -78,19 +83,41 @@ def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Col
     locked = (sa.select(LoginThrottle.email)
               .where(LoginThrottle.email.is_not(None),
                      LoginThrottle.locked_until > (clock.now() if now is None else now)))
-    return sa.and_(User.id.is_not(None), User.active.is_(True),
-                   sa.or_(User.password_hash.is_not(None), sa.not_(needs_password())),
+    return sa.and_(User.id.is_not(None), User.active.is_(True), way_in(),
                    sa.func.lower(User.email).not_in(locked))
 
 
-def needs_password() -> sa.ColumnElement[bool]:
-    """Whether the account's role signs in with a password kept on the platform (the SQL form of
-    backends.may_use_local_password): every role, unless MOOC_LOCAL_PASSWORD_ROLES leaves some to
-    the ministry account. A statement built once per process keys on ``backends.local_roles()``."""
-    roles = backends.local_roles()
-    if roles is None:
-        return sa.true()
-    return User.role.in_([role for role in Role if role in roles])
+class Way(enum.StrEnum):
+    """A way an account signs in."""
+
+    PASSWORD = "password"  # noqa: S105 (a name) a password kept on the platform, its role may use it
+    DIRECTORY = "directory"  # the ministry account: the directory's password or the provider's button
+
+
+def way_in(ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
+    """Whether the account has a way in (the SQL form of ``ways_of()``), over ``Staff`` outer-joined
+    to ``User``. ``ways``: this app's (backends.ways_in()); a statement built once per process
+    keys on it."""
+    ways = ways or backends.ways_in()
+    password: sa.ColumnElement[bool] = User.password_hash.is_not(None)
+    if ways.local_roles is not None:
+        password = sa.and_(password, User.role.in_([role for role in Role if role in ways.local_roles]))
+    # A directory finds everyone by staff code, and by e-mail those who have one on the roster.
+    found = [sa.true() if by == "staff_code" else Staff.email.is_not(None)
+             for by in sorted(ways.directory_by)]
+    return sa.or_(password, *found)
+
+
+def ways_of(user: User, staff: Staff, ways: backends.WaysIn | None = None) -> frozenset[Way]:
+    """How ``user`` (the account of ``staff``) can sign in, if it is active: the Python form of
+    ``way_in()`` (empty: no way in)."""
+    ways = ways or backends.ways_in()
+    found = set()
+    if user.password_hash is not None and (ways.local_roles is None or user.role in ways.local_roles):
+        found.add(Way.PASSWORD)
+    if "staff_code" in ways.directory_by or ("email" in ways.directory_by and staff.email is not None):
+        found.add(Way.DIRECTORY)
+    return frozenset(found)
 
 
 def join(query: sa.Select) -> sa.Select:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import InstrumentedAttribute
 
 from mooc import clock, mail
@@ -27,6 +26,7 @@ from mooc.config import public_url, settings
 from mooc.database import alias, chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.roster import account_status, scope
 from mooc.roster.account_status import AccountStatus
 from mooc.roster.models import OrgUnit, Staff, StaffHistory, StaffStatus
@@ -52,6 +52,16 @@ def invite(staff: Staff, actor: User) -> User:
     if reason is not None:
         raise AccountError(reason)
     return _send_invitation(staff, user, actor)
+
+
+def offers_invitation(staff: Staff, user: User | None) -> bool:
+    """Whether the person's roster page offers to (re)send an invitation: to someone on the roster
+    with an e-mail address and no account, or whose active account has no password yet that its
+    role may keep (with a directory it can sign in all the same, and may still choose one)."""
+    if staff.status == StaffStatus.LEFT or not staff.email:
+        return False
+    return user is None or (user.active and user.password_hash is None
+                            and backends.may_use_local_password(user))
 
 
 def _invitable(staff: Staff) -> tuple[User | None, str | None]:
@@ -90,6 +100,10 @@ def _send_invitation(staff: Staff, user: User | None, actor: User) -> User:
                      "To choose your password, open this link within 7 days (it works once):\n\n%(link)s\n\n"
                      "Then sign in with this e-mail address: %(email)s",
                      name=staff.full_name, link=recovery.link(TokenPurpose.INVITE, raw), email=user.email)
+            if how := backends.how_to_sign_in_with_the_ministry_account():
+                # A directory lets them in already: the password is a second way, not the only one.
+                text += "\n\n" + _("You can also sign in now with your ministry account, without choosing "
+                                    "a password here. %(how)s", how=how)
             way = "link"
         else:
             # The role signs in with the ministry account: a link to choose a password would set
@@ -98,7 +112,7 @@ def _send_invitation(staff: Staff, user: User | None, actor: User) -> User:
                      "An account has been opened for you on the training platform of the inspection "
                      "sector, where you will find your required courses, quizzes and certificates.\n\n"
                      "%(how)s\n\nThe sign-in page: %(link)s",
-                     name=staff.full_name, how=backends.where_to_sign_in(), link=sign_in_page)
+                     name=staff.full_name, how="\n\n".join(backends.where_to_sign_in()), link=sign_in_page)
             way = "ministry_account"
     mail.send(mail.address(staff.full_name, user.email), subject, text)
     audit.record("invitation.sent", actor=actor, target=user.email, staff_code=staff.staff_code, way=way)

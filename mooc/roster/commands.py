@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from flask_babel import gettext as _
 
 from mooc.config import settings
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.progress import for_command, quiet_option
 from mooc.roster import importer, units
 from mooc.roster.display import FIELD_LABELS, KIND_LABELS, grouped, names, refusal_message, show_value

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Position, StaffStatus
 from mooc.roster.reader import column_letter
 from mooc.roster.units import unit_labels

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from flask import abort, flash, redirect, request, url_for
-from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from mooc.errors import refuse
+from mooc.i18n import gettext as _
 from mooc.roster import uploads
 from mooc.roster.display import refusal_message
 from mooc.roster.forms import ApplyForm

@@ -17,6 +17,7 @@ import enum
 import functools
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +25,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
 from mooc.auth import audit
@@ -32,6 +32,7 @@ from mooc.auth.models import AuthSession, Role, User
 from mooc.database import chunks, insert_many
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.progress import COMPARING, READING, SILENT, WRITING, Progress
 from mooc.roster import keys, moves, planning, scope
 from mooc.roster.models import OrgUnit, Position, RosterImport, Staff, StaffStatus
@@ -839,7 +840,16 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
         db.session.execute(sa.update(staff).where(staff.c.id.in_(chunk))
                            .values(email=None))
     _insert_added([change for change in plan.changes if change.kind == ChangeKind.ADDED], resolved, now)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    # summary: neutral here (an address is not summed); _update_changed touches everyone changed
+    _update_changed(updated, resolved, now)
+
+
+def _update_changed(updated: list[StaffChange], resolved: Any, now: datetime) -> None:
+    """The changed rows. People given the same new values (moved to one unit, one position,
+    leaving on one day) share one UPDATE per chunk of them; a row's own values (a new name) go
+    in one executemany per set of columns changed."""
+    staff = Staff.__table__
+    same: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
     for change in updated:
         values = resolved(change.values)
         names = {name for name, _old, _new in change.fields}
@@ -847,11 +857,20 @@ def _write_staff(plan: ImportPlan, resolved: Any) -> None:
         if names & {"full_name", "email"}:
             row.update(_derived(change.staff_code, values["full_name"], values["email"]))
         row["updated_at"] = now
-        groups.setdefault(tuple(sorted(row)), []).append({"_id": change.staff_id, **row})
-    for columns, params in groups.items():
+        assert change.staff_id is not None
+        same[tuple(sorted(row.items()))].append(change.staff_id)
+    own: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    connection = db.session.connection()
+    for items, ids in same.items():
+        if len(ids) == 1:
+            own.setdefault(tuple(name for name, _value in items), []).append({"_id": ids[0], **dict(items)})
+            continue
+        for part in chunks(sorted(ids)):
+            connection.execute(sa.update(staff).where(staff.c.id.in_(part)).values(dict(items)))
+    for columns, params in own.items():
         statement = (sa.update(staff).where(staff.c.id == sa.bindparam("_id"))
                      .values({name: sa.bindparam(name) for name in columns}))
-        db.session.connection().execute(statement, params)
+        connection.execute(statement, params)
     events.touched(_ids_of(updated))  # the reports' summary: their unit, position or status may have changed
 
 

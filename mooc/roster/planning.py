@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar
 
-from flask_babel import lazy_gettext as _l
-
 from mooc.errors import DomainError
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.reader import Cell, Sheet, cell_text
 
 Rows = Iterator[tuple[int, dict[str, Cell]]]

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc.auth.models import Role, User
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import OrgUnit, Staff
 
 MESSAGES = {

@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from flask import g, has_request_context
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock, events
 from mooc.auth import audit
@@ -26,6 +25,7 @@ from mooc.auth.models import User
 from mooc.database import chunks
 from mooc.errors import DomainError
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster import moves, planning
 from mooc.roster.models import OrgUnit, RosterImport, Staff, StaffStatus
 from mooc.roster.planning import PlanHasErrors

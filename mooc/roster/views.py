@@ -8,8 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from mooc.auth import backends, second_factor
@@ -19,6 +17,8 @@ from mooc.config import settings
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_number
+from mooc.i18n import gettext as _
+from mooc.i18n import lazy_gettext as _l
 from mooc.mail import MailError
 from mooc.params import choice_arg, int_arg, parse_int, text_arg
 from mooc.roster import (
@@ -205,6 +205,8 @@ def person(staff_id: int):
                            position_titles=position_titles, account=account, role_form=role_form,
                            apply_form=ApplyForm(), action_form=ConfirmForm(), email_form=email_form,
                            account_status=account_status.of(staff),
+                           ways=account_status.ways_of(account, staff) if account else frozenset(),
+                           offers_invitation=accounts.offers_invitation(staff, account),
                            has_second_factor=account is not None
                            and second_factor.factor_of(account) is not None)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import secrets
 
 from flask import render_template, request
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from mooc.caching import KeptCache, app_cache
+from mooc.i18n import request_locale
 
 _NONCE = secrets.token_hex(8)  # random per process: no text of a person's can forge a marker
 NAME, CSRF, NEXT = (f"<!--{_NONCE}:{what}-->" for what in ("name", "csrf", "next"))
@@ -33,7 +33,7 @@ def _cached(key: tuple, template: str) -> str:
 
 def site_header() -> Markup:
     signed_in = current_user.is_authenticated
-    key = ("header", str(get_locale()), current_user.role if signed_in else None,
+    key = ("header", str(request_locale()), current_user.role if signed_in else None,
            request.endpoint, request.blueprint, request.script_root)
     html = _cached(key, "_site_header.html")
     if signed_in:
@@ -42,6 +42,6 @@ def site_header() -> Markup:
 
 
 def site_footer() -> Markup:
-    html = _cached(("footer", str(get_locale()), request.script_root), "_site_footer.html")
+    html = _cached(("footer", str(request_locale()), request.script_root), "_site_footer.html")
     back = request.full_path if request.query_string else request.path
     return Markup(html.replace(CSRF, generate_csrf()).replace(NEXT, str(escape(back))))  # noqa: S704

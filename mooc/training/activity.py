@@ -3,12 +3,15 @@ kept on their roster row so that a unit's "last activity" is one max() over the 
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from mooc.auth.models import User
 from mooc.courses.models import LessonProgress
+from mooc.database import chunks
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
@@ -25,6 +28,24 @@ def note_activity(staff_id: int, when: datetime) -> None:
         .values(last_training_at=when),
         execution_options={"synchronize_session": False},
     )
+
+
+def note_activities(latest: Mapping[int, datetime]) -> None:
+    """``note_activity`` for many people at once (staff id -> when): one UPDATE per moment and
+    ``database.CHUNK`` of people (a history file's completions fall on a few days)."""
+    # summary: neutral (last_training_at is not in the reports' summary: events.touched not needed)
+    by_moment: dict[datetime, list[int]] = defaultdict(list)
+    for staff_id, when in latest.items():
+        by_moment[when].append(staff_id)
+    for when, staff_ids in sorted(by_moment.items()):
+        for chunk in chunks(sorted(staff_ids)):
+            db.session.execute(
+                sa.update(Staff)
+                .where(Staff.id.in_(chunk))
+                .where(sa.or_(Staff.last_training_at.is_(None), Staff.last_training_at < when))
+                .values(last_training_at=when),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def recompute(connection: sa.Connection) -> None:

@@ -16,9 +16,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth.models import User
-from mooc.database import chunked_in, chunks
+from mooc.database import chunked_in, chunks, write_changed
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.progress import ASSIGNING, SILENT, Progress
@@ -33,6 +33,7 @@ from mooc.training.models import (
     ProgramEnrolment,
     RenewalMode,
     supersede_earlier,
+    supersede_earlier_of,
 )
 
 RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
@@ -220,14 +221,28 @@ def _apply_course(
     report = AssignReport()
     covered = covered_by(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
+    changed: dict[Enrolment, set[str]] = {}
+    renewing: list[tuple[Enrolment, AssignmentRule]] = []
     for staff_id, covering in covered.items():
-        if not _adopted_from_program(latest.get(staff_id), covering[0]):
-            _cover(report, staff_id, course_id, covering, latest.get(staff_id), today)
+        current = latest.get(staff_id)
+        if _adopted_from_program(current, covering[0], changed):
+            continue
+        _cover(report, staff_id, course_id, covering, current, today, changed, renewing)
+    write_enrolments(changed)
+    _renew(report, course_id, renewing, today)
     if staff_ids is None or staff_ids:
         report.closed_ids = _close_uncovered(course_id, staff_ids, covered)
         report.closed += len(report.closed_ids)
     db.session.flush()
     return report
+
+
+def write_enrolments(changed: dict[Enrolment, set[str]]) -> None:
+    """Write what a bulk path changed on loaded enrolments, set-based (``database.write_changed``),
+    and name their people to the reports' summary."""
+    if changed:
+        write_changed(db.session, Enrolment, changed)
+        events.touched({enrolment.staff_id for enrolment in changed})
 
 
 def _cover(
@@ -237,22 +252,26 @@ def _cover(
     covering: list[AssignmentRule],
     current: Enrolment | None,
     today: date,
+    changed: dict[Enrolment, set[str]],
+    renewing: list[tuple[Enrolment, AssignmentRule]],
 ) -> None:
     """One person the rules ``covering`` cover (in id order): enrol, reopen or renew as their
-    latest cycle needs, by the first of them."""
+    latest cycle needs, by the first of them. What changes in their latest cycle is noted in
+    ``changed`` (written set-based by the caller); a renewal is left to ``_renew``."""
     rule = covering[0]
-    draft = RuleDraft.of(rule)
     if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
             and current.rule_id not in {other.id for other in covering}):
         # its rule was switched off, or edited so that it no longer covers the person:
         # another rule that covers them adopts the enrolment (due date unchanged)
         current.rule_id = rule.id
+        changed.setdefault(current, set()).add("rule_id")
     if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
         if current is not None:  # covered again after moving away: reopen that cycle
             current.closed_at = None
             current.rule_id = rule.id
+            changed.setdefault(current, set()).update(("closed_at", "rule_id"))
             return
-        _open(staff_id, course_id, 1, rule, today, due_date(draft, today))
+        _open(staff_id, course_id, 1, rule, today, due_date(RuleDraft.of(rule), today))
         report.enrolled += 1
         report.enrolled_ids.append(staff_id)
     elif (
@@ -261,13 +280,28 @@ def _cover(
         and current.expires_on
         and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
     ):
-        renewal = _open(staff_id, course_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        renewing.append((current, rule))
+
+
+def _renew(report: AssignReport, course_id: int, renewing: list[tuple[Enrolment, AssignmentRule]],
+           today: date) -> None:
+    """Renewal cycles for the completed cycles about to expire: the earlier cycles superseded
+    together, then the new ones added (one flush inserts them)."""
+    if not renewing:
+        return
+    supersede_earlier_of(course_id, [current.staff_id for current, _rule in renewing])
+    for current, rule in renewing:
+        assert current.expires_on is not None
+        renewal = _new_cycle(current.staff_id, course_id, current.cycle + 1, rule, today,
+                             max(current.expires_on, today))
         if rule.renewal == RenewalMode.CHANGED_ONLY:  # a refresher: what changed since their edition
             renewal.refresher_of = current.completed_version
+        db.session.add(renewal)
         report.renewed += 1
 
 
-def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule) -> bool:
+def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule,
+                          changed: dict[Enrolment, set[str]]) -> bool:
     """A course a programme's step opened, now required directly: the rule adopts it (a direct
     requirement is never locked by the programme's order); due by the earlier date."""
     if current is None or current.closed_at is not None or current.source != EnrolmentSource.PROGRAM:
@@ -275,6 +309,7 @@ def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule) -> bo
     current.source, current.rule_id, current.required = EnrolmentSource.RULE, rule.id, True
     rule_due = due_date(RuleDraft.of(rule), current.assigned_on)
     current.due_on = min(current.due_on, rule_due) if current.due_on is not None else rule_due
+    changed.setdefault(current, set()).update(("source", "rule_id", "required", "due_on"))
     return True
 
 
@@ -307,13 +342,13 @@ def _close_uncovered(course_id: int, staff_ids: set[int] | None,
             Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
         )
     )
-    closed: list[int] = []
-    for whose in chunked_in(Enrolment.staff_id, named(staff_ids)):
-        for enrolment in db.session.scalars(stmt.where(whose)):
-            if enrolment.staff_id not in covered:
-                enrolment.closed_at = clock.now()
-                closed.append(enrolment.staff_id)
-    return closed
+    closing = [enrolment for whose in chunked_in(Enrolment.staff_id, named(staff_ids))
+               for enrolment in db.session.scalars(stmt.where(whose)) if enrolment.staff_id not in covered]
+    now = clock.now()
+    for enrolment in closing:
+        enrolment.closed_at = now
+    write_enrolments({enrolment: {"closed_at"} for enrolment in closing})
+    return [enrolment.staff_id for enrolment in closing]
 
 
 def _open(
@@ -325,9 +360,26 @@ def _open(
     due_on: date | None,
     source: EnrolmentSource = EnrolmentSource.RULE,
 ) -> Enrolment:
+    """Open a cycle for one person (the earlier one superseded), added to the session."""
     if cycle > 1:
         supersede_earlier(staff_id, course_id)
-    enrolment = Enrolment(
+    enrolment = _new_cycle(staff_id, course_id, cycle, rule, today, due_on, source)
+    db.session.add(enrolment)
+    return enrolment
+
+
+def _new_cycle(
+    staff_id: int,
+    course_id: int,
+    cycle: int,
+    rule: AssignmentRule | None,
+    today: date,
+    due_on: date | None,
+    source: EnrolmentSource = EnrolmentSource.RULE,
+) -> Enrolment:
+    """A new cycle, not added yet: a bulk path supersedes the earlier ones of everyone first
+    (``supersede_earlier_of``), then adds theirs."""
+    return Enrolment(
         staff_id=staff_id,
         course_id=course_id,
         cycle=cycle,
@@ -338,8 +390,6 @@ def _open(
         required=source != EnrolmentSource.SELF,
         state=EnrolmentState.NOT_STARTED,
     )
-    db.session.add(enrolment)
-    return enrolment
 
 
 class EnrolError(DomainError):

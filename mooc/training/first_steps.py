@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from mooc.auth import backends
 from mooc.auth.models import Role, User
 from mooc.courses.models import Course
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.roster.models import RosterImport, Staff
 from mooc.training.models import AssignmentRule
 

@@ -4,6 +4,7 @@ with translated messages), a dry run, then all or nothing."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -11,20 +12,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course
+from mooc.database import chunks
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.progress import READING, SILENT, WRITING, Progress
 from mooc.roster import planning, scope
 from mooc.roster.models import Staff
 from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show_date
 from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
 from mooc.training import programs
-from mooc.training.activity import note_activity
-from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier
+from mooc.training.activity import note_activities
+from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier_of
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "staff_code": ("ma can bo", "staff code", "ma cb", "ma nhan vien"),
@@ -200,40 +202,53 @@ def shown(plan: HistoryPlan, limit: int = 300) -> list[tuple[int, str, str, str,
 
 
 def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
-    """Record the completions (all or nothing: the caller commits). Returns how many."""
+    """Record the completions (all or nothing: the caller commits). Returns how many.
+
+    Set-based, whatever the number of rows: per course, the people's highest cycles read and
+    their latest cycles superseded a ``database.CHUNK`` at a time; each completion a new cycle
+    after them (in file order, the last one the latest), all inserted by one flush; the people's
+    latest training dates moved on (``activity.note_activities``); then their programmes."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
     progress.phase(WRITING, len(plan.to_add))
+    by_course: dict[int, list[Completion]] = defaultdict(list)
     for completion in plan.to_add:
-        progress.advance()
-        staff_id, course_id, day, source = (completion.staff_id, completion.course_id, completion.day,
-                                            completion.source)
-        cycle = (
-            db.session.scalar(
-                sa.select(sa.func.max(Enrolment.cycle)).where(
-                    Enrolment.staff_id == staff_id, Enrolment.course_id == course_id
-                )
-            )
-            or 0
-        ) + 1
-        moment = datetime.combine(day, time(12), tzinfo=clock.LOCAL_TZ).astimezone(UTC)  # midday there
-        supersede_earlier(staff_id, course_id)
-        note_activity(staff_id, moment)
-        db.session.add(
-            Enrolment(
-                staff_id=staff_id,
-                course_id=course_id,
-                cycle=cycle,
-                source=EnrolmentSource.IMPORT,
-                required=True,
-                assigned_on=day,
-                state=EnrolmentState.COMPLETED,
-                started_at=moment,
-                completed_at=moment,
-                note=source or "imported",
-            )
-        )
-        db.session.flush()
+        by_course[completion.course_id].append(completion)
+    trained: dict[int, datetime] = {}
+    for course_id, completions in sorted(by_course.items()):
+        _add_completions(course_id, completions, trained, progress)
+    note_activities(trained)
     # a completion imported counts for the programmes the people follow (docs/programs.md)
     programs.advance({completion.staff_id for completion in plan.to_add})
     return len(plan.to_add)
+
+
+def _add_completions(course_id: int, completions: list[Completion], trained: dict[int, datetime],
+                     progress: Progress) -> None:
+    """The completions of one course, as new cycles after each person's highest (in file order);
+    ``trained``: each person's latest moment so far, kept up."""
+    people = sorted({completion.staff_id for completion in completions})
+    cycles = _highest_cycles(course_id, people)
+    supersede_earlier_of(course_id, people)
+    last = {completion.staff_id: completion for completion in completions}  # the file's last row
+    for completion in completions:
+        progress.advance()
+        staff_id = completion.staff_id
+        cycles[staff_id] = cycles.get(staff_id, 0) + 1
+        moment = datetime.combine(completion.day, time(12), tzinfo=clock.LOCAL_TZ).astimezone(UTC)  # midday
+        trained[staff_id] = max(trained.get(staff_id, moment), moment)
+        db.session.add(Enrolment(
+            staff_id=staff_id, course_id=course_id, cycle=cycles[staff_id],
+            latest=last[staff_id] is completion, source=EnrolmentSource.IMPORT, required=True,
+            assigned_on=completion.day,
+            state=EnrolmentState.COMPLETED, started_at=moment, completed_at=moment,
+            note=completion.source or "imported"))
+    db.session.flush()
+
+
+def _highest_cycles(course_id: int, staff_ids: list[int]) -> dict[int, int]:
+    """Staff id -> their highest cycle of the course (people without one are left out)."""
+    stmt = (sa.select(Enrolment.staff_id, sa.func.max(Enrolment.cycle))
+            .where(Enrolment.course_id == course_id).group_by(Enrolment.staff_id))
+    return {staff_id: cycle for chunk in chunks(staff_ids)
+            for staff_id, cycle in db.session.execute(stmt.where(Enrolment.staff_id.in_(chunk)))}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mooc import clock, events
-from mooc.database import CreatedAt, UTCDateTime, enum_column
+from mooc.database import CreatedAt, UTCDateTime, chunks, enum_column
 from mooc.extensions import Model, db
 
 rule_units = sa.Table(
@@ -287,10 +288,20 @@ class ProgramCertificate(Model):
 
 def supersede_earlier(staff_id: int, course_id: int) -> None:
     """Before a new cycle of ``course_id`` opens for ``staff_id``: the earlier ones stop being latest."""
-    db.session.execute(
-        sa.update(Enrolment)
-        .where(Enrolment.staff_id == staff_id, Enrolment.course_id == course_id, Enrolment.latest.is_(True))
-        .values(latest=False),
-        execution_options={"synchronize_session": "fetch"},
-    )
-    events.touched([staff_id])
+    supersede_earlier_of(course_id, [staff_id])
+
+
+def supersede_earlier_of(course_id: int, staff_ids: Collection[int]) -> None:
+    """``supersede_earlier`` for many people at once (renewals, refreshers, a history import):
+    one UPDATE per ``database.CHUNK`` of them. Run it before their new cycles are flushed (the
+    unique index allows one latest cycle per person and course); the loaded earlier cycles then
+    say ``latest`` false too."""
+    for chunk in chunks(sorted(staff_ids)):
+        db.session.execute(
+            sa.update(Enrolment)
+            .where(Enrolment.staff_id.in_(chunk), Enrolment.course_id == course_id,
+                   Enrolment.latest.is_(True))
+            .values(latest=False),
+            execution_options={"synchronize_session": "fetch"},
+        )
+    events.touched(staff_ids)

@@ -11,10 +11,10 @@ from datetime import date
 from functools import cache
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
 from mooc.extensions import db
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.models import Program, ProgramCertificate, ProgramEnrolment
 from mooc.training.programs import StepState, StepStatus, step_states, valid_completions

@@ -33,14 +33,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from mooc import clock, events
 from mooc.auth.models import User
 from mooc.courses.models import Course
-from mooc.database import chunked_in
+from mooc.database import chunked_in, chunks, update_rows, write_changed
 from mooc.extensions import db
+from mooc.i18n import gettext as _
 from mooc.progress import SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.assign import (
@@ -52,6 +52,7 @@ from mooc.training.assign import (
     due_date,
     named,
     rules_by_target,
+    write_enrolments,
 )
 from mooc.training.models import (
     AssignmentRule,
@@ -65,7 +66,7 @@ from mooc.training.models import (
     ProgramStep,
     RenewalMode,
     program_step_courses,
-    supersede_earlier,
+    supersede_earlier_of,
 )
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as course certificates: no 0/O, 1/I
@@ -187,8 +188,12 @@ def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
             latest[enrolment.staff_id] = enrolment
             if status == StaffStatus.LEFT:
                 left.add(enrolment.staff_id)
+    changed: dict[ProgramEnrolment, set[str]] = {}
+    renewing: list[tuple[ProgramEnrolment, AssignmentRule]] = []
     for staff_id, covering in covered.items():
-        _cover(report, staff_id, program_id, covering, latest.get(staff_id), today)
+        _cover(report, staff_id, program_id, covering, latest.get(staff_id), today, changed, renewing)
+    write_changed(db.session, ProgramEnrolment, changed)
+    _renew(report, program_id, renewing, today)
     _close_uncovered(report, [e for staff_id, e in latest.items() if staff_id not in covered
                               and e.source == EnrolmentSource.RULE and e.closed_at is None
                               and e.completed_at is None], left)
@@ -198,31 +203,49 @@ def _apply_program(program_id: int, rules: list[AssignmentRule], today: date,
 def _close_uncovered(report: AssignReport, closing: list[ProgramEnrolment], left: set[int]) -> None:
     """Open rule cycles nobody requires any more close (not of people who left, ``left``: their
     history stays), with the courses the programme opened and the person has not finished."""
-    if closing:
-        closing = [e for e in closing if e.staff_id not in left]  # people who left keep their history
-        for enrolment in closing:
-            enrolment.closed_at = clock.now()
-            report.closed_ids.append(enrolment.staff_id)
-        report.closed += len(closing)
-        close_program_courses(closing)
+    closing = [e for e in closing if e.staff_id not in left]  # people who left keep their history
+    if not closing:
+        return
+    now = clock.now()
+    update_rows(db.session, ProgramEnrolment, closing, {"closed_at": now})
+    report.closed_ids += [enrolment.staff_id for enrolment in closing]
+    report.closed += len(closing)
+    close_program_courses(closing, now)
 
 
 def _cover(report: AssignReport, staff_id: int, program_id: int, covering: list[AssignmentRule],
-           current: ProgramEnrolment | None, today: date) -> None:
+           current: ProgramEnrolment | None, today: date, changed: dict[ProgramEnrolment, set[str]],
+           renewing: list[tuple[ProgramEnrolment, AssignmentRule]]) -> None:
+    """One person the rules ``covering`` cover: open, reopen or renew their cycle (by the first
+    rule). Changes to their latest cycle are noted in ``changed`` (written set-based by the
+    caller); a renewal is left to ``_renew``."""
     rule = covering[0]
     if current is not None and current.closed_at is None and current.rule_id not in {r.id for r in covering}:
         current.rule_id = rule.id  # another rule that covers the person adopts the cycle
+        changed.setdefault(current, set()).add("rule_id")
     if current is None:
         _open_program(staff_id, program_id, 1, rule, today, due_date(RuleDraft.of(rule), today))
         report.enrolled += 1
         report.enrolled_ids.append(staff_id)
     elif current.closed_at is not None and current.completed_at is None:
         current.closed_at, current.rule_id = None, rule.id  # covered again: that cycle reopens
+        changed.setdefault(current, set()).update(("closed_at", "rule_id"))
     elif (current.completed_at is not None and rule.renew_months and current.expires_on
           and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)):
-        current.latest = False
-        db.session.flush()
-        _open_program(staff_id, program_id, current.cycle + 1, rule, today, max(current.expires_on, today))
+        renewing.append((current, rule))
+
+
+def _renew(report: AssignReport, program_id: int, renewing: list[tuple[ProgramEnrolment, AssignmentRule]],
+           today: date) -> None:
+    """Renewal cycles: the completed cycles stop being latest together (before the new ones are
+    flushed: one latest cycle per person and programme), then the new ones are added."""
+    if not renewing:
+        return
+    update_rows(db.session, ProgramEnrolment, [current for current, _rule in renewing], {"latest": False})
+    for current, rule in renewing:
+        assert current.expires_on is not None
+        _open_program(current.staff_id, program_id, current.cycle + 1, rule, today,
+                      max(current.expires_on, today))
         report.renewed += 1
 
 
@@ -256,38 +279,67 @@ def advance(staff_ids: set[int] | None = None, program_ids: set[int] | None = No
     completions = valid_completions(whose, course_ids, today)
     latest = _latest_course_cycles(whose, course_ids)
     refreshing = _refreshing_rules({e.rule_id for e in enrolments if e.cycle > 1 and e.rule_id})
-    completed = 0
+    writes = _Writes()
+    completing: list[tuple[ProgramEnrolment, Program]] = []
     for enrolment in enrolments:
         program = programs[enrolment.program_id]
-        if not program.archived and _advance_one(enrolment, program, completions.get(enrolment.staff_id, []),
-                                                 latest, today, refresher=enrolment.rule_id in refreshing,
-                                                 opens=enrolment.staff_id not in left):
-            completed += 1
+        if not program.archived and _advance_one(
+                enrolment, program, completions.get(enrolment.staff_id, []), latest, today, writes,
+                refresher=enrolment.rule_id in refreshing, opens=enrolment.staff_id not in left):
+            completing.append((enrolment, program))
+    writes.send()
+    complete_all(completing)
     db.session.flush()
     events.touched(people)
-    return completed
+    return len(completing)
+
+
+@dataclass
+class _Writes:
+    """What ``advance`` changes, gathered while every cycle is worked out (the objects changed
+    as usual, so a later cycle of the same person sees them) and then sent set-based: a few
+    statements per ``database.CHUNK`` of people, not one per cycle and course."""
+
+    courses: dict[Enrolment, set[str]] = field(default_factory=dict)  # loaded course cycles changed
+    cycles: dict[ProgramEnrolment, set[str]] = field(default_factory=dict)  # loaded programme cycles
+    superseded: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # course -> people
+    new: list[Enrolment] = field(default_factory=list)  # course cycles opened
+    now: datetime = field(default_factory=clock.now)  # when options left untaken close
+
+    def course(self, enrolment: Enrolment, *keys: str) -> None:
+        self.courses.setdefault(enrolment, set()).update(keys)
+
+    def send(self) -> None:
+        """The changes, then the earlier cycles superseded, then the new cycles added (flushed
+        after: one latest cycle per person and course)."""
+        write_enrolments(self.courses)
+        write_changed(db.session, ProgramEnrolment, self.cycles)
+        for course_id, staff_ids in sorted(self.superseded.items()):
+            supersede_earlier_of(course_id, staff_ids)
+        db.session.add_all(self.new)
 
 
 def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: list[tuple[int, datetime]],
-                 latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool,
+                 latest: dict[tuple[int, int], Enrolment], today: date, writes: _Writes, *, refresher: bool,
                  opens: bool = True) -> bool:
     """One cycle: its open steps' courses opened, its done choices' untaken options closed, its
-    steps counted; True when that completes it. ``refresher``: its rule renews changed-only.
-    ``opens`` False (a person who left): no course opens for them, as no rule enrols a person
-    who left (``assign.matching_staff_query``); their steps are still counted, and a completion
-    recorded for them (history) still completes it. If they come back, the roster change
-    advances them again (``hooks``) and the courses open then."""
+    steps counted; True when that completes it (``complete_all`` then completes it).
+    ``refresher``: its rule renews changed-only. ``opens`` False (a person who left): no course
+    opens for them, as no rule enrols a person who left (``assign.matching_staff_query``); their
+    steps are still counted, and a completion recorded for them (history) still completes it.
+    If they come back, the roster change advances them again (``hooks``) and the courses open
+    then. What changes is noted in ``writes``."""
     states = step_states(program, enrolment, completions)
     for state in states:
         if state.status == StepStatus.OPEN and opens:
-            _enrol_step(enrolment, state, latest, today, refresher=refresher and enrolment.cycle > 1)
+            _enrol_step(enrolment, state, latest, today, writes, refresher=refresher and enrolment.cycle > 1)
         elif state.status == StepStatus.DONE:
-            _close_untaken_options(enrolment, state, latest)
-    enrolment.steps_done, enrolment.steps_required = counts(states)
-    if enrolment.steps_required and enrolment.steps_done >= enrolment.steps_required:
-        complete(enrolment, program)
-        return True
-    return False
+            _close_untaken_options(enrolment, state, latest, writes)
+    done, required = counts(states)
+    if (done, required) != (enrolment.steps_done, enrolment.steps_required):
+        enrolment.steps_done, enrolment.steps_required = done, required
+        writes.cycles.setdefault(enrolment, set()).update(("steps_done", "steps_required"))
+    return bool(required) and done >= required
 
 
 def _open_cycles(staff_ids: set[int] | None,
@@ -343,8 +395,8 @@ def _refreshing_rules(rule_ids: set[int]) -> set[int]:
         AssignmentRule.id.in_(rule_ids), AssignmentRule.renewal == RenewalMode.CHANGED_ONLY)))
 
 
-def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
-                latest: dict[tuple[int, int], Enrolment], today: date, *, refresher: bool = False) -> None:
+def _enrol_step(enrolment: ProgramEnrolment, state: StepState, latest: dict[tuple[int, int], Enrolment],
+                today: date, writes: _Writes, *, refresher: bool = False) -> None:
     """Open the step's courses for the person (those not done and not already open). In a
     renewal of a ``changed-only`` rule (``refresher``), a course they completed before asks
     only what changed since the edition they completed (``mooc.training.refreshers``)."""
@@ -354,36 +406,38 @@ def _enrol_step(enrolment: ProgramEnrolment, state: StepState,
             continue
         current = latest.get((enrolment.staff_id, course.id))
         if current is not None and current.state != EnrolmentState.COMPLETED:
-            _take_over(current, enrolment, required)
+            _take_over(current, enrolment, required, writes)
             continue
         cycle = 1 if current is None else current.cycle + 1
         if current is not None:
-            supersede_earlier(enrolment.staff_id, course.id)
+            writes.superseded[course.id].add(enrolment.staff_id)
         new = Enrolment(staff_id=enrolment.staff_id, course_id=course.id, cycle=cycle,
                         source=EnrolmentSource.PROGRAM, program_id=enrolment.program_id,
                         assigned_on=today, due_on=enrolment.due_on, required=required,
                         state=EnrolmentState.NOT_STARTED)
         if refresher and current is not None and current.state == EnrolmentState.COMPLETED:
             new.refresher_of = current.completed_version
-        db.session.add(new)
+        writes.new.append(new)
         latest[(enrolment.staff_id, course.id)] = new
 
 
-def _take_over(current: Enrolment, enrolment: ProgramEnrolment, required: bool) -> None:
+def _take_over(current: Enrolment, enrolment: ProgramEnrolment, required: bool, writes: _Writes) -> None:
     """A cycle of the course not completed: an open one stays (the programme now needs one the
     trainee joined); one closed earlier opens again, as the programme's."""
     if current.closed_at is None:
         if required and not current.required:  # joined by the trainee: now the programme needs it
             current.required, current.due_on = True, enrolment.due_on
             current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
+            writes.course(current, "required", "due_on", "source", "program_id")
         return
     current.closed_at = None  # a cycle closed earlier: the programme opens it again
     current.source, current.program_id = EnrolmentSource.PROGRAM, enrolment.program_id
     current.required, current.due_on, current.rule_id = required, enrolment.due_on, None
+    writes.course(current, "closed_at", "source", "program_id", "required", "due_on", "rule_id")
 
 
 def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
-                           latest: dict[tuple[int, int], Enrolment]) -> None:
+                           latest: dict[tuple[int, int], Enrolment], writes: _Writes) -> None:
     """A choice step done ("1 of: A, B", A completed): the options the programme opened that the
     person never started close, so they leave their list; one they started stays theirs."""
     if len(state.step.courses) <= state.step.pick:
@@ -393,50 +447,98 @@ def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
         if (course.id not in state.done_course_ids and option is not None and option.closed_at is None
                 and option.source == EnrolmentSource.PROGRAM and option.program_id == enrolment.program_id
                 and not option.required and option.state == EnrolmentState.NOT_STARTED):
-            option.closed_at = clock.now()
+            option.closed_at = writes.now
+            writes.course(option, "closed_at")
 
 
 def complete(enrolment: ProgramEnrolment, program: Program) -> ProgramCertificate:
     """Complete the cycle (renewed after the rule's months, if it renews) and issue its certificate."""
+    return complete_all([(enrolment, program)])[0]
+
+
+def complete_all(completing: list[tuple[ProgramEnrolment, Program]]) -> list[ProgramCertificate]:
+    """Complete these cycles (each renewed after its rule's months, if it renews) and issue
+    their certificates, in order: a few statements per ``database.CHUNK`` of cycles (their
+    completion written set-based, the certificates they may hold already, the holders' names,
+    the new codes checked free), then one flush inserts the certificates."""
+    if not completing:
+        return []
+    db.session.flush()  # what is pending goes first (cycles opened in this transaction get their ids)
     now = clock.now()
-    enrolment.completed_at = now
-    renew = enrolment.rule.renew_months if enrolment.rule is not None else None
-    enrolment.expires_on = add_months(now.astimezone(clock.LOCAL_TZ).date(), renew) if renew else None
-    db.session.flush()
-    existing = db.session.scalar(sa.select(ProgramCertificate)
-                                 .where(ProgramCertificate.program_enrolment_id == enrolment.id))
-    if existing is not None:
-        return existing
-    staff = db.session.get_one(Staff, enrolment.staff_id)
-    certificate = ProgramCertificate(program_enrolment_id=enrolment.id, code=new_code(), issued_at=now,
-                                     expires_on=enrolment.expires_on, holder_name=staff.full_name,
-                                     program_title=program.title)
-    db.session.add(certificate)
-    return certificate
+    local_day = now.astimezone(clock.LOCAL_TZ).date()
+    for enrolment, _program in completing:
+        enrolment.completed_at = now
+        renew = enrolment.rule.renew_months if enrolment.rule is not None else None
+        enrolment.expires_on = add_months(local_day, renew) if renew else None
+    write_changed(db.session, ProgramEnrolment,
+                  {enrolment: ("completed_at", "expires_on") for enrolment, _program in completing})
+    ids = [enrolment.id for enrolment, _program in completing]
+    existing = _certificates_of(ids)
+    names = _full_names({enrolment.staff_id for enrolment, _program in completing})
+    missing = [(e, p) for e, p in completing if e.id not in existing]
+    codes = iter(new_codes(len(missing)))
+    for enrolment, program in missing:
+        existing[enrolment.id] = ProgramCertificate(
+            program_enrolment_id=enrolment.id, code=next(codes), issued_at=now,
+            expires_on=enrolment.expires_on, holder_name=names[enrolment.staff_id],
+            program_title=program.title)
+        db.session.add(existing[enrolment.id])
+    return [existing[enrolment_id] for enrolment_id in ids]
+
+
+def _certificates_of(cycle_ids: list[int]) -> dict[int, ProgramCertificate]:
+    """Programme cycle id -> its certificate, of those that have one."""
+    return {certificate.program_enrolment_id: certificate for chunk in chunks(sorted(cycle_ids))
+            for certificate in db.session.scalars(sa.select(ProgramCertificate).where(
+                ProgramCertificate.program_enrolment_id.in_(chunk)))}
+
+
+def _full_names(staff_ids: set[int]) -> dict[int, str]:
+    return {staff_id: name for chunk in chunks(sorted(staff_ids)) for staff_id, name in db.session.execute(
+        sa.select(Staff.id, Staff.full_name).where(Staff.id.in_(chunk)))}
 
 
 def new_code() -> str:
     """A code no course or programme certificate has."""
-    while True:
-        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
-        code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-        taken = db.session.scalar(sa.select(sa.func.count()).select_from(
-            sa.union_all(sa.select(Certificate.id).where(Certificate.code == code),
-                         sa.select(ProgramCertificate.id).where(ProgramCertificate.code == code)).subquery()))
-        if not taken:
-            return code
+    return new_codes(1)[0]
 
 
-def close_program_courses(enrolments: list[ProgramEnrolment]) -> None:
-    """A programme cycle closed (nobody requires it any more): the courses it opened and the
-    person has not finished close too."""
+def new_codes(count: int) -> list[str]:
+    """``count`` distinct codes no course or programme certificate has: one statement per
+    ``database.CHUNK`` of them (and again for the rare code already taken)."""
+    codes: list[str] = []
+    while len(codes) < count:
+        drawn = sorted({_draw_code() for _ in range(count - len(codes))} - set(codes))
+        taken: set[str] = set()
+        for chunk in chunks(drawn):
+            taken.update(db.session.scalars(sa.union_all(
+                sa.select(Certificate.code).where(Certificate.code.in_(chunk)),
+                sa.select(ProgramCertificate.code).where(ProgramCertificate.code.in_(chunk)))))
+        codes += [code for code in drawn if code not in taken]
+    return codes
+
+
+def _draw_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def close_program_courses(enrolments: list[ProgramEnrolment], now: datetime | None = None) -> None:
+    """Programme cycles closed (nobody requires them any more): the courses they opened and the
+    person has not finished close too, at ``now`` (by default, now). One UPDATE per programme
+    and ``database.CHUNK`` of people, whatever their number."""
+    now = now or clock.now()
+    people: dict[int, set[int]] = defaultdict(set)
     for enrolment in enrolments:
-        db.session.execute(
-            sa.update(Enrolment).where(
-                Enrolment.staff_id == enrolment.staff_id, Enrolment.program_id == enrolment.program_id,
-                Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
-                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
-            .values(closed_at=clock.now()), execution_options={"synchronize_session": "fetch"})
+        people[enrolment.program_id].add(enrolment.staff_id)
+    for program_id, staff_ids in sorted(people.items()):
+        for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids)):
+            db.session.execute(
+                sa.update(Enrolment).where(
+                    whose, Enrolment.program_id == program_id,
+                    Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
+                    Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+                .values(closed_at=now), execution_options={"synchronize_session": "fetch"})
     events.touched({e.staff_id for e in enrolments})
 
 

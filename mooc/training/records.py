@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask_babel import gettext as _
-
 from mooc.auth.models import Permission, User
 from mooc.extensions import db
 from mooc.formatting import format_date
+from mooc.i18n import gettext as _
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Staff
 from mooc.training import program_paths, queries
 from mooc.training.queries import RecordRow
+from mooc.training.status import held_to_due_dates
 
 
 def may_see(user: User, staff: Staff) -> bool:
@@ -44,6 +44,12 @@ def may_act_on(user: User, staff: Staff) -> bool:
 def may_enrol_others(user: User, staff: Staff) -> bool:
     """Who is offered the "enrol in a course" form on a record (see ``may_act_on``)."""
     return may_act_on(user, staff)
+
+
+def offers_enrolment(user: User, staff: Staff) -> bool:
+    """Whether the record shows the "enrol in a course" form: not for a person who left, whom
+    enrolling refuses (assign.enrol: "left") until they come back."""
+    return held_to_due_dates(staff.status) and may_enrol_others(user, staff)
 
 
 def headers() -> list[str]:

@@ -32,8 +32,14 @@ from mooc.database import chunks
 from mooc.extensions import db
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training import legal
-from mooc.training.assign import _latest_cycles, _open, sample_of
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState
+from mooc.training.assign import _latest_cycles, _new_cycle, sample_of
+from mooc.training.models import (
+    AssignmentRule,
+    Enrolment,
+    EnrolmentSource,
+    EnrolmentState,
+    supersede_earlier_of,
+)
 
 
 def lessons_to_take(course: Course, enrolment: Any) -> frozenset[int] | None:
@@ -139,13 +145,15 @@ def open_refreshers(course_id: int, staff_ids: set[int], due_on: date | None, *,
     today = today or clock.today()
     report = RefresherReport()
     openable, report.skipped = _openable(course_id, staff_ids)
+    supersede_earlier_of(course_id, [staff_id for staff_id, _current in openable])  # a chunk at a time
     for staff_id, current in openable:
-        enrolment = _open(staff_id, course_id, current.cycle + 1, rule, today, due_on,
-                          EnrolmentSource.RULE if rule is not None else EnrolmentSource.MANUAL)
+        enrolment = _new_cycle(staff_id, course_id, current.cycle + 1, rule, today, due_on,
+                               EnrolmentSource.RULE if rule is not None else EnrolmentSource.MANUAL)
         enrolment.refresher_of = current.completed_version
+        db.session.add(enrolment)
         report.opened += 1
         report.opened_ids.append(staff_id)
-    db.session.flush()
+    db.session.flush()  # the new cycles, inserted together
     audit.record("training.refreshers_opened", actor=actor, target=f"course {course_id}",
                  opened=report.opened, skipped=report.skipped)
     return report

@@ -24,8 +24,10 @@ confirming will do (the same ``apply_rules``), and the savepoint leaves nothing 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,12 +35,12 @@ import sqlalchemy as sa
 from mooc import events
 from mooc.auth import audit
 from mooc.auth.models import User
-from mooc.database import chunks
+from mooc.database import chunked_in, chunks, update_rows
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.roster import scope
 from mooc.roster.models import OrgUnit, Position, Staff
-from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date, sample_of
+from mooc.training.assign import AssignReport, RuleDraft, apply_rules, due_date, sample_of, write_enrolments
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, EnrolmentState, ProgramEnrolment
 from mooc.training.programs import apply_program_rules
 
@@ -136,7 +138,7 @@ def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft)
         return 0
     if rule.program_id is not None:
         return _follow_due_terms_of_program(rule, before, after)
-    changed = 0
+    following: dict[Enrolment, set[str]] = {}
     stmt = sa.select(Enrolment).where(
         Enrolment.rule_id == rule.id, Enrolment.closed_at.is_(None),
         Enrolment.source == EnrolmentSource.RULE,
@@ -147,29 +149,37 @@ def _follow_due_terms(rule: AssignmentRule, before: RuleDraft, after: RuleDraft)
         new_due = due_date(after, enrolment.assigned_on)
         if new_due != enrolment.due_on:
             enrolment.due_on = new_due
-            changed += 1
-    return changed
+            following[enrolment] = {"due_on"}
+    write_enrolments(following)  # one UPDATE per new due date and chunk of enrolments
+    return len(following)
 
 
 def _follow_due_terms_of_program(rule: AssignmentRule, before: RuleDraft, after: RuleDraft) -> int:
-    changed = 0
+    """The rule's open first cycles whose due date followed the old terms, and the required
+    courses their steps opened (due with them): one UPDATE per old and new due date and
+    ``database.CHUNK`` of people, not one per person."""
+    moving: dict[tuple[date, date], list[ProgramEnrolment]] = defaultdict(list)
     for cycle in db.session.scalars(sa.select(ProgramEnrolment).where(
             ProgramEnrolment.rule_id == rule.id, ProgramEnrolment.closed_at.is_(None),
             ProgramEnrolment.completed_at.is_(None), ProgramEnrolment.cycle == 1)):
         old_due, new_due = cycle.due_on, due_date(after, cycle.assigned_on)
-        if old_due != due_date(before, cycle.assigned_on) or new_due == old_due:
+        if old_due is None or old_due != due_date(before, cycle.assigned_on) or new_due == old_due:
             continue  # changed by hand, or unchanged
-        cycle.due_on = new_due
-        changed += 1
-        db.session.execute(  # the required courses its steps opened, due with it
-            sa.update(Enrolment).where(
-                Enrolment.staff_id == cycle.staff_id, Enrolment.program_id == cycle.program_id,
-                Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
-                Enrolment.due_on == old_due,
-                Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
-            .values(due_on=new_due), execution_options={"synchronize_session": "fetch"})
-        events.touched([cycle.staff_id])
-    return changed
+        moving[(old_due, new_due)].append(cycle)
+    for (old_due, new_due), cycles in sorted(moving.items()):
+        update_rows(db.session, ProgramEnrolment, cycles, {"due_on": new_due})
+        people = sorted({cycle.staff_id for cycle in cycles})
+        for program_id in sorted({cycle.program_id for cycle in cycles}):
+            for whose in chunked_in(Enrolment.staff_id, people):
+                db.session.execute(  # the required courses its steps opened, due with it
+                    sa.update(Enrolment).where(
+                        whose, Enrolment.program_id == program_id,
+                        Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
+                        Enrolment.due_on == old_due,
+                        Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+                    .values(due_on=new_due), execution_options={"synchronize_session": "fetch"})
+        events.touched(people)
+    return sum(len(cycles) for cycles in moving.values())
 
 
 def deactivate_rule(rule: AssignmentRule, *, actor: User | None = None) -> AssignReport:

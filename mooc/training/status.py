@@ -30,9 +30,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from mooc import clock
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import StaffStatus
 from mooc.training.models import Enrolment, EnrolmentState
 

@@ -19,8 +19,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -35,6 +33,8 @@ from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
+from mooc.i18n import gettext as _
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster import dry_run, scope, uploads
 from mooc.roster import queries as roster_queries
 from mooc.roster.display import grouped
@@ -182,7 +182,7 @@ def my_record():
 def record(staff_id: int):
     staff = _visible_staff(staff_id)
     rows = queries.record(staff)
-    courses = queries.open_courses() if records.may_enrol_others(current_user, staff) else []
+    courses = queries.open_courses() if records.offers_enrolment(current_user, staff) else []
     enrol_form = EnrolForm()
     enrol_form.course.choices = [SelectChoice(c.id, c.title) for c in courses]
     return render_template(

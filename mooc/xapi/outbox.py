@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
+from mooc.database import update_rows
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
@@ -250,8 +251,7 @@ def send(store: Store, *, batch: int = 100) -> SendReport:
             report.failed += len(rows)
             report.errors.append(str(refused))
             return report  # the store is down or refuses us: later runs try again
-        for row in rows:
-            row.sent_at = now
+        update_rows(db.session, XapiOutbox, rows, {"sent_at": now})  # one UPDATE for the batch
         db.session.commit()
         report.sent += len(rows)
 

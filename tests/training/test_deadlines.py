@@ -123,7 +123,7 @@ def test_a_person_who_left_is_offered_no_reminder_or_later_due_date(org, person,
         db.session.get(Staff, staff.id).status = StaffStatus.LEFT
         db.session.commit()
     record = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
-    assert "đã nghỉ, không còn trong danh sách cán bộ: không gửi nhắc nhở" in record
+    assert "đã nghỉ, không còn trong danh sách cán bộ: không giao khóa học, không gửi nhắc nhở" in record
     assert f'action="/training/enrolments/{enrolment.id}/extend"' not in record
     assert f'action="/training/people/{staff.id}/remind"' not in record
     response = extend(client, staff, enrolment, due_on="2026-04-30", reason="Muộn")
@@ -134,3 +134,30 @@ def test_a_person_who_left_is_offered_no_reminder_or_later_due_date(org, person,
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "training.due_extended")) == 0
+
+
+def test_a_person_who_left_is_offered_no_enrolment_and_the_record_says_why(org, person, make_user):
+    """Enrolling a person who left is refused (assign.enrol: "left"), so their record offers no
+    "enrol in a course" form; the notice says so even when nothing is left to do."""
+    from mooc.roster.models import Staff, StaffStatus
+
+    app, client, staff, enrolment = setup(org, person, make_user)
+    with app.app_context():
+        db.session.get(Enrolment, enrolment.id).state = EnrolmentState.COMPLETED
+        db.session.get(Enrolment, enrolment.id).completed_at = clock.now()
+        db.session.commit()
+    enrol_form = f'action="/training/people/{staff.id}/enrol"'
+    assert enrol_form in client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Staff, staff.id).status = StaffStatus.LEFT
+        db.session.commit()
+    record = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert enrol_form not in record
+    assert "đã nghỉ, không còn trong danh sách cán bộ: không giao khóa học" in record
+    token = csrf_token(client, f"/training/people/{staff.id}")
+    response = client.post(f"/training/people/{staff.id}/enrol",
+                           data={"csrf_token": token, "course": org[1].course_id, "due_on": "2026-06-30"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)
+                                 .where(Enrolment.staff_id == staff.id)) == 1
