@@ -20,7 +20,7 @@ from mooc.extensions import db
 from mooc.params import parse_day
 from mooc.privacy import audit_log
 from mooc.roster.models import OrgUnit
-from tests.conftest import ROOT, login
+from tests.conftest import ROOT, engine_events_of_get, login
 from tests.privacy.conftest import NAME, unit_of
 
 
@@ -279,20 +279,10 @@ def test_the_person_filter_finds_their_directory_sign_ins_by_staff_code_or_addre
 
 def _reading_the_log(world, client, query: str) -> tuple[list[str], str]:
     """The statements of GET /admin/audit?query that read the audit trail, and the page."""
-    with world.app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def before(_connection, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        response = client.get(f"/admin/audit?{query}")
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
-    assert response.status_code == 200, response.status_code
-    return [s for s in statements if "audit_events" in s], response.get_data(as_text=True)
+    statements = engine_events_of_get(world.app, client, f"/admin/audit?{query}", "before_cursor_execute",
+                                      lambda _connection, _cursor, statement, *_args: statement)
+    page = client.get(f"/admin/audit?{query}").get_data(as_text=True)
+    return [s for s in statements if "audit_events" in s], page
 
 
 def test_the_page_reads_the_log_twice_whatever_the_filters(world, sign_ins, make_user):
