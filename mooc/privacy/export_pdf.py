@@ -43,6 +43,12 @@ LABELS = {
     "exemptions_granted": "Miễn học đã cho", "attempts_granted": "Lượt làm bài thêm đã cho",
     "corrections_resolved": "Yêu cầu sửa đã giải quyết",
     "user_name": "Tên đăng nhập", "first_at": "Gắn với bạn từ",
+    "confirmed_at": "Xác nhận lúc", "recovery_codes_left": "Số mã khôi phục còn lại",
+    "frequency": "Tần suất", "last_sent_at": "Gửi gần nhất", "last_used_at": "Dùng gần nhất",
+    "name": "Tên gọi", "prefix": "Phần đầu của khóa", "program": "Chương trình",
+    "program_key": "Mã chương trình", "steps_done": "Số bước đã xong", "steps_required": "Số bước bắt buộc",
+    "service_tokens_made": "Khóa API dịch vụ đã tạo",
+    "report_mail_set_up": "Thư báo cáo định kỳ đã lập cho địa chỉ không có tài khoản",
 }
 
 

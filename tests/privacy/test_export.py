@@ -207,3 +207,22 @@ def test_the_sign_ins_the_directory_or_a_provider_recorded_under_another_name_ar
     failed = {event["target"] for event in data["audit_events"] if event["action"] == "login.failed"}
     assert "ngoc.tt" in failed
     assert not (sign_ins.ours - {"ngoc.tt"} | sign_ins.theirs | sign_ins.nobodys) & failed
+
+
+def test_every_field_the_pdf_prints_has_a_vietnamese_label(world):
+    """The PDF prints a label per field (export_pdf.LABELS) and fell back to the raw key (``name``,
+    ``prefix`` of an API token): every field of every section, with a row in each, is named."""
+    from mooc.privacy.export_pdf import LABELS
+
+    data, _text = _own_export(world)
+    printed: set[str] = set()
+    for key in export.SECTIONS:
+        value = data.get(key)
+        if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+            printed |= set(value)  # the parts' headings
+            rows = [row for part in value.values() for row in part]
+        else:
+            rows = value if isinstance(value, list) else [value]
+        printed |= {field for row in rows if isinstance(row, dict) for field in row}
+    missing = sorted(printed - set(LABELS))
+    assert missing == [], ", ".join(missing)
