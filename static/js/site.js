@@ -80,8 +80,24 @@
     });
   }
 
+  // A table wider than its box scrolls sideways: the keyboard can scroll it only from a box it
+  // can focus. Focusable while it is too wide (after the phone's cards), no extra Tab stop else.
+  function scrollable(box) {
+    if (box.scrollWidth > box.clientWidth) {
+      box.setAttribute("tabindex", "0");
+    } else {
+      box.removeAttribute("tabindex");
+    }
+  }
+
+  function scrollables() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), scrollable);
+  }
+
   menu();
   Array.prototype.forEach.call(document.querySelectorAll("a[data-back]"), back);
   Array.prototype.forEach.call(document.querySelectorAll("main table"), stack);
   Array.prototype.forEach.call(document.querySelectorAll("details.filters-fold"), fold);
+  scrollables();
+  window.addEventListener("resize", scrollables);
 }());

@@ -127,3 +127,25 @@ def test_import_check_and_rule_preview(browsing, tmp_path) -> None:
     expect(rule.preview()).to_be_visible()
     violations = axe_violations(page)
     assert not violations, describe(violations)
+
+
+def test_a_table_wider_than_its_box_can_be_scrolled_from_the_keyboard(browsing, live) -> None:
+    """A table that scrolls sideways (an audit event's long details, a long address) must be
+    reachable from the keyboard (axe: scrollable-region-focusable): the page makes its box
+    focusable while it is wider than the screen, and only then."""
+    from mooc.auth.models import AuditEvent
+
+    with live.db() as session:
+        session.add(AuditEvent(action="login.failed", target="dai-dong@example.vn",
+                               details={"user_agent": "Mozilla/5.0-" + "x" * 300}))
+    page = browsing.signed_in(ADMIN)
+    go(page, "/admin/audit")
+    box = page.locator(".table-scroll").first
+    assert box.evaluate("box => box.scrollWidth > box.clientWidth")
+    assert box.get_attribute("tabindex") == "0"
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    go(page, "/admin/rules")  # a table that fits: no extra stop for the Tab key
+    fits = page.locator(".table-scroll").first
+    assert fits.evaluate("box => box.scrollWidth <= box.clientWidth")
+    assert fits.get_attribute("tabindex") is None
