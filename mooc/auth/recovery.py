@@ -71,15 +71,11 @@ def send_reset(email: str, base: str | None = None) -> bool:
     user = db.session.execute(
         sa.select(User).where(User.email == email).with_for_update()).scalar_one_or_none()
     if user is None or not user.active:
-        audit.record("password.reset_not_sent", target=email, reason="no_active_account")
-        db.session.commit()
-        return False
+        return _not_sent(email, "no_active_account")
     if not backends.may_use_local_password(user):
         return _send_directory_hint(user, email, base)
     if tokens.recently_issued(user, TokenPurpose.RESET, RESET_RATE_LIMIT):
-        audit.record("password.reset_not_sent", target=email, reason="rate_limited")
-        db.session.commit()
-        return False
+        return _not_sent(email, "rate_limited")
     raw = tokens.issue(user, TokenPurpose.RESET)
     with force_locale(settings().default_locale):
         subject = _("Reset your password")
@@ -108,9 +104,7 @@ def _send_directory_hint(user: User, email: str, base: str | None) -> bool:
     if db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "password.directory_hint_sent", AuditEvent.target == email,
             AuditEvent.at > since)):
-        audit.record("password.reset_not_sent", target=email, reason="rate_limited")
-        db.session.commit()
-        return False
+        return _not_sent(email, "rate_limited")
     sign_in_page = f"{base or public_url()}/login"
     with force_locale(settings().default_locale):
         subject = _("How to sign in to the training platform")
@@ -134,10 +128,16 @@ def _send_or_record_why_not(to: str, subject: str, text: str, email: str, what: 
         mail.send(to, subject, text)
     except mail.MailError:
         log.exception("%s not sent", what)
-        audit.record("password.reset_not_sent", target=email, reason="mail_error")
-        db.session.commit()
-        return False
+        return _not_sent(email, "mail_error")
     return True
+
+
+def _not_sent(email: str, reason: str) -> bool:
+    """No "forgot password" mail went to ``email``: the audit trail says why (committed), and
+    the answer is False."""
+    audit.record("password.reset_not_sent", target=email, reason=reason)
+    db.session.commit()
+    return False
 
 
 def check(raw: str, purpose: TokenPurpose) -> AccountToken:
