@@ -40,9 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database_label, make_app
+from bench.common import database_label, make_app, signed_in_client
 from bench.generate import BulkWriter
-from bench.serving import CSRF_RE
 
 BEFORE_NAMES = "c7d9e1f3a5b7"  # the revision before directory_names
 
@@ -159,14 +158,6 @@ def fill(app: Any, count: int, seed: int, email_changes: float, log: Callable[[s
         db.session.remove()
 
 
-def _signed_in(app: Any, email: str, password: str) -> Any:
-    client = app.test_client()
-    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
-    assert response.status_code == 302, response.status_code
-    return client
-
-
 def _timed(function: Callable[[], Any], repeat: int) -> tuple[str, Any]:
     """The median as text, or why there is none (a statement cancelled by the app's timeout)."""
     import sqlalchemy as sa
@@ -219,7 +210,7 @@ def measure(app: Any, manifest: dict[str, Any], repeat: int, log: Callable[[str]
     pages = (("manager", manifest["manager"]["email"], manager_pages),
              ("administrator", manifest["admin"]["email"], ("", f"?person={code}")))
     for who, email, queries in pages:
-        client = _signed_in(app, email, manifest["password"])
+        client = signed_in_client(app, email, manifest["password"])
         for query in queries:
             def fetch(query: str = query, client: Any = client) -> int:
                 response = client.get(f"/admin/audit{query}")

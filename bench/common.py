@@ -9,6 +9,7 @@ the harness a database of its own, never one that holds anything else.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import sys
 import time
@@ -23,6 +24,7 @@ if str(ROOT) not in sys.path:
 
 BENCH_PASSWORD = "bench-mat-khau-2026"  # noqa: S105 (every generated account's; benchmark data only)
 SECRET_KEY = "bench-secret-" + "x" * 40
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def database_label(url: str) -> str:
@@ -57,6 +59,15 @@ def make_app(url: str, instance_dir: Path, **overrides: Any):
     from mooc import create_app
 
     return create_app(app_config(url, instance_dir, **overrides))
+
+
+def signed_in_client(app: Any, email: str, password: str = BENCH_PASSWORD) -> Any:
+    """A test client of ``app`` signed in through the real form (the CSRF token read from it)."""
+    client = app.test_client()
+    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+    assert response.status_code == 302, (email, response.status_code)
+    return client
 
 
 def server_env(url: str, instance_dir: Path) -> dict[str, str]:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BENCH_PASSWORD, make_app
-from bench.serving import CSRF_RE
+from bench.common import make_app, signed_in_client
 
 
 def main() -> None:
@@ -40,10 +39,7 @@ def main() -> None:
     manifest = json.loads(Path(args.manifest).read_text())
     with __import__("tempfile").TemporaryDirectory() as tmp:
         app = make_app(args.database_url, Path(args.instance_dir or tmp), SESSION_COOKIE_SECURE=False)
-        client = app.test_client()
-        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-        client.post("/login", data={"csrf_token": token, "email": manifest[args.who]["email"],
-                                    "password": BENCH_PASSWORD})
+        client = signed_in_client(app, manifest[args.who]["email"])
         for _ in range(3):  # warm
             assert client.get(args.path).status_code == 200
         try:  # as `mooc serve`'s workers do once warm (mooc/serving.py)

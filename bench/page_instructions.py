@@ -65,14 +65,10 @@ def child(args: argparse.Namespace) -> None:
         client = create_bare_app(args.database_url).test_client()
         path = f"/bare/{manifest['lookup_code']}"
     else:
-        from bench.common import BENCH_PASSWORD, make_app
-        from bench.serving import CSRF_RE
+        from bench.common import make_app, signed_in_client
 
         app = make_app(args.database_url, Path(tempfile.mkdtemp()), SESSION_COOKIE_SECURE=False)
-        client = app.test_client()
-        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-        client.post("/login", data={"csrf_token": token, "email": manifest[args.who]["email"],
-                                    "password": BENCH_PASSWORD})
+        client = signed_in_client(app, manifest[args.who]["email"])
         path = args.path
     for _ in range(20):
         response = client.get(path)

@@ -36,8 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, database_label, fmt_s, make_app, print_results
-from bench.serving import CSRF_RE, profile_page
+from bench.common import Result, database_label, fmt_s, make_app, print_results, signed_in_client
+from bench.serving import profile_page
 
 DASHBOARD_RATIO_TARGET = 2.0
 DASHBOARD_SECONDS_TARGET = 1.0
@@ -186,12 +186,7 @@ def bench_reports(
         f"of its people() query {query_peak / 2**20:.1f} MB"
     )
 
-    client = app.test_client()
-    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-    client.post(
-        "/login",
-        data={"csrf_token": token, "email": manifest["reporter"]["email"], "password": manifest["password"]},
-    )
+    client = signed_in_client(app, manifest["reporter"]["email"], manifest["password"])
 
     def page(path: str) -> Any:
         def fetch() -> int:

@@ -36,10 +36,19 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Result, database_label, fmt_ms, make_app, print_results, server_env
+from bench.common import (
+    CSRF_RE,
+    ROOT,
+    Result,
+    database_label,
+    fmt_ms,
+    make_app,
+    print_results,
+    server_env,
+    signed_in_client,
+)
 from bench.load import Load, only_loopback, run_load
 
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 ASSET_RE = re.compile(r'<(?:link[^>]*rel="stylesheet"[^>]*href|script[^>]*src)="([^"]+)"')
 LESSON_TARGET_RATIO = 0.5
 COURSE_TARGET_RATIO = 0.35
@@ -280,10 +289,7 @@ def profile_page(
     from mooc.extensions import db
 
     app = make_app(database_url, instance_dir, SESSION_COOKIE_SECURE=False)
-    client = app.test_client()
-    page = client.get("/login")
-    token = CSRF_RE.search(page.get_data(as_text=True)).group(1)
-    client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+    client = signed_in_client(app, email, password)
     client.get(path)  # warm
     statements = [0, 0.0]
 

@@ -135,14 +135,19 @@ def _setup(app: Flask, root: Path) -> None:
         db.session.commit()
 
 
+def add_trainee_accounts(count: int) -> None:
+    """Trainee accounts for the first ``count`` people of the roster (in an app context)."""
+    staff = db.session.execute(sa.select(Staff.id, Staff.email, Staff.full_name)
+                               .order_by(Staff.id).limit(count)).all()
+    db.session.execute(sa.insert(User), [
+        {"email": email, "display_name": name, "password_hash": "x", "role": Role.TRAINEE,
+         "staff_id": staff_id, "active": True} for staff_id, email, name in staff])
+
+
 def _accounts(app: Flask) -> None:
     """Accounts for the first people (reminders go to them), and a reporter who subscribes."""
     with app.app_context():
-        staff = db.session.execute(sa.select(Staff.id, Staff.email, Staff.full_name)
-                                   .order_by(Staff.id).limit(ACCOUNTS)).all()
-        db.session.execute(sa.insert(User), [
-            {"email": email, "display_name": name, "password_hash": "x", "role": Role.TRAINEE,
-             "staff_id": staff_id, "active": True} for staff_id, email, name in staff])
+        add_trainee_accounts(ACCOUNTS)
         reporter = User(email="baocao@thanhtra.gov.vn", display_name="Báo Cáo", role=Role.REPORTER,
                         password_hash="x")
         db.session.add(reporter)

@@ -59,6 +59,7 @@ from mooc.xapi import outbox
 from tests.conftest import csrf_token, empty_tables, login
 from tests.reports.test_summary import check
 from tests.roster.helpers import write_csv
+from tests.test_bulk_limits import add_trainee_accounts
 from tests.training.programs_tree import make_programs_tree
 
 SMALL, LARGE = 150, 450  # people on the roster, the two runs (under hooks.MANY: named to the rules)
@@ -138,11 +139,7 @@ def _world(app: Flask, root: Path) -> dict[str, int]:
 
 def _accounts(app: Flask) -> None:
     with app.app_context():
-        staff = db.session.execute(sa.select(Staff.id, Staff.email, Staff.full_name)
-                                   .order_by(Staff.id).limit(ACCOUNTS)).all()
-        db.session.execute(sa.insert(User), [
-            {"email": email, "display_name": name, "password_hash": "x", "role": Role.TRAINEE,
-             "staff_id": staff_id, "active": True} for staff_id, email, name in staff])
+        add_trainee_accounts(ACCOUNTS)
         db.session.commit()
 
 
