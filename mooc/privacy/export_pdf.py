@@ -1,18 +1,34 @@
 """A person's data (``export.gather``) as a readable PDF: one heading per section, one block per
 row, labels in Vietnamese, dates dd/mm/yyyy, in the bundled font that has every Vietnamese
-letter (as the certificates: mooc/training/certificate_pdf.py)."""
+letter (as the certificates: mooc/training/certificate_pdf.py).
+
+A stored code (a report's frequency ``weekly``, an enrolment's state ``in_progress``, a role)
+is printed by the name the interface gives it (``VALUES``: the pages' own labels, in the
+request's language). The JSON export keeps the codes: it is for machines, and a code means the
+same in every language."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from fpdf import FPDF
 
+from mooc.auth import audit_actions
+from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
 from mooc.formatting import format_date, format_datetime
+from mooc.i18n import gettext as _
+from mooc.privacy import corrections
+from mooc.quizzes.attempts import STATUS_LABELS as ATTEMPT_LABELS
+from mooc.reminders import messages as reminders
+from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
+from mooc.roster.display import IMPORT_KIND_LABELS
+from mooc.roster.display import STATUS_LABELS as STAFF_STATUS_LABELS
 from mooc.training.certificate_pdf import FONT_DIR, INK, MUTED, RED
+from mooc.training.records import SOURCE_LABELS
+from mooc.training.status import status_label
 
 LABELS = {
     "staff_code": "Mã cán bộ", "full_name": "Họ và tên", "family_name": "Họ", "middle_name": "Tên đệm",
@@ -52,11 +68,57 @@ LABELS = {
 }
 
 
-def _value(key: str, value: Any) -> str:
+Row = Mapping[str, Any]
+
+
+def _named(labels: Mapping[Any, Any]) -> Callable[[Any, Row], str]:
+    """The label of a code (a lazy string, or a function that gives one); an unknown code as stored."""
+    def name(value: Any, _row: Row) -> str:
+        label = labels.get(value)
+        if label is None:
+            return str(value)
+        return str(label() if callable(label) else label)
+    return name
+
+
+# The fields that hold a stored code, by (section or part of ``export.SECTIONS``, field): how each
+# is named. tests/privacy/test_export.py checks that every code of every field is named.
+VALUES: dict[tuple[str, str], Callable[[Any, Row], str]] = {
+    ("person", "status"): _named(STAFF_STATUS_LABELS),
+    ("roster_history", "status"): _named(STAFF_STATUS_LABELS),
+    ("accounts", "role"): _named(ROLE_LABELS),
+    ("account_links", "purpose"): _named(PURPOSE_LABELS),
+    ("links_issued", "purpose"): _named(PURPOSE_LABELS),
+    ("enrolments", "source"): _named(SOURCE_LABELS),
+    ("enrolments", "state"): lambda value, _row: status_label(value),
+    ("programs", "source"): _named(SOURCE_LABELS),
+    ("quiz_attempts", "status"): _named(ATTEMPT_LABELS),
+    ("reminders", "kind"): _named(reminders.KIND_LABELS),
+    ("reminders", "step"): lambda value, row: reminders.step_label(row["kind"], value),
+    ("reminders", "status"): _named(reminders.STATUS_LABELS),
+    ("report_mail", "kind"): _named(REPORT_LABELS),
+    ("report_mail", "frequency"): _named(FREQUENCY_LABELS),
+    ("corrections", "field"): _named(corrections.FIELDS),
+    ("corrections", "value_then"): lambda value, row: corrections.shown(row["field"], value),
+    ("corrections", "status"): _named(corrections.STATUS_LABELS),
+    ("corrections", "resolution"): _named(corrections.RESOLUTION_LABELS),
+    ("audit_events", "action"): lambda value, _row: audit_actions.label(value),
+    ("roster_imports", "kind"): _named(IMPORT_KIND_LABELS),
+}
+
+
+def readable(section: str, row: Row) -> list[tuple[str, str]]:
+    """A row of a section (or of a part of one) as the PDF prints it: (label, value) per field."""
+    return [(LABELS.get(key) or key, _value(section, key, value, row)) for key, value in row.items()]
+
+
+def _value(section: str, key: str, value: Any, row: Row) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "—"
+    if (section, key) in VALUES:
+        return VALUES[section, key](value, row)
     if isinstance(value, bool):
-        return "Có" if value else "Không"
+        return _("yes") if value else _("no")
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
             if len(value) == 10:
@@ -69,14 +131,14 @@ def _value(key: str, value: Any) -> str:
     return str(value)
 
 
-def _record(pdf: FPDF, row: Mapping[str, Any]) -> None:
-    for key, value in row.items():
+def _record(pdf: FPDF, section: str, row: Row) -> None:
+    for label, text in readable(section, row):
         pdf.set_font("DejaVu", "B", 9)
         pdf.set_text_color(*MUTED)
-        pdf.cell(48, 5, LABELS.get(key) or key)
+        pdf.cell(48, 5, label)
         pdf.set_font("DejaVu", "", 9)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(0, 5, _value(key, value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
 
 
@@ -88,12 +150,12 @@ def _heading(pdf: FPDF, text: str, size: int = 13) -> None:
     pdf.set_text_color(*INK)
 
 
-def _rows(pdf: FPDF, rows: list[Mapping[str, Any]]) -> None:
+def _rows(pdf: FPDF, section: str, rows: list[Row]) -> None:
     if not rows:
         pdf.set_font("DejaVu", "", 9)
         pdf.cell(0, 6, "(không có)", new_x="LMARGIN", new_y="NEXT")
     for row in rows:
-        _record(pdf, row)
+        _record(pdf, section, row)
 
 
 def render_export(data: Mapping[str, Any], sections: Mapping[str, str], title: str, subject: str,
@@ -116,11 +178,11 @@ def render_export(data: Mapping[str, Any], sections: Mapping[str, str], title: s
         value = data.get(key)
         _heading(pdf, heading)
         if isinstance(value, list):
-            _rows(pdf, value)
+            _rows(pdf, key, value)
         elif isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
             for part, rows in value.items():
                 _heading(pdf, LABELS.get(part) or part, 10)
-                _rows(pdf, rows)
+                _rows(pdf, part, rows)
         else:
-            _rows(pdf, [value] if value else [])
+            _rows(pdf, key, [value] if value else [])
     return bytes(pdf.output())

@@ -484,7 +484,8 @@ def subscriptions_page():
     listed = subscriptions.listed(current_user)
     return render_template("reports/subscriptions.html", subscriptions=listed,
                            filters={s.id: subscriptions.described(s) for s in listed},
-                           admin=admin, ReportKind=ReportKind, Frequency=Frequency,
+                           admin=admin, report_labels=subscriptions.REPORT_LABELS,
+                           frequency_labels=subscriptions.FREQUENCY_LABELS,
                            **(_choices() if admin else {}))
 
 
