@@ -296,7 +296,7 @@ def test_every_stored_code_the_pdf_prints_reads_by_the_interfaces_name_for_it(wo
 def _label(field: str) -> str:
     from mooc.privacy.export_pdf import LABELS
 
-    return LABELS.get(field) or field
+    return str(LABELS.get(field) or field)
 
 
 def test_the_pdf_prints_names_where_it_printed_codes_in_either_language(world):
@@ -312,6 +312,7 @@ def test_the_pdf_prints_names_where_it_printed_codes_in_either_language(world):
     client.set_cookie(LANG_COOKIE, "en")
     english = _pdf_text(client.get("/account/data.pdf").data)
     assert "Every week" in english and "In progress" in english and "Training officer" in english
+    assert "Frequency Every week" in english and "Tần suất" not in english  # the labels too
     assert json.loads(client.get("/account/data.json").data)["report_mail"][0]["frequency"] == "weekly"
 
 
