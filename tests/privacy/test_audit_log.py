@@ -44,7 +44,8 @@ def _targets(client, query: str = "") -> list[str]:
 def _page_targets(client, query: str = "") -> list[str]:
     response = client.get(f"/admin/audit?{query}")
     assert response.status_code == 200, response.status_code
-    return re.findall(r'</code></td><td>([^<]*)</td>', response.get_data(as_text=True))
+    page = response.get_data(as_text=True).replace("<wbr>", "")  # an address's line-break hints
+    return re.findall(r'</code></td><td>([^<]*)</td>', page)
 
 
 def _client(world, user):
@@ -78,7 +79,7 @@ def test_a_bad_filter_value_is_ignored_and_said(world, make_user):
     client = _client(world, admin)
     page = client.get("/admin/audit?from=31/02/2026&to=" + "9" * 50 + "&action=nope&page=99999999999")
     assert page.status_code == 200
-    text = page.get_data(as_text=True)
+    text = page.get_data(as_text=True).replace("<wbr>", "")  # an address's line-break hints
     assert "không hợp lệ" in text and "ngoc.tt@example.vn" in text
 
 
