@@ -166,6 +166,10 @@ def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(sessions.load_user)
     login_manager.session_protection = None  # server-side sessions do this job (auth/sessions.py)
+    # Flask-Login's hook for the identifier (named with an underscore, kept for this use:
+    # maxcountryman/flask-login#316).
+    login_manager._session_identifier_generator = sessions.no_identifier
+    app.session_interface = sessions.CookieSessions()
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
