@@ -127,12 +127,14 @@ class WaysIn:
     process keys on it."""
 
     local_roles: frozenset[Role] | None  # the roles a password kept on the platform lets in; None: all
-    directory_by: frozenset[str]  # how the directory and the OpenID provider find a person on the
-    # roster ("staff_code", "email"); empty with neither
+    directory_by: str | None  # how the sign-in form's directory (LDAP) finds a person on the roster
+    # ("staff_code", "email"); None without one
+    provider_by: str | None = None  # how the OpenID provider finds them; None without one. The only
+    # way in that checks no password here, so the sign-in lock does not pause it
 
     @property
     def directory(self) -> bool:
-        return bool(self.directory_by)
+        return self.directory_by is not None or self.provider_by is not None
 
 
 def ways_in(app: Flask | None = None) -> WaysIn:
@@ -140,8 +142,8 @@ def ways_in(app: Flask | None = None) -> WaysIn:
     (LDAP) and the OpenID provider, when there are, match people to the roster."""
     found = directory(app)
     provider = settings(app).oidc
-    by = {way.match_by for way in (found, provider) if way is not None}
-    return WaysIn(local_roles(app), frozenset(by))
+    return WaysIn(local_roles(app), found.match_by if found is not None else None,
+                  provider.match_by if provider is not None else None)
 
 
 def how_to_sign_in_with_the_ministry_account() -> str:
