@@ -36,12 +36,18 @@ from tests.directory.test_local_passwords import (
     ADMIN_EMAIL,
     FLASH_RE,
     LABEL,
-    OFFLINE_ISSUER,
     oidc_settings,
     post,
 )
 from tests.directory.test_oidc import AFTER_LOGOUT, CALLBACK, come_back, start
-from tests.directory.test_who_signs_in import TOTAL_ROW, WAYS, cannot_section, signed_in, text
+from tests.directory.test_who_signs_in import (
+    TOTAL_ROW,
+    WAYS,
+    cannot_section,
+    settings_of,
+    signed_in,
+    text,
+)
 from tests.reminders.conftest import enrol
 from tests.training.conftest import org  # noqa: F401 (shared fixture)
 
@@ -244,12 +250,7 @@ def test_the_sql_and_the_python_rule_agree_on_locked_accounts(slapd, make_app, a
                     people.append((staff.id, user.id, locked))
     ids = [staff_id for staff_id, _user_id, _locked in people]
     for ways in WAYS:
-        config = {"LOCAL_PASSWORD_ROLES": ways.get("LOCAL_PASSWORD_ROLES", "all")}
-        if "ldap" in ways:
-            config |= slapd.settings(LDAP_MATCH_BY=ways["ldap"])
-        if "oidc" in ways:
-            config |= oidc_settings(OFFLINE_ISSUER) | {"OIDC_MATCH_BY": ways["oidc"]}
-        with make_app(**config).app_context():
+        with make_app(**settings_of(ways, slapd)).app_context():
             statuses = account_status.of_many(ids)
             able = set(db.session.scalars(account_status.join(sa.select(Staff.id))
                                           .where(account_status.signs_in(), Staff.id.in_(ids))))
