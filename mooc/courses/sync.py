@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mooc import clock, parallel
-from mooc.courses import editions
+from mooc.courses import diffing, editions
 from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
@@ -500,6 +500,7 @@ class _Syncer:
             db.session.add(lesson)
         was_archived = lesson.archived
         source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
+        said = (lesson.title, lesson.text)
         moved = _place(lesson, module)
         changed = moved | _assign(
             lesson,
@@ -516,8 +517,8 @@ class _Syncer:
             changed = True
         if self._sync_basis(lesson, source):
             changed = True
-        if changed:
-            lesson.updated_at = clock.now()
+        if changed and not is_new and not _says_the_same(said, lesson):
+            lesson.updated_at = clock.now()  # what a reading counts against (a refresher's)
         if is_new or changed or was_archived:
             self.touched.append(lesson)
         self._mark("lesson", f"{course.key}/{source.key}", is_new, changed, was_archived)
@@ -581,6 +582,12 @@ def _place(row: Lesson | Quiz, module: Module) -> bool:
         return False
     row.module = module
     return True
+
+
+def _says_the_same(said: tuple[str, str], lesson: Lesson) -> bool:
+    """Whether the lesson's title and words are what they were: a new number, reading time,
+    file encoding, line wrapping or link target is no reason to read it again."""
+    return diffing.same_words(said[0], lesson.title) and diffing.same_words(said[1], lesson.text)
 
 
 def _item_hash(row: Lesson | Quiz) -> str:

@@ -1,0 +1,91 @@
+"""What a new author on a Vietnamese Windows machine with Word habits gets wrong, and what
+the check and the sync must do about it: say so with file:line, never drop what was written
+silently, never cost a trainee their progress. Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from mooc import clock
+from mooc.courses import editions
+from mooc.courses.models import Course, Lesson
+from mooc.courses.progress import mark_done
+from mooc.courses.sync import sync_tree
+from mooc.extensions import db
+from mooc.training.completion import course_progress
+from tests.courses.tree import lesson, make_tree, write
+
+T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "courses")
+
+
+def sync(app, root: Path, at: datetime | None = None):
+    if at is not None:
+        clock.set_now(at)
+    with app.app_context():
+        report = sync_tree(root)
+        db.session.commit()
+        return report
+
+
+def windows_save(path: Path, text: str) -> None:
+    """What Notepad and Word on Windows write: a BOM, CRLF line ends (and macOS: NFD)."""
+    path.write_bytes(b"\xef\xbb\xbf" + unicodedata.normalize("NFD", text).replace("\n", "\r\n").encode())
+
+
+# --- a reading stays current unless the words change --------------------------------------------
+
+
+def _read_in_refresher(app, user_id: int, key: str) -> int:
+    """How many of {this lesson} the person has read since it last changed (a refresher's count)."""
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course))
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == key))
+        return course_progress(user_id, course, only=frozenset({lesson_id})).lessons_done
+
+
+def test_renumbering_or_resaving_a_lesson_keeps_a_refresher_reading(app, tree, make_user):
+    sync(app, tree, T0)
+    user = make_user()
+    clock.set_now(T0 + timedelta(hours=1))
+    with app.app_context():
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
+        mark_done(user.id, lesson_id, course_id=1)
+        db.session.commit()
+    old = tree / "luat/01-co-ban/02-nguyen-tac.md"
+    text = old.read_text(encoding="utf-8").replace("minutes: 5", "minutes: 7")
+    old.unlink()  # renumbered (the guide: "renumber freely"), saved from Windows, new reading time
+    windows_save(tree / "luat/01-co-ban/05-nguyen-tac.md", text.replace("Tuân theo pháp luật.",
+                                                                       "Tuân theo\npháp luật."))
+    write(tree, "luat/01-co-ban/01-khai-niem.md", (tree / "luat/01-co-ban/01-khai-niem.md")
+          .read_text(encoding="utf-8").replace("02-nguyen-tac.md", "05-nguyen-tac.md"))
+    report = sync(app, tree, T0 + timedelta(hours=2))
+    assert "lesson luat/co-ban/nguyen-tac" in report.changed  # its row changed (position, minutes)...
+    assert _read_in_refresher(app, user.id, "co-ban/nguyen-tac") == 1  # ...but not what it says
+    write(tree, "luat/01-co-ban/05-nguyen-tac.md", text.replace("Khách quan.", "Khách quan, trung thực."))
+    sync(app, tree, T0 + timedelta(hours=3))
+    assert _read_in_refresher(app, user.id, "co-ban/nguyen-tac") == 0  # a word changed: read it again
+
+
+def test_rewrapping_a_paragraph_is_not_a_change_of_edition(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md",
+          lesson("Nguyên tắc", "## Mục 1\n\nTuân theo pháp luật, khách quan,\ntrung thực.\n\n## Mục 2\n\nB."))
+    sync(app, tree, T0)
+    with app.app_context():
+        first = db.session.scalar(sa.select(Course.content_hash))
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md",
+          lesson("Nguyên tắc", "## Mục 1\n\nTuân theo pháp luật,\nkhách quan, trung thực.\n\n## Mục 2\n\nB."))
+    sync(app, tree, T0 + timedelta(hours=1))
+    with app.app_context():
+        course = db.session.scalar(sa.select(Course))
+        assert course.content_hash != first  # a new edition is recorded...
+        assert not editions.changes_since(course, first).changed  # ...in which no lesson changed
