@@ -232,7 +232,7 @@ def test_renaming_one_file_changes_only_that_file(app, tree):
     course.write_text(course.read_text().replace("code: LTT", "code: LTT2"))
     sync(app, tree)
     with app.app_context():
-        stamps = {(type(r).__name__, r.course.key, r.key): (r.updated_at, r.source_hash)
+        stamps = {(type(r).__name__, r.course.key, r.key): (r.position, r.source_hash)
                   for model in (Lesson, Quiz) for r in db.session.scalars(sa.select(model))}
         modules = {(m.course_id, m.key): m.source_hash for m in db.session.scalars(sa.select(Module))}
         assert len(stamps) == 6 and len(modules) == 4
@@ -242,7 +242,7 @@ def test_renaming_one_file_changes_only_that_file(app, tree):
     assert report.changed == ["lesson luat/nang-cao/quy-trinh"], report.lines()
     assert report.rendered == 0  # its text and links did not change: nothing re-rendered
     with app.app_context():
-        after = {(type(r).__name__, r.course.key, r.key): (r.updated_at, r.source_hash)
+        after = {(type(r).__name__, r.course.key, r.key): (r.position, r.source_hash)
                  for model in (Lesson, Quiz) for r in db.session.scalars(sa.select(model))}
         assert {(m.course_id, m.key): m.source_hash for m in db.session.scalars(sa.select(Module))} == modules
     touched = [key for key in after if after[key] != stamps[key]]
