@@ -164,6 +164,7 @@ class CheckResult:
     # the programmes (_chuong-trinh/*.md) and each one's steps, included programmes put in place
     programs: list[ProgramSource] = field(default_factory=list)
     program_steps: dict[str, list[StepSource]] = field(default_factory=dict)
+    whole_tree: bool = True  # the courses folder (not one course folder) was checked
 
     @property
     def errors(self) -> list[Problem]:
@@ -241,7 +242,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
     programs, steps = load_programs(root, {course.key for course in courses}, report)
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
-                       programs, steps)
+                       programs, steps, whole_tree=not single)
 
 
 def load_programs(courses_root: Path, course_keys: set[str],

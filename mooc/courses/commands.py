@@ -17,7 +17,8 @@ from mooc.auth import audit
 from mooc.config import settings
 from mooc.courses.check import check_tree, course_folder
 from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
-from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
+from mooc.courses.identity import archive_warnings
+from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.extensions import db
 from mooc.formats.gift import convert_gift_file
 from mooc.progress import for_command, quiet_option

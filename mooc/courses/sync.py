@@ -23,13 +23,13 @@ from mooc.courses import diffing, editions
 from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
+from mooc.courses.identity import archive_warnings
 from mooc.courses.models import (
     Course,
     CourseSync,
     LegalDocument,
     Lesson,
     LessonLegalBasis,
-    LessonProgress,
     Module,
     Quiz,
 )
@@ -601,49 +601,6 @@ def _assign(row: Any, **values: Any) -> bool:
             setattr(row, name, value)
             changed = True
     return changed
-
-
-# The quizzes domain's attempts, by table name: quizzes sit above courses (they import the
-# Quiz row the sync writes), so courses may not import their models; counting who has
-# attempted a quiz the sync would archive needs only these two columns.
-QUIZ_ATTEMPTS = sa.table("quiz_attempts", sa.column("user_id"), sa.column("quiz_id"))
-
-
-def archive_warnings(result: CheckResult) -> list[Problem]:
-    """Lessons and quizzes that trainees have progress on and that the next sync would
-    archive because no file holds their identity any more (a warning: renaming is allowed,
-    but the author should know, and can keep them with ``previously:``). Reads the database."""
-    root = result.root or Path(".")
-    problems: list[Problem] = []
-    wanted = [source.key for source in result.courses]
-    stored = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.key.in_(wanted)))}
-    for source in result.courses:
-        course = stored.get(source.key)
-        if course is None:  # a new course: nothing to archive (a cold sync asks nothing more)
-            continue
-        keys = {item.key for item in source.items()}
-        kept = keys | {old for item in source.items() for old in item.previous}
-        for model, table, counter, column, kind in (
-            (Lesson, LessonProgress.__table__, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
-            (Quiz, QUIZ_ATTEMPTS, QUIZ_ATTEMPTS.c.user_id, QUIZ_ATTEMPTS.c.quiz_id, "quiz"),
-        ):
-            rows = db.session.execute(
-                sa.select(model.key, model.source_path, sa.func.count(sa.distinct(counter)))
-                .join(table, column == model.id)
-                .where(model.course_id == course.id, model.archived.is_(False))
-                .group_by(model.id, model.key, model.source_path)
-            ).all()
-            for key, source_path, people in rows:
-                if key in kept or not people:
-                    continue
-                problems.append(Problem(
-                    f"{root.name}/{source_path}", 1, "warning", "progress-archived",
-                    f"{kind} '{key}' has progress from {people} trainee(s) and the next sync archives it: "
-                    f"no file has this identity any more. If a file still holds this {kind} (renamed, "
-                    f"moved, or given an id), add 'previously: {key}' to its front matter to keep "
-                    "progress, attempts and links",
-                ))
-    return problems
 
 
 def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progress = SILENT) -> SyncReport:

@@ -89,3 +89,42 @@ def test_rewrapping_a_paragraph_is_not_a_change_of_edition(app, tree):
         course = db.session.scalar(sa.select(Course))
         assert course.content_hash != first  # a new edition is recorded...
         assert not editions.changes_since(course, first).changed  # ...in which no lesson changed
+
+
+# --- a renamed course folder archives the course: say so before the sync does it ---------------
+
+
+def _check_command(app, root: Path):
+    return app.test_cli_runner().invoke(args=["courses", "check", str(root)])
+
+
+def test_renaming_a_course_folder_warns_that_its_progress_would_be_archived(app, tree, make_user):
+    sync(app, tree)
+    user = make_user()
+    with app.app_context():
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
+        mark_done(user.id, lesson_id, course_id=1)
+        db.session.commit()
+    (tree / "luat").rename(tree / "luat-2026")  # "a new edition": the folder gets the year
+    output = _check_command(app, tree).output
+    assert "luat-2026/course.md:1: warning:" in output and "[progress-archived]" in output
+    assert "'luat'" in output and "1 " in output and "id: luat" in output  # what keeps it
+    synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
+    assert "archived course luat" in synced.output and "id: luat" in synced.output
+    write(tree, "luat-2026/course.md", (tree / "luat-2026/course.md").read_text(encoding="utf-8")
+          .replace("language: vi\n", "language: vi\nid: luat\n"))
+    output = _check_command(app, tree).output
+    assert "[progress-archived]" not in output  # the id keeps it; the next sync restores it
+
+
+def test_no_archive_warning_for_a_file_that_is_still_there_but_has_an_error(app, tree, make_user):
+    sync(app, tree)
+    user = make_user()
+    with app.app_context():
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
+        mark_done(user.id, lesson_id, course_id=1)
+        db.session.commit()
+    windows_save(tree / "luat/01-co-ban/02-nguyen-tac.md", "---\ntitle: X\nminuts: 5\n---\n\nA.\n")
+    output = _check_command(app, tree).output
+    assert "02-nguyen-tac.md:3: error:" in output and "[unknown-key]" in output
+    assert "[progress-archived]" not in output  # the file holds the lesson still: its error is the news
