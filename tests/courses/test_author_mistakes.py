@@ -128,3 +128,20 @@ def test_no_archive_warning_for_a_file_that_is_still_there_but_has_an_error(app,
     output = _check_command(app, tree).output
     assert "02-nguyen-tac.md:3: error:" in output and "[unknown-key]" in output
     assert "[progress-archived]" not in output  # the file holds the lesson still: its error is the news
+
+
+def test_a_lesson_moved_to_another_module_is_named_in_the_warning(app, tree, make_user):
+    sync(app, tree)
+    user = make_user()
+    with app.app_context():
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
+        mark_done(user.id, lesson_id, course_id=1)
+        db.session.commit()
+    (tree / "luat/01-co-ban/02-nguyen-tac.md").rename(tree / "luat/02-nang-cao/05-nguyen-tac.md")
+    link = tree / "luat/01-co-ban/01-khai-niem.md"
+    text = link.read_text(encoding="utf-8")
+    link.write_text(text.replace("02-nguyen-tac.md", "../02-nang-cao/05-nguyen-tac.md"), encoding="utf-8")
+    output = _check_command(app, tree).output
+    assert "courses/luat/01-co-ban/02-nguyen-tac.md:1: warning:" in output
+    assert "courses/luat/02-nang-cao/05-nguyen-tac.md có cùng tên" in output and "has the same name" in output
+    assert "'previously: co-ban/nguyen-tac'" in output
