@@ -42,6 +42,7 @@ from mooc.formats.problem import Problem
 from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand, parse_program
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
+from mooc.formats.source import decode
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -280,11 +281,14 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
     if not path.is_file() or path.is_symlink():
         return Registry(path=report.rel(path))
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        report.error(path, 1, "encoding", "the legal registry cannot be read as UTF-8")
+        decoded = decode(path.read_bytes())
+    except OSError as error:
+        report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
         return Registry(path=report.rel(path))
-    registry, problems = parse_registry(text, report.rel(path))
+    if decoded.text is None:
+        report.error(path, decoded.line, "encoding", decoded.message)
+        return Registry(path=report.rel(path))
+    registry, problems = parse_registry(decoded.text, report.rel(path))
     report.problems.extend(problems)
     return registry
 

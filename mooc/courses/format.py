@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.formats.legal import REGISTRY_NAME
 from mooc.formats.problem import Problem
 from mooc.formats.program import PROGRAMS_DIR
+from mooc.formats.source import YAMLError, decode, explain_yaml_error, load_yaml
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -59,7 +58,6 @@ LESSON_KEYS = {"title": str, "minutes": int, "id": str, "previously": list,
                "legal": list, "legal_mentions": list}
 LEGAL_KEYS = ("legal", "legal_mentions")
 LANGUAGES = {"vi", "en"}
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
 TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
 
 
@@ -74,6 +72,7 @@ class Document:
     body: str
     body_line: int  # line number of the body's first line
     raw: bytes
+    text: str = ""  # the whole file as read (mooc.formats.source.decode): NFC, LF line ends
 
     @property
     def digest(self) -> str:
@@ -183,26 +182,22 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     raw = _read_bytes(path, report)
     if raw is None:
         return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        report.error(path, line, "encoding", "the file is not UTF-8: save it as UTF-8")
+    decoded = decode(raw)
+    if decoded.text is None:
+        report.error(path, decoded.line, "encoding", decoded.message)
         return None
-    text = nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = decoded.text
     rel = report.rel(path)
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         if required:
-            report.error(
-                path, 1, "front-matter-missing", "the file must start with front matter between '---' lines"
-            )
+            report.error(path, 1, "front-matter-missing", FRONT_MATTER_MISSING if text.strip() else EMPTY)
             return None
-        return Document(path, rel, {}, {}, text, 1, raw)
+        return Document(path, rel, {}, {}, text, 1, raw, text)
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
     except StopIteration:
-        report.error(path, 1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
+        report.error(path, 1, "front-matter-unclosed", FRONT_MATTER_UNCLOSED)
         return None
     meta = _front_matter(path, lines[1:end], report)
     if meta is None:
@@ -214,18 +209,25 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
             meta_lines.setdefault(match.group(1), number)
     body_lines = lines[end + 1 :]
     return Document(
-        path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw
+        path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw, text
     )
+
+
+FRONT_MATTER_MISSING = ("tệp phải bắt đầu bằng phần đầu (front matter) giữa hai dòng '---' / the file "
+                        "must start with front matter between '---' lines")
+EMPTY = ("tệp trống: viết phần đầu giữa hai dòng '---' rồi nội dung / the file is empty: write the "
+         "front matter between '---' lines, then the text")
+FRONT_MATTER_UNCLOSED = ("phần đầu tệp chưa được đóng bằng một dòng '---' (đúng ba dấu gạch) / the "
+                         "front matter is not closed by a '---' line (exactly three hyphens)")
 
 
 def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None:
     """The front matter's YAML lines as a dict, or None (reported) when they are not one."""
     try:
-        meta = yaml.load("\n".join(lines), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 2
-        report.error(path, line, "front-matter-yaml", explain_yaml_error(error, lines))
+        meta = load_yaml("\n".join(lines))
+    except YAMLError as error:
+        line, message = explain_yaml_error(error, lines, 2)
+        report.error(path, line, "front-matter-yaml", message)
         return None
     if meta is None:
         meta = {}
@@ -233,33 +235,6 @@ def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None
         report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
         return None
     return meta
-
-
-def explain_yaml_error(error: yaml.YAMLError, lines: list[str]) -> str:
-    """A YAML parser's complaint in words an author can act on, in Vietnamese and English."""
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "invalid YAML"
-    line = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
-    key, _, value = line.partition(":")
-    value = value.strip()
-    example = f'{key.strip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
-    how = (f" Sửa thành / write it as: {example}" if example else "")
-    if "mapping values are not allowed" in problem:
-        return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "
-                "that is not in quotes: put the whole value in double quotes." + how)
-    quoted = value[:1] in ("'", '"')
-    if quoted and (value.count(value[0]) != 2 or value[-1:] != value[0]):
-        return ("dấu nháy trong nội dung làm YAML hiểu sai giá trị / a quote inside the value ends it early: "
-                "put the whole value in double quotes and write inner quotes as single quotes "
-                "(or “ ” typographic quotes)." + how)
-    if "found character '\\t'" in str(error) or "\t" in line:
-        return "dùng dấu cách, không dùng phím Tab / use spaces, not tabs, in front matter"
-    if value[:1] in ("[", "{", "*", "&", "!", "%", "@", "`", "|", ">"):
-        return (f"giá trị bắt đầu bằng '{value[0]}', ký tự đặc biệt của YAML / the value starts with "
-                f"'{value[0]}', which YAML reads as syntax: put the whole value in double quotes." + how)
-    return (f"phần đầu tệp (front matter) không đúng cú pháp YAML / the front matter is not valid YAML "
-            f"({problem}): write one 'key: value' per line, and put values holding ':', '#' or "
-            "quotes in double quotes")
 
 
 def _decimal(value: Any) -> float | None:
@@ -748,9 +723,8 @@ def _load_quiz_file(
         return None
     if not _check_ids(doc, ITEM_ID_RE, report):
         return None
-    text = doc.raw.decode("utf-8-sig").replace("\r\n", "\n")
     key = _item_key(doc, module, slug)
-    return QuizFile(key=key, slug=slug, position=position, doc=doc, text=nfc(text),
+    return QuizFile(key=key, slug=slug, position=position, doc=doc, text=doc.text,
                     previous=_item_previous(doc, module, slug, key))
 
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
 from mooc.formats.problem import ERROR, WARNING, Problem
 from mooc.formats.quiz_review import DEFAULT_POLICY, POLICIES
+from mooc.formats.source import DuplicateKeyError, YAMLError, explain_yaml_error, load_yaml
 from mooc.text import clean, fold, nfc
 
 __all__ = [
@@ -332,26 +331,15 @@ class _Parser:
             return "", QuizSettings(), len(lines), None
         key_lines: dict[str, int] = {}
         for i in range(1, end):
-            m = _SETTING_LINE_RE.match(lines[i])
-            if m:
-                name = m["key"]
-                if name in key_lines:
-                    self.error(
-                        i,
-                        "duplicate-setting",
-                        f"setting '{name}' is set twice (lines {self.line_no(key_lines[name])} "
-                        f"and {self.line_no(i)})",
-                    )
-                else:
-                    key_lines[name] = i
+            if m := _SETTING_LINE_RE.match(lines[i]):
+                key_lines.setdefault(m["key"], i)
         self.key_lines = key_lines
         try:
-            data = yaml.safe_load("\n".join(lines[1:end]))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            index = min(1 + mark.line, end) if mark is not None else 0
-            problem = getattr(exc, "problem", None) or "cannot be read"
-            self.error(index, "front-matter-yaml", f"the front matter is not valid YAML: {problem}")
+            data = load_yaml("\n".join(lines[1:end]))
+        except YAMLError as exc:
+            line, message = explain_yaml_error(exc, lines[1:end], self.line_no(1))
+            code = "duplicate-setting" if isinstance(exc, DuplicateKeyError) else "front-matter-yaml"
+            self.error(line - self.line_no(0), code, message)
             return "", QuizSettings(), end + 1, None
         if data is None:
             data = {}

@@ -145,3 +145,89 @@ def test_a_lesson_moved_to_another_module_is_named_in_the_warning(app, tree, mak
     assert "courses/luat/01-co-ban/02-nguyen-tac.md:1: warning:" in output
     assert "courses/luat/02-nang-cao/05-nguyen-tac.md có cùng tên" in output and "has the same name" in output
     assert "'previously: co-ban/nguyen-tac'" in output
+
+
+# --- every course file is read by the same rules: encodings and YAML ----------------------------
+
+
+def _check(app, root: Path) -> str:
+    return _check_command(app, root).output
+
+
+@pytest.mark.parametrize(("relative", "line"), [
+    ("luat/01-co-ban/02-nguyen-tac.md", 3),
+    ("luat/01-co-ban/module.md", 3),
+    ("luat/course.md", 3),
+    ("_chuong-trinh/lo-trinh.md", 3),
+])
+def test_a_key_written_twice_is_an_error_not_a_silent_last_wins(app, tree, relative, line):
+    write(tree, "_chuong-trinh/lo-trinh.md",
+          "---\ntitle: Lộ trình\ncode: LT\nsummary: S\n---\n\n## Các bước\n\n1. luat\n")
+    path = tree / relative
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines.insert(2, 'title: "Bản nháp"')  # Word habit: a second title pasted below the first
+    path.write_text("\n".join(lines), encoding="utf-8")
+    output = _check(app, tree)
+    assert f"courses/{relative}:{line}: error: khóa 'title' được viết hai lần (dòng 2 và 3)" in output
+    assert "the key 'title' is written twice" in output and "[front-matter-yaml]" in output
+
+
+def test_a_document_written_twice_in_a_registry_entry_is_an_error(app, tree):
+    write(tree, "_phap-ly.yaml", "documents:\n  - number: 84/2025/QH15\n    kind: Luật\n"
+          "    title: Luật Thanh tra\n    title: Luật Thanh tra 2025\n    issuer: Quốc hội\n"
+          "    signed: 25/06/2025\n    in_force: 01/07/2025\n    source: https://example.vn/84\n")
+    output = _check(app, tree)
+    assert "courses/_phap-ly.yaml:5: error: khóa 'title' được viết hai lần (dòng 4 và 5)" in output
+
+
+@pytest.mark.parametrize(("raw", "line", "said"), [
+    ("---\ntitle: Nguyên tắc\n".encode("utf-16"), 1, "UTF-16"),  # Notepad's "Unicode"
+    (b"---\ntitle: Nguy\xean t\xe1c\nminutes: 5\n---\n\nA.\n", 2, "Windows-1258"),  # a legacy code page
+    (b"PK\x03\x04\x14\x00\x06\x00", 1, "Word (.docx)"),  # "Save As" kept Word's format
+    (b"{\\rtf1\\ansi\\deff0 ---}", 1, "RTF (WordPad, Word)"),  # WordPad's default
+])
+def test_a_file_that_is_not_utf8_says_what_it_is_and_how_to_save_it(app, tree, raw, line, said):
+    (tree / "luat/01-co-ban/02-nguyen-tac.md").write_bytes(raw)
+    output = _check(app, tree)
+    assert f"courses/luat/01-co-ban/02-nguyen-tac.md:{line}: error:" in output and "[encoding]" in output
+    assert said in output and "UTF-8" in output
+
+
+def test_a_programme_and_the_registry_say_the_same_about_their_encoding(app, tree):
+    write(tree, "_phap-ly.yaml", "documents: []\n")
+    (tree / "_phap-ly.yaml").write_bytes("documents: []\n".encode("utf-16"))
+    (tree / "_chuong-trinh").mkdir()
+    (tree / "_chuong-trinh/lo-trinh.md").write_bytes(b"---\ntitle: L\xf4 tr\xecnh\n---\n")
+    output = _check(app, tree)
+    assert "courses/_phap-ly.yaml:1: error: tệp được lưu dạng UTF-16" in output
+    assert "courses/_chuong-trinh/lo-trinh.md:2: error: dòng 2 không phải UTF-8" in output
+
+
+def test_a_non_breaking_space_from_word_is_found_on_its_own_line(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md",
+          "---\ntitle: Nguyên tắc\nminutes:\u00a05\nlegal: [84/2025/QH15]\n---\n\n## Mục 2\n\nA.\n")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:3: error: dòng có ký tự cách đặc biệt (U+00A0" in output
+    assert "legal: \"[" not in output  # not the old advice to quote the (valid) list below it
+
+
+def test_a_forgotten_closing_line_is_named(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md",
+          "---\ntitle: Nguyên tắc\nminutes: 5\nĐoạn mở đầu của bài.\n\n## Mục 2\n\n---\n\nA.\n")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:4: error: dòng này không phải 'khóa: giá trị': có lẽ thiếu dòng '---'" in output
+
+
+def test_the_registry_yaml_error_is_explained_like_front_matter(app, tree):
+    write(tree, "_phap-ly.yaml", "documents:\n  - number: 84/2025/QH15\n    kind: Luật\n"
+          "    title: Luật Thanh tra: sửa đổi\n")
+    output = _check(app, tree)
+    assert "courses/_phap-ly.yaml:4: error: dấu hai chấm ':' trong nội dung chưa đặt" in output
+
+
+def test_import_gift_names_a_utf16_bank(app, tmp_path):
+    source = tmp_path / "ngan-hang.gift"
+    source.write_bytes("::Q1:: Câu? {T}\n".encode("utf-16"))
+    result = app.test_cli_runner().invoke(
+        args=["courses", "import-gift", str(source), "--out", str(tmp_path / "09-kiem-tra.quiz.md")])
+    assert result.exit_code == 1 and "UTF-16" in result.output
