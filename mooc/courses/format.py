@@ -323,9 +323,23 @@ NAME_RULE = ("a number, a hyphen and a name in lowercase letters a-z, digits and
              "(no capitals, diacritics or spaces)")
 
 
+# Names a text editor or Word gives a Markdown page that is not '.md' ('Save As... Text').
+OTHER_TEXT_SUFFIXES = (".md.txt", ".markdown", ".mdown", ".mkd", ".txt")
+
+
+def _stem(name: str, suffix: str) -> str:
+    """``name`` without ``suffix`` or another text file ending, in any case."""
+    lower = name.lower()
+    quiz = suffix == ".quiz.md"
+    for ending in (suffix, *((".quiz" + e for e in OTHER_TEXT_SUFFIXES) if quiz else OTHER_TEXT_SUFFIXES)):
+        if suffix and lower.endswith(ending):
+            return name[: -len(ending)]
+    return name
+
+
 def suggest_name(name: str, suffix: str, number: int) -> str:
     """The loadable form of a misnamed file or folder: '02-Dữ Liệu.md' -> '02-du-lieu.md'."""
-    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    stem = _stem(name, suffix)
     slug = re.sub(r"[^a-z0-9]+", "-", fold(stem.replace("_", "-"))).strip("-") or "bai"
     if not re.match(r"^\d{1,3}-", slug):
         slug = re.sub(r"^(\d{1,3})(?=[a-z])", r"\1-", slug)
@@ -336,7 +350,7 @@ def suggest_name(name: str, suffix: str, number: int) -> str:
 
 def broken_name_rules(name: str, suffix: str) -> str:
     """Which parts of the naming rule ``name`` breaks, in words."""
-    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    stem = _stem(name, suffix)
     broken = []
     if not re.match(r"^\d{1,3}-", stem):
         broken.append("it does not start with a number and a hyphen ('01-')")
@@ -348,10 +362,10 @@ def broken_name_rules(name: str, suffix: str) -> str:
         broken.append("it has spaces")
     if stem.isascii() and re.search(r"[^A-Za-z0-9\-\s]", stem):
         broken.append("it has characters other than a-z, digits and hyphens")
-    if not broken:
-        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
     if suffix and not name.endswith(suffix):
         broken.append(f"it must end in '{suffix}' in lowercase")
+    if not broken:
+        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
     return "; ".join(broken)
 
 
@@ -368,7 +382,8 @@ def misnamed(report: Reporter, entry: Path, kind: str, suffix: str, number: int)
 
 
 def _entries(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+    """A folder's entries, without hidden files and the lock files Office leaves ('~$name')."""
+    return sorted((p for p in folder.iterdir() if not p.name.startswith((".", "~$"))), key=lambda p: p.name)
 
 
 def _refuse_symlink(path: Path, report: Reporter) -> bool:
@@ -596,9 +611,9 @@ def _load_module_entry(
         lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
         if lesson is not None:
             module.items.append(lesson)
-    elif entry.is_file() and name.lower().endswith(".md"):
+    elif entry.is_file() and _looks_like_a_page(entry):
         # It looks like a lesson or a quiz: leaving it out silently would lose it.
-        is_quiz = name.lower().endswith(".quiz.md")
+        is_quiz = ".quiz." in name.lower()
         kind, suffix = ("quiz", ".quiz.md") if is_quiz else ("lesson", ".md")
         misnamed(report, entry, kind, suffix, next_number)
     else:
@@ -609,6 +624,20 @@ def _load_module_entry(
             "not part of the course: lessons are named like '01-name.md', "
             "quizzes like '09-name.quiz.md', pictures go in 'images/'",
         )
+
+
+def _looks_like_a_page(entry: Path) -> bool:
+    """A lesson or quiz by its name ('.md' in any case, '.markdown', '.md.txt'), or a text file
+    that is numbered or starts with front matter ('03-bai.txt', 'bai-moi.txt' holding '---')."""
+    name = entry.name.lower()
+    if name.endswith((".md", ".markdown", ".mdown", ".mkd", ".md.txt")):
+        return True
+    if not name.endswith(".txt"):
+        return False
+    if re.match(r"^\d{1,3}-", name):
+        return True
+    with entry.open("rb") as stream:
+        return stream.read(8).lstrip(b"\xef\xbb\xbf").startswith(b"---")
 
 
 def _item_key(doc: Document, module: ModuleSource, slug: str) -> str:

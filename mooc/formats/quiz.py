@@ -292,6 +292,13 @@ class _Fill:
     quote_open: bool = False  # the last line was part of the explanation
 
 
+def _stray(question: str) -> str:
+    return (f"đoạn này nằm sau câu hỏi '{question}', không thuộc câu hỏi nào và sẽ không hiện ra: lời giải "
+            "thích bắt đầu bằng '> ', câu hỏi mới bằng '## Câu hỏi? {#khoa}' / this text after question "
+            f"'{question}' belongs to no question and would be shown nowhere: an explanation starts with "
+            "'> ', a new question with '## Question? {#key}'")
+
+
 class _Parser:
     def __init__(self, text: str, path: str, line_offset: int) -> None:
         text = nfc(text).removeprefix("\ufeff")
@@ -549,8 +556,8 @@ class _Parser:
         if fill.state == "explanation" and fill.quote_open and not self.in_code[i]:
             q.explanation.append(line.strip())
             return
-        if not fill.stray_run:
-            self.warn(i, "stray-text", f"text after question '{q.key or q.title}' belongs to no question")
+        if not fill.stray_run:  # an error: no trainee would ever see this text
+            self.error(i, "stray-text", _stray(q.key or q.title))
             fill.stray_run = True
         if fill.state == "explanation":
             fill.state = "after"

@@ -231,3 +231,46 @@ def test_import_gift_names_a_utf16_bank(app, tmp_path):
     result = app.test_cli_runner().invoke(
         args=["courses", "import-gift", str(source), "--out", str(tmp_path / "09-kiem-tra.quiz.md")])
     assert result.exit_code == 1 and "UTF-16" in result.output
+
+
+# --- what an author wrote is never left out with only a warning ----------------------------------
+
+
+@pytest.mark.parametrize(("name", "suggestion"), [
+    ("03-phu-luc.markdown", "03-phu-luc.md"),
+    ("03-phu-luc.md.txt", "03-phu-luc.md"),  # Notepad: "Save as type: Text" added .txt
+    ("03-phu-luc.txt", "03-phu-luc.md"),
+    ("03-on-tap.quiz.md.txt", "03-on-tap.quiz.md"),
+])
+def test_a_lesson_saved_under_another_text_name_is_an_error(app, tree, name, suggestion):
+    write(tree, f"luat/01-co-ban/{name}", lesson("Phụ lục", "## A\n\nB."))
+    result = _check_command(app, tree)
+    assert result.exit_code == 1
+    assert f"courses/luat/01-co-ban/{name}:1: error: this " in result.output and "[bad-name]" in result.output
+    assert f"Rename it to '{suggestion}'" in result.output
+
+
+def test_an_unnumbered_text_file_with_front_matter_is_an_error_and_a_note_is_not(app, tree):
+    write(tree, "luat/01-co-ban/bai-moi.txt", lesson("Bài mới", "## A\n\nB."))
+    write(tree, "luat/01-co-ban/ghi-chu.txt", "việc cần làm: thêm ảnh\n")
+    output = _check_command(app, tree).output
+    assert "bai-moi.txt:1: error:" in output and "Rename it to '03-bai-moi.md'" in output
+    assert "ghi-chu.txt:1: warning:" in output and "[stray-file]" in output
+
+
+def test_an_office_lock_file_is_ignored(app, tree):
+    (tree / "luat/01-co-ban/~$-nguyen-tac.md").write_bytes(b"\x0bTra\x00\x00")  # Word has the file open
+    result = _check_command(app, tree)
+    assert result.exit_code == 0 and "~$" not in result.output
+
+
+def test_a_question_written_the_word_way_is_an_error_and_the_sync_refuses(app, tree):
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md",
+          "---\ntitle: Kiểm tra\n---\n\n## Ai ký quyết định thanh tra? {#ky}\n\n- [x] Thủ trưởng\n"
+          "- [ ] Trưởng đoàn\n\n> Thủ trưởng cơ quan thanh tra.\n\nCâu 2. Thời hạn thanh tra là bao lâu?\n\n"
+          "a) 30 ngày\nb) 45 ngày\n")
+    result = _check_command(app, tree)
+    assert result.exit_code == 1
+    assert "09-kiem-tra.quiz.md:12: error: đoạn này nằm sau câu hỏi 'ky'" in result.output
+    synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
+    assert synced.exit_code == 1 and "Not synced" in synced.output
