@@ -28,7 +28,7 @@ from mooc.courses.format import (
     load_tree,
     read_document,
 )
-from mooc.courses.render import SourceLink, anchor_ids, author_anchor, scan_links
+from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -474,6 +474,9 @@ class _LinkContext:
     def check(self, link: SourceLink) -> None:
         line = self.doc.body_line + link.line
         target = link.target.strip()
+        if link.raw:
+            self.check_raw(line, target)
+            return
         if link.is_image and not link.text.strip():
             kind = media_files.kind_of(target)
             self.error(
@@ -485,9 +488,14 @@ class _LinkContext:
         if not target:
             self.error(line, "empty-link", "link without a target")
             return
+        if LOCAL_PATH_RE.match(target):
+            self.error(line, "outside-tree", _local_path(target))
+            return
         scheme = urlsplit(target).scheme.lower()
-        if scheme in FORBIDDEN_SCHEMES:
-            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+        if scheme in FORBIDDEN_SCHEMES or (scheme and scheme not in URL_SCHEMES):
+            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed" if scheme in FORBIDDEN_SCHEMES
+                       else f"'{scheme}:' links are removed from the page: only http:, https: and mailto: "
+                       "are kept")
             return
         if target.startswith("#"):
             self.check_own_anchor(line, target)
@@ -509,6 +517,16 @@ class _LinkContext:
             self.error(line, "outside-tree", f"link '{target}' points outside the courses")
             return
         self.check_file(link, line, target, path, fragment)
+
+    def check_raw(self, line: int, target: str) -> None:
+        """A link written in HTML keeps its target as written: one to a file of the course
+        would be broken on the page (the lesson's address is not its file's)."""
+        if target and not urlsplit(target).scheme and not target.startswith(("#", "//")):
+            self.error(line, "raw-html", (
+                f"liên kết '{target}' viết bằng HTML không được đổi sang địa chỉ của nền tảng nên sẽ hỏng "
+                f"trên trang: viết bằng Markdown / the HTML link '{target}' is not turned into the "
+                "platform's address and would be broken on the page: write it in Markdown, "
+                "[text](file.md) or ![description](images/x.png)"))
 
     def check_own_anchor(self, line: int, target: str) -> None:
         own = self.anchors.of(self.doc.path.resolve()) if self.anchors else None
@@ -542,7 +560,9 @@ class _LinkContext:
                 f"link '{target}' points to a file that is not a lesson, quiz or attachment",
             )
         else:
-            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist")
+            hint = _spelled_right(self.doc.path, target, links)
+            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist"
+                       + (f": did you mean '{hint}'?" if hint else ""))
 
     def check_image(self, line: int, target: str, path: Path) -> None:
         if path in self.links.assets:
@@ -556,11 +576,40 @@ class _LinkContext:
         else:
             near = _near(path, self.course) if self.course else None
             hint = ""
-            if near is not None:
+            if (written := _spelled_right(self.doc.path, target, self.links)) is not None:
+                hint = f": did you mean '{written}'?"
+            elif near is not None:
                 self.used_assets.add(near.resolve())
                 relative = Path(_relative(near.resolve(), self.doc.path.resolve().parent)).as_posix()
                 hint = f": did you mean '{relative}'?"
             self.error(line, "broken-image", f"image '{target}' does not exist{hint}")
+
+
+# A path on the author's computer: C:\..., D:/..., \\server\share (a drive letter reads as a scheme)
+LOCAL_PATH_RE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def _local_path(target: str) -> str:
+    name = re.split(r"[\\/]", target)[-1]
+    return (f"'{target}' là đường dẫn trên máy của bạn, học viên không mở được: chép tệp vào thư mục images/ "
+            f"(hoặc files/) của khóa học và liên kết tương đối / is a path on your computer, which trainees "
+            f"cannot open: copy the file into the course's images/ (or files/) folder and link it "
+            f"relatively, e.g. 'images/{name}'")
+
+
+def _spelled_right(doc_path: Path, target: str, links: LinkMap) -> str | None:
+    """How to write a link that names a file of the course in Windows' way: with backslashes,
+    in other capitals, or without '.md' (None when it names no such file)."""
+    written, hash_, fragment = target.partition("#")
+    for candidate in dict.fromkeys((written.replace("\\", "/"), written.replace("\\", "/") + ".md")):
+        path = (doc_path.parent / unquote(candidate)).resolve()
+        if path not in links.pages and path not in links.assets and path.parent.is_dir():
+            same = [p for p in path.parent.iterdir() if p.name.lower() == path.name.lower()]
+            path = same[0].resolve() if len(same) == 1 else path
+            candidate = candidate[: len(candidate) - len(path.name)] + path.name
+        if (path in links.pages or path in links.assets) and candidate != written:
+            return candidate + hash_ + fragment
+    return None
 
 
 def _anchor_hint(ids: set[str]) -> str:

@@ -274,3 +274,57 @@ def test_a_question_written_the_word_way_is_an_error_and_the_sync_refuses(app, t
     assert "09-kiem-tra.quiz.md:12: error: đoạn này nằm sau câu hỏi 'ky'" in result.output
     synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
     assert synced.exit_code == 1 and "Not synced" in synced.output
+
+
+# --- every link the page shows is a link the check read ---------------------------------------
+
+
+def _with_body(tree: Path, body: str) -> None:
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", f"## Mục 2\n\n{body}\n"))
+
+
+def test_a_picture_with_spaces_in_its_name_is_checked_and_shown(app, tree):
+    svg = (tree / "luat/01-co-ban/images/so-do.svg").read_text()
+    write(tree, "luat/01-co-ban/images/sơ đồ hệ thống.svg", svg)
+    _with_body(tree, "![Sơ đồ](images/sơ đồ hệ thống.svg)\n\n![Thiếu](<images/không có.svg>)")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:10: error: image 'images/không có.svg' does not exist" in output
+    assert "[unused-file]" not in output  # the picture with spaces is used
+    _with_body(tree, "![Sơ đồ](images/sơ đồ hệ thống.svg)")
+    sync(app, tree)
+    with app.app_context():
+        html = db.session.scalar(sa.select(Lesson.html).where(Lesson.key == "co-ban/nguyen-tac"))
+    assert 'src="/courses/luat/files/01-co-ban/images/s%C6%A1%20%C4%91%E1%BB%93' in html
+
+
+@pytest.mark.parametrize("target", ["C:\\Users\\tra\\Desktop\\so-do.png", "D:/anh/so-do.png",
+                                    "\\\\may-chu\\chung\\so-do.png"])
+def test_a_path_on_the_authors_computer_is_an_error(app, tree, target):
+    _with_body(tree, f"![Sơ đồ]({target})")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:8: error: '" in output and "là đường dẫn trên máy của bạn" in output
+    assert "e.g. 'images/so-do.png'" in output and "[outside-tree]" in output
+
+
+def test_a_scheme_the_page_drops_is_an_error(app, tree):
+    _with_body(tree, "Gọi [đường dây nóng](tel:02412345678).")
+    assert "02-nguyen-tac.md:8: error: 'tel:' links are removed from the page" in _check(app, tree)
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("images\\so-do.svg", "images/so-do.svg"),
+    ("01-khai-niem", "01-khai-niem.md"),
+    ("01-Khai-Niem.MD", "01-khai-niem.md"),
+    ("..\\02-nang-cao\\01-quy-trinh.md#cac-buoc", "../02-nang-cao/01-quy-trinh.md#cac-buoc"),
+])
+def test_a_link_written_the_windows_way_says_how_to_write_it(app, tree, written, meant):
+    kind = "!" if written.startswith("images") else ""
+    _with_body(tree, f"{kind}[Xem]({written})")
+    assert f"does not exist: did you mean '{meant}'?" in _check(app, tree)
+
+
+def test_a_relative_link_written_in_html_is_an_error(app, tree):
+    _with_body(tree, '<img src="images/so-do.svg" alt="Sơ đồ"> và <a href="https://thanhtra.gov.vn">TTCP</a>')
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:8: error: liên kết 'images/so-do.svg' viết bằng HTML" in output
+    assert "thanhtra.gov.vn" not in output  # a web address in HTML is kept as it is
