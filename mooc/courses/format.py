@@ -706,15 +706,17 @@ FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
 
 
 def check_body(doc: Document, report: Reporter) -> None:
-    """What Markdown would swallow silently: '#' headings (every one) and callouts whose kind
-    is unknown or whose text is not indented by four spaces (they render an empty box)."""
+    """What Markdown would swallow silently: '#' headings (every one), callouts whose kind
+    is unknown or whose text is not indented by four spaces (they render an empty box), and a
+    code block never closed (Markdown shows its fence as text, and the check would read nothing
+    after it)."""
     lines = doc.body.split("\n")
-    in_fence = False
+    fence: int | None = None  # the index of the open fence's line
     for index, line in enumerate(lines):
         if FENCE_LINE_RE.match(line):
-            in_fence = not in_fence
+            fence = index if fence is None else None
             continue
-        if in_fence:
+        if fence is not None:
             continue
         number = doc.body_line + index
         if HEADING1_RE.match(line):
@@ -723,25 +725,34 @@ def check_body(doc: Document, report: Reporter) -> None:
                 "a '#' heading is shown as plain text: the title comes from the front matter; "
                 "start sections at '##'",
             )
-        callout = CALLOUT_RE.match(line)
-        if not callout or callout.group(1):
-            continue
-        kind = callout.group(3)
-        if kind not in CALLOUT_KINDS:
-            report.error(
-                doc.path, number, "bad-callout",
-                f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
-                f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
-            )
-            continue
-        following = next((x for x in lines[index + 1 :] if x.strip()), "")
-        body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
-        if not following or body_indent < 4:
-            report.error(
-                doc.path, number, "bad-callout",
-                "the callout's text must follow on the next lines, indented by four spaces "
-                "(otherwise the box is empty)",
-            )
+        _check_callout(doc, lines, index, report)
+    if fence is not None:
+        report.error(doc.path, doc.body_line + fence, "unclosed-code", (
+            "khối mã mở ở đây không có dòng ``` đóng: trang sẽ hiện dấu ``` như chữ / the code block "
+            "opened here has no closing ``` line: the page would show the fence as text"))
+
+
+def _check_callout(doc: Document, lines: list[str], index: int, report: Reporter) -> None:
+    callout = CALLOUT_RE.match(lines[index])
+    if not callout or callout.group(1):
+        return
+    number = doc.body_line + index
+    kind = callout.group(3)
+    if kind not in CALLOUT_KINDS:
+        report.error(
+            doc.path, number, "bad-callout",
+            f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
+            f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
+        )
+        return
+    following = next((x for x in lines[index + 1 :] if x.strip()), "")
+    body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
+    if not following or body_indent < 4:
+        report.error(
+            doc.path, number, "bad-callout",
+            "the callout's text must follow on the next lines, indented by four spaces "
+            "(otherwise the box is empty)",
+        )
 
 
 def _load_quiz_file(

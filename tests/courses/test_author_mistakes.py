@@ -328,3 +328,11 @@ def test_a_relative_link_written_in_html_is_an_error(app, tree):
     output = _check(app, tree)
     assert "02-nguyen-tac.md:8: error: liên kết 'images/so-do.svg' viết bằng HTML" in output
     assert "thanhtra.gov.vn" not in output  # a web address in HTML is kept as it is
+
+
+def test_a_code_block_never_closed_is_an_error(app, tree):
+    _with_body(tree, "Mẫu:\n\n```text\nQUYẾT ĐỊNH thanh tra...\n\n## Mục 3\n\nXem [bài](khong-co.md).")
+    result = _check_command(app, tree)
+    assert result.exit_code == 1
+    assert "02-nguyen-tac.md:10: error: khối mã mở ở đây không có dòng ``` đóng" in result.output
+    assert "[unclosed-code]" in result.output
