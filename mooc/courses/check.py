@@ -228,22 +228,28 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
     # Files that failed to load are reported already; links to them are not broken on top.
     links.unloaded = {p.path for p in problems if p.severity == "error"}
     quizzes: dict[Path, Any] = {}
-    anchors = _Anchors()
-    for course in courses + others:
-        for item in course.items():
-            if isinstance(item, LessonSource):
-                anchors.docs[item.doc.path.resolve()] = item.doc
+    anchors = _Anchors({item.doc.path.resolve(): item.doc for course in courses + others
+                        for item in course.lessons()})
     registry = load_registry(root.parent if single else root, report)
     today = clock.today()
     for course in courses:
         _check_course(course, links, report, anchors, quizzes, media_max_bytes)
-        for lesson in course.lessons():
-            check_legal(lesson, registry, report, as_of or today, today)
+        for lesson in course.lessons():  # an unreadable registry's own error is the news
+            if registry.readable:
+                check_legal(lesson, registry, report, as_of or today, today)
     # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
-    programs, steps = load_programs(root, {course.key for course in courses}, report)
+    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report)
+
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
                        programs, steps, whole_tree=not single)
+
+
+def _present(root: Path, courses: list[CourseSource]) -> set[str]:
+    """The ids of the courses of the folder, those that failed to load included (by their
+    folder's name): a programme naming one is not naming an unknown course."""
+    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()}
+    return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 
 def load_programs(courses_root: Path, course_keys: set[str],
@@ -284,10 +290,10 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
         decoded = decode(path.read_bytes())
     except OSError as error:
         report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
-        return Registry(path=report.rel(path))
+        return Registry(path=report.rel(path), readable=False)
     if decoded.text is None:
         report.error(path, decoded.line, "encoding", decoded.message)
-        return Registry(path=report.rel(path))
+        return Registry(path=report.rel(path), readable=False)
     registry, problems = parse_registry(decoded.text, report.rel(path))
     report.problems.extend(problems)
     return registry
@@ -485,30 +491,13 @@ class _LinkContext:
                 f"{kind} '{target}' has no title: give it one between the brackets"
                 if kind else f"image '{target}' has no alt text: describe it between the brackets",
             )
-        if not target:
-            self.error(line, "empty-link", "link without a target")
-            return
-        if LOCAL_PATH_RE.match(target):
-            self.error(line, "outside-tree", _local_path(target))
-            return
-        scheme = urlsplit(target).scheme.lower()
-        if scheme in FORBIDDEN_SCHEMES or (scheme and scheme not in URL_SCHEMES):
-            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed" if scheme in FORBIDDEN_SCHEMES
-                       else f"'{scheme}:' links are removed from the page: only http:, https: and mailto: "
-                       "are kept")
+        if self.refused(line, target):
             return
         if target.startswith("#"):
             self.check_own_anchor(line, target)
             return
-        if scheme or target.startswith("//"):
-            return
-        if target.startswith("/"):
-            self.error(
-                line,
-                "absolute-link",
-                f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'",
-            )
-            return
+        if urlsplit(target).scheme or target.startswith("//"):
+            return  # a web address: left as it is
         resolved = LinkMap.resolve(self.doc.path, target)
         if resolved is None:
             return
@@ -517,6 +506,26 @@ class _LinkContext:
             self.error(line, "outside-tree", f"link '{target}' points outside the courses")
             return
         self.check_file(link, line, target, path, fragment)
+
+    def refused(self, line: int, target: str) -> bool:
+        """A target no page can use: empty, a scheme the page drops, a path on the author's
+        computer, an absolute path (reported)."""
+        scheme = urlsplit(target).scheme.lower()
+        if not target:
+            self.error(line, "empty-link", "link without a target")
+        elif LOCAL_PATH_RE.match(target):
+            self.error(line, "outside-tree", _local_path(target))
+        elif scheme in FORBIDDEN_SCHEMES:
+            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+        elif scheme and scheme not in URL_SCHEMES:
+            self.error(line, "bad-scheme", f"'{scheme}:' links are removed from the page: only http:, "
+                       "https: and mailto: are kept")
+        elif target.startswith("/") and not target.startswith("//"):
+            self.error(line, "absolute-link",
+                       f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'")
+        else:
+            return False
+        return True
 
     def check_raw(self, line: int, target: str) -> None:
         """A link written in HTML keeps its target as written: one to a file of the course
@@ -551,7 +560,7 @@ class _LinkContext:
                                     f"'#{fragment}' ({_anchor_hint(ids)})")
         elif path in links.assets:
             self.used_assets.add(path)
-        elif self.report.rel(path) in links.unloaded:
+        elif self.unloaded(path):
             pass
         elif path.exists():
             self.error(
@@ -563,6 +572,13 @@ class _LinkContext:
             hint = _spelled_right(self.doc.path, target, links)
             self.error(line, "broken-link", f"link '{target}' points to a file that does not exist"
                        + (f": did you mean '{hint}'?" if hint else ""))
+
+    def unloaded(self, path: Path) -> bool:
+        """A file that failed to load, or that sits in a module or course whose module.md or
+        course.md did: its own error is what to fix, not the links to it."""
+        unloaded, rel = self.links.unloaded, self.report.rel
+        return rel(path) in unloaded or any(
+            rel(folder / name) in unloaded for folder in path.parents for name in ("module.md", "course.md"))
 
     def check_image(self, line: int, target: str, path: Path) -> None:
         if path in self.links.assets:

@@ -112,6 +112,7 @@ class Registry:
     path: str = ""
     # number_key -> number as written: documents cited whose dates are not verified yet
     unverified: dict[str, str] = field(default_factory=dict)
+    readable: bool = True  # False: the file could not be read at all (its error says why)
 
     def known(self, number: str) -> bool:
         key = number_key(number)
@@ -183,6 +184,7 @@ def parse_registry(text: str, path: str = REGISTRY_NAME) -> tuple[Registry, list
     text = nfc(text.replace("\r\n", "\n"))
     data = _load(text, reader)
     if data is None:
+        registry.readable = not reader.problems
         return registry, reader.problems
     entries = _read_documents(data.get("documents") or [], _node_lines(text, "documents"), registry, reader)
     _read_unverified(data.get("unverified") or [], _node_lines(text, "unverified"), registry, reader)
@@ -233,7 +235,13 @@ def _read_unverified(items: list[Any], lines: list[tuple[int, dict[str, int]]], 
     for index, number in enumerate(items):
         line = lines[index][0] if index < len(lines) else 1
         written = nfc(str(number)).strip()
-        if not NUMBER_RE.fullmatch(written):
+        if isinstance(number, dict):
+            reader.error(line, "legal-bad-number", (
+                "dưới 'unverified:' mỗi mục chỉ là một số hiệu; văn bản có ngày và nguồn thuộc 'documents:' "
+                "(chuyển nó lên trên 'unverified:') / under 'unverified:' an entry is a number only; a "
+                "document with its dates and source belongs under 'documents:' (move it above "
+                "'unverified:')"))
+        elif not NUMBER_RE.fullmatch(written):
             reader.error(line, "legal-bad-number",
                          f"'{written}' is not a document number as written in Vietnam (84/2025/QH15)")
         elif registry.known(written):

@@ -173,7 +173,7 @@ def _explain_line(error: yaml.YAMLError, line: str) -> str:
     problem = getattr(error, "problem", None) or "invalid YAML"
     key, _, value = line.partition(":")
     value = value.strip()
-    example = f'{key.strip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
+    example = f'{key.rstrip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
     how = f" Sửa thành / write it as: {example}" if example else ""
     if "mapping values are not allowed" in problem:
         return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "

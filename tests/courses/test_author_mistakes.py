@@ -18,7 +18,7 @@ from mooc.courses.progress import mark_done
 from mooc.courses.sync import sync_tree
 from mooc.extensions import db
 from mooc.training.completion import course_progress
-from tests.courses.tree import lesson, make_tree, write
+from tests.courses.tree import LAW_2025, lesson, make_tree, write
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
 
@@ -336,3 +336,41 @@ def test_a_code_block_never_closed_is_an_error(app, tree):
     assert result.exit_code == 1
     assert "02-nguyen-tac.md:10: error: khối mã mở ở đây không có dòng ``` đóng" in result.output
     assert "[unclosed-code]" in result.output
+
+
+# --- one mistake, one message -------------------------------------------------------------------
+
+
+def test_an_unreadable_registry_is_one_error_not_one_per_citation(app, tree):
+    registry = "documents:\n" + LAW_2025.replace("title: Luật Thanh tra", "title: Luật: Thanh tra")
+    write(tree, "_phap-ly.yaml", registry)
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson(
+        "Nguyên tắc", "## Mục 2\n\nTheo Luật Thanh tra số 84/2025/QH15.", extra="legal: [84/2025/QH15]\n"))
+    result = _check_command(app, tree)
+    assert "courses/_phap-ly.yaml:4: error: dấu hai chấm ':'" in result.output
+    assert "[legal-unknown]" not in result.output and "[legal-unregistered]" not in result.output
+    assert result.exit_code == 1 and "1 error(s)" in result.output
+
+
+def test_a_document_put_under_unverified_is_told_where_it_belongs(app, tree):
+    write(tree, "_phap-ly.yaml", "documents: []\nunverified:\n" + LAW_2025)
+    output = _check_command(app, tree).output
+    assert "courses/_phap-ly.yaml:3: error: dưới 'unverified:' mỗi mục chỉ là một số hiệu" in output
+    assert "{'number'" not in output  # not the entry dumped as a dict
+
+
+def test_a_course_or_module_that_fails_to_load_is_one_error(app, tree):
+    make_tree(tree.parent / "other")
+    (tree.parent / "other/luat").rename(tree / "khac")
+    write(tree, "khac/course.md", (tree / "khac/course.md").read_text(encoding="utf-8")
+          .replace("code: LTT", "code: KHAC").replace("edition: 2026", "edition: 2026-2027"))
+    write(tree, "_chuong-trinh/lo-trinh.md",
+          "---\ntitle: Lộ trình\ncode: LT\nsummary: S\n---\n\n## Các bước\n\n1. luat\n2. khac\n")
+    (tree / "luat/02-nang-cao/module.md").write_bytes("---\ntitle: Nâng cao\n---\n".encode("utf-16"))
+    _with_body(tree, "Tiếp theo: [quy trình](../02-nang-cao/01-quy-trinh.md).")  # into the broken module
+    output = _check_command(app, tree).output
+    assert "courses/khac/course.md:4: error: 'edition' must be a whole number" in output
+    assert "courses/luat/02-nang-cao/module.md:1: error: tệp được lưu dạng UTF-16" in output
+    assert "[unknown-course]" not in output  # the programme's 'khac' is there, with its own error
+    assert "[broken-link]" not in output  # 01-quy-trinh.md is there: its module is what to fix
+    assert output.count("error:") == 2
