@@ -752,6 +752,22 @@ class _Parser:
 
     # --- whole file -----------------------------------------------------------------
 
+    def same_questions(self, questions: list[_Question]) -> None:
+        """A question written twice under two keys (pasted, or imported twice): a draw may ask
+        it twice in one attempt, and its results are split between the keys."""
+        seen: dict[str, _Question] = {}
+        for q in questions:
+            said = fold(" ".join([q.title, *q.body, *sorted(c.text for c in q.choices),
+                                  *sorted(text for _i, text in q.answers)]))
+            if said in seen:
+                first = seen[said]
+                self.warn(q.line, "duplicate-question", (
+                    f"câu hỏi '{q.key}' trùng nội dung với '{first.key}' (dòng {self.line_no(first.line)}): "
+                    f"xóa một câu / question '{q.key}' says the same as '{first.key}' (line "
+                    f"{self.line_no(first.line)}): a draw may ask it twice; delete one"))
+            else:
+                seen[said] = q
+
     def run(self) -> tuple[QuizSource | None, list[Problem]]:
         title, settings, start, draw_index = self.front_matter()
         intro, raw_questions = self.body(start)
@@ -771,6 +787,7 @@ class _Parser:
             source = self.finish(q, settings)
             if source is not None:
                 questions.append(source)
+        self.same_questions(raw_questions)
         if not raw_questions:
             index = min(start, len(self.lines) - 1)
             self.error(index, "no-questions", "the quiz has no questions ('## Question {#key}')")

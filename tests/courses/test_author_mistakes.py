@@ -374,3 +374,13 @@ def test_a_course_or_module_that_fails_to_load_is_one_error(app, tree):
     assert "[unknown-course]" not in output  # the programme's 'khac' is there, with its own error
     assert "[broken-link]" not in output  # 01-quy-trinh.md is there: its module is what to fix
     assert output.count("error:") == 2
+
+
+def test_a_question_pasted_twice_under_another_key_is_a_warning(app, tree):
+    question = "## Ai ký quyết định thanh tra? {{#{key}}}\n\n- [x] Thủ trưởng\n- [ ] Trưởng đoàn\n\n> G.\n\n"
+    same_title = "## Ai ký quyết định thanh tra? {#khac}\n\n- [x] Chánh Thanh tra\n- [ ] Trưởng đoàn\n"
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", "---\ntitle: Kiểm tra\n---\n\n"
+          + question.format(key="ky") + question.format(key="ky-2") + same_title)
+    output = _check_command(app, tree).output
+    assert "09-kiem-tra.quiz.md:12: warning: câu hỏi 'ky-2' trùng nội dung với 'ky' (dòng 5)" in output
+    assert output.count("[duplicate-question]") == 1  # the same title with other choices is another question
