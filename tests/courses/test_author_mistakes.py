@@ -42,6 +42,14 @@ def windows_save(path: Path, text: str) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + unicodedata.normalize("NFD", text).replace("\n", "\r\n").encode())
 
 
+def _reads(app, user, key: str) -> None:
+    """``user`` marks the lesson ``key`` done."""
+    with app.app_context():
+        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == key))
+        mark_done(user.id, lesson_id, course_id=1)
+        db.session.commit()
+
+
 # --- a reading stays current unless the words change --------------------------------------------
 
 
@@ -57,10 +65,7 @@ def test_renumbering_or_resaving_a_lesson_keeps_a_refresher_reading(app, tree, m
     sync(app, tree, T0)
     user = make_user()
     clock.set_now(T0 + timedelta(hours=1))
-    with app.app_context():
-        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
-        mark_done(user.id, lesson_id, course_id=1)
-        db.session.commit()
+    _reads(app, user, "co-ban/nguyen-tac")
     old = tree / "luat/01-co-ban/02-nguyen-tac.md"
     text = old.read_text(encoding="utf-8").replace("minutes: 5", "minutes: 7")
     old.unlink()  # renumbered (the guide: "renumber freely"), saved from Windows, new reading time
@@ -100,11 +105,7 @@ def _check_command(app, root: Path):
 
 def test_renaming_a_course_folder_warns_that_its_progress_would_be_archived(app, tree, make_user):
     sync(app, tree)
-    user = make_user()
-    with app.app_context():
-        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
-        mark_done(user.id, lesson_id, course_id=1)
-        db.session.commit()
+    _reads(app, make_user(), "co-ban/nguyen-tac")
     (tree / "luat").rename(tree / "luat-2026")  # "a new edition": the folder gets the year
     output = _check_command(app, tree).output
     assert "luat-2026/course.md:1: warning:" in output and "[progress-archived]" in output
@@ -119,11 +120,7 @@ def test_renaming_a_course_folder_warns_that_its_progress_would_be_archived(app,
 
 def test_no_archive_warning_for_a_file_that_is_still_there_but_has_an_error(app, tree, make_user):
     sync(app, tree)
-    user = make_user()
-    with app.app_context():
-        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
-        mark_done(user.id, lesson_id, course_id=1)
-        db.session.commit()
+    _reads(app, make_user(), "co-ban/nguyen-tac")
     windows_save(tree / "luat/01-co-ban/02-nguyen-tac.md", "---\ntitle: X\nminuts: 5\n---\n\nA.\n")
     output = _check_command(app, tree).output
     assert "02-nguyen-tac.md:3: error:" in output and "[unknown-key]" in output
@@ -132,11 +129,7 @@ def test_no_archive_warning_for_a_file_that_is_still_there_but_has_an_error(app,
 
 def test_a_lesson_moved_to_another_module_is_named_in_the_warning(app, tree, make_user):
     sync(app, tree)
-    user = make_user()
-    with app.app_context():
-        lesson_id = db.session.scalar(sa.select(Lesson.id).where(Lesson.key == "co-ban/nguyen-tac"))
-        mark_done(user.id, lesson_id, course_id=1)
-        db.session.commit()
+    _reads(app, make_user(), "co-ban/nguyen-tac")
     (tree / "luat/01-co-ban/02-nguyen-tac.md").rename(tree / "luat/02-nang-cao/05-nguyen-tac.md")
     link = tree / "luat/01-co-ban/01-khai-niem.md"
     text = link.read_text(encoding="utf-8")
