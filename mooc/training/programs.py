@@ -24,7 +24,6 @@ a direct requirement (a rule's, a manager's enrolment) or a completion is never 
 
 from __future__ import annotations
 
-import enum
 import functools
 import secrets
 from collections import defaultdict
@@ -68,89 +67,9 @@ from mooc.training.models import (
     program_step_courses,
     supersede_earlier_of,
 )
+from mooc.training.steps import StepState, StepStatus, counts, ids_or_select, step_states, valid_completions
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as course certificates: no 0/O, 1/I
-
-
-class StepStatus(enum.StrEnum):
-    DONE = "done"
-    OPEN = "open"
-    LOCKED = "locked"
-
-
-@dataclass
-class StepState:
-    number: int  # 1, 2...
-    step: ProgramStep
-    status: StepStatus
-    done_course_ids: set[int] = field(default_factory=set)
-
-    @property
-    def course_ids(self) -> list[int]:
-        return [course.id for course in self.step.courses]
-
-
-def cycle_start(enrolment: ProgramEnrolment) -> datetime | None:
-    """A renewal cycle counts only the completions since it began; a first cycle, any valid one."""
-    if enrolment.cycle <= 1:
-        return None
-    return clock.start_of(enrolment.assigned_on)
-
-
-def valid_completions(staff_ids: Collection[int] | sa.Select, course_ids: set[int],
-                      today: date | None = None) -> dict[int, list[tuple[int, datetime]]]:
-    """staff id -> [(course id, completed at)] of their completions still valid today, for
-    ``staff_ids``: ids (one query per ``database.CHUNK`` of them) or a select of staff ids (one
-    query: everyone it names, never sent as a list)."""
-    if not course_ids:
-        return {}
-    today = today or clock.today()
-    completed = sa.and_(Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
-                        sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
-                        Certificate.revoked_at.is_(None))
-    exempt = sa.and_(Enrolment.state == EnrolmentState.EXEMPT, Enrolment.closed_at.is_(None))
-    statement = (
-        sa.select(Enrolment.staff_id, Enrolment.course_id,
-                  sa.func.coalesce(Enrolment.completed_at, Enrolment.updated_at))
-        .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
-        .where(Enrolment.course_id.in_(course_ids), sa.or_(completed, exempt)))
-    out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-    for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids)):
-        for staff_id, course_id, completed_at in db.session.execute(statement.where(whose)):
-            if completed_at is not None:
-                out[staff_id].append((course_id, completed_at))
-    return out
-
-
-def _sorted(staff_ids: Collection[int] | sa.Select) -> list[int] | sa.Select:
-    return staff_ids if isinstance(staff_ids, sa.Select) else sorted(staff_ids)
-
-
-def step_states(program: Program, enrolment: ProgramEnrolment | None,
-                completions: list[tuple[int, datetime]]) -> list[StepState]:
-    """Each step of ``program`` for a person with these valid completions (``enrolment``: their
-    cycle, for a renewal's start; None: any completion counts)."""
-    since = cycle_start(enrolment) if enrolment is not None else None
-    done = {course_id for course_id, at in completions if since is None or at >= since}
-    states: list[StepState] = []
-    previous_done = True
-    for number, step in enumerate(program.steps, start=1):
-        have = {course.id for course in step.courses} & done
-        if len(have) >= step.pick:
-            status = StepStatus.DONE
-        elif step.after_previous and not previous_done:
-            status = StepStatus.LOCKED
-        else:
-            status = StepStatus.OPEN
-        previous_done = status == StepStatus.DONE
-        states.append(StepState(number, step, status, have))
-    return states
-
-
-def counts(states: list[StepState]) -> tuple[int, int]:
-    """(required steps done, required steps)."""
-    required = [state for state in states if not state.step.optional]
-    return sum(state.status == StepStatus.DONE for state in required), len(required)
 
 
 # --- rules: who must follow which programme ---------------------------------------------------------
@@ -383,7 +302,7 @@ def _latest_course_cycles(staff_ids: Collection[int] | sa.Select,
     if not course_ids:
         return {}
     stmt = sa.select(Enrolment).where(Enrolment.course_id.in_(course_ids), Enrolment.latest.is_(True))
-    return {(e.staff_id, e.course_id): e for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids))
+    return {(e.staff_id, e.course_id): e for whose in chunked_in(Enrolment.staff_id, ids_or_select(staff_ids))
             for e in db.session.scalars(stmt.where(whose))}
 
 
