@@ -14,7 +14,11 @@ A step is *open* when it does not wait for the step before it (``after_previous`
 is done; otherwise *locked*. ``advance()`` enrols the person in the courses of open steps as
 they become available (source ``program``; one-course steps required and due with the
 programme, the options of a choice optional), counts the steps done, and completes the
-programme (with its certificate) when every step that is not optional is done.
+programme (with its certificate) when every step that is not optional is done. A course cycle
+another source holds too is shared, never doubled (``holders``: a rule's or a manager's stays
+theirs; a closed one the programme reopens becomes the programme's); a course the programme
+lets go (its cycle closed, an option left untaken) passes to another programme of the person
+that holds it, or closes.
 
 Locking is enforced by the server: ``lock_reason()`` answers ``events.course_locked`` (the
 lesson pages, mark-done and the quizzes ask it). A course is locked for a person only when
@@ -43,6 +47,7 @@ from mooc.i18n import gettext as _
 from mooc.progress import SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.assign import (
+    OPEN_STATES,
     RENEWAL_LEAD_DAYS,
     AssignReport,
     RuleDraft,
@@ -53,6 +58,7 @@ from mooc.training.assign import (
     rules_by_target,
     write_enrolments,
 )
+from mooc.training.holders import release
 from mooc.training.models import (
     AssignmentRule,
     Certificate,
@@ -223,19 +229,36 @@ class _Writes:
     cycles: dict[ProgramEnrolment, set[str]] = field(default_factory=dict)  # loaded programme cycles
     superseded: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # course -> people
     new: list[Enrolment] = field(default_factory=list)  # course cycles opened
+    untaken: list[tuple[Enrolment, int]] = field(default_factory=list)  # options a done step lets go
     now: datetime = field(default_factory=clock.now)  # when options left untaken close
 
     def course(self, enrolment: Enrolment, *keys: str) -> None:
         self.courses.setdefault(enrolment, set()).update(keys)
 
     def send(self) -> None:
-        """The changes, then the earlier cycles superseded, then the new cycles added (flushed
-        after: one latest cycle per person and course)."""
+        """The changes, then the options let go (asking what the database holds, so after the
+        changes: nothing left for a flush to send row by row), then the earlier cycles
+        superseded, then the new cycles added (flushed after: one latest cycle per person and
+        course)."""
         write_enrolments(self.courses)
         write_changed(db.session, ProgramEnrolment, self.cycles)
+        self._let_untaken_go()
         for course_id, staff_ids in sorted(self.superseded.items()):
             supersede_earlier_of(course_id, staff_ids)
         db.session.add_all(self.new)
+
+    def _let_untaken_go(self) -> None:
+        """The options let go that are still the programme's untouched option (no other programme
+        of the person took them meanwhile): each passes to another programme that holds it
+        (``holders.release``), or closes."""
+        going = [option for option, program_id in self.untaken
+                 if option.source == EnrolmentSource.PROGRAM and option.program_id == program_id
+                 and not option.required and option.closed_at is None]
+        changed: dict[Enrolment, set[str]] = {}
+        for option in release(going, clock.today(), changed):
+            option.closed_at = self.now
+            changed.setdefault(option, set()).add("closed_at")
+        write_enrolments(changed)
 
 
 def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: list[tuple[int, datetime]],
@@ -358,7 +381,8 @@ def _take_over(current: Enrolment, enrolment: ProgramEnrolment, required: bool, 
 def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
                            latest: dict[tuple[int, int], Enrolment], writes: _Writes) -> None:
     """A choice step done ("1 of: A, B", A completed): the options the programme opened that the
-    person never started close, so they leave their list; one they started stays theirs."""
+    person never started are let go (``_Writes.send``: they close, so they leave their list,
+    unless another programme of theirs holds them); one they started stays theirs."""
     if len(state.step.courses) <= state.step.pick:
         return
     for course in state.step.courses:
@@ -366,8 +390,7 @@ def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
         if (course.id not in state.done_course_ids and option is not None and option.closed_at is None
                 and option.source == EnrolmentSource.PROGRAM and option.program_id == enrolment.program_id
                 and not option.required and option.state == EnrolmentState.NOT_STARTED):
-            option.closed_at = writes.now
-            writes.course(option, "closed_at")
+            writes.untaken.append((option, enrolment.program_id))
 
 
 def complete(enrolment: ProgramEnrolment, program: Program) -> ProgramCertificate:
@@ -444,21 +467,30 @@ def _draw_code() -> str:
 
 def close_program_courses(enrolments: list[ProgramEnrolment], now: datetime | None = None) -> None:
     """Programme cycles closed (nobody requires them any more): the courses they opened and the
-    person has not finished close too, at ``now`` (by default, now). One UPDATE per programme
-    and ``database.CHUNK`` of people, whatever their number."""
+    person has not finished are let go (``holders.release``): each passes to another programme
+    of the person that holds it, or closes at ``now`` (by default, now). A few statements per
+    programme and ``database.CHUNK`` of people, whatever their number."""
     now = now or clock.now()
     people: dict[int, set[int]] = defaultdict(set)
     for enrolment in enrolments:
         people[enrolment.program_id].add(enrolment.staff_id)
-    for program_id, staff_ids in sorted(people.items()):
-        for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids)):
-            db.session.execute(
-                sa.update(Enrolment).where(
-                    whose, Enrolment.program_id == program_id,
-                    Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
-                    Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
-                .values(closed_at=now), execution_options={"synchronize_session": "fetch"})
+    going = [course for program_id, staff_ids in sorted(people.items())
+             for course in _opened_by(program_id, staff_ids)]
+    changed: dict[Enrolment, set[str]] = {}
+    for course in release(going, clock.today(), changed):
+        course.closed_at = now
+        changed.setdefault(course, set()).add("closed_at")
+    write_enrolments(changed)
     events.touched({e.staff_id for e in enrolments})
+
+
+def _opened_by(program_id: int, staff_ids: set[int]) -> list[Enrolment]:
+    """The programme's open, unfinished course cycles of these people."""
+    stmt = sa.select(Enrolment).where(
+        Enrolment.program_id == program_id, Enrolment.source == EnrolmentSource.PROGRAM,
+        Enrolment.closed_at.is_(None), Enrolment.state.in_(OPEN_STATES))
+    return [course for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids))
+            for course in db.session.scalars(stmt.where(whose))]
 
 
 # --- locking ---------------------------------------------------------------------------------------
