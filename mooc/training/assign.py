@@ -281,14 +281,19 @@ def _hold(current: Enrolment, covering: list[AssignmentRule], today: date,
     """A rule of ``covering`` holds the person's open cycle: one the trainee joined or a programme
     opened becomes the rule's (``_take``); a manager's stays theirs and notes the rule; a rule's
     that another rule no longer holds (switched off, or edited so that it no longer covers the
-    person) is adopted by the first that does (due date unchanged)."""
+    person) is adopted by the first that does (due date unchanged). A rule's is required (one an
+    earlier version left optional: a programme's option a rule reopened, migration a1e7c3b5d9f2)."""
     rule, unfinished = covering[0], current.state in OPEN_STATES
     holds = current.source == EnrolmentSource.RULE or current.source == EnrolmentSource.MANUAL and unfinished
     if unfinished and stronger(EnrolmentSource.RULE, current.source):
         _take(current, rule, today, changed)
-    elif holds and current.rule_id not in {other.id for other in covering}:
+        return
+    if holds and current.rule_id not in {other.id for other in covering}:
         current.rule_id = rule.id
         changed.setdefault(current, set()).add("rule_id")
+    if current.source == EnrolmentSource.RULE and not current.required:
+        current.required = True
+        changed.setdefault(current, set()).add("required")
 
 
 def _take(current: Enrolment, rule: AssignmentRule, today: date, changed: dict[Enrolment, set[str]], *,

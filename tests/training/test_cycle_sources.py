@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
 
 from mooc import clock, config
 from mooc.auth.models import Role
@@ -38,6 +39,7 @@ from mooc.reminders import schedule
 from mooc.training.models import AssignmentRule, Enrolment
 from tests.conftest import csrf_token, login
 from tests.courses.tree import write
+from tests.reports.test_summary import check
 from tests.training.programs_tree import course
 from tests.training.test_programs import finish, program_id, world  # noqa: F401 (a fixture)
 
@@ -392,3 +394,39 @@ def test_an_option_one_programme_lets_go_stays_open_for_another_that_offers_it(o
     assert result.exit_code == 0, result.output
     assert not cycle(app, staff, "van-ban").open
     assert cycle(app, staff, "giam-sat") == Cycle("program", None, other, False, True, in_days(40))
+
+
+BEFORE = "d2f4a6c8e0b1"  # the revision before the cycles' sources were put right
+
+
+def test_the_migration_puts_right_the_cycles_an_earlier_version_left_wrongly_sourced(office):
+    """Cycles as the earlier code left them: a rule's reopened programme cycle still the
+    programme's (and optional: it was an option), a rule's cycle, a joined one and a manager's
+    with the programme's id, a joined one with a rule's id. After the upgrade each names only
+    its own holder; the next night makes the rule's cycle required, and the reports' summary
+    still equals the live counts throughout."""
+    app, staff = office.app, office.staff
+    courses, programme = ids(app), program_id(app)
+    rule = office.rule(courses["co-ban"], due_days=30)
+    with app.app_context():
+        db.session.add_all(Enrolment(staff_id=staff.id, course_id=courses[key], source=source, rule_id=rule,
+                                     program_id=programme, required=source != "self", state=state,
+                                     assigned_on=clock.today(), due_on=in_days(60))
+                           for key, source, state in (("tiep-dan", "rule", "completed"),
+                                                      ("van-ban", "self", "in_progress"),
+                                                      ("giam-sat", "manual", "not_started")))
+        db.session.execute(sa.update(Enrolment).where(Enrolment.course_id == courses["co-ban"]).values(
+            source="program", program_id=programme, required=False))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision=BEFORE)
+        upgrade()
+        db.session.remove()
+    check(app)
+    assert cycle(app, staff, "co-ban") == Cycle("rule", rule, None, False, True, in_days(30))
+    assert cycle(app, staff, "tiep-dan") == Cycle("rule", rule, None, True, True, in_days(60))
+    assert cycle(app, staff, "van-ban") == Cycle("self", None, None, False, True, in_days(60))
+    assert cycle(app, staff, "giam-sat") == Cycle("manual", rule, None, True, True, in_days(60))
+    nightly(app)
+    assert cycle(app, staff, "co-ban") == Cycle("rule", rule, None, True, True, in_days(30))
+    check(app)
