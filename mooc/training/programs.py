@@ -58,7 +58,7 @@ from mooc.training.assign import (
     rules_by_target,
     write_enrolments,
 )
-from mooc.training.holders import release
+from mooc.training.holders import hand_to_programme, programme_holds, release
 from mooc.training.models import (
     AssignmentRule,
     Certificate,
@@ -467,30 +467,43 @@ def _draw_code() -> str:
 
 def close_program_courses(enrolments: list[ProgramEnrolment], now: datetime | None = None) -> None:
     """Programme cycles closed (nobody requires them any more): the courses they opened and the
-    person has not finished are let go (``holders.release``): each passes to another programme
-    of the person that holds it, or closes at ``now`` (by default, now). A few statements per
+    person has not finished are let go: those another programme of the person holds pass to it
+    (``holders``), the others close at ``now`` (by default, now). A few statements per
     programme and ``database.CHUNK`` of people, whatever their number."""
     now = now or clock.now()
     people: dict[int, set[int]] = defaultdict(set)
     for enrolment in enrolments:
         people[enrolment.program_id].add(enrolment.staff_id)
-    going = [course for program_id, staff_ids in sorted(people.items())
-             for course in _opened_by(program_id, staff_ids)]
-    changed: dict[Enrolment, set[str]] = {}
-    for course in release(going, clock.today(), changed):
-        course.closed_at = now
-        changed.setdefault(course, set()).add("closed_at")
-    write_enrolments(changed)
+    _hand_over_held(people)
+    for program_id, staff_ids in sorted(people.items()):
+        for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids)):
+            db.session.execute(
+                sa.update(Enrolment).where(whose, *_opened_by(program_id))
+                .values(closed_at=now), execution_options={"synchronize_session": "fetch"})
     events.touched({e.staff_id for e in enrolments})
 
 
-def _opened_by(program_id: int, staff_ids: set[int]) -> list[Enrolment]:
-    """The programme's open, unfinished course cycles of these people."""
-    stmt = sa.select(Enrolment).where(
-        Enrolment.program_id == program_id, Enrolment.source == EnrolmentSource.PROGRAM,
-        Enrolment.closed_at.is_(None), Enrolment.state.in_(OPEN_STATES))
-    return [course for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids))
-            for course in db.session.scalars(stmt.where(whose))]
+def _opened_by(program_id: int) -> list[sa.ColumnElement[bool]]:
+    """A course cycle the programme opened that is open and not finished."""
+    return [Enrolment.program_id == program_id, Enrolment.source == EnrolmentSource.PROGRAM,
+            Enrolment.closed_at.is_(None), Enrolment.state.in_(OPEN_STATES)]
+
+
+def _hand_over_held(people: dict[int, set[int]]) -> None:
+    """Of the courses these programmes (id -> their people) opened, those another programme of
+    the person holds pass to it, on its terms. Read as columns (a switch-off closes thousands,
+    of which few are held elsewhere); only those held are loaded and written."""
+    rows = [row for program_id, staff_ids in sorted(people.items())
+            for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids))
+            for row in db.session.execute(sa.select(Enrolment.id, Enrolment.staff_id, Enrolment.course_id)
+                                          .where(whose, *_opened_by(program_id)))]
+    holds = programme_holds({(row.staff_id, row.course_id) for row in rows}, clock.today())
+    held = sorted(row.id for row in rows if (row.staff_id, row.course_id) in holds)
+    changed: dict[Enrolment, set[str]] = {}
+    for chunk in chunks(held):
+        for course in db.session.scalars(sa.select(Enrolment).where(Enrolment.id.in_(chunk))):
+            hand_to_programme(course, holds[(course.staff_id, course.course_id)], changed)
+    write_enrolments(changed)
 
 
 # --- locking ---------------------------------------------------------------------------------------
