@@ -256,12 +256,13 @@ def how_it_signs_in(email: str, staff: Staff) -> str:
         return "cannot sign in: the account is disabled"
     ways = account_status.ways_of(user, staff)
     ministry = f"with the ministry account: {_ministry_way()}"
+    by_ministry = bool(ways & {Way.DIRECTORY, Way.PROVIDER})
     if Way.PASSWORD in ways:
         if check_password_hash(user.password_hash or "", DEMO_PASSWORD):
             return WITH_DEMO_PASSWORD
         mine = "with its own password (changed since the demo was loaded)"
-        return f"{mine}, or {ministry}" if Way.DIRECTORY in ways else mine
-    if Way.DIRECTORY in ways:
+        return f"{mine}, or {ministry}" if by_ministry else mine
+    if by_ministry:
         kept = backends.may_use_local_password(user)
         return ministry + ("" if kept else " (its role keeps no password here)")
     return "cannot sign in: no password is set here, and no directory finds it"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from mooc.courses import sync
+from mooc.courses import identity
 from mooc.quizzes.models import QuizAttempt
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mooc"
@@ -58,7 +58,7 @@ def test_the_scan_sees_an_import_inside_a_function(tmp_path):
 
 
 def test_courses_name_the_quiz_attempts_table_as_the_quizzes_define_it():
-    """courses/sync.py counts quiz attempts by table name (quizzes sit above courses)."""
+    """courses/identity.py counts quiz attempts by table name (quizzes sit above courses)."""
     table = QuizAttempt.__table__
-    assert sync.QUIZ_ATTEMPTS.name == table.name
-    assert {column.name for column in sync.QUIZ_ATTEMPTS.columns} <= set(table.columns.keys())
+    assert identity.QUIZ_ATTEMPTS.name == table.name
+    assert {column.name for column in identity.QUIZ_ATTEMPTS.columns} <= set(table.columns.keys())

@@ -3,8 +3,10 @@ directory (LDAP / Active Directory), or both, under one throttle.
 
 `auth` is the lowest domain and may not import `mooc.directory`, which sits above the roster.
 So create_app registers the directory's check here (`install`), and the login view asks
-`sign_in()`, which knows only the `Directory` shape: a callable that returns the roster-matched
-account or raises `DirectoryRefused` / `DirectoryUnavailable`. With an OpenID provider and no
+`sign_in()`, which knows only the `Directory` shape: one callable that finds whom a user name
+names (and the roster account it names, whose lock is the one that counts), another that tries
+the password and returns the roster-matched account; both raise `DirectoryRefused` /
+`DirectoryUnavailable`. With an OpenID provider and no
 directory, create_app registers only the roles that keep a local password (`limit_local_passwords`):
 the others sign in at the provider.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app
 
@@ -55,11 +58,22 @@ class DirectoryUnavailable(passwords.SignInError):
 
 
 @dataclass(frozen=True)
+class Found:
+    """Whom the directory found for the user name typed, before any password is tried there:
+    its own record (for ``Directory.check``) and the ``passwords.lock_key`` of the roster account
+    it names, if any: that account's lock and count are the ones the sign-in checks."""
+
+    entry: object
+    account: str | None
+
+
+@dataclass(frozen=True)
 class Directory:
     """A directory the sign-in page asks, registered by create_app."""
 
     method: str  # how the audit trail names it: "ldap"
-    check: Callable[[str, str], User]  # (user name or e-mail, password) -> the roster's account
+    find: Callable[[str], Found]  # user name or e-mail -> whom the directory names (no password tried)
+    check: Callable[[Found, str], User]  # (found, password) -> the roster's account
     local_roles: frozenset[Role] | None  # roles that may still use a local password; None: all
     probe: Callable[[], int]  # `mooc doctor`: how many people the directory shows; or DirectoryUnavailable
     match_by: str = "staff_code"  # how it finds the person on the roster: staff_code or email
@@ -113,12 +127,14 @@ class WaysIn:
     process keys on it."""
 
     local_roles: frozenset[Role] | None  # the roles a password kept on the platform lets in; None: all
-    directory_by: frozenset[str]  # how the directory and the OpenID provider find a person on the
-    # roster ("staff_code", "email"); empty with neither
+    directory_by: str | None  # how the sign-in form's directory (LDAP) finds a person on the roster
+    # ("staff_code", "email"); None without one
+    provider_by: str | None = None  # how the OpenID provider finds them; None without one. The only
+    # way in that checks no password here, so the sign-in lock does not pause it
 
     @property
     def directory(self) -> bool:
-        return bool(self.directory_by)
+        return self.directory_by is not None or self.provider_by is not None
 
 
 def ways_in(app: Flask | None = None) -> WaysIn:
@@ -126,8 +142,8 @@ def ways_in(app: Flask | None = None) -> WaysIn:
     (LDAP) and the OpenID provider, when there are, match people to the roster."""
     found = directory(app)
     provider = settings(app).oidc
-    by = {way.match_by for way in (found, provider) if way is not None}
-    return WaysIn(local_roles(app), frozenset(by))
+    return WaysIn(local_roles(app), found.match_by if found is not None else None,
+                  provider.match_by if provider is not None else None)
 
 
 def how_to_sign_in_with_the_ministry_account() -> str:
@@ -182,8 +198,10 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     Without a directory this is passwords.authenticate(), for the roles allowed to keep a local
     password when an OpenID provider signs the others in. With one, a local password counts for
     the roles allowed to keep one, and everything else is asked of the directory. Either way
-    the lock of what was typed and of the client address is checked before the directory is
-    asked, and a refusal counts against both (passwords.record_failure).
+    failures count against the account (``passwords.lock_key``) whatever name was typed for it
+    (the directory says which account a user name or staff code names), an unknown name against
+    itself, and against the client address; a lock is checked before the directory is asked to
+    try the password.
 
     Before asking the directory it ends the current transaction (rolls it back): call it
     before writing anything in the request."""
@@ -193,33 +211,55 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     typed = passwords.normalise_email(login)
     now = clock.now()
     local = passwords.check_local_password(typed, password, method)  # one hash, whatever the case
-    if (minutes := passwords.locked_minutes(typed, address, now)) is not None:
-        raise passwords.SignInLocked(minutes)
+    passwords.refuse_if_locked(typed, address, now)  # an account's e-mail is its lock's key
     if local is not None and _may_keep_local(local):
         passwords.signed_in(local, typed, now)
         return SignedIn(local, "password")
     # A wrong guess at a local password that could have let someone in counts even when the
     # directory turns out to be down (else making it unreachable would lift the throttle).
     guessed_local = local is None and _may_keep_local(passwords.account(typed))
-    # The directory answers over the network, in seconds when it is slow or down: not inside
-    # this request's transaction, which on SQLite holds the database's one write lock (a POST
-    # begins as a writer). Nothing is written yet; what follows begins a new transaction.
-    db.session.rollback()
+    attempt = _Attempt(typed, address, now, policy)
     try:
-        user = found.check(login, password)
+        user = attempt.ask(found, login, password)
     except DirectoryRefused as refused:
         if local is not None and refused.reason.startswith("directory_"):
             # The password is this account's local one, which its role may not use any more.
             refused = DirectoryRefused("local_password_not_allowed")
-        if refused.counts and passwords.record_failure(typed, address, now, policy):
-            raise passwords.SignInLocked(policy.lock_minutes) from None
-        raise refused from None
-    except DirectoryUnavailable:
-        if guessed_local and passwords.record_failure(typed, address, now, policy):
-            raise passwords.SignInLocked(policy.lock_minutes) from None
-        raise
+        raise attempt.counted(refused, refused.counts) from None
+    except DirectoryUnavailable as unavailable:
+        raise attempt.counted(unavailable, guessed_local) from None
     passwords.signed_in(user, typed, now)
     return SignedIn(user, found.method, login=typed)
+
+
+@dataclass
+class _Attempt:
+    """One sign-in asked of the directory: whose count a refusal adds to (``key``: the account
+    the directory found, else the name typed)."""
+
+    key: str
+    address: str
+    now: datetime
+    policy: passwords.ThrottlePolicy
+
+    def ask(self, way: Directory, login: str, password: str) -> User:
+        # The directory answers over the network, in seconds when it is slow or down: not inside
+        # this request's transaction, which on SQLite holds the database's one write lock (a POST
+        # begins as a writer). Nothing is written yet; what follows begins a new transaction.
+        db.session.rollback()
+        found = way.find(login)
+        if found.account is not None and found.account != self.key:
+            self.key = found.account  # the user name named this account: its lock, its count
+            passwords.refuse_if_locked(self.key, "", self.now)  # the address's was checked
+        db.session.rollback()  # again, before the password goes over the network
+        return way.check(found, password)
+
+    def counted(self, refusal: passwords.SignInError, counts: bool) -> passwords.SignInError:
+        """``refusal``, or the lock it brought on when it ``counts`` (passwords.record_failure)."""
+        if counts and (locked := passwords.record_failure(self.key, self.address, self.now,
+                                                          self.policy)) is not None:
+            return locked
+        return refusal
 
 
 def _local_password(login: str, password: str, policy: passwords.ThrottlePolicy, method: str,

@@ -1,5 +1,10 @@
-"""Password hashing and the sign-in decision, with throttling per e-mail address and per
-client address."""
+"""Password hashing and the sign-in decision, with throttling per account and per client address.
+
+The lock of an account is kept under its e-mail address, lower-case (``lock_key``): what the
+roster reads. Every way a password of the account is checked counts there, whatever name was
+typed for it (the e-mail in any case, a directory user name or staff code that the directory
+finds the account by: backends.sign_in). A name that is no account's counts under itself, so
+that locking answers alike whether the account exists."""
 
 from __future__ import annotations
 
@@ -30,14 +35,18 @@ class RoleNotAllowed(SignInError):
 
 
 class SignInLocked(SignInError):
-    def __init__(self, minutes: int) -> None:
+    """Too many failures. ``named``: the lock of the account (or of the unknown name typed) holds,
+    which an administrator can lift; else only the client address's."""
+
+    def __init__(self, minutes: int, *, named: bool = True) -> None:
         super().__init__(minutes)
         self.minutes = minutes
+        self.named = named
 
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    max_failures: int = 5  # per e-mail address
+    max_failures: int = 5  # per account (or unknown name typed)
     lock_minutes: int = 15
     address_max_failures: int = 30  # per client address, whatever the accounts (0 = no limit)
 
@@ -84,19 +93,18 @@ def authenticate(email: str, password: str, policy: ThrottlePolicy, method: str 
 
     Every path checks one password hash, so an unknown address and a wrong password
     take about the same time and get the same answer. After ``policy.max_failures``
-    failures the e-mail address is locked for ``policy.lock_minutes``, known account or not;
-    after ``policy.address_max_failures`` failures from one client ``address`` (whatever the
-    accounts tried), that address is locked for as long.
+    failures the e-mail address is locked for ``policy.lock_minutes``, known account or not
+    (an account's address is its ``lock_key``); after ``policy.address_max_failures`` failures
+    from one client ``address`` (whatever the accounts tried), that address is locked for as long.
     """
     email = normalise_email(email)
     now = clock.now()
     user = check_local_password(email, password, method)
-    if (minutes := locked_minutes(email, address, now)) is not None:
-        raise SignInLocked(minutes)
+    refuse_if_locked(email, address, now)
     refused = user is not None and roles is not None and user.role not in roles
     if user is None or refused:
-        if record_failure(email, address, now, policy):
-            raise SignInLocked(policy.lock_minutes)
+        if (locked := record_failure(email, address, now, policy)) is not None:
+            raise locked
         raise RoleNotAllowed() if refused else SignInError()
     signed_in(user, email, now)
     return user
@@ -117,9 +125,18 @@ def check_local_password(email: str, password: str, method: str = "scrypt") -> U
     return user if matches and stored is not None and user is not None and user.active else None
 
 
+def lock_key(user: User) -> str:
+    """The key of the account's lock and failure count: its e-mail address, lower-case, as the
+    roster reads it (``lower(users.email)``)."""
+    return normalise_email(user.email)
+
+
 def signed_in(user: User, login: str, now: datetime) -> None:
-    """A sign-in succeeded: the count of what was typed (`login`) starts again."""
-    forget_failures(login)
+    """A sign-in succeeded: the account's count starts again (and that of what was typed,
+    `login`, if it was counted apart before it named the account)."""
+    forget_failures(lock_key(user))
+    if login != lock_key(user):
+        forget_failures(login)
     user.last_login_at = now
 
 
@@ -128,52 +145,62 @@ def confirm_password(user: User, password: str, policy: ThrottlePolicy, address:
     throttle: wrong answers count against the account and the client address like wrong
     sign-ins, and a locked account or address is refused. Raises SignInLocked or SignInError."""
     now = clock.now()
+    key = lock_key(user)
     matches = bool(user.password_hash) and check_password_hash(user.password_hash or "", password or "")
-    if (minutes := locked_minutes(user.email, address, now)) is not None:
-        raise SignInLocked(minutes)
+    refuse_if_locked(key, address, now)
     if not matches:
-        if record_failure(user.email, address, now, policy):
-            raise SignInLocked(policy.lock_minutes)
+        if (locked := record_failure(key, address, now, policy)) is not None:
+            raise locked
         raise SignInError()
-    forget_failures(user.email)
+    forget_failures(key)
 
 
-def locked_minutes(email: str, address: str, now: datetime) -> int | None:
-    """Minutes left on the lock of this e-mail address or this client address, or None."""
-    rows = [db.session.get(LoginThrottle, email) if email else None,
-            db.session.get(AddressThrottle, address[:64]) if address else None]
-    ends = [row.locked_until for row in rows
-            if row is not None and row.locked_until is not None and row.locked_until > now]
+def lock_ends(key: str, now: datetime) -> datetime | None:
+    """When the lock of ``key`` (an account's ``lock_key``, or a name typed) ends, if it holds."""
+    return _ends(db.session.get(LoginThrottle, key) if key else None, now)
+
+
+def _address_lock_ends(address: str, now: datetime) -> datetime | None:
+    return _ends(db.session.get(AddressThrottle, address[:64]) if address else None, now)
+
+
+def _ends(row: LoginThrottle | AddressThrottle | None, now: datetime) -> datetime | None:
+    until = row.locked_until if row is not None else None
+    return until if until is not None and until > now else None
+
+
+def locked_minutes(key: str, address: str, now: datetime) -> int | None:
+    """Minutes left on the lock of ``key`` or of this client address, or None."""
+    ends = [end for end in (lock_ends(key, now), _address_lock_ends(address, now)) if end is not None]
     if not ends:
         return None
     return max(1, int((max(ends) - now).total_seconds() // 60) + 1)
 
 
-def email_locked(email: str, now: datetime) -> bool:
-    """Whether the e-mail address itself is locked (not only the client address)."""
-    row = db.session.get(LoginThrottle, email) if email else None
-    return row is not None and row.locked_until is not None and row.locked_until > now
+def refuse_if_locked(key: str, address: str, now: datetime) -> None:
+    """SignInLocked when the lock of ``key`` (an account's, or a name typed) or of the client
+    address holds: even the right password does not let anyone in meanwhile."""
+    if (minutes := locked_minutes(key, address, now)) is not None:
+        raise SignInLocked(minutes, named=lock_ends(key, now) is not None)
 
 
-def record_failure(email: str, address: str, now: datetime, policy: ThrottlePolicy) -> bool:
-    """Count one failure for the e-mail address and for the client address. True if either
-    is now locked."""
-    locked = False
-    if email:
-        locked |= _count_failure(LoginThrottle.__table__, "email", email, now,
-                                 policy.max_failures, policy.lock_minutes)
-    if address and policy.address_max_failures > 0:
-        locked |= _count_failure(AddressThrottle.__table__, "address", address[:64], now,
-                                 policy.address_max_failures, policy.lock_minutes)
+def record_failure(key: str, address: str, now: datetime, policy: ThrottlePolicy) -> SignInLocked | None:
+    """Count one failure for ``key`` (an account's ``lock_key``, or an unknown name typed) and
+    for the client address; the refusal to raise when either is locked by it, else None."""
+    named = bool(key) and _count_failure(LoginThrottle.__table__, "email", key, now,
+                                         policy.max_failures, policy.lock_minutes)
+    by_address = bool(address) and policy.address_max_failures > 0 and _count_failure(
+        AddressThrottle.__table__, "address", address[:64], now,
+        policy.address_max_failures, policy.lock_minutes)
     db.session.expire_all()
-    return locked
+    return SignInLocked(policy.lock_minutes, named=named) if named or by_address else None
 
 
-def forget_failures(email: str) -> None:
+def forget_failures(key: str) -> None:
     """A right password clears the account's count (never the client address's: an attacker
     with one account of their own must not reset the count of their spraying)."""
-    if email:
-        db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email == email))
+    if key:
+        db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email == key))
 
 
 def _count_failure(table: sa.Table, key: str, value: str, now: datetime,

@@ -166,7 +166,12 @@ def set_password_with_token(raw: str, purpose: TokenPurpose, password: str) -> U
     user = token.user
     passwords.set_password(user, password, settings().password_method)
     sessions.revoke_all(user)
+    # The link proved the mailbox: the lock that wrong passwords put on the account (often the
+    # person's own, trying to remember) would refuse the new password for up to LOGIN_LOCK_MINUTES.
+    key = passwords.lock_key(user)
+    lock_lifted = passwords.lock_ends(key, clock.now()) is not None
+    passwords.forget_failures(key)
     action = "invitation.accepted" if purpose == TokenPurpose.INVITE else "password.reset"
-    audit.record(action, actor=user, target=user.email)
+    audit.record(action, actor=user, target=user.email, **({"lock_lifted": True} if lock_lifted else {}))
     db.session.flush()
     return user

@@ -206,7 +206,10 @@ def verify(user: User, code: str, *, address: str = "") -> str:
 
 
 def _throttle_key(user: User) -> str:
-    return f"second-factor:{user.id}"  # a row of the sign-in throttle of its own
+    """A row of the sign-in throttle of its own, under a key no name typed on the sign-in form can
+    be: what is typed is counted lower-case (passwords.normalise_email), so this key has capitals.
+    (Typed as "second-factor:<id>", a name nobody has would otherwise lock that account's code step.)"""
+    return f"SECOND-FACTOR:{user.id}"
 
 
 def _policy() -> passwords.ThrottlePolicy:

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
-from flask import has_request_context
+from flask import Flask, has_request_context
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock
@@ -119,3 +121,26 @@ def revoke_all(user: User, *, keep: AuthSession | None = None) -> int:
     if keep is not None:
         stmt = stmt.where(AuthSession.id != keep.id)
     return rowcount(db.session.execute(stmt, execution_options={"synchronize_session": False}))
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie (it holds the session token above, the CSRF token and the flashed
+    messages), with its serializer built once per secret: Flask builds one for every request
+    and every answer that sets the cookie (about 2 % of a signed-in request's instructions).
+    A new ``SECRET_KEY`` or ``SECRET_KEY_FALLBACKS`` is a new serializer."""
+
+    _kept: tuple[tuple[object, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._kept
+        if kept is None or kept[0] != key:
+            kept = self._kept = (key, super().get_signing_serializer(app))
+        return kept[1]
+
+
+def no_identifier() -> str:
+    """Flask-Login's session identifier, unused here: it hashes the client's address and user
+    agent (SHA-512) on every request for its session protection, which is off because the
+    server-side session does that job; the hash was also stored in the cookie."""
+    return ""

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
-from mooc import clock
 from mooc.auth import audit, backends, demo_accounts, passwords, sessions, signin
 from mooc.auth.access import public, safe_next
 from mooc.auth.forms import PASSWORD_PROBLEMS, ChangePasswordForm, login_form
@@ -23,14 +22,22 @@ def _policy() -> passwords.ThrottlePolicy:
                                     config.login_address_max_failures)
 
 
-def _locked_message(minutes: int, email: str) -> str:
+def _locked_message(locked: passwords.SignInLocked, *, signing_in: bool = False) -> str:
     """Say which lock holds: the account's (an administrator can unlock it on the person's
-    roster page) or only the client address's (too many failures from one network)."""
-    if passwords.email_locked(email, clock.now()):
-        return _("Too many failed attempts. Try again in %(minutes)d minutes, "
-                 "or ask an administrator to unlock your account.", minutes=minutes)
-    return _("Too many failed attempts from this network. Try again in %(minutes)d minutes.",
-             minutes=minutes)
+    roster page) or only the client address's (too many failures from one network). The lock
+    pauses passwords only: on the sign-in page, with an OpenID provider, it says that the
+    provider's button still lets people in (to everyone alike: the page tells nothing of
+    whether the account exists)."""
+    if locked.named:
+        message = _("Too many failed attempts. Try again in %(minutes)d minutes, "
+                    "or ask an administrator to unlock your account.", minutes=locked.minutes)
+    else:
+        message = _("Too many failed attempts from this network. Try again in %(minutes)d minutes.",
+                    minutes=locked.minutes)
+    provider = settings().oidc
+    if provider is None or not signing_in:
+        return message
+    return " ".join((message, _("The “Sign in with %(label)s” button still works.", label=provider.label)))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -49,7 +56,7 @@ def login():
             found = backends.sign_in(form.email.data, form.password.data, _policy(),
                                      settings().password_method, address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            error = _locked_message(locked.minutes, typed)
+            error = _locked_message(locked, signing_in=True)
             audit.record("login.failed", target=typed, reason="locked")
         except backends.DirectoryUnavailable:
             error = _("The directory cannot be reached just now. Try again in a few minutes.")
@@ -107,7 +114,7 @@ def change_password():
             passwords.confirm_password(user, form.current_password.data, _policy(),
                                        address=request.remote_addr or "")
         except passwords.SignInLocked as locked:
-            errors.append(_locked_message(locked.minutes, user.email))
+            errors.append(_locked_message(locked))
             audit.record("password.change_failed", target=user.email, reason="locked")
         except passwords.SignInError:
             errors.append(_("Your current password is not right."))

@@ -28,7 +28,7 @@ from mooc.courses.format import (
     load_tree,
     read_document,
 )
-from mooc.courses.render import SourceLink, anchor_ids, author_anchor, scan_links
+from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -42,6 +42,7 @@ from mooc.formats.problem import Problem
 from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand, parse_program
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
+from mooc.formats.source import decode
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -164,6 +165,7 @@ class CheckResult:
     # the programmes (_chuong-trinh/*.md) and each one's steps, included programmes put in place
     programs: list[ProgramSource] = field(default_factory=list)
     program_steps: dict[str, list[StepSource]] = field(default_factory=dict)
+    whole_tree: bool = True  # the courses folder (not one course folder) was checked
 
     @property
     def errors(self) -> list[Problem]:
@@ -226,22 +228,28 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
     # Files that failed to load are reported already; links to them are not broken on top.
     links.unloaded = {p.path for p in problems if p.severity == "error"}
     quizzes: dict[Path, Any] = {}
-    anchors = _Anchors()
-    for course in courses + others:
-        for item in course.items():
-            if isinstance(item, LessonSource):
-                anchors.docs[item.doc.path.resolve()] = item.doc
+    anchors = _Anchors({item.doc.path.resolve(): item.doc for course in courses + others
+                        for item in course.lessons()})
     registry = load_registry(root.parent if single else root, report)
     today = clock.today()
     for course in courses:
         _check_course(course, links, report, anchors, quizzes, media_max_bytes)
-        for lesson in course.lessons():
-            check_legal(lesson, registry, report, as_of or today, today)
+        for lesson in course.lessons():  # an unreadable registry's own error is the news
+            if registry.readable:
+                check_legal(lesson, registry, report, as_of or today, today)
     # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
-    programs, steps = load_programs(root, {course.key for course in courses}, report)
+    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report)
+
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
-                       programs, steps)
+                       programs, steps, whole_tree=not single)
+
+
+def _present(root: Path, courses: list[CourseSource]) -> set[str]:
+    """The ids of the courses of the folder, those that failed to load included (by their
+    folder's name): a programme naming one is not naming an unknown course."""
+    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()}
+    return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 
 def load_programs(courses_root: Path, course_keys: set[str],
@@ -279,11 +287,14 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
     if not path.is_file() or path.is_symlink():
         return Registry(path=report.rel(path))
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        report.error(path, 1, "encoding", "the legal registry cannot be read as UTF-8")
-        return Registry(path=report.rel(path))
-    registry, problems = parse_registry(text, report.rel(path))
+        decoded = decode(path.read_bytes())
+    except OSError as error:
+        report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+        return Registry(path=report.rel(path), readable=False)
+    if decoded.text is None:
+        report.error(path, decoded.line, "encoding", decoded.message)
+        return Registry(path=report.rel(path), readable=False)
+    registry, problems = parse_registry(decoded.text, report.rel(path))
     report.problems.extend(problems)
     return registry
 
@@ -469,6 +480,9 @@ class _LinkContext:
     def check(self, link: SourceLink) -> None:
         line = self.doc.body_line + link.line
         target = link.target.strip()
+        if link.raw:
+            self.check_raw(line, target)
+            return
         if link.is_image and not link.text.strip():
             kind = media_files.kind_of(target)
             self.error(
@@ -477,25 +491,13 @@ class _LinkContext:
                 f"{kind} '{target}' has no title: give it one between the brackets"
                 if kind else f"image '{target}' has no alt text: describe it between the brackets",
             )
-        if not target:
-            self.error(line, "empty-link", "link without a target")
-            return
-        scheme = urlsplit(target).scheme.lower()
-        if scheme in FORBIDDEN_SCHEMES:
-            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+        if self.refused(line, target):
             return
         if target.startswith("#"):
             self.check_own_anchor(line, target)
             return
-        if scheme or target.startswith("//"):
-            return
-        if target.startswith("/"):
-            self.error(
-                line,
-                "absolute-link",
-                f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'",
-            )
-            return
+        if urlsplit(target).scheme or target.startswith("//"):
+            return  # a web address: left as it is
         resolved = LinkMap.resolve(self.doc.path, target)
         if resolved is None:
             return
@@ -504,6 +506,36 @@ class _LinkContext:
             self.error(line, "outside-tree", f"link '{target}' points outside the courses")
             return
         self.check_file(link, line, target, path, fragment)
+
+    def refused(self, line: int, target: str) -> bool:
+        """A target no page can use: empty, a scheme the page drops, a path on the author's
+        computer, an absolute path (reported)."""
+        scheme = urlsplit(target).scheme.lower()
+        if not target:
+            self.error(line, "empty-link", "link without a target")
+        elif LOCAL_PATH_RE.match(target):
+            self.error(line, "outside-tree", _local_path(target))
+        elif scheme in FORBIDDEN_SCHEMES:
+            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+        elif scheme and scheme not in URL_SCHEMES:
+            self.error(line, "bad-scheme", f"'{scheme}:' links are removed from the page: only http:, "
+                       "https: and mailto: are kept")
+        elif target.startswith("/") and not target.startswith("//"):
+            self.error(line, "absolute-link",
+                       f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'")
+        else:
+            return False
+        return True
+
+    def check_raw(self, line: int, target: str) -> None:
+        """A link written in HTML keeps its target as written: one to a file of the course
+        would be broken on the page (the lesson's address is not its file's)."""
+        if target and not urlsplit(target).scheme and not target.startswith(("#", "//")):
+            self.error(line, "raw-html", (
+                f"liên kết '{target}' viết bằng HTML không được đổi sang địa chỉ của nền tảng nên sẽ hỏng "
+                f"trên trang: viết bằng Markdown / the HTML link '{target}' is not turned into the "
+                "platform's address and would be broken on the page: write it in Markdown, "
+                "[text](file.md) or ![description](images/x.png)"))
 
     def check_own_anchor(self, line: int, target: str) -> None:
         own = self.anchors.of(self.doc.path.resolve()) if self.anchors else None
@@ -528,7 +560,7 @@ class _LinkContext:
                                     f"'#{fragment}' ({_anchor_hint(ids)})")
         elif path in links.assets:
             self.used_assets.add(path)
-        elif self.report.rel(path) in links.unloaded:
+        elif self.unloaded(path):
             pass
         elif path.exists():
             self.error(
@@ -537,7 +569,16 @@ class _LinkContext:
                 f"link '{target}' points to a file that is not a lesson, quiz or attachment",
             )
         else:
-            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist")
+            hint = _spelled_right(self.doc.path, target, links)
+            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist"
+                       + (f": did you mean '{hint}'?" if hint else ""))
+
+    def unloaded(self, path: Path) -> bool:
+        """A file that failed to load, or that sits in a module or course whose module.md or
+        course.md did: its own error is what to fix, not the links to it."""
+        unloaded, rel = self.links.unloaded, self.report.rel
+        return rel(path) in unloaded or any(
+            rel(folder / name) in unloaded for folder in path.parents for name in ("module.md", "course.md"))
 
     def check_image(self, line: int, target: str, path: Path) -> None:
         if path in self.links.assets:
@@ -551,11 +592,40 @@ class _LinkContext:
         else:
             near = _near(path, self.course) if self.course else None
             hint = ""
-            if near is not None:
+            if (written := _spelled_right(self.doc.path, target, self.links)) is not None:
+                hint = f": did you mean '{written}'?"
+            elif near is not None:
                 self.used_assets.add(near.resolve())
                 relative = Path(_relative(near.resolve(), self.doc.path.resolve().parent)).as_posix()
                 hint = f": did you mean '{relative}'?"
             self.error(line, "broken-image", f"image '{target}' does not exist{hint}")
+
+
+# A path on the author's computer: C:\..., D:/..., \\server\share (a drive letter reads as a scheme)
+LOCAL_PATH_RE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
+
+
+def _local_path(target: str) -> str:
+    name = re.split(r"[\\/]", target)[-1]
+    return (f"'{target}' là đường dẫn trên máy của bạn, học viên không mở được: chép tệp vào thư mục images/ "
+            f"(hoặc files/) của khóa học và liên kết tương đối / is a path on your computer, which trainees "
+            f"cannot open: copy the file into the course's images/ (or files/) folder and link it "
+            f"relatively, e.g. 'images/{name}'")
+
+
+def _spelled_right(doc_path: Path, target: str, links: LinkMap) -> str | None:
+    """How to write a link that names a file of the course in Windows' way: with backslashes,
+    in other capitals, or without '.md' (None when it names no such file)."""
+    written, hash_, fragment = target.partition("#")
+    for candidate in dict.fromkeys((written.replace("\\", "/"), written.replace("\\", "/") + ".md")):
+        path = (doc_path.parent / unquote(candidate)).resolve()
+        if path not in links.pages and path not in links.assets and path.parent.is_dir():
+            same = [p for p in path.parent.iterdir() if p.name.lower() == path.name.lower()]
+            path = same[0].resolve() if len(same) == 1 else path
+            candidate = candidate[: len(candidate) - len(path.name)] + path.name
+        if (path in links.pages or path in links.assets) and candidate != written:
+            return candidate + hash_ + fragment
+    return None
 
 
 def _anchor_hint(ids: set[str]) -> str:

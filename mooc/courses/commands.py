@@ -17,9 +17,11 @@ from mooc.auth import audit
 from mooc.config import settings
 from mooc.courses.check import check_tree, course_folder
 from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
-from mooc.courses.sync import SyncRefused, archive_warnings, sync_tree
+from mooc.courses.identity import archive_warnings
+from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.extensions import db
 from mooc.formats.gift import convert_gift_file
+from mooc.formats.source import NotTextError
 from mooc.progress import for_command, quiet_option
 from mooc.text import fold
 
@@ -264,8 +266,8 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
         result = convert_gift_file(Path(source), Path(dest), overwrite=overwrite)
     except FileExistsError:
         raise click.ClickException(f"{dest} exists: use --overwrite to replace it") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{source} is not UTF-8 text: export it from Moodle as UTF-8") from None
+    except NotTextError as error:
+        raise click.ClickException(f"{error} (export it from Moodle as UTF-8)") from None
     for note in result.notes:
         click.echo(f"{source}:{note.line}: note: {note.title or ''} {note.message}".replace("  ", " "))
     for skipped in result.skipped:

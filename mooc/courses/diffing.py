@@ -62,8 +62,9 @@ def tokens(text: str) -> list[str]:
 
 
 def same_words(old: str, new: str) -> bool:
-    """Whether two texts say the same thing, paragraph for paragraph (NFC, spacing ignored)."""
-    return paragraphs(old) == paragraphs(new)
+    """Whether two texts say the same words in the same order (NFC; spacing and line breaks
+    ignored: a paragraph re-wrapped in the source breaks its lines elsewhere in the text)."""
+    return " ".join(paragraphs(old)) == " ".join(paragraphs(new))
 
 
 def diff_words(old: str, new: str) -> tuple[Piece, ...]:

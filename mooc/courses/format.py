@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.formats.legal import REGISTRY_NAME
 from mooc.formats.problem import Problem
 from mooc.formats.program import PROGRAMS_DIR
+from mooc.formats.source import YAMLError, decode, explain_yaml_error, load_yaml
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -59,7 +58,6 @@ LESSON_KEYS = {"title": str, "minutes": int, "id": str, "previously": list,
                "legal": list, "legal_mentions": list}
 LEGAL_KEYS = ("legal", "legal_mentions")
 LANGUAGES = {"vi", "en"}
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
 TOP_LEVEL_KEY_RE = re.compile(r"""^["']?([A-Za-z_][\w-]*)["']?\s*:""")
 
 
@@ -74,6 +72,7 @@ class Document:
     body: str
     body_line: int  # line number of the body's first line
     raw: bytes
+    text: str = ""  # the whole file as read (mooc.formats.source.decode): NFC, LF line ends
 
     @property
     def digest(self) -> str:
@@ -183,26 +182,22 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     raw = _read_bytes(path, report)
     if raw is None:
         return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        report.error(path, line, "encoding", "the file is not UTF-8: save it as UTF-8")
+    decoded = decode(raw)
+    if decoded.text is None:
+        report.error(path, decoded.line, "encoding", decoded.message)
         return None
-    text = nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = decoded.text
     rel = report.rel(path)
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         if required:
-            report.error(
-                path, 1, "front-matter-missing", "the file must start with front matter between '---' lines"
-            )
+            report.error(path, 1, "front-matter-missing", FRONT_MATTER_MISSING if text.strip() else EMPTY)
             return None
-        return Document(path, rel, {}, {}, text, 1, raw)
+        return Document(path, rel, {}, {}, text, 1, raw, text)
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
     except StopIteration:
-        report.error(path, 1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
+        report.error(path, 1, "front-matter-unclosed", FRONT_MATTER_UNCLOSED)
         return None
     meta = _front_matter(path, lines[1:end], report)
     if meta is None:
@@ -214,18 +209,25 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
             meta_lines.setdefault(match.group(1), number)
     body_lines = lines[end + 1 :]
     return Document(
-        path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw
+        path, rel, {str(k): v for k, v in meta.items()}, meta_lines, "\n".join(body_lines), end + 2, raw, text
     )
+
+
+FRONT_MATTER_MISSING = ("tệp phải bắt đầu bằng phần đầu (front matter) giữa hai dòng '---' / the file "
+                        "must start with front matter between '---' lines")
+EMPTY = ("tệp trống: viết phần đầu giữa hai dòng '---' rồi nội dung / the file is empty: write the "
+         "front matter between '---' lines, then the text")
+FRONT_MATTER_UNCLOSED = ("phần đầu tệp chưa được đóng bằng một dòng '---' (đúng ba dấu gạch) / the "
+                         "front matter is not closed by a '---' line (exactly three hyphens)")
 
 
 def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None:
     """The front matter's YAML lines as a dict, or None (reported) when they are not one."""
     try:
-        meta = yaml.load("\n".join(lines), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = (mark.line + 2) if mark is not None else 2
-        report.error(path, line, "front-matter-yaml", explain_yaml_error(error, lines))
+        meta = load_yaml("\n".join(lines))
+    except YAMLError as error:
+        line, message = explain_yaml_error(error, lines, 2)
+        report.error(path, line, "front-matter-yaml", message)
         return None
     if meta is None:
         meta = {}
@@ -233,33 +235,6 @@ def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None
         report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
         return None
     return meta
-
-
-def explain_yaml_error(error: yaml.YAMLError, lines: list[str]) -> str:
-    """A YAML parser's complaint in words an author can act on, in Vietnamese and English."""
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "invalid YAML"
-    line = lines[mark.line] if mark is not None and 0 <= mark.line < len(lines) else ""
-    key, _, value = line.partition(":")
-    value = value.strip()
-    example = f'{key.strip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
-    how = (f" Sửa thành / write it as: {example}" if example else "")
-    if "mapping values are not allowed" in problem:
-        return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "
-                "that is not in quotes: put the whole value in double quotes." + how)
-    quoted = value[:1] in ("'", '"')
-    if quoted and (value.count(value[0]) != 2 or value[-1:] != value[0]):
-        return ("dấu nháy trong nội dung làm YAML hiểu sai giá trị / a quote inside the value ends it early: "
-                "put the whole value in double quotes and write inner quotes as single quotes "
-                "(or “ ” typographic quotes)." + how)
-    if "found character '\\t'" in str(error) or "\t" in line:
-        return "dùng dấu cách, không dùng phím Tab / use spaces, not tabs, in front matter"
-    if value[:1] in ("[", "{", "*", "&", "!", "%", "@", "`", "|", ">"):
-        return (f"giá trị bắt đầu bằng '{value[0]}', ký tự đặc biệt của YAML / the value starts with "
-                f"'{value[0]}', which YAML reads as syntax: put the whole value in double quotes." + how)
-    return (f"phần đầu tệp (front matter) không đúng cú pháp YAML / the front matter is not valid YAML "
-            f"({problem}): write one 'key: value' per line, and put values holding ':', '#' or "
-            "quotes in double quotes")
 
 
 def _decimal(value: Any) -> float | None:
@@ -348,9 +323,23 @@ NAME_RULE = ("a number, a hyphen and a name in lowercase letters a-z, digits and
              "(no capitals, diacritics or spaces)")
 
 
+# Names a text editor or Word gives a Markdown page that is not '.md' ('Save As... Text').
+OTHER_TEXT_SUFFIXES = (".md.txt", ".markdown", ".mdown", ".mkd", ".txt")
+
+
+def _stem(name: str, suffix: str) -> str:
+    """``name`` without ``suffix`` or another text file ending, in any case."""
+    lower = name.lower()
+    quiz = suffix == ".quiz.md"
+    for ending in (suffix, *((".quiz" + e for e in OTHER_TEXT_SUFFIXES) if quiz else OTHER_TEXT_SUFFIXES)):
+        if suffix and lower.endswith(ending):
+            return name[: -len(ending)]
+    return name
+
+
 def suggest_name(name: str, suffix: str, number: int) -> str:
     """The loadable form of a misnamed file or folder: '02-Dữ Liệu.md' -> '02-du-lieu.md'."""
-    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    stem = _stem(name, suffix)
     slug = re.sub(r"[^a-z0-9]+", "-", fold(stem.replace("_", "-"))).strip("-") or "bai"
     if not re.match(r"^\d{1,3}-", slug):
         slug = re.sub(r"^(\d{1,3})(?=[a-z])", r"\1-", slug)
@@ -361,7 +350,7 @@ def suggest_name(name: str, suffix: str, number: int) -> str:
 
 def broken_name_rules(name: str, suffix: str) -> str:
     """Which parts of the naming rule ``name`` breaks, in words."""
-    stem = name[: -len(suffix)] if suffix and name.lower().endswith(suffix) else name
+    stem = _stem(name, suffix)
     broken = []
     if not re.match(r"^\d{1,3}-", stem):
         broken.append("it does not start with a number and a hyphen ('01-')")
@@ -373,10 +362,10 @@ def broken_name_rules(name: str, suffix: str) -> str:
         broken.append("it has spaces")
     if stem.isascii() and re.search(r"[^A-Za-z0-9\-\s]", stem):
         broken.append("it has characters other than a-z, digits and hyphens")
-    if not broken:
-        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
     if suffix and not name.endswith(suffix):
         broken.append(f"it must end in '{suffix}' in lowercase")
+    if not broken:
+        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
     return "; ".join(broken)
 
 
@@ -393,7 +382,8 @@ def misnamed(report: Reporter, entry: Path, kind: str, suffix: str, number: int)
 
 
 def _entries(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+    """A folder's entries, without hidden files and the lock files Office leaves ('~$name')."""
+    return sorted((p for p in folder.iterdir() if not p.name.startswith((".", "~$"))), key=lambda p: p.name)
 
 
 def _refuse_symlink(path: Path, report: Reporter) -> bool:
@@ -621,9 +611,9 @@ def _load_module_entry(
         lesson = _load_lesson(entry, int(match.group(1)), match.group(2), module, report)
         if lesson is not None:
             module.items.append(lesson)
-    elif entry.is_file() and name.lower().endswith(".md"):
+    elif entry.is_file() and _looks_like_a_page(entry):
         # It looks like a lesson or a quiz: leaving it out silently would lose it.
-        is_quiz = name.lower().endswith(".quiz.md")
+        is_quiz = ".quiz." in name.lower()
         kind, suffix = ("quiz", ".quiz.md") if is_quiz else ("lesson", ".md")
         misnamed(report, entry, kind, suffix, next_number)
     else:
@@ -634,6 +624,20 @@ def _load_module_entry(
             "not part of the course: lessons are named like '01-name.md', "
             "quizzes like '09-name.quiz.md', pictures go in 'images/'",
         )
+
+
+def _looks_like_a_page(entry: Path) -> bool:
+    """A lesson or quiz by its name ('.md' in any case, '.markdown', '.md.txt'), or a text file
+    that is numbered or starts with front matter ('03-bai.txt', 'bai-moi.txt' holding '---')."""
+    name = entry.name.lower()
+    if name.endswith((".md", ".markdown", ".mdown", ".mkd", ".md.txt")):
+        return True
+    if not name.endswith(".txt"):
+        return False
+    if re.match(r"^\d{1,3}-", name):
+        return True
+    with entry.open("rb") as stream:
+        return stream.read(8).lstrip(b"\xef\xbb\xbf").startswith(b"---")
 
 
 def _item_key(doc: Document, module: ModuleSource, slug: str) -> str:
@@ -702,15 +706,17 @@ FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
 
 
 def check_body(doc: Document, report: Reporter) -> None:
-    """What Markdown would swallow silently: '#' headings (every one) and callouts whose kind
-    is unknown or whose text is not indented by four spaces (they render an empty box)."""
+    """What Markdown would swallow silently: '#' headings (every one), callouts whose kind
+    is unknown or whose text is not indented by four spaces (they render an empty box), and a
+    code block never closed (Markdown shows its fence as text, and the check would read nothing
+    after it)."""
     lines = doc.body.split("\n")
-    in_fence = False
+    fence: int | None = None  # the index of the open fence's line
     for index, line in enumerate(lines):
         if FENCE_LINE_RE.match(line):
-            in_fence = not in_fence
+            fence = index if fence is None else None
             continue
-        if in_fence:
+        if fence is not None:
             continue
         number = doc.body_line + index
         if HEADING1_RE.match(line):
@@ -719,25 +725,34 @@ def check_body(doc: Document, report: Reporter) -> None:
                 "a '#' heading is shown as plain text: the title comes from the front matter; "
                 "start sections at '##'",
             )
-        callout = CALLOUT_RE.match(line)
-        if not callout or callout.group(1):
-            continue
-        kind = callout.group(3)
-        if kind not in CALLOUT_KINDS:
-            report.error(
-                doc.path, number, "bad-callout",
-                f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
-                f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
-            )
-            continue
-        following = next((x for x in lines[index + 1 :] if x.strip()), "")
-        body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
-        if not following or body_indent < 4:
-            report.error(
-                doc.path, number, "bad-callout",
-                "the callout's text must follow on the next lines, indented by four spaces "
-                "(otherwise the box is empty)",
-            )
+        _check_callout(doc, lines, index, report)
+    if fence is not None:
+        report.error(doc.path, doc.body_line + fence, "unclosed-code", (
+            "khối mã mở ở đây không có dòng ``` đóng: trang sẽ hiện dấu ``` như chữ / the code block "
+            "opened here has no closing ``` line: the page would show the fence as text"))
+
+
+def _check_callout(doc: Document, lines: list[str], index: int, report: Reporter) -> None:
+    callout = CALLOUT_RE.match(lines[index])
+    if not callout or callout.group(1):
+        return
+    number = doc.body_line + index
+    kind = callout.group(3)
+    if kind not in CALLOUT_KINDS:
+        report.error(
+            doc.path, number, "bad-callout",
+            f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
+            f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
+        )
+        return
+    following = next((x for x in lines[index + 1 :] if x.strip()), "")
+    body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
+    if not following or body_indent < 4:
+        report.error(
+            doc.path, number, "bad-callout",
+            "the callout's text must follow on the next lines, indented by four spaces "
+            "(otherwise the box is empty)",
+        )
 
 
 def _load_quiz_file(
@@ -748,9 +763,8 @@ def _load_quiz_file(
         return None
     if not _check_ids(doc, ITEM_ID_RE, report):
         return None
-    text = doc.raw.decode("utf-8-sig").replace("\r\n", "\n")
     key = _item_key(doc, module, slug)
-    return QuizFile(key=key, slug=slug, position=position, doc=doc, text=nfc(text),
+    return QuizFile(key=key, slug=slug, position=position, doc=doc, text=doc.text,
                     previous=_item_previous(doc, module, slug, key))
 
 

@@ -455,14 +455,20 @@ def html_to_text_by_parser(html: str) -> str:
 
 # --- what `check` looks at in the source, line by line -------------------------------------------
 
+# [text](target "title"): the target as Python-Markdown reads it, spaces included
+# ('images/sơ đồ.svg') or between angle brackets ('<images/sơ đồ.svg>'), else a link the
+# renderer shows would escape the check (and the re-render when what it names moves).
 INLINE_LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)"
+    r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*(?:<([^>\n]*)>|([^)\n]*?))"
+    r"(?:\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\s*\)"
 )
 REFERENCE_DEF_RE = re.compile(r"^\s{0,3}\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s+[\"'(].*)?$")
 RAW_HTML_RE = re.compile(
     r"<\s*(script|iframe|object|embed|style|form|video|audio|source|track)\b|\son[a-z]+\s*=", re.IGNORECASE
 )
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
+# <a href="..."> and <img src="..."> written as HTML: the renderer does not rewrite them
+RAW_LINK_RE = re.compile(r"""<\s*(a|img)\b[^>]*?\s(?:href|src)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -471,6 +477,7 @@ class SourceLink:
     target: str
     is_image: bool
     text: str
+    raw: bool = False  # written as HTML (<a href>, <img src>): left as written on the page
 
 
 def scan_links(body: str) -> tuple[list[SourceLink], list[tuple[int, str]]]:
@@ -486,10 +493,13 @@ def scan_links(body: str) -> tuple[list[SourceLink], list[tuple[int, str]]]:
             continue
         code_free = re.sub(r"`[^`]*`", "", line)
         for match in INLINE_LINK_RE.finditer(code_free):
-            links.append(SourceLink(number, match.group(3), match.group(1) == "!", match.group(2)))
+            target = match.group(3) if match.group(3) is not None else match.group(4)
+            links.append(SourceLink(number, target, match.group(1) == "!", match.group(2)))
         definition = REFERENCE_DEF_RE.match(code_free)
         if definition and not definition.group(1).startswith("^"):
             links.append(SourceLink(number, definition.group(2), False, definition.group(1)))
+        for raw in RAW_LINK_RE.finditer(code_free):
+            links.append(SourceLink(number, raw.group(2), raw.group(1).lower() == "img", "", raw=True))
         if RAW_HTML_RE.search(code_free):
             raw_html.append((number, code_free.strip()))
     return links, raw_html

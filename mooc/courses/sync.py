@@ -19,17 +19,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from mooc import clock, parallel
-from mooc.courses import editions
+from mooc.courses import diffing, editions
 from mooc.courses import render as render_module
 from mooc.courses.check import CheckResult, LinkMap, check_tree
 from mooc.courses.format import CourseSource, LessonSource, ModuleSource, QuizFile
+from mooc.courses.identity import archive_warnings
 from mooc.courses.models import (
     Course,
     CourseSync,
     LegalDocument,
     Lesson,
     LessonLegalBasis,
-    LessonProgress,
     Module,
     Quiz,
 )
@@ -500,6 +500,7 @@ class _Syncer:
             db.session.add(lesson)
         was_archived = lesson.archived
         source_hash = self._source_hash(source.doc.path, source.doc.body, source.doc.digest)
+        said = (lesson.title, lesson.text)
         moved = _place(lesson, module)
         changed = moved | _assign(
             lesson,
@@ -516,8 +517,8 @@ class _Syncer:
             changed = True
         if self._sync_basis(lesson, source):
             changed = True
-        if changed:
-            lesson.updated_at = clock.now()
+        if changed and not is_new and not _says_the_same(said, lesson):
+            lesson.updated_at = clock.now()  # what a reading counts against (a refresher's)
         if is_new or changed or was_archived:
             self.touched.append(lesson)
         self._mark("lesson", f"{course.key}/{source.key}", is_new, changed, was_archived)
@@ -583,6 +584,12 @@ def _place(row: Lesson | Quiz, module: Module) -> bool:
     return True
 
 
+def _says_the_same(said: tuple[str, str], lesson: Lesson) -> bool:
+    """Whether the lesson's title and words are what they were: a new number, reading time,
+    file encoding, line wrapping or link target is no reason to read it again."""
+    return diffing.same_words(said[0], lesson.title) and diffing.same_words(said[1], lesson.text)
+
+
 def _item_hash(row: Lesson | Quiz) -> str:
     return f"{row.key}:{row.position}:{row.module_id}:{row.source_hash}"
 
@@ -594,49 +601,6 @@ def _assign(row: Any, **values: Any) -> bool:
             setattr(row, name, value)
             changed = True
     return changed
-
-
-# The quizzes domain's attempts, by table name: quizzes sit above courses (they import the
-# Quiz row the sync writes), so courses may not import their models; counting who has
-# attempted a quiz the sync would archive needs only these two columns.
-QUIZ_ATTEMPTS = sa.table("quiz_attempts", sa.column("user_id"), sa.column("quiz_id"))
-
-
-def archive_warnings(result: CheckResult) -> list[Problem]:
-    """Lessons and quizzes that trainees have progress on and that the next sync would
-    archive because no file holds their identity any more (a warning: renaming is allowed,
-    but the author should know, and can keep them with ``previously:``). Reads the database."""
-    root = result.root or Path(".")
-    problems: list[Problem] = []
-    wanted = [source.key for source in result.courses]
-    stored = {c.key: c for c in db.session.scalars(sa.select(Course).where(Course.key.in_(wanted)))}
-    for source in result.courses:
-        course = stored.get(source.key)
-        if course is None:  # a new course: nothing to archive (a cold sync asks nothing more)
-            continue
-        keys = {item.key for item in source.items()}
-        kept = keys | {old for item in source.items() for old in item.previous}
-        for model, table, counter, column, kind in (
-            (Lesson, LessonProgress.__table__, LessonProgress.user_id, LessonProgress.lesson_id, "lesson"),
-            (Quiz, QUIZ_ATTEMPTS, QUIZ_ATTEMPTS.c.user_id, QUIZ_ATTEMPTS.c.quiz_id, "quiz"),
-        ):
-            rows = db.session.execute(
-                sa.select(model.key, model.source_path, sa.func.count(sa.distinct(counter)))
-                .join(table, column == model.id)
-                .where(model.course_id == course.id, model.archived.is_(False))
-                .group_by(model.id, model.key, model.source_path)
-            ).all()
-            for key, source_path, people in rows:
-                if key in kept or not people:
-                    continue
-                problems.append(Problem(
-                    f"{root.name}/{source_path}", 1, "warning", "progress-archived",
-                    f"{kind} '{key}' has progress from {people} trainee(s) and the next sync archives it: "
-                    f"no file has this identity any more. If a file still holds this {kind} (renamed, "
-                    f"moved, or given an id), add 'previously: {key}' to its front matter to keep "
-                    "progress, attempts and links",
-                ))
-    return problems
 
 
 def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progress = SILENT) -> SyncReport:

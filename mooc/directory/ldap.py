@@ -17,16 +17,16 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from mooc.auth.backends import Directory, DirectoryRefused, DirectoryUnavailable
+from mooc.auth.backends import Directory, DirectoryRefused, DirectoryUnavailable, Found
 from mooc.auth.models import Role, User
 from mooc.config import LdapSettings
-from mooc.directory.matching import NoMatch, match_person, named
+from mooc.directory.matching import NoMatch, account_named, match_person, named
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +60,26 @@ class CheckedTls(ldap3.Tls):
 
 
 class LdapDirectory:
-    """One configured directory; `sign_in` is the sign-in page's check (auth.backends)."""
+    """One configured directory; `find` then `check` are the sign-in page's (auth.backends)."""
 
     def __init__(self, config: LdapSettings) -> None:
         self.config = config
         ca_file = str(config.ca_file) if config.ca_file else None
         self.tls = None if config.tls == "none" else CheckedTls(ca_file)
 
-    def sign_in(self, login: str, password: str) -> User:
-        """The roster's account of the directory person with this user name (or e-mail) and
-        password; DirectoryRefused (reason for the audit trail) or DirectoryUnavailable."""
-        entry = self.verify(login, password)
+    def find(self, login: str) -> Found:
+        """Whom `login` (a user name or e-mail) names in the directory, and the roster account of
+        that person if there is one (its lock is the one that counts); no password is tried.
+        DirectoryRefused (unknown, ambiguous) or DirectoryUnavailable."""
+        entry = self._entry(login)
+        return Found(entry, account_named(by=self.config.match_by, staff_code=entry.staff_code,
+                                          email=entry.email))
+
+    def check(self, found: Found, password: str) -> User:
+        """The roster's account of the directory person `found` if `password` is theirs;
+        DirectoryRefused (reason for the audit trail) or DirectoryUnavailable."""
+        entry = cast(DirectoryEntry, found.entry)  # what find() gave
+        self._bind(entry, password)
         try:
             return match_person(by=self.config.match_by, staff_code=entry.staff_code, email=entry.email)
         except NoMatch as refused:
@@ -83,17 +92,25 @@ class LdapDirectory:
 
     def verify(self, login: str, password: str) -> DirectoryEntry:
         """The directory's entry for `login` if `password` is its password."""
+        entry = self._entry(login)
+        self._bind(entry, password)
+        return entry
+
+    def _entry(self, login: str) -> DirectoryEntry:
         login = (login or "").strip()
-        if not login or not password or len(login) > 254:
-            # An empty password would be an unauthenticated bind, which "succeeds" (RFC 4513 5.1.2).
-            raise DirectoryRefused("directory_wrong_password" if login else "directory_unknown_user")
+        if not login or len(login) > 254:
+            raise DirectoryRefused("directory_unknown_user")
         config = self.config
         with self._connection(config.bind_dn, config.bind_password, "the service account") as service:
-            entry = self._find(service, login)
+            return self._find(service, login)
+
+    def _bind(self, entry: DirectoryEntry, password: str) -> None:
+        if not password:
+            # An empty password would be an unauthenticated bind, which "succeeds" (RFC 4513 5.1.2).
+            raise DirectoryRefused("directory_wrong_password")
         with self._connection(entry.dn, password, None) as person:
             if not person.bound:
                 raise DirectoryRefused(refused_bind_reason(person.result))
-        return entry
 
     def probe(self) -> int:
         """Connect, bind as the service account and search the base (`mooc doctor`): how many
@@ -220,5 +237,5 @@ def _first(values: Any) -> str | None:
 def directory(config: LdapSettings, local_roles: frozenset[Role] | None) -> Directory:
     """The sign-in page's directory (create_app installs it with auth.backends.install)."""
     ldap = LdapDirectory(config)
-    return Directory(method=METHOD, check=ldap.sign_in, local_roles=local_roles, probe=ldap.probe,
-                     match_by=config.match_by)
+    return Directory(method=METHOD, find=ldap.find, check=ldap.check, local_roles=local_roles,
+                     probe=ldap.probe, match_by=config.match_by)

@@ -47,15 +47,31 @@ def named(*, by: str, staff_code: str | None = None, email: str | None = None) -
     raise ValueError(f"match by staff_code or email, not {by!r}")
 
 
+def _where(by: str, value: str) -> sa.ColumnElement[bool]:
+    return Staff.staff_code == value if by == "staff_code" else sa.func.lower(Staff.email) == value
+
+
+def account_named(*, by: str, staff_code: str | None = None, email: str | None = None) -> str | None:
+    """The ``passwords.lock_key`` of the account of the roster entry the directory named (by staff
+    code or e-mail, as ``match_person`` finds it), whatever the state of either; None when the
+    roster has no such entry or it has no account. The sign-in counts a wrong password there,
+    whichever of the person's names was typed."""
+    value = named(by=by, staff_code=staff_code, email=email)
+    if not value:
+        return None
+    address = db.session.scalar(sa.select(User.email).join(Staff, User.staff_id == Staff.id)
+                                .where(_where(by, value)))
+    return normalise_email(address) if address else None
+
+
 def match_person(*, by: str, staff_code: str | None = None, email: str | None = None) -> User:
     """The account of the roster entry whose staff code (``by="staff_code"``) or e-mail
     (``by="email"``) the directory asserted; raises NoMatch otherwise."""
     value = named(by=by, staff_code=staff_code, email=email)
     if not value:
         raise NoMatch("unknown")
-    where = Staff.staff_code == value if by == "staff_code" else sa.func.lower(Staff.email) == value
     row = db.session.execute(
-        sa.select(Staff, User).outerjoin(User, User.staff_id == Staff.id).where(where)
+        sa.select(Staff, User).outerjoin(User, User.staff_id == Staff.id).where(_where(by, value))
     ).first()
     if row is None:
         raise NoMatch("unknown")

@@ -19,6 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from mooc.formats.quiz import parse_number
+from mooc.formats.source import NotTextError, decode
 from mooc.text import clean, fold, nfc
 
 __all__ = ["DEFAULT_TITLE", "GiftNote", "GiftResult", "Skipped", "convert_gift", "convert_gift_file"]
@@ -500,7 +501,10 @@ def convert_gift_file(src: Path, dest: Path, *, overwrite: bool = False) -> Gift
 
     An existing *dest* is not replaced unless *overwrite*: it may hold an author's edits.
     """
-    result = convert_gift(Path(src).read_bytes().decode("utf-8-sig"))
+    decoded = decode(Path(src).read_bytes())
+    if decoded.text is None:
+        raise NotTextError(f"{src}:{decoded.line}: {decoded.message}")
+    result = convert_gift(decoded.text)
     if result.converted:
         dest = Path(dest)
         if dest.exists() and not overwrite:

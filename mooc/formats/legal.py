@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from mooc.formats.problem import ERROR, WARNING, Problem
+from mooc.formats.source import SAFE_LOADER, YAMLError, explain_yaml_error, load_yaml
 from mooc.text import nfc
 
 REGISTRY_NAME = "_phap-ly.yaml"
@@ -27,7 +28,6 @@ EXTENTS = ("wholly", "partly")
 FIELDS = {"number", "kind", "title", "issuer", "signed", "in_force", "source", "names", "superseded"}
 REQUIRED = ("number", "kind", "title", "issuer", "signed", "in_force", "source")
 SUPERSEDED_FIELDS = {"by", "from", "extent"}
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # 84/2025/QH15, 55/2025/NĐ-CP, 05/2021/TT-TTCP, 351/2017/UBTVQH14, 18/2020/QĐ-TTg: a number, the
 # year, and the issuer's sign (capital first; "TTg" is written so). Dates (05/3/2020) have no
@@ -112,6 +112,7 @@ class Registry:
     path: str = ""
     # number_key -> number as written: documents cited whose dates are not verified yet
     unverified: dict[str, str] = field(default_factory=dict)
+    readable: bool = True  # False: the file could not be read at all (its error says why)
 
     def known(self, number: str) -> bool:
         key = number_key(number)
@@ -183,6 +184,7 @@ def parse_registry(text: str, path: str = REGISTRY_NAME) -> tuple[Registry, list
     text = nfc(text.replace("\r\n", "\n"))
     data = _load(text, reader)
     if data is None:
+        registry.readable = not reader.problems
         return registry, reader.problems
     entries = _read_documents(data.get("documents") or [], _node_lines(text, "documents"), registry, reader)
     _read_unverified(data.get("unverified") or [], _node_lines(text, "unverified"), registry, reader)
@@ -194,11 +196,10 @@ def parse_registry(text: str, path: str = REGISTRY_NAME) -> tuple[Registry, list
 def _load(text: str, reader: _Reader) -> dict[str, Any] | None:
     """The registry's YAML as a dict of its two sections, or None (reported, or empty)."""
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        reader.error(mark.line + 1 if mark is not None else 1, "legal-registry-yaml",
-                     f"the legal registry is not valid YAML ({getattr(error, 'problem', None) or error})")
+        data = load_yaml(text)
+    except YAMLError as error:
+        line, message = explain_yaml_error(error, text.split("\n"), 1, front_matter=False)
+        reader.error(line, "legal-registry-yaml", message)
         return None
     if data is None:
         return None
@@ -234,7 +235,13 @@ def _read_unverified(items: list[Any], lines: list[tuple[int, dict[str, int]]], 
     for index, number in enumerate(items):
         line = lines[index][0] if index < len(lines) else 1
         written = nfc(str(number)).strip()
-        if not NUMBER_RE.fullmatch(written):
+        if isinstance(number, dict):
+            reader.error(line, "legal-bad-number", (
+                "dưới 'unverified:' mỗi mục chỉ là một số hiệu; văn bản có ngày và nguồn thuộc 'documents:' "
+                "(chuyển nó lên trên 'unverified:') / under 'unverified:' an entry is a number only; a "
+                "document with its dates and source belongs under 'documents:' (move it above "
+                "'unverified:')"))
+        elif not NUMBER_RE.fullmatch(written):
             reader.error(line, "legal-bad-number",
                          f"'{written}' is not a document number as written in Vietnam (84/2025/QH15)")
         elif registry.known(written):

@@ -34,10 +34,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from mooc.formats.problem import ERROR, WARNING, Problem
-from mooc.text import fold, nfc
+from mooc.formats.source import YAMLError, decode, explain_yaml_error, load_yaml
+from mooc.text import fold
 
 PROGRAMS_DIR = "_chuong-trinh"
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -45,7 +44,6 @@ ID_RE = re.compile(rf"^{SLUG}$")
 KEYS = {"title": str, "code": str, "summary": str, "id": str, "previously": list}
 REQUIRED = ("title", "code", "summary")
 STEPS_HEADINGS = {"cac buoc", "steps", "lo trinh"}  # folded: "Các bước", "Lộ trình"
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 256 * 1024
 
 ITEM_RE = re.compile(r"^(\d{1,3})[.)]\s+(.*)$")
@@ -120,13 +118,11 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
     if len(raw) > MAX_BYTES:
         problems.error(1, "too-large", f"file is {len(raw) // 1024} KB; the limit is {MAX_BYTES // 1024} KB")
         return None, problems.items
-    try:
-        text = nfc(raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n"))
-    except UnicodeDecodeError as error:
-        problems.error(raw[: error.start].count(b"\n") + 1, "encoding",
-                       "the file is not UTF-8: save it as UTF-8")
+    decoded = decode(raw)
+    if decoded.text is None:
+        problems.error(decoded.line, "encoding", decoded.message)
         return None, problems.items
-    lines = text.split("\n")
+    lines = decoded.text.split("\n")
     meta, meta_lines, body_start = _front_matter(lines, problems)
     if meta is None:
         return None, problems.items
@@ -163,11 +159,10 @@ def _front_matter(lines: list[str], problems: _Problems) -> tuple[dict[str, Any]
         problems.error(1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
         return None, {}, 0
     try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        problems.error(mark.line + 2 if mark is not None else 2, "front-matter-yaml",
-                       f"front matter is not valid YAML: {getattr(error, 'problem', None) or error}")
+        meta = load_yaml("\n".join(lines[1:end]))
+    except YAMLError as error:
+        at, message = explain_yaml_error(error, lines[1:end], 2)
+        problems.error(at, "front-matter-yaml", message)
         return None, {}, 0
     if not isinstance(meta, dict):
         problems.error(2, "front-matter-yaml", "front matter must be 'key: value' lines")

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
 from mooc.formats.problem import ERROR, WARNING, Problem
 from mooc.formats.quiz_review import DEFAULT_POLICY, POLICIES
+from mooc.formats.source import DuplicateKeyError, YAMLError, explain_yaml_error, load_yaml
 from mooc.text import clean, fold, nfc
 
 __all__ = [
@@ -293,6 +292,13 @@ class _Fill:
     quote_open: bool = False  # the last line was part of the explanation
 
 
+def _stray(question: str) -> str:
+    return (f"đoạn này nằm sau câu hỏi '{question}', không thuộc câu hỏi nào và sẽ không hiện ra: lời giải "
+            "thích bắt đầu bằng '> ', câu hỏi mới bằng '## Câu hỏi? {#khoa}' / this text after question "
+            f"'{question}' belongs to no question and would be shown nowhere: an explanation starts with "
+            "'> ', a new question with '## Question? {#key}'")
+
+
 class _Parser:
     def __init__(self, text: str, path: str, line_offset: int) -> None:
         text = nfc(text).removeprefix("\ufeff")
@@ -332,26 +338,15 @@ class _Parser:
             return "", QuizSettings(), len(lines), None
         key_lines: dict[str, int] = {}
         for i in range(1, end):
-            m = _SETTING_LINE_RE.match(lines[i])
-            if m:
-                name = m["key"]
-                if name in key_lines:
-                    self.error(
-                        i,
-                        "duplicate-setting",
-                        f"setting '{name}' is set twice (lines {self.line_no(key_lines[name])} "
-                        f"and {self.line_no(i)})",
-                    )
-                else:
-                    key_lines[name] = i
+            if m := _SETTING_LINE_RE.match(lines[i]):
+                key_lines.setdefault(m["key"], i)
         self.key_lines = key_lines
         try:
-            data = yaml.safe_load("\n".join(lines[1:end]))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            index = min(1 + mark.line, end) if mark is not None else 0
-            problem = getattr(exc, "problem", None) or "cannot be read"
-            self.error(index, "front-matter-yaml", f"the front matter is not valid YAML: {problem}")
+            data = load_yaml("\n".join(lines[1:end]))
+        except YAMLError as exc:
+            line, message = explain_yaml_error(exc, lines[1:end], self.line_no(1))
+            code = "duplicate-setting" if isinstance(exc, DuplicateKeyError) else "front-matter-yaml"
+            self.error(line - self.line_no(0), code, message)
             return "", QuizSettings(), end + 1, None
         if data is None:
             data = {}
@@ -561,8 +556,8 @@ class _Parser:
         if fill.state == "explanation" and fill.quote_open and not self.in_code[i]:
             q.explanation.append(line.strip())
             return
-        if not fill.stray_run:
-            self.warn(i, "stray-text", f"text after question '{q.key or q.title}' belongs to no question")
+        if not fill.stray_run:  # an error: no trainee would ever see this text
+            self.error(i, "stray-text", _stray(q.key or q.title))
             fill.stray_run = True
         if fill.state == "explanation":
             fill.state = "after"
@@ -757,6 +752,22 @@ class _Parser:
 
     # --- whole file -----------------------------------------------------------------
 
+    def same_questions(self, questions: list[_Question]) -> None:
+        """A question written twice under two keys (pasted, or imported twice): a draw may ask
+        it twice in one attempt, and its results are split between the keys."""
+        seen: dict[str, _Question] = {}
+        for q in questions:
+            said = fold(" ".join([q.title, *q.body, *sorted(c.text for c in q.choices),
+                                  *sorted(text for _i, text in q.answers)]))
+            if said in seen:
+                first = seen[said]
+                self.warn(q.line, "duplicate-question", (
+                    f"câu hỏi '{q.key}' trùng nội dung với '{first.key}' (dòng {self.line_no(first.line)}): "
+                    f"xóa một câu / question '{q.key}' says the same as '{first.key}' (line "
+                    f"{self.line_no(first.line)}): a draw may ask it twice; delete one"))
+            else:
+                seen[said] = q
+
     def run(self) -> tuple[QuizSource | None, list[Problem]]:
         title, settings, start, draw_index = self.front_matter()
         intro, raw_questions = self.body(start)
@@ -776,6 +787,7 @@ class _Parser:
             source = self.finish(q, settings)
             if source is not None:
                 questions.append(source)
+        self.same_questions(raw_questions)
         if not raw_questions:
             index = min(start, len(self.lines) - 1)
             self.error(index, "no-questions", "the quiz has no questions ('## Question {#key}')")

@@ -100,10 +100,11 @@ def _staff_ids_of(obj: Enrolment) -> set[int]:
 def _collect(session: Session, _context: Any) -> None:
     """The people whose enrolments or roster row this flush wrote (the ORM's writes)."""
     ids: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    dirty = session.dirty  # worked out once: asked per object, it made a flush of n changed rows n² long
+    for obj in (*session.new, *dirty, *session.deleted):
         if not isinstance(obj, Enrolment | Staff):
             continue
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+        if obj in dirty and not session.is_modified(obj, include_collections=False):
             continue
         if isinstance(obj, Enrolment):
             ids |= _staff_ids_of(obj)

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 
 from mooc import clock, mail
 from mooc.auth import audit, backends, passwords, recovery, second_factor, sessions, tokens
-from mooc.auth.models import LoginThrottle, Permission, Role, User
+from mooc.auth.models import Permission, Role, User
 from mooc.auth.tokens import TokenPurpose
 from mooc.config import settings
 from mooc.extensions import db
@@ -63,12 +63,13 @@ def send_reset_link(actor: User, staff: Staff) -> User:
 
 
 def unlock(actor: User, staff: Staff) -> User:
-    """Forget the account's failed sign-ins, so the lock ends now."""
+    """Forget the account's failed sign-ins, so the lock of its passwords ends now (the one lock an
+    account has, whatever names were typed for it: passwords.lock_key)."""
     user = _account(actor, staff)
-    email = passwords.normalise_email(user.email)
-    if not passwords.email_locked(email, clock.now()):
+    key = passwords.lock_key(user)
+    if passwords.lock_ends(key, clock.now()) is None:
         raise AccountError("not_locked")
-    db.session.execute(sa.delete(LoginThrottle).where(LoginThrottle.email == email))
+    passwords.forget_failures(key)
     audit.record("account.unlocked", actor=actor, target=user.email, staff_code=staff.staff_code)
     db.session.flush()
     return user

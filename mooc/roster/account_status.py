@@ -1,5 +1,6 @@
 """Whether each person on the roster can sign in: no account, invited (no way in yet: no
-password chosen), active, locked (too many failed sign-ins, for now) or disabled.
+password chosen), active, password paused or locked (too many wrong passwords, for now), or
+disabled.
 
 An active account has a way in (``way_in()``; ``ways_of()`` in Python) when it has a password kept
 on the platform that its role may use (backends.may_use_local_password), or when a ministry
@@ -8,6 +9,12 @@ find the person on the roster by staff code (everyone has one) or by e-mail (tho
 on the roster) and let any active account in, whatever its local password. So with a directory
 a person without a password here is "Can sign in", not "Invited"; without one, only a password
 lets anyone in.
+
+Too many wrong passwords for the account lock its passwords for a while (passwords.lock_key:
+whatever name was typed for it): the sign-in form refuses them, its own password and the
+directory's alike. The OpenID provider's button checks no password here and stays open. So a
+locked account that the provider finds is "Can sign in (password paused)", and counts as able
+to sign in; one it does not find is "Locked" and cannot (``open_ways()``).
 
 One definition for every list that shows it (roster, overdue list, digests, reports, exports,
 reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python; the
@@ -23,7 +30,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from mooc import clock
-from mooc.auth import backends
+from mooc.auth import backends, passwords
 from mooc.auth.models import LoginThrottle, Role, User
 from mooc.database import chunks
 from mooc.extensions import db
@@ -35,6 +42,7 @@ class AccountStatus(enum.StrEnum):
     NONE = "none"
     INVITED = "invited"
     ACTIVE = "active"
+    PASSWORD_PAUSED = "password_paused"  # noqa: S105 (a status) locked, but the provider's button is open
     LOCKED = "locked"
     DISABLED = "disabled"
 
@@ -44,19 +52,27 @@ class AccountStatus(enum.StrEnum):
 
     @property
     def can_sign_in(self) -> bool:
-        """Only an active account can sign in now; every other status counts as "cannot"."""
-        return self is AccountStatus.ACTIVE
+        """An active account whose password is not locked, or is but has a way in without it."""
+        return self in (AccountStatus.ACTIVE, AccountStatus.PASSWORD_PAUSED)
 
 
 LABELS = {
     AccountStatus.NONE: _l("No account"),
     AccountStatus.INVITED: _l("Invited"),
     AccountStatus.ACTIVE: _l("Can sign in"),
+    AccountStatus.PASSWORD_PAUSED: _l("Can sign in (password paused)"),
     AccountStatus.LOCKED: _l("Locked"),
     AccountStatus.DISABLED: _l("Disabled"),
 }
 
 CANNOT_SIGN_IN = tuple(status.value for status in AccountStatus if not status.can_sign_in)
+
+
+def _locked_keys(now: datetime | sa.BindParameter[datetime] | None) -> sa.Select:
+    """The keys (passwords.lock_key) of the accounts whose password is locked at ``now``."""
+    return (sa.select(LoginThrottle.email)
+            .where(LoginThrottle.email.is_not(None),
+                   LoginThrottle.locked_until > (clock.now() if now is None else now)))
 
 
 def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
@@ -70,28 +86,38 @@ def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
         (User.id.is_(None), AccountStatus.NONE.value),
         (User.active.is_(False), AccountStatus.DISABLED.value),
         (sa.not_(way_in()), AccountStatus.INVITED.value),
+        (sa.and_(locked, provider_way()), AccountStatus.PASSWORD_PAUSED.value),
         (locked, AccountStatus.LOCKED.value),
         else_=AccountStatus.ACTIVE.value,
     )
 
 
 def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.ColumnElement[bool]:
-    """``expression() == ACTIVE`` as a plain condition (same query shape: ``User`` outer-joined
-    by ``join()``), for counting over many people: the locked addresses are read once (an IN
-    list) instead of probed person by person, several times faster on a ministry's roster.
-    ``now`` may be a bound parameter (a statement built once, given the time when run)."""
-    locked = (sa.select(LoginThrottle.email)
-              .where(LoginThrottle.email.is_not(None),
-                     LoginThrottle.locked_until > (clock.now() if now is None else now)))
+    """``expression()`` is ACTIVE or PASSWORD_PAUSED, as a plain condition (same query shape:
+    ``User`` outer-joined by ``join()``), for counting over many people: the locked addresses are
+    read once (an IN list) instead of probed person by person, several times faster on a
+    ministry's roster. ``now`` may be a bound parameter (a statement built once, given the time
+    when run)."""
     return sa.and_(User.id.is_not(None), User.active.is_(True), way_in(),
-                   sa.func.lower(User.email).not_in(locked))
+                   sa.or_(sa.func.lower(User.email).not_in(_locked_keys(now)), provider_way()))
 
 
 class Way(enum.StrEnum):
     """A way an account signs in."""
 
     PASSWORD = "password"  # noqa: S105 (a name) a password kept on the platform, its role may use it
-    DIRECTORY = "directory"  # the ministry account: the directory's password or the provider's button
+    DIRECTORY = "directory"  # the ministry account's password, on the sign-in form (LDAP)
+    PROVIDER = "provider"  # the ministry account, at the OpenID provider (its button): no password here
+
+
+PASSWORD_WAYS = frozenset({Way.PASSWORD, Way.DIRECTORY})  # what the sign-in lock pauses
+
+
+def _found_by(by: str | None) -> sa.ColumnElement[bool]:
+    """Whether a directory that finds people ``by`` staff code or e-mail finds this person."""
+    if by is None:
+        return sa.false()
+    return sa.true() if by == "staff_code" else Staff.email.is_not(None)
 
 
 def way_in(ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
@@ -103,9 +129,17 @@ def way_in(ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
     if ways.local_roles is not None:
         password = sa.and_(password, User.role.in_([role for role in Role if role in ways.local_roles]))
     # A directory finds everyone by staff code, and by e-mail those who have one on the roster.
-    found = [sa.true() if by == "staff_code" else Staff.email.is_not(None)
-             for by in sorted(ways.directory_by)]
-    return sa.or_(password, *found)
+    return sa.or_(password, _found_by(ways.directory_by), _found_by(ways.provider_by))
+
+
+def provider_way(ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
+    """Whether the OpenID provider finds the person (the SQL form of ``Way.PROVIDER in ways_of()``):
+    the way in that the sign-in lock does not pause."""
+    return _found_by((ways or backends.ways_in()).provider_by)
+
+
+def _finds(by: str | None, staff: Staff) -> bool:
+    return by == "staff_code" or (by == "email" and staff.email is not None)
 
 
 def ways_of(user: User, staff: Staff, ways: backends.WaysIn | None = None) -> frozenset[Way]:
@@ -115,9 +149,26 @@ def ways_of(user: User, staff: Staff, ways: backends.WaysIn | None = None) -> fr
     found = set()
     if user.password_hash is not None and (ways.local_roles is None or user.role in ways.local_roles):
         found.add(Way.PASSWORD)
-    if "staff_code" in ways.directory_by or ("email" in ways.directory_by and staff.email is not None):
+    if _finds(ways.directory_by, staff):
         found.add(Way.DIRECTORY)
+    if _finds(ways.provider_by, staff):
+        found.add(Way.PROVIDER)
     return frozenset(found)
+
+
+def password_lock_ends(user: User, now: datetime | None = None) -> datetime | None:
+    """When the lock of the account's passwords ends, if it holds (passwords.lock_key)."""
+    return passwords.lock_ends(passwords.lock_key(user), now or clock.now())
+
+
+def open_ways(user: User, staff: Staff, now: datetime | None = None,
+              ways: backends.WaysIn | None = None) -> frozenset[Way]:
+    """The ways that let ``user`` in at ``now``: ``ways_of()`` without the password ways while
+    the account's lock holds. Empty for a disabled account. The Python form of ``signs_in()``."""
+    if not user.active:
+        return frozenset()
+    found = ways_of(user, staff, ways)
+    return found - PASSWORD_WAYS if password_lock_ends(user, now) is not None else found
 
 
 def join(query: sa.Select) -> sa.Select:

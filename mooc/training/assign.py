@@ -25,6 +25,7 @@ from mooc.progress import ASSIGNING, SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.roster.scope import require_staff
 from mooc.roster.units import subtrees
+from mooc.training.holders import release, stronger
 from mooc.training.models import (
     AssignmentRule,
     Enrolment,
@@ -37,6 +38,7 @@ from mooc.training.models import (
 )
 
 RENEWAL_LEAD_DAYS = 30  # a renewal cycle opens this long before the certificate expires
+OPEN_STATES = (EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)  # a cycle not finished
 
 
 def add_months(day: date, months: int) -> date:
@@ -172,14 +174,16 @@ def _latest_cycles(course_id: int, staff_ids: Collection[int] | None) -> dict[in
 def rules_by_target(target: str, enrolments: Any, target_ids: set[int] | None,
                     staff_ids: set[int] | None) -> dict[int, list[AssignmentRule]]:
     """Target id -> its active rules, for the rules whose ``target`` ("course_id" or
-    "program_id") is set (only ``target_ids``, if given); a target with open rule enrolments
-    (rows of ``enrolments``, of ``staff_ids`` if given) but no active rule any more is listed
-    with none, so that what is left of it closes."""
+    "program_id") is set (only ``target_ids``, if given); a target with open enrolments a rule
+    holds (rows of ``enrolments``, of ``staff_ids`` if given: the rule's, or a manager's the
+    rule also requires) but no active rule any more is listed with none, so that what is left
+    of it is let go."""
     rule_target = getattr(AssignmentRule, target)
     enrolment_target = getattr(enrolments, target)
     active = sa.select(AssignmentRule).where(AssignmentRule.active.is_(True), rule_target.is_not(None))
     open_targets = sa.select(enrolment_target).distinct().where(
-        enrolments.source == EnrolmentSource.RULE, enrolments.closed_at.is_(None))
+        sa.or_(enrolments.source == EnrolmentSource.RULE, enrolments.rule_id.is_not(None)),
+        enrolments.closed_at.is_(None))
     if target_ids is not None:
         active = active.where(rule_target.in_(target_ids))
         open_targets = open_targets.where(enrolment_target.in_(target_ids))
@@ -224,14 +228,11 @@ def _apply_course(
     changed: dict[Enrolment, set[str]] = {}
     renewing: list[tuple[Enrolment, AssignmentRule]] = []
     for staff_id, covering in covered.items():
-        current = latest.get(staff_id)
-        if _adopted_from_program(current, covering[0], changed):
-            continue
-        _cover(report, staff_id, course_id, covering, current, today, changed, renewing)
+        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today, changed, renewing)
     write_enrolments(changed)
     _renew(report, course_id, renewing, today)
     if staff_ids is None or staff_ids:
-        report.closed_ids = _close_uncovered(course_id, staff_ids, covered)
+        report.closed_ids = _release_uncovered(course_id, staff_ids, covered, today)
         report.closed += len(report.closed_ids)
     db.session.flush()
     return report
@@ -255,32 +256,59 @@ def _cover(
     changed: dict[Enrolment, set[str]],
     renewing: list[tuple[Enrolment, AssignmentRule]],
 ) -> None:
-    """One person the rules ``covering`` cover (in id order): enrol, reopen or renew as their
-    latest cycle needs, by the first of them. What changes in their latest cycle is noted in
-    ``changed`` (written set-based by the caller); a renewal is left to ``_renew``."""
+    """One person the rules ``covering`` cover (in id order): enrol, hold, reopen or renew as
+    their latest cycle needs, by the first of them (``holders``: whose a shared cycle is). What
+    changes in their latest cycle is noted in ``changed`` (written set-based by the caller); a
+    renewal is left to ``_renew``."""
     rule = covering[0]
-    if (current is not None and current.closed_at is None and current.source == EnrolmentSource.RULE
-            and current.rule_id not in {other.id for other in covering}):
-        # its rule was switched off, or edited so that it no longer covers the person:
-        # another rule that covers them adopts the enrolment (due date unchanged)
-        current.rule_id = rule.id
-        changed.setdefault(current, set()).add("rule_id")
-    if current is None or current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
-        if current is not None:  # covered again after moving away: reopen that cycle
-            current.closed_at = None
-            current.rule_id = rule.id
-            changed.setdefault(current, set()).update(("closed_at", "rule_id"))
-            return
+    if current is None:
         _open(staff_id, course_id, 1, rule, today, due_date(RuleDraft.of(rule), today))
         report.enrolled += 1
         report.enrolled_ids.append(staff_id)
-    elif (
-        current.state == EnrolmentState.COMPLETED
-        and rule.renew_months
-        and current.expires_on
-        and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)
-    ):
+        return
+    if current.closed_at is None:
+        _hold(current, covering, today, changed)
+    elif current.state != EnrolmentState.COMPLETED:  # covered again (moved back, or another source closed it)
+        _take(current, rule, today, changed, reopening=True)
+        return
+    if (current.state == EnrolmentState.COMPLETED and rule.renew_months and current.expires_on
+            and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)):
         renewing.append((current, rule))
+
+
+def _hold(current: Enrolment, covering: list[AssignmentRule], today: date,
+          changed: dict[Enrolment, set[str]]) -> None:
+    """A rule of ``covering`` holds the person's open cycle: one the trainee joined or a programme
+    opened becomes the rule's (``_take``); a manager's stays theirs and notes the rule; a rule's
+    that another rule no longer holds (switched off, or edited so that it no longer covers the
+    person) is adopted by the first that does (due date unchanged). A rule's is required (one an
+    earlier version left optional: a programme's option a rule reopened, migration a1e7c3b5d9f2)."""
+    rule, unfinished = covering[0], current.state in OPEN_STATES
+    holds = current.source == EnrolmentSource.RULE or current.source == EnrolmentSource.MANUAL and unfinished
+    if unfinished and stronger(EnrolmentSource.RULE, current.source):
+        _take(current, rule, today, changed)
+        return
+    if holds and current.rule_id not in {other.id for other in covering}:
+        current.rule_id = rule.id
+        changed.setdefault(current, set()).add("rule_id")
+    if current.source == EnrolmentSource.RULE and not current.required:
+        current.required = True
+        changed.setdefault(current, set()).add("required")
+
+
+def _take(current: Enrolment, rule: AssignmentRule, today: date, changed: dict[Enrolment, set[str]], *,
+          reopening: bool = False) -> None:
+    """The cycle is the rule's: required (a direct requirement is never locked by a programme's
+    order), due by the rule from today; an open one taken over keeps its due date if earlier."""
+    rule_due = due_date(RuleDraft.of(rule), today)
+    keeps = not reopening and current.due_on is not None and current.due_on < rule_due
+    current.source, current.rule_id, current.program_id = EnrolmentSource.RULE, rule.id, None
+    current.required, current.due_on = True, current.due_on if keeps else rule_due
+    keys = changed.setdefault(current, set())
+    keys.update(("source", "rule_id", "program_id", "required", "due_on"))
+    if reopening:
+        current.closed_at = None
+        keys.add("closed_at")
 
 
 def _renew(report: AssignReport, course_id: int, renewing: list[tuple[Enrolment, AssignmentRule]],
@@ -300,19 +328,6 @@ def _renew(report: AssignReport, course_id: int, renewing: list[tuple[Enrolment,
         report.renewed += 1
 
 
-def _adopted_from_program(current: Enrolment | None, rule: AssignmentRule,
-                          changed: dict[Enrolment, set[str]]) -> bool:
-    """A course a programme's step opened, now required directly: the rule adopts it (a direct
-    requirement is never locked by the programme's order); due by the earlier date."""
-    if current is None or current.closed_at is not None or current.source != EnrolmentSource.PROGRAM:
-        return False
-    current.source, current.rule_id, current.required = EnrolmentSource.RULE, rule.id, True
-    rule_due = due_date(RuleDraft.of(rule), current.assigned_on)
-    current.due_on = min(current.due_on, rule_due) if current.due_on is not None else rule_due
-    changed.setdefault(current, set()).update(("source", "rule_id", "required", "due_on"))
-    return True
-
-
 def covered_by(rules: list[AssignmentRule],
                staff_ids: Collection[int] | None) -> dict[int, list[AssignmentRule]]:
     """Staff id -> the rules that cover them, in id order (the first one enrols them); of
@@ -326,28 +341,34 @@ def covered_by(rules: list[AssignmentRule],
     return covered
 
 
-def _close_uncovered(course_id: int, staff_ids: set[int] | None,
-                     covered: dict[int, list[AssignmentRule]]) -> list[int]:
-    """Close the rule enrolments still open for people no active rule covers any more (moved
-    out, or the rule was switched off or narrowed): no longer required. People who left are
-    not touched: their history stays, and reports leave them out. Returns whose were closed."""
+def _release_uncovered(course_id: int, staff_ids: set[int] | None,
+                       covered: dict[int, list[AssignmentRule]], today: date) -> list[int]:
+    """The open, unfinished cycles a rule held for people no active rule covers any more (moved
+    out, or the rule was switched off or narrowed) let the rule go (``holders.release``): a
+    manager's stays theirs, one a programme of the person still holds becomes the programme's,
+    and the others close: no longer required. People who left are not touched: their history
+    stays, and reports leave them out. Returns whose were closed."""
     stmt = (
         sa.select(Enrolment)
         .join(Staff, Staff.id == Enrolment.staff_id)
         .where(
             Enrolment.course_id == course_id,
-            Enrolment.source == EnrolmentSource.RULE,
+            sa.or_(Enrolment.source == EnrolmentSource.RULE,
+                   sa.and_(Enrolment.source == EnrolmentSource.MANUAL, Enrolment.rule_id.is_not(None))),
             Enrolment.closed_at.is_(None),
             Staff.status != StaffStatus.LEFT,
-            Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]),
+            Enrolment.state.in_(OPEN_STATES),
         )
     )
-    closing = [enrolment for whose in chunked_in(Enrolment.staff_id, named(staff_ids))
-               for enrolment in db.session.scalars(stmt.where(whose)) if enrolment.staff_id not in covered]
+    going = [enrolment for whose in chunked_in(Enrolment.staff_id, named(staff_ids))
+             for enrolment in db.session.scalars(stmt.where(whose)) if enrolment.staff_id not in covered]
+    changed: dict[Enrolment, set[str]] = {}
+    closing = release(going, today, changed)
     now = clock.now()
     for enrolment in closing:
         enrolment.closed_at = now
-    write_enrolments({enrolment: {"closed_at"} for enrolment in closing})
+        changed.setdefault(enrolment, set()).add("closed_at")
+    write_enrolments(changed)
     return [enrolment.staff_id for enrolment in closing]
 
 
@@ -413,12 +434,13 @@ def enrol(
     current = _latest_cycles(course_id, {staff.id}).get(staff.id)
     if current is not None and current.closed_at is None and current.state != EnrolmentState.COMPLETED:
         if source == EnrolmentSource.MANUAL and not current.required:
-            current.required, current.source, current.due_on = True, source, due_on  # optional -> required
+            # optional (joined, or a programme's option) -> the manager's, required
+            current.required, current.source, current.due_on, current.program_id = True, source, due_on, None
             return current
         raise EnrolError("already")
     cycle = 1 if current is None else current.cycle + 1
     if current is not None and current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
-        current.closed_at = None
+        current.closed_at, current.rule_id, current.program_id = None, None, None  # reopened: theirs alone
         current.source, current.required, current.due_on = source, source != EnrolmentSource.SELF, due_on
         return current
     enrolment = _open(staff.id, course_id, cycle, None, today, due_on, source)

@@ -32,23 +32,8 @@ def render_program_certificate(certificate: ProgramCertificate, verify_url: str,
     """A programme's certificate: as a course's, with the courses the person completed in it."""
     pdf = _page(certificate.code, organisation, "hoàn thành chương trình bồi dưỡng")
     width = pdf.w
-    pdf.set_text_color(*INK)
-    pdf.set_y(68)
-    pdf.set_font("DejaVu", "", 13)
-    pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "B", 24)
-    pdf.cell(0, 13, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
-    who = _holder_details(certificate)
-    if who:
-        pdf.set_font("DejaVu", "", 11)
-        pdf.set_text_color(*MUTED)
-        pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
-        pdf.set_text_color(*INK)
-    pdf.set_font("DejaVu", "", 13)
-    pdf.cell(0, 8, "đã hoàn thành chương trình", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "B", 17)
-    pdf.set_x(30)
-    pdf.multi_cell(width - 60, 9, certificate.program_title, align="C", new_x="LMARGIN", new_y="NEXT")
+    _holder_and_title(pdf, certificate, "đã hoàn thành chương trình", certificate.program_title,
+                      top=68, name_height=13)
     if courses:
         pdf.set_font("DejaVu", "", 10)
         pdf.set_text_color(*MUTED)
@@ -107,14 +92,16 @@ def _frame_and_heading(pdf: FPDF, organisation: str, what: str) -> None:
     pdf.cell(0, 8, what, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
-    width = pdf.w
+def _holder_and_title(pdf: FPDF, certificate: Certificate | ProgramCertificate, done: str, title: str,
+                      *, top: float, name_height: float) -> None:
+    """"Chứng nhận Ông/Bà", the holder's name and details, ``done`` ("đã hoàn thành ...") and
+    the course's or programme's ``title``, centred from ``top``."""
     pdf.set_text_color(*INK)
-    pdf.set_y(70)
+    pdf.set_y(top)
     pdf.set_font("DejaVu", "", 13)
     pdf.cell(0, 8, "Chứng nhận Ông/Bà", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 24)
-    pdf.cell(0, 14, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, name_height, certificate.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
     who = _holder_details(certificate)
     if who:
         pdf.set_font("DejaVu", "", 11)
@@ -122,11 +109,15 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
         pdf.cell(0, 6, who, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "", 13)
-    pdf.cell(0, 8, "đã hoàn thành khóa học", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, done, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "B", 17)
     pdf.set_x(30)
-    pdf.multi_cell(width - 60, 9, certificate.course_title, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(pdf.w - 60, 9, title, align="C", new_x="LMARGIN", new_y="NEXT")
 
+
+def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
+    _holder_and_title(pdf, certificate, "đã hoàn thành khóa học", certificate.course_title,
+                      top=70, name_height=14)
     pdf.set_font("DejaVu", "", 12)
     pdf.ln(3)
     completed = certificate.enrolment.completed_at if certificate.enrolment else certificate.issued_at

@@ -236,7 +236,7 @@ class ProgramStep(Model):
 
 class ProgramEnrolment(CreatedAt, Model):
     """A person's cycle of a programme. Its steps' progress is read from the person's course
-    enrolments (``programs.step_states``); ``steps_done``/``steps_required`` keep the count
+    enrolments (``steps.step_states``); ``steps_done``/``steps_required`` keep the count
     the reports read, written by ``programs.advance`` each time it looks."""
 
     __tablename__ = "program_enrolments"

@@ -17,8 +17,8 @@ from mooc.extensions import db
 from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.models import Program, ProgramCertificate, ProgramEnrolment
-from mooc.training.programs import StepState, StepStatus, step_states, valid_completions
 from mooc.training.status import held_to_due_dates
+from mooc.training.steps import StepState, StepStatus, step_states, valid_completions
 
 
 class ProgramStatus(enum.StrEnum):

@@ -14,7 +14,11 @@ A step is *open* when it does not wait for the step before it (``after_previous`
 is done; otherwise *locked*. ``advance()`` enrols the person in the courses of open steps as
 they become available (source ``program``; one-course steps required and due with the
 programme, the options of a choice optional), counts the steps done, and completes the
-programme (with its certificate) when every step that is not optional is done.
+programme (with its certificate) when every step that is not optional is done. A course cycle
+another source holds too is shared, never doubled (``holders``: a rule's or a manager's stays
+theirs; a closed one the programme reopens becomes the programme's); a course the programme
+lets go (its cycle closed, an option left untaken) passes to another programme of the person
+that holds it, or closes.
 
 Locking is enforced by the server: ``lock_reason()`` answers ``events.course_locked`` (the
 lesson pages, mark-done and the quizzes ask it). A course is locked for a person only when
@@ -24,7 +28,6 @@ a direct requirement (a rule's, a manager's enrolment) or a completion is never 
 
 from __future__ import annotations
 
-import enum
 import functools
 import secrets
 from collections import defaultdict
@@ -44,6 +47,7 @@ from mooc.i18n import gettext as _
 from mooc.progress import SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.training.assign import (
+    OPEN_STATES,
     RENEWAL_LEAD_DAYS,
     AssignReport,
     RuleDraft,
@@ -54,6 +58,7 @@ from mooc.training.assign import (
     rules_by_target,
     write_enrolments,
 )
+from mooc.training.holders import hand_to_programme, programme_holds, release
 from mooc.training.models import (
     AssignmentRule,
     Certificate,
@@ -68,89 +73,9 @@ from mooc.training.models import (
     program_step_courses,
     supersede_earlier_of,
 )
+from mooc.training.steps import StepState, StepStatus, counts, ids_or_select, step_states, valid_completions
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # as course certificates: no 0/O, 1/I
-
-
-class StepStatus(enum.StrEnum):
-    DONE = "done"
-    OPEN = "open"
-    LOCKED = "locked"
-
-
-@dataclass
-class StepState:
-    number: int  # 1, 2...
-    step: ProgramStep
-    status: StepStatus
-    done_course_ids: set[int] = field(default_factory=set)
-
-    @property
-    def course_ids(self) -> list[int]:
-        return [course.id for course in self.step.courses]
-
-
-def cycle_start(enrolment: ProgramEnrolment) -> datetime | None:
-    """A renewal cycle counts only the completions since it began; a first cycle, any valid one."""
-    if enrolment.cycle <= 1:
-        return None
-    return clock.start_of(enrolment.assigned_on)
-
-
-def valid_completions(staff_ids: Collection[int] | sa.Select, course_ids: set[int],
-                      today: date | None = None) -> dict[int, list[tuple[int, datetime]]]:
-    """staff id -> [(course id, completed at)] of their completions still valid today, for
-    ``staff_ids``: ids (one query per ``database.CHUNK`` of them) or a select of staff ids (one
-    query: everyone it names, never sent as a list)."""
-    if not course_ids:
-        return {}
-    today = today or clock.today()
-    completed = sa.and_(Enrolment.state == EnrolmentState.COMPLETED, Enrolment.completed_at.is_not(None),
-                        sa.or_(Enrolment.expires_on.is_(None), Enrolment.expires_on >= today),
-                        Certificate.revoked_at.is_(None))
-    exempt = sa.and_(Enrolment.state == EnrolmentState.EXEMPT, Enrolment.closed_at.is_(None))
-    statement = (
-        sa.select(Enrolment.staff_id, Enrolment.course_id,
-                  sa.func.coalesce(Enrolment.completed_at, Enrolment.updated_at))
-        .outerjoin(Certificate, Certificate.enrolment_id == Enrolment.id)
-        .where(Enrolment.course_id.in_(course_ids), sa.or_(completed, exempt)))
-    out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
-    for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids)):
-        for staff_id, course_id, completed_at in db.session.execute(statement.where(whose)):
-            if completed_at is not None:
-                out[staff_id].append((course_id, completed_at))
-    return out
-
-
-def _sorted(staff_ids: Collection[int] | sa.Select) -> list[int] | sa.Select:
-    return staff_ids if isinstance(staff_ids, sa.Select) else sorted(staff_ids)
-
-
-def step_states(program: Program, enrolment: ProgramEnrolment | None,
-                completions: list[tuple[int, datetime]]) -> list[StepState]:
-    """Each step of ``program`` for a person with these valid completions (``enrolment``: their
-    cycle, for a renewal's start; None: any completion counts)."""
-    since = cycle_start(enrolment) if enrolment is not None else None
-    done = {course_id for course_id, at in completions if since is None or at >= since}
-    states: list[StepState] = []
-    previous_done = True
-    for number, step in enumerate(program.steps, start=1):
-        have = {course.id for course in step.courses} & done
-        if len(have) >= step.pick:
-            status = StepStatus.DONE
-        elif step.after_previous and not previous_done:
-            status = StepStatus.LOCKED
-        else:
-            status = StepStatus.OPEN
-        previous_done = status == StepStatus.DONE
-        states.append(StepState(number, step, status, have))
-    return states
-
-
-def counts(states: list[StepState]) -> tuple[int, int]:
-    """(required steps done, required steps)."""
-    required = [state for state in states if not state.step.optional]
-    return sum(state.status == StepStatus.DONE for state in required), len(required)
 
 
 # --- rules: who must follow which programme ---------------------------------------------------------
@@ -304,19 +229,36 @@ class _Writes:
     cycles: dict[ProgramEnrolment, set[str]] = field(default_factory=dict)  # loaded programme cycles
     superseded: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))  # course -> people
     new: list[Enrolment] = field(default_factory=list)  # course cycles opened
+    untaken: list[tuple[Enrolment, int]] = field(default_factory=list)  # options a done step lets go
     now: datetime = field(default_factory=clock.now)  # when options left untaken close
 
     def course(self, enrolment: Enrolment, *keys: str) -> None:
         self.courses.setdefault(enrolment, set()).update(keys)
 
     def send(self) -> None:
-        """The changes, then the earlier cycles superseded, then the new cycles added (flushed
-        after: one latest cycle per person and course)."""
+        """The changes, then the options let go (asking what the database holds, so after the
+        changes: nothing left for a flush to send row by row), then the earlier cycles
+        superseded, then the new cycles added (flushed after: one latest cycle per person and
+        course)."""
         write_enrolments(self.courses)
         write_changed(db.session, ProgramEnrolment, self.cycles)
+        self._let_untaken_go()
         for course_id, staff_ids in sorted(self.superseded.items()):
             supersede_earlier_of(course_id, staff_ids)
         db.session.add_all(self.new)
+
+    def _let_untaken_go(self) -> None:
+        """The options let go that are still the programme's untouched option (no other programme
+        of the person took them meanwhile): each passes to another programme that holds it
+        (``holders.release``), or closes."""
+        going = [option for option, program_id in self.untaken
+                 if option.source == EnrolmentSource.PROGRAM and option.program_id == program_id
+                 and not option.required and option.closed_at is None]
+        changed: dict[Enrolment, set[str]] = {}
+        for option in release(going, clock.today(), changed):
+            option.closed_at = self.now
+            changed.setdefault(option, set()).add("closed_at")
+        write_enrolments(changed)
 
 
 def _advance_one(enrolment: ProgramEnrolment, program: Program, completions: list[tuple[int, datetime]],
@@ -383,7 +325,7 @@ def _latest_course_cycles(staff_ids: Collection[int] | sa.Select,
     if not course_ids:
         return {}
     stmt = sa.select(Enrolment).where(Enrolment.course_id.in_(course_ids), Enrolment.latest.is_(True))
-    return {(e.staff_id, e.course_id): e for whose in chunked_in(Enrolment.staff_id, _sorted(staff_ids))
+    return {(e.staff_id, e.course_id): e for whose in chunked_in(Enrolment.staff_id, ids_or_select(staff_ids))
             for e in db.session.scalars(stmt.where(whose))}
 
 
@@ -439,7 +381,8 @@ def _take_over(current: Enrolment, enrolment: ProgramEnrolment, required: bool, 
 def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
                            latest: dict[tuple[int, int], Enrolment], writes: _Writes) -> None:
     """A choice step done ("1 of: A, B", A completed): the options the programme opened that the
-    person never started close, so they leave their list; one they started stays theirs."""
+    person never started are let go (``_Writes.send``: they close, so they leave their list,
+    unless another programme of theirs holds them); one they started stays theirs."""
     if len(state.step.courses) <= state.step.pick:
         return
     for course in state.step.courses:
@@ -447,8 +390,7 @@ def _close_untaken_options(enrolment: ProgramEnrolment, state: StepState,
         if (course.id not in state.done_course_ids and option is not None and option.closed_at is None
                 and option.source == EnrolmentSource.PROGRAM and option.program_id == enrolment.program_id
                 and not option.required and option.state == EnrolmentState.NOT_STARTED):
-            option.closed_at = writes.now
-            writes.course(option, "closed_at")
+            writes.untaken.append((option, enrolment.program_id))
 
 
 def complete(enrolment: ProgramEnrolment, program: Program) -> ProgramCertificate:
@@ -525,21 +467,43 @@ def _draw_code() -> str:
 
 def close_program_courses(enrolments: list[ProgramEnrolment], now: datetime | None = None) -> None:
     """Programme cycles closed (nobody requires them any more): the courses they opened and the
-    person has not finished close too, at ``now`` (by default, now). One UPDATE per programme
-    and ``database.CHUNK`` of people, whatever their number."""
+    person has not finished are let go: those another programme of the person holds pass to it
+    (``holders``), the others close at ``now`` (by default, now). A few statements per
+    programme and ``database.CHUNK`` of people, whatever their number."""
     now = now or clock.now()
     people: dict[int, set[int]] = defaultdict(set)
     for enrolment in enrolments:
         people[enrolment.program_id].add(enrolment.staff_id)
+    _hand_over_held(people)
     for program_id, staff_ids in sorted(people.items()):
         for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids)):
             db.session.execute(
-                sa.update(Enrolment).where(
-                    whose, Enrolment.program_id == program_id,
-                    Enrolment.source == EnrolmentSource.PROGRAM, Enrolment.closed_at.is_(None),
-                    Enrolment.state.in_([EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS]))
+                sa.update(Enrolment).where(whose, *_opened_by(program_id))
                 .values(closed_at=now), execution_options={"synchronize_session": "fetch"})
     events.touched({e.staff_id for e in enrolments})
+
+
+def _opened_by(program_id: int) -> list[sa.ColumnElement[bool]]:
+    """A course cycle the programme opened that is open and not finished."""
+    return [Enrolment.program_id == program_id, Enrolment.source == EnrolmentSource.PROGRAM,
+            Enrolment.closed_at.is_(None), Enrolment.state.in_(OPEN_STATES)]
+
+
+def _hand_over_held(people: dict[int, set[int]]) -> None:
+    """Of the courses these programmes (id -> their people) opened, those another programme of
+    the person holds pass to it, on its terms. Read as columns (a switch-off closes thousands,
+    of which few are held elsewhere); only those held are loaded and written."""
+    rows = [row for program_id, staff_ids in sorted(people.items())
+            for whose in chunked_in(Enrolment.staff_id, sorted(staff_ids))
+            for row in db.session.execute(sa.select(Enrolment.id, Enrolment.staff_id, Enrolment.course_id)
+                                          .where(whose, *_opened_by(program_id)))]
+    holds = programme_holds({(row.staff_id, row.course_id) for row in rows}, clock.today())
+    held = sorted(row.id for row in rows if (row.staff_id, row.course_id) in holds)
+    changed: dict[Enrolment, set[str]] = {}
+    for chunk in chunks(held):
+        for course in db.session.scalars(sa.select(Enrolment).where(Enrolment.id.in_(chunk))):
+            hand_to_programme(course, holds[(course.staff_id, course.course_id)], changed)
+    write_enrolments(changed)
 
 
 # --- locking ---------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 ``preview_update`` and ``preview_deactivation``).
 
 Each change re-applies the whole set of the course's active rules (``assign.apply_rules``
-with the course), so a change to one rule never closes what another rule still requires:
+with the course), so a change to one rule never closes what another source still requires:
 an open enrolment the changed rule no longer covers is adopted by another active rule that
-covers the person (its due date unchanged), and closed only when no active rule covers them.
+covers the person (its due date unchanged); else it stays with a manager who enrolled the
+person, or passes to a programme of theirs that holds the course (``holders``: its terms);
+it closes only when nothing holds it any more.
 
 An edit applies to the open enrolments of the rule as follows:
 
@@ -223,12 +225,14 @@ def _open_of_rule(rule: AssignmentRule) -> set[int]:
 
 def _kept_by_others(rule: AssignmentRule, rule_id: int, before: set[int]) -> set[int]:
     """Of ``before`` (the rule's open enrolments before the change: a ministry-wide rule's are
-    everyone's), those still open and now another rule's."""
+    everyone's), those still open and no longer the rule's: another rule's, or (a course's)
+    still held by a manager or a programme (``holders``)."""
     model: Any = ProgramEnrolment if rule.program_id is not None else Enrolment
     kept: set[int] = set()
     for chunk in chunks(sorted(before)):
         kept.update(db.session.scalars(sa.select(model.id).where(
-            model.id.in_(chunk), model.closed_at.is_(None), model.rule_id != rule_id)))
+            model.id.in_(chunk), model.closed_at.is_(None),
+            sa.or_(model.rule_id.is_(None), model.rule_id != rule_id))))
     return kept
 
 

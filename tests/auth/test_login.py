@@ -223,6 +223,32 @@ def test_the_session_cookie_is_sent_at_sign_in_not_with_every_page(make_app, mak
         assert not [c for c in page.headers.getlist("Set-Cookie") if c.startswith("mooc_session=")]
 
 
+def test_the_session_cookie_holds_no_fingerprint_of_the_browser(app, client, make_user):
+    """Flask-Login's session protection is off (the server-side session does its job), so the
+    hash of the client's address and user agent it would compare is neither computed nor kept
+    in the cookie."""
+    login(client, make_user().email)
+    with client.session_transaction() as session:
+        assert session.get("_id", "") == ""
+        assert session["_user_id"]
+    assert client.get("/").status_code == 200
+
+
+def test_a_new_secret_key_ends_old_cookies_unless_the_old_key_is_kept_as_a_fallback(app, make_user):
+    """The cookie's serializer is kept per secret: rotating ``SECRET_KEY`` takes effect on the
+    next request, and ``SECRET_KEY_FALLBACKS`` still reads cookies signed with the old one."""
+    client = app.test_client()
+    login(client, make_user().email)
+    assert client.get("/").status_code == 200
+    old = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "n" * 48
+    assert client.get("/").status_code == 302  # signed with a key no longer known: signed out
+    app.config["SECRET_KEY_FALLBACKS"] = [old]
+    assert client.get("/").status_code == 200
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get("/").status_code == 302
+
+
 @pytest.mark.parametrize("target, expected", [
     ("/account/password", "/account/password"),
     ("//evil.example/x", "/"),

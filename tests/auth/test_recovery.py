@@ -146,6 +146,25 @@ def test_password_reset_by_email_ends_other_sessions(app, make_user):
     assert _set_password(app.test_client(), path).status_code == 404  # used
 
 
+def test_a_password_set_by_link_lifts_the_lock_of_wrong_passwords(app, make_user):
+    """Someone who forgot their password tries it until the account is locked, then asks for a
+    link: the new password works at once (the link proved the mailbox), not 15 minutes later.
+    The lock of the client address is not lifted: that one guards against spraying."""
+    user = make_user(email="an@example.vn")
+    for _ in range(5):
+        login(app.test_client(), user.email, "not the password")
+    assert "khóa" in login(app.test_client(), user.email, TEST_PASSWORD).get_data(as_text=True)
+    visitor = app.test_client()
+    token = csrf_token(visitor, "/forgot")
+    visitor.post("/forgot", data={"csrf_token": token, "email": user.email})
+    assert _set_password(visitor, _link(_outbox(app)[0])).status_code == 302
+    assert login(app.test_client(), user.email, NEW_PASSWORD).status_code == 302
+    with app.app_context():
+        details = db.session.scalars(sa.select(AuditEvent.details)
+                                     .where(AuditEvent.action == "password.reset")).one()
+        assert details.get("lock_lifted") is True
+
+
 def test_a_reset_link_lasts_one_hour(app, make_user):
     make_user(email="an@example.vn")
     start = clock.now()

@@ -153,6 +153,17 @@ def test_wrong_codes_lock_the_code_step(app, client, make_user):
     assert type_code(client, code_of(secret)).status_code == 302 and signed_in(client)
 
 
+@pytest.mark.parametrize("typed", ["second-factor:{id}", "SECOND-FACTOR:{id}"])
+def test_a_name_typed_on_the_sign_in_form_never_locks_a_code_step(app, client, make_user, typed):
+    """Wrong passwords under a name nobody has count under that name, whatever it looks like: the
+    code step's own lock (its key holds the account's id) is out of reach of what is typed."""
+    user = make_user(role=Role.MANAGER)
+    for _ in range(6):
+        password_step(app.test_client(), typed.format(id=user.id), "not a password")
+    password_step(client, user.email)
+    assert type_code(client, code_of(stored_secret(app, user))).status_code == 302 and signed_in(client)
+
+
 def test_a_recovery_code_works_once(app, client, make_user):
     user = make_user(two_factor=False)
     enrol(app, user)

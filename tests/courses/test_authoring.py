@@ -184,8 +184,8 @@ def test_check_warns_when_a_change_of_identity_would_archive_progress(app, tree,
     runner = app.test_cli_runner()
     result = runner.invoke(args=["courses", "check", str(tree)])
     assert result.exit_code == 0  # a warning: renaming is allowed
-    assert "courses/luat/01-co-ban/02-nguyen-tac.md:1: warning: lesson 'co-ban/nguyen-tac' has progress " \
-           "from 1 trainee(s)" in result.output
+    assert "courses/luat/01-co-ban/02-nguyen-tac.md:1: warning: 1 học viên có tiến độ ở bài học " \
+           "'co-ban/nguyen-tac'" in result.output and "1 trainee(s) have progress on lesson" in result.output
     assert "previously: co-ban/nguyen-tac" in result.output and "[progress-archived]" in result.output
     # sync --dry-run says the same, writes nothing; sync prints it after its summary
     dry = runner.invoke(args=["courses", "sync", "--dry-run", str(tree)])
@@ -209,8 +209,8 @@ def test_check_warns_when_a_renamed_quiz_has_attempts(app, tree, make_user):
     (tree / "luat/01-co-ban/09-kiem-tra.quiz.md").rename(tree / "luat/01-co-ban/09-on-tap.quiz.md")
     result = app.test_cli_runner().invoke(args=["courses", "check", str(tree)])
     assert result.exit_code == 0, result.output
-    assert "courses/luat/01-co-ban/09-kiem-tra.quiz.md:1: warning: quiz 'co-ban/kiem-tra' has progress " \
-           "from 2 trainee(s)" in result.output
+    assert "courses/luat/01-co-ban/09-kiem-tra.quiz.md:1: warning: 2 học viên có tiến độ ở bài kiểm tra " \
+           "'co-ban/kiem-tra'" in result.output and "2 trainee(s) have progress on quiz" in result.output
 
 
 # --- silent loss: module introduction, renames ------------------------------------------------
@@ -232,7 +232,7 @@ def test_renaming_one_file_changes_only_that_file(app, tree):
     course.write_text(course.read_text().replace("code: LTT", "code: LTT2"))
     sync(app, tree)
     with app.app_context():
-        stamps = {(type(r).__name__, r.course.key, r.key): (r.updated_at, r.source_hash)
+        stamps = {(type(r).__name__, r.course.key, r.key): (r.position, r.source_hash)
                   for model in (Lesson, Quiz) for r in db.session.scalars(sa.select(model))}
         modules = {(m.course_id, m.key): m.source_hash for m in db.session.scalars(sa.select(Module))}
         assert len(stamps) == 6 and len(modules) == 4
@@ -242,7 +242,7 @@ def test_renaming_one_file_changes_only_that_file(app, tree):
     assert report.changed == ["lesson luat/nang-cao/quy-trinh"], report.lines()
     assert report.rendered == 0  # its text and links did not change: nothing re-rendered
     with app.app_context():
-        after = {(type(r).__name__, r.course.key, r.key): (r.updated_at, r.source_hash)
+        after = {(type(r).__name__, r.course.key, r.key): (r.position, r.source_hash)
                  for model in (Lesson, Quiz) for r in db.session.scalars(sa.select(model))}
         assert {(m.course_id, m.key): m.source_hash for m in db.session.scalars(sa.select(Module))} == modules
     touched = [key for key in after if after[key] != stamps[key]]

@@ -216,6 +216,16 @@ WAYS = [  # the settings of each app: no directory, LDAP, OpenID, both; by staff
 ]
 
 
+def settings_of(ways: dict[str, str], slapd) -> dict:
+    """The app's settings for one row of WAYS (the suite's slapd; a provider never asked)."""
+    config = {"LOCAL_PASSWORD_ROLES": ways.get("LOCAL_PASSWORD_ROLES", "all")}
+    if "ldap" in ways:
+        config |= slapd.settings(LDAP_MATCH_BY=ways["ldap"])
+    if "oidc" in ways:
+        config |= oidc_settings(OFFLINE_ISSUER) | {"OIDC_MATCH_BY": ways["oidc"]}
+    return config
+
+
 def test_the_sql_and_the_python_rule_agree(slapd, make_app, app, make_staff, make_user):
     """Every list reads the SQL form, a person's page the Python one: for each kind of account
     (role, password or not, e-mail on the roster or not) under each setting, they agree."""
@@ -232,12 +242,7 @@ def test_the_sql_and_the_python_rule_agree(slapd, make_app, app, make_staff, mak
                         db.session.commit()
                 people.append((staff.id, user.id))
     for ways in WAYS:
-        config = {"LOCAL_PASSWORD_ROLES": ways.get("LOCAL_PASSWORD_ROLES", "all")}
-        if "ldap" in ways:
-            config |= slapd.settings(LDAP_MATCH_BY=ways["ldap"])
-        if "oidc" in ways:
-            config |= oidc_settings(OFFLINE_ISSUER) | {"OIDC_MATCH_BY": ways["oidc"]}
-        with make_app(**config).app_context():
+        with make_app(**settings_of(ways, slapd)).app_context():
             statuses = account_status.of_many(staff_id for staff_id, _user_id in people)
             for staff_id, user_id in people:
                 user, staff = db.session.get(User, user_id), db.session.get(Staff, staff_id)

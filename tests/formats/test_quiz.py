@@ -377,20 +377,19 @@ def test_duplicate_choice_names_both_lines():
     assert "lines 6 and 8" in problem.message
 
 
-def test_text_between_questions_is_a_warning():
+def test_text_between_questions_is_an_error():
     body = "## A {#a}\n" + TF + "\nA stray paragraph.\nstill stray.\n\n## B {#b}\n" + TF
     # lines: 4 heading, 5..9 answer part (9 is the explanation), 10 blank, 11 stray
     quiz, problems = parse(body)
-    assert [(p.line, p.severity, p.code) for p in problems] == [(11, "warning", "stray-text")]
-    assert quiz is not None and len(quiz.questions) == 2
-    assert "A stray" not in quiz.questions[0].explanation_md
+    assert [(p.line, p.severity, p.code) for p in problems] == [(11, "error", "stray-text")]
+    assert quiz is None  # no trainee would see the paragraph: the file is not loaded until it is placed
 
 
 def test_text_after_choices_before_explanation_is_stray():
     body = "## Q {#q}\n\n- [x] A\n- [ ] B\n\nA note.\n\n> X\n"
     quiz, problems = parse(body)
     assert [(p.line, p.code) for p in problems] == [(9, "stray-text")]
-    assert quiz.questions[0].explanation_md == "X"
+    assert quiz is None
 
 
 def test_nested_choice_is_an_error():

@@ -34,6 +34,34 @@ def test_security_headers(client):
     assert not re.search(r"<script(?![^>]*\bsrc=)", page) and "style=" not in page
 
 
+SITE_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                "Cross-Origin-Opener-Policy", "Permissions-Policy")
+
+
+def test_every_kind_of_answer_carries_each_site_header_once(client, make_app):
+    answers = {"page": client.get("/login"), "json": client.get("/healthz"),
+               "404": client.get("/no/such/page"), "redirect": client.get("/reports/"),
+               "static": client.get("/static/site.css")}
+    for kind, response in answers.items():
+        for name in SITE_HEADERS:
+            assert len(response.headers.getlist(name)) == 1, (kind, name)
+        assert "Strict-Transport-Security" not in response.headers, kind  # plain http here
+    production = make_app(ENV="production", SECRET_KEY="p" * 48).test_client().get("/healthz")
+    assert production.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+
+
+def test_a_view_that_sets_its_own_header_keeps_it(app):
+    from flask import Response
+
+    app.add_url_rule("/own-headers", "own_headers", lambda: Response(
+        "x", headers={"content-security-policy": "sandbox", "X-Frame-Options": "SAMEORIGIN"}))
+    app.view_functions["own_headers"].is_public = True
+    response = app.test_client().get("/own-headers")
+    assert response.headers.getlist("Content-Security-Policy") == ["sandbox"]
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
 def test_session_cookie_flags(client, make_user):
     from tests.conftest import login
 

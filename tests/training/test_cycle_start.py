@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from mooc import clock
-from mooc.training import completion, programs
+from mooc.training import completion, steps
 
 
-@pytest.mark.parametrize("cycle_start", [completion.cycle_start, programs.cycle_start])
+@pytest.mark.parametrize("cycle_start", [completion.cycle_start, steps.cycle_start])
 def test_a_cycle_begins_at_local_midnight(cycle_start) -> None:
     opened = SimpleNamespace(cycle=2, assigned_on=date(2028, 11, 29))
     begins = cycle_start(opened)
