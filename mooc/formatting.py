@@ -1,11 +1,14 @@
-"""How dates, times and numbers read on screen: dd/mm/yyyy, local time, Vietnamese digits grouping."""
+"""How dates, times and numbers read on screen: dd/mm/yyyy, local time, Vietnamese digits grouping;
+and where a long e-mail address, web address or code may wrap."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 from flask import has_request_context
+from markupsafe import Markup, escape
 
 from mooc import clock
 from mooc.i18n import request_locale
@@ -52,3 +55,24 @@ def _english() -> bool:
         return False
     locale = request_locale()
     return locale is not None and locale.language == "en"
+
+
+# The joints of an e-mail, a web address or a code: after "@", "/" and "_", before ".", "?", "&",
+# "=" and "#" (so that a line never ends on a dot, which would read as a full stop), but the last
+# dot (a line never starts with ".vn" or ".csv" alone).
+_JOINTS = re.compile(r"(?<=[@_])|(?<=/)(?!/)|(?=[.?&=#])")  # "https://" holds
+
+
+def breakable(value: object) -> Markup:
+    """``value`` (escaped) with a ``<wbr>`` at each joint: a long address wraps at its joints on a
+    narrow screen ("nguyen.van.an@" / "thanhtra.gov.vn"), not at the last letter that fits
+    ("...gov.v" / "n"); nothing changes where it fits, in what a screen reader says or in what is
+    copied. The stylesheet's last resort (``overflow-wrap``) breaks a part still too long."""
+    if value is None:
+        return Markup("")
+    if isinstance(value, Markup):
+        return value
+    parts = [part for part in _JOINTS.split(str(value)) if part]
+    if len(parts) > 1 and parts[-1].startswith("."):  # the last dot holds: "gov.vn", "bo.csv"
+        parts[-2:] = [parts[-2] + parts[-1]]
+    return Markup("<wbr>").join(escape(part) for part in parts)

@@ -28,7 +28,7 @@ def test_the_sign_in_page_lists_the_demo_accounts_when_the_demo_is_loaded(app, c
     page = client.get("/login").get_data(as_text=True)
     assert DEMO_PASSWORD in page
     for email, *_ in ACCOUNTS:
-        assert email in page
+        assert email in page.replace("<wbr>", "")  # an address may wrap at its joints
     assert "Thanh tra Thành phố Hà Nội" in page and "Nguyễn Văn An" in page  # scope unit, trainee
     # What it says works: the first account listed signs in with the password shown.
     assert login(client, ACCOUNTS[0][0], DEMO_PASSWORD).status_code == 302

@@ -215,6 +215,9 @@ def test_file_names_carry_any_staff_code_and_cannot_be_renamed(org, person, make
 # --- parameters -----------------------------------------------------------------------------------
 
 
+NOT_A_DAY = "không phải là ngày: hãy ghi ngày theo dạng dd/mm/yyyy"  # a date filter's own message
+
+
 def test_the_reported_parameters_get_a_page_and_say_what_was_ignored(org, person, make_user):
     """The cases the review found (a 500 each); tests/test_security_sweeps.py sweeps the rest."""
     app, o = org
@@ -231,9 +234,10 @@ def test_the_reported_parameters_get_a_page_and_say_what_was_ignored(org, person
                 "/reports/people?due_from=9999-12-31&due_to=0001-01-01"]:
         response = admin.get(url)
         assert response.status_code == 200, url
-        assert ignored in response.get_data(as_text=True), url
+        said = ignored if "date=" not in url and "due_" not in url else NOT_A_DAY
+        assert said in response.get_data(as_text=True), url
     today = admin.get(f"/reports/compliance?unit={o.section_a.id}&date=9999-12-31").get_data(as_text=True)
-    assert clock.today().isoformat() in today  # the day asked for was ignored: today instead
+    assert f"vào ngày {clock.today():%d/%m/%Y}." in today  # the day asked for was ignored: today instead
     for url in [f"/reports/units/{2**63}", f"/roster/staff/{10**20}", f"/training/people/{2**31}",
                 f"/reports/courses/{2**63}", f"/roster/units/{2**40}"]:
         assert admin.get(url).status_code == 404, url

@@ -19,7 +19,8 @@ from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.i18n import lazy_gettext as _l
 from mooc.privacy.models import CorrectionRequest, CorrectionStatus
-from mooc.roster.models import Staff
+from mooc.roster.display import STATUS_LABELS as STAFF_STATUS_LABELS
+from mooc.roster.models import Staff, StaffStatus
 from mooc.roster.scope import visible_units
 
 # The roster's fields a person may say are wrong (those a roster import writes).
@@ -32,6 +33,9 @@ FIELDS: dict[str, Any] = {
     "joined_on": _l("Joined on"),
     "left_on": _l("Left on"),
 }
+# Where a request stands, and who closed it (``resolution``), as the person reads it (their data export).
+STATUS_LABELS = {CorrectionStatus.OPEN: _l("Being handled"), CorrectionStatus.RESOLVED: _l("Resolved")}
+RESOLUTION_LABELS = {"admin": _l("By an administrator"), "import": _l("By a roster import")}
 
 
 class CorrectionError(DomainError):
@@ -50,6 +54,14 @@ def value_of(staff: Staff, field: str) -> str:
     if field in ("joined_on", "left_on"):
         return format_date(getattr(staff, field))
     return str(getattr(staff, field) or "")
+
+
+def shown(field: str, value: str) -> str:
+    """A value ``value_of`` gave, as a person reads it: a roster status by its name (what is kept,
+    ``value_then``, is the stored code: what the roster said, in no one language)."""
+    if field == "status" and value in set(StaffStatus):
+        return str(STAFF_STATUS_LABELS[StaffStatus(value)])
+    return value
 
 
 def flag(staff: Staff, field: str, note: str, *, requested_by: User) -> CorrectionRequest:
@@ -87,7 +99,7 @@ def listed_for(actor: User, *, status: CorrectionStatus = CorrectionStatus.OPEN)
     units = visible_units(actor)
     if units is not None:
         statement = statement.where(Staff.unit_id.in_(sorted(units)))
-    return [Listed(request, staff, value_of(staff, request.field))
+    return [Listed(request, staff, shown(request.field, value_of(staff, request.field)))
             for request, staff in db.session.execute(statement)]
 
 

@@ -150,7 +150,7 @@ def export_person(staff_id: int):
 def _audit_filters() -> audit_log.AuditFilters:
     """As asked for: ``audit_log.overview`` drops an action that is not one of the choices."""
     return audit_log.AuditFilters(action=text_arg("action", 60) or None, person=text_arg("person", 254),
-                                  day_from=day_arg("from"), day_to=day_arg("to"))
+                                  day_from=day_arg("from", _("From")), day_to=day_arg("to", _("Until")))
 
 
 def _filter_args(filters: audit_log.AuditFilters) -> dict[str, str]:

@@ -26,6 +26,7 @@ from mooc.database import rowcount, short_write
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formats.quiz_review import DEFAULT_POLICY, Review, policy_allows
+from mooc.i18n import lazy_gettext as _l
 from mooc.quizzes.grading import draw_snapshots, grade_attempt
 from mooc.quizzes.models import AttemptGrant, AttemptStatus, QuizAttempt
 from mooc.roster.models import Staff
@@ -35,6 +36,9 @@ GRACE = timedelta(seconds=30)  # network latency: a submit this late still count
 MAX_TEXT = 500  # characters kept of a typed answer
 CHOICE_TYPES = ("single", "multiple", "true_false")
 POOL_CACHE_SIZE = 64  # quiz versions whose question pool a process keeps
+# Where an attempt stands, as a person reads it (their data export).
+STATUS_LABELS = {AttemptStatus.IN_PROGRESS: _l("Not handed in yet"), AttemptStatus.SUBMITTED: _l("Handed in"),
+                 AttemptStatus.EXPIRED: _l("Time ran out (graded on what was saved)")}
 
 
 class AttemptRefused(DomainError):

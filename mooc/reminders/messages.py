@@ -22,7 +22,7 @@ from flask_babel import force_locale
 from mooc.config import settings
 from mooc.formatting import format_date, format_number
 from mooc.i18n import gettext as _
-from mooc.reminders.models import ReminderKind
+from mooc.reminders.models import ReminderKind, ReminderStatus
 from mooc.reminders.schedule import DigestMessage, DigestRow, TraineeItem, TraineeMessage, step_days
 from mooc.training.status import EnrolmentStatus
 
@@ -250,7 +250,22 @@ def _digest_row_text(row: DigestRow, today: date, with_status: bool) -> str:
              **args)
 
 
-# --- for the admin page and the dry run -------------------------------------------------------------------
+# --- for the admin page, the dry run and a person's data export ---------------------------------------------
+
+# What a reminder's status and kind are called (the admin page's filters and table; the export).
+STATUS_LABELS = {
+    ReminderStatus.SENT: lambda: _("Sent"),
+    ReminderStatus.FAILED: lambda: _("Failed"),
+    ReminderStatus.PENDING: lambda: _("Being sent"),
+}
+KIND_LABELS = {
+    ReminderKind.ASSIGNED: lambda: _("Course assigned"),
+    ReminderKind.DUE: lambda: _("Before the due date"),
+    ReminderKind.OVERDUE: lambda: _("Overdue"),
+    ReminderKind.EXPIRY: lambda: _("Certificate expiry"),
+    ReminderKind.DIGEST: lambda: _("Managers' weekly digest"),
+    ReminderKind.MANUAL: lambda: _("Sent by a manager"),
+}
 
 
 def step_label(kind: ReminderKind | str, step: str) -> str:

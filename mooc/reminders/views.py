@@ -20,19 +20,6 @@ from mooc.training.models import Enrolment
 
 bp = Blueprint("reminders", __name__, template_folder="templates")
 
-STATUS_LABELS = {
-    ReminderStatus.SENT: lambda: _("Sent"),
-    ReminderStatus.FAILED: lambda: _("Failed"),
-    ReminderStatus.PENDING: lambda: _("Being sent"),
-}
-KIND_LABELS = {
-    ReminderKind.ASSIGNED: lambda: _("Course assigned"),
-    ReminderKind.DUE: lambda: _("Before the due date"),
-    ReminderKind.OVERDUE: lambda: _("Overdue"),
-    ReminderKind.EXPIRY: lambda: _("Certificate expiry"),
-    ReminderKind.DIGEST: lambda: _("Managers' weekly digest"),
-    ReminderKind.MANUAL: lambda: _("Sent by a manager"),
-}
 
 
 def _choice(enum_type, name: str):
@@ -56,8 +43,8 @@ def log():
         status=status,
         kind=kind,
         args=args,
-        status_labels={s: label() for s, label in STATUS_LABELS.items()},
-        kind_labels={k: label() for k, label in KIND_LABELS.items()},
+        status_labels={s: label() for s, label in messages.STATUS_LABELS.items()},
+        kind_labels={k: label() for k, label in messages.KIND_LABELS.items()},
         step_label=messages.step_label,
         cannot_total=cannot_total,
         cannot=cannot,

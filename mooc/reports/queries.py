@@ -24,7 +24,7 @@ from mooc.auth.models import Role, User
 from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
 from mooc.database import alias
 from mooc.extensions import db
-from mooc.params import parse_date, parse_int
+from mooc.params import parse_day, parse_int
 from mooc.reports import summary
 from mooc.reports.summary import obligation
 from mooc.roster import account_status
@@ -59,6 +59,8 @@ class Filters:
     program_id: int | None = None  # the courses of a programme's steps
 
     def as_args(self) -> dict[str, Any]:
+        """The filters as an address's parameters (export and page links, a subscription's
+        stored filters): dates ISO, as stored; the filter boxes show them dd/mm/yyyy."""
         args = {
             "course": self.course_id,
             "position": self.position_id,
@@ -83,8 +85,8 @@ FILTER_PARSERS: dict[str, Callable[[str], Any]] = {
     "program": lambda text: parse_int(text, low=1),
     "position": lambda text: parse_int(text, low=1),
     "status": _one_of(tuple(LIST_STATUSES)),
-    "due_from": parse_date,
-    "due_to": parse_date,
+    "due_from": parse_day,  # dd/mm/yyyy as typed in the filters, or ISO (the links below, older links)
+    "due_to": parse_day,
     "account": _one_of(ACCOUNT_FILTERS),
 }
 

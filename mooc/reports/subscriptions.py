@@ -18,6 +18,7 @@ from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.i18n import gettext as _
+from mooc.i18n import lazy_gettext as _l
 from mooc.reports import queries
 from mooc.reports.models import Frequency, ReportKind, ReportSubscription
 from mooc.roster.models import Position
@@ -26,6 +27,11 @@ from mooc.training.models import Program
 from mooc.training.status import status_label
 
 MAX_PER_PERSON = 20
+
+# What a subscription's report and frequency are called (the subscriptions page; a person's data export).
+REPORT_LABELS = {ReportKind.DASHBOARD: _l("Completion by unit"), ReportKind.OVERDUE: _l("Overdue training"),
+                 ReportKind.COMPLIANCE: _l("Compliance at the end of each month")}
+FREQUENCY_LABELS = {Frequency.WEEKLY: _l("Every week"), Frequency.MONTHLY: _l("Every month")}
 
 # The filters each report's page has, by the names of its address (``Filters.as_args``): the
 # dashboard's form, the overdue list's (its status is "overdue" by definition), none for

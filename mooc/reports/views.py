@@ -37,7 +37,8 @@ from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.i18n import gettext as _
-from mooc.params import choice_arg, date_arg, int_arg, parse_int, say_ignored
+from mooc.i18n import lazy_gettext as _l
+from mooc.params import choice_arg, day_arg, int_arg, parse_int, say_ignored, say_not_a_day
 from mooc.replica import reads_replica
 from mooc.reports import analytics, charts, exports, figures, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
@@ -70,8 +71,19 @@ EXPORT_MAX_ROWS = 100_000
 EXPORT_KINDS = ("csv", "xlsx")
 
 
+# The filters typed as dates, by the label of their box (a bad one is said naming the box).
+DAY_FILTERS = {"due_from": _l("Due from"), "due_to": _l("Due until")}
+
+
 def _filters() -> queries.Filters:
-    return queries.read_filters(request.args, lambda name, _text: say_ignored(name))
+    return queries.read_filters(request.args, _say_bad_filter)
+
+
+def _say_bad_filter(name: str, text: str) -> None:
+    if name in DAY_FILTERS:
+        say_not_a_day(name, str(DAY_FILTERS[name]), text)
+    else:
+        say_ignored(name)
 
 
 def _export_arg() -> str | None:
@@ -309,7 +321,7 @@ def people():
 def compliance():
     all_units = request.args.get("unit") == "all"  # the viewer's whole scope
     unit_id = None if all_units else int_arg("unit")
-    day = date_arg("date") or clock.today()
+    day = day_arg("date", _("Date")) or clock.today()
     result = None
     if unit_id is not None or all_units:
         export = _export_arg()
@@ -472,7 +484,8 @@ def subscriptions_page():
     listed = subscriptions.listed(current_user)
     return render_template("reports/subscriptions.html", subscriptions=listed,
                            filters={s.id: subscriptions.described(s) for s in listed},
-                           admin=admin, ReportKind=ReportKind, Frequency=Frequency,
+                           admin=admin, report_labels=subscriptions.REPORT_LABELS,
+                           frequency_labels=subscriptions.FREQUENCY_LABELS,
                            **(_choices() if admin else {}))
 
 

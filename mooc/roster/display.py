@@ -26,6 +26,8 @@ STATUS_LABELS = {StaffStatus.ACTIVE: _l("Active"), StaffStatus.ON_LEAVE: _l("On 
 KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Moved to another unit"),
                "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
                "unchanged": _l("Unchanged")}
+# What a roster import read (``RosterImport.kind``).
+IMPORT_KIND_LABELS = {"staff": _l("Roster"), "units": _l("List of units")}
 # What a units file does (units.UnitPlan.counts).
 UNIT_KIND_LABELS = {"added": _l("Units added"), "renamed": _l("Renamed"),
                     "moved": _l("Moved under another parent"), "changed": _l("Kind changed"),

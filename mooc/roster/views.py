@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from mooc.auth import backends, second_factor
 from mooc.auth.access import grantable_roles, permission_required
+from mooc.auth.labels import ROLE_LABELS
 from mooc.auth.models import Permission, Role, User
 from mooc.config import settings
 from mooc.errors import refuse
@@ -58,9 +59,6 @@ bp = Blueprint("roster", __name__, template_folder="templates", url_prefix="/ros
 
 SHOWN_PER_KIND = 300
 
-ROLE_LABELS = {Role.TRAINEE: _l("Trainee"), Role.MANAGER: _l("Unit manager"),
-               Role.OFFICER: _l("Training officer"),
-               Role.REPORTER: _l("Reporter (reads every report)"), Role.ADMIN: _l("Administrator")}
 ACCOUNT_ERRORS = {
     "not_allowed": _l("You cannot do that."),
     "staff_left": _l("This person has left: they cannot be invited."),

@@ -1,9 +1,10 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from mooc.fields import DayField
 from mooc.i18n import lazy_gettext as _l
 
 
@@ -33,7 +34,7 @@ class RuleForm(FlaskForm):
     due_days = IntegerField(
         _l("Days to complete"), default=90, validators=[Optional(), NumberRange(min=1, max=3650)]
     )
-    due_on = DateField(_l("Due date"), validators=[Optional()])
+    due_on = DayField(_l("Due date"), validators=[Optional()])
     renew_months = IntegerField(
         _l("Renew every (months, empty: never)"), validators=[Optional(), NumberRange(min=1, max=120)]
     )
@@ -56,14 +57,14 @@ class RuleForm(FlaskForm):
         if self.due_kind.data == "days" and not field.data:
             raise ValidationError(_l("Give the number of days."))
 
-    def validate_due_on(self, field: DateField) -> None:
-        if self.due_kind.data == "date" and not field.data:
+    def validate_due_on(self, field: DayField) -> None:
+        if self.due_kind.data == "date" and not field.data and not field.errors:  # not "not a date" twice
             raise ValidationError(_l("Give the due date."))
 
 
 class EnrolForm(FlaskForm):
     course = SelectField(_l("Course"), coerce=int, validators=[InputRequired()])
-    due_on = DateField(_l("Due date"), validators=[Optional()])
+    due_on = DayField(_l("Due date"), validators=[Optional()])
 
 
 class ExemptForm(FlaskForm):
@@ -75,7 +76,7 @@ class HistoryUploadForm(FlaskForm):
 
 
 class ExtendForm(FlaskForm):
-    due_on = DateField(_l("New due date"), validators=[InputRequired()])
+    due_on = DayField(_l("New due date"), validators=[InputRequired()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 
 
@@ -83,4 +84,4 @@ class LegalRefreshersForm(FlaskForm):
     """Open refresher cycles for the people whose completions rested on a superseded document."""
 
     courses = SelectMultipleField(_l("Courses"), coerce=int, validators=[InputRequired()])
-    due_on = DateField(_l("Due date"), validators=[InputRequired()])
+    due_on = DayField(_l("Due date"), validators=[InputRequired()])

@@ -11,11 +11,22 @@ from mooc.auth.models import Permission, User
 from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.i18n import gettext as _
+from mooc.i18n import lazy_gettext as _l
 from mooc.roster import queries as roster_queries
 from mooc.roster.models import Staff
 from mooc.training import program_paths, queries
+from mooc.training.models import EnrolmentSource
 from mooc.training.queries import RecordRow
 from mooc.training.status import held_to_due_dates
+
+# How a cycle came to a person (``Enrolment.source``, ``ProgramEnrolment.source``).
+SOURCE_LABELS = {
+    EnrolmentSource.RULE: _l("Assigned by a rule"),
+    EnrolmentSource.MANUAL: _l("Enrolled by hand"),
+    EnrolmentSource.SELF: _l("Joined by the trainee (optional course)"),
+    EnrolmentSource.IMPORT: _l("Imported from past records"),
+    EnrolmentSource.PROGRAM: _l("Part of a programme"),
+}
 
 
 def may_see(user: User, staff: Staff) -> bool:

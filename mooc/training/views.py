@@ -32,6 +32,7 @@ from mooc.courses.models import Course, LegalDocument
 from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
+from mooc.fields import DayField
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
@@ -198,7 +199,6 @@ def record(staff_id: int):
         can_act=records.may_act_on(current_user, staff),
         held=held_to_due_dates(staff.status),
         roster_link=current_user.can(Permission.READ_REPORTS) and roster_queries.can_see(current_user, staff),
-        today=clock.today(),
     )
 
 
@@ -264,6 +264,14 @@ def record_csv(staff_id: int):
     )
 
 
+def _said_not_a_date(field: DayField) -> bool:
+    """On the record's small forms (which go back to the record): a typed date that is not one,
+    said as its field says it ("New due date: “31/02/2026” is not a date. Write it as dd/mm/yyyy...")."""
+    for error in field.process_errors:
+        flash(error, "warning")
+    return bool(field.process_errors)
+
+
 @bp.post("/training/people/<int:staff_id>/enrol")
 @permission_required(Permission.ACT_ON_PEOPLE)
 def enrol(staff_id: int):
@@ -273,7 +281,8 @@ def enrol(staff_id: int):
     form = EnrolForm()
     form.course.choices = [SelectChoice(c.id, c.title) for c in queries.open_courses()]
     if not form.validate_on_submit():
-        flash(_("Choose a course and a due date."), "warning")
+        if not _said_not_a_date(form.due_on) or form.course.errors:
+            flash(_("Choose a course and a due date."), "warning")
         return redirect(url_for("training.record", staff_id=staff.id))
     try:
         enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data,
@@ -337,7 +346,8 @@ def extend_due(enrolment_id: int):
     back = redirect(url_for("training.record", staff_id=enrolment.staff_id))
     form = ExtendForm()
     if not form.validate_on_submit():
-        flash(_("Give the new due date and the reason."), "warning")
+        if not _said_not_a_date(form.due_on) or form.reason.errors:
+            flash(_("Give the new due date and the reason."), "warning")
         return back
     try:
         old = deadlines.extend(enrolment, form.due_on.data, form.reason.data,

@@ -261,8 +261,11 @@ class Browsing:
     contexts: list[Any] = field(default_factory=list)
 
     def new_page(self, viewport: dict[str, int] | None = None, **options: Any) -> Any:
+        """``options``: Playwright's context options; ``locale`` (the browser's language, which
+        decides how Chromium draws its own controls) is Vietnamese unless said."""
+        options = {"locale": "vi-VN", **options}
         context = self.browser.new_context(
-            base_url=self.live.url, viewport=viewport or DESKTOP, locale="vi-VN",
+            base_url=self.live.url, viewport=viewport or DESKTOP,
             timezone_id="Asia/Ho_Chi_Minh", accept_downloads=True, **options)
         # How long a step may wait for what it expects (a limit for a hang, not a speed check):
         # .ci/run runs the suite's two passes side by side on 2 cores, where a page under

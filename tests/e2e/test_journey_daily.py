@@ -360,7 +360,7 @@ def test_manager_reviews_the_team_reminds_extends_and_grants(browsing, live, mak
     from mooc import clock
 
     new_due = clock.today() + timedelta(days=30)
-    row.get_by_label("Hạn mới").fill(new_due.isoformat())
+    row.get_by_label("Hạn mới").fill(f"{new_due:%d/%m/%Y}")
     row.get_by_label("Lý do").fill("Đi công tác dài ngày")
     row.get_by_role("button", name="Gia hạn").click()
     expect(page.locator(".flash-success")).to_contain_text(f"sang {new_due:%d/%m/%Y}")

@@ -117,3 +117,19 @@ def test_the_next_import_that_changes_the_field_resolves_it(world):
         assert name_request is not None
     [event] = _events(world, "privacy.correction_resolved")
     assert event.details["by"] == "import" and event.target == world.code
+
+
+def test_a_status_flagged_reads_by_its_name_and_is_kept_as_its_code(world, make_user):
+    """The officers' list printed what the roster says of a status raw ("active"): it names it, as
+    the roster page does; what is kept (value_then) is the code, the same in every language."""
+    _ask(world, "status", "Tôi đã nghỉ hưu từ tháng trước")
+    with world.app.app_context():
+        [request] = db.session.scalars(sa.select(CorrectionRequest)
+                                       .where(CorrectionRequest.field == "status"))
+        assert request.value_then == "active"
+    officer = make_user(role=Role.OFFICER, scope_unit=unit_of(world.app, world.province_id))
+    client = world.app.test_client()
+    login(client, officer.email)
+    page = client.get("/privacy/corrections").get_data(as_text=True)
+    row = page.split("Tôi đã nghỉ hưu từ tháng trước")[0].rsplit("<tr>", 1)[1]
+    assert "<td>Đang công tác</td>" in row and ">active<" not in row

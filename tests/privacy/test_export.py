@@ -226,3 +226,120 @@ def test_every_field_the_pdf_prints_has_a_vietnamese_label(world):
         printed |= {field for row in rows if isinstance(row, dict) for field in row}
     missing = sorted(printed - set(LABELS))
     assert missing == [], ", ".join(missing)
+
+
+def _stored_codes() -> set[str]:
+    """Every code the platform stores for a person to read by name: each enum column's values, and
+    the codes written as text (an import's kind, a correction's field and resolution, an audit
+    action)."""
+    from mooc.auth.audit_actions import ACTIONS
+    from mooc.privacy.corrections import FIELDS
+
+    codes = {member.value for table in db.metadata.tables.values() for column in table.columns
+             if getattr(column.type, "enum_class", None) for member in column.type.enum_class}
+    return codes | {"staff", "units", "admin", "import"} | set(ACTIONS) | set(FIELDS)
+
+
+def _sections(data: dict):
+    """(section or part, row) for every row of the export."""
+    for key in export.SECTIONS:
+        value = data.get(key)
+        if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+            yield from ((part, row) for part, rows in value.items() for row in rows)
+        else:
+            yield from ((key, row) for row in (value if isinstance(value, list) else [value]))
+
+
+def _in_progress_weekly(world) -> None:
+    """The examples first seen raw: an enrolment in progress, a report mailed every week."""
+    from mooc.reports.models import Frequency, ReportSubscription
+    from mooc.training.models import Enrolment, EnrolmentState
+
+    with world.app.app_context():
+        db.session.execute(sa.update(Enrolment).where(Enrolment.staff_id == world.staff_id)
+                           .values(state=EnrolmentState.IN_PROGRESS))
+        db.session.execute(sa.update(ReportSubscription).where(ReportSubscription.user_id == world.user_id)
+                           .values(frequency=Frequency.WEEKLY))
+        db.session.commit()
+
+
+def test_every_stored_code_the_pdf_prints_reads_by_the_interfaces_name_for_it(world):
+    """The PDF printed stored codes raw (a report's frequency "weekly", an enrolment's state
+    "in_progress", a role, a source, a reminder's kind...): in a full export, every field holding a
+    code prints the name the pages give it, in Vietnamese and in English; the JSON keeps the codes."""
+    from mooc.i18n import LANG_COOKIE
+    from mooc.privacy.export_pdf import readable
+
+    _in_progress_weekly(world)
+    data, _text = _own_export(world)
+    codes = _stored_codes()
+    coded = [(section, field, value, row) for section, row in _sections(data) if isinstance(row, dict)
+             for field, value in row.items() if isinstance(value, str) and value in codes]
+    assert {(section, field) for section, field, _value, _row in coded} >= {
+        ("enrolments", "state"), ("report_mail", "frequency"), ("accounts", "role"), ("enrolments", "source")}
+    for lang in ("vi", "en"):
+        with world.app.test_request_context("/", headers={"Cookie": f"{LANG_COOKIE}={lang}"}):
+            raw = [f"{section}.{field} = {value}" for section, field, value, row in coded
+                   if dict(readable(section, row))[_label(field)] in (value, "")]
+            assert raw == [], "\n".join(raw)
+            printed = {(s, f): dict(readable(s, row))[_label(f)] for s, f, _v, row in coded}
+        if lang == "vi":
+            assert printed["enrolments", "state"] == "Đang học"
+            assert printed["report_mail", "frequency"] == "Hằng tuần"
+            assert printed["accounts", "role"] == "Cán bộ phụ trách đào tạo"
+        else:
+            assert printed["enrolments", "state"] == "In progress"
+            assert printed["report_mail", "frequency"] == "Every week"
+            assert printed["accounts", "role"] == "Training officer"
+
+
+def _label(field: str) -> str:
+    from mooc.privacy.export_pdf import LABELS
+
+    return str(LABELS.get(field) or field)
+
+
+def test_the_pdf_prints_names_where_it_printed_codes_in_either_language(world):
+    from mooc.i18n import LANG_COOKIE
+
+    _in_progress_weekly(world)
+    client = world.app.test_client()
+    login(client, world.email)
+    vietnamese = _pdf_text(client.get("/account/data.pdf").data)
+    assert "Hằng tuần" in vietnamese and "Đang học" in vietnamese and "Ghi danh thủ công" in vietnamese
+    words = set(re.findall(r"[a-z_]+", vietnamese))
+    assert not {"weekly", "in_progress", "manual", "officer", "dashboard"} & words
+    client.set_cookie(LANG_COOKIE, "en")
+    english = _pdf_text(client.get("/account/data.pdf").data)
+    assert "Every week" in english and "In progress" in english and "Training officer" in english
+    assert "Frequency Every week" in english and "Tần suất" not in english  # the labels too
+    assert json.loads(client.get("/account/data.json").data)["report_mail"][0]["frequency"] == "weekly"
+
+
+def _pdf_text(body: bytes) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(body)).pages)
+
+
+def test_every_code_of_every_labelled_enum_has_its_name():
+    """A new member of one of these enums is named where the pages and the export name it."""
+    from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
+    from mooc.auth.tokens import TokenPurpose
+    from mooc.privacy import corrections
+    from mooc.privacy.models import CorrectionStatus
+    from mooc.quizzes.attempts import STATUS_LABELS as ATTEMPT_LABELS
+    from mooc.quizzes.models import AttemptStatus
+    from mooc.reminders import messages
+    from mooc.reminders.models import ReminderKind, ReminderStatus
+    from mooc.reports.models import Frequency, ReportKind
+    from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
+    from mooc.roster.display import STATUS_LABELS
+    from mooc.roster.models import StaffStatus
+    from mooc.training.models import EnrolmentSource
+    from mooc.training.records import SOURCE_LABELS
+
+    for labels, enum_class in [(ROLE_LABELS, Role), (PURPOSE_LABELS, TokenPurpose),
+                               (corrections.STATUS_LABELS, CorrectionStatus), (ATTEMPT_LABELS, AttemptStatus),
+                               (messages.KIND_LABELS, ReminderKind), (messages.STATUS_LABELS, ReminderStatus),
+                               (REPORT_LABELS, ReportKind), (FREQUENCY_LABELS, Frequency),
+                               (STATUS_LABELS, StaffStatus), (SOURCE_LABELS, EnrolmentSource)]:
+        assert set(labels) == set(enum_class), enum_class

@@ -201,7 +201,7 @@ def test_the_admin_page_lists_what_was_sent_and_what_failed(app, make_user):
     page = client.get("/admin/reminders/").get_data(as_text=True)
     assert "Nhắc việc" in page and "Số thư: 57" in page
     assert "Đã gửi: 55" in page and "Không gửi được: 2" in page
-    assert "Quản &lt;b&gt;Lý&lt;/b&gt;" in page and "ql@example.vn" in page
+    assert "Quản &lt;b&gt;Lý&lt;/b&gt;" in page and "ql@<wbr>example.vn" in page
     assert "Tổng hợp tuần 2026-W" in page and "02/03/2026 08:" in page  # local time, dd/mm/yyyy
     assert "Trang 1 / 2" in page
     assert client.get("/admin/reminders/?page=2").status_code == 200

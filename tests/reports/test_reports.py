@@ -397,3 +397,28 @@ def test_units_without_a_rule_are_flagged_wherever_the_rule_sits(org, make_user,
         db.session.commit()
         assert flags(None) == {"NB": False, "HN": False}
         assert flags(o.province.id) == {"NB-1": False, "NB-2": False, "NB": False}
+
+
+def test_due_date_filters_are_typed_dd_mm_yyyy_and_old_iso_links_still_work(world):
+    """The filter boxes are text boxes that show and take dd/mm/yyyy, whatever the browser's language
+    (an <input type=date> showed mm/dd/yyyy in an English Chromium); the ISO links made before,
+    and the export links, still read; a day that does not exist is said, naming the box."""
+    app, _o, _people, reporter = world
+    client = app.test_client()
+    login(client, reporter.email)
+    typed = client.get("/reports/people?due_from=1/5/2026&due_to=02/05/2026").get_data(as_text=True)
+    old_link = client.get("/reports/people?due_from=2026-05-01&due_to=2026-05-02").get_data(as_text=True)
+    for page in (typed, old_link):
+        assert "Lê Văn Cường" in page and "Đỗ Thu Hà" in page and "Trần Thị Bình" not in page
+        box = page.split('name="due_from"')[1].split(">")[0]
+        assert 'value="01/05/2026"' in box and 'inputmode="numeric"' in box
+        assert 'type="date"' not in page and "Hạn từ ngày <span class=\"hint\">(dd/mm/yyyy)</span>" in page
+    assert "due_from=2026-05-01" in typed  # the export links: the stored (ISO) form
+    bad = client.get("/reports/people?due_from=31/02/2026").get_data(as_text=True)
+    assert ("“Hạn từ ngày” không phải là ngày: hãy ghi ngày theo dạng dd/mm/yyyy, ví dụ 31/12/2026. "
+            "Giá trị này đã được bỏ qua.") in bad
+    box = bad.split('name="due_from"')[1].split(">")[0]
+    assert 'value="31/02/2026"' in box and 'aria-invalid="true"' in box  # what was typed, marked
+    assert "Trần Thị Bình" in bad  # the filter was not applied
+    day = client.get("/reports/compliance?unit=all&date=25/04/2026").get_data(as_text=True)
+    assert "người đạt yêu cầu vào ngày 25/04/2026" in day and 'value="25/04/2026"' in day

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from mooc.formatting import format_date, format_datetime, format_number
+from mooc.formatting import breakable, format_date, format_datetime, format_number
 from tests.conftest import csrf_token
 
 
@@ -132,3 +132,14 @@ def test_dates_read_day_month_year():
     assert format_datetime(datetime(2025, 12, 31, 20, 30, tzinfo=UTC)) == "01/01/2026 03:30"
     assert format_number(1234567) == "1.234.567"
     assert format_number(85.26, 1) == "85,3"
+
+
+def test_a_long_address_may_wrap_at_its_joints_only():
+    """After "@", "/" and "_", before "." (but the last: "gov.vn" holds), "?", "&", "=", "#";
+    escaped; nothing where the value is empty."""
+    assert breakable("nguyen.van.an@thanhtra.hanoi.gov.vn") == (
+        "nguyen<wbr>.van<wbr>.an@<wbr>thanhtra<wbr>.hanoi<wbr>.gov.vn")
+    assert breakable("https://mooc.example.vn/verify?code=AB&x=1") == (
+        "https://<wbr>mooc<wbr>.example<wbr>.vn/<wbr>verify<wbr>?code<wbr>=AB<wbr>&amp;x<wbr>=1")
+    assert breakable('<b>"x"</b>_y.csv') == "&lt;b&gt;&#34;x&#34;&lt;/<wbr>b&gt;_<wbr>y.csv"
+    assert breakable(None) == "" and breakable("") == "" and breakable("000202") == "000202"

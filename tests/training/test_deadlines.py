@@ -3,6 +3,7 @@ from the record page, and the links between a person's roster page and training 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -161,3 +162,43 @@ def test_a_person_who_left_is_offered_no_enrolment_and_the_record_says_why(org, 
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)
                                  .where(Enrolment.staff_id == staff.id)) == 1
+
+
+def test_the_new_due_date_is_typed_dd_mm_yyyy_and_a_day_that_does_not_exist_is_named(org, person, make_user):
+    """A text box for dd/mm/yyyy, whatever the browser's language (an <input type=date> shows
+    mm/dd/yyyy in an English Chromium); ISO (older scripts and links) still reads; 31/02 is said,
+    naming the box and the way to write a date."""
+    app, client, staff, enrolment = setup(org, person, make_user)
+    record = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    box = record.split(f'action="/training/enrolments/{enrolment.id}/extend"')[1].split("</form>")[0]
+    assert 'type="date"' not in box and 'type="text" name="due_on"' in box and 'inputmode="numeric"' in box
+    assert "Hạn mới <span class=\"hint\">(dd/mm/yyyy)</span>" in box
+    extend(client, staff, enrolment, due_on="31/02/2026", reason="Đi công tác")
+    page = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    assert ("Hạn mới: “31/02/2026” không phải là ngày. Hãy ghi theo dạng dd/mm/yyyy, ví dụ 31/12/2026."
+            in page)
+    assert due_of(app, enrolment) == TODAY - timedelta(days=5)
+    extend(client, staff, enrolment, due_on="30/04/2026", reason="Đi công tác")
+    assert due_of(app, enrolment) == date(2026, 4, 30)
+    extend(client, staff, enrolment, due_on="2026-05-31", reason="Còn đi công tác")
+    assert due_of(app, enrolment) == date(2026, 5, 31)
+
+
+def test_a_form_date_shows_dd_mm_yyyy_with_its_hint_and_names_itself_when_wrong(org, person, make_user):
+    app, client, staff, enrolment = setup(org, person, make_user, role=Role.OFFICER)
+    page = client.get(f"/training/people/{staff.id}").get_data(as_text=True)
+    box = _input_tag(page, "due_on")
+    assert 'type="text"' in box and 'inputmode="numeric"' in box and 'aria-describedby="due_on-hint"' in box
+    assert '<p class="hint" id="due_on-hint">dạng dd/mm/yyyy, ví dụ 31/12/2026</p>' in page
+    token = csrf_token(client, f"/training/people/{staff.id}")
+    wrong = client.post(f"/training/people/{staff.id}/enrol",
+                        data={"csrf_token": token, "course": org[1].course_id, "due_on": "12/31/2026"})
+    assert wrong.status_code == 302  # back to the record, saying why
+    assert ("Hạn hoàn thành: “12/31/2026” không phải là ngày. Hãy ghi theo dạng dd/mm/yyyy, ví dụ 31/12/2026."
+            in client.get(f"/training/people/{staff.id}").get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 1
+
+
+def _input_tag(page: str, id_: str) -> str:
+    return re.search(rf'<input [^>]*id="{id_}"[^>]*>', page)[0]

@@ -6,6 +6,7 @@ the lessons changed since."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -162,12 +163,17 @@ def test_the_reports_count_people_current_with_the_legal_basis(world, make_user)
     assert _dashboard(client)["Tổng cộng"][LEGAL] == "0"
 
 
-def test_an_officer_previews_then_opens_refreshers_for_their_units(world, make_user):
-    app, o, ids = world
+def _refreshers_page(world, make_user):
+    """The law superseded; the province's training officer on its refreshers page."""
+    app, o, _ids = world
     supersede(o.root)
     sync(app, o.root, NOW)
-    url = f"/admin/legal/{_document_id(app)}/refreshers"
-    client = _officer(app, make_user, o.province)
+    return f"/admin/legal/{_document_id(app)}/refreshers", _officer(app, make_user, o.province)
+
+
+def test_an_officer_previews_then_opens_refreshers_for_their_units(world, make_user):
+    app, o, ids = world
+    url, client = _refreshers_page(world, make_user)
     page = client.get(url).get_data(as_text=True)
     assert "Bồi dưỡng cập nhật do 11/2022/QH15 bị thay thế" in page
     rows = Tables(page).tables[0]
@@ -234,3 +240,26 @@ def test_nothing_to_refresh_for_a_document_in_force(world, make_user):
     assert response.status_code == 302
     assert "chưa bị thay thế" in client.get("/reports/legal").get_data(as_text=True)
     assert client.get("/admin/legal/999999/refreshers").status_code == 404
+
+
+def test_the_refreshers_due_date_is_typed_dd_mm_yyyy_and_a_wrong_one_is_named_at_its_box(world, make_user):
+    """A WTForms date (fields.DayField): shown dd/mm/yyyy with its hint, taken as typed (31/01/2027),
+    and a day that does not exist is said under its box, which the error describes."""
+    app, o, _ids = world
+    url, client = _refreshers_page(world, make_user)
+    page = client.get(url).get_data(as_text=True)
+    box = re.search(r'<input [^>]*id="due_on"[^>]*>', page)[0]
+    assert 'type="text"' in box and 'value="04/01/2027"' in box and 'aria-describedby="due_on-hint"' in box
+    token = csrf_token(client, url)
+    wrong = client.post(url, data={"csrf_token": token, "courses": str(o.course_id), "due_on": "31/02/2027"})
+    text = wrong.get_data(as_text=True)
+    assert ('<p class="field-error" id="due_on-error-1">Hạn hoàn thành: “31/02/2027” không phải là ngày. '
+            "Hãy ghi theo dạng dd/mm/yyyy, ví dụ 31/12/2026.</p>") in text
+    box = re.search(r'<input [^>]*id="due_on"[^>]*>', text)[0]
+    assert 'aria-describedby="due_on-hint due_on-error-1"' in box and 'aria-invalid="true"' in box
+    assert 'value="31/02/2027"' in box
+    done = client.post(url, data={"csrf_token": token, "courses": str(o.course_id), "due_on": "31/01/2027"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Enrolment.due_on).where(Enrolment.cycle == 2))) == {
+            date(2027, 1, 31)}
