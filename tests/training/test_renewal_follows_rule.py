@@ -201,8 +201,9 @@ def test_two_renewing_rules_the_strictest_period_applies(office):
 def test_switching_the_strict_rule_off_gives_back_the_other_period(office):
     app, staff, user = office.app, office.staff, office.user
     course_id = ids(app)["giam-sat"]
+    strict = office.rule(course_id, due_days=30, renew_months=12)  # the first by id: it holds the cycle
     office.rule(course_id, due_days=30, renew_months=24)
-    strict = office.rule(course_id, due_days=30, renew_months=12)
-    finish(app, user, "giam-sat")
+    finish(app, user, "giam-sat")  # 2 March 2026
+    assert completions(app, staff, "giam-sat") == [(1, date(2027, 3, 2), date(2027, 3, 2))]
     office.off(strict)
     assert completions(app, staff, "giam-sat") == [(1, date(2028, 3, 2), date(2028, 3, 2))]
