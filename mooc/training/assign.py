@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock, events
 from mooc.auth.models import User
@@ -326,12 +327,16 @@ def write_expiries(report: AssignReport, expiring: dict[Enrolment, date]) -> Non
     report.expiry_given += sum(1 for enrolment in expiring if enrolment.expires_on is None)
     report.expiry_changed += sum(1 for enrolment in expiring if enrolment.expires_on is not None)
     write_each(db.session, Enrolment, "expires_on", expiring)
+    expiring_ids = {enrolment.id: day for enrolment, day in expiring.items()}
     for chunk in chunks(sorted(enrolment.id for enrolment in expiring)):
         db.session.execute(
             sa.update(Certificate).where(Certificate.enrolment_id.in_(chunk)).values(
                 expires_on=sa.select(Enrolment.expires_on).where(Enrolment.id == Certificate.enrolment_id)
                 .scalar_subquery()),
-            execution_options={"synchronize_session": "fetch"})
+            execution_options={"synchronize_session": False})
+    for loaded in db.session.identity_map.values():  # certificates the session holds say it too
+        if isinstance(loaded, Certificate) and loaded.enrolment_id in expiring_ids:
+            set_committed_value(loaded, "expires_on", expiring_ids[loaded.enrolment_id])
     events.touched({enrolment.staff_id for enrolment in expiring})
 
 
