@@ -294,6 +294,20 @@ def chunks(values: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
         yield items[start:start + step]
 
 
+def row_chunks(values: Iterable[T], per_row: int) -> Iterator[list[T]]:
+    """``chunks`` for a statement that carries ``per_row`` bound parameters per row (a row's own
+    value used twice), so few rows a statement that it stays within the same ceiling of
+    parameters as an IN list of ``CHUNK``."""
+    return chunks(values, max(1, CHUNK // per_row))
+
+
+def inline_id(row_id: int) -> sa.ColumnElement[Any]:
+    """An integer id written into the statement's text (``int()`` first: never text from
+    outside), not bound: a statement giving each row of a chunk its own value (``CASE id WHEN 12
+    THEN ?``) carries one parameter per row, as an IN list does."""
+    return sa.literal_column(str(int(row_id)))
+
+
 def chunked_in(column: Any, values: Iterable[Any] | sa.Select | None) -> Iterator[sa.ColumnElement[bool]]:
     """The condition ``column IN values`` as the conditions of the statements to run, each
     bounded: for None (everyone) ``true``, once; for a select, ``column IN (select)``, once (the
@@ -368,6 +382,38 @@ def _by_values(model: type, changed: Mapping[Any, Iterable[str]],
         values = tuple(sorted((key, getattr(obj, key)) for key in set(keys) if key not in stamps))
         groups.setdefault(values, []).append(obj)
     return groups
+
+
+def write_each(session: Session | scoped_session[Any], model: type, key: str,
+               values: Mapping[Any, Any]) -> int:
+    """Give each loaded row of ``values`` (object -> value) its own value of the attribute
+    ``key``, set-based: one ``UPDATE ... SET key = CASE id WHEN ... END WHERE id IN (...)`` per
+    ``CHUNK`` of rows (the ids written inline, ``inline_id``: one bound parameter a row), however
+    many distinct values (``write_changed`` sends one per value: a
+    date that differs person by person, a completion's expiry, would be one per person). The
+    objects then hold the values as if loaded so (``updated_at`` stamped once per call); the ORM's
+    hooks do not see the writes (a writer of ``Enrolment`` rows names the people with
+    ``events.touched()``)."""
+    if not values:
+        return 0
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    (key_column,) = mapper.primary_key
+    stamps = _stamps(mapper)
+    column = mapper.column_attrs[key].columns[0]
+    by_id = {sa.inspect(obj).identity[0]: obj for obj in values}
+    connection = session.connection()
+    written = 0
+    for chunk in chunks(sorted(by_id)):
+        case = sa.case({inline_id(row_id): sa.literal(values[by_id[row_id]], column.type)
+                        for row_id in chunk}, value=key_column)
+        columns = {column.key: case, **{mapper.column_attrs[name].columns[0].key: value
+                                        for name, value in stamps.items()}}
+        written += rowcount(connection.execute(sa.update(model.__table__).where(  # type: ignore[attr-defined]
+            key_column.in_([inline_id(row_id) for row_id in chunk])).values(columns)))
+    for obj, value in values.items():
+        for name, stamp in {key: value, **stamps}.items():
+            set_committed_value(obj, name, stamp)
+    return written
 
 
 def update_rows(session: Session | scoped_session[Any], model: type, objects: Iterable[Any],

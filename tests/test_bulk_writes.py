@@ -325,10 +325,24 @@ def _rules(run: Run, world: dict[str, int]) -> None:
             Enrolment.closed_at.is_(None), Enrolment.state == EnrolmentState.NOT_STARTED)
             .group_by(Enrolment.rule_id)).all()
     assert len(kept) == 1 and kept[0][0] != course_rule and 0 < kept[0][1] < present
-    # A new rule for giam-sat over the province, created through its page (every present person).
+    # Giam-sat done elsewhere years ago by those who stay, each on another day (no rule then) ...
+    stay = range(run.n // 5 + 1, run.n + 1)
+    spread = run.tmp / "giam-sat.csv"
+    spread.write_text("Mã cán bộ;Khóa học;Ngày hoàn thành\n" + "".join(
+        f"{k:06d};GS;{date(2023, 1, 1) + timedelta(days=k):%d/%m/%Y}\n" for k in stay), encoding="utf-8")
+    run.cli("import-history: giam-sat years ago", "training", "import-history", str(spread))
+    # ... then a new rule for giam-sat over the province renewing yearly, previewed then created
+    # through its page (every present person): each completion gets its own expiry (a statement per
+    # chunk, not per date) and, expired, its renewal; the others are enrolled.
+    run.post("course rule: created, preview", "/admin/rules/new", course=str(world["giam-sat"]), **terms,
+             due_days="30")
     run.post("course rule: created", "/admin/rules/new", course=str(world["giam-sat"]), **terms,
              due_days="30", confirm="1")
     assert _enrolments(run, "giam-sat", Enrolment.latest.is_(True), Enrolment.closed_at.is_(None)) == present
+    assert _enrolments(run, "giam-sat", Enrolment.state == EnrolmentState.COMPLETED,
+                       Enrolment.expires_on.is_not(None)) == len(stay)
+    assert _enrolments(run, "giam-sat", Enrolment.latest.is_(True), Enrolment.cycle > 1,
+                       Enrolment.state == EnrolmentState.NOT_STARTED) == len(stay)
     # The first section merged into the second: its own rule covers nobody now, its van-ban closes.
     with run.app.app_context():
         first, second = (db.session.scalar(sa.select(OrgUnit.id).where(OrgUnit.code == code))

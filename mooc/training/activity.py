@@ -3,7 +3,6 @@ kept on their roster row so that a unit's "last activity" is one max() over the 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 
 from mooc.auth.models import User
 from mooc.courses.models import LessonProgress
-from mooc.database import chunks
+from mooc.database import inline_id, row_chunks
 from mooc.extensions import db
 from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
@@ -31,21 +30,20 @@ def note_activity(staff_id: int, when: datetime) -> None:
 
 
 def note_activities(latest: Mapping[int, datetime]) -> None:
-    """``note_activity`` for many people at once (staff id -> when): one UPDATE per moment and
-    ``database.CHUNK`` of people (a history file's completions fall on a few days)."""
+    """``note_activity`` for many people at once (staff id -> when): one UPDATE per
+    ``database.row_chunks`` of people, each given their own moment (``CASE id WHEN ...``), however
+    many days a history file's completions fall on."""
     # summary: neutral (last_training_at is not in the reports' summary: events.touched not needed)
-    by_moment: dict[datetime, list[int]] = defaultdict(list)
-    for staff_id, when in latest.items():
-        by_moment[when].append(staff_id)
-    for when, staff_ids in sorted(by_moment.items()):
-        for chunk in chunks(sorted(staff_ids)):
-            db.session.execute(
-                sa.update(Staff)
-                .where(Staff.id.in_(chunk))
-                .where(sa.or_(Staff.last_training_at.is_(None), Staff.last_training_at < when))
-                .values(last_training_at=when),
-                execution_options={"synchronize_session": False},
-            )
+    for chunk in row_chunks(sorted(latest), per_row=2):  # each moment twice (set, and compared)
+        when = sa.case({inline_id(staff_id): sa.literal(latest[staff_id], Staff.last_training_at.type)
+                        for staff_id in chunk}, value=Staff.id)
+        db.session.execute(
+            sa.update(Staff)
+            .where(Staff.id.in_([inline_id(staff_id) for staff_id in chunk]))
+            .where(sa.or_(Staff.last_training_at.is_(None), Staff.last_training_at < when))
+            .values(last_training_at=when),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def recompute(connection: sa.Connection) -> None:

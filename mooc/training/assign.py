@@ -11,14 +11,15 @@ import calendar
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mooc import clock, events
 from mooc.auth.models import User
-from mooc.database import chunked_in, chunks, write_changed
+from mooc.database import chunked_in, chunks, write_changed, write_each
 from mooc.errors import DomainError
 from mooc.extensions import db
 from mooc.progress import ASSIGNING, SILENT, Progress
@@ -28,6 +29,7 @@ from mooc.roster.units import subtrees
 from mooc.training.holders import release, stronger
 from mooc.training.models import (
     AssignmentRule,
+    Certificate,
     Enrolment,
     EnrolmentSource,
     EnrolmentState,
@@ -46,6 +48,19 @@ def add_months(day: date, months: int) -> date:
     year = day.year + month // 12
     month = month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def expiry_of(completed_at: datetime, months: int) -> date:
+    """When a completion renewed every ``months`` expires: that many months after its day (local)."""
+    return add_months(completed_at.astimezone(clock.LOCAL_TZ).date(), months)
+
+
+def renewing_rule(covering: Collection[AssignmentRule]) -> AssignmentRule | None:
+    """Of the active rules that cover a person for a course, the one their completion's expiry
+    and renewal follow (docs/architecture.md, "Sources of a cycle"): the renewing rule with the
+    shortest period (the strictest), the first by id among equals; None when none renews."""
+    renewing = [rule for rule in covering if rule.renew_months]
+    return min(renewing, key=lambda rule: (rule.renew_months or 0, rule.id)) if renewing else None
 
 
 @dataclass
@@ -140,6 +155,8 @@ class AssignReport:
     renewed: int = 0  # renewal cycles opened
     closed: int = 0  # open enrolments no longer required (moved out of scope)
     due_changed: int = 0  # open enrolments whose due date a rule's edit changed (rules.update_rule)
+    expiry_given: int = 0  # completions without an expiry that a renewing rule now covers
+    expiry_changed: int = 0  # completions whose expiry a renewing rule's period moved
     # who: the staff enrolled (first cycles) and those whose enrolment closed, for previews
     enrolled_ids: list[int] = field(default_factory=list, repr=False)
     closed_ids: list[int] = field(default_factory=list, repr=False)
@@ -149,6 +166,8 @@ class AssignReport:
         self.renewed += other.renewed
         self.closed += other.closed
         self.due_changed += other.due_changed
+        self.expiry_given += other.expiry_given
+        self.expiry_changed += other.expiry_changed
         self.enrolled_ids += other.enrolled_ids
         self.closed_ids += other.closed_ids
         return self
@@ -225,12 +244,12 @@ def _apply_course(
     report = AssignReport()
     covered = covered_by(rules, staff_ids)
     latest = _latest_cycles(course_id, staff_ids)
-    changed: dict[Enrolment, set[str]] = {}
-    renewing: list[tuple[Enrolment, AssignmentRule]] = []
+    writes = _Writes()
     for staff_id, covering in covered.items():
-        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today, changed, renewing)
-    write_enrolments(changed)
-    _renew(report, course_id, renewing, today)
+        _cover(report, staff_id, course_id, covering, latest.get(staff_id), today, writes)
+    write_enrolments(writes.changed)
+    write_expiries(report, writes.expiring)
+    _renew(report, course_id, writes.renewing, today)
     if staff_ids is None or staff_ids:
         report.closed_ids = _release_uncovered(course_id, staff_ids, covered, today)
         report.closed += len(report.closed_ids)
@@ -246,6 +265,17 @@ def write_enrolments(changed: dict[Enrolment, set[str]]) -> None:
         events.touched({enrolment.staff_id for enrolment in changed})
 
 
+@dataclass
+class _Writes:
+    """What a pass over a course's people changes, written set-based after it: attributes of
+    loaded cycles (``changed``), completions' new expiry dates (``expiring``), and the completed
+    cycles to renew, each with the rule that renews it (``renewing``)."""
+
+    changed: dict[Enrolment, set[str]] = field(default_factory=dict)
+    expiring: dict[Enrolment, date] = field(default_factory=dict)
+    renewing: list[tuple[Enrolment, AssignmentRule]] = field(default_factory=list)
+
+
 def _cover(
     report: AssignReport,
     staff_id: int,
@@ -253,14 +283,13 @@ def _cover(
     covering: list[AssignmentRule],
     current: Enrolment | None,
     today: date,
-    changed: dict[Enrolment, set[str]],
-    renewing: list[tuple[Enrolment, AssignmentRule]],
+    writes: _Writes,
 ) -> None:
     """One person the rules ``covering`` cover (in id order): enrol, hold, reopen or renew as
-    their latest cycle needs, by the first of them (``holders``: whose a shared cycle is). What
-    changes in their latest cycle is noted in ``changed`` (written set-based by the caller); a
-    renewal is left to ``_renew``."""
-    rule = covering[0]
+    their latest cycle needs, by the first of them (``holders``: whose a shared cycle is); a
+    completion's expiry and renewal follow the strictest renewing rule (``renewing_rule``).
+    What changes is noted in ``writes`` (written set-based by the caller)."""
+    rule, changed = covering[0], writes.changed
     if current is None:
         _open(staff_id, course_id, 1, rule, today, due_date(RuleDraft.of(rule), today))
         report.enrolled += 1
@@ -271,9 +300,44 @@ def _cover(
     elif current.state != EnrolmentState.COMPLETED:  # covered again (moved back, or another source closed it)
         _take(current, rule, today, changed, reopening=True)
         return
-    if (current.state == EnrolmentState.COMPLETED and rule.renew_months and current.expires_on
-            and today >= current.expires_on - timedelta(days=RENEWAL_LEAD_DAYS)):
-        renewing.append((current, rule))
+    renewer = renewing_rule(covering)
+    if current.state == EnrolmentState.COMPLETED and current.completed_at is not None and renewer is not None:
+        _follow_renewal(current, current.completed_at, renewer, today, writes)
+
+
+def _follow_renewal(current: Enrolment, completed_at: datetime, rule: AssignmentRule, today: date,
+                    writes: _Writes) -> None:
+    """A completion a renewing rule covers expires as that rule says, counted from its day
+    (whenever the rule came to cover it: an imported, joined or manager's completion, a rule
+    that renews since an edit, a period changed); renewed from 30 days before then."""
+    assert rule.renew_months
+    expires = expiry_of(completed_at, rule.renew_months)
+    if current.expires_on != expires:
+        writes.expiring[current] = expires
+    if today >= expires - timedelta(days=RENEWAL_LEAD_DAYS):
+        writes.renewing.append((current, rule))
+
+
+def write_expiries(report: AssignReport, expiring: dict[Enrolment, date]) -> None:
+    """Completions' new expiry dates, set-based (``database.write_each``), and their
+    certificates' with them (what /verify and the PDF say): a few statements per
+    ``database.CHUNK`` of completions."""
+    if not expiring:
+        return
+    report.expiry_given += sum(1 for enrolment in expiring if enrolment.expires_on is None)
+    report.expiry_changed += sum(1 for enrolment in expiring if enrolment.expires_on is not None)
+    write_each(db.session, Enrolment, "expires_on", expiring)
+    expiring_ids = {enrolment.id: day for enrolment, day in expiring.items()}
+    for chunk in chunks(sorted(enrolment.id for enrolment in expiring)):
+        db.session.execute(
+            sa.update(Certificate).where(Certificate.enrolment_id.in_(chunk)).values(
+                expires_on=sa.select(Enrolment.expires_on).where(Enrolment.id == Certificate.enrolment_id)
+                .scalar_subquery()),
+            execution_options={"synchronize_session": False})
+    for loaded in db.session.identity_map.values():  # certificates the session holds say it too
+        if isinstance(loaded, Certificate) and loaded.enrolment_id in expiring_ids:
+            set_committed_value(loaded, "expires_on", expiring_ids[loaded.enrolment_id])
+    events.touched({enrolment.staff_id for enrolment in expiring})
 
 
 def _hold(current: Enrolment, covering: list[AssignmentRule], today: date,
@@ -319,13 +383,32 @@ def _renew(report: AssignReport, course_id: int, renewing: list[tuple[Enrolment,
         return
     supersede_earlier_of(course_id, [current.staff_id for current, _rule in renewing])
     for current, rule in renewing:
-        assert current.expires_on is not None
         renewal = _new_cycle(current.staff_id, course_id, current.cycle + 1, rule, today,
-                             max(current.expires_on, today))
+                             renewal_due(current.expires_on, rule, today))
         if rule.renewal == RenewalMode.CHANGED_ONLY:  # a refresher: what changed since their edition
             renewal.refresher_of = current.completed_version
         db.session.add(renewal)
         report.renewed += 1
+
+
+def renewal_due(expires_on: date | None, rule: AssignmentRule, today: date) -> date:
+    """A renewal cycle is due when the completion expires; one that expired already when the
+    renewal opens (a completion the rule came to cover after it lapsed) is due by the rule's
+    terms from today, as a first cycle would be."""
+    if expires_on is not None and expires_on >= today:
+        return expires_on
+    return due_date(RuleDraft.of(rule), today)
+
+
+def renewal_months(staff_id: int, course_id: int) -> int | None:
+    """The period a completion of the course by this person expires after, now: the strictest
+    renewing active rule's that covers them (``renewing_rule``), whatever the cycle's source;
+    None when none does. A statement per renewing rule of the course (one person's completion)."""
+    rules = list(db.session.scalars(sa.select(AssignmentRule).where(
+        AssignmentRule.active.is_(True), AssignmentRule.course_id == course_id,
+        AssignmentRule.renew_months.is_not(None))))
+    renewer = renewing_rule(covered_by(rules, {staff_id}).get(staff_id, [])) if rules else None
+    return renewer.renew_months if renewer is not None else None
 
 
 def covered_by(rules: list[AssignmentRule],

@@ -25,7 +25,7 @@ from mooc.quizzes.models import QuizAttempt
 from mooc.roster.models import Staff
 from mooc.training import programs, refreshers
 from mooc.training.activity import note_activity
-from mooc.training.assign import add_months
+from mooc.training.assign import expiry_of, renewal_months
 from mooc.training.models import Certificate, Enrolment, EnrolmentSource, EnrolmentState
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
@@ -253,9 +253,8 @@ def complete(enrolment: Enrolment, course: Course, progress: CourseProgress | No
     enrolment.completed_commit = course.source_commit
     if progress is not None and progress.best_scores:
         enrolment.score = round(sum(progress.best_scores.values()) / len(progress.best_scores), 2)
-    renew = enrolment.rule.renew_months if enrolment.rule is not None else None
-    local_day = when.astimezone(clock.LOCAL_TZ).date()
-    enrolment.expires_on = add_months(local_day, renew) if renew else None
+    renew = renewal_months(enrolment.staff_id, enrolment.course_id)  # the rules covering them now
+    enrolment.expires_on = expiry_of(when, renew) if renew else None
     issue_certificate(enrolment, course)
     programs.advance({enrolment.staff_id})  # the next step of a programme may open
 

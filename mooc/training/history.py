@@ -26,6 +26,7 @@ from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show
 from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
 from mooc.training import programs
 from mooc.training.activity import note_activities
+from mooc.training.assign import apply_rules
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier_of
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -207,7 +208,8 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     Set-based, whatever the number of rows: per course, the people's highest cycles read and
     their latest cycles superseded a ``database.CHUNK`` at a time; each completion a new cycle
     after them (in file order, the last one the latest), all inserted by one flush; the people's
-    latest training dates moved on (``activity.note_activities``); then their programmes."""
+    latest training dates moved on (``activity.note_activities``); then their programmes, and
+    the rules of the courses for them (``assign.apply_rules``: an expiry, a renewal due)."""
     if plan.issues:
         raise PlanHasErrors(len(plan.issues))
     progress.phase(WRITING, len(plan.to_add))
@@ -220,6 +222,9 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     note_activities(trained)
     # a completion imported counts for the programmes the people follow (docs/programs.md)
     programs.advance({completion.staff_id for completion in plan.to_add})
+    # a renewing rule that covers the people gives these completions its expiry now, and opens
+    # the renewals already due (docs/architecture.md, "Sources of a cycle")
+    apply_rules(staff_ids={completion.staff_id for completion in plan.to_add}, course_ids=set(by_course))
     return len(plan.to_add)
 
 

@@ -17,8 +17,10 @@ An edit applies to the open enrolments of the rule as follows:
 - open enrolments of the rule (not started or in progress) whose due date still follows the
   old terms get the due date the new terms give, counted from the day each was assigned; a
   due date changed by hand for one person is kept;
-- completions, certificates and their expiry are not touched: a new renewal period applies
-  to the completions after the edit.
+- a completion (the person's latest cycle, whatever its source) follows the renewing rules
+  that cover the person now (``assign.renewing_rule``: the strictest): its expiry, and its
+  certificate's, become the completion day + the period; one due for renewal by then gets its
+  renewal cycle at once (docs/architecture.md, "Sources of a cycle").
 
 A preview is the change itself, made in a savepoint and rolled back: it counts exactly what
 confirming will do (the same ``apply_rules``), and the savepoint leaves nothing behind.
@@ -251,6 +253,17 @@ def _rehearse(rule: AssignmentRule, change: Callable[[], AssignReport]) -> Chang
         savepoint.rollback()
     return ChangePreview(report, len(before), len(after_open), _sample(report.enrolled_ids),
                          _sample(report.closed_ids))
+
+
+def preview_create(draft: RuleDraft) -> AssignReport:
+    """What ``create_rule`` would do now to the people's cycles (first cycles, completions given
+    an expiry or a new one, renewals opened), counted by doing it; nothing is kept."""
+    savepoint = db.session.begin_nested()
+    try:
+        _rule, report = create_rule(draft)
+    finally:
+        savepoint.rollback()
+    return report
 
 
 def preview_update(rule: AssignmentRule, draft: RuleDraft, *, note: str = "") -> ChangePreview:

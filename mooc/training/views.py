@@ -427,11 +427,12 @@ def _lessons_preview(draft: assign.RuleDraft) -> refreshers.LessonsPreview | Non
 def new_rule():
     """Two steps: the form, then its effect (how many people, who) before anything is saved."""
     form = _rule_form()
-    preview = lessons = None
+    preview = lessons = effect = None
     if form.validate_on_submit():
         draft = _draft(form, *_target(form.course.data))
         preview = assign.preview(draft)
         lessons = _lessons_preview(draft)
+        effect = rule_changes.preview_create(draft) if request.form.get("confirm") != "1" else None
         if request.form.get("confirm") == "1":
             try:
                 _rule, report = rule_changes.create_rule(draft, note=form.note.data or "",
@@ -442,7 +443,8 @@ def new_rule():
             else:
                 flash(_("Rule saved: %(n)s people enrolled.", n=format_number(report.enrolled)), "success")
                 return redirect(url_for("training.rules"))
-    return render_template("training/rule_form.html", form=form, preview=preview, rule=None, lessons=lessons)
+    return render_template("training/rule_form.html", form=form, preview=preview, rule=None, lessons=lessons,
+                           effect=effect)
 
 
 RULE_REFUSALS = {
