@@ -248,7 +248,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
 def _present(root: Path, courses: list[CourseSource]) -> set[str]:
     """The ids of the courses of the folder, those that failed to load included (by their
     folder's name): a programme naming one is not naming an unknown course."""
-    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()}
+    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()} if root.is_dir() else set()
     return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 

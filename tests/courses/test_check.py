@@ -126,6 +126,13 @@ def test_links_out_of_the_tree_and_dangerous_schemes(tree):
     assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 10, "error", "absolute-link") in found
 
 
+def test_a_courses_folder_that_does_not_exist_is_an_error_not_a_crash(tmp_path):
+    """`mooc courses check` with MOOC_COURSES_DIR naming no folder: the check said so, then
+    stopped with a FileNotFoundError while looking for the programmes' courses."""
+    result = check_tree(tmp_path / "khong-co")
+    assert [(p.code, p.severity) for p in result.problems] == [("no-courses", "error")]
+
+
 def test_symlinks_are_refused(tree, tmp_path):
     outside = write(tmp_path, "secret.md", lesson("S", "secret"))
     os.symlink(outside, tree / "luat/01-co-ban/03-lien-ket.md")
