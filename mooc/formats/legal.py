@@ -274,26 +274,25 @@ def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) ->
 
 def _fields(entry: dict[str, Any], at: _At) -> tuple[str, str, date | None, date | None, str, list[str]]:
     """number, kind, signed, in force, source and names, each checked on its line."""
-    number = at.check("number", nfc(str(entry["number"])).strip(), _is_number, "legal-bad-number",
-                      "'{}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)")
-    kind = at.check("kind", nfc(str(entry["kind"])).strip(), KINDS.__contains__, "legal-bad-kind",
-                    "kind '{}' is not one of: " + ", ".join(KINDS))
+    number = nfc(str(entry["number"])).strip()
+    at.check("number", _is_number(number), "legal-bad-number",
+             f"'{number}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)")
+    kind = nfc(str(entry["kind"])).strip()
+    at.check("kind", kind in KINDS, "legal-bad-kind", f"kind '{kind}' is not one of: " + ", ".join(KINDS))
     dates = []
     for key in ("signed", "in_force"):
-        dates.append(at.check(key, _date(entry[key]), _is_set, "legal-bad-date",
-                              f"'{key}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), "
-                              f"not {entry[key]!r}"))
-    source = at.check("source", str(entry["source"]).strip(), _is_address, "legal-bad-source",
-                      "'source' must be the address (http:// or https://) of a public page that shows the "
-                      "number and dates")
+        dates.append(_date(entry[key]))
+        at.check(key, dates[-1] is not None, "legal-bad-date",
+                 f"'{key}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), not {entry[key]!r}")
+    source = str(entry["source"]).strip()
+    at.check("source", _is_address(source), "legal-bad-source",
+             "'source' must be the address (http:// or https://) of a public page that shows the number and "
+             "dates")
     names = entry.get("names") or []
-    names = at.check("names", [names] if isinstance(names, str) else names, _are_names,
-                     "legal-registry-format", "'names' is a list of the names lessons cite the document by")
+    names = [names] if isinstance(names, str) else names
+    at.check("names", _are_names(names), "legal-registry-format",
+             "'names' is a list of the names lessons cite the document by")
     return number, kind, dates[0], dates[1], source, names
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None
 
 
 def _is_address(url: str) -> bool:
@@ -325,11 +324,10 @@ class _At:
     reader: _Reader
     failed: bool = False
 
-    def check(self, key: str, value: Any, test: Any, code: str, message: str) -> Any:
-        if not test(value):
-            self.reader.error(self.key_lines.get(key, self.line), code, message.format(value))
+    def check(self, key: str, right: bool, code: str, message: str) -> None:
+        if not right:
+            self.reader.error(self.key_lines.get(key, self.line), code, message)
             self.failed = True
-        return value
 
 
 def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date | None,
