@@ -131,7 +131,7 @@ def test_author_adds_a_video_that_plays_seeks_and_shows_captions(browsing, live,
 
     checked = live.mooc("courses", "check")
     assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert (f"courses/{VIDEO_FOLDER}/tiep-dan.vi.vtt:3: error: times use a dot before the milliseconds"
+    assert (f"courses/{VIDEO_FOLDER}/tiep-dan.vi.vtt:3: error: WebVTT dùng dấu chấm trước phần nghìn giây"
             in checked.stdout), checked.stdout
     (folder / "tiep-dan.vi.vtt").write_text(captions, encoding="utf-8")
     checked = live.mooc("courses", "check")
