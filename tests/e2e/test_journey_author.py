@@ -65,7 +65,8 @@ def test_author_edits_checks_syncs_and_progress_stays(browsing, live) -> None:
     checked = live.mooc("courses", "check")
     assert checked.returncode == 1, checked.stdout + checked.stderr
     line = quiz.count("\n") + 2  # the new heading, after the blank line that opens the addition
-    assert f"courses/{QUIZ_FILE}:{line}: error: the question has no key" in checked.stdout, checked.stdout
+    assert f"courses/{QUIZ_FILE}:{line}: error: câu hỏi chưa có khóa" in checked.stdout, checked.stdout
+    assert " / the question has no key" in checked.stdout  # Vietnamese first, English after
 
     # The trainee sees nothing of it yet.
     trainee.reload()
