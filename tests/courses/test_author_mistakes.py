@@ -111,7 +111,7 @@ def test_renaming_a_course_folder_warns_that_its_progress_would_be_archived(app,
     assert "luat-2026/course.md:1: warning:" in output and "[progress-archived]" in output
     assert "'luat'" in output and "1 " in output and "id: luat" in output  # what keeps it
     synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
-    assert "archived course luat" in synced.output and "id: luat" in synced.output
+    assert "lưu trữ khóa học / archived course: luat" in synced.output and "id: luat" in synced.output
     write(tree, "luat-2026/course.md", (tree / "luat-2026/course.md").read_text(encoding="utf-8")
           .replace("language: vi\n", "language: vi\nid: luat\n"))
     output = _check_command(app, tree).output

@@ -360,7 +360,7 @@ def test_sync_prints_warnings_after_its_summary_and_check_takes_a_file(app, tree
     result = runner.invoke(args=["courses", "sync", str(tree)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("Synced 1 course(s)")
+    assert lines[0].startswith("Đã đồng bộ 1 khóa học") and " / Synced 1 course(s)" in lines[0]
     assert lines[-1].endswith("[raw-html]") and "02-nguyen-tac.md:8: warning:" in lines[-1]
     one = runner.invoke(args=["courses", "check", str(tree / "luat/01-co-ban/02-nguyen-tac.md")])
     assert one.exit_code == 0 and "1 course(s), 2 module(s), 3 lesson(s)" in one.output
