@@ -38,11 +38,11 @@ from mooc.formats.legal import (
     status_on,
 )
 from mooc.formats.legal import number_key as citation_key
-from mooc.formats.problem import Problem
+from mooc.formats.problem import Problem, bilingual
 from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand, parse_program
 from mooc.formats.quiz import QuizSource, parse_quiz
 from mooc.formats.quiz_review import farming_risk
-from mooc.formats.source import decode
+from mooc.formats.source import decode, unreadable
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -248,7 +248,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
 def _present(root: Path, courses: list[CourseSource]) -> set[str]:
     """The ids of the courses of the folder, those that failed to load included (by their
     folder's name): a programme naming one is not naming an unknown course."""
-    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()}
+    folders = {d.name for d in root.iterdir() if (d / "course.md").is_file()} if root.is_dir() else set()
     return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 
@@ -264,12 +264,14 @@ def load_programs(courses_root: Path, course_keys: set[str],
         if path.name.startswith(".") or path.name in IGNORED_NAMES:
             continue
         if path.is_symlink() or not path.is_file() or path.suffix != ".md":
-            report.warning(path, 1, "stray-file", "not a programme (a programme is a .md file)")
+            report.warning(path, 1, "stray-file", bilingual(
+                f"tệp này không phải chương trình (trong {PROGRAMS_DIR}, mỗi chương trình là một tệp .md)",
+                "not a programme (a programme is a .md file)"))
             continue
         try:
             raw = path.read_bytes()
         except OSError as error:
-            report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+            report.error(path, 1, "unreadable", unreadable(error))
             continue
         program, problems = parse_program(raw, report.rel(path), path.stem)
         report.problems.extend(problems)
@@ -289,7 +291,7 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
     try:
         decoded = decode(path.read_bytes())
     except OSError as error:
-        report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+        report.error(path, 1, "unreadable", unreadable(error))
         return Registry(path=report.rel(path), readable=False)
     if decoded.text is None:
         report.error(path, decoded.line, "encoding", decoded.message)
@@ -301,6 +303,12 @@ def load_registry(courses_root: Path, report: Reporter) -> Registry:
 
 def _day(day: date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _named(document: LegalDocument) -> str:
+    """'84/2025/QH15 (Luật Thanh tra)': the number, then the kind and title (the kind once)."""
+    title = document.title
+    return f"{document.number} ({title if title.startswith(document.kind) else f'{document.kind} {title}'})"
 
 
 def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> None:
@@ -319,14 +327,19 @@ def check_legal(lesson: LessonSource, registry: Registry, report: Reporter, day:
         seen.add(key)
         cited = f"{citation.article} " if citation.article else ""
         if document is None and not registry.known(citation.number):
-            report.error(doc.path, citation.line, "legal-unregistered",
-                         f"{cited}{citation.number} is cited but is not in the legal registry "
-                         f"({registry.path}): add it with its dates and source, or correct the number")
+            report.error(doc.path, citation.line, "legal-unregistered", bilingual(
+                f"bài trích dẫn {cited}{citation.number} nhưng văn bản này chưa "
+                f"có trong danh mục văn bản pháp lý ({registry.path}): thêm "
+                "văn bản vào danh mục, kèm ngày và nguồn, hoặc sửa lại số hiệu",
+                f"{cited}{citation.number} is cited but is not in the legal registry "
+                f"({registry.path}): add it with its dates and source, or correct the number"))
         else:
-            named = f"{document.number} ({document.kind} {document.title})" if document else citation.number
-            report.error(doc.path, citation.line, "legal-undeclared",
-                         f"{cited}{named} is cited but not declared: add it to 'legal:' (what the lesson "
-                         "rests on) or to 'legal_mentions:' (history, comparison)")
+            named = _named(document) if document else citation.number
+            report.error(doc.path, citation.line, "legal-undeclared", bilingual(
+                f"bài trích dẫn {cited}{named} nhưng chưa khai báo: thêm số hiệu vào 'legal:' "
+                "(văn bản bài học dựa vào) hoặc 'legal_mentions:' (chỉ nhắc đến: lịch sử, so sánh)",
+                f"{cited}{named} is cited but not declared: add it to 'legal:' (what "
+                "the lesson rests on) or to 'legal_mentions:' (history, comparison)"))
 
 
 def _declared(lesson: LessonSource, registry: Registry, report: Reporter, day: date, today: date) -> set[str]:
@@ -337,9 +350,11 @@ def _declared(lesson: LessonSource, registry: Registry, report: Reporter, day: d
         line = doc.meta_lines.get(key, 1)
         for number in getattr(lesson, key):
             if not registry.known(number):
-                report.error(doc.path, line, "legal-unknown",
-                             f"{key}: {number} is not in the legal registry ({registry.path}): add it there "
-                             "with its dates and source, or correct the number")
+                report.error(doc.path, line, "legal-unknown", bilingual(
+                    f"{key}: {number} chưa có trong danh mục văn bản pháp lý ({registry.path}): "
+                    "thêm văn bản vào đó, kèm ngày và nguồn, hoặc sửa lại số hiệu",
+                    f"{key}: {number} is not in the legal registry ({registry.path}): "
+                    "add it there with its dates and source, or correct the number"))
                 continue
             declared.add(citation_key(number))
             document = registry.get(number)  # None: unverified (no dates, no standing to check)
@@ -351,28 +366,32 @@ def _declared(lesson: LessonSource, registry: Registry, report: Reporter, day: d
 def _check_standing(doc: Document, line: int, document: LegalDocument, day: date, today: date,
                     report: Reporter) -> None:
     status = status_on(document, day)
-    name = f"{document.number} ({document.kind} {document.title})"
+    name = _named(document)
     superseded = document.superseded
+    by, since = ", ".join(status.by), _day(status.since)
     if status.superseded:
-        by = ", ".join(status.by)
-        message = (f"legal: {name} is superseded by {by} from {_day(status.since)}: rest the lesson on "
-                   f"{by} and update its text")
-        if day > today:
-            report.warning(doc.path, line, "legal-superseded",
-                           f"on {_day(day)}, {message}")
-        else:
-            report.error(doc.path, line, "legal-superseded", message)
+        ahead = day > today  # the day has not come: a warning
+        vi = (f"legal: {name} bị thay thế bởi {by} từ ngày {since}: "
+              f"chuyển căn cứ của bài sang {by} và cập nhật nội dung bài")
+        en = f"legal: {name} is superseded by {by} from {since}: rest the lesson on {by} and update its text"
+        message = bilingual(f"vào ngày {_day(day)}, {vi}", f"on {_day(day)}, {en}") if ahead else (
+            bilingual(vi, en))
+        (report.warning if ahead else report.error)(doc.path, line, "legal-superseded", message)
     elif status.state == "partly_superseded":
-        report.warning(doc.path, line, "legal-partly-superseded",
-                       f"legal: {name} is partly superseded by {', '.join(status.by)} from "
-                       f"{_day(status.since)}: check the parts the lesson relies on")
+        report.warning(doc.path, line, "legal-partly-superseded", bilingual(
+            f"legal: {name} bị thay thế một phần bởi {by} từ "
+            f"ngày {since}: kiểm tra những phần bài học dựa vào",
+            f"legal: {name} is partly superseded by {by} from {since}: check the parts the lesson relies on"))
     elif status.state == "not_yet":
-        report.warning(doc.path, line, "legal-not-in-force",
-                       f"legal: {name} is not in force on {_day(day)} (in force from {_day(status.since)})")
+        report.warning(doc.path, line, "legal-not-in-force", bilingual(
+            f"legal: {name} chưa có hiệu lực vào ngày {_day(day)} (có hiệu lực từ ngày {since})",
+            f"legal: {name} is not in force on {_day(day)} (in force from {since})"))
     elif superseded is not None and superseded.since > day:
-        report.warning(doc.path, line, "legal-superseded-soon",
-                       f"legal: {name} will be {'partly ' if superseded.extent == 'partly' else ''}"
-                       f"superseded by {', '.join(superseded.by)} from {_day(superseded.since)}")
+        partly = superseded.extent == "partly"
+        later_by, later = ", ".join(superseded.by), _day(superseded.since)
+        report.warning(doc.path, line, "legal-superseded-soon", bilingual(
+            f"legal: {name} sẽ bị thay thế {'một phần ' if partly else ''}bởi {later_by} từ ngày {later}",
+            f"legal: {name} will be {'partly ' if partly else ''}superseded by {later_by} from {later}"))
 
 
 def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchors: _Anchors,
@@ -392,7 +411,9 @@ def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchor
     media_files.check_course(course, report, used_assets, media_max_bytes)
     for asset in course.assets:
         if asset.resolve() not in used_assets:
-            report.warning(asset, 1, "unused-file", "no lesson links to this file")
+            report.warning(asset, 1, "unused-file", bilingual(
+                "không bài học nào liên kết đến tệp này: liên kết đến nó, hoặc xóa tệp nếu không dùng",
+                "no lesson links to this file: link to it, or delete it if it is not used"))
 
 
 def _check_completion_quizzes(course: CourseSource, report: Reporter) -> None:
@@ -403,9 +424,11 @@ def _check_completion_quizzes(course: CourseSource, report: Reporter) -> None:
         for key in wanted:
             if key not in known:
                 line = course.doc.meta_lines.get("completion", 1)
-                report.error(course.doc.path, line, "bad-completion",
-                             f"completion lists quiz '{key}', which the course does not have "
-                             f"(quizzes: {', '.join(sorted(known)) or 'none'})")
+                report.error(course.doc.path, line, "bad-completion", bilingual(
+                    f"completion có bài kiểm tra '{key}' nhưng khóa học không có bài kiểm tra "
+                    f"này (các bài kiểm tra của khóa: {', '.join(sorted(known)) or 'không có'})",
+                    f"completion lists quiz '{key}', which the course does "
+                    f"not have (quizzes: {', '.join(sorted(known)) or 'none'})"))
 
 
 @dataclass
@@ -455,9 +478,9 @@ def _check_links(
 ) -> None:
     found, raw_html = scan_links(doc.body)
     for line, snippet in raw_html:
-        report.warning(
-            doc.path, doc.body_line + line, "raw-html", f"raw HTML is removed from pages: {snippet[:60]}"
-        )
+        report.warning(doc.path, doc.body_line + line, "raw-html", bilingual(
+            "đoạn HTML này bị loại khỏi trang khi hiển thị: viết bằng Markdown",
+            "raw HTML is removed from pages: write Markdown") + f": {snippet[:60]}")
     context = _LinkContext(doc, links, report, used_assets, course, anchors)
     for link in found:
         context.check(link)
@@ -485,12 +508,14 @@ class _LinkContext:
             return
         if link.is_image and not link.text.strip():
             kind = media_files.kind_of(target)
-            self.error(
-                line,
-                "image-alt",
-                f"{kind} '{target}' has no title: give it one between the brackets"
-                if kind else f"image '{target}' has no alt text: describe it between the brackets",
-            )
+            self.error(line, "image-alt", bilingual(
+                f"{media_files.KIND_VI[kind]} '{target}' chưa có tiêu đề: ghi tiêu đề giữa hai dấu ngoặc "
+                "vuông",
+                f"{kind} '{target}' has no title: give it one between the brackets",
+            ) if kind else bilingual(
+                f"hình '{target}' chưa có mô tả cho người không nhìn thấy: viết mô tả giữa hai dấu ngoặc "
+                f"vuông, ví dụ ![Sơ đồ quy trình thanh tra]({target})",
+                f"image '{target}' has no alt text: describe it between the brackets"))
         if self.refused(line, target):
             return
         if target.startswith("#"):
@@ -503,7 +528,11 @@ class _LinkContext:
             return
         path, fragment = resolved
         if not any(str(path).startswith(root) for root in self.links.root_prefixes):
-            self.error(line, "outside-tree", f"link '{target}' points outside the courses")
+            self.error(line, "outside-tree", bilingual(
+                f"liên kết '{target}' trỏ ra ngoài thư mục khóa "
+                "học: chép tệp vào khóa học rồi liên kết tương đối",
+                f"link '{target}' points outside the courses: copy "
+                "the file into the course and link it relatively"))
             return
         self.check_file(link, line, target, path, fragment)
 
@@ -512,17 +541,23 @@ class _LinkContext:
         computer, an absolute path (reported)."""
         scheme = urlsplit(target).scheme.lower()
         if not target:
-            self.error(line, "empty-link", "link without a target")
+            self.error(line, "empty-link", bilingual(
+                "liên kết không có đích: viết địa chỉ hoặc tên tệp trong ngoặc đơn, [chữ](dich.md)",
+                "link without a target: write the address or the file in the parentheses, [text](target.md)"))
         elif LOCAL_PATH_RE.match(target):
             self.error(line, "outside-tree", _local_path(target))
         elif scheme in FORBIDDEN_SCHEMES:
-            self.error(line, "bad-scheme", f"'{scheme}:' links are not allowed")
+            self.error(line, "bad-scheme", bilingual(f"không được dùng liên kết '{scheme}:'",
+                                                     f"'{scheme}:' links are not allowed"))
         elif scheme and scheme not in URL_SCHEMES:
-            self.error(line, "bad-scheme", f"'{scheme}:' links are removed from the page: only http:, "
-                       "https: and mailto: are kept")
+            self.error(line, "bad-scheme", bilingual(
+                f"liên kết '{scheme}:' sẽ bị xóa khỏi trang: chỉ giữ http:, https: và mailto:",
+                f"'{scheme}:' links are removed from the page: only http:, https: and mailto: are kept"))
         elif target.startswith("/") and not target.startswith("//"):
-            self.error(line, "absolute-link",
-                       f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'")
+            self.error(line, "absolute-link", bilingual(
+                f"liên kết '{target}' là đường dẫn tuyệt đối: liên "
+                "kết tương đối đến tệp, ví dụ '../02-x/01-y.md'",
+                f"link '{target}' is absolute: link to the file relatively, e.g. '../02-x/01-y.md'"))
         else:
             return False
         return True
@@ -531,47 +566,49 @@ class _LinkContext:
         """A link written in HTML keeps its target as written: one to a file of the course
         would be broken on the page (the lesson's address is not its file's)."""
         if target and not urlsplit(target).scheme and not target.startswith(("#", "//")):
-            self.error(line, "raw-html", (
-                f"liên kết '{target}' viết bằng HTML không được đổi sang địa chỉ của nền tảng nên sẽ hỏng "
-                f"trên trang: viết bằng Markdown / the HTML link '{target}' is not turned into the "
-                "platform's address and would be broken on the page: write it in Markdown, "
-                "[text](file.md) or ![description](images/x.png)"))
+            self.error(line, "raw-html", bilingual(
+                f"liên kết '{target}' viết bằng HTML không được đổi sang địa chỉ của nền tảng nên "
+                "sẽ hỏng trên trang: viết bằng Markdown, [chữ](tep.md) hoặc ![mô tả](images/x.png)",
+                f"the HTML link '{target}' is not turned into the platform's address and would be broken "
+                "on the page: write it in Markdown, [text](file.md) or ![description](images/x.png)"))
 
     def check_own_anchor(self, line: int, target: str) -> None:
         own = self.anchors.of(self.doc.path.resolve()) if self.anchors else None
         if own is not None and unquote(target[1:]) not in own:
-            self.report.warning(self.doc.path, line, "broken-anchor",
-                                f"link '{target}': this lesson has no section with that anchor "
-                                f"({_anchor_hint(own)})")
+            vi, en = _anchor_hint(own)
+            self.report.warning(self.doc.path, line, "broken-anchor", bilingual(
+                f"liên kết '{target}': bài này không có mục nào mang neo đó ({vi})",
+                f"link '{target}': this lesson has no section with that anchor ({en})"))
 
     def check_file(self, link: SourceLink, line: int, target: str, path: Path, fragment: str) -> None:
         """A link to a file inside the courses' tree."""
         links = self.links
         refused = self.course.refused_assets.get(path) if self.course else None
         if refused:
-            self.error(line, "refused-file", f"'{target}' cannot be shown: {refused}")
+            self.error(line, "refused-file", bilingual(f"không hiển thị được '{target}': {refused[0]}",
+                                                       f"'{target}' cannot be shown: {refused[1]}"))
         elif link.is_image:
             self.check_image(line, target, path)
         elif path in links.pages:
             ids = self.anchors.of(path) if self.anchors and fragment else None
             if ids is not None and unquote(fragment) not in ids:
-                self.report.warning(self.doc.path, line, "broken-anchor",
-                                    f"link '{target}': the lesson has no section with the anchor "
-                                    f"'#{fragment}' ({_anchor_hint(ids)})")
+                vi, en = _anchor_hint(ids)
+                self.report.warning(self.doc.path, line, "broken-anchor", bilingual(
+                    f"liên kết '{target}': bài được liên kết không có mục nào mang neo '#{fragment}' ({vi})",
+                    f"link '{target}': the lesson has no section with the anchor '#{fragment}' ({en})"))
         elif path in links.assets:
             self.used_assets.add(path)
         elif self.unloaded(path):
             pass
         elif path.exists():
-            self.error(
-                line,
-                "broken-link",
-                f"link '{target}' points to a file that is not a lesson, quiz or attachment",
-            )
+            self.error(line, "broken-link", bilingual(
+                f"liên kết '{target}' trỏ đến một tệp không phải bài học, bài kiểm tra hay tệp đính kèm",
+                f"link '{target}' points to a file that is not a lesson, quiz or attachment"))
         else:
-            hint = _spelled_right(self.doc.path, target, links)
-            self.error(line, "broken-link", f"link '{target}' points to a file that does not exist"
-                       + (f": did you mean '{hint}'?" if hint else ""))
+            vi, en = _did_you_mean(_spelled_right(self.doc.path, target, links))
+            self.error(line, "broken-link", bilingual(f"liên kết '{target}' trỏ đến tệp không tồn tại{vi}",
+                                                      f"link '{target}' points to a "
+                                                      f"file that does not exist{en}"))
 
     def unloaded(self, path: Path) -> bool:
         """A file that failed to load, or that sits in a module or course whose module.md or
@@ -584,21 +621,18 @@ class _LinkContext:
         if path in self.links.assets:
             self.used_assets.add(path)
         elif path.exists():
-            self.error(
-                line,
-                "not-an-image",
-                f"'{target}' is not a picture in an images/ (or files/, assets/) folder of the course",
-            )
+            self.error(line, "not-an-image", bilingual(
+                f"'{target}' không phải hình trong thư mục images/ (hoặc files/, assets/) của khóa học",
+                f"'{target}' is not a picture in an images/ (or files/, assets/) folder of the course"))
         else:
             near = _near(path, self.course) if self.course else None
-            hint = ""
-            if (written := _spelled_right(self.doc.path, target, self.links)) is not None:
-                hint = f": did you mean '{written}'?"
-            elif near is not None:
+            written = _spelled_right(self.doc.path, target, self.links)
+            if written is None and near is not None:
                 self.used_assets.add(near.resolve())
-                relative = Path(_relative(near.resolve(), self.doc.path.resolve().parent)).as_posix()
-                hint = f": did you mean '{relative}'?"
-            self.error(line, "broken-image", f"image '{target}' does not exist{hint}")
+                written = Path(_relative(near.resolve(), self.doc.path.resolve().parent)).as_posix()
+            vi, en = _did_you_mean(written)
+            self.error(line, "broken-image", bilingual(f"không có hình '{target}'{vi}",
+                                                       f"image '{target}' does not exist{en}"))
 
 
 # A path on the author's computer: C:\..., D:/..., \\server\share (a drive letter reads as a scheme)
@@ -607,10 +641,15 @@ LOCAL_PATH_RE = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 
 def _local_path(target: str) -> str:
     name = re.split(r"[\\/]", target)[-1]
-    return (f"'{target}' là đường dẫn trên máy của bạn, học viên không mở được: chép tệp vào thư mục images/ "
-            f"(hoặc files/) của khóa học và liên kết tương đối / is a path on your computer, which trainees "
-            f"cannot open: copy the file into the course's images/ (or files/) folder and link it "
-            f"relatively, e.g. 'images/{name}'")
+    return bilingual(f"'{target}' là đường dẫn trên máy của bạn, học viên không mở được: chép tệp vào thư "
+                     f"mục images/ (hoặc files/) của khóa học và liên kết tương đối, ví dụ 'images/{name}'",
+                     "it is a path on your computer, which trainees cannot open: copy the file into the "
+                     f"course's images/ (or files/) folder and link it relatively, e.g. 'images/{name}'")
+
+
+def _did_you_mean(written: str | None) -> tuple[str, str]:
+    """The end of a broken link's message: the spelling that works, if there is one."""
+    return (f": có phải là '{written}'?", f": did you mean '{written}'?") if written else ("", "")
 
 
 def _spelled_right(doc_path: Path, target: str, links: LinkMap) -> str | None:
@@ -628,9 +667,11 @@ def _spelled_right(doc_path: Path, target: str, links: LinkMap) -> str | None:
     return None
 
 
-def _anchor_hint(ids: set[str]) -> str:
+def _anchor_hint(ids: set[str]) -> tuple[str, str]:
     shown = sorted(i for i in ids if not re.match(r"^fn(ref)?[:\d]", i))
-    return f"its anchors: {', '.join('#' + i for i in shown[:12])}" if shown else "it has no sections"
+    anchors = ", ".join("#" + i for i in shown[:12])
+    return (f"các neo của bài: {anchors}", f"its anchors: {anchors}") if shown else (
+        "bài không có mục nào", "it has no sections")
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -658,14 +699,16 @@ def _check_farming(course: CourseSource, item: QuizFile, quiz: QuizSource | None
         return
     pool = len(quiz.questions)
     draw = settings.draw or pool
-    attempts = settings.attempts or "unlimited"
-    report.warning(
-        item.doc.path,
-        item.doc.meta_lines.get("review", 1),
-        "review-farming",
-        f"this quiz counts towards completion but shows its answer key after every attempt "
-        f"(review: {settings.review}, attempts: {attempts}, {draw} of {pool} questions per attempt): "
-        f"by the last attempt a trainee has seen the key of about {risk:.0%} of its questions "
-        f"(pass mark {settings.pass_percent}%). Use review: after_close (or after_pass, "
-        f"after_last_attempt, after_submit), or draw fewer questions from a larger pool",
-    )
+    attempts, attempts_vi = (settings.attempts, settings.attempts) if settings.attempts else (
+        "unlimited", "0 (không giới hạn)")
+    report.warning(item.doc.path, item.doc.meta_lines.get("review", 1), "review-farming", bilingual(
+        "bài kiểm tra này được tính vào điều kiện hoàn thành nhưng hiện đáp án sau mỗi lần "
+        f"làm (review: {settings.review}, attempts: {attempts_vi}, mỗi lần {draw} trên "
+        f"{pool} câu hỏi): đến lần làm cuối, học viên đã xem đáp án của khoảng {risk:.0%} số "
+        f"câu (điểm đạt {settings.pass_percent}%). Dùng review: after_close (hoặc after_pass, "
+        "after_last_attempt, after_submit), hoặc rút ít câu hơn từ một bộ câu hỏi lớn hơn",
+        "this quiz counts towards completion but shows its answer key after every attempt "
+        f"(review: {settings.review}, attempts: {attempts}, {draw} of {pool} questions per "
+        f"attempt): by the last attempt a trainee has seen the key of about {risk:.0%} of its "
+        f"questions (pass mark {settings.pass_percent}%). Use review: after_close (or after_pass, "
+        "after_last_attempt, after_submit), or draw fewer questions from a larger pool"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -16,14 +15,21 @@ from mooc import clock
 from mooc.auth import audit
 from mooc.config import settings
 from mooc.courses.check import check_tree, course_folder
-from mooc.courses.format import COURSE_DIR_RE, NAME_RULE, NUMBERED_RE, suggest_name
+from mooc.courses.format import (
+    COURSE_DIR_RE,
+    NAME_RULE,
+    NAME_RULE_VI,
+    NUMBERED_RE,
+    course_dir_name,
+    suggest_name,
+)
 from mooc.courses.identity import archive_warnings
 from mooc.courses.sync import SyncRefused, sync_tree
 from mooc.extensions import db
 from mooc.formats.gift import convert_gift_file
+from mooc.formats.problem import bilingual
 from mooc.formats.source import NotTextError
 from mooc.progress import for_command, quiet_option
-from mooc.text import fold
 
 
 @click.group()
@@ -40,7 +46,9 @@ def _root(path: str | None) -> Path:
     if given.is_file():
         folder = course_folder(given)
         if folder is None:
-            raise click.ClickException(f"{path} is not inside a course folder (no course.md above it)")
+            raise click.ClickException(bilingual(
+                f"{path} không nằm trong thư mục khóa học nào (không có course.md ở các thư mục bên trên)",
+                f"{path} is not inside a course folder (no course.md above it)"))
         return folder
     return given
 
@@ -57,7 +65,9 @@ def _identity_warnings(result) -> tuple[list, str | None]:
     except sa.exc.SQLAlchemyError as error:
         db.session.rollback()
         reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        return [], f"the database could not be read ({reason[:120]}): changes of identity not checked"
+        return [], bilingual("không đọc được cơ sở dữ liệu nên chưa kiểm tra việc đổi định danh",
+                             "the database could not be read: changes of identity not checked") + (
+            f" ({reason[:120]})")
 
 
 def _as_of(value: str | None) -> date | None:
@@ -68,7 +78,9 @@ def _as_of(value: str | None) -> date | None:
             return datetime.strptime(value.strip(), pattern).date()
         except ValueError:
             continue
-    raise click.BadParameter(f"'{value}' is not a date (dd/mm/yyyy or yyyy-mm-dd)", param_hint="--as-of")
+    raise click.BadParameter(bilingual(f"'{value}' không phải một ngày (dd/mm/yyyy hoặc yyyy-mm-dd)",
+                                       f"'{value}' is not a date (dd/mm/yyyy or yyyy-mm-dd)"),
+                             param_hint="--as-of")
 
 
 @courses.command("check")
@@ -113,14 +125,20 @@ def check_command(path: str | None, output: str, as_of: str | None) -> None:
         _print_problems(result.problems, output=output)
         if note:
             click.echo(f"note: {note}", err=True)
-        click.echo(
-            f"{summary['courses']} course(s), {summary['modules']} module(s), "
-            f"{summary['lessons']} lesson(s), {summary['quizzes']} quiz(zes), "
-            f"{summary['programs']} programme(s): "
-            f"{summary['errors']} error(s), {summary['warnings']} warning(s)."
-        )
+        click.echo(summary_line(summary))
     if result.errors:
         sys.exit(1)
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """The last line of `mooc courses check`: what was read and what was found."""
+    return bilingual(
+        f"{summary['courses']} khóa học, {summary['modules']} chương, {summary['lessons']} "
+        f"bài học, {summary['quizzes']} bài kiểm tra, {summary['programs']} "
+        f"chương trình: {summary['errors']} lỗi, {summary['warnings']} cảnh báo.",
+        f"{summary['courses']} course(s), {summary['modules']} module(s), {summary['lessons']} "
+        f"lesson(s), {summary['quizzes']} quiz(zes), {summary['programs']} "
+        f"programme(s): {summary['errors']} error(s), {summary['warnings']} warning(s).")
 
 
 @courses.command("sync")
@@ -145,21 +163,22 @@ def sync_command(path: str | None, dry_run: bool, quiet: bool) -> None:
     except SyncRefused as refused:
         db.session.rollback()
         _print_problems(refused.problems, sys.stderr)
-        click.echo(
-            f"Not synced: {len(refused.problems)} error(s). Fix them and run again "
-            "(`mooc courses check` lists them).",
-            err=True,
-        )
+        count = len(refused.problems)
+        click.echo(bilingual(
+            f"Chưa đồng bộ: có {count} lỗi. Sửa các lỗi rồi chạy lại (`mooc courses check` liệt kê chúng).",
+            f"Not synced: {count} error(s). Fix them and run again (`mooc courses check` lists them)."),
+            err=True)
         sys.exit(1)
     except Exception:
         db.session.rollback()
         raise
     if dry_run:
-        click.echo("Dry run: nothing was written.")
+        click.echo(bilingual("Chạy thử: chưa ghi gì vào cơ sở dữ liệu.", "Dry run: nothing was written."))
     for line in report.lines():
         click.echo(line)
     if report.warnings:
-        click.echo(f"{len(report.warnings)} warning(s):")
+        count = len(report.warnings)
+        click.echo(bilingual(f"{count} cảnh báo", f"{count} warning(s)") + ":")
         _print_problems(report.warnings)
 
 
@@ -229,20 +248,24 @@ def new_command(slug: str, root_dir: str | None, title: str | None) -> None:
     """Write the skeleton of a new course, SLUG (its folder name and id): course.md, one
     module with a lesson, a picture and a quiz. It passes `mooc courses check`; edit it."""
     if not COURSE_DIR_RE.match(slug):
-        raise click.ClickException(
-            f"'{slug}': course folder names use lowercase letters a-z, digits and hyphens; "
-            f"try '{re.sub(r'[^a-z0-9]+', '-', fold(slug)).strip('-') or 'khoa-hoc'}'"
-        )
+        raise click.ClickException(bilingual(
+            f"'{slug}': tên thư mục khóa học chỉ dùng chữ thường a-z, "
+            f"chữ số và dấu gạch nối; thử '{course_dir_name(slug)}'",
+            f"'{slug}': course folder names use lowercase letters "
+            f"a-z, digits and hyphens; try '{course_dir_name(slug)}'"))
     root = Path(root_dir) if root_dir else _root(None)
     folder = root / slug
     if folder.exists():
-        raise click.ClickException(f"{folder} exists: choose another name")
+        raise click.ClickException(bilingual(f"{folder} đã có: chọn tên khác",
+                                             f"{folder} exists: choose another name"))
     values = {"title": (title or slug).replace('"', "'"), "code": slug.upper(), "year": clock.now().year}
     for relative, text in SKELETON.items():
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text.format(**values) if relative.endswith(".md") else text, encoding="utf-8")
-    click.echo(f"Wrote {folder}: {len(SKELETON)} files. Check it with `mooc courses check {folder}`.")
+    click.echo(bilingual(
+        f"Đã tạo {folder}: {len(SKELETON)} tệp. Kiểm tra bằng `mooc courses check {folder}`.",
+        f"Wrote {folder}: {len(SKELETON)} files. Check it with `mooc courses check {folder}`."))
 
 
 @courses.command("import-gift")
@@ -255,26 +278,40 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
     Says which questions could not be converted and why (matching, essay, missing word...).
     Check the result with `mooc courses check` before committing it."""
     if not dest.endswith(".quiz.md"):
-        raise click.ClickException("--out must name a .quiz.md file")
+        raise click.ClickException(bilingual("--out phải là tên một tệp .quiz.md",
+                                             "--out must name a .quiz.md file"))
     name = Path(dest).name
     if not NUMBERED_RE.match(name[: -len(".quiz.md")]):
-        raise click.ClickException(
-            f"--out {name}: a quiz file would be left out of the course with this name; quiz names are "
-            f"{NAME_RULE}, ending in .quiz.md. Use '{suggest_name(name, '.quiz.md', 9)}'"
-        )
+        use = suggest_name(name, ".quiz.md", 9)
+        raise click.ClickException(bilingual(
+            f"--out {name}: với tên này, bài kiểm tra sẽ bị bỏ ra ngoài khóa học; tên "
+            f"bài kiểm tra gồm {NAME_RULE_VI}, kết thúc bằng .quiz.md. Dùng '{use}'",
+            f"--out {name}: a quiz file would be left out of the course with this "
+            f"name; quiz names are {NAME_RULE}, ending in .quiz.md. Use '{use}'"))
     try:
         result = convert_gift_file(Path(source), Path(dest), overwrite=overwrite)
     except FileExistsError:
-        raise click.ClickException(f"{dest} exists: use --overwrite to replace it") from None
+        raise click.ClickException(bilingual(f"{dest} đã có: thêm --overwrite để ghi đè",
+                                             f"{dest} exists: use --overwrite to replace it")) from None
     except NotTextError as error:
-        raise click.ClickException(f"{error} (export it from Moodle as UTF-8)") from None
+        again = bilingual("xuất lại từ Moodle với mã hóa UTF-8", "export it from Moodle as UTF-8")
+        raise click.ClickException(f"{error} ({again})") from None
     for note in result.notes:
-        click.echo(f"{source}:{note.line}: note: {note.title or ''} {note.message}".replace("  ", " "))
+        click.echo(f"{source}:{note.line}: note: {_titled(note.title, note.message)}")
     for skipped in result.skipped:
-        click.echo(f"{source}:{skipped.line}: not converted: {skipped.title or ''} {skipped.reason}"
-                   .replace("  ", " "), err=True)
+        click.echo(f"{source}:{skipped.line}: not converted: {_titled(skipped.title, skipped.reason)}",
+                   err=True)
     if not result.converted:
-        click.echo("Nothing converted: no file written.", err=True)
+        click.echo(bilingual("Không chuyển được câu hỏi nào: không ghi tệp.",
+                             "Nothing converted: no file written."),
+                   err=True)
         sys.exit(1)
-    click.echo(f"Wrote {dest}: {result.converted} question(s) converted, "
-               f"{len(result.skipped)} not converted.")
+    converted, skipped_count = result.converted, len(result.skipped)
+    click.echo(bilingual(
+        f"Đã ghi {dest}: chuyển được {converted} câu hỏi, {skipped_count} câu không chuyển được.",
+        f"Wrote {dest}: {converted} question(s) converted, {skipped_count} not converted."))
+
+
+def _titled(title: str | None, message: str) -> str:
+    """A GIFT question's note or reason, after the question's title (or its first words)."""
+    return f"“{title}”: {message}" if title else message

@@ -20,9 +20,20 @@ from typing import Any
 
 from mooc.courses.media import MEDIA_DIRS, MEDIA_SUFFIXES, MEDIA_TYPES
 from mooc.formats.legal import REGISTRY_NAME
-from mooc.formats.problem import Problem
+from mooc.formats.problem import Problem, bilingual
 from mooc.formats.program import PROGRAMS_DIR
-from mooc.formats.source import YAMLError, decode, explain_yaml_error, load_yaml
+from mooc.formats.source import (
+    EMPTY_FILE,
+    FRONT_MATTER_MISSING,
+    FRONT_MATTER_UNCLOSED,
+    NOT_KEY_VALUE,
+    YAMLError,
+    decode,
+    explain_yaml_error,
+    load_yaml,
+    too_large,
+    unreadable,
+)
 from mooc.text import fold, nfc
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -129,7 +140,8 @@ class CourseSource:
     modules: list[ModuleSource] = field(default_factory=list)
     completion: dict[str, Any] = field(default_factory=dict)
     assets: list[Path] = field(default_factory=list)
-    refused_assets: dict[Path, str] = field(default_factory=dict)  # file -> why it is not served
+    # file -> why it is not served (Vietnamese, English)
+    refused_assets: dict[Path, tuple[str, str]] = field(default_factory=dict)
 
     def items(self) -> list[LessonSource | QuizFile]:
         return [item for module in self.modules for item in module.items]
@@ -167,12 +179,10 @@ def _read_bytes(path: Path, report: Reporter) -> bytes | None:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        report.error(path, 1, "unreadable", f"cannot read the file: {error.strerror}")
+        report.error(path, 1, "unreadable", unreadable(error))
         return None
     if len(raw) > MAX_TEXT_BYTES:
-        report.error(
-            path, 1, "too-large", f"file is {len(raw) // 1024} KB; the limit is {MAX_TEXT_BYTES // 1024} KB"
-        )
+        report.error(path, 1, "too-large", too_large(len(raw), MAX_TEXT_BYTES))
         return None
     return raw
 
@@ -191,7 +201,8 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         if required:
-            report.error(path, 1, "front-matter-missing", FRONT_MATTER_MISSING if text.strip() else EMPTY)
+            report.error(path, 1, "front-matter-missing",
+                         FRONT_MATTER_MISSING if text.strip() else EMPTY_FILE)
             return None
         return Document(path, rel, {}, {}, text, 1, raw, text)
     try:
@@ -213,14 +224,6 @@ def read_document(path: Path, report: Reporter, *, required: bool = True) -> Doc
     )
 
 
-FRONT_MATTER_MISSING = ("tệp phải bắt đầu bằng phần đầu (front matter) giữa hai dòng '---' / the file "
-                        "must start with front matter between '---' lines")
-EMPTY = ("tệp trống: viết phần đầu giữa hai dòng '---' rồi nội dung / the file is empty: write the "
-         "front matter between '---' lines, then the text")
-FRONT_MATTER_UNCLOSED = ("phần đầu tệp chưa được đóng bằng một dòng '---' (đúng ba dấu gạch) / the "
-                         "front matter is not closed by a '---' line (exactly three hyphens)")
-
-
 def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None:
     """The front matter's YAML lines as a dict, or None (reported) when they are not one."""
     try:
@@ -232,7 +235,7 @@ def _front_matter(path: Path, lines: list[str], report: Reporter) -> dict | None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        report.error(path, 2, "front-matter-yaml", "front matter must be 'key: value' lines")
+        report.error(path, 2, "front-matter-yaml", NOT_KEY_VALUE)
         return None
     return meta
 
@@ -254,60 +257,68 @@ def check_meta(doc: Document, allowed: dict[str, Any], required: tuple[str, ...]
     for key, value in doc.meta.items():
         line = doc.meta_lines.get(key, 2)
         if key not in allowed:
-            known = ", ".join(sorted(allowed))
-            report.error(doc.path, line, "unknown-key", f"unknown front matter key '{key}' (known: {known})")
+            report.error(doc.path, line, "unknown-key", unknown_key(key, allowed))
             ok = False
             continue
         expected = allowed[key]
         if expected is Decimal:
             if _decimal(value) is None:
-                report.error(doc.path, line, "wrong-type",
-                             f"'{key}' must be a number (1.5 or 1,5), not {value!r}")
+                report.error(doc.path, line, "wrong-type", bilingual(
+                    f"'{key}' phải là một số (1.5 hoặc 1,5), không phải {value!r}",
+                    f"'{key}' must be a number (1.5 or 1,5), not {value!r}"))
                 ok = False
             continue
         if expected is list and isinstance(value, str):
             value = [value]  # `previously: old-name` means a list of one
         if isinstance(value, bool) or not isinstance(value, expected):
-            report.error(doc.path, line, "wrong-type",
-                         f"'{key}' must be {_type_word(key, expected)}, not {value!r}")
+            vi, en = _type_words(key, expected)
+            report.error(doc.path, line, "wrong-type", bilingual(
+                f"'{key}' phải là {vi}, không phải {value!r}", f"'{key}' must be {en}, not {value!r}"))
             ok = False
         elif isinstance(value, str) and not value.strip():
-            report.error(doc.path, line, "empty-value", f"'{key}' is empty")
+            report.error(doc.path, line, "empty-value", bilingual(
+                f"'{key}' đang để trống: điền giá trị cho nó", f"'{key}' is empty: give it a value"))
             ok = False
     for key in required:
         if key not in doc.meta:
-            report.error(doc.path, 1, "missing-key", f"front matter lacks '{key}'")
+            report.error(doc.path, 1, "missing-key", bilingual(
+                f"phần đầu tệp thiếu '{key}': thêm một dòng '{key}: ...'",
+                f"front matter lacks '{key}': add a line '{key}: ...'"))
             ok = False
     return _check_ids(doc, ITEM_ID_RE if allowed is LESSON_KEYS else ID_RE, report) and ok
 
 
-def _type_word(key: str, expected: Any) -> str:
+def unknown_key(key: str, allowed: Any) -> str:
+    """A front matter key the file does not take (``unknown-key``), with those it does."""
+    known = ", ".join(sorted(allowed))
+    return bilingual(f"phần đầu tệp không nhận khóa '{key}' (các khóa dùng được: {known}): kiểm tra lỗi gõ",
+                     f"unknown front matter key '{key}' (known: {known})")
+
+
+def _type_words(key: str, expected: Any) -> tuple[str, str]:
     if expected is list:
-        return "a list of document numbers" if key in LEGAL_KEYS else "a list of ids"
-    return {str: "text", int: "a whole number", dict: "'key: value' lines indented below it"}.get(
-        expected, "a number")
+        return (("một danh sách số hiệu văn bản", "a list of document numbers") if key in LEGAL_KEYS
+                else ("một danh sách định danh (id)", "a list of ids"))
+    return {str: ("một dòng chữ", "text"), int: ("một số nguyên", "a whole number"),
+            dict: ("các dòng 'khóa: giá trị' thụt vào bên dưới nó", "'key: value' lines indented below it")
+            }.get(expected, ("một số", "a number"))
 
 
 def _check_ids(doc: Document, id_re: re.Pattern[str], report: Reporter) -> bool:
     """``id`` and ``previously``: a lesson or quiz may write them 'name' or 'module/name'."""
     ok = True
-    qualified = " (or 'module/name')" if id_re is ITEM_ID_RE else ""
+    item = id_re is ITEM_ID_RE
+    vi, en = (", hoặc viết dạng 'tên-chương/tên'", ", or written 'module/name'") if item else ("", "")
     if "id" in doc.meta and isinstance(doc.meta["id"], str) and not id_re.match(doc.meta["id"]):
-        report.error(
-            doc.path,
-            doc.meta_lines.get("id", 2),
-            "bad-id",
-            f"id '{doc.meta['id']}' must use lowercase letters a-z, digits and hyphens{qualified}",
-        )
+        report.error(doc.path, doc.meta_lines.get("id", 2), "bad-id", bilingual(
+            f"id '{doc.meta['id']}' chỉ được dùng chữ thường a-z, chữ số và dấu gạch nối{vi}",
+            f"id '{doc.meta['id']}' must use lowercase letters a-z, digits and hyphens{en}"))
         ok = False
     for old in _previously(doc):
         if not isinstance(old, str) or not id_re.match(old):
-            report.error(
-                doc.path,
-                doc.meta_lines.get("previously", 2),
-                "bad-id",
-                f"previously: '{old}' is not an id (lowercase letters a-z, digits and hyphens{qualified})",
-            )
+            report.error(doc.path, doc.meta_lines.get("previously", 2), "bad-id", bilingual(
+                f"previously: '{old}' không phải một định danh (chữ thường a-z, chữ số và dấu gạch nối{vi})",
+                f"previously: '{old}' is not an id (lowercase letters a-z, digits and hyphens{en})"))
             ok = False
     return ok
 
@@ -319,6 +330,8 @@ def _previously(doc: Document) -> list[Any]:
     return [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
 
 
+NAME_RULE_VI = ("một số, dấu gạch nối và tên viết bằng chữ thường a-z, chữ số và dấu "
+                "gạch nối (không viết hoa, không có dấu tiếng Việt, không có dấu cách)")
 NAME_RULE = ("a number, a hyphen and a name in lowercase letters a-z, digits and hyphens "
              "(no capitals, diacritics or spaces)")
 
@@ -348,37 +361,50 @@ def suggest_name(name: str, suffix: str, number: int) -> str:
     return slug + suffix
 
 
-def broken_name_rules(name: str, suffix: str) -> str:
-    """Which parts of the naming rule ``name`` breaks, in words."""
+def course_dir_name(name: str) -> str:
+    """The course folder name to use for ``name``: 'Khóa Mới' -> 'khoa-moi'."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-") or "khoa-hoc"
+
+
+def broken_name_rules(name: str, suffix: str) -> tuple[str, str]:
+    """Which parts of the naming rule ``name`` breaks, in words (Vietnamese, English)."""
     stem = _stem(name, suffix)
     broken = []
     if not re.match(r"^\d{1,3}-", stem):
-        broken.append("it does not start with a number and a hyphen ('01-')")
+        broken.append(("tên không bắt đầu bằng số và dấu gạch nối ('01-')",
+                       "it does not start with a number and a hyphen ('01-')"))
     if any(c.isupper() for c in stem):
-        broken.append("it has capital letters")
+        broken.append(("tên có chữ hoa", "it has capital letters"))
     if not stem.isascii():
-        broken.append("it has letters with diacritics (or other non a-z characters)")
+        broken.append(("tên có chữ có dấu (hoặc ký tự khác ngoài a-z)",
+                       "it has letters with diacritics (or other non a-z characters)"))
     if any(c.isspace() for c in stem):
-        broken.append("it has spaces")
+        broken.append(("tên có dấu cách", "it has spaces"))
     if stem.isascii() and re.search(r"[^A-Za-z0-9\-\s]", stem):
-        broken.append("it has characters other than a-z, digits and hyphens")
+        broken.append(("tên có ký tự ngoài a-z, chữ số và dấu gạch nối",
+                       "it has characters other than a-z, digits and hyphens"))
     if suffix and not name.endswith(suffix):
-        broken.append(f"it must end in '{suffix}' in lowercase")
+        broken.append((f"tên phải kết thúc bằng '{suffix}' viết thường",
+                       f"it must end in '{suffix}' in lowercase"))
     if not broken:
-        broken.append("hyphens must separate words (no leading, trailing or double hyphens)")
-    return "; ".join(broken)
+        broken.append(("giữa các từ phải có đúng một dấu gạch nối (không có gạch nối ở đầu, ở cuối hay hai "
+                       "gạch nối liền nhau)",
+                       "hyphens must separate words (no leading, trailing or double hyphens)"))
+    return "; ".join(vi for vi, _en in broken), "; ".join(en for _vi, en in broken)
+
+
+KINDS_VI = {"lesson": "bài học", "quiz": "bài kiểm tra", "module folder": "thư mục chương"}
 
 
 def misnamed(report: Reporter, entry: Path, kind: str, suffix: str, number: int) -> None:
     """An error for a file or folder that looks like a lesson, quiz or module but is misnamed."""
     suggestion = suggest_name(entry.name, suffix, number)
-    report.error(
-        entry,
-        1,
-        "bad-name",
-        f"this {kind} is left out of the course: {kind} names are {NAME_RULE}; "
-        f"{broken_name_rules(entry.name, suffix)}. Rename it to '{suggestion}'",
-    )
+    vi, en = broken_name_rules(entry.name, suffix)
+    report.error(entry, 1, "bad-name", bilingual(
+        f"{KINDS_VI[kind]} này bị bỏ ra ngoài khóa học vì tên sai quy tắc: tên "
+        f"{KINDS_VI[kind]} gồm {NAME_RULE_VI}; {vi}. Đổi tên thành '{suggestion}'",
+        f"this {kind} is left out of the course: {kind} names "
+        f"are {NAME_RULE}; {en}. Rename it to '{suggestion}'"))
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -388,7 +414,10 @@ def _entries(folder: Path) -> list[Path]:
 
 def _refuse_symlink(path: Path, report: Reporter) -> bool:
     if path.is_symlink():
-        report.error(path, 1, "symlink", "symbolic links are not allowed in a course tree")
+        report.error(path, 1, "symlink", bilingual(
+            "không được dùng liên kết tượng trưng (symbolic "
+            "link) trong thư mục khóa học: chép tệp thật vào đây",
+            "symbolic links are not allowed in a course tree: copy the file itself here"))
         return True
     return False
 
@@ -396,20 +425,26 @@ def _refuse_symlink(path: Path, report: Reporter) -> bool:
 def _collect_assets(folder: Path, course: CourseSource, report: Reporter) -> None:
     for entry in _entries(folder):
         if _refuse_symlink(entry, report):
-            course.refused_assets[entry.resolve()] = "it is a symbolic link"
+            course.refused_assets[entry.resolve()] = ("đó là một liên kết tượng trưng",
+                                                      "it is a symbolic link")
             continue
         if entry.is_dir():
             _collect_assets(entry, course, report)
         elif entry.suffix.lower() not in ASSET_SUFFIXES:
             kinds = ", ".join(sorted(ASSET_SUFFIXES))
-            why = f"'{entry.suffix or entry.name}' files are not served; use one of {kinds}"
-            report.warning(entry, 1, "asset-type", why)
+            name = entry.suffix or entry.name
+            why = ("nền tảng không hiển thị và không cho tải tệp "
+                   f"'{name}'; hãy dùng một trong các loại {kinds}",
+                   f"'{name}' files are not served; use one of {kinds}")
+            report.warning(entry, 1, "asset-type", bilingual(*why))
             course.refused_assets[entry.resolve()] = why
         elif (size := entry.stat().st_size) > MAX_ASSET_BYTES and entry.suffix.lower() not in MEDIA_TYPES:
             # video and audio have their own limit (MOOC_MEDIA_MAX_MB), checked by media.py
-            why = (f"the file is {size / (1024 * 1024):.1f} MB; the limit is "
-                   f"{MAX_ASSET_BYTES // (1024 * 1024)} MB: make it smaller")
-            report.error(entry, 1, "too-large", why)
+            size_mb, limit = f"{size / (1024 * 1024):.1f}", MAX_ASSET_BYTES // (1024 * 1024)
+            why = (f"tệp nặng {size_mb.replace('.', ',')} MB, vượt giới hạn {limit} MB: "
+                   "hãy giảm dung lượng (nén ảnh, thu nhỏ kích thước, xuất PDF nhẹ hơn)",
+                   f"the file is {size_mb} MB; the limit is {limit} MB: make it smaller")
+            report.error(entry, 1, "too-large", bilingual(*why))
             course.refused_assets[entry.resolve()] = why
         else:
             course.assets.append(entry)
@@ -424,7 +459,9 @@ def load_tree(root: Path) -> tuple[list[CourseSource], list[Problem]]:
     else:
         report = Reporter(root)
         if not root.is_dir():
-            report.error(str(root), 1, "no-courses", "the courses folder does not exist")
+            report.error(str(root), 1, "no-courses", bilingual(
+                "không có thư mục khóa học này: kiểm tra lại đường dẫn",
+                "the courses folder does not exist: check the path"))
             return [], report.problems
         course_dirs = []
         for entry in _entries(root):
@@ -435,14 +472,16 @@ def load_tree(root: Path) -> tuple[list[CourseSource], list[Problem]]:
             if entry.is_dir():
                 course_dirs.append(entry)
             elif entry.name not in IGNORED_NAMES:
-                report.warning(entry, 1, "stray-file", "not part of any course (courses are folders)")
+                report.warning(entry, 1, "stray-file", bilingual(
+                    "tệp này không thuộc khóa học nào (mỗi khóa học là một thư mục)",
+                    "not part of any course (courses are folders)"))
     courses = [course for d in course_dirs if (course := load_course(d, report)) is not None]
     _check_unique_courses(courses, report)
     return courses, report.problems
 
 
 def _check_unique_courses(courses: list[CourseSource], report: Reporter) -> None:
-    for attribute, code in (("key", "duplicate-id"), ("code", "duplicate-code")):
+    for attribute, code, vi in (("key", "duplicate-id", "id"), ("code", "duplicate-code", "mã")):
         seen: dict[str, CourseSource] = {}
         for course in courses:
             value = getattr(course, attribute)
@@ -452,7 +491,9 @@ def _check_unique_courses(courses: list[CourseSource], report: Reporter) -> None
                     course.doc.path,
                     course.doc.meta_lines.get("id" if attribute == "key" else "code", 1),
                     code,
-                    f"course {attribute} '{value}' is also used by {first.rel}",
+                    bilingual(f"{vi} khóa học '{value}' đã được dùng ở "
+                              f"{first.rel}: mỗi khóa học cần {vi} riêng",
+                              f"course {attribute} '{value}' is also used by {first.rel}"),
                 )
             else:
                 seen[value] = course
@@ -460,28 +501,27 @@ def _check_unique_courses(courses: list[CourseSource], report: Reporter) -> None
 
 def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
     if not COURSE_DIR_RE.match(course_dir.name):
-        report.error(
-            course_dir,
-            1,
-            "bad-name",
-            f"course folder '{course_dir.name}' must use lowercase letters a-z, digits and hyphens",
-        )
+        name = course_dir.name
+        report.error(course_dir, 1, "bad-name", bilingual(
+            f"tên thư mục khóa học '{name}' chỉ được dùng chữ thường a-z, "
+            f"chữ số và dấu gạch nối: đổi tên thành '{course_dir_name(name)}'",
+            f"course folder '{name}' must use lowercase letters a-z, "
+            f"digits and hyphens: rename it to '{course_dir_name(name)}'"))
         return None
     course_file = course_dir / "course.md"
     if not course_file.is_file():
-        report.error(course_dir, 1, "no-course-md", "a course folder needs a course.md")
+        report.error(course_dir, 1, "no-course-md", bilingual(
+            "thư mục khóa học cần có tệp course.md (tiêu đề, mã, năm, tóm tắt, số giờ của khóa học)",
+            "a course folder needs a course.md (the course's title, code, edition, summary, hours)"))
         return None
     doc = read_document(course_file, report)
     if doc is None or not check_meta(doc, COURSE_KEYS, COURSE_REQUIRED, report):
         return None
     language = doc.meta.get("language", "vi")
     if language not in LANGUAGES:
-        report.error(
-            course_file,
-            doc.meta_lines.get("language", 1),
-            "bad-language",
-            f"language must be one of {', '.join(sorted(LANGUAGES))}",
-        )
+        report.error(course_file, doc.meta_lines.get("language", 1), "bad-language", bilingual(
+            "'language' phải là vi (tiếng Việt) hoặc en (tiếng Anh)",
+            f"language must be one of {', '.join(sorted(LANGUAGES))}"))
     course = CourseSource(
         key=doc.meta.get("id") or course_dir.name,
         dir_name=course_dir.name,
@@ -501,7 +541,9 @@ def load_course(course_dir: Path, report: Reporter) -> CourseSource | None:
             continue
         _load_course_entry(entry, course, positions, report)
     if not course.modules:
-        report.error(course_file, 1, "empty-course", "the course has no modules")
+        report.error(course_file, 1, "empty-course", bilingual(
+            "khóa học chưa có chương nào: tạo một thư mục chương như '01-ten-chuong' có tệp module.md",
+            "the course has no modules: add a module folder such as '01-name' holding a module.md"))
     _check_unique_items(course, report)
     return course
 
@@ -520,9 +562,9 @@ def _load_course_entry(
     elif entry.is_dir() and ((entry / "module.md").is_file() or any(entry.glob("*.md"))):
         misnamed(report, entry, "module folder", "", max(positions, default=0) + 1)
     else:
-        report.warning(
-            entry, 1, "stray-file", "not part of the course: modules are folders named like '01-name'"
-        )
+        report.warning(entry, 1, "stray-file", bilingual(
+            "tệp này không thuộc khóa học: các chương là thư mục đặt tên như '01-ten-chuong'",
+            "not part of the course: modules are folders named like '01-name'"))
 
 
 def _completion(doc: Document, report: Reporter) -> dict[str, Any]:
@@ -540,20 +582,20 @@ def _completion(doc: Document, report: Reporter) -> dict[str, Any]:
                 isinstance(setting, list) and all(isinstance(q, str) for q in setting))):
             result["quizzes"] = setting
         else:
-            report.error(doc.path, line, "bad-completion",
-                         f"completion: '{key}: {setting}' is not understood (lessons: all or a number; "
-                         "quizzes: all, none or a list of quiz ids)")
+            report.error(doc.path, line, "bad-completion", bilingual(
+                f"completion: không hiểu '{key}: {setting}' (lessons: all hoặc "
+                "một số; quizzes: all, none hoặc danh sách id bài kiểm tra)",
+                f"completion: '{key}: {setting}' is not understood (lessons: "
+                "all or a number; quizzes: all, none or a list of quiz ids)"))
     return result
 
 
 def _check_position(number: int, entry: Path, seen: dict[int, Path], report: Reporter) -> None:
     if number in seen:
-        report.warning(
-            entry,
-            1,
-            "same-number",
-            f"'{entry.name}' has the same number as '{seen[number].name}': order them apart",
-        )
+        other = seen[number].name
+        report.warning(entry, 1, "same-number", bilingual(
+            f"'{entry.name}' trùng số thứ tự với '{other}': đánh số khác nhau để định thứ tự",
+            f"'{entry.name}' has the same number as '{other}': order them apart"))
     seen[number] = entry
 
 
@@ -562,7 +604,9 @@ def load_module(
 ) -> ModuleSource | None:
     module_file = folder / "module.md"
     if not module_file.is_file():
-        report.error(folder, 1, "no-module-md", "a module folder needs a module.md with its title")
+        report.error(folder, 1, "no-module-md", bilingual(
+            "thư mục chương cần có tệp module.md ghi tiêu đề của chương",
+            "a module folder needs a module.md with its title"))
         return None
     doc = read_document(module_file, report)
     if doc is None or not check_meta(doc, MODULE_KEYS, ("title",), report):
@@ -588,7 +632,8 @@ def load_module(
         _load_module_entry(entry, course, module, positions, next_number, report)
     module.items.sort(key=lambda item: (item.position, item.slug))
     if not module.items:
-        report.warning(module_file, 1, "empty-module", "the module has no lessons or quizzes")
+        report.warning(module_file, 1, "empty-module", bilingual(
+            "chương chưa có bài học hay bài kiểm tra nào", "the module has no lessons or quizzes"))
     return module
 
 
@@ -617,13 +662,11 @@ def _load_module_entry(
         kind, suffix = ("quiz", ".quiz.md") if is_quiz else ("lesson", ".md")
         misnamed(report, entry, kind, suffix, next_number)
     else:
-        report.warning(
-            entry,
-            1,
-            "stray-file",
+        report.warning(entry, 1, "stray-file", bilingual(
+            "tệp này không thuộc khóa học: bài học đặt tên như '01-ten-bai.md', "
+            "bài kiểm tra như '09-ten.quiz.md', hình ảnh để trong thư mục 'images/'",
             "not part of the course: lessons are named like '01-name.md', "
-            "quizzes like '09-name.quiz.md', pictures go in 'images/'",
-        )
+            "quizzes like '09-name.quiz.md', pictures go in 'images/'"))
 
 
 def _looks_like_a_page(entry: Path) -> bool:
@@ -666,11 +709,13 @@ def _load_lesson(
         return None
     minutes = doc.meta["minutes"]
     if minutes <= 0 or minutes > 600:
-        report.error(
-            path, doc.meta_lines.get("minutes", 2), "bad-minutes", "minutes must be between 1 and 600"
-        )
+        report.error(path, doc.meta_lines.get("minutes", 2), "bad-minutes", bilingual(
+            f"minutes (số phút đọc bài) phải từ 1 đến 600, không phải {minutes}",
+            f"minutes must be between 1 and 600, not {minutes}"))
     if not doc.body.strip():
-        report.error(path, doc.body_line, "empty-lesson", "the lesson has no text")
+        report.error(path, doc.body_line, "empty-lesson", bilingual(
+            "bài học chưa có nội dung: viết nội dung bên dưới dòng '---' đóng phần đầu tệp",
+            "the lesson has no text: write it below the '---' line that closes the front matter"))
     else:
         check_body(doc, report)
     key = _item_key(doc, module, slug)
@@ -720,16 +765,16 @@ def check_body(doc: Document, report: Reporter) -> None:
             continue
         number = doc.body_line + index
         if HEADING1_RE.match(line):
-            report.warning(
-                doc.path, number, "title-heading",
-                "a '#' heading is shown as plain text: the title comes from the front matter; "
-                "start sections at '##'",
-            )
+            report.warning(doc.path, number, "title-heading", bilingual(
+                "dòng tiêu đề '#' sẽ hiện thành chữ bình thường: tiêu đề "
+                "bài lấy từ 'title:' ở phần đầu tệp; các mục bắt đầu từ '##'",
+                "a '#' heading is shown as plain text: the title "
+                "comes from the front matter; start sections at '##'"))
         _check_callout(doc, lines, index, report)
     if fence is not None:
-        report.error(doc.path, doc.body_line + fence, "unclosed-code", (
-            "khối mã mở ở đây không có dòng ``` đóng: trang sẽ hiện dấu ``` như chữ / the code block "
-            "opened here has no closing ``` line: the page would show the fence as text"))
+        report.error(doc.path, doc.body_line + fence, "unclosed-code", bilingual(
+            "khối mã mở ở đây không có dòng ``` đóng: trang sẽ hiện dấu ``` như chữ",
+            "the code block opened here has no closing ``` line: the page would show the fence as text"))
 
 
 def _check_callout(doc: Document, lines: list[str], index: int, report: Reporter) -> None:
@@ -739,20 +784,20 @@ def _check_callout(doc: Document, lines: list[str], index: int, report: Reporter
     number = doc.body_line + index
     kind = callout.group(3)
     if kind not in CALLOUT_KINDS:
-        report.error(
-            doc.path, number, "bad-callout",
-            f"unknown callout kind '{kind}' (use one of {', '.join(CALLOUT_KINDS)}, "
-            f'and the title in quotes: {callout.group(2)} note "Lưu ý")',
-        )
+        kinds, example = ", ".join(CALLOUT_KINDS), f'{callout.group(2)} note "Lưu ý"'
+        report.error(doc.path, number, "bad-callout", bilingual(
+            f"không có loại hộp ghi chú '{kind}' (dùng một trong: "
+            f"{kinds}; tiêu đề đặt trong ngoặc kép, ví dụ: {example})",
+            f"unknown callout kind '{kind}' (use one of {kinds}, and the title in quotes: {example})"))
         return
     following = next((x for x in lines[index + 1 :] if x.strip()), "")
     body_indent = len(following.expandtabs(4)) - len(following.expandtabs(4).lstrip())
     if not following or body_indent < 4:
-        report.error(
-            doc.path, number, "bad-callout",
-            "the callout's text must follow on the next lines, indented by four spaces "
-            "(otherwise the box is empty)",
-        )
+        report.error(doc.path, number, "bad-callout", bilingual(
+            "nội dung hộp ghi chú phải viết ở các dòng ngay bên "
+            "dưới, thụt vào bốn dấu cách (nếu không, hộp sẽ trống)",
+            "the callout's text must follow on the next lines, "
+            "indented by four spaces (otherwise the box is empty)"))
 
 
 def _load_quiz_file(
@@ -772,22 +817,18 @@ def _check_unique_items(course: CourseSource, report: Reporter) -> None:
     seen_modules: dict[str, ModuleSource] = {}
     for module in course.modules:
         if module.key in seen_modules:
-            report.error(
-                module.doc.path,
-                module.doc.meta_lines.get("id", 1),
-                "duplicate-id",
-                f"module id '{module.key}' is also used by {seen_modules[module.key].doc.rel}",
-            )
+            other = seen_modules[module.key].doc.rel
+            report.error(module.doc.path, module.doc.meta_lines.get("id", 1), "duplicate-id", bilingual(
+                f"id chương '{module.key}' đã được dùng ở {other}: mỗi chương cần một id riêng",
+                f"module id '{module.key}' is also used by {other}"))
         seen_modules[module.key] = module
     seen: dict[str, Document] = {}
     for item in course.items():
         if item.key in seen:
-            report.error(
-                item.doc.path,
-                item.doc.meta_lines.get("id", 1),
-                "duplicate-id",
-                f"id '{item.key}' is also used by {seen[item.key].rel}",
-            )
+            other = seen[item.key].rel
+            report.error(item.doc.path, item.doc.meta_lines.get("id", 1), "duplicate-id", bilingual(
+                f"id '{item.key}' đã được dùng ở {other}: mỗi bài học, bài kiểm tra cần một id riêng",
+                f"id '{item.key}' is also used by {other}"))
         else:
             seen[item.key] = item.doc
     claimed: dict[str, Document] = {}
@@ -795,10 +836,14 @@ def _check_unique_items(course: CourseSource, report: Reporter) -> None:
         for old in _previously(item.doc):
             line = item.doc.meta_lines.get("previously", 1)
             if old in seen and seen[old] is not item.doc:
-                report.error(item.doc.path, line, "duplicate-id",
-                             f"previously: '{old}' is the id of {seen[old].rel} now: one identity "
-                             "cannot be kept by two files")
+                report.error(item.doc.path, line, "duplicate-id", bilingual(
+                    f"previously: '{old}' hiện là id của {seen[old].rel}: "
+                    "một định danh không thể do hai tệp cùng giữ",
+                    f"previously: '{old}' is the id of {seen[old].rel} "
+                    "now: one identity cannot be kept by two files"))
             elif old in claimed and claimed[old] is not item.doc:
-                report.error(item.doc.path, line, "duplicate-id",
-                             f"previously: '{old}' is also claimed by {claimed[old].rel}")
+                report.error(item.doc.path, line, "duplicate-id", bilingual(
+                    f"previously: '{old}' cũng được {claimed[old].rel} "
+                    "khai báo: chỉ một tệp được giữ định danh này",
+                    f"previously: '{old}' is also claimed by {claimed[old].rel}"))
             claimed.setdefault(old, item.doc)

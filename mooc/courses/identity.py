@@ -15,7 +15,7 @@ from mooc.courses.format import CourseSource, LessonSource, QuizFile
 from mooc.courses.models import Course, Lesson, LessonProgress, Quiz
 from mooc.courses.queries import ENROLMENTS
 from mooc.extensions import db
-from mooc.formats.problem import Problem
+from mooc.formats.problem import Problem, bilingual
 
 # The quizzes domain's attempts, by table name: quizzes sit above courses (they import the
 # Quiz row the sync writes), so courses may not import their models; counting who has
@@ -82,14 +82,17 @@ def _heir(source: CourseSource, kind: str, key: str, live: set[str]) -> str | No
 
 
 def _item_message(kind: str, key: str, people: int, heir: str | None) -> str:
-    where = (f"{heir} có cùng tên: nếu đó là {_VI[kind]} này, thêm vào phần đầu của nó / has the same "
-             f"name: if it is this {kind}, add to its front matter" if heir else
-             f"nếu một tệp vẫn chứa {_VI[kind]} này (đổi tên, chuyển chương, thêm id), thêm vào phần đầu "
-             f"của tệp đó / if a file still holds this {kind} (renamed, moved, or given an id), add to "
-             "its front matter")
-    return (f"{people} học viên có tiến độ ở {_VI[kind]} '{key}' và lần đồng bộ tới sẽ lưu trữ nó vì không "
-            f"còn tệp nào mang định danh này / {people} trainee(s) have progress on {kind} '{key}' and the "
-            f"next sync archives it: no file has this identity any more. {where}: 'previously: {key}'")
+    where_vi, where_en = (
+        (f"{heir} có cùng tên: nếu đó là {_VI[kind]} này, thêm vào phần đầu của nó",
+         f"{heir} has the same name: if it is this {kind}, add to its front matter") if heir else
+        (f"nếu một tệp vẫn chứa {_VI[kind]} này (đổi tên, "
+         "chuyển chương, thêm id), thêm vào phần đầu của tệp đó",
+         f"if a file still holds this {kind} (renamed, moved, or given an id), add to its front matter"))
+    return bilingual(
+        f"{people} học viên có tiến độ ở {_VI[kind]} '{key}' và lần đồng bộ tới sẽ lưu "
+        f"trữ nó vì không còn tệp nào mang định danh này. {where_vi}: 'previously: {key}'",
+        f"{people} trainee(s) have progress on {kind} '{key}' and the next sync archives "
+        f"it: no file has this identity any more. {where_en}: 'previously: {key}'")
 
 
 _VI = {"lesson": "bài học", "quiz": "bài kiểm tra", "course": "khóa học"}
@@ -115,14 +118,16 @@ def _course_warnings(result: CheckResult, stored: set[str], root: Path) -> list[
 
 
 def _course_message(key: str, people: int, heir: bool) -> str:
-    where = (f"nếu thư mục này là khóa học đó, thêm vào course.md / if this folder is that course, add "
-             f"to its course.md: 'id: {key}'" if heir else
-             f"nếu thư mục của khóa học được đổi tên, thêm vào course.md mới / if its folder was renamed, "
-             f"add to the new course.md: 'id: {key}'")
-    return (f"{people} học viên có tiến độ hoặc được ghi danh ở khóa học '{key}' và lần đồng bộ tới sẽ "
-            f"lưu trữ cả khóa vì không còn thư mục nào mang định danh này / {people} trainee(s) have "
-            f"progress or enrolments in course '{key}' and the next sync archives the whole course: "
-            f"no folder has this identity any more. {where}")
+    where_vi, where_en = (
+        ("nếu thư mục này là khóa học đó, thêm vào course.md", "if this folder is that course, add to its "
+         "course.md") if heir else
+        ("nếu thư mục của khóa học được đổi tên, thêm vào course.md mới", "if its folder was renamed, add to "
+         "the new course.md"))
+    return bilingual(
+        f"{people} học viên có tiến độ hoặc được ghi danh ở khóa học '{key}' và lần đồng bộ tới "
+        f"sẽ lưu trữ cả khóa vì không còn thư mục nào mang định danh này. {where_vi}: 'id: {key}'",
+        f"{people} trainee(s) have progress or enrolments in course '{key}' and the next sync "
+        f"archives the whole course: no folder has this identity any more. {where_en}: 'id: {key}'")
 
 
 def _people_in(course_id: int) -> int:

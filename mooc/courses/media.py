@@ -27,6 +27,7 @@ from xml.etree.ElementTree import Element, SubElement
 from flask import has_app_context
 
 from mooc.config import settings
+from mooc.formats.problem import bilingual
 
 if TYPE_CHECKING:
     from mooc.courses.format import CourseSource, Reporter
@@ -43,6 +44,7 @@ MEDIA_DIRS = frozenset({"video", "audio"})  # asset folders, like images/
 DEFAULT_MAX_MB = 200
 CAPTION_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$", re.IGNORECASE)
 
+KIND_VI = {"video": "video", "audio": "bản ghi âm", "media": "tệp"}  # what authors call a recording
 # What the file really is, by its first bytes: (kind, human name).
 _EXPECTED = {".mp4": "mp4", ".m4a": "mp4", ".webm": "webm", ".mp3": "mp3"}
 _NAMES = {
@@ -66,6 +68,8 @@ _NAMES = {
     "html": "HTML page",
     "vtt": "WebVTT text",
 }
+_NAMES_VI = _NAMES | {"zip": "ZIP (hoặc một tài liệu Office)", "png": "ảnh PNG", "jpeg": "ảnh JPEG",
+                      "html": "trang HTML", "vtt": "văn bản WebVTT"}
 
 
 def sniff(head: bytes) -> str | None:
@@ -171,8 +175,9 @@ class _VttReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as failure:
-            self.error(raw[: failure.start].count(b"\n") + 1, "captions-encoding",
-                       "the caption file is not UTF-8: save it as UTF-8")
+            self.error(raw[: failure.start].count(b"\n") + 1, "captions-encoding", bilingual(
+                "tệp phụ đề không phải UTF-8: lưu lại với mã hóa UTF-8",
+                "the caption file is not UTF-8: save it as UTF-8"))
             return self.cues, self.problems
         text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
@@ -190,7 +195,8 @@ class _VttReader:
                 number += 1
             self.block(start_line, block)
         if not self.cues and not any(p.severity == "error" for p in self.problems):
-            self.error(1, "captions-empty", "the caption file has no captions")
+            self.error(1, "captions-empty", bilingual("tệp phụ đề không có câu phụ đề nào",
+                                                      "the caption file has no captions"))
         return self.cues, self.problems
 
     def header(self, lines: list[str]) -> bool:
@@ -198,12 +204,17 @@ class _VttReader:
         if HEADER_RE.match(lines[0]):
             return True
         if any(SRT_TIMING_RE.search(line) for line in lines[:5]):
-            self.error(1, "captions-header",
-                       "this looks like an SRT file: a WebVTT file starts with the line "
-                       "'WEBVTT', and its times use a dot before the milliseconds (00:00:01.000); "
-                       "convert it, e.g. `ffmpeg -i captions.srt captions.vi.vtt`")
+            self.error(1, "captions-header", bilingual(
+                "đây có vẻ là tệp SRT: tệp WebVTT bắt đầu bằng dòng 'WEBVTT' "
+                "và thời gian dùng dấu chấm trước phần nghìn giây (00:00:01.000); "
+                "hãy chuyển đổi, ví dụ `ffmpeg -i phu-de.srt phu-de.vi.vtt`",
+                "this looks like an SRT file: a WebVTT file starts with the line "
+                "'WEBVTT', and its times use a dot before the milliseconds "
+                "(00:00:01.000); convert it, e.g. `ffmpeg -i captions.srt captions.vi.vtt`"))
         else:
-            self.error(1, "captions-header", "a WebVTT caption file must start with the line 'WEBVTT'")
+            self.error(1, "captions-header", bilingual("tệp phụ đề WebVTT phải bắt đầu bằng dòng 'WEBVTT'",
+                                                       "a WebVTT caption file must "
+                                                       "start with the line 'WEBVTT'"))
         return False
 
     def after_header(self, lines: list[str]) -> int:
@@ -211,8 +222,9 @@ class _VttReader:
         number = 1
         while number < len(lines) and lines[number].strip():
             if "-->" in lines[number]:
-                self.error(number + 1, "captions-blank-line",
-                           "put an empty line between 'WEBVTT' (and its header) and the first caption")
+                self.error(number + 1, "captions-blank-line", bilingual(
+                    "cần một dòng trống giữa 'WEBVTT' (cùng các dòng đầu tệp) và câu phụ đề đầu tiên",
+                    "put an empty line between 'WEBVTT' (and its header) and the first caption"))
                 break
             number += 1
         return number
@@ -222,22 +234,27 @@ class _VttReader:
         first = block[0]
         if re.match(r"^NOTE(?:[ \t]|$)", first):
             if any("-->" in line for line in block):
-                self.error(start_line + 1, "captions-note", "a NOTE block must not contain '-->'")
+                self.error(start_line + 1, "captions-note", bilingual("khối NOTE không được chứa '-->'",
+                                                                      "a NOTE block must not contain '-->'"))
             return
         if (not self.seen_cue and re.match(r"^(STYLE|REGION)(?:[ \t]|$)", first)
                 and "-->" not in "".join(block)):
             return
         if re.match(r"^(STYLE|REGION)(?:[ \t]|$)", first) and "-->" not in first:
-            self.warning(start_line + 1, "captions-ignored",
-                         f"a {first.split()[0]} block after the first caption is ignored: "
-                         "move it above the captions")
+            block_name = first.split()[0]
+            self.warning(start_line + 1, "captions-ignored", bilingual(
+                f"khối {block_name} nằm sau câu phụ đề đầu tiên "
+                "sẽ bị bỏ qua: chuyển nó lên trên các câu phụ đề",
+                f"a {block_name} block after the first caption is ignored: move it above the captions"))
             return
         timing_index = 0 if "-->" in first else 1
         if timing_index >= len(block) or "-->" not in block[timing_index]:
             shown = first if len(first) <= 40 else first[:40] + "…"
-            self.error(start_line + 1, "captions-timing",
-                       f"'{shown}' is not a caption: a caption starts with a timing line such as "
-                       "'00:00:01.000 --> 00:00:04.000' (a name on the line above is optional)")
+            self.error(start_line + 1, "captions-timing", bilingual(
+                f"'{shown}' không phải một câu phụ đề: câu phụ đề bắt đầu bằng dòng thời gian, "
+                "ví dụ '00:00:01.000 --> 00:00:04.000' (dòng tên ở trên là không bắt buộc)",
+                f"'{shown}' is not a caption: a caption starts with a timing line such as "
+                "'00:00:01.000 --> 00:00:04.000' (a name on the line above is optional)"))
             return
         timing_line = start_line + timing_index + 1
         times = self.timing(timing_line, block[timing_index].strip())
@@ -249,48 +266,61 @@ class _VttReader:
         match = TIMING_RE.match(timing)
         if match is None:
             if SRT_TIMING_RE.search(timing):
-                self.error(timing_line, "captions-timing",
-                           "times use a dot before the milliseconds in WebVTT (00:00:01.000), "
-                           "not a comma (SRT)")
+                self.error(timing_line, "captions-timing", bilingual(
+                    "WebVTT dùng dấu chấm trước phần nghìn giây (00:00:01.000), không dùng dấu phẩy như SRT",
+                    "times use a dot before the milliseconds in WebVTT (00:00:01.000), not a comma (SRT)"))
             else:
-                self.error(timing_line, "captions-timing",
-                           f"'{timing}' is not a valid timing line: write 'mm:ss.ttt --> mm:ss.ttt' or "
-                           "'hh:mm:ss.ttt --> hh:mm:ss.ttt' (milliseconds with three digits)")
+                self.error(timing_line, "captions-timing", bilingual(
+                    f"'{timing}' không phải dòng thời gian hợp lệ: viết 'mm:ss.ttt --> mm:ss.ttt' "
+                    "hoặc 'hh:mm:ss.ttt --> hh:mm:ss.ttt' (phần nghìn giây đủ ba chữ số)",
+                    f"'{timing}' is not a valid timing line: write 'mm:ss.ttt --> mm:ss.ttt' "
+                    "or 'hh:mm:ss.ttt --> hh:mm:ss.ttt' (milliseconds with three digits)"))
             return None
         start = _seconds(*match.group(1, 2, 3, 4))
         end = _seconds(*match.group(5, 6, 7, 8))
         if start is None or end is None:
-            self.error(timing_line, "captions-timing", f"'{timing}': minutes and seconds go from 00 to 59")
+            self.error(timing_line, "captions-timing", bilingual(
+                f"'{timing}': phút và giây chỉ từ 00 đến 59",
+                f"'{timing}': minutes and seconds go from 00 to 59"))
             return None
         if end <= start:
-            self.error(timing_line, "captions-order", f"'{timing}': the caption ends before it starts")
+            self.error(timing_line, "captions-order", bilingual(
+                f"'{timing}': câu phụ đề kết thúc trước khi bắt đầu",
+                f"'{timing}': the caption ends before it starts"))
         previous = self.cues[-1] if self.cues else None
         if previous is not None and start < previous.start:
-            self.error(timing_line, "captions-order",
-                       f"this caption starts before the one on line {previous.line}: "
-                       "put captions in time order")
+            self.error(timing_line, "captions-order", bilingual(
+                f"câu phụ đề này bắt đầu trước câu ở dòng {previous.line}: sắp các câu theo thứ tự thời gian",
+                f"this caption starts before the one on line {previous.line}: put captions in time order"))
+        known = ", ".join(sorted(CUE_SETTINGS))
         for setting in (match.group(9) or "").split():
             name = setting.split(":", 1)[0]
             if ":" not in setting or name not in CUE_SETTINGS:
-                self.warning(timing_line, "captions-setting",
-                             f"'{setting}' is not a cue setting and is ignored "
-                             f"(known: {', '.join(sorted(CUE_SETTINGS))}, written as name:value)")
+                self.warning(timing_line, "captions-setting", bilingual(
+                    f"'{setting}' không phải thiết lập của câu phụ đề nên bị "
+                    f"bỏ qua (các thiết lập: {known}, viết dạng tên:giá-trị)",
+                    f"'{setting}' is not a cue setting and is "
+                    f"ignored (known: {known}, written as name:value)"))
         return start, end
 
     def cue(self, timing_line: int, times: tuple[float, float], payload: list[str]) -> None:
         """Check a cue's text, then keep the cue."""
         for offset, line in enumerate(payload, start=timing_line + 1):
             if "-->" in line:
-                self.error(offset, "captions-blank-line",
-                           "a new caption starts here without an empty line before it: add one")
+                self.error(offset, "captions-blank-line", bilingual(
+                    "một câu phụ đề mới bắt đầu ở đây mà không có dòng trống phía trước: thêm một dòng trống",
+                    "a new caption starts here without an empty line before it: add one"))
                 break
             for tag in dict.fromkeys(CUE_TAG_RE.findall(line)):  # once per line, <x> and </x> alike
                 if tag.lower() not in CUE_TAGS:
-                    self.warning(offset, "captions-tag",
-                                 f"<{tag}> is not a WebVTT tag and is dropped "
-                                 "(only <b>, <i>, <u>, <c>, <v>, <lang>, <ruby>, <rt>)")
+                    self.warning(offset, "captions-tag", bilingual(
+                        f"<{tag}> không phải thẻ WebVTT nên bị bỏ (chỉ dùng "
+                        "<b>, <i>, <u>, <c>, <v>, <lang>, <ruby>, <rt>)",
+                        f"<{tag}> is not a WebVTT tag and is dropped (only "
+                        "<b>, <i>, <u>, <c>, <v>, <lang>, <ruby>, <rt>)"))
         if not any(line.strip() for line in payload):
-            self.warning(timing_line, "captions-empty", "this caption has no text")
+            self.warning(timing_line, "captions-empty", bilingual("câu phụ đề này không có chữ",
+                                                                  "this caption has no text"))
         self.cues.append(Cue(timing_line, times[0], times[1], "\n".join(payload)))
         self.seen_cue = True
 
@@ -401,24 +431,33 @@ def _check_recording(path: Path, suffix: str, report: Reporter, max_bytes: int, 
     kind = _kind(suffix) or "media"
     size = path.stat().st_size
     if size > max_bytes:
-        report.error(path, 1, "too-large",
-                     f"the {kind} is {_megabytes(size)} MB; the limit is {_megabytes(max_bytes)} MB "
-                     "(MOOC_MEDIA_MAX_MB): shorten it, split it in parts or encode it at a lower "
-                     "resolution or bit rate")
+        big, limit = _megabytes(size), _megabytes(max_bytes)
+        report.error(path, 1, "too-large", bilingual(
+            f"{KIND_VI[kind]} nặng {big.replace('.', ',')} MB, vượt giới hạn "
+            f"{limit.replace('.', ',')} MB (MOOC_MEDIA_MAX_MB): hãy cắt ngắn, chia thành "
+            "nhiều phần hoặc mã hóa lại với độ phân giải hay tốc độ bit thấp hơn",
+            f"the {kind} is {big} MB; the limit is {limit} MB (MOOC_MEDIA_MAX_MB): "
+            "shorten it, split it in parts or encode it at a lower resolution or bit rate"))
     with path.open("rb") as stream:
         head = stream.read(512)
     found = sniff(head)
     expected = _EXPECTED[suffix]
     if found != expected:
         what = _NAMES.get(found or "", "not a recording any browser plays")
-        report.error(path, 1, "media-type",
-                     f"the file is named {suffix} but its content is {what}: browsers would not play it. "
-                     f"Convert it, e.g. `ffmpeg -i input {path.stem}{suffix}` "
-                     "(video: MP4 with H.264 and AAC, or WebM; audio: MP3 or M4A)")
+        what_vi = _NAMES_VI.get(found or "", "không phải bản ghi mà trình duyệt phát được")
+        command = f"`ffmpeg -i input {path.stem}{suffix}`"
+        report.error(path, 1, "media-type", bilingual(
+            f"tệp mang đuôi {suffix} nhưng nội dung là {what_vi}: trình duyệt sẽ không phát được. Hãy "
+            f"chuyển đổi, ví dụ {command} (video: MP4 với H.264 và AAC, hoặc WebM; âm thanh: MP3 hoặc M4A)",
+            f"the file is named {suffix} but its content is {what}: browsers would not play it. "
+            f"Convert it, e.g. {command} (video: MP4 with H.264 and AAC, or WebM; audio: MP3 or M4A)"))
     if not companions(path, assets, language).captions:
-        report.warning(path, 1, "no-captions",
-                       f"the {kind} has no captions: add {path.stem}.{language}.vtt (WebVTT) beside it, "
-                       "for people who cannot hear it or cannot turn the sound on at work")
+        captions = f"{path.stem}.{language}.vtt"
+        report.warning(path, 1, "no-captions", bilingual(
+            f"{KIND_VI[kind]} chưa có phụ đề: thêm tệp {captions} (WebVTT) bên "
+            "cạnh, cho người không nghe được hoặc không bật được loa ở nơi làm việc",
+            f"the {kind} has no captions: add {captions} (WebVTT) beside it, "
+            "for people who cannot hear it or cannot turn the sound on at work"))
 
 
 def _check_captions(path: Path, report: Reporter, assets: set[Path]) -> bool:
@@ -429,12 +468,15 @@ def _check_captions(path: Path, report: Reporter, assets: set[Path]) -> bool:
               for ext in MEDIA_TYPES]
     owner = next((p for p in owners if p in assets), None)
     if owner is None:
-        report.warning(path, 1, "captions-orphan",
-                       "these captions belong to no video or audio: name them after the recording, "
-                       "e.g. bai-giang.vi.vtt beside bai-giang.mp4")
+        report.warning(path, 1, "captions-orphan", bilingual(
+            "phụ đề này không thuộc video hay bản ghi âm nào: đặt tên "
+            "theo bản ghi, ví dụ bai-giang.vi.vtt bên cạnh bai-giang.mp4",
+            "these captions belong to no video or audio: name them after "
+            "the recording, e.g. bai-giang.vi.vtt beside bai-giang.mp4"))
     elif stem and owner.stem == stem and not CAPTION_LANGUAGE_RE.match(code):
-        report.warning(path, 1, "captions-language",
-                       f"'{code}' is not a language code: name the file {stem}.vi.vtt (or .en.vtt...)")
+        report.warning(path, 1, "captions-language", bilingual(
+            f"'{code}' không phải mã ngôn ngữ: đặt tên tệp là {stem}.vi.vtt (hoặc .en.vtt...)",
+            f"'{code}' is not a language code: name the file {stem}.vi.vtt (or .en.vtt...)"))
         owner = None
     for problem in validate_vtt(path.read_bytes())[1]:
         method = report.error if problem.severity == "error" else report.warning

@@ -37,7 +37,7 @@ from mooc.courses.render import RENDER_VERSION, Rendered, render
 from mooc.courses.signals import lessons_synced, programs_synced
 from mooc.extensions import db
 from mooc.formats.legal import Registry, number_key
-from mooc.formats.problem import Problem
+from mooc.formats.problem import Problem, bilingual
 from mooc.formats.quiz_content import quiz_content
 from mooc.progress import CHECKING, SILENT, WRITING, Progress
 
@@ -46,7 +46,8 @@ class SyncRefused(Exception):
     """The tree has errors: nothing was written, the last good version stays live."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} error(s) in the course files")
+        count = len(problems)
+        super().__init__(bilingual(f"tệp khóa học có {count} lỗi", f"{count} error(s) in the course files"))
         self.problems = problems
 
 
@@ -82,6 +83,8 @@ class SyncReport:
         }
 
     def lines(self) -> list[str]:
+        """What the sync did, Vietnamese first: a summary, then one line per item that changed
+        ("thêm bài học / added lesson: luat/co-ban/khai-niem")."""
         out = []
         for label, items in (
             ("added", self.added),
@@ -90,14 +93,32 @@ class SyncReport:
             ("restored", self.restored),
             ("archived", self.archived),
         ):
-            out += [f"  {label:<9}{item}" for item in items]
-        head = f"Synced {self.courses} course(s)"
-        if self.commit:
-            head += f" at commit {self.commit[:12]}"
+            out += [f"  {_item_line(label, item)}" for item in items]
+        at = (f" ở commit {self.commit[:12]}", f" at commit {self.commit[:12]}") if self.commit else ("", "")
+        head = f"Đã đồng bộ {self.courses} khóa học{at[0]}", f"Synced {self.courses} course(s){at[1]}"
         if not self.has_changes:
-            return [f"{head}: no changes ({self.unchanged} unchanged)"]
-        summary = ", ".join(f"{n} {k}" for k, n in self.counts().items() if k != "courses" and n)
-        return [f"{head}: {summary}"] + out
+            return [bilingual(f"{head[0]}: không có thay đổi ({self.unchanged} mục không đổi)",
+                              f"{head[1]}: no changes ({self.unchanged} unchanged)")]
+        counts = [(k, n) for k, n in self.counts().items() if k != "courses" and n]
+        return [bilingual(f"{head[0]}: {', '.join(f'{n} {COUNT_WORDS[k]}' for k, n in counts)}",
+                          f"{head[1]}: {', '.join(f'{n} {k}' for k, n in counts)}")] + out
+
+
+# The words of the sync's report, in Vietnamese: what happened, to what kind of thing.
+COUNT_WORDS = {"added": "thêm mới", "renamed": "đổi tên", "changed": "thay đổi", "archived": "lưu trữ",
+               "restored": "khôi phục", "unchanged": "không đổi", "rendered": "trang dựng lại"}
+ACTION_WORDS = {"added": "thêm", "renamed": "đổi tên", "changed": "thay đổi", "archived": "lưu trữ",
+                "restored": "khôi phục"}
+KIND_WORDS = {"legal document": "văn bản pháp lý", "lesson": "bài học", "quiz": "bài kiểm tra",
+              "module": "chương", "course": "khóa học", "programme": "chương trình"}
+
+
+def _item_line(action: str, item: str) -> str:
+    """``item`` ("lesson luat/co-ban/x") as a line of the report: "thêm bài học / added lesson: luat/..."."""
+    kind = next((k for k in KIND_WORDS if item.startswith(k + " ")), "")
+    what = item[len(kind):].strip() if kind else item
+    vi = f"{ACTION_WORDS[action]} {KIND_WORDS.get(kind, '')}".rstrip()
+    return bilingual(vi, f"{action} {kind}".rstrip()) + f": {what}"
 
 
 def _hash(*parts: str) -> str:

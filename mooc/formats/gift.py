@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 
+from mooc.formats.problem import bilingual
 from mooc.formats.quiz import parse_number
 from mooc.formats.source import NotTextError, decode
 from mooc.text import clean, fold, nfc
@@ -25,6 +26,8 @@ from mooc.text import clean, fold, nfc
 __all__ = ["DEFAULT_TITLE", "GiftNote", "GiftResult", "Skipped", "convert_gift", "convert_gift_file"]
 
 DEFAULT_TITLE = "Câu hỏi nhập từ Moodle"
+WRONG_FEEDBACK_DROPPED = bilingual("đã bỏ phản hồi cho các câu trả lời sai",
+                                   "feedback on wrong answers was dropped")
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,20 @@ def _decimal(text: str) -> Decimal:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise _Skip(f"'{text.strip()}' is not a number") from None
+        raise _Skip(_not_a_number(text)) from None
     if not value.is_finite():
-        raise _Skip(f"'{text.strip()}' is not a number")
+        raise _Skip(_not_a_number(text))
     return value
+
+
+def _not_a_number(text: str) -> str:
+    return bilingual(f"'{text.strip()}' không phải là số", f"'{text.strip()}' is not a number")
 
 
 def _number_text(value: Decimal) -> str:
     out = format(value.normalize(), "f")
     if parse_number(out) is None:
-        raise _Skip(f"the number {out} is too long")
+        raise _Skip(bilingual(f"số {out} quá dài", f"the number {out} is too long"))
     return out
 
 
@@ -167,14 +174,16 @@ class _Converter:
         raw = _restore(raw)
         if fmt == "html" or (fmt == "moodle" and _TAG_RE.search(raw)):
             if _TAG_RE.search(raw):
-                self.note("HTML formatting was removed; check the text")
+                self.note(bilingual("đã bỏ định dạng HTML; kiểm tra lại câu chữ",
+                                    "HTML formatting was removed; check the text"))
             text = _TAG_OPEN_RE.sub("&lt;", _html_to_markdown(raw))
         elif fmt == "plain":
             text = _TAG_OPEN_RE.sub("&lt;", _escape_plain(raw))
         else:
             text = raw
         if _SCRIPT_RE.search(text):
-            self.note("an HTML script tag was turned into plain text")
+            self.note(bilingual("một thẻ HTML script đã được đổi thành văn bản thuần",
+                                "an HTML script tag was turned into plain text"))
             text = _neutralise(text)
         return text, fmt
 
@@ -216,11 +225,14 @@ class _Converter:
     def question(self, line: int, title: str, text: str) -> None:
         start, end = text.find("{"), text.find("}")
         if start < 0 and end < 0:
-            raise _Skip("description only (no answers): not a question")
+            raise _Skip(bilingual("chỉ là đoạn mô tả (không có đáp án), không phải câu hỏi",
+                                  "description only (no answers): not a question"))
         if start < 0 or end < start:
-            raise _Skip("unbalanced braces { }")
+            raise _Skip(bilingual("dấu ngoặc nhọn { } không khớp: thiếu dấu mở hoặc dấu đóng",
+                                  "unbalanced braces { }"))
         if text[end + 1 :].strip():
-            raise _Skip("missing word format (text after the answers) is not supported")
+            raise _Skip(bilingual("chưa hỗ trợ dạng điền từ còn thiếu (có chữ sau phần đáp án)",
+                                  "missing word format (text after the answers) is not supported"))
         answer = text[start + 1 : end].strip()
         general = ""
         separator = answer.rfind("####")
@@ -229,7 +241,8 @@ class _Converter:
         question_md, fmt = self.text(text[:start], "moodle")
         general_md = self.text(general, fmt)[0] if general.strip() else ""
         if not answer:
-            raise _Skip("essay question (no answers to grade)")
+            raise _Skip(bilingual("câu hỏi tự luận (không có đáp án để chấm)",
+                                  "essay question (no answers to grade)"))
         body_lines, explanation, attrs = self.answers(answer, fmt)
         explanation_parts = [part for part in (*explanation, general_md) if part]
         self.emit(line, title, question_md, attrs, body_lines, _dedupe(explanation_parts))
@@ -242,7 +255,7 @@ class _Converter:
         if "~" in answer:
             return self.multichoice(answer, fmt)
         if "=" in answer and "->" in answer:
-            raise _Skip("matching question: not supported")
+            raise _Skip(bilingual("chưa hỗ trợ câu hỏi ghép đôi", "matching question: not supported"))
         if answer.split("#", 1)[0].strip().upper() in _TRUE_FALSE:
             body_lines, explanation = self.true_false(answer, fmt)
             return body_lines, explanation, ""
@@ -257,7 +270,7 @@ class _Converter:
         else:  # Moodle: several answers allowed, graded by weights
             right, attrs = self.several_answers_right(options)
         if any(o[2] for o in options if o not in right):
-            self.note("feedback on wrong answers was dropped")
+            self.note(WRONG_FEEDBACK_DROPPED)
         lines = [f"- [{'x' if o in right else ' '}] {o[0]}" for o in options]
         return lines, [o[2] for o in right], attrs
 
@@ -267,7 +280,8 @@ class _Converter:
         if parts and not parts[0]:
             parts.pop(0)
         if len(parts) < 2:
-            raise _Skip("a multiple-choice question needs at least two answers")
+            raise _Skip(bilingual("câu hỏi trắc nghiệm cần ít nhất hai phương án",
+                                  "a multiple-choice question needs at least two answers"))
         options: list[tuple[str, Fraction, str, bool]] = []  # text, weight, feedback, from '='
         for part in parts:
             equals = part.startswith("=")
@@ -279,10 +293,10 @@ class _Converter:
             text, _, feedback = part.partition("#")
             choice = self.one_line(text, fmt)
             if not choice:
-                raise _Skip("an answer has no text")
+                raise _Skip(bilingual("một phương án không có chữ", "an answer has no text"))
             options.append((choice, weight, self.text(feedback, fmt)[0] if feedback.strip() else "", equals))
         if len({clean(o[0]) for o in options}) != len(options):
-            raise _Skip("two answers have the same text")
+            raise _Skip(bilingual("hai phương án giống hệt nhau", "two answers have the same text"))
         return options
 
     def one_answer_right(
@@ -291,12 +305,14 @@ class _Converter:
         """The right answer of a one-answer question ('=' answers)."""
         right = [o for o in options if o[1] >= 1]
         if len(right) > 1:
-            raise _Skip(
-                "several fully correct answers in a one-answer question (Moodle accepts any one): "
-                "not expressible"
-            )
+            raise _Skip(bilingual(
+                "câu hỏi một đáp án mà có nhiều đáp án đúng trọn điểm (Moodle "
+                "nhận bất kỳ đáp án nào): không viết được theo cú pháp bài kiểm tra",
+                "several fully correct answers in a one-answer "
+                "question (Moodle accepts any one): not expressible"))
         if any(0 < o[1] < 1 for o in options):
-            self.note("partly correct answers (Moodle weights) count as wrong here")
+            self.note(bilingual("các đáp án đúng một phần (trọng số Moodle) ở đây bị tính là sai",
+                                "partly correct answers (Moodle weights) count as wrong here"))
         return right
 
     def several_answers_right(
@@ -305,21 +321,23 @@ class _Converter:
         """The right answers of a question graded by weights, and its attributes."""
         right = [o for o in options if o[1] > 0]
         if not right:
-            raise _Skip("no correct answer")
+            raise _Skip(bilingual("không có đáp án đúng", "no correct answer"))
         if len(right) == len(options):
-            raise _Skip("every answer is right: ticking them all would earn full marks")
+            raise _Skip(bilingual("mọi phương án đều đúng: chọn hết là được trọn điểm",
+                                  "every answer is right: ticking them all would earn full marks"))
         if len(right) > 1:
             weights = ", ".join(f"{float(o[1] * 100):g}%" for o in options if o[1])
-            self.note(
-                f"Moodle weights ({weights}) became partial credit: "
-                "each right choice ticked earns 1/(number right), each wrong one costs "
-                "1/(number wrong), never below 0"
-            )
+            self.note(bilingual(
+                f"trọng số Moodle ({weights}) được đổi thành chấm điểm từng "
+                "phần: mỗi phương án đúng được chọn được 1/(số phương án đúng), "
+                "mỗi phương án sai bị trừ 1/(số phương án sai), không dưới 0",
+                f"Moodle weights ({weights}) became partial credit: each right choice ticked "
+                "earns 1/(number right), each wrong one costs 1/(number wrong), never below 0"))
             return right, " partial"
         if right[0][1] != 1:
-            self.note(
-                f"the only right answer was worth {float(right[0][1] * 100):g}%; here it is worth 100%"
-            )
+            worth = f"{float(right[0][1] * 100):g}%"
+            self.note(bilingual(f"đáp án đúng duy nhất có trọng số {worth}; ở đây được tính 100%",
+                                f"the only right answer was worth {worth}; here it is worth 100%"))
         return right, ""
 
     def true_false(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
@@ -327,7 +345,8 @@ class _Converter:
         wrong = self.text(feedback[0], fmt)[0] if feedback and feedback[0].strip() else ""
         right = self.text(feedback[1], fmt)[0] if len(feedback) > 1 and feedback[1].strip() else ""
         if wrong:
-            self.note("feedback on the wrong answer was dropped")
+            self.note(bilingual("đã bỏ phản hồi cho câu trả lời sai",
+                                "feedback on the wrong answer was dropped"))
         is_true = value.strip().upper() in _TRUE
         lines = [f"- [{'x' if is_true else ' '}] Đúng", f"- [{' ' if is_true else 'x'}] Sai"]
         return lines, [right]
@@ -346,7 +365,8 @@ class _Converter:
             value = shown(text)
             if weight < 1:
                 if weight > 0:
-                    self.note(f"the partly correct answer '{value}' was dropped")
+                    self.note(bilingual(f"đã bỏ đáp án đúng một phần '{value}'",
+                                        f"the partly correct answer '{value}' was dropped"))
                 continue
             yield value, feedback
 
@@ -358,21 +378,24 @@ class _Converter:
         explanation: list[str] = []
         for value, feedback in self.full_marks(answer, shown):
             if not value:
-                raise _Skip("an answer is empty")
+                raise _Skip(bilingual("một đáp án để trống", "an answer is empty"))
             if "*" in value:
-                self.note(f"'*' in '{value}' is a Moodle wildcard; here it matches only a literal '*'")
+                self.note(bilingual(f"'*' trong '{value}' là ký tự đại diện "
+                                    "của Moodle; ở đây nó chỉ khớp đúng dấu '*'",
+                                    f"'*' in '{value}' is a Moodle wildcard; "
+                                    "here it matches only a literal '*'"))
             accepted.append(value)
             if feedback.strip():
                 explanation.append(self.text(feedback, fmt)[0])
         if not accepted:
-            raise _Skip("no answer gives full marks")
+            raise _Skip(bilingual("không đáp án nào được trọn điểm", "no answer gives full marks"))
         return accepted, explanation
 
     def numeric(self, answer: str, fmt: str) -> tuple[list[str], list[str]]:
         if "~" in answer:
             answer, wrong = answer.split("~", 1)
             if wrong.strip().lstrip("#").strip():
-                self.note("feedback on wrong answers was dropped")
+                self.note(WRONG_FEEDBACK_DROPPED)
         items: list[str] = []
         explanation: list[str] = []
         for text, feedback in self.full_marks(answer, lambda raw: _restore(raw).strip()):
@@ -382,20 +405,21 @@ class _Converter:
                 low_s, _, high_s = text.partition("..")
                 low, high = _decimal(low_s), _decimal(high_s)
                 if low > high:
-                    raise _Skip(f"range {text}: the low end is above the high end")
+                    raise _Skip(bilingual(f"khoảng {text}: đầu dưới lớn hơn đầu trên",
+                                          f"range {text}: the low end is above the high end"))
                 items.append(f"{_number_text(low)}..{_number_text(high)}")
             else:
                 value_s, _, tolerance_s = text.partition(":")
                 value = _decimal(value_s)
                 tolerance = _decimal(tolerance_s) if tolerance_s.strip() else Decimal(0)
                 if tolerance < 0:
-                    raise _Skip(f"negative tolerance in {text}")
+                    raise _Skip(bilingual(f"sai số âm trong {text}", f"negative tolerance in {text}"))
                 item = _number_text(value)
                 items.append(f"{item} ± {_number_text(tolerance)}" if tolerance else item)
             if feedback.strip():
                 explanation.append(self.text(feedback, fmt)[0])
         if not items:
-            raise _Skip("no numeric answer gives full marks")
+            raise _Skip(bilingual("không đáp án số nào được trọn điểm", "no numeric answer gives full marks"))
         return items, explanation
 
     # --- output ---------------------------------------------------------------------
@@ -414,7 +438,7 @@ class _Converter:
         elif question_md or title:
             heading, body = title or f"Câu hỏi {self.count + 1}", question_md
         else:
-            raise _Skip("the question has no text")
+            raise _Skip(bilingual("câu hỏi không có chữ", "the question has no text"))
         key = self.unique_key(title or heading)
         out = [f"## {' '.join(heading.split())} {{#{key}{attrs}}}", ""]
         if body:
@@ -438,10 +462,12 @@ class _Converter:
 
     def markdown(self) -> str:
         title = self.category or DEFAULT_TITLE
-        head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "# Converted from Moodle GIFT."]
+        head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}",
+                f"# {bilingual('Chuyển từ Moodle GIFT.', 'Converted from Moodle GIFT.')}"]
         if self.notes:
-            head.append("# Check these questions:")
-            head += [f"# - {n.key} (GIFT line {n.line}): {' '.join(n.message.split())}" for n in self.notes]
+            head.append(f"# {bilingual('Kiểm tra lại các câu hỏi sau', 'Check these questions')}:")
+            head += [f"# - {n.key} ({bilingual(f'dòng GIFT {n.line}', f'GIFT line {n.line}')}): "
+                     f"{' '.join(n.message.split())}" for n in self.notes]
         head += ["---", ""]
         return "\n".join(head + self.sections).rstrip("\n") + "\n"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from mooc.formats.problem import ERROR, WARNING, Problem
+from mooc.formats.problem import ERROR, WARNING, Problem, bilingual
 from mooc.formats.source import SAFE_LOADER, YAMLError, explain_yaml_error, load_yaml
 from mooc.text import nfc
 
@@ -206,9 +206,11 @@ def _load(text: str, reader: _Reader) -> dict[str, Any] | None:
     if (not isinstance(data, dict) or set(data) - {"documents", "unverified"}
             or not isinstance(data.get("documents") or [], list)
             or not isinstance(data.get("unverified") or [], list)):
-        reader.error(1, "legal-registry-format",
-                     "the legal registry holds 'documents:' (a list of '- number: ...' entries) and, "
-                     "optionally, 'unverified:' (a list of numbers)")
+        reader.error(1, "legal-registry-format", bilingual(
+            "danh mục văn bản pháp lý gồm 'documents:' (danh sách các mục "
+            "'- number: ...') và, nếu cần, 'unverified:' (danh sách số hiệu)",
+            "the legal registry holds 'documents:' (a list of '- number: "
+            "...' entries) and, optionally, 'unverified:' (a list of numbers)"))
         return None
     return data
 
@@ -223,7 +225,9 @@ def _read_documents(items: list[Any], lines: list[tuple[int, dict[str, int]]], r
             continue
         if document.key in registry.documents:
             first = registry.documents[document.key]
-            reader.error(line, "legal-duplicate", f"{document.number} is already listed on line {first.line}")
+            reader.error(line, "legal-duplicate", bilingual(
+                f"văn bản {document.number} đã có ở dòng {first.line}: xóa mục lặp lại",
+                f"{document.number} is already listed on line {first.line}"))
             continue
         registry.documents[document.key] = document
         entries.append((document, key_lines))
@@ -236,16 +240,18 @@ def _read_unverified(items: list[Any], lines: list[tuple[int, dict[str, int]]], 
         line = lines[index][0] if index < len(lines) else 1
         written = nfc(str(number)).strip()
         if isinstance(number, dict):
-            reader.error(line, "legal-bad-number", (
-                "dưới 'unverified:' mỗi mục chỉ là một số hiệu; văn bản có ngày và nguồn thuộc 'documents:' "
-                "(chuyển nó lên trên 'unverified:') / under 'unverified:' an entry is a number only; a "
-                "document with its dates and source belongs under 'documents:' (move it above "
-                "'unverified:')"))
+            reader.error(line, "legal-bad-number", bilingual(
+                "dưới 'unverified:' mỗi mục chỉ là một số hiệu; văn bản có ngày "
+                "và nguồn thuộc 'documents:' (chuyển nó lên trên 'unverified:')",
+                "under 'unverified:' an entry is a number only; a document with its "
+                "dates and source belongs under 'documents:' (move it above 'unverified:')"))
         elif not NUMBER_RE.fullmatch(written):
-            reader.error(line, "legal-bad-number",
-                         f"'{written}' is not a document number as written in Vietnam (84/2025/QH15)")
+            reader.error(line, "legal-bad-number", bilingual(
+                f"'{written}' không phải số hiệu văn bản theo cách viết của Việt Nam (84/2025/QH15)",
+                f"'{written}' is not a document number as written in Vietnam (84/2025/QH15)"))
         elif registry.known(written):
-            reader.error(line, "legal-duplicate", f"{written} is listed twice")
+            reader.error(line, "legal-duplicate", bilingual(f"{written} được liệt kê hai lần: xóa một dòng",
+                                                            f"{written} is listed twice"))
         else:
             registry.unverified[number_key(written)] = written
 
@@ -253,12 +259,15 @@ def _read_unverified(items: list[Any], lines: list[tuple[int, dict[str, int]]], 
 def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) -> LegalDocument | None:
     """One document of the registry, or None (each of its problems reported)."""
     if not isinstance(entry, dict):
-        reader.error(line, "legal-registry-format", "each document is a set of 'key: value' lines")
+        reader.error(line, "legal-registry-format", bilingual(
+            "mỗi văn bản là một nhóm dòng 'khóa: giá trị', dòng đầu bắt đầu bằng '- number:'",
+            "each document is a set of 'key: value' lines"))
         return None
     known = _known_fields(entry, line, key_lines, reader)
     missing = [key for key in REQUIRED if not str(entry.get(key) or "").strip()]
     for key in missing:
-        reader.error(line, "legal-missing-field", f"the document lacks '{key}'")
+        reader.error(line, "legal-missing-field", bilingual(
+            f"văn bản thiếu '{key}': thêm một dòng '{key}: ...'", f"the document lacks '{key}'"))
     if missing:
         return None
     at = _At(line, key_lines, reader)
@@ -274,26 +283,31 @@ def _entry(entry: Any, line: int, key_lines: dict[str, int], reader: _Reader) ->
 
 def _fields(entry: dict[str, Any], at: _At) -> tuple[str, str, date | None, date | None, str, list[str]]:
     """number, kind, signed, in force, source and names, each checked on its line."""
-    number = at.check("number", nfc(str(entry["number"])).strip(), _is_number, "legal-bad-number",
-                      "'{}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)")
-    kind = at.check("kind", nfc(str(entry["kind"])).strip(), KINDS.__contains__, "legal-bad-kind",
-                    "kind '{}' is not one of: " + ", ".join(KINDS))
+    number = nfc(str(entry["number"])).strip()
+    at.check("number", _is_number(number), "legal-bad-number", bilingual(
+        f"'{number}' không phải số hiệu văn bản theo cách viết của Việt Nam (84/2025/QH15, 55/2025/NĐ-CP)",
+        f"'{number}' is not a document number as written in Vietnam (84/2025/QH15, 55/2025/NĐ-CP)"))
+    kind = nfc(str(entry["kind"])).strip()
+    kinds = ", ".join(f"'{name}'" for name in KINDS)
+    at.check("kind", kind in KINDS, "legal-bad-kind", bilingual(
+        f"loại văn bản '{kind}' không thuộc các loại {kinds}", f"kind '{kind}' is not one of {kinds}"))
     dates = []
     for key in ("signed", "in_force"):
-        dates.append(at.check(key, _date(entry[key]), _is_set, "legal-bad-date",
-                              f"'{key}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), "
-                              f"not {entry[key]!r}"))
-    source = at.check("source", str(entry["source"]).strip(), _is_address, "legal-bad-source",
-                      "'source' must be the address (http:// or https://) of a public page that shows the "
-                      "number and dates")
+        dates.append(_date(entry[key]))
+        at.check(key, dates[-1] is not None, "legal-bad-date", bilingual(
+            f"'{key}' phải là một ngày viết dạng dd/mm/yyyy (hoặc yyyy-mm-dd), không phải {entry[key]!r}",
+            f"'{key}' must be a date written dd/mm/yyyy (or yyyy-mm-dd), not {entry[key]!r}"))
+    source = str(entry["source"]).strip()
+    at.check("source", _is_address(source), "legal-bad-source", bilingual(
+        "'source' phải là địa chỉ (http:// hoặc https://) của một trang công khai có ghi số hiệu và các ngày",
+        "'source' must be the address (http:// or https://) "
+        "of a public page that shows the number and dates"))
     names = entry.get("names") or []
-    names = at.check("names", [names] if isinstance(names, str) else names, _are_names,
-                     "legal-registry-format", "'names' is a list of the names lessons cite the document by")
+    names = [names] if isinstance(names, str) else names
+    at.check("names", _are_names(names), "legal-registry-format", bilingual(
+        "'names' là danh sách những tên mà bài học dùng để gọi văn bản, ví dụ [Luật Thanh tra 2025]",
+        "'names' is a list of the names lessons cite the document by"))
     return number, kind, dates[0], dates[1], source, names
-
-
-def _is_set(value: Any) -> bool:
-    return value is not None
 
 
 def _is_address(url: str) -> bool:
@@ -310,9 +324,11 @@ def _is_number(number: str) -> bool:
 
 def _known_fields(entry: dict[Any, Any], line: int, key_lines: dict[str, int], reader: _Reader) -> bool:
     unknown = [key for key in entry if key not in FIELDS]
+    known = ", ".join(sorted(FIELDS))
     for key in unknown:
-        reader.error(key_lines.get(str(key), line), "legal-unknown-field",
-                     f"unknown field '{key}' (known: {', '.join(sorted(FIELDS))})")
+        reader.error(key_lines.get(str(key), line), "legal-unknown-field", bilingual(
+            f"văn bản không nhận trường '{key}' (các trường dùng được: {known}): kiểm tra lỗi gõ",
+            f"unknown field '{key}' (known: {known})"))
     return not unknown
 
 
@@ -325,11 +341,10 @@ class _At:
     reader: _Reader
     failed: bool = False
 
-    def check(self, key: str, value: Any, test: Any, code: str, message: str) -> Any:
-        if not test(value):
-            self.reader.error(self.key_lines.get(key, self.line), code, message.format(value))
+    def check(self, key: str, right: bool, code: str, message: str) -> None:
+        if not right:
+            self.reader.error(self.key_lines.get(key, self.line), code, message)
             self.failed = True
-        return value
 
 
 def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date | None,
@@ -339,20 +354,24 @@ def _supersession(value: Any, line: int, key_lines: dict[str, int], signed: date
         return None
     at = key_lines.get("superseded", line)
     if not isinstance(value, dict) or not {"by", "from"} <= set(value) or set(value) - SUPERSEDED_FIELDS:
-        reader.error(at, "legal-bad-superseded",
-                     "'superseded' needs 'by' (the number or numbers that replace it), 'from' (dd/mm/yyyy) "
-                     "and, for a partial replacement, 'extent: partly'")
+        reader.error(at, "legal-bad-superseded", bilingual(
+            "'superseded' cần 'by' (số hiệu văn bản thay thế), 'from' (ngày "
+            "dd/mm/yyyy) và, nếu chỉ thay thế một phần, 'extent: partly'",
+            "'superseded' needs 'by' (the number or numbers that replace it), "
+            "'from' (dd/mm/yyyy) and, for a partial replacement, 'extent: partly'"))
         return False
     by = value["by"] if isinstance(value["by"], list) else [value["by"]]
     since = _date(value["from"])
     extent = value.get("extent", "wholly")
     if since is None or extent not in EXTENTS or not by or not all(isinstance(b, str) for b in by):
-        reader.error(at, "legal-bad-superseded",
-                     "'superseded': 'from' must be a date dd/mm/yyyy and 'extent' one of "
-                     f"{', '.join(EXTENTS)}")
+        reader.error(at, "legal-bad-superseded", bilingual(
+            f"'superseded': 'from' phải là ngày dd/mm/yyyy và 'extent' là một trong {', '.join(EXTENTS)}",
+            f"'superseded': 'from' must be a date dd/mm/yyyy and 'extent' one of {', '.join(EXTENTS)}"))
         return False
     if signed is not None and since < signed:
-        reader.error(at, "legal-bad-superseded", "the document is superseded before it was signed")
+        reader.error(at, "legal-bad-superseded", bilingual(
+            "văn bản bị thay thế từ trước ngày ký: kiểm tra lại 'from' và 'signed'",
+            "the document is superseded before it was signed"))
         return False
     return Supersession(tuple(nfc(b).strip() for b in by), since, extent)
 
@@ -364,8 +383,10 @@ def _check_links(document: LegalDocument, key_lines: dict[str, int], registry: R
         return
     for number in document.superseded.by:
         if not registry.known(number):
-            reader.error(key_lines.get("superseded", document.line), "legal-unknown-successor",
-                         f"{document.number} is superseded by {number}, which the registry does not list")
+            reader.error(key_lines.get("superseded", document.line), "legal-unknown-successor", bilingual(
+                f"{document.number} bị thay thế bởi {number}, nhưng "
+                f"danh mục chưa có {number}: thêm văn bản đó vào danh mục",
+                f"{document.number} is superseded by {number}, which the registry does not list"))
 
 
 @dataclass(frozen=True)

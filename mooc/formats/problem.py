@@ -2,6 +2,10 @@
 
 One class for every file format (course files, quiz files, the courses check): the
 `mooc courses check` output, its GitHub annotations and its JSON read the same fields.
+
+Messages are for course authors, Vietnamese first: ``bilingual(vi, en)`` writes every one of
+them as "Vietnamese / English". They are plain strings, not Flask-Babel's: the checks run from
+the command line, outside any request, and CI logs keep both languages.
 """
 
 from __future__ import annotations
@@ -10,6 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 ERROR, WARNING = "error", "warning"
+SEPARATOR = " / "
+
+
+def bilingual(vi: str, en: str) -> str:
+    """An author's message: what is wrong and how to fix it in Vietnamese, then in English."""
+    return f"{vi}{SEPARATOR}{en}"
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mooc.formats.problem import ERROR, WARNING, Problem
-from mooc.formats.source import YAMLError, decode, explain_yaml_error, load_yaml
+from mooc.formats.problem import ERROR, WARNING, Problem, bilingual
+from mooc.formats.source import (
+    FRONT_MATTER_MISSING,
+    FRONT_MATTER_UNCLOSED,
+    NOT_KEY_VALUE,
+    YAMLError,
+    decode,
+    explain_yaml_error,
+    load_yaml,
+    too_large,
+)
 from mooc.text import fold
 
 PROGRAMS_DIR = "_chuong-trinh"
@@ -116,7 +125,7 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
     """One programme file. Every problem is reported (the parse goes on past the first)."""
     problems = _Problems(path)
     if len(raw) > MAX_BYTES:
-        problems.error(1, "too-large", f"file is {len(raw) // 1024} KB; the limit is {MAX_BYTES // 1024} KB")
+        problems.error(1, "too-large", too_large(len(raw), MAX_BYTES))
         return None, problems.items
     decoded = decode(raw)
     if decoded.text is None:
@@ -129,16 +138,19 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
     ok = _check_meta(meta, meta_lines, problems)
     key: str = meta["id"] if isinstance(meta.get("id"), str) else default_key
     if not ID_RE.match(key):
-        problems.error(meta_lines.get("id", 1), "bad-id",
-                       f"programme id '{key}' must use lowercase letters a-z, digits and hyphens"
-                       + ("" if "id" in meta else " (rename the file, or set 'id:')"))
+        vi, en = ("", "") if "id" in meta else (" (đổi tên tệp, hoặc đặt 'id:')",
+                                                " (rename the file, or set 'id:')")
+        problems.error(meta_lines.get("id", 1), "bad-id", bilingual(
+            f"id chương trình '{key}' chỉ được dùng chữ thường a-z, chữ số và dấu gạch nối{vi}",
+            f"programme id '{key}' must use lowercase letters a-z, digits and hyphens{en}"))
         ok = False
     previous = meta.get("previously") or []
     previous = [previous] if isinstance(previous, str) else previous
     for old in previous:
         if not isinstance(old, str) or not ID_RE.match(old):
-            problems.error(meta_lines.get("previously", 1), "bad-id",
-                           f"previously: '{old}' is not a programme id")
+            problems.error(meta_lines.get("previously", 1), "bad-id", bilingual(
+                f"previously: '{old}' không phải id chương trình (chữ thường a-z, chữ số và dấu gạch nối)",
+                f"previously: '{old}' is not a programme id"))
             ok = False
     intro, steps = _steps(lines, body_start, problems)
     if not ok:
@@ -152,11 +164,11 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
 
 def _front_matter(lines: list[str], problems: _Problems) -> tuple[dict[str, Any] | None, dict[str, int], int]:
     if not lines or lines[0].strip() != "---":
-        problems.error(1, "front-matter-missing", "the file must start with front matter between '---' lines")
+        problems.error(1, "front-matter-missing", FRONT_MATTER_MISSING)
         return None, {}, 0
     end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
     if end is None:
-        problems.error(1, "front-matter-unclosed", "the front matter is not closed by a '---' line")
+        problems.error(1, "front-matter-unclosed", FRONT_MATTER_UNCLOSED)
         return None, {}, 0
     try:
         meta = load_yaml("\n".join(lines[1:end]))
@@ -165,7 +177,7 @@ def _front_matter(lines: list[str], problems: _Problems) -> tuple[dict[str, Any]
         problems.error(at, "front-matter-yaml", message)
         return None, {}, 0
     if not isinstance(meta, dict):
-        problems.error(2, "front-matter-yaml", "front matter must be 'key: value' lines")
+        problems.error(2, "front-matter-yaml", NOT_KEY_VALUE)
         return None, {}, 0
     meta_lines: dict[str, int] = {}
     for number, line in enumerate(lines[1:end], start=2):
@@ -179,16 +191,21 @@ def _check_meta(meta: dict[str, Any], meta_lines: dict[str, int], problems: _Pro
     for key in REQUIRED:
         if not isinstance(meta.get(key), str) or not meta[key].strip():
             problems.error(meta_lines.get(key, 1), "missing-key" if key not in meta else "bad-value",
-                           f"'{key}:' is required (text)")
+                           bilingual(f"phần đầu tệp cần có '{key}:' (một dòng chữ, không để trống)",
+                                     f"'{key}:' is required (text)"))
             ok = False
     for key, value in meta.items():
         expected = KEYS.get(key)
         if expected is None:
-            problems.warning(meta_lines.get(key, 1), "unknown-key",
-                             f"unknown key '{key}' (known: {', '.join(sorted(KEYS))})")
+            known = ", ".join(sorted(KEYS))
+            problems.warning(meta_lines.get(key, 1), "unknown-key", bilingual(
+                f"phần đầu tệp không nhận khóa '{key}' (các khóa dùng được: {known}): kiểm tra lỗi gõ",
+                f"unknown key '{key}' (known: {known})"))
         elif key not in REQUIRED and value is not None and not isinstance(value, expected) \
                 and not (key == "previously" and isinstance(value, str)):
-            problems.error(meta_lines.get(key, 1), "bad-value", f"'{key}:' must be {expected.__name__}")
+            vi, en = ("một danh sách", "a list") if expected is list else ("một dòng chữ", "text")
+            problems.error(meta_lines.get(key, 1), "bad-value",
+                           bilingual(f"'{key}:' phải là {vi}", f"'{key}:' must be {en}"))
             ok = False
     return ok
 
@@ -202,8 +219,10 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list
             heading = index
             break
     if heading is None:
-        problems.error(start + 1 if start < len(lines) else 1, "no-steps",
-                       "no steps: add a heading '## Các bước' followed by a numbered list of courses")
+        problems.error(start + 1 if start < len(lines) else 1, "no-steps", bilingual(
+            "chương trình chưa có các bước: thêm tiêu đề '## "
+            "Các bước', bên dưới là danh sách khóa học đánh số",
+            "no steps: add a heading '## Các bước' followed by a numbered list of courses"))
         return "\n".join(lines[start:]).strip(), []
     intro = "\n".join(lines[start:heading]).strip()
     steps: list[StepSource] = []
@@ -217,22 +236,28 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list
             break  # the steps end at the next heading
         match = ITEM_RE.match(text)
         if match is None:
-            problems.error(number, "step-syntax",
-                           "a step is a numbered line: '1. course-id', '2. 1 trong: course-a, course-b' "
-                           "or '3. chương trình: programme-id'")
+            problems.error(number, "step-syntax", bilingual(
+                "mỗi bước là một dòng đánh số: '1. id-khoa-hoc', '2. 1 trong: "
+                "khoa-a, khoa-b' hoặc '3. chương trình: id-chuong-trinh'",
+                "a step is a numbered line: '1. course-id', '2. 1 trong: "
+                "course-a, course-b' or '3. chương trình: programme-id'"))
             continue
         items += 1
         if int(match.group(1)) != items:
-            problems.warning(number, "step-number", f"step numbered {match.group(1)}: it is step {items}")
+            problems.warning(number, "step-number", bilingual(
+                f"bước này đánh số {match.group(1)} nhưng là bước thứ {items}: đánh số lại",
+                f"step numbered {match.group(1)}: it is step {items}"))
         step = _step(match.group(2), number, problems)
         if step is not None:
             steps.append(step)
     if not steps:
-        problems.error(heading + 1, "no-steps",
-                       "the programme has no steps: list its courses under this heading")
+        problems.error(heading + 1, "no-steps", bilingual(
+            "chương trình chưa có bước nào: liệt kê các khóa học dưới tiêu đề này",
+            "the programme has no steps: list its courses under this heading"))
     elif steps[0].after_previous:
-        problems.error(steps[0].line, "first-step-prerequisite",
-                       "the first step cannot wait for a step before it: remove '(sau bước trước)'")
+        problems.error(steps[0].line, "first-step-prerequisite", bilingual(
+            "bước đầu tiên không thể chờ một bước trước nó: xóa '(sau bước trước)'",
+            "the first step cannot wait for a step before it: remove '(sau bước trước)'"))
     return intro, steps
 
 
@@ -245,13 +270,18 @@ def _step(text: str, line: int, problems: _Problems) -> StepSource | None:
         elif word in OPTIONAL_MARKERS:
             optional = True
         else:
-            problems.error(line, "step-marker", f"unknown mark '({marker.group(1)})': write "
-                           "'(sau bước trước)' for a prerequisite or '(tự chọn)' for an optional step")
+            problems.error(line, "step-marker", bilingual(
+                f"không hiểu dấu '({marker.group(1)})': viết '(sau bước trước)' cho "
+                "bước phải chờ bước trước xong, hoặc '(tự chọn)' cho bước không bắt buộc",
+                f"unknown mark '({marker.group(1)})': write '(sau bước trước)' "
+                "for a prerequisite or '(tự chọn)' for an optional step"))
         text = text[: marker.start()].rstrip()
     if include := INCLUDE_RE.match(text):
         key = include.group(1).strip()
         if not ID_RE.match(key):
-            problems.error(line, "bad-id", f"'{key}' is not a programme id")
+            problems.error(line, "bad-id", bilingual(
+                f"'{key}' không phải id chương trình (tên tệp trong {PROGRAMS_DIR}, không có '.md')",
+                f"'{key}' is not a programme id"))
             return None
         return StepSource(line, include=key, after_previous=after, optional=optional, path=problems.path)
     pick = 1
@@ -259,27 +289,30 @@ def _step(text: str, line: int, problems: _Problems) -> StepSource | None:
         pick, text = int(choice.group(1)), choice.group(2)
         courses = _course_ids(text, line, problems)
         if not courses:
-            problems.error(line, "empty-choice", "a choice names no course: 'N trong: course-a, course-b'")
+            problems.error(line, "empty-choice", bilingual(
+                "bước lựa chọn chưa có khóa học nào: viết 'N trong: khoa-a, khoa-b'",
+                "a choice names no course: 'N trong: course-a, course-b'"))
             return None
         if pick < 1:
-            problems.error(line, "empty-choice", "a choice asks for at least 1 course")
+            problems.error(line, "empty-choice", bilingual("lựa chọn phải yêu cầu ít nhất 1 khóa học",
+                                                           "a choice asks for at least 1 course"))
             return None
         if pick > len(courses):
-            problems.error(line, "choice-too-many",
-                           f"the step asks for {pick} of {len(courses)} course(s): "
-                           "name more courses or ask fewer")
+            problems.error(line, "choice-too-many", bilingual(
+                f"bước này yêu cầu {pick} trong {len(courses)} khóa học: thêm khóa học hoặc giảm số yêu cầu",
+                f"the step asks for {pick} of {len(courses)} course(s): name more courses or ask fewer"))
             return None
         if len(set(courses)) != len(courses):
-            problems.error(line, "duplicate-course", "a choice names the same course twice")
+            problems.error(line, "duplicate-course", bilingual(
+                "lựa chọn ghi một khóa học hai lần: xóa một lần", "a choice names the same course twice"))
             return None
     else:
         courses = _course_ids(text, line, problems)
         if len(courses) != 1:
-            if courses:
-                problems.error(line, "step-syntax",
-                               "a step names one course; for a choice write 'N trong: course-a, course-b'")
-            else:
-                problems.error(line, "step-syntax", "the step names no course")
+            problems.error(line, "step-syntax", bilingual(
+                "mỗi bước chỉ gồm một khóa học; nếu là lựa chọn, viết 'N trong: khoa-a, khoa-b'",
+                "a step names one course; for a choice write 'N trong: course-a, course-b'") if courses else
+                bilingual("bước này chưa có khóa học nào", "the step names no course"))
             return None
     return StepSource(line, tuple(courses), pick, after, optional, path=problems.path)
 
@@ -297,15 +330,20 @@ def _course_ids(text: str, line: int, problems: _Problems) -> list[str]:
         if link:
             target = LINK_TARGET_RE.match(link.group(1))
             if target is None:
-                problems.error(line, "bad-link", f"'{link.group(1)}' is not a link to a course "
-                               "(write '../course-id/course.md')")
+                problems.error(line, "bad-link", bilingual(
+                    f"'{link.group(1)}' không phải liên kết đến "
+                    "một khóa học (viết '../id-khoa-hoc/course.md')",
+                    f"'{link.group(1)}' is not a link to a course (write '../course-id/course.md')"))
                 continue
             ids.append(target.group(1))
         elif ID_RE.match(part):
             ids.append(part)
         else:
-            problems.error(line, "bad-id", f"'{part}' is not a course id (lowercase letters a-z, digits and "
-                           "hyphens: the course's folder name)")
+            problems.error(line, "bad-id", bilingual(
+                f"'{part}' không phải id khóa học (chữ thường a-z, "
+                "chữ số và dấu gạch nối: tên thư mục của khóa học)",
+                f"'{part}' is not a course id (lowercase letters "
+                "a-z, digits and hyphens: the course's folder name)"))
     return ids
 
 
@@ -316,14 +354,16 @@ def expand(programs: list[ProgramSource], course_ids: set[str]) -> tuple[dict[st
     two programmes with one id or code."""
     problems: list[Problem] = []
     by_key: dict[str, ProgramSource] = {}
-    for attribute, code in (("key", "duplicate-id"), ("code", "duplicate-code")):
+    for attribute, code, vi in (("key", "duplicate-id", "id"), ("code", "duplicate-code", "mã")):
         seen: dict[str, ProgramSource] = {}
         for program in programs:
             value = getattr(program, attribute)
             if value in seen:
                 line = program.lines.get("id" if code == "duplicate-id" else "code", 1)
-                problems.append(Problem(program.path, line, ERROR, code,
-                                        f"programme {attribute} '{value}' is also in {seen[value].path}"))
+                problems.append(Problem(program.path, line, ERROR, code, bilingual(
+                    f"{vi} chương trình '{value}' đã có ở "
+                    f"{seen[value].path}: mỗi chương trình cần {vi} riêng",
+                    f"programme {attribute} '{value}' is also in {seen[value].path}")))
             else:
                 seen[value] = program
     for program in programs:
@@ -333,19 +373,23 @@ def expand(programs: list[ProgramSource], course_ids: set[str]) -> tuple[dict[st
             for course in step.courses:
                 if course not in course_ids:
                     near = _nearest(course, course_ids)
-                    problems.append(Problem(program.path, step.line, ERROR, "unknown-course",
-                                            f"no course '{course}' in the courses folder"
-                                            + (f": did you mean '{near}'?" if near else "")))
+                    vi, en = (f": có phải là '{near}'?", f": did you mean '{near}'?") if near else ("", "")
+                    problems.append(Problem(program.path, step.line, ERROR, "unknown-course", bilingual(
+                        f"thư mục khóa học không có khóa học '{course}'{vi}",
+                        f"no course '{course}' in the courses folder{en}")))
             if step.include is not None and step.include not in by_key:
-                problems.append(Problem(program.path, step.line, ERROR, "unknown-program",
-                                        f"no programme '{step.include}' in {PROGRAMS_DIR}/"))
+                problems.append(Problem(program.path, step.line, ERROR, "unknown-program", bilingual(
+                    f"không có chương trình '{step.include}' trong thư mục {PROGRAMS_DIR}",
+                    f"no programme '{step.include}' in {PROGRAMS_DIR}/")))
     expanded: dict[str, list[StepSource]] = {}
     for program in by_key.values():
         steps, cycle = _expand(program, by_key, ())
         if cycle is not None:
-            problems.append(Problem(program.path, cycle, ERROR, "program-cycle",
-                                    f"programme '{program.key}' includes itself (through "
-                                    f"{' -> '.join(_cycle_path(program, by_key))})"))
+            through = " -> ".join(_cycle_path(program, by_key))
+            problems.append(Problem(program.path, cycle, ERROR, "program-cycle", bilingual(
+                f"chương trình '{program.key}' tự bao gồm chính "
+                f"nó (qua {through}): bỏ một dòng 'chương trình:'",
+                f"programme '{program.key}' includes itself (through {through})")))
             continue
         expanded[program.key] = steps
         _check_repeats(program, steps, problems)
@@ -394,9 +438,11 @@ def _check_something_required(program: ProgramSource, steps: list[StepSource],
                               problems: list[Problem]) -> None:
     """A programme whose every step is optional could never be completed."""
     if steps and all(step.optional for step in steps):
-        problems.append(Problem(program.path, program.steps[0].line, ERROR, "only-optional-steps",
-                                "every step is optional '(tự chọn)': the programme could never be "
-                                "completed; make at least one step required"))
+        problems.append(Problem(program.path, program.steps[0].line, ERROR, "only-optional-steps", bilingual(
+            "mọi bước đều là '(tự chọn)': không ai có thể hoàn "
+            "thành chương trình; để ít nhất một bước bắt buộc",
+            "every step is optional '(tự chọn)': the programme could "
+            "never be completed; make at least one step required")))
 
 
 def _check_repeats(program: ProgramSource, steps: list[StepSource], problems: list[Problem]) -> None:
@@ -406,9 +452,11 @@ def _check_repeats(program: ProgramSource, steps: list[StepSource], problems: li
             if course in first:
                 where = step if step.path == program.path else next(
                     (s for s in program.steps if s.include is not None), step)
-                problems.append(Problem(program.path, where.line, ERROR, "duplicate-course",
-                                        f"course '{course}' is already step of this programme "
-                                        f"({first[course].path}:{first[course].line}): a course is one step"))
+                at = f"{first[course].path}:{first[course].line}"
+                problems.append(Problem(program.path, where.line, ERROR, "duplicate-course", bilingual(
+                    f"khóa học '{course}' đã là một bước của chương "
+                    f"trình này ({at}): mỗi khóa học chỉ là một bước",
+                    f"course '{course}' is already a step of this programme ({at}): a course is one step")))
             else:
                 first[course] = step
 

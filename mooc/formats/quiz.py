@@ -18,9 +18,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from mooc.formats.problem import ERROR, WARNING, Problem
+from mooc.formats.problem import ERROR, WARNING, Problem, bilingual
 from mooc.formats.quiz_review import DEFAULT_POLICY, POLICIES
-from mooc.formats.source import DuplicateKeyError, YAMLError, explain_yaml_error, load_yaml
+from mooc.formats.source import (
+    FRONT_MATTER_MISSING,
+    FRONT_MATTER_UNCLOSED,
+    NOT_KEY_VALUE,
+    DuplicateKeyError,
+    YAMLError,
+    explain_yaml_error,
+    load_yaml,
+)
 from mooc.text import clean, fold, nfc
 
 __all__ = [
@@ -293,10 +301,16 @@ class _Fill:
 
 
 def _stray(question: str) -> str:
-    return (f"đoạn này nằm sau câu hỏi '{question}', không thuộc câu hỏi nào và sẽ không hiện ra: lời giải "
-            "thích bắt đầu bằng '> ', câu hỏi mới bằng '## Câu hỏi? {#khoa}' / this text after question "
-            f"'{question}' belongs to no question and would be shown nowhere: an explanation starts with "
-            "'> ', a new question with '## Question? {#key}'")
+    return bilingual(f"đoạn này nằm sau câu hỏi '{question}', không thuộc câu hỏi nào và sẽ không hiện "
+                     "ra: lời giải thích bắt đầu bằng '> ', câu hỏi mới bằng '## Câu hỏi? {#khoa}'",
+                     f"this text after question '{question}' belongs to no question and would be shown "
+                     "nowhere: an explanation starts with '> ', a new question with '## Question? {#key}'")
+
+
+# What authors call each type of question (docs/authoring.md, "Question types").
+TYPE_NAMES = {"single": ("một đáp án", "one-answer"), "multiple": ("nhiều đáp án", "multiple-answer"),
+              "true_false": ("đúng/sai", "true/false"), "short": ("trả lời ngắn", "short-answer"),
+              "numeric": ("trả lời bằng số", "numeric")}
 
 
 class _Parser:
@@ -330,11 +344,11 @@ class _Parser:
         """Return (title, settings, first body line, index of the `draw` line)."""
         lines = self.lines
         if lines[0].strip() != "---":
-            self.error(0, "front-matter-missing", "the file must start with front matter between '---' lines")
+            self.error(0, "front-matter-missing", FRONT_MATTER_MISSING)
             return "", QuizSettings(), 0, None
         end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
         if end is None:
-            self.error(0, "front-matter-unclosed", "the front matter has no closing '---' line")
+            self.error(0, "front-matter-unclosed", FRONT_MATTER_UNCLOSED)
             return "", QuizSettings(), len(lines), None
         key_lines: dict[str, int] = {}
         for i in range(1, end):
@@ -351,7 +365,7 @@ class _Parser:
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            self.error(1, "front-matter-yaml", "the front matter must be 'name: value' lines")
+            self.error(1, "front-matter-yaml", NOT_KEY_VALUE)
             return "", QuizSettings(), end + 1, None
         title, settings = self.settings(data, key_lines)
         return title, settings, end + 1, key_lines.get("draw", 0)
@@ -365,7 +379,9 @@ class _Parser:
                 continue
             if name not in _SETTING_NAMES:
                 known = ", ".join(_SETTING_NAMES + _FILE_SETTINGS)
-                self.error(index, "unknown-setting", f"unknown setting '{name}' (known: {known})")
+                self.error(index, "unknown-setting", bilingual(
+                    f"bài kiểm tra không có thiết lập '{name}' (các thiết lập: {known}): kiểm tra lỗi gõ",
+                    f"unknown setting '{name}' (known: {known})"))
                 continue
             problem = _check_setting(name, value)
             if problem:
@@ -373,11 +389,14 @@ class _Parser:
             elif name == "title":
                 title = clean(value)
                 if _SCRIPT_RE.search(title):
-                    self.error(index, "raw-script", "the title contains an HTML <script> tag")
+                    self.error(index, "raw-script", bilingual("tiêu đề có thẻ HTML <script>: xóa thẻ đó",
+                                                              "the title contains an HTML <script> tag"))
             elif value is not None:
                 values[name] = value
         if not title and "title" not in data:
-            self.error(0, "missing-title", "the front matter has no 'title'")
+            self.error(0, "missing-title", bilingual(
+                "phần đầu tệp thiếu 'title' (tiêu đề bài kiểm tra): thêm một dòng 'title: ...'",
+                "the front matter has no 'title'"))
         return title, QuizSettings(**values)
 
     # --- body -----------------------------------------------------------------------
@@ -402,11 +421,15 @@ class _Parser:
                 self.in_code[i] = True
         if fence:
             # Everything after it would silently be code, questions included.
-            self.error(opened, "unclosed-code", f"the code block opened here is never closed with {fence}")
+            self.error(opened, "unclosed-code", bilingual(
+                f"khối mã mở ở đây không có dòng {fence} đóng: "
+                "mọi thứ phía sau, kể cả các câu hỏi, sẽ thành mã",
+                f"the code block opened here is never closed with {fence}"))
 
     def check_script(self, index: int) -> None:
         if not self.in_code[index] and _SCRIPT_RE.search(_INLINE_CODE_RE.sub("", self.lines[index])):
-            self.error(index, "raw-script", "HTML <script> is not allowed; write Markdown only")
+            self.error(index, "raw-script", bilingual("không được dùng thẻ HTML <script>; chỉ viết Markdown",
+                                                      "HTML <script> is not allowed; write Markdown only"))
 
     def body(self, start: int) -> tuple[str, list[_Question]]:
         self.mark_code(start)
@@ -439,9 +462,10 @@ class _Parser:
             if self.in_code[i] or _SETEXT_RE.match(line):
                 continue
             if _TASK_RE.match(line) or _answer(line) is not None:
-                self.error(
-                    i, "answers-outside-question", "choices or '=' answers before the first '##' question"
-                )
+                self.error(i, "answers-outside-question", bilingual(
+                    "có phương án hoặc đáp án '=' nằm trước câu "
+                    "hỏi '##' đầu tiên: đặt chúng dưới một câu hỏi",
+                    "choices or '=' answers before the first '##' question"))
         return [self.lines[i] for i in indexes]
 
     def heading(self, index: int, text: str) -> _Question:
@@ -453,9 +477,12 @@ class _Parser:
             key, attrs = self.attributes(index, m["attrs"])
         else:
             title = text.strip()
-            self.error(index, "missing-key", "the question has no key: end the heading with {#a-key}")
+            self.error(index, "missing-key", bilingual(
+                "câu hỏi chưa có khóa: kết thúc dòng tiêu đề bằng {#mot-khoa}",
+                "the question has no key: end the heading with {#a-key}"))
         if not title:
-            self.error(index, "empty-title", "the question heading has no text")
+            self.error(index, "empty-title", bilingual("dòng tiêu đề câu hỏi không có chữ",
+                                                       "the question heading has no text"))
         return _Question(line=index, title=title, key=key, attrs=attrs)
 
     def attributes(self, index: int, raw: str) -> tuple[str | None, dict[str, Any]]:
@@ -465,25 +492,29 @@ class _Parser:
             name, eq, value = token.partition("=")
             if token.startswith("#"):
                 if key is not None:
-                    self.error(index, "invalid-key", f"the heading has two keys: '#{key}' and '{token}'")
+                    self.error(index, "invalid-key", bilingual(
+                        f"dòng tiêu đề có hai khóa: '#{key}' và '{token}'",
+                        f"the heading has two keys: '#{key}' and '{token}'"))
                 key = token[1:]
                 if not KEY_RE.fullmatch(key):
-                    self.error(
-                        index,
-                        "invalid-key",
-                        f"invalid question key '{key}': use lowercase letters a-z, digits and hyphens",
-                    )
+                    self.error(index, "invalid-key", bilingual(
+                        f"khóa câu hỏi '{key}' không hợp lệ: dùng chữ thường a-z, chữ số và dấu gạch nối",
+                        f"invalid question key '{key}': use lowercase letters a-z, digits and hyphens"))
             elif name == "points" and eq:
                 if value.isascii() and value.isdigit() and 1 <= int(value) <= 1000:
                     attrs["points"] = int(value)
                 else:
-                    self.error(
-                        index, "invalid-attribute", f"points must be a whole number from 1 to 1000: '{token}'"
-                    )
+                    self.error(index, "invalid-attribute", bilingual(
+                        f"points phải là số nguyên từ 1 đến 1000: '{token}'",
+                        f"points must be a whole number from 1 to 1000: '{token}'"))
             elif name in ("partial", "shuffle", "exact", "case") and (not eq or value in ("true", "false")):
                 attrs[name] = value != "false"
             else:
-                self.error(index, "unknown-attribute", f"unknown question attribute '{token}'")
+                self.error(index, "unknown-attribute", bilingual(
+                    f"câu hỏi không có thuộc tính '{token}' (dùng: "
+                    "#khoa, points=N, partial, shuffle, exact, case)",
+                    f"unknown question attribute '{token}' (known: "
+                    "#key, points=N, partial, shuffle, exact, case)"))
         return key, attrs
 
     def fill(self, q: _Question, indexes: list[int]) -> None:
@@ -522,11 +553,14 @@ class _Parser:
 
     def fill_choice(self, q: _Question, fill: _Fill, i: int, task: re.Match[str]) -> None:
         if _indent(task["indent"]) >= 2:
-            self.error(i, "nested-choice", "a choice ('- [ ]' / '- [x]') must not be nested in a list")
+            self.error(i, "nested-choice", bilingual(
+                "phương án ('- [ ]' hoặc '- [x]') không được lồng trong một danh sách: viết sát lề trái",
+                "a choice ('- [ ]' or '- [x]') must not be nested in a list"))
         elif fill.state == "answers":
             self.mixed(q, i)
         elif fill.state in ("explanation", "after"):
-            self.error(i, "misplaced-answer", "choices must come before the explanation ('>')")
+            self.error(i, "misplaced-answer", bilingual("các phương án phải đứng trước lời giải thích ('>')",
+                                                        "choices must come before the explanation ('>')"))
         else:
             fill.state = "choices"
             q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " "))
@@ -536,7 +570,8 @@ class _Parser:
         if fill.state == "choices":
             self.mixed(q, i)
         elif fill.state in ("explanation", "after"):
-            self.error(i, "misplaced-answer", "'=' answers must come before the explanation ('>')")
+            self.error(i, "misplaced-answer", bilingual("các đáp án '=' phải đứng trước lời giải thích ('>')",
+                                                        "'=' answers must come before the explanation ('>')"))
         else:
             fill.state = "answers"
             q.answers.append((i, answer))
@@ -564,9 +599,10 @@ class _Parser:
         fill.choice_open = fill.quote_open = False
 
     def mixed(self, q: _Question, index: int) -> None:
-        self.error(
-            index, "mixed-answers", f"question '{q.key or q.title}' mixes '- [ ]' choices and '=' answers"
-        )
+        name = q.key or q.title
+        self.error(index, "mixed-answers", bilingual(
+            f"câu hỏi '{name}' trộn phương án '- [ ]' với đáp án '=': mỗi câu hỏi chỉ dùng một kiểu",
+            f"question '{name}' mixes '- [ ]' choices and '=' answers"))
 
     # --- checks ---------------------------------------------------------------------
 
@@ -578,7 +614,9 @@ class _Parser:
         numeric: list[NumericAnswer | NumericRange] = []
         explanation = _join(q.explanation)
         if not explanation and (q.choices or q.answers):
-            self.warn(q.line, "missing-explanation", f"question '{name}' has no explanation ('> ...')")
+            self.warn(q.line, "missing-explanation", bilingual(
+                f"câu hỏi '{name}' chưa có lời giải thích ('> ...')",
+                f"question '{name}' has no explanation ('> ...')"))
         qtype = None
         if q.choices and q.answers:
             pass  # reported as mixed-answers where they meet
@@ -587,7 +625,9 @@ class _Parser:
         elif q.answers:
             qtype, answers, numeric = self.answer_question(q)
         else:
-            self.error(q.line, "no-answers", f"question '{name}' has no choices ('- [ ]') and no '=' answers")
+            self.error(q.line, "no-answers", bilingual(
+                f"câu hỏi '{name}' chưa có phương án ('- [ ]') và cũng chưa có đáp án '='",
+                f"question '{name}' has no choices ('- [ ]') and no '=' answers"))
         if qtype is None:
             return None
         self.warn_ignored_attributes(q, qtype)
@@ -616,16 +656,18 @@ class _Parser:
             ("shuffle", qtype in ("single", "multiple")),
         ):
             if attr in q.attrs and not applies:
-                self.warn(
-                    q.line, "ignored-attribute",
-                    f"'{attr}' has no effect on a {qtype} question ('{q.key or q.title}')"
-                )
+                vi, en = TYPE_NAMES[qtype]
+                self.warn(q.line, "ignored-attribute", bilingual(
+                    f"'{attr}' không có tác dụng với câu hỏi {vi} ('{q.key or q.title}')",
+                    f"'{attr}' has no effect on a {en} question ('{q.key or q.title}')"))
 
     def choice_question(self, q: _Question) -> tuple[str | None, list[ChoiceSource]]:
         name = q.key or q.title
         ok = self.check_choice_texts(q)
         if len(q.choices) == 1:
-            self.error(q.choices[0].index, "one-choice", f"question '{name}' has only one choice")
+            self.error(q.choices[0].index, "one-choice", bilingual(
+                f"câu hỏi '{name}' chỉ có một phương án: thêm ít nhất một phương án nữa",
+                f"question '{name}' has only one choice"))
             return None, []
         qtype = self.choice_type(q)
         if not ok or qtype is None:
@@ -639,15 +681,16 @@ class _Parser:
         seen: dict[str, int] = {}
         for c in q.choices:
             if not c.text:
-                self.error(c.index, "empty-choice", f"a choice of question '{name}' has no text")
+                self.error(c.index, "empty-choice", bilingual(
+                    f"một phương án của câu hỏi '{name}' không có chữ",
+                    f"a choice of question '{name}' has no text"))
                 ok = False
             elif clean(c.text) in seen:
                 first, second = self.line_no(seen[clean(c.text)]), self.line_no(c.index)
-                self.error(
-                    c.index,
-                    "duplicate-choice",
-                    f"question '{name}' has the same choice twice (lines {first} and {second})",
-                )
+                self.error(c.index, "duplicate-choice", bilingual(
+                    f"câu hỏi '{name}' có hai phương án giống nhau "
+                    f"(dòng {first} và {second}): xóa một phương án",
+                    f"question '{name}' has the same choice twice (lines {first} and {second})"))
                 ok = False
             else:
                 seen[clean(c.text)] = c.index
@@ -659,22 +702,24 @@ class _Parser:
         correct = sum(1 for c in q.choices if c.correct)
         if len(q.choices) == 2 and {fold(c.text) for c in q.choices} in _TRUE_FALSE:
             if correct != 1:
-                what = "both" if correct else "neither"
-                self.error(
-                    q.line, "true-false-ticks", f"true/false question '{name}' has {what} answer ticked"
-                )
+                what, what_vi = ("both", "đánh dấu cả hai phương án") if correct else (
+                    "neither", "chưa đánh dấu phương án nào")
+                self.error(q.line, "true-false-ticks", bilingual(
+                    f"câu hỏi đúng/sai '{name}' {what_vi}: chỉ đánh dấu một phương án đúng ('- [x]')",
+                    f"true/false question '{name}' has {what} answer ticked"))
                 return None
             return "true_false"
         if correct == 0:
-            self.error(q.line, "no-correct-choice", f"question '{name}' has no correct choice ('- [x]')")
+            self.error(q.line, "no-correct-choice", bilingual(
+                f"câu hỏi '{name}' chưa có phương án đúng: đánh dấu phương án đúng bằng '- [x]'",
+                f"question '{name}' has no correct choice ('- [x]')"))
             return None
         if correct == len(q.choices):
-            self.error(
-                q.line,
-                "all-choices-correct",
-                f"every choice of question '{name}' is ticked right, so ticking them all "
-                "earns full marks without knowing anything: add at least one wrong choice ('- [ ]')",
-            )
+            self.error(q.line, "all-choices-correct", bilingual(
+                f"mọi phương án của câu hỏi '{name}' đều được đánh dấu đúng, nên chọn hết là "
+                "được trọn điểm mà không cần biết gì: thêm ít nhất một phương án sai ('- [ ]')",
+                f"every choice of question '{name}' is ticked right, so ticking them all earns "
+                "full marks without knowing anything: add at least one wrong choice ('- [ ]')"))
             return None
         return "single" if correct == 1 else "multiple"
 
@@ -692,10 +737,9 @@ class _Parser:
                 ChoiceSource(key=key, text_md=c.text, correct=c.correct, line=self.line_no(c.index))
             )
         if len({c.key for c in choices}) != len(choices):  # a hash collision: vanishingly rare
-            self.error(
-                q.line, "duplicate-choice",
-                f"question '{q.key or q.title}': two choices get the same key; reword one"
-            )
+            self.error(q.line, "duplicate-choice", bilingual(
+                f"câu hỏi '{q.key or q.title}': hai phương án có cùng khóa; viết lại lời một phương án",
+                f"question '{q.key or q.title}': two choices get the same key; reword one"))
             return None, []
         return qtype, choices
 
@@ -707,7 +751,8 @@ class _Parser:
         ok = True
         for i, text in texts:
             if not text:
-                self.error(i, "empty-answer", f"an '=' answer of question '{name}' is empty")
+                self.error(i, "empty-answer", bilingual(f"một đáp án '=' của câu hỏi '{name}' đang để trống",
+                                                        f"an '=' answer of question '{name}' is empty"))
                 ok = False
         if not ok:
             return None, [], []
@@ -726,11 +771,9 @@ class _Parser:
         ok = True
         for (i, text), p in zip(texts, parsed, strict=True):
             if p is None and _NUMERIC_INTENT_RE.match(text):
-                self.error(
-                    i,
-                    "bad-number",
-                    f"cannot read '{text}' as a number: write 45, 2,5, 45 ± 2 or 1..5 (low before high)",
-                )
+                self.error(i, "bad-number", bilingual(
+                    f"không đọc được '{text}' thành số: viết 45, 2,5, 45 ± 2 hoặc 1..5 (số nhỏ trước số lớn)",
+                    f"cannot read '{text}' as a number: write 45, 2,5, 45 ± 2 or 1..5 (low before high)"))
                 ok = False
         return ok
 
@@ -741,12 +784,12 @@ class _Parser:
         for i, text in texts:
             norm = normalize_answer(text, mode)
             if norm in seen:
-                self.warn(
-                    i,
-                    "duplicate-answer",
-                    f"answer '{text}' of question '{name}' accepts the same responses as line "
-                    f"{self.line_no(seen[norm])} (comparison: {mode})",
-                )
+                first = self.line_no(seen[norm])
+                self.warn(i, "duplicate-answer", bilingual(
+                    f"đáp án '{text}' của câu hỏi '{name}' chấp nhận cùng những câu trả lời như đáp án ở "
+                    f"dòng {first} (cách so sánh: {mode}): xóa một đáp án",
+                    f"answer '{text}' of question '{name}' accepts the "
+                    f"same responses as line {first} (comparison: {mode})"))
             else:
                 seen[norm] = i
 
@@ -761,10 +804,12 @@ class _Parser:
                                   *sorted(text for _i, text in q.answers)]))
             if said in seen:
                 first = seen[said]
-                self.warn(q.line, "duplicate-question", (
-                    f"câu hỏi '{q.key}' trùng nội dung với '{first.key}' (dòng {self.line_no(first.line)}): "
-                    f"xóa một câu / question '{q.key}' says the same as '{first.key}' (line "
-                    f"{self.line_no(first.line)}): a draw may ask it twice; delete one"))
+                line = self.line_no(first.line)
+                self.warn(q.line, "duplicate-question", bilingual(
+                    f"câu hỏi '{q.key}' trùng nội dung với '{first.key}' (dòng {line}): một lần làm bài có "
+                    "thể gặp câu này hai lần; xóa một câu",
+                    f"question '{q.key}' says the same as '{first.key}' "
+                    f"(line {line}): a draw may ask it twice; delete one"))
             else:
                 seen[said] = q
 
@@ -776,12 +821,11 @@ class _Parser:
         for q in raw_questions:
             if q.key is not None and KEY_RE.fullmatch(q.key):
                 if q.key in keys:
-                    self.error(
-                        q.line,
-                        "duplicate-key",
-                        f"question key '{q.key}' is used twice (lines {self.line_no(keys[q.key])} "
-                        f"and {self.line_no(q.line)})",
-                    )
+                    first, second = self.line_no(keys[q.key]), self.line_no(q.line)
+                    self.error(q.line, "duplicate-key", bilingual(
+                        f"khóa câu hỏi '{q.key}' được dùng hai lần (dòng "
+                        f"{first} và {second}): mỗi câu hỏi cần một khóa riêng",
+                        f"question key '{q.key}' is used twice (lines {first} and {second})"))
                 else:
                     keys[q.key] = q.line
             source = self.finish(q, settings)
@@ -790,20 +834,19 @@ class _Parser:
         self.same_questions(raw_questions)
         if not raw_questions:
             index = min(start, len(self.lines) - 1)
-            self.error(index, "no-questions", "the quiz has no questions ('## Question {#key}')")
+            self.error(index, "no-questions", bilingual("bài kiểm tra chưa có câu hỏi "
+                                                        "nào ('## Câu hỏi? {#khoa}')",
+                                                        "the quiz has no questions ('## Question {#key}')"))
         elif settings.draw is not None and settings.draw > len(raw_questions):
-            self.error(
-                draw_index or 0,
-                "draw-too-large",
-                f"draw is {settings.draw} but the quiz has only {len(raw_questions)} questions",
-            )
+            self.error(draw_index or 0, "draw-too-large", bilingual(
+                f"draw là {settings.draw} nhưng bài kiểm tra chỉ có {len(raw_questions)} câu hỏi",
+                f"draw is {settings.draw} but the quiz has only {len(raw_questions)} questions"))
         if settings.review == "after_last_attempt" and not settings.attempts:
-            self.warn(
-                self.key_lines.get("review", 0),
-                "review-never-shown",
+            self.warn(self.key_lines.get("review", 0), "review-never-shown", bilingual(
+                "review: after_last_attempt mà không giới hạn số lần làm bài thì không bao giờ "
+                "hiện đáp án: đặt 'attempts', hoặc dùng after_close (hiện khi học viên đã đạt)",
                 "review: after_last_attempt with unlimited attempts never shows the answers: "
-                "set 'attempts', or use after_close (shown once the trainee has passed)",
-            )
+                "set 'attempts', or use after_close (shown once the trainee has passed)"))
         problems = sorted(self.problems, key=lambda p: (p.line, p.severity != ERROR))
         if any(p.severity == ERROR for p in problems):
             return None, problems
@@ -827,21 +870,30 @@ def _join(lines: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).strip("\n")
 
 
-# Front matter setting -> (is the value right?, what to say when it is not).
-_SETTING_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "title": (lambda value: isinstance(value, str) and bool(clean(value)), "title must be non-empty text"),
+# Front matter setting -> (is the value right?, what to say when it is not: Vietnamese, English).
+_SETTING_CHECKS: dict[str, tuple[Callable[[Any], bool], str, str]] = {
+    "title": (lambda value: isinstance(value, str) and bool(clean(value)),
+              "title phải là một dòng chữ, không để trống", "title must be non-empty text"),
     "pass_percent": (lambda value: _is_int(value) and 0 <= value <= 100,
+                     "pass_percent phải là số nguyên từ 0 đến 100, không phải {value!r}",
                      "pass_percent must be a whole number from 0 to 100, not {value!r}"),
     "attempts": (lambda value: _is_int(value) and value >= 0,
+                 "attempts phải là số nguyên, 0 là không giới hạn số lần làm bài, không phải {value!r}",
                  "attempts must be a whole number, 0 for unlimited, not {value!r}"),
     "time_limit": (lambda value: value is None or (_is_int(value) and value >= 1),
+                   "time_limit phải là số phút nguyên, ít nhất là 1, không phải {value!r}",
                    "time_limit must be a whole number of minutes, at least 1, not {value!r}"),
     "draw": (lambda value: value is None or (_is_int(value) and value >= 1),
+             "draw phải là số câu hỏi nguyên, ít nhất là 1, không phải {value!r}",
              "draw must be a whole number of questions, at least 1, not {value!r}"),
-    "shuffle": (lambda value: isinstance(value, bool), "shuffle must be true or false, not {value!r}"),
+    "shuffle": (lambda value: isinstance(value, bool),
+                "shuffle phải là true hoặc false, không phải {value!r}",
+                "shuffle must be true or false, not {value!r}"),
     "partial_credit": (lambda value: isinstance(value, bool),
+                       "partial_credit phải là true hoặc false, không phải {value!r}",
                        "partial_credit must be true or false, not {value!r}"),
     "review": (lambda value: value in REVIEW_MODES,
+               f"review phải là một trong {', '.join(REVIEW_MODES)}, không phải {{value!r}}",
                f"review must be one of {', '.join(REVIEW_MODES)}, not {{value!r}}"),
 }
 
@@ -850,8 +902,8 @@ def _check_setting(name: str, value: Any) -> str | None:
     """Why a front matter value is wrong, or None."""
     if name not in _SETTING_CHECKS:
         return None  # pragma: no cover - every name is in the table
-    is_right, message = _SETTING_CHECKS[name]
-    return None if is_right(value) else message.format(value=value)
+    is_right, vi, en = _SETTING_CHECKS[name]
+    return None if is_right(value) else bilingual(vi.format(value=value), en.format(value=value))
 
 
 def parse_quiz(

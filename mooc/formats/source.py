@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from mooc.formats.problem import bilingual
 from mooc.text import nfc
 
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
@@ -40,7 +41,7 @@ class NotTextError(ValueError):
     """A file that is not UTF-8 text (the message says where and what it most likely is)."""
 
 
-SAVE_AS_UTF8 = ("mở tệp và lưu lại với mã hóa UTF-8 (Notepad: Save As → Encoding: UTF-8) / "
+SAVE_AS_UTF8 = ("mở tệp và lưu lại với mã hóa UTF-8 (Notepad: Save As → Encoding: UTF-8)",
                 "open it and save it with the encoding UTF-8")
 
 
@@ -53,34 +54,63 @@ def decode(raw: bytes) -> Decoded:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        return Decoded(None, line, (
-            f"dòng {line} không phải UTF-8: tệp có lẽ được lưu bằng bảng mã cũ (Windows-1258, TCVN3, VNI); "
-            f"{SAVE_AS_UTF8} / line {line} is not UTF-8: the file was probably saved in a legacy code "
-            "page (Windows-1258, TCVN3, VNI)"))
+        return Decoded(None, line, bilingual(
+            f"dòng {line} không phải UTF-8: tệp có lẽ được lưu bằng "
+            f"bảng mã cũ (Windows-1258, TCVN3, VNI); {SAVE_AS_UTF8[0]}",
+            f"line {line} is not UTF-8: the file was probably saved in a "
+            f"legacy code page (Windows-1258, TCVN3, VNI); {SAVE_AS_UTF8[1]}"))
     return Decoded(nfc(text.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def _not_plain_text(raw: bytes) -> str:
     """Why ``raw`` is not a plain text file at all ("" when it may be one)."""
     if raw[:4] == b"PK\x03\x04":
-        return ("đây là tệp Word (.docx) đặt tên như tệp văn bản: trong Word chọn Save As → Plain Text, "
-                "mã hóa UTF-8 / this is a Word document (.docx) under a text file's name: in Word, Save As "
-                "→ Plain Text, encoding UTF-8")
+        return bilingual("đây là tệp Word (.docx) đặt tên như tệp văn bản: "
+                         "trong Word chọn Save As → Plain Text, mã hóa UTF-8",
+                         "this is a Word document (.docx) under a text file's "
+                         "name: in Word, Save As → Plain Text, encoding UTF-8")
     if raw.removeprefix(b"\xef\xbb\xbf")[:5] == b"{\\rtf":
-        return ("đây là tệp RTF (WordPad, Word), không phải văn bản thuần: lưu lại dạng Plain Text, mã hóa "
-                "UTF-8 / this is an RTF document (WordPad, Word), not plain text: save it as Plain Text, "
-                "UTF-8")
+        return bilingual("đây là tệp RTF (WordPad, Word), không phải văn "
+                         "bản thuần: lưu lại dạng Plain Text, mã hóa UTF-8",
+                         "this is an RTF document (WordPad, Word), "
+                         "not plain text: save it as Plain Text, UTF-8")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or _every_other_byte_zero(raw[:64]):
-        return ("tệp được lưu dạng UTF-16 (Notepad gọi là “Unicode”): " + SAVE_AS_UTF8
-                + " / the file is UTF-16 (Notepad's “Unicode”)")
+        return bilingual(f"tệp được lưu dạng UTF-16 (Notepad gọi là “Unicode”): {SAVE_AS_UTF8[0]}",
+                         f"the file is UTF-16 (Notepad's “Unicode”): {SAVE_AS_UTF8[1]}")
     if b"\x00" in raw[:4096]:
-        return "tệp nhị phân, không phải văn bản / a binary file, not text"
+        return bilingual("tệp nhị phân, không phải văn bản: tệp của khóa học phải là văn bản UTF-8",
+                         "a binary file, not text: course files must be UTF-8 text")
     return ""
 
 
 def _every_other_byte_zero(head: bytes) -> bool:
     """UTF-16 without a BOM: Latin text has a zero byte beside every character."""
     return len(head) >= 8 and (not any(head[0::2]) or not any(head[1::2]))
+
+
+def unreadable(error: OSError) -> str:
+    """A file the system would not let the check read (``unreadable``)."""
+    return bilingual(f"không đọc được tệp ({error.strerror}): kiểm tra quyền đọc tệp",
+                     f"cannot read the file ({error.strerror}): check that it may be read")
+
+
+def too_large(size: int, limit: int) -> str:
+    """A text file over its size limit, both in bytes (``too-large``)."""
+    return bilingual(f"tệp nặng {size // 1024} KB, vượt giới hạn "
+                     f"{limit // 1024} KB: chia nội dung ra nhiều tệp nhỏ hơn",
+                     f"file is {size // 1024} KB; the limit is "
+                     f"{limit // 1024} KB: split it into smaller files")
+
+
+# What every reader of front matter (lessons, modules, course.md, quizzes, programmes) says.
+FRONT_MATTER_MISSING = bilingual("tệp phải bắt đầu bằng phần đầu (front matter) giữa hai dòng '---'",
+                                 "the file must start with front matter between '---' lines")
+EMPTY_FILE = bilingual("tệp trống: viết phần đầu giữa hai dòng '---' rồi đến nội dung",
+                       "the file is empty: write the front matter between '---' lines, then the text")
+FRONT_MATTER_UNCLOSED = bilingual("phần đầu tệp chưa được đóng bằng một dòng '---' (đúng ba dấu gạch)",
+                                  "the front matter is not closed by a '---' line (exactly three hyphens)")
+NOT_KEY_VALUE = bilingual("phần đầu tệp phải là các dòng 'khóa: giá trị'",
+                          "the front matter must be 'key: value' lines")
 
 
 # --- YAML -----------------------------------------------------------------------------------
@@ -129,10 +159,11 @@ def explain_yaml_error(error: yaml.YAMLError, lines: list[str], first_line: int,
     at = max(0, min(mark.line, len(lines) - 1)) if mark is not None else 0
     if isinstance(error, DuplicateKeyError):
         first, second = first_line + error.first_line, first_line + at
-        return second, (
-            f"khóa '{error.key}' được viết hai lần (dòng {first} và {second}); YAML sẽ âm thầm giữ giá trị "
-            f"sau: xóa một dòng / the key '{error.key}' is written twice (lines {first} and {second}); YAML "
-            "would silently keep the last one: delete one of them")
+        return second, bilingual(
+            f"khóa '{error.key}' được viết hai lần (dòng {first} và "
+            f"{second}); YAML sẽ âm thầm giữ giá trị sau: xóa một dòng",
+            f"the key '{error.key}' is written twice (lines {first} and "
+            f"{second}); YAML would silently keep the last one: delete one of them")
     earlier = _odd_line(lines, at, front_matter)
     if earlier is not None:
         return first_line + earlier[0], earlier[1]
@@ -146,20 +177,20 @@ def _odd_line(lines: list[str], at: int, front_matter: bool) -> tuple[int, str] 
     for index, line in enumerate(lines[: at + 1]):
         if odd := ODD_SPACE_RE.search(line):
             code = f"U+{ord(re.search(_ODD, odd.group()).group()):04X}"  # type: ignore[union-attr]
-            return index, (
-                f"dòng có ký tự cách đặc biệt ({code}, thường do chép từ Word) mà YAML không coi là dấu "
-                "cách: xóa nó và gõ lại dấu cách thường / the line holds a special space "
-                f"({code}, often pasted from Word) that YAML does not take for a space: delete it and "
-                "type an ordinary space")
+            return index, bilingual(
+                f"dòng có ký tự cách đặc biệt ({code}, thường do chép từ Word) "
+                "mà YAML không coi là dấu cách: xóa nó và gõ lại dấu cách thường",
+                f"the line holds a special space ({code}, often pasted from Word) that "
+                "YAML does not take for a space: delete it and type an ordinary space")
         if missing := NO_SPACE_RE.match(line):
-            return index, (
-                f"cần một dấu cách sau dấu hai chấm / a space must follow the colon: "
-                f"{missing.group(1)}: {missing.group(2)}")
+            return index, bilingual("cần một dấu cách sau dấu hai chấm", "a space must follow the colon") + (
+                f": {missing.group(1)}: {missing.group(2)}")
         if front_matter and index > 0 and _plain_text(line):
-            return index, (
-                "dòng này không phải 'khóa: giá trị': có lẽ thiếu dòng '---' đóng phần đầu tệp ở phía trên "
-                "nó / this line is not 'key: value': the front matter probably lacks its closing '---' "
-                "line above it")
+            return index, bilingual(
+                "dòng này không phải 'khóa: giá trị': có lẽ "
+                "thiếu dòng '---' đóng phần đầu tệp ở phía trên nó",
+                "this line is not 'key: value': the front matter "
+                "probably lacks its closing '---' line above it")
     return None
 
 
@@ -174,19 +205,26 @@ def _explain_line(error: yaml.YAMLError, line: str) -> str:
     key, _, value = line.partition(":")
     value = value.strip()
     example = f'{key.rstrip()}: "{value.replace(chr(34), chr(39))}"' if key.strip() and value else ""
-    how = f" Sửa thành / write it as: {example}" if example else ""
+    how = f" {bilingual('Sửa thành', 'write it as')}: {example}" if example else ""
     if "mapping values are not allowed" in problem:
-        return ("dấu hai chấm ':' trong nội dung chưa đặt trong ngoặc kép / a colon ':' inside text "
-                "that is not in quotes: put the whole value in double quotes." + how)
+        return bilingual("dấu hai chấm ':' trong nội dung chưa đặt trong "
+                         "ngoặc kép: đặt cả giá trị trong ngoặc kép.",
+                         "a colon ':' inside text that is not in "
+                         "quotes: put the whole value in double quotes.") + how
     quoted = value[:1] in ("'", '"')
     if quoted and (value.count(value[0]) != 2 or value[-1:] != value[0]):
-        return ("dấu nháy trong nội dung làm YAML hiểu sai giá trị / a quote inside the value ends it early: "
-                "put the whole value in double quotes and write inner quotes as single quotes "
-                "(or “ ” typographic quotes)." + how)
+        return bilingual("dấu nháy trong nội dung làm YAML hiểu sai giá trị: đặt cả giá trị trong "
+                         "ngoặc kép, dấu nháy bên trong viết thành nháy đơn (hoặc ngoặc kép cong “ ”).",
+                         "a quote inside the value ends it early: put the whole value in double "
+                         "quotes and write inner quotes as single quotes (or “ ” typographic quotes).") + how
     if "found character '\\t'" in str(error) or "\t" in line:
-        return "dùng dấu cách, không dùng phím Tab / use spaces, not tabs"
+        return bilingual("dùng dấu cách, không dùng phím Tab", "use spaces, not tabs")
     if value[:1] in ("[", "{", "*", "&", "!", "%", "@", "`", "|", ">"):
-        return (f"giá trị bắt đầu bằng '{value[0]}', ký tự đặc biệt của YAML / the value starts with "
-                f"'{value[0]}', which YAML reads as syntax: put the whole value in double quotes." + how)
-    return (f"không đúng cú pháp YAML / not valid YAML ({problem}): write one 'key: value' per line, "
-            "and put values holding ':', '#' or quotes in double quotes")
+        return bilingual(f"giá trị bắt đầu bằng '{value[0]}', ký tự đặc "
+                         "biệt của YAML: đặt cả giá trị trong ngoặc kép.",
+                         f"the value starts with '{value[0]}', which YAML reads "
+                         "as syntax: put the whole value in double quotes.") + how
+    return bilingual(f"không đúng cú pháp YAML ({problem}): mỗi dòng viết một 'khóa: giá "
+                     "trị', giá trị có ':', '#' hoặc dấu nháy thì đặt trong ngoặc kép",
+                     f"not valid YAML ({problem}): write one 'key: value' per line, "
+                     "and put values holding ':', '#' or quotes in double quotes")

@@ -111,7 +111,7 @@ def test_renaming_a_course_folder_warns_that_its_progress_would_be_archived(app,
     assert "luat-2026/course.md:1: warning:" in output and "[progress-archived]" in output
     assert "'luat'" in output and "1 " in output and "id: luat" in output  # what keeps it
     synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
-    assert "archived course luat" in synced.output and "id: luat" in synced.output
+    assert "lưu trữ khóa học / archived course: luat" in synced.output and "id: luat" in synced.output
     write(tree, "luat-2026/course.md", (tree / "luat-2026/course.md").read_text(encoding="utf-8")
           .replace("language: vi\n", "language: vi\nid: luat\n"))
     output = _check_command(app, tree).output
@@ -239,7 +239,8 @@ def test_a_lesson_saved_under_another_text_name_is_an_error(app, tree, name, sug
     write(tree, f"luat/01-co-ban/{name}", lesson("Phụ lục", "## A\n\nB."))
     result = _check_command(app, tree)
     assert result.exit_code == 1
-    assert f"courses/luat/01-co-ban/{name}:1: error: this " in result.output and "[bad-name]" in result.output
+    assert f"courses/luat/01-co-ban/{name}:1: error: bài " in result.output
+    assert "[bad-name]" in result.output and f"Đổi tên thành '{suggestion}'" in result.output
     assert f"Rename it to '{suggestion}'" in result.output
 
 
@@ -281,7 +282,7 @@ def test_a_picture_with_spaces_in_its_name_is_checked_and_shown(app, tree):
     write(tree, "luat/01-co-ban/images/sơ đồ hệ thống.svg", svg)
     _with_body(tree, "![Sơ đồ](images/sơ đồ hệ thống.svg)\n\n![Thiếu](<images/không có.svg>)")
     output = _check(app, tree)
-    assert "02-nguyen-tac.md:10: error: image 'images/không có.svg' does not exist" in output
+    assert "02-nguyen-tac.md:10: error: không có hình 'images/không có.svg'" in output
     assert "[unused-file]" not in output  # the picture with spaces is used
     _with_body(tree, "![Sơ đồ](images/sơ đồ hệ thống.svg)")
     sync(app, tree)
@@ -301,7 +302,7 @@ def test_a_path_on_the_authors_computer_is_an_error(app, tree, target):
 
 def test_a_scheme_the_page_drops_is_an_error(app, tree):
     _with_body(tree, "Gọi [đường dây nóng](tel:02412345678).")
-    assert "02-nguyen-tac.md:8: error: 'tel:' links are removed from the page" in _check(app, tree)
+    assert "02-nguyen-tac.md:8: error: liên kết 'tel:' sẽ bị xóa khỏi trang" in _check(app, tree)
 
 
 @pytest.mark.parametrize(("written", "meant"), [
@@ -362,7 +363,7 @@ def test_a_course_or_module_that_fails_to_load_is_one_error(app, tree):
     (tree / "luat/02-nang-cao/module.md").write_bytes("---\ntitle: Nâng cao\n---\n".encode("utf-16"))
     _with_body(tree, "Tiếp theo: [quy trình](../02-nang-cao/01-quy-trinh.md).")  # into the broken module
     output = _check_command(app, tree).output
-    assert "courses/khac/course.md:4: error: 'edition' must be a whole number" in output
+    assert "courses/khac/course.md:4: error: 'edition' phải là một số nguyên" in output
     assert "courses/luat/02-nang-cao/module.md:1: error: tệp được lưu dạng UTF-16" in output
     assert "[unknown-course]" not in output  # the programme's 'khac' is there, with its own error
     assert "[broken-link]" not in output  # 01-quy-trinh.md is there: its module is what to fix

@@ -360,7 +360,7 @@ def test_sync_prints_warnings_after_its_summary_and_check_takes_a_file(app, tree
     result = runner.invoke(args=["courses", "sync", str(tree)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("Synced 1 course(s)")
+    assert lines[0].startswith("Đã đồng bộ 1 khóa học") and " / Synced 1 course(s)" in lines[0]
     assert lines[-1].endswith("[raw-html]") and "02-nguyen-tac.md:8: warning:" in lines[-1]
     one = runner.invoke(args=["courses", "check", str(tree / "luat/01-co-ban/02-nguyen-tac.md")])
     assert one.exit_code == 0 and "1 course(s), 2 module(s), 3 lesson(s)" in one.output
@@ -411,10 +411,11 @@ def test_every_problem_code_is_documented_and_text_output_shows_it(app, tree):
     assert missing == []
     write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("A", "## Mục 2\n\nY", extra="minuts: 5\n"))
     output = app.test_cli_runner().invoke(args=["courses", "check", str(tree)]).output
-    assert "02-nguyen-tac.md:4: error: unknown front matter key 'minuts'" in output
+    assert "02-nguyen-tac.md:4: error: phần đầu tệp không nhận khóa 'minuts'" in output
+    assert "unknown front matter key 'minuts'" in output
     assert "[unknown-key]" in output
     github = app.test_cli_runner().invoke(args=["courses", "check", "--format", "github", str(tree)]).output
-    assert "::error file=courses/luat/01-co-ban/02-nguyen-tac.md,line=4,title=unknown-key::unknown" in github
+    assert "::error file=courses/luat/01-co-ban/02-nguyen-tac.md,line=4,title=unknown-key::phần đầu" in github
 
 
 def test_courses_new_writes_a_skeleton_that_checks_and_syncs(app, tmp_path):

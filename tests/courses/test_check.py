@@ -126,6 +126,18 @@ def test_links_out_of_the_tree_and_dangerous_schemes(tree):
     assert ("courses/luat/01-co-ban/02-nguyen-tac.md", 10, "error", "absolute-link") in found
 
 
+def test_a_courses_folder_that_does_not_exist_is_an_error_not_a_crash(tmp_path):
+    """`mooc courses check` with MOOC_COURSES_DIR naming no folder: the check said so, then
+    stopped with a FileNotFoundError while looking for the programmes' courses."""
+    result = check_tree(tmp_path / "khong-co")
+    assert [(p.code, p.severity) for p in result.problems] == [("no-courses", "error")]
+
+
+def test_a_course_folder_with_a_bad_name_is_told_the_name_to_use(tree):
+    write(tree, "Luật Mới/course.md", (tree / "luat/course.md").read_text(encoding="utf-8"))
+    [problem] = [p for p in check_tree(tree).problems if p.code == "bad-name"]
+    assert "'luat-moi'" in problem.message
+
 def test_symlinks_are_refused(tree, tmp_path):
     outside = write(tmp_path, "secret.md", lesson("S", "secret"))
     os.symlink(outside, tree / "luat/01-co-ban/03-lien-ket.md")
@@ -155,7 +167,8 @@ def test_cli_prints_path_line_and_exits_1(app, tree):
     result = runner.invoke(args=["courses", "check", str(tree)])
     assert result.exit_code == 1
     assert (
-        "courses/luat/01-co-ban/02-nguyen-tac.md:4: error: unknown front matter key 'minuts'" in result.output
+        "courses/luat/01-co-ban/02-nguyen-tac.md:4: error: phần đầu tệp không nhận khóa 'minuts'"
+        in result.output
     )
     as_json = runner.invoke(args=["courses", "check", str(tree), "--format", "json"])
     data = json.loads(as_json.output)

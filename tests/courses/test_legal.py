@@ -80,7 +80,9 @@ def test_each_kind_of_problem_at_its_line(tree):
     ]
     messages = {p.code: p.message for p in check_tree(tree).problems}
     assert "superseded by 84/2025/QH15 from 01/07/2025" in messages["legal-superseded"]
-    assert messages["legal-undeclared"].startswith("khoản 1 Điều 5 84/2025/QH15 (Luật Luật Thanh tra)")
+    undeclared = messages["legal-undeclared"]
+    assert undeclared.startswith("bài trích dẫn khoản 1 Điều 5 84/2025/QH15 (Luật Thanh tra) nhưng chưa")
+    assert " / khoản 1 Điều 5 84/2025/QH15 (Luật Thanh tra) is cited but not declared" in undeclared
 
 
 def test_registry_format_errors_are_reported_in_the_registry(tree):
@@ -105,8 +107,10 @@ def test_the_check_command_takes_as_of(make_app, tree):
     runner = make_app(COURSES_DIR=str(tree)).test_cli_runner()
     result = runner.invoke(args=["courses", "check", str(tree), "--as-of", "01/02/2027"])
     assert result.exit_code == 0, result.output
-    assert ("courses/luat/01-co-ban/03-phap-ly.md:4: warning: on 01/02/2027, legal: 12/2026/TT-TTCP "
-            "(Thông tư Thông tư thử) is superseded by 30/2026/NĐ-CP from 01/01/2027") in result.output
+    assert ("courses/luat/01-co-ban/03-phap-ly.md:4: warning: vào ngày 01/02/2027, legal: 12/2026/TT-TTCP "
+            "(Thông tư thử) bị thay thế bởi 30/2026/NĐ-CP từ ngày 01/01/2027") in result.output
+    assert (" / on 01/02/2027, legal: 12/2026/TT-TTCP (Thông tư thử) is superseded by 30/2026/NĐ-CP "
+            "from 01/01/2027") in result.output
     bad = runner.invoke(args=["courses", "check", str(tree), "--as-of", "2027-13-01"])
     assert bad.exit_code == 2 and "--as-of" in bad.output
 

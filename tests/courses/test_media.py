@@ -166,13 +166,15 @@ def test_caption_errors_come_with_the_caption_file_and_line(tree, app):
     assert problems(tree) == [(VTT, 7, "error", "captions-timing")]
     result = app.test_cli_runner().invoke(args=["courses", "check", str(tree)])
     assert result.exit_code == 1
-    assert f"{VTT}:7: error: times use a dot before the milliseconds" in result.output
+    assert f"{VTT}:7: error: WebVTT dùng dấu chấm trước phần nghìn giây" in result.output
+    assert " / times use a dot before the milliseconds" in result.output
 
 
 def test_the_type_is_read_from_the_content_not_the_name(tree):
     write_bytes(tree, "luat/01-co-ban/video/bai-giang.mp4", AVI)
     [message] = messages(tree)
-    assert message.startswith(f"{VIDEO}:1: error: the file is named .mp4 but its content is AVI")
+    assert message.startswith(f"{VIDEO}:1: error: tệp mang đuôi .mp4 nhưng nội dung là AVI")
+    assert " / the file is named .mp4 but its content is AVI" in message
     write_bytes(tree, "luat/01-co-ban/video/bai-giang.mp4", b"%PDF-1.7\n" + bytes(100))
     assert problems(tree) == [(VIDEO, 1, "error", "media-type")]
     assert "content is PDF" in messages(tree)[0]
@@ -190,7 +192,7 @@ def test_each_format_is_recognised_and_a_renamed_matroska_is_not_webm(tree):
     assert problems(tree) == []
     write_bytes(tree, "luat/01-co-ban/video/hien-truong.webm", MKV)
     [message] = messages(tree)
-    assert "hien-truong.webm:1: error: the file is named .webm but its content is Matroska" in message
+    assert "hien-truong.webm:1: error: tệp mang đuôi .webm nhưng nội dung là Matroska" in message
 
 
 def test_the_size_limit_is_a_setting(tree, make_app):
@@ -201,7 +203,8 @@ def test_the_size_limit_is_a_setting(tree, make_app):
     app = make_app(MEDIA_MAX_MB=2)
     result = app.test_cli_runner().invoke(args=["courses", "check", str(tree)])
     assert result.exit_code == 1
-    assert f"{VIDEO}:1: error: the video is 6.0 MB; the limit is 2.0 MB (MOOC_MEDIA_MAX_MB)" in result.output
+    assert f"{VIDEO}:1: error: video nặng 6,0 MB, vượt giới hạn 2,0 MB (MOOC_MEDIA_MAX_MB)" in result.output
+    assert " / the video is 6.0 MB; the limit is 2.0 MB (MOOC_MEDIA_MAX_MB)" in result.output
     with pytest.raises(ConfigError, match="MOOC_MEDIA_MAX_MB"):
         build_settings(environ={"MOOC_MEDIA_MAX_MB": "0"})
     assert build_settings(environ={"MOOC_MEDIA_MAX_MB": "50"}).media_max_mb == 50
@@ -223,8 +226,9 @@ def test_a_video_no_lesson_shows_is_unused_and_a_title_is_required(tree):
                               ("courses/luat/01-co-ban/video/thua.vi.vtt", 1, "warning", "unused-file")]
     write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", "![](video/bai-giang.mp4)\n"))
     assert [m for m in messages(tree) if "error" in m] == [
-        "courses/luat/01-co-ban/02-nguyen-tac.md:6: error: video 'video/bai-giang.mp4' has no title: "
-        "give it one between the brackets [image-alt]"]
+        "courses/luat/01-co-ban/02-nguyen-tac.md:6: error: video 'video/bai-giang.mp4' chưa có tiêu đề: ghi "
+        "tiêu đề giữa hai dấu ngoặc vuông / video 'video/bai-giang.mp4' has no title: give it one between "
+        "the brackets [image-alt]"]
 
 
 def test_the_shipped_course_has_a_small_real_video_with_vietnamese_captions():

@@ -142,4 +142,4 @@ def test_development_autosync_shows_edits_on_reload(make_app, tree, make_user):
     write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Hỏng", "## A\n\n[x](khong-co.md)"))
     page = client.get("/courses/luat").get_data(as_text=True)
     assert "Nguyên tắc mới" in page and "Hỏng" not in page  # the last good version stays
-    assert "02-nguyen-tac.md:8: error: link &#39;khong-co.md&#39;" in page
+    assert "02-nguyen-tac.md:8: error: liên kết &#39;khong-co.md&#39;" in page

@@ -13,6 +13,7 @@ import pytest
 
 from mooc.formats.gift import DEFAULT_TITLE, GiftResult, Skipped, convert_gift, convert_gift_file
 from mooc.formats.quiz import NumericAnswer, NumericRange, QuizSource, parse_quiz
+from tests.bilingual import english
 
 FIXTURES = Path(__file__).parent / "gift"
 ALL_FIXTURES = sorted(FIXTURES.glob("*.gift"))
@@ -28,6 +29,11 @@ def convert(name: str) -> tuple[GiftResult, QuizSource]:
 
 def by_key(quiz: QuizSource) -> dict:
     return {q.key: q for q in quiz.questions}
+
+
+def skipped(result: GiftResult) -> tuple[Skipped, ...]:
+    """What was not converted, each reason in its English half (the Vietnamese comes first)."""
+    return tuple(Skipped(s.line, s.title, english(s.reason)) for s in result.skipped)
 
 
 def convert_text(text: str) -> tuple[GiftResult, QuizSource | None]:
@@ -134,7 +140,8 @@ def test_html_format_is_stripped_with_a_note():
     assert "alert" not in result.markdown and "<" not in q.body_md
     notes = [n for n in result.notes if n.key == "html"]
     assert any("HTML" in n.message for n in notes)
-    assert "# - html (GIFT line 6): HTML formatting was removed" in result.markdown
+    assert ("# - html (dòng GIFT 6 / GIFT line 6): đã bỏ định dạng HTML; kiểm tra lại câu chữ / HTML "
+            "formatting was removed") in result.markdown
 
 
 def test_moodle_format_with_tags_is_stripped_too():
@@ -179,7 +186,7 @@ def test_partly_right_answer_in_a_one_answer_question_becomes_wrong_with_a_note(
     result, quiz = convert("multichoice.gift")
     q = by_key(quiz)["mc-partial-single"]
     assert q.type == "single" and [c.correct for c in q.choices] == [True, False, False]
-    assert [n.message for n in result.notes if n.key == "mc-partial-single"] == [
+    assert [english(n.message) for n in result.notes if n.key == "mc-partial-single"] == [
         "partly correct answers (Moodle weights) count as wrong here"
     ]
 
@@ -193,13 +200,13 @@ def test_positive_weights_become_multiple_with_partial_credit():
     assert "{#weights-equal partial}" in result.markdown
     assert [c.correct for c in qs["weights-thirds"].choices] == [True, True, True, False]
     assert [c.correct for c in qs["weights-unequal"].choices] == [True, True, False]
-    messages = {n.key: n.message for n in result.notes}
+    messages = {n.key: english(n.message) for n in result.notes}
     assert messages["weights-equal"].startswith(
         "Moodle weights (50%, 50%, -100%, -100%) became partial credit"
     )
     assert "(70%, 30%)" in messages["weights-unequal"]
     # And it says so in the file, for the author.
-    assert "# - weights-equal (GIFT line 1): Moodle weights" in result.markdown
+    assert "# - weights-equal (dòng GIFT 1 / GIFT line 1): trọng số Moodle" in result.markdown
 
 
 def test_a_single_weighted_answer_is_a_single_choice():
@@ -210,7 +217,7 @@ def test_a_single_weighted_answer_is_a_single_choice():
 
 def test_no_correct_answer_and_no_wrong_answer_are_skipped():
     result, _ = convert("weights.gift")
-    assert result.skipped == (
+    assert skipped(result) == (
         Skipped(line=26, title="weights-none", reason="no correct answer"),
         # Every answer right: ticking them all would earn full marks (the format refuses it).
         Skipped(
@@ -251,10 +258,10 @@ def test_short_answer():
     # A short answer that is a number is graded as a number.
     assert qs["sa-number"].type == "numeric"
     assert qs["sa-number"].numeric == (NumericAnswer(Decimal(1945)),)
-    messages = [n.message for n in result.notes]
+    messages = [english(n.message) for n in result.notes]
     assert "the partly correct answer 'COUNTIF' was dropped" in messages
     assert any("wildcard" in m for m in messages)
-    assert result.skipped == (Skipped(line=18, title="sa-none", reason="no answer gives full marks"),)
+    assert skipped(result) == (Skipped(line=18, title="sa-none", reason="no answer gives full marks"),)
 
 
 def test_numeric():
@@ -269,8 +276,8 @@ def test_numeric():
     assert qs["num-multiple"].explanation_md == "Đúng."
     assert qs["num-negative"].numeric == (NumericRange(Decimal(-5), Decimal(-1)),)
     assert "= 45 ± 2" in result.markdown and "= 1..5" in result.markdown
-    assert result.skipped == (Skipped(line=19, title="num-bad", reason="'abc' is not a number"),)
-    assert {n.message for n in result.notes if n.key == "num-multiple"} == {
+    assert skipped(result) == (Skipped(line=19, title="num-bad", reason="'abc' is not a number"),)
+    assert {english(n.message) for n in result.notes if n.key == "num-multiple"} == {
         "the partly correct answer '1946:1' was dropped",
         "feedback on wrong answers was dropped",
     }
@@ -293,7 +300,7 @@ def test_escapes():
 
 def test_unsupported_questions_are_reported_with_line_and_reason():
     result, quiz = convert("unsupported.gift")
-    assert result.skipped == (
+    assert skipped(result) == (
         Skipped(1, "matching", "matching question: not supported"),
         Skipped(6, "essay", "essay question (no answers to grade)"),
         Skipped(8, "missing-word", "missing word format (text after the answers) is not supported"),
@@ -305,7 +312,7 @@ def test_unsupported_questions_are_reported_with_line_and_reason():
 
 def test_skipped_question_without_a_title_is_named_by_its_text():
     result, _ = convert_text("Thủ đô là {=Hà Nội ~Huế} của Việt Nam.\n\n::ok::Câu đúng.{T}\n")
-    assert result.skipped == (
+    assert skipped(result) == (
         Skipped(1, "Thủ đô là", "missing word format (text after the answers) is not supported"),
     )
 
@@ -368,12 +375,12 @@ def test_duplicate_answers_are_skipped():
     result, _ = convert_text("::d::Câu?{=Một ~Hai ~một}\n\n::ok::Câu.{T}\n")
     assert [s.reason for s in result.skipped] == []  # differ in case: two choices, distinct keys
     result, _ = convert_text("::d::Câu?{=Một ~Hai ~Một}\n\n::ok::Câu.{T}\n")
-    assert [s.reason for s in result.skipped] == ["two answers have the same text"]
+    assert [english(s.reason) for s in result.skipped] == ["two answers have the same text"]
 
 
 def test_several_full_answers_in_a_one_answer_question_are_skipped():
     result, _ = convert_text("::d::Câu?{=Một =Hai ~Ba}\n\n::ok::Câu.{T}\n")
-    assert result.skipped[0].reason.startswith("several fully correct answers")
+    assert english(result.skipped[0].reason).startswith("several fully correct answers")
 
 
 def test_empty_input():

@@ -108,6 +108,13 @@ def test_a_broken_supersession_and_a_bad_number():
                                  (29, "legal-unknown-successor")]
 
 
+def test_a_date_written_in_braces_is_an_error_not_a_crash():
+    """`signed: {25/06/2025}` is YAML for a mapping; its message once went through str.format(),
+    which took the braces for a placeholder and stopped the check with a KeyError."""
+    registry, problems = parse_registry(REGISTRY.replace("signed: 25/06/2025", "signed: {25/06/2025}"))
+    assert (6, "legal-bad-date") in [(p.line, p.code) for p in problems]  # (and what it replaces is unknown)
+    assert "{'25/06/2025': None}" in problems[0].message and registry.get("84/2025/QH15") is None
+
 def test_yaml_and_shape_errors():
     assert problems_of("documents:\n  - number: [1\n") == [(3, "legal-registry-yaml")]
     assert problems_of("- number: 84/2025/QH15\n") == [(1, "legal-registry-format")]

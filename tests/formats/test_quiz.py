@@ -321,7 +321,8 @@ def test_no_correct_choice():
     body = "## Ai ký? {#ky-quyet-dinh}\n\n- [ ] A\n- [ ] B\n\n> X\n"
     (problem,) = parse(body)[1]
     assert (problem.line, problem.code) == (4, "no-correct-choice")
-    assert problem.message == "question 'ky-quyet-dinh' has no correct choice ('- [x]')"
+    assert problem.message == ("câu hỏi 'ky-quyet-dinh' chưa có phương án đúng: đánh dấu phương án đúng bằng "
+                               "'- [x]' / question 'ky-quyet-dinh' has no correct choice ('- [x]')")
 
 
 def test_choices_then_answers_is_mixed():
