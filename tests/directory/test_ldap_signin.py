@@ -261,16 +261,21 @@ def test_the_directory_is_asked_outside_the_request_transaction(make_app, slapd,
     assert "Hiện không kết nối được hệ thống thư mục" in response.get_data(as_text=True)
 
 
-def test_a_privileged_role_signing_in_through_the_directory_is_asked_for_its_code(directory_app, roster,
-                                                                                    make_unit):
-    """Dũng manages a unit: after the directory's password comes his authenticator's code."""
-    app = directory_app()
-    dung = roster["dung.nguyen"]
+def _manager_with_a_code(app, dung, make_unit):
+    """Dũng made a unit's manager, with an authenticator set up (his role asks for its code)."""
     with app.app_context():
         db.session.execute(sa.update(User).where(User.id == dung.id)
                            .values(role=Role.MANAGER, scope_unit_id=make_unit().id))
         db.session.commit()
     enrol(app, dung)
+    return dung
+
+
+def test_a_privileged_role_signing_in_through_the_directory_is_asked_for_its_code(directory_app, roster,
+                                                                                    make_unit):
+    """Dũng manages a unit: after the directory's password comes his authenticator's code."""
+    app = directory_app()
+    dung = _manager_with_a_code(app, roster["dung.nguyen"], make_unit)
     client = app.test_client()
     response = client.post("/login", data={"csrf_token": csrf_token(client), "email": "dung.nguyen",
                                            "password": DUNG.password})
@@ -389,12 +394,7 @@ def test_the_user_names_the_directory_vouched_for_are_kept_at_sign_in(directory_
     wrong password, a user name nobody has, and Mai's address typed as her user name tie
     nothing."""
     app = directory_app(**match_by)
-    dung = roster["dung.nguyen"]
-    with app.app_context():
-        db.session.execute(sa.update(User).where(User.id == dung.id)
-                           .values(role=Role.MANAGER, scope_unit_id=make_unit().id))
-        db.session.commit()
-    enrol(app, dung)
+    dung = _manager_with_a_code(app, roster["dung.nguyen"], make_unit)
     assert WRONG in login(app.test_client(), "mai.tran", "sai mat khau").get_data(as_text=True)
     assert WRONG in login(app.test_client(), "khong.ai", MAI.password).get_data(as_text=True)
     for typed in ("mai.tran", "Mai.Tran", MAI.mail):
