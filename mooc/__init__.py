@@ -107,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_guards(app)  # before CSRF: anonymous visitors are sent to sign in first
     replica.install(app, settings)  # the optional read replica (none on SQLite)
     csrf.init_app(app)
+    _drop_csrf_context_processor(app)
     babel.init_app(app, locale_selector=select_locale, default_locale=settings.default_locale)
     install_template_gettext(app)
     params.install(app)  # before the blueprints: their <int:> rules use its converter
@@ -189,6 +190,14 @@ def _init_directory(app: Flask, settings: Settings) -> None:
         backends.install(app, ldap.directory(settings.ldap, local_roles))
     elif settings.oidc is not None:
         backends.limit_local_passwords(app, local_roles)
+
+
+def _drop_csrf_context_processor(app: Flask) -> None:
+    """Flask-WTF gives templates ``csrf_token`` twice: as a global and by a context processor run
+    before every template. The global is enough, and mooc/site replaces it with the one that
+    leaves a hole in a kept page (mooc/kept.py), which the context processor would shadow."""
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
 
 
 def _register_blueprints(app: Flask) -> None:

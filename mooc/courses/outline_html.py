@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from markupsafe import Markup
 
+from mooc import kept
 from mooc.courses.queries import Outline, course_cache
 from mooc.i18n import request_locale
 
@@ -83,3 +84,17 @@ def outline_html(
             out.append(states[part][(kind == "lesson" and item_id in done_ids,
                                      kind == current_kind and item_id == current_id)])
     return Markup("".join(out))  # noqa: S704 (rendered by the autoescaping templates above)
+
+
+def template_outline(
+    outline: Outline, current: str | None = None, intros: bool = False, ids: bool = True
+) -> Markup:
+    """The templates' ``outline_html``: the person's marked outline, or in a page rendered to be
+    kept (mooc/kept.py) a hole that ``filler(outline)`` fills per request."""
+    if kept.rendering():
+        return kept.hole("outline", current, intros, ids)
+    return outline_html(outline, current, intros, ids)
+
+
+def filler(outline: Outline) -> kept.Filler:
+    return lambda current, intros, ids: str(outline_html(outline, current, intros, ids))

@@ -5,11 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.security import safe_join
 
-from mooc import accel, clock
+from mooc import accel, clock, kept
 from mooc.config import settings
 from mooc.courses import access, editions, outline_html, progress, queries
 from mooc.courses.autosync import refresh_if_changed
@@ -17,6 +27,7 @@ from mooc.courses.format import ASSET_SUFFIXES
 from mooc.courses.media import mime_type
 from mooc.courses.models import Lesson
 from mooc.extensions import db
+from mooc.i18n import request_locale
 
 bp = Blueprint("courses", __name__, url_prefix="/courses", template_folder="templates")
 
@@ -25,7 +36,7 @@ ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'
 
 @bp.record_once
 def _template_globals(state: Any) -> None:
-    state.app.jinja_env.globals["outline_html"] = outline_html.outline_html
+    state.app.jinja_env.globals["outline_html"] = outline_html.template_outline
     state.app.jinja_env.globals["outline_slot"] = outline_html.slot
 
 
@@ -57,8 +68,15 @@ def course(key: str):
     outline = queries.course_page(key, current_user.id)
     if outline is None:
         abort(404)
-    return render_template("courses/course.html", course=outline.course, outline=outline,
-                           locked=access.lock_reason(current_user.id, outline.course.id))
+    page = dict(course=outline.course, outline=outline,
+                locked=access.lock_reason(current_user.id, outline.course.id))
+    # Kept per version of the course (mooc/kept.py); the person's part is rendered per request.
+    kept_key = ("course", outline.course.id, outline.course.version, str(request_locale()),
+                current_user.role, request.script_root)
+    return kept.render(kept_key, "courses/course.html", {
+        "outline": outline_html.filler(outline),
+        "standing": lambda: render_template("courses/_course_standing.html", **page),
+    }, **page)
 
 
 @bp.get("/<key>/lessons/<path:lesson_key>")
@@ -79,19 +97,27 @@ def lesson(key: str, lesson_key: str):
     today = clock.today()
     basis = [(document, document.status(today)) for document in
              (outline.shape.basis(lesson.id) if outline.shape else ())]
-    return render_template(
-        "courses/lesson.html",
+    done = lesson.id in outline.done_ids and not news.redo
+    page = dict(
         course=outline.course,
         lesson=lesson,
         module_title=outline.module_title("lesson", lesson.id),
         outline=outline,
         previous=previous,
         following=following,
-        done=lesson.id in outline.done_ids and not news.redo,
+        done=done,
         news=news,
         basis=basis,
         superseded=[(document, status) for document, status in basis if status.superseded],
     )
+    if news.redo or news.added_since or news.diff:  # what changed for this reader: their own page
+        return render_template("courses/lesson.html", **page)
+    # The same for every reader of this version of the course on this day, but for the holes
+    # (mooc/kept.py): the header's name and token, the outline's done marks.
+    kept_key = ("lesson", outline.course.id, outline.course.version, lesson.id, done, today,
+           str(request_locale()), current_user.role, request.script_root)
+    return kept.render(kept_key, "courses/lesson.html",
+                       {"outline": outline_html.filler(outline)}, **page)
 
 
 @bp.post("/<key>/lessons/<path:lesson_key>/done")

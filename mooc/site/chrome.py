@@ -1,6 +1,7 @@
 """The site's header and footer, rendered once per (locale, role, page) and process, then
 filled in per request with what is the person's or the request's own: the name, the CSRF
-token, the address to come back to after a language change.
+token, the address to come back to after a language change. In a page rendered to be kept
+(mooc/kept.py) those three are left as holes, which ``fillers()`` fill per request.
 
 Nothing is cached that the database owns: the role is read with the session on every request
 (mooc/auth/sessions.py) and is part of the key; the rest (templates, translations, routes)
@@ -16,6 +17,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from mooc import kept
 from mooc.caching import KeptCache, app_cache
 from mooc.i18n import request_locale
 
@@ -37,11 +39,35 @@ def site_header() -> Markup:
            request.endpoint, request.blueprint, request.script_root)
     html = _cached(key, "_site_header.html")
     if signed_in:
-        html = html.replace(NAME, str(escape(current_user.display_name))).replace(CSRF, generate_csrf())
+        html = html.replace(NAME, _name()).replace(CSRF, csrf_token())
     return Markup(html)  # noqa: S704 (rendered by an autoescaping template; the name escaped)
 
 
 def site_footer() -> Markup:
     html = _cached(("footer", str(request_locale()), request.script_root), "_site_footer.html")
-    back = request.full_path if request.query_string else request.path
-    return Markup(html.replace(CSRF, generate_csrf()).replace(NEXT, str(escape(back))))  # noqa: S704
+    return Markup(html.replace(CSRF, csrf_token()).replace(NEXT, _back()))  # noqa: S704
+
+
+def csrf_token() -> str:
+    """The templates' ``csrf_token()``: the request's token, or its hole in a kept page."""
+    return kept.hole("csrf") if kept.rendering() else generate_csrf()
+
+
+def _person_name() -> str:
+    return str(escape(current_user.display_name))
+
+
+def _back_address() -> str:
+    return str(escape(request.full_path if request.query_string else request.path))
+
+
+def _name() -> str:
+    return kept.hole("name") if kept.rendering() else _person_name()
+
+
+def _back() -> str:
+    return kept.hole("next") if kept.rendering() else _back_address()
+
+
+FILLERS: dict[str, kept.Filler] = {"name": _person_name, "csrf": generate_csrf, "next": _back_address}
+"""What every kept page's header and footer leave to the request."""

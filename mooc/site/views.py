@@ -5,6 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, redirect, request, url_for
 
+from mooc import kept
 from mooc.auth.access import public, safe_next
 from mooc.extensions import db
 from mooc.i18n import LANG_COOKIE, LOCALES
@@ -17,6 +18,9 @@ bp = Blueprint("site", __name__, template_folder="templates")
 def _template_globals(state: Any) -> None:
     state.app.jinja_env.globals["site_header"] = chrome.site_header
     state.app.jinja_env.globals["site_footer"] = chrome.site_footer
+    state.app.jinja_env.globals["csrf_token"] = chrome.csrf_token  # Flask-WTF's, or a kept page's hole
+    kept.add_fillers(state.app, chrome.FILLERS)
+    state.app.jinja_env.globals.update(kept_rendering=kept.rendering, kept_hole=kept.hole)
 
 
 @bp.get("/healthz")
