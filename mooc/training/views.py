@@ -7,6 +7,7 @@ exemptions, assign, rules) and words the refusals (``DomainError``) it catches."
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -44,6 +45,7 @@ from mooc.roster.models import Staff
 from mooc.roster.units import unit_label
 from mooc.training import (
     assign,
+    cards,
     certificates,
     deadlines,
     exemptions,
@@ -74,10 +76,16 @@ bp = Blueprint("training", __name__, template_folder="templates")
 DEFAULT_REFRESHER_DAYS = timedelta(days=30)  # a refresher's due date, unless the officer picks one
 
 
+@bp.record_once
+def _template_globals(state: Any) -> None:
+    # Globals, not a context processor: the home page's cards are macros rendered outside the
+    # page's context (mooc/training/cards.py), and globals cost nothing per page.
+    state.app.jinja_env.globals.update(status_label=status_label, home_card=cards.card)
+
+
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"status_label": status_label,
-            "course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
+    return {"course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
             "course_changes": refreshers.what_changed}
 
 
