@@ -184,3 +184,20 @@ def test_each_reader_of_a_kept_course_page_gets_their_own_standing(hot_pages, ma
     assert "Học tiếp: Nguyên tắc" in mine and "Bắt đầu học" not in mine
     assert "Bắt đầu học" in theirs and "Học tiếp" not in theirs
     assert mine.count('class="outline-item is-done"') == 1 and 'is-done' not in theirs
+
+
+def test_only_a_lesson_with_highlighted_code_loads_the_code_colours(make_app, make_user, tmp_path):
+    from tests.courses.tree import lesson, make_tree, write
+
+    tree = make_tree(tmp_path / "courses")
+    write(tree, "luat/01-co-ban/03-ma.md", lesson("Mã", "## Ví dụ\n\n```python\nx = 1\n```\n"))
+    app = make_app(COURSES_DIR=str(tree))
+    with app.app_context():
+        sync_tree(tree)
+        db.session.commit()
+    client = app.test_client()
+    login(client, make_user().email)
+    with_code = client.get("/courses/luat/lessons/co-ban/ma").get_data(as_text=True)
+    without = client.get("/courses/luat/lessons/co-ban/nguyen-tac").get_data(as_text=True)
+    assert 'class="highlight' in with_code and "css/code.css" in with_code
+    assert "css/code.css" not in without
