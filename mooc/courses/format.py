@@ -87,7 +87,10 @@ class Document:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.raw).hexdigest()
+        """What decides whether the file changed: its text as read (NFC, LF, no BOM), so a file
+        saved again by Notepad (BOM, CRLF) or a Mac (NFD) with the same words is unchanged. For
+        a file that was already plain UTF-8 this is the hash of its bytes, as before."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 @dataclass

@@ -378,3 +378,56 @@ def test_a_question_pasted_twice_under_another_key_is_a_warning(app, tree):
     output = _check_command(app, tree).output
     assert "09-kiem-tra.quiz.md:12: warning: câu hỏi 'ky-2' trùng nội dung với 'ky' (dòng 5)" in output
     assert output.count("[duplicate-question]") == 1  # the same title with other choices is another question
+
+
+# --- a file saved again by another editor, words unchanged, is unchanged ----------------------
+
+
+QUIZ = ("---\ntitle: Kiểm tra nhanh\n---\n\n## Ai ký quyết định thanh tra? {#ky}\n\n"
+        "- [x] Thủ trưởng\n- [ ] Trưởng đoàn\n\n> Thủ trưởng ký.\n")
+RESAVED = ["luat/course.md", "luat/01-co-ban/module.md", "luat/02-nang-cao/module.md",
+           "luat/01-co-ban/01-khai-niem.md", "luat/01-co-ban/02-nguyen-tac.md",
+           "luat/02-nang-cao/01-quy-trinh.md", "luat/01-co-ban/09-kiem-tra.quiz.md",
+           "_phap-ly.yaml", "_chuong-trinh/lo-trinh.md"]
+
+
+def _quiz_and_lesson_rows(app) -> dict[str, tuple]:
+    from mooc.courses.models import Module, Quiz
+
+    with app.app_context():
+        rows: dict[str, tuple] = {}
+        for model in (Course, Module, Lesson, Quiz):
+            for row in db.session.scalars(sa.select(model)):
+                rows[f"{model.__name__} {row.key}"] = (
+                    row.source_hash, getattr(row, "updated_at", None), getattr(row, "content_hash", None))
+        return rows
+
+
+@pytest.mark.parametrize("how", ["bom", "crlf", "nfd", "all three"])
+def test_a_file_saved_again_with_a_bom_crlf_or_nfd_is_unchanged(app, tree, make_user, how):
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", QUIZ)
+    write(tree, "_phap-ly.yaml", "documents:\n" + LAW_2025)
+    write(tree, "_chuong-trinh/lo-trinh.md",
+          "---\ntitle: Lộ trình thanh tra\ncode: LT\nsummary: Học luật trước.\n---\n\n"
+          "Chương trình cho công chức mới.\n\n## Các bước\n\n1. luat\n")
+    sync(app, tree, T0)
+    user = make_user()
+    clock.set_now(T0 + timedelta(hours=1))
+    _reads(app, user, "co-ban/nguyen-tac")
+    before = _quiz_and_lesson_rows(app)
+    for relative in RESAVED:  # Notepad, Word, a Mac: the same words, other bytes
+        path = tree / relative
+        text = path.read_text(encoding="utf-8")
+        if how in ("nfd", "all three"):
+            text = unicodedata.normalize("NFD", text)
+        if how in ("crlf", "all three"):
+            text = text.replace("\n", "\r\n")
+        raw = text.encode()
+        path.write_bytes(b"\xef\xbb\xbf" + raw if how in ("bom", "all three") else raw)
+    report = sync(app, tree, T0 + timedelta(hours=2))
+    assert report.changed == [] and not report.has_changes, report.changed
+    assert report.rendered == 0
+    assert _quiz_and_lesson_rows(app) == before  # no hash, no updated_at, no edition moved
+    assert _read_in_refresher(app, user.id, "co-ban/nguyen-tac") == 1  # the reading stands
+    output = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)]).output
+    assert "không có thay đổi" in output and "no changes" in output
