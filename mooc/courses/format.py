@@ -749,7 +749,7 @@ CALLOUT_RE = re.compile(r"^(\s*)(!!!|\?\?\?\+?)\s*([^\s\"]*)(.*)$")
 # classes (render.EXTENSION_CLASSES). Never a class the site's templates use ("hint", "question").
 CALLOUT_KINDS = ("note", "tip", "info", "important", "example", "warning", "caution", "attention",
                  "danger", "abstract", "success", "failure", "bug", "quote")
-HEADING1_RE = re.compile(r"^ {0,3}#(?:\s|$)")
+HEADING1_RE = re.compile(r"^ {0,3}#(?!#)")  # "# Bài 1" and "#Bài 1": both make an <h1>
 FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
 
 

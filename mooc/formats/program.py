@@ -157,7 +157,8 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
         return None, problems.items
     program = ProgramSource(
         key=key, path=path, title=meta["title"].strip(), code=meta["code"].strip(),
-        summary=meta["summary"].strip(), intro=intro, digest=hashlib.sha256(decoded.text.encode()).hexdigest(),
+        summary=meta["summary"].strip(), intro=intro,
+        digest=hashlib.sha256(decoded.text.encode()).hexdigest(),
         previous=[str(p) for p in previous], steps=steps, lines=meta_lines)
     return program, problems.items
 

@@ -431,3 +431,69 @@ def test_a_file_saved_again_with_a_bom_crlf_or_nfd_is_unchanged(app, tree, make_
     assert _read_in_refresher(app, user.id, "co-ban/nguyen-tac") == 1  # the reading stands
     output = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)]).output
     assert "không có thay đổi" in output and "no changes" in output
+
+
+# --- what the page would show as written, or strip: said at its line -------------------------
+
+MISTAKES = """## Mục 2
+
+Phạm vi thanh tra[^1], xem [Luật Thanh tra][luat] và ![Sơ đồ][so-do].
+
+| Bước | Việc |
+|---|---|
+| 1 | Ra quyết định | Thủ trưởng |
+| 2 |
+
+Các bước:
+- chuẩn bị
+- tiến hành
+
+Đây là **điều quan trọng.
+
+<iframe src="https://www.youtube.com/embed/x"></iframe> <font color="red">Lưu ý</font>
+
+<p align="center" style="color:red">Giữa</p>
+
+#Kết luận
+"""
+
+
+def test_markdown_the_page_would_show_as_written_is_told_at_its_line(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", MISTAKES))
+    result = _check_command(app, tree)
+    found = {(int(line.split(":")[1]), line.split(": ")[1], line.rsplit("[", 1)[1].rstrip("]"))
+             for line in result.output.splitlines() if "02-nguyen-tac.md:" in line}
+    assert found == {
+        (8, "error", "footnote-undefined"), (8, "error", "reference-undefined"),
+        (12, "error", "table-row"), (13, "warning", "table-row"),
+        (16, "warning", "list-not-separated"), (19, "warning", "unclosed-markup"),
+        (21, "error", "raw-html"), (21, "warning", "raw-html"), (23, "warning", "raw-html"),
+        (25, "warning", "title-heading"),
+    }, result.output
+    assert result.exit_code == 1
+    output = result.output
+    assert "thêm một dòng '[^1]: nội dung chú thích'" in output and "add a line '[^1]: the note'" in output
+    assert "'[luat]: địa chỉ hoặc tệp'" in output and "'[so-do]: địa chỉ hoặc tệp'" in output
+    assert "trang bỏ mất 1 ô cuối" in output and "the page drops the last 1" in output
+    assert "thẻ <iframe> bị loại khỏi trang" in output and "the <font> tag is not kept" in output
+    assert "trang bỏ align=, style= của <p>" in output
+    synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
+    assert synced.exit_code != 0 and "footnote-undefined" in synced.output  # sync refuses it
+    # the same written right, and what only looks like a mistake, is clean
+    right = ("## Mục 2\n\nPhạm vi thanh tra[^1], xem [Luật Thanh tra][luat] và ![Sơ đồ][so-do].\n\n"
+             "| Bước | Việc | Ai |\n|---|---|---|\n| 1 | Ra quyết định | Thủ trưởng |\n| 2 | | |\n\n"
+             "Các bước:\n\n- chuẩn bị\n- tiến hành\n\nĐây là **điều quan trọng**, a * b, 2*3, (*), "
+             "\\*sao\\*, `mã **x` và ____ để điền.\n\n<p>Giữa</p>\n\n## Kết luận {#ket-luan}\n\n"
+             "!!! note \"Lưu ý\"\n    Trước khi ra quyết định:\n\n    - kiểm tra\n\n"
+             "```\n[^9] **x `y\n- a\n```\n\n"
+             "[^1]: Khoản 5 Điều 2.\n[luat]: https://vbpl.vn/x\n[so-do]: images/so-do.svg\n")
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", right))
+    result = _check_command(app, tree)
+    assert result.exit_code == 0 and "02-nguyen-tac.md" not in result.output, result.output
+
+
+def test_a_list_run_into_a_callouts_paragraph_is_told(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson(
+        "Nguyên tắc", '## Mục 2\n\n!!! note "Lưu ý"\n    Trước khi ra quyết định:\n    - kiểm tra\n'))
+    output = _check_command(app, tree).output
+    assert "02-nguyen-tac.md:10: warning:" in output and "[list-not-separated]" in output
