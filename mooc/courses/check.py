@@ -29,6 +29,7 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
+from mooc.courses.unrendered import check_unrendered
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -402,6 +403,8 @@ def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchor
     documents += [item.doc for item in course.items()]
     for doc in documents:
         _check_links(doc, links, report, used_assets, course, anchors)
+        if not doc.path.name.endswith(".quiz.md"):  # a quiz's own parser reads its Markdown
+            check_unrendered(doc, report)
     for item in course.items():
         if isinstance(item, QuizFile):
             quizzes[item.doc.path] = _check_quiz(item, report)
@@ -479,8 +482,10 @@ def _check_links(
     found, raw_html = scan_links(doc.body)
     for line, snippet in raw_html:
         report.warning(doc.path, doc.body_line + line, "raw-html", bilingual(
-            "đoạn HTML này bị loại khỏi trang khi hiển thị: viết bằng Markdown",
-            "raw HTML is removed from pages: write Markdown") + f": {snippet[:60]}")
+            "trình phát viết bằng HTML không tìm được tệp của nó trên trang: viết bằng Markdown, "
+            "![tiêu đề](video/x.mp4)",
+            "a player written in HTML does not find its file on the page: write it in Markdown, "
+            "![title](video/x.mp4)") + f": {snippet[:60]}")
     context = _LinkContext(doc, links, report, used_assets, course, anchors)
     for link in found:
         context.check(link)

@@ -87,7 +87,10 @@ class Document:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.raw).hexdigest()
+        """What decides whether the file changed: its text as read (NFC, LF, no BOM), so a file
+        saved again by Notepad (BOM, CRLF) or a Mac (NFD) with the same words is unchanged. For
+        a file that was already plain UTF-8 this is the hash of its bytes, as before."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 @dataclass
@@ -746,7 +749,7 @@ CALLOUT_RE = re.compile(r"^(\s*)(!!!|\?\?\?\+?)\s*([^\s\"]*)(.*)$")
 # classes (render.EXTENSION_CLASSES). Never a class the site's templates use ("hint", "question").
 CALLOUT_KINDS = ("note", "tip", "info", "important", "example", "warning", "caution", "attention",
                  "danger", "abstract", "success", "failure", "bug", "quote")
-HEADING1_RE = re.compile(r"^ {0,3}#(?:\s|$)")
+HEADING1_RE = re.compile(r"^ {0,3}#(?!#)")  # "# Bài 1" and "#Bài 1": both make an <h1>
 FENCE_LINE_RE = re.compile(r"^\s*(```|~~~)")
 
 

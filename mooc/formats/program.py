@@ -93,7 +93,7 @@ class ProgramSource:
     code: str
     summary: str
     intro: str  # Markdown before the steps heading
-    digest: str  # sha256 of the file's bytes
+    digest: str  # sha256 of the text as read (NFC, LF, no BOM): a re-save in another editor is the same
     previous: list[str] = field(default_factory=list)
     steps: list[StepSource] = field(default_factory=list)  # as written (includes not expanded)
     lines: dict[str, int] = field(default_factory=dict)  # front matter key -> line
@@ -157,7 +157,8 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
         return None, problems.items
     program = ProgramSource(
         key=key, path=path, title=meta["title"].strip(), code=meta["code"].strip(),
-        summary=meta["summary"].strip(), intro=intro, digest=hashlib.sha256(raw).hexdigest(),
+        summary=meta["summary"].strip(), intro=intro,
+        digest=hashlib.sha256(decoded.text.encode()).hexdigest(),
         previous=[str(p) for p in previous], steps=steps, lines=meta_lines)
     return program, problems.items
 

@@ -378,3 +378,122 @@ def test_a_question_pasted_twice_under_another_key_is_a_warning(app, tree):
     output = _check_command(app, tree).output
     assert "09-kiem-tra.quiz.md:12: warning: câu hỏi 'ky-2' trùng nội dung với 'ky' (dòng 5)" in output
     assert output.count("[duplicate-question]") == 1  # the same title with other choices is another question
+
+
+# --- a file saved again by another editor, words unchanged, is unchanged ----------------------
+
+
+QUIZ = ("---\ntitle: Kiểm tra nhanh\n---\n\n## Ai ký quyết định thanh tra? {#ky}\n\n"
+        "- [x] Thủ trưởng\n- [ ] Trưởng đoàn\n\n> Thủ trưởng ký.\n")
+RESAVED = ["luat/course.md", "luat/01-co-ban/module.md", "luat/02-nang-cao/module.md",
+           "luat/01-co-ban/01-khai-niem.md", "luat/01-co-ban/02-nguyen-tac.md",
+           "luat/02-nang-cao/01-quy-trinh.md", "luat/01-co-ban/09-kiem-tra.quiz.md",
+           "_phap-ly.yaml", "_chuong-trinh/lo-trinh.md"]
+
+
+def _quiz_and_lesson_rows(app) -> dict[str, tuple]:
+    from mooc.courses.models import Module, Quiz
+
+    with app.app_context():
+        rows: dict[str, tuple] = {}
+        for model in (Course, Module, Lesson, Quiz):
+            for row in db.session.scalars(sa.select(model)):
+                rows[f"{model.__name__} {row.key}"] = (
+                    row.source_hash, getattr(row, "updated_at", None), getattr(row, "content_hash", None))
+        return rows
+
+
+@pytest.mark.parametrize("how", ["bom", "crlf", "nfd", "all three"])
+def test_a_file_saved_again_with_a_bom_crlf_or_nfd_is_unchanged(app, tree, make_user, how):
+    write(tree, "luat/01-co-ban/09-kiem-tra.quiz.md", QUIZ)
+    write(tree, "_phap-ly.yaml", "documents:\n" + LAW_2025)
+    write(tree, "_chuong-trinh/lo-trinh.md",
+          "---\ntitle: Lộ trình thanh tra\ncode: LT\nsummary: Học luật trước.\n---\n\n"
+          "Chương trình cho công chức mới.\n\n## Các bước\n\n1. luat\n")
+    sync(app, tree, T0)
+    user = make_user()
+    clock.set_now(T0 + timedelta(hours=1))
+    _reads(app, user, "co-ban/nguyen-tac")
+    before = _quiz_and_lesson_rows(app)
+    for relative in RESAVED:  # Notepad, Word, a Mac: the same words, other bytes
+        path = tree / relative
+        text = path.read_text(encoding="utf-8")
+        if how in ("nfd", "all three"):
+            text = unicodedata.normalize("NFD", text)
+        if how in ("crlf", "all three"):
+            text = text.replace("\n", "\r\n")
+        raw = text.encode()
+        path.write_bytes(b"\xef\xbb\xbf" + raw if how in ("bom", "all three") else raw)
+    report = sync(app, tree, T0 + timedelta(hours=2))
+    assert report.changed == [] and not report.has_changes, report.changed
+    assert report.rendered == 0
+    assert _quiz_and_lesson_rows(app) == before  # no hash, no updated_at, no edition moved
+    assert _read_in_refresher(app, user.id, "co-ban/nguyen-tac") == 1  # the reading stands
+    output = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)]).output
+    assert "không có thay đổi" in output and "no changes" in output
+
+
+# --- what the page would show as written, or strip: said at its line -------------------------
+
+MISTAKES = """## Mục 2
+
+Phạm vi thanh tra[^1], xem [Luật Thanh tra][luat] và ![Sơ đồ][so-do].
+
+| Bước | Việc |
+|---|---|
+| 1 | Ra quyết định | Thủ trưởng |
+| 2 |
+
+Các bước:
+- chuẩn bị
+- tiến hành
+
+Đây là **điều quan trọng.
+
+<iframe src="https://www.youtube.com/embed/x"></iframe> <font color="red">Lưu ý</font>
+
+<p align="center" style="color:red">Giữa</p>
+
+#Kết luận
+"""
+
+
+def test_markdown_the_page_would_show_as_written_is_told_at_its_line(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", MISTAKES))
+    result = _check_command(app, tree)
+    found = {(int(line.split(":")[1]), line.split(": ")[1], line.rsplit("[", 1)[1].rstrip("]"))
+             for line in result.output.splitlines() if "02-nguyen-tac.md:" in line}
+    assert found == {
+        (8, "error", "footnote-undefined"), (8, "error", "reference-undefined"),
+        (12, "error", "table-row"), (13, "warning", "table-row"),
+        (16, "warning", "list-not-separated"), (19, "warning", "unclosed-markup"),
+        (21, "error", "raw-html"), (21, "warning", "raw-html"), (23, "warning", "raw-html"),
+        (25, "warning", "title-heading"),
+    }, result.output
+    assert result.exit_code == 1
+    output = result.output
+    assert "thêm một dòng '[^1]: nội dung chú thích'" in output and "add a line '[^1]: the note'" in output
+    assert "'[luat]: địa chỉ hoặc tệp'" in output and "'[so-do]: địa chỉ hoặc tệp'" in output
+    assert "trang bỏ mất 1 ô cuối" in output and "the page drops the last 1" in output
+    assert "thẻ <iframe> bị loại khỏi trang" in output and "the <font> tag is not kept" in output
+    assert "trang bỏ align=, style= của <p>" in output
+    synced = app.test_cli_runner().invoke(args=["courses", "sync", str(tree)])
+    assert synced.exit_code != 0 and "footnote-undefined" in synced.output  # sync refuses it
+    # the same written right, and what only looks like a mistake, is clean
+    right = ("## Mục 2\n\nPhạm vi thanh tra[^1], xem [Luật Thanh tra][luat] và ![Sơ đồ][so-do].\n\n"
+             "| Bước | Việc | Ai |\n|---|---|---|\n| 1 | Ra quyết định | Thủ trưởng |\n| 2 | | |\n\n"
+             "Các bước:\n\n- chuẩn bị\n- tiến hành\n\nĐây là **điều quan trọng**, a * b, 2*3, (*), "
+             "\\*sao\\*, `mã **x` và ____ để điền.\n\n<p>Giữa</p>\n\n## Kết luận {#ket-luan}\n\n"
+             "!!! note \"Lưu ý\"\n    Trước khi ra quyết định:\n\n    - kiểm tra\n\n"
+             "```\n[^9] **x `y\n- a\n```\n\n"
+             "[^1]: Khoản 5 Điều 2.\n[luat]: https://vbpl.vn/x\n[so-do]: images/so-do.svg\n")
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson("Nguyên tắc", right))
+    result = _check_command(app, tree)
+    assert result.exit_code == 0 and "02-nguyen-tac.md" not in result.output, result.output
+
+
+def test_a_list_run_into_a_callouts_paragraph_is_told(app, tree):
+    write(tree, "luat/01-co-ban/02-nguyen-tac.md", lesson(
+        "Nguyên tắc", '## Mục 2\n\n!!! note "Lưu ý"\n    Trước khi ra quyết định:\n    - kiểm tra\n'))
+    output = _check_command(app, tree).output
+    assert "02-nguyen-tac.md:10: warning:" in output and "[list-not-separated]" in output

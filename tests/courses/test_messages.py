@@ -30,7 +30,8 @@ from tests.courses.tree import SVG, lesson, make_tree, write
 ROOT = Path(__file__).resolve().parents[2]
 # Where problems are made: the formats and the course check (sync.py adds the archive warnings).
 SOURCES = sorted((ROOT / "mooc/formats").glob("*.py")) + [
-    ROOT / "mooc/courses" / name for name in ("format.py", "check.py", "media.py", "identity.py", "sync.py")
+    ROOT / "mooc/courses" / name
+    for name in ("format.py", "check.py", "media.py", "identity.py", "sync.py", "unrendered.py")
 ]
 REPORTERS = {"error", "warning", "warn", "report", "check", "Problem", "CaptionProblem"}
 

@@ -1,0 +1,429 @@
+"""What a lesson's page would show other than the author meant: Markdown that falls through as
+literal text, and HTML the sanitiser strips. Each found at its line, with how to fix it.
+
+Python-Markdown says nothing when it does not understand: a footnote reference with no note,
+a reference link with no definition, ``**`` never closed, a list run into the paragraph above
+it, a table without its separator line all reach the trainee as the characters written. The
+tables extension drops the cells of a row beyond the header's; nh3 drops every tag and
+attribute outside its allow-list (render.ALLOWED_TAGS, ALLOWED_ATTRIBUTES, EXTENSION_CLASSES).
+
+Severity (docs/authoring.md, "What check reports"): an **error** when something written does
+not reach the trainee at all (a footnote's note, a link's or picture's target, a table's
+cells, an embedded frame or drawing); a **warning** when every word is there but mangled (stray
+``**`` or backticks, a list or table shown as a paragraph, a tag or attribute stripped while
+its text stays).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import NamedTuple
+
+from mooc.courses.format import Document, Reporter
+from mooc.courses.render import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    EXTENSION_CLASSES,
+    REFERENCE_DEF_RE,
+    raw_markdown,
+)
+from mooc.formats.problem import bilingual
+
+FENCE_RE = re.compile(r"^\s*(```|~~~)")
+CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")  # `x`, ``a ` b``
+FOOTNOTE_DEF_RE = re.compile(r"^\s*\[\^([^\]]+)\]:")
+FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\](?!:)")
+# [text][ref] and [text][] (ref: the text); not [text][ref](url), not a footnote [^1]
+REFERENCE_RE = re.compile(r"(?<![\\\]])(!?)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\[\]^][^\[\]]*|)\](?![(:])")
+TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
+SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+\S")
+CALLOUT_RE = re.compile(r"^\s*(?:!!!|\?\?\?)")
+TASK_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+\[[ xX]\]\s")
+# a line that is not the start of a paragraph: a heading, table, quote, HTML, definition,
+# callout, footnote or link definition, abbreviation, rule
+NOT_PARAGRAPH_RE = re.compile(r"^\s*(?:#|\||>|<|:\s|!!!|\?\?\?|\[[^\]]*\]:|\*\[|[-*_](?:\s*[-*_]){2,}\s*$)")
+TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)((?:\s+[^<>]*?)?)\s*/?>")
+ATTRIBUTE_RE = re.compile(r"""([^\s"'=<>/`]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+HEADING_RE = re.compile(r"^\s{0,3}(#{2,6})\s")
+ATTR_LIST_RE = re.compile(r"\{:?\s*([^{}]*)\}\s*$")
+# Elements the sanitiser removes that show something besides text: what they show is lost.
+EMBEDDED = {"iframe", "object", "embed", "svg", "math", "canvas", "frame", "frameset", "applet",
+            "input", "select", "textarea", "button", "img"}
+# Removed with what they hold, which is not text for the reader: a script runs nothing, a
+# style styles nothing, on a lesson page.
+CODE_ELEMENTS = {"script", "style", "template", "noscript"}
+MEDIA_WRITTEN_AS_HTML = {"video", "audio", "source", "track"}  # told by check's raw-html warning
+
+
+class Line(NamedTuple):
+    number: int  # in the file
+    text: str  # inline code taken out
+    raw: str
+
+
+def code_free_lines(doc: Document) -> Iterator[Line]:
+    """The body's lines outside fenced code, each with its inline code spans taken out."""
+    in_fence = False
+    for index, line in enumerate(doc.body.split("\n")):
+        if FENCE_RE.match(line):
+            in_fence = not in_fence
+            continue
+        if not in_fence:
+            yield Line(doc.body_line + index, CODE_SPAN_RE.sub("", line) if "`" in line else line, line)
+
+
+def check_unrendered(doc: Document, report: Reporter) -> None:
+    """Each check runs only when the body holds the characters it looks for: a check of
+    1,500 lessons reads them all."""
+    lines = list(code_free_lines(doc))
+    blocks = list(_blocks(lines))
+    body = doc.body
+    if "[^" in body:
+        _footnotes(doc, lines, report)
+    if "][" in body:
+        _references(doc, lines, report)
+    for block in blocks:
+        _table(doc, block, report)
+        _list_after_paragraph(doc, block, report)
+    for line in lines:
+        if "<" in line.text:
+            _html(doc, line, report)
+        if "{" in line.text:
+            _attribute_list(doc, line, report)
+    if any(_suspect(block) for block in blocks):
+        _left_as_written(doc, lines, report)
+
+
+def _blocks(lines: list[Line]) -> Iterator[list[Line]]:
+    """Runs of consecutive non-blank lines (a fence ends a run)."""
+    block: list[Line] = []
+    for line in lines:
+        if block and (not line.raw.strip() or line.number != block[-1].number + 1):
+            yield block
+            block = []
+        if line.raw.strip():
+            block.append(line)
+    if block:
+        yield block
+
+
+# --- footnotes and reference links ------------------------------------------------------------
+
+
+def _footnotes(doc: Document, lines: list[Line], report: Reporter) -> None:
+    lines = [line for line in lines if "[^" in line.text]
+    defined = {m.group(1).strip() for line in lines if (m := FOOTNOTE_DEF_RE.match(line.text))}
+    told: set[str] = set()
+    for line in lines:
+        if FOOTNOTE_DEF_RE.match(line.text):
+            continue
+        for match in FOOTNOTE_REF_RE.finditer(line.text):
+            name = match.group(1).strip()
+            if name in defined or name in told:
+                continue
+            told.add(name)
+            others = ", ".join(f"[^{d}]" for d in sorted(defined))
+            vi, en = (f" (các chú thích đã viết: {others})",
+                      f" (the notes written: {others})") if others else ("", "")
+            report.error(doc.path, line.number, "footnote-undefined", bilingual(
+                f"chú thích [^{name}] không có nội dung nên trang hiện nguyên '[^{name}]': "
+                f"thêm một dòng '[^{name}]: nội dung chú thích' ở cuối bài{vi}",
+                f"footnote [^{name}] has no note, so the page shows '[^{name}]' as written: "
+                f"add a line '[^{name}]: the note' at the end of the lesson{en}"))
+
+
+def _reference_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _references(doc: Document, lines: list[Line], report: Reporter) -> None:
+    defined = {_reference_key(m.group(1)) for line in lines if (m := REFERENCE_DEF_RE.match(line.text))}
+    for line in lines:
+        for match in REFERENCE_RE.finditer(line.text):
+            image, text, ref = match.group(1), match.group(2), match.group(3)
+            if _reference_key(ref or text) in defined:
+                continue
+            name = ref or text
+            written = match.group(0)
+            kind_vi, kind_en = ("hình", "picture") if image else ("liên kết", "link")
+            report.error(doc.path, line.number, "reference-undefined", bilingual(
+                f"{kind_vi} '{written}' gọi đến '[{name}]' nhưng bài không định nghĩa nó, nên "
+                f"trang hiện nguyên các dấu ngoặc: thêm một dòng '[{name}]: địa chỉ hoặc tệp' ở "
+                f"cuối bài, hoặc viết thẳng {'!' if image else ''}[{text}](địa chỉ)",
+                f"the {kind_en} '{written}' refers to '[{name}]', which the lesson does not define, "
+                f"so the page shows the brackets as written: add a line '[{name}]: address or file' "
+                f"at the end, or write {'!' if image else ''}[{text}](address)"))
+
+
+# --- tables and lists ----------------------------------------------------------------------------
+
+
+def _cells(row: str) -> int:
+    row = row.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return len(re.split(r"(?<!\\)\|", row))
+
+
+def _table(doc: Document, block: list[Line], report: Reporter) -> None:
+    """A run of lines starting with '|': a table only when a separator line with as many
+    columns follows its header, and it starts its block."""
+    rows = [i for i, line in enumerate(block) if TABLE_ROW_RE.match(line.text)]
+    if len(rows) < 2:
+        return
+    first = rows[0]
+    header, separator = block[first], block[first + 1] if first + 1 < len(block) else None
+    columns = _cells(header.text)
+    if separator is None or not SEPARATOR_RE.match(separator.text) or "-" not in separator.text:
+        report.warning(doc.path, header.number, "broken-table", bilingual(
+            "bảng thiếu dòng phân cách ngay dưới dòng tiêu đề nên trang hiện các dấu '|' như chữ: "
+            "thêm dòng " + "|---" * columns + "| ngay dưới dòng đầu của bảng",
+            "the table lacks the separator line under its header, so the page shows the '|' as "
+            "text: add the line " + "|---" * columns + "| right under the table's first line"))
+        return
+    if _cells(separator.text) != columns:
+        report.warning(doc.path, separator.number, "broken-table", bilingual(
+            f"dòng phân cách có {_cells(separator.text)} cột, dòng tiêu đề có {columns}: trang hiện "
+            "cả bảng như chữ; viết dòng phân cách với đúng " + f"{columns} cột: " + "|---" * columns + "|",
+            f"the separator line has {_cells(separator.text)} columns and the header {columns}: the "
+            f"page shows the whole table as text; give the separator {columns}: " + "|---" * columns + "|"))
+        return
+    if first > 0:
+        report.warning(doc.path, header.number, "broken-table", bilingual(
+            "bảng viết liền ngay dưới một đoạn văn nên trang hiện cả "
+            "bảng như chữ: để một dòng trống trước bảng",
+            "the table follows a paragraph without a blank line, so the page shows it as text: "
+            "leave a blank line before the table"))
+        return
+    for line in block[first + 2:]:
+        _table_row(doc, line, columns, report)
+
+
+def _table_row(doc: Document, line: Line, columns: int, report: Reporter) -> None:
+    cells = _cells(line.text)
+    if cells > columns:
+        report.error(doc.path, line.number, "table-row", bilingual(
+            f"dòng này có {cells} ô nhưng bảng có {columns} cột: trang bỏ mất {cells - columns} ô "
+            "cuối; thêm cột vào dòng tiêu đề và dòng phân cách, hoặc gộp các ô (một dấu '|' "
+            "trong ô viết là '\\|')",
+            f"this row has {cells} cells but the table {columns} columns: the page drops the "
+            f"last {cells - columns}; add columns to the header and separator, or merge the cells "
+            "(a '|' inside a cell is written '\\|')"))
+    elif cells < columns:
+        report.warning(doc.path, line.number, "table-row", bilingual(
+            f"dòng này có {cells} ô nhưng bảng có {columns} cột: các ô được xếp từ trái sang và "
+            "ô cuối để trống; nếu thiếu một ô ở giữa, thêm '| |' vào đúng chỗ",
+            f"this row has {cells} cells but the table {columns} columns: the cells fill from the "
+            "left and the last are left empty; if a cell in the middle is missing, add '| |' there"))
+
+
+QUOTED_RE = re.compile(r"^(\s*>\s?)+")
+
+
+def _unquoted(text: str) -> str:
+    return QUOTED_RE.sub("", text) if text.lstrip().startswith(">") else text
+
+
+def _list_after_paragraph(doc: Document, block: list[Line], report: Reporter) -> None:
+    """A list written right under a paragraph line: Python-Markdown (unlike GitHub) needs a
+    blank line before it, else the items run into the paragraph. Also a task item '[ ]'."""
+    if CALLOUT_RE.match(block[0].text) and len(block) > 1:
+        _list_after_paragraph(doc, block[1:], report)  # the callout's text, under its first line
+        return
+    first = _unquoted(block[0].text)
+    for line in block:
+        if "[" in line.text and TASK_ITEM_RE.match(_unquoted(line.text)):
+            report.warning(doc.path, line.number, "task-list", bilingual(
+                "bài học không có danh sách việc cần làm: trang hiện nguyên '[ ]' hoặc '[x]'; "
+                "bỏ dấu ngoặc vuông, hoặc dùng ký hiệu ☐ và ☑",
+                "lessons have no task lists: the page shows '[ ]' or '[x]' as written; drop the "
+                "brackets, or write ☐ and ☑"))
+    if LIST_ITEM_RE.match(first) or NOT_PARAGRAPH_RE.match(first):
+        return
+    indent = len(first) - len(first.lstrip())
+    for line in block[1:]:
+        item = LIST_ITEM_RE.match(_unquoted(line.text))
+        if item and len(item.group(1)) <= indent + 3:
+            report.warning(doc.path, line.number, "list-not-separated", bilingual(
+                "danh sách viết liền dưới đoạn văn nên các mục bị nối vào đoạn văn thành một dòng "
+                "chữ: để một dòng trống trước mục đầu tiên",
+                "the list follows a paragraph line with no blank line between, so its items run "
+                "into the paragraph as one line of text: leave a blank line before the first item"))
+            return
+
+
+# --- HTML the sanitiser strips, attributes the page drops ----------------------------------------
+
+
+def _html(doc: Document, line: Line, report: Reporter) -> None:
+    for match in TAG_RE.finditer(line.text):
+        tag = match.group(1).lower()
+        if tag in MEDIA_WRITTEN_AS_HTML:
+            continue  # check's raw-html warning says what to write instead
+        if tag not in ALLOWED_TAGS:
+            _stripped_tag(doc, line.number, tag, report)
+            continue
+        attributes = [(a.group(1).lower(), (a.group(2) or "").strip("\"'"))
+                      for a in ATTRIBUTE_RE.finditer(match.group(2))]
+        _dropped(doc, line.number, tag, attributes, f"<{tag}>", report)
+
+
+def _stripped_tag(doc: Document, number: int, tag: str, report: Reporter) -> None:
+    if tag in EMBEDDED:
+        report.error(doc.path, number, "raw-html", bilingual(
+            f"thẻ <{tag}> bị loại khỏi trang cùng với những gì nó hiển thị (khung nhúng, hình "
+            "vẽ, ô nhập...): học viên không thấy gì; dùng liên kết [chữ](địa chỉ) hoặc hình "
+            "![mô tả](images/x.png), video ![tiêu đề](video/x.mp4)",
+            f"the <{tag}> tag is removed from the page with what it shows (an embedded frame, a "
+            "drawing, a form field...): the trainee sees nothing; use a link [text](address), a "
+            "picture ![description](images/x.png) or a video ![title](video/x.mp4)"))
+    elif tag in CODE_ELEMENTS:
+        report.warning(doc.path, number, "raw-html", bilingual(
+            f"thẻ <{tag}> bị loại khỏi trang cùng nội dung của nó: bài học không chạy mã hay "
+            "kiểu trình bày riêng; viết bằng Markdown",
+            f"the <{tag}> tag is removed from the page with what it holds: lessons run no "
+            "scripts or styles of their own; write Markdown"))
+    else:
+        report.warning(doc.path, number, "raw-html", bilingual(
+            f"thẻ <{tag}> không được giữ trên trang: chữ bên trong vẫn hiện nhưng mất định "
+            "dạng của thẻ; viết bằng Markdown (tiêu đề '## ', **đậm**, *nghiêng*, bảng '|')",
+            f"the <{tag}> tag is not kept on the page: its text shows without the tag's "
+            "formatting; write Markdown ('## ' headings, **bold**, *italic*, '|' tables)"))
+
+
+def _dropped(doc: Document, number: int, tag: str, attributes: list[tuple[str, str]], where: str,
+             report: Reporter) -> None:
+    """Attributes and classes the sanitiser removes from a kept tag (``where``: '<tag>' in HTML,
+    or '{: ...}' in Markdown): one warning."""
+    code = "raw-html" if where.startswith("<") else "dropped-attribute"
+    allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
+    classes = EXTENSION_CLASSES.get(tag, frozenset())
+    dropped = [f"{name}=" for name, _value in attributes if name not in allowed]
+    dropped += [f"class {name}" for key, value in attributes if key == "class"
+                for name in value.split() if name not in classes]
+    if dropped:
+        names = ", ".join(dropped)
+        report.warning(doc.path, number, code, bilingual(
+            f"trang bỏ {names} của {where}: chỉ giữ các thuộc tính và lớp mà định dạng của bài "
+            "dùng (xem hướng dẫn soạn bài, mục HTML); xóa chúng đi",
+            f"the page drops {names} of {where}: it keeps only the attributes and classes the "
+            "lessons' formatting uses (the authoring guide, Raw HTML); delete them"))
+
+
+def _attribute_list(doc: Document, line: Line, report: Reporter) -> None:
+    """'{: .class style=...}' after a heading, or alone under a paragraph (attr_list)."""
+    found = ATTR_LIST_RE.search(line.text)
+    if not found:
+        return
+    heading = HEADING_RE.match(line.text)
+    if heading:
+        tag = f"h{len(heading.group(1))}"
+    elif line.text.strip().startswith("{"):
+        tag = "p"
+    else:
+        return
+    attributes: list[tuple[str, str]] = []
+    for token in re.findall(r"""[^\s"']+(?:=(?:"[^"]*"|'[^']*'|\S+))?""", found.group(1)):
+        if token.startswith("."):
+            attributes.append(("class", token[1:]))
+        elif "=" in token:
+            name, value = token.split("=", 1)
+            attributes.append((name.lower(), value.strip("\"'")))
+    _dropped(doc, line.number, tag, attributes, "{: ...}", report)
+
+
+# --- what the renderer left as written -------------------------------------------------------------
+
+
+# '**' or '__' (not a run of three: a line to fill in), a backtick, a '*' opening a word, '{:'
+LEFTOVER_RE = re.compile(r"(?<![*_])(?:\*\*|__)(?![*_])|`|(?<![\w*\\])\*(?=[^\s*)\]])|\{:")
+
+
+class _Text(HTMLParser):
+    """The text of rendered HTML outside code, one string per text node."""
+
+    SKIP = {"code", "pre", "kbd", "script", "style"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.depth += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.depth:
+            self.parts.append(data)
+
+
+def _left_as_written(doc: Document, lines: list[Line], report: Reporter) -> None:
+    """Render the body and look at its text: emphasis or code never closed, an attribute list
+    Markdown did not take, shown as written. Each is placed on the first source line (from
+    the last one placed) that holds it, and not told when the source escaped it ('\\*')."""
+    # (called only when some paragraph may hold a leftover: rendering is the costly part)
+    parser = _Text()
+    parser.feed(raw_markdown(doc.body))
+    told: set[int] = set()
+    start = 0
+    for part in parser.parts:
+        for match in LEFTOVER_RE.finditer(part):
+            snippet = part[match.start():].split("\n", 1)[0][:16].rstrip()
+            found = _place(lines, snippet, start)
+            if found is None:
+                continue
+            start = found
+            if lines[found].number not in told:
+                told.add(lines[found].number)
+                _unclosed(doc, lines[found].number, match.group(), report)
+
+
+SINGLE_STAR_RE = re.compile(r"(?<!\*)\*(?!\*)")
+LIST_MARKER_RE = re.compile(r"^\s*(?:>\s*)*(?:[-*+]\s+|\*\[)")
+
+
+def _suspect(block: list[Line]) -> bool:
+    """A paragraph whose '**', '__' or '*' are odd in number, or with a backtick or '{:' left
+    once its code spans are taken out."""
+    text = "\n".join(line.text for line in block)
+    if "*" not in text and "_" not in text and "`" not in text and "{:" not in text:
+        return False
+    text = "\n".join(LIST_MARKER_RE.sub("", line.text.replace("\\*", "").replace("\\`", ""))
+                     for line in block)
+    return ("`" in text or "{:" in text or text.count("**") % 2 == 1 or text.count("__") % 2 == 1
+            or len(SINGLE_STAR_RE.findall(text.replace("**", ""))) % 2 == 1)
+
+
+def _place(lines: list[Line], snippet: str, start: int) -> int | None:
+    for index in [*range(start, len(lines)), *range(0, start)]:
+        at = lines[index].raw.find(snippet)
+        if at >= 0:
+            return None if at and lines[index].raw[at - 1] == "\\" else index
+    return None
+
+
+def _unclosed(doc: Document, number: int, token: str, report: Reporter) -> None:
+    if token == "{:":  # noqa: S105 (a Markdown token, not a password)
+        vi = ("danh sách thuộc tính '{: ...}' phải đứng ở cuối dòng tiêu đề hoặc trên một dòng "
+              "riêng ngay dưới đoạn văn")
+        en = ("an attribute list '{: ...}' goes at the end of a heading line "
+              "or on its own line under the paragraph")
+    elif token == "`":  # noqa: S105
+        vi, en = ("dấu ` mở đoạn mã nhưng không có dấu ` đóng trên cùng đoạn",
+                  "a ` opens inline code that no ` closes in the same paragraph")
+    else:
+        vi = f"dấu '{token}' mở chữ đậm hoặc nghiêng nhưng không có dấu '{token}' đóng trên cùng đoạn"
+        en = f"'{token}' opens bold or italic text that no '{token}' closes in the same paragraph"
+    report.warning(doc.path, number, "unclosed-markup", bilingual(
+        f"{vi}, nên trang hiện nguyên các ký tự đó: đóng lại, "
+        f"hoặc viết '\\{token[0]}' nếu muốn hiện chính ký tự",
+        f"{en}, so the page shows the characters as written: close it, or write '\\{token[0]}' "
+        "to show the character itself"))
