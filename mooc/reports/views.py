@@ -99,7 +99,10 @@ def _narrow_first(message: str, endpoint: str) -> WerkzeugResponse:
 @functools.cache
 def _choice_statements() -> tuple[sa.Select[Course], sa.Select[Position]]:
     """The live courses and the positions, in the order the form lists them (built once)."""
-    return (sa.select(Course).where(Course.archived.is_(False)).order_by(Course.title),
+    # The form shows an id and a title: the rest of a course (its intro, its completion rule's
+    # JSON) is not loaded for it.
+    return (sa.select(Course).options(sa.orm.load_only(Course.id, Course.title))
+            .where(Course.archived.is_(False)).order_by(Course.title),
             sa.select(Position).order_by(Position.rank))
 
 
