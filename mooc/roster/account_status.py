@@ -98,7 +98,7 @@ def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
     """The status as a SQL value, for a query that outer-joins ``User`` on
     ``User.staff_id == Staff.id`` (see ``join()``)."""
     locked = (sa.select(LoginThrottle.email)
-              .where(LoginThrottle.email == sa.func.lower(User.email),
+              .where(LoginThrottle.email == User.email,  # both folded (passwords.lock_key)
                      LoginThrottle.locked_until > (now or clock.now()))
               .exists())
     return sa.case(
@@ -119,7 +119,7 @@ def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Col
     ministry's roster. ``now`` may be a bound parameter (a statement built once, given the time
     when run)."""
     return sa.and_(User.id.is_not(None), User.active.is_(True), way_in(),
-                   sa.or_(sa.func.lower(User.email).not_in(_locked_keys(now)), provider_way()),
+                   sa.or_(User.email.not_in(_locked_keys(now)), provider_way()),
                    User.id.not_in(_code_locked_accounts(now)))
 
 
