@@ -45,6 +45,22 @@ def clean(s: str | None) -> str:
     return " ".join(nfc(s).split())
 
 
+def name_key(s: str | None) -> str:
+    """An e-mail address, a directory user name or a name typed to sign in, as it is stored and
+    compared in any case: ``clean()`` (NFC, one space, stripped), lower-cased by Python.
+
+    The one fold for such names, on both sides of every comparison: what is written (accounts,
+    the roster, lock keys, audit targets, directory names) and what is looked up. Never SQL's
+    ``lower()`` instead: SQLite's lowers ASCII only ('ĐÀO' stays 'ĐÀo'), and PostgreSQL's follows
+    the database's LC_CTYPE (a "C" database lowers ASCII only too). SQL compares the stored,
+    already folded values by plain equality (docs/architecture.md, "Names in any case")."""
+    if not s:
+        return ""
+    if s.isascii():
+        return " ".join(s.split()).lower()
+    return nfc(clean(s).lower())
+
+
 # --- folding ------------------------------------------------------------------------
 
 # Combining marks used with Latin script; fold() drops them after NFD.

@@ -18,6 +18,7 @@ from mooc import clock
 from mooc.auth.models import AuditEvent, DirectoryName, User
 from mooc.database import wants_write, write_transaction
 from mooc.extensions import db
+from mooc.text import clean, name_key
 
 FORBIDDEN_KEYS = frozenset({"password", "token", "secret", "password_hash"})
 
@@ -59,8 +60,9 @@ def record(action: str, *, actor: User | None = None, target: str = "", **detail
 @dataclass(frozen=True)
 class Tie:
     """A directory user name tied to an account (``user_id``) or to whom the directory named
-    (``person``), as typed; folded by the database itself (``statement``), as the audit log
-    folds the targets it compares with it."""
+    (``person``), as typed; stored folded by Python (``statement``, text.name_key), as the sign-in
+    folds what it records: SQL's lower() would leave 'ĐÀO' upper-case on SQLite (and on a
+    PostgreSQL database whose LC_CTYPE is C)."""
 
     name: str
     user_id: int | None = None
@@ -72,22 +74,16 @@ class Tie:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         owner = table.c.user_id if self.user_id is not None else table.c.person
         return insert(table).values(
-            name=folded(sa.literal(self.name[:NAME_LENGTH])), user_id=self.user_id,
-            person=None if self.person is None else person_key(self.person[:NAME_LENGTH]),
+            name=name_key(self.name)[:NAME_LENGTH], user_id=self.user_id,
+            person=None if self.person is None else person_key(self.person)[:NAME_LENGTH],
             first_at=clock.now(),
         ).on_conflict_do_nothing(index_elements=[owner, table.c.name], index_where=owner.is_not(None))
 
 
-def folded(value: Any) -> Any:
-    """A user name or address as it is compared: lower-case, trimmed (in SQL)."""
-    return sa.func.lower(sa.func.trim(value))
-
-
-def person_key(person: str) -> Any:
-    """Whom a refusal names, as it is compared: a staff code as written (trimmed), an address
-    lower-case (in SQL)."""
-    value = sa.literal(person)
-    return folded(value) if "@" in person else sa.func.trim(value)
+def person_key(person: str) -> str:
+    """Whom a refusal names, as it is compared: a staff code as written (``clean``), an address
+    folded (``name_key``)."""
+    return name_key(person) if "@" in person else clean(person)
 
 
 def tie_of(action: str, actor_id: int | None, target: str, details: dict[str, Any]) -> Tie | None:

@@ -55,6 +55,7 @@ ACTIONS = {
     "second_factor.enrol_failed": _l("Two-factor setup: wrong code"),
     "second_factor.recovery_codes_renewed": _l("New recovery codes made"),
     "second_factor.reset": _l("Second factor reset by an administrator"),
+    "second_factor.unlocked": _l("Code step unlocked after wrong codes"),
     "second_factor.secrets_rotated": _l("Two-factor secrets re-encrypted"),
     "training.assigned": _l("Assignment rules applied"),
     "training.certificate_revoked": _l("Certificate revoked"),

@@ -25,6 +25,7 @@ from mooc.auth.models import Role, User
 from mooc.config import ConfigError, settings
 from mooc.extensions import db
 from mooc.i18n import gettext as _
+from mooc.text import clean
 
 EXTENSION = "mooc_directory"
 LOCAL_ROLES = "mooc_local_password_roles"  # with an OpenID provider and no directory
@@ -220,7 +221,7 @@ def sign_in(login: str, password: str, policy: passwords.ThrottlePolicy, method:
     guessed_local = local is None and _may_keep_local(passwords.account(typed))
     attempt = _Attempt(typed, address, now, policy)
     try:
-        user = attempt.ask(found, login, password)
+        user = attempt.ask(found, clean(login), password)  # NFC: as the directory stores names
     except DirectoryRefused as refused:
         if local is not None and refused.reason.startswith("directory_"):
             # The password is this account's local one, which its role may not use any more.

@@ -8,11 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import Model
+from mooc.text import name_key
 
 
 class Permission(enum.StrEnum):
@@ -95,6 +96,12 @@ class User(UserMixin, CreatedAt, Model):
     def can(self, permission: Permission) -> bool:
         """Whether the account holds ``permission`` (over its scope, for a scoped role)."""
         return self.active and permission in self.role.permissions
+
+    @validates("email")
+    def _folded_email(self, _key: str, email: str) -> str:
+        """Stored folded (text.name_key), whoever writes it: the sign-in, the lock's key and the
+        roster compare it by plain equality, never by SQL's lower()."""
+        return name_key(email)
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

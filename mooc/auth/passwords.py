@@ -21,7 +21,7 @@ from mooc import clock
 from mooc.auth import tokens
 from mooc.auth.models import AddressThrottle, LoginThrottle, Role, User
 from mooc.extensions import db
-from mooc.text import clean
+from mooc.text import name_key
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -52,7 +52,9 @@ class ThrottlePolicy:
 
 
 def normalise_email(email: str | None) -> str:
-    return clean(email).lower()
+    """An address or user name as it is stored and compared (text.name_key: NFC, lower-case by
+    Python, never by SQL)."""
+    return name_key(email)
 
 
 def hash_password(password: str, method: str = "scrypt") -> str:
@@ -126,8 +128,8 @@ def check_local_password(email: str, password: str, method: str = "scrypt") -> U
 
 
 def lock_key(user: User) -> str:
-    """The key of the account's lock and failure count: its e-mail address, lower-case, as the
-    roster reads it (``lower(users.email)``)."""
+    """The key of the account's lock and failure count: its e-mail address, folded (as stored:
+    User.email is folded on every write), which the roster compares with ``users.email``."""
     return normalise_email(user.email)
 
 

@@ -177,7 +177,7 @@ def turn_off(user: User) -> None:
     or an administrator reset it)."""
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(sa.delete(SecondFactor).where(SecondFactor.user_id == user.id))
-    passwords.forget_failures(_throttle_key(user))
+    passwords.forget_failures(code_lock_key(user))
     db.session.expire_all()
 
 
@@ -205,11 +205,29 @@ def verify(user: User, code: str, *, address: str = "") -> str:
     return kind
 
 
-def _throttle_key(user: User) -> str:
-    """A row of the sign-in throttle of its own, under a key no name typed on the sign-in form can
-    be: what is typed is counted lower-case (passwords.normalise_email), so this key has capitals.
-    (Typed as "second-factor:<id>", a name nobody has would otherwise lock that account's code step.)"""
-    return f"SECOND-FACTOR:{user.id}"
+CODE_LOCK_PREFIX = "SECOND-FACTOR:"
+
+
+def code_lock_key(user: User) -> str:
+    """The key of the code step's lock in the sign-in throttle: a row of its own, under a key no
+    name typed on the sign-in form can be: what is typed is counted lower-case
+    (passwords.normalise_email), so this key has capitals. (Typed as "second-factor:<id>", a name
+    nobody has would otherwise lock that account's code step.) The roster reads it in SQL too
+    (roster/account_status.py, ``CODE_LOCK_PREFIX`` and the account's id)."""
+    return f"{CODE_LOCK_PREFIX}{user.id}"
+
+
+def code_lock_ends(user: User, now: datetime | None = None) -> datetime | None:
+    """When the lock of ``user``'s code step ends, if it holds and the code step is asked (an
+    active authenticator): until then no code lets them finish signing in."""
+    if user.id is None or not active(user):
+        return None
+    return passwords.lock_ends(code_lock_key(user), now or clock.now())
+
+
+def unlock_code_step(user: User) -> None:
+    """Forget the code step's failures, so its lock ends now (an administrator's unlock)."""
+    passwords.forget_failures(code_lock_key(user))
 
 
 def _policy() -> passwords.ThrottlePolicy:
@@ -220,7 +238,7 @@ def _policy() -> passwords.ThrottlePolicy:
 
 def _throttled(user: User, address: str, check: Callable[[], bool]) -> None:
     now = clock.now()
-    key = _throttle_key(user)
+    key = code_lock_key(user)
     if (minutes := passwords.locked_minutes(key, address, now)) is not None:
         raise CodeLocked(minutes)
     if not check():

@@ -23,8 +23,9 @@ bp = Blueprint("second_factor", __name__, template_folder="templates")
 
 def _code_error(error: two_factor.CodeError) -> str:
     if isinstance(error, two_factor.CodeLocked):
-        return _("Too many wrong codes. Try again in %(minutes)d minutes, or ask an administrator "
-                 "to reset your second factor.", minutes=error.minutes)
+        return _("Too many wrong codes. Try again in %(minutes)d minutes, or ask an administrator to "
+                 "unlock your account (or to reset your second factor if you lost your phone).",
+                 minutes=error.minutes)
     return _("That code is not right, or it was used already. Wait for the next code and try again.")
 
 

@@ -48,7 +48,9 @@ def named(*, by: str, staff_code: str | None = None, email: str | None = None) -
 
 
 def _where(by: str, value: str) -> sa.ColumnElement[bool]:
-    return Staff.staff_code == value if by == "staff_code" else sa.func.lower(Staff.email) == value
+    """The roster entry ``named()`` names: staff codes as written, addresses folded on both
+    sides (Staff.email is stored folded, text.name_key), so no SQL lower() is asked."""
+    return Staff.staff_code == value if by == "staff_code" else Staff.email == value
 
 
 def account_named(*, by: str, staff_code: str | None = None, email: str | None = None) -> str | None:

@@ -13,6 +13,7 @@ from mooc.database import reads_first, short_write
 from mooc.directory import oidc
 from mooc.directory.matching import NoMatch
 from mooc.extensions import db
+from mooc.text import clean, name_key
 
 bp = Blueprint("directory", __name__, template_folder="templates")
 
@@ -81,7 +82,10 @@ def oidc_callback():
     try:
         user = oidc.person_for(config, claims)
     except NoMatch as no_match:
-        target = str(claims.get(config.email_claim) or claims.get(config.staff_code_claim) or "")
+        # The address it sent folded (as the sign-in form's names are), a staff code as written:
+        # the audit log finds the event by either, in any case (text.name_key).
+        email = claims.get(config.email_claim)
+        target = name_key(str(email)) if email else clean(str(claims.get(config.staff_code_claim) or ""))
         # Whom the provider named: the address it sent is theirs even when the roster has another.
         named: dict[str, Any] = {"person": person} if (person := oidc.named_person(config, claims)) else {}
         audit.record("login.failed", target=target, reason=no_match.reason, method="oidc", **named)

@@ -23,6 +23,7 @@ from mooc.extensions import db
 from mooc.privacy import names
 from mooc.roster.models import OrgUnit
 from mooc.roster.scope import visible_units
+from mooc.text import name_key
 
 PER_PAGE = 50
 
@@ -73,9 +74,8 @@ def _about_person(text: str) -> sa.ColumnElement[bool]:
     """The events about the person ``text`` names (a staff code or any of their addresses):
     naming them (``names``) or done by their accounts; and those whose target is ``text``
     itself (a directory user name, an address nobody has)."""
-    value = text.strip()
-    return sa.or_(names.about(names.People.named(value)),
-                  sa.func.lower(sa.func.trim(AuditEvent.target)) == value.lower())
+    return sa.or_(names.about(names.People.named(text)),
+                  sa.func.lower(sa.func.trim(AuditEvent.target)) == name_key(text))
 
 
 def _local_start(day: date) -> datetime:

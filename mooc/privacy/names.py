@@ -39,6 +39,7 @@ from mooc.auth.models import AuditEvent, DirectoryName, User
 from mooc.database import alias
 from mooc.extensions import db
 from mooc.roster.models import Staff
+from mooc.text import clean, name_key
 
 EMAIL_CHANGED = "account.email_changed"  # details.previous: the address before
 
@@ -66,14 +67,13 @@ class People:
         """Whoever ``text`` names: the roster entry with that staff code or address and the
         accounts with that address, each with the other's (the person filter). Read first (two
         small queries), so the log's query works on known ids."""
-        value = text.strip()
-        folded = value.lower()
+        value = clean(text)
+        folded = name_key(text)  # addresses are stored folded (text.name_key): plain equality
         staff_ids = set(db.session.scalars(sa.union(
-            sa.select(Staff.id).where(sa.or_(Staff.staff_code == value,
-                                             sa.func.lower(Staff.email) == folded)),
-            sa.select(User.staff_id).where(sa.func.lower(User.email) == folded, User.staff_id.is_not(None)))))
+            sa.select(Staff.id).where(sa.or_(Staff.staff_code == value, Staff.email == folded)),
+            sa.select(User.staff_id).where(User.email == folded, User.staff_id.is_not(None)))))
         user_ids = set(db.session.scalars(sa.select(User.id).where(
-            sa.or_(sa.func.lower(User.email) == folded, User.staff_id.in_(sorted(staff_ids))))))
+            sa.or_(User.email == folded, User.staff_id.in_(sorted(staff_ids))))))
         return cls(sorted(staff_ids), sorted(user_ids))
 
 

@@ -41,6 +41,7 @@ from mooc.privacy.models import CorrectionRequest
 from mooc.reminders.models import ReminderLog
 from mooc.reports.models import ReportDelivery, ReportSubscription
 from mooc.roster.models import RosterImport
+from mooc.text import name_key
 from mooc.training.models import AssignmentRule, Certificate, Enrolment, ProgramCertificate
 from mooc.xapi.models import XapiOutbox
 
@@ -145,7 +146,7 @@ class Identity:
         return re.compile("|".join(rf"(?<!\w){re.escape(name)}(?!\w)" for name in kept)) if kept else None
 
     def _rewrite_text(self, value: str) -> str:
-        if value.strip().lower() in self.logins:
+        if name_key(value) in self.logins:
             return self.pseudonym
         kept = self._kept_pattern
         spans = [match.span() for match in kept.finditer(value)] if kept is not None else []

@@ -63,14 +63,23 @@ def send_reset_link(actor: User, staff: Staff) -> User:
 
 
 def unlock(actor: User, staff: Staff) -> User:
-    """Forget the account's failed sign-ins, so the lock of its passwords ends now (the one lock an
-    account has, whatever names were typed for it: passwords.lock_key)."""
+    """End whatever sign-in lock of the account holds, now: the lock of its passwords (the one an
+    account has, whatever names were typed for it: passwords.lock_key; audit ``account.unlocked``)
+    and the lock of its code step after too many wrong codes of the authenticator app
+    (second_factor.code_lock_key; audit ``second_factor.unlocked``). AccountError when neither holds."""
     user = _account(actor, staff)
+    now = clock.now()
     key = passwords.lock_key(user)
-    if passwords.lock_ends(key, clock.now()) is None:
+    password_locked = passwords.lock_ends(key, now) is not None
+    code_locked = second_factor.code_lock_ends(user, now) is not None
+    if not password_locked and not code_locked:
         raise AccountError("not_locked")
-    passwords.forget_failures(key)
-    audit.record("account.unlocked", actor=actor, target=user.email, staff_code=staff.staff_code)
+    if password_locked:
+        passwords.forget_failures(key)
+        audit.record("account.unlocked", actor=actor, target=user.email, staff_code=staff.staff_code)
+    if code_locked:
+        second_factor.unlock_code_step(user)
+        audit.record("second_factor.unlocked", actor=actor, target=user.email, staff_code=staff.staff_code)
     db.session.flush()
     return user
 

@@ -1,6 +1,6 @@
 """Whether each person on the roster can sign in: no account, invited (no way in yet: no
-password chosen), active, password paused or locked (too many wrong passwords, for now), or
-disabled.
+password chosen), active, password paused or locked (too many wrong passwords, for now), code
+step locked (too many wrong codes of the authenticator app, for now), or disabled.
 
 An active account has a way in (``way_in()``; ``ways_of()`` in Python) when it has a password kept
 on the platform that its role may use (backends.may_use_local_password), or when a ministry
@@ -16,6 +16,12 @@ directory's alike. The OpenID provider's button checks no password here and stay
 locked account that the provider finds is "Can sign in (password paused)", and counts as able
 to sign in; one it does not find is "Locked" and cannot (``open_ways()``).
 
+Too many wrong codes lock the code step of an account whose authenticator is on
+(second_factor.code_lock_key): every way in then stops at the code page, the provider's button
+too (unless the provider itself proved a second factor, which the roster cannot know), so the
+account is "Locked (wrong codes)" and cannot sign in until the lock ends or an administrator
+lifts it (``code_lock_ends()``).
+
 One definition for every list that shows it (roster, overdue list, digests, reports, exports,
 reminders): ``expression()`` for SQL over many people, ``of()``/``of_many()`` for Python; the
 rule follows the app's settings (backends.ways_in).
@@ -30,8 +36,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from mooc import clock
-from mooc.auth import backends, passwords
-from mooc.auth.models import LoginThrottle, Role, User
+from mooc.auth import backends, passwords, second_factor
+from mooc.auth.models import LoginThrottle, Role, SecondFactor, User
 from mooc.database import chunks
 from mooc.extensions import db
 from mooc.i18n import lazy_gettext as _l
@@ -44,6 +50,7 @@ class AccountStatus(enum.StrEnum):
     ACTIVE = "active"
     PASSWORD_PAUSED = "password_paused"  # noqa: S105 (a status) locked, but the provider's button is open
     LOCKED = "locked"
+    CODE_LOCKED = "code_locked"  # the code step: too many wrong codes of the authenticator app
     DISABLED = "disabled"
 
     @property
@@ -62,6 +69,7 @@ LABELS = {
     AccountStatus.ACTIVE: _l("Can sign in"),
     AccountStatus.PASSWORD_PAUSED: _l("Can sign in (password paused)"),
     AccountStatus.LOCKED: _l("Locked"),
+    AccountStatus.CODE_LOCKED: _l("Locked (wrong codes)"),
     AccountStatus.DISABLED: _l("Disabled"),
 }
 
@@ -75,17 +83,29 @@ def _locked_keys(now: datetime | sa.BindParameter[datetime] | None) -> sa.Select
                    LoginThrottle.locked_until > (clock.now() if now is None else now)))
 
 
+def _code_locked_accounts(now: datetime | sa.BindParameter[datetime] | None) -> sa.Select:
+    """The ids of the accounts whose code step is locked at ``now`` (the SQL form of
+    ``second_factor.code_lock_ends()``): an active authenticator, and the lock under its
+    ``code_lock_key`` holds. Few rows: read once, not per person."""
+    key = sa.literal(second_factor.CODE_LOCK_PREFIX, sa.String) + sa.cast(SecondFactor.user_id, sa.String)
+    return (sa.select(SecondFactor.user_id)
+            .join(LoginThrottle, LoginThrottle.email == key)
+            .where(SecondFactor.confirmed_at.is_not(None),
+                   LoginThrottle.locked_until > (clock.now() if now is None else now)))
+
+
 def expression(now: datetime | None = None) -> sa.ColumnElement[str]:
     """The status as a SQL value, for a query that outer-joins ``User`` on
     ``User.staff_id == Staff.id`` (see ``join()``)."""
     locked = (sa.select(LoginThrottle.email)
-              .where(LoginThrottle.email == sa.func.lower(User.email),
+              .where(LoginThrottle.email == User.email,  # both folded (passwords.lock_key)
                      LoginThrottle.locked_until > (now or clock.now()))
               .exists())
     return sa.case(
         (User.id.is_(None), AccountStatus.NONE.value),
         (User.active.is_(False), AccountStatus.DISABLED.value),
         (sa.not_(way_in()), AccountStatus.INVITED.value),
+        (User.id.in_(_code_locked_accounts(now)), AccountStatus.CODE_LOCKED.value),
         (sa.and_(locked, provider_way()), AccountStatus.PASSWORD_PAUSED.value),
         (locked, AccountStatus.LOCKED.value),
         else_=AccountStatus.ACTIVE.value,
@@ -99,7 +119,8 @@ def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Col
     ministry's roster. ``now`` may be a bound parameter (a statement built once, given the time
     when run)."""
     return sa.and_(User.id.is_not(None), User.active.is_(True), way_in(),
-                   sa.or_(sa.func.lower(User.email).not_in(_locked_keys(now)), provider_way()))
+                   sa.or_(User.email.not_in(_locked_keys(now)), provider_way()),
+                   User.id.not_in(_code_locked_accounts(now)))
 
 
 class Way(enum.StrEnum):
@@ -164,8 +185,9 @@ def password_lock_ends(user: User, now: datetime | None = None) -> datetime | No
 def open_ways(user: User, staff: Staff, now: datetime | None = None,
               ways: backends.WaysIn | None = None) -> frozenset[Way]:
     """The ways that let ``user`` in at ``now``: ``ways_of()`` without the password ways while
-    the account's lock holds. Empty for a disabled account. The Python form of ``signs_in()``."""
-    if not user.active:
+    the account's lock holds; none while its code step is locked. Empty for a disabled account.
+    The Python form of ``signs_in()``."""
+    if not user.active or second_factor.code_lock_ends(user, now) is not None:
         return frozenset()
     found = ways_of(user, staff, ways)
     return found - PASSWORD_WAYS if password_lock_ends(user, now) is not None else found

@@ -179,7 +179,8 @@ def _bulk_check(staff: Staff, status: AccountStatus, live: set[int], accounts: d
                 by_email: dict) -> tuple[User | None, str | None]:
     if staff.status == StaffStatus.LEFT:
         return None, "staff_left"
-    if status in (AccountStatus.ACTIVE, AccountStatus.PASSWORD_PAUSED, AccountStatus.LOCKED):
+    if status in (AccountStatus.ACTIVE, AccountStatus.PASSWORD_PAUSED, AccountStatus.LOCKED,
+                  AccountStatus.CODE_LOCKED):
         return None, "has_account"
     if status == AccountStatus.DISABLED:
         return None, "account_disabled"

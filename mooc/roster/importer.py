@@ -50,7 +50,7 @@ from mooc.roster.reader import (
     open_sheet,
     read_rows,
 )
-from mooc.text import clean, fold, split_full_name, vi_sort_key
+from mooc.text import clean, fold, name_key, split_full_name, vi_sort_key
 
 __all__ = [
     "AdminConfirmationNeeded", "ChangeKind", "ConfirmationNeeded", "FileRefused", "ImportPlan",
@@ -435,7 +435,7 @@ class _StaffRows:
 
     def _email(self, raw: Cell, code: str, before: _Current | None) -> tuple[str | None, str | None]:
         """(the address in the file, the address the person will have: an empty cell keeps theirs)."""
-        given: str | None = cell_text(raw).lower() or None
+        given: str | None = name_key(cell_text(raw)) or None
         if given is not None:
             if len(given) > 254 or not EMAIL_RE.match(given):
                 self.problem("email", "invalid_email", value=given)
@@ -956,8 +956,8 @@ def _sync_accounts(plan: ImportPlan) -> None:
 
 def admins_unconfirmed(plan: ImportPlan, confirmed_admins: Iterable[str]) -> list[str]:
     """The e-mails of administrators the import disables that the confirmation did not name."""
-    named = {clean(email).lower() for email in confirmed_admins}
-    return [admin["email"] for admin in plan.admins_leaving if admin["email"].lower() not in named]
+    named = {name_key(email) for email in confirmed_admins}
+    return [admin["email"] for admin in plan.admins_leaving if name_key(admin["email"]) not in named]
 
 
 def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:

@@ -9,12 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from mooc import clock
 from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import Model
 from mooc.roster import keys
+from mooc.text import name_key
 
 
 class StaffStatus(enum.StrEnum):
@@ -99,6 +100,12 @@ class Staff(CreatedAt, Model):
 
     unit: Mapped[OrgUnit] = relationship()
     position: Mapped[Position | None] = relationship()
+
+    @validates("email")
+    def _folded_email(self, _key: str, email: str | None) -> str | None:
+        """Stored folded (text.name_key), as the accounts' addresses are: every comparison is a
+        plain equality with a value folded the same way."""
+        return None if email is None else name_key(email)
 
     def __repr__(self) -> str:
         return f"<Staff {self.staff_code}>"

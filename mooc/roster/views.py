@@ -204,6 +204,7 @@ def person(staff_id: int):
                            apply_form=ApplyForm(), action_form=ConfirmForm(), email_form=email_form,
                            account_status=account_status.of(staff),
                            lock_ends=account_status.password_lock_ends(account) if account else None,
+                           code_lock_ends=second_factor.code_lock_ends(account) if account else None,
                            ways=account_status.ways_of(account, staff) if account else frozenset(),
                            offers_invitation=accounts.offers_invitation(staff, account),
                            has_second_factor=account is not None

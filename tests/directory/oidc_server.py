@@ -28,7 +28,8 @@ CLIENT_ID = "mooc"
 CLIENT_SECRET = "bi-mat-cua-ung-dung-kiem-thu"
 
 # The directory provider.js holds: login -> password.
-PASSWORDS = {"mai.tran": "mat-khau-mai", "nam.le": "mat-khau-nam", "khach.pham": "mat-khau-khach"}
+PASSWORDS = {"mai.tran": "mat-khau-mai", "nam.le": "mat-khau-nam", "khach.pham": "mat-khau-khach",
+             "dao.an": "mat-khau-an"}
 
 
 def require_node() -> str:

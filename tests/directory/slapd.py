@@ -57,7 +57,11 @@ NAM = DirectoryPerson("nam.le", "Lê Văn Nam", "Lê", "Nam", "nam.le@thanhtra.g
                       "nam-le-mat-khau-1")  # in the directory, not on the roster
 DUNG = DirectoryPerson("dung.nguyen", "Nguyễn Tiến Dũng", "Nguyễn", "Dũng", "dung.nguyen@thanhtra.gov.vn",
                        "00999", "dung-nguyen-mat-khau")
-PEOPLE = (MAI, HA, NAM, DUNG)
+# A user name with Vietnamese letters (a directory may hold them: uid is a UTF-8 string, matched in
+# any case by slapd); an address is ASCII (mail is an IA5 string).
+DAO = DirectoryPerson("đào.an", "Đào Văn An", "Đào", "An", "dao.an@thanhtra.gov.vn", "00321",
+                      "mat-khau-cua-an-2026")
+PEOPLE = (MAI, HA, NAM, DUNG, DAO)
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ def directory_ldif() -> str:
     ]
     for person in PEOPLE:
         entries.append([
-            f"dn: {person.dn}", "objectClass: inetOrgPerson", f"uid: {person.uid}",
+            _line("dn", person.dn), "objectClass: inetOrgPerson", _line("uid", person.uid),
             _line("cn", person.cn), _line("sn", person.sn), _line("givenName", person.given_name),
             f"mail: {person.mail}", f"employeeNumber: {person.staff_code}",
             f"userPassword: {_ssha(person.password)}",

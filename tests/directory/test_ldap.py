@@ -10,7 +10,7 @@ from mooc import create_app, doctor
 from mooc.auth.backends import DirectoryRefused, DirectoryUnavailable
 from mooc.config import ConfigError, build_settings
 from mooc.directory.ldap import LdapDirectory, refused_bind_reason
-from tests.directory.slapd import DUNG, MAI, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, make_certificate
+from tests.directory.slapd import DUNG, MAI, PEOPLE, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, make_certificate
 
 
 def directory(slapd, tls="starttls", **more) -> LdapDirectory:
@@ -101,7 +101,7 @@ def test_the_bind_password_may_come_from_a_file(slapd, tmp_path):
 
 
 def test_probe_counts_the_people_the_service_account_sees(slapd):
-    assert directory(slapd).probe() == 4
+    assert directory(slapd).probe() == len(PEOPLE)
 
 
 BASE = {"LDAP_URL": "ldaps://dc1.thanhtra.gov.vn", "LDAP_BIND_DN": SERVICE_DN,
@@ -168,7 +168,7 @@ def test_active_directory_tells_why_a_bind_was_refused():
 def test_doctor_checks_the_directory(make_app, slapd):
     assert doctor.check_directory(make_app()) == []
     [found] = doctor.check_directory(make_app(**slapd.settings("ldaps")))
-    assert found.status == doctor.OK and "finds 4 people" in found.message
+    assert found.status == doctor.OK and f"finds {len(PEOPLE)} people" in found.message
     [found] = doctor.check_directory(make_app(**slapd.settings(LDAP_BIND_PASSWORD="wrong")))
     assert found.status == doctor.ERROR and "refused the service account" in found.message
     missing = "ou=khong-co,dc=thanhtra,dc=gov,dc=vn"

@@ -7,6 +7,9 @@ roster says what a sign-in attempt then does.
 - The lock pauses passwords only. The OpenID provider's button checks no password here: it still
   lets the person in, so the roster says "Can sign in (password paused)" and counts them as able;
   with no such way, "Locked", and they cannot.
+- Too many wrong codes of the authenticator app lock the code step: every way in then stops at
+  the code page (the provider's button too, unless the provider itself proved a second factor),
+  so the roster says "Locked (wrong codes)" and counts them as unable to sign in.
 - An administrator's "Unlock" ends whatever lock holds, and the person gets in at once.
 
 Every claim is checked against a real sign-in: the form through the test client, the suite's
@@ -15,6 +18,7 @@ count, the CSV and XLSX exports and the reminders page are read as an administra
 
 from __future__ import annotations
 
+import html
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -23,13 +27,15 @@ import pytest
 import sqlalchemy as sa
 
 from mooc import clock
-from mooc.auth.models import LoginThrottle, Role, User
+from mooc.auth import second_factor
+from mooc.auth.models import AuditEvent, LoginThrottle, Role, SecondFactor, User
 from mooc.extensions import db
 from mooc.formatting import format_datetime
 from mooc.roster import account_status
 from mooc.roster.account_status import AccountStatus, Way
 from mooc.roster.models import Staff
-from tests.conftest import TEST_PASSWORD, csrf_token, login
+from tests.conftest import TEST_PASSWORD, answer_code, csrf_token, login
+from tests.conftest import enrol as set_up_authenticator
 from tests.directory.oidc_server import running_provider, sign_in_at_provider
 from tests.directory.slapd import MAI
 from tests.directory.test_local_passwords import (
@@ -56,7 +62,9 @@ WRONG_LOCAL = "Sai e-mail hoặc mật khẩu."
 WRONG_DIRECTORY = "Sai tên đăng nhập, e-mail hoặc mật khẩu."
 BUTTON_STILL_WORKS = f"Nút “Đăng nhập bằng {LABEL}” vẫn dùng được."
 LABELS = {AccountStatus.ACTIVE: "Đăng nhập được", AccountStatus.LOCKED: "Đang bị khóa",
-          AccountStatus.PASSWORD_PAUSED: "Đăng nhập được (mật khẩu tạm khóa)"}
+          AccountStatus.PASSWORD_PAUSED: "Đăng nhập được (mật khẩu tạm khóa)",
+          AccountStatus.CODE_LOCKED: "Đang bị khóa (sai mã xác thực)"}
+CODES_LOCKED = "Nhập sai mã quá nhiều lần."
 MAX_FAILURES = 3
 
 
@@ -89,9 +97,12 @@ def form(app, typed: str, password: str) -> str:
     return response.get_data(as_text=True)
 
 
-def provider_lets_her_in(app) -> bool:
+def provider_lets_her_in(app, *, otp: bool = False) -> bool:
+    """Whether the provider's button signs her in (``otp``: she proves a second factor there)."""
     client = app.test_client()
-    answer = come_back(client, sign_in_at_provider(start(client), "mai.tran"))
+    answer = come_back(client, sign_in_at_provider(start(client), "mai.tran", otp=otp))
+    if answer.status_code == 302 and answer.headers["Location"].startswith("/login/code"):
+        answer = answer_code(client, MAI.mail)  # the right code of her app: refused while locked
     return answer.status_code == 302 and client.get("/").status_code == 200
 
 
@@ -132,6 +143,18 @@ def assert_the_pages_say(said: dict[str, object], status: AccountStatus) -> None
     assert said["cannot sign in"] == (0 if status.can_sign_in else 1)
     assert str(said["csv"]).endswith(f';"{label}"') and str(said["xlsx"]).endswith(f" | {label}")
     assert said["reminders"] is not status.can_sign_in
+
+
+def wrong_codes(app, times: int) -> str:
+    """Her right password, then wrong codes of her authenticator app: the last code page."""
+    client = app.test_client()
+    response = client.post("/login", data={"csrf_token": csrf_token(client), "email": MAI.mail.lower(),
+                                           "password": TEST_PASSWORD})
+    assert response.headers["Location"].startswith("/login/code")
+    for _ in range(times):
+        page = client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"),
+                                                "code": "000000"})
+    return html.unescape(page.get_data(as_text=True))
 
 
 def unlock(app, staff: Staff) -> str:
@@ -264,3 +287,73 @@ def test_the_sql_and_the_python_rule_agree_on_locked_accounts(slapd, make_app, a
                     assert status is AccountStatus.PASSWORD_PAUSED and now_open == {Way.PROVIDER}
                 if locked and not now_open and account_status.ways_of(user, staff):
                     assert status is AccountStatus.LOCKED
+
+
+def test_wrong_codes_lock_the_code_step_and_the_roster_says_she_cannot_sign_in(make_app, provider, mai):
+    """Mai turned two-factor sign-in on. Wrong codes lock her code step: her right password and her
+    right code no longer sign her in, nor does the provider's button (it stops at the same code
+    page) unless the provider asked her for a second factor itself. Every list says "Locked (wrong
+    codes)" and counts her among those who cannot sign in; the administrator's Unlock lifts it,
+    audited, and she gets in."""
+    o, staff = mai
+    app = make_app(COURSES_DIR=str(o.root), TWO_FACTOR_MAX_FAILURES=MAX_FAILURES,
+                   **oidc_settings(provider.issuer))
+    with app.app_context():
+        user = db.session.query(User).filter_by(staff_id=staff.id).one()
+    set_up_authenticator(app, user)
+    assert_the_pages_say(what_the_pages_say(app, o, staff), AccountStatus.ACTIVE)
+    assert CODES_LOCKED in wrong_codes(app, MAX_FAILURES)
+    assert form(app, MAI.mail.lower(), TEST_PASSWORD) != "signed in"  # her right password, her right code
+    assert not provider_lets_her_in(app)
+    assert provider_lets_her_in(app, otp=True)  # the provider proved a second factor: no code asked
+
+    said = what_the_pages_say(app, o, staff)
+    assert_the_pages_say(said, AccountStatus.CODE_LOCKED)
+    person = str(said["person"])
+    assert f"bước nhập mã khi đăng nhập bị khóa đến {until()}" in person
+    assert f"Nút “Đăng nhập bằng {LABEL}” chỉ bỏ qua bước nhập mã khi chính nhà cung cấp" in person
+    assert "Mở khóa tài khoản" in person
+
+    assert "Đã mở khóa tài khoản" in unlock(app, staff)
+    with app.app_context():
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("%unlocked"))).all()
+        assert [(e.action, e.target, e.details["staff_code"]) for e in events] == [
+            ("second_factor.unlocked", MAI.mail.lower(), MAI.staff_code)]  # her passwords were not locked
+    assert form(app, MAI.mail.lower(), TEST_PASSWORD) == "signed in"
+    assert provider_lets_her_in(app)
+    assert_the_pages_say(what_the_pages_say(app, o, staff), AccountStatus.ACTIVE)
+
+
+def test_the_sql_and_the_python_rule_agree_on_locked_code_steps(slapd, make_app, app, make_staff, make_user):
+    """Code-step locks: of an account with an active authenticator (it cannot sign in), of one whose
+    authenticator is only being set up (no code is asked at sign-in: it can), with the password
+    locked too or not, under every setting; SQL (status, count) and Python agree."""
+    people = []
+    for factor in ("active", "setting up"):
+        for password_locked in (True, False):
+            n = len(people)
+            staff = make_staff(f"Người Khóa Mã {n}", email=f"khoama{n}@example.vn")
+            user = make_user(email=f"khoama{n}@example.vn", staff=staff, two_factor=factor == "active")
+            with app.app_context():
+                if factor != "active":
+                    secret = second_factor.encrypt("A" * 32)
+                    db.session.add(SecondFactor(user_id=user.id, secret_encrypted=secret))
+                until = clock.now() + timedelta(minutes=10)
+                code_key = second_factor.code_lock_key(user)
+                db.session.add(LoginThrottle(email=code_key, failures=0, locked_until=until))
+                if password_locked:
+                    db.session.add(LoginThrottle(email=user.email, failures=0, locked_until=until))
+                db.session.commit()
+            people.append((staff.id, user.id, factor == "active"))
+    ids = [staff_id for staff_id, _user_id, _active in people]
+    for ways in WAYS:
+        with make_app(**settings_of(ways, slapd)).app_context():
+            statuses = account_status.of_many(ids)
+            able = set(db.session.scalars(account_status.join(sa.select(Staff.id))
+                                          .where(account_status.signs_in(), Staff.id.in_(ids))))
+            for staff_id, user_id, factor_active in people:
+                user, person = db.session.get(User, user_id), db.session.get(Staff, staff_id)
+                now_open = account_status.open_ways(user, person)
+                status = statuses[staff_id]
+                assert status.can_sign_in == bool(now_open) == (staff_id in able), (ways, staff_id)
+                assert (status is AccountStatus.CODE_LOCKED) is factor_active, (ways, status)

@@ -30,4 +30,4 @@ def test_each_status_is_told_apart(app, make_staff, make_user):
         # A lock that has run out is no lock.
         later = clock.now() + timedelta(minutes=11)
         assert account_status.of(db.session.merge(locked), later) is AccountStatus.ACTIVE
-        assert [s.can_sign_in for s in AccountStatus] == [False, False, True, True, False, False]
+        assert [s.can_sign_in for s in AccountStatus] == [False, False, True, True, False, False, False]

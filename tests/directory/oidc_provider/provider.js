@@ -23,6 +23,8 @@ const DIRECTORY = {
   'mai.tran': { password: 'mat-khau-mai', name: 'Trần Thị Mai', email: 'mai.tran@thanhtra.gov.vn', staff_code: '00123' },
   'nam.le': { password: 'mat-khau-nam', name: 'Lê Văn Nam', email: 'nam.le@thanhtra.gov.vn', staff_code: '00456' },
   'khach.pham': { password: 'mat-khau-khach', name: 'Phạm Thu Khách', email: 'khach.pham@thanhtra.gov.vn', staff_code: '99999' },
+  // An address with Vietnamese capitals, as a provider may send it (on no roster).
+  'dao.an': { password: 'mat-khau-an', name: 'Đào Văn An', email: 'ĐÀO.AN@THANHTRA.GOV.VN', staff_code: '00321' },
 };
 
 const escape = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
