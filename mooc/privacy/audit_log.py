@@ -96,28 +96,29 @@ def _about_units(units: set[int]) -> names.Targets:
                             codes=sa.select(OrgUnit.code).where(OrgUnit.id.in_(unit_ids)))
 
 
-def _about_person(found: Reading) -> sa.ColumnElement[bool]:
+def _about_person(found: Reading, newest_first: bool) -> sa.ColumnElement[bool]:
     """The events about the person asked for: naming them or done by their accounts; and those
     whose target is what was asked for itself."""
     assert found.person is not None
     if not found.person_accounts:
-        return found.person.naming()
-    return sa.or_(found.person.naming(), AuditEvent.actor_id.in_(found.person_accounts))
+        return found.person.naming(newest_first)
+    return sa.or_(found.person.naming(newest_first), AuditEvent.actor_id.in_(found.person_accounts))
 
 
 def _local_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.LOCAL_TZ)
 
 
-def conditions(asked: Reading) -> list[sa.ColumnElement[bool]]:
+def conditions(asked: Reading, newest_first: bool = False) -> list[sa.ColumnElement[bool]]:
+    """``newest_first``: for a page (``names.Targets.naming``)."""
     found: list[sa.ColumnElement[bool]] = []
     filters = asked.filters
     if asked.scope is not None:
-        found.append(asked.scope.naming())
+        found.append(asked.scope.naming(newest_first))
     if filters.action:
         found.append(AuditEvent.action == filters.action)
     if asked.person is not None:
-        found.append(_about_person(asked))
+        found.append(_about_person(asked, newest_first))
     if filters.day_from:
         found.append(AuditEvent.at >= _local_start(filters.day_from))
     if filters.day_to:
@@ -125,13 +126,13 @@ def conditions(asked: Reading) -> list[sa.ColumnElement[bool]]:
     return found
 
 
-def _select(asked: Reading) -> sa.Select:
+def _select(asked: Reading, newest_first: bool = False) -> sa.Select:
     actor = alias(User, "actor")
     return (sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.target, AuditEvent.ip,
                       AuditEvent.details, actor.display_name.label("actor_name"),
                       actor.email.label("actor_email"))
             .outerjoin(actor, actor.id == AuditEvent.actor_id)
-            .where(*conditions(asked))
+            .where(*conditions(asked, newest_first))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
 
 
@@ -171,7 +172,8 @@ def page_of(asked: Reading, page: int = 1, per_page: int = PER_PAGE, total: int 
                                   .where(*conditions(asked))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    rows = db.session.execute(_select(asked).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.execute(_select(asked, newest_first=True).offset((page - 1) * per_page)
+                              .limit(per_page)).all()
     return AuditPage(list(rows), total, page, per_page, asked.filters)
 
 
