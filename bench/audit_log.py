@@ -147,7 +147,8 @@ def fill(app: Any, count: int, seed: int, email_changes: float, log: Callable[[s
             with engine.connect() as connection:
                 kept = connection.scalar(sa.text("SELECT count(*) FROM directory_names"))
             log(f"  directory_names filled by its migration: {kept:,} rows in "
-                f"{time.perf_counter() - started:.2f} s")
+                f"{time.perf_counter() - started:.2f} s (and every migration after it: "
+                f"{', '.join(_after(BEFORE_NAMES))})")
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("SET statement_timeout = 0")
@@ -156,6 +157,15 @@ def fill(app: Any, count: int, seed: int, email_changes: float, log: Callable[[s
             else:
                 connection.exec_driver_sql("ANALYZE")
         db.session.remove()
+
+
+def _after(revision: str) -> list[str]:
+    """The revisions an upgrade from ``revision`` runs (the folded target's column is one)."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    return [step.revision for step in reversed(list(script.iterate_revisions("heads", revision)))]
 
 
 def _timed(function: Callable[[], Any], repeat: int) -> tuple[str, Any]:
@@ -177,6 +187,9 @@ def _page_queries(filters: Any, units: Any) -> tuple[Any, Any]:
     count and rows)."""
     from mooc.privacy import audit_log
 
+    if hasattr(audit_log, "reading"):  # the names read once, then two passes
+        found = audit_log.overview(audit_log.reading(filters, units))
+        return found.actions, audit_log.page_of(found.reading, total=found.total)
     if hasattr(audit_log, "overview"):
         found = audit_log.overview(filters, units)
         return found.actions, audit_log.page_of(found.filters, units, total=found.total)

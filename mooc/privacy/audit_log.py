@@ -5,7 +5,10 @@ and the rows of its CSV export. Scope is in the query, as in the reports.
 An event is *about* a unit when its ``target`` is the unit's code, and about a person when its
 ``target`` names them: a staff code, an address of theirs (now or before), a directory user name
 tied to them. ``mooc.privacy.names`` holds that rule, shared with the export of a person's data
-and the retention purge."""
+and the retention purge.
+
+A page reads the names of the reader's scope and of the person asked for once (``reading``),
+then the log twice (``overview``, ``page_of``), through the index on the folded target."""
 
 from __future__ import annotations
 
@@ -62,34 +65,61 @@ def units_of(user: User) -> set[int] | None:
     return visible_units(user) or set()
 
 
-def _about_units(units: set[int]) -> sa.ColumnElement[bool]:
-    """The events naming a unit of ``units`` or a person on their roster (``names``: staff
-    code, any address of theirs, now or before, and the directory user names tied to them)."""
+@dataclass(frozen=True)
+class Reading:
+    """The log as one reader asks for it: the filters, and the targets that name the people and
+    units of their scope and the person asked for, read once (``reading``) for every pass."""
+
+    filters: AuditFilters
+    scope: names.Targets | None = None  # None: every event (an administrator)
+    person: names.Targets | None = None  # None: no person asked for
+    person_accounts: tuple[int, ...] = ()  # the accounts of the person asked for: their own acts
+
+
+def reading(filters: AuditFilters, units: set[int] | None) -> Reading:
+    """``units``: None, every event; else the unit ids of the reader's subtree (``units_of``)."""
+    found = Reading(filters, scope=None if units is None else _about_units(units))
+    if not filters.person.strip():
+        return found
+    value = filters.person.strip()
+    people = names.People.named(value)
+    # the person named, and the events whose target is ``value`` itself (a directory user
+    # name, an address nobody has), folded as every name is (text.name_key)
+    return replace(found, person=names.targets_of(people, also=[name_key(value)]),
+                   person_accounts=tuple(people.user_ids))
+
+
+def _about_units(units: set[int]) -> names.Targets:
+    """The targets naming a unit of ``units`` (its code) or a person on their roster (``names``:
+    staff code, any address of theirs, now or before, and the directory user names tied to them)."""
     unit_ids = sorted(units)
-    return sa.or_(names.named_in_target(names.People.of_units(unit_ids)),
-                  AuditEvent.target.in_(sa.select(OrgUnit.code).where(OrgUnit.id.in_(unit_ids))))
+    return names.targets_of(names.People.of_units(unit_ids),
+                            codes=sa.select(OrgUnit.code).where(OrgUnit.id.in_(unit_ids)))
 
 
-def _about_person(text: str) -> sa.ColumnElement[bool]:
-    """The events about the person ``text`` names (a staff code or any of their addresses):
-    naming them (``names``) or done by their accounts; and those whose target is ``text``
-    itself (a directory user name, an address nobody has)."""
-    return sa.or_(names.about(names.People.named(text)),
-                  sa.func.lower(sa.func.trim(AuditEvent.target)) == name_key(text))
+def _about_person(found: Reading, newest_first: bool) -> sa.ColumnElement[bool]:
+    """The events about the person asked for: naming them or done by their accounts; and those
+    whose target is what was asked for itself."""
+    assert found.person is not None
+    if not found.person_accounts:
+        return found.person.naming(newest_first)
+    return sa.or_(found.person.naming(newest_first), AuditEvent.actor_id.in_(found.person_accounts))
 
 
 def _local_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=clock.LOCAL_TZ)
 
 
-def conditions(filters: AuditFilters, units: set[int] | None) -> list[sa.ColumnElement[bool]]:
+def conditions(asked: Reading, newest_first: bool = False) -> list[sa.ColumnElement[bool]]:
+    """``newest_first``: for a page (``names.Targets.naming``)."""
     found: list[sa.ColumnElement[bool]] = []
-    if units is not None:
-        found.append(_about_units(units) if units else sa.false())
+    filters = asked.filters
+    if asked.scope is not None:
+        found.append(asked.scope.naming(newest_first))
     if filters.action:
         found.append(AuditEvent.action == filters.action)
-    if filters.person.strip():
-        found.append(_about_person(filters.person))
+    if asked.person is not None:
+        found.append(_about_person(asked, newest_first))
     if filters.day_from:
         found.append(AuditEvent.at >= _local_start(filters.day_from))
     if filters.day_to:
@@ -97,13 +127,13 @@ def conditions(filters: AuditFilters, units: set[int] | None) -> list[sa.ColumnE
     return found
 
 
-def _select(filters: AuditFilters, units: set[int] | None) -> sa.Select:
+def _select(asked: Reading, newest_first: bool = False) -> sa.Select:
     actor = alias(User, "actor")
     return (sa.select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.target, AuditEvent.ip,
                       AuditEvent.details, actor.display_name.label("actor_name"),
                       actor.email.label("actor_email"))
             .outerjoin(actor, actor.id == AuditEvent.actor_id)
-            .where(*conditions(filters, units))
+            .where(*conditions(asked, newest_first))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()))
 
 
@@ -113,37 +143,41 @@ class Overview:
 
     actions: list[str]  # the actions of the reader's events: the filter's choices
     total: int  # the events the filters match
-    filters: AuditFilters  # the filters asked for, an action that is not a choice dropped
+    reading: Reading  # as asked for, an action that is not a choice dropped
+
+    @property
+    def filters(self) -> AuditFilters:
+        return self.reading.filters
 
 
-def overview(filters: AuditFilters, units: set[int] | None) -> Overview:
+def overview(asked: Reading) -> Overview:
     """One pass over the reader's events (their scope), grouped by action: which actions they
     hold, and how many of each the other filters (person, days) match. The page reads its
-    filter's choices and its count from it, and runs one more query for its rows (``page_of``);
-    the log's scope (a unit tree's names) is not worked out three times."""
-    narrowing = conditions(replace(filters, action=None), None)
+    filter's choices and its count from it, and runs one more query for its rows (``page_of``)."""
+    narrowing = conditions(replace(asked, filters=replace(asked.filters, action=None), scope=None))
     matching = (sa.func.sum(sa.case((sa.and_(*narrowing), 1), else_=0)) if narrowing
                 else sa.func.count())
+    everything = replace(asked, filters=AuditFilters(), person=None, person_accounts=())
     counts = {action: int(count or 0) for action, count in db.session.execute(
-        sa.select(AuditEvent.action, matching).where(*conditions(AuditFilters(), units))
+        sa.select(AuditEvent.action, matching).where(*conditions(everything))
         .group_by(AuditEvent.action).order_by(AuditEvent.action))}
-    action = filters.action if filters.action in counts else None
+    action = asked.filters.action if asked.filters.action in counts else None
     total = counts[action] if action is not None else sum(counts.values())
-    return Overview(list(counts), total, replace(filters, action=action))
+    return Overview(list(counts), total, replace(asked, filters=replace(asked.filters, action=action)))
 
 
-def page_of(filters: AuditFilters, units: set[int] | None, page: int = 1,
-            per_page: int = PER_PAGE, total: int | None = None) -> AuditPage:
+def page_of(asked: Reading, page: int = 1, per_page: int = PER_PAGE, total: int | None = None) -> AuditPage:
     """One page, newest first: a count (unless ``total`` is known: ``overview``) and a page of rows."""
     if total is None:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                  .where(*conditions(filters, units))) or 0
+                                  .where(*conditions(asked))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    rows = db.session.execute(_select(filters, units).offset((page - 1) * per_page).limit(per_page)).all()
-    return AuditPage(list(rows), total, page, per_page, filters)
+    rows = db.session.execute(_select(asked, newest_first=True).offset((page - 1) * per_page)
+                              .limit(per_page)).all()
+    return AuditPage(list(rows), total, page, per_page, asked.filters)
 
 
-def all_rows(filters: AuditFilters, units: set[int] | None) -> Iterator[Any]:
+def all_rows(asked: Reading) -> Iterator[Any]:
     """Every matching event, newest first (the CSV export)."""
-    yield from db.session.execute(_select(filters, units).execution_options(yield_per=500))
+    yield from db.session.execute(_select(asked).execution_options(yield_per=500))

@@ -25,15 +25,24 @@ administers others acts on people outside it.
 
 Everything here is SQL over a set of people (``People``: a select of staff ids and one of
 account ids), so a unit tree's thousands of people are one query in the audit log's scope, and
-one person's names are the rows of the same query (the export, the purge)."""
+one person's names are the rows of the same query (the export, the purge).
+
+The events that name them are found through an index, not by folding every event's target:
+their names are read first, once (``targets_of``: one query, a unit tree's thousands of names
+too), and the log compares the event's ``folded_target`` (the database's own
+``lower(trim(target))``, kept on every write and indexed) with those constants (``Targets``).
+Compared with a subquery instead, PostgreSQL expected the recursive addresses to be ten times
+what they are and read the whole log (docs/performance.md, "The audit log at scale")."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from mooc.auth.models import AuditEvent, DirectoryName, User
 from mooc.database import alias
@@ -97,7 +106,7 @@ def addresses(people: People) -> sa.CTE:
     changed = alias(AuditEvent, "changed")
     previous = _folded(changed.details["previous"].as_string())
     return known.union(sa.select(previous).where(
-        changed.action == EMAIL_CHANGED, _folded(changed.target) == known.c.address, previous != ""))
+        changed.action == EMAIL_CHANGED, changed.folded_target == known.c.address, previous != ""))
 
 
 def directory_logins(people: People) -> sa.CompoundSelect:
@@ -139,18 +148,80 @@ def forget(people: People) -> None:
     db.session.execute(sa.delete(DirectoryName).where(DirectoryName.id.in_(ids)))
 
 
+@dataclass(frozen=True)
+class Targets:
+    """What names a set of people in events' targets, read once (``targets_of``), to be compared
+    with the indexed ``AuditEvent.folded_target`` as constants:
+
+    - ``codes``: targets that name them as written (staff codes; a unit tree's unit codes);
+    - ``names``: folded targets that name them (addresses now and before, directory user names);
+    - ``keys``: every folded target those can have (``names``, and each code folded by the
+      database): what the index is asked for. The exact rule is checked on what it finds, so
+      the events are those the rule (``lower(trim(target))`` in the names, or the target a
+      code) always named."""
+
+    codes: frozenset[str]
+    names: frozenset[str]
+    keys: frozenset[str]
+
+    def naming(self, newest_first: bool = False) -> sa.ColumnElement[bool]:
+        """The events whose target names one of them. ``newest_first``: for a page of them (``ORDER
+        BY at DESC LIMIT``), where a dense scope is best read by walking the ``at`` index
+        (``in_values``)."""
+        exact = ([in_values(AuditEvent.folded_target, self.names)] if self.names else []) + (
+            [in_values(AuditEvent.target, self.codes)] if self.codes else [])
+        if not exact:
+            return sa.false()
+        return sa.and_(in_values(AuditEvent.folded_target, self.keys, constant=newest_first), sa.or_(*exact))
+
+
+def targets_of(people: People, codes: sa.Select | None = None, also: Iterable[str] = ()) -> Targets:
+    """The targets that name ``people`` (their staff codes, addresses and directory user names;
+    ``codes``: a select of more codes, a unit tree's; ``also``: more folded names), in one query."""
+    known = addresses(people)
+    exact = [sa.select(Staff.staff_code.label("code")).where(Staff.id.in_(people.staff_ids))]
+    if codes is not None:
+        exact.append(codes)
+    written = [sa.select(code.c[0].label("code"), _folded(code.c[0]).label("name"))
+               for code in (select.subquery() for select in exact)]
+    nothing = sa.cast(sa.null(), sa.String())
+    folded = [sa.select(nothing.label("code"), known.c.address.label("name"))]
+    folded += [sa.select(nothing.label("code"), DirectoryName.name.label("name")).where(tie)
+               for tie in _ties(people, known)]
+    found, named, keys = set(), set(also), set(also)
+    for code, name in db.session.execute(sa.union(*written, *folded)):
+        if name is None:  # a NULL matches nothing (the rule compares with IN)
+            continue
+        if code is not None:
+            found.add(code)
+        else:
+            named.add(name)
+        keys.add(name)
+    return Targets(frozenset(found), frozenset(named), frozenset(keys))
+
+
+def in_values(column: Any, values: Iterable[str], constant: bool = False) -> sa.ColumnElement[bool]:
+    """``column IN values`` with the values as one parameter, however many (a ministry's names
+    outnumber the parameters a statement may have); a JSON array read by ``json_each`` on SQLite.
+    On PostgreSQL an array, read as rows (``unnest``): the planner drives a semi-join from them
+    through the column's index, cheaply planned. ``constant``: compared with the array as a
+    constant (``= ANY``), which the planner may read through the index (a few names) or check,
+    hashed, on each row of another path (a page newest first through the ``at`` index, where the
+    names are many): it weighs every value in planning, a few milliseconds a thousand values."""
+    ordered = sorted(set(values))
+    if not ordered:
+        return sa.false()
+    if db.session.get_bind().dialect.name == "postgresql":
+        array = sa.bindparam(None, ordered, type_=postgresql.ARRAY(sa.String()))
+        return column == sa.any_(array) if constant else column.in_(sa.select(sa.func.unnest(array)))
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(ordered), type_=sa.String())).table_valued("value")
+    return column.in_(sa.select(each.c.value))
+
+
 def named_in_target(people: People) -> sa.ColumnElement[bool]:
     """The events whose target names one of ``people``: a staff code, or an address or directory
-    user name of theirs in any case."""
-    known = addresses(people)
-    folded = sa.union(sa.select(known.c.address.label("name")), *_logins(people, known)).subquery("names")
-    # DISTINCT again, for PostgreSQL's planner: it expects the recursive addresses to be many
-    # (ten times the addresses of today, each joined with every address change of the log),
-    # too many to hash under this OR, and would then read the names once per event (minutes
-    # at 200,000 events with a thousand address changes); it expects a DISTINCT of values it
-    # knows nothing about to be few, and hashes them once.
-    return sa.or_(AuditEvent.target.in_(staff_codes(people)),
-                  _folded(AuditEvent.target).in_(sa.select(folded.c.name).distinct()))
+    user name of theirs in any case (their names read first: ``targets_of``)."""
+    return targets_of(people).naming()
 
 
 def about(people: People) -> sa.ColumnElement[bool]:

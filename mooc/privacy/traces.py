@@ -6,7 +6,8 @@ xAPI outbox's statements, file names, and what a person typed as their directory
 sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies`` finds the rows of each that
 name the person and rewrites them. ``tests/privacy/test_retention.py`` walks the metadata: a new
 text or JSON column fails the suite until it is listed in ``FREE_TEXT``, in ``OWN_IDENTITY``
-(set by ``retention.pseudonymise`` itself) or in ``NAMES_NOBODY``.
+(set by ``retention.pseudonymise`` itself), in ``NAMES_NOBODY`` or in ``DERIVED`` (kept by the
+database from a column listed above).
 
 How text is matched (``Identity.rewrite``):
 
@@ -72,6 +73,12 @@ OWN_IDENTITY = frozenset({
     "login_throttle.email",  # the person's rows (addresses and user names) are deleted
     "directory_names.name", "directory_names.person",  # the person's rows are deleted (names.forget)
 })
+
+# Kept by the database from another column of the row (a generated column): it follows what the
+# purge writes there, and cannot be written itself.
+DERIVED: dict[str, str] = {
+    "audit_events.folded_target": "audit_events.target",  # lower(trim(target)), the log's index
+}
 
 # Text that names nobody: course content, codes, hashes, machine values. A person's own rows of
 # auth_sessions, account_tokens, second_factors and recovery_codes are deleted by the purge.

@@ -166,11 +166,13 @@ def audit_events():
     if not audit_log.may_view(user):
         abort(403)
     units = audit_log.units_of(user)
-    found = audit_log.overview(_audit_filters(), units)  # the choices and the count, in one pass
+    # the names of the scope and of the person asked for, read once; then the choices and the
+    # count in one pass, the rows in another
+    found = audit_log.overview(audit_log.reading(_audit_filters(), units))
     filters = found.filters
     if request.args.get("export") == "csv":
-        return _audit_csv(filters, units)
-    page = audit_log.page_of(filters, units, int_arg("page") or 1, total=found.total)
+        return _audit_csv(found.reading)
+    page = audit_log.page_of(found.reading, int_arg("page") or 1, total=found.total)
     return render_template("privacy/audit_log.html", page=page, actions=found.actions, filters=filters,
                            args=_filter_args(filters), details=_details, scoped=units is not None,
                            action_label=audit_actions.label)
@@ -180,7 +182,7 @@ def _details(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
 
 
-def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Response:
+def _audit_csv(asked: audit_log.Reading) -> Response:
     """Named after the page (``nhat-ky-hoat-dong.csv``). Streamed as it is made; with
     MOOC_ACCEL_REDIRECT made whole into the spool, then sent by nginx (mooc/accel.py), as the
     reports' exports are: a log of years can be large."""
@@ -189,11 +191,11 @@ def _audit_csv(filters: audit_log.AuditFilters, units: set[int] | None) -> Respo
 
     def rows():
         yield header
-        for row in audit_log.all_rows(filters, units):
+        for row in audit_log.all_rows(asked):
             yield [format_datetime(row.at), audit_actions.label(row.action), row.action, row.target,
                    row.actor_name or "", row.actor_email or "", row.ip, _details(row.details)]
 
-    audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(filters))
+    audit.record("privacy.audit_exported", target="audit_events", filters=_filter_args(asked.filters))
     headers = {"Content-Disposition": content_disposition(f"{slug(_('Audit log'))}.csv")}
     if accel.enabled():
         return accel.redirect_response(accel.SPOOL_LOCATION, accel.spool(csv_stream(rows()), ".csv"),
