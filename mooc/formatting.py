@@ -76,3 +76,39 @@ def breakable(value: object) -> Markup:
     if len(parts) > 1 and parts[-1].startswith("."):  # the last dot holds: "gov.vn", "bo.csv"
         parts[-2:] = [parts[-2] + parts[-1]]
     return Markup("<wbr>").join(escape(part) for part in parts)
+
+
+# A word of a sentence that long is an address, a code or a file name: no Vietnamese word is.
+_LONG_WORD = 16
+_WORDS = re.compile(r"\S+")
+# What a sentence puts around a word: brackets and quotes before, and those and its punctuation
+# after ("... to an@thanhtra.gov.vn." keeps its full stop on the address's last line).
+_EDGES = re.compile(r"([(\[«\"'“‘]*)(.*?)([)\]»\"'”’.,;:!?…]*)", re.DOTALL)
+
+
+def breakable_text(value: object) -> Markup:
+    """A sentence (a flash, an error page's message, a form's error) escaped, its long words (an
+    e-mail or web address, a staff code, a file name put into it by the view) breakable at their
+    joints as ``breakable`` breaks a value shown alone; the words of the sentence, its numbers and
+    dates ("06/12/2026", "1.234") and its punctuation stay whole. Text marked safe (``Markup``)
+    is the template's own and is kept as it is."""
+    if value is None:
+        return Markup("")
+    if isinstance(value, Markup):
+        return value
+    text = str(value)
+    pieces: list[Markup] = []
+    end = 0
+    for word in _WORDS.finditer(text):
+        pieces += [escape(text[end:word.start()]), _breakable_word(word.group())]
+        end = word.end()
+    pieces.append(escape(text[end:]))
+    return Markup("").join(pieces)
+
+
+def _breakable_word(word: str) -> Markup:
+    edges = _EDGES.fullmatch(word)
+    before, core, after = edges.groups() if edges else ("", word, "")
+    if len(core) < _LONG_WORD:
+        return escape(word)
+    return escape(before) + breakable(core) + escape(after)
