@@ -21,7 +21,7 @@ from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
 from mooc.formatting import format_date, format_datetime
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
-from mooc.privacy import corrections
+from mooc.privacy import audit_details, corrections
 from mooc.quizzes.attempts import STATUS_LABELS as ATTEMPT_LABELS
 from mooc.reminders import messages as reminders
 from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
@@ -109,6 +109,7 @@ VALUES: dict[tuple[str, str], Callable[[Any, Row], str]] = {
     ("corrections", "status"): _named(corrections.STATUS_LABELS),
     ("corrections", "resolution"): _named(corrections.RESOLUTION_LABELS),
     ("audit_events", "action"): lambda value, _row: audit_actions.label(value),
+    ("audit_events", "details"): lambda value, _row: audit_details.text(value),
     ("roster_imports", "kind"): _named(IMPORT_KIND_LABELS),
 }
 

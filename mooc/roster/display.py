@@ -27,6 +27,16 @@ KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Move
                "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
                "unchanged": _l("Unchanged")}
 # What a roster import read (``RosterImport.kind``).
+# Why a person of a list was not invited (the flash of an invitation to many, the audit log).
+SKIP_LABELS = {
+    "no_email": _l("no e-mail address"),
+    "has_account": _l("can sign in already"),
+    "protected": _l("an account above your role: ask an administrator"),
+    "already_invited": _l("invited already, the link still works"),
+    "account_disabled": _l("account disabled"),
+    "email_in_use": _l("e-mail used by another person's account"),
+    "staff_left": _l("left"),
+}
 IMPORT_KIND_LABELS = {"staff": _l("Roster"), "units": _l("List of units")}
 # What a units file does (units.UnitPlan.counts).
 UNIT_KIND_LABELS = {"added": _l("Units added"), "renamed": _l("Renamed"),
