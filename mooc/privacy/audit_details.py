@@ -164,11 +164,11 @@ def _coded(key: str, value: str) -> str:
         return str(names[value])
     if key == "status":
         return status_label(value)
-    return _dated(value)
+    return dated(value)
 
 
-def _dated(value: str) -> str:
-    """An ISO date or time (as the details store them) dd/mm/yyyy; any other text as it is."""
+def dated(value: str) -> str:
+    """An ISO date or time (as the details and the export store them) dd/mm/yyyy; any other text as it is."""
     if len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-" and value[:4].isdigit():
         try:
             if len(value) == 10:

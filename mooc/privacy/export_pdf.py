@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +18,7 @@ from fpdf import FPDF
 
 from mooc.auth import audit_actions
 from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
-from mooc.formatting import format_date, format_datetime, format_number
+from mooc.formatting import format_number
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
 from mooc.privacy import audit_details, corrections
@@ -129,13 +128,8 @@ def _value(section: str, key: str, value: Any, row: Row) -> str:
         return _("yes") if value else _("no")
     if isinstance(value, (int, float)):
         return _number(key, value)
-    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
-        try:
-            if len(value) == 10:
-                return format_date(date.fromisoformat(value))
-            return format_datetime(datetime.fromisoformat(value))
-        except ValueError:
-            return value
+    if isinstance(value, str):
+        return audit_details.dated(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
