@@ -288,6 +288,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["number"] = formatting.format_number
     app.jinja_env.filters["breakable"] = formatting.breakable
+    app.jinja_env.filters["breakable_text"] = formatting.breakable_text
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["url_for"] = kept_url_for
     app.jinja_env.globals["LOCALES"] = LOCALES

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from fpdf import FPDF
 
 from mooc.auth import audit_actions
 from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
-from mooc.formatting import format_date, format_datetime
+from mooc.formatting import format_number
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
-from mooc.privacy import corrections
+from mooc.privacy import audit_details, corrections
 from mooc.quizzes.attempts import STATUS_LABELS as ATTEMPT_LABELS
 from mooc.reminders import messages as reminders
 from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
@@ -109,6 +109,7 @@ VALUES: dict[tuple[str, str], Callable[[Any, Row], str]] = {
     ("corrections", "status"): _named(corrections.STATUS_LABELS),
     ("corrections", "resolution"): _named(corrections.RESOLUTION_LABELS),
     ("audit_events", "action"): lambda value, _row: audit_actions.label(value),
+    ("audit_events", "details"): lambda value, _row: audit_details.text(value),
     ("roster_imports", "kind"): _named(IMPORT_KIND_LABELS),
 }
 
@@ -125,16 +126,27 @@ def _value(section: str, key: str, value: Any, row: Row) -> str:
         return VALUES[section, key](value, row)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
-        try:
-            if len(value) == 10:
-                return format_date(date.fromisoformat(value))
-            return format_datetime(datetime.fromisoformat(value))
-        except ValueError:
-            return value
+    if isinstance(value, (int, float)):
+        return _number(key, value)
+    if isinstance(value, str):
+        return audit_details.dated(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+# Numbers that name a row (a record's number, an attempt's, a cycle's): as stored, never grouped.
+IDENTIFIERS = frozenset({"id", "import_id", "user_id", "number", "cycle"})
+
+
+def _number(key: str, value: float) -> str:
+    """A score, a percentage or a count as the language writes it (85,5 and 1.200 in Vietnamese;
+    85.5 and 1,200 in English): a score keeps at least one decimal, as the pages show it."""
+    if key in IDENTIFIERS:
+        return str(value)
+    if isinstance(value, float):
+        return format_number(value, max(1, -int(Decimal(str(value)).normalize().as_tuple().exponent)))
+    return format_number(value)
 
 
 def _record(pdf: FPDF, section: str, row: Row) -> None:

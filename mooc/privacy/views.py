@@ -29,7 +29,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime
 from mooc.i18n import gettext as _
 from mooc.params import day_arg, int_arg, text_arg
-from mooc.privacy import audit_log, corrections, export, notice, rights
+from mooc.privacy import audit_details, audit_log, corrections, export, notice, rights
 from mooc.privacy.forms import CorrectionForm, RequestExportForm, ResolveForm
 from mooc.privacy.models import CorrectionRequest
 from mooc.roster.models import Staff
@@ -174,7 +174,7 @@ def audit_events():
         return _audit_csv(found.reading)
     page = audit_log.page_of(found.reading, int_arg("page") or 1, total=found.total)
     return render_template("privacy/audit_log.html", page=page, actions=found.actions, filters=filters,
-                           args=_filter_args(filters), details=_details, scoped=units is not None,
+                           args=_filter_args(filters), details=audit_details.lines, scoped=units is not None,
                            action_label=audit_actions.label)
 
 

@@ -35,12 +35,13 @@ FLUSH_BYTES = 64 * 1024  # hand the compressed bytes on once this many are waiti
 # XML 1.0 refuses these (openpyxl's ILLEGAL_CHARACTERS_RE: the same set).
 ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _SPECIAL = re.compile(r"[&<>\000-\010\013\014\016-\037]")  # escaped or dropped in a text cell
-_NUMBERS = (int, float)
 _EPOCH = datetime(1899, 12, 30)
 _EPOCH_DATE = _EPOCH.date()
 
 # Style indexes in styles.xml's cellXfs.
-PLAIN, TITLE, BOLD, DATE, DATETIME = 0, 1, 2, 3, 4
+# A number stays a number (sums, charts, sorting work) shown with its thousands grouped, in the
+# separators of the reader's Excel: 57.000 in Vietnamese, 57,000 in English (docs/architecture.md).
+PLAIN, TITLE, BOLD, DATE, DATETIME, INTEGER, DECIMAL = 0, 1, 2, 3, 4, 5, 6
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -49,8 +50,9 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 _STYLES = (
     _XML + f'<styleSheet xmlns="{_MAIN}">'
-    '<numFmts count="2"><numFmt numFmtId="164" formatCode="DD/MM/YYYY"/>'
-    '<numFmt numFmtId="165" formatCode="DD/MM/YYYY HH:MM"/></numFmts>'
+    '<numFmts count="3"><numFmt numFmtId="164" formatCode="DD/MM/YYYY"/>'
+    '<numFmt numFmtId="165" formatCode="DD/MM/YYYY HH:MM"/>'
+    '<numFmt numFmtId="166" formatCode="#,##0.0##"/></numFmts>'
     '<fonts count="3"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="13"/><name val="Calibri"/><family val="2"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
@@ -58,11 +60,13 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="7"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="3" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="166" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -135,7 +139,8 @@ def _cell(ref: str, value: Any, style: int = PLAIN) -> str:
     if isinstance(value, bool):
         return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal):
-        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+        number_style = style or (INTEGER if isinstance(value, int) else DECIMAL)
+        return f'<c r="{ref}" s="{number_style}"><v>{value}</v></c>'
     if isinstance(value, datetime):
         serial = (value.replace(tzinfo=None) - _EPOCH).total_seconds() / 86400
         return f'<c r="{ref}" s="{style or DATETIME}"><v>{serial!r}</v></c>'
@@ -161,8 +166,10 @@ def _row(number: int, letters: Sequence[str], values: Sequence[Any]) -> str:
                 cells.append(f'<c r="{letter}{number}" t="inlineStr"><is><t>{value}</t></is></c>')
         elif value is None:
             continue
-        elif kind in _NUMBERS:
-            cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
+        elif kind is int:
+            cells.append(f'<c r="{letter}{number}" s="{INTEGER}"><v>{value}</v></c>')
+        elif kind is float:
+            cells.append(f'<c r="{letter}{number}" s="{DECIMAL}"><v>{value!r}</v></c>')
         elif kind is date:
             cells.append(f'<c r="{letter}{number}" s="{DATE}"><v>{(value - _EPOCH_DATE).days}</v></c>')
         elif kind is datetime and value.tzinfo is None:

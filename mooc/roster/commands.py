@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from mooc.config import settings
 from mooc.extensions import db
+from mooc.formatting import format_number
 from mooc.i18n import gettext as _
 from mooc.progress import for_command, quiet_option
 from mooc.roster import importer, units
@@ -78,8 +79,9 @@ def _confirmed_at_terminal(plan, dry_run: bool, output: str) -> bool:
     """At a terminal, a full roster that marks many people as left may be confirmed there."""
     if not (plan.confirmation_needed and not dry_run and plan.ok and output == "text" and sys.stdin.isatty()):
         return False
-    return click.confirm(_("This full roster marks %(n)d of %(total)d active people as left. Go on?",
-                           n=plan.missing_left, total=plan.active_before), default=False)
+    return click.confirm(_("This full roster marks %(n)s of %(total)s active people as left. Go on?",
+                           n=format_number(plan.missing_left), total=format_number(plan.active_before)),
+                         default=False)
 
 
 def _issue_lines(issues: list) -> list[str]:
@@ -90,7 +92,7 @@ def _issue_lines(issues: list) -> list[str]:
         else:
             shown = ", ".join(str(row) for row in line["rows"])
             more = ", …" if line["count"] > len(line["rows"]) else ""
-            where = _("%(n)d rows (%(rows)s)", n=line["count"], rows=shown + more)
+            where = _("%(n)s rows (%(rows)s)", n=format_number(line["count"]), rows=shown + more)
         column = f", {line['column']}" if line["column"] else ""
         example = _("for example: ") if line["count"] > 1 and not line["same"] else ""
         lines.append(f"  {where}{column}: {example}{line['message']}")
@@ -101,18 +103,18 @@ def _plan_text(plan, applied: bool, dry_run: bool, needs_yes: bool,
                admins_needed: list[str]) -> str:
     """The plan as the web preview shows it: names, Vietnamese labels, dd/mm/yyyy."""
     counts = plan.counts
-    lines = [_("%(n)d data rows read from %(file)s.", n=plan.rows, file=plan.filename)]
+    lines = [_("%(n)s data rows read from %(file)s.", n=format_number(plan.rows), file=plan.filename)]
     kinds = (*plan.KINDS, "unchanged")
-    lines.append("  " + ", ".join(f"{KIND_LABELS[kind]}: {counts[kind]}" for kind in kinds))
+    lines.append("  " + ", ".join(f"{KIND_LABELS[kind]}: {format_number(counts[kind])}" for kind in kinds))
     if plan.new_positions:
         lines.append("  " + _("New positions:") + " " + ", ".join(plan.new_positions))
     lines += _change_lines(plan)
     if plan.account_emails:
-        lines.append(_("Sign-in addresses that follow the new roster e-mail: %(n)d.",
-                       n=len(plan.account_emails)))
+        lines.append(_("Sign-in addresses that follow the new roster e-mail: %(n)s.",
+                       n=format_number(len(plan.account_emails))))
         lines += [f"  {old} → {new}" for _id, old, new in plan.account_emails[:200]]
     if plan.warnings:
-        lines.append(_("Warnings: %(n)s", n=len(plan.warnings)))
+        lines.append(_("Warnings: %(n)s", n=format_number(len(plan.warnings))))
         lines += _issue_lines(plan.warnings)
     lines += _admin_lines(plan)
     lines += _outcome_lines(plan, applied, dry_run, needs_yes, admins_needed)
@@ -157,11 +159,13 @@ def _outcome_lines(plan, applied: bool, dry_run: bool, needs_yes: bool,
                    admins_needed: list[str]) -> list[str]:
     """The errors, or why nothing was applied, or that it was."""
     if plan.issues:
-        return [_("%(n)d errors; nothing was applied:", n=len(plan.issues)), *_issue_lines(plan.issues)]
+        return [_("%(n)s errors; nothing was applied:", n=format_number(len(plan.issues))),
+                *_issue_lines(plan.issues)]
     if needs_yes and not dry_run:
-        return [_("Not applied: this full roster marks %(n)d of %(total)d active people as left (more "
+        return [_("Not applied: this full roster marks %(n)s of %(total)s active people as left (more "
                   "than %(percent)d%%). Check the file, then run again with --yes.",
-                  n=plan.missing_left, total=plan.active_before, percent=plan.confirm_percent)]
+                  n=format_number(plan.missing_left), total=format_number(plan.active_before),
+                  percent=plan.confirm_percent)]
     if admins_needed and not dry_run:
         return [_("Not applied: to disable these administrator accounts, run again with %(options)s.",
                   options=" ".join(f"--disable-admin {email}" for email in admins_needed))]

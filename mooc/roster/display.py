@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mooc.extensions import db
-from mooc.formatting import format_date
+from mooc.formatting import format_date, format_number
 from mooc.i18n import lazy_gettext as _l
 from mooc.roster.models import Position, StaffStatus
 from mooc.roster.reader import column_letter
@@ -27,6 +27,16 @@ KIND_LABELS = {"added": _l("Added"), "changed": _l("Changed"), "moved": _l("Move
                "deactivated": _l("Marked as left"), "reactivated": _l("Back on the roster"),
                "unchanged": _l("Unchanged")}
 # What a roster import read (``RosterImport.kind``).
+# Why a person of a list was not invited (the flash of an invitation to many, the audit log).
+SKIP_LABELS = {
+    "no_email": _l("no e-mail address"),
+    "has_account": _l("can sign in already"),
+    "protected": _l("an account above your role: ask an administrator"),
+    "already_invited": _l("invited already, the link still works"),
+    "account_disabled": _l("account disabled"),
+    "email_in_use": _l("e-mail used by another person's account"),
+    "staff_left": _l("left"),
+}
 IMPORT_KIND_LABELS = {"staff": _l("Roster"), "units": _l("List of units")}
 # What a units file does (units.UnitPlan.counts).
 UNIT_KIND_LABELS = {"added": _l("Units added"), "renamed": _l("Renamed"),
@@ -41,10 +51,10 @@ REFUSALS = {
     "zip_bomb": _l("This XLSX file unpacks to an unreasonable size, so it was refused."),
     "no_header": _l("No header row found: one of the first rows must name the columns "
                     "(Mã cán bộ, Họ và tên, Đơn vị...)."),
-    "cell_too_long": _l("Row %(row)d, column %(column)s: a cell holds more than %(n)d characters, so the "
+    "cell_too_long": _l("Row %(row)d, column %(column)s: a cell holds more than %(n)s characters, so the "
                         "file was refused. A quote mark (\") that is never closed makes the rest of the file "
                         "one cell: check that row."),
-    "cell_too_long_row": _l("Row %(row)d: a cell holds more than %(n)d characters, so the file was refused. "
+    "cell_too_long_row": _l("Row %(row)d: a cell holds more than %(n)s characters, so the file was refused. "
                             "A quote mark (\") that is never closed makes the rest of the file one cell: "
                             "check that row."),
 }
@@ -62,6 +72,7 @@ def refusal_message(error: Exception) -> str:
             code = "cell_too_long_row"
         elif isinstance(params["column"], int):
             params["column"] = column_letter(params["column"])
+        params["n"] = format_number(params.get("n"))
         return str(REFUSALS[code] % params)
     return str(REFUSALS.get(code, REFUSALS["not_a_table"]))
 

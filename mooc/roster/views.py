@@ -37,6 +37,7 @@ from mooc.roster import (
 from mooc.roster.display import (
     FIELD_LABELS,
     KIND_LABELS,
+    SKIP_LABELS,
     STATUS_LABELS,
     UNIT_KIND_LABELS,
     grouped,
@@ -83,15 +84,6 @@ ACCOUNT_ERRORS = {
     "same_email": _l("This is the person's e-mail already."),
     "self_second_factor": _l("You cannot reset your own second factor: ask another administrator."),
     "no_second_factor": _l("This account has no second factor to reset."),
-}
-SKIP_LABELS = {
-    "no_email": _l("no e-mail address"),
-    "has_account": _l("can sign in already"),
-    "protected": _l("an account above your role: ask an administrator"),
-    "already_invited": _l("invited already, the link still works"),
-    "account_disabled": _l("account disabled"),
-    "email_in_use": _l("e-mail used by another person's account"),
-    "staff_left": _l("left"),
 }
 MAIL_FAILED = _l("The e-mail could not be sent. Try again later, or tell the operator.")
 

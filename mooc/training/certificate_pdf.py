@@ -125,7 +125,7 @@ def _holder_and_course(pdf: FPDF, certificate: Certificate) -> None:
     hours = course.hours if course is not None else 0
     line = f"Ngày hoàn thành: {format_date(completed)}"
     if hours:
-        line += f" · Thời lượng: {format_number(hours, None)} giờ"
+        line += f" · Thời lượng: {format_number(hours, None, locale='vi')} giờ"  # Vietnamese, as the page
     pdf.cell(0, 7, line, align="C", new_x="LMARGIN", new_y="NEXT")
     _validity(pdf, certificate)
 

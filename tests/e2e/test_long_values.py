@@ -95,3 +95,17 @@ def test_a_long_address_wraps_at_its_joints_on_a_phone(browsing, long_address) -
         assert not shows_it or LONG in page.locator("main").inner_text(), path
         found[path] = _lines_of(page)
     assert found == dict.fromkeys(found, {"cuts": [], "sideways": False})
+
+
+def test_a_long_address_in_a_flash_wraps_at_its_joints_on_a_phone(browsing, live) -> None:
+    """The flash a view builds with the value in it ("E-mail đã đổi thành <address>.") wraps as
+    the value shown alone does (``breakable_text``), its full stop kept with the address."""
+    person = live.make_trainee("Trần Thị Thu Trang", "HN-P1", "CV")
+    admin = browsing.signed_in("quantri@example.vn", viewport=PHONE_390)
+    go(admin, f"/roster/staff/{person.staff_id}")
+    new = "tran.thi.thu.trang.phongtochuccanbo@thanhtra.hanoi.gov.vn"
+    admin.get_by_label("E-mail", exact=True).fill(new)
+    admin.get_by_role("button", name="Lưu e-mail").click()
+    flash = admin.locator(".flash")
+    assert flash.inner_text() == f"E-mail đã đổi thành {new}."
+    assert _lines_of(admin) == {"cuts": [], "sideways": False}

@@ -343,3 +343,18 @@ def test_every_code_of_every_labelled_enum_has_its_name():
                                (REPORT_LABELS, ReportKind), (FREQUENCY_LABELS, Frequency),
                                (STATUS_LABELS, StaffStatus), (SOURCE_LABELS, EnrolmentSource)]:
         assert set(labels) == set(enum_class), enum_class
+
+
+def test_the_pdf_writes_numbers_as_the_language_does(world):
+    """The PDF printed Python's numbers ("85.5", "1200") in either language: a score or a count
+    reads 85,5 and 1.200 in Vietnamese, 85.5 and 1,200 in English; a record's number as stored."""
+    from mooc.i18n import LANG_COOKIE
+    from mooc.privacy.export_pdf import readable
+
+    row = {"id": 12345, "score": 85.5, "max_score": 1.0, "extra": 1200, "number": 2}
+    printed = {}
+    for lang in ("vi", "en"):
+        with world.app.test_request_context("/", headers={"Cookie": f"{LANG_COOKIE}={lang}"}):
+            printed[lang] = [value for _label, value in readable("quiz_attempts", row)]
+    assert printed == {"vi": ["12345", "85,5", "1,0", "1.200", "2"],
+                       "en": ["12345", "85.5", "1.0", "1,200", "2"]}

@@ -462,3 +462,20 @@ def test_a_report_filtered_to_what_is_still_to_finish_can_be_exported_and_subscr
     assert "Sent 1" in _run(app).output
     rows = _workbook_rows(smtp.inbox.messages[0])
     assert any("Chưa hoàn thành" in str(cell) for row in rows[:3] for cell in row if cell)
+
+
+def test_a_mail_written_in_english_writes_its_numbers_in_english(mail_app, person, make_user, smtp):
+    """A site whose language is English mails "50.0 %", not the Vietnamese "50,0 %": the numbers
+    of a mail follow the language it is written in (``force_locale``), outside any request."""
+    _app, o, factory = mail_app
+    app = factory(DEFAULT_LOCALE="en")
+    _people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    answer = _subscribe(client, kind="dashboard", unit=o.province.id, frequency="weekly", pdf="1")
+    assert answer.status_code == 302
+    result = _run(app)
+    assert result.exit_code == 0, result.output
+    assert "Sent 1" in result.output, result.output
+    [message] = smtp.inbox.messages
+    text = text_of(message)
+    assert "Completion rate: 50.0 %" in text and "Phòng 1: 66.7 %" in text and "50,0" not in text

@@ -251,6 +251,12 @@ def test_exports_say_their_filters_and_follow_the_language(small_org):
     assert "phong-1-thanh-tra-tinh-ninh-binh" in xlsx.headers["Content-Disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data)).active
     assert "Unit: Phòng 1 — Thanh tra tỉnh Ninh Bình" in sheet.cell(row=2, column=1).value
+    # XLSX cells stay numbers, shown grouped in the reader's Excel (57.000 or 57,000 as it is set).
+    dashboard = openpyxl.load_workbook(io.BytesIO(client.get("/reports/?export=xlsx").data)).active
+    numbers = [cell for row in dashboard.iter_rows() for cell in row if type(cell.value) in (int, float)]
+    assert 20.0 in [cell.value for cell in numbers]  # NB's rate, a number
+    assert {cell.number_format for cell in numbers if type(cell.value) is int} == {"#,##0"}
+    assert {cell.number_format for cell in numbers if type(cell.value) is float} == {"#,##0.0##"}
 
 
 @pytest.mark.parametrize(("title", "taken", "expected"), [

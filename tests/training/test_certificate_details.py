@@ -88,3 +88,17 @@ def test_record_pdf_writes_scores_the_vietnamese_way(org, person) -> None:
     app, client, staff, _code = passed(org, person)
     text = pdf_text(client.get(f"/training/people/{staff.id}/record.pdf"))
     assert "100,0%" in text and "100.0%" not in text
+
+
+def test_a_certificate_printed_from_the_english_interface_stays_vietnamese(org, person) -> None:
+    """The certificate is a Vietnamese document: its course's 1.5 hours read "1,5 giờ" whatever
+    the language of the person printing it (it read "1.5 giờ" from the English interface)."""
+    from mooc.courses.models import Course
+    from mooc.i18n import LANG_COOKIE
+
+    app, client, _staff, code = passed(org, person)
+    with app.app_context():
+        db.session.execute(sa.update(Course).values(hours=1.5))
+        db.session.commit()
+    client.set_cookie(LANG_COOKIE, "en")
+    assert "Thời lượng: 1,5 giờ" in pdf_text(client.get(f"/certificates/{code}.pdf"))

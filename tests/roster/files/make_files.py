@@ -125,7 +125,7 @@ def make_files(folder: Path, *, big: bool = False) -> dict[str, Case]:
     csv_file("full_without_admin.csv", Case("refused", ["ngoc@example.vn", "--disable-admin"],
                                              args=["--full", "--yes"]), others)
     # 2,000 identical errors read as one line.
-    csv_file("two_thousand_errors.csv", Case("refused", ["2000 dòng (2, 3, 4, 5, 6, …), Đơn vị"]),
+    csv_file("two_thousand_errors.csv", Case("refused", ["2.000 dòng (2, 3, 4, 5, 6, …), Đơn vị"]),
              [[f"1{n:05d}", f"Người {n}", "", "KHONG-CO", ""] for n in range(2000)])
     # Not a roster at all, and a file of nothing but a BOM.
     (folder / "only_bom.csv").write_bytes(b"\xef\xbb\xbf")
