@@ -250,6 +250,24 @@ def test_a_locked_password_leaves_the_openid_button_open_and_the_roster_says_so(
     assert_the_pages_say(what_the_pages_say(by_email, o, staff), AccountStatus.LOCKED)
 
 
+def each_way(make_app, slapd, people: list[tuple[int, int, bool]]):
+    """Under each setting of ``WAYS``, for each (staff id, user id, flag) of ``people``: (ways,
+    user, staff, flag, status, the ways open now), once the SQL status (every list), the count's
+    condition (``signs_in``) and the ways open now (Python, a person's page) are seen to agree."""
+    ids = [staff_id for staff_id, _user_id, _flag in people]
+    for ways in WAYS:
+        with make_app(**settings_of(ways, slapd)).app_context():
+            statuses = account_status.of_many(ids)
+            able = set(db.session.scalars(account_status.join(sa.select(Staff.id))
+                                          .where(account_status.signs_in(), Staff.id.in_(ids))))
+            for staff_id, user_id, flag in people:
+                user, staff = db.session.get(User, user_id), db.session.get(Staff, staff_id)
+                now_open = account_status.open_ways(user, staff)
+                status = statuses[staff_id]
+                assert status.can_sign_in == bool(now_open) == (staff_id in able), (ways, staff_id)
+                yield ways, user, staff, flag, status, now_open
+
+
 def test_the_sql_and_the_python_rule_agree_on_locked_accounts(slapd, make_app, app, make_staff, make_user):
     """For each kind of account (role, password or not, e-mail on the roster or not, locked or
     not) under each setting of tests/directory/test_who_signs_in.py: the status (SQL, every list),
@@ -271,22 +289,12 @@ def test_the_sql_and_the_python_rule_agree_on_locked_accounts(slapd, make_app, a
                                                          locked_until=clock.now() + timedelta(minutes=10)))
                         db.session.commit()
                     people.append((staff.id, user.id, locked))
-    ids = [staff_id for staff_id, _user_id, _locked in people]
-    for ways in WAYS:
-        with make_app(**settings_of(ways, slapd)).app_context():
-            statuses = account_status.of_many(ids)
-            able = set(db.session.scalars(account_status.join(sa.select(Staff.id))
-                                          .where(account_status.signs_in(), Staff.id.in_(ids))))
-            for staff_id, user_id, locked in people:
-                user, staff = db.session.get(User, user_id), db.session.get(Staff, staff_id)
-                now_open = account_status.open_ways(user, staff)
-                status = statuses[staff_id]
-                said = (ways, user.role, staff.email, locked)
-                assert status.can_sign_in == bool(now_open) == (staff_id in able), said
-                if locked and now_open:
-                    assert status is AccountStatus.PASSWORD_PAUSED and now_open == {Way.PROVIDER}
-                if locked and not now_open and account_status.ways_of(user, staff):
-                    assert status is AccountStatus.LOCKED
+    for ways, user, staff, locked, status, now_open in each_way(make_app, slapd, people):
+        said = (ways, user.role, staff.email, locked)
+        if locked and now_open:
+            assert status is AccountStatus.PASSWORD_PAUSED and now_open == {Way.PROVIDER}, said
+        if locked and not now_open and account_status.ways_of(user, staff):
+            assert status is AccountStatus.LOCKED, said
 
 
 def test_wrong_codes_lock_the_code_step_and_the_roster_says_she_cannot_sign_in(make_app, provider, mai):
@@ -345,15 +353,5 @@ def test_the_sql_and_the_python_rule_agree_on_locked_code_steps(slapd, make_app,
                     db.session.add(LoginThrottle(email=user.email, failures=0, locked_until=until))
                 db.session.commit()
             people.append((staff.id, user.id, factor == "active"))
-    ids = [staff_id for staff_id, _user_id, _active in people]
-    for ways in WAYS:
-        with make_app(**settings_of(ways, slapd)).app_context():
-            statuses = account_status.of_many(ids)
-            able = set(db.session.scalars(account_status.join(sa.select(Staff.id))
-                                          .where(account_status.signs_in(), Staff.id.in_(ids))))
-            for staff_id, user_id, factor_active in people:
-                user, person = db.session.get(User, user_id), db.session.get(Staff, staff_id)
-                now_open = account_status.open_ways(user, person)
-                status = statuses[staff_id]
-                assert status.can_sign_in == bool(now_open) == (staff_id in able), (ways, staff_id)
-                assert (status is AccountStatus.CODE_LOCKED) is factor_active, (ways, status)
+    for ways, _user, _person, factor_active, status, _now_open in each_way(make_app, slapd, people):
+        assert (status is AccountStatus.CODE_LOCKED) is factor_active, (ways, status)
