@@ -291,6 +291,8 @@ def diff(completion: Completion, known: _Known) -> Completion | None:
 def said(completion: Completion) -> str:
     """What importing the row does, as the dry run says it (the page and the command)."""
     day = show_date(completion.since) if completion.since else ""
+    if completion.fate == Fate.COMPLETES and completion.since and completion.day < completion.since:
+        return _("completes the open first cycle, assigned on %(day)s: done before it, it meets it", day=day)
     if completion.fate == Fate.COMPLETES:
         return _("completes the open cycle that began on %(day)s", day=day)
     if completion.fate == Fate.EARLIER and completion.open_cycle:

@@ -93,6 +93,18 @@ def test_a_completion_after_the_rules_cycle_began_completes_it(desk):
     assert cycles(app, staff, "giam-sat")[-1][0] == 1 and open_cycles(app, staff, "giam-sat") == 0
 
 
+def test_a_completion_before_a_first_cycle_began_meets_it(desk):
+    """No completion before the rule's first cycle: one made before it began meets it (as it
+    would have had it been imported before the rule came), and the page says so."""
+    app, staff = desk.app, desk.staff
+    desk.rule(ids(app)["giam-sat"], due_days=30)  # cycle 1 opens on 02/03/2026
+    said = preview_and_apply(desk, [("GS", "15/01/2026")])
+    assert said == {2: "hoàn thành lượt học đầu tiên đang mở (giao ngày 02/03/2026): đã học trước đó nên vẫn "
+                       "đạt yêu cầu"}
+    assert cycles(app, staff, "giam-sat") == [(1, "completed", True, "rule", date(2026, 1, 15), None, False)]
+    assert open_cycles(app, staff, "giam-sat") == 0
+
+
 def test_an_older_completion_is_an_earlier_round_and_the_renewal_stays_open(desk):
     app, staff, user = desk.app, desk.staff, desk.user
     desk.rule(ids(app)["giam-sat"], due_days=30, renew_months=12)

@@ -127,3 +127,18 @@ def test_a_manager_makes_a_course_the_trainee_joined_required_and_says_so(office
     assert (f"Trần Thị Bình đã tự tham gia khóa này (không bắt buộc); nay bạn giao bắt buộc, hạn "
             f"{format_date(in_days(45))}.") in page
     assert cycle(app, staff, "van-ban") == Cycle("manual", None, None, True, True, in_days(45))
+
+
+def test_a_manager_enrolling_someone_exempt_is_told_so(office):
+    app, staff = office.app, office.staff
+    course_id = ids(app)["giam-sat"]
+    office.rule(course_id, due_days=30)
+    with app.app_context():
+        enrolment_id = db.session.scalar(sa.select(Enrolment.id).where(Enrolment.staff_id == staff.id,
+                                                                       Enrolment.course_id == course_id))
+    path = f"/training/people/{staff.id}"
+    exempted = office.client.post(f"/training/enrolments/{enrolment_id}/exempt", data={
+        "csrf_token": csrf_token(office.client, path), "reason": "Đã học lớp trực tiếp"})
+    assert exempted.status_code == 302
+    assert "Trần Thị Bình đã được miễn khóa học này: không cần giao." in enrol(office, course_id, in_days(10))
+    assert cycle(app, staff, "giam-sat").source == "rule" and joined_events(app) == []
