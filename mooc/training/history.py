@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, events
 from mooc.auth.models import User
 from mooc.courses.models import Course
 from mooc.database import chunks
@@ -28,7 +28,7 @@ from mooc.roster.planning import BadDate, PlanHasErrors, Table, parse_date, show
 from mooc.roster.reader import Cell, NumberCell, cell_text, open_sheet
 from mooc.training import programs
 from mooc.training.activity import note_activities
-from mooc.training.assign import OPEN_STATES, apply_rules, write_enrolments
+from mooc.training.assign import OPEN_STATES, apply_rules
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState, supersede_earlier_of
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -85,6 +85,8 @@ class Completion:
     fate: Fate = Fate.NEW
     since: date | None = None  # the open cycle's first day, or the latest completion's (EARLIER, COMPLETES)
     open_cycle: bool = False  # ``since`` is an open cycle's first day (else a completion's)
+    latest_id: int | None = None  # the person's latest cycle of the course when planned, and its number
+    latest_cycle: int = 0
 
     @property
     def key(self) -> tuple[int, int, date]:
@@ -175,6 +177,8 @@ class _Latest:
     assigned_on: date
     completed_on: date | None
     first_round: bool  # no completed cycle of the course before it
+    id: int = 0
+    cycle: int = 0
 
 
 def decide(completions: list[Completion]) -> list[Completion]:
@@ -202,7 +206,9 @@ def decide(completions: list[Completion]) -> list[Completion]:
             fate, since = _fate(cycle, completion.day, completing)
             completing = completing or fate == Fate.COMPLETES
             decided.append(replace(completion, fate=fate, since=since,
-                                   open_cycle=cycle is not None and cycle.open and fate != Fate.NEW))
+                                   open_cycle=cycle is not None and cycle.open and fate != Fate.NEW,
+                                   latest_id=cycle.id if cycle else None,
+                                   latest_cycle=cycle.cycle if cycle else 0))
     return sorted(decided, key=lambda c: c.row)
 
 
@@ -225,17 +231,19 @@ def _latest_of(completions: list[Completion]) -> dict[tuple[int, int], _Latest]:
         earlier.staff_id == Enrolment.staff_id, earlier.course_id == Enrolment.course_id,
         earlier.latest.is_(False), earlier.state == EnrolmentState.COMPLETED)
     stmt = (sa.select(Enrolment.staff_id, Enrolment.course_id, Enrolment.state, Enrolment.closed_at,
-                      Enrolment.assigned_on, Enrolment.completed_at, done_before)
+                      Enrolment.assigned_on, Enrolment.completed_at, done_before, Enrolment.id,
+                      Enrolment.cycle)
             .where(Enrolment.latest.is_(True), Enrolment.course_id.in_(sorted({c for _s, c in pairs}))))
     found: dict[tuple[int, int], _Latest] = {}
     for chunk in chunks(sorted({staff for staff, _c in pairs})):
-        for staff_id, course_id, state, closed_at, assigned_on, completed_at, before in db.session.execute(
-                stmt.where(Enrolment.staff_id.in_(chunk))):
+        for staff_id, course_id, state, closed_at, assigned_on, completed_at, before, id_, number in (
+                db.session.execute(stmt.where(Enrolment.staff_id.in_(chunk)))):
             if (staff_id, course_id) in pairs:
                 finished = state == EnrolmentState.COMPLETED and completed_at is not None
                 found[(staff_id, course_id)] = _Latest(
                     state in OPEN_STATES and closed_at is None, assigned_on,
-                    clock.day_of(completed_at) if finished and completed_at else None, not before)
+                    clock.day_of(completed_at) if finished and completed_at else None, not before, id_,
+                    number)
     return found
 
 
@@ -343,46 +351,64 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     return len(plan.to_add)
 
 
-COMPLETING = ("state", "completed_at", "started_at", "note")  # what completing an open cycle writes
-
-
 def _moment(completion: Completion) -> datetime:
     return datetime.combine(completion.day, time(12), tzinfo=clock.LOCAL_TZ).astimezone(UTC)  # midday
 
 
 def _add_completions(course_id: int, completions: list[Completion], trained: dict[int, datetime],
                      progress: Progress) -> None:
-    """The completions of one course, as ``Completion.fate`` says; ``trained``: each person's
-    latest moment so far, kept up."""
-    people = sorted({completion.staff_id for completion in completions})
-    latest = _latest_cycles(course_id, people)
+    """The completions of one course, as ``Completion.fate`` says, on the latest cycles the plan
+    read (``latest_id``, ``latest_cycle``); ``trained``: each person's latest moment so far, kept
+    up. The open cycles completed and the latest cycles renumbered set-based: a statement per
+    ``database.CHUNK`` of them that share the values."""
     rows: dict[int, dict[Fate, list[Completion]]] = defaultdict(lambda: defaultdict(list))
     for completion in sorted(completions, key=lambda c: (c.day, c.row)):
         progress.advance()
         rows[completion.staff_id][completion.fate].append(completion)
         trained[completion.staff_id] = max(trained.get(completion.staff_id, _moment(completion)),
                                            _moment(completion))
-    changed: dict[Enrolment, set[str]] = {}
-    for staff_id, fates in rows.items():  # earlier rounds: the latest cycle moves up to make room
+    moved: dict[int, list[int]] = defaultdict(list)  # earlier rounds: the latest cycle moves up to make room
+    completing: dict[tuple[datetime, str], list[int]] = defaultdict(list)
+    for fates in rows.values():
         if fates[Fate.EARLIER]:
-            latest[staff_id].cycle += len(fates[Fate.EARLIER])
-            changed[latest[staff_id]] = {"cycle"}
+            moved[len(fates[Fate.EARLIER])].append(fates[Fate.EARLIER][0].latest_id or 0)
         for completion in fates[Fate.COMPLETES]:
-            _complete_open(latest[staff_id], completion)
-            changed.setdefault(latest[staff_id], set()).update(COMPLETING)
-    write_enrolments(changed)  # set-based, before the earlier rounds take the numbers freed
-    for staff_id, fates in rows.items():
+            completing[(_moment(completion), (completion.source or "imported")[:300])].append(
+                completion.latest_id or 0)
+    _write(moved, completing)
+    for fates in rows.values():
         earlier = fates[Fate.EARLIER]
-        first = latest[staff_id].cycle - len(earlier) if earlier else 0
-        for number, completion in enumerate(earlier, start=first):
+        for number, completion in enumerate(earlier, start=earlier[0].latest_cycle if earlier else 0):
             db.session.add(_completed_cycle(completion, number, latest=False))
     superseding = [staff_id for staff_id, fates in rows.items() if fates[Fate.NEW]]
     supersede_earlier_of(course_id, superseding)
     for staff_id in superseding:
-        current, new = latest.get(staff_id), rows[staff_id][Fate.NEW]
-        for number, completion in enumerate(new, start=(current.cycle if current else 0) + 1):
+        new, shift = rows[staff_id][Fate.NEW], len(rows[staff_id][Fate.EARLIER])
+        for number, completion in enumerate(new, start=new[0].latest_cycle + shift + 1):
             db.session.add(_completed_cycle(completion, number, latest=completion is new[-1]))
+    events.touched(rows)
     db.session.flush()
+
+
+def _write(moved: dict[int, list[int]], completing: dict[tuple[datetime, str], list[int]]) -> None:
+    """Renumber the latest cycles (``moved``: shift -> their ids) and complete the open ones
+    (``completing``: (moment, note) -> their ids), before the new cycles take the numbers freed."""
+    table = Enrolment.__table__.c
+    for shift, ids in moved.items():
+        for chunk in chunks(sorted(ids)):
+            db.session.execute(sa.update(Enrolment).where(Enrolment.id.in_(chunk))
+                               .values(cycle=Enrolment.cycle + shift),
+                               execution_options={"synchronize_session": False})
+    for (moment, note), ids in completing.items():
+        at = sa.literal(moment, type_=table.completed_at.type)
+        for chunk in chunks(sorted(ids)):
+            db.session.execute(
+                sa.update(Enrolment).where(Enrolment.id.in_(chunk)).values(
+                    state=EnrolmentState.COMPLETED, completed_at=at, note=note,
+                    started_at=sa.case(
+                        (sa.or_(Enrolment.started_at.is_(None), Enrolment.started_at > at), at),
+                        else_=Enrolment.started_at)),
+                execution_options={"synchronize_session": False})
 
 
 def _completed_cycle(completion: Completion, number: int, *, latest: bool) -> Enrolment:
@@ -392,20 +418,3 @@ def _completed_cycle(completion: Completion, number: int, *, latest: bool) -> En
         source=EnrolmentSource.IMPORT, required=True, assigned_on=completion.day,
         state=EnrolmentState.COMPLETED, started_at=moment, completed_at=moment,
         note=completion.source or "imported")
-
-
-def _complete_open(current: Enrolment, completion: Completion) -> None:
-    """The person's open cycle, completed by the imported completion: its source, holders and due
-    date kept (what it was required by), its note saying where it was done. No certificate: the
-    platform certifies only what it saw (an imported completion never has one)."""
-    moment = _moment(completion)
-    current.state, current.completed_at = EnrolmentState.COMPLETED, moment
-    current.started_at = min(current.started_at, moment) if current.started_at else moment
-    current.note = (completion.source or "imported")[:300]
-
-
-def _latest_cycles(course_id: int, staff_ids: list[int]) -> dict[int, Enrolment]:
-    """Staff id -> their latest cycle of the course (people without one are left out)."""
-    stmt = sa.select(Enrolment).where(Enrolment.course_id == course_id, Enrolment.latest.is_(True))
-    return {enrolment.staff_id: enrolment for chunk in chunks(staff_ids)
-            for enrolment in db.session.scalars(stmt.where(Enrolment.staff_id.in_(chunk)))}
