@@ -61,6 +61,7 @@ ACTIONS = {
     "training.certificate_revoked": _l("Certificate revoked"),
     "training.due_extended": _l("Due date changed"),
     "training.enrolled": _l("Enrolled by hand"),
+    "training.enrolment_joined": _l("Assigned by hand a course already required"),
     "training.exempted": _l("Exempted from a course"),
     "training.history_imported": _l("Past completions imported"),
     "training.record_exported": _l("Training record exported"),

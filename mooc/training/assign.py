@@ -26,7 +26,7 @@ from mooc.progress import ASSIGNING, SILENT, Progress
 from mooc.roster.models import Staff, StaffStatus
 from mooc.roster.scope import require_staff
 from mooc.roster.units import subtrees
-from mooc.training.holders import release, stronger
+from mooc.training.holders import Joined, manager_joins, release, stronger
 from mooc.training.models import (
     AssignmentRule,
     Certificate,
@@ -497,7 +497,17 @@ def _new_cycle(
 
 
 class EnrolError(DomainError):
-    """Why a person cannot be enrolled: ``left``, ``already``."""
+    """Why a person cannot be enrolled: ``left``, ``already`` (the same source holds their open
+    cycle: a manager's enrolment, or a trainee joining a course they have), ``exempt``."""
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """What ``enrol`` did: the person's cycle, and whose it was when a manager joined an open
+    cycle another source held (``holders.manager_joins``; None: a new or reopened cycle)."""
+
+    enrolment: Enrolment
+    joined: Joined | None = None
 
 
 def enrol(
@@ -508,24 +518,40 @@ def enrol(
     today: date | None = None,
     actor: User | None = None,
 ) -> Enrolment:
+    """``enrol_explained``, for callers that need only the person's cycle."""
+    return enrol_explained(staff, course_id, source, due_on, today, actor).enrolment
+
+
+def enrol_explained(
+    staff: Staff,
+    course_id: int,
+    source: EnrolmentSource,
+    due_on: date | None = None,
+    today: date | None = None,
+    actor: User | None = None,
+) -> Enrolled:
     """Enrol one person by hand (manager, officer, admin: ``actor``, within their scope) or
-    join an optional course (the trainee)."""
+    join an optional course (the trainee). A manager enrolling a person in a course whose open
+    cycle a rule, a programme or the trainee holds becomes a holder of that same cycle
+    (docs/architecture.md, "Sources of a cycle"); only a manager's own is "already"."""
     require_staff(actor, staff)
     today = today or clock.today()
     if staff.status == StaffStatus.LEFT:
         raise EnrolError("left")
     current = _latest_cycles(course_id, {staff.id}).get(staff.id)
     if current is not None and current.closed_at is None and current.state != EnrolmentState.COMPLETED:
-        if source == EnrolmentSource.MANUAL and not current.required:
-            # optional (joined, or a programme's option) -> the manager's, required
-            current.required, current.source, current.due_on, current.program_id = True, source, due_on, None
-            return current
+        if current.state == EnrolmentState.EXEMPT:
+            raise EnrolError("exempt")
+        if source == EnrolmentSource.MANUAL and current.source != EnrolmentSource.MANUAL:
+            joined = manager_joins(current, due_on)
+            db.session.flush()
+            return Enrolled(current, joined)
         raise EnrolError("already")
     cycle = 1 if current is None else current.cycle + 1
     if current is not None and current.closed_at is not None and current.state != EnrolmentState.COMPLETED:
         current.closed_at, current.rule_id, current.program_id = None, None, None  # reopened: theirs alone
         current.source, current.required, current.due_on = source, source != EnrolmentSource.SELF, due_on
-        return current
+        return Enrolled(current)
     enrolment = _open(staff.id, course_id, cycle, None, today, due_on, source)
     db.session.flush()
-    return enrolment
+    return Enrolled(enrolment)

@@ -16,7 +16,7 @@ from mooc.progress import for_command, quiet_option
 from mooc.roster.leavers import leave_when_due
 from mooc.roster.reader import FileRefused
 from mooc.training.assign import apply_rules
-from mooc.training.history import apply_history, plan_history
+from mooc.training.history import apply_history, plan_history, said
 from mooc.training.programs import apply_program_rules
 
 
@@ -65,6 +65,8 @@ def import_history(file: str, dry_run: bool, output: str, quiet: bool) -> None:
     else:
         for error in plan.issues:
             click.echo(f"row {error.row}, column {error.column}: {error.message}", err=True)
+        for completion in plan.to_add:  # what each row will do
+            click.echo(f"row {completion.row}: {said(completion)}")
         click.echo(
             f"{len(plan.to_add)} to add, {plan.unchanged} already recorded, {len(plan.issues)} error(s)."
         )

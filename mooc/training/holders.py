@@ -131,6 +131,41 @@ def release(going: list[Enrolment], today: date, changed: Changed) -> list[Enrol
     return closing
 
 
+@dataclass(frozen=True)
+class Joined:
+    """Whose an open cycle was when a manager enrolled the person in it (``manager_joins``): the
+    holder it was attributed to, its rule, its programme, its due date and whether it was
+    required, as they were before."""
+
+    source: EnrolmentSource
+    rule_id: int | None
+    program_id: int | None
+    due_on: date | None
+    required: bool
+
+
+def earlier(first: date | None, second: date | None) -> date | None:
+    """The earlier of two due dates, None being "no due date" (any date is earlier)."""
+    if first is None or second is None:
+        return first if second is None else second
+    return min(first, second)
+
+
+def manager_joins(current: Enrolment, due_on: date | None) -> Joined:
+    """A manager enrols the person in a course whose open, unfinished cycle another source holds:
+    the manager becomes a holder of that same cycle, the strongest (``source`` manual, required,
+    ``program_id`` cleared; ``rule_id`` kept: the rule still requires it, its expiry and renewal
+    follow the rule). A requirement keeps the earlier of its due date and the manager's: a
+    manager never moves a rule's or a programme's deadline later; an option (joined by the
+    trainee, a programme's choice) had no deadline to keep and takes the manager's. Returns
+    whose it was."""
+    joined = Joined(current.source, current.rule_id, current.program_id, current.due_on, current.required)
+    current.source, current.program_id = EnrolmentSource.MANUAL, None
+    current.due_on = earlier(due_on, current.due_on) if current.required else due_on
+    current.required = True
+    return joined
+
+
 def hand_to_programme(enrolment: Enrolment, hold: ProgramHold, changed: Changed) -> None:
     """The cycle is the programme's now, on its terms (due with its cycle, required as its step says)."""
     enrolment.source, enrolment.program_id, enrolment.rule_id = EnrolmentSource.PROGRAM, hold.program_id, None

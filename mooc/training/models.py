@@ -86,6 +86,9 @@ class EnrolmentSource(enum.StrEnum):
     PROGRAM = "program"  # a course of a programme the person follows (Enrolment.program_id)
 
 
+OPEN_CYCLE = "closed_at IS NULL AND state IN ('not_started', 'in_progress')"  # uq_enrolments_open's predicate
+
+
 class Enrolment(CreatedAt, Model):
     """A person's cycle of a course. A renewal opens cycle n+1 and keeps cycle n.
 
@@ -104,6 +107,16 @@ class Enrolment(CreatedAt, Model):
             unique=True,
             sqlite_where=sa.text("latest"),
             postgresql_where=sa.text("latest"),
+        ),
+        # At most one open cycle (not finished, not closed) per person and course: every source
+        # that wants the course shares it (docs/architecture.md, "Sources of a cycle").
+        sa.Index(
+            "uq_enrolments_open",
+            "staff_id",
+            "course_id",
+            unique=True,
+            sqlite_where=sa.text(OPEN_CYCLE),
+            postgresql_where=sa.text(OPEN_CYCLE),
         ),
         # What the reports count (mooc.reports.queries.obligation), person by person, read from
         # the index alone. The SQLite predicate is written as SQLAlchemy renders the query's.
@@ -295,13 +308,19 @@ def supersede_earlier_of(course_id: int, staff_ids: Collection[int]) -> None:
     """``supersede_earlier`` for many people at once (renewals, refreshers, a history import):
     one UPDATE per ``database.CHUNK`` of them. Run it before their new cycles are flushed (the
     unique index allows one latest cycle per person and course); the loaded earlier cycles then
-    say ``latest`` false too."""
+    say ``latest`` false too. A cycle superseded unfinished is closed with it (it reads "no
+    longer required" either way): the person keeps one open cycle of the course (the unique
+    index ``uq_enrolments_open``), the new one. No path supersedes an open cycle today (each
+    completes, takes over or reopens it instead); this keeps the invariant if one ever does."""
+    now = sa.literal(clock.now(), type_=Enrolment.__table__.c.closed_at.type)
+    unfinished = sa.and_(Enrolment.closed_at.is_(None),
+                         Enrolment.state.in_((EnrolmentState.NOT_STARTED, EnrolmentState.IN_PROGRESS)))
     for chunk in chunks(sorted(staff_ids)):
         db.session.execute(
             sa.update(Enrolment)
             .where(Enrolment.staff_id.in_(chunk), Enrolment.course_id == course_id,
                    Enrolment.latest.is_(True))
-            .values(latest=False),
+            .values(latest=False, closed_at=sa.case((unfinished, now), else_=Enrolment.closed_at)),
             execution_options={"synchronize_session": "fetch"},
         )
     events.touched(staff_ids)

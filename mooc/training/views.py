@@ -68,7 +68,8 @@ from mooc.training.forms import (
     LegalRefreshersForm,
     RuleForm,
 )
-from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, RenewalMode
+from mooc.training.holders import Joined
+from mooc.training.models import AssignmentRule, Enrolment, EnrolmentSource, Program, RenewalMode
 from mooc.training.status import held_to_due_dates, status_label
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -117,6 +118,8 @@ def join(key: str):
         refuse()
         if error.code == "left":
             flash(_("You have left the roster: you cannot join courses."), "warning")
+        elif error.code == "exempt":
+            flash(_("You are exempt from this course."), "info")
         else:
             flash(_("You are already enrolled in this course."), "info")
     return redirect(url_for("courses.course", key=key))
@@ -293,25 +296,70 @@ def enrol(staff_id: int):
             flash(_("Choose a course and a due date."), "warning")
         return redirect(url_for("training.record", staff_id=staff.id))
     try:
-        enrolment = assign.enrol(staff, form.course.data, EnrolmentSource.MANUAL, due_on=form.due_on.data,
-                                 actor=current_user._get_current_object())
+        enrolled = assign.enrol_explained(staff, form.course.data, EnrolmentSource.MANUAL,
+                                          due_on=form.due_on.data, actor=current_user._get_current_object())
     except assign.EnrolError as error:
         refuse()
-        flash(
-            _("%(name)s has left.", name=staff.full_name)
-            if error.code == "left"
-            else _("%(name)s is already enrolled in this course.", name=staff.full_name),
-            "warning",
-        )
+        flash(ENROL_REFUSALS[error.code](staff), "warning")
         return redirect(url_for("training.record", staff_id=staff.id))
-    audit.record(
-        "training.enrolled",
-        target=staff.staff_code,
-        course_id=form.course.data,
-        due_on=str(enrolment.due_on or ""),
-    )
-    flash(_("Enrolled."), "success")
+    enrolment, joined = enrolled.enrolment, enrolled.joined
+    if joined is None:
+        audit.record("training.enrolled", target=staff.staff_code, course_id=form.course.data,
+                     due_on=str(enrolment.due_on or ""))
+        flash(_("Enrolled."), "success")
+    else:
+        audit.record("training.enrolment_joined", target=staff.staff_code, course_id=form.course.data,
+                     enrolment_id=enrolment.id, held_by=joined.source.value, rule_id=joined.rule_id,
+                     program_id=joined.program_id, due_before=str(joined.due_on or ""),
+                     due_asked=str(form.due_on.data or ""), due_on=str(enrolment.due_on or ""))
+        flash(_joined_said(staff, joined, enrolment, form.due_on.data), "success")
     return redirect(url_for("training.record", staff_id=staff.id))
+
+
+ENROL_REFUSALS = {
+    "left": lambda staff: _("%(name)s has left.", name=staff.full_name),
+    "already": lambda staff: _("%(name)s is already enrolled in this course by a manager.",
+                               name=staff.full_name),
+    "exempt": lambda staff: _("%(name)s is exempt from this course: nothing to enrol.", name=staff.full_name),
+}
+
+
+def _due_said(day) -> str:
+    return format_date(day) if day is not None else _("no due date")
+
+
+def _joined_said(staff: Staff, joined: Joined, enrolment: Enrolment, asked) -> str:
+    """What the manager reads when they enrolled a person in a course another source held:
+    whose it was, its due date, and the due date it keeps now (the earlier one)."""
+    said = {"name": staff.full_name, "due": _due_said(joined.due_on), "new_due": _due_said(enrolment.due_on)}
+    programme = db.session.get(Program, joined.program_id) if joined.program_id is not None else None
+    if joined.source == EnrolmentSource.RULE:
+        rule = db.session.get(AssignmentRule, joined.rule_id) if joined.rule_id is not None else None
+        text = _("%(name)s was already required to take this course by a rule (%(rule)s), due %(due)s; "
+                 "now also assigned by you, due %(new_due)s.", rule=_rule_named(rule), **said)
+    elif programme is not None and joined.required:
+        text = _("%(name)s was already required to take this course by the programme “%(programme)s”, "
+                 "due %(due)s; now also assigned by you, due %(new_due)s.", programme=programme.title, **said)
+    elif programme is not None:
+        text = _("%(name)s had this course as an option of the programme “%(programme)s”; now assigned "
+                 "by you, due %(new_due)s.", programme=programme.title, **said)
+    else:
+        text = _("%(name)s had joined this course themselves (optional); now assigned by you, due "
+                 "%(new_due)s.", **said)
+    if asked is not None and enrolment.due_on is not None and asked > enrolment.due_on:
+        text += " " + _("Your date %(asked)s is later: the earlier due date stays.", asked=format_date(asked))
+    return text
+
+
+def _rule_named(rule: AssignmentRule | None) -> str:
+    """A rule as a manager recognises it: its note, else its units (or "every unit")."""
+    if rule is None:
+        return _("switched off")
+    if rule.note:
+        return rule.note
+    if rule.all_units:
+        return _("every unit")
+    return ", ".join(unit_label(unit) for unit in rule.units)
 
 
 @bp.post("/training/enrolments/<int:enrolment_id>/exempt")
