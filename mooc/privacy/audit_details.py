@@ -21,6 +21,7 @@ from mooc.privacy.corrections import FIELDS, RESOLUTION_LABELS
 from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
 from mooc.roster.display import SKIP_LABELS
 from mooc.roster.units import KIND_LABELS as UNIT_KIND_LABELS
+from mooc.training.records import SOURCE_LABELS
 from mooc.training.status import status_label
 
 # Each key the platform writes into an event's details (and the keys of the dictionaries some
@@ -57,6 +58,8 @@ KEYS = {
     "program_id": _l("Programme"), "all_units": _l("Every unit"), "before": _l("Before"),
     "after": _l("After"),
     "due_changed": _l("Due dates changed"), "units": _l("Units"), "positions": _l("Positions"),
+    "held_by": _l("Until then"), "rule_id": _l("Rule number"), "due_before": _l("Due date until then"),
+    "due_asked": _l("Due date chosen"),
     "due_days": _l("Days to finish"), "renew_months": _l("Renew after (months)"), "renewal": _l("Renewal"),
     # reminders, reports, xAPI
     "sent": _l("Sent"), "failed": _l("Failed"), "stopped": _l("Stopped because"),
@@ -98,11 +101,12 @@ VALUES: dict[str, Mapping[Any, Any]] = {
     "local_password": LOCAL_PASSWORDS, "reason": REASONS, "via": VIA, "source": VIA,
     "role": ROLE_LABELS, "previous": ROLE_LABELS, "kind": {**REPORT_LABELS, **UNIT_KIND_LABELS},
     "frequency": FREQUENCY_LABELS, "field": FIELDS, "by": RESOLUTION_LABELS, "skipped": SKIP_LABELS,
+    "held_by": SOURCE_LABELS,
 }
 # Numbers that name a row (an account, an import): written as stored, never grouped.
-IDENTIFIERS = frozenset({"user_id", "import_id", "enrolment_id", "request_id", "subscription", "course_id",
-                         "program_id", "unit", "course", "quiz", "program", "position", "units", "positions",
-                         "parent", "scope", "commit", "checksum"})
+IDENTIFIERS = frozenset({"user_id", "import_id", "enrolment_id", "rule_id", "request_id", "subscription",
+                         "course_id", "program_id", "unit", "course", "quiz", "program", "position", "units",
+                         "positions", "parent", "scope", "commit", "checksum"})
 
 
 def label(key: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -375,7 +375,7 @@ def _add_completions(course_id: int, completions: list[Completion], trained: dic
         for completion in fates[Fate.COMPLETES]:
             completing[(_moment(completion), (completion.source or "imported")[:300])].append(
                 completion.latest_id or 0)
-    _write(moved, completing)
+    _write(moved, completing, rows)
     for fates in rows.values():
         earlier = fates[Fate.EARLIER]
         for number, completion in enumerate(earlier, start=earlier[0].latest_cycle if earlier else 0):
@@ -386,13 +386,15 @@ def _add_completions(course_id: int, completions: list[Completion], trained: dic
         new, shift = rows[staff_id][Fate.NEW], len(rows[staff_id][Fate.EARLIER])
         for number, completion in enumerate(new, start=new[0].latest_cycle + shift + 1):
             db.session.add(_completed_cycle(completion, number, latest=completion is new[-1]))
-    events.touched(rows)
     db.session.flush()
 
 
-def _write(moved: dict[int, list[int]], completing: dict[tuple[datetime, str], list[int]]) -> None:
+def _write(moved: dict[int, list[int]], completing: dict[tuple[datetime, str], list[int]],
+           staff_ids: Iterable[int]) -> None:
     """Renumber the latest cycles (``moved``: shift -> their ids) and complete the open ones
-    (``completing``: (moment, note) -> their ids), before the new cycles take the numbers freed."""
+    (``completing``: (moment, note) -> their ids), before the new cycles take the numbers freed;
+    the reports' summary is told which people's cycles changed (``staff_ids``)."""
+    events.touched(staff_ids)
     table = Enrolment.__table__.c
     for shift, ids in moved.items():
         for chunk in chunks(sorted(ids)):
