@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from mooc import clock, events
 from mooc.auth.models import User
 from mooc.courses.models import Course
-from mooc.database import chunks
+from mooc.database import alias, chunks
 from mooc.extensions import db
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
@@ -226,7 +226,7 @@ def _latest_of(completions: list[Completion]) -> dict[tuple[int, int], _Latest]:
     """(staff id, course id) -> the person's latest cycle of the course, with whether a completed
     cycle comes before it: a statement per ``database.CHUNK`` of people."""
     pairs = {(c.staff_id, c.course_id) for c in completions}
-    earlier = sa.orm.aliased(Enrolment)
+    earlier = alias(Enrolment, "earlier")
     done_before = sa.exists().where(
         earlier.staff_id == Enrolment.staff_id, earlier.course_id == Enrolment.course_id,
         earlier.latest.is_(False), earlier.state == EnrolmentState.COMPLETED)
