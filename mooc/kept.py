@@ -15,7 +15,7 @@ kept:
 - a page with the course files' errors shown to administrators (``g.course_errors``);
 - a rendering during which anything made a real CSRF token (a form's own field, say) or wrote
   a hole the caller cannot fill: that page is served as rendered and not kept, and the error
-  is logged (a mistake in the page's template, caught by tests/test_kept_pages.py).
+  is logged (a mistake in the page's template, caught by tests/site/test_kept_pages.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The site's header and footer, rendered once per (locale, role, page) and process, then
 filled in per request with what is the person's or the request's own: the name, the CSRF
 token, the address to come back to after a language change. In a page rendered to be kept
-(mooc/kept.py) those three are left as holes, which ``fillers()`` fill per request.
+(mooc/kept.py) those three are left as holes, which ``FILLERS`` fill per request.
 
 Nothing is cached that the database owns: the role is read with the session on every request
 (mooc/auth/sessions.py) and is part of the key; the rest (templates, translations, routes)
