@@ -39,6 +39,13 @@ course_locked = _events.signal("course-locked")
 course_id. Each receiver returns why not (a sentence people read), or None (the training
 domain: a locked step of a programme the person follows)."""
 
+course_lock_possible = _events.signal("course-lock-possible")
+"""A question asked once per process, when a page's one statement is built: an SQL condition
+that is true whenever ``course_locked`` could answer for the person of account ``user_id``
+and course ``course_id`` (kwargs: a column and a bind parameter; each receiver returns a
+boolean SQL expression). A page whose statement finds it false need not ask ``course_locked``:
+most people follow no programme, and their pages skip that statement."""
+
 staff_touched = _events.signal("staff-touched")
 """Rows that feed the reports' summary (a person's enrolments, or their unit, position or
 status) were written in bulk, past the ORM's notice. kwargs: staff_ids (set[int], or None =

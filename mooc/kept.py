@@ -98,6 +98,24 @@ def add_fillers(app: Flask, fillers: Mapping[str, Filler]) -> None:
     app.extensions.setdefault("mooc.kept_fillers", {}).update(fillers)
 
 
+def _cache() -> KeptCache:
+    return app_cache("mooc.kept_pages", lambda: KeptCache(1024))
+
+
+def _fillers(own: Mapping[str, Filler]) -> dict[str, Filler]:
+    return {**current_app.extensions.get("mooc.kept_fillers", {}), **own}
+
+
+def ready(key: tuple, own: Mapping[str, Filler]) -> str | None:
+    """The page kept under ``key`` filled for this request, or None when there is none or the
+    page may not be served from what is kept (``keepable``): the caller then builds the page's
+    context and calls ``render``. For a page whose context costs more than its key."""
+    if not keepable():
+        return None
+    parts = _cache().peek(key)
+    return None if parts is None else _join(parts, _fillers(own))  # type: ignore[arg-type]
+
+
 def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any) -> str:
     """``template`` rendered with ``context``: from the parts kept under ``key`` when there are
     some, else rendered with holes and kept (when the page may be: ``keepable``). ``key`` must
@@ -105,8 +123,8 @@ def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any)
     those every page has (``add_fillers``)."""
     if not keepable():
         return render_template(template, **context)
-    fillers = {**current_app.extensions.get("mooc.kept_fillers", {}), **own}
-    cache = app_cache("mooc.kept_pages", lambda: KeptCache(1024))
+    fillers = _fillers(own)
+    cache = _cache()
     parts = cache.peek(key)
     if parts is not None:
         return _join(parts, fillers)  # type: ignore[arg-type]

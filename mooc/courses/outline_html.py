@@ -16,7 +16,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from mooc import kept
-from mooc.courses.queries import Outline, course_cache
+from mooc.courses.queries import CourseShape, Outline, course_cache
 from mooc.i18n import request_locale
 
 # A marker for an item's place in the rendered skeleton: random per process, so no author's
@@ -29,17 +29,20 @@ def slot(kind: str, item_id: int) -> Markup:
     return Markup(f"<!--{_NONCE}:{kind}:{item_id}-->")  # noqa: S704 (a fixed marker)
 
 
+Fragments = tuple[list[Any], dict[tuple[str, int], dict]]
+
+
 def _macros() -> Any:
     return current_app.jinja_env.get_template("courses/_outline.html").module
 
 
-def _fragments(outline: Outline, intros: bool, ids: bool) -> tuple[list[Any], dict[tuple[str, int], dict]]:
+def _fragments(outline: Outline, intros: bool, ids: bool) -> Fragments:
     shape = outline.shape
     assert shape is not None
     course = outline.course
     key = ("outline-html", shape.course_id, shape.version, course.key, str(request_locale()), intros, ids)
 
-    def build() -> tuple[list[Any], dict[tuple[str, int], dict]]:
+    def build() -> Fragments:
         macros = _macros()
         skeleton = str(macros.outline_skeleton(course, shape, intros=intros, ids=ids))
         parts: list[Any] = []
@@ -63,18 +66,16 @@ def _fragments(outline: Outline, intros: bool, ids: bool) -> tuple[list[Any], di
     return course_cache().get(key, build)
 
 
-def outline_html(
-    outline: Outline, current: str | None = None, intros: bool = False, ids: bool = True
-) -> Markup:
-    """The outline list of ``outline`` with its done marks and ``current`` ("lesson:key") open."""
-    if outline.shape is None:
-        raise ValueError("an outline made by queries.outline() has its shape")
-    parts, states = _fragments(outline, intros, ids)
-    done_ids = outline.done_ids
-    current_kind, _sep, current_key = (current or "").partition(":")
-    current_id = next(
-        (item.id for item in outline.items if item.kind == current_kind and item.key == current_key), None
-    )
+def _current_id(shape: CourseShape, current: str | None) -> tuple[str, int | None]:
+    """The open item ("lesson:key") as its kind and id in the course's shape."""
+    kind, _sep, key = (current or "").partition(":")
+    found = next((item_id for module in shape.modules for item_kind, item_key, _t, _m, item_id in module.items
+                  if item_kind == kind and item_key == key), None)
+    return kind, found
+
+
+def _marked(fragments: Fragments, current_kind: str, current_id: int | None, done_ids: frozenset[int]) -> str:
+    parts, states = fragments
     out = []
     for part in parts:
         if isinstance(part, str):
@@ -83,18 +84,32 @@ def outline_html(
             kind, item_id = part
             out.append(states[part][(kind == "lesson" and item_id in done_ids,
                                      kind == current_kind and item_id == current_id)])
-    return Markup("".join(out))  # noqa: S704 (rendered by the autoescaping templates above)
+    return "".join(out)
+
+
+def outline_html(
+    outline: Outline, current: str | None = None, intros: bool = False, ids: bool = True
+) -> Markup:
+    """The outline list of ``outline`` with its done marks and ``current`` ("lesson:key") open."""
+    if outline.shape is None:
+        raise ValueError("an outline made by queries.outline() has its shape")
+    return Markup(_marked(_fragments(outline, intros, ids), *_current_id(outline.shape, current),  # noqa: S704
+                          outline.done_ids))  # (rendered by the autoescaping templates above)
 
 
 def template_outline(
     outline: Outline, current: str | None = None, intros: bool = False, ids: bool = True
 ) -> Markup:
     """The templates' ``outline_html``: the person's marked outline, or in a page rendered to be
-    kept (mooc/kept.py) a hole that ``filler(outline)`` fills per request."""
+    kept (mooc/kept.py) a hole that ``filler(done_ids)`` fills per request. The hole carries the
+    outline's rendered fragments and open item, the same for every reader of the kept page, so
+    filling it needs only the person's done-set (not their outline, nor the course's row)."""
+    if outline.shape is None:
+        raise ValueError("an outline made by queries.outline() has its shape")
     if kept.rendering():
-        return kept.hole("outline", current, intros, ids)
+        return kept.hole("outline", _fragments(outline, intros, ids), *_current_id(outline.shape, current))
     return outline_html(outline, current, intros, ids)
 
 
-def filler(outline: Outline) -> kept.Filler:
-    return lambda current, intros, ids: str(outline_html(outline, current, intros, ids))
+def filler(done_ids: frozenset[int]) -> kept.Filler:
+    return lambda fragments, current_kind, current_id: _marked(fragments, current_kind, current_id, done_ids)

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from mooc import events
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
@@ -134,7 +135,7 @@ ENROLMENTS = sa.table(
 _OPEN_STATES = ("not_started", "in_progress")
 
 
-def _reader_facts() -> list[sa.Label[Any]]:
+def _reader_facts() -> list[sa.ScalarSelect[Any]]:
     """For the lesson page's one statement: the content hash of the edition the person
     ``:user_id`` last completed, the basis of the refresher cycle they are in (if open), and
     whether they read this lesson since it last changed."""
@@ -147,7 +148,7 @@ def _reader_facts() -> list[sa.Label[Any]]:
     fresh = (sa.select(sa.func.count()).select_from(LessonProgress)
              .where(LessonProgress.user_id == sa.bindparam("user_id"), LessonProgress.lesson_id == Lesson.id,
                     LessonProgress.completed_at >= Lesson.updated_at).scalar_subquery())
-    return [completed.label("completed_version"), refresher.label("refresher_of"), fresh.label("read_fresh")]
+    return [completed, refresher, fresh]
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,9 @@ class Reader:
 @cache
 def _lesson_page_statement() -> sa.Select:
     return (
-        sa.select(Course, Lesson, _done_in_course(), *_reader_facts())
+        sa.select(Course, Lesson, _done_in_course(),
+                  *(fact.label(name) for fact, name in
+                    zip(_reader_facts(), ("completed_version", "refresher_of", "read_fresh"), strict=True)))
         .join(Lesson, Lesson.course_id == Course.id)
         .where(
             Course.key == sa.bindparam("key"),
@@ -200,6 +203,51 @@ def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline
     course, lesson, done, completed_version, refresher_of, read_fresh = row
     reader = Reader(completed_version, refresher_of, bool(read_fresh))
     return mark(course, shape(course), _ids(done)), lesson, reader
+
+
+class Glance(NamedTuple):
+    """What a kept lesson page needs to be found and filled (``lesson_glance``)."""
+
+    course_id: int
+    version: int
+    lesson_id: int
+    done_ids: frozenset[int]
+    plain: bool  # nothing of the reader's own to tell (no news, no refresher) and no lock possible
+
+
+def _lock_possible() -> sa.ColumnElement[bool]:
+    """Whether the course may be locked for the person (``events.course_lock_possible``)."""
+    asked = events.course_lock_possible.send(None, user_id=sa.bindparam("user_id"), course_id=Course.id)
+    return sa.or_(sa.false(), *(condition for _receiver, condition in asked))
+
+
+@cache
+def _lesson_glance_statement() -> sa.Select:
+    """The lesson page's statement in plain columns, no mapped objects: loading a course's and
+    a lesson's rows as objects (the lesson's HTML with it) is most of a page's cost when the
+    page itself is kept (mooc/kept.py). Built once per process."""
+    completed, refresher, fresh = _reader_facts()
+    return (
+        sa.select(Course.id, Course.version, Lesson.id, _done_in_course(),
+                  sa.or_(sa.func.coalesce(completed, Course.content_hash) != Course.content_hash,
+                         sa.and_(refresher.isnot(None), fresh == 0),
+                         _lock_possible()))
+        .join(Lesson, Lesson.course_id == Course.id)
+        .where(Course.key == sa.bindparam("key"), Course.archived.is_(False),
+               Lesson.key == sa.bindparam("lesson_key"), Lesson.archived.is_(False))
+    )
+
+
+def lesson_glance(key: str, lesson_key: str, user_id: int) -> Glance | None:
+    """The live lesson's kept-page key parts and the person's done-set in one statement on the
+    connection (no mapped objects); None when there is no such live lesson."""
+    row = db.session.connection().execute(
+        _lesson_glance_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id}
+    ).one_or_none()
+    if row is None:
+        return None
+    course_id, version, lesson_id, done, own = row
+    return Glance(course_id, version, lesson_id, frozenset(_ids(done)), not own)
 
 
 def renamed_item(model: type[ItemT], course_id: int, old_key: str) -> ItemT | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +75,32 @@ def course(key: str):
     kept_key = ("course", outline.course.id, outline.course.version, str(request_locale()),
                 current_user.role, request.script_root)
     return kept.render(kept_key, "courses/course.html", {
-        "outline": outline_html.filler(outline),
+        "outline": outline_html.filler(outline.done_ids),
         "standing": lambda: render_template("courses/_course_standing.html", **page),
     }, **page)
 
 
+def _lesson_key(course_id: int, version: int, lesson_id: int, done: bool, today: date) -> tuple:
+    """What a kept lesson page depends on but its holes (mooc/kept.py): the header's name and
+    token, the outline's done marks."""
+    return ("lesson", course_id, version, lesson_id, done, today, str(request_locale()), current_user.role,
+            request.script_root)
+
+
 @bp.get("/<key>/lessons/<path:lesson_key>")
 def lesson(key: str, lesson_key: str):
+    # The page as kept for this version of the course, when the reader has nothing of their own
+    # to be told and the course cannot be locked for them: one statement of plain columns.
+    glance = queries.lesson_glance(key, lesson_key, current_user.id)
+    if glance is not None and glance.plain:
+        kept_key = _lesson_key(glance.course_id, glance.version, glance.lesson_id,
+                               glance.lesson_id in glance.done_ids, clock.today())
+        if (page := kept.ready(kept_key, {"outline": outline_html.filler(glance.done_ids)})) is not None:
+            return page
+    return _lesson_page(key, lesson_key)
+
+
+def _lesson_page(key: str, lesson_key: str):
     found = queries.lesson_page(key, lesson_key, current_user.id)
     if found is None:
         course = _course_or_404(key)
@@ -112,12 +132,8 @@ def lesson(key: str, lesson_key: str):
     )
     if news.redo or news.added_since or news.diff:  # what changed for this reader: their own page
         return render_template("courses/lesson.html", **page)
-    # The same for every reader of this version of the course on this day, but for the holes
-    # (mooc/kept.py): the header's name and token, the outline's done marks.
-    kept_key = ("lesson", outline.course.id, outline.course.version, lesson.id, done, today,
-           str(request_locale()), current_user.role, request.script_root)
-    return kept.render(kept_key, "courses/lesson.html",
-                       {"outline": outline_html.filler(outline)}, **page)
+    return kept.render(_lesson_key(outline.course.id, outline.course.version, lesson.id, done, today),
+                       "courses/lesson.html", {"outline": outline_html.filler(outline.done_ids)}, **page)
 
 
 @bp.post("/<key>/lessons/<path:lesson_key>/done")

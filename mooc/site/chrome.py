@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import render_template, request
+from flask import current_app, g, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -50,7 +50,31 @@ def site_footer() -> Markup:
 
 def csrf_token() -> str:
     """The templates' ``csrf_token()``: the request's token, or its hole in a kept page."""
-    return kept.hole("csrf") if kept.rendering() else generate_csrf()
+    return kept.hole("csrf") if kept.rendering() else request_csrf()
+
+
+def request_csrf() -> str:
+    """The request's CSRF token, as Flask-WTF's ``generate_csrf`` makes it, but signed once per
+    session and secret rather than once per request. With no time limit on tokens
+    (``WTF_CSRF_TIME_LIMIT`` None, mooc/config.py) every token signed for a session's secret is
+    as good as any other, and signing one (an HMAC, JSON, zlib) cost a tenth of a kept page's
+    work. A new session's secret, or a new SECRET_KEY, is a new key; any other setting of
+    Flask-WTF's is left to it."""
+    if (token := g.get("csrf_token")) is not None:
+        return token
+    config = current_app.config
+    if (config.get("WTF_CSRF_TIME_LIMIT") is not None or config.get("WTF_CSRF_SECRET_KEY")
+            or config.get("WTF_CSRF_FIELD_NAME", "csrf_token") != "csrf_token"):
+        return generate_csrf()
+    signed = app_cache("mooc.csrf_signed", lambda: KeptCache(4096))
+    raw = session.get("csrf_token")
+    if isinstance(raw, str) and (token := signed.peek((current_app.secret_key, raw))) is not None:
+        g.csrf_token = token
+        return token
+    token = generate_csrf()  # (it makes the session's secret when there is none yet)
+    if isinstance(raw := session.get("csrf_token"), str):
+        signed.put((current_app.secret_key, raw), token)
+    return token
 
 
 def _person_name() -> str:
@@ -69,5 +93,5 @@ def _back() -> str:
     return kept.hole("next") if kept.rendering() else _back_address()
 
 
-FILLERS: dict[str, kept.Filler] = {"name": _person_name, "csrf": generate_csrf, "next": _back_address}
+FILLERS: dict[str, kept.Filler] = {"name": _person_name, "csrf": request_csrf, "next": _back_address}
 """What every kept page's header and footer leave to the request."""

@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -604,8 +605,16 @@ def _course_locked(_sender: object, *, user_id: int, course_id: int) -> str | No
     return _lock_reason(holding, holding[0].staff_id, course_id, None) if holding else None
 
 
+def _lock_possible(_sender: object, *, user_id: Any, course_id: Any) -> sa.ColumnElement[bool]:
+    """``events.course_lock_possible``: the person holds an open programme cycle that has the
+    course in a step (what ``_course_locked`` reads before it can answer anything)."""
+    return (_holding(course_id).join(User, User.staff_id == ProgramEnrolment.staff_id)
+            .where(User.id == user_id).exists())
+
+
 def connect() -> None:
     events.course_locked.connect(_course_locked)
+    events.course_lock_possible.connect(_lock_possible)
 
 
 def courses_of(program: Program) -> list[Course]:

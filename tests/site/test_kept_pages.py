@@ -111,6 +111,28 @@ def test_each_reader_of_one_kept_page_gets_their_own_name_token_and_marks(hot_pa
     assert "✓ Đã xong" in again and "/done" not in again  # its own kept page: done, no form
 
 
+def test_a_sessions_csrf_token_is_signed_once_and_stays_good(hot_pages, monkeypatch, make_user, make_staff):
+    """mooc/site/chrome.py ``request_csrf``: tokens have no time limit, so the token signed for
+    a session's secret is reused by its later pages; another session's is still refused."""
+    from flask_wtf import csrf
+
+    app, trainee, _manager = hot_pages
+    signed = []
+    real_dumps = csrf.URLSafeTimedSerializer.dumps
+    monkeypatch.setattr(csrf.URLSafeTimedSerializer, "dumps",
+                        lambda self, *args, **kw: signed.append(self.salt) or real_dumps(self, *args, **kw))
+    lesson = "/courses/luat/lessons/co-ban/khai-niem"
+    paths = [lesson, "/courses/luat", "/", lesson]
+    tokens = {TOKEN.search(trainee.get(path).get_data(as_text=True)).group(1) for path in paths}
+    assert len(tokens) == 1 and signed.count(b"wtf-csrf-token") <= 1  # (at sign-in, or on the first page)
+    other = app.test_client()
+    login(other, make_user(staff=make_staff(full_name="Phạm Dũng")).email)
+    their_token = TOKEN.search(other.get(lesson).get_data(as_text=True)).group(1)
+    assert their_token not in tokens
+    assert other.post(lesson + "/done", data={"csrf_token": next(iter(tokens))}).status_code == 400
+    assert trainee.post(lesson + "/done", data={"csrf_token": next(iter(tokens))}).status_code == 302
+
+
 def test_a_message_waiting_is_shown_once_on_a_page_rendered_in_full(hot_pages):
     app, trainee, _manager = hot_pages
     path = "/courses/luat/lessons/co-ban/khai-niem"

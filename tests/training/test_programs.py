@@ -188,6 +188,21 @@ def test_a_locked_step_is_refused_by_the_server_and_opens_when_the_step_before_i
     assert the_cycle(app, staff).steps_done == 1
 
 
+def test_a_lesson_page_kept_for_other_readers_is_refused_to_a_person_for_whom_it_is_locked(
+        world, make_unit, make_staff, make_user):
+    app, _root, unit, _staff, _user = world
+    require(app, unit)
+    elsewhere = make_unit("Thanh tra tỉnh Cao Bằng", code="CB", kind="province")
+    make_user(email="khoa@example.vn", staff=make_staff("Lê Văn Khoa", unit=elsewhere))
+    other = app.test_client()
+    login(other, "khoa@example.vn")
+    assert other.get("/courses/tiep-dan/lessons/mot/bai").status_code == 200  # no programme: kept
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    assert client.get("/courses/tiep-dan/lessons/mot/bai").status_code == 403
+    assert client.get("/courses/tiep-dan").status_code == 200  # the course's page still names it
+
+
 # The arguments of every route that serves a locked course's content, for the sweep below.
 LOCKED_ROUTE_VALUES = {"key": "tiep-dan", "lesson_key": "mot/bai", "quiz_key": "mot/kiem-tra",
                        "filename": "01-mot/images/so-do.svg"}

@@ -159,6 +159,43 @@ def test_a_trainee_sees_what_changed_since_the_edition_they_completed(org, perso
     assert "lesson-new" in ba and 'id="lesson-changes"' not in ba
 
 
+def _read_first_by_someone_else(app, o, person, paths: list[str], done: tuple[str, ...] = ()) -> None:
+    """Another trainee, with nothing of their own to be told, opens the pages first (after
+    marking ``done`` done): each is then kept for the course's version (mooc/kept.py), and
+    found by the next reader's request with the same done mark."""
+    _staff, other = person(o.section_b, name="Lê Văn Khoa", email="khoa@example.vn")
+    client = app.test_client()
+    login(client, other.email)
+    for key in done:
+        assert mark_done(client, key).status_code == 302
+    for path in paths:
+        page = client.get(path).get_data(as_text=True)
+        assert 'id="lesson-changes"' not in page and 'id="refresher-redo"' not in page
+
+
+def test_a_page_kept_for_other_readers_still_tells_a_returning_reader_what_changed(org, person):
+    app, o = org
+    _staff, _user, client, _first = completed_edition_a(app, o, person)
+    _read_first_by_someone_else(app, o, person, ["/courses/luat/lessons/co-ban/mot",
+                                                 "/courses/luat/lessons/co-ban/ba"])
+    mot = client.get("/courses/luat/lessons/co-ban/mot").get_data(as_text=True)
+    assert "<del>45</del><ins>30</ins>" in section(mot, "lesson-changes")
+    assert "lesson-new" in client.get("/courses/luat/lessons/co-ban/ba").get_data(as_text=True)
+
+
+def test_a_page_kept_for_other_readers_still_asks_a_refresher_reading(org, person):
+    app, o = org
+    _staff, user, client, first = completed_edition_a(app, o, person)
+    clock.set_now(datetime.combine(first.expires_on - timedelta(days=20), datetime.min.time(), tzinfo=UTC))
+    with app.app_context():
+        assert assign.apply_rules().renewed == 1
+        db.session.commit()
+    _read_first_by_someone_else(app, o, person, ["/courses/luat/lessons/co-ban/mot"], done=("co-ban/mot",))
+    login(client, user.email)
+    mot = client.get("/courses/luat/lessons/co-ban/mot").get_data(as_text=True)
+    assert 'id="refresher-redo"' in mot and "/courses/luat/lessons/co-ban/mot/done" in mot
+
+
 def test_the_diff_shows_author_markup_as_text(org, person):
     app, o = org
     edition_a(o.root)
