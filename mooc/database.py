@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -306,6 +307,27 @@ def inline_id(row_id: int) -> sa.ColumnElement[Any]:
     outside), not bound: a statement giving each row of a chunk its own value (``CASE id WHEN 12
     THEN ?``) carries one parameter per row, as an IN list does."""
     return sa.literal_column(str(int(row_id)))
+
+
+class ids_joined(sa.sql.functions.FunctionElement[str]):
+    """An aggregate: the integer ids of the group, joined by commas. ``aggregate_strings`` would
+    bind its separator as a parameter written into the statement's text at every execution
+    (a post-compile parameter, re-rendered per call); this one's separator is part of the
+    statement cached once."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "ids_joined"
+
+
+@compiles(ids_joined, "postgresql")
+def _ids_joined_postgresql(element: ids_joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS VARCHAR), ',')"
+
+
+@compiles(ids_joined)
+def _ids_joined(element: ids_joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
 def chunked_in(column: Any, values: Iterable[Any] | sa.Select | None) -> Iterator[sa.ColumnElement[bool]]:

@@ -8,7 +8,7 @@ is committed or has to be built before the app runs.
 from __future__ import annotations
 
 import io
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from babel import Locale, support
@@ -54,12 +54,16 @@ class MoocBabel(Babel):
         return PoDomain()
 
 
-def select_locale() -> str:
-    """The visitor's choice (a cookie set by the language switch), else the site default."""
+def select_locale() -> Locale:
+    """The visitor's choice (a cookie set by the language switch), else the site default; as
+    Babel's ``Locale``, parsed once per process (Flask-Babel parses a name on every request)."""
     chosen = request.cookies.get(LANG_COOKIE) if has_request_context() else None
-    if chosen in LOCALES:
-        return chosen
-    return settings().default_locale
+    return _parsed(chosen if chosen in LOCALES else settings().default_locale)
+
+
+@cache
+def _parsed(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def request_translations() -> support.NullTranslations:

@@ -14,7 +14,7 @@ from mooc import events
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
-from mooc.database import alias
+from mooc.database import alias, ids_joined
 from mooc.extensions import db
 from mooc.formats.legal import Status, status_on
 
@@ -110,7 +110,7 @@ def _done_in_course() -> sa.ScalarSelect[str | None]:
     done, as one comma-separated string: the done-set rides in the page's main statement."""
     course_lesson = alias(Lesson, "of_course")
     return (
-        sa.select(sa.func.aggregate_strings(sa.cast(LessonProgress.lesson_id, sa.String), ","))
+        sa.select(ids_joined(LessonProgress.lesson_id))
         .join(course_lesson, course_lesson.id == LessonProgress.lesson_id)
         .where(LessonProgress.user_id == sa.bindparam("user_id"), course_lesson.course_id == Course.id)
         .scalar_subquery()
@@ -132,7 +132,9 @@ ENROLMENTS = sa.table(
     "enrolments", sa.column("staff_id"), sa.column("course_id"), sa.column("cycle"), sa.column("state"),
     sa.column("completed_version"), sa.column("refresher_of"),
 )
-_OPEN_STATES = ("not_started", "in_progress")
+# Written into the statement (not bound): an IN list of bound values is re-rendered per execution.
+_OPEN_STATES: tuple[sa.ColumnElement[Any], ...] = tuple(
+    sa.literal_column(f"'{state}'") for state in ("not_started", "in_progress"))
 
 
 def _reader_facts() -> list[sa.ScalarSelect[Any]]:

@@ -68,9 +68,9 @@ def request_csrf() -> str:
         return generate_csrf()
     signed = app_cache("mooc.csrf_signed", lambda: KeptCache(4096))
     raw = session.get("csrf_token")
-    if isinstance(raw, str) and (token := signed.peek((current_app.secret_key, raw))) is not None:
-        g.csrf_token = token
-        return token
+    if isinstance(raw, str) and isinstance(kept_token := signed.peek((current_app.secret_key, raw)), str):
+        g.csrf_token = kept_token
+        return kept_token
     token = generate_csrf()  # (it makes the session's secret when there is none yet)
     if isinstance(raw := session.get("csrf_token"), str):
         signed.put((current_app.secret_key, raw), token)
