@@ -47,6 +47,7 @@ class Outline:
     modules: list[OutlineModule]
     shape: CourseShape | None = None  # the cached structure it was marked from
     done_ids: frozenset[int] = frozenset()
+    lock_possible: bool = True  # False: the course cannot be locked for the person (no need to ask)
 
     def module_title(self, kind: str, item_id: int) -> str:
         """The title of the module holding the item (the outline has it: no query)."""
@@ -120,7 +121,7 @@ def _done_in_course() -> sa.ScalarSelect[str | None]:
 @cache
 def _course_page_statement() -> sa.Select:
     """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
-    return sa.select(Course, _done_in_course()).where(
+    return sa.select(Course, _done_in_course(), _lock_possible()).where(
         Course.key == sa.bindparam("key"), Course.archived.is_(False)
     )
 
@@ -185,12 +186,15 @@ def _ids(text: str | None) -> set[int]:
 
 def course_page(key: str, user_id: int | None) -> Outline | None:
     """The live course ``key`` and its outline marked for ``user_id``: one statement when the
-    course's version is cached (the course row, with the done-set in a subquery)."""
+    course's version is cached (the course row, with the done-set and whether the course may
+    be locked for the person in subqueries)."""
     row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
     if row is None:
         return None
-    course, done = row
-    return mark(course, shape(course), _ids(done))
+    course, done, lock_possible = row
+    outline = mark(course, shape(course), _ids(done))
+    outline.lock_possible = bool(lock_possible)
+    return outline
 
 
 def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson, Reader] | None:

@@ -69,8 +69,8 @@ def course(key: str):
     outline = queries.course_page(key, current_user.id)
     if outline is None:
         abort(404)
-    page = dict(course=outline.course, outline=outline,
-                locked=access.lock_reason(current_user.id, outline.course.id))
+    locked = access.lock_reason(current_user.id, outline.course.id) if outline.lock_possible else None
+    page = dict(course=outline.course, outline=outline, locked=locked)
     # Kept per version of the course (mooc/kept.py); the person's part is rendered per request.
     kept_key = ("course", outline.course.id, outline.course.version, str(request_locale()),
                 current_user.role, request.script_root)

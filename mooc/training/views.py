@@ -47,6 +47,7 @@ from mooc.training import (
     assign,
     cards,
     certificates,
+    course_standing,
     deadlines,
     exemptions,
     first_steps,
@@ -87,7 +88,7 @@ def _template_globals(state: Any) -> None:
 @bp.app_context_processor
 def training_helpers() -> dict:
     return {"course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
-            "course_changes": refreshers.what_changed}
+            "course_standing_html": course_standing.html}
 
 
 @bp.get("/")
