@@ -71,12 +71,15 @@ def course(key: str):
         abort(404)
     locked = access.lock_reason(current_user.id, outline.course.id) if outline.lock_possible else None
     page = dict(course=outline.course, outline=outline, locked=locked)
-    # Kept per version of the course (mooc/kept.py); the person's part is rendered per request.
+    # Kept per version of the course (mooc/kept.py); the person's part is filled per request by
+    # the domain that knows where they stand (the template global courses/_course_standing.html
+    # calls: training/course_standing.py), without a template of its own around it.
     kept_key = ("course", outline.course.id, outline.course.version, str(request_locale()),
                 current_user.role, request.script_root)
+    own_part = current_app.jinja_env.globals["course_standing_html"]
     return kept.render(kept_key, "courses/course.html", {
         "outline": outline_html.filler(outline.done_ids),
-        "standing": lambda: render_template("courses/_course_standing.html", **page),
+        "standing": lambda: str(own_part(outline.course, outline, locked)),  # type: ignore[operator]
     }, **page)
 
 

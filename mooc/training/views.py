@@ -82,13 +82,14 @@ DEFAULT_REFRESHER_DAYS = timedelta(days=30)  # a refresher's due date, unless th
 def _template_globals(state: Any) -> None:
     # Globals, not a context processor: the home page's cards are macros rendered outside the
     # page's context (mooc/training/cards.py), and globals cost nothing per page.
-    state.app.jinja_env.globals.update(status_label=status_label, home_card=cards.card)
+    # The course page's own part (courses/_course_standing.html, and its kept page's filler).
+    state.app.jinja_env.globals.update(status_label=status_label, home_card=cards.card,
+                                       course_standing_html=course_standing.html)
 
 
 @bp.app_context_processor
 def training_helpers() -> dict:
-    return {"course_standing": lambda course, outline=None: standing.of(current_user, course, outline),
-            "course_standing_html": course_standing.html}
+    return {"course_standing": lambda course, outline=None: standing.of(current_user, course, outline)}
 
 
 @bp.get("/")
