@@ -36,11 +36,13 @@ from mooc.formats.quiz import BLOCK_START_RE, MarkdownPart
 
 CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")  # `x`, ``a ` b``
 FOOTNOTE_DEF_RE = re.compile(r"^\s*\[\^([^\]]+)\]:")
-FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\](?!:)")
+# [^1] in the text, 'Luật[^1]:' too; a line that starts '[^1]:' is the note (FOOTNOTE_DEF_RE)
+FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\]")
 # [text][ref] and [text][] (ref: the text), also with one space or tab between the brackets
-# (Python-Markdown reads '[text] [ref]' as '[text][ref]'); not [text][ref](url), not a footnote
+# (Python-Markdown reads '[text] [ref]' as '[text][ref]'), a colon after it too ('Theo [a][b]:' is
+# no definition); not [text][ref](url), not a footnote
 REFERENCE_RE = re.compile(
-    r"(?<![\\\]])(!?)\[(?!\^|\s*\])((?:[^\[\]]|\[[^\]]*\])+)\]([ \t]?)\[([^\[\]^][^\[\]]*|)\](?![(:])")
+    r"(?<![\\\]])(!?)\[(?!\^|\s*\])((?:[^\[\]]|\[[^\]]*\])+)\]([ \t]?)\[([^\[\]^][^\[\]]*|)\](?!\()")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+\S")

@@ -21,6 +21,7 @@ from mooc.training.completion import course_progress
 from tests.courses.tree import LAW_2025, lesson, make_tree, write
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+FIXTURES_GIFT = Path(__file__).resolve().parents[1] / "formats/gift"
 
 
 @pytest.fixture
@@ -497,3 +498,95 @@ def test_a_list_run_into_a_callouts_paragraph_is_told(app, tree):
         "Nguyên tắc", '## Mục 2\n\n!!! note "Lưu ý"\n    Trước khi ra quyết định:\n    - kiểm tra\n'))
     output = _check_command(app, tree).output
     assert "02-nguyen-tac.md:10: warning:" in output and "[list-not-separated]" in output
+
+
+# --- a quiz's Markdown: each piece read as a lesson is, told at the quiz file's line -----------
+
+QUIZ_PATH = "luat/01-co-ban/09-kiem-tra.quiz.md"
+KY = "## Ai ký quyết định thanh tra? {#ky}\n\n- [x] Thủ trưởng\n- [ ] Trưởng đoàn\n\n> Thủ trưởng ký.\n"
+
+
+def _quiz_found(app, tree: Path, questions: str) -> set[tuple[int, str, str]]:
+    """(line, severity, code) of what check says about the quiz (its questions from line 5)."""
+    write(tree, QUIZ_PATH, f"---\ntitle: Kiểm tra\n---\n\n{questions}")
+    output = _check_command(app, tree).output
+    return {(int(line.split(":")[1]), line.split(": ")[1], line.rsplit("[", 1)[1].rstrip("]"))
+            for line in output.splitlines() if "09-kiem-tra.quiz.md:" in line}
+
+
+@pytest.mark.parametrize(("written", "told", "right"), [
+    # the introduction, before the first question
+    ("Đọc kỹ **từng câu.\n\n" + KY, (5, "warning", "unclosed-markup"), "Đọc kỹ **từng câu**.\n\n" + KY),
+    # a question's title: one line, rendered on its own
+    (KY.replace("thanh tra?", "thanh tra?[^1]"), (5, "error", "footnote-undefined"),
+     KY.replace("> Thủ trưởng ký.", "> Thủ trưởng ký[^1].\n>\n> [^1]: Điều 48.")),
+    (KY.replace("## Ai", "## 2. Ai"), (5, "warning", "not-inline"), KY.replace("## Ai", "## 2\\. Ai")),
+    # a question's text
+    (KY.replace("\n\n- [x]", "\n\nTheo [Luật Thanh tra][luat]:\n\n- [x]"), (7, "error", "reference-undefined"),
+     KY.replace("\n\n- [x]", "\n\nTheo [Luật Thanh tra][luat]:\n\n[luat]: https://vbpl.vn/84\n\n- [x]")),
+    (KY.replace("\n\n- [x]", "\n\nTheo Luật[^1]:\n\n- [x]") + ">\n> [^1]: Luật 84/2025/QH15.\n",
+     (7, "error", "footnote-undefined"),  # the note in the explanation does not serve the text
+     KY.replace("\n\n- [x]", "\n\nTheo Luật[^1]:\n\n[^1]: Luật 84/2025/QH15.\n\n- [x]")),
+    (KY.replace("\n\n- [x]", "\n\n| Ai | Việc |\n|---|---|\n| A | ký | B |\n\n- [x]"), (9, "error", "table-row"),
+     KY.replace("\n\n- [x]", "\n\n| Ai | Việc |\n|---|---|\n| A | ký \\| B |\n\n- [x]")),
+    # a choice: one line (a continuation line is at its own line)
+    (KY.replace("Trưởng đoàn", "> 5 người"), (8, "warning", "not-inline"), KY.replace("Trưởng đoàn", "\\> 5 người")),
+    (KY.replace("Trưởng đoàn", "---"), (8, "error", "not-inline"), KY.replace("Trưởng đoàn", "\\---")),
+    (KY.replace("Trưởng đoàn", "Trưởng đoàn\n  và *Phó đoàn"), (9, "warning", "unclosed-markup"),
+     KY.replace("Trưởng đoàn", "Trưởng đoàn\n  và *Phó đoàn*")),
+    # the explanation
+    (KY + '> <iframe src="https://www.youtube.com/embed/x"></iframe>\n', (11, "error", "raw-html"),
+     KY + "> [Video](https://www.youtube.com/watch?v=x)\n"),
+    (KY + ">\n> Các bước:\n>\n> - [ ] Đọc luật\n", (14, "warning", "task-list"),
+     KY + ">\n> Các bước:\n>\n> - Đọc luật\n"),
+], ids=["intro", "title-footnote", "title-list", "text-reference", "text-note-elsewhere", "text-table",
+        "choice-quote", "choice-rule", "choice-continued", "explanation-iframe", "explanation-task"])
+def test_markdown_a_quiz_would_show_as_written_is_told_at_the_quiz_files_line(app, tree, written, told, right):
+    assert _quiz_found(app, tree, written) == {told}
+    assert _quiz_found(app, tree, right) == set()  # written right, nothing to say
+
+
+def test_a_script_in_a_quiz_is_told_once(app, tree):
+    found = _quiz_found(app, tree, KY.replace("\n\n- [x]", "\n\n**Chú ý <script>x</script>\n\n- [x]"))
+    assert found == {(7, "error", "raw-script"), (7, "warning", "unclosed-markup")}  # not raw-html on top
+
+
+def test_a_reference_written_with_a_space_is_a_reference(app, tree):
+    _with_body(tree, "Xem [Luật Thanh tra] [luat] và ![Sơ đồ] [so-do].")
+    output = _check(app, tree)
+    assert output.count("02-nguyen-tac.md:8: error:") == 2 and "[reference-undefined]" in output
+    assert "Markdown đọc '[Luật Thanh tra] [luat]' như '[Luật Thanh tra][luat]'" in output
+    assert "to show the brackets, write '\\[Luật Thanh tra\\] \\[luat\\]'" in output
+    _with_body(tree, "Xem [Luật Thanh tra] [luat], [a]  [b], Điều \\[1\\] \\[2\\].\n\n[luat]: https://vbpl.vn/84")
+    assert "02-nguyen-tac.md" not in _check(app, tree)  # two spaces: two brackets, as Markdown reads it
+    sync(app, tree)
+    with app.app_context():
+        html = db.session.scalar(sa.select(Lesson.html).where(Lesson.key == "co-ban/nguyen-tac"))
+    assert '<a href="https://vbpl.vn/84" rel="noopener noreferrer">Luật Thanh tra</a>' in html
+    assert "[a]  [b]" in html and "[1] [2]" in html
+
+
+def _import_gift(app, tmp_path: Path, bank: str):
+    source = tmp_path / "ngan-hang.gift"
+    source.write_text(bank, encoding="utf-8")
+    out = tmp_path / "09-kiem-tra.quiz.md"
+    return app.test_cli_runner().invoke(args=["courses", "import-gift", str(source), "--out", str(out)])
+
+
+def test_import_gift_tells_markdown_shown_as_written_at_the_gift_line(app, tmp_path):
+    result = _import_gift(app, tmp_path, "// ngân hàng\n\n::Ký::Ai ký quyết định?{=Thủ trưởng ~Trưởng đoàn}\n\n"
+                          "::Đậm::[markdown]Theo **Luật Thanh tra,\nai ký kết luận?{\n  =Thủ trưởng\n  ~> 5 người\n}\n")
+    lines = [line for line in result.output.splitlines() if "[unclosed-markup]" in line or "[not-inline]" in line]
+    assert len(lines) == 2 and all(line.startswith(f"{tmp_path}/ngan-hang.gift:5: warning: “Đậm”: ")
+                                   for line in lines), result.output
+    assert "09-kiem-tra.quiz.md:11)" in lines[0] and "09-kiem-tra.quiz.md:14)" in lines[1]
+
+
+def test_import_gift_never_tells_gifts_own_escapes(app, tmp_path):
+    bank = (FIXTURES_GIFT / "escapes.gift").read_text(encoding="utf-8") + (
+        "\n::Tập hợp::[markdown]Tập \\{1, 2\\} có \\#2 phần tử\\: a \\= b, c \\~ d, **đậm**.{\n"
+        "  =Hai \\{2\\}\n  ~Ba \\~3\n}\n")
+    result = _import_gift(app, tmp_path, bank)
+    assert result.exit_code == 0 and "warning:" not in result.output and "error:" not in result.output
+    written = (tmp_path / "09-kiem-tra.quiz.md").read_text(encoding="utf-8")
+    assert "Tập {1, 2} có #2 phần tử: a = b, c ~ d, **đậm**." in written
