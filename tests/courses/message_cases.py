@@ -54,7 +54,8 @@ def with_body(root: Path, body: str, extra: str = "") -> list[Any]:
 
 def in_quiz(root: Path, questions: str) -> list[Any]:
     """The tree checked with a quiz file of these questions (what only the course check reads)."""
-    return with_lesson(root, f"---\ntitle: Kiểm tra\n---\n\nĐọc kỹ.\n\n{questions}", "luat/01-co-ban/09-kt.quiz.md")
+    text = f"---\ntitle: Kiểm tra\n---\n\nĐọc kỹ.\n\n{questions}"
+    return with_lesson(root, text, "luat/01-co-ban/09-kt.quiz.md")
 
 
 def quiz(text: str) -> list[Any]:
@@ -258,7 +259,8 @@ case("reference-undefined", "picture")(lambda root: with_body(root, "![Sơ đồ
 case("reference-undefined", "spaced")(lambda root: with_body(root, "Xem [Luật Thanh tra] [luat]."))
 case("footnote-undefined", "quiz title")(lambda root: in_quiz(root, Q.replace("tra?", "tra?[^1]")))
 case("footnote-undefined", "quiz explanation")(lambda root: in_quiz(root, Q.replace("ký.", "ký[^1].")))
-case("reference-undefined", "quiz choice")(lambda root: in_quiz(root, Q.replace("Trưởng đoàn", "[Trưởng đoàn][td]")))
+case("reference-undefined", "quiz choice")(
+    lambda root: in_quiz(root, Q.replace("Trưởng đoàn", "[Trưởng đoàn][td]")))
 case("reference-undefined", "quiz text")(
     lambda root: in_quiz(root, Q.replace("\n\n- [x]", "\n\nTheo [Luật][luat]:\n\n- [x]")))
 case("not-inline", "title")(lambda root: in_quiz(root, Q.replace("## Ai", "## 2. Ai")))

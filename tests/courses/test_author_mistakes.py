@@ -514,6 +514,15 @@ def _quiz_found(app, tree: Path, questions: str) -> set[tuple[int, str, str]]:
             for line in output.splitlines() if "09-kiem-tra.quiz.md:" in line}
 
 
+def _text(text: str) -> str:
+    """KY with ``text`` as its question's text."""
+    return KY.replace("\n\n- [x]", f"\n\n{text}\n\n- [x]")
+
+
+def _choice(text: str) -> str:
+    return KY.replace("Trưởng đoàn", text)
+
+
 @pytest.mark.parametrize(("written", "told", "right"), [
     # the introduction, before the first question
     ("Đọc kỹ **từng câu.\n\n" + KY, (5, "warning", "unclosed-markup"), "Đọc kỹ **từng câu**.\n\n" + KY),
@@ -522,18 +531,18 @@ def _quiz_found(app, tree: Path, questions: str) -> set[tuple[int, str, str]]:
      KY.replace("> Thủ trưởng ký.", "> Thủ trưởng ký[^1].\n>\n> [^1]: Điều 48.")),
     (KY.replace("## Ai", "## 2. Ai"), (5, "warning", "not-inline"), KY.replace("## Ai", "## 2\\. Ai")),
     # a question's text
-    (KY.replace("\n\n- [x]", "\n\nTheo [Luật Thanh tra][luat]:\n\n- [x]"), (7, "error", "reference-undefined"),
-     KY.replace("\n\n- [x]", "\n\nTheo [Luật Thanh tra][luat]:\n\n[luat]: https://vbpl.vn/84\n\n- [x]")),
-    (KY.replace("\n\n- [x]", "\n\nTheo Luật[^1]:\n\n- [x]") + ">\n> [^1]: Luật 84/2025/QH15.\n",
+    (_text("Theo [Luật Thanh tra][luat]:"), (7, "error", "reference-undefined"),
+     _text("Theo [Luật Thanh tra][luat]:\n\n[luat]: https://vbpl.vn/84")),
+    (_text("Theo Luật[^1]:") + ">\n> [^1]: Luật 84/2025/QH15.\n",
      (7, "error", "footnote-undefined"),  # the note in the explanation does not serve the text
-     KY.replace("\n\n- [x]", "\n\nTheo Luật[^1]:\n\n[^1]: Luật 84/2025/QH15.\n\n- [x]")),
-    (KY.replace("\n\n- [x]", "\n\n| Ai | Việc |\n|---|---|\n| A | ký | B |\n\n- [x]"), (9, "error", "table-row"),
-     KY.replace("\n\n- [x]", "\n\n| Ai | Việc |\n|---|---|\n| A | ký \\| B |\n\n- [x]")),
+     _text("Theo Luật[^1]:\n\n[^1]: Luật 84/2025/QH15.")),
+    (_text("| Ai | Việc |\n|---|---|\n| A | ký | B |"), (9, "error", "table-row"),
+     _text("| Ai | Việc |\n|---|---|\n| A | ký \\| B |")),
     # a choice: one line (a continuation line is at its own line)
-    (KY.replace("Trưởng đoàn", "> 5 người"), (8, "warning", "not-inline"), KY.replace("Trưởng đoàn", "\\> 5 người")),
-    (KY.replace("Trưởng đoàn", "---"), (8, "error", "not-inline"), KY.replace("Trưởng đoàn", "\\---")),
-    (KY.replace("Trưởng đoàn", "Trưởng đoàn\n  và *Phó đoàn"), (9, "warning", "unclosed-markup"),
-     KY.replace("Trưởng đoàn", "Trưởng đoàn\n  và *Phó đoàn*")),
+    (_choice("> 5 người"), (8, "warning", "not-inline"), _choice("\\> 5 người")),
+    (_choice("---"), (8, "error", "not-inline"), _choice("\\---")),
+    (_choice("Trưởng đoàn\n  và *Phó đoàn"), (9, "warning", "unclosed-markup"),
+     _choice("Trưởng đoàn\n  và *Phó đoàn*")),
     # the explanation
     (KY + '> <iframe src="https://www.youtube.com/embed/x"></iframe>\n', (11, "error", "raw-html"),
      KY + "> [Video](https://www.youtube.com/watch?v=x)\n"),
@@ -541,7 +550,7 @@ def _quiz_found(app, tree: Path, questions: str) -> set[tuple[int, str, str]]:
      KY + ">\n> Các bước:\n>\n> - Đọc luật\n"),
 ], ids=["intro", "title-footnote", "title-list", "text-reference", "text-note-elsewhere", "text-table",
         "choice-quote", "choice-rule", "choice-continued", "explanation-iframe", "explanation-task"])
-def test_markdown_a_quiz_would_show_as_written_is_told_at_the_quiz_files_line(app, tree, written, told, right):
+def test_markdown_a_quiz_would_show_as_written_is_told_at_its_line(app, tree, written, told, right):
     assert _quiz_found(app, tree, written) == {told}
     assert _quiz_found(app, tree, right) == set()  # written right, nothing to say
 
@@ -574,19 +583,28 @@ def _import_gift(app, tmp_path: Path, bank: str):
 
 
 def test_import_gift_tells_markdown_shown_as_written_at_the_gift_line(app, tmp_path):
-    result = _import_gift(app, tmp_path, "// ngân hàng\n\n::Ký::Ai ký quyết định?{=Thủ trưởng ~Trưởng đoàn}\n\n"
-                          "::Đậm::[markdown]Theo **Luật Thanh tra,\nai ký kết luận?{\n  =Thủ trưởng\n  ~> 5 người\n}\n")
-    lines = [line for line in result.output.splitlines() if "[unclosed-markup]" in line or "[not-inline]" in line]
+    result = _import_gift(app, tmp_path, (
+        "// ngân hàng\n\n::Ký::Ai ký quyết định?{=Thủ trưởng ~Trưởng đoàn}\n\n"
+        "::Đậm::[markdown]Theo **Luật Thanh tra,\nai ký kết luận?{\n  =Thủ trưởng\n  ~> 5 người\n}\n"))
+    lines = [line for line in result.output.splitlines() if "warning:" in line or "error:" in line]
     assert len(lines) == 2 and all(line.startswith(f"{tmp_path}/ngan-hang.gift:5: warning: “Đậm”: ")
                                    for line in lines), result.output
     assert "09-kiem-tra.quiz.md:11)" in lines[0] and "09-kiem-tra.quiz.md:14)" in lines[1]
 
 
-def test_import_gift_never_tells_gifts_own_escapes(app, tmp_path):
+def test_import_gift_never_tells_gifts_own_escapes_but_tells_the_mistake_beside_them(app, tmp_path):
     bank = (FIXTURES_GIFT / "escapes.gift").read_text(encoding="utf-8") + (
         "\n::Tập hợp::[markdown]Tập \\{1, 2\\} có \\#2 phần tử\\: a \\= b, c \\~ d, **đậm**.{\n"
-        "  =Hai \\{2\\}\n  ~Ba \\~3\n}\n")
+        "  =Hai \\{2\\}\n  ~Ba \\~3 *nghiêng\n}\n")
     result = _import_gift(app, tmp_path, bank)
-    assert result.exit_code == 0 and "warning:" not in result.output and "error:" not in result.output
+    told = [line for line in result.output.splitlines() if "warning:" in line or "error:" in line]
+    assert len(told) == 1 and "ngan-hang.gift:15: warning: “Tập hợp”: dấu '*' mở" in told[0], result.output
     written = (tmp_path / "09-kiem-tra.quiz.md").read_text(encoding="utf-8")
     assert "Tập {1, 2} có #2 phần tử: a = b, c ~ d, **đậm**." in written
+
+
+def test_a_reference_or_note_followed_by_a_colon_is_told(app, tree):
+    _with_body(tree, "Theo [Luật Thanh tra][luat]: thanh tra hai cấp.\n\nTheo Luật[^1]: hai cấp.")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:8: error:" in output and "[reference-undefined]" in output
+    assert "02-nguyen-tac.md:10: error:" in output and "[footnote-undefined]" in output
