@@ -422,22 +422,32 @@ BLOCKS = {"ol": ("một danh sách đánh số", "a numbered list"), "ul": ("m�
 def _not_inline(doc: Text, report: Reporter) -> None:
     """A question's title or a choice is shown as one line of text (quiz_content keeps it
     without its paragraph): written like the start of a list, a quote or a heading ('2. ...',
-    '> 5 ngày', '- ...', '# ...'), it becomes that block inside the line, or a rule instead of it."""
+    '> 5 ngày', '- ...', '#1'), it becomes that block inside the line. The page drops its first
+    characters (a choice's list shows no marker, a quote no '>', a heading no '#': '> 5 người'
+    reads '5 người'), or shows a rule instead of '---': an error. A title's numbered list keeps
+    its number, and code its text: a warning."""
     html = raw_markdown(doc.body).lstrip()
     found = BLOCK_TAG_RE.match(html)
     tag = found.group(1) if found else "p"
     if tag == "p":
         return
     vi, en = BLOCKS.get(tag, ("một tiêu đề", "a heading"))
-    first = doc.body.lstrip()
+    first = doc.body.lstrip().split("\n", 1)[0]
     number = re.match(r"\d+\.", first)
     mark = number.group() if number else first[0]
-    escaped = f"{mark[:-1]}\\{mark[-1]}"
+    rest = first[len(mark):].lstrip("#>-+*_ ")[:40]
+    shown = tag in ("pre", "div") or (tag == "ol" and doc.kind == "title")  # every character
+    if shown:
+        lost_vi, lost_en = ("chữ vẫn hiện nhưng thành một khối riêng",
+                            "the words show, but as a block of their own")
+    elif tag == "hr":
+        lost_vi, lost_en = "trang hiện một đường kẻ thay cho chữ", "the page shows a line instead of the text"
+    else:
+        lost_vi, lost_en = (f"trang bỏ mất '{mark}', học viên chỉ thấy '{rest}'",
+                            f"the page drops the '{mark}': the trainee sees only '{rest}'")
     where_vi, where_en = INLINE_VI[doc.kind], INLINE_EN[doc.kind]
-    lost_vi, lost_en = ("trang hiện đường kẻ thay cho chữ", "the page shows a line instead of the text"
-                        ) if tag == "hr" else ("chữ vẫn hiện nhưng lệch khỏi dòng",
-                                               "the words show, but out of line")
-    (report.error if tag == "hr" else report.warning)(doc.path, doc.numbers[0], "not-inline", bilingual(
+    escaped = f"{mark[:-1]}\\{mark[-1]}"
+    (report.warning if shown else report.error)(doc.path, doc.numbers[0], "not-inline", bilingual(
         f"{where_vi} bắt đầu bằng '{mark}' nên Markdown đọc thành {vi}, không phải một dòng chữ: "
         f"{lost_vi}; viết '{escaped}' để giữ nguyên ký tự",
         f"{where_en} starts with '{mark}', so Markdown reads it as {en}, not one line of text: "

@@ -539,7 +539,9 @@ def _choice(text: str) -> str:
     (_text("| Ai | Việc |\n|---|---|\n| A | ký | B |"), (9, "error", "table-row"),
      _text("| Ai | Việc |\n|---|---|\n| A | ký \\| B |")),
     # a choice: one line (a continuation line is at its own line)
-    (_choice("> 5 người"), (8, "warning", "not-inline"), _choice("\\> 5 người")),
+    (_choice("> 5 người"), (8, "error", "not-inline"), _choice("\\> 5 người")),  # shown '5 người'
+    (_choice("- 5 ngày"), (8, "error", "not-inline"), _choice("\\- 5 ngày")),  # shown '5 ngày'
+    (_choice("3. Điều 5"), (8, "error", "not-inline"), _choice("3\\. Điều 5")),  # shown 'Điều 5'
     (_choice("---"), (8, "error", "not-inline"), _choice("\\---")),
     (_choice("Trưởng đoàn\n  và *Phó đoàn"), (9, "warning", "unclosed-markup"),
      _choice("Trưởng đoàn\n  và *Phó đoàn*")),
@@ -549,7 +551,8 @@ def _choice(text: str) -> str:
     (KY + ">\n> Các bước:\n>\n> - [ ] Đọc luật\n", (14, "warning", "task-list"),
      KY + ">\n> Các bước:\n>\n> - Đọc luật\n"),
 ], ids=["intro", "title-footnote", "title-list", "text-reference", "text-note-elsewhere", "text-table",
-        "choice-quote", "choice-rule", "choice-continued", "explanation-iframe", "explanation-task"])
+        "choice-quote", "choice-minus", "choice-number", "choice-rule", "choice-continued",
+        "explanation-iframe", "explanation-task"])
 def test_markdown_a_quiz_would_show_as_written_is_told_at_its_line(app, tree, written, told, right):
     assert _quiz_found(app, tree, written) == {told}
     assert _quiz_found(app, tree, right) == set()  # written right, nothing to say
@@ -587,8 +590,11 @@ def test_import_gift_tells_markdown_shown_as_written_at_the_gift_line(app, tmp_p
         "// ngân hàng\n\n::Ký::Ai ký quyết định?{=Thủ trưởng ~Trưởng đoàn}\n\n"
         "::Đậm::[markdown]Theo **Luật Thanh tra,\nai ký kết luận?{\n  =Thủ trưởng\n  ~> 5 người\n}\n"))
     lines = [line for line in result.output.splitlines() if "warning:" in line or "error:" in line]
-    assert len(lines) == 2 and all(line.startswith(f"{tmp_path}/ngan-hang.gift:5: warning: “Đậm”: ")
-                                   for line in lines), result.output
+    gift = f"{tmp_path}/ngan-hang.gift:5: "
+    assert len(lines) == 2, result.output
+    assert lines[0].startswith(gift + "warning: “Đậm”: dấu '**' mở") and "[unclosed-markup]" in lines[0]
+    assert lines[1].startswith(gift + "error: “Đậm”: phương án bắt đầu bằng '>'")
+    assert "[not-inline]" in lines[1]
     assert "09-kiem-tra.quiz.md:11)" in lines[0] and "09-kiem-tra.quiz.md:14)" in lines[1]
 
 
