@@ -32,7 +32,7 @@ from mooc.courses.render import (
     raw_markdown,
 )
 from mooc.formats.problem import bilingual
-from mooc.formats.quiz import BLOCK_START_RE, MarkdownPart
+from mooc.formats.quiz import BLOCK_START_RE, INLINE_KINDS, MarkdownPart
 
 CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")  # `x`, ``a ` b``
 FOOTNOTE_DEF_RE = re.compile(r"^\s*\[\^([^\]]+)\]:")
@@ -75,7 +75,7 @@ class Text(NamedTuple):
 
     @property
     def inline(self) -> bool:
-        return self.kind in ("title", "choice")
+        return self.kind in INLINE_KINDS
 
 
 class Line(NamedTuple):
@@ -306,8 +306,12 @@ def _list_after_paragraph(doc: Text, block: list[Line], report: Reporter) -> Non
         _list_after_paragraph(doc, block[1:], report)  # the callout's text, under its first line
         return
     first = _unquoted(block[0].text)
+    # a quiz's introduction or question text: an unquoted '- [ ]' is the quiz's own error
+    # (answers-outside-question, nested-choice), not told twice
+    own = doc.kind in ("intro", "body")
     for line in block:
-        if "[" in line.text and TASK_ITEM_RE.match(_unquoted(line.text)):
+        if "[" in line.text and TASK_ITEM_RE.match(_unquoted(line.text)) and not (
+                own and not line.text.lstrip().startswith(">")):
             report.warning(doc.path, line.number, "task-list", bilingual(
                 "bài học không có danh sách việc cần làm: trang hiện nguyên '[ ]' hoặc '[x]'; "
                 "bỏ dấu ngoặc vuông, hoặc dùng ký hiệu ☐ và ☑",

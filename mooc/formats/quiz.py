@@ -49,6 +49,7 @@ __all__ = [
     "parse_quiz_markdown",
     "MarkdownPart",
     "BLOCK_START_RE",
+    "INLINE_KINDS",
 ]
 
 QUESTION_TYPES = ("single", "multiple", "true_false", "short", "numeric")
@@ -121,6 +122,9 @@ class QuestionSource:
     line: int = 0
 
 
+INLINE_KINDS = ("title", "choice")  # shown as one line, without their paragraph (quiz_content._inline)
+
+
 @dataclass(frozen=True)
 class MarkdownPart:
     """A piece of a quiz file the sync renders as Markdown on its own (quiz_content): what the
@@ -134,7 +138,7 @@ class MarkdownPart:
     @property
     def inline(self) -> bool:
         """A title or a choice is shown as one line of text, without its paragraph."""
-        return self.kind in ("title", "choice")
+        return self.kind in INLINE_KINDS
 
 
 @dataclass(frozen=True)

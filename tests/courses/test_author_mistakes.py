@@ -558,9 +558,13 @@ def test_markdown_a_quiz_would_show_as_written_is_told_at_its_line(app, tree, wr
     assert _quiz_found(app, tree, right) == set()  # written right, nothing to say
 
 
-def test_a_script_in_a_quiz_is_told_once(app, tree):
-    found = _quiz_found(app, tree, KY.replace("\n\n- [x]", "\n\n**Chú ý <script>x</script>\n\n- [x]"))
+def test_what_the_quiz_parser_tells_is_not_told_again(app, tree):
+    found = _quiz_found(app, tree, _text("**Chú ý <script>x</script>"))
     assert found == {(7, "error", "raw-script"), (7, "warning", "unclosed-markup")}  # not raw-html on top
+    found = _quiz_found(app, tree, "- [x] Đọc bài trước\n\n" + KY + "\n## Câu hai {#hai}\n\n"
+                        "- [x] A\n  - [ ] B\n- [ ] C\n\n> Vì *A.\n")
+    assert found == {(5, "error", "answers-outside-question"), (17, "error", "nested-choice"),
+                     (20, "warning", "unclosed-markup")}  # not task-list on top
 
 
 def test_a_reference_written_with_a_space_is_a_reference(app, tree):
