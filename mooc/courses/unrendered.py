@@ -7,6 +7,11 @@ it, a table without its separator line all reach the trainee as the characters w
 tables extension drops the cells of a row beyond the header's; nh3 drops every tag and
 attribute outside its allow-list (render.ALLOWED_TAGS, ALLOWED_ATTRIBUTES, EXTENSION_CLASSES).
 
+A quiz file's Markdown is rendered piece by piece (mooc/formats/quiz_content.py: the
+introduction, each question's title, text, choices and explanation): each piece is read here on
+its own (``check_quiz_parts``), at the quiz file's lines, for the same; a title or a choice is
+shown as one line, so one that Markdown reads as a block is told too (``not-inline``).
+
 Severity (docs/authoring.md, "What check reports"): an **error** when something written does
 not reach the trainee at all (a footnote's note, a link's or picture's target, a table's
 cells, an embedded frame or drawing); a **warning** when every word is there but mangled (stray
@@ -64,7 +69,7 @@ CODE_ELEMENTS = {"script", "style", "template", "noscript"}
 MEDIA_WRITTEN_AS_HTML = {"video", "audio", "source", "track"}  # told by check's raw-html warning
 
 
-class Text(NamedTuple):
+class Piece(NamedTuple):
     """Markdown the sync renders on its own: a lesson's (or course's, module's) body, or a piece
     of a quiz file (its introduction, a question's title, text, choice or explanation)."""
 
@@ -84,7 +89,7 @@ class Line(NamedTuple):
     raw: str
 
 
-def code_free_lines(doc: Text) -> Iterator[Line]:
+def code_free_lines(doc: Piece) -> Iterator[Line]:
     """The body's lines outside fenced code, each with its inline code spans taken out."""
     in_fence = False
     for index, line in enumerate(doc.body.split("\n")):
@@ -98,16 +103,16 @@ def code_free_lines(doc: Text) -> Iterator[Line]:
 def check_unrendered(doc: Document, report: Reporter) -> None:
     """A lesson's, module's or course's page."""
     lines = doc.body.count("\n") + 1
-    check_text(Text(doc.path, doc.body, range(doc.body_line, doc.body_line + lines)), report)
+    check_text(Piece(doc.path, doc.body, range(doc.body_line, doc.body_line + lines)), report)
 
 
 def check_quiz_parts(path: Path, parts: list[MarkdownPart], report: Reporter) -> None:
     """A quiz file's pieces (mooc.formats.quiz.parse_quiz_markdown), each at its line."""
     for part in parts:
-        check_text(Text(path, part.text, part.lines, part.kind), report)
+        check_text(Piece(path, part.text, part.lines, part.kind), report)
 
 
-def check_text(doc: Text, report: Reporter) -> None:
+def check_text(doc: Piece, report: Reporter) -> None:
     """Each check runs only when the body holds the characters it looks for: a check of
     1,500 lessons reads them all."""
     lines = list(code_free_lines(doc))
@@ -164,7 +169,7 @@ INLINE_VI = {"title": "tiêu đề câu hỏi", "choice": "phương án"}
 INLINE_EN = {"title": "a question's title", "choice": "a choice"}
 
 
-def _footnotes(doc: Text, lines: list[Line], report: Reporter) -> None:
+def _footnotes(doc: Piece, lines: list[Line], report: Reporter) -> None:
     lines = [line for line in lines if "[^" in line.text]
     defined = {m.group(1).strip() for line in lines if (m := FOOTNOTE_DEF_RE.match(line.text))}
     told: set[str] = set()
@@ -185,7 +190,7 @@ def _footnotes(doc: Text, lines: list[Line], report: Reporter) -> None:
                 f"footnote [^{name}] has no note, so the page shows '[^{name}]' as written: {fix_en}{en}"))
 
 
-def _add_note(doc: Text, name: str) -> tuple[str, str]:
+def _add_note(doc: Piece, name: str) -> tuple[str, str]:
     if doc.inline:
         where_vi, where_en = INLINE_VI[doc.kind], INLINE_EN[doc.kind]
         return (f"{where_vi} chỉ là một dòng, không chứa được chú thích; đưa chú thích vào nội dung "
@@ -201,7 +206,7 @@ def _reference_key(name: str) -> str:
     return " ".join(name.lower().split())
 
 
-def _references(doc: Text, lines: list[Line], report: Reporter) -> None:
+def _references(doc: Piece, lines: list[Line], report: Reporter) -> None:
     defined = {_reference_key(m.group(1)) for line in lines if (m := REFERENCE_DEF_RE.match(line.text))}
     for line in lines:
         for match in REFERENCE_RE.finditer(line.text):
@@ -240,7 +245,7 @@ def _cells(row: str) -> int:
     return len(re.split(r"(?<!\\)\|", row))
 
 
-def _table(doc: Text, block: list[Line], report: Reporter) -> None:
+def _table(doc: Piece, block: list[Line], report: Reporter) -> None:
     """A run of lines starting with '|': a table only when a separator line with as many
     columns follows its header, and it starts its block."""
     rows = [i for i, line in enumerate(block) if TABLE_ROW_RE.match(line.text)]
@@ -274,7 +279,7 @@ def _table(doc: Text, block: list[Line], report: Reporter) -> None:
         _table_row(doc, line, columns, report)
 
 
-def _table_row(doc: Text, line: Line, columns: int, report: Reporter) -> None:
+def _table_row(doc: Piece, line: Line, columns: int, report: Reporter) -> None:
     cells = _cells(line.text)
     if cells > columns:
         report.error(doc.path, line.number, "table-row", bilingual(
@@ -299,7 +304,7 @@ def _unquoted(text: str) -> str:
     return QUOTED_RE.sub("", text) if text.lstrip().startswith(">") else text
 
 
-def _list_after_paragraph(doc: Text, block: list[Line], report: Reporter) -> None:
+def _list_after_paragraph(doc: Piece, block: list[Line], report: Reporter) -> None:
     """A list written right under a paragraph line: Python-Markdown (unlike GitHub) needs a
     blank line before it, else the items run into the paragraph. Also a task item '[ ]'."""
     if CALLOUT_RE.match(block[0].text) and len(block) > 1:
@@ -334,7 +339,7 @@ def _list_after_paragraph(doc: Text, block: list[Line], report: Reporter) -> Non
 # --- HTML the sanitiser strips, attributes the page drops ----------------------------------------
 
 
-def _html(doc: Text, line: Line, report: Reporter) -> None:
+def _html(doc: Piece, line: Line, report: Reporter) -> None:
     for match in TAG_RE.finditer(line.text):
         tag = match.group(1).lower()
         if tag in MEDIA_WRITTEN_AS_HTML:
@@ -349,7 +354,7 @@ def _html(doc: Text, line: Line, report: Reporter) -> None:
         _dropped(doc, line.number, tag, attributes, f"<{tag}>", report)
 
 
-def _stripped_tag(doc: Text, number: int, tag: str, report: Reporter) -> None:
+def _stripped_tag(doc: Piece, number: int, tag: str, report: Reporter) -> None:
     if tag in EMBEDDED:
         report.error(doc.path, number, "raw-html", bilingual(
             f"thẻ <{tag}> bị loại khỏi trang cùng với những gì nó hiển thị (khung nhúng, hình "
@@ -372,7 +377,7 @@ def _stripped_tag(doc: Text, number: int, tag: str, report: Reporter) -> None:
             "formatting; write Markdown ('## ' headings, **bold**, *italic*, '|' tables)"))
 
 
-def _dropped(doc: Text, number: int, tag: str, attributes: list[tuple[str, str]], where: str,
+def _dropped(doc: Piece, number: int, tag: str, attributes: list[tuple[str, str]], where: str,
              report: Reporter) -> None:
     """Attributes and classes the sanitiser removes from a kept tag (``where``: '<tag>' in HTML,
     or '{: ...}' in Markdown): one warning."""
@@ -391,7 +396,7 @@ def _dropped(doc: Text, number: int, tag: str, attributes: list[tuple[str, str]]
             "lessons' formatting uses (the authoring guide, Raw HTML); delete them"))
 
 
-def _attribute_list(doc: Text, line: Line, report: Reporter) -> None:
+def _attribute_list(doc: Piece, line: Line, report: Reporter) -> None:
     """'{: .class style=...}' after a heading, or alone under a paragraph (attr_list)."""
     found = ATTR_LIST_RE.search(line.text)
     if not found:
@@ -423,7 +428,7 @@ BLOCKS = {"ol": ("một danh sách đánh số", "a numbered list"), "ul": ("m�
           "div": ("một khối mã", "a code block")}
 
 
-def _not_inline(doc: Text, report: Reporter) -> None:
+def _not_inline(doc: Piece, report: Reporter) -> None:
     """A question's title or a choice is shown as one line of text (quiz_content keeps it
     without its paragraph): written like the start of a list, a quote or a heading ('2. ...',
     '> 5 ngày', '- ...', '#1'), it becomes that block inside the line. The page drops its first
@@ -488,7 +493,7 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def _left_as_written(doc: Text, lines: list[Line], report: Reporter) -> None:
+def _left_as_written(doc: Piece, lines: list[Line], report: Reporter) -> None:
     """Render the body and look at its text: emphasis or code never closed, an attribute list
     Markdown did not take, shown as written. Each is placed on the first source line (from
     the last one placed) that holds it, and not told when the source escaped it ('\\*')."""
@@ -533,7 +538,7 @@ def _place(lines: list[Line], snippet: str, start: int) -> int | None:
     return None
 
 
-def _unclosed(doc: Text, number: int, token: str, report: Reporter) -> None:
+def _unclosed(doc: Piece, number: int, token: str, report: Reporter) -> None:
     if token == "{:":  # noqa: S105 (a Markdown token, not a password)
         vi = ("danh sách thuộc tính '{: ...}' phải đứng ở cuối dòng tiêu đề hoặc trên một dòng "
               "riêng ngay dưới đoạn văn")
