@@ -29,7 +29,7 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
-from mooc.courses.unrendered import check_unrendered
+from mooc.courses.unrendered import check_quiz_parts, check_unrendered
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -41,7 +41,7 @@ from mooc.formats.legal import (
 from mooc.formats.legal import number_key as citation_key
 from mooc.formats.problem import Problem, bilingual
 from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand, parse_program
-from mooc.formats.quiz import QuizSource, parse_quiz
+from mooc.formats.quiz import QuizSource, parse_quiz_markdown
 from mooc.formats.quiz_review import farming_risk
 from mooc.formats.source import decode, unreadable
 
@@ -403,7 +403,7 @@ def _check_course(course: CourseSource, links: LinkMap, report: Reporter, anchor
     documents += [item.doc for item in course.items()]
     for doc in documents:
         _check_links(doc, links, report, used_assets, course, anchors)
-        if not doc.path.name.endswith(".quiz.md"):  # a quiz's own parser reads its Markdown
+        if not doc.path.name.endswith(".quiz.md"):  # a quiz's pieces are read one by one
             check_unrendered(doc, report)
     for item in course.items():
         if isinstance(item, QuizFile):
@@ -686,8 +686,11 @@ def _relative(path: Path, start: Path) -> str:
 
 
 def _check_quiz(item: QuizFile, report: Reporter) -> QuizSource | None:
-    quiz, problems = parse_quiz(item.text, path=item.doc.rel)
+    """The quiz's own checks, and its Markdown pieces read as lessons are (each rendered on
+    its own at sync: the introduction, each title, text, choice and explanation)."""
+    quiz, problems, parts = parse_quiz_markdown(item.text, path=item.doc.rel)
     report.problems.extend(problems)
+    check_quiz_parts(item.doc.path, parts, report)
     return quiz
 
 

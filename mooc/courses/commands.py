@@ -20,14 +20,17 @@ from mooc.courses.format import (
     NAME_RULE,
     NAME_RULE_VI,
     NUMBERED_RE,
+    Reporter,
     course_dir_name,
     suggest_name,
 )
 from mooc.courses.identity import archive_warnings
 from mooc.courses.sync import SyncRefused, sync_tree
+from mooc.courses.unrendered import check_quiz_parts
 from mooc.extensions import db
-from mooc.formats.gift import convert_gift_file
+from mooc.formats.gift import GiftResult, convert_gift_file
 from mooc.formats.problem import bilingual
+from mooc.formats.quiz import parse_quiz_markdown
 from mooc.formats.source import NotTextError
 from mooc.progress import for_command, quiet_option
 
@@ -298,6 +301,7 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
         raise click.ClickException(f"{error} ({again})") from None
     for note in result.notes:
         click.echo(f"{source}:{note.line}: note: {_titled(note.title, note.message)}")
+    _shown_as_written(source, dest, result)
     for skipped in result.skipped:
         click.echo(f"{source}:{skipped.line}: not converted: {_titled(skipped.title, skipped.reason)}",
                    err=True)
@@ -310,6 +314,22 @@ def import_gift(source: str, dest: str, overwrite: bool) -> None:
     click.echo(bilingual(
         f"Đã ghi {dest}: chuyển được {converted} câu hỏi, {skipped_count} câu không chuyển được.",
         f"Wrote {dest}: {converted} question(s) converted, {skipped_count} not converted."))
+
+
+def _shown_as_written(source: str, dest: str, result: GiftResult) -> None:
+    """What the converted questions' Markdown would show as written or lose (the check a quiz
+    file gets, mooc/courses/unrendered.py), at the GIFT line of each question and the line of
+    the written file. GIFT's escapes (\\~ \\= \\# \\{ \\} \\:) are read by then: never told."""
+    where = {question.key: question for question in result.questions}
+    _quiz, _problems, parts = parse_quiz_markdown(result.markdown, dest)
+    for part in parts:
+        found = Reporter(Path(dest).parent)
+        check_quiz_parts(Path(dest), [part], found)
+        question = where.get(part.question)
+        for problem in found.problems:
+            line, title = (question.line, question.title) if question else (1, None)
+            click.echo(f"{source}:{line}: {problem.severity}: {_titled(title, problem.message)} "
+                       f"(→ {dest}:{problem.line}) [{problem.code}]")
 
 
 def _titled(title: str | None, message: str) -> str:

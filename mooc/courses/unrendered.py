@@ -7,6 +7,11 @@ it, a table without its separator line all reach the trainee as the characters w
 tables extension drops the cells of a row beyond the header's; nh3 drops every tag and
 attribute outside its allow-list (render.ALLOWED_TAGS, ALLOWED_ATTRIBUTES, EXTENSION_CLASSES).
 
+A quiz file's Markdown is rendered piece by piece (mooc/formats/quiz_content.py: the
+introduction, each question's title, text, choices and explanation): each piece is read here on
+its own (``check_quiz_parts``), at the quiz file's lines, for the same; a title or a choice is
+shown as one line, so one that Markdown reads as a block is told too (``not-inline``).
+
 Severity (docs/authoring.md, "What check reports"): an **error** when something written does
 not reach the trainee at all (a footnote's note, a link's or picture's target, a table's
 cells, an embedded frame or drawing); a **warning** when every word is there but mangled (stray
@@ -17,8 +22,9 @@ its text stays).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import NamedTuple
 
 from mooc.courses.format import Document, Reporter
@@ -26,17 +32,22 @@ from mooc.courses.render import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     EXTENSION_CLASSES,
+    FENCE_RE,
     REFERENCE_DEF_RE,
     raw_markdown,
 )
 from mooc.formats.problem import bilingual
+from mooc.formats.quiz import BLOCK_START_RE, INLINE_KINDS, MarkdownPart
 
-FENCE_RE = re.compile(r"^\s*(```|~~~)")
 CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")  # `x`, ``a ` b``
 FOOTNOTE_DEF_RE = re.compile(r"^\s*\[\^([^\]]+)\]:")
-FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\](?!:)")
-# [text][ref] and [text][] (ref: the text); not [text][ref](url), not a footnote [^1]
-REFERENCE_RE = re.compile(r"(?<![\\\]])(!?)\[((?:[^\[\]]|\[[^\]]*\])+)\]\[([^\[\]^][^\[\]]*|)\](?![(:])")
+# [^1] in the text, 'Luật[^1]:' too; a line that starts '[^1]:' is the note (FOOTNOTE_DEF_RE)
+FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\]")
+# [text][ref] and [text][] (ref: the text), also with one space or tab between the brackets
+# (Python-Markdown reads '[text] [ref]' as '[text][ref]'), a colon after it too ('Theo [a][b]:' is
+# no definition); not [text][ref](url), not a footnote
+REFERENCE_RE = re.compile(
+    r"(?<![\\\]])(!?)\[(?!\^|\s*\])((?:[^\[\]]|\[[^\]]*\])+)\]([ \t]?)\[([^\[\]^][^\[\]]*|)\](?!\()")
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+\S")
@@ -58,13 +69,27 @@ CODE_ELEMENTS = {"script", "style", "template", "noscript"}
 MEDIA_WRITTEN_AS_HTML = {"video", "audio", "source", "track"}  # told by check's raw-html warning
 
 
+class Piece(NamedTuple):
+    """Markdown the sync renders on its own: a lesson's (or course's, module's) body, or a piece
+    of a quiz file (its introduction, a question's title, text, choice or explanation)."""
+
+    path: Path
+    body: str
+    numbers: Sequence[int]  # the file's line of each line of body
+    kind: str = "lesson"  # or a quiz piece's (MarkdownPart.kind)
+
+    @property
+    def inline(self) -> bool:
+        return self.kind in INLINE_KINDS
+
+
 class Line(NamedTuple):
     number: int  # in the file
     text: str  # inline code taken out
     raw: str
 
 
-def code_free_lines(doc: Document) -> Iterator[Line]:
+def code_free_lines(doc: Piece) -> Iterator[Line]:
     """The body's lines outside fenced code, each with its inline code spans taken out."""
     in_fence = False
     for index, line in enumerate(doc.body.split("\n")):
@@ -72,10 +97,22 @@ def code_free_lines(doc: Document) -> Iterator[Line]:
             in_fence = not in_fence
             continue
         if not in_fence:
-            yield Line(doc.body_line + index, CODE_SPAN_RE.sub("", line) if "`" in line else line, line)
+            yield Line(doc.numbers[index], CODE_SPAN_RE.sub("", line) if "`" in line else line, line)
 
 
 def check_unrendered(doc: Document, report: Reporter) -> None:
+    """A lesson's, module's or course's page."""
+    lines = doc.body.count("\n") + 1
+    check_text(Piece(doc.path, doc.body, range(doc.body_line, doc.body_line + lines)), report)
+
+
+def check_quiz_parts(path: Path, parts: list[MarkdownPart], report: Reporter) -> None:
+    """A quiz file's pieces (mooc.formats.quiz.parse_quiz_markdown), each at its line."""
+    for part in parts:
+        check_text(Piece(path, part.text, part.lines, part.kind), report)
+
+
+def check_text(doc: Piece, report: Reporter) -> None:
     """Each check runs only when the body holds the characters it looks for: a check of
     1,500 lessons reads them all."""
     lines = list(code_free_lines(doc))
@@ -83,7 +120,7 @@ def check_unrendered(doc: Document, report: Reporter) -> None:
     body = doc.body
     if "[^" in body:
         _footnotes(doc, lines, report)
-    if "][" in body:
+    if "][" in body or "] [" in body or "]\t[" in body:
         _references(doc, lines, report)
     for block in blocks:
         _table(doc, block, report)
@@ -93,6 +130,8 @@ def check_unrendered(doc: Document, report: Reporter) -> None:
             _html(doc, line, report)
         if "{" in line.text:
             _attribute_list(doc, line, report)
+    if doc.inline and BLOCK_START_RE.match(body):
+        _not_inline(doc, report)
     if any(_suspect(block) for block in blocks):
         _left_as_written(doc, lines, report)
 
@@ -113,7 +152,24 @@ def _blocks(lines: list[Line]) -> Iterator[list[Line]]:
 # --- footnotes and reference links ------------------------------------------------------------
 
 
-def _footnotes(doc: Document, lines: list[Line], report: Reporter) -> None:
+# Where a note or a link's definition goes, for each kind of text: (Vietnamese, English, what
+# starts its line). A quiz's pieces are rendered one by one (quiz_content): a definition in one
+# piece does not serve another.
+PLACES = {
+    "lesson": ("ở cuối bài", "at the end of the lesson", ""),
+    "intro": ("ở cuối lời dẫn của bài kiểm tra, trước câu hỏi đầu tiên",
+              "at the end of the quiz's introduction, before the first question", ""),
+    "body": ("ở cuối nội dung câu hỏi, trước các phương án (mỗi phần của câu hỏi hiện riêng)",
+             "at the end of the question's text, before its choices (each part of a question "
+             "is shown on its own)", ""),
+    "explanation": ("ở cuối lời giải thích (mỗi phần của câu hỏi hiện riêng)",
+                    "at the end of the explanation (each part of a question is shown on its own)", "> "),
+}
+INLINE_VI = {"title": "tiêu đề câu hỏi", "choice": "phương án"}
+INLINE_EN = {"title": "a question's title", "choice": "a choice"}
+
+
+def _footnotes(doc: Piece, lines: list[Line], report: Reporter) -> None:
     lines = [line for line in lines if "[^" in line.text]
     defined = {m.group(1).strip() for line in lines if (m := FOOTNOTE_DEF_RE.match(line.text))}
     told: set[str] = set()
@@ -128,34 +184,55 @@ def _footnotes(doc: Document, lines: list[Line], report: Reporter) -> None:
             others = ", ".join(f"[^{d}]" for d in sorted(defined))
             vi, en = (f" (các chú thích đã viết: {others})",
                       f" (the notes written: {others})") if others else ("", "")
+            fix_vi, fix_en = _add_note(doc, name)
             report.error(doc.path, line.number, "footnote-undefined", bilingual(
-                f"chú thích [^{name}] không có nội dung nên trang hiện nguyên '[^{name}]': "
-                f"thêm một dòng '[^{name}]: nội dung chú thích' ở cuối bài{vi}",
-                f"footnote [^{name}] has no note, so the page shows '[^{name}]' as written: "
-                f"add a line '[^{name}]: the note' at the end of the lesson{en}"))
+                f"chú thích [^{name}] không có nội dung nên trang hiện nguyên '[^{name}]': {fix_vi}{vi}",
+                f"footnote [^{name}] has no note, so the page shows '[^{name}]' as written: {fix_en}{en}"))
+
+
+def _add_note(doc: Piece, name: str) -> tuple[str, str]:
+    if doc.inline:
+        where_vi, where_en = INLINE_VI[doc.kind], INLINE_EN[doc.kind]
+        return (f"{where_vi} chỉ là một dòng, không chứa được chú thích; đưa chú thích vào nội dung "
+                "câu hỏi hoặc lời giải thích",
+                f"{where_en} is one line and cannot hold a note; put the note in the question's "
+                "text or explanation")
+    vi, en, prefix = PLACES[doc.kind]
+    return (f"thêm một dòng '{prefix}[^{name}]: nội dung chú thích' {vi}",
+            f"add a line '{prefix}[^{name}]: the note' {en}")
 
 
 def _reference_key(name: str) -> str:
     return " ".join(name.lower().split())
 
 
-def _references(doc: Document, lines: list[Line], report: Reporter) -> None:
+def _references(doc: Piece, lines: list[Line], report: Reporter) -> None:
     defined = {_reference_key(m.group(1)) for line in lines if (m := REFERENCE_DEF_RE.match(line.text))}
     for line in lines:
         for match in REFERENCE_RE.finditer(line.text):
-            image, text, ref = match.group(1), match.group(2), match.group(3)
+            image, text, space, ref = match.group(1), match.group(2), match.group(3), match.group(4)
             if _reference_key(ref or text) in defined:
                 continue
             name = ref or text
             written = match.group(0)
             kind_vi, kind_en = ("hình", "picture") if image else ("liên kết", "link")
+            bang = "!" if image else ""
+            if doc.inline:
+                add_vi, add_en = "viết thẳng", "write"
+            else:
+                vi, en, prefix = PLACES[doc.kind]
+                add_vi = f"thêm một dòng '{prefix}[{name}]: địa chỉ hoặc tệp' {vi}, hoặc viết thẳng"
+                add_en = f"add a line '{prefix}[{name}]: address or file' {en}, or write"
+            spaced_vi, spaced_en = (
+                f"; Markdown đọc '[{text}]{space}[{ref}]' như '[{text}][{ref}]': nếu muốn hiện các dấu "
+                f"ngoặc, viết '\\[{text}\\] \\[{ref}\\]'",
+                f"; Markdown reads '[{text}]{space}[{ref}]' as '[{text}][{ref}]': to show the brackets, "
+                f"write '\\[{text}\\] \\[{ref}\\]'") if space else ("", "")
             report.error(doc.path, line.number, "reference-undefined", bilingual(
-                f"{kind_vi} '{written}' gọi đến '[{name}]' nhưng bài không định nghĩa nó, nên "
-                f"trang hiện nguyên các dấu ngoặc: thêm một dòng '[{name}]: địa chỉ hoặc tệp' ở "
-                f"cuối bài, hoặc viết thẳng {'!' if image else ''}[{text}](địa chỉ)",
-                f"the {kind_en} '{written}' refers to '[{name}]', which the lesson does not define, "
-                f"so the page shows the brackets as written: add a line '[{name}]: address or file' "
-                f"at the end, or write {'!' if image else ''}[{text}](address)"))
+                f"{kind_vi} '{written}' gọi đến '[{name}]' nhưng không có dòng định nghĩa nó, nên "
+                f"trang hiện nguyên các dấu ngoặc: {add_vi} {bang}[{text}](địa chỉ){spaced_vi}",
+                f"the {kind_en} '{written}' refers to '[{name}]', which nothing defines, so the page "
+                f"shows the brackets as written: {add_en} {bang}[{text}](address){spaced_en}"))
 
 
 # --- tables and lists ----------------------------------------------------------------------------
@@ -168,7 +245,7 @@ def _cells(row: str) -> int:
     return len(re.split(r"(?<!\\)\|", row))
 
 
-def _table(doc: Document, block: list[Line], report: Reporter) -> None:
+def _table(doc: Piece, block: list[Line], report: Reporter) -> None:
     """A run of lines starting with '|': a table only when a separator line with as many
     columns follows its header, and it starts its block."""
     rows = [i for i, line in enumerate(block) if TABLE_ROW_RE.match(line.text)]
@@ -202,7 +279,7 @@ def _table(doc: Document, block: list[Line], report: Reporter) -> None:
         _table_row(doc, line, columns, report)
 
 
-def _table_row(doc: Document, line: Line, columns: int, report: Reporter) -> None:
+def _table_row(doc: Piece, line: Line, columns: int, report: Reporter) -> None:
     cells = _cells(line.text)
     if cells > columns:
         report.error(doc.path, line.number, "table-row", bilingual(
@@ -227,15 +304,19 @@ def _unquoted(text: str) -> str:
     return QUOTED_RE.sub("", text) if text.lstrip().startswith(">") else text
 
 
-def _list_after_paragraph(doc: Document, block: list[Line], report: Reporter) -> None:
+def _list_after_paragraph(doc: Piece, block: list[Line], report: Reporter) -> None:
     """A list written right under a paragraph line: Python-Markdown (unlike GitHub) needs a
     blank line before it, else the items run into the paragraph. Also a task item '[ ]'."""
     if CALLOUT_RE.match(block[0].text) and len(block) > 1:
         _list_after_paragraph(doc, block[1:], report)  # the callout's text, under its first line
         return
     first = _unquoted(block[0].text)
+    # a quiz's introduction or question text: an unquoted '- [ ]' is the quiz's own error
+    # (answers-outside-question, nested-choice), not told twice
+    own = doc.kind in ("intro", "body")
     for line in block:
-        if "[" in line.text and TASK_ITEM_RE.match(_unquoted(line.text)):
+        if "[" in line.text and TASK_ITEM_RE.match(_unquoted(line.text)) and not (
+                own and not line.text.lstrip().startswith(">")):
             report.warning(doc.path, line.number, "task-list", bilingual(
                 "bài học không có danh sách việc cần làm: trang hiện nguyên '[ ]' hoặc '[x]'; "
                 "bỏ dấu ngoặc vuông, hoặc dùng ký hiệu ☐ và ☑",
@@ -258,11 +339,13 @@ def _list_after_paragraph(doc: Document, block: list[Line], report: Reporter) ->
 # --- HTML the sanitiser strips, attributes the page drops ----------------------------------------
 
 
-def _html(doc: Document, line: Line, report: Reporter) -> None:
+def _html(doc: Piece, line: Line, report: Reporter) -> None:
     for match in TAG_RE.finditer(line.text):
         tag = match.group(1).lower()
         if tag in MEDIA_WRITTEN_AS_HTML:
             continue  # check's raw-html warning says what to write instead
+        if tag == "script" and doc.kind != "lesson":
+            continue  # a quiz's own error (raw-script)
         if tag not in ALLOWED_TAGS:
             _stripped_tag(doc, line.number, tag, report)
             continue
@@ -271,7 +354,7 @@ def _html(doc: Document, line: Line, report: Reporter) -> None:
         _dropped(doc, line.number, tag, attributes, f"<{tag}>", report)
 
 
-def _stripped_tag(doc: Document, number: int, tag: str, report: Reporter) -> None:
+def _stripped_tag(doc: Piece, number: int, tag: str, report: Reporter) -> None:
     if tag in EMBEDDED:
         report.error(doc.path, number, "raw-html", bilingual(
             f"thẻ <{tag}> bị loại khỏi trang cùng với những gì nó hiển thị (khung nhúng, hình "
@@ -294,7 +377,7 @@ def _stripped_tag(doc: Document, number: int, tag: str, report: Reporter) -> Non
             "formatting; write Markdown ('## ' headings, **bold**, *italic*, '|' tables)"))
 
 
-def _dropped(doc: Document, number: int, tag: str, attributes: list[tuple[str, str]], where: str,
+def _dropped(doc: Piece, number: int, tag: str, attributes: list[tuple[str, str]], where: str,
              report: Reporter) -> None:
     """Attributes and classes the sanitiser removes from a kept tag (``where``: '<tag>' in HTML,
     or '{: ...}' in Markdown): one warning."""
@@ -313,7 +396,7 @@ def _dropped(doc: Document, number: int, tag: str, attributes: list[tuple[str, s
             "lessons' formatting uses (the authoring guide, Raw HTML); delete them"))
 
 
-def _attribute_list(doc: Document, line: Line, report: Reporter) -> None:
+def _attribute_list(doc: Piece, line: Line, report: Reporter) -> None:
     """'{: .class style=...}' after a heading, or alone under a paragraph (attr_list)."""
     found = ATTR_LIST_RE.search(line.text)
     if not found:
@@ -333,6 +416,51 @@ def _attribute_list(doc: Document, line: Line, report: Reporter) -> None:
             name, value = token.split("=", 1)
             attributes.append((name.lower(), value.strip("\"'")))
     _dropped(doc, line.number, tag, attributes, "{: ...}", report)
+
+
+# --- a title or choice that Markdown reads as a block ---------------------------------------------
+
+BLOCK_TAG_RE = re.compile(r"<(\w+)")
+# what a title or choice became, by its first tag: (Vietnamese, English)
+BLOCKS = {"ol": ("một danh sách đánh số", "a numbered list"), "ul": ("một danh sách", "a list"),
+          "blockquote": ("một đoạn trích dẫn", "a quote"), "hr": ("một đường kẻ", "a rule"),
+          "table": ("một bảng", "a table"), "pre": ("một khối mã", "a code block"),
+          "div": ("một khối mã", "a code block")}
+
+
+def _not_inline(doc: Piece, report: Reporter) -> None:
+    """A question's title or a choice is shown as one line of text (quiz_content keeps it
+    without its paragraph): written like the start of a list, a quote or a heading ('2. ...',
+    '> 5 ngày', '- ...', '#1'), it becomes that block inside the line. The page drops its first
+    characters (a choice's list shows no marker, a quote no '>', a heading no '#': '> 5 người'
+    reads '5 người'), or shows a rule instead of '---': an error. A title's numbered list keeps
+    its number, and code its text: a warning."""
+    html = raw_markdown(doc.body).lstrip()
+    found = BLOCK_TAG_RE.match(html)
+    tag = found.group(1) if found else "p"
+    if tag == "p":
+        return
+    vi, en = BLOCKS.get(tag, ("một tiêu đề", "a heading"))
+    first = doc.body.lstrip().split("\n", 1)[0]
+    number = re.match(r"\d+\.", first)
+    mark = number.group() if number else first[0]
+    rest = first[len(mark):].lstrip("#>-+*_ ")[:40]
+    shown = tag in ("pre", "div") or (tag == "ol" and doc.kind == "title")  # every character
+    if shown:
+        lost_vi, lost_en = ("chữ vẫn hiện nhưng thành một khối riêng",
+                            "the words show, but as a block of their own")
+    elif tag == "hr":
+        lost_vi, lost_en = "trang hiện một đường kẻ thay cho chữ", "the page shows a line instead of the text"
+    else:
+        lost_vi, lost_en = (f"trang bỏ mất '{mark}', học viên chỉ thấy '{rest}'",
+                            f"the page drops the '{mark}': the trainee sees only '{rest}'")
+    where_vi, where_en = INLINE_VI[doc.kind], INLINE_EN[doc.kind]
+    escaped = f"{mark[:-1]}\\{mark[-1]}"
+    (report.warning if shown else report.error)(doc.path, doc.numbers[0], "not-inline", bilingual(
+        f"{where_vi} bắt đầu bằng '{mark}' nên Markdown đọc thành {vi}, không phải một dòng chữ: "
+        f"{lost_vi}; viết '{escaped}' để giữ nguyên ký tự",
+        f"{where_en} starts with '{mark}', so Markdown reads it as {en}, not one line of text: "
+        f"{lost_en}; write '{escaped}' to keep the character"))
 
 
 # --- what the renderer left as written -------------------------------------------------------------
@@ -365,7 +493,7 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def _left_as_written(doc: Document, lines: list[Line], report: Reporter) -> None:
+def _left_as_written(doc: Piece, lines: list[Line], report: Reporter) -> None:
     """Render the body and look at its text: emphasis or code never closed, an attribute list
     Markdown did not take, shown as written. Each is placed on the first source line (from
     the last one placed) that holds it, and not told when the source escaped it ('\\*')."""
@@ -410,7 +538,7 @@ def _place(lines: list[Line], snippet: str, start: int) -> int | None:
     return None
 
 
-def _unclosed(doc: Document, number: int, token: str, report: Reporter) -> None:
+def _unclosed(doc: Piece, number: int, token: str, report: Reporter) -> None:
     if token == "{:":  # noqa: S105 (a Markdown token, not a password)
         vi = ("danh sách thuộc tính '{: ...}' phải đứng ở cuối dòng tiêu đề hoặc trên một dòng "
               "riêng ngay dưới đoạn văn")

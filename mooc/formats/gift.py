@@ -19,11 +19,12 @@ from fractions import Fraction
 from pathlib import Path
 
 from mooc.formats.problem import bilingual
-from mooc.formats.quiz import parse_number
+from mooc.formats.quiz import BLOCK_START_RE, parse_number
 from mooc.formats.source import NotTextError, decode
 from mooc.text import clean, fold, nfc
 
-__all__ = ["DEFAULT_TITLE", "GiftNote", "GiftResult", "Skipped", "convert_gift", "convert_gift_file"]
+__all__ = ["DEFAULT_TITLE", "Converted", "GiftNote", "GiftResult", "Skipped", "convert_gift",
+           "convert_gift_file"]
 
 DEFAULT_TITLE = "Câu hỏi nhập từ Moodle"
 WRONG_FEEDBACK_DROPPED = bilingual("đã bỏ phản hồi cho các câu trả lời sai",
@@ -48,11 +49,21 @@ class GiftNote:
 
 
 @dataclass(frozen=True)
+class Converted:
+    """A question that was converted: where it was in the GIFT file, its key in the quiz file."""
+
+    line: int
+    title: str
+    key: str
+
+
+@dataclass(frozen=True)
 class GiftResult:
     markdown: str
     converted: int
     skipped: tuple[Skipped, ...]
     notes: tuple[GiftNote, ...] = ()
+    questions: tuple[Converted, ...] = ()
 
 
 class _Skip(Exception):
@@ -72,7 +83,6 @@ _FORMAT_RE = re.compile(r"^\[(moodle|html|plain|markdown)\]")
 _TAG_RE = re.compile(r"<[a-zA-Z/!][^>]*>")
 _SCRIPT_RE = re.compile(r"<(\s*/?\s*script)", re.IGNORECASE)
 _TAG_OPEN_RE = re.compile(r"<(?=[a-zA-Z/!?])")
-_BLOCK_START_RE = re.compile(r"^\s*(?:[-*+]\s|[0-9]+[.)]\s|>|#|\||```|~~~|\s{4})")
 _TRUE = ("T", "TRUE")
 _TRUE_FALSE = ("T", "TRUE", "F", "FALSE")
 
@@ -158,6 +168,7 @@ class _Converter:
         self.sections: list[str] = []
         self.skipped: list[Skipped] = []
         self.notes: list[GiftNote] = []
+        self.converted: list[Converted] = []
         self.pending: list[str] = []  # notes of the question being converted
         self.key = ""  # of the question just written
         self.count = 0
@@ -221,6 +232,7 @@ class _Converter:
             self.skipped.append(Skipped(line, label, str(exc)))
             return
         self.notes.extend(GiftNote(line, label, message, self.key) for message in self.pending)
+        self.converted.append(Converted(line, label, self.key))
 
     def question(self, line: int, title: str, text: str) -> None:
         start, end = text.find("{"), text.find("}")
@@ -432,7 +444,7 @@ class _Converter:
         if (
             question_md
             and all(p.strip() for p in paragraph)
-            and not any(_BLOCK_START_RE.match(p) for p in paragraph)
+            and not any(BLOCK_START_RE.match(p) for p in paragraph)
         ):
             heading, body = " ".join(p.strip() for p in paragraph), ""
         elif question_md or title:
@@ -519,6 +531,7 @@ def convert_gift(text: str) -> GiftResult:
         converted=converter.count,
         skipped=tuple(converter.skipped),
         notes=tuple(converter.notes),
+        questions=tuple(converter.converted),
     )
 
 

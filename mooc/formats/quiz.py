@@ -46,6 +46,10 @@ __all__ = [
     "parse_number",
     "parse_numeric_answer",
     "parse_quiz",
+    "parse_quiz_markdown",
+    "MarkdownPart",
+    "BLOCK_START_RE",
+    "INLINE_KINDS",
 ]
 
 QUESTION_TYPES = ("single", "multiple", "true_false", "short", "numeric")
@@ -116,6 +120,25 @@ class QuestionSource:
     shuffle: bool = True  # this question's choices may be shuffled (when the quiz shuffles)
     explanation_md: str = ""
     line: int = 0
+
+
+INLINE_KINDS = ("title", "choice")  # shown as one line, without their paragraph (quiz_content._inline)
+
+
+@dataclass(frozen=True)
+class MarkdownPart:
+    """A piece of a quiz file the sync renders as Markdown on its own (quiz_content): what the
+    courses check reads, line by line, for what the page would show as written."""
+
+    kind: str  # "intro", "title", "body", "choice" or "explanation"
+    text: str  # as rendered
+    lines: tuple[int, ...]  # the file's line of each line of text
+    question: str = ""  # the question's key (or title); "" for the introduction
+
+    @property
+    def inline(self) -> bool:
+        """A title or a choice is shown as one line of text, without its paragraph."""
+        return self.kind in INLINE_KINDS
 
 
 @dataclass(frozen=True)
@@ -250,6 +273,10 @@ _ANSWER_RE = re.compile(r"^ {0,3}=(?P<text>.*)$")
 _SETEXT_RE = re.compile(r"^ {0,3}={2,}[ \t]*$")
 _QUOTE_RE = re.compile(r"^ {0,3}>[ ]?(?P<text>.*)$")
 _FENCE_RE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# A line Markdown reads as the start of a block (a list, a quote, a heading, a table, code, a
+# rule), not of a paragraph: a question's title or a choice written so is not one line of text.
+BLOCK_START_RE = re.compile(
+    r"^\s*(?:[-*+]\s|[0-9]+[.)]\s|>|#|\||```|~~~|\s{4}|([-*_])(?:[ \t]*\1){2,}[ \t]*$)")
 _INLINE_CODE_RE = re.compile(r"(`+).+?\1")
 _SCRIPT_RE = re.compile(r"<\s*/?\s*script", re.IGNORECASE)
 _SETTING_LINE_RE = re.compile(r"^(?P<key>[^\s#:'\"-][^:]*?)[ \t]*:")
@@ -275,6 +302,7 @@ class _Choice:
     index: int  # into lines
     text: str
     correct: bool
+    at: list[int] = field(default_factory=list)  # the line of each line of text, once continued
 
 
 @dataclass
@@ -287,6 +315,8 @@ class _Question:
     choices: list[_Choice] = field(default_factory=list)
     answers: list[tuple[int, str]] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
+    body_at: list[int] = field(default_factory=list)  # the line of each line of body
+    explanation_at: list[int] = field(default_factory=list)  # ... and of explanation
 
 
 @dataclass
@@ -325,6 +355,8 @@ class _Parser:
         self.problems: list[Problem] = []
         self.in_code = [False] * len(self.lines)
         self.key_lines: dict[str, int] = {}  # front matter setting -> line index
+        self.intro_at: list[int] = []  # the introduction's lines
+        self.questions: list[_Question] = []
 
     def report(self, index: int, severity: str, code: str, message: str) -> None:
         self.problems.append(Problem(self.path, index + 1 + self.offset, severity, code, message))
@@ -454,6 +486,7 @@ class _Parser:
             intro = self.intro(section)
         else:
             self.fill(current, section)
+        self.questions = questions
         return _join(intro), questions
 
     def intro(self, indexes: list[int]) -> list[str]:
@@ -466,6 +499,7 @@ class _Parser:
                     "có phương án hoặc đáp án '=' nằm trước câu "
                     "hỏi '##' đầu tiên: đặt chúng dưới một câu hỏi",
                     "choices or '=' answers before the first '##' question"))
+        self.intro_at = indexes
         return [self.lines[i] for i in indexes]
 
     def heading(self, index: int, text: str) -> _Question:
@@ -537,8 +571,10 @@ class _Parser:
         if not line.strip() and not code:
             if fill.state == "body":
                 q.body.append("")
+                q.body_at.append(i)
             elif fill.state == "explanation":
                 q.explanation.append("")
+                q.explanation_at.append(i)
             fill.gap, fill.stray_run, fill.quote_open = True, False, False
         elif task:
             self.fill_choice(q, fill, i, task)
@@ -547,6 +583,7 @@ class _Parser:
         elif quote and fill.state in ("choices", "answers", "explanation"):
             fill.state = "explanation"
             q.explanation.append(quote["text"].rstrip())
+            q.explanation_at.append(i)
             fill.choice_open, fill.gap, fill.quote_open = False, False, True
         else:
             self.fill_text(q, fill, i, line)
@@ -563,7 +600,7 @@ class _Parser:
                                                         "choices must come before the explanation ('>')"))
         else:
             fill.state = "choices"
-            q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " "))
+            q.choices.append(_Choice(i, (task["text"] or "").strip(), task["mark"] != " ", [i]))
         fill.choice_open, fill.gap = True, False
 
     def fill_answer(self, q: _Question, fill: _Fill, i: int, answer: str) -> None:
@@ -581,15 +618,18 @@ class _Parser:
         """A line that is no choice, answer or explanation start: body, continuation or stray."""
         if fill.state == "body":
             q.body.append(line)
+            q.body_at.append(i)
             return
         if (fill.state == "choices" and fill.choice_open and not self.in_code[i]
                 and (not fill.gap or _indent(line) >= 2)):
             choice = q.choices[-1]
             choice.text += ("\n\n" if fill.gap else "\n") + line.strip()
+            choice.at += [i - 1, i] if fill.gap else [i]
             fill.gap = False
             return
         if fill.state == "explanation" and fill.quote_open and not self.in_code[i]:
             q.explanation.append(line.strip())
+            q.explanation_at.append(i)
             return
         if not fill.stray_run:  # an error: no trainee would ever see this text
             self.error(i, "stray-text", _stray(q.key or q.title))
@@ -793,6 +833,32 @@ class _Parser:
             else:
                 seen[norm] = i
 
+    # --- the Markdown of the file -----------------------------------------------------
+
+    def part(self, kind: str, lines: list[str], at: list[int], question: str = "") -> MarkdownPart | None:
+        """The text as ``_join`` makes it, with the file's line of each of its lines."""
+        kept = [(line.rstrip(), i) for line, i in zip(lines, at, strict=True)]
+        while kept and not kept[0][0]:
+            kept.pop(0)
+        while kept and not kept[-1][0]:
+            kept.pop()
+        if not kept:
+            return None
+        return MarkdownPart(kind, "\n".join(line for line, _ in kept),
+                            tuple(self.line_no(i) for _, i in kept), question)
+
+    def markdown_parts(self) -> list[MarkdownPart]:
+        """Every piece the sync renders: the introduction, and each question's title, text,
+        choices and explanation (quiz_content), read even from a file with errors."""
+        parts = [self.part("intro", [self.lines[i] for i in self.intro_at], self.intro_at)]
+        for q in self.questions:
+            name = q.key or q.title
+            parts.append(self.part("title", [q.title], [q.line], name))
+            parts.append(self.part("body", q.body, q.body_at, name))
+            parts += [self.part("choice", c.text.split("\n"), c.at, name) for c in q.choices]
+            parts.append(self.part("explanation", q.explanation, q.explanation_at, name))
+        return [part for part in parts if part is not None]
+
     # --- whole file -----------------------------------------------------------------
 
     def same_questions(self, questions: list[_Question]) -> None:
@@ -915,3 +981,13 @@ def parse_quiz(
     of a larger file.
     """
     return _Parser(text, path, line_offset).run()
+
+
+def parse_quiz_markdown(
+    text: str, path: str = "<quiz>", line_offset: int = 0
+) -> tuple[QuizSource | None, list[Problem], list[MarkdownPart]]:
+    """``parse_quiz``, and the Markdown pieces of the file with their lines (for the courses
+    check to read as it reads lessons), also when the file has errors."""
+    parser = _Parser(text, path, line_offset)
+    quiz, problems = parser.run()
+    return quiz, problems, parser.markdown_parts()

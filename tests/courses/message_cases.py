@@ -52,6 +52,12 @@ def with_body(root: Path, body: str, extra: str = "") -> list[Any]:
     return with_lesson(root, lesson("Nguyên tắc", f"## Mục 2\n\n{body}\n", extra=extra))
 
 
+def in_quiz(root: Path, questions: str) -> list[Any]:
+    """The tree checked with a quiz file of these questions (what only the course check reads)."""
+    text = f"---\ntitle: Kiểm tra\n---\n\nĐọc kỹ.\n\n{questions}"
+    return with_lesson(root, text, "luat/01-co-ban/09-kt.quiz.md")
+
+
 def quiz(text: str) -> list[Any]:
     return parse_quiz(text, "09-kiem-tra.quiz.md")[1]
 
@@ -250,6 +256,16 @@ case("footnote-undefined")(lambda root: with_body(root, "Phạm vi thanh tra[^1]
 case("footnote-undefined", "others")(lambda root: with_body(root, "Phạm vi[^1].\n\n[^2]: Khoản 5."))
 case("reference-undefined", "link")(lambda root: with_body(root, "Xem [Luật Thanh tra][luat]."))
 case("reference-undefined", "picture")(lambda root: with_body(root, "![Sơ đồ][hinh]"))
+case("reference-undefined", "spaced")(lambda root: with_body(root, "Xem [Luật Thanh tra] [luat]."))
+case("footnote-undefined", "quiz title")(lambda root: in_quiz(root, Q.replace("tra?", "tra?[^1]")))
+case("footnote-undefined", "quiz explanation")(lambda root: in_quiz(root, Q.replace("ký.", "ký[^1].")))
+case("reference-undefined", "quiz choice")(
+    lambda root: in_quiz(root, Q.replace("Trưởng đoàn", "[Trưởng đoàn][td]")))
+case("reference-undefined", "quiz text")(
+    lambda root: in_quiz(root, Q.replace("\n\n- [x]", "\n\nTheo [Luật][luat]:\n\n- [x]")))
+case("not-inline", "title")(lambda root: in_quiz(root, Q.replace("## Ai", "## 2. Ai")))
+case("not-inline", "choice")(lambda root: in_quiz(root, Q.replace("Trưởng đoàn", "> 5 người")))
+case("not-inline", "rule")(lambda root: in_quiz(root, Q.replace("Trưởng đoàn", "***")))
 case("table-row", "more")(lambda root: with_body(root, "| A | B |\n|---|---|\n| 1 | 2 | 3 |"))
 case("table-row", "fewer")(lambda root: with_body(root, "| A | B |\n|---|---|\n| 1 |"))
 case("broken-table", "separator")(lambda root: with_body(root, "| A | B |\n| 1 | 2 |"))

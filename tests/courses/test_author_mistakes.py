@@ -21,6 +21,7 @@ from mooc.training.completion import course_progress
 from tests.courses.tree import LAW_2025, lesson, make_tree, write
 
 T0 = datetime(2026, 3, 2, 8, tzinfo=UTC)
+FIXTURES_GIFT = Path(__file__).resolve().parents[1] / "formats/gift"
 
 
 @pytest.fixture
@@ -497,3 +498,123 @@ def test_a_list_run_into_a_callouts_paragraph_is_told(app, tree):
         "Nguyên tắc", '## Mục 2\n\n!!! note "Lưu ý"\n    Trước khi ra quyết định:\n    - kiểm tra\n'))
     output = _check_command(app, tree).output
     assert "02-nguyen-tac.md:10: warning:" in output and "[list-not-separated]" in output
+
+
+# --- a quiz's Markdown: each piece read as a lesson is, told at the quiz file's line -----------
+
+QUIZ_PATH = "luat/01-co-ban/09-kiem-tra.quiz.md"
+KY = "## Ai ký quyết định thanh tra? {#ky}\n\n- [x] Thủ trưởng\n- [ ] Trưởng đoàn\n\n> Thủ trưởng ký.\n"
+
+
+def _quiz_found(app, tree: Path, questions: str) -> set[tuple[int, str, str]]:
+    """(line, severity, code) of what check says about the quiz (its questions from line 5)."""
+    write(tree, QUIZ_PATH, f"---\ntitle: Kiểm tra\n---\n\n{questions}")
+    output = _check_command(app, tree).output
+    return {(int(line.split(":")[1]), line.split(": ")[1], line.rsplit("[", 1)[1].rstrip("]"))
+            for line in output.splitlines() if "09-kiem-tra.quiz.md:" in line}
+
+
+def _text(text: str) -> str:
+    """KY with ``text`` as its question's text."""
+    return KY.replace("\n\n- [x]", f"\n\n{text}\n\n- [x]")
+
+
+def _choice(text: str) -> str:
+    return KY.replace("Trưởng đoàn", text)
+
+
+@pytest.mark.parametrize(("written", "told", "right"), [
+    # the introduction, before the first question
+    ("Đọc kỹ **từng câu.\n\n" + KY, (5, "warning", "unclosed-markup"), "Đọc kỹ **từng câu**.\n\n" + KY),
+    # a question's title: one line, rendered on its own
+    (KY.replace("thanh tra?", "thanh tra?[^1]"), (5, "error", "footnote-undefined"),
+     KY.replace("> Thủ trưởng ký.", "> Thủ trưởng ký[^1].\n>\n> [^1]: Điều 48.")),
+    (KY.replace("## Ai", "## 2. Ai"), (5, "warning", "not-inline"), KY.replace("## Ai", "## 2\\. Ai")),
+    # a question's text
+    (_text("Theo [Luật Thanh tra][luat]:"), (7, "error", "reference-undefined"),
+     _text("Theo [Luật Thanh tra][luat]:\n\n[luat]: https://vbpl.vn/84")),
+    (_text("Theo Luật[^1]:") + ">\n> [^1]: Luật 84/2025/QH15.\n",
+     (7, "error", "footnote-undefined"),  # the note in the explanation does not serve the text
+     _text("Theo Luật[^1]:\n\n[^1]: Luật 84/2025/QH15.")),
+    (_text("| Ai | Việc |\n|---|---|\n| A | ký | B |"), (9, "error", "table-row"),
+     _text("| Ai | Việc |\n|---|---|\n| A | ký \\| B |")),
+    # a choice: one line (a continuation line is at its own line)
+    (_choice("> 5 người"), (8, "error", "not-inline"), _choice("\\> 5 người")),  # shown '5 người'
+    (_choice("- 5 ngày"), (8, "error", "not-inline"), _choice("\\- 5 ngày")),  # shown '5 ngày'
+    (_choice("3. Điều 5"), (8, "error", "not-inline"), _choice("3\\. Điều 5")),  # shown 'Điều 5'
+    (_choice("---"), (8, "error", "not-inline"), _choice("\\---")),
+    (_choice("Trưởng đoàn\n  và *Phó đoàn"), (9, "warning", "unclosed-markup"),
+     _choice("Trưởng đoàn\n  và *Phó đoàn*")),
+    # the explanation
+    (KY + '> <iframe src="https://www.youtube.com/embed/x"></iframe>\n', (11, "error", "raw-html"),
+     KY + "> [Video](https://www.youtube.com/watch?v=x)\n"),
+    (KY + ">\n> Các bước:\n>\n> - [ ] Đọc luật\n", (14, "warning", "task-list"),
+     KY + ">\n> Các bước:\n>\n> - Đọc luật\n"),
+], ids=["intro", "title-footnote", "title-list", "text-reference", "text-note-elsewhere", "text-table",
+        "choice-quote", "choice-minus", "choice-number", "choice-rule", "choice-continued",
+        "explanation-iframe", "explanation-task"])
+def test_markdown_a_quiz_would_show_as_written_is_told_at_its_line(app, tree, written, told, right):
+    assert _quiz_found(app, tree, written) == {told}
+    assert _quiz_found(app, tree, right) == set()  # written right, nothing to say
+
+
+def test_what_the_quiz_parser_tells_is_not_told_again(app, tree):
+    found = _quiz_found(app, tree, _text("**Chú ý <script>x</script>"))
+    assert found == {(7, "error", "raw-script"), (7, "warning", "unclosed-markup")}  # not raw-html on top
+    found = _quiz_found(app, tree, "- [x] Đọc bài trước\n\n" + KY + "\n## Câu hai {#hai}\n\n"
+                        "- [x] A\n  - [ ] B\n- [ ] C\n\n> Vì *A.\n")
+    assert found == {(5, "error", "answers-outside-question"), (17, "error", "nested-choice"),
+                     (20, "warning", "unclosed-markup")}  # not task-list on top
+
+
+def test_a_reference_written_with_a_space_is_a_reference(app, tree):
+    _with_body(tree, "Xem [Luật Thanh tra] [luat] và ![Sơ đồ] [so-do].")
+    output = _check(app, tree)
+    assert output.count("02-nguyen-tac.md:8: error:") == 2 and "[reference-undefined]" in output
+    assert "Markdown đọc '[Luật Thanh tra] [luat]' như '[Luật Thanh tra][luat]'" in output
+    assert "to show the brackets, write '\\[Luật Thanh tra\\] \\[luat\\]'" in output
+    _with_body(tree, "Xem [Luật Thanh tra] [luat], [a]  [b], Điều \\[1\\] \\[2\\].\n\n[luat]: https://vbpl.vn/84")
+    assert "02-nguyen-tac.md" not in _check(app, tree)  # two spaces: two brackets, as Markdown reads it
+    sync(app, tree)
+    with app.app_context():
+        html = db.session.scalar(sa.select(Lesson.html).where(Lesson.key == "co-ban/nguyen-tac"))
+    assert '<a href="https://vbpl.vn/84" rel="noopener noreferrer">Luật Thanh tra</a>' in html
+    assert "[a]  [b]" in html and "[1] [2]" in html
+
+
+def _import_gift(app, tmp_path: Path, bank: str):
+    source = tmp_path / "ngan-hang.gift"
+    source.write_text(bank, encoding="utf-8")
+    out = tmp_path / "09-kiem-tra.quiz.md"
+    return app.test_cli_runner().invoke(args=["courses", "import-gift", str(source), "--out", str(out)])
+
+
+def test_import_gift_tells_markdown_shown_as_written_at_the_gift_line(app, tmp_path):
+    result = _import_gift(app, tmp_path, (
+        "// ngân hàng\n\n::Ký::Ai ký quyết định?{=Thủ trưởng ~Trưởng đoàn}\n\n"
+        "::Đậm::[markdown]Theo **Luật Thanh tra,\nai ký kết luận?{\n  =Thủ trưởng\n  ~> 5 người\n}\n"))
+    lines = [line for line in result.output.splitlines() if "warning:" in line or "error:" in line]
+    gift = f"{tmp_path}/ngan-hang.gift:5: "
+    assert len(lines) == 2, result.output
+    assert lines[0].startswith(gift + "warning: “Đậm”: dấu '**' mở") and "[unclosed-markup]" in lines[0]
+    assert lines[1].startswith(gift + "error: “Đậm”: phương án bắt đầu bằng '>'")
+    assert "[not-inline]" in lines[1]
+    assert "09-kiem-tra.quiz.md:11)" in lines[0] and "09-kiem-tra.quiz.md:14)" in lines[1]
+
+
+def test_import_gift_never_tells_gifts_own_escapes_but_tells_the_mistake_beside_them(app, tmp_path):
+    bank = (FIXTURES_GIFT / "escapes.gift").read_text(encoding="utf-8") + (
+        "\n::Tập hợp::[markdown]Tập \\{1, 2\\} có \\#2 phần tử\\: a \\= b, c \\~ d, **đậm**.{\n"
+        "  =Hai \\{2\\}\n  ~Ba \\~3 *nghiêng\n}\n")
+    result = _import_gift(app, tmp_path, bank)
+    told = [line for line in result.output.splitlines() if "warning:" in line or "error:" in line]
+    assert len(told) == 1 and "ngan-hang.gift:15: warning: “Tập hợp”: dấu '*' mở" in told[0], result.output
+    written = (tmp_path / "09-kiem-tra.quiz.md").read_text(encoding="utf-8")
+    assert "Tập {1, 2} có #2 phần tử: a = b, c ~ d, **đậm**." in written
+
+
+def test_a_reference_or_note_followed_by_a_colon_is_told(app, tree):
+    _with_body(tree, "Theo [Luật Thanh tra][luat]: thanh tra hai cấp.\n\nTheo Luật[^1]: hai cấp.")
+    output = _check(app, tree)
+    assert "02-nguyen-tac.md:8: error:" in output and "[reference-undefined]" in output
+    assert "02-nguyen-tac.md:10: error:" in output and "[footnote-undefined]" in output
