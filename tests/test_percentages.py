@@ -22,7 +22,8 @@ from tests.conftest import ROOT
 TEMPLATE_HANDMADE = re.compile(r"\}\}\s?%|~\s?['\"]\s?%['\"]|%\}\s?%(?!\})")
 # In Python: ``f"{rate}%"`` (not a LIKE pattern's ``f"%{word}%"``), ``f"{x:.0%}"``, ``+ "%"``,
 # ``"...%d%%"`` and ``"%(p)s%%"``.
-PYTHON_HANDMADE = re.compile(r"(?<!%)\{[^{}\n]*\}\s?%[^(%\w]|:\.?\d*%\}|\+\s?['\"]\s?%['\"]|%(?:\(\w+\))?[ds]\s?%%")
+PYTHON_HANDMADE = re.compile(r"(?<!%)\{[^{}\n]*\}\s?%[^(%\w]|:\.?\d*%\}|\+\s?['\"]\s?%['\"]"
+                             r"|%(?:\(\w+\))?[ds]\s?%%")
 # A message of the catalogue that writes "%" after a placeholder: "%(p)d%%", "%(p)s %%".
 MESSAGE_HANDMADE = re.compile(r"%(?:\(\w+\))?[dsf]\s?%%")
 # Files that may: the formatter itself; the GIFT importer, which quotes Moodle's weights as the
@@ -82,5 +83,6 @@ def test_one_way_per_language_from_the_cldr_pattern(app):
 
 def test_the_template_filter_is_the_formatter(app):
     with app.test_request_context("/"):
-        rendered = app.jinja_env.from_string("{{ 66.666|percent }} {{ 80|percent(0) }} {{ none|percent }}").render()
+        template = app.jinja_env.from_string("{{ 66.666|percent }} {{ 80|percent(0) }} {{ none|percent }}")
+        rendered = template.render()
     assert rendered == "66,7% 80% —"

@@ -91,8 +91,44 @@ REASONS = {
     "directory_unknown_user": _l("user name unknown to the directory"),
     "directory_wrong_password": _l("wrong directory password"),
     "directory_ambiguous": _l("the directory names several people"),
+    # why the directory (mooc/directory/ldap.py: Active Directory's bind codes) refused the person
+    "directory_not_permitted_now": _l("the directory does not let this account sign in at this hour"),
+    "directory_not_permitted_here": _l("the directory does not let this account sign in from here"),
+    "directory_password_expired": _l("the directory password has expired"),
+    "directory_account_disabled": _l("the directory account is disabled"),
+    "directory_account_expired": _l("the directory account has expired"),
+    "directory_must_change_password": _l("the directory asks for a new password first"),
+    "directory_account_locked": _l("the directory account is locked"),
+    # why the ministry's sign-in service's answer was refused (mooc/directory/oidc.py REASONS)
+    "state": _l("the sign-in link had expired or was already used"),
+    "provider": _l("the sign-in service refused or could not be reached"),
+    "token": _l("the sign-in service gave no usable token"),
+    "signature": _l("the token's signature is not valid"),
+    "issuer": _l("the answer names another issuer than the one configured"),
+    "audience": _l("the token was issued for another application"),
+    "nonce": _l("the token belongs to another sign-in"),
+    "expired": _l("the token has expired or is not valid yet"),
+    "claims": _l("what the sign-in service says of the person cannot be used"),
+    # why a "forgot password" mail was not sent (mooc/auth/recovery.py)
+    "no_active_account": _l("no active account has this address"),
+    "rate_limited": _l("asked too often: wait before asking again"),
+    "mail_error": _l("the mail server did not take the mail"),
+    # why a report by e-mail was not sent (mooc/reports/scheduled.py)
+    "account disabled": _l("the account is disabled"),
+    "no longer reads reports": _l("the account no longer reads reports"),
+    "unit outside the person's scope": _l("the unit is outside the person's scope"),
+    "unit outside the scope": _l("the unit is outside the person's scope"),
     "edited": _l("corrected by an administrator"), "roster import": _l("a roster import"),
 }
+# Why the directory or the sign-in service named a person the roster does not let in
+# (mooc/directory/matching.py NoMatch): as OpenID Connect records it, and as LDAP does ("roster_").
+NOT_ON_ROSTER = {
+    "unknown": _l("not on the staff roster"),
+    "left": _l("the staff roster lists the person as having left"),
+    "no_account": _l("no account on this platform"),
+    "inactive": _l("the account on this platform is disabled"),
+}
+REASONS |= NOT_ON_ROSTER | {f"roster_{code}": name for code, name in NOT_ON_ROSTER.items()}
 VIA = {"cli": _l("the command line"), "web": _l("the web")}
 
 # The stored codes a key holds, by key: their names (an unknown code reads as stored).

@@ -125,7 +125,8 @@ def test_a_subscription_made_on_the_web_is_mailed_once_per_period(mail_app, pers
     assert "75,0%" in latest and "25,0" in latest  # 3 of 4; +25 points
 
 
-def test_a_percentage_reads_the_same_on_the_page_in_the_mail_and_in_its_pdf(mail_app, person, make_user, smtp):
+def test_a_percentage_reads_the_same_on_the_page_in_the_mail_and_in_its_pdf(mail_app, person, make_user,
+                                                                           smtp):
     """The mails wrote "66,7 %" where the pages wrote "66,7%": one formatter now writes them all
     (mooc.formatting.format_percent), the mail's text and HTML, its PDF and the dashboard alike."""
     app, o, _factory = mail_app
