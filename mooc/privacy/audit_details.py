@@ -9,6 +9,7 @@ key missing from ``KEYS``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from mooc.privacy.corrections import FIELDS, RESOLUTION_LABELS
 from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
 from mooc.roster.display import SKIP_LABELS
 from mooc.roster.units import KIND_LABELS as UNIT_KIND_LABELS
+from mooc.training.models import RenewalMode
 from mooc.training.records import SOURCE_LABELS
 from mooc.training.status import status_label
 
@@ -130,6 +132,12 @@ NOT_ON_ROSTER = {
 }
 REASONS |= NOT_ON_ROSTER | {f"roster_{code}": name for code, name in NOT_ON_ROSTER.items()}
 VIA = {"cli": _l("the command line"), "web": _l("the web")}
+# An assignment rule's terms (mooc/training/rules.py _terms): its renewal, and "all" units.
+RENEWALS = {RenewalMode.FULL: _l("the whole course again"),
+            RenewalMode.CHANGED_ONLY: _l("changed lessons only")}
+UNITS = {"all": _l("Every unit")}
+# A report's filters (mooc/reports/queries.py ACCOUNT_FILTERS): the account filter's one value.
+ACCOUNTS = {"cannot_sign_in": _l("Cannot sign in")}
 
 # The stored codes a key holds, by key: their names (an unknown code reads as stored).
 VALUES: dict[str, Mapping[Any, Any]] = {
@@ -137,7 +145,7 @@ VALUES: dict[str, Mapping[Any, Any]] = {
     "local_password": LOCAL_PASSWORDS, "reason": REASONS, "via": VIA, "source": VIA,
     "role": ROLE_LABELS, "previous": ROLE_LABELS, "kind": {**REPORT_LABELS, **UNIT_KIND_LABELS},
     "frequency": FREQUENCY_LABELS, "field": FIELDS, "by": RESOLUTION_LABELS, "skipped": SKIP_LABELS,
-    "held_by": SOURCE_LABELS,
+    "held_by": SOURCE_LABELS, "renewal": RENEWALS, "units": UNITS, "account": ACCOUNTS,
 }
 # Numbers that name a row (an account, an import): written as stored, never grouped.
 IDENTIFIERS = frozenset({"user_id", "import_id", "enrolment_id", "rule_id", "request_id", "subscription",
@@ -204,7 +212,23 @@ def _coded(key: str, value: str) -> str:
         return str(names[value])
     if key == "status":
         return status_label(value)
+    if key == "period":
+        return period(value)
     return dated(value)
+
+
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def period(value: str) -> str:
+    """A report mail's period as stored (mooc/reports/scheduled.py period_of: ISO week "2026-W10"
+    or month "2026-03") as people write it: "tuần 10/2026", "03/2026"; anything else as stored."""
+    if week := _WEEK.fullmatch(value):
+        return _("week %(week)s of %(year)s", week=str(int(week.group(2))), year=week.group(1))
+    if month := _MONTH.fullmatch(value):
+        return f"{month.group(2)}/{month.group(1)}"
+    return value
 
 
 def dated(value: str) -> str:

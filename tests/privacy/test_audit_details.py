@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flask_babel import force_locale
@@ -374,3 +374,30 @@ def test_every_reason_code_the_platform_records_has_a_name(app):
             assert audit_details.shown("reason", "nonce") == "token thuộc về một lượt đăng nhập khác"
             assert audit_details.shown("reason", "đang đi công tác") == "đang đi công tác"  # typed: as typed
     assert not untranslated, f"no Vietnamese for: {untranslated}"
+
+
+def test_the_codes_a_reports_or_a_rules_event_holds_read_by_their_names(app):
+    """A report event's filters, a report mail's period and an assignment rule's terms showed
+    stored codes on the log page ("cannot_sign_in", "2026-W10", "changed-only", "all"): each
+    value the code can store reads by the name the pages give it. The values are the code's:
+    every list status and account filter (mooc/reports/queries.py), every renewal mode."""
+    from mooc.reports import queries
+    from mooc.reports.models import Frequency
+    from mooc.reports.scheduled import period_of
+    from mooc.training.models import RenewalMode
+
+    stored = [("status", code) for code in queries.LIST_STATUSES] \
+        + [("account", code) for code in queries.ACCOUNT_FILTERS] \
+        + [("renewal", mode.value) for mode in RenewalMode] + [("units", "all")] \
+        + [("period", period_of(frequency, date(2026, 3, 2))) for frequency in Frequency]
+    with app.test_request_context():
+        for lang in ("vi", "en"):
+            with force_locale(lang):
+                raw = [(key, code) for key, code in stored if audit_details.shown(key, code) == code]
+                assert not raw, f"{lang}: these read as stored: {raw}"
+        with force_locale("vi"):
+            assert audit_details.lines({"period": "2026-W10", "filters": {"account": "cannot_sign_in"},
+                                        "renewal": "changed-only"}) == [
+                ("Kỳ", "tuần 10/2026"), ("Bộ lọc", "Tài khoản: Không đăng nhập được"),
+                ("Học lại định kỳ", "chỉ các bài đã thay đổi")]
+            assert audit_details.shown("period", "2026-03") == "03/2026"
