@@ -287,6 +287,7 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["date"] = formatting.format_date
     app.jinja_env.filters["datetime"] = formatting.format_datetime
     app.jinja_env.filters["number"] = formatting.format_number
+    app.jinja_env.filters["percent"] = formatting.format_percent
     app.jinja_env.filters["breakable"] = formatting.breakable
     app.jinja_env.filters["breakable_text"] = formatting.breakable_text
     app.jinja_env.globals["static_url"] = static_url

@@ -54,15 +54,44 @@ def format_number(value: int | float | str | Decimal | None, decimals: int | Non
     return f"{value:,.{decimals}f}".translate(_separators(locale))
 
 
+def format_percent(value: int | float | Decimal | None, decimals: int = 1, locale: str | None = None) -> str:
+    """A percentage (``value`` in percent: 75 is 75 %) the one way every page, mail, PDF and chart
+    writes it: the number as ``format_number`` writes it, then the sign as the language's CLDR
+    pattern places it (Babel's data). Vietnamese and English both write the sign against the
+    number ("75,0%", "75.0%": the pattern is ``#,##0%`` in both); a language whose pattern puts a
+    space there (French: ``#,##0 %``) would get its own. ``None`` (nobody to count) is "—"."""
+    if value is None:
+        return "—"
+    return format_number(value, decimals, locale) + _percent_sign(locale)
+
+
 _SEPARATORS: dict[str, dict[int, str]] = {}
+_PERCENT_SIGNS: dict[str, str] = {}
+
+
+def _locale_name(name: str | None) -> str:
+    if name is None:
+        locale = request_locale()
+        return str(locale) if locale is not None else "vi"
+    return name
+
+
+def _percent_sign(name: str | None) -> str:
+    """What the locale's percent pattern writes after the number ("%" for vi and en)."""
+    name = _locale_name(name)
+    sign = _PERCENT_SIGNS.get(name)
+    if sign is None:
+        locale = Locale.parse(name)
+        pattern = locale.percent_formats[None].pattern.split(";")[0]
+        suffix = pattern[len(pattern.rstrip("%\u00a0\u202f ")):]
+        sign = _PERCENT_SIGNS[name] = suffix.replace("%", locale.number_symbols["latn"]["percentSign"])
+    return sign
 
 
 def _separators(name: str | None) -> dict[int, str]:
     """The ``str.translate`` table from Python's "," and "." to the locale's group and decimal
     signs (Babel's CLDR data), kept per locale."""
-    if name is None:
-        locale = request_locale()
-        name = str(locale) if locale is not None else "vi"
+    name = _locale_name(name)
     table = _SEPARATORS.get(name)
     if table is None:
         symbols = Locale.parse(name).number_symbols["latn"]

@@ -44,6 +44,7 @@ from mooc.formats.program import PROGRAMS_DIR, ProgramSource, StepSource, expand
 from mooc.formats.quiz import QuizSource, parse_quiz_markdown
 from mooc.formats.quiz_review import farming_risk
 from mooc.formats.source import decode, unreadable
+from mooc.formatting import format_percent
 
 FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file"}
 URL_PREFIX = "/courses"
@@ -709,14 +710,16 @@ def _check_farming(course: CourseSource, item: QuizFile, quiz: QuizSource | None
     draw = settings.draw or pool
     attempts, attempts_vi = (settings.attempts, settings.attempts) if settings.attempts else (
         "unlimited", "0 (không giới hạn)")
+    seen_vi, seen_en = (format_percent(risk * 100, 0, lang) for lang in ("vi", "en"))
+    mark_vi, mark_en = (format_percent(settings.pass_percent, 0, lang) for lang in ("vi", "en"))
     report.warning(item.doc.path, item.doc.meta_lines.get("review", 1), "review-farming", bilingual(
         "bài kiểm tra này được tính vào điều kiện hoàn thành nhưng hiện đáp án sau mỗi lần "
         f"làm (review: {settings.review}, attempts: {attempts_vi}, mỗi lần {draw} trên "
-        f"{pool} câu hỏi): đến lần làm cuối, học viên đã xem đáp án của khoảng {risk:.0%} số "
-        f"câu (điểm đạt {settings.pass_percent}%). Dùng review: after_close (hoặc after_pass, "
+        f"{pool} câu hỏi): đến lần làm cuối, học viên đã xem đáp án của khoảng {seen_vi} số "
+        f"câu (điểm đạt {mark_vi}). Dùng review: after_close (hoặc after_pass, "
         "after_last_attempt, after_submit), hoặc rút ít câu hơn từ một bộ câu hỏi lớn hơn",
         "this quiz counts towards completion but shows its answer key after every attempt "
         f"(review: {settings.review}, attempts: {attempts}, {draw} of {pool} questions per "
-        f"attempt): by the last attempt a trainee has seen the key of about {risk:.0%} of its "
-        f"questions (pass mark {settings.pass_percent}%). Use review: after_close (or after_pass, "
+        f"attempt): by the last attempt a trainee has seen the key of about {seen_en} of its "
+        f"questions (pass mark {mark_en}). Use review: after_close (or after_pass, "
         "after_last_attempt, after_submit), or draw fewer questions from a larger pool"))

@@ -9,6 +9,7 @@ key missing from ``KEYS``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from mooc.privacy.corrections import FIELDS, RESOLUTION_LABELS
 from mooc.reports.subscriptions import FREQUENCY_LABELS, REPORT_LABELS
 from mooc.roster.display import SKIP_LABELS
 from mooc.roster.units import KIND_LABELS as UNIT_KIND_LABELS
+from mooc.training.models import RenewalMode
 from mooc.training.records import SOURCE_LABELS
 from mooc.training.status import status_label
 
@@ -91,9 +93,51 @@ REASONS = {
     "directory_unknown_user": _l("user name unknown to the directory"),
     "directory_wrong_password": _l("wrong directory password"),
     "directory_ambiguous": _l("the directory names several people"),
+    # why the directory (mooc/directory/ldap.py: Active Directory's bind codes) refused the person
+    "directory_not_permitted_now": _l("the directory does not let this account sign in at this hour"),
+    "directory_not_permitted_here": _l("the directory does not let this account sign in from here"),
+    "directory_password_expired": _l("the directory password has expired"),
+    "directory_account_disabled": _l("the directory account is disabled"),
+    "directory_account_expired": _l("the directory account has expired"),
+    "directory_must_change_password": _l("the directory asks for a new password first"),
+    "directory_account_locked": _l("the directory account is locked"),
+    # why the ministry's sign-in service's answer was refused (mooc/directory/oidc.py REASONS)
+    "state": _l("the sign-in link had expired or was already used"),
+    "provider": _l("the sign-in service refused or could not be reached"),
+    "token": _l("the sign-in service gave no usable token"),
+    "signature": _l("the token's signature is not valid"),
+    "issuer": _l("the answer names another issuer than the one configured"),
+    "audience": _l("the token was issued for another application"),
+    "nonce": _l("the token belongs to another sign-in"),
+    "expired": _l("the token has expired or is not valid yet"),
+    "claims": _l("what the sign-in service says of the person cannot be used"),
+    # why a "forgot password" mail was not sent (mooc/auth/recovery.py)
+    "no_active_account": _l("no active account has this address"),
+    "rate_limited": _l("asked too often: wait before asking again"),
+    "mail_error": _l("the mail server did not take the mail"),
+    # why a report by e-mail was not sent (mooc/reports/scheduled.py)
+    "account disabled": _l("the account is disabled"),
+    "no longer reads reports": _l("the account no longer reads reports"),
+    "unit outside the person's scope": _l("the unit is outside the person's scope"),
+    "unit outside the scope": _l("the unit is outside the person's scope"),
     "edited": _l("corrected by an administrator"), "roster import": _l("a roster import"),
 }
+# Why the directory or the sign-in service named a person the roster does not let in
+# (mooc/directory/matching.py NoMatch): as OpenID Connect records it, and as LDAP does ("roster_").
+NOT_ON_ROSTER = {
+    "unknown": _l("not on the staff roster"),
+    "left": _l("the staff roster lists the person as having left"),
+    "no_account": _l("no account on this platform"),
+    "inactive": _l("the account on this platform is disabled"),
+}
+REASONS |= NOT_ON_ROSTER | {f"roster_{code}": name for code, name in NOT_ON_ROSTER.items()}
 VIA = {"cli": _l("the command line"), "web": _l("the web")}
+# An assignment rule's terms (mooc/training/rules.py _terms): its renewal, and "all" units.
+RENEWALS = {RenewalMode.FULL: _l("the whole course again"),
+            RenewalMode.CHANGED_ONLY: _l("changed lessons only")}
+UNITS = {"all": _l("Every unit")}
+# A report's filters (mooc/reports/queries.py ACCOUNT_FILTERS): the account filter's one value.
+ACCOUNTS = {"cannot_sign_in": _l("Cannot sign in")}
 
 # The stored codes a key holds, by key: their names (an unknown code reads as stored).
 VALUES: dict[str, Mapping[Any, Any]] = {
@@ -101,7 +145,7 @@ VALUES: dict[str, Mapping[Any, Any]] = {
     "local_password": LOCAL_PASSWORDS, "reason": REASONS, "via": VIA, "source": VIA,
     "role": ROLE_LABELS, "previous": ROLE_LABELS, "kind": {**REPORT_LABELS, **UNIT_KIND_LABELS},
     "frequency": FREQUENCY_LABELS, "field": FIELDS, "by": RESOLUTION_LABELS, "skipped": SKIP_LABELS,
-    "held_by": SOURCE_LABELS,
+    "held_by": SOURCE_LABELS, "renewal": RENEWALS, "units": UNITS, "account": ACCOUNTS,
 }
 # Numbers that name a row (an account, an import): written as stored, never grouped.
 IDENTIFIERS = frozenset({"user_id", "import_id", "enrolment_id", "rule_id", "request_id", "subscription",
@@ -168,7 +212,23 @@ def _coded(key: str, value: str) -> str:
         return str(names[value])
     if key == "status":
         return status_label(value)
+    if key == "period":
+        return period(value)
     return dated(value)
+
+
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def period(value: str) -> str:
+    """A report mail's period as stored (mooc/reports/scheduled.py period_of: ISO week "2026-W10"
+    or month "2026-03") as people write it: "tuần 10/2026", "03/2026"; anything else as stored."""
+    if week := _WEEK.fullmatch(value):
+        return _("week %(week)s of %(year)s", week=str(int(week.group(2))), year=week.group(1))
+    if month := _MONTH.fullmatch(value):
+        return f"{month.group(2)}/{month.group(1)}"
+    return value
 
 
 def dated(value: str) -> str:

@@ -18,7 +18,7 @@ from fpdf import FPDF
 
 from mooc.auth import audit_actions
 from mooc.auth.labels import PURPOSE_LABELS, ROLE_LABELS
-from mooc.formatting import format_number
+from mooc.formatting import format_number, format_percent
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
 from mooc.privacy import audit_details, corrections
@@ -52,7 +52,7 @@ LABELS = {
     "exempt_reason": _l("Reason for exemption"), "closed_at": _l("Closed at"), "note": _l("Note"),
     "code": _l("Certificate number"), "holder_name": _l("Holder"), "course_title": _l("Course"),
     "issued_at": _l("Issued at"), "lesson": _l("Lesson"), "quiz": _l("Quiz title"), "number": _l("Attempt"),
-    "submitted_at": _l("Handed in at"), "max_score": _l("Highest score"), "percent": _l("Percent (%)"),
+    "submitted_at": _l("Handed in at"), "max_score": _l("Highest score"), "percent": _l("Result"),
     "passed": _l("Passed"), "questions": _l("Questions"), "answers": _l("Answers given"),
     "results": _l("Result of each question"), "extra": _l("Extra attempts"), "granted_at": _l("Granted at"),
     "kind": _l("Kind"), "step": _l("Step"), "recipient": _l("Recipient"), "claimed_at": _l("Handled at"),
@@ -111,6 +111,9 @@ VALUES: dict[tuple[str, str], Callable[[Any, Row], str]] = {
     ("audit_events", "action"): lambda value, _row: audit_actions.label(value),
     ("audit_events", "details"): lambda value, _row: audit_details.text(value),
     ("roster_imports", "kind"): _named(IMPORT_KIND_LABELS),
+    # percentages as every page writes them ("85,5%"): a quiz attempt's, an enrolment's best score
+    ("quiz_attempts", "percent"): lambda value, _row: format_percent(value),
+    ("enrolments", "score"): lambda value, _row: format_percent(value),
 }
 
 

@@ -13,7 +13,7 @@ from fpdf import FPDF, FontFace
 from PIL import Image, ImageDraw, ImageFont
 
 from mooc import clock
-from mooc.formatting import format_datetime, format_number
+from mooc.formatting import format_datetime, format_percent
 from mooc.i18n import gettext as _
 
 FONT_DIR = Path(__file__).resolve().parents[2] / "static" / "fonts"
@@ -57,7 +57,7 @@ def rates_png(rows: Sequence[tuple[str, float]], width: int = 600) -> bytes:
         draw.rectangle([label_width, y, label_width + span * max(0.0, min(rate, 100.0)) / 100,
                         y + bar_height], fill=BAR)
         draw.text((label_width + span * min(rate, 100.0) / 100 + 4, y + 1),
-                  f"{format_number(rate, 1)}%", font=font, fill=INK)
+                  format_percent(rate), font=font, fill=INK)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from mooc.auth.models import User
 from mooc.config import settings
-from mooc.formatting import format_number
+from mooc.formatting import format_number, format_percent
 from mooc.i18n import gettext as _
 from mooc.reports import charts, exports, queries, tables
 from mooc.roster.models import OrgUnit
@@ -23,7 +23,7 @@ class Figures:
     """What a report says, whichever it is: the mail's summary, chart and files come from it."""
 
     title: str
-    rate_line: str  # the headline: "Completion rate: 75,0 %" or "Compliance rate: ..."
+    rate_line: str  # the headline: "Completion rate: 75,0%" or "Compliance rate: ..."
     rate: float | None
     rated: list[tuple[str, float]]  # (unit, percentage) of each unit shown: chart, furthest behind
     facts: list[str]  # the summary's other lines
@@ -34,7 +34,8 @@ class Figures:
 
 
 def percent(value: float | None) -> str:
-    return "—" if value is None else f"{format_number(value, 1)} %"
+    """A rate as every page writes it (``format_percent``): "75,0%"."""
+    return format_percent(value)
 
 
 def _place(unit: OrgUnit | None) -> str:

@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from mooc.config import settings
 from mooc.extensions import db
-from mooc.formatting import format_number
+from mooc.formatting import format_number, format_percent
 from mooc.i18n import gettext as _
 from mooc.progress import for_command, quiet_option
 from mooc.roster import importer, units
@@ -163,9 +163,9 @@ def _outcome_lines(plan, applied: bool, dry_run: bool, needs_yes: bool,
                 *_issue_lines(plan.issues)]
     if needs_yes and not dry_run:
         return [_("Not applied: this full roster marks %(n)s of %(total)s active people as left (more "
-                  "than %(percent)d%%). Check the file, then run again with --yes.",
+                  "than %(percent)s). Check the file, then run again with --yes.",
                   n=format_number(plan.missing_left), total=format_number(plan.active_before),
-                  percent=plan.confirm_percent)]
+                  percent=format_percent(plan.confirm_percent, 0))]
     if admins_needed and not dry_run:
         return [_("Not applied: to disable these administrator accounts, run again with %(options)s.",
                   options=" ".join(f"--disable-admin {email}" for email in admins_needed))]

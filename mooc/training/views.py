@@ -34,7 +34,7 @@ from mooc.downloads import content_disposition, csv_stream
 from mooc.errors import refuse
 from mooc.extensions import db
 from mooc.fields import DayField
-from mooc.formatting import format_date, format_datetime, format_number
+from mooc.formatting import format_date, format_datetime, format_number, format_percent
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
 from mooc.roster import dry_run, scope, uploads
@@ -218,7 +218,7 @@ def record(staff_id: int):
 @bp.get("/training/people/<int:staff_id>/record.pdf")
 def record_pdf(staff_id: int):
     staff = _visible_staff(staff_id)
-    rows = [cells for _row, cells in records.table(staff, lambda score: format_number(score, 1) + "%")]
+    rows = [cells for _row, cells in records.table(staff, format_percent)]
     stamp = _(
         "Printed by %(name)s on %(when)s", name=current_user.display_name, when=format_datetime(clock.now())
     )

@@ -351,10 +351,13 @@ def test_the_pdf_writes_numbers_as_the_language_does(world):
     from mooc.i18n import LANG_COOKIE
     from mooc.privacy.export_pdf import readable
 
-    row = {"id": 12345, "score": 85.5, "max_score": 1.0, "extra": 1200, "number": 2}
-    printed = {}
+    row = {"id": 12345, "score": 85.5, "max_score": 1.0, "extra": 1200, "number": 2, "percent": 85.5}
+    printed, scores = {}, {}
     for lang in ("vi", "en"):
         with world.app.test_request_context("/", headers={"Cookie": f"{LANG_COOKIE}={lang}"}):
             printed[lang] = [value for _label, value in readable("quiz_attempts", row)]
-    assert printed == {"vi": ["12345", "85,5", "1,0", "1.200", "2"],
-                       "en": ["12345", "85.5", "1.0", "1,200", "2"]}
+            scores[lang] = readable("enrolments", {"score": 90.0})
+    # A percentage as the pages write it (the attempt's "Result", an enrolment's best score).
+    assert printed == {"vi": ["12345", "85,5", "1,0", "1.200", "2", "85,5%"],
+                       "en": ["12345", "85.5", "1.0", "1,200", "2", "85.5%"]}
+    assert scores == {"vi": [("Điểm", "90,0%")], "en": [("Score", "90.0%")]}

@@ -86,7 +86,7 @@ def test_a_subscription_made_on_the_web_is_mailed_once_per_period(mail_app, pers
     assert "Ninh Bình" in message["Subject"] and "02/03/2026" in message["Subject"]
     # The summary: 2 of the 4 people of Ninh Bình completed; the sections furthest behind.
     text = text_of(message)
-    assert "50,0 %" in text and "Phòng 2: 0,0 %" in text and "Phòng 1: 66,7 %" in text
+    assert "50,0%" in text and "Phòng 2: 0,0%" in text and "Phòng 1: 66,7%" in text
     assert "Hà Nội" not in text and "Đỗ Minh Khang" not in text
     body = html_of(message)
     assert 'src="cid:chart"' in body and "http" not in body.split("cid:chart")[0].rsplit("<img", 1)[-1]
@@ -122,7 +122,26 @@ def test_a_subscription_made_on_the_web_is_mailed_once_per_period(mail_app, pers
     at(MONDAY + timedelta(days=7))
     assert "Sent 1" in _run(app).output
     latest = text_of(smtp.inbox.messages[-1])
-    assert "75,0 %" in latest and "25,0" in latest  # 3 of 4; +25 points
+    assert "75,0%" in latest and "25,0" in latest  # 3 of 4; +25 points
+
+
+def test_a_percentage_reads_the_same_on_the_page_in_the_mail_and_in_its_pdf(mail_app, person, make_user,
+                                                                           smtp):
+    """The mails wrote "66,7 %" where the pages wrote "66,7%": one formatter now writes them all
+    (mooc.formatting.format_percent), the mail's text and HTML, its PDF and the dashboard alike."""
+    app, o, _factory = mail_app
+    _people(app, o, person)
+    _user, client = _manager(app, make_user, o)
+    page = client.get(f"/reports/units/{o.province.id}").get_data(as_text=True)
+    _subscribe(client, kind="dashboard", unit=o.province.id, frequency="weekly", pdf="1")
+    assert "Sent 1" in _run(app).output
+    [message] = smtp.inbox.messages
+    [pdf] = [data for name, data in _attachments(message).items() if name.endswith(".pdf")]
+    read = {"page": page, "mail": text_of(message), "HTML mail": html_of(message),
+            "PDF": "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)}
+    for where, text in read.items():
+        assert "66,7%" in text and "50,0%" in text, where  # Phòng 1: 2 of 3; the province: 2 of 4
+        assert not re.search(r"\d,\d\s%", text), where
 
 
 def test_the_scope_is_checked_again_when_sending(mail_app, person, make_user, smtp):
@@ -251,7 +270,7 @@ def test_compliance_at_the_end_of_the_last_month(mail_app, person, make_user, sm
     [message] = smtp.inbox.messages
     assert "31/03/2026" in message["Subject"]
     text = text_of(message)
-    assert "50,0 %" in text and "Phòng 1: 66,7 %" in text and "Phòng 2: 0,0 %" in text
+    assert "50,0%" in text and "Phòng 1: 66,7%" in text and "Phòng 2: 0,0%" in text
     files = _attachments(message)
     [xlsx] = [data for name, data in files.items() if name.endswith(".xlsx")]
     book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
@@ -325,7 +344,7 @@ def test_a_subscription_keeps_the_dashboards_position_filter(mail_app, person, m
     # the inspectors only: An done; Chậm and Cũ overdue; Khang not started (the chiefs would make 6)
     assert list(total[3:8]) == [4, 1, 0, 1, 2]
     assert any("Chức vụ: Thanh tra viên" in str(cell) for row in rows[:3] for cell in row if cell)
-    assert "25,0 %" in text_of(message) and "Chức vụ: Thanh tra viên" in message["Subject"]
+    assert "25,0%" in text_of(message) and "Chức vụ: Thanh tra viên" in message["Subject"]
 
 
 def test_the_overdue_lists_position_and_due_dates_are_kept(mail_app, person, make_user, smtp):
@@ -378,8 +397,8 @@ def test_a_filter_naming_a_position_that_is_gone_skips_the_mail_and_says_why(mai
 
 
 def test_the_summary_names_the_five_units_furthest_behind(mail_app, person, make_user, make_unit, smtp):
-    """Seven teams: three at 0 %, two at 50 %, two at 100 %: the five listed are the five
-    lowest, lowest first; the two at 100 % are not."""
+    """Seven teams: three at 0%, two at 50%, two at 100%: the five listed are the five
+    lowest, lowest first; the two at 100% are not."""
     app, o, _factory = mail_app
     at(MONDAY)
     for n, done_of in enumerate([(0, 1), (0, 1), (0, 1), (1, 2), (1, 2), (1, 1), (1, 1)], 1):
@@ -396,8 +415,8 @@ def test_the_summary_names_the_five_units_furthest_behind(mail_app, person, make
     assert "Sent 1" in _run(app).output
     text = text_of(smtp.inbox.messages[0])
     behind = text.split("Các đơn vị chậm nhất:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert sorted(behind[:3]) == ["Đội 1: 0,0 %", "Đội 2: 0,0 %", "Đội 3: 0,0 %"]
-    assert sorted(behind[3:]) == ["Đội 4: 50,0 %", "Đội 5: 50,0 %"]
+    assert sorted(behind[:3]) == ["Đội 1: 0,0%", "Đội 2: 0,0%", "Đội 3: 0,0%"]
+    assert sorted(behind[3:]) == ["Đội 4: 50,0%", "Đội 5: 50,0%"]
     assert len(behind) == 5 and "Đội 6" not in "\n".join(behind) and "Đội 7" not in "\n".join(behind)
 
 
@@ -465,7 +484,7 @@ def test_a_report_filtered_to_what_is_still_to_finish_can_be_exported_and_subscr
 
 
 def test_a_mail_written_in_english_writes_its_numbers_in_english(mail_app, person, make_user, smtp):
-    """A site whose language is English mails "50.0 %", not the Vietnamese "50,0 %": the numbers
+    """A site whose language is English mails "50.0%", not the Vietnamese "50,0%": the numbers
     of a mail follow the language it is written in (``force_locale``), outside any request."""
     _app, o, factory = mail_app
     app = factory(DEFAULT_LOCALE="en")
@@ -478,4 +497,4 @@ def test_a_mail_written_in_english_writes_its_numbers_in_english(mail_app, perso
     assert "Sent 1" in result.output, result.output
     [message] = smtp.inbox.messages
     text = text_of(message)
-    assert "Completion rate: 50.0 %" in text and "Phòng 1: 66.7 %" in text and "50,0" not in text
+    assert "Completion rate: 50.0%" in text and "Phòng 1: 66.7%" in text and "50,0" not in text
