@@ -70,19 +70,26 @@ def _cut(template: str, context: dict[str, Any],
         made_token = g.pop("csrf_token", None)
         if earlier_token is not None:
             g.csrf_token = earlier_token
-    parts: list[Part] = []
-    position = 0
-    for match in _HOLE.finditer(html):
-        parts.append(html[position:match.start()])
-        parts.append(holes[int(match.group(1))])
-        position = match.end()
-    parts.append(html[position:])
+    parts: list[Part] = split_at(html, _HOLE, lambda match: holes[int(match.group(1))])
     unknown = {name for name, _args in holes} - set(fillers)
     if made_token is not None or unknown:
         why = ["it made a CSRF token of its own"] if made_token is not None else []
         why += [f"holes with no filler: {', '.join(sorted(unknown))}"] if unknown else []
         raise UnkeptPage(f"{template} cannot be kept: {'; '.join(why)}")
     return tuple(parts), _join(parts, fillers)
+
+
+def split_at(html: str, marker: re.Pattern[str], piece: Callable[[re.Match[str]], Any]) -> list[Any]:
+    """``html`` cut at each match of ``marker``: its text between markers, and in each marker's
+    place what ``piece`` makes of the match (a kept page's holes; an outline's item slots)."""
+    parts: list[Any] = []
+    position = 0
+    for match in marker.finditer(html):
+        parts.append(html[position:match.start()])
+        parts.append(piece(match))
+        position = match.end()
+    parts.append(html[position:])
+    return parts
 
 
 class UnkeptPage(Exception):

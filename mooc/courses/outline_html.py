@@ -45,13 +45,7 @@ def _fragments(outline: Outline, intros: bool, ids: bool) -> Fragments:
     def build() -> Fragments:
         macros = _macros()
         skeleton = str(macros.outline_skeleton(course, shape, intros=intros, ids=ids))
-        parts: list[Any] = []
-        position = 0
-        for match in _SLOT.finditer(skeleton):
-            parts.append(skeleton[position:match.start()])
-            parts.append((match.group(1), int(match.group(2))))
-            position = match.end()
-        parts.append(skeleton[position:])
+        parts = kept.split_at(skeleton, _SLOT, lambda match: (match.group(1), int(match.group(2))))
         states: dict[tuple[str, int], dict] = {}
         for module in shape.modules:
             for kind, item_key, title, minutes, item_id in module.items:
