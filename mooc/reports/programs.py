@@ -37,8 +37,10 @@ class ProgramRow:
         return sum(self.counts.values())
 
     @property
-    def rate(self) -> float:
-        return round(100 * self.counts["completed"] / self.people, 1) if self.people else 0.0
+    def rate(self) -> float | None:
+        """Share of the programme's people who completed it; None (shown "—", an empty cell in
+        the exports) for a unit with nobody in it, as the dashboard's rate."""
+        return round(100 * self.counts["completed"] / self.people, 1) if self.people else None
 
 
 @dataclass

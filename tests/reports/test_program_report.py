@@ -136,3 +136,20 @@ def test_the_programme_filter_keeps_the_programme_courses(report):
     assert "Nghiệp vụ cơ bản" in text and f'value="{program_id}" selected' in text
     assert client.get(f"/reports/?program={program_id}").status_code == 200
     assert other  # giam-sat is one of the programme's options: it stays in the filtered report
+
+
+def test_a_unit_with_nobody_in_the_programme_has_no_rate(report, make_unit):
+    """As on the dashboard: a unit with nobody to count shows "—", not "0,0%" (no one is behind)."""
+    app, program_id, province, _hanoi, reporter, _manager = report
+    make_unit("Phòng 3", parent=province, code="NB-3")
+    with app.app_context():
+        viewer = db.session.get(User, reporter.id)
+        program = db.session.get(Program, program_id)
+        rows = {row.label: row for row in program_report.program_rollup(
+            viewer, program, province.id, clock.today()).rows}
+    assert rows["Phòng 3"].people == 0 and rows["Phòng 3"].rate is None
+    client = app.test_client()
+    login(client, reporter.email)
+    text = client.get(f"/reports/programs/{program_id}?unit={province.id}").get_data(as_text=True)
+    row = text[text.index(">Phòng 3<"):]
+    assert re.search(r"<td>([^<]*)</td>\s*</tr>", row).group(1) == "—"
