@@ -352,8 +352,8 @@ def trend():
     export = _export_arg()
     if export:
         title = _("Completions per month")
-        return _export(export, title, [exports.Table(title, [_("Month"), _("Completions")],
-                                                     [[m, n] for m, n in months])],
+        rows = [[f"{m[5:]}/{m[:4]}", n] for m, n in months]  # mm/yyyy, as the page writes a month
+        return _export(export, title, [exports.Table(title, [_("Month"), _("Completions")], rows)],
                        _described(_("All my units")))
     return render_template("reports/trend.html", months=months)
 

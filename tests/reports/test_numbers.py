@@ -24,6 +24,10 @@ def test_report_counts_are_grouped_with_dots(org, make_user):
     assert "1.234/1.234 người đạt yêu cầu" in compliance
     trend = client.get("/reports/trend").get_data(as_text=True)
     assert "<td>1.234</td>" in trend and ">1.234</text>" in trend and "1234" not in trend
+    this_month = clock.today().strftime("%m/%Y")  # the month as the page writes it, in the export too
+    assert f'<th scope="row">{this_month}</th>' in trend
+    export = client.get("/reports/trend?export=csv").data.decode("utf-8-sig")
+    assert f'"{this_month}";"1234"' in export and clock.today().strftime("%Y-%m") not in export
 
 
 def test_rule_preview_and_saved_message_group_digits(org, make_user):
