@@ -302,21 +302,25 @@ def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: l
 
 
 @functools.cache
-def _rule_target_statements() -> tuple[sa.Select, sa.Select]:
-    """``_rule_targets``' two statements, built once per process (every report page asks)."""
+def _rule_target_statement() -> sa.CompoundSelect:
+    """``_rule_targets``' statement, built once per process (every report page asks): the units
+    active rules name, and a NULL when an active rule covers every unit."""
     named = (sa.select(rule_units.c.unit_id)
              .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
              .where(AssignmentRule.active.is_(True))
              .distinct())
-    every = sa.select(sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
-    return named, every
+    every = sa.select(sa.null()).where(
+        sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
+    return sa.union_all(named, every)
 
 
 def _rule_targets() -> tuple[set[int], bool]:
     """The units active rules name, and whether an active rule covers every unit (those made
-    later too). A unit is covered when one of these is the unit or above it (two queries)."""
-    named, every = _rule_target_statements()
-    return set(db.session.scalars(named)), bool(db.session.scalar(every))
+    later too). A unit is covered when one of these is the unit or above it (one query)."""
+    found = set(db.session.scalars(_rule_target_statement()))
+    every = None in found
+    found.discard(None)
+    return found, every
 
 
 def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:
