@@ -17,6 +17,7 @@ from flask import (
     Response,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -27,7 +28,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mooc import accel, clock, replica
+from mooc import accel, clock, kept, replica
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
@@ -38,6 +39,7 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
+from mooc.i18n import request_locale
 from mooc.params import choice_arg, day_arg, int_arg, parse_int, say_ignored, say_not_a_day
 from mooc.replica import reads_replica
 from mooc.reports import analytics, charts, exports, figures, queries, subscriptions, tables
@@ -245,18 +247,32 @@ def _dashboard(unit_id: int | None):
     people = None
     if unit_id is not None and choice_arg("people", ("1",)):
         people = queries.people(current_user, unit_id, _filters(), today)
-    return render_template(
-        "reports/dashboard.html",
-        rollup=rollup,
-        title=title,
-        unit_id=unit_id,
-        filters=_filters(),
-        sort=sort,
-        months=months,
-        people=people,
-        today=today,
-        **_choices(units=False),
-    )
+    page = dict(rollup=rollup, title=title, unit_id=unit_id, filters=_filters(), sort=sort, months=months,
+                people=people, today=today, **_choices(units=False))
+    if people is not None or g.get("days_not_read"):
+        return render_template("reports/dashboard.html", **page)
+    return kept.render(_kept_key(page), "reports/dashboard.html", _fillers(page), **page)
+
+
+def _kept_key(page: dict[str, Any]) -> tuple:
+    """Everything the dashboard's page shows but its rows (``_fillers``) and the chrome's holes:
+    the page is a pure function of it (mooc/kept.py). The parent's and grandparent's labels are the
+    breadcrumbs'; the choices are the filter form's, as read by this request."""
+    rollup: queries.Rollup = page["rollup"]
+    parent = rollup.parent
+    above = parent.parent_id if parent is not None else None
+    return ("reports.dashboard", str(request_locale()), current_user.role, request.script_root, request.path,
+            page["title"], page["unit_id"], tuple(page["filters"].as_args().items()), bool(rollup.rows),
+            None if parent is None else (parent.id, unit_label(parent), above, above and unit_label(above)),
+            tuple(page["courses"]), tuple(page["positions"]), tuple(page["programs"]))
+
+
+def _fillers(page: dict[str, Any]) -> dict[str, kept.Filler]:
+    """The dashboard's holes: its chart and warnings, its table's rows, as this request counts them."""
+    rows = {"rollup": page["rollup"], "unit_id": page["unit_id"],
+            "base_args": {k: v for k, v in page["filters"].as_args().items() if k != "account"}}
+    return {"report_chart": lambda: render_template("reports/_dashboard_chart.html", **rows),
+            "report_rows": lambda: render_template("reports/_dashboard_rows.html", **rows)}
 
 
 def _dashboard_pdf(rollup: queries.Rollup, described: Described) -> Response:
