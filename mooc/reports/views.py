@@ -46,7 +46,7 @@ from mooc.reports import analytics, charts, exports, figures, queries, subscript
 from mooc.reports import legal as legal_impact
 from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
-from mooc.roster.models import OrgUnit, Position
+from mooc.roster.models import Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
 from mooc.training.models import Program
@@ -303,9 +303,7 @@ def dashboard():
 @permission_required(Permission.READ_REPORTS)
 @reads_replica
 def unit(unit_id: int):
-    if db.session.get(OrgUnit, unit_id) is None:
-        abort(404)
-    return _dashboard(unit_id)
+    return _dashboard(unit_id)  # an unknown unit: 404 (``queries.drill_down`` loads it, or refuses)
 
 
 @bp.get("/people")
