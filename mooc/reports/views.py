@@ -16,6 +16,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -268,11 +269,15 @@ def _kept_key(page: dict[str, Any]) -> tuple:
 
 
 def _fillers(page: dict[str, Any]) -> dict[str, kept.Filler]:
-    """The dashboard's holes: its chart and warnings, its table's rows, as this request counts them."""
+    """The dashboard's holes: its chart and warnings, its table's rows, as this request counts them.
+    Their templates read only what they are given and the environment's globals and filters, so
+    they are rendered without Flask's context processors (what ``{% include %}`` gives them in a
+    page rendered in full is the same: ``test_every_kept_dashboard_is_the_page_its_template_renders``)."""
     rows = {"rollup": page["rollup"], "unit_id": page["unit_id"],
             "base_args": {k: v for k, v in page["filters"].as_args().items() if k != "account"}}
-    return {"report_chart": lambda: render_template("reports/_dashboard_chart.html", **rows),
-            "report_rows": lambda: render_template("reports/_dashboard_rows.html", **rows)}
+    templates = current_app.jinja_env
+    return {"report_chart": lambda: templates.get_template("reports/_dashboard_chart.html").render(rows),
+            "report_rows": lambda: templates.get_template("reports/_dashboard_rows.html").render(rows)}
 
 
 def _dashboard_pdf(rollup: queries.Rollup, described: Described) -> Response:
