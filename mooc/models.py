@@ -31,12 +31,13 @@ from mooc.training.models import (
     ProgramEnrolment,
     ProgramStep,
 )
+from mooc.versions import DataVersion
 from mooc.xapi.models import XapiOutbox
 
 __all__ = [
     "AddressThrottle", "AssignmentRule", "Certificate", "Enrolment", "EnrolmentSource", "EnrolmentState",
     "AccountToken", "ApiToken", "AttemptStatus", "AuditEvent", "AuthSession", "CorrectionRequest",
-    "CorrectionStatus",
+    "CorrectionStatus", "DataVersion",
     "Course", "CourseSync", "Lesson", "LessonProgress", "LoginThrottle", "Module", "OidcLogin", "OrgUnit",
     "Position", "Program", "ProgramCertificate", "ProgramEnrolment", "ProgramStep", "Pseudonymisation",
     "Quiz", "QuizAttempt", "RecoveryCode", "ReminderKind", "ReminderLog",

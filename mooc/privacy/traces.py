@@ -104,6 +104,7 @@ NAMES_NOBODY = frozenset({
     "programs.key", "programs.code", "programs.title", "programs.summary", "programs.intro",
     "programs.source_path", "programs.content_hash",
     "org_units.code", "org_units.name", "org_units.kind", "positions.code", "positions.title",
+    "data_versions.name",
     "enrolments.completed_version", "enrolments.completed_commit", "enrolments.refresher_of",
     "certificates.code", "certificates.course_title",
     "program_certificates.code", "program_certificates.program_title",

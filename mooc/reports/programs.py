@@ -18,6 +18,7 @@ from mooc.extensions import db
 from mooc.reports.queries import drill_down
 from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.roster.scope import children_map, subtree_ids, visible_units
+from mooc.roster.tree import TreeUnit
 from mooc.roster.units import unit_labels
 from mooc.training.models import Program, ProgramEnrolment
 from mooc.training.program_paths import ProgramStatus
@@ -27,7 +28,7 @@ STATUSES = (ProgramStatus.COMPLETED, ProgramStatus.ON_TRACK, ProgramStatus.BEHIN
 
 @dataclass
 class ProgramRow:
-    unit: OrgUnit | None  # None: the total
+    unit: OrgUnit | TreeUnit | None  # None: the total; a unit shown: the tree's plain row
     label: str = ""
     has_children: bool = False
     counts: dict[str, int] = field(default_factory=lambda: {status.value: 0 for status in STATUSES})
@@ -91,7 +92,7 @@ def program_rollup(user: User, program: Program, parent_id: int | None, today: d
     ordered = [rows[u.id] for u in shown_rows]
     if parent_id is not None and rows[parent_id].people:
         ordered.append(rows[parent_id])
-    return ProgramRollup(program, loaded.get(parent_id) if parent_id else None, ordered, total)
+    return ProgramRollup(program, drill.parent, ordered, total)
 
 
 @dataclass

@@ -31,7 +31,9 @@ from mooc.roster import account_status
 from mooc.roster.account_status import CANNOT_SIGN_IN, AccountStatus
 from mooc.roster.models import OrgUnit, Position, Staff, StaffStatus
 from mooc.roster.queries import staff_as_of, visible_units
-from mooc.roster.units import subtree_ids, tree, unit_labels, unit_rows
+from mooc.roster.tree import TreeUnit
+from mooc.roster.tree import unit_tree as current_tree
+from mooc.roster.units import subtree_ids, tree, unit_labels
 from mooc.training.models import AssignmentRule, Enrolment, ProgramStep, program_step_courses, rule_units
 from mooc.training.status import STILL_TO_DO, TO_DO, EnrolmentStatus, in_order_on
 
@@ -152,7 +154,7 @@ class Row:
     by their most urgent status (``counts``: each person once, so the statuses add up to
     ``people_required``)."""
 
-    unit: OrgUnit | None
+    unit: OrgUnit | TreeUnit | None  # a unit shown: the tree's plain row; the parent's own row: the object
     headcount: int = 0
     people_required: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
@@ -213,30 +215,36 @@ class DrillDown:
     """What a report by unit shows under ``parent_id`` (the top level when None) for a viewer:
     the tree as plain rows, the child units shown (``shown_rows``), the unit each counted unit's
     people are added to (``owner``), the units counted (None: all) and the units shown and the
-    parent as objects (``loaded``). Raises ``OutOfScope`` for a unit the viewer may not see."""
+    parent (``loaded``: the units shown as the tree's plain rows, the parent as an object).
+    Raises ``OutOfScope`` for a unit the viewer may not see."""
 
-    units: dict[int, Any]
-    children: dict[int | None, list[int]]
-    shown_rows: list[Any]
+    units: dict[int, TreeUnit]  # (the tree's own: read only)
+    children: dict[int | None, list[int]]  # (the tree's own: read only)
+    shown_rows: list[TreeUnit]
     owner: dict[int, int]
     counted: set[int] | None
-    loaded: dict[int, OrgUnit]
+    loaded: dict[int, OrgUnit | TreeUnit]
+    parent: OrgUnit | None = None
 
 
 def drill_down(user: User, parent_id: int | None) -> DrillDown:
-    """The tree read once as plain rows; only the units shown loaded as objects."""
-    units: dict[int, Any] = {row.id: row for row in unit_rows()}
-    children: dict[int | None, list[int]] = {}
-    for row in units.values():
-        children.setdefault(row.parent_id, []).append(row.id)
+    """The tree of this version (``mooc.roster.tree``: read once per version and process); the
+    parent alone loaded as an object (the unit page has it already)."""
+    unit_tree = current_tree()
+    units, children = unit_tree.by_id, unit_tree.children
     scope = scope_of(user, children)
     shown_rows = _shown_units(units, children, scope, parent_id)
     owner = _owners(shown_rows, children, parent_id)
     # Only the units shown are counted (the whole tree for the ministry's view).
     counted = _counted_units(owner, parent_id, scope)
-    loaded = {u.id: u for u in db.session.scalars(_units_by_id(), {
-        "ids": [u.id for u in shown_rows] + ([parent_id] if parent_id is not None else [])})}
-    return DrillDown(units, children, shown_rows, owner, counted, loaded)
+    loaded: dict[int, OrgUnit | TreeUnit] = {u.id: u for u in shown_rows}
+    parent = None
+    if parent_id is not None:
+        parent = db.session.get(OrgUnit, parent_id)
+        if parent is None:
+            raise OutOfScope()
+        loaded[parent_id] = parent
+    return DrillDown(units, children, shown_rows, owner, counted, loaded, parent)
 
 
 def rollup(
@@ -244,11 +252,11 @@ def rollup(
 ) -> Rollup:
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
     scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
-    read once as plain rows, and only the units shown are loaded as objects."""
+    this version's plain rows (``drill_down``), the parent alone loaded as an object."""
     drill = drill_down(user, parent_id)
     units, children, owner, loaded = drill.units, drill.children, drill.owner, drill.loaded
     per_unit = _per_unit_counts(filters, today, drill.counted)
-    shown = [loaded[u.id] for u in drill.shown_rows]
+    shown = drill.shown_rows
     # The unit's own row: its own people, or (a unit with no sub-units) always, zeros included,
     # so that a unit whose people all left still shows a table, not "no units"
     own_row = (parent_id if parent_id is not None and (parent_id in per_unit or not children.get(parent_id))
@@ -259,11 +267,11 @@ def rollup(
         if target is not None:
             rows[target].add(row)
     total = _flag_inactive_and_total(rows, clock.now() - timedelta(days=30 * inactive_months))
-    return Rollup(loaded.get(parent_id) if parent_id else None, _ordered(rows, shown, parent_id), total,
+    return Rollup(drill.parent, _ordered(rows, shown, parent_id), total,
                   inactive_months)
 
 
-def _ordered(rows: dict[int, Row], shown: list[OrgUnit], parent_id: int | None) -> list[Row]:
+def _ordered(rows: dict[int, Row], shown: list[TreeUnit], parent_id: int | None) -> list[Row]:
     """The units shown in order, then the parent's own row when it has one."""
     ordered = [rows[u.id] for u in shown]
     if parent_id in rows and parent_id not in {u.id for u in shown}:
@@ -271,8 +279,9 @@ def _ordered(rows: dict[int, Row], shown: list[OrgUnit], parent_id: int | None) 
     return ordered
 
 
-def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: list[OrgUnit],
-          loaded: dict[int, OrgUnit], parent_id: int | None, labels: dict[int, str]) -> dict[int, Row]:
+def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: list[TreeUnit],
+          loaded: Mapping[int, OrgUnit | TreeUnit], parent_id: int | None,
+          labels: dict[int, str]) -> dict[int, Row]:
     """The empty rows of a rollup: the units shown, and ``parent_id``'s own row when given (the
     people placed directly in the parent), each flagged when no active rule covers it (on it, above it or
     below it)."""
@@ -293,26 +302,25 @@ def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: l
 
 
 @functools.cache
-def _units_by_id() -> sa.Select[OrgUnit]:
-    return sa.select(OrgUnit).where(OrgUnit.id.in_(sa.bindparam("ids", expanding=True)))
-
-
-@functools.cache
-def _rule_target_statements() -> tuple[sa.Select, sa.Select]:
-    """``_rule_targets``' two statements, built once per process (every report page asks)."""
+def _rule_target_statement() -> sa.CompoundSelect:
+    """``_rule_targets``' statement, built once per process (every report page asks): the units
+    active rules name, and a NULL when an active rule covers every unit."""
     named = (sa.select(rule_units.c.unit_id)
              .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
              .where(AssignmentRule.active.is_(True))
              .distinct())
-    every = sa.select(sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
-    return named, every
+    every = sa.select(sa.null()).where(
+        sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
+    return sa.union_all(named, every)
 
 
 def _rule_targets() -> tuple[set[int], bool]:
     """The units active rules name, and whether an active rule covers every unit (those made
-    later too). A unit is covered when one of these is the unit or above it (two queries)."""
-    named, every = _rule_target_statements()
-    return set(db.session.scalars(named)), bool(db.session.scalar(every))
+    later too). A unit is covered when one of these is the unit or above it (one query)."""
+    found = set(db.session.scalars(_rule_target_statement()))
+    every = None in found
+    found.discard(None)
+    return found, every
 
 
 def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:

@@ -9,14 +9,16 @@ import functools
 from collections.abc import Sized
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -27,7 +29,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mooc import accel, clock, replica
+from mooc import accel, clock, kept, replica
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
@@ -38,13 +40,14 @@ from mooc.extensions import db
 from mooc.formatting import format_date, format_datetime, format_number
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
+from mooc.i18n import request_locale
 from mooc.params import choice_arg, day_arg, int_arg, parse_int, say_ignored, say_not_a_day
 from mooc.replica import reads_replica
 from mooc.reports import analytics, charts, exports, figures, queries, subscriptions, tables
 from mooc.reports import legal as legal_impact
 from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
-from mooc.roster.models import OrgUnit, Position
+from mooc.roster.models import Position
 from mooc.roster.queries import unit_choices
 from mooc.roster.units import unit_label
 from mooc.training.models import Program
@@ -96,24 +99,39 @@ def _narrow_first(message: str, endpoint: str) -> WerkzeugResponse:
     return redirect(url_for(endpoint, **_args_but_export()))
 
 
+class Choice(NamedTuple):
+    """A course, position or programme as the filter form lists it."""
+
+    id: int
+    title: str
+
+
 @functools.cache
-def _choice_statements() -> tuple[sa.Select[Course], sa.Select[Position]]:
-    """The live courses and the positions, in the order the form lists them (built once)."""
-    # The form shows an id and a title: the rest of a course (its intro, its completion rule's
-    # JSON) is not loaded for it.
-    return (sa.select(Course).options(sa.orm.load_only(Course.id, Course.title))
-            .where(Course.archived.is_(False)).order_by(Course.title),
-            sa.select(Position).order_by(Position.rank))
+def _choice_statement() -> sa.CompoundSelect:
+    """The live courses by title, the positions by rank, the live programmes by title: the form's
+    choices, in one statement of plain rows (built once; the ORM's entities are not loaded)."""
+    kind, rank = sa.literal_column("kind", sa.Integer), sa.literal_column("rank", sa.Integer)
+    zero = sa.literal_column("0", sa.Integer)
+    return sa.union_all(
+        sa.select(zero.label("kind"), Course.id, Course.title, zero.label("rank"))
+        .where(Course.archived.is_(False)),
+        sa.select(sa.literal_column("1"), Position.id, Position.title, Position.rank),
+        sa.select(sa.literal_column("2"), Program.id, Program.title, zero)
+        .where(Program.archived.is_(False)),
+    ).order_by(kind, rank, sa.literal_column("title"))
 
 
 def _choices(*, units: bool = True) -> dict:
     """The filter form's choices; ``units``: the unit select box too (the dashboard has none:
     its units are its rows)."""
-    courses, positions = _choice_statements()
+    found: tuple[list[Choice], list[Choice], list[Choice]] = ([], [], [])
+    for kind, choice_id, title, _rank in db.session.execute(_choice_statement()):
+        found[kind].append(Choice(choice_id, title))
+    courses, positions, programs = found
     return {
-        "courses": db.session.scalars(courses).all(),
-        "positions": db.session.scalars(positions).all(),
-        "programs": program_report.live_programs(),
+        "courses": courses,
+        "positions": positions,
+        "programs": programs,
         "units": unit_choices(current_user) if units else None,
         "statuses": queries.LIST_STATUSES,  # with "still to finish", as every report reads it
     }
@@ -230,18 +248,36 @@ def _dashboard(unit_id: int | None):
     people = None
     if unit_id is not None and choice_arg("people", ("1",)):
         people = queries.people(current_user, unit_id, _filters(), today)
-    return render_template(
-        "reports/dashboard.html",
-        rollup=rollup,
-        title=title,
-        unit_id=unit_id,
-        filters=_filters(),
-        sort=sort,
-        months=months,
-        people=people,
-        today=today,
-        **_choices(units=False),
-    )
+    page = dict(rollup=rollup, title=title, unit_id=unit_id, filters=_filters(), sort=sort, months=months,
+                people=people, today=today, **_choices(units=False))
+    if people is not None or g.get("days_not_read"):
+        return render_template("reports/dashboard.html", **page)
+    return kept.render(_kept_key(page), "reports/dashboard.html", _fillers(page), **page)
+
+
+def _kept_key(page: dict[str, Any]) -> tuple:
+    """Everything the dashboard's page shows but its rows (``_fillers``) and the chrome's holes:
+    the page is a pure function of it (mooc/kept.py). The parent's and grandparent's labels are the
+    breadcrumbs'; the choices are the filter form's, as read by this request."""
+    rollup: queries.Rollup = page["rollup"]
+    parent = rollup.parent
+    above = parent.parent_id if parent is not None else None
+    return ("reports.dashboard", str(request_locale()), current_user.role, request.script_root, request.path,
+            page["title"], page["unit_id"], tuple(page["filters"].as_args().items()), bool(rollup.rows),
+            None if parent is None else (parent.id, unit_label(parent), above, above and unit_label(above)),
+            tuple(page["courses"]), tuple(page["positions"]), tuple(page["programs"]))
+
+
+def _fillers(page: dict[str, Any]) -> dict[str, kept.Filler]:
+    """The dashboard's holes: its chart and warnings, its table's rows, as this request counts them.
+    Their templates read only what they are given and the environment's globals and filters, so
+    they are rendered without Flask's context processors (what ``{% include %}`` gives them in a
+    page rendered in full is the same: ``test_every_kept_dashboard_is_the_page_its_template_renders``)."""
+    rows = {"rollup": page["rollup"], "unit_id": page["unit_id"],
+            "base_args": {k: v for k, v in page["filters"].as_args().items() if k != "account"}}
+    templates = current_app.jinja_env
+    return {"report_chart": lambda: templates.get_template("reports/_dashboard_chart.html").render(rows),
+            "report_rows": lambda: templates.get_template("reports/_dashboard_rows.html").render(rows)}
 
 
 def _dashboard_pdf(rollup: queries.Rollup, described: Described) -> Response:
@@ -272,9 +308,7 @@ def dashboard():
 @permission_required(Permission.READ_REPORTS)
 @reads_replica
 def unit(unit_id: int):
-    if db.session.get(OrgUnit, unit_id) is None:
-        abort(404)
-    return _dashboard(unit_id)
+    return _dashboard(unit_id)  # an unknown unit: 404 (``queries.drill_down`` loads it, or refuses)
 
 
 @bp.get("/people")

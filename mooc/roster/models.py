@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
-from mooc import clock
+from mooc import clock, versions
 from mooc.database import CreatedAt, UTCDateTime, enum_column
 from mooc.extensions import Model
 from mooc.roster import keys
@@ -153,3 +153,15 @@ class RosterImport(Model):
     counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     actor = relationship("User")
+
+
+@event.listens_for(Session, "after_flush")
+def _raise_tree_version(session: Session, _context: Any) -> None:
+    """Raise the unit tree's version (``versions.ORG_UNITS``) in the transaction of every flush
+    that adds, changes or deletes a unit, whoever writes (a page, the units file, a command, a
+    test): what a process keeps of the tree is keyed by it (``mooc.roster.tree``)."""
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        if isinstance(obj, OrgUnit) and (obj not in session.dirty
+                                         or session.is_modified(obj, include_collections=False)):
+            versions.raise_version(session, versions.ORG_UNITS)
+            return

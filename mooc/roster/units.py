@@ -9,17 +9,14 @@ from then on. So a person's past stays theirs, and reports roll up by the tree a
 from __future__ import annotations
 
 import enum
-import functools
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask import g, has_request_context
 
-from mooc import clock, events
+from mooc import clock, events, versions
 from mooc.auth import audit
 from mooc.auth.models import User
 from mooc.database import chunks
@@ -36,6 +33,9 @@ from mooc.roster.scope import ScopeError, is_scope_root, require_units, unscoped
 from mooc.roster.scope import children_map as children_map
 from mooc.roster.scope import subtree_ids as subtree_ids
 from mooc.roster.scope import subtrees as subtrees
+from mooc.roster.tree import PATH_SEPARATOR as PATH_SEPARATOR
+from mooc.roster.tree import TreeUnit, unit_tree
+from mooc.roster.tree import labels_of as labels_of
 from mooc.text import clean
 
 MESSAGES = {
@@ -82,86 +82,29 @@ def kind_label(kind: str | None) -> str:
 
 # --- how a unit reads -----------------------------------------------------------------------
 
-PATH_SEPARATOR = " — "
-
-
 def unit_labels(unit_ids: Iterable[int] | None = None) -> dict[int, str]:
     """Unit id -> how the unit reads in a list, an export, a preview or a mail: its name, and
     where another open unit has the same name, its parents' names up to where it reads as one
-    ("Phòng Nghiệp vụ 1 — Thanh tra TP Hà Nội"). One query for the whole tree, once per
-    request (kept in ``g``); ``unit_ids``: only those (None: every unit), and only those are
-    worked out (a report showing one province of 321 units labels one)."""
-    labels = g.get("_unit_labels") if has_request_context() else None
-    if labels is None:
-        rows = unit_rows()
-        if unit_ids is not None:
-            return labels_of(rows, only=unit_ids)
-        labels = labels_of(rows)
-        if has_request_context():
-            g._unit_labels = labels
+    ("Phòng Nghiệp vụ 1 — Thanh tra TP Hà Nội"). Worked out once per version of the tree and
+    process (``mooc.roster.tree``); ``unit_ids``: only those (None: every unit)."""
+    labels = unit_tree().labels
     if unit_ids is None:
         return dict(labels)
     return {unit_id: labels[unit_id] for unit_id in unit_ids if unit_id in labels}
 
 
-@functools.cache
-def _every_unit() -> sa.Select[int, str, int | None, str, bool]:
-    return sa.select(OrgUnit.id, OrgUnit.name, OrgUnit.parent_id, OrgUnit.code, OrgUnit.active)
+def unit_rows() -> Sequence[TreeUnit]:
+    """Every unit as a plain row (id, name, parent_id, code, active): the tree as this request
+    reads it (``mooc.roster.tree.unit_tree``)."""
+    return unit_tree().rows
 
 
-def unit_rows() -> Sequence[sa.Row[int, str, int | None, str, bool]]:
-    """Every unit as a plain row (id, name, parent_id, code, active), read once per request
-    (kept in ``g``): the labels and a report's tree read the same rows."""
-    rows = g.get("_unit_label_rows") if has_request_context() else None
-    if rows is None:
-        rows = db.session.execute(_every_unit()).all()
-        if has_request_context():
-            g._unit_label_rows = rows
-    return rows
-
-
-def unit_label(unit: OrgUnit | int | None) -> str:
+def unit_label(unit: OrgUnit | TreeUnit | int | None) -> str:
     """One unit's label (see ``unit_labels``): for templates (a Jinja global) and messages."""
     if unit is None:
         return ""
     unit_id = unit if isinstance(unit, int) else unit.id
-    return unit_labels().get(unit_id, "" if isinstance(unit, int) else unit.name)
-
-
-def labels_of(rows: Iterable[Sequence[Any]], only: Iterable[int] | None = None) -> dict[int, str]:
-    """``unit_labels`` over (id, name, parent id, code, active) rows: a name alone where no other
-    open unit bears it, else with one more ancestor at a time until the label is unique; the
-    code in brackets as a last resort (same name all the way up). ``only``: label those units
-    (of the rows) and no others (None: all)."""
-    units = {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
-
-    def path(unit_id: int, depth: int) -> tuple[str, ...]:
-        names: list[str] = []
-        current: int | None = unit_id
-        while current is not None and current in units and len(names) < depth:
-            names.append(units[current][0])
-            current = units[current][1]
-        return tuple(names)
-
-    open_units = [unit_id for unit_id, (_name, _parent, _code, active) in units.items() if active]
-    counts: dict[int, Counter[tuple[str, ...]]] = {}
-    labels: dict[int, str] = {}
-    wanted = units if only is None else [unit_id for unit_id in dict.fromkeys(only) if unit_id in units]
-    for unit_id in wanted:
-        name, _parent, code, _active = units[unit_id]
-        depth, label = 1, path(unit_id, 1)
-        while True:
-            if depth not in counts:
-                counts[depth] = Counter(path(other, depth) for other in open_units)
-            label = path(unit_id, depth)
-            if counts[depth][label] <= 1 and (units[unit_id][3] or counts[depth][label] == 0):
-                break
-            if len(path(unit_id, depth + 1)) == depth:  # at the top: the code tells them apart
-                label = (f"{name} ({code})", *label[1:])
-                break
-            depth += 1
-        labels[unit_id] = PATH_SEPARATOR.join(label)
-    return labels
+    return unit_tree().labels.get(unit_id, "" if isinstance(unit, int) else unit.name)
 
 
 def tree(*, include_closed: bool = False) -> list[tuple[OrgUnit, int]]:
@@ -316,6 +259,7 @@ def merge_unit(unit: OrgUnit, target: OrgUnit, *, actor: User | None = None,
     events.touched(ids)
     db.session.execute(sa.update(OrgUnit).where(OrgUnit.parent_id == unit.id).values(parent_id=target.id),
                     execution_options={"synchronize_session": False})
+    versions.raise_version(db.session, versions.ORG_UNITS)  # the tree changed outside the ORM
     scoped = list(db.session.scalars(sa.select(User.id).where(User.scope_unit_id == unit.id)))
     db.session.execute(sa.update(User).where(User.scope_unit_id == unit.id).values(scope_unit_id=target.id),
                        execution_options={"synchronize_session": False})

@@ -80,6 +80,8 @@ def test_the_compliance_query_count_does_not_grow_with_the_people(org, person, m
     bulk_enrolments(app, o.course_id, [staff.id], due_on=date(2026, 5, 1))
     paths = [f"/reports/compliance?unit={o.province.id}&date={DAY.isoformat()}",
              f"/reports/compliance?unit=all&date={DAY.isoformat()}"]
+    for path in paths:
+        client.get(path)  # the unit tree read and kept for its version (a first request reads it)
     small = [count_queries(app, client, path) for path in paths]
     ids = bulk_staff(app, [o.section_a.id, o.section_b.id, o.other.id], 600)
     bulk_enrolments(app, o.course_id, ids[::2], due_on=date(2026, 5, 1))
