@@ -35,6 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, aliased, mapped_column, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from mooc import clock
 
@@ -413,6 +414,42 @@ def write_each(session: Session | scoped_session[Any], model: type, key: str,
     for obj, value in values.items():
         for name, stamp in {key: value, **stamps}.items():
             set_committed_value(obj, name, stamp)
+    return written
+
+
+def write_rows(session: Session | scoped_session[Any], model: type,
+               rows: Mapping[int, Mapping[str, Any]]) -> int:
+    """Give rows of ``model``, by primary key, their own values of several attributes (row id ->
+    attribute -> value), set-based: one ``UPDATE ... SET a = CASE id WHEN ... END, b = CASE ...
+    WHERE id IN (...)`` per chunk of rows (``row_chunks``: a bound parameter per attribute a
+    row), the rows that set the same attributes together; ``updated_at`` is stamped once per
+    call, as ``write_each`` does. The rows need not be loaded; those that are (in the session's
+    identity map) then hold the values as if loaded so. The ORM's hooks do not see the writes (a
+    writer of ``Enrolment`` or ``Staff`` rows names the people with ``events.touched()``)."""
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    (key_column,) = mapper.primary_key
+    stamps = _stamps(mapper)
+    connection = session.connection()
+    by_keys: dict[tuple[str, ...], list[int]] = {}
+    for row_id, values in rows.items():
+        by_keys.setdefault(tuple(sorted(values)), []).append(row_id)
+    written = 0
+    for keys, ids in by_keys.items():
+        columns = [mapper.column_attrs[key].columns[0] for key in keys]
+        for chunk in row_chunks(sorted(ids), len(keys)):
+            assigned: dict[str, Any] = {
+                column.key: sa.case({inline_id(row_id): sa.literal(rows[row_id][key], column.type)
+                                     for row_id in chunk}, value=key_column)
+                for key, column in zip(keys, columns, strict=True)}
+            assigned.update({mapper.column_attrs[name].columns[0].key: value
+                             for name, value in stamps.items() if name not in keys})
+            written += rowcount(connection.execute(sa.update(model.__table__).where(  # type: ignore[attr-defined]
+                key_column.in_([inline_id(row_id) for row_id in chunk])).values(assigned)))
+    for row_id, values in rows.items():
+        loaded = session.identity_map.get(identity_key(model, row_id))
+        if loaded is not None:
+            for name, value in {**values, **stamps}.items():
+                set_committed_value(loaded, name, value)
     return written
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -37,6 +38,7 @@ import sqlalchemy as sa
 
 from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent
+from mooc.database import write_rows
 from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest
 from mooc.reminders.models import ReminderLog
@@ -195,21 +197,128 @@ def _forms(word: str, is_json: bool) -> set[str]:
     return {word, json.dumps(word)[1:-1]} if is_json else {word}
 
 
-def rewrite_copies(identity: Identity) -> int:
-    """Rewrite every row of ``FREE_TEXT`` that names the person (flush only); how many changed."""
-    changed = 0
+def _fold_table() -> dict[int, str]:
+    """The letters Python's case-insensitive match holds equal beyond ``lower()`` (ı and i, ſ and
+    s, µ and μ, ...: ``re``'s own table), each to the smallest of its kind; and İ, whose
+    ``lower()`` is two characters, to i (its simple lower case, which ``re`` compares)."""
+    table = {0x130: "i"}
+    try:
+        from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover (CPython 3.11 has it; without it, ASCII addresses)
+        return table
+    for code, others in _EXTRA_CASES.items():
+        table[code] = chr(min(code, *others))
+    return table
+
+
+_FOLD = _fold_table()
+_WORD = re.compile(r"\w+")
+
+
+def _fold(text: str) -> str:
+    """``text`` in one case, a character for a character: two spellings ``Identity.rewrite``
+    matches as one (an address in any case) fold to the same."""
+    return text.translate(_FOLD).lower().translate(_FOLD)
+
+
+def _strings(value: Any) -> list[str]:
+    """The texts of a stored value: itself, or the keys and values of JSON, all the way down."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*_strings(key), *_strings(item))]
+    return []
+
+
+@dataclass
+class Cohort:
+    """Several people's identities, in the order the purge takes them (a batch of leavers):
+    what each row says after each of them in turn, read once for all of them.
+
+    ``Identity.rewrite`` changes a text only where one of the person's names, their staff code or
+    an address of theirs stands as a whole word, each of which begins with a word of its own
+    (``\\w+``, folded: ``_fold``), or where the whole text is a user name of theirs. So a row's
+    words, looked up in an index of everyone's first words, tell whose rewrite may change it
+    (``candidates``: never fewer, a few more), and only those are applied, in the people's order,
+    the row read again after each change (a pseudonym written in may hold a later person's word):
+    exactly the value the same rewrites one person at a time, over every row, would leave."""
+
+    identities: list[Identity]
+
+    @cached_property
+    def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]], frozenset[int]]:
+        words: dict[str, set[int]] = {}
+        logins: dict[str, set[int]] = {}
+        always = set()
+        for position, identity in enumerate(self.identities):
+            for key in {*identity.names, identity.staff_code, *identity.addresses}:
+                first = _WORD.match(_fold(key)) if key else None
+                if first is not None:
+                    words.setdefault(first.group(), set()).add(position)
+                elif key:
+                    always.add(position)  # a key that begins with no letter: checked on every row
+            for login in identity.logins:
+                logins.setdefault(login, set()).add(position)
+        return words, logins, frozenset(always)
+
+    def candidates(self, values: list[Any]) -> set[int]:
+        """The people whose rewrite may change one of ``values`` (positions in ``identities``)."""
+        words, logins, always = self._index
+        found = set(always)
+        for text in (text for value in values for text in _strings(value)):
+            for word in words.keys() & set(_WORD.findall(_fold(text))):
+                found |= words[word]
+            found |= logins.get(name_key(text), set())
+        return found
+
+    def rewrite_row(self, values: list[Any], columns: list[Any],
+                    own: Mapping[int, Mapping[int, Any]] | None = None) -> list[Any]:
+        """A row's ``values`` (of ``columns``) after each person in turn, as ``rewrite_copies`` of
+        each would leave it; ``own``: person -> column index -> value, what the person's own row
+        is set to (whatever it said) just before their rewrite."""
+        own = own or {}
+        current = list(values)
+        pending = sorted(self.candidates(current) | own.keys())
+        while pending:
+            position = pending.pop(0)
+            if position in own:
+                current = [own[position].get(index, value) for index, value in enumerate(current)]
+            identity = self.identities[position]
+            after = [_fit(identity.rewrite(value), column)
+                     for value, column in zip(current, columns, strict=True)]
+            if after != current:
+                current = after
+                pending = sorted(later for later in self.candidates(current) | own.keys() if later > position)
+        return current
+
+
+OwnRows = dict[type, dict[int, dict[int, dict[int, Any]]]]  # model -> row id -> person -> column -> value
+
+
+def rewrite_copies_of(cohort: Cohort, own: OwnRows) -> dict[type, dict[int, dict[str, Any]]]:
+    """Rewrite every row of ``FREE_TEXT`` that names one of the people (flush only): one pass over
+    each table for all of them, the changed rows written set-based (``write_rows``); ``own``:
+    the people's own rows of these tables, and what each is set to. Returns what changed, by
+    model: row id -> column -> value."""
+    # summary: neutral (the notes and reasons of enrolments are not in the reports' summary)
+    changed: dict[type, dict[int, dict[str, Any]]] = {}
     for model, names in FREE_TEXT.items():
         columns = [getattr(model, name) for name in names]
-        where = sa.or_(*[identity.condition(column) for column in columns])
-        row: Any
-        for row in db.session.scalars(sa.select(model).where(where)):
-            before = [getattr(row, name) for name in names]
-            after = [_fit(identity.rewrite(value), column)
-                     for value, column in zip(before, columns, strict=True)]
+        key: Any = sa.inspect(model).primary_key[0]
+        mine = own.get(model, {})
+        query = sa.select(key, *columns)
+        if not mine:  # a row that holds no text names nobody
+            query = query.where(sa.or_(*[column.is_not(None) for column in columns]))
+        rows: dict[int, dict[str, Any]] = {}
+        for row in db.session.execute(query.execution_options(yield_per=5000)):
+            before = list(row[1:])
+            after = cohort.rewrite_row(before, columns, mine.get(row[0]))
             if after != before:
-                changed += 1
-                for name, value in zip(names, after, strict=True):
-                    setattr(row, name, value)
+                rows[row[0]] = dict(zip(names, after, strict=True))
+        write_rows(db.session, model, rows)
+        changed[model] = rows
     return changed
 
 
