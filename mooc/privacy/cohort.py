@@ -45,6 +45,7 @@ from mooc.roster import keys
 from mooc.roster.models import Staff
 from mooc.training.models import Certificate, Enrolment, ProgramCertificate, ProgramEnrolment
 
+PER_PASS = 5000  # people a batch: a pass over each table of copies (audit_events: a million rows)
 NAME_PREFIX = "Ẩn danh"
 NO_MAIL_DOMAIN = "an-danh.invalid"  # RFC 2606: .invalid never receives mail
 
@@ -111,8 +112,10 @@ def _certificates(ids: list[int]) -> tuple[dict[int, set[str]], dict[int, dict[t
     return held, owned
 
 
-def _written(staff: Any, emails: list[tuple[int, str, str]], held: set[str]) -> set[str]:
-    return {name for name in {staff.full_name, *(display for _id, _email, display in emails), *held} if name}
+def _written(known: _Facts) -> set[str]:
+    """Every name of theirs stored: the roster's, their accounts', their certificates'."""
+    shown = {display for _id, _email, display in known.accounts}
+    return {name for name in {known.row.full_name, *shown, *known.held} if name}
 
 
 def _kept(roster: _Roster, order: dict[int, int], pseudonyms: list[str], me: int,
@@ -131,9 +134,20 @@ def _kept(roster: _Roster, order: dict[int, int], pseudonyms: list[str], me: int
     return found - written
 
 
-def read(staff_ids: list[int], codes: dict[int, str]) -> list[Leaving]:
-    """The batch's people in the order given, each as their turn would read them (``codes``:
-    each one's pseudonym code)."""
+@dataclass
+class _Facts:
+    """What is stored of one person, read before anything changes."""
+
+    row: Any  # staff_code, full_name
+    accounts: list[tuple[int, str, str]]  # (id, address, display name), in the accounts' order
+    held: set[str]
+    certificates: dict[type, list[int]]
+    addresses: set[str]
+    ties: dict[int, str]
+
+
+def _facts(staff_ids: list[int]) -> dict[int, _Facts]:
+    """A chunk of people's facts, in a few queries."""
     staff = {row.id: row for row in db.session.execute(
         sa.select(Staff.id, Staff.staff_code, Staff.full_name).where(Staff.id.in_(staff_ids)))}
     accounts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
@@ -144,28 +158,38 @@ def read(staff_ids: list[int], codes: dict[int, str]) -> list[Leaving]:
     held, certificates = _certificates(staff_ids)
     addresses = names.addresses_of_each(staff_ids)
     ties = names.ties_of_each(staff_ids, addresses)
+    return {staff_id: _Facts(staff[staff_id], accounts[staff_id], held[staff_id], certificates[staff_id],
+                             addresses[staff_id], ties[staff_id]) for staff_id in staff_ids}
+
+
+def read(staff_ids: list[int], codes: dict[int, str]) -> list[Leaving]:
+    """The batch's people in the order given, each as their turn would read them (``codes``:
+    each one's pseudonym code); a ``CHUNK`` of them a query."""
+    facts: dict[int, _Facts] = {}
+    for chunk in chunks(staff_ids):
+        facts.update(_facts(chunk))
     roster = _Roster(db.session.execute(sa.select(Staff.id, Staff.full_name).order_by(Staff.id)),
                      ascii_case=db.session.get_bind().dialect.name == "sqlite")
     order = {staff_id: position for position, staff_id in enumerate(staff_ids)}
     pseudonyms = [f"{NAME_PREFIX} {codes[staff_id]}" for staff_id in staff_ids]
-    people = []
-    for staff_id in staff_ids:
-        row, code = staff[staff_id], codes[staff_id]
-        written = _written(row, accounts[staff_id], held[staff_id])
-        mapped: dict[str, str] = {}
-        for number, (_user_id, email, _display) in enumerate(accounts[staff_id]):  # an address each
-            mapped[email.lower()] = f"{code.lower()}{f'-{number}' if number else ''}@{NO_MAIL_DOMAIN}"
-        for address in sorted(addresses[staff_id]):  # the roster's, and those before
-            mapped.setdefault(address, f"{code.lower()}@{NO_MAIL_DOMAIN}")
-        identity = traces.Identity(
-            pseudonym=code, name=f"{NAME_PREFIX} {code}", staff_code=row.staff_code, names=written,
-            addresses=mapped, kept=_kept(roster, order, pseudonyms, staff_id, written),
-            logins={name for name in ties[staff_id].values() if name})
-        people.append(Leaving(staff_id, row.staff_code, row.full_name,
-                              [user_id for user_id, _e, _d in accounts[staff_id]],
-                              [email for _u, email, _d in accounts[staff_id]], identity,
-                              frozenset(ties[staff_id]), certificates[staff_id]))
-    return people
+    return [_leaving(staff_id, facts[staff_id], codes[staff_id],
+                     _kept(roster, order, pseudonyms, staff_id, _written(facts[staff_id])))
+            for staff_id in staff_ids]
+
+
+def _leaving(staff_id: int, known: _Facts, code: str, kept: set[str]) -> Leaving:
+    mapped: dict[str, str] = {}
+    for number, (_user_id, email, _display) in enumerate(known.accounts):  # an address each
+        mapped[email.lower()] = f"{code.lower()}{f'-{number}' if number else ''}@{NO_MAIL_DOMAIN}"
+    for address in sorted(known.addresses):  # the roster's, and those before
+        mapped.setdefault(address, f"{code.lower()}@{NO_MAIL_DOMAIN}")
+    identity = traces.Identity(
+        pseudonym=code, name=f"{NAME_PREFIX} {code}", staff_code=known.row.staff_code, names=_written(known),
+        addresses=mapped, kept=kept, logins={name for name in known.ties.values() if name})
+    return Leaving(staff_id, known.row.staff_code, known.row.full_name,
+                   [user_id for user_id, _e, _d in known.accounts],
+                   [email for _u, email, _d in known.accounts], identity, frozenset(known.ties),
+                   known.certificates)
 
 
 def _first_touched(cohort: traces.Cohort, owners: list[int], values: list) -> int | None:
@@ -264,18 +288,18 @@ def _own_copies(people: list[Leaving]) -> traces.OwnRows:
     recipient = traces.FREE_TEXT[ReminderLog].index("recipient")
     said = [traces.FREE_TEXT[CorrectionRequest].index(name) for name in ("value_then", "note")]
     own: traces.OwnRows = {ReminderLog: defaultdict(dict), CorrectionRequest: defaultdict(dict)}
-    ids = sorted(position)
-    reminders: sa.CompoundSelect = sa.union(
-        sa.select(ReminderLog.id, User.staff_id).join(User, User.id == ReminderLog.user_id)
-        .where(User.staff_id.in_(ids)),
-        sa.select(ReminderLog.id, Enrolment.staff_id)
-        .join(Enrolment, Enrolment.id == ReminderLog.enrolment_id).where(Enrolment.staff_id.in_(ids)))
-    for row_id, staff_id in db.session.execute(reminders):
-        code = people[position[staff_id]].identity.pseudonym
-        own[ReminderLog][row_id][position[staff_id]] = {recipient: f"{code.lower()}@{NO_MAIL_DOMAIN}"}
-    for row_id, staff_id in db.session.execute(sa.select(CorrectionRequest.id, CorrectionRequest.staff_id)
-                                               .where(CorrectionRequest.staff_id.in_(ids))):
-        own[CorrectionRequest][row_id][position[staff_id]] = dict.fromkeys(said, "")
+    for ids in chunks(sorted(position)):
+        reminders: sa.CompoundSelect = sa.union(
+            sa.select(ReminderLog.id, User.staff_id).join(User, User.id == ReminderLog.user_id)
+            .where(User.staff_id.in_(ids)),
+            sa.select(ReminderLog.id, Enrolment.staff_id)
+            .join(Enrolment, Enrolment.id == ReminderLog.enrolment_id).where(Enrolment.staff_id.in_(ids)))
+        for row_id, staff_id in db.session.execute(reminders):
+            code = people[position[staff_id]].identity.pseudonym
+            own[ReminderLog][row_id][position[staff_id]] = {recipient: f"{code.lower()}@{NO_MAIL_DOMAIN}"}
+        for row_id, staff_id in db.session.execute(sa.select(CorrectionRequest.id, CorrectionRequest.staff_id)
+                                                   .where(CorrectionRequest.staff_id.in_(ids))):
+            own[CorrectionRequest][row_id][position[staff_id]] = dict.fromkeys(said, "")
     return own
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mooc import clock, database
+from mooc import clock
 from mooc.auth import audit
 from mooc.config import Settings
 from mooc.extensions import db
@@ -105,8 +105,8 @@ def purge(config: Settings, *, dry_run: bool = False, progress: Progress = SILEN
     progress.phase(PSEUDONYMISING, len(people))
     codes = {leaver.staff_id: pseudonym_code(leaver.staff_code, config.secret_key) for leaver in people}
     waiting = [leaver.staff_id for leaver in people]
-    while waiting:  # a batch at a time (database.CHUNK people), as if one at a time (cohort)
-        batch = cohort.read(waiting[:database.CHUNK], codes)
+    while waiting:  # a batch at a time, as if one at a time (cohort)
+        batch = cohort.read(waiting[:cohort.PER_PASS], codes)
         taken = cohort.independent(batch)
         cohort.pseudonymise(batch[:taken])
         waiting = waiting[taken:]

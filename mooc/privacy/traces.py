@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -232,15 +233,18 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+_Words = dict[str, list[tuple[int, frozenset[str]]]]  # a word -> (person, every word of a key of theirs)
+
+
 @dataclass
 class Cohort:
     """Several people's identities, in the order the purge takes them (a batch of leavers):
     what each row says after each of them in turn, read once for all of them.
 
     ``Identity.rewrite`` changes a text only where one of the person's names, their staff code or
-    an address of theirs stands as a whole word, each of which begins with a word of its own
-    (``\\w+``, folded: ``_fold``), or where the whole text is a user name of theirs. So a row's
-    words, looked up in an index of everyone's first words, tell whose rewrite may change it
+    an address of theirs stands whole, so every word of it (``\\w+``, folded: ``_fold``) stands
+    whole in the text too; or where the whole text is a user name of theirs. So a row's words,
+    looked up in an index of everyone's keys' words, tell whose rewrite may change it
     (``candidates``: never fewer, a few more), and only those are applied, in the people's order,
     the row read again after each change (a pseudonym written in may hold a later person's word):
     exactly the value the same rewrites one person at a time, over every row, would leave."""
@@ -248,28 +252,34 @@ class Cohort:
     identities: list[Identity]
 
     @cached_property
-    def _index(self) -> tuple[dict[str, set[int]], dict[str, set[int]], frozenset[int]]:
-        words: dict[str, set[int]] = {}
+    def _index(self) -> tuple[_Words, dict[str, set[int]], frozenset[int]]:
+        """Each key's words (all of them stand whole in any text it matches), under the one of
+        them fewest keys have (not a domain every address ends with); the user names, whole; the
+        people with a key of no word (checked on every row)."""
+        keys = [(position, frozenset(_WORD.findall(_fold(key))))
+                for position, identity in enumerate(self.identities)
+                for key in {*identity.names, identity.staff_code, *identity.addresses} - {""}]
+        often = Counter(word for _position, found in keys for word in found)
+        words: _Words = {}
+        for position, found in keys:
+            if found:
+                words.setdefault(min(sorted(found), key=lambda word: (often[word], -len(word))), []).append(
+                    (position, found))
         logins: dict[str, set[int]] = {}
-        always = set()
         for position, identity in enumerate(self.identities):
-            for key in {*identity.names, identity.staff_code, *identity.addresses}:
-                first = _WORD.match(_fold(key)) if key else None
-                if first is not None:
-                    words.setdefault(first.group(), set()).add(position)
-                elif key:
-                    always.add(position)  # a key that begins with no letter: checked on every row
             for login in identity.logins:
                 logins.setdefault(login, set()).add(position)
-        return words, logins, frozenset(always)
+        return words, logins, frozenset(position for position, found in keys if not found)
 
     def candidates(self, values: list[Any]) -> set[int]:
         """The people whose rewrite may change one of ``values`` (positions in ``identities``)."""
         words, logins, always = self._index
+        texts = [text for value in values for text in _strings(value)]
+        present = set(_WORD.findall(_fold("\0".join(texts))))
         found = set(always)
-        for text in (text for value in values for text in _strings(value)):
-            for word in words.keys() & set(_WORD.findall(_fold(text))):
-                found |= words[word]
+        for word in words.keys() & present:
+            found.update(position for position, needed in words[word] if needed <= present)
+        for text in texts:
             found |= logins.get(name_key(text), set())
         return found
 
