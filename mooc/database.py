@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import enum
 import functools
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -451,6 +452,62 @@ def write_rows(session: Session | scoped_session[Any], model: type,
             for name, value in {**values, **stamps}.items():
                 set_committed_value(loaded, name, value)
     return written
+
+
+ROWS_PER_STATEMENT = 10_000  # rows written by one statement of write_texts (one parameter)
+
+
+def write_texts(session: Session | scoped_session[Any], model: type,
+                rows: Mapping[int, Mapping[str, Any]]) -> int:
+    """Give rows of ``model``, by primary key, their own values of text and JSON columns (row id
+    -> attribute -> value: text, None, or JSON data), a few statements for any number of rows:
+    the rows travel as one parameter, a JSON array read by the database (``json_each`` on SQLite,
+    ``json_array_elements`` on PostgreSQL) and joined to the table (``UPDATE ... FROM``), so a
+    purge that rewrites 500,000 audit events sends 50 statements, each compiled once, instead
+    of a CASE of a few hundred rows each. A JSON value is stored as SQLAlchemy would store it
+    (``json.dumps``); ``updated_at`` is stamped as by ``write_rows``. Loaded rows are not
+    refreshed (the caller writes rows it did not load)."""
+    if not rows:
+        return 0
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    (key_column,) = mapper.primary_key
+    keys = sorted({key for values in rows.values() for key in values})
+    columns = [mapper.column_attrs[key].columns[0] for key in keys]
+    postgresql = session.connection().dialect.name == "postgresql"
+    assigned = [f"{column.name} = {_element(column, number, postgresql)}"
+                for number, column in enumerate(columns, start=1)]
+    stamps = {mapper.column_attrs[name].columns[0]: value
+              for name, value in _stamps(mapper).items() if name not in keys}
+    assigned += [f"{column.name} = :{column.name}" for column in stamps]
+    source = ("json_array_elements(CAST(:rows AS JSON)) AS j(value)" if postgresql
+              else "json_each(:rows) AS j")
+    key = "CAST(j.value->>0 AS INTEGER)" if postgresql else "json_extract(j.value, '$[0]')"
+    statement = sa.text(f"UPDATE {table.name} SET {', '.join(assigned)} FROM {source} "  # noqa: S608 (model's names)
+                        f"WHERE {table.name}.{key_column.name} = {key}")
+    statement = statement.bindparams(*[sa.bindparam(column.name, type_=column.type) for column in stamps])
+    values = {column.name: value for column, value in stamps.items()}
+    written = 0
+    ordered = sorted(rows)
+    for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+        chunk = [[row_id, *(_text(rows[row_id].get(key), column)
+                            for key, column in zip(keys, columns, strict=True))]
+                 for row_id in ordered[start:start + ROWS_PER_STATEMENT]]
+        written += rowcount(session.execute(statement, {"rows": json.dumps(chunk), **values}))
+    return written
+
+
+def _element(column: Any, index: int, postgresql: bool) -> str:
+    """The row's ``index``-th value, as the column's type."""
+    if postgresql:
+        return (f"CAST(j.value->>{index} AS JSON)" if isinstance(column.type, sa.JSON)
+                else f"j.value->>{index}")
+    return f"json_extract(j.value, '$[{index}]')"
+
+
+def _text(value: Any, column: Any) -> Any:
+    """What the column stores: JSON data serialised (a JSON null is the text ``null``)."""
+    return json.dumps(value) if isinstance(column.type, sa.JSON) else value
 
 
 def update_rows(session: Session | scoped_session[Any], model: type, objects: Iterable[Any],

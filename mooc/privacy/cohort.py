@@ -70,6 +70,7 @@ class _Roster:
     without a pass over the roster per name."""
 
     def __init__(self, rows: Iterable[tuple[int, str]], ascii_case: bool) -> None:
+        self.ascii_case = ascii_case
         self.fold = (lambda text: text.translate(_ASCII_LOWER)) if ascii_case else (lambda text: text)
         self.ids: list[int] = []
         self.names: list[str] = []
@@ -118,10 +119,10 @@ def _written(known: _Facts) -> set[str]:
     return {name for name in {known.row.full_name, *shown, *known.held} if name}
 
 
-def _kept(roster: _Roster, order: dict[int, int], pseudonyms: list[str], me: int,
-          written: set[str]) -> set[str]:
+def _kept(roster: _Roster, earlier: _Roster, order: dict[int, int], me: int, written: set[str]) -> set[str]:
     """The other people's longer names that hold one of ``written`` as the person's turn finds
-    them: the people of the batch before them already carry their pseudonym."""
+    them: the people of the batch before them already carry their pseudonym (``earlier``: the
+    batch's pseudonyms, in its order)."""
     found = set()
     position = order[me]
     for name in written:
@@ -129,8 +130,7 @@ def _kept(roster: _Roster, order: dict[int, int], pseudonyms: list[str], me: int
             staff_id = roster.ids[index]
             if staff_id != me and order.get(staff_id, position + 1) > position:
                 found.add(roster.names[index])
-        folded = roster.fold(name)
-        found.update(earlier for earlier in pseudonyms[:position] if folded in roster.fold(earlier))
+        found.update(earlier.names[index] for index in earlier.holding(name) if index < position)
     return found - written
 
 
@@ -171,9 +171,10 @@ def read(staff_ids: list[int], codes: dict[int, str]) -> list[Leaving]:
     roster = _Roster(db.session.execute(sa.select(Staff.id, Staff.full_name).order_by(Staff.id)),
                      ascii_case=db.session.get_bind().dialect.name == "sqlite")
     order = {staff_id: position for position, staff_id in enumerate(staff_ids)}
-    pseudonyms = [f"{NAME_PREFIX} {codes[staff_id]}" for staff_id in staff_ids]
+    pseudonyms = [(number, f"{NAME_PREFIX} {codes[staff_id]}") for number, staff_id in enumerate(staff_ids)]
+    earlier = _Roster(pseudonyms, ascii_case=roster.ascii_case)
     return [_leaving(staff_id, facts[staff_id], codes[staff_id],
-                     _kept(roster, order, pseudonyms, staff_id, _written(facts[staff_id])))
+                     _kept(roster, earlier, order, staff_id, _written(facts[staff_id])))
             for staff_id in staff_ids]
 
 

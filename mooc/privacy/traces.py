@@ -39,7 +39,7 @@ import sqlalchemy as sa
 
 from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent
-from mooc.database import write_rows
+from mooc.database import write_texts
 from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest
 from mooc.reminders.models import ReminderLog
@@ -309,7 +309,7 @@ OwnRows = dict[type, dict[int, dict[int, dict[int, Any]]]]  # model -> row id ->
 
 def rewrite_copies_of(cohort: Cohort, own: OwnRows) -> dict[type, dict[int, dict[str, Any]]]:
     """Rewrite every row of ``FREE_TEXT`` that names one of the people (flush only): one pass over
-    each table for all of them, the changed rows written set-based (``write_rows``); ``own``:
+    each table for all of them, the changed rows written set-based (``write_texts``); ``own``:
     the people's own rows of these tables, and what each is set to. Returns what changed, by
     model: row id -> column -> value."""
     # summary: neutral (the notes and reasons of enrolments are not in the reports' summary)
@@ -327,7 +327,7 @@ def rewrite_copies_of(cohort: Cohort, own: OwnRows) -> dict[type, dict[int, dict
             after = cohort.rewrite_row(before, columns, mine.get(row[0]))
             if after != before:
                 rows[row[0]] = dict(zip(names, after, strict=True))
-        write_rows(db.session, model, rows)
+        write_texts(db.session, model, rows)
         changed[model] = rows
     return changed
 
