@@ -469,12 +469,26 @@ def write_texts(session: Session | scoped_session[Any], model: type,
     refreshed (the caller writes rows it did not load)."""
     if not rows:
         return 0
+    keys = sorted({key for values in rows.values() for key in values})
+    postgresql = session.connection().dialect.name == "postgresql"
+    statement, columns, stamps = _texts_statement(model, keys, postgresql)
+    written = 0
+    ordered = sorted(rows)
+    for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+        chunk = [[row_id, *(_text(rows[row_id].get(key), column)
+                            for key, column in zip(keys, columns, strict=True))]
+                 for row_id in ordered[start:start + ROWS_PER_STATEMENT]]
+        written += rowcount(session.execute(statement, {"rows": json.dumps(chunk), **stamps}))
+    return written
+
+
+def _texts_statement(model: type, keys: list[str],
+                     postgresql: bool) -> tuple[sa.TextClause, list[Any], dict[str, Any]]:
+    """``write_texts``'s statement for these attributes, their columns, and the stamps' values."""
     mapper: sa.orm.Mapper[Any] = sa.inspect(model)
     table: sa.Table = model.__table__  # type: ignore[attr-defined]
     (key_column,) = mapper.primary_key
-    keys = sorted({key for values in rows.values() for key in values})
     columns = [mapper.column_attrs[key].columns[0] for key in keys]
-    postgresql = session.connection().dialect.name == "postgresql"
     assigned = [f"{column.name} = {_element(column, number, postgresql)}"
                 for number, column in enumerate(columns, start=1)]
     stamps = {mapper.column_attrs[name].columns[0]: value
@@ -486,15 +500,7 @@ def write_texts(session: Session | scoped_session[Any], model: type,
     statement = sa.text(f"UPDATE {table.name} SET {', '.join(assigned)} FROM {source} "  # noqa: S608 (model's names)
                         f"WHERE {table.name}.{key_column.name} = {key}")
     statement = statement.bindparams(*[sa.bindparam(column.name, type_=column.type) for column in stamps])
-    values = {column.name: value for column, value in stamps.items()}
-    written = 0
-    ordered = sorted(rows)
-    for start in range(0, len(ordered), ROWS_PER_STATEMENT):
-        chunk = [[row_id, *(_text(rows[row_id].get(key), column)
-                            for key, column in zip(keys, columns, strict=True))]
-                 for row_id in ordered[start:start + ROWS_PER_STATEMENT]]
-        written += rowcount(session.execute(statement, {"rows": json.dumps(chunk), **values}))
-    return written
+    return statement, columns, {column.name: value for column, value in stamps.items()}
 
 
 def _element(column: Any, index: int, postgresql: bool) -> str:
