@@ -230,3 +230,26 @@ def test_a_purge_that_fails_in_a_later_batch_changes_nothing(roster, monkeypatch
         assert _snapshot() == before
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Staff).where(
             Staff.staff_code.like("AD-%"))) == 0
+
+
+class _Seen:
+    """A progress that notes what it is told."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int | None]] = []
+        self.done = 0
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.phases.append((str(name), total))
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+
+
+def test_the_purge_tells_its_progress_a_batch_at_a_time(roster, monkeypatch):
+    monkeypatch.setattr(cohort, "PER_PASS", 4)
+    seen = _Seen()
+    with roster.app_context():
+        retention.purge(settings(), progress=seen)
+        db.session.rollback()
+    assert seen.phases == [("Ẩn danh hoá", 10)] and seen.done == 10  # the interface's language
