@@ -84,7 +84,8 @@ def run_purge(app: Any, people: int | None) -> tuple[float, int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True, help="a dataset of bench/generate.py")
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep-events", action="store_true", help="keep the audit events already there")

@@ -469,16 +469,19 @@ def write_texts(session: Session | scoped_session[Any], model: type,
     refreshed (the caller writes rows it did not load)."""
     if not rows:
         return 0
-    keys = sorted({key for values in rows.values() for key in values})
     postgresql = session.connection().dialect.name == "postgresql"
-    statement, columns, stamps = _texts_statement(model, keys, postgresql)
+    by_keys: dict[tuple[str, ...], list[int]] = {}
+    for row_id, values in rows.items():  # the rows that set the same attributes together
+        by_keys.setdefault(tuple(sorted(values)), []).append(row_id)
     written = 0
-    ordered = sorted(rows)
-    for start in range(0, len(ordered), ROWS_PER_STATEMENT):
-        chunk = [[row_id, *(_text(rows[row_id].get(key), column)
-                            for key, column in zip(keys, columns, strict=True))]
-                 for row_id in ordered[start:start + ROWS_PER_STATEMENT]]
-        written += rowcount(session.execute(statement, {"rows": json.dumps(chunk), **stamps}))
+    for keys, ids in by_keys.items():
+        statement, columns, stamps = _texts_statement(model, list(keys), postgresql)
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+            chunk = [[row_id, *(_text(rows[row_id][key], column)
+                                for key, column in zip(keys, columns, strict=True))]
+                     for row_id in ordered[start:start + ROWS_PER_STATEMENT]]
+            written += rowcount(session.execute(statement, {"rows": json.dumps(chunk), **stamps}))
     return written
 
 
