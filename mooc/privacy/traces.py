@@ -3,11 +3,11 @@
 The roster and the account hold a person's name, e-mail address and staff code; copies end up
 in free text elsewhere: audit events (target and details), notes and reasons, mail errors, the
 xAPI outbox's statements, file names, and what a person typed as their directory user name at
-sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies`` finds the rows of each that
-name the person and rewrites them. ``tests/privacy/test_retention.py`` walks the metadata: a new
-text or JSON column fails the suite until it is listed in ``FREE_TEXT``, in ``OWN_IDENTITY``
-(set by ``retention.pseudonymise`` itself), in ``NAMES_NOBODY`` or in ``DERIVED`` (kept by the
-database from a column listed above).
+sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies_of`` finds the rows of each
+that name the people of a batch of leavers and rewrites them. ``tests/privacy/test_retention.py``
+walks the metadata: a new text or JSON column fails the suite until it is listed in
+``FREE_TEXT``, in ``OWN_IDENTITY`` (set by ``cohort.pseudonymise`` itself), in ``NAMES_NOBODY``
+or in ``DERIVED`` (kept by the database from a column listed above).
 
 How text is matched (``Identity.rewrite``):
 
@@ -66,7 +66,7 @@ FREE_TEXT: dict[type, tuple[str, ...]] = {
     ApiToken: ("name",),
 }
 
-# Set by retention.pseudonymise on the person's own rows (whatever they said before).
+# Set by cohort.pseudonymise on the person's own rows (whatever they said before).
 OWN_IDENTITY = frozenset({
     "staff.staff_code", "staff.full_name", "staff.family_name", "staff.middle_name", "staff.given_name",
     "staff.email", "staff.search_text", "staff.sort_key",
@@ -285,9 +285,10 @@ class Cohort:
 
     def rewrite_row(self, values: list[Any], columns: list[Any],
                     own: Mapping[int, Mapping[int, Any]] | None = None) -> list[Any]:
-        """A row's ``values`` (of ``columns``) after each person in turn, as ``rewrite_copies`` of
-        each would leave it; ``own``: person -> column index -> value, what the person's own row
-        is set to (whatever it said) just before their rewrite."""
+        """A row's ``values`` (of ``columns``) after each person in turn, as a pass of each one's
+        own (the purge until session 14: ``tests/privacy/purge_reference.py``) would leave it;
+        ``own``: person -> column index -> value, what the person's own row is set to (whatever
+        it said) just before their rewrite."""
         own = own or {}
         current = list(values)
         pending = sorted(self.candidates(current) | own.keys())
