@@ -26,6 +26,7 @@ CHECKING = _l("Checking")
 SENDING = _l("Sending")
 INDEXING = _l("Indexing")
 ASSIGNING = _l("Applying the rules")
+PSEUDONYMISING = _l("Pseudonymising")
 
 
 class Progress(Protocol):

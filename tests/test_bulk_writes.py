@@ -66,9 +66,9 @@ SMALL, LARGE = 150, 450  # people on the roster, the two runs (under hooks.MANY:
 CHUNK = 50  # ids per IN (...) list during the test (production: 900)
 PER_CHUNK = 25  # statements a step may add per chunk of people more (LARGE - SMALL: 6 chunks)
 ACCOUNTS = 40  # people with an account (reminders): messages go one by one, by design
-# Per leaver by design: each person's names and addresses are looked for in every free-text
-# column and rewritten to their own pseudonym (privacy/retention.py); a night has few leavers.
-PER_PERSON = {"privacy purge"}
+# Per person by design: none (the privacy purge was, until session 14: it takes a batch of
+# leavers at a time now, privacy/cohort.py).
+PER_PERSON: set[str] = set()
 HEADER = ["Mã cán bộ", "Họ và tên", "Email", "Đơn vị", "Chức vụ", "Trạng thái", "Ngày nghỉ"]
 START = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội, Monday 02/03/2026
 A_YEAR_ON = datetime(2027, 2, 15, 0, 30, tzinfo=UTC)  # renewals open (30 days before a year's expiry)

@@ -1,4 +1,5 @@
-"""`mooc privacy purge [--dry-run]`: retention, for cron (idempotent: a second run does nothing)."""
+"""`mooc privacy purge [--dry-run] [-q]`: retention, for cron (idempotent: a second run does nothing;
+a progress bar at a terminal)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from mooc.config import settings
 from mooc.extensions import db
 from mooc.formatting import format_date
 from mooc.privacy import retention
+from mooc.progress import for_command, quiet_option
 
 
 @click.group()
@@ -19,12 +21,15 @@ def privacy() -> None:
 @privacy.command()
 @click.option("--dry-run", is_flag=True, help="List who would be pseudonymised and which files deleted; "
                                                "change nothing.")
+@quiet_option
 @with_appcontext
-def purge(dry_run: bool) -> None:
+def purge(dry_run: bool, quiet: bool) -> None:
     """Pseudonymise the people who left more than MOOC_PRIVACY_RETENTION_DAYS ago, and delete mail
-    outbox files older than MOOC_OUTBOX_RETENTION_DAYS and roster uploads older than a day."""
+    outbox files older than MOOC_OUTBOX_RETENTION_DAYS and roster uploads older than a day
+    (all or nothing: a run that fails changes nothing)."""
     config = settings()
-    report = retention.purge(config, dry_run=dry_run)
+    with for_command(quiet) as progress:
+        report = retention.purge(config, dry_run=dry_run, progress=progress)
     if dry_run:
         db.session.rollback()
         for leaver in report.people:

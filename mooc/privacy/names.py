@@ -109,6 +109,52 @@ def addresses(people: People) -> sa.CTE:
         changed.action == EMAIL_CHANGED, changed.folded_target == known.c.address, previous != ""))
 
 
+def addresses_of_each(staff_ids: Iterable[int]) -> dict[int, set[str]]:
+    """``addresses`` of each of these people apart (the retention purge, a batch of leavers at
+    once): the same recursive query, each address carried with whose it is."""
+    ids = sorted(staff_ids)
+    now = sa.union(
+        sa.select(Staff.id.label("owner"), _folded(Staff.email).label("address"))
+        .where(Staff.id.in_(ids), Staff.email.is_not(None), Staff.email != ""),
+        sa.select(User.staff_id.label("owner"), _folded(User.email).label("address"))
+        .where(User.staff_id.in_(ids)),
+    ).subquery()
+    known = sa.select(now.c.owner, now.c.address).cte(recursive=True)
+    changed = alias(AuditEvent, "changed")
+    previous = _folded(changed.details["previous"].as_string())
+    known = known.union(sa.select(known.c.owner, previous).where(
+        changed.action == EMAIL_CHANGED, changed.folded_target == known.c.address, previous != ""))
+    found: dict[int, set[str]] = {staff_id: set() for staff_id in ids}
+    for owner, address in db.session.execute(sa.select(known.c.owner, known.c.address)):
+        if address:
+            found[owner].add(address)
+    return found
+
+
+def ties_of_each(staff_ids: Iterable[int], addresses: dict[int, set[str]]) -> dict[int, dict[int, str]]:
+    """The rows of ``directory_names`` tied to each of these people (``_ties``: to an account of
+    theirs, their staff code, or an address of theirs, ``addresses_of_each``), row id -> name."""
+    ids = sorted(staff_ids)
+    owners: sa.CompoundSelect = sa.union(
+        sa.select(User.staff_id.label("owner"), DirectoryName.id, DirectoryName.name)
+        .join(User, User.id == DirectoryName.user_id).where(User.staff_id.in_(ids)),
+        sa.select(Staff.id.label("owner"), DirectoryName.id, DirectoryName.name)
+        .join(Staff, Staff.staff_code == DirectoryName.person).where(Staff.id.in_(ids)))
+    found: dict[int, dict[int, str]] = {staff_id: {} for staff_id in ids}
+    for owner, row_id, name in db.session.execute(owners):
+        found[owner][row_id] = name
+    by_address: dict[str, list[int]] = {}
+    for owner, known in addresses.items():
+        for address in known:
+            by_address.setdefault(address, []).append(owner)
+    rows = db.session.execute(sa.select(DirectoryName.person, DirectoryName.id, DirectoryName.name)
+                              .where(in_values(DirectoryName.person, by_address)))
+    for person, row_id, name in rows:
+        for owner in by_address[person or ""]:
+            found[owner][row_id] = name
+    return found
+
+
 def directory_logins(people: People) -> sa.CompoundSelect:
     """The directory user names the directory tied to them (see the module's docstring),
     lower-case."""

@@ -3,11 +3,11 @@
 The roster and the account hold a person's name, e-mail address and staff code; copies end up
 in free text elsewhere: audit events (target and details), notes and reasons, mail errors, the
 xAPI outbox's statements, file names, and what a person typed as their directory user name at
-sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies`` finds the rows of each that
-name the person and rewrites them. ``tests/privacy/test_retention.py`` walks the metadata: a new
-text or JSON column fails the suite until it is listed in ``FREE_TEXT``, in ``OWN_IDENTITY``
-(set by ``retention.pseudonymise`` itself), in ``NAMES_NOBODY`` or in ``DERIVED`` (kept by the
-database from a column listed above).
+sign-in. ``FREE_TEXT`` names every such column; ``rewrite_copies_of`` finds the rows of each
+that name the people of a batch of leavers and rewrites them. ``tests/privacy/test_retention.py``
+walks the metadata: a new text or JSON column fails the suite until it is listed in
+``FREE_TEXT``, in ``OWN_IDENTITY`` (set by ``cohort.pseudonymise`` itself), in ``NAMES_NOBODY``
+or in ``DERIVED`` (kept by the database from a column listed above).
 
 How text is matched (``Identity.rewrite``):
 
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -37,6 +39,7 @@ import sqlalchemy as sa
 
 from mooc.api.models import ApiToken
 from mooc.auth.models import AuditEvent
+from mooc.database import write_texts
 from mooc.extensions import db
 from mooc.privacy.models import CorrectionRequest
 from mooc.reminders.models import ReminderLog
@@ -63,7 +66,7 @@ FREE_TEXT: dict[type, tuple[str, ...]] = {
     ApiToken: ("name",),
 }
 
-# Set by retention.pseudonymise on the person's own rows (whatever they said before).
+# Set by cohort.pseudonymise on the person's own rows (whatever they said before).
 OWN_IDENTITY = frozenset({
     "staff.staff_code", "staff.full_name", "staff.family_name", "staff.middle_name", "staff.given_name",
     "staff.email", "staff.search_text", "staff.sort_key",
@@ -196,21 +199,138 @@ def _forms(word: str, is_json: bool) -> set[str]:
     return {word, json.dumps(word)[1:-1]} if is_json else {word}
 
 
-def rewrite_copies(identity: Identity) -> int:
-    """Rewrite every row of ``FREE_TEXT`` that names the person (flush only); how many changed."""
-    changed = 0
+def _fold_table() -> dict[int, str]:
+    """The letters Python's case-insensitive match holds equal beyond ``lower()`` (ı and i, ſ and
+    s, µ and μ, ...: ``re``'s own table), each to the smallest of its kind; and İ, whose
+    ``lower()`` is two characters, to i (its simple lower case, which ``re`` compares)."""
+    table = {0x130: "i"}
+    try:
+        from re._casefix import _EXTRA_CASES  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover (CPython 3.11 has it; without it, ASCII addresses)
+        return table
+    for code, others in _EXTRA_CASES.items():
+        table[code] = chr(min(code, *others))
+    return table
+
+
+_FOLD = _fold_table()
+_WORD = re.compile(r"\w+")
+
+
+def _fold(text: str) -> str:
+    """``text`` in one case, a character for a character: two spellings ``Identity.rewrite``
+    matches as one (an address in any case) fold to the same."""
+    return text.translate(_FOLD).lower().translate(_FOLD)
+
+
+def _strings(value: Any) -> list[str]:
+    """The texts of a stored value: itself, or the keys and values of JSON, all the way down."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*_strings(key), *_strings(item))]
+    return []
+
+
+_Words = dict[str, list[tuple[int, frozenset[str]]]]  # a word -> (person, every word of a key of theirs)
+
+
+@dataclass
+class Cohort:
+    """Several people's identities, in the order the purge takes them (a batch of leavers):
+    what each row says after each of them in turn, read once for all of them.
+
+    ``Identity.rewrite`` changes a text only where one of the person's names, their staff code or
+    an address of theirs stands whole, so every word of it (``\\w+``, folded: ``_fold``) stands
+    whole in the text too; or where the whole text is a user name of theirs. So a row's words,
+    looked up in an index of everyone's keys' words, tell whose rewrite may change it
+    (``candidates``: never fewer, a few more), and only those are applied, in the people's order,
+    the row read again after each change (a pseudonym written in may hold a later person's word):
+    exactly the value the same rewrites one person at a time, over every row, would leave."""
+
+    identities: list[Identity]
+
+    @cached_property
+    def _index(self) -> tuple[_Words, dict[str, set[int]], frozenset[int]]:
+        """Each key's words (all of them stand whole in any text it matches), under the one of
+        them fewest keys have (not a domain every address ends with); the user names, whole; the
+        people with a key of no word (checked on every row)."""
+        keys = [(position, frozenset(_WORD.findall(_fold(key))))
+                for position, identity in enumerate(self.identities)
+                for key in {*identity.names, identity.staff_code, *identity.addresses} - {""}]
+        often = Counter(word for _position, found in keys for word in found)
+        words: _Words = {}
+        for position, found in keys:
+            if found:
+                words.setdefault(min(sorted(found), key=lambda word: (often[word], -len(word))), []).append(
+                    (position, found))
+        logins: dict[str, set[int]] = {}
+        for position, identity in enumerate(self.identities):
+            for login in identity.logins:
+                logins.setdefault(login, set()).add(position)
+        return words, logins, frozenset(position for position, found in keys if not found)
+
+    def candidates(self, values: list[Any]) -> set[int]:
+        """The people whose rewrite may change one of ``values`` (positions in ``identities``)."""
+        words, logins, always = self._index
+        texts = [text for value in values for text in _strings(value)]
+        present = set(_WORD.findall(_fold("\0".join(texts))))
+        found = set(always)
+        for word in words.keys() & present:
+            found.update(position for position, needed in words[word] if needed <= present)
+        for text in texts:
+            found |= logins.get(name_key(text), set())
+        return found
+
+    def rewrite_row(self, values: list[Any], columns: list[Any],
+                    own: Mapping[int, Mapping[int, Any]] | None = None) -> list[Any]:
+        """A row's ``values`` (of ``columns``) after each person in turn, as a pass of each one's
+        own (the purge until session 14: ``tests/privacy/purge_reference.py``) would leave it;
+        ``own``: person -> column index -> value, what the person's own row is set to (whatever
+        it said) just before their rewrite."""
+        own = own or {}
+        current = list(values)
+        pending = sorted(self.candidates(current) | own.keys())
+        while pending:
+            position = pending.pop(0)
+            if position in own:
+                current = [own[position].get(index, value) for index, value in enumerate(current)]
+            identity = self.identities[position]
+            after = [_fit(identity.rewrite(value), column)
+                     for value, column in zip(current, columns, strict=True)]
+            if after != current:
+                current = after
+                pending = sorted(later for later in self.candidates(current) | own.keys() if later > position)
+        return current
+
+
+OwnRows = dict[type, dict[int, dict[int, dict[int, Any]]]]  # model -> row id -> person -> column -> value
+
+
+def rewrite_copies_of(cohort: Cohort, own: OwnRows) -> dict[type, dict[int, dict[str, Any]]]:
+    """Rewrite every row of ``FREE_TEXT`` that names one of the people (flush only): one pass over
+    each table for all of them, the changed rows written set-based (``write_texts``); ``own``:
+    the people's own rows of these tables, and what each is set to. Returns what changed, by
+    model: row id -> column -> value."""
+    # summary: neutral (the notes and reasons of enrolments are not in the reports' summary)
+    changed: dict[type, dict[int, dict[str, Any]]] = {}
     for model, names in FREE_TEXT.items():
         columns = [getattr(model, name) for name in names]
-        where = sa.or_(*[identity.condition(column) for column in columns])
-        row: Any
-        for row in db.session.scalars(sa.select(model).where(where)):
-            before = [getattr(row, name) for name in names]
-            after = [_fit(identity.rewrite(value), column)
-                     for value, column in zip(before, columns, strict=True)]
+        key: Any = sa.inspect(model).primary_key[0]
+        mine = own.get(model, {})
+        query = sa.select(key, *columns)
+        if not mine:  # a row that holds no text names nobody
+            query = query.where(sa.or_(*[column.is_not(None) for column in columns]))
+        rows: dict[int, dict[str, Any]] = {}
+        for row in db.session.execute(query.execution_options(yield_per=5000)):
+            before = list(row[1:])
+            after = cohort.rewrite_row(before, columns, mine.get(row[0]))
             if after != before:
-                changed += 1
-                for name, value in zip(names, after, strict=True):
-                    setattr(row, name, value)
+                rows[row[0]] = dict(zip(names, after, strict=True))
+        write_texts(db.session, model, rows)
+        changed[model] = rows
     return changed
 
 
