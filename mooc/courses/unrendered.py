@@ -12,7 +12,7 @@ introduction, each question's title, text, choices and explanation): each piece 
 its own (``check_quiz_parts``), at the quiz file's lines, for the same; a title or a choice is
 shown as one line, so one that Markdown reads as a block is told too (``not-inline``).
 
-Severity (docs/authoring.md, "What check reports"): an **error** when something written does
+Severity (docs/authoring.md, "What the checks report"): an **error** when something written does
 not reach the trainee at all (a footnote's note, a link's or picture's target, a table's
 cells, an embedded frame or drawing); a **warning** when every word is there but mangled (stray
 ``**`` or backticks, a list or table shown as a paragraph, a tag or attribute stripped while
