@@ -29,7 +29,7 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
-from mooc.courses.unrendered import check_quiz_parts, check_unrendered
+from mooc.courses.unrendered import Piece, check_quiz_parts, check_text, check_unrendered
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -239,7 +239,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
             if registry.readable:
                 check_legal(lesson, registry, report, as_of or today, today)
     # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
-    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report)
+    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report, links)
 
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
@@ -253,10 +253,11 @@ def _present(root: Path, courses: list[CourseSource]) -> set[str]:
     return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 
-def load_programs(courses_root: Path, course_keys: set[str],
-                  report: Reporter) -> tuple[list[ProgramSource], dict[str, list[StepSource]]]:
+def load_programs(courses_root: Path, course_keys: set[str], report: Reporter,
+                  links: LinkMap | None = None) -> tuple[list[ProgramSource], dict[str, list[StepSource]]]:
     """The programmes of ``_chuong-trinh/`` (mooc/formats/program.py), checked against the
-    courses of the tree; their problems join the report."""
+    courses of the tree, their introductions as a lesson's text is (links, Markdown shown as
+    written, HTML stripped); their problems join the report."""
     folder = courses_root / PROGRAMS_DIR
     if not folder.is_dir() or folder.is_symlink():
         return [], {}
@@ -277,10 +278,25 @@ def load_programs(courses_root: Path, course_keys: set[str],
         program, problems = parse_program(raw, report.rel(path), path.stem)
         report.problems.extend(problems)
         if program is not None:
+            program.file = path
+            _check_program_intro(program, path, links, report)
             programs.append(program)
     steps, problems = expand(programs, course_keys)
     report.problems.extend(problems)
     return programs, steps
+
+
+def _check_program_intro(program: ProgramSource, path: Path, links: LinkMap | None, report: Reporter) -> None:
+    """A programme's introduction is rendered like a lesson (its path page): its links, and the
+    Markdown the page would show as written, at the programme file's lines."""
+    if not program.intro.strip():
+        return
+    if links is not None:
+        doc = Document(path=path, rel=program.path, meta={}, meta_lines={}, body=program.intro,
+                       body_line=program.intro_line, raw=b"")
+        _check_links(doc, links, report, set())
+    numbers = range(program.intro_line, program.intro_line + program.intro.count("\n") + 1)
+    check_text(Piece(path, program.intro, numbers, "program"), report)
 
 
 def load_registry(courses_root: Path, report: Reporter) -> Registry:

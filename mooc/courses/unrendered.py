@@ -1,5 +1,6 @@
-"""What a lesson's page would show other than the author meant: Markdown that falls through as
-literal text, and HTML the sanitiser strips. Each found at its line, with how to fix it.
+"""What a lesson's page (or a programme's, its introduction) would show other than the author
+meant: Markdown that falls through as literal text, and HTML the sanitiser strips. Each found at
+its line, with how to fix it.
 
 Python-Markdown says nothing when it does not understand: a footnote reference with no note,
 a reference link with no definition, ``**`` never closed, a list run into the paragraph above
@@ -73,6 +74,10 @@ CODE_ELEMENTS = {"script", "style", "template", "noscript"}
 MEDIA_WRITTEN_AS_HTML = {"video", "audio", "source", "track"}  # told by check's raw-html warning
 
 
+# a page's own text: a course's, module's or lesson's, a programme's introduction (not a quiz's pieces)
+PAGE_KINDS = ("lesson", "program")
+
+
 class Piece(NamedTuple):
     """Markdown the sync renders on its own: a lesson's (or course's, module's) body, or a piece
     of a quiz file (its introduction, a question's title, text, choice or explanation)."""
@@ -80,7 +85,7 @@ class Piece(NamedTuple):
     path: Path
     body: str
     numbers: Sequence[int]  # the file's line of each line of body
-    kind: str = "lesson"  # or a quiz piece's (MarkdownPart.kind)
+    kind: str = "lesson"  # "program" (a programme's introduction), or a quiz piece's (MarkdownPart.kind)
 
     @property
     def inline(self) -> bool:
@@ -161,6 +166,8 @@ def _blocks(lines: list[Line]) -> Iterator[list[Line]]:
 # piece does not serve another.
 PLACES = {
     "lesson": ("ở cuối bài", "at the end of the lesson", ""),
+    "program": ("ở cuối phần giới thiệu của chương trình, trước tiêu đề '## Các bước'",
+                "at the end of the programme's introduction, before the '## Các bước' heading", ""),
     "intro": ("ở cuối lời dẫn của bài kiểm tra, trước câu hỏi đầu tiên",
               "at the end of the quiz's introduction, before the first question", ""),
     "body": ("ở cuối nội dung câu hỏi, trước các phương án (mỗi phần của câu hỏi hiện riêng)",
@@ -228,7 +235,8 @@ def _paragraph_text(block: list[Line]) -> Iterator[tuple[str, list[int], list[Li
 
 
 def _joined(run: list[Line]) -> tuple[str, list[int], list[Line]]:
-    text, starts, indent = "", [], None
+    text, indent = "", None
+    starts: list[int] = []
     for line in run:
         unquoted = _unquoted(line.text)
         stripped = unquoted.lstrip()
@@ -393,7 +401,7 @@ def _html(doc: Piece, line: Line, report: Reporter) -> None:
         tag = match.group(1).lower()
         if tag in MEDIA_WRITTEN_AS_HTML:
             continue  # check's raw-html warning says what to write instead
-        if tag == "script" and doc.kind != "lesson":
+        if tag == "script" and doc.kind not in PAGE_KINDS:
             continue  # a quiz's own error (raw-script)
         if tag not in ALLOWED_TAGS:
             _stripped_tag(doc, line.number, tag, report)

@@ -17,7 +17,7 @@ import pytest
 from mooc.courses.render import render, scope_ids
 from tests.conftest import login
 from tests.courses.tree import make_tree, write
-from tests.quizzes.test_taking import QUIZ_URL, _sync, choice_keys, start, submit
+from tests.quizzes.test_taking import _sync, choice_keys, start, submit
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -133,7 +133,8 @@ def test_a_course_and_its_modules_introductions_each_keep_their_own_notes(make_a
     write(tree, "luat/course.md", (tree / "luat/course.md").read_text(encoding="utf-8")
           + "\nTheo Luật[^1].\n\n[^1]: Luật 84/2025/QH15.\n")
     write(tree, "luat/01-co-ban/module.md", "---\ntitle: Cơ bản\n---\n\nChương một[^1].\n\n[^1]: Điều 1.\n")
-    write(tree, "luat/02-nang-cao/module.md", "---\ntitle: Nâng cao\n---\n\nChương hai[^1].\n\n[^1]: Điều 2.\n")
+    write(tree, "luat/02-nang-cao/module.md",
+          "---\ntitle: Nâng cao\n---\n\nChương hai[^1].\n\n[^1]: Điều 2.\n")
     app = make_app(COURSES_DIR=str(tree))
     _sync(app, tree)
     client = app.test_client()
