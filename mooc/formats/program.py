@@ -239,7 +239,8 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, int,
         if not text or text.startswith("<!--"):
             continue
         if HEADING_RE.match(text):
-            break  # the steps end at the next heading
+            _after_steps(number, problems)  # the steps end at the next heading
+            break
         match = ITEM_RE.match(text)
         if match is None:
             problems.error(number, "step-syntax", bilingual(
@@ -265,6 +266,15 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, int,
             "bước đầu tiên không thể chờ một bước trước nó: xóa '(sau bước trước)'",
             "the first step cannot wait for a step before it: remove '(sau bước trước)'"))
     return intro, _first_written(lines, start, heading), steps
+
+
+def _after_steps(line: int, problems: _Problems) -> None:
+    """What follows the steps (from the next heading on) is shown nowhere: told, not dropped."""
+    problems.warning(line, "after-steps", bilingual(
+        "phần từ tiêu đề này trở đi nằm sau các bước nên không hiện ở đâu cả: chuyển lên phần giới "
+        "thiệu, trước tiêu đề '## Các bước', hoặc xóa đi",
+        "what follows the steps, from this heading on, is shown nowhere: move it into the "
+        "introduction, before the '## Các bước' heading, or delete it"))
 
 
 def _first_written(lines: list[str], start: int, end: int) -> int:

@@ -148,3 +148,13 @@ def test_the_introduction_is_checked_as_a_lesson_is_at_the_programme_file_s_line
              "[luat]: https://vbpl.vn/84\n")
     write(tree, "_chuong-trinh/moi.md", PROGRAM.replace("Giới thiệu chương trình.\n", right))
     assert check_tree(tree).problems == []
+
+
+def test_text_after_the_steps_is_told_not_dropped(tree):
+    """The steps end at the next heading; what follows is shown nowhere (not the introduction,
+    not a step): a warning at that heading, so it is moved or deleted on purpose."""
+    write(tree, "_chuong-trinh/moi.md", PROGRAM + "\n## Ghi chú\n\nLiên hệ phòng tổ chức cán bộ.\n")
+    found = check_tree(tree).problems
+    assert [(p.path, p.line, p.severity, p.code) for p in found] == [
+        ("courses/_chuong-trinh/moi.md", 15, "warning", "after-steps")], [p.format() for p in found]
+    assert "trước tiêu đề '## Các bước'" in found[0].message
