@@ -6,6 +6,7 @@ links between files, pictures and their alt text, raw HTML, and the quizzes' own
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -548,6 +549,8 @@ class _LinkContext:
         if resolved is None:
             return
         path, fragment = resolved
+        if self.no_such_course(line, target, path):
+            return
         if not any(str(path).startswith(root) for root in self.links.root_prefixes):
             self.error(line, "outside-tree", bilingual(
                 f"liên kết '{target}' trỏ ra ngoài thư mục khóa "
@@ -556,6 +559,25 @@ class _LinkContext:
                 "the file into the course and link it relatively"))
             return
         self.check_file(link, line, target, path, fragment)
+
+    def no_such_course(self, line: int, target: str, path: Path) -> bool:
+        """A link into a course folder that does not exist, next to the courses (a misspelt
+        '../khong-co/course.md'): that course is missing, not a file outside the tree (reported)."""
+        for folder in {root.parent for root in self.links.roots}:
+            if not path.is_relative_to(folder) or path == folder:
+                continue
+            top = folder / path.relative_to(folder).parts[0]
+            if top.exists():
+                return False
+            near = difflib.get_close_matches(top.name, [root.name for root in self.links.roots], 1, 0.6)
+            vi, en = (f": có phải là '{near[0]}'?", f": did you mean '{near[0]}'?") if near else ("", "")
+            self.error(line, "broken-link", bilingual(
+                f"liên kết '{target}' trỏ đến thư mục khóa học '{top.name}', không có trong thư mục "
+                f"các khóa học{vi}",
+                f"link '{target}' points to a course folder '{top.name}' that is not in the courses "
+                f"folder{en}"))
+            return True
+        return False
 
     def refused(self, line: int, target: str) -> bool:
         """A target no page can use: empty, a scheme the page drops, a path on the author's

@@ -8,7 +8,7 @@ import pytest
 
 from mooc.courses.check import check_tree
 from mooc.formats.program import parse_program
-from tests.courses.tree import write
+from tests.courses.tree import lesson, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
 
 HEAD = '---\ntitle: "T"\ncode: "C-{n}"\nsummary: "S"\n---\n\n## Các bước\n\n'
@@ -158,3 +158,16 @@ def test_text_after_the_steps_is_told_not_dropped(tree):
     assert [(p.path, p.line, p.severity, p.code) for p in found] == [
         ("courses/_chuong-trinh/moi.md", 15, "warning", "after-steps")], [p.format() for p in found]
     assert "trước tiêu đề '## Các bước'" in found[0].message
+
+
+def test_a_link_to_a_course_folder_that_does_not_exist_names_the_nearest(tree):
+    """'../co-bann/course.md' is a misspelt course, not a file outside the courses: told as a
+    broken link with the course meant (it was 'outside-tree: copy the file into the course')."""
+    write(tree, "_chuong-trinh/moi.md", PROGRAM.replace(
+        "Giới thiệu chương trình.\n", "Bắt đầu với [khóa cơ bản](../co-bann/course.md).\n"))
+    write(tree, "co-ban/01-mot/01-bai.md", lesson("Bài", "Xem [khóa](../../tiep-dann/course.md)."))
+    found = check_tree(tree).problems
+    assert [(p.path, p.line, p.code) for p in found] == [
+        ("courses/_chuong-trinh/moi.md", 7, "broken-link"),
+        ("courses/co-ban/01-mot/01-bai.md", 6, "broken-link")]
+    assert "có phải là 'co-ban'?" in found[0].message and "did you mean 'tiep-dan'?" in found[1].message
