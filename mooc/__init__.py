@@ -27,6 +27,7 @@ from mooc.api.problems import is_api_path, problem
 from mooc.auth.access import safe_next
 from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settings
 from mooc.config import install as install_settings
+from mooc.courses.render import scope_ids
 from mooc.database import configure_engine, watch_request_writes
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, install_template_gettext, request_locale, select_locale
@@ -290,6 +291,8 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.filters["percent"] = formatting.format_percent
     app.jinja_env.filters["breakable"] = formatting.breakable
     app.jinja_env.filters["breakable_text"] = formatting.breakable_text
+    # several rendered pieces on one page: each its own ids (a question's footnotes lead to its notes)
+    app.jinja_env.filters["scope_ids"] = scope_ids
     app.jinja_env.globals["static_url"] = static_url
     app.jinja_env.globals["url_for"] = kept_url_for
     app.jinja_env.globals["LOCALES"] = LOCALES

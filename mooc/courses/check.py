@@ -6,6 +6,7 @@ links between files, pictures and their alt text, raw HTML, and the quizzes' own
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from mooc.courses.format import (
     read_document,
 )
 from mooc.courses.render import URL_SCHEMES, SourceLink, anchor_ids, author_anchor, scan_links
-from mooc.courses.unrendered import check_quiz_parts, check_unrendered
+from mooc.courses.unrendered import Piece, check_quiz_parts, check_text, check_unrendered
 from mooc.formats.legal import (
     REGISTRY_NAME,
     LegalDocument,
@@ -240,7 +241,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
             if registry.readable:
                 check_legal(lesson, registry, report, as_of or today, today)
     # a course checked alone has no _chuong-trinh/: its programmes are checked with the whole folder
-    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report)
+    programs, steps = load_programs(root, _present(root, courses) if not single else set(), report, links)
 
     problems = sorted(report.problems, key=lambda p: (p.path, p.line, p.severity))
     return CheckResult(courses, problems, links, quizzes, root.parent if single else root, registry,
@@ -254,10 +255,11 @@ def _present(root: Path, courses: list[CourseSource]) -> set[str]:
     return {course.key for course in courses} | (folders - {course.dir_name for course in courses})
 
 
-def load_programs(courses_root: Path, course_keys: set[str],
-                  report: Reporter) -> tuple[list[ProgramSource], dict[str, list[StepSource]]]:
+def load_programs(courses_root: Path, course_keys: set[str], report: Reporter,
+                  links: LinkMap | None = None) -> tuple[list[ProgramSource], dict[str, list[StepSource]]]:
     """The programmes of ``_chuong-trinh/`` (mooc/formats/program.py), checked against the
-    courses of the tree; their problems join the report."""
+    courses of the tree, their introductions as a lesson's text is (links, Markdown shown as
+    written, HTML stripped); their problems join the report."""
     folder = courses_root / PROGRAMS_DIR
     if not folder.is_dir() or folder.is_symlink():
         return [], {}
@@ -278,10 +280,25 @@ def load_programs(courses_root: Path, course_keys: set[str],
         program, problems = parse_program(raw, report.rel(path), path.stem)
         report.problems.extend(problems)
         if program is not None:
+            program.file = path
+            _check_program_intro(program, path, links, report)
             programs.append(program)
     steps, problems = expand(programs, course_keys)
     report.problems.extend(problems)
     return programs, steps
+
+
+def _check_program_intro(program: ProgramSource, path: Path, links: LinkMap | None, report: Reporter) -> None:
+    """A programme's introduction is rendered like a lesson (its path page): its links, and the
+    Markdown the page would show as written, at the programme file's lines."""
+    if not program.intro.strip():
+        return
+    if links is not None:
+        doc = Document(path=path, rel=program.path, meta={}, meta_lines={}, body=program.intro,
+                       body_line=program.intro_line, raw=b"")
+        _check_links(doc, links, report, set())
+    numbers = range(program.intro_line, program.intro_line + program.intro.count("\n") + 1)
+    check_text(Piece(path, program.intro, numbers, "program"), report)
 
 
 def load_registry(courses_root: Path, report: Reporter) -> Registry:
@@ -533,6 +550,8 @@ class _LinkContext:
         if resolved is None:
             return
         path, fragment = resolved
+        if self.no_such_course(line, target, path):
+            return
         if not any(str(path).startswith(root) for root in self.links.root_prefixes):
             self.error(line, "outside-tree", bilingual(
                 f"liên kết '{target}' trỏ ra ngoài thư mục khóa "
@@ -541,6 +560,25 @@ class _LinkContext:
                 "the file into the course and link it relatively"))
             return
         self.check_file(link, line, target, path, fragment)
+
+    def no_such_course(self, line: int, target: str, path: Path) -> bool:
+        """A link into a course folder that does not exist, next to the courses (a misspelt
+        '../khong-co/course.md'): that course is missing, not a file outside the tree (reported)."""
+        for folder in {root.parent for root in self.links.roots}:
+            if not path.is_relative_to(folder) or path == folder:
+                continue
+            top = folder / path.relative_to(folder).parts[0]
+            if top.exists():
+                return False
+            near = difflib.get_close_matches(top.name, [root.name for root in self.links.roots], 1, 0.6)
+            vi, en = (f": có phải là '{near[0]}'?", f": did you mean '{near[0]}'?") if near else ("", "")
+            self.error(line, "broken-link", bilingual(
+                f"liên kết '{target}' trỏ đến thư mục khóa học '{top.name}', không có trong thư mục "
+                f"các khóa học{vi}",
+                f"link '{target}' points to a course folder '{top.name}' that is not in the courses "
+                f"folder{en}"))
+            return True
+        return False
 
     def refused(self, line: int, target: str) -> bool:
         """A target no page can use: empty, a scheme the page drops, a path on the author's

@@ -333,6 +333,26 @@ def render(source: str, resolver: Resolver | None = None, media: MediaResolver |
     return Rendered(html=html, text=html_to_text(html), headings=headings)
 
 
+# id="u-..." and href="#u-..." inside a tag of sanitised HTML (every author id and every link to one
+# is in the authors' namespace: _filter_attribute)
+_AUTHOR_ID_RE = re.compile(r'(\s(?:id="|href="#))' + AUTHOR_ID_PREFIX)
+_SCOPE_RE = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def scope_ids(html: str, scope: str) -> str:
+    """Rendered HTML whose ids, and the links inside it to them, are the piece's own: a page
+    that shows several separately rendered pieces (the questions of an attempt, their texts and
+    explanations; a course's introduction and its modules') would otherwise carry each piece's
+    ``u-fn:1``, ``u-fnref:1`` and heading ids once per piece: duplicate ids, and a footnote's
+    link jumping to the first question's note. ``u-x`` becomes ``u-<scope>-x``. Plain string
+    work on the sanitiser's output (no Markdown parser): safe on a request, and on HTML stored
+    by any earlier version (an attempt keeps what it showed)."""
+    if ' id="u-' not in html and 'href="#u-' not in html:
+        return html
+    prefix = f"{AUTHOR_ID_PREFIX}{_SCOPE_RE.sub('-', scope)}-"
+    return _TAG_RE.sub(lambda tag: _AUTHOR_ID_RE.sub(lambda a: a.group(1) + prefix, tag.group(0)), html)
+
+
 ID_ATTRIBUTE_RE = re.compile(r"""\sid=["']([^"']+)["']""")
 
 

@@ -17,5 +17,7 @@ programs_synced = _signals.signal("programs-synced")
 (plain data, mooc/formats/program.py) are for the training domain to store, in the same
 transaction. kwargs: programs (list[ProgramSource]), steps (dict: programme id -> its steps,
 included programmes put in place), course_ids (dict: course key -> row id), report (SyncReport:
-receivers add their lines to ``added``, ``changed``, ``renamed``, ``archived``, ``restored``).
-Not sent when one course folder is synced alone."""
+receivers add their lines to ``added``, ``changed``, ``renamed``, ``archived``, ``restored``),
+render_intro ((ProgramSource, the stored intro_hash) -> (hash, HTML) or None when unchanged: the
+introduction rendered like a lesson, its links resolved as the courses'). Not sent when one
+course folder is synced alone."""

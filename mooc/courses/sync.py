@@ -38,6 +38,7 @@ from mooc.courses.signals import lessons_synced, programs_synced
 from mooc.extensions import db
 from mooc.formats.legal import Registry, number_key
 from mooc.formats.problem import Problem, bilingual
+from mooc.formats.program import ProgramSource
 from mooc.formats.quiz_content import quiz_content
 from mooc.progress import CHECKING, SILENT, WRITING, Progress
 
@@ -246,6 +247,16 @@ class _Syncer:
         if ready is not None:
             return ready
         return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
+
+    def program_intro(self, source: ProgramSource, stored_hash: str) -> tuple[str, str] | None:
+        """A programme's introduction rendered like a lesson (its links resolved from its file):
+        (hash, html), or None when ``stored_hash`` says the stored HTML is of the same Markdown,
+        renderer and link targets (an unchanged sync renders nothing)."""
+        path = source.file or self.root / source.path
+        wanted = _hash(RENDER_VERSION, source.intro, self.links.links_digest(path, source.intro))
+        if wanted == stored_hash:
+            return None
+        return wanted, self._render(path, source.intro).html if source.intro.strip() else ""
 
     def _render_ahead(self) -> None:
         """Render, before writing, the course, module and lesson files whose hash no row has:
@@ -649,5 +660,5 @@ def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progre
     if not single_course:
         course_ids = {key: id_ for key, id_ in db.session.execute(sa.select(Course.key, Course.id))}
         programs_synced.send(report, programs=result.programs, steps=result.program_steps,
-                             course_ids=course_ids, report=report)
+                             course_ids=course_ids, report=report, render_intro=syncer.program_intro)
     return report

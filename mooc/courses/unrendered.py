@@ -1,5 +1,6 @@
-"""What a lesson's page would show other than the author meant: Markdown that falls through as
-literal text, and HTML the sanitiser strips. Each found at its line, with how to fix it.
+"""What a lesson's page (or a programme's, its introduction) would show other than the author
+meant: Markdown that falls through as literal text, and HTML the sanitiser strips. Each found at
+its line, with how to fix it.
 
 Python-Markdown says nothing when it does not understand: a footnote reference with no note,
 a reference link with no definition, ``**`` never closed, a list run into the paragraph above
@@ -12,7 +13,7 @@ introduction, each question's title, text, choices and explanation): each piece 
 its own (``check_quiz_parts``), at the quiz file's lines, for the same; a title or a choice is
 shown as one line, so one that Markdown reads as a block is told too (``not-inline``).
 
-Severity (docs/authoring.md, "What check reports"): an **error** when something written does
+Severity (docs/authoring.md, "What the checks report"): an **error** when something written does
 not reach the trainee at all (a footnote's note, a link's or picture's target, a table's
 cells, an embedded frame or drawing); a **warning** when every word is there but mangled (stray
 ``**`` or backticks, a list or table shown as a paragraph, a tag or attribute stripped while
@@ -21,6 +22,7 @@ its text stays).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from html.parser import HTMLParser
@@ -43,11 +45,13 @@ CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")  # `x`, ``a ` b``
 FOOTNOTE_DEF_RE = re.compile(r"^\s*\[\^([^\]]+)\]:")
 # [^1] in the text, 'Luật[^1]:' too; a line that starts '[^1]:' is the note (FOOTNOTE_DEF_RE)
 FOOTNOTE_REF_RE = re.compile(r"(?<!\\)\[\^([^\]]+)\]")
-# [text][ref] and [text][] (ref: the text), also with one space or tab between the brackets
-# (Python-Markdown reads '[text] [ref]' as '[text][ref]'), a colon after it too ('Theo [a][b]:' is
-# no definition); not [text][ref](url), not a footnote
+# [text][ref] and [text][] (ref: the text), also with one space, tab or line end between the
+# brackets (Python-Markdown reads '[text] [ref]', and '[text]' ending a line with '[ref]' starting
+# the next, as '[text][ref]'), a colon after it too ('Theo [a][b]:' is no definition); not
+# [text][ref](url), not a footnote. Read over a paragraph's lines joined (_paragraph_text).
 REFERENCE_RE = re.compile(
-    r"(?<![\\\]])(!?)\[(?!\^|\s*\])((?:[^\[\]]|\[[^\]]*\])+)\]([ \t]?)\[([^\[\]^][^\[\]]*|)\](?!\()")
+    r"(?<![\\\]])(!?)\[(?!\^|\s*\])((?:[^\[\]]|\[[^\]]*\])+)\]([ \t\n]?)\[([^\[\]^][^\[\]]*|)\](?!\()")
+LINE_END_REFERENCE_RE = re.compile(r"\]\n[ \t>]*\[")  # '[text]' ending a line, '[ref]' the next
 TABLE_ROW_RE = re.compile(r"^ {0,3}\|")
 SEPARATOR_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 LIST_ITEM_RE = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+\S")
@@ -59,6 +63,7 @@ NOT_PARAGRAPH_RE = re.compile(r"^\s*(?:#|\||>|<|:\s|!!!|\?\?\?|\[[^\]]*\]:|\*\[|
 TAG_RE = re.compile(r"<([A-Za-z][A-Za-z0-9:-]*)((?:\s+[^<>]*?)?)\s*/?>")
 ATTRIBUTE_RE = re.compile(r"""([^\s"'=<>/`]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
 HEADING_RE = re.compile(r"^\s{0,3}(#{2,6})\s")
+HEADING_ANY_RE = re.compile(r"^\s{0,3}#{1,6}(?:\s|$)")
 ATTR_LIST_RE = re.compile(r"\{:?\s*([^{}]*)\}\s*$")
 # Elements the sanitiser removes that show something besides text: what they show is lost.
 EMBEDDED = {"iframe", "object", "embed", "svg", "math", "canvas", "frame", "frameset", "applet",
@@ -69,6 +74,10 @@ CODE_ELEMENTS = {"script", "style", "template", "noscript"}
 MEDIA_WRITTEN_AS_HTML = {"video", "audio", "source", "track"}  # told by check's raw-html warning
 
 
+# a page's own text: a course's, module's or lesson's, a programme's introduction (not a quiz's pieces)
+PAGE_KINDS = ("lesson", "program")
+
+
 class Piece(NamedTuple):
     """Markdown the sync renders on its own: a lesson's (or course's, module's) body, or a piece
     of a quiz file (its introduction, a question's title, text, choice or explanation)."""
@@ -76,7 +85,7 @@ class Piece(NamedTuple):
     path: Path
     body: str
     numbers: Sequence[int]  # the file's line of each line of body
-    kind: str = "lesson"  # or a quiz piece's (MarkdownPart.kind)
+    kind: str = "lesson"  # "program" (a programme's introduction), or a quiz piece's (MarkdownPart.kind)
 
     @property
     def inline(self) -> bool:
@@ -120,8 +129,8 @@ def check_text(doc: Piece, report: Reporter) -> None:
     body = doc.body
     if "[^" in body:
         _footnotes(doc, lines, report)
-    if "][" in body or "] [" in body or "]\t[" in body:
-        _references(doc, lines, report)
+    if "][" in body or "] [" in body or "]\t[" in body or LINE_END_REFERENCE_RE.search(body):
+        _references(doc, lines, blocks, report)
     for block in blocks:
         _table(doc, block, report)
         _list_after_paragraph(doc, block, report)
@@ -157,6 +166,8 @@ def _blocks(lines: list[Line]) -> Iterator[list[Line]]:
 # piece does not serve another.
 PLACES = {
     "lesson": ("ở cuối bài", "at the end of the lesson", ""),
+    "program": ("ở cuối phần giới thiệu của chương trình, trước tiêu đề '## Các bước'",
+                "at the end of the programme's introduction, before the '## Các bước' heading", ""),
     "intro": ("ở cuối lời dẫn của bài kiểm tra, trước câu hỏi đầu tiên",
               "at the end of the quiz's introduction, before the first question", ""),
     "body": ("ở cuối nội dung câu hỏi, trước các phương án (mỗi phần của câu hỏi hiện riêng)",
@@ -206,33 +217,79 @@ def _reference_key(name: str) -> str:
     return " ".join(name.lower().split())
 
 
-def _references(doc: Piece, lines: list[Line], report: Reporter) -> None:
+def _paragraph_text(block: list[Line]) -> Iterator[tuple[str, list[int], list[Line]]]:
+    """The text Markdown reads a reference in, over line ends: each run of a block's lines
+    (a heading is a run of its own) joined with their quote marks and indentation taken out,
+    as (text, where each line starts in it, the lines). A line indented unlike the line above
+    keeps a space before it: Python-Markdown keeps a lazy line's indentation ('[a]' then
+    '  [b]' is no reference), and takes a container's off every line alike (a callout's,
+    a list item's paragraph)."""
+    run: list[Line] = []
+    for line in block:
+        if run and any(HEADING_ANY_RE.match(_unquoted(one.text)) for one in (line, run[-1])):
+            yield _joined(run)
+            run = []
+        run.append(line)
+    if run:
+        yield _joined(run)
+
+
+def _joined(run: list[Line]) -> tuple[str, list[int], list[Line]]:
+    text, indent = "", None
+    starts: list[int] = []
+    for line in run:
+        unquoted = _unquoted(line.text)
+        stripped = unquoted.lstrip()
+        here = len(unquoted) - len(stripped)
+        if starts:
+            text += "\n" if here == indent else "\n "
+        starts.append(len(text))
+        text += stripped
+        indent = here
+    return text, starts, run
+
+
+def _references(doc: Piece, lines: list[Line], blocks: list[list[Line]], report: Reporter) -> None:
     defined = {_reference_key(m.group(1)) for line in lines if (m := REFERENCE_DEF_RE.match(line.text))}
-    for line in lines:
-        for match in REFERENCE_RE.finditer(line.text):
-            image, text, space, ref = match.group(1), match.group(2), match.group(3), match.group(4)
-            if _reference_key(ref or text) in defined:
-                continue
-            name = ref or text
-            written = match.group(0)
-            kind_vi, kind_en = ("hình", "picture") if image else ("liên kết", "link")
-            bang = "!" if image else ""
-            if doc.inline:
-                add_vi, add_en = "viết thẳng", "write"
-            else:
-                vi, en, prefix = PLACES[doc.kind]
-                add_vi = f"thêm một dòng '{prefix}[{name}]: địa chỉ hoặc tệp' {vi}, hoặc viết thẳng"
-                add_en = f"add a line '{prefix}[{name}]: address or file' {en}, or write"
-            spaced_vi, spaced_en = (
-                f"; Markdown đọc '[{text}]{space}[{ref}]' như '[{text}][{ref}]': nếu muốn hiện các dấu "
-                f"ngoặc, viết '\\[{text}\\] \\[{ref}\\]'",
-                f"; Markdown reads '[{text}]{space}[{ref}]' as '[{text}][{ref}]': to show the brackets, "
-                f"write '\\[{text}\\] \\[{ref}\\]'") if space else ("", "")
-            report.error(doc.path, line.number, "reference-undefined", bilingual(
-                f"{kind_vi} '{written}' gọi đến '[{name}]' nhưng không có dòng định nghĩa nó, nên "
-                f"trang hiện nguyên các dấu ngoặc: {add_vi} {bang}[{text}](địa chỉ){spaced_vi}",
-                f"the {kind_en} '{written}' refers to '[{name}]', which nothing defines, so the page "
-                f"shows the brackets as written: {add_en} {bang}[{text}](address){spaced_en}"))
+    for block in blocks:
+        for text, starts, run in _paragraph_text(block):
+            for match in REFERENCE_RE.finditer(text):
+                if _reference_key(match.group(4) or match.group(2)) not in defined:
+                    line = run[bisect.bisect_right(starts, match.start()) - 1]
+                    _reference_undefined(doc, line.number, match, report)
+
+
+def _reference_undefined(doc: Piece, number: int, match: re.Match[str], report: Reporter) -> None:
+    image, space, ref = match.group(1), match.group(3), match.group(4)
+    text = " ".join(match.group(2).split("\n"))
+    name = ref or text
+    written = match.group(0).replace("\n", " ")
+    kind_vi, kind_en = ("hình", "picture") if image else ("liên kết", "link")
+    bang = "!" if image else ""
+    if doc.inline:
+        add_vi, add_en = "viết thẳng", "write"
+    else:
+        vi, en, prefix = PLACES[doc.kind]
+        add_vi = f"thêm một dòng '{prefix}[{name}]: địa chỉ hoặc tệp' {vi}, hoặc viết thẳng"
+        add_en = f"add a line '{prefix}[{name}]: address or file' {en}, or write"
+    spaced_vi, spaced_en = "", ""
+    if space == "\n":
+        spaced_vi, spaced_en = (
+            f"; Markdown đọc '[{text}]' ở cuối dòng này và '[{ref}]' ở đầu dòng sau như "
+            f"'[{text}][{ref}]': nếu muốn hiện các dấu ngoặc, viết '\\[{ref}\\]'",
+            f"; Markdown reads '[{text}]' ending this line and '[{ref}]' starting the next as "
+            f"'[{text}][{ref}]': to show the brackets, write '\\[{ref}\\]'")
+    elif space:
+        spaced_vi, spaced_en = (
+            f"; Markdown đọc '[{text}]{space}[{ref}]' như '[{text}][{ref}]': nếu muốn hiện các dấu "
+            f"ngoặc, viết '\\[{text}\\] \\[{ref}\\]'",
+            f"; Markdown reads '[{text}]{space}[{ref}]' as '[{text}][{ref}]': to show the brackets, "
+            f"write '\\[{text}\\] \\[{ref}\\]'")
+    report.error(doc.path, number, "reference-undefined", bilingual(
+        f"{kind_vi} '{written}' gọi đến '[{name}]' nhưng không có dòng định nghĩa nó, nên "
+        f"trang hiện nguyên các dấu ngoặc: {add_vi} {bang}[{text}](địa chỉ){spaced_vi}",
+        f"the {kind_en} '{written}' refers to '[{name}]', which nothing defines, so the page "
+        f"shows the brackets as written: {add_en} {bang}[{text}](address){spaced_en}"))
 
 
 # --- tables and lists ----------------------------------------------------------------------------
@@ -344,7 +401,7 @@ def _html(doc: Piece, line: Line, report: Reporter) -> None:
         tag = match.group(1).lower()
         if tag in MEDIA_WRITTEN_AS_HTML:
             continue  # check's raw-html warning says what to write instead
-        if tag == "script" and doc.kind != "lesson":
+        if tag == "script" and doc.kind not in PAGE_KINDS:
             continue  # a quiz's own error (raw-script)
         if tag not in ALLOWED_TAGS:
             _stripped_tag(doc, line.number, tag, report)

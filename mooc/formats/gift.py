@@ -1,4 +1,4 @@
-"""Moodle GIFT question banks -> the quiz syntax of docs/quiz-syntax.md.
+"""Moodle GIFT question banks -> the quiz syntax of docs/authoring.md, "Quizzes".
 
 Inspectorates that used Moodle have banks of questions in GIFT. This converts what the
 quiz syntax can express and lists, with the GIFT line and a reason, what it cannot

@@ -6,7 +6,8 @@ Plain text in, plain data and ``path:line`` problems out (docs/authoring.md, "Pr
     code: "CT-TTV-MOI"
     summary: "..."
     ---
-    Anything before the steps heading is an introduction for authors and trainees.
+    Anything before the steps heading is the introduction: Markdown, shown on the path page
+    rendered like a lesson (links to a course.md lead to the course).
 
     ## Các bước
 
@@ -32,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mooc.formats.problem import ERROR, WARNING, Problem, bilingual
@@ -92,11 +94,13 @@ class ProgramSource:
     title: str
     code: str
     summary: str
-    intro: str  # Markdown before the steps heading
+    intro: str  # Markdown before the steps heading (rendered at sync, like a lesson)
     digest: str  # sha256 of the text as read (NFC, LF, no BOM): a re-save in another editor is the same
     previous: list[str] = field(default_factory=list)
     steps: list[StepSource] = field(default_factory=list)  # as written (includes not expanded)
     lines: dict[str, int] = field(default_factory=dict)  # front matter key -> line
+    intro_line: int = 0  # the file's line of the introduction's first line
+    file: Path | None = None  # the file read (set by the courses check): the intro's links start there
 
     def content_hash(self, steps: list[StepSource]) -> str:
         """What the stored programme depends on: its words and its (expanded) steps, never
@@ -152,14 +156,14 @@ def parse_program(raw: bytes, path: str, default_key: str) -> tuple[ProgramSourc
                 f"previously: '{old}' không phải id chương trình (chữ thường a-z, chữ số và dấu gạch nối)",
                 f"previously: '{old}' is not a programme id"))
             ok = False
-    intro, steps = _steps(lines, body_start, problems)
+    intro, intro_line, steps = _steps(lines, body_start, problems)
     if not ok:
         return None, problems.items
     program = ProgramSource(
         key=key, path=path, title=meta["title"].strip(), code=meta["code"].strip(),
         summary=meta["summary"].strip(), intro=intro,
         digest=hashlib.sha256(decoded.text.encode()).hexdigest(),
-        previous=[str(p) for p in previous], steps=steps, lines=meta_lines)
+        previous=[str(p) for p in previous], steps=steps, lines=meta_lines, intro_line=intro_line)
     return program, problems.items
 
 
@@ -211,8 +215,9 @@ def _check_meta(meta: dict[str, Any], meta_lines: dict[str, int], problems: _Pro
     return ok
 
 
-def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list[StepSource]]:
-    """The introduction (before the steps heading) and the steps (numbered items after it)."""
+def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, int, list[StepSource]]:
+    """The introduction (before the steps heading), the file's line of its first line, and the
+    steps (numbered items after it)."""
     heading = None
     for index in range(start, len(lines)):
         match = HEADING_RE.match(lines[index].strip())
@@ -224,7 +229,7 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list
             "chương trình chưa có các bước: thêm tiêu đề '## "
             "Các bước', bên dưới là danh sách khóa học đánh số",
             "no steps: add a heading '## Các bước' followed by a numbered list of courses"))
-        return "\n".join(lines[start:]).strip(), []
+        return "\n".join(lines[start:]).strip(), _first_written(lines, start, len(lines)), []
     intro = "\n".join(lines[start:heading]).strip()
     steps: list[StepSource] = []
     items = 0
@@ -234,7 +239,8 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list
         if not text or text.startswith("<!--"):
             continue
         if HEADING_RE.match(text):
-            break  # the steps end at the next heading
+            _after_steps(number, problems)  # the steps end at the next heading
+            break
         match = ITEM_RE.match(text)
         if match is None:
             problems.error(number, "step-syntax", bilingual(
@@ -259,7 +265,21 @@ def _steps(lines: list[str], start: int, problems: _Problems) -> tuple[str, list
         problems.error(steps[0].line, "first-step-prerequisite", bilingual(
             "bước đầu tiên không thể chờ một bước trước nó: xóa '(sau bước trước)'",
             "the first step cannot wait for a step before it: remove '(sau bước trước)'"))
-    return intro, steps
+    return intro, _first_written(lines, start, heading), steps
+
+
+def _after_steps(line: int, problems: _Problems) -> None:
+    """What follows the steps (from the next heading on) is shown nowhere: told, not dropped."""
+    problems.warning(line, "after-steps", bilingual(
+        "phần từ tiêu đề này trở đi nằm sau các bước nên không hiện ở đâu cả: chuyển lên phần giới "
+        "thiệu, trước tiêu đề '## Các bước', hoặc xóa đi",
+        "what follows the steps, from this heading on, is shown nowhere: move it into the "
+        "introduction, before the '## Các bước' heading, or delete it"))
+
+
+def _first_written(lines: list[str], start: int, end: int) -> int:
+    """The file's line (1-based) of the first line that is not blank in lines[start:end]."""
+    return next((index + 1 for index in range(start, end) if lines[index].strip()), start + 1)
 
 
 def _step(text: str, line: int, problems: _Problems) -> StepSource | None:

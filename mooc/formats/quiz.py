@@ -3,7 +3,7 @@
 Course authors write quizzes in a terminal and check them with one command, so every
 problem carries the 1-based line of the file and a stable code, and parsing never stops
 at the first one. Markdown is kept as source: the caller renders and sanitises it.
-The syntax is described in docs/quiz-syntax.md.
+The syntax is described in docs/authoring.md, "Quizzes" (section 6).
 """
 
 from __future__ import annotations

@@ -105,6 +105,7 @@ NAMES_NOBODY = frozenset({
     "search_sections.anchor", "search_sections.heading", "search_sections.body",
     "search_sections.title_words", "search_sections.heading_words", "search_sections.body_words",
     "programs.key", "programs.code", "programs.title", "programs.summary", "programs.intro",
+    "programs.intro_html", "programs.intro_hash",
     "programs.source_path", "programs.content_hash",
     "org_units.code", "org_units.name", "org_units.kind", "positions.code", "positions.title",
     "data_versions.name",

@@ -343,7 +343,8 @@ def apply_history(plan: HistoryPlan, *, progress: Progress = SILENT) -> int:
     for course_id, completions in sorted(by_course.items()):
         _add_completions(course_id, completions, trained, progress)
     note_activities(trained)
-    # a completion imported counts for the programmes the people follow (docs/programs.md)
+    # a completion imported counts for the programmes the people follow (docs/authoring.md,
+    # "What trainees see")
     programs.advance({completion.staff_id for completion in plan.to_add})
     # a renewing rule that covers the people gives these completions its expiry now, and opens
     # the renewals already due (docs/architecture.md, "Sources of a cycle")

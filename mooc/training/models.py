@@ -215,7 +215,11 @@ class Program(CreatedAt, Model):
     code: Mapped[str] = mapped_column(sa.String(100))
     title: Mapped[str] = mapped_column(sa.String(300))
     summary: Mapped[str] = mapped_column(sa.Text, default="")
-    intro: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, shown as plain paragraphs
+    intro: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown, as written
+    # the intro rendered at sync like a lesson (sanitised); intro_hash: what it was rendered
+    # from (the Markdown, RENDER_VERSION, where its links lead), so a change of any renders it again
+    intro_html: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    intro_hash: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
     source_path: Mapped[str] = mapped_column(sa.String(300), default="")
     content_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     archived: Mapped[bool] = mapped_column(default=False)

@@ -11,6 +11,7 @@ then brought up to date (``programs.advance``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,11 +22,16 @@ from mooc.formats.program import ProgramSource, StepSource
 from mooc.training import programs as programs_logic
 from mooc.training.models import Program, ProgramStep, program_step_courses
 
+# (programme, its stored intro_hash) -> (hash, HTML), or None when the stored HTML is current
+RenderIntro = Callable[[ProgramSource, str], tuple[str, str] | None]
+
 
 def sync_programs(sources: list[ProgramSource], steps: dict[str, list[StepSource]],
-                  course_ids: dict[str, int], report: Any) -> list[int]:
+                  course_ids: dict[str, int], report: Any,
+                  render_intro: RenderIntro | None = None) -> list[int]:
     """Write the programmes; add what changed to the sync's ``report``. Returns the ids of the
-    programmes whose steps changed."""
+    programmes whose steps changed. ``render_intro``: the courses sync's renderer of an
+    introduction (None: the introductions are left as they are)."""
     existing = {program.key: program for program in db.session.scalars(sa.select(Program))}
     wanted = {source.key for source in sources}
     seen: set[str] = set()
@@ -43,6 +49,7 @@ def sync_programs(sources: list[ProgramSource], steps: dict[str, list[StepSource
         if renamed_from is not None:
             row.key = source.key
             report.renamed.append(f"programme {renamed_from} -> {source.key}")
+        _write_intro(row, source, render_intro)
         if _write(row, source, steps[source.key], course_ids):
             changed.append(row.id)
             if is_new:
@@ -69,6 +76,13 @@ def _match(source: ProgramSource, existing: dict[str, Program], wanted: set[str]
         return row, None
     old = next((o for o in source.previous if o in existing and o not in wanted and o not in seen), None)
     return (existing[old], old) if old is not None else (None, None)
+
+
+def _write_intro(row: Program, source: ProgramSource, render_intro: RenderIntro | None) -> None:
+    """The introduction rendered like a lesson, when what it is rendered from changed (its
+    Markdown, the renderer, where its links lead) or it never was (a row older than intro_html)."""
+    if render_intro is not None and (intro := render_intro(source, row.intro_hash)) is not None:
+        row.intro_hash, row.intro_html = intro
 
 
 def _write(row: Program, source: ProgramSource, steps: list[StepSource], course_ids: dict[str, int]) -> bool:
@@ -99,8 +113,9 @@ def _write_steps(program: Program, steps: list[StepSource], course_ids: dict[str
 
 
 def _on_programs_synced(_sender: object, *, programs: list[ProgramSource], steps: dict[str, list[StepSource]],
-                        course_ids: dict[str, int], report: Any) -> None:
-    changed = sync_programs(programs, steps, course_ids, report)
+                        course_ids: dict[str, int], report: Any,
+                        render_intro: RenderIntro | None = None) -> None:
+    changed = sync_programs(programs, steps, course_ids, report, render_intro)
     if changed:
         programs_logic.advance(program_ids=set(changed))
 

@@ -1,4 +1,5 @@
-"""Programmes: a path of courses a person follows (docs/programs.md).
+"""Programmes: a path of courses a person follows (docs/authoring.md, "Programmes"; how they
+are required: docs/operations.md, "Programmes").
 
 A programme enrolment (``ProgramEnrolment``) is opened by a rule whose target is a programme
 (``assign.apply_rules``: the same units x positions, due date and renewal as a course's rule).

@@ -474,6 +474,7 @@ case("step-syntax", "none")(
 case("step-number")(lambda root: program(steps("1. luat\n3. khac\n"), {"luat", "khac"}))
 case("first-step-prerequisite")(lambda root: program(steps("1. luat (sau bước trước)\n")))
 case("step-marker")(lambda root: program(steps("1. luat (bắt buộc)\n")))
+case("after-steps")(lambda root: program(steps("1. luat\n\n## Ghi chú\n\nLiên hệ phòng tổ chức.\n")))
 case("empty-choice", "no course")(lambda root: program(steps("1. luat\n2. 1 trong: \n")))
 case("empty-choice", "zero")(lambda root: program(steps("1. luat\n2. 0 trong: khac\n"), {"luat", "khac"}))
 case("choice-too-many")(

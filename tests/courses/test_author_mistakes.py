@@ -582,6 +582,28 @@ def test_a_reference_written_with_a_space_is_a_reference(app, tree):
     assert "[a]  [b]" in html and "[1] [2]" in html
 
 
+def test_a_reference_split_over_a_line_end_is_a_reference(app, tree):
+    """'[text]' ending a line and '[ref]' starting the next: Python-Markdown reads '[text][ref]'
+    (one line end is the one space it allows), in a paragraph, a list item or a quote alike."""
+    _with_body(tree, "Xem [Luật Thanh tra]\n[luat] về phạm vi.\n\n- mục [Điều 5\nkhoản 2][d5].\n\n"
+                     "> trích [Nghị định]\n> [nd] này.")
+    output = _check(app, tree)
+    assert output.count("02-nguyen-tac.md:8: error:") == 1, output
+    assert "02-nguyen-tac.md:11: error:" in output and "02-nguyen-tac.md:14: error:" in output, output
+    assert "Markdown đọc '[Luật Thanh tra]' ở cuối dòng này và '[luat]' ở đầu dòng sau" in output
+    assert "to show the brackets, write '\\[luat\\]'" in output
+    # indented unlike the line above (Markdown keeps a lazy line's spaces), a trailing space, a
+    # heading, an escape: two brackets as written, as Markdown reads them; and defined, a link
+    _with_body(tree, "Xem [a]\n  [b] x, [c] \n[d] y, \\[e\\]\n\\[f\\].\n\n## Mục [g]\n[h] z\n\n"
+                     "Xem [Luật Thanh tra]\n[luat].\n\n[luat]: https://vbpl.vn/84")
+    assert "02-nguyen-tac.md" not in _check(app, tree)
+    sync(app, tree)
+    with app.app_context():
+        html = db.session.scalar(sa.select(Lesson.html).where(Lesson.key == "co-ban/nguyen-tac"))
+    assert '<a href="https://vbpl.vn/84" rel="noopener noreferrer">Luật Thanh tra</a>' in html
+    assert "[a]\n  [b]" in html and "[c] \n[d]" in html and "[e]\n[f]" in html
+
+
 def _import_gift(app, tmp_path: Path, bank: str):
     source = tmp_path / "ngan-hang.gift"
     source.write_text(bank, encoding="utf-8")

@@ -8,7 +8,7 @@ import pytest
 
 from mooc.courses.check import check_tree
 from mooc.formats.program import parse_program
-from tests.courses.tree import write
+from tests.courses.tree import lesson, write
 from tests.training.programs_tree import PROGRAM, make_programs_tree
 
 HEAD = '---\ntitle: "T"\ncode: "C-{n}"\nsummary: "S"\n---\n\n## Các bước\n\n'
@@ -124,3 +124,50 @@ def test_a_programme_of_optional_steps_only_is_refused_at_its_first_step(tree):
     assert problems(tree) == [(path, 9, "error", "only-optional-steps")]
     program(tree, "tuy-y", "1. co-ban (tự chọn)\n2. tiep-dan\n", 7)
     assert problems(tree) == []
+
+
+def test_the_introduction_is_checked_as_a_lesson_is_at_the_programme_file_s_lines(tree):
+    """The introduction is rendered like a lesson: what its page would show as written or drop
+    is told at the programme file's line, as in a lesson (tests/courses/test_author_mistakes.py)."""
+    intro = ("Chương trình **bắt buộc cho công chức mới.\n\n"  # 7: never closed
+             "Theo Luật[^1] và [Luật Thanh tra]\n[luat].\n\n"  # 9: no note; 9-10: no definition
+             "<iframe src=\"https://example.vn\"></iframe>\n\n"  # 12: dropped with what it shows
+             "Xem [khóa cơ bản](../co-ban/course.md) và [bài](../co-ban/01-mot/02-khong-co.md).\n")  # 14
+    write(tree, "_chuong-trinh/moi.md", PROGRAM.replace("Giới thiệu chương trình.\n", intro))
+    path = "courses/_chuong-trinh/moi.md"
+    found = check_tree(tree).problems
+    assert sorted((p.path, p.line, p.severity, p.code) for p in found) == [
+        (path, 7, "warning", "unclosed-markup"), (path, 9, "error", "footnote-undefined"),
+        (path, 9, "error", "reference-undefined"), (path, 12, "error", "raw-html"),
+        (path, 14, "error", "broken-link")], [p.format() for p in found]
+    note = next(p.message for p in found if p.code == "footnote-undefined")
+    assert "ở cuối phần giới thiệu của chương trình, trước tiêu đề '## Các bước'" in note
+    # written right: nothing to say
+    right = ("Chương trình **bắt buộc** cho công chức mới.\n\nTheo Luật[^1] và [Luật Thanh tra][luat].\n\n"
+             "Xem [khóa cơ bản](../co-ban/course.md).\n\n[^1]: Luật 84/2025/QH15.\n"
+             "[luat]: https://vbpl.vn/84\n")
+    write(tree, "_chuong-trinh/moi.md", PROGRAM.replace("Giới thiệu chương trình.\n", right))
+    assert check_tree(tree).problems == []
+
+
+def test_text_after_the_steps_is_told_not_dropped(tree):
+    """The steps end at the next heading; what follows is shown nowhere (not the introduction,
+    not a step): a warning at that heading, so it is moved or deleted on purpose."""
+    write(tree, "_chuong-trinh/moi.md", PROGRAM + "\n## Ghi chú\n\nLiên hệ phòng tổ chức cán bộ.\n")
+    found = check_tree(tree).problems
+    assert [(p.path, p.line, p.severity, p.code) for p in found] == [
+        ("courses/_chuong-trinh/moi.md", 15, "warning", "after-steps")], [p.format() for p in found]
+    assert "trước tiêu đề '## Các bước'" in found[0].message
+
+
+def test_a_link_to_a_course_folder_that_does_not_exist_names_the_nearest(tree):
+    """'../co-bann/course.md' is a misspelt course, not a file outside the courses: told as a
+    broken link with the course meant (it was 'outside-tree: copy the file into the course')."""
+    write(tree, "_chuong-trinh/moi.md", PROGRAM.replace(
+        "Giới thiệu chương trình.\n", "Bắt đầu với [khóa cơ bản](../co-bann/course.md).\n"))
+    write(tree, "co-ban/01-mot/01-bai.md", lesson("Bài", "Xem [khóa](../../tiep-dann/course.md)."))
+    found = check_tree(tree).problems
+    assert [(p.path, p.line, p.code) for p in found] == [
+        ("courses/_chuong-trinh/moi.md", 7, "broken-link"),
+        ("courses/co-ban/01-mot/01-bai.md", 6, "broken-link")]
+    assert "có phải là 'co-ban'?" in found[0].message and "did you mean 'tiep-dan'?" in found[1].message

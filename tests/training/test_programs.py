@@ -112,6 +112,44 @@ def test_sync_stores_the_programme_and_its_steps_and_a_second_sync_changes_nothi
     assert not [line for line in report.added + report.changed if "programme" in line]
 
 
+INTRO = ("Dành cho **công chức mới** về cơ quan thanh tra: bắt đầu với\n"
+         "[Nghiệp vụ cơ bản](../co-ban/course.md)[^1].\n\n- học theo thứ tự\n- làm bài kiểm tra\n\n"
+         "<script>alert(1)</script>\n\n[^1]: Theo Luật Thanh tra 2025.\n")
+
+
+def test_the_introduction_is_markdown_rendered_at_sync_like_a_lesson(world):
+    """A programme's introduction is Markdown: the path page shows it rendered and sanitised (as
+    a lesson), never with its stars; a sync that changes nothing renders nothing; a programme
+    stored before (no intro_hash: the migration b7d2e4f6a8c1) gets its HTML at the next sync."""
+    app, root, unit, _staff, _user = world
+    write(root, "_chuong-trinh/moi.md", PROGRAM.replace("Giới thiệu chương trình.\n", INTRO))
+    with app.app_context():
+        report = sync_tree(root)
+        db.session.commit()
+        assert "programme moi" in report.changed
+        html = db.session.scalar(sa.select(Program.intro_html))
+        again = sync_tree(root)
+        db.session.commit()
+        assert again.rendered == 0 and not again.has_changes
+    assert "<strong>công chức mới</strong>" in html and "**" not in html
+    assert '<a href="/courses/co-ban" rel="noopener noreferrer">Nghiệp vụ cơ bản</a>' in html
+    assert "<li>học theo thứ tự</li>" in html and 'id="u-fn:1"' in html
+    assert "<script" not in html and "alert" not in html
+    require(app, unit)
+    client = app.test_client()
+    login(client, "binh@example.vn")
+    page = client.get("/programs/moi").get_data(as_text=True)
+    assert html in page and "**" not in page
+    with app.app_context():  # as the migration leaves a programme: its Markdown, no HTML yet
+        db.session.execute(sa.update(Program).values(intro_html="", intro_hash=""))
+        db.session.commit()
+    assert "**công chức mới**" in client.get("/programs/moi").get_data(as_text=True)  # as before, until...
+    with app.app_context():
+        assert sync_tree(root).rendered == 1  # ...the next sync, which changes nothing else
+        db.session.commit()
+        assert db.session.scalar(sa.select(Program.intro_html)) == html
+
+
 def test_a_renamed_programme_keeps_its_row_and_its_people(world):
     app, root, unit, staff, _user = world
     require(app, unit)
