@@ -12,7 +12,7 @@ Markdown renderer, whose links need the courses folder). Until then the page sho
 introduction as before, as plain paragraphs. The downgrade drops both columns.
 
 Revision ID: b7d2e4f6a8c1
-Revises: e4c9a2d7f1b6
+Revises: b7d3f19a2c60
 Create Date: 2026-12-06 09:20:00
 
 """
@@ -22,7 +22,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2e4f6a8c1'
-down_revision = 'e4c9a2d7f1b6'
+down_revision = 'b7d3f19a2c60'
 branch_labels = None
 depends_on = None
 
