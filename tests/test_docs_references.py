@@ -22,10 +22,13 @@ CODE_SPAN_RE = re.compile(r"(`+).+?\1")
 
 
 def _files() -> list[Path]:
+    """The project's own files: not a virtualenv's, nor the packages `npm ci` installs for the
+    OpenID Connect test server (tests/directory/oidc_provider/node_modules), whose READMEs
+    name their own docs."""
     found = [ROOT / "README.md", ROOT / "pyproject.toml"]
     for folder in FOLDERS:
         found += [p for p in (ROOT / folder).rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                  and ".venv" not in p.parts and p != Path(__file__).resolve()]
+                  and not {".venv", "node_modules"} & set(p.parts) and p != Path(__file__).resolve()]
     return found
 
 
