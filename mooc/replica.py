@@ -230,6 +230,23 @@ class RoutingSession(FlaskSession):
 
     read_replica: Replica | None = None  # set by @reads_replica for the rest of the request
 
+    # SQLAlchemy gives get_bind() no clause for an ORM UNION (its compound select's pre-execution
+    # names none), so a report page's union (the filter choices, the rules' coverage) went to
+    # the primary although it only reads: the three ways in name it.
+    def execute(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().execute(statement, *args, **self._naming(statement, kwargs))
+
+    def scalars(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().scalars(statement, *args, **self._naming(statement, kwargs))
+
+    def scalar(self, statement: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().scalar(statement, *args, **self._naming(statement, kwargs))
+
+    def _naming(self, statement: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.read_replica is None or not isinstance(statement, sa.CompoundSelect):
+            return kwargs
+        return {**kwargs, "bind_arguments": {"clause": statement, **(kwargs.get("bind_arguments") or {})}}
+
     def get_bind(self, mapper: Any | None = None, clause: Any | None = None,
                  bind: Engine | sa.Connection | None = None, **kwargs: Any) -> Engine | sa.Connection:
         replica = self.read_replica
@@ -249,3 +266,4 @@ class RoutingSession(FlaskSession):
                     return replica.engine
                 self.read_replica = None
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
