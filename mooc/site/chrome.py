@@ -57,8 +57,8 @@ def request_csrf() -> str:
     """The request's CSRF token, as Flask-WTF's ``generate_csrf`` makes it, but signed once per
     session and secret rather than once per request. With no time limit on tokens
     (``WTF_CSRF_TIME_LIMIT`` None, mooc/config.py) every token signed for a session's secret is
-    as good as any other, and signing one (an HMAC, JSON, zlib) cost a tenth of a kept page's
-    work. A new session's secret, or a new SECRET_KEY, is a new key; any other setting of
+    as good as any other, and signing one (an HMAC, JSON, zlib) cost 4 % of a kept lesson
+    page. A new session's secret, or a new SECRET_KEY, is a new key; any other setting of
     Flask-WTF's is left to it."""
     if (token := g.get("csrf_token")) is not None:
         return token

@@ -14,7 +14,7 @@ card; the cache is bounded like every other (mooc/caching.py).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from flask import current_app, request
 from markupsafe import Markup
@@ -58,16 +58,21 @@ def facts(kind: str, item: HomeItem) -> Card:
     )
 
 
-def _macros() -> Any:
-    return current_app.jinja_env.get_template("training/_home_cards.html").module
+def kept_macro(cache: str, template: str, macro: str, shown: tuple) -> Markup:
+    """The macro ``macro`` of ``template`` rendered for ``shown`` (a tuple: all the macro is
+    given), once per process, locale and script root, and kept in the cache ``cache`` under
+    exactly those: the home page's cards, the course page's person part
+    (mooc/training/course_standing.py)."""
+    key = (str(request_locale()), request.script_root, shown)
+
+    def render() -> str:
+        return str(getattr(current_app.jinja_env.get_template(template).module, macro)(shown))
+
+    return Markup(app_cache(cache, lambda: KeptCache(8192)).get(key, render))  # noqa: S704 (autoescaped macros)
 
 
 def card(kind: str, item: HomeItem) -> Markup:
     """The card of ``item`` in the home page's list ``kind`` (one of ``KINDS``)."""
     if kind not in KINDS:
         raise ValueError(kind)
-    shown = facts(kind, item)
-    key = (str(request_locale()), request.script_root, shown)
-    html = app_cache("mooc.home_cards", lambda: KeptCache(8192)).get(
-        key, lambda: str(getattr(_macros(), kind)(shown)))
-    return Markup(html)  # noqa: S704 (rendered by the autoescaping macros of _home_cards.html)
+    return kept_macro("mooc.home_cards", "training/_home_cards.html", kind, facts(kind, item))

@@ -14,18 +14,16 @@ else's. The macro is given only the card, so a fact it shows cannot be left out 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from flask import current_app, request
 from flask_login import current_user
 from markupsafe import Markup
 
-from mooc.caching import KeptCache, app_cache
 from mooc.courses.editions import Changes
 from mooc.courses.models import Course
 from mooc.courses.queries import Outline
-from mooc.i18n import request_locale
 from mooc.training import refreshers, standing
+from mooc.training.cards import kept_macro
 from mooc.training.status import EnrolmentStatus
 
 
@@ -61,14 +59,7 @@ def facts(course: Course, outline: Outline, locked: str | None, where: standing.
     )
 
 
-def _macros() -> Any:
-    return current_app.jinja_env.get_template("training/_course_standing.html").module
-
-
 def html(course: Course, outline: Outline, locked: str | None = None) -> Markup:
     """The signed-in person's part of the page of ``course`` (``outline`` marked for them)."""
     shown = facts(course, outline, locked, standing.of(current_user, course, outline))
-    key = (str(request_locale()), request.script_root, shown)
-    kept = app_cache("mooc.course_standings", lambda: KeptCache(8192)).get(
-        key, lambda: str(_macros().standing(shown)))
-    return Markup(kept)  # noqa: S704 (rendered by the autoescaping macro of _course_standing.html)
+    return kept_macro("mooc.course_standings", "training/_course_standing.html", "standing", shown)
