@@ -249,7 +249,18 @@ def menu(page: Page, name: str) -> None:
     toggle = page.get_by_role("button", name="Danh mục")
     if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
         toggle.click()
-    page.get_by_role("navigation", name="Menu chính").get_by_role("link", name=name, exact=True).click()
+    follow(page, page.get_by_role("navigation", name="Menu chính").get_by_role("link", name=name, exact=True))
+
+
+def follow(page: Page, link: Locator) -> None:
+    """Click a link and return once the page it leads to has loaded.
+
+    A test that reads the page at once (``all_inner_texts``, ``.all()``: snapshots, which do not
+    wait) would otherwise read the old page, or a new one still empty: CI once saw a report's rows
+    as ``[]`` right after a click on a unit.
+    """
+    with page.expect_navigation():
+        link.click()
 
 
 def table_after(page: Page, heading: str) -> list[list[str]]:
@@ -339,14 +350,16 @@ class Report:
         self.table = page.locator("table.report")
 
     def row_headers(self) -> list[str]:
+        expect(self.table).to_be_visible()
         return [text_of(t) for t in self.table.locator("tbody th[scope=row]").all_inner_texts()]
 
     def drill(self, unit: str) -> None:
-        self.table.get_by_role("link", name=unit, exact=True).click()
+        follow(self.page, self.table.get_by_role("link", name=unit, exact=True))
 
     def people(self) -> list[tuple[str, str, str]]:
         """(name, course, status) of each row of the list of people."""
         rows = []
+        expect(self.table).to_be_visible()
         for row in self.table.locator("tbody tr").all():
             cells = [text_of(c) for c in row.locator("td:not(.pick)").all_inner_texts()]
             rows.append((text_of(row.locator("th a").inner_text()), cells[1], cells[2]))
