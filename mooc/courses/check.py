@@ -231,8 +231,7 @@ def check_tree(root: Path, media_max_bytes: int | None = None, as_of: date | Non
     # Files that failed to load are reported already; links to them are not broken on top.
     links.unloaded = {p.path for p in problems if p.severity == "error"}
     quizzes: dict[Path, Any] = {}
-    anchors = _Anchors({item.doc.path.resolve(): item.doc for course in courses + others
-                        for item in course.lessons()})
+    anchors = _Anchors({doc.path.resolve(): doc for course in courses + others for doc in _pages_of(course)})
     registry = load_registry(root.parent if single else root, report)
     today = clock.today()
     for course in courses:
@@ -452,6 +451,13 @@ def _check_completion_quizzes(course: CourseSource, report: Reporter) -> None:
                     f"not have (quizzes: {', '.join(sorted(known)) or 'none'})"))
 
 
+def _pages_of(course: CourseSource) -> list[Document]:
+    """A course's texts whose anchors links are read against: its lessons, and its and its
+    modules' introductions (each rendered apart on the course page, a module's ids its own:
+    render.scope_ids)."""
+    return [course.doc, *(m.doc for m in course.modules), *(item.doc for item in course.lessons())]
+
+
 @dataclass
 class _Anchors:
     """The ids a lesson's page has (headings, footnotes, explicit ``{#id}``), read on demand."""
@@ -620,6 +626,14 @@ class _LinkContext:
         own = self.anchors.of(self.doc.path.resolve()) if self.anchors else None
         if own is not None and unquote(target[1:]) not in own:
             vi, en = _anchor_hint(own)
+            if self.doc.path.name in ("course.md", "module.md"):
+                vi, en = _anchor_hint(own, "phần giới thiệu")
+                self.report.warning(self.doc.path, line, "broken-anchor", bilingual(
+                    f"liên kết '{target}': phần giới thiệu này không có mục nào mang neo đó; mỗi phần "
+                    f"giới thiệu hiển thị riêng nên chỉ liên kết được đến neo của chính nó ({vi})",
+                    f"link '{target}': this introduction has no section with that anchor; each "
+                    f"introduction is shown apart, so it can only link to its own anchors ({en})"))
+                return
             self.report.warning(self.doc.path, line, "broken-anchor", bilingual(
                 f"liên kết '{target}': bài này không có mục nào mang neo đó ({vi})",
                 f"link '{target}': this lesson has no section with that anchor ({en})"))
@@ -711,11 +725,11 @@ def _spelled_right(doc_path: Path, target: str, links: LinkMap) -> str | None:
     return None
 
 
-def _anchor_hint(ids: set[str]) -> tuple[str, str]:
+def _anchor_hint(ids: set[str], whose: str = "bài") -> tuple[str, str]:
     shown = sorted(i for i in ids if not re.match(r"^fn(ref)?[:\d]", i))
     anchors = ", ".join("#" + i for i in shown[:12])
-    return (f"các neo của bài: {anchors}", f"its anchors: {anchors}") if shown else (
-        "bài không có mục nào", "it has no sections")
+    return (f"các neo của {whose}: {anchors}", f"its anchors: {anchors}") if shown else (
+        f"{whose} không có mục nào", "it has no sections")
 
 
 def _relative(path: Path, start: Path) -> str:

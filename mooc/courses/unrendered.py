@@ -35,6 +35,7 @@ from mooc.courses.render import (
     ALLOWED_TAGS,
     EXTENSION_CLASSES,
     FENCE_RE,
+    ID_ATTRIBUTE_RE,
     REFERENCE_DEF_RE,
     raw_markdown,
 )
@@ -119,6 +120,39 @@ def check_quiz_parts(path: Path, parts: list[MarkdownPart], report: Reporter) ->
     """A quiz file's pieces (mooc.formats.quiz.parse_quiz_markdown), each at its line."""
     for part in parts:
         check_text(Piece(path, part.text, part.lines, part.kind), report)
+    if any("#" in part.text for part in parts):
+        _quiz_anchors(path, parts, report)
+
+
+OWN_ANCHOR_LINK_RE = re.compile(r"""\shref=["']#([^"']+)["']""")
+PIECE_NAMES = {"intro": ("lời dẫn", "introduction"), "title": ("tiêu đề câu hỏi", "question's title"),
+               "body": ("nội dung câu hỏi", "question's text"), "choice": ("phương án", "choice"),
+               "explanation": ("lời giải thích", "explanation")}
+
+
+def _quiz_anchors(path: Path, parts: list[MarkdownPart], report: Reporter) -> None:
+    """A link to an anchor (``#bang``) leads only within its own piece: each piece is rendered
+    apart and its ids made its own on the page (render.scope_ids), so a link from an explanation
+    to a table's heading in the question's text would jump nowhere."""
+    html = [raw_markdown(part.text) if "#" in part.text else "" for part in parts]
+    ids = [set(ID_ATTRIBUTE_RE.findall(h)) for h in html]
+    for part, rendered, own in zip(parts, html, ids, strict=True):
+        for target in dict.fromkeys(OWN_ANCHOR_LINK_RE.findall(rendered)):
+            if target in own:
+                continue
+            at = next((n for n, text in zip(part.lines, part.text.splitlines(), strict=False)
+                       if f"#{target}" in text), part.lines[0])
+            where = next((p for p, i in zip(parts, ids, strict=True) if target in i), None)
+            name_vi, name_en = PIECE_NAMES.get(where.kind, (where.kind, where.kind)) if where else ("", "")
+            vi, en = (f"neo '#{target}' nằm ở {name_vi}, dòng {where.lines[0]}",
+                      f"'#{target}' is in the {name_en} at line {where.lines[0]}") if where else (
+                "bài kiểm tra không có neo nào như thế", "the quiz has no such anchor")
+            report.warning(path, at, "broken-anchor", bilingual(
+                f"liên kết '#{target}' không dẫn đến đâu: mỗi phần của câu hỏi (tiêu đề, nội dung, từng "
+                f"phương án, lời giải thích) hiển thị riêng, nên chỉ liên kết được đến neo trong chính "
+                f"phần đó ({vi})",
+                f"link '#{target}' leads nowhere: each piece of a question (title, text, each choice, "
+                f"explanation) is shown apart, so it can only link to an anchor in the same piece ({en})"))
 
 
 def check_text(doc: Piece, report: Reporter) -> None:

@@ -567,6 +567,31 @@ def test_what_the_quiz_parser_tells_is_not_told_again(app, tree):
                      (20, "warning", "unclosed-markup")}  # not task-list on top
 
 
+def test_a_link_in_a_quiz_leads_only_within_its_own_piece(app, tree):
+    """Each piece of a quiz (a question's title, text, each choice, the explanation) is rendered
+    apart and its ids made its own on the page (render.scope_ids): a link from the explanation to
+    an anchor of the question's text would jump nowhere. Told at the link's line, with where the
+    anchor is; the same link beside its anchor is fine."""
+    table = "### Bảng thẩm quyền {#bang}\n\n| Ai | Ký |\n|---|---|\n| Thủ trưởng | Có |"
+    found = _quiz_found(app, tree, _text(table) + ">\n> Xem [bảng](#bang).\n")
+    assert found == {(18, "warning", "broken-anchor")}
+    output = _check_command(app, tree).output
+    told = next(line for line in output.splitlines() if "[broken-anchor]" in line)
+    assert "'#bang'" in told and "nội dung câu hỏi, dòng 7" in told, told  # where the anchor is
+    assert _quiz_found(app, tree, _text("Xem [bảng](#bang) dưới đây.\n\n" + table)) == set()
+    assert _quiz_found(app, tree, KY + ">\n> Xem [mục](#khong-co).\n") == {(12, "warning", "broken-anchor")}
+
+
+def test_a_link_in_an_introduction_leads_only_within_it(app, tree):
+    """A course's and a module's introductions are shown on the course page, each rendered apart
+    (a module's ids are its own: scope_ids): a link to an anchor is read against its own text."""
+    write(tree, "luat/01-co-ban/module.md", "---\ntitle: Cơ bản\n---\n\n## Phạm vi {#pham-vi}\n\n"
+          "Xem [phạm vi](#pham-vi) và [mục tiêu](#muc-tieu).\n")
+    output = _check_command(app, tree).output
+    told = [line for line in output.splitlines() if "[broken-anchor]" in line]
+    assert len(told) == 1 and "module.md:7: warning:" in told[0] and "'#muc-tieu'" in told[0], output
+
+
 def test_a_reference_written_with_a_space_is_a_reference(app, tree):
     _with_body(tree, "Xem [Luật Thanh tra] [luat] và ![Sơ đồ] [so-do].")
     output = _check(app, tree)
