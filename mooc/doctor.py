@@ -238,6 +238,10 @@ def _sync_state(root: Path, result: Any) -> Finding:
                        f"the folder changed since the last sync ({_when(last.at)}): a sync would "
                        f"make {changes}", "run `mooc courses sync`")
     if commit and last.source_commit and commit != last.source_commit:
+        if report is not None:  # the files read as synced: commits that touched no course
+            return Finding("courses.sync", OK,
+                           f"synced at commit {last.source_commit[:12]}, {_when(last.at)}; the folder is "
+                           f"at {commit[:12]}, and a sync would change nothing")
         return Finding("courses.sync", WARNING,
                        f"synced at commit {last.source_commit[:12]}, the folder is at {commit[:12]}",
                        "run `mooc courses sync`")

@@ -139,6 +139,38 @@ def test_courses_never_synced_then_synced_then_edited_after_the_sync(make_app, t
         db.session.rollback()
 
 
+def test_a_commit_that_changes_no_course_is_no_reason_to_sync(make_app, tmp_path):
+    """The courses folder inside the app's clone: a release's commit that touches no course moves
+    HEAD, but a sync would change nothing, so the doctor does not ask for one (it did, hourly
+    from monitoring). A commit that does change a course is still told."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",  # noqa: S603, S607
+                        *args], check=True, capture_output=True)
+
+    root = make_tree(tmp_path / "courses")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "courses")
+    app = make_app(COURSES_DIR=str(root))
+    config = settings(app)
+    with app.app_context():
+        sync_tree(root)
+        db.session.commit()
+        (tmp_path / "README.md").write_text("Bản phát hành mới\n", encoding="utf-8")
+        git("add", "-A")
+        git("commit", "-q", "-m", "release")
+        found = doctor.check_courses(config)
+        assert statuses(found) == {"courses": "ok", "courses.sync": "ok"}, found
+        assert "would change nothing" in found[1].message, found[1].message
+        lesson = root / "luat" / "01-co-ban" / "01-khai-niem.md"
+        lesson.write_text(lesson.read_text(encoding="utf-8") + "\nMột đoạn mới.\n", encoding="utf-8")
+        git("commit", "-q", "-am", "lesson")
+        assert statuses(doctor.check_courses(config)) == {"courses": "ok", "courses.sync": "warning"}
+        db.session.rollback()
+
+
 def test_a_course_with_an_error(make_app, tmp_path):
     root = make_tree(tmp_path / "courses")
     (root / "luat" / "course.md").write_text("---\ntitle: Thiếu mã\n---\n", encoding="utf-8")
