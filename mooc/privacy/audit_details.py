@@ -120,6 +120,9 @@ REASONS = {
     "no longer reads reports": _l("the account no longer reads reports"),
     "unit outside the person's scope": _l("the unit is outside the person's scope"),
     "unit outside the scope": _l("the unit is outside the person's scope"),
+    "filter course no longer exists": _l("a course the report is filtered on no longer exists"),
+    "filter position no longer exists": _l("a position the report is filtered on no longer exists"),
+    "filter program no longer exists": _l("a programme the report is filtered on no longer exists"),
     "edited": _l("corrected by an administrator"), "roster import": _l("a roster import"),
 }
 # Why the directory or the sign-in service named a person the roster does not let in

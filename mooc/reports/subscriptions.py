@@ -83,7 +83,7 @@ def _gone(filters: queries.Filters) -> str | None:
         ("program", Program, filters.program_id)]
     for name, model, row_id in named:
         if row_id is not None and db.session.get(model, row_id) is None:
-            return f"filter {name}: {row_id} no longer exists"
+            return f"filter {name} no longer exists"  # a reason code: audit_details.REASONS
     return None
 
 

@@ -387,8 +387,13 @@ def test_a_filter_naming_a_position_that_is_gone_skips_the_mail_and_says_why(mai
         assert delivery.status == DeliveryStatus.SKIPPED and "position" in delivery.detail
         event = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "reports.subscription_skipped"))
-        assert "no longer exists" in event.details["reason"]
+        assert event.details["reason"] == "filter position no longer exists"
     assert "Chức vụ: không còn tồn tại" in client.get("/reports/subscriptions").get_data(as_text=True)
+    admin = make_user(role=Role.ADMIN)
+    with app.test_client() as audit:
+        login(audit, admin.email)
+        log = audit.get("/admin/audit?action=reports.subscription_skipped").get_data(as_text=True)
+    assert "chức vụ dùng làm bộ lọc của báo cáo không còn tồn tại" in log, log  # said, in Vietnamese
     # and a filter that names nothing is refused when subscribing
     refused = _subscribe(client, kind="dashboard", unit=o.province.id, position=accountant.id, xlsx="1")
     assert refused.status_code == 302
