@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
-from mooc import clock
+from mooc import clock, versions
 from mooc.database import CreatedAt, UTCDateTime
 from mooc.extensions import Model
 
@@ -216,14 +216,18 @@ class CourseSync(Model):
 def _raise_course_versions(session: Session, _context: Any, _instances: Any) -> None:
     """Raise ``Course.version`` of every course whose row, or a module, lesson or quiz of which,
     this flush adds, changes or deletes: the database owns the version the page caches are
-    keyed by, whoever writes (the sync, the development auto-sync, a script, a test)."""
+    keyed by, whoever writes (the sync, the development auto-sync, a script, a test). And the
+    catalog's version (``versions.COURSES``: what the home page keeps of every course's row) when
+    a course is added, changed or deleted, or gets a new version."""
     changed: set[int] = set()
+    catalog = False  # a course added, changed or deleted: the catalog's version (versions.COURSES)
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, (Course, Module, Lesson, Quiz)):
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
         if isinstance(obj, Course):
+            catalog = True
             if obj.id is not None:
                 changed.add(obj.id)
         elif obj.course_id is not None:
@@ -232,6 +236,8 @@ def _raise_course_versions(session: Session, _context: Any, _instances: Any) -> 
             course = obj.__dict__["course"]
             if course.id is not None:
                 changed.add(course.id)
+    if catalog or changed:  # (a course's new version is a change of its row)
+        versions.raise_version(session, versions.COURSES)
     if not changed:
         return
     with session.no_autoflush:

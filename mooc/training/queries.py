@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from mooc import clock
+from mooc import clock, versions
+from mooc.caching import KeptCache, app_cache
 from mooc.config import settings
 from mooc.courses.models import Course, LessonProgress
 from mooc.database import ids_joined, rows_as_json, utc_from_json
@@ -86,11 +87,12 @@ class Home:
 
 class HomeGlance(NamedTuple):
     """What the home page shows, as one statement of plain columns reads it (``glance``): the
-    open courses and the person's own facts (their cycles with the certificates and their roster
-    status, lessons done, quiz attempts, attempts granted), each as the text the database wrote.
-    ``facts`` is a key for what is built from it: the same text is the same facts."""
+    version of the catalog (``versions.COURSES``: every course's row) and the person's own facts
+    (their cycles with the certificates and their roster status, lessons done, quiz attempts,
+    attempts granted), each as the text the database wrote. ``facts`` is a key for what is built
+    from it: the same text is the same facts."""
 
-    facts: tuple[str | None, ...]  # the open courses; cycles; roster status; done; attempts; grants
+    facts: tuple[Any, ...]  # the catalog's version; cycles; roster status; done; attempts; grants
     follows_programmes: bool  # a programme's path is on the page too (``program_paths.paths_of``)
 
 
@@ -119,8 +121,8 @@ def home_of(seen: HomeGlance, user_id: int, today: date | None = None,
     today = today or clock.today()
     if due_soon_days is None:
         due_soon_days = settings().reminder_due_soon_days
-    courses, cycles, versions, staff_status = _courses_and_cycles(seen)
     result = Home([], [], [], [])
+    courses, cycles, course_versions, staff_status = _courses_and_cycles(seen, result)
     shown: list[tuple[HomeEnrolment, str | None, HomeCourse, EnrolmentStatus]] = []
     for course_id, rows in cycles.items():
         for enrolment, certificate_code in _current(rows):
@@ -129,7 +131,7 @@ def home_of(seen: HomeGlance, user_id: int, today: date | None = None,
                 shown.append((enrolment, certificate_code, courses[course_id], status))
     enrolled = {course.id for _e, _c, course, _s in shown}
     if shown:
-        for item in _home_items(user_id, seen, shown, versions, today, result):
+        for item in _home_items(user_id, seen, shown, course_versions, today, result):
             if item.status in (EnrolmentStatus.COMPLETED, EnrolmentStatus.EXEMPT):
                 result.completed.append(item)
             elif item.enrolment.required:
@@ -155,9 +157,6 @@ def _home_glance_statement() -> sa.Select:
     the reading is most of what is left)."""
     staff_id: sa.BindParameter[Any] = sa.bindparam("staff_id")
     user_id: sa.BindParameter[Any] = sa.bindparam("user_id")
-    open_courses = (sa.select(Course.id, Course.version, Course.key, Course.title, Course.summary,
-                              Course.completion)
-                    .where(Course.archived.is_(False)).order_by(Course.id))
     cycles = (
         sa.select(Enrolment.course_id, Enrolment.id, Enrolment.cycle, Enrolment.latest, Enrolment.required,
                   Enrolment.state, Enrolment.assigned_on, Enrolment.due_on, Enrolment.completed_at,
@@ -175,7 +174,7 @@ def _home_glance_statement() -> sa.Select:
     grants = (sa.select(AttemptGrant.quiz_id, AttemptGrant.extra, AttemptGrant.granted_at)
               .where(AttemptGrant.user_id == user_id).order_by(AttemptGrant.id))
     return sa.select(
-        _as_json(open_courses),
+        versions.version_column(versions.COURSES),
         _as_json(cycles),
         sa.select(Staff.status).where(Staff.id == staff_id).scalar_subquery(),
         sa.select(ids_joined(done.c.lesson_id)).scalar_subquery(),
@@ -204,23 +203,57 @@ def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
 
+class Catalog(NamedTuple):
+    """The open courses as the home page lists them, at one version of the catalog."""
+
+    version: int | None  # versions.COURSES, read with the rows (None: no version, or no course)
+    courses: dict[int, HomeCourse]
+    versions: dict[int, outlines.Version]
+
+
+@functools.cache
+def _catalog_statement() -> sa.Select:
+    """Every open course's row and the catalog's version, in one statement (one snapshot)."""
+    return (sa.select(versions.version_column(versions.COURSES), Course.id, Course.version, Course.key,
+                      Course.title, Course.summary, Course.completion)
+            .where(Course.archived.is_(False)).order_by(Course.id))
+
+
+def catalog(version: int | None) -> Catalog:
+    """The open courses at the catalog's ``version``: kept per version and process (a new
+    version is a new key), else read with the version and kept under the version read. A
+    transaction that changed a course reads its own rows and keeps nothing."""
+    session = db.session()
+    mine = versions.raised_here(session, versions.COURSES)
+    store = app_cache("mooc.training.catalogs", lambda: KeptCache(16))
+    kept = store.peek(("catalog", version)) if version is not None and not mine else None
+    if isinstance(kept, Catalog):
+        return kept
+    rows = session.connection().execute(_catalog_statement()).all()
+    found = Catalog(rows[0][0] if rows else None,
+                    {row.id: HomeCourse(row.id, row.key, row.title, row.summary or "", row.completion)
+                     for row in rows},
+                    {row.id: outlines.Version(row.id, row.version) for row in rows})
+    if found.version is not None and not mine:
+        store.put(("catalog", found.version), found)
+    return found
+
+
 def _courses_and_cycles(
-    seen: HomeGlance,
+    seen: HomeGlance, result: Home,
 ) -> tuple[dict[int, HomeCourse], _Cycles, list[outlines.Version], StaffStatus | None]:
     """Every open course, each with the person's cycles of it (newest first) and their
     certificates, and the person's roster status (no cycles when they have no roster row)."""
-    courses_text, cycles_text, staff_status, *_progress = seen.facts
-    courses: dict[int, HomeCourse] = {}
-    versions: dict[int, outlines.Version] = {}
-    for course_id, version, key, title, summary, completion in _json_rows(courses_text):
-        if isinstance(completion, str):  # SQLite's JSON column is text
-            completion = json.loads(completion)
-        courses[course_id] = HomeCourse(course_id, key, title, summary or "", completion)
-        versions[course_id] = outlines.Version(course_id, version)
+    catalog_version, cycles_text, staff_status, *_progress = seen.facts
+    courses = catalog(catalog_version)
+    if courses.version is None or courses.version != catalog_version:
+        result.read_more = True  # the catalog changed since the glance, or has no version
     cycles: _Cycles = {}
     for row in _json_rows(cycles_text):
         (course_id, enrolment_id, cycle, latest, required, state, assigned_on, due_on, completed_at,
          expires_on, closed_at, refresher_of, certificate_code) = row
+        if course_id not in courses.courses:  # archived since the glance (read_more: not kept)
+            continue
         cycles.setdefault(course_id, []).append((
             HomeEnrolment(enrolment_id, cycle, bool(latest), bool(required), EnrolmentState(state),
                           date.fromisoformat(assigned_on), _day(due_on), utc_from_json(completed_at),
@@ -228,7 +261,7 @@ def _courses_and_cycles(
             certificate_code,
         ))
     status = StaffStatus(staff_status) if staff_status is not None and cycles else None
-    return courses, cycles, [versions[course_id] for course_id in cycles], status
+    return courses.courses, cycles, [courses.versions[course_id] for course_id in cycles], status
 
 
 def _current(rows: list[tuple[HomeEnrolment, str | None]]) -> list[tuple[HomeEnrolment, str | None]]:

@@ -283,3 +283,58 @@ def test_two_server_processes_never_serve_a_stale_home_page(org, database_url, p
             db.session.commit()
         for client in (one, two):
             assert "flash-error" in home(client)
+
+
+def test_every_change_of_a_course_row_raises_the_catalogs_version(org, make_app):
+    """The home page keeps the open courses' rows per version of the catalog
+    (``versions.COURSES``): a course added, retitled, archived, or given a new version (a lesson
+    changed) raises it, whoever writes; reading does not."""
+    from mooc import versions
+    from mooc.courses.models import Course, Lesson
+
+    app, o = org
+
+    def version() -> int | None:
+        with app.app_context():
+            return versions.read_version(db.session, versions.COURSES)
+
+    def changed(change) -> bool:
+        before = version()
+        with app.app_context():
+            change()
+            db.session.commit()
+        return version() != before
+
+    assert version() is not None
+    assert not changed(lambda: db.session.scalars(sa.select(Course)).all())
+    assert changed(lambda: setattr(db.session.get(Course, o.optional_id), "title", "Kỹ năng mềm (2)"))
+    assert changed(lambda: setattr(db.session.scalar(sa.select(Lesson)), "title", "Bài một (2)"))
+    assert changed(lambda: setattr(db.session.get(Course, o.optional_id), "archived", True))
+    write(o.root, "moi/course.md", "---\ntitle: Khóa mới\ncode: KM\nedition: 2026\nsummary: Mới.\nhours: 1\n"
+          "---\n\nGiới thiệu.\n")
+    write(o.root, "moi/01-mot/module.md", "---\ntitle: Một\n---\n")
+    write(o.root, "moi/01-mot/01-bai.md", lesson("Bài", "## A\n\nB."))
+    assert changed(lambda: sync_tree(o.root))
+
+
+def test_no_write_of_courses_bypasses_the_catalogs_version():
+    """A bulk write of ``courses`` (no flush: no listener) would leave the catalog's version as it
+    was: there is none in mooc/, or it raises the version itself."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    silent = []
+    for path in sorted((root / "mooc").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for call in ast.walk(node):
+                bulk = (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                        and call.func.attr in {"update", "insert", "delete"} and call.args
+                        and isinstance(call.args[0], ast.Name) and call.args[0].id == "Course")
+                raw = (isinstance(call, ast.Constant) and isinstance(call.value, str) and re.search(
+                    r"\b(UPDATE|INSERT INTO|DELETE FROM)\s+courses\b", call.value, re.IGNORECASE))
+                if (bulk or raw) and "raise_version" not in ast.unparse(node):
+                    silent.append(f"{path.relative_to(root)}:{node.name}")
+    assert silent == []
