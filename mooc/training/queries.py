@@ -80,8 +80,9 @@ class Home:
     # "due soon" horizon (the first e-mail reminder, MOOC_REMINDER_DAYS_BEFORE).
     overdue: list[HomeItem] = field(default_factory=list)
     due_soon: list[HomeItem] = field(default_factory=list)
-    # Whether it was built from more than its glance (a refresher cycle's lessons, read apart):
-    # then it is not a function of the glance's facts, and nothing built from it may be kept.
+    # Whether it was built from more than its glance (a refresher cycle's lessons, read apart; the
+    # catalog read again, changed since the glance or changed by this very transaction): then it
+    # is not a function of the glance's facts, and nothing built from it may be kept.
     read_more: bool = False
 
 
@@ -144,6 +145,8 @@ def home_of(seen: HomeGlance, user_id: int, today: date | None = None,
 
 
 _Cycles = dict[int, list[tuple[HomeEnrolment, str | None]]]  # course id -> (cycle, certificate code)
+
+
 def _as_json(rows: sa.Select) -> sa.ScalarSelect[str | None]:
     """``rows`` (in their order) as the text of one JSON array of arrays."""
     listed = rows.subquery()
@@ -222,7 +225,8 @@ def _catalog_statement() -> sa.Select:
 def catalog(version: int | None) -> Catalog:
     """The open courses at the catalog's ``version``: kept per version and process (a new
     version is a new key), else read with the version and kept under the version read. A
-    transaction that changed a course reads its own rows and keeps nothing."""
+    transaction that changed a course reads its own rows, keeps nothing and names no version (it
+    may still roll back, and its number be given to another change)."""
     session = db.session()
     mine = versions.raised_here(session, versions.COURSES)
     store = app_cache("mooc.training.catalogs", lambda: KeptCache(16))
@@ -230,11 +234,11 @@ def catalog(version: int | None) -> Catalog:
     if isinstance(kept, Catalog):
         return kept
     rows = session.connection().execute(_catalog_statement()).all()
-    found = Catalog(rows[0][0] if rows else None,
+    found = Catalog(rows[0][0] if rows and not mine else None,
                     {row.id: HomeCourse(row.id, row.key, row.title, row.summary or "", row.completion)
                      for row in rows},
                     {row.id: outlines.Version(row.id, row.version) for row in rows})
-    if found.version is not None and not mine:
+    if found.version is not None:
         store.put(("catalog", found.version), found)
     return found
 
