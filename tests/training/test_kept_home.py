@@ -338,3 +338,45 @@ def test_no_write_of_courses_bypasses_the_catalogs_version():
                 if (bulk or raw) and "raise_version" not in ast.unparse(node):
                     silent.append(f"{path.relative_to(root)}:{node.name}")
     assert silent == []
+
+
+def test_the_glance_reads_each_fact_as_its_column_does(org, person, make_app):
+    """The text of the glance's JSON, decoded, gives the values the mapped columns give (dates,
+    timestamps with their microseconds in UTC, booleans, states, percents), on each database."""
+    from mooc.courses.models import LessonProgress
+    from mooc.quizzes.models import AttemptGrant, QuizAttempt
+    from mooc.training import queries
+    from mooc.training.models import Certificate
+
+    app, o = org
+    staff, user = person(o.section_a, name="Lê Thị Một", email="mot@example.vn")
+    require(app, o)
+    client = app.test_client()
+    login(client, user.email)
+    read_and_pass(client, app)
+    with app.test_request_context():
+        enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.staff_id == staff.id))
+        enrolment.completed_at = enrolment.completed_at.replace(microsecond=123)
+        quiz_id = db.session.scalar(sa.select(QuizAttempt.quiz_id))
+        db.session.add(AttemptGrant(user_id=user.id, quiz_id=quiz_id, extra=2, granted_by_id=user.id))
+        db.session.commit()
+        seen = queries.glance(user.id, staff.id)
+        home = queries.Home([], [], [], [])
+        _courses, cycles, _versions, status = queries._courses_and_cycles(seen, home)
+        (read, code), = cycles[o.course_id]
+        enrolment = db.session.get(Enrolment, enrolment.id)
+        assert tuple(read) == (enrolment.id, enrolment.cycle, enrolment.latest, enrolment.required,
+                               enrolment.state, enrolment.assigned_on, enrolment.due_on,
+                               enrolment.completed_at, enrolment.expires_on, enrolment.closed_at,
+                               enrolment.refresher_of)
+        assert read.completed_at.microsecond == 123 and read.completed_at.tzinfo is not None
+        assert code == db.session.scalar(sa.select(Certificate.code)) and status == StaffStatus.ACTIVE
+        mine = queries._person_progress(seen)
+        attempt = db.session.scalar(sa.select(QuizAttempt))
+        assert [tuple(a) for a in mine.attempts] == [(
+            attempt.quiz_id, attempt.percent, attempt.passed, attempt.submitted_at, attempt.status,
+            attempt.started_at)]
+        grant = db.session.scalar(sa.select(AttemptGrant))
+        assert mine.granted == {quiz_id: [(2, grant.granted_at)]}
+        assert mine.done == set(db.session.scalars(sa.select(LessonProgress.lesson_id)))
+        assert not home.read_more
