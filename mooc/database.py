@@ -332,6 +332,38 @@ def _ids_joined(element: ids_joined, compiler: Any, **kw: Any) -> str:
     return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
+class rows_as_json(sa.sql.functions.FunctionElement[str]):
+    """An aggregate: the group's rows, each the JSON array of the columns given, as the text of
+    one JSON array (NULL on PostgreSQL, ``[]`` on SQLite, for no rows; in the order the rows
+    come). Text, not JSON: the driver does not decode it, so a reader may keep it as a key and
+    decode it only when it builds what it keeps. What JSON makes of a column differs by
+    database (a boolean is 0 or 1 on SQLite; a timestamp is SQLite's text, or ISO 8601 with its
+    offset): the reader decodes both."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "rows_as_json"
+
+
+@compiles(rows_as_json, "postgresql")
+def _rows_as_json_postgresql(element: rows_as_json, compiler: Any, **kw: Any) -> str:
+    return f"CAST(json_agg(json_build_array({compiler.process(element.clauses, **kw)})) AS TEXT)"
+
+
+@compiles(rows_as_json)
+def _rows_as_json(element: rows_as_json, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+def utc_from_json(value: str | None) -> datetime | None:
+    """A ``UTCDateTime`` as ``rows_as_json`` wrote it, read as the column's own type reads it:
+    timezone-aware, in UTC (SQLite's naive UTC text; PostgreSQL's ISO 8601 with an offset)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def chunked_in(column: Any, values: Iterable[Any] | sa.Select | None) -> Iterator[sa.ColumnElement[bool]]:
     """The condition ``column IN values`` as the conditions of the statements to run, each
     bounded: for None (everyone) ``true``, once; for a select, ``column IN (select)``, once (the

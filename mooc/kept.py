@@ -105,21 +105,26 @@ def add_fillers(app: Flask, fillers: Mapping[str, Filler]) -> None:
     app.extensions.setdefault("mooc.kept_fillers", {}).update(fillers)
 
 
-def _cache() -> KeptCache:
-    return app_cache("mooc.kept_pages", lambda: KeptCache(1024))
+PAGES = "mooc.kept_pages"  # the pages every reader of a version shares (lesson, course, report)
+
+
+def _cache(name: str) -> KeptCache:
+    return app_cache(name, lambda: KeptCache(1024))
 
 
 def _fillers(own: Mapping[str, Filler]) -> dict[str, Filler]:
     return {**current_app.extensions.get("mooc.kept_fillers", {}), **own}
 
 
-def ready(key: tuple, own: Mapping[str, Filler]) -> str | None:
+def ready(key: tuple, own: Mapping[str, Filler], cache: str = PAGES) -> str | None:
     """The page kept under ``key`` filled for this request, or None when there is none or the
     page may not be served from what is kept (``keepable``): the caller then builds the page's
-    context and calls ``render``. For a page whose context costs more than its key."""
+    context and calls ``render``. For a page whose context costs more than its key. ``cache``:
+    the bounded cache it is kept in (pages of one person each have their own, so as not to push
+    out the pages everyone shares)."""
     if not keepable():
         return None
-    parts = _cache().peek(key)
+    parts = _cache(cache).peek(key)
     return None if parts is None else _join(parts, _fillers(own))  # type: ignore[arg-type]
 
 
@@ -128,11 +133,16 @@ def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any)
     some, else rendered with holes and kept (when the page may be: ``keepable``). ``key`` must
     hold everything the page depends on except what the fillers fill: the page's ``own`` and
     those every page has (``add_fillers``)."""
+    return render_in(PAGES, key, template, own, **context)
+
+
+def render_in(cache: str, key: tuple, template: str, own: Mapping[str, Filler], **context: Any) -> str:
+    """``render``, kept in the bounded cache named ``cache`` (see ``ready``)."""
     if not keepable():
         return render_template(template, **context)
     fillers = _fillers(own)
-    cache = _cache()
-    parts = cache.peek(key)
+    kept = _cache(cache)
+    parts = kept.peek(key)
     if parts is not None:
         return _join(parts, fillers)  # type: ignore[arg-type]
     try:
@@ -140,5 +150,5 @@ def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any)
     except UnkeptPage as error:
         log.error("%s", error)
         return render_template(template, **context)
-    cache.put(key, parts)
+    kept.put(key, parts)
     return page

@@ -43,6 +43,7 @@ class DataVersion(Model):
 
 
 ORG_UNITS = "org_units"  # the unit tree: every row of org_units
+COURSES = "courses"  # every row of courses (the catalog: each course's title, summary, version...)
 
 
 def random_start() -> int:

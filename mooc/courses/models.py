@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, relationship
 
-from mooc import clock
+from mooc import clock, versions
 from mooc.database import CreatedAt, UTCDateTime
 from mooc.extensions import Model
 
@@ -212,26 +212,37 @@ class CourseSync(Model):
     counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
 
+def _course_written(session: Session, obj: Any) -> tuple[bool, int | None] | None:
+    """Of an object a flush writes: None when it is no course content or is unchanged; else
+    whether it is a course's own row, and the id of its course (None: not yet known)."""
+    if not isinstance(obj, (Course, Module, Lesson, Quiz)):
+        return None
+    if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+        return None
+    if isinstance(obj, Course):
+        return True, obj.id
+    if obj.course_id is not None:
+        return False, obj.course_id
+    course = obj.__dict__.get("course")
+    return False, course.id if course is not None else None
+
+
 @sa.event.listens_for(Session, "before_flush")
 def _raise_course_versions(session: Session, _context: Any, _instances: Any) -> None:
     """Raise ``Course.version`` of every course whose row, or a module, lesson or quiz of which,
     this flush adds, changes or deletes: the database owns the version the page caches are
-    keyed by, whoever writes (the sync, the development auto-sync, a script, a test)."""
+    keyed by, whoever writes (the sync, the development auto-sync, a script, a test). And the
+    catalog's version (``versions.COURSES``: what the home page keeps of every course's row) when
+    a course is added, changed or deleted, or gets a new version."""
     changed: set[int] = set()
+    catalog = False  # a course's own row added, changed or deleted
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, (Course, Module, Lesson, Quiz)):
-            continue
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-            continue
-        if isinstance(obj, Course):
-            if obj.id is not None:
-                changed.add(obj.id)
-        elif obj.course_id is not None:
-            changed.add(obj.course_id)
-        elif "course" in obj.__dict__ and obj.__dict__["course"] is not None:
-            course = obj.__dict__["course"]
-            if course.id is not None:
-                changed.add(course.id)
+        if (written := _course_written(session, obj)) is not None:
+            catalog = catalog or written[0]
+            if written[1] is not None:
+                changed.add(written[1])
+    if catalog or changed:  # (a course's new version is a change of its row)
+        versions.raise_version(session, versions.COURSES)
     if not changed:
         return
     with session.no_autoflush:

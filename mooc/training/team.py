@@ -53,9 +53,14 @@ class Team:
     sections: list[TeamRow] = field(default_factory=list)
 
 
+def possible(user: User) -> bool:
+    """Whether ``user`` may have a team on their home page (``summary`` may not be None)."""
+    return user.role.scoped and user.scope_unit_id is not None and user.can(Permission.READ_REPORTS)
+
+
 def summary(user: User, today: date) -> Team | None:
     """The team of a scoped user who reads reports (a manager, a training officer), else None."""
-    if not user.role.scoped or user.scope_unit_id is None or not user.can(Permission.READ_REPORTS):
+    if not possible(user):
         return None
     root = db.session.get(OrgUnit, user.scope_unit_id)
     if root is None:

@@ -21,9 +21,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup, escape
 from wtforms.fields.choices import SelectChoice
 
-from mooc import clock
+from mooc import clock, kept
 from mooc.auth import audit
 from mooc.auth.access import permission_required, public
 from mooc.auth.models import Permission
@@ -37,6 +38,7 @@ from mooc.fields import DayField
 from mooc.formatting import format_date, format_datetime, format_number, format_percent
 from mooc.i18n import gettext as _
 from mooc.i18n import lazy_gettext as _l
+from mooc.i18n import request_locale
 from mooc.roster import dry_run, scope, uploads
 from mooc.roster import queries as roster_queries
 from mooc.roster.display import grouped
@@ -84,7 +86,7 @@ def _template_globals(state: Any) -> None:
     # page's context (mooc/training/cards.py), and globals cost nothing per page.
     # The course page's own part (courses/_course_standing.html, and its kept page's filler).
     state.app.jinja_env.globals.update(status_label=status_label, home_card=cards.card,
-                                       course_standing_html=course_standing.html)
+                                       course_standing_html=course_standing.html, own_name=_own_name)
 
 
 @bp.app_context_processor
@@ -92,14 +94,36 @@ def training_helpers() -> dict:
     return {"course_standing": lambda course, outline=None: standing.of(current_user, course, outline)}
 
 
+HOME_PAGES = "mooc.kept_homes"  # kept home pages (mooc/kept.py): one person's facts each
+
+
+def _own_name() -> Markup:
+    """The person's name in a page's text; in a page rendered to be kept, the hole the site's
+    "name" filler fills (mooc/site/chrome.py ``FILLERS``)."""
+    return kept.hole("name") if kept.rendering() else Markup(escape(current_user.display_name))  # noqa: S704
+
+
 @bp.get("/")
 def home():
     today = clock.today()
+    seen = queries.glance(current_user.id, current_user.staff_id)
+    # Kept (mooc/kept.py) when the page is only the person's courses: no programme's path, no
+    # team, no first steps (their own statements, not in the glance). The key holds every fact
+    # the page is built from, as the glance's one statement read them, and the day.
+    plain = not (seen.follows_programmes or team.possible(current_user)
+                 or current_user.can(Permission.RUN_PLATFORM))
+    key = ("home", seen.facts, today, settings().reminder_due_soon_days, str(request_locale()),
+           current_user.role, request.script_root, current_user.staff_id)
+    if plain and (page := kept.ready(key, {}, HOME_PAGES)) is not None:
+        return page
+    mine = queries.home_of(seen, current_user.id, today)
+    if plain and not mine.read_more:
+        return kept.render_in(HOME_PAGES, key, "training/home.html", {}, home=mine,
+                              staff_id=current_user.staff_id, team=None, paths=[], first_steps=[])
     return render_template(
-        "training/home.html", home=queries.home(current_user.id, current_user.staff_id, today),
-        staff_id=current_user.staff_id,
+        "training/home.html", home=mine, staff_id=current_user.staff_id,
         team=team.summary(current_user, today),
-        paths=program_paths.paths_of(current_user.staff_id, today),
+        paths=program_paths.paths_of(current_user.staff_id, today) if seen.follows_programmes else [],
         first_steps=first_steps.steps(current_user) if current_user.can(Permission.RUN_PLATFORM) else [],
     )
 

@@ -173,6 +173,16 @@ def test_a_lesson_page_costs_two_statements(workers):
     assert count_queries(first, a, COURSE) <= 4 + begin
 
 
+def test_a_home_page_costs_two_statements(workers):
+    """The session with its account; then the home page's facts in one statement of plain
+    columns (mooc/training/queries.py ``glance``), the page kept under them (mooc/kept.py).
+    tests/training/test_kept_home.py counts it for a trainee with courses too."""
+    first, _second, a, _b, _user = workers
+    dialect = sa.engine.make_url(first.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    page(a, "/")  # kept
+    assert count_queries(first, a, "/") <= 2 + (1 if dialect == "sqlite" else 0)
+
+
 # --- two server processes on one database -----------------------------------------------------
 
 
