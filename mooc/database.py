@@ -173,6 +173,11 @@ def wants_write() -> bool:
     return True  # CLI commands, scripts and tests write
 
 
+def has_changes(session: Session | scoped_session[Any]) -> bool:
+    """Whether the session holds objects added, changed or deleted and not yet flushed."""
+    return bool(session.new or session.deleted or session.dirty)
+
+
 @contextmanager
 def intend_to_write() -> Iterator[None]:
     """Transactions begun inside the block are writers (BEGIN IMMEDIATE on SQLite), even in
