@@ -235,7 +235,12 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")
+    if wants_write():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        # A reader's BEGIN goes to the driver's connection: SQLAlchemy's statement path (events,
+        # a cursor, a result) cost every reading request about 1.5 % of its instructions.
+        connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
 
 
 _WRITE_STATEMENT = re.compile(r"\s*(?:--[^\n]*\n\s*)*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)

@@ -41,7 +41,7 @@ def _both_ways(app, user_id: int) -> tuple[tuple, tuple]:
                 s.enrolment.id if s.enrolment else None,
                 (s.enrolment.cycle, s.enrolment.state) if s.enrolment else None,
                 s.status,
-                s.certificate.code if s.certificate else None,
+                s.certificate_code,
                 s.progress,
                 [quiz.id for quiz in s.stuck],
                 s.complete,
