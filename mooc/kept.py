@@ -98,7 +98,8 @@ class UnkeptPage(Exception):
 
 
 def _join(parts: tuple[Part, ...] | list[Part], fillers: Mapping[str, Filler]) -> bytes:
-    return b"".join(part if isinstance(part, bytes) else _encoded(fillers[part[0]](*part[1])) for part in parts)
+    return b"".join(part if isinstance(part, bytes) else _encoded(fillers[part[0]](*part[1]))
+                    for part in parts)
 
 
 def _encoded(piece: str | bytes) -> bytes:

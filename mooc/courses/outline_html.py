@@ -104,7 +104,8 @@ def template_outline(
     if outline.shape is None:
         raise ValueError("an outline made by queries.outline() has its shape")
     if kept.rendering():
-        return kept.hole("outline", _encoded(_fragments(outline, intros, ids)), *_current_id(outline.shape, current))
+        return kept.hole("outline", _encoded(_fragments(outline, intros, ids)),
+                         *_current_id(outline.shape, current))
     return outline_html(outline, current, intros, ids)
 
 
@@ -112,7 +113,8 @@ def _encoded(fragments: Fragments) -> Fragments:
     """The fragments as UTF-8 bytes, as a kept page's parts are (mooc/kept.py)."""
     parts, states = fragments
     return ([part.encode() if isinstance(part, str) else part for part in parts],
-            {item: {state: html.encode() for state, html in by_state.items()} for item, by_state in states.items()})
+            {item: {state: html.encode() for state, html in by_state.items()}
+             for item, by_state in states.items()})
 
 
 def filler(done_ids: frozenset[int]) -> kept.Filler:

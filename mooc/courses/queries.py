@@ -14,7 +14,7 @@ from mooc import events
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
-from mooc.database import alias, ids_joined
+from mooc.database import alias, ids_joined, run_compiled
 from mooc.extensions import db
 from mooc.formats.legal import Status, status_on
 
@@ -264,10 +264,10 @@ def _lesson_glance_statement() -> sa.Select:
 
 def lesson_glance(key: str, lesson_key: str, user_id: int) -> Glance | None:
     """The live lesson's kept-page key parts and the person's done-set in one statement on the
-    connection (no mapped objects); None when there is no such live lesson."""
-    row = db.session.connection().execute(
-        _lesson_glance_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id}
-    ).one_or_none()
+    connection (no mapped objects), its SQL compiled once (``database.run_compiled``); None when
+    there is no such live lesson."""
+    row: Any = run_compiled(db.session.connection(), _lesson_glance_statement(),
+                            {"key": key, "lesson_key": lesson_key, "user_id": user_id}).one_or_none()
     if row is None:
         return None
     course_id, version, lesson_id, done, own = row
