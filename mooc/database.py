@@ -173,6 +173,35 @@ def wants_write() -> bool:
     return True  # CLI commands, scripts and tests write
 
 
+def run_compiled(connection: sa.Connection, statement: sa.Select,
+                 values: Mapping[str, Any]) -> sa.CursorResult[Any]:
+    """``connection.execute(statement, values)`` for a hot statement of plain columns, with its
+    SQL compiled once per statement and dialect: SQLAlchemy works out a statement's cache key
+    on every execution, which cost the lesson page's one statement 0.14 M instructions (3.5 %
+    of the page). Only for statements built once per process (``functools.cache``) whose
+    values need no conversion either way (numbers, strings, booleans): no type's bind or result
+    processing runs, and an expanding (IN) parameter is refused."""
+    sql, fixed, names = _compiled(statement, connection.dialect)
+    given = {**fixed, **values}
+    return connection.exec_driver_sql(sql, tuple(given[name] for name in names) if names is not None
+                                      else given)
+
+
+@functools.cache
+def _compiled(statement: sa.Select,
+              dialect: sa.Dialect) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise ValueError("run_compiled: the statement has a parameter rendered at execution")
+    names = tuple(compiled.positiontup or ()) if compiled.positional else None
+    return str(compiled), dict(compiled.params), names
+
+
+def has_changes(session: Session | scoped_session[Any]) -> bool:
+    """Whether the session holds objects added, changed or deleted and not yet flushed."""
+    return bool(session.new or session.deleted or session.dirty)
+
+
 @contextmanager
 def intend_to_write() -> Iterator[None]:
     """Transactions begun inside the block are writers (BEGIN IMMEDIATE on SQLite), even in
@@ -230,7 +259,12 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_on_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if wants_write() else "BEGIN")
+    if wants_write():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        # A reader's BEGIN goes to the driver's connection: SQLAlchemy's statement path (events,
+        # a cursor, a result) cost every reading request about 1.5 % of its instructions.
+        connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
 
 
 _WRITE_STATEMENT = re.compile(r"\s*(?:--[^\n]*\n\s*)*(INSERT|UPDATE|DELETE|REPLACE|MERGE)\b", re.IGNORECASE)

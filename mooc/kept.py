@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 _NONCE = secrets.token_hex(8)  # random per process: no text of a person's or an author's can forge one
 _HOLE = re.compile(rf"<!--{_NONCE}:(\d+)-->")
 
-Filler = Callable[..., str]
-Part = str | tuple[str, tuple[Any, ...]]
+Filler = Callable[..., str | bytes]  # str is encoded as UTF-8
+Part = bytes | tuple[str, tuple[Any, ...]]
 
 
 def rendering() -> bool:
@@ -58,7 +58,7 @@ def keepable() -> bool:
 
 
 def _cut(template: str, context: dict[str, Any],
-         fillers: Mapping[str, Filler]) -> tuple[tuple[Part, ...], str]:
+         fillers: Mapping[str, Filler]) -> tuple[tuple[Part, ...], bytes]:
     """The page rendered with holes, cut at them; and the page as this request shows it."""
     holes: list[tuple[str, tuple[Any, ...]]] = []
     g._kept_holes = holes
@@ -70,7 +70,8 @@ def _cut(template: str, context: dict[str, Any],
         made_token = g.pop("csrf_token", None)
         if earlier_token is not None:
             g.csrf_token = earlier_token
-    parts: list[Part] = split_at(html, _HOLE, lambda match: holes[int(match.group(1))])
+    parts: list[Part] = [part.encode() if isinstance(part, str) else part
+                         for part in split_at(html, _HOLE, lambda match: holes[int(match.group(1))])]
     unknown = {name for name, _args in holes} - set(fillers)
     if made_token is not None or unknown:
         why = ["it made a CSRF token of its own"] if made_token is not None else []
@@ -96,8 +97,13 @@ class UnkeptPage(Exception):
     pass
 
 
-def _join(parts: tuple[Part, ...] | list[Part], fillers: Mapping[str, Filler]) -> str:
-    return "".join(part if isinstance(part, str) else fillers[part[0]](*part[1]) for part in parts)
+def _join(parts: tuple[Part, ...] | list[Part], fillers: Mapping[str, Filler]) -> bytes:
+    return b"".join(part if isinstance(part, bytes) else _encoded(fillers[part[0]](*part[1]))
+                    for part in parts)
+
+
+def _encoded(piece: str | bytes) -> bytes:
+    return piece.encode() if isinstance(piece, str) else piece
 
 
 def add_fillers(app: Flask, fillers: Mapping[str, Filler]) -> None:
@@ -116,8 +122,8 @@ def _fillers(own: Mapping[str, Filler]) -> dict[str, Filler]:
     return {**current_app.extensions.get("mooc.kept_fillers", {}), **own}
 
 
-def ready(key: tuple, own: Mapping[str, Filler], cache: str = PAGES) -> str | None:
-    """The page kept under ``key`` filled for this request, or None when there is none or the
+def ready(key: tuple, own: Mapping[str, Filler], cache: str = PAGES) -> bytes | None:
+    """The page kept under ``key`` filled for this request (UTF-8), or None when there is none or the
     page may not be served from what is kept (``keepable``): the caller then builds the page's
     context and calls ``render``. For a page whose context costs more than its key. ``cache``:
     the bounded cache it is kept in (pages of one person each have their own, so as not to push
@@ -128,15 +134,17 @@ def ready(key: tuple, own: Mapping[str, Filler], cache: str = PAGES) -> str | No
     return None if parts is None else _join(parts, _fillers(own))  # type: ignore[arg-type]
 
 
-def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any) -> str:
+def render(key: tuple, template: str, own: Mapping[str, Filler], **context: Any) -> str | bytes:
     """``template`` rendered with ``context``: from the parts kept under ``key`` when there are
-    some, else rendered with holes and kept (when the page may be: ``keepable``). ``key`` must
+    some, else rendered with holes and kept (when the page may be: ``keepable``); as UTF-8 bytes
+    when it was joined from kept parts (a view answers either as the same HTML page). ``key`` must
     hold everything the page depends on except what the fillers fill: the page's ``own`` and
     those every page has (``add_fillers``)."""
     return render_in(PAGES, key, template, own, **context)
 
 
-def render_in(cache: str, key: tuple, template: str, own: Mapping[str, Filler], **context: Any) -> str:
+def render_in(cache: str, key: tuple, template: str, own: Mapping[str, Filler],
+              **context: Any) -> str | bytes:
     """``render``, kept in the bounded cache named ``cache`` (see ``ready``)."""
     if not keepable():
         return render_template(template, **context)

@@ -177,3 +177,55 @@ def test_sqlite_settings_belong_to_the_apps_engine_only(make_app, tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
     other.dispose()
+
+
+def test_a_reading_request_ends_without_a_commit_while_a_writing_one_commits_and_a_failed_one_rolls_back(
+        make_app):
+    """The request boundary (mooc/__init__.py, finish_request): a reading request has nothing to
+    commit (it may not write: the test app refuses an unmarked write), so it sends no COMMIT
+    (issue 20, session 15: 3 % of a kept lesson page); a request marked as writing commits what
+    it wrote; one that fails (an error status) rolls it back."""
+    app = make_app()
+
+    @app.get("/test/read")
+    @public
+    def read():
+        return str(db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)))
+
+    @app.get("/test/write")
+    @public
+    @writes
+    def write():
+        db.session.add(AuditEvent(action="test.kept", target="x"))
+        db.session.flush()
+        return "ok"
+
+    @app.get("/test/fail")
+    @public
+    @writes
+    def fail():
+        db.session.add(AuditEvent(action="test.lost", target="x"))
+        db.session.flush()
+        return "refused", 409
+
+    with app.app_context():
+        engine = db.engine
+    commits: list[str] = []
+
+    def committed(connection) -> None:
+        commits.append("commit")
+
+    client = app.test_client()
+    sa.event.listen(engine, "commit", committed)
+    try:
+        assert client.get("/test/read").status_code == 200
+        assert commits == []
+        assert client.get("/test/write").status_code == 200
+        assert commits == ["commit"]
+        assert client.get("/test/fail").status_code == 409
+        assert commits == ["commit"]
+    finally:
+        sa.event.remove(engine, "commit", committed)
+    with app.app_context():
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert "test.kept" in actions and "test.lost" not in actions

@@ -77,8 +77,8 @@ def must_enrol_now(user: User) -> bool:
     """Whether this signed-in request belongs to a person who must use a second factor and whose
     session has not proved one (they are kept to the enrolment pages). No query: the session
     row is already loaded."""
-    current = user.current_session
-    return current is not None and not current.second_factor and required(user)
+    signed_in = user.session_facts is not None or user.current_session is not None
+    return signed_in and not user.session_second_factor and required(user)
 
 
 # --- the secret at rest ------------------------------------------------------------------------

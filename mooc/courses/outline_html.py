@@ -68,17 +68,20 @@ def _current_id(shape: CourseShape, current: str | None) -> tuple[str, int | Non
     return kind, found
 
 
-def _marked(fragments: Fragments, current_kind: str, current_id: int | None, done_ids: frozenset[int]) -> str:
+def _marked(fragments: Fragments, current_kind: str, current_id: int | None, done_ids: frozenset[int],
+            empty: Any = "") -> Any:
+    """The outline's fragments joined with the marks of ``done_ids`` and the open item: a str,
+    or bytes for fragments kept encoded (``_encoded``, with ``empty`` b"")."""
     parts, states = fragments
     out = []
     for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        else:
+        if isinstance(part, tuple):
             kind, item_id = part
             out.append(states[part][(kind == "lesson" and item_id in done_ids,
                                      kind == current_kind and item_id == current_id)])
-    return "".join(out)
+        else:
+            out.append(part)
+    return empty.join(out)
 
 
 def outline_html(
@@ -101,9 +104,19 @@ def template_outline(
     if outline.shape is None:
         raise ValueError("an outline made by queries.outline() has its shape")
     if kept.rendering():
-        return kept.hole("outline", _fragments(outline, intros, ids), *_current_id(outline.shape, current))
+        return kept.hole("outline", _encoded(_fragments(outline, intros, ids)),
+                         *_current_id(outline.shape, current))
     return outline_html(outline, current, intros, ids)
 
 
+def _encoded(fragments: Fragments) -> Fragments:
+    """The fragments as UTF-8 bytes, as a kept page's parts are (mooc/kept.py)."""
+    parts, states = fragments
+    return ([part.encode() if isinstance(part, str) else part for part in parts],
+            {item: {state: html.encode() for state, html in by_state.items()}
+             for item, by_state in states.items()})
+
+
 def filler(done_ids: frozenset[int]) -> kept.Filler:
-    return lambda fragments, current_kind, current_id: _marked(fragments, current_kind, current_id, done_ids)
+    return lambda fragments, current_kind, current_id: _marked(fragments, current_kind, current_id, done_ids,
+                                                               b"")

@@ -14,7 +14,7 @@ from mooc import events
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
-from mooc.database import alias, ids_joined
+from mooc.database import alias, ids_joined, run_compiled
 from mooc.extensions import db
 from mooc.formats.legal import Status, status_on
 
@@ -48,6 +48,7 @@ class Outline:
     shape: CourseShape | None = None  # the cached structure it was marked from
     done_ids: frozenset[int] = frozenset()
     lock_possible: bool = True  # False: the course cannot be locked for the person (no need to ask)
+    attempted: bool = True  # False: the person has no quiz attempt nor extra attempt in the course
 
     def module_title(self, kind: str, item_id: int) -> str:
         """The title of the module holding the item (the outline has it: no query)."""
@@ -118,10 +119,26 @@ def _done_in_course() -> sa.ScalarSelect[str | None]:
     )
 
 
+# The quizzes domain's attempts and granted attempts, by table name (quizzes sits above
+# courses): whether the person has any in the course rides in the course page's statement.
+ATTEMPTS = sa.table("quiz_attempts", sa.column("user_id"), sa.column("quiz_id"))
+GRANTS = sa.table("quiz_attempt_grants", sa.column("user_id"), sa.column("quiz_id"))
+
+
+def _attempted() -> sa.ColumnElement[bool]:
+    """Whether the person ``:user_id`` has an attempt, or was granted one, at any quiz of the
+    (outer query's) course: when not, the page's standing need not read them
+    (``Outline.attempted``)."""
+    return sa.or_(*(
+        sa.exists().where(table.c.user_id == sa.bindparam("user_id"), table.c.quiz_id == Quiz.id,
+                          Quiz.course_id == Course.id)
+        for table in (ATTEMPTS, GRANTS)))
+
+
 @cache
 def _course_page_statement() -> sa.Select:
     """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
-    return sa.select(Course, _done_in_course(), _lock_possible()).where(
+    return sa.select(Course, _done_in_course(), _lock_possible(), _attempted()).where(
         Course.key == sa.bindparam("key"), Course.archived.is_(False)
     )
 
@@ -186,14 +203,15 @@ def _ids(text: str | None) -> set[int]:
 
 def course_page(key: str, user_id: int | None) -> Outline | None:
     """The live course ``key`` and its outline marked for ``user_id``: one statement when the
-    course's version is cached (the course row, with the done-set and whether the course may
-    be locked for the person in subqueries)."""
+    course's version is cached (the course row, with the done-set, whether the course may
+    be locked for the person and whether they have attempts at its quizzes in subqueries)."""
     row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
     if row is None:
         return None
-    course, done, lock_possible = row
+    course, done, lock_possible, attempted = row
     outline = mark(course, shape(course), _ids(done))
     outline.lock_possible = bool(lock_possible)
+    outline.attempted = bool(attempted)
     return outline
 
 
@@ -246,10 +264,10 @@ def _lesson_glance_statement() -> sa.Select:
 
 def lesson_glance(key: str, lesson_key: str, user_id: int) -> Glance | None:
     """The live lesson's kept-page key parts and the person's done-set in one statement on the
-    connection (no mapped objects); None when there is no such live lesson."""
-    row = db.session.connection().execute(
-        _lesson_glance_statement(), {"key": key, "lesson_key": lesson_key, "user_id": user_id}
-    ).one_or_none()
+    connection (no mapped objects), its SQL compiled once (``database.run_compiled``); None when
+    there is no such live lesson."""
+    row: Any = run_compiled(db.session.connection(), _lesson_glance_statement(),
+                            {"key": key, "lesson_key": lesson_key, "user_id": user_id}).one_or_none()
     if row is None:
         return None
     course_id, version, lesson_id, done, own = row

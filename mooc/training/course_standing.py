@@ -51,7 +51,7 @@ def facts(course: Course, outline: Outline, locked: str | None, where: standing.
         course.key, locked, outline.done_count, len(outline.lessons), enrolment is not None,
         where.status, enrolment.due_on if enrolment is not None else None,
         enrolment.completed_at if enrolment is not None else None,
-        where.certificate.code if where.certificate is not None else None,
+        where.certificate_code,
         tuple(quiz.title for quiz in where.stuck),
         refreshers.what_changed(course, where.completed_version), where.only,
         (following.kind, following.key, following.title) if following is not None else None,

@@ -234,6 +234,23 @@ def test_the_session_cookie_holds_no_fingerprint_of_the_browser(app, client, mak
     assert client.get("/").status_code == 200
 
 
+def test_a_cookie_read_before_is_refused_once_it_is_older_than_its_lifetime(make_app, make_user, monkeypatch):
+    """A session cookie is read once per process (its signature checked, its text decoded) and
+    kept under its exact text (mooc/auth/sessions.py, CookieSessions): the cookie's age is still
+    checked on every request, as itsdangerous does, so a cookie read a moment ago is refused as
+    soon as it is older than PERMANENT_SESSION_LIFETIME."""
+    import time
+
+    app = make_app(SESSION_MAX_HOURS=2)
+    client = app.test_client()
+    login(client, make_user().email)
+    assert client.get("/").status_code == 200
+    assert client.get("/").status_code == 200  # read from what was kept
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 2 * 3600 + 60)
+    assert client.get("/").status_code == 302  # the cookie is too old: signed out
+
+
 def test_a_new_secret_key_ends_old_cookies_unless_the_old_key_is_kept_as_a_fallback(app, make_user):
     """The cookie's serializer is kept per secret: rotating ``SECRET_KEY`` takes effect on the
     next request, and ``SECRET_KEY_FALLBACKS`` still reads cookies signed with the old one."""
