@@ -78,6 +78,8 @@ class LinkMap:
     media: dict[Path, media_files.Media] = field(default_factory=dict)  # video and audio files
 
     root_prefixes: tuple[str, ...] = ()  # str(root) + "/" of each course, for fast containment
+    # (folder, target as written) -> resolve(): a sync reads each link for its hash and renders it
+    resolved: dict[tuple[Path, str], tuple[Path, str] | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, courses: list[CourseSource]) -> LinkMap:
@@ -120,7 +122,7 @@ class LinkMap:
         """A function for the renderer: a link as written in ``doc_path`` -> the app's URL."""
 
         def resolve(target: str, is_image: bool) -> str | None:
-            resolved = self.resolve(doc_path, target)
+            resolved = self.resolve_once(doc_path, target)
             if resolved is None:
                 return None
             path, fragment = resolved
@@ -140,10 +142,18 @@ class LinkMap:
         """For the renderer: a picture's target as written in ``doc_path`` -> its video or audio."""
 
         def find(target: str) -> media_files.Media | None:
-            resolved = self.resolve(doc_path, target)
+            resolved = self.resolve_once(doc_path, target)
             return self.media.get(resolved[0]) if resolved else None
 
         return find
+
+    def resolve_once(self, doc_path: Path, target: str) -> tuple[Path, str] | None:
+        """resolve(), asking the file system once per folder and target (the resolver's links
+        are read for the document's hash, then rendered, in this process or a forked one)."""
+        key = (doc_path.parent, target)
+        if key not in self.resolved:
+            self.resolved[key] = self.resolve(doc_path, target)
+        return self.resolved[key]
 
     @staticmethod
     def resolve(doc_path: Path, target: str) -> tuple[Path, str] | None:
