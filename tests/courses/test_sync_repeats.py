@@ -98,7 +98,9 @@ def test_every_inline_pattern_of_this_markdown_is_skipped_by_what_it_needs():
 
 
 def test_one_sanitiser_for_every_fragment_cleans_as_nh3_clean(corpus):
-    assert render._cleaner is not None  # nh3 >= 0.3 here: built once
+    if not hasattr(nh3, "Cleaner"):
+        pytest.skip("an nh3 before 0.3: nh3.clean per fragment")
+    assert render._cleaner is not None  # built once
     converter = render._Converter()
     for html, _tokens in converted(converter, corpus[:400]):
         assert render.sanitize(html) == nh3.clean(html, **render.SANITISER_OPTIONS)
