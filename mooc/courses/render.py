@@ -248,9 +248,10 @@ INLINE_NEEDS: dict[str, tuple[str] | tuple[str, str]] = {
 class _InlinePatterns(InlineProcessor):
     """Python-Markdown's inline processor, doing the same, without trying at every text node
     each of its 16 patterns that cannot match there (a footnote's pattern where no '[^' is):
-    of 480 pattern runs per lesson, about 30 find something. A pattern skipped is one whose run
-    would have found no match and changed nothing; the loop is InlineProcessor.__handleInline's,
-    which after a pattern that did not match tries the next from the start of the text."""
+    of 480 pattern runs per generated lesson, 5 are left once each text is tested. A pattern
+    skipped is one whose run would have found no match and changed nothing; the loop is
+    InlineProcessor.__handleInline's, which after a pattern that did not match tries the next
+    from the start of the text."""
 
     def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
         # (pattern, one string it needs, another (or the same), its expression when they are
