@@ -78,6 +78,10 @@ class LinkMap:
     media: dict[Path, media_files.Media] = field(default_factory=dict)  # video and audio files
 
     root_prefixes: tuple[str, ...] = ()  # str(root) + "/" of each course, for fast containment
+    # (folder, target as written) -> resolve(): check reads each link, a sync again for the
+    # document's hash, then renders it
+    resolved: dict[tuple[Path, str], tuple[Path, str] | None] = field(default_factory=dict, repr=False)
+    scanned: dict[Path, tuple[str, list[SourceLink]]] = field(default_factory=dict, repr=False)  # check's
 
     @classmethod
     def build(cls, courses: list[CourseSource]) -> LinkMap:
@@ -111,7 +115,8 @@ class LinkMap:
         """Changes only when a URL that this document's own links resolve to changes: a page
         is re-rendered when what it links to moves, not when anything in the tree moves."""
         resolve = self.resolver(doc_path)
-        found, _raw_html = scan_links(body)
+        scanned = self.scanned.get(doc_path)  # what check read of the same text
+        found = scanned[1] if scanned is not None and scanned[0] == body else scan_links(body)[0]
         parts = sorted({f"{link.is_image}\t{link.target}\t{resolve(link.target, link.is_image)}"
                         for link in found})
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -120,7 +125,7 @@ class LinkMap:
         """A function for the renderer: a link as written in ``doc_path`` -> the app's URL."""
 
         def resolve(target: str, is_image: bool) -> str | None:
-            resolved = self.resolve(doc_path, target)
+            resolved = self.resolve_once(doc_path, target)
             if resolved is None:
                 return None
             path, fragment = resolved
@@ -140,10 +145,18 @@ class LinkMap:
         """For the renderer: a picture's target as written in ``doc_path`` -> its video or audio."""
 
         def find(target: str) -> media_files.Media | None:
-            resolved = self.resolve(doc_path, target)
+            resolved = self.resolve_once(doc_path, target)
             return self.media.get(resolved[0]) if resolved else None
 
         return find
+
+    def resolve_once(self, doc_path: Path, target: str) -> tuple[Path, str] | None:
+        """resolve(), asking the file system once per folder and target (the resolver's links
+        are read for the document's hash, then rendered, in this process or a forked one)."""
+        key = (doc_path.parent, target)
+        if key not in self.resolved:
+            self.resolved[key] = self.resolve(doc_path, target)
+        return self.resolved[key]
 
     @staticmethod
     def resolve(doc_path: Path, target: str) -> tuple[Path, str] | None:
@@ -504,6 +517,7 @@ def _check_links(
     course: CourseSource | None = None, anchors: _Anchors | None = None,
 ) -> None:
     found, raw_html = scan_links(doc.body)
+    links.scanned[doc.path] = (doc.body, found)  # a sync hashes the same links (links_digest)
     for line, snippet in raw_html:
         report.warning(doc.path, doc.body_line + line, "raw-html", bilingual(
             "trình phát viết bằng HTML không tìm được tệp của nó trên trang: viết bằng Markdown, "
@@ -552,7 +566,7 @@ class _LinkContext:
             return
         if urlsplit(target).scheme or target.startswith("//"):
             return  # a web address: left as it is
-        resolved = LinkMap.resolve(self.doc.path, target)
+        resolved = self.links.resolve_once(self.doc.path, target)
         if resolved is None:
             return
         path, fragment = resolved

@@ -20,7 +20,10 @@ from xml.etree.ElementTree import Element
 import markdown
 import nh3
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.extensions.toc import TocExtension, TocTreeprocessor
+from markdown.inlinepatterns import InlineProcessor as NewInlinePattern
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.util import AtomicString
 from pygments.token import STANDARD_TYPES
 
 from mooc.courses.format import CALLOUT_KINDS as AUTHORED_CALLOUT_KINDS
@@ -219,13 +222,103 @@ class _LinkExtension(Extension):
         md.treeprocessors.register(_MediaEmbedder(md, self), "mooc_media", 2)
 
 
+# What each inline pattern's regular expression cannot match without: one of these strings in
+# the text. Keyed by the expression as Python-Markdown and pymdownx write it today: a pattern
+# whose expression is not here (another version, another extension) is tried with that
+# expression itself before its full run (_InlinePatterns), which is exact too, only slower.
+INLINE_NEEDS: dict[str, tuple[str] | tuple[str, str]] = {
+    r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)": ("`",),  # inline code (pymdownx.inlinehilite)
+    r"\\(.)": ("\\",),  # a backslash escape
+    r"\[\^([^\]]*)\]": ("[^",),  # a footnote's reference
+    r"(?<!\!)\[": ("[",),  # links and references
+    r"\!\[": ("![",),  # images
+    r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>": ("<",),  # <https://...>
+    r"<([^<> !]+@[^@<> ]+)>": ("<",),  # <name@example.vn>
+    r"  \n": ("  \n",),  # a line break
+    r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)": ("&",),  # an entity
+    r"\*|_": ("*", "_"),  # emphasis
+    r"\~|=": ("~", "="),  # ~~deleted~~, ==marked== (pymdownx.tilde, pymdownx.mark)
+    # inline HTML (markdown.inlinepatterns.HTML_RE): every branch opens with "<"
+    (r"""(<(\/?+[a-zA-Z][^\s"'<>@]*+(?:\s+[^\s"'=<>]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>]++))?+)*+"""
+     r"""\s*+/?|!--(?:(?!<!--|-->).)*--|[?](?:(?!<[?]|[?]>).)*[?]|!\[CDATA\[(?:(?!<!\[CDATA\[|\]\]>).)*\]\])>)"""):
+     ("<",),
+}
+
+
+class _InlinePatterns(InlineProcessor):
+    """Python-Markdown's inline processor, doing the same, without trying at every text node
+    each of its 16 patterns that cannot match there (a footnote's pattern where no '[^' is):
+    of 480 pattern runs per generated lesson, 5 are left once each text is tested. A pattern
+    skipped is one whose run would have found no match and changed nothing; the loop is
+    InlineProcessor.__handleInline's, which after a pattern that did not match tries the next
+    from the start of the text."""
+
+    def run(self, tree: Element, ancestors: list[str] | None = None) -> Element:
+        # (pattern, one string it needs, another (or the same), its expression when they are
+        # unknown: "" is in every text)
+        self.checks: list[tuple[Any, str, str, Any]] = []
+        for pattern in self.inlinePatterns:
+            exact = pattern.getCompiledRegExp() if isinstance(pattern, NewInlinePattern) else None
+            needs = INLINE_NEEDS.get(exact.pattern) if exact is not None else None
+            if needs is None:
+                self.checks.append((pattern, "", "", exact))
+            else:
+                self.checks.append((pattern, needs[0], needs[-1], None))
+        self.apply = getattr(self, "_InlineProcessor__applyPattern")  # noqa: B009 (a private name)
+        return super().run(tree, ancestors)
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
+        if isinstance(data, AtomicString):
+            return data
+        checks, apply = self.checks, self.apply
+        start = 0
+        while patternIndex < len(checks):
+            pattern, one, other, exact = checks[patternIndex]
+            if (one not in data and other not in data) or (
+                    exact is not None and exact.search(data, start) is None):
+                patternIndex, start = patternIndex + 1, 0  # what a run that found nothing returns
+                continue
+            data, matched, start = apply(pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex += 1
+        return data
+
+
+class _Toc(TocTreeprocessor):
+    """The headings' ids and their list (toc_tokens, the outline), as the toc extension makes
+    them, without the table of contents it also builds, serialises and post-processes for a
+    ``[TOC]`` marker (md.toc, never read here) when the document has no such marker: a marker
+    is a childless element whose text is the marker (TocTreeprocessor.replace_marker)."""
+
+    def run(self, doc: Element) -> None:
+        marker = self.marker
+        self.marked = bool(marker) and any(
+            el.text and el.text.strip() == marker and not len(el) for el in doc.iter())
+        super().run(doc)
+
+    def build_toc_div(self, toc_list: list) -> Element:
+        return super().build_toc_div(toc_list) if self.marked else Element("div")
+
+    def replace_marker(self, root: Element, elem: Element) -> None:
+        if self.marked:
+            super().replace_marker(root, elem)
+
+
+class _TocExtension(TocExtension):
+    TreeProcessorClass = _Toc
+
+
 class _Converter:
     """One Markdown object and its link extension, reset between documents: building one
-    (15 extensions, their patterns and processors) costs more than converting a short lesson."""
+    (15 extensions, their patterns and processors) costs more than converting a short lesson.
+    ``plain``: Python-Markdown's own inline and toc processors (what the fast ones are tested
+    against, tests/courses/test_sync_bulk.py)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plain: bool = False) -> None:
         self.links = _LinkExtension()
-        self.md = _markdown(self.links)
+        self.md = _markdown(self.links, plain)
+        if not plain:
+            self.md.treeprocessors.register(_InlinePatterns(self.md), "inline", 20)
 
     def convert(self, source: str, resolver: Resolver | None, media: MediaResolver | None) -> str:
         self.md.reset()
@@ -246,7 +339,7 @@ def _converter() -> _Converter:
     return converter
 
 
-def _markdown(links: _LinkExtension) -> markdown.Markdown:
+def _markdown(links: _LinkExtension, plain: bool = False) -> markdown.Markdown:
     extensions: list[Any] = [
         "tables",
         "footnotes",
@@ -262,13 +355,12 @@ def _markdown(links: _LinkExtension) -> markdown.Markdown:
         "pymdownx.inlinehilite",
         "pymdownx.tilde",
         "pymdownx.mark",
-        "toc",
+        (TocExtension if plain else _TocExtension)(slugify=slugify, toc_depth="2-4", permalink=False),
     ]
     extensions.append(links)
     return markdown.Markdown(
         extensions=extensions,
         extension_configs={
-            "toc": {"slugify": slugify, "toc_depth": "2-4", "permalink": False},
             "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
             "footnotes": {"BACKLINK_TITLE": "Quay lại %d"},
         },
@@ -300,17 +392,24 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
     return value
 
 
+SANITISER_OPTIONS: dict[str, Any] = {
+    "tags": ALLOWED_TAGS,
+    "attributes": ALLOWED_ATTRIBUTES,
+    "attribute_filter": _filter_attribute,
+    "url_schemes": URL_SCHEMES,
+    "link_rel": "noopener noreferrer",
+    "strip_comments": True,
+    "set_tag_attribute_values": MEDIA_FORCED_ATTRIBUTES,
+}
+# One sanitiser built with these options for every fragment (nh3.clean builds one per call: a
+# third of its time on a lesson); an nh3 older than its Cleaner (0.3) builds one per call.
+_cleaner = nh3.Cleaner(**SANITISER_OPTIONS) if hasattr(nh3, "Cleaner") else None
+
+
 def sanitize(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        attribute_filter=_filter_attribute,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-        set_tag_attribute_values=MEDIA_FORCED_ATTRIBUTES,
-    )
+    if _cleaner is None:
+        return nh3.clean(html, **SANITISER_OPTIONS)
+    return _cleaner.clean(html)
 
 
 def render(source: str, resolver: Resolver | None = None, media: MediaResolver | None = None) -> Rendered:

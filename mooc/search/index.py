@@ -106,7 +106,7 @@ def section_rows(lesson_id: int, course_id: int, title: str, html: str, with_vec
         sections = sections[:MAX_SECTIONS - 1] + [Section(last.position, last.anchor, last.heading, rest)]
     for section in sections:
         heading_words = tokens(section.heading)
-        body_words = tokens(section.body)
+        body_words = section.words if section.words is not None else tokens(section.body)
         row: dict[str, Any] = {
             "id": section_id(lesson_id, section.position),
             "lesson_id": lesson_id,

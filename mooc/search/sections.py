@@ -7,11 +7,11 @@ the id the lesson page uses as its anchor. Pure: no database, no Flask.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import unescape
 
 from mooc.courses.render import html_to_text
-from mooc.search.tokens import index_text
+from mooc.search.tokens import tokens
 
 # Long sections are cut into parts of at most this many words (at a line break), so no
 # indexed document grows without bound (PostgreSQL keeps word positions up to 16,383).
@@ -33,6 +33,8 @@ class Section:
     anchor: str  # the heading's id ("" for the text before the first heading)
     heading: str  # the heading's text ("" for the text before the first heading)
     body: str  # plain text, one block per line
+    # tokens(body), counted anyway to cut long sections (None: not known, tokens(body) it is)
+    words: list[str] | None = field(default=None, compare=False, repr=False)
 
 
 def split_sections(html: str) -> list[Section]:
@@ -53,22 +55,24 @@ def split_sections(html: str) -> list[Section]:
 
     sections: list[Section] = []
     for anchor, heading, body_html in parts:
-        for body in _cut(html_to_text(body_html)):
-            sections.append(Section(len(sections), anchor, heading, body))
+        for body, words in _cut(html_to_text(body_html)):
+            sections.append(Section(len(sections), anchor, heading, body, words))
     return sections
 
 
-def _cut(text: str) -> list[str]:
-    """The text in parts of at most MAX_SECTION_WORDS words, cut between lines."""
-    chunks: list[str] = []
+def _cut(text: str) -> list[tuple[str, list[str]]]:
+    """The text in parts of at most MAX_SECTION_WORDS words, cut between lines, each with its
+    words: a part's words are its lines' words (no word spans a line: tokens() splits at
+    every space, a line break too)."""
+    chunks: list[tuple[str, list[str]]] = []
     lines: list[str] = []
-    words = 0
+    words: list[str] = []
     for line in text.split("\n"):
-        count = len(index_text(line).split())
-        if lines and words + count > MAX_SECTION_WORDS:
-            chunks.append("\n".join(lines))
-            lines, words = [], 0
+        found = tokens(line)
+        if lines and len(words) + len(found) > MAX_SECTION_WORDS:
+            chunks.append(("\n".join(lines), words))
+            lines, words = [], []
         lines.append(line)
-        words += count
-    chunks.append("\n".join(lines))
+        words += found
+    chunks.append(("\n".join(lines), words))
     return chunks
