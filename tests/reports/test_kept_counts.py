@@ -1,0 +1,196 @@
+"""The dashboard's counts are kept per version the database owns (mooc/reports/counts.py): whatever
+changes what they count, on one worker (a second app on the same database, with its own cache,
+as another gunicorn worker has), shows on the next request of every other one, and equals the
+page counted afresh. No time is asserted; each check is the next request.
+
+Each test makes one kind of change the way the platform makes it (a request, a command, a
+domain function) on worker A; worker B's pages (a manager's own unit, a drill-down, a position
+filter, the ministry's) must then equal the same pages counted with B's kept counts dropped,
+and must differ from what B showed before (the change is one the page shows)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mooc import clock
+from mooc.auth import passwords
+from mooc.auth.models import LoginThrottle, Role, User
+from mooc.extensions import db
+from mooc.reports.counts import counts_cache
+from mooc.roster import leavers, units
+from mooc.roster.models import OrgUnit, Staff
+from mooc.training import assign, rules
+from mooc.training.models import AssignmentRule
+from tests.conftest import login
+from tests.reports.test_summary import _required, _row
+from tests.training.conftest import org, person  # noqa: F401  (fixtures)
+from tests.training.test_completion import read_and_pass
+from tests.training.test_home_fresh import _import, _mark_done
+
+EMAILS = {"manager": "quanly@example.vn", "reporter": "baocao@example.vn"}
+
+
+@pytest.fixture
+def workers(org, person, make_user, make_app):  # noqa: F811
+    """Worker A (the org's app: the changes) and worker B (a second app on the same database: the
+    province's manager and a ministry reporter signed in); people in both provinces, a rule
+    requiring the course in the province, applied."""
+    app_a, o = org
+    app_b = make_app(COURSES_DIR=str(o.root))
+    people = {
+        "an": person(o.section_a, o.inspector, name="Nguyễn Văn An", email="an@example.vn"),
+        "binh": person(o.section_a, o.chief, name="Trần Thị Bình", email="binh@example.vn"),
+        "cuong": person(o.section_b, o.inspector, name="Lê Văn Cường", email="cuong@example.vn"),
+        "dung": person(o.other, o.inspector, name="Phạm Thị Dung", email="dung@example.vn"),
+    }
+    rule_id = _required(app_a, o.course_id, o.province.id, due_days=30, renew_months=12)
+    make_user(role=Role.MANAGER, email=EMAILS["manager"], scope_unit=o.province)
+    make_user(role=Role.REPORTER, email=EMAILS["reporter"])
+    clients = {"manager": app_b.test_client(), "reporter": app_b.test_client()}
+    for who, client in clients.items():
+        login(client, EMAILS[who])
+    paths = [("manager", "/reports/"), ("manager", f"/reports/units/{o.province.id}"),
+             ("manager", f"/reports/?position={o.inspector.id}"), ("reporter", "/reports/")]
+    return app_a, app_b, o, people, rule_id, clients, paths
+
+
+def _pages(clients, paths) -> dict:
+    pages = {}
+    for who, path in paths:
+        response = clients[who].get(path)
+        if response.status_code == 302:  # the session ended (days passed): signed in again
+            login(clients[who], EMAILS[who])
+            response = clients[who].get(path)
+        assert response.status_code == 200, (who, path)
+        pages[who, path] = response.get_data(as_text=True)
+    return pages
+
+
+def _checked(app_b, clients, paths) -> dict:
+    """B's pages, twice kept (the second from B's cache), equal to the pages counted afresh."""
+    seen = _pages(clients, paths)
+    with app_b.app_context():
+        kept = dict(counts_cache().entries)
+    assert _pages(clients, paths) == seen
+    with app_b.app_context():
+        assert counts_cache().entries == kept  # nothing changed: counted once, then read from the cache
+        counts_cache().entries.clear()
+    assert _pages(clients, paths) == seen, "a kept count is stale"
+    return seen
+
+
+def _changed(workers, change) -> None:
+    app_a, app_b, o, people, rule_id, clients, paths = workers
+    before = _checked(app_b, clients, paths)
+    change(app_a, o, people, rule_id)
+    after = _pages(clients, paths)  # the next request of B, its cache as it was
+    assert after != before, "the change is not one the pages show"
+    assert _checked(app_b, clients, paths) == after
+
+
+def _signed_in(app, user):
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def _rule_for_the_other_province(app, o, _people, _rule_id):
+    with app.app_context():
+        rules.create_rule(assign.RuleDraft(o.course_id, [o.other.id], due_days=30))
+        db.session.commit()
+
+
+def _rule_switched_off(app, _o, _people, rule_id):
+    with app.app_context():
+        rules.deactivate_rule(db.session.get_one(AssignmentRule, rule_id))
+        db.session.commit()
+
+
+def _lesson_done(app, _o, people, _rule_id):
+    _mark_done(_signed_in(app, people["an"][1]), "co-ban/mot")
+
+
+def _course_completed(app, _o, people, _rule_id):
+    read_and_pass(_signed_in(app, people["binh"][1]), app)
+
+
+def _import_adds_a_person(app, _o, _people, _rule_id):
+    _import(app, [["900001", "Võ Thị Mai", "mai@example.vn", "NB-2", ""]])
+
+
+def _import_moves_a_person(app, _o, people, _rule_id):
+    with app.app_context():
+        staff = db.session.merge(people["an"][0])
+        row = _row(staff, "NB-2")
+    _import(app, [row])
+
+
+def _import_leaves_a_person_out(app, _o, people, _rule_id):
+    with app.app_context():
+        rows = [_row(db.session.merge(people[name][0]), code)
+                for name, code in (("an", "NB-1"), ("binh", "NB-1"), ("dung", "HN"))]
+    _import(app, rows, full=True)  # Cường left: his account disabled (a bulk UPDATE of users)
+
+
+def _unit_merged(app, o, _people, _rule_id):
+    with app.app_context():
+        units.merge_unit(db.session.get_one(OrgUnit, o.section_a.id),
+                         db.session.get_one(OrgUnit, o.section_b.id))
+        db.session.commit()
+
+
+def _person_leaving_on_the_day(app, _o, people, _rule_id):
+    with app.app_context():
+        staff = db.session.get_one(Staff, people["binh"][0].id)
+        staff.left_on = clock.today()
+        db.session.commit()
+    with app.app_context():
+        assert leavers.leave_when_due() == 1
+        db.session.commit()
+
+
+def _account_disabled(app, _o, people, _rule_id):
+    with app.app_context():
+        db.session.get_one(User, people["cuong"][1].id).active = False
+        db.session.commit()
+
+
+def _account_without_a_password(app, _o, people, _rule_id):
+    with app.app_context():
+        db.session.get_one(User, people["an"][1].id).password_hash = None  # invited: no way in yet
+        db.session.commit()
+
+
+def _days_passing(_app, _o, _people, _rule_id):
+    clock.set_now(clock.now() + timedelta(days=35))  # nothing written: everyone is overdue
+
+
+CHANGES = [_rule_for_the_other_province, _rule_switched_off, _lesson_done, _course_completed,
+           _import_adds_a_person, _import_moves_a_person, _import_leaves_a_person_out, _unit_merged,
+           _person_leaving_on_the_day, _account_disabled, _account_without_a_password, _days_passing]
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=[c.__name__.strip("_") for c in CHANGES])
+def test_a_change_on_one_worker_shows_on_the_others_next_report(workers, change):
+    _changed(workers, change)
+
+
+def test_a_lock_counts_while_it_lasts_and_is_never_kept(workers):
+    """A lock on an account's passwords: "cannot sign in" while it holds, and not once it ends,
+    with nothing written (a lock ends with time)."""
+    app_a, app_b, o, people, _rule_id, clients, paths = workers
+    before = _checked(app_b, clients, paths)
+    with app_a.app_context():
+        user = db.session.get_one(User, people["an"][1].id)
+        db.session.add(LoginThrottle(email=passwords.lock_key(user), failures=10,
+                                     locked_until=clock.now() + timedelta(minutes=15)))
+        db.session.commit()
+    locked = _checked(app_b, clients, paths)
+    assert locked != before
+    clock.set_now(clock.now() + timedelta(minutes=16))
+    assert _checked(app_b, clients, paths) == before
+    with app_a.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 1
