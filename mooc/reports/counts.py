@@ -71,19 +71,20 @@ def _units_param(scoped: bool) -> dict[str, Any]:
 
 
 @functools.cache
-def _glance(scoped: bool) -> sa.CompoundSelect:
+def _glance(scoped: bool, positioned: bool) -> sa.CompoundSelect:
     """(kind, number, moment) rows: each unit's latest training activity per roster status
-    (kind 1: the unit, the moment), the counts' version (kind 0) and the locks holding at ``now``
-    (kind 2). Per unit and status an index seek (``ix_staff_unit_activity``), not a scan of its
-    people. Built once per process."""
+    (kind 1: the unit, the moment), of the people of ``position_id`` when ``positioned``, the
+    counts' version (kind 0) and the locks holding at ``now`` (kind 2). Per unit and status an
+    index seek (``ix_staff_unit_activity``), not a scan of its people. Built once per process."""
     now = sa.bindparam("now", type_=Staff.last_training_at.type)
     units = sa.select(OrgUnit.id)
     if scoped:
         units = units.where(OrgUnit.id.in_(sa.bindparam("counted_units", expanding=True)))
     listed = units.subquery("counted")
+    position = [Staff.position_id == sa.bindparam("position_id")] if positioned else []
     latest = [sa.select(sa.literal(1, sa.Integer).label("kind"), listed.c.id.label("number"),
                         sa.select(sa.func.max(Staff.last_training_at))
-                        .where(Staff.unit_id == listed.c.id, Staff.status == status)
+                        .where(Staff.unit_id == listed.c.id, Staff.status == status, *position)
                         .scalar_subquery().label("moment"))
               for status in _ON_ROSTER]
     null_moment = sa.cast(sa.null(), Staff.last_training_at.type)
@@ -181,7 +182,7 @@ def per_unit(today: date, units: set[int] | None, position_id: int | None) -> Co
     session = db.session()
     activity: dict[int, datetime] = {}
     version, locks = None, 0
-    for kind, number, moment in session.execute(_glance(scoped), params):
+    for kind, number, moment in session.execute(_glance(scoped, positioned), params):
         if kind == 1 and moment is not None:
             moment = _moment(moment)
             if number not in activity or moment > activity[number]:

@@ -475,7 +475,8 @@ def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> d
                 found.people_required, found.current, found.legal_current)
             row.counts = dict(zip(summary.STATUS_ORDER, found.counts, strict=True))
         for unit_id, moment in counted.activity.items():
-            rows[unit_id].last_activity = moment
+            if unit_id in rows:  # (a unit with people active: counted)
+                rows[unit_id].last_activity = moment
         return rows
     for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount_by_unit(filters, units)):
         rows[unit_id].headcount = count

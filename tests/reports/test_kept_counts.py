@@ -19,6 +19,7 @@ from mooc import clock, versions
 from mooc.auth import passwords
 from mooc.auth.models import LoginThrottle, Role, User
 from mooc.extensions import db
+from mooc.reports import queries
 from mooc.reports.counts import counts_cache
 from mooc.roster import leavers, units
 from mooc.roster.models import OrgUnit, Staff
@@ -198,3 +199,21 @@ def test_a_lock_counts_while_it_lasts_and_is_never_kept(workers):
     assert _checked(app_b, clients, paths) == before
     with app_a.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginThrottle)) == 1
+
+
+def test_the_kept_counts_are_the_live_aggregates(workers, monkeypatch):
+    """Every page the kept counts answer (own unit, drill-downs, a position, whose parent has
+    nobody of it, sorted, the ministry's) is the page the live aggregates of the enrolments and
+    the roster make (``queries.headcount_by_unit``, ``obligations_by_unit``), on the day and later."""
+    app_a, app_b, o, people, _rule_id, clients, paths = workers
+    _course_completed(app_a, o, people, _rule_id)
+    _account_disabled(app_a, o, people, _rule_id)
+    paths = [*paths, ("manager", f"/reports/units/{o.province.id}?position={o.chief.id}"),
+             ("manager", f"/reports/units/{o.section_a.id}?position={o.chief.id}"),
+             ("manager", "/reports/?sort=cannot_sign_in"), ("reporter", f"/reports/?position={o.chief.id}")]
+    for days in (0, 35):
+        clock.set_now(clock.now() + timedelta(days=days))
+        kept = _checked(app_b, clients, paths)
+        with monkeypatch.context() as patched:
+            patched.setattr(queries, "summarised", lambda _filters: False)
+            assert _pages(clients, paths) == kept
