@@ -169,6 +169,22 @@ def _read_counts(scoped: bool, positioned: bool, ways: backends.WaysIn,
     return version, found
 
 
+def _read_glance(rows: Iterable[Any]) -> tuple[int | None, int, dict[int, datetime]]:
+    """The version, how many locks hold, and each unit's latest activity, from ``_glance``'s rows."""
+    activity: dict[int, datetime] = {}
+    version, locks = None, 0
+    for kind, number, moment in rows:
+        if kind == 1 and moment is not None:
+            moment = _moment(moment)
+            if number not in activity or moment > activity[number]:
+                activity[number] = moment
+        elif kind == 0:
+            version = number
+        elif kind == 2:
+            locks = number or 0
+    return version, locks, activity
+
+
 def counts_cache() -> KeptCache:
     return app_cache("mooc.reports.kept_counts", lambda: KeptCache(CACHE_SIZE))
 
@@ -180,17 +196,7 @@ def per_unit(today: date, units: set[int] | None, position_id: int | None) -> Co
     ways = backends.ways_in()
     params = _params(today, units, position_id)
     session = db.session()
-    activity: dict[int, datetime] = {}
-    version, locks = None, 0
-    for kind, number, moment in session.execute(_glance(scoped, positioned), params):
-        if kind == 1 and moment is not None:
-            moment = _moment(moment)
-            if number not in activity or moment > activity[number]:
-                activity[number] = moment
-        elif kind == 0:
-            version = number
-        elif kind == 2:
-            locks = number or 0
+    version, locks, activity = _read_glance(session.execute(_glance(scoped, positioned), params))
     own = summary.touched_here(session) or versions.raised_here(session, versions.REPORT_COUNTS)
     key = ("counts", version, today, None if units is None else tuple(sorted(units)), position_id, ways)
     kept = None if own or version is None else counts_cache().peek(key)
