@@ -10,6 +10,7 @@ and must differ from what B showed before (the change is one the page shows)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -26,7 +27,7 @@ from mooc.roster import leavers, units
 from mooc.roster.models import OrgUnit, Staff
 from mooc.training import assign, rules
 from mooc.training.models import AssignmentRule
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, login
 from tests.reports.test_summary import _required, _row
 from tests.training.conftest import org, person  # noqa: F401  (fixtures)
 from tests.training.test_completion import read_and_pass
@@ -219,3 +220,37 @@ def test_the_kept_counts_are_the_live_aggregates(workers, monkeypatch):
         with monkeypatch.context() as patched:
             patched.setattr(queries, "summarised", lambda _filters: False)
             assert _pages(clients, paths) == kept
+
+
+@pytest.mark.slow
+def test_two_server_processes_show_a_new_person_at_the_next_request(
+        app, database_url, make_unit, make_user, make_staff, tmp_path):
+    """Two gunicorn servers (what `mooc serve` runs), each warmed with the counts kept; a person
+    added to the roster elsewhere is counted by both at their next request."""
+    from tests.courses.test_cache_freshness import two_servers
+
+    province = make_unit("Thanh tra tỉnh Ninh Bình", code="NB", kind="province")
+    section = make_unit("Phòng 1", parent=province, code="NB-1")
+    make_staff(full_name="Nguyễn Văn An", unit=section)
+    manager = make_user(role=Role.MANAGER, email="quanly@example.vn", scope_unit=province,
+                        password=TEST_PASSWORD, two_factor=False)  # the servers ask no code (bench)
+    with app.app_context():  # the row the migration makes
+        versions.raise_version(db.session, versions.REPORT_COUNTS)
+        db.session.commit()
+    path = f"/reports/units/{province.id}"
+    with two_servers(database_url, tmp_path) as (servers, client_of):
+        one = client_of(servers[0]).login(manager.email, TEST_PASSWORD)
+        two = client_of(servers[1], one.cookies)
+
+        def headcount(client) -> int:
+            status, _headers, body = client.request("GET", path)
+            assert status == 200, status
+            found = re.search(r">Phòng 1</a>.*?</th>\s*<td>(\d+)</td>", body.decode(), re.DOTALL)
+            assert found is not None
+            return int(found.group(1))
+
+        for client in (one, two, one, two):  # both warm: the counts kept
+            assert headcount(client) == 1
+        make_staff(full_name="Trần Thị Bình", unit=section)
+        for client in (one, two):
+            assert headcount(client) == 2
