@@ -44,6 +44,9 @@ class DataVersion(Model):
 
 ORG_UNITS = "org_units"  # the unit tree: every row of org_units
 COURSES = "courses"  # every row of courses (the catalog: each course's title, summary, version...)
+# the reports' counts: the summary (report_people), the roster rows and the accounts' fields they
+# count (raised by the summary's upkeep whenever it recomputes anyone: mooc/reports/summary.py)
+REPORT_COUNTS = "report_counts"
 
 
 def random_start() -> int:
@@ -55,7 +58,12 @@ def raise_version(session: Session | Any, name: str) -> None:
     missing). Safe inside a flush (it runs on the connection, with no autoflush). On PostgreSQL
     the row stays locked until the transaction ends: writers of one set of rows take turns."""
     session.info.setdefault(_RAISED, set()).add(name)
-    connection = session.connection()
+    raise_on_connection(session.connection(), name)
+
+
+def raise_on_connection(connection: sa.Connection, name: str) -> None:
+    """:func:`raise_version` for a writer on a bare connection (a bulk load outside any session:
+    the benchmark's generator), whose own transaction keeps nothing it reads."""
     table = DataVersion.__table__
     insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values(name=name, version=random_start())

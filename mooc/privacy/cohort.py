@@ -247,6 +247,7 @@ def _close_accounts(people: list[Leaving]) -> None:
                           "display_name": person.identity.name, "password_hash": None, "active": False}
                 for person in people for user_id, email in zip(person.user_ids, person.emails, strict=True)}
     write_rows(db.session, User, accounts)
+    events.touched(person.staff_id for person in people)  # the reports count who can sign in
     for chunk in chunks(sorted(accounts)):
         for model in (AuthSession, AccountToken, SecondFactor, RecoveryCode):
             db.session.execute(sa.delete(model).where(model.user_id.in_(chunk)))

@@ -90,9 +90,10 @@ class ReportPerson(Model):
 
     __tablename__ = "report_people"
     __table_args__ = (
-        # The dashboard's aggregate reads this index alone (per unit, or the units shown).
+        # The dashboard's aggregate reads this index alone (per unit, or the units shown): every
+        # column it counts (migration c3e8f1a5d7b9 added the last three, which it read from the rows)
         sa.Index("ix_report_people_unit", "unit_id", "open_due", "not_started", "in_progress",
-                 "completed", "exempt", "position_id"),
+                 "completed", "exempt", "position_id", "behind", "legal_unknown", "legal_since"),
     )
 
     staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True,

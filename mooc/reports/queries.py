@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from mooc import clock
-from mooc.auth import backends
 from mooc.auth.models import Role, User
 from mooc.courses.models import Course, CourseEdition, Lesson, LessonProgress
 from mooc.database import alias
 from mooc.extensions import db
 from mooc.params import parse_day, parse_int
+from mooc.reports import counts as kept_counts
 from mooc.reports import summary
 from mooc.reports.summary import obligation
 from mooc.roster import account_status
@@ -438,16 +438,6 @@ def obligations_by_unit(filters: Filters, today: date | sa.BindParameter[date], 
     )
 
 
-@functools.cache
-def _unfiltered_headcount(scoped: bool, _ways: backends.WaysIn) -> sa.Select:
-    """The dashboard's headcount without filters, built once per process (building it cost
-    more than running it for a province): the time and the units counted are parameters
-    given when it runs (``_per_unit_counts``). Keyed by the app's ways in too, which it is
-    built from (who "cannot sign in" depends on them: ``account_status.way_in``)."""
-    units: sa.BindParameter[Any] | None = sa.bindparam("counted_units", expanding=True) if scoped else None
-    return headcount_by_unit(Filters(), units, sa.bindparam("now", type_=Staff.last_training_at.type))
-
-
 def summarised(filters: Filters) -> bool:
     """Whether the summary table answers these filters (none, or a position only): the
     course, status and due-date filters read the enrolments (``obligations_by_unit``)."""
@@ -472,32 +462,33 @@ def _most_urgent(person: sa.Subquery) -> list[sa.ColumnElement[bool]]:
 
 def _per_unit_counts(filters: Filters, today: date, units: set[int] | None) -> dict[int, Row]:
     """Headcount, obligations by status, people with obligations and last activity per unit
-    (of ``units``, or all): two aggregate queries whatever the size of the roster."""
+    (of ``units``, or all): without filters or with a position only, the counts kept per version
+    (``reports.counts.per_unit``: one statement when kept); otherwise two aggregate queries whatever the
+    size of the roster."""
     rows: dict[int, Row] = defaultdict(lambda: Row(None))
-    if filters == Filters():
-        params: dict[str, Any] = {"now": clock.now()}
-        if units is not None:
-            params["counted_units"] = sorted(units)
-        statement = _unfiltered_headcount(units is not None, backends.ways_in())
-        headcount = db.session.execute(statement, params)
-    else:
-        headcount = db.session.execute(headcount_by_unit(filters, units))
-    for unit_id, count, moment, cannot_sign_in in headcount:
+    if summarised(filters):
+        counted = kept_counts.per_unit(today, units, filters.position_id)
+        for unit_id, found in counted.units.items():
+            row = rows[unit_id]
+            row.headcount, row.cannot_sign_in = found.headcount, found.cannot_sign_in
+            row.people_required, row.current, row.legal_current = (
+                found.people_required, found.current, found.legal_current)
+            row.counts = dict(zip(summary.STATUS_ORDER, found.counts, strict=True))
+        for unit_id, moment in counted.activity.items():
+            if unit_id in rows:  # (a unit with people active: counted)
+                rows[unit_id].last_activity = moment
+        return rows
+    for unit_id, count, moment, cannot_sign_in in db.session.execute(headcount_by_unit(filters, units)):
         rows[unit_id].headcount = count
         rows[unit_id].cannot_sign_in = cannot_sign_in
         if moment is not None:
             if isinstance(moment, str):  # SQLite gives max() of a timestamp as text
                 moment = datetime.fromisoformat(moment)
             rows[unit_id].last_activity = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if summarised(filters):  # the summary table: one narrow row per person who owes training
-        obligations: Any = summary.per_unit(today, units, filters.position_id)
-        order: tuple[str, ...] = summary.STATUS_ORDER
-    else:
-        obligations = db.session.execute(obligations_by_unit(filters, today, units))
-        order = tuple(STATUSES)
-    for unit_id, people_count, *counts, current, legal_current in obligations:
+    for unit_id, people_count, *counts, current, legal_current in db.session.execute(
+            obligations_by_unit(filters, today, units)):
         rows[unit_id].people_required = people_count
-        rows[unit_id].counts = {s: int(c or 0) for s, c in zip(order, counts, strict=True)}
+        rows[unit_id].counts = {s: int(c or 0) for s, c in zip(STATUSES, counts, strict=True)}
         rows[unit_id].current = int(current or 0)
         rows[unit_id].legal_current = int(legal_current or 0)
     return rows

@@ -35,9 +35,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 
-from mooc import events
+from mooc import events, versions
+from mooc.auth.models import User
 from mooc.courses.models import CourseEdition
 from mooc.database import chunks
 from mooc.extensions import db
@@ -90,18 +91,35 @@ def _on_staff_touched(_sender: object, *, staff_ids: set[int] | None) -> None:
     touch(db.session(), staff_ids)
 
 
-def _staff_ids_of(obj: Enrolment) -> set[int]:
-    """The person of an enrolment, and the earlier one if the flush moved it to another."""
-    history = sa.inspect(obj).attrs.staff_id.history
+def _staff_ids_of(obj: Enrolment | User) -> set[int]:
+    """The person of an enrolment or account, and the earlier one if the flush moved it to another."""
+    state: InstanceState[Any] = sa.inspect(obj)
+    history = state.attrs.staff_id.history
     return {i for i in (*history.added, *history.unchanged, *history.deleted) if i is not None}
+
+
+# What the reports count of an account (whether it can sign in: mooc.roster.account_status): a
+# change of anything else (the last sign-in, a display name) touches nobody.
+ACCOUNT_FIELDS = ("staff_id", "active", "password_hash", "role", "email")
+
+
+def _account_changed(session: Session, user: User) -> bool:
+    if user in session.new or user in session.deleted:
+        return True
+    state: InstanceState[Any] = sa.inspect(user)
+    return any(state.attrs[name].history.has_changes() for name in ACCOUNT_FIELDS)
 
 
 @sa.event.listens_for(Session, "after_flush")
 def _collect(session: Session, _context: Any) -> None:
-    """The people whose enrolments or roster row this flush wrote (the ORM's writes)."""
+    """The people whose enrolments, roster row or account this flush wrote (the ORM's writes)."""
     ids: set[int] = set()
     dirty = session.dirty  # worked out once: asked per object, it made a flush of n changed rows n² long
     for obj in (*session.new, *dirty, *session.deleted):
+        if isinstance(obj, User):
+            if _account_changed(session, obj):
+                ids |= _staff_ids_of(obj)
+            continue
         if not isinstance(obj, Enrolment | Staff):
             continue
         if obj in dirty and not session.is_modified(obj, include_collections=False):
@@ -115,6 +133,7 @@ def _collect(session: Session, _context: Any) -> None:
     if session.info.get(_COMMITTING):
         # a flush after before_commit settled (another listener wrote late): recompute now
         _recompute(session.connection(), ids)
+        versions.raise_version(session, versions.REPORT_COUNTS)
     else:
         touch(session, ids)
 
@@ -123,6 +142,10 @@ def _collect(session: Session, _context: Any) -> None:
 def _settle_before_commit(session: Session) -> None:
     settle(session)
     if not session.in_nested_transaction():  # (it also runs when a savepoint is released)
+        if session.info.get(_PENDING):
+            # the counts kept per version (reports/counts.py) were of the rows before: raised
+            # last, after the people's staff rows were locked (one order of locks for every writer)
+            versions.raise_version(session, versions.REPORT_COUNTS)
         session.info[_COMMITTING] = True
 
 
@@ -134,6 +157,11 @@ def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
         session.info.pop(_COMMITTING, None)
+
+
+def touched_here(session: Session) -> bool:
+    """Whether this transaction touched anyone (what it counts may still roll back)."""
+    return bool(session.info.get(_PENDING))
 
 
 def settle(session: Session | None = None) -> None:
@@ -227,6 +255,7 @@ def refill(connection: sa.Connection) -> None:
         connection.execute(sa.text("LOCK TABLE report_people IN EXCLUSIVE MODE"))
     connection.execute(sa.delete(_table))
     connection.execute(sa.insert(_table).from_select(_COLUMNS, _computed()))
+    versions.raise_on_connection(connection, versions.REPORT_COUNTS)
 
 
 @dataclass
@@ -255,6 +284,7 @@ def rebuild(session: Session | None = None) -> Rebuilt:
         changed=sum(1 for key in computed.keys() & stored.keys() if computed[key] != stored[key]),
     )
     refill(connection)
+    versions.raise_version(session, versions.REPORT_COUNTS)  # (marks this transaction's own too)
     session.info.pop(_PENDING, None)
     return result
 

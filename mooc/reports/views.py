@@ -33,6 +33,7 @@ from mooc import accel, clock, kept, replica
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
+from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course
 from mooc.downloads import content_disposition, slug
 from mooc.errors import refuse
@@ -268,16 +269,53 @@ def _kept_key(page: dict[str, Any]) -> tuple:
             tuple(page["courses"]), tuple(page["positions"]), tuple(page["programs"]))
 
 
+class _ShownUnit(NamedTuple):
+    id: int  # all the holes read of a row's unit
+
+
+def _row_facts(row: queries.Row) -> tuple:
+    """Everything the holes read of a row (``_shown_row`` makes the row they are given again)."""
+    return (row.unit.id if row.unit is not None else None, row.label, row.inactive, row.uncovered,
+            row.headcount, row.cannot_sign_in, row.people_required,
+            tuple(row.counts[s] for s in queries.STATUSES), row.current, row.legal_current)
+
+
+def _shown_row(facts: tuple) -> queries.Row:
+    unit_id, label, inactive, uncovered, headcount, cannot, required, counts, current, legal = facts
+    unit: Any = _ShownUnit(unit_id) if unit_id is not None else None
+    return queries.Row(unit, headcount=headcount, people_required=required,
+                       counts=dict(zip(queries.STATUSES, counts, strict=True)), inactive=inactive,
+                       cannot_sign_in=cannot, label=label, uncovered=uncovered, current=current,
+                       legal_current=legal)
+
+
 def _fillers(page: dict[str, Any]) -> dict[str, kept.Filler]:
     """The dashboard's holes: its chart and warnings, its table's rows, as this request counts them.
-    Their templates read only what they are given and the environment's globals and filters, so
-    they are rendered without Flask's context processors (what ``{% include %}`` gives them in a
+    Rendered from exactly the facts they show (``_row_facts`` of each row and of the total, the
+    months looked at, the unit, the filters) and kept under those facts, the locale and the script
+    root (``_HOLES``: what is kept is what these facts render, so it is never stale). Their
+    templates read only what they are given and the environment's globals and filters, so they
+    are rendered without Flask's context processors (what ``{% include %}`` gives them in a
     page rendered in full is the same: ``test_every_kept_dashboard_is_the_page_its_template_renders``)."""
-    rows = {"rollup": page["rollup"], "unit_id": page["unit_id"],
-            "base_args": {k: v for k, v in page["filters"].as_args().items() if k != "account"}}
-    templates = current_app.jinja_env
-    return {"report_chart": lambda: templates.get_template("reports/_dashboard_chart.html").render(rows),
-            "report_rows": lambda: templates.get_template("reports/_dashboard_rows.html").render(rows)}
+    rollup: queries.Rollup = page["rollup"]
+    base_args = tuple((k, v) for k, v in page["filters"].as_args().items() if k != "account")
+    facts = (tuple(_row_facts(row) for row in rollup.rows), _row_facts(rollup.total), rollup.inactive_months,
+             page["unit_id"], base_args)
+    key = (str(request_locale()), request.script_root, facts)
+
+    def render() -> tuple[str, str]:
+        rows, total, months, unit_id, args = facts
+        shown = queries.Rollup(None, [_shown_row(row) for row in rows], _shown_row(total), months)
+        context = {"rollup": shown, "unit_id": unit_id, "base_args": dict(args)}
+        templates = current_app.jinja_env
+        return (templates.get_template("reports/_dashboard_chart.html").render(context),
+                templates.get_template("reports/_dashboard_rows.html").render(context))
+
+    holes = app_cache(_HOLES, lambda: KeptCache(4096)).get(key, render)
+    return {"report_chart": lambda: holes[0], "report_rows": lambda: holes[1]}
+
+
+_HOLES = "mooc.reports.kept_holes"  # the dashboard's holes, rendered, by the facts they show
 
 
 def _dashboard_pdf(rollup: queries.Rollup, described: Described) -> Response:

@@ -123,6 +123,28 @@ def signs_in(now: datetime | sa.BindParameter[datetime] | None = None) -> sa.Col
                    User.id.not_in(_code_locked_accounts(now)))
 
 
+def signs_in_apart_from_locks(ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
+    """An account that is active and has a way in (``signs_in()`` but for the sign-in and code
+    locks, which end with time: see ``locked_out()``). Over ``Staff`` outer-joined to ``User``."""
+    return sa.and_(User.id.is_not(None), User.active.is_(True), way_in(ways))
+
+
+def locked_out(now: datetime | sa.BindParameter[datetime] | None = None,
+               ways: backends.WaysIn | None = None) -> sa.ColumnElement[bool]:
+    """The account's locks keep it out at ``now``: its passwords are locked and the OpenID
+    provider does not find it, or its code step is locked. ``signs_in()`` is
+    ``signs_in_apart_from_locks()`` and not this."""
+    return sa.or_(sa.and_(User.email.in_(_locked_keys(now)), sa.not_(provider_way(ways))),
+                  User.id.in_(_code_locked_accounts(now)))
+
+
+def any_lock(now: datetime | sa.BindParameter[datetime]) -> sa.ScalarSelect[int]:
+    """How many sign-in or code locks hold at ``now`` (rows of ``login_throttle``; none, nearly
+    always): when none does, nobody is ``locked_out()``."""
+    return (sa.select(sa.func.count()).select_from(LoginThrottle)
+            .where(LoginThrottle.locked_until > now).scalar_subquery())
+
+
 class Way(enum.StrEnum):
     """A way an account signs in."""
 

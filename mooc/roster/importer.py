@@ -952,6 +952,7 @@ def _sync_accounts(plan: ImportPlan) -> None:
     for chunk in chunks(back):
         db.session.execute(sa.update(User).where(User.staff_id.in_(chunk))
                         .values(active=True), execution_options={"synchronize_session": False})
+    events.touched(back)  # the reports count who can sign in
 
 
 def admins_unconfirmed(plan: ImportPlan, confirmed_admins: Iterable[str]) -> list[str]:
@@ -977,6 +978,8 @@ def _move_account_emails(plan: ImportPlan, actor: User | None) -> None:
         audit.record("account.email_changed", actor=actor, target=new, previous=old, user_id=user_id,
                      reason="roster import")
     moved = set(ids)
+    for chunk in chunks(ids):  # the reports count who can sign in (a lock is kept per address)
+        events.touched(db.session.scalars(sa.select(User.staff_id).where(User.id.in_(chunk))))
     for obj in list(db.session.identity_map.values()):  # loaded accounts read their new address
         if isinstance(obj, User) and obj.id in moved:
             db.session.expire(obj, ["email"])
@@ -992,3 +995,4 @@ def deactivate_accounts(staff_ids: list[int]) -> None:
                         .values(revoked_at=now), execution_options={"synchronize_session": False})
         db.session.execute(sa.update(User).where(User.staff_id.in_(chunk)).values(active=False),
                         execution_options={"synchronize_session": False})
+    events.touched(staff_ids)  # the reports count who can sign in

@@ -227,13 +227,15 @@ def test_the_dashboard_query_count_does_not_grow_with_the_roster(org, person, ma
     with app.app_context():
         assign.apply_rules()
         db.session.commit()
-    client.get("/reports/")  # the unit tree read and kept for its version (a first request reads it)
+    client.get("/reports/")  # the unit tree and the counts read and kept for their versions
     small = count_queries(app, client, "/reports/")
     for n in range(30):
         person([o.section_a, o.section_b, o.other][n % 3], name=f"Người Thứ {n}")
     with app.app_context():
         assign.apply_rules()
         db.session.commit()
+    # the counts of the new version (reports/counts.py): one statement, then kept
+    assert count_queries(app, client, "/reports/") == small + 1
     assert count_queries(app, client, "/reports/") == small
     assert small < 20
 

@@ -420,11 +420,12 @@ def test_the_dashboard_reads_the_summary_and_shows_the_live_numbers(world, make_
 
 # --- the writers --------------------------------------------------------------------------------
 
-WATCHED = {"Staff", "Enrolment", "staff", "enrolments"}  # the entities and tables the summary sums
+# the entities and tables the summary sums, and the accounts (the counts kept per version: who can sign in)
+WATCHED = {"Staff", "Enrolment", "User", "staff", "enrolments", "users"}
 BULK = {"update", "insert", "delete", "insert_many", "write_changed", "update_rows", "write_rows"}
 AFTER_SESSION = {"insert_many", "write_changed", "update_rows", "write_rows"}  # (session, model, ...)
 MODULES = {"sa", "sqlalchemy", "postgresql", "sqlite"}
-RAW = re.compile(r"\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(staff|enrolments)\b", re.IGNORECASE)
+RAW = re.compile(r"\b(UPDATE|INSERT\s+INTO|DELETE\s+FROM|COPY)\s+(staff|enrolments|users)\b", re.IGNORECASE)
 
 
 def _bulk_targets(call: ast.Call) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
-from mooc import clock
+from mooc import clock, versions
 from mooc.extensions import db
 from mooc.training.models import Enrolment, EnrolmentSource, EnrolmentState
 from tests.training.test_cycle_sources import START, Office, ids
@@ -57,15 +57,17 @@ def test_the_database_refuses_a_second_open_cycle(office):
         db.session.commit()
 
 
-def test_the_migration_closes_the_superseded_open_cycles_an_import_left(office):
+def test_the_migration_closes_the_superseded_open_cycles_an_import_left(office, monkeypatch):
     """As the earlier import left them: the rule's cycle superseded open by an imported
     completion, the renewal of that completion open too. The upgrade closes the superseded one
     (when the import created the next cycle), keeps every row, and the record reads the same."""
     app, staff = office.app, office.staff
     course_id = ids(app)["giam-sat"]
     imported, renewed = START + timedelta(days=40), START + timedelta(days=300)
-    with app.app_context():
+    with app.app_context(), monkeypatch.context() as patched:
         downgrade(revision=BEFORE)
+        # the schema before data_versions: the reports' counts have no version to raise yet
+        patched.setattr(versions, "raise_version", lambda _session, _name: None)
         db.session.add_all([
             _cycle(staff.id, course_id, 1, EnrolmentState.NOT_STARTED, latest=False, created=START),
             _cycle(staff.id, course_id, 2, EnrolmentState.COMPLETED, latest=False, created=imported),
