@@ -28,7 +28,13 @@ from mooc.auth.access import safe_next
 from mooc.config import ROOT_DIR, Settings, build_settings, flask_config, settings
 from mooc.config import install as install_settings
 from mooc.courses.render import scope_ids
-from mooc.database import configure_engine, has_changes, wants_write, watch_request_writes
+from mooc.database import (
+    configure_engine,
+    has_changes,
+    readers_end_with_commit,
+    wants_write,
+    watch_request_writes,
+)
 from mooc.extensions import babel, csrf, db, login_manager, migrate
 from mooc.i18n import LOCALES, install_template_gettext, request_locale, select_locale
 from mooc.i18n import gettext as _
@@ -267,17 +273,22 @@ def _init_guards(app: Flask) -> None:
             return login_manager.unauthorized()
         abort(401)
 
+    readers_commit = readers_end_with_commit(app.config["SQLALCHEMY_DATABASE_URI"])
+
     @app.after_request
     def finish_request(response):
         """One transaction per request: commit what a successful request did, else roll back.
         A reading request (mooc/database.py: it may not write in its transaction, and tests
-        refuse one that does) has nothing to commit: its transaction ends when the app
-        context's teardown closes the session, as it would after a commit."""
+        refuse one that does) has nothing to commit: on SQLite its transaction ends when the
+        app context's teardown closes the session, as it would after a commit. On PostgreSQL
+        it commits all the same: psycopg forgets a connection's prepared statements at every
+        ROLLBACK, so each statement would be parsed and planned again on every request (the
+        lesson page's own: 0.15 -> 0.8 ms; database.readers_end_with_commit)."""
         # Asked before the commit, which expires the user: afterwards it would cost a query.
         signed_in = request.endpoint != "static" and current_user.is_authenticated
         if response.status_code >= 400 or g.get("rollback_only"):
             db.session.rollback()
-        elif wants_write() or has_changes(db.session):
+        elif wants_write() or has_changes(db.session) or readers_commit:
             db.session.commit()
         headers = response.headers
         add_missing_headers(headers, security_headers)
