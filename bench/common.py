@@ -134,7 +134,7 @@ class Result:
     target: str  # the target, as shown ("—" if none)
     met: bool | None = None  # None: no target
     command: str = ""
-    notes: list[str] = field(default_factory=list)  # profile of a missed target, caveats
+    notes: list[str] = field(default_factory=list)  # a page's profile, a missed target's, caveats
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,7 +10,8 @@ measure page weight, run the exam wave (bench/exam.py), time the reports (bench/
 and run the roster import benchmark at that size (bench/roster_import.py). Once per database:
 the course sync (bench/courses_sync.py) and search (bench/search.py) benchmarks, whose size is
 courses and lessons, not staff. Every figure sits next to a reference measured in the same
-run. No target is asserted: a missed one is written down as missed, with a profile.
+run. No target is asserted: a missed one is written down as missed, with a profile; every
+served page with a target is profiled, met or not, so a page's profile can be read before and after.
 
 Results accumulate in bench/results.json (a run replaces the rows of the benchmarks, sizes
 and databases it measured), and the block between the bench markers in docs/performance.md
@@ -268,7 +269,7 @@ def run(options: argparse.Namespace, save: Any = None) -> list[Result]:
                                 connections=8,
                                 tool=options.tool,
                                 log=_say,
-                                profile_missed=not options.no_profile,
+                                profile=not options.no_profile,
                                 command=command,
                             )
                             rows, app = serving or ([], None)
@@ -484,6 +485,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 + ".",
                 "",
             ]
+        lines += _profiles_of_met_pages(chosen, mode)
         missed = [r for r in chosen if r["met"] is False or r["value"].startswith("FAILED")]
         if missed:
             lines += [f"### Missed targets and failures ({mode} run)", ""]
@@ -498,6 +500,18 @@ def render(rows: list[dict[str, Any]]) -> str:
                     lines += ["```", *r["notes"], "```", ""]
     lines.append(END)
     return "\n".join(lines)
+
+
+def _profiles_of_met_pages(chosen: list[dict[str, Any]], mode: str) -> list[str]:
+    """The profile of every served page that met its target (a missed one's is with the misses)."""
+    met = [r for r in chosen if r["group"] == "serving" and r["met"] is True and r["notes"]]
+    if not met:
+        return []
+    lines = [f"### Where the time goes on the pages that met their target ({mode} run)", ""]
+    for r in met:
+        lines += [f"**{r['what']}** ({r['size']}, {r['database']}): {r['value']}, {r['ratio']} x bare.", "",
+                  "```", *r["notes"], "```", ""]
+    return lines
 
 
 def write_document(path: Path, block: str) -> None:
@@ -524,6 +538,8 @@ size it generates a dataset, then measures:
   `bench/load.py` when wrk is absent). The bare page is loaded before and after the app's pages;
   its mean is the reference. The trainee and the manager sign in through the real login form
   first; every page is checked to answer 200 before and after the load.
+  Then each page with a target is profiled in-process, met or not (cProfile over 30 requests
+  through the test client, with its SQL statements and the driver's time).
 - **Page weight**: HTML + CSS + JS (images apart) of a first visit, raw and gzip -6.
 - **Exam wave** (`bench/exam.py`): 1,000 trainees (`--trainees`) signed in, then at one barrier
   each starts the same quiz (one in ten double-clicks), opens the attempt, answers and submits;
@@ -596,7 +612,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--search-lessons", type=int, default=None)
     parser.add_argument("--search-queries", type=int, default=200)
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--no-profile", action="store_true", help="do not profile missed targets")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="do not profile the pages (every served page with a target) nor missed reports")
     parser.add_argument("--results", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     options = parser.parse_args(argv)

@@ -73,3 +73,25 @@ def test_small_run_writes_the_table(database_url: str, app: Flask, tmp_path: Pat
     # A second run rewrites the block in place and keeps the rest.
     run.write_document(output, run.render(stored))
     assert output.read_text(encoding="utf-8").count(run.END) == 1
+
+
+def test_a_met_page_keeps_its_profile_in_the_table() -> None:
+    """Issue 20 asks for each hot page's profile before and after: a page that met its target is
+    profiled too, and its profile is written down (not only the missed pages')."""
+    from bench.common import Result
+
+    def served(what: str, met: bool | None, notes: list[str]) -> Result:
+        return Result("serving", what, "10,000 staff", "SQLite", "900 req/s", "bare 1,000 req/s", "0.90",
+                      "≥ 0.5 x bare" if met is not None else "—", met, "python bench/run.py", notes)
+
+    rows = run.merge([], [
+        served("lesson page (trainee)", True, ["lesson: 2 statements, cumulative 1.0 ms"]),
+        served("course page (trainee)", False, ["course: 5 statements"]),
+        served("bare Flask page", None, []),
+    ], "full")
+    text = run.render(rows)
+    assert "### Where the time goes on the pages that met their target (full run)" in text
+    assert "lesson: 2 statements, cumulative 1.0 ms" in text
+    met_part = text.split("### Where the time goes on the pages that met their target")[1].split("###")[0]
+    assert "course page" not in met_part  # a missed page's profile is with the misses
+    assert "course: 5 statements" in text.split("### Missed targets and failures (full run)")[1]
