@@ -138,11 +138,25 @@ def _attempted() -> sa.ColumnElement[bool]:
 
 @cache
 def _course_page_statement() -> sa.Select:
-    """Built once: the statements of the pages every trainee opens are not rebuilt per request.
-    The person's current enrolment (their latest cycle), its certificate's code, their roster
-    status and the edition they last completed ride in it, outer-joined by table name (see
-    ``ENROLMENTS``): the standing used to read them in a statement of its own, loading the
-    enrolment as an object (about 1 M instructions of the page on PostgreSQL, and a round trip)."""
+    """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
+    return _with_the_reader(Course)
+
+
+@cache
+def _course_glance_statement() -> sa.Select:
+    """``_course_page_statement`` with the course's id and version instead of its row: what a
+    kept course page needs (``course_glance``). Built once per process."""
+    return _with_the_reader(Course.id, Course.version)
+
+
+def _with_the_reader(*course: Any) -> sa.Select:
+    """The live course ``:key`` (``course``: what of it), with the done-set of the person
+    ``:user_id``, whether the course may be locked for them and whether they have attempts at
+    its quizzes. Their current enrolment (their latest cycle), its certificate's code, their
+    roster status and the edition they last completed ride in it too, outer-joined by table
+    name (see ``ENROLMENTS``): the standing used to read them in a statement of its own, loading
+    the enrolment as an object (about 1 M instructions of the page on PostgreSQL, and a round
+    trip)."""
     staff = sa.select(User.staff_id).where(User.id == sa.bindparam("user_id")).scalar_subquery()
     latest_cycle = (sa.select(sa.func.max(ENROLMENTS.c.cycle))
                     .where(ENROLMENTS.c.staff_id == staff, ENROLMENTS.c.course_id == Course.id)
@@ -150,7 +164,7 @@ def _course_page_statement() -> sa.Select:
     current = ENROLMENTS.alias("current_enrolment")
     completed = _reader_facts()[0]
     return (
-        sa.select(Course, _done_in_course(), _lock_possible(), _attempted(),
+        sa.select(*course, _done_in_course(), _lock_possible(), _attempted(),
                   *(current.c[name] for name in Enrolled._fields), STAFF.c.status, CERTIFICATES.c.code,
                   completed)
         .select_from(Course)
@@ -261,14 +275,50 @@ def course_page(key: str, user_id: int | None) -> Outline | None:
     row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
     if row is None:
         return None
-    course, done, lock_possible, attempted, *enrolled, staff_status, certificate_code, completed_version = row
-    outline = mark(course, shape(course), _ids(done))
+    course, done, lock_possible, attempted, *reader = row
+    course_cache().put(("facts", course.id, course.version), CourseFacts(
+        course.id, course.key, course.version, course.content_hash, course.edition, course.completion))
+    return _marked(course, _ids(done), lock_possible, attempted, reader)
+
+
+def _marked(course: Any, done: set[int], lock_possible: Any, attempted: Any, reader: list[Any]) -> Outline:
+    *enrolled, staff_status, certificate_code, completed_version = reader
+    outline = mark(course, shape(course), done)
     outline.lock_possible = bool(lock_possible)
     outline.attempted = bool(attempted)
     outline.enrolment = (
         EnrolmentFacts(Enrolled(*enrolled), staff_status or "active", certificate_code, completed_version)
         if enrolled[0] is not None else EnrolmentFacts(None, "active", None, None))
     return outline
+
+
+class CourseFacts(NamedTuple):
+    """What a kept course page's person part reads of the course (``training.standing``,
+    ``refreshers``, ``editions``: duck-typed as the ``Course`` they are given), kept per process
+    under the course's id and the version read in the same statement as the row (any change to
+    the row raises it), like the course's shape: the page's glance need not load the row."""
+
+    id: int
+    key: str
+    version: int
+    content_hash: str
+    edition: int
+    completion: dict[str, Any]
+
+
+def course_glance(key: str, user_id: int) -> Outline | None:
+    """The course page's statement for a kept page (``kept.ready``): the live course ``key``'s
+    id and version and what the page reads of the person, without the course's row (loading it
+    as an object cost more than the statement); the outline is marked for the person, its
+    ``course`` the ``CourseFacts`` the full page kept for this version. None when there is no
+    such live course or no facts are kept for its version (then ``course_page``)."""
+    row = db.session.connection().execute(_course_glance_statement(),
+                                          {"key": key, "user_id": user_id}).one_or_none()
+    if row is None:
+        return None
+    course_id, version, done, lock_possible, attempted, *reader = row
+    course = course_cache().peek(("facts", course_id, version))
+    return None if course is None else _marked(course, _ids(done), lock_possible, attempted, reader)
 
 
 def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson, Reader] | None:

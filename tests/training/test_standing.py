@@ -46,9 +46,14 @@ def _both_ways(app, user_id: int) -> tuple[tuple, tuple]:
                 [quiz.id for quiz in s.stuck],
                 s.complete,
                 s.next_key,
-                (s.enrolment.due_on, s.enrolment.completed_at, s.enrolment.assigned_on) if s.enrolment else None,
+                ((s.enrolment.due_on, s.enrolment.completed_at, s.enrolment.assigned_on)
+                 if s.enrolment else None),
             )
 
+        # The kept page's way (queries.course_glance: the course's facts kept by course_page above)
+        glance = queries.course_glance("luat", user_id)
+        assert glance is not None and glance.course.id == course.id
+        assert seen(standing.of(user, glance.course, glance)) == seen(given)
         return seen(alone), seen(given)
 
 
