@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -14,7 +14,7 @@ from mooc import events
 from mooc.auth.models import User
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
-from mooc.database import alias, ids_joined, run_compiled
+from mooc.database import UTCDateTime, alias, ids_joined, run_compiled
 from mooc.extensions import db
 from mooc.formats.legal import Status, status_on
 
@@ -49,6 +49,7 @@ class Outline:
     done_ids: frozenset[int] = frozenset()
     lock_possible: bool = True  # False: the course cannot be locked for the person (no need to ask)
     attempted: bool = True  # False: the person has no quiz attempt nor extra attempt in the course
+    enrolment: EnrolmentFacts | None = None  # the person's, when the page's statement read it (course_page)
 
     def module_title(self, kind: str, item_id: int) -> str:
         """The title of the module holding the item (the outline has it: no query)."""
@@ -138,18 +139,83 @@ def _attempted() -> sa.ColumnElement[bool]:
 @cache
 def _course_page_statement() -> sa.Select:
     """Built once: the statements of the pages every trainee opens are not rebuilt per request."""
-    return sa.select(Course, _done_in_course(), _lock_possible(), _attempted()).where(
-        Course.key == sa.bindparam("key"), Course.archived.is_(False)
+    return _with_the_reader(Course)
+
+
+@cache
+def _course_glance_statement() -> sa.Select:
+    """``_course_page_statement`` with the course's id and version instead of its row: what a
+    kept course page needs (``course_glance``). Built once per process."""
+    return _with_the_reader(Course.id, Course.version)
+
+
+def _with_the_reader(*course: Any) -> sa.Select:
+    """The live course ``:key`` (``course``: what of it), with the done-set of the person
+    ``:user_id``, whether the course may be locked for them and whether they have attempts at
+    its quizzes. Their current enrolment (their latest cycle), its certificate's code, their
+    roster status and the edition they last completed ride in it too, outer-joined by table
+    name (see ``ENROLMENTS``): the standing used to read them in a statement of its own, loading
+    the enrolment as an object (about 1 M instructions of the page on PostgreSQL, and a round
+    trip)."""
+    staff = sa.select(User.staff_id).where(User.id == sa.bindparam("user_id")).scalar_subquery()
+    latest_cycle = (sa.select(sa.func.max(ENROLMENTS.c.cycle))
+                    .where(ENROLMENTS.c.staff_id == staff, ENROLMENTS.c.course_id == Course.id)
+                    .scalar_subquery())
+    current = ENROLMENTS.alias("current_enrolment")
+    completed = _reader_facts()[0]
+    return (
+        sa.select(*course, _done_in_course(), _lock_possible(), _attempted(),
+                  *(current.c[name] for name in Enrolled._fields), STAFF.c.status, CERTIFICATES.c.code,
+                  completed)
+        .select_from(Course)
+        .outerjoin(current, sa.and_(current.c.staff_id == staff, current.c.course_id == Course.id,
+                                    current.c.cycle == latest_cycle))
+        .outerjoin(STAFF, STAFF.c.id == current.c.staff_id)
+        .outerjoin(CERTIFICATES, CERTIFICATES.c.enrolment_id == current.c.id)
+        .where(Course.key == sa.bindparam("key"), Course.archived.is_(False))
     )
+
+
+class Enrolled(NamedTuple):
+    """The person's current enrolment in a course as the course page's statement read it: the
+    columns of training's ``Enrolment`` that its standing reads (``training.standing``)."""
+
+    id: int
+    cycle: int
+    state: str
+    latest: bool
+    closed_at: datetime | None
+    assigned_on: date
+    due_on: date | None
+    completed_at: datetime | None
+    refresher_of: str | None
+
+
+class EnrolmentFacts(NamedTuple):
+    """What the course page read of the person's enrolment for ``training.standing.of``: the
+    enrolment (None: not enrolled), their roster status, its certificate's code and the edition
+    they last completed."""
+
+    enrolled: Enrolled | None
+    staff_status: str
+    certificate_code: str | None
+    completed_version: str | None
 
 
 # The training domain's enrolments, by table name: training sits above courses (it imports the
 # rows the sync writes), so courses may not import its models; what the lesson page asks of
 # them (the edition the person completed, the refresher cycle they are in) is these columns.
+# The columns the course page reads are typed: its statement runs through the session, which
+# turns SQLite's text back into dates (as the model's columns do).
 ENROLMENTS = sa.table(
     "enrolments", sa.column("staff_id"), sa.column("course_id"), sa.column("cycle"), sa.column("state"),
-    sa.column("completed_version"), sa.column("refresher_of"),
+    sa.column("completed_version"), sa.column("refresher_of"), sa.column("id"),
+    sa.column("latest", sa.Boolean), sa.column("closed_at", UTCDateTime), sa.column("assigned_on", sa.Date),
+    sa.column("due_on", sa.Date), sa.column("completed_at", UTCDateTime),
 )
+# The roster's status of the person and the enrolment's certificate, by table name likewise.
+STAFF = sa.table("staff", sa.column("id"), sa.column("status"))
+CERTIFICATES = sa.table("certificates", sa.column("enrolment_id"), sa.column("code"))
 # Written into the statement (not bound): an IN list of bound values is re-rendered per execution.
 _OPEN_STATES: tuple[sa.ColumnElement[Any], ...] = tuple(
     sa.literal_column(f"'{state}'") for state in ("not_started", "in_progress"))
@@ -204,15 +270,55 @@ def _ids(text: str | None) -> set[int]:
 def course_page(key: str, user_id: int | None) -> Outline | None:
     """The live course ``key`` and its outline marked for ``user_id``: one statement when the
     course's version is cached (the course row, with the done-set, whether the course may
-    be locked for the person and whether they have attempts at its quizzes in subqueries)."""
+    be locked for the person and whether they have attempts at its quizzes in subqueries, and
+    their current enrolment outer-joined: ``Outline.enrolment``)."""
     row = db.session.execute(_course_page_statement(), {"key": key, "user_id": user_id or 0}).one_or_none()
     if row is None:
         return None
-    course, done, lock_possible, attempted = row
-    outline = mark(course, shape(course), _ids(done))
+    course, done, lock_possible, attempted, *reader = row
+    course_cache().put(("facts", course.id, course.version), CourseFacts(
+        course.id, course.key, course.version, course.content_hash, course.edition, course.completion))
+    return _marked(course, _ids(done), lock_possible, attempted, reader)
+
+
+def _marked(course: Any, done: set[int], lock_possible: Any, attempted: Any, reader: list[Any]) -> Outline:
+    *enrolled, staff_status, certificate_code, completed_version = reader
+    outline = mark(course, shape(course), done)
     outline.lock_possible = bool(lock_possible)
     outline.attempted = bool(attempted)
+    outline.enrolment = (
+        EnrolmentFacts(Enrolled(*enrolled), staff_status or "active", certificate_code, completed_version)
+        if enrolled[0] is not None else EnrolmentFacts(None, "active", None, None))
     return outline
+
+
+class CourseFacts(NamedTuple):
+    """What a kept course page's person part reads of the course (``training.standing``,
+    ``refreshers``, ``editions``: duck-typed as the ``Course`` they are given), kept per process
+    under the course's id and the version read in the same statement as the row (any change to
+    the row raises it), like the course's shape: the page's glance need not load the row."""
+
+    id: int
+    key: str
+    version: int
+    content_hash: str
+    edition: int
+    completion: dict[str, Any]
+
+
+def course_glance(key: str, user_id: int) -> Outline | None:
+    """The course page's statement for a kept page (``kept.ready``): the live course ``key``'s
+    id and version and what the page reads of the person, without the course's row (loading it
+    as an object cost more than the statement); the outline is marked for the person, its
+    ``course`` the ``CourseFacts`` the full page kept for this version. None when there is no
+    such live course or no facts are kept for its version (then ``course_page``)."""
+    row = db.session.connection().execute(_course_glance_statement(),
+                                          {"key": key, "user_id": user_id}).one_or_none()
+    if row is None:
+        return None
+    course_id, version, done, lock_possible, attempted, *reader = row
+    course = course_cache().peek(("facts", course_id, version))
+    return None if course is None else _marked(course, _ids(done), lock_possible, attempted, reader)
 
 
 def lesson_page(key: str, lesson_key: str, user_id: int | None) -> tuple[Outline, Lesson, Reader] | None:

@@ -66,21 +66,34 @@ def catalog():
 
 @bp.get("/<key>")
 def course(key: str):
+    # The page as kept for this version of the course: one statement without the course's row
+    # (queries.course_glance), the person's part filled from what it read.
+    if kept.keepable() and (glance := queries.course_glance(key, current_user.id)) is not None:
+        kept_key, fillers, _locked = _course_kept(glance)
+        if (page := kept.ready(kept_key, fillers)) is not None:
+            return page
     outline = queries.course_page(key, current_user.id)
     if outline is None:
         abort(404)
+    kept_key, fillers, locked = _course_kept(outline)
+    return kept.render(kept_key, "courses/course.html", fillers, course=outline.course, outline=outline,
+                       locked=locked)
+
+
+def _course_kept(outline: queries.Outline) -> tuple[tuple, dict[str, Any], str | None]:
+    """The kept course page's key, its fillers for this request and why the course is locked
+    for the person (None: it is not). Kept per version of the course (mooc/kept.py); the
+    person's part is filled per request by the domain that knows where they stand (the template
+    global courses/_course_standing.html calls: training/course_standing.py), without a template
+    of its own around it."""
     locked = access.lock_reason(current_user.id, outline.course.id) if outline.lock_possible else None
-    page = dict(course=outline.course, outline=outline, locked=locked)
-    # Kept per version of the course (mooc/kept.py); the person's part is filled per request by
-    # the domain that knows where they stand (the template global courses/_course_standing.html
-    # calls: training/course_standing.py), without a template of its own around it.
     kept_key = ("course", outline.course.id, outline.course.version, str(request_locale()),
                 current_user.role, request.script_root)
     own_part = current_app.jinja_env.globals["course_standing_html"]
-    return kept.render(kept_key, "courses/course.html", {
+    return kept_key, {
         "outline": outline_html.filler(outline.done_ids),
         "standing": lambda: str(own_part(outline.course, outline, locked)),  # type: ignore[operator]
-    }, **page)
+    }, locked
 
 
 def _lesson_key(course_id: int, version: int, lesson_id: int, done: bool, today: date) -> tuple:

@@ -15,7 +15,7 @@ import sqlalchemy.orm
 from mooc import clock
 from mooc.auth.models import User
 from mooc.courses.models import Course, Quiz
-from mooc.courses.queries import Outline
+from mooc.courses.queries import Enrolled, Outline
 from mooc.database import alias
 from mooc.extensions import db
 from mooc.quizzes import attempts
@@ -29,7 +29,7 @@ from mooc.training.status import EnrolmentStatus
 
 @dataclass
 class Standing:
-    enrolment: Enrolment | None
+    enrolment: Enrolment | Enrolled | None  # Enrolled: as the course page's statement read it
     status: EnrolmentStatus | None
     certificate_code: str | None  # the enrolment's certificate, if one was issued
     progress: CourseProgress
@@ -52,10 +52,13 @@ class Standing:
 def of(user: User, course: Course, outline: Outline | None = None) -> Standing:
     """Where ``user`` stands in ``course``. A page that has the course's ``outline`` (marked
     for ``user``, from the cached shape of the course's version and the done-set it read
-    fresh) passes it: the lessons, quizzes and done-set are then taken from it, not read
-    again; the enrolment and the attempts are read fresh either way. The same definition
-    (``completion.progress_of``, ``attempts.exhausted``) decides both ways."""
-    enrolment, staff_status, certificate_code, completed_version = _enrolment(user, course)
+    fresh, and the person's enrolment its statement read) passes it: the lessons, quizzes,
+    done-set and enrolment are then taken from it, not read again; the attempts are read fresh
+    either way. The same definition (``completion.progress_of``, ``attempts.exhausted``)
+    decides both ways."""
+    read = outline.enrolment if outline is not None and outline.course.id == course.id else None
+    enrolment, staff_status, certificate_code, completed_version = (
+        read if read is not None else _enrolment(user, course))
     status = EnrolmentStatus.of(enrolment, clock.today(), staff_status) if enrolment is not None else None
     since = cycle_start(enrolment) if enrolment is not None else None
     only = refreshers.lessons_to_take(course, enrolment)
@@ -86,7 +89,7 @@ def _progress(user: User, course: Course, outline: Outline | None, since: Any,
     return progress, {quiz.id: quiz.settings for quiz in course_shape.quiz_rows}, attempt_rows, grants
 
 
-def _enrolment(user: User, course: Course) -> tuple[Enrolment | None, str, str | None, str | None]:
+def _enrolment(user: User, course: Course) -> tuple[Enrolment | Enrolled | None, str, str | None, str | None]:
     """The person's current enrolment in ``course``, their roster status, the code of the
     enrolment's certificate and the edition (content hash) of their last completed cycle, in one
     statement (of the certificate, only its code: the pages show nothing else, and loading its

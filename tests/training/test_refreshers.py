@@ -85,6 +85,14 @@ def section(html: str, element_id: str) -> str:
     return match.group(0) if match else ""
 
 
+def assert_kept_alike(client, page: str) -> None:
+    """The course page asked again (served from the kept page, its person part filled from the
+    page's glance: courses.queries.course_glance) says the same as ``page``."""
+    token = re.compile(r'(csrf[_-]token"[^>]*?(?:value|content)=")[^"]+"')
+    again = client.get("/courses/luat").get_data(as_text=True)
+    assert token.sub(r"\1", again) == token.sub(r"\1", page)
+
+
 def mark_done(client, key):
     page = f"/courses/luat/lessons/{key}"
     return client.post(f"{page}/done", data={"csrf_token": csrf_token(client, page)})
@@ -139,6 +147,7 @@ def test_a_trainee_sees_what_changed_since_the_edition_they_completed(org, perso
     app, o = org
     _staff, _user, client, _first = completed_edition_a(app, o, person)
     page = client.get("/courses/luat").get_data(as_text=True)
+    assert_kept_alike(client, page)
     changes = section(page, "edition-changes")
     assert "Bài một" in changes and "Bài ba" in changes and "#lesson-changes" in changes
     assert "Bài hai" not in changes  # only written decomposed: the same words
@@ -232,6 +241,7 @@ def test_a_changed_only_renewal_asks_only_the_changed_and_added_lessons_and_the_
     home = client.get("/").get_data(as_text=True)
     assert "0/2 bài học, đạt 0/1 bài kiểm tra" in home  # the refresher's two lessons, not the course's three
     page = client.get("/courses/luat").get_data(as_text=True)
+    assert_kept_alike(client, page)
     assert 'id="continue-course"' in page and "/courses/luat/lessons/co-ban/mot" in page
     mot = client.get("/courses/luat/lessons/co-ban/mot").get_data(as_text=True)
     assert 'id="refresher-redo"' in mot and "/courses/luat/lessons/co-ban/mot/done" in mot

@@ -46,8 +46,14 @@ def _both_ways(app, user_id: int) -> tuple[tuple, tuple]:
                 [quiz.id for quiz in s.stuck],
                 s.complete,
                 s.next_key,
+                ((s.enrolment.due_on, s.enrolment.completed_at, s.enrolment.assigned_on)
+                 if s.enrolment else None),
             )
 
+        # The kept page's way (queries.course_glance: the course's facts kept by course_page above)
+        glance = queries.course_glance("luat", user_id)
+        assert glance is not None and glance.course.id == course.id
+        assert seen(standing.of(user, glance.course, glance)) == seen(given)
         return seen(alone), seen(given)
 
 
@@ -119,7 +125,7 @@ def test_the_course_page_reads_standing_in_few_statements(org, person):
     with app.app_context():
         dialect = db.engine.dialect.name
     # + 1: whether a programme's order locks the course (one statement when none holds it)
-    assert statements <= (6 if dialect == "sqlite" else 5), statements  # SQLite's BEGIN is one
+    assert statements <= (6 if dialect == "sqlite" else 5), statements  # SQLite's BEGIN was one
     assert QUIZ_URL in client.get("/courses/luat").get_data(as_text=True)
 
 
@@ -151,3 +157,22 @@ def test_the_course_page_reads_attempts_only_of_people_who_have_some(org, person
     for user in (fresh, granted):
         alone, given = _both_ways(app, user.id)
         assert alone == given
+
+
+def test_the_course_page_reads_the_enrolment_in_its_own_statement(org, person):
+    """The person's current enrolment, its certificate's code, their roster status and the
+    edition they last completed ride in the course page's statement (issue 20, session 16): an
+    enrolled person with no attempt costs the session check and that one statement (a third, the
+    enrolment's own, before); the standing is the same as computed on its own."""
+    app, o = org
+    _staff, user = person(o.section_a)
+    require(app, o)
+    client = app.test_client()
+    login(client, user.email)
+    client.get("/courses/luat")  # warm the shape's cache
+    statements = engine_events_of_get(app, client, "/courses/luat", "before_cursor_execute",
+                                      lambda conn, cursor, statement, *args: statement)
+    assert len(statements) == 2, statements
+    assert sum("enrolments" in statement for statement in statements) == 1, statements
+    alone, given = _both_ways(app, user.id)
+    assert alone == given and alone[0] is not None
