@@ -46,6 +46,23 @@ class KeptCache:
             self.entries[key] = value
 
 
+class _Unkept(KeptCache):
+    """A cache that keeps nothing: each ``get`` computes, ``peek`` finds nothing (for a
+    transaction whose reads may rest on its own writes: ``versions.raised_any``)."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+    def peek(self, key: tuple) -> object | None:
+        return None
+
+    def put(self, key: tuple, value: object) -> None:
+        return None
+
+
+UNKEPT: KeptCache = _Unkept()
+
+
 def app_cache(name: str, make: Callable[[], C]) -> C:
     """The cache ``name`` of this app, made by ``make`` on first use."""
     extensions = current_app.extensions

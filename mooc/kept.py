@@ -29,7 +29,9 @@ from typing import Any
 from flask import Flask, current_app, g, render_template, session
 from markupsafe import Markup
 
+from mooc import versions
 from mooc.caching import KeptCache, app_cache
+from mooc.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,12 @@ def hole(name: str, *args: Any) -> Markup:
 
 
 def keepable() -> bool:
-    return not session.get("_flashes") and not g.get("course_errors")
+    """Whether this request's page may be served from, and kept in, what is kept: not while
+    flashed messages wait or course errors are shown, nor in a transaction that raised a
+    version (its pages may rest on writes that roll back, kept under a number the next real
+    change gets again)."""
+    return (not session.get("_flashes") and not g.get("course_errors")
+            and not versions.raised_any(db.session()))
 
 
 def _cut(template: str, context: dict[str, Any],

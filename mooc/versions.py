@@ -76,6 +76,12 @@ def raised_here(session: Session | Any, name: str) -> bool:
     return name in session.info.get(_RAISED, ())
 
 
+def raised_any(session: Session | Any) -> bool:
+    """Whether this session's transaction raised any version: what it builds may rest on rows it
+    wrote and may still roll back, so it keeps nothing (pages, a course's shape)."""
+    return bool(session.info.get(_RAISED))
+
+
 def version_column(name: str) -> sa.ScalarSelect[Any]:
     """``name``'s version as a column (a scalar subquery), to be read in the statement that reads
     the rows it versions (NULL when there is no row)."""

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm
 
-from mooc import events
+from mooc import events, versions
 from mooc.auth.models import User
-from mooc.caching import KeptCache, app_cache
+from mooc.caching import UNKEPT, KeptCache, app_cache
 from mooc.courses.models import Course, LegalDocument, Lesson, LessonLegalBasis, LessonProgress, Module, Quiz
 from mooc.database import UTCDateTime, alias, ids_joined, run_compiled
 from mooc.extensions import db
@@ -570,7 +570,11 @@ def load_basis(course_id: int) -> dict[int, tuple[BasisDocument, ...]]:
 
 def course_cache() -> KeptCache:
     """What one version of a course determines, keyed by the version the database owns (so
-    never invalidated: a new version is a new key)."""
+    never invalidated: a new version is a new key). In a transaction that raised a course's
+    version, nothing is kept nor read from it (``versions.raised_here``): the new number is its
+    own until it commits, and a rollback leaves it to the next real change."""
+    if versions.raised_here(db.session(), versions.COURSES):
+        return UNKEPT
     return app_cache("mooc.course_cache", KeptCache)
 
 

@@ -306,3 +306,28 @@ def test_a_person_a_roster_import_marks_as_left_is_refused_by_both_servers(
         for client in (one, two):
             status, headers, _b = client.request("GET", LESSON)
             assert status == 302 and "/login" in headers["Location"]
+
+
+def test_nothing_is_kept_from_a_transaction_that_raised_a_version_and_rolled_back(workers):
+    """A transaction that changes a course (a sync that fails, a preview) raises its version and
+    may render a page before it rolls back: the number it used is the next real change's too,
+    so what it built (the kept page, the course's shape and facts) must not be kept under it."""
+    from mooc import kept
+
+    first, _second, a, _b, _user = workers
+    cookie = f"mooc_session={a.get_cookie('mooc_session').value}"  # the person's own session
+    with first.test_request_context(COURSE, headers={"Cookie": cookie}):
+        assert kept.keepable()
+        row = db.session.scalar(sa.select(Lesson).where(Lesson.key == "co-ban/khai-niem"))
+        row.title = "Khái niệm BỎ ĐI"
+        db.session.flush()  # the course's version raised, in this transaction only
+        assert not kept.keepable()
+        shown = first.view_functions["courses.course"]("luat")  # the page, in this transaction
+        assert "Khái niệm BỎ ĐI" in (shown.decode() if isinstance(shown, bytes) else shown)
+        db.session.rollback()
+        row = db.session.scalar(sa.select(Lesson).where(Lesson.key == "co-ban/khai-niem"))
+        row.title = "Khái niệm THẬT"
+        db.session.commit()  # the next real change: the same version number
+    text = page(a, COURSE)
+    assert ">Khái niệm THẬT</span>" in text and "BỎ ĐI" not in text
+    assert ">Khái niệm THẬT</span>" in page(a, LESSON)
