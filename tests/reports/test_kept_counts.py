@@ -254,3 +254,29 @@ def test_two_server_processes_show_a_new_person_at_the_next_request(
         make_staff(full_name="Trần Thị Bình", unit=section)
         for client in (one, two):
             assert headcount(client) == 2
+
+
+def test_a_lesson_that_changes_no_count_keeps_the_counts(workers):
+    """A lesson done by someone already under way moves their latest activity (read live each
+    request) and nothing the counts count: the counts' version stays and the kept counts answer,
+    while a move to another unit (set through the relationship) still counts at once."""
+    app_a, app_b, o, people, rule_id, clients, paths = workers
+    _lesson_done(app_a, o, people, rule_id)  # An is under way now: a change the counts show
+    kept = _checked(app_b, clients, paths)
+    with app_a.app_context():
+        version = versions.read_version(db.session, versions.REPORT_COUNTS)
+    _mark_done(_signed_in(app_a, people["an"][1]), "co-ban/hai")  # still under way: the quiz is left
+    with app_a.app_context():
+        assert versions.read_version(db.session, versions.REPORT_COUNTS) == version
+    with app_b.app_context():
+        entries = dict(counts_cache().entries)
+    assert _pages(clients, paths) == kept
+    with app_b.app_context():
+        assert counts_cache().entries == entries  # answered from what was kept
+    with app_a.app_context():
+        staff = db.session.get_one(Staff, people["cuong"][0].id)
+        staff.unit = db.session.get_one(OrgUnit, o.section_a.id)
+        db.session.commit()
+        assert versions.read_version(db.session, versions.REPORT_COUNTS) != version
+    moved = _pages(clients, paths)
+    assert moved != kept and _checked(app_b, clients, paths) == moved
