@@ -173,7 +173,7 @@ def wants_write() -> bool:
     return True  # CLI commands, scripts and tests write
 
 
-def run_compiled(connection: sa.Connection, statement: sa.Select,
+def run_compiled(connection: sa.Connection, statement: sa.Select | sa.CompoundSelect,
                  values: Mapping[str, Any]) -> sa.CursorResult[Any]:
     """``connection.execute(statement, values)`` for a hot statement of plain columns, with its
     SQL compiled once per statement and dialect: SQLAlchemy works out a statement's cache key
@@ -188,7 +188,7 @@ def run_compiled(connection: sa.Connection, statement: sa.Select,
 
 
 @functools.cache
-def _compiled(statement: sa.Select,
+def _compiled(statement: sa.Select | sa.CompoundSelect,
               dialect: sa.Dialect) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
     compiled = statement.compile(dialect=dialect)
     if compiled.literal_execute_params or compiled.post_compile_params:

@@ -196,7 +196,9 @@ def per_unit(today: date, units: set[int] | None, position_id: int | None) -> Co
     ways = backends.ways_in()
     params = _params(today, units, position_id)
     session = db.session()
-    version, locks, activity = _read_glance(session.execute(_glance(scoped, positioned), params))
+    glance = _glance(scoped, positioned)  # on the connection (no ORM: plain rows), where the session reads it
+    connection = session.connection(bind_arguments={"clause": glance})
+    version, locks, activity = _read_glance(connection.execute(glance, params))
     own = summary.touched_here(session) or versions.raised_here(session, versions.REPORT_COUNTS)
     key = ("counts", version, today, None if units is None else tuple(sorted(units)), position_id, ways)
     kept = None if own or version is None else counts_cache().peek(key)

@@ -248,11 +248,13 @@ def drill_down(user: User, parent_id: int | None) -> DrillDown:
 
 
 def rollup(
-    user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6
+    user: User, parent_id: int | None, filters: Filters, today: date, inactive_months: int = 6,
+    rules: RuleTargets | None = None,
 ) -> Rollup:
     """One row per child of ``parent_id`` (per top-level unit when None), within the viewer's
     scope, plus totals. Two aggregate queries whatever the size of the roster; the tree is
-    this version's plain rows (``drill_down``), the parent alone loaded as an object."""
+    this version's plain rows (``drill_down``), the parent alone loaded as an object. ``rules``:
+    the rules' coverage as the caller read it (``rule_targets_of``), else read here."""
     drill = drill_down(user, parent_id)
     units, children, owner, loaded = drill.units, drill.children, drill.owner, drill.loaded
     per_unit = _per_unit_counts(filters, today, drill.counted)
@@ -261,7 +263,7 @@ def rollup(
     # so that a unit whose people all left still shows a table, not "no units"
     own_row = (parent_id if parent_id is not None and (parent_id in per_unit or not children.get(parent_id))
                else None)
-    rows = _rows(units, children, shown, loaded, own_row, unit_labels(loaded))
+    rows = _rows(units, children, shown, loaded, own_row, unit_labels(loaded), rules or _rule_targets())
     for unit_id, row in per_unit.items():
         target = owner.get(unit_id)
         if target is not None:
@@ -281,11 +283,11 @@ def _ordered(rows: dict[int, Row], shown: list[TreeUnit], parent_id: int | None)
 
 def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: list[TreeUnit],
           loaded: Mapping[int, OrgUnit | TreeUnit], parent_id: int | None,
-          labels: dict[int, str]) -> dict[int, Row]:
+          labels: dict[int, str], rules: RuleTargets) -> dict[int, Row]:
     """The empty rows of a rollup: the units shown, and ``parent_id``'s own row when given (the
     people placed directly in the parent), each flagged when no active rule covers it (on it, above it or
     below it)."""
-    targets, every_unit = _rule_targets()
+    targets, every_unit = rules
 
     def covered_from_above(unit_id: int) -> bool:  # a rule on the unit or one above it
         return every_unit or bool(_ancestors_or_self(unit_id, units) & targets)
@@ -301,26 +303,39 @@ def _rows(units: dict[int, Any], children: dict[int | None, list[int]], shown: l
     return rows
 
 
+RuleTargets = tuple[set[int], bool]  # the units active rules name; whether one covers every unit
+
+
+def rule_target_selects(*columns: sa.ColumnElement[Any]) -> tuple[sa.Select, sa.Select]:
+    """The units active rules name (one row each), and a row of NULL when an active rule covers
+    every unit; each row led by ``columns`` (to be part of a caller's union: the dashboard reads
+    them with its filter choices)."""
+    named = (sa.select(*columns, rule_units.c.unit_id)
+             .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
+             .where(AssignmentRule.active.is_(True))
+             .distinct())
+    every = sa.select(*columns, sa.null()).where(
+        sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
+    return named, every
+
+
 @functools.cache
 def _rule_target_statement() -> sa.CompoundSelect:
     """``_rule_targets``' statement, built once per process (every report page asks): the units
     active rules name, and a NULL when an active rule covers every unit."""
-    named = (sa.select(rule_units.c.unit_id)
-             .join(AssignmentRule, AssignmentRule.id == rule_units.c.rule_id)
-             .where(AssignmentRule.active.is_(True))
-             .distinct())
-    every = sa.select(sa.null()).where(
-        sa.exists().where(AssignmentRule.active.is_(True), AssignmentRule.all_units.is_(True)))
-    return sa.union_all(named, every)
+    return sa.union_all(*rule_target_selects())
 
 
-def _rule_targets() -> tuple[set[int], bool]:
+def rule_targets_of(found: set[int | None]) -> RuleTargets:
+    """The rules' coverage from the unit ids ``rule_target_selects`` read (None: every unit)."""
+    every = None in found
+    return {unit_id for unit_id in found if unit_id is not None}, every
+
+
+def _rule_targets() -> RuleTargets:
     """The units active rules name, and whether an active rule covers every unit (those made
     later too). A unit is covered when one of these is the unit or above it (one query)."""
-    found = set(db.session.scalars(_rule_target_statement()))
-    every = None in found
-    found.discard(None)
-    return found, every
+    return rule_targets_of(set(db.session.scalars(_rule_target_statement())))
 
 
 def _ancestors_or_self(unit_id: int, units: dict[int, Any]) -> set[int]:

@@ -29,12 +29,13 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mooc import accel, clock, kept, replica
+from mooc import accel, clock, kept, replica, versions
 from mooc.auth import audit
 from mooc.auth.access import permission_required
 from mooc.auth.models import Permission
 from mooc.caching import KeptCache, app_cache
 from mooc.courses.models import Course
+from mooc.database import run_compiled
 from mooc.downloads import content_disposition, slug
 from mooc.errors import refuse
 from mooc.extensions import db
@@ -50,6 +51,7 @@ from mooc.reports import programs as program_report
 from mooc.reports.models import Frequency, ReportKind
 from mooc.roster.models import Position
 from mooc.roster.queries import unit_choices
+from mooc.roster.tree import unit_tree_at
 from mooc.roster.units import unit_label
 from mooc.training.models import Program
 from mooc.training.status import STILL_TO_DO, status_label
@@ -107,19 +109,69 @@ class Choice(NamedTuple):
     title: str
 
 
-@functools.cache
-def _choice_statement() -> sa.CompoundSelect:
+def _choice_selects() -> list[sa.Select]:
     """The live courses by title, the positions by rank, the live programmes by title: the form's
-    choices, in one statement of plain rows (built once; the ORM's entities are not loaded)."""
-    kind, rank = sa.literal_column("kind", sa.Integer), sa.literal_column("rank", sa.Integer)
+    choices as (kind, id, title, rank) rows, kinds 0 to 2 (the ORM's entities are not loaded)."""
     zero = sa.literal_column("0", sa.Integer)
-    return sa.union_all(
+    return [
         sa.select(zero.label("kind"), Course.id, Course.title, zero.label("rank"))
         .where(Course.archived.is_(False)),
         sa.select(sa.literal_column("1"), Position.id, Position.title, Position.rank),
         sa.select(sa.literal_column("2"), Program.id, Program.title, zero)
         .where(Program.archived.is_(False)),
-    ).order_by(kind, rank, sa.literal_column("title"))
+    ]
+
+
+def _in_order(*selects: sa.Select) -> sa.CompoundSelect:
+    kind, rank = sa.literal_column("kind", sa.Integer), sa.literal_column("rank", sa.Integer)
+    return sa.union_all(*selects).order_by(kind, rank, sa.literal_column("title"))
+
+
+@functools.cache
+def _choice_statement() -> sa.CompoundSelect:
+    """The form's choices, in one statement of plain rows (built once per process)."""
+    return _in_order(*_choice_selects())
+
+
+_RULE_UNIT, _TREE_VERSION = 3, 4  # the dashboard's statement's other kinds of row
+
+
+@functools.cache
+def _dashboard_statement() -> sa.CompoundSelect:
+    """What the dashboard reads before its counts, in one statement (one round trip, not three):
+    the form's choices (kinds 0 to 2), the units active rules name (kind 3, the unit in the id's
+    place; NULL: a rule covers every unit: ``queries.rule_target_selects``) and the unit tree's
+    version (kind 4, in the id's place; ``tree.unit_tree_at``). Built once per process."""
+    zero, no_title = sa.literal_column("0", sa.Integer), sa.null()
+    named, every = queries.rule_target_selects(sa.literal_column(str(_RULE_UNIT)))
+    version = versions.version_column(versions.ORG_UNITS)
+    return _in_order(
+        *_choice_selects(),
+        named.add_columns(no_title, zero), every.add_columns(no_title, zero),
+        sa.select(sa.literal_column(str(_TREE_VERSION)), version, no_title, zero),
+    )
+
+
+def _dashboard_reads() -> tuple[dict, queries.RuleTargets]:
+    """The dashboard's first statement: its filter choices, the rules' coverage; the unit tree of
+    the version read is this request's (``tree.unit_tree_at``)."""
+    found: tuple[list[Choice], list[Choice], list[Choice]] = ([], [], [])
+    rule_units: set[int | None] = set()
+    tree_version = None
+    statement = _dashboard_statement()
+    # plain numbers and strings: its SQL compiled once, no ORM (the connection where the session
+    # reads it: a @reads_replica page's is the replica's)
+    connection = db.session.connection(bind_arguments={"clause": statement})
+    rows: Any = run_compiled(connection, statement, {})
+    for kind, number, title, _rank in rows:
+        if kind == _RULE_UNIT:
+            rule_units.add(number)
+        elif kind == _TREE_VERSION:
+            tree_version = number
+        else:
+            found[kind].append(Choice(number, title))
+    unit_tree_at(tree_version)
+    return _choices_of(found, units=False), queries.rule_targets_of(rule_units)
 
 
 def _choices(*, units: bool = True) -> dict:
@@ -128,6 +180,10 @@ def _choices(*, units: bool = True) -> dict:
     found: tuple[list[Choice], list[Choice], list[Choice]] = ([], [], [])
     for kind, choice_id, title, _rank in db.session.execute(_choice_statement()):
         found[kind].append(Choice(choice_id, title))
+    return _choices_of(found, units=units)
+
+
+def _choices_of(found: tuple[list[Choice], list[Choice], list[Choice]], *, units: bool) -> dict:
     courses, positions, programs = found
     return {
         "courses": courses,
@@ -231,8 +287,9 @@ SORTS = {
 def _dashboard(unit_id: int | None):
     today = clock.today()
     months = min(int_arg("months") or 6, 36)
+    choices, rules = _dashboard_reads()
     try:
-        rollup = queries.rollup(current_user, unit_id, _filters(), today, months)
+        rollup = queries.rollup(current_user, unit_id, _filters(), today, months, rules)
     except queries.OutOfScope:
         abort(404)
     sort = choice_arg("sort", SORTS) or "name"
@@ -250,7 +307,7 @@ def _dashboard(unit_id: int | None):
     if unit_id is not None and choice_arg("people", ("1",)):
         people = queries.people(current_user, unit_id, _filters(), today)
     page = dict(rollup=rollup, title=title, unit_id=unit_id, filters=_filters(), sort=sort, months=months,
-                people=people, today=today, **_choices(units=False))
+                people=people, today=today, **choices)
     if people is not None or g.get("days_not_read"):
         return render_template("reports/dashboard.html", **page)
     return kept.render(_kept_key(page), "reports/dashboard.html", _fillers(page), **page)

@@ -126,8 +126,24 @@ def unit_tree() -> UnitTree:
     found: UnitTree | None = g.get("_unit_tree") if has_request_context() else None
     if found is not None:
         return found
+    return _tree_of(versions.read_version(session, versions.ORG_UNITS))
+
+
+def unit_tree_at(version: int | None) -> UnitTree:
+    """:func:`unit_tree`, the tree's version read by the caller in a statement of its own (one
+    round trip fewer: the dashboard reads it with its rules and filter choices). Kept in ``g``
+    as :func:`unit_tree` keeps it, so that later asks in the request take this one."""
+    session = db.session()
+    if versions.raised_here(session, versions.ORG_UNITS):
+        return _read_tree()
+    found: UnitTree | None = g.get("_unit_tree") if has_request_context() else None
+    return found if found is not None else _tree_of(version)
+
+
+def _tree_of(version: int | None) -> UnitTree:
+    """The tree of ``version`` (just read) from this process's cache, or read with its version and
+    kept under the version read with the rows."""
     cache = tree_cache()
-    version = versions.read_version(session, versions.ORG_UNITS)
     kept = cache.peek(("tree", version)) if version is not None else None
     found = kept if isinstance(kept, UnitTree) else _read_tree()
     if kept is None and found.version is not None:

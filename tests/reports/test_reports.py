@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
@@ -20,7 +21,7 @@ from mooc.roster.models import OrgUnit, Staff, StaffStatus
 from mooc.training import assign
 from mooc.training.completion import complete
 from mooc.training.models import AssignmentRule, Enrolment, EnrolmentState
-from tests.conftest import count_queries, login
+from tests.conftest import count_queries, engine_events_of_get, login
 
 TODAY = date(2026, 6, 1)
 
@@ -240,6 +241,29 @@ def test_the_dashboard_query_count_does_not_grow_with_the_roster(org, person, ma
     assert small < 20
 
 
+def test_a_kept_dashboard_reads_in_three_statements(org, person, make_user):
+    """A province manager's dashboard, its unit tree and counts kept: the session check, one
+    statement for the filter choices, the rules' coverage and the tree's version, and the counts'
+    glance (five before: the version, the rules and the choices each had their own)."""
+    app, o = org
+    manager = make_user(role=Role.MANAGER, scope_unit=o.province)
+    with app.app_context():
+        rule = AssignmentRule(course_id=o.course_id, due_days=30)
+        rule.units = [db.session.get(OrgUnit, o.section_a.id)]
+        db.session.add(rule)
+        db.session.commit()
+    person(o.section_a, name="Một Người")
+    client = app.test_client()
+    login(client, manager.email)
+    for path in ("/reports/", f"/reports/units/{o.province.id}"):
+        client.get(path)  # the tree, the counts and the page kept
+        statements = engine_events_of_get(app, client, path, "before_cursor_execute",
+                                          lambda conn, cursor, statement, *args: statement)
+        read = [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
+        assert len(read) == 3 + (path != "/reports/"), read  # (a drill-down loads its parent)
+        assert sum("data_versions" in s for s in read) == 2  # the tree's and the counts'
+
+
 def test_course_analytics_and_trend(world):
     app, o, _people, reporter = world
     client = app.test_client()
@@ -374,6 +398,27 @@ def test_units_without_a_rule_are_flagged_wherever_the_rule_sits(org, make_user,
     from mooc.auth.models import User
     from mooc.reports.queries import Filters, rollup
 
+    client = app.test_client()
+    login(client, reporter.email)
+    codes = {}
+    with app.app_context():
+        codes = {unit.id: unit.code for unit in db.session.scalars(sa.select(OrgUnit))}
+
+    def shown(parent_id: int | None) -> dict[str, bool]:
+        """The page's flags (the rules' coverage read with its choices and the tree's version), as
+        another app on the database shows them at its next request."""
+        page = client.get(f"/reports/units/{parent_id}" if parent_id else "/reports/").get_data(as_text=True)
+        rows = page.split('<th scope="row">')[1:]
+        found = {}
+        for row in rows:
+            head = row.split("</th>")[0]
+            link = re.search(r'href="/reports/units/(\d+)', head)
+            if link is None and 'class="meta"' not in head:
+                continue  # the total
+            unit_id = int(link.group(1)) if link else parent_id
+            found[codes[unit_id]] = "badge-not_started" in head
+        return found
+
     with app.app_context():
         viewer = db.session.get(User, reporter.id)
 
@@ -381,6 +426,7 @@ def test_units_without_a_rule_are_flagged_wherever_the_rule_sits(org, make_user,
             result = rollup(viewer, parent_id, Filters(), TODAY)
             found = {r.unit.code: r.uncovered for r in result.rows}
             db.session.rollback()
+            assert shown(parent_id) == found
             return found
 
         assert flags(None) == {"NB": True, "HN": True}
