@@ -280,3 +280,30 @@ def test_a_lesson_that_changes_no_count_keeps_the_counts(workers):
         assert versions.read_version(db.session, versions.REPORT_COUNTS) != version
     moved = _pages(clients, paths)
     assert moved != kept and _checked(app_b, clients, paths) == moved
+
+
+def test_a_unit_moved_in_is_counted_with_its_activity_at_the_next_request(workers, make_app):
+    """A unit moved under the manager's province on worker A is a row of B's next page (the tree
+    of the version read in the dashboard's first statement) with its activity (no "no activity"
+    badge) and counts, as on a worker that kept nothing. (Kept as the guard of any early read of
+    the glance: with the glance read for the units B's last tree counted, it fails.)"""
+    app_a, app_b, o, people, _rule_id, clients, _paths = workers
+    with app_a.app_context():
+        staff = db.session.merge(people["dung"][0])
+        staff.last_training_at = clock.now() - timedelta(days=1)
+        db.session.commit()
+    paths = [("manager", "/reports/"), ("manager", f"/reports/units/{o.province.id}"),
+             ("manager", f"/reports/units/{o.province.id}?position={o.inspector.id}")]
+    before = _pages(clients, paths)
+    with app_a.app_context():
+        db.session.get_one(OrgUnit, o.other.id).parent_id = o.province.id
+        db.session.commit()
+    after = _pages(clients, paths)
+    assert after != before
+    fresh = make_app(COURSES_DIR=str(o.root)).test_client()
+    login(fresh, EMAILS["manager"])
+    def masked(pages: dict) -> dict:  # (another session: another CSRF token)
+        return {key: re.sub(r'name="csrf_token" value="[^"]+"', "", page) for key, page in pages.items()}
+
+    assert masked(_pages({"manager": fresh}, paths)) == masked(after)
+    assert f'href="/reports/units/{o.other.id}"' in after["manager", f"/reports/units/{o.province.id}"]
