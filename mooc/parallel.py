@@ -19,8 +19,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -62,3 +63,33 @@ def fork_map(
             return list(pool.map(function, items, chunksize=chunk)), workers
     finally:
         _shared = previous
+
+
+@contextmanager
+def fork_imap(
+    function: Callable[[T], R], items: Sequence[T], shared: Any = None, min_items: int | None = None
+) -> Iterator[tuple[Iterator[R], int]]:
+    """fork_map whose results are taken as they come, in the items' order, while the workers go
+    on: the caller does its own work on the first results meanwhile. Yields (the results, the
+    number of workers); with no workers (too few items, one CPU, a threaded process), each
+    result is computed here when it is taken. Leaving the block stops the workers (the
+    results not taken are dropped)."""
+    global _shared
+    workers = workers_for(len(items), min_items)
+    if not workers:
+        previous, _shared = _shared, shared
+        try:
+            yield (function(item) for item in items), 0
+        finally:
+            _shared = previous
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        previous, _shared = _shared, shared
+        try:  # the workers are forked by the first submission, here: they inherit ``shared``
+            results = pool.map(function, items, chunksize=max(1, len(items) // (workers * 8)))
+        finally:
+            _shared = previous
+        yield results, workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

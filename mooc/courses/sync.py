@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ from mooc.courses.models import (
     Quiz,
 )
 from mooc.courses.render import RENDER_VERSION, Rendered, render
-from mooc.courses.signals import lessons_synced, programs_synced
+from mooc.courses.signals import lesson_preparers, lessons_synced, programs_synced
 from mooc.extensions import db
 from mooc.formats.legal import Registry, number_key
 from mooc.formats.problem import Problem, bilingual
@@ -132,28 +134,70 @@ def _hash(*parts: str) -> str:
 
 # --- rendering ahead, in parallel -----------------------------------------------------------------
 # Rendering is pure (Markdown source + the link map -> HTML): a cold sync renders the documents
-# it will need in worker processes (mooc.parallel) before it writes anything, then writes in
-# this process, in its one transaction. Small syncs (an author's edit) render in this process.
+# it will need in worker processes (mooc.parallel), and writes in this process, in its one
+# transaction, each course as soon as its documents are back (the workers render the next ones
+# meanwhile). Small syncs (an author's edit) render in this process.
+# A lesson's title comes with it: the workers also do what the domains above prepare from each
+# rendered lesson (signals.lesson_preparers: the search index's sections and words).
+
+Prepared = dict[str, Any]  # lesson_preparers' name -> its result for one lesson
+Ahead = tuple[Rendered, str | None, Prepared | None]  # a document rendered ahead: with the title and
+# what was prepared from it (a lesson), or None, None (an introduction)
 
 
-def _render_job(job: tuple[Path, str]) -> Rendered:
-    path, body = job
-    links: LinkMap = parallel.shared()
-    return render(body, links.resolver(path), links.media_resolver(path))
+def _render_job(job: tuple[Path, str, str | None]) -> tuple[Rendered, Prepared | None]:
+    path, body, title = job
+    links, dialect = parallel.shared()
+    rendered = render(body, links.resolver(path), links.media_resolver(path))
+    if title is None:  # a course's or module's introduction: no lesson page, nothing to prepare
+        return rendered, None
+    return rendered, {
+        name: prepare(title, rendered.html, dialect) for name, prepare in lesson_preparers.items()
+    }
 
 
+class _Ahead:
+    """The documents rendered ahead, taken by (path, body) in any order while the workers go on
+    (their results come in the jobs' order: those passed over wait here to be taken)."""
+
+    def __init__(self, jobs: list[tuple[Path, str, str | None]] | None = None,
+                 results: Iterator[tuple[Rendered, Prepared | None]] | None = None) -> None:
+        self.jobs = iter(jobs or [])
+        self.pending = {(path, body) for path, body, _title in jobs or []}  # not taken yet
+        self.results = results if results is not None else iter(())
+        self.arrived: dict[tuple[Path, str], Ahead] = {}
+
+    def pop(self, key: tuple[Path, str]) -> Ahead | None:
+        """The document's rendering (waiting for it if it is under way), or None: not rendered ahead."""
+        if key not in self.pending:
+            return None
+        self.pending.discard(key)
+        found = self.arrived.pop(key, None)
+        if found is not None:
+            return found
+        for (path, body, title), (rendered, prepared) in zip(self.jobs, self.results, strict=True):
+            if (path, body) == key:
+                return rendered, title, prepared
+            self.arrived[(path, body)] = (rendered, title, prepared)
+        return None
+
+
+@contextmanager
 def render_ahead(
-    jobs: list[tuple[Path, str]], links: LinkMap
-) -> tuple[dict[tuple[Path, str], Rendered], int]:
+    jobs: list[tuple[Path, str, str | None]], links: LinkMap, dialect: str = ""
+) -> Iterator[tuple[_Ahead, int]]:
     """Render these documents in worker processes, when there are enough of them and more
-    than one CPU; else render nothing here (each is rendered when the sync reaches it).
-    Returns {(path, body): Rendered} and the number of workers. The HTML is the same either
-    way (tests/courses/test_sync_bulk.py)."""
+    than one CPU; else render nothing here (each is rendered when the sync reaches it). A job
+    is (path, body, the lesson's title, or None for an introduction). Yields the renderings
+    ((Rendered, title, what lesson_preparers made of it) by (path, body), taken as they come)
+    and the number of workers; leaving the block stops the workers. The HTML is the same
+    either way (tests/courses/test_sync_bulk.py)."""
     if not parallel.workers_for(len(jobs)):
-        return {}, 0
-    results, workers = parallel.fork_map(_render_job, jobs, links)
-    render_module.render_calls += len(results)  # counted here: the workers' counters die with them
-    return dict(zip(jobs, results, strict=True)), workers
+        yield _Ahead(), 0
+        return
+    with parallel.fork_imap(_render_job, jobs, (links, dialect)) as (results, workers):
+        render_module.render_calls += len(jobs)  # counted here: the workers' counters die with them
+        yield _Ahead(jobs, results), workers
 
 
 def git_commit(path: Path) -> str | None:
@@ -237,16 +281,30 @@ class _Syncer:
         self.root = courses_root
         self.report = SyncReport()
         self.touched: list[Course | Lesson] = []  # for lessons_synced (the search index)
-        self.ready: dict[tuple[Path, str], Rendered] = {}  # rendered ahead, by (path, body)
+        self.ready = _Ahead()  # rendered ahead, by (path, body)
+        self.prepared: list[tuple[Lesson, str, str, Prepared]] = []  # (lesson, title, html, prepared)
         self.hashes: dict[tuple[Path, str], str] = {}  # (path, file digest) -> source hash
         self.commits = _Commits(courses_root)
 
-    def _render(self, doc_path: Path, body: str) -> Rendered:
+    def _render(self, doc_path: Path, body: str, lesson: Lesson | None = None) -> Rendered:
+        """The document's HTML (rendered ahead, or now); for a lesson rendered ahead, keeps what
+        the workers prepared from it, for the receivers of lessons_synced."""
         self.report.rendered += 1
-        ready = self.ready.pop((doc_path, body), None)
-        if ready is not None:
-            return ready
-        return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
+        ready = self.ready.pop((doc_path, body))
+        if ready is None:
+            return render(body, self.links.resolver(doc_path), self.links.media_resolver(doc_path))
+        rendered, title, prepared = ready
+        if lesson is not None and title is not None and prepared:
+            self.prepared.append((lesson, title, rendered.html, prepared))
+        return rendered
+
+    def prepared_lessons(self) -> dict[str, dict[int, tuple[str, str, Any]]]:
+        """lessons_synced's ``prepared``: {name: {lesson id: (title, html, result)}} (after the flush)."""
+        out: dict[str, dict[int, tuple[str, str, Any]]] = {}
+        for lesson, title, html, prepared in self.prepared:
+            for name, result in prepared.items():
+                out.setdefault(name, {})[lesson.id] = (title, html, result)
+        return out
 
     def program_intro(self, source: ProgramSource, stored_hash: str) -> tuple[str, str] | None:
         """A programme's introduction rendered like a lesson (its links resolved from its file):
@@ -258,33 +316,39 @@ class _Syncer:
             return None
         return wanted, self._render(path, source.intro).html if source.intro.strip() else ""
 
-    def _render_ahead(self) -> None:
-        """Render, before writing, the course, module and lesson files whose hash no row has:
+    @contextmanager
+    def _render_ahead(self) -> Iterator[None]:
+        """Render, while writing, the course, module and lesson files whose hash no row has:
         whichever row such a file ends up in, its stored hash differs, so it is rendered. (A
         file whose hash some other row has is rendered when its turn comes, if it must.)"""
         known: set[str] = set()
         for model in (Course, Module, Lesson):
             known.update(db.session.scalars(sa.select(model.source_hash)))
-        jobs: list[tuple[Path, str]] = []
+        jobs: list[tuple[Path, str, str | None]] = []
         for source in self.result.courses:
-            docs = [source.doc] + [m.doc for m in source.modules if m.doc.body.strip()]
-            docs += [item.doc for item in source.items() if isinstance(item, LessonSource)]
-            jobs += [(doc.path, doc.body) for doc in docs
+            docs: list[tuple[Any, str | None]] = [(source.doc, None)]
+            docs += [(m.doc, None) for m in source.modules if m.doc.body.strip()]
+            docs += [(item.doc, item.title) for item in source.items() if isinstance(item, LessonSource)]
+            jobs += [(doc.path, doc.body, title) for doc, title in docs
                      if self._source_hash(doc.path, doc.body, doc.digest) not in known]
-        self.ready, self.report.render_workers = render_ahead(jobs, self.links)
+        dialect = db.session.get_bind().dialect.name
+        with render_ahead(jobs, self.links, dialect) as (self.ready, self.report.render_workers):
+            try:
+                yield
+            finally:
+                self.ready = _Ahead()
 
     def run(self, progress: Progress = SILENT) -> SyncReport:
         existing = {c.key: c for c in db.session.scalars(sa.select(Course))}
         self._load_contents([c.id for c in existing.values()])
         changed_documents = self.sync_registry(self.result.registry)
-        self._render_ahead()
         seen: set[str] = set()
         progress.phase(WRITING, len(self.result.courses))
         hashed: list[tuple[CourseSource, Course, list[str | Lesson | Quiz]]] = []
         # New rows pile up in the session and are written by the one flush below, a few
         # multi-row INSERTs per table; rows are tied to their course and module by relationship
         # until then. Nothing read in between depends on them (the existing rows were loaded).
-        with db.session.no_autoflush:
+        with self._render_ahead(), db.session.no_autoflush:
             for source in self.result.courses:
                 seen.add(source.key)
                 hashed.append(self.sync_course(source, existing.get(source.key)))
@@ -307,7 +371,6 @@ class _Syncer:
         editions.record(new_editions)  # the words of each lesson version, for refreshers
         db.session.flush()
         editions.refresh_legal()  # what each edition rested on, against the registry just read
-        self.ready.clear()
         self.report.courses = len(self.result.courses)
         self.report.content_hash = _hash(
             *sorted(c.key + c.content_hash for c in db.session.scalars(sa.select(Course)))
@@ -543,7 +606,7 @@ class _Syncer:
             archived=False,
         )
         if lesson.source_hash != source_hash:
-            rendered = self._render(source.doc.path, source.doc.body)
+            rendered = self._render(source.doc.path, source.doc.body, lesson)
             lesson.html, lesson.text, lesson.headings = rendered.html, rendered.text, rendered.headings
             lesson.source_hash = source_hash
             changed = True
@@ -656,7 +719,9 @@ def sync_tree(root: Path, result: CheckResult | None = None, *, progress: Progre
         CourseSync(source_commit=report.commit, content_hash=report.content_hash, counts=report.counts())
     )
     db.session.flush()
-    lessons_synced.send(report, lesson_ids=syncer.touched_lesson_ids())  # receivers write in this transaction
+    lessons_synced.send(  # receivers write in this transaction
+        report, lesson_ids=syncer.touched_lesson_ids(), prepared=syncer.prepared_lessons()
+    )
     if not single_course:
         course_ids = {key: id_ for key, id_ in db.session.execute(sa.select(Course.key, Course.id))}
         programs_synced.send(report, programs=result.programs, steps=result.program_steps,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from mooc import parallel
 from mooc.courses.models import Course, Lesson, Module
-from mooc.courses.signals import lessons_synced
+from mooc.courses.signals import lesson_preparers, lessons_synced
 from mooc.database import chunks
 from mooc.extensions import db
 from mooc.progress import INDEXING, SILENT, Progress
@@ -95,10 +95,40 @@ def _tsvector_literal_plain(title: list[str], heading: list[str], body: list[str
     return " ".join(f"'{word}':{','.join(where)}" for word, where in positions.items())
 
 
+# A section's columns but its ids: (position, anchor, heading, body, title_words, heading_words,
+# body_words, document), document None unless the tsvector is wanted (PostgreSQL).
+SectionValues = tuple[int, str, str, str, str, str, str, str | None]
+
+
 def section_rows(lesson_id: int, course_id: int, title: str, html: str, with_vector: bool) -> list[dict]:
     """The rows of search_sections for one lesson."""
+    return _rows(lesson_id, course_id, section_values(title, html, with_vector))
+
+
+def _rows(lesson_id: int, course_id: int, values: list[SectionValues]) -> list[dict]:
+    return [
+        {
+            "id": section_id(lesson_id, position),
+            "lesson_id": lesson_id,
+            "course_id": course_id,
+            "position": position,
+            "anchor": anchor,
+            "heading": heading,
+            "body": body,
+            "title_words": title_words,
+            "heading_words": heading_words,
+            "body_words": body_words,
+            "document": document,
+        }
+        for position, anchor, heading, body, title_words, heading_words, body_words, document in values
+    ]
+
+
+def section_values(title: str, html: str, with_vector: bool) -> list[SectionValues]:
+    """What a lesson's rows of search_sections hold but their ids: pure (a lesson's title and
+    HTML in, its sections and words out), so it is done where the lesson is rendered."""
     title_words = tokens(title)
-    rows = []
+    rows: list[SectionValues] = []
     sections = split_sections(html)
     if len(sections) > MAX_SECTIONS:  # 1,024 headings: the last sections are indexed as one
         last = sections[MAX_SECTIONS - 1]
@@ -107,42 +137,67 @@ def section_rows(lesson_id: int, course_id: int, title: str, html: str, with_vec
     for section in sections:
         heading_words = tokens(section.heading)
         body_words = section.words if section.words is not None else tokens(section.body)
-        row: dict[str, Any] = {
-            "id": section_id(lesson_id, section.position),
-            "lesson_id": lesson_id,
-            "course_id": course_id,
-            "position": section.position,
-            "anchor": section.anchor,
-            "heading": section.heading,
-            "body": section.body,
-            "title_words": " ".join(title_words),
-            "heading_words": " ".join(heading_words),
-            "body_words": " ".join(body_words),
-            "document": tsvector_literal(title_words, heading_words, body_words) if with_vector else None,
-        }
-        rows.append(row)
+        rows.append((
+            section.position,
+            section.anchor,
+            section.heading,
+            section.body,
+            " ".join(title_words),
+            " ".join(heading_words),
+            " ".join(body_words),
+            tsvector_literal(title_words, heading_words, body_words) if with_vector else None,
+        ))
     return rows
 
 
-def _rows_job(lesson: tuple[int, int, str, str]) -> list[dict]:
-    return section_rows(*lesson, with_vector=parallel.shared())
+def _prepare(title: str, html: str, dialect: str) -> list[SectionValues]:
+    """signals.lesson_preparers: a lesson's sections and words, cut in the sync's render workers."""
+    return section_values(title, html, dialect == "postgresql")
 
 
-def _write(lessons: Iterable[Any]) -> int:
+lesson_preparers["search"] = _prepare
+
+Prepared = dict[int, tuple[str, str, list[SectionValues]]]  # lesson id -> (title, html, values)
+
+
+def _values_job(lesson: tuple[str, str]) -> list[SectionValues]:
+    return section_values(*lesson, with_vector=parallel.shared())
+
+
+def _write(lessons: Iterable[Any], prepared: Prepared | None = None) -> int:
     """Index these lessons (rows of id, course_id, title, html). Cutting a lesson into sections
-    and words is pure: a large batch (a cold sync, a rebuild) is cut in worker processes."""
+    and words is pure: what the sync's render workers cut (``prepared``, used only for the title
+    and HTML it was cut from) is not cut again; a large batch of the rest (a rebuild) is cut in
+    worker processes."""
     with_vector = db.session.get_bind().dialect.name == "postgresql"
-    jobs = [(lesson.id, lesson.course_id, lesson.title, lesson.html) for lesson in lessons]
-    per_lesson, _workers = parallel.fork_map(_rows_job, jobs, with_vector)
-    rows = [row for lesson_rows in per_lesson for row in lesson_rows]
+    ready = prepared or {}
+    per_lesson: list[tuple[int, int, list[SectionValues]]] = []
+    jobs: list[tuple[str, str]] = []
+    waiting: list[int] = []  # the places in per_lesson of the lessons cut below
+    for lesson in lessons:
+        made = ready.get(lesson.id)
+        if made is not None and made[:2] == (lesson.title, lesson.html) and made[2] and (
+            (made[2][0][7] is not None) == with_vector
+        ):
+            per_lesson.append((lesson.id, lesson.course_id, made[2]))
+            continue
+        waiting.append(len(per_lesson))
+        per_lesson.append((lesson.id, lesson.course_id, []))
+        jobs.append((lesson.title, lesson.html))
+    cut, _workers = parallel.fork_map(_values_job, jobs, with_vector)
+    for place, values in zip(waiting, cut, strict=True):
+        per_lesson[place] = (*per_lesson[place][:2], values)
+    rows = [row for lesson_id, course_id, values in per_lesson for row in _rows(lesson_id, course_id, values)]
     if rows:
         db.session.execute(sa.insert(SearchSection), rows)
     return len(rows)
 
 
-def update_lessons(lesson_ids: Iterable[int]) -> int:
+def update_lessons(lesson_ids: Iterable[int], prepared: Prepared | None = None) -> int:
     """Index these lessons again: drop their sections, and write them anew if the lesson is
-    live. Returns the number of sections written. Flushes; the caller commits."""
+    live. ``prepared``: the sections and words cut already (by the sync's render workers), by
+    lesson id, with the title and HTML they were cut from. Returns the number of sections
+    written. Flushes; the caller commits."""
     ids = sorted(set(lesson_ids))
     written = 0
     for batch in _batches(ids):
@@ -150,7 +205,7 @@ def update_lessons(lesson_ids: Iterable[int]) -> int:
             sa.delete(SearchSection).where(SearchSection.lesson_id.in_(batch)),
             execution_options={"synchronize_session": False},
         )
-        written += _write(db.session.execute(_live_lessons().where(Lesson.id.in_(batch))))
+        written += _write(db.session.execute(_live_lessons().where(Lesson.id.in_(batch))), prepared)
     return written
 
 
@@ -169,8 +224,10 @@ def rebuild(progress: Progress = SILENT) -> tuple[int, int]:
     return len(ids), sections
 
 
-def _on_lessons_synced(sender: Any, lesson_ids: Iterable[int] = (), **extra: Any) -> None:
-    update_lessons(lesson_ids)
+def _on_lessons_synced(
+    sender: Any, lesson_ids: Iterable[int] = (), prepared: dict[str, Prepared] | None = None, **extra: Any
+) -> None:
+    update_lessons(lesson_ids, (prepared or {}).get("search"))
 
 
 lessons_synced.connect(_on_lessons_synced)

@@ -112,6 +112,72 @@ def test_a_cold_sync_in_worker_processes_writes_what_rendering_each_file_here_wr
     assert stored(app)["sections"] == sections  # (PostgreSQL's tsvector is made of these words)
 
 
+def test_the_search_index_takes_the_sections_the_render_workers_cut(app, generated, monkeypatch):
+    """A cold sync cuts each lesson into sections and words in its render workers: this process
+    cuts none of them again, and what it stores is what cutting each lesson here stores. A cut
+    made from other HTML (or another title) than the lesson's is not used."""
+    from mooc.search import index
+
+    if parallel.workers_for(10**6) == 0:
+        pytest.skip("one CPU: no worker processes")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    here = []  # cuts made in this process (the workers' calls count in their own copy)
+    real = index.section_values
+    monkeypatch.setattr(index, "section_values", lambda *args, **kw: here.append(1) or real(*args, **kw))
+    cut_in_workers = []  # the lessons the index sent to workers of its own (a second fork)
+    real_map = parallel.fork_map
+    monkeypatch.setattr(parallel, "fork_map", lambda f, items, *a, **k: (
+        f.__module__ == index.__name__ and cut_in_workers.extend(items), real_map(f, items, *a, **k))[1])
+    with app.app_context():
+        sync_tree(generated)
+        db.session.commit()
+        assert here == [] and cut_in_workers == []
+        vector = db.engine.dialect.name == "postgresql"
+        lessons = list(db.session.scalars(sa.select(Lesson).order_by(Lesson.id)))
+        want = sorted(
+            (r["id"], r["anchor"], r["heading"], r["body"], r["title_words"], r["heading_words"],
+             r["body_words"])
+            for x in lessons for r in real_rows(real, x, vector)
+        )
+        got = sorted(
+            (r.id, r.anchor, r.heading, r.body, r.title_words, r.heading_words, r.body_words)
+            for r in db.session.scalars(sa.select(SearchSection))
+        )
+        assert got == want  # (PostgreSQL's tsvector is made of these words)
+        first, second = lessons[0], lessons[1]
+        stale = real(first.title, "<p>khác hẳn</p>", vector)
+        retitled = real("Tên khác", second.html, vector)
+        monkeypatch.setattr(parallel, "MIN_ITEMS", 64)  # two lessons: cut here, where they are counted
+        index.update_lessons([first.id, second.id], {first.id: (first.title, "<p>khác hẳn</p>", stale),
+                                                     second.id: ("Tên khác", second.html, retitled)})
+        assert len(here) == 2  # both cut again, from what the lessons hold
+        bodies = db.session.scalars(sa.select(SearchSection.body).where(SearchSection.lesson_id == first.id))
+        assert "khác hẳn" not in " ".join(bodies)
+        db.session.rollback()
+
+
+def real_rows(cut, lesson, vector: bool) -> list[dict]:
+    from mooc.search import index
+
+    return index._rows(lesson.id, lesson.course_id, cut(lesson.title, lesson.html, vector))
+
+
+def test_renderings_ahead_are_taken_in_any_order_while_the_workers_go_on(generated, monkeypatch):
+    if parallel.workers_for(10**6) == 0:
+        pytest.skip("one CPU: no worker processes")
+    monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
+    docs = documents(generated)
+    jobs = [(path, body, None) for path, body, _links in docs]
+    links = docs[0][2]
+    with sync_module.render_ahead(jobs, links, "sqlite") as (ahead, workers):
+        assert workers >= 2
+        assert ahead.pop((generated / "nothing.md", "x")) is None  # not rendered ahead: at once
+        for path, body, _title in reversed(jobs):  # the last first: the others wait to be taken
+            rendered, title, prepared = ahead.pop((path, body))
+            assert rendered == fresh(body, links, path) and title is None and prepared is None
+        assert ahead.pop((jobs[0][0], jobs[0][1])) is None  # taken once
+
+
 def test_worker_processes_are_never_forked_from_a_threaded_process(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ITEMS", 2)
     assert parallel.workers_for(100) == (0 if parallel.workers_for(10**6) == 0 else parallel.workers_for(100))
