@@ -695,7 +695,10 @@ def lesson_progress(rows: list[PersonRow]) -> None:
         sa.select(User.staff_id, Lesson.course_id, sa.func.count())
         .join(LessonProgress, LessonProgress.user_id == User.id)
         .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .where(User.staff_id.in_(staff_ids), Lesson.course_id.in_(list(courses.values())),
+        # ``+ 0``: no index on the course, so the people come first. Without statistics SQLite
+        # began from the courses' lessons and read every progress row of them (2.8 s for a page
+        # of 161 people at 100,000 staff, against 4 ms this way: docs/performance.md)
+        .where(User.staff_id.in_(staff_ids), (Lesson.course_id + 0).in_(list(courses.values())),
                Lesson.archived.is_(False))
         .group_by(User.staff_id, Lesson.course_id))}
     for row in rows:

@@ -471,3 +471,37 @@ def test_due_date_filters_are_typed_dd_mm_yyyy_and_old_iso_links_still_work(worl
     assert "Trần Thị Bình" in bad  # the filter was not applied
     day = client.get("/reports/compliance?unit=all&date=25/04/2026").get_data(as_text=True)
     assert "người đạt yêu cầu vào ngày 25/04/2026" in day and 'value="25/04/2026"' in day
+
+
+def test_a_list_reads_its_people_s_progress_from_the_people(world, database_url):
+    """The lessons done of a page of people are read from those people's progress rows. Without
+    statistics SQLite began from every lesson of the listed courses and read all their progress
+    rows (2.8 s for a page of 161 people at 100,000 staff); the plan must start from the people,
+    whatever the number of people on the page."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's planner: PostgreSQL plans from its statistics")
+    from types import SimpleNamespace
+
+    from mooc.reports import queries
+
+    app, o, _people, _reporter = world
+    with app.app_context():
+        key = db.session.get_one(Course, o.course_id).key
+        rows = [SimpleNamespace(course_key=key, staff=SimpleNamespace(id=n), progress=None)
+                for n in range(1, 161)]
+        seen: list = []
+
+        def caught(conn, cursor, statement, parameters, *rest):
+            if "lesson_progress" in statement and "count(" in statement:
+                seen.append((statement, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", caught)
+        try:
+            queries.lesson_progress(rows)  # type: ignore[arg-type]
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", caught)
+        assert len(seen) == 1
+        plan = [row[3] for row in db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + seen[0][0], seen[0][1])]
+    assert plan[0].startswith("SEARCH users"), plan
+    assert not any("ix_lesson_progress_lesson_id" in step for step in plan), plan
