@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -120,24 +120,24 @@ def unit_tree() -> UnitTree:
     process's cache when the database's version of it is kept there, else read and kept. A
     transaction that changed a unit reads its own rows at every ask and keeps nothing (they may
     roll back); a database with no version yet (no row in ``data_versions``) keeps nothing."""
-    session = db.session()
-    if versions.raised_here(session, versions.ORG_UNITS):
-        return _read_tree()
-    found: UnitTree | None = g.get("_unit_tree") if has_request_context() else None
-    if found is not None:
-        return found
-    return _tree_of(versions.read_version(session, versions.ORG_UNITS))
+    return _unit_tree(lambda session: versions.read_version(session, versions.ORG_UNITS))
 
 
 def unit_tree_at(version: int | None) -> UnitTree:
     """:func:`unit_tree`, the tree's version read by the caller in a statement of its own (one
     round trip fewer: the dashboard reads it with its rules and filter choices). Kept in ``g``
     as :func:`unit_tree` keeps it, so that later asks in the request take this one."""
+    return _unit_tree(lambda _session: version)
+
+
+def _unit_tree(version_of: Callable[[Any], int | None]) -> UnitTree:
+    """:func:`unit_tree`'s rules, the version asked of ``version_of`` only when the tree may come
+    from this process's cache."""
     session = db.session()
     if versions.raised_here(session, versions.ORG_UNITS):
         return _read_tree()
     found: UnitTree | None = g.get("_unit_tree") if has_request_context() else None
-    return found if found is not None else _tree_of(version)
+    return found if found is not None else _tree_of(version_of(session))
 
 
 def _tree_of(version: int | None) -> UnitTree:
